@@ -1,0 +1,144 @@
+"""Command line: verbs mapped to plain functions. User errors: one line on stderr, exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .errors import PlannerError
+from .units import UNIT_BYTES, format_bytes, parse_unit
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, no usage dump
+        raise PlannerError(f"{self.prog}: {message}")
+
+
+def parse_tokens(text: str) -> int:
+    """'8192', '8K' (= 8192), '128k', '1M' (= 1,048,576) → tokens."""
+    s = str(text).strip().lower().replace("_", "").replace(",", "")
+    mult = {"k": 1024, "m": 1024**2}.get(s[-1:], 1)
+    digits = s[:-1] if mult > 1 else s
+    if not digits.isdigit():
+        raise argparse.ArgumentTypeError(f"invalid token count {text!r} (use e.g. 8192 or 8K)")
+    return int(digits) * mult
+
+
+def _unit(text: str) -> str:
+    try:
+        return parse_unit(text)
+    except PlannerError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _positive(text: str) -> int:
+    n = parse_tokens(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {text!r}")
+    return n
+
+
+def cmd_estimate(a) -> str:
+    from .estimate import estimate
+
+    e = estimate(a.model, quant=a.quant, kv_dtype=a.kv_dtype, context=a.context, batch=a.batch, chunk=a.chunk,
+                 attention=a.attention, logits=a.logits, runtime=a.runtime, cap_sliding=not a.no_cap_sliding)
+    if a.json:
+        return json.dumps(e.to_dict(), indent=2)
+    w = e.workload
+    lines = [f"{e.model} — {w.quant} weights, {w.kv_dtype} KV cache, context {w.context:,}, batch {w.batch}, "
+             f"{w.attention} attention"]
+    for label, total, parts in (("weights", e.weights_bytes, e.breakdown["weights"]),
+                                ("kv cache", e.kv_cache_bytes, {}),
+                                ("activations", e.activation_bytes, e.breakdown["activation"]),
+                                ("overhead", e.overhead_bytes, e.breakdown["overhead"])):
+        lines.append(f"  {label:<12} {format_bytes(total, a.unit):>14}")
+        lines += [f"    {k:<18} {format_bytes(v, a.unit):>12}" for k, v in parts.items() if v]
+    lines.append(f"  {'total':<12} {format_bytes(e.total_bytes, a.unit):>14}")
+    return "\n".join(lines)
+
+
+def cmd_table(a) -> str:
+    from .sweep import TABLE_QUANTS, table
+
+    quants = a.quants.split(",") if a.quants else TABLE_QUANTS
+    df = table(a.model, quants=quants, contexts=a.contexts, unit=a.unit, batch=a.batch, kv_dtype=a.kv_dtype)
+    if a.csv:
+        return df.to_csv(float_format="%.3f").rstrip()
+    from .profiles import load_model
+
+    spec = load_model(a.model)
+    head = (f"{spec.name}: total memory ({a.unit}) by quantization × context, batch {a.batch}, "
+            f"KV {a.kv_dtype or 'bf16/fp16'}, incl. activations and CUDA overhead")
+    return head + "\n" + df.to_string(float_format=lambda v: f"{v:.2f}")
+
+
+def cmd_models(a) -> str:
+    from .profiles import bundled_profiles
+
+    rows = [f"{'model':<44} {'params':>10} {'context':>9}  type"]
+    for name, s in sorted(bundled_profiles().items(), key=lambda kv: kv[0].lower()):
+        kind = f"MoE {s.moe.experts_per_token}/{s.moe.n_experts}" if s.moe else "dense"
+        rows.append(f"{name:<44} {s.param_count / 1e9:>9.2f}B {s.max_context:>9,}  {kind}")
+    return "\n".join(rows)
+
+
+def cmd_quants(a) -> str:
+    from .kv import kv_dtype_names
+    from .quant.catalog import get_quant, quant_names
+
+    rows = [f"{'name':<18} description"]
+    rows += [f"{n:<18} {get_quant(n).description}" for n in quant_names()]
+    rows.append(f"\nKV-cache dtypes: {', '.join(kv_dtype_names())}")
+    return "\n".join(rows)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="planner", description="LLM memory planner: will model X at quantization Y fit?")
+    sub = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+
+    e = sub.add_parser("estimate", help="memory for one configuration, by component")
+    e.add_argument("model", help="Hugging Face id, short name, or path to a config.json / model folder")
+    e.add_argument("--quant", help="weights format (default: the checkpoint's own); see `planner quants`")
+    e.add_argument("--kv-dtype", help="KV-cache dtype: fp16, bf16, fp8, int8, int4, q8_0, q4_0, fp32")
+    e.add_argument("--context", type=_positive, help="tokens per sequence, e.g. 8192 or 8K (default 4K)")
+    e.add_argument("--batch", type=_positive, default=1, help="concurrent sequences (default 1)")
+    e.add_argument("--chunk", type=_positive, help="chunked-prefill size in tokens (default: whole prompt)")
+    e.add_argument("--attention", default="sdpa", choices=["sdpa", "eager"])
+    e.add_argument("--logits", default="last", choices=["last", "all"], help="logits for the last or all positions")
+    e.add_argument("--runtime", default="cuda", choices=["cuda", "none"], help="'none' leaves out CUDA overhead")
+    e.add_argument("--no-cap-sliding", action="store_true", help="keep all tokens on sliding-window layers")
+    e.add_argument("--unit", type=_unit, default="GiB", help=f"one of {', '.join(UNIT_BYTES)} (default GiB)")
+    e.add_argument("--json", action="store_true", help="print the result as JSON (bytes)")
+    e.set_defaults(func=cmd_estimate)
+
+    t = sub.add_parser("table", help="total memory by quantization × context length")
+    t.add_argument("model")
+    t.add_argument("--unit", type=_unit, default="GiB", help="GiB (2^30 bytes) or GB (10^9 bytes)")
+    t.add_argument("--batch", type=_positive, default=1)
+    t.add_argument("--kv-dtype")
+    t.add_argument("--quants", help="comma-separated formats (default bf16,q8_0,q6_k,q5_k_m,q4_k_m,q3_k_m,q2_k)")
+    t.add_argument("--contexts", type=_positive, nargs="+", help="context lengths (default 1K, 2K, … max)")
+    t.add_argument("--csv", action="store_true", help="print CSV")
+    t.set_defaults(func=cmd_table)
+
+    sub.add_parser("models", help="list bundled model profiles").set_defaults(func=cmd_models)
+    sub.add_parser("quants", help="list quantization formats").set_defaults(func=cmd_quants)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        print(args.func(args))
+    except PlannerError as e:
+        print(f"planner: error: {e}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

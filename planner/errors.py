@@ -1,0 +1,39 @@
+"""Typed exceptions: every user error names the field and the value that caused it."""
+
+from __future__ import annotations
+
+import difflib
+
+
+class PlannerError(ValueError):
+    """Base class for errors a user can fix by changing their input."""
+
+
+class UnknownModelError(PlannerError):
+    """No bundled profile, config.json or file matches the given model name."""
+
+
+class UnknownQuantError(PlannerError):
+    """A quantization or KV-cache dtype name is not in the catalog."""
+
+
+class ConfigImportError(PlannerError):
+    """A config.json cannot be turned into a ModelSpec (unknown model_type, missing field, bad value)."""
+
+
+class WorkloadError(PlannerError):
+    """A workload argument (context, batch, chunk size, …) is out of range."""
+
+
+def close_matches(name: str, candidates, n: int = 5) -> list[str]:
+    """Up to `n` candidates that look like `name`, best first (case-insensitive)."""
+    lowered = {c.lower(): c for c in candidates}
+    hits = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.5)
+    # Substring matches catch short names ("llama-3-8b" in "meta-llama/Meta-Llama-3-8B").
+    hits += [k for k in lowered if name.lower() in k and k not in hits]
+    return [lowered[h] for h in hits[:n]]
+
+
+def did_you_mean(name: str, candidates) -> str:
+    matches = close_matches(name, candidates)
+    return f"; did you mean: {', '.join(matches)}?" if matches else ""

@@ -1,0 +1,122 @@
+"""estimate(): memory to run one model at one workload, broken down by component."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .activations import decode_activation_bytes, prefill_activation_bytes
+from .errors import WorkloadError
+from .kv import get_kv_dtype, kv_cache_bytes
+from .overhead import Runtime, overhead_breakdown
+from .profiles import load_model
+from .quant.catalog import get_quant
+from .spec import ModelSpec
+from .weights import weights_breakdown
+
+DEFAULT_CONTEXT = 4096  # tokens, when the caller gives none (capped at the model's max_context)
+
+
+class Workload(BaseModel):
+    """What is run: how many sequences of how many cached tokens, and how."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    quant: str = Field(description="weights format (catalog name)")
+    kv_dtype: str = Field(description="KV-cache element format")
+    context: int = Field(description="tokens cached per sequence (prompt + generated)")
+    batch: int = Field(description="concurrent sequences")
+    chunk: int | None = Field(None, description="prefill chunk size; None prefills the whole prompt at once")
+    attention: Literal["sdpa", "eager"] = "sdpa"
+    logits: Literal["last", "all"] = "last"
+    logits_dtype: str = "fp32"
+    runtime: Runtime = "cuda"
+    cap_sliding: bool = True
+
+
+class Estimate(BaseModel):
+    """Bytes needed, by component. total = weights + kv_cache + activation + overhead."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str
+    workload: Workload
+    weights_bytes: int
+    kv_cache_bytes: int
+    activation_bytes: int
+    overhead_bytes: int
+    total_bytes: int
+    breakdown: dict[str, dict[str, int]] = Field(description="component → part → bytes")
+
+    def to_dict(self) -> dict:
+        return self.model_dump(mode="json")
+
+
+def _check(name: str, value, *, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise WorkloadError(f"{name} must be an integer ≥ {minimum}, got {value!r}")
+    return value
+
+
+def _act_bits(quant: str) -> int:
+    return 32 if get_quant(quant).name == "fp32" else 16
+
+
+def default_kv_dtype(quant: str) -> str:
+    """The KV dtype engines use with these weights: fp16 for GGUF (llama.cpp's f16), else the activation dtype."""
+    fmt = get_quant(quant)
+    if fmt.is_gguf:
+        return "fp16"
+    return {"fp32": "fp32", "fp16": "fp16"}.get(fmt.name, "bf16")
+
+
+def resolve_workload(spec: ModelSpec, *, quant, kv_dtype, context, batch, chunk, attention, logits,
+                     logits_dtype, runtime, cap_sliding) -> Workload:
+    """Fill defaults and check every argument, naming the one that is wrong."""
+    quant = get_quant(quant or spec.weights_dtype).name
+    kv_dtype = get_kv_dtype(kv_dtype).name if kv_dtype else default_kv_dtype(quant)
+    context = min(DEFAULT_CONTEXT, spec.max_context) if context is None else _check("context", context)
+    if context > spec.max_context:
+        raise WorkloadError(f"context {context} exceeds {spec.name}'s max_context {spec.max_context}")
+    if chunk is not None:
+        _check("chunk", chunk)
+    for field, value, allowed in (("attention", attention, ("sdpa", "eager")), ("logits", logits, ("last", "all")),
+                                  ("runtime", runtime, ("cuda", "none"))):
+        if value not in allowed:
+            raise WorkloadError(f"{field} must be one of {', '.join(allowed)}, got {value!r}")
+    logits_dtype = get_kv_dtype(logits_dtype).name
+    if logits_dtype not in ("fp32", "fp16", "bf16"):
+        raise WorkloadError(f"logits_dtype must be one of fp32, fp16, bf16, got {logits_dtype!r}")
+    return Workload(quant=quant, kv_dtype=kv_dtype, context=context, batch=_check("batch", batch), chunk=chunk,
+                    attention=attention, logits=logits, logits_dtype=logits_dtype,
+                    runtime=runtime, cap_sliding=cap_sliding)
+
+
+def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtype: str | None = None,
+             context: int | None = None, batch: int = 1, chunk: int | None = None,
+             attention: str = "sdpa", logits: str = "last", logits_dtype: str = "fp32",
+             runtime: str = "cuda", cap_sliding: bool = True) -> Estimate:
+    """Memory to serve `batch` sequences of `context` tokens of `model` stored as `quant`.
+
+    quant None: the checkpoint's own storage. kv_dtype None: fp16 for GGUF, else the activation dtype.
+    Activations are the larger of the prefill peak (in chunks of `chunk`) and the decode peak.
+    """
+    spec = load_model(model)
+    w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, chunk=chunk,
+                         attention=attention, logits=logits, logits_dtype=logits_dtype, runtime=runtime,
+                         cap_sliding=cap_sliding)
+    weights = weights_breakdown(spec, w.quant)
+    kv = kv_cache_bytes(spec, context_len=w.context, batch=w.batch, kv_dtype=w.kv_dtype, cap_sliding=w.cap_sliding)
+    act_kw = dict(context_len=w.context, batch=w.batch, attention=w.attention, act_bits=_act_bits(w.quant),
+                  logits=w.logits, logits_bits=get_kv_dtype(w.logits_dtype).bits)
+    prefill = prefill_activation_bytes(spec, chunk=w.chunk, **act_kw)
+    decode = decode_activation_bytes(spec, **act_kw)
+    overhead = overhead_breakdown(w.runtime)
+    totals = dict(weights_bytes=sum(weights.values()), kv_cache_bytes=kv,
+                  activation_bytes=max(prefill, decode), overhead_bytes=sum(overhead.values()))
+    return Estimate(
+        model=spec.name, workload=w, **totals, total_bytes=sum(totals.values()),
+        breakdown={"weights": weights, "kv_cache": {"kv_cache": kv},
+                   "activation": {"prefill_peak": prefill, "decode_peak": decode}, "overhead": overhead})

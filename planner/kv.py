@@ -1,0 +1,92 @@
+"""KV-cache bytes: exact, per layer kind, linear in cached tokens and in batch.
+
+What each attention kind keeps, per sequence of `context_len` cached tokens:
+  full          every token.
+  sliding       min(context_len, sliding_window) tokens: only the window is ever read again, and
+                modern engines (vLLM's sliding-window KV spec, llama.cpp's SWA cache, transformers'
+                sliding cache layers) keep only that. cap_sliding=False keeps everything.
+  block_sparse  every token. Phi-3-small's block-sparse layers read the 16 most recent 64-token
+                blocks plus every 8th older block, with a different offset per head, so across its
+                heads every block stays in use; both its reference code and vLLM cache all tokens.
+  MLA           one latent row of kv_lora_rank + qk_rope_head_dim per token and layer (vLLM,
+                SGLang and transformers ≥ 5 cache the latent, not the decompressed K and V).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from math import ceil
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import UnknownQuantError, WorkloadError, did_you_mean
+from .paths import profiles_dir
+from .spec import ModelSpec
+
+
+class KVDtype(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    bits: int = Field(0, ge=0)
+    scale_bits: int = 0
+    zero_bits: int = 0
+    block: int = Field(0, ge=0, description="GGML block format: elements per block")
+    block_bytes: int = 0
+    source: str
+
+    def row_bytes(self, width: int) -> int:
+        """Bytes of one cached row of `width` elements (one head of one token)."""
+        if self.block:
+            if width % self.block:
+                raise WorkloadError(f"kv_dtype {self.name!r} needs a head width divisible by "
+                                    f"{self.block}, got {width}")
+            return width // self.block * self.block_bytes
+        return ceil((width * self.bits + self.scale_bits + self.zero_bits) / 8)
+
+
+@lru_cache(maxsize=1)
+def _kv_dtypes() -> dict[str, KVDtype]:
+    with open(profiles_dir() / "quants" / "kv_dtypes.yaml") as f:
+        rows = [KVDtype(**r) for r in yaml.safe_load(f)]
+    return {k.lower(): r for r in rows for k in (r.name, *r.aliases)}
+
+
+def kv_dtype_names() -> list[str]:
+    return sorted({d.name for d in _kv_dtypes().values()})
+
+
+def get_kv_dtype(name: str) -> KVDtype:
+    key = str(name).strip().lower()
+    if key not in _kv_dtypes():
+        raise UnknownQuantError(f"unknown kv_dtype {name!r}; known: {', '.join(kv_dtype_names())}"
+                                f"{did_you_mean(key, _kv_dtypes())}")
+    return _kv_dtypes()[key]
+
+
+def kv_bytes_per_token_per_layer(spec: ModelSpec, kv_dtype: str = "bf16") -> int:
+    """K and V of one token in one layer: 2 * n_kv_heads rows of head_dim (MLA: one latent row)."""
+    dt = get_kv_dtype(kv_dtype)
+    if spec.mla is not None:
+        return dt.row_bytes(spec.mla.kv_lora_rank + spec.mla.qk_rope_head_dim)
+    return 2 * spec.n_kv_heads * dt.row_bytes(spec.head_dim)
+
+
+def kv_bytes_per_token(spec: ModelSpec, kv_dtype: str = "bf16") -> tuple[int, int]:
+    """(bytes per token over all non-sliding layers, bytes per token over all sliding layers)."""
+    per_layer = kv_bytes_per_token_per_layer(spec, kv_dtype)
+    n_sliding = spec.layer_kinds().count("sliding")
+    return per_layer * (spec.n_layers - n_sliding), per_layer * n_sliding
+
+
+def kv_cache_bytes(spec: ModelSpec, *, context_len, batch=1, kv_dtype: str = "bf16",
+                   cap_sliding: bool = True):
+    """KV cache for `batch` sequences of `context_len` cached tokens (ints or numpy arrays)."""
+    full, sliding = kv_bytes_per_token(spec, kv_dtype)
+    ctx = np.asarray(context_len, dtype=np.int64)
+    kept = np.minimum(ctx, spec.sliding_window) if (sliding and cap_sliding) else ctx
+    out = np.asarray(batch, dtype=np.int64) * (full * ctx + sliding * kept)
+    return int(out) if out.ndim == 0 else out

@@ -1,0 +1,19 @@
+"""Where the bundled data files are: the repository's profiles/ or, in a wheel, planner/_profiles."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+
+@lru_cache(maxsize=1)
+def profiles_dir() -> Path:
+    """profiles/ folder; PLANNER_PROFILES overrides it."""
+    if env := os.environ.get("PLANNER_PROFILES"):
+        return Path(env)
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_profiles", here.parent / "profiles"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"no profiles folder next to {here}")

@@ -1,0 +1,84 @@
+"""Find a model: bundled profile (by Hugging Face id or short name), config.json path, or Hub id."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from .errors import ConfigImportError, PlannerError, UnknownModelError, close_matches
+from .hf_import import load_config_json, spec_from_config
+from .paths import profiles_dir
+from .spec import ModelSpec
+
+
+def _read_profile(path: Path) -> ModelSpec:
+    with open(path) as f:
+        data = yaml.safe_load(f)
+    try:
+        return ModelSpec(**data)
+    except ValidationError as e:
+        raise PlannerError(f"profile {path.name}: {e.errors()[0]['loc']}: {e.errors()[0]['msg']}") from None
+
+
+@lru_cache(maxsize=1)
+def bundled_profiles() -> dict[str, ModelSpec]:
+    """Every profile under profiles/models, keyed by its Hugging Face id."""
+    specs = [_read_profile(p) for p in sorted((profiles_dir() / "models").glob("*.yaml"))]
+    return {s.name: s for s in specs}
+
+
+@lru_cache(maxsize=1)
+def _index() -> dict[str, str]:
+    """Lower-cased id, id without org, and aliases → canonical id."""
+    out: dict[str, str] = {}
+    for name, spec in bundled_profiles().items():
+        for key in (name, name.split("/")[-1], *spec.aliases):
+            out.setdefault(key.lower(), name)
+    return out
+
+
+def list_models() -> list[str]:
+    return sorted(bundled_profiles(), key=str.lower)
+
+
+def _from_hub(repo_id: str) -> ModelSpec | None:
+    """config.json of an unbundled org/name from the Hugging Face Hub, if huggingface_hub and the network allow."""
+    try:
+        from huggingface_hub import hf_hub_download
+    except ImportError:
+        return None
+    try:
+        path = hf_hub_download(repo_id, "config.json")
+    except Exception:  # offline, gated, or not found: the caller reports close matches instead
+        return None
+    spec = load_config_json(path, name=repo_id)
+    return spec.model_copy(update={"source": f"https://huggingface.co/{repo_id}/blob/main/config.json"})
+
+
+def load_model(model: str | Path | ModelSpec | dict) -> ModelSpec:
+    """A ModelSpec from a profile name, a config.json path or folder, a parsed config dict, or a spec."""
+    if isinstance(model, ModelSpec):
+        return model
+    if isinstance(model, dict):
+        return spec_from_config(model, name=str(model.get("_name_or_path") or "custom"), source="dict")
+    if not isinstance(model, (str, Path)) or not str(model).strip():
+        raise UnknownModelError(f"model must be a name, a path or a ModelSpec, got {model!r}")
+    key = str(model).strip()
+    if (canonical := _index().get(key.lower())) is not None:
+        return bundled_profiles()[canonical]
+    path = Path(key).expanduser()
+    if path.suffix.lower() == ".gguf":
+        raise ConfigImportError(f"{key}: GGUF import is not available yet (planned: issue #6); "
+                                "pass the model's config.json and quant= instead")
+    if path.exists():
+        return load_config_json(path)
+    if key.endswith(".json"):
+        raise ConfigImportError(f"config.json not found: {key}")
+    if key.count("/") == 1 and (spec := _from_hub(key)) is not None:
+        return spec
+    suggestions = list(dict.fromkeys(_index()[m] for m in close_matches(key, _index())))
+    hint = f"; did you mean: {', '.join(suggestions)}?" if suggestions else "; `planner models` lists them"
+    raise UnknownModelError(f"unknown model {key!r}: not a bundled profile or an existing path{hint}")

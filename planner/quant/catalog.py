@@ -1,0 +1,131 @@
+"""The quantization catalog: names → formats, and weight bytes of a model in a format.
+
+Fixed formats live in profiles/quants/formats.yaml. Parametric families are parsed from the name:
+  gptq-<2|3|4|8>bit[-g<N>|-g-1]   AutoGPTQ packing: int32-packed weights, fp16 scales, packed zeros, int32 g_idx
+  awq-<2|3|4|8>bit[-g<N>]          AutoAWQ GEMM packing: as GPTQ without g_idx
+  exl2-<bpw>                       ExLlamaV2 at an average bits per weight; lm_head at EXL2_HEAD_BITS
+GGUF: every GGML type as `gguf-<type>` (all matrices in that type) and every llama.cpp preset by
+its llama-quantize name (q4_k_m, q8_0, iq4_xs, …), see planner/quant/gguf.py.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..errors import UnknownQuantError, did_you_mean
+from ..paths import profiles_dir
+from .layout import Category, Layout
+
+# ExLlamaV2's convert.py quantizes the lm_head at 6 bits unless told otherwise (-hb, default 6).
+# Source: https://github.com/turboderp-org/exllamav2/blob/master/doc/convert.md
+EXL2_HEAD_BITS = 6
+
+LINEAR_IN_BLOCKS: tuple[Category, ...] = ("attn", "mlp", "experts", "shared_experts")
+
+
+class QuantFormat(BaseModel):
+    """A weight format: its storage layout and which tensor categories it compresses."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    description: str
+    source: str = Field(min_length=1)
+    layout: Layout | None = Field(None, description="None for GGUF formats, which choose a type per tensor")
+    quantizes: tuple[Category, ...] = ()
+    keep_bits: int = Field(16, description="bits of every tensor the format leaves alone")
+    overrides: dict[Category, Layout] = Field(default_factory=dict, description="per-category layouts")
+    gguf_preset: str | None = Field(None, description="llama.cpp ftype name when this is a GGUF preset")
+
+    @property
+    def is_gguf(self) -> bool:
+        return self.gguf_preset is not None
+
+
+@lru_cache(maxsize=1)
+def _fixed_formats() -> dict[str, QuantFormat]:
+    with open(profiles_dir() / "quants" / "formats.yaml") as f:
+        rows = yaml.safe_load(f)
+    out: dict[str, QuantFormat] = {}
+    for row in rows:
+        fmt = QuantFormat(**row)
+        for key in (fmt.name, *fmt.aliases):
+            out[key.lower()] = fmt
+    return out
+
+
+def _gptq_awq(kind: str, bits: int, group: int) -> QuantFormat:
+    gptq = kind == "gptq"
+    layout = Layout(bits=bits, group="row", group_size=max(group, 0), scale_bits=16,
+                    zero_bits=bits, col_bits=32 if gptq else 0)
+    src = ("https://github.com/AutoGPTQ/AutoGPTQ" if gptq
+           else "https://github.com/casper-hansen/AutoAWQ")
+    return QuantFormat(
+        name=f"{kind}-{bits}bit-g{group}", description=(
+            f"{kind.upper()} {bits}-bit, {'per-row' if group <= 0 else f'groups of {group}'}: packed "
+            f"weights, fp16 scales, {bits}-bit zeros{', int32 g_idx per input column' if gptq else ''}; "
+            "embeddings, router and lm_head stay fp16"),
+        source=src, layout=layout, quantizes=LINEAR_IN_BLOCKS)
+
+
+def _exl2(bpw: float) -> QuantFormat:
+    return QuantFormat(
+        name=f"exl2-{bpw:g}", description=f"ExLlamaV2 at {bpw:g} bits per weight on average (scales "
+        f"included), lm_head at {EXL2_HEAD_BITS} bits, embeddings fp16",
+        source="https://github.com/turboderp-org/exllamav2/blob/master/doc/convert.md",
+        layout=Layout(bits=bpw), quantizes=LINEAR_IN_BLOCKS,
+        overrides={"output": Layout(bits=EXL2_HEAD_BITS)})
+
+
+_GPTQ_AWQ = re.compile(r"^(gptq|awq)(?:-(\d+)bit|-int(\d+))?(?:-g(-?\d+))?$")
+_EXL2 = re.compile(r"^exl2-(\d+(?:\.\d+)?)(?:bpw)?$")
+
+
+def _parametric(key: str) -> QuantFormat | None:
+    if m := _GPTQ_AWQ.match(key):
+        bits = int(m.group(2) or m.group(3) or 4)
+        group = int(m.group(4)) if m.group(4) else 128
+        if bits not in (2, 3, 4, 8):
+            raise UnknownQuantError(f"quant {key!r}: {m.group(1).upper()} bits must be 2, 3, 4 or 8, got {bits}")
+        if group == 0 or group < -1:
+            raise UnknownQuantError(f"quant {key!r}: group size must be positive or -1 (per row), got {group}")
+        return _gptq_awq(m.group(1), bits, group)
+    if m := _EXL2.match(key):
+        bpw = float(m.group(1))
+        if not 2.0 <= bpw <= 8.0:
+            raise UnknownQuantError(f"quant {key!r}: EXL2 bits per weight must be within 2.0–8.0, got {bpw:g}")
+        return _exl2(bpw)
+    return None
+
+
+def quant_names() -> list[str]:
+    """Canonical names of every format the catalog knows (parametric families by example)."""
+    from .gguf import gguf_format_names
+
+    fixed = sorted({f.name for f in _fixed_formats().values()})
+    examples = ["gptq-4bit-g128", "gptq-8bit-g128", "gptq-3bit-g128", "gptq-2bit-g128",
+                "awq-4bit-g128", "exl2-4.65"]
+    return fixed + examples + gguf_format_names()
+
+
+@lru_cache(maxsize=512)
+def get_quant(name: str) -> QuantFormat:
+    """The format called `name` (case-insensitive); close matches in the error when unknown."""
+    from .gguf import gguf_format
+
+    if not isinstance(name, str) or not name.strip():
+        raise UnknownQuantError(f"quant must be a non-empty name, got {name!r}")
+    key = name.strip().lower()
+    if fmt := _fixed_formats().get(key):
+        return fmt
+    if fmt := _parametric(key):
+        return fmt
+    if fmt := gguf_format(key):
+        return fmt
+    raise UnknownQuantError(f"unknown quant {name!r}{did_you_mean(key, quant_names())}")

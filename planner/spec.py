@@ -1,0 +1,182 @@
+"""ModelSpec: a decoder-only transformer, field for field as its config.json gives it.
+
+Nothing is inferred here: every number is written in a profile or filled by an importer
+(planner.hf_import), which says what it filled. Validators only check, they never mutate.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+AttentionKind = Literal["full", "sliding", "block_sparse"]
+Activation = Literal["silu", "gelu", "gelu_tanh", "relu", "gegelu", "swiglu_clamp"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Fact(_Frozen):
+    """A model-card fact with where it was read."""
+
+    value: str | int | tuple[int, ...]
+    source: str = Field(min_length=1, description="URL the fact was read from")
+
+
+class ModelCard(_Frozen):
+    """What model pages show besides the architecture; each fact carries its source."""
+
+    license: Fact | None = None
+    release_date: Fact | None = Field(None, description="YYYY-MM-DD")
+    context_variants: Fact | None = Field(None, description="context lengths of the family's variants")
+    modality: Fact | None = None
+    published_params: Fact | None = Field(None, description="parameter count as published")
+
+
+class BlockSparse(_Frozen):
+    """Phi-3-small's block-sparse attention (blocksparse_* keys of its config.json)."""
+
+    block_size: int = Field(gt=0, description="tokens per block")
+    local_blocks: int = Field(gt=0, description="most recent blocks every query attends to")
+    vert_stride: int = Field(gt=0, description="every vert_stride-th older block is also attended")
+    homo_head: bool = Field(False, description="all heads share one pattern (else offset per head)")
+
+
+class MoE(_Frozen):
+    """Mixture-of-experts feed-forward layers."""
+
+    n_experts: int = Field(gt=1, description="routed experts per MoE layer")
+    experts_per_token: int = Field(gt=0, description="top-k routed experts each token uses")
+    expert_d_ff: int = Field(gt=0, description="intermediate size of one routed expert")
+    n_shared_experts: int = Field(0, ge=0, description="experts every token uses")
+    shared_d_ff: int = Field(0, ge=0, description="intermediate size of all shared experts together")
+    shared_expert_gate: bool = Field(False, description="sigmoid gate (1 × d_model) on the shared expert (Qwen2-MoE)")
+    first_dense_layers: int = Field(0, ge=0, description="leading layers with a dense MLP of d_ff")
+    router_bias: bool = Field(False, description="router linear has a bias (gpt-oss)")
+    router_correction_bias: bool = Field(False, description="per-expert score bias (DeepSeek-V3 e_score_correction_bias)")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MoE:
+        if self.experts_per_token > self.n_experts:
+            raise ValueError(f"moe.experts_per_token ({self.experts_per_token}) exceeds "
+                             f"moe.n_experts ({self.n_experts})")
+        if (self.n_shared_experts > 0) != (self.shared_d_ff > 0):
+            raise ValueError(f"moe.n_shared_experts ({self.n_shared_experts}) and moe.shared_d_ff "
+                             f"({self.shared_d_ff}) must both be zero or both positive")
+        if self.shared_expert_gate and not self.n_shared_experts:
+            raise ValueError("moe.shared_expert_gate is true but moe.n_shared_experts is 0")
+        return self
+
+
+class MLA(_Frozen):
+    """DeepSeek's multi-head latent attention: K and V come from a cached low-rank latent."""
+
+    q_lora_rank: int | None = Field(None, gt=0, description="None: plain q_proj (DeepSeek-V2-Lite)")
+    kv_lora_rank: int = Field(gt=0, description="width of the cached KV latent")
+    qk_rope_head_dim: int = Field(gt=0, description="rotary part of each query/key head, key part shared")
+    qk_nope_head_dim: int = Field(gt=0, description="non-rotary part of each query/key head")
+    v_head_dim: int = Field(gt=0)
+
+
+class ModelSpec(_Frozen):
+    """A decoder-only transformer, field for field as its config.json gives it."""
+
+    name: str = Field(min_length=1, description="Hugging Face id, e.g. microsoft/Phi-3-small-8k-instruct")
+    source: str = Field(min_length=1, description="URL of the config.json the numbers come from")
+    model_type: str = Field(description="config.json model_type")
+    aliases: tuple[str, ...] = Field((), description="short names that also find this profile")
+
+    n_layers: int = Field(gt=0)
+    d_model: int = Field(gt=0, description="hidden_size")
+    n_heads: int = Field(gt=0, description="query heads")
+    n_kv_heads: int = Field(gt=0, description="key/value heads; fewer than n_heads means GQA, 1 means MQA")
+    head_dim: int = Field(gt=0, description="not always d_model // n_heads (Gemma, Qwen3, Mistral-Nemo)")
+    d_ff: int = Field(ge=0, description="intermediate size of a dense MLP; 0 if every layer is MoE")
+    vocab_size: int = Field(gt=0)
+    max_context: int = Field(gt=0, description="max_position_embeddings, tokens")
+    tie_embeddings: bool = Field(description="lm_head shares the token-embedding matrix")
+
+    norm: Literal["rmsnorm", "layernorm"] = "rmsnorm"
+    norm_bias: bool = Field(False, description="LayerNorm with a bias vector")
+    norms_per_layer: int = Field(2, ge=1, le=4, description="2 pre-norms; Gemma-2/3 add two post-norms")
+    qk_norm: bool = Field(False, description="per-head RMSNorm of q and k over head_dim (Qwen3, Gemma-3)")
+
+    qkv_bias: bool = False
+    o_bias: bool = False
+    mlp_bias: bool = Field(False, description="biases on MLP and expert linears")
+    lm_head_bias: bool = False
+    gated_mlp: bool = Field(True, description="gate and up projections (SwiGLU/GeGLU) vs plain up → act → down")
+    activation: Activation = "silu"
+    qkv_fused: bool = Field(False, description="checkpoint stores q, k, v as one tensor (Phi-3)")
+    gate_up_fused: bool = Field(False, description="checkpoint stores gate and up as one tensor (Phi-3)")
+
+    layer_pattern: tuple[AttentionKind, ...] = Field(
+        ("full",), min_length=1,
+        description="attention kind of layers 0, 1, …, repeated cyclically over n_layers")
+    sliding_window: int | None = Field(None, gt=0, description="tokens a sliding layer attends to")
+    block_sparse: BlockSparse | None = None
+    attention_sinks: bool = Field(False, description="learned per-head sink logit (gpt-oss)")
+    moe: MoE | None = None
+    mla: MLA | None = None
+
+    weights_dtype: str = Field("bf16", description="quantization the checkpoint is stored in (catalog name)")
+    card: ModelCard = ModelCard()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelSpec:
+        def bad(msg: str) -> ValueError:
+            return ValueError(f"{self.name}: {msg}")
+
+        if self.n_heads % self.n_kv_heads:
+            raise bad(f"n_heads ({self.n_heads}) must be a multiple of n_kv_heads ({self.n_kv_heads})")
+        if len(self.layer_pattern) > self.n_layers:
+            raise bad(f"layer_pattern has {len(self.layer_pattern)} entries but n_layers is {self.n_layers}")
+        if ("sliding" in self.layer_pattern) != (self.sliding_window is not None):
+            raise bad(f"layer_pattern {list(self.layer_pattern)} and sliding_window ({self.sliding_window}) "
+                      "disagree: a sliding layer needs a window and a window needs a sliding layer")
+        if ("block_sparse" in self.layer_pattern) != (self.block_sparse is not None):
+            raise bad(f"layer_pattern {list(self.layer_pattern)} and block_sparse ({self.block_sparse}) "
+                      "disagree")
+        dense_layers = self.n_layers if self.moe is None else self.moe.first_dense_layers
+        if dense_layers and self.d_ff == 0:
+            raise bad(f"{dense_layers} layers have a dense MLP but d_ff is 0")
+        if self.moe is not None and self.moe.first_dense_layers >= self.n_layers:
+            raise bad(f"moe.first_dense_layers ({self.moe.first_dense_layers}) must be below "
+                      f"n_layers ({self.n_layers})")
+        if self.mla is not None and self.n_kv_heads != self.n_heads:
+            raise bad(f"MLA decompresses one K/V per query head: n_kv_heads ({self.n_kv_heads}) "
+                      f"must equal n_heads ({self.n_heads})")
+        if self.activation in ("gegelu", "swiglu_clamp") and not self.gated_mlp:
+            raise bad(f"activation {self.activation!r} is gated but gated_mlp is false")
+        if self.tie_embeddings and self.lm_head_bias:
+            raise bad("tie_embeddings and lm_head_bias: a tied lm_head has no bias of its own")
+        from .quant.catalog import get_quant  # late import: the catalog imports nothing from here
+
+        get_quant(self.weights_dtype)
+        return self
+
+    # Derived views (pure functions of the fields, no state).
+
+    def layer_kinds(self) -> tuple[AttentionKind, ...]:
+        """Attention kind of every layer, the pattern repeated over n_layers."""
+        p = self.layer_pattern
+        return tuple(p[i % len(p)] for i in range(self.n_layers))
+
+    def is_moe_layer(self, layer: int) -> bool:
+        return self.moe is not None and layer >= self.moe.first_dense_layers
+
+    @property
+    def param_count(self) -> int:
+        """Exact number of parameters in the checkpoint (buffers such as rotary tables excluded)."""
+        from .tensors import param_count
+
+        return param_count(self)
+
+    @property
+    def active_param_count(self) -> int:
+        """Parameters one token touches: routed experts counted experts_per_token times, not n_experts."""
+        from .tensors import active_param_count
+
+        return active_param_count(self)

@@ -1,0 +1,106 @@
+"""sweep(): estimates for a whole product of configurations as one DataFrame, vectorized with numpy;
+table(): the "VRAM by quantization × context length" table that model pages show."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from .activations import decode_activation_bytes, prefill_activation_bytes
+from .errors import WorkloadError
+from .estimate import _act_bits, default_kv_dtype, resolve_workload
+from .kv import get_kv_dtype, kv_cache_bytes
+from .overhead import overhead_bytes
+from .profiles import load_model
+from .spec import ModelSpec
+from .units import parse_unit, to_unit
+from .weights import weights_bytes
+
+TABLE_QUANTS = ("bf16", "q8_0", "q6_k", "q5_k_m", "q4_k_m", "q3_k_m", "q2_k")
+COLUMNS = ["model", "quant", "kv_dtype", "context", "batch", "weights_bytes", "kv_cache_bytes",
+           "activation_bytes", "overhead_bytes", "total_bytes", "within_max_context"]
+
+
+def _as_list(x) -> list:
+    return [x] if isinstance(x, (str, int, ModelSpec)) or x is None else list(x)
+
+
+def _positive_ints(name: str, values) -> np.ndarray:
+    arr = np.asarray(_as_list(values))
+    if arr.size == 0 or arr.dtype.kind not in "iu" or (arr < 1).any():
+        raise WorkloadError(f"{name} must be integers ≥ 1, got {list(_as_list(values))!r}")
+    return arr.astype(np.int64)
+
+
+def sweep(models, quants=None, contexts: Iterable[int] | int = 4096, batches: Iterable[int] | int = 1,
+          kv_dtypes=None, *, chunk: int | None = None, attention: str = "sdpa", logits: str = "last",
+          logits_dtype: str = "fp32", runtime: str = "cuda", cap_sliding: bool = True) -> pd.DataFrame:
+    """One row per (model, quant, kv_dtype, context, batch), with the byte columns of estimate().
+
+    quants None: each checkpoint's own storage; kv_dtypes None: the default for each quant.
+    Contexts beyond a model's max_context are kept and flagged in `within_max_context`.
+    """
+    ctx = _positive_ints("contexts", contexts)
+    bat = _positive_ints("batches", batches)
+    C, B = (a.ravel() for a in np.meshgrid(ctx, bat, indexing="ij"))
+    parts = []
+    for model in _as_list(models):
+        spec = load_model(model)
+        for quant in _as_list(quants):
+            w = resolve_workload(spec, quant=quant, kv_dtype=None, context=1, batch=1, chunk=chunk,
+                                 attention=attention, logits=logits, logits_dtype=logits_dtype,
+                                 runtime=runtime, cap_sliding=cap_sliding)
+            weights = weights_bytes(spec, w.quant)
+            act_kw = dict(context_len=C, batch=B, attention=w.attention, act_bits=_act_bits(w.quant),
+                          logits=w.logits, logits_bits=get_kv_dtype(w.logits_dtype).bits)
+            act = np.maximum(prefill_activation_bytes(spec, chunk=chunk, **act_kw),
+                             decode_activation_bytes(spec, **act_kw))
+            over = overhead_bytes(w.runtime)
+            for kv_dtype in _as_list(kv_dtypes) if kv_dtypes is not None else [default_kv_dtype(w.quant)]:
+                kd = get_kv_dtype(kv_dtype).name
+                kv = kv_cache_bytes(spec, context_len=C, batch=B, kv_dtype=kd, cap_sliding=cap_sliding)
+                parts.append(dict(model=spec.name, quant=w.quant, kv_dtype=kd, context=C, batch=B,
+                                  weights_bytes=weights, kv_cache_bytes=kv, activation_bytes=act,
+                                  overhead_bytes=over, total_bytes=weights + kv + act + over,
+                                  within_max_context=C <= spec.max_context))
+    n = len(C)
+    data = {}
+    for col in COLUMNS:
+        if col in ("model", "quant", "kv_dtype"):
+            labels = [p[col] for p in parts]
+            cats = list(dict.fromkeys(labels))
+            codes = np.repeat(np.array([cats.index(v) for v in labels], dtype=np.int32), n)
+            data[col] = pd.Categorical.from_codes(codes, categories=cats)
+        else:
+            data[col] = np.concatenate([np.broadcast_to(p[col], (n,)) for p in parts])
+    return pd.DataFrame(data, columns=COLUMNS)
+
+
+def table_contexts(max_context: int) -> list[int]:
+    """1K, 2K, 4K, … up to max_context, and max_context itself when it is not a power of two."""
+    out = [1024 * 2**i for i in range(64) if 1024 * 2**i <= max_context]
+    if not out or out[-1] != max_context:
+        out.append(max_context)
+    return out
+
+
+def context_label(n: int) -> str:
+    return f"{n // 1024}K" if n % 1024 == 0 else f"{n:,}"
+
+
+def table(model, *, quants: Iterable[str] = TABLE_QUANTS, contexts: Iterable[int] | None = None,
+          unit: str = "GiB", batch: int = 1, kv_dtype: str | None = None, **kw) -> pd.DataFrame:
+    """Total memory in `unit`, quantizations as rows and context lengths as columns."""
+    spec = load_model(model)
+    unit = parse_unit(unit)
+    ctxs = table_contexts(spec.max_context) if contexts is None else list(contexts)
+    df = sweep(spec, quants=list(quants), contexts=ctxs, batches=batch,
+               kv_dtypes=None if kv_dtype is None else [kv_dtype], **kw)
+    wide = df.pivot_table(index="quant", columns="context", values="total_bytes", aggfunc="first", observed=True)
+    wide = wide.reindex(index=list(dict.fromkeys(df["quant"])), columns=ctxs)
+    out = to_unit(wide.astype(float), unit)
+    out.columns = [context_label(c) for c in ctxs]
+    out.index.name = f"quant \\ context ({unit})"
+    return out

@@ -1,0 +1,159 @@
+"""Every parameter tensor of a ModelSpec, named as llama.cpp's GGUF files name them.
+
+The list is the single source for parameter counts, weight bytes per quantization and (in the
+reference model) the modules to build. Shapes are (out_features, in_features) for linears and
+(n_experts, out, in) for expert stacks, so the last dimension is always the row that a
+quantizer's blocks run along (GGUF's ne[0]).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from math import prod
+
+from .spec import ModelSpec
+
+
+@dataclass(frozen=True)
+class WeightTensor:
+    name: str            # e.g. "blk.3.attn_v.weight"
+    role: str            # e.g. "attn_v"; "norm" and "bias" for 1-D tensors
+    shape: tuple[int, ...]
+    layer: int | None = None  # None for token_embd, output, output_norm
+
+    @property
+    def numel(self) -> int:
+        return prod(self.shape)
+
+    @property
+    def is_matrix(self) -> bool:
+        """2-D (or stacked 3-D) weights are what quantizers compress; 1-D norms and biases never."""
+        return len(self.shape) >= 2
+
+    @property
+    def is_expert(self) -> bool:
+        return self.role.endswith("_exps")
+
+
+def _linear(layer: int, role: str, out: int, inp: int, bias: bool) -> list[WeightTensor]:
+    t = [WeightTensor(f"blk.{layer}.{role}.weight", role, (out, inp), layer)]
+    if bias:
+        t.append(WeightTensor(f"blk.{layer}.{role}.bias", "bias", (out,), layer))
+    return t
+
+
+def _norm(spec: ModelSpec, name: str, width: int, layer: int | None) -> list[WeightTensor]:
+    t = [WeightTensor(f"{name}.weight", "norm", (width,), layer)]
+    if spec.norm == "layernorm" and spec.norm_bias:
+        t.append(WeightTensor(f"{name}.bias", "norm", (width,), layer))
+    return t
+
+
+def _attention(spec: ModelSpec, i: int) -> list[WeightTensor]:
+    d, hd = spec.d_model, spec.head_dim
+    q, kv = spec.n_heads * hd, spec.n_kv_heads * hd
+    t: list[WeightTensor] = []
+    if spec.mla is not None:
+        m = spec.mla
+        qk = m.qk_nope_head_dim + m.qk_rope_head_dim
+        if m.q_lora_rank is None:
+            t += _linear(i, "attn_q", spec.n_heads * qk, d, False)
+        else:
+            t += _linear(i, "attn_q_a", m.q_lora_rank, d, False)
+            t += _norm(spec, f"blk.{i}.attn_q_a_norm", m.q_lora_rank, i)
+            t += _linear(i, "attn_q_b", spec.n_heads * qk, m.q_lora_rank, False)
+        # The latent: kv_lora_rank compressed dims plus one shared rotary key head.
+        t += _linear(i, "attn_kv_a_mqa", m.kv_lora_rank + m.qk_rope_head_dim, d, False)
+        t += _norm(spec, f"blk.{i}.attn_kv_a_norm", m.kv_lora_rank, i)
+        t += _linear(i, "attn_kv_b", spec.n_heads * (m.qk_nope_head_dim + m.v_head_dim), m.kv_lora_rank, False)
+        t += _linear(i, "attn_output", d, spec.n_heads * m.v_head_dim, spec.o_bias)
+        return t
+    if spec.qkv_fused:
+        t += _linear(i, "attn_qkv", q + 2 * kv, d, spec.qkv_bias)
+    else:
+        t += _linear(i, "attn_q", q, d, spec.qkv_bias)
+        t += _linear(i, "attn_k", kv, d, spec.qkv_bias)
+        t += _linear(i, "attn_v", kv, d, spec.qkv_bias)
+    if spec.qk_norm:
+        t += _norm(spec, f"blk.{i}.attn_q_norm", hd, i) + _norm(spec, f"blk.{i}.attn_k_norm", hd, i)
+    t += _linear(i, "attn_output", d, q, spec.o_bias)
+    if spec.attention_sinks:
+        t.append(WeightTensor(f"blk.{i}.attn_sinks.weight", "attn_sinks", (spec.n_heads,), i))
+    return t
+
+
+def _mlp(spec: ModelSpec, i: int, d_ff: int, suffix: str = "") -> list[WeightTensor]:
+    d, b = spec.d_model, spec.mlp_bias
+    if not spec.gated_mlp:
+        return _linear(i, f"ffn_up{suffix}", d_ff, d, b) + _linear(i, f"ffn_down{suffix}", d, d_ff, b)
+    if spec.gate_up_fused:
+        up = _linear(i, f"ffn_up{suffix}", 2 * d_ff, d, b)  # llama.cpp keeps Phi-3's fused gate_up as ffn_up
+    else:
+        up = _linear(i, f"ffn_gate{suffix}", d_ff, d, b) + _linear(i, f"ffn_up{suffix}", d_ff, d, b)
+    return up + _linear(i, f"ffn_down{suffix}", d, d_ff, b)
+
+
+def _experts(spec: ModelSpec, i: int) -> list[WeightTensor]:
+    m, d = spec.moe, spec.d_model
+    assert m is not None
+    e, f = m.n_experts, m.expert_d_ff
+    t = [WeightTensor(f"blk.{i}.ffn_gate_inp.weight", "ffn_gate_inp", (e, d), i)]
+    if m.router_bias:
+        t.append(WeightTensor(f"blk.{i}.ffn_gate_inp.bias", "bias", (e,), i))
+    if m.router_correction_bias:
+        t.append(WeightTensor(f"blk.{i}.exp_probs_b.bias", "bias", (e,), i))
+    shapes = {"ffn_down_exps": (e, d, f), "ffn_up_exps": (e, f, d)}
+    if spec.gated_mlp:
+        shapes = {"ffn_gate_exps": (e, f, d), **shapes}
+    for role, shape in shapes.items():
+        t.append(WeightTensor(f"blk.{i}.{role}.weight", role, shape, i))
+        if spec.mlp_bias:
+            t.append(WeightTensor(f"blk.{i}.{role}.bias", "bias", shape[:2], i))
+    if m.n_shared_experts:
+        t += _mlp(spec, i, m.shared_d_ff, suffix="_shexp")
+    if m.shared_expert_gate:
+        t += _linear(i, "ffn_gate_inp_shexp", 1, d, False)
+    return t
+
+
+def _layer(spec: ModelSpec, i: int) -> list[WeightTensor]:
+    t = _norm(spec, f"blk.{i}.attn_norm", spec.d_model, i)
+    t += _attention(spec, i)
+    if spec.norms_per_layer >= 3:
+        t += _norm(spec, f"blk.{i}.post_attention_norm", spec.d_model, i)
+    t += _norm(spec, f"blk.{i}.ffn_norm", spec.d_model, i)
+    t += _experts(spec, i) if spec.is_moe_layer(i) else _mlp(spec, i, spec.d_ff)
+    if spec.norms_per_layer >= 4:
+        t += _norm(spec, f"blk.{i}.post_ffw_norm", spec.d_model, i)
+    return t
+
+
+@lru_cache(maxsize=256)
+def weight_tensors(spec: ModelSpec) -> tuple[WeightTensor, ...]:
+    """All parameter tensors, in checkpoint order: embedding, layers, final norm, lm_head."""
+    t = [WeightTensor("token_embd.weight", "token_embd", (spec.vocab_size, spec.d_model))]
+    for i in range(spec.n_layers):
+        t += _layer(spec, i)
+    t += _norm(spec, "output_norm", spec.d_model, None)
+    if not spec.tie_embeddings:
+        t.append(WeightTensor("output.weight", "output", (spec.vocab_size, spec.d_model)))
+        if spec.lm_head_bias:
+            t.append(WeightTensor("output.bias", "bias", (spec.vocab_size,)))
+    return tuple(t)
+
+
+def param_count(spec: ModelSpec) -> int:
+    """Exact parameter count: the sum over weight_tensors."""
+    return sum(t.numel for t in weight_tensors(spec))
+
+
+def active_param_count(spec: ModelSpec) -> int:
+    """Parameters used per token: each routed-expert tensor counts experts_per_token / n_experts."""
+    total = 0
+    for t in weight_tensors(spec):
+        if t.is_expert or (t.role == "bias" and ("_exps." in t.name)):
+            total += t.numel // spec.moe.n_experts * spec.moe.experts_per_token
+        else:
+            total += t.numel
+    return total

@@ -1,0 +1,92 @@
+"""Regenerate profiles/models/*.yaml from the config.json fixtures (a maintainer tool, not used at run time).
+
+Each profile is the importer's reading of the model's published config.json, plus its short names and
+the model-card facts that model pages show, each citing the page it came from. Run from the repo root:
+    python scripts/make_profiles.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from planner.hf_import import spec_from_config
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures" / "configs"
+
+# id: (aliases, license, release date, context variants, modality, published params, config overrides)
+# Card facts are as the Hugging Face model page (https://huggingface.co/<id>) shows them.
+MODELS: dict[str, tuple] = {
+    "microsoft/Phi-3-mini-4k-instruct": (["phi-3-mini", "phi-3-mini-4k"], "MIT", "2024-04-23", (4096, 131072), "text", "3.8B", {}),
+    "microsoft/Phi-3-mini-128k-instruct": (["phi-3-mini-128k"], "MIT", "2024-04-23", (4096, 131072), "text", "3.8B", {}),
+    "microsoft/Phi-3-small-8k-instruct": (["phi-3-small", "phi-3-small-8k"], "MIT", "2024-05-21", (8192, 131072), "text", "7.39B", {}),
+    "microsoft/Phi-3-small-128k-instruct": (["phi-3-small-128k"], "MIT", "2024-05-21", (8192, 131072), "text", "7.39B",
+                                            {"_base": "microsoft/Phi-3-small-8k-instruct", "max_position_embeddings": 131072}),
+    "microsoft/Phi-3-medium-4k-instruct": (["phi-3-medium", "phi-3-medium-4k"], "MIT", "2024-05-21", (4096, 131072), "text", "14B", {}),
+    "microsoft/Phi-3-medium-128k-instruct": (["phi-3-medium-128k"], "MIT", "2024-05-21", (4096, 131072), "text", "14B",
+                                             {"_base": "microsoft/Phi-3-medium-4k-instruct", "max_position_embeddings": 131072,
+                                              "sliding_window": None}),
+    "microsoft/Phi-3.5-mini-instruct": (["phi-3.5-mini"], "MIT", "2024-08-20", (131072,), "text", "3.8B", {}),
+    "microsoft/Phi-3.5-MoE-instruct": (["phi-3.5-moe"], "MIT", "2024-08-20", (131072,), "text", "41.9B", {}),
+    "meta-llama/Llama-2-7b-hf": (["llama-2-7b"], "Llama 2 Community License", "2023-07-18", (4096,), "text", "7B", {}),
+    "meta-llama/Llama-2-13b-hf": (["llama-2-13b"], "Llama 2 Community License", "2023-07-18", (4096,), "text", "13B", {}),
+    "meta-llama/Llama-2-70b-hf": (["llama-2-70b"], "Llama 2 Community License", "2023-07-18", (4096,), "text", "70B", {}),
+    "meta-llama/Meta-Llama-3-8B": (["llama-3-8b"], "Meta Llama 3 Community License", "2024-04-18", (8192,), "text", "8.03B", {}),
+    "meta-llama/Meta-Llama-3-70B": (["llama-3-70b"], "Meta Llama 3 Community License", "2024-04-18", (8192,), "text", "70.6B", {}),
+    "meta-llama/Llama-3.1-8B": (["llama-3.1-8b"], "Llama 3.1 Community License", "2024-07-23", (131072,), "text", "8.03B", {}),
+    "meta-llama/Llama-3.1-70B": (["llama-3.1-70b"], "Llama 3.1 Community License", "2024-07-23", (131072,), "text", "70.6B", {}),
+    "meta-llama/Llama-3.1-405B": (["llama-3.1-405b"], "Llama 3.1 Community License", "2024-07-23", (131072,), "text", "406B", {}),
+    "meta-llama/Llama-3.2-1B": (["llama-3.2-1b"], "Llama 3.2 Community License", "2024-09-25", (131072,), "text", "1.24B", {}),
+    "meta-llama/Llama-3.2-3B": (["llama-3.2-3b"], "Llama 3.2 Community License", "2024-09-25", (131072,), "text", "3.21B", {}),
+    "mistralai/Mistral-7B-v0.1": (["mistral-7b-v0.1", "mistral-7b"], "Apache-2.0", "2023-09-27", (32768,), "text", "7.24B", {}),
+    "mistralai/Mistral-7B-v0.3": (["mistral-7b-v0.3"], "Apache-2.0", "2024-05-22", (32768,), "text", "7.25B", {}),
+    "mistralai/Mistral-Nemo-Base-2407": (["mistral-nemo"], "Apache-2.0", "2024-07-18", (131072,), "text", "12.2B", {}),
+    "mistralai/Mixtral-8x7B-v0.1": (["mixtral-8x7b"], "Apache-2.0", "2023-12-11", (32768,), "text", "46.7B", {}),
+    "mistralai/Mixtral-8x22B-v0.1": (["mixtral-8x22b"], "Apache-2.0", "2024-04-17", (65536,), "text", "141B", {}),
+    "Qwen/Qwen2.5-7B": (["qwen2.5-7b"], "Apache-2.0", "2024-09-19", (131072,), "text", "7.61B", {}),
+    "Qwen/Qwen2.5-14B": (["qwen2.5-14b"], "Apache-2.0", "2024-09-19", (131072,), "text", "14.7B", {}),
+    "Qwen/Qwen2.5-32B": (["qwen2.5-32b"], "Apache-2.0", "2024-09-19", (131072,), "text", "32.5B", {}),
+    "Qwen/Qwen2.5-72B": (["qwen2.5-72b"], "Qwen License", "2024-09-19", (131072,), "text", "72.7B", {}),
+    "Qwen/Qwen3-8B": (["qwen3-8b"], "Apache-2.0", "2025-04-29", (32768, 131072), "text", "8.2B", {}),
+    "Qwen/Qwen3-32B": (["qwen3-32b"], "Apache-2.0", "2025-04-29", (32768, 131072), "text", "32.8B", {}),
+    "google/gemma-2-9b": (["gemma-2-9b"], "Gemma Terms of Use", "2024-06-27", (8192,), "text", "9.24B", {}),
+    "google/gemma-2-27b": (["gemma-2-27b"], "Gemma Terms of Use", "2024-06-27", (8192,), "text", "27.2B", {}),
+    "google/gemma-3-27b-it": (["gemma-3-27b"], "Gemma Terms of Use", "2025-03-12", (131072,), "text+image (text tower modelled)", "27.4B", {}),
+    "deepseek-ai/DeepSeek-V2-Lite": (["deepseek-v2-lite"], "DeepSeek License", "2024-05-16", (32768,), "text", "15.7B", {}),
+    "deepseek-ai/DeepSeek-V3": (["deepseek-v3"], "DeepSeek License (code MIT)", "2024-12-26", (131072,), "text", "671B", {}),
+    "openai/gpt-oss-20b": (["gpt-oss-20b"], "Apache-2.0", "2025-08-05", (131072,), "text", "20.9B", {}),
+    "openai/gpt-oss-120b": (["gpt-oss-120b"], "Apache-2.0", "2025-08-05", (131072,), "text", "116.8B", {}),
+}
+
+
+def fixture(model_id: str) -> dict:
+    return json.loads((FIXTURES / (model_id.replace("/", "__") + ".json")).read_text())
+
+
+def main() -> None:
+    out_dir = ROOT / "profiles" / "models"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for model_id, (aliases, lic, date, ctxs, modality, params, overrides) in MODELS.items():
+        overrides = dict(overrides)
+        base = overrides.pop("_base", model_id)
+        raw = {**fixture(base), **overrides}
+        page = f"https://huggingface.co/{model_id}"
+        spec = spec_from_config(raw, name=model_id, source=f"{page}/blob/main/config.json")
+        card = {k: {"value": v, "source": page} for k, v in
+                (("license", lic), ("release_date", date), ("context_variants", list(ctxs)),
+                 ("modality", modality), ("published_params", params))}
+        data = spec.model_dump(mode="json", exclude={"card", "aliases"})
+        data = {"name": data.pop("name"), "source": data.pop("source"), "aliases": aliases, **data, "card": card}
+        header = f"# {model_id}: generated by scripts/make_profiles.py from its config.json\n"
+        if base != model_id:
+            header += f"# assembled from {base}'s config.json with {overrides} (this variant's page)\n"
+        path = out_dir / (model_id.split("/")[-1].lower() + ".yaml")
+        path.write_text(header + yaml.safe_dump(data, sort_keys=False, width=110))
+    print(f"wrote {len(MODELS)} profiles to {out_dir}")
+
+
+if __name__ == "__main__":
+    main()
