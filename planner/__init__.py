@@ -1,7 +1,6 @@
 """planner: how much memory an LLM needs, from its architecture, exactly where arithmetic is exact."""
 
-from .errors import (ConfigImportError, PlannerError, UnknownModelError, UnknownQuantError,
-                     WorkloadError)
+from .errors import ConfigImportError, PlannerError, UnknownModelError, UnknownQuantError, WorkloadError
 from .estimate import Estimate, Workload, estimate
 from .kv import kv_cache_bytes
 from .profiles import list_models, load_model

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .errors import ConfigImportError
-from .spec import BlockSparse, MLA, ModelSpec, MoE
+from .spec import MLA, BlockSparse, ModelSpec, MoE
 
 # Defaults of transformers' configuration_<type>.py (v4.5x), for keys config.json may omit.
 FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -22,13 +22,14 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     "mistral": {"num_key_value_heads": 8, "tie_word_embeddings": False, "sliding_window": 4096, "hidden_act": "silu"},
     "mixtral": {"num_key_value_heads": 8, "tie_word_embeddings": False, "sliding_window": None, "hidden_act": "silu",
                 "num_local_experts": 8, "num_experts_per_tok": 2},
-    "qwen2": {"num_key_value_heads": 32, "tie_word_embeddings": False, "use_sliding_window": False, "hidden_act": "silu"},
-    "qwen2_moe": {"num_key_value_heads": 16, "tie_word_embeddings": False, "qkv_bias": True, "use_sliding_window": False, "hidden_act": "silu",
-                  "decoder_sparse_step": 1, "mlp_only_layers": []},
-    "qwen3": {"num_key_value_heads": 32, "tie_word_embeddings": False, "use_sliding_window": False, "attention_bias": False,
-              "head_dim": 128, "hidden_act": "silu"},
-    "qwen3_moe": {"num_key_value_heads": 4, "tie_word_embeddings": False, "use_sliding_window": False, "attention_bias": False,
-                  "hidden_act": "silu", "decoder_sparse_step": 1, "mlp_only_layers": []},
+    "qwen2": {"num_key_value_heads": 32, "tie_word_embeddings": False, "use_sliding_window": False,
+              "hidden_act": "silu"},
+    "qwen2_moe": {"num_key_value_heads": 16, "tie_word_embeddings": False, "qkv_bias": True,
+                  "use_sliding_window": False, "hidden_act": "silu", "decoder_sparse_step": 1, "mlp_only_layers": []},
+    "qwen3": {"num_key_value_heads": 32, "tie_word_embeddings": False, "use_sliding_window": False,
+              "attention_bias": False, "head_dim": 128, "hidden_act": "silu"},
+    "qwen3_moe": {"num_key_value_heads": 4, "tie_word_embeddings": False, "use_sliding_window": False,
+                  "attention_bias": False, "hidden_act": "silu", "decoder_sparse_step": 1, "mlp_only_layers": []},
     "gemma": {"num_key_value_heads": 16, "tie_word_embeddings": True, "head_dim": 256, "attention_bias": False,
               "hidden_activation": "gelu_pytorch_tanh"},
     "gemma2": {"num_key_value_heads": 4, "tie_word_embeddings": True, "head_dim": 256, "attention_bias": False,

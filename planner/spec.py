@@ -55,7 +55,8 @@ class MoE(_Frozen):
     shared_expert_gate: bool = Field(False, description="sigmoid gate (1 × d_model) on the shared expert (Qwen2-MoE)")
     first_dense_layers: int = Field(0, ge=0, description="leading layers with a dense MLP of d_ff")
     router_bias: bool = Field(False, description="router linear has a bias (gpt-oss)")
-    router_correction_bias: bool = Field(False, description="per-expert score bias (DeepSeek-V3 e_score_correction_bias)")
+    router_correction_bias: bool = Field(
+        False, description="per-expert score bias (DeepSeek-V3 e_score_correction_bias)")
 
     @model_validator(mode="after")
     def _consistent(self) -> MoE:

@@ -149,7 +149,11 @@ def param_count(spec: ModelSpec) -> int:
 
 
 def active_param_count(spec: ModelSpec) -> int:
-    """Parameters used per token: each routed-expert tensor counts experts_per_token / n_experts."""
+    """Parameters per token: routed experts count experts_per_token of n_experts; everything else in full.
+
+    The token-embedding table is included (Mistral AI's and Microsoft's convention); OpenAI and DeepSeek
+    publish active counts without it (subtract vocab_size * d_model).
+    """
     total = 0
     for t in weight_tensors(spec):
         if t.is_expert or (t.role == "bias" and ("_exps." in t.name)):

@@ -62,7 +62,7 @@ def tensor_bytes(spec: ModelSpec, quant: str) -> tuple[tuple[str, str, int], ...
 def weights_breakdown(spec: ModelSpec, quant: str) -> dict[str, int]:
     """Weight bytes per component group (embedding, attention, mlp, experts, router, output, norms_biases)."""
     out = dict.fromkeys(GROUPS, 0)
-    for t, (_, _, n) in zip(weight_tensors(spec), tensor_bytes(spec, quant)):
+    for t, (_, _, n) in zip(weight_tensors(spec), tensor_bytes(spec, quant), strict=True):
         out[_group(t)] += n
     return out
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -109,7 +108,7 @@ def quant_names() -> list[str]:
     from .gguf import gguf_format_names
 
     fixed = sorted({f.name for f in _fixed_formats().values()})
-    examples = ["gptq-4bit-g128", "gptq-8bit-g128", "gptq-3bit-g128", "gptq-2bit-g128",
+    examples = ["gptq", "awq", "gptq-4bit-g128", "gptq-8bit-g128", "gptq-3bit-g128", "gptq-2bit-g128",
                 "awq-4bit-g128", "exl2-4.65"]
     return fixed + examples + gguf_format_names()
 

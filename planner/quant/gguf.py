@@ -1,7 +1,10 @@
 """GGUF: GGML types, and the type llama.cpp's quantizer picks for each tensor under a preset.
 
-The rules follow llama.cpp's src/llama-quant.cpp (llama_tensor_get_type, 2026) as described in
-research notes; they are re-expressed here, not copied. Summary for a dense GQA model:
+The rules follow llama.cpp's src/llama-quant.cpp (llama_tensor_get_type) as it stood from 2024 to
+early 2026 — the version that made the GGUF files published on the Hub — re-expressed here, not
+copied. (Its Feb 2026 refactor, PR #19770, routes Phi-3's fused attn_qkv and DeepSeek's attn_kv_b
+through the attn_v rule instead of the dedicated qkv rule used here: Q4_K_M/Q5_K_M files of fused-qkv
+models then come out ~2% smaller.) Summary for a dense GQA model:
   output (or tied token_embd) → Q6_K;  Q4_K_M/Q5_K_M: attn_v and ffn_down on "more bits" layers → Q6_K;
   Q3_K_M: first attn_v → Q5_K, rest Q4_K, ffn_down Q5_K/Q4_K, attn_output Q4_K;  Q2_K: attn_v Q4_K/Q3_K,
   ffn_down and attn_output Q3_K;  8-expert models: attn_v/attn_k Q8_0, attn_output Q5_K;  80-layer GQA
@@ -94,7 +97,7 @@ def _category(name: str) -> str:
         return "output"
     if name == "token_embd.weight":
         return "token_embd"
-    for pattern, cat in (("attn_qkv.weight", "v"), ("attn_kv_b.weight", "v"), ("attn_v.weight", "v"),
+    for pattern, cat in (("attn_qkv.weight", "qkv"), ("attn_v.weight", "v"),
                          ("attn_k.weight", "k"), ("attn_q.weight", "q"), ("attn_output.weight", "attn_output"),
                          ("ffn_up", "ffn_up"), ("ffn_gate", "ffn_gate"), ("ffn_down", "ffn_down")):
         if pattern in name:
@@ -130,7 +133,7 @@ class _Rules:
             (spec.model_type in ("llama", "mistral") and spec.n_heads != spec.n_kv_heads)
             or spec.model_type == "qwen2")
         self.tied = spec.tie_embeddings
-        self.n_wv = sum(_category(t.name) == "v" for t in weight_tensors(spec))
+        self.n_wv = sum(_category(t.name) in ("v", "qkv") or "attn_kv_b" in t.name for t in weight_tensors(spec))
         self.i_wv = self.i_down = 0
 
     def _layer(self, counter: int, t: WeightTensor) -> int:
@@ -190,6 +193,8 @@ class _Rules:
                 return "Q5_K" if ft in five else T
             return {"Q2_K": "Q3_K", "IQ3_XXS": "IQ3_S", "Q3_K_M": "Q4_K", "Q3_K_L": "Q5_K",
                     "IQ3_M": "Q4_K"}.get(ft, T)
+        if cat == "qkv":
+            return {"Q3_K_M": "Q4_K", "Q3_K_L": "Q4_K", "IQ3_M": "Q4_K", "Q4_K_M": "Q5_K", "Q5_K_M": "Q6_K"}.get(ft, T)
         if cat in ("ffn_gate", "ffn_up") and ft == "IQ3_XS":
             i = t.layer if t.layer is not None else 0
             return "IQ3_XXS" if n // 8 <= i < 7 * n // 8 else T

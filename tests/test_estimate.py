@@ -1,0 +1,101 @@
+"""estimate(): components add up, follow their formulas, and bad input names the field."""
+
+import pytest
+from pydantic import ValidationError
+
+from planner import PlannerError, UnknownModelError, UnknownQuantError, WorkloadError, estimate, load_model
+from planner.activations import decode_activation_bytes, prefill_activation_bytes
+from planner.overhead import overhead_bytes
+
+
+def test_total_is_the_sum_of_components():
+    e = estimate("meta-llama/Meta-Llama-3-8B", quant="q4_k_m", context=8192, batch=2)
+    assert e.total_bytes == e.weights_bytes + e.kv_cache_bytes + e.activation_bytes + e.overhead_bytes
+    assert e.weights_bytes == sum(e.breakdown["weights"].values())
+    assert e.kv_cache_bytes == 2 * 2**30  # 2 sequences × 8192 tokens × 128 KiB
+    assert e.overhead_bytes == overhead_bytes("cuda")
+    assert set(e.to_dict()) >= {"weights_bytes", "kv_cache_bytes", "activation_bytes", "overhead_bytes",
+                                "total_bytes", "breakdown"}
+
+
+def test_quant_none_is_the_checkpoint_storage():
+    assert estimate("llama-3-8b").workload.quant == "bf16"
+    assert estimate("llama-2-7b").workload.quant == "fp16"
+    assert estimate("gpt-oss-20b").weights_bytes == 13_761_264_768
+
+
+def test_gguf_defaults_to_fp16_kv_cache():
+    assert estimate("llama-3-8b", quant="q4_k_m").workload.kv_dtype == "fp16"
+
+
+def test_result_is_frozen():
+    e = estimate("llama-3-8b")
+    with pytest.raises(ValidationError, match="frozen"):
+        e.total_bytes = 0
+
+
+def test_llama3_8b_sdpa_prefill_peak_by_formula():
+    # 8192 tokens, bf16: the MLP phase dominates — residual in/out 2·N·d, norm N·d, act(gate)·up 3·N·ff.
+    N, d, ff = 8192, 4096, 14336
+    expected = (2 * N * d + N * d + 3 * N * ff) * 2
+    assert prefill_activation_bytes(load_model("llama-3-8b"), context_len=8192) == expected
+
+
+def test_eager_attention_materializes_scores():
+    spec = load_model("llama-3-8b")
+    sdpa = prefill_activation_bytes(spec, context_len=8192, attention="sdpa")
+    eager = prefill_activation_bytes(spec, context_len=8192, attention="eager")
+    assert eager - sdpa > 2 * 32 * 8192 * 8192 * 2 - sdpa  # two 32×8192×8192 bf16 score tensors dominate
+
+
+def test_chunked_prefill_lowers_the_peak():
+    spec = load_model("llama-3-8b")
+    full = prefill_activation_bytes(spec, context_len=32768)
+    chunked = prefill_activation_bytes(spec, context_len=32768, chunk=2048)
+    assert chunked * 15 < full  # 16× fewer rows in flight, logits unchanged
+
+
+def test_all_position_logits_cost_vocab_per_token():
+    spec = load_model("llama-3-8b")
+    last = prefill_activation_bytes(spec, context_len=4096, logits="last")
+    every = prefill_activation_bytes(spec, context_len=4096, logits="all")
+    assert every >= 4096 * 128256 * (2 + 4) > 5 * last  # bf16 logits and their fp32 copy, per position
+
+
+def test_decode_is_far_smaller_than_prefill():
+    spec = load_model("llama-3-8b")
+    assert decode_activation_bytes(spec, context_len=8192) * 100 < prefill_activation_bytes(spec, context_len=8192)
+
+
+def test_moe_routing_buffers_count():
+    spec = load_model("mixtral-8x7b")
+    assert prefill_activation_bytes(spec, context_len=4096) > prefill_activation_bytes(
+        spec.model_copy(update={"moe": spec.moe.model_copy(update={"n_experts": 2})}), context_len=4096) - 10**9
+
+
+def test_runtime_none_drops_overhead():
+    assert estimate("llama-3-8b", runtime="none").overhead_bytes == 0
+
+
+@pytest.mark.parametrize("kwargs,error,message", [
+    ({"context": 0}, WorkloadError, "context must be an integer ≥ 1, got 0"),
+    ({"context": 10**6}, WorkloadError, "context 1000000 exceeds meta-llama/Meta-Llama-3-8B's max_context 8192"),
+    ({"batch": -1}, WorkloadError, "batch must be an integer ≥ 1, got -1"),
+    ({"batch": 1.5}, WorkloadError, "batch must be an integer ≥ 1, got 1.5"),
+    ({"chunk": 0}, WorkloadError, "chunk must be an integer ≥ 1, got 0"),
+    ({"quant": "q4_k_z"}, UnknownQuantError, "unknown quant 'q4_k_z'"),
+    ({"kv_dtype": "int3"}, UnknownQuantError, "unknown kv_dtype 'int3'"),
+    ({"attention": "flash3"}, WorkloadError, "attention must be one of sdpa, eager, got 'flash3'"),
+    ({"logits_dtype": "q8_0"}, WorkloadError, "logits_dtype must be one of fp32, fp16, bf16, got 'q8_0'"),
+])
+def test_bad_input_names_field_and_value(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        estimate("meta-llama/Meta-Llama-3-8B", **kwargs)
+
+
+def test_errors_are_planner_errors_and_value_errors():
+    with pytest.raises(PlannerError):
+        estimate("no-such-model")
+    with pytest.raises(ValueError):
+        estimate("no-such-model")
+    assert issubclass(UnknownModelError, PlannerError)

@@ -1,0 +1,76 @@
+"""Bundled profiles: every one loads, cites its sources, and equals the import of its config.json."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from planner import UnknownModelError, list_models, load_model
+from planner.hf_import import spec_from_config
+from planner.paths import profiles_dir
+
+from .conftest import FIXTURES, fixture_config
+
+PROFILES = sorted((profiles_dir() / "models").glob("*.yaml"))
+REQUIRED = [
+    "microsoft/Phi-3-mini-4k-instruct", "microsoft/Phi-3-mini-128k-instruct", "microsoft/Phi-3-small-8k-instruct",
+    "microsoft/Phi-3-small-128k-instruct", "microsoft/Phi-3-medium-4k-instruct",
+    "microsoft/Phi-3-medium-128k-instruct", "microsoft/Phi-3.5-mini-instruct", "microsoft/Phi-3.5-MoE-instruct",
+    "meta-llama/Llama-2-7b-hf", "meta-llama/Llama-2-13b-hf", "meta-llama/Llama-2-70b-hf",
+    "meta-llama/Meta-Llama-3-8B", "meta-llama/Meta-Llama-3-70B", "meta-llama/Llama-3.1-8B",
+    "meta-llama/Llama-3.1-70B", "meta-llama/Llama-3.1-405B", "meta-llama/Llama-3.2-1B", "meta-llama/Llama-3.2-3B",
+    "mistralai/Mistral-7B-v0.1", "mistralai/Mistral-7B-v0.3", "mistralai/Mistral-Nemo-Base-2407",
+    "mistralai/Mixtral-8x7B-v0.1", "mistralai/Mixtral-8x22B-v0.1", "Qwen/Qwen2.5-7B", "Qwen/Qwen2.5-14B",
+    "Qwen/Qwen2.5-32B", "Qwen/Qwen2.5-72B", "Qwen/Qwen3-8B", "Qwen/Qwen3-32B", "google/gemma-2-9b",
+    "google/gemma-2-27b", "google/gemma-3-27b-it", "deepseek-ai/DeepSeek-V2-Lite", "deepseek-ai/DeepSeek-V3",
+    "openai/gpt-oss-20b", "openai/gpt-oss-120b",
+]
+
+
+def test_every_required_model_is_bundled():
+    assert set(REQUIRED) <= set(list_models())
+    assert len(PROFILES) == len(list_models())
+
+
+@pytest.mark.parametrize("path", PROFILES, ids=lambda p: p.stem)
+def test_profile_cites_its_config_and_card_sources(path: Path):
+    spec = load_model(yaml.safe_load(path.read_text())["name"])
+    assert spec.source == f"https://huggingface.co/{spec.name}/blob/main/config.json"
+    for fact in (spec.card.license, spec.card.release_date, spec.card.context_variants, spec.card.published_params):
+        assert fact is not None and fact.source.startswith("https://")
+
+
+@pytest.mark.parametrize("path", PROFILES, ids=lambda p: p.stem)
+def test_profile_equals_the_import_of_its_config_json(path: Path):
+    spec = load_model(yaml.safe_load(path.read_text())["name"])
+    fixture = FIXTURES / "configs" / (spec.name.replace("/", "__") + ".json")
+    if not fixture.exists():  # Phi-3-small/medium-128k: assembled from their short-context sibling
+        pytest.skip("no complete config.json fixture")
+    imported = spec_from_config(fixture_config(spec.name), name=spec.name, source=spec.source)
+    assert imported == spec.model_copy(update={"card": imported.card, "aliases": ()})
+
+
+@pytest.mark.parametrize("query", ["microsoft/Phi-3-small-8k-instruct", "MICROSOFT/phi-3-SMALL-8k-instruct",
+                                   "Phi-3-small-8k-instruct", "phi-3-small"])
+def test_find_by_id_case_insensitive_or_short_name(query):
+    assert load_model(query).name == "microsoft/Phi-3-small-8k-instruct"
+
+
+def test_unknown_model_suggests_close_matches():
+    with pytest.raises(UnknownModelError, match=r"unknown model 'phi-3-smal'.*did you mean:.*Phi-3-small"):
+        load_model("phi-3-smal")
+
+
+def test_unknown_model_without_matches_points_to_the_list():
+    with pytest.raises(UnknownModelError, match="planner models"):
+        load_model("zzzz-qqqq")
+
+
+def test_seed_model_facts():
+    s = load_model("microsoft/Phi-3-small-8k-instruct")
+    assert (s.n_layers, s.d_model, s.n_heads, s.n_kv_heads, s.vocab_size, s.max_context) == \
+        (32, 4096, 32, 8, 100352, 8192)
+    assert s.activation == "gegelu" and s.tie_embeddings
+    assert s.block_sparse.block_size == 64 and s.block_sparse.local_blocks == 16 and s.block_sparse.vert_stride == 8
+    assert s.layer_kinds()[:4] == ("block_sparse", "full", "block_sparse", "full")
+    assert load_model("microsoft/Phi-3-small-128k-instruct").max_context == 131072
