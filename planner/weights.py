@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from math import ceil
+from math import ceil, prod
 
 from .quant.catalog import QuantFormat, get_quant
-from .quant.gguf import gguf_tensor_bytes, tensor_types
+from .quant.gguf import gguf_shape_bytes, gguf_tensor_bytes, tensor_types
 from .quant.layout import Category, Layout, layout_bytes
 from .spec import ModelSpec
 from .tensors import WeightTensor, weight_tensors
@@ -17,35 +17,53 @@ GROUPS = ("embedding", "attention", "mlp", "experts", "router", "output", "norms
 
 def tensor_category(t: WeightTensor) -> Category | None:
     """Which catalog category a tensor belongs to; None for norms, biases and sinks (never quantized)."""
-    if not t.is_matrix or t.role == "bias":
+    return _role_category(t.role, t.is_matrix)
+
+
+@lru_cache(maxsize=256)
+def _role_category(role: str, is_matrix: bool) -> Category | None:
+    if not is_matrix or role == "bias":
         return None
-    if t.role == "token_embd":
+    if role == "token_embd":
         return "embedding"
-    if t.role == "output":
+    if role == "output":
         return "output"
-    if t.role.startswith("attn_"):
+    if role.startswith("attn_"):
         return "attn"
-    if t.role.startswith("ffn_gate_inp"):
+    if role.startswith("ffn_gate_inp"):
         return "router"
-    if t.is_expert:
+    if role.endswith("_exps"):
         return "experts"
-    if t.role.endswith("_shexp"):
+    if role.endswith("_shexp"):
         return "shared_experts"
     return "mlp"
 
 
-def _group(t: WeightTensor) -> str:
-    cat = tensor_category(t)
+def _group(cat: Category | None) -> str:
     return {None: "norms_biases", "attn": "attention", "shared_experts": "experts"}.get(cat, cat)
 
 
-def _plain_bytes(t: WeightTensor, fmt: QuantFormat) -> tuple[str, int]:
-    cat = tensor_category(t)
+@lru_cache(maxsize=256)
+def _tensor_meta(spec: ModelSpec) -> tuple[tuple[str, Category | None, tuple[int, ...]], ...]:
+    return tuple((t.name, tensor_category(t), t.shape) for t in weight_tensors(spec))
+
+
+@lru_cache(maxsize=256)
+def _shape_classes(spec: ModelSpec) -> tuple[tuple[Category | None, tuple[int, ...], int], ...]:
+    """(category, shape, how many tensors) — formats that treat tensors alike need only these."""
+    counts: dict[tuple, int] = {}
+    for t in weight_tensors(spec):
+        key = (tensor_category(t), t.shape)
+        counts[key] = counts.get(key, 0) + 1
+    return tuple((cat, shape, n) for (cat, shape), n in counts.items())
+
+
+def _plain_bytes(cat: Category | None, shape: tuple[int, ...], fmt: QuantFormat) -> tuple[str, int]:
     if cat in fmt.overrides:
-        return f"{fmt.overrides[cat].bits:g}-bit", layout_bytes(fmt.overrides[cat], t.shape)
+        return f"{fmt.overrides[cat].bits:g}-bit", layout_bytes(fmt.overrides[cat], shape)
     if cat in fmt.quantizes:
-        return fmt.name, layout_bytes(fmt.layout, t.shape)
-    return f"{fmt.keep_bits}-bit", ceil(t.numel * fmt.keep_bits / 8)
+        return fmt.name, layout_bytes(fmt.layout, shape)
+    return f"{fmt.keep_bits}-bit", ceil(prod(shape) * fmt.keep_bits / 8)
 
 
 @lru_cache(maxsize=4096)
@@ -55,16 +73,30 @@ def tensor_bytes(spec: ModelSpec, quant: str) -> tuple[tuple[str, str, int], ...
     if fmt.is_gguf:
         types = tensor_types(spec, fmt.gguf_preset)
         return tuple((t.name, types[t.name], gguf_tensor_bytes(t, types[t.name])) for t in weight_tensors(spec))
-    return tuple((t.name, *_plain_bytes(t, fmt)) for t in weight_tensors(spec))
+    return tuple((t.name, *_plain_bytes(tensor_category(t), t.shape, fmt)) for t in weight_tensors(spec))
 
 
 @lru_cache(maxsize=4096)
+def _breakdown(spec: ModelSpec, quant: str) -> tuple[tuple[str, int], ...]:
+    out = dict.fromkeys(GROUPS, 0)
+    if get_quant(quant).is_gguf:
+        types = tensor_types(spec, get_quant(quant).gguf_preset)
+        counts: dict[tuple, int] = {}
+        for name, cat, shape in _tensor_meta(spec):
+            key = (cat, shape, types[name])
+            counts[key] = counts.get(key, 0) + 1
+        for (cat, shape, typ), count in counts.items():
+            out[_group(cat)] += count * gguf_shape_bytes(shape, typ)
+    else:
+        fmt = get_quant(quant)
+        for cat, shape, count in _shape_classes(spec):
+            out[_group(cat)] += count * _plain_bytes(cat, shape, fmt)[1]
+    return tuple(out.items())
+
+
 def weights_breakdown(spec: ModelSpec, quant: str) -> dict[str, int]:
     """Weight bytes per component group (embedding, attention, mlp, experts, router, output, norms_biases)."""
-    out = dict.fromkeys(GROUPS, 0)
-    for t, (_, _, n) in zip(weight_tensors(spec), tensor_bytes(spec, quant), strict=True):
-        out[_group(t)] += n
-    return out
+    return dict(_breakdown(spec, quant))
 
 
 def weights_bytes(spec: ModelSpec, quant: str | None = None) -> int:

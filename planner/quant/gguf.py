@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from math import prod
 
 import yaml
 
@@ -91,6 +92,7 @@ def _use_more_bits(i: int, n: int) -> bool:
     return i < n // 8 or i >= 7 * n // 8 or (i - n // 8) % 3 == 2
 
 
+@lru_cache(maxsize=65536)
 def _category(name: str) -> str:
     """llama.cpp's name → category test, first match wins."""
     if name == "output.weight":
@@ -256,8 +258,11 @@ class _Rules:
         return T
 
 
-def _visit_order(t: WeightTensor) -> tuple[int, str]:
-    return (-1 if t.layer is None else t.layer, t.name)
+@lru_cache(maxsize=256)
+def _visit_order(spec: ModelSpec) -> tuple[tuple[WeightTensor, bool], ...]:
+    """Tensors as llama-quantize visits them (layer, then name), each with whether it may be quantized."""
+    order = sorted(weight_tensors(spec), key=lambda t: (-1 if t.layer is None else t.layer, t.name))
+    return tuple((t, _quantizable(t)) for t in order)
 
 
 @lru_cache(maxsize=1024)
@@ -271,8 +276,8 @@ def tensor_types(spec: ModelSpec, preset: str) -> dict[str, str]:
     mixture = default not in ("F16", "BF16", "F32") and not pure
     rules = _Rules(spec, ft, default, imatrix) if mixture else None
     out: dict[str, str] = {}
-    for t in sorted(weight_tensors(spec), key=_visit_order):
-        if not _quantizable(t):
+    for t, quantizable in _visit_order(spec):
+        if not quantizable:
             out[t.name] = "F32"  # convert_hf_to_gguf.py writes 1-D tensors and the router in F32
             continue
         typ = rules.pick(t) if rules else default
@@ -285,6 +290,10 @@ def tensor_types(spec: ModelSpec, preset: str) -> dict[str, str]:
     return out
 
 
+def gguf_shape_bytes(shape: tuple[int, ...], typ: str) -> int:
+    """Bytes of a tensor of `shape` stored as GGML type `typ`: rows × blocks per row × bytes per block."""
+    return prod(shape[:-1]) * ggml_types()[typ].row_bytes(shape[-1])
+
+
 def gguf_tensor_bytes(t: WeightTensor, typ: str) -> int:
-    rows = t.numel // t.shape[-1]
-    return rows * ggml_types()[typ].row_bytes(t.shape[-1])
+    return gguf_shape_bytes(t.shape, typ)
