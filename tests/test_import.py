@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from planner import ConfigImportError, ModelSpec, load_model
+from planner import ConfigImportError, ModelSpec, UnknownModelError, load_model
 from planner.hf_import import SUPPORTED_MODEL_TYPES, spec_from_config
 
 from .conftest import FIXTURES, fixture_config
@@ -110,3 +110,31 @@ def test_config_json_must_be_an_object(write_config, tmp_path):
     p.write_text(json.dumps([1, 2]))
     with pytest.raises(ConfigImportError, match="JSON object"):
         load_model(p)
+
+
+def test_unbundled_hub_id_fetches_config_json_when_huggingface_hub_is_there(monkeypatch):
+    import sys
+    import types
+
+    calls = []
+
+    def fake_download(repo_id, filename):
+        calls.append((repo_id, filename))
+        return str(FIXTURES / "configs" / "TinyLlama__TinyLlama-1.1B-Chat-v1.0.json")
+
+    monkeypatch.setitem(sys.modules, "huggingface_hub", types.SimpleNamespace(hf_hub_download=fake_download))
+    spec = load_model("TinyLlama/TinyLlama-1.1B-Chat-v1.0")
+    assert calls == [("TinyLlama/TinyLlama-1.1B-Chat-v1.0", "config.json")]
+    assert spec.name == "TinyLlama/TinyLlama-1.1B-Chat-v1.0" and spec.source.startswith("https://huggingface.co/")
+
+
+def test_unbundled_hub_id_offline_gives_close_matches(monkeypatch):
+    import sys
+    import types
+
+    def offline(repo_id, filename):
+        raise OSError("network unreachable")
+
+    monkeypatch.setitem(sys.modules, "huggingface_hub", types.SimpleNamespace(hf_hub_download=offline))
+    with pytest.raises(UnknownModelError, match="unknown model 'meta-llama/Llama-3.1-8C'.*Llama-3.1-8B"):
+        load_model("meta-llama/Llama-3.1-8C")
