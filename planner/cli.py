@@ -43,7 +43,8 @@ def cmd_estimate(a) -> str:
     from .estimate import estimate
 
     e = estimate(a.model, quant=a.quant, kv_dtype=a.kv_dtype, context=a.context, batch=a.batch, chunk=a.chunk,
-                 attention=a.attention, logits=a.logits, runtime=a.runtime, cap_sliding=not a.no_cap_sliding)
+                 attention=a.attention, logits=a.logits, runtime=a.runtime, cap_sliding=not a.no_cap_sliding,
+                 gpu=a.gpu, engine=a.engine, prompt=a.prompt)
     if a.json:
         return json.dumps(e.to_dict(), indent=2)
     w = e.workload
@@ -56,6 +57,13 @@ def cmd_estimate(a) -> str:
         lines.append(f"  {label:<12} {format_bytes(total, a.unit):>14}")
         lines += [f"    {k:<18} {format_bytes(v, a.unit):>12}" for k, v in parts.items() if v]
     lines.append(f"  {'total':<12} {format_bytes(e.total_bytes, a.unit):>14}")
+    if (p := e.performance) is not None:
+        verdict = "fits" if p.fits else "does NOT fit"
+        lines += [f"{p.gpu}: {verdict} in {format_bytes(p.usable_memory_bytes, a.unit)} "
+                  f"({format_bytes(abs(p.headroom_bytes), a.unit)} {'headroom' if p.fits else 'short'})",
+                  f"  time to first token ({p.prompt_tokens:,}-token prompt): {p.prefill_seconds:.3f} s",
+                  f"  decode: {p.decode_tokens_per_s:.1f} tokens/s per sequence, "
+                  f"{p.throughput_tokens_per_s:.1f} tokens/s for the batch ({p.engine} efficiency)"]
     return "\n".join(lines)
 
 
@@ -72,6 +80,47 @@ def cmd_table(a) -> str:
     head = (f"{spec.name}: total memory ({a.unit}) by quantization × context, batch {a.batch}, "
             f"KV {a.kv_dtype or 'bf16/fp16'}, incl. activations and CUDA overhead")
     return head + "\n" + df.to_string(float_format=lambda v: f"{v:.2f}")
+
+
+def cmd_fit(a) -> str:
+    from .fit import context_per_quant, fit
+
+    if a.gpu and a.context is None:
+        df = context_per_quant(a.model, gpu=a.gpu, batch=a.batch)
+        if a.json:
+            return df.to_json(orient="records", indent=2)
+        lines = [f"{a.model} on {a.gpu}: largest context per quantization (batch {a.batch})",
+                 f"  {'quant':<10} {'max context':>12} {'total':>14} {'decode tok/s':>13}  limited by"]
+        for r in df.itertuples():
+            total = format_bytes(r.total_bytes, a.unit) if r.max_context else "—"
+            speed = f"{r.decode_tokens_per_s:.1f}" if r.max_context else "—"
+            lines.append(f"  {r.quant:<10} {r.max_context:>12,} {total:>14} {speed:>13}  "
+                         f"{r.limited_by if r.max_context else 'weights alone do not fit'}")
+        return "\n".join(lines)
+    df = fit(a.model, context=a.context, batch=a.batch, gpus=[a.gpu] if a.gpu else None,
+             min_tokens_per_s=a.min_tokens_per_s)
+    if a.json:
+        return df.to_json(orient="records", indent=2)
+    if df.empty:
+        return "no catalog GPU (up to 8 of a kind) fits this configuration" + (
+            f" at ≥ {a.min_tokens_per_s:g} tokens/s" if a.min_tokens_per_s else "")
+    lines = [f"{'gpu':<18} {'n':>2} {'quant':<8} {'kv':<5} {'per GPU':>12} {'tok/s':>8}  per-GPU breakdown"]
+    for r in df.head(a.top).itertuples():
+        total = format_bytes(r.per_gpu_total_bytes, a.unit)
+        lines.append(f"{r.gpu:<18} {r.n_gpus:>2} {r.quant:<8} {r.kv_dtype:<5} {total:>12} "
+                     f"{r.decode_tokens_per_s:>8.1f}  {r.explanation}")
+    return "\n".join(lines)
+
+
+def cmd_gpus(a) -> str:
+    from .gpus import list_gpus, load_gpu
+
+    rows = [f"{'id':<18} {'memory':>12} {'bandwidth':>12} {'bf16 TFLOP/s':>13}  name"]
+    for gid in list_gpus():
+        g = load_gpu(gid)
+        rows.append(f"{gid:<18} {format_bytes(g.usable_memory_bytes, a.unit):>12} "
+                    f"{g.memory_bandwidth_bytes_per_s / 1e9:>8.0f} GB/s {g.peak_flops('bf16') / 1e12:>13.1f}  {g.name}")
+    return "\n".join(rows)
 
 
 def cmd_models(a) -> str:
@@ -110,8 +159,22 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--runtime", default="cuda", choices=["cuda", "none"], help="'none' leaves out CUDA overhead")
     e.add_argument("--no-cap-sliding", action="store_true", help="keep all tokens on sliding-window layers")
     e.add_argument("--unit", type=_unit, default="GiB", help=f"one of {', '.join(UNIT_BYTES)} (default GiB)")
+    e.add_argument("--gpu", help="catalog GPU id (see `planner gpus`): adds fit, time to first token, tokens/s")
+    e.add_argument("--engine", choices=["llama.cpp", "vllm"], help="speed model (default: llama.cpp for GGUF)")
+    e.add_argument("--prompt", type=_positive, help="prompt tokens for time to first token (default: context)")
     e.add_argument("--json", action="store_true", help="print the result as JSON (bytes)")
     e.set_defaults(func=cmd_estimate)
+
+    f = sub.add_parser("fit", help="largest context per quantization on a GPU, or which GPUs fit")
+    f.add_argument("model")
+    f.add_argument("--gpu", help="catalog GPU id; without --context: the largest context per quantization")
+    f.add_argument("--context", type=_positive, help="tokens per sequence: rank GPUs/quantizations that fit")
+    f.add_argument("--batch", type=_positive, default=1)
+    f.add_argument("--min-tokens-per-s", type=float, help="only options at least this fast (per sequence)")
+    f.add_argument("--top", type=_positive, default=15, help="rows to show (default 15)")
+    f.add_argument("--unit", type=_unit, default="GiB")
+    f.add_argument("--json", action="store_true")
+    f.set_defaults(func=cmd_fit)
 
     t = sub.add_parser("table", help="total memory by quantization × context length")
     t.add_argument("model")
@@ -125,6 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("models", help="list bundled model profiles").set_defaults(func=cmd_models)
     sub.add_parser("quants", help="list quantization formats").set_defaults(func=cmd_quants)
+    gp = sub.add_parser("gpus", help="list the GPU catalog")
+    gp.add_argument("--unit", type=_unit, default="GiB")
+    gp.set_defaults(func=cmd_gpus)
     return p
 
 

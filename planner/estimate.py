@@ -36,6 +36,23 @@ class Workload(BaseModel):
     cap_sliding: bool = True
 
 
+class Performance(BaseModel):
+    """Fit and speed on one GPU (roofline, planner.perf)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    gpu: str
+    engine: str
+    usable_memory_bytes: int
+    fits: bool
+    headroom_bytes: int = Field(description="usable memory − total; negative when it does not fit")
+    prompt_tokens: int
+    prefill_seconds: float = Field(description="time to first token for `prompt_tokens` per sequence")
+    decode_seconds_per_token: float = Field(description="one decode step at the full context")
+    decode_tokens_per_s: float = Field(description="per sequence")
+    throughput_tokens_per_s: float = Field(description="all sequences of the batch together")
+
+
 class Estimate(BaseModel):
     """Bytes needed, by component. total = weights + kv_cache + activation + overhead."""
 
@@ -49,6 +66,23 @@ class Estimate(BaseModel):
     overhead_bytes: int
     total_bytes: int
     breakdown: dict[str, dict[str, int]] = Field(description="component → part → bytes")
+    performance: Performance | None = None
+
+    @property
+    def fits(self) -> bool | None:
+        return None if self.performance is None else self.performance.fits
+
+    @property
+    def headroom_bytes(self) -> int | None:
+        return None if self.performance is None else self.performance.headroom_bytes
+
+    @property
+    def decode_tokens_per_s(self) -> float | None:
+        return None if self.performance is None else self.performance.decode_tokens_per_s
+
+    @property
+    def prefill_seconds(self) -> float | None:
+        return None if self.performance is None else self.performance.prefill_seconds
 
     def to_dict(self) -> dict:
         return self.model_dump(mode="json")
@@ -97,11 +131,15 @@ def resolve_workload(spec: ModelSpec, *, quant, kv_dtype, context, batch, chunk,
 def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtype: str | None = None,
              context: int | None = None, batch: int = 1, chunk: int | None = None,
              attention: str = "sdpa", logits: str = "last", logits_dtype: str = "fp32",
-             runtime: str = "cuda", cap_sliding: bool = True) -> Estimate:
+             runtime: str = "cuda", cap_sliding: bool = True, gpu: str | None = None,
+             engine: str | None = None, prompt: int | None = None) -> Estimate:
     """Memory to serve `batch` sequences of `context` tokens of `model` stored as `quant`.
 
     quant None: the checkpoint's own storage. kv_dtype None: fp16 for GGUF, else the activation dtype.
     Activations are the larger of the prefill peak (in chunks of `chunk`) and the decode peak.
+    gpu: a catalog id; adds `performance` (fits, headroom, time to first token for `prompt` tokens —
+    default the whole context — and decode tokens/s at the full context) for `engine` (llama.cpp or
+    vllm; default llama.cpp for GGUF, vllm otherwise).
     """
     spec = load_model(model)
     w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, chunk=chunk,
@@ -116,7 +154,28 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     overhead = overhead_breakdown(w.runtime)
     totals = dict(weights_bytes=sum(weights.values()), kv_cache_bytes=kv,
                   activation_bytes=max(prefill, decode), overhead_bytes=sum(overhead.values()))
+    total = sum(totals.values())
+    perf = None if gpu is None else _performance(spec, w, total, gpu=gpu, engine=engine, prompt=prompt)
     return Estimate(
-        model=spec.name, workload=w, **totals, total_bytes=sum(totals.values()),
+        model=spec.name, workload=w, **totals, total_bytes=total, performance=perf,
         breakdown={"weights": weights, "kv_cache": {"kv_cache": kv},
                    "activation": {"prefill_peak": prefill, "decode_peak": decode}, "overhead": overhead})
+
+
+def _performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt) -> Performance:
+    from .gpus import load_gpu
+    from .perf import decode_seconds_per_token, default_engine, memory_efficiency, prefill_seconds
+
+    g = load_gpu(gpu)
+    engine = engine or default_engine(w.quant)
+    memory_efficiency(g, w.quant, engine)  # validates the engine name
+    prompt = w.context if prompt is None else _check("prompt", prompt)
+    if prompt > w.context:
+        raise WorkloadError(f"prompt {prompt} exceeds context {w.context}")
+    kw = dict(quant=w.quant, kv_dtype=w.kv_dtype, batch=w.batch, engine=engine, cap_sliding=w.cap_sliding)
+    step = float(decode_seconds_per_token(spec, g, context=w.context, **kw))
+    usable = g.usable_memory_bytes
+    return Performance(
+        gpu=g.id, engine=engine, usable_memory_bytes=usable, fits=total <= usable, headroom_bytes=usable - total,
+        prompt_tokens=prompt, prefill_seconds=float(prefill_seconds(spec, g, prompt=prompt, **kw)),
+        decode_seconds_per_token=step, decode_tokens_per_s=1 / step, throughput_tokens_per_s=w.batch / step)

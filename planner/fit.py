@@ -1,0 +1,130 @@
+"""The reverse questions: the longest context, the largest batch, and which GPUs and formats fit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .errors import WorkloadError
+from .estimate import default_kv_dtype, estimate, resolve_workload
+from .gpus import GPU, list_gpus, load_gpu
+from .profiles import load_model
+from .quant.catalog import get_quant
+from .sweep import TABLE_QUANTS, sweep
+
+FIT_QUANTS = ("bf16", "fp8", "q8_0", "int8", "q6_k", "q5_k_m", "q4_k_m", "int4", "q3_k_m", "q2_k")
+GPU_COUNTS = (1, 2, 4, 8)
+
+
+def _usable(gpu: str | GPU, memory_bytes: int | None) -> int:
+    if memory_bytes is not None:
+        if memory_bytes <= 0:
+            raise WorkloadError(f"memory_bytes must be positive, got {memory_bytes!r}")
+        return memory_bytes
+    return load_gpu(gpu).usable_memory_bytes
+
+
+def _totals(spec, quant, kv_dtype, contexts, batches, **kw) -> np.ndarray:
+    df = sweep(spec, quants=[quant], contexts=contexts, batches=batches,
+               kv_dtypes=None if kv_dtype is None else [kv_dtype], **kw)
+    return df["total_bytes"].to_numpy()
+
+
+def max_context(model, *, quant: str | None = None, gpu: str | GPU | None = None, batch: int = 1,
+                kv_dtype: str | None = None, memory_bytes: int | None = None, **kw) -> int:
+    """Largest context (≤ the model's max_context) whose total fits the GPU; 0 when not even one token fits."""
+    spec = load_model(model)
+    if gpu is None and memory_bytes is None:
+        raise WorkloadError("give gpu= (a catalog id) or memory_bytes=")
+    usable = _usable(gpu, memory_bytes)
+    resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=1, batch=batch, chunk=kw.get("chunk"),
+                     attention=kw.get("attention", "sdpa"), logits=kw.get("logits", "last"),
+                     logits_dtype=kw.get("logits_dtype", "fp32"), runtime=kw.get("runtime", "cuda"),
+                     cap_sliding=kw.get("cap_sliding", True))
+    lo, hi = 0, spec.max_context  # invariant: lo fits (or is 0), everything above hi does not fit
+    while lo < hi:  # totals grow with context, so bisect on a vectorized grid of 64 probes per round
+        probes = np.unique(np.linspace(lo + 1, hi, num=min(64, hi - lo), dtype=np.int64))
+        ok = _totals(spec, quant, kv_dtype, probes, [batch], **kw) <= usable
+        if not ok.any():
+            hi = int(probes[0]) - 1
+            break
+        last = int(np.flatnonzero(ok)[-1])
+        lo = int(probes[last])
+        hi = int(probes[last + 1]) - 1 if last + 1 < len(probes) else hi
+    return lo
+
+
+def max_batch(model, *, quant: str | None = None, gpu: str | GPU | None = None, context: int | None = None,
+              kv_dtype: str | None = None, memory_bytes: int | None = None, limit: int = 1 << 20, **kw) -> int:
+    """Largest number of concurrent sequences of `context` tokens that fits; 0 when not even one does."""
+    spec = load_model(model)
+    if gpu is None and memory_bytes is None:
+        raise WorkloadError("give gpu= (a catalog id) or memory_bytes=")
+    usable = _usable(gpu, memory_bytes)
+    ctx = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=1, chunk=kw.get("chunk"),
+                           attention="sdpa", logits="last", logits_dtype="fp32", runtime=kw.get("runtime", "cuda"),
+                           cap_sliding=kw.get("cap_sliding", True)).context
+    lo, hi = 0, limit
+    while lo < hi:
+        probes = np.unique(np.geomspace(lo + 1, hi, num=min(64, hi - lo)).astype(np.int64))
+        ok = _totals(spec, quant, kv_dtype, [ctx], probes, **kw) <= usable
+        if not ok.any():
+            hi = int(probes[0]) - 1
+            break
+        last = int(np.flatnonzero(ok)[-1])
+        lo = int(probes[last])
+        hi = int(probes[last + 1]) - 1 if last + 1 < len(probes) else hi
+    return lo
+
+
+def context_per_quant(model, *, gpu: str | GPU, quants=TABLE_QUANTS, batch: int = 1) -> pd.DataFrame:
+    """For each quantization: the largest context that fits the GPU, and the speed there."""
+    spec, g = load_model(model), load_gpu(gpu)
+    rows = []
+    for q in quants:
+        ctx = max_context(spec, quant=q, gpu=g, batch=batch)
+        e = estimate(spec, quant=q, context=max(ctx, 1), batch=batch, gpu=g)
+        rows.append(dict(quant=get_quant(q).name, max_context=ctx, weights_bytes=e.weights_bytes,
+                         kv_cache_bytes=e.kv_cache_bytes if ctx else 0, total_bytes=e.total_bytes if ctx else None,
+                         decode_tokens_per_s=e.decode_tokens_per_s if ctx else None,
+                         limited_by="max_position_embeddings" if ctx == spec.max_context else "memory"))
+    return pd.DataFrame(rows)
+
+
+def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=FIT_QUANTS, kv_dtypes=None,
+        gpu_counts=GPU_COUNTS, min_tokens_per_s: float | None = None, only_fitting: bool = True) -> pd.DataFrame:
+    """Rank (GPU, GPU count, quantization, KV dtype) options that fit `model` at `context`.
+
+    Ranked by GPU count, then memory per GPU (a proxy for price), then bits per weight (quality), then
+    speed. Multi-GPU options are tensor-parallel. Each row explains its per-GPU total by component.
+    """
+    from .parallel import plan
+
+    spec = load_model(model)
+    gpus = list_gpus() if gpus is None else [load_gpu(g).id for g in ([gpus] if isinstance(gpus, str) else gpus)]
+    if min_tokens_per_s is not None and min_tokens_per_s <= 0:
+        raise WorkloadError(f"min_tokens_per_s must be positive, got {min_tokens_per_s!r}")
+    rows = []
+    for g in gpus:
+        gpu = load_gpu(g)
+        for q in quants:
+            for kv in (kv_dtypes or [default_kv_dtype(q)]):
+                for n in gpu_counts:
+                    if gpu.vendor == "apple" and n > 1:
+                        continue
+                    p = plan(spec, gpu=gpu, n_gpus=n, quant=q, kv_dtype=kv, context=context, batch=batch)
+                    meets = min_tokens_per_s is None or p.decode_tokens_per_s >= min_tokens_per_s
+                    rows.append(dict(
+                        gpu=gpu.id, n_gpus=n, quant=p.quant, kv_dtype=p.kv_dtype, fits=p.fits, meets_target=meets,
+                        per_gpu_total_bytes=p.per_gpu["total_bytes"], headroom_bytes=p.headroom_bytes,
+                        decode_tokens_per_s=p.decode_tokens_per_s, gpu_memory_bytes=gpu.usable_memory_bytes,
+                        bits_per_weight=8 * p.per_gpu["weights_bytes"] * n / spec.param_count,
+                        explanation=", ".join(f"{k.removesuffix('_bytes')} {v / 2**30:.2f} GiB"
+                                              for k, v in p.per_gpu.items() if k != "total_bytes")))
+                    if p.fits and meets:
+                        break  # more GPUs of this kind only cost more
+    df = pd.DataFrame(rows)
+    if only_fitting:
+        df = df[df["fits"] & df["meets_target"]]
+    return df.sort_values(["n_gpus", "gpu_memory_bytes", "bits_per_weight", "decode_tokens_per_s"],
+                          ascending=[True, True, False, False]).reset_index(drop=True)

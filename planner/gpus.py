@@ -1,0 +1,85 @@
+"""GPU catalog: one YAML per GPU under profiles/gpus, datasheet facts with their sources."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import PlannerError, close_matches
+from .paths import profiles_dir
+
+
+class UnknownGPUError(PlannerError):
+    """No GPU in the catalog has this id."""
+
+
+class Link(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    bytes_per_s: float = Field(gt=0)
+
+
+class GPU(BaseModel):
+    """One accelerator as its datasheet describes it. Peak FLOP/s are dense (never the sparsity figures)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    name: str
+    vendor: Literal["nvidia", "amd", "apple"]
+    architecture: str
+    memory_bytes: int | None = Field(None, gt=0, description="total as the driver reports it")
+    memory_marketed_bytes: int = Field(gt=0, description="capacity as marketed")
+    memory_type: str
+    memory_bandwidth_bytes_per_s: float = Field(gt=0)
+    flops_per_s: dict[str, float] = Field(description="dense peak per dtype: fp32, tf32, bf16, fp16, fp8, int8, int4")
+    tdp_watts: float | None = None
+    interconnect: Link | None = Field(None, description="GPU-to-GPU link")
+    host_link: Link | None = Field(None, description="link to the host (PCIe), per direction")
+    gpu_memory_share: float = Field(1.0, gt=0, le=1, description="Apple: share of unified memory the GPU may use")
+    source: str = Field(min_length=1)
+    sources: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def usable_memory_bytes(self) -> int:
+        """Memory a model may use: the driver-reported total (marketed if none), times the GPU share."""
+        return int((self.memory_bytes or self.memory_marketed_bytes) * self.gpu_memory_share)
+
+    def peak_flops(self, dtype: str) -> float:
+        """Dense peak for `dtype`, falling back to the widest 16-bit figure the device has."""
+        for key in (dtype, "bf16", "fp16", "fp32"):
+            if key in self.flops_per_s:
+                return self.flops_per_s[key]
+        raise PlannerError(f"GPU {self.id} lists no FLOP/s figure")
+
+
+@lru_cache(maxsize=1)
+def _catalog() -> dict[str, GPU]:
+    out = {}
+    for path in sorted((profiles_dir() / "gpus").glob("*.yaml")):
+        try:
+            gpu = GPU(**yaml.safe_load(path.read_text()))
+        except ValidationError as e:
+            raise PlannerError(f"GPU profile {path.name}: {e.errors()[0]['loc']}: {e.errors()[0]['msg']}") from None
+        out[gpu.id] = gpu
+    return out
+
+
+def list_gpus() -> list[str]:
+    return sorted(_catalog())
+
+
+def load_gpu(gpu: str | GPU) -> GPU:
+    """A GPU by catalog id (case-insensitive); close matches in the error when unknown."""
+    if isinstance(gpu, GPU):
+        return gpu
+    key = str(gpu).strip().lower()
+    if key in _catalog():
+        return _catalog()[key]
+    hint = close_matches(key, list_gpus())
+    raise UnknownGPUError(f"unknown gpu {gpu!r}" + (f"; did you mean: {', '.join(hint)}?" if hint else
+                                                     f"; known: {', '.join(list_gpus())}"))

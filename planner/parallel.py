@@ -1,0 +1,190 @@
+"""Beyond one GPU: tensor- and pipeline-parallel splits over N GPUs, and llama.cpp-style CPU offload.
+
+Tensor parallel (Megatron style, as vLLM does it): every matrix is split N ways (attention by heads,
+MLP by columns, embedding and lm_head by vocabulary); norms and biases are replicated. Each GPU keeps
+ceil(n_kv_heads / N) KV heads (heads are replicated when N exceeds them; an MLA latent is replicated
+whole). Per layer, two all-reduces of the B·T·d activations cross the interconnect.
+Pipeline parallel: contiguous layer stages; the first stage also holds the embedding, the last the
+lm_head and final norm; at batch 1 the stages run one after another, so decode is not faster.
+CPU offload: the first `gpu_layers` layers in device memory, the rest (and the embedding table, as
+llama.cpp keeps it) in system RAM, read at the host's memory bandwidth each token.
+"""
+
+from __future__ import annotations
+
+from math import ceil
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from .activations import decode_activation_bytes, prefill_activation_bytes
+from .errors import WorkloadError
+from .estimate import _act_bits, resolve_workload
+from .gpus import GPU, load_gpu
+from .kv import kv_cache_bytes
+from .overhead import overhead_bytes
+from .perf import (
+    ALLREDUCE_LATENCY_S,
+    decode_seconds_per_token,
+    default_engine,
+    memory_efficiency,
+    weight_bytes_read,
+)
+from .profiles import load_model
+from .spec import ModelSpec
+from .tensors import weight_tensors
+from .weights import tensor_bytes
+
+# Host RAM bandwidth used for offloaded layers, and the share of it a CPU matmul reaches. Assumed: dual-channel
+# DDR5-4800, 2 × 8 B × 4.8e9 = 76.8 GB/s (JEDEC DDR5); efficiency not calibrated (no offload run in the
+# calibration set).
+HOST_RAM_BYTES_PER_S = 76.8e9
+HOST_MEMORY_EFFICIENCY = 0.6
+
+Mode = Literal["tp", "pp"]
+
+
+class ParallelPlan(BaseModel):
+    """Per-GPU memory and speed of one model split over `n_gpus` GPUs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str
+    gpu: str
+    n_gpus: int
+    mode: Mode
+    quant: str
+    kv_dtype: str
+    context: int
+    batch: int
+    per_gpu: dict[str, int]  # weights_bytes, kv_cache_bytes, activation_bytes, overhead_bytes, total_bytes
+    fits: bool
+    headroom_bytes: int
+    decode_seconds_per_token: float
+    communication_seconds_per_token: float
+    decode_tokens_per_s: float
+
+
+def _layer_of(name: str) -> int | None:
+    return int(name.split(".")[1]) if name.startswith("blk.") else None
+
+
+def _tp_weights(spec: ModelSpec, quant: str, n: int) -> int:
+    total = 0
+    for t, (_, _, b) in zip(weight_tensors(spec), tensor_bytes(spec, quant), strict=True):
+        total += ceil(b / n) if t.is_matrix and t.role != "bias" else b
+    return total
+
+
+def _pp_weights(spec: ModelSpec, quant: str, n: int) -> int:
+    """The heaviest stage: layers split as evenly as possible, embedding on the first, lm_head on the last."""
+    per_stage = [0] * n
+    bounds = [round(i * spec.n_layers / n) for i in range(n + 1)]
+    stage_of = {layer: s for s in range(n) for layer in range(bounds[s], bounds[s + 1])}
+    for t, (_, _, b) in zip(weight_tensors(spec), tensor_bytes(spec, quant), strict=True):
+        layer = _layer_of(t.name)
+        if layer is not None:
+            per_stage[stage_of[layer]] += b
+        elif t.role == "token_embd":
+            per_stage[0] += b
+            if spec.tie_embeddings and n > 1:
+                per_stage[-1] += b  # the last stage needs the tied matrix as its lm_head too
+        else:
+            per_stage[-1] += b
+    return max(per_stage)
+
+
+def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: str | None = None,
+         kv_dtype: str | None = None, context: int | None = None, batch: int = 1, engine: str | None = None,
+         **workload) -> ParallelPlan:
+    """Per-GPU memory and decode speed of `model` over `n_gpus` GPUs of one kind."""
+    spec, g = load_model(model), load_gpu(gpu)
+    if isinstance(n_gpus, bool) or not isinstance(n_gpus, int) or n_gpus < 1:
+        raise WorkloadError(f"n_gpus must be an integer ≥ 1, got {n_gpus!r}")
+    if mode not in ("tp", "pp"):
+        raise WorkloadError(f"mode must be tp or pp, got {mode!r}")
+    w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch,
+                         chunk=workload.get("chunk"), attention=workload.get("attention", "sdpa"),
+                         logits=workload.get("logits", "last"), logits_dtype=workload.get("logits_dtype", "fp32"),
+                         runtime=workload.get("runtime", "cuda"), cap_sliding=workload.get("cap_sliding", True))
+    engine = engine or default_engine(w.quant)
+    n = n_gpus
+    kv_total = kv_cache_bytes(spec, context_len=w.context, batch=w.batch, kv_dtype=w.kv_dtype,
+                              cap_sliding=w.cap_sliding)
+    act_kw = dict(context_len=w.context, batch=w.batch, attention=w.attention, act_bits=_act_bits(w.quant),
+                  logits=w.logits, logits_bits=32 if w.logits_dtype == "fp32" else 16)
+    act = max(prefill_activation_bytes(spec, chunk=w.chunk, **act_kw), decode_activation_bytes(spec, **act_kw))
+    if mode == "tp":
+        weights = _tp_weights(spec, w.quant, n)
+        kv_share = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / n) / spec.n_kv_heads
+        kv = ceil(kv_total * kv_share)
+        act = ceil(act / n)
+        # two all-reduces per layer of B·d activations (16-bit), ring: 2(n−1)/n of the data each way
+        link = g.interconnect.bytes_per_s if g.interconnect else (g.host_link.bytes_per_s if g.host_link else 1e9)
+        per_call = ALLREDUCE_LATENCY_S + 2 * (n - 1) / n * w.batch * spec.d_model * 2 / link
+        comm = 0.0 if n == 1 else 2 * spec.n_layers * per_call
+        read = weight_bytes_read(spec, w.quant, tokens=w.batch) / n + kv_total * kv_share
+        step = read / (g.memory_bandwidth_bytes_per_s * memory_efficiency(g, w.quant, engine)) + comm
+    else:
+        weights = _pp_weights(spec, w.quant, n)
+        kv = ceil(kv_total / n * ceil(spec.n_layers / n) / (spec.n_layers / n))
+        comm = (n - 1) * ALLREDUCE_LATENCY_S
+        step = float(decode_seconds_per_token(spec, g, quant=w.quant, kv_dtype=w.kv_dtype, context=w.context,
+                                              batch=w.batch, engine=engine, cap_sliding=w.cap_sliding)) + comm
+    over = overhead_bytes(w.runtime)
+    per_gpu = dict(weights_bytes=weights, kv_cache_bytes=kv, activation_bytes=act, overhead_bytes=over)
+    per_gpu["total_bytes"] = sum(per_gpu.values())
+    headroom = g.usable_memory_bytes - per_gpu["total_bytes"]
+    return ParallelPlan(model=spec.name, gpu=g.id, n_gpus=n, mode=mode, quant=w.quant, kv_dtype=w.kv_dtype,
+                        context=w.context, batch=w.batch, per_gpu=per_gpu, fits=headroom >= 0,
+                        headroom_bytes=headroom, decode_seconds_per_token=float(step),
+                        communication_seconds_per_token=float(comm), decode_tokens_per_s=1 / float(step))
+
+
+class OffloadPlan(BaseModel):
+    """Layers on the GPU vs in system RAM, as llama.cpp's n_gpu_layers splits them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str
+    gpu: str
+    gpu_layers: int
+    device_bytes: int
+    host_bytes: int
+    fits: bool
+    decode_seconds_per_token: float
+    decode_tokens_per_s: float
+
+
+def offload(model, *, gpu: str | GPU, gpu_layers: int, quant: str | None = None, kv_dtype: str | None = None,
+            context: int | None = None, batch: int = 1,
+            host_bytes_per_s: float = HOST_RAM_BYTES_PER_S) -> OffloadPlan:
+    """Memory split and decode speed with the first `gpu_layers` layers on the GPU (llama.cpp -ngl)."""
+    spec, g = load_model(model), load_gpu(gpu)
+    if isinstance(gpu_layers, bool) or not isinstance(gpu_layers, int) or not 0 <= gpu_layers <= spec.n_layers:
+        raise WorkloadError(f"gpu_layers must be an integer within 0–{spec.n_layers}, got {gpu_layers!r}")
+    w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, chunk=None,
+                         attention="sdpa", logits="last", logits_dtype="fp32", runtime="cuda", cap_sliding=True)
+    device = host = 0
+    for t, (_, _, b) in zip(weight_tensors(spec), tensor_bytes(spec, w.quant), strict=True):
+        layer = _layer_of(t.name)
+        on_device = (layer is not None and layer < gpu_layers) or (layer is None and t.role != "token_embd"
+                                                                   and gpu_layers == spec.n_layers)
+        if t.role == "token_embd" and spec.tie_embeddings and gpu_layers == spec.n_layers:
+            on_device = True  # the tied matrix is the lm_head
+        device, host = (device + b, host) if on_device else (device, host + b)
+    kv_layer = kv_cache_bytes(spec, context_len=w.context, batch=w.batch, kv_dtype=w.kv_dtype) / spec.n_layers
+    kv_dev = round(kv_layer * gpu_layers)
+    kv_host = round(kv_layer * (spec.n_layers - gpu_layers))
+    act = decode_activation_bytes(spec, context_len=w.context, batch=w.batch)
+    device_total = device + kv_dev + act + overhead_bytes("cuda")
+    host_total = host + kv_host
+    engine = default_engine(w.quant)
+    token_embd = sum(b for t, (_, _, b) in zip(weight_tensors(spec), tensor_bytes(spec, w.quant), strict=True)
+                     if t.role == "token_embd" and not spec.tie_embeddings)
+    host_read = host - token_embd + kv_host  # the embedding table is only looked up, not read whole
+    step = (device + kv_dev) / (g.memory_bandwidth_bytes_per_s * memory_efficiency(g, w.quant, engine)) \
+        + host_read / (host_bytes_per_s * HOST_MEMORY_EFFICIENCY)
+    return OffloadPlan(model=spec.name, gpu=g.id, gpu_layers=gpu_layers, device_bytes=device_total,
+                       host_bytes=host_total, fits=device_total <= g.usable_memory_bytes,
+                       decode_seconds_per_token=step, decode_tokens_per_s=1 / step)

@@ -1,0 +1,184 @@
+"""Roofline speed: a step takes the longer of its compute time and its memory time.
+
+Counted per step (batch B, context S):
+  bytes   weights read once per step — routed experts only as many as the batch touches,
+          E·(1 − (1 − k/E)^tokens) per MoE layer; the embedding table only for the rows looked up —
+          plus the whole KV cache read by decode (sliding layers their window), written by prefill.
+  FLOPs   2 per weight per token for every matmul (the lm_head included), plus attention:
+          4·heads·head_dim per (query, attended key) pair; MLA per pair 2·heads·(2·kv_lora + rope).
+time = max(FLOPs / (peak · η_compute), bytes / (bandwidth · η_memory)).
+
+The η are named constants below, each with the calibration it came from. Only ../shared/reference-data.md
+and our own measurements calibrate them; published runs outside that list check them (README).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+import numpy as np
+
+from .errors import WorkloadError
+from .gpus import GPU
+from .kv import kv_cache_bytes
+from .quant.catalog import get_quant
+from .spec import ModelSpec
+from .tensors import weight_tensors
+from .weights import tensor_bytes
+
+Engine = Literal["llama.cpp", "vllm"]
+GPUClass = Literal["hbm", "gddr", "apple"]
+
+# Memory-bandwidth efficiency of batch-1 decode, bytes moved per token × tokens/s ÷ datasheet bandwidth.
+# llama.cpp: llama-bench tg1024 of Meta-Llama-3-8B (XiongjieDai/GPU-Benchmarks-on-LLM-Inference, the calibration
+# rows of reference-data.md), bytes per token = weights without the host-side token_embd (Q4_K_M 4.617e9,
+# F16 15.010e9) + KV of 512 tokens on average (0.067e9):
+#   RTX 3090  Q4_K_M 111.74 t/s → 0.559, F16 46.51 → 0.749     RTX 4090 127.74 → 0.594, 54.34 → 0.813
+#   A100 PCIe 138.31 → 0.335, 54.56 → 0.425                       M2 Ultra  76.28 → 0.447, 36.25 → 0.683
+# Each constant is the mean of its class's rows ("quant": block-quantized weights, which pay for dequantization).
+LLAMA_CPP_MEMORY_EFFICIENCY: dict[tuple[GPUClass, bool], float] = {
+    ("gddr", False): (0.749 + 0.813) / 2, ("gddr", True): (0.559 + 0.594) / 2,
+    ("hbm", False): 0.425, ("hbm", True): 0.335,
+    ("apple", False): 0.683, ("apple", True): 0.447,
+}
+# Compiled PyTorch / CUDA-graph engines (gpt-fast, vLLM class): gpt-fast README, Llama-2-7B bf16 on A100-80GB,
+# "104.9 tok/s at 1397 GB/s achieved" → 1397 / 2039 (A100 SXM 80GB datasheet bandwidth) = 0.685.
+# The only calibration row is an HBM GPU; the same figure is assumed for the other classes.
+COMPILED_MEMORY_EFFICIENCY = 1397 / 2039
+
+# Share of dense peak FLOP/s reached by large matmuls (prefill). Not calibrated: reference-data.md has no prefill
+# run. A prior, checked against the held-out prefill measurements in README's accuracy table.
+PREFILL_COMPUTE_EFFICIENCY = 0.5
+# Share of peak reached by decode's skinny matmuls when a large batch makes them compute-bound. Prior, as above.
+DECODE_COMPUTE_EFFICIENCY = 0.5
+
+# Tensor-parallel all-reduce: a fixed latency per call plus ring transfer time. Assumed, not calibrated.
+ALLREDUCE_LATENCY_S = 10e-6
+
+
+def gpu_class(gpu: GPU) -> GPUClass:
+    if gpu.vendor == "apple":
+        return "apple"
+    return "hbm" if gpu.memory_type.upper().startswith("HBM") else "gddr"
+
+
+def is_block_quantized(quant: str) -> bool:
+    fmt = get_quant(quant)
+    return fmt.is_gguf and fmt.name not in ("f16", "bf16", "f32", "gguf-f16", "gguf-bf16", "gguf-f32") \
+        or (fmt.layout is not None and fmt.layout.bits < 8)
+
+
+def memory_efficiency(gpu: GPU, quant: str, engine: Engine) -> float:
+    if engine == "llama.cpp":
+        return LLAMA_CPP_MEMORY_EFFICIENCY[(gpu_class(gpu), is_block_quantized(quant))]
+    if engine == "vllm":
+        return COMPILED_MEMORY_EFFICIENCY
+    raise WorkloadError(f"engine must be one of llama.cpp, vllm, got {engine!r}")
+
+
+def default_engine(quant: str) -> Engine:
+    """GGUF runs in llama.cpp; everything else in a compiled engine of the vLLM class."""
+    return "llama.cpp" if get_quant(quant).is_gguf else "vllm"
+
+
+def compute_dtype(quant: str) -> str:
+    """The dtype matmuls run in: fp8 checkpoints on fp8 tensor cores, fp32 in fp32, the rest in 16-bit."""
+    name = get_quant(quant).name
+    return {"fp8": "fp8", "fp8-block": "fp8", "fp32": "fp32", "fp16": "fp16"}.get(name, "bf16")
+
+
+@dataclass(frozen=True)
+class _WeightSplit:
+    dense: int        # bytes read every step (all but experts and the embedding table)
+    experts: int      # bytes of all routed experts
+    embedding: int    # bytes of the token-embedding table when it is not also the lm_head
+    matmul_params: int  # parameters in matmuls per token (routed experts: k of E)
+
+
+@lru_cache(maxsize=4096)
+def _weight_split(spec: ModelSpec, quant: str) -> _WeightSplit:
+    dense = experts = embedding = 0
+    for t, (_, _, n) in zip(weight_tensors(spec), tensor_bytes(spec, quant), strict=True):
+        if t.is_expert:
+            experts += n
+        elif t.role == "token_embd" and not spec.tie_embeddings:
+            embedding += n
+        else:
+            dense += n
+    matmul = spec.active_param_count - (0 if spec.tie_embeddings else spec.vocab_size * spec.d_model)
+    return _WeightSplit(dense, experts, embedding, matmul)
+
+
+def experts_touched_fraction(spec: ModelSpec, tokens) -> np.ndarray | float:
+    """Expected share of routed experts a step with `tokens` tokens reads: 1 − (1 − k/E)^tokens."""
+    if spec.moe is None:
+        return 0.0
+    return 1.0 - (1.0 - spec.moe.experts_per_token / spec.moe.n_experts) ** np.asarray(tokens, dtype=float)
+
+
+def weight_bytes_read(spec: ModelSpec, quant: str, *, tokens) -> np.ndarray | float:
+    """Weight bytes one forward step over `tokens` tokens reads."""
+    w = _weight_split(spec, quant)
+    rows = np.minimum(np.asarray(tokens, dtype=float), spec.vocab_size) / spec.vocab_size
+    return w.dense + w.experts * experts_touched_fraction(spec, tokens) + w.embedding * rows
+
+
+def _attention_flops_per_pair(spec: ModelSpec) -> int:
+    if spec.mla is not None:
+        m = spec.mla
+        return 2 * spec.n_heads * (2 * m.kv_lora_rank + m.qk_rope_head_dim)
+    return 4 * spec.n_heads * spec.head_dim
+
+
+def _attended_pairs(spec: ModelSpec, *, new, past) -> np.ndarray:
+    """(query, key) pairs over all layers when `new` tokens follow `past` cached ones (causal)."""
+    new = np.asarray(new, dtype=float)
+    past = np.asarray(past, dtype=float)
+    total = 0.0
+    kinds = spec.layer_kinds()
+    n_full = len(kinds) - kinds.count("sliding")
+    # full: query i (1-based among the new) sees past + i keys
+    total = total + n_full * (new * past + new * (new + 1) / 2)
+    if kinds.count("sliding"):
+        w = spec.sliding_window
+        end = past + new
+        # sum over positions p in (past, end] of min(p, w) = F(end) - F(past), F(n) = sum_{p<=n} min(p, w)
+        def f(n):
+            return np.where(n <= w, n * (n + 1) / 2, w * (w + 1) / 2 + (n - w) * w)
+        total = total + kinds.count("sliding") * (f(end) - f(past))
+    return total
+
+
+def step_flops(spec: ModelSpec, quant: str, *, batch, new, past) -> np.ndarray:
+    """FLOPs of one step: `batch` sequences each adding `new` tokens after `past` cached ones."""
+    w = _weight_split(spec, quant)
+    tokens = np.asarray(batch, dtype=float) * np.asarray(new, dtype=float)
+    return 2.0 * w.matmul_params * tokens + np.asarray(batch, dtype=float) * _attention_flops_per_pair(spec) * \
+        _attended_pairs(spec, new=new, past=past)
+
+
+def decode_seconds_per_token(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, context, batch=1,
+                             engine: Engine | None = None, cap_sliding: bool = True):
+    """Seconds per decode step (each of `batch` sequences gets one token) with `context` tokens cached."""
+    engine = engine or default_engine(quant)
+    bytes_ = weight_bytes_read(spec, quant, tokens=batch) + kv_cache_bytes(
+        spec, context_len=context, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
+    flops = step_flops(spec, quant, batch=batch, new=1, past=context)
+    memory_s = bytes_ / (gpu.memory_bandwidth_bytes_per_s * memory_efficiency(gpu, quant, engine))
+    compute_s = flops / (gpu.peak_flops(compute_dtype(quant)) * DECODE_COMPUTE_EFFICIENCY)
+    return np.maximum(memory_s, compute_s)
+
+
+def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, prompt, batch=1,
+                    engine: Engine | None = None, cap_sliding: bool = True):
+    """Seconds to prefill `batch` prompts of `prompt` tokens: the time to first token."""
+    engine = engine or default_engine(quant)
+    tokens = np.asarray(batch) * np.asarray(prompt)
+    bytes_ = weight_bytes_read(spec, quant, tokens=tokens) + kv_cache_bytes(
+        spec, context_len=prompt, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
+    flops = step_flops(spec, quant, batch=batch, new=prompt, past=0)
+    memory_s = bytes_ / (gpu.memory_bandwidth_bytes_per_s * memory_efficiency(gpu, quant, engine))
+    compute_s = flops / (gpu.peak_flops(compute_dtype(quant)) * PREFILL_COMPUTE_EFFICIENCY)
+    return np.maximum(memory_s, compute_s)
