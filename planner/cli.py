@@ -61,7 +61,9 @@ def cmd_estimate(a) -> str:
         verdict = "fits" if p.fits else "does NOT fit"
         lines += [f"{p.gpu}: {verdict} in {format_bytes(p.usable_memory_bytes, a.unit)} "
                   f"({format_bytes(abs(p.headroom_bytes), a.unit)} {'headroom' if p.fits else 'short'})",
-                  f"  time to first token ({p.prompt_tokens:,}-token prompt): {p.prefill_seconds:.3f} s",
+                  f"  time to first token ({p.prompt_tokens:,}-token prompt): "
+                  + (f"{p.prefill_seconds:.3f} s" if p.prefill_seconds is not None else
+                     "unknown (no FLOP/s figure in this GPU's datasheet)"),
                   f"  decode: {p.decode_tokens_per_s:.1f} tokens/s per sequence, "
                   f"{p.throughput_tokens_per_s:.1f} tokens/s for the batch ({p.engine} efficiency)"]
     return "\n".join(lines)
@@ -115,11 +117,14 @@ def cmd_fit(a) -> str:
 def cmd_gpus(a) -> str:
     from .gpus import list_gpus, load_gpu
 
-    rows = [f"{'id':<18} {'memory':>12} {'bandwidth':>12} {'bf16 TFLOP/s':>13}  name"]
+    rows = [f"{'id':<18} {'usable mem':>12} {'bandwidth':>12} {'16-bit TFLOP/s':>14}  name",
+            "  (dense peaks; fp32 where the datasheet gives no 16-bit figure)"]
     for gid in list_gpus():
         g = load_gpu(gid)
+        peak = g.peak_flops("bf16")
+        flops = f"{peak / 1e12:>14.1f}" if peak else f"{'—':>14}"
         rows.append(f"{gid:<18} {format_bytes(g.usable_memory_bytes, a.unit):>12} "
-                    f"{g.memory_bandwidth_bytes_per_s / 1e9:>8.0f} GB/s {g.peak_flops('bf16') / 1e12:>13.1f}  {g.name}")
+                    f"{g.memory_bandwidth_bytes_per_s / 1e9:>8.0f} GB/s {flops}  {g.name}")
     return "\n".join(rows)
 
 

@@ -47,7 +47,8 @@ class Performance(BaseModel):
     fits: bool
     headroom_bytes: int = Field(description="usable memory − total; negative when it does not fit")
     prompt_tokens: int
-    prefill_seconds: float = Field(description="time to first token for `prompt_tokens` per sequence")
+    prefill_seconds: float | None = Field(
+        description="time to first token for `prompt_tokens` per sequence; None when the GPU has no FLOP/s figure")
     decode_seconds_per_token: float = Field(description="one decode step at the full context")
     decode_tokens_per_s: float = Field(description="per sequence")
     throughput_tokens_per_s: float = Field(description="all sequences of the batch together")
@@ -174,8 +175,9 @@ def _performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, promp
         raise WorkloadError(f"prompt {prompt} exceeds context {w.context}")
     kw = dict(quant=w.quant, kv_dtype=w.kv_dtype, batch=w.batch, engine=engine, cap_sliding=w.cap_sliding)
     step = float(decode_seconds_per_token(spec, g, context=w.context, **kw))
+    ttft = prefill_seconds(spec, g, prompt=prompt, **kw)
     usable = g.usable_memory_bytes
     return Performance(
         gpu=g.id, engine=engine, usable_memory_bytes=usable, fits=total <= usable, headroom_bytes=usable - total,
-        prompt_tokens=prompt, prefill_seconds=float(prefill_seconds(spec, g, prompt=prompt, **kw)),
+        prompt_tokens=prompt, prefill_seconds=None if ttft is None else float(ttft),
         decode_seconds_per_token=step, decode_tokens_per_s=1 / step, throughput_tokens_per_s=w.batch / step)

@@ -36,7 +36,8 @@ class GPU(BaseModel):
     memory_marketed_bytes: int = Field(gt=0, description="capacity as marketed")
     memory_type: str
     memory_bandwidth_bytes_per_s: float = Field(gt=0)
-    flops_per_s: dict[str, float] = Field(description="dense peak per dtype: fp32, tf32, bf16, fp16, fp8, int8, int4")
+    flops_per_s: dict[str, float] = Field(
+        description="dense peak per dtype: fp32, tf32, bf16, fp16 (fp32 accumulate), fp16_acc16, fp8, int8, int4")
     tdp_watts: float | None = None
     interconnect: Link | None = Field(None, description="GPU-to-GPU link")
     host_link: Link | None = Field(None, description="link to the host (PCIe), per direction")
@@ -49,12 +50,12 @@ class GPU(BaseModel):
         """Memory a model may use: the driver-reported total (marketed if none), times the GPU share."""
         return int((self.memory_bytes or self.memory_marketed_bytes) * self.gpu_memory_share)
 
-    def peak_flops(self, dtype: str) -> float:
-        """Dense peak for `dtype`, falling back to the widest 16-bit figure the device has."""
-        for key in (dtype, "bf16", "fp16", "fp32"):
+    def peak_flops(self, dtype: str) -> float | None:
+        """Dense peak for `dtype`, else the 16-bit, else the fp32 figure; None when no datasheet gives one."""
+        for key in (dtype, "fp16" if dtype == "fp16_acc16" else "bf16", "bf16", "fp16", "fp32"):
             if key in self.flops_per_s:
                 return self.flops_per_s[key]
-        raise PlannerError(f"GPU {self.id} lists no FLOP/s figure")
+        return None
 
 
 @lru_cache(maxsize=1)

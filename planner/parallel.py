@@ -28,6 +28,7 @@ from .perf import (
     decode_seconds_per_token,
     default_engine,
     memory_efficiency,
+    prefill_seconds,
     weight_bytes_read,
 )
 from .profiles import load_model
@@ -63,6 +64,7 @@ class ParallelPlan(BaseModel):
     decode_seconds_per_token: float
     communication_seconds_per_token: float
     decode_tokens_per_s: float
+    prefill_seconds: float | None = None
 
 
 def _layer_of(name: str) -> int | None:
@@ -114,13 +116,13 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
     act_kw = dict(context_len=w.context, batch=w.batch, attention=w.attention, act_bits=_act_bits(w.quant),
                   logits=w.logits, logits_bits=32 if w.logits_dtype == "fp32" else 16)
     act = max(prefill_activation_bytes(spec, chunk=w.chunk, **act_kw), decode_activation_bytes(spec, **act_kw))
+    link = g.interconnect.bytes_per_s if g.interconnect else (g.host_link.bytes_per_s if g.host_link else 1e9)
     if mode == "tp":
         weights = _tp_weights(spec, w.quant, n)
         kv_share = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / n) / spec.n_kv_heads
         kv = ceil(kv_total * kv_share)
         act = ceil(act / n)
         # two all-reduces per layer of B·d activations (16-bit), ring: 2(n−1)/n of the data each way
-        link = g.interconnect.bytes_per_s if g.interconnect else (g.host_link.bytes_per_s if g.host_link else 1e9)
         per_call = ALLREDUCE_LATENCY_S + 2 * (n - 1) / n * w.batch * spec.d_model * 2 / link
         comm = 0.0 if n == 1 else 2 * spec.n_layers * per_call
         read = weight_bytes_read(spec, w.quant, tokens=w.batch) / n + kv_total * kv_share
@@ -131,6 +133,11 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
         comm = (n - 1) * ALLREDUCE_LATENCY_S
         step = float(decode_seconds_per_token(spec, g, quant=w.quant, kv_dtype=w.kv_dtype, context=w.context,
                                               batch=w.batch, engine=engine, cap_sliding=w.cap_sliding)) + comm
+    ttft = prefill_seconds(spec, g, quant=w.quant, kv_dtype=w.kv_dtype, prompt=w.context, batch=w.batch,
+                           engine=engine, cap_sliding=w.cap_sliding)
+    if ttft is not None and mode == "tp" and n > 1:  # the work splits n ways; the all-reduces carry B·P·d
+        ttft = ttft / n + 2 * spec.n_layers * (ALLREDUCE_LATENCY_S + 2 * (n - 1) / n * w.batch * w.context
+                                               * spec.d_model * 2 / link)
     over = overhead_bytes(w.runtime)
     per_gpu = dict(weights_bytes=weights, kv_cache_bytes=kv, activation_bytes=act, overhead_bytes=over)
     per_gpu["total_bytes"] = sum(per_gpu.values())
@@ -138,7 +145,8 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
     return ParallelPlan(model=spec.name, gpu=g.id, n_gpus=n, mode=mode, quant=w.quant, kv_dtype=w.kv_dtype,
                         context=w.context, batch=w.batch, per_gpu=per_gpu, fits=headroom >= 0,
                         headroom_bytes=headroom, decode_seconds_per_token=float(step),
-                        communication_seconds_per_token=float(comm), decode_tokens_per_s=1 / float(step))
+                        communication_seconds_per_token=float(comm), decode_tokens_per_s=1 / float(step),
+                        prefill_seconds=None if ttft is None else float(ttft))
 
 
 class OffloadPlan(BaseModel):

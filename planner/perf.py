@@ -83,10 +83,17 @@ def default_engine(quant: str) -> Engine:
     return "llama.cpp" if get_quant(quant).is_gguf else "vllm"
 
 
-def compute_dtype(quant: str) -> str:
-    """The dtype matmuls run in: fp8 checkpoints on fp8 tensor cores, fp32 in fp32, the rest in 16-bit."""
+def compute_dtype(quant: str, engine: Engine = "vllm") -> str:
+    """The dtype matmuls run in: fp8 checkpoints on fp8 tensor cores, fp32 in fp32, the rest in 16-bit.
+
+    llama.cpp's CUDA backend runs its large matmuls through cuBLAS in fp16 with fp16 accumulation
+    (CUBLAS_COMPUTE_16F; quantized weights are dequantized to fp16 first), which GeForce cards execute at
+    twice their fp32-accumulate tensor rate (catalog key fp16_acc16; other GPUs fall back to fp16).
+    """
     name = get_quant(quant).name
-    return {"fp8": "fp8", "fp8-block": "fp8", "fp32": "fp32", "fp16": "fp16"}.get(name, "bf16")
+    if engine == "llama.cpp" and name not in ("fp32", "gguf-f32"):
+        return "fp16_acc16"
+    return {"fp8": "fp8", "fp8-block": "fp8", "fp32": "fp32", "fp16": "fp16", "f16": "fp16"}.get(name, "bf16")
 
 
 @dataclass(frozen=True)
@@ -167,8 +174,10 @@ def decode_seconds_per_token(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype:
         spec, context_len=context, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
     flops = step_flops(spec, quant, batch=batch, new=1, past=context)
     memory_s = bytes_ / (gpu.memory_bandwidth_bytes_per_s * memory_efficiency(gpu, quant, engine))
-    compute_s = flops / (gpu.peak_flops(compute_dtype(quant)) * DECODE_COMPUTE_EFFICIENCY)
-    return np.maximum(memory_s, compute_s)
+    peak = gpu.peak_flops(compute_dtype(quant, engine))
+    if peak is None:  # no datasheet FLOP/s: decode is memory-bound at batch 1, so the memory time stands
+        return memory_s
+    return np.maximum(memory_s, flops / (peak * DECODE_COMPUTE_EFFICIENCY))
 
 
 def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, prompt, batch=1,
@@ -180,5 +189,7 @@ def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, pro
         spec, context_len=prompt, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
     flops = step_flops(spec, quant, batch=batch, new=prompt, past=0)
     memory_s = bytes_ / (gpu.memory_bandwidth_bytes_per_s * memory_efficiency(gpu, quant, engine))
-    compute_s = flops / (gpu.peak_flops(compute_dtype(quant)) * PREFILL_COMPUTE_EFFICIENCY)
-    return np.maximum(memory_s, compute_s)
+    peak = gpu.peak_flops(compute_dtype(quant, engine))
+    if peak is None:
+        return None  # prefill is compute-bound; without a FLOP/s figure there is no honest answer
+    return np.maximum(memory_s, flops / (peak * PREFILL_COMPUTE_EFFICIENCY))

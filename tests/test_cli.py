@@ -60,3 +60,30 @@ def test_python_dash_m_works():
     r = subprocess.run([sys.executable, "-m", "planner", "estimate", "phi-3-mini", "--json"],
                        capture_output=True, text=True, check=True)
     assert json.loads(r.stdout)["model"] == "microsoft/Phi-3-mini-4k-instruct"
+
+
+def test_estimate_with_gpu_prints_fit_ttft_and_speed(capsys):
+    code, out, _ = run(capsys, "estimate", "meta-llama/Meta-Llama-3-8B", "--quant", "q4_k_m", "--gpu", "rtx-4090")
+    assert code == 0 and "rtx-4090: fits" in out and "time to first token" in out and "tokens/s" in out
+
+
+def test_fit_largest_context_per_quant(capsys):
+    code, out, _ = run(capsys, "fit", "microsoft/Phi-3-small-8k-instruct", "--gpu", "rtx-4060-ti-16gb")
+    lines = out.splitlines()
+    assert code == 0 and "largest context" in lines[0]
+    assert [line.split()[0] for line in lines[2:]] == ["bf16", "q8_0", "q6_k", "q5_k_m", "q4_k_m", "q3_k_m", "q2_k"]
+
+
+def test_fit_ranks_gpus_for_a_target(capsys):
+    code, out, _ = run(capsys, "fit", "llama-3-8b", "--context", "8K", "--min-tokens-per-s", "100", "--top", "3")
+    assert code == 0 and len(out.splitlines()) == 4
+
+
+def test_unknown_gpu_is_one_line_exit_2(capsys):
+    code, _, err = run(capsys, "estimate", "llama-3-8b", "--gpu", "rtx-4900")
+    assert code == 2 and "unknown gpu 'rtx-4900'" in err and err.count("\n") == 1
+
+
+def test_gpus_lists_catalog(capsys):
+    code, out, _ = run(capsys, "gpus")
+    assert code == 0 and "h100-sxm" in out and "m2-ultra" in out
