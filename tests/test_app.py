@@ -19,17 +19,25 @@ def app() -> AppTest:
     return AppTest.from_file(str(APP / "streamlit_app.py"), default_timeout=60).run()
 
 
-def test_estimate_view_changes_with_model_and_context():
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_estimate_view_changes_with_model_context_and_gpu():
     at = app()
     assert not at.exception
-    total = at.metric[-1].value
+    total = metric(at, "total")
     assert total.endswith("GiB")
     at.sidebar.selectbox(key="model").set_value("meta-llama/Meta-Llama-3-8B").run()
-    assert at.metric[-1].value != total
-    after_model = at.metric[-1].value
+    assert metric(at, "total") != total
+    after_model = metric(at, "total")
     at.sidebar.select_slider(key="context").set_value(8192).run()
-    assert at.metric[-1].value != after_model
+    assert metric(at, "total") != after_model
+    speed = metric(at, "decode, per sequence")
+    at.sidebar.selectbox(key="gpu").set_value("h100-sxm").run()
+    assert metric(at, "decode, per sequence") != speed
     assert at.query_params["model"] == "meta-llama/Meta-Llama-3-8B"  # shareable as a link
+    assert at.query_params["gpu"] == "h100-sxm"
 
 
 def test_table_view_renders():

@@ -2,7 +2,7 @@
 
 import streamlit as st
 from charts import memory_bar
-from state import model_picker, query_choice, unit_picker
+from state import budget_picker, model_picker, query_choice, unit_picker
 
 from planner import PlannerError, estimate, load_model
 from planner.sweep import TABLE_QUANTS, table_contexts
@@ -17,11 +17,11 @@ unit = unit_picker()
 contexts = table_contexts(spec.max_context)
 context = st.sidebar.select_slider("Context (tokens)", contexts, value=min(4096, spec.max_context), key="context")
 batch = st.sidebar.number_input("Batch", min_value=1, max_value=1024, value=1, key="batch")
-budget = st.sidebar.number_input(f"Memory budget ({unit})", min_value=0.0, value=24.0, key="budget")
+gpu, budget = budget_picker(unit)
 
 try:
     e = estimate(spec, quant=None if quant == "checkpoint" else quant, kv_dtype=None if kv == "default" else kv,
-                 context=int(context), batch=int(batch))
+                 context=int(context), batch=int(batch), gpu=gpu)
 except PlannerError as err:
     st.error(str(err))
     st.stop()
@@ -35,7 +35,13 @@ for col, (label, value) in zip(cols, [("weights", e.weights_bytes), ("KV cache",
 fits = e.total_bytes <= budget_bytes
 headroom = format_bytes(abs(budget_bytes - e.total_bytes), unit)
 (st.success if fits else st.error)(f"{'Fits' if fits else 'Does not fit'}: {headroom} "
-                                   f"{'headroom' if fits else 'short'} against {budget:g} {unit}")
+                                   f"{'headroom' if fits else 'short'} against {budget:.2f} {unit}"
+                                   + (f" usable on {gpu}" if gpu else ""))
+if (p := e.performance) is not None:
+    speed = st.columns(3)
+    speed[0].metric("time to first token", "—" if p.prefill_seconds is None else f"{p.prefill_seconds:.2f} s")
+    speed[1].metric("decode, per sequence", f"{p.decode_tokens_per_s:.1f} tok/s")
+    speed[2].metric("decode, whole batch", f"{p.throughput_tokens_per_s:.1f} tok/s")
 st.plotly_chart(memory_bar(e.model_dump(), unit=unit, budget_bytes=budget_bytes), key="bar")
 
 st.subheader("Model card")

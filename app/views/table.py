@@ -2,7 +2,7 @@
 
 import streamlit as st
 from charts import fit_heatmap
-from state import model_picker, unit_picker
+from state import budget_picker, model_picker, unit_picker
 
 from planner import PlannerError, table
 
@@ -10,7 +10,7 @@ st.title("Quantization × context")
 model = model_picker()
 unit = unit_picker()
 batch = st.sidebar.number_input("Batch", min_value=1, max_value=1024, value=1, key="batch")
-budget = st.sidebar.number_input(f"Memory budget ({unit})", min_value=0.0, value=24.0, key="budget")
+gpu, budget = budget_picker(unit)
 
 try:
     t = table(model, unit=unit, batch=int(batch))
