@@ -2,9 +2,13 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="planner — LLM memory", layout="wide")
+st.set_page_config(page_title="planner — LLM memory and speed", layout="wide")
 page = st.navigation([
     st.Page("views/estimate.py", title="Estimate", default=True),
     st.Page("views/table.py", title="Quantization × context"),
+    st.Page("views/sweeps.py", title="Sweeps"),
+    st.Page("views/compare.py", title="Compare"),
+    st.Page("views/which_gpu.py", title="Which GPU"),
+    st.Page("views/accuracy.py", title="Accuracy"),
 ])
 page.run()

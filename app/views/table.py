@@ -1,24 +1,34 @@
-"""Quantization × context: total memory, coloured by whether it fits the budget; CSV download."""
+"""Quantization × context: total memory, coloured by whether it fits the GPU; CSV download."""
 
 import streamlit as st
 from charts import fit_heatmap
-from state import budget_picker, model_picker, unit_picker
+from state import budget_picker, kv_value, model_picker, query_choice, query_int, unit_picker
 
 from planner import PlannerError, table
+from planner.sweep import TABLE_QUANTS
 
 st.title("Quantization × context")
-model = model_picker()
+spec = model_picker()
 unit = unit_picker()
-batch = st.sidebar.number_input("Batch", min_value=1, max_value=1024, value=1, key="batch")
 gpu, budget = budget_picker(unit)
+batch = query_int("batch", "Batch", 1, max_value=4096)
+kv = kv_value(query_choice("kv", ["default", "bf16", "fp8", "q8_0", "q4_0"], "default", "KV cache"))
+
+
+@st.cache_data(show_spinner=False)
+def _table(spec, unit, batch, kv):
+    return table(spec, quants=TABLE_QUANTS, unit=unit, batch=batch, kv_dtype=kv)
+
 
 try:
-    t = table(model, unit=unit, batch=int(batch))
+    t = _table(spec, unit, batch, kv)
 except PlannerError as err:
     st.error(str(err))
     st.stop()
 
+st.caption(f"Total memory ({unit}) of {spec.name}, batch {batch}; green fits {gpu or 'the budget'} "
+           f"({budget:.2f} {unit} usable), red does not.")
 st.plotly_chart(fit_heatmap(t, unit=unit, budget=budget), key="heatmap")
 st.dataframe(t.style.format("{:.2f}"), key="table")
-st.download_button("Download CSV", t.to_csv().encode(), file_name=f"{model.split('/')[-1]}-vram.csv",
+st.download_button("Download CSV", t.to_csv().encode(), file_name=f"{spec.name.split('/')[-1]}-memory.csv",
                    mime="text/csv", key="csv")
