@@ -99,10 +99,11 @@ def _act_bits(quant: str) -> int:
     return 32 if get_quant(quant).name == "fp32" else 16
 
 
-def default_kv_dtype(quant: str) -> str:
+def default_kv_dtype(quant: str, spec: ModelSpec | None = None) -> str:
     """The KV dtype engines use with these weights: fp16 for GGUF (llama.cpp's f16), else the activation dtype."""
     fmt = get_quant(quant)
-    if fmt.is_gguf:
+    if fmt.is_gguf or (fmt.name == "checkpoint" and spec is not None and spec.checkpoint is not None
+                       and spec.checkpoint.format == "gguf"):
         return "fp16"
     return {"fp32": "fp32", "fp16": "fp16"}.get(fmt.name, "bf16")
 
@@ -111,7 +112,7 @@ def resolve_workload(spec: ModelSpec, *, quant, kv_dtype, context, batch, chunk,
                      logits_dtype, runtime, cap_sliding) -> Workload:
     """Fill defaults and check every argument, naming the one that is wrong."""
     quant = get_quant(quant or spec.weights_dtype).name
-    kv_dtype = get_kv_dtype(kv_dtype).name if kv_dtype else default_kv_dtype(quant)
+    kv_dtype = get_kv_dtype(kv_dtype).name if kv_dtype else default_kv_dtype(quant, spec)
     context = min(DEFAULT_CONTEXT, spec.max_context) if context is None else _check("context", context)
     if context > spec.max_context:
         raise WorkloadError(f"context {context} exceeds {spec.name}'s max_context {spec.max_context}")
@@ -168,7 +169,7 @@ def _performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, promp
     from .perf import decode_seconds_per_token, default_engine, memory_efficiency, prefill_seconds
 
     g = load_gpu(gpu)
-    engine = engine or default_engine(w.quant)
+    engine = engine or default_engine(w.quant, spec)
     memory_efficiency(g, w.quant, engine)  # validates the engine name
     prompt = w.context if prompt is None else _check("prompt", prompt)
     if prompt > w.context:

@@ -72,6 +72,13 @@ class _Config:
             return self.raw[key]
         return self.defaults.get(key, fallback)
 
+    def int(self, key: str, fallback: Any = None) -> int:
+        """A required integer field; the error names the field and its value."""
+        value = self.req(key) if fallback is None else self.get(key, fallback)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+            raise ConfigImportError(f"{self.where}: field {key!r} must be an integer, got {value!r}")
+        return int(value)
+
     def req(self, key: str) -> Any:
         value = self.get(key)
         if value is None:
@@ -84,7 +91,7 @@ def _attention_layout(c: _Config, n_layers: int) -> dict:
     """layer_pattern, sliding_window and block_sparse, as each family decides per layer."""
     t = c.model_type
     if t == "phi3small":
-        n = int(c.req("dense_attention_every_n_layers"))
+        n = c.int("dense_attention_every_n_layers")
         # A layer is dense when (layer_idx + 1) % dense_attention_every_n_layers == 0.
         return {"layer_pattern": ("block_sparse",) * (n - 1) + ("full",),
                 "block_sparse": BlockSparse(
@@ -103,7 +110,7 @@ def _attention_layout(c: _Config, n_layers: int) -> dict:
     elif t == "gemma2":
         kinds = ("sliding", "full")  # even layers slide (layer_idx % 2 == 0)
     elif t == "gemma3_text":
-        p = int(c.req("sliding_window_pattern"))  # every p-th layer is global
+        p = c.int("sliding_window_pattern")  # every p-th layer is global
         kinds = ("sliding",) * (p - 1) + ("full",)
     elif window and t == "qwen2":  # layers from max_window_layers on slide
         first = int(c.get("max_window_layers", n_layers))
@@ -146,7 +153,7 @@ def _moe(c: _Config) -> MoE | None:
         n_shared = int(c.get("n_shared_experts") or 0)
         return MoE(n_experts=c.req("n_routed_experts"), experts_per_token=c.req("num_experts_per_tok"),
                    expert_d_ff=c.req("moe_intermediate_size"), n_shared_experts=n_shared,
-                   shared_d_ff=n_shared * int(c.req("moe_intermediate_size")),
+                   shared_d_ff=n_shared * c.int("moe_intermediate_size"),
                    first_dense_layers=int(c.get("first_k_dense_replace")),
                    router_correction_bias=c.get("topk_method") == "noaux_tc" or t == "deepseek_v3")
     return None
@@ -178,6 +185,15 @@ def _weights_dtype(c: _Config) -> str:
 
 def spec_from_config(raw: dict, *, name: str, source: str) -> ModelSpec:
     """A ModelSpec from a parsed config.json; `name` and `source` say where it came from."""
+    try:
+        return _spec_from_config(raw, name=name, source=source)
+    except (TypeError, ValueError, AttributeError) as e:
+        if isinstance(e, ConfigImportError):
+            raise
+        raise ConfigImportError(f"{source}: a field has a value of the wrong kind ({type(e).__name__}: {e})") from None
+
+
+def _spec_from_config(raw: dict, *, name: str, source: str) -> ModelSpec:
     if not isinstance(raw, dict):
         raise ConfigImportError(f"{source}: config.json must hold a JSON object, got {type(raw).__name__}")
     model_type = raw.get("model_type")
@@ -190,8 +206,8 @@ def spec_from_config(raw: dict, *, name: str, source: str) -> ModelSpec:
                                 f"{', '.join(SUPPORTED_MODEL_TYPES)}")
     c = _Config(raw, model_type, source)
     t = model_type
-    n_layers, d = int(c.req("num_hidden_layers")), int(c.req("hidden_size"))
-    n_heads = int(c.req("num_attention_heads"))
+    n_layers, d = c.int("num_hidden_layers"), c.int("hidden_size")
+    n_heads = c.int("num_attention_heads")
     mla = _mla(c)
     moe = _moe(c)
     head_dim = c.get("head_dim") or d // n_heads
@@ -207,7 +223,7 @@ def spec_from_config(raw: dict, *, name: str, source: str) -> ModelSpec:
         # An explicit null means "as many as query heads"; an absent key takes the class default.
         n_kv_heads=int(n_heads if raw.get("num_key_value_heads", 0) is None
                        else c.get("num_key_value_heads") or n_heads), head_dim=int(head_dim),
-        vocab_size=int(c.req("vocab_size")), max_context=int(c.req("max_position_embeddings")),
+        vocab_size=c.int("vocab_size"), max_context=c.int("max_position_embeddings"),
         tie_embeddings=bool(c.get("tie_word_embeddings")),
         activation="swiglu_clamp" if t == "gpt_oss" else _ACTIVATIONS[act],
         qkv_bias=attention_bias or t in ("qwen2", "phi3small", "gpt_oss")
@@ -225,11 +241,11 @@ def spec_from_config(raw: dict, *, name: str, source: str) -> ModelSpec:
         **_attention_layout(c, n_layers),
     )
     if t == "phi3small":
-        fields["d_ff"] = int(c.req("ff_intermediate_size"))
+        fields["d_ff"] = c.int("ff_intermediate_size")
     elif moe is not None and moe.first_dense_layers == 0:
         fields["d_ff"] = 0
     else:
-        fields["d_ff"] = int(c.req("intermediate_size"))
+        fields["d_ff"] = c.int("intermediate_size")
     try:
         return ModelSpec(**fields)
     except ValidationError as e:

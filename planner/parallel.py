@@ -33,8 +33,7 @@ from .perf import (
 )
 from .profiles import load_model
 from .spec import ModelSpec
-from .tensors import weight_tensors
-from .weights import tensor_bytes
+from .weights import stored_tensors
 
 # Host RAM bandwidth used for offloaded layers, and the share of it a CPU matmul reaches. Assumed: dual-channel
 # DDR5-4800, 2 × 8 B × 4.8e9 = 76.8 GB/s (JEDEC DDR5); efficiency not calibrated (no offload run in the
@@ -67,15 +66,8 @@ class ParallelPlan(BaseModel):
     prefill_seconds: float | None = None
 
 
-def _layer_of(name: str) -> int | None:
-    return int(name.split(".")[1]) if name.startswith("blk.") else None
-
-
 def _tp_weights(spec: ModelSpec, quant: str, n: int) -> int:
-    total = 0
-    for t, (_, _, b) in zip(weight_tensors(spec), tensor_bytes(spec, quant), strict=True):
-        total += ceil(b / n) if t.is_matrix and t.role != "bias" else b
-    return total
+    return sum(ceil(t.nbytes / n) if t.is_matrix else t.nbytes for t in stored_tensors(spec, quant))
 
 
 def _pp_weights(spec: ModelSpec, quant: str, n: int) -> int:
@@ -83,16 +75,15 @@ def _pp_weights(spec: ModelSpec, quant: str, n: int) -> int:
     per_stage = [0] * n
     bounds = [round(i * spec.n_layers / n) for i in range(n + 1)]
     stage_of = {layer: s for s in range(n) for layer in range(bounds[s], bounds[s + 1])}
-    for t, (_, _, b) in zip(weight_tensors(spec), tensor_bytes(spec, quant), strict=True):
-        layer = _layer_of(t.name)
-        if layer is not None:
-            per_stage[stage_of[layer]] += b
-        elif t.role == "token_embd":
-            per_stage[0] += b
+    for t in stored_tensors(spec, quant):
+        if t.layer is not None and t.layer in stage_of:
+            per_stage[stage_of[t.layer]] += t.nbytes
+        elif t.group == "embedding":
+            per_stage[0] += t.nbytes
             if spec.tie_embeddings and n > 1:
-                per_stage[-1] += b  # the last stage needs the tied matrix as its lm_head too
+                per_stage[-1] += t.nbytes  # the last stage needs the tied matrix as its lm_head too
         else:
-            per_stage[-1] += b
+            per_stage[-1] += t.nbytes
     return max(per_stage)
 
 
@@ -109,7 +100,7 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
                          chunk=workload.get("chunk"), attention=workload.get("attention", "sdpa"),
                          logits=workload.get("logits", "last"), logits_dtype=workload.get("logits_dtype", "fp32"),
                          runtime=workload.get("runtime", "cuda"), cap_sliding=workload.get("cap_sliding", True))
-    engine = engine or default_engine(w.quant)
+    engine = engine or default_engine(w.quant, spec)
     n = n_gpus
     kv_total = kv_cache_bytes(spec, context_len=w.context, batch=w.batch, kv_dtype=w.kv_dtype,
                               cap_sliding=w.cap_sliding)
@@ -126,7 +117,7 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
         per_call = ALLREDUCE_LATENCY_S + 2 * (n - 1) / n * w.batch * spec.d_model * 2 / link
         comm = 0.0 if n == 1 else 2 * spec.n_layers * per_call
         read = weight_bytes_read(spec, w.quant, tokens=w.batch) / n + kv_total * kv_share
-        step = read / (g.memory_bandwidth_bytes_per_s * memory_efficiency(g, w.quant, engine)) + comm
+        step = read / (g.memory_bandwidth_bytes_per_s * memory_efficiency(g, w.quant, engine, spec)) + comm
     else:
         weights = _pp_weights(spec, w.quant, n)
         kv = ceil(kv_total / n * ceil(spec.n_layers / n) / (spec.n_layers / n))
@@ -173,25 +164,24 @@ def offload(model, *, gpu: str | GPU, gpu_layers: int, quant: str | None = None,
         raise WorkloadError(f"gpu_layers must be an integer within 0–{spec.n_layers}, got {gpu_layers!r}")
     w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, chunk=None,
                          attention="sdpa", logits="last", logits_dtype="fp32", runtime="cuda", cap_sliding=True)
-    device = host = 0
-    for t, (_, _, b) in zip(weight_tensors(spec), tensor_bytes(spec, w.quant), strict=True):
-        layer = _layer_of(t.name)
-        on_device = (layer is not None and layer < gpu_layers) or (layer is None and t.role != "token_embd"
-                                                                   and gpu_layers == spec.n_layers)
-        if t.role == "token_embd" and spec.tie_embeddings and gpu_layers == spec.n_layers:
+    device = host = token_embd = 0
+    for t in stored_tensors(spec, w.quant):
+        on_device = (t.layer is not None and t.layer < gpu_layers) or (
+            t.layer is None and t.group != "embedding" and gpu_layers == spec.n_layers)
+        if t.group == "embedding" and spec.tie_embeddings and gpu_layers == spec.n_layers:
             on_device = True  # the tied matrix is the lm_head
-        device, host = (device + b, host) if on_device else (device, host + b)
+        if t.group == "embedding" and not spec.tie_embeddings:
+            token_embd += t.nbytes
+        device, host = (device + t.nbytes, host) if on_device else (device, host + t.nbytes)
     kv_layer = kv_cache_bytes(spec, context_len=w.context, batch=w.batch, kv_dtype=w.kv_dtype) / spec.n_layers
     kv_dev = round(kv_layer * gpu_layers)
     kv_host = round(kv_layer * (spec.n_layers - gpu_layers))
     act = decode_activation_bytes(spec, context_len=w.context, batch=w.batch)
     device_total = device + kv_dev + act + overhead_bytes("cuda")
     host_total = host + kv_host
-    engine = default_engine(w.quant)
-    token_embd = sum(b for t, (_, _, b) in zip(weight_tensors(spec), tensor_bytes(spec, w.quant), strict=True)
-                     if t.role == "token_embd" and not spec.tie_embeddings)
+    engine = default_engine(w.quant, spec)
     host_read = host - token_embd + kv_host  # the embedding table is only looked up, not read whole
-    step = (device + kv_dev) / (g.memory_bandwidth_bytes_per_s * memory_efficiency(g, w.quant, engine)) \
+    step = (device + kv_dev) / (g.memory_bandwidth_bytes_per_s * memory_efficiency(g, w.quant, engine, spec)) \
         + host_read / (host_bytes_per_s * HOST_MEMORY_EFFICIENCY)
     return OffloadPlan(model=spec.name, gpu=g.id, gpu_layers=gpu_layers, device_bytes=device_total,
                        host_bytes=host_total, fits=device_total <= g.usable_memory_bytes,

@@ -25,8 +25,7 @@ from .gpus import GPU
 from .kv import kv_cache_bytes
 from .quant.catalog import get_quant
 from .spec import ModelSpec
-from .tensors import weight_tensors
-from .weights import tensor_bytes
+from .weights import stored_tensors
 
 Engine = Literal["llama.cpp", "vllm"]
 GPUClass = Literal["hbm", "gddr", "apple"]
@@ -64,22 +63,29 @@ def gpu_class(gpu: GPU) -> GPUClass:
     return "hbm" if gpu.memory_type.upper().startswith("HBM") else "gddr"
 
 
-def is_block_quantized(quant: str) -> bool:
+def is_block_quantized(quant: str, spec: ModelSpec | None = None) -> bool:
+    """Weights stored in blocks with scales (GGUF quants, 4-bit formats): decode pays for dequantization."""
     fmt = get_quant(quant)
+    if fmt.name == "checkpoint" and spec is not None and spec.checkpoint is not None:
+        quantized = sum(t.nbytes for t in spec.checkpoint.tensors
+                        if t.dtype not in ("F32", "F16", "BF16", "F64") and spec.checkpoint.format == "gguf")
+        return quantized > spec.checkpoint.total_bytes / 2
     return fmt.is_gguf and fmt.name not in ("f16", "bf16", "f32", "gguf-f16", "gguf-bf16", "gguf-f32") \
         or (fmt.layout is not None and fmt.layout.bits < 8)
 
 
-def memory_efficiency(gpu: GPU, quant: str, engine: Engine) -> float:
+def memory_efficiency(gpu: GPU, quant: str, engine: Engine, spec: ModelSpec | None = None) -> float:
     if engine == "llama.cpp":
-        return LLAMA_CPP_MEMORY_EFFICIENCY[(gpu_class(gpu), is_block_quantized(quant))]
+        return LLAMA_CPP_MEMORY_EFFICIENCY[(gpu_class(gpu), is_block_quantized(quant, spec))]
     if engine == "vllm":
         return COMPILED_MEMORY_EFFICIENCY
     raise WorkloadError(f"engine must be one of llama.cpp, vllm, got {engine!r}")
 
 
-def default_engine(quant: str) -> Engine:
+def default_engine(quant: str, spec: ModelSpec | None = None) -> Engine:
     """GGUF runs in llama.cpp; everything else in a compiled engine of the vLLM class."""
+    if get_quant(quant).name == "checkpoint" and spec is not None and spec.checkpoint is not None:
+        return "llama.cpp" if spec.checkpoint.format == "gguf" else "vllm"
     return "llama.cpp" if get_quant(quant).is_gguf else "vllm"
 
 
@@ -107,13 +113,13 @@ class _WeightSplit:
 @lru_cache(maxsize=4096)
 def _weight_split(spec: ModelSpec, quant: str) -> _WeightSplit:
     dense = experts = embedding = 0
-    for t, (_, _, n) in zip(weight_tensors(spec), tensor_bytes(spec, quant), strict=True):
-        if t.is_expert:
-            experts += n
-        elif t.role == "token_embd" and not spec.tie_embeddings:
-            embedding += n
+    for t in stored_tensors(spec, quant):
+        if t.is_routed_expert:
+            experts += t.nbytes
+        elif t.group == "embedding" and not spec.tie_embeddings:
+            embedding += t.nbytes
         else:
-            dense += n
+            dense += t.nbytes
     matmul = spec.active_param_count - (0 if spec.tie_embeddings else spec.vocab_size * spec.d_model)
     return _WeightSplit(dense, experts, embedding, matmul)
 
@@ -169,11 +175,11 @@ def step_flops(spec: ModelSpec, quant: str, *, batch, new, past) -> np.ndarray:
 def decode_seconds_per_token(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, context, batch=1,
                              engine: Engine | None = None, cap_sliding: bool = True):
     """Seconds per decode step (each of `batch` sequences gets one token) with `context` tokens cached."""
-    engine = engine or default_engine(quant)
+    engine = engine or default_engine(quant, spec)
     bytes_ = weight_bytes_read(spec, quant, tokens=batch) + kv_cache_bytes(
         spec, context_len=context, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
     flops = step_flops(spec, quant, batch=batch, new=1, past=context)
-    memory_s = bytes_ / (gpu.memory_bandwidth_bytes_per_s * memory_efficiency(gpu, quant, engine))
+    memory_s = bytes_ / (gpu.memory_bandwidth_bytes_per_s * memory_efficiency(gpu, quant, engine, spec))
     peak = gpu.peak_flops(compute_dtype(quant, engine))
     if peak is None:  # no datasheet FLOP/s: decode is memory-bound at batch 1, so the memory time stands
         return memory_s
@@ -183,12 +189,12 @@ def decode_seconds_per_token(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype:
 def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, prompt, batch=1,
                     engine: Engine | None = None, cap_sliding: bool = True):
     """Seconds to prefill `batch` prompts of `prompt` tokens: the time to first token."""
-    engine = engine or default_engine(quant)
+    engine = engine or default_engine(quant, spec)
     tokens = np.asarray(batch) * np.asarray(prompt)
     bytes_ = weight_bytes_read(spec, quant, tokens=tokens) + kv_cache_bytes(
         spec, context_len=prompt, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
     flops = step_flops(spec, quant, batch=batch, new=prompt, past=0)
-    memory_s = bytes_ / (gpu.memory_bandwidth_bytes_per_s * memory_efficiency(gpu, quant, engine))
+    memory_s = bytes_ / (gpu.memory_bandwidth_bytes_per_s * memory_efficiency(gpu, quant, engine, spec))
     peak = gpu.peak_flops(compute_dtype(quant, engine))
     if peak is None:
         return None  # prefill is compute-bound; without a FLOP/s figure there is no honest answer

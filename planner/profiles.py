@@ -58,8 +58,19 @@ def _from_hub(repo_id: str) -> ModelSpec | None:
     return spec.model_copy(update={"source": f"https://huggingface.co/{repo_id}/blob/main/config.json"})
 
 
+def checkpoint_summary(path: str | Path) -> dict:
+    """Bytes per dtype of a .safetensors file, a sharded index or a folder, from the headers alone."""
+    from .files.safetensors_reader import bytes_per_dtype, read_safetensors, safetensors_files
+
+    tensors = read_safetensors(path)
+    per_dtype = bytes_per_dtype(tensors)
+    return {"files": [f.name for f in safetensors_files(path)], "tensors": len(tensors),
+            "bytes_per_dtype": per_dtype, "total_bytes": sum(per_dtype.values())}
+
+
 def load_model(model: str | Path | ModelSpec | dict) -> ModelSpec:
-    """A ModelSpec from a profile name, a config.json path or folder, a parsed config dict, or a spec."""
+    """A ModelSpec from a profile name, a config.json path or folder, a .gguf file, a folder of safetensors
+    with its config.json, a parsed config dict, or a spec."""
     if isinstance(model, ModelSpec):
         return model
     if isinstance(model, dict):
@@ -71,8 +82,19 @@ def load_model(model: str | Path | ModelSpec | dict) -> ModelSpec:
         return bundled_profiles()[canonical]
     path = Path(key).expanduser()
     if path.suffix.lower() == ".gguf":
-        raise ConfigImportError(f"{key}: GGUF import is not available yet (planned: issue #6); "
-                                "pass the model's config.json and quant= instead")
+        from .files.model_files import load_gguf
+
+        return load_gguf(path)
+    if path.suffix.lower() == ".safetensors" or path.name.endswith(".safetensors.index.json"):
+        if not (path.parent / "config.json").is_file():
+            raise ConfigImportError(f"{key}: a safetensors file carries no architecture; pass the folder with its "
+                                    "config.json, or read its bytes with planner.checkpoint_summary()")
+        path = path.parent
+    if path.is_dir() and (path / "config.json").is_file() and (
+            any(path.glob("*.safetensors")) or (path / "model.safetensors.index.json").is_file()):
+        from .files.model_files import load_safetensors_model
+
+        return load_safetensors_model(path)
     if path.exists():
         return load_config_json(path)
     if key.endswith(".json"):

@@ -81,6 +81,27 @@ class MLA(_Frozen):
     v_head_dim: int = Field(gt=0)
 
 
+class FileTensor(_Frozen):
+    """One tensor as a model file stores it (from its header; the data is never read)."""
+
+    name: str
+    dtype: str = Field(description="GGML type (GGUF) or safetensors dtype")
+    shape: tuple[int, ...]
+    nbytes: int = Field(ge=0)
+
+
+class Checkpoint(_Frozen):
+    """The tensors of the file a spec was read from, so weights are counted byte for byte."""
+
+    format: Literal["gguf", "safetensors"]
+    path: str
+    tensors: tuple[FileTensor, ...]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(t.nbytes for t in self.tensors)
+
+
 class ModelSpec(_Frozen):
     """A decoder-only transformer, field for field as its config.json gives it."""
 
@@ -122,7 +143,9 @@ class ModelSpec(_Frozen):
     moe: MoE | None = None
     mla: MLA | None = None
 
-    weights_dtype: str = Field("bf16", description="quantization the checkpoint is stored in (catalog name)")
+    weights_dtype: str = Field("bf16", description="quantization the checkpoint is stored in (catalog name); "
+                               "'checkpoint' = the tensors of `checkpoint`, byte for byte")
+    checkpoint: Checkpoint | None = Field(None, description="tensors of the GGUF/safetensors file read")
     card: ModelCard = ModelCard()
 
     @model_validator(mode="after")
@@ -156,6 +179,8 @@ class ModelSpec(_Frozen):
         from .quant.catalog import get_quant  # late import: the catalog imports nothing from here
 
         get_quant(self.weights_dtype)
+        if self.weights_dtype == "checkpoint" and self.checkpoint is None:
+            raise bad("weights_dtype 'checkpoint' needs the checkpoint's tensors")
         return self
 
     # Derived views (pure functions of the fields, no state).

@@ -58,7 +58,7 @@ def sweep(models, quants=None, contexts: Iterable[int] | int = 4096, batches: It
             act = np.maximum(prefill_activation_bytes(spec, chunk=chunk, **act_kw),
                              decode_activation_bytes(spec, **act_kw))
             over = overhead_bytes(w.runtime)
-            for kv_dtype in _as_list(kv_dtypes) if kv_dtypes is not None else [default_kv_dtype(w.quant)]:
+            for kv_dtype in _as_list(kv_dtypes) if kv_dtypes is not None else [default_kv_dtype(w.quant, spec)]:
                 kd = get_kv_dtype(kv_dtype).name
                 kv = kv_cache_bytes(spec, context_len=C, batch=B, kv_dtype=kd, cap_sliding=cap_sliding)
                 parts.append(dict(model=spec.name, quant=w.quant, kv_dtype=kd, context=C, batch=B,

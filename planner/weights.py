@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from math import ceil, prod
 
@@ -66,20 +67,91 @@ def _plain_bytes(cat: Category | None, shape: tuple[int, ...], fmt: QuantFormat)
     return f"{fmt.keep_bits}-bit", ceil(prod(shape) * fmt.keep_bits / 8)
 
 
+def file_tensor_group(name: str) -> str:
+    """Breakdown group of a tensor named as GGUF (blk.N.attn_q.weight) or Hugging Face (…self_attn.q_proj…) names it."""
+    n = name.lower()
+    if n.endswith(".bias") and "exps" not in n and "experts" not in n:
+        return "norms_biases"
+    if "norm" in n or "rope_freqs" in n or "sinks" in n:
+        return "norms_biases"
+    if n.startswith("token_embd") or "embed_tokens" in n or n.startswith("wte") or "word_embeddings" in n:
+        return "embedding"
+    if n.startswith("output.") or n.startswith("lm_head"):
+        return "output"
+    if "gate_inp" in n or ".router." in n or n.endswith("mlp.gate.weight") or "e_score_correction" in n \
+            or "exp_probs" in n:
+        return "router"
+    if "exps" in n or "experts" in n or "shexp" in n or "shared_expert" in n:
+        return "experts"
+    if "attn" in n or "attention" in n:
+        return "attention"
+    if "ffn" in n or "mlp" in n or "feed_forward" in n:
+        return "mlp"
+    return "norms_biases"
+
+
 @lru_cache(maxsize=4096)
 def tensor_bytes(spec: ModelSpec, quant: str) -> tuple[tuple[str, str, int], ...]:
     """(tensor name, stored type, bytes) for every tensor of `spec` stored as `quant`."""
     fmt = get_quant(quant)
+    if fmt.name == "checkpoint":
+        if spec.checkpoint is None:
+            from .errors import UnknownQuantError
+
+            raise UnknownQuantError(f"quant 'checkpoint' needs a model read from a GGUF or safetensors file; "
+                                    f"{spec.name} has none")
+        return tuple((t.name, t.dtype, t.nbytes) for t in spec.checkpoint.tensors)
     if fmt.is_gguf:
         types = tensor_types(spec, fmt.gguf_preset)
         return tuple((t.name, types[t.name], gguf_tensor_bytes(t, types[t.name])) for t in weight_tensors(spec))
     return tuple((t.name, *_plain_bytes(tensor_category(t), t.shape, fmt)) for t in weight_tensors(spec))
 
 
+@dataclass(frozen=True)
+class StoredTensor:
+    """A weight tensor as stored: where it sits (layer, group) and its bytes in the chosen format."""
+
+    name: str
+    group: str            # embedding, attention, mlp, experts, router, output, norms_biases
+    layer: int | None
+    is_matrix: bool       # split by tensor parallelism; 1-D tensors are replicated
+    is_routed_expert: bool
+    nbytes: int
+
+
+def _layer_from_name(name: str) -> int | None:
+    parts = name.split(".")
+    for marker in ("blk", "layers", "h"):
+        if marker in parts:
+            i = parts.index(marker)
+            if i + 1 < len(parts) and parts[i + 1].isdigit():
+                return int(parts[i + 1])
+    return None
+
+
+@lru_cache(maxsize=4096)
+def stored_tensors(spec: ModelSpec, quant: str) -> tuple[StoredTensor, ...]:
+    """Every stored tensor with its bytes: the spec's tensors in `quant`, or a loaded file's own tensors."""
+    if get_quant(quant).name == "checkpoint":
+        out = []
+        for t, (_, _, n) in zip(spec.checkpoint.tensors, tensor_bytes(spec, quant), strict=True):
+            group = file_tensor_group(t.name)
+            routed = group == "experts" and "shexp" not in t.name and "shared_expert" not in t.name
+            out.append(StoredTensor(t.name, group, _layer_from_name(t.name),
+                                    len(t.shape) >= 2 and not t.name.endswith(".bias"), routed, n))
+        return tuple(out)
+    return tuple(StoredTensor(t.name, _group(tensor_category(t)), t.layer, t.is_matrix and t.role != "bias",
+                              t.is_expert or (t.role == "bias" and "_exps." in t.name), n)
+                 for t, (_, _, n) in zip(weight_tensors(spec), tensor_bytes(spec, quant), strict=True))
+
+
 @lru_cache(maxsize=4096)
 def _breakdown(spec: ModelSpec, quant: str) -> tuple[tuple[str, int], ...]:
     out = dict.fromkeys(GROUPS, 0)
-    if get_quant(quant).is_gguf:
+    if get_quant(quant).name == "checkpoint":
+        for name, _, n in tensor_bytes(spec, quant):
+            out[file_tensor_group(name)] += n
+    elif get_quant(quant).is_gguf:
         types = tensor_types(spec, get_quant(quant).gguf_preset)
         counts: dict[tuple, int] = {}
         for name, cat, shape in _tensor_meta(spec):

@@ -28,6 +28,7 @@ from ..tensors import WeightTensor, weight_tensors
 @dataclass(frozen=True)
 class GGMLType:
     name: str
+    id: int      # ggml_type number in GGUF tensor infos
     block: int   # elements per block
     bytes: int   # bytes per block
 
@@ -45,7 +46,11 @@ def _data() -> dict:
 
 @lru_cache(maxsize=1)
 def ggml_types() -> dict[str, GGMLType]:
-    return {k: GGMLType(k, v["block"], v["bytes"]) for k, v in _data()["types"].items()}
+    return {k: GGMLType(k, v["id"], v["block"], v["bytes"]) for k, v in _data()["types"].items()}
+
+
+# Types that only ever hold activations or integer data, never a weight format to choose.
+NOT_WEIGHT_FORMATS = {"Q8_1", "Q8_K", "I8", "I16", "I32", "I64", "F64"}
 
 
 @lru_cache(maxsize=1)
@@ -61,7 +66,7 @@ def presets() -> dict[str, dict]:
 
 def gguf_format_names() -> list[str]:
     unique = sorted({p["name"].lower() for p in presets().values()})
-    return unique + [f"gguf-{t.lower()}" for t in ggml_types()]
+    return unique + [f"gguf-{t.lower()}" for t in ggml_types() if t not in NOT_WEIGHT_FORMATS]
 
 
 def gguf_format(key: str):
@@ -69,7 +74,7 @@ def gguf_format(key: str):
     from .catalog import QuantFormat
 
     src = "https://github.com/ggml-org/llama.cpp/blob/master/src/llama-quant.cpp"
-    if key.startswith("gguf-") and key[5:].upper() in ggml_types():
+    if key.startswith("gguf-") and key[5:].upper() in ggml_types() and key[5:].upper() not in NOT_WEIGHT_FORMATS:
         t = key[5:].upper()
         return QuantFormat(name=f"gguf-{t.lower()}", source=src, gguf_preset=f"pure:{t}",
                            description=f"GGUF with every matrix in {t} (llama-quantize --pure), "
