@@ -42,14 +42,20 @@ def _positive(text: str) -> int:
 def cmd_estimate(a) -> str:
     from .estimate import estimate
 
+    options = {k: v for k, v in {
+        "max_model_len": a.max_model_len, "gpu_memory_utilization": a.gpu_memory_utilization,
+        "max_num_batched_tokens": a.max_num_batched_tokens, "max_num_seqs": a.max_num_seqs,
+        "block_size": a.block_size, "n_batch": a.n_batch, "n_ubatch": a.n_ubatch,
+        "flash_attn": None if a.flash_attn is None else a.flash_attn == "on", "n_gpu_layers": a.n_gpu_layers,
+        "n_parallel": a.parallel, "type_v": a.type_v}.items() if v is not None}
     e = estimate(a.model, quant=a.quant, kv_dtype=a.kv_dtype, context=a.context, batch=a.batch, chunk=a.chunk,
                  attention=a.attention, logits=a.logits, runtime=a.runtime, cap_sliding=not a.no_cap_sliding,
-                 gpu=a.gpu, engine=a.engine, prompt=a.prompt)
+                 gpu=a.gpu, engine=a.engine, prompt=a.prompt, **options)
     if a.json:
         return json.dumps(e.to_dict(), indent=2)
     w = e.workload
     lines = [f"{e.model} — {w.quant} weights, {w.kv_dtype} KV cache, context {w.context:,}, batch {w.batch}, "
-             f"{w.attention} attention"]
+             f"{w.attention} attention" + (f", {e.engine} engine" if e.engine else "")]
     for label, total, parts in (("weights", e.weights_bytes, e.breakdown["weights"]),
                                 ("kv cache", e.kv_cache_bytes, {}),
                                 ("activations", e.activation_bytes, e.breakdown["activation"]),
@@ -57,6 +63,7 @@ def cmd_estimate(a) -> str:
         lines.append(f"  {label:<12} {format_bytes(total, a.unit):>14}")
         lines += [f"    {k:<18} {format_bytes(v, a.unit):>12}" for k, v in parts.items() if v]
     lines.append(f"  {'total':<12} {format_bytes(e.total_bytes, a.unit):>14}")
+    lines += _engine_lines(e, a.unit)
     if (p := e.performance) is not None:
         verdict = "fits" if p.fits else "does NOT fit"
         lines += [f"{p.gpu}: {verdict} in {format_bytes(p.usable_memory_bytes, a.unit)} "
@@ -67,6 +74,25 @@ def cmd_estimate(a) -> str:
                   f"  decode: {p.decode_tokens_per_s:.1f} tokens/s per sequence, "
                   f"{p.throughput_tokens_per_s:.1f} tokens/s for the batch ({p.engine} efficiency)"]
     return "\n".join(lines)
+
+
+def _engine_lines(e, unit: str) -> list[str]:
+    d = e.engine_details
+    if e.engine == "vllm":
+        return [f"vLLM: budget {format_bytes(d['requested_bytes'], unit)} = {d['gpu_memory_utilization']:g} × GPU "
+                f"memory; available KV cache memory {format_bytes(d['available_kv_bytes'], unit)}",
+                f"  GPU KV cache size: {d['kv_tokens']:,} tokens ({d['kv_blocks']:,} blocks of {d['block_size']})",
+                f"  maximum concurrency for {d['max_model_len']:,} tokens per request: {d['max_concurrency']:.2f}x"
+                + ("" if d["fits_max_model_len"] else "  — max_model_len does NOT fit")]
+    if e.engine == "llama.cpp":
+        mib = 2**20
+        fa = "on" if d["flash_attn"] else "off"
+        return [f"llama.cpp: {d['kv_cells']:,} KV cells, K ({d['type_k']}) {d['kv_k_bytes'] / mib:.2f} MiB, "
+                f"V ({d['type_v']}) {d['kv_v_bytes'] / mib:.2f} MiB; flash attention {fa}",
+                f"  host (system RAM): weights {d['host_weights_bytes'] / mib:.2f} MiB, "
+                f"KV {d['host_kv_bytes'] / mib:.2f} MiB, compute {d['host_compute_bytes'] / mib:.2f} MiB, "
+                f"output {d['host_output_bytes'] / mib:.2f} MiB"]
+    return []
 
 
 def cmd_table(a) -> str:
@@ -165,7 +191,19 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-cap-sliding", action="store_true", help="keep all tokens on sliding-window layers")
     e.add_argument("--unit", type=_unit, default="GiB", help=f"one of {', '.join(UNIT_BYTES)} (default GiB)")
     e.add_argument("--gpu", help="catalog GPU id (see `planner gpus`): adds fit, time to first token, tokens/s")
-    e.add_argument("--engine", choices=["llama.cpp", "vllm"], help="speed model (default: llama.cpp for GGUF)")
+    e.add_argument("--engine", choices=["vllm", "llama.cpp", "transformers"],
+                   help="what that engine allocates (default: the plain analytic model)")
+    e.add_argument("--max-model-len", type=_positive, help="vllm: max_model_len (default: the model's maximum)")
+    e.add_argument("--gpu-memory-utilization", type=float, help="vllm: share of GPU memory (default 0.9)")
+    e.add_argument("--max-num-batched-tokens", type=_positive, help="vllm: profile-run tokens (default 2048)")
+    e.add_argument("--max-num-seqs", type=_positive, help="vllm: default 256")
+    e.add_argument("--block-size", type=_positive, help="vllm: KV block size (default 16; MLA 64)")
+    e.add_argument("--n-batch", type=_positive, help="llama.cpp: default 2048")
+    e.add_argument("--n-ubatch", type=_positive, help="llama.cpp: default 512")
+    e.add_argument("--flash-attn", choices=["on", "off"], help="llama.cpp: default on")
+    e.add_argument("--n-gpu-layers", type=int, help="llama.cpp -ngl: default all")
+    e.add_argument("--parallel", type=_positive, help="llama.cpp --parallel slots (default 1)")
+    e.add_argument("--type-v", help="llama.cpp V cache type (default: --kv-dtype)")
     e.add_argument("--prompt", type=_positive, help="prompt tokens for time to first token (default: context)")
     e.add_argument("--json", action="store_true", help="print the result as JSON (bytes)")
     e.set_defaults(func=cmd_estimate)

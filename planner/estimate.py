@@ -68,6 +68,9 @@ class Estimate(BaseModel):
     total_bytes: int
     breakdown: dict[str, dict[str, int]] = Field(description="component → part → bytes")
     performance: Performance | None = None
+    engine: str | None = Field(None, description="None: the plain analytic model; else vllm, llama.cpp, transformers")
+    engine_details: dict[str, float | int | str | bool] = Field(
+        default_factory=dict, description="the engine's own figures: KV blocks/tokens/concurrency, host buffers, …")
 
     @property
     def fits(self) -> bool | None:
@@ -134,16 +137,31 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
              context: int | None = None, batch: int = 1, chunk: int | None = None,
              attention: str = "sdpa", logits: str = "last", logits_dtype: str = "fp32",
              runtime: str = "cuda", cap_sliding: bool = True, gpu: str | None = None,
-             engine: str | None = None, prompt: int | None = None) -> Estimate:
+             engine: str | None = None, prompt: int | None = None, **engine_options) -> Estimate:
     """Memory to serve `batch` sequences of `context` tokens of `model` stored as `quant`.
 
     quant None: the checkpoint's own storage. kv_dtype None: fp16 for GGUF, else the activation dtype.
     Activations are the larger of the prefill peak (in chunks of `chunk`) and the decode peak.
     gpu: a catalog id; adds `performance` (fits, headroom, time to first token for `prompt` tokens —
-    default the whole context — and decode tokens/s at the full context) for `engine` (llama.cpp or
-    vllm; default llama.cpp for GGUF, vllm otherwise).
+    default the whole context — and decode tokens/s at the full context).
+    engine: None for the plain analytic model, or "vllm", "llama.cpp", "transformers" for what that engine
+    allocates (planner.engines), with its options as keywords: vllm gpu_memory_utilization, max_model_len,
+    block_size, max_num_batched_tokens, max_num_seqs, gpu_memory_bytes; llama.cpp n_batch, n_ubatch,
+    flash_attn, n_gpu_layers, n_parallel, kv_unified, type_v. The engine also picks the speed model.
     """
+    from .engines import ENGINES
+
     spec = load_model(model)
+    if engine is not None and engine not in ENGINES:
+        raise WorkloadError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine == "vllm":
+        max_model_len = engine_options.pop("max_model_len", None)
+        if max_model_len is not None:
+            context = _check("max_model_len", max_model_len)
+        elif context is None:
+            context = spec.max_context  # vLLM's default max_model_len
+    elif engine is None and engine_options:
+        raise WorkloadError(f"option {sorted(engine_options)[0]!r} needs an engine (vllm, llama.cpp, transformers)")
     w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, chunk=chunk,
                          attention=attention, logits=logits, logits_dtype=logits_dtype, runtime=runtime,
                          cap_sliding=cap_sliding)
@@ -156,12 +174,44 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     overhead = overhead_breakdown(w.runtime)
     totals = dict(weights_bytes=sum(weights.values()), kv_cache_bytes=kv,
                   activation_bytes=max(prefill, decode), overhead_bytes=sum(overhead.values()))
+    breakdown = {"weights": weights, "kv_cache": {"kv_cache": kv},
+                 "activation": {"prefill_peak": prefill, "decode_peak": decode}, "overhead": overhead}
+    details = {}
+    if engine is not None:
+        mem = _engine_memory(spec, w, engine, gpu, totals, engine_options)
+        totals.update(weights_bytes=mem.weights_bytes, kv_cache_bytes=mem.kv_cache_bytes,
+                      activation_bytes=mem.activation_bytes)
+        breakdown["kv_cache"] = {"kv_cache": mem.kv_cache_bytes}
+        breakdown["activation"] = {f"{engine} peak": mem.activation_bytes}
+        if mem.weights_bytes != sum(weights.values()):
+            breakdown["weights"] = {"on device": mem.weights_bytes}
+        details = mem.details
     total = sum(totals.values())
-    perf = None if gpu is None else _performance(spec, w, total, gpu=gpu, engine=engine, prompt=prompt)
-    return Estimate(
-        model=spec.name, workload=w, **totals, total_bytes=total, performance=perf,
-        breakdown={"weights": weights, "kv_cache": {"kv_cache": kv},
-                   "activation": {"prefill_peak": prefill, "decode_peak": decode}, "overhead": overhead})
+    speed_engine = {"transformers": "vllm"}.get(engine, engine)
+    perf = None if gpu is None else _performance(spec, w, total, gpu=gpu, engine=speed_engine, prompt=prompt)
+    return Estimate(model=spec.name, workload=w, **totals, total_bytes=total, performance=perf, breakdown=breakdown,
+                    engine=engine, engine_details=details)
+
+
+def _engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict, options: dict):
+    from .engines import llamacpp_memory, transformers_memory, vllm_memory
+    from .gpus import load_gpu
+
+    common = dict(quant=w.quant, kv_dtype=w.kv_dtype)
+    if engine == "vllm":
+        memory = options.pop("gpu_memory_bytes", None)
+        if memory is None:
+            if gpu is None:
+                raise WorkloadError("engine 'vllm' sizes its KV cache from the GPU's memory: give gpu= or "
+                                    "gpu_memory_bytes=")
+            memory = load_gpu(gpu).memory_bytes or load_gpu(gpu).memory_marketed_bytes
+        return vllm_memory(spec, **common, gpu_memory_bytes=_check("gpu_memory_bytes", memory),
+                           max_model_len=w.context, weights=totals["weights_bytes"], **options)
+    if engine == "llama.cpp":
+        return llamacpp_memory(spec, **common, n_ctx=w.context, **options)
+    return transformers_memory(spec, **common, context=w.context, batch=w.batch, weights=totals["weights_bytes"],
+                               kv=totals["kv_cache_bytes"], attention=w.attention, chunk=w.chunk,
+                               act_bits=_act_bits(w.quant), **options)
 
 
 def _performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt) -> Performance:
