@@ -148,8 +148,7 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, n_ctx: int, *
     d_ff = max(spec.d_ff, spec.moe.expert_d_ff if spec.moe else 0)
     other = n_ubatch * (d_ff + spec.d_model) * 4
     if o["flash_attn"]:
-        compute = max(spec.vocab_size * n_ubatch * 4, other) + (0 if spec.vocab_size * n_ubatch * 4 < other
-                                                                else 2 * 2**20)
+        compute = max(spec.vocab_size * n_ubatch * 4, other)
     else:
         compute = n_kv * n_ubatch * (spec.n_heads + 1) * 4 + other
     host_compute = n_kv * n_ubatch * 4 + n_ubatch * spec.d_model * 4

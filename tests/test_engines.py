@@ -1,0 +1,120 @@
+"""Engine-aware memory: vLLM's KV budget, llama.cpp's buffers, transformers' extras."""
+
+import pytest
+
+from planner import WorkloadError, estimate, load_model
+from planner.engines import VLLM_SAMPLER_BYTES_PER_LOGIT
+
+MiB, GiB = 2**20, 2**30
+
+
+def test_llama_cpp_reproduces_the_reference_log():
+    # reference-data.md (utilityai/llama-cpp-rs README): llama-2-7b.Q4_K_M.gguf, n_ctx 2048, f16 cache:
+    # "KV self size = 1024.00 MiB, K (f16): 512.00 MiB, V (f16): 512.00 MiB"
+    e = estimate("meta-llama/Llama-2-7b-hf", quant="q4_k_m", engine="llama.cpp", context=2048, flash_attn=False)
+    d = e.engine_details
+    assert e.kv_cache_bytes == 1024 * MiB and d["kv_k_bytes"] == d["kv_v_bytes"] == 512 * MiB
+
+
+def test_llama_cpp_model_buffers_match_published_logs():
+    # Same README: "CUDA0 buffer size = 3820.94 MiB", "CPU buffer size = 70.31 MiB" (token_embd stays on the host)
+    e = estimate("llama-2-7b", quant="q4_k_m", engine="llama.cpp", context=2048, flash_attn=False)
+    assert e.weights_bytes / MiB == pytest.approx(3820.94, abs=0.02)
+    assert round(e.engine_details["host_weights_bytes"] / MiB, 2) == 70.31
+    # ollama/ollama#9415, gemma2:9b (Q4_0, tied embeddings duplicated as the GPU lm_head):
+    # "CPU_Mapped model buffer size = 717.77 MiB", "CUDA0 model buffer size = 5185.21 MiB"
+    e = estimate("gemma-2-9b", quant="q4_0", engine="llama.cpp", context=8192)
+    assert round(e.weights_bytes / MiB, 2) == 5185.21
+    assert round(e.engine_details["host_weights_bytes"] / MiB, 2) == 717.77
+
+
+def test_llama_cpp_compute_buffer_without_flash_attention_grows_with_context():
+    # logdetective PR #106 (32 heads, ubatch 512): CUDA0 compute 164.00 MiB at n_ctx 2048, 2144.00 at 32768 —
+    # the f32 KQ scores and mask, n_kv × n_ubatch × (n_head + 1) × 4 B, grow by exactly 1980 MiB.
+    small = estimate("mistral-7b-v0.3", quant="q4_k_m", engine="llama.cpp", context=2048, flash_attn=False)
+    large = estimate("mistral-7b-v0.3", quant="q4_k_m", engine="llama.cpp", context=32768, flash_attn=False)
+    assert (large.activation_bytes - small.activation_bytes) / MiB == 1980
+    assert small.activation_bytes / MiB == pytest.approx(164.0, rel=0.05)
+
+
+def test_llama_cpp_flash_attention_buffer_is_the_logits_of_one_ubatch():
+    # With flash attention the largest compute tensor is n_vocab × n_ubatch × 4 B (llama.cpp#18258: 296.75 MiB
+    # of a 298.75 MiB buffer for a 151,936-token vocabulary).
+    e = estimate("qwen2.5-7b", quant="q4_k_m", engine="llama.cpp", context=20224, kv_dtype="q8_0")
+    assert e.activation_bytes == 151936 * 512 * 4  # larger than the FFN activations of 512 tokens
+
+
+def test_llama_cpp_pads_cells_and_splits_slots():
+    e = estimate("llama-3-8b", quant="q4_k_m", engine="llama.cpp", context=3000)
+    assert e.engine_details["kv_cells"] == 3072  # rounded up to 256
+    # unsloth#7530: 1024 context over 3 non-unified slots → 341 per slot, padded to 512 → 1536 cells
+    e = estimate("llama-3-8b", quant="q4_k_m", engine="llama.cpp", context=1024, n_parallel=3)
+    assert e.engine_details["kv_cells"] == 1536
+
+
+def test_llama_cpp_sliding_layers_keep_window_plus_ubatch():
+    # gpt-oss (window 128): SWA layers keep pad256(128 + 512) = 768 cells (llama.cpp PR #17609 log: 768 cells)
+    e = estimate("gpt-oss-20b", engine="llama.cpp", context=4096)
+    assert e.engine_details["swa_cells"] == 768 and e.engine_details["kv_cells"] == 4096
+
+
+def test_llama_cpp_partial_offload_moves_layers_to_the_host():
+    full = estimate("llama-3-8b", quant="q4_k_m", engine="llama.cpp", context=4096)
+    part = estimate("llama-3-8b", quant="q4_k_m", engine="llama.cpp", context=4096, n_gpu_layers=17)
+    assert part.weights_bytes < 0.6 * full.weights_bytes
+    assert part.engine_details["host_kv_bytes"] == full.kv_cache_bytes - part.kv_cache_bytes > 0
+
+
+def test_llama_cpp_quantized_v_needs_flash_attention():
+    with pytest.raises(WorkloadError, match="type_v 'q8_0' is quantized"):
+        estimate("llama-3-8b", quant="q4_k_m", engine="llama.cpp", kv_dtype="q8_0", flash_attn=False)
+
+
+def test_vllm_budget_blocks_and_concurrency():
+    e = estimate("meta-llama/Meta-Llama-3-8B", engine="vllm", gpu="h100-sxm", max_model_len=8192)
+    d = e.engine_details
+    assert d["requested_bytes"] == int(81559 * MiB * 0.9)  # nvidia-smi total of an H100 SXM × 0.9
+    assert d["available_kv_bytes"] == d["requested_bytes"] - e.weights_bytes - e.activation_bytes
+    assert d["kv_blocks"] == d["available_kv_bytes"] // (16 * 128 * 1024)  # 16 tokens × 128 KiB per block
+    assert d["kv_tokens"] == 16 * d["kv_blocks"] and d["max_concurrency"] == d["kv_blocks"] / 512
+
+
+def test_vllm_profile_peak_includes_the_sampler():
+    spec = load_model("llama-3-8b")
+    e = estimate(spec, engine="vllm", gpu_memory_bytes=80 * GiB, max_model_len=4096, max_num_batched_tokens=256)
+    assert e.activation_bytes >= 256 * spec.vocab_size * (2 + VLLM_SAMPLER_BYTES_PER_LOGIT)
+
+
+def test_vllm_mla_pages_hold_the_latent():
+    e = estimate("deepseek-v2-lite", engine="vllm", gpu="h100-sxm", max_model_len=4096)
+    d = e.engine_details
+    assert d["block_size"] == 64
+    assert d["kv_blocks"] == d["available_kv_bytes"] // (64 * 576 * 2 * 27)
+
+
+def test_vllm_reports_when_max_model_len_does_not_fit():
+    small = estimate("llama-3.1-8b", engine="vllm", gpu="rtx-4060-ti-16gb", max_model_len=131072)
+    assert small.engine_details["kv_tokens"] == 0 and not small.engine_details["fits_max_model_len"]
+
+
+def test_transformers_adds_repeat_kv_concat_and_eager_scores():
+    plain = estimate("llama-3-8b", context=4096)
+    hf = estimate("llama-3-8b", context=4096, engine="transformers")
+    eager = estimate("llama-3-8b", context=4096, engine="transformers", attention="eager")
+    assert hf.engine_details["repeat_kv_bytes"] == 2 * 32 * 4096 * 128 * 2
+    assert hf.engine_details["cache_concat_bytes"] == plain.kv_cache_bytes // 32
+    assert eager.engine_details["eager_scores_bytes"] == 32 * 4096 * 4096 * 8
+    assert plain.activation_bytes < hf.activation_bytes < eager.activation_bytes
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"engine": "vllm"}, "give gpu= or gpu_memory_bytes="),
+    ({"engine": "vllm", "gpu": "h100-sxm", "gpu_memory_utilization": 1.5}, "within \\(0, 1\\], got 1.5"),
+    ({"engine": "vllm", "gpu": "h100-sxm", "n_ubatch": 4}, "engine 'vllm' has no option 'n_ubatch'"),
+    ({"engine": "llama.cpp", "n_ubatch": 0}, "n_ubatch must be a positive integer, got 0"),
+    ({"max_model_len": 4096}, "needs an engine"),
+    ({"engine": "transformers", "chunk": 512}, "chunk must be None"),
+])
+def test_bad_engine_options_name_the_option(kwargs, message):
+    with pytest.raises(WorkloadError, match=message):
+        estimate("llama-3-8b", **kwargs)
