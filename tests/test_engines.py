@@ -40,7 +40,8 @@ def test_llama_cpp_compute_buffer_without_flash_attention_grows_with_context():
 def test_llama_cpp_flash_attention_buffer_is_the_logits_of_one_ubatch():
     # With flash attention the largest compute tensor is n_vocab × n_ubatch × 4 B (llama.cpp#18258: 296.75 MiB
     # of a 298.75 MiB buffer for a 151,936-token vocabulary).
-    e = estimate("qwen2.5-7b", quant="q4_k_m", engine="llama.cpp", context=20224, kv_dtype="q8_0")
+    e = estimate("qwen3-8b", quant="q4_k_m", engine="llama.cpp", context=20224, kv_dtype="q8_0")
+    assert load_model("qwen3-8b").vocab_size == 151936
     assert e.activation_bytes == 151936 * 512 * 4  # larger than the FFN activations of 512 tokens
 
 
