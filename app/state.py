@@ -71,12 +71,20 @@ def _uploaded_spec() -> ModelSpec | None:
 
 def model_picker() -> ModelSpec:
     """A bundled profile, a custom architecture, or an uploaded config.json; errors are shown, not raised."""
-    source = query_choice("source", ["bundled", "custom", "config.json"], "bundled", "Model from")
+    source = query_choice("source", ["bundled", "custom", "config.json", "local file"], "bundled", "Model from")
     try:
         if source == "custom":
             return _custom_spec()
         if source == "config.json":
             return _uploaded_spec()
+        if source == "local file":
+            path = st.sidebar.text_input("Path to a .gguf, a config.json or a model folder",
+                                         value=st.query_params.get("path", ""), key="path")
+            st.query_params["path"] = path
+            if not path:
+                st.info("Give the path of a GGUF file (only its header is read) or of a model folder.")
+                st.stop()
+            return load_model(path)
         return load_model(query_choice("model", list_models(), DEFAULT_MODEL, "Model"))
     except (PlannerError, ValueError) as e:
         st.error(f"Cannot use this model: {e}")

@@ -132,3 +132,11 @@ def test_model_card_is_derived_from_the_spec():
     assert attention_structure(load_model("microsoft/Phi-3-small-8k-instruct")).startswith("GQA 4:1, 16/32 layers")
     assert attention_structure(load_model("gemma-2-9b")).startswith("GQA 2:1, 21/42 layers sliding window 4,096")
     assert model_card(load_model("mixtral-8x7b"))["architecture"] == "MoE: 2 of 8 experts"
+
+
+def test_local_gguf_file_and_a_bad_path():
+    gguf = Path(__file__).parent / "fixtures" / "files" / "tiny.gguf"
+    at = app(source="local file", path=str(gguf))
+    assert "checkpoint" in str(at.table[0].value) and metric(at, "total").endswith("GiB")
+    at = app(source="local file", path="/no/such/model.gguf")
+    assert not at.exception and "no such file" in at.error[0].value
