@@ -1,24 +1,31 @@
 """Activation and temporary-buffer peaks at inference (no autograd), as formulas.
 
-The model: a pre-norm decoder run layer by layer with a preallocated KV cache. Only one layer's
-temporaries are alive at a time, so the peak is the largest of three phases, each with the
-residual stream (block input and output, 2 · N · d) alive:
+The model is the PyTorch reference decoder (planner/reference/model.py), run layer by layer with a
+preallocated KV cache; only one layer's temporaries are alive at a time, so the peak is the largest of four
+phases. N = B·T rows are in flight (T = the prefill chunk or 1 when decoding), S keys are attended, a = bytes
+per activation element. x, the residual stream, N·d, is alive throughout.
 
-  attention  norm(x) N·d; q, k, v N·(nh + 2·nkv)·hd; rotated q N·nh·hd; output N·nh·hd;
-             SDPA/flash adds a fp32 log-sum-exp N·nh; eager adds scores and probabilities
-             2·B·nh·T·S and, under GQA, K and V repeated to every query head 2·B·nh·S·hd.
-             MLA: q N·nh·(nope+rope), latent N·(kv_lora+rope); prefill decompresses K and V of all
-             S cached tokens, B·S·nh·(nope+v); decode absorbs them into q, 2·N·nh·kv_lora.
-  mlp        norm(x) N·d; gated: act(gate), up and their product 3·N·ff; plain: 2·N·ff.
-             MoE: fp32 router probabilities N·E·4 B, top-k weights and int64 indices N·k·12 B,
-             an output accumulator N·d, and the larger of one expert at a time — its gathered
-             tokens n_e = ceil(N·k/E) (balanced routing assumed), n_e·d in, 3·n_e·f out — and the
-             shared experts 3·N·f_shared.
-  logits     final norm and lm_head on the last position (B rows) or all positions (N rows), in
-             the activation dtype, plus their copy in logits_bits when that differs (fp32 upcast).
-
-N = B·T rows are in flight: T = the prefill chunk (min(context, chunk)) or 1 when decoding;
-S = context tokens attended. Issue #3 measures these against the PyTorch reference model.
+  norm       RMSNorm/LayerNorm computes in fp32: x plus its fp32 copy, normalized and weighted values, 3·N·d·4 B.
+  attention  x and norm(x) 2·N·d; q, k, v N·(H + 2K)·D; then the larger of RoPE's temporaries or the attention
+             output with its reshaped copy, 2·N·H·D (q/k norms: the fp32 norm of q, 3·N·H·D·4 B); SDPA adds a
+             fp32 log-sum-exp N·H·4 B; eager adds two score tensors 2·B·H·T·S and, under GQA, K and V repeated
+             to every query head 2·B·H·S·D. Masked SDPA (sliding windows, a chunk after cached tokens) adds a
+             boolean and a converted mask of c × L per block of c = min(T, 1024) queries over L keys. A cache in
+             another dtype than the activations is converted when read (packed dtypes: twice).
+             MLA prefill: q, the latent and the decompressed K, V of all S tokens (k and v padded to one head
+             width), B·S·H·(2·(nope + rope) + nope + v); decode attends the latent itself with the kv_b weight
+             absorbed into q and the output.
+  mlp        x and norm(x) 2·N·d; gated: act(gate), up and their product 3·N·ff (a fused gate_up projection,
+             Phi-3's, keeps its 2·ff output alive too: 4·N·ff); plain: up and act(up), 2·N·ff.
+             MoE: router logits and probabilities in fp32 N·E·8 B, top-k weights and int64 indices N·k·12 B,
+             an output accumulator N·d, and the larger of one expert at a time — its gathered tokens
+             n_e = ceil(N·k/E) (balanced routing assumed), n_e·d in and out, width·n_e·f between — and the
+             shared experts width·N·f_shared (plus their sum N·d).
+  logits     x, and lm_head on the last position (B rows) or all positions (N rows), plus their fp32 copy.
+Quantized weights are dequantized 1024 output rows at a time: a transient of 1024 rows of the phase's widest
+quantized matrix (twice: raw widened, then scaled) and its N × 1024 product. RMSNorm computes in fp32: x, its
+fp32 copy, normalized and weighted values, N·d·(a + 12) B; LayerNorm's kernel keeps only its output.
+Issue #3's fake-tensor profiler measures these against the reference model.
 """
 
 from __future__ import annotations
@@ -31,80 +38,130 @@ from .spec import ModelSpec
 
 Attention = Literal["sdpa", "eager"]
 Logits = Literal["last", "all"]
+Q_BLOCK = 1024           # query rows per masked-attention block (planner/reference/model.py)
+DEQUANT_CHUNK_ROWS = 1024  # output rows dequantized at a time (planner/reference/weights.py)
 
 
 def _ceil_div(a, b):
     return -(-a // b)
 
 
-def _attention_elems(spec: ModelSpec, B, T, S, attention: Attention, decode: bool):
-    """(activation-dtype elements, extra fp32 bytes) alive in the attention phase."""
-    N, d, nh, nkv, hd = B * T, spec.d_model, spec.n_heads, spec.n_kv_heads, spec.head_dim
+def _mlp_width(spec: ModelSpec) -> int:
+    """Live intermediates in units of N·ff: act(gate)·up → 3; a fused gate_up (2·ff) + act + product → 4."""
+    if not spec.gated_mlp:
+        return 2
+    return 4 if spec.gate_up_fused else 3
+
+
+def _attention_bytes(spec: ModelSpec, B, T, S, a: int, attention: Attention, decode: bool, kv_factor: float,
+                     masked_keys):
+    N, d, H, K, D = B * T, spec.d_model, spec.n_heads, spec.n_kv_heads, spec.head_dim
     if spec.mla is not None:
         m = spec.mla
-        elems = N * d + N * nh * (m.qk_nope_head_dim + m.qk_rope_head_dim) + N * (m.kv_lora_rank + m.qk_rope_head_dim)
+        qk = m.qk_nope_head_dim + m.qk_rope_head_dim
+        elems = 2 * N * d + N * H * qk + 2 * N * (m.kv_lora_rank + m.qk_rope_head_dim)
         if m.q_lora_rank:
             elems = elems + N * m.q_lora_rank
         if decode:
-            elems = elems + 2 * N * nh * m.kv_lora_rank
-        else:
-            elems = elems + B * S * nh * (m.qk_nope_head_dim + m.v_head_dim) + N * nh * m.v_head_dim
+            elems = elems + N * H * (2 * (m.kv_lora_rank + m.qk_rope_head_dim) + m.v_head_dim)
+        else:  # decompressed K and V of all S tokens, padded k and v, q; then the output, its copy, o_proj
+            elems = elems + B * S * H * (2 * qk + m.qk_nope_head_dim + m.v_head_dim) + 2 * N * H * qk \
+                + N * H * m.v_head_dim + N * d
+        out = elems * a + kv_factor * B * S * (m.kv_lora_rank + m.qk_rope_head_dim) * a
         v_dim = m.v_head_dim
     else:
-        elems = N * d + N * (nh + 2 * nkv) * hd + 2 * N * nh * hd
-        v_dim = hd
+        # RoPE's output and temporaries, or the attention output and its reshaped copy, or that copy and o_proj's output
+        transient = np.maximum(2 * N * H * D, N * H * D + N * d) * a
+        if spec.qk_norm:
+            transient = np.maximum(transient, 3 * N * H * D * 4)
+        out = (2 * N * d + N * (H + 2 * K) * D) * a + transient + kv_factor * 2 * B * K * S * D * a
+        v_dim = D
     if attention == "eager":
-        elems = elems + 2 * B * nh * T * S
-        if nkv < nh or spec.mla is not None:
-            elems = elems + B * nh * S * (hd + v_dim)
-        return elems, 0
-    return elems, 4 * N * nh
+        out = out + 2 * B * H * T * S * a + T * S
+        if K < H or spec.mla is not None:
+            out = out + B * H * S * (D + v_dim) * a
+        return out
+    out = out + 4 * N * H
+    if masked_keys is not None:
+        c = np.minimum(T, Q_BLOCK)
+        out = out + c * masked_keys * (2 + a)
+    return out
 
 
-def _dense_mlp_elems(spec: ModelSpec, N, d_ff: int):
-    return N * spec.d_model + (3 if spec.gated_mlp else 2) * N * d_ff
+def _dense_mlp_bytes(spec: ModelSpec, N, d_ff: int, a: int):
+    return (2 * N * spec.d_model + _mlp_width(spec) * N * d_ff) * a
 
 
-def _moe_bytes(spec: ModelSpec, N, act_bits: int):
+def _moe_bytes(spec: ModelSpec, N, a: int):
     m, d = spec.moe, spec.d_model
     n_e = _ceil_div(N * m.experts_per_token, m.n_experts)
-    routed = 2 * n_e * d + (3 if spec.gated_mlp else 2) * n_e * m.expert_d_ff
-    shared = 3 * N * m.shared_d_ff
-    elems = 2 * N * d + np.maximum(routed, shared)
-    routing = N * m.n_experts * 4 + N * m.experts_per_token * 12
-    return elems * act_bits // 8 + routing
+    routed = 2 * n_e * d + _mlp_width(spec) * n_e * m.expert_d_ff
+    shared = _mlp_width(spec) * N * m.shared_d_ff + (N * d if m.shared_d_ff else 0)
+    elems = 3 * N * d + np.maximum(routed, shared)
+    routing = np.maximum(N * m.n_experts * 8, N * m.experts_per_token * 12)
+    return elems * a + routing
 
 
-def _mlp_bytes(spec: ModelSpec, N, act_bits: int):
-    dense = _dense_mlp_elems(spec, N, spec.d_ff) * act_bits // 8 if spec.d_ff else 0
+def _mlp_bytes(spec: ModelSpec, N, a: int):
+    dense = _dense_mlp_bytes(spec, N, spec.d_ff, a) if spec.d_ff else 0
     if spec.moe is None:
         return dense
-    return np.maximum(dense, _moe_bytes(spec, N, act_bits))
+    return np.maximum(dense, _moe_bytes(spec, N, a))
 
 
-def _logits_bytes(spec: ModelSpec, B, T, act_bits: int, logits: Logits, logits_bits: int):
+def _logits_bytes(spec: ModelSpec, B, T, a: int, logits: Logits, logits_bits: int):
     N = B * T
     rows = B if logits == "last" else N
-    out = (N * spec.d_model + rows * spec.d_model + rows * spec.vocab_size) * act_bits // 8
-    if logits_bits != act_bits:
+    out = N * spec.d_model * a + rows * spec.vocab_size * a
+    if logits_bits != 8 * a:
         out = out + rows * spec.vocab_size * logits_bits // 8
     return out
 
 
 def step_activation_bytes(spec: ModelSpec, *, batch, tokens, attended, attention: Attention = "sdpa",
                           act_bits: int = 16, logits: Logits = "last", logits_bits: int = 32,
-                          decode: bool = False):
-    """Peak temporaries of one forward step over `tokens` new tokens per sequence attending `attended`."""
+                          decode: bool = False, dequant: dict | None = None, kv_factor: float = 0.0,
+                          masked_keys=None):
+    """Peak temporaries of one forward step over `tokens` new tokens per sequence attending `attended`.
+
+    dequant: widest quantized row per phase, {"attn": cols, "mlp": cols, "head": cols} (0 or absent: that phase's
+    weights are stored as plain floats). kv_factor: 0 when the cache holds activation-dtype values, 1 when it is
+    converted on reading, 2 for packed dtypes. masked_keys: keys per masked-attention block (None: no mask).
+    """
+    a = act_bits // 8
     B = np.asarray(batch, dtype=np.int64)
     T = np.asarray(tokens, dtype=np.int64)
     S = np.asarray(attended, dtype=np.int64)
     N = B * T
-    residual = 2 * N * spec.d_model * act_bits // 8
-    attn_elems, attn_extra = _attention_elems(spec, B, T, S, attention, decode)
-    attn = residual + attn_elems * act_bits // 8 + attn_extra
-    mlp = residual + _mlp_bytes(spec, N, act_bits)
-    head = _logits_bytes(spec, B, T, act_bits, logits, logits_bits)
-    return np.maximum(np.maximum(attn, mlp), head)
+    # RMSNorm computes in fp32 (copy, normalized, weighted); LayerNorm's fused kernel keeps only its output
+    norm = N * spec.d_model * (a + 12) if spec.norm == "rmsnorm" else 2 * N * spec.d_model * a
+    attn = _attention_bytes(spec, B, T, S, a, attention, decode, kv_factor, masked_keys)
+    mlp = _mlp_bytes(spec, N, a)
+    head = _logits_bytes(spec, B, T, a, logits, logits_bits)
+    dq = dequant or {}
+    rows = {"attn": N, "mlp": N, "head": B if logits == "last" else N}
+
+    def chunk(phase):
+        cols = dq.get(phase, 0)
+        return DEQUANT_CHUNK_ROWS * cols * a * 2 + rows[phase] * DEQUANT_CHUNK_ROWS * a if cols else 0
+
+    attn, mlp, head = attn + chunk("attn"), mlp + chunk("mlp"), head + chunk("head")
+    return np.maximum(np.maximum(norm, attn), np.maximum(mlp, head))
+
+
+def _masked_keys(spec: ModelSpec, tokens, context, chunked: bool):
+    """Keys a masked SDPA block sees, or None when no layer needs a mask (full causal prefill)."""
+    kinds = spec.layer_kinds()
+    if spec.mla is not None:
+        return None
+    keys = None
+    if "sliding" in kinds and spec.sliding_window is not None:  # a window only masks when context exceeds it
+        keys = np.minimum(np.minimum(tokens, Q_BLOCK) + spec.sliding_window, context)
+        keys = np.where((tokens > 1) & (context > spec.sliding_window), keys, 0)
+    if chunked:
+        full = np.where((tokens > 1) & (tokens < context), context, 0)
+        keys = full if keys is None else np.maximum(keys, full)
+    return keys
 
 
 def prefill_activation_bytes(spec: ModelSpec, *, context_len, batch=1, chunk: int | None = None, **kw):
@@ -114,11 +171,13 @@ def prefill_activation_bytes(spec: ModelSpec, *, context_len, batch=1, chunk: in
     """
     ctx = np.asarray(context_len, dtype=np.int64)
     tokens = ctx if chunk is None else np.minimum(ctx, chunk)
+    kw.setdefault("masked_keys", _masked_keys(spec, tokens, ctx, chunk is not None))
     out = step_activation_bytes(spec, batch=batch, tokens=tokens, attended=ctx, **kw)
     return int(out) if np.ndim(out) == 0 else out
 
 
 def decode_activation_bytes(spec: ModelSpec, *, context_len, batch=1, **kw):
     """Peak of one decode step: one new token per sequence attending context_len."""
+    kw.pop("masked_keys", None)
     out = step_activation_bytes(spec, batch=batch, tokens=1, attended=context_len, decode=True, **kw)
     return int(out) if np.ndim(out) == 0 else out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -102,6 +103,42 @@ def _act_bits(quant: str) -> int:
     return 32 if get_quant(quant).name == "fp32" else 16
 
 
+def activation_options(spec: ModelSpec, w: Workload) -> dict:
+    """The keywords planner.activations needs besides context and batch, derived from the workload."""
+    from .kv import get_kv_dtype
+
+    act_bits = _act_bits(w.quant)
+    kv = get_kv_dtype(w.kv_dtype)
+    # a cache in another dtype than the activations (bf16, or fp32 for fp32 weights) is converted when read;
+    # packed dtypes (int8/int4 with scales, q8_0/q4_0 blocks) are widened, then converted
+    activation_dtype = {"fp32": "fp32", "fp16": "fp16"}.get(get_quant(w.quant).name, "bf16")
+    kv_factor = 0 if kv.name == activation_dtype else (2 if kv.block or kv.scale_bits else 1)
+    return dict(attention=w.attention, act_bits=act_bits, logits=w.logits,
+                logits_bits=get_kv_dtype(w.logits_dtype).bits, dequant=dequant_widths(spec, w.quant),
+                kv_factor=kv_factor)
+
+
+_PLAIN = {"F32", "F16", "BF16", "F64", "fp32", "fp16", "bf16", "16-bit", "32-bit"}
+
+
+@lru_cache(maxsize=1024)
+def _dequant_widths(spec: ModelSpec, quant: str) -> tuple[tuple[str, int], ...]:
+    from .weights import stored_tensors
+
+    widths = {"attn": 0, "mlp": 0, "head": 0}
+    phase = {"attention": "attn", "mlp": "mlp", "experts": "mlp", "output": "head"}
+    for t in stored_tensors(spec, quant):
+        key = "head" if (t.group == "embedding" and spec.tie_embeddings) else phase.get(t.group)
+        if key and t.is_matrix and t.stored_as not in _PLAIN:
+            widths[key] = max(widths[key], t.cols)
+    return tuple(widths.items())
+
+
+def dequant_widths(spec: ModelSpec, quant: str) -> dict[str, int]:
+    """Widest row of the matrices stored packed (dequantized on the fly), per phase: attn, mlp, head."""
+    return dict(_dequant_widths(spec, quant))
+
+
 def default_kv_dtype(quant: str, spec: ModelSpec | None = None) -> str:
     """The KV dtype engines use with these weights: fp16 for GGUF (llama.cpp's f16), else the activation dtype."""
     fmt = get_quant(quant)
@@ -167,8 +204,7 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
                          cap_sliding=cap_sliding)
     weights = weights_breakdown(spec, w.quant)
     kv = kv_cache_bytes(spec, context_len=w.context, batch=w.batch, kv_dtype=w.kv_dtype, cap_sliding=w.cap_sliding)
-    act_kw = dict(context_len=w.context, batch=w.batch, attention=w.attention, act_bits=_act_bits(w.quant),
-                  logits=w.logits, logits_bits=get_kv_dtype(w.logits_dtype).bits)
+    act_kw = dict(context_len=w.context, batch=w.batch, **activation_options(spec, w))
     prefill = prefill_activation_bytes(spec, chunk=w.chunk, **act_kw)
     decode = decode_activation_bytes(spec, **act_kw)
     overhead = overhead_breakdown(w.runtime)

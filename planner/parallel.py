@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .activations import decode_activation_bytes, prefill_activation_bytes
 from .errors import WorkloadError
-from .estimate import _act_bits, resolve_workload
+from .estimate import activation_options, resolve_workload
 from .gpus import GPU, load_gpu
 from .kv import kv_cache_bytes
 from .overhead import overhead_bytes
@@ -104,8 +104,7 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
     n = n_gpus
     kv_total = kv_cache_bytes(spec, context_len=w.context, batch=w.batch, kv_dtype=w.kv_dtype,
                               cap_sliding=w.cap_sliding)
-    act_kw = dict(context_len=w.context, batch=w.batch, attention=w.attention, act_bits=_act_bits(w.quant),
-                  logits=w.logits, logits_bits=32 if w.logits_dtype == "fp32" else 16)
+    act_kw = dict(context_len=w.context, batch=w.batch, **activation_options(spec, w))
     act = max(prefill_activation_bytes(spec, chunk=w.chunk, **act_kw), decode_activation_bytes(spec, **act_kw))
     link = g.interconnect.bytes_per_s if g.interconnect else (g.host_link.bytes_per_s if g.host_link else 1e9)
     if mode == "tp":

@@ -10,7 +10,7 @@ import pandas as pd
 
 from .activations import decode_activation_bytes, prefill_activation_bytes
 from .errors import WorkloadError
-from .estimate import _act_bits, default_kv_dtype, resolve_workload
+from .estimate import activation_options, default_kv_dtype, resolve_workload
 from .kv import get_kv_dtype, kv_cache_bytes
 from .overhead import overhead_bytes
 from .profiles import load_model
@@ -53,13 +53,13 @@ def sweep(models, quants=None, contexts: Iterable[int] | int = 4096, batches: It
                                  attention=attention, logits=logits, logits_dtype=logits_dtype,
                                  runtime=runtime, cap_sliding=cap_sliding)
             weights = weights_bytes(spec, w.quant)
-            act_kw = dict(context_len=C, batch=B, attention=w.attention, act_bits=_act_bits(w.quant),
-                          logits=w.logits, logits_bits=get_kv_dtype(w.logits_dtype).bits)
-            act = np.maximum(prefill_activation_bytes(spec, chunk=chunk, **act_kw),
-                             decode_activation_bytes(spec, **act_kw))
             over = overhead_bytes(w.runtime)
             for kv_dtype in _as_list(kv_dtypes) if kv_dtypes is not None else [default_kv_dtype(w.quant, spec)]:
                 kd = get_kv_dtype(kv_dtype).name
+                opts = activation_options(spec, w.model_copy(update={"kv_dtype": kd}))
+                act_kw = dict(context_len=C, batch=B, **opts)
+                act = np.maximum(prefill_activation_bytes(spec, chunk=chunk, **act_kw),
+                                 decode_activation_bytes(spec, **act_kw))
                 kv = kv_cache_bytes(spec, context_len=C, batch=B, kv_dtype=kd, cap_sliding=cap_sliding)
                 parts.append(dict(model=spec.name, quant=w.quant, kv_dtype=kd, context=C, batch=B,
                                   weights_bytes=weights, kv_cache_bytes=kv, activation_bytes=act,

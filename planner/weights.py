@@ -117,6 +117,8 @@ class StoredTensor:
     is_matrix: bool       # split by tensor parallelism; 1-D tensors are replicated
     is_routed_expert: bool
     nbytes: int
+    cols: int = 0         # row length (the last dimension)
+    stored_as: str = ""   # the type it is stored in
 
 
 def _layer_from_name(name: str) -> int | None:
@@ -138,11 +140,12 @@ def stored_tensors(spec: ModelSpec, quant: str) -> tuple[StoredTensor, ...]:
             group = file_tensor_group(t.name)
             routed = group == "experts" and "shexp" not in t.name and "shared_expert" not in t.name
             out.append(StoredTensor(t.name, group, _layer_from_name(t.name),
-                                    len(t.shape) >= 2 and not t.name.endswith(".bias"), routed, n))
+                                    len(t.shape) >= 2 and not t.name.endswith(".bias"), routed, n, t.shape[-1],
+                                    t.dtype))
         return tuple(out)
     return tuple(StoredTensor(t.name, _group(tensor_category(t)), t.layer, t.is_matrix and t.role != "bias",
-                              t.is_expert or (t.role == "bias" and "_exps." in t.name), n)
-                 for t, (_, _, n) in zip(weight_tensors(spec), tensor_bytes(spec, quant), strict=True))
+                              t.is_expert or (t.role == "bias" and "_exps." in t.name), n, t.shape[-1], kind)
+                 for t, (_, kind, n) in zip(weight_tensors(spec), tensor_bytes(spec, quant), strict=True))
 
 
 @lru_cache(maxsize=4096)

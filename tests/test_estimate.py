@@ -35,9 +35,9 @@ def test_result_is_frozen():
 
 
 def test_llama3_8b_sdpa_prefill_peak_by_formula():
-    # 8192 tokens, bf16: the MLP phase dominates — residual in/out 2·N·d, norm N·d, act(gate)·up 3·N·ff.
+    # 8192 tokens, bf16: the MLP phase dominates — the residual x and norm(x) 2·N·d, act(gate)·up 3·N·ff.
     N, d, ff = 8192, 4096, 14336
-    expected = (2 * N * d + N * d + 3 * N * ff) * 2
+    expected = (2 * N * d + 3 * N * ff) * 2
     assert prefill_activation_bytes(load_model("llama-3-8b"), context_len=8192) == expected
 
 
@@ -52,7 +52,7 @@ def test_chunked_prefill_lowers_the_peak():
     spec = load_model("llama-3-8b")
     full = prefill_activation_bytes(spec, context_len=32768)
     chunked = prefill_activation_bytes(spec, context_len=32768, chunk=2048)
-    assert chunked * 15 < full  # 16× fewer rows in flight, logits unchanged
+    assert chunked * 4 < full  # 16× fewer rows in flight, plus each chunk's mask over all 32K keys
 
 
 def test_all_position_logits_cost_vocab_per_token():
