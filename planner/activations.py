@@ -11,7 +11,7 @@ per activation element. x, the residual stream, N·d, is alive throughout.
              fp32 log-sum-exp N·H·4 B; eager adds two score tensors 2·B·H·T·S and, under GQA, K and V repeated
              to every query head 2·B·H·S·D. Masked SDPA (sliding windows, a chunk after cached tokens) adds a
              boolean and a converted mask of c × L per block of c = min(T, 1024) queries over L keys. A cache in
-             another dtype than the activations is converted when read (packed dtypes: twice).
+             another dtype than the activations is converted when read (a copy of K and V of all S tokens).
              MLA prefill: q, the latent and the decompressed K, V of all S tokens (k and v padded to one head
              width), B·S·H·(2·(nope + rope) + nope + v); decode attends the latent itself with the kv_b weight
              absorbed into q and the output.
@@ -23,8 +23,9 @@ per activation element. x, the residual stream, N·d, is alive throughout.
              shared experts width·N·f_shared (plus their sum N·d).
   logits     x, and lm_head on the last position (B rows) or all positions (N rows), plus their fp32 copy.
 Quantized weights are dequantized 1024 output rows at a time: a transient of 1024 rows of the phase's widest
-quantized matrix (twice: raw widened, then scaled) and its N × 1024 product. RMSNorm computes in fp32: x, its
-fp32 copy, normalized and weighted values, N·d·(a + 12) B; LayerNorm's kernel keeps only its output.
+quantized matrix (int4 also unpacks its nibbles first, half as much again) and its N × 1024 product.
+RMSNorm computes in fp32: x, its fp32 copy, normalized and weighted values, N·d·(a + 12) B; LayerNorm's
+kernel keeps only its output.
 Issue #3's fake-tensor profiler measures these against the reference model.
 """
 
@@ -54,7 +55,7 @@ def _mlp_width(spec: ModelSpec) -> int:
 
 
 def _attention_bytes(spec: ModelSpec, B, T, S, a: int, attention: Attention, decode: bool, kv_factor: float,
-                     masked_keys):
+                     masked_keys, chunk=0):
     N, d, H, K, D = B * T, spec.d_model, spec.n_heads, spec.n_kv_heads, spec.head_dim
     if spec.mla is not None:
         m = spec.mla
@@ -67,11 +68,12 @@ def _attention_bytes(spec: ModelSpec, B, T, S, a: int, attention: Attention, dec
         else:  # decompressed K and V of all S tokens, padded k and v, q; then the output, its copy, o_proj
             elems = elems + B * S * H * (2 * qk + m.qk_nope_head_dim + m.v_head_dim) + 2 * N * H * qk \
                 + N * H * m.v_head_dim + N * d
-        out = elems * a + kv_factor * B * S * (m.kv_lora_rank + m.qk_rope_head_dim) * a
+        out = elems * a + kv_factor * B * S * (m.kv_lora_rank + m.qk_rope_head_dim) * a + chunk
         v_dim = m.v_head_dim
     else:
-        # RoPE's output and temporaries, or the attention output and its reshaped copy, or that copy and o_proj's output
-        transient = np.maximum(2 * N * H * D, N * H * D + N * d) * a
+        # RoPE's output and temporaries, or the attention output and its reshaped copy, or that copy and o_proj's
+        # output (with o_proj's dequantized rows)
+        transient = np.maximum(2 * N * H * D * a, (N * H * D + N * d) * a + chunk)
         if spec.qk_norm:
             transient = np.maximum(transient, 3 * N * H * D * 4)
         out = (2 * N * d + N * (H + 2 * K) * D) * a + transient + kv_factor * 2 * B * K * S * D * a
@@ -88,25 +90,26 @@ def _attention_bytes(spec: ModelSpec, B, T, S, a: int, attention: Attention, dec
     return out
 
 
-def _dense_mlp_bytes(spec: ModelSpec, N, d_ff: int, a: int):
-    return (2 * N * spec.d_model + _mlp_width(spec) * N * d_ff) * a
+def _ffn_bytes(spec: ModelSpec, rows, d_ff: int, a: int, chunk):
+    """One MLP over `rows` tokens: its intermediates at the product, or one fewer while a projection dequantizes."""
+    w = _mlp_width(spec)
+    return np.maximum(w * rows * d_ff * a, (w - 1) * rows * d_ff * a + chunk)
 
 
-def _moe_bytes(spec: ModelSpec, N, a: int):
+def _moe_bytes(spec: ModelSpec, N, a: int, chunk):
     m, d = spec.moe, spec.d_model
     n_e = _ceil_div(N * m.experts_per_token, m.n_experts)
-    routed = 2 * n_e * d + _mlp_width(spec) * n_e * m.expert_d_ff
-    shared = _mlp_width(spec) * N * m.shared_d_ff + (N * d if m.shared_d_ff else 0)
-    elems = 3 * N * d + np.maximum(routed, shared)
+    routed = 2 * n_e * d * a + _ffn_bytes(spec, n_e, m.expert_d_ff, a, chunk)
+    shared = _ffn_bytes(spec, N, m.shared_d_ff, a, chunk) + (N * d * a if m.shared_d_ff else 0)
     routing = np.maximum(N * m.n_experts * 8, N * m.experts_per_token * 12)
-    return elems * a + routing
+    return 3 * N * d * a + np.maximum(routed, shared) + routing
 
 
-def _mlp_bytes(spec: ModelSpec, N, a: int):
-    dense = _dense_mlp_bytes(spec, N, spec.d_ff, a) if spec.d_ff else 0
+def _mlp_bytes(spec: ModelSpec, N, a: int, chunk=0):
+    dense = 2 * N * spec.d_model * a + _ffn_bytes(spec, N, spec.d_ff, a, chunk) if spec.d_ff else 0
     if spec.moe is None:
         return dense
-    return np.maximum(dense, _moe_bytes(spec, N, a))
+    return np.maximum(dense, _moe_bytes(spec, N, a, chunk))
 
 
 def _logits_bytes(spec: ModelSpec, B, T, a: int, logits: Logits, logits_bits: int):
@@ -126,7 +129,7 @@ def step_activation_bytes(spec: ModelSpec, *, batch, tokens, attended, attention
 
     dequant: widest quantized row per phase, {"attn": cols, "mlp": cols, "head": cols} (0 or absent: that phase's
     weights are stored as plain floats). kv_factor: 0 when the cache holds activation-dtype values, 1 when it is
-    converted on reading, 2 for packed dtypes. masked_keys: keys per masked-attention block (None: no mask).
+    converted on reading. masked_keys: keys per masked-attention block (None: no mask).
     """
     a = act_bits // 8
     B = np.asarray(batch, dtype=np.int64)
@@ -134,18 +137,19 @@ def step_activation_bytes(spec: ModelSpec, *, batch, tokens, attended, attention
     S = np.asarray(attended, dtype=np.int64)
     N = B * T
     # RMSNorm computes in fp32 (copy, normalized, weighted); LayerNorm's fused kernel keeps only its output
-    norm = N * spec.d_model * (a + 12) if spec.norm == "rmsnorm" else 2 * N * spec.d_model * a
-    attn = _attention_bytes(spec, B, T, S, a, attention, decode, kv_factor, masked_keys)
-    mlp = _mlp_bytes(spec, N, a)
-    head = _logits_bytes(spec, B, T, a, logits, logits_bits)
     dq = dequant or {}
     rows = {"attn": N, "mlp": N, "head": B if logits == "last" else N}
 
+    unpack = dq.get("unpack", 1.0)
+
     def chunk(phase):
         cols = dq.get(phase, 0)
-        return DEQUANT_CHUNK_ROWS * cols * a * 2 + rows[phase] * DEQUANT_CHUNK_ROWS * a if cols else 0
+        return int(DEQUANT_CHUNK_ROWS * cols * a * unpack) + rows[phase] * DEQUANT_CHUNK_ROWS * a if cols else 0
 
-    attn, mlp, head = attn + chunk("attn"), mlp + chunk("mlp"), head + chunk("head")
+    norm = N * spec.d_model * (a + 12) if spec.norm == "rmsnorm" else 2 * N * spec.d_model * a
+    attn = _attention_bytes(spec, B, T, S, a, attention, decode, kv_factor, masked_keys, chunk("attn"))
+    mlp = _mlp_bytes(spec, N, a, chunk("mlp"))
+    head = _logits_bytes(spec, B, T, a, logits, logits_bits) + chunk("head")
     return np.maximum(np.maximum(norm, attn), np.maximum(mlp, head))
 
 

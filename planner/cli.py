@@ -140,6 +140,28 @@ def cmd_fit(a) -> str:
     return "\n".join(lines)
 
 
+def cmd_validate(a) -> str:
+    from .validate import KEYS, append_records, validate
+
+    r = validate(a.model, mode=a.mode, quant=a.quant, kv_dtype=a.kv_dtype, context=a.context, batch=a.batch,
+                 attention=a.attention, chunk=a.chunk)
+    if a.record:
+        append_records([r], a.record)
+    if a.json:
+        return json.dumps([r], indent=2)
+    w = r["workload"]
+    lines = [f"{r['model']} — {w['quant']} weights, {w['kv_dtype']} KV, context {w['context']:,}, batch {w['batch']}, "
+             f"{w['attention']}; measured on the reference model in {r['mode']} mode ({r['device']})",
+             f"  {'component':<18} {'estimated':>14} {'measured':>14} {'error':>8}"]
+    for k in KEYS:
+        est, meas, err = r["estimated"][k], r["measured"][k], r["error"][k]
+        lines.append(f"  {k.removesuffix('_bytes'):<18} {format_bytes(est, a.unit):>14} "
+                     f"{format_bytes(meas, a.unit):>14} {'' if err is None else f'{100 * err:+.1f}%':>8}")
+    if r["mode"] != "cuda":
+        lines.append("  (CUDA overhead left out: nothing to measure it against off a GPU)")
+    return "\n".join(lines)
+
+
 def cmd_gpus(a) -> str:
     from .gpus import list_gpus, load_gpu
 
@@ -228,6 +250,21 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--contexts", type=_positive, nargs="+", help="context lengths (default 1K, 2K, … max)")
     t.add_argument("--csv", action="store_true", help="print CSV")
     t.set_defaults(func=cmd_table)
+
+    v = sub.add_parser("validate", help="estimate vs the PyTorch reference model (needs torch)")
+    v.add_argument("model")
+    v.add_argument("--mode", choices=["fake", "cpu", "cuda"], default="fake",
+                   help="fake: full size, no memory used; cpu: a real run (small models); cuda: a real GPU run")
+    v.add_argument("--quant")
+    v.add_argument("--kv-dtype")
+    v.add_argument("--context", type=_positive)
+    v.add_argument("--batch", type=_positive, default=1)
+    v.add_argument("--attention", default="sdpa", choices=["sdpa", "eager"])
+    v.add_argument("--chunk", type=_positive)
+    v.add_argument("--unit", type=_unit, default="GiB")
+    v.add_argument("--json", action="store_true", help="print a list of records")
+    v.add_argument("--record", help="append the record to this JSONL file (e.g. profiles/measurements/x.jsonl)")
+    v.set_defaults(func=cmd_validate)
 
     sub.add_parser("models", help="list bundled model profiles").set_defaults(func=cmd_models)
     sub.add_parser("quants", help="list quantization formats").set_defaults(func=cmd_quants)

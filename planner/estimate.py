@@ -109,10 +109,9 @@ def activation_options(spec: ModelSpec, w: Workload) -> dict:
 
     act_bits = _act_bits(w.quant)
     kv = get_kv_dtype(w.kv_dtype)
-    # a cache in another dtype than the activations (bf16, or fp32 for fp32 weights) is converted when read;
-    # packed dtypes (int8/int4 with scales, q8_0/q4_0 blocks) are widened, then converted
+    # a cache in another dtype than the activations (bf16, or fp32/fp16 for such weights) is converted when read
     activation_dtype = {"fp32": "fp32", "fp16": "fp16"}.get(get_quant(w.quant).name, "bf16")
-    kv_factor = 0 if kv.name == activation_dtype else (2 if kv.block or kv.scale_bits else 1)
+    kv_factor = 0 if kv.name == activation_dtype else 1
     return dict(attention=w.attention, act_bits=act_bits, logits=w.logits,
                 logits_bits=get_kv_dtype(w.logits_dtype).bits, dequant=dequant_widths(spec, w.quant),
                 kv_factor=kv_factor)
@@ -134,9 +133,10 @@ def _dequant_widths(spec: ModelSpec, quant: str) -> tuple[tuple[str, int], ...]:
     return tuple(widths.items())
 
 
-def dequant_widths(spec: ModelSpec, quant: str) -> dict[str, int]:
-    """Widest row of the matrices stored packed (dequantized on the fly), per phase: attn, mlp, head."""
-    return dict(_dequant_widths(spec, quant))
+def dequant_widths(spec: ModelSpec, quant: str) -> dict[str, float]:
+    """Widest row of the matrices stored packed (dequantized on the fly), per phase: attn, mlp, head; and the
+    unpacking overhead (int4's nibbles are split into bytes before they are widened: 1.5)."""
+    return dict(_dequant_widths(spec, quant)) | {"unpack": 1.5 if get_quant(quant).name.startswith("int4") else 1.0}
 
 
 def default_kv_dtype(quant: str, spec: ModelSpec | None = None) -> str:

@@ -60,21 +60,25 @@ class Stored(torch.nn.Module):
         if self.kind in TORCH_DTYPES:
             return self.data[sel][..., r0:r1, :].to(self.act) if self.data.dtype != self.act \
                 else self.data[sel][..., r0:r1, :]
+        # one allocation of the dequantized rows, then in-place arithmetic
         if self.kind == "int8":
-            return self.q[sel][..., r0:r1, :].to(self.act) * self.scale[sel][..., r0:r1, None]
+            return self.q[sel][..., r0:r1, :].to(self.act).mul_(self.scale[sel][..., r0:r1, None])
         if self.kind == "int4":
             packed = self.q[sel][..., r0:r1, :]
             q = torch.stack((packed & 15, packed >> 4), dim=-1).reshape(*packed.shape[:-1], self.cols).to(self.act)
-            g = q.reshape(*q.shape[:-1], self.cols // self.group, self.group)
-            out = (g - self.zero[sel][..., r0:r1, :, None]) * self.scale[sel][..., r0:r1, :, None]
-            return out.reshape(q.shape)
+            g = q.view(*q.shape[:-1], self.cols // self.group, self.group)
+            g.sub_(self.zero[sel][..., r0:r1, :, None]).mul_(self.scale[sel][..., r0:r1, :, None])
+            return q
         if self.kind == "fp8":
-            return self.q[sel][..., r0:r1, :].to(self.act) * self.scale
-        # stand-in decode: these rows' bytes, widened to the row length (the shape and traffic of a real decoder)
+            return self.q[sel][..., r0:r1, :].to(self.act).mul_(self.scale)
+        # stand-in decode: these rows' bytes written as values into the dequantized rows (a real decoder's
+        # shape and single output allocation, not its numerics)
         per_row = max(1, self.per_matrix_bytes // self.rows)
         base = ((index or 0) * self.rows + r0) * per_row
-        rows = self.raw[base:base + (r1 - r0) * per_row].view(r1 - r0, per_row)
-        return rows.to(self.act).repeat(1, -(-self.cols // per_row))[:, :self.cols]
+        out = torch.empty((r1 - r0, self.cols), dtype=self.act, device=self.raw.device)
+        n = min(out.numel(), (r1 - r0) * per_row)
+        out.view(-1)[:n].copy_(self.raw[base:base + n])
+        return out
 
     @property
     def per_matrix_bytes(self) -> int:
