@@ -5,12 +5,14 @@ preallocated KV cache; only one layer's temporaries are alive at a time, so the 
 phases. N = B·T rows are in flight (T = the prefill chunk or 1 when decoding), S keys are attended, a = bytes
 per activation element. x, the residual stream, N·d, is alive throughout.
 
-  norm       RMSNorm/LayerNorm computes in fp32: x plus its fp32 copy, normalized and weighted values, 3·N·d·4 B.
+  norm       RMSNorm computes in fp32: x plus its fp32 copy, normalized and weighted values, 3·N·d·4 B;
+             LayerNorm's kernel keeps only its output.
   attention  x and norm(x) 2·N·d; q, k, v N·(H + 2K)·D; then the larger of RoPE's temporaries or the attention
              output with its reshaped copy, 2·N·H·D (q/k norms: the fp32 norm of q, 3·N·H·D·4 B); SDPA adds a
-             fp32 log-sum-exp N·H·4 B; eager adds two score tensors 2·B·H·T·S and, under GQA, K and V repeated
-             to every query head 2·B·H·S·D. Masked SDPA (sliding windows, a chunk after cached tokens) adds a
-             boolean and a converted mask of c × L per block of c = min(T, 1024) queries over L keys. A cache in
+             fp32 log-sum-exp N·H·4 B; eager adds two score tensors 2·B·H·T·S, the boolean mask
+             (per head for block-sparse layers) and, under GQA, K and V repeated to every query head 2·B·H·S·D.
+             Masked SDPA (sliding windows, a chunk after cached tokens) adds a boolean and a converted mask
+             of c × L per block of c = min(T, 1024) queries over L keys. A cache in
              another dtype than the activations is converted when read (a copy of K and V of all S tokens).
              MLA prefill: q, the latent and the decompressed K, V of all S tokens (k and v padded to one head
              width), B·S·H·(2·(nope + rope) + nope + v); decode attends the latent itself with the kv_b weight
@@ -24,8 +26,6 @@ per activation element. x, the residual stream, N·d, is alive throughout.
   logits     x, and lm_head on the last position (B rows) or all positions (N rows), plus their fp32 copy.
 Quantized weights are dequantized 1024 output rows at a time: a transient of 1024 rows of the phase's widest
 quantized matrix (int4 also unpacks its nibbles first, half as much again) and its N × 1024 product.
-RMSNorm computes in fp32: x, its fp32 copy, normalized and weighted values, N·d·(a + 12) B; LayerNorm's
-kernel keeps only its output.
 Issue #3's fake-tensor profiler measures these against the reference model.
 """
 
@@ -78,8 +78,9 @@ def _attention_bytes(spec: ModelSpec, B, T, S, a: int, attention: Attention, dec
             transient = np.maximum(transient, 3 * N * H * D * 4)
         out = (2 * N * d + N * (H + 2 * K) * D) * a + transient + kv_factor * 2 * B * K * S * D * a
         v_dim = D
-    if attention == "eager":
-        out = out + 2 * B * H * T * S * a + T * S
+    if attention == "eager":  # two score tensors and the boolean mask (per head if block-sparse)
+        mask_heads = H if "block_sparse" in spec.layer_pattern else 1
+        out = out + 2 * B * H * T * S * a + mask_heads * T * S
         if K < H or spec.mla is not None:
             out = out + B * H * S * (D + v_dim) * a
         return out
@@ -143,8 +144,8 @@ def step_activation_bytes(spec: ModelSpec, *, batch, tokens, attended, attention
     unpack = dq.get("unpack", 1.0)
 
     def chunk(phase):
-        cols = dq.get(phase, 0)
-        return int(DEQUANT_CHUNK_ROWS * cols * a * unpack) + rows[phase] * DEQUANT_CHUNK_ROWS * a if cols else 0
+        cols, chunk_rows = dq.get(phase, 0), dq.get(f"{phase}_rows", DEQUANT_CHUNK_ROWS)
+        return int(chunk_rows * cols * a * unpack) + rows[phase] * chunk_rows * a if cols else 0
 
     norm = N * spec.d_model * (a + 12) if spec.norm == "rmsnorm" else 2 * N * spec.d_model * a
     attn = _attention_bytes(spec, B, T, S, a, attention, decode, kv_factor, masked_keys, chunk("attn"))
