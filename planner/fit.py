@@ -30,51 +30,50 @@ def _totals(spec, quant, kv_dtype, contexts, batches, **kw) -> np.ndarray:
     return df["total_bytes"].to_numpy()
 
 
-def max_context(model, *, quant: str | None = None, gpu: str | GPU | None = None, batch: int = 1,
-                kv_dtype: str | None = None, memory_bytes: int | None = None, **kw) -> int:
-    """Largest context (≤ the model's max_context) whose total fits the GPU; 0 when not even one token fits."""
-    spec = load_model(model)
-    if gpu is None and memory_bytes is None:
-        raise WorkloadError("give gpu= (a catalog id) or memory_bytes=")
-    usable = _usable(gpu, memory_bytes)
-    resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=1, batch=batch, chunk=kw.get("chunk"),
-                     attention=kw.get("attention", "sdpa"), logits=kw.get("logits", "last"),
-                     logits_dtype=kw.get("logits_dtype", "fp32"), runtime=kw.get("runtime", "cuda"),
-                     cap_sliding=kw.get("cap_sliding", True))
-    lo, hi = 0, spec.max_context  # invariant: lo fits (or is 0), everything above hi does not fit
-    while lo < hi:  # totals grow with context, so bisect on a vectorized grid of 64 probes per round
-        probes = np.unique(np.linspace(lo + 1, hi, num=min(64, hi - lo), dtype=np.int64))
-        ok = _totals(spec, quant, kv_dtype, probes, [batch], **kw) <= usable
+def _largest_fitting(upper: int, spacing, totals, usable: int) -> int:
+    """Largest n in 1..upper with totals([n]) <= usable (totals grow with n); 0 when none fits.
+
+    Bisects on vectorized grids of up to 64 probes per round, spaced by `spacing` (np.linspace or np.geomspace).
+    """
+    lo, hi = 0, upper  # invariant: lo fits (or is 0), everything above hi does not
+    while lo < hi:
+        probes = np.unique(spacing(lo + 1, hi, num=min(64, hi - lo)).astype(np.int64))
+        ok = totals(probes) <= usable
         if not ok.any():
-            hi = int(probes[0]) - 1
-            break
+            break  # the first probe is lo + 1
         last = int(np.flatnonzero(ok)[-1])
         lo = int(probes[last])
         hi = int(probes[last + 1]) - 1 if last + 1 < len(probes) else hi
     return lo
+
+
+def _prepare(model, gpu, memory_bytes, *, quant, kv_dtype, context, batch, kw):
+    spec = load_model(model)
+    if gpu is None and memory_bytes is None:
+        raise WorkloadError("give gpu= (a catalog id) or memory_bytes=")
+    w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, chunk=kw.get("chunk"),
+                         attention=kw.get("attention", "sdpa"), logits=kw.get("logits", "last"),
+                         logits_dtype=kw.get("logits_dtype", "fp32"), runtime=kw.get("runtime", "cuda"),
+                         cap_sliding=kw.get("cap_sliding", True))
+    return spec, w, _usable(gpu, memory_bytes)
+
+
+def max_context(model, *, quant: str | None = None, gpu: str | GPU | None = None, batch: int = 1,
+                kv_dtype: str | None = None, memory_bytes: int | None = None, **kw) -> int:
+    """Largest context (≤ the model's max_context) whose total fits the GPU; 0 when not even one token fits."""
+    spec, _, usable = _prepare(model, gpu, memory_bytes, quant=quant, kv_dtype=kv_dtype, context=1, batch=batch,
+                               kw=kw)
+    return _largest_fitting(spec.max_context, np.linspace,
+                            lambda probes: _totals(spec, quant, kv_dtype, probes, [batch], **kw), usable)
 
 
 def max_batch(model, *, quant: str | None = None, gpu: str | GPU | None = None, context: int | None = None,
               kv_dtype: str | None = None, memory_bytes: int | None = None, limit: int = 1 << 20, **kw) -> int:
     """Largest number of concurrent sequences of `context` tokens that fits; 0 when not even one does."""
-    spec = load_model(model)
-    if gpu is None and memory_bytes is None:
-        raise WorkloadError("give gpu= (a catalog id) or memory_bytes=")
-    usable = _usable(gpu, memory_bytes)
-    ctx = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=1, chunk=kw.get("chunk"),
-                           attention="sdpa", logits="last", logits_dtype="fp32", runtime=kw.get("runtime", "cuda"),
-                           cap_sliding=kw.get("cap_sliding", True)).context
-    lo, hi = 0, limit
-    while lo < hi:
-        probes = np.unique(np.geomspace(lo + 1, hi, num=min(64, hi - lo)).astype(np.int64))
-        ok = _totals(spec, quant, kv_dtype, [ctx], probes, **kw) <= usable
-        if not ok.any():
-            hi = int(probes[0]) - 1
-            break
-        last = int(np.flatnonzero(ok)[-1])
-        lo = int(probes[last])
-        hi = int(probes[last + 1]) - 1 if last + 1 < len(probes) else hi
-    return lo
+    spec, w, usable = _prepare(model, gpu, memory_bytes, quant=quant, kv_dtype=kv_dtype, context=context, batch=1,
+                               kw=kw)
+    return _largest_fitting(limit, np.geomspace,
+                            lambda probes: _totals(spec, quant, kv_dtype, [w.context], probes, **kw), usable)
 
 
 def context_per_quant(model, *, gpu: str | GPU, quants=TABLE_QUANTS, batch: int = 1) -> pd.DataFrame:
