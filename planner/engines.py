@@ -23,8 +23,6 @@ ENGINES = ("vllm", "llama.cpp", "transformers")
 # fp32 logits, softmax probabilities, the sorted values and their int64 indices are alive together
 # (v1/sample/sampler.py, vLLM 0.11): 4 + 4 + 4 + 8 bytes per logit.
 VLLM_SAMPLER_BYTES_PER_LOGIT = 20
-# llama.cpp's compute graph, besides attention scores and logits, holds roughly one ubatch of FFN and residual
-# activations in f32: n_ubatch × (n_ff + n_embd) × 4 B (derived from its graph; checked in README against logs).
 LLAMA_CPP_PAD = 256  # cells: n_ctx is rounded up to 256 since llama.cpp PR #17046 (Nov 2025)
 
 
@@ -145,6 +143,7 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, n_ctx: int, *
         else:
             w_host += t.nbytes
     n_kv = cells if (o["kv_unified"] or np_ == 1) else cells // np_
+    # besides scores and logits, the graph holds about one ubatch of FFN and residual activations in f32
     d_ff = max(spec.d_ff, spec.moe.expert_d_ff if spec.moe else 0)
     other = n_ubatch * (d_ff + spec.d_model) * 4
     if o["flash_attn"]:

@@ -131,28 +131,10 @@ def _dequant_widths(spec: ModelSpec, quant: str) -> tuple[tuple[str, int], ...]:
     for t in stored_tensors(spec, quant):
         key = "head" if (t.group == "embedding" and spec.tie_embeddings) else phase.get(t.group)
         if key and t.is_matrix and t.stored_as not in _PLAIN:
-            chunk_rows = min(DEQUANT_CHUNK_ROWS, _out_rows(spec, t))
+            chunk_rows = min(DEQUANT_CHUNK_ROWS, t.rows)
             if chunk_rows * t.cols > rows[key] * widths[key]:
                 widths[key], rows[key] = t.cols, chunk_rows
     return tuple(widths.items()) + tuple((f"{k}_rows", v) for k, v in rows.items())
-
-
-def _out_rows(spec: ModelSpec, t) -> int:
-    """Output rows of one matrix of a stored tensor (its bytes over its row's bytes)."""
-
-    shapes = _shapes(spec)
-    shape = shapes.get(t.name)
-    return shape[-2] if shape and len(shape) >= 2 else spec.d_model
-
-
-@lru_cache(maxsize=256)
-def _shapes(spec: ModelSpec) -> dict:
-    from .tensors import weight_tensors
-
-    out = {t.name: t.shape for t in weight_tensors(spec)}
-    if spec.checkpoint is not None:
-        out |= {t.name: t.shape for t in spec.checkpoint.tensors}
-    return out
 
 
 def dequant_widths(spec: ModelSpec, quant: str) -> dict[str, float]:

@@ -119,6 +119,7 @@ class StoredTensor:
     nbytes: int
     cols: int = 0         # row length (the last dimension)
     stored_as: str = ""   # the type it is stored in
+    rows: int = 1         # rows of one matrix (the second-to-last dimension)
 
 
 def _layer_from_name(name: str) -> int | None:
@@ -141,10 +142,11 @@ def stored_tensors(spec: ModelSpec, quant: str) -> tuple[StoredTensor, ...]:
             routed = group == "experts" and "shexp" not in t.name and "shared_expert" not in t.name
             out.append(StoredTensor(t.name, group, _layer_from_name(t.name),
                                     len(t.shape) >= 2 and not t.name.endswith(".bias"), routed, n, t.shape[-1],
-                                    t.dtype))
+                                    t.dtype, t.shape[-2] if len(t.shape) >= 2 else 1))
         return tuple(out)
     return tuple(StoredTensor(t.name, _group(tensor_category(t)), t.layer, t.is_matrix and t.role != "bias",
-                              t.is_expert or (t.role == "bias" and "_exps." in t.name), n, t.shape[-1], kind)
+                              t.is_expert or (t.role == "bias" and "_exps." in t.name), n, t.shape[-1], kind,
+                              t.shape[-2] if len(t.shape) >= 2 else 1)
                  for t, (_, kind, n) in zip(weight_tensors(spec), tensor_bytes(spec, quant), strict=True))
 
 
