@@ -8,7 +8,7 @@ from math import ceil, prod
 
 from .quant.catalog import QuantFormat, get_quant
 from .quant.gguf import gguf_shape_bytes, gguf_tensor_bytes, tensor_types
-from .quant.layout import Category, Layout, layout_bytes
+from .quant.layout import Category, layout_bytes
 from .spec import ModelSpec
 from .tensors import WeightTensor, weight_tensors
 
@@ -181,4 +181,4 @@ def weights_bytes(spec: ModelSpec, quant: str | None = None) -> int:
     return sum(weights_breakdown(spec, quant or spec.weights_dtype).values())
 
 
-__all__ = ["GROUPS", "Layout", "tensor_bytes", "tensor_category", "weights_breakdown", "weights_bytes"]
+__all__ = ["GROUPS", "stored_tensors", "tensor_bytes", "tensor_category", "weights_breakdown", "weights_bytes"]

@@ -101,7 +101,9 @@ def storage_kind(t: WeightTensor, quant: str, gguf_type: str | None = None) -> t
     if cat not in fmt.quantizes or cat is None or fmt.layout is None:
         if cat in fmt.overrides:
             return "packed", 0
-        return ("fp32" if fmt.keep_bits == 32 else "bf16"), 0
+        if fmt.keep_bits == 32:
+            return "fp32", 0
+        return (fmt.name if fmt.name in ("fp16", "bf16") else "bf16"), 0
     lay = fmt.layout
     if fmt.name in ("fp32", "fp16", "bf16"):
         return fmt.name, 0
