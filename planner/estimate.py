@@ -8,14 +8,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .activations import decode_activation_bytes, prefill_activation_bytes
+from .activations import DEQUANT_CHUNK_ROWS, decode_activation_bytes, prefill_activation_bytes
 from .errors import WorkloadError
 from .kv import get_kv_dtype, kv_cache_bytes
 from .overhead import Runtime, overhead_breakdown
 from .profiles import load_model
 from .quant.catalog import get_quant
 from .spec import ModelSpec
-from .weights import weights_breakdown
+from .weights import stored_tensors, weights_breakdown
 
 DEFAULT_CONTEXT = 4096  # tokens, when the caller gives none (capped at the model's max_context)
 
@@ -99,20 +99,20 @@ def _check(name: str, value, *, minimum: int = 1) -> int:
     return value
 
 
+def activation_dtype(quant: str) -> str:
+    """The dtype activations run in: fp32 or fp16 with such weights, bf16 otherwise."""
+    return {"fp32": "fp32", "fp16": "fp16"}.get(get_quant(quant).name, "bf16")
+
+
 def _act_bits(quant: str) -> int:
-    return 32 if get_quant(quant).name == "fp32" else 16
+    return 32 if activation_dtype(quant) == "fp32" else 16
 
 
 def activation_options(spec: ModelSpec, w: Workload) -> dict:
     """The keywords planner.activations needs besides context and batch, derived from the workload."""
-    from .kv import get_kv_dtype
-
-    act_bits = _act_bits(w.quant)
-    kv = get_kv_dtype(w.kv_dtype)
-    # a cache in another dtype than the activations (bf16, or fp32/fp16 for such weights) is converted when read
-    activation_dtype = {"fp32": "fp32", "fp16": "fp16"}.get(get_quant(w.quant).name, "bf16")
-    kv_factor = 0 if kv.name == activation_dtype else 1
-    return dict(attention=w.attention, act_bits=act_bits, logits=w.logits,
+    # a cache in another dtype than the activations is converted when read
+    kv_factor = 0 if get_kv_dtype(w.kv_dtype).name == activation_dtype(w.quant) else 1
+    return dict(attention=w.attention, act_bits=_act_bits(w.quant), logits=w.logits,
                 logits_bits=get_kv_dtype(w.logits_dtype).bits, dequant=dequant_widths(spec, w.quant),
                 kv_factor=kv_factor)
 
@@ -122,9 +122,6 @@ _PLAIN = {"F32", "F16", "BF16", "F64", "fp32", "fp16", "bf16", "16-bit", "32-bit
 
 @lru_cache(maxsize=1024)
 def _dequant_widths(spec: ModelSpec, quant: str) -> tuple[tuple[str, int], ...]:
-    from .activations import DEQUANT_CHUNK_ROWS
-    from .weights import stored_tensors
-
     widths = {"attn": 0, "mlp": 0, "head": 0}
     rows = {"attn": 0, "mlp": 0, "head": 0}
     phase = {"attention": "attn", "mlp": "mlp", "experts": "mlp", "output": "head"}
@@ -149,7 +146,7 @@ def default_kv_dtype(quant: str, spec: ModelSpec | None = None) -> str:
     if fmt.is_gguf or (fmt.name == "checkpoint" and spec is not None and spec.checkpoint is not None
                        and spec.checkpoint.format == "gguf"):
         return "fp16"
-    return {"fp32": "fp32", "fp16": "fp16"}.get(fmt.name, "bf16")
+    return activation_dtype(quant)
 
 
 def resolve_workload(spec: ModelSpec, *, quant, kv_dtype, context, batch, chunk, attention, logits,
