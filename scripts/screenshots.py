@@ -5,19 +5,17 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "app"))
+from serve import CHROMIUM_ARGS, dashboard  # noqa: E402
+
 OUT = ROOT / "docs" / "screenshots"
 PORT = 8597
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 VIEWS = {  # file name → path and query string
     "estimate": "?model=microsoft/Phi-3-small-8k-instruct&quant=q4_k_m&context=8192&gpu=rtx-4090",
     "table": "table?model=microsoft/Phi-3-small-8k-instruct&gpu=rtx-4090",
@@ -30,29 +28,16 @@ VIEWS = {  # file name → path and query string
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "streamlit_app.py"),
-                               "--server.headless", "true", "--server.port", str(PORT),
-                               "--browser.gatherUsageStats", "false"], cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{PORT}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            for name, path in VIEWS.items():
-                page.goto(f"http://127.0.0.1:{PORT}/{path}")
-                page.wait_for_selector('[data-testid="stHeading"]', timeout=60_000)
-                page.wait_for_timeout(2500)  # let plotly finish drawing
-                page.screenshot(path=str(OUT / f"{name}.png"), full_page=False)
-                print(f"wrote {OUT / f'{name}.png'}")
-            browser.close()
-    finally:
-        server.terminate()
+    with dashboard(PORT) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        for name, path in VIEWS.items():
+            page.goto(f"{url}/{path}")
+            page.wait_for_selector('[data-testid="stHeading"]', timeout=60_000)
+            page.wait_for_timeout(2500)  # let plotly finish drawing
+            page.screenshot(path=str(OUT / f"{name}.png"), full_page=False)
+            print(f"wrote {OUT / f'{name}.png'}")
+        browser.close()
 
 
 if __name__ == "__main__":
