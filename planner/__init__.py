@@ -1,19 +1,55 @@
-"""planner: how much memory an LLM needs, from its architecture, exactly where arithmetic is exact."""
+"""planner: how much memory an LLM needs, from its architecture, exactly where arithmetic is exact.
 
-from .errors import ConfigImportError, PlannerError, UnknownModelError, UnknownQuantError, WorkloadError
-from .estimate import Estimate, Performance, Workload, estimate
-from .fit import fit, max_batch, max_context
-from .gpus import GPU, UnknownGPUError, list_gpus, load_gpu
-from .kv import kv_cache_bytes
-from .profiles import checkpoint_summary, list_models, load_model
-from .quant.catalog import get_quant, quant_names
-from .spec import ModelSpec
-from .sweep import sweep, table
-from .weights import weights_bytes
+Names are imported on first use (PEP 562), so `import planner` and the command line's argument parsing stay
+fast and a user error returns before numpy, pandas or pydantic load.
+"""
 
-__all__ = [
-    "GPU", "ConfigImportError", "Estimate", "ModelSpec", "Performance", "PlannerError", "UnknownGPUError",
-    "UnknownModelError", "UnknownQuantError", "Workload", "WorkloadError", "checkpoint_summary", "estimate", "fit",
-    "get_quant", "kv_cache_bytes", "list_gpus", "list_models", "load_gpu", "load_model", "max_batch",
-    "max_context", "quant_names", "sweep", "table", "weights_bytes",
-]
+from __future__ import annotations
+
+import sys
+import types
+from importlib import import_module
+
+from .errors import ConfigImportError, LayoutError, PlannerError, UnknownModelError, UnknownQuantError, WorkloadError
+
+_LAZY = {
+    "Estimate": "estimate", "Performance": "estimate", "Workload": "estimate", "estimate": "estimate",
+    "fit": "fit", "max_batch": "fit", "max_context": "fit",
+    "GPU": "gpus", "UnknownGPUError": "gpus", "list_gpus": "gpus", "load_gpu": "gpus",
+    "kv_cache_bytes": "kv",
+    "checkpoint_summary": "profiles", "list_models": "profiles", "load_model": "profiles",
+    "get_quant": "quant.catalog", "quant_names": "quant.catalog",
+    "ModelSpec": "spec",
+    "sweep": "sweep", "table": "sweep",
+    "weights_bytes": "weights",
+}
+
+__all__ = ["ConfigImportError", "LayoutError", "PlannerError", "UnknownModelError", "UnknownQuantError",
+           "WorkloadError", *_LAZY]
+
+
+# Functions named like the module that defines them: importing the submodule binds the package attribute to
+# the module; keep it bound to the function, as an eager `from .fit import fit` would.
+_SHADOWED = frozenset(n for n, module in _LAZY.items() if n == module)
+
+
+class _Package(types.ModuleType):
+    def __setattr__(self, name, value):
+        if name in _SHADOWED and isinstance(value, types.ModuleType):
+            return  # the submodule stays reachable through sys.modules and `import planner.<name>`
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'planner' has no attribute {name!r}")
+    value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -47,7 +47,7 @@ def cmd_estimate(a) -> str:
         "max_num_batched_tokens": a.max_num_batched_tokens, "max_num_seqs": a.max_num_seqs,
         "block_size": a.block_size, "n_batch": a.n_batch, "n_ubatch": a.n_ubatch,
         "flash_attn": None if a.flash_attn is None else a.flash_attn == "on", "n_gpu_layers": a.n_gpu_layers,
-        "n_parallel": a.parallel, "type_v": a.type_v}.items() if v is not None}
+        "n_parallel": a.parallel, "n_ctx": a.n_ctx, "type_v": a.type_v}.items() if v is not None}
     e = estimate(a.model, quant=a.quant, kv_dtype=a.kv_dtype, context=a.context, batch=a.batch, chunk=a.chunk,
                  attention=a.attention, logits=a.logits, runtime=a.runtime, cap_sliding=not a.no_cap_sliding,
                  gpu=a.gpu, engine=a.engine, prompt=a.prompt, **options)
@@ -64,10 +64,13 @@ def cmd_estimate(a) -> str:
         lines += [f"    {k:<18} {format_bytes(v, a.unit):>12}" for k, v in parts.items() if v]
     lines.append(f"  {'total':<12} {format_bytes(e.total_bytes, a.unit):>14}")
     lines += _engine_lines(e, a.unit)
-    if (p := e.performance) is not None:
-        verdict = "fits" if p.fits else "does NOT fit"
-        lines += [f"{p.gpu}: {verdict} in {format_bytes(p.usable_memory_bytes, a.unit)} "
-                  f"({format_bytes(abs(p.headroom_bytes), a.unit)} {'headroom' if p.fits else 'short'})",
+    if (p := e.performance) is not None and not p.fits:
+        lines.append(f"{p.gpu}: does NOT fit: {p.reason}")
+    elif e.engine_refusal is not None:
+        lines.append(f"{e.engine}: {e.engine_refusal}")
+    if p is not None and p.fits:
+        lines += [f"{p.gpu}: fits in {format_bytes(p.usable_memory_bytes, a.unit)} "
+                  f"({format_bytes(p.headroom_bytes, a.unit)} headroom)",
                   f"  time to first token ({p.prompt_tokens:,}-token prompt): "
                   + (f"{p.prefill_seconds:.3f} s" if p.prefill_seconds is not None else
                      "unknown (no FLOP/s figure in this GPU's datasheet)"),
@@ -82,12 +85,12 @@ def _engine_lines(e, unit: str) -> list[str]:
         return [f"vLLM: budget {format_bytes(d['requested_bytes'], unit)} = {d['gpu_memory_utilization']:g} × GPU "
                 f"memory; available KV cache memory {format_bytes(d['available_kv_bytes'], unit)}",
                 f"  GPU KV cache size: {d['kv_tokens']:,} tokens ({d['kv_blocks']:,} blocks of {d['block_size']})",
-                f"  maximum concurrency for {d['max_model_len']:,} tokens per request: {d['max_concurrency']:.2f}x"
-                + ("" if d["fits_max_model_len"] else "  — max_model_len does NOT fit")]
+                f"  maximum concurrency for {d['max_model_len']:,} tokens per request: {d['max_concurrency']:.2f}x"]
     if e.engine == "llama.cpp":
         mib = 2**20
         fa = "on" if d["flash_attn"] else "off"
-        return [f"llama.cpp: {d['kv_cells']:,} KV cells, K ({d['type_k']}) {d['kv_k_bytes'] / mib:.2f} MiB, "
+        return [f"llama.cpp: n_ctx {d['n_ctx']:,} over {d['n_parallel']} slot(s), {d['kv_cells']:,} KV cells, "
+                f"K ({d['type_k']}) {d['kv_k_bytes'] / mib:.2f} MiB, "
                 f"V ({d['type_v']}) {d['kv_v_bytes'] / mib:.2f} MiB; flash attention {fa}",
                 f"  host (system RAM): weights {d['host_weights_bytes'] / mib:.2f} MiB, "
                 f"KV {d['host_kv_bytes'] / mib:.2f} MiB, compute {d['host_compute_bytes'] / mib:.2f} MiB, "
@@ -224,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--n-ubatch", type=_positive, help="llama.cpp: default 512")
     e.add_argument("--flash-attn", choices=["on", "off"], help="llama.cpp: default on")
     e.add_argument("--n-gpu-layers", type=int, help="llama.cpp -ngl: default all")
-    e.add_argument("--parallel", type=_positive, help="llama.cpp --parallel slots (default 1)")
+    e.add_argument("--parallel", type=_positive, help="llama.cpp --parallel slots (default: --batch)")
+    e.add_argument("--n-ctx", type=_positive, help="llama.cpp -c: cells of all slots (default: context × slots)")
     e.add_argument("--type-v", help="llama.cpp V cache type (default: --kv-dtype)")
     e.add_argument("--prompt", type=_positive, help="prompt tokens for time to first token (default: context)")
     e.add_argument("--json", action="store_true", help="print the result as JSON (bytes)")

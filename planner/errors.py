@@ -25,6 +25,10 @@ class WorkloadError(PlannerError):
     """A workload argument (context, batch, chunk size, …) is out of range."""
 
 
+class LayoutError(WorkloadError):
+    """A multi-GPU layout the engine would refuse (heads not divisible by the tensor-parallel size, …)."""
+
+
 def close_matches(name: str, candidates, n: int = 5) -> list[str]:
     """Up to `n` candidates that look like `name`, best first (case-insensitive)."""
     lowered = {c.lower(): c for c in candidates}

@@ -6,11 +6,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from .activations import DEQUANT_CHUNK_ROWS, decode_activation_bytes, prefill_activation_bytes
 from .errors import WorkloadError
 from .kv import get_kv_dtype, kv_cache_bytes
+from .limits import MAX_BATCH, MAX_BYTES
 from .overhead import Runtime, overhead_breakdown
 from .profiles import load_model
 from .quant.catalog import get_quant
@@ -34,7 +35,7 @@ class Workload(BaseModel):
     logits: Literal["last", "all"] = "last"
     logits_dtype: str = "fp32"
     runtime: Runtime = "cuda"
-    cap_sliding: bool = True
+    cap_sliding: StrictBool = True
 
 
 class Performance(BaseModel):
@@ -45,7 +46,9 @@ class Performance(BaseModel):
     gpu: str
     engine: str
     usable_memory_bytes: int
-    fits: bool
+    fits: bool = Field(description="the total fits the GPU's usable memory and the engine (if any) would start and "
+                       "run every sequence of the batch at once")
+    reason: str | None = Field(None, description="why it does not fit, in one sentence; None when it fits")
     headroom_bytes: int = Field(description="usable memory − total; negative when it does not fit")
     prompt_tokens: int
     prefill_seconds: float | None = Field(
@@ -72,6 +75,8 @@ class Estimate(BaseModel):
     engine: str | None = Field(None, description="None: the plain analytic model; else vllm, llama.cpp, transformers")
     engine_details: dict[str, float | int | str | bool] = Field(
         default_factory=dict, description="the engine's own figures: KV blocks/tokens/concurrency, host buffers, …")
+    engine_refusal: str | None = Field(
+        None, description="why the engine would not start or not run the whole batch at once; None when it would")
 
     @property
     def fits(self) -> bool | None:
@@ -93,10 +98,20 @@ class Estimate(BaseModel):
         return self.model_dump(mode="json")
 
 
-def _check(name: str, value, *, minimum: int = 1) -> int:
+def _check(name: str, value, *, minimum: int = 1, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise WorkloadError(f"{name} must be an integer ≥ {minimum}, got {value!r}")
-    return value
+    if maximum is not None and value > maximum:
+        raise WorkloadError(f"{name} must be at most {maximum:,}, got {value:,}")
+    return int(value)
+
+
+def check_total(total: int, w: Workload) -> int:
+    """Refuse totals beyond MAX_BYTES: no machine holds them, and int64 arithmetic would stop being exact."""
+    if total > MAX_BYTES:
+        raise WorkloadError(f"context {w.context:,} × batch {w.batch:,} needs more than {MAX_BYTES:,} bytes "
+                            "(4 EiB); lower the batch or the context")
+    return total
 
 
 def activation_dtype(quant: str) -> str:
@@ -158,17 +173,19 @@ def resolve_workload(spec: ModelSpec, *, quant, kv_dtype, context, batch, chunk,
     if context > spec.max_context:
         raise WorkloadError(f"context {context} exceeds {spec.name}'s max_context {spec.max_context}")
     if chunk is not None:
-        _check("chunk", chunk)
+        _check("chunk", chunk, maximum=spec.max_context)
     for field, value, allowed in (("attention", attention, ("sdpa", "eager")), ("logits", logits, ("last", "all")),
                                   ("runtime", runtime, ("cuda", "none"))):
         if value not in allowed:
             raise WorkloadError(f"{field} must be one of {', '.join(allowed)}, got {value!r}")
+    if not isinstance(cap_sliding, bool):
+        raise WorkloadError(f"cap_sliding must be true or false, got {cap_sliding!r}")
     logits_dtype = get_kv_dtype(logits_dtype).name
     if logits_dtype not in ("fp32", "fp16", "bf16"):
         raise WorkloadError(f"logits_dtype must be one of fp32, fp16, bf16, got {logits_dtype!r}")
-    return Workload(quant=quant, kv_dtype=kv_dtype, context=context, batch=_check("batch", batch), chunk=chunk,
-                    attention=attention, logits=logits, logits_dtype=logits_dtype,
-                    runtime=runtime, cap_sliding=cap_sliding)
+    batch = _check("batch", batch, maximum=MAX_BATCH)
+    return Workload(quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, chunk=chunk, attention=attention,
+                    logits=logits, logits_dtype=logits_dtype, runtime=runtime, cap_sliding=cap_sliding)
 
 
 def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtype: str | None = None,
@@ -187,22 +204,19 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     block_size, max_num_batched_tokens, max_num_seqs, gpu_memory_bytes; llama.cpp n_batch, n_ubatch,
     flash_attn, n_gpu_layers, n_parallel, kv_unified, type_v. The engine also picks the speed model.
     """
-    from .engines import ENGINES
+    from .engines import ENGINES, check_engine_formats
 
     spec = load_model(model)
     if engine is not None and engine not in ENGINES:
         raise WorkloadError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    if engine == "vllm":
-        max_model_len = engine_options.pop("max_model_len", None)
-        if max_model_len is not None:
-            context = _check("max_model_len", max_model_len)
-        elif context is None:
-            context = spec.max_context  # vLLM's default max_model_len
-    elif engine is None and engine_options:
+    if engine is None and engine_options:
         raise WorkloadError(f"option {sorted(engine_options)[0]!r} needs an engine (vllm, llama.cpp, transformers)")
+    context = _engine_context(spec, engine, context, batch, engine_options)
     w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, chunk=chunk,
                          attention=attention, logits=logits, logits_dtype=logits_dtype, runtime=runtime,
                          cap_sliding=cap_sliding)
+    if engine is not None:
+        check_engine_formats(spec, engine, quant=w.quant, kv_dtype=w.kv_dtype)
     weights = weights_breakdown(spec, w.quant)
     kv = kv_cache_bytes(spec, context_len=w.context, batch=w.batch, kv_dtype=w.kv_dtype, cap_sliding=w.cap_sliding)
     act_kw = dict(context_len=w.context, batch=w.batch, **activation_options(spec, w))
@@ -211,9 +225,10 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     overhead = overhead_breakdown(w.runtime)
     totals = dict(weights_bytes=sum(weights.values()), kv_cache_bytes=kv,
                   activation_bytes=max(prefill, decode), overhead_bytes=sum(overhead.values()))
+    check_total(sum(totals.values()), w)
     breakdown = {"weights": weights, "kv_cache": {"kv_cache": kv},
                  "activation": {"prefill_peak": prefill, "decode_peak": decode}, "overhead": overhead}
-    details = {}
+    details, refusal = {}, None
     if engine is not None:
         mem = _engine_memory(spec, w, engine, gpu, totals, engine_options)
         totals.update(weights_bytes=mem.weights_bytes, kv_cache_bytes=mem.kv_cache_bytes,
@@ -222,12 +237,39 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
         breakdown["activation"] = {f"{engine} peak": mem.activation_bytes}
         if mem.weights_bytes != sum(weights.values()):
             breakdown["weights"] = {"on device": mem.weights_bytes}
-        details = mem.details
+        details, refusal = mem.details, mem.refusal
     total = sum(totals.values())
     speed_engine = {"transformers": "vllm"}.get(engine, engine)
-    perf = None if gpu is None else _performance(spec, w, total, gpu=gpu, engine=speed_engine, prompt=prompt)
+    perf = None if gpu is None else _performance(spec, w, total, gpu=gpu, engine=speed_engine, prompt=prompt,
+                                                 refusal=refusal)
     return Estimate(model=spec.name, workload=w, **totals, total_bytes=total, performance=perf, breakdown=breakdown,
-                    engine=engine, engine_details=details)
+                    engine=engine, engine_details=details, engine_refusal=refusal)
+
+
+def _engine_context(spec: ModelSpec, engine: str | None, context, batch, options: dict):
+    """The workload's context when the engine's own setting implies it; the two may not contradict each other.
+
+    vLLM: max_model_len (default the model's maximum) bounds every request; context defaults to it and may be
+    smaller (requests shorter than the limit). llama.cpp: n_ctx is the cells of all n_parallel slots; context
+    defaults to one slot's share.
+    """
+    if engine == "vllm":
+        max_model_len = options.get("max_model_len")
+        if max_model_len is None:
+            options["max_model_len"] = spec.max_context  # vLLM's default max_model_len
+        else:
+            _check("max_model_len", max_model_len)
+        if context is None:
+            return options["max_model_len"]
+        _check("context", context)
+        if context > options["max_model_len"]:
+            raise WorkloadError(f"context {context:,} exceeds max_model_len {options['max_model_len']:,}: vLLM "
+                                "rejects longer requests; raise max_model_len or lower context")
+    if engine == "llama.cpp" and context is None and options.get("n_ctx") is not None:
+        n_ctx = _check("n_ctx", options["n_ctx"])
+        slots = options.get("n_parallel") or (batch if isinstance(batch, int) and not isinstance(batch, bool) else 1)
+        return n_ctx if options.get("kv_unified") else max(1, n_ctx // max(1, slots))
+    return context
 
 
 def _engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict, options: dict):
@@ -236,22 +278,27 @@ def _engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict,
 
     common = dict(quant=w.quant, kv_dtype=w.kv_dtype)
     if engine == "vllm":
+        options = dict(options)
         memory = options.pop("gpu_memory_bytes", None)
+        if gpu is not None and load_gpu(gpu).vendor == "apple":
+            raise WorkloadError(f"engine 'vllm' does not run on {load_gpu(gpu).name}: vLLM has no Metal backend "
+                                "(its macOS build runs on the CPU); use engine llama.cpp")
         if memory is None:
             if gpu is None:
                 raise WorkloadError("engine 'vllm' sizes its KV cache from the GPU's memory: give gpu= or "
                                     "gpu_memory_bytes=")
             memory = load_gpu(gpu).memory_bytes or load_gpu(gpu).memory_marketed_bytes
-        return vllm_memory(spec, **common, gpu_memory_bytes=_check("gpu_memory_bytes", memory),
-                           max_model_len=w.context, weights=totals["weights_bytes"], **options)
+        return vllm_memory(spec, **common, gpu_memory_bytes=_check("gpu_memory_bytes", memory, maximum=MAX_BYTES),
+                           weights=totals["weights_bytes"], context=w.context, batch=w.batch, **options)
     if engine == "llama.cpp":
-        return llamacpp_memory(spec, **common, n_ctx=w.context, **options)
+        return llamacpp_memory(spec, **common, context=w.context, batch=w.batch, **options)
     return transformers_memory(spec, **common, context=w.context, batch=w.batch, weights=totals["weights_bytes"],
                                kv=totals["kv_cache_bytes"], attention=w.attention, chunk=w.chunk,
                                act_bits=_act_bits(w.quant), **options)
 
 
-def _performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt) -> Performance:
+def _performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt,
+                 refusal: str | None = None) -> Performance:
     from .gpus import load_gpu
     from .perf import decode_seconds_per_token, default_engine, memory_efficiency, prefill_seconds
 
@@ -265,7 +312,12 @@ def _performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, promp
     step = float(decode_seconds_per_token(spec, g, context=w.context, **kw))
     ttft = prefill_seconds(spec, g, prompt=prompt, **kw)
     usable = g.usable_memory_bytes
+    reason = refusal
+    if total > usable:
+        reason = (f"needs {total / 2**30:,.2f} GiB, {g.id} has {usable / 2**30:,.2f} GiB usable"
+                  + (f"; and {refusal[0].lower()}{refusal[1:]}" if refusal else ""))
     return Performance(
-        gpu=g.id, engine=engine, usable_memory_bytes=usable, fits=total <= usable, headroom_bytes=usable - total,
+        gpu=g.id, engine=engine, usable_memory_bytes=usable, fits=reason is None, reason=reason,
+        headroom_bytes=usable - total,
         prompt_tokens=prompt, prefill_seconds=None if ttft is None else float(ttft),
         decode_seconds_per_token=step, decode_tokens_per_s=1 / step, throughput_tokens_per_s=w.batch / step)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
-from .errors import WorkloadError
+from .errors import LayoutError, WorkloadError
 from .estimate import default_kv_dtype, estimate, resolve_workload
 from .gpus import GPU, list_gpus, load_gpu
 from .profiles import load_model
@@ -101,7 +103,8 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
 
     spec = load_model(model)
     gpus = list_gpus() if gpus is None else [load_gpu(g).id for g in ([gpus] if isinstance(gpus, str) else gpus)]
-    if min_tokens_per_s is not None and min_tokens_per_s <= 0:
+    if min_tokens_per_s is not None and (isinstance(min_tokens_per_s, bool) or not isinstance(
+            min_tokens_per_s, (int, float)) or not math.isfinite(min_tokens_per_s) or min_tokens_per_s <= 0):
         raise WorkloadError(f"min_tokens_per_s must be positive, got {min_tokens_per_s!r}")
     rows = []
     for g in gpus:
@@ -109,9 +112,10 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
         for q in quants:
             for kv in (kv_dtypes or [default_kv_dtype(q)]):
                 for n in gpu_counts:
-                    if gpu.vendor == "apple" and n > 1:
-                        continue
-                    p = plan(spec, gpu=gpu, n_gpus=n, quant=q, kv_dtype=kv, context=context, batch=batch)
+                    try:
+                        p = plan(spec, gpu=gpu, n_gpus=n, quant=q, kv_dtype=kv, context=context, batch=batch)
+                    except LayoutError:
+                        continue  # vLLM would refuse this split (planner.parallel.check_layout says why)
                     meets = min_tokens_per_s is None or p.decode_tokens_per_s >= min_tokens_per_s
                     rows.append(dict(
                         gpu=gpu.id, n_gpus=n, quant=p.quant, kv_dtype=p.kv_dtype, fits=p.fits, meets_target=meets,

@@ -5,11 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import PlannerError, close_matches
-from .paths import profiles_dir
+from .paths import profiles_dir, read_yaml
 
 
 class UnknownGPUError(PlannerError):
@@ -63,7 +62,7 @@ def _catalog() -> dict[str, GPU]:
     out = {}
     for path in sorted((profiles_dir() / "gpus").glob("*.yaml")):
         try:
-            gpu = GPU(**yaml.safe_load(path.read_text()))
+            gpu = GPU(**read_yaml(path))
         except ValidationError as e:
             raise PlannerError(f"GPU profile {path.name}: {e.errors()[0]['loc']}: {e.errors()[0]['msg']}") from None
         out[gpu.id] = gpu

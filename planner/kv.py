@@ -18,11 +18,10 @@ from functools import lru_cache
 from math import ceil
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import UnknownQuantError, WorkloadError, did_you_mean
-from .paths import profiles_dir
+from .paths import profiles_dir, read_yaml
 from .spec import ModelSpec
 
 
@@ -50,8 +49,7 @@ class KVDtype(BaseModel):
 
 @lru_cache(maxsize=1)
 def _kv_dtypes() -> dict[str, KVDtype]:
-    with open(profiles_dir() / "quants" / "kv_dtypes.yaml") as f:
-        rows = [KVDtype(**r) for r in yaml.safe_load(f)]
+    rows = [KVDtype(**r) for r in read_yaml(profiles_dir() / "quants" / "kv_dtypes.yaml")]
     return {k.lower(): r for r in rows for k in (r.name, *r.aliases)}
 
 

@@ -18,10 +18,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from .activations import decode_activation_bytes, prefill_activation_bytes
-from .errors import WorkloadError
+from .errors import LayoutError, WorkloadError
 from .estimate import activation_options, resolve_workload
 from .gpus import GPU, load_gpu
 from .kv import kv_cache_bytes
+from .limits import MAX_GPUS
 from .overhead import overhead_bytes
 from .perf import (
     ALLREDUCE_LATENCY_S,
@@ -87,15 +88,46 @@ def _pp_weights(spec: ModelSpec, quant: str, n: int) -> int:
     return max(per_stage)
 
 
+def check_layout(spec: ModelSpec, gpu: GPU, n_gpus: int, mode: str) -> None:
+    """Refuse a layout as vLLM would, naming the rule; LayoutError says why.
+
+    Tensor parallel (vllm/config/parallel.py, model_executor/layers/linear.py, 0.11): query heads must divide
+    by the TP size ("Total number of attention heads (…) must be divisible by tensor parallel size (…)"); KV
+    heads must divide by it, or, when fewer, divide it (each is then replicated); every column-split matrix
+    must split evenly (`divide()` asserts): the MLP's and each expert's intermediate size. Pipeline parallel
+    gives each stage at least one layer (get_pp_indices). Apple GPUs are one per machine.
+    """
+    if isinstance(n_gpus, bool) or not isinstance(n_gpus, int) or not 1 <= n_gpus <= MAX_GPUS:
+        raise WorkloadError(f"n_gpus must be an integer within 1–{MAX_GPUS:,}, got {n_gpus!r}")
+    if mode not in ("tp", "pp"):
+        raise WorkloadError(f"mode must be tp or pp, got {mode!r}")
+    n = n_gpus
+    if n > 1 and gpu.vendor == "apple":
+        raise LayoutError(f"{gpu.id}: Apple GPUs are one per machine; n_gpus must be 1, got {n}")
+    if mode == "pp":
+        if n > spec.n_layers:
+            raise LayoutError(f"pipeline parallel over {n} GPUs needs at least {n} layers; {spec.name} has "
+                              f"{spec.n_layers}")
+        return
+    if spec.n_heads % n:
+        raise LayoutError(f"tensor parallel {n}: {spec.name}'s {spec.n_heads} attention heads do not divide by {n}")
+    if spec.mla is None and (spec.n_kv_heads % n if spec.n_kv_heads >= n else n % spec.n_kv_heads):
+        raise LayoutError(f"tensor parallel {n}: {spec.name}'s {spec.n_kv_heads} KV heads neither divide by {n} "
+                          f"nor divide it")
+    widths = {"intermediate_size": spec.d_ff}
+    if spec.moe is not None:
+        widths |= {"expert intermediate_size": spec.moe.expert_d_ff, "shared expert size": spec.moe.shared_d_ff}
+    for what, width in widths.items():
+        if width % n:
+            raise LayoutError(f"tensor parallel {n}: {spec.name}'s {what} {width} does not divide by {n}")
+
+
 def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: str | None = None,
          kv_dtype: str | None = None, context: int | None = None, batch: int = 1, engine: str | None = None,
          **workload) -> ParallelPlan:
     """Per-GPU memory and decode speed of `model` over `n_gpus` GPUs of one kind."""
     spec, g = load_model(model), load_gpu(gpu)
-    if isinstance(n_gpus, bool) or not isinstance(n_gpus, int) or n_gpus < 1:
-        raise WorkloadError(f"n_gpus must be an integer ≥ 1, got {n_gpus!r}")
-    if mode not in ("tp", "pp"):
-        raise WorkloadError(f"mode must be tp or pp, got {mode!r}")
+    check_layout(spec, g, n_gpus, mode)
     w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch,
                          chunk=workload.get("chunk"), attention=workload.get("attention", "sdpa"),
                          logits=workload.get("logits", "last"), logits_dtype=workload.get("logits_dtype", "fp32"),

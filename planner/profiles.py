@@ -5,18 +5,16 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from .errors import ConfigImportError, PlannerError, UnknownModelError, close_matches
 from .hf_import import load_config_json, spec_from_config
-from .paths import profiles_dir
+from .paths import profiles_dir, read_yaml
 from .spec import ModelSpec
 
 
 def _read_profile(path: Path) -> ModelSpec:
-    with open(path) as f:
-        data = yaml.safe_load(f)
+    data = read_yaml(path)
     try:
         return ModelSpec(**data)
     except ValidationError as e:

@@ -8,7 +8,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+
+from .limits import (
+    MAX_CONTEXT,
+    MAX_D_FF,
+    MAX_D_MODEL,
+    MAX_EXPERTS,
+    MAX_HEAD_DIM,
+    MAX_HEADS,
+    MAX_LAYERS,
+    MAX_LORA_RANK,
+    MAX_VOCAB,
+)
 
 AttentionKind = Literal["full", "sliding", "block_sparse"]
 Activation = Literal["silu", "gelu", "gelu_tanh", "relu", "gegelu", "swiglu_clamp"]
@@ -38,24 +50,26 @@ class ModelCard(_Frozen):
 class BlockSparse(_Frozen):
     """Phi-3-small's block-sparse attention (blocksparse_* keys of its config.json)."""
 
-    block_size: int = Field(gt=0, description="tokens per block")
-    local_blocks: int = Field(gt=0, description="most recent blocks every query attends to")
-    vert_stride: int = Field(gt=0, description="every vert_stride-th older block is also attended")
-    homo_head: bool = Field(False, description="all heads share one pattern (else offset per head)")
+    block_size: StrictInt = Field(gt=0, le=MAX_CONTEXT, description="tokens per block")
+    local_blocks: StrictInt = Field(gt=0, le=MAX_CONTEXT, description="most recent blocks every query attends to")
+    vert_stride: StrictInt = Field(
+        gt=0, le=MAX_CONTEXT, description="every vert_stride-th older block is also attended")
+    homo_head: StrictBool = Field(False, description="all heads share one pattern (else offset per head)")
 
 
 class MoE(_Frozen):
     """Mixture-of-experts feed-forward layers."""
 
-    n_experts: int = Field(gt=1, description="routed experts per MoE layer")
-    experts_per_token: int = Field(gt=0, description="top-k routed experts each token uses")
-    expert_d_ff: int = Field(gt=0, description="intermediate size of one routed expert")
-    n_shared_experts: int = Field(0, ge=0, description="experts every token uses")
-    shared_d_ff: int = Field(0, ge=0, description="intermediate size of all shared experts together")
-    shared_expert_gate: bool = Field(False, description="sigmoid gate (1 × d_model) on the shared expert (Qwen2-MoE)")
-    first_dense_layers: int = Field(0, ge=0, description="leading layers with a dense MLP of d_ff")
-    router_bias: bool = Field(False, description="router linear has a bias (gpt-oss)")
-    router_correction_bias: bool = Field(
+    n_experts: StrictInt = Field(gt=1, le=MAX_EXPERTS, description="routed experts per MoE layer")
+    experts_per_token: StrictInt = Field(gt=0, le=MAX_EXPERTS, description="top-k routed experts each token uses")
+    expert_d_ff: StrictInt = Field(gt=0, le=MAX_D_FF, description="intermediate size of one routed expert")
+    n_shared_experts: StrictInt = Field(0, ge=0, le=MAX_EXPERTS, description="experts every token uses")
+    shared_d_ff: StrictInt = Field(0, ge=0, le=MAX_D_FF, description="intermediate size of all shared experts together")
+    shared_expert_gate: StrictBool = Field(
+        False, description="sigmoid gate (1 × d_model) on the shared expert (Qwen2-MoE)")
+    first_dense_layers: StrictInt = Field(0, ge=0, le=MAX_LAYERS, description="leading layers with a dense MLP of d_ff")
+    router_bias: StrictBool = Field(False, description="router linear has a bias (gpt-oss)")
+    router_correction_bias: StrictBool = Field(
         False, description="per-expert score bias (DeepSeek-V3 e_score_correction_bias)")
 
     @model_validator(mode="after")
@@ -74,11 +88,13 @@ class MoE(_Frozen):
 class MLA(_Frozen):
     """DeepSeek's multi-head latent attention: K and V come from a cached low-rank latent."""
 
-    q_lora_rank: int | None = Field(None, gt=0, description="None: plain q_proj (DeepSeek-V2-Lite)")
-    kv_lora_rank: int = Field(gt=0, description="width of the cached KV latent")
-    qk_rope_head_dim: int = Field(gt=0, description="rotary part of each query/key head, key part shared")
-    qk_nope_head_dim: int = Field(gt=0, description="non-rotary part of each query/key head")
-    v_head_dim: int = Field(gt=0)
+    q_lora_rank: StrictInt | None = Field(
+        None, gt=0, le=MAX_LORA_RANK, description="None: plain q_proj (DeepSeek-V2-Lite)")
+    kv_lora_rank: StrictInt = Field(gt=0, le=MAX_LORA_RANK, description="width of the cached KV latent")
+    qk_rope_head_dim: StrictInt = Field(
+        gt=0, le=MAX_HEAD_DIM, description="rotary part of each query/key head, key part shared")
+    qk_nope_head_dim: StrictInt = Field(gt=0, le=MAX_HEAD_DIM, description="non-rotary part of each query/key head")
+    v_head_dim: StrictInt = Field(gt=0, le=MAX_HEAD_DIM)
 
 
 class FileTensor(_Frozen):
@@ -87,7 +103,7 @@ class FileTensor(_Frozen):
     name: str
     dtype: str = Field(description="GGML type (GGUF) or safetensors dtype")
     shape: tuple[int, ...]
-    nbytes: int = Field(ge=0)
+    nbytes: StrictInt = Field(ge=0)
 
 
 class Checkpoint(_Frozen):
@@ -110,36 +126,39 @@ class ModelSpec(_Frozen):
     model_type: str = Field(description="config.json model_type")
     aliases: tuple[str, ...] = Field((), description="short names that also find this profile")
 
-    n_layers: int = Field(gt=0)
-    d_model: int = Field(gt=0, description="hidden_size")
-    n_heads: int = Field(gt=0, description="query heads")
-    n_kv_heads: int = Field(gt=0, description="key/value heads; fewer than n_heads means GQA, 1 means MQA")
-    head_dim: int = Field(gt=0, description="not always d_model // n_heads (Gemma, Qwen3, Mistral-Nemo)")
-    d_ff: int = Field(ge=0, description="intermediate size of a dense MLP; 0 if every layer is MoE")
-    vocab_size: int = Field(gt=0)
-    max_context: int = Field(gt=0, description="max_position_embeddings, tokens")
-    tie_embeddings: bool = Field(description="lm_head shares the token-embedding matrix")
+    n_layers: StrictInt = Field(gt=0, le=MAX_LAYERS)
+    d_model: StrictInt = Field(gt=0, le=MAX_D_MODEL, description="hidden_size")
+    n_heads: StrictInt = Field(gt=0, le=MAX_HEADS, description="query heads")
+    n_kv_heads: StrictInt = Field(
+        gt=0, le=MAX_HEADS, description="key/value heads; fewer than n_heads means GQA, 1 means MQA")
+    head_dim: StrictInt = Field(
+        gt=0, le=MAX_HEAD_DIM, description="not always d_model // n_heads (Gemma, Qwen3, Mistral-Nemo)")
+    d_ff: StrictInt = Field(ge=0, le=MAX_D_FF, description="intermediate size of a dense MLP; 0 if every layer is MoE")
+    vocab_size: StrictInt = Field(gt=0, le=MAX_VOCAB)
+    max_context: StrictInt = Field(gt=0, le=MAX_CONTEXT, description="max_position_embeddings, tokens")
+    tie_embeddings: StrictBool = Field(description="lm_head shares the token-embedding matrix")
 
     norm: Literal["rmsnorm", "layernorm"] = "rmsnorm"
-    norm_bias: bool = Field(False, description="LayerNorm with a bias vector")
-    norms_per_layer: int = Field(2, ge=1, le=4, description="2 pre-norms; Gemma-2/3 add two post-norms")
-    qk_norm: bool = Field(False, description="per-head RMSNorm of q and k over head_dim (Qwen3, Gemma-3)")
+    norm_bias: StrictBool = Field(False, description="LayerNorm with a bias vector")
+    norms_per_layer: StrictInt = Field(2, ge=1, le=4, description="2 pre-norms; Gemma-2/3 add two post-norms")
+    qk_norm: StrictBool = Field(False, description="per-head RMSNorm of q and k over head_dim (Qwen3, Gemma-3)")
 
-    qkv_bias: bool = False
-    o_bias: bool = False
-    mlp_bias: bool = Field(False, description="biases on MLP and expert linears")
-    lm_head_bias: bool = False
-    gated_mlp: bool = Field(True, description="gate and up projections (SwiGLU/GeGLU) vs plain up → act → down")
+    qkv_bias: StrictBool = False
+    o_bias: StrictBool = False
+    mlp_bias: StrictBool = Field(False, description="biases on MLP and expert linears")
+    lm_head_bias: StrictBool = False
+    gated_mlp: StrictBool = Field(True, description="gate and up projections (SwiGLU/GeGLU) vs plain up → act → down")
     activation: Activation = "silu"
-    qkv_fused: bool = Field(False, description="checkpoint stores q, k, v as one tensor (Phi-3)")
-    gate_up_fused: bool = Field(False, description="checkpoint stores gate and up as one tensor (Phi-3)")
+    qkv_fused: StrictBool = Field(False, description="checkpoint stores q, k, v as one tensor (Phi-3)")
+    gate_up_fused: StrictBool = Field(False, description="checkpoint stores gate and up as one tensor (Phi-3)")
 
     layer_pattern: tuple[AttentionKind, ...] = Field(
-        ("full",), min_length=1,
+        ("full",), min_length=1, max_length=MAX_LAYERS,
         description="attention kind of layers 0, 1, …, repeated cyclically over n_layers")
-    sliding_window: int | None = Field(None, gt=0, description="tokens a sliding layer attends to")
+    sliding_window: StrictInt | None = Field(
+        None, gt=0, le=MAX_CONTEXT, description="tokens a sliding layer attends to")
     block_sparse: BlockSparse | None = None
-    attention_sinks: bool = Field(False, description="learned per-head sink logit (gpt-oss)")
+    attention_sinks: StrictBool = Field(False, description="learned per-head sink logit (gpt-oss)")
     moe: MoE | None = None
     mla: MLA | None = None
 

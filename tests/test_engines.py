@@ -49,8 +49,8 @@ def test_llama_cpp_pads_cells_and_splits_slots():
     e = estimate("llama-3-8b", quant="q4_k_m", engine="llama.cpp", context=3000)
     assert e.engine_details["kv_cells"] == 3072  # rounded up to 256
     # unsloth#7530: 1024 context over 3 non-unified slots → 341 per slot, padded to 512 → 1536 cells
-    e = estimate("llama-3-8b", quant="q4_k_m", engine="llama.cpp", context=1024, n_parallel=3)
-    assert e.engine_details["kv_cells"] == 1536
+    e = estimate("llama-3-8b", quant="q4_k_m", engine="llama.cpp", n_ctx=1024, n_parallel=3)
+    assert e.engine_details["kv_cells"] == 1536 and e.workload.context == 341
 
 
 def test_llama_cpp_sliding_layers_keep_window_plus_ubatch():
@@ -112,7 +112,7 @@ def test_transformers_adds_repeat_kv_concat_and_eager_scores():
     ({"engine": "vllm"}, "give gpu= or gpu_memory_bytes="),
     ({"engine": "vllm", "gpu": "h100-sxm", "gpu_memory_utilization": 1.5}, "within \\(0, 1\\], got 1.5"),
     ({"engine": "vllm", "gpu": "h100-sxm", "n_ubatch": 4}, "engine 'vllm' has no option 'n_ubatch'"),
-    ({"engine": "llama.cpp", "n_ubatch": 0}, "n_ubatch must be a positive integer, got 0"),
+    ({"engine": "llama.cpp", "n_ubatch": 0}, "n_ubatch must be an integer ≥ 1, got 0"),
     ({"max_model_len": 4096}, "needs an engine"),
     ({"engine": "transformers", "chunk": 512}, "chunk must be None"),
 ])

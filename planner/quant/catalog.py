@@ -13,11 +13,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import UnknownQuantError, did_you_mean
-from ..paths import profiles_dir
+from ..paths import profiles_dir, read_yaml
 from .layout import Category, Layout
 
 # ExLlamaV2's convert.py quantizes the lm_head at 6 bits unless told otherwise (-hb, default 6).
@@ -49,8 +48,7 @@ class QuantFormat(BaseModel):
 
 @lru_cache(maxsize=1)
 def _fixed_formats() -> dict[str, QuantFormat]:
-    with open(profiles_dir() / "quants" / "formats.yaml") as f:
-        rows = yaml.safe_load(f)
+    rows = read_yaml(profiles_dir() / "quants" / "formats.yaml")
     out: dict[str, QuantFormat] = {}
     for row in rows:
         fmt = QuantFormat(**row)

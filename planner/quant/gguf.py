@@ -18,9 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from math import prod
 
-import yaml
-
-from ..paths import profiles_dir
+from ..paths import profiles_dir, read_yaml
 from ..spec import ModelSpec
 from ..tensors import WeightTensor, weight_tensors
 
@@ -40,8 +38,7 @@ class GGMLType:
 
 @lru_cache(maxsize=1)
 def _data() -> dict:
-    with open(profiles_dir() / "quants" / "ggml_types.yaml") as f:
-        return yaml.safe_load(f)
+    return read_yaml(profiles_dir() / "quants" / "ggml_types.yaml")
 
 
 @lru_cache(maxsize=1)

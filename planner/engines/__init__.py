@@ -1,0 +1,59 @@
+"""Engine-aware memory: what vLLM, llama.cpp and transformers allocate, and whether they would run the workload.
+
+Each engine (one module each) is a function of the spec, the weights format, the workload and the engine's own
+settings that returns device bytes per component, the engine's own figures (KV blocks, cells, host buffers) and
+its verdict: `refusal` is None when the engine would start and run every sequence of the workload at once, else
+a sentence saying why not. The rules follow the engine versions named in each docstring, read from their source
+(notes in research/).
+"""
+
+from __future__ import annotations
+
+from ..errors import WorkloadError
+from ..kv import get_kv_dtype
+from ..quant.catalog import get_quant
+from ..spec import ModelSpec
+from .common import EngineMemory
+from .llamacpp import LLAMA_CPP_PAD, llamacpp_memory
+from .transformers import transformers_memory
+from .vllm import VLLM_SAMPLER_BYTES_PER_LOGIT, vllm_memory
+
+ENGINES = ("vllm", "llama.cpp", "transformers")
+
+# KV-cache element types each engine offers (names of profiles/quants/kv_dtypes.yaml):
+#   vLLM --kv-cache-dtype: auto (the model dtype), bfloat16, fp8, fp8_e4m3, fp8_e5m2 (vllm/config/cache.py, 0.11);
+#   llama.cpp --cache-type-k/-v: f32, f16, bf16, q8_0, q4_0, q4_1, iq4_nl, q5_0, q5_1 (common/arg.cpp);
+#   transformers: the model dtype, or QuantizedCache (quanto int2/int4, HQQ 1–8 bits) for int8/int4.
+ENGINE_KV_DTYPES = {"vllm": ("fp32", "fp16", "bf16", "fp8"), "llama.cpp": ("fp32", "fp16", "bf16", "q8_0", "q4_0"),
+                    "transformers": ("fp32", "fp16", "bf16", "int8", "int4")}
+
+
+def _is_gguf_weights(spec: ModelSpec, quant: str) -> bool:
+    fmt = get_quant(quant)
+    if fmt.name == "checkpoint":
+        return spec.checkpoint is not None and spec.checkpoint.format == "gguf"
+    return fmt.is_gguf
+
+
+def check_engine_formats(spec: ModelSpec, engine: str, *, quant: str, kv_dtype: str) -> None:
+    """Refuse weight and KV formats the engine cannot run, naming both the engine and the format."""
+    name = get_quant(quant).name
+    gguf = _is_gguf_weights(spec, quant)
+    # 16/32-bit weights convert to GGUF F16/BF16/F32 as they are; MXFP4 experts (gpt-oss) are a GGML type too
+    if engine == "llama.cpp" and not gguf and name not in ("fp16", "bf16", "fp32", "mxfp4"):
+        raise WorkloadError(f"engine 'llama.cpp' runs GGUF files, and quant {name!r} is not a GGUF type; "
+                            "pick a GGUF preset such as q4_k_m or q8_0 (`planner quants`)")
+    if engine == "transformers" and gguf:
+        raise WorkloadError(f"engine 'transformers' dequantizes GGUF files when it loads them, so quant {name!r} "
+                            "does not describe its memory; pass the dtype it loads into (bf16, fp16)")
+    if engine in ("vllm", "transformers") and name.startswith("exl2"):
+        raise WorkloadError(f"engine {engine!r} cannot load ExLlamaV2 weights (quant {name!r}); "
+                            "ExLlamaV2/TabbyAPI runs them")
+    kv = get_kv_dtype(kv_dtype).name
+    if kv not in ENGINE_KV_DTYPES[engine]:
+        raise WorkloadError(f"engine {engine!r} has no {kv!r} KV cache; it offers "
+                            f"{', '.join(ENGINE_KV_DTYPES[engine])}")
+
+
+__all__ = ["ENGINES", "ENGINE_KV_DTYPES", "LLAMA_CPP_PAD", "VLLM_SAMPLER_BYTES_PER_LOGIT", "EngineMemory",
+           "check_engine_formats", "llamacpp_memory", "transformers_memory", "vllm_memory"]

@@ -1,0 +1,50 @@
+"""What every engine module shares: the result type and the option checker."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..errors import WorkloadError
+
+
+class EngineMemory(BaseModel):
+    """Device memory by component under one engine, the engine's own figures and its verdict."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    engine: str
+    weights_bytes: int
+    kv_cache_bytes: int
+    activation_bytes: int
+    refusal: str | None = Field(None, description="why the engine would not start or not run the whole batch "
+                                "at once; None when it would")
+    max_concurrent: int | None = Field(None, description="sequences of the workload's context run at once")
+    details: dict[str, float | int | str | bool] = Field(default_factory=dict)
+
+
+def pad(n: int, to: int) -> int:
+    """n rounded up to a multiple of `to`."""
+    return -(-n // to) * to
+
+
+def engine_options(engine: str, given: dict, allowed: dict, *, minimum: dict | None = None,
+                   maximum: dict | None = None) -> dict:
+    """`allowed` (the defaults) overridden by `given`; unknown keys and values of the wrong type are errors."""
+    unknown = set(given) - set(allowed)
+    if unknown:
+        raise WorkloadError(f"engine {engine!r} has no option {sorted(unknown)[0]!r}; it takes "
+                            f"{', '.join(sorted(allowed))}")
+    out = {**allowed, **{k: v for k, v in given.items() if v is not None}}
+    for key, value in out.items():
+        default = allowed[key]
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise WorkloadError(f"{key} must be true or false, got {value!r}")
+        elif isinstance(default, int):
+            low = (minimum or {}).get(key, 1)
+            high = (maximum or {}).get(key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise WorkloadError(f"{key} must be an integer ≥ {low}, got {value!r}")
+            if high is not None and value > high:
+                raise WorkloadError(f"{key} must be at most {high:,}, got {value:,}")
+    return out

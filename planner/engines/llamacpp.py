@@ -1,0 +1,118 @@
+"""llama.cpp (upstream Nov 2025 – Jan 2026 rules): what sits on the GPU with -ngl layers offloaded."""
+
+from __future__ import annotations
+
+from math import ceil
+
+from ..errors import WorkloadError
+from ..kv import get_kv_dtype, kv_bytes_per_token_per_layer
+from ..limits import MAX_CONTEXT
+from ..spec import ModelSpec
+from ..weights import stored_tensors
+from .common import EngineMemory, engine_options, pad
+
+LLAMA_CPP_PAD = 256  # cells: n_ctx is rounded up to 256 since llama.cpp PR #17046 (Nov 2025)
+LLAMA_MAX_SEQ = 256  # most sequences (slots) one context holds: src/llama-cparams.h `#define LLAMA_MAX_SEQ 256`
+
+
+def _slots(spec: ModelSpec, o: dict, context: int, batch: int) -> tuple[int, int]:
+    """(n_parallel, n_ctx): `batch` slots of `context` tokens unless the caller set them; contradictions refused.
+
+    llama-server gives each of its n_parallel slots n_ctx / n_parallel cells (all n_ctx with a unified cache,
+    shared by every slot), so `batch` sequences of `context` tokens need n_parallel ≥ batch and that many cells.
+    """
+    n_parallel = batch if o["n_parallel"] is None else o["n_parallel"]
+    if batch > n_parallel:
+        raise WorkloadError(f"batch {batch} exceeds n_parallel {n_parallel}: llama.cpp decodes at most "
+                            f"n_parallel sequences at once; raise n_parallel or lower batch")
+    if n_parallel > LLAMA_MAX_SEQ:
+        raise WorkloadError(f"n_parallel {n_parallel} exceeds llama.cpp's LLAMA_MAX_SEQ ({LLAMA_MAX_SEQ})")
+    if o["n_ctx"] is None:
+        return n_parallel, context * n_parallel
+    n_ctx = o["n_ctx"]
+    if o["kv_unified"]:
+        if context * batch > n_ctx:
+            raise WorkloadError(f"batch {batch} × context {context} exceeds the unified cache of n_ctx {n_ctx}")
+    elif context > n_ctx // n_parallel:
+        raise WorkloadError(f"context {context} exceeds the {n_ctx // n_parallel} cells of each slot "
+                            f"(n_ctx {n_ctx} / n_parallel {n_parallel})")
+    return n_parallel, n_ctx
+
+
+def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int, batch: int = 1,
+                    **options) -> EngineMemory:
+    """llama.cpp: KV cells, weights on the GPU and in host memory, compute buffers; n_ctx is all slots' cells.
+
+    Cells: n_ctx rounded up to 256 (split per slot when --parallel without a unified cache); sliding layers
+    keep pad256(min(cells, n_swa × slots + n_ubatch)). token_embd stays in host memory; a tied lm_head is a
+    duplicated copy on the GPU. GPU compute buffer: without flash attention the f32 KQ scores and mask,
+    n_kv × n_ubatch × (n_head + 1) × 4 B; with it, the larger of the f32 logits of one ubatch and the FFN
+    activations, plus n_ubatch × (n_ff + n_embd) × 4 B of other activations.
+    n_parallel defaults to `batch` and n_ctx to context × n_parallel, so the cache holds every sequence.
+    """
+    defaults = {"n_batch": 2048, "n_ubatch": 512, "flash_attn": True, "n_gpu_layers": spec.n_layers + 1,
+                "n_parallel": None, "n_ctx": None, "kv_unified": False, "type_v": None}
+    o = engine_options("llama.cpp", options, defaults, minimum={"n_gpu_layers": 0},
+                       maximum={"n_batch": MAX_CONTEXT, "n_ubatch": MAX_CONTEXT})
+    for key, high in (("n_parallel", LLAMA_MAX_SEQ), ("n_ctx", MAX_CONTEXT)):
+        value = o[key]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value):
+            raise WorkloadError(f"{key} must be an integer ≥ 1, got {value!r}")
+        if value is not None and value > high:
+            raise WorkloadError(f"{key} must be at most {high:,}, got {value!r}")
+    np_, n_ctx = _slots(spec, o, context, batch)
+    type_k = kv_dtype
+    type_v = get_kv_dtype(o["type_v"] or kv_dtype).name
+    if type_v not in ("fp32", "fp16", "bf16", "q8_0", "q4_0"):
+        raise WorkloadError(f"type_v {type_v!r} is not a llama.cpp cache type (f32, f16, bf16, q8_0, q4_0)")
+    if get_kv_dtype(type_v).block and not o["flash_attn"]:
+        raise WorkloadError(f"type_v {type_v!r} is quantized, which llama.cpp allows only with flash_attn")
+    n_ubatch = min(o["n_ubatch"], o["n_batch"], n_ctx)
+    if o["kv_unified"] or np_ == 1:
+        cells = pad(n_ctx, LLAMA_CPP_PAD)
+        swa_cells = pad(min(cells, (spec.sliding_window or 0) * np_ + n_ubatch), LLAMA_CPP_PAD)
+    else:
+        per_seq = pad(ceil(n_ctx / np_), LLAMA_CPP_PAD)
+        cells = per_seq * np_
+        swa_cells = pad(min(per_seq, (spec.sliding_window or 0) + n_ubatch), LLAMA_CPP_PAD) * np_
+    row_k = kv_bytes_per_token_per_layer(spec, type_k) // 2
+    row_v = kv_bytes_per_token_per_layer(spec, type_v) // 2
+    kinds = spec.layer_kinds()
+    gpu_first = max(spec.n_layers + 1 - o["n_gpu_layers"], 0)  # layers >= gpu_first run on the GPU
+    kv_gpu = kv_host = 0
+    for i, kind in enumerate(kinds):
+        n = (swa_cells if kind == "sliding" else cells) * (row_k + row_v)
+        kv_gpu, kv_host = (kv_gpu + n, kv_host) if i >= gpu_first else (kv_gpu, kv_host + n)
+    w_gpu = w_host = 0
+    output_on_gpu = o["n_gpu_layers"] >= 1
+    for t in stored_tensors(spec, quant):
+        if t.group == "embedding":
+            w_host += t.nbytes
+            if spec.tie_embeddings and output_on_gpu:
+                w_gpu += t.nbytes  # llama.cpp duplicates the tied matrix as the GPU's lm_head
+        elif t.layer is not None:
+            w_gpu, w_host = (w_gpu + t.nbytes, w_host) if t.layer >= gpu_first else (w_gpu, w_host + t.nbytes)
+        elif output_on_gpu:
+            w_gpu += t.nbytes
+        else:
+            w_host += t.nbytes
+    n_kv = cells if (o["kv_unified"] or np_ == 1) else cells // np_
+    # besides scores and logits, the graph holds about one ubatch of FFN and residual activations in f32
+    d_ff = max(spec.d_ff, spec.moe.expert_d_ff if spec.moe else 0)
+    other = n_ubatch * (d_ff + spec.d_model) * 4
+    if o["flash_attn"]:
+        compute = max(spec.vocab_size * n_ubatch * 4, other)
+    else:
+        compute = n_kv * n_ubatch * (spec.n_heads + 1) * 4 + other
+    host_compute = n_kv * n_ubatch * 4 + n_ubatch * spec.d_model * 4
+    output = spec.vocab_size * np_ * 4
+    return EngineMemory(
+        engine="llama.cpp", weights_bytes=w_gpu, kv_cache_bytes=kv_gpu, activation_bytes=compute if w_gpu else 0,
+        max_concurrent=np_,
+        details={"n_ctx": n_ctx, "kv_cells": cells, "swa_cells": swa_cells if "sliding" in kinds else 0,
+                 "kv_k_bytes": sum((swa_cells if k == "sliding" else cells) * row_k for k in kinds),
+                 "kv_v_bytes": sum((swa_cells if k == "sliding" else cells) * row_v for k in kinds),
+                 "type_k": type_k, "type_v": type_v, "host_weights_bytes": w_host, "host_kv_bytes": kv_host,
+                 "host_compute_bytes": host_compute, "host_output_bytes": output,
+                 "host_total_bytes": w_host + kv_host + host_compute + output,
+                 **{k: v for k, v in o.items() if k not in ("type_v", "n_ctx", "n_parallel")}, "n_parallel": np_})
