@@ -36,6 +36,7 @@ from typing import Literal
 import numpy as np
 
 from .spec import ModelSpec
+from .units import counts
 
 Attention = Literal["sdpa", "eager"]
 Logits = Literal["last", "all"]
@@ -133,9 +134,9 @@ def step_activation_bytes(spec: ModelSpec, *, batch, tokens, attended, attention
     converted on reading. masked_keys: keys per masked-attention block (None: no mask).
     """
     a = act_bits // 8
-    B = np.asarray(batch, dtype=np.int64)
-    T = np.asarray(tokens, dtype=np.int64)
-    S = np.asarray(attended, dtype=np.int64)
+    B = counts(batch)
+    T = counts(tokens)
+    S = counts(attended)
     N = B * T
     # RMSNorm computes in fp32 (copy, normalized, weighted); LayerNorm's fused kernel keeps only its output
     dq = dequant or {}
@@ -174,7 +175,7 @@ def prefill_activation_bytes(spec: ModelSpec, *, context_len, batch=1, chunk: in
 
     The last chunk is the largest: it has min(chunk, context) new tokens attending all context_len.
     """
-    ctx = np.asarray(context_len, dtype=np.int64)
+    ctx = counts(context_len)
     tokens = ctx if chunk is None else np.minimum(ctx, chunk)
     kw.setdefault("masked_keys", _masked_keys(spec, tokens, ctx, chunk is not None))
     out = step_activation_bytes(spec, batch=batch, tokens=tokens, attended=ctx, **kw)

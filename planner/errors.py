@@ -5,6 +5,12 @@ from __future__ import annotations
 import difflib
 
 
+def shown(value, limit: int = 80) -> str:
+    """repr() of a user's value for a message, cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 class PlannerError(ValueError):
     """Base class for errors a user can fix by changing their input."""
 

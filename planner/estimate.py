@@ -6,12 +6,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from .activations import DEQUANT_CHUNK_ROWS, decode_activation_bytes, prefill_activation_bytes
-from .errors import WorkloadError
+from .errors import WorkloadError, shown
 from .kv import get_kv_dtype, kv_cache_bytes
-from .limits import MAX_BATCH, MAX_BYTES
+from .limits import MAX_BATCH, MAX_BYTES, MAX_CONTEXT
 from .overhead import Runtime, overhead_breakdown
 from .profiles import load_model
 from .quant.catalog import get_quant
@@ -100,18 +101,26 @@ class Estimate(BaseModel):
 
 def _check(name: str, value, *, minimum: int = 1, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise WorkloadError(f"{name} must be an integer ≥ {minimum}, got {value!r}")
+        raise WorkloadError(f"{name} must be an integer ≥ {minimum}, got {shown(value)}")
     if maximum is not None and value > maximum:
         raise WorkloadError(f"{name} must be at most {maximum:,}, got {value:,}")
     return int(value)
 
 
-def check_total(total: int, w: Workload) -> int:
-    """Refuse totals beyond MAX_BYTES: no machine holds them, and int64 arithmetic would stop being exact."""
-    if total > MAX_BYTES:
-        raise WorkloadError(f"context {w.context:,} × batch {w.batch:,} needs more than {MAX_BYTES:,} bytes "
-                            "(4 EiB); lower the batch or the context")
-    return total
+def check_representable(spec: ModelSpec, w: Workload, *, context, batch, weights: int) -> None:
+    """Refuse a workload whose bytes pass MAX_BYTES (4 EiB: no machine holds them, and int64 would wrap around).
+
+    The KV cache and activations are recomputed in floating point, where nothing wraps; they grow with context
+    and batch, so checking the largest context and batch of a sweep checks every point of it.
+    """
+    c, b = np.float64(context), np.float64(batch)
+    kv = kv_cache_bytes(spec, context_len=c, batch=b, kv_dtype=w.kv_dtype, cap_sliding=w.cap_sliding)
+    act_kw = dict(context_len=c, batch=b, **activation_options(spec, w))
+    act = max(prefill_activation_bytes(spec, chunk=w.chunk, **act_kw), decode_activation_bytes(spec, **act_kw))
+    if weights + kv + act > MAX_BYTES:
+        raise WorkloadError(f"context {context:,} × batch {batch:,} needs about {(weights + kv + act) / 2**60:,.0f} "
+                            f"EiB, beyond the {MAX_BYTES // 2**60} EiB planner computes exactly; lower the batch or "
+                            "the context")
 
 
 def activation_dtype(quant: str) -> str:
@@ -167,8 +176,8 @@ def default_kv_dtype(quant: str, spec: ModelSpec | None = None) -> str:
 def resolve_workload(spec: ModelSpec, *, quant, kv_dtype, context, batch, chunk, attention, logits,
                      logits_dtype, runtime, cap_sliding) -> Workload:
     """Fill defaults and check every argument, naming the one that is wrong."""
-    quant = get_quant(quant or spec.weights_dtype).name
-    kv_dtype = get_kv_dtype(kv_dtype).name if kv_dtype else default_kv_dtype(quant, spec)
+    quant = get_quant(spec.weights_dtype if quant is None else quant).name
+    kv_dtype = default_kv_dtype(quant, spec) if kv_dtype is None else get_kv_dtype(kv_dtype).name
     context = min(DEFAULT_CONTEXT, spec.max_context) if context is None else _check("context", context)
     if context > spec.max_context:
         raise WorkloadError(f"context {context} exceeds {spec.name}'s max_context {spec.max_context}")
@@ -177,12 +186,12 @@ def resolve_workload(spec: ModelSpec, *, quant, kv_dtype, context, batch, chunk,
     for field, value, allowed in (("attention", attention, ("sdpa", "eager")), ("logits", logits, ("last", "all")),
                                   ("runtime", runtime, ("cuda", "none"))):
         if value not in allowed:
-            raise WorkloadError(f"{field} must be one of {', '.join(allowed)}, got {value!r}")
+            raise WorkloadError(f"{field} must be one of {', '.join(allowed)}, got {shown(value)}")
     if not isinstance(cap_sliding, bool):
-        raise WorkloadError(f"cap_sliding must be true or false, got {cap_sliding!r}")
+        raise WorkloadError(f"cap_sliding must be true or false, got {shown(cap_sliding)}")
     logits_dtype = get_kv_dtype(logits_dtype).name
     if logits_dtype not in ("fp32", "fp16", "bf16"):
-        raise WorkloadError(f"logits_dtype must be one of fp32, fp16, bf16, got {logits_dtype!r}")
+        raise WorkloadError(f"logits_dtype must be one of fp32, fp16, bf16, got {shown(logits_dtype)}")
     batch = _check("batch", batch, maximum=MAX_BATCH)
     return Workload(quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, chunk=chunk, attention=attention,
                     logits=logits, logits_dtype=logits_dtype, runtime=runtime, cap_sliding=cap_sliding)
@@ -208,7 +217,7 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
 
     spec = load_model(model)
     if engine is not None and engine not in ENGINES:
-        raise WorkloadError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+        raise WorkloadError(f"engine must be one of {', '.join(ENGINES)}, got {shown(engine)}")
     if engine is None and engine_options:
         raise WorkloadError(f"option {sorted(engine_options)[0]!r} needs an engine (vllm, llama.cpp, transformers)")
     context = _engine_context(spec, engine, context, batch, engine_options)
@@ -218,6 +227,7 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     if engine is not None:
         check_engine_formats(spec, engine, quant=w.quant, kv_dtype=w.kv_dtype)
     weights = weights_breakdown(spec, w.quant)
+    check_representable(spec, w, context=w.context, batch=w.batch, weights=sum(weights.values()))
     kv = kv_cache_bytes(spec, context_len=w.context, batch=w.batch, kv_dtype=w.kv_dtype, cap_sliding=w.cap_sliding)
     act_kw = dict(context_len=w.context, batch=w.batch, **activation_options(spec, w))
     prefill = prefill_activation_bytes(spec, chunk=w.chunk, **act_kw)
@@ -225,7 +235,6 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     overhead = overhead_breakdown(w.runtime)
     totals = dict(weights_bytes=sum(weights.values()), kv_cache_bytes=kv,
                   activation_bytes=max(prefill, decode), overhead_bytes=sum(overhead.values()))
-    check_total(sum(totals.values()), w)
     breakdown = {"weights": weights, "kv_cache": {"kv_cache": kv},
                  "activation": {"prefill_peak": prefill, "decode_peak": decode}, "overhead": overhead}
     details, refusal = {}, None
@@ -258,7 +267,7 @@ def _engine_context(spec: ModelSpec, engine: str | None, context, batch, options
         if max_model_len is None:
             options["max_model_len"] = spec.max_context  # vLLM's default max_model_len
         else:
-            _check("max_model_len", max_model_len)
+            _check("max_model_len", max_model_len, maximum=spec.max_context)
         if context is None:
             return options["max_model_len"]
         _check("context", context)
@@ -266,7 +275,7 @@ def _engine_context(spec: ModelSpec, engine: str | None, context, batch, options
             raise WorkloadError(f"context {context:,} exceeds max_model_len {options['max_model_len']:,}: vLLM "
                                 "rejects longer requests; raise max_model_len or lower context")
     if engine == "llama.cpp" and context is None and options.get("n_ctx") is not None:
-        n_ctx = _check("n_ctx", options["n_ctx"])
+        n_ctx = _check("n_ctx", options["n_ctx"], maximum=MAX_CONTEXT)
         slots = options.get("n_parallel") or (batch if isinstance(batch, int) and not isinstance(batch, bool) else 1)
         return n_ctx if options.get("kv_unified") else max(1, n_ctx // max(1, slots))
     return context

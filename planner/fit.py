@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
+from .checks import flag, int_list, name_list, positive_float, positive_int
 from .errors import LayoutError, WorkloadError
 from .estimate import default_kv_dtype, estimate, resolve_workload
 from .gpus import GPU, list_gpus, load_gpu
+from .limits import MAX_BATCH, MAX_BYTES, MAX_GPUS
 from .profiles import load_model
 from .quant.catalog import get_quant
 from .sweep import TABLE_QUANTS, sweep
 
 FIT_QUANTS = ("bf16", "fp8", "q8_0", "int8", "q6_k", "q5_k_m", "q4_k_m", "int4", "q3_k_m", "q2_k")
 GPU_COUNTS = (1, 2, 4, 8)
+FIT_COLUMNS = ["gpu", "n_gpus", "quant", "kv_dtype", "fits", "meets_target", "per_gpu_total_bytes", "headroom_bytes",
+               "decode_tokens_per_s", "gpu_memory_bytes", "bits_per_weight", "explanation"]
 
 
 def _usable(gpu: str | GPU, memory_bytes: int | None) -> int:
     if memory_bytes is not None:
-        if memory_bytes <= 0:
-            raise WorkloadError(f"memory_bytes must be positive, got {memory_bytes!r}")
-        return memory_bytes
+        return positive_int("memory_bytes", memory_bytes, MAX_BYTES)
     return load_gpu(gpu).usable_memory_bytes
 
 
@@ -72,6 +72,7 @@ def max_context(model, *, quant: str | None = None, gpu: str | GPU | None = None
 def max_batch(model, *, quant: str | None = None, gpu: str | GPU | None = None, context: int | None = None,
               kv_dtype: str | None = None, memory_bytes: int | None = None, limit: int = 1 << 20, **kw) -> int:
     """Largest number of concurrent sequences of `context` tokens that fits; 0 when not even one does."""
+    limit = positive_int("limit", limit, MAX_BATCH)
     spec, w, usable = _prepare(model, gpu, memory_bytes, quant=quant, kv_dtype=kv_dtype, context=context, batch=1,
                                kw=kw)
     return _largest_fitting(limit, np.geomspace,
@@ -102,10 +103,16 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
     from .parallel import plan
 
     spec = load_model(model)
-    gpus = list_gpus() if gpus is None else [load_gpu(g).id for g in ([gpus] if isinstance(gpus, str) else gpus)]
-    if min_tokens_per_s is not None and (isinstance(min_tokens_per_s, bool) or not isinstance(
-            min_tokens_per_s, (int, float)) or not math.isfinite(min_tokens_per_s) or min_tokens_per_s <= 0):
-        raise WorkloadError(f"min_tokens_per_s must be positive, got {min_tokens_per_s!r}")
+    if gpus is None:
+        gpus = list_gpus()
+    else:
+        gpus = [load_gpu(g).id for g in ([gpus] if isinstance(gpus, GPU) else name_list("gpus", gpus))]
+    quants = name_list("quants", quants)
+    kv_dtypes = None if kv_dtypes is None else name_list("kv_dtypes", kv_dtypes)
+    gpu_counts = int_list("gpu_counts", gpu_counts, MAX_GPUS)
+    flag("only_fitting", only_fitting)
+    if min_tokens_per_s is not None:
+        positive_float("min_tokens_per_s", min_tokens_per_s)
     rows = []
     for g in gpus:
         gpu = load_gpu(g)
@@ -126,7 +133,7 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
                                               for k, v in p.per_gpu.items() if k != "total_bytes")))
                     if p.fits and meets:
                         break  # more GPUs of this kind only cost more
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(rows, columns=FIT_COLUMNS)
     if only_fitting:
         df = df[df["fits"] & df["meets_target"]]
     return df.sort_values(["n_gpus", "gpu_memory_bytes", "bits_per_weight", "decode_tokens_per_s"],

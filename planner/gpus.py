@@ -77,7 +77,9 @@ def load_gpu(gpu: str | GPU) -> GPU:
     """A GPU by catalog id (case-insensitive); close matches in the error when unknown."""
     if isinstance(gpu, GPU):
         return gpu
-    key = str(gpu).strip().lower()
+    if not isinstance(gpu, str) or len(gpu) > 100:
+        raise UnknownGPUError(f"gpu must be a catalog id (`planner gpus`) or a GPU, got {repr(gpu)[:80]}")
+    key = gpu.strip().lower()
     if key in _catalog():
         return _catalog()[key]
     hint = close_matches(key, list_gpus())

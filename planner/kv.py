@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .errors import UnknownQuantError, WorkloadError, did_you_mean
 from .paths import profiles_dir, read_yaml
 from .spec import ModelSpec
+from .units import counts
 
 
 class KVDtype(BaseModel):
@@ -57,11 +58,14 @@ def kv_dtype_names() -> list[str]:
     return sorted({d.name for d in _kv_dtypes().values()})
 
 
-def get_kv_dtype(name: str) -> KVDtype:
-    key = str(name).strip().lower()
+def get_kv_dtype(name: str, field: str = "kv_dtype") -> KVDtype:
+    """A KV-cache element type by name; `field` names the argument in the error."""
+    if not isinstance(name, str) or len(name) > 100:
+        raise UnknownQuantError(f"{field} must be a name ({', '.join(kv_dtype_names())}), got {repr(name)[:80]}")
+    key = name.strip().lower()
     if key not in _kv_dtypes():
-        raise UnknownQuantError(f"unknown kv_dtype {name!r}; known: {', '.join(kv_dtype_names())}"
-                                f"{did_you_mean(key, _kv_dtypes())}")
+        raise UnknownQuantError(f"unknown {field} {name!r}; known: {', '.join(kv_dtype_names())}"
+                                f"{did_you_mean(key, _kv_dtypes()) if key else ''}")
     return _kv_dtypes()[key]
 
 
@@ -84,7 +88,7 @@ def kv_cache_bytes(spec: ModelSpec, *, context_len, batch=1, kv_dtype: str = "bf
                    cap_sliding: bool = True):
     """KV cache for `batch` sequences of `context_len` cached tokens (ints or numpy arrays)."""
     full, sliding = kv_bytes_per_token(spec, kv_dtype)
-    ctx = np.asarray(context_len, dtype=np.int64)
+    ctx = counts(context_len)
     kept = np.minimum(ctx, spec.sliding_window) if (sliding and cap_sliding) else ctx
-    out = np.asarray(batch, dtype=np.int64) * (full * ctx + sliding * kept)
+    out = counts(batch) * (full * ctx + sliding * kept)
     return int(out) if out.ndim == 0 else out

@@ -18,7 +18,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from .activations import decode_activation_bytes, prefill_activation_bytes
-from .errors import LayoutError, WorkloadError
+from .checks import positive_float
+from .errors import LayoutError, WorkloadError, shown
 from .estimate import activation_options, resolve_workload
 from .gpus import GPU, load_gpu
 from .kv import kv_cache_bytes
@@ -98,9 +99,9 @@ def check_layout(spec: ModelSpec, gpu: GPU, n_gpus: int, mode: str) -> None:
     gives each stage at least one layer (get_pp_indices). Apple GPUs are one per machine.
     """
     if isinstance(n_gpus, bool) or not isinstance(n_gpus, int) or not 1 <= n_gpus <= MAX_GPUS:
-        raise WorkloadError(f"n_gpus must be an integer within 1–{MAX_GPUS:,}, got {n_gpus!r}")
+        raise WorkloadError(f"n_gpus must be an integer within 1–{MAX_GPUS:,}, got {shown(n_gpus)}")
     if mode not in ("tp", "pp"):
-        raise WorkloadError(f"mode must be tp or pp, got {mode!r}")
+        raise WorkloadError(f"mode must be tp or pp, got {shown(mode)}")
     n = n_gpus
     if n > 1 and gpu.vendor == "apple":
         raise LayoutError(f"{gpu.id}: Apple GPUs are one per machine; n_gpus must be 1, got {n}")
@@ -191,8 +192,9 @@ def offload(model, *, gpu: str | GPU, gpu_layers: int, quant: str | None = None,
             host_bytes_per_s: float = HOST_RAM_BYTES_PER_S) -> OffloadPlan:
     """Memory split and decode speed with the first `gpu_layers` layers on the GPU (llama.cpp -ngl)."""
     spec, g = load_model(model), load_gpu(gpu)
+    host_bytes_per_s = positive_float("host_bytes_per_s", host_bytes_per_s)
     if isinstance(gpu_layers, bool) or not isinstance(gpu_layers, int) or not 0 <= gpu_layers <= spec.n_layers:
-        raise WorkloadError(f"gpu_layers must be an integer within 0–{spec.n_layers}, got {gpu_layers!r}")
+        raise WorkloadError(f"gpu_layers must be an integer within 0–{spec.n_layers}, got {shown(gpu_layers)}")
     w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, chunk=None,
                          attention="sdpa", logits="last", logits_dtype="fp32", runtime="cuda", cap_sliding=True)
     device = host = token_embd = 0

@@ -20,7 +20,7 @@ from typing import Literal
 
 import numpy as np
 
-from .errors import WorkloadError
+from .errors import WorkloadError, shown
 from .gpus import GPU
 from .kv import kv_cache_bytes
 from .quant.catalog import get_quant
@@ -79,7 +79,7 @@ def memory_efficiency(gpu: GPU, quant: str, engine: Engine, spec: ModelSpec | No
         return LLAMA_CPP_MEMORY_EFFICIENCY[(gpu_class(gpu), is_block_quantized(quant, spec))]
     if engine == "vllm":
         return COMPILED_MEMORY_EFFICIENCY
-    raise WorkloadError(f"engine must be one of llama.cpp, vllm, got {engine!r}")
+    raise WorkloadError(f"engine must be one of llama.cpp, vllm, got {shown(engine)}")
 
 
 def default_engine(quant: str, spec: ModelSpec | None = None) -> Engine:

@@ -7,10 +7,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .errors import ConfigImportError, PlannerError, UnknownModelError, close_matches
+from .errors import ConfigImportError, PlannerError, UnknownModelError, close_matches, shown
 from .hf_import import load_config_json, spec_from_config
 from .paths import profiles_dir, read_yaml
 from .spec import ModelSpec
+
+MAX_NAME = 4096  # characters of a model name or path (PATH_MAX on Linux)
 
 
 def _read_profile(path: Path) -> ModelSpec:
@@ -74,10 +76,22 @@ def load_model(model: str | Path | ModelSpec | dict) -> ModelSpec:
     if isinstance(model, dict):
         return spec_from_config(model, name=str(model.get("_name_or_path") or "custom"), source="dict")
     if not isinstance(model, (str, Path)) or not str(model).strip():
-        raise UnknownModelError(f"model must be a name, a path or a ModelSpec, got {model!r}")
+        raise UnknownModelError(f"model must be a name, a path or a ModelSpec, got {shown(model)}")
     key = str(model).strip()
+    if len(key) > MAX_NAME:
+        raise UnknownModelError(f"model name or path of {len(key):,} characters is longer than {MAX_NAME:,}")
     if (canonical := _index().get(key.lower())) is not None:
         return bundled_profiles()[canonical]
+    try:
+        return _load_path(key)
+    except (OSError, RuntimeError, ValueError) as e:  # ~nosuchuser, a name too long, a NUL byte, no permission
+        if isinstance(e, PlannerError):
+            raise
+        raise UnknownModelError(f"model {key[:200]!r} cannot be read as a path ({type(e).__name__}: "
+                                f"{e.strerror if isinstance(e, OSError) and e.strerror else e})") from None
+
+
+def _load_path(key: str) -> ModelSpec:
     path = Path(key).expanduser()
     if path.suffix.lower() == ".gguf":
         from .files.model_files import load_gguf
@@ -101,4 +115,4 @@ def load_model(model: str | Path | ModelSpec | dict) -> ModelSpec:
         return spec
     suggestions = list(dict.fromkeys(_index()[m] for m in close_matches(key, _index())))
     hint = f"; did you mean: {', '.join(suggestions)}?" if suggestions else "; `planner models` lists them"
-    raise UnknownModelError(f"unknown model {key!r}: not a bundled profile or an existing path{hint}")
+    raise UnknownModelError(f"unknown model {shown(key, 200)}: not a bundled profile or an existing path{hint}")

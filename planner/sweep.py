@@ -9,9 +9,11 @@ import numpy as np
 import pandas as pd
 
 from .activations import decode_activation_bytes, prefill_activation_bytes
+from .checks import int_list, name_list, positive_int
 from .errors import WorkloadError
-from .estimate import activation_options, default_kv_dtype, resolve_workload
+from .estimate import activation_options, check_representable, default_kv_dtype, resolve_workload
 from .kv import get_kv_dtype, kv_cache_bytes
+from .limits import MAX_BATCH, MAX_CONTEXT
 from .overhead import overhead_bytes
 from .profiles import load_model
 from .spec import ModelSpec
@@ -27,11 +29,14 @@ def _as_list(x) -> list:
     return [x] if isinstance(x, (str, int, ModelSpec)) or x is None else list(x)
 
 
-def _positive_ints(name: str, values) -> np.ndarray:
-    arr = np.asarray(_as_list(values))
-    if arr.size == 0 or arr.dtype.kind not in "iu" or (arr < 1).any():
-        raise WorkloadError(f"{name} must be integers ≥ 1, got {list(_as_list(values))!r}")
-    return arr.astype(np.int64)
+def _positive_ints(name: str, values, maximum: int) -> np.ndarray:
+    items = [values] if not isinstance(values, (list, tuple, range, np.ndarray)) else list(values)
+    if not items or not all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in items):
+        raise WorkloadError(f"{name} must be integers ≥ 1, got {items[:8]!r}")
+    bad = [int(v) for v in items if not 1 <= v <= maximum]
+    if bad:
+        raise WorkloadError(f"{name} must be integers within 1–{maximum:,}, got {bad[0]:,}")
+    return np.asarray([int(v) for v in items], dtype=np.int64)
 
 
 def sweep(models, quants=None, contexts: Iterable[int] | int = 4096, batches: Iterable[int] | int = 1,
@@ -42,8 +47,12 @@ def sweep(models, quants=None, contexts: Iterable[int] | int = 4096, batches: It
     quants None: each checkpoint's own storage; kv_dtypes None: the default for each quant.
     Contexts beyond a model's max_context are kept and flagged in `within_max_context`.
     """
-    ctx = _positive_ints("contexts", contexts)
-    bat = _positive_ints("batches", batches)
+    models = name_list("models", models) if not isinstance(models, ModelSpec) and not (
+        isinstance(models, (list, tuple)) and models and all(isinstance(m, ModelSpec) for m in models)) else models
+    quants = None if quants is None else name_list("quants", quants)
+    kv_dtypes = None if kv_dtypes is None else name_list("kv_dtypes", kv_dtypes)
+    ctx = _positive_ints("contexts", contexts, MAX_CONTEXT)
+    bat = _positive_ints("batches", batches, MAX_BATCH)
     C, B = (a.ravel() for a in np.meshgrid(ctx, bat, indexing="ij"))
     parts = []
     for model in _as_list(models):
@@ -56,7 +65,9 @@ def sweep(models, quants=None, contexts: Iterable[int] | int = 4096, batches: It
             over = overhead_bytes(w.runtime)
             for kv_dtype in _as_list(kv_dtypes) if kv_dtypes is not None else [default_kv_dtype(w.quant, spec)]:
                 kd = get_kv_dtype(kv_dtype).name
-                opts = activation_options(spec, w.model_copy(update={"kv_dtype": kd}))
+                wk = w.model_copy(update={"kv_dtype": kd})
+                check_representable(spec, wk, context=int(ctx.max()), batch=int(bat.max()), weights=weights)
+                opts = activation_options(spec, wk)
                 act_kw = dict(context_len=C, batch=B, **opts)
                 act = np.maximum(prefill_activation_bytes(spec, chunk=chunk, **act_kw),
                                  decode_activation_bytes(spec, **act_kw))
@@ -95,7 +106,9 @@ def table(model, *, quants: Iterable[str] = TABLE_QUANTS, contexts: Iterable[int
     """Total memory in `unit`, quantizations as rows and context lengths as columns."""
     spec = load_model(model)
     unit = parse_unit(unit)
-    ctxs = table_contexts(spec.max_context) if contexts is None else list(contexts)
+    ctxs = table_contexts(spec.max_context) if contexts is None else int_list("contexts", contexts, MAX_CONTEXT)
+    quants = name_list("quants", quants)
+    batch = positive_int("batch", batch, MAX_BATCH)
     df = sweep(spec, quants=list(quants), contexts=ctxs, batches=batch,
                kv_dtypes=None if kv_dtype is None else [kv_dtype], **kw)
     wide = df.pivot_table(index="quant", columns="context", values="total_bytes", aggfunc="first", observed=True)

@@ -147,7 +147,7 @@ def test_cpu_offload_moves_layers_to_host_and_slows_decode():
     (lambda: offload("llama-3-8b", gpu="rtx-4090", gpu_layers=33), "gpu_layers must be an integer within 0–32"),
     (lambda: estimate("llama-3-8b", gpu="rtx-4090", engine="tgi"), "engine must be one of vllm, llama.cpp"),
     (lambda: max_context("llama-3-8b"), "give gpu="),
-    (lambda: fit("llama-3-8b", min_tokens_per_s=-1), "min_tokens_per_s must be positive"),
+    (lambda: fit("llama-3-8b", min_tokens_per_s=-1), "min_tokens_per_s must be a finite number > 0, got -1"),
 ])
 def test_bad_input_names_field_and_value(call, message):
     with pytest.raises(PlannerError, match=message):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import WorkloadError
+from ..errors import WorkloadError, shown
 
 
 class EngineMemory(BaseModel):
@@ -39,12 +39,12 @@ def engine_options(engine: str, given: dict, allowed: dict, *, minimum: dict | N
         default = allowed[key]
         if isinstance(default, bool):
             if not isinstance(value, bool):
-                raise WorkloadError(f"{key} must be true or false, got {value!r}")
+                raise WorkloadError(f"{key} must be true or false, got {shown(value)}")
         elif isinstance(default, int):
             low = (minimum or {}).get(key, 1)
             high = (maximum or {}).get(key)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise WorkloadError(f"{key} must be an integer ≥ {low}, got {value!r}")
+                raise WorkloadError(f"{key} must be an integer ≥ {low}, got {shown(value)}")
             if high is not None and value > high:
                 raise WorkloadError(f"{key} must be at most {high:,}, got {value:,}")
     return out

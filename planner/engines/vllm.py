@@ -6,7 +6,7 @@ import math
 from math import ceil
 
 from ..activations import step_activation_bytes
-from ..errors import WorkloadError
+from ..errors import WorkloadError, shown
 from ..kv import kv_bytes_per_token_per_layer
 from ..limits import MAX_BATCH, MAX_CONTEXT
 from ..overhead import CUDA_CONTEXT_BYTES
@@ -45,7 +45,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                        maximum={"block_size": 4096, "max_num_batched_tokens": MAX_CONTEXT, "max_num_seqs": MAX_BATCH})
     util = o["gpu_memory_utilization"]
     if isinstance(util, bool) or not isinstance(util, (int, float)) or not math.isfinite(util) or not 0 < util <= 1:
-        raise WorkloadError(f"gpu_memory_utilization must be within (0, 1], got {util!r}")
+        raise WorkloadError(f"gpu_memory_utilization must be within (0, 1], got {shown(util)}")
     if max_model_len > spec.max_context:
         raise WorkloadError(f"max_model_len {max_model_len} exceeds {spec.name}'s max_context {spec.max_context}")
     context = max_model_len if context is None else context

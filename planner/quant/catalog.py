@@ -111,13 +111,17 @@ def quant_names() -> list[str]:
     return fixed + examples + gguf_format_names()
 
 
-@lru_cache(maxsize=512)
 def get_quant(name: str) -> QuantFormat:
     """The format called `name` (case-insensitive); close matches in the error when unknown."""
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+        raise UnknownQuantError(f"quant must be a format name (`planner quants`), got {repr(name)[:80]}")
+    return _get_quant(name)
+
+
+@lru_cache(maxsize=512)
+def _get_quant(name: str) -> QuantFormat:
     from .gguf import gguf_format
 
-    if not isinstance(name, str) or not name.strip():
-        raise UnknownQuantError(f"quant must be a non-empty name, got {name!r}")
     key = name.strip().lower()
     if fmt := _fixed_formats().get(key):
         return fmt
