@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from .errors import PlannerError
@@ -37,6 +38,16 @@ def _positive(text: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError(f"must be ≥ 1, got {text!r}")
     return n
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
 
 
 def cmd_estimate(a) -> str:
@@ -99,21 +110,24 @@ def _engine_lines(e, unit: str) -> list[str]:
 
 
 def cmd_table(a) -> str:
+    from .profiles import load_model
+
+    spec = load_model(a.model)  # before pandas loads: an unknown model is reported at once
     from .sweep import TABLE_QUANTS, table
 
     quants = a.quants.split(",") if a.quants else TABLE_QUANTS
-    df = table(a.model, quants=quants, contexts=a.contexts, unit=a.unit, batch=a.batch, kv_dtype=a.kv_dtype)
+    df = table(spec, quants=quants, contexts=a.contexts, unit=a.unit, batch=a.batch, kv_dtype=a.kv_dtype)
     if a.csv:
         return df.to_csv(float_format="%.3f").rstrip()
-    from .profiles import load_model
-
-    spec = load_model(a.model)
     head = (f"{spec.name}: total memory ({a.unit}) by quantization × context, batch {a.batch}, "
             f"KV {a.kv_dtype or 'bf16/fp16'}, incl. activations and CUDA overhead")
     return head + "\n" + df.to_string(float_format=lambda v: f"{v:.2f}")
 
 
 def cmd_fit(a) -> str:
+    from .profiles import load_model
+
+    load_model(a.model)  # before pandas loads: an unknown model is reported at once
     from .fit import context_per_quant, fit
 
     if a.gpu and a.context is None:
@@ -219,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--engine", choices=["vllm", "llama.cpp", "transformers"],
                    help="what that engine allocates (default: the plain analytic model)")
     e.add_argument("--max-model-len", type=_positive, help="vllm: max_model_len (default: the model's maximum)")
-    e.add_argument("--gpu-memory-utilization", type=float, help="vllm: share of GPU memory (default 0.9)")
+    e.add_argument("--gpu-memory-utilization", type=_rate, help="vllm: share of GPU memory (default 0.9)")
     e.add_argument("--max-num-batched-tokens", type=_positive, help="vllm: profile-run tokens (default 2048)")
     e.add_argument("--max-num-seqs", type=_positive, help="vllm: default 256")
     e.add_argument("--block-size", type=_positive, help="vllm: KV block size (default 16; MLA 64)")
@@ -239,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--gpu", help="catalog GPU id; without --context: the largest context per quantization")
     f.add_argument("--context", type=_positive, help="tokens per sequence: rank GPUs/quantizations that fit")
     f.add_argument("--batch", type=_positive, default=1)
-    f.add_argument("--min-tokens-per-s", type=float, help="only options at least this fast (per sequence)")
+    f.add_argument("--min-tokens-per-s", type=_rate, help="only options at least this fast (per sequence)")
     f.add_argument("--top", type=_positive, default=15, help="rows to show (default 15)")
     f.add_argument("--unit", type=_unit, default="GiB")
     f.add_argument("--json", action="store_true")
@@ -279,14 +293,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one verb. Exit codes: 0 done, 2 a user error (one line on stderr), 1 a bug in planner (one line; set
+    PLANNER_DEBUG=1 for the traceback), 130 interrupted."""
     try:
         args = build_parser().parse_args(argv)
         print(args.func(args))
     except PlannerError as e:
-        print(f"planner: error: {e}", file=sys.stderr)
+        print(f"planner: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # a bug: say so in one line instead of a traceback, unless asked for it
+        if os.environ.get("PLANNER_DEBUG"):
+            raise
+        print(f"planner: internal error ({type(e).__name__}); please report it with the command line "
+              "(PLANNER_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -182,7 +182,7 @@ def resolve_workload(spec: ModelSpec, *, quant, kv_dtype, context, batch, chunk,
     if context > spec.max_context:
         raise WorkloadError(f"context {context} exceeds {spec.name}'s max_context {spec.max_context}")
     if chunk is not None:
-        _check("chunk", chunk, maximum=spec.max_context)
+        _check("chunk", chunk, maximum=MAX_CONTEXT)
     for field, value, allowed in (("attention", attention, ("sdpa", "eager")), ("logits", logits, ("last", "all")),
                                   ("runtime", runtime, ("cuda", "none"))):
         if value not in allowed:

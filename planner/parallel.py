@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from .activations import decode_activation_bytes, prefill_activation_bytes
 from .checks import positive_float
 from .errors import LayoutError, WorkloadError, shown
-from .estimate import activation_options, resolve_workload
+from .estimate import activation_options, check_representable, resolve_workload
 from .gpus import GPU, load_gpu
 from .kv import kv_cache_bytes
 from .limits import MAX_GPUS
@@ -35,7 +35,7 @@ from .perf import (
 )
 from .profiles import load_model
 from .spec import ModelSpec
-from .weights import stored_tensors
+from .weights import stored_tensors, weights_bytes
 
 # Host RAM bandwidth used for offloaded layers, and the share of it a CPU matmul reaches. Assumed: dual-channel
 # DDR5-4800, 2 × 8 B × 4.8e9 = 76.8 GB/s (JEDEC DDR5); efficiency not calibrated (no offload run in the
@@ -134,6 +134,7 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
                          logits=workload.get("logits", "last"), logits_dtype=workload.get("logits_dtype", "fp32"),
                          runtime=workload.get("runtime", "cuda"), cap_sliding=workload.get("cap_sliding", True))
     engine = engine or default_engine(w.quant, spec)
+    check_representable(spec, w, context=w.context, batch=w.batch, weights=weights_bytes(spec, w.quant))
     n = n_gpus
     kv_total = kv_cache_bytes(spec, context_len=w.context, batch=w.batch, kv_dtype=w.kv_dtype,
                               cap_sliding=w.cap_sliding)
@@ -197,6 +198,7 @@ def offload(model, *, gpu: str | GPU, gpu_layers: int, quant: str | None = None,
         raise WorkloadError(f"gpu_layers must be an integer within 0–{spec.n_layers}, got {shown(gpu_layers)}")
     w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, chunk=None,
                          attention="sdpa", logits="last", logits_dtype="fp32", runtime="cuda", cap_sliding=True)
+    check_representable(spec, w, context=w.context, batch=w.batch, weights=weights_bytes(spec, w.quant))
     device = host = token_embd = 0
     for t in stored_tensors(spec, w.quant):
         on_device = (t.layer is not None and t.layer < gpu_layers) or (
