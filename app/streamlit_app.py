@@ -1,6 +1,11 @@
-"""planner dashboard: `streamlit run app/streamlit_app.py`."""
+"""planner dashboard: `streamlit run app/streamlit_app.py`.
+
+Every view runs inside safety.guarded(): an input error (PlannerError) shows its message, any other
+exception one line naming its type, never a traceback or a server path.
+"""
 
 import streamlit as st
+from safety import guarded
 
 st.set_page_config(page_title="planner — LLM memory and speed", layout="wide")
 page = st.navigation([
@@ -11,4 +16,5 @@ page = st.navigation([
     st.Page("views/which_gpu.py", title="Which GPU"),
     st.Page("views/accuracy.py", title="Accuracy"),
 ])
-page.run()
+with guarded():
+    page.run()

@@ -16,6 +16,12 @@ from charts import compare_bars, error_histogram, fit_heatmap, memory_bar, sweep
 from planner import estimate, load_model, sweep, table  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _bugs_fail_the_tests(monkeypatch):
+    """The dashboard shows a bug as one line; these tests want the traceback (app/safety.py guarded())."""
+    monkeypatch.setenv("PLANNER_DEBUG", "1")
+
+
 def app(page: str | None = None, **query) -> AppTest:
     at = AppTest.from_file(str(APP / "streamlit_app.py"), default_timeout=120)
     at.query_params.update(query)

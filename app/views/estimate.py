@@ -3,9 +3,10 @@
 import streamlit as st
 from cards import model_card
 from charts import memory_bar
+from safety import plain
 from state import budget_picker, model_picker, unit_picker, workload_picker
 
-from planner import PlannerError, estimate
+from planner import estimate
 from planner.units import UNIT_BYTES, format_bytes
 
 st.title("Estimate")
@@ -14,11 +15,7 @@ workload = workload_picker(spec)
 unit = unit_picker()
 gpu, budget = budget_picker(unit)
 
-try:
-    e = estimate(spec, gpu=gpu, **workload)
-except PlannerError as err:
-    st.error(str(err))
-    st.stop()
+e = estimate(spec, gpu=gpu, **workload)
 
 budget_bytes = int(budget * UNIT_BYTES[unit])
 parts = [("weights", e.weights_bytes), ("KV cache", e.kv_cache_bytes), ("activations", e.activation_bytes),
@@ -37,10 +34,10 @@ if (p := e.performance) is not None:
     speed[1].metric("decode, per sequence", f"{p.decode_tokens_per_s:.1f} tok/s", help=f"{p.engine} efficiency")
     speed[2].metric("decode, whole batch", f"{p.throughput_tokens_per_s:.1f} tok/s")
 st.plotly_chart(memory_bar(e.model_dump(), unit=unit, budget_bytes=budget_bytes), key="bar")
-st.caption(f"{e.workload.quant} weights, {e.workload.kv_dtype} KV cache, {e.workload.context:,} tokens × "
+st.caption(plain(f"{e.workload.quant} weights, {e.workload.kv_dtype} KV cache, {e.workload.context:,} tokens × "
            f"{e.workload.batch}. Activations: the larger of the prefill and decode peaks. Overhead: CUDA context, "
-           "cuBLAS workspaces, allocator slack.")
+           "cuBLAS workspaces, allocator slack."))
 
 st.subheader("Model card")
 card = model_card(spec)
-st.table({"": list(card), "value": list(card.values())})
+st.table({"": list(card), "value": [plain(v) for v in card.values()]})

@@ -5,7 +5,7 @@ import streamlit as st
 from charts import sweep_lines
 from state import budget_picker, context_picker, model_picker, query_int, unit_picker
 
-from planner import PlannerError, load_gpu, sweep
+from planner import load_gpu, sweep
 from planner.perf import decode_seconds_per_token
 from planner.sweep import table_contexts
 
@@ -35,11 +35,7 @@ def _sweeps(spec, gpu, batch, context):
     return by_ctx, by_batch
 
 
-try:
-    by_ctx, by_batch = _sweeps(spec, gpu, batch, context)
-except PlannerError as err:
-    st.error(str(err))
-    st.stop()
+by_ctx, by_batch = _sweeps(spec, gpu, batch, context)
 
 left, right = st.columns(2)
 left.plotly_chart(sweep_lines(by_ctx, x="context", y="total_bytes", unit=unit, budget=budget,

@@ -2,9 +2,10 @@
 
 import streamlit as st
 from charts import fit_heatmap
+from safety import plain, public
 from state import budget_picker, kv_value, model_picker, query_choice, query_int, unit_picker
 
-from planner import PlannerError, table
+from planner import table
 from planner.sweep import TABLE_QUANTS
 
 st.title("Quantization × context")
@@ -20,14 +21,10 @@ def _table(spec, unit, batch, kv):
     return table(spec, quants=TABLE_QUANTS, unit=unit, batch=batch, kv_dtype=kv)
 
 
-try:
-    t = _table(spec, unit, batch, kv)
-except PlannerError as err:
-    st.error(str(err))
-    st.stop()
+t = _table(spec, unit, batch, kv)
 
-st.caption(f"Total memory ({unit}) of {spec.name}, batch {batch}; green fits {gpu or 'the budget'} "
-           f"({budget:.2f} {unit} usable), red does not.")
+st.caption(plain(f"Total memory ({unit}) of {public(spec.name)}, batch {batch}; green fits {gpu or 'the budget'} "
+                 f"({budget:.2f} {unit} usable), red does not."))
 st.plotly_chart(fit_heatmap(t, unit=unit, budget=budget), key="heatmap")
 st.dataframe(t.style.format("{:.2f}"), key="table")
 st.download_button("Download CSV", t.to_csv().encode(), file_name=f"{spec.name.split('/')[-1]}-memory.csv",

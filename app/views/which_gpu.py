@@ -3,7 +3,7 @@
 import streamlit as st
 from state import model_picker, query_int, unit_picker, workload_picker
 
-from planner import PlannerError, fit
+from planner import fit
 from planner.units import to_unit
 
 st.title("Which GPU")
@@ -20,11 +20,7 @@ def _fit(spec, quant, kv, context, batch, target):
                min_tokens_per_s=target or None, only_fitting=False)
 
 
-try:
-    df = _fit(spec, workload["quant"], workload["kv_dtype"], workload["context"], workload["batch"], target)
-except PlannerError as err:
-    st.error(str(err))
-    st.stop()
+df = _fit(spec, workload["quant"], workload["kv_dtype"], workload["context"], workload["batch"], target)
 
 df = df.sort_values(["fits", "meets_target"], ascending=False, kind="stable").reset_index(drop=True)
 ok = df[df["fits"] & df["meets_target"]]
