@@ -41,7 +41,7 @@ def test_gguf_estimate_uses_the_file_and_llama_cpp_defaults():
 
 
 def test_split_gguf_reads_every_part(tmp_path):
-    part1 = {"token_embd.weight": __import__("numpy").zeros((128, 64), dtype="float16")}
+    part1 = {"extra.weight": __import__("numpy").zeros((128, 64), dtype="float16")}  # a name not in part 1
     write_gguf(tmp_path / "m-00001-of-00002.gguf", split=(0, 2))
     whole = load_model(TINY_GGUF).checkpoint.total_bytes
     write_gguf(tmp_path / "m-00002-of-00002.gguf", split=(1, 2), tensors=part1)

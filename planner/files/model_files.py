@@ -9,14 +9,13 @@ config.json, the weights from the headers.
 from __future__ import annotations
 
 import re
-from math import prod
 from pathlib import Path
 
 from ..errors import ConfigImportError
 from ..hf_import import load_config_json, spec_from_config
 from ..quant.gguf import ggml_types
 from ..spec import Checkpoint, FileTensor, ModelSpec
-from .gguf_reader import ArrayInfo, FileFormatError, GGUFHeader, read_gguf_header
+from .gguf_reader import ArrayInfo, FileFormatError, GGUFHeader, check_parts, is_file, listing, read_gguf_header
 from .safetensors_reader import read_safetensors
 
 # GGUF general.architecture → config.json model_type
@@ -27,62 +26,87 @@ _SPLIT = re.compile(r"^(.*)-(\d{5})-of-(\d{5})\.gguf$")
 
 
 def gguf_parts(path: Path) -> list[Path]:
-    """The file itself, or every part of a split GGUF (name-00001-of-0000N.gguf) given any one part."""
+    """The file itself, or every part of a split GGUF (name-00001-of-0000N.gguf) given any one part.
+
+    A split name must say part i of N with 1 ≤ i ≤ N (llama.cpp's gguf-split numbers parts from 1), and every
+    part must be there: one part's bytes are not the model's."""
     m = _SPLIT.match(path.name)
     if not m:
         return [path]
-    n = int(m.group(3))
-    parts = [path.with_name(f"{m.group(1)}-{i:05d}-of-{n:05d}.gguf") for i in range(1, n + 1)]
-    missing = [p.name for p in parts if not p.is_file()]
+    i, n = int(m.group(2)), int(m.group(3))
+    if not 1 <= i <= n:
+        raise FileFormatError(f"{path}: a split GGUF name must say part i of N with 1 <= i <= N, this one says "
+                              f"{i} of {n}")
+    parts = [path.with_name(f"{m.group(1)}-{k:05d}-of-{n:05d}.gguf") for k in range(1, n + 1)]
+    missing = [p.name for p in parts if not is_file(p)]
     if missing:
-        raise FileFormatError(f"{path}: split GGUF is missing {', '.join(missing)}")
+        raise FileFormatError(f"{path}: split GGUF is missing {listing(missing)}")
     return parts
 
 
 def _tensor_bytes(header: GGUFHeader) -> list[FileTensor]:
-    by_id = {t.id: t for t in ggml_types().values()}
-    out, end = [], header.data_offset
-    for t in header.tensors:
-        typ = by_id.get(t.ggml_type)
-        if typ is None:
-            raise FileFormatError(f"{header.path}: tensor {t.name!r} has unknown ggml type {t.ggml_type}")
-        if t.shape[0] % typ.block:
-            raise FileFormatError(f"{header.path}: tensor {t.name!r}: row of {t.shape[0]} is not a multiple of "
-                                  f"{typ.name}'s block {typ.block}")
-        nbytes = prod(t.shape[1:]) * t.shape[0] // typ.block * typ.bytes
-        end = max(end, header.data_offset + t.offset + nbytes)
-        # back to (out, in) order, the last dimension being the row
-        out.append(FileTensor(name=t.name, dtype=typ.name, shape=tuple(reversed(t.shape)), nbytes=nbytes))
-    if end > header.file_size:
-        raise FileFormatError(f"{header.path}: truncated: tensor data ends at byte {end}, the file has "
-                              f"{header.file_size}")
-    return out
+    """FileTensors of one checked header (the reader has sized each tensor and checked it lies in the file)."""
+    names = {t.id: t.name for t in ggml_types().values()}
+    # back to (out, in) order, the last dimension being the row
+    return [FileTensor(name=t.name, dtype=names[t.ggml_type], shape=tuple(reversed(t.shape)), nbytes=t.nbytes)
+            for t in header.tensors]
 
 
 def _config_from_gguf(meta: dict, tensors: list[FileTensor], path: str) -> dict:
+    # Read as strictly as config.json (planner.hf_import): every count is an integer (not a float or bool) within
+    # planner.limits, refused under its GGUF key (llama.block_count) before anything is built from it.
+    from ..hf_import import check_count, show_value
+    from ..limits import (
+        MAX_CONTEXT,
+        MAX_D_FF,
+        MAX_D_MODEL,
+        MAX_EXPERTS,
+        MAX_HEAD_DIM,
+        MAX_HEADS,
+        MAX_LAYERS,
+        MAX_LORA_RANK,
+    )
+
     arch = meta.get("general.architecture")
-    if arch not in GGUF_ARCHS:
-        raise ConfigImportError(f"{path}: GGUF architecture {arch!r} is not supported; supported: "
+    if not isinstance(arch, str) or arch not in GGUF_ARCHS:
+        raise ConfigImportError(f"{path}: GGUF architecture {show_value(arch)} is not supported; supported: "
                                 f"{', '.join(sorted(GGUF_ARCHS))}")
+    bounds = {"block_count": (1, MAX_LAYERS), "embedding_length": (1, MAX_D_MODEL),
+              "attention.head_count": (1, MAX_HEADS), "attention.head_count_kv": (1, MAX_HEADS),
+              "feed_forward_length": (0, MAX_D_FF), "expert_feed_forward_length": (0, MAX_D_FF),
+              "context_length": (1, MAX_CONTEXT), "attention.key_length": (1, MAX_HEAD_DIM),
+              "attention.value_length": (1, MAX_HEAD_DIM),
+              "attention.sliding_window": (0, MAX_CONTEXT),  # 0: no sliding window (llama.cpp's n_swa)
+              "expert_count": (0, MAX_EXPERTS), "expert_used_count": (1, MAX_EXPERTS),  # expert_count 0: dense
+              "expert_shared_count": (0, MAX_EXPERTS), "expert_shared_feed_forward_length": (0, MAX_D_FF),
+              "leading_dense_block_count": (0, MAX_LAYERS), "rope.dimension_count": (1, MAX_HEAD_DIM),
+              "attention.kv_lora_rank": (1, MAX_LORA_RANK), "attention.q_lora_rank": (1, MAX_LORA_RANK)}
 
     def get(key, default=None):
-        value = meta.get(f"{arch}.{key}", default)
-        if isinstance(value, (list, ArrayInfo)):  # per-layer values: the planner takes the largest
-            value = max(value) if isinstance(value, list) else default
+        """{arch}.{key} within its bounds, or default when absent; of a per-layer array, the largest entry."""
+        name, (lo, hi) = f"{arch}.{key}", bounds[key]
+        value = meta.get(name, default)
+        if isinstance(value, ArrayInfo):  # longer than the reader keeps: no per-layer values to read
+            value = default
+        if isinstance(value, list):
+            if not value:
+                raise ConfigImportError(f"{path}: GGUF field {name} is an empty array")
+            return max(check_count(path, f"{name}[{i}]", v, lo, hi) for i, v in enumerate(value))
+        return None if value is None else check_count(path, name, value, lo, hi)
+
+    def need(key):
+        value = get(key)
+        if value is None:
+            raise ConfigImportError(f"{path}: GGUF field {arch}.{key} is missing")
         return value
 
     names = {t.name: t for t in tensors}
     if "token_embd.weight" not in names:
         raise ConfigImportError(f"{path}: no token_embd.weight tensor")
-    required = {"block_count": get("block_count"), "embedding_length": get("embedding_length"),
-                "attention.head_count": get("attention.head_count")}
-    for key, value in required.items():
-        if not isinstance(value, int) or value <= 0:
-            raise ConfigImportError(f"{path}: GGUF field {arch}.{key} is missing or invalid ({value!r})")
-    n_heads = required["attention.head_count"]
+    n_layers, d_model, n_heads = need("block_count"), need("embedding_length"), need("attention.head_count")
     config = {
-        "model_type": GGUF_ARCHS[arch], "num_hidden_layers": required["block_count"],
-        "hidden_size": required["embedding_length"], "num_attention_heads": n_heads,
+        "model_type": GGUF_ARCHS[arch], "num_hidden_layers": n_layers,
+        "hidden_size": d_model, "num_attention_heads": n_heads,
         "num_key_value_heads": get("attention.head_count_kv", n_heads),
         "intermediate_size": get("feed_forward_length", 0) or get("expert_feed_forward_length", 0),
         "vocab_size": names["token_embd.weight"].shape[0],
@@ -90,15 +114,18 @@ def _config_from_gguf(meta: dict, tensors: list[FileTensor], path: str) -> dict:
         "tie_word_embeddings": "output.weight" not in names,
         "attention_bias": "blk.0.attn_q.bias" in names, "torch_dtype": "bfloat16",
     }
-    if get("attention.key_length"):
-        config["head_dim"] = get("attention.key_length")
-    if get("attention.sliding_window"):
-        config["sliding_window"] = get("attention.sliding_window")
+    key_length = get("attention.key_length")
+    if key_length:
+        config["head_dim"] = key_length
+    window = get("attention.sliding_window")
+    if window:
+        config["sliding_window"] = window
     elif GGUF_ARCHS[arch] in ("gemma2", "gemma3_text", "gpt_oss", "mistral"):
         config["sliding_window"] = None
-    if get("expert_count"):
-        config.update(num_local_experts=get("expert_count"), num_experts=get("expert_count"),
-                      n_routed_experts=get("expert_count"), num_experts_per_tok=get("expert_used_count", 1),
+    experts = get("expert_count")
+    if experts:
+        config.update(num_local_experts=experts, num_experts=experts,
+                      n_routed_experts=experts, num_experts_per_tok=get("expert_used_count", 1),
                       moe_intermediate_size=get("expert_feed_forward_length", config["intermediate_size"]),
                       shared_expert_intermediate_size=get("expert_shared_feed_forward_length", 0),
                       n_shared_experts=get("expert_shared_count", 0),
@@ -106,9 +133,12 @@ def _config_from_gguf(meta: dict, tensors: list[FileTensor], path: str) -> dict:
         if GGUF_ARCHS[arch] == "llama":
             config["model_type"] = "mixtral"
     if GGUF_ARCHS[arch] == "deepseek_v3":
-        rope = get("rope.dimension_count", 64)
+        rope, key_length = get("rope.dimension_count", 64), get("attention.key_length", 192)
+        if key_length <= rope:  # the key is a non-rotary part followed by the rotary part
+            raise ConfigImportError(f"{path}: {arch}.attention.key_length ({key_length}) must exceed "
+                                    f"{arch}.rope.dimension_count ({rope})")
         config.update(kv_lora_rank=get("attention.kv_lora_rank"), q_lora_rank=get("attention.q_lora_rank"),
-                      qk_rope_head_dim=rope, qk_nope_head_dim=get("attention.key_length", 192) - rope,
+                      qk_rope_head_dim=rope, qk_nope_head_dim=key_length - rope,
                       v_head_dim=get("attention.value_length", 128))
     return config
 
@@ -116,11 +146,11 @@ def _config_from_gguf(meta: dict, tensors: list[FileTensor], path: str) -> dict:
 def load_gguf(path: str | Path) -> ModelSpec:
     """ModelSpec of a .gguf file (any part of a split file): its architecture and its exact tensors."""
     p = Path(path)
-    tensors, meta = [], None
-    for part in gguf_parts(p):
-        header = read_gguf_header(part)
-        meta = meta or header.metadata
-        tensors += _tensor_bytes(header)
+    parts = gguf_parts(p)
+    headers = [read_gguf_header(part) for part in parts]
+    check_parts(headers, split=_SPLIT.match(p.name) is not None)
+    tensors = [t for header in headers for t in _tensor_bytes(header)]
+    meta = headers[0].metadata  # gguf-split keeps the model's metadata in the first part
     config = _config_from_gguf(meta, tensors, str(p))
     name = meta.get("general.name") if isinstance(meta.get("general.name"), str) else p.stem
     spec = spec_from_config(config, name=name, source=str(p))
