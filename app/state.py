@@ -7,7 +7,6 @@ that fails is named in an error above the page, which then shows the widget's de
 from __future__ import annotations
 
 import inspect
-import json
 from pathlib import Path
 
 import streamlit as st
@@ -16,7 +15,7 @@ from safety import MAX_UPLOAD_BYTES, clip, file_boundary, message, plain
 
 from planner import ModelSpec, PlannerError, list_gpus, list_models, load_gpu, load_model
 from planner.errors import did_you_mean
-from planner.hf_import import spec_from_config
+from planner.hf_import import parse_json, spec_from_config
 from planner.limits import (
     MAX_BYTES,
     MAX_CONTEXT,
@@ -133,9 +132,10 @@ def _uploaded_spec() -> ModelSpec:
                            "a config.json may have")
     with file_boundary():
         try:
-            raw = json.loads(up.getvalue().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise PlannerError(f"{up.name}: not valid JSON ({e})") from None
+            text = up.getvalue().decode("utf-8")
+        except UnicodeDecodeError:
+            raise PlannerError(f"{up.name}: not UTF-8 text") from None
+        raw = parse_json(text, up.name)  # NaN, Infinity and nesting too deep are refused, as for files
         name = raw.get("_name_or_path") if isinstance(raw, dict) else None
         return spec_from_config(raw, name=str(name or up.name), source=up.name)
 

@@ -12,7 +12,8 @@ import re
 from pathlib import Path
 
 from ..errors import ConfigImportError
-from ..hf_import import load_config_json, spec_from_config
+from ..hf_import import check_count, load_config_json, show_value, spec_from_config
+from ..limits import MAX_CONTEXT, MAX_D_FF, MAX_D_MODEL, MAX_EXPERTS, MAX_HEAD_DIM, MAX_HEADS, MAX_LAYERS, MAX_LORA_RANK
 from ..quant.gguf import ggml_types
 from ..spec import Checkpoint, FileTensor, ModelSpec
 from .gguf_reader import ArrayInfo, FileFormatError, GGUFHeader, check_parts, is_file, listing, read_gguf_header
@@ -55,18 +56,6 @@ def _tensor_bytes(header: GGUFHeader) -> list[FileTensor]:
 def _config_from_gguf(meta: dict, tensors: list[FileTensor], path: str) -> dict:
     # Read as strictly as config.json (planner.hf_import): every count is an integer (not a float or bool) within
     # planner.limits, refused under its GGUF key (llama.block_count) before anything is built from it.
-    from ..hf_import import check_count, show_value
-    from ..limits import (
-        MAX_CONTEXT,
-        MAX_D_FF,
-        MAX_D_MODEL,
-        MAX_EXPERTS,
-        MAX_HEAD_DIM,
-        MAX_HEADS,
-        MAX_LAYERS,
-        MAX_LORA_RANK,
-    )
-
     arch = meta.get("general.architecture")
     if not isinstance(arch, str) or arch not in GGUF_ARCHS:
         raise ConfigImportError(f"{path}: GGUF architecture {show_value(arch)} is not supported; supported: "

@@ -1,0 +1,383 @@
+"""config.json → ModelSpec, for the model types listed in SUPPORTED_MODEL_TYPES.
+
+Reads JSON only; nothing from the model folder is ever executed (no trust_remote_code).
+Where config.json omits a key, the value is the default of that family's transformers config
+class (e.g. Gemma ties embeddings unless told otherwise), named in FAMILY_DEFAULTS.
+
+Reading is strict. Every key read goes through one typed accessor: a count is a JSON integer within the
+bounds of planner.limits (not 8.0, "8" or true), a switch is a JSON bool (not "false"), a name a JSON string;
+nothing is coerced. Each family's invariants are checked under the config's own key names, and every failure
+is a ConfigImportError whose one line names the source, the key and the value. num_hidden_layers is read and
+bounded first, so no per-layer work is ever done for a hostile layer count.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..errors import ConfigImportError
+from ..limits import MAX_D_FF, MAX_HEAD_DIM, MAX_LAYERS
+from ..spec import MLA, BlockSparse, ModelSpec, MoE
+from .families import ACTIVATIONS, BOUNDS, DTYPES, FAMILY_DEFAULTS, LAYER_TYPES, QWEN, SUPPORTED_MODEL_TYPES
+from .values import SPEC_FIELDS, check_count, check_flag, check_list, check_text, parse_json, show_value
+
+__all__ = ["FAMILY_DEFAULTS", "SUPPORTED_MODEL_TYPES", "check_count", "check_flag", "check_list", "check_text",
+           "load_config_json", "parse_json", "show_value", "spec_from_config"]
+
+_MISSING = object()
+
+
+class _Config:
+    """config.json values with the family defaults behind them, read through typed accessors only."""
+
+    def __init__(self, raw: dict, model_type: str, where: str):
+        self.raw, self.model_type, self.where = raw, model_type, where
+        self.defaults = FAMILY_DEFAULTS[model_type]
+
+    def value(self, key: str, fallback: Any = _MISSING) -> Any:
+        """The config.json value (an explicit null included), else the family default, else fallback."""
+        if key in self.raw:
+            return self.raw[key]
+        if key in self.defaults:
+            return self.defaults[key]
+        if fallback is _MISSING:
+            raise ConfigImportError(f"{self.where}: required field {key!r} is missing "
+                                    f"(model_type {self.model_type!r})")
+        return fallback
+
+    def count(self, key: str, fallback: Any = _MISSING, *, nullable: bool = False) -> int | None:
+        """An integer within the key's BOUNDS; None only for an explicit null (or fallback) where nullable."""
+        value = self.value(key, fallback)
+        if value is None and nullable:
+            return None
+        return check_count(self.where, key, value, *BOUNDS[key])
+
+    def flag(self, key: str, fallback: bool = False) -> bool:
+        return check_flag(self.where, key, self.value(key, fallback))
+
+    def text(self, key: str, fallback: Any = _MISSING, *, choices=None, nullable: bool = False) -> str | None:
+        value = self.value(key, fallback)
+        if value is None and nullable:
+            return None
+        return check_text(self.where, key, value, choices)
+
+
+def spec_from_config(raw: dict, *, name: str, source: str) -> ModelSpec:
+    """A ModelSpec from a parsed config.json; `name` and `source` say where it came from.
+
+    Every failure is a ConfigImportError naming `source`, the config.json key and its value."""
+    raw, model_type = _language_model(raw, source)
+    c = _Config(raw, model_type, source)
+    try:
+        return _spec(c, name)
+    except ValidationError as e:  # a rule of ModelSpec no check here anticipated: reworded with config.json keys
+        raise ConfigImportError(_validation_message(e, c)) from None
+
+
+def _language_model(raw: Any, where: str) -> tuple[dict, str]:
+    """The config object of the language model and its model_type (one of FAMILY_DEFAULTS)."""
+    if not isinstance(raw, dict):
+        raise ConfigImportError(f"{where}: config.json must hold a JSON object, got {type(raw).__name__}")
+    model_type = raw.get("model_type")
+    if model_type == "gemma3":  # multimodal wrapper (Gemma3Config): the language model is text_config
+        text = raw.get("text_config")
+        if not isinstance(text, dict):
+            raise ConfigImportError(f"{where}: text_config must be an object for model_type 'gemma3', "
+                                    f"got {show_value(text)}")
+        text = dict(text)
+        text.setdefault("torch_dtype", raw.get("torch_dtype"))
+        raw, model_type = text, "gemma3_text"
+    if not isinstance(model_type, str) or model_type not in FAMILY_DEFAULTS:
+        raise ConfigImportError(f"{where}: model_type {show_value(model_type)} is not supported; supported: "
+                                f"{', '.join(SUPPORTED_MODEL_TYPES)}")
+    return raw, model_type
+
+
+def _spec(c: _Config, name: str) -> ModelSpec:
+    t = c.model_type
+    n_layers = c.count("num_hidden_layers")  # first: it bounds every per-layer step below
+    d_model, n_heads = c.count("hidden_size"), c.count("num_attention_heads")
+    mla = _mla(c)
+    moe = _moe(c, n_layers)
+    qwen2_moe_qkv_bias = c.flag("qkv_bias") if t == "qwen2_moe" else False
+    attention_bias, mlp_bias = c.flag("attention_bias"), c.flag("mlp_bias")
+    tie, lm_head_bias = c.flag("tie_word_embeddings"), c.flag("lm_head_bias")
+    if tie and lm_head_bias:
+        raise ConfigImportError(f"{c.where}: tie_word_embeddings and lm_head_bias are both true, but a tied "
+                                "lm_head has no bias of its own")
+    if t == "phi3small":
+        d_ff = c.count("ff_intermediate_size")
+    elif moe is not None and moe.first_dense_layers == 0:
+        d_ff = 0  # every layer is MoE: intermediate_size is not read
+    else:
+        d_ff = c.count("intermediate_size")
+    return ModelSpec(
+        name=name, source=c.where, model_type=t, n_layers=n_layers, d_model=d_model, n_heads=n_heads,
+        n_kv_heads=_kv_heads(c, n_heads, mla), head_dim=_head_dim(c, d_model, n_heads, mla), d_ff=d_ff,
+        vocab_size=c.count("vocab_size"), max_context=c.count("max_position_embeddings"), tie_embeddings=tie,
+        activation=_activation(c),
+        qkv_bias=attention_bias or t in ("qwen2", "phi3small", "gpt_oss") or qwen2_moe_qkv_bias,
+        o_bias=attention_bias and t not in ("qwen3", "qwen3_moe") or t in ("phi3small", "gpt_oss"),
+        mlp_bias=mlp_bias or t in ("phi3small", "gpt_oss"), lm_head_bias=lm_head_bias,
+        qkv_fused=t in ("phi3", "phi3small"), gate_up_fused=t in ("phi3", "phi3small"),
+        norm="layernorm" if t in ("phi3small", "phimoe") else "rmsnorm",
+        norm_bias=t in ("phi3small", "phimoe"),
+        norms_per_layer=4 if t in ("gemma2", "gemma3_text") else 2,
+        qk_norm=t in ("qwen3", "qwen3_moe", "gemma3_text"),
+        attention_sinks=t == "gpt_oss", moe=moe, mla=mla,
+        weights_dtype=_weights_dtype(c),
+        **_attention_layout(c, n_layers),
+    )
+
+
+def _kv_heads(c: _Config, n_heads: int, mla: MLA | None) -> int:
+    # transformers' config classes: num_key_value_heads=None means num_attention_heads (no GQA). An absent key
+    # takes the family default, or num_attention_heads where the class has none (Llama, Phi-3, DeepSeek).
+    kv = c.count("num_key_value_heads", None, nullable=True)
+    kv = n_heads if kv is None else kv
+    if mla is not None and kv != n_heads:
+        raise ConfigImportError(f"{c.where}: num_key_value_heads ({kv}) must equal num_attention_heads ({n_heads}): "
+                                "multi-head latent attention decompresses one K/V per query head")
+    if n_heads % kv:  # each KV head serves a whole group of query heads (repeat_kv in transformers' attention)
+        raise ConfigImportError(f"{c.where}: num_attention_heads ({n_heads}) must be a multiple of num_key_value_heads "
+                                f"({kv}) (spec: n_heads ({n_heads}) must be a multiple of n_kv_heads ({kv}))")
+    return kv
+
+
+def _head_dim(c: _Config, d_model: int, n_heads: int, mla: MLA | None) -> int:
+    if mla is not None:  # MLA: query/key heads are qk_nope_head_dim + qk_rope_head_dim wide; head_dim is not read
+        head_dim = mla.qk_nope_head_dim + mla.qk_rope_head_dim
+        if head_dim > MAX_HEAD_DIM:
+            raise ConfigImportError(f"{c.where}: qk_nope_head_dim + qk_rope_head_dim ({head_dim}) must be at most "
+                                    f"{MAX_HEAD_DIM}")
+        return head_dim
+    head_dim = c.count("head_dim", None, nullable=True)
+    if head_dim is not None:
+        return head_dim
+    # LlamaConfig and the others: head_dim = hidden_size // num_attention_heads when absent or null; their attention
+    # raised "hidden_size must be divisible by num_heads" on a remainder, so a remainder is refused here.
+    if d_model % n_heads:
+        raise ConfigImportError(f"{c.where}: hidden_size ({d_model}) must be a multiple of num_attention_heads "
+                                f"({n_heads}) when head_dim is not given")
+    if d_model // n_heads > MAX_HEAD_DIM:
+        raise ConfigImportError(f"{c.where}: hidden_size / num_attention_heads ({d_model} / {n_heads}) is the "
+                                f"head_dim, which must be at most {MAX_HEAD_DIM}")
+    return d_model // n_heads
+
+
+def _activation(c: _Config) -> str:
+    # Gemma's classes read hidden_activation, and hidden_act where hidden_activation is explicitly null.
+    key = "hidden_act"
+    if c.model_type.startswith("gemma"):
+        if c.raw.get("hidden_activation", _MISSING) is not None:
+            key = "hidden_activation"
+        elif "hidden_act" not in c.raw:
+            raise ConfigImportError(f"{c.where}: hidden_activation is null and hidden_act is missing")
+    act = c.text(key, choices=ACTIVATIONS)
+    return "swiglu_clamp" if c.model_type == "gpt_oss" else ACTIVATIONS[act]
+
+
+def _attention_layout(c: _Config, n_layers: int) -> dict:
+    """layer_pattern, sliding_window and block_sparse, as each family decides per layer (n_layers is bounded)."""
+    if c.model_type == "phi3small":
+        return _block_sparse_layout(c, n_layers)
+    window = _window(c)
+    kinds = _layer_kinds(c, n_layers, window)
+    if "sliding" not in kinds:
+        return {"layer_pattern": _shortest_period(kinds), "sliding_window": None}
+    if window is None:
+        raise ConfigImportError(f"{c.where}: sliding layers but no 'sliding_window'")
+    return {"layer_pattern": _shortest_period(kinds), "sliding_window": window}
+
+
+def _block_sparse_layout(c: _Config, n_layers: int) -> dict:
+    # modeling_phi3_small.py: a layer is dense when (layer_idx + 1) % dense_attention_every_n_layers == 0.
+    n = c.count("dense_attention_every_n_layers")
+    sparse = BlockSparse(block_size=c.count("blocksparse_block_size"),
+                         local_blocks=c.count("blocksparse_num_local_blocks"),
+                         vert_stride=c.count("blocksparse_vert_stride"),
+                         homo_head=c.flag("blocksparse_homo_head_pattern"))
+    kinds = tuple("full" if (i + 1) % n == 0 else "block_sparse" for i in range(n_layers))
+    return {"layer_pattern": _shortest_period(kinds), "block_sparse": sparse if "block_sparse" in kinds else None}
+
+
+def _window(c: _Config) -> int | None:
+    # Qwen2Config and its kin: sliding_window = sliding_window if use_sliding_window else None, so it is not read.
+    if c.model_type in QWEN and not c.flag("use_sliding_window"):
+        return None
+    return c.count("sliding_window", None, nullable=True)
+
+
+def _layer_kinds(c: _Config, n_layers: int, window: int | None) -> tuple[str, ...]:
+    """The attention kind of each of the n_layers layers."""
+    t = c.model_type
+    if c.raw.get("layer_types") is not None:
+        return _layer_types(c, n_layers)
+    if t in ("gemma2", "gpt_oss"):  # Gemma2Config, GptOssConfig: layer i slides when (i + 1) % 2, the even layers
+        return tuple("sliding" if (i + 1) % 2 else "full" for i in range(n_layers))
+    if t == "gemma3_text":  # Gemma3TextConfig: layer i slides when (i + 1) % sliding_window_pattern (so ≥ 1)
+        p = c.count("sliding_window_pattern")
+        return tuple("sliding" if (i + 1) % p else "full" for i in range(n_layers))
+    if window is not None and t == "qwen2":  # Qwen2Config: layers from max_window_layers on slide
+        first = c.count("max_window_layers", n_layers)
+        return tuple("sliding" if i >= first else "full" for i in range(n_layers))
+    return ("sliding",) if window is not None else ("full",)
+
+
+def _layer_types(c: _Config, n_layers: int) -> tuple[str, ...]:
+    types = check_list(c.where, "layer_types", c.raw["layer_types"], MAX_LAYERS)
+    if len(types) != n_layers:
+        raise ConfigImportError(f"{c.where}: layer_types has {len(types)} entries, num_hidden_layers is {n_layers}")
+    return tuple(LAYER_TYPES[check_text(c.where, f"layer_types[{i}]", kind, LAYER_TYPES)]
+                 for i, kind in enumerate(types))
+
+
+def _shortest_period(kinds: tuple[str, ...]) -> tuple[str, ...]:
+    """The shortest prefix that, repeated, gives `kinds`: its smallest period, n minus its longest proper border
+    (Knuth–Morris–Pratt prefix function, linear in n)."""
+    border, k = [0] * len(kinds), 0
+    for i in range(1, len(kinds)):
+        while k and kinds[i] != kinds[k]:
+            k = border[k - 1]
+        if kinds[i] == kinds[k]:
+            k += 1
+        border[i] = k
+    return kinds[:len(kinds) - border[-1]] if kinds else kinds
+
+
+def _experts_per_token(c: _Config, experts_key: str, n_experts: int) -> int:
+    k = c.count("num_experts_per_tok")
+    if k > n_experts:  # the router's top-k picks among n_experts
+        raise ConfigImportError(f"{c.where}: num_experts_per_tok ({k}) must be at most {experts_key} ({n_experts})")
+    return k
+
+
+def _moe(c: _Config, n_layers: int) -> MoE | None:
+    t = c.model_type
+    if t in ("mixtral", "phimoe", "gpt_oss"):
+        n = c.count("num_local_experts")
+        return MoE(n_experts=n, experts_per_token=_experts_per_token(c, "num_local_experts", n),
+                   expert_d_ff=c.count("intermediate_size"), router_bias=t == "gpt_oss")
+    if t in ("qwen2_moe", "qwen3_moe"):
+        return _qwen_moe(c, n_layers)
+    if t in ("deepseek_v2", "deepseek_v3"):
+        return _deepseek_moe(c, n_layers)
+    return None
+
+
+def _qwen_moe(c: _Config, n_layers: int) -> MoE:
+    # Qwen2MoeConfig / Qwen3MoeConfig: layer i is MoE unless i is in mlp_only_layers or
+    # (i + 1) % decoder_sparse_step != 0 (so decoder_sparse_step ≥ 1).
+    step = c.count("decoder_sparse_step")
+    dense = check_list(c.where, "mlp_only_layers", c.value("mlp_only_layers", []), n_layers)
+    dense = [check_count(c.where, f"mlp_only_layers[{i}]", v, 0, n_layers - 1) for i, v in enumerate(dense)]
+    if step != 1 or dense:
+        raise ConfigImportError(f"{c.where}: decoder_sparse_step {step} / mlp_only_layers {show_value(dense)}: "
+                                "only every-layer MoE is supported")
+    n = c.count("num_experts")
+    shared = c.count("shared_expert_intermediate_size", 0) if c.model_type == "qwen2_moe" else 0
+    return MoE(n_experts=n, experts_per_token=_experts_per_token(c, "num_experts", n),
+               expert_d_ff=c.count("moe_intermediate_size"), n_shared_experts=1 if shared else 0,
+               shared_d_ff=shared, shared_expert_gate=bool(shared))
+
+
+def _deepseek_moe(c: _Config, n_layers: int) -> MoE:
+    freq = c.count("moe_layer_freq")
+    if freq != 1:
+        raise ConfigImportError(f"{c.where}: moe_layer_freq {freq}: only 1 is supported")
+    n = c.count("n_routed_experts")
+    k = _experts_per_token(c, "n_routed_experts", n)
+    expert_d_ff = c.count("moe_intermediate_size")
+    n_shared = c.count("n_shared_experts", nullable=True) or 0  # DeepseekV2Config: None means no shared expert
+    if n_shared * expert_d_ff > MAX_D_FF:  # the shared experts run as one MLP of n_shared_experts × that width
+        raise ConfigImportError(f"{c.where}: n_shared_experts × moe_intermediate_size ({n_shared} × {expert_d_ff}) "
+                                f"must be at most {MAX_D_FF}")
+    first = c.count("first_k_dense_replace")
+    if first >= n_layers:  # some layer must be MoE, or this is a dense model with unused experts
+        raise ConfigImportError(f"{c.where}: first_k_dense_replace ({first}) must be below num_hidden_layers "
+                                f"({n_layers})")
+    topk = c.text("topk_method", None, nullable=True)
+    return MoE(n_experts=n, experts_per_token=k, expert_d_ff=expert_d_ff, n_shared_experts=n_shared,
+               shared_d_ff=n_shared * expert_d_ff, first_dense_layers=first,
+               router_correction_bias=topk == "noaux_tc" or c.model_type == "deepseek_v3")
+
+
+def _mla(c: _Config) -> MLA | None:
+    if c.model_type not in ("deepseek_v2", "deepseek_v3"):
+        return None
+    return MLA(q_lora_rank=c.count("q_lora_rank", None, nullable=True), kv_lora_rank=c.count("kv_lora_rank"),
+               qk_rope_head_dim=c.count("qk_rope_head_dim"), qk_nope_head_dim=c.count("qk_nope_head_dim"),
+               v_head_dim=c.count("v_head_dim"))
+
+
+def _weights_dtype(c: _Config) -> str:
+    q = c.raw.get("quantization_config")
+    if q is not None:
+        if not isinstance(q, dict):
+            raise ConfigImportError(f"{c.where}: quantization_config must be an object, got {show_value(q)}")
+        method = check_text(c.where, "quantization_config.quant_method", q.get("quant_method", "")).lower()
+        if method == "mxfp4":
+            return "mxfp4"
+        if method == "fp8":
+            return "fp8-block" if _block_size(c, q.get("weight_block_size")) else "fp8"
+        if method:
+            raise ConfigImportError(f"{c.where}: quantization_config.quant_method {method!r} is not "
+                                    "supported for import; load the unquantized config and pass quant=")
+    for key in ("torch_dtype", "dtype"):  # transformers v5 writes dtype
+        if c.raw.get(key) is not None:
+            return DTYPES[c.text(key, choices=DTYPES)]
+    return "bf16"
+
+
+def _block_size(c: _Config, value: Any) -> tuple[int, ...]:
+    """quantization_config.weight_block_size: null, or the (rows, columns) of one fp8 scale block."""
+    if value is None:
+        return ()
+    key = "quantization_config.weight_block_size"
+    return tuple(check_count(c.where, f"{key}[{i}]", v, 1, MAX_D_FF)
+                 for i, v in enumerate(check_list(c.where, key, value, 2)))
+
+
+# ModelSpec field → the config.json key it comes from, to reword a ValidationError (names not here are the same).
+_CONFIG_KEYS = {**{f: k for k, f in SPEC_FIELDS.items()}, "d_ff": "intermediate_size",
+                "layer_pattern": "layer_types", "activation": "hidden_act", "weights_dtype": "torch_dtype",
+                "n_experts": "num_experts", "experts_per_token": "num_experts_per_tok",
+                "expert_d_ff": "moe_intermediate_size", "shared_d_ff": "shared_expert_intermediate_size",
+                "first_dense_layers": "first_k_dense_replace", "block_size": "blocksparse_block_size",
+                "local_blocks": "blocksparse_num_local_blocks", "vert_stride": "blocksparse_vert_stride",
+                "homo_head": "blocksparse_homo_head_pattern"}
+_FIELD_NAME = re.compile(r"\b(" + "|".join(sorted(_CONFIG_KEYS, key=len, reverse=True)) + r")\b")
+
+
+def _validation_message(e: ValidationError, c: _Config) -> str:
+    """The first error of a ModelSpec ValidationError in config.json terms: key names, the value, no docs URL."""
+    err = e.errors(include_url=False)[0]
+    msg = _FIELD_NAME.sub(lambda m: _CONFIG_KEYS[m.group(1)], err["msg"].removeprefix("Value error, "))
+    fields = [p for p in err["loc"] if isinstance(p, str)]
+    if not fields:  # a model validator's message, which names its fields itself
+        return f"{c.where}: {msg}".replace("\n", " ")
+    key = _CONFIG_KEYS.get(fields[-1], fields[-1])
+    return f"{c.where}: {key}: {msg}, got {show_value(err.get('input'))}".replace("\n", " ")
+
+
+def load_config_json(path: str | Path, *, name: str | None = None) -> ModelSpec:
+    """ModelSpec from a config.json file or a folder that holds one."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "config.json"
+    if not p.is_file():
+        raise ConfigImportError(f"config.json not found: {p}")
+    if p.stat().st_size > 10 * 2**20:
+        raise ConfigImportError(f"{p}: {p.stat().st_size} bytes is too large for a config.json")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigImportError(f"{p}: not valid JSON ({e})") from None
+    raw = parse_json(text, str(p))
+    guess = raw.get("_name_or_path") if isinstance(raw, dict) else None
+    guess = guess if isinstance(guess, str) else None
+    return spec_from_config(raw, name=name or guess or p.parent.name or str(p), source=str(p))

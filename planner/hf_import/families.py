@@ -1,0 +1,79 @@
+"""What the importer knows of each model family: transformers' defaults and the bounds of every key it reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..limits import (
+    MAX_CONTEXT,
+    MAX_D_FF,
+    MAX_D_MODEL,
+    MAX_EXPERTS,
+    MAX_HEAD_DIM,
+    MAX_HEADS,
+    MAX_LAYERS,
+    MAX_LORA_RANK,
+    MAX_VOCAB,
+)
+
+# Defaults of transformers' configuration_<type>.py (v4.5x), for keys config.json may omit.
+FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
+    "llama": {"tie_word_embeddings": False, "attention_bias": False, "mlp_bias": False, "hidden_act": "silu"},
+    "mistral": {"num_key_value_heads": 8, "tie_word_embeddings": False, "sliding_window": 4096, "hidden_act": "silu"},
+    "mixtral": {"num_key_value_heads": 8, "tie_word_embeddings": False, "sliding_window": None, "hidden_act": "silu",
+                "num_local_experts": 8, "num_experts_per_tok": 2},
+    "qwen2": {"num_key_value_heads": 32, "tie_word_embeddings": False, "use_sliding_window": False,
+              "hidden_act": "silu"},
+    "qwen2_moe": {"num_key_value_heads": 16, "tie_word_embeddings": False, "qkv_bias": True,
+                  "use_sliding_window": False, "hidden_act": "silu", "decoder_sparse_step": 1, "mlp_only_layers": []},
+    "qwen3": {"num_key_value_heads": 32, "tie_word_embeddings": False, "use_sliding_window": False,
+              "attention_bias": False, "head_dim": 128, "hidden_act": "silu"},
+    "qwen3_moe": {"num_key_value_heads": 4, "tie_word_embeddings": False, "use_sliding_window": False,
+                  "attention_bias": False, "hidden_act": "silu", "decoder_sparse_step": 1, "mlp_only_layers": []},
+    "gemma": {"num_key_value_heads": 16, "tie_word_embeddings": True, "head_dim": 256, "attention_bias": False,
+              "hidden_activation": "gelu_pytorch_tanh"},
+    "gemma2": {"num_key_value_heads": 4, "tie_word_embeddings": True, "head_dim": 256, "attention_bias": False,
+               "sliding_window": 4096, "hidden_activation": "gelu_pytorch_tanh"},
+    "gemma3_text": {"num_key_value_heads": 4, "tie_word_embeddings": True, "head_dim": 256, "attention_bias": False,
+                    "sliding_window": 4096, "sliding_window_pattern": 6,
+                    "hidden_activation": "gelu_pytorch_tanh", "vocab_size": 262208,
+                    "max_position_embeddings": 131072},
+    "phi3": {"tie_word_embeddings": False, "sliding_window": None, "hidden_act": "silu"},
+    "phi3small": {"tie_word_embeddings": True, "dense_attention_every_n_layers": 2,
+                  "blocksparse_homo_head_pattern": False, "hidden_act": "gegelu"},
+    "phimoe": {"num_key_value_heads": 8, "tie_word_embeddings": False, "attention_bias": False, "lm_head_bias": False,
+               "sliding_window": None, "hidden_act": "silu"},
+    "deepseek_v2": {"tie_word_embeddings": False, "attention_bias": False, "first_k_dense_replace": 0,
+                    "moe_layer_freq": 1, "n_shared_experts": None, "hidden_act": "silu"},
+    "deepseek_v3": {"tie_word_embeddings": False, "attention_bias": False, "first_k_dense_replace": 3,
+                    "moe_layer_freq": 1, "n_shared_experts": 1, "hidden_act": "silu"},
+    "gpt_oss": {"tie_word_embeddings": False, "sliding_window": 128, "hidden_act": "silu"},
+}
+SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILY_DEFAULTS, "gemma3"]))
+
+ACTIVATIONS = {"silu": "silu", "swish": "silu", "gelu": "gelu", "gelu_pytorch_tanh": "gelu_tanh",
+                "gelu_new": "gelu_tanh", "gelu_tanh": "gelu_tanh", "relu": "relu", "gegelu": "gegelu"}
+DTYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
+LAYER_TYPES = {"full_attention": "full", "sliding_attention": "sliding"}  # transformers' layer_types entries
+QWEN = ("qwen2", "qwen2_moe", "qwen3", "qwen3_moe")
+
+# Bounds of every integer key read: (lowest, highest). The highest is the planner.limits bound of the ModelSpec
+# field the key feeds, so a hostile value is refused with the config's key name before any work is done.
+BOUNDS: dict[str, tuple[int, int]] = {
+    "num_hidden_layers": (1, MAX_LAYERS), "hidden_size": (1, MAX_D_MODEL),
+    "num_attention_heads": (1, MAX_HEADS), "num_key_value_heads": (1, MAX_HEADS), "head_dim": (1, MAX_HEAD_DIM),
+    "intermediate_size": (1, MAX_D_FF), "ff_intermediate_size": (1, MAX_D_FF),
+    "vocab_size": (1, MAX_VOCAB), "max_position_embeddings": (1, MAX_CONTEXT),
+    "sliding_window": (1, MAX_CONTEXT), "sliding_window_pattern": (1, MAX_LAYERS),
+    "max_window_layers": (0, MAX_LAYERS), "dense_attention_every_n_layers": (1, MAX_LAYERS),
+    "blocksparse_block_size": (1, MAX_CONTEXT), "blocksparse_num_local_blocks": (1, MAX_CONTEXT),
+    "blocksparse_vert_stride": (1, MAX_CONTEXT),
+    # MoE: ModelSpec's MoE needs two routed experts at least (one would be a dense MLP)
+    "num_local_experts": (2, MAX_EXPERTS), "num_experts": (2, MAX_EXPERTS), "n_routed_experts": (2, MAX_EXPERTS),
+    "num_experts_per_tok": (1, MAX_EXPERTS), "n_shared_experts": (0, MAX_EXPERTS),
+    "moe_intermediate_size": (1, MAX_D_FF), "shared_expert_intermediate_size": (0, MAX_D_FF),
+    "first_k_dense_replace": (0, MAX_LAYERS), "moe_layer_freq": (1, MAX_LAYERS),
+    "decoder_sparse_step": (1, MAX_LAYERS),
+    "q_lora_rank": (1, MAX_LORA_RANK), "kv_lora_rank": (1, MAX_LORA_RANK),
+    "qk_rope_head_dim": (1, MAX_HEAD_DIM), "qk_nope_head_dim": (1, MAX_HEAD_DIM), "v_head_dim": (1, MAX_HEAD_DIM),
+}
