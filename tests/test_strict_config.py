@@ -609,3 +609,9 @@ def test_any_value_in_any_key_is_read_for_what_it_means_or_refused(data):
     event("read: as expected")
     assert "_raise" not in expected, f"{key}={value!r} was accepted"
     assert spec == _apply(base, expected)
+
+
+def test_a_stray_sliding_window_in_a_family_without_one_changes_nothing():
+    # LlamaConfig has no sliding_window; a fine-tune's config.json that carries one still runs full attention
+    with_key = load({**LLAMA, "sliding_window": 4096})
+    assert with_key.layer_pattern == ("full",) and with_key.sliding_window is None

@@ -209,6 +209,9 @@ def _window(c: _Config) -> int | None:
     # Qwen2Config and its kin: sliding_window = sliding_window if use_sliding_window else None, so it is not read.
     if c.model_type in QWEN and not c.flag("use_sliding_window"):
         return None
+    # LlamaConfig, GemmaConfig and the DeepSeek configs have no sliding window: a stray key changes nothing there
+    if c.model_type in ("llama", "gemma", "deepseek_v2", "deepseek_v3"):
+        return None
     return c.count("sliding_window", None, nullable=True)
 
 
