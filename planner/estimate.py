@@ -210,7 +210,7 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     default the whole context — and decode tokens/s at the full context).
     engine: None for the plain analytic model, or "vllm", "llama.cpp", "transformers" for what that engine
     allocates (planner.engines), with its options as keywords: vllm gpu_memory_utilization, max_model_len,
-    block_size, max_num_batched_tokens, max_num_seqs, gpu_memory_bytes; llama.cpp n_batch, n_ubatch,
+    block_size, max_num_batched_tokens, max_num_seqs, gpu_memory_bytes; llama.cpp n_ctx, n_batch, n_ubatch,
     flash_attn, n_gpu_layers, n_parallel, kv_unified, type_v. The engine also picks the speed model.
     """
     from .engines import ENGINES, check_engine_formats
@@ -276,8 +276,9 @@ def _engine_context(spec: ModelSpec, engine: str | None, context, batch, options
                                 "rejects longer requests; raise max_model_len or lower context")
     if engine == "llama.cpp" and context is None and options.get("n_ctx") is not None:
         n_ctx = _check("n_ctx", options["n_ctx"], maximum=MAX_CONTEXT)
-        slots = options.get("n_parallel") or (batch if isinstance(batch, int) and not isinstance(batch, bool) else 1)
-        return n_ctx if options.get("kv_unified") else max(1, n_ctx // max(1, slots))
+        slots = options.get("n_parallel")
+        slots = _check("batch", batch) if slots is None else _check("n_parallel", slots)
+        return n_ctx if options.get("kv_unified") is True else max(1, n_ctx // slots)
     return context
 
 

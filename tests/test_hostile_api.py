@@ -27,6 +27,8 @@ def _cases():
         yield "n_ubatch", lambda v=v: estimate("llama-3-8b", quant="q4_k_m", engine="llama.cpp", n_ubatch=v)
         yield "n_parallel", lambda v=v: estimate("llama-3-8b", quant="q4_k_m", engine="llama.cpp", n_parallel=v)
         yield "n_ctx", lambda v=v: estimate("llama-3-8b", quant="q4_k_m", engine="llama.cpp", n_ctx=v)
+        yield "n_parallel", lambda v=v: estimate("llama-3-8b", quant="q4_k_m", engine="llama.cpp", n_ctx=4096,
+                                                 n_parallel=v)
         yield "batch", lambda v=v: table("llama-3-8b", batch=v)
         yield "batch", lambda v=v: max_context("llama-3-8b", gpu="rtx-4090", batch=v)
         yield "memory_bytes", lambda v=v: max_context("llama-3-8b", memory_bytes=v)
