@@ -10,6 +10,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from .activations import DEQUANT_CHUNK_ROWS, decode_activation_bytes, prefill_activation_bytes
+from .checks import positive_int
 from .errors import WorkloadError, shown
 from .kv import get_kv_dtype, kv_cache_bytes
 from .limits import MAX_BATCH, MAX_BYTES, MAX_CONTEXT
@@ -99,14 +100,6 @@ class Estimate(BaseModel):
         return self.model_dump(mode="json")
 
 
-def _check(name: str, value, *, minimum: int = 1, maximum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise WorkloadError(f"{name} must be an integer ≥ {minimum}, got {shown(value)}")
-    if maximum is not None and value > maximum:
-        raise WorkloadError(f"{name} must be at most {maximum:,}, got {value:,}")
-    return int(value)
-
-
 def check_representable(spec: ModelSpec, w: Workload, *, context, batch, weights: int) -> None:
     """Refuse a workload whose bytes pass MAX_BYTES (4 EiB: no machine holds them, and int64 would wrap around).
 
@@ -178,11 +171,11 @@ def resolve_workload(spec: ModelSpec, *, quant, kv_dtype, context, batch, chunk,
     """Fill defaults and check every argument, naming the one that is wrong."""
     quant = get_quant(spec.weights_dtype if quant is None else quant).name
     kv_dtype = default_kv_dtype(quant, spec) if kv_dtype is None else get_kv_dtype(kv_dtype).name
-    context = min(DEFAULT_CONTEXT, spec.max_context) if context is None else _check("context", context)
+    context = min(DEFAULT_CONTEXT, spec.max_context) if context is None else positive_int("context", context)
     if context > spec.max_context:
         raise WorkloadError(f"context {context} exceeds {spec.name}'s max_context {spec.max_context}")
     if chunk is not None:
-        _check("chunk", chunk, maximum=MAX_CONTEXT)
+        positive_int("chunk", chunk, MAX_CONTEXT)
     for field, value, allowed in (("attention", attention, ("sdpa", "eager")), ("logits", logits, ("last", "all")),
                                   ("runtime", runtime, ("cuda", "none"))):
         if value not in allowed:
@@ -192,7 +185,7 @@ def resolve_workload(spec: ModelSpec, *, quant, kv_dtype, context, batch, chunk,
     logits_dtype = get_kv_dtype(logits_dtype).name
     if logits_dtype not in ("fp32", "fp16", "bf16"):
         raise WorkloadError(f"logits_dtype must be one of fp32, fp16, bf16, got {shown(logits_dtype)}")
-    batch = _check("batch", batch, maximum=MAX_BATCH)
+    batch = positive_int("batch", batch, MAX_BATCH)
     return Workload(quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, chunk=chunk, attention=attention,
                     logits=logits, logits_dtype=logits_dtype, runtime=runtime, cap_sliding=cap_sliding)
 
@@ -267,17 +260,13 @@ def _engine_context(spec: ModelSpec, engine: str | None, context, batch, options
         if max_model_len is None:
             options["max_model_len"] = spec.max_context  # vLLM's default max_model_len
         else:
-            _check("max_model_len", max_model_len, maximum=spec.max_context)
+            positive_int("max_model_len", max_model_len, spec.max_context)
         if context is None:
-            return options["max_model_len"]
-        _check("context", context)
-        if context > options["max_model_len"]:
-            raise WorkloadError(f"context {context:,} exceeds max_model_len {options['max_model_len']:,}: vLLM "
-                                "rejects longer requests; raise max_model_len or lower context")
+            return options["max_model_len"]  # a longer context than max_model_len: vllm_memory refuses it
     if engine == "llama.cpp" and context is None and options.get("n_ctx") is not None:
-        n_ctx = _check("n_ctx", options["n_ctx"], maximum=MAX_CONTEXT)
+        n_ctx = positive_int("n_ctx", options["n_ctx"], MAX_CONTEXT)
         slots = options.get("n_parallel")
-        slots = _check("batch", batch) if slots is None else _check("n_parallel", slots)
+        slots = positive_int("batch", batch) if slots is None else positive_int("n_parallel", slots)
         return n_ctx if options.get("kv_unified") is True else max(1, n_ctx // slots)
     return context
 
@@ -290,15 +279,16 @@ def _engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict,
     if engine == "vllm":
         options = dict(options)
         memory = options.pop("gpu_memory_bytes", None)
-        if gpu is not None and load_gpu(gpu).vendor == "apple":
-            raise WorkloadError(f"engine 'vllm' does not run on {load_gpu(gpu).name}: vLLM has no Metal backend "
+        g = None if gpu is None else load_gpu(gpu)
+        if g is not None and g.vendor == "apple":
+            raise WorkloadError(f"engine 'vllm' does not run on {g.name}: vLLM has no Metal backend "
                                 "(its macOS build runs on the CPU); use engine llama.cpp")
         if memory is None:
-            if gpu is None:
+            if g is None:
                 raise WorkloadError("engine 'vllm' sizes its KV cache from the GPU's memory: give gpu= or "
                                     "gpu_memory_bytes=")
-            memory = load_gpu(gpu).memory_bytes or load_gpu(gpu).memory_marketed_bytes
-        return vllm_memory(spec, **common, gpu_memory_bytes=_check("gpu_memory_bytes", memory, maximum=MAX_BYTES),
+            memory = g.memory_bytes or g.memory_marketed_bytes
+        return vllm_memory(spec, **common, gpu_memory_bytes=positive_int("gpu_memory_bytes", memory, MAX_BYTES),
                            weights=totals["weights_bytes"], context=w.context, batch=w.batch, **options)
     if engine == "llama.cpp":
         return llamacpp_memory(spec, **common, context=w.context, batch=w.batch, **options)
@@ -315,7 +305,7 @@ def _performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, promp
     g = load_gpu(gpu)
     engine = engine or default_engine(w.quant, spec)
     memory_efficiency(g, w.quant, engine)  # validates the engine name
-    prompt = w.context if prompt is None else _check("prompt", prompt)
+    prompt = w.context if prompt is None else positive_int("prompt", prompt)
     if prompt > w.context:
         raise WorkloadError(f"prompt {prompt} exceeds context {w.context}")
     kw = dict(quant=w.quant, kv_dtype=w.kv_dtype, batch=w.batch, engine=engine, cap_sliding=w.cap_sliding)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from .activations import decode_activation_bytes, prefill_activation_bytes
 from .checks import int_list, name_list, positive_int
-from .errors import WorkloadError
+from .errors import WorkloadError, shown
 from .estimate import activation_options, check_representable, default_kv_dtype, resolve_workload
 from .kv import get_kv_dtype, kv_cache_bytes
 from .limits import MAX_BATCH, MAX_CONTEXT
@@ -27,6 +27,15 @@ COLUMNS = ["model", "quant", "kv_dtype", "context", "batch", "weights_bytes", "k
 
 def _as_list(x) -> list:
     return [x] if isinstance(x, (str, int, ModelSpec)) or x is None else list(x)
+
+
+def _models(models) -> list:
+    """One model (a name or a ModelSpec) or a non-empty list of them."""
+    items = [models] if isinstance(models, (str, ModelSpec)) else models
+    if isinstance(items, (list, tuple)) and items and all(
+            isinstance(m, ModelSpec) or (isinstance(m, str) and m.strip()) for m in items):
+        return list(items)
+    raise WorkloadError(f"models must be a model or a non-empty list of models, got {shown(models)}")
 
 
 def _positive_ints(name: str, values, maximum: int) -> np.ndarray:
@@ -47,15 +56,14 @@ def sweep(models, quants=None, contexts: Iterable[int] | int = 4096, batches: It
     quants None: each checkpoint's own storage; kv_dtypes None: the default for each quant.
     Contexts beyond a model's max_context are kept and flagged in `within_max_context`.
     """
-    models = name_list("models", models) if not isinstance(models, ModelSpec) and not (
-        isinstance(models, (list, tuple)) and models and all(isinstance(m, ModelSpec) for m in models)) else models
+    models = _models(models)
     quants = None if quants is None else name_list("quants", quants)
     kv_dtypes = None if kv_dtypes is None else name_list("kv_dtypes", kv_dtypes)
     ctx = _positive_ints("contexts", contexts, MAX_CONTEXT)
     bat = _positive_ints("batches", batches, MAX_BATCH)
     C, B = (a.ravel() for a in np.meshgrid(ctx, bat, indexing="ij"))
     parts = []
-    for model in _as_list(models):
+    for model in models:
         spec = load_model(model)
         for quant in _as_list(quants):
             w = resolve_workload(spec, quant=quant, kv_dtype=None, context=1, batch=1, chunk=chunk,
@@ -109,7 +117,7 @@ def table(model, *, quants: Iterable[str] = TABLE_QUANTS, contexts: Iterable[int
     ctxs = table_contexts(spec.max_context) if contexts is None else int_list("contexts", contexts, MAX_CONTEXT)
     quants = name_list("quants", quants)
     batch = positive_int("batch", batch, MAX_BATCH)
-    df = sweep(spec, quants=list(quants), contexts=ctxs, batches=batch,
+    df = sweep(spec, quants=quants, contexts=ctxs, batches=batch,
                kv_dtypes=None if kv_dtype is None else [kv_dtype], **kw)
     wide = df.pivot_table(index="quant", columns="context", values="total_bytes", aggfunc="first", observed=True)
     wide = wide.reindex(index=list(dict.fromkeys(df["quant"])), columns=ctxs)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import WorkloadError, shown
+from ..checks import flag, positive_int
+from ..errors import WorkloadError
 
 
 class EngineMemory(BaseModel):
@@ -38,13 +39,7 @@ def engine_options(engine: str, given: dict, allowed: dict, *, minimum: dict | N
     for key, value in out.items():
         default = allowed[key]
         if isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise WorkloadError(f"{key} must be true or false, got {shown(value)}")
+            flag(key, value)
         elif isinstance(default, int):
-            low = (minimum or {}).get(key, 1)
-            high = (maximum or {}).get(key)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise WorkloadError(f"{key} must be an integer ≥ {low}, got {shown(value)}")
-            if high is not None and value > high:
-                raise WorkloadError(f"{key} must be at most {high:,}, got {value:,}")
+            positive_int(key, value, (maximum or {}).get(key), minimum=(minimum or {}).get(key, 1))
     return out

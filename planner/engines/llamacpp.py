@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from math import ceil
 
-from ..errors import WorkloadError, shown
+from ..checks import positive_int
+from ..errors import WorkloadError
 from ..kv import get_kv_dtype, kv_bytes_per_token_per_layer
 from ..limits import MAX_CONTEXT
 from ..spec import ModelSpec
@@ -53,14 +54,10 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     defaults = {"n_batch": 2048, "n_ubatch": 512, "flash_attn": True, "n_gpu_layers": spec.n_layers + 1,
                 "n_parallel": None, "n_ctx": None, "kv_unified": False, "type_v": None}
     o = engine_options("llama.cpp", options, defaults, minimum={"n_gpu_layers": 0},
-                       maximum={"n_batch": MAX_CONTEXT, "n_ubatch": MAX_CONTEXT,
-                                                                   "n_gpu_layers": 2**31 - 1})
-    for key, high in (("n_parallel", LLAMA_MAX_SEQ), ("n_ctx", MAX_CONTEXT)):
-        value = o[key]
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value):
-            raise WorkloadError(f"{key} must be an integer ≥ 1, got {shown(value)}")
-        if value is not None and value > high:
-            raise WorkloadError(f"{key} must be at most {high:,}, got {shown(value)}")
+                       maximum={"n_batch": MAX_CONTEXT, "n_ubatch": MAX_CONTEXT, "n_gpu_layers": 2**31 - 1})
+    for key, high in (("n_parallel", LLAMA_MAX_SEQ), ("n_ctx", MAX_CONTEXT)):  # None: derived from the workload
+        if o[key] is not None:
+            positive_int(key, o[key], high)
     np_, n_ctx = _slots(spec, o, context, batch)
     type_k = kv_dtype
     type_v = kv_dtype if o["type_v"] is None else get_kv_dtype(o["type_v"], "type_v").name

@@ -50,8 +50,8 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
         raise WorkloadError(f"max_model_len {max_model_len} exceeds {spec.name}'s max_context {spec.max_context}")
     context = max_model_len if context is None else context
     if context > max_model_len:
-        raise WorkloadError(f"context {context} exceeds max_model_len {max_model_len}: vLLM truncates nothing, "
-                            "it rejects longer requests; raise max_model_len or lower context")
+        raise WorkloadError(f"context {context:,} exceeds max_model_len {max_model_len:,}: vLLM rejects longer "
+                            "requests; raise max_model_len or lower context")
     tokens = o["max_num_batched_tokens"]
     reqs = min(o["max_num_seqs"], tokens)
     # the layer phases of a forward over `tokens` tokens (attention as SDPA: no scores), logits handled below
