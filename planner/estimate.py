@@ -100,20 +100,34 @@ class Estimate(BaseModel):
         return self.model_dump(mode="json")
 
 
-def check_representable(spec: ModelSpec, w: Workload, *, context, batch, weights: int) -> None:
-    """Refuse a workload whose bytes pass MAX_BYTES (4 EiB: no machine holds them, and int64 would wrap around).
+# Every integer below 2^53 is a float64. The memory formulas are sums, products and maxima of non-negative
+# integers, none larger than the total, so a total below it is computed exactly in floating point.
+EXACT_IN_FLOAT = 2**53
 
-    The KV cache and activations are recomputed in floating point, where nothing wraps; they grow with context
-    and batch, so checking the largest context and batch of a sweep checks every point of it.
+
+def workload_bytes(spec: ModelSpec, w: Workload, *, context, batch, weights: int):
+    """(KV cache, prefill peak, decode peak) bytes for `context` tokens × `batch` sequences (ints or int arrays).
+
+    Evaluated once in float64, where nothing wraps around: below EXACT_IN_FLOAT the values are exact and come back
+    as ints (int64 arrays); up to MAX_BYTES (4 EiB) they are evaluated again in int64, exact there too; beyond it
+    the workload is refused — no machine holds it, and int64 would wrap.
     """
-    c, b = np.float64(context), np.float64(batch)
-    kv = kv_cache_bytes(spec, context_len=c, batch=b, kv_dtype=w.kv_dtype, cap_sliding=w.cap_sliding)
-    act_kw = dict(context_len=c, batch=b, **activation_options(spec, w))
-    act = max(prefill_activation_bytes(spec, chunk=w.chunk, **act_kw), decode_activation_bytes(spec, **act_kw))
-    if weights + kv + act > MAX_BYTES:
-        raise WorkloadError(f"context {context:,} × batch {batch:,} needs about {(weights + kv + act) / 2**60:,.0f} "
-                            f"EiB, beyond the {MAX_BYTES // 2**60} EiB planner computes exactly; lower the batch or "
-                            "the context")
+    kv, prefill, decode = _kv_and_activations(spec, w, np.asarray(context, np.float64),
+                                              np.asarray(batch, np.float64))
+    largest = weights + float(np.max(kv + np.maximum(prefill, decode)))
+    if largest > MAX_BYTES:
+        raise WorkloadError(f"context {int(np.max(context)):,} × batch {int(np.max(batch)):,} needs about "
+                            f"{largest / 2**60:,.0f} EiB, beyond the {MAX_BYTES // 2**60} EiB planner computes "
+                            "exactly; lower the batch or the context")
+    if largest >= EXACT_IN_FLOAT:
+        return _kv_and_activations(spec, w, np.asarray(context, np.int64), np.asarray(batch, np.int64))
+    return tuple(int(v) if np.ndim(v) == 0 else np.asarray(v).astype(np.int64) for v in (kv, prefill, decode))
+
+
+def _kv_and_activations(spec: ModelSpec, w: Workload, context: np.ndarray, batch: np.ndarray):
+    kv = kv_cache_bytes(spec, context_len=context, batch=batch, kv_dtype=w.kv_dtype, cap_sliding=w.cap_sliding)
+    act_kw = dict(context_len=context, batch=batch, **activation_options(spec, w))
+    return kv, prefill_activation_bytes(spec, chunk=w.chunk, **act_kw), decode_activation_bytes(spec, **act_kw)
 
 
 def activation_dtype(quant: str) -> str:
@@ -220,11 +234,7 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     if engine is not None:
         check_engine_formats(spec, engine, quant=w.quant, kv_dtype=w.kv_dtype)
     weights = weights_breakdown(spec, w.quant)
-    check_representable(spec, w, context=w.context, batch=w.batch, weights=sum(weights.values()))
-    kv = kv_cache_bytes(spec, context_len=w.context, batch=w.batch, kv_dtype=w.kv_dtype, cap_sliding=w.cap_sliding)
-    act_kw = dict(context_len=w.context, batch=w.batch, **activation_options(spec, w))
-    prefill = prefill_activation_bytes(spec, chunk=w.chunk, **act_kw)
-    decode = decode_activation_bytes(spec, **act_kw)
+    kv, prefill, decode = workload_bytes(spec, w, context=w.context, batch=w.batch, weights=sum(weights.values()))
     overhead = overhead_breakdown(w.runtime)
     totals = dict(weights_bytes=sum(weights.values()), kv_cache_bytes=kv,
                   activation_bytes=max(prefill, decode), overhead_bytes=sum(overhead.values()))

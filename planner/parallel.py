@@ -17,12 +17,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .activations import decode_activation_bytes, prefill_activation_bytes
+from .activations import decode_activation_bytes
 from .checks import positive_float
 from .errors import LayoutError, WorkloadError, shown
-from .estimate import activation_options, check_representable, resolve_workload
+from .estimate import resolve_workload, workload_bytes
 from .gpus import GPU, load_gpu
-from .kv import kv_cache_bytes
 from .limits import MAX_GPUS
 from .overhead import overhead_bytes
 from .perf import (
@@ -134,12 +133,10 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
                          logits=workload.get("logits", "last"), logits_dtype=workload.get("logits_dtype", "fp32"),
                          runtime=workload.get("runtime", "cuda"), cap_sliding=workload.get("cap_sliding", True))
     engine = engine or default_engine(w.quant, spec)
-    check_representable(spec, w, context=w.context, batch=w.batch, weights=weights_bytes(spec, w.quant))
     n = n_gpus
-    kv_total = kv_cache_bytes(spec, context_len=w.context, batch=w.batch, kv_dtype=w.kv_dtype,
-                              cap_sliding=w.cap_sliding)
-    act_kw = dict(context_len=w.context, batch=w.batch, **activation_options(spec, w))
-    act = max(prefill_activation_bytes(spec, chunk=w.chunk, **act_kw), decode_activation_bytes(spec, **act_kw))
+    kv_total, prefill, decode = workload_bytes(spec, w, context=w.context, batch=w.batch,
+                                               weights=weights_bytes(spec, w.quant))
+    act = max(prefill, decode)
     link = g.interconnect.bytes_per_s if g.interconnect else (g.host_link.bytes_per_s if g.host_link else 1e9)
     if mode == "tp":
         weights = _tp_weights(spec, w.quant, n)
@@ -198,7 +195,7 @@ def offload(model, *, gpu: str | GPU, gpu_layers: int, quant: str | None = None,
         raise WorkloadError(f"gpu_layers must be an integer within 0–{spec.n_layers}, got {shown(gpu_layers)}")
     w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, chunk=None,
                          attention="sdpa", logits="last", logits_dtype="fp32", runtime="cuda", cap_sliding=True)
-    check_representable(spec, w, context=w.context, batch=w.batch, weights=weights_bytes(spec, w.quant))
+    kv_total, _, _ = workload_bytes(spec, w, context=w.context, batch=w.batch, weights=weights_bytes(spec, w.quant))
     device = host = token_embd = 0
     for t in stored_tensors(spec, w.quant):
         on_device = (t.layer is not None and t.layer < gpu_layers) or (
@@ -208,7 +205,7 @@ def offload(model, *, gpu: str | GPU, gpu_layers: int, quant: str | None = None,
         if t.group == "embedding" and not spec.tie_embeddings:
             token_embd += t.nbytes
         device, host = (device + t.nbytes, host) if on_device else (device, host + t.nbytes)
-    kv_layer = kv_cache_bytes(spec, context_len=w.context, batch=w.batch, kv_dtype=w.kv_dtype) / spec.n_layers
+    kv_layer = kv_total / spec.n_layers
     kv_dev = round(kv_layer * gpu_layers)
     kv_host = round(kv_layer * (spec.n_layers - gpu_layers))
     act = decode_activation_bytes(spec, context_len=w.context, batch=w.batch)

@@ -8,11 +8,10 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from .activations import decode_activation_bytes, prefill_activation_bytes
 from .checks import int_list, name_list, positive_int
 from .errors import WorkloadError, shown
-from .estimate import activation_options, check_representable, default_kv_dtype, resolve_workload
-from .kv import get_kv_dtype, kv_cache_bytes
+from .estimate import default_kv_dtype, resolve_workload, workload_bytes
+from .kv import get_kv_dtype
 from .limits import MAX_BATCH, MAX_CONTEXT
 from .overhead import overhead_bytes
 from .profiles import load_model
@@ -73,13 +72,9 @@ def sweep(models, quants=None, contexts: Iterable[int] | int = 4096, batches: It
             over = overhead_bytes(w.runtime)
             for kv_dtype in _as_list(kv_dtypes) if kv_dtypes is not None else [default_kv_dtype(w.quant, spec)]:
                 kd = get_kv_dtype(kv_dtype).name
-                wk = w.model_copy(update={"kv_dtype": kd})
-                check_representable(spec, wk, context=int(ctx.max()), batch=int(bat.max()), weights=weights)
-                opts = activation_options(spec, wk)
-                act_kw = dict(context_len=C, batch=B, **opts)
-                act = np.maximum(prefill_activation_bytes(spec, chunk=chunk, **act_kw),
-                                 decode_activation_bytes(spec, **act_kw))
-                kv = kv_cache_bytes(spec, context_len=C, batch=B, kv_dtype=kd, cap_sliding=cap_sliding)
+                kv, prefill, decode = workload_bytes(spec, w.model_copy(update={"kv_dtype": kd}), context=C,
+                                                     batch=B, weights=weights)
+                act = np.maximum(prefill, decode)
                 parts.append(dict(model=spec.name, quant=w.quant, kv_dtype=kd, context=C, batch=B,
                                   weights_bytes=weights, kv_cache_bytes=kv, activation_bytes=act,
                                   overhead_bytes=over, total_bytes=weights + kv + act + over,
