@@ -1,207 +1,272 @@
-"""Shared sidebar widgets. Their values live in the URL query string, so a view can be shared as a link.
+"""One state for the whole dashboard, shared by every view and mirrored in the URL.
 
-A link is untrusted: each value read from it is checked against its widget's choices or bounds, and one
-that fails is named in an error above the page, which then shows the widget's default instead.
+Every choice lives in st.session_state[STATE] (a plain dict), not in the widgets: a widget is seeded from
+it before it is drawn and writes back to it in its on_change callback, so a choice made on one view is the
+same on every other and survives page switches. After each change the non-default values are written to
+the query string, so the address bar is a link that restores the state exactly.
+
+A link is untrusted. Each value is parsed once, when a session starts; one that fails is named in a notice
+above the page and the default is used instead — never a silent substitute.
 """
 
 from __future__ import annotations
 
-import inspect
-from pathlib import Path
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
 
 import streamlit as st
-from pydantic import ValidationError
-from safety import MAX_UPLOAD_BYTES, clip, file_boundary, message, plain
+from safety import clip, plain
 
-from planner import ModelSpec, PlannerError, list_gpus, list_models, load_gpu, load_model
 from planner.errors import did_you_mean
-from planner.hf_import import parse_json, spec_from_config
 from planner.limits import (
+    MAX_BATCH,
     MAX_BYTES,
     MAX_CONTEXT,
     MAX_D_FF,
     MAX_D_MODEL,
+    MAX_GPUS,
     MAX_HEAD_DIM,
     MAX_HEADS,
     MAX_LAYERS,
     MAX_VOCAB,
 )
-from planner.sweep import TABLE_QUANTS
-from planner.units import UNIT_BYTES, to_unit
 
+STATE, NOTICES = "planner_state", "planner_notices"
 DEFAULT_MODEL = "microsoft/Phi-3-small-8k-instruct"
-QUANT_CHOICES = ["checkpoint", *TABLE_QUANTS, "fp8", "int8", "int4", "nf4", "gptq-4bit", "awq", "exl2-4.65",
-                 "iq4_xs", "q4_0", "fp16", "fp32"]
+SOURCES = ["bundled", "Hugging Face id", "parameter count", "custom", "config.json", "local file"]
+ENGINES = ["analytic", "vllm", "llama.cpp", "transformers"]
 KV_CHOICES = ["default", "bf16", "fp16", "fp8", "int8", "int4", "q8_0", "q4_0", "fp32"]
-# Custom architecture: query key, label, default (a Llama-3-8B-like model), upper bound
+HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
+# Custom architecture: key, label, default (a Llama-3-8B-like model), upper bound
 CUSTOM_FIELDS = [("c_layers", "layers", 32, MAX_LAYERS), ("c_hidden", "hidden size", 4096, MAX_D_MODEL),
                  ("c_heads", "query heads", 32, MAX_HEADS), ("c_kv", "KV heads", 8, MAX_HEADS),
                  ("c_head_dim", "head dim", 128, MAX_HEAD_DIM), ("c_ff", "intermediate size", 14336, MAX_D_FF),
                  ("c_vocab", "vocabulary", 128256, MAX_VOCAB), ("c_ctx", "max context", 8192, MAX_CONTEXT)]
-# st.file_uploader's own size limit (Streamlit ≥ 1.5x); the size is checked again after the upload
-_UPLOAD_LIMIT = ({"max_upload_size": MAX_UPLOAD_BYTES // 2**20}
-                 if "max_upload_size" in inspect.signature(st.file_uploader).parameters else {})
 
 
-def link_error(key: str, raw: str, problem: str, default) -> None:
-    """Tell the user that the link's value of `key` is not used, and why."""
-    st.error(plain(f"Link parameter {key}={clip(raw)} {problem}; showing {default} instead."))
+@cache
+def models() -> list[str]:
+    from planner import list_models
+
+    return list_models()
 
 
-def query_choice(key: str, options: list, default, label: str, where=None):
-    """A selectbox initialised from ?key=… and written back to it."""
-    where = where or st.sidebar
-    current = st.query_params.get(key, default)
-    if current not in options:
-        choices = ", ".join(map(str, options)) if len(options) <= 12 else f"the {len(options)} choices"
-        hint = did_you_mean(current, map(str, options)) if len(current) <= 100 else ""
-        link_error(key, current, f"is not one of {choices}{hint}", default)
-        current = default
-    value = where.selectbox(label, options, index=options.index(current), key=key)
-    st.query_params[key] = value
-    return value
+@cache
+def gpus() -> list[str]:
+    from planner import list_gpus
+
+    return list_gpus()
 
 
-def _link_number(key: str, default, min_value, max_value, *, whole: bool):
-    """The link's value of `key` if it is a number within the bounds; else the default, with an error."""
-    raw = st.query_params.get(key)
-    if raw is None:
-        return default
-    try:
-        if len(raw) > 40:  # parsing a 10⁵-digit integer alone takes seconds
-            raise ValueError
-        number = int(raw) if whole else float(raw)
-        if number != number:  # NaN
-            raise ValueError
-    except ValueError:
-        link_error(key, raw, f"is not a {'whole ' if whole else ''}number", default)
-        return default
-    if min_value <= number <= max_value:
-        return number
-    bound = f"above the maximum {_num(max_value)}" if number > max_value else f"below the minimum {_num(min_value)}"
-    link_error(key, raw, f"is {bound}", default)
-    return default
+@cache
+def quants() -> list[str]:
+    from planner import quant_names
+
+    return list(dict.fromkeys(quant_names()))
 
 
-def _num(x) -> str:
-    return str(x) if isinstance(x, int) else f"{x:.6g}"
+# --- parsing a link ----------------------------------------------------------------------------------------
+
+def _choice(options: Callable[[], list[str]]):
+    def parse(raw: str) -> str:
+        opts = options()
+        if raw in opts:
+            return raw
+        listed = ", ".join(opts) if len(opts) <= 12 else f"the {len(opts)} choices"
+        raise ValueError(f"is not one of {listed}{did_you_mean(raw, opts) if len(raw) <= 100 else ''}")
+    return parse
 
 
-def query_int(key: str, label: str, default: int, *, min_value: int = 1, max_value: int = 10**7, where=None) -> int:
-    """A whole-number input initialised from ?key=… (refused with a message if outside the bounds)."""
-    where = where or st.sidebar
-    current = _link_number(key, default, min_value, max_value, whole=True)
-    value = int(where.number_input(label, min_value=min_value, max_value=max_value, value=int(current), key=key))
-    st.query_params[key] = str(value)
-    return value
-
-
-def query_float(key: str, label: str, default: float, *, min_value: float = 0.0, max_value: float,
-                where=None) -> float:
-    """A number input initialised from ?key=… (refused with a message if outside the bounds)."""
-    where = where or st.sidebar
-    current = _link_number(key, default, min_value, max_value, whole=False)
-    value = float(where.number_input(label, min_value=min_value, max_value=max_value, value=float(current),
-                                     key=key))
-    st.query_params[key] = str(value)
-    return value
-
-
-def unit_picker() -> str:
-    return query_choice("unit", ["GiB", "GB"], "GiB", "Unit (GiB = 2³⁰ B, GB = 10⁹ B)")
-
-
-def _custom_spec() -> ModelSpec:
-    v = {key: query_int(key, label, default, max_value=top) for key, label, default, top in CUSTOM_FIELDS}
-    if (raw := st.query_params.get("c_tied", "0")) not in ("0", "1"):
-        link_error("c_tied", raw, "is not 0 or 1", 0)
-    tied = st.sidebar.checkbox("tied embeddings", value=raw == "1", key="c_tied")
-    st.query_params["c_tied"] = "1" if tied else "0"
-    return ModelSpec(name="custom", source="dashboard form", model_type="llama", n_layers=v["c_layers"],
-                     d_model=v["c_hidden"], n_heads=v["c_heads"], n_kv_heads=v["c_kv"], head_dim=v["c_head_dim"],
-                     d_ff=v["c_ff"], vocab_size=v["c_vocab"], max_context=v["c_ctx"], tie_embeddings=tied)
-
-
-def _uploaded_spec() -> ModelSpec:
-    up = st.sidebar.file_uploader("config.json", type=["json"], key="upload", **_UPLOAD_LIMIT)
-    if up is None:
-        st.info("Upload a model's config.json (nothing in it is executed).")
-        st.stop()
-    if up.size > MAX_UPLOAD_BYTES:
-        raise PlannerError(f"{up.name}: {up.size:,} bytes is more than the {MAX_UPLOAD_BYTES // 2**20} MiB "
-                           "a config.json may have")
-    with file_boundary():
+def _number(low, high, *, whole: bool = True):
+    def parse(raw: str):
         try:
-            text = up.getvalue().decode("utf-8")
-        except UnicodeDecodeError:
-            raise PlannerError(f"{up.name}: not UTF-8 text") from None
-        raw = parse_json(text, up.name)  # NaN, Infinity and nesting too deep are refused, as for files
-        name = raw.get("_name_or_path") if isinstance(raw, dict) else None
-        return spec_from_config(raw, name=str(name or up.name), source=up.name)
+            if len(raw) > 40:  # parsing a 10⁵-digit integer alone takes seconds
+                raise ValueError
+            x = int(raw) if whole else float(raw)
+            if x != x:  # NaN
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"is not a {'whole ' if whole else ''}number") from None
+        if x > high:
+            raise ValueError(f"is above the maximum {high:,}")
+        if x < low:
+            raise ValueError(f"is below the minimum {low:,}")
+        return x
+    return parse
 
 
-def _local_spec() -> ModelSpec:
-    path = st.sidebar.text_input("Path to a .gguf, a config.json or a model folder",
-                                 value=st.query_params.get("path", ""), key="path")
-    st.query_params["path"] = path
-    if not path:
-        st.info("Give the path of a GGUF file (only its header is read) or of a model folder.")
-        st.stop()
-    with file_boundary():
-        if not Path(path).expanduser().exists():  # a name is no path: never a Hub download from here
-            raise PlannerError(f"{path}: no such file or folder")
-        return load_model(Path(path).expanduser())
+def _text(pattern: re.Pattern | None, limit: int, what: str):
+    def parse(raw: str) -> str:
+        if len(raw) > limit or (pattern is not None and raw and not pattern.fullmatch(raw)):
+            raise ValueError(f"is not {what}")
+        return raw
+    return parse
 
 
-def model_picker() -> ModelSpec:
-    """A bundled profile, a custom architecture, or an uploaded config.json; errors are shown, not raised."""
-    source = query_choice("source", ["bundled", "custom", "config.json", "local file"], "bundled", "Model from")
+def _flag(raw: str) -> bool:
+    if raw not in ("0", "1"):
+        raise ValueError("is not 0 or 1")
+    return raw == "1"
+
+
+def _params(raw: str) -> str:
+    from planner.approx import parse_param_count
+
     try:
-        if source == "custom":
-            return _custom_spec()
-        if source == "config.json":
-            return _uploaded_spec()
-        if source == "local file":
-            return _local_spec()
-        return load_model(query_choice("model", list_models(), DEFAULT_MODEL, "Model"))
-    except (PlannerError, ValidationError) as e:
-        st.error(plain(f"Cannot use this model: {message(e)}"))
-        st.stop()
+        parse_param_count(raw)
+    except Exception:
+        raise ValueError("is not a parameter count such as 7B") from None
+    return raw
 
 
-def budget_picker(unit: str) -> tuple[str | None, float]:
-    """A catalog GPU (its usable memory is the budget) or a custom budget in `unit`."""
-    gpu = query_choice("gpu", ["custom", *list_gpus()], "rtx-4090", "GPU")
-    if gpu == "custom":
-        return None, query_float("budget", f"Memory budget ({unit})", 24.0, max_value=MAX_BYTES / UNIT_BYTES[unit])
-    return gpu, float(to_unit(load_gpu(gpu).usable_memory_bytes, unit))
+@dataclass(frozen=True)
+class Field:
+    key: str
+    default: object
+    parse: Callable[[str], object]
+    many: bool = False  # a list: the key repeats in the URL
 
 
-def quant_value(choice: str) -> str | None:
-    return None if choice == "checkpoint" else choice
+FIELDS = {f.key: f for f in [
+    Field("source", "bundled", _choice(lambda: SOURCES)),
+    Field("model", DEFAULT_MODEL, _choice(models)),
+    Field("hub", "", _text(HUB_ID, 200, "a Hugging Face id such as org/name")),
+    Field("params", "7B", _params),
+    *[Field(k, d, _number(1, top)) for k, _, d, top in CUSTOM_FIELDS],
+    Field("c_tied", False, _flag),
+    Field("path", "", _text(None, 1000, "a path")),
+    Field("gpu", "rtx-4090", _choice(lambda: ["custom", *gpus()])),
+    Field("budget", 24.0, _number(0.001, MAX_BYTES / 2**30, whole=False)),
+    Field("n_gpus", 1, _number(1, MAX_GPUS)),
+    Field("split", "tensor", _choice(lambda: ["tensor", "pipeline"])),
+    Field("quant", "checkpoint", _choice(lambda: ["checkpoint", *quants()])),
+    Field("kv", "default", _choice(lambda: KV_CHOICES)),
+    Field("context", 4096, _number(1, MAX_CONTEXT)),
+    Field("generated", 0, _number(0, MAX_CONTEXT)),
+    Field("batch", 1, _number(1, MAX_BATCH)),
+    Field("engine", "analytic", _choice(lambda: ENGINES)),
+    Field("gmu", None, _number(0.01, 1.0, whole=False)),
+    Field("max_model_len", None, _number(1, MAX_CONTEXT)),
+    Field("max_num_seqs", None, _number(1, MAX_BATCH)),
+    Field("n_ubatch", None, _number(1, MAX_CONTEXT)),
+    Field("flash_attn", "default", _choice(lambda: ["default", "on", "off"])),
+    Field("ngl", None, _number(0, MAX_LAYERS + 1)),
+    Field("n_parallel", None, _number(1, 256)),
+    Field("unit", "GiB", _choice(lambda: ["GiB", "GB"])),
+    Field("reserve", 5.0, _number(0.0, 50.0, whole=False)),
+    # view controls
+    Field("models", ("microsoft/Phi-3-small-8k-instruct", "meta-llama/Llama-3.1-8B", "Qwen/Qwen2.5-7B",
+                     "google/gemma-2-9b"), _choice(models), many=True),
+    Field("groups", ("common",), _choice(lambda: ["common", *_group_names()]), many=True),
+    Field("gpus", (), _choice(gpus), many=True),
+    Field("target", 0.0, _number(0.0, 1e6, whole=False)),
+]}
 
 
-def kv_value(choice: str) -> str | None:
-    return None if choice == "default" else choice
+@cache
+def _group_names() -> list[str]:
+    from present import quant_groups
+
+    return list(quant_groups(quants()))
 
 
-def context_picker(spec: ModelSpec, label: str = "Context (tokens)") -> int:
-    from planner.sweep import table_contexts
+def start() -> dict:
+    """The session's state; on a session's first run, read from the link (bad values become notices)."""
+    if STATE in st.session_state:
+        return st.session_state[STATE]
+    state, notes = {k: f.default for k, f in FIELDS.items()}, []
+    for key in st.query_params:
+        field = FIELDS.get(key)
+        if field is None:
+            notes.append(f"Link parameter {clip(key)} is not one this dashboard knows; ignored.")
+            continue
+        raws = st.query_params.get_all(key) if field.many else [st.query_params.get(key)]
+        good = []
+        for raw in raws[:64]:
+            try:
+                good.append(field.parse(raw))
+            except ValueError as e:
+                shown = field.default if not field.many else "the rest"
+                notes.append(f"Link parameter {key}={clip(raw)} {e}; showing {_display(shown)} instead.")
+        if good:
+            state[key] = tuple(dict.fromkeys(good)) if field.many else good[0]
+    if state["source"] == "local file" and not _local_allowed():
+        notes.append("Link parameter source=local file: this server does not read local files; showing a "
+                     "bundled model instead.")
+        state["source"] = "bundled"
+    st.session_state[STATE], st.session_state[NOTICES] = state, notes
+    return state
 
-    options = table_contexts(spec.max_context)
-    current = _link_number("context", min(4096, spec.max_context), 1, MAX_CONTEXT, whole=True)
-    value = current if current in options else min(options, key=lambda c: abs(c - current))
-    chosen = st.sidebar.select_slider(label, options, value=value, key="context")
-    st.query_params["context"] = str(chosen)
-    return int(chosen)
+
+def _display(value) -> str:
+    return "none" if value is None else str(value)
 
 
-def workload_picker(spec: ModelSpec, *, context: bool = True, batch: bool = True) -> dict:
-    """Quantization, KV dtype, context and batch from the sidebar, as estimate() keywords."""
-    out = {"quant": quant_value(query_choice("quant", QUANT_CHOICES, "checkpoint", "Weights")),
-           "kv_dtype": kv_value(query_choice("kv", KV_CHOICES, "default", "KV cache"))}
-    if context:
-        out["context"] = context_picker(spec)
-    if batch:
-        out["batch"] = query_int("batch", "Batch", 1, max_value=4096)
-    return out
+def _local_allowed() -> bool:
+    from hosting import local_paths_allowed
+
+    return local_paths_allowed()
+
+
+def show_notices() -> None:
+    """The link's problems, above the page, until the first change."""
+    for note in st.session_state.get(NOTICES, []):
+        st.warning(plain(note))
+
+
+def sync_url() -> None:
+    """Write every non-default value to the query string; drop the rest."""
+    state = st.session_state[STATE]
+    wanted: dict[str, list[str]] = {}
+    for key, field in FIELDS.items():
+        value = state[key]
+        if value == field.default or value is None:
+            continue
+        if key == "path" and state["source"] != "local file":
+            continue
+        if field.many:
+            wanted[key] = list(value)
+        elif isinstance(value, bool):
+            wanted[key] = ["1" if value else "0"]
+        else:
+            wanted[key] = [_number_text(value)]
+    for key in list(st.query_params):
+        if key not in wanted:
+            del st.query_params[key]
+    for key, values in wanted.items():
+        if st.query_params.get_all(key) != values:
+            st.query_params[key] = values if len(values) > 1 else values[0]
+
+
+def _number_text(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+# --- widgets -------------------------------------------------------------------------------------------------
+
+def _commit(key: str) -> None:
+    value = st.session_state[key]
+    field = FIELDS[key]
+    if field.many:
+        value = tuple(value)
+    elif isinstance(field.default, float) and value is not None:
+        value = float(value)
+    st.session_state[STATE][key] = value
+    st.session_state[NOTICES] = []  # the link's notices are answered once the user changes something
+
+
+def widget(kind: str, key: str, label: str, where=None, **kw):
+    """A Streamlit widget of `kind` bound to state[key] (seeded from it, written back on change)."""
+    state = st.session_state[STATE]
+    value = state[key]
+    st.session_state[key] = list(value) if FIELDS[key].many else value
+    draw = getattr(where or st.sidebar, kind)
+    return draw(label, key=key, on_change=_commit, args=(key,), **kw)
+
+
+def set_value(key: str, value) -> None:
+    """Change state[key] from code (a preset button); the widget shows it on the next run."""
+    st.session_state[STATE][key] = value
+    st.session_state[NOTICES] = []

@@ -1,20 +1,23 @@
 """planner dashboard: `streamlit run app/streamlit_app.py`.
 
-Every view runs inside safety.guarded(): an input error (PlannerError) shows its message, any other
-exception one line naming its type, never a traceback or a server path.
+One state for every view (app/state.py), one sidebar in one order (app/controls.py). Every view runs inside
+safety.guarded(): an input error (PlannerError) shows its message, any other exception one line naming its
+type, never a traceback or a server path.
 """
 
 import streamlit as st
 from safety import guarded
+from state import start
 
-st.set_page_config(page_title="planner — LLM memory and speed", layout="wide")
+st.set_page_config(page_title="planner — LLM memory and speed", layout="wide", menu_items={})
 page = st.navigation([
     st.Page("views/estimate.py", title="Estimate", default=True),
-    st.Page("views/table.py", title="Quantization × context"),
-    st.Page("views/sweeps.py", title="Sweeps"),
-    st.Page("views/compare.py", title="Compare"),
-    st.Page("views/which_gpu.py", title="Which GPU"),
-    st.Page("views/accuracy.py", title="Accuracy"),
-])
+    st.Page("views/table.py", title="Quantization × context", url_path="table"),
+    st.Page("views/sweeps.py", title="Sweeps", url_path="sweeps"),
+    st.Page("views/compare.py", title="Compare models", url_path="compare"),
+    st.Page("views/which_gpu.py", title="Which GPU", url_path="which_gpu"),
+    st.Page("views/accuracy.py", title="Accuracy", url_path="accuracy"),
+], position="top")
+start()
 with guarded():
     page.run()

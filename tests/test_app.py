@@ -1,5 +1,7 @@
-"""Dashboard: every view runs, and changing the model, context or GPU changes the figures shown."""
+"""Dashboard: one state across views and links, every control changes what it should, the output reads as words
+and units, and nothing is shown as fast that does not fit."""
 
+import math
 import sys
 from pathlib import Path
 
@@ -12,8 +14,21 @@ APP = Path(__file__).resolve().parents[1] / "app"
 sys.path.insert(0, str(APP))
 from cards import attention_structure, model_card  # noqa: E402
 from charts import compare_bars, error_histogram, fit_heatmap, memory_bar, sweep_lines  # noqa: E402
+from hosting import local_paths_allowed  # noqa: E402
+from present import (  # noqa: E402
+    FITS,
+    NO,
+    TIGHT,
+    context_label,
+    quant_groups,
+    verdict,
+    verdict_state,
+)
 
-from planner import estimate, load_model, sweep, table  # noqa: E402
+from planner import estimate, get_quant, load_gpu, load_model, quant_names, sweep, table  # noqa: E402
+
+VIEWS = ["views/estimate.py", "views/table.py", "views/sweeps.py", "views/compare.py", "views/which_gpu.py",
+         "views/accuracy.py"]
 
 
 @pytest.fixture(autouse=True)
@@ -36,6 +51,16 @@ def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
+def caption(at: AppTest) -> str:
+    return " ".join(c.value for c in at.caption)
+
+
+def gib(n: int) -> str:
+    return f"{n / 2**30:,.2f} GiB"
+
+
+# One state
+
 def test_estimate_view_changes_with_model_context_and_gpu():
     at = app()
     total = metric(at, "total")
@@ -43,13 +68,13 @@ def test_estimate_view_changes_with_model_context_and_gpu():
     at.sidebar.selectbox(key="model").set_value("meta-llama/Meta-Llama-3-8B").run()
     assert metric(at, "total") != total
     after_model = metric(at, "total")
-    at.sidebar.select_slider(key="context").set_value(8192).run()
+    at.sidebar.number_input(key="context").set_value(8192).run()
     assert metric(at, "total") != after_model
-    speed = metric(at, "decode, per sequence")
+    speed = metric(at, "decode, per request")
     at.sidebar.selectbox(key="gpu").set_value("h100-sxm").run()
-    assert metric(at, "decode, per sequence") != speed
+    assert metric(at, "decode, per request") != speed
     assert at.query_params["model"] == "meta-llama/Meta-Llama-3-8B"  # shareable as a link
-    assert at.query_params["gpu"] == "h100-sxm"
+    assert at.query_params["gpu"] == "h100-sxm" and at.query_params["context"] == "8192"
 
 
 def test_state_is_read_from_the_url():
@@ -58,9 +83,129 @@ def test_state_is_read_from_the_url():
     assert metric(at, "total") == f"{e.total_bytes / 1e9:,.2f} GB"
 
 
+def test_choices_carry_across_every_view_and_back():
+    at = app()
+    at.sidebar.selectbox(key="model").set_value("Qwen/Qwen2.5-7B").run()
+    at.sidebar.selectbox(key="gpu").set_value("l40s").run()
+    at.sidebar.selectbox(key="quant").set_value("q4_k_m").run()
+    for page in VIEWS[1:]:
+        at.switch_page(page).run()
+        assert not at.exception
+        assert at.query_params["model"] == "Qwen/Qwen2.5-7B" and at.query_params["gpu"] == "l40s"
+        if page in ("views/table.py", "views/sweeps.py", "views/which_gpu.py"):
+            assert "Qwen2.5-7B" in caption(at)  # the model is named on the view
+    at.switch_page("views/estimate.py").run()
+    assert at.sidebar.selectbox(key="model").value == "Qwen/Qwen2.5-7B"
+    assert at.sidebar.selectbox(key="quant").value == "q4_k_m"
+    e = estimate("Qwen/Qwen2.5-7B", quant="q4_k_m", context=4096, gpu="l40s")
+    assert metric(at, "total") == gib(e.total_bytes)
+
+
+def test_a_copied_link_restores_the_state_exactly():
+    at = app()
+    at.sidebar.selectbox(key="model").set_value("meta-llama/Llama-3.1-70B").run()
+    at.sidebar.selectbox(key="quant").set_value("q4_k_m").run()
+    at.sidebar.number_input(key="context").set_value(12000).run()
+    at.sidebar.number_input(key="batch").set_value(3).run()
+    at.sidebar.selectbox(key="gpu").set_value("h100-sxm").run()
+    at.sidebar.number_input(key="n_gpus").set_value(2).run()
+    link = {k: at.query_params.get_all(k) if hasattr(at.query_params, "get_all") else at.query_params[k]
+            for k in at.query_params}
+    shown = [m.value for m in at.metric]
+    again = app(**{k: v[0] if isinstance(v, list) and len(v) == 1 else v for k, v in link.items()})
+    assert [m.value for m in again.metric] == shown
+    assert again.sidebar.number_input(key="context").value == 12000
+
+
+def test_context_presets_and_any_typed_value():
+    at = app()
+    at.sidebar.get("button_group")[0].set_value("1K").run()
+    assert at.sidebar.number_input(key="context").value == 1024
+    at.sidebar.number_input(key="context").set_value(5000).run()
+    e = estimate("microsoft/Phi-3-small-8k-instruct", context=5000, gpu="rtx-4090")
+    assert metric(at, "total") == gib(e.total_bytes)
+
+
+def test_prompt_and_generated_split_sets_time_to_first_token():
+    at = app(context="8192", gpu="h100-sxm")
+    whole = metric(at, "time to first token")
+    at.sidebar.number_input(key="generated").set_value(4096).run()
+    e = estimate("microsoft/Phi-3-small-8k-instruct", context=8192, prompt=4096, gpu="h100-sxm")
+    assert metric(at, "time to first token") == f"{e.prefill_seconds * 1000:.0f} ms" != whole
+    at.sidebar.number_input(key="generated").set_value(8192).run()
+    assert "must be fewer than the context" in at.error[0].value
+
+
+# Verdicts: fits, tight, does not fit; no speed for what does not fit
+
+def test_tight_when_less_than_the_reserve_is_free():
+    e = estimate("microsoft/Phi-3-small-8k-instruct", context=4096)
+    budget = e.total_bytes * 1.02 / 2**30  # 2 % free, under the default 5 % reserve
+    at = app(gpu="custom", budget=f"{budget:.6f}")
+    assert "Tight" in at.warning[0].value
+    at.sidebar.number_input(key="reserve").set_value(1.0).run()
+    assert "Fits" in at.success[0].value
+
+
+def test_speeds_are_not_shown_for_what_does_not_fit():
+    at = app(model="deepseek-ai/DeepSeek-V3", gpu="h200")
+    assert "Does not fit" in at.error[0].value and "short" in at.error[0].value
+    assert metric(at, "decode, per request") == "—" and metric(at, "time to first token") == "—"
+
+
+def test_several_gpus_tensor_and_pipeline_parallel():
+    at = app(model="meta-llama/Llama-3.1-70B", quant="bf16", gpu="h100-sxm", context="8192")
+    assert "Does not fit" in at.error[0].value
+    at.sidebar.number_input(key="n_gpus").set_value(4).run()
+    from planner.parallel import plan
+
+    p = plan("meta-llama/Llama-3.1-70B", gpu="h100-sxm", n_gpus=4, quant="bf16", context=8192)
+    assert metric(at, "total per GPU") == gib(p.per_gpu["total_bytes"]) and at.success
+    at.sidebar.selectbox(key="split").set_value("pipeline").run()
+    assert metric(at, "total per GPU") != gib(p.per_gpu["total_bytes"])
+    at.sidebar.selectbox(key="engine").set_value("vllm").run()
+    assert "not modelled" in at.error[0].value  # refused, never an answer for a different setup
+
+
+def test_engine_picker_with_its_options():
+    at = app(gpu="rtx-4090")
+    at.sidebar.selectbox(key="engine").set_value("vllm").run()
+    e = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="vllm")
+    assert metric(at, "total") == gib(e.total_bytes)
+    assert "vLLM V1" in caption(at)  # the version whose rules are used
+    at.sidebar.number_input(key="gmu").set_value(0.5).run()
+    half = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="vllm",
+                    gpu_memory_utilization=0.5)
+    assert metric(at, "total") == gib(half.total_bytes) and at.query_params["gmu"] == "0.5"
+    at.sidebar.selectbox(key="engine").set_value("llama.cpp").run()
+    at.sidebar.selectbox(key="quant").set_value("q4_k_m").run()
+    at.sidebar.number_input(key="ngl").set_value(10).run()
+    e = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="llama.cpp",
+                 quant="q4_k_m", n_gpu_layers=10)
+    assert metric(at, "total") == gib(e.total_bytes)
+
+
+# Models from anywhere
+
+def test_parameter_count_quick_estimate():
+    at = app(source="parameter count", params="70B", quant="q4_k_m")
+    assert metric(at, "total").endswith("GiB") and "Approximate" in " ".join(c.value for c in at.sidebar.caption)
+    assert at.query_params["params"] == "70B"
+    bad = app(source="parameter count", params="lots")
+    assert "Link parameter params=lots" in bad.warning[0].value
+
+
+def test_hub_id_of_a_bundled_model_and_an_unreachable_one():
+    at = app(source="Hugging Face id", hub="meta-llama/Llama-3.1-8B")
+    e = estimate("meta-llama/Llama-3.1-8B", context=4096, gpu="rtx-4090")
+    assert metric(at, "total") == gib(e.total_bytes)
+    at = app(source="Hugging Face id", hub="no-such-org/no-such-model")
+    assert "no-such-org/no-such-model" in at.error[0].value and not at.metric
+
+
 def test_estimate_shows_the_model_card():
     at = app(model="deepseek-ai/DeepSeek-V3")
-    cells = str(at.table[0].value)
+    cells = " ".join(str(t.value) for t in at.table)
     assert "MLA" in cells and "256 experts" in cells
 
 
@@ -72,20 +217,85 @@ def test_custom_architecture_form_and_its_errors():
     assert "n_heads (32) must be a multiple of n_kv_heads (5)" in at.error[0].value
 
 
-def test_impossible_context_is_a_readable_message():
-    at = app(page="views/compare.py", context="50000")
-    assert not at.exception and len(at.dataframe) == 1  # every model shown at most at its max context
+def test_context_above_the_model_maximum_is_said_with_a_way_out():
+    at = app(model="microsoft/Phi-3-mini-4k-instruct", context="8192")
+    assert "above microsoft/Phi-3-mini-4k-instruct's maximum of 4,096" in at.error[0].value
+    at.button(key="use_max").click().run()
+    assert at.sidebar.number_input(key="context").value == 4096 and not at.error
 
 
-def test_table_view_colours_by_gpu():
+def test_local_gguf_file_and_a_bad_path(monkeypatch):
+    monkeypatch.setenv("PLANNER_LOCAL_FILES", "1")
+    gguf = Path(__file__).parent / "fixtures" / "files" / "tiny.gguf"
+    at = app(source="local file", path=str(gguf), context="1024")
+    assert "checkpoint" in " ".join(str(t.value) for t in at.table) and metric(at, "total").endswith("GiB")
+    at = app(source="local file", path="/no/such/model.gguf")
+    assert not at.exception and "no such file" in at.error[0].value
+
+
+# The other views
+
+def test_table_view_full_catalog_largest_context_and_fit():
     at = app(page="views/table.py")
     assert len(at.dataframe) == 1 and at.get("download_button")
+    shown = at.dataframe[0].value
+    assert list(shown.columns[:3]) == ["largest context", "1K", "2K"]
+    assert len(shown) == 7
     before = at.get("plotly_chart")[0].proto.spec
     at.sidebar.selectbox(key="gpu").set_value("rtx-4060-ti-16gb").run()
     assert at.get("plotly_chart")[0].proto.spec != before
+    at.multiselect(key="groups").set_value(["llama.cpp presets (GGUF)"]).run()
+    assert len(at.dataframe[0].value) == len(quant_groups(quant_names())["llama.cpp presets (GGUF)"]) > 20
 
 
-@pytest.mark.parametrize("page", ["views/sweeps.py", "views/compare.py", "views/which_gpu.py", "views/accuracy.py"])
+def _array(values):
+    """A plotly data array as numpy: plain lists, or base64 typed arrays ({"dtype", "bdata"}) as plotly ≥ 6 sends."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).astype(float)
+    return np.asarray(values, dtype=float)
+
+
+def test_sweeps_leave_out_speeds_that_do_not_fit():
+    import numpy as np
+    import plotly.io
+
+    at = app(page="views/sweeps.py", model="meta-llama/Llama-3.1-8B", gpu="rtx-4090", context="32768")
+    charts = [plotly.io.from_json(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(charts) == 4
+    memory, speed = charts[2], charts[3]  # the right column: against concurrent requests
+    bf16_mem, bf16_speed = _array(memory.data[0].y), _array(speed.data[0].y)
+    budget = load_gpu("rtx-4090").usable_memory_bytes / 2**30
+    assert (bf16_mem > budget).any() and (bf16_mem <= budget).any()
+    assert np.isnan(bf16_speed[bf16_mem > budget]).all() and not np.isnan(bf16_speed[bf16_mem <= budget]).any()
+    assert list(memory.layout.xaxis.ticktext)[:3] == ["1", "2", "4"] and memory.layout.xaxis.type == "log"
+
+
+def test_compare_speed_empty_where_it_does_not_fit():
+    at = app(page="views/compare.py", models=["meta-llama/Llama-3.1-8B", "meta-llama/Llama-3.1-70B"],
+             quant="bf16")
+    df = at.dataframe[0].value
+    assert "Decode (tok/s per request)" in df.columns and not any("_" in c for c in df.columns)
+    seventy = df[df["Model"] == "meta-llama/Llama-3.1-70B"].iloc[0]
+    assert "does not fit" in seventy["Verdict"] and math.isnan(seventy["Decode (tok/s per request)"])
+
+
+def test_which_gpu_side_by_side_with_the_largest_context():
+    at = app(page="views/which_gpu.py", model="meta-llama/Llama-3.1-8B", quant="q4_k_m")
+    at.multiselect(key="gpus").set_value(["rtx-4090", "h100-sxm"]).run()
+    df = at.dataframe[0].value
+    assert set(df["GPU"]) == {load_gpu(g).name.removeprefix("NVIDIA ") for g in ("rtx-4090", "h100-sxm")}
+    one = df[(df["GPUs"] == 1) & df["GPU"].str.contains("4090")].iloc[0]
+    from planner import max_context
+
+    assert one["Largest context"] == context_label(max_context("meta-llama/Llama-3.1-8B", quant="q4_k_m",
+                                                               gpu="rtx-4090"))
+
+
+@pytest.mark.parametrize("page", VIEWS)
 def test_every_view_renders(page):
     at = app(page=page)
     assert at.get("plotly_chart") or len(at.dataframe)
@@ -94,32 +304,80 @@ def test_every_view_renders(page):
 def test_which_gpu_changes_with_context():
     at = app(page="views/which_gpu.py", model="meta-llama/Llama-3.1-70B", quant="bf16")
     before = at.success[0].value
-    at.sidebar.select_slider(key="context").set_value(131072).run()
+    at.sidebar.number_input(key="context").set_value(131072).run()
     assert at.success[0].value != before
 
 
-# Chart builders and the card are pure functions.
+# Safe to host
+
+def test_local_paths_only_on_a_loopback_address():
+    assert local_paths_allowed("localhost", [], {}) and local_paths_allowed("127.0.0.1", [], {})
+    assert not local_paths_allowed(None, [], {}) and not local_paths_allowed("0.0.0.0", [], {})
+    assert not local_paths_allowed("localhost", ["--server"], {})
+    assert local_paths_allowed("0.0.0.0", [], {"PLANNER_LOCAL_FILES": "1"})
+    assert not local_paths_allowed("localhost", [], {"PLANNER_LOCAL_FILES": "0"})
+
+
+def test_hosted_server_offers_no_local_files(monkeypatch):
+    monkeypatch.setenv("PLANNER_LOCAL_FILES", "0")
+    at = app(source="local file", path="/etc/passwd")
+    assert "does not read local files" in at.warning[0].value
+    assert "local file" not in at.sidebar.selectbox(key="source").options
+    assert not any("passwd" in e.value for e in at.error)
+
+
+def test_viewer_toolbar_and_upload_limit_are_configured():
+    import tomllib
+
+    config = tomllib.loads((APP.parent / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["toolbarMode"] == "viewer" and config["server"]["maxUploadSize"] == 10
+
+
+def test_no_view_text_mentions_an_issue_number():
+    import re
+
+    for path in APP.rglob("*.py"):
+        text = path.read_text()
+        assert not re.search(r"issue\s*#?\d+|#\d{1,4}\b", text, re.IGNORECASE), path
+
+
+# Pure helpers
+
+def test_verdict_states_and_words():
+    assert verdict_state(90, 100, 5.0) == FITS and verdict_state(97, 100, 5.0) == TIGHT
+    assert verdict_state(101, 100, 5.0) == NO and verdict_state(50, 100, 5.0, refused=True) == NO
+    v = verdict(int(15.97 * 2**30), 16 * 2**30, 5.0, unit="GiB", where="on a 16 GiB card")
+    assert v.state == TIGHT and v.text.startswith("Tight on a 16 GiB card: only 0.03 GiB free")
+
+
+def test_context_labels():
+    assert [context_label(c) for c in (1024, 131072, 8000, 2**20)] == ["1K", "128K", "8,000", "1M"]
+
 
 def test_memory_bar():
     e = estimate("llama-3-8b", context=8192)
-    fig = memory_bar(e.model_dump(), unit="GiB", budget_bytes=24 * 2**30)
+    fig = memory_bar(e.model_dump(), unit="GiB", budget_bytes=24 * 2**30, reserve_pct=5)
     assert [bar.name for bar in fig.data] == ["weights", "KV cache", "activations", "overhead"]
     assert fig.data[1].x[0] == pytest.approx(1.0)  # 1 GiB of KV at 8K tokens
 
 
-def test_heatmap_marks_what_does_not_fit():
-    t = table("microsoft/Phi-3-small-8k-instruct")
-    fig = fit_heatmap(t, unit="GiB", budget=10.0)
-    assert fig.data[0].z.tolist()[0] == [0, 0, 0, 0]  # bf16 never fits in 10 GiB
-    assert fig.data[0].z.tolist()[-1] == [1, 1, 1, 1]  # q2_k always does
-    assert "✗" in fig.data[0].text[0][0]
+def test_heatmap_marks_fits_tight_and_not():
+    import pandas as pd
+
+    values = pd.DataFrame([[9.0, 15.9, 20.0]], index=["q4_k_m"], columns=["1K", "2K", "4K"])
+    states = pd.DataFrame([[FITS, TIGHT, NO]], index=values.index, columns=values.columns)
+    fig = fit_heatmap(values, states, unit="GiB")
+    assert fig.data[0].z.tolist() == [[0, 1, 2]] and list(fig.data[0].text[0]) == ["9.0 ✓", "15.9 ≈", "20.0 ✗"]
 
 
-def test_sweep_lines_one_per_quant_in_the_unit():
+def test_sweep_lines_one_per_quant_with_readable_axes():
     df = sweep("llama-3-8b", quants=["bf16", "q4_k_m"], contexts=[1024, 8192])
     fig = sweep_lines(df, x="context", y="total_bytes", unit="GB", budget=24.0)
     assert [t.name for t in fig.data] == ["bf16", "q4_k_m"]
     assert fig.data[0].y[0] == pytest.approx(df["total_bytes"].iloc[0] / 1e9)
+    assert list(fig.layout.xaxis.ticktext) == ["1K", "8K"] and fig.layout.xaxis.type == "log"
+    by_batch = sweep("llama-3-8b", quants=["bf16"], batches=[1, 2, 4, 128])
+    assert sweep_lines(by_batch, x="batch", y="total_bytes", unit="GB").layout.xaxis.type == "log"
 
 
 def test_compare_bars_and_error_histogram():
@@ -132,17 +390,19 @@ def test_compare_bars_and_error_histogram():
     assert len(hist.data) == 2
 
 
+def test_table_groups_cover_the_catalog():
+    groups = quant_groups(quant_names())
+    listed = [q for g in groups.values() for q in g]
+    catalog = {get_quant(q).name for q in quant_names()} - {"checkpoint"}
+    assert len(listed) == len(set(listed)) and set(listed) == catalog
+    assert "q4_k_m" in groups["llama.cpp presets (GGUF)"] and "awq-4bit-g128" in groups["4-bit and other GPU formats"]
+    t = table("microsoft/Phi-3-small-8k-instruct", quants=listed)
+    assert len(t) == len(listed)
+
+
 def test_model_card_is_derived_from_the_spec():
     card = model_card(load_model("microsoft/Phi-3-small-8k-instruct"))
     assert card["parameters"] == "7.39 B" and card["license"] == "MIT" and card["context length"] == "8,192"
     assert attention_structure(load_model("microsoft/Phi-3-small-8k-instruct")).startswith("GQA 4:1, 16/32 layers")
     assert attention_structure(load_model("gemma-2-9b")).startswith("GQA 2:1, 21/42 layers sliding window 4,096")
     assert model_card(load_model("mixtral-8x7b"))["architecture"] == "MoE: 2 of 8 experts"
-
-
-def test_local_gguf_file_and_a_bad_path():
-    gguf = Path(__file__).parent / "fixtures" / "files" / "tiny.gguf"
-    at = app(source="local file", path=str(gguf))
-    assert "checkpoint" in str(at.table[0].value) and metric(at, "total").endswith("GiB")
-    at = app(source="local file", path="/no/such/model.gguf")
-    assert not at.exception and "no such file" in at.error[0].value

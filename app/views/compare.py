@@ -1,53 +1,77 @@
-"""Compare: several models side by side at one setting."""
+"""Compare: several models side by side at one setting, each with its verdict; speeds only where it fits."""
 
+import compute
 import pandas as pd
 import streamlit as st
-from charts import compare_bars
-from safety import clip, message, plain
-from state import budget_picker, kv_value, quant_value, query_choice, query_int, unit_picker
+from controls import Setup, _bundled, run
+from present import NO, SYMBOLS, columns, context_label, params_label, verdict_state
+from safety import message, plain
+from state import models, sync_url, widget
 
-from planner import PlannerError, estimate, list_models, load_model
-from planner.limits import MAX_CONTEXT
-from planner.units import UNIT_BYTES, to_unit
+from planner import PlannerError
+from planner.units import UNIT_BYTES
 
-DEFAULT = ["microsoft/Phi-3-small-8k-instruct", "meta-llama/Llama-3.1-8B", "Qwen/Qwen2.5-7B", "google/gemma-2-9b"]
 
-st.title("Compare models")
-known = list_models()
-linked = list(dict.fromkeys(st.query_params.get_all("models")))
-if unknown := [m for m in linked if m not in known]:
-    st.error(plain(f"Link parameter models: {', '.join(clip(m) for m in unknown[:5])}"
-                   f"{' and others' if len(unknown) > 5 else ''} not among the bundled models; left out."))
-models = st.sidebar.multiselect("Models", known, default=[m for m in linked or DEFAULT if m in known], key="models")
-st.query_params["models"] = models
-quant = quant_value(query_choice("quant", ["checkpoint", "bf16", "q8_0", "q4_k_m", "int4", "fp8"], "q4_k_m",
-                                 "Weights"))
-kv = kv_value(query_choice("kv", ["default", "bf16", "fp8", "q8_0"], "default", "KV cache"))
-context = query_int("context", "Context (tokens)", 8192, max_value=MAX_CONTEXT)
-batch = query_int("batch", "Batch", 1, max_value=4096)
-unit = unit_picker()
-gpu, budget = budget_picker(unit)
+def main(setup: Setup) -> None:
+    st.title("Compare models")
+    gpus_text = (f"{setup.n_gpus} × " if setup.n_gpus > 1 else "") + setup.gpu_text
+    st.caption(plain(" · ".join([setup.quant or "checkpoint weights",
+                                 f"{context_label(setup.context)} tokens × {setup.batch:,}", gpus_text])))
+    _models(setup)
 
-rows = []
-for m in models:
-    spec = load_model(m)
-    try:
-        e = estimate(spec, quant=quant, kv_dtype=kv, context=min(context, spec.max_context), batch=batch, gpu=gpu)
-    except PlannerError as err:
-        st.warning(plain(f"{m}: {message(err)}"))
-        continue
-    rows.append(dict(model=m, params_b=spec.param_count / 1e9, context=e.workload.context,
-                     weights_bytes=e.weights_bytes, kv_cache_bytes=e.kv_cache_bytes,
-                     activation_bytes=e.activation_bytes, overhead_bytes=e.overhead_bytes, total_bytes=e.total_bytes,
-                     fits=e.total_bytes <= budget * UNIT_BYTES[unit],
-                     tokens_per_s=e.decode_tokens_per_s))
-if not rows:
-    st.info("Pick at least one model.")
-    st.stop()
-df = pd.DataFrame(rows)
-st.plotly_chart(compare_bars(df, unit=unit), key="bars")
-shown = df.copy()
-for col in ("weights_bytes", "kv_cache_bytes", "activation_bytes", "overhead_bytes", "total_bytes"):
-    shown[col.replace("_bytes", f" ({unit})")] = to_unit(shown.pop(col).astype(float), unit).round(2)
-st.dataframe(shown, key="compare_table")
-st.caption("Contexts above a model's max_position_embeddings are shown at its maximum.")
+
+@st.fragment
+def _models(setup: Setup) -> None:
+    """The models picker and the comparison: a change of models reruns only this part."""
+    sync_url()
+    chosen = widget("multiselect", "models", "Models", where=st, options=models())
+    if not chosen:
+        st.info("Pick at least one model.")
+        return
+
+    rows, clipped = [], []
+    for name in chosen:
+        spec = _bundled(name)
+        context = min(setup.context, spec.max_context)
+        if context < setup.context:
+            clipped.append(f"{name.split('/')[-1]} ({context_label(spec.max_context)})")
+        try:
+            if setup.n_gpus > 1:
+                if setup.gpu is None:
+                    raise PlannerError("a multi-GPU plan needs a GPU from the list")
+                p = compute.plan(spec, gpu=setup.gpu, n_gpus=setup.n_gpus, quant=setup.quant, kv_dtype=setup.kv,
+                                 context=context, batch=setup.batch, mode="tp" if setup.split == "tensor" else "pp")
+                parts, tps = dict(p.per_gpu), p.decode_tokens_per_s
+            else:
+                e = compute.estimate(spec, quant=setup.quant, kv_dtype=setup.kv, context=context, batch=setup.batch,
+                                     gpu=setup.gpu)
+                parts = dict(weights_bytes=e.weights_bytes, kv_cache_bytes=e.kv_cache_bytes,
+                             activation_bytes=e.activation_bytes, overhead_bytes=e.overhead_bytes,
+                             total_bytes=e.total_bytes)
+                tps = e.decode_tokens_per_s
+        except PlannerError as err:
+            st.warning(plain(f"{name}: {message(err)}"))
+            continue
+        state = verdict_state(parts["total_bytes"], setup.usable_bytes, setup.reserve_pct)
+        rows.append(dict(model=name, params=params_label(spec.param_count), context=context_label(context), **parts,
+                         verdict=f"{SYMBOLS[state]} {state}",
+                         decode_tokens_per_s=None if state == NO or tps is None else round(tps, 1)))
+    if not rows:
+        return
+    df = pd.DataFrame(rows)
+    budget = setup.usable_bytes / UNIT_BYTES[setup.unit]
+
+    from charts import compare_bars
+
+    st.plotly_chart(compare_bars(df, unit=setup.unit, budget=budget), key="bars")
+    shown = df.copy()
+    for col in [c for c in shown if c.endswith("_bytes")]:
+        shown[col] = (shown[col].astype(float) / UNIT_BYTES[setup.unit]).round(2)
+    st.dataframe(shown.rename(columns=columns(shown.columns, setup.unit)), key="compare_table", hide_index=True)
+    notes = ["Decode speed is left empty where the model does not fit."]
+    if clipped:
+        notes.append(f"Shown at their maximum context: {', '.join(clipped)}.")
+    st.caption(plain(" ".join(notes)))
+
+
+run({"gpu", "count", "weights", "kv", "context", "batch"}, main)

@@ -1,43 +1,97 @@
-"""Estimate: one configuration, its components, fit on a GPU, speed, and the model card."""
+"""Estimate: one configuration — its components, the verdict on the GPU(s), speed, and the model card."""
 
+import compute
 import streamlit as st
-from cards import model_card
-from charts import memory_bar
+from controls import ALL, Setup, run, stop
+from present import NO, seconds, speed, verdict
 from safety import plain
-from state import budget_picker, model_picker, unit_picker, workload_picker
+from state import set_value
 
-from planner import estimate
-from planner.units import UNIT_BYTES, format_bytes
+from planner import PlannerError
+from planner.units import format_bytes
 
-st.title("Estimate")
-spec = model_picker()
-workload = workload_picker(spec)
-unit = unit_picker()
-gpu, budget = budget_picker(unit)
 
-e = estimate(spec, gpu=gpu, **workload)
+def _plan(setup: Setup, where: str):
+    """Several GPUs: the analytic tensor- or pipeline-parallel plan, per GPU."""
+    if setup.gpu is None:
+        raise PlannerError("a multi-GPU plan needs a GPU from the list (its interconnect and speed), not a budget")
+    if setup.engine is not None:
+        raise PlannerError(f"{setup.engine} on {setup.n_gpus} GPUs is not modelled: choose the analytic engine for "
+                           "a tensor or pipeline plan, or 1 GPU for the engine's own rules")
+    p = compute.plan(setup.spec, gpu=setup.gpu, n_gpus=setup.n_gpus, mode="tp" if setup.split == "tensor" else "pp",
+                     quant=setup.quant, kv_dtype=setup.kv, context=setup.context, batch=setup.batch)
+    parts = dict(p.per_gpu)
+    v = verdict(parts["total_bytes"], setup.usable_bytes, setup.reserve_pct, unit=setup.unit, where=where)
+    speeds = (p.prefill_seconds, p.decode_tokens_per_s, p.decode_tokens_per_s * setup.batch)
+    return parts, v, speeds, {}, (p.quant, p.kv_dtype)
 
-budget_bytes = int(budget * UNIT_BYTES[unit])
-parts = [("weights", e.weights_bytes), ("KV cache", e.kv_cache_bytes), ("activations", e.activation_bytes),
-         ("overhead", e.overhead_bytes), ("total", e.total_bytes)]
-for col, (label, value) in zip(st.columns(5), parts, strict=True):
-    col.metric(label, format_bytes(value, unit))
-fits = e.total_bytes <= budget_bytes
-headroom = format_bytes(abs(budget_bytes - e.total_bytes), unit)
-(st.success if fits else st.error)(f"{'Fits' if fits else 'Does not fit'}: {headroom} "
-                                   f"{'headroom' if fits else 'short'} of {budget:.2f} {unit}"
-                                   + (f" usable on {gpu}" if gpu else ""))
-if (p := e.performance) is not None:
-    speed = st.columns(3)
-    speed[0].metric("time to first token", "—" if p.prefill_seconds is None else f"{p.prefill_seconds:.2f} s",
-                    help=f"{p.prompt_tokens:,}-token prompt")
-    speed[1].metric("decode, per sequence", f"{p.decode_tokens_per_s:.1f} tok/s", help=f"{p.engine} efficiency")
-    speed[2].metric("decode, whole batch", f"{p.throughput_tokens_per_s:.1f} tok/s")
-st.plotly_chart(memory_bar(e.model_dump(), unit=unit, budget_bytes=budget_bytes), key="bar")
-st.caption(plain(f"{e.workload.quant} weights, {e.workload.kv_dtype} KV cache, {e.workload.context:,} tokens × "
-           f"{e.workload.batch}. Activations: the larger of the prefill and decode peaks. Overhead: CUDA context, "
-           "cuBLAS workspaces, allocator slack."))
 
-st.subheader("Model card")
-card = model_card(spec)
-st.table({"": list(card), "value": [plain(v) for v in card.values()]})
+def _one(setup: Setup, where: str):
+    """One GPU (or a budget): planner.estimate, with the engine's own rules when one is chosen."""
+    extra = {} if setup.gpu is not None or setup.engine is None else {"gpu_memory_bytes": setup.usable_bytes}
+    e = compute.estimate(setup.spec, quant=setup.quant, kv_dtype=setup.kv, context=setup.context,
+                         batch=setup.batch, gpu=setup.gpu, engine=setup.engine, prompt=setup.prompt,
+                         **setup.engine_options, **extra)
+    parts = dict(weights_bytes=e.weights_bytes, kv_cache_bytes=e.kv_cache_bytes, activation_bytes=e.activation_bytes,
+                 overhead_bytes=e.overhead_bytes, total_bytes=e.total_bytes)
+    perf = e.performance
+    refused = e.engine_refusal is not None or (perf is not None and not perf.fits
+                                               and parts["total_bytes"] <= setup.usable_bytes)
+    reason = e.engine_refusal or (perf.reason if perf is not None else None)
+    v = verdict(parts["total_bytes"], setup.usable_bytes, setup.reserve_pct, unit=setup.unit, where=where,
+                reason=reason if refused else None, refused=refused, fills_memory=setup.engine == "vllm")
+    speeds = (perf.prefill_seconds, perf.decode_tokens_per_s, perf.throughput_tokens_per_s) if perf else (None,) * 3
+    return parts, v, speeds, e.engine_details, (e.workload.quant, e.workload.kv_dtype)
+
+
+def main(setup: Setup) -> None:
+    spec = setup.spec
+    st.title("Estimate")
+    st.caption(plain(setup.headline()))
+    if setup.context > spec.max_context:
+        st.error(plain(f"Context {setup.context:,} is above {spec.name}'s maximum of {spec.max_context:,} tokens."))
+        st.button(f"Use {spec.max_context:,} tokens", key="use_max", on_click=set_value,
+                  args=("context", spec.max_context))
+        stop()
+    where = ("on each of " if setup.n_gpus > 1 else "on ") + setup.gpu_text
+    parts, v, (ttft, per_seq, throughput), details, (quant, kv) = (
+        _plan(setup, where) if setup.n_gpus > 1 else _one(setup, where))
+
+    labels = [("weights", "weights_bytes"), ("KV cache", "kv_cache_bytes"), ("activations", "activation_bytes"),
+              ("overhead", "overhead_bytes"), ("total" + (" per GPU" if setup.n_gpus > 1 else ""), "total_bytes")]
+    for col, (label, key) in zip(st.columns(5), labels, strict=True):
+        col.metric(label, format_bytes(parts[key], setup.unit))
+    {"fits": st.success, "tight": st.warning}.get(v.state, st.error)(plain(f"{v.symbol} {v.text}"))
+
+    cols = st.columns(3)
+    if v.state == NO:
+        for col, label in zip(cols, ("time to first token", "decode, per request", "throughput, all requests"),
+                              strict=True):
+            col.metric(label, "—")
+        st.caption("Speeds are shown only for setups that fit.")
+    elif setup.gpu is None:
+        st.caption("Pick a GPU from the list for time to first token and tokens/s (a budget has no speed).")
+    else:
+        cols[0].metric("time to first token", seconds(ttft), help=f"a {setup.prompt:,}-token prompt")
+        cols[1].metric("decode, per request", f"{speed(per_seq)} tok/s", help="at the full context")
+        cols[2].metric("throughput, all requests", f"{speed(throughput)} tok/s")
+
+    from charts import memory_bar  # plotly loads after the numbers are on screen
+
+    st.plotly_chart(memory_bar(parts, unit=setup.unit, budget_bytes=setup.usable_bytes,
+                               reserve_pct=setup.reserve_pct), key="bar")
+    st.caption(plain(f"{quant} weights, {kv} KV cache. Activations: the larger of the prefill and decode peaks. "
+                     "Overhead: CUDA context, cuBLAS workspaces, allocator slack."))
+    if details:
+        with st.expander(f"{setup.engine}'s own figures"):
+            st.table({"": list(details), "value": [plain(f"{x:,}" if isinstance(x, int) and not isinstance(x, bool)
+                                                         else x) for x in details.values()]})
+
+    from cards import model_card
+
+    with st.expander("Model card", expanded=True):
+        card = model_card(spec)
+        st.table({"": list(card), "value": [plain(x) for x in card.values()]})
+
+
+run(ALL, main)

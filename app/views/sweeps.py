@@ -1,53 +1,64 @@
-"""Sweeps: memory and tokens/s against context length and against batch, one line per quantization."""
+"""Sweeps: memory and decode speed against context and against concurrent requests, one line per weights format.
+Speeds are drawn only where the setup fits the GPU."""
 
 import numpy as np
 import streamlit as st
-from charts import sweep_lines
-from state import budget_picker, context_picker, model_picker, query_int, unit_picker
+from controls import Setup, run
+from safety import plain
 
-from planner import load_gpu, sweep
-from planner.perf import decode_seconds_per_token
 from planner.sweep import table_contexts
+from planner.units import UNIT_BYTES
 
-QUANTS = ["bf16", "q8_0", "q4_k_m", "int4"]
+BASE = ("bf16", "q8_0", "q4_k_m", "int4")
+BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
-st.title("Sweeps")
-spec = model_picker()
-unit = unit_picker()
-gpu, budget = budget_picker(unit)
-batch = query_int("batch", "Batch (context sweep)", 1, max_value=4096)
-context = context_picker(spec, "Context (batch sweep)")
+@st.cache_data(show_spinner=False, max_entries=64)
+def _sweeps(spec, gpu, quants, kv, batch, context, usable):
+    from planner import load_gpu, sweep
+    from planner.perf import decode_seconds_per_token
 
-
-@st.cache_data(show_spinner=False)
-def _sweeps(spec, gpu, batch, context):
-    contexts = table_contexts(spec.max_context)
-    batches = [1, 2, 4, 8, 16, 32, 64, 128]
-    by_ctx = sweep(spec, quants=QUANTS, contexts=contexts, batches=[batch])
-    by_batch = sweep(spec, quants=QUANTS, contexts=[context], batches=batches)
-    if gpu is not None:
+    by_ctx = sweep(spec, quants=quants, contexts=table_contexts(spec.max_context), batches=[batch],
+                   kv_dtypes=[kv] if kv else None)
+    by_batch = sweep(spec, quants=quants, contexts=[min(context, spec.max_context)],
+                     batches=sorted({*BATCHES, batch}), kv_dtypes=[kv] if kv else None)
+    for df in (by_ctx, by_batch):
+        if gpu is None:
+            df["tokens_per_s"] = np.nan
+            continue
         g = load_gpu(gpu)
-        for df in (by_ctx, by_batch):
-            step = np.concatenate([decode_seconds_per_token(
-                spec, g, quant=q, kv_dtype=str(part["kv_dtype"].iloc[0]), context=part["context"].to_numpy(),
-                batch=part["batch"].to_numpy()) for q, part in df.groupby("quant", observed=True, sort=False)])
-            df["tokens_per_s"] = df["batch"].to_numpy() / step
+        step = np.concatenate([decode_seconds_per_token(
+            spec, g, quant=q, kv_dtype=str(part["kv_dtype"].iloc[0]), context=part["context"].to_numpy(),
+            batch=part["batch"].to_numpy()) for q, part in df.groupby("quant", observed=True, sort=False)])
+        df["tokens_per_s"] = np.where(df["total_bytes"].to_numpy() <= usable, df["batch"].to_numpy() / step, np.nan)
     return by_ctx, by_batch
 
 
-by_ctx, by_batch = _sweeps(spec, gpu, batch, context)
+def main(setup: Setup) -> None:
+    spec = setup.spec
+    st.title("Sweeps")
+    st.caption(plain(setup.headline()))
+    quants = list(dict.fromkeys([*BASE, *([setup.quant] if setup.quant else [])]))
+    by_ctx, by_batch = _sweeps(spec, setup.gpu, tuple(quants), setup.kv, setup.batch, setup.context, setup.usable_bytes)
+    budget = setup.usable_bytes / UNIT_BYTES[setup.unit]
 
-left, right = st.columns(2)
-left.plotly_chart(sweep_lines(by_ctx, x="context", y="total_bytes", unit=unit, budget=budget,
-                              title=f"memory vs context (batch {batch})"), key="mem_ctx")
-right.plotly_chart(sweep_lines(by_batch, x="batch", y="total_bytes", unit=unit, budget=budget,
-                               title=f"memory vs batch ({context:,} tokens)"), key="mem_batch")
-if gpu is not None:
-    left.plotly_chart(sweep_lines(by_ctx, x="context", y="tokens_per_s", title=f"decode tokens/s on {gpu}"),
-                      key="tps_ctx")
-    right.plotly_chart(sweep_lines(by_batch, x="batch", y="tokens_per_s", title=f"batch throughput on {gpu}"),
-                       key="tps_batch")
-    st.caption("Speed: GGUF formats (q8_0, q4_k_m) at llama.cpp's calibrated efficiency, the others at a compiled "
-               "engine's (vLLM class) — the engines people run them in; see README for the factors.")
-else:
-    st.info("Pick a GPU to see tokens/s.")
+    from charts import sweep_lines
+
+    left, right = st.columns(2)
+    left.plotly_chart(sweep_lines(by_ctx, x="context", y="total_bytes", unit=setup.unit, budget=budget,
+                                  title=f"Memory vs context ({setup.batch:,} request(s))", y_title="total"),
+                      key="mem_ctx")
+    right.plotly_chart(sweep_lines(by_batch, x="batch", y="total_bytes", unit=setup.unit, budget=budget,
+                                   title=f"Memory vs concurrent requests ({min(setup.context, spec.max_context):,} "
+                                         "tokens each)", y_title="total"), key="mem_batch")
+    if setup.gpu is not None:
+        left.plotly_chart(sweep_lines(by_ctx, x="context", y="tokens_per_s", title="Decode tokens/s (all requests)",
+                                      y_title="tokens/s"), key="tps_ctx")
+        right.plotly_chart(sweep_lines(by_batch, x="batch", y="tokens_per_s", title="Decode tokens/s (all requests)",
+                                       y_title="tokens/s"), key="tps_batch")
+        st.caption("Speeds are drawn only where the total fits the usable memory. GGUF formats (q8_0, q4_k_m) at "
+                   "llama.cpp's calibrated efficiency, the others at a compiled engine's (vLLM class); see README.")
+    else:
+        st.info("Pick a GPU from the list to see tokens/s.")
+
+
+run({"model", "gpu", "weights", "kv", "context", "batch"}, main)

@@ -1,31 +1,61 @@
-"""Quantization × context: total memory, coloured by whether it fits the GPU; CSV download."""
+"""Quantization × context: total memory of each weights format at each context, by fit on the GPU; the largest
+context each format allows; CSV download."""
 
+import compute
+import pandas as pd
 import streamlit as st
-from charts import fit_heatmap
-from safety import plain, public
-from state import budget_picker, kv_value, model_picker, query_choice, query_int, unit_picker
+from controls import Setup, run
+from present import context_label, quant_groups, verdict_state
+from safety import plain
+from state import quants, sync_url, widget
 
-from planner import table
-from planner.sweep import TABLE_QUANTS
-
-st.title("Quantization × context")
-spec = model_picker()
-unit = unit_picker()
-gpu, budget = budget_picker(unit)
-batch = query_int("batch", "Batch", 1, max_value=4096)
-kv = kv_value(query_choice("kv", ["default", "bf16", "fp8", "q8_0", "q4_0"], "default", "KV cache"))
+from planner.sweep import TABLE_QUANTS, table_contexts
+from planner.units import UNIT_BYTES
 
 
-@st.cache_data(show_spinner=False)
-def _table(spec, unit, batch, kv):
-    return table(spec, quants=TABLE_QUANTS, unit=unit, batch=batch, kv_dtype=kv)
+def main(setup: Setup) -> None:
+    st.title("Quantization × context")
+    st.caption(plain(setup.headline(context=False)))
+    _table(setup)
 
 
-t = _table(spec, unit, batch, kv)
+@st.fragment
+def _table(setup: Setup) -> None:
+    """The formats picker and what it changes: a change of formats reruns only this part."""
+    sync_url()
+    spec = setup.spec
+    groups = quant_groups(quants())
+    chosen = widget("multiselect", "groups", "Weights formats", where=st, options=["common", *groups],
+                    format_func=lambda g: "common (bf16, q8_0 … q2_k)" if g == "common" else g)
+    names = list(dict.fromkeys([q for g in chosen for q in (TABLE_QUANTS if g == "common" else groups[g])]))
+    if not names:
+        st.info("Pick at least one group of weights formats.")
+        return
 
-st.caption(plain(f"Total memory ({unit}) of {public(spec.name)}, batch {batch}; green fits {gpu or 'the budget'} "
-                 f"({budget:.2f} {unit} usable), red does not."))
-st.plotly_chart(fit_heatmap(t, unit=unit, budget=budget), key="heatmap")
-st.dataframe(t.style.format("{:.2f}"), key="table")
-st.download_button("Download CSV", t.to_csv().encode(), file_name=f"{spec.name.split('/')[-1]}-memory.csv",
-                   mime="text/csv", key="csv")
+    contexts = table_contexts(spec.max_context)
+    raw = compute.table(spec, quants=names, contexts=contexts, unit="B", batch=setup.batch, kv_dtype=setup.kv)
+    states = raw.apply(lambda col: col.map(lambda b: verdict_state(b, setup.usable_bytes, setup.reserve_pct)))
+    values = raw / UNIT_BYTES[setup.unit]
+    labels = [context_label(c) for c in contexts]
+    values.columns = states.columns = labels
+    values.index.name = states.index.name = "weights"
+    memory = {"gpu": setup.gpu} if setup.gpu else {"memory_bytes": setup.usable_bytes}
+    largest = [compute.max_context(spec, quant=q, batch=setup.batch, kv_dtype=setup.kv, **memory) for q in raw.index]
+
+    from charts import fit_heatmap
+
+    st.plotly_chart(fit_heatmap(values, states, unit=setup.unit), key="heatmap")
+    usable = f"{setup.usable_bytes / UNIT_BYTES[setup.unit]:,.2f} {setup.unit} usable"
+    st.caption(plain(f"Total memory ({setup.unit}) per weights format and context, {setup.batch:,} request(s), "
+                     f"against {setup.gpu_text} ({usable}): "
+                     f"✓ fits, ≈ tight (less than {setup.reserve_pct:g} % free), ✗ does not fit."))
+    shown = values.round(2)
+    shown.insert(0, "largest context", [context_label(c) if c else "none" for c in largest])
+    st.dataframe(shown, key="table", column_config={c: st.column_config.NumberColumn(c, format="%.2f")
+                                                    for c in labels})
+    csv = pd.concat([values.round(3), pd.Series(largest, index=values.index, name="largest_context")], axis=1)
+    st.download_button("Download CSV", csv.to_csv().encode(), key="csv", mime="text/csv",
+                       file_name=f"{spec.name.split('/')[-1]}-memory-{setup.unit}.csv")
+
+
+run({"model", "gpu", "kv", "batch"}, main)

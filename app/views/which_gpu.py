@@ -1,33 +1,65 @@
-"""Which GPU: every catalog GPU, and GPU count, that can run the chosen configuration."""
+"""Which GPU: every catalog GPU side by side, alone and in tensor-parallel groups, for the chosen configuration —
+verdict, memory per GPU, speed where it fits, and the largest context one GPU allows."""
 
+import compute
+import pandas as pd
 import streamlit as st
-from state import model_picker, query_int, unit_picker, workload_picker
-
-from planner import fit
-from planner.units import to_unit
-
-st.title("Which GPU")
-spec = model_picker()
-workload = workload_picker(spec, batch=True)
-unit = unit_picker()
-target = query_int("target", "Minimum tokens/s per sequence (0: any)", 0, min_value=0, max_value=100000)
+from controls import Setup, _gpu, run
+from present import NO, SYMBOLS, TIGHT, columns, context_label, gpu_label, verdict_state
+from safety import plain
+from state import gpus, sync_url, widget
 
 
-@st.cache_data(show_spinner=False)
-def _fit(spec, quant, kv, context, batch, target):
-    quants = [quant] if quant else [spec.weights_dtype]
-    return fit(spec, context=context, batch=batch, quants=quants, kv_dtypes=[kv] if kv else None,
-               min_tokens_per_s=target or None, only_fitting=False)
+def main(setup: Setup) -> None:
+    st.title("Which GPU")
+    st.caption(plain(setup.headline(gpu=False)))
+    _gpus(setup)
 
 
-df = _fit(spec, workload["quant"], workload["kv_dtype"], workload["context"], workload["batch"], target)
+@st.fragment
+def _gpus(setup: Setup) -> None:
+    """The GPU filter, the speed target and the table: a change there reruns only this part."""
+    sync_url()
+    spec = setup.spec
+    top = st.columns([3, 1])
+    picked = widget("multiselect", "gpus", "GPUs to compare (empty: all)", where=top[0], options=gpus(),
+                    format_func=lambda g: gpu_label(_gpu(g).name, _gpu(g).memory_marketed_bytes, setup.unit))
+    target = widget("number_input", "target", "Minimum tok/s per request", where=top[1], min_value=0.0,
+                    max_value=1e6, step=5.0)
 
-df = df.sort_values(["fits", "meets_target"], ascending=False, kind="stable").reset_index(drop=True)
-ok = df[df["fits"] & df["meets_target"]]
-st.success(f"{ok['gpu'].nunique()} GPU kinds can run it ({len(ok)} options with 1, 2, 4 or 8 GPUs).")
-shown = df.assign(**{f"per GPU ({unit})": to_unit(df["per_gpu_total_bytes"].astype(float), unit).round(2),
-                     f"GPU memory ({unit})": to_unit(df["gpu_memory_bytes"].astype(float), unit).round(2)})
-st.dataframe(shown[["gpu", "n_gpus", "quant", "kv_dtype", "fits", "meets_target", f"per GPU ({unit})",
-                    f"GPU memory ({unit})", "decode_tokens_per_s", "explanation"]], key="gpus", hide_index=True)
-st.caption("Multi-GPU rows are tensor parallel. Sorted by GPU count, memory per GPU (a proxy for price), "
-           "bits per weight and speed.")
+    quant = setup.quant or spec.weights_dtype
+    df = compute.fit(spec, context=min(setup.context, spec.max_context), batch=setup.batch, quants=[quant],
+                     kv_dtypes=[setup.kv] if setup.kv else None, gpus=list(picked) or None,
+                     min_tokens_per_s=target or None, only_fitting=False)
+    if df.empty:
+        st.info("No GPU layout can hold this model's heads: nothing to show.")
+        return
+    usable = df["per_gpu_total_bytes"] + df["headroom_bytes"]
+    df["verdict"] = [verdict_state(t, u, setup.reserve_pct) for t, u in zip(df["per_gpu_total_bytes"], usable,
+                                                                               strict=True)]
+    df["max_context"] = [context_label(compute.max_context(spec, quant=quant, gpu=g, batch=setup.batch,
+                                                           kv_dtype=setup.kv)) if n == 1 else "—"
+                         for g, n in zip(df["gpu"], df["n_gpus"], strict=True)]
+    ok = df[(df["verdict"] != NO) & df["meets_target"]]
+    rank = {"fits": 0, TIGHT: 1, NO: 2}
+    df = df.assign(_r=df["verdict"].map(rank)).sort_values(["_r", "n_gpus"], kind="stable").drop(columns="_r")
+    if len(ok):
+        st.success(f"{ok['gpu'].nunique()} GPU kinds can run it ({len(ok)} options with 1, 2, 4 or 8 GPUs).")
+    else:
+        st.error("No GPU in the list runs it" + (" at that speed." if target else "."))
+    shown = pd.DataFrame({
+        "gpu": [gpu_label(_gpu(g).name, _gpu(g).memory_marketed_bytes, setup.unit) for g in df["gpu"]],
+        "n_gpus": df["n_gpus"],
+        "verdict": [f"{SYMBOLS[v]} {v}" for v in df["verdict"]],
+        "per_gpu_total_bytes": (df["per_gpu_total_bytes"] / (2**30 if setup.unit == "GiB" else 1e9)).round(2),
+        "decode_tokens_per_s": [None if v == NO else round(t, 1) for v, t in zip(df["verdict"],
+                                                                              df["decode_tokens_per_s"], strict=True)],
+        "max_context": df["max_context"],
+        "explanation": df["explanation"],
+    })
+    st.dataframe(shown.rename(columns=columns(shown.columns, setup.unit)), key="gpus", hide_index=True)
+    st.caption("Several GPUs are tensor parallel. Largest context: for one GPU. Decode speed is left empty where it "
+               "does not fit.")
+
+
+run({"model", "weights", "kv", "context", "batch"}, main)

@@ -1,0 +1,52 @@
+"""The dashboard's calls into planner, cached per input: a repeated view or a change back costs nothing.
+
+Every function is pure (model spec and plain values in, planner's result out), so st.cache_data keys on the
+arguments alone. Each answer is bounded: planner's own limits cap every field, and its cost does not grow with
+the number of layers (benchmarks/app_latency.py times the largest inputs the form accepts).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def estimate(spec, **kw):
+    from planner import estimate as _estimate
+
+    return _estimate(spec, **kw)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def plan(spec, **kw):
+    from planner.parallel import plan as _plan
+
+    return _plan(spec, **kw)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def table(spec, **kw):
+    from planner import table as _table
+
+    return _table(spec, **kw)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def sweep(spec, **kw):
+    from planner import sweep as _sweep
+
+    return _sweep(spec, **kw)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def fit(spec, **kw):
+    from planner import fit as _fit
+
+    return _fit(spec, **kw)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def max_context(spec, **kw) -> int:
+    from planner import max_context as _max_context
+
+    return _max_context(spec, **kw)
