@@ -50,3 +50,10 @@ def max_context(spec, **kw) -> int:
     from planner import max_context as _max_context
 
     return _max_context(spec, **kw)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def max_batch(spec, **kw) -> int:
+    from planner import max_batch as _max_batch
+
+    return _max_batch(spec, **kw)

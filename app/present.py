@@ -127,3 +127,19 @@ def verdict(total_bytes: int, usable_bytes: int, reserve_pct: float, *, unit: st
     if state == TIGHT:
         return Verdict(TIGHT, f"Tight {where}: only {text}, under the {reserve_pct:g} % reserve.")
     return Verdict(FITS, f"Fits {where}: {text}.")
+
+
+def fit_table(values, states, *, first: dict | None = None):
+    """A pandas Styler of `values` (2 decimals, with the state's symbol) tinted by `states` (fits / tight / does
+    not fit), with `first` columns (name → list of text) in front, untinted."""
+    cells = values.copy().astype(object)
+    for col in values.columns:
+        cells[col] = [f"{v:,.2f} {SYMBOLS[s]}" for v, s in zip(values[col], states[col], strict=True)]
+    for i, (name, column) in enumerate((first or {}).items()):
+        cells.insert(i, name, column)
+    tint = {s: f"background-color: {c}33" for s, c in COLOURS.items()}  # the state's colour at 20 % opacity
+
+    def colour(col):
+        return [tint[s] for s in states[col.name]] if col.name in states.columns else [""] * len(col)
+
+    return cells.style.apply(colour)

@@ -5,9 +5,13 @@ safety.guarded(): an input error (PlannerError) shows its message, any other exc
 type, never a traceback or a server path.
 """
 
+import time
+
 import streamlit as st
 from safety import guarded
-from state import start
+from state import freeze_once, start
+
+started = time.perf_counter()
 
 st.set_page_config(page_title="planner — LLM memory and speed", layout="wide", menu_items={})
 page = st.navigation([
@@ -19,5 +23,9 @@ page = st.navigation([
     st.Page("views/accuracy.py", title="Accuracy", url_path="accuracy"),
 ], position="top")
 start()
-with guarded():
-    page.run()
+try:
+    with guarded():
+        page.run()
+finally:  # the server time of this run, for benchmarks/app_latency.py
+    st.session_state["planner_run_seconds"] = time.perf_counter() - started
+    freeze_once()

@@ -114,7 +114,8 @@ def workload_bytes(spec: ModelSpec, w: Workload, *, context, batch, weights: int
     """
     kv, prefill, decode = _kv_and_activations(spec, w, np.asarray(context, np.float64),
                                               np.asarray(batch, np.float64))
-    largest = weights + float(np.max(kv + np.maximum(prefill, decode)))
+    as_float = [np.asarray(v, np.float64) for v in (kv, prefill, decode)]  # a scalar may come back a Python int
+    largest = weights + float(np.max(as_float[0] + np.maximum(as_float[1], as_float[2])))
     if largest > MAX_BYTES:
         raise WorkloadError(f"context {int(np.max(context)):,} × batch {int(np.max(batch)):,} needs about "
                             f"{largest / 2**60:,.0f} EiB, beyond the {MAX_BYTES // 2**60} EiB planner computes "

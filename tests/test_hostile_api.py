@@ -77,3 +77,17 @@ def test_bad_argument_is_a_planner_error_naming_it(field, call):
     message = str(info.value)
     assert "\n" not in message and len(message) < 400
     assert field in message, message
+
+
+def test_every_field_at_its_limit_is_refused_not_an_overflow():
+    """The largest architecture and workload the limits allow: a WorkloadError naming context and batch (terms of
+    the formulas that come back as Python ints must not reach numpy as int64)."""
+    from planner import ModelSpec, WorkloadError
+    from planner import limits as L
+
+    spec = ModelSpec(name="limits", source="test", model_type="llama", n_layers=L.MAX_LAYERS, d_model=L.MAX_D_MODEL,
+                     n_heads=1024, n_kv_heads=1024, head_dim=128, d_ff=L.MAX_D_FF, vocab_size=L.MAX_VOCAB,
+                     max_context=L.MAX_CONTEXT, tie_embeddings=False)
+    with pytest.raises(WorkloadError, match="context 134,217,728 × batch 1,048,576 needs about"):
+        estimate(spec, context=L.MAX_CONTEXT, batch=L.MAX_BATCH)
+    assert estimate(spec, context=L.MAX_CONTEXT).total_bytes > 2**55  # one sequence is still answered (int64)

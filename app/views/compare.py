@@ -4,9 +4,9 @@ import compute
 import pandas as pd
 import streamlit as st
 from controls import Setup, _bundled, run
-from present import NO, SYMBOLS, columns, context_label, params_label, verdict_state
+from present import NO, SYMBOLS, columns, context_label, params_label, speed, verdict_state
 from safety import message, plain
-from state import models, sync_url, widget
+from state import STATE, models, sync_url, widget
 
 from planner import PlannerError
 from planner.units import UNIT_BYTES
@@ -24,9 +24,10 @@ def main(setup: Setup) -> None:
 def _models(setup: Setup) -> None:
     """The models picker and the comparison: a change of models reruns only this part."""
     sync_url()
-    chosen = widget("multiselect", "models", "Models", where=st, options=models())
+    chosen = st.session_state[STATE]["models"]  # its picker is drawn under the table: the numbers come first
     if not chosen:
-        st.info("Pick at least one model.")
+        st.info("Pick at least one model below.")
+        _picker()
         return
 
     rows, clipped = [], []
@@ -57,21 +58,30 @@ def _models(setup: Setup) -> None:
                          verdict=f"{SYMBOLS[state]} {state}",
                          decode_tokens_per_s=None if state == NO or tps is None else round(tps, 1)))
     if not rows:
+        _picker()
         return
     df = pd.DataFrame(rows)
     budget = setup.usable_bytes / UNIT_BYTES[setup.unit]
 
-    from charts import compare_bars
-
-    st.plotly_chart(compare_bars(df, unit=setup.unit, budget=budget), key="bars")
     shown = df.copy()
     for col in [c for c in shown if c.endswith("_bytes")]:
-        shown[col] = (shown[col].astype(float) / UNIT_BYTES[setup.unit]).round(2)
-    st.dataframe(shown.rename(columns=columns(shown.columns, setup.unit)), key="compare_table", hide_index=True)
+        shown[col] = [f"{v:,.2f}" for v in shown[col].astype(float) / UNIT_BYTES[setup.unit]]
+    shown["decode_tokens_per_s"] = [speed(v) if v == v and v is not None else "—" for v in shown["decode_tokens_per_s"]]
+    st.table(shown.rename(columns=columns(shown.columns, setup.unit)).set_index("Model"))
+
+    _picker()
+
+    from charts import compare_bars  # plotly loads after the numbers are on screen
+
+    st.plotly_chart(compare_bars(df, unit=setup.unit, budget=budget), key="bars")
     notes = ["Decode speed is left empty where the model does not fit."]
     if clipped:
         notes.append(f"Shown at their maximum context: {', '.join(clipped)}.")
     st.caption(plain(" ".join(notes)))
+
+
+def _picker() -> None:
+    widget("multiselect", "models", "Models to compare", where=st, options=models())
 
 
 run({"gpu", "count", "weights", "kv", "context", "batch"}, main)

@@ -1,9 +1,12 @@
 """Sweeps: memory and decode speed against context and against concurrent requests, one line per weights format.
 Speeds are drawn only where the setup fits the GPU."""
 
+import compute
 import numpy as np
+import pandas as pd
 import streamlit as st
 from controls import Setup, run
+from present import context_label
 from safety import plain
 
 from planner.sweep import table_contexts
@@ -33,6 +36,19 @@ def _sweeps(spec, gpu, quants, kv, batch, context, usable):
     return by_ctx, by_batch
 
 
+def _limits(setup: Setup, quants: list[str]) -> None:
+    """Per format: the largest context at the chosen concurrency, and the most requests at the chosen context."""
+    memory = {"gpu": setup.gpu} if setup.gpu else {"memory_bytes": setup.usable_bytes}
+    context = min(setup.context, setup.spec.max_context)
+    rows = {}
+    for q in quants:
+        largest = compute.max_context(setup.spec, quant=q, batch=setup.batch, kv_dtype=setup.kv, **memory)
+        most = compute.max_batch(setup.spec, quant=q, context=context, kv_dtype=setup.kv, **memory)
+        rows[q] = {f"largest context ({setup.batch:,} request(s))": context_label(largest) if largest else "none",
+                   f"most concurrent requests ({context_label(context)} tokens each)": f"{most:,}"}
+    st.table(pd.DataFrame.from_dict(rows, orient="index").rename_axis("weights"))
+
+
 def main(setup: Setup) -> None:
     spec = setup.spec
     st.title("Sweeps")
@@ -40,8 +56,10 @@ def main(setup: Setup) -> None:
     quants = list(dict.fromkeys([*BASE, *([setup.quant] if setup.quant else [])]))
     by_ctx, by_batch = _sweeps(spec, setup.gpu, tuple(quants), setup.kv, setup.batch, setup.context, setup.usable_bytes)
     budget = setup.usable_bytes / UNIT_BYTES[setup.unit]
+    if setup.gpu is not None or setup.usable_bytes:
+        _limits(setup, quants)
 
-    from charts import sweep_lines
+    from charts import sweep_lines  # plotly loads after the numbers are on screen
 
     left, right = st.columns(2)
     left.plotly_chart(sweep_lines(by_ctx, x="context", y="total_bytes", unit=setup.unit, budget=budget,

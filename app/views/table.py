@@ -5,9 +5,9 @@ import compute
 import pandas as pd
 import streamlit as st
 from controls import Setup, run
-from present import context_label, quant_groups, verdict_state
+from present import context_label, fit_table, quant_groups, verdict_state
 from safety import plain
-from state import quants, sync_url, widget
+from state import STATE, quants, sync_url, widget
 
 from planner.sweep import TABLE_QUANTS, table_contexts
 from planner.units import UNIT_BYTES
@@ -25,11 +25,11 @@ def _table(setup: Setup) -> None:
     sync_url()
     spec = setup.spec
     groups = quant_groups(quants())
-    chosen = widget("multiselect", "groups", "Weights formats", where=st, options=["common", *groups],
-                    format_func=lambda g: "common (bf16, q8_0 … q2_k)" if g == "common" else g)
+    chosen = st.session_state[STATE]["groups"]  # its picker is drawn under the table: the numbers come first
     names = list(dict.fromkeys([q for g in chosen for q in (TABLE_QUANTS if g == "common" else groups[g])]))
     if not names:
-        st.info("Pick at least one group of weights formats.")
+        st.info("Pick at least one group of weights formats below.")
+        _picker(groups)
         return
 
     contexts = table_contexts(spec.max_context)
@@ -42,20 +42,26 @@ def _table(setup: Setup) -> None:
     memory = {"gpu": setup.gpu} if setup.gpu else {"memory_bytes": setup.usable_bytes}
     largest = [compute.max_context(spec, quant=q, batch=setup.batch, kv_dtype=setup.kv, **memory) for q in raw.index]
 
-    from charts import fit_heatmap
-
-    st.plotly_chart(fit_heatmap(values, states, unit=setup.unit), key="heatmap")
     usable = f"{setup.usable_bytes / UNIT_BYTES[setup.unit]:,.2f} {setup.unit} usable"
     st.caption(plain(f"Total memory ({setup.unit}) per weights format and context, {setup.batch:,} request(s), "
                      f"against {setup.gpu_text} ({usable}): "
                      f"✓ fits, ≈ tight (less than {setup.reserve_pct:g} % free), ✗ does not fit."))
-    shown = values.round(2)
-    shown.insert(0, "largest context", [context_label(c) if c else "none" for c in largest])
-    st.dataframe(shown, key="table", column_config={c: st.column_config.NumberColumn(c, format="%.2f")
-                                                    for c in labels})
+    st.table(fit_table(values, states, first={"largest context": [context_label(c) if c else "none"
+                                                                   for c in largest]}))
+
+    _picker(groups)
+
+    from charts import fit_heatmap  # plotly loads after the numbers are on screen
+
+    st.plotly_chart(fit_heatmap(values, states, unit=setup.unit), key="heatmap")
     csv = pd.concat([values.round(3), pd.Series(largest, index=values.index, name="largest_context")], axis=1)
     st.download_button("Download CSV", csv.to_csv().encode(), key="csv", mime="text/csv",
                        file_name=f"{spec.name.split('/')[-1]}-memory-{setup.unit}.csv")
+
+
+def _picker(groups: dict) -> None:
+    widget("multiselect", "groups", "Weights formats in the table", where=st, options=["common", *groups],
+           format_func=lambda g: "common (bf16, q8_0 … q2_k)" if g == "common" else g)
 
 
 run({"model", "gpu", "kv", "batch"}, main)
