@@ -5,6 +5,7 @@ Setup it resolves to. A view lists the controls it uses; the others are not draw
 from __future__ import annotations
 
 import importlib.util
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -106,18 +107,31 @@ def _spec(state: dict):
     if source == "parameter count":
         return _from_params(state["params"])
     if source == "custom":
-        from planner import ModelSpec
-
-        v = state
-        return ModelSpec(name="custom", source="dashboard form", model_type="llama", n_layers=v["c_layers"],
-                         d_model=v["c_hidden"], n_heads=v["c_heads"], n_kv_heads=v["c_kv"],
-                         head_dim=v["c_head_dim"], d_ff=v["c_ff"], vocab_size=v["c_vocab"], max_context=v["c_ctx"],
-                         tie_embeddings=v["c_tied"])
+        return _custom_spec(state)
     if source == "config.json":
         return _uploaded()
     if source == "local file":
         return _local(state["path"])
     return _bundled(state["model"])
+
+
+# The form's words for the spec's fields, so an error reads as the form does ("query heads", not "n_heads").
+FORM_WORDS = {"n_layers": "layers", "d_model": "hidden size", "n_heads": "query heads", "n_kv_heads": "KV heads",
+              "head_dim": "head dim", "d_ff": "intermediate size", "vocab_size": "vocabulary",
+              "max_context": "max context", "tie_embeddings": "tied embeddings"}
+_FORM_WORD = re.compile(r"\b(" + "|".join(FORM_WORDS) + r")\b")
+
+
+def _custom_spec(state: dict):
+    from planner import ModelSpec
+
+    v = state
+    try:
+        return ModelSpec(name="custom", source="dashboard form", model_type="llama", n_layers=v["c_layers"],
+                         d_model=v["c_hidden"], n_heads=v["c_heads"], n_kv_heads=v["c_kv"], head_dim=v["c_head_dim"],
+                         d_ff=v["c_ff"], vocab_size=v["c_vocab"], max_context=v["c_ctx"], tie_embeddings=v["c_tied"])
+    except (PlannerError, ValidationError) as e:
+        raise PlannerError(_FORM_WORD.sub(lambda m: FORM_WORDS[m[1]], message(e))) from None
 
 
 def _sources() -> list[str]:

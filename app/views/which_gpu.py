@@ -57,7 +57,10 @@ def _gpus(setup: Setup) -> None:
         "max_context": df["max_context"],
         "explanation": df["explanation"],
     })
-    st.dataframe(shown.rename(columns=columns(shown.columns, setup.unit)), key="gpus", hide_index=True)
+    named = shown.rename(columns=columns(shown.columns, setup.unit))
+    st.dataframe(named, key="gpus", hide_index=True, column_config={
+        "GPU": st.column_config.TextColumn(width="medium"),
+        "Per GPU, by component": st.column_config.TextColumn(width="large")})
     st.caption("Several GPUs are tensor parallel. Largest context: for one GPU. Decode speed is left empty where it "
                "does not fit.")
 
