@@ -92,6 +92,15 @@ def file_boundary() -> Iterator[None]:
         raise PlannerError(f"could not read this file: {type(e).__name__}") from None
 
 
+class Stopped(Exception):
+    """Raised by stop(): the view ends here (a message already says why); its sidebar is still drawn."""
+
+
+def stop() -> None:
+    """End the current view quietly (app/controls.py run() catches it and draws the sidebar)."""
+    raise Stopped
+
+
 @contextmanager
 def guarded() -> Iterator[None]:
     """Run a view: an input error shows its message, anything else one line naming its type (traceback: log)."""

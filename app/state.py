@@ -241,7 +241,10 @@ def sync_url() -> None:
 
 
 def _number_text(value) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    """24.0 → '24'; any other float as its shortest exact repr, so a link restores the very same value."""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
 
 
 # --- widgets -------------------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ def list_models() -> list[str]:
     return sorted(bundled_profiles(), key=str.lower)
 
 
-def _from_hub(repo_id: str) -> ModelSpec | None:
+def from_hub(repo_id: str) -> ModelSpec | None:
     """config.json of an unbundled org/name from the Hugging Face Hub, if huggingface_hub and the network allow."""
     try:
         from huggingface_hub import hf_hub_download
@@ -111,7 +111,7 @@ def _load_path(key: str) -> ModelSpec:
         return load_config_json(path)
     if key.endswith(".json"):
         raise ConfigImportError(f"config.json not found: {key}")
-    if key.count("/") == 1 and (spec := _from_hub(key)) is not None:
+    if key.count("/") == 1 and (spec := from_hub(key)) is not None:
         return spec
     suggestions = list(dict.fromkeys(_index()[m] for m in close_matches(key, _index())))
     hint = f"; did you mean: {', '.join(suggestions)}?" if suggestions else "; `planner models` lists them"

@@ -3,7 +3,8 @@
 import compute
 import pandas as pd
 import streamlit as st
-from controls import Setup, _bundled, run
+from controls import Setup, run
+from models import bundled_spec
 from present import NO, SYMBOLS, columns, context_label, params_label, speed, verdict_state
 from safety import message, plain
 from state import STATE, models, sync_url, widget
@@ -32,7 +33,7 @@ def _models(setup: Setup) -> None:
 
     rows, clipped = [], []
     for name in chosen:
-        spec = _bundled(name)
+        spec = bundled_spec(name)
         context = min(setup.context, spec.max_context)
         if context < setup.context:
             clipped.append(f"{name.split('/')[-1]} ({context_label(spec.max_context)})")

@@ -2,9 +2,9 @@
 
 import compute
 import streamlit as st
-from controls import ALL, Setup, run, stop
+from controls import ALL, Setup, run
 from present import NO, seconds, speed, verdict
-from safety import plain
+from safety import plain, stop
 from state import set_value
 
 from planner import PlannerError

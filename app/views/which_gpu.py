@@ -4,7 +4,8 @@ verdict, memory per GPU, speed where it fits, and the largest context one GPU al
 import compute
 import pandas as pd
 import streamlit as st
-from controls import Setup, _gpu, run
+from controls import Setup, run
+from models import gpu_spec
 from present import NO, SYMBOLS, TIGHT, columns, context_label, gpu_label, verdict_state
 from safety import plain
 from state import gpus, sync_url, widget
@@ -23,7 +24,7 @@ def _gpus(setup: Setup) -> None:
     spec = setup.spec
     top = st.columns([3, 1])
     picked = widget("multiselect", "gpus", "GPUs to compare (empty: all)", where=top[0], options=gpus(),
-                    format_func=lambda g: gpu_label(_gpu(g).name, _gpu(g).memory_marketed_bytes, setup.unit))
+                    format_func=lambda g: gpu_label(gpu_spec(g).name, gpu_spec(g).memory_marketed_bytes, setup.unit))
     target = widget("number_input", "target", "Minimum tok/s per request", where=top[1], min_value=0.0,
                     max_value=1e6, step=5.0)
 
@@ -48,7 +49,7 @@ def _gpus(setup: Setup) -> None:
     else:
         st.error("No GPU in the list runs it" + (" at that speed." if target else "."))
     shown = pd.DataFrame({
-        "gpu": [gpu_label(_gpu(g).name, _gpu(g).memory_marketed_bytes, setup.unit) for g in df["gpu"]],
+        "gpu": [gpu_label(gpu_spec(g).name, gpu_spec(g).memory_marketed_bytes, setup.unit) for g in df["gpu"]],
         "n_gpus": df["n_gpus"],
         "verdict": [f"{SYMBOLS[v]} {v}" for v in df["verdict"]],
         "per_gpu_total_bytes": (df["per_gpu_total_bytes"] / (2**30 if setup.unit == "GiB" else 1e9)).round(2),

@@ -1,0 +1,133 @@
+"""The sidebar every view shares, drawn after the view's numbers, in one order: model, GPU, weights, KV cache,
+context, concurrent requests, engine, display. Each widget is bound to the shared state (state.widget)."""
+
+from __future__ import annotations
+
+import streamlit as st
+from models import gpu_spec, sources
+from present import context_label, gpu_label
+from safety import plain
+from state import CUSTOM_FIELDS, ENGINES, KV_CHOICES, STATE, gpus, models, quants, set_value, widget
+
+from planner.limits import MAX_BATCH, MAX_BYTES, MAX_CONTEXT, MAX_GPUS, MAX_LAYERS
+
+ALL = frozenset({"model", "gpu", "count", "weights", "kv", "context", "generated", "batch", "engine"})
+USES = "planner_uses"  # session key: the controls the current view uses
+
+def draw() -> None:
+    """Draw the sidebar of the current view (its controls, in the one order every view shares)."""
+    state, uses = st.session_state[STATE], st.session_state.get(USES, ALL)
+    spec = st.session_state.get("planner_spec")
+    if "model" in uses:
+        _model_controls(state)
+    if "gpu" in uses:
+        _gpu_controls(state, uses)
+    if "weights" in uses:
+        widget("selectbox", "quant", "Weights", options=["checkpoint", *quants()],
+               format_func=lambda q: "the checkpoint's own" if q == "checkpoint" else q)
+    if "kv" in uses:
+        widget("selectbox", "kv", "KV cache", options=KV_CHOICES,
+               format_func=lambda k: "default for the weights" if k == "default" else k)
+    if "context" in uses:
+        _context_controls(spec)
+    if "generated" in uses:
+        widget("number_input", "generated", "of which generated tokens", min_value=0, max_value=MAX_CONTEXT,
+               step=128, help="The prompt is the rest: it sets time to first token.")
+    if "batch" in uses:
+        widget("number_input", "batch", "Concurrent requests", min_value=1, max_value=MAX_BATCH, step=1)
+    if "engine" in uses:
+        _engine_controls(state, spec)
+    display = st.sidebar.expander("Display")
+    widget("selectbox", "unit", "Unit", where=display, options=["GiB", "GB"],
+           format_func=lambda u: {"GiB": "GiB (2³⁰ bytes)", "GB": "GB (10⁹ bytes)"}[u])
+    widget("number_input", "reserve", "Reserve (% of usable memory): less free is 'tight'", where=display,
+           min_value=0.0, max_value=50.0, step=1.0)
+
+
+def _model_controls(state: dict) -> None:
+    source = widget("selectbox", "source", "Model from", options=sources())
+    if source == "Hugging Face id":
+        widget("text_input", "hub", "Hugging Face id (org/name)", max_chars=200, placeholder="Qwen/Qwen3-8B")
+    elif source == "parameter count":
+        widget("text_input", "params", "Parameters (e.g. 7B, 70B, 1.5T)", max_chars=40)
+        spec = st.session_state.get("planner_spec")
+        if spec is not None and state["source"] == "parameter count":
+            st.sidebar.caption(plain(f"Approximate: {spec.source}."))
+    elif source == "custom":
+        for key, label, _, top in CUSTOM_FIELDS:
+            widget("number_input", key, label, min_value=1, max_value=top, step=1)
+        widget("checkbox", "c_tied", "tied embeddings")
+    elif source == "config.json":
+        st.sidebar.file_uploader("config.json", type=["json"], key="upload")
+        if (spec := st.session_state.get("upload_spec")) is not None:
+            st.sidebar.caption(plain(f"Using the uploaded {spec.source}."))
+    elif source == "local file":
+        widget("text_input", "path", "Path to a .gguf, a config.json or a model folder", max_chars=1000)
+    else:
+        widget("selectbox", "model", "Model", options=models())
+
+
+def _gpu_controls(state: dict, uses) -> None:
+    unit = state["unit"]
+
+    def label(g: str) -> str:
+        if g == "custom":
+            return "Custom memory budget"
+        spec = gpu_spec(g)
+        return gpu_label(spec.name, spec.memory_marketed_bytes, unit)
+
+    gpu = widget("selectbox", "gpu", "GPU", options=["custom", *gpus()], format_func=label)
+    if gpu == "custom":
+        widget("number_input", "budget", "Memory budget per GPU (GiB = 2³⁰ B)", min_value=0.001,
+               max_value=MAX_BYTES / 2**30, step=1.0)
+    if "count" in uses:
+        cols = st.sidebar.columns(2)
+        n = widget("number_input", "n_gpus", "GPUs", where=cols[0], min_value=1, max_value=MAX_GPUS, step=1)
+        widget("selectbox", "split", "Split", where=cols[1], options=["tensor", "pipeline"], disabled=n == 1,
+               help="Tensor parallel splits every matrix; pipeline parallel the layers.")
+
+
+def _context_controls(spec) -> None:
+    widget("number_input", "context", "Context (tokens per request)", min_value=1, max_value=MAX_CONTEXT, step=1024,
+           help="Prompt plus generated tokens. Type any value, or pick a preset below.")
+    top = spec.max_context if spec is not None else 131072
+    presets = [c for c in (1024 * 2**i for i in range(12)) if c < top] + [top]
+    labels = {context_label(c) if c != top else f"max {context_label(c)}": c for c in presets}
+    st.sidebar.pills("Context presets", list(labels), key="context_preset", label_visibility="collapsed",
+                     on_change=_preset, args=(labels,))
+
+
+def _preset(labels: dict[str, int]) -> None:
+    pick = st.session_state.get("context_preset")
+    if pick is not None:
+        set_value("context", labels[pick])
+        st.session_state["context_preset"] = None
+
+
+def _engine_controls(state: dict, spec) -> None:
+    engine = widget("selectbox", "engine", "Engine", options=ENGINES,
+                    format_func=lambda e: {"analytic": "analytic (no engine rules)", "vllm": "vLLM",
+                                           "llama.cpp": "llama.cpp", "transformers": "transformers"}[e])
+    if engine == "analytic":
+        return
+    from planner.engines import llamacpp, transformers, vllm
+
+    module = {"vllm": vllm, "llama.cpp": llamacpp, "transformers": transformers}[engine]
+    st.sidebar.caption(plain(f"Rules of {module.__doc__.splitlines()[0].rstrip('.')}"))
+    box = st.sidebar.expander(f"{engine} settings (empty: the engine's default)")
+    max_context = spec.max_context if spec is not None else MAX_CONTEXT
+    if engine == "vllm":
+        widget("number_input", "gmu", "gpu_memory_utilization", where=box, min_value=0.01, max_value=1.0,
+               value=None, placeholder="0.9")
+        widget("number_input", "max_model_len", "max_model_len", where=box, min_value=1, max_value=MAX_CONTEXT,
+               value=None, placeholder=f"{max_context} (the model's)")
+        widget("number_input", "max_num_seqs", "max_num_seqs", where=box, min_value=1, max_value=MAX_BATCH,
+               value=None, placeholder="256")
+    elif engine == "llama.cpp":
+        widget("number_input", "n_ubatch", "n_ubatch", where=box, min_value=1, max_value=MAX_CONTEXT, value=None,
+               placeholder="512")
+        widget("selectbox", "flash_attn", "flash attention", where=box, options=["default", "on", "off"])
+        widget("number_input", "ngl", "GPU layers (-ngl; the rest in CPU RAM)", where=box, min_value=0,
+               max_value=MAX_LAYERS + 1, value=None, placeholder="all")
+        widget("number_input", "n_parallel", "parallel slots", where=box, min_value=1, max_value=256, value=None,
+               placeholder="the concurrent requests")
