@@ -113,3 +113,16 @@ def guarded() -> Iterator[None]:
             raise
         _LOG.exception("dashboard view failed")
         st.error(plain(f"This page hit an {message(e)}; the details are in the server log."))
+
+
+def fragment(func):
+    """st.fragment whose body runs inside guarded(): a rerun of the fragment alone has no page around it to catch
+    an error, so it is caught here the same way."""
+    import functools
+
+    @functools.wraps(func)
+    def body(*args, **kwargs):
+        with guarded():
+            return func(*args, **kwargs)
+
+    return st.fragment(body)

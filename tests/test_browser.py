@@ -166,3 +166,19 @@ def test_hostile_link_and_upload_give_messages(server, browser, tmp_path):
     _settled(page, "Quantization × context")
     _shows(page, "tiny.json")  # the upload is kept across views
     page.close()
+
+
+def test_a_picker_inside_a_view_updates_its_table_and_the_link(server, browser):
+    page = _page(browser, DESKTOP, f"{server}/table")
+    _shows(page, "14.81 ✓")
+    rows = page.locator('[data-testid="stTable"] tbody tr').count()
+    picker = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Weights formats in the table")
+    picker.click()
+    page.keyboard.type("llama.cpp presets")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => location.search.includes('groups=')", timeout=WAIT)
+    page.wait_for_function(f"""() => document.querySelectorAll('[data-testid="stTable"] tbody tr').length > {rows}""",
+                           timeout=WAIT)
+    _shows(page, "iq4_xs", "q4_k_m")
+    _no_failure(page)
+    page.close()

@@ -6,7 +6,7 @@ import streamlit as st
 from controls import Setup, run
 from models import bundled_spec
 from present import NO, SYMBOLS, columns, context_label, params_label, speed, verdict_state
-from safety import message, plain
+from safety import fragment, message, plain
 from state import STATE, models, sync_url, widget
 
 from planner import PlannerError
@@ -21,7 +21,7 @@ def main(setup: Setup) -> None:
     _models(setup)
 
 
-@st.fragment
+@fragment
 def _models(setup: Setup) -> None:
     """The models picker and the comparison: a change of models reruns only this part."""
     sync_url()

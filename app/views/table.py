@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 from controls import Setup, run
 from present import context_label, fit_table, quant_groups, verdict_state
-from safety import plain
+from safety import fragment, plain
 from state import STATE, quants, sync_url, widget
 
 from planner.sweep import TABLE_QUANTS, table_contexts
@@ -19,7 +19,7 @@ def main(setup: Setup) -> None:
     _table(setup)
 
 
-@st.fragment
+@fragment
 def _table(setup: Setup) -> None:
     """The formats picker and what it changes: a change of formats reruns only this part."""
     sync_url()

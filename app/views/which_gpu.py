@@ -7,7 +7,7 @@ import streamlit as st
 from controls import Setup, run
 from models import gpu_spec
 from present import NO, SYMBOLS, TIGHT, columns, context_label, gpu_label, verdict_state
-from safety import plain
+from safety import fragment, plain
 from state import gpus, sync_url, widget
 
 
@@ -17,7 +17,7 @@ def main(setup: Setup) -> None:
     _gpus(setup)
 
 
-@st.fragment
+@fragment
 def _gpus(setup: Setup) -> None:
     """The GPU filter, the speed target and the table: a change there reruns only this part."""
     sync_url()
