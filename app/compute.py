@@ -57,3 +57,10 @@ def max_batch(spec, **kw) -> int:
     from planner import max_batch as _max_batch
 
     return _max_batch(spec, **kw)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def offload(spec, **kw):
+    from planner.parallel import offload as _offload
+
+    return _offload(spec, **kw)

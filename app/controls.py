@@ -53,9 +53,14 @@ class Setup:
 
 def _gpu_text(state: dict, unit: str) -> tuple[str | None, int, str]:
     if state["gpu"] == "custom":
-        return None, int(state["budget"] * 2**30), f"a {state['budget']:g} GiB budget"
+        return None, int(state["budget"] * 2**30), f"a {_amount(state['budget'])} GiB budget"
     g = gpu_spec(state["gpu"])
     return state["gpu"], g.usable_memory_bytes, gpu_label(g.name, g.memory_marketed_bytes, unit)
+
+
+def _amount(x: float) -> str:
+    """24.0 → '24', 1.5e9 → '1,500,000,000', 0.0015 → '0.0015': never an exponent."""
+    return f"{x:,.2f}".rstrip("0").rstrip(".") if x >= 0.01 else f"{x:.6f}".rstrip("0")
 
 
 def _engine_options(state: dict) -> dict:

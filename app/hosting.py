@@ -3,7 +3,8 @@
 Reading server paths (a GGUF file or a model folder) is for the user's own machine only. It is on when the
 dashboard listens on a loopback address (`--server.address localhost`) and off otherwise — Streamlit's default
 listens on every interface — or when started as `streamlit run app/streamlit_app.py -- --server`.
-PLANNER_LOCAL_FILES=1 or 0 overrides both.
+PLANNER_LOCAL_FILES=1 or 0 overrides both. Behind a reverse proxy or a tunnel that reaches the dashboard on
+localhost, visitors come from the loopback address too: start it with `-- --server` (or PLANNER_LOCAL_FILES=0).
 """
 
 from __future__ import annotations

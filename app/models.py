@@ -28,14 +28,14 @@ def gpu_spec(gpu_id: str):
     return load_gpu(gpu_id)
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=64)
 def _from_params(text: str):
     from planner.approx import spec_from_params
 
     return spec_from_params(text)
 
 
-@st.cache_resource(show_spinner="Fetching config.json from the Hugging Face Hub…", ttl=3600)
+@st.cache_resource(show_spinner="Fetching config.json from the Hugging Face Hub…", ttl=3600, max_entries=64)
 def _from_hub(repo_id: str):
     from planner.profiles import from_hub
 

@@ -17,8 +17,9 @@ import streamlit as st
 from pydantic import ValidationError
 
 from planner import PlannerError
+from planner.limits import MAX_CONFIG_BYTES
 
-MAX_UPLOAD_BYTES = 10 * 2**20  # as planner.hf_import.load_config_json allows for a config.json
+MAX_UPLOAD_BYTES = MAX_CONFIG_BYTES  # as planner.hf_import.load_config_json allows for a config.json
 MAX_MESSAGE_CHARS = 1000
 _LOG = logging.getLogger("planner.dashboard")
 

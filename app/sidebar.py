@@ -79,7 +79,7 @@ def _gpu_controls(state: dict, uses) -> None:
     gpu = widget("selectbox", "gpu", "GPU", options=["custom", *gpus()], format_func=label)
     if gpu == "custom":
         widget("number_input", "budget", "Memory budget per GPU (GiB = 2³⁰ B)", min_value=0.001,
-               max_value=MAX_BYTES / 2**30, step=1.0)
+               max_value=MAX_BYTES / 2**30, step=1.0, format="%.3f")
     if "count" in uses:
         cols = st.sidebar.columns(2)
         n = widget("number_input", "n_gpus", "GPUs", where=cols[0], min_value=1, max_value=MAX_GPUS, step=1)
@@ -118,7 +118,7 @@ def _engine_controls(state: dict, spec) -> None:
     max_context = spec.max_context if spec is not None else MAX_CONTEXT
     if engine == "vllm":
         widget("number_input", "gmu", "gpu_memory_utilization", where=box, min_value=0.01, max_value=1.0,
-               value=None, placeholder="0.9")
+               value=None, placeholder="0.9", format="%.3f", step=0.01)
         widget("number_input", "max_model_len", "max_model_len", where=box, min_value=1, max_value=MAX_CONTEXT,
                value=None, placeholder=f"{max_context} (the model's)")
         widget("number_input", "max_num_seqs", "max_num_seqs", where=box, min_value=1, max_value=MAX_BATCH,

@@ -75,7 +75,7 @@ def _choice(options: Callable[[], list[str]]):
         if raw in opts:
             return raw
         listed = ", ".join(opts) if len(opts) <= 12 else f"the {len(opts)} choices"
-        raise ValueError(f"is not one of {listed}{did_you_mean(raw, opts) if len(raw) <= 100 else ''}")
+        raise ValueError(f"is not one of {listed}{did_you_mean(raw, opts) if 0 < len(raw) <= 100 else ''}")
     return parse
 
 
@@ -183,15 +183,20 @@ def start() -> dict:
             notes.append(f"Link parameter {clip(key)} is not one this dashboard knows; ignored.")
             continue
         raws = st.query_params.get_all(key) if field.many else [st.query_params.get(key)]
+        if field.many and raws == [""]:  # an empty selection
+            state[key] = ()
+            continue
         good = []
         for raw in raws[:64]:
             try:
                 good.append(field.parse(raw))
             except ValueError as e:
-                shown = field.default if not field.many else "the rest"
-                notes.append(f"Link parameter {key}={clip(raw)} {e}; showing {_display(shown)} instead.")
+                notes.append(f"Link parameter {key}={clip(raw)} {e}; " + (
+                    f"showing {_display(field.default)} instead." if not field.many else "left out."))
         if good:
             state[key] = tuple(dict.fromkeys(good)) if field.many else good[0]
+        elif field.many:
+            notes.append(f"Link parameter {key}: none of its values is usable; showing the default selection.")
     if state["source"] == "local file" and not _local_allowed():
         notes.append("Link parameter source=local file: this server does not read local files; showing a "
                      "bundled model instead.")
@@ -227,7 +232,7 @@ def sync_url() -> None:
         if key == "path" and state["source"] != "local file":
             continue
         if field.many:
-            wanted[key] = list(value)
+            wanted[key] = list(value) or [""]  # "key=" keeps an empty selection empty
         elif isinstance(value, bool):
             wanted[key] = ["1" if value else "0"]
         else:
@@ -256,6 +261,8 @@ def _commit(key: str) -> None:
         value = tuple(value)
     elif isinstance(field.default, float) and value is not None:
         value = float(value)
+    elif isinstance(value, str):
+        value = value.strip()  # " Qwen/Qwen3-8B " is what the user meant, and what the link must restore
     st.session_state[STATE][key] = value
     st.session_state[NOTICES] = []  # the link's notices are answered once the user changes something
 

@@ -19,11 +19,13 @@ from planner import load_model
 from planner.estimate import default_kv_dtype
 from planner.parallel import plan
 
-DATA = Path(__file__).resolve().parent / "data" / "published_speed.jsonl"
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "benchmarks" / "data" / "published_speed.jsonl"
 
 
 def predict(row: dict) -> dict:
-    spec = load_model(row["model"])
+    model = row["model"]  # a bundled name, or a config.json under tests/fixtures (relative to the repository)
+    spec = load_model(ROOT / model if model.startswith("tests/") else model)
     kv = default_kv_dtype(row["quant"])
     ctx = min(spec.max_context, max(1, row["decode_context"]))
     out = {}

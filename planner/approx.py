@@ -18,8 +18,8 @@ from .errors import WorkloadError, shown
 from .limits import MAX_LAYERS
 from .spec import ModelCard, ModelSpec
 
-MIN_PARAMS = 0.1e9
-MAX_PARAMS = 10e12
+MIN_PARAMS = 0.3e9   # one layer of the smallest ladder shape is ~0.32B (its tied embeddings alone 0.26B)
+MAX_PARAMS = 3e12    # MAX_LAYERS layers of the largest shape are ~3.27T
 BILLIONS_BELOW = 10_000  # a bare number below this is in billions ("70" → 70B); at or above it, a raw count
 TOLERANCE = 0.10         # largest relative gap between the target and the spec returned
 MAX_TEXT = 40
@@ -41,7 +41,7 @@ _TEXT = re.compile(r"([0-9.][0-9._eE+-]*)\s*([kmbtKMBT])?")
 def _count(n: float) -> str:
     """7.03e9 → '7.03B'."""
     unit, scale = next((u, s) for u, s in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("", 1.0)) if n >= s or u == "")
-    return f"{n / scale:.3g}{unit}"
+    return f"{n / scale:,.3f}".rstrip("0").rstrip(".") + unit
 
 
 def parse_param_count(text: str | float | int) -> float:

@@ -20,3 +20,4 @@ MAX_LORA_RANK = 2**16        # MLA ranks; DeepSeek-V3 q_lora_rank: 1,536
 MAX_BATCH = 2**20            # concurrent sequences in one workload (vLLM's default max_num_seqs: 256)
 MAX_GPUS = 1024              # GPUs in one plan
 MAX_BYTES = 2**62            # any total above this is refused (4 EiB: no machine holds it; int64 stays exact)
+MAX_CONFIG_BYTES = 10 * 2**20  # a config.json (the largest published ones are a few hundred KiB)

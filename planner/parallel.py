@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from .activations import decode_activation_bytes
-from .checks import positive_float
+from .checks import positive_float, positive_int
 from .errors import LayoutError, WorkloadError, shown
 from .estimate import resolve_workload, workload_bytes
 from .gpus import GPU, load_gpu
@@ -124,8 +124,9 @@ def check_layout(spec: ModelSpec, gpu: GPU, n_gpus: int, mode: str) -> None:
 
 def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: str | None = None,
          kv_dtype: str | None = None, context: int | None = None, batch: int = 1, engine: str | None = None,
-         **workload) -> ParallelPlan:
-    """Per-GPU memory and decode speed of `model` over `n_gpus` GPUs of one kind."""
+         prompt: int | None = None, **workload) -> ParallelPlan:
+    """Per-GPU memory and decode speed of `model` over `n_gpus` GPUs of one kind; time to first token for `prompt`
+    tokens per sequence (default: the whole context)."""
     spec, g = load_model(model), load_gpu(gpu)
     check_layout(spec, g, n_gpus, mode)
     w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch,
@@ -133,6 +134,9 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
                          logits=workload.get("logits", "last"), logits_dtype=workload.get("logits_dtype", "fp32"),
                          runtime=workload.get("runtime", "cuda"), cap_sliding=workload.get("cap_sliding", True))
     engine = engine or default_engine(w.quant, spec)
+    prompt = w.context if prompt is None else positive_int("prompt", prompt)
+    if prompt > w.context:
+        raise WorkloadError(f"prompt {prompt} exceeds context {w.context}")
     n = n_gpus
     kv_total, prefill, decode = workload_bytes(spec, w, context=w.context, batch=w.batch,
                                                weights=weights_bytes(spec, w.quant))
@@ -154,10 +158,10 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
         comm = (n - 1) * ALLREDUCE_LATENCY_S
         step = float(decode_seconds_per_token(spec, g, quant=w.quant, kv_dtype=w.kv_dtype, context=w.context,
                                               batch=w.batch, engine=engine, cap_sliding=w.cap_sliding)) + comm
-    ttft = prefill_seconds(spec, g, quant=w.quant, kv_dtype=w.kv_dtype, prompt=w.context, batch=w.batch,
+    ttft = prefill_seconds(spec, g, quant=w.quant, kv_dtype=w.kv_dtype, prompt=prompt, batch=w.batch,
                            engine=engine, cap_sliding=w.cap_sliding)
     if ttft is not None and mode == "tp" and n > 1:  # the work splits n ways; the all-reduces carry B·P·d
-        ttft = ttft / n + 2 * spec.n_layers * (ALLREDUCE_LATENCY_S + 2 * (n - 1) / n * w.batch * w.context
+        ttft = ttft / n + 2 * spec.n_layers * (ALLREDUCE_LATENCY_S + 2 * (n - 1) / n * w.batch * prompt
                                                * spec.d_model * 2 / link)
     over = overhead_bytes(w.runtime)
     per_gpu = dict(weights_bytes=weights, kv_cache_bytes=kv, activation_bytes=act, overhead_bytes=over)

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from .errors import ConfigImportError, PlannerError, UnknownModelError, close_matches, shown
 from .hf_import import load_config_json, spec_from_config
+from .limits import MAX_CONFIG_BYTES
 from .paths import profiles_dir, read_yaml
 from .spec import ModelSpec
 
@@ -45,14 +46,24 @@ def list_models() -> list[str]:
 
 
 def from_hub(repo_id: str) -> ModelSpec | None:
-    """config.json of an unbundled org/name from the Hugging Face Hub, if huggingface_hub and the network allow."""
+    """config.json of an unbundled org/name from the Hugging Face Hub, if huggingface_hub and the network allow.
+
+    Its size is asked first (a HEAD request): a file above MAX_CONFIG_BYTES is refused before any byte of it is
+    downloaded, so no repository can make planner (or a dashboard that serves it) fetch gigabytes."""
     try:
-        from huggingface_hub import hf_hub_download
+        from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
     except ImportError:
         return None
     try:
-        path = hf_hub_download(repo_id, "config.json")
+        size = get_hf_file_metadata(hf_hub_url(repo_id, "config.json")).size
     except Exception:  # offline, gated, or not found: the caller reports close matches instead
+        return None
+    if size is not None and size > MAX_CONFIG_BYTES:
+        raise ConfigImportError(f"{repo_id}: its config.json has {size:,} bytes, more than the "
+                                f"{MAX_CONFIG_BYTES // 2**20} MiB a config.json may have")
+    try:
+        path = hf_hub_download(repo_id, "config.json")
+    except Exception:
         return None
     spec = load_config_json(path, name=repo_id)
     return spec.model_copy(update={"source": f"https://huggingface.co/{repo_id}/blob/main/config.json"})

@@ -20,6 +20,7 @@ def _cases():
         yield "batch", lambda v=v: estimate("llama-3-8b", batch=v)
         yield "chunk", lambda v=v: estimate("llama-3-8b", chunk=v)
         yield "prompt", lambda v=v: estimate("llama-3-8b", gpu="rtx-4090", prompt=v)
+        yield "prompt", lambda v=v: plan("llama-3-8b", gpu="h100-sxm", n_gpus=2, prompt=v)
         yield "max_model_len", lambda v=v: estimate("llama-3-8b", engine="vllm", gpu="h100-sxm", max_model_len=v)
         yield "max_num_seqs", lambda v=v: estimate("llama-3-8b", engine="vllm", gpu="h100-sxm", max_num_seqs=v)
         yield "block_size", lambda v=v: estimate("llama-3-8b", engine="vllm", gpu="h100-sxm", block_size=v)
@@ -91,3 +92,27 @@ def test_every_field_at_its_limit_is_refused_not_an_overflow():
     with pytest.raises(WorkloadError, match="context 134,217,728 × batch 1,048,576 needs about"):
         estimate(spec, context=L.MAX_CONTEXT, batch=L.MAX_BATCH)
     assert estimate(spec, context=L.MAX_CONTEXT).total_bytes > 2**55  # one sequence is still answered (int64)
+
+
+def test_a_hub_config_json_too_large_is_refused_before_it_is_downloaded(monkeypatch):
+    """planner.profiles.from_hub asks the file's size first (huggingface_hub stood in by a fake module)."""
+    import sys
+    import types
+    from pathlib import Path
+
+    from planner import ConfigImportError
+    from planner.profiles import from_hub
+
+    fixture = Path(__file__).parent / "fixtures" / "configs" / "TinyLlama__TinyLlama-1.1B-Chat-v1.0.json"
+    downloads = []
+    hub = types.ModuleType("huggingface_hub")
+    hub.hf_hub_url = lambda repo, name: f"https://huggingface.co/{repo}/resolve/main/{name}"
+    sizes = {"evil/huge": 11 * 2**20, "org/tiny": fixture.stat().st_size}
+    hub.get_hf_file_metadata = lambda url: types.SimpleNamespace(size=sizes[url.split("/")[3] + "/"
+                                                                             + url.split("/")[4]])
+    hub.hf_hub_download = lambda repo, name: downloads.append(repo) or str(fixture)
+    monkeypatch.setitem(sys.modules, "huggingface_hub", hub)
+    with pytest.raises(ConfigImportError, match="11,534,336 bytes, more than the 10 MiB"):
+        from_hub("evil/huge")
+    assert downloads == []  # refused on its size alone
+    assert from_hub("org/tiny").n_layers == 22 and downloads == ["org/tiny"]

@@ -122,7 +122,10 @@ def test_unbundled_hub_id_fetches_config_json_when_huggingface_hub_is_there(monk
         calls.append((repo_id, filename))
         return str(FIXTURES / "configs" / "TinyLlama__TinyLlama-1.1B-Chat-v1.0.json")
 
-    monkeypatch.setitem(sys.modules, "huggingface_hub", types.SimpleNamespace(hf_hub_download=fake_download))
+    size = (FIXTURES / "configs" / "TinyLlama__TinyLlama-1.1B-Chat-v1.0.json").stat().st_size
+    monkeypatch.setitem(sys.modules, "huggingface_hub", types.SimpleNamespace(
+        hf_hub_download=fake_download, hf_hub_url=lambda repo, name: f"{repo}/{name}",
+        get_hf_file_metadata=lambda url: types.SimpleNamespace(size=size)))  # the size is asked first
     spec = load_model("TinyLlama/TinyLlama-1.1B-Chat-v1.0")
     assert calls == [("TinyLlama/TinyLlama-1.1B-Chat-v1.0", "config.json")]
     assert spec.name == "TinyLlama/TinyLlama-1.1B-Chat-v1.0" and spec.source.startswith("https://huggingface.co/")
@@ -132,9 +135,10 @@ def test_unbundled_hub_id_offline_gives_close_matches(monkeypatch):
     import sys
     import types
 
-    def offline(repo_id, filename):
+    def offline(*args):
         raise OSError("network unreachable")
 
-    monkeypatch.setitem(sys.modules, "huggingface_hub", types.SimpleNamespace(hf_hub_download=offline))
+    monkeypatch.setitem(sys.modules, "huggingface_hub", types.SimpleNamespace(
+        hf_hub_download=offline, hf_hub_url=lambda repo, name: f"{repo}/{name}", get_hf_file_metadata=offline))
     with pytest.raises(UnknownModelError, match="unknown model 'meta-llama/Llama-3.1-8C'.*Llama-3.1-8B"):
         load_model("meta-llama/Llama-3.1-8C")

@@ -19,7 +19,8 @@ def _plan(setup: Setup, where: str):
         raise PlannerError(f"{setup.engine} on {setup.n_gpus} GPUs is not modelled: choose the analytic engine for "
                            "a tensor or pipeline plan, or 1 GPU for the engine's own rules")
     p = compute.plan(setup.spec, gpu=setup.gpu, n_gpus=setup.n_gpus, mode="tp" if setup.split == "tensor" else "pp",
-                     quant=setup.quant, kv_dtype=setup.kv, context=setup.context, batch=setup.batch)
+                     quant=setup.quant, kv_dtype=setup.kv, context=setup.context, batch=setup.batch,
+                     prompt=setup.prompt)
     parts = dict(p.per_gpu)
     v = verdict(parts["total_bytes"], setup.usable_bytes, setup.reserve_pct, unit=setup.unit, where=where)
     speeds = (p.prefill_seconds, p.decode_tokens_per_s, p.decode_tokens_per_s * setup.batch)
@@ -28,20 +29,31 @@ def _plan(setup: Setup, where: str):
 
 def _one(setup: Setup, where: str):
     """One GPU (or a budget): planner.estimate, with the engine's own rules when one is chosen."""
-    extra = {} if setup.gpu is not None or setup.engine is None else {"gpu_memory_bytes": setup.usable_bytes}
+    extra = {"gpu_memory_bytes": setup.usable_bytes} if setup.gpu is None and setup.engine == "vllm" else {}
     e = compute.estimate(setup.spec, quant=setup.quant, kv_dtype=setup.kv, context=setup.context,
                          batch=setup.batch, gpu=setup.gpu, engine=setup.engine, prompt=setup.prompt,
                          **setup.engine_options, **extra)
     parts = dict(weights_bytes=e.weights_bytes, kv_cache_bytes=e.kv_cache_bytes, activation_bytes=e.activation_bytes,
                  overhead_bytes=e.overhead_bytes, total_bytes=e.total_bytes)
     perf = e.performance
-    refused = e.engine_refusal is not None or (perf is not None and not perf.fits
-                                               and parts["total_bytes"] <= setup.usable_bytes)
-    reason = e.engine_refusal or (perf.reason if perf is not None else None)
+    refused = e.engine_refusal is not None or (perf is not None and not perf.fits)
+    over = parts["total_bytes"] > setup.usable_bytes  # then "X short of Y usable" says it best
+    reason = e.engine_refusal or (perf.reason if perf is not None and not over else None)
     v = verdict(parts["total_bytes"], setup.usable_bytes, setup.reserve_pct, unit=setup.unit, where=where,
                 reason=reason if refused else None, refused=refused, fills_memory=setup.engine == "vllm")
     speeds = (perf.prefill_seconds, perf.decode_tokens_per_s, perf.throughput_tokens_per_s) if perf else (None,) * 3
+    ngl = setup.engine_options.get("n_gpu_layers")
+    if perf is not None and setup.engine == "llama.cpp" and ngl is not None and ngl <= setup.spec.n_layers:
+        speeds = _offloaded(setup, min(ngl, setup.spec.n_layers))
     return parts, v, speeds, e.engine_details, (e.workload.quant, e.workload.kv_dtype)
+
+
+def _offloaded(setup: Setup, gpu_layers: int):
+    """Layers in CPU RAM are read at the host's bandwidth each token (planner.parallel.offload); prefill with
+    offloaded layers is not modelled, so no time to first token is claimed."""
+    o = compute.offload(setup.spec, gpu=setup.gpu, gpu_layers=gpu_layers, quant=setup.quant, kv_dtype=setup.kv,
+                        context=setup.context, batch=setup.batch)
+    return None, o.decode_tokens_per_s, o.decode_tokens_per_s * setup.batch
 
 
 def main(setup: Setup) -> None:
@@ -82,6 +94,9 @@ def main(setup: Setup) -> None:
                                reserve_pct=setup.reserve_pct), key="bar")
     st.caption(plain(f"{quant} weights, {kv} KV cache. Activations: the larger of the prefill and decode peaks. "
                      "Overhead: CUDA context, cuBLAS workspaces, allocator slack."))
+    if details.get("host_total_bytes"):
+        st.caption(plain(f"In CPU RAM as well: {format_bytes(details['host_total_bytes'], setup.unit)} (the layers "
+                         "not on the GPU, their KV cache and buffers); decode reads them at host-memory speed."))
     if details:
         with st.expander(f"{setup.engine}'s own figures"):
             st.table({"": list(details), "value": [plain(f"{x:,}" if isinstance(x, int) and not isinstance(x, bool)

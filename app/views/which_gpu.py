@@ -45,7 +45,9 @@ def _gpus(setup: Setup) -> None:
     rank = {"fits": 0, TIGHT: 1, NO: 2}
     df = df.assign(_r=df["verdict"].map(rank)).sort_values(["_r", "n_gpus"], kind="stable").drop(columns="_r")
     if len(ok):
-        st.success(f"{ok['gpu'].nunique()} GPU kinds can run it ({len(ok)} options with 1, 2, 4 or 8 GPUs).")
+        kinds, options = ok["gpu"].nunique(), len(ok)
+        st.success(f"{kinds} GPU kind{'s' * (kinds != 1)} can run it ({options} option{'s' * (options != 1)} with "
+                   "1, 2, 4 or 8 GPUs).")
     else:
         st.error("No GPU in the list runs it" + (" at that speed." if target else "."))
     shown = pd.DataFrame({

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import ConfigImportError
-from ..limits import MAX_D_FF, MAX_HEAD_DIM, MAX_LAYERS
+from ..limits import MAX_CONFIG_BYTES, MAX_D_FF, MAX_HEAD_DIM, MAX_LAYERS
 from ..spec import MLA, BlockSparse, ModelSpec, MoE
 from .families import ACTIVATIONS, BOUNDS, DTYPES, FAMILY_DEFAULTS, LAYER_TYPES, QWEN, SUPPORTED_MODEL_TYPES
 from .values import SPEC_FIELDS, check_count, check_flag, check_list, check_text, parse_json, show_value
@@ -374,7 +374,7 @@ def load_config_json(path: str | Path, *, name: str | None = None) -> ModelSpec:
         p = p / "config.json"
     if not p.is_file():
         raise ConfigImportError(f"config.json not found: {p}")
-    if p.stat().st_size > 10 * 2**20:
+    if p.stat().st_size > MAX_CONFIG_BYTES:
         raise ConfigImportError(f"{p}: {p.stat().st_size} bytes is too large for a config.json")
     try:
         text = p.read_text(encoding="utf-8")
