@@ -158,6 +158,8 @@ def cmd_fit(a) -> str:
 
 
 def cmd_validate(a) -> str:
+    if a.against == "llama.cpp":
+        return _validate_llamacpp(a)
     from .validate import KEYS, append_records, validate
 
     r = validate(a.model, mode=a.mode, quant=a.quant, kv_dtype=a.kv_dtype, context=a.context, batch=a.batch,
@@ -176,6 +178,45 @@ def cmd_validate(a) -> str:
                      f"{format_bytes(meas, a.unit):>14} {'' if err is None else f'{100 * err:+.1f}%':>8}")
     if r["mode"] != "cuda":
         lines.append("  (CUDA overhead left out: nothing to measure it against off a GPU)")
+    return "\n".join(lines)
+
+
+def _validate_llamacpp(a) -> str:
+    """planner validate MODEL --against llama.cpp: llama.cpp's own buffer sizes beside planner's."""
+    import tempfile
+
+    from .measure.llamacpp import measure, options_for
+    from .profiles import load_model
+    from .validate import append_records
+
+    spec = load_model(a.model)
+    context = a.context or min(4096, spec.max_context)
+    opts = options_for(spec, context=context, n_parallel=a.n_parallel, n_ubatch=a.n_ubatch,
+                       flash_attn=a.flash_attn != "off", type_k=a.kv_dtype or "fp16", type_v=a.type_v)
+    try:
+        import gguf  # noqa: F401
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        raise PlannerError("--against llama.cpp needs llama-cpp-python and gguf: pip install llama-cpp-python gguf "
+                           "(builds llama.cpp from source)") from None
+    with tempfile.TemporaryDirectory() as work:
+        r = measure(spec, a.quant or "q4_k_m", opts, workdir=work)
+    if a.record:
+        append_records([r], a.record)
+    if a.json:
+        return json.dumps([r], indent=2)
+    o = r["options"]
+    lines = [f"{r['model']} — {r['quant']}, n_ctx {o['n_ctx']:,} ({o['n_parallel']} slot(s)), n_ubatch "
+             f"{o['n_ubatch']}, flash attention {'on' if o['flash_attn'] else 'off'}, K {o['type_k']} V "
+             f"{o['type_v']}; measured by llama.cpp on the CPU ({r['engine_version']})",
+             f"  {'buffer':<10} {'planner':>14} {'llama.cpp':>14} {'error':>8}"]
+    for k, meas in r["measured"].items():
+        est = r["estimated"][k]
+        mark = "" if r["within_tolerance"][k] else "  (outside tolerance)"
+        lines.append(f"  {k.removesuffix('_bytes'):<10} {format_bytes(est, a.unit):>14} "
+                     f"{format_bytes(meas, a.unit):>14} {r['error_pct'].get(k, 0):+7.2f}%{mark}")
+    lines.append("  (model, KV and output: exact at the log's 0.01 MiB; compute: the graph of a full GPU offload, "
+                 "computed here by the CPU)")
     return "\n".join(lines)
 
 
@@ -282,6 +323,13 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--unit", type=_unit, default="GiB")
     v.add_argument("--json", action="store_true", help="print a list of records")
     v.add_argument("--record", help="append the record to this JSONL file (e.g. profiles/measurements/x.jsonl)")
+    v.add_argument("--against", choices=["reference", "llama.cpp"], default="reference",
+                   help="reference: planner's PyTorch model; llama.cpp: llama.cpp itself on the CPU (needs "
+                        "llama-cpp-python and gguf)")
+    v.add_argument("--n-ubatch", type=_positive, default=512, help="llama.cpp: default 512")
+    v.add_argument("--flash-attn", choices=["on", "off"], default="on", help="llama.cpp: default on")
+    v.add_argument("--type-v", help="llama.cpp V cache type (default: --kv-dtype)")
+    v.add_argument("--n-parallel", type=_positive, default=1, help="llama.cpp slots (n_ctx = context × slots)")
     v.set_defaults(func=cmd_validate)
 
     sub.add_parser("models", help="list bundled model profiles").set_defaults(func=cmd_models)

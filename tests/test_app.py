@@ -456,3 +456,16 @@ def test_typed_text_and_empty_selections_come_back_from_the_link():
     assert again.multiselect(key="models").value == [] and "Pick at least one model" in again.info[0].value
     bad = app(page="views/compare.py", models=["nope", "nada"])
     assert "none of its values is usable; showing the default selection" in bad.warning[-1].value
+
+
+def test_accuracy_view_shows_the_llama_cpp_records_by_component():
+    import json
+
+    path = APP.parent / "profiles" / "measurements" / "llamacpp-cpu.jsonl"
+    n = len(path.read_text().splitlines())
+    at = app(page="views/accuracy.py")
+    summary = at.table[0].value
+    assert summary.loc[("llama.cpp", "model"), "Records"] == n
+    assert summary.loc[("llama.cpp", "kv"), "Worst |error| (%)"] == 0
+    worst = max(abs(json.loads(line)["error_pct"]["compute_bytes"]) for line in path.read_text().splitlines())
+    assert summary.loc[("llama.cpp", "compute"), "Worst |error| (%)"] == round(worst, 2)

@@ -40,6 +40,13 @@ def _slots(spec: ModelSpec, o: dict, context: int, batch: int) -> tuple[int, int
     return n_parallel, n_ctx
 
 
+# Model types whose sliding window llama.cpp ignores: src/llama-model.cpp logs "Phi SWA is currently disabled -
+# results might be suboptimal for some models (see https://github.com/ggml-org/llama.cpp/pull/13676)" and sets no
+# SWA layers for LLM_ARCH_PHI3 (measured: Phi-3-mini-4k at n_ctx 4096 allocates 4,096 cells on all 32 layers).
+SWA_DISABLED = frozenset({"phi3"})
+BACKENDS = ("cuda", "cpu")  # the device whose compute buffer is modelled: a GPU (CUDA) or the CPU backend
+
+
 def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int, batch: int = 1,
                     **options) -> EngineMemory:
     """llama.cpp: KV cells, weights on the GPU and in host memory, compute buffers; n_ctx is all slots' cells.
@@ -52,12 +59,14 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     n_parallel defaults to `batch` and n_ctx to context × n_parallel, so the cache holds every sequence.
     """
     defaults = {"n_batch": 2048, "n_ubatch": 512, "flash_attn": True, "n_gpu_layers": spec.n_layers + 1,
-                "n_parallel": None, "n_ctx": None, "kv_unified": False, "type_v": None}
+                "n_parallel": None, "n_ctx": None, "kv_unified": False, "type_v": None, "backend": "cuda"}
     o = engine_options("llama.cpp", options, defaults, minimum={"n_gpu_layers": 0},
                        maximum={"n_batch": MAX_CONTEXT, "n_ubatch": MAX_CONTEXT, "n_gpu_layers": 2**31 - 1})
     for key, high in (("n_parallel", LLAMA_MAX_SEQ), ("n_ctx", MAX_CONTEXT)):  # None: derived from the workload
         if o[key] is not None:
             positive_int(key, o[key], high)
+    if o["backend"] not in BACKENDS:
+        raise WorkloadError(f"backend must be one of {', '.join(BACKENDS)}, got {o['backend']!r}")
     np_, n_ctx = _slots(spec, o, context, batch)
     type_k = kv_dtype
     type_v = kv_dtype if o["type_v"] is None else get_kv_dtype(o["type_v"], "type_v").name
@@ -76,6 +85,8 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     row_k = kv_bytes_per_token_per_layer(spec, type_k) // 2
     row_v = kv_bytes_per_token_per_layer(spec, type_v) // 2
     kinds = spec.layer_kinds()
+    if spec.model_type in SWA_DISABLED:  # llama.cpp keeps every token on these models' sliding layers
+        kinds = ["full" if k == "sliding" else k for k in kinds]
     gpu_first = max(spec.n_layers + 1 - o["n_gpu_layers"], 0)  # layers >= gpu_first run on the GPU
     kv_gpu = kv_host = 0
     for i, kind in enumerate(kinds):
@@ -99,7 +110,12 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     d_ff = max(spec.d_ff, spec.moe.expert_d_ff if spec.moe else 0)
     other = n_ubatch * (d_ff + spec.d_model) * 4
     if o["flash_attn"]:
-        compute = max(spec.vocab_size * n_ubatch * 4, other)
+        # CUDA: the f32 logits of one ubatch (llama.cpp#18258: 296.75 of 298.75 MiB). The CPU backend also keeps
+        # the f32 hidden state before and after the output norm: + 2 × n_ubatch × n_embd × 4 B (measured with
+        # llama.cpp itself, to the byte for Llama-3.2-1B, Llama-3.1-8B, Qwen2.5-7B, Qwen3-8B and gemma-2-9b;
+        # profiles/measurements/llamacpp-cpu.jsonl)
+        hidden = 2 * n_ubatch * spec.d_model * 4 if o["backend"] == "cpu" else 0
+        compute = max(spec.vocab_size * n_ubatch * 4 + hidden, other)
     else:
         compute = n_kv * n_ubatch * (spec.n_heads + 1) * 4 + other
     host_compute = n_kv * n_ubatch * 4 + n_ubatch * spec.d_model * 4

@@ -1,0 +1,232 @@
+"""llama.cpp, measured: a GGUF of the model's exact architecture, loaded by llama.cpp itself on the CPU.
+
+The file has every tensor of the spec, named as llama.cpp names them, in the types the quantization preset
+gives each (planner.quant.gguf.tensor_types), and no weights: the data section is a hole (a sparse file), so a
+70B model costs a few kilobytes of disk and is written in well under a second. llama-cpp-python (built from its
+source distribution) loads it with mmap and creates a context with the given options; llama.cpp's own log lines
+give the sizes it allocated, which are compared with planner's engine="llama.cpp" figures:
+
+  load_tensors:   CPU_Mapped model buffer size =  1252.41 MiB        ↔ all weights (n_gpu_layers=0)
+  llama_kv_cache:        CPU KV buffer size =   128.00 MiB           ↔ the KV cache (and its K/V split)
+  llama_context:        CPU  output buffer size =     0.49 MiB       ↔ the output (logits) buffer
+  ~llama_context:        CPU compute buffer size is 258.5020 MiB     ↔ the compute buffer, backend="cpu"
+
+On a CPU-only run the CPU is the device: its one compute buffer is the graph a GPU would hold with every layer
+offloaded, allocated by the CPU backend, so it is compared with planner's device compute buffer for backend="cpu"
+(the CPU graph keeps tensors that CUDA's does not; planner/engines/llamacpp.py says which). The CPU backend's
+repacked weight buffers (CPU_REPACK) are turned off (use_extra_bufts=False), as a GPU has none.
+The run happens in a child process (python -m planner.measure.llamacpp), so its memory goes when it ends.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from ..spec import ModelSpec
+
+# llama.cpp's architecture name for each model_type whose GGUF layout planner writes (convert_hf_to_gguf.py).
+ARCH = {"llama": "llama", "mistral": "llama", "mixtral": "llama", "qwen2": "qwen2", "qwen3": "qwen3",
+        "gemma2": "gemma2", "phi3": "phi3"}
+GGML_TYPE = {"fp32": 0, "fp16": 1, "q4_0": 2, "q8_0": 8, "bf16": 30}  # enum ggml_type (ggml.h)
+MIB = 2**20
+
+
+def write_gguf(spec: ModelSpec, preset: str, path: str | Path) -> int:
+    """Write the sparse GGUF of `spec` in llama.cpp preset `preset` (e.g. "Q4_K_M"); its size in bytes."""
+    import numpy as np
+    from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFWriter
+
+    from ..quant.gguf import tensor_types
+    from ..tensors import weight_tensors
+
+    if spec.model_type not in ARCH:
+        raise ValueError(f"no GGUF layout for model_type {spec.model_type!r}; known: {', '.join(ARCH)}")
+    arch = ARCH[spec.model_type]
+    types = tensor_types(spec, preset)
+    w = GGUFWriter(str(path), arch)
+    w.add_context_length(spec.max_context)
+    w.add_embedding_length(spec.d_model)
+    w.add_block_count(spec.n_layers)
+    w.add_feed_forward_length(spec.d_ff)
+    w.add_head_count(spec.n_heads)
+    w.add_head_count_kv(spec.n_kv_heads)
+    w.add_key_length(spec.head_dim)
+    w.add_value_length(spec.head_dim)
+    w.add_rope_dimension_count(spec.head_dim)
+    w.add_rope_freq_base(10000.0)
+    w.add_layer_norm_rms_eps(1e-6)
+    w.add_vocab_size(spec.vocab_size)
+    w.add_tokenizer_model("no_vocab")
+    if spec.moe is not None:
+        w.add_expert_count(spec.moe.n_experts)
+        w.add_expert_used_count(spec.moe.experts_per_token)
+        w.add_expert_feed_forward_length(spec.moe.expert_d_ff)
+    if spec.sliding_window:
+        w.add_sliding_window(spec.sliding_window)
+    if arch == "gemma2":
+        w.add_attn_logit_softcapping(50.0)
+        w.add_final_logit_softcapping(30.0)
+    for t in weight_tensors(spec):
+        kind = GGMLQuantizationType[types[t.name]]
+        block, size = GGML_QUANT_SIZES[kind]
+        w.add_tensor_info(t.name, t.shape, np.dtype(np.float32), math.prod(t.shape) // block * size, raw_dtype=kind)
+    w.write_header_to_file(str(path))
+    w.write_kv_data_to_file()
+    w.write_ti_data_to_file()
+    f = w.fout[0]
+    f.flush()
+    align = w.data_alignment
+    end = -(-f.tell() // align) * align + sum(-(-ti.nbytes // align) * align for ti in w.tensors[0].values())
+    f.truncate(end)  # the data section: a hole of zeros, no disk blocks
+    w.close()
+    return end
+
+
+_SIZE = r"=\s*([0-9.]+) MiB"
+_PATTERNS = {
+    "model": re.compile(r"load_tensors:\s+(\S+) model buffer size " + _SIZE),
+    "kv": re.compile(r"llama_kv_cache(?:_iswa)?:\s+(\S+) KV buffer size " + _SIZE),
+    "output": re.compile(r"llama_context:\s+(\S+)\s+output buffer size " + _SIZE),
+    "compute": re.compile(r"~llama_context:\s+(\S+) compute buffer size is\s+([0-9.]+) MiB"),
+    "kv_split": re.compile(r"llama_kv_cache(?:_iswa)?: size = .*K \((\w+)\):\s+([0-9.]+) MiB, "
+                           r"V \((\w+)\):\s+([0-9.]+) MiB"),
+}
+
+
+def parse_log(text: str) -> dict:
+    """llama.cpp's buffer sizes from its log, in bytes (summed over devices and, for the KV cache, caches)."""
+    out = {"model_bytes": 0, "kv_bytes": 0, "output_bytes": 0, "compute_bytes": 0, "k_bytes": 0, "v_bytes": 0}
+    keys = {"model": "model_bytes", "kv": "kv_bytes", "output": "output_bytes", "compute": "compute_bytes"}
+    for what, pattern in _PATTERNS.items():
+        for m in pattern.finditer(text):
+            if what == "kv_split":
+                out["k_bytes"] += round(float(m[2]) * MIB)
+                out["v_bytes"] += round(float(m[4]) * MIB)
+            else:
+                out[keys[what]] += round(float(m[2]) * MIB)
+    if not out["model_bytes"] or not out["kv_bytes"]:
+        raise RuntimeError("llama.cpp's log has no model or KV buffer line; it did not load the model")
+    return out
+
+
+def _child(path: str, options: dict) -> dict:
+    """In the child process: load `path` with llama.cpp on the CPU, create the context, return the parsed log."""
+    import ctypes
+
+    import llama_cpp as L
+
+    lines: list[str] = []
+
+    @L.llama_log_callback
+    def keep(level, text, user_data):
+        lines.append(text.decode("utf-8", "replace"))
+
+    L.llama_log_set(keep, ctypes.c_void_p(0))
+    L.llama_backend_init()
+    mp = L.llama_model_default_params()
+    mp.n_gpu_layers, mp.use_mmap, mp.use_extra_bufts = 0, True, False
+    model = L.llama_model_load_from_file(path.encode(), mp)
+    if not model:
+        _keep_log(options, lines)
+        raise RuntimeError("llama.cpp could not load the model: " + _last_error(lines))
+    cp = L.llama_context_default_params()
+    cp.n_ctx, cp.n_batch, cp.n_ubatch = options["n_ctx"], options["n_batch"], options["n_ubatch"]
+    cp.n_seq_max, cp.n_threads, cp.n_threads_batch = options["n_parallel"], 1, 1
+    cp.flash_attn_type = 1 if options["flash_attn"] else 0
+    cp.type_k, cp.type_v = GGML_TYPE[options["type_k"]], GGML_TYPE[options["type_v"]]
+    cp.swa_full = False  # llama-server's and llama-cli's default (common.h swa_full = false); the C API's is true
+    ctx = L.llama_init_from_model(model, cp)
+    if not ctx:
+        _keep_log(options, lines)
+        raise RuntimeError("llama.cpp could not create the context: " + _last_error(lines))
+    L.llama_free(ctx)  # the destructor logs "~llama_context: CPU compute buffer size is …"
+    L.llama_model_free(model)
+    _keep_log(options, lines)
+    return parse_log("".join(lines)) | {"llama_cpp_python": L.__version__}
+
+
+def _keep_log(options: dict, lines: list[str]) -> None:
+    if log := options.get("log"):  # the whole log, for a reader who wants to see the lines themselves
+        Path(log).write_text("".join(lines))
+
+
+def _last_error(lines: list[str]) -> str:
+    """llama.cpp's own reason: the last log line that says error or failed."""
+    text = "".join(lines).splitlines()
+    return next((ln.strip() for ln in reversed(text) if "error" in ln or "failed" in ln), "no reason logged")
+
+
+def run(path: str | Path, options: dict, *, timeout_s: float = 600) -> dict:
+    """Measure in a child process; `options`: n_ctx, n_batch, n_ubatch, n_parallel, flash_attn, type_k, type_v."""
+    proc = subprocess.run([sys.executable, "-m", "planner.measure.llamacpp", str(path), json.dumps(options)],
+                          capture_output=True, text=True, timeout=timeout_s)
+    if proc.returncode != 0:
+        raise RuntimeError(f"llama.cpp run failed: {(proc.stderr.strip().splitlines() or ['no output'])[-1]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    print(json.dumps(_child(sys.argv[1], json.loads(sys.argv[2]))))
+
+
+RESOLUTION_BYTES = 0.005 * MIB + 1  # the log prints MiB with two decimals: half a unit of its last digit (+1 B
+#                                     for a figure read back from it, rounded to whole bytes)
+COMPUTE_TOLERANCE = 0.05         # the compute buffer: planner models the graph's peak, not ggml-alloc's packing
+
+
+def options_for(spec: ModelSpec, *, context: int, n_parallel: int = 1, n_ubatch: int = 512, n_batch: int = 2048,
+                flash_attn: bool = True, type_k: str = "fp16", type_v: str | None = None) -> dict:
+    """The llama.cpp context options of a run: n_ctx is every slot's cells (context × n_parallel)."""
+    return dict(n_ctx=context * n_parallel, n_batch=n_batch, n_ubatch=n_ubatch, n_parallel=n_parallel,
+                flash_attn=flash_attn, type_k=type_k, type_v=type_v or type_k)
+
+
+def predicted(spec: ModelSpec, quant: str, options: dict) -> dict:
+    """planner's figures for the run's buffers: host figures with no layer offloaded (the CPU holds them all), and
+    the device compute buffer of a full offload (the graph the CPU computes here)."""
+    from ..estimate import estimate
+
+    kw = dict(quant=quant, context=options["n_ctx"] // options["n_parallel"], batch=options["n_parallel"],
+              engine="llama.cpp", kv_dtype=options["type_k"], type_v=options["type_v"],
+              n_ubatch=options["n_ubatch"], n_batch=options["n_batch"], flash_attn=options["flash_attn"],
+              n_parallel=options["n_parallel"], n_ctx=options["n_ctx"])
+    host = estimate(spec, n_gpu_layers=0, **kw).engine_details
+    device = estimate(spec, backend="cpu", **kw)
+    return {"model_bytes": host["host_weights_bytes"], "kv_bytes": host["host_kv_bytes"],
+            "k_bytes": host["kv_k_bytes"], "v_bytes": host["kv_v_bytes"],
+            "output_bytes": host["host_output_bytes"], "compute_bytes": device.activation_bytes}
+
+
+def within(what: str, estimated: int, measured: int) -> bool:
+    """Exact at the log's resolution, or (compute buffer) within COMPUTE_TOLERANCE."""
+    if what == "compute_bytes":
+        return abs(estimated - measured) <= COMPUTE_TOLERANCE * measured
+    return abs(estimated - measured) <= RESOLUTION_BYTES
+
+
+def measure(spec: ModelSpec, quant: str, options: dict, *, workdir: str | Path) -> dict:
+    """One record: write the GGUF, run llama.cpp, compare each buffer with planner's figure."""
+    from ..quant.catalog import get_quant
+
+    preset = get_quant(quant).gguf_preset
+    if preset is None:
+        raise ValueError(f"{quant!r} is not a llama.cpp preset (q4_k_m, q8_0, …)")
+    path = Path(workdir) / f"{spec.name.replace('/', '__')}-{preset}.gguf"
+    write_gguf(spec, preset, path)
+    try:
+        measured = run(path, options)
+    finally:
+        path.unlink(missing_ok=True)
+    version = measured.pop("llama_cpp_python")
+    estimated = predicted(spec, quant, options)
+    return {"engine": "llama.cpp", "engine_version": f"llama-cpp-python {version}", "device": "cpu",
+            "model": spec.name, "quant": get_quant(quant).name, "options": options,
+            "estimated": estimated, "measured": measured,
+            "error_pct": {k: round(100 * (estimated[k] / measured[k] - 1), 3) for k in measured if measured[k]},
+            "within_tolerance": {k: within(k, estimated[k], measured[k]) for k in measured},
+            "source": "planner.measure.llamacpp: a sparse GGUF of the architecture loaded by llama.cpp on the CPU"}
