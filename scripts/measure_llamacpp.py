@@ -2,7 +2,7 @@
 profiles/measurements/llamacpp-cpu.jsonl (rewritten whole).
 
     pip install llama-cpp-python gguf     # builds llama.cpp from source: ~10 minutes on 2 cores, once
-    python scripts/measure_llamacpp.py    # ~2 minutes here; CI re-checks the records (tests/test_measurements.py)
+    python scripts/measure_llamacpp.py    # ~3 minutes here; CI re-checks the records (tests/test_measurements.py)
     python scripts/measure_llamacpp.py --report > docs/measured-llamacpp.md   # the summary, from the records
 
 Each run writes a sparse GGUF of the model's architecture (no weights, a few KiB of disk), loads it with llama.cpp
@@ -24,13 +24,17 @@ from planner.measure.llamacpp import measure, options_for  # noqa: E402
 
 OUT = ROOT / "profiles" / "measurements" / "llamacpp-cpu.jsonl"
 MODELS = ["meta-llama/Llama-3.2-1B", "meta-llama/Llama-3.2-3B", "meta-llama/Llama-3.1-8B", "Qwen/Qwen2.5-7B",
-          "Qwen/Qwen3-8B", "google/gemma-2-9b", "microsoft/Phi-3-mini-4k-instruct", "mistralai/Mistral-7B-v0.3"]
+          "Qwen/Qwen3-8B", "google/gemma-2-9b", "microsoft/Phi-3-mini-4k-instruct", "mistralai/Mistral-7B-v0.3",
+          "mistralai/Mixtral-8x7B-v0.1"]
 # (quant, context, n_ubatch, flash_attn, type_k, n_parallel): the base case, then one change at a time
 BASE = ("q4_k_m", 4096, 512, True, "fp16", 1)
 VARIANTS = [BASE, ("q8_0", 4096, 512, True, "fp16", 1), ("q4_k_m", 4096, 512, False, "fp16", 1),
             ("q4_k_m", 4096, 2048, True, "fp16", 1), ("q4_k_m", 16384, 512, True, "fp16", 1),
             ("q4_k_m", 4096, 512, True, "q8_0", 1), ("q4_k_m", 2048, 512, True, "fp16", 4),
             ("q4_k_m", 2048, 512, False, "fp16", 4), ("q4_k_m", 16384, 2048, False, "fp16", 1)]
+LONG = {"meta-llama/Llama-3.2-1B": [("q4_k_m", 131072, 512, True, "fp16", 1), ("q8_0", 65536, 512, True, "q8_0", 1)],
+        "Qwen/Qwen2.5-7B": [("q4_k_m", 32768, 512, True, "fp16", 1), ("q4_k_m", 32768, 512, True, "q8_0", 1)],
+        "meta-llama/Llama-3.1-8B": [("q4_k_m", 65536, 512, True, "q8_0", 1)]}  # KV up to 4 GiB of RAM
 
 
 def main() -> None:
@@ -38,7 +42,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         for name in MODELS:
             spec = load_model(name)
-            for quant, context, ubatch, fa, kv, slots in VARIANTS:
+            for quant, context, ubatch, fa, kv, slots in VARIANTS + LONG.get(name, []):
                 context = min(context, spec.max_context)
                 opts = options_for(spec, context=context, n_parallel=slots, n_ubatch=ubatch, flash_attn=fa,
                                    type_k=kv)
