@@ -109,15 +109,16 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     # besides scores and logits, the graph holds about one ubatch of FFN and residual activations in f32
     d_ff = max(spec.d_ff, spec.moe.expert_d_ff if spec.moe else 0)
     other = n_ubatch * (d_ff + spec.d_model) * 4
+    # The f32 logits of one ubatch (CUDA: llama.cpp#18258, 296.75 of 298.75 MiB). The CPU backend also keeps the
+    # f32 hidden state before and after the output norm: + 2 × n_ubatch × n_embd × 4 B (measured with llama.cpp
+    # itself, to the byte for Llama-3.2-1B, Llama-3.1-8B, Qwen2.5-7B, Qwen3-8B and gemma-2-9b;
+    # profiles/measurements/llamacpp-cpu.jsonl). With or without flash attention the buffer is at least this.
+    hidden = 2 * n_ubatch * spec.d_model * 4 if o["backend"] == "cpu" else 0
+    logits = spec.vocab_size * n_ubatch * 4 + hidden
     if o["flash_attn"]:
-        # CUDA: the f32 logits of one ubatch (llama.cpp#18258: 296.75 of 298.75 MiB). The CPU backend also keeps
-        # the f32 hidden state before and after the output norm: + 2 × n_ubatch × n_embd × 4 B (measured with
-        # llama.cpp itself, to the byte for Llama-3.2-1B, Llama-3.1-8B, Qwen2.5-7B, Qwen3-8B and gemma-2-9b;
-        # profiles/measurements/llamacpp-cpu.jsonl)
-        hidden = 2 * n_ubatch * spec.d_model * 4 if o["backend"] == "cpu" else 0
-        compute = max(spec.vocab_size * n_ubatch * 4 + hidden, other)
+        compute = max(logits, other)
     else:
-        compute = n_kv * n_ubatch * (spec.n_heads + 1) * 4 + other
+        compute = max(n_kv * n_ubatch * (spec.n_heads + 1) * 4 + other, logits)
     host_compute = n_kv * n_ubatch * 4 + n_ubatch * spec.d_model * 4
     output = spec.vocab_size * np_ * 4
     return EngineMemory(

@@ -14,22 +14,25 @@ from dataclasses import dataclass, field
 from ..errors import PlannerError
 
 MIB, GIB = 2**20, 2**30
-_LLAMA_SETTINGS = {key: re.compile(rf"llama_context:\s+{key}\s+=\s+(\S+)")
+_CTX = r"(?:llama_context|llama_new_context_with_model)"  # llama.cpp's prefix since 2025, and before
+_LLAMA_SETTINGS = {key: re.compile(rf"{_CTX}:\s+{key}\s+=\s+(\S+)")
                    for key in ("n_ctx", "n_batch", "n_ubatch", "n_seq_max", "flash_attn", "kv_unified")}
 _LLAMA_BUFFERS = [  # (figure, pattern): device and MiB
-    ("model", re.compile(r"load_tensors:\s+(\S+) model buffer size\s+=\s+([0-9.]+) MiB")),
-    ("kv", re.compile(r"llama_kv_cache(?:_iswa|_unified)?:\s+(\S+) KV buffer size\s+=\s+([0-9.]+) MiB")),
-    ("output", re.compile(r"llama_context:\s+(\S+)\s+output buffer size\s+=\s+([0-9.]+) MiB")),
-    ("compute", re.compile(r"(?:sched_reserve|llama_context|graph_reserve):\s+(\S+) compute buffer size\s+=\s+"
+    ("model", re.compile(r"(?:load_tensors|llm_load_tensors):\s+(\S+) model buffer size\s+=\s+([0-9.]+) MiB")),
+    ("kv", re.compile(r"llama_kv_cache\w*:\s+(\S+) KV buffer size\s+=\s+([0-9.]+) MiB")),
+    ("output", re.compile(rf"{_CTX}:\s+(\S+)\s+output buffer size\s+=\s+([0-9.]+) MiB")),
+    ("compute", re.compile(rf"(?:sched_reserve|graph_reserve|{_CTX}):\s+(\S+) compute buffer size\s+=\s+"
                            r"([0-9.]+) MiB")),
 ]
 _KV_TYPES = re.compile(r"K \((\w+)\):\s+[0-9.]+ MiB, V \((\w+)\)")
 _OFFLOADED = re.compile(r"offloaded (\d+)/(\d+) layers to GPU")
 _GGML_TO_PLANNER = {"f16": "fp16", "f32": "fp32", "bf16": "bf16", "q8_0": "q8_0", "q4_0": "q4_0"}
-_VLLM = {
-    "weights": re.compile(r"(?:Model loading took|model weights took|Loading model weights took)\s+([0-9.]+)\s*GiB"),
-    "available_kv": re.compile(r"Available KV cache memory:\s+([0-9.]+)\s*GiB"),
+_VLLM = {  # vLLM prints GiB figures, labelled "GB" in older releases
+    "weights": re.compile(r"(?:Model loading took|model weights take|Loading model weights took)\s+([0-9.]+)\s*Gi?B"),
+    "available_kv": re.compile(r"(?:Available KV cache memory:|available_kv_cache_memory|kv_cache_size=)\s*"
+                               r"([0-9.]+)\s*GiB"),
     "kv_tokens": re.compile(r"GPU KV cache size:\s+([0-9,]+) tokens"),
+    "gpu_blocks": re.compile(r"# GPU blocks:\s+([0-9,]+)|GPU blocks:\s+([0-9,]+)"),
     "concurrency": re.compile(r"Maximum concurrency for ([0-9,]+) tokens per request:\s+([0-9.]+)x"),
 }
 _VLLM_VERSION = re.compile(r"vLLM (?:API server )?version:?\s*v?([0-9][\w.+-]*)")
@@ -58,7 +61,8 @@ class LogCheck:
 def engine_of(text: str) -> str:
     if "llama_kv_cache" in text or "load_tensors:" in text or "llama_context:" in text:
         return "llama.cpp"
-    if "GPU KV cache size" in text or "Available KV cache memory" in text or "vllm" in text.lower():
+    if any(_VLLM[k].search(text) for k in ("weights", "available_kv", "kv_tokens", "gpu_blocks")) \
+            or "vllm" in text.lower():
         return "vllm"
     raise PlannerError("this log is neither llama.cpp's nor vLLM's: no KV cache or model buffer line in it")
 
@@ -169,7 +173,7 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None) -> LogCheck:
     if m := found["concurrency"]:
         kw["max_model_len"] = int(m[1].replace(",", ""))
         settings["max_model_len"] = kw["max_model_len"]
-    if m := re.search(r"gpu_memory_utilization=([0-9.]+)", text):
+    if m := re.search(r"gpu_memory_utilization[=\s]+([0-9.]+)", text):
         kw["gpu_memory_utilization"] = float(m[1])
         settings["gpu_memory_utilization"] = float(m[1])
     e = estimate(spec, **kw)
@@ -181,6 +185,8 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None) -> LogCheck:
         rows.append(Row("available KV cache memory", float(m[1]), d["available_kv_bytes"] / GIB, "GiB"))
     if m := found["kv_tokens"]:
         rows.append(Row("KV cache size", float(m[1].replace(",", "")), float(d["kv_tokens"]), "tokens"))
+    elif m := found["gpu_blocks"]:
+        rows.append(Row("GPU blocks", float((m[1] or m[2]).replace(",", "")), float(d["kv_blocks"]), "blocks"))
     if m := found["concurrency"]:
         rows.append(Row(f"max concurrency at {m[1]} tokens", float(m[2]), float(d["max_concurrency"]), "×"))
     return LogCheck("vllm", settings, rows)
