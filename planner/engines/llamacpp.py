@@ -53,9 +53,11 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
 
     Cells: n_ctx rounded up to 256 (split per slot when --parallel without a unified cache); sliding layers
     keep pad256(min(cells, n_swa × slots + n_ubatch)). token_embd stays in host memory; a tied lm_head is a
-    duplicated copy on the GPU. GPU compute buffer: without flash attention the f32 KQ scores and mask,
-    n_kv × n_ubatch × (n_head + 1) × 4 B; with it, the larger of the f32 logits of one ubatch and the FFN
-    activations, plus n_ubatch × (n_ff + n_embd) × 4 B of other activations.
+    duplicated copy on the GPU. GPU compute buffer: at least the f32 logits of one ubatch; without flash attention
+    also at least the f32 KQ scores and mask, n_kv × n_ubatch × (n_head + 1) × 4 B, plus n_ubatch × (n_ff + n_embd)
+    × 4 B of other activations; with it, at least those other activations. backend="cpu" models llama.cpp's CPU
+    backend as the device (its graph keeps the hidden state of the ubatch as well). Phi-3's sliding window is off in
+    llama.cpp (SWA_DISABLED).
     n_parallel defaults to `batch` and n_ctx to context × n_parallel, so the cache holds every sequence.
     """
     defaults = {"n_batch": 2048, "n_ubatch": 512, "flash_attn": True, "n_gpu_layers": spec.n_layers + 1,
