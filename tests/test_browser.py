@@ -135,8 +135,10 @@ def test_state_carries_across_views_and_through_a_copied_link(server, browser):
     _settled(copied, "Estimate")
     _shows(copied, total)
     assert _total(copied) == total
-    assert copied.locator('[data-testid="stSidebar"] [data-testid="stNumberInput"]').filter(
-        has_text="Context").locator("input").input_value() == "12000"
+    context = copied.locator('[data-testid="stSidebar"] [data-testid="stNumberInput"]').filter(
+        has_text="Context (tokens per request)").locator("input")
+    context.wait_for(timeout=WAIT)  # the sidebar is drawn after the numbers
+    copied.wait_for_function("el => el.value === '12000'", arg=context.element_handle(), timeout=WAIT)
     copied.close()
     page.close()
 
