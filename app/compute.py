@@ -58,9 +58,3 @@ def max_batch(spec, **kw) -> int:
 
     return _max_batch(spec, **kw)
 
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def offload(spec, **kw):
-    from planner.parallel import offload as _offload
-
-    return _offload(spec, **kw)

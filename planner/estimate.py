@@ -255,6 +255,8 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     speed_engine = {"transformers": "vllm"}.get(engine, engine)
     perf = None if gpu is None else _performance(spec, w, total, gpu=gpu, engine=speed_engine, prompt=prompt,
                                                  refusal=refusal)
+    if perf is not None and engine == "llama.cpp" and details.get("n_gpu_layers", spec.n_layers + 1) <= spec.n_layers:
+        perf = _offloaded(spec, w, perf, gpu=gpu, gpu_layers=details["n_gpu_layers"])
     return Estimate(model=spec.name, workload=w, **totals, total_bytes=total, performance=perf, breakdown=breakdown,
                     engine=engine, engine_details=details, engine_refusal=refusal)
 
@@ -306,6 +308,18 @@ def _engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict,
     return transformers_memory(spec, **common, context=w.context, batch=w.batch, weights=totals["weights_bytes"],
                                kv=totals["kv_cache_bytes"], attention=w.attention, chunk=w.chunk,
                                act_bits=_act_bits(w.quant), **options)
+
+
+def _offloaded(spec: ModelSpec, w: Workload, perf: Performance, *, gpu, gpu_layers: int) -> Performance:
+    """llama.cpp with layers in CPU RAM (-ngl below all): each token reads those layers at the host's memory speed
+    (planner.parallel.offload); prefill with offloaded layers is not modelled, so no time to first token."""
+    from .parallel import offload
+
+    o = offload(spec, gpu=gpu, gpu_layers=gpu_layers, quant=w.quant, kv_dtype=w.kv_dtype, context=w.context,
+                batch=w.batch)
+    step = o.decode_seconds_per_token
+    return perf.model_copy(update=dict(prefill_seconds=None, decode_seconds_per_token=step,
+                                       decode_tokens_per_s=1 / step, throughput_tokens_per_s=w.batch / step))
 
 
 def _performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt,

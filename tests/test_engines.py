@@ -119,3 +119,16 @@ def test_transformers_adds_repeat_kv_concat_and_eager_scores():
 def test_bad_engine_options_name_the_option(kwargs, message):
     with pytest.raises(WorkloadError, match=message):
         estimate("llama-3-8b", **kwargs)
+
+
+def test_llama_cpp_with_layers_in_cpu_ram_decodes_at_host_memory_speed():
+    """-ngl below all: the decode step reads the host's layers at its memory bandwidth (planner.parallel.offload),
+    and no time to first token is claimed for a prefill that is not modelled."""
+    from planner.parallel import offload
+
+    kw = dict(quant="q4_k_m", context=4096)
+    e = estimate("meta-llama/Llama-3.1-70B", engine="llama.cpp", gpu="rtx-4090", n_gpu_layers=40, **kw)
+    o = offload("meta-llama/Llama-3.1-70B", gpu="rtx-4090", gpu_layers=40, **kw)
+    assert e.decode_tokens_per_s == o.decode_tokens_per_s and e.prefill_seconds is None
+    full = estimate("meta-llama/Llama-3.1-8B", engine="llama.cpp", gpu="rtx-4090", **kw)
+    assert full.prefill_seconds is not None and full.decode_tokens_per_s > 10 * e.decode_tokens_per_s

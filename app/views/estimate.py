@@ -42,18 +42,7 @@ def _one(setup: Setup, where: str):
     v = verdict(parts["total_bytes"], setup.usable_bytes, setup.reserve_pct, unit=setup.unit, where=where,
                 reason=reason if refused else None, refused=refused, fills_memory=setup.engine == "vllm")
     speeds = (perf.prefill_seconds, perf.decode_tokens_per_s, perf.throughput_tokens_per_s) if perf else (None,) * 3
-    ngl = setup.engine_options.get("n_gpu_layers")
-    if perf is not None and setup.engine == "llama.cpp" and ngl is not None and ngl <= setup.spec.n_layers:
-        speeds = _offloaded(setup, min(ngl, setup.spec.n_layers))
     return parts, v, speeds, e.engine_details, (e.workload.quant, e.workload.kv_dtype)
-
-
-def _offloaded(setup: Setup, gpu_layers: int):
-    """Layers in CPU RAM are read at the host's bandwidth each token (planner.parallel.offload); prefill with
-    offloaded layers is not modelled, so no time to first token is claimed."""
-    o = compute.offload(setup.spec, gpu=setup.gpu, gpu_layers=gpu_layers, quant=setup.quant, kv_dtype=setup.kv,
-                        context=setup.context, batch=setup.batch)
-    return None, o.decode_tokens_per_s, o.decode_tokens_per_s * setup.batch
 
 
 def main(setup: Setup) -> None:
