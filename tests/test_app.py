@@ -1,6 +1,7 @@
 """Dashboard: one state across views and links, every control changes what it should, the output reads as words
 and units, and nothing is shown as fast that does not fit."""
 
+import re
 import sys
 from pathlib import Path
 
@@ -469,3 +470,19 @@ def test_accuracy_view_shows_the_llama_cpp_records_by_component():
     assert summary.loc[("llama.cpp", "kv"), "Worst |error| (%)"] == 0
     worst = max(abs(json.loads(line)["error_pct"]["compute_bytes"]) for line in path.read_text().splitlines())
     assert summary.loc[("llama.cpp", "compute"), "Worst |error| (%)"] == round(worst, 2)
+
+
+ORDER = ["source", "model", "gpu", "n_gpus", "split", "quant", "kv", "context", "context_preset", "generated", "batch",
+         "engine", "unit", "reserve"]
+
+
+@pytest.mark.parametrize("page", VIEWS)
+def test_every_view_has_the_sidebar_controls_in_one_order(page):
+    """The same order on every view (each draws the controls it uses), with the GPU third, near the top."""
+    at = app(page=page)
+    keys = [w.key for w in at.sidebar if getattr(w, "key", None) in ORDER]
+    assert keys == [k for k in ORDER if k in keys] and keys[-2:] == ["unit", "reserve"]
+    if "gpu" in keys:
+        assert keys.index("gpu") <= 2
+        labels = at.sidebar.selectbox(key="gpu").options
+        assert all(re.search(r"\d+\s?(GB|GiB)", label) for label in labels[1:])  # every GPU shows its memory
