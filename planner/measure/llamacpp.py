@@ -88,28 +88,25 @@ def write_gguf(spec: ModelSpec, preset: str, path: str | Path) -> int:
     return end
 
 
-_SIZE = r"=\s*([0-9.]+) MiB"
-_PATTERNS = {
-    "model": re.compile(r"load_tensors:\s+(\S+) model buffer size " + _SIZE),
-    "kv": re.compile(r"llama_kv_cache(?:_iswa)?:\s+(\S+) KV buffer size " + _SIZE),
-    "output": re.compile(r"llama_context:\s+(\S+)\s+output buffer size " + _SIZE),
-    "compute": re.compile(r"~llama_context:\s+(\S+) compute buffer size is\s+([0-9.]+) MiB"),
-    "kv_split": re.compile(r"llama_kv_cache(?:_iswa)?: size = .*K \((\w+)\):\s+([0-9.]+) MiB, "
-                           r"V \((\w+)\):\s+([0-9.]+) MiB"),
-}
+# The destructor's line gives the compute buffer to 4 decimals (the reserve's line, which logs.py reads, to 2).
+_COMPUTE_EXACT = re.compile(r"~llama_context:\s+(\S+) compute buffer size is\s+([0-9.]+) MiB")
+_KV_SPLIT = re.compile(r"llama_kv_cache(?:_iswa)?: size = .*K \((\w+)\):\s+([0-9.]+) MiB, V \((\w+)\):\s+([0-9.]+) MiB")
 
 
 def parse_log(text: str) -> dict:
-    """llama.cpp's buffer sizes from its log, in bytes (summed over devices and, for the KV cache, caches)."""
-    out = {"model_bytes": 0, "kv_bytes": 0, "output_bytes": 0, "compute_bytes": 0, "k_bytes": 0, "v_bytes": 0}
-    keys = {"model": "model_bytes", "kv": "kv_bytes", "output": "output_bytes", "compute": "compute_bytes"}
-    for what, pattern in _PATTERNS.items():
-        for m in pattern.finditer(text):
-            if what == "kv_split":
-                out["k_bytes"] += round(float(m[2]) * MIB)
-                out["v_bytes"] += round(float(m[4]) * MIB)
-            else:
-                out[keys[what]] += round(float(m[2]) * MIB)
+    """llama.cpp's buffer sizes from its log, in bytes (summed over devices and, for the KV cache, caches): the
+    buffer lines as planner.measure.logs reads any user's log, the compute buffer from the destructor's line."""
+    from ..errors import PlannerError
+    from .logs import llamacpp_buffers
+
+    try:
+        buffers = llamacpp_buffers(text)
+    except PlannerError:
+        buffers = {}
+    out = {f"{fig}_bytes": sum(b for (f, _), b in buffers.items() if f == fig) for fig in ("model", "kv", "output")}
+    out["compute_bytes"] = sum(round(float(m[2]) * MIB) for m in _COMPUTE_EXACT.finditer(text))
+    out["k_bytes"] = sum(round(float(m[2]) * MIB) for m in _KV_SPLIT.finditer(text))
+    out["v_bytes"] = sum(round(float(m[4]) * MIB) for m in _KV_SPLIT.finditer(text))
     if not out["model_bytes"] or not out["kv_bytes"]:
         raise RuntimeError("llama.cpp's log has no model or KV buffer line; it did not load the model")
     return out
