@@ -159,17 +159,18 @@ FIELDS = {f.key: f for f in [
     # view controls
     Field("models", ("microsoft/Phi-3-small-8k-instruct", "meta-llama/Llama-3.1-8B", "Qwen/Qwen2.5-7B",
                      "google/gemma-2-9b"), _choice(models), many=True),
-    Field("groups", ("common",), _choice(lambda: ["common", *_group_names()]), many=True),
+    Field("groups", ("common",), _choice(lambda: ["common", *quant_group_map()]), many=True),
     Field("gpus", (), _choice(gpus), many=True),
     Field("target", 0.0, _number(0.0, 1e6, whole=False)),
 ]}
 
 
 @cache
-def _group_names() -> list[str]:
+def quant_group_map() -> dict[str, list[str]]:
+    """The catalog's formats in their groups (present.quant_groups), computed once per process."""
     from present import quant_groups
 
-    return list(quant_groups(quants()))
+    return quant_groups(quants())
 
 
 def start() -> dict:

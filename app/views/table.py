@@ -5,9 +5,9 @@ import compute
 import pandas as pd
 import streamlit as st
 from controls import Setup, run
-from present import context_label, fit_table, quant_groups, verdict_state
+from present import context_label, fit_table, verdict_state
 from safety import fragment, plain
-from state import STATE, quants, sync_url, widget
+from state import STATE, quant_group_map, sync_url, widget
 
 from planner.sweep import TABLE_QUANTS, table_contexts
 from planner.units import UNIT_BYTES
@@ -24,7 +24,7 @@ def _table(setup: Setup) -> None:
     """The formats picker and what it changes: a change of formats reruns only this part."""
     sync_url()
     spec = setup.spec
-    groups = quant_groups(quants())
+    groups = quant_group_map()
     chosen = st.session_state[STATE]["groups"]  # its picker is drawn under the table: the numbers come first
     names = list(dict.fromkeys([q for g in chosen for q in (TABLE_QUANTS if g == "common" else groups[g])]))
     if not names:
