@@ -256,7 +256,7 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     perf = None if gpu is None else _performance(spec, w, total, gpu=gpu, engine=speed_engine, prompt=prompt,
                                                  refusal=refusal)
     if perf is not None and engine == "llama.cpp" and details.get("n_gpu_layers", spec.n_layers + 1) <= spec.n_layers:
-        perf = _offloaded(spec, w, perf, gpu=gpu, gpu_layers=details["n_gpu_layers"])
+        perf = _offloaded(spec, w, perf, gpu=gpu, gpu_layers=details["n_gpu_layers"], kv_total=kv)
     return Estimate(model=spec.name, workload=w, **totals, total_bytes=total, performance=perf, breakdown=breakdown,
                     engine=engine, engine_details=details, engine_refusal=refusal)
 
@@ -310,14 +310,14 @@ def _engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict,
                                act_bits=_act_bits(w.quant), **options)
 
 
-def _offloaded(spec: ModelSpec, w: Workload, perf: Performance, *, gpu, gpu_layers: int) -> Performance:
+def _offloaded(spec: ModelSpec, w: Workload, perf: Performance, *, gpu, gpu_layers: int, kv_total: int) -> Performance:
     """llama.cpp with layers in CPU RAM (-ngl below all): each token reads those layers at the host's memory speed
-    (planner.parallel.offload); prefill with offloaded layers is not modelled, so no time to first token."""
-    from .parallel import offload
+    (perf.offload_seconds_per_token, as planner.parallel.offload); prefill with offloaded layers is not modelled, so
+    no time to first token."""
+    from .gpus import load_gpu
+    from .perf import offload_seconds_per_token
 
-    o = offload(spec, gpu=gpu, gpu_layers=gpu_layers, quant=w.quant, kv_dtype=w.kv_dtype, context=w.context,
-                batch=w.batch)
-    step = o.decode_seconds_per_token
+    step = offload_seconds_per_token(spec, load_gpu(gpu), quant=w.quant, kv_total=kv_total, gpu_layers=gpu_layers)
     return perf.model_copy(update=dict(prefill_seconds=None, decode_seconds_per_token=step,
                                        decode_tokens_per_s=1 / step, throughput_tokens_per_s=w.batch / step))
 

@@ -26,21 +26,17 @@ from .limits import MAX_GPUS
 from .overhead import overhead_bytes
 from .perf import (
     ALLREDUCE_LATENCY_S,
+    HOST_RAM_BYTES_PER_S,
     decode_seconds_per_token,
     default_engine,
     memory_efficiency,
+    offload_seconds_per_token,
     prefill_seconds,
     weight_bytes_read,
 )
 from .profiles import load_model
 from .spec import ModelSpec
-from .weights import stored_tensors, weights_bytes
-
-# Host RAM bandwidth used for offloaded layers, and the share of it a CPU matmul reaches. Assumed: dual-channel
-# DDR5-4800, 2 × 8 B × 4.8e9 = 76.8 GB/s (JEDEC DDR5); efficiency not calibrated (no offload run in the
-# calibration set).
-HOST_RAM_BYTES_PER_S = 76.8e9
-HOST_MEMORY_EFFICIENCY = 0.6
+from .weights import offload_split, stored_tensors, weights_bytes
 
 Mode = Literal["tp", "pp"]
 
@@ -200,25 +196,15 @@ def offload(model, *, gpu: str | GPU, gpu_layers: int, quant: str | None = None,
     w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, chunk=None,
                          attention="sdpa", logits="last", logits_dtype="fp32", runtime="cuda", cap_sliding=True)
     kv_total, _, _ = workload_bytes(spec, w, context=w.context, batch=w.batch, weights=weights_bytes(spec, w.quant))
-    device = host = token_embd = 0
-    for t in stored_tensors(spec, w.quant):
-        on_device = (t.layer is not None and t.layer < gpu_layers) or (
-            t.layer is None and t.group != "embedding" and gpu_layers == spec.n_layers)
-        if t.group == "embedding" and spec.tie_embeddings and gpu_layers == spec.n_layers:
-            on_device = True  # the tied matrix is the lm_head
-        if t.group == "embedding" and not spec.tie_embeddings:
-            token_embd += t.nbytes
-        device, host = (device + t.nbytes, host) if on_device else (device, host + t.nbytes)
+    device, host, _ = offload_split(spec, w.quant, gpu_layers)
     kv_layer = kv_total / spec.n_layers
     kv_dev = round(kv_layer * gpu_layers)
     kv_host = round(kv_layer * (spec.n_layers - gpu_layers))
     act = decode_activation_bytes(spec, context_len=w.context, batch=w.batch)
     device_total = device + kv_dev + act + overhead_bytes("cuda")
     host_total = host + kv_host
-    engine = default_engine(w.quant, spec)
-    host_read = host - token_embd + kv_host  # the embedding table is only looked up, not read whole
-    step = (device + kv_dev) / (g.memory_bandwidth_bytes_per_s * memory_efficiency(g, w.quant, engine, spec)) \
-        + host_read / (host_bytes_per_s * HOST_MEMORY_EFFICIENCY)
+    step = offload_seconds_per_token(spec, g, quant=w.quant, kv_total=kv_total, gpu_layers=gpu_layers,
+                                     host_bytes_per_s=host_bytes_per_s)
     return OffloadPlan(model=spec.name, gpu=g.id, gpu_layers=gpu_layers, device_bytes=device_total,
                        host_bytes=host_total, fits=device_total <= g.usable_memory_bytes,
                        decode_seconds_per_token=step, decode_tokens_per_s=1 / step)

@@ -199,3 +199,24 @@ def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, pro
     if peak is None:
         return None  # prefill is compute-bound; without a FLOP/s figure there is no honest answer
     return np.maximum(memory_s, flops / (peak * PREFILL_COMPUTE_EFFICIENCY))
+
+
+# Host RAM bandwidth used for offloaded layers, and the share of it a CPU matmul reaches. Assumed: dual-channel
+# DDR5-4800, 2 × 8 B × 4.8e9 = 76.8 GB/s (JEDEC DDR5); efficiency not calibrated (no offload run in the
+# calibration set).
+HOST_RAM_BYTES_PER_S = 76.8e9
+HOST_MEMORY_EFFICIENCY = 0.6
+
+
+def offload_seconds_per_token(spec: ModelSpec, g: GPU, *, quant: str, kv_total: int, gpu_layers: int,
+                              host_bytes_per_s: float = HOST_RAM_BYTES_PER_S) -> float:
+    """One decode step with the first `gpu_layers` layers on the GPU: the GPU reads its weights and KV at its
+    bandwidth, the host its layers and KV at its own (the embedding table is only looked up, not read whole)."""
+    from .weights import offload_split
+
+    device, host, token_embd = offload_split(spec, quant, gpu_layers)
+    kv_layer = kv_total / spec.n_layers
+    kv_dev, kv_host = round(kv_layer * gpu_layers), round(kv_layer * (spec.n_layers - gpu_layers))
+    engine = default_engine(quant, spec)
+    return (device + kv_dev) / (g.memory_bandwidth_bytes_per_s * memory_efficiency(g, quant, engine, spec)) \
+        + (host - token_embd + kv_host) / (host_bytes_per_s * HOST_MEMORY_EFFICIENCY)

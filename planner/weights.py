@@ -182,3 +182,20 @@ def weights_bytes(spec: ModelSpec, quant: str | None = None) -> int:
 
 
 __all__ = ["GROUPS", "stored_tensors", "tensor_bytes", "tensor_category", "weights_breakdown", "weights_bytes"]
+
+
+@lru_cache(maxsize=4096)
+def offload_split(spec: ModelSpec, quant: str, gpu_layers: int) -> tuple[int, int, int]:
+    """(device, host, token_embd) weight bytes with the first `gpu_layers` layers on the GPU (llama.cpp -ngl):
+    the embedding table stays in system RAM unless it is the tied lm_head of a full offload; the other tensors
+    outside the layers (output, final norm) go to the GPU only with every layer."""
+    device = host = token_embd = 0
+    for t in stored_tensors(spec, quant):
+        on_device = (t.layer is not None and t.layer < gpu_layers) or (
+            t.layer is None and t.group != "embedding" and gpu_layers == spec.n_layers)
+        if t.group == "embedding" and spec.tie_embeddings and gpu_layers == spec.n_layers:
+            on_device = True  # the tied matrix is the lm_head
+        if t.group == "embedding" and not spec.tie_embeddings:
+            token_embd += t.nbytes
+        device, host = (device + t.nbytes, host) if on_device else (device, host + t.nbytes)
+    return device, host, token_embd
