@@ -24,6 +24,15 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                 weights: int, context: int | None = None, batch: int = 1, **options) -> EngineMemory:
     """What vLLM allocates with `weights` bytes of weights on a GPU of `gpu_memory_bytes`, and its verdict.
 
+    gpu_memory_bytes is the total CUDA reports, not the board's capacity: vLLM's budget is a fraction of
+    torch.cuda.mem_get_info()'s total (v1/worker/gpu_worker.py init_device: `self.requested_memory =
+    self.init_snapshot.total_memory * self.cache_config.gpu_memory_utilization`, the snapshot taken by
+    MemorySnapshot.measure(), `self.free_memory, self.total_memory = torch.cuda.mem_get_info()`; V0's
+    worker.py determine_num_available_blocks: `free_gpu_memory, total_gpu_memory = torch.cuda.mem_get_info()`).
+    That total is what vLLM logs as total_gpu_memory (23.58 GiB on an RTX 3090 whose nvidia-smi says 24,576 MiB,
+    vllm#10517; 79.22 GiB on an H100 80GB HBM3 of 81,559 MiB, vllm#10511): pass it when a log gives it
+    (planner check-log does); a catalog GPU's total is nvidia-smi's, a few hundred MiB more than CUDA's.
+
     available = gpu_memory_bytes × gpu_memory_utilization − weights − profile-run activation peak − non-torch
     increase (none here: the CUDA context predates vLLM's baseline snapshot and is not charged). The profile run
     pushes max_num_batched_tokens tokens through the model with no attention computed, and samples one fp32

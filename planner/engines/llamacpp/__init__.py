@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from math import ceil
 
-from ..checks import positive_int
-from ..errors import WorkloadError
-from ..kv import get_kv_dtype, kv_bytes_per_token_per_layer
-from ..limits import MAX_CONTEXT
-from ..spec import ModelSpec
-from ..weights import stored_tensors
-from .common import EngineMemory, engine_options, pad
+from ...checks import positive_int
+from ...errors import WorkloadError
+from ...kv import get_kv_dtype, kv_bytes_per_token_per_layer
+from ...limits import MAX_CONTEXT
+from ...spec import ModelSpec
+from ...weights import stored_tensors
+from ..common import EngineMemory, engine_options, pad
+from .graph import ARCH_GRAPH, SWA_DISABLED, buffer_bytes
 
 LLAMA_CPP_PAD = 256  # cells: n_ctx is rounded up to 256 since llama.cpp PR #17046 (Nov 2025)
 LLAMA_MAX_SEQ = 256  # most sequences (slots) one context holds: src/llama-cparams.h `#define LLAMA_MAX_SEQ 256`
@@ -40,10 +41,7 @@ def _slots(spec: ModelSpec, o: dict, context: int, batch: int) -> tuple[int, int
     return n_parallel, n_ctx
 
 
-# Model types whose sliding window llama.cpp ignores: src/llama-model.cpp logs "Phi SWA is currently disabled -
-# results might be suboptimal for some models (see https://github.com/ggml-org/llama.cpp/pull/13676)" and sets no
-# SWA layers for LLM_ARCH_PHI3 (measured: Phi-3-mini-4k at n_ctx 4096 allocates 4,096 cells on all 32 layers).
-SWA_DISABLED = frozenset({"phi3"})
+QUANTIZED_CACHE = ("q8_0", "q4_0")
 BACKENDS = ("cuda", "cpu")  # the device whose compute buffer is modelled: a GPU (CUDA) or the CPU backend
 
 
@@ -53,10 +51,8 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
 
     Cells: n_ctx rounded up to 256 (split per slot when --parallel without a unified cache); sliding layers
     keep pad256(min(cells, n_swa × slots + n_ubatch)). token_embd stays in host memory; a tied lm_head is a
-    duplicated copy on the GPU. GPU compute buffer: at least the f32 logits of one ubatch; without flash attention
-    also at least the f32 KQ scores and mask, n_kv × n_ubatch × (n_head + 1) × 4 B, plus n_ubatch × (n_ff + n_embd)
-    × 4 B of other activations; with it, at least those other activations. backend="cpu" models llama.cpp's CPU
-    backend as the device (its graph keeps the hidden state of the ubatch as well). Phi-3's sliding window is off in
+    duplicated copy on the GPU. Compute buffer: ggml's allocator replayed on llama.cpp's graph of one ubatch
+    (_compute_buffer). backend="cpu" models llama.cpp's CPU backend as the device. Phi-3's sliding window is off in
     llama.cpp (SWA_DISABLED).
     n_parallel defaults to `batch` and n_ctx to context × n_parallel, so the cache holds every sequence.
     """
@@ -108,19 +104,8 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
         else:
             w_host += t.nbytes
     n_kv = cells if (o["kv_unified"] or np_ == 1) else cells // np_
-    # besides scores and logits, the graph holds about one ubatch of FFN and residual activations in f32
-    d_ff = max(spec.d_ff, spec.moe.expert_d_ff if spec.moe else 0)
-    other = n_ubatch * (d_ff + spec.d_model) * 4
-    # The f32 logits of one ubatch (CUDA: llama.cpp#18258, 296.75 of 298.75 MiB). The CPU backend also keeps the
-    # f32 hidden state before and after the output norm: + 2 × n_ubatch × n_embd × 4 B (measured with llama.cpp
-    # itself, to the byte for Llama-3.2-1B, Llama-3.1-8B, Qwen2.5-7B, Qwen3-8B and gemma-2-9b;
-    # profiles/measurements/llamacpp-cpu.jsonl). With or without flash attention the buffer is at least this.
-    hidden = 2 * n_ubatch * spec.d_model * 4 if o["backend"] == "cpu" else 0
-    logits = spec.vocab_size * n_ubatch * 4 + hidden
-    if o["flash_attn"]:
-        compute = max(logits, other)
-    else:
-        compute = max(n_kv * n_ubatch * (spec.n_heads + 1) * 4 + other, logits)
+    compute = _compute_buffer(spec, o, n_ubatch, n_kv, swa_cells // (1 if o["kv_unified"] or np_ == 1 else np_),
+                              type_k, type_v)
     host_compute = n_kv * n_ubatch * 4 + n_ubatch * spec.d_model * 4
     output = spec.vocab_size * np_ * 4
     return EngineMemory(
@@ -133,3 +118,30 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
                  "host_compute_bytes": host_compute, "host_output_bytes": output,
                  "host_total_bytes": w_host + kv_host + host_compute + output,
                  **{k: v for k, v in o.items() if k not in ("type_v", "n_ctx", "n_parallel")}, "n_parallel": np_})
+
+
+def _compute_buffer(spec: ModelSpec, o: dict, n_ubatch: int, n_kv: int, n_kv_swa: int, type_k: str,
+                    type_v: str) -> int:
+    """The device's compute buffer: ggml-alloc replayed on llama.cpp's graph of one ubatch (graph.py, alloc.py)
+    where planner has the architecture's graph; otherwise, and as a floor on CUDA, the analytic peak.
+
+    Replayed, the CPU backend's buffer is exact to the byte on 80 of 86 measured runs and within 4 % on all
+    (profiles/measurements/llamacpp-cpu.jsonl). On a GPU the embeddings input stays in host memory.
+    Analytic: the f32 logits of one ubatch (CUDA: llama.cpp#18258, 296.75 of 298.75 MiB); without flash attention
+    at least the f32 KQ scores and mask, n_kv × n_ubatch × (n_head + 1) × 4 B, plus n_ubatch × (n_ff + n_embd) × 4 B
+    of other activations; with it, at least those other activations.
+    """
+    d_ff = max(spec.d_ff, spec.moe.expert_d_ff if spec.moe else 0)
+    other = n_ubatch * (d_ff + spec.d_model) * 4
+    hidden = 2 * n_ubatch * spec.d_model * 4 if o["backend"] == "cpu" else 0  # the CPU graph's hidden states
+    logits = spec.vocab_size * n_ubatch * 4 + hidden
+    if o["flash_attn"]:
+        analytic = max(logits, other)
+    else:
+        analytic = max(n_kv * n_ubatch * (spec.n_heads + 1) * 4 + other, logits)
+    if spec.model_type not in ARCH_GRAPH:
+        return analytic
+    replayed = buffer_bytes(spec, n_ubatch=n_ubatch, n_kv=n_kv, n_kv_swa=n_kv_swa, flash_attn=o["flash_attn"],
+                            rotate_k=type_k in QUANTIZED_CACHE, rotate_v=type_v in QUANTIZED_CACHE,
+                            host_embd=o["backend"] == "cpu")
+    return replayed if o["backend"] == "cpu" else max(replayed, analytic)

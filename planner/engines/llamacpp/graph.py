@@ -1,0 +1,192 @@
+"""The compute graph llama.cpp reserves for one ubatch, node by node, for planner/engines/llamacpp/alloc.py.
+
+llama.cpp reserves its compute buffer for the worst case: a prompt ubatch of n_ubatch tokens with every token an
+output, attending to every cell of the cache (llama_context::graph_reserve). The graph follows llama.cpp's builders
+(src/models/*.cpp, src/llama-graph.cpp build_attn / build_ffn / build_moe_ffn / build_norm) as the scheduler prints
+them with GGML_SCHED_DEBUG=2 (node order, op, size): only tensors that live in the compute buffer are sized (f32
+activations, the KQ mask and the index inputs); weights and the KV cache are external.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ...spec import ModelSpec
+from .alloc import Graph, buffer_size
+
+F32, F16, I32, I64 = 4, 2, 4, 8
+# Model types whose sliding window llama.cpp ignores: src/llama-model.cpp logs "Phi SWA is currently disabled -
+# results might be suboptimal for some models (see https://github.com/ggml-org/llama.cpp/pull/13676)" and sets no
+# SWA layers for LLM_ARCH_PHI3 (measured: Phi-3-mini-4k at n_ctx 4096 allocates 4,096 cells on all 32 layers).
+SWA_DISABLED = frozenset({"phi3"})
+ROT_BLOCK = 64  # the rotation of a quantized cache works on blocks of 64 (llama_kv_cache: n_embd_head_k_all = 64)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What sizes one layer of the graph: the spec's dimensions for one ubatch."""
+
+    n: int            # tokens in the ubatch (all outputs)
+    d: int            # n_embd
+    q: int            # n_head × head_dim (the Q projection)
+    kv: int           # n_head_kv × head_dim (one of K or V)
+    heads: int
+    ff: int           # the MLP's (or one expert's) n_ff
+    vocab: int
+
+
+def _ffn(g: Graph, s: Shape, cur: int, *, fused_up: bool) -> int:
+    """build_ffn with a gated unit: gate and up matmuls, the GLU (SWIGLU/GEGLU: not in place), down."""
+    n = s.n
+    if fused_up:  # Phi-3: one ffn_up matmul of 2 × n_ff, split by the GLU op
+        par = g.op(s.ff * n * F32, g.op(2 * s.ff * n * F32, cur))
+    else:
+        gate = g.op(s.ff * n * F32, cur)
+        up = g.op(s.ff * n * F32, cur)
+        par = g.op(s.ff * n * F32, gate, up)
+    return g.op(s.d * n * F32, par)
+
+
+def _moe(g: Graph, s: Shape, cur: int, n_expert: int, k: int) -> int:
+    """build_moe_ffn with softmax gating and normalised weights (Mixtral, Qwen3-MoE): k experts per token."""
+    n = s.n
+    probs = g.op(n_expert * n * F32, g.op(n_expert * n * F32, cur), inplace=True)  # router logits, SOFT_MAX
+    selected = g.view(g.op(n_expert * n * I32, probs))                 # ARGSORT; top-k is a view of it
+    weights = g.op(k * n * F32, g.view(probs), selected)               # GET_ROWS of the probabilities
+    wsum = g.op(n * F32, g.op(n * F32, weights), inplace=True)         # SUM_ROWS, CLAMP
+    weights = g.op(k * n * F32, g.view(weights), wsum, inplace=True)   # DIV: normalised
+    x = g.view(cur)
+    gate = g.op(s.ff * k * n * F32, x, selected)                       # MUL_MAT_ID
+    up = g.op(s.ff * k * n * F32, x, selected)
+    par = g.op(s.ff * k * n * F32, gate, up)                           # SWIGLU
+    experts = g.op(s.d * k * n * F32, par, selected)                   # MUL_MAT_ID (down)
+    experts = g.op(s.d * k * n * F32, experts, weights, inplace=True)  # MUL by the weights
+    out = g.view(experts)
+    for _ in range(1, k):                                              # ADD of each expert's view
+        out = g.op(s.d * n * F32, out, g.view(experts))
+    return out
+
+
+# Per architecture (src/models/<arch>.cpp): fused QKV and up projections (phi3), Q/K RMS norms (qwen3), Q/K/V
+# biases (qwen2), an embedding scale and post-attention / post-FFN norms (gemma2), the order of the projections.
+ARCH_GRAPH = {
+    "llama": dict(order="qvk"), "mistral": dict(order="qvk"), "mixtral": dict(order="qvk"),
+    "qwen2": dict(order="qkv", bias=True), "qwen3": dict(order="qvk", qk_norm=True),
+    "gemma2": dict(order="qkv", embd_scale=True, q_scale=True, post_norms=True),
+    "phi3": dict(fused=True, q_scale=True),
+}
+
+
+@lru_cache(maxsize=256)
+def buffer_bytes(spec: ModelSpec, **kw) -> int:
+    """The compute buffer ggml-alloc reserves for compute_graph(spec, **kw), in bytes."""
+    return buffer_size(compute_graph(spec, **kw))
+
+
+def compute_graph(spec: ModelSpec, *, n_ubatch: int, n_kv: int, n_kv_swa: int, flash_attn: bool,
+                  rotate_k: bool = False, rotate_v: bool = False, host_embd: bool = True) -> Graph:
+    """The worst-case prompt graph of one ubatch (every token an output) for an architecture of ARCH_GRAPH.
+
+    rotate_k / rotate_v: a quantized K (V) cache is written and read in a rotated basis (llama_kv_cache logs
+    "attn_rot_k = 1"): Q and K (V and the attention output) are multiplied by a head_dim² f32 rotation first.
+    host_embd: the graph's device also holds the embeddings input (inp_embd) — true on the CPU backend; with the
+    layers on a GPU, the token embeddings stay in host memory and reach the GPU as an input copy instead.
+    """
+    a = ARCH_GRAPH[spec.model_type]
+    n = n_ubatch
+    d, h, kvh, hd = spec.d_model, spec.n_heads, spec.n_kv_heads, spec.head_dim
+    moe = spec.moe
+    s = Shape(n=n, d=d, q=h * hd, kv=kvh * hd, heads=h, ff=moe.expert_d_ff if moe else spec.d_ff,
+              vocab=spec.vocab_size)
+    kinds = spec.layer_kinds()
+    swa = "sliding" in kinds and spec.model_type not in SWA_DISABLED
+    mask_t = F16 if flash_attn else F32
+    v_idx = n * I64 if flash_attn else n * s.kv * I64  # a transposed V cache is written element by element
+    g = Graph()
+    tokens = g.input(n * I32) if host_embd else None
+    if host_embd:  # inp_embd: the embeddings input of build_inp_embd, allocated though the tokens are used
+        g.input(d * n * F32)
+    embd = None if host_embd else g.input(d * n * F32)
+    pos = g.input(n * I32)
+    rotate = hd & (hd - 1) == 0  # a Hadamard rotation: head sizes that are powers of two
+    rot_k = g.input(ROT_BLOCK**2 * F32) if rotate_k and rotate else None
+    rot_v = g.input(ROT_BLOCK**2 * F32) if rotate_v and rotate else None
+    caches = {"full": (g.input(n * I64), g.input(v_idx), g.input(n_kv * n * mask_t))}
+    if swa:
+        caches["sliding"] = (g.input(n * I64), g.input(v_idx), g.input(n_kv_swa * n * mask_t))
+    out_ids = g.input(n * I32)
+    weight, cache = g.external(), g.external()
+    inp = g.op(d * n * F32, weight, tokens) if host_embd else embd     # GET_ROWS: the token embeddings
+    if a.get("embd_scale"):
+        inp = g.op(d * n * F32, inp, inplace=True)                     # SCALE by sqrt(n_embd)
+    for il, kind in enumerate(kinds):
+        k_idxs, v_idxs, mask = caches["sliding" if swa and kind == "sliding" else "full"]
+        n_kv_l = n_kv_swa if swa and kind == "sliding" else n_kv
+        cur = g.op(d * n * F32, inp, inplace=True)                     # RMS_NORM
+        cur = g.op(d * n * F32, cur, weight, inplace=True)             # MUL by attn_norm
+        q, k, v = _qkv(g, s, a, cur, pos, rot_k, rot_v)
+        g.view(cache, g.view(k), k_idxs)                               # SET_ROWS into the cache (a view of it)
+        g.view(cache, g.view(v), v_idxs)
+        qp, kc, vc = g.view(q), g.view(cache), g.view(cache)
+        if flash_attn:
+            att = g.view(g.op(s.q * n * F32, qp, kc, vc, mask))         # FLASH_ATTN_EXT
+            if rot_v is not None:                                      # back from the rotated V basis
+                att = g.view(g.op(s.q * n * F32, rot_v, att))
+        else:
+            kq = g.op(n_kv_l * n * h * F32, kc, qp)                    # MUL_MAT: the scores
+            kq = g.op(n_kv_l * n * h * F32, kq, mask, inplace=True)    # SOFT_MAX with the mask
+            att = g.op(s.q * n * F32, g.view(g.op(s.q * n * F32, vc, kq)))  # KQV, CONT of its permutation
+        att = g.op(d * n * F32, att)                                   # attn_output
+        if a.get("post_norms"):
+            att = g.op(d * n * F32, g.op(d * n * F32, att, inplace=True), weight, inplace=True)
+        if il == len(kinds) - 1:                                       # only the output rows go on
+            att = g.op(d * n * F32, att, out_ids)
+            inp = g.op(d * n * F32, inp, out_ids)
+        ffn_inp = g.op(d * n * F32, att, inp, inplace=True)            # ADD: the residual
+        cur = g.op(d * n * F32, ffn_inp, inplace=True)
+        cur = g.op(d * n * F32, cur, weight, inplace=True)
+        if moe:
+            out = _moe(g, s, cur, moe.n_experts, moe.experts_per_token)
+        else:
+            out = _ffn(g, s, cur, fused_up=a.get("fused", False))
+        if a.get("post_norms"):
+            out = g.op(d * n * F32, g.op(d * n * F32, out, inplace=True), weight, inplace=True)
+        # ADD: Phi-3 adds the FFN output to the residual (src order residual, out), the others out to the residual
+        inp = g.op(d * n * F32, ffn_inp, out, inplace=True) if a.get("fused") else \
+            g.op(d * n * F32, out, ffn_inp, inplace=True)
+    cur = g.op(d * n * F32, inp, inplace=True)
+    cur = g.op(d * n * F32, cur, weight, inplace=True)                 # result_norm
+    g.op(s.vocab * n * F32, cur, output=True)                          # result_output: the logits (softcapping
+    return g                                                           # scales and tanh run in place)
+
+
+def _qkv(g: Graph, s: Shape, a: dict, cur: int, pos: int, rot_k: int | None,
+         rot_v: int | None) -> tuple[int, int, int]:
+    """Q, K and V of one layer as llama.cpp builds them: projections, biases, norms, RoPE (on a reshaped view, so
+    never in place), Q's scale, the rotation of a quantized cache."""
+    n = s.n
+    if a.get("fused"):
+        qkv = g.op((s.q + 2 * s.kv) * n * F32, cur)
+        q = g.op(s.q * n * F32, g.view(qkv), pos)
+        q = g.op(s.q * n * F32, q, inplace=True)                       # SCALE
+        k = g.op(s.kv * n * F32, g.view(qkv), pos)
+        return q, k, g.view(qkv)
+    made = {}
+    for which in a["order"]:
+        size = (s.q if which == "q" else s.kv) * n * F32
+        t = g.op(size, cur)
+        if a.get("bias"):
+            t = g.op(size, t, inplace=True)                            # ADD of the bias
+        if which == "v":
+            made["v"] = t if rot_v is None else g.op(size, rot_v, g.view(t))
+            continue
+        if a.get("qk_norm"):
+            t = g.op(size, g.op(size, g.view(t), inplace=True), inplace=True)  # RMS_NORM of the view, MUL
+            t = g.op(size, t, pos, inplace=True)                       # ROPE of the normed tensor: in place
+        else:
+            t = g.op(size, g.view(t), pos, inplace=True)               # ROPE of the reshaped view
+        if which == "q" and a.get("q_scale"):
+            t = g.op(size, t, inplace=True)
+        made[which] = t if rot_k is None else g.op(size, rot_k, g.view(t))
+    return made["q"], made["k"], made["v"]

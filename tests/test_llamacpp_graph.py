@@ -1,0 +1,67 @@
+"""ggml's graph allocator, replayed (planner/engines/llamacpp/alloc.py), and llama.cpp's ubatch graph (graph.py)."""
+
+import pytest
+
+from planner import load_model
+from planner.engines.llamacpp.alloc import Graph, buffer_size
+from planner.engines.llamacpp.graph import compute_graph
+
+MIB = 2**20
+
+
+def test_a_chain_reuses_freed_memory():
+    g = Graph()
+    a = g.op(100 * MIB)
+    b = g.op(100 * MIB, a)  # a is freed once b is allocated
+    g.op(100 * MIB, b)      # … so c takes a's block
+    assert buffer_size(g) == 200 * MIB
+
+
+def test_an_in_place_op_takes_its_parent_and_a_view_is_never_reused():
+    g = Graph()
+    a = g.op(64 * MIB)
+    g.op(64 * MIB, a, inplace=True)  # MUL/ADD/ROPE…: a's only consumer works in a's memory
+    assert buffer_size(g) == 64 * MIB
+    g = Graph()
+    a = g.op(64 * MIB)
+    g.op(64 * MIB, g.view(a), inplace=True)  # through a reshape: ggml_gallocr_is_own is false for views
+    assert buffer_size(g) == 128 * MIB
+
+
+def test_outputs_stay_and_best_fit_leaves_holes_that_grow_the_buffer():
+    g = Graph()
+    a = g.op(10 * MIB, output=True)
+    b = g.op(30 * MIB, a)
+    c = g.op(20 * MIB, b)           # after c is placed, b is freed: a 30 MiB hole after a
+    g.op(40 * MIB, c)               # d does not fit the hole: the buffer grows past c
+    assert buffer_size(g) == (10 + 30 + 20 + 40) * MIB  # a | hole of 30 | c | d
+
+
+def test_sizes_are_padded_to_the_alignment():
+    g = Graph()
+    g.input(1)
+    g.input(1)
+    assert buffer_size(g) == 64
+
+
+@pytest.mark.parametrize("model", ["meta-llama/Llama-3.1-8B", "mistralai/Mixtral-8x7B-v0.1", "google/gemma-2-9b",
+                                   "microsoft/Phi-3-mini-4k-instruct", "Qwen/Qwen2.5-7B", "Qwen/Qwen3-8B"])
+def test_the_buffer_is_at_least_the_logits_and_grows_with_the_scores(model):
+    spec = load_model(model)
+    kw = dict(n_ubatch=512, n_kv=4096, n_kv_swa=4096)
+    fa = buffer_size(compute_graph(spec, flash_attn=True, **kw))
+    no_fa = buffer_size(compute_graph(spec, flash_attn=False, **kw))
+    assert fa >= spec.vocab_size * 512 * 4
+    assert no_fa >= 4096 * 512 * spec.n_heads * 4 and no_fa >= fa
+    longer = buffer_size(compute_graph(spec, flash_attn=False, n_ubatch=512, n_kv=8192, n_kv_swa=8192))
+    assert longer > no_fa
+
+
+def test_mistral_flash_attention_peaks_inside_a_layer():
+    # llama.cpp (llama-cpp-python 0.3.36, CPU): "CPU compute buffer size is 120.0137 MiB" for Mistral-7B-v0.3 at
+    # n_ctx 4096, n_ubatch 512, flash attention (profiles/measurements/llamacpp-cpu.jsonl): the FFN's three
+    # 28 MiB tensors, not the 64 MiB of logits of its 32,768-token vocabulary
+    spec = load_model("mistralai/Mistral-7B-v0.3")
+    b = buffer_size(compute_graph(spec, n_ubatch=512, n_kv=4096, n_kv_swa=4096, flash_attn=True))
+    assert b == pytest.approx(120.0137 * MIB, abs=0.0001 * MIB)
+    assert b > spec.vocab_size * 512 * 4 + 2 * 4096 * 512 * 4
