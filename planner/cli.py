@@ -233,7 +233,7 @@ def cmd_check_log(a) -> str:
         raise PlannerError(f"{a.file}: {path.stat().st_size:,} bytes is more than the 50 MiB a startup log may have")
     r = check_log(path.read_text(encoding="utf-8", errors="replace"), a.model, quant=a.quant, gpu=a.gpu)
     settings = ", ".join(f"{k} {v}" for k, v in r.settings.items() if v is not None)
-    lines = [f"{a.model} — {r.engine} log ({settings})", f"  {'figure':<34} {'log':>12} {'planner':>12} {'error':>8}"]
+    lines = [f"{r.model} — {r.engine} log ({settings})", f"  {'figure':<34} {'log':>12} {'planner':>12} {'error':>8}"]
     for row in r.rows:
         planner = "—" if row.planner is None else f"{row.planner:,.2f}"
         err = "" if row.error_pct is None else f"{row.error_pct:+.1f}%"
@@ -354,11 +354,11 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--n-parallel", type=_positive, default=1, help="llama.cpp slots (n_ctx = context × slots)")
     v.set_defaults(func=cmd_validate)
 
-    cl = sub.add_parser("check-log", help="a llama.cpp or vLLM startup log's figures beside planner's")
+    cl = sub.add_parser("check-log", help="a llama.cpp/Ollama, vLLM or SGLang startup log's figures beside planner's")
     cl.add_argument("file", help="the log, as the engine printed it")
-    cl.add_argument("--model", required=True, help="the model the log is of (bundled name, Hub id or config path)")
+    cl.add_argument("--model", help="the model, when the log does not name it (bundled name, Hub id or config path)")
     cl.add_argument("--quant", help="weights format (llama.cpp: default the log's file type)")
-    cl.add_argument("--gpu", help="catalog GPU id (needed for vLLM)")
+    cl.add_argument("--gpu", help="catalog GPU id, when the log names neither the GPU nor its total (vLLM)")
     cl.set_defaults(func=cmd_check_log)
 
     sub.add_parser("models", help="list bundled model profiles").set_defaults(func=cmd_models)

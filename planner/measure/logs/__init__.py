@@ -1,0 +1,118 @@
+"""A user's own startup log, read back: the settings it states and the figures it logs, beside planner's.
+
+llama.cpp (llama-server, llama-cli, llama-cpp-python, Ollama's runner) logs its context settings and every buffer
+it allocates, and Ollama its own estimate; vLLM logs the model's memory, the memory left for KV blocks, the KV
+cache size in tokens and the concurrency; SGLang the weights it loaded and the K and V pools. check_log() reads the
+model, the weights format, the GPU and the runtime's version from the log (or takes them from its arguments),
+makes planner's estimate for the same configuration, and returns one row per logged figure: what the log says,
+what planner says, the error. A log it cannot reconcile raises PlannerError, one line saying which line and why.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ...errors import PlannerError
+from .common import GIB, MIB, LogCheck, Row
+from .llamacpp import (
+    check_llamacpp,
+    llamacpp_buffers,
+    llamacpp_quant,
+    llamacpp_settings,
+    quant_from_size,
+    refuse_fork,
+)
+from .recognise import catalog_gpu, gpu_in_log, model_in_log, profile_for, version_in_log
+from .sglang import check_sglang
+from .vllm import check_vllm
+
+MAX_LOG_CHARS = 50 * 2**20
+
+_SGLANG = re.compile(r"Load weight (?:begin|end)\. |KV Cache is allocated\.|max_total_num_tokens=|sglang\.srt|"
+                     r"mem_fraction_static=")
+_LLAMA = re.compile(r"llama_kv_cache|load_tensors:|llama_context:|llama_new_context_with_model:|llama_model_loader:|"
+                    r"llm_load_print_meta:|print_info: |source=memory\.go|msg=\"offload to ")
+_VLLM = re.compile(r"Model loading took|model weights take|Loading model weights took|Available KV cache memory|"
+                   r"GPU KV cache size|GPU blocks:|vllm", re.IGNORECASE)
+
+
+def engine_of(text: str) -> str:
+    """'sglang', 'llama.cpp' (Ollama's logs too) or 'vllm', by the lines only that runtime prints."""
+    if _SGLANG.search(text):
+        return "sglang"
+    if _LLAMA.search(text):
+        return "llama.cpp"
+    if _VLLM.search(text):
+        return "vllm"
+    raise PlannerError("this log is neither llama.cpp's (or Ollama's), vLLM's nor SGLang's: no buffer, KV cache or "
+                       "model-loading line in it")
+
+
+def _model(text: str, model) -> tuple[object, str]:
+    """The spec to plan with and where it came from: the argument, else the name the log gives."""
+    from ...profiles import load_model
+
+    if model is not None:
+        return load_model(model), "given"
+    found, names = model_in_log(text)
+    if found is not None:
+        name, line = next((n, ln) for n, ln in names if profile_for(n) == found)
+        shown = re.split(r"[\\/]", name)[-1] if name.count("/") > 1 or "\\" in name else name
+        return load_model(found), f"line {line}: {shown!r}" + ("" if name == found else ", same shapes")
+    if names:
+        name, line = names[0]
+        raise PlannerError(f"the log names the model {name[:80]!r} (line {line}), which is no bundled profile: "
+                           "give --model (see `planner models`)")
+    raise PlannerError("the log does not name the model: give --model (see `planner models`)")
+
+
+def check_log(text: str, model=None, *, quant: str | None = None, gpu: str | None = None) -> LogCheck:
+    """Read a startup log and put planner's figure beside each one it logs.
+
+    model, quant, gpu: what the log does not say (a profile name or path, a weights format, a catalog GPU id);
+    each overrides what the log says."""
+    if not isinstance(text, str):
+        raise PlannerError(f"a log must be text, got {type(text).__name__}")
+    if len(text) > MAX_LOG_CHARS:
+        raise PlannerError(f"a log of {len(text):,} characters is more than the {MAX_LOG_CHARS:,} a startup log may "
+                           "have")
+    text = text.replace("\r\n", "\n")
+    engine = engine_of(text)
+    if engine == "llama.cpp":
+        refuse_fork(text)
+    spec, model_from = _model(text, model)
+    gpu_id, gpu_name, n_gpus = gpu_in_log(text)
+    if gpu is not None:
+        from ...gpus import load_gpu
+
+        gpu_id, gpu_from = load_gpu(gpu).id, "given"
+    else:
+        gpu_from = "log" if gpu_id else None
+    found = {"model": f"{spec.name} ({model_from})"}
+    if engine == "llama.cpp":
+        quant_from = "given" if quant else "log"
+        quant = quant or llamacpp_quant(text)
+        if quant is None and (inferred := quant_from_size(text, spec)) is not None:
+            quant, quant_from = inferred[0], inferred[1]
+        if quant is None:
+            raise PlannerError("the log names no file type (no 'file type', 'model ftype' or 'general.file_type' "
+                               "line) and no model size that fits one preset: give --quant (e.g. q4_k_m)")
+        result = check_llamacpp(text, spec, quant, size_is_input=quant_from not in ("given", "log"))
+        found["quant"] = quant if quant_from in ("given", "log") else quant_from
+    elif engine == "sglang":
+        result = check_sglang(text, spec, quant)
+    else:
+        names = " ".join(n for n, _ in model_in_log(text)[1])
+        result = check_vllm(text, spec, quant, gpu_id, model_names=names)
+    if gpu_name or gpu_id:
+        found["gpu"] = (gpu_id or "not in the catalog") + (f" ({gpu_name})" if gpu_name and gpu_from == "log" else "")
+        if n_gpus > 1:
+            found["gpu"] += f", {n_gpus} devices"
+    found["version"] = version_in_log(text)
+    result.settings = {**found, **result.settings}
+    result.model = spec.name
+    return result
+
+
+__all__ = ["GIB", "MIB", "LogCheck", "Row", "catalog_gpu", "check_log", "engine_of", "llamacpp_buffers",
+           "llamacpp_quant", "llamacpp_settings"]

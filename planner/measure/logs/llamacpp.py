@@ -1,0 +1,258 @@
+"""llama.cpp's startup log (llama-server, llama-cli, llama-cpp-python, Ollama's runner), and Ollama's own estimate.
+
+llama.cpp logs the GGUF's file type and size, its context settings and every buffer it allocates, per device;
+Ollama's server logs, before it starts the runner, what it expects those buffers to be (llm/memory.go, the
+'offload to cuda' line) and the runner's command line.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ...errors import PlannerError
+from .common import GIB, MIB, LogCheck, Row, first, half_digit, line_of, quoted
+
+_CTX = r"(?:llama_context|llama_new_context_with_model|llama_init_from_model)"  # the prefix over the years
+_LLAMA_SETTINGS = {key: re.compile(rf"{_CTX}:\s+{key}\s+=\s+(\S+)")
+                   for key in ("n_ctx", "n_batch", "n_ubatch", "n_seq_max", "flash_attn", "kv_unified")}
+_LLAMA_BUFFERS = [  # (figure, pattern): device and MiB
+    ("model", re.compile(r"(?:load_tensors|llm_load_tensors):\s+(\S+) (?:model )?buffer size\s+=\s+([0-9.]+) MiB")),
+    ("kv", re.compile(r"llama_kv_cache\w*:\s+(\S+) KV buffer size\s+=\s+([0-9.]+) MiB")),
+    ("output", re.compile(rf"{_CTX}:\s+(\S+)\s+output buffer size\s+=\s+([0-9.]+) MiB")),
+    ("compute", re.compile(rf"(?:sched_reserve|graph_reserve|{_CTX}):\s+(\S+) compute buffer size\s+=\s+"
+                           r"([0-9.]+) MiB")),
+]
+_KV_TYPES = re.compile(r"K \((\w+)\):\s+[0-9.]+ MiB, V \((\w+)\)")
+_OFFLOADED = re.compile(r"offloaded (\d+)/(\d+) layers to GPU")
+_GGML_TO_PLANNER = {"f16": "fp16", "f32": "fp32", "bf16": "bf16", "q8_0": "q8_0", "q4_0": "q4_0"}
+# ik_llama.cpp, a fork: its context lines (MLA modes, fused MoE, smart expert reduction) are not llama.cpp's
+_IK_FORK = re.compile(rf"{_CTX}:\s+(?:mla_attn|attn_max_b|fused_moe|ser)\s+=")
+
+
+def llamacpp_settings(text: str) -> dict:
+    """The context settings llama.cpp logged (n_ctx, n_batch, n_ubatch, slots, flash attention, cache types,
+    layers on the GPU)."""
+    out: dict = {}
+    for key, pattern in _LLAMA_SETTINGS.items():
+        if m := pattern.search(text):
+            out[key] = m[1]
+    settings = {k: int(out[k]) for k in ("n_ctx", "n_batch", "n_ubatch", "n_seq_max") if k in out}
+    if "flash_attn" in out:
+        settings["flash_attn"] = out["flash_attn"] in ("1", "enabled", "true", "auto")
+    if "kv_unified" in out:
+        settings["kv_unified"] = out["kv_unified"] in ("1", "true")
+    if m := _KV_TYPES.search(text):
+        settings["type_k"], settings["type_v"] = (_GGML_TO_PLANNER.get(m[1], m[1]), _GGML_TO_PLANNER.get(m[2], m[2]))
+    if m := _OFFLOADED.search(text):
+        settings["n_gpu_layers"] = int(m[1])
+    return settings
+
+
+def llamacpp_buffers(text: str, *, lines: dict | None = None) -> dict[tuple[str, str], int]:
+    """(figure, device) → bytes, summed when a figure appears more than once for a device (an SWA cache).
+    `lines`, when given, is filled with the line of each (figure, device)."""
+    out: dict[tuple[str, str], int] = {}
+    for figure, pattern in _LLAMA_BUFFERS:
+        seen = set()
+        for m in pattern.finditer(text):
+            if figure == "compute" and (m[1], m[2]) in seen:
+                continue  # the reserve and the context log the same compute buffer
+            seen.add((m[1], m[2]))
+            out[(figure, m[1])] = out.get((figure, m[1]), 0) + round(float(m[2]) * MIB)
+            if lines is not None:
+                lines.setdefault((figure, m[1]), line_of(text, m.start()))
+    if not out:
+        raise PlannerError("no buffer size line in this llama.cpp log (run with verbose logging)")
+    return out
+
+
+def _is_host(device: str) -> bool:
+    """CPU, CPU_Mapped, CPU_REPACK and CUDA_Host (pinned) buffers are system RAM; CUDA0, ROCm0, Metal, … device."""
+    return device.startswith("CPU") or device.endswith("_Host")
+
+
+_FILE_TYPE = re.compile(r"(?:file type|model ftype)\s+=\s+(?:\(guessed\)\s+)?(?:mostly\s+)?([^\n]+?)\s*$", re.MULTILINE)
+_FILE_TYPE_ID = re.compile(r"general\.file_type\s+u32\s+=\s+(\d+)")
+# llama.h's llama_ftype, for the 'general.file_type u32 = N' metadata line
+_FTYPES = {0: "f32", 1: "f16", 2: "q4_0", 3: "q4_1", 7: "q8_0", 8: "q5_0", 9: "q5_1", 10: "q2_k", 11: "q3_k_s",
+           12: "q3_k_m", 13: "q3_k_l", 14: "q4_k_s", 15: "q4_k_m", 16: "q5_k_s", 17: "q5_k_m", 18: "q6_k",
+           19: "iq2_xxs", 20: "iq2_xs", 21: "q2_k_s", 22: "iq3_xs", 23: "iq3_xxs", 24: "iq1_s", 25: "iq4_nl",
+           26: "iq3_s", 27: "iq3_m", 28: "iq2_s", 29: "iq2_m", 30: "iq4_xs", 31: "iq1_m", 32: "bf16", 36: "tq1_0",
+           37: "tq2_0", 38: "mxfp4_moe"}
+
+
+def _preset(name: str) -> str:
+    """llama_model_ftype_name's text → planner's preset: 'Q4_K - Medium' → q4_k_m, 'Q2_K - Medium' → q2_k,
+    'IQ3_S mix - 3.66 bpw' → iq3_m, 'MXFP4 MoE' → mxfp4_moe, 'all F32' → f32."""
+    s = name.strip()
+    if m := re.match(r"(Q\d_K) - (Small|Medium|Large)", s):
+        return "q2_k" if m[0] == "Q2_K - Medium" else f"{m[1].lower()}_{m[2][0].lower()}"
+    if s.startswith("IQ3_S mix"):
+        return "iq3_m"
+    if s.upper().startswith("MXFP4"):
+        return "mxfp4_moe"
+    return s.removeprefix("all ").split()[0].lower()
+
+
+def llamacpp_quant(text: str) -> str | None:
+    """The preset the log's file type line names: 'Q4_K - Medium' → q4_k_m, 'Q8_0' → q8_0; else the GGUF's
+    'general.file_type' number."""
+    if m := _FILE_TYPE.search(text):
+        return _preset(m[1])
+    if m := _FILE_TYPE_ID.search(text):
+        return _FTYPES.get(int(m[1]))
+    return None
+
+
+_SIZE = re.compile(r"(?:model size|file size)\s+=\s+([0-9.]+) (GiB|MiB)")
+
+
+def quant_from_size(text: str, spec) -> tuple[str, str] | None:
+    """(preset, why) when the log names no file type but its 'model size' fits exactly one GGUF preset."""
+    from ...quant.catalog import get_quant, quant_names
+    from ...weights import weights_bytes
+
+    m, line = first(_SIZE, text)
+    if not m:
+        return None
+    unit = GIB if m[2] == "GiB" else MIB
+    logged, tol = float(m[1]) * unit, half_digit(m[1]) * unit
+    fits = [q for q in quant_names() if get_quant(q).is_gguf and not q.startswith("gguf-")
+            and abs(weights_bytes(spec, q) - logged) <= tol]
+    if len(fits) != 1:
+        return None
+    return fits[0], f"{fits[0]} (no file type line: the only GGUF preset of the {m[1]} {m[2]} on line {line})"
+
+
+def _file_size_row(text: str, spec, quant: str) -> Row | None:
+    from ...weights import weights_bytes
+
+    m, line = first(_SIZE, text)
+    if not m:
+        return None
+    unit = 1024 if m[2] == "GiB" else 1
+    return Row("model size (GGUF tensors)", float(m[1]) * unit, weights_bytes(spec, quant) / MIB, "MiB",
+               "all tensors of the file, wherever they are loaded", line, half_digit(m[1]) * unit)
+
+
+# Ollama's estimate before it starts the runner (llm/memory.go), and the runner's command line (llm/server.go)
+_OLLAMA_ESTIMATE = re.compile(r'msg="offload to \w+".*')
+_OLLAMA_FIGURES = {"kv": "memory.required.kv", "weights": "memory.weights.total", "graph": "memory.graph.full"}
+_OLLAMA_CMD = re.compile(r'msg="starting llama server" cmd="[^"]*')
+
+
+def _ollama_bytes(value: str) -> tuple[float, float]:
+    """'896.0 MiB' → (896.0, 0.05) in MiB; '2.4 GiB' → (2457.6, 51.2)."""
+    number, unit = value.split()
+    scale = {"B": 1 / MIB, "KiB": 1 / 1024, "MiB": 1, "GiB": 1024}[unit]
+    return float(number) * scale, half_digit(number) * scale
+
+
+def check_ollama_estimate(text: str, spec, quant: str) -> LogCheck:
+    """Ollama's own estimate (memory.go) for the runner it starts, beside planner's for the same settings."""
+    from ...estimate import estimate
+    from ...weights import weights_bytes
+
+    m, line = first(_OLLAMA_ESTIMATE, text)
+    cmd, _ = first(_OLLAMA_CMD, text)
+    flags = dict(re.findall(r"--([\w-]+) (\d+)", cmd[0])) if cmd else {}
+    if "ctx-size" not in flags:
+        raise PlannerError("Ollama's estimate needs the runner's command line ('starting llama server' with "
+                           "--ctx-size) to know the context; it is not in the log")
+    n_ctx, slots = int(flags["ctx-size"]), int(flags.get("parallel", 1))
+    ubatch = int(flags.get("batch-size", 512))
+    kw = dict(quant=quant, engine="llama.cpp", n_ctx=n_ctx, n_parallel=slots, batch=slots, context=n_ctx // slots,
+              n_batch=ubatch, n_ubatch=ubatch, flash_attn="--flash-attn" in cmd[0])
+    if "n-gpu-layers" in flags:
+        kw["n_gpu_layers"] = int(flags["n-gpu-layers"])
+    e = estimate(spec, **kw)
+    values = dict(re.findall(r'(memory\.[\w.]+)="([^"]+)"', m[0]))
+    predicted = {"kv": e.kv_cache_bytes + e.engine_details["host_kv_bytes"], "weights": weights_bytes(spec, quant),
+                 "graph": e.activation_bytes}
+    notes = {"kv": "all layers' cells", "weights": "all tensors", "graph": "llama.cpp's compute buffer on the GPU"}
+    rows = []
+    for key, field in _OLLAMA_FIGURES.items():
+        if field in values:
+            logged, res = _ollama_bytes(values[field])
+            rows.append(Row(f"Ollama estimate: {field.removeprefix('memory.')}", logged, predicted[key] / MIB, "MiB",
+                            notes[key], line, res))
+    settings = {"n_ctx": n_ctx, "n_parallel": slots, "n_ubatch": ubatch, "n_gpu_layers": kw.get("n_gpu_layers")}
+    return LogCheck("ollama", settings, rows)
+
+
+def refuse_fork(text: str) -> None:
+    m, line = first(_IK_FORK, text)
+    if m:
+        raise PlannerError(f"line {line} ('{quoted(text, line)}') is ik_llama.cpp's, a fork of llama.cpp whose KV "
+                           "cache and compute buffers differ from it (no sliding-window cache, its own MLA and MoE "
+                           "paths); planner follows mainline llama.cpp")
+
+
+def _refuse_unloaded(text: str, lines: dict, buffers: dict, s: dict, gpu_weights: int) -> None:
+    """'offloaded 33/33 layers to GPU' beside a GPU model buffer of 1 MiB: the layers stayed in host memory (a
+    runtime's fault, not a configuration planner can follow)."""
+    on_gpu = sum(b for (f, dev), b in buffers.items() if f == "model" and not _is_host(dev))
+    if s.get("n_gpu_layers", 0) > 0 and 0 < on_gpu < 0.05 * gpu_weights:
+        off, line = first(_OFFLOADED, text)
+        where = min(ln for (f, dev), ln in lines.items() if f == "model" and not _is_host(dev))
+        raise PlannerError(f"line {line} says '{off[0]}', yet line {where} puts {on_gpu / MIB:,.2f} MiB of weights "
+                           f"on the GPU, not the {gpu_weights / MIB:,.2f} MiB those layers hold: the layers stayed in "
+                           "host memory, which no setting planner follows does")
+
+
+def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False) -> LogCheck:
+    from ...estimate import estimate
+
+    refuse_fork(text)
+    s = llamacpp_settings(text)
+    size_row = _file_size_row(text, spec, quant)
+    if "n_ctx" not in s:
+        if _OLLAMA_ESTIMATE.search(text):
+            return check_ollama_estimate(text, spec, quant)
+        if size_row is not None and not size_is_input:  # the log stops before the context: the size is all
+            return LogCheck("llama.cpp", s, [size_row])
+        raise PlannerError("the log has no 'llama_context: n_ctx' line: it stops before the context is created")
+    slots = s.get("n_seq_max", 1)
+    kw = dict(quant=quant, engine="llama.cpp", n_ctx=s["n_ctx"], n_parallel=slots,
+              context=s["n_ctx"] // slots, batch=slots)
+    for key in ("n_batch", "n_ubatch", "flash_attn", "n_gpu_layers", "kv_unified"):
+        if key in s:
+            kw[key] = s[key]
+    if "flash_attn" not in s:  # printed since llama.cpp has flash attention (ggml-org/llama.cpp PR 5021, April
+        kw["flash_attn"] = s["flash_attn"] = False  # 2024): a log without the line is of a build without it
+    if "n_ubatch" not in s:  # before the n_batch/n_ubatch split (PR 6017, March 2024) the graph was reserved for
+        kw["n_batch"] = kw["n_ubatch"] = s["n_ubatch"] = s.get("n_batch", 512)  # one batch, 512 by default
+    if "type_k" in s:
+        kw["kv_dtype"], kw["type_v"] = s["type_k"], s["type_v"]
+    lines: dict = {}
+    buffers = llamacpp_buffers(text, lines=lines)
+    on_gpu = any(not _is_host(d) for _, d in buffers)
+    e = estimate(spec, backend="cuda" if on_gpu else "cpu", **kw)
+    d = e.engine_details
+    _refuse_unloaded(text, lines, buffers, s, e.weights_bytes)
+    if size_row is not None and size_is_input:
+        size_row.note, size_row.planner = "the preset was read from this size, so it is no check", None
+    rows = [size_row] if size_row is not None else []
+    if not on_gpu:  # a CPU run: the CPU holds everything
+        host = estimate(spec, backend="cpu", **{**kw, "n_gpu_layers": 0}).engine_details
+        predicted = {"model": host["host_weights_bytes"], "kv": host["host_kv_bytes"],
+                     "output": host["host_output_bytes"], "compute": e.activation_bytes}
+        rows += [Row(f"{fig} buffer ({dev})", b / MIB, predicted[fig] / MIB, "MiB", line=lines[(fig, dev)],
+                     resolution=0.005) for (fig, dev), b in buffers.items()]
+        return LogCheck("llama.cpp", s, rows)
+    gpu = {"model": e.weights_bytes, "kv": e.kv_cache_bytes, "compute": e.activation_bytes}
+    host = {"model": d["host_weights_bytes"], "kv": d["host_kv_bytes"], "compute": d["host_compute_bytes"],
+            "output": d["host_output_bytes"]}
+    gpu_total = {fig: sum(b for (f, dev), b in buffers.items() if f == fig and not _is_host(dev)) for fig in gpu}
+    for fig, logged in gpu_total.items():
+        if logged:
+            devices = sorted({dev for (f, dev) in buffers if f == fig and not _is_host(dev)})
+            note = "" if len(devices) == 1 else f"{len(devices)} GPUs together: planner plans one GPU"
+            rows.append(Row(f"{fig} buffer ({'+'.join(devices)})", logged / MIB,
+                            gpu[fig] / MIB if len(devices) == 1 else None, "MiB", note,
+                            min(lines[(fig, dev)] for dev in devices), 0.005 * len(devices)))
+    for (fig, dev), b in buffers.items():
+        if _is_host(dev):
+            rows.append(Row(f"{fig} buffer ({dev})", b / MIB, host[fig] / MIB, "MiB", line=lines[(fig, dev)],
+                            resolution=0.005))
+    return LogCheck("llama.cpp", s, rows)

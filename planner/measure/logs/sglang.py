@@ -1,0 +1,104 @@
+"""SGLang's startup log: the weights it loaded, the KV pool it allocated and how many tokens that pool holds.
+
+SGLang prints GiB labelled "GB": get_available_gpu_memory() divides by 1 << 30 and memory_pool.py by
+GB = 1024 * 1024 * 1024. planner has no SGLang engine; what it compares is what does not depend on one — the
+weights on each GPU and the K and V bytes of the logged number of tokens — and, when the log gives
+mem_fraction_static and the free memory before loading, the pool's size by SGLang's own rule
+(model_executor/model_runner.py, profile_max_num_token):
+    rest = free after loading − free before loading × (1 − mem_fraction_static)
+    max_total_num_tokens = rest × 2**30 // (kv_heads per GPU × head_dim × layers × 2 × bytes per element)
+with planner's weights standing in for what loading took.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ...errors import PlannerError
+from .common import GIB, LogCheck, Row, first, half_digit
+
+_BEGIN = r"Load weight begin\. avail mem=([0-9.]+) GB"
+_END = (r"Load weight end\. (?:elapsed=[^,]+, )?type=(\w+), (?:dtype=torch\.(\w+), )?avail mem=([0-9.]+) GB"
+        r"(?:, mem usage=([0-9.]+) GB)?")
+_KV = (r"KV Cache is allocated\. (?:dtype: [^,]+, )?(?:#tokens: (\d+), )?"
+       r"(?:K size: ([0-9.]+) GB, V size: ([0-9.]+) GB|KV size: ([0-9.]+) GB)")
+_MAX_TOKENS = re.compile(r"max_total_num_tokens=(\d+)")
+_ARGS = {"mem_fraction_static": re.compile(r"mem_fraction_static=([0-9.]+)"),
+         "tp_size": re.compile(r"(?<![\w])tp_size=(\d+)"),
+         "kv_cache_dtype": re.compile(r"kv_cache_dtype='(\w+)'"),
+         "quantization": re.compile(r"(?<![\w_])quantization='?([\w-]+)'?"),
+         "context_length": re.compile(r"context_len(?:gth)?=(\d+)")}
+
+
+def sglang_settings(text: str) -> dict:
+    out: dict = {}
+    for key, pattern in _ARGS.items():
+        if m := pattern.search(text):
+            out[key] = float(m[1]) if key == "mem_fraction_static" else int(m[1]) if m[1].isdigit() else m[1]
+    return out
+
+
+def _rank0(pattern: str, text: str):
+    """The first rank's line ('[… TP0] …') where the ranks each log one, else the first such line."""
+    m, line = first(re.compile(r"TP0\] " + pattern), text)
+    return (m, line) if m else first(re.compile(pattern), text)
+
+
+def check_sglang(text: str, spec, quant: str | None) -> LogCheck:
+    from ...estimate import estimate
+    from ...kv import kv_bytes_per_token_per_layer
+
+    begin, begin_line = _rank0(_BEGIN, text)
+    end, end_line = _rank0(_END, text)
+    kv, kv_line = _rank0(_KV, text)
+    tokens_m, tokens_line = first(_MAX_TOKENS, text)
+    if end is None and kv is None:
+        where = f" (it stops at line {begin_line}, 'Load weight begin')" if begin else ""
+        raise PlannerError(f"no 'Load weight end' or 'KV Cache is allocated' line in this SGLang log{where}: "
+                           "it has no figure to reconcile")
+    s = sglang_settings(text)
+    tp = s.get("tp_size", 1)
+    if quant is None and s.get("quantization") not in (None, "None"):
+        quant = {"fp8": "fp8", "awq": "awq", "gptq": "gptq", "mxfp4": "mxfp4"}.get(s["quantization"])
+    if quant is None and end is not None and end[2]:
+        quant = {"bfloat16": "bf16", "float16": "fp16"}.get(end[2]) if spec.weights_dtype in ("bf16", "fp16") else None
+    kv_dtype = "fp8" if str(s.get("kv_cache_dtype", "auto")).startswith("fp8") else None
+    e = estimate(spec, quant=quant, kv_dtype=kv_dtype, context=min(spec.max_context, 4096))
+    weights = e.weights_bytes / tp
+    per_layer = kv_bytes_per_token_per_layer(spec, e.workload.kv_dtype)
+    heads = max(1, spec.n_kv_heads // tp) if spec.mla is None else spec.n_kv_heads
+    cell = per_layer * spec.n_layers * heads // spec.n_kv_heads  # K and V of one token on one GPU
+    split = f"planner's weights ÷ tp_size {tp}; " if tp > 1 else ""
+    rows = []
+    if end is not None:
+        if end[4]:
+            rows.append(Row("weights per GPU (mem usage at load)", float(end[4]), weights / GIB, "GiB",
+                            split + "SGLang's figure is all memory taken while loading", end_line,
+                            half_digit(end[4])))
+        elif begin is not None:
+            rows.append(Row("weights per GPU (free before − after load)", float(begin[1]) - float(end[3]),
+                            weights / GIB, "GiB", split + "the two 'avail mem' figures' difference", end_line,
+                            half_digit(begin[1]) + half_digit(end[3])))
+    tokens = int(kv[1]) if kv is not None and kv[1] else int(tokens_m[1]) if tokens_m else None
+    if kv is not None and tokens:
+        src = "#tokens" if kv[1] else f"max_total_num_tokens (line {tokens_line})"
+        if kv[2]:
+            for name, value in (("K", kv[2]), ("V", kv[3])):
+                rows.append(Row(f"{name} cache for {tokens:,} tokens", float(value), tokens * cell / 2 / GIB, "GiB",
+                                f"{src} × planner's {name} bytes per token per GPU", kv_line, half_digit(value)))
+        else:
+            rows.append(Row(f"KV cache for {tokens:,} tokens", float(kv[4]), tokens * cell / GIB, "GiB",
+                            f"{src} × planner's KV bytes per token per GPU", kv_line, half_digit(kv[4])))
+    frac = s.get("mem_fraction_static")
+    if tokens and frac is not None and begin is not None:
+        free = float(begin[1]) * GIB
+        predicted = int((free * frac - weights) // cell)
+        line = tokens_line if tokens_m else kv_line
+        rows.append(Row("KV cache tokens (max_total_num_tokens)", float(tokens), float(predicted), "tokens",
+                        f"SGLang's rule on the logged free memory ({begin[1]} GB) and mem_fraction_static {frac:g}, "
+                        "with planner's weights and KV bytes (planner has no SGLang engine)", line,
+                        0.005 * GIB / cell * 2))
+    if not rows:
+        raise PlannerError("this SGLang log has no figure planner can reconcile (no mem usage, no K/V size)")
+    settings = {**{k: v for k, v in s.items() if v != "None"}, "quant": quant}
+    return LogCheck("sglang", settings, rows)

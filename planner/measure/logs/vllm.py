@@ -1,0 +1,166 @@
+"""vLLM's startup log, V0 (≤ 0.10) and V1: the model's memory, the profile run, the KV cache it allocates.
+
+vLLM prints GiB (bytes / 2**30), labelled "GB" before 0.7. The budget is a fraction of the total memory CUDA
+reports (torch.cuda.mem_get_info), which is what the log prints as total_gpu_memory (V0, 0.6.4–0.6.6), in
+'Free memory on device (free/total GiB)' (V1 ≥ 0.11) or in an out-of-memory error; planner uses it when the log
+has it, else the catalog's total for the GPU the log or --gpu names.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ...errors import PlannerError
+from .common import GIB, LogCheck, Row, first, half_digit
+
+_FIGURES = {
+    "weights": re.compile(r"(?:Model loading took|model weights take|Loading model weights took)\s+([0-9.]+)\s*"
+                          r"Gi?B"),
+    "available_kv": re.compile(r"(?:Available KV cache memory:|available_kv_cache_memory|kv_cache_size=)\s*"
+                               r"(-?[0-9.]+)\s*GiB"),
+    "kv_tokens": re.compile(r"GPU KV cache size:\s+([0-9,]+) tokens"),
+    "gpu_blocks": re.compile(r"#?\s*GPU blocks:\s+([0-9,]+)"),
+    "concurrency": re.compile(r"Maximum concurrency for ([0-9,]+) tokens per request:\s+([0-9.]+)x"),
+    "activation": re.compile(r"(?:PyTorch activation peak memory|torch_peak_increase)[=\s]+([0-9.]+)\s*GiB"),
+    "peak_torch": re.compile(r"peak_torch_memory=([0-9.]+)\s*GiB"),
+    "non_torch": re.compile(r"non_torch_memory[=\s]+([0-9.]+)\s*GiB"),
+}
+_TOTALS = [  # the total CUDA reports, as vLLM prints it (group 1: GiB)
+    re.compile(r"total_gpu_memory[=\s]+([0-9.]+)\s*GiB"),
+    re.compile(r"Free memory on device \([0-9.]+/([0-9.]+) GiB\)"),
+    re.compile(r"total capacity of ([0-9.]+) GiB"),
+]
+_SETTINGS = {  # engine config line, non-default args, V0 profiling line, the command line
+    "max_model_len": re.compile(r"(?:max_seq_len=|'max_model_len': |max_model_len=|--max-model-len[= ])(\d+)"),
+    "gpu_memory_utilization": re.compile(r"gpu[_-]memory[_-]utilization['\"]?[=:\s]+([0-9.]+)"),
+    "max_num_batched_tokens": re.compile(r"max[_-]num[_-]batched[_-]tokens['\"]?[=:\s]+(\d+)"),
+    "max_num_seqs": re.compile(r"max[_-]num[_-]seqs['\"]?[=:\s]+(\d+)"),
+    "block_size": re.compile(r"(?<![\w.])['\"]?block[_-]size['\"]?[=:]\s*(\d+)|--block-size (\d+)"),
+    "tensor_parallel_size": re.compile(r"tensor[_-]parallel[_-]size['\"]?[=:\s]+(\d+)|(?<!\w)-tp (\d+)"),
+}
+_KV_DTYPE = re.compile(r"kv[_-]cache[_-]dtype['\"]?[=:\s]+'?(\w+)")
+_DTYPE = re.compile(r"(?<![\w])dtype=torch\.(\w+)")
+_QUANTIZATION = re.compile(r"(?<![\w])(?:'quantization': '|quantization=)([\w-]+)")
+_V1 = re.compile(r"V1 LLM engine|EngineCore|gpu_worker\.py|kv_cache_utils\.py|Available KV cache memory")
+_CHUNKED = re.compile(r"Chunked prefill is enabled|chunked_prefill_enabled=True|enable_chunked_prefill=True")
+_NAMED = [(r"w8a8|int8", "int8"), (r"fp8", "fp8"), (r"awq", "awq"), (r"gptq", "gptq")]  # by the checkpoint's name
+_QUANTS = {"fp8": "fp8", "awq": "awq", "awq_marlin": "awq", "gptq": "gptq", "gptq_marlin": "gptq",
+           "mxfp4": "mxfp4", "bitsandbytes": "nf4"}
+
+
+def _quant(text: str, model_names: str) -> str | None:
+    """The weights format the log names: its quantization= setting, else the model's name (…-w8a8, …-FP8,
+    …-AWQ), else the dtype of unquantized weights."""
+    by_name = next((q for pattern, q in _NAMED if re.search(pattern, model_names, re.IGNORECASE)), None)
+    if (m := _QUANTIZATION.search(text)) and m[1] not in ("None", "none"):
+        return by_name if m[1] == "compressed-tensors" else _QUANTS.get(m[1])
+    if by_name:
+        return by_name
+    if m := _DTYPE.search(text):
+        return {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}.get(m[1])
+    return None
+
+
+def vllm_settings(text: str) -> dict:
+    out: dict = {}
+    for key, pattern in _SETTINGS.items():
+        if m := pattern.search(text):
+            value = next(g for g in m.groups() if g)
+            out[key] = float(value) if key == "gpu_memory_utilization" else int(value)
+    if (m := _FIGURES["concurrency"].search(text)) and "max_model_len" not in out:
+        out["max_model_len"] = int(m[1].replace(",", ""))
+    if (m := _KV_DTYPE.search(text)) and m[1].startswith("fp8"):
+        out["kv_dtype"] = "fp8"
+    out["generation"] = "V1" if _V1.search(text) else "V0"
+    return out
+
+
+def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_names: str = "") -> LogCheck:
+    from ...estimate import estimate
+
+    found = {k: first(p, text) for k, p in _FIGURES.items()}
+    if not any(m for m, _ in found.values()):
+        raise PlannerError("no vLLM memory line in this log (Model loading took, Available KV cache memory, "
+                           "GPU KV cache size)")
+    s = vllm_settings(text)
+    quant = quant or _quant(text, model_names)
+    tp = s.get("tensor_parallel_size", 1)
+    kw: dict = {k: s[k] for k in ("max_model_len", "gpu_memory_utilization", "max_num_batched_tokens",
+                                  "max_num_seqs", "block_size") if k in s}
+    if s["generation"] == "V0" and "max_num_batched_tokens" not in kw and not _CHUNKED.search(text):
+        # V0 without chunked prefill profiles one batch of max(max_model_len, 2048) tokens (vllm/config.py,
+        # SchedulerConfig in 0.6, chunked prefill off: max_num_batched_tokens = max(max_model_len, 2048))
+        kw["max_num_batched_tokens"] = max(kw.get("max_model_len", spec.max_context), 2048)
+    total, total_line = next(((m, ln) for p in _TOTALS for m, ln in [first(p, text)] if m), (None, None))
+    budget_note = ""
+    if total is not None:
+        kw["gpu_memory_bytes"] = round(float(total[1]) * GIB)
+        s["total_gpu_memory"] = f"{total[1]} GiB (line {total_line})"
+    elif gpu is not None:
+        kw["gpu"] = gpu
+        budget_note = (f"total from the catalog's {gpu}; vLLM budgets a fraction of the smaller total CUDA "
+                       "reports (torch.cuda.mem_get_info), which this log does not print")
+    if "kv_dtype" in s:
+        kw["kv_dtype"] = s["kv_dtype"]
+    weights_only = tp > 1 or ("gpu_memory_bytes" not in kw and "gpu" not in kw)
+    try:
+        if weights_only:
+            e = estimate(spec, quant=quant, context=min(spec.max_context, kw.get("max_model_len", 4096)))
+        else:
+            e = estimate(spec, quant=quant, engine="vllm", **kw)
+    except PlannerError as err:
+        raise PlannerError(f"planner cannot run vLLM's configuration from this log: {err}") from None
+    d = e.engine_details
+    why_not = (f"tensor_parallel_size {tp}: planner's vLLM engine plans one GPU" if tp > 1 else
+               "the log names neither the GPU nor the total memory CUDA reports: give --gpu")
+    rows: list[Row] = []
+
+    def add(figure, key, logged, predicted, unit, note="", printed=None):
+        m, line = found[key]
+        res = half_digit(printed if printed is not None else m[1]) if unit != "tokens" else 0.0
+        rows.append(Row(figure, logged, None if weights_only else predicted, unit,
+                        why_not if weights_only else note, line, res))
+
+    if (m := found["weights"][0]) is not None:
+        per_gpu = e.weights_bytes / tp / GIB
+        rows.append(Row("model weights", float(m[1]), per_gpu, "GiB",
+                        f"planner's weights ÷ tensor_parallel_size {tp}" if tp > 1 else "",
+                        found["weights"][1], half_digit(m[1])))
+    if (m := found["activation"][0]) is not None:
+        add("profile-run activation peak", "activation", float(m[1]), e.activation_bytes / GIB, "GiB",
+            f"{kw.get('max_num_batched_tokens', 2048):,} tokens through the model")
+    elif (m := found["peak_torch"][0]) is not None and found["weights"][0] is not None:
+        w = found["weights"][0][1]
+        add("profile-run activation peak", "peak_torch", float(m[1]) - float(w), e.activation_bytes / GIB, "GiB",
+            f"peak_torch_memory − weights; {kw.get('max_num_batched_tokens', 2048):,} tokens through the model",
+            printed=m[1])
+        rows[-1].resolution += half_digit(w)
+    if (m := found["non_torch"][0]) is not None:
+        rows.append(Row("non-torch memory", float(m[1]), None, "GiB",
+                        "not modelled: vLLM V1 takes its baseline after the CUDA context; V0 charges this",
+                        found["non_torch"][1], half_digit(m[1])))
+    if (m := found["available_kv"][0]) is not None:
+        add("available KV cache memory", "available_kv", float(m[1]), d.get("available_kv_bytes", 0) / GIB, "GiB",
+            budget_note)
+    block = s.get("block_size", 16)
+    if (m := found["kv_tokens"][0]) is not None:
+        tokens = int(m[1].replace(",", ""))
+        add("KV cache size", "kv_tokens", float(tokens), float(d.get("kv_tokens", 0)), "tokens", budget_note)
+    elif (m := found["gpu_blocks"][0]) is not None:
+        tokens = int(m[1].replace(",", "")) * block
+        add("GPU blocks", "gpu_blocks", float(tokens // block), float(d.get("kv_blocks", 0)), "blocks", budget_note)
+    else:
+        tokens = None
+    if (m := found["concurrency"][0]) is not None:
+        add(f"max concurrency at {m[1]} tokens", "concurrency", float(m[2]), float(d.get("max_concurrency", 0)), "×",
+            budget_note)
+    kv_m = found["available_kv"][0]
+    if kv_m is not None and tokens and float(kv_m[1]) > 0 and tp == 1 and spec.sliding_window is None:
+        from ...kv import kv_bytes_per_token_per_layer
+
+        per_token = kv_bytes_per_token_per_layer(spec, s.get("kv_dtype", e.workload.kv_dtype)) * spec.n_layers
+        rows.append(Row("KV bytes per token", float(kv_m[1]) * GIB / tokens, float(per_token), "bytes",
+                        "available KV cache memory ÷ tokens: the cache layout, whatever the budget",
+                        found["available_kv"][1], half_digit(kv_m[1]) * GIB / tokens))
+    settings = {"vllm": s.pop("generation"), **s, "quant": quant}
+    return LogCheck("vllm", settings, rows)
