@@ -51,6 +51,7 @@ MODELS: dict[str, tuple] = {
     "Qwen/Qwen2.5-32B": (["qwen2.5-32b"], "Apache-2.0", "2024-09-19", (131072,), "text", "32.5B", {}),
     "Qwen/Qwen2.5-72B": (["qwen2.5-72b"], "Qwen License", "2024-09-19", (131072,), "text", "72.7B", {}),
     "Qwen/Qwen3-8B": (["qwen3-8b"], "Apache-2.0", "2025-04-29", (32768, 131072), "text", "8.2B", {}),
+    "Qwen/Qwen3-30B-A3B": (["qwen3-30b-a3b"], "Apache-2.0", "2025-04-29", (32768, 131072), "text", "30.5B", {}),
     "Qwen/Qwen3-32B": (["qwen3-32b"], "Apache-2.0", "2025-04-29", (32768, 131072), "text", "32.8B", {}),
     "google/gemma-2-9b": (["gemma-2-9b"], "Gemma Terms of Use", "2024-06-27", (8192,), "text", "9.24B", {}),
     "google/gemma-2-27b": (["gemma-2-27b"], "Gemma Terms of Use", "2024-06-27", (8192,), "text", "27.2B", {}),

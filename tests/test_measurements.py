@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from planner import load_model
-from planner.measure.llamacpp import COMPUTE_TOLERANCE, RESOLUTION_BYTES, parse_log, predicted
+from planner.measure.llamacpp import COMPUTE_TOLERANCE, RESOLUTION_BYTES, predicted
 
 RECORDS = [json.loads(line) for path in sorted((Path(__file__).parents[1] / "profiles" / "measurements")
                                                .glob("llamacpp-*.jsonl")) for line in path.read_text().splitlines()]
@@ -48,7 +48,7 @@ def test_compute_buffer_is_within_tolerance(record):
 
 def test_most_compute_buffers_are_exact_to_a_few_kilobytes():
     """Not only within 5 %: the replay lands within 64 KiB (a few small inputs placed differently) of llama.cpp's
-    buffer on most records; the rest are Mixtral with flash attention (+4 %) and gemma-2 without it (+1.4 %)."""
+    buffer on most records; the rest are gemma-2 (+1.4 %) and gpt-oss with flash attention (−1.4 to −2.5 %)."""
     close = [r for r in RECORDS if abs(predicted(load_model(r["model"]), r["quant"], r["options"])["compute_bytes"]
                                        - r["measured"]["compute_bytes"]) <= 64 * 1024]
-    assert len(close) >= 0.85 * len(RECORDS)
+    assert len(close) >= 0.9 * len(RECORDS)

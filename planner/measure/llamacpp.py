@@ -31,7 +31,11 @@ from ..spec import ModelSpec
 
 # llama.cpp's architecture name for each model_type whose GGUF layout planner writes (convert_hf_to_gguf.py).
 ARCH = {"llama": "llama", "mistral": "llama", "mixtral": "llama", "qwen2": "qwen2", "qwen3": "qwen3",
-        "gemma2": "gemma2", "phi3": "phi3"}
+        "qwen3_moe": "qwen3moe",
+        "gemma2": "gemma2", "gemma3_text": "gemma3", "phi3": "phi3", "gpt_oss": "gpt-oss"}
+# Tensors a llama.cpp architecture names differently from planner (llama-arch.cpp LLM_TENSOR_NAMES): gpt-oss's norm
+# before the MoE is LLM_TENSOR_ATTN_POST_NORM, "blk.%d.post_attention_norm".
+RENAME = {"gpt-oss": {"ffn_norm": "post_attention_norm"}}
 GGML_TYPE = {"fp32": 0, "fp16": 1, "q4_0": 2, "q8_0": 8, "bf16": 30}  # enum ggml_type (ggml.h)
 MIB = 2**20
 
@@ -72,10 +76,12 @@ def write_gguf(spec: ModelSpec, preset: str, path: str | Path) -> int:
     if arch == "gemma2":
         w.add_attn_logit_softcapping(50.0)
         w.add_final_logit_softcapping(30.0)
+    rename = RENAME.get(arch, {})
     for t in weight_tensors(spec):
         kind = GGMLQuantizationType[types[t.name]]
         block, size = GGML_QUANT_SIZES[kind]
-        w.add_tensor_info(t.name, t.shape, np.dtype(np.float32), math.prod(t.shape) // block * size, raw_dtype=kind)
+        name = ".".join(rename.get(part, part) for part in t.name.split("."))
+        w.add_tensor_info(name, t.shape, np.dtype(np.float32), math.prod(t.shape) // block * size, raw_dtype=kind)
     w.write_header_to_file(str(path))
     w.write_kv_data_to_file()
     w.write_ti_data_to_file()

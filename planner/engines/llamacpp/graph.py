@@ -48,33 +48,52 @@ def _ffn(g: Graph, s: Shape, cur: int, *, fused_up: bool) -> int:
     return g.op(s.d * n * F32, par)
 
 
-def _moe(g: Graph, s: Shape, cur: int, n_expert: int, k: int) -> int:
-    """build_moe_ffn with softmax gating and normalised weights (Mixtral, Qwen3-MoE): k experts per token."""
+def _moe(g: Graph, s: Shape, cur: int, n_expert: int, k: int, *, softmax_weight: bool = False,
+         biases: bool = False) -> int:
+    """build_moe_ffn: the router, k experts per token (MUL_MAT_ID), their weighted sum. Softmax gating with
+    normalised weights (Mixtral, Qwen3-MoE), or gpt-oss's softmax over the k chosen logits with expert biases."""
     n = s.n
-    probs = g.op(n_expert * n * F32, g.op(n_expert * n * F32, cur), inplace=True)  # router logits, SOFT_MAX
+    logits = g.op(n_expert * n * F32, cur)
+    probs = g.op(n_expert * n * F32, logits, inplace=True)             # SOFT_MAX, or ADD of the router bias
     selected = g.view(g.op(n_expert * n * I32, probs))                 # ARGSORT; top-k is a view of it
     weights = g.op(k * n * F32, g.view(probs), selected)               # GET_ROWS of the probabilities
-    wsum = g.op(n * F32, g.op(n * F32, weights), inplace=True)         # SUM_ROWS, CLAMP
-    weights = g.op(k * n * F32, g.view(weights), wsum, inplace=True)   # DIV: normalised
+    if softmax_weight:
+        weights = g.op(k * n * F32, g.view(weights), inplace=True)     # SOFT_MAX of the reshaped k logits
+    else:
+        wsum = g.op(n * F32, g.op(n * F32, weights), inplace=True)     # SUM_ROWS, CLAMP
+        # DIV: normalised. Measured (Mixtral, Qwen3-MoE: 10 runs exact), the result takes the block of the
+        # weights themselves although it reads them through a reshape, so the reshape is not modelled as a view.
+        weights = g.op(k * n * F32, weights, wsum, inplace=True)
     x = g.view(cur)
-    gate = g.op(s.ff * k * n * F32, x, selected)                       # MUL_MAT_ID
-    up = g.op(s.ff * k * n * F32, x, selected)
-    par = g.op(s.ff * k * n * F32, gate, up)                           # SWIGLU
+    size = s.ff * k * n * F32
+    gate = g.op(size, x, selected)                                     # MUL_MAT_ID
+    if biases:
+        gate = g.op(size, gate, selected, inplace=True)                # ADD_ID: the experts' biases
+    up = g.op(size, x, selected)
+    if biases:
+        up = g.op(size, up, selected, inplace=True)
+    par = g.op(size, gate, up)                                         # SWIGLU / SWIGLU_OAI
     experts = g.op(s.d * k * n * F32, par, selected)                   # MUL_MAT_ID (down)
+    if biases:
+        experts = g.op(s.d * k * n * F32, experts, selected, inplace=True)
     experts = g.op(s.d * k * n * F32, experts, weights, inplace=True)  # MUL by the weights
     out = g.view(experts)
-    for _ in range(1, k):                                              # ADD of each expert's view
-        out = g.op(s.d * n * F32, out, g.view(experts))
+    for _ in range(1, k):                                              # ADD of each expert's view (in place from
+        out = g.op(s.d * n * F32, out, g.view(experts), inplace=True)  # the second on)
     return out
 
 
 # Per architecture (src/models/<arch>.cpp): fused QKV and up projections (phi3), Q/K RMS norms (qwen3), Q/K/V
-# biases (qwen2), an embedding scale and post-attention / post-FFN norms (gemma2), the order of the projections.
+# biases (qwen2, gpt-oss), an embedding scale and post-attention / post-FFN norms (gemma2/3), the order of the
+# projections; gpt-oss's attention sinks ride on the softmax / flash attention ops and cost no memory.
 ARCH_GRAPH = {
     "llama": dict(order="qvk"), "mistral": dict(order="qvk"), "mixtral": dict(order="qvk"),
     "qwen2": dict(order="qkv", bias=True), "qwen3": dict(order="qvk", qk_norm=True),
+    "qwen3_moe": dict(order="qvk", qk_norm=True),
     "gemma2": dict(order="qkv", embd_scale=True, q_scale=True, post_norms=True),
+    "gemma3_text": dict(order="qkv", qk_norm=True, embd_scale=True, q_scale=True, post_norms=True),
     "phi3": dict(fused=True, q_scale=True),
+    "gpt_oss": dict(order="qkv", bias=True, o_bias=True, softmax_weight=True),
 }
 
 
@@ -138,6 +157,8 @@ def compute_graph(spec: ModelSpec, *, n_ubatch: int, n_kv: int, n_kv_swa: int, f
             kq = g.op(n_kv_l * n * h * F32, kq, mask, inplace=True)    # SOFT_MAX with the mask
             att = g.op(s.q * n * F32, g.view(g.op(s.q * n * F32, vc, kq)))  # KQV, CONT of its permutation
         att = g.op(d * n * F32, att)                                   # attn_output
+        if a.get("o_bias"):
+            att = g.op(d * n * F32, att, weight, inplace=True)
         if a.get("post_norms"):
             att = g.op(d * n * F32, g.op(d * n * F32, att, inplace=True), weight, inplace=True)
         if il == len(kinds) - 1:                                       # only the output rows go on
@@ -147,7 +168,8 @@ def compute_graph(spec: ModelSpec, *, n_ubatch: int, n_kv: int, n_kv_swa: int, f
         cur = g.op(d * n * F32, ffn_inp, inplace=True)
         cur = g.op(d * n * F32, cur, weight, inplace=True)
         if moe:
-            out = _moe(g, s, cur, moe.n_experts, moe.experts_per_token)
+            out = _moe(g, s, cur, moe.n_experts, moe.experts_per_token,
+                       softmax_weight=a.get("softmax_weight", False), biases=a.get("bias", False))
         else:
             out = _ffn(g, s, cur, fused_up=a.get("fused", False))
         if a.get("post_norms"):
