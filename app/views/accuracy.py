@@ -57,8 +57,10 @@ def main(setup: Setup) -> None:
         st.table(summary.round(2).rename(columns={"records": "Records", "median": "Median |error| (%)",
                                                   "worst": "Worst |error| (%)"}))
         st.caption("llama.cpp: llama-cpp-python loading a sparse GGUF of each architecture on the CPU "
-                   "(scripts/measure_llamacpp.py). Model, KV and output buffers are exact at the log's 0.01 MiB; "
-                   "docs/measured-llamacpp.md lists every run.")
+                   "(scripts/measure_llamacpp.py); model, KV and output buffers are compared at the log's 0.01 MiB, "
+                   "the compute buffer is ggml's allocator replayed on llama.cpp's graph; "
+                   "docs/measured-llamacpp.md lists every run. transformers: its own model classes at full size "
+                   "under fake tensors (scripts/measure_transformers.py). scripts/measure_all.sh regenerates both.")
         st.plotly_chart(error_histogram(mem), key="mem_hist")
         st.dataframe(mem.round(2).rename(columns=NAMES), key="mem_table", hide_index=True)
     else:
