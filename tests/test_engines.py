@@ -100,14 +100,16 @@ def test_vllm_reports_when_max_model_len_does_not_fit():
     assert small.engine_details["kv_tokens"] == 0 and not small.engine_details["fits_max_model_len"]
 
 
-def test_transformers_adds_repeat_kv_concat_and_eager_scores():
+def test_transformers_follows_its_cache_classes_and_attention_code():
     plain = estimate("llama-3-8b", context=4096)
     hf = estimate("llama-3-8b", context=4096, engine="transformers")
     eager = estimate("llama-3-8b", context=4096, engine="transformers", attention="eager")
-    assert hf.engine_details["repeat_kv_bytes"] == 2 * 32 * 4096 * 128 * 2
-    assert hf.engine_details["cache_concat_bytes"] == plain.kv_cache_bytes // 32
-    assert eager.engine_details["eager_scores_bytes"] == 32 * 4096 * 4096 * 8
+    static = estimate("llama-3-8b", context=4096, engine="transformers", cache="static", max_cache_len=8192)
+    assert hf.kv_cache_bytes == plain.kv_cache_bytes and static.kv_cache_bytes >= 2 * plain.kv_cache_bytes
+    # eager attention: bf16 scores, their fp32 copy and the fp32 softmax, 10 bytes per score for 32 heads
+    assert eager.activation_bytes > 32 * 4096 * 4096 * 10
     assert plain.activation_bytes < hf.activation_bytes < eager.activation_bytes
+    assert hf.engine_details["prefill_peak_at"]  # where the peak is, said
 
 
 @pytest.mark.parametrize("kwargs,message", [

@@ -1,0 +1,139 @@
+"""Command line: verbs mapped to plain functions. User errors: one line on stderr, exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ..errors import PlannerError
+from ..units import UNIT_BYTES
+from .args import Parser, parse_tokens, positive, rate, unit
+from .commands import cmd_estimate, cmd_fit, cmd_gpus, cmd_models, cmd_quants, cmd_table
+from .validate import cmd_check_log, cmd_validate
+
+__all__ = ["build_parser", "main", "parse_tokens"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = Parser(prog="planner", description="LLM memory planner: will model X at quantization Y fit?")
+    sub = p.add_subparsers(dest="verb", required=True, parser_class=Parser)
+
+    e = sub.add_parser("estimate", help="memory for one configuration, by component")
+    e.add_argument("model", help="Hugging Face id, short name, or path to a config.json / model folder")
+    e.add_argument("--quant", help="weights format (default: the checkpoint's own); see `planner quants`")
+    e.add_argument("--kv-dtype", help="KV-cache dtype: fp16, bf16, fp8, int8, int4, q8_0, q4_0, fp32")
+    e.add_argument("--context", type=positive, help="tokens per sequence, e.g. 8192 or 8K (default 4K)")
+    e.add_argument("--batch", type=positive, default=1, help="concurrent sequences (default 1)")
+    e.add_argument("--chunk", type=positive, help="chunked-prefill size in tokens (default: whole prompt)")
+    e.add_argument("--attention", default="sdpa", choices=["sdpa", "eager"])
+    e.add_argument("--logits", default="last", choices=["last", "all"], help="logits for the last or all positions")
+    e.add_argument("--runtime", default="cuda", choices=["cuda", "none"], help="'none' leaves out CUDA overhead")
+    e.add_argument("--no-cap-sliding", action="store_true", help="keep all tokens on sliding-window layers")
+    e.add_argument("--unit", type=unit, default="GiB", help=f"one of {', '.join(UNIT_BYTES)} (default GiB)")
+    e.add_argument("--gpu", help="catalog GPU id (see `planner gpus`): adds fit, time to first token, tokens/s")
+    e.add_argument("--engine", choices=["vllm", "llama.cpp", "transformers"],
+                   help="what that engine allocates (default: the plain analytic model)")
+    e.add_argument("--max-model-len", type=positive, help="vllm: max_model_len (default: the model's maximum)")
+    e.add_argument("--gpu-memory-utilization", type=rate, help="vllm: share of GPU memory (default 0.9)")
+    e.add_argument("--max-num-batched-tokens", type=positive, help="vllm: profile-run tokens (default 2048)")
+    e.add_argument("--max-num-seqs", type=positive, help="vllm: default 256")
+    e.add_argument("--block-size", type=positive, help="vllm: KV block size (default 16; MLA 64)")
+    e.add_argument("--n-batch", type=positive, help="llama.cpp: default 2048")
+    e.add_argument("--n-ubatch", type=positive, help="llama.cpp: default 512")
+    e.add_argument("--flash-attn", choices=["on", "off"], help="llama.cpp: default on")
+    e.add_argument("--n-gpu-layers", type=int, help="llama.cpp -ngl: default all")
+    e.add_argument("--parallel", type=positive, help="llama.cpp --parallel slots (default: --batch)")
+    e.add_argument("--n-ctx", type=positive, help="llama.cpp -c: cells of all slots (default: context × slots)")
+    e.add_argument("--type-v", help="llama.cpp V cache type (default: --kv-dtype)")
+    e.add_argument("--cache", choices=["dynamic", "static"], help="transformers: the cache class (default dynamic)")
+    e.add_argument("--max-cache-len", type=positive, help="transformers: a static cache's tokens (default: context)")
+    e.add_argument("--prompt", type=positive, help="prompt tokens for time to first token (default: context)")
+    e.add_argument("--json", action="store_true", help="print the result as JSON (bytes)")
+    e.set_defaults(func=cmd_estimate)
+
+    f = sub.add_parser("fit", help="largest context per quantization on a GPU, or which GPUs fit")
+    f.add_argument("model")
+    f.add_argument("--gpu", help="catalog GPU id; without --context: the largest context per quantization")
+    f.add_argument("--context", type=positive, help="tokens per sequence: rank GPUs/quantizations that fit")
+    f.add_argument("--batch", type=positive, default=1)
+    f.add_argument("--min-tokens-per-s", type=rate, help="only options at least this fast (per sequence)")
+    f.add_argument("--top", type=positive, default=15, help="rows to show (default 15)")
+    f.add_argument("--unit", type=unit, default="GiB")
+    f.add_argument("--json", action="store_true")
+    f.set_defaults(func=cmd_fit)
+
+    t = sub.add_parser("table", help="total memory by quantization × context length")
+    t.add_argument("model")
+    t.add_argument("--unit", type=unit, default="GiB", help="GiB (2^30 bytes) or GB (10^9 bytes)")
+    t.add_argument("--batch", type=positive, default=1)
+    t.add_argument("--kv-dtype")
+    t.add_argument("--quants", help="comma-separated formats (default bf16,q8_0,q6_k,q5_k_m,q4_k_m,q3_k_m,q2_k)")
+    t.add_argument("--contexts", type=positive, nargs="+", help="context lengths (default 1K, 2K, … max)")
+    t.add_argument("--csv", action="store_true", help="print CSV")
+    t.set_defaults(func=cmd_table)
+
+    v = sub.add_parser("validate", help="estimate vs the PyTorch reference model (needs torch)")
+    v.add_argument("model")
+    v.add_argument("--mode", choices=["fake", "cpu", "cuda"], default="fake",
+                   help="fake: full size, no memory used; cpu: a real run (small models); cuda: a real GPU run")
+    v.add_argument("--quant")
+    v.add_argument("--kv-dtype")
+    v.add_argument("--context", type=positive)
+    v.add_argument("--batch", type=positive, default=1)
+    v.add_argument("--attention", default="sdpa", choices=["sdpa", "eager"])
+    v.add_argument("--chunk", type=positive)
+    v.add_argument("--unit", type=unit, default="GiB")
+    v.add_argument("--json", action="store_true", help="print a list of records")
+    v.add_argument("--record", help="append the record to this JSONL file (e.g. profiles/measurements/x.jsonl)")
+    v.add_argument("--against", choices=["reference", "llama.cpp", "transformers"], default="reference",
+                   help="reference: planner's PyTorch model; llama.cpp: llama.cpp itself on the CPU (needs "
+                        "llama-cpp-python and gguf); transformers: its own model class at full size under fake "
+                        "tensors (needs transformers; MODEL: a config.json or a bundled model)")
+    v.add_argument("--cache", choices=["dynamic", "static"], default="dynamic", help="transformers: the cache class")
+    v.add_argument("--max-cache-len", type=positive, help="transformers: a static cache's tokens (default: context)")
+    v.add_argument("--n-ubatch", type=positive, default=512, help="llama.cpp: default 512")
+    v.add_argument("--flash-attn", choices=["on", "off"], default="on", help="llama.cpp: default on")
+    v.add_argument("--type-v", help="llama.cpp V cache type (default: --kv-dtype)")
+    v.add_argument("--n-parallel", type=positive, default=1, help="llama.cpp slots (n_ctx = context × slots)")
+    v.set_defaults(func=cmd_validate)
+
+    cl = sub.add_parser("check-log", help="a llama.cpp/Ollama, vLLM or SGLang startup log's figures beside planner's")
+    cl.add_argument("file", help="the log, as the engine printed it")
+    cl.add_argument("--model", help="the model, when the log does not name it (bundled name, Hub id or config path)")
+    cl.add_argument("--quant", help="weights format (llama.cpp: default the log's file type)")
+    cl.add_argument("--gpu", help="catalog GPU id, when the log names neither the GPU nor its total (vLLM)")
+    cl.set_defaults(func=cmd_check_log)
+
+    sub.add_parser("models", help="list bundled model profiles").set_defaults(func=cmd_models)
+    sub.add_parser("quants", help="list quantization formats").set_defaults(func=cmd_quants)
+    gp = sub.add_parser("gpus", help="list the GPU catalog")
+    gp.add_argument("--unit", type=unit, default="GiB")
+    gp.set_defaults(func=cmd_gpus)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one verb. Exit codes: 0 done, 2 a user error (one line on stderr), 1 a bug in planner (one line; set
+    PLANNER_DEBUG=1 for the traceback), 130 interrupted."""
+    try:
+        args = build_parser().parse_args(argv)
+        print(args.func(args))
+    except PlannerError as e:
+        print(f"planner: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # a bug: say so in one line instead of a traceback, unless asked for it
+        if os.environ.get("PLANNER_DEBUG"):
+            raise
+        print(f"planner: internal error ({type(e).__name__}); please report it with the command line "
+              "(PLANNER_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

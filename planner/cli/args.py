@@ -1,0 +1,47 @@
+"""Argument types and the parser class: a bad value is one line and exit code 2, never a usage dump."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import PlannerError
+from ..units import parse_unit
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, no usage dump
+        raise PlannerError(f"{self.prog}: {message}")
+
+
+def parse_tokens(text: str) -> int:
+    """'8192', '8K' (= 8192), '128k', '1M' (= 1,048,576) → tokens."""
+    s = str(text).strip().lower().replace("_", "").replace(",", "")
+    mult = {"k": 1024, "m": 1024**2}.get(s[-1:], 1)
+    digits = s[:-1] if mult > 1 else s
+    if not digits.isdigit():
+        raise argparse.ArgumentTypeError(f"invalid token count {text!r} (use e.g. 8192 or 8K)")
+    return int(digits) * mult
+
+
+def unit(text: str) -> str:
+    try:
+        return parse_unit(text)
+    except PlannerError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def positive(text: str) -> int:
+    n = parse_tokens(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {text!r}")
+    return n
+
+
+def rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value

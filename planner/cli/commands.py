@@ -1,0 +1,149 @@
+"""The planning verbs: estimate, table, fit, and the catalog listings."""
+
+from __future__ import annotations
+
+import json
+
+from ..units import format_bytes
+
+
+def cmd_estimate(a) -> str:
+    from ..estimate import estimate
+
+    options = {k: v for k, v in {
+        "max_model_len": a.max_model_len, "gpu_memory_utilization": a.gpu_memory_utilization,
+        "max_num_batched_tokens": a.max_num_batched_tokens, "max_num_seqs": a.max_num_seqs,
+        "block_size": a.block_size, "n_batch": a.n_batch, "n_ubatch": a.n_ubatch,
+        "flash_attn": None if a.flash_attn is None else a.flash_attn == "on", "n_gpu_layers": a.n_gpu_layers,
+        "n_parallel": a.parallel, "n_ctx": a.n_ctx, "type_v": a.type_v, "cache": a.cache,
+        "max_cache_len": a.max_cache_len}.items() if v is not None}
+    e = estimate(a.model, quant=a.quant, kv_dtype=a.kv_dtype, context=a.context, batch=a.batch, chunk=a.chunk,
+                 attention=a.attention, logits=a.logits, runtime=a.runtime, cap_sliding=not a.no_cap_sliding,
+                 gpu=a.gpu, engine=a.engine, prompt=a.prompt, **options)
+    if a.json:
+        return json.dumps(e.to_dict(), indent=2)
+    w = e.workload
+    lines = [f"{e.model} — {w.quant} weights, {w.kv_dtype} KV cache, context {w.context:,}, batch {w.batch}, "
+             f"{w.attention} attention" + (f", {e.engine} engine" if e.engine else "")]
+    for label, total, parts in (("weights", e.weights_bytes, e.breakdown["weights"]),
+                                ("kv cache", e.kv_cache_bytes, {}),
+                                ("activations", e.activation_bytes, e.breakdown["activation"]),
+                                ("overhead", e.overhead_bytes, e.breakdown["overhead"])):
+        lines.append(f"  {label:<12} {format_bytes(total, a.unit):>14}")
+        lines += [f"    {k:<18} {format_bytes(v, a.unit):>12}" for k, v in parts.items() if v]
+    lines.append(f"  {'total':<12} {format_bytes(e.total_bytes, a.unit):>14}")
+    lines += _engine_lines(e, a.unit)
+    if (p := e.performance) is not None and not p.fits:
+        lines.append(f"{p.gpu}: does NOT fit: {p.reason}")
+    elif e.engine_refusal is not None:
+        lines.append(f"{e.engine}: {e.engine_refusal}")
+    if p is not None and p.fits:
+        lines += [f"{p.gpu}: fits in {format_bytes(p.usable_memory_bytes, a.unit)} "
+                  f"({format_bytes(p.headroom_bytes, a.unit)} headroom)",
+                  f"  time to first token ({p.prompt_tokens:,}-token prompt): "
+                  + (f"{p.prefill_seconds:.3f} s" if p.prefill_seconds is not None else
+                     "unknown (no FLOP/s figure in this GPU's datasheet)"),
+                  f"  decode: {p.decode_tokens_per_s:.1f} tokens/s per sequence, "
+                  f"{p.throughput_tokens_per_s:.1f} tokens/s for the batch ({p.engine} efficiency)"]
+    return "\n".join(lines)
+
+
+def _engine_lines(e, unit: str) -> list[str]:
+    d = e.engine_details
+    if e.engine == "vllm":
+        return [f"vLLM: budget {format_bytes(d['requested_bytes'], unit)} = {d['gpu_memory_utilization']:g} × GPU "
+                f"memory; available KV cache memory {format_bytes(d['available_kv_bytes'], unit)}",
+                f"  GPU KV cache size: {d['kv_tokens']:,} tokens ({d['kv_blocks']:,} blocks of {d['block_size']})",
+                f"  maximum concurrency for {d['max_model_len']:,} tokens per request: {d['max_concurrency']:.2f}x"]
+    if e.engine == "llama.cpp":
+        mib = 2**20
+        fa = "on" if d["flash_attn"] else "off"
+        return [f"llama.cpp: n_ctx {d['n_ctx']:,} over {d['n_parallel']} slot(s), {d['kv_cells']:,} KV cells, "
+                f"K ({d['type_k']}) {d['kv_k_bytes'] / mib:.2f} MiB, "
+                f"V ({d['type_v']}) {d['kv_v_bytes'] / mib:.2f} MiB; flash attention {fa}",
+                f"  host (system RAM): weights {d['host_weights_bytes'] / mib:.2f} MiB, "
+                f"KV {d['host_kv_bytes'] / mib:.2f} MiB, compute {d['host_compute_bytes'] / mib:.2f} MiB, "
+                f"output {d['host_output_bytes'] / mib:.2f} MiB"]
+    return []
+
+
+def cmd_table(a) -> str:
+    from ..profiles import load_model
+
+    spec = load_model(a.model)  # before pandas loads: an unknown model is reported at once
+    from ..sweep import TABLE_QUANTS, table
+
+    quants = a.quants.split(",") if a.quants else TABLE_QUANTS
+    df = table(spec, quants=quants, contexts=a.contexts, unit=a.unit, batch=a.batch, kv_dtype=a.kv_dtype)
+    if a.csv:
+        return df.to_csv(float_format="%.3f").rstrip()
+    head = (f"{spec.name}: total memory ({a.unit}) by quantization × context, batch {a.batch}, "
+            f"KV {a.kv_dtype or 'bf16/fp16'}, incl. activations and CUDA overhead")
+    return head + "\n" + df.to_string(float_format=lambda v: f"{v:.2f}")
+
+
+def cmd_fit(a) -> str:
+    from ..profiles import load_model
+
+    load_model(a.model)  # before pandas loads: an unknown model is reported at once
+    from ..fit import context_per_quant, fit
+
+    if a.gpu and a.context is None:
+        df = context_per_quant(a.model, gpu=a.gpu, batch=a.batch)
+        if a.json:
+            return df.to_json(orient="records", indent=2)
+        lines = [f"{a.model} on {a.gpu}: largest context per quantization (batch {a.batch})",
+                 f"  {'quant':<10} {'max context':>12} {'total':>14} {'decode tok/s':>13}  limited by"]
+        for r in df.itertuples():
+            total = format_bytes(r.total_bytes, a.unit) if r.max_context else "—"
+            speed = f"{r.decode_tokens_per_s:.1f}" if r.max_context else "—"
+            lines.append(f"  {r.quant:<10} {r.max_context:>12,} {total:>14} {speed:>13}  "
+                         f"{r.limited_by if r.max_context else 'weights alone do not fit'}")
+        return "\n".join(lines)
+    df = fit(a.model, context=a.context, batch=a.batch, gpus=[a.gpu] if a.gpu else None,
+             min_tokens_per_s=a.min_tokens_per_s)
+    if a.json:
+        return df.to_json(orient="records", indent=2)
+    if df.empty:
+        return "no catalog GPU (up to 8 of a kind) fits this configuration" + (
+            f" at ≥ {a.min_tokens_per_s:g} tokens/s" if a.min_tokens_per_s else "")
+    lines = [f"{'gpu':<18} {'n':>2} {'quant':<8} {'kv':<5} {'per GPU':>12} {'tok/s':>8}  per-GPU breakdown"]
+    for r in df.head(a.top).itertuples():
+        total = format_bytes(r.per_gpu_total_bytes, a.unit)
+        lines.append(f"{r.gpu:<18} {r.n_gpus:>2} {r.quant:<8} {r.kv_dtype:<5} {total:>12} "
+                     f"{r.decode_tokens_per_s:>8.1f}  {r.explanation}")
+    return "\n".join(lines)
+
+
+def cmd_gpus(a) -> str:
+    from ..gpus import list_gpus, load_gpu
+
+    rows = [f"{'id':<18} {'usable mem':>12} {'bandwidth':>12} {'16-bit TFLOP/s':>14}  name",
+            "  (dense peaks; fp32 where the datasheet gives no 16-bit figure)"]
+    for gid in list_gpus():
+        g = load_gpu(gid)
+        peak = g.peak_flops("bf16")
+        flops = f"{peak / 1e12:>14.1f}" if peak else f"{'—':>14}"
+        rows.append(f"{gid:<18} {format_bytes(g.usable_memory_bytes, a.unit):>12} "
+                    f"{g.memory_bandwidth_bytes_per_s / 1e9:>8.0f} GB/s {flops}  {g.name}")
+    return "\n".join(rows)
+
+
+def cmd_models(a) -> str:
+    from ..profiles import bundled_profiles
+
+    rows = [f"{'model':<44} {'params':>10} {'context':>9}  type"]
+    for name, s in sorted(bundled_profiles().items(), key=lambda kv: kv[0].lower()):
+        kind = f"MoE {s.moe.experts_per_token}/{s.moe.n_experts}" if s.moe else "dense"
+        rows.append(f"{name:<44} {s.param_count / 1e9:>9.2f}B {s.max_context:>9,}  {kind}")
+    return "\n".join(rows)
+
+
+def cmd_quants(a) -> str:
+    from ..kv import kv_dtype_names
+    from ..quant.catalog import get_quant, quant_names
+
+    rows = [f"{'name':<18} description"]
+    rows += [f"{n:<18} {get_quant(n).description}" for n in quant_names()]
+    rows.append(f"\nKV-cache dtypes: {', '.join(kv_dtype_names())}")
+    return "\n".join(rows)

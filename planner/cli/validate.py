@@ -1,0 +1,147 @@
+"""The checking verbs: validate (against the reference model, llama.cpp or transformers) and check-log."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import PlannerError
+from ..units import format_bytes
+
+
+def cmd_validate(a) -> str:
+    if a.against == "llama.cpp":
+        return _validate_llamacpp(a)
+    if a.against == "transformers":
+        return _validate_transformers(a)
+    from ..validate import KEYS, append_records, validate
+
+    r = validate(a.model, mode=a.mode, quant=a.quant, kv_dtype=a.kv_dtype, context=a.context, batch=a.batch,
+                 attention=a.attention, chunk=a.chunk)
+    if a.record:
+        append_records([r], a.record)
+    if a.json:
+        return json.dumps([r], indent=2)
+    w = r["workload"]
+    lines = [f"{r['model']} — {w['quant']} weights, {w['kv_dtype']} KV, context {w['context']:,}, batch {w['batch']}, "
+             f"{w['attention']}; measured on the reference model in {r['mode']} mode ({r['device']})",
+             f"  {'component':<18} {'estimated':>14} {'measured':>14} {'error':>8}"]
+    for k in KEYS:
+        est, meas, err = r["estimated"][k], r["measured"][k], r["error"][k]
+        lines.append(f"  {k.removesuffix('_bytes'):<18} {format_bytes(est, a.unit):>14} "
+                     f"{format_bytes(meas, a.unit):>14} {'' if err is None else f'{100 * err:+.1f}%':>8}")
+    if r["mode"] != "cuda":
+        lines.append("  (CUDA overhead left out: nothing to measure it against off a GPU)")
+    return "\n".join(lines)
+
+
+def _validate_llamacpp(a) -> str:
+    """planner validate MODEL --against llama.cpp: llama.cpp's own buffer sizes beside planner's."""
+    import tempfile
+
+    from ..measure.llamacpp import measure, options_for
+    from ..profiles import load_model
+    from ..validate import append_records
+
+    spec = load_model(a.model)
+    context = a.context or min(4096, spec.max_context)
+    opts = options_for(spec, context=context, n_parallel=a.n_parallel, n_ubatch=a.n_ubatch,
+                       flash_attn=a.flash_attn != "off", type_k=a.kv_dtype or "fp16", type_v=a.type_v)
+    try:
+        import gguf  # noqa: F401
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        raise PlannerError("--against llama.cpp needs llama-cpp-python and gguf: pip install llama-cpp-python gguf "
+                           "(builds llama.cpp from source)") from None
+    with tempfile.TemporaryDirectory() as work:
+        r = measure(spec, a.quant or "q4_k_m", opts, workdir=work)
+    if a.record:
+        append_records([r], a.record)
+    if a.json:
+        return json.dumps([r], indent=2)
+    o = r["options"]
+    lines = [f"{r['model']} — {r['quant']}, n_ctx {o['n_ctx']:,} ({o['n_parallel']} slot(s)), n_ubatch "
+             f"{o['n_ubatch']}, flash attention {'on' if o['flash_attn'] else 'off'}, K {o['type_k']} V "
+             f"{o['type_v']}; measured by llama.cpp on the CPU ({r['engine_version']})",
+             f"  {'buffer':<10} {'planner':>14} {'llama.cpp':>14} {'error':>8}"]
+    for k, meas in r["measured"].items():
+        est = r["estimated"][k]
+        mark = "" if r["within_tolerance"][k] else "  (outside tolerance)"
+        lines.append(f"  {k.removesuffix('_bytes'):<10} {format_bytes(est, a.unit):>14} "
+                     f"{format_bytes(meas, a.unit):>14} {r['error_pct'].get(k, 0):+7.2f}%{mark}")
+    lines.append("  (model, KV and output: exact at the log's 0.01 MiB; compute: the graph of a full GPU offload, "
+                 "computed here by the CPU)")
+    return "\n".join(lines)
+
+
+def _config_of(model: str) -> tuple[str, dict]:
+    """(bundled id, config.json) of MODEL: a config.json path, or a bundled model whose published config ships in
+    this checkout (tests/fixtures/configs)."""
+    from ..profiles import load_model
+
+    path = Path(model)
+    if path.is_file():
+        config = json.loads(path.read_text())
+        return str(path), config
+    spec = load_model(model)
+    fixture = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "configs" / (
+        spec.name.replace("/", "__") + ".json")
+    if not fixture.is_file():
+        raise PlannerError(f"--against transformers needs {spec.name}'s config.json: give its path as MODEL")
+    return spec.name, json.loads(fixture.read_text())
+
+
+def _validate_transformers(a) -> str:
+    """planner validate MODEL --against transformers: transformers' own allocations beside planner's."""
+    from importlib.util import find_spec
+
+    from ..measure.transformers import record
+    from ..validate import append_records
+
+    model, config = _config_of(a.model)
+    if a.quant not in (None, "bf16") or a.kv_dtype not in (None, "bf16"):
+        raise PlannerError("--against transformers measures the bf16 checkpoint with a bf16 cache: drop --quant and "
+                           "--kv-dtype")
+    if find_spec("transformers") is None:
+        raise PlannerError("--against transformers needs transformers: pip install transformers")
+    context = a.context or 4096
+    r = record(model, config, context=context, batch=a.batch, attention=a.attention, cache=a.cache,
+               max_cache_len=(a.max_cache_len or context) if a.cache == "static" else None)
+    if a.record:
+        append_records([r], a.record)
+    if a.json:
+        return json.dumps([r], indent=2)
+    o = r["options"]
+    lines = [f"{r['model']} — bf16, context {o['context']:,}, batch {o['batch']}, {o['attention']}, "
+             f"{o.get('cache', 'dynamic')} cache; measured with transformers {r['engine_version']} at full size under "
+             "fake tensors",
+             f"  {'component':<18} {'planner':>14} {'transformers':>14} {'error':>8}"]
+    for k, meas in r["measured"].items():
+        if k not in r["estimated"]:
+            continue
+        mark = "" if r["within_tolerance"].get(k, True) else "  (outside tolerance)"
+        lines.append(f"  {k.removesuffix('_bytes'):<18} {format_bytes(r['estimated'][k], a.unit):>14} "
+                     f"{format_bytes(meas, a.unit):>14} {r['error_pct'].get(k, 0):+7.2f}%{mark}")
+    lines.append("  (weights and KV: exact; activation: the peak above them, prefill or first decode step, within 5 %)")
+    return "\n".join(lines)
+
+
+def cmd_check_log(a) -> str:
+    """planner check-log FILE --model M: each figure of a llama.cpp or vLLM startup log beside planner's."""
+
+    from ..measure.logs import check_log
+
+    path = Path(a.file)
+    if not path.is_file():
+        raise PlannerError(f"log file {a.file!r} not found")
+    if path.stat().st_size > 50 * 2**20:
+        raise PlannerError(f"{a.file}: {path.stat().st_size:,} bytes is more than the 50 MiB a startup log may have")
+    r = check_log(path.read_text(encoding="utf-8", errors="replace"), a.model, quant=a.quant, gpu=a.gpu)
+    settings = ", ".join(f"{k} {v}" for k, v in r.settings.items() if v is not None)
+    lines = [f"{r.model} — {r.engine} log ({settings})", f"  {'figure':<34} {'log':>12} {'planner':>12} {'error':>8}"]
+    for row in r.rows:
+        planner = "—" if row.planner is None else f"{row.planner:,.2f}"
+        err = "" if row.error_pct is None else f"{row.error_pct:+.1f}%"
+        lines.append(f"  {row.figure:<34} {row.logged:>12,.2f} {planner:>12} {err:>8} {row.unit}"
+                     + (f"  ({row.note})" if row.note else ""))
+    return "\n".join(lines)
