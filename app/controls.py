@@ -72,6 +72,8 @@ def _engine_options(state: dict) -> dict:
         fa = state["flash_attn"]
         options = {"n_ubatch": state["n_ubatch"], "flash_attn": None if fa == "default" else fa == "on",
                    "n_gpu_layers": state["ngl"], "n_parallel": state["n_parallel"]}
+    elif engine == "transformers" and state["hf_cache"] == "static":
+        options = {"cache": "static", "max_cache_len": state["max_cache_len"]}
     else:
         options = {}
     return {k: v for k, v in options.items() if v is not None}

@@ -131,3 +131,9 @@ def _engine_controls(state: dict, spec) -> None:
                max_value=MAX_LAYERS + 1, value=None, placeholder="all")
         widget("number_input", "n_parallel", "parallel slots", where=box, min_value=1, max_value=256, value=None,
                placeholder="the concurrent requests")
+    elif engine == "transformers":
+        widget("selectbox", "hf_cache", "cache", where=box, options=["dynamic", "static"],
+               help="dynamic: generate()'s default, grows with the tokens; static: preallocated to max_cache_len")
+        if state["hf_cache"] == "static":
+            widget("number_input", "max_cache_len", "max_cache_len", where=box, min_value=1, max_value=MAX_CONTEXT,
+                   value=None, placeholder="the context")

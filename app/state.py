@@ -154,6 +154,8 @@ FIELDS = {f.key: f for f in [
     Field("flash_attn", "default", _choice(lambda: ["default", "on", "off"])),
     Field("ngl", None, _number(0, MAX_LAYERS + 1)),
     Field("n_parallel", None, _number(1, 256)),
+    Field("hf_cache", "dynamic", _choice(lambda: ["dynamic", "static"])),
+    Field("max_cache_len", None, _number(1, MAX_CONTEXT)),
     Field("unit", "GiB", _choice(lambda: ["GiB", "GB"])),
     Field("reserve", 5.0, _number(0.0, 50.0, whole=False)),
     # view controls

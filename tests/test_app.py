@@ -185,6 +185,18 @@ def test_engine_picker_with_its_options():
     assert metric(at, "total") == gib(e.total_bytes)
 
 
+
+def test_transformers_static_cache_from_the_sidebar_and_the_link():
+    at = app(gpu="rtx-4090", engine="transformers", context="2048")
+    at.sidebar.selectbox(key="hf_cache").set_value("static").run()
+    at.sidebar.number_input(key="max_cache_len").set_value(8192).run()
+    e = estimate("microsoft/Phi-3-small-8k-instruct", context=2048, gpu="rtx-4090", engine="transformers",
+                 cache="static", max_cache_len=8192)
+    assert metric(at, "total") == gib(e.total_bytes)
+    again = app(**{k: at.query_params[k] for k in at.query_params})
+    assert metric(again, "total") == gib(e.total_bytes) and again.query_params["hf_cache"] == "static"
+
+
 # Models from anywhere
 
 def test_parameter_count_quick_estimate():
