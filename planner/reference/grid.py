@@ -70,8 +70,12 @@ def _hf_measure(spec: ModelSpec, quant: str, context: int, batch: int, attention
     peak = torch.cuda.max_memory_allocated() - base
     del model
     torch.cuda.empty_cache()
+    # planner's engine="transformers" for the same run (prefill of the prompt, then decode), beside the measurement
+    e = estimate(spec, engine="transformers", quant="bf16", kv_dtype="bf16", context=context + 1, batch=batch,
+                 attention=attention, runtime="none")
     return {"engine": "transformers", "attention": attention, "weights_bytes": weights, "peak_allocated_bytes": peak,
-            "transformers": transformers.__version__}
+            "transformers": transformers.__version__, "planner_weights_bytes": e.weights_bytes,
+            "planner_peak_bytes": e.weights_bytes + e.kv_cache_bytes + e.activation_bytes}
 
 
 def run(out: Path, mode: str, tiny: bool, budget_s: float) -> list[dict]:
