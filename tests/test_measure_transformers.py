@@ -114,8 +114,13 @@ def test_a_live_measurement_agrees_with_planner(model, options):
         assert r["estimated"][key] == r["measured"][key], (key, r["estimated"][key], r["measured"][key])
 
 
-def test_cli_validate_against_transformers_refuses_what_it_cannot_measure(capsys):
+def test_cli_validate_against_transformers_refuses_what_it_cannot_measure(capsys, tmp_path):
     from planner.cli import main
+
+    junk = tmp_path / "config.json"
+    junk.write_text("not json")
+    assert main(["validate", str(junk), "--against", "transformers"]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
 
     assert main(["validate", "qwen2.5-7b", "--against", "transformers", "--quant", "q4_k_m"]) == 2
     assert "measures the bf16 checkpoint" in capsys.readouterr().err

@@ -80,10 +80,9 @@ def _config_of(model: str) -> tuple[str, dict]:
     from ..profiles import load_model
 
     path = Path(model)
+    spec = load_model(model)  # a file that is no config.json is refused here, with the importer's reason
     if path.is_file():
-        config = json.loads(path.read_text())
-        return str(path), config
-    spec = load_model(model)
+        return str(path), json.loads(path.read_text())
     fixture = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "configs" / (
         spec.name.replace("/", "__") + ".json")
     if not fixture.is_file():
