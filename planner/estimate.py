@@ -58,6 +58,9 @@ class Performance(BaseModel):
     decode_seconds_per_token: float = Field(description="one decode step at the full context")
     decode_tokens_per_s: float = Field(description="per sequence")
     throughput_tokens_per_s: float = Field(description="all sequences of the batch together")
+    efficiency_entries: dict[str, str] = Field(
+        default_factory=dict, description="the efficiency-table entries (profiles/efficiency.yaml) behind the decode "
+        "and prefill figures, engine/backend/family/class, or 'yours' for a given efficiency")
 
 
 class Estimate(BaseModel):
@@ -209,7 +212,8 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
              context: int | None = None, batch: int = 1, chunk: int | None = None,
              attention: str = "sdpa", logits: str = "last", logits_dtype: str = "fp32",
              runtime: str = "cuda", cap_sliding: bool = True, gpu: str | None = None,
-             engine: str | None = None, prompt: int | None = None, **engine_options) -> Estimate:
+             engine: str | None = None, prompt: int | None = None, efficiency: float | None = None,
+             prefill_efficiency: float | None = None, **engine_options) -> Estimate:
     """Memory to serve `batch` sequences of `context` tokens of `model` stored as `quant`.
 
     quant None: the checkpoint's own storage. kv_dtype None: fp16 for GGUF, else the activation dtype.
@@ -220,6 +224,8 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     allocates (planner.engines), with its options as keywords: vllm gpu_memory_utilization, max_model_len,
     block_size, max_num_batched_tokens, max_num_seqs, gpu_memory_bytes; llama.cpp n_ctx, n_batch, n_ubatch,
     flash_attn, n_gpu_layers, n_parallel, kv_unified, type_v. The engine also picks the speed model.
+    efficiency / prefill_efficiency: your own share of datasheet bandwidth (decode) and of peak FLOP/s (prefill)
+    for this run, instead of profiles/efficiency.yaml's entry.
     """
     from .engines import ENGINES, check_engine_formats
 
@@ -252,9 +258,9 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
             breakdown["weights"] = {"on device": mem.weights_bytes}
         details, refusal = mem.details, mem.refusal
     total = sum(totals.values())
-    speed_engine = {"transformers": "vllm"}.get(engine, engine)
-    perf = None if gpu is None else _performance(spec, w, total, gpu=gpu, engine=speed_engine, prompt=prompt,
-                                                 refusal=refusal)
+    perf = None if gpu is None else _performance(spec, w, total, gpu=gpu, engine=engine, prompt=prompt,
+                                                 refusal=refusal, efficiency=efficiency,
+                                                 prefill_efficiency=prefill_efficiency)
     if perf is not None and engine == "llama.cpp" and details.get("n_gpu_layers", spec.n_layers + 1) <= spec.n_layers:
         perf = _offloaded(spec, w, perf, gpu=gpu, gpu_layers=details["n_gpu_layers"], kv_total=kv)
     return Estimate(model=spec.name, workload=w, **totals, total_bytes=total, performance=perf, breakdown=breakdown,
@@ -322,20 +328,22 @@ def _offloaded(spec: ModelSpec, w: Workload, perf: Performance, *, gpu, gpu_laye
                                        decode_tokens_per_s=1 / step, throughput_tokens_per_s=w.batch / step))
 
 
-def _performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt,
-                 refusal: str | None = None) -> Performance:
+def _performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt, refusal: str | None = None,
+                 efficiency: float | None = None, prefill_efficiency: float | None = None) -> Performance:
+    from .efficiency import efficiency_keys
     from .gpus import load_gpu
-    from .perf import decode_seconds_per_token, default_engine, memory_efficiency, prefill_seconds
+    from .perf import decode_seconds_per_token, default_engine, prefill_seconds
 
     g = load_gpu(gpu)
     engine = engine or default_engine(w.quant, spec)
-    memory_efficiency(g, w.quant, engine)  # validates the engine name
+    used = efficiency_keys(g, w.quant, engine, spec, efficiency=efficiency, prefill_efficiency=prefill_efficiency)
     prompt = w.context if prompt is None else positive_int("prompt", prompt)
     if prompt > w.context:
         raise WorkloadError(f"prompt {prompt} exceeds context {w.context}")
-    kw = dict(quant=w.quant, kv_dtype=w.kv_dtype, batch=w.batch, engine=engine, cap_sliding=w.cap_sliding)
+    kw = dict(quant=w.quant, kv_dtype=w.kv_dtype, batch=w.batch, engine=engine, cap_sliding=w.cap_sliding,
+              efficiency=efficiency)
     step = float(decode_seconds_per_token(spec, g, context=w.context, **kw))
-    ttft = prefill_seconds(spec, g, prompt=prompt, **kw)
+    ttft = prefill_seconds(spec, g, prompt=prompt, prefill_efficiency=prefill_efficiency, **kw)
     usable = g.usable_memory_bytes
     reason = refusal
     if total > usable:
@@ -345,4 +353,5 @@ def _performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, promp
         gpu=g.id, engine=engine, usable_memory_bytes=usable, fits=reason is None, reason=reason,
         headroom_bytes=usable - total,
         prompt_tokens=prompt, prefill_seconds=None if ttft is None else float(ttft),
-        decode_seconds_per_token=step, decode_tokens_per_s=1 / step, throughput_tokens_per_s=w.batch / step)
+        decode_seconds_per_token=step, decode_tokens_per_s=1 / step, throughput_tokens_per_s=w.batch / step,
+        efficiency_entries=used)

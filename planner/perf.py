@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
 
 import numpy as np
 
+from .efficiency import efficiencies
 from .errors import WorkloadError, shown
 from .gpus import GPU
 from .kv import kv_cache_bytes
@@ -27,29 +27,11 @@ from .quant.catalog import get_quant
 from .spec import ModelSpec
 from .weights import stored_tensors
 
-Engine = Literal["llama.cpp", "vllm"]
-GPUClass = Literal["hbm", "gddr", "apple"]
+Engine = str  # a speed engine of planner.efficiency.SPEED_ENGINES
 
-# Memory-bandwidth efficiency of batch-1 decode, bytes moved per token × tokens/s ÷ datasheet bandwidth.
-# llama.cpp: llama-bench tg1024 of Meta-Llama-3-8B (XiongjieDai/GPU-Benchmarks-on-LLM-Inference, the calibration
-# rows of reference-data.md), bytes per token = weights without the host-side token_embd (Q4_K_M 4.617e9,
-# F16 15.010e9) + KV of 512 tokens on average (0.067e9):
-#   RTX 3090  Q4_K_M 111.74 t/s → 0.559, F16 46.51 → 0.749     RTX 4090 127.74 → 0.594, 54.34 → 0.813
-#   A100 PCIe 138.31 → 0.335, 54.56 → 0.425                       M2 Ultra  76.28 → 0.447, 36.25 → 0.683
-# Each constant is the mean of its class's rows ("quant": block-quantized weights, which pay for dequantization).
-LLAMA_CPP_MEMORY_EFFICIENCY: dict[tuple[GPUClass, bool], float] = {
-    ("gddr", False): (0.749 + 0.813) / 2, ("gddr", True): (0.559 + 0.594) / 2,
-    ("hbm", False): 0.425, ("hbm", True): 0.335,
-    ("apple", False): 0.683, ("apple", True): 0.447,
-}
-# Compiled PyTorch / CUDA-graph engines (gpt-fast, vLLM class): gpt-fast README, Llama-2-7B bf16 on A100-80GB,
-# "104.9 tok/s at 1397 GB/s achieved" → 1397 / 2039 (A100 SXM 80GB datasheet bandwidth) = 0.685.
-# The only calibration row is an HBM GPU; the same figure is assumed for the other classes.
-COMPILED_MEMORY_EFFICIENCY = 1397 / 2039
+# Decode memory efficiency and prefill compute efficiency per engine, backend, weight family and GPU class live in
+# profiles/efficiency.yaml (planner/efficiency.py), each with its derivation and sources.
 
-# Share of dense peak FLOP/s reached by large matmuls (prefill). Not calibrated: reference-data.md has no prefill
-# run. A prior, checked against the held-out prefill measurements in README's accuracy table.
-PREFILL_COMPUTE_EFFICIENCY = 0.5
 # Share of peak reached by decode's skinny matmuls when a large batch makes them compute-bound. Prior, as above.
 DECODE_COMPUTE_EFFICIENCY = 0.5
 
@@ -57,29 +39,26 @@ DECODE_COMPUTE_EFFICIENCY = 0.5
 ALLREDUCE_LATENCY_S = 10e-6
 
 
-def gpu_class(gpu: GPU) -> GPUClass:
-    if gpu.vendor == "apple":
-        return "apple"
-    return "hbm" if gpu.memory_type.upper().startswith("HBM") else "gddr"
+def memory_efficiency(gpu: GPU, quant: str, engine: Engine, spec: ModelSpec | None = None, *,
+                      backend: str | None = None, efficiency: float | None = None) -> float:
+    """Share of datasheet bandwidth a decode step reaches: `efficiency` if given, else the table's entry."""
+    if efficiency is not None:
+        return _own("efficiency", efficiency)
+    return efficiencies(gpu, quant, engine, spec, backend=backend)[0].decode_memory
 
 
-def is_block_quantized(quant: str, spec: ModelSpec | None = None) -> bool:
-    """Weights stored in blocks with scales (GGUF quants, 4-bit formats): decode pays for dequantization."""
-    fmt = get_quant(quant)
-    if fmt.name == "checkpoint" and spec is not None and spec.checkpoint is not None:
-        quantized = sum(t.nbytes for t in spec.checkpoint.tensors
-                        if t.dtype not in ("F32", "F16", "BF16", "F64") and spec.checkpoint.format == "gguf")
-        return quantized > spec.checkpoint.total_bytes / 2
-    return fmt.is_gguf and fmt.name not in ("f16", "bf16", "f32", "gguf-f16", "gguf-bf16", "gguf-f32") \
-        or (fmt.layout is not None and fmt.layout.bits < 8)
+def prefill_compute_efficiency(gpu: GPU, quant: str, engine: Engine, spec: ModelSpec | None = None, *,
+                       backend: str | None = None, prefill_efficiency: float | None = None) -> float:
+    if prefill_efficiency is not None:
+        return _own("prefill_efficiency", prefill_efficiency)
+    return efficiencies(gpu, quant, engine, spec, backend=backend)[1].prefill_compute
 
 
-def memory_efficiency(gpu: GPU, quant: str, engine: Engine, spec: ModelSpec | None = None) -> float:
-    if engine == "llama.cpp":
-        return LLAMA_CPP_MEMORY_EFFICIENCY[(gpu_class(gpu), is_block_quantized(quant, spec))]
-    if engine == "vllm":
-        return COMPILED_MEMORY_EFFICIENCY
-    raise WorkloadError(f"engine must be one of llama.cpp, vllm, got {shown(engine)}")
+def _own(name: str, value) -> float:
+    """A user's own efficiency for one run: a share in (0, 1]."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise WorkloadError(f"{name} must be a share of the datasheet figure in (0, 1], got {shown(value)}")
+    return float(value)
 
 
 def default_engine(quant: str, spec: ModelSpec | None = None) -> Engine:
@@ -173,13 +152,15 @@ def step_flops(spec: ModelSpec, quant: str, *, batch, new, past) -> np.ndarray:
 
 
 def decode_seconds_per_token(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, context, batch=1,
-                             engine: Engine | None = None, cap_sliding: bool = True):
+                             engine: Engine | None = None, cap_sliding: bool = True, backend: str | None = None,
+                             efficiency: float | None = None):
     """Seconds per decode step (each of `batch` sequences gets one token) with `context` tokens cached."""
     engine = engine or default_engine(quant, spec)
     bytes_ = weight_bytes_read(spec, quant, tokens=batch) + kv_cache_bytes(
         spec, context_len=context, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
     flops = step_flops(spec, quant, batch=batch, new=1, past=context)
-    memory_s = bytes_ / (gpu.memory_bandwidth_bytes_per_s * memory_efficiency(gpu, quant, engine, spec))
+    eff = memory_efficiency(gpu, quant, engine, spec, backend=backend, efficiency=efficiency)
+    memory_s = bytes_ / (gpu.memory_bandwidth_bytes_per_s * eff)
     peak = gpu.peak_flops(compute_dtype(quant, engine))
     if peak is None:  # no datasheet FLOP/s: decode is memory-bound at batch 1, so the memory time stands
         return memory_s
@@ -187,18 +168,22 @@ def decode_seconds_per_token(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype:
 
 
 def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, prompt, batch=1,
-                    engine: Engine | None = None, cap_sliding: bool = True):
+                    engine: Engine | None = None, cap_sliding: bool = True, backend: str | None = None,
+                    efficiency: float | None = None, prefill_efficiency: float | None = None):
     """Seconds to prefill `batch` prompts of `prompt` tokens: the time to first token."""
     engine = engine or default_engine(quant, spec)
     tokens = np.asarray(batch) * np.asarray(prompt)
     bytes_ = weight_bytes_read(spec, quant, tokens=tokens) + kv_cache_bytes(
         spec, context_len=prompt, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
     flops = step_flops(spec, quant, batch=batch, new=prompt, past=0)
-    memory_s = bytes_ / (gpu.memory_bandwidth_bytes_per_s * memory_efficiency(gpu, quant, engine, spec))
+    eff = memory_efficiency(gpu, quant, engine, spec, backend=backend, efficiency=efficiency)
+    memory_s = bytes_ / (gpu.memory_bandwidth_bytes_per_s * eff)
     peak = gpu.peak_flops(compute_dtype(quant, engine))
     if peak is None:
         return None  # prefill is compute-bound; without a FLOP/s figure there is no honest answer
-    return np.maximum(memory_s, flops / (peak * PREFILL_COMPUTE_EFFICIENCY))
+    compute = prefill_compute_efficiency(gpu, quant, engine, spec, backend=backend,
+                                         prefill_efficiency=prefill_efficiency)
+    return np.maximum(memory_s, flops / (peak * compute))
 
 
 # Host RAM bandwidth used for offloaded layers, and the share of it a CPU matmul reaches. Assumed: dual-channel

@@ -6,12 +6,8 @@ from planner import PlannerError, estimate, load_model
 from planner.fit import context_per_quant, fit, max_batch, max_context
 from planner.gpus import UnknownGPUError, list_gpus, load_gpu
 from planner.parallel import offload, plan
-from planner.perf import (
-    COMPILED_MEMORY_EFFICIENCY,
-    LLAMA_CPP_MEMORY_EFFICIENCY,
-    decode_seconds_per_token,
-    weight_bytes_read,
-)
+from planner.efficiency import efficiencies, lookup
+from planner.perf import decode_seconds_per_token, weight_bytes_read
 
 REQUIRED_GPUS = ["h100-sxm", "h100-pcie", "h200", "b200", "a100-sxm-80gb", "a100-sxm-40gb", "a100-pcie-80gb", "l40s",
                  "l4", "a10g", "t4", "v100-32gb", "rtx-3090", "rtx-4080", "rtx-4090", "rtx-5090", "rtx-4060-ti-16gb",
@@ -47,7 +43,8 @@ def test_batch1_decode_is_bytes_over_effective_bandwidth():
     spec, g = load_model("llama-3-8b"), load_gpu("rtx-3090")
     step = decode_seconds_per_token(spec, g, quant="fp16", kv_dtype="fp16", context=512, engine="llama.cpp")
     bytes_ = weight_bytes_read(spec, "fp16", tokens=1) + 512 * 128 * 1024
-    assert step == pytest.approx(bytes_ / (936.2e9 * LLAMA_CPP_MEMORY_EFFICIENCY[("gddr", False)]))  # 936.2 GB/s
+    eff = lookup("decode_memory", engine="llama.cpp", fam="float", cls="gddr").decode_memory
+    assert step == pytest.approx(bytes_ / (936.2e9 * eff))  # 936.2 GB/s
 
 
 def test_calibration_rows_are_reproduced():
@@ -59,7 +56,7 @@ def test_calibration_rows_are_reproduced():
     # gpt-fast README: Llama-2-7B bf16 on A100-80GB, 104.9 tok/s at 1397 GB/s achieved
     e = estimate("llama-2-7b", quant="bf16", context=100, gpu="a100-sxm-80gb", engine="vllm")
     assert e.decode_tokens_per_s == pytest.approx(1397e9 / (2 * 6.74e9), rel=0.02)
-    assert COMPILED_MEMORY_EFFICIENCY == pytest.approx(0.685, abs=0.001)
+    assert efficiencies(load_gpu("a100-sxm-80gb"), "bf16", "vllm")[0].decode_memory == pytest.approx(0.685, abs=0.001)
 
 
 def test_moe_decode_reads_only_the_routed_experts():
@@ -152,3 +149,24 @@ def test_cpu_offload_moves_layers_to_host_and_slows_decode():
 def test_bad_input_names_field_and_value(call, message):
     with pytest.raises(PlannerError, match=message):
         call()
+
+
+def test_the_efficiency_table_falls_back_in_its_documented_order_and_names_the_entry():
+    h100, m2 = load_gpu("h100-sxm"), load_gpu("m2-ultra")
+    decode, prefill = efficiencies(m2, "q4_k_m", "llama.cpp")
+    assert decode.key == "llama.cpp/any/gguf/apple" and prefill.key == "default/any/any/any"
+    # engines without rows of their own fall back to their group (compiled engines share one)
+    assert efficiencies(h100, "bf16", "sglang")[0].key == "compiled/any/any/any"
+    assert efficiencies(h100, "bf16", "mlx")[0].key == "default/any/any/any"
+    assert all(e.derivation for e in efficiencies(h100, "awq", "tensorrt-llm"))
+
+
+def test_own_efficiency_overrides_the_table_and_bad_values_are_refused():
+    base = estimate("llama-3-8b", quant="q4_k_m", context=512, gpu="rtx-4090", engine="llama.cpp")
+    own = estimate("llama-3-8b", quant="q4_k_m", context=512, gpu="rtx-4090", engine="llama.cpp", efficiency=1.0)
+    assert own.decode_tokens_per_s > base.decode_tokens_per_s
+    for bad in (0, 1.5, "fast", True):
+        with pytest.raises(PlannerError, match="efficiency must be a share"):
+            estimate("llama-3-8b", context=512, gpu="rtx-4090", efficiency=bad)
+    with pytest.raises(PlannerError, match="engine must be one of"):
+        plan("llama-3-8b", gpu="rtx-4090", engine="warp-drive")

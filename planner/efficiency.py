@@ -1,0 +1,133 @@
+"""Speed efficiencies as data: the share of datasheet bandwidth (decode) and FLOP/s (prefill) an engine reaches.
+
+profiles/efficiency.yaml holds one entry per engine (llama.cpp per backend), weight-format family and GPU class,
+each with its value, how it was derived and its sources. A lookup walks a documented fallback order and says which
+entry answered, so every speed figure can name the number it rests on:
+
+  1. engine, backend, family, class       4. engine, any family, class
+  2. engine, any backend, family, class   5. engine, any family, any class
+  3. engine, family, any class            6. the engine's group (compiled engines share one), then "default"
+
+Families: "float" (16-bit weights), "fp8", "int8" (weight-only int8), "int4" (weight-only 4-bit: int4, AWQ, GPTQ,
+EXL2, NF4/FP4, MXFP4) and "gguf" (llama.cpp's block-quantized types). Classes: "hbm", "gddr", "apple".
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import WorkloadError, shown
+from .gpus import GPU
+from .paths import profiles_dir, read_yaml
+from .quant.catalog import get_quant
+from .spec import ModelSpec
+
+Family = Literal["float", "fp8", "int8", "int4", "gguf"]
+GPUClass = Literal["hbm", "gddr", "apple"]
+# Engines whose speed planner models, and the group an engine falls back to when the table has nothing for it.
+SPEED_ENGINES = {"llama.cpp": "llama.cpp", "vllm": "compiled", "sglang": "compiled", "tensorrt-llm": "compiled",
+                 "gpt-fast": "compiled", "mlc-llm": "compiled", "exllamav2": "compiled", "mlx": "mlx",
+                 "transformers": "transformers"}
+BACKENDS = ("cuda", "rocm", "vulkan", "metal", "sycl", "cpu")  # llama.cpp's
+ANY = "any"
+
+
+class Entry(BaseModel):
+    """One row of the efficiency table."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    engine: str
+    backend: str = ANY
+    family: str = ANY
+    gpu_class: str = ANY
+    decode_memory: float | None = Field(None, gt=0, le=1, description="decode: bytes/s reached ÷ datasheet bandwidth")
+    prefill_compute: float | None = Field(None, gt=0, le=1, description="prefill: FLOP/s reached ÷ datasheet peak")
+    derivation: str
+    sources: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return "/".join((self.engine, self.backend, self.family, self.gpu_class))
+
+
+@lru_cache(maxsize=1)
+def table() -> tuple[Entry, ...]:
+    return tuple(Entry(**e) for e in read_yaml(profiles_dir() / "efficiency.yaml")["entries"])
+
+
+def gpu_class(gpu: GPU) -> GPUClass:
+    if gpu.vendor == "apple":
+        return "apple"
+    return "hbm" if gpu.memory_type.upper().startswith("HBM") else "gddr"
+
+
+def default_backend(gpu: GPU) -> str:
+    """llama.cpp's backend on this GPU: Metal on Apple, ROCm (HIP) on AMD, CUDA on NVIDIA."""
+    return {"apple": "metal", "amd": "rocm"}.get(gpu.vendor, "cuda")
+
+
+def family(quant: str, spec: ModelSpec | None = None) -> Family:
+    """The weight-format family of `quant` (a catalog name; "checkpoint" reads the checkpoint's own dtypes)."""
+    fmt = get_quant(quant)
+    if fmt.name == "checkpoint" and spec is not None and spec.checkpoint is not None:
+        ck = spec.checkpoint
+        quantized = sum(t.nbytes for t in ck.tensors if t.dtype not in ("F32", "F16", "BF16", "F64"))
+        if quantized <= ck.total_bytes / 2:
+            return "float"
+        return "gguf" if ck.format == "gguf" else "int4"
+    name = fmt.name
+    if fmt.is_gguf:
+        return "float" if name in ("f16", "bf16", "f32", "gguf-f16", "gguf-bf16", "gguf-f32") else "gguf"
+    if name.startswith("fp8"):
+        return "fp8"
+    bits = fmt.layout.bits if fmt.layout is not None else 16
+    return "float" if bits >= 16 else "int8" if bits >= 8 else "int4"
+
+
+def check_engine(engine: str) -> str:
+    if engine not in SPEED_ENGINES:
+        raise WorkloadError(f"engine must be one of {', '.join(SPEED_ENGINES)}, got {shown(engine)}")
+    return engine
+
+
+def check_backend(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise WorkloadError(f"backend must be one of {', '.join(BACKENDS)}, got {shown(backend)}")
+    return backend
+
+
+def lookup(what: Literal["decode_memory", "prefill_compute"], *, engine: str, fam: str, cls: str,
+           backend: str = ANY) -> Entry:
+    """The entry that answers `what` for this engine, backend, family and GPU class (fallback order above)."""
+    check_engine(engine)
+    rows = [e for e in table() if getattr(e, what) is not None]
+
+    def find(eng: str, be: str, fa: str, cl: str) -> Entry | None:
+        return next((e for e in rows if (e.engine, e.backend, e.family, e.gpu_class) == (eng, be, fa, cl)), None)
+
+    for eng in dict.fromkeys((engine, SPEED_ENGINES[engine], "default")):
+        for be, fa, cl in ((backend, fam, cls), (ANY, fam, cls), (ANY, fam, ANY), (ANY, ANY, cls), (ANY, ANY, ANY)):
+            if (hit := find(eng, be, fa, cl)) is not None:
+                return hit
+    raise WorkloadError(f"the efficiency table has no {what} entry for {engine}")  # "default" rows prevent this
+
+
+def efficiencies(gpu: GPU, quant: str, engine: str, spec: ModelSpec | None = None, *,
+                 backend: str | None = None) -> tuple[Entry, Entry]:
+    """(decode-memory entry, prefill-compute entry) for a run of `engine` on `gpu` with `quant` weights."""
+    backend = check_backend(backend) if backend is not None else (
+        default_backend(gpu) if engine == "llama.cpp" else ANY)
+    kw = dict(engine=engine, fam=family(quant, spec), cls=gpu_class(gpu), backend=backend)
+    return lookup("decode_memory", **kw), lookup("prefill_compute", **kw)
+
+
+def efficiency_keys(gpu: GPU, quant: str, engine: str, spec: ModelSpec | None = None, *,
+                    efficiency: float | None = None, prefill_efficiency: float | None = None) -> dict[str, str]:
+    """Which entries a run's decode and prefill figures rest on ("yours" where the caller gave the value)."""
+    decode, prefill = efficiencies(gpu, quant, engine, spec)
+    return {"decode": "yours" if efficiency is not None else decode.key,
+            "prefill": "yours" if prefill_efficiency is not None else prefill.key}
