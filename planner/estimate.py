@@ -212,8 +212,9 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
              context: int | None = None, batch: int = 1, chunk: int | None = None,
              attention: str = "sdpa", logits: str = "last", logits_dtype: str = "fp32",
              runtime: str = "cuda", cap_sliding: bool = True, gpu: str | None = None,
-             engine: str | None = None, prompt: int | None = None, efficiency: float | None = None,
-             prefill_efficiency: float | None = None, **engine_options) -> Estimate:
+             engine: str | None = None, prompt: int | None = None, speed_engine: str | None = None,
+             efficiency: float | None = None, prefill_efficiency: float | None = None,
+             **engine_options) -> Estimate:
     """Memory to serve `batch` sequences of `context` tokens of `model` stored as `quant`.
 
     quant None: the checkpoint's own storage. kv_dtype None: fp16 for GGUF, else the activation dtype.
@@ -224,8 +225,9 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     allocates (planner.engines), with its options as keywords: vllm gpu_memory_utilization, max_model_len,
     block_size, max_num_batched_tokens, max_num_seqs, gpu_memory_bytes; llama.cpp n_ctx, n_batch, n_ubatch,
     flash_attn, n_gpu_layers, n_parallel, kv_unified, type_v. The engine also picks the speed model.
-    efficiency / prefill_efficiency: your own share of datasheet bandwidth (decode) and of peak FLOP/s (prefill)
-    for this run, instead of profiles/efficiency.yaml's entry.
+    speed_engine: the engine whose speed to model when it is not `engine` (planner.efficiency.SPEED_ENGINES: also
+    sglang, tensorrt-llm, gpt-fast, mlc-llm, exllamav2, mlx). efficiency / prefill_efficiency: your own share of
+    datasheet bandwidth (decode) and of peak FLOP/s (prefill) for this run, instead of profiles/efficiency.yaml's.
     """
     from .engines import ENGINES, check_engine_formats
 
@@ -258,7 +260,7 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
             breakdown["weights"] = {"on device": mem.weights_bytes}
         details, refusal = mem.details, mem.refusal
     total = sum(totals.values())
-    perf = None if gpu is None else _performance(spec, w, total, gpu=gpu, engine=engine, prompt=prompt,
+    perf = None if gpu is None else _performance(spec, w, total, gpu=gpu, engine=speed_engine or engine, prompt=prompt,
                                                  refusal=refusal, efficiency=efficiency,
                                                  prefill_efficiency=prefill_efficiency)
     if perf is not None and engine == "llama.cpp" and details.get("n_gpu_layers", spec.n_layers + 1) <= spec.n_layers:

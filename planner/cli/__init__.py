@@ -48,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--type-v", help="llama.cpp V cache type (default: --kv-dtype)")
     e.add_argument("--cache", choices=["dynamic", "static"], help="transformers: the cache class (default dynamic)")
     e.add_argument("--max-cache-len", type=positive, help="transformers: a static cache's tokens (default: context)")
+    e.add_argument("--speed-engine", help="the engine whose speed to model (default: --engine, else llama.cpp for "
+                   "GGUF and vllm otherwise): llama.cpp, vllm, sglang, tensorrt-llm, gpt-fast, mlc-llm, exllamav2, "
+                   "mlx, transformers")
+    e.add_argument("--efficiency", type=rate, help="your own decode share of the GPU's datasheet bandwidth, (0, 1]")
+    e.add_argument("--prefill-efficiency", type=rate, help="your own prefill share of its peak FLOP/s, (0, 1]")
     e.add_argument("--prompt", type=positive, help="prompt tokens for time to first token (default: context)")
     e.add_argument("--json", action="store_true", help="print the result as JSON (bytes)")
     e.set_defaults(func=cmd_estimate)

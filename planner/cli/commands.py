@@ -19,7 +19,8 @@ def cmd_estimate(a) -> str:
         "max_cache_len": a.max_cache_len}.items() if v is not None}
     e = estimate(a.model, quant=a.quant, kv_dtype=a.kv_dtype, context=a.context, batch=a.batch, chunk=a.chunk,
                  attention=a.attention, logits=a.logits, runtime=a.runtime, cap_sliding=not a.no_cap_sliding,
-                 gpu=a.gpu, engine=a.engine, prompt=a.prompt, **options)
+                 gpu=a.gpu, engine=a.engine, prompt=a.prompt, speed_engine=a.speed_engine, efficiency=a.efficiency,
+                 prefill_efficiency=a.prefill_efficiency, **options)
     if a.json:
         return json.dumps(e.to_dict(), indent=2)
     w = e.workload
@@ -44,7 +45,9 @@ def cmd_estimate(a) -> str:
                   + (f"{p.prefill_seconds:.3f} s" if p.prefill_seconds is not None else
                      "unknown (no FLOP/s figure in this GPU's datasheet)"),
                   f"  decode: {p.decode_tokens_per_s:.1f} tokens/s per sequence, "
-                  f"{p.throughput_tokens_per_s:.1f} tokens/s for the batch ({p.engine} efficiency)"]
+                  f"{p.throughput_tokens_per_s:.1f} tokens/s for the batch",
+                  f"  ({p.engine}; efficiency entries: decode {p.efficiency_entries['decode']}, prefill "
+                  f"{p.efficiency_entries['prefill']} — profiles/efficiency.yaml)"]
     return "\n".join(lines)
 
 
