@@ -1,46 +1,46 @@
-"""Speed model vs published batch-1 runs outside the calibration set.
+"""Speed model vs published runs: the calibration half and the check half, apart.
 
-    python benchmarks/speed_accuracy.py            # summary and the worst rows
-    python benchmarks/speed_accuracy.py --markdown # the full table, for README
+    python benchmarks/speed_accuracy.py            # both halves, per engine × weight family, and the worst rows
+    python benchmarks/speed_accuracy.py --markdown # docs/accuracy.md: memory records, speed by half, every row
 
-Rows: benchmarks/data/published_speed.jsonl (see curate_published_speed.py; each row cites its source).
-Error = predicted / measured − 1. Decode is predicted at the run's average context; prefill as prompt
-tokens / time to first token.
+Rows: benchmarks/speed_data.py (every benchmarks/data/published*.jsonl row cites its source; the split into halves
+is by source and fixed before fitting). benchmarks/calibrate_speed.py fits profiles/efficiency.yaml on the
+calibration half only; the check half is what the numbers below are judged on. Error = planner / published − 1.
 """
 
 from __future__ import annotations
 
-import json
 import sys
+from collections import defaultdict
 from pathlib import Path
 from statistics import median
 
-from planner import load_model
-from planner.estimate import default_kv_dtype
-from planner.parallel import plan
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from calibrate_speed import errors  # noqa: E402
+from speed_data import load_rows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "benchmarks" / "data" / "published_speed.jsonl"
 
 
-def predict(row: dict) -> dict:
-    model = row["model"]  # a bundled name, or a config.json under tests/fixtures (relative to the repository)
-    spec = load_model(ROOT / model if model.startswith("tests/") else model)
-    kv = default_kv_dtype(row["quant"])
-    ctx = min(spec.max_context, max(1, row["decode_context"]))
-    out = {}
-    if row["decode_tokens_per_s"]:
-        p = plan(spec, gpu=row["gpu"], n_gpus=row["n_gpus"], quant=row["quant"], kv_dtype=kv, context=ctx,
-                 engine=row["engine"], runtime="none")
-        out["decode"] = (p.decode_tokens_per_s, row["decode_tokens_per_s"])
-    prompt = min(spec.max_context, row["prompt_tokens"] or 0)
-    measured_ttft = row["ttft_s"] or (prompt / row["prefill_tokens_per_s"] if row["prefill_tokens_per_s"] else None)
-    if measured_ttft and prompt >= 64:
-        p = plan(spec, gpu=row["gpu"], n_gpus=row["n_gpus"], quant=row["quant"], kv_dtype=kv, context=prompt,
-                 engine=row["engine"], runtime="none")
-        if p.prefill_seconds is not None:
-            out["ttft"] = (p.prefill_seconds, measured_ttft)
-    return out
+def table_by_half(errs: list[dict]) -> list[str]:
+    """A Markdown table: per half and quantity, runs, median |error|, share within 30 %, then per engine × family
+    with at least 5 runs."""
+    lines = ["| half | quantity | runs | median abs. error | within 30 % | by engine × weight family (≥ 5 runs) |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for h in ("check", "calibration"):
+        for what in ("decode", "ttft"):
+            part = [x for x in errs if x["half"] == h and x["what"] == what]
+            if not part:
+                continue
+            e = [abs(x["error"]) for x in part]
+            groups = defaultdict(list)
+            for x in part:
+                groups[(x["engine"], x["family"])].append(abs(x["error"]))
+            detail = ", ".join(f"{eng} {fam} {100 * median(v):.0f} % ({len(v)})"
+                               for (eng, fam), v in sorted(groups.items()) if len(v) >= 5)
+            lines.append(f"| {h} | {'decode tokens/s' if what == 'decode' else 'time to first token'} | {len(e)} | "
+                         f"{100 * median(e):.1f} % | {100 * sum(v <= 0.3 for v in e) / len(e):.0f} % | {detail} |")
+    return lines
 
 
 def _header() -> str:
@@ -63,43 +63,35 @@ estimator (`tests/test_measurements.py`, `tests/test_measure_transformers.py`).
 
 ## Speed
 
-From `benchmarks/data/published_speed.jsonl` (each row cites its source; rows of the calibration set in
-../shared/reference-data.md are excluded from decode). Error = planner / published − 1.
+{len(load_rows())} published runs (`benchmarks/data/published*.jsonl`, each with its source, plus the calibration
+rows of ../shared/reference-data.md), split by source into a calibration half and a check half before any fit
+(`benchmarks/speed_data.py`). `benchmarks/calibrate_speed.py` fits `profiles/efficiency.yaml` on the calibration
+half; the check half judges it. Error = planner / published − 1.
 """
 
 
 def main(markdown: bool = False) -> None:
-    rows = [json.loads(line) for line in DATA.read_text().splitlines()]
-    table, errors = [], {"decode": [], "ttft": []}
-    for r in rows:
-        for kind, (pred, meas) in predict(r).items():
-            err = pred / meas - 1
-            errors[kind].append((err, r))
-            table.append((kind, r, pred, meas, err))
+    rows = load_rows()
+    errs = errors(rows)
     if markdown:
         print(_header())
-    for kind in ("decode", "ttft"):
-        errs = [abs(e) for e, _ in errors[kind]]
-        by_engine = {}
-        for e, r in errors[kind]:
-            by_engine.setdefault(r["engine"], []).append(abs(e))
-        print(f"{kind}: {len(errs)} runs, median |error| {100 * median(errs):.1f}%  "
-              + "  ".join(f"{k}: {len(v)} runs, {100 * median(v):.1f}%" for k, v in sorted(by_engine.items())))
-    if markdown:
-        print("\n| what | model | quant | GPU | engine | published | planner | error | source |")
-        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-        for kind, r, pred, meas, err in table:
-            unit = "tok/s" if kind == "decode" else "s"
-            fmt = (lambda v: f"{v:.1f}") if kind == "decode" else (lambda v: f"{v:.3f}")
+        print("\n".join(table_by_half(errs)))
+        print("\n| half | what | model | quant | GPU | engine | published | planner | error | entry | source |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        by_row = {id(r): r for r in rows}
+        for x in sorted(errs, key=lambda x: (x["half"] != "check", x["what"], x["engine"], x["gpu"])):
+            r = by_row[x["row"]]
+            unit, fmt = ("tok/s", "{:.1f}") if x["what"] == "decode" else ("s", "{:.3f}")
             gpu = f"{r['n_gpus']}× {r['gpu']}" if r["n_gpus"] > 1 else r["gpu"]
-            print(f"| {kind} | {r['model'].split('/')[-1]} | {r['quant']} | {gpu} | {r['engine']} | "
-                  f"{fmt(meas)} {unit} | {fmt(pred)} {unit} | {100 * err:+.0f}% | {r['source'][:80]} |")
-    else:
-        worst = sorted(table, key=lambda t: -abs(t[4]))[:12]
-        print("\nworst rows:")
-        for kind, r, pred, meas, err in worst:
-            print(f"  {kind:6s} {r['model'].split('/')[-1][:24]:24s} {r['quant']:10s} {r['n_gpus']}×{r['gpu']:15s} "
-                  f"{r['engine']:9s} published {meas:9.3f} planner {pred:9.3f} {100 * err:+6.0f}%")
+            print(f"| {x['half']} | {x['what']} | {r['model'].split('/')[-1]} | {r['quant']} | {gpu} | {r['engine']} | "
+                  f"{fmt.format(x['published'])} {unit} | {fmt.format(x['planner'])} {unit} | "
+                  f"{100 * x['error']:+.0f}% | {x['entry']} | {r['source'][:80]} |")
+        return
+    print("\n".join(table_by_half(errs)))
+    print("\nworst rows of the check half:")
+    for x in sorted((x for x in errs if x["half"] == "check"), key=lambda x: -abs(x["error"]))[:12]:
+        print(f"  {x['what']:6s} {x['engine']:9s} {x['family']:6s} {x['gpu']:15s} published {x['published']:9.3f} "
+              f"planner {x['planner']:9.3f} {100 * x['error']:+6.0f}%  {x['source'][:60]}")
 
 
 if __name__ == "__main__":

@@ -4,9 +4,10 @@ profiles/efficiency.yaml holds one entry per engine (llama.cpp per backend), wei
 each with its value, how it was derived and its sources. A lookup walks a documented fallback order and says which
 entry answered, so every speed figure can name the number it rests on:
 
-  1. engine, backend, family, class       4. engine, any family, class
-  2. engine, any backend, family, class   5. engine, any family, any class
-  3. engine, family, any class            6. the engine's group (compiled engines share one), then "default"
+  1. engine, backend, family, class       4-6. the same for the engine's group (compiled engines share one)
+  2. engine, any backend, family, class   7-12. 1-6 with any family
+  3. engine, family, any class              13. "default"
+The weight family comes first: a format's kernels (dequantization) set the efficiency more than the engine does.
 
 Families: "float" (16-bit weights), "fp8", "int8" (weight-only int8), "int4" (weight-only 4-bit: int4, AWQ, GPTQ,
 EXL2, NF4/FP4, MXFP4) and "gguf" (llama.cpp's block-quantized types). Classes: "hbm", "gddr", "apple".
@@ -54,9 +55,35 @@ class Entry(BaseModel):
         return "/".join((self.engine, self.backend, self.family, self.gpu_class))
 
 
+class Band(BaseModel):
+    """How far planner's speeds land from published runs of the check half: the median |error| of a class."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    what: Literal["decode", "ttft"]
+    engine: str = ANY
+    family: str = ANY
+    runs: int = Field(gt=0)
+    median_abs_error: float = Field(ge=0)
+
+
+@lru_cache(maxsize=1)
+def _data() -> dict:
+    return read_yaml(profiles_dir() / "efficiency.yaml")
+
+
 @lru_cache(maxsize=1)
 def table() -> tuple[Entry, ...]:
-    return tuple(Entry(**e) for e in read_yaml(profiles_dir() / "efficiency.yaml")["entries"])
+    return tuple(Entry(**e) for e in _data()["entries"])
+
+
+def band(what: Literal["decode", "ttft"], engine: str, fam: str) -> Band | None:
+    """The check half's typical error for this engine × weight family (≥ 5 runs), else for all runs of `what`."""
+    bands = [Band(**b) for b in _data().get("bands", [])]
+    for eng, fa in ((engine, fam), (ANY, ANY)):
+        if (hit := next((b for b in bands if (b.what, b.engine, b.family) == (what, eng, fa)), None)) is not None:
+            return hit
+    return None
 
 
 def gpu_class(gpu: GPU) -> GPUClass:
@@ -109,10 +136,14 @@ def lookup(what: Literal["decode_memory", "prefill_compute"], *, engine: str, fa
     def find(eng: str, be: str, fa: str, cl: str) -> Entry | None:
         return next((e for e in rows if (e.engine, e.backend, e.family, e.gpu_class) == (eng, be, fa, cl)), None)
 
-    for eng in dict.fromkeys((engine, SPEED_ENGINES[engine], "default")):
-        for be, fa, cl in ((backend, fam, cls), (ANY, fam, cls), (ANY, fam, ANY), (ANY, ANY, cls), (ANY, ANY, ANY)):
-            if (hit := find(eng, be, fa, cl)) is not None:
-                return hit
+    engines = dict.fromkeys((engine, SPEED_ENGINES[engine]))
+    for fa in dict.fromkeys((fam, ANY)):  # the weight family first: its kernels set the efficiency
+        for eng in engines:
+            for be, cl in dict.fromkeys(((backend, cls), (ANY, cls), (ANY, ANY))):
+                if (hit := find(eng, be, fa, cl)) is not None:
+                    return hit
+    if (hit := find("default", ANY, ANY, ANY)) is not None:
+        return hit
     raise WorkloadError(f"the efficiency table has no {what} entry for {engine}")  # "default" rows prevent this
 
 
@@ -125,9 +156,15 @@ def efficiencies(gpu: GPU, quant: str, engine: str, spec: ModelSpec | None = Non
     return lookup("decode_memory", **kw), lookup("prefill_compute", **kw)
 
 
-def efficiency_keys(gpu: GPU, quant: str, engine: str, spec: ModelSpec | None = None, *,
+def efficiency_keys(gpu: GPU, quant: str, engine: str, spec: ModelSpec | None = None, *, backend: str | None = None,
                     efficiency: float | None = None, prefill_efficiency: float | None = None) -> dict[str, str]:
     """Which entries a run's decode and prefill figures rest on ("yours" where the caller gave the value)."""
-    decode, prefill = efficiencies(gpu, quant, engine, spec)
+    decode, prefill = efficiencies(gpu, quant, engine, spec, backend=backend)
     return {"decode": "yours" if efficiency is not None else decode.key,
             "prefill": "yours" if prefill_efficiency is not None else prefill.key}
+
+
+def typical_errors(quant: str, engine: str, spec: ModelSpec | None = None) -> dict[str, float]:
+    """{"decode": …, "ttft": …}: the check half's median |error| (a fraction) that a speed figure carries."""
+    fam = family(quant, spec)
+    return {what: b.median_abs_error for what in ("decode", "ttft") if (b := band(what, engine, fam)) is not None}

@@ -58,6 +58,9 @@ class Performance(BaseModel):
     decode_seconds_per_token: float = Field(description="one decode step at the full context")
     decode_tokens_per_s: float = Field(description="per sequence")
     throughput_tokens_per_s: float = Field(description="all sequences of the batch together")
+    typical_error: dict[str, float] = Field(
+        default_factory=dict, description="decode / ttft: the median |error| against published runs that did not "
+        "calibrate planner (the check half, for this engine and weight family), as a fraction")
     efficiency_entries: dict[str, str] = Field(
         default_factory=dict, description="the efficiency-table entries (profiles/efficiency.yaml) behind the decode "
         "and prefill figures, engine/backend/family/class, or 'yours' for a given efficiency")
@@ -332,7 +335,7 @@ def _offloaded(spec: ModelSpec, w: Workload, perf: Performance, *, gpu, gpu_laye
 
 def _performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt, refusal: str | None = None,
                  efficiency: float | None = None, prefill_efficiency: float | None = None) -> Performance:
-    from .efficiency import efficiency_keys
+    from .efficiency import efficiency_keys, typical_errors
     from .gpus import load_gpu
     from .perf import decode_seconds_per_token, default_engine, prefill_seconds
 
@@ -356,4 +359,4 @@ def _performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, promp
         headroom_bytes=usable - total,
         prompt_tokens=prompt, prefill_seconds=None if ttft is None else float(ttft),
         decode_seconds_per_token=step, decode_tokens_per_s=1 / step, throughput_tokens_per_s=w.batch / step,
-        efficiency_entries=used)
+        efficiency_entries=used, typical_error=typical_errors(w.quant, engine, spec))

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .activations import decode_activation_bytes
 from .checks import positive_float, positive_int
-from .efficiency import efficiency_keys
+from .efficiency import efficiency_keys, typical_errors
 from .errors import LayoutError, WorkloadError, shown
 from .estimate import resolve_workload, workload_bytes
 from .gpus import GPU, load_gpu
@@ -63,6 +63,7 @@ class ParallelPlan(BaseModel):
     decode_tokens_per_s: float
     prefill_seconds: float | None = None
     efficiency_entries: dict[str, str] = {}  # profiles/efficiency.yaml entries behind decode and prefill ("yours")
+    typical_error: dict[str, float] = {}  # decode / ttft: the check half's median |error| for this engine × family
 
 
 def _tp_weights(spec: ModelSpec, quant: str, n: int) -> int:
@@ -123,10 +124,11 @@ def check_layout(spec: ModelSpec, gpu: GPU, n_gpus: int, mode: str) -> None:
 def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: str | None = None,
          kv_dtype: str | None = None, context: int | None = None, batch: int = 1, engine: str | None = None,
          prompt: int | None = None, efficiency: float | None = None, prefill_efficiency: float | None = None,
-         **workload) -> ParallelPlan:
+         backend: str | None = None, **workload) -> ParallelPlan:
     """Per-GPU memory and decode speed of `model` over `n_gpus` GPUs of one kind; time to first token for `prompt`
     tokens per sequence (default: the whole context). engine: a speed engine of planner.efficiency.SPEED_ENGINES;
-    efficiency / prefill_efficiency: your own shares of datasheet bandwidth and FLOP/s instead of the table's."""
+    efficiency / prefill_efficiency: your own shares of datasheet bandwidth and FLOP/s instead of the table's;
+    backend: llama.cpp's (cuda, rocm, vulkan, metal, sycl, cpu; default from the GPU's vendor)."""
     spec, g = load_model(model), load_gpu(gpu)
     check_layout(spec, g, n_gpus, mode)
     w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch,
@@ -151,17 +153,17 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
         per_call = ALLREDUCE_LATENCY_S + 2 * (n - 1) / n * w.batch * spec.d_model * 2 / link
         comm = 0.0 if n == 1 else 2 * spec.n_layers * per_call
         read = weight_bytes_read(spec, w.quant, tokens=w.batch) / n + kv_total * kv_share
-        step = read / (g.memory_bandwidth_bytes_per_s * memory_efficiency(g, w.quant, engine, spec,
-                                                                           efficiency=efficiency)) + comm
+        step = read / (g.memory_bandwidth_bytes_per_s * memory_efficiency(
+            g, w.quant, engine, spec, backend=backend, efficiency=efficiency)) + comm
     else:
         weights = _pp_weights(spec, w.quant, n)
         kv = ceil(kv_total / n * ceil(spec.n_layers / n) / (spec.n_layers / n))
         comm = (n - 1) * ALLREDUCE_LATENCY_S
         step = float(decode_seconds_per_token(spec, g, quant=w.quant, kv_dtype=w.kv_dtype, context=w.context,
                                               batch=w.batch, engine=engine, cap_sliding=w.cap_sliding,
-                                              efficiency=efficiency)) + comm
+                                              backend=backend, efficiency=efficiency)) + comm
     ttft = prefill_seconds(spec, g, quant=w.quant, kv_dtype=w.kv_dtype, prompt=prompt, batch=w.batch,
-                           engine=engine, cap_sliding=w.cap_sliding, efficiency=efficiency,
+                           engine=engine, cap_sliding=w.cap_sliding, backend=backend, efficiency=efficiency,
                            prefill_efficiency=prefill_efficiency)
     if ttft is not None and mode == "tp" and n > 1:  # the work splits n ways; the all-reduces carry B·P·d
         ttft = ttft / n + 2 * spec.n_layers * (ALLREDUCE_LATENCY_S + 2 * (n - 1) / n * w.batch * prompt
@@ -175,8 +177,10 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
                         headroom_bytes=headroom, decode_seconds_per_token=float(step),
                         communication_seconds_per_token=float(comm), decode_tokens_per_s=1 / float(step),
                         prefill_seconds=None if ttft is None else float(ttft),
-                        efficiency_entries=efficiency_keys(g, w.quant, engine, spec, efficiency=efficiency,
-                                                           prefill_efficiency=prefill_efficiency))
+                        efficiency_entries=efficiency_keys(g, w.quant, engine, spec, backend=backend,
+                                                           efficiency=efficiency,
+                                                           prefill_efficiency=prefill_efficiency),
+                        typical_error=typical_errors(w.quant, engine, spec))
 
 
 class OffloadPlan(BaseModel):

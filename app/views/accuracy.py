@@ -9,7 +9,8 @@ from charts import error_histogram
 from controls import Setup, run
 
 ROOT = Path(__file__).resolve().parents[2]
-NAMES = {"what": "Quantity", "model": "Model", "device": "Device", "error_pct": "Error (%)", "quant": "Weights",
+NAMES = {"half": "Half", "entry": "Efficiency entry",
+         "what": "Quantity", "model": "Model", "device": "Device", "error_pct": "Error (%)", "quant": "Weights",
          "gpu": "GPU", "n_gpus": "GPUs", "engine": "Engine", "published": "Published", "planner": "planner",
          "source": "Source"}
 
@@ -33,16 +34,18 @@ def _speed() -> pd.DataFrame:
     import sys
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from speed_accuracy import DATA, predict
+    from calibrate_speed import errors
+    from speed_data import load_rows
 
-    rows = []
-    for line in DATA.read_text().splitlines():
-        r = json.loads(line)
-        for what, (pred, meas) in predict(r).items():
-            rows.append(dict(what=what, model=r["model"].split("/")[-1], quant=r["quant"], gpu=r["gpu"],
-                             n_gpus=r["n_gpus"], engine=r["engine"], published=meas, planner=pred,
-                             error_pct=100 * (pred / meas - 1), source=r["source"]))
-    return pd.DataFrame(rows)
+    rows = load_rows()
+    by_id = {id(r): r for r in rows}
+    out = []
+    for x in errors(rows):
+        r = by_id[x["row"]]
+        out.append(dict(half=x["half"], what=x["what"], model=r["model"].split("/")[-1], quant=r["quant"],
+                        gpu=r["gpu"], n_gpus=r["n_gpus"], engine=r["engine"], published=x["published"],
+                        planner=x["planner"], error_pct=100 * x["error"], entry=x["entry"], source=r["source"]))
+    return pd.DataFrame(out)
 
 
 def main(setup: Setup) -> None:
@@ -67,12 +70,17 @@ def main(setup: Setup) -> None:
         st.info("No measurement records in profiles/measurements/ yet: they come from scripts/measure_llamacpp.py "
                 "and `planner validate --record` runs.")
 
-    st.subheader("Speed: published batch-1 runs outside the calibration set")
+    st.subheader("Speed: published runs that did not calibrate planner")
     speed = _speed()
+    check = speed[speed["half"] == "check"]
     cols = st.columns(2)
     for col, what in zip(cols, ("decode", "ttft"), strict=True):
-        part = speed[speed["what"] == what]
-        col.metric(f"{what}: median |error|", f"{part['error_pct'].abs().median():.1f} %", help=f"{len(part)} runs")
+        part = check[check["what"] == what]
+        col.metric(f"{what}: median |error|", f"{part['error_pct'].abs().median():.1f} %",
+                   help=f"{len(part)} runs of the check half")
+    st.caption("Published runs are split by source into a calibration half (which fits profiles/efficiency.yaml) and "
+               "a check half (which judges it); the table shows both, each row with its source and the efficiency "
+               "entry used.")
     st.plotly_chart(error_histogram(speed), key="speed_hist")
     st.dataframe(speed.round(2).rename(columns=NAMES), key="speed_table", hide_index=True)
 

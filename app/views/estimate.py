@@ -27,6 +27,19 @@ def _plan(setup: Setup, where: str):
     return parts, v, speeds, {}, (p.quant, p.kv_dtype)
 
 
+def _typical(setup: Setup, quant: str) -> str:
+    """How far such figures land from published runs that did not calibrate planner (the check half)."""
+    from planner.efficiency import typical_errors
+    from planner.perf import default_engine
+
+    engine = setup.engine or default_engine(quant, setup.spec)
+    err = typical_errors(quant, engine, setup.spec)
+    parts = [f"±{100 * err[k]:.0f} % {name}" for k, name in (("ttft", "time to first token"), ("decode", "decode"))
+             if k in err]
+    return ("Typically " + " and ".join(parts) + f" ({engine}): the median error on published runs that did not "
+            "calibrate planner; Accuracy lists them." if parts else "")
+
+
 def _one(setup: Setup, where: str):
     """One GPU (or a budget): planner.estimate, with the engine's own rules when one is chosen."""
     extra = {"gpu_memory_bytes": setup.usable_bytes} if setup.gpu is None and setup.engine == "vllm" else {}
@@ -76,6 +89,7 @@ def main(setup: Setup) -> None:
         cols[0].metric("time to first token", seconds(ttft), help=f"a {setup.prompt:,}-token prompt")
         cols[1].metric("decode, per request", f"{speed(per_seq)} tok/s", help="at the full context")
         cols[2].metric("throughput, all requests", f"{speed(throughput)} tok/s")
+        st.caption(plain(_typical(setup, quant)))
 
     from charts import memory_bar  # plotly loads after the numbers are on screen
 

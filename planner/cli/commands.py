@@ -42,13 +42,19 @@ def cmd_estimate(a) -> str:
         lines += [f"{p.gpu}: fits in {format_bytes(p.usable_memory_bytes, a.unit)} "
                   f"({format_bytes(p.headroom_bytes, a.unit)} headroom)",
                   f"  time to first token ({p.prompt_tokens:,}-token prompt): "
-                  + (f"{p.prefill_seconds:.3f} s" if p.prefill_seconds is not None else
+                  + (f"{p.prefill_seconds:.3f} s{_band(p, 'ttft')}" if p.prefill_seconds is not None else
                      "unknown (no FLOP/s figure in this GPU's datasheet)"),
-                  f"  decode: {p.decode_tokens_per_s:.1f} tokens/s per sequence, "
+                  f"  decode: {p.decode_tokens_per_s:.1f} tokens/s per sequence{_band(p, 'decode')}, "
                   f"{p.throughput_tokens_per_s:.1f} tokens/s for the batch",
                   f"  ({p.engine}; efficiency entries: decode {p.efficiency_entries['decode']}, prefill "
                   f"{p.efficiency_entries['prefill']} — profiles/efficiency.yaml)"]
     return "\n".join(lines)
+
+
+def _band(p, what: str) -> str:
+    """' (typically ±12 %)': the median |error| of published runs that did not calibrate planner."""
+    err = p.typical_error.get(what)
+    return "" if err is None else f" (typically ±{100 * err:.0f} %)"
 
 
 def _engine_lines(e, unit: str) -> list[str]:

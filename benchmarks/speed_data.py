@@ -1,0 +1,74 @@
+"""Published speed runs and their fixed split into a calibration half and a check half.
+
+Rows: every benchmarks/data/published*.jsonl (each row cites its source) plus the calibration rows of
+../shared/reference-data.md (benchmarks/data/reference_calibration.jsonl), which always calibrate.
+
+The split is by source, fixed before any fit: a row's source is the document it was read from (a URL without its
+fragment or query; a GitHub repository for "github:owner/repo@commit path" sources), and the first byte of the
+SHA-256 of that name decides — even: calibration, odd: check. Every run of one source lands in the same half, so no
+source both sets and judges a number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+from planner import load_model
+from planner.estimate import default_kv_dtype
+from planner.parallel import plan
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "benchmarks" / "data"
+REFERENCE = DATA / "reference_calibration.jsonl"
+
+
+def source_id(source: str) -> str:
+    """The document a row was read from."""
+    s = source.strip()
+    if m := re.match(r"github:([\w.-]+/[\w.-]+)", s):
+        return "github:" + m[1].lower()
+    if m := re.match(r"(https?://[^\s#?]+)", s):
+        return m[1].rstrip("/").lower()
+    return s.split(" (")[0].lower()
+
+
+def half(row: dict) -> str:
+    """"calibration" or "check" (reference-data.md rows always calibrate)."""
+    if row.get("split") == "reference":
+        return "calibration"
+    return "calibration" if hashlib.sha256(source_id(row["source"]).encode()).digest()[0] % 2 == 0 else "check"
+
+
+def load_rows() -> list[dict]:
+    rows = [dict(json.loads(line), split="reference") for line in REFERENCE.read_text().splitlines() if line.strip()]
+    for path in sorted(DATA.glob("published*.jsonl")):
+        rows += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return rows
+
+
+def predict(row: dict, **own) -> dict:
+    """{"decode": (planner tok/s, published), "ttft": (planner s, published)} for what the row measured; `own`:
+    efficiency= / prefill_efficiency= to use instead of the table (the calibration asks for 1.0)."""
+    model = row["model"]  # a bundled name, or a config.json under tests/fixtures (relative to the repository)
+    spec = load_model(ROOT / model if model.startswith("tests/") else model)
+    kv = default_kv_dtype(row["quant"])
+    # llama.cpp splits layers across GPUs (--split-mode layer, its default): pipeline-style; the others tensor-parallel
+    mode = "pp" if row["engine"] == "llama.cpp" else "tp"
+    kw = dict(gpu=row["gpu"], n_gpus=row["n_gpus"], mode=mode, quant=row["quant"], kv_dtype=kv, engine=row["engine"],
+              backend=row.get("backend") if row["engine"] == "llama.cpp" else None, runtime="none", **own)
+    out = {}
+    if row.get("decode_tokens_per_s"):
+        ctx = min(spec.max_context, max(1, row["decode_context"] or 1))
+        p = plan(spec, context=ctx, **kw)
+        out["decode"] = (p.decode_tokens_per_s, row["decode_tokens_per_s"], p.efficiency_entries["decode"])
+    prompt = min(spec.max_context, row.get("prompt_tokens") or 0)
+    pp = row.get("prefill_tokens_per_s")
+    measured_ttft = row.get("ttft_s") or (prompt / pp if pp else None)
+    if measured_ttft and prompt >= 64:
+        p = plan(spec, context=prompt, **kw)
+        if p.prefill_seconds is not None:
+            out["ttft"] = (p.prefill_seconds, measured_ttft, p.efficiency_entries["prefill"])
+    return out

@@ -1,0 +1,58 @@
+"""The speed calibration: published runs split by source before fitting, the committed efficiency table exactly what
+benchmarks/calibrate_speed.py fits from the calibration half, and the bands from the check half."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from calibrate_speed import bands, errors, fit  # noqa: E402
+from speed_data import half, load_rows, source_id  # noqa: E402
+
+from planner import load_model  # noqa: E402
+from planner.efficiency import _data  # noqa: E402
+from planner.gpus import load_gpu  # noqa: E402
+from planner.quant.catalog import get_quant  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+ROWS = load_rows()
+
+
+def test_there_are_enough_published_runs_each_with_its_source():
+    assert len(ROWS) >= 300
+    assert len({r["engine"] for r in ROWS}) >= 4 and len({r["gpu"] for r in ROWS}) >= 12
+    for r in ROWS:
+        assert r["source"].strip()
+        load_model(ROOT / r["model"] if r["model"].startswith("tests/") else r["model"])
+        get_quant(r["quant"])
+        load_gpu(r["gpu"])
+
+
+def test_the_split_is_by_document():
+    halves: dict[str, set] = {}
+    for r in ROWS:
+        if r.get("split") != "reference":
+            halves.setdefault(source_id(r["source"]), set()).add(half(r))
+    assert all(len(h) == 1 for h in halves.values())  # no document both calibrates and checks
+    assert {h for hs in halves.values() for h in hs} == {"calibration", "check"}
+    a = {"source": "https://github.com/ggml-org/llama.cpp/discussions/4167#discussioncomment-1"}
+    b = {"source": "https://github.com/ggml-org/llama.cpp/discussions/4167#discussioncomment-2 (M2)"}
+    assert half(a) == half(b)
+    assert half({"source": "x", "split": "reference"}) == "calibration"
+
+
+@pytest.fixture(scope="module")
+def committed() -> dict:
+    return _data()
+
+
+def test_the_committed_table_is_what_the_calibration_half_fits(committed):
+    fitted = fit([r for r in ROWS if half(r) == "calibration"])
+    assert committed["entries"] == fitted
+
+
+def test_the_bands_are_the_check_halfs_errors(committed):
+    assert committed["bands"] == bands(errors(ROWS))
+    overall = next(b for b in committed["bands"] if b["what"] == "decode" and b["engine"] == "any")
+    assert overall["runs"] >= 50
