@@ -27,7 +27,7 @@ class Setup:
     context: int
     generated: int
     batch: int
-    gpu: str | None          # catalog id; None: a custom budget
+    gpu: object              # catalog id, a custom planner.gpus.GPU, or None: a memory budget (no speed)
     usable_bytes: int        # per GPU
     gpu_text: str            # "NVIDIA GeForce RTX 4090 · 24 GiB" or "a 24 GiB budget"
     n_gpus: int
@@ -53,6 +53,13 @@ class Setup:
 
 def _gpu_text(state: dict, unit: str) -> tuple[str | None, int, str]:
     if state["gpu"] == "custom":
+        if state["custom_bw"] is not None:  # a GPU of the user's own figures: memory, bandwidth, bf16 TFLOP/s
+            from planner.gpus import custom_gpu
+
+            g = custom_gpu(memory_bytes=int(state["budget"] * 2**30), bandwidth_bytes_per_s=state["custom_bw"] * 1e9,
+                           tflops_bf16=state["custom_tflops"])
+            return g, g.usable_memory_bytes, (f"a custom GPU · {_amount(state['budget'])} GiB · "
+                                              f"{_amount(state['custom_bw'])} GB/s")
         return None, int(state["budget"] * 2**30), f"a {_amount(state['budget'])} GiB budget"
     g = gpu_spec(state["gpu"])
     return state["gpu"], g.usable_memory_bytes, gpu_label(g.name, g.memory_marketed_bytes, unit)

@@ -72,7 +72,7 @@ def _gpu_controls(state: dict, uses) -> None:
 
     def label(g: str) -> str:
         if g == "custom":
-            return "Custom memory budget"
+            return "Custom GPU or memory budget"
         spec = gpu_spec(g)
         return gpu_label(spec.name, spec.memory_marketed_bytes, unit)
 
@@ -80,6 +80,11 @@ def _gpu_controls(state: dict, uses) -> None:
     if gpu == "custom":
         widget("number_input", "budget", "Memory budget per GPU (GiB = 2³⁰ B)", min_value=0.001,
                max_value=MAX_BYTES / 2**30, step=1.0, format="%.3f")
+        cols = st.sidebar.columns(2)
+        widget("number_input", "custom_bw", "Bandwidth (GB/s)", where=cols[0], min_value=1.0, max_value=1e5,
+               value=None, placeholder="for speed", help="A GPU not in the catalog: its memory bandwidth (10⁹ B/s)")
+        widget("number_input", "custom_tflops", "bf16 TFLOP/s", where=cols[1], min_value=0.1, max_value=1e5,
+               value=None, placeholder="for prefill", help="Its dense bf16 peak, for time to first token")
     if "count" in uses:
         cols = st.sidebar.columns(2)
         n = widget("number_input", "n_gpus", "GPUs", where=cols[0], min_value=1, max_value=MAX_GPUS, step=1)

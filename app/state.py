@@ -139,6 +139,8 @@ FIELDS = {f.key: f for f in [
     Field("path", "", _text(None, 1000, "a path")),
     Field("gpu", "rtx-4090", _choice(lambda: ["custom", *gpus()])),
     Field("budget", 24.0, _number(0.001, MAX_BYTES / 2**30, whole=False)),
+    Field("custom_bw", None, _number(1.0, 1e5, whole=False)),
+    Field("custom_tflops", None, _number(0.1, 1e5, whole=False)),
     Field("n_gpus", 1, _number(1, MAX_GPUS)),
     Field("split", "tensor", _choice(lambda: ["tensor", "pipeline"])),
     Field("quant", "checkpoint", _choice(lambda: ["checkpoint", *quants()])),

@@ -85,3 +85,30 @@ def load_gpu(gpu: str | GPU) -> GPU:
     hint = close_matches(key, list_gpus())
     raise UnknownGPUError(f"unknown gpu {gpu!r}" + (f"; did you mean: {', '.join(hint)}?" if hint else
                                                      f"; known: {', '.join(list_gpus())}"))
+
+
+MAX_CUSTOM_TFLOPS = 100_000  # 100 PFLOP/s dense: beyond any single accelerator
+
+
+def custom_gpu(*, memory_bytes: float, bandwidth_bytes_per_s: float, tflops_bf16: float | None = None,
+               memory_type: str = "GDDR", vendor: str = "nvidia", name: str = "custom GPU") -> GPU:
+    """A GPU described by its own figures (for one that is not in the catalog): total memory, memory bandwidth,
+    dense bf16 TFLOP/s (without it, prefill times are not given) and the memory type (HBM, GDDR, unified)."""
+    from .errors import WorkloadError, shown
+
+    if tflops_bf16 is not None and (isinstance(tflops_bf16, bool) or not isinstance(tflops_bf16, (int, float))
+                                    or not 0 < tflops_bf16 <= MAX_CUSTOM_TFLOPS):
+        raise WorkloadError(f"gpu tflops_bf16 must be in (0, {MAX_CUSTOM_TFLOPS}], got {shown(tflops_bf16)}")
+    kind = str(memory_type).upper()
+    if kind not in ("HBM", "GDDR", "UNIFIED"):
+        raise WorkloadError(f"gpu memory_type must be HBM, GDDR or unified, got {shown(memory_type)}")
+    try:
+        return GPU(id="custom", name=name, vendor="apple" if kind == "UNIFIED" else vendor, architecture="custom",
+                   memory_bytes=int(memory_bytes), memory_marketed_bytes=int(memory_bytes),
+                   memory_type="LPDDR" if kind == "UNIFIED" else kind,
+                   memory_bandwidth_bytes_per_s=bandwidth_bytes_per_s,
+                   flops_per_s={} if tflops_bf16 is None else {"bf16": tflops_bf16 * 1e12},
+                   source="the user's own figures")
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise WorkloadError(f"gpu {err['loc'][0]}: {err['msg']}") from None

@@ -49,3 +49,24 @@ def counts(x):
     if arr.dtype.kind not in "iu" or (arr.size and arr.min() < 0):
         raise PlannerError(f"token and sequence counts must be integers ≥ 0, got {shown(x)}")
     return arr.astype(np.int64)
+
+
+SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20,
+              "gib": 2**30, "tib": 2**40}
+
+
+def parse_size(text, field: str, *, per_second: bool = False) -> float:
+    """'24GiB' → 25769803776, '1008GB/s' → 1.008e12 (per_second: the '/s' is optional). Plain numbers are bytes."""
+    import re
+
+    s = str(text).strip().lower().replace(" ", "").replace(",", "")
+    if per_second:
+        s = s.removesuffix("/s").removesuffix("ps")
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([kmgt]i?b|b)?", s)
+    if not m:
+        raise PlannerError(f"{field} must be a size such as 24GiB or 1008GB{'/s' if per_second else ''}, "
+                           f"got {shown(text)}")
+    value = float(m[1]) * SIZE_UNITS[m[2] or "b"]
+    if not 0 < value < 2**60:
+        raise PlannerError(f"{field} must be positive and below 2^60 bytes, got {shown(text)}")
+    return value

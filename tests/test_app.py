@@ -498,3 +498,15 @@ def test_every_view_has_the_sidebar_controls_in_one_order(page):
         assert keys.index("gpu") <= 2
         labels = at.sidebar.selectbox(key="gpu").options
         assert all(re.search(r"\d+\s?(GB|GiB)", label) for label in labels[1:])  # every GPU shows its memory
+
+
+def test_a_custom_gpu_from_its_figures_gets_speeds_and_survives_the_link():
+    from planner.gpus import custom_gpu
+
+    at = app(gpu="custom", budget="24", custom_bw="1008", custom_tflops="165", quant="q4_k_m")
+    g = custom_gpu(memory_bytes=24 * 2**30, bandwidth_bytes_per_s=1008e9, tflops_bf16=165)
+    e = estimate("microsoft/Phi-3-small-8k-instruct", quant="q4_k_m", context=4096, gpu=g)
+    assert metric(at, "decode, per request") == f"{e.performance.decode_tokens_per_s:,.1f} tok/s"
+    assert metric(at, "total") == gib(e.total_bytes)
+    budget = app(gpu="custom", budget="24", quant="q4_k_m")  # memory alone: a budget, no speed
+    assert "a budget has no speed" in caption(budget)

@@ -159,3 +159,21 @@ def test_own_efficiency_overrides_the_table_and_bad_values_are_refused():
             estimate("llama-3-8b", context=512, gpu="rtx-4090", efficiency=bad)
     with pytest.raises(PlannerError, match="engine must be one of"):
         plan("llama-3-8b", gpu="rtx-4090", engine="warp-drive")
+
+
+def test_a_custom_gpu_from_its_figures_matches_the_catalog_gpu_with_the_same_figures():
+    from planner.gpus import custom_gpu
+    from planner.units import parse_size
+
+    # RTX 4090 datasheet: 24 GiB GDDR6X, 1008 GB/s (profiles/gpus/rtx-4090.yaml)
+    g = custom_gpu(memory_bytes=parse_size("24GiB", "memory"), bandwidth_bytes_per_s=parse_size(
+        "1008GB/s", "bandwidth", per_second=True), tflops_bf16=165)
+    mine = estimate("llama-3-8b", quant="q4_k_m", context=2048, gpu=g)
+    catalog = estimate("llama-3-8b", quant="q4_k_m", context=2048, gpu="rtx-4090")
+    assert mine.performance.decode_tokens_per_s == pytest.approx(catalog.performance.decode_tokens_per_s, rel=0.01)
+    assert parse_size("1.5 TB/s", "b", per_second=True) == 1.5e12 and parse_size("512", "m") == 512
+    for bad in ("lots", "-1GB", "0", "1e99GB"):
+        with pytest.raises(PlannerError, match="must be"):
+            parse_size(bad, "memory")
+    with pytest.raises(PlannerError, match="tflops_bf16"):
+        custom_gpu(memory_bytes=2**30, bandwidth_bytes_per_s=1e12, tflops_bf16=-1)

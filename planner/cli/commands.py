@@ -19,7 +19,7 @@ def cmd_estimate(a) -> str:
         "max_cache_len": a.max_cache_len}.items() if v is not None}
     e = estimate(a.model, quant=a.quant, kv_dtype=a.kv_dtype, context=a.context, batch=a.batch, chunk=a.chunk,
                  attention=a.attention, logits=a.logits, runtime=a.runtime, cap_sliding=not a.no_cap_sliding,
-                 gpu=a.gpu, engine=a.engine, prompt=a.prompt, speed_engine=a.speed_engine, efficiency=a.efficiency,
+                 gpu=_gpu(a), engine=a.engine, prompt=a.prompt, speed_engine=a.speed_engine, efficiency=a.efficiency,
                  prefill_efficiency=a.prefill_efficiency, **options)
     if a.json:
         return json.dumps(e.to_dict(), indent=2)
@@ -49,6 +49,23 @@ def cmd_estimate(a) -> str:
                   f"  ({p.engine}; efficiency entries: decode {p.efficiency_entries['decode']}, prefill "
                   f"{p.efficiency_entries['prefill']} — profiles/efficiency.yaml)"]
     return "\n".join(lines)
+
+
+def _gpu(a):
+    """--gpu, or a custom GPU from --gpu-memory, --gpu-bandwidth (and --gpu-tflops-bf16, --gpu-memory-type)."""
+    from ..errors import PlannerError
+    from ..gpus import custom_gpu
+    from ..units import parse_size
+
+    if a.gpu_memory is None and a.gpu_bandwidth is None and a.gpu_tflops_bf16 is None:
+        return a.gpu
+    if a.gpu is not None:
+        raise PlannerError("give either --gpu (a catalog id) or a custom GPU's figures (--gpu-memory, …), not both")
+    if a.gpu_memory is None or a.gpu_bandwidth is None:
+        raise PlannerError("a custom GPU needs --gpu-memory and --gpu-bandwidth (e.g. 24GiB and 1008GB/s)")
+    return custom_gpu(memory_bytes=parse_size(a.gpu_memory, "--gpu-memory"),
+                      bandwidth_bytes_per_s=parse_size(a.gpu_bandwidth, "--gpu-bandwidth", per_second=True),
+                      tflops_bf16=a.gpu_tflops_bf16, memory_type=a.gpu_memory_type)
 
 
 def _band(p, what: str) -> str:
