@@ -4,10 +4,11 @@
 
 Each calibration run implies an efficiency: decode — the published tokens/s over planner's tokens/s at 100 % of
 datasheet bandwidth (batch-1 decode is memory-bound); prefill — planner's time to first token at 100 % of peak
-FLOP/s over the published one (runs of 256 prompt tokens or more, compute-bound). An entry is the median of the
-runs of its key, written only where at least MIN_RUNS runs from at least MIN_SOURCES sources back it; coarser keys
-(any GPU class, the engine's group) are fitted the same way, and a lookup falls back to them (planner/efficiency.py).
-The check half then gives each engine × weight-family class its typical error, the band every speed figure carries.
+FLOP/s over the published one (runs whose ideal compute takes at least MIN_PREFILL_COMPUTE_S: compute-bound).
+An entry is the median of the runs of its key, written only where at least MIN_RUNS runs from at least MIN_SOURCES
+sources back it; coarser keys (any GPU class, the engine's group) are fitted the same way, and a lookup falls back
+to them (planner/efficiency.py). The check half then gives each engine × weight-family class its typical error,
+the band every speed figure carries.
 No per-model or per-run constants: only engine, backend, weight family and GPU class.
 """
 
@@ -29,6 +30,11 @@ from planner.profiles import load_model  # noqa: E402
 
 OUT = ROOT / "profiles" / "efficiency.yaml"
 MIN_RUNS, MIN_SOURCES = 3, 1
+# A prefill run calibrates compute efficiency only if its ideal compute time (100 % of peak) is at least this long:
+# shorter requests are dominated by a fixed per-request latency (scheduling, tokenization, the HTTP round trip of a
+# served benchmark), e.g. SGLang's 610-token DeepSeek-V3 runs on 8 × B200 (13 ms of ideal compute, 126–153 ms
+# measured) or NIM's 500-token Llama-3.1-70B (21 ms, 48 ms), and would read as a tiny compute efficiency.
+MIN_PREFILL_COMPUTE_S = 0.05
 DEFAULT = {"engine": "default", "decode_memory": 0.685, "prefill_compute": 0.5,
            "derivation": "a prior where no calibrated entry applies: decode as gpt-fast's compiled bf16 decode on an "
                          "A100 (1397 / 2039 GB/s, reference-data.md), prefill half of dense peak",
@@ -59,7 +65,7 @@ def implied(rows: list[dict]) -> dict[str, list[tuple[tuple, float, str]]]:
         if "decode" in at_full:
             pred, meas, _ = at_full["decode"]
             out["decode_memory"].append((k, min(1.0, meas / pred), source_id(r["source"])))
-        if "ttft" in at_full and (r.get("prompt_tokens") or 0) >= 256:
+        if "ttft" in at_full and at_full["ttft"][0] >= MIN_PREFILL_COMPUTE_S:
             pred, meas, _ = at_full["ttft"]
             out["prefill_compute"].append((k, min(1.0, pred / meas), source_id(r["source"])))
     return out
