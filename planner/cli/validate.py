@@ -41,7 +41,6 @@ def _validate_llamacpp(a) -> str:
 
     from ..measure.llamacpp import measure, options_for
     from ..profiles import load_model
-    from ..validate import append_records
 
     spec = load_model(a.model)
     context = a.context or min(4096, spec.max_context)
@@ -55,23 +54,30 @@ def _validate_llamacpp(a) -> str:
                            "(builds llama.cpp from source)") from None
     with tempfile.TemporaryDirectory() as work:
         r = measure(spec, a.quant or "q4_k_m", opts, workdir=work)
+    o = r["options"]
+    title = (f"{r['model']} — {r['quant']}, n_ctx {o['n_ctx']:,} ({o['n_parallel']} slot(s)), n_ubatch "
+             f"{o['n_ubatch']}, flash attention {'on' if o['flash_attn'] else 'off'}, K {o['type_k']} V "
+             f"{o['type_v']}; measured by llama.cpp on the CPU ({r['engine_version']})")
+    return _report(a, r, title, "llama.cpp", "(model, KV and output: exact at the log's 0.01 MiB; compute: the graph "
+                   "of a full GPU offload, computed here by the CPU)")
+
+
+def _report(a, r: dict, title: str, runtime: str, footnote: str) -> str:
+    """A measurement record: appended to --record, as JSON, or one line per component beside planner's figure."""
+    from ..validate import append_records
+
     if a.record:
         append_records([r], a.record)
     if a.json:
         return json.dumps([r], indent=2)
-    o = r["options"]
-    lines = [f"{r['model']} — {r['quant']}, n_ctx {o['n_ctx']:,} ({o['n_parallel']} slot(s)), n_ubatch "
-             f"{o['n_ubatch']}, flash attention {'on' if o['flash_attn'] else 'off'}, K {o['type_k']} V "
-             f"{o['type_v']}; measured by llama.cpp on the CPU ({r['engine_version']})",
-             f"  {'buffer':<10} {'planner':>14} {'llama.cpp':>14} {'error':>8}"]
+    lines = [title, f"  {'component':<18} {'planner':>14} {runtime:>14} {'error':>8}"]
     for k, meas in r["measured"].items():
-        est = r["estimated"][k]
-        mark = "" if r["within_tolerance"][k] else "  (outside tolerance)"
-        lines.append(f"  {k.removesuffix('_bytes'):<10} {format_bytes(est, a.unit):>14} "
+        if k not in r["estimated"]:
+            continue
+        mark = "" if r["within_tolerance"].get(k, True) else "  (outside tolerance)"
+        lines.append(f"  {k.removesuffix('_bytes'):<18} {format_bytes(r['estimated'][k], a.unit):>14} "
                      f"{format_bytes(meas, a.unit):>14} {r['error_pct'].get(k, 0):+7.2f}%{mark}")
-    lines.append("  (model, KV and output: exact at the log's 0.01 MiB; compute: the graph of a full GPU offload, "
-                 "computed here by the CPU)")
-    return "\n".join(lines)
+    return "\n".join([*lines, "  " + footnote])
 
 
 def _config_of(model: str) -> tuple[str, dict]:
@@ -95,7 +101,6 @@ def _validate_transformers(a) -> str:
     from importlib.util import find_spec
 
     from ..measure.transformers import record
-    from ..validate import append_records
 
     model, config = _config_of(a.model)
     if a.quant not in (None, "bf16") or a.kv_dtype not in (None, "bf16"):
@@ -106,23 +111,12 @@ def _validate_transformers(a) -> str:
     context = a.context or 4096
     r = record(model, config, context=context, batch=a.batch, attention=a.attention, cache=a.cache,
                max_cache_len=(a.max_cache_len or context) if a.cache == "static" else None)
-    if a.record:
-        append_records([r], a.record)
-    if a.json:
-        return json.dumps([r], indent=2)
     o = r["options"]
-    lines = [f"{r['model']} — bf16, context {o['context']:,}, batch {o['batch']}, {o['attention']}, "
+    title = (f"{r['model']} — bf16, context {o['context']:,}, batch {o['batch']}, {o['attention']}, "
              f"{o.get('cache', 'dynamic')} cache; measured with transformers {r['engine_version']} at full size under "
-             "fake tensors",
-             f"  {'component':<18} {'planner':>14} {'transformers':>14} {'error':>8}"]
-    for k, meas in r["measured"].items():
-        if k not in r["estimated"]:
-            continue
-        mark = "" if r["within_tolerance"].get(k, True) else "  (outside tolerance)"
-        lines.append(f"  {k.removesuffix('_bytes'):<18} {format_bytes(r['estimated'][k], a.unit):>14} "
-                     f"{format_bytes(meas, a.unit):>14} {r['error_pct'].get(k, 0):+7.2f}%{mark}")
-    lines.append("  (weights and KV: exact; activation: the peak above them, prefill or first decode step, within 5 %)")
-    return "\n".join(lines)
+             "fake tensors")
+    return _report(a, r, title, "transformers", "(weights and KV: exact; activation: the peak above them, prefill or "
+                   "first decode step, within 5 %)")
 
 
 def cmd_check_log(a) -> str:
