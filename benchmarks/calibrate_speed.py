@@ -35,6 +35,11 @@ MIN_RUNS, MIN_SOURCES = 3, 1
 # served benchmark), e.g. SGLang's 610-token DeepSeek-V3 runs on 8 × B200 (13 ms of ideal compute, 126–153 ms
 # measured) or NIM's 500-token Llama-3.1-70B (21 ms, 48 ms), and would read as a tiny compute efficiency.
 MIN_PREFILL_COMPUTE_S = 0.05
+# Eager engines (Hugging Face transformers' generate()): a decode step is bounded below by the time its kernels take
+# to launch, layer by layer, not only by bytes. Their runs set that floor instead of a bandwidth share: a run is
+# launch-bound when even the prior bandwidth share (DEFAULT's decode_memory) would move its bytes in under half the
+# measured step; the floor is the median of measured step ÷ layers over those runs.
+EAGER = {"transformers"}
 DEFAULT = {"engine": "default", "decode_memory": 0.685, "prefill_compute": 0.5,
            "derivation": "a prior where no calibrated entry applies: decode as gpt-fast's compiled bf16 decode on an "
                          "A100 (1397 / 2039 GB/s, reference-data.md), prefill half of dense peak",
@@ -62,7 +67,7 @@ def implied(rows: list[dict]) -> dict[str, list[tuple[tuple, float, str]]]:
     for r in rows:
         at_full = predict(r, efficiency=1.0, prefill_efficiency=1.0)
         k = key_of(r)
-        if "decode" in at_full:
+        if "decode" in at_full and r["engine"] not in EAGER:
             pred, meas, _ = at_full["decode"]
             out["decode_memory"].append((k, min(1.0, meas / pred), source_id(r["source"])))
         if "ttft" in at_full and at_full["ttft"][0] >= MIN_PREFILL_COMPUTE_S:
@@ -138,21 +143,43 @@ def bands(errs: list[dict]) -> list[dict]:
             for (w, e, f), v in sorted(groups.items()) if len(v) >= 5]
 
 
+def floors(rows: list[dict]) -> list[dict]:
+    """EAGER engines' per-layer floor on a decode step, from their launch-bound calibration runs."""
+    by_engine = defaultdict(list)
+    for r in rows:
+        if r["engine"] not in EAGER or not r.get("decode_tokens_per_s"):
+            continue
+        # the bytes alone at 100 % of bandwidth: predicted as a compiled engine, which has no floor of its own
+        at_full, meas, _ = predict(dict(r, engine="vllm"), efficiency=1.0)["decode"]
+        step, memory = 1 / meas, 1 / (at_full * DEFAULT["decode_memory"])
+        if memory < 0.5 * step:
+            spec = load_model(ROOT / r["model"] if r["model"].startswith("tests/") else r["model"])
+            by_engine[r["engine"]].append((step / spec.n_layers, source_id(r["source"])))
+    return [{"engine": eng, "decode_floor_s_per_layer": round(median(v for v, _ in vals), 6),
+             "derivation": f"decode_floor_s_per_layer: median of measured step ÷ layers over {len(vals)} launch-bound "
+                           f"calibration runs (range {1e3 * min(v for v, _ in vals):.2f}–"
+                           f"{1e3 * max(v for v, _ in vals):.2f} ms)",
+             "sources": sorted({s for _, s in vals})}
+            for eng, vals in sorted(by_engine.items()) if len(vals) >= MIN_RUNS]
+
+
+def _write(entries: list[dict], bands_: list[dict] | None = None) -> None:
+    from planner.efficiency import _data, table
+
+    doc = {"entries": entries} | ({"bands": bands_} if bands_ is not None else {})
+    OUT.write_text(HEADER + yaml.safe_dump(doc, sort_keys=False, width=120, allow_unicode=True))
+    _data.cache_clear()
+    table.cache_clear()
+
+
 def main() -> None:
     rows = load_rows()
     cal = [r for r in rows if half(r) == "calibration"]
     entries = fit(cal)
-    OUT.write_text(HEADER + yaml.safe_dump({"entries": entries}, sort_keys=False, width=120, allow_unicode=True))
-    from planner.efficiency import _data, table
-
-    _data.cache_clear()
-    table.cache_clear()
+    entries += floors(cal)
+    _write(entries)
     errs = errors(rows)
-    b = bands(errs)
-    OUT.write_text(HEADER + yaml.safe_dump({"entries": entries, "bands": b}, sort_keys=False, width=120,
-                                           allow_unicode=True))
-    _data.cache_clear()
-    table.cache_clear()
+    _write(entries, bands(errs))
     print(f"{len(rows)} runs: {len(cal)} calibration, {len(rows) - len(cal)} check; {len(entries)} entries")
     print("\n".join(summary(errs)))
 

@@ -47,6 +47,9 @@ class Entry(BaseModel):
     gpu_class: str = ANY
     decode_memory: float | None = Field(None, gt=0, le=1, description="decode: bytes/s reached ÷ datasheet bandwidth")
     prefill_compute: float | None = Field(None, gt=0, le=1, description="prefill: FLOP/s reached ÷ datasheet peak")
+    decode_floor_s_per_layer: float | None = Field(
+        None, gt=0, le=0.1, description="eager engines: the least time a decode step spends per layer (kernel launches "
+        "and Python between them), whatever the bytes")
     derivation: str
     sources: tuple[str, ...] = ()
 
@@ -168,3 +171,13 @@ def typical_errors(quant: str, engine: str, spec: ModelSpec | None = None) -> di
     """{"decode": …, "ttft": …}: the check half's median |error| (a fraction) that a speed figure carries."""
     fam = family(quant, spec)
     return {what: b.median_abs_error for what in ("decode", "ttft") if (b := band(what, engine, fam)) is not None}
+
+
+def decode_floor(engine: str) -> Entry | None:
+    """An eager engine's per-layer floor on a decode step (its own entry, else its group's); None: none modelled."""
+    check_engine(engine)
+    for eng in dict.fromkeys((engine, SPEED_ENGINES[engine])):
+        hit = next((e for e in table() if e.engine == eng and e.decode_floor_s_per_layer is not None), None)
+        if hit is not None:
+            return hit
+    return None

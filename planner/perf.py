@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .efficiency import efficiencies
+from .efficiency import decode_floor, efficiencies
 from .errors import WorkloadError, shown
 from .gpus import GPU
 from .kv import kv_cache_bytes
@@ -160,11 +160,17 @@ def decode_seconds_per_token(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype:
         spec, context_len=context, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
     flops = step_flops(spec, quant, batch=batch, new=1, past=context)
     eff = memory_efficiency(gpu, quant, engine, spec, backend=backend, efficiency=efficiency)
-    memory_s = bytes_ / (gpu.memory_bandwidth_bytes_per_s * eff)
+    memory_s = np.maximum(bytes_ / (gpu.memory_bandwidth_bytes_per_s * eff), layer_floor_seconds(spec, engine))
     peak = gpu.peak_flops(compute_dtype(quant, engine))
     if peak is None:  # no datasheet FLOP/s: decode is memory-bound at batch 1, so the memory time stands
         return memory_s
     return np.maximum(memory_s, flops / (peak * DECODE_COMPUTE_EFFICIENCY))
+
+
+def layer_floor_seconds(spec: ModelSpec, engine: Engine) -> float:
+    """An eager engine's least decode-step time: layers × its per-layer floor (profiles/efficiency.yaml); else 0."""
+    floor = decode_floor(engine)
+    return spec.n_layers * floor.decode_floor_s_per_layer if floor is not None else 0.0
 
 
 def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, prompt, batch=1,

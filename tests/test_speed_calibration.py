@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from calibrate_speed import bands, errors, fit  # noqa: E402
+from calibrate_speed import bands, errors, fit, floors  # noqa: E402
 from speed_data import half, load_rows, source_id  # noqa: E402
 
 from planner import load_model  # noqa: E402
@@ -48,8 +48,10 @@ def committed() -> dict:
 
 
 def test_the_committed_table_is_what_the_calibration_half_fits(committed):
-    fitted = fit([r for r in ROWS if half(r) == "calibration"])
-    assert committed["entries"] == fitted
+    calibration = [r for r in ROWS if half(r) == "calibration"]
+    assert committed["entries"] == fit(calibration) + floors(calibration)
+    floor = next(e for e in committed["entries"] if "decode_floor_s_per_layer" in e)
+    assert floor["engine"] == "transformers" and 0.0005 < floor["decode_floor_s_per_layer"] < 0.002
 
 
 def test_the_bands_are_the_check_halfs_errors(committed):
