@@ -164,12 +164,11 @@ def floors(rows: list[dict]) -> list[dict]:
 
 
 def _write(entries: list[dict], bands_: list[dict] | None = None) -> None:
-    from planner.efficiency import _data, table
+    from planner.efficiency import reload
 
     doc = {"entries": entries} | ({"bands": bands_} if bands_ is not None else {})
     OUT.write_text(HEADER + yaml.safe_dump(doc, sort_keys=False, width=120, allow_unicode=True))
-    _data.cache_clear()
-    table.cache_clear()
+    reload()
 
 
 def main() -> None:

@@ -80,13 +80,31 @@ def table() -> tuple[Entry, ...]:
     return tuple(Entry(**e) for e in _data()["entries"])
 
 
+@lru_cache(maxsize=4)
+def _index(what: str) -> dict[tuple[str, str, str, str], Entry]:
+    """The entries that give `what`, by (engine, backend, family, class): the first of a key wins."""
+    index: dict[tuple[str, str, str, str], Entry] = {}
+    for e in table():
+        if getattr(e, what) is not None:
+            index.setdefault((e.engine, e.backend, e.family, e.gpu_class), e)
+    return index
+
+
+@lru_cache(maxsize=1)
+def _bands() -> dict[tuple[str, str, str], Band]:
+    return {(b.what, b.engine, b.family): b for b in (Band(**b) for b in _data().get("bands", []))}
+
+
+def reload() -> None:
+    """Read profiles/efficiency.yaml again (after benchmarks/calibrate_speed.py rewrote it)."""
+    for cached in (_data, table, _index, _bands):
+        cached.cache_clear()
+
+
 def band(what: Literal["decode", "ttft"], engine: str, fam: str) -> Band | None:
     """The check half's typical error for this engine × weight family (≥ 5 runs), else for all runs of `what`."""
-    bands = [Band(**b) for b in _data().get("bands", [])]
-    for eng, fa in ((engine, fam), (ANY, ANY)):
-        if (hit := next((b for b in bands if (b.what, b.engine, b.family) == (what, eng, fa)), None)) is not None:
-            return hit
-    return None
+    bands = _bands()
+    return bands.get((what, engine, fam)) or bands.get((what, ANY, ANY))
 
 
 def gpu_class(gpu: GPU) -> GPUClass:
@@ -134,18 +152,14 @@ def lookup(what: Literal["decode_memory", "prefill_compute"], *, engine: str, fa
            backend: str = ANY) -> Entry:
     """The entry that answers `what` for this engine, backend, family and GPU class (fallback order above)."""
     check_engine(engine)
-    rows = [e for e in table() if getattr(e, what) is not None]
-
-    def find(eng: str, be: str, fa: str, cl: str) -> Entry | None:
-        return next((e for e in rows if (e.engine, e.backend, e.family, e.gpu_class) == (eng, be, fa, cl)), None)
-
+    index = _index(what)
     engines = dict.fromkeys((engine, SPEED_ENGINES[engine]))
     for fa in dict.fromkeys((fam, ANY)):  # the weight family first: its kernels set the efficiency
         for eng in engines:
             for be, cl in dict.fromkeys(((backend, cls), (ANY, cls), (ANY, ANY))):
-                if (hit := find(eng, be, fa, cl)) is not None:
+                if (hit := index.get((eng, be, fa, cl))) is not None:
                     return hit
-    if (hit := find("default", ANY, ANY, ANY)) is not None:
+    if (hit := index.get(("default", ANY, ANY, ANY))) is not None:
         return hit
     raise WorkloadError(f"the efficiency table has no {what} entry for {engine}")  # "default" rows prevent this
 
@@ -176,8 +190,6 @@ def typical_errors(quant: str, engine: str, spec: ModelSpec | None = None) -> di
 def decode_floor(engine: str) -> Entry | None:
     """An eager engine's per-layer floor on a decode step (its own entry, else its group's); None: none modelled."""
     check_engine(engine)
-    for eng in dict.fromkeys((engine, SPEED_ENGINES[engine])):
-        hit = next((e for e in table() if e.engine == eng and e.decode_floor_s_per_layer is not None), None)
-        if hit is not None:
-            return hit
-    return None
+    index = _index("decode_floor_s_per_layer")
+    return next((index[k] for eng in dict.fromkeys((engine, SPEED_ENGINES[engine]))
+                 if (k := (eng, ANY, ANY, ANY)) in index), None)
