@@ -30,8 +30,8 @@ from .perf import (
     HOST_RAM_BYTES_PER_S,
     decode_seconds_per_token,
     default_engine,
-    layer_floor_seconds,
     memory_efficiency,
+    memory_step_seconds,
     offload_seconds_per_token,
     prefill_seconds,
     weight_bytes_read,
@@ -154,9 +154,8 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
         per_call = ALLREDUCE_LATENCY_S + 2 * (n - 1) / n * w.batch * spec.d_model * 2 / link
         comm = 0.0 if n == 1 else 2 * spec.n_layers * per_call
         read = weight_bytes_read(spec, w.quant, tokens=w.batch) / n + kv_total * kv_share
-        step = max(read / (g.memory_bandwidth_bytes_per_s * memory_efficiency(
-            g, w.quant, engine, spec, backend=backend, efficiency=efficiency)),
-                   layer_floor_seconds(spec, engine)) + comm
+        eff = memory_efficiency(g, w.quant, engine, spec, backend=backend, efficiency=efficiency)
+        step = float(memory_step_seconds(read, g, eff, spec, engine)) + comm
     else:
         weights = _pp_weights(spec, w.quant, n)
         kv = ceil(kv_total / n * ceil(spec.n_layers / n) / (spec.n_layers / n))

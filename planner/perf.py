@@ -160,11 +160,16 @@ def decode_seconds_per_token(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype:
         spec, context_len=context, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
     flops = step_flops(spec, quant, batch=batch, new=1, past=context)
     eff = memory_efficiency(gpu, quant, engine, spec, backend=backend, efficiency=efficiency)
-    memory_s = np.maximum(bytes_ / (gpu.memory_bandwidth_bytes_per_s * eff), layer_floor_seconds(spec, engine))
+    memory_s = memory_step_seconds(bytes_, gpu, eff, spec, engine)
     peak = gpu.peak_flops(compute_dtype(quant, engine))
     if peak is None:  # no datasheet FLOP/s: decode is memory-bound at batch 1, so the memory time stands
         return memory_s
     return np.maximum(memory_s, flops / (peak * DECODE_COMPUTE_EFFICIENCY))
+
+
+def memory_step_seconds(bytes_, gpu: GPU, eff: float, spec: ModelSpec, engine: Engine):
+    """A step that moves `bytes_`: at `eff` of the GPU's bandwidth, and never below the engine's layer floor."""
+    return np.maximum(bytes_ / (gpu.memory_bandwidth_bytes_per_s * eff), layer_floor_seconds(spec, engine))
 
 
 def layer_floor_seconds(spec: ModelSpec, engine: Engine) -> float:
