@@ -21,6 +21,7 @@ _LAZY = {
     "get_quant": "quant.catalog", "quant_names": "quant.catalog",
     "ModelSpec": "spec",
     "sweep": "sweep", "table": "sweep",
+    "TrainEstimate": "training", "train_estimate": "training",
     "weights_bytes": "weights",
 }
 

@@ -10,6 +10,7 @@ from ..errors import PlannerError
 from ..units import UNIT_BYTES
 from .args import Parser, parse_tokens, positive, rate, unit
 from .commands import cmd_estimate, cmd_fit, cmd_gpus, cmd_models, cmd_quants, cmd_table
+from .train import add_parser as add_train_parser
 from .validate import cmd_check_log, cmd_validate
 
 __all__ = ["build_parser", "main", "parse_tokens"]
@@ -113,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     cl.add_argument("--quant", help="weights format (llama.cpp: default the log's file type)")
     cl.add_argument("--gpu", help="catalog GPU id, when the log names neither the GPU nor its total (vLLM)")
     cl.set_defaults(func=cmd_check_log)
+
+    add_train_parser(sub)
 
     sub.add_parser("models", help="list bundled model profiles").set_defaults(func=cmd_models)
     sub.add_parser("quants", help="list quantization formats").set_defaults(func=cmd_quants)

@@ -1,0 +1,95 @@
+"""The train verb: training memory per GPU by component, the fit, and the largest micro-batch and sequence."""
+
+from __future__ import annotations
+
+import json
+
+from ..units import UNIT_BYTES, format_bytes
+from .args import positive, unit
+
+LABELS = {"weights": "weights", "master_weights": "master weights", "gradients": "gradients",
+          "optimizer_states": "optimizer states", "activations": "activations", "logits": "logits (loss)",
+          "temporaries": "temporaries"}
+
+
+def add_parser(sub) -> None:
+    t = sub.add_parser("train", help="fine-tuning / training memory per GPU: full, LoRA, QLoRA")
+    t.add_argument("model", help="Hugging Face id, short name, or path to a config.json / model folder")
+    t.add_argument("--method", choices=["full", "lora", "qlora"], default="full")
+    t.add_argument("--rank", type=positive, help="LoRA rank r (default 16)")
+    t.add_argument("--targets", help="LoRA modules, comma-separated: q_proj,v_proj,… or all-linear (default)")
+    t.add_argument("--lora-dropout", type=float, help="dropout on the adapters' input (default 0)")
+    t.add_argument("--precision", choices=["bf16", "mixed", "fp32"],
+                   help="bf16 (default): bf16 weights and states; mixed: fp32 weights under bf16 autocast; fp32")
+    t.add_argument("--optimizer", choices=["adamw", "adamw_fused", "adamw_forloop", "adamw_8bit",
+                                           "paged_adamw_8bit", "paged_adamw", "adafactor", "sgd"])
+    t.add_argument("--gradient-checkpointing", choices=["on", "off"],
+                   help="recompute each layer in backward (default: on for QLoRA, as peft's recipe; else off)")
+    t.add_argument("--micro-batch", type=positive, help="sequences per forward/backward (default 1)")
+    t.add_argument("--seq-len", type=positive, help="tokens per sequence, e.g. 4096 or 4K (default 2048)")
+    t.add_argument("--grad-accum", type=positive, help="micro-batches per optimizer step (default 1)")
+    t.add_argument("--attention", choices=["sdpa", "eager"])
+    t.add_argument("--freeze-layers", type=int, help="full: keep the embeddings and the first N layers frozen")
+    t.add_argument("--distribution", choices=["single", "ddp", "zero1", "zero2", "zero3", "fsdp"])
+    t.add_argument("--gpus", type=positive, help="GPUs the distribution spans (default 1)")
+    t.add_argument("--offload-optimizer", action="store_true", help="ZeRO/FSDP: optimizer states on the CPU")
+    t.add_argument("--offload-params", action="store_true", help="ZeRO-3/FSDP: parameters on the CPU")
+    t.add_argument("--gpu", help="catalog GPU id (see `planner gpus`): adds the fit, step time and the largest "
+                   "micro-batch and sequence length that fit")
+    t.add_argument("--unit", type=unit, default="GiB", help=f"one of {', '.join(UNIT_BYTES)} (default GiB)")
+    t.add_argument("--json", action="store_true", help="print the result as JSON (bytes)")
+    t.set_defaults(func=cmd_train)
+
+
+def _options(a) -> dict:
+    return {k: v for k, v in {
+        "method": a.method, "lora_rank": a.rank, "lora_targets": a.targets, "lora_dropout": a.lora_dropout,
+        "precision": a.precision, "optimizer": a.optimizer,
+        "gradient_checkpointing": None if a.gradient_checkpointing is None else a.gradient_checkpointing == "on",
+        "micro_batch": a.micro_batch, "seq_len": a.seq_len, "gradient_accumulation": a.grad_accum,
+        "attention": a.attention, "freeze_layers": a.freeze_layers, "distribution": a.distribution,
+        "n_gpus": a.gpus, "offload_optimizer": a.offload_optimizer or None,
+        "offload_params": a.offload_params or None}.items() if v is not None}
+
+
+def cmd_train(a) -> str:
+    from ..training import make_setup, train_estimate
+    from ..training.search import max_micro_batch, max_seq_len
+
+    options = _options(a)
+    if a.gpus and a.gpus > 1 and not a.distribution:
+        options["distribution"] = "ddp"
+    setup = make_setup(**options)
+    e = train_estimate(a.model, gpu=a.gpu, setup=setup)
+    largest = {}
+    if a.gpu and e.fit is not None:
+        fields = setup.model_dump()
+        largest = {"micro_batch": max_micro_batch(a.model, gpu=a.gpu, **fields),
+                   "seq_len": max_seq_len(a.model, gpu=a.gpu, **fields)}
+    if a.json:
+        return json.dumps({**e.to_dict(), "largest_fitting": largest}, indent=2)
+    s = e.setup
+    how = {"full": "full fine-tuning", "lora": f"LoRA r={s.lora_rank}", "qlora": f"QLoRA (NF4) r={s.lora_rank}"}
+    lines = [f"{e.model} — {how[s.method]}, {s.precision}, {s.optimizer}, micro-batch {s.micro_batch} × "
+             f"{s.seq_len:,} tokens" + (", gradient checkpointing" if s.gradient_checkpointing else "")
+             + (f", {s.distribution} over {s.n_gpus} GPUs" if s.n_gpus > 1 else ""),
+             f"  trainable parameters {e.trainable_params:,} of {e.total_params:,} "
+             f"({100 * e.trainable_params / e.total_params:.2f} %)",
+             f"  peak per GPU at the {e.peak_phase} step:"]
+    lines += [f"    {LABELS[k]:<18} {format_bytes(v, a.unit):>12}" for k, v in e.components.items() if v]
+    lines += [f"    {'overhead (CUDA)':<18} {format_bytes(e.overhead_bytes, a.unit):>12}",
+              f"    {'total':<18} {format_bytes(e.total_bytes, a.unit):>12}"]
+    if e.host_bytes:
+        lines.append(f"  offloaded to CPU memory: {format_bytes(e.host_bytes, a.unit)} per GPU process")
+    lines.append("  phases: " + ", ".join(f"{p.name} {format_bytes(p.bytes, a.unit)}" for p in e.phases)
+                 + " (overhead excluded)")
+    if (f := e.fit) is not None:
+        verdict = (f"fits in {format_bytes(f.usable_memory_bytes, a.unit)} ({format_bytes(f.headroom_bytes, a.unit)} "
+                   "headroom)" if f.fits else f"does NOT fit: {f.reason}")
+        lines.append(f"{f.gpu}: {verdict}")
+        if f.step_seconds is not None:
+            lines.append(f"  step time {f.step_seconds:.2f} s, {f.tokens_per_s:,.0f} tokens/s at {f.mfu:.0%} MFU "
+                         "(a prior, not a measurement)")
+        lines.append(f"  largest micro-batch at {s.seq_len:,} tokens: {largest['micro_batch']}; longest sequence at "
+                     f"micro-batch {s.micro_batch}: {largest['seq_len']:,} tokens")
+    return "\n".join(lines)

@@ -1,0 +1,10 @@
+"""Fine-tuning and training memory: full, LoRA and QLoRA; optimizers; checkpointing; DDP, ZeRO and FSDP.
+
+train_estimate() gives the per-GPU peak of one training step by component and phase; planner.measure.training runs
+the same step in transformers and peft under fake tensors to check it.
+"""
+
+from .estimate import DEFAULT_TRAIN_MFU, TrainEstimate, TrainFit, train_estimate
+from .setup import TrainSetup, make_setup
+
+__all__ = ["DEFAULT_TRAIN_MFU", "TrainEstimate", "TrainFit", "TrainSetup", "make_setup", "train_estimate"]

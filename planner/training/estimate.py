@@ -1,0 +1,185 @@
+"""train_estimate(): the memory peak of one training step on each GPU, by component and phase, and its time.
+
+A step is forward (activations saved for backward, the loss over the full vocabulary), backward (activations freed
+layer by layer as gradients appear) and the optimizer step. The peak is the largest of four moments:
+  forward   the loss's logits, upcast and log-softmax together on top of every saved activation;
+  loss      the start of backward: saved activations plus the loss's three fp32 vocabulary-wide gradients;
+  layer     with checkpointing, one layer recomputed on top of the kept layer inputs;
+  optimizer every gradient plus the optimizer's temporaries.
+The model states (weights, optimizer states, gradients when accumulating) are held through all of them.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..overhead import overhead_breakdown
+from ..profiles import load_model
+from .activations import (
+    autocast_weight_copy_bytes,
+    checkpointed_bytes_per_token,
+    layer_bytes,
+    logits_bytes_per_token,
+    saved_bytes_per_token,
+)
+from .setup import TrainSetup, make_setup
+from .shard import per_gpu
+from .states import model_states
+
+# Model FLOPs utilization of a fine-tuning step, for step time: a prior, not a fit. torchtitan's Llama-3.1-8B bf16
+# training on 8 H100s (FSDP, seq 8192, torch.compile) reports 38-41 % MFU
+# (pytorch/torchtitan benchmarks/llama3_h100_202412_torchtitan.md); eager Hugging Face training runs lower.
+DEFAULT_TRAIN_MFU = 0.35
+
+
+class TrainPhase(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    bytes: int = Field(description="everything allocated at that moment on one GPU, overhead excluded")
+
+
+class TrainFit(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    gpu: str
+    usable_memory_bytes: int
+    fits: bool
+    reason: str | None = None
+    headroom_bytes: int
+    step_seconds: float | None = Field(None, description="one optimizer step (all micro-batches), at the MFU prior")
+    tokens_per_s: float | None = Field(None, description="all GPUs together")
+    mfu: float = DEFAULT_TRAIN_MFU
+
+
+class TrainEstimate(BaseModel):
+    """Peak bytes of a training step on one GPU. total = the sum of `components` (the peak moment) + overhead."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str
+    setup: TrainSetup
+    total_params: int
+    trainable_params: int
+    components: dict[str, int] = Field(description="weights, master_weights, gradients, optimizer_states, "
+                                       "activations, logits, temporaries at the peak moment, per GPU")
+    overhead_bytes: int
+    total_bytes: int
+    peak_phase: str = Field(description="forward, loss, layer or optimizer: the moment of the peak")
+    phases: tuple[TrainPhase, ...]
+    host_bytes: int = Field(0, description="offloaded states in CPU memory, per GPU process")
+    step_flops: float
+    fit: TrainFit | None = None
+
+    @property
+    def fits(self) -> bool | None:
+        return None if self.fit is None else self.fit.fits
+
+    def to_dict(self) -> dict:
+        return self.model_dump(mode="json")
+
+
+def optimizer_temp_bytes(setup: TrainSetup, trainable: int, largest: int, itemsize: int) -> int:
+    """Temporaries of optimizer.step() (torch.optim._multi_tensor_adamw and friends):
+    adamw (foreach) takes the square root of every exp_avg_sq at once — one more copy of the trainable parameters;
+    adamw_forloop does it one tensor at a time (sqrt, then its quotient: two copies of the largest);
+    fused AdamW, bitsandbytes' 8-bit and paged kernels, and SGD update in place;
+    Adafactor (for-loop) works in fp32: the gradient, its square and the update of the largest tensor."""
+    opt = setup.optimizer
+    if opt == "adamw":
+        return trainable * itemsize
+    if opt == "adamw_forloop":
+        return 2 * largest * itemsize
+    if opt == "adafactor":
+        return 3 * 4 * largest
+    return 0
+
+
+def _activations(spec, setup: TrainSetup) -> dict[str, int]:
+    n = setup.tokens
+    logits = logits_bytes_per_token(spec)
+    if setup.gradient_checkpointing:
+        kept = checkpointed_bytes_per_token(spec, setup) * n
+        # the top layer recomputed in backward, on top of every kept input
+        layer = max(layer_bytes(spec, setup, i, input_grad=True) for i in range(spec.n_layers)) * n
+    else:
+        kept, layer = saved_bytes_per_token(spec, setup) * n, 0
+    return {"kept": kept, "layer": layer, "logits_saved": logits["saved"] * n,
+            "logits_forward": logits["forward_peak"] * n, "logits_backward": logits["backward_peak"] * n}
+
+
+def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
+    """Training memory of `model` (a name, path or ModelSpec) on one GPU; options are TrainSetup fields
+    (method, precision, optimizer, lora_rank, lora_targets, gradient_checkpointing, micro_batch, seq_len, …)."""
+    spec = load_model(model)
+    setup = options.pop("setup", None) or make_setup(**options)
+    states = model_states(spec, setup)
+    g = per_gpu(spec, setup, states)
+    act = _activations(spec, setup)
+    copies = autocast_weight_copy_bytes(spec) if setup.precision == "mixed" and not setup.adapters else 0
+    held = g.weights_bytes + g.master_weights_bytes + g.optimizer_state_bytes + g.gathered_bytes
+    grads_all = g.gradient_bytes + g.ddp_bucket_bytes
+    grads_held = grads_all if setup.gradient_accumulation > 1 else 0
+    temp = optimizer_temp_bytes(setup, states.trainable_params, states.largest_trainable_numel,
+                                states.param_dtype_bytes)
+    if setup.offload_optimizer:
+        temp = 0  # the step runs on the CPU
+    moments = {
+        "forward": {"activations": act["kept"], "logits": act["logits_forward"], "gradients": grads_held,
+                    "weight_copies": copies},
+        "loss": {"activations": act["kept"], "logits": act["logits_backward"], "gradients": grads_held,
+                 "weight_copies": copies},
+        "optimizer": {"gradients": grads_all, "temporaries": temp},
+    }
+    if setup.gradient_checkpointing:
+        moments["layer"] = {"activations": act["kept"] + act["layer"], "gradients": grads_held,
+                            "weight_copies": copies}
+    phases = tuple(TrainPhase(name=k, bytes=held + sum(v.values())) for k, v in moments.items())
+    peak = max(phases, key=lambda p: p.bytes)
+    at = moments[peak.name]
+    components = {"weights": g.weights_bytes + at.get("weight_copies", 0) + g.gathered_bytes,
+                  "master_weights": g.master_weights_bytes, "gradients": at.get("gradients", 0),
+                  "optimizer_states": g.optimizer_state_bytes, "activations": at.get("activations", 0),
+                  "logits": at.get("logits", 0), "temporaries": at.get("temporaries", 0)}
+    overhead = sum(overhead_breakdown("cuda").values())
+    total = sum(components.values()) + overhead
+    flops = step_flops(spec, setup, states.trainable_params)
+    fit = _fit(gpu, total, flops, setup) if gpu is not None else None
+    return TrainEstimate(model=spec.name, setup=setup, total_params=states.total_params,
+                         trainable_params=states.trainable_params, components=components, overhead_bytes=overhead,
+                         total_bytes=total, peak_phase=peak.name, phases=phases, host_bytes=g.host_bytes,
+                         step_flops=flops, fit=fit)
+
+
+def step_flops(spec, setup: TrainSetup, trainable: int) -> float:
+    """FLOPs of one optimizer step over all micro-batches and GPUs: 2·N per token forward and 2·N backward to the
+    inputs for the active parameters N, 2·N more for weight gradients when the base trains (6·N·tokens), the
+    adapters' own 6·n, causal attention (half the square: 2·T·q per token and layer forward, twice that backward),
+    and one more forward with checkpointing."""
+    n_active = spec.active_param_count
+    tokens = setup.tokens * setup.gradient_accumulation * setup.n_gpus
+    width = spec.n_heads * (spec.head_dim if spec.mla is None else spec.mla.qk_nope_head_dim
+                            + spec.mla.qk_rope_head_dim)
+    attn_fwd = 2 * setup.seq_len * width * spec.n_layers  # per token: QK^T and PV over half the keys on average
+    adapters = 2 * trainable if setup.adapters else 0
+    fwd = 2 * n_active + attn_fwd + adapters
+    bwd = 2 * n_active + 2 * attn_fwd + (2 * adapters if setup.adapters else 2 * n_active)
+    return float(tokens * (fwd * (2 if setup.gradient_checkpointing else 1) + bwd))
+
+
+def _fit(gpu, total: int, flops: float, setup: TrainSetup) -> TrainFit:
+    from ..gpus import load_gpu
+
+    g = load_gpu(gpu)
+    usable = g.usable_memory_bytes
+    reason = None if total <= usable else (f"needs {total / 2**30:,.2f} GiB per GPU, {g.id} has "
+                                           f"{usable / 2**30:,.2f} GiB usable")
+    peak = g.peak_flops("bf16")
+    seconds = None if peak is None else flops / (peak * setup.n_gpus * DEFAULT_TRAIN_MFU)
+    tokens = setup.tokens * setup.gradient_accumulation * setup.n_gpus
+    return TrainFit(gpu=g.id, usable_memory_bytes=usable, fits=reason is None, reason=reason,
+                    headroom_bytes=usable - total, step_seconds=seconds,
+                    tokens_per_s=None if seconds is None else tokens / seconds)
+
+
+__all__ = ["DEFAULT_TRAIN_MFU", "TrainEstimate", "TrainFit", "TrainSetup", "train_estimate"]

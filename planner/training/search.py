@@ -1,0 +1,57 @@
+"""Reverse questions: the largest micro-batch or sequence length that fits, and which methods and GPU counts do."""
+
+from __future__ import annotations
+
+from ..gpus import load_gpu
+from ..profiles import load_model
+from .estimate import train_estimate
+from .setup import make_setup
+
+METHODS = ("full", "lora", "qlora")
+GPU_COUNTS = (1, 2, 4, 8, 16, 32, 64)
+
+
+def _largest(fits, upper: int) -> int:
+    """The largest n in 1..upper with fits(n) (fits is monotone: true up to some n, false after); 0 if none."""
+    if not fits(1):
+        return 0
+    lo, hi = 1, upper
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
+    return lo
+
+
+def max_micro_batch(model, *, gpu, upper: int = 4096, **options) -> int:
+    """The largest micro-batch whose training step fits `gpu`; 0 when not even one sequence does."""
+    spec, g = load_model(model), load_gpu(gpu)
+    options.pop("micro_batch", None)
+    return _largest(lambda n: train_estimate(spec, setup=make_setup(micro_batch=n, **options)).total_bytes
+                    <= g.usable_memory_bytes, upper)
+
+
+def max_seq_len(model, *, gpu, **options) -> int:
+    """The longest sequence (up to the model's max_position_embeddings) whose training step fits; 0 if none."""
+    spec, g = load_model(model), load_gpu(gpu)
+    options.pop("seq_len", None)
+    return _largest(lambda n: train_estimate(spec, setup=make_setup(seq_len=n, **options)).total_bytes
+                    <= g.usable_memory_bytes, spec.max_context)
+
+
+def plans(model, *, gpu, methods=METHODS, gpu_counts=GPU_COUNTS, **options) -> list[dict]:
+    """For each method, with and without gradient checkpointing: the fewest GPUs (ZeRO-3 above one) that fit,
+    with its per-GPU peak; cheapest first (fewest GPUs, then least memory)."""
+    spec, g = load_model(model), load_gpu(gpu)
+    rows = []
+    for method in methods:
+        for ckpt in (False, True):
+            for n in gpu_counts:
+                dist = "single" if n == 1 else "zero3"
+                e = train_estimate(spec, setup=make_setup(**{**options, "method": method,
+                                                             "gradient_checkpointing": ckpt, "n_gpus": n,
+                                                             "distribution": dist}))
+                if e.total_bytes <= g.usable_memory_bytes:
+                    rows.append({"method": method, "gradient_checkpointing": ckpt, "n_gpus": n, "distribution": dist,
+                                 "peak_bytes": e.total_bytes, "trainable_params": e.trainable_params})
+                    break
+    return sorted(rows, key=lambda r: (r["n_gpus"], r["peak_bytes"]))

@@ -1,0 +1,115 @@
+"""TrainSetup: how a model is fine-tuned or trained — method, precision, optimizer, checkpointing, batch, GPUs."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, field_validator
+
+from ..errors import WorkloadError, shown
+from ..limits import MAX_BATCH, MAX_CONTEXT, MAX_GPUS, MAX_LAYERS, MAX_LORA_RANK
+
+Method = Literal["full", "lora", "qlora"]
+Precision = Literal["bf16", "mixed", "fp32"]
+Optimizer = Literal["adamw", "adamw_fused", "adamw_forloop", "adamw_8bit", "paged_adamw_8bit", "paged_adamw",
+                    "adafactor", "sgd"]
+Distribution = Literal["single", "ddp", "zero1", "zero2", "zero3", "fsdp"]
+
+# Hugging Face module names a user targets with LoRA, and the planner tensor roles (planner.tensors) they cover.
+# Phi-3's fused qkv_proj / gate_up_proj are what its checkpoints call them; MLA's projections keep DeepSeek's names.
+LORA_MODULES = {
+    "q_proj": ("attn_q", "attn_q_b"), "k_proj": ("attn_k",), "v_proj": ("attn_v",), "o_proj": ("attn_output",),
+    "qkv_proj": ("attn_qkv",), "gate_proj": ("ffn_gate",), "up_proj": ("ffn_up",), "down_proj": ("ffn_down",),
+    "gate_up_proj": ("ffn_up",), "q_a_proj": ("attn_q_a",), "q_b_proj": ("attn_q_b",),
+    "kv_a_proj_with_mqa": ("attn_kv_a_mqa",), "kv_b_proj": ("attn_kv_b",),
+}
+ALL_LINEAR = "all-linear"  # peft's shorthand: every nn.Linear of the decoder layers, not the lm_head
+
+
+class TrainSetup(BaseModel):
+    """One training configuration; defaults are what a Hugging Face Trainer + peft user gets."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    method: Method = Field("full", description="full fine-tuning, LoRA on a 16-bit base, or QLoRA on an NF4 base")
+    precision: Precision = Field(
+        "bf16", description="bf16: weights, gradients and optimizer states in bf16; mixed: fp32 weights under bf16 "
+        "autocast (Trainer bf16=True on an fp32 model); fp32: everything fp32. LoRA/QLoRA: the base is bf16 either "
+        "way and the adapters fp32, as peft creates them")
+    optimizer: Optimizer = Field(
+        "adamw", description="adamw (torch foreach, the default), adamw_fused, adamw_forloop, adamw_8bit / "
+        "paged_adamw_8bit (bitsandbytes), paged_adamw (bitsandbytes 32-bit), adafactor (transformers), "
+        "sgd (momentum)")
+    lora_rank: StrictInt = Field(16, gt=0, le=MAX_LORA_RANK, description="LoRA r")
+    lora_targets: tuple[str, ...] = Field((ALL_LINEAR,), description="module names (q_proj, v_proj, …) or all-linear")
+    lora_dropout: float = Field(0.0, ge=0, lt=1, description="dropout on the adapters' input (> 0 keeps a mask)")
+    freeze_layers: StrictInt = Field(0, ge=0, le=MAX_LAYERS, description="full: the first N layers stay frozen")
+    gradient_checkpointing: StrictBool = Field(
+        False, description="recompute each decoder layer in backward, keeping only its input (Hugging Face's "
+        "gradient_checkpointing_enable); make_setup turns it on for QLoRA unless told otherwise, as peft's "
+        "prepare_model_for_kbit_training does")
+    micro_batch: StrictInt = Field(1, gt=0, le=MAX_BATCH, description="sequences per forward/backward")
+    seq_len: StrictInt = Field(2048, gt=0, le=MAX_CONTEXT, description="tokens per sequence")
+    gradient_accumulation: StrictInt = Field(
+        1, gt=0, le=MAX_BATCH, description="micro-batches per optimizer step; above 1 the gradients stay allocated "
+        "through every forward and backward")
+    attention: Literal["sdpa", "eager"] = Field("sdpa", description="sdpa/flash keep no score matrix; eager does")
+    distribution: Distribution = Field("single", description="how several GPUs share the work")
+    n_gpus: StrictInt = Field(1, gt=0, le=MAX_GPUS, description="GPUs the distribution spans")
+    offload_optimizer: StrictBool = Field(False, description="ZeRO/FSDP: optimizer states (and fp32 master) on CPU")
+    offload_params: StrictBool = Field(False, description="ZeRO-3/FSDP: parameters on CPU between uses")
+
+    @field_validator("lora_targets", mode="before")
+    @classmethod
+    def _targets(cls, v):
+        items = [v] if isinstance(v, str) else v
+        if not isinstance(items, (list, tuple)) or not items or not all(isinstance(t, str) and t for t in items):
+            raise ValueError("must be module names such as q_proj,v_proj or all-linear")
+        items = [t.strip() for s in items for t in s.split(",") if t.strip()]
+        unknown = [t for t in items if t != ALL_LINEAR and t not in LORA_MODULES]
+        if unknown:
+            raise ValueError(f"unknown module {unknown[0]!r}; known: {ALL_LINEAR}, {', '.join(LORA_MODULES)}")
+        return tuple(items)
+
+    @property
+    def tokens(self) -> int:
+        """Tokens in one micro-batch."""
+        return self.micro_batch * self.seq_len
+
+    @property
+    def adapters(self) -> bool:
+        return self.method in ("lora", "qlora")
+
+
+def make_setup(**options) -> TrainSetup:
+    """A TrainSetup from keyword options; a bad value raises WorkloadError naming the field and the value."""
+    unknown = sorted(set(options) - set(TrainSetup.model_fields))
+    if unknown:
+        raise WorkloadError(f"unknown training option {unknown[0]!r}; known: {', '.join(TrainSetup.model_fields)}")
+    options = {k: v for k, v in options.items() if v is not None}
+    if options.get("method") == "qlora":  # peft's prepare_model_for_kbit_training turns checkpointing on by default
+        options.setdefault("gradient_checkpointing", True)
+    try:
+        setup = TrainSetup(**options)
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else "setup"
+        value = options.get(field)
+        raise WorkloadError(f"training {field} {shown(value)}: {err['msg'].removeprefix('Value error, ')}") from None
+    _check_combination(setup)
+    return setup
+
+
+def _check_combination(s: TrainSetup) -> None:
+    if s.distribution == "single" and s.n_gpus > 1:
+        raise WorkloadError(f"training n_gpus {s.n_gpus} needs a distribution (ddp, zero1, zero2, zero3 or fsdp), "
+                            "got 'single'")
+    if s.offload_params and s.distribution not in ("zero3", "fsdp"):
+        raise WorkloadError(f"training offload_params needs distribution zero3 or fsdp, got {s.distribution!r}")
+    if s.offload_optimizer and s.distribution in ("single", "ddp"):
+        raise WorkloadError(f"training offload_optimizer needs a ZeRO stage or fsdp, got {s.distribution!r}")
+    if s.freeze_layers and s.adapters:
+        raise WorkloadError(f"training freeze_layers {s.freeze_layers} applies to method 'full'; {s.method} already "
+                            "freezes the base")
+    if s.method == "qlora" and s.distribution in ("zero3", "fsdp") and s.offload_params:
+        raise WorkloadError("training offload_params: a 4-bit base is not offloaded by ZeRO-3/FSDP")

@@ -1,0 +1,165 @@
+"""Model states of a training step: weights, trainable parameters, gradients, optimizer states, master weights.
+
+Everything here is counted tensor by tensor from planner.tensors; the rules of each library are cited where they
+are used. Bytes are per GPU before any sharding (planner.training.shard divides them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ..spec import ModelSpec
+from ..tensors import WeightTensor, weight_tensors
+from ..weights import tensor_bytes
+from .setup import ALL_LINEAR, LORA_MODULES, TrainSetup
+
+# bitsandbytes' 8-bit optimizers keep 32-bit states for tensors smaller than this (Optimizer8bit's min_8bit_size
+# default, bitsandbytes/optim/optimizer.py) and quantize the others blockwise: one uint8 per element and one fp32
+# absmax per BNB_8BIT_BLOCK elements (optimizer_update_8bit_blockwise).
+BNB_MIN_8BIT_SIZE = 4096
+BNB_8BIT_BLOCK = 256
+# The two 256-entry fp32 quantization maps (qmap1, qmap2) that every 8-bit state shares.
+BNB_QMAP_BYTES = 2 * 256 * 4
+
+# Roles peft's all-linear covers: every nn.Linear of the decoder layers (the router included); not the lm_head,
+# not the embeddings, and not stacked expert tensors (transformers keeps routed experts as 3-D parameters).
+LINEAR_ROLES = frozenset(r for roles in LORA_MODULES.values() for r in roles) | {"ffn_gate_inp",
+                                                                                 "ffn_gate_inp_shexp"}
+
+
+def _role(t: WeightTensor) -> str:
+    """The tensor's role without its expert/shared suffix: ffn_up_shexp → ffn_up."""
+    return t.role.removesuffix("_shexp")
+
+
+def lora_targets(spec: ModelSpec, setup: TrainSetup) -> tuple[WeightTensor, ...]:
+    """The 2-D weight tensors that get a LoRA adapter."""
+    if ALL_LINEAR in setup.lora_targets:
+        roles = LINEAR_ROLES
+    else:
+        roles = frozenset(r for name in setup.lora_targets for r in LORA_MODULES[name])
+    return tuple(t for t in weight_tensors(spec)
+                 if t.layer is not None and len(t.shape) == 2 and t.role != "bias" and _role(t) in roles
+                 and not t.is_expert)
+
+
+def lora_params(spec: ModelSpec, setup: TrainSetup) -> int:
+    """r · (in + out) per adapted (out, in) matrix: lora_A is r × in, lora_B is out × r."""
+    return sum(setup.lora_rank * (t.shape[0] + t.shape[1]) for t in lora_targets(spec, setup))
+
+
+def _trainable_full(spec: ModelSpec, setup: TrainSetup) -> tuple[WeightTensor, ...]:
+    """Full fine-tuning: every tensor, except the embeddings and the first freeze_layers layers when freezing."""
+    if not setup.freeze_layers:
+        return weight_tensors(spec)
+    return tuple(t for t in weight_tensors(spec) if t.role != "token_embd"
+                 and (t.layer is None or t.layer >= setup.freeze_layers))
+
+
+@dataclass(frozen=True)
+class States:
+    """Bytes and counts of the model states on one GPU, before sharding."""
+
+    total_params: int
+    trainable_params: int
+    weights_bytes: int          # the model as it computes: frozen base + trainable tensors (+ quantization states)
+    master_weights_bytes: int   # fp32 copies kept beside 16-bit working weights (none in the Trainer's setups)
+    gradient_bytes: int
+    optimizer_state_bytes: int
+    largest_trainable_numel: int  # elements of the largest trainable tensor (for-loop optimizer temporaries)
+    param_dtype_bytes: int      # bytes per element of the trainable parameters (and of their gradients)
+
+
+def _itemsize(precision: str) -> int:
+    return 2 if precision == "bf16" else 4
+
+
+def base_bytes(spec: ModelSpec, setup: TrainSetup) -> int:
+    """The frozen or full model's weights as held during training.
+
+    full: every tensor in bf16 (precision bf16) or fp32 (mixed, fp32). lora: a bf16 base (fp32 when precision is
+    fp32). qlora: NF4 with double quantization for the linear layers (the planner catalog's nf4-dq layout, what
+    transformers' bitsandbytes integration stores), and every tensor it leaves unquantized (embeddings, norms,
+    lm_head) in fp32, because peft's prepare_model_for_kbit_training casts all 16-bit parameters that are not
+    Params4bit to float32 (peft/utils/other.py).
+    """
+    if setup.method == "full":
+        return sum(t.numel for t in weight_tensors(spec)) * _itemsize(setup.precision)
+    if setup.method == "lora":
+        return sum(t.numel for t in weight_tensors(spec)) * (4 if setup.precision == "fp32" else 2)
+    total = 0
+    for t, (_, _, nbytes) in zip(weight_tensors(spec), tensor_bytes(spec, "nf4-dq"), strict=True):
+        total += 4 * t.numel if nbytes == 2 * t.numel else nbytes
+    return total
+
+
+def optimizer_state_bytes(numels: tuple[int, ...], optimizer: str, itemsize: int, shapes=()) -> int:
+    """Persistent optimizer state for trainable tensors of `numels` elements held in `itemsize`-byte dtype.
+
+    adamw*, paged_adamw: exp_avg and exp_avg_sq like the parameter (torch.optim.AdamW; the step counter lives on
+    the host unless capturable/fused, and is a 4-byte scalar per tensor either way, counted here).
+    adamw_8bit, paged_adamw_8bit: bitsandbytes blockwise 8-bit states (see the constants above).
+    sgd: one momentum buffer like the parameter. adafactor: see adafactor_state_bytes.
+    """
+    if optimizer == "sgd":
+        return sum(numels) * itemsize
+    if optimizer == "adafactor":
+        return adafactor_state_bytes(shapes, itemsize)
+    if optimizer in ("adamw_8bit", "paged_adamw_8bit"):
+        total = BNB_QMAP_BYTES
+        for n in numels:
+            if n < BNB_MIN_8BIT_SIZE:
+                total += 2 * 4 * n
+            else:
+                total += 2 * (n + 4 * -(-n // BNB_8BIT_BLOCK))
+        return total
+    return sum(2 * n * itemsize + 4 for n in numels)
+
+
+def adafactor_state_bytes(shapes, itemsize: int) -> int:
+    """transformers' Adafactor (beta1=None): a factored second moment — one value per row and one per column —
+    for tensors of 2 or more dimensions, a full one for vectors, in the gradient's dtype (optimization.py)."""
+    total = 0
+    for shape in shapes:
+        if len(shape) >= 2:
+            lead = 1
+            for s in shape[:-2]:
+                lead *= s
+            total += lead * (shape[-2] + shape[-1]) * itemsize
+        else:
+            total += shape[0] * itemsize
+    return total
+
+
+@lru_cache(maxsize=1024)
+def trainable_shapes(spec: ModelSpec, setup: TrainSetup) -> tuple[tuple[int, ...], ...]:
+    """Shapes of the trainable tensors: the adapters' lora_A (r × in) and lora_B (out × r), or the model's own."""
+    if setup.adapters:
+        return tuple(s for t in lora_targets(spec, setup)
+                     for s in ((setup.lora_rank, t.shape[1]), (t.shape[0], setup.lora_rank)))
+    return tuple(t.shape for t in _trainable_full(spec, setup))
+
+
+@lru_cache(maxsize=1024)
+def model_states(spec: ModelSpec, setup: TrainSetup) -> States:
+    """Weights, gradients and optimizer states of one unsharded replica."""
+    total = sum(t.numel for t in weight_tensors(spec))
+    shapes = trainable_shapes(spec, setup)
+    # peft creates the adapters in fp32 when the base is 16-bit (autocast_adapter_dtype=True, the default)
+    itemsize = 4 if setup.adapters else _itemsize(setup.precision)
+    numels = tuple(_numel(s) for s in shapes)
+    trainable = sum(numels)
+    weights = base_bytes(spec, setup) + (trainable * itemsize if setup.adapters else 0)
+    return States(
+        total_params=total, trainable_params=trainable, weights_bytes=weights, master_weights_bytes=0,
+        gradient_bytes=trainable * itemsize,
+        optimizer_state_bytes=optimizer_state_bytes(numels, setup.optimizer, itemsize, tuple(shapes)),
+        largest_trainable_numel=max(numels, default=0), param_dtype_bytes=itemsize)
+
+
+def _numel(shape) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
