@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
-from present import COLOURS, COMPONENT_COLOURS, FITS, NO, SYMBOLS, TIGHT, context_label
+from present import COLOURS, COMPONENT_COLOURS, FITS, NO, SYMBOLS, TIGHT, TRAIN_COLOURS, context_label
 
 from planner.units import to_unit
 
@@ -23,6 +23,23 @@ def memory_bar(components: dict[str, int], *, unit: str, budget_bytes: int | Non
     for key in COMPONENTS:
         fig.add_bar(y=["memory"], x=[to_unit(components[key], unit)], name=LABELS[key], orientation="h",
                     marker_color=COMPONENT_COLOURS[LABELS[key]], hovertemplate="%{x:.2f} " + unit)
+    return _stacked(fig, unit=unit, budget_bytes=budget_bytes, reserve_pct=reserve_pct)
+
+
+def training_bar(components: dict[str, int], *, unit: str, budget_bytes: int | None = None,
+                 reserve_pct: float = 0.0) -> go.Figure:
+    """A training step's peak on one GPU as one stacked bar (`components`: label → bytes, in present.TRAIN_COLOURS'
+    labels), with the usable memory (and the reserve) as lines."""
+    fig = go.Figure()
+    for label, n in components.items():
+        fig.add_bar(y=["memory"], x=[to_unit(n, unit)], name=label, orientation="h",
+                    marker_color=TRAIN_COLOURS[label], hovertemplate="%{x:.2f} " + unit)
+    fig = _stacked(fig, unit=unit, budget_bytes=budget_bytes, reserve_pct=reserve_pct)
+    fig.update_layout(legend_traceorder="normal")  # the legend in the bar's order, left to right
+    return fig
+
+
+def _stacked(fig: go.Figure, *, unit: str, budget_bytes: int | None, reserve_pct: float) -> go.Figure:
     if budget_bytes:
         fig.add_vline(x=to_unit(budget_bytes, unit), line_dash="dash", annotation_text="usable")
         if reserve_pct:

@@ -58,3 +58,34 @@ def max_batch(spec, **kw) -> int:
 
     return _max_batch(spec, **kw)
 
+
+
+# Fine-tuning (planner.training). A training estimate walks the layers, so these are bounded by the caller too
+# (finetuning.SEARCH_MAX_LAYERS).
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def train_estimate(spec, **kw):
+    from planner.training import train_estimate as _train_estimate
+
+    return _train_estimate(spec, **kw)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def max_micro_batch(spec, **kw) -> int:
+    from planner.training.search import max_micro_batch as _max_micro_batch
+
+    return _max_micro_batch(spec, **kw)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def max_seq_len(spec, **kw) -> int:
+    from planner.training.search import max_seq_len as _max_seq_len
+
+    return _max_seq_len(spec, **kw)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def train_plans(spec, **kw) -> list[dict]:
+    from planner.training.search import plans
+
+    return plans(spec, **kw)

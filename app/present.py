@@ -15,6 +15,10 @@ FITS, TIGHT, NO = "fits", "tight", "does not fit"
 COLOURS = {FITS: "#0072B2", TIGHT: "#E69F00", NO: "#D55E00"}
 SYMBOLS = {FITS: "✓", TIGHT: "≈", NO: "✗"}
 COMPONENT_COLOURS = {"weights": "#0072B2", "KV cache": "#009E73", "activations": "#CC79A7", "overhead": "#999999"}
+# A training step's components (planner.training.TrainEstimate.components, plus overhead), in the same palette
+TRAIN_COLOURS = {"weights": "#0072B2", "master weights": "#56B4E9", "gradients": "#009E73",
+                 "optimizer states": "#E69F00", "activations": "#CC79A7", "logits": "#F0E442",
+                 "temporaries": "#D55E00", "overhead": "#999999"}
 DEFAULT_RESERVE_PCT = 5.0  # "tight" below this share of usable memory left free (display only; user-set)
 
 COLUMN_NAMES = {  # internal column → what a reader sees (bytes columns get the unit appended)

@@ -30,6 +30,7 @@ from planner.limits import (
     MAX_HEAD_DIM,
     MAX_HEADS,
     MAX_LAYERS,
+    MAX_LORA_RANK,
     MAX_VOCAB,
 )
 
@@ -38,6 +39,9 @@ DEFAULT_MODEL = "microsoft/Phi-3-small-8k-instruct"
 SOURCES = ["bundled", "Hugging Face id", "parameter count", "custom", "config.json", "local file"]
 ENGINES = ["analytic", "vllm", "llama.cpp", "transformers"]
 KV_CHOICES = ["default", "bf16", "fp16", "fp8", "int8", "int4", "q8_0", "q4_0", "fp32"]
+# Fine-tuning: the LoRA target modules offered (peft's names; Phi-3 fuses qkv_proj and gate_up_proj)
+LORA_TARGETS = ["all-linear", "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "qkv_proj",
+                "gate_up_proj"]
 HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
 # Custom architecture: key, label, default (a Llama-3-8B-like model), upper bound
 CUSTOM_FIELDS = [("c_layers", "layers", 32, MAX_LAYERS), ("c_hidden", "hidden size", 4096, MAX_D_MODEL),
@@ -58,6 +62,17 @@ def gpus() -> list[str]:
     from planner import list_gpus
 
     return list_gpus()
+
+
+@cache
+def train_choices(field: str) -> list[str]:
+    """The values planner.training.TrainSetup accepts for `field` (method, precision, optimizer, distribution);
+    "single" is left out of the distributions: one GPU is always single, several need one of the others."""
+    from typing import get_args
+
+    from planner.training import TrainSetup
+
+    return [v for v in get_args(TrainSetup.model_fields[field].annotation) if v != "single"]
 
 
 @cache
@@ -166,6 +181,17 @@ FIELDS = {f.key: f for f in [
     Field("groups", ("common",), _choice(lambda: ["common", *quant_group_map()]), many=True),
     Field("gpus", (), _choice(gpus), many=True),
     Field("target", 0.0, _number(0.0, 1e6, whole=False)),
+    # fine-tuning (planner.training.TrainSetup's fields; n_gpus and the GPU are the shared ones)
+    Field("method", "full", _choice(lambda: train_choices("method"))),
+    Field("precision", "bf16", _choice(lambda: train_choices("precision"))),
+    Field("optimizer", "adamw", _choice(lambda: train_choices("optimizer"))),
+    Field("lora_rank", 16, _number(1, MAX_LORA_RANK)),
+    Field("lora_targets", ("all-linear",), _choice(lambda: LORA_TARGETS), many=True),
+    Field("checkpointing", "default", _choice(lambda: ["default", "on", "off"])),
+    Field("micro_batch", 1, _number(1, MAX_BATCH)),
+    Field("seq_len", 2048, _number(1, MAX_CONTEXT)),
+    Field("grad_accum", 1, _number(1, MAX_BATCH)),
+    Field("distribution", "ddp", _choice(lambda: train_choices("distribution"))),
 ]}
 
 

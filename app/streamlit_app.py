@@ -20,6 +20,7 @@ page = st.navigation([
     st.Page("views/sweeps.py", title="Sweeps", url_path="sweeps"),
     st.Page("views/compare.py", title="Compare models", url_path="compare"),
     st.Page("views/which_gpu.py", title="Which GPU", url_path="which_gpu"),
+    st.Page("views/finetune.py", title="Fine-tuning", url_path="finetune"),
     st.Page("views/accuracy.py", title="Accuracy", url_path="accuracy"),
     st.Page("views/check_log.py", title="Check a log", url_path="check_log"),
 ], position="top")

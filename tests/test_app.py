@@ -28,7 +28,7 @@ from present import (  # noqa: E402
 from planner import estimate, get_quant, load_gpu, load_model, quant_names, sweep, table  # noqa: E402
 
 VIEWS = ["views/estimate.py", "views/table.py", "views/sweeps.py", "views/compare.py", "views/which_gpu.py",
-         "views/accuracy.py"]
+         "views/finetune.py", "views/accuracy.py"]
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,7 @@ from planner import PlannerError, limits  # noqa: E402
 TINYLLAMA = Path(__file__).parent / "fixtures" / "configs" / "TinyLlama__TinyLlama-1.1B-Chat-v1.0.json"
 EVIL = "[click](https://evil.example)"
 VIEWS = ["views/estimate.py", "views/table.py", "views/sweeps.py", "views/compare.py", "views/which_gpu.py",
-         "views/accuracy.py"]
+         "views/finetune.py", "views/accuracy.py"]
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -20,7 +20,7 @@ from serve import CHROMIUM_ARGS, dashboard  # noqa: E402
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
 VIEWS = {"Estimate": "", "Quantization × context": "table", "Sweeps": "sweeps", "Compare models": "compare",
-         "Which GPU": "which_gpu", "Accuracy": "accuracy"}
+         "Which GPU": "which_gpu", "Fine-tuning": "finetune", "Accuracy": "accuracy"}
 NUMBER = '[data-testid="stMetricValue"], [data-testid="stTable"], [data-testid="stDataFrame"], .js-plotly-plot'
 WAIT = 60_000
 

@@ -22,7 +22,7 @@ def _records() -> pd.DataFrame:
         for line in path.read_text().splitlines():
             r = json.loads(line)
             for key, meas in r["measured"].items():
-                est = r["estimated"].get(key)
+                est = r.get("estimated", {}).get(key)  # a record of another tool's own estimate has none
                 if isinstance(meas, (int, float)) and meas and est is not None:
                     rows.append(dict(engine=r.get("engine", "reference model"), what=key.removesuffix("_bytes"),
                                      model=r.get("model"), device=r.get("device"), error_pct=100 * (est / meas - 1)))

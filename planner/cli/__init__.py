@@ -106,6 +106,17 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--flash-attn", choices=["on", "off"], default="on", help="llama.cpp: default on")
     v.add_argument("--type-v", help="llama.cpp V cache type (default: --kv-dtype)")
     v.add_argument("--n-parallel", type=positive, default=1, help="llama.cpp slots (n_ctx = context × slots)")
+    v.add_argument("--train", action="store_true", help="one training step of transformers' own class (peft "
+                   "adapters, bitsandbytes 4-bit and 8-bit AdamW) at full size under fake tensors, against `planner "
+                   "train` (needs transformers, peft, bitsandbytes)")
+    v.add_argument("--method", choices=["full", "lora", "qlora"], default="full", help="--train: the method")
+    v.add_argument("--rank", type=positive, default=16, help="--train: LoRA rank (default 16)")
+    v.add_argument("--optimizer", choices=["adamw", "adamw_fused", "adamw_forloop", "adamw_8bit", "sgd",
+                                           "adafactor"], default="adamw", help="--train: the optimizer")
+    v.add_argument("--precision", choices=["bf16", "mixed", "fp32"], default="bf16", help="--train: precision")
+    v.add_argument("--gradient-checkpointing", choices=["on", "off"], help="--train: default on for QLoRA")
+    v.add_argument("--seq-len", type=positive, default=2048, help="--train: tokens per sequence (default 2048)")
+    v.add_argument("--micro-batch", type=positive, default=1, help="--train: sequences per step (default 1)")
     v.set_defaults(func=cmd_validate)
 
     cl = sub.add_parser("check-log", help="a llama.cpp/Ollama, vLLM or SGLang startup log's figures beside planner's")

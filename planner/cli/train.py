@@ -79,6 +79,9 @@ def cmd_train(a) -> str:
     lines += [f"    {LABELS[k]:<18} {format_bytes(v, a.unit):>12}" for k, v in e.components.items() if v]
     lines += [f"    {'overhead (CUDA)':<18} {format_bytes(e.overhead_bytes, a.unit):>12}",
               f"    {'total':<18} {format_bytes(e.total_bytes, a.unit):>12}"]
+    if e.paged_bytes:
+        lines.append(f"  paged optimizer states: {format_bytes(e.paged_bytes, a.unit)} in unified memory (on the GPU "
+                     "while it has room, else in CPU memory; not in the total)")
     if e.host_bytes:
         lines.append(f"  offloaded to CPU memory: {format_bytes(e.host_bytes, a.unit)} per GPU process")
     lines.append("  phases: " + ", ".join(f"{p.name} {format_bytes(p.bytes, a.unit)}" for p in e.phases)

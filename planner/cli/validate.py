@@ -10,6 +10,8 @@ from ..units import format_bytes
 
 
 def cmd_validate(a) -> str:
+    if a.train:
+        return _validate_training(a)
     if a.against == "llama.cpp":
         return _validate_llamacpp(a)
     if a.against == "transformers":
@@ -117,6 +119,48 @@ def _validate_transformers(a) -> str:
              "fake tensors")
     return _report(a, r, title, "transformers", "(weights and KV: exact; activation: the peak above them, prefill or "
                    "first decode step, within 5 %)")
+
+
+def _validate_training(a) -> str:
+    """planner validate MODEL --train: one training step measured in transformers + peft beside `planner train`."""
+    from importlib.util import find_spec
+
+    missing = [p for p in ("transformers", "peft", "bitsandbytes") if find_spec(p) is None]
+    if missing:
+        raise PlannerError(f"--train needs {', '.join(missing)}: pip install transformers peft bitsandbytes")
+    from ..measure.training import record
+    from ..training.validate import compare, modelled
+    from ..validate import append_records
+
+    model, config = _config_of(a.model)
+    ckpt = a.method == "qlora" if a.gradient_checkpointing is None else a.gradient_checkpointing == "on"
+    kw = {"method": a.method, "precision": a.precision, "optimizer": a.optimizer, "gradient_checkpointing": ckpt,
+          "micro_batch": a.micro_batch, "seq_len": a.seq_len, "attention": a.attention}
+    if a.method != "full":
+        kw["lora_rank"] = a.rank
+    import logging
+    import warnings
+
+    logging.getLogger("transformers").setLevel(logging.ERROR)  # deprecation and use_cache notices of the library
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = record(model, config, **kw)
+    if a.record:
+        append_records([r], a.record)
+    if a.json:
+        return json.dumps([r], indent=2)
+    if (why := modelled(r)) is not None:
+        return f"{model}: measured, but planner does not model this setup ({why})"
+    lines = [f"{model} — {a.method}, {a.precision}, {a.optimizer}, micro-batch {a.micro_batch} × {a.seq_len:,} tokens"
+             + (", gradient checkpointing" if ckpt else "") + "; measured with transformers "
+             f"{r['versions']['transformers']} + peft {r['versions']['peft']} at full size under fake tensors",
+             f"  {'figure':<22} {'planner':>14} {'measured':>14} {'error':>8}"]
+    for key, (est, meas, err, ok) in compare(r).items():
+        fmt = (lambda v: f"{v:,}") if key == "trainable_params" else (lambda v: format_bytes(v, a.unit))
+        lines.append(f"  {key.removesuffix('_bytes'):<22} {fmt(est):>14} {fmt(meas):>14} {100 * err:+7.2f}%"
+                     + ("" if ok else "  (outside tolerance)"))
+    return "\n".join([*lines, "  (step2_peak: everything allocated at the steady-state step's peak, CUDA overhead "
+                              "left out)"])
 
 
 def cmd_check_log(a) -> str:

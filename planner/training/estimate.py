@@ -16,9 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..overhead import overhead_breakdown
 from ..profiles import load_model
 from .activations import (
+    adapter_weight_copy_bytes,
     autocast_weight_copy_bytes,
     checkpointed_bytes_per_token,
+    expert_merge_bytes,
     layer_bytes,
+    layer_classes,
     logits_bytes_per_token,
     saved_bytes_per_token,
 )
@@ -65,9 +68,11 @@ class TrainEstimate(BaseModel):
                                        "activations, logits, temporaries at the peak moment, per GPU")
     overhead_bytes: int
     total_bytes: int
-    peak_phase: str = Field(description="forward, loss, layer or optimizer: the moment of the peak")
+    peak_phase: str = Field(description="forward, loss, layer, backward or optimizer: the moment of the peak")
     phases: tuple[TrainPhase, ...]
     host_bytes: int = Field(0, description="offloaded states in CPU memory, per GPU process")
+    paged_bytes: int = Field(0, description="paged optimizer states (bitsandbytes): in unified memory, on the GPU "
+                             "while it has room and in CPU memory when not; not in total_bytes")
     step_flops: float
     fit: TrainFit | None = None
 
@@ -77,6 +82,14 @@ class TrainEstimate(BaseModel):
 
     def to_dict(self) -> dict:
         return self.model_dump(mode="json")
+
+
+def kept_weight_copies(spec, setup: TrainSetup, trainable: int) -> int:
+    """16-bit weight copies autograd keeps for backward: under autocast over fp32 weights every linear's (with
+    checkpointing only the lm_head's, the layers' being recomputed); with adapters, see adapter_weight_copy_bytes."""
+    if setup.precision == "mixed" and not setup.adapters:
+        return 2 * spec.vocab_size * spec.d_model if setup.gradient_checkpointing else autocast_weight_copy_bytes(spec)
+    return adapter_weight_copy_bytes(spec, setup, trainable)
 
 
 def optimizer_temp_bytes(setup: TrainSetup, trainable: int, largest: int, itemsize: int) -> int:
@@ -98,12 +111,14 @@ def optimizer_temp_bytes(setup: TrainSetup, trainable: int, largest: int, itemsi
 def _activations(spec, setup: TrainSetup) -> dict[str, int]:
     n = setup.tokens
     logits = logits_bytes_per_token(spec)
+    merged = expert_merge_bytes(spec, setup)  # per MoE layer, not per token
     if setup.gradient_checkpointing:
         kept = checkpointed_bytes_per_token(spec, setup) * n
-        # the top layer recomputed in backward, on top of every kept input
-        layer = max(layer_bytes(spec, setup, i, input_grad=True) for i in range(spec.n_layers)) * n
+        # the largest layer recomputed in backward, on top of every kept input
+        layer = max(layer_bytes(spec, setup, i, input_grad=True) for i, _ in layer_classes(spec)) * n + merged
     else:
-        kept, layer = saved_bytes_per_token(spec, setup) * n, 0
+        moe_layers = sum(spec.is_moe_layer(i) for i in range(spec.n_layers))
+        kept, layer = saved_bytes_per_token(spec, setup) * n + merged * moe_layers, 0
     return {"kept": kept, "layer": layer, "logits_saved": logits["saved"] * n,
             "logits_forward": logits["forward_peak"] * n, "logits_backward": logits["backward_peak"] * n}
 
@@ -116,8 +131,13 @@ def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
     states = model_states(spec, setup)
     g = per_gpu(spec, setup, states)
     act = _activations(spec, setup)
-    copies = autocast_weight_copy_bytes(spec) if setup.precision == "mixed" and not setup.adapters else 0
-    held = g.weights_bytes + g.master_weights_bytes + g.optimizer_state_bytes + g.gathered_bytes
+    copies = kept_weight_copies(spec, setup, states.trainable_params)
+    # autocast's cache lives until the forward leaves autocast: every copy is there at the loss's forward
+    cached = autocast_weight_copy_bytes(spec) if setup.precision == "mixed" and not setup.adapters else copies
+    # bitsandbytes' paged optimizers allocate their states in CUDA unified memory (cudaMallocManaged, outside
+    # PyTorch's allocator): on the GPU while it has room, paged to CPU memory when it does not
+    paged = g.optimizer_state_bytes if setup.optimizer.startswith("paged_") else 0
+    held = g.weights_bytes + g.master_weights_bytes + g.optimizer_state_bytes - paged + g.gathered_bytes
     grads_all = g.gradient_bytes + g.ddp_bucket_bytes
     grads_held = grads_all if setup.gradient_accumulation > 1 else 0
     temp = optimizer_temp_bytes(setup, states.trainable_params, states.largest_trainable_numel,
@@ -126,11 +146,16 @@ def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
         temp = 0  # the step runs on the CPU
     moments = {
         "forward": {"activations": act["kept"], "logits": act["logits_forward"], "gradients": grads_held,
-                    "weight_copies": copies},
+                    "weight_copies": cached},
         "loss": {"activations": act["kept"], "logits": act["logits_backward"], "gradients": grads_held,
                  "weight_copies": copies},
         "optimizer": {"gradients": grads_all, "temporaries": temp},
     }
+    if spec.tie_embeddings and not setup.adapters and not setup.freeze_layers:
+        # the embedding's gradient meets the lm_head's already in the tied .grad: the new one and their sum are
+        # allocated before the old one goes (measured on Llama-3.2-1B and gemma-2-9b, fake tensors)
+        tied = 2 * spec.vocab_size * spec.d_model * states.param_dtype_bytes // max(1, _grad_shards(setup))
+        moments["backward"] = {"gradients": grads_all, "temporaries": tied}
     if setup.gradient_checkpointing:
         moments["layer"] = {"activations": act["kept"] + act["layer"], "gradients": grads_held,
                             "weight_copies": copies}
@@ -139,7 +164,7 @@ def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
     at = moments[peak.name]
     components = {"weights": g.weights_bytes + at.get("weight_copies", 0) + g.gathered_bytes,
                   "master_weights": g.master_weights_bytes, "gradients": at.get("gradients", 0),
-                  "optimizer_states": g.optimizer_state_bytes, "activations": at.get("activations", 0),
+                  "optimizer_states": g.optimizer_state_bytes - paged, "activations": at.get("activations", 0),
                   "logits": at.get("logits", 0), "temporaries": at.get("temporaries", 0)}
     overhead = sum(overhead_breakdown("cuda").values())
     total = sum(components.values()) + overhead
@@ -148,7 +173,13 @@ def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
     return TrainEstimate(model=spec.name, setup=setup, total_params=states.total_params,
                          trainable_params=states.trainable_params, components=components, overhead_bytes=overhead,
                          total_bytes=total, peak_phase=peak.name, phases=phases, host_bytes=g.host_bytes,
+                         paged_bytes=paged,
                          step_flops=flops, fit=fit)
+
+
+def _grad_shards(setup: TrainSetup) -> int:
+    """GPUs a gradient is split over (ZeRO-2/3, FSDP), else 1."""
+    return setup.n_gpus if setup.distribution in ("zero2", "zero3", "fsdp") else 1
 
 
 def step_flops(spec, setup: TrainSetup, trainable: int) -> float:

@@ -21,7 +21,7 @@ LORA_MODULES = {
     "q_proj": ("attn_q", "attn_q_b"), "k_proj": ("attn_k",), "v_proj": ("attn_v",), "o_proj": ("attn_output",),
     "qkv_proj": ("attn_qkv",), "gate_proj": ("ffn_gate",), "up_proj": ("ffn_up",), "down_proj": ("ffn_down",),
     "gate_up_proj": ("ffn_up",), "q_a_proj": ("attn_q_a",), "q_b_proj": ("attn_q_b",),
-    "kv_a_proj_with_mqa": ("attn_kv_a_mqa",), "kv_b_proj": ("attn_kv_b",),
+    "kv_a_proj_with_mqa": ("attn_kv_a_mqa",), "kv_b_proj": ("attn_kv_b",), "lm_head": ("output",),
 }
 ALL_LINEAR = "all-linear"  # peft's shorthand: every nn.Linear of the decoder layers, not the lm_head
 
@@ -34,8 +34,8 @@ class TrainSetup(BaseModel):
     method: Method = Field("full", description="full fine-tuning, LoRA on a 16-bit base, or QLoRA on an NF4 base")
     precision: Precision = Field(
         "bf16", description="bf16: weights, gradients and optimizer states in bf16; mixed: fp32 weights under bf16 "
-        "autocast (Trainer bf16=True on an fp32 model); fp32: everything fp32. LoRA/QLoRA: the base is bf16 either "
-        "way and the adapters fp32, as peft creates them")
+        "autocast (Trainer bf16=True on an fp32 model); fp32: everything fp32. LoRA: the base in that dtype, the "
+        "adapters fp32 as peft creates them; QLoRA: an NF4 base under bf16 autocast, as its recipe runs")
     optimizer: Optimizer = Field(
         "adamw", description="adamw (torch foreach, the default), adamw_fused, adamw_forloop, adamw_8bit / "
         "paged_adamw_8bit (bitsandbytes), paged_adamw (bitsandbytes 32-bit), adafactor (transformers), "

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..errors import WorkloadError
 from ..spec import ModelSpec
 from ..tensors import WeightTensor, weight_tensors
 from ..weights import tensor_bytes
@@ -24,8 +25,9 @@ BNB_QMAP_BYTES = 2 * 256 * 4
 
 # Roles peft's all-linear covers: every nn.Linear of the decoder layers (the router included); not the lm_head,
 # not the embeddings, and not stacked expert tensors (transformers keeps routed experts as 3-D parameters).
-LINEAR_ROLES = frozenset(r for roles in LORA_MODULES.values() for r in roles) | {"ffn_gate_inp",
-                                                                                 "ffn_gate_inp_shexp"}
+MLP_ROLES = frozenset({"ffn_gate", "ffn_up", "ffn_down"})
+LINEAR_ROLES = frozenset(r for roles in LORA_MODULES.values() for r in roles if r != "output") | {
+    "ffn_gate_inp", "ffn_gate_inp_shexp"}
 
 
 def _role(t: WeightTensor) -> str:
@@ -33,20 +35,56 @@ def _role(t: WeightTensor) -> str:
     return t.role.removesuffix("_shexp")
 
 
+@lru_cache(maxsize=1024)
 def lora_targets(spec: ModelSpec, setup: TrainSetup) -> tuple[WeightTensor, ...]:
-    """The 2-D weight tensors that get a LoRA adapter."""
+    """The 2-D weight tensors that get a LoRA adapter.
+
+    peft 0.21's all-linear on a model whose routed experts are fused 3-D parameters (transformers 5) adapts the
+    attention linears, the router and the experts (expert_adapter_shapes), and leaves the dense and shared-expert
+    MLP linears alone (read off get_peft_model on Mixtral and DeepSeek-V2 configs).
+    """
     if ALL_LINEAR in setup.lora_targets:
-        roles = LINEAR_ROLES
+        roles = LINEAR_ROLES - (MLP_ROLES if spec.moe is not None else frozenset())
     else:
         roles = frozenset(r for name in setup.lora_targets for r in LORA_MODULES[name])
-    return tuple(t for t in weight_tensors(spec)
-                 if t.layer is not None and len(t.shape) == 2 and t.role != "bias" and _role(t) in roles
-                 and not t.is_expert)
+    out = tuple(t for t in weight_tensors(spec)
+                if t.layer is not None and len(t.shape) == 2 and t.role != "bias" and _role(t) in roles
+                and not t.is_expert)
+    if "output" in roles:  # lm_head named explicitly (all-linear leaves it out); tied: the embedding matrix
+        out += (WeightTensor("output.weight", "output", (spec.vocab_size, spec.d_model)),)
+    if not out and not adapts_experts(spec, setup):
+        raise WorkloadError(f"training lora_targets {','.join(setup.lora_targets)}: {spec.name} has no such module"
+                            f" (its linears: {', '.join(model_modules(spec))})")
+    return out
+
+
+def model_modules(spec: ModelSpec) -> list[str]:
+    """The LoRA module names this model has."""
+    roles = {_role(t) for t in weight_tensors(spec) if len(t.shape) == 2}
+    return [name for name, rs in LORA_MODULES.items() if name != "lm_head" and any(r in roles for r in rs)]
+
+
+def adapts_experts(spec: ModelSpec, setup: TrainSetup) -> bool:
+    """peft's all-linear wraps fused routed experts as parameters (target_parameters)."""
+    return setup.adapters and spec.moe is not None and ALL_LINEAR in setup.lora_targets
+
+
+def expert_adapter_shapes(spec: ModelSpec, setup: TrainSetup) -> tuple[tuple[int, int], ...]:
+    """peft's adapters on a layer's fused experts, per MoE layer: gate_up (E, 2f, d) gets rank 2r across the E
+    experts — lora_A (2r·E, d), lora_B (2f, 2r·E) — and down (E, d, f) rank r — lora_A (r·E, f), lora_B (d, r·E)."""
+    if not adapts_experts(spec, setup):
+        return ()
+    m, d, r = spec.moe, spec.d_model, setup.lora_rank
+    up = 2 * m.expert_d_ff if spec.gated_mlp else m.expert_d_ff
+    ru = r * m.n_experts * (2 if spec.gated_mlp else 1)
+    per_layer = ((ru, d), (up, ru), (r * m.n_experts, m.expert_d_ff), (d, r * m.n_experts))
+    return per_layer * sum(spec.is_moe_layer(i) for i in range(spec.n_layers))
 
 
 def lora_params(spec: ModelSpec, setup: TrainSetup) -> int:
-    """r · (in + out) per adapted (out, in) matrix: lora_A is r × in, lora_B is out × r."""
-    return sum(setup.lora_rank * (t.shape[0] + t.shape[1]) for t in lora_targets(spec, setup))
+    """r · (in + out) per adapted (out, in) matrix (lora_A is r × in, lora_B is out × r), and the experts'."""
+    return sum(setup.lora_rank * (t.shape[0] + t.shape[1]) for t in lora_targets(spec, setup)) + sum(
+        a * b for a, b in expert_adapter_shapes(spec, setup))
 
 
 def _trainable_full(spec: ModelSpec, setup: TrainSetup) -> tuple[WeightTensor, ...]:
@@ -78,16 +116,16 @@ def _itemsize(precision: str) -> int:
 def base_bytes(spec: ModelSpec, setup: TrainSetup) -> int:
     """The frozen or full model's weights as held during training.
 
-    full: every tensor in bf16 (precision bf16) or fp32 (mixed, fp32). lora: a bf16 base (fp32 when precision is
-    fp32). qlora: NF4 with double quantization for the linear layers (the planner catalog's nf4-dq layout, what
-    transformers' bitsandbytes integration stores), and every tensor it leaves unquantized (embeddings, norms,
-    lm_head) in fp32, because peft's prepare_model_for_kbit_training casts all 16-bit parameters that are not
-    Params4bit to float32 (peft/utils/other.py).
+    full and lora: every tensor in bf16 (precision bf16) or fp32 (mixed, fp32). qlora: NF4 with double
+    quantization for the linear layers (the planner catalog's nf4-dq layout, what transformers' bitsandbytes
+    integration stores), and every tensor it leaves unquantized (embeddings, norms, lm_head) in fp32, because
+    peft's prepare_model_for_kbit_training casts all 16-bit parameters that are not Params4bit to float32
+    (peft/utils/other.py).
     """
     if setup.method == "full":
         return sum(t.numel for t in weight_tensors(spec)) * _itemsize(setup.precision)
     if setup.method == "lora":
-        return sum(t.numel for t in weight_tensors(spec)) * (4 if setup.precision == "fp32" else 2)
+        return sum(t.numel for t in weight_tensors(spec)) * (2 if setup.precision == "bf16" else 4)
     total = 0
     for t, (_, _, nbytes) in zip(weight_tensors(spec), tensor_bytes(spec, "nf4-dq"), strict=True):
         total += 4 * t.numel if nbytes == 2 * t.numel else nbytes
@@ -105,7 +143,7 @@ def optimizer_state_bytes(numels: tuple[int, ...], optimizer: str, itemsize: int
     if optimizer == "sgd":
         return sum(numels) * itemsize
     if optimizer == "adafactor":
-        return adafactor_state_bytes(shapes, itemsize)
+        return adafactor_state_bytes(shapes)
     if optimizer in ("adamw_8bit", "paged_adamw_8bit"):
         total = BNB_QMAP_BYTES
         for n in numels:
@@ -117,9 +155,11 @@ def optimizer_state_bytes(numels: tuple[int, ...], optimizer: str, itemsize: int
     return sum(2 * n * itemsize + 4 for n in numels)
 
 
-def adafactor_state_bytes(shapes, itemsize: int) -> int:
+def adafactor_state_bytes(shapes) -> int:
     """transformers' Adafactor (beta1=None): a factored second moment — one value per row and one per column —
-    for tensors of 2 or more dimensions, a full one for vectors, in the gradient's dtype (optimization.py)."""
+    for tensors of 2 or more dimensions, a full one for vectors, in fp32 (optimization.py upcasts a 16-bit
+    gradient before it creates the state like it)."""
+    itemsize = 4
     total = 0
     for shape in shapes:
         if len(shape) >= 2:
@@ -137,7 +177,8 @@ def trainable_shapes(spec: ModelSpec, setup: TrainSetup) -> tuple[tuple[int, ...
     """Shapes of the trainable tensors: the adapters' lora_A (r × in) and lora_B (out × r), or the model's own."""
     if setup.adapters:
         return tuple(s for t in lora_targets(spec, setup)
-                     for s in ((setup.lora_rank, t.shape[1]), (t.shape[0], setup.lora_rank)))
+                     for s in ((setup.lora_rank, t.shape[1]), (t.shape[0], setup.lora_rank))) + \
+            expert_adapter_shapes(spec, setup)
     return tuple(t.shape for t in _trainable_full(spec, setup))
 
 

@@ -1,0 +1,126 @@
+"""Dashboard, Fine-tuning view: planner.training's numbers as the reader sees them, its controls in the shared state
+and the link, a bad link value named in a notice, and the chart as a pure function."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+APP = Path(__file__).resolve().parents[1] / "app"
+sys.path.insert(0, str(APP))
+from charts import training_bar  # noqa: E402
+from finetuning import components  # noqa: E402
+
+from planner import load_gpu  # noqa: E402
+from planner.training import train_estimate  # noqa: E402
+from planner.training.search import max_micro_batch, plans  # noqa: E402
+
+PAGE = "views/finetune.py"
+PHI3 = "microsoft/Phi-3-small-8k-instruct"  # the dashboard's default model
+
+
+@pytest.fixture(autouse=True)
+def _bugs_fail_the_tests(monkeypatch):
+    monkeypatch.setenv("PLANNER_DEBUG", "1")
+
+
+def app(**query) -> AppTest:
+    at = AppTest.from_file(str(APP / "streamlit_app.py"), default_timeout=120)
+    at.query_params.update(query)
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def gib(n: int) -> str:
+    return f"{n / 2**30:,.2f} GiB"
+
+
+def test_renders_the_default_model_with_verdict_table_chart_and_plans():
+    at = app()
+    e = train_estimate(PHI3, gpu="rtx-4090")
+    assert metric(at, "total") == gib(e.total_bytes) and metric(at, "peak moment") == e.peak_phase
+    assert "Does not fit on GeForce RTX 4090" in at.error[0].value and metric(at, "step time") == "—"
+    table = at.table[0].value
+    assert list(table["component"]) == [*components(e), "total"]
+    assert table["GiB"].iloc[-1] == f"{e.total_bytes / 2**30:,.2f}"
+    assert "optimizer (peak)" in list(at.table[1].value["moment"])
+    assert len(at.table[2].value) == len(plans(PHI3, gpu="rtx-4090")) > 0  # the cheapest ways
+    assert at.get("plotly_chart")
+
+
+def test_qlora_changes_the_total_and_shows_speed_with_its_prior():
+    at = app()
+    full = metric(at, "total")
+    at.selectbox(key="method").set_value("qlora").run()
+    e = train_estimate(PHI3, gpu="rtx-4090", method="qlora")
+    assert metric(at, "total") == gib(e.total_bytes) != full
+    assert metric(at, "trainable parameters") == f"{e.trainable_params / 1e6:,.1f} M"
+    assert "Fits" in at.success[0].value and metric(at, "step time") != "—"
+    assert "a prior, not a measurement" in " ".join(c.value for c in at.caption)
+    assert metric(at, "largest micro-batch") == f"{max_micro_batch(PHI3, gpu='rtx-4090', method='qlora'):,}"
+    assert at.query_params["method"] == "qlora"
+
+
+def test_bad_link_values_are_named_and_the_defaults_shown():
+    at = app(method="foo", lora_rank="0", lora_targets=["q_proj", "nope"], seq_len="1e9")
+    notes = " ".join(w.value for w in at.warning)
+    assert "method=foo is not one of full, lora, qlora" in notes
+    assert "lora_rank=0 is below the minimum 1" in notes and "lora_targets=nope is not one of" in notes
+    assert "seq_len=1e9 is not a whole number" in notes
+    assert metric(at, "total") == gib(train_estimate(PHI3, gpu="rtx-4090").total_bytes)
+
+
+def test_the_state_survives_a_copied_link():
+    at = app(model="meta-llama/Llama-3.1-8B", gpu="h100-sxm")
+    at.selectbox(key="method").set_value("lora").run()
+    at.number_input(key="lora_rank").set_value(64).run()
+    at.multiselect(key="lora_targets").set_value(["q_proj", "v_proj"]).run()
+    at.number_input(key="seq_len").set_value(4096).run()
+    at.number_input(key="n_gpus").set_value(2).run()
+    at.selectbox(key="distribution").set_value("zero3").run()
+    e = train_estimate("meta-llama/Llama-3.1-8B", gpu="h100-sxm", method="lora", lora_rank=64,
+                       lora_targets=["q_proj", "v_proj"], seq_len=4096, n_gpus=2, distribution="zero3")
+    assert metric(at, "total per GPU") == gib(e.total_bytes)
+    link = dict(at.query_params)
+    assert link["lora_targets"] == ["q_proj", "v_proj"] and link["distribution"] == "zero3"
+    again = app(**link)
+    assert [m.value for m in again.metric] == [m.value for m in at.metric]
+    assert again.multiselect(key="lora_targets").value == ["q_proj", "v_proj"]
+    assert again.number_input(key="lora_rank").value == 64 and not again.warning
+
+
+def test_a_memory_budget_has_a_verdict_but_no_speed_and_gb_on_request():
+    at = app(gpu="custom", budget="80", model="meta-llama/Llama-3.1-8B", method="lora", unit="GB")
+    e = train_estimate("meta-llama/Llama-3.1-8B", method="lora")
+    assert metric(at, "total") == f"{e.total_bytes / 1e9:,.2f} GB" and "Fits on a 80 GiB budget" in at.success[0].value
+    assert metric(at, "step time") == "—" and "GB" in at.table[0].value.columns
+
+
+def test_lora_without_a_target_says_so_and_keeps_the_controls():
+    at = app(method="lora", lora_targets="")
+    assert "Pick at least one LoRA target module" in at.error[0].value
+    at.multiselect(key="lora_targets").set_value(["all-linear"]).run()
+    assert "Pick at least" not in " ".join(e.value for e in at.error) and metric(at, "total").endswith("GiB")
+
+
+def test_targets_the_model_lacks_are_named():
+    at = app(method="lora", lora_targets=["q_proj", "v_proj"])  # Phi-3-small fuses them as qkv_proj
+    assert "has no such module" in at.error[0].value and "qkv_proj" in at.error[0].value
+
+
+def test_training_bar_stacks_the_components_against_the_usable_memory():
+    e = train_estimate("meta-llama/Llama-3.1-8B", method="qlora")
+    parts = components(e)
+    fig = training_bar(parts, unit="GiB", budget_bytes=load_gpu("rtx-4090").usable_memory_bytes, reserve_pct=5)
+    assert [b.name for b in fig.data] == list(parts) and parts["overhead"] == e.overhead_bytes
+    assert sum(b.x[0] for b in fig.data) == pytest.approx(e.total_bytes / 2**30)
+    assert len(fig.layout.shapes) == 2  # usable and reserve
