@@ -14,10 +14,10 @@ from planner import PlannerError
 from planner.limits import MAX_BATCH, MAX_CONTEXT, MAX_GPUS, MAX_LORA_RANK
 from planner.units import to_unit
 
-# The searches run up to ~40 training estimates each, and an estimate with LoRA and checkpointing costs time
-# quadratic in the layers (measured: 0.03 s at 128 layers, 1.5 s at the form's 1,024). 256 is twice any published
-# model (Llama-3.1-405B: 126) and keeps the slowest search near 2 s.
-SEARCH_MAX_LAYERS = 256
+# The searches and plans() run up to ~40 training estimates each; an estimate works per class of layers, so the
+# largest custom architecture the form accepts (1,024 layers) takes about 0.7 s for plans()
+# (python benchmarks/train_speed.py). Every model the form allows is searched.
+SEARCH_MAX_LAYERS = 1024
 METHODS = {"full": "full fine-tuning", "lora": "LoRA (16-bit base)", "qlora": "QLoRA (4-bit NF4 base)"}
 PRECISIONS = {"bf16": "bf16", "mixed": "mixed (fp32 + autocast)", "fp32": "fp32"}
 CHECKPOINTING = {"default": "default (on for QLoRA)", "on": "on", "off": "off"}

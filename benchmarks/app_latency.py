@@ -41,6 +41,7 @@ INTERACTIONS = {  # view → [(where, widget, key, values)], each value set in t
     "views/which_gpu.py": [("sidebar", "selectbox", "model", MODELS), ("sidebar", "number_input", "context",
                                                                         [1024, 8192])],
     "views/accuracy.py": [],
+    "views/finetune.py": [("sidebar", "selectbox", "model", MODELS), ("sidebar", "selectbox", "gpu", GPUS)],
 }
 # The largest custom architecture the form takes (planner.limits), as a hostile link would set it.
 HOSTILE = {"source": "custom", "c_layers": "1024", "c_hidden": "131072", "c_heads": "1024", "c_kv": "1024",
@@ -97,7 +98,8 @@ def browser() -> None:
     from playwright.sync_api import sync_playwright
     from serve import CHROMIUM_ARGS, dashboard
 
-    paths = {"estimate": "", "table": "table", "sweeps": "sweeps", "compare": "compare", "which_gpu": "which_gpu"}
+    paths = {"estimate": "", "table": "table", "sweeps": "sweeps", "compare": "compare", "which_gpu": "which_gpu",
+             "finetune": "finetune"}
     with dashboard(8599) as url, sync_playwright() as p:
         b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         warm = b.new_page()

@@ -24,6 +24,7 @@ from planner.profiles import list_models  # noqa: E402
 from planner.training import train_estimate  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data" / "finetune_published.jsonl"
+MEASURED = ROOT / "profiles" / "measurements" / "training-fake.jsonl"
 OPTIMIZERS = {"adamw": "adamw", "paged_adamw_32bit": "paged_adamw", "paged_adamw_8bit": "paged_adamw_8bit",
               "adamw_8bit": "adamw_8bit", "sgd": "sgd", "adafactor": "adafactor"}
 PRECISIONS = {"bf16": "bf16", "mixed-bf16": "mixed", "mixed-fp16": "mixed", "fp32": "fp32", None: "bf16"}
@@ -44,6 +45,10 @@ def options(r: dict) -> dict | str:
            "optimizer": OPTIMIZERS.get(r.get("optimizer") or "adamw", "adamw"),
            "precision": PRECISIONS.get(r.get("precision"), "bf16"),
            "distribution": DISTRIBUTIONS.get(r.get("distribution") or "single", "single"), "n_gpus": r["n_gpus"]}
+    if r.get("cpu_offload"):
+        if opt["distribution"] not in ("zero3", "fsdp"):
+            return "CPU offload without ZeRO-3/FSDP"
+        opt.update(offload_optimizer=True, offload_params=True)
     if r["method"] != "full":
         opt["lora_rank"] = r.get("lora_rank") or 8
         targets = r.get("lora_targets")
@@ -98,8 +103,43 @@ def summary(rs: list[dict]) -> list[str]:
     return lines
 
 
+def measured_markdown() -> str:
+    """train_estimate against every fake-tensor training record, per figure."""
+    from planner.training.validate import TOLERANCE, compare, modelled
+
+    records = [json.loads(line) for line in MEASURED.open()]
+    results = [compare(r) for r in records if modelled(r) is None]
+    skipped = sorted({f"{r['model']}: {modelled(r)}" for r in records if modelled(r) is not None})
+    out = [f"{len(results)} of {len(records)} records modelled; not modelled: " + "; ".join(skipped) + ".", "",
+           "| figure | tolerance | within | median abs. error | worst |", "| --- | ---: | ---: | ---: | ---: |"]
+    for key, tol in TOLERANCE.items():
+        errs = [abs(c[key][2]) for c in results]
+        out.append(f"| {key.removesuffix('_bytes')} | {100 * tol:g} % | {sum(c[key][3] for c in results)} of "
+                   f"{len(results)} | {100 * statistics.median(errs):.2f} % | {100 * max(errs):.2f} % |")
+    return "\n".join(out)
+
+
+def markdown(rs: list[dict]) -> str:
+    """The published runs' table docs/accuracy.md carries."""
+    done = [r for r in rs if "error" in r]
+    out = ["| group | runs | median \\|error\\| | within 20 % |", "| --- | ---: | ---: | ---: |"]
+    groups = {"all": done}
+    for r in done:
+        groups.setdefault(f"method {r['method']}", []).append(r)
+    for r in done:
+        groups.setdefault(f"framework {r['framework'].split(' ')[0]}", []).append(r)
+    for name, g in groups.items():
+        errs = [abs(r["error"]) for r in g]
+        out.append(f"| {name} | {len(g)} | {100 * statistics.median(errs):.1f} % | "
+                   f"{100 * sum(e <= 0.2 for e in errs) / len(errs):.0f} % |")
+    return "\n".join(out)
+
+
 def main() -> None:
     rs = rows()
+    if "--markdown" in sys.argv:
+        print(measured_markdown() + "\n\n" + markdown(rs))
+        return
     for r in rs:
         if "error" in r:
             print(f"{r['id']:<40} {r['framework']:<13} measured {r['measured'] / 2**30:7.2f} GiB  planner "

@@ -43,6 +43,25 @@ def table_by_half(errs: list[dict]) -> list[str]:
     return lines
 
 
+def training_measured() -> str:
+    from finetune_accuracy import measured_markdown
+
+    return measured_markdown()
+
+
+def training_published() -> str:
+    from finetune_accuracy import markdown as published
+    from finetune_accuracy import rows
+
+    return published(rows())
+
+
+def published_count() -> int:
+    from finetune_accuracy import DATA
+
+    return sum(1 for line in DATA.open() if line.strip())
+
+
 def _header() -> str:
     from planner.measure.records import load_records, markdown
 
@@ -60,6 +79,28 @@ of each architecture at full size: `scripts/measure_llamacpp.py`, every run in
 estimator (`tests/test_measurements.py`, `tests/test_measure_transformers.py`).
 
 {markdown(records)}
+
+## Training memory
+
+### Against transformers, peft and bitsandbytes themselves
+
+One training step (forward with the loss, backward, optimizer step, twice) of transformers' own model classes
+with peft's LoRA adapters, bitsandbytes' NF4 layers and 8-bit AdamW, at full size under FakeTensorMode
+(`scripts/measure_training.py`, `profiles/measurements/training-fake.jsonl`): every figure of `planner train`
+against the measured one; CI re-checks them (`tests/test_training_measured.py`). step2_peak is everything
+allocated at the steady-state step's peak, CUDA overhead left out.
+
+{training_measured()}
+
+### Against published fine-tuning runs
+
+{published_count()} measured fine-tuning runs curated from their sources (`benchmarks/data/finetune_published.jsonl`,
+`python benchmarks/finetune_accuracy.py` prints each). None was used to fit anything, so all are a check. planner
+models the Hugging Face stack (transformers + peft + bitsandbytes); torchtune (bf16 adapters, chunked
+cross-entropy, optimizer-in-backward, torchao NF4) and torchtitan (float8, compile) run other code, and their
+errors say how far that stack's figures carry.
+
+{training_published()}
 
 ## Speed
 

@@ -23,6 +23,7 @@ VIEWS = {  # file name → path and query string (the dashboard's own links)
     "which_gpu": "which_gpu?model=meta-llama/Llama-3.1-70B&quant=q4_k_m&context=32768",
     "compare": "compare?quant=q4_k_m&context=8192",
     "accuracy": "accuracy",
+    "finetune": "finetune?model=meta-llama/Llama-3.1-8B&method=qlora&seq_len=4096",
 }
 PHONE = {"phone-table": "table"}  # 390 × 844, as a phone shows it
 

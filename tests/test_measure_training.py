@@ -83,3 +83,49 @@ def test_adamw_8bit_states_are_blockwise_uint8():
     # else two uint8 states and two fp32 absmax per 256-element block; the two 256-entry qmaps are shared
     expected = sum(8 * n if n < 4096 else 2 * n + 8 * math.ceil(n / 256) for n in sizes) + 2 * 256 * 4
     assert m["optimizer_state_bytes"] == expected
+
+
+def test_frozen_leading_layers_keep_what_planner_says():
+    """Full fine-tuning with the embedding and the first layers frozen: the tensors autograd saves (hooked with
+    saved_tensors_hooks on transformers' own Llama) equal planner's count, with and without checkpointing."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from planner import load_model
+    from planner.measure.transformers import sdpa_as_on_cuda
+    from planner.training.activations import (
+        checkpointed_bytes_per_token,
+        logits_bytes_per_token,
+        saved_bytes_per_token,
+    )
+    from planner.training.setup import make_setup
+
+    cfg = AutoConfig.for_model(model_type="llama", hidden_size=256, num_attention_heads=8, head_dim=48,
+                               num_key_value_heads=2, intermediate_size=704, vocab_size=1000, num_hidden_layers=4,
+                               max_position_embeddings=4096, tie_word_embeddings=False)
+    spec = load_model(cfg.to_dict() | {"_name_or_path": "tiny-llama"})
+    tokens = 64
+    for frozen in (1, 2):
+        for ckpt in (False, True):
+            model = AutoModelForCausalLM.from_config(cfg, dtype=torch.bfloat16).train()
+            model.model.embed_tokens.weight.requires_grad_(False)
+            for layer in model.model.layers[:frozen]:
+                layer.requires_grad_(False)
+            if ckpt:
+                model.gradient_checkpointing_enable()
+            params = {p.untyped_storage()._cdata for p in model.parameters()}
+            saved = {}
+
+            def pack(t, saved=saved, params=params):
+                s = t.untyped_storage()
+                if s._cdata not in params and t.dtype != torch.int64:
+                    saved[s._cdata] = s.nbytes()
+                return t
+
+            ids = torch.zeros((1, tokens), dtype=torch.long)
+            with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), sdpa_as_on_cuda():
+                model(input_ids=ids, labels=ids)
+            setup = make_setup(freeze_layers=frozen, seq_len=tokens, gradient_checkpointing=ckpt)
+            per_token = (checkpointed_bytes_per_token if ckpt else saved_bytes_per_token)(spec, setup)
+            # one fp32 loss scalar besides
+            assert sum(saved.values()) == (per_token + logits_bytes_per_token(spec)["saved"]) * tokens + 4

@@ -127,3 +127,14 @@ def test_train_verb_bad_input_exits_2(argv, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("planner: error:") and err.count("\n") == 1
+
+
+def test_zero1_partitions_only_the_optimizer_states():
+    """ZeRO-1 (P_os): 16-bit weights and gradients whole on every GPU, the optimizer's 16 bytes per parameter
+    (fp32 master, fp32 gradient, Adam's two moments, as DeepSpeed counts them) split N ways — Rajbhandari et al.
+    2020, https://arxiv.org/abs/1910.02054, figure 1 (there K = 12, without the fp32 gradient)."""
+    spec = load_model("meta-llama/Llama-3.1-8B")
+    p = spec.param_count
+    for n in (2, 8):
+        setup = make_setup(distribution="zero1", n_gpus=n)
+        assert deepspeed_gpu_bytes(spec, setup, model_states(spec, setup)) == 4 * p + 16 * p // n

@@ -34,7 +34,7 @@ KNOWN = {
 
 def test_records_cover_what_the_estimator_claims():
     modelled_records = [r for r in RECORDS if modelled(r) is None]
-    assert len(modelled_records) >= 100
+    assert len(modelled_records) >= 120
     families = {r["model"] for r in modelled_records}
     assert len(families) >= 8
     for method in ("full", "lora", "qlora"):
@@ -42,8 +42,7 @@ def test_records_cover_what_the_estimator_claims():
             for opt in ("adamw", "adamw_8bit"):
                 n = {r["model"] for r in modelled_records if r["setup"]["method"] == method
                      and r["setup"]["gradient_checkpointing"] is ckpt and r["setup"]["optimizer"] == opt}
-                assert len(n) >= (7 if method == "qlora" else 8) or (method != "full" and opt == "adamw_8bit"
-                                                                     and ckpt), (method, ckpt, opt, n)
+                assert len(n) >= 8, (method, ckpt, opt, sorted(n))
 
 
 @pytest.mark.parametrize("record", RECORDS, ids=_key)

@@ -21,12 +21,25 @@ def _records() -> pd.DataFrame:
     for path in sorted((ROOT / "profiles" / "measurements").glob("*.jsonl")):
         for line in path.read_text().splitlines():
             r = json.loads(line)
+            if r.get("engine") == "transformers+peft":  # a training step: planner's side is computed here
+                rows += _training_rows(r)
+                continue
             for key, meas in r["measured"].items():
                 est = r.get("estimated", {}).get(key)  # a record of another tool's own estimate has none
                 if isinstance(meas, (int, float)) and meas and est is not None:
                     rows.append(dict(engine=r.get("engine", "reference model"), what=key.removesuffix("_bytes"),
                                      model=r.get("model"), device=r.get("device"), error_pct=100 * (est / meas - 1)))
     return pd.DataFrame(rows)
+
+
+def _training_rows(r: dict) -> list[dict]:
+    from planner.training.validate import compare, modelled
+
+    if modelled(r) is not None:
+        return []
+    return [dict(engine="transformers+peft (training)", what=key.removesuffix("_bytes"), model=r["model"],
+                 device=r.get("device"), error_pct=100 * err)
+            for key, (_, meas, err, _) in compare(r).items() if meas]
 
 
 @st.cache_data(show_spinner=False)

@@ -71,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--top", type=positive, default=15, help="rows to show (default 15)")
     f.add_argument("--unit", type=unit, default="GiB")
     f.add_argument("--json", action="store_true")
+    f.add_argument("--train", action="store_true", help="fine-tuning instead of inference: each method with and "
+                   "without gradient checkpointing on the fewest GPUs (ZeRO-3 above one) that hold it; needs --gpu")
+    f.add_argument("--seq-len", type=positive, default=2048, help="--train: tokens per sequence (default 2048)")
+    f.add_argument("--micro-batch", type=positive, default=1, help="--train: sequences per step (default 1)")
+    f.add_argument("--optimizer", choices=["adamw", "adamw_fused", "adamw_forloop", "adamw_8bit",
+                                           "paged_adamw_8bit", "paged_adamw", "adafactor", "sgd"], default="adamw",
+                   help="--train: the optimizer (default adamw)")
     f.set_defaults(func=cmd_fit)
 
     t = sub.add_parser("table", help="total memory by quantization × context length")

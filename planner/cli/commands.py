@@ -111,6 +111,10 @@ def cmd_table(a) -> str:
 def cmd_fit(a) -> str:
     from ..profiles import load_model
 
+    if a.train:
+        from .train import cmd_fit_train
+
+        return cmd_fit_train(a)
     load_model(a.model)  # before pandas loads: an unknown model is reported at once
     from ..fit import context_per_quant, fit
 

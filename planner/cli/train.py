@@ -96,3 +96,28 @@ def cmd_train(a) -> str:
         lines.append(f"  largest micro-batch at {s.seq_len:,} tokens: {largest['micro_batch']}; longest sequence at "
                      f"micro-batch {s.micro_batch}: {largest['seq_len']:,} tokens")
     return "\n".join(lines)
+
+
+def cmd_fit_train(a) -> str:
+    """planner fit MODEL --train --gpu G: the cheapest ways to fine-tune MODEL on G."""
+    from ..errors import PlannerError
+    from ..training.search import GPU_COUNTS, plans
+
+    if not a.gpu:
+        raise PlannerError("fit --train needs --gpu (a catalog id, see `planner gpus`)")
+    rows = plans(a.model, gpu=a.gpu, micro_batch=a.micro_batch, seq_len=a.seq_len, optimizer=a.optimizer)
+    if a.json:
+        return json.dumps(rows, indent=2)
+    head = (f"{a.model} on {a.gpu}: fine-tuning at micro-batch {a.micro_batch} × {a.seq_len:,} tokens, {a.optimizer}"
+            f" — the fewest GPUs (up to {GPU_COUNTS[-1]}; ZeRO-3 above one) per method")
+    if not rows:
+        return head + f"\n  no method fits on up to {GPU_COUNTS[-1]} GPUs"
+    lines = [head, f"  {'method':<7} {'checkpointing':<14} {'GPUs':>5} {'per GPU':>12} {'trainable':>16}"]
+    lines += [f"  {r['method']:<7} {'on' if r['gradient_checkpointing'] else 'off':<14} {r['n_gpus']:>5} "
+              f"{format_bytes(r['peak_bytes'], a.unit):>12} {r['trainable_params']:>16,}" for r in rows]
+    missing = [f"{m} ({'on' if c else 'off'})" for m in ("full", "lora", "qlora") for c in (False, True)
+               if not any(r["method"] == m and r["gradient_checkpointing"] is c for r in rows)]
+    if missing:
+        lines.append(f"  not on up to {GPU_COUNTS[-1]} GPUs: {', '.join(missing)} (sharding does not split the "
+                     "activations)")
+    return "\n".join(lines)

@@ -92,10 +92,13 @@ def norm_bytes(width: int, setup: TrainSetup, *, input_grad: bool, readers: int,
     Llama's RMSNorm normalizes in fp32 and casts back before the weight: the kept tensor is in the compute dtype.
     Gemma's multiplies by (1 + weight) in fp32 and casts after: fp32.
     """
-    if not input_grad:
-        return 0
     full = not setup.adapters
     res = _residual(setup)
+    if not input_grad:  # only a trainable weight's operand and its readers' input (the first trained layer)
+        if not full:
+            return 0
+        return (FP32 if gemma or res == 4 else _compute(setup)) * width + (
+            readers * 2 * width if setup.precision == "mixed" else (_compute(setup) if gemma else res) * width)
     # in fp32 (and under autocast, where the residual is fp32) the upcast is the input itself
     total = FP32 * width + FP32
     if full:
@@ -257,9 +260,12 @@ def layer_bytes(spec: ModelSpec, setup: TrainSetup, i: int, *, input_grad: bool)
 
 def saved_bytes_per_token(spec: ModelSpec, setup: TrainSetup) -> int:
     """Every layer's saved activations plus the final norm, per token, without checkpointing."""
-    # With adapters only, the first layer's input (the frozen embedding) needs no gradient.
-    total = sum(count * layer_bytes(spec, setup, i, input_grad=(i > 0 or not setup.adapters))
-                for i, count in layer_classes(spec))
+    if setup.freeze_layers:  # frozen leading layers keep nothing; the first trained one needs no input gradient
+        f = min(setup.freeze_layers, spec.n_layers)
+        total = sum(layer_bytes(spec, setup, i, input_grad=i > f) for i in range(f, spec.n_layers))
+    else:  # with adapters only, the first layer's input (the frozen embedding) needs no gradient
+        total = sum(count * layer_bytes(spec, setup, i, input_grad=(i > 0 or not setup.adapters))
+                    for i, count in layer_classes(spec))
     head = 0
     if "output" in adapted_roles(spec, setup):
         head = 2 * spec.d_model + 2 * setup.lora_rank if autocast_adapters(setup) else lora_input_bytes(
