@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from ..errors import ConfigImportError
 from ..limits import MAX_CONFIG_BYTES, MAX_D_FF, MAX_HEAD_DIM, MAX_LAYERS
 from ..spec import MLA, BlockSparse, ModelSpec, MoE
-from .families import ACTIVATIONS, BOUNDS, DTYPES, FAMILY_DEFAULTS, LAYER_TYPES, QWEN, SUPPORTED_MODEL_TYPES
+from .families import ACTIVATIONS, ALIASES, BOUNDS, DTYPES, FAMILY_DEFAULTS, LAYER_TYPES, QWEN, SUPPORTED_MODEL_TYPES
 from .values import SPEC_FIELDS, check_count, check_flag, check_list, check_text, parse_json, show_value
 
 __all__ = ["FAMILY_DEFAULTS", "SUPPORTED_MODEL_TYPES", "check_count", "check_flag", "check_list", "check_text",
@@ -91,6 +91,8 @@ def _language_model(raw: Any, where: str) -> tuple[dict, str]:
         text = dict(text)
         text.setdefault("torch_dtype", raw.get("torch_dtype"))
         raw, model_type = text, "gemma3_text"
+    if isinstance(model_type, str) and model_type in ALIASES:
+        model_type = ALIASES[model_type]
     if not isinstance(model_type, str) or model_type not in FAMILY_DEFAULTS:
         raise ConfigImportError(f"{where}: model_type {show_value(model_type)} is not supported; supported: "
                                 f"{', '.join(SUPPORTED_MODEL_TYPES)}")
@@ -121,13 +123,13 @@ def _spec(c: _Config, name: str) -> ModelSpec:
         vocab_size=c.count("vocab_size"), max_context=c.count("max_position_embeddings"), tie_embeddings=tie,
         activation=_activation(c),
         qkv_bias=attention_bias or t in ("qwen2", "phi3small", "gpt_oss") or qwen2_moe_qkv_bias,
-        o_bias=attention_bias and t not in ("qwen3", "qwen3_moe") or t in ("phi3small", "gpt_oss"),
+        o_bias=attention_bias and t not in ("qwen3", "qwen3_moe", "glm4_moe") or t in ("phi3small", "gpt_oss"),
         mlp_bias=mlp_bias or t in ("phi3small", "gpt_oss"), lm_head_bias=lm_head_bias,
         qkv_fused=t in ("phi3", "phi3small"), gate_up_fused=t in ("phi3", "phi3small"),
         norm="layernorm" if t in ("phi3small", "phimoe") else "rmsnorm",
         norm_bias=t in ("phi3small", "phimoe"),
         norms_per_layer=4 if t in ("gemma2", "gemma3_text") else 2,
-        qk_norm=t in ("qwen3", "qwen3_moe", "gemma3_text"),
+        qk_norm=t in ("qwen3", "qwen3_moe", "gemma3_text") or (t == "glm4_moe" and c.flag("use_qk_norm")),
         attention_sinks=t == "gpt_oss", moe=moe, mla=mla,
         weights_dtype=_weights_dtype(c),
         **_attention_layout(c, n_layers),
@@ -210,7 +212,7 @@ def _window(c: _Config) -> int | None:
     if c.model_type in QWEN and not c.flag("use_sliding_window"):
         return None
     # LlamaConfig, GemmaConfig and the DeepSeek configs have no sliding window: a stray key changes nothing there
-    if c.model_type in ("llama", "gemma", "deepseek_v2", "deepseek_v3"):
+    if c.model_type in ("llama", "gemma", "deepseek_v2", "deepseek_v3", "granite", "glm4_moe"):
         return None
     return c.count("sliding_window", None, nullable=True)
 
@@ -267,7 +269,7 @@ def _moe(c: _Config, n_layers: int) -> MoE | None:
                    expert_d_ff=c.count("intermediate_size"), router_bias=t == "gpt_oss")
     if t in ("qwen2_moe", "qwen3_moe"):
         return _qwen_moe(c, n_layers)
-    if t in ("deepseek_v2", "deepseek_v3"):
+    if t in ("deepseek_v2", "deepseek_v3", "glm4_moe"):
         return _deepseek_moe(c, n_layers)
     return None
 
@@ -306,7 +308,7 @@ def _deepseek_moe(c: _Config, n_layers: int) -> MoE:
     topk = c.text("topk_method", None, nullable=True)
     return MoE(n_experts=n, experts_per_token=k, expert_d_ff=expert_d_ff, n_shared_experts=n_shared,
                shared_d_ff=n_shared * expert_d_ff, first_dense_layers=first,
-               router_correction_bias=topk == "noaux_tc" or c.model_type == "deepseek_v3")
+               router_correction_bias=topk == "noaux_tc" or c.model_type in ("deepseek_v3", "glm4_moe"))
 
 
 def _mla(c: _Config) -> MLA | None:

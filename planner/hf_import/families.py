@@ -48,8 +48,19 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     "deepseek_v3": {"tie_word_embeddings": False, "attention_bias": False, "first_k_dense_replace": 3,
                     "moe_layer_freq": 1, "n_shared_experts": 1, "hidden_act": "silu"},
     "gpt_oss": {"tie_word_embeddings": False, "sliding_window": 128, "hidden_act": "silu"},
+    # GraniteConfig: Llama's layout; its multipliers (embedding, residual, attention, logits) change no tensor
+    "granite": {"tie_word_embeddings": False, "attention_bias": False, "mlp_bias": False, "hidden_act": "silu"},
+    # Glm4MoeConfig (GLM-4.5, 4.6): DeepSeek-V3's routing (sigmoid, e_score_correction_bias, shared expert, leading
+    # dense layers) with grouped-query attention; the checkpoint's num_nextn_predict_layers MTP layers are not part
+    # of the model transformers builds, nor counted here
+    "glm4_moe": {"tie_word_embeddings": False, "attention_bias": False, "hidden_act": "silu", "num_key_value_heads": 8,
+                 "n_routed_experts": 128, "num_experts_per_tok": 8, "moe_intermediate_size": 1408,
+                 "intermediate_size": 10944, "n_shared_experts": 1, "first_k_dense_replace": 1, "moe_layer_freq": 1,
+                 "use_qk_norm": False},
 }
-SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILY_DEFAULTS, "gemma3"]))
+# model_type values that run another family's class: Kimi-K2's config names DeepseekV3ForCausalLM
+ALIASES = {"kimi_k2": "deepseek_v3"}
+SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILY_DEFAULTS, "gemma3", *ALIASES]))
 
 ACTIVATIONS = {"silu": "silu", "swish": "silu", "gelu": "gelu", "gelu_pytorch_tanh": "gelu_tanh",
                 "gelu_new": "gelu_tanh", "gelu_tanh": "gelu_tanh", "relu": "relu", "gegelu": "gegelu"}
