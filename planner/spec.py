@@ -142,6 +142,8 @@ class ModelSpec(_Frozen):
     norm_bias: StrictBool = Field(False, description="LayerNorm with a bias vector")
     norms_per_layer: StrictInt = Field(2, ge=1, le=4, description="2 pre-norms; Gemma-2/3 add two post-norms")
     qk_norm: StrictBool = Field(False, description="per-head RMSNorm of q and k over head_dim (Qwen3, Gemma-3)")
+    qk_norm_per_head: StrictBool = Field(
+        True, description="false: one RMSNorm over all heads of q (n_heads·head_dim) and of k (OLMo 2)")
 
     qkv_bias: StrictBool = False
     o_bias: StrictBool = False

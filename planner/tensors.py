@@ -76,7 +76,8 @@ def _attention(spec: ModelSpec, i: int) -> list[WeightTensor]:
         t += _linear(i, "attn_k", kv, d, spec.qkv_bias)
         t += _linear(i, "attn_v", kv, d, spec.qkv_bias)
     if spec.qk_norm:
-        t += _norm(spec, f"blk.{i}.attn_q_norm", hd, i) + _norm(spec, f"blk.{i}.attn_k_norm", hd, i)
+        qw, kw = (hd, hd) if spec.qk_norm_per_head else (q, kv)
+        t += _norm(spec, f"blk.{i}.attn_q_norm", qw, i) + _norm(spec, f"blk.{i}.attn_k_norm", kw, i)
     t += _linear(i, "attn_output", d, q, spec.o_bias)
     if spec.attention_sinks:
         t.append(WeightTensor(f"blk.{i}.attn_sinks.weight", "attn_sinks", (spec.n_heads,), i))

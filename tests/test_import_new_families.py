@@ -1,6 +1,6 @@
-"""Model types added after the first 17: GLM-4.5/4.6 (glm4_moe), Kimi-K2 (kimi_k2, DeepSeek-V3's class) and
-Granite (granite). Parameter counts are checked against transformers' own classes built on the meta device (where
-transformers is installed) and against the totals the model cards publish."""
+"""Model types added after the first 17: GLM-4.5/4.6 (glm4_moe), Kimi-K2 (kimi_k2, DeepSeek-V3's class), Granite
+(granite) and OLMo 2 (olmo2). Parameter counts are checked against transformers' own classes built on the meta
+device (where transformers is installed) and against the totals the model cards publish."""
 
 from __future__ import annotations
 
@@ -35,9 +35,16 @@ GRANITE = {"architectures": ["GraniteForCausalLM"], "model_type": "granite", "hi
            "embedding_multiplier": 12.0, "residual_multiplier": 0.22, "attention_multiplier": 0.0078125,
            "logits_scaling": 16.0, "torch_dtype": "bfloat16"}
 
+# allenai/OLMo-2-1124-7B config.json
+OLMO2 = {"architectures": ["Olmo2ForCausalLM"], "model_type": "olmo2", "hidden_size": 4096, "intermediate_size": 11008,
+         "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 32, "vocab_size": 100352,
+         "max_position_embeddings": 4096, "rms_norm_eps": 1e-06, "rope_theta": 500000, "attention_bias": False,
+         "tie_word_embeddings": False, "hidden_act": "silu", "torch_dtype": "float32"}
+CONFIGS = {"glm-4.5": GLM45, "glm-4.5-air": GLM45_AIR, "kimi-k2": KIMI_K2, "granite": GRANITE, "olmo-2": OLMO2}
+
 
 def test_new_types_are_listed():
-    assert {"glm4_moe", "kimi_k2", "granite"} <= set(SUPPORTED_MODEL_TYPES)
+    assert {"glm4_moe", "kimi_k2", "granite", "olmo2"} <= set(SUPPORTED_MODEL_TYPES)
 
 
 @pytest.mark.parametrize("config, total_b, active_b", [
@@ -52,8 +59,7 @@ def test_published_totals(config, total_b, active_b):
     assert abs(spec.active_param_count / 1e9 - active_b) / active_b < 0.15
 
 
-@pytest.mark.parametrize("config", [GLM45, GLM45_AIR, KIMI_K2, GRANITE], ids=["glm-4.5", "glm-4.5-air", "kimi-k2",
-                                                                               "granite"])
+@pytest.mark.parametrize("config", CONFIGS.values(), ids=CONFIGS)
 def test_param_count_equals_transformers_own_class(config):
     """Every parameter transformers builds (and GLM's e_score_correction_bias buffer, which the checkpoint holds)."""
     torch = pytest.importorskip("torch")
@@ -81,3 +87,20 @@ def test_kimi_runs_deepseek_v3s_class_and_the_estimators():
     spec = spec_from_config(KIMI_K2, name="kimi", source="test")
     assert spec.model_type == "deepseek_v3" and spec.mla.q_lora_rank == 1536
     assert train_estimate(spec, method="qlora").total_bytes > 0
+
+
+def test_olmo2_norms_all_heads_at_once():
+    spec = spec_from_config(OLMO2, name="olmo", source="test")
+    assert spec.qk_norm and not spec.qk_norm_per_head and spec.weights_dtype == "fp32"
+
+
+@pytest.mark.parametrize("name", ["glm-4.5-air", "granite", "olmo-2"])
+def test_estimate_agrees_with_the_reference_model(name):
+    """The PyTorch reference model built from the imported spec at full size under fake tensors."""
+    pytest.importorskip("torch")
+    from planner.validate import validate
+
+    spec = spec_from_config(CONFIGS[name], name=name, source="test")
+    r = validate(spec, mode="fake", quant="bf16", context=2048)
+    assert all(abs(r["error"][k]) <= tol for k, tol in
+               {"weights_bytes": 0.005, "kv_cache_bytes": 0.005, "activation_bytes": 0.10}.items()), r["error"]

@@ -129,7 +129,8 @@ def _spec(c: _Config, name: str) -> ModelSpec:
         norm="layernorm" if t in ("phi3small", "phimoe") else "rmsnorm",
         norm_bias=t in ("phi3small", "phimoe"),
         norms_per_layer=4 if t in ("gemma2", "gemma3_text") else 2,
-        qk_norm=t in ("qwen3", "qwen3_moe", "gemma3_text") or (t == "glm4_moe" and c.flag("use_qk_norm")),
+        qk_norm=t in ("qwen3", "qwen3_moe", "gemma3_text", "olmo2") or (t == "glm4_moe" and c.flag("use_qk_norm")),
+        qk_norm_per_head=t != "olmo2",
         attention_sinks=t == "gpt_oss", moe=moe, mla=mla,
         weights_dtype=_weights_dtype(c),
         **_attention_layout(c, n_layers),
@@ -212,7 +213,7 @@ def _window(c: _Config) -> int | None:
     if c.model_type in QWEN and not c.flag("use_sliding_window"):
         return None
     # LlamaConfig, GemmaConfig and the DeepSeek configs have no sliding window: a stray key changes nothing there
-    if c.model_type in ("llama", "gemma", "deepseek_v2", "deepseek_v3", "granite", "glm4_moe"):
+    if c.model_type in ("llama", "gemma", "deepseek_v2", "deepseek_v3", "granite", "glm4_moe", "olmo2"):
         return None
     return c.count("sliding_window", None, nullable=True)
 

@@ -48,6 +48,9 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     "deepseek_v3": {"tie_word_embeddings": False, "attention_bias": False, "first_k_dense_replace": 3,
                     "moe_layer_freq": 1, "n_shared_experts": 1, "hidden_act": "silu"},
     "gpt_oss": {"tie_word_embeddings": False, "sliding_window": 128, "hidden_act": "silu"},
+    # Olmo2Config: Llama's layers with the norms after attention and after the MLP instead of before, and one
+    # RMSNorm over all heads of q and of k
+    "olmo2": {"tie_word_embeddings": False, "attention_bias": False, "hidden_act": "silu"},
     # GraniteConfig: Llama's layout; its multipliers (embedding, residual, attention, logits) change no tensor
     "granite": {"tie_word_embeddings": False, "attention_bias": False, "mlp_bias": False, "hidden_act": "silu"},
     # Glm4MoeConfig (GLM-4.5, 4.6): DeepSeek-V3's routing (sigmoid, e_score_correction_bias, shared expert, leading

@@ -192,8 +192,10 @@ class Decoder(nn.Module):
             q = linear(x, W[f"blk.{i}.attn_q.weight"], self._bias(f"blk.{i}.attn_q"))
             k = linear(x, W[f"blk.{i}.attn_k.weight"], self._bias(f"blk.{i}.attn_k"))
             v = linear(x, W[f"blk.{i}.attn_v.weight"], self._bias(f"blk.{i}.attn_v"))
+        if s.qk_norm and not s.qk_norm_per_head:  # OLMo 2: one norm over every head of q, and of k
+            q, k = self.norm(q, f"blk.{i}.attn_q_norm"), self.norm(k, f"blk.{i}.attn_k_norm")
         q, k, v = (t.view(B, T, n, D).transpose(1, 2) for t, n in ((q, H), (k, K), (v, K)))  # (B,n,T,D)
-        if s.qk_norm:
+        if s.qk_norm and s.qk_norm_per_head:
             q, k = self.norm(q, f"blk.{i}.attn_q_norm"), self.norm(k, f"blk.{i}.attn_k_norm")
         q, k = self.rope(q, q_pos), self.rope(k, q_pos)
         ck, cv = self.cache[i]
