@@ -1,6 +1,6 @@
 """Model types added after the first 17: GLM-4.5/4.6 (glm4_moe), Kimi-K2 (kimi_k2, DeepSeek-V3's class), Granite
-(granite) and OLMo 2 (olmo2). Parameter counts are checked against transformers' own classes built on the meta
-device (where transformers is installed) and against the totals the model cards publish."""
+(granite, granitemoe) and OLMo 2 / OLMoE (olmo2, olmoe). Parameter counts are checked against transformers' own
+classes built on the meta device (where transformers is installed) and against the totals the model cards publish."""
 
 from __future__ import annotations
 
@@ -40,18 +40,31 @@ OLMO2 = {"architectures": ["Olmo2ForCausalLM"], "model_type": "olmo2", "hidden_s
          "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 32, "vocab_size": 100352,
          "max_position_embeddings": 4096, "rms_norm_eps": 1e-06, "rope_theta": 500000, "attention_bias": False,
          "tie_word_embeddings": False, "hidden_act": "silu", "torch_dtype": "float32"}
-CONFIGS = {"glm-4.5": GLM45, "glm-4.5-air": GLM45_AIR, "kimi-k2": KIMI_K2, "granite": GRANITE, "olmo-2": OLMO2}
+# allenai/OLMoE-1B-7B-0924 config.json
+OLMOE = {"architectures": ["OlmoeForCausalLM"], "model_type": "olmoe", "hidden_size": 2048, "intermediate_size": 1024,
+         "num_hidden_layers": 16, "num_attention_heads": 16, "num_key_value_heads": 16, "num_experts": 64,
+         "num_experts_per_tok": 8, "vocab_size": 50304, "max_position_embeddings": 4096, "tie_word_embeddings": False,
+         "torch_dtype": "bfloat16"}
+# ibm-granite/granite-3.1-3b-a800m-instruct config.json (granitemoe)
+GRANITE_MOE = {"architectures": ["GraniteMoeForCausalLM"], "model_type": "granitemoe", "hidden_size": 1536,
+               "intermediate_size": 512, "num_hidden_layers": 32, "num_attention_heads": 24, "num_key_value_heads": 8,
+               "num_local_experts": 40, "num_experts_per_tok": 8, "vocab_size": 49155,
+               "max_position_embeddings": 131072, "tie_word_embeddings": True, "torch_dtype": "bfloat16"}
+CONFIGS = {"olmoe": OLMOE, "granite-moe": GRANITE_MOE, "glm-4.5": GLM45, "glm-4.5-air": GLM45_AIR, "kimi-k2": KIMI_K2,
+           "granite": GRANITE, "olmo-2": OLMO2}
 
 
 def test_new_types_are_listed():
-    assert {"glm4_moe", "kimi_k2", "granite", "olmo2"} <= set(SUPPORTED_MODEL_TYPES)
+    assert {"glm4_moe", "kimi_k2", "granite", "olmo2", "olmoe", "granitemoe"} <= set(SUPPORTED_MODEL_TYPES)
 
 
 @pytest.mark.parametrize("config, total_b, active_b", [
     # model cards: GLM-4.5 "355 billion total parameters and 32 billion active parameters" (with its MTP layer,
     # which transformers does not build: 352.8 B here); GLM-4.5-Air "106 billion total ... 12 billion active";
     # Kimi-K2 "1 trillion total parameters", "32 billion activated parameters"
-    (GLM45, 355, 32), (GLM45_AIR, 106, 12), (KIMI_K2, 1000, 32),
+    # OLMoE-1B-7B: "1B active and 7B total parameters" (its paper: 6.9 B total, 1.3 B active); granite-3.1-3b-a800m:
+    # "3.3B parameters ... 800M active"
+    (GLM45, 355, 32), (GLM45_AIR, 106, 12), (KIMI_K2, 1000, 32), (OLMOE, 6.9, 1.3), (GRANITE_MOE, 3.3, 0.8),
 ])
 def test_published_totals(config, total_b, active_b):
     spec = spec_from_config(config, name="m", source="test")
@@ -94,7 +107,7 @@ def test_olmo2_norms_all_heads_at_once():
     assert spec.qk_norm and not spec.qk_norm_per_head and spec.weights_dtype == "fp32"
 
 
-@pytest.mark.parametrize("name", ["glm-4.5-air", "granite", "olmo-2"])
+@pytest.mark.parametrize("name", ["glm-4.5-air", "granite", "olmo-2", "olmoe", "granite-moe"])
 def test_estimate_agrees_with_the_reference_model(name):
     """The PyTorch reference model built from the imported spec at full size under fake tensors."""
     pytest.importorskip("torch")

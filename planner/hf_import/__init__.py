@@ -129,8 +129,9 @@ def _spec(c: _Config, name: str) -> ModelSpec:
         norm="layernorm" if t in ("phi3small", "phimoe") else "rmsnorm",
         norm_bias=t in ("phi3small", "phimoe"),
         norms_per_layer=4 if t in ("gemma2", "gemma3_text") else 2,
-        qk_norm=t in ("qwen3", "qwen3_moe", "gemma3_text", "olmo2") or (t == "glm4_moe" and c.flag("use_qk_norm")),
-        qk_norm_per_head=t != "olmo2",
+        qk_norm=t in ("qwen3", "qwen3_moe", "gemma3_text", "olmo2", "olmoe") or (t == "glm4_moe" and
+                                                                                 c.flag("use_qk_norm")),
+        qk_norm_per_head=t not in ("olmo2", "olmoe"),
         attention_sinks=t == "gpt_oss", moe=moe, mla=mla,
         weights_dtype=_weights_dtype(c),
         **_attention_layout(c, n_layers),
@@ -213,7 +214,8 @@ def _window(c: _Config) -> int | None:
     if c.model_type in QWEN and not c.flag("use_sliding_window"):
         return None
     # LlamaConfig, GemmaConfig and the DeepSeek configs have no sliding window: a stray key changes nothing there
-    if c.model_type in ("llama", "gemma", "deepseek_v2", "deepseek_v3", "granite", "glm4_moe", "olmo2"):
+    if c.model_type in ("llama", "gemma", "deepseek_v2", "deepseek_v3", "granite", "glm4_moe", "olmo2", "olmoe",
+                        "granitemoe"):
         return None
     return c.count("sliding_window", None, nullable=True)
 
@@ -264,7 +266,11 @@ def _experts_per_token(c: _Config, experts_key: str, n_experts: int) -> int:
 
 def _moe(c: _Config, n_layers: int) -> MoE | None:
     t = c.model_type
-    if t in ("mixtral", "phimoe", "gpt_oss"):
+    if t == "olmoe":
+        n = c.count("num_experts")
+        return MoE(n_experts=n, experts_per_token=_experts_per_token(c, "num_experts", n),
+                   expert_d_ff=c.count("intermediate_size"))
+    if t in ("mixtral", "phimoe", "gpt_oss", "granitemoe"):
         n = c.count("num_local_experts")
         return MoE(n_experts=n, experts_per_token=_experts_per_token(c, "num_local_experts", n),
                    expert_d_ff=c.count("intermediate_size"), router_bias=t == "gpt_oss")

@@ -51,6 +51,12 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     # Olmo2Config: Llama's layers with the norms after attention and after the MLP instead of before, and one
     # RMSNorm over all heads of q and of k
     "olmo2": {"tie_word_embeddings": False, "attention_bias": False, "hidden_act": "silu"},
+    # OlmoeConfig: OLMo's all-heads q/k norms, every layer a mixture of experts (no shared one)
+    "olmoe": {"tie_word_embeddings": False, "attention_bias": False, "hidden_act": "silu", "num_experts": 64,
+              "num_experts_per_tok": 8, "intermediate_size": 2048},
+    # GraniteMoeConfig: Granite's attention, Mixtral's experts (gate and up stacked as one tensor per layer)
+    "granitemoe": {"tie_word_embeddings": False, "attention_bias": False, "hidden_act": "silu",
+                   "num_local_experts": 8, "num_experts_per_tok": 2, "intermediate_size": 11008},
     # GraniteConfig: Llama's layout; its multipliers (embedding, residual, attention, logits) change no tensor
     "granite": {"tie_word_embeddings": False, "attention_bias": False, "mlp_bias": False, "hidden_act": "silu"},
     # Glm4MoeConfig (GLM-4.5, 4.6): DeepSeek-V3's routing (sigmoid, e_score_correction_bias, shared expert, leading
