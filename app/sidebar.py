@@ -7,7 +7,7 @@ import streamlit as st
 from models import gpu_spec, sources
 from present import context_label, gpu_label
 from safety import plain
-from state import CUSTOM_FIELDS, ENGINES, KV_CHOICES, STATE, gpus, models, quants, set_value, widget
+from state import CUSTOM_FIELDS, ENGINES, KV_CHOICES, STATE, gpus, local_gpu_choice, models, quants, set_value, widget
 
 from planner.limits import MAX_BATCH, MAX_BYTES, MAX_CONTEXT, MAX_GPUS, MAX_LAYERS
 
@@ -70,11 +70,14 @@ def _model_controls(state: dict) -> None:
 def _gpu_controls(state: dict, uses) -> None:
     unit = state["unit"]
 
+    here, here_name = local_gpu_choice()  # this machine's GPU, when the session started with it
+
     def label(g: str) -> str:
+        mine = f" · this machine's {str(here_name)[:60]}" if g == here else ""
         if g == "custom":
-            return "Custom GPU or memory budget"
+            return "Custom GPU or memory budget" + mine
         spec = gpu_spec(g)
-        return gpu_label(spec.name, spec.memory_marketed_bytes, unit)
+        return gpu_label(spec.name, spec.memory_marketed_bytes, unit) + (" · this machine" if mine else "")
 
     gpu = widget("selectbox", "gpu", "GPU", options=["custom", *gpus()], format_func=label)
     if gpu == "custom":

@@ -34,7 +34,7 @@ from planner.limits import (
     MAX_VOCAB,
 )
 
-STATE, NOTICES = "planner_state", "planner_notices"
+STATE, NOTICES, LOCAL = "planner_state", "planner_notices", "planner_local_keys"
 DEFAULT_MODEL = "microsoft/Phi-3-small-8k-instruct"
 SOURCES = ["bundled", "Hugging Face id", "parameter count", "custom", "config.json", "local file"]
 ENGINES = ["analytic", "vllm", "llama.cpp", "transformers"]
@@ -208,6 +208,8 @@ def start() -> dict:
     if STATE in st.session_state:
         return st.session_state[STATE]
     state, notes = {k: f.default for k, f in FIELDS.items()}, []
+    local = local_gpu_defaults()[0] if _local_allowed() else {}
+    state.update(local)  # this machine's GPU, unless the link names one
     for key in st.query_params:
         field = FIELDS.get(key)
         if field is None:
@@ -233,7 +235,35 @@ def start() -> dict:
                      "bundled model instead.")
         state["source"] = "bundled"
     st.session_state[STATE], st.session_state[NOTICES] = state, notes
+    st.session_state[LOCAL] = frozenset(local)
     return state
+
+
+@cache
+def local_gpu_defaults() -> tuple[dict, str | None]:
+    """The GPU picker's values for this machine's first NVIDIA GPU (NVML; detected once per process) and its name:
+    its catalog id, or a memory budget of its total memory when the catalog lacks it. ({}, None) when there is none,
+    when pynvml is missing, or when detection fails in any way: the usual default stays."""
+    try:
+        from planner.machine import nvidia_gpus
+
+        found = nvidia_gpus()[0]
+    except Exception:
+        return {}, None
+    if not found:
+        return {}, None
+    g = found[0]
+    if g.catalog_id in gpus():
+        return {"gpu": g.catalog_id}, g.name
+    return {"gpu": "custom", "budget": round(g.total_bytes / 2**30, 3)}, g.name
+
+
+def local_gpu_choice() -> tuple[str | None, str | None]:
+    """(picker value, NVML name) this session pre-selected for this machine's GPU; (None, None) when it did not."""
+    if "gpu" not in st.session_state.get(LOCAL, ()):
+        return None, None
+    values, name = local_gpu_defaults()
+    return values.get("gpu"), name
 
 
 def _display(value) -> str:
@@ -258,8 +288,8 @@ def sync_url() -> None:
     wanted: dict[str, list[str]] = {}
     for key, field in FIELDS.items():
         value = state[key]
-        if value == field.default or value is None:
-            continue
+        if (value == field.default and key not in st.session_state.get(LOCAL, ())) or value is None:
+            continue  # a value chosen for this machine's GPU is always written: the link must not depend on it
         if key == "path" and state["source"] != "local file":
             continue
         if field.many:

@@ -74,7 +74,8 @@ def list_gpus() -> list[str]:
 
 
 def load_gpu(gpu: str | GPU) -> GPU:
-    """A GPU by catalog id (case-insensitive); close matches in the error when unknown."""
+    """A GPU by catalog id (case-insensitive); close matches in the error when unknown. "local" (or "local:N"):
+    this machine's first (N-th) GPU with the memory free now (planner.machine.local_gpu; detected on every call)."""
     if isinstance(gpu, GPU):
         return gpu
     if not isinstance(gpu, str) or len(gpu) > 100:
@@ -82,6 +83,10 @@ def load_gpu(gpu: str | GPU) -> GPU:
     key = gpu.strip().lower()
     if key in _catalog():
         return _catalog()[key]
+    if key == "local" or key.startswith("local:"):
+        from .machine import local_gpu, parse_local
+
+        return local_gpu(parse_local(key))
     hint = close_matches(key, list_gpus())
     raise UnknownGPUError(f"unknown gpu {gpu!r}" + (f"; did you mean: {', '.join(hint)}?" if hint else
                                                      f"; known: {', '.join(list_gpus())}"))

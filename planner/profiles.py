@@ -46,7 +46,9 @@ def list_models() -> list[str]:
 
 
 def from_hub(repo_id: str) -> ModelSpec | None:
-    """config.json of an unbundled org/name from the Hugging Face Hub, if huggingface_hub and the network allow.
+    """config.json of an unbundled org/name from the Hugging Face Hub, if huggingface_hub and the network allow,
+    with the exact tensors of its safetensors checkpoint read from the headers (planner.files.remote) when it has
+    one and they can be fetched; the weights from config.json otherwise.
 
     Its size is asked first (a HEAD request): a file above MAX_CONFIG_BYTES is refused before any byte of it is
     downloaded, so no repository can make planner (or a dashboard that serves it) fetch gigabytes."""
@@ -66,7 +68,15 @@ def from_hub(repo_id: str) -> ModelSpec | None:
     except Exception:
         return None
     spec = load_config_json(path, name=repo_id)
-    return spec.model_copy(update={"source": f"https://huggingface.co/{repo_id}/blob/main/config.json"})
+    spec = spec.model_copy(update={"source": f"https://huggingface.co/{repo_id}/blob/main/config.json"})
+    from .files.remote import HubError, repo_ref, with_hub_weights
+
+    if (ref := repo_ref(repo_id)) is None:
+        return spec
+    try:
+        return with_hub_weights(spec, ref)
+    except HubError:  # unreachable or refused with the token planner has: config.json's weights, as before
+        return spec
 
 
 def checkpoint_summary(path: str | Path) -> dict:
@@ -81,7 +91,8 @@ def checkpoint_summary(path: str | Path) -> dict:
 
 def load_model(model: str | Path | ModelSpec | dict) -> ModelSpec:
     """A ModelSpec from a profile name, a config.json path or folder, a .gguf file, a folder of safetensors
-    with its config.json, a parsed config dict, or a spec."""
+    with its config.json, a Hub name (hf://org/name[@rev] or hf://org/name[@rev]/file.gguf), a parsed config dict,
+    or a spec."""
     if isinstance(model, ModelSpec):
         return model
     if isinstance(model, dict):
@@ -93,6 +104,10 @@ def load_model(model: str | Path | ModelSpec | dict) -> ModelSpec:
         raise UnknownModelError(f"model name or path of {len(key):,} characters is longer than {MAX_NAME:,}")
     if (canonical := _index().get(key.lower())) is not None:
         return bundled_profiles()[canonical]
+    if key.startswith("hf://"):  # the Hub, by range requests: config.json and the safetensors or GGUF headers
+        from .files.remote import load_hub_model
+
+        return load_hub_model(key)
     try:
         return _load_path(key)
     except (OSError, RuntimeError, ValueError) as e:  # ~nosuchuser, a name too long, a NUL byte, no permission

@@ -21,3 +21,13 @@ def write_config(tmp_path):
         return folder
 
     return _write
+
+
+@pytest.fixture(autouse=True)
+def _no_internet_hub(monkeypatch, tmp_path_factory):
+    """No test reaches huggingface.co: Hub reads go to a closed local port (refused at once) unless a test points
+    HF_ENDPOINT at its own server, and the header cache lives in a temporary folder."""
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv("PLANNER_CACHE_DIR", str(tmp_path_factory.mktemp("planner-cache")))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)

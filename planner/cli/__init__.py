@@ -10,6 +10,7 @@ from ..errors import PlannerError
 from ..units import UNIT_BYTES
 from .args import Parser, parse_tokens, positive, rate, unit
 from .commands import cmd_estimate, cmd_fit, cmd_gpus, cmd_models, cmd_quants, cmd_table
+from .machine import add_parser as add_machine_parser
 from .train import add_parser as add_train_parser
 from .validate import cmd_check_log, cmd_validate
 
@@ -32,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--runtime", default="cuda", choices=["cuda", "none"], help="'none' leaves out CUDA overhead")
     e.add_argument("--no-cap-sliding", action="store_true", help="keep all tokens on sliding-window layers")
     e.add_argument("--unit", type=unit, default="GiB", help=f"one of {', '.join(UNIT_BYTES)} (default GiB)")
-    e.add_argument("--gpu", help="catalog GPU id (see `planner gpus`): adds fit, time to first token, tokens/s")
+    e.add_argument("--gpu", help="catalog GPU id (see `planner gpus`), or local / local:N (this machine's GPU, its "
+                   "free memory now): adds fit, time to first token, tokens/s")
     e.add_argument("--engine", choices=["vllm", "llama.cpp", "transformers"],
                    help="what that engine allocates (default: the plain analytic model)")
     e.add_argument("--max-model-len", type=positive, help="vllm: max_model_len (default: the model's maximum)")
@@ -64,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     f = sub.add_parser("fit", help="largest context per quantization on a GPU, or which GPUs fit")
     f.add_argument("model")
-    f.add_argument("--gpu", help="catalog GPU id; without --context: the largest context per quantization")
+    f.add_argument("--gpu", help="catalog GPU id, or local / local:N (this machine's GPU, its free memory now); "
+                   "without --context: the largest context per quantization")
     f.add_argument("--context", type=positive, help="tokens per sequence: rank GPUs/quantizations that fit")
     f.add_argument("--batch", type=positive, default=1)
     f.add_argument("--min-tokens-per-s", type=rate, help="only options at least this fast (per sequence)")
@@ -134,8 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     cl.set_defaults(func=cmd_check_log)
 
     add_train_parser(sub)
+    add_machine_parser(sub)
 
-    sub.add_parser("models", help="list bundled model profiles").set_defaults(func=cmd_models)
+    ms = sub.add_parser("models", help="list bundled model profiles")
+    ms.add_argument("--search", help="only models whose id, alias, model_type or family (or moe / dense) "
+                    "contains this text (case-insensitive; several words: all of them)")
+    ms.set_defaults(func=cmd_models)
     sub.add_parser("quants", help="list quantization formats").set_defaults(func=cmd_quants)
     gp = sub.add_parser("gpus", help="list the GPU catalog")
     gp.add_argument("--unit", type=unit, default="GiB")

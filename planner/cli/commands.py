@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from ..units import format_bytes
+from .machine import gpu_label, has_speed, local_json, local_lines, resolve_gpu
 
 
 def cmd_estimate(a) -> str:
@@ -17,12 +18,13 @@ def cmd_estimate(a) -> str:
         "flash_attn": None if a.flash_attn is None else a.flash_attn == "on", "n_gpu_layers": a.n_gpu_layers,
         "n_parallel": a.parallel, "n_ctx": a.n_ctx, "type_v": a.type_v, "cache": a.cache,
         "max_cache_len": a.max_cache_len}.items() if v is not None}
+    gpu = _gpu(a)
     e = estimate(a.model, quant=a.quant, kv_dtype=a.kv_dtype, context=a.context, batch=a.batch, chunk=a.chunk,
                  attention=a.attention, logits=a.logits, runtime=a.runtime, cap_sliding=not a.no_cap_sliding,
-                 gpu=_gpu(a), engine=a.engine, prompt=a.prompt, speed_engine=a.speed_engine, efficiency=a.efficiency,
+                 gpu=gpu, engine=a.engine, prompt=a.prompt, speed_engine=a.speed_engine, efficiency=a.efficiency,
                  prefill_efficiency=a.prefill_efficiency, **options)
     if a.json:
-        return json.dumps(e.to_dict(), indent=2)
+        return json.dumps({**e.to_dict(), **local_json(gpu)}, indent=2)
     w = e.workload
     lines = [f"{e.model} — {w.quant} weights, {w.kv_dtype} KV cache, context {w.context:,}, batch {w.batch}, "
              f"{w.attention} attention" + (f", {e.engine} engine" if e.engine else "")]
@@ -34,11 +36,16 @@ def cmd_estimate(a) -> str:
         lines += [f"    {k:<18} {format_bytes(v, a.unit):>12}" for k, v in parts.items() if v]
     lines.append(f"  {'total':<12} {format_bytes(e.total_bytes, a.unit):>14}")
     lines += _engine_lines(e, a.unit)
+    lines += local_lines(gpu, a.unit)
     if (p := e.performance) is not None and not p.fits:
         lines.append(f"{p.gpu}: does NOT fit: {p.reason}")
     elif e.engine_refusal is not None:
         lines.append(f"{e.engine}: {e.engine_refusal}")
-    if p is not None and p.fits:
+    if p is not None and p.fits and not has_speed(gpu):
+        lines += [f"{p.gpu}: fits in {format_bytes(p.usable_memory_bytes, a.unit)} "
+                  f"({format_bytes(p.headroom_bytes, a.unit)} headroom)",
+                  "  speed: not shown (a GPU the catalog lacks has no bandwidth or FLOP/s figures)"]
+    elif p is not None and p.fits:
         lines += [f"{p.gpu}: fits in {format_bytes(p.usable_memory_bytes, a.unit)} "
                   f"({format_bytes(p.headroom_bytes, a.unit)} headroom)",
                   f"  time to first token ({p.prompt_tokens:,}-token prompt): "
@@ -58,7 +65,7 @@ def _gpu(a):
     from ..units import parse_size
 
     if a.gpu_memory is None and a.gpu_bandwidth is None and a.gpu_tflops_bf16 is None:
-        return a.gpu
+        return resolve_gpu(a.gpu)
     if a.gpu is not None:
         raise PlannerError("give either --gpu (a catalog id) or a custom GPU's figures (--gpu-memory, …), not both")
     if a.gpu_memory is None or a.gpu_bandwidth is None:
@@ -116,32 +123,37 @@ def cmd_fit(a) -> str:
 
         return cmd_fit_train(a)
     load_model(a.model)  # before pandas loads: an unknown model is reported at once
+    gpu = resolve_gpu(a.gpu)
     from ..fit import context_per_quant, fit
 
     if a.gpu and a.context is None:
-        df = context_per_quant(a.model, gpu=a.gpu, batch=a.batch)
+        df = context_per_quant(a.model, gpu=gpu, batch=a.batch)
         if a.json:
             return df.to_json(orient="records", indent=2)
-        lines = [f"{a.model} on {a.gpu}: largest context per quantization (batch {a.batch})",
+        lines = [f"{a.model} on {gpu_label(gpu)}: largest context per quantization (batch {a.batch})",
+                 *local_lines(gpu, a.unit),
                  f"  {'quant':<10} {'max context':>12} {'total':>14} {'decode tok/s':>13}  limited by"]
         for r in df.itertuples():
             total = format_bytes(r.total_bytes, a.unit) if r.max_context else "—"
-            speed = f"{r.decode_tokens_per_s:.1f}" if r.max_context else "—"
+            speed = f"{r.decode_tokens_per_s:.1f}" if r.max_context and has_speed(gpu) else "—"
             lines.append(f"  {r.quant:<10} {r.max_context:>12,} {total:>14} {speed:>13}  "
                          f"{r.limited_by if r.max_context else 'weights alone do not fit'}")
         return "\n".join(lines)
-    df = fit(a.model, context=a.context, batch=a.batch, gpus=[a.gpu] if a.gpu else None,
-             min_tokens_per_s=a.min_tokens_per_s)
+    where = local_lines(gpu, a.unit)  # a local GPU is one GPU: no tensor-parallel counts of it
+    df = fit(a.model, context=a.context, batch=a.batch, gpus=gpu if a.gpu else None,
+             min_tokens_per_s=a.min_tokens_per_s, **({"gpu_counts": [1]} if where else {}))
     if a.json:
         return df.to_json(orient="records", indent=2)
     if df.empty:
-        return "no catalog GPU (up to 8 of a kind) fits this configuration" + (
-            f" at ≥ {a.min_tokens_per_s:g} tokens/s" if a.min_tokens_per_s else "")
-    lines = [f"{'gpu':<18} {'n':>2} {'quant':<8} {'kv':<5} {'per GPU':>12} {'tok/s':>8}  per-GPU breakdown"]
+        which = f"nothing on {gpu_label(gpu)} alone" if where else "no catalog GPU (up to 8 of a kind)"
+        return "\n".join(where + [f"{which} fits this configuration" + (
+            f" at ≥ {a.min_tokens_per_s:g} tokens/s" if a.min_tokens_per_s else "")])
+    lines = where + [f"{'gpu':<18} {'n':>2} {'quant':<8} {'kv':<5} {'per GPU':>12} {'tok/s':>8}  per-GPU breakdown"]
     for r in df.head(a.top).itertuples():
         total = format_bytes(r.per_gpu_total_bytes, a.unit)
+        speed = f"{r.decode_tokens_per_s:>8.1f}" if has_speed(gpu) else f"{'—':>8}"
         lines.append(f"{r.gpu:<18} {r.n_gpus:>2} {r.quant:<8} {r.kv_dtype:<5} {total:>12} "
-                     f"{r.decode_tokens_per_s:>8.1f}  {r.explanation}")
+                     f"{speed}  {r.explanation}")
     return "\n".join(lines)
 
 
@@ -162,11 +174,30 @@ def cmd_gpus(a) -> str:
 def cmd_models(a) -> str:
     from ..profiles import bundled_profiles
 
-    rows = [f"{'model':<44} {'params':>10} {'context':>9}  type"]
-    for name, s in sorted(bundled_profiles().items(), key=lambda kv: kv[0].lower()):
+    found = sorted(bundled_profiles().items(), key=lambda kv: kv[0].lower())
+    if a.search is not None:
+        words = a.search.lower().split()
+        found = [(name, s) for name, s in found if all(w in _search_text(name, s) for w in words)]
+        if not found:
+            return (f"no bundled model matches {a.search!r} (searched ids, aliases, model types and families); "
+                    "any Hugging Face id or config.json works too")
+    rows = [f"{'model':<44} {'params':>10} {'context':>9}  {'type':<9} model_type"]
+    for name, s in found:
         kind = f"MoE {s.moe.experts_per_token}/{s.moe.n_experts}" if s.moe else "dense"
-        rows.append(f"{name:<44} {s.param_count / 1e9:>9.2f}B {s.max_context:>9,}  {kind}")
+        rows.append(f"{name:<44} {s.param_count / 1e9:>9.2f}B {s.max_context:>9,}  {kind:<9} {s.model_type}")
     return "\n".join(rows)
+
+
+def _search_text(name: str, spec) -> str:
+    """What `models --search` looks in: id, aliases, model_type, family (the name without its org, size and
+    suffixes: "Llama-3.1" for meta-llama/Llama-3.1-8B-Instruct) and "moe" or "dense", lower-cased."""
+    import re
+
+    base = name.split("/")[-1]
+    family = re.split(r"-(?:\d+(?:\.\d+)?x)?\d+(?:\.\d+)?[bm]\b", base, maxsplit=1, flags=re.I)[0]
+    kind = "moe" if spec.moe else "dense"
+    return " ".join([name, *spec.aliases, spec.model_type, family, kind,
+                     str(getattr(spec, "family", "") or "")]).lower()
 
 
 def cmd_quants(a) -> str:

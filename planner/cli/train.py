@@ -6,6 +6,7 @@ import json
 
 from ..units import UNIT_BYTES, format_bytes
 from .args import positive, unit
+from .machine import gpu_label, has_speed, local_json, local_lines, resolve_gpu
 
 LABELS = {"weights": "weights", "master_weights": "master weights", "gradients": "gradients",
           "optimizer_states": "optimizer states", "activations": "activations", "logits": "logits (loss)",
@@ -34,8 +35,8 @@ def add_parser(sub) -> None:
     t.add_argument("--gpus", type=positive, help="GPUs the distribution spans (default 1)")
     t.add_argument("--offload-optimizer", action="store_true", help="ZeRO/FSDP: optimizer states on the CPU")
     t.add_argument("--offload-params", action="store_true", help="ZeRO-3/FSDP: parameters on the CPU")
-    t.add_argument("--gpu", help="catalog GPU id (see `planner gpus`): adds the fit, step time and the largest "
-                   "micro-batch and sequence length that fit")
+    t.add_argument("--gpu", help="catalog GPU id (see `planner gpus`), or local / local:N (this machine's GPU, its "
+                   "free memory now): adds the fit, step time and the largest micro-batch and sequence that fit")
     t.add_argument("--unit", type=unit, default="GiB", help=f"one of {', '.join(UNIT_BYTES)} (default GiB)")
     t.add_argument("--json", action="store_true", help="print the result as JSON (bytes)")
     t.set_defaults(func=cmd_train)
@@ -60,14 +61,15 @@ def cmd_train(a) -> str:
     if a.gpus and a.gpus > 1 and not a.distribution:
         options["distribution"] = "ddp"
     setup = make_setup(**options)
-    e = train_estimate(a.model, gpu=a.gpu, setup=setup)
+    gpu = resolve_gpu(a.gpu)
+    e = train_estimate(a.model, gpu=gpu, setup=setup)
     largest = {}
     if a.gpu and e.fit is not None:
         fields = setup.model_dump()
-        largest = {"micro_batch": max_micro_batch(a.model, gpu=a.gpu, **fields),
-                   "seq_len": max_seq_len(a.model, gpu=a.gpu, **fields)}
+        largest = {"micro_batch": max_micro_batch(a.model, gpu=gpu, **fields),
+                   "seq_len": max_seq_len(a.model, gpu=gpu, **fields)}
     if a.json:
-        return json.dumps({**e.to_dict(), "largest_fitting": largest}, indent=2)
+        return json.dumps({**e.to_dict(), "largest_fitting": largest, **local_json(gpu)}, indent=2)
     s = e.setup
     how = {"full": "full fine-tuning", "lora": f"LoRA r={s.lora_rank}", "qlora": f"QLoRA (NF4) r={s.lora_rank}"}
     lines = [f"{e.model} — {how[s.method]}, {s.precision}, {s.optimizer}, micro-batch {s.micro_batch} × "
@@ -87,10 +89,11 @@ def cmd_train(a) -> str:
     lines.append("  phases: " + ", ".join(f"{p.name} {format_bytes(p.bytes, a.unit)}" for p in e.phases)
                  + " (overhead excluded)")
     if (f := e.fit) is not None:
+        lines += local_lines(gpu, a.unit)
         verdict = (f"fits in {format_bytes(f.usable_memory_bytes, a.unit)} ({format_bytes(f.headroom_bytes, a.unit)} "
                    "headroom)" if f.fits else f"does NOT fit: {f.reason}")
         lines.append(f"{f.gpu}: {verdict}")
-        if f.step_seconds is not None:
+        if f.step_seconds is not None and has_speed(gpu):
             lines.append(f"  step time {f.step_seconds:.2f} s, {f.tokens_per_s:,.0f} tokens/s at {f.mfu:.0%} MFU "
                          "(a prior, not a measurement)")
         lines.append(f"  largest micro-batch at {s.seq_len:,} tokens: {largest['micro_batch']}; longest sequence at "
@@ -99,25 +102,31 @@ def cmd_train(a) -> str:
 
 
 def cmd_fit_train(a) -> str:
-    """planner fit MODEL --train --gpu G: the cheapest ways to fine-tune MODEL on G."""
+    """planner fit MODEL --train --gpu G: the cheapest ways to fine-tune MODEL on G (a local GPU: on it alone)."""
     from ..errors import PlannerError
     from ..training.search import GPU_COUNTS, plans
 
     if not a.gpu:
-        raise PlannerError("fit --train needs --gpu (a catalog id, see `planner gpus`)")
-    rows = plans(a.model, gpu=a.gpu, micro_batch=a.micro_batch, seq_len=a.seq_len, optimizer=a.optimizer)
+        raise PlannerError("fit --train needs --gpu (a catalog id, see `planner gpus`, or local)")
+    gpu = resolve_gpu(a.gpu)
+    where = local_lines(gpu, a.unit)
+    counts = [1] if where else GPU_COUNTS
+    rows = plans(a.model, gpu=gpu, micro_batch=a.micro_batch, seq_len=a.seq_len, optimizer=a.optimizer,
+                 gpu_counts=counts)
     if a.json:
         return json.dumps(rows, indent=2)
-    head = (f"{a.model} on {a.gpu}: fine-tuning at micro-batch {a.micro_batch} × {a.seq_len:,} tokens, {a.optimizer}"
-            f" — the fewest GPUs (up to {GPU_COUNTS[-1]}; ZeRO-3 above one) per method")
+    on = "this GPU alone" if where else f"up to {counts[-1]} GPUs"
+    head = "\n".join([f"{a.model} on {gpu_label(gpu)}: fine-tuning at micro-batch {a.micro_batch} × {a.seq_len:,} "
+                      f"tokens, {a.optimizer}" + ("" if where else f" — the fewest GPUs (up to {counts[-1]}; ZeRO-3 "
+                                                                  "above one) per method"), *where])
     if not rows:
-        return head + f"\n  no method fits on up to {GPU_COUNTS[-1]} GPUs"
+        return head + f"\n  no method fits on {on}"
     lines = [head, f"  {'method':<7} {'checkpointing':<14} {'GPUs':>5} {'per GPU':>12} {'trainable':>16}"]
     lines += [f"  {r['method']:<7} {'on' if r['gradient_checkpointing'] else 'off':<14} {r['n_gpus']:>5} "
               f"{format_bytes(r['peak_bytes'], a.unit):>12} {r['trainable_params']:>16,}" for r in rows]
     missing = [f"{m} ({'on' if c else 'off'})" for m in ("full", "lora", "qlora") for c in (False, True)
                if not any(r["method"] == m and r["gradient_checkpointing"] is c for r in rows)]
     if missing:
-        lines.append(f"  not on up to {GPU_COUNTS[-1]} GPUs: {', '.join(missing)} (sharding does not split the "
-                     "activations)")
+        lines.append(f"  not on {on}: {', '.join(missing)}"
+                     + ("" if where else " (sharding does not split the activations)"))
     return "\n".join(lines)

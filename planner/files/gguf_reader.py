@@ -93,8 +93,15 @@ class GGUFHeader:
 
 
 class _Cursor:
+    """Reads `buf` forward by slicing only (buf[a:b] → bytes, len(buf)): an mmap, bytes, or a remote file that
+    fetches the ranges it is asked for (planner.files.remote), so only the header's bytes are ever asked for."""
+
     def __init__(self, buf, path: str):
         self.buf, self.pos, self.path, self.size = buf, 0, path, len(buf)
+
+    def read(self, n: int) -> bytes:
+        start = self.take(n)
+        return bytes(self.buf[start:start + n])
 
     def fail(self, what: str):
         raise FileFormatError(f"{self.path}: {what} at byte {self.pos}")
@@ -107,16 +114,15 @@ class _Cursor:
         return start
 
     def scalar(self, fmt: str):
-        start = self.take(struct.calcsize(fmt))
-        return struct.unpack_from(fmt, self.buf, start)[0]
+        return struct.unpack(fmt, self.read(struct.calcsize(fmt)))[0]
 
     def string(self) -> str:
         n = self.scalar("<Q")
         if n > MAX_STRING:
             self.fail(f"string of {n} bytes is longer than {MAX_STRING}")
-        start = self.take(n)
+        raw = self.read(n)
         try:
-            return bytes(self.buf[start:start + n]).decode("utf-8")
+            return raw.decode("utf-8")
         except UnicodeDecodeError:
             self.fail("string is not UTF-8")
 
@@ -140,8 +146,7 @@ class _Cursor:
             if item in _SCALARS:
                 width = struct.calcsize(_SCALARS[item])
                 if count <= KEEP_ARRAY:
-                    start = self.take(width * count)
-                    return list(struct.unpack_from("<" + _SCALARS[item][1] * count, self.buf, start))
+                    return list(struct.unpack("<" + _SCALARS[item][1] * count, self.read(width * count)))
                 self.take(width * count)
             elif item == _STRING:
                 for _ in range(count):
@@ -175,10 +180,12 @@ def _ggml_sizes() -> dict[int, tuple[str, int, int]]:
 
 
 def _parse(buf, path: str, size: int) -> GGUFHeader:
-    """The header in `buf` (the whole file, `size` bytes: an mmap or bytes), checked; `path` names it in errors."""
+    """The header in `buf` (the whole file, `size` bytes: an mmap, bytes, or anything sliced like them), checked;
+    `path` names it in errors."""
     c = _Cursor(buf, path)
-    if bytes(buf[:4]) != b"GGUF":
-        c.fail(f"not a GGUF file (magic {bytes(buf[:4])!r})")
+    magic = bytes(buf[:4])
+    if magic != b"GGUF":
+        c.fail(f"not a GGUF file (magic {magic!r})")
     c.take(4)
     version = c.scalar("<I")
     if version not in (2, 3):

@@ -26,19 +26,28 @@ GGUF_ARCHS = {"llama": "llama", "mistral": "mistral", "qwen2": "qwen2", "qwen3":
 _SPLIT = re.compile(r"^(.*)-(\d{5})-of-(\d{5})\.gguf$")
 
 
+def split_names(name: str, where) -> list[str] | None:
+    """Every part's file name of a split GGUF (name-0000i-of-0000N.gguf) given one part's name; None if `name`
+    is not a split name. A split name must say part i of N with 1 ≤ i ≤ N (llama.cpp's gguf-split numbers parts
+    from 1); `where` names the file in the error."""
+    m = _SPLIT.match(name)
+    if not m:
+        return None
+    i, n = int(m.group(2)), int(m.group(3))
+    if not 1 <= i <= n:
+        raise FileFormatError(f"{where}: a split GGUF name must say part i of N with 1 <= i <= N, this one says "
+                              f"{i} of {n}")
+    return [f"{m.group(1)}-{k:05d}-of-{n:05d}.gguf" for k in range(1, n + 1)]
+
+
 def gguf_parts(path: Path) -> list[Path]:
     """The file itself, or every part of a split GGUF (name-00001-of-0000N.gguf) given any one part.
 
-    A split name must say part i of N with 1 ≤ i ≤ N (llama.cpp's gguf-split numbers parts from 1), and every
-    part must be there: one part's bytes are not the model's."""
-    m = _SPLIT.match(path.name)
-    if not m:
+    Every part must be there: one part's bytes are not the model's."""
+    names = split_names(path.name, path)
+    if names is None:
         return [path]
-    i, n = int(m.group(2)), int(m.group(3))
-    if not 1 <= i <= n:
-        raise FileFormatError(f"{path}: a split GGUF name must say part i of N with 1 <= i <= N, this one says "
-                              f"{i} of {n}")
-    parts = [path.with_name(f"{m.group(1)}-{k:05d}-of-{n:05d}.gguf") for k in range(1, n + 1)]
+    parts = [path.with_name(name) for name in names]
     missing = [p.name for p in parts if not is_file(p)]
     if missing:
         raise FileFormatError(f"{path}: split GGUF is missing {listing(missing)}")
@@ -136,22 +145,31 @@ def load_gguf(path: str | Path) -> ModelSpec:
     """ModelSpec of a .gguf file (any part of a split file): its architecture and its exact tensors."""
     p = Path(path)
     parts = gguf_parts(p)
-    headers = [read_gguf_header(part) for part in parts]
-    check_parts(headers, split=_SPLIT.match(p.name) is not None)
+    return gguf_spec([read_gguf_header(part) for part in parts], str(p), split=_SPLIT.match(p.name) is not None,
+                     stem=p.stem)
+
+
+def gguf_spec(headers: list[GGUFHeader], where: str, *, split: bool, stem: str) -> ModelSpec:
+    """ModelSpec of a GGUF model from the headers of its parts, in order (local or fetched); `where` names it,
+    `stem` is its name when general.name is absent."""
+    check_parts(headers, split=split)
     tensors = [t for header in headers for t in _tensor_bytes(header)]
     meta = headers[0].metadata  # gguf-split keeps the model's metadata in the first part
-    config = _config_from_gguf(meta, tensors, str(p))
-    name = meta.get("general.name") if isinstance(meta.get("general.name"), str) else p.stem
-    spec = spec_from_config(config, name=name, source=str(p))
-    checkpoint = Checkpoint(format="gguf", path=str(p), tensors=tuple(tensors))
+    config = _config_from_gguf(meta, tensors, where)
+    name = meta.get("general.name") if isinstance(meta.get("general.name"), str) else stem
+    spec = spec_from_config(config, name=name, source=where)
+    checkpoint = Checkpoint(format="gguf", path=where, tensors=tuple(tensors))
+    return spec.model_copy(update={"weights_dtype": "checkpoint", "checkpoint": checkpoint})
+
+
+def with_safetensors(spec: ModelSpec, tensors, where: str) -> ModelSpec:
+    """`spec` (from config.json) whose weights are the safetensors tensors read from `where`, byte for byte."""
+    checkpoint = Checkpoint(format="safetensors", path=where, tensors=tuple(
+        FileTensor(name=t.name, dtype=t.dtype, shape=t.shape, nbytes=t.nbytes) for t in tensors))
     return spec.model_copy(update={"weights_dtype": "checkpoint", "checkpoint": checkpoint})
 
 
 def load_safetensors_model(folder: str | Path) -> ModelSpec:
     """ModelSpec of a Hugging Face folder: config.json for the architecture, safetensors headers for the bytes."""
     p = Path(folder)
-    spec = load_config_json(p)
-    tensors = read_safetensors(p)
-    checkpoint = Checkpoint(format="safetensors", path=str(p), tensors=tuple(
-        FileTensor(name=t.name, dtype=t.dtype, shape=t.shape, nbytes=t.nbytes) for t in tensors))
-    return spec.model_copy(update={"weights_dtype": "checkpoint", "checkpoint": checkpoint})
+    return with_safetensors(load_config_json(p), read_safetensors(p), str(p))

@@ -65,6 +65,18 @@ def parse_json(raw: bytes, where: str):
         raise FileFormatError(f"{where} is not valid JSON ({str(e)[:200]})") from None
 
 
+def header_length(head: bytes, size: int, where) -> int:
+    """The header length N of a file of `size` bytes whose first 8 bytes are `head`, checked before the header
+    is read: N ≤ MAX_HEADER and 8 + N within the file."""
+    if len(head) < 8:
+        raise FileFormatError(f"{where}: {size} bytes is too short for a safetensors header")
+    (n,) = struct.unpack("<Q", head[:8])
+    if n > MAX_HEADER or 8 + n > size:
+        raise FileFormatError(f"{where}: header length {n} does not fit the file ({size} bytes) or exceeds "
+                              f"{MAX_HEADER}")
+    return n
+
+
 def _read_head(p: Path) -> tuple[int, int, bytes]:
     """(file size, header length, header bytes) of a .safetensors file; reads nothing past the header."""
     try:
@@ -72,13 +84,7 @@ def _read_head(p: Path) -> tuple[int, int, bytes]:
             raise FileFormatError(f"{p}: no such file" if not p.exists() else f"{p}: not a regular file")
         with open(p, "rb") as f:
             size = p.stat().st_size
-            head = f.read(8)
-            if len(head) < 8:
-                raise FileFormatError(f"{p}: {size} bytes is too short for a safetensors header")
-            (n,) = struct.unpack("<Q", head)
-            if n > MAX_HEADER or 8 + n > size:
-                raise FileFormatError(f"{p}: header length {n} does not fit the file ({size} bytes) or exceeds "
-                                      f"{MAX_HEADER}")
+            n = header_length(f.read(8), size, p)
             raw = f.read(n)
     except OSError as e:  # permission, a directory, a name too long, a file that vanished
         raise FileFormatError(f"{p}: cannot read ({e.strerror or type(e).__name__})") from None
@@ -94,7 +100,7 @@ def read_safetensors_header(path: str | Path) -> tuple[SafetensorsTensor, ...]:
     return parse_header(raw, p, data_start=8 + n, data_size=size - 8 - n)
 
 
-def _elements(shape, p: Path, name: str) -> int:
+def _elements(shape, p, name: str) -> int:
     """Element count of a shape: a list of non-negative ints whose product fits 64 bits (like the library's
     checked_mul), so a hostile shape cannot make Python multiply huge integers."""
     if not isinstance(shape, list):
@@ -109,7 +115,7 @@ def _elements(shape, p: Path, name: str) -> int:
     return count
 
 
-def _entry(name: str, entry, p: Path, data_size: int) -> tuple[int, int, SafetensorsTensor]:
+def _entry(name: str, entry, p, data_size: int, file: str) -> tuple[int, int, SafetensorsTensor]:
     """(begin, end, tensor) of one header entry, checked on its own."""
     if not isinstance(entry, dict):
         raise FileFormatError(f"{p}: tensor {shown(name)}: entry must be an object")
@@ -125,12 +131,17 @@ def _entry(name: str, entry, p: Path, data_size: int) -> tuple[int, int, Safeten
     begin, end = offsets
     if end - begin != elements * DTYPE_BYTES[dtype]:
         raise FileFormatError(f"{p}: tensor {shown(name)}: {end - begin} bytes for shape {shape} of {dtype}")
-    return begin, end, SafetensorsTensor(name, dtype, tuple(shape), end - begin, p.name)
+    return begin, end, SafetensorsTensor(name, dtype, tuple(shape), end - begin, file)
 
 
-def parse_header(raw: bytes, p: Path, *, data_start: int, data_size: int) -> tuple[SafetensorsTensor, ...]:
-    """Tensor entries of the JSON header `raw` of file `p`, whose data is `data_size` bytes from byte
-    `data_start`: each entry checked, then the spans checked to tile the data exactly."""
+def _file_name(p) -> str:
+    """The file name of a local Path or of a remote name such as hf://org/name/model.safetensors."""
+    return p.name if isinstance(p, Path) else str(p).rsplit("/", 1)[-1]
+
+
+def parse_header(raw: bytes, p: Path | str, *, data_start: int, data_size: int) -> tuple[SafetensorsTensor, ...]:
+    """Tensor entries of the JSON header `raw` of file `p` (a path, or a name for messages), whose data is
+    `data_size` bytes from byte `data_start`: each entry checked, then the spans checked to tile the data exactly."""
     header = parse_json(raw, f"{p}: header")
     if not isinstance(header, dict):
         raise FileFormatError(f"{p}: header must be a JSON object, got {type(header).__name__}")
@@ -138,7 +149,8 @@ def parse_header(raw: bytes, p: Path, *, data_start: int, data_size: int) -> tup
     if meta is not None and not (isinstance(meta, dict) and all(isinstance(v, str) for v in meta.values())):
         # the library reads it as HashMap<String, String> and refuses the file otherwise
         raise FileFormatError(f"{p}: __metadata__ must be an object of strings")
-    entries = [_entry(name, entry, p, data_size) for name, entry in header.items() if name != "__metadata__"]
+    file = _file_name(p)
+    entries = [_entry(name, entry, p, data_size, file) for name, entry in header.items() if name != "__metadata__"]
     # The library sorts by data_offsets and requires each to start where the previous ended and the last to end
     # at the end of the file (InvalidOffset, MetadataIncompleteBuffer): it loads nothing else.
     pos, previous = 0, None
@@ -189,6 +201,11 @@ def _read_index(p: Path) -> tuple[dict[str, str], int | float | None]:
         raw = p.read_bytes()
     except OSError as e:
         raise FileFormatError(f"{p}: cannot read ({e.strerror or type(e).__name__})") from None
+    return parse_index(raw, p)
+
+
+def parse_index(raw: bytes, p: Path | str) -> tuple[dict[str, str], int | float | None]:
+    """(weight_map, metadata.total_size or None) of the index file bytes `raw`; `p` names it in messages."""
     index = parse_json(raw, str(p))
     weight_map = index.get("weight_map") if isinstance(index, dict) else None
     if not isinstance(weight_map, dict) or not weight_map:
@@ -207,14 +224,20 @@ def _read_index(p: Path) -> tuple[dict[str, str], int | float | None]:
     return weight_map, total
 
 
+def index_shard_names(p: Path | str, weight_map: dict) -> list[str]:
+    """The shard file names an index's weight_map names, sorted, checked to form complete sets."""
+    shards = sorted(set(weight_map.values()))
+    _check_shard_sets(f"{p}: weight_map", shards)
+    return shards
+
+
 def _index_shards(p: Path, weight_map: dict) -> list[Path]:
     """The shard files an index names, all present in its folder and forming complete sets."""
     shards = sorted(set(weight_map.values()))
     missing = [shown(s) for s in shards if not is_file(p.parent / s)]
     if missing:
         raise FileFormatError(f"{p}: weight_map names shards that are not there: {listing(missing)}")
-    _check_shard_sets(f"{p}: weight_map", shards)
-    return [p.parent / s for s in shards]
+    return [p.parent / s for s in index_shard_names(p, weight_map)]
 
 
 def _locate(path: str | Path) -> tuple[list[Path], tuple | None]:
@@ -241,7 +264,7 @@ def safetensors_files(path: str | Path) -> list[Path]:
     return _locate(path)[0]
 
 
-def _check_index(index: Path, weight_map: dict, total, tensors: tuple[SafetensorsTensor, ...]) -> None:
+def _check_index(index, weight_map: dict, total, tensors: tuple[SafetensorsTensor, ...]) -> None:
     """The index and the shards' headers agree: each tensor where weight_map says, none unlisted.
 
     metadata.total_size is not compared: transformers writes the sum of the tensors' storage bytes, but other
@@ -263,11 +286,17 @@ def read_safetensors(path: str | Path) -> tuple[SafetensorsTensor, ...]:
     """All tensor entries of a file, a sharded index or a folder; a name in two shards, or an index that
     disagrees with its shards, is a FileFormatError."""
     files, index = _locate(path)
-    tensors = tuple(t for f in files for t in read_safetensors_header(f))
+    return combine_shards([read_safetensors_header(f) for f in files], Path(path), index)
+
+
+def combine_shards(headers, where, index: tuple | None = None) -> tuple[SafetensorsTensor, ...]:
+    """The tensors of several files' headers as one checkpoint: a name in two files, or an index
+    ((index name, weight_map, total_size)) that disagrees with them, is a FileFormatError naming `where`."""
+    tensors = tuple(t for header in headers for t in header)
     seen: dict[str, str] = {}
     for t in tensors:
         if t.name in seen:
-            raise FileFormatError(f"{Path(path)}: tensor {shown(t.name)} is in both {seen[t.name]} and {t.file}")
+            raise FileFormatError(f"{where}: tensor {shown(t.name)} is in both {seen[t.name]} and {t.file}")
         seen[t.name] = t.file
     if index is not None:
         _check_index(*index, tensors)
