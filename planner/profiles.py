@@ -47,7 +47,7 @@ def list_models() -> list[str]:
 
 def from_hub(repo_id: str) -> ModelSpec | None:
     """config.json of an unbundled org/name from the Hugging Face Hub, if huggingface_hub and the network allow,
-    with the exact tensors of its safetensors checkpoint read from the headers (planner.files.remote) when it has
+    with the exact tensors of its safetensors checkpoint read from the headers (planner.files.hub) when it has
     one and they can be fetched; the weights from config.json otherwise.
 
     Its size is asked first (a HEAD request): a file above MAX_CONFIG_BYTES is refused before any byte of it is
@@ -69,7 +69,7 @@ def from_hub(repo_id: str) -> ModelSpec | None:
         return None
     spec = load_config_json(path, name=repo_id)
     spec = spec.model_copy(update={"source": f"https://huggingface.co/{repo_id}/blob/main/config.json"})
-    from .files.remote import HubError, repo_ref, with_hub_weights
+    from .files.hub import HubError, repo_ref, with_hub_weights
 
     if (ref := repo_ref(repo_id)) is None:
         return spec
@@ -105,7 +105,7 @@ def load_model(model: str | Path | ModelSpec | dict) -> ModelSpec:
     if (canonical := _index().get(key.lower())) is not None:
         return bundled_profiles()[canonical]
     if key.startswith("hf://"):  # the Hub, by range requests: config.json and the safetensors or GGUF headers
-        from .files.remote import load_hub_model
+        from .files.hub import load_hub_model
 
         return load_hub_model(key)
     try:

@@ -20,9 +20,8 @@ import pytest
 
 from planner import ConfigImportError, UnknownModelError, estimate, load_model
 from planner.cli import main
-from planner.files import remote
 from planner.files.gguf_reader import FileFormatError
-from planner.files.remote import HubAccessError, HubError, HubNotFoundError
+from planner.files.hub import HubAccessError, HubError, HubNotFoundError, cache_dir, reads
 
 from .fixtures.files.make_seeds import write_gguf, write_safetensors
 
@@ -206,7 +205,7 @@ def test_sharded_checkpoint_reads_the_index_and_each_shards_header(hub):
 
 
 def test_a_long_header_takes_a_second_range_and_no_more(hub, monkeypatch):
-    monkeypatch.setattr(remote, "SAFETENSORS_FIRST", 256)
+    monkeypatch.setattr(reads, "SAFETENSORS_FIRST", 256)
     folder = _single(hub)
     spec = load_model("hf://org/single")
     _same_weights(spec, load_model(folder))
@@ -243,7 +242,7 @@ def test_a_revision_is_part_of_the_url_and_the_cache_key(hub):
 
 
 def test_gguf_header_in_blocks_equals_the_local_read(hub, monkeypatch):
-    monkeypatch.setattr(remote, "GGUF_BLOCK", 512)
+    monkeypatch.setattr(reads, "GGUF_BLOCK", 512)
     folder = hub.repo("org/gguf")
     (folder / "sub").mkdir()
     shutil.copy(TINY_GGUF, folder / "sub" / "tiny-Q8_0.gguf")
@@ -257,7 +256,7 @@ def test_gguf_header_in_blocks_equals_the_local_read(hub, monkeypatch):
 
 
 def test_split_gguf_reads_every_part(hub, monkeypatch):
-    monkeypatch.setattr(remote, "GGUF_BLOCK", 4096)
+    monkeypatch.setattr(reads, "GGUF_BLOCK", 4096)
     folder = hub.repo("org/split")
     extra = {2: {"extra.weight": np.zeros((128, 64), dtype=np.float16)},
              3: {"more.weight": np.zeros((64, 64), dtype=np.float32)}}
@@ -269,7 +268,7 @@ def test_split_gguf_reads_every_part(hub, monkeypatch):
     assert {p.rsplit("/", 1)[-1] for p in hub.paths()} == {f"m-{k:05d}-of-00003.gguf" for k in (1, 2, 3)}
     assert hub.sent < _size(folder) / 10
     (folder / "m-00003-of-00003.gguf").unlink()
-    shutil.rmtree(Path(remote.cache_dir()))
+    shutil.rmtree(Path(cache_dir()))
     with pytest.raises(HubNotFoundError, match=r"hf://org/split/m-00001-of-00003.gguf: split GGUF is missing "
                                                r"m-00003-of-00003.gguf"):
         load_model("hf://org/split/m-00001-of-00003.gguf")
@@ -374,7 +373,7 @@ def test_hostile_safetensors_headers_fail_cleanly_and_fetch_nothing_more(hub):
     _hostile_safetensors(hub, "evil/short", b"\x01\x02")
     with pytest.raises(FileFormatError, match="2 bytes is too short for a safetensors header"):
         load_model("hf://evil/short")
-    assert not list(Path(remote.cache_dir()).rglob("model.safetensors.head"))  # a bad header is not cached
+    assert not list(Path(cache_dir()).rglob("model.safetensors.head"))  # a bad header is not cached
 
 
 def test_hostile_index_files_fail_cleanly(hub, monkeypatch):
@@ -386,22 +385,22 @@ def test_hostile_index_files_fail_cleanly(hub, monkeypatch):
         load_model("hf://evil/index")
     index["weight_map"]["ghost.weight"] = "model-00002-of-00002.safetensors"
     (folder / "model.safetensors.index.json").write_text(json.dumps(index))
-    shutil.rmtree(Path(remote.cache_dir()))
+    shutil.rmtree(Path(cache_dir()))
     with pytest.raises(FileFormatError, match="weight_map puts tensor 'ghost.weight' in "
                                               "'model-00002-of-00002.safetensors', whose header has no such tensor"):
         load_model("hf://evil/index")
     (folder / "model.safetensors.index.json").write_text('{"weight_map": {"a": "../x.safetensors"}}')
-    shutil.rmtree(Path(remote.cache_dir()))
+    shutil.rmtree(Path(cache_dir()))
     with pytest.raises(FileFormatError, match="weight_map names files outside the folder"):
         load_model("hf://evil/index")
     (folder / "model-00002-of-00002.safetensors").unlink()
     (folder / "model.safetensors.index.json").write_text(json.dumps(index))
-    shutil.rmtree(Path(remote.cache_dir()))
+    shutil.rmtree(Path(cache_dir()))
     with pytest.raises(HubNotFoundError, match="weight_map names shard 'model-00002-of-00002.safetensors', which "
                                                "the repository does not have"):
         load_model("hf://evil/index")
-    monkeypatch.setattr(remote, "MAX_CONFIG_BYTES", 100)
-    shutil.rmtree(Path(remote.cache_dir()))
+    monkeypatch.setattr(reads, "MAX_CONFIG_BYTES", 100)
+    shutil.rmtree(Path(cache_dir()))
     with pytest.raises(FileFormatError, match=r"config.json: \d[\d,]* bytes is more than the 100 such a file may "
                                               "have; not downloaded"):
         load_model("hf://evil/index")
@@ -420,8 +419,8 @@ def test_hostile_gguf_headers_fail_cleanly(hub, monkeypatch):
     with pytest.raises(FileFormatError, match="4 bytes is too short for a GGUF header"):
         load_model("hf://evil/gguf/tiny.gguf")
     # a header that goes on and on (a huge string array) is cut off at MAX_GGUF_HEADER, not downloaded
-    monkeypatch.setattr(remote, "GGUF_BLOCK", 4096)
-    monkeypatch.setattr(remote, "MAX_GGUF_HEADER", 3 * 4096)
+    monkeypatch.setattr(reads, "GGUF_BLOCK", 4096)
+    monkeypatch.setattr(reads, "MAX_GGUF_HEADER", 3 * 4096)
     strings = b"".join(struct.pack("<Q", 1000) + bytes(1000) for _ in range(200))
     blob = (b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", 3) + b"big" + struct.pack("<IIQ", 9, 8, 200)
             + strings)

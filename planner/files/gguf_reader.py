@@ -94,7 +94,7 @@ class GGUFHeader:
 
 class _Cursor:
     """Reads `buf` forward by slicing only (buf[a:b] → bytes, len(buf)): an mmap, bytes, or a remote file that
-    fetches the ranges it is asked for (planner.files.remote), so only the header's bytes are ever asked for."""
+    fetches the ranges it is asked for (planner.files.hub), so only the header's bytes are ever asked for."""
 
     def __init__(self, buf, path: str):
         self.buf, self.pos, self.path, self.size = buf, 0, path, len(buf)
