@@ -244,13 +244,19 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
                          attention=attention, logits=logits, logits_dtype=logits_dtype, runtime=runtime,
                          cap_sliding=cap_sliding)
     if engine is not None:
+        if spec.linear_attention is not None:
+            raise WorkloadError(f"engine {engine!r}: {spec.name} mixes linear-attention (recurrent state) and "
+                                "attention layers, whose engine memory planner does not model yet; drop the engine "
+                                "for the analytic estimate")
         check_engine_formats(spec, engine, quant=w.quant, kv_dtype=w.kv_dtype)
     weights = weights_breakdown(spec, w.quant)
     kv, prefill, decode = workload_bytes(spec, w, context=w.context, batch=w.batch, weights=sum(weights.values()))
     overhead = overhead_breakdown(w.runtime)
     totals = dict(weights_bytes=sum(weights.values()), kv_cache_bytes=kv,
                   activation_bytes=max(prefill, decode), overhead_bytes=sum(overhead.values()))
-    breakdown = {"weights": weights, "kv_cache": {"kv_cache": kv},
+    state = batch_state(spec, w.batch)
+    breakdown = {"weights": weights, "kv_cache": {"kv_cache": kv - state, **({"recurrent_state": state} if state
+                                                                          else {})},
                  "activation": {"prefill_peak": prefill, "decode_peak": decode}, "overhead": overhead}
     details, refusal = {}, None
     if engine is not None:
@@ -270,6 +276,13 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
         perf = _offloaded(spec, w, perf, gpu=gpu, gpu_layers=details["n_gpu_layers"], kv_total=kv)
     return Estimate(model=spec.name, workload=w, **totals, total_bytes=total, performance=perf, breakdown=breakdown,
                     engine=engine, engine_details=details, engine_refusal=refusal)
+
+
+def batch_state(spec: ModelSpec, batch: int) -> int:
+    """The linear-attention layers' recurrent state for `batch` sequences (0 for attention-only models)."""
+    from .kv import recurrent_state_bytes_per_sequence
+
+    return batch * recurrent_state_bytes_per_sequence(spec)
 
 
 def _engine_context(spec: ModelSpec, engine: str | None, context, batch, options: dict):

@@ -10,6 +10,7 @@ What each attention kind keeps, per sequence of `context_len` cached tokens:
                 heads every block stays in use; both its reference code and vLLM cache all tokens.
   MLA           one latent row of kv_lora_rank + qk_rope_head_dim per token and layer (vLLM,
                 SGLang and transformers ≥ 5 cache the latent, not the decompressed K and V).
+  linear        no KV cache: a recurrent state per sequence, the same at any context (recurrent_state_bytes).
 """
 
 from __future__ import annotations
@@ -78,17 +79,37 @@ def kv_bytes_per_token_per_layer(spec: ModelSpec, kv_dtype: str = "bf16") -> int
 
 
 def kv_bytes_per_token(spec: ModelSpec, kv_dtype: str = "bf16") -> tuple[int, int]:
-    """(bytes per token over all non-sliding layers, bytes per token over all sliding layers)."""
+    """(bytes per token over all full-context layers, bytes per token over all sliding layers)."""
     per_layer = kv_bytes_per_token_per_layer(spec, kv_dtype)
-    n_sliding = spec.layer_kinds().count("sliding")
-    return per_layer * (spec.n_layers - n_sliding), per_layer * n_sliding
+    kinds = spec.layer_kinds()
+    n_sliding, n_linear = kinds.count("sliding"), kinds.count("linear")
+    return per_layer * (spec.n_layers - n_sliding - n_linear), per_layer * n_sliding
+
+
+# A Gated DeltaNet layer's state per sequence, as vLLM and llama.cpp keep it: the causal convolution's last
+# conv_kernel - 1 inputs of its conv_dim channels in the activation dtype (vLLM's mamba conv state; transformers keeps
+# conv_kernel positions), and the recurrent state of num_value_heads key_head_dim × value_head_dim matrices in fp32
+# (llama.cpp's recurrent memory is f32; transformers' chunked delta rule returns it in fp32).
+CONV_STATE_BYTES = 2
+RECURRENT_STATE_BYTES = 4
+
+
+def recurrent_state_bytes_per_sequence(spec: ModelSpec) -> int:
+    """The state every linear-attention layer keeps for one sequence, all such layers together."""
+    la = spec.linear_attention
+    if la is None:
+        return 0
+    per_layer = (CONV_STATE_BYTES * (la.conv_kernel - 1) * la.conv_dim
+                 + RECURRENT_STATE_BYTES * la.num_value_heads * la.key_head_dim * la.value_head_dim)
+    return per_layer * spec.layer_kinds().count("linear")
 
 
 def kv_cache_bytes(spec: ModelSpec, *, context_len, batch=1, kv_dtype: str = "bf16",
                    cap_sliding: bool = True):
-    """KV cache for `batch` sequences of `context_len` cached tokens (ints or numpy arrays)."""
+    """KV cache for `batch` sequences of `context_len` cached tokens (ints or numpy arrays), with the recurrent
+    state of linear-attention layers (per sequence, constant in context)."""
     full, sliding = kv_bytes_per_token(spec, kv_dtype)
     ctx = counts(context_len)
     kept = np.minimum(ctx, spec.sliding_window) if (sliding and cap_sliding) else ctx
-    out = counts(batch) * (full * ctx + sliding * kept)
+    out = counts(batch) * (full * ctx + sliding * kept + recurrent_state_bytes_per_sequence(spec))
     return int(out) if out.ndim == 0 else out

@@ -22,7 +22,7 @@ from .limits import (
     MAX_VOCAB,
 )
 
-AttentionKind = Literal["full", "sliding", "block_sparse"]
+AttentionKind = Literal["full", "sliding", "block_sparse", "linear"]
 Activation = Literal["silu", "gelu", "gelu_tanh", "relu", "gegelu", "swiglu_clamp"]
 
 
@@ -83,6 +83,21 @@ class MoE(_Frozen):
         if self.shared_expert_gate and not self.n_shared_experts:
             raise ValueError("moe.shared_expert_gate is true but moe.n_shared_experts is 0")
         return self
+
+
+class LinearAttention(_Frozen):
+    """Gated DeltaNet layers (Qwen3-Next's linear_attention): a fixed recurrent state per sequence, no KV cache."""
+
+    num_key_heads: StrictInt = Field(gt=0, le=MAX_HEADS, description="linear_num_key_heads")
+    num_value_heads: StrictInt = Field(gt=0, le=MAX_HEADS, description="linear_num_value_heads")
+    key_head_dim: StrictInt = Field(gt=0, le=MAX_HEAD_DIM, description="linear_key_head_dim")
+    value_head_dim: StrictInt = Field(gt=0, le=MAX_HEAD_DIM, description="linear_value_head_dim")
+    conv_kernel: StrictInt = Field(gt=1, le=64, description="linear_conv_kernel_dim: the causal convolution's width")
+
+    @property
+    def conv_dim(self) -> int:
+        """Channels of the causal convolution: q and k (key width each) and v (value width)."""
+        return 2 * self.num_key_heads * self.key_head_dim + self.num_value_heads * self.value_head_dim
 
 
 class MLA(_Frozen):
@@ -163,6 +178,9 @@ class ModelSpec(_Frozen):
     attention_sinks: StrictBool = Field(False, description="learned per-head sink logit (gpt-oss)")
     moe: MoE | None = None
     mla: MLA | None = None
+    linear_attention: LinearAttention | None = Field(None, description="the layout of the 'linear' layers")
+    attn_output_gate: StrictBool = Field(
+        False, description="q_proj also emits a sigmoid gate on the attention output (Qwen3-Next): twice as wide")
 
     weights_dtype: str = Field("bf16", description="quantization the checkpoint is stored in (catalog name); "
                                "'checkpoint' = the tensors of `checkpoint`, byte for byte")
@@ -181,6 +199,9 @@ class ModelSpec(_Frozen):
         if ("sliding" in self.layer_pattern) != (self.sliding_window is not None):
             raise bad(f"layer_pattern {list(self.layer_pattern)} and sliding_window ({self.sliding_window}) "
                       "disagree: a sliding layer needs a window and a window needs a sliding layer")
+        if ("linear" in self.layer_pattern) != (self.linear_attention is not None):
+            raise bad(f"layer_pattern {list(self.layer_pattern)} and linear_attention disagree: a linear layer "
+                      "needs linear_attention and linear_attention needs a linear layer")
         if ("block_sparse" in self.layer_pattern) != (self.block_sparse is not None):
             raise bad(f"layer_pattern {list(self.layer_pattern)} and block_sparse ({self.block_sparse}) "
                       "disagree")

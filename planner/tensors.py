@@ -72,7 +72,7 @@ def _attention(spec: ModelSpec, i: int) -> list[WeightTensor]:
     if spec.qkv_fused:
         t += _linear(i, "attn_qkv", q + 2 * kv, d, spec.qkv_bias)
     else:
-        t += _linear(i, "attn_q", q, d, spec.qkv_bias)
+        t += _linear(i, "attn_q", 2 * q if spec.attn_output_gate else q, d, spec.qkv_bias)
         t += _linear(i, "attn_k", kv, d, spec.qkv_bias)
         t += _linear(i, "attn_v", kv, d, spec.qkv_bias)
     if spec.qk_norm:
@@ -82,6 +82,21 @@ def _attention(spec: ModelSpec, i: int) -> list[WeightTensor]:
     if spec.attention_sinks:
         t.append(WeightTensor(f"blk.{i}.attn_sinks.weight", "attn_sinks", (spec.n_heads,), i))
     return t
+
+
+def _linear_attention(spec: ModelSpec, i: int) -> list[WeightTensor]:
+    """A Gated DeltaNet layer (transformers' Qwen3NextGatedDeltaNet): q, k, v and the output gate z from one
+    projection, the decay and update rates (a, b) from another, a depthwise causal convolution over q, k and v, the
+    per-head dt_bias and A_log, the gated RMSNorm over each value head, and the output projection."""
+    la, d = spec.linear_attention, spec.d_model
+    kd, vd = la.num_key_heads * la.key_head_dim, la.num_value_heads * la.value_head_dim
+    return [*_linear(i, "attn_qkvz", 2 * kd + 2 * vd, d, False), *_linear(i, "attn_ba", 2 * la.num_value_heads, d,
+                                                                            False),
+            WeightTensor(f"blk.{i}.ssm_conv1d.weight", "ssm_conv1d", (la.conv_dim, la.conv_kernel), i),
+            WeightTensor(f"blk.{i}.ssm_dt.bias", "bias", (la.num_value_heads,), i),
+            WeightTensor(f"blk.{i}.ssm_a", "norm", (la.num_value_heads,), i),
+            WeightTensor(f"blk.{i}.ssm_norm.weight", "norm", (la.value_head_dim,), i),
+            *_linear(i, "attn_output", d, vd, False)]
 
 
 def _mlp(spec: ModelSpec, i: int, d_ff: int, suffix: str = "") -> list[WeightTensor]:
@@ -120,7 +135,8 @@ def _experts(spec: ModelSpec, i: int) -> list[WeightTensor]:
 
 def _layer(spec: ModelSpec, i: int) -> list[WeightTensor]:
     t = _norm(spec, f"blk.{i}.attn_norm", spec.d_model, i)
-    t += _attention(spec, i)
+    linear = spec.layer_pattern[i % len(spec.layer_pattern)] == "linear"
+    t += _linear_attention(spec, i) if linear else _attention(spec, i)
     if spec.norms_per_layer >= 3:
         t += _norm(spec, f"blk.{i}.post_attention_norm", spec.d_model, i)
     t += _norm(spec, f"blk.{i}.ffn_norm", spec.d_model, i)

@@ -23,7 +23,7 @@ def tensor_category(t: WeightTensor) -> Category | None:
 
 @lru_cache(maxsize=256)
 def _role_category(role: str, is_matrix: bool) -> Category | None:
-    if not is_matrix or role == "bias":
+    if not is_matrix or role == "bias" or role.startswith("ssm_"):  # a linear layer's conv weights stay 16-bit
         return None
     if role == "token_embd":
         return "embedding"

@@ -29,7 +29,8 @@ def cmd_estimate(a) -> str:
     lines = [f"{e.model} — {w.quant} weights, {w.kv_dtype} KV cache, context {w.context:,}, batch {w.batch}, "
              f"{w.attention} attention" + (f", {e.engine} engine" if e.engine else "")]
     for label, total, parts in (("weights", e.weights_bytes, e.breakdown["weights"]),
-                                ("kv cache", e.kv_cache_bytes, {}),
+                                ("kv cache", e.kv_cache_bytes,
+                                 e.breakdown["kv_cache"] if "recurrent_state" in e.breakdown["kv_cache"] else {}),
                                 ("activations", e.activation_bytes, e.breakdown["activation"]),
                                 ("overhead", e.overhead_bytes, e.breakdown["overhead"])):
         lines.append(f"  {label:<12} {format_bytes(total, a.unit):>14}")

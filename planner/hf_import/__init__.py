@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from ..errors import ConfigImportError
 from ..limits import MAX_CONFIG_BYTES, MAX_D_FF, MAX_HEAD_DIM, MAX_LAYERS
-from ..spec import MLA, BlockSparse, ModelSpec, MoE
+from ..spec import MLA, BlockSparse, LinearAttention, ModelSpec, MoE
 from .families import ACTIVATIONS, ALIASES, BOUNDS, DTYPES, FAMILY_DEFAULTS, LAYER_TYPES, QWEN, SUPPORTED_MODEL_TYPES
 from .values import SPEC_FIELDS, check_count, check_flag, check_list, check_text, parse_json, show_value
 
@@ -123,14 +123,16 @@ def _spec(c: _Config, name: str) -> ModelSpec:
         vocab_size=c.count("vocab_size"), max_context=c.count("max_position_embeddings"), tie_embeddings=tie,
         activation=_activation(c),
         qkv_bias=attention_bias or t in ("qwen2", "phi3small", "gpt_oss") or qwen2_moe_qkv_bias,
-        o_bias=attention_bias and t not in ("qwen3", "qwen3_moe", "glm4_moe") or t in ("phi3small", "gpt_oss"),
+        o_bias=attention_bias and t not in ("qwen3", "qwen3_moe", "qwen3_next", "glm4_moe") or t in ("phi3small",
+                                                                                                 "gpt_oss"),
         mlp_bias=mlp_bias or t in ("phi3small", "gpt_oss"), lm_head_bias=lm_head_bias,
         qkv_fused=t in ("phi3", "phi3small"), gate_up_fused=t in ("phi3", "phi3small"),
         norm="layernorm" if t in ("phi3small", "phimoe") else "rmsnorm",
         norm_bias=t in ("phi3small", "phimoe"),
         norms_per_layer=4 if t in ("gemma2", "gemma3_text") else 2,
-        qk_norm=t in ("qwen3", "qwen3_moe", "gemma3_text", "olmo2", "olmoe") or (t == "glm4_moe" and
-                                                                                 c.flag("use_qk_norm")),
+        qk_norm=t in ("qwen3", "qwen3_moe", "qwen3_next", "gemma3_text", "olmo2", "olmoe") or (
+            t == "glm4_moe" and c.flag("use_qk_norm")),
+        linear_attention=_linear_attention(c), attn_output_gate=t == "qwen3_next",
         qk_norm_per_head=t not in ("olmo2", "olmoe"),
         attention_sinks=t == "gpt_oss", moe=moe, mla=mla,
         weights_dtype=_weights_dtype(c),
@@ -240,8 +242,9 @@ def _layer_types(c: _Config, n_layers: int) -> tuple[str, ...]:
     types = check_list(c.where, "layer_types", c.raw["layer_types"], MAX_LAYERS)
     if len(types) != n_layers:
         raise ConfigImportError(f"{c.where}: layer_types has {len(types)} entries, num_hidden_layers is {n_layers}")
-    return tuple(LAYER_TYPES[check_text(c.where, f"layer_types[{i}]", kind, LAYER_TYPES)]
-                 for i, kind in enumerate(types))
+    # only a family with linear-attention layers (Qwen3-Next) may name them
+    known = LAYER_TYPES if c.model_type == "qwen3_next" else {k: v for k, v in LAYER_TYPES.items() if v != "linear"}
+    return tuple(known[check_text(c.where, f"layer_types[{i}]", kind, known)] for i, kind in enumerate(types))
 
 
 def _shortest_period(kinds: tuple[str, ...]) -> tuple[str, ...]:
@@ -274,7 +277,7 @@ def _moe(c: _Config, n_layers: int) -> MoE | None:
         n = c.count("num_local_experts")
         return MoE(n_experts=n, experts_per_token=_experts_per_token(c, "num_local_experts", n),
                    expert_d_ff=c.count("intermediate_size"), router_bias=t == "gpt_oss")
-    if t in ("qwen2_moe", "qwen3_moe"):
+    if t in ("qwen2_moe", "qwen3_moe", "qwen3_next"):
         return _qwen_moe(c, n_layers)
     if t in ("deepseek_v2", "deepseek_v3", "glm4_moe"):
         return _deepseek_moe(c, n_layers)
@@ -291,7 +294,7 @@ def _qwen_moe(c: _Config, n_layers: int) -> MoE:
         raise ConfigImportError(f"{c.where}: decoder_sparse_step {step} / mlp_only_layers {show_value(dense)}: "
                                 "only every-layer MoE is supported")
     n = c.count("num_experts")
-    shared = c.count("shared_expert_intermediate_size", 0) if c.model_type == "qwen2_moe" else 0
+    shared = c.count("shared_expert_intermediate_size", 0) if c.model_type in ("qwen2_moe", "qwen3_next") else 0
     return MoE(n_experts=n, experts_per_token=_experts_per_token(c, "num_experts", n),
                expert_d_ff=c.count("moe_intermediate_size"), n_shared_experts=1 if shared else 0,
                shared_d_ff=shared, shared_expert_gate=bool(shared))
@@ -316,6 +319,15 @@ def _deepseek_moe(c: _Config, n_layers: int) -> MoE:
     return MoE(n_experts=n, experts_per_token=k, expert_d_ff=expert_d_ff, n_shared_experts=n_shared,
                shared_d_ff=n_shared * expert_d_ff, first_dense_layers=first,
                router_correction_bias=topk == "noaux_tc" or c.model_type in ("deepseek_v3", "glm4_moe"))
+
+
+def _linear_attention(c: _Config) -> LinearAttention | None:
+    if c.model_type != "qwen3_next":
+        return None
+    return LinearAttention(num_key_heads=c.count("linear_num_key_heads"),
+                           num_value_heads=c.count("linear_num_value_heads"),
+                           key_head_dim=c.count("linear_key_head_dim"), value_head_dim=c.count("linear_value_head_dim"),
+                           conv_kernel=c.count("linear_conv_kernel_dim"))
 
 
 def _mla(c: _Config) -> MLA | None:

@@ -51,6 +51,13 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     # Olmo2Config: Llama's layers with the norms after attention and after the MLP instead of before, and one
     # RMSNorm over all heads of q and of k
     "olmo2": {"tie_word_embeddings": False, "attention_bias": False, "hidden_act": "silu"},
+    # Qwen3NextConfig (Qwen3-Next-80B-A3B): three Gated DeltaNet (linear_attention) layers to one gated full-attention
+    # layer, every layer a mixture of experts with a gated shared expert
+    "qwen3_next": {"num_key_value_heads": 2, "tie_word_embeddings": False, "attention_bias": False, "head_dim": 256,
+                   "hidden_act": "silu", "decoder_sparse_step": 1, "mlp_only_layers": [], "use_sliding_window": False,
+                   "linear_conv_kernel_dim": 4, "linear_key_head_dim": 128, "linear_value_head_dim": 128,
+                   "linear_num_key_heads": 16, "linear_num_value_heads": 32, "num_experts": 512,
+                   "num_experts_per_tok": 10, "moe_intermediate_size": 512, "shared_expert_intermediate_size": 512},
     # OlmoeConfig: OLMo's all-heads q/k norms, every layer a mixture of experts (no shared one)
     "olmoe": {"tie_word_embeddings": False, "attention_bias": False, "hidden_act": "silu", "num_experts": 64,
               "num_experts_per_tok": 8, "intermediate_size": 2048},
@@ -74,8 +81,9 @@ SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILY_DEFAULTS, "gemma3", *ALIASES]))
 ACTIVATIONS = {"silu": "silu", "swish": "silu", "gelu": "gelu", "gelu_pytorch_tanh": "gelu_tanh",
                 "gelu_new": "gelu_tanh", "gelu_tanh": "gelu_tanh", "relu": "relu", "gegelu": "gegelu"}
 DTYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
-LAYER_TYPES = {"full_attention": "full", "sliding_attention": "sliding"}  # transformers' layer_types entries
-QWEN = ("qwen2", "qwen2_moe", "qwen3", "qwen3_moe")
+# transformers' layer_types entries
+LAYER_TYPES = {"full_attention": "full", "sliding_attention": "sliding", "linear_attention": "linear"}
+QWEN = ("qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "qwen3_next")
 
 # Bounds of every integer key read: (lowest, highest). The highest is the planner.limits bound of the ModelSpec
 # field the key feeds, so a hostile value is refused with the config's key name before any work is done.
@@ -94,6 +102,9 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "moe_intermediate_size": (1, MAX_D_FF), "shared_expert_intermediate_size": (0, MAX_D_FF),
     "first_k_dense_replace": (0, MAX_LAYERS), "moe_layer_freq": (1, MAX_LAYERS),
     "decoder_sparse_step": (1, MAX_LAYERS),
+    "linear_conv_kernel_dim": (2, 64), "linear_key_head_dim": (1, MAX_HEAD_DIM),
+    "linear_value_head_dim": (1, MAX_HEAD_DIM), "linear_num_key_heads": (1, MAX_HEADS),
+    "linear_num_value_heads": (1, MAX_HEADS),
     "q_lora_rank": (1, MAX_LORA_RANK), "kv_lora_rank": (1, MAX_LORA_RANK),
     "qk_rope_head_dim": (1, MAX_HEAD_DIM), "qk_nope_head_dim": (1, MAX_HEAD_DIM), "v_head_dim": (1, MAX_HEAD_DIM),
 }
