@@ -244,7 +244,7 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
                          attention=attention, logits=logits, logits_dtype=logits_dtype, runtime=runtime,
                          cap_sliding=cap_sliding)
     if engine is not None:
-        if spec.linear_attention is not None:
+        if spec.recurrent:
             raise WorkloadError(f"engine {engine!r}: {spec.name} mixes linear-attention (recurrent state) and "
                                 "attention layers, whose engine memory planner does not model yet; drop the engine "
                                 "for the analytic estimate")

@@ -10,7 +10,8 @@ What each attention kind keeps, per sequence of `context_len` cached tokens:
                 heads every block stays in use; both its reference code and vLLM cache all tokens.
   MLA           one latent row of kv_lora_rank + qk_rope_head_dim per token and layer (vLLM,
                 SGLang and transformers ≥ 5 cache the latent, not the decompressed K and V).
-  linear        no KV cache: a recurrent state per sequence, the same at any context (recurrent_state_bytes).
+  linear, mamba no KV cache: a recurrent state per sequence, the same at any context
+                (recurrent_state_bytes_per_sequence).
 """
 
 from __future__ import annotations
@@ -82,8 +83,8 @@ def kv_bytes_per_token(spec: ModelSpec, kv_dtype: str = "bf16") -> tuple[int, in
     """(bytes per token over all full-context layers, bytes per token over all sliding layers)."""
     per_layer = kv_bytes_per_token_per_layer(spec, kv_dtype)
     kinds = spec.layer_kinds()
-    n_sliding, n_linear = kinds.count("sliding"), kinds.count("linear")
-    return per_layer * (spec.n_layers - n_sliding - n_linear), per_layer * n_sliding
+    n_sliding, n_state = kinds.count("sliding"), kinds.count("linear") + kinds.count("mamba")
+    return per_layer * (spec.n_layers - n_sliding - n_state), per_layer * n_sliding
 
 
 # A Gated DeltaNet layer's state per sequence, as vLLM and llama.cpp keep it: the causal convolution's last
@@ -95,13 +96,18 @@ RECURRENT_STATE_BYTES = 4
 
 
 def recurrent_state_bytes_per_sequence(spec: ModelSpec) -> int:
-    """The state every linear-attention layer keeps for one sequence, all such layers together."""
-    la = spec.linear_attention
-    if la is None:
-        return 0
-    per_layer = (CONV_STATE_BYTES * (la.conv_kernel - 1) * la.conv_dim
-                 + RECURRENT_STATE_BYTES * la.num_value_heads * la.key_head_dim * la.value_head_dim)
-    return per_layer * spec.layer_kinds().count("linear")
+    """The state every linear-attention and Mamba layer keeps for one sequence, all such layers together. A Mamba-2
+    layer keeps its convolution's last conv_kernel - 1 inputs (x, B and C) and n_heads × head_dim × d_state SSM
+    state, laid out as the Gated DeltaNet's (vLLM's mamba2 conv and temporal states)."""
+    total, kinds = 0, spec.layer_kinds()
+    if (la := spec.linear_attention) is not None:
+        total += kinds.count("linear") * (CONV_STATE_BYTES * (la.conv_kernel - 1) * la.conv_dim
+                                          + RECURRENT_STATE_BYTES * la.num_value_heads * la.key_head_dim
+                                          * la.value_head_dim)
+    if (m := spec.mamba) is not None:
+        total += kinds.count("mamba") * (CONV_STATE_BYTES * (m.conv_kernel - 1) * m.conv_dim
+                                         + RECURRENT_STATE_BYTES * m.n_heads * m.head_dim * m.d_state)
+    return total
 
 
 def kv_cache_bytes(spec: ModelSpec, *, context_len, batch=1, kv_dtype: str = "bf16",

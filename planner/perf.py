@@ -130,7 +130,8 @@ def _attended_pairs(spec: ModelSpec, *, new, past) -> np.ndarray:
     past = np.asarray(past, dtype=float)
     total = 0.0
     kinds = spec.layer_kinds()
-    n_full = len(kinds) - kinds.count("sliding") - kinds.count("linear")  # a linear layer attends to no past keys
+    # a linear-attention or Mamba layer attends to no past keys
+    n_full = len(kinds) - kinds.count("sliding") - kinds.count("linear") - kinds.count("mamba")
     # full: query i (1-based among the new) sees past + i keys
     total = total + n_full * (new * past + new * (new + 1) / 2)
     if kinds.count("sliding"):

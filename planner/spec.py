@@ -22,7 +22,7 @@ from .limits import (
     MAX_VOCAB,
 )
 
-AttentionKind = Literal["full", "sliding", "block_sparse", "linear"]
+AttentionKind = Literal["full", "sliding", "block_sparse", "linear", "mamba"]
 Activation = Literal["silu", "gelu", "gelu_tanh", "relu", "gegelu", "swiglu_clamp"]
 
 
@@ -98,6 +98,27 @@ class LinearAttention(_Frozen):
     def conv_dim(self) -> int:
         """Channels of the causal convolution: q and k (key width each) and v (value width)."""
         return 2 * self.num_key_heads * self.key_head_dim + self.num_value_heads * self.value_head_dim
+
+
+class Mamba(_Frozen):
+    """Mamba-2 mixer layers (Granite 4.0 H, Nemotron-H, Falcon-H1): a fixed SSM state per sequence, no KV cache."""
+
+    n_heads: StrictInt = Field(gt=0, le=MAX_HEADS, description="mamba_n_heads")
+    head_dim: StrictInt = Field(gt=0, le=MAX_HEAD_DIM, description="mamba_d_head")
+    d_state: StrictInt = Field(gt=0, le=MAX_HEAD_DIM, description="mamba_d_state: the SSM state per head channel")
+    n_groups: StrictInt = Field(gt=0, le=MAX_HEADS, description="mamba_n_groups: groups sharing B and C")
+    conv_kernel: StrictInt = Field(gt=1, le=64, description="mamba_d_conv")
+    conv_bias: StrictBool = True
+    proj_bias: StrictBool = False
+
+    @property
+    def d_inner(self) -> int:
+        return self.n_heads * self.head_dim
+
+    @property
+    def conv_dim(self) -> int:
+        """Channels of the causal convolution: x and the groups' B and C."""
+        return self.d_inner + 2 * self.n_groups * self.d_state
 
 
 class MLA(_Frozen):
@@ -179,6 +200,7 @@ class ModelSpec(_Frozen):
     moe: MoE | None = None
     mla: MLA | None = None
     linear_attention: LinearAttention | None = Field(None, description="the layout of the 'linear' layers")
+    mamba: Mamba | None = Field(None, description="the layout of the 'mamba' layers")
     attn_output_gate: StrictBool = Field(
         False, description="q_proj also emits a sigmoid gate on the attention output (Qwen3-Next): twice as wide")
 
@@ -202,6 +224,9 @@ class ModelSpec(_Frozen):
         if ("linear" in self.layer_pattern) != (self.linear_attention is not None):
             raise bad(f"layer_pattern {list(self.layer_pattern)} and linear_attention disagree: a linear layer "
                       "needs linear_attention and linear_attention needs a linear layer")
+        if ("mamba" in self.layer_pattern) != (self.mamba is not None):
+            raise bad(f"layer_pattern {list(self.layer_pattern)} and mamba disagree: a mamba layer needs mamba and "
+                      "mamba needs a mamba layer")
         if ("block_sparse" in self.layer_pattern) != (self.block_sparse is not None):
             raise bad(f"layer_pattern {list(self.layer_pattern)} and block_sparse ({self.block_sparse}) "
                       "disagree")
@@ -231,6 +256,11 @@ class ModelSpec(_Frozen):
         """Attention kind of every layer, the pattern repeated over n_layers."""
         p = self.layer_pattern
         return tuple(p[i % len(p)] for i in range(self.n_layers))
+
+    @property
+    def recurrent(self) -> bool:
+        """Some layers keep a recurrent state instead of a KV cache (linear attention, Mamba)."""
+        return self.linear_attention is not None or self.mamba is not None
 
     def is_moe_layer(self, layer: int) -> bool:
         return self.moe is not None and layer >= self.moe.first_dense_layers

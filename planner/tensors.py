@@ -99,6 +99,22 @@ def _linear_attention(spec: ModelSpec, i: int) -> list[WeightTensor]:
             *_linear(i, "attn_output", d, vd, False)]
 
 
+def _mamba(spec: ModelSpec, i: int) -> list[WeightTensor]:
+    """A Mamba-2 mixer (transformers' GraniteMoeHybridMambaLayer): one projection to the gate z, x, B, C and dt, the
+    depthwise causal convolution over x, B and C, per-head dt_bias, A_log and D, the gated RMSNorm over d_inner,
+    and the output projection."""
+    m, d = spec.mamba, spec.d_model
+    t = _linear(i, "attn_ssm_in", m.d_inner + m.conv_dim + m.n_heads, d, m.proj_bias)
+    t.append(WeightTensor(f"blk.{i}.ssm_conv1d.weight", "ssm_conv1d", (m.conv_dim, m.conv_kernel), i))
+    if m.conv_bias:
+        t.append(WeightTensor(f"blk.{i}.ssm_conv1d.bias", "bias", (m.conv_dim,), i))
+    t += [WeightTensor(f"blk.{i}.ssm_dt.bias", "bias", (m.n_heads,), i),
+          WeightTensor(f"blk.{i}.ssm_a", "norm", (m.n_heads,), i),
+          WeightTensor(f"blk.{i}.ssm_d", "norm", (m.n_heads,), i),
+          WeightTensor(f"blk.{i}.ssm_norm.weight", "norm", (m.d_inner,), i)]
+    return t + _linear(i, "attn_output", d, m.d_inner, m.proj_bias)
+
+
 def _mlp(spec: ModelSpec, i: int, d_ff: int, suffix: str = "") -> list[WeightTensor]:
     d, b = spec.d_model, spec.mlp_bias
     if not spec.gated_mlp:
@@ -135,8 +151,8 @@ def _experts(spec: ModelSpec, i: int) -> list[WeightTensor]:
 
 def _layer(spec: ModelSpec, i: int) -> list[WeightTensor]:
     t = _norm(spec, f"blk.{i}.attn_norm", spec.d_model, i)
-    linear = spec.layer_pattern[i % len(spec.layer_pattern)] == "linear"
-    t += _linear_attention(spec, i) if linear else _attention(spec, i)
+    kind = spec.layer_pattern[i % len(spec.layer_pattern)]
+    t += {"linear": _linear_attention, "mamba": _mamba}.get(kind, _attention)(spec, i)
     if spec.norms_per_layer >= 3:
         t += _norm(spec, f"blk.{i}.post_attention_norm", spec.d_model, i)
     t += _norm(spec, f"blk.{i}.ffn_norm", spec.d_model, i)

@@ -105,3 +105,65 @@ def test_against_transformers_own_class():
     ours_state = batch * recurrent_state_bytes_per_sequence(t)
     assert kv_cache_bytes(t, context_len=tokens, batch=batch) - ours_state == kv
     assert state == ours_state + batch * 3 * 2 * t.linear_attention.conv_dim  # one more conv position per layer
+
+
+# ibm-granite/granite-4.0-h-tiny's shape: 40 layers, Mamba-2 but for 4 attention layers, 64 experts (6 active) and a
+# shared MLP in every layer
+GRANITE_4H = {"model_type": "granitemoehybrid", "hidden_size": 1536, "intermediate_size": 512,
+              "shared_intermediate_size": 1024, "num_hidden_layers": 40, "num_attention_heads": 12,
+              "num_key_value_heads": 4, "vocab_size": 100352, "max_position_embeddings": 131072,
+              "num_local_experts": 64, "num_experts_per_tok": 6, "mamba_n_heads": 48, "mamba_d_head": 64,
+              "mamba_d_state": 128, "mamba_n_groups": 1, "mamba_d_conv": 4, "mamba_expand": 2,
+              "tie_word_embeddings": True, "torch_dtype": "bfloat16",
+              "layer_types": ["attention" if i in (5, 15, 25, 35) else "mamba" for i in range(40)]}
+
+
+def test_granite_4h_mamba_state():
+    """Model card: "7B total parameters, 1B active"; 36 Mamba-2 layers keep 3 conv positions of x, B and C
+    (3,072 + 2 × 128 channels, bf16) and 48 heads × 64 × 128 of fp32 state each."""
+    s = spec_from_config(GRANITE_4H, name="granite-4.0-h-tiny", source="test")
+    assert abs(s.param_count / 7e9 - 1) < 0.02 and s.mamba.conv_dim == 3072 + 256
+    assert recurrent_state_bytes_per_sequence(s) == 36 * (3 * 3328 * 2 + 48 * 64 * 128 * 4)
+    dense = spec_from_config({**GRANITE_4H, "num_local_experts": 0}, name="dense", source="test")
+    assert dense.moe is None and dense.d_ff == 1024
+
+
+@pytest.mark.parametrize("experts", [64, 0])
+def test_granite_4h_against_transformers(experts):
+    """transformers 5 names the Mamba layers linear_attention; parameters equal its class on the meta device, and
+    the KV of the attention layers and the Mamba states of a prefill under fake tensors match planner's (the conv
+    state one position longer, as transformers keeps it)."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from transformers import AutoConfig, AutoModelForCausalLM, DynamicCache
+
+    from planner.measure.transformers import build, sdpa_as_on_cuda
+
+    ours = {**GRANITE_4H, "num_local_experts": experts}
+    theirs = {**ours, "layer_types": ["linear_attention" if k == "mamba" else "full_attention"
+                                      for k in GRANITE_4H["layer_types"]]}
+    s = spec_from_config(ours, name="g", source="test")
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(AutoConfig.for_model(**theirs))
+    assert sum(p.numel() for p in model.parameters()) == s.param_count
+    small_types = ["linear_attention", "full_attention"]
+    small = {**theirs, "num_hidden_layers": 2, "layer_types": small_types, "num_local_experts": min(experts, 4),
+             "num_experts_per_tok": 2}
+    t = spec_from_config({**small, "layer_types": ["mamba", "attention"]}, name="small", source="test")
+    batch, tokens = 2, 512
+    with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad(), sdpa_as_on_cuda():
+        net = build(small)
+        cache = DynamicCache(config=net.config)
+        net(input_ids=torch.zeros((batch, tokens), dtype=torch.long), cache=cache, use_cache=True, logits_to_keep=1)
+        kv = state = 0
+        for layer in cache.layers:
+            if hasattr(layer, "conv_states"):
+                state += sum(x.untyped_storage().nbytes() for x in (*layer.conv_states.values(),
+                                                                     *layer.recurrent_states.values())
+                             if x is not None)
+            else:
+                kv += sum(x.untyped_storage().nbytes() for x in (layer.keys, layer.values))
+    planned = batch * recurrent_state_bytes_per_sequence(t)
+    assert kv_cache_bytes(t, context_len=tokens, batch=batch) - planned == kv
+    assert state == planned + batch * 2 * t.mamba.conv_dim  # one more conv position, bf16

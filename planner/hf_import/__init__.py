@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from ..errors import ConfigImportError
 from ..limits import MAX_CONFIG_BYTES, MAX_D_FF, MAX_HEAD_DIM, MAX_LAYERS
-from ..spec import MLA, BlockSparse, LinearAttention, ModelSpec, MoE
+from ..spec import MLA, BlockSparse, LinearAttention, Mamba, ModelSpec, MoE
 from .families import ACTIVATIONS, ALIASES, BOUNDS, DTYPES, FAMILY_DEFAULTS, LAYER_TYPES, QWEN, SUPPORTED_MODEL_TYPES
 from .values import SPEC_FIELDS, check_count, check_flag, check_list, check_text, parse_json, show_value
 
@@ -113,6 +113,8 @@ def _spec(c: _Config, name: str) -> ModelSpec:
                                 "lm_head has no bias of its own")
     if t == "phi3small":
         d_ff = c.count("ff_intermediate_size")
+    elif t == "granitemoehybrid" and moe is None:  # no experts: the shared MLP is the layer's MLP
+        d_ff = c.count("shared_intermediate_size")
     elif moe is not None and moe.first_dense_layers == 0:
         d_ff = 0  # every layer is MoE: intermediate_size is not read
     else:
@@ -132,7 +134,7 @@ def _spec(c: _Config, name: str) -> ModelSpec:
         norms_per_layer=4 if t in ("gemma2", "gemma3_text") else 2,
         qk_norm=t in ("qwen3", "qwen3_moe", "qwen3_next", "gemma3_text", "olmo2", "olmoe") or (
             t == "glm4_moe" and c.flag("use_qk_norm")),
-        linear_attention=_linear_attention(c), attn_output_gate=t == "qwen3_next",
+        linear_attention=_linear_attention(c), attn_output_gate=t == "qwen3_next", mamba=_mamba(c, d_model),
         qk_norm_per_head=t not in ("olmo2", "olmoe"),
         attention_sinks=t == "gpt_oss", moe=moe, mla=mla,
         weights_dtype=_weights_dtype(c),
@@ -217,7 +219,7 @@ def _window(c: _Config) -> int | None:
         return None
     # LlamaConfig, GemmaConfig and the DeepSeek configs have no sliding window: a stray key changes nothing there
     if c.model_type in ("llama", "gemma", "deepseek_v2", "deepseek_v3", "granite", "glm4_moe", "olmo2", "olmoe",
-                        "granitemoe"):
+                        "granitemoe", "granitemoehybrid"):
         return None
     return c.count("sliding_window", None, nullable=True)
 
@@ -225,6 +227,10 @@ def _window(c: _Config) -> int | None:
 def _layer_kinds(c: _Config, n_layers: int, window: int | None) -> tuple[str, ...]:
     """The attention kind of each of the n_layers layers."""
     t = c.model_type
+    if t == "granitemoehybrid" and c.raw.get("layer_types") is None:  # its older key; else every layer is Mamba
+        if c.raw.get("layers_block_type") is not None:
+            return _layer_types(c, n_layers, key="layers_block_type")
+        return ("mamba",)
     if c.raw.get("layer_types") is not None:
         return _layer_types(c, n_layers)
     if t in ("gemma2", "gpt_oss"):  # Gemma2Config, GptOssConfig: layer i slides when (i + 1) % 2, the even layers
@@ -238,13 +244,18 @@ def _layer_kinds(c: _Config, n_layers: int, window: int | None) -> tuple[str, ..
     return ("sliding",) if window is not None else ("full",)
 
 
-def _layer_types(c: _Config, n_layers: int) -> tuple[str, ...]:
-    types = check_list(c.where, "layer_types", c.raw["layer_types"], MAX_LAYERS)
+def _layer_types(c: _Config, n_layers: int, key: str = "layer_types") -> tuple[str, ...]:
+    types = check_list(c.where, key, c.raw[key], MAX_LAYERS)
     if len(types) != n_layers:
-        raise ConfigImportError(f"{c.where}: layer_types has {len(types)} entries, num_hidden_layers is {n_layers}")
-    # only a family with linear-attention layers (Qwen3-Next) may name them
-    known = LAYER_TYPES if c.model_type == "qwen3_next" else {k: v for k, v in LAYER_TYPES.items() if v != "linear"}
-    return tuple(known[check_text(c.where, f"layer_types[{i}]", kind, known)] for i, kind in enumerate(types))
+        raise ConfigImportError(f"{c.where}: {key} has {len(types)} entries, num_hidden_layers is {n_layers}")
+    # only a family with linear-attention layers (Qwen3-Next) may name them; Granite 4.0 H's are Mamba layers
+    if c.model_type == "granitemoehybrid":
+        known = {"mamba": "mamba", "linear_attention": "mamba", "attention": "full", "full_attention": "full"}
+    elif c.model_type == "qwen3_next":
+        known = LAYER_TYPES
+    else:
+        known = {k: v for k, v in LAYER_TYPES.items() if v != "linear"}
+    return tuple(known[check_text(c.where, f"{key}[{i}]", kind, known)] for i, kind in enumerate(types))
 
 
 def _shortest_period(kinds: tuple[str, ...]) -> tuple[str, ...]:
@@ -273,6 +284,8 @@ def _moe(c: _Config, n_layers: int) -> MoE | None:
         n = c.count("num_experts")
         return MoE(n_experts=n, experts_per_token=_experts_per_token(c, "num_experts", n),
                    expert_d_ff=c.count("intermediate_size"))
+    if t == "granitemoehybrid":
+        return _granite_hybrid_moe(c)
     if t in ("mixtral", "phimoe", "gpt_oss", "granitemoe"):
         n = c.count("num_local_experts")
         return MoE(n_experts=n, experts_per_token=_experts_per_token(c, "num_local_experts", n),
@@ -282,6 +295,18 @@ def _moe(c: _Config, n_layers: int) -> MoE | None:
     if t in ("deepseek_v2", "deepseek_v3", "glm4_moe"):
         return _deepseek_moe(c, n_layers)
     return None
+
+
+def _granite_hybrid_moe(c: _Config) -> MoE | None:
+    """Experts plus a shared MLP in every layer; without experts (num_local_experts 0) the shared MLP is the dense
+    MLP (planner's d_ff, read in _spec)."""
+    n = c.value("num_local_experts")
+    n = check_count(c.where, "num_local_experts", n, 0, BOUNDS["num_local_experts"][1])
+    if n == 0:
+        return None
+    shared = c.count("shared_intermediate_size")
+    return MoE(n_experts=n, experts_per_token=_experts_per_token(c, "num_local_experts", n),
+               expert_d_ff=c.count("intermediate_size"), n_shared_experts=1, shared_d_ff=shared)
 
 
 def _qwen_moe(c: _Config, n_layers: int) -> MoE:
@@ -319,6 +344,23 @@ def _deepseek_moe(c: _Config, n_layers: int) -> MoE:
     return MoE(n_experts=n, experts_per_token=k, expert_d_ff=expert_d_ff, n_shared_experts=n_shared,
                shared_d_ff=n_shared * expert_d_ff, first_dense_layers=first,
                router_correction_bias=topk == "noaux_tc" or c.model_type in ("deepseek_v3", "glm4_moe"))
+
+
+def _mamba(c: _Config, d_model: int) -> Mamba | None:
+    if c.model_type != "granitemoehybrid":
+        return None
+    heads, expand = c.count("mamba_n_heads"), c.count("mamba_expand")
+    inner = expand * d_model
+    if inner % heads:  # GraniteMoeHybridConfig.validate_architecture
+        raise ConfigImportError(f"{c.where}: mamba_n_heads ({heads}) must divide mamba_expand × hidden_size ({inner})")
+    head = c.value("mamba_d_head", "auto")
+    head = inner // heads if head == "auto" else c.count("mamba_d_head")
+    if head * heads != inner:
+        raise ConfigImportError(f"{c.where}: mamba_d_head × mamba_n_heads ({head} × {heads}) must equal "
+                                f"mamba_expand × hidden_size ({inner})")
+    return Mamba(n_heads=heads, head_dim=head, d_state=c.count("mamba_d_state"), n_groups=c.count("mamba_n_groups"),
+                 conv_kernel=c.count("mamba_d_conv"), conv_bias=c.flag("mamba_conv_bias", True),
+                 proj_bias=c.flag("mamba_proj_bias"))
 
 
 def _linear_attention(c: _Config) -> LinearAttention | None:

@@ -58,6 +58,12 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
                    "linear_conv_kernel_dim": 4, "linear_key_head_dim": 128, "linear_value_head_dim": 128,
                    "linear_num_key_heads": 16, "linear_num_value_heads": 32, "num_experts": 512,
                    "num_experts_per_tok": 10, "moe_intermediate_size": 512, "shared_expert_intermediate_size": 512},
+    # GraniteMoeHybridConfig (Granite 4.0 H): Mamba-2 and attention layers, each followed by a shared MLP and, with
+    # experts, a mixture of experts; transformers 5 names the Mamba layers linear_attention in layer_types
+    "granitemoehybrid": {"tie_word_embeddings": False, "attention_bias": False, "hidden_act": "silu",
+                         "num_local_experts": 8, "num_experts_per_tok": 2, "shared_intermediate_size": 1024,
+                         "mamba_n_heads": 128, "mamba_n_groups": 1, "mamba_d_state": 256, "mamba_d_conv": 4,
+                         "mamba_expand": 2, "mamba_conv_bias": True, "mamba_proj_bias": False},
     # OlmoeConfig: OLMo's all-heads q/k norms, every layer a mixture of experts (no shared one)
     "olmoe": {"tie_word_embeddings": False, "attention_bias": False, "hidden_act": "silu", "num_experts": 64,
               "num_experts_per_tok": 8, "intermediate_size": 2048},
@@ -104,7 +110,10 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "decoder_sparse_step": (1, MAX_LAYERS),
     "linear_conv_kernel_dim": (2, 64), "linear_key_head_dim": (1, MAX_HEAD_DIM),
     "linear_value_head_dim": (1, MAX_HEAD_DIM), "linear_num_key_heads": (1, MAX_HEADS),
-    "linear_num_value_heads": (1, MAX_HEADS),
+    "linear_num_value_heads": (1, MAX_HEADS), "mamba_n_heads": (1, MAX_HEADS), "mamba_n_groups": (1, MAX_HEADS),
+    "mamba_d_state": (1, MAX_HEAD_DIM), "mamba_d_conv": (2, 64), "mamba_expand": (1, 64),
+    "mamba_d_head": (1, MAX_HEAD_DIM),
+    "shared_intermediate_size": (1, MAX_D_FF),
     "q_lora_rank": (1, MAX_LORA_RANK), "kv_lora_rank": (1, MAX_LORA_RANK),
     "qk_rope_head_dim": (1, MAX_HEAD_DIM), "qk_nope_head_dim": (1, MAX_HEAD_DIM), "v_head_dim": (1, MAX_HEAD_DIM),
 }

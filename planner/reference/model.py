@@ -80,10 +80,10 @@ class Decoder(nn.Module):
     def __init__(self, spec: ModelSpec, quant: str, *, kv_dtype: str, batch: int, context: int,
                  attention: str = "sdpa", device=None):
         super().__init__()
-        if spec.linear_attention is not None:
+        if spec.recurrent:
             from ..errors import WorkloadError
 
-            raise WorkloadError(f"the reference model has no linear-attention layers yet ({spec.name})")
+            raise WorkloadError(f"the reference model has no linear-attention or Mamba layers yet ({spec.name})")
         self.spec, self.attention, self.batch, self.context = spec, attention, batch, context
         self.act = {"fp32": torch.float32, "fp16": torch.float16}.get(get_quant(quant).name, torch.bfloat16)
         self.weights = Weights(spec, quant, self.act, device)

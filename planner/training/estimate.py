@@ -128,10 +128,11 @@ def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
     (method, precision, optimizer, lora_rank, lora_targets, gradient_checkpointing, micro_batch, seq_len, …)."""
     spec = load_model(model)
     setup = options.pop("setup", None) or make_setup(**options)
-    if spec.linear_attention is not None:
+    if spec.recurrent:
         from ..errors import WorkloadError
 
-        raise WorkloadError(f"training memory of {spec.name}'s linear-attention layers is not modelled yet")
+        raise WorkloadError(f"training memory of {spec.name}'s linear-attention and Mamba (recurrent state) layers "
+                            "is not modelled yet")
     states = model_states(spec, setup)
     g = per_gpu(spec, setup, states)
     act = _activations(spec, setup)
