@@ -55,9 +55,11 @@ class Performance(BaseModel):
     prompt_tokens: int
     prefill_seconds: float | None = Field(
         description="time to first token for `prompt_tokens` per sequence; None when the GPU has no FLOP/s figure")
-    decode_seconds_per_token: float = Field(description="one decode step at the full context")
-    decode_tokens_per_s: float = Field(description="per sequence")
-    throughput_tokens_per_s: float = Field(description="all sequences of the batch together")
+    decode_seconds_per_token: float | None = Field(
+        description="one decode step at the full context; None for a GPU without datasheet figures (a local GPU the "
+        "catalog lacks)")
+    decode_tokens_per_s: float | None = Field(description="per sequence")
+    throughput_tokens_per_s: float | None = Field(description="all sequences of the batch together")
     typical_error: dict[str, float] = Field(
         default_factory=dict, description="decode / ttft: the median |error| against published runs that did not "
         "calibrate planner (the check half, for this engine and weight family), as a fraction")
@@ -341,6 +343,8 @@ def _offloaded(spec: ModelSpec, w: Workload, perf: Performance, *, gpu, gpu_laye
     from .gpus import load_gpu
     from .perf import offload_seconds_per_token
 
+    if perf.decode_seconds_per_token is None:  # a GPU without speed figures
+        return perf
     step = offload_seconds_per_token(spec, load_gpu(gpu), quant=w.quant, kv_total=kv_total, gpu_layers=gpu_layers)
     return perf.model_copy(update=dict(prefill_seconds=None, decode_seconds_per_token=step,
                                        decode_tokens_per_s=1 / step, throughput_tokens_per_s=w.batch / step))
@@ -360,8 +364,13 @@ def _performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, promp
         raise WorkloadError(f"prompt {prompt} exceeds context {w.context}")
     kw = dict(quant=w.quant, kv_dtype=w.kv_dtype, batch=w.batch, engine=engine, cap_sliding=w.cap_sliding,
               efficiency=efficiency)
-    step = float(decode_seconds_per_token(spec, g, context=w.context, **kw))
-    ttft = prefill_seconds(spec, g, prompt=prompt, prefill_efficiency=prefill_efficiency, **kw)
+    from .machine import has_speed
+
+    if has_speed(g):
+        step = float(decode_seconds_per_token(spec, g, context=w.context, **kw))
+        ttft = prefill_seconds(spec, g, prompt=prompt, prefill_efficiency=prefill_efficiency, **kw)
+    else:  # no bandwidth or FLOP/s figures: no speed rather than a made-up one
+        step = ttft = None
     usable = g.usable_memory_bytes
     reason = refusal
     if total > usable:
@@ -371,5 +380,6 @@ def _performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, promp
         gpu=g.id, engine=engine, usable_memory_bytes=usable, fits=reason is None, reason=reason,
         headroom_bytes=usable - total,
         prompt_tokens=prompt, prefill_seconds=None if ttft is None else float(ttft),
-        decode_seconds_per_token=step, decode_tokens_per_s=1 / step, throughput_tokens_per_s=w.batch / step,
+        decode_seconds_per_token=step, decode_tokens_per_s=None if step is None else 1 / step,
+        throughput_tokens_per_s=None if step is None else w.batch / step,
         efficiency_entries=used, typical_error=typical_errors(w.quant, engine, spec))

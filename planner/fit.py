@@ -123,7 +123,7 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
                         p = plan(spec, gpu=gpu, n_gpus=n, quant=q, kv_dtype=kv, context=context, batch=batch)
                     except LayoutError:
                         continue  # vLLM would refuse this split (planner.parallel.check_layout says why)
-                    meets = min_tokens_per_s is None or p.decode_tokens_per_s >= min_tokens_per_s
+                    meets = min_tokens_per_s is None or (p.decode_tokens_per_s or 0) >= min_tokens_per_s
                     rows.append(dict(
                         gpu=gpu.id, n_gpus=n, quant=p.quant, kv_dtype=p.kv_dtype, fits=p.fits, meets_target=meets,
                         per_gpu_total_bytes=p.per_gpu["total_bytes"], headroom_bytes=p.headroom_bytes,

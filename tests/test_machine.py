@@ -423,3 +423,13 @@ def test_dashboard_keeps_its_default_without_nvml_or_when_hosted(no_pynvml, dash
     fake_nvml([H100])
     monkeypatch.setenv("PLANNER_LOCAL_FILES", "0")  # hosted: the server's GPU is not the visitor's
     assert dashboard().sidebar.selectbox(key="gpu").value == "rtx-4090"
+
+
+def test_python_estimate_on_a_gpu_without_figures_gives_no_speed(fake_nvml):
+    """A local GPU the catalog lacks: the verdict against its free memory, and no speed rather than a made-up one."""
+    from planner import estimate
+
+    fake_nvml([UNKNOWN])
+    p = estimate("meta-llama/Llama-3.2-1B", gpu="local", context=2048).performance
+    assert p.fits and p.usable_memory_bytes == 11 * GIB
+    assert p.decode_tokens_per_s is None and p.prefill_seconds is None and p.throughput_tokens_per_s is None
