@@ -105,7 +105,7 @@ def recurrent_state_bytes_per_sequence(spec: ModelSpec) -> int:
                                           + RECURRENT_STATE_BYTES * la.num_value_heads * la.key_head_dim
                                           * la.value_head_dim)
     if (m := spec.mamba) is not None:
-        total += kinds.count("mamba") * (CONV_STATE_BYTES * (m.conv_kernel - 1) * m.conv_dim
+        total += (kinds.count("mamba") + kinds.count("parallel")) * (CONV_STATE_BYTES * (m.conv_kernel - 1) * m.conv_dim
                                          + RECURRENT_STATE_BYTES * m.n_heads * m.head_dim * m.d_state)
     return total
 

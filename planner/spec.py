@@ -22,7 +22,7 @@ from .limits import (
     MAX_VOCAB,
 )
 
-AttentionKind = Literal["full", "sliding", "block_sparse", "linear", "mamba"]
+AttentionKind = Literal["full", "sliding", "block_sparse", "linear", "mamba", "parallel"]
 Activation = Literal["silu", "gelu", "gelu_tanh", "relu", "gegelu", "swiglu_clamp"]
 
 
@@ -101,7 +101,8 @@ class LinearAttention(_Frozen):
 
 
 class Mamba(_Frozen):
-    """Mamba-2 mixer layers (Granite 4.0 H, Nemotron-H, Falcon-H1): a fixed SSM state per sequence, no KV cache."""
+    """Mamba-2 mixers (Granite 4.0 H, Falcon-H1): a fixed SSM state per sequence. A 'mamba' layer has only the
+    mixer; a 'parallel' layer (Falcon-H1) runs it beside full attention, so it keeps both a KV cache and the state."""
 
     n_heads: StrictInt = Field(gt=0, le=MAX_HEADS, description="mamba_n_heads")
     head_dim: StrictInt = Field(gt=0, le=MAX_HEAD_DIM, description="mamba_d_head")
@@ -109,7 +110,9 @@ class Mamba(_Frozen):
     n_groups: StrictInt = Field(gt=0, le=MAX_HEADS, description="mamba_n_groups: groups sharing B and C")
     conv_kernel: StrictInt = Field(gt=1, le=64, description="mamba_d_conv")
     conv_bias: StrictBool = True
-    proj_bias: StrictBool = False
+    proj_bias: StrictBool = Field(False, description="bias on the input projection")
+    out_bias: StrictBool = Field(False, description="bias on the output projection")
+    gated_norm: StrictBool = Field(True, description="the gated RMSNorm over d_inner (Falcon-H1 may leave it out)")
 
     @property
     def d_inner(self) -> int:
@@ -224,7 +227,7 @@ class ModelSpec(_Frozen):
         if ("linear" in self.layer_pattern) != (self.linear_attention is not None):
             raise bad(f"layer_pattern {list(self.layer_pattern)} and linear_attention disagree: a linear layer "
                       "needs linear_attention and linear_attention needs a linear layer")
-        if ("mamba" in self.layer_pattern) != (self.mamba is not None):
+        if ("mamba" in self.layer_pattern or "parallel" in self.layer_pattern) != (self.mamba is not None):
             raise bad(f"layer_pattern {list(self.layer_pattern)} and mamba disagree: a mamba layer needs mamba and "
                       "mamba needs a mamba layer")
         if ("block_sparse" in self.layer_pattern) != (self.block_sparse is not None):

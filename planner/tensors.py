@@ -110,9 +110,10 @@ def _mamba(spec: ModelSpec, i: int) -> list[WeightTensor]:
         t.append(WeightTensor(f"blk.{i}.ssm_conv1d.bias", "bias", (m.conv_dim,), i))
     t += [WeightTensor(f"blk.{i}.ssm_dt.bias", "bias", (m.n_heads,), i),
           WeightTensor(f"blk.{i}.ssm_a", "norm", (m.n_heads,), i),
-          WeightTensor(f"blk.{i}.ssm_d", "norm", (m.n_heads,), i),
-          WeightTensor(f"blk.{i}.ssm_norm.weight", "norm", (m.d_inner,), i)]
-    return t + _linear(i, "attn_output", d, m.d_inner, m.proj_bias)
+          WeightTensor(f"blk.{i}.ssm_d", "norm", (m.n_heads,), i)]
+    if m.gated_norm:
+        t.append(WeightTensor(f"blk.{i}.ssm_norm.weight", "norm", (m.d_inner,), i))
+    return t + _linear(i, "attn_ssm_out", d, m.d_inner, m.out_bias)
 
 
 def _mlp(spec: ModelSpec, i: int, d_ff: int, suffix: str = "") -> list[WeightTensor]:
@@ -152,7 +153,10 @@ def _experts(spec: ModelSpec, i: int) -> list[WeightTensor]:
 def _layer(spec: ModelSpec, i: int) -> list[WeightTensor]:
     t = _norm(spec, f"blk.{i}.attn_norm", spec.d_model, i)
     kind = spec.layer_pattern[i % len(spec.layer_pattern)]
-    t += {"linear": _linear_attention, "mamba": _mamba}.get(kind, _attention)(spec, i)
+    if kind == "parallel":  # Falcon-H1: attention and a Mamba-2 mixer side by side
+        t += _attention(spec, i) + _mamba(spec, i)
+    else:
+        t += {"linear": _linear_attention, "mamba": _mamba}.get(kind, _attention)(spec, i)
     if spec.norms_per_layer >= 3:
         t += _norm(spec, f"blk.{i}.post_attention_norm", spec.d_model, i)
     t += _norm(spec, f"blk.{i}.ffn_norm", spec.d_model, i)

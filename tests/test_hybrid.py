@@ -167,3 +167,36 @@ def test_granite_4h_against_transformers(experts):
     planned = batch * recurrent_state_bytes_per_sequence(t)
     assert kv_cache_bytes(t, context_len=tokens, batch=batch) - planned == kv
     assert state == planned + batch * 2 * t.mamba.conv_dim  # one more conv position, bf16
+
+
+def test_falcon_h1_runs_attention_and_mamba_in_every_layer():
+    """Falcon-H1 (transformers' FalconH1Config defaults: the 7B shape): each layer keeps KV and a Mamba-2 state;
+    parameters equal transformers' class, with and without the mixer's gated norm and output bias; KV exact and the
+    state within one convolution position of its cache after a prefill under fake tensors."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from transformers import AutoModelForCausalLM, FalconH1Config
+
+    from planner.measure.transformers import build, sdpa_as_on_cuda
+
+    for extra in ({}, {"mamba_rms_norm": True, "projectors_bias": True}):
+        cfg = {k: v for k, v in FalconH1Config(**extra).to_dict().items() if v is not None}
+        s = spec_from_config(cfg, name="falcon-h1", source="test")
+        assert s.layer_pattern == ("parallel",)
+        with torch.device("meta"):
+            model = AutoModelForCausalLM.from_config(FalconH1Config(**extra))
+        assert sum(p.numel() for p in model.parameters()) == s.param_count
+    small = {k: v for k, v in FalconH1Config(num_hidden_layers=2).to_dict().items() if v is not None}
+    t = spec_from_config(small, name="small", source="test")
+    batch, tokens = 2, 512
+    with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad(), sdpa_as_on_cuda():
+        net = build(small)
+        out = net(input_ids=torch.zeros((batch, tokens), dtype=torch.long), use_cache=True, logits_to_keep=1)
+        cache = out.past_key_values
+        kv = sum(x.untyped_storage().nbytes() for layer in cache.layers for x in (layer.keys, layer.values))
+        state = sum(x.untyped_storage().nbytes() for layer in cache.layers
+                    for x in (*layer.conv_states.values(), *layer.recurrent_states.values()) if x is not None)
+    planned = batch * recurrent_state_bytes_per_sequence(t)
+    assert kv_cache_bytes(t, context_len=tokens, batch=batch) - planned == kv
+    assert state == planned + batch * 2 * 2 * t.mamba.conv_dim  # two layers, one more conv position each

@@ -219,7 +219,7 @@ def _window(c: _Config) -> int | None:
         return None
     # LlamaConfig, GemmaConfig and the DeepSeek configs have no sliding window: a stray key changes nothing there
     if c.model_type in ("llama", "gemma", "deepseek_v2", "deepseek_v3", "granite", "glm4_moe", "olmo2", "olmoe",
-                        "granitemoe", "granitemoehybrid"):
+                        "granitemoe", "granitemoehybrid", "falcon_h1"):
         return None
     return c.count("sliding_window", None, nullable=True)
 
@@ -227,6 +227,8 @@ def _window(c: _Config) -> int | None:
 def _layer_kinds(c: _Config, n_layers: int, window: int | None) -> tuple[str, ...]:
     """The attention kind of each of the n_layers layers."""
     t = c.model_type
+    if t == "falcon_h1":  # attention and Mamba in every layer
+        return ("parallel",)
     if t == "granitemoehybrid" and c.raw.get("layer_types") is None:  # its older key; else every layer is Mamba
         if c.raw.get("layers_block_type") is not None:
             return _layer_types(c, n_layers, key="layers_block_type")
@@ -347,20 +349,25 @@ def _deepseek_moe(c: _Config, n_layers: int) -> MoE:
 
 
 def _mamba(c: _Config, d_model: int) -> Mamba | None:
-    if c.model_type != "granitemoehybrid":
+    if c.model_type not in ("granitemoehybrid", "falcon_h1"):
         return None
-    heads, expand = c.count("mamba_n_heads"), c.count("mamba_expand")
-    inner = expand * d_model
-    if inner % heads:  # GraniteMoeHybridConfig.validate_architecture
-        raise ConfigImportError(f"{c.where}: mamba_n_heads ({heads}) must divide mamba_expand × hidden_size ({inner})")
+    heads = c.count("mamba_n_heads")
+    # GraniteMoeHybridConfig: d_inner = mamba_expand × hidden_size; FalconH1Config: mamba_d_ssm when given
+    ssm = c.count("mamba_d_ssm", None, nullable=True) if c.model_type == "falcon_h1" else None
+    inner = ssm if ssm is not None else c.count("mamba_expand") * d_model
+    if inner % heads:  # the configs' validate_architecture
+        raise ConfigImportError(f"{c.where}: mamba_n_heads ({heads}) must divide the Mamba width ({inner})")
     head = c.value("mamba_d_head", "auto")
     head = inner // heads if head == "auto" else c.count("mamba_d_head")
     if head * heads != inner:
-        raise ConfigImportError(f"{c.where}: mamba_d_head × mamba_n_heads ({head} × {heads}) must equal "
-                                f"mamba_expand × hidden_size ({inner})")
+        raise ConfigImportError(f"{c.where}: mamba_d_head × mamba_n_heads ({head} × {heads}) must equal the Mamba "
+                                f"width ({inner})")
+    proj_bias = c.flag("mamba_proj_bias")
+    falcon = c.model_type == "falcon_h1"
     return Mamba(n_heads=heads, head_dim=head, d_state=c.count("mamba_d_state"), n_groups=c.count("mamba_n_groups"),
-                 conv_kernel=c.count("mamba_d_conv"), conv_bias=c.flag("mamba_conv_bias", True),
-                 proj_bias=c.flag("mamba_proj_bias"))
+                 conv_kernel=c.count("mamba_d_conv"), conv_bias=c.flag("mamba_conv_bias", True), proj_bias=proj_bias,
+                 out_bias=c.flag("projectors_bias") if falcon else proj_bias,
+                 gated_norm=c.flag("mamba_rms_norm") if falcon else True)
 
 
 def _linear_attention(c: _Config) -> LinearAttention | None:

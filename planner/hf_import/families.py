@@ -64,6 +64,11 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
                          "num_local_experts": 8, "num_experts_per_tok": 2, "shared_intermediate_size": 1024,
                          "mamba_n_heads": 128, "mamba_n_groups": 1, "mamba_d_state": 256, "mamba_d_conv": 4,
                          "mamba_expand": 2, "mamba_conv_bias": True, "mamba_proj_bias": False},
+    # FalconH1Config: every layer runs attention and a Mamba-2 mixer side by side, then an MLP
+    "falcon_h1": {"tie_word_embeddings": False, "attention_bias": False, "mlp_bias": False, "hidden_act": "silu",
+                  "num_key_value_heads": 8, "mamba_d_ssm": 1024, "mamba_n_heads": 128, "mamba_d_head": 8,
+                  "mamba_n_groups": 1, "mamba_d_state": 256, "mamba_d_conv": 4, "mamba_expand": 2,
+                  "mamba_conv_bias": True, "mamba_proj_bias": False, "projectors_bias": False, "mamba_rms_norm": False},
     # OlmoeConfig: OLMo's all-heads q/k norms, every layer a mixture of experts (no shared one)
     "olmoe": {"tie_word_embeddings": False, "attention_bias": False, "hidden_act": "silu", "num_experts": 64,
               "num_experts_per_tok": 8, "intermediate_size": 2048},
@@ -112,7 +117,7 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "linear_value_head_dim": (1, MAX_HEAD_DIM), "linear_num_key_heads": (1, MAX_HEADS),
     "linear_num_value_heads": (1, MAX_HEADS), "mamba_n_heads": (1, MAX_HEADS), "mamba_n_groups": (1, MAX_HEADS),
     "mamba_d_state": (1, MAX_HEAD_DIM), "mamba_d_conv": (2, 64), "mamba_expand": (1, 64),
-    "mamba_d_head": (1, MAX_HEAD_DIM),
+    "mamba_d_head": (1, MAX_HEAD_DIM), "mamba_d_ssm": (1, MAX_D_FF),
     "shared_intermediate_size": (1, MAX_D_FF),
     "q_lora_rank": (1, MAX_LORA_RANK), "kv_lora_rank": (1, MAX_LORA_RANK),
     "qk_rope_head_dim": (1, MAX_HEAD_DIM), "qk_nope_head_dim": (1, MAX_HEAD_DIM), "v_head_dim": (1, MAX_HEAD_DIM),
