@@ -83,7 +83,8 @@ def kv_bytes_per_token(spec: ModelSpec, kv_dtype: str = "bf16") -> tuple[int, in
     """(bytes per token over all full-context layers, bytes per token over all sliding layers)."""
     per_layer = kv_bytes_per_token_per_layer(spec, kv_dtype)
     kinds = spec.layer_kinds()
-    n_sliding, n_state = kinds.count("sliding"), kinds.count("linear") + kinds.count("mamba")
+    n_sliding = kinds.count("sliding")
+    n_state = kinds.count("linear") + kinds.count("mamba") + kinds.count("mamba1")
     return per_layer * (spec.n_layers - n_sliding - n_state), per_layer * n_sliding
 
 
@@ -107,6 +108,9 @@ def recurrent_state_bytes_per_sequence(spec: ModelSpec) -> int:
     if (m := spec.mamba) is not None:
         total += (kinds.count("mamba") + kinds.count("parallel")) * (CONV_STATE_BYTES * (m.conv_kernel - 1) * m.conv_dim
                                          + RECURRENT_STATE_BYTES * m.n_heads * m.head_dim * m.d_state)
+    if (m1 := spec.mamba1) is not None:  # Mamba 1: d_inner channels of conv input and of d_state SSM state
+        total += kinds.count("mamba1") * m1.d_inner * (CONV_STATE_BYTES * (m1.conv_kernel - 1)
+                                                        + RECURRENT_STATE_BYTES * m1.d_state)
     return total
 
 

@@ -131,7 +131,7 @@ def _attended_pairs(spec: ModelSpec, *, new, past) -> np.ndarray:
     total = 0.0
     kinds = spec.layer_kinds()
     # a linear-attention or Mamba layer attends to no past keys
-    n_full = len(kinds) - kinds.count("sliding") - kinds.count("linear") - kinds.count("mamba")
+    n_full = len(kinds) - sum(kinds.count(k) for k in ("sliding", "linear", "mamba", "mamba1"))
     # full: query i (1-based among the new) sees past + i keys
     total = total + n_full * (new * past + new * (new + 1) / 2)
     if kinds.count("sliding"):

@@ -22,7 +22,7 @@ from .limits import (
     MAX_VOCAB,
 )
 
-AttentionKind = Literal["full", "sliding", "block_sparse", "linear", "mamba", "parallel"]
+AttentionKind = Literal["full", "sliding", "block_sparse", "linear", "mamba", "parallel", "mamba1"]
 Activation = Literal["silu", "gelu", "gelu_tanh", "relu", "gegelu", "swiglu_clamp"]
 
 
@@ -68,6 +68,8 @@ class MoE(_Frozen):
     shared_expert_gate: StrictBool = Field(
         False, description="sigmoid gate (1 × d_model) on the shared expert (Qwen2-MoE)")
     first_dense_layers: StrictInt = Field(0, ge=0, le=MAX_LAYERS, description="leading layers with a dense MLP of d_ff")
+    layer_period: StrictInt = Field(1, gt=0, le=MAX_LAYERS, description="every layer_period-th layer is MoE (Jamba: 2)")
+    layer_offset: StrictInt = Field(0, ge=0, le=MAX_LAYERS, description="layer i is MoE when i % period == offset")
     router_bias: StrictBool = Field(False, description="router linear has a bias (gpt-oss)")
     router_correction_bias: StrictBool = Field(
         False, description="per-expert score bias (DeepSeek-V3 e_score_correction_bias)")
@@ -122,6 +124,17 @@ class Mamba(_Frozen):
     def conv_dim(self) -> int:
         """Channels of the causal convolution: x and the groups' B and C."""
         return self.d_inner + 2 * self.n_groups * self.d_state
+
+
+class Mamba1(_Frozen):
+    """Mamba (version 1) mixers of Jamba: a per-channel SSM state of d_state per sequence, no KV cache."""
+
+    d_inner: StrictInt = Field(gt=0, le=MAX_D_FF, description="mamba_expand × hidden_size")
+    d_state: StrictInt = Field(gt=0, le=MAX_HEAD_DIM, description="mamba_d_state")
+    dt_rank: StrictInt = Field(gt=0, le=MAX_D_MODEL, description="mamba_dt_rank: the time-step projection's rank")
+    conv_kernel: StrictInt = Field(gt=1, le=64, description="mamba_d_conv")
+    conv_bias: StrictBool = True
+    proj_bias: StrictBool = False
 
 
 class MLA(_Frozen):
@@ -204,6 +217,7 @@ class ModelSpec(_Frozen):
     mla: MLA | None = None
     linear_attention: LinearAttention | None = Field(None, description="the layout of the 'linear' layers")
     mamba: Mamba | None = Field(None, description="the layout of the 'mamba' layers")
+    mamba1: Mamba1 | None = Field(None, description="the layout of the 'mamba1' layers (Jamba)")
     attn_output_gate: StrictBool = Field(
         False, description="q_proj also emits a sigmoid gate on the attention output (Qwen3-Next): twice as wide")
 
@@ -230,6 +244,8 @@ class ModelSpec(_Frozen):
         if ("mamba" in self.layer_pattern or "parallel" in self.layer_pattern) != (self.mamba is not None):
             raise bad(f"layer_pattern {list(self.layer_pattern)} and mamba disagree: a mamba layer needs mamba and "
                       "mamba needs a mamba layer")
+        if ("mamba1" in self.layer_pattern) != (self.mamba1 is not None):
+            raise bad(f"layer_pattern {list(self.layer_pattern)} and mamba1 disagree")
         if ("block_sparse" in self.layer_pattern) != (self.block_sparse is not None):
             raise bad(f"layer_pattern {list(self.layer_pattern)} and block_sparse ({self.block_sparse}) "
                       "disagree")
@@ -263,10 +279,11 @@ class ModelSpec(_Frozen):
     @property
     def recurrent(self) -> bool:
         """Some layers keep a recurrent state instead of a KV cache (linear attention, Mamba)."""
-        return self.linear_attention is not None or self.mamba is not None
+        return self.linear_attention is not None or self.mamba is not None or self.mamba1 is not None
 
     def is_moe_layer(self, layer: int) -> bool:
-        return self.moe is not None and layer >= self.moe.first_dense_layers
+        m = self.moe
+        return m is not None and layer >= m.first_dense_layers and layer % m.layer_period == m.layer_offset
 
     @property
     def param_count(self) -> int:

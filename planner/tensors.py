@@ -116,6 +116,25 @@ def _mamba(spec: ModelSpec, i: int) -> list[WeightTensor]:
     return t + _linear(i, "attn_ssm_out", d, m.d_inner, m.out_bias)
 
 
+def _mamba1(spec: ModelSpec, i: int) -> list[WeightTensor]:
+    """A Mamba mixer as Jamba has it (transformers' JambaMambaMixer): x and the gate from one projection, the
+    depthwise convolution over x, x_proj to the time step's rank and B and C, dt_proj back to d_inner, A_log
+    (d_inner × d_state), D, the output projection, and RMSNorms over dt, B and C."""
+    m, d = spec.mamba1, spec.d_model
+    t = _linear(i, "attn_ssm_in", 2 * m.d_inner, d, m.proj_bias)
+    t.append(WeightTensor(f"blk.{i}.ssm_conv1d.weight", "ssm_conv1d", (m.d_inner, m.conv_kernel), i))
+    if m.conv_bias:
+        t.append(WeightTensor(f"blk.{i}.ssm_conv1d.bias", "bias", (m.d_inner,), i))
+    t += _linear(i, "attn_ssm_x", m.dt_rank + 2 * m.d_state, m.d_inner, False)
+    t += _linear(i, "attn_ssm_dt", m.d_inner, m.dt_rank, True)
+    t += [WeightTensor(f"blk.{i}.ssm_a", "ssm_a", (m.d_inner, m.d_state), i),
+          WeightTensor(f"blk.{i}.ssm_d", "norm", (m.d_inner,), i),
+          WeightTensor(f"blk.{i}.ssm_dt_norm.weight", "norm", (m.dt_rank,), i),
+          WeightTensor(f"blk.{i}.ssm_b_norm.weight", "norm", (m.d_state,), i),
+          WeightTensor(f"blk.{i}.ssm_c_norm.weight", "norm", (m.d_state,), i)]
+    return t + _linear(i, "attn_ssm_out", d, m.d_inner, m.proj_bias)
+
+
 def _mlp(spec: ModelSpec, i: int, d_ff: int, suffix: str = "") -> list[WeightTensor]:
     d, b = spec.d_model, spec.mlp_bias
     if not spec.gated_mlp:
@@ -156,7 +175,7 @@ def _layer(spec: ModelSpec, i: int) -> list[WeightTensor]:
     if kind == "parallel":  # Falcon-H1: attention and a Mamba-2 mixer side by side
         t += _attention(spec, i) + _mamba(spec, i)
     else:
-        t += {"linear": _linear_attention, "mamba": _mamba}.get(kind, _attention)(spec, i)
+        t += {"linear": _linear_attention, "mamba": _mamba, "mamba1": _mamba1}.get(kind, _attention)(spec, i)
     if spec.norms_per_layer >= 3:
         t += _norm(spec, f"blk.{i}.post_attention_norm", spec.d_model, i)
     t += _norm(spec, f"blk.{i}.ffn_norm", spec.d_model, i)

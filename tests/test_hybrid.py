@@ -200,3 +200,43 @@ def test_falcon_h1_runs_attention_and_mamba_in_every_layer():
     planned = batch * recurrent_state_bytes_per_sequence(t)
     assert kv_cache_bytes(t, context_len=tokens, batch=batch) - planned == kv
     assert state == planned + batch * 2 * 2 * t.mamba.conv_dim  # two layers, one more conv position each
+
+
+def test_jamba_mamba1_and_periodic_experts():
+    """Jamba (transformers' JambaConfig defaults: Jamba-v0.1's shape, "52B total, 12B active"): Mamba (v1) layers
+    with attention every 8th and experts every 2nd; parameters equal transformers' class; KV exact and the Mamba
+    state within one convolution position of its cache after a prefill under fake tensors."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from transformers import AutoModelForCausalLM, JambaConfig
+
+    from planner.measure.transformers import build, sdpa_as_on_cuda
+
+    s = spec_from_config(JambaConfig().to_dict(), name="jamba", source="test")
+    assert s.layer_kinds()[4] == "full" and s.layer_kinds().count("mamba1") == 28
+    assert [s.is_moe_layer(i) for i in range(4)] == [False, True, False, True]
+    assert abs(s.param_count / 52e9 - 1) < 0.01 and abs(s.active_param_count / 12e9 - 1) < 0.02
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(JambaConfig())
+    assert sum(p.numel() for p in model.parameters()) == s.param_count
+    small = {k: v for k, v in JambaConfig(num_hidden_layers=2, attn_layer_period=2, attn_layer_offset=1, num_experts=4,
+                                          expert_layer_period=2, expert_layer_offset=1).to_dict().items()
+             if v is not None}
+    t = spec_from_config(small, name="small", source="test")
+    batch, tokens = 2, 256
+    with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad(), sdpa_as_on_cuda():
+        net = build(small)
+        cache = net(input_ids=torch.zeros((batch, tokens), dtype=torch.long), use_cache=True,
+                    logits_to_keep=1).past_key_values
+        kv = state = 0
+        for layer in cache.layers:
+            if hasattr(layer, "conv_states"):
+                state += sum(x.untyped_storage().nbytes() for x in (*layer.conv_states.values(),
+                                                                     *layer.recurrent_states.values())
+                             if x is not None)
+            if getattr(layer, "keys", None) is not None:
+                kv += sum(x.untyped_storage().nbytes() for x in (layer.keys, layer.values))
+    planned = batch * recurrent_state_bytes_per_sequence(t)
+    assert kv_cache_bytes(t, context_len=tokens, batch=batch) - planned == kv
+    assert state == planned + batch * 2 * t.mamba1.d_inner

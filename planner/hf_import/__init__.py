@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from ..errors import ConfigImportError
 from ..limits import MAX_CONFIG_BYTES, MAX_D_FF, MAX_HEAD_DIM, MAX_LAYERS
-from ..spec import MLA, BlockSparse, LinearAttention, Mamba, ModelSpec, MoE
+from ..spec import MLA, BlockSparse, LinearAttention, Mamba, Mamba1, ModelSpec, MoE
 from .families import ACTIVATIONS, ALIASES, BOUNDS, DTYPES, FAMILY_DEFAULTS, LAYER_TYPES, QWEN, SUPPORTED_MODEL_TYPES
 from .values import SPEC_FIELDS, check_count, check_flag, check_list, check_text, parse_json, show_value
 
@@ -115,7 +115,7 @@ def _spec(c: _Config, name: str) -> ModelSpec:
         d_ff = c.count("ff_intermediate_size")
     elif t == "granitemoehybrid" and moe is None:  # no experts: the shared MLP is the layer's MLP
         d_ff = c.count("shared_intermediate_size")
-    elif moe is not None and moe.first_dense_layers == 0:
+    elif moe is not None and moe.first_dense_layers == 0 and moe.layer_period == 1:
         d_ff = 0  # every layer is MoE: intermediate_size is not read
     else:
         d_ff = c.count("intermediate_size")
@@ -135,6 +135,7 @@ def _spec(c: _Config, name: str) -> ModelSpec:
         qk_norm=t in ("qwen3", "qwen3_moe", "qwen3_next", "gemma3_text", "olmo2", "olmoe") or (
             t == "glm4_moe" and c.flag("use_qk_norm")),
         linear_attention=_linear_attention(c), attn_output_gate=t == "qwen3_next", mamba=_mamba(c, d_model),
+        mamba1=_mamba1(c, d_model),
         qk_norm_per_head=t not in ("olmo2", "olmoe"),
         attention_sinks=t == "gpt_oss", moe=moe, mla=mla,
         weights_dtype=_weights_dtype(c),
@@ -219,7 +220,7 @@ def _window(c: _Config) -> int | None:
         return None
     # LlamaConfig, GemmaConfig and the DeepSeek configs have no sliding window: a stray key changes nothing there
     if c.model_type in ("llama", "gemma", "deepseek_v2", "deepseek_v3", "granite", "glm4_moe", "olmo2", "olmoe",
-                        "granitemoe", "granitemoehybrid", "falcon_h1"):
+                        "granitemoe", "granitemoehybrid", "falcon_h1", "jamba"):
         return None
     return c.count("sliding_window", None, nullable=True)
 
@@ -229,6 +230,9 @@ def _layer_kinds(c: _Config, n_layers: int, window: int | None) -> tuple[str, ..
     t = c.model_type
     if t == "falcon_h1":  # attention and Mamba in every layer
         return ("parallel",)
+    if t == "jamba":  # JambaConfig.layers_block_type: attention where i % attn_layer_period == attn_layer_offset
+        period, offset = c.count("attn_layer_period"), c.count("attn_layer_offset")
+        return tuple("full" if i % period == offset else "mamba1" for i in range(n_layers))
     if t == "granitemoehybrid" and c.raw.get("layer_types") is None:  # its older key; else every layer is Mamba
         if c.raw.get("layers_block_type") is not None:
             return _layer_types(c, n_layers, key="layers_block_type")
@@ -282,6 +286,14 @@ def _experts_per_token(c: _Config, experts_key: str, n_experts: int) -> int:
 
 def _moe(c: _Config, n_layers: int) -> MoE | None:
     t = c.model_type
+    if t == "jamba":  # JambaConfig.layers_num_experts: experts where i % expert_layer_period == expert_layer_offset
+        n = c.count("num_experts")
+        period, offset = c.count("expert_layer_period"), c.count("expert_layer_offset")
+        if offset >= period:
+            raise ConfigImportError(f"{c.where}: expert_layer_offset ({offset}) must be below expert_layer_period "
+                                    f"({period})")
+        return MoE(n_experts=n, experts_per_token=_experts_per_token(c, "num_experts", n),
+                   expert_d_ff=c.count("intermediate_size"), layer_period=period, layer_offset=offset)
     if t == "olmoe":
         n = c.count("num_experts")
         return MoE(n_experts=n, experts_per_token=_experts_per_token(c, "num_experts", n),
@@ -368,6 +380,16 @@ def _mamba(c: _Config, d_model: int) -> Mamba | None:
                  conv_kernel=c.count("mamba_d_conv"), conv_bias=c.flag("mamba_conv_bias", True), proj_bias=proj_bias,
                  out_bias=c.flag("projectors_bias") if falcon else proj_bias,
                  gated_norm=c.flag("mamba_rms_norm") if falcon else True)
+
+
+def _mamba1(c: _Config, d_model: int) -> Mamba1 | None:
+    if c.model_type != "jamba":
+        return None
+    rank = c.value("mamba_dt_rank", "auto")  # JambaConfig: "auto" is ceil(hidden_size / 16)
+    rank = -(-d_model // 16) if rank == "auto" else c.count("mamba_dt_rank")
+    return Mamba1(d_inner=c.count("mamba_expand") * d_model, d_state=c.count("mamba_d_state"), dt_rank=rank,
+                  conv_kernel=c.count("mamba_d_conv"), conv_bias=c.flag("mamba_conv_bias", True),
+                  proj_bias=c.flag("mamba_proj_bias"))
 
 
 def _linear_attention(c: _Config) -> LinearAttention | None:

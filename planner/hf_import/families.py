@@ -69,6 +69,12 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
                   "num_key_value_heads": 8, "mamba_d_ssm": 1024, "mamba_n_heads": 128, "mamba_d_head": 8,
                   "mamba_n_groups": 1, "mamba_d_state": 256, "mamba_d_conv": 4, "mamba_expand": 2,
                   "mamba_conv_bias": True, "mamba_proj_bias": False, "projectors_bias": False, "mamba_rms_norm": False},
+    # JambaConfig: Mamba (v1) layers with an attention layer every attn_layer_period, a mixture of experts every
+    # expert_layer_period
+    "jamba": {"tie_word_embeddings": False, "hidden_act": "silu", "num_key_value_heads": 8, "num_experts": 16,
+              "num_experts_per_tok": 2, "expert_layer_period": 2, "expert_layer_offset": 1, "attn_layer_period": 8,
+              "attn_layer_offset": 4, "mamba_d_state": 16, "mamba_d_conv": 4, "mamba_expand": 2, "mamba_dt_rank": 256,
+              "mamba_conv_bias": True, "mamba_proj_bias": False},
     # OlmoeConfig: OLMo's all-heads q/k norms, every layer a mixture of experts (no shared one)
     "olmoe": {"tie_word_embeddings": False, "attention_bias": False, "hidden_act": "silu", "num_experts": 64,
               "num_experts_per_tok": 8, "intermediate_size": 2048},
@@ -117,7 +123,9 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "linear_value_head_dim": (1, MAX_HEAD_DIM), "linear_num_key_heads": (1, MAX_HEADS),
     "linear_num_value_heads": (1, MAX_HEADS), "mamba_n_heads": (1, MAX_HEADS), "mamba_n_groups": (1, MAX_HEADS),
     "mamba_d_state": (1, MAX_HEAD_DIM), "mamba_d_conv": (2, 64), "mamba_expand": (1, 64),
-    "mamba_d_head": (1, MAX_HEAD_DIM), "mamba_d_ssm": (1, MAX_D_FF),
+    "mamba_d_head": (1, MAX_HEAD_DIM), "mamba_d_ssm": (1, MAX_D_FF), "mamba_dt_rank": (1, MAX_D_MODEL),
+    "expert_layer_period": (1, MAX_LAYERS), "expert_layer_offset": (0, MAX_LAYERS),
+    "attn_layer_period": (1, MAX_LAYERS), "attn_layer_offset": (0, MAX_LAYERS),
     "shared_intermediate_size": (1, MAX_D_FF),
     "q_lora_rank": (1, MAX_LORA_RANK), "kv_lora_rank": (1, MAX_LORA_RANK),
     "qk_rope_head_dim": (1, MAX_HEAD_DIM), "qk_nope_head_dim": (1, MAX_HEAD_DIM), "v_head_dim": (1, MAX_HEAD_DIM),

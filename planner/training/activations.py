@@ -232,7 +232,8 @@ def expert_merge_bytes(spec: ModelSpec, setup: TrainSetup) -> int:
     them for backward: 2 bytes per routed-expert parameter of that layer."""
     if not adapts_experts(spec, setup):
         return 0
-    return 2 * sum(t.numel for t in weight_tensors(spec) if t.is_expert and t.layer == spec.moe.first_dense_layers)
+    first = next(i for i in range(spec.n_layers) if spec.is_moe_layer(i))
+    return 2 * sum(t.numel for t in weight_tensors(spec) if t.is_expert and t.layer == first)
 
 
 def layer_bytes(spec: ModelSpec, setup: TrainSetup, i: int, *, input_grad: bool) -> int:

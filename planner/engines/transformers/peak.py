@@ -299,7 +299,7 @@ def _moe(spec: ModelSpec, s: Step) -> int:
 def _mlp(spec: ModelSpec, layer: int, s: Step) -> int:
     """The feed-forward phase above the persistent bytes and h: h1, x_n2 and the MLP's own."""
     N, a, d = s.N, s.a, spec.d_model
-    moe = spec.moe is not None and layer >= spec.moe.first_dense_layers
+    moe = spec.is_moe_layer(layer)
     inner = _moe(spec, s) if moe else _dense_mlp(spec, N, spec.d_ff, a)
     post = N * d * a + _norm(N, d) if spec.norms_per_layer == 4 else 0  # Gemma-2's post-feedforward norm
     return max(N * d * a + _norm(N, d), 2 * N * d * a + inner, N * d * a + post)
