@@ -117,3 +117,19 @@ def test_estimate_agrees_with_the_reference_model(name):
     r = validate(spec, mode="fake", quant="bf16", context=2048)
     assert all(abs(r["error"][k]) <= tol for k, tol in
                {"weights_bytes": 0.005, "kv_cache_bytes": 0.005, "activation_bytes": 0.10}.items()), r["error"]
+
+
+@pytest.mark.parametrize("family, options, published_b", [
+    # transformers' config defaults are these models' shapes: HuggingFaceTB/SmolLM3-3B ("3B"),
+    # baidu/ERNIE-4.5-0.3B ("0.36B")
+    ("SmolLM3Config", {}, 3.08), ("Ernie4_5Config", {}, 0.36), ("Ernie4_5Config", {"use_bias": True}, 0.36),
+])
+def test_llama_like_families_equal_transformers(family, options, published_b):
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    config = getattr(transformers, family)(**options)
+    spec = spec_from_config(config.to_dict(), name=family, source="test")
+    with torch.device("meta"):
+        model = transformers.AutoModelForCausalLM.from_config(config)
+    assert spec.param_count == sum(p.numel() for p in model.parameters())
+    assert abs(spec.param_count / 1e9 - published_b) / published_b < 0.02

@@ -107,6 +107,8 @@ def _spec(c: _Config, name: str) -> ModelSpec:
     moe = _moe(c, n_layers)
     qwen2_moe_qkv_bias = c.flag("qkv_bias") if t == "qwen2_moe" else False
     attention_bias, mlp_bias = c.flag("attention_bias"), c.flag("mlp_bias")
+    if t == "ernie4_5":  # Ernie4_5Config.use_bias: the attention and the MLP linears
+        attention_bias = mlp_bias = c.flag("use_bias")
     tie, lm_head_bias = c.flag("tie_word_embeddings"), c.flag("lm_head_bias")
     if tie and lm_head_bias:
         raise ConfigImportError(f"{c.where}: tie_word_embeddings and lm_head_bias are both true, but a tied "
@@ -220,7 +222,7 @@ def _window(c: _Config) -> int | None:
         return None
     # LlamaConfig, GemmaConfig and the DeepSeek configs have no sliding window: a stray key changes nothing there
     if c.model_type in ("llama", "gemma", "deepseek_v2", "deepseek_v3", "granite", "glm4_moe", "olmo2", "olmoe",
-                        "granitemoe", "granitemoehybrid", "falcon_h1", "jamba"):
+                        "granitemoe", "granitemoehybrid", "falcon_h1", "jamba", "ernie4_5"):
         return None
     return c.count("sliding_window", None, nullable=True)
 

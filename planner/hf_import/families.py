@@ -75,6 +75,11 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
               "num_experts_per_tok": 2, "expert_layer_period": 2, "expert_layer_offset": 1, "attn_layer_period": 8,
               "attn_layer_offset": 4, "mamba_d_state": 16, "mamba_d_conv": 4, "mamba_expand": 2, "mamba_dt_rank": 256,
               "mamba_conv_bias": True, "mamba_proj_bias": False},
+    # SmolLM3Config: Llama's layers (no_rope_layers change no tensor), tied embeddings
+    "smollm3": {"tie_word_embeddings": True, "attention_bias": False, "mlp_bias": False, "hidden_act": "silu",
+                "use_sliding_window": False},
+    # Ernie4_5Config (ERNIE 4.5 dense): Llama's layers, one use_bias switch for the attention and MLP linears
+    "ernie4_5": {"tie_word_embeddings": True, "use_bias": False, "head_dim": 128, "hidden_act": "silu"},
     # OlmoeConfig: OLMo's all-heads q/k norms, every layer a mixture of experts (no shared one)
     "olmoe": {"tie_word_embeddings": False, "attention_bias": False, "hidden_act": "silu", "num_experts": 64,
               "num_experts_per_tok": 8, "intermediate_size": 2048},
@@ -100,7 +105,7 @@ ACTIVATIONS = {"silu": "silu", "swish": "silu", "gelu": "gelu", "gelu_pytorch_ta
 DTYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
 # transformers' layer_types entries
 LAYER_TYPES = {"full_attention": "full", "sliding_attention": "sliding", "linear_attention": "linear"}
-QWEN = ("qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "qwen3_next")
+QWEN = ("qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "qwen3_next", "smollm3")  # sliding only with use_sliding_window
 
 # Bounds of every integer key read: (lowest, highest). The highest is the planner.limits bound of the ModelSpec
 # field the key feeds, so a hostile value is refused with the config's key name before any work is done.
