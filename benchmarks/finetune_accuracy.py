@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from planner.errors import PlannerError  # noqa: E402
 from planner.overhead import ALLOCATOR_SLACK_BYTES  # noqa: E402
-from planner.profiles import list_models  # noqa: E402
 from planner.training import train_estimate  # noqa: E402
+from planner.training.validate import resolve  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data" / "finetune_published.jsonl"
 MEASURED = ROOT / "profiles" / "measurements" / "training-fake.jsonl"
@@ -75,11 +75,8 @@ def rows() -> list[dict]:
         if isinstance(opt, str):
             out.append({**row, "skipped": opt})
             continue
-        fixture = ROOT / "tests" / "fixtures" / "configs" / (r["model"].replace("/", "__") + ".json")
-        model = r["model"] if r["model"].lower() in {m.lower() for m in list_models()} or not fixture.exists() \
-            else str(fixture)
-        try:
-            e = train_estimate(model, **opt)
+        try:  # a bundled profile, else the published config in tests/fixtures/configs
+            e = train_estimate(resolve(r["model"]), **opt)
         except PlannerError as err:
             out.append({**row, "skipped": str(err)[:80]})
             continue

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import UnknownQuantError, WorkloadError, did_you_mean
 from .paths import profiles_dir, read_yaml
-from .spec import ModelSpec
+from .spec import STATE_ONLY_KINDS, ModelSpec
 from .units import counts
 
 
@@ -83,8 +83,7 @@ def kv_bytes_per_token(spec: ModelSpec, kv_dtype: str = "bf16") -> tuple[int, in
     """(bytes per token over all full-context layers, bytes per token over all sliding layers)."""
     per_layer = kv_bytes_per_token_per_layer(spec, kv_dtype)
     kinds = spec.layer_kinds()
-    n_sliding = kinds.count("sliding")
-    n_state = kinds.count("linear") + kinds.count("mamba") + kinds.count("mamba1")
+    n_sliding, n_state = kinds.count("sliding"), sum(kinds.count(k) for k in STATE_ONLY_KINDS)
     return per_layer * (spec.n_layers - n_sliding - n_state), per_layer * n_sliding
 
 
@@ -100,6 +99,8 @@ def recurrent_state_bytes_per_sequence(spec: ModelSpec) -> int:
     """The state every linear-attention and Mamba layer keeps for one sequence, all such layers together. A Mamba-2
     layer keeps its convolution's last conv_kernel - 1 inputs (x, B and C) and n_heads × head_dim × d_state SSM
     state, laid out as the Gated DeltaNet's (vLLM's mamba2 conv and temporal states)."""
+    if not spec.recurrent:  # attention-only: no layer walk on the estimate's hot path
+        return 0
     total, kinds = 0, spec.layer_kinds()
     if (la := spec.linear_attention) is not None:
         total += kinds.count("linear") * (CONV_STATE_BYTES * (la.conv_kernel - 1) * la.conv_dim

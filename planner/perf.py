@@ -24,7 +24,7 @@ from .errors import WorkloadError, shown
 from .gpus import GPU
 from .kv import kv_cache_bytes
 from .quant.catalog import get_quant
-from .spec import ModelSpec
+from .spec import STATE_ONLY_KINDS, ModelSpec
 from .weights import stored_tensors
 
 Engine = str  # a speed engine of planner.efficiency.SPEED_ENGINES
@@ -131,7 +131,7 @@ def _attended_pairs(spec: ModelSpec, *, new, past) -> np.ndarray:
     total = 0.0
     kinds = spec.layer_kinds()
     # a linear-attention or Mamba layer attends to no past keys
-    n_full = len(kinds) - sum(kinds.count(k) for k in ("sliding", "linear", "mamba", "mamba1"))
+    n_full = len(kinds) - sum(kinds.count(k) for k in ("sliding", *STATE_ONLY_KINDS))
     # full: query i (1-based among the new) sees past + i keys
     total = total + n_full * (new * past + new * (new + 1) / 2)
     if kinds.count("sliding"):

@@ -23,6 +23,8 @@ from .limits import (
 )
 
 AttentionKind = Literal["full", "sliding", "block_sparse", "linear", "mamba", "parallel", "mamba1"]
+# Layer kinds that keep a recurrent state and no KV cache ('parallel' layers keep both)
+STATE_ONLY_KINDS = ("linear", "mamba", "mamba1")
 Activation = Literal["silu", "gelu", "gelu_tanh", "relu", "gegelu", "swiglu_clamp"]
 
 

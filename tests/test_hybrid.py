@@ -23,6 +23,30 @@ QWEN3_NEXT = {"architectures": ["Qwen3NextForCausalLM"], "model_type": "qwen3_ne
               "layer_types": (["linear_attention"] * 3 + ["full_attention"]) * 12}
 
 
+def _prefill_cache(config: dict, *, batch: int, tokens: int) -> tuple[int, int]:
+    """(KV bytes, recurrent-state bytes) of transformers' own cache after a prefill of `batch` × `tokens` of
+    `config`'s class at full size under fake tensors."""
+    import torch
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from transformers import DynamicCache
+
+    from planner.measure.transformers import build, sdpa_as_on_cuda
+
+    with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad(), sdpa_as_on_cuda():
+        net = build(config)
+        cache = DynamicCache(config=net.config)
+        net(input_ids=torch.zeros((batch, tokens), dtype=torch.long), cache=cache, use_cache=True, logits_to_keep=1)
+        kv = state = 0
+        for layer in cache.layers:  # a hybrid layer (Falcon-H1) holds both
+            if hasattr(layer, "conv_states"):
+                state += sum(x.untyped_storage().nbytes() for x in (*layer.conv_states.values(),
+                                                                     *layer.recurrent_states.values())
+                             if x is not None)
+            if getattr(layer, "keys", None) is not None:
+                kv += sum(x.untyped_storage().nbytes() for x in (layer.keys, layer.values))
+    return kv, state
+
+
 def spec():
     return spec_from_config(QWEN3_NEXT, name="Qwen/Qwen3-Next-80B-A3B-Instruct", source="test")
 
@@ -76,10 +100,8 @@ def test_against_transformers_own_class():
     vLLM and planner keep conv_kernel - 1, and the recurrent state in fp32 as planner does."""
     torch = pytest.importorskip("torch")
     pytest.importorskip("transformers")
-    from torch._subclasses.fake_tensor import FakeTensorMode
-    from transformers import AutoConfig, AutoModelForCausalLM, DynamicCache
+    from transformers import AutoConfig, AutoModelForCausalLM
 
-    from planner.measure.transformers import build, sdpa_as_on_cuda
 
     s = spec()
     with torch.device("meta"):
@@ -90,18 +112,7 @@ def test_against_transformers_own_class():
              "layer_types": ["linear_attention"] * 3 + ["full_attention"]}
     t = spec_from_config(small, name="small", source="test")
     batch, tokens = 2, 1000
-    with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad(), sdpa_as_on_cuda():
-        net = build(small)
-        cache = DynamicCache(config=net.config)
-        net(input_ids=torch.zeros((batch, tokens), dtype=torch.long), cache=cache, use_cache=True, logits_to_keep=1)
-        kv = state = 0
-        for layer in cache.layers:
-            if hasattr(layer, "conv_states"):
-                state += sum(x.untyped_storage().nbytes() for x in (*layer.conv_states.values(),
-                                                                     *layer.recurrent_states.values())
-                             if x is not None)
-            else:
-                kv += sum(x.untyped_storage().nbytes() for x in (layer.keys, layer.values))
+    kv, state = _prefill_cache(small, batch=batch, tokens=tokens)
     ours_state = batch * recurrent_state_bytes_per_sequence(t)
     assert kv_cache_bytes(t, context_len=tokens, batch=batch) - ours_state == kv
     assert state == ours_state + batch * 3 * 2 * t.linear_attention.conv_dim  # one more conv position per layer
@@ -135,10 +146,8 @@ def test_granite_4h_against_transformers(experts):
     state one position longer, as transformers keeps it)."""
     torch = pytest.importorskip("torch")
     pytest.importorskip("transformers")
-    from torch._subclasses.fake_tensor import FakeTensorMode
-    from transformers import AutoConfig, AutoModelForCausalLM, DynamicCache
+    from transformers import AutoConfig, AutoModelForCausalLM
 
-    from planner.measure.transformers import build, sdpa_as_on_cuda
 
     ours = {**GRANITE_4H, "num_local_experts": experts}
     theirs = {**ours, "layer_types": ["linear_attention" if k == "mamba" else "full_attention"
@@ -152,18 +161,7 @@ def test_granite_4h_against_transformers(experts):
              "num_experts_per_tok": 2}
     t = spec_from_config({**small, "layer_types": ["mamba", "attention"]}, name="small", source="test")
     batch, tokens = 2, 512
-    with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad(), sdpa_as_on_cuda():
-        net = build(small)
-        cache = DynamicCache(config=net.config)
-        net(input_ids=torch.zeros((batch, tokens), dtype=torch.long), cache=cache, use_cache=True, logits_to_keep=1)
-        kv = state = 0
-        for layer in cache.layers:
-            if hasattr(layer, "conv_states"):
-                state += sum(x.untyped_storage().nbytes() for x in (*layer.conv_states.values(),
-                                                                     *layer.recurrent_states.values())
-                             if x is not None)
-            else:
-                kv += sum(x.untyped_storage().nbytes() for x in (layer.keys, layer.values))
+    kv, state = _prefill_cache(small, batch=batch, tokens=tokens)
     planned = batch * recurrent_state_bytes_per_sequence(t)
     assert kv_cache_bytes(t, context_len=tokens, batch=batch) - planned == kv
     assert state == planned + batch * 2 * t.mamba.conv_dim  # one more conv position, bf16
@@ -175,10 +173,8 @@ def test_falcon_h1_runs_attention_and_mamba_in_every_layer():
     state within one convolution position of its cache after a prefill under fake tensors."""
     torch = pytest.importorskip("torch")
     pytest.importorskip("transformers")
-    from torch._subclasses.fake_tensor import FakeTensorMode
     from transformers import AutoModelForCausalLM, FalconH1Config
 
-    from planner.measure.transformers import build, sdpa_as_on_cuda
 
     for extra in ({}, {"mamba_rms_norm": True, "projectors_bias": True}):
         cfg = {k: v for k, v in FalconH1Config(**extra).to_dict().items() if v is not None}
@@ -190,13 +186,7 @@ def test_falcon_h1_runs_attention_and_mamba_in_every_layer():
     small = {k: v for k, v in FalconH1Config(num_hidden_layers=2).to_dict().items() if v is not None}
     t = spec_from_config(small, name="small", source="test")
     batch, tokens = 2, 512
-    with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad(), sdpa_as_on_cuda():
-        net = build(small)
-        out = net(input_ids=torch.zeros((batch, tokens), dtype=torch.long), use_cache=True, logits_to_keep=1)
-        cache = out.past_key_values
-        kv = sum(x.untyped_storage().nbytes() for layer in cache.layers for x in (layer.keys, layer.values))
-        state = sum(x.untyped_storage().nbytes() for layer in cache.layers
-                    for x in (*layer.conv_states.values(), *layer.recurrent_states.values()) if x is not None)
+    kv, state = _prefill_cache(small, batch=batch, tokens=tokens)
     planned = batch * recurrent_state_bytes_per_sequence(t)
     assert kv_cache_bytes(t, context_len=tokens, batch=batch) - planned == kv
     assert state == planned + batch * 2 * 2 * t.mamba.conv_dim  # two layers, one more conv position each
@@ -208,10 +198,8 @@ def test_jamba_mamba1_and_periodic_experts():
     state within one convolution position of its cache after a prefill under fake tensors."""
     torch = pytest.importorskip("torch")
     pytest.importorskip("transformers")
-    from torch._subclasses.fake_tensor import FakeTensorMode
     from transformers import AutoModelForCausalLM, JambaConfig
 
-    from planner.measure.transformers import build, sdpa_as_on_cuda
 
     s = spec_from_config(JambaConfig().to_dict(), name="jamba", source="test")
     assert s.layer_kinds()[4] == "full" and s.layer_kinds().count("mamba1") == 28
@@ -225,18 +213,7 @@ def test_jamba_mamba1_and_periodic_experts():
              if v is not None}
     t = spec_from_config(small, name="small", source="test")
     batch, tokens = 2, 256
-    with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad(), sdpa_as_on_cuda():
-        net = build(small)
-        cache = net(input_ids=torch.zeros((batch, tokens), dtype=torch.long), use_cache=True,
-                    logits_to_keep=1).past_key_values
-        kv = state = 0
-        for layer in cache.layers:
-            if hasattr(layer, "conv_states"):
-                state += sum(x.untyped_storage().nbytes() for x in (*layer.conv_states.values(),
-                                                                     *layer.recurrent_states.values())
-                             if x is not None)
-            if getattr(layer, "keys", None) is not None:
-                kv += sum(x.untyped_storage().nbytes() for x in (layer.keys, layer.values))
+    kv, state = _prefill_cache(small, batch=batch, tokens=tokens)
     planned = batch * recurrent_state_bytes_per_sequence(t)
     assert kv_cache_bytes(t, context_len=tokens, batch=batch) - planned == kv
     assert state == planned + batch * 2 * t.mamba1.d_inner

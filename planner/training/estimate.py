@@ -108,7 +108,9 @@ def optimizer_temp_bytes(setup: TrainSetup, trainable: int, largest: int, itemsi
     return 0
 
 
-def _activations(spec, setup: TrainSetup) -> dict[str, int]:
+def activation_parts(spec, setup: TrainSetup) -> dict[str, int]:
+    """Bytes of one micro-batch: what stays kept for backward (MoE adapters' merged experts included), the layer
+    recomputed with checkpointing, and the loss's vocabulary-wide tensors saved / at the forward / at backward."""
     n = setup.tokens
     logits = logits_bytes_per_token(spec)
     merged = expert_merge_bytes(spec, setup)  # per MoE layer, not per token
@@ -135,7 +137,7 @@ def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
                             "is not modelled yet")
     states = model_states(spec, setup)
     g = per_gpu(spec, setup, states)
-    act = _activations(spec, setup)
+    act = activation_parts(spec, setup)
     copies = kept_weight_copies(spec, setup, states.trainable_params)
     # autocast's cache lives until the forward leaves autocast: every copy is there at the loss's forward
     cached = autocast_weight_copy_bytes(spec) if setup.precision == "mixed" and not setup.adapters else copies

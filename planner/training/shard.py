@@ -11,6 +11,7 @@ Adam's 8 bytes by their own states.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import prod
 
 from ..spec import ModelSpec
 from ..tensors import weight_tensors
@@ -55,15 +56,8 @@ def _optimizer_fp32(states: States, setup: TrainSetup, spec: ModelSpec) -> int:
     if setup.optimizer in ("adamw", "adamw_fused", "adamw_forloop", "paged_adamw"):
         return 8 * states.trainable_params
     shapes = trainable_shapes(spec, setup)
-    return optimizer_state_bytes(tuple(_n(s) for s in shapes), setup.optimizer, 4, tuple(shapes)) \
+    return optimizer_state_bytes(tuple(prod(s) for s in shapes), setup.optimizer, 4, tuple(shapes)) \
         - (4 * len(shapes) if setup.optimizer.startswith("adamw") else 0)
-
-
-def _n(shape) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n
 
 
 def per_gpu(spec: ModelSpec, setup: TrainSetup, states: States) -> PerGPU:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from math import prod
 
 from ..errors import WorkloadError
 from ..spec import ModelSpec
@@ -163,10 +164,7 @@ def adafactor_state_bytes(shapes) -> int:
     total = 0
     for shape in shapes:
         if len(shape) >= 2:
-            lead = 1
-            for s in shape[:-2]:
-                lead *= s
-            total += lead * (shape[-2] + shape[-1]) * itemsize
+            total += prod(shape[:-2]) * (shape[-2] + shape[-1]) * itemsize
         else:
             total += shape[0] * itemsize
     return total
@@ -189,7 +187,7 @@ def model_states(spec: ModelSpec, setup: TrainSetup) -> States:
     shapes = trainable_shapes(spec, setup)
     # peft creates the adapters in fp32 when the base is 16-bit (autocast_adapter_dtype=True, the default)
     itemsize = 4 if setup.adapters else _itemsize(setup.precision)
-    numels = tuple(_numel(s) for s in shapes)
+    numels = tuple(prod(s) for s in shapes)
     trainable = sum(numels)
     weights = base_bytes(spec, setup) + (trainable * itemsize if setup.adapters else 0)
     return States(
@@ -198,9 +196,3 @@ def model_states(spec: ModelSpec, setup: TrainSetup) -> States:
         optimizer_state_bytes=optimizer_state_bytes(numels, setup.optimizer, itemsize, tuple(shapes)),
         largest_trainable_numel=max(numels, default=0), param_dtype_bytes=itemsize)
 
-
-def _numel(shape) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n

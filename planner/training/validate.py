@@ -9,13 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..profiles import list_models, load_model
-from .activations import (
-    checkpointed_bytes_per_token,
-    expert_merge_bytes,
-    logits_bytes_per_token,
-    saved_bytes_per_token,
-)
-from .estimate import kept_weight_copies, train_estimate
+from .estimate import activation_parts, kept_weight_copies, train_estimate
 from .setup import make_setup
 from .states import model_states
 
@@ -51,14 +45,11 @@ def estimated(record: dict) -> dict:
     setup = make_setup(**{k: record["setup"][k] for k in SETUP_KEYS if k in record["setup"]})
     states = model_states(spec, setup)
     e = train_estimate(spec, setup=setup)
-    n = setup.tokens
-    kept = (checkpointed_bytes_per_token if setup.gradient_checkpointing else saved_bytes_per_token)(spec, setup)
-    copies = kept_weight_copies(spec, setup, states.trainable_params)
-    merged = 0 if setup.gradient_checkpointing else expert_merge_bytes(spec, setup) * sum(
-        spec.is_moe_layer(i) for i in range(spec.n_layers))
+    act = activation_parts(spec, setup)
     return {"trainable_params": states.trainable_params, "weights_bytes": states.weights_bytes,
             "gradient_bytes": states.gradient_bytes, "optimizer_state_bytes": states.optimizer_state_bytes,
-            "forward_saved_bytes": (kept + logits_bytes_per_token(spec)["saved"]) * n + copies + merged,
+            "forward_saved_bytes": act["kept"] + act["logits_saved"] + kept_weight_copies(
+                spec, setup, states.trainable_params),
             "step2_peak_bytes": sum(e.components.values()), "peak_phase": e.peak_phase}
 
 
