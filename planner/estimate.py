@@ -270,6 +270,10 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
         if mem.weights_bytes != sum(weights.values()):
             breakdown["weights"] = {"on device": mem.weights_bytes}
         details, refusal = mem.details, mem.refusal
+    if engine in (None, "transformers"):  # PyTorch's caching allocator serves the activations
+        overhead = overhead_breakdown(w.runtime, activation_bytes=totals["activation_bytes"])
+        breakdown["overhead"] = overhead
+        totals["overhead_bytes"] = sum(overhead.values())
     total = sum(totals.values())
     perf = None if gpu is None else _performance(spec, w, total, gpu=gpu, engine=speed_engine or engine, prompt=prompt,
                                                  refusal=refusal, efficiency=efficiency,

@@ -169,7 +169,7 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
     if ttft is not None and mode == "tp" and n > 1:  # the work splits n ways; the all-reduces carry B·P·d
         ttft = ttft / n + 2 * spec.n_layers * (ALLREDUCE_LATENCY_S + 2 * (n - 1) / n * w.batch * prompt
                                                * spec.d_model * 2 / link)
-    over = overhead_bytes(w.runtime)
+    over = overhead_bytes(w.runtime, activation_bytes=act)
     per_gpu = dict(weights_bytes=weights, kv_cache_bytes=kv, activation_bytes=act, overhead_bytes=over)
     per_gpu["total_bytes"] = sum(per_gpu.values())
     headroom = g.usable_memory_bytes - per_gpu["total_bytes"]

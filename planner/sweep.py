@@ -13,7 +13,7 @@ from .errors import WorkloadError, shown
 from .estimate import default_kv_dtype, resolve_workload, workload_bytes
 from .kv import get_kv_dtype
 from .limits import MAX_BATCH, MAX_CONTEXT
-from .overhead import overhead_bytes
+from .overhead import fragmentation_bytes, overhead_bytes
 from .profiles import load_model
 from .spec import ModelSpec
 from .units import parse_unit, to_unit
@@ -75,9 +75,10 @@ def sweep(models, quants=None, contexts: Iterable[int] | int = 4096, batches: It
                 kv, prefill, decode = workload_bytes(spec, w.model_copy(update={"kv_dtype": kd}), context=C,
                                                      batch=B, weights=weights)
                 act = np.maximum(prefill, decode)
+                over_act = over + (fragmentation_bytes(act) if w.runtime == "cuda" else 0)
                 parts.append(dict(model=spec.name, quant=w.quant, kv_dtype=kd, context=C, batch=B,
                                   weights_bytes=weights, kv_cache_bytes=kv, activation_bytes=act,
-                                  overhead_bytes=over, total_bytes=weights + kv + act + over,
+                                  overhead_bytes=over_act, total_bytes=weights + kv + act + over_act,
                                   within_max_context=C <= spec.max_context))
     n = len(C)
     data = {}

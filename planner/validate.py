@@ -54,9 +54,10 @@ def validate(model, *, mode: str = "fake", quant: str | None = None, kv_dtype: s
                 "activation_bytes": m.activation_bytes, "total_bytes": m.total_bytes}
     if mode == "cuda":
         estimated["total_bytes"] = e.total_bytes
-        # the device holds the reserved pool plus the CUDA context
+        # the device holds the reserved pool, the CUDA context and the kernels loaded on first use: NVML's used
+        # memory says all three; without NVML, the pool and the context (measured only by a fresh process)
         context_bytes = m.extra.get("cuda_context_bytes") or 0
-        measured["total_bytes"] = m.extra["max_memory_reserved"] + context_bytes
+        measured["total_bytes"] = m.extra.get("nvml_used_bytes") or m.extra["max_memory_reserved"] + context_bytes
         measured |= {k: m.extra[k] for k in ("prefill_seconds", "decode_seconds_per_token", "max_memory_allocated",
                                               "max_memory_reserved", "nvml_used_bytes", "cuda_context_bytes")}
     error = {k: (estimated[k] / measured[k] - 1) if measured.get(k) else None for k in KEYS}

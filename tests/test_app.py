@@ -277,7 +277,7 @@ def test_sweeps_leave_out_speeds_that_do_not_fit():
     import numpy as np
     import plotly.io
 
-    at = app(page="views/sweeps.py", model="meta-llama/Llama-3.1-8B", gpu="rtx-4090", context="32768")
+    at = app(page="views/sweeps.py", model="meta-llama/Llama-3.1-8B", gpu="rtx-4090", context="16384")
     charts = [plotly.io.from_json(c.proto.spec) for c in at.get("plotly_chart")]
     assert len(charts) == 4
     memory, speed = charts[2], charts[3]  # the right column: against concurrent requests

@@ -99,8 +99,8 @@ def test_every_view_renders_and_the_seed_task_is_close(server, browser, size):
         clicks = _nav(page, "Quantization × context", phone=phone)
         _settled(page, "Quantization × context")
         assert clicks <= (2 if phone else 1)  # README: one click on desktop, ≤ 3 taps on a phone
-        # README's worked example: Phi-3-small, bf16 weights at 1K context, 14.81 GiB
-        _shows(page, "Phi-3-small-8k-instruct", "14.81 ✓")
+        # README's worked example: Phi-3-small, bf16 weights at 1K context, 15.46 GiB
+        _shows(page, "Phi-3-small-8k-instruct", "15.46 ✓")
     page.close()
 
 
@@ -172,7 +172,7 @@ def test_hostile_link_and_upload_give_messages(server, browser, tmp_path):
 
 def test_a_picker_inside_a_view_updates_its_table_and_the_link(server, browser):
     page = _page(browser, DESKTOP, f"{server}/table")
-    _shows(page, "14.81 ✓")
+    _shows(page, "15.46 ✓")
     rows = page.locator('[data-testid="stTable"] tbody tr').count()
     picker = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Weights formats in the table")
     picker.click()

@@ -13,7 +13,7 @@ def test_total_is_the_sum_of_components():
     assert e.total_bytes == e.weights_bytes + e.kv_cache_bytes + e.activation_bytes + e.overhead_bytes
     assert e.weights_bytes == sum(e.breakdown["weights"].values())
     assert e.kv_cache_bytes == 2 * 2**30  # 2 sequences × 8192 tokens × 128 KiB
-    assert e.overhead_bytes == overhead_bytes("cuda")
+    assert e.overhead_bytes == overhead_bytes("cuda", activation_bytes=e.activation_bytes)
     assert set(e.to_dict()) >= {"weights_bytes", "kv_cache_bytes", "activation_bytes", "overhead_bytes",
                                 "total_bytes", "breakdown"}
 

@@ -24,10 +24,13 @@ def _records() -> pd.DataFrame:
             if r.get("engine") == "transformers+peft":  # a training step: planner's side is computed here
                 rows += _training_rows(r)
                 continue
-            for key, meas in r["measured"].items():
+            engine = r.get("engine", "reference model")
+            if "cuda" in str(r.get("mode", "")) or str(r.get("device", "")).startswith("NVIDIA"):
+                engine += " on a GPU"
+            for key, meas in r.get("measured", {}).items():  # an out-of-memory outcome has no measurement
                 est = r.get("estimated", {}).get(key)  # a record of another tool's own estimate has none
                 if isinstance(meas, (int, float)) and meas and est is not None:
-                    rows.append(dict(engine=r.get("engine", "reference model"), what=key.removesuffix("_bytes"),
+                    rows.append(dict(engine=engine, what=key.removesuffix("_bytes"),
                                      model=r.get("model"), device=r.get("device"), error_pct=100 * (est / meas - 1)))
     return pd.DataFrame(rows)
 
@@ -76,7 +79,9 @@ def main(setup: Setup) -> None:
                    "(scripts/measure_llamacpp.py); model, KV and output buffers are compared at the log's 0.01 MiB, "
                    "the compute buffer is ggml's allocator replayed on llama.cpp's graph; "
                    "docs/measured-llamacpp.md lists every run. transformers: its own model classes at full size "
-                   "under fake tensors (scripts/measure_transformers.py). scripts/measure_all.sh regenerates both.")
+                   "under fake tensors (scripts/measure_transformers.py), and the same grid on an NVIDIA H200 with "
+                   "random weights (scripts/gpu_session.sh; total = NVML's used memory). scripts/measure_all.sh "
+                   "regenerates the CPU ones.")
         st.plotly_chart(error_histogram(mem), key="mem_hist")
         st.dataframe(mem.round(2).rename(columns=NAMES), key="mem_table", hide_index=True)
     else:

@@ -205,6 +205,9 @@ def _layer_kinds(c: _Config, n_layers: int, window: int | None) -> tuple[str, ..
         return ("mamba",)
     if c.raw.get("layer_types") is not None:
         return _layer_types(c, n_layers)
+    if t == "qwen3_next":  # Qwen3NextConfig: layer i is full attention when (i + 1) % full_attention_interval == 0
+        every = c.count("full_attention_interval", 4)
+        return tuple("linear" if (i + 1) % every else "full" for i in range(n_layers))
     if t in ("gemma2", "gpt_oss"):  # Gemma2Config, GptOssConfig: layer i slides when (i + 1) % 2, the even layers
         return tuple("sliding" if (i + 1) % 2 else "full" for i in range(n_layers))
     if t == "gemma3_text":  # Gemma3TextConfig: layer i slides when (i + 1) % sliding_window_pattern (so ≥ 1)

@@ -131,6 +131,7 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "mamba_d_head": (1, MAX_HEAD_DIM), "mamba_d_ssm": (1, MAX_D_FF), "mamba_dt_rank": (1, MAX_D_MODEL),
     "expert_layer_period": (1, MAX_LAYERS), "expert_layer_offset": (0, MAX_LAYERS),
     "attn_layer_period": (1, MAX_LAYERS), "attn_layer_offset": (0, MAX_LAYERS),
+    "full_attention_interval": (1, MAX_LAYERS),
     "shared_intermediate_size": (1, MAX_D_FF),
     "q_lora_rank": (1, MAX_LORA_RANK), "kv_lora_rank": (1, MAX_LORA_RANK),
     "qk_rope_head_dim": (1, MAX_HEAD_DIM), "qk_nope_head_dim": (1, MAX_HEAD_DIM), "v_head_dim": (1, MAX_HEAD_DIM),

@@ -50,10 +50,6 @@ def _storage_bytes(tensors) -> int:
     return sum(seen.values())
 
 
-def _cache_tensors(cache) -> list:
-    return [t for layer in cache.layers for t in (layer.keys, layer.values) if t is not None]
-
-
 def _state_tensors(model) -> tuple[list, list]:
     """(parameters and persistent buffers, the other buffers): what the checkpoint fills, and what is computed."""
     persistent, computed = list(model.parameters()), []
@@ -126,41 +122,129 @@ def _forward(model, ids, cache):
     return model(input_ids=ids, use_cache=True, logits_to_keep=1, **{key: cache})
 
 
+class CudaBytes:
+    """LiveBytes' interface over the CUDA caching allocator: bytes allocated since it was made, and their peak.
+    Counts what torch.cuda.memory_allocated counts: every tensor's block, rounded up to 512 bytes."""
+
+    def __init__(self):
+        import torch
+
+        self._cuda = torch.cuda
+        self._cuda.synchronize()
+        self.base = self._cuda.memory_allocated()
+        self._cuda.reset_peak_memory_stats()
+
+    @property
+    def current(self) -> int:
+        self._cuda.synchronize()
+        return self._cuda.memory_allocated() - self.base
+
+    @property
+    def peak(self) -> int:
+        self._cuda.synchronize()
+        return self._cuda.max_memory_allocated() - self.base
+
+    def reset_peak(self):
+        self._cuda.synchronize()
+        self._cuda.reset_peak_memory_stats()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def cache_tensors(cache) -> list:
+    """Every tensor a transformers cache holds: keys and values, and a hybrid layer's convolution and recurrent
+    states."""
+    out = []
+    for layer in cache.layers:
+        out += [t for t in (getattr(layer, "keys", None), getattr(layer, "values", None)) if t is not None]
+        for name in ("conv_states", "recurrent_states"):
+            states = getattr(layer, name, None)
+            if states is not None:
+                out += [t for t in (states.values() if isinstance(states, dict) else [states]) if t is not None]
+    return out
+
+
 def measure(config: dict, *, context: int, batch: int = 1, attention: str = "sdpa", cache: str = "dynamic",
             max_cache_len: int | None = None) -> dict:
-    """Bytes transformers allocates to prefill `context` tokens and decode one more, for `batch` sequences."""
+    """Bytes transformers allocates to prefill `context` tokens and decode one more, for `batch` sequences, with
+    fake tensors at full size."""
     import torch
     from torch._subclasses.fake_tensor import FakeTensorMode
-    from transformers import DynamicCache, StaticCache
 
     from ..reference.profile import LiveBytes
 
     with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad(), sdpa_as_on_cuda():
         model = build(config, attention)
         params, buffers = _state_tensors(model)
-        if cache == "static":
-            kv_cache = StaticCache(config=model.config, max_cache_len=max_cache_len)
-        else:
-            kv_cache = DynamicCache(config=model.config)
         tracker = LiveBytes([*params, *buffers])
-        with tracker:
-            out = _forward(model, torch.zeros((batch, context), dtype=torch.long), kv_cache)
-            last = out.logits[:, -1].to(copy=True, dtype=torch.float32)  # generate()'s next_token_logits
-            logits = _storage_bytes([out.logits, last])
-            kv, kv_view = _storage_bytes(_cache_tensors(kv_cache)), _view_bytes(_cache_tensors(kv_cache))
-            prefill = tracker.peak - kv
-            del out, last
-            tracker.reset_peak()
-            base = tracker.current
-            out = _forward(model, torch.zeros((batch, 1), dtype=torch.long), kv_cache)
-            last = out.logits[:, -1].to(copy=True, dtype=torch.float32)
-            decode = tracker.peak - base
-            del out, last
-            kv_decode = _storage_bytes(_cache_tensors(kv_cache))
-    return {"weights_bytes": _storage_bytes(params), "buffers_bytes": _storage_bytes(buffers),
-            "kv_cache_bytes": kv, "kv_cache_view_bytes": kv_view, "kv_cache_after_decode_bytes": kv_decode,
-            "activation_bytes": max(prefill, decode), "prefill_activation_bytes": prefill,
-            "decode_activation_bytes": decode, "logits_bytes": logits}
+        out = steps(model, tracker, context=context, batch=batch, cache=cache, max_cache_len=max_cache_len)
+    return {"weights_bytes": _storage_bytes(params), "buffers_bytes": _storage_bytes(buffers), **out}
+
+
+def new_cache(model, cache: str = "dynamic", max_cache_len: int | None = None):
+    from transformers import DynamicCache, StaticCache
+
+    if cache == "static":
+        return StaticCache(config=model.config, max_cache_len=max_cache_len)
+    return DynamicCache(config=model.config)
+
+
+def _tokens(model, batch: int, n: int, device: str):
+    """Random token ids (seeded): identical ones would send every token to the same experts of a MoE router. Fake
+    tensors have no values; there the ids only give the shape."""
+    import torch
+
+    return torch.randint(0, model.config.vocab_size, (batch, n), dtype=torch.long, device=device)
+
+
+def steps(model, tracker, *, context: int, batch: int, cache: str = "dynamic", max_cache_len: int | None = None,
+          device: str = "cpu", decode_steps: int = 0) -> dict:
+    """Prefill `context` tokens into a new cache and decode one token, under `tracker` (LiveBytes or CudaBytes);
+    with decode_steps > 0 on a CUDA device, also the prefill's and the mean decode step's seconds (CUDA events)."""
+    import torch
+
+    kv_cache = new_cache(model, cache, max_cache_len)
+    timed = decode_steps > 0 and device == "cuda"
+    if timed:
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+    with tracker:
+        out = _forward(model, _tokens(model, batch, context, device), kv_cache)
+        last = out.logits[:, -1].to(copy=True, dtype=torch.float32)  # generate()'s next_token_logits
+        if timed:
+            end.record()
+            torch.cuda.synchronize()
+            prefill_s = start.elapsed_time(end) / 1000
+        logits = _storage_bytes([out.logits, last])
+        tensors = cache_tensors(kv_cache)
+        kv, kv_view = _storage_bytes(tensors), _view_bytes(tensors)
+        prefill = tracker.peak - kv
+        del out, last, tensors  # the old cache tensors must be free to go when decode grows the cache
+        tracker.reset_peak()
+        base = tracker.current
+        out = _forward(model, _tokens(model, batch, 1, device), kv_cache)
+        last = out.logits[:, -1].to(copy=True, dtype=torch.float32)
+        decode = tracker.peak - base
+        del out, last
+        kv_decode = _storage_bytes(cache_tensors(kv_cache))
+    result = {"kv_cache_bytes": kv, "kv_cache_view_bytes": kv_view, "kv_cache_after_decode_bytes": kv_decode,
+              "activation_bytes": max(prefill, decode), "prefill_activation_bytes": prefill,
+              "decode_activation_bytes": decode, "logits_bytes": logits}
+    if timed:
+        ids = _tokens(model, batch, 1, device)
+        start.record()
+        for _ in range(decode_steps):
+            _forward(model, ids, kv_cache)
+        end.record()
+        torch.cuda.synchronize()
+        result |= {"prefill_seconds": prefill_s, "decode_seconds_per_step": start.elapsed_time(end) / 1000 /
+                   decode_steps}
+    del kv_cache
+    return result
 
 
 def engine_options(cache: str = "dynamic", max_cache_len: int | None = None) -> dict:

@@ -78,14 +78,14 @@ def _hf_measure(spec: ModelSpec, quant: str, context: int, batch: int, attention
             "planner_peak_bytes": e.weights_bytes + e.kv_cache_bytes + e.activation_bytes}
 
 
-def run(out: Path, mode: str, tiny: bool, budget_s: float) -> list[dict]:
+def run(out: Path, mode: str, tiny: bool, budget_s: float, models: list[str] | None = None) -> list[dict]:
     from ..validate import validate
 
     start = time.time()
     records = []
     out.mkdir(parents=True, exist_ok=True)
     path = out / "records.jsonl"
-    for name in MODELS:
+    for name in models or MODELS:
         full = load_model(name)
         spec = miniature(full) if tiny else (
             full.model_copy(update={"n_layers": REDUCED[name]}) if name in REDUCED else full)
@@ -137,9 +137,10 @@ def main() -> None:
     p.add_argument("--mode", default="cuda", choices=["cuda", "cpu", "fake"])
     p.add_argument("--tiny", action="store_true", help="2-layer miniatures (CPU dry run)")
     p.add_argument("--budget-s", type=float, default=420.0, help="stop starting new points after this many seconds")
+    p.add_argument("--models", nargs="*", help="only these of MODELS")
     a = p.parse_args()
     t0 = time.time()
-    records = run(Path(a.out), a.mode, a.tiny, a.budget_s)
+    records = run(Path(a.out), a.mode, a.tiny, a.budget_s, a.models)
     summary = {"records": len(records), "oom": sum(bool(r.get("oom")) for r in records),
                "seconds": round(time.time() - t0, 1), "host": platform.node()}
     (Path(a.out) / "summary.json").write_text(json.dumps(summary, indent=2))

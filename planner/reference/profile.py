@@ -94,17 +94,36 @@ def _run(model: Decoder, context: int, batch: int, chunk: int | None, logits: st
     step = prompt if chunk is None else chunk
     with torch.no_grad(), tracker:
         for p0 in range(0, prompt, step):
-            ids = torch.zeros((batch, min(step, prompt - p0)), dtype=torch.long, device=device)
+            ids = _tokens(model, batch, min(step, prompt - p0), device)
             out = model(ids, pos0=p0, logits=logits)
             del out, ids
         prefill = tracker.peak - 0
         tracker.reset_peak()
         base = tracker.current
-        ids = torch.zeros((batch, 1), dtype=torch.long, device=device)
+        ids = _tokens(model, batch, 1, device)
         out = model(ids, pos0=prompt if context > 1 else 0, logits=logits)
         del out, ids
         decode = tracker.peak - base
     return prefill, decode
+
+
+RANDOM_STD = 0.02  # random weights' scale: values change no shape, but MoE routing follows them
+
+
+def _tokens(model: Decoder, batch: int, n: int, device) -> torch.Tensor:
+    """Random token ids: identical tokens would give every position the same hidden state, and a MoE router would
+    send them all to the same experts (fake tensors have no values: there the ids only give the shape)."""
+    return torch.randint(0, model.spec.vocab_size, (batch, n), dtype=torch.long, device=device)
+
+
+def randomize(model: Decoder) -> None:
+    """Random values in every floating-point weight (torch.empty leaves a fresh GPU allocation zeroed, and a zero
+    router sends every token to the same experts: a worst case no trained model routes)."""
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for t in [*model.weights.parameters(), *model.weights.buffers()]:
+            if t.is_floating_point() and t.dtype.itemsize >= 2:
+                t.normal_(0.0, RANDOM_STD)
 
 
 def measure(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int, batch: int = 1, mode: str = "fake",
@@ -122,6 +141,7 @@ def measure(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int, batch: 
         return Measurement("fake", weights, model.cache_bytes(), prefill, decode)
     if mode == "cpu":
         model = Decoder(spec, quant, kv_dtype=kv_dtype, batch=batch, context=context, attention=attention)
+        randomize(model)
         weights = _storage_bytes([*model.weights.parameters(), *model.weights.buffers()])
         t0 = time.perf_counter()
         prefill, decode = _run(model, context, batch, chunk, logits, "cpu")
@@ -153,6 +173,7 @@ def _measure_cuda(spec, *, quant, kv_dtype, context, batch, attention, chunk, lo
     torch.cuda.synchronize()
     context_bytes = None if before_context is None else _nvml_used() - before_context
     model = Decoder(spec, quant, kv_dtype=kv_dtype, batch=batch, context=context, attention=attention, device=dev)
+    randomize(model)
     weights = _storage_bytes([*model.weights.parameters(), *model.weights.buffers()])
     torch.cuda.synchronize()
     base = torch.cuda.memory_allocated()
@@ -163,13 +184,13 @@ def _measure_cuda(spec, *, quant, kv_dtype, context, batch, attention, chunk, lo
     with torch.no_grad():
         start.record()
         for p0 in range(0, prompt, step):
-            model(torch.zeros((batch, min(step, prompt - p0)), dtype=torch.long, device=dev), pos0=p0, logits=logits)
+            model(_tokens(model, batch, min(step, prompt - p0), dev), pos0=p0, logits=logits)
         end.record()
         torch.cuda.synchronize()
         prefill_s = start.elapsed_time(end) / 1000
         prefill_peak = torch.cuda.max_memory_allocated() - base
         torch.cuda.reset_peak_memory_stats()
-        ids = torch.zeros((batch, 1), dtype=torch.long, device=dev)
+        ids = _tokens(model, batch, 1, dev)
         for _ in range(3):  # warm-up
             model(ids, pos0=prompt, logits=logits)
         torch.cuda.synchronize()

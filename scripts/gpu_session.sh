@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# One device session on an H100/H200 (about 8 minutes): transformers on CUDA over the fake-tensor grid
+# (scripts/measure_transformers_cuda.py), then the reference-model grid (planner.reference.grid) with what is left.
+# Results under $OUT: gpu.csv, transformers-cuda.jsonl, grid/records.jsonl, grid/summary.json, the logs.
+# The device image lacks pydantic: its wheels travel in .whl/ (see the device notes) and are installed offline.
+#   OUT=/tmp/out bash scripts/gpu_session.sh                      # on the GPU machine
+#   OUT=/tmp/out DEVICE=cpu TINY=1 bash scripts/gpu_session.sh    # dry run here
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT="${OUT:-out}"
+DEVICE="${DEVICE:-cuda}"
+mkdir -p "$OUT"
+PY=$(command -v python3 || command -v python)
+if ! "$PY" -c "import pydantic" 2>/dev/null; then
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+    && export PYTHONPATH=/tmp/site
+fi
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+if [ "$DEVICE" = cuda ]; then
+  nvidia-smi --query-gpu=name,memory.total,memory.used,driver_version --format=csv >"$OUT/gpu.csv" 2>&1
+  "$PY" -c "import torch, transformers; print(torch.__version__, torch.version.cuda, transformers.__version__)" \
+    >>"$OUT/gpu.csv" 2>&1
+fi
+timeout "${TRANSFORMERS_S:-330}" "$PY" scripts/measure_transformers_cuda.py --out "$OUT/transformers-cuda.jsonl" \
+  --device "$DEVICE" ${TINY:+--tiny} ${MODELS:+--models $MODELS} 2>&1 | grep -v -i warn | tee "$OUT/transformers.log"
+MODE=cpu; [ "$DEVICE" = cuda ] && MODE=cuda
+timeout "${GRID_S:-200}" "$PY" -m planner.reference.grid --out "$OUT/grid" --mode "$MODE" ${TINY:+--tiny} \
+  --budget-s "${BUDGET_S:-140}" 2>&1 | tee "$OUT/grid.log" | tail -5
