@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from .activations import DEQUANT_CHUNK_ROWS, decode_activation_bytes, prefill_activation_bytes
 from .checks import positive_int
 from .errors import WorkloadError, shown
-from .kv import get_kv_dtype, kv_cache_bytes
+from .kv import get_kv_dtype, indexer_cache_bytes, kv_cache_bytes
 from .limits import MAX_BATCH, MAX_BYTES, MAX_CONTEXT
 from .overhead import Runtime, overhead_breakdown
 from .profiles import load_model
@@ -257,8 +257,10 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     totals = dict(weights_bytes=sum(weights.values()), kv_cache_bytes=kv,
                   activation_bytes=max(prefill, decode), overhead_bytes=sum(overhead.values()))
     state = batch_state(spec, w.batch)
-    breakdown = {"weights": weights, "kv_cache": {"kv_cache": kv - state, **({"recurrent_state": state} if state
-                                                                          else {})},
+    index = indexer_cache_bytes(spec, context_len=w.context, batch=w.batch)
+    breakdown = {"weights": weights, "kv_cache": {"kv_cache": kv - state - index,
+                                                  **({"recurrent_state": state} if state else {}),
+                                                  **({"indexer_keys": index} if index else {})},
                  "activation": {"prefill_peak": prefill, "decode_peak": decode}, "overhead": overhead}
     details, refusal = {}, None
     if engine is not None:

@@ -12,6 +12,9 @@ What each attention kind keeps, per sequence of `context_len` cached tokens:
                 SGLang and transformers ≥ 5 cache the latent, not the decompressed K and V).
   linear, mamba no KV cache: a recurrent state per sequence, the same at any context
                 (recurrent_state_bytes_per_sequence).
+  indexer       DeepSeek-V3.2's lightning indexer also caches one key of index_head_dim per token and layer,
+                as fp8 with fp32 scales whatever kv_dtype is (indexer_bytes_per_token_per_layer); its own part
+                of the KV cache (indexer_cache_bytes).
 """
 
 from __future__ import annotations
@@ -115,11 +118,44 @@ def recurrent_state_bytes_per_sequence(spec: ModelSpec) -> int:
     return total
 
 
+# DeepSeek-V3.2's indexer keys as vLLM caches them (vllm/model_executor/models/deepseek_v2.py, Indexer.__init__:
+# DeepseekV32IndexerCache(head_dim=self.head_dim + self.head_dim // self.quant_block_size * 4, dtype=torch.uint8),
+# quant_block_size = 128, "fp8 naive cache ... value in fp8 and scale in fp32 per quant_block_size element"), the same
+# as DeepSeek's inference/model.py (k_cache float8_e4m3fn of head_dim, k_scale_cache float32 of head_dim // block_size).
+# transformers keeps them unquantized in the model's dtype instead (DeepseekV32Indexer → cache.update_indexer).
+INDEXER_QUANT_BLOCK = 128
+INDEXER_KEY_BYTES = 1  # fp8 e4m3
+INDEXER_SCALE_BYTES = 4  # fp32
+
+
+def indexer_bytes_per_token_per_layer(spec: ModelSpec) -> int:
+    """One token's indexer key in one layer, as vLLM allocates it: index_head_dim fp8 bytes and a 4-byte scale per
+    128 of them (132 bytes for DeepSeek-V3.2's 128); 0 without an indexer."""
+    if spec.indexer is None:
+        return 0
+    width = spec.indexer.head_dim
+    return INDEXER_KEY_BYTES * width + width // INDEXER_QUANT_BLOCK * INDEXER_SCALE_BYTES
+
+
+def indexer_bytes_per_token(spec: ModelSpec) -> int:
+    """The indexer keys of one token over all layers (every DeepSeek-V3.2 layer has an indexer)."""
+    return indexer_bytes_per_token_per_layer(spec) * spec.n_layers
+
+
+def indexer_cache_bytes(spec: ModelSpec, *, context_len, batch=1):
+    """The indexer's key cache for `batch` sequences of `context_len` tokens (ints or numpy arrays): the part of
+    kv_cache_bytes that is not K/V or recurrent state; 0 for models without DeepSeek Sparse Attention."""
+    out = counts(batch) * indexer_bytes_per_token(spec) * counts(context_len)
+    return int(out) if out.ndim == 0 else out
+
+
 def kv_cache_bytes(spec: ModelSpec, *, context_len, batch=1, kv_dtype: str = "bf16",
                    cap_sliding: bool = True):
     """KV cache for `batch` sequences of `context_len` cached tokens (ints or numpy arrays), with the recurrent
-    state of linear-attention layers (per sequence, constant in context)."""
+    state of linear-attention layers (per sequence, constant in context) and the sparse-attention indexer's keys
+    (per token, in their own fp8 format)."""
     full, sliding = kv_bytes_per_token(spec, kv_dtype)
+    full += indexer_bytes_per_token(spec)
     ctx = counts(context_len)
     kept = np.minimum(ctx, spec.sliding_window) if (sliding and cap_sliding) else ctx
     out = counts(batch) * (full * ctx + sliding * kept + recurrent_state_bytes_per_sequence(spec))

@@ -151,6 +151,17 @@ class MLA(_Frozen):
     v_head_dim: StrictInt = Field(gt=0, le=MAX_HEAD_DIM)
 
 
+class SparseIndexer(_Frozen):
+    """DeepSeek Sparse Attention's lightning indexer (DeepSeek-V3.2; transformers' DeepseekV32Indexer): in every
+    layer, n_heads query heads of head_dim from MLA's query latent (wq_b), one key of head_dim from the hidden state
+    (wk, then a LayerNorm), per-head weights (weights_proj); its keys are cached for every token, and each query
+    attends, through MLA, only to the topk tokens they score highest."""
+
+    n_heads: StrictInt = Field(gt=0, le=MAX_HEADS, description="index_n_heads")
+    head_dim: StrictInt = Field(gt=0, le=MAX_HEAD_DIM, description="index_head_dim: the width of the cached key")
+    topk: StrictInt = Field(gt=0, le=MAX_CONTEXT, description="index_topk: cached tokens each query attends to")
+
+
 class FileTensor(_Frozen):
     """One tensor as a model file stores it (from its header; the data is never read)."""
 
@@ -217,6 +228,7 @@ class ModelSpec(_Frozen):
     attention_sinks: StrictBool = Field(False, description="learned per-head sink logit (gpt-oss)")
     moe: MoE | None = None
     mla: MLA | None = None
+    indexer: SparseIndexer | None = Field(None, description="the lightning indexer of every layer (DeepSeek-V3.2)")
     linear_attention: LinearAttention | None = Field(None, description="the layout of the 'linear' layers")
     mamba: Mamba | None = Field(None, description="the layout of the 'mamba' layers")
     mamba1: Mamba1 | None = Field(None, description="the layout of the 'mamba1' layers (Jamba)")
@@ -260,6 +272,11 @@ class ModelSpec(_Frozen):
         if self.mla is not None and self.n_kv_heads != self.n_heads:
             raise bad(f"MLA decompresses one K/V per query head: n_kv_heads ({self.n_kv_heads}) "
                       f"must equal n_heads ({self.n_heads})")
+        if self.indexer is not None and (self.mla is None or self.mla.q_lora_rank is None):
+            raise bad("the sparse-attention indexer projects MLA's query latent: it needs mla with a q_lora_rank")
+        if self.indexer is not None and self.indexer.head_dim < self.mla.qk_rope_head_dim:
+            raise bad(f"indexer.head_dim ({self.indexer.head_dim}) must hold the rotary part, "
+                      f"mla.qk_rope_head_dim ({self.mla.qk_rope_head_dim})")
         if self.activation in ("gegelu", "swiglu_clamp") and not self.gated_mlp:
             raise bad(f"activation {self.activation!r} is gated but gated_mlp is false")
         if self.tie_embeddings and self.lm_head_bias:

@@ -68,6 +68,8 @@ def _attention(spec: ModelSpec, i: int) -> list[WeightTensor]:
         t += _norm(spec, f"blk.{i}.attn_kv_a_norm", m.kv_lora_rank, i)
         t += _linear(i, "attn_kv_b", spec.n_heads * (m.qk_nope_head_dim + m.v_head_dim), m.kv_lora_rank, False)
         t += _linear(i, "attn_output", d, spec.n_heads * m.v_head_dim, spec.o_bias)
+        if spec.indexer is not None:
+            t += _indexer(spec, i)
         return t
     if spec.qkv_fused:
         t += _linear(i, "attn_qkv", q + 2 * kv, d, spec.qkv_bias)
@@ -82,6 +84,18 @@ def _attention(spec: ModelSpec, i: int) -> list[WeightTensor]:
     if spec.attention_sinks:
         t.append(WeightTensor(f"blk.{i}.attn_sinks.weight", "attn_sinks", (spec.n_heads,), i))
     return t
+
+
+def _indexer(spec: ModelSpec, i: int) -> list[WeightTensor]:
+    """DeepSeek-V3.2's lightning indexer (transformers' DeepseekV32Indexer): wq_b from the query latent to n_heads
+    heads, wk to the one key, k_norm a LayerNorm with its bias (nn.LayerNorm), weights_proj to one weight per head;
+    named as llama.cpp's LLM_TENSOR_INDEXER_* (blk.N.indexer.attn_q_b, attn_k, k_norm, proj)."""
+    x, d, q_rank = spec.indexer, spec.d_model, spec.mla.q_lora_rank
+    return [WeightTensor(f"blk.{i}.indexer.attn_q_b.weight", "attn_indexer_q_b", (x.n_heads * x.head_dim, q_rank), i),
+            WeightTensor(f"blk.{i}.indexer.attn_k.weight", "attn_indexer_k", (x.head_dim, d), i),
+            WeightTensor(f"blk.{i}.indexer.k_norm.weight", "norm", (x.head_dim,), i),
+            WeightTensor(f"blk.{i}.indexer.k_norm.bias", "norm", (x.head_dim,), i),
+            WeightTensor(f"blk.{i}.indexer.proj.weight", "attn_indexer_proj", (x.n_heads, d), i)]
 
 
 def _linear_attention(spec: ModelSpec, i: int) -> list[WeightTensor]:

@@ -69,14 +69,14 @@ def test_file_type_lines_name_planners_preset(line, preset):
     ("Llama 3.2 3B Instruct", "meta-llama/Llama-3.2-3B"),
     ("Meta-Llama-3-8B", "meta-llama/Meta-Llama-3-8B"),
     ("Qwen2.5 7B Instruct", "Qwen/Qwen2.5-7B"),
-    ("Qwen/Qwen2.5-72B-Instruct", "Qwen/Qwen2.5-72B"),
+    ("Qwen/Qwen2.5-72B-Instruct", "Qwen/Qwen2.5-72B-Instruct"),
     ("mistralai/Mistral-7B-Instruct-v0.3", "mistralai/Mistral-7B-v0.3"),
     ("Llama-2-7b-chat-hf", "meta-llama/Llama-2-7b-hf"),
     ("gemma-2-9b-it", "google/gemma-2-9b"),
     ("Phi-3-mini-4k-instruct-q4.gguf", "microsoft/Phi-3-mini-4k-instruct"),
     ("openai/gpt-oss-20b", "openai/gpt-oss-20b"),
     ("neuralmagic/Meta-Llama-3.1-70B-Instruct-quantized.w8a8", "meta-llama/Llama-3.1-70B"),
-    ("Llama-3.2-11B-Vision-Instruct", None), ("Whole_Model", None), ("Phi3", None), ("QwQ-32B", None),
+    ("Llama-3.2-11B-Vision-Instruct", None), ("Whole_Model", None), ("Phi3", None), ("QwQ-32B", "Qwen/QwQ-32B"),
 ])
 def test_model_names_from_logs_map_to_bundled_profiles(name, profile):
     assert profile_for(name) == profile

@@ -126,9 +126,9 @@ def test_unbundled_hub_id_fetches_config_json_when_huggingface_hub_is_there(monk
     monkeypatch.setitem(sys.modules, "huggingface_hub", types.SimpleNamespace(
         hf_hub_download=fake_download, hf_hub_url=lambda repo, name: f"{repo}/{name}",
         get_hf_file_metadata=lambda url: types.SimpleNamespace(size=size)))  # the size is asked first
-    spec = load_model("TinyLlama/TinyLlama-1.1B-Chat-v1.0")
-    assert calls == [("TinyLlama/TinyLlama-1.1B-Chat-v1.0", "config.json")]
-    assert spec.name == "TinyLlama/TinyLlama-1.1B-Chat-v1.0" and spec.source.startswith("https://huggingface.co/")
+    spec = load_model("someone/TinyLlama-1.1B-finetune")  # an id no profile has
+    assert calls == [("someone/TinyLlama-1.1B-finetune", "config.json")]
+    assert spec.name == "someone/TinyLlama-1.1B-finetune" and spec.source.startswith("https://huggingface.co/")
 
 
 def test_unbundled_hub_id_offline_gives_close_matches(monkeypatch):

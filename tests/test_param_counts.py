@@ -33,7 +33,47 @@ PUBLISHED = {
     "deepseek-ai/DeepSeek-V2-Lite": 15_706_484_224,     # TS 31,412,968,448
     "openai/gpt-oss-20b": 20_914_757_184,               # KH gpt_oss_20b_en
     "openai/gpt-oss-120b": 116_829_156_672,             # KH gpt_oss_120b_en
+    "meta-llama/Meta-Llama-3-8B-Instruct": 8_030_261_248,  # KH llama3_instruct_8b_en
+    "Qwen/Qwen2.5-72B-Instruct": 72_706_203_648,        # KH qwen2.5_instruct_72b_en
+    "Qwen/Qwen2.5-3B-Instruct": 3_085_938_688,          # KH qwen2.5_3b_en (the same layers)
+    "Qwen/Qwen3-0.6B": 596_049_920,                     # KH qwen3_0.6b_en (tied: the head is the embedding)
+    "Qwen/Qwen3-4B": 4_022_468_096,                     # KH qwen3_4b_en
+    "Qwen/Qwen3-14B": 14_768_307_200,                   # KH qwen3_14b_en
+    "Qwen/Qwen3-235B-A22B": 235_093_634_560,            # KH qwen3_moe_235b_a22b_en
+    "Qwen/Qwen3-235B-A22B-Instruct-2507": 235_093_634_560,  # the same layers as KH qwen3_moe_235b_a22b_en
+    "Qwen/QwQ-32B": 32_763_876_352,                     # Qwen2.5-32B's layers: KH qwen2.5_instruct_32b_en
+    "Qwen/Qwen2-7B-Instruct": 7_615_616_512,            # Qwen2.5-7B's layers: TS 15,231,233,024
+    "Qwen/Qwen1.5-MoE-A2.7B": 14_315_784_192,           # KH qwen1.5_moe_2.7b_en
+    "google/gemma-7b": 8_537_680_896,                   # KH gemma_7b_en
+    "google/gemma-3-1b-it": 999_885_952,                # KH gemma3_instruct_1b
+    "Qwen/Qwen2.5-0.5B": 494_032_768,                   # KH qwen2.5_0.5b_en
 }
+
+# Newer families against their model cards' rounded totals (total, active; billions) — each card at
+# https://huggingface.co/<id>; OLMo 2's "7B/13B/32B" name the size only, so they are held to 5 %.
+CARD_TOTALS = {
+    "allenai/OLMo-2-1124-7B": (7.3, None, 0.05),        # OLMo 2 paper (arXiv:2501.00656) Table: 7.30 B
+    "allenai/OLMo-2-1124-13B": (13.7, None, 0.05),      # OLMo 2 paper: 13.7 B
+    "allenai/OLMo-2-0325-32B": (32.2, None, 0.05),      # OLMo 2 32B card: "32B"; 32.2 B in its release post
+    "allenai/OLMoE-1B-7B-0924": (6.9, 1.3, 0.02),       # OLMoE paper (arXiv:2409.02060): 6.9 B total, 1.3 B active
+    "zai-org/GLM-4.5-Air": (106, 12, 0.01),             # GLM-4.5 card: 106 B total, 12 B active (without MTP)
+    "moonshotai/Kimi-K2-Instruct": (1000, 32, 0.03),    # Kimi-K2 card: 1 T total, 32 B activated
+    "Qwen/Qwen3-Next-80B-A3B-Instruct": (80, 3, 0.01),  # card: 80 B total, 3 B activated
+    "ai21labs/AI21-Jamba-1.5-Mini": (52, 12, 0.01),     # card: 52 B total, 12 B active
+    "microsoft/Phi-4-mini-instruct": (3.8, None, 0.01),  # card: 3.8 B
+    "TinyLlama/TinyLlama-1.1B-Chat-v1.0": (1.1, None, 0.01),  # card: 1.1 B
+}
+
+
+@pytest.mark.parametrize("model_id,card", CARD_TOTALS.items())
+def test_newer_families_match_their_cards(model_id, card):
+    total, active, tolerance = card
+    spec = load_model(model_id)
+    assert abs(spec.param_count / 1e9 / total - 1) <= tolerance
+    if active is not None:  # planner's active count includes the embedding and head; cards count them or not
+        tables = spec.vocab_size * spec.d_model * (1 if spec.tie_embeddings else 2)
+        assert min(abs(n / 1e9 / active - 1) for n in (spec.active_param_count, spec.active_param_count - tables)) \
+            <= 0.15
 
 # Model types we do not bundle, imported from their config.json (tests/fixtures/configs).
 NOT_BUNDLED = {

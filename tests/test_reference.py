@@ -9,6 +9,7 @@ torch = pytest.importorskip("torch")
 
 from planner import list_models, load_model  # noqa: E402
 from planner.cli import main  # noqa: E402
+from planner.errors import WorkloadError  # noqa: E402
 from planner.reference.model import Decoder  # noqa: E402
 from planner.reference.profile import measure  # noqa: E402
 from planner.validate import validate  # noqa: E402
@@ -18,9 +19,20 @@ FAMILIES = ["microsoft/Phi-3-small-8k-instruct", "meta-llama/Llama-3.1-8B", "mis
             "google/gemma-2-9b", "google/gemma-3-27b-it", "Qwen/Qwen3-8B", "deepseek-ai/DeepSeek-V2-Lite",
             "openai/gpt-oss-20b", "microsoft/Phi-3.5-MoE-instruct", "meta-llama/Llama-2-7b-hf"]
 TOLERANCE = {"weights_bytes": 0.005, "kv_cache_bytes": 0.005, "activation_bytes": 0.10, "total_bytes": 0.02}
+# the reference model has no recurrent layers (linear attention, Mamba): transformers' own classes check those
+# profiles instead (tests/test_hybrid.py, tests/test_cuda_measured.py); nor DeepSeek-V3.2's sparse-attention indexer
+ATTENTION_ONLY = [m for m in list_models() if not load_model(m).recurrent and load_model(m).indexer is None]
 
 
-@pytest.mark.parametrize("model", list_models())
+def test_the_reference_model_refuses_what_it_does_not_implement_clearly():
+    others = sorted(set(list_models()) - set(ATTENTION_ONLY))
+    assert others == ["Qwen/Qwen3-Next-80B-A3B-Instruct", "ai21labs/AI21-Jamba-1.5-Mini", "deepseek-ai/DeepSeek-V3.2"]
+    for model in others:
+        with pytest.raises(WorkloadError, match="linear-attention or Mamba|sparse-attention indexer"):
+            validate(model, mode="fake", context=1024)
+
+
+@pytest.mark.parametrize("model", ATTENTION_ONLY)
 def test_meta_device_parameter_count_equals_the_spec(model):
     spec = load_model(model)
     net = Decoder(spec, "bf16", kv_dtype="bf16", batch=1, context=1, device="meta")
@@ -32,7 +44,7 @@ def _agrees(record):
     assert not bad, f"{record['model']} {record['workload']}: {bad}"
 
 
-@pytest.mark.parametrize("model", list_models())
+@pytest.mark.parametrize("model", ATTENTION_ONLY)
 def test_estimate_agrees_with_the_reference_at_checkpoint_storage(model):
     spec = load_model(model)
     _agrees(validate(spec, mode="fake", context=min(2048, spec.max_context)))

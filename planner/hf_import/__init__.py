@@ -24,7 +24,7 @@ from ..limits import MAX_CONFIG_BYTES, MAX_D_FF, MAX_HEAD_DIM, MAX_LAYERS
 from ..spec import MLA, BlockSparse, ModelSpec
 from .config import _MISSING, _Config
 from .families import ACTIVATIONS, ALIASES, DTYPES, FAMILY_DEFAULTS, LAYER_TYPES, QWEN, SUPPORTED_MODEL_TYPES
-from .mixers import _linear_attention, _mamba, _mamba1, _mla, _moe
+from .mixers import _indexer, _linear_attention, _mamba, _mamba1, _mla, _moe
 from .values import SPEC_FIELDS, check_count, check_flag, check_list, check_text, parse_json, show_value
 
 __all__ = ["FAMILY_DEFAULTS", "SUPPORTED_MODEL_TYPES", "check_count", "check_flag", "check_list", "check_text",
@@ -73,6 +73,8 @@ def _spec(c: _Config, name: str) -> ModelSpec:
     attention_bias, mlp_bias = c.flag("attention_bias"), c.flag("mlp_bias")
     if t == "ernie4_5":  # Ernie4_5Config.use_bias: the attention and the MLP linears
         attention_bias = mlp_bias = c.flag("use_bias")
+    if t == "minimax_m2":  # MiniMaxM2Attention's and its experts' linears have no bias, whatever a key says
+        attention_bias = mlp_bias = False
     tie, lm_head_bias = c.flag("tie_word_embeddings"), c.flag("lm_head_bias")
     if tie and lm_head_bias:
         raise ConfigImportError(f"{c.where}: tie_word_embeddings and lm_head_bias are both true, but a tied "
@@ -99,14 +101,22 @@ def _spec(c: _Config, name: str) -> ModelSpec:
         norm_bias=t in ("phi3small", "phimoe"),
         norms_per_layer=4 if t in ("gemma2", "gemma3_text") else 2,
         qk_norm=t in ("qwen3", "qwen3_moe", "qwen3_next", "gemma3_text", "olmo2", "olmoe") or (
-            t == "glm4_moe" and c.flag("use_qk_norm")),
+            t == "glm4_moe" and c.flag("use_qk_norm")) or (t == "minimax_m2" and _minimax_qk_norm(c)),
         linear_attention=_linear_attention(c), attn_output_gate=t == "qwen3_next", mamba=_mamba(c, d_model),
         mamba1=_mamba1(c, d_model),
-        qk_norm_per_head=t not in ("olmo2", "olmoe"),
-        attention_sinks=t == "gpt_oss", moe=moe, mla=mla,
+        qk_norm_per_head=t not in ("olmo2", "olmoe", "minimax_m2"),
+        attention_sinks=t == "gpt_oss", moe=moe, mla=mla, indexer=_indexer(c, mla),
         weights_dtype=_weights_dtype(c),
         **_attention_layout(c, n_layers),
     )
+
+
+def _minimax_qk_norm(c: _Config) -> bool:
+    # MiniMaxM2Attention: q_norm over num_attention_heads × head_dim and k_norm over num_key_value_heads × head_dim
+    # (one RMSNorm over all heads, as OLMo 2's). The config's use_qk_norm switches them; of its qk_norm_type only
+    # "per_layer", the kind the published configs name and transformers builds, is read
+    c.text("qk_norm_type", choices=("per_layer",))
+    return c.flag("use_qk_norm")
 
 
 def _kv_heads(c: _Config, n_heads: int, mla: MLA | None) -> int:
@@ -185,8 +195,9 @@ def _window(c: _Config) -> int | None:
     if c.model_type in QWEN and not c.flag("use_sliding_window"):
         return None
     # LlamaConfig, GemmaConfig and the DeepSeek configs have no sliding window: a stray key changes nothing there
-    if c.model_type in ("llama", "gemma", "deepseek_v2", "deepseek_v3", "granite", "glm4_moe", "olmo2", "olmoe",
-                        "granitemoe", "granitemoehybrid", "falcon_h1", "jamba", "ernie4_5"):
+    if c.model_type in ("llama", "gemma", "deepseek_v2", "deepseek_v3", "deepseek_v32", "granite", "glm4_moe",
+                        "olmo2", "olmoe", "granitemoe", "granitemoehybrid", "falcon_h1", "jamba", "ernie4_5",
+                        "minimax_m2"):
         return None
     return c.count("sliding_window", None, nullable=True)
 
@@ -196,6 +207,8 @@ def _layer_kinds(c: _Config, n_layers: int, window: int | None) -> tuple[str, ..
     t = c.model_type
     if t == "falcon_h1":  # attention and Mamba in every layer
         return ("parallel",)
+    if t == "minimax_m2":
+        return _minimax_layers(c, n_layers)
     if t == "jamba":  # JambaConfig.layers_block_type: attention where i % attn_layer_period == attn_layer_offset
         period, offset = c.count("attn_layer_period"), c.count("attn_layer_offset")
         return tuple("full" if i % period == offset else "mamba1" for i in range(n_layers))
@@ -219,6 +232,25 @@ def _layer_kinds(c: _Config, n_layers: int, window: int | None) -> tuple[str, ..
     return ("sliding",) if window is not None else ("full",)
 
 
+def _minimax_layers(c: _Config, n_layers: int) -> tuple[str, ...]:
+    """MiniMax-M2 is full attention throughout: its attn_type_list (kept from MiniMax-01, where 0 is a lightning
+    attention layer) must say 1 for every layer, and its rotary_dim fit in a head (partial_rotary_factor =
+    rotary_dim / head_dim in MiniMaxM2Config); neither changes a tensor or the cache."""
+    if c.raw.get("rotary_dim") is not None and c.count("rotary_dim") > c.count("head_dim"):
+        raise ConfigImportError(f"{c.where}: rotary_dim ({c.count('rotary_dim')}) must be at most head_dim "
+                                f"({c.count('head_dim')})")
+    if c.raw.get("attn_type_list") is None:
+        return ("full",)
+    kinds = check_list(c.where, "attn_type_list", c.raw["attn_type_list"], MAX_LAYERS)
+    if len(kinds) != n_layers:
+        raise ConfigImportError(f"{c.where}: attn_type_list has {len(kinds)} entries, num_hidden_layers is {n_layers}")
+    for i, kind in enumerate(kinds):
+        if check_count(c.where, f"attn_type_list[{i}]", kind, 0, 1) != 1:
+            raise ConfigImportError(f"{c.where}: attn_type_list[{i}] is 0, a lightning (linear) attention layer of "
+                                    "MiniMax-01, which model_type 'minimax_m2' does not build")
+    return ("full",)
+
+
 def _layer_types(c: _Config, n_layers: int, key: str = "layer_types") -> tuple[str, ...]:
     types = check_list(c.where, key, c.raw[key], MAX_LAYERS)
     if len(types) != n_layers:
@@ -228,6 +260,8 @@ def _layer_types(c: _Config, n_layers: int, key: str = "layer_types") -> tuple[s
         known = {"mamba": "mamba", "linear_attention": "mamba", "attention": "full", "full_attention": "full"}
     elif c.model_type == "qwen3_next":
         known = LAYER_TYPES
+    elif c.model_type == "deepseek_v32":  # DeepseekV32Config: every layer "indexed_attention", MLA behind the indexer
+        known = {"indexed_attention": "full"}
     else:
         known = {k: v for k, v in LAYER_TYPES.items() if v != "linear"}
     return tuple(known[check_text(c.where, f"{key}[{i}]", kind, known)] for i, kind in enumerate(types))

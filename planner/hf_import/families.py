@@ -95,6 +95,17 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
                  "n_routed_experts": 128, "num_experts_per_tok": 8, "moe_intermediate_size": 1408,
                  "intermediate_size": 10944, "n_shared_experts": 1, "first_k_dense_replace": 1, "moe_layer_freq": 1,
                  "use_qk_norm": False},
+    # DeepseekV32Config (DeepSeek-V3.2, V3.2-Exp): DeepSeek-V3's layers plus DeepSeek Sparse Attention's lightning
+    # indexer in every layer (index_* keys); its num_nextn_predict_layers MTP layer is not built, nor counted here
+    "deepseek_v32": {"tie_word_embeddings": False, "attention_bias": False, "first_k_dense_replace": 3,
+                     "moe_layer_freq": 1, "n_shared_experts": 1, "hidden_act": "silu", "index_n_heads": 64,
+                     "index_head_dim": 128, "index_topk": 2048},
+    # MiniMaxM2Config (MiniMax-M2, M2.5, M2.7): grouped-query attention with one RMSNorm over all heads of q and of k,
+    # partial rotary (rotary_dim), every layer a mixture of experts of intermediate_size with sigmoid routing and an
+    # e_score_correction_bias; no shared expert, and the num_mtp_modules MTP modules are not built
+    "minimax_m2": {"tie_word_embeddings": False, "hidden_act": "silu", "num_key_value_heads": 8, "head_dim": 128,
+                   "num_local_experts": 256, "num_experts_per_tok": 8, "use_qk_norm": True, "qk_norm_type": "per_layer",
+                   "use_routing_bias": True, "shared_intermediate_size": 0},
 }
 # model_type values that run another family's class: Kimi-K2's config names DeepseekV3ForCausalLM
 ALIASES = {"kimi_k2": "deepseek_v3"}
@@ -135,4 +146,6 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "shared_intermediate_size": (1, MAX_D_FF),
     "q_lora_rank": (1, MAX_LORA_RANK), "kv_lora_rank": (1, MAX_LORA_RANK),
     "qk_rope_head_dim": (1, MAX_HEAD_DIM), "qk_nope_head_dim": (1, MAX_HEAD_DIM), "v_head_dim": (1, MAX_HEAD_DIM),
+    "index_n_heads": (1, MAX_HEADS), "index_head_dim": (1, MAX_HEAD_DIM), "index_topk": (1, MAX_CONTEXT),
+    "rotary_dim": (1, MAX_HEAD_DIM),
 }

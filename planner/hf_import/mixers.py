@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..errors import ConfigImportError
 from ..limits import MAX_D_FF
-from ..spec import MLA, LinearAttention, Mamba, Mamba1, MoE
+from ..spec import MLA, LinearAttention, Mamba, Mamba1, MoE, SparseIndexer
 from .config import _Config
 from .families import BOUNDS
 from .values import check_count, check_list, show_value
@@ -40,9 +40,25 @@ def _moe(c: _Config, n_layers: int) -> MoE | None:
                    expert_d_ff=c.count("intermediate_size"), router_bias=t == "gpt_oss")
     if t in ("qwen2_moe", "qwen3_moe", "qwen3_next"):
         return _qwen_moe(c, n_layers)
-    if t in ("deepseek_v2", "deepseek_v3", "glm4_moe"):
+    if t in ("deepseek_v2", "deepseek_v3", "deepseek_v32", "glm4_moe"):
         return _deepseek_moe(c, n_layers)
+    if t == "minimax_m2":
+        return _minimax_moe(c)
     return None
+
+
+def _minimax_moe(c: _Config) -> MoE:
+    # MiniMaxM2SparseMoeBlock: num_local_experts experts of intermediate_size in every layer, a router without bias
+    # and the e_score_correction_bias buffer the checkpoint holds (the config's use_routing_bias: the per-expert
+    # score bias). shared_intermediate_size (MiniMax-01's shared expert) is read only to refuse one: transformers'
+    # MiniMaxM2 class builds none.
+    shared = check_count(c.where, "shared_intermediate_size", c.value("shared_intermediate_size"), 0,
+                         BOUNDS["shared_intermediate_size"][1])
+    if shared:
+        raise ConfigImportError(f"{c.where}: shared_intermediate_size {shared}: MiniMax-M2 has no shared expert")
+    n = c.count("num_local_experts")
+    return MoE(n_experts=n, experts_per_token=_experts_per_token(c, "num_local_experts", n),
+               expert_d_ff=c.count("intermediate_size"), router_correction_bias=c.flag("use_routing_bias"))
 
 
 def _granite_hybrid_moe(c: _Config) -> MoE | None:
@@ -91,7 +107,8 @@ def _deepseek_moe(c: _Config, n_layers: int) -> MoE:
     topk = c.text("topk_method", None, nullable=True)
     return MoE(n_experts=n, experts_per_token=k, expert_d_ff=expert_d_ff, n_shared_experts=n_shared,
                shared_d_ff=n_shared * expert_d_ff, first_dense_layers=first,
-               router_correction_bias=topk == "noaux_tc" or c.model_type in ("deepseek_v3", "glm4_moe"))
+               router_correction_bias=topk == "noaux_tc" or c.model_type in ("deepseek_v3", "deepseek_v32",
+                                                                             "glm4_moe"))
 
 
 def _mamba(c: _Config, d_model: int) -> Mamba | None:
@@ -136,8 +153,22 @@ def _linear_attention(c: _Config) -> LinearAttention | None:
 
 
 def _mla(c: _Config) -> MLA | None:
-    if c.model_type not in ("deepseek_v2", "deepseek_v3"):
+    if c.model_type not in ("deepseek_v2", "deepseek_v3", "deepseek_v32"):
         return None
     return MLA(q_lora_rank=c.count("q_lora_rank", None, nullable=True), kv_lora_rank=c.count("kv_lora_rank"),
                qk_rope_head_dim=c.count("qk_rope_head_dim"), qk_nope_head_dim=c.count("qk_nope_head_dim"),
                v_head_dim=c.count("v_head_dim"))
+
+
+def _indexer(c: _Config, mla: MLA | None) -> SparseIndexer | None:
+    """DeepSeek-V3.2's lightning indexer (DeepseekV32Indexer): its wq_b reads MLA's query latent, so q_lora_rank must
+    be set, and its heads split into qk_rope_head_dim rotary and the rest (torch.split in its forward)."""
+    if c.model_type != "deepseek_v32":
+        return None
+    if mla is None or mla.q_lora_rank is None:
+        raise ConfigImportError(f"{c.where}: q_lora_rank is null, but the indexer's wq_b projects the query latent")
+    width = c.count("index_head_dim")
+    if width < mla.qk_rope_head_dim:
+        raise ConfigImportError(f"{c.where}: index_head_dim ({width}) must be at least qk_rope_head_dim "
+                                f"({mla.qk_rope_head_dim}), the rotary part of each indexer head")
+    return SparseIndexer(n_heads=c.count("index_n_heads"), head_dim=width, topk=c.count("index_topk"))

@@ -110,8 +110,10 @@ def _category(name: str) -> str:
 
 
 def _quantizable(t: WeightTensor) -> bool:
+    # llama.cpp src/llama-quant.cpp: the router stays unquantized, and "do not quantize Mamba's small yet 2D
+    # weights": ssm_conv1d.weight (the convolution of Mamba and of linear-attention layers)
     return t.is_matrix and t.name.endswith("weight") and "_norm.weight" not in t.name \
-        and "ffn_gate_inp" not in t.name
+        and "ffn_gate_inp" not in t.name and "ssm_conv1d.weight" not in t.name
 
 
 def _shape_fallback(t: WeightTensor, typ: str) -> str:

@@ -84,6 +84,11 @@ class Decoder(nn.Module):
             from ..errors import WorkloadError
 
             raise WorkloadError(f"the reference model has no linear-attention or Mamba layers yet ({spec.name})")
+        if spec.indexer is not None:
+            from ..errors import WorkloadError
+
+            raise WorkloadError(f"the reference model has no sparse-attention indexer yet ({spec.name}): "
+                                "transformers' own class checks its cache (tests/test_import_2026_families.py)")
         self.spec, self.attention, self.batch, self.context = spec, attention, batch, context
         self.act = {"fp32": torch.float32, "fp16": torch.float16}.get(get_quant(quant).name, torch.bfloat16)
         self.weights = Weights(spec, quant, self.act, device)
