@@ -47,8 +47,8 @@ EAGER_ONLY = {"gemma2": "models/gemma2/modeling_gemma2.py Gemma2PreTrainedModel"
 # models/deepseek_v2/modeling_deepseek_v2.py DeepseekV2TopkRouter: fp32 router weight
 # (_keep_in_fp32_modules_strict = ["gate.weight"]), fp32 logits and scores
 FP32_ROUTER = ("deepseek_v2", "deepseek_v3")
-# Qwen2MoeTopKRouter, Qwen3MoeTopKRouter: the fp32 top-k weights are cast back to the logits' dtype
-ROUTER_CAST = ("qwen2_moe", "qwen3_moe")
+# Qwen2MoeTopKRouter, Qwen3MoeTopKRouter, OlmoeTopKRouter: the fp32 top-k weights are cast back to the logits' dtype
+ROUTER_CAST = ("qwen2_moe", "qwen3_moe", "olmoe")
 MEM_EFFICIENT_MASK_ALIGNMENT = 8  # torch's preprocess_mask pads the converted mask to a multiple of 8 keys
 
 
