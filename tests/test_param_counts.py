@@ -2,7 +2,7 @@
 
 import pytest
 
-from planner import load_model
+from planner import list_models, load_model
 from planner.hf_import import spec_from_config
 
 from .conftest import FIXTURES, fixture_config
@@ -141,3 +141,34 @@ def test_a_modified_config_changes_the_count():
     base = spec_from_config(raw, name="x", source="test").param_count
     wider = spec_from_config({**raw, "intermediate_size": 14336 + 256}, name="x", source="test").param_count
     assert wider - base == 32 * 3 * 4096 * 256
+
+
+def _transformers_count(config: dict) -> int:
+    """Parameters of transformers' own causal-LM class for `config`, built on the meta device (no memory), plus
+    the e_score_correction_bias buffers DeepSeek-style routers keep in the checkpoint."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    # rope scaling changes no parameter (and some fixtures abbreviate its factor lists)
+    cfg = {k: v for k, v in config.items() if k not in ("quantization_config", "torch_dtype", "dtype", "rope_scaling")}
+    cfg["model_type"] = {"kimi_k2": "deepseek_v3"}.get(cfg["model_type"], cfg["model_type"])
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(AutoConfig.for_model(**cfg))
+    return sum(p.numel() for p in model.parameters()) + sum(
+        b.numel() for name, b in model.named_buffers() if name.endswith("e_score_correction_bias"))
+
+
+# remote code (Phi-3-small), a multimodal wrapper whose vision tower planner does not count yet (Gemma 3 27B), or
+# a class transformers builds otherwise than the checkpoint stores (gpt-oss: MXFP4 blocks)
+NOT_COMPARABLE = {"microsoft/Phi-3-small-8k-instruct", "microsoft/Phi-3-small-128k-instruct",
+                  "google/gemma-3-27b-it", "openai/gpt-oss-20b", "openai/gpt-oss-120b"}
+
+
+@pytest.mark.parametrize("model_id", [m for m in list_models() if m not in NOT_COMPARABLE
+                                      and (FIXTURES / "configs" / (m.replace("/", "__") + ".json")).is_file()])
+def test_every_bundled_profile_counts_what_transformers_builds(model_id):
+    """Where transformers is installed: each bundled profile's count equals transformers' own class built from
+    the same published config.json."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    assert load_model(model_id).param_count == _transformers_count(fixture_config(model_id))
