@@ -100,8 +100,9 @@ def measure_points(config: dict, points: list[dict], attention: str = "sdpa", de
     return out
 
 
-def _fits(model, point: dict, cap_bytes: int | None) -> bool:
-    """Whether one prefill and decode step of `point` runs with the caching allocator capped at `cap_bytes`."""
+def _fits(model, point: dict, cap_bytes: int | None) -> int | None:
+    """The allocated peak of one prefill and decode step of `point` with the caching allocator capped at
+    `cap_bytes`, or None where it runs out of memory."""
     import gc
 
     import torch
@@ -109,16 +110,19 @@ def _fits(model, point: dict, cap_bytes: int | None) -> bool:
     torch.cuda.empty_cache()
     total = torch.cuda.get_device_properties(0).total_memory
     torch.cuda.set_per_process_memory_fraction(1.0 if cap_bytes is None else min(1.0, cap_bytes / total))
+    base = torch.cuda.memory_allocated()
     try:
         with torch.no_grad():
-            steps(model, CudaBytes(), device="cuda", **point)
-        ok = True
+            m = steps(model, CudaBytes(), device="cuda", **point)
+        # steps() resets the peak before decoding: the prefill's peak is its KV plus its activation peak
+        peak = base + max(m["kv_cache_bytes"] + m["prefill_activation_bytes"],
+                          m["kv_cache_bytes"] + m["decode_activation_bytes"])
     except torch.OutOfMemoryError:
-        ok = False
+        peak = None
     gc.collect()
     torch.cuda.empty_cache()
     torch.cuda.set_per_process_memory_fraction(1.0)
-    return ok
+    return peak
 
 
 def smallest_pool(config: dict, points: list[dict], attention: str = "sdpa", iterations: int = 7) -> list[dict]:
@@ -135,16 +139,17 @@ def smallest_pool(config: dict, points: list[dict], attention: str = "sdpa", ite
     for point in points:
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
-        if not _fits(model, point, None):
+        allocated = _fits(model, point, None)
+        if allocated is None:
             out.append({"point": point, "oom": True})
             continue
-        allocated, reserved = torch.cuda.max_memory_allocated(), torch.cuda.max_memory_reserved()
+        reserved = torch.cuda.max_memory_reserved()  # the prefill's pool: steps() resets only the allocated peak's
         lo, hi = allocated, reserved  # lo may fail, hi ran
         for _ in range(iterations):
             mid = (lo + hi) // 2
-            lo, hi = (lo, mid) if _fits(model, point, mid) else (mid, hi)
+            lo, hi = (lo, mid) if _fits(model, point, mid) is not None else (mid, hi)
         out.append({"point": point, "oom": False, "measured": {
-            "max_memory_allocated": allocated, "max_memory_reserved": reserved, "smallest_pool_bytes": hi,
+            "peak_allocated_bytes": allocated, "max_memory_reserved": reserved, "smallest_pool_bytes": hi,
             "resolution_bytes": hi - lo, "total_memory": torch.cuda.get_device_properties(0).total_memory}})
     del model
     torch.cuda.empty_cache()
