@@ -162,6 +162,27 @@ class SparseIndexer(_Frozen):
     topk: StrictInt = Field(gt=0, le=MAX_CONTEXT, description="index_topk: cached tokens each query attends to")
 
 
+class VisionTower(_Frozen):
+    """The image encoder of a vision-language checkpoint and its projector into the language model's width: weights
+    only (it runs once per image, before the prompt's prefill). SigLIP, as Gemma 3 holds it (transformers'
+    SiglipVisionModel without its pooling head, then Gemma3MultiModalProjector)."""
+
+    kind: Literal["siglip"] = "siglip"
+    n_layers: StrictInt = Field(gt=0, le=MAX_LAYERS, description="vision_config.num_hidden_layers")
+    d_model: StrictInt = Field(gt=0, le=MAX_D_MODEL, description="vision_config.hidden_size")
+    d_ff: StrictInt = Field(gt=0, le=MAX_D_FF, description="vision_config.intermediate_size")
+    n_heads: StrictInt = Field(gt=0, le=MAX_HEADS, description="vision_config.num_attention_heads")
+    patch_size: StrictInt = Field(gt=0, le=1024, description="vision_config.patch_size (pixels)")
+    image_size: StrictInt = Field(gt=0, le=16384, description="vision_config.image_size (pixels)")
+    channels: StrictInt = Field(3, gt=0, le=16, description="vision_config.num_channels")
+    projector: Literal["gemma3"] = "gemma3"
+    tokens_per_image: StrictInt = Field(gt=0, le=65536, description="mm_tokens_per_image: context one image takes")
+
+    @property
+    def n_patches(self) -> int:
+        return (self.image_size // self.patch_size) ** 2
+
+
 class FileTensor(_Frozen):
     """One tensor as a model file stores it (from its header; the data is never read)."""
 
@@ -229,6 +250,7 @@ class ModelSpec(_Frozen):
     moe: MoE | None = None
     mla: MLA | None = None
     indexer: SparseIndexer | None = Field(None, description="the lightning indexer of every layer (DeepSeek-V3.2)")
+    vision: VisionTower | None = Field(None, description="the image encoder of a vision-language checkpoint")
     linear_attention: LinearAttention | None = Field(None, description="the layout of the 'linear' layers")
     mamba: Mamba | None = Field(None, description="the layout of the 'mamba' layers")
     mamba1: Mamba1 | None = Field(None, description="the layout of the 'mamba1' layers (Jamba)")

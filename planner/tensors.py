@@ -210,7 +210,39 @@ def weight_tensors(spec: ModelSpec) -> tuple[WeightTensor, ...]:
         t.append(WeightTensor("output.weight", "output", (spec.vocab_size, spec.d_model)))
         if spec.lm_head_bias:
             t.append(WeightTensor("output.bias", "bias", (spec.vocab_size,)))
+    if spec.vision is not None:
+        t += _vision(spec)
     return tuple(t)
+
+
+def _vision(spec: ModelSpec) -> list[WeightTensor]:
+    """A SigLIP image encoder and Gemma 3's projector (transformers' SiglipVisionModel: patch embedding with bias,
+    learned positions, pre-norm layers with biased q/k/v/out and fc1/fc2, a final LayerNorm; Gemma3MultiModalProjector:
+    an RMSNorm and a (vision, text) projection), named as llama.cpp's mmproj files name them (v.*, mm.*)."""
+    v = spec.vision
+    d, f = v.d_model, v.d_ff
+
+    def w(name: str, *shape: int) -> WeightTensor:
+        return WeightTensor(name, "vision", shape)
+
+    t = [w("v.patch_embd.weight", d, v.channels, v.patch_size, v.patch_size), w("v.patch_embd.bias", d),
+         w("v.position_embd.weight", v.n_patches, d)]
+    for i in range(v.n_layers):
+        b = f"v.blk.{i}"
+        t += [w(f"{b}.ln1.weight", d), w(f"{b}.ln1.bias", d)]
+        for name in ("attn_q", "attn_k", "attn_v", "attn_out"):
+            t += [w(f"{b}.{name}.weight", d, d), w(f"{b}.{name}.bias", d)]
+        t += [w(f"{b}.ln2.weight", d), w(f"{b}.ln2.bias", d), w(f"{b}.ffn_up.weight", f, d),
+              w(f"{b}.ffn_up.bias", f), w(f"{b}.ffn_down.weight", d, f), w(f"{b}.ffn_down.bias", d)]
+    t += [w("v.post_ln.weight", d), w("v.post_ln.bias", d),
+          w("mm.input_projection.weight", spec.d_model, d), w("mm.soft_emb_norm.weight", d)]
+    return t
+
+
+def language_tensors(spec: ModelSpec) -> tuple[WeightTensor, ...]:
+    """weight_tensors without an image encoder's: what a GGUF model file holds (llama.cpp keeps the encoder in a
+    separate mmproj file, loaded only with --mmproj)."""
+    return tuple(t for t in weight_tensors(spec) if t.role != "vision")
 
 
 def param_count(spec: ModelSpec) -> int:

@@ -13,7 +13,7 @@ from .spec import ModelSpec
 from .tensors import WeightTensor, weight_tensors
 
 # Component groups of the weights breakdown.
-GROUPS = ("embedding", "attention", "mlp", "experts", "router", "output", "norms_biases")
+GROUPS = ("embedding", "attention", "mlp", "experts", "router", "output", "norms_biases", "vision")
 
 
 def tensor_category(t: WeightTensor) -> Category | None:
@@ -23,6 +23,8 @@ def tensor_category(t: WeightTensor) -> Category | None:
 
 @lru_cache(maxsize=256)
 def _role_category(role: str, is_matrix: bool) -> Category | None:
+    if role == "vision":  # an image encoder: no weight format here quantizes it (checkpoints keep it 16-bit)
+        return "vision"
     if not is_matrix or role == "bias" or role.startswith("ssm_"):  # a linear layer's conv weights stay 16-bit
         return None
     if role == "token_embd":
@@ -103,7 +105,9 @@ def tensor_bytes(spec: ModelSpec, quant: str) -> tuple[tuple[str, str, int], ...
         return tuple((t.name, t.dtype, t.nbytes) for t in spec.checkpoint.tensors)
     if fmt.is_gguf:
         types = tensor_types(spec, fmt.gguf_preset)
-        return tuple((t.name, types[t.name], gguf_tensor_bytes(t, types[t.name])) for t in weight_tensors(spec))
+        # an image encoder is not in the model file (llama.cpp's separate mmproj file): none of its bytes here
+        return tuple((t.name, types[t.name], gguf_tensor_bytes(t, types[t.name])) if t.name in types
+                     else (t.name, "mmproj", 0) for t in weight_tensors(spec))
     return tuple((t.name, *_plain_bytes(tensor_category(t), t.shape, fmt)) for t in weight_tensors(spec))
 
 
@@ -160,6 +164,8 @@ def _breakdown(spec: ModelSpec, quant: str) -> tuple[tuple[str, int], ...]:
         types = tensor_types(spec, get_quant(quant).gguf_preset)
         counts: dict[tuple, int] = {}
         for name, cat, shape in _tensor_meta(spec):
+            if name not in types:  # the image encoder's tensors: in the mmproj file, not the model's
+                continue
             key = (cat, shape, types[name])
             counts[key] = counts.get(key, 0) + 1
         for (cat, shape, typ), count in counts.items():

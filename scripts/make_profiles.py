@@ -55,7 +55,7 @@ MODELS: dict[str, tuple] = {
     "Qwen/Qwen3-32B": (["qwen3-32b"], "Apache-2.0", "2025-04-29", (32768, 131072), "text", "32.8B", {}),
     "google/gemma-2-9b": (["gemma-2-9b"], "Gemma Terms of Use", "2024-06-27", (8192,), "text", "9.24B", {}),
     "google/gemma-2-27b": (["gemma-2-27b"], "Gemma Terms of Use", "2024-06-27", (8192,), "text", "27.2B", {}),
-    "google/gemma-3-27b-it": (["gemma-3-27b"], "Gemma Terms of Use", "2025-03-12", (131072,), "text+image (text tower modelled)", "27.4B", {}),
+    "google/gemma-3-27b-it": (["gemma-3-27b"], "Gemma Terms of Use", "2025-03-12", (131072,), "text+image (SigLIP encoder counted, 256 tokens an image)", "27.4B", {}),
     "deepseek-ai/DeepSeek-V2-Lite": (["deepseek-v2-lite"], "DeepSeek License", "2024-05-16", (32768,), "text", "15.7B", {}),
     "deepseek-ai/DeepSeek-V3": (["deepseek-v3"], "DeepSeek License (code MIT)", "2024-12-26", (131072,), "text", "671B", {}),
     "deepseek-ai/DeepSeek-V3.2": (["deepseek-v3.2"], "MIT", "2025-12-01", (163840,), "text", "685B", {}),

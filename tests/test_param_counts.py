@@ -158,10 +158,10 @@ def _transformers_count(config: dict) -> int:
         b.numel() for name, b in model.named_buffers() if name.endswith("e_score_correction_bias"))
 
 
-# remote code (Phi-3-small), a multimodal wrapper whose vision tower planner does not count yet (Gemma 3 27B), or
+# remote code (Phi-3-small), or
 # a class transformers builds otherwise than the checkpoint stores (gpt-oss: MXFP4 blocks)
 NOT_COMPARABLE = {"microsoft/Phi-3-small-8k-instruct", "microsoft/Phi-3-small-128k-instruct",
-                  "google/gemma-3-27b-it", "openai/gpt-oss-20b", "openai/gpt-oss-120b"}
+                  "openai/gpt-oss-20b", "openai/gpt-oss-120b"}
 
 
 @pytest.mark.parametrize("model_id", [m for m in list_models() if m not in NOT_COMPARABLE

@@ -149,3 +149,9 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "index_n_heads": (1, MAX_HEADS), "index_head_dim": (1, MAX_HEAD_DIM), "index_topk": (1, MAX_CONTEXT),
     "rotary_dim": (1, MAX_HEAD_DIM),
 }
+
+
+# SiglipVisionConfig sizes (Gemma3Config.vision_config), with mm_tokens_per_image of the wrapper
+VISION_BOUNDS = {"num_hidden_layers": (1, MAX_LAYERS), "hidden_size": (1, MAX_D_MODEL),
+                 "intermediate_size": (1, MAX_D_FF), "num_attention_heads": (1, MAX_HEADS), "patch_size": (1, 1024),
+                 "image_size": (1, 16384), "num_channels": (1, 16), "mm_tokens_per_image": (1, 65536)}

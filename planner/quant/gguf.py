@@ -20,7 +20,7 @@ from math import prod
 
 from ..paths import profiles_dir, read_yaml
 from ..spec import ModelSpec
-from ..tensors import WeightTensor, weight_tensors
+from ..tensors import WeightTensor, language_tensors
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ class _Rules:
             (spec.model_type in ("llama", "mistral") and spec.n_heads != spec.n_kv_heads)
             or spec.model_type == "qwen2")
         self.tied = spec.tie_embeddings
-        self.n_wv = sum(_category(t.name) in ("v", "qkv") or "attn_kv_b" in t.name for t in weight_tensors(spec))
+        self.n_wv = sum(_category(t.name) in ("v", "qkv") or "attn_kv_b" in t.name for t in language_tensors(spec))
         self.i_wv = self.i_down = 0
 
     def _layer(self, counter: int, t: WeightTensor) -> int:
@@ -265,7 +265,7 @@ class _Rules:
 @lru_cache(maxsize=256)
 def _visit_order(spec: ModelSpec) -> tuple[tuple[WeightTensor, bool], ...]:
     """Tensors as llama-quantize visits them (layer, then name), each with whether it may be quantized."""
-    order = sorted(weight_tensors(spec), key=lambda t: (-1 if t.layer is None else t.layer, t.name))
+    order = sorted(language_tensors(spec), key=lambda t: (-1 if t.layer is None else t.layer, t.name))
     return tuple((t, _quantizable(t)) for t in order)
 
 

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 # Which tensors a format compresses. The rest keep the format's `keep_bits` (16: bf16/fp16).
-Category = Literal["attn", "mlp", "experts", "shared_experts", "router", "embedding", "output"]
+Category = Literal["attn", "mlp", "experts", "shared_experts", "router", "embedding", "output", "vision"]
 
 
 class Layout(BaseModel):
