@@ -28,7 +28,8 @@ CONFIGS = ROOT / "tests" / "fixtures" / "configs"
 MODELS = ["meta-llama/Llama-3.2-1B", "meta-llama/Llama-3.1-8B", "Qwen/Qwen2.5-7B", "Qwen/Qwen3-8B",
           "mistralai/Mistral-7B-v0.3", "microsoft/Phi-3-mini-4k-instruct", "microsoft/Phi-3-medium-4k-instruct",
           "google/gemma-2-9b", "mistralai/Mixtral-8x7B-v0.1", "openai/gpt-oss-20b", "deepseek-ai/DeepSeek-V2-Lite",
-          "deepseek-ai/DeepSeek-V3", "allenai/OLMoE-1B-7B-0924"]
+          "deepseek-ai/DeepSeek-V3", "allenai/OLMoE-1B-7B-0924",
+          "allenai/OLMo-2-1124-7B"]
 CONTEXTS = [1024, 4096, 16384]
 BATCHES = [1, 2]
 # StaticCache runs, (context, max_cache_len, batch): a prompt below a sliding window and one above it

@@ -49,6 +49,9 @@ EAGER_ONLY = {"gemma2": "models/gemma2/modeling_gemma2.py Gemma2PreTrainedModel"
 FP32_ROUTER = ("deepseek_v2", "deepseek_v3")
 # Qwen2MoeTopKRouter, Qwen3MoeTopKRouter, OlmoeTopKRouter: the fp32 top-k weights are cast back to the logits' dtype
 ROUTER_CAST = ("qwen2_moe", "qwen3_moe", "olmoe")
+# Olmo2DecoderLayer.forward: attention and the MLP read the residual stream itself (no input norm) and normalize
+# their outputs (post_attention_layernorm, post_feedforward_layernorm) before adding them back
+POST_NORM_ONLY = ("olmo2",)
 MEM_EFFICIENT_MASK_ALIGNMENT = 8  # torch's preprocess_mask pads the converted mask to a multiple of 8 keys
 
 
@@ -186,7 +189,8 @@ def _attention(spec: ModelSpec, kind: str, s: Step) -> tuple[int, int, int, int]
     if spec.mla is not None:
         return _mla_attention(spec, kind, s)
     N, a, H, K, D, d = s.N, s.a, spec.n_heads, spec.n_kv_heads, spec.head_dim, spec.d_model
-    x_n, q, k = N * d * a, N * H * D * a, N * K * D * a
+    x_n = 0 if spec.model_type in POST_NORM_ONLY else N * d * a  # the normed input beside the residual
+    q, k = N * H * D * a, N * K * D * a
     temps = 2 if spec.model_type == "gpt_oss" else 3  # gpt-oss's _apply_rotary_emb: two halves, then cat
     before = max(_norm(N, d), x_n + q + 2 * k + temps * q, x_n + 2 * q + 2 * k + temps * k)
     if spec.qk_norm:  # Qwen3Attention.forward: q_norm(q_proj(x)), then k_norm(k_proj(x)) beside it
@@ -301,6 +305,8 @@ def _mlp(spec: ModelSpec, layer: int, s: Step) -> int:
     N, a, d = s.N, s.a, spec.d_model
     moe = spec.is_moe_layer(layer)
     inner = _moe(spec, s) if moe else _dense_mlp(spec, N, spec.d_ff, a)
+    if spec.model_type in POST_NORM_ONLY:  # h1 and the MLP; then its output beside its post-norm
+        return max(N * d * a + inner, 2 * N * d * a + _norm(N, d))
     post = N * d * a + _norm(N, d) if spec.norms_per_layer == 4 else 0  # Gemma-2's post-feedforward norm
     return max(N * d * a + _norm(N, d), 2 * N * d * a + inner, N * d * a + post)
 
