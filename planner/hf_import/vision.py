@@ -1,0 +1,33 @@
+"""The image encoder of a vision-language config.json (Gemma 3's SigLIP), read beside its language model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ConfigImportError
+from .families import VISION_BOUNDS
+from .values import check_count, check_flag, show_value
+
+
+def _vision_tower(raw: Any, where: str) -> dict | None:
+    """Gemma 3's SigLIP image encoder (Gemma3Config.vision_config, a SiglipVisionConfig) as VisionTower fields; None
+    for a text-only config. Every size must be in the config: no text-model default stands in for one."""
+    if not isinstance(raw, dict) or raw.get("model_type") != "gemma3" or raw.get("vision_config") is None:
+        return None
+    v, at = raw["vision_config"], f"{where} vision_config"
+    if not isinstance(v, dict):
+        raise ConfigImportError(f"{at} must be an object, got {show_value(v)}")
+    if check_flag(at, "vision_use_head", v.get("vision_use_head", False)):
+        raise ConfigImportError(f"{at}: vision_use_head true is not supported (Gemma 3's encoder has no head)")
+
+    def size(key: str, default: int | None = None) -> int:
+        value = v.get(key, default)
+        if value is None:
+            raise ConfigImportError(f"{at}: {key} is missing")
+        return check_count(at, key, value, *VISION_BOUNDS[key])
+
+    return {"n_layers": size("num_hidden_layers"), "d_model": size("hidden_size"), "d_ff": size("intermediate_size"),
+            "n_heads": size("num_attention_heads"), "patch_size": size("patch_size"),
+            "image_size": size("image_size"), "channels": size("num_channels", 3),
+            "tokens_per_image": check_count(where, "mm_tokens_per_image", raw.get("mm_tokens_per_image", 256),
+                                            *VISION_BOUNDS["mm_tokens_per_image"])}
