@@ -10,23 +10,14 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "files"))
 from make_seeds import write_gguf, write_safetensors  # noqa: E402
+from timing import best  # noqa: E402
 
 from planner.files.gguf_reader import read_gguf_header  # noqa: E402
 from planner.files.safetensors_reader import read_safetensors_header  # noqa: E402
-
-
-def best(fn, n: int = 3) -> float:
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:

@@ -10,32 +10,24 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from timing import best  # noqa: E402
 
 from planner.spec import ModelSpec  # noqa: E402
 from planner.training import train_estimate  # noqa: E402
 from planner.training.search import max_micro_batch, max_seq_len, plans  # noqa: E402
 
 
-def best_of(fn, n: int = 5) -> float:
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
 def time_case(label: str, model, opts: dict) -> None:
-    first = best_of(lambda: train_estimate(model, gpu="h100-sxm", **opts), 1)
-    warm = best_of(lambda: train_estimate(model, gpu="h100-sxm", **opts))
-    search = best_of(lambda: (max_micro_batch(model, gpu="h100-sxm", **opts),
-                              max_seq_len(model, gpu="h100-sxm", **opts)), 1)
-    plan = best_of(lambda: plans(model, gpu="h100-sxm", seq_len=opts.get("seq_len", 2048)), 1)
+    first = best(lambda: train_estimate(model, gpu="h100-sxm", **opts), 1)
+    warm = best(lambda: train_estimate(model, gpu="h100-sxm", **opts), 5)
+    search = best(lambda: (max_micro_batch(model, gpu="h100-sxm", **opts),
+                           max_seq_len(model, gpu="h100-sxm", **opts)), 1)
+    plan = best(lambda: plans(model, gpu="h100-sxm", seq_len=opts.get("seq_len", 2048)), 1)
     print(f"{label:<26} estimate {1e3 * first:7.1f} ms first, {1e3 * warm:6.2f} ms warm; both searches "
           f"{1e3 * search:7.1f} ms; plans() {1e3 * plan:7.1f} ms")
 
@@ -53,7 +45,7 @@ def main() -> None:
         time_case(label, model, opts)
     cmd = [sys.executable, "-m", "planner", "train", "microsoft/Phi-3-small-8k-instruct", "--method", "qlora",
            "--rank", "16", "--seq-len", "4096", "--gpu", "rtx-4090"]
-    wall = best_of(lambda: subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True), 3)
+    wall = best(lambda: subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True), 3)
     print(f"`planner train ... --method qlora --gpu rtx-4090` as a process: {wall:.2f} s (best of 3)")
 
 

@@ -282,18 +282,25 @@ def local_gpu(index: int = 0, nvml=None, *, system: str | None = None,
     raise NoLocalGPUError(f"gpu local: no NVIDIA GPU found: {reason}")
 
 
+def _catalog_as_local(catalog_id: str, tool: str, where: dict, **fields):
+    """The catalog's entry for a GPU this machine has, with this machine's `fields` (id, name, memory) and its
+    datasheet speed figures kept; `tool` (NVML, sysctl) and `where` say where the memory figures came from."""
+    from .gpus import _catalog
+
+    g = _catalog()[catalog_id]
+    source = f"this machine ({tool}); speed figures: profiles/gpus/{catalog_id}.yaml"
+    return g.model_copy(update=dict(fields, source=source, sources={**g.sources, **where, "catalog_id": catalog_id}))
+
+
 def _from_nvml(d: LocalGPU):
     from .gpus import _catalog, custom_gpu
 
     where = {"memory_bytes": f"NVML: memory free now on GPU {d.index} ({d.name}), of {d.total_bytes} bytes",
              "nvml_name": d.name}
     if d.catalog_id is not None:
-        g = _catalog()[d.catalog_id]
-        return g.model_copy(update=dict(
-            id=f"local:{d.index}", name=f"{g.name} (this machine, GPU {d.index})", memory_bytes=d.free_bytes,
-            memory_marketed_bytes=d.total_bytes, gpu_memory_share=1.0,
-            source=f"this machine (NVML); speed figures: profiles/gpus/{d.catalog_id}.yaml",
-            sources={**g.sources, **where, "catalog_id": d.catalog_id}))
+        return _catalog_as_local(d.catalog_id, "NVML", where, id=f"local:{d.index}",
+                                 name=f"{_catalog()[d.catalog_id].name} (this machine, GPU {d.index})",
+                                 memory_bytes=d.free_bytes, memory_marketed_bytes=d.total_bytes, gpu_memory_share=1.0)
     g = custom_gpu(memory_bytes=max(d.free_bytes, 1), bandwidth_bytes_per_s=NO_SPEED_BANDWIDTH,
                    name=f"{d.name} (this machine, GPU {d.index}; not in the catalog)")
     return g.model_copy(update=dict(id=f"local:{d.index}", memory_marketed_bytes=max(d.total_bytes, 1),
@@ -302,17 +309,14 @@ def _from_nvml(d: LocalGPU):
 
 
 def _from_apple(a: AppleSilicon):
-    from .gpus import _catalog, custom_gpu
+    from .gpus import custom_gpu
 
     where = {"memory_bytes": f"sysctl hw.memsize: unified memory of this {a.chip}; the GPU may use {a.gpu_share:.0%}",
              "nvml_name": a.chip}
     if a.catalog_id is not None:
-        g = _catalog()[a.catalog_id]
-        return g.model_copy(update=dict(
-            id="local:0", name=f"{a.chip} (this machine)", memory_bytes=a.unified_memory_bytes,
-            memory_marketed_bytes=a.unified_memory_bytes, gpu_memory_share=a.gpu_share,
-            source=f"this machine (sysctl); speed figures: profiles/gpus/{a.catalog_id}.yaml",
-            sources={**g.sources, **where, "catalog_id": a.catalog_id}))
+        return _catalog_as_local(a.catalog_id, "sysctl", where, id="local:0", name=f"{a.chip} (this machine)",
+                                 memory_bytes=a.unified_memory_bytes, memory_marketed_bytes=a.unified_memory_bytes,
+                                 gpu_memory_share=a.gpu_share)
     g = custom_gpu(memory_bytes=a.unified_memory_bytes, bandwidth_bytes_per_s=NO_SPEED_BANDWIDTH,
                    memory_type="unified", name=f"{a.chip} (this machine; not in the catalog)")
     return g.model_copy(update=dict(id="local:0", gpu_memory_share=a.gpu_share, architecture="unknown",
