@@ -8,6 +8,8 @@ import streamlit as st
 from charts import error_histogram
 from controls import Setup, run
 
+from planner.measure.records import engine_label
+
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = {"half": "Half", "entry": "Efficiency entry",
          "what": "Quantity", "model": "Model", "device": "Device", "error_pct": "Error (%)", "quant": "Weights",
@@ -24,9 +26,7 @@ def _records() -> pd.DataFrame:
             if r.get("engine") == "transformers+peft":  # a training step: planner's side is computed here
                 rows += _training_rows(r)
                 continue
-            engine = r.get("engine", "reference model")
-            if "cuda" in str(r.get("mode", "")) or str(r.get("device", "")).startswith("NVIDIA"):
-                engine += " on a GPU"
+            engine = engine_label(r)
             for key, meas in r.get("measured", {}).items():  # an out-of-memory outcome has no measurement
                 est = r.get("estimated", {}).get(key)  # a record of another tool's own estimate has none
                 if isinstance(meas, (int, float)) and meas and est is not None:

@@ -16,13 +16,22 @@ def load_records(folder: str | Path | None = None) -> list[dict]:
             for line in path.read_text().splitlines() if line.strip()]
 
 
+def engine_label(record: dict) -> str:
+    """The runtime a record measured, with " on a GPU" for runs on a real device (CPU and fake-tensor runs of the
+    same engine are kept apart from them)."""
+    engine = record.get("engine", "reference model")
+    if "cuda" in str(record.get("mode", "")) or str(record.get("device", "")).startswith("NVIDIA"):
+        engine += " on a GPU"
+    return engine
+
+
 def summary(records: list[dict]) -> list[dict]:
     """One row per engine × component: how many records, how many within their tolerance (where the record says),
     the median and the worst |error| in percent."""
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in records:
         for key, err in r.get("error_pct", {}).items():
-            groups.setdefault((r.get("engine", "reference model"), key.removesuffix("_bytes")), []).append(
+            groups.setdefault((engine_label(r), key.removesuffix("_bytes")), []).append(
                 {"err": abs(err), "ok": r.get("within_tolerance", {}).get(key)})
     return [{"engine": engine, "component": comp, "records": len(rows),
              "within": sum(bool(x["ok"]) for x in rows) if all(x["ok"] is not None for x in rows) else None,
