@@ -30,8 +30,8 @@ Family = Literal["float", "fp8", "int8", "int4", "gguf"]
 GPUClass = Literal["hbm", "gddr", "apple"]
 # Engines whose speed planner models, and the group an engine falls back to when the table has nothing for it.
 SPEED_ENGINES = {"llama.cpp": "llama.cpp", "vllm": "compiled", "sglang": "compiled", "tensorrt-llm": "compiled",
-                 "gpt-fast": "compiled", "mlc-llm": "compiled", "exllamav2": "compiled", "mlx": "mlx",
-                 "transformers": "transformers"}
+                 "gpt-fast": "compiled", "mlc-llm": "compiled", "exllamav2": "compiled", "lmdeploy": "compiled",
+                 "autoawq": "compiled", "mlx": "mlx", "transformers": "transformers"}
 BACKENDS = ("cuda", "rocm", "vulkan", "metal", "sycl", "cpu")  # llama.cpp's
 ANY = "any"
 

@@ -29,6 +29,23 @@ def test_there_are_enough_published_runs_each_with_its_source():
         load_gpu(r["gpu"])
 
 
+# A row's engine is the runtime its source printed: a name (lower case) the printed engine must contain.
+PRINTED = {"llama.cpp": ("llama", "ollama", "lm studio"), "vllm": ("vllm",), "sglang": ("sglang",),
+           "tensorrt-llm": ("tensorrt-llm", "nvidia nim"), "gpt-fast": ("gpt-fast",), "mlc-llm": ("mlc",),
+           "exllamav2": ("exllamav2",), "lmdeploy": ("lmdeploy",), "autoawq": ("autoawq",), "mlx": ("mlx",),
+           "transformers": ("transformers",)}
+
+
+def test_each_row_names_the_engine_its_source_printed():
+    for r in ROWS:
+        if r.get("split") == "reference":
+            continue
+        printed = r["engine_printed"].lower()
+        assert any(name in printed for name in PRINTED[r["engine"]]), (r["engine"], r["engine_printed"])
+        # AutoAWQ's fused modules are its own kernels, not transformers' eager layers
+        assert not (r["engine"] == "transformers" and "fused layers" in printed), r["engine_printed"]
+
+
 def test_the_split_is_by_document():
     halves: dict[str, set] = {}
     for r in ROWS:

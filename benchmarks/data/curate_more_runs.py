@@ -404,7 +404,7 @@ def autoawq() -> list[dict]:
     out = []
     for model, name, ver, runs in cases:
         for n_tok, pp, tg in runs:
-            out.append(run(model, "awq-4bit-g128", "rtx-4090", "transformers",
+            out.append(run(model, "awq-4bit-g128", "rtx-4090", "autoawq",
                            f"AutoAWQ 0.1.6 ({ver}, fused layers) on transformers", src,
                            f"'{name}', {ver}, prefill length {n_tok}, decode length {n_tok}. "
                            + note.format(ver=ver, pp=pp, tg=tg), prompt=n_tok, gen=n_tok, decode=tg, prefill=pp))
@@ -416,7 +416,7 @@ def autoawq() -> list[dict]:
                           ("GEMM", "casperhansen/vicuna-7b-v1.5-awq", [(64, 2618.88, 125.428), (512, 2769.9, 115.08),
                                                                        (2048, 2341.36, 104.188)])]:
         for n_tok, pp, tg in runs:
-            out.append(run(L2_7B, "awq-4bit-g128", "rtx-3090", "transformers",
+            out.append(run(L2_7B, "awq-4bit-g128", "rtx-3090", "autoawq",
                            f"AutoAWQ (Oct 2023 main, {ver}, fused layers) on transformers", old,
                            f"'GPU: NVIDIA GeForce RTX 3090', examples/benchmark.py --model_path {ck} (vicuna-7b-v1.5, "
                            f"a Llama-2-7B fine-tune), batch size 1, prefill length {n_tok}, decode length {n_tok}: "

@@ -51,8 +51,20 @@ CALIBRATION = {("meta-llama/Meta-Llama-3-8B", q, g) for q in ("q4_k_m", "fp16")
                for g in ("rtx-3090", "rtx-4090", "a100-pcie-80gb", "m2-ultra")}
 
 
+# printed engine (lower case) → planner's speed engine; the first match wins. NVIDIA NIM's optimized profiles for
+# Llama 3.1 on H100 (fp8, TP2, "latency") run TensorRT-LLM engines.
+ENGINES = [("llama.cpp", "llama.cpp"), ("tensorrt-llm", "tensorrt-llm"), ("nvidia nim", "tensorrt-llm"),
+           ("lmdeploy", "lmdeploy"), ("mlc", "mlc-llm"), ("exllamav2", "exllamav2"), ("gpt-fast", "gpt-fast"),
+           ("vllm", "vllm")]
+
+
 def engine_class(engine: str) -> str:
-    return "llama.cpp" if "llama.cpp" in engine else "vllm"
+    """The speed engine a printed engine name runs (planner.efficiency.SPEED_ENGINES); unknown names fail loudly."""
+    low = engine.lower()
+    hit = next((ours for printed, ours in ENGINES if printed in low), None)
+    if hit is None:
+        raise ValueError(f"no speed engine for the printed engine {engine!r}")
+    return hit
 
 
 def curate() -> list[dict]:
