@@ -5,10 +5,12 @@
 Each calibration run implies an efficiency: decode — the published tokens/s over planner's tokens/s at 100 % of
 datasheet bandwidth (batch-1 decode is memory-bound); prefill — planner's time to first token at 100 % of peak
 FLOP/s over the published one (runs whose ideal compute takes at least MIN_PREFILL_COMPUTE_S: compute-bound).
-An entry is the median of the runs of its key, written only where at least MIN_RUNS runs from at least MIN_SOURCES
-sources back it; coarser keys (any GPU class, the engine's group) are fitted the same way, and a lookup falls back
-to them (planner/efficiency.py). The check half then gives each engine × weight-family class its typical error,
-the band every speed figure carries.
+An entry is the median of its sources' medians (each document one vote), written only where at least MIN_RUNS
+runs back it, from at least MIN_SOURCES sources for an engine's own key and MIN_GROUP_SOURCES for a group's; coarser
+keys (any GPU class, the engine's group) are fitted the same way, and a lookup falls back to them
+(planner/efficiency.py). Graph-launched and compiled engines also add a per-layer time to every step: one value,
+chosen on OVERHEAD_GRID by the calibration half's decode error with everything refitted at each value. The check half
+then gives each engine × weight-family class its typical error, the band every speed figure carries.
 No per-model or per-run constants: only engine, backend, weight family and GPU class.
 """
 
@@ -22,14 +24,17 @@ from statistics import median
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from speed_data import ROOT, half, load_rows, predict, source_id  # noqa: E402
+from speed_data import ROOT, half, load_rows, predict, served, source_id  # noqa: E402
 
-from planner.efficiency import ANY, SPEED_ENGINES, default_backend, family, gpu_class  # noqa: E402
+from planner.efficiency import ANY, SPEED_ENGINES, default_backend, family, gpu_class, trial  # noqa: E402
 from planner.gpus import load_gpu  # noqa: E402
 from planner.profiles import load_model  # noqa: E402
 
 OUT = ROOT / "profiles" / "efficiency.yaml"
-MIN_RUNS, MIN_SOURCES = 3, 1
+# An entry needs MIN_RUNS runs; an engine's own entry one source, a group's (compiled) MIN_GROUP_SOURCES, since it
+# answers for engines it has never seen. Each source (document) is one vote: an entry is the median of its sources'
+# medians, so one long table cannot outvote the others.
+MIN_RUNS, MIN_SOURCES, MIN_GROUP_SOURCES = 3, 1, 2
 # A prefill run calibrates compute efficiency only if its ideal compute time (100 % of peak) is at least this long:
 # shorter requests are dominated by a fixed per-request latency (scheduling, tokenization, the HTTP round trip of a
 # served benchmark), e.g. SGLang's 610-token DeepSeek-V3 runs on 8 × B200 (13 ms of ideal compute, 126–153 ms
@@ -40,6 +45,9 @@ MIN_PREFILL_COMPUTE_S = 0.05
 # launch-bound when even the prior bandwidth share (DEFAULT's decode_memory) would move its bytes in under half the
 # measured step; the floor is the median of measured step ÷ layers over those runs.
 EAGER = {"transformers"}
+# Graph-launched and compiled engines: each layer adds a fixed time to every step (short kernels, syncs). One value
+# for all of them, chosen on this grid by the calibration half's decode error with the efficiencies refitted at each.
+OVERHEAD_GRID = (0.0, 10e-6, 20e-6, 30e-6, 40e-6, 50e-6, 60e-6, 75e-6, 100e-6)
 DEFAULT = {"engine": "default", "decode_memory": 0.685, "prefill_compute": 0.5,
            "derivation": "a prior where no calibrated entry applies: decode as gpt-fast's compiled bf16 decode on an "
                          "A100 (1397 / 2039 GB/s, reference-data.md), prefill half of dense peak",
@@ -62,18 +70,32 @@ def key_of(row: dict) -> tuple[str, str, str, str]:
 
 
 def implied(rows: list[dict]) -> dict[str, list[tuple[tuple, float, str]]]:
-    """Per quantity, (key, implied efficiency, source) of every calibration run."""
+    """Per quantity, (key, implied efficiency, source) of every calibration run.
+
+    planner's time at efficiency η is fixed + work/η (the work: bytes at the decode share, FLOPs at the prefill share;
+    fixed: the layers' overhead, all-reduces, micro-batch pipelining), so two predictions, at η = 1 and η = ½, give
+    both parts, and the run implies η = work / (measured − fixed)."""
     out = defaultdict(list)
     for r in rows:
         at_full = predict(r, efficiency=1.0, prefill_efficiency=1.0)
+        at_half = predict(r, efficiency=0.5, prefill_efficiency=0.5)
         k = key_of(r)
         if "decode" in at_full and r["engine"] not in EAGER:
-            pred, meas, _ = at_full["decode"]
-            out["decode_memory"].append((k, min(1.0, meas / pred), source_id(r["source"])))
-        if "ttft" in at_full and at_full["ttft"][0] >= MIN_PREFILL_COMPUTE_S:
-            pred, meas, _ = at_full["ttft"]
-            out["prefill_compute"].append((k, min(1.0, pred / meas), source_id(r["source"])))
+            (full, meas, _), (half_, _, _) = at_full["decode"], at_half["decode"]
+            out["decode_memory"].append((k, _share(1 / full, 1 / half_, 1 / meas), source_id(r["source"])))
+        if "ttft" in at_full:
+            (full, meas, _), (half_, _, _) = at_full["ttft"], at_half["ttft"]
+            if half_ - full >= MIN_PREFILL_COMPUTE_S:  # the ideal compute's time (work at η = 1)
+                out["prefill_compute"].append((k, _share(full, half_, meas), source_id(r["source"])))
     return out
+
+
+def _share(at_full: float, at_half: float, measured: float) -> float:
+    """The efficiency a run implies from planner's times at η = 1 and η = ½ and the measured one (1 where even
+    η = 1 is slower than measured)."""
+    work = at_half - at_full
+    fixed = at_full - work
+    return 1.0 if measured - fixed <= work else work / (measured - fixed)
 
 
 def coarser(k: tuple[str, str, str, str]) -> list[tuple[str, str, str, str]]:
@@ -87,7 +109,8 @@ def coarser(k: tuple[str, str, str, str]) -> list[tuple[str, str, str, str]]:
     return list(dict.fromkeys(keys))
 
 
-def fit(rows: list[dict]) -> list[dict]:
+def fit_efficiencies(rows: list[dict]) -> list[dict]:
+    """The decode-memory and prefill-compute entries the runs imply, at the table now in force."""
     entries: dict[tuple, dict] = {}
     for what, runs in implied(rows).items():
         by_key = defaultdict(list)
@@ -95,19 +118,79 @@ def fit(rows: list[dict]) -> list[dict]:
             for c in coarser(k):
                 by_key[c].append((value, src))
         for k, vals in sorted(by_key.items()):
-            sources = sorted({s for _, s in vals})
-            if len(vals) < MIN_RUNS or len(sources) < MIN_SOURCES:
+            per_source = defaultdict(list)
+            for v, src in vals:
+                per_source[src].append(v)
+            sources = sorted(per_source)
+            group = k[0] not in SPEED_ENGINES  # a group's entry stands for engines it has no runs of
+            if len(vals) < MIN_RUNS or len(sources) < (MIN_GROUP_SOURCES if group else MIN_SOURCES):
                 continue
             e = entries.setdefault(k, {"engine": k[0], "backend": k[1], "family": k[2], "gpu_class": k[3],
                                        "derivation": "", "sources": []})
-            e[what] = round(median(v for v, _ in vals), 3)
-            e["derivation"] += (f"{'; ' if e['derivation'] else ''}{what}: median of {len(vals)} calibration runs "
-                                f"(range {min(v for v, _ in vals):.3f}–{max(v for v, _ in vals):.3f})")
+            e[what] = round(median(median(v) for v in per_source.values()), 3)
+            e["derivation"] += (f"{'; ' if e['derivation'] else ''}{what}: median over {len(sources)} source"
+                                f"{'s' if len(sources) > 1 else ''} of each one's median, {len(vals)} calibration "
+                                f"runs (range {min(v for v, _ in vals):.3f}–{max(v for v, _ in vals):.3f})")
             e["sources"] = sorted(set(e["sources"]) | set(sources))
     out = []
     for e in entries.values():
         out.append({k: v for k, v in e.items() if v != ANY or k == "engine"})
-    return out + [DEFAULT]
+    return out
+
+
+def overhead_entry(tau: float, n_runs: int) -> dict:
+    return {"engine": "default", "layer_overhead_s": tau,
+            "derivation": f"layer_overhead_s: of the grid {', '.join(f'{1e6 * t:g}' for t in OVERHEAD_GRID)} µs, the "
+                          f"value whose refitted table gives the least median |error| over the {n_runs} calibration "
+                          "decode runs of graph-launched and compiled engines",
+            "sources": ["benchmarks/data (calibration half)", "../shared/reference-data.md"]}
+
+
+def fit(rows: list[dict], tau: float) -> list[dict]:
+    """The whole table for a per-layer overhead `tau`: efficiencies fitted with it in force, the eager engines'
+    floors, the overhead entry, the prior, and the served requests' latency (then the efficiencies again with that
+    in force, since it is part of a served run's time to first token)."""
+    n = sum(1 for r in rows if r.get("decode_tokens_per_s") and r["engine"] not in EAGER)
+    fixed = floors(rows) + [overhead_entry(tau, n), DEFAULT]
+    with trial({"entries": fixed}):
+        efficiencies = fit_efficiencies(rows)
+    with trial({"entries": efficiencies + fixed}):
+        requests = fit_requests(rows)
+    with trial({"entries": fixed + requests}):
+        return fit_efficiencies(rows) + fixed + requests
+
+
+def fit_requests(rows: list[dict]) -> list[dict]:
+    """Per engine, its group and "default": a served request's latency beyond planner's prefill — the median over
+    sources of each one's median (measured − planner's prefill) on served runs, at the table in force (which has none
+    yet)."""
+    by_key = defaultdict(list)
+    for r in rows:
+        if served(r) and "ttft" in (p := predict(r)):
+            pred, meas, _ = p["ttft"]
+            for k in dict.fromkeys((r["engine"], SPEED_ENGINES[r["engine"]], "default")):
+                by_key[k].append((max(0.0, meas - pred), source_id(r["source"])))
+    out = []
+    for k, vals in sorted(by_key.items()):
+        per_source = defaultdict(list)
+        for v, src in vals:
+            per_source[src].append(v)
+        if len(vals) < MIN_RUNS or len(per_source) < (MIN_SOURCES if k in SPEED_ENGINES else MIN_GROUP_SOURCES):
+            continue
+        out.append({"engine": k, "request_overhead_s": round(median(median(v) for v in per_source.values()), 4),
+                    "derivation": f"request_overhead_s: median over {len(per_source)} sources of each one's median "
+                                  f"(measured time to first token − planner's prefill), {len(vals)} served "
+                                  "calibration runs",
+                    "sources": sorted(per_source)})
+    return out
+
+
+def choose_overhead(rows: list[dict]) -> float:
+    """The grid value of the per-layer overhead whose fitted table predicts the calibration half's decode best."""
+    def score(tau: float) -> float:
+        with trial({"entries": fit(rows, tau)}):
+            return median(abs(x["error"]) for x in errors(rows) if x["what"] == "decode" and x["engine"] not in EAGER)
+    return min(OVERHEAD_GRID, key=score)
 
 
 def errors(rows: list[dict]) -> list[dict]:
@@ -150,8 +233,10 @@ def floors(rows: list[dict]) -> list[dict]:
         if r["engine"] not in EAGER or not r.get("decode_tokens_per_s"):
             continue
         # the bytes alone at 100 % of bandwidth: predicted as a compiled engine, which has no floor of its own
-        at_full, meas, _ = predict(dict(r, engine="vllm"), efficiency=1.0)["decode"]
-        step, memory = 1 / meas, 1 / (at_full * DEFAULT["decode_memory"])
+        # the bytes alone: planner's compute-engine times at η = 1 and ½ differ by exactly the bytes' time at η = 1
+        row = dict(r, engine="vllm")
+        (full, meas, _), (half_, _, _) = predict(row, efficiency=1.0)["decode"], predict(row, efficiency=0.5)["decode"]
+        step, memory = 1 / meas, (1 / half_ - 1 / full) / DEFAULT["decode_memory"]
         if memory < 0.5 * step:
             spec = load_model(ROOT / r["model"] if r["model"].startswith("tests/") else r["model"])
             by_engine[r["engine"]].append((step / spec.n_layers, source_id(r["source"])))
@@ -174,8 +259,7 @@ def _write(entries: list[dict], bands_: list[dict] | None = None) -> None:
 def main() -> None:
     rows = load_rows()
     cal = [r for r in rows if half(r) == "calibration"]
-    entries = fit(cal)
-    entries += floors(cal)
+    entries = fit(cal, choose_overhead(cal))
     _write(entries)
     errs = errors(rows)
     _write(entries, bands(errs))

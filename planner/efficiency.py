@@ -10,11 +10,13 @@ entry answered, so every speed figure can name the number it rests on:
 The weight family comes first: a format's kernels (dequantization) set the efficiency more than the engine does.
 
 Families: "float" (16-bit weights), "fp8", "int8" (weight-only int8), "int4" (weight-only 4-bit: int4, AWQ, GPTQ,
-EXL2, NF4/FP4, MXFP4) and "gguf" (llama.cpp's block-quantized types). Classes: "hbm", "gddr", "apple".
+EXL2, NF4/FP4, MXFP4) and "gguf" (llama.cpp's block-quantized types). Classes: "hbm", "gddr" (NVIDIA), "apple",
+"amd".
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Literal
 
@@ -27,7 +29,7 @@ from .quant.catalog import get_quant
 from .spec import ModelSpec
 
 Family = Literal["float", "fp8", "int8", "int4", "gguf"]
-GPUClass = Literal["hbm", "gddr", "apple"]
+GPUClass = Literal["hbm", "gddr", "apple", "amd"]
 # Engines whose speed planner models, and the group an engine falls back to when the table has nothing for it.
 SPEED_ENGINES = {"llama.cpp": "llama.cpp", "vllm": "compiled", "sglang": "compiled", "tensorrt-llm": "compiled",
                  "gpt-fast": "compiled", "mlc-llm": "compiled", "exllamav2": "compiled", "lmdeploy": "compiled",
@@ -50,6 +52,12 @@ class Entry(BaseModel):
     decode_floor_s_per_layer: float | None = Field(
         None, gt=0, le=0.1, description="eager engines: the least time a decode step spends per layer (kernel launches "
         "and Python between them), whatever the bytes")
+    layer_overhead_s: float | None = Field(
+        None, ge=0, le=0.01, description="engines that launch from a graph or a compiled loop: time each layer adds to "
+        "every forward step on top of its bytes and FLOPs (the short kernels and syncs a layer runs)")
+    request_overhead_s: float | None = Field(
+        None, ge=0, le=10, description="a served request's time to first token beyond the prefill: the HTTP round "
+        "trip, tokenization and scheduling, as a server benchmark measures them")
     derivation: str
     sources: tuple[str, ...] = ()
 
@@ -70,9 +78,12 @@ class Band(BaseModel):
     median_abs_error: float = Field(ge=0)
 
 
+_TRIAL: list[dict] = []  # a table being tried (benchmarks/calibrate_speed.py), in place of the file
+
+
 @lru_cache(maxsize=1)
 def _data() -> dict:
-    return read_yaml(profiles_dir() / "efficiency.yaml")
+    return _TRIAL[-1] if _TRIAL else read_yaml(profiles_dir() / "efficiency.yaml")
 
 
 @lru_cache(maxsize=1)
@@ -101,6 +112,18 @@ def reload() -> None:
         cached.cache_clear()
 
 
+@contextmanager
+def trial(doc: dict):
+    """Look speeds up in `doc` ({"entries": [...], "bands": [...]}) instead of profiles/efficiency.yaml meanwhile."""
+    _TRIAL.append(doc)
+    reload()
+    try:
+        yield
+    finally:
+        _TRIAL.pop()
+        reload()
+
+
 def band(what: Literal["decode", "ttft"], engine: str, fam: str) -> Band | None:
     """The check half's typical error for this engine × weight family (≥ 5 runs), else for all runs of `what`."""
     bands = _bands()
@@ -108,8 +131,10 @@ def band(what: Literal["decode", "ttft"], engine: str, fam: str) -> Band | None:
 
 
 def gpu_class(gpu: GPU) -> GPUClass:
-    if gpu.vendor == "apple":
-        return "apple"
+    """Apple's unified memory; AMD's GPUs, whose ROCm kernels reach other shares of the datasheet than CUDA's on the
+    same kind of memory; NVIDIA's HBM and GDDR cards."""
+    if gpu.vendor in ("apple", "amd"):
+        return gpu.vendor
     return "hbm" if gpu.memory_type.upper().startswith("HBM") else "gddr"
 
 
@@ -185,6 +210,30 @@ def typical_errors(quant: str, engine: str, spec: ModelSpec | None = None) -> di
     """{"decode": …, "ttft": …}: the check half's median |error| (a fraction) that a speed figure carries."""
     fam = family(quant, spec)
     return {what: b.median_abs_error for what in ("decode", "ttft") if (b := band(what, engine, fam)) is not None}
+
+
+def layer_overhead(engine: str) -> Entry | None:
+    """A non-eager engine's per-layer time added to every step (its own entry, its group's, else "default"); None for
+    eager engines, whose layer floor (decode_floor) already holds their launch time."""
+    check_engine(engine)
+    if decode_floor(engine) is not None:
+        return None
+    index = _index("layer_overhead_s")
+    return next((index[k] for eng in dict.fromkeys((engine, SPEED_ENGINES[engine], "default"))
+                 if (k := (eng, ANY, ANY, ANY)) in index), None)
+
+
+def request_overhead(engine: str) -> Entry | None:
+    """The latency a served request adds to the prefill (its engine's entry, its group's, else "default")."""
+    check_engine(engine)
+    index = _index("request_overhead_s")
+    return next((index[k] for eng in dict.fromkeys((engine, SPEED_ENGINES[engine], "default"))
+                 if (k := (eng, ANY, ANY, ANY)) in index), None)
+
+
+def request_seconds(engine: str) -> float | None:
+    entry = request_overhead(engine)
+    return None if entry is None else entry.request_overhead_s
 
 
 def decode_floor(engine: str) -> Entry | None:

@@ -60,6 +60,9 @@ class Performance(BaseModel):
         "catalog lacks)")
     decode_tokens_per_s: float | None = Field(description="per sequence")
     throughput_tokens_per_s: float | None = Field(description="all sequences of the batch together")
+    request_overhead_seconds: float | None = Field(
+        None, description="what a served request adds to the time to first token (HTTP, tokenization, scheduling), "
+        "from published server benchmarks; None where none is known")
     typical_error: dict[str, float] = Field(
         default_factory=dict, description="decode / ttft: the median |error| against published runs that did not "
         "calibrate planner (the check half, for this engine and weight family), as a fraction")
@@ -231,8 +234,9 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     block_size, max_num_batched_tokens, max_num_seqs, gpu_memory_bytes; llama.cpp n_ctx, n_batch, n_ubatch,
     flash_attn, n_gpu_layers, n_parallel, kv_unified, type_v. The engine also picks the speed model.
     speed_engine: the engine whose speed to model when it is not `engine` (planner.efficiency.SPEED_ENGINES: also
-    sglang, tensorrt-llm, gpt-fast, mlc-llm, exllamav2, mlx). efficiency / prefill_efficiency: your own share of
-    datasheet bandwidth (decode) and of peak FLOP/s (prefill) for this run, instead of profiles/efficiency.yaml's.
+    sglang, tensorrt-llm, gpt-fast, mlc-llm, exllamav2, lmdeploy, autoawq, mlx). efficiency / prefill_efficiency:
+    your own share of datasheet bandwidth (decode) and of peak FLOP/s (prefill) for this run, instead of
+    profiles/efficiency.yaml's.
     """
     from .engines import ENGINES, check_engine_formats
 
@@ -358,7 +362,7 @@ def _offloaded(spec: ModelSpec, w: Workload, perf: Performance, *, gpu, gpu_laye
 
 def _performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt, refusal: str | None = None,
                  efficiency: float | None = None, prefill_efficiency: float | None = None) -> Performance:
-    from .efficiency import efficiency_keys, typical_errors
+    from .efficiency import efficiency_keys, request_seconds, typical_errors
     from .gpus import load_gpu
     from .perf import decode_seconds_per_token, default_engine, prefill_seconds
 
@@ -388,4 +392,5 @@ def _performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, promp
         prompt_tokens=prompt, prefill_seconds=None if ttft is None else float(ttft),
         decode_seconds_per_token=step, decode_tokens_per_s=None if step is None else 1 / step,
         throughput_tokens_per_s=None if step is None else w.batch / step,
-        efficiency_entries=used, typical_error=typical_errors(w.quant, engine, spec))
+        efficiency_entries=used, typical_error=typical_errors(w.quant, engine, spec),
+        request_overhead_seconds=request_seconds(engine))

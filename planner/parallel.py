@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .activations import decode_activation_bytes
 from .checks import positive_float, positive_int
-from .efficiency import efficiency_keys, typical_errors
+from .efficiency import efficiency_keys, request_seconds, typical_errors
 from .errors import LayoutError, WorkloadError, shown
 from .estimate import resolve_workload, workload_bytes
 from .gpus import GPU, load_gpu
@@ -65,6 +65,7 @@ class ParallelPlan(BaseModel):
     prefill_seconds: float | None = None
     efficiency_entries: dict[str, str] = {}  # profiles/efficiency.yaml entries behind decode and prefill ("yours")
     typical_error: dict[str, float] = {}  # decode / ttft: the check half's median |error| for this engine × family
+    request_overhead_seconds: float | None = None  # a served request's latency on top of prefill_seconds
 
 
 def _tp_weights(spec: ModelSpec, quant: str, n: int) -> int:
@@ -163,12 +164,13 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
         step = float(decode_seconds_per_token(spec, g, quant=w.quant, kv_dtype=w.kv_dtype, context=w.context,
                                               batch=w.batch, engine=engine, cap_sliding=w.cap_sliding,
                                               backend=backend, efficiency=efficiency)) + comm
+    tp = n if mode == "tp" else 1
     ttft = prefill_seconds(spec, g, quant=w.quant, kv_dtype=w.kv_dtype, prompt=prompt, batch=w.batch,
                            engine=engine, cap_sliding=w.cap_sliding, backend=backend, efficiency=efficiency,
-                           prefill_efficiency=prefill_efficiency)
-    if ttft is not None and mode == "tp" and n > 1:  # the work splits n ways; the all-reduces carry B·P·d
-        ttft = ttft / n + 2 * spec.n_layers * (ALLREDUCE_LATENCY_S + 2 * (n - 1) / n * w.batch * prompt
-                                               * spec.d_model * 2 / link)
+                           prefill_efficiency=prefill_efficiency, split=tp, stages=n if mode == "pp" else 1)
+    if ttft is not None and tp > 1:  # the work splits n ways (above); the all-reduces carry B·P·d
+        ttft = ttft + 2 * spec.n_layers * (ALLREDUCE_LATENCY_S + 2 * (n - 1) / n * w.batch * prompt
+                                           * spec.d_model * 2 / link)
     over = overhead_bytes(w.runtime, activation_bytes=act)
     per_gpu = dict(weights_bytes=weights, kv_cache_bytes=kv, activation_bytes=act, overhead_bytes=over)
     per_gpu["total_bytes"] = sum(per_gpu.values())
@@ -181,7 +183,8 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
                         efficiency_entries=efficiency_keys(g, w.quant, engine, spec, backend=backend,
                                                            efficiency=efficiency,
                                                            prefill_efficiency=prefill_efficiency),
-                        typical_error=typical_errors(w.quant, engine, spec))
+                        typical_error=typical_errors(w.quant, engine, spec),
+                        request_overhead_seconds=request_seconds(engine))
 
 
 class OffloadPlan(BaseModel):

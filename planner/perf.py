@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .efficiency import decode_floor, efficiencies
+from .efficiency import decode_floor, efficiencies, layer_overhead
 from .errors import WorkloadError, shown
 from .gpus import GPU
 from .kv import kv_cache_bytes
@@ -161,41 +161,96 @@ def decode_seconds_per_token(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype:
         spec, context_len=context, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
     flops = step_flops(spec, quant, batch=batch, new=1, past=context)
     eff = memory_efficiency(gpu, quant, engine, spec, backend=backend, efficiency=efficiency)
-    memory_s = memory_step_seconds(bytes_, gpu, eff, spec, engine)
+    work = bytes_ / (gpu.memory_bandwidth_bytes_per_s * eff)
     peak = gpu.peak_flops(compute_dtype(quant, engine))
-    if peak is None:  # no datasheet FLOP/s: decode is memory-bound at batch 1, so the memory time stands
-        return memory_s
-    return np.maximum(memory_s, flops / (peak * DECODE_COMPUTE_EFFICIENCY))
+    if peak is not None:  # without datasheet FLOP/s, decode is memory-bound at batch 1 and the memory time stands
+        work = np.maximum(work, flops / (peak * DECODE_COMPUTE_EFFICIENCY))
+    return step_seconds(work, spec, engine)
 
 
 def memory_step_seconds(bytes_, gpu: GPU, eff: float, spec: ModelSpec, engine: Engine):
-    """A step that moves `bytes_`: at `eff` of the GPU's bandwidth, and never below the engine's layer floor."""
-    return np.maximum(bytes_ / (gpu.memory_bandwidth_bytes_per_s * eff), layer_floor_seconds(spec, engine))
+    """A step that moves `bytes_` at `eff` of the GPU's bandwidth (step_seconds adds the engine's layer costs)."""
+    return step_seconds(bytes_ / (gpu.memory_bandwidth_bytes_per_s * eff), spec, engine)
+
+
+def step_seconds(work_s, spec: ModelSpec, engine: Engine):
+    """One forward step whose bytes and FLOPs take `work_s` on the GPU, as the engine runs it.
+
+    Eager engines launch every kernel from Python: the step lasts at least their layer floor, and the GPU's work
+    hides under it or the floor under the work. Graph-launched and compiled engines add a fixed time per layer to
+    whatever the work takes (short kernels and synchronisation that a byte or FLOP count does not see). Both per-layer
+    figures are fitted on the calibration half (profiles/efficiency.yaml)."""
+    return np.maximum(work_s, layer_floor_seconds(spec, engine)) + layer_overhead_seconds(spec, engine)
 
 
 def layer_floor_seconds(spec: ModelSpec, engine: Engine) -> float:
-    """An eager engine's least decode-step time: layers × its per-layer floor (profiles/efficiency.yaml); else 0."""
+    """An eager engine's least step time: layers × its per-layer floor (profiles/efficiency.yaml); else 0."""
     floor = decode_floor(engine)
     return spec.n_layers * floor.decode_floor_s_per_layer if floor is not None else 0.0
 
 
+def layer_overhead_seconds(spec: ModelSpec, engine: Engine) -> float:
+    """A non-eager engine's time added to every step: layers × its per-layer overhead; 0 for eager engines."""
+    entry = layer_overhead(engine)
+    return spec.n_layers * entry.layer_overhead_s if entry is not None else 0.0
+
+
 def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, prompt, batch=1,
                     engine: Engine | None = None, cap_sliding: bool = True, backend: str | None = None,
-                    efficiency: float | None = None, prefill_efficiency: float | None = None):
-    """Seconds to prefill `batch` prompts of `prompt` tokens: the time to first token."""
+                    efficiency: float | None = None, prefill_efficiency: float | None = None, split: int = 1,
+                    stages: int = 1):
+    """Seconds to prefill `batch` prompts of `prompt` tokens: the time to first token. split: the work divides over
+    that many tensor-parallel GPUs (their all-reduces are the caller's); stages: llama.cpp's layers split over that
+    many GPUs, which pipeline its micro-batches (llamacpp_prefill_seconds)."""
     engine = engine or default_engine(quant, spec)
     tokens = np.asarray(batch) * np.asarray(prompt)
-    bytes_ = weight_bytes_read(spec, quant, tokens=tokens) + kv_cache_bytes(
-        spec, context_len=prompt, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
+    weights = weight_bytes_read(spec, quant, tokens=tokens)
+    kv = kv_cache_bytes(spec, context_len=prompt, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
     flops = step_flops(spec, quant, batch=batch, new=prompt, past=0)
-    eff = memory_efficiency(gpu, quant, engine, spec, backend=backend, efficiency=efficiency)
-    memory_s = bytes_ / (gpu.memory_bandwidth_bytes_per_s * eff)
+    bandwidth = gpu.memory_bandwidth_bytes_per_s * memory_efficiency(gpu, quant, engine, spec, backend=backend,
+                                                                     efficiency=efficiency)
     peak = gpu.peak_flops(compute_dtype(quant, engine))
     if peak is None:
         return None  # prefill is compute-bound; without a FLOP/s figure there is no honest answer
-    compute = prefill_compute_efficiency(gpu, quant, engine, spec, backend=backend,
-                                         prefill_efficiency=prefill_efficiency)
-    return np.maximum(memory_s, flops / (peak * compute))
+    compute_s = flops / (peak * prefill_compute_efficiency(gpu, quant, engine, spec, backend=backend,
+                                                           prefill_efficiency=prefill_efficiency))
+    if engine == "llama.cpp":
+        return llamacpp_prefill_seconds(compute_s, weights / bandwidth, kv / bandwidth, spec, engine, tokens=tokens,
+                                        stages=stages)
+    return step_seconds(np.maximum((weights + kv) / bandwidth, compute_s) / split, spec, engine)
+
+
+# llama.cpp hands a prompt to llama_decode in batches of n_batch tokens and runs each batch as micro-batches of
+# n_ubatch tokens (defaults 2048 and 512, common/common.h). Each micro-batch is a forward pass of its own: it reads the
+# weights and pays the layers' overhead again. With the layers split over GPUs (-sm layer, all offloaded) the
+# scheduler keeps up to GGML_SCHED_MAX_COPIES micro-batches of a batch in flight, each on a different GPU (default 4,
+# ggml/CMakeLists.txt: "max input copies for pipeline parallelism"; llama.cpp PR #6017, March 2024). Batches do not
+# overlap.
+LLAMACPP_N_BATCH, LLAMACPP_N_UBATCH, LLAMACPP_MAX_COPIES = 2048, 512, 4
+
+
+def llamacpp_prefill_seconds(compute_s, weights_s, kv_s, spec: ModelSpec, engine: Engine, *, tokens, stages: int = 1):
+    """llama.cpp's prefill of `tokens` tokens: compute_s of FLOPs, weights_s to read the weights once and kv_s to
+    write the cache, all on one GPU; run in micro-batches, pipelined over `stages` GPUs that hold consecutive layers.
+    A stage-time is one micro-batch's time through all layers ÷ stages; a batch of u micro-batches takes
+    pipeline_steps(u, stages) of them."""
+    tokens = np.asarray(tokens, dtype=float)
+    ubatches = np.ceil(tokens / LLAMACPP_N_UBATCH)
+    per_ubatch = step_seconds(np.maximum(weights_s + kv_s / ubatches, compute_s / ubatches), spec, engine)
+    full, rest = np.floor(tokens / LLAMACPP_N_BATCH), np.mod(tokens, LLAMACPP_N_BATCH)
+    steps = full * pipeline_steps(LLAMACPP_N_BATCH // LLAMACPP_N_UBATCH, stages) + np.where(
+        rest > 0, pipeline_steps(np.ceil(rest / LLAMACPP_N_UBATCH), stages), 0.0)
+    return per_ubatch / stages * steps
+
+
+def pipeline_steps(ubatches, stages: int, copies: int = LLAMACPP_MAX_COPIES):
+    """Stage-times for `ubatches` micro-batches through `stages` stages with `copies` of them in flight at most.
+    Micro-batch j enters the first stage one stage-time after j − 1, and not before micro-batch j − copies has left
+    the last; the last one leaves `stages` stage-times after it entered."""
+    last = np.asarray(ubatches, dtype=float) - 1
+    if stages <= copies:  # a copy is back before it is needed
+        return last + stages
+    return np.floor(last / copies) * stages + np.mod(last, copies) + stages
 
 
 # Host RAM bandwidth used for offloaded layers, and the share of it a CPU matmul reaches. Assumed: dual-channel

@@ -3,11 +3,11 @@
 import pytest
 
 from planner import PlannerError, estimate, load_model
-from planner.efficiency import efficiencies, lookup
+from planner.efficiency import decode_floor, efficiencies, layer_overhead, lookup
 from planner.fit import context_per_quant, fit, max_batch, max_context
 from planner.gpus import UnknownGPUError, list_gpus, load_gpu
 from planner.parallel import offload, plan
-from planner.perf import decode_seconds_per_token, weight_bytes_read
+from planner.perf import decode_seconds_per_token, layer_overhead_seconds, prefill_seconds, weight_bytes_read
 
 REQUIRED_GPUS = ["h100-sxm", "h100-pcie", "h200", "b200", "a100-sxm-80gb", "a100-sxm-40gb", "a100-pcie-80gb", "l40s",
                  "l4", "a10g", "t4", "v100-32gb", "rtx-3090", "rtx-4080", "rtx-4090", "rtx-5090", "rtx-4060-ti-16gb",
@@ -39,12 +39,37 @@ def test_unknown_gpu_suggests_close_matches():
     assert issubclass(UnknownGPUError, PlannerError)
 
 
-def test_batch1_decode_is_bytes_over_effective_bandwidth():
+def test_batch1_decode_is_bytes_over_effective_bandwidth_plus_the_layers_overhead():
     spec, g = load_model("llama-3-8b"), load_gpu("rtx-3090")
     step = decode_seconds_per_token(spec, g, quant="fp16", kv_dtype="fp16", context=512, engine="llama.cpp")
     bytes_ = weight_bytes_read(spec, "fp16", tokens=1) + 512 * 128 * 1024
     eff = efficiencies(g, "fp16", "llama.cpp")[0].decode_memory  # the table's llama.cpp/cuda/float/gddr entry
-    assert step == pytest.approx(bytes_ / (936.2e9 * eff))  # 936.2 GB/s
+    tau = layer_overhead("llama.cpp").layer_overhead_s  # the table's per-layer overhead (no llama.cpp entry: default)
+    assert 0 < tau < 1e-3
+    assert step == pytest.approx(bytes_ / (936.2e9 * eff) + 32 * tau)  # 936.2 GB/s, 32 layers
+
+
+def test_eager_engines_have_a_floor_and_no_added_overhead():
+    spec, g = load_model("llama-3-8b"), load_gpu("h100-sxm")
+    assert layer_overhead("transformers") is None and layer_overhead_seconds(spec, "transformers") == 0
+    floor = 32 * decode_floor("transformers").decode_floor_s_per_layer
+    tiny = decode_seconds_per_token(spec, g, quant="fp16", kv_dtype="fp16", context=1, engine="transformers")
+    assert tiny == pytest.approx(floor)  # 16 GB at 3.35 TB/s is under the launch floor
+    ttft = prefill_seconds(spec, g, quant="fp16", kv_dtype="fp16", prompt=8, engine="transformers")
+    assert ttft == pytest.approx(floor)  # a short prompt's forward is launch-bound too
+    long = prefill_seconds(spec, g, quant="fp16", kv_dtype="fp16", prompt=8192, engine="transformers")
+    assert long > 3 * floor
+
+
+def test_tensor_parallel_prefill_splits_the_work_not_the_overhead():
+    one = plan("llama-3.1-70b", gpu="h100-sxm", n_gpus=1, quant="fp8", context=4096, engine="vllm", runtime="none")
+    four = plan("llama-3.1-70b", gpu="h100-sxm", n_gpus=4, quant="fp8", context=4096, engine="vllm", runtime="none")
+    spec = load_model("llama-3.1-70b")
+    fixed = layer_overhead_seconds(spec, "vllm")
+    assert fixed == pytest.approx(80 * layer_overhead("vllm").layer_overhead_s)
+    work = one.prefill_seconds - fixed
+    assert four.prefill_seconds > work / 4 + fixed  # plus the all-reduces
+    assert four.prefill_seconds < work / 4 + fixed + 0.05
 
 
 def test_moe_decode_reads_only_the_routed_experts():
@@ -177,3 +202,32 @@ def test_a_custom_gpu_from_its_figures_matches_the_catalog_gpu_with_the_same_fig
             parse_size(bad, "memory")
     with pytest.raises(PlannerError, match="tflops_bf16"):
         custom_gpu(memory_bytes=2**30, bandwidth_bytes_per_s=1e12, tflops_bf16=-1)
+
+
+def test_pipeline_steps_follow_llamacpps_copies():
+    from planner.perf import pipeline_steps
+
+    assert pipeline_steps(1, 8) == 8  # one micro-batch walks every stage
+    assert pipeline_steps(4, 4) == 7  # four in flight over four stages: 3 + 4
+    assert pipeline_steps(4, 1) == 4  # one GPU: one after another
+    assert pipeline_steps(5, 8) == 16  # the fifth waits for the first copy to leave the eighth stage
+
+
+def test_llamacpp_prefill_pipelines_micro_batches_over_layer_split_gpus():
+    spec, g = load_model("meta-llama/Meta-Llama-3-8B"), load_gpu("rtx-4090")
+    kw = dict(quant="q4_k_m", kv_dtype="f16", engine="llama.cpp")
+    one, four = (prefill_seconds(spec, g, prompt=512, stages=n, **kw) for n in (1, 4))
+    assert four == pytest.approx(one)  # a single micro-batch cannot overlap with anything
+    one, four = (prefill_seconds(spec, g, prompt=4096, stages=n, **kw) for n in (1, 4))
+    # 4096 tokens = 2 batches of 4 micro-batches: 8 micro-batch times on one GPU, 2 × (3 + 4) / 4 = 3.5 on four
+    assert four / one == pytest.approx(3.5 / 8, rel=0.02)
+
+
+def test_a_served_requests_latency_comes_from_server_benchmarks():
+    from planner.efficiency import request_seconds
+
+    assert 0.005 < request_seconds("vllm") < 0.3
+    p = plan("llama-3.1-8b", gpu="h100-sxm", quant="bf16", context=1024, engine="vllm")
+    assert p.request_overhead_seconds == request_seconds("vllm")
+    e = estimate("llama-3.1-8b", quant="bf16", context=1024, gpu="h100-sxm")
+    assert e.performance.request_overhead_seconds == request_seconds(e.performance.engine)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from calibrate_speed import bands, errors, fit, floors  # noqa: E402
+from calibrate_speed import bands, choose_overhead, errors, fit  # noqa: E402
 from speed_data import half, load_rows, source_id  # noqa: E402
 
 from planner import load_model  # noqa: E402
@@ -66,12 +66,44 @@ def committed() -> dict:
 
 def test_the_committed_table_is_what_the_calibration_half_fits(committed):
     calibration = [r for r in ROWS if half(r) == "calibration"]
-    assert committed["entries"] == fit(calibration) + floors(calibration)
+    tau = next(e["layer_overhead_s"] for e in committed["entries"] if "layer_overhead_s" in e)
+    assert tau == choose_overhead(calibration)  # the grid's best on the calibration half, refitted at each value
+    assert 0 < tau < 2e-4
+    assert committed["entries"] == fit(calibration, tau)
     floor = next(e for e in committed["entries"] if "decode_floor_s_per_layer" in e)
     assert floor["engine"] == "transformers" and 0.0005 < floor["decode_floor_s_per_layer"] < 0.002
+
+
+def test_a_trial_table_stands_in_for_the_file_only_meanwhile():
+    from planner.efficiency import layer_overhead, trial
+
+    before = layer_overhead("vllm").layer_overhead_s
+    with trial({"entries": [{"engine": "vllm", "layer_overhead_s": 0.001, "derivation": "a trial"}]}):
+        assert layer_overhead("vllm").layer_overhead_s == 0.001
+        assert layer_overhead("sglang") is None  # nothing else in the trial table
+    assert layer_overhead("vllm").layer_overhead_s == before
 
 
 def test_the_bands_are_the_check_halfs_errors(committed):
     assert committed["bands"] == bands(errors(ROWS))
     overall = next(b for b in committed["bands"] if b["what"] == "decode" and b["engine"] == "any")
     assert overall["runs"] >= 50
+
+
+def test_served_runs_are_told_apart_by_their_harness():
+    from speed_data import served
+
+    assert served({"engine_printed": "vLLM v0.11.0 (vllm serve Qwen/Qwen3-8B; vllm bench serve)"})
+    assert served({"engine_printed": "SGLang 0.5.6, python3 -m sglang.bench_serving --max-concurrency 1"})
+    assert served({"engine_printed": "NVIDIA NIM 1.8.0 (AIPerf client)"})
+    assert not served({"engine_printed": "llama.cpp build 4426e298 (2824) (llama-bench, CUDA 12.1.1, ngl 99)"})
+    assert not served({"engine_printed": "TensorRT-LLM v0.5 (gptSessionBenchmark, 1 output token)"})
+    assert not served({"engine_printed": "transformers generate() (fp16)"})
+
+
+def test_the_request_latency_is_fitted_on_served_calibration_runs_only(committed):
+    requests = [e for e in committed["entries"] if "request_overhead_s" in e]
+    assert {e["engine"] for e in requests} >= {"default"}
+    for e in requests:
+        assert 0 < e["request_overhead_s"] < 0.5
+        assert all(half({"source": s}) == "calibration" for s in e["sources"])

@@ -36,8 +36,13 @@ def _typical(setup: Setup, quant: str) -> str:
     err = typical_errors(quant, engine, setup.spec)
     parts = [f"±{100 * err[k]:.0f} % {name}" for k, name in (("ttft", "time to first token"), ("decode", "decode"))
              if k in err]
+    from planner.efficiency import request_seconds
+
+    served = request_seconds(engine)
+    served = (f" Through a server, a request's first token comes about {1000 * served:.0f} ms later (HTTP, "
+              "tokenizer, scheduler; from published server benchmarks)." if served else "")
     return ("Typically " + " and ".join(parts) + f" ({engine}): the median error on published runs that did not "
-            "calibrate planner; Accuracy lists them." if parts else "")
+            "calibrate planner; Accuracy lists them." + served if parts else served.strip())
 
 
 def _one(setup: Setup, where: str):

@@ -50,8 +50,8 @@ def cmd_estimate(a) -> str:
         lines += [f"{p.gpu}: fits in {format_bytes(p.usable_memory_bytes, a.unit)} "
                   f"({format_bytes(p.headroom_bytes, a.unit)} headroom)",
                   f"  time to first token ({p.prompt_tokens:,}-token prompt): "
-                  + (f"{p.prefill_seconds:.3f} s{_band(p, 'ttft')}" if p.prefill_seconds is not None else
-                     "unknown (no FLOP/s figure in this GPU's datasheet)"),
+                  + (f"{p.prefill_seconds:.3f} s{_band(p, 'ttft')}{_served(p)}" if p.prefill_seconds is not None
+                     else "unknown (no FLOP/s figure in this GPU's datasheet)"),
                   f"  decode: {p.decode_tokens_per_s:.1f} tokens/s per sequence{_band(p, 'decode')}, "
                   f"{p.throughput_tokens_per_s:.1f} tokens/s for the batch",
                   f"  ({p.engine}; efficiency entries: decode {p.efficiency_entries['decode']}, prefill "
@@ -80,6 +80,12 @@ def _band(p, what: str) -> str:
     """' (typically ±12 %)': the median |error| of published runs that did not calibrate planner."""
     err = p.typical_error.get(what)
     return "" if err is None else f" (typically ±{100 * err:.0f} %)"
+
+
+def _served(p) -> str:
+    """'; through a server about +0.050 s per request': what published server benchmarks add to the prefill."""
+    extra = p.request_overhead_seconds
+    return "" if not extra else f"; through a server about +{extra:.3f} s per request"
 
 
 def _engine_lines(e, unit: str) -> list[str]:
