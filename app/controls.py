@@ -70,11 +70,16 @@ def _amount(x: float) -> str:
     return f"{x:,.2f}".rstrip("0").rstrip(".") if x >= 0.01 else f"{x:.6f}".rstrip("0")
 
 
-def _engine_options(state: dict) -> dict:
+def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor") -> dict:
     engine = state["engine"]
     if engine == "vllm":
         options = {"gpu_memory_utilization": state["gmu"], "max_model_len": state["max_model_len"],
-                   "max_num_seqs": state["max_num_seqs"]}
+                   "max_num_seqs": state["max_num_seqs"],
+                   "engine_version": None if state["vllm_version"] == "current" else state["vllm_version"]}
+        if n_gpus > 1:
+            options["tensor_parallel_size" if split == "tensor" else "pipeline_parallel_size"] = n_gpus
+    elif engine == "sglang":
+        options = {"mem_fraction_static": state["mfs"], "tp_size": n_gpus if n_gpus > 1 else None}
     elif engine == "llama.cpp":
         fa = state["flash_attn"]
         options = {"n_ubatch": state["n_ubatch"], "flash_attn": None if fa == "default" else fa == "on",
@@ -114,7 +119,7 @@ def begin(uses=ALL) -> Setup:
                  context=int(context), generated=int(generated),
                  batch=int(state["batch"]) if "batch" in uses else 1, gpu=gpu, usable_bytes=usable,
                  gpu_text=public(gpu_text), n_gpus=int(n), split=split, engine=engine,
-                 engine_options=_engine_options(state) if engine else {}, unit=unit,
+                 engine_options=_engine_options(state, int(n), split) if engine else {}, unit=unit,
                  reserve_pct=float(state["reserve"]))
 
 

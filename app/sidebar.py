@@ -7,7 +7,19 @@ import streamlit as st
 from models import gpu_spec, sources
 from present import context_label, gpu_label
 from safety import plain
-from state import CUSTOM_FIELDS, ENGINES, KV_CHOICES, STATE, gpus, local_gpu_choice, models, quants, set_value, widget
+from state import (
+    CUSTOM_FIELDS,
+    ENGINES,
+    KV_CHOICES,
+    STATE,
+    VLLM_VERSIONS,
+    gpus,
+    local_gpu_choice,
+    models,
+    quants,
+    set_value,
+    widget,
+)
 
 from planner.limits import MAX_BATCH, MAX_BYTES, MAX_CONTEXT, MAX_GPUS, MAX_LAYERS
 
@@ -115,22 +127,30 @@ def _preset(labels: dict[str, int]) -> None:
 def _engine_controls(state: dict, spec) -> None:
     engine = widget("selectbox", "engine", "Engine", options=ENGINES,
                     format_func=lambda e: {"analytic": "analytic (no engine rules)", "vllm": "vLLM",
-                                           "llama.cpp": "llama.cpp", "transformers": "transformers"}[e])
+                                           "sglang": "SGLang", "llama.cpp": "llama.cpp",
+                                           "transformers": "transformers"}[e])
     if engine == "analytic":
         return
-    from planner.engines import llamacpp, transformers, vllm
+    from planner.engines import llamacpp, sglang, transformers, vllm
 
-    module = {"vllm": vllm, "llama.cpp": llamacpp, "transformers": transformers}[engine]
+    module = {"vllm": vllm, "sglang": sglang, "llama.cpp": llamacpp, "transformers": transformers}[engine]
     st.sidebar.caption(plain(f"Rules of {module.__doc__.splitlines()[0].rstrip('.')}"))
     box = st.sidebar.expander(f"{engine} settings (empty: the engine's default)")
     max_context = spec.max_context if spec is not None else MAX_CONTEXT
     if engine == "vllm":
+        widget("selectbox", "vllm_version", "release (its memory rules)", where=box, options=VLLM_VERSIONS,
+               format_func=lambda v: f"current ({vllm.VLLM_CURRENT})" if v == "current" else v,
+               help="vLLM's budget rules changed over its releases: which memory it charges, its scheduler "
+               "defaults, its CUDA-graph estimate. One release stands for each period.")
         widget("number_input", "gmu", "gpu_memory_utilization", where=box, min_value=0.01, max_value=1.0,
-               value=None, placeholder="0.9", format="%.3f", step=0.01)
+               value=None, placeholder="0.92 (0.9 before 0.20)", format="%.3f", step=0.01)
         widget("number_input", "max_model_len", "max_model_len", where=box, min_value=1, max_value=MAX_CONTEXT,
                value=None, placeholder=f"{max_context} (the model's)")
         widget("number_input", "max_num_seqs", "max_num_seqs", where=box, min_value=1, max_value=MAX_BATCH,
                value=None, placeholder="256")
+    elif engine == "sglang":
+        widget("number_input", "mfs", "mem_fraction_static", where=box, min_value=0.01, max_value=0.99,
+               value=None, placeholder="SGLang's rule for the GPU", format="%.3f", step=0.01)
     elif engine == "llama.cpp":
         widget("number_input", "n_ubatch", "n_ubatch", where=box, min_value=1, max_value=MAX_CONTEXT, value=None,
                placeholder="512")

@@ -15,6 +15,7 @@ from .errors import WorkloadError, shown
 from .kv import get_kv_dtype, indexer_cache_bytes, kv_cache_bytes
 from .limits import MAX_BATCH, MAX_BYTES, MAX_CONTEXT
 from .overhead import Runtime, overhead_breakdown
+from .performance import Performance, offloaded, performance
 from .profiles import load_model
 from .quant.catalog import get_quant
 from .spec import ModelSpec
@@ -38,37 +39,6 @@ class Workload(BaseModel):
     logits_dtype: str = "fp32"
     runtime: Runtime = "cuda"
     cap_sliding: StrictBool = True
-
-
-class Performance(BaseModel):
-    """Fit and speed on one GPU (roofline, planner.perf)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    gpu: str
-    engine: str
-    usable_memory_bytes: int
-    fits: bool = Field(description="the total fits the GPU's usable memory and the engine (if any) would start and "
-                       "run every sequence of the batch at once")
-    reason: str | None = Field(None, description="why it does not fit, in one sentence; None when it fits")
-    headroom_bytes: int = Field(description="usable memory − total; negative when it does not fit")
-    prompt_tokens: int
-    prefill_seconds: float | None = Field(
-        description="time to first token for `prompt_tokens` per sequence; None when the GPU has no FLOP/s figure")
-    decode_seconds_per_token: float | None = Field(
-        description="one decode step at the full context; None for a GPU without datasheet figures (a local GPU the "
-        "catalog lacks)")
-    decode_tokens_per_s: float | None = Field(description="per sequence")
-    throughput_tokens_per_s: float | None = Field(description="all sequences of the batch together")
-    request_overhead_seconds: float | None = Field(
-        None, description="what a served request adds to the time to first token (HTTP, tokenization, scheduling), "
-        "from published server benchmarks; None where none is known")
-    typical_error: dict[str, float] = Field(
-        default_factory=dict, description="decode / ttft: the median |error| against published runs that did not "
-        "calibrate planner (the check half, for this engine and weight family), as a fraction")
-    efficiency_entries: dict[str, str] = Field(
-        default_factory=dict, description="the efficiency-table entries (profiles/efficiency.yaml) behind the decode "
-        "and prefill figures, engine/backend/family/class, or 'yours' for a given efficiency")
 
 
 class Estimate(BaseModel):
@@ -244,7 +214,7 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     if engine is not None and engine not in ENGINES:
         raise WorkloadError(f"engine must be one of {', '.join(ENGINES)}, got {shown(engine)}")
     if engine is None and engine_options:
-        raise WorkloadError(f"option {sorted(engine_options)[0]!r} needs an engine (vllm, llama.cpp, transformers)")
+        raise WorkloadError(f"option {sorted(engine_options)[0]!r} needs an engine ({', '.join(ENGINES)})")
     context = _engine_context(spec, engine, context, batch, engine_options)
     w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, chunk=chunk,
                          attention=attention, logits=logits, logits_dtype=logits_dtype, runtime=runtime,
@@ -276,16 +246,21 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
         if mem.weights_bytes != sum(weights.values()):
             breakdown["weights"] = {"on device": mem.weights_bytes}
         details, refusal = mem.details, mem.refusal
+    if details.get("communication_bytes"):  # a tensor-parallel engine's all-reduce buffers, outside PyTorch's pool
+        breakdown["overhead"] = {**overhead, "all_reduce_buffers": details["communication_bytes"]}
+        totals["overhead_bytes"] += details["communication_bytes"]
     if engine in (None, "transformers"):  # PyTorch's caching allocator serves the activations
         overhead = overhead_breakdown(w.runtime, activation_bytes=totals["activation_bytes"])
         breakdown["overhead"] = overhead
         totals["overhead_bytes"] = sum(overhead.values())
     total = sum(totals.values())
-    perf = None if gpu is None else _performance(spec, w, total, gpu=gpu, engine=speed_engine or engine, prompt=prompt,
-                                                 refusal=refusal, efficiency=efficiency,
-                                                 prefill_efficiency=prefill_efficiency)
+    split = dict(tp=details.get("tensor_parallel_size", details.get("tp_size", 1)),
+                 pp=details.get("pipeline_parallel_size", 1))
+    perf = None if gpu is None else performance(spec, w, total, gpu=gpu, engine=speed_engine or engine, prompt=prompt,
+                                                refusal=refusal, efficiency=efficiency,
+                                                prefill_efficiency=prefill_efficiency, **split)
     if perf is not None and engine == "llama.cpp" and details.get("n_gpu_layers", spec.n_layers + 1) <= spec.n_layers:
-        perf = _offloaded(spec, w, perf, gpu=gpu, gpu_layers=details["n_gpu_layers"], kv_total=kv)
+        perf = offloaded(spec, w, perf, gpu=gpu, gpu_layers=details["n_gpu_layers"], kv_total=kv)
     return Estimate(model=spec.name, workload=w, **totals, total_bytes=total, performance=perf, breakdown=breakdown,
                     engine=engine, engine_details=details, engine_refusal=refusal)
 
@@ -312,6 +287,8 @@ def _engine_context(spec: ModelSpec, engine: str | None, context, batch, options
             positive_int("max_model_len", max_model_len, spec.max_context)
         if context is None:
             return options["max_model_len"]  # a longer context than max_model_len: vllm_memory refuses it
+    if engine == "sglang" and context is None:
+        return options.get("context_length") or spec.max_context  # SGLang's default context_length: the model's
     if engine == "llama.cpp" and context is None and options.get("n_ctx") is not None:
         n_ctx = positive_int("n_ctx", options["n_ctx"], MAX_CONTEXT)
         slots = options.get("n_parallel")
@@ -321,7 +298,7 @@ def _engine_context(spec: ModelSpec, engine: str | None, context, batch, options
 
 
 def _engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict, options: dict):
-    from .engines import llamacpp_memory, transformers_memory, vllm_memory
+    from .engines import llamacpp_memory, sglang_memory, transformers_memory, vllm_memory
     from .gpus import load_gpu
 
     common = dict(quant=w.quant, kv_dtype=w.kv_dtype)
@@ -336,61 +313,25 @@ def _engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict,
             if g is None:
                 raise WorkloadError("engine 'vllm' sizes its KV cache from the GPU's memory: give gpu= or "
                                     "gpu_memory_bytes=")
-            memory = g.memory_bytes or g.memory_marketed_bytes
+            memory = g.runtime_total_bytes
         return vllm_memory(spec, **common, gpu_memory_bytes=positive_int("gpu_memory_bytes", memory, MAX_BYTES),
-                           weights=totals["weights_bytes"], context=w.context, batch=w.batch, **options)
+                           weights=totals["weights_bytes"], context=w.context, batch=w.batch,
+                           device_name="" if g is None else g.name, **options)
+    if engine == "sglang":
+        options = dict(options)
+        memory = options.pop("gpu_memory_bytes", None)
+        if gpu is None and memory is None:
+            raise WorkloadError("engine 'sglang' sizes its KV pool from the GPU's memory: give gpu= or "
+                                "gpu_memory_bytes=")
+        g = None if gpu is None else load_gpu(gpu)
+        if g is not None and g.vendor == "apple":
+            raise WorkloadError(f"engine 'sglang' does not run on {g.name}; use engine llama.cpp")
+        total = positive_int("gpu_memory_bytes", memory if memory is not None else g.runtime_total_bytes, MAX_BYTES)
+        smi = total if g is None else (g.memory_bytes or g.memory_marketed_bytes)
+        return sglang_memory(spec, **common, gpu_memory_bytes=total, smi_memory_bytes=smi,
+                             weights=totals["weights_bytes"], context=w.context, batch=w.batch, **options)
     if engine == "llama.cpp":
         return llamacpp_memory(spec, **common, context=w.context, batch=w.batch, **options)
     return transformers_memory(spec, **common, context=w.context, batch=w.batch, weights=totals["weights_bytes"],
                                kv=totals["kv_cache_bytes"], attention=w.attention, chunk=w.chunk,
                                act_bits=_act_bits(w.quant), **options)
-
-
-def _offloaded(spec: ModelSpec, w: Workload, perf: Performance, *, gpu, gpu_layers: int, kv_total: int) -> Performance:
-    """llama.cpp with layers in CPU RAM (-ngl below all): each token reads those layers at the host's memory speed
-    (perf.offload_seconds_per_token, as planner.parallel.offload); prefill with offloaded layers is not modelled, so
-    no time to first token."""
-    from .gpus import load_gpu
-    from .perf import offload_seconds_per_token
-
-    if perf.decode_seconds_per_token is None:  # a GPU without speed figures
-        return perf
-    step = offload_seconds_per_token(spec, load_gpu(gpu), quant=w.quant, kv_total=kv_total, gpu_layers=gpu_layers)
-    return perf.model_copy(update=dict(prefill_seconds=None, decode_seconds_per_token=step,
-                                       decode_tokens_per_s=1 / step, throughput_tokens_per_s=w.batch / step))
-
-
-def _performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt, refusal: str | None = None,
-                 efficiency: float | None = None, prefill_efficiency: float | None = None) -> Performance:
-    from .efficiency import efficiency_keys, request_seconds, typical_errors
-    from .gpus import load_gpu
-    from .perf import decode_seconds_per_token, default_engine, prefill_seconds
-
-    g = load_gpu(gpu)
-    engine = engine or default_engine(w.quant, spec)
-    used = efficiency_keys(g, w.quant, engine, spec, efficiency=efficiency, prefill_efficiency=prefill_efficiency)
-    prompt = w.context if prompt is None else positive_int("prompt", prompt)
-    if prompt > w.context:
-        raise WorkloadError(f"prompt {prompt} exceeds context {w.context}")
-    kw = dict(quant=w.quant, kv_dtype=w.kv_dtype, batch=w.batch, engine=engine, cap_sliding=w.cap_sliding,
-              efficiency=efficiency)
-    from .machine import has_speed
-
-    if has_speed(g):
-        step = float(decode_seconds_per_token(spec, g, context=w.context, **kw))
-        ttft = prefill_seconds(spec, g, prompt=prompt, prefill_efficiency=prefill_efficiency, **kw)
-    else:  # no bandwidth or FLOP/s figures: no speed rather than a made-up one
-        step = ttft = None
-    usable = g.usable_memory_bytes
-    reason = refusal
-    if total > usable:
-        reason = (f"needs {total / 2**30:,.2f} GiB, {g.id} has {usable / 2**30:,.2f} GiB usable"
-                  + (f"; and {refusal[0].lower()}{refusal[1:]}" if refusal else ""))
-    return Performance(
-        gpu=g.id, engine=engine, usable_memory_bytes=usable, fits=reason is None, reason=reason,
-        headroom_bytes=usable - total,
-        prompt_tokens=prompt, prefill_seconds=None if ttft is None else float(ttft),
-        decode_seconds_per_token=step, decode_tokens_per_s=None if step is None else 1 / step,
-        throughput_tokens_per_s=None if step is None else w.batch / step,
-        efficiency_entries=used, typical_error=typical_errors(w.quant, engine, spec),
-        request_overhead_seconds=request_seconds(engine))

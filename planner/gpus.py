@@ -31,7 +31,10 @@ class GPU(BaseModel):
     name: str
     vendor: Literal["nvidia", "amd", "apple"]
     architecture: str
-    memory_bytes: int | None = Field(None, gt=0, description="total as the driver reports it")
+    memory_bytes: int | None = Field(None, gt=0, description="total as the driver reports it (nvidia-smi)")
+    cuda_memory_bytes: int | None = Field(
+        None, gt=0, description="total as CUDA (or ROCm) reports it, torch.cuda.mem_get_info()'s: a few hundred MiB "
+        "below nvidia-smi's on current NVIDIA drivers, the memory every process, CUDA context included, shares")
     memory_marketed_bytes: int = Field(gt=0, description="capacity as marketed")
     memory_type: str
     memory_bandwidth_bytes_per_s: float = Field(gt=0)
@@ -46,8 +49,14 @@ class GPU(BaseModel):
 
     @property
     def usable_memory_bytes(self) -> int:
-        """Memory a model may use: the driver-reported total (marketed if none), times the GPU share."""
-        return int((self.memory_bytes or self.memory_marketed_bytes) * self.gpu_memory_share)
+        """Memory a model may use: the total CUDA reports (else nvidia-smi's, else the marketed capacity), times the
+        GPU share."""
+        return int((self.cuda_memory_bytes or self.memory_bytes or self.memory_marketed_bytes) * self.gpu_memory_share)
+
+    @property
+    def runtime_total_bytes(self) -> int:
+        """The total an engine sees from torch.cuda.mem_get_info() and budgets from (vLLM, SGLang)."""
+        return self.cuda_memory_bytes or self.memory_bytes or self.memory_marketed_bytes
 
     def peak_flops(self, dtype: str) -> float | None:
         """Dense peak for `dtype`, else the 16-bit, else the fp32 figure; None when no datasheet gives one."""

@@ -289,7 +289,9 @@ def _catalog_as_local(catalog_id: str, tool: str, where: dict, **fields):
 
     g = _catalog()[catalog_id]
     source = f"this machine ({tool}); speed figures: profiles/gpus/{catalog_id}.yaml"
-    return g.model_copy(update=dict(fields, source=source, sources={**g.sources, **where, "catalog_id": catalog_id}))
+    # this machine's memory figure stands for the catalog's totals (CUDA's included): it is what is free here now
+    return g.model_copy(update=dict(fields, cuda_memory_bytes=None, source=source,
+                                    sources={**g.sources, **where, "catalog_id": catalog_id}))
 
 
 def _from_nvml(d: LocalGPU):

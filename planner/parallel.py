@@ -38,7 +38,7 @@ from .perf import (
 )
 from .profiles import load_model
 from .spec import ModelSpec
-from .weights import offload_split, stored_tensors, weights_bytes
+from .weights import offload_split, stage_weights, weights_bytes
 
 Mode = Literal["tp", "pp"]
 
@@ -69,24 +69,13 @@ class ParallelPlan(BaseModel):
 
 
 def _tp_weights(spec: ModelSpec, quant: str, n: int) -> int:
-    return sum(ceil(t.nbytes / n) if t.is_matrix else t.nbytes for t in stored_tensors(spec, quant))
+    return stage_weights(spec, quant, [spec.n_layers], tp=n)[0]
 
 
 def _pp_weights(spec: ModelSpec, quant: str, n: int) -> int:
     """The heaviest stage: layers split as evenly as possible, embedding on the first, lm_head on the last."""
-    per_stage = [0] * n
     bounds = [round(i * spec.n_layers / n) for i in range(n + 1)]
-    stage_of = {layer: s for s in range(n) for layer in range(bounds[s], bounds[s + 1])}
-    for t in stored_tensors(spec, quant):
-        if t.layer is not None and t.layer in stage_of:
-            per_stage[stage_of[t.layer]] += t.nbytes
-        elif t.group == "embedding":
-            per_stage[0] += t.nbytes
-            if spec.tie_embeddings and n > 1:
-                per_stage[-1] += t.nbytes  # the last stage needs the tied matrix as its lm_head too
-        else:
-            per_stage[-1] += t.nbytes
-    return max(per_stage)
+    return max(stage_weights(spec, quant, [bounds[s + 1] - bounds[s] for s in range(n)]))
 
 
 def check_layout(spec: ModelSpec, gpu: GPU, n_gpus: int, mode: str) -> None:
@@ -110,6 +99,11 @@ def check_layout(spec: ModelSpec, gpu: GPU, n_gpus: int, mode: str) -> None:
             raise LayoutError(f"pipeline parallel over {n} GPUs needs at least {n} layers; {spec.name} has "
                               f"{spec.n_layers}")
         return
+    check_tensor_parallel(spec, n)
+
+
+def check_tensor_parallel(spec: ModelSpec, n: int) -> None:
+    """check_layout's tensor-parallel rules (vLLM's), for any GPU."""
     if spec.n_heads % n:
         raise LayoutError(f"tensor parallel {n}: {spec.name}'s {spec.n_heads} attention heads do not divide by {n}")
     if spec.mla is None and (spec.n_kv_heads % n if spec.n_kv_heads >= n else n % spec.n_kv_heads):

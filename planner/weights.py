@@ -205,3 +205,28 @@ def offload_split(spec: ModelSpec, quant: str, gpu_layers: int) -> tuple[int, in
             token_embd += t.nbytes
         device, host = (device + t.nbytes, host) if on_device else (device, host + t.nbytes)
     return device, host, token_embd
+
+
+def stage_weights(spec: ModelSpec, quant: str, layers_per_stage: list[int], *, tp: int = 1) -> list[int]:
+    """Weight bytes on one GPU of each pipeline stage holding `layers_per_stage` consecutive layers, its matrices
+    split `tp` ways (tensor parallel: attention by heads, MLP by columns, embedding and lm_head by vocabulary; norms
+    and biases whole). The first stage also holds the embedding, the last the lm_head and the final norm (and the tied
+    embedding matrix again as its lm_head when there is more than one stage)."""
+    stage_of = {}
+    start = 0
+    for s, n in enumerate(layers_per_stage):
+        stage_of.update({layer: s for layer in range(start, start + n)})
+        start += n
+    last = len(layers_per_stage) - 1
+    out = [0] * len(layers_per_stage)
+    for t in stored_tensors(spec, quant):
+        share = ceil(t.nbytes / tp) if t.is_matrix else t.nbytes
+        if t.layer is not None and t.layer in stage_of:
+            out[stage_of[t.layer]] += share
+        elif t.group == "embedding":
+            out[0] += share
+            if spec.tie_embeddings and last > 0:
+                out[last] += share
+        else:
+            out[last] += share
+    return out

@@ -163,7 +163,12 @@ def test_several_gpus_tensor_and_pipeline_parallel():
     assert metric(at, "total per GPU") == gib(p.per_gpu["total_bytes"]) and at.success
     at.sidebar.selectbox(key="split").set_value("pipeline").run()
     assert metric(at, "total per GPU") != gib(p.per_gpu["total_bytes"])
-    at.sidebar.selectbox(key="engine").set_value("vllm").run()
+    at.sidebar.selectbox(key="engine").set_value("vllm").run()  # vLLM's own pipeline split over the 4 GPUs
+    v = estimate("meta-llama/Llama-3.1-70B", quant="bf16", context=8192, gpu="h100-sxm", engine="vllm",
+                 pipeline_parallel_size=4)
+    assert metric(at, "total per GPU") == gib(v.total_bytes)
+    at.sidebar.selectbox(key="engine").set_value("llama.cpp").run()
+    at.sidebar.selectbox(key="quant").set_value("q4_k_m").run()
     assert "not modelled" in at.error[0].value  # refused, never an answer for a different setup
 
 
@@ -172,7 +177,12 @@ def test_engine_picker_with_its_options():
     at.sidebar.selectbox(key="engine").set_value("vllm").run()
     e = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="vllm")
     assert metric(at, "total") == gib(e.total_bytes)
-    assert "vLLM V1" in caption(at)  # the version whose rules are used
+    assert "vLLM, 0.4 to 0.33" in caption(at)  # the releases whose rules it knows
+    at.sidebar.selectbox(key="vllm_version").set_value("0.9.0").run()
+    old = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="vllm",
+                   engine_version="0.9.0")
+    assert metric(at, "total") == gib(old.total_bytes) and at.query_params["vllm_version"] == "0.9.0"
+    at.sidebar.selectbox(key="vllm_version").set_value("current").run()
     at.sidebar.number_input(key="gmu").set_value(0.5).run()
     half = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="vllm",
                     gpu_memory_utilization=0.5)
@@ -184,6 +194,19 @@ def test_engine_picker_with_its_options():
                  quant="q4_k_m", n_gpu_layers=10)
     assert metric(at, "total") == gib(e.total_bytes)
 
+
+
+def test_sglang_and_vllm_split_a_model_over_gpus_from_the_sidebar():
+    at = app(gpu="h100-sxm", model="meta-llama/Llama-3.1-70B", engine="sglang", n_gpus="4", context="8192")
+    e = estimate("meta-llama/Llama-3.1-70B", context=8192, gpu="h100-sxm", engine="sglang", tp_size=4)
+    assert metric(at, "total per GPU") == gib(e.total_bytes)
+    at.sidebar.number_input(key="mfs").set_value(0.8).run()
+    e = estimate("meta-llama/Llama-3.1-70B", context=8192, gpu="h100-sxm", engine="sglang", tp_size=4,
+                 mem_fraction_static=0.8)
+    assert metric(at, "total per GPU") == gib(e.total_bytes) and at.query_params["mfs"] == "0.8"
+    at.sidebar.selectbox(key="engine").set_value("vllm").run()
+    v = estimate("meta-llama/Llama-3.1-70B", context=8192, gpu="h100-sxm", engine="vllm", tensor_parallel_size=4)
+    assert metric(at, "total per GPU") == gib(v.total_bytes)
 
 
 def test_transformers_static_cache_from_the_sidebar_and_the_link():

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from planner import PlannerError
+from planner.gpus import load_gpu
 from planner.measure.logs import check_log, engine_of, llamacpp_quant, llamacpp_settings
 from planner.measure.logs.recognise import catalog_gpu, profile_for
 
@@ -123,14 +124,18 @@ def test_a_vllm_log_without_gpu_or_total_shows_kv_rows_without_a_planner_figure(
 
 def test_vllm_budgets_the_total_cuda_reports_not_the_catalogs():
     # vllm#10517: total_gpu_memory=23.58GiB on an RTX 3090 (nvidia-smi: 24,576 MiB): with the logged total planner
-    # budgets 23.58 × 0.9 GiB as vLLM did; the catalog's total (the same log less that figure) budgets 0.38 GiB more
+    # budgets 23.58 × 0.9 GiB as vLLM did. The catalog now holds that CUDA total too (cuda_memory_bytes), so the
+    # same log less its total, checked on the catalog's rtx-3090, budgets the same; nvidia-smi's 24.00 GiB would
+    # have budgeted 0.38 GiB more.
     text = (LOGS / "vllm-llama3.1-8b-rtx3090-10517.log").read_text()
     assert "total_gpu_memory=23.58GiB" in text
     with_total = {row.figure: row for row in check_log(text, "meta-llama/Llama-3.1-8B").rows}
     catalog = {row.figure: row for row in check_log(text.replace("total_gpu_memory=23.58GiB ", ""),
                                                     "meta-llama/Llama-3.1-8B", gpu="rtx-3090").rows}
     budget = with_total["available KV cache memory"].planner
-    assert catalog["available KV cache memory"].planner - budget == pytest.approx((24.00 - 23.58) * 0.9, abs=0.001)
+    assert catalog["available KV cache memory"].planner == pytest.approx(budget, abs=0.005)
+    g = load_gpu("rtx-3090")
+    assert (g.memory_bytes - g.cuda_memory_bytes) / 2**30 * 0.9 == pytest.approx(0.378, abs=0.005)
     assert "catalog" in catalog["available KV cache memory"].note and not with_total["available KV cache memory"].note
 
 

@@ -74,10 +74,14 @@ def test_llama_cpp_quantized_v_needs_flash_attention():
 
 
 def test_vllm_budget_blocks_and_concurrency():
-    e = estimate("meta-llama/Meta-Llama-3-8B", engine="vllm", gpu="h100-sxm", max_model_len=8192)
+    e = estimate("meta-llama/Meta-Llama-3-8B", engine="vllm", gpu="h100-sxm", max_model_len=8192,
+                 engine_version="0.11.0")
     d = e.engine_details
-    assert d["requested_bytes"] == int(81559 * MiB * 0.9)  # nvidia-smi total of an H100 SXM × 0.9
+    # vLLM budgets CUDA's total, 85,017,755,648 B on an H100 SXM (CUDA 13 deviceQuery), × 0.9 before 0.20
+    assert d["requested_bytes"] == int(85017755648 * 0.9)
     assert d["available_kv_bytes"] == d["requested_bytes"] - e.weights_bytes - e.activation_bytes
+    # an 80 GB GPU gets vllm serve's larger scheduler defaults (≥ 70 GiB, not an A100)
+    assert (d["max_num_batched_tokens"], d["max_num_seqs"]) == (8192, 1024)
     assert d["kv_blocks"] == d["available_kv_bytes"] // (16 * 128 * 1024)  # 16 tokens × 128 KiB per block
     assert d["kv_tokens"] == 16 * d["kv_blocks"] and d["max_concurrency"] == d["kv_blocks"] / 512
 
@@ -136,3 +140,30 @@ def test_llama_cpp_with_layers_in_cpu_ram_decodes_at_host_memory_speed():
     assert e.decode_tokens_per_s == o.decode_tokens_per_s and e.prefill_seconds is None
     full = estimate("meta-llama/Llama-3.1-8B", engine="llama.cpp", gpu="rtx-4090", **kw)
     assert full.prefill_seconds is not None and full.decode_tokens_per_s > 10 * e.decode_tokens_per_s
+
+
+def test_vllm_rules_by_release():
+    """What each release charges against the budget (research/vllm_versions.md): the CUDA context in the "global"
+    periods (V0 0.6.4, V1 0.8.0–0.9.0.1), the CUDA-graph estimate from 0.20 (with 0.92 of the GPU), neither in
+    between."""
+    from planner.engines.vllm import VLLM_CUDA_GRAPH_ESTIMATE_BYTES
+    from planner.overhead import CUDA_CONTEXT_BYTES
+
+    def run(version, **kw):
+        return estimate("meta-llama/Llama-3.1-8B", engine="vllm", gpu="h100-sxm", max_model_len=8192,
+                        engine_version=version, max_num_batched_tokens=2048, max_num_seqs=256, **kw)
+
+    base, global_, current = run("0.11.0"), run("0.8.5"), run("0.33.0", gpu_memory_utilization=0.9)
+    kv = base.engine_details["available_kv_bytes"]
+    assert global_.engine_details["available_kv_bytes"] == kv - CUDA_CONTEXT_BYTES
+    assert current.engine_details["available_kv_bytes"] == kv - VLLM_CUDA_GRAPH_ESTIMATE_BYTES
+    assert run("0.33.0").engine_details["gpu_memory_utilization"] == 0.92
+    assert run("0.6.5").engine_details["available_kv_bytes"] == kv
+    assert run("0.6.4").engine_details["engine_version"] == "0.6.4"
+    v0 = estimate("meta-llama/Llama-3.1-8B", engine="vllm", gpu="h100-sxm", max_model_len=8192,
+                  engine_version="0.6.3")
+    assert (v0.engine_details["max_num_batched_tokens"], v0.engine_details["max_num_seqs"]) == (8192, 256)
+    with pytest.raises(WorkloadError, match="engine_version must be a vLLM release from 0.4 to 0.33.0"):
+        run("0.3.3")
+    with pytest.raises(WorkloadError, match="engine_version"):
+        run("latest")

@@ -22,9 +22,13 @@ def test_catalog_has_every_required_gpu_with_sources():
         assert g.usable_memory_bytes > 8 * 2**30
 
 
-def test_driver_reported_memory_is_used():
-    # nvidia-smi on an H100 SXM reports 81559MiB (source in profiles/gpus/h100-sxm.yaml)
-    assert load_gpu("h100-sxm").usable_memory_bytes == 81559 * 2**20
+def test_cuda_reported_memory_is_what_a_model_may_use():
+    # CUDA on an H100 SXM reports 85,017,755,648 B (deviceQuery, CUDA 13), nvidia-smi 81,559 MiB (sources in
+    # profiles/gpus/h100-sxm.yaml): every process, the CUDA context included, shares CUDA's total
+    g = load_gpu("h100-sxm")
+    assert g.usable_memory_bytes == 85017755648 and g.memory_bytes == 81559 * 2**20
+    assert g.memory_bytes - g.usable_memory_bytes == pytest.approx(480 * 2**20, abs=2**20)  # 81,559 − 81,079 MiB
+    assert load_gpu("m2-ultra").cuda_memory_bytes is None  # Apple: the unified memory's GPU share
     assert load_gpu("H100-SXM").id == "h100-sxm"
 
 
@@ -155,7 +159,7 @@ def test_cpu_offload_moves_layers_to_host_and_slows_decode():
     (lambda: plan("llama-3-8b", gpu="h100-sxm", n_gpus=0), "n_gpus must be an integer within 1–1,024, got 0"),
     (lambda: plan("llama-3-8b", gpu="h100-sxm", mode="dp"), "mode must be tp or pp, got 'dp'"),
     (lambda: offload("llama-3-8b", gpu="rtx-4090", gpu_layers=33), "gpu_layers must be an integer within 0–32"),
-    (lambda: estimate("llama-3-8b", gpu="rtx-4090", engine="tgi"), "engine must be one of vllm, llama.cpp"),
+    (lambda: estimate("llama-3-8b", gpu="rtx-4090", engine="tgi"), "engine must be one of vllm, sglang, llama.cpp"),
     (lambda: max_context("llama-3-8b"), "give gpu="),
     (lambda: fit("llama-3-8b", min_tokens_per_s=-1), "min_tokens_per_s must be a finite number > 0, got -1"),
 ])

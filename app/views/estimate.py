@@ -17,7 +17,8 @@ def _plan(setup: Setup, where: str):
         raise PlannerError("a multi-GPU plan needs a GPU from the list (its interconnect and speed), not a budget")
     if setup.engine is not None:
         raise PlannerError(f"{setup.engine} on {setup.n_gpus} GPUs is not modelled: choose the analytic engine for "
-                           "a tensor or pipeline plan, or 1 GPU for the engine's own rules")
+                           "a tensor or pipeline plan, vLLM or SGLang (which split models over GPUs), or 1 GPU "
+                           "for the engine's own rules")
     p = compute.plan(setup.spec, gpu=setup.gpu, n_gpus=setup.n_gpus, mode="tp" if setup.split == "tensor" else "pp",
                      quant=setup.quant, kv_dtype=setup.kv, context=setup.context, batch=setup.batch,
                      prompt=setup.prompt)
@@ -47,7 +48,8 @@ def _typical(setup: Setup, quant: str) -> str:
 
 def _one(setup: Setup, where: str):
     """One GPU (or a budget): planner.estimate, with the engine's own rules when one is chosen."""
-    extra = {"gpu_memory_bytes": setup.usable_bytes} if setup.gpu is None and setup.engine == "vllm" else {}
+    extra = ({"gpu_memory_bytes": setup.usable_bytes} if setup.gpu is None and setup.engine in ("vllm", "sglang")
+             else {})
     e = compute.estimate(setup.spec, quant=setup.quant, kv_dtype=setup.kv, context=setup.context,
                          batch=setup.batch, gpu=setup.gpu, engine=setup.engine, prompt=setup.prompt,
                          **setup.engine_options, **extra)
@@ -58,7 +60,7 @@ def _one(setup: Setup, where: str):
     over = parts["total_bytes"] > setup.usable_bytes  # then "X short of Y usable" says it best
     reason = e.engine_refusal or (perf.reason if perf is not None and not over else None)
     v = verdict(parts["total_bytes"], setup.usable_bytes, setup.reserve_pct, unit=setup.unit, where=where,
-                reason=reason if refused else None, refused=refused, fills_memory=setup.engine == "vllm")
+                reason=reason if refused else None, refused=refused, fills_memory=setup.engine in ("vllm", "sglang"))
     speeds = (perf.prefill_seconds, perf.decode_tokens_per_s, perf.throughput_tokens_per_s) if perf else (None,) * 3
     return parts, v, speeds, e.engine_details, (e.workload.quant, e.workload.kv_dtype)
 
@@ -74,7 +76,7 @@ def main(setup: Setup) -> None:
         stop()
     where = ("on each of " if setup.n_gpus > 1 else "on ") + setup.gpu_text
     parts, v, (ttft, per_seq, throughput), details, (quant, kv) = (
-        _plan(setup, where) if setup.n_gpus > 1 else _one(setup, where))
+        _plan(setup, where) if setup.n_gpus > 1 and setup.engine not in ("vllm", "sglang") else _one(setup, where))
 
     labels = [("weights", "weights_bytes"), ("KV cache", "kv_cache_bytes"), ("activations", "activation_bytes"),
               ("overhead", "overhead_bytes"), ("total" + (" per GPU" if setup.n_gpus > 1 else ""), "total_bytes")]

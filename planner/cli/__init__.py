@@ -35,13 +35,26 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--unit", type=unit, default="GiB", help=f"one of {', '.join(UNIT_BYTES)} (default GiB)")
     e.add_argument("--gpu", help="catalog GPU id (see `planner gpus`), or local / local:N (this machine's GPU, its "
                    "free memory now): adds fit, time to first token, tokens/s")
-    e.add_argument("--engine", choices=["vllm", "llama.cpp", "transformers"],
+    e.add_argument("--engine", choices=["vllm", "sglang", "llama.cpp", "transformers"],
                    help="what that engine allocates (default: the plain analytic model)")
+    e.add_argument("--engine-version", help="vllm: the release whose memory rules apply, 0.4 to 0.33 (default: "
+                   "the current release)")
     e.add_argument("--max-model-len", type=positive, help="vllm: max_model_len (default: the model's maximum)")
-    e.add_argument("--gpu-memory-utilization", type=rate, help="vllm: share of GPU memory (default 0.9)")
-    e.add_argument("--max-num-batched-tokens", type=positive, help="vllm: profile-run tokens (default 2048)")
-    e.add_argument("--max-num-seqs", type=positive, help="vllm: default 256")
+    e.add_argument("--gpu-memory-utilization", type=rate,
+                   help="vllm: share of GPU memory (default 0.92; 0.9 before 0.20)")
+    e.add_argument("--max-num-batched-tokens", type=positive,
+                   help="vllm: profile-run tokens (default: vLLM's for the GPU, 2048 or 8192)")
+    e.add_argument("--max-num-seqs", type=positive, help="vllm: default: vLLM's for the GPU, 256 or 1024")
     e.add_argument("--block-size", type=positive, help="vllm: KV block size (default 16; MLA 64)")
+    e.add_argument("--tensor-parallel-size", "-tp", type=positive,
+                   help="vllm: GPUs each layer is split over (default 1); figures are per GPU")
+    e.add_argument("--pipeline-parallel-size", "-pp", type=positive,
+                   help="vllm: pipeline stages, consecutive layers each (default 1)")
+    e.add_argument("--mem-fraction-static", type=rate,
+                   help="sglang: share of the free memory for weights and KV pool (default: SGLang's rule for the GPU)")
+    e.add_argument("--tp-size", type=positive, help="sglang: tensor parallel GPUs (default 1); figures are per GPU")
+    e.add_argument("--context-length", type=positive, help="sglang: longest request (default: the model's maximum)")
+    e.add_argument("--max-running-requests", type=positive, help="sglang: default from the pool (2048–4096)")
     e.add_argument("--n-batch", type=positive, help="llama.cpp: default 2048")
     e.add_argument("--n-ubatch", type=positive, help="llama.cpp: default 512")
     e.add_argument("--flash-attn", choices=["on", "off"], help="llama.cpp: default on")

@@ -17,7 +17,10 @@ def cmd_estimate(a) -> str:
         "block_size": a.block_size, "n_batch": a.n_batch, "n_ubatch": a.n_ubatch,
         "flash_attn": None if a.flash_attn is None else a.flash_attn == "on", "n_gpu_layers": a.n_gpu_layers,
         "n_parallel": a.parallel, "n_ctx": a.n_ctx, "type_v": a.type_v, "cache": a.cache,
-        "max_cache_len": a.max_cache_len}.items() if v is not None}
+        "max_cache_len": a.max_cache_len, "tensor_parallel_size": a.tensor_parallel_size,
+        "pipeline_parallel_size": a.pipeline_parallel_size, "mem_fraction_static": a.mem_fraction_static,
+        "tp_size": a.tp_size, "context_length": a.context_length, "engine_version": a.engine_version,
+        "max_running_requests": a.max_running_requests}.items() if v is not None}
     gpu = _gpu(a)
     e = estimate(a.model, quant=a.quant, kv_dtype=a.kv_dtype, context=a.context, batch=a.batch, chunk=a.chunk,
                  attention=a.attention, logits=a.logits, runtime=a.runtime, cap_sliding=not a.no_cap_sliding,
@@ -91,10 +94,27 @@ def _served(p) -> str:
 def _engine_lines(e, unit: str) -> list[str]:
     d = e.engine_details
     if e.engine == "vllm":
-        return [f"vLLM: budget {format_bytes(d['requested_bytes'], unit)} = {d['gpu_memory_utilization']:g} × GPU "
-                f"memory; available KV cache memory {format_bytes(d['available_kv_bytes'], unit)}",
+        split = (f" on each of {d['gpus']} GPUs (tensor parallel {d['tensor_parallel_size']} × pipeline parallel "
+                 f"{d['pipeline_parallel_size']}" + (f"; figures for the tightest stage, {d['layers_per_gpu']} layers"
+                                                      if d["pipeline_parallel_size"] > 1 else "")
+                 + ")" if d["gpus"] > 1 else "")
+        return [f"vLLM {d['engine_version']}: budget {format_bytes(d['requested_bytes'], unit)} = "
+                f"{d['gpu_memory_utilization']:g} × GPU memory{split}; available KV cache memory "
+                f"{format_bytes(d['available_kv_bytes'], unit)} (max_num_batched_tokens "
+                f"{d['max_num_batched_tokens']:,}, max_num_seqs {d['max_num_seqs']:,}"
+                + (f", CUDA graphs estimated at {format_bytes(d['cuda_graph_estimate_bytes'], unit)}"
+                   if d["cuda_graph_estimate_bytes"] else "") + ")",
                 f"  GPU KV cache size: {d['kv_tokens']:,} tokens ({d['kv_blocks']:,} blocks of {d['block_size']})",
                 f"  maximum concurrency for {d['max_model_len']:,} tokens per request: {d['max_concurrency']:.2f}x"]
+    if e.engine == "sglang":
+        split = f" on each of {d['tp_size']} GPUs" if d["tp_size"] > 1 else ""
+        return [f"SGLang {d['engine_version']}: mem_fraction_static {d['mem_fraction_static']:g} × "
+                f"{format_bytes(d['free_before_load_bytes'], unit)} free before loading{split} = "
+                f"{format_bytes(d['static_bytes'], unit)} for weights and KV pool",
+                f"  KV cache: {d['max_total_num_tokens']:,} tokens ({format_bytes(d['cell_bytes'], 'MiB')} each); "
+                f"max_running_requests {d['max_running_requests']:,}; chunked_prefill_size "
+                f"{d['chunked_prefill_size']:,}; request-to-token map {format_bytes(d['req_to_token_bytes'], unit)} "
+                f"from the rest"]
     if e.engine == "llama.cpp":
         mib = 2**20
         fa = "on" if d["flash_attn"] else "off"

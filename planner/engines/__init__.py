@@ -1,4 +1,4 @@
-"""Engine-aware memory: what vLLM, llama.cpp and transformers allocate, and whether they would run the workload.
+"""Engine-aware memory: what vLLM, SGLang, llama.cpp and transformers allocate, and whether they would run the workload.
 
 Each engine (one module each) is a function of the spec, the weights format, the workload and the engine's own
 settings that returns device bytes per component, the engine's own figures (KV blocks, cells, host buffers) and
@@ -15,16 +15,19 @@ from ..quant.catalog import get_quant
 from ..spec import ModelSpec
 from .common import EngineMemory
 from .llamacpp import LLAMA_CPP_PAD, llamacpp_memory
+from .sglang import sglang_memory
 from .transformers import transformers_memory
 from .vllm import VLLM_SAMPLER_BYTES_PER_LOGIT, vllm_memory
 
-ENGINES = ("vllm", "llama.cpp", "transformers")
+ENGINES = ("vllm", "sglang", "llama.cpp", "transformers")
 
 # KV-cache element types each engine offers (names of profiles/quants/kv_dtypes.yaml):
 #   vLLM --kv-cache-dtype: auto (the model dtype), bfloat16, fp8, fp8_e4m3, fp8_e5m2 (vllm/config/cache.py, 0.11);
 #   llama.cpp --cache-type-k/-v: f32, f16, bf16, q8_0, q4_0, q4_1, iq4_nl, q5_0, q5_1 (common/arg.cpp);
+#   SGLang --kv-cache-dtype: auto (the model dtype), fp8_e5m2, fp8_e4m3 (server_args.py);
 #   transformers: the model dtype, or QuantizedCache (quanto int2/int4, HQQ 1–8 bits) for int8/int4.
-ENGINE_KV_DTYPES = {"vllm": ("fp32", "fp16", "bf16", "fp8"), "llama.cpp": ("fp32", "fp16", "bf16", "q8_0", "q4_0"),
+ENGINE_KV_DTYPES = {"vllm": ("fp32", "fp16", "bf16", "fp8"), "sglang": ("fp32", "fp16", "bf16", "fp8"),
+                    "llama.cpp": ("fp32", "fp16", "bf16", "q8_0", "q4_0"),
                     "transformers": ("fp32", "fp16", "bf16", "int8", "int4")}
 
 
@@ -46,7 +49,10 @@ def check_engine_formats(spec: ModelSpec, engine: str, *, quant: str, kv_dtype: 
     if engine == "transformers" and gguf:
         raise WorkloadError(f"engine 'transformers' dequantizes GGUF files when it loads them, so quant {name!r} "
                             "does not describe its memory; pass the dtype it loads into (bf16, fp16)")
-    if engine in ("vllm", "transformers") and name.startswith("exl2"):
+    if engine == "sglang" and gguf:
+        raise WorkloadError(f"planner models SGLang with safetensors checkpoints; quant {name!r} is a GGUF type "
+                            "(run GGUF files in llama.cpp)")
+    if engine in ("vllm", "sglang", "transformers") and name.startswith("exl2"):
         raise WorkloadError(f"engine {engine!r} cannot load ExLlamaV2 weights (quant {name!r}); "
                             "ExLlamaV2/TabbyAPI runs them")
     kv = get_kv_dtype(kv_dtype).name
@@ -56,4 +62,4 @@ def check_engine_formats(spec: ModelSpec, engine: str, *, quant: str, kv_dtype: 
 
 
 __all__ = ["ENGINES", "ENGINE_KV_DTYPES", "LLAMA_CPP_PAD", "VLLM_SAMPLER_BYTES_PER_LOGIT", "EngineMemory",
-           "check_engine_formats", "llamacpp_memory", "transformers_memory", "vllm_memory"]
+           "check_engine_formats", "llamacpp_memory", "sglang_memory", "transformers_memory", "vllm_memory"]

@@ -1,4 +1,7 @@
-"""vLLM V1 (0.9–0.18; rules read in 0.11.0): the KV cache gets what the memory budget leaves."""
+"""vLLM, 0.4 to 0.33 (the current release, the default): the KV cache gets what the memory budget leaves.
+
+The budget's rules changed across releases (research/vllm_versions.md, read from each release's wheel);
+VLLM_RULES lists them, and `engine_version` picks the release whose rules apply."""
 
 from __future__ import annotations
 
@@ -6,13 +9,19 @@ import math
 from math import ceil
 
 from ..activations import step_activation_bytes
-from ..errors import WorkloadError, shown
+from ..errors import LayoutError, WorkloadError, shown
 from ..kv import kv_bytes_per_token_per_layer
-from ..limits import MAX_BATCH, MAX_CONTEXT
+from ..limits import MAX_BATCH, MAX_CONTEXT, MAX_GPUS
 from ..overhead import CUDA_CONTEXT_BYTES
 from ..spec import ModelSpec
 from ..units import format_bytes
+from ..weights import stage_weights
 from .common import EngineMemory, engine_options
+
+# Tensor parallel: each rank's custom all-reduce (distributed/device_communicators/custom_all_reduce.py,
+# CustomAllreduce(max_size=8192 * 1024)) allocates an IPC buffer of max_size, a metadata buffer of
+# meta_size() + max_size and an 8 MiB rank_data tensor: 24 MiB, and a few KiB of metadata left out.
+VLLM_CUSTOM_ALLREDUCE_BYTES = 3 * 8 * 2**20
 
 # vLLM's profile run converts the dummy requests' logits to fp32 and samples them with top-k/top-p on:
 # fp32 logits, softmax probabilities, the sorted values and their int64 indices are alive together
@@ -20,8 +29,81 @@ from .common import EngineMemory, engine_options
 VLLM_SAMPLER_BYTES_PER_LOGIT = 20
 
 
+VLLM_CURRENT = "0.33.0"
+# What each release charges against gpu_memory_utilization × CUDA's total, from the first release that did so:
+#   context: what is on the GPU before this instance adds to it, the CUDA context at least ("a global limit":
+#            V0 0.6.4; V1 0.6.4–0.9.0.1, the default engine from 0.8.0);
+#   comm:    the tensor-parallel all-reduce buffers (until 0.11 made distributed init part of the baseline);
+#   graphs:  the CUDA-graph memory it estimates before sizing the KV cache (on by default from 0.20);
+#   start_check: refuses to start when less than the budget is free (V1 0.9.1+).
+VLLM_RULES = (
+    ("0.4.0", dict(v1=False, context=False, comm=True, graphs=False, start_check=False, utilization=0.9)),
+    ("0.6.4", dict(v1=False, context=True, comm=True, graphs=False, start_check=False, utilization=0.9)),
+    ("0.6.5", dict(v1=False, context=False, comm=True, graphs=False, start_check=False, utilization=0.9)),
+    ("0.8.0", dict(v1=True, context=True, comm=True, graphs=False, start_check=False, utilization=0.9)),
+    ("0.9.1", dict(v1=True, context=False, comm=True, graphs=False, start_check=True, utilization=0.9)),
+    ("0.11.0", dict(v1=True, context=False, comm=False, graphs=False, start_check=True, utilization=0.9)),
+    ("0.20.0", dict(v1=True, context=False, comm=False, graphs=True, start_check=True, utilization=0.92)),
+)
+# The CUDA-graph memory vLLM 0.20+ estimates and takes from the KV budget depends on the model and the sizes it
+# captures; published "Estimated CUDA graph memory: X GiB total" lines range 0.07–1.58 GiB (7 logs; research/
+# vllm_versions.md). This is their median, a prior until a measurement replaces it.
+VLLM_CUDA_GRAPH_ESTIMATE_BYTES = int(0.61 * 2**30)
+
+
+def vllm_release(version: str) -> tuple[int, ...]:
+    """'0.6.3.post1' → (0, 6, 3); refuses what is not a vLLM release planner has rules for."""
+    import re
+
+    m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:[.+-]?\w*)*", str(version).strip())
+    release = tuple(int(g or 0) for g in m.groups()) if m else None
+    if release is None or not (0, 4, 0) <= release < (1, 0, 0) or release > vllm_release_tuple(VLLM_CURRENT):
+        raise WorkloadError(f"engine_version must be a vLLM release from 0.4 to {VLLM_CURRENT}, got {shown(version)}")
+    return release
+
+
+def vllm_release_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in version.split("."))
+
+
+def vllm_rules(release: tuple[int, ...]) -> dict:
+    return next(rules for since, rules in reversed(VLLM_RULES) if release >= vllm_release_tuple(since))
+
+
+def vllm_scheduler_defaults(release: tuple[int, ...], *, max_model_len: int, gpu_memory_bytes: int,
+                            device_name: str = "") -> dict:
+    """max_num_batched_tokens and max_num_seqs as `vllm serve` sets them (research/vllm_versions.md, Defaults).
+    V0: 256 sequences; the profile run takes max(max_model_len, 2048) tokens, or chunks (512 up to 0.6.4, 2048
+    later) when max_model_len exceeds 32K (0.5.5+). V1 (0.8+): by the GPU — 8192 tokens and 1024 sequences on GPUs of
+    70 GiB or more (H100/H200 by name in 0.8.0–0.8.4; A100s excluded from 0.9), 16384 on 160 GiB+ from 0.28;
+    else 2048 tokens (and 256 sequences from 0.8.5)."""
+    name = device_name.lower()
+    if release < (0, 8, 0):
+        chunked = release >= (0, 5, 5) and max_model_len > 32768
+        tokens = (512 if release <= (0, 6, 4) else 2048) if chunked else max(max_model_len, 2048)
+        return {"max_num_batched_tokens": tokens, "max_num_seqs": 256}
+    gib = gpu_memory_bytes / 2**30
+    if release < (0, 8, 5):
+        large = "h100" in name or "h200" in name
+        return {"max_num_batched_tokens": 8192 if large else 2048, "max_num_seqs": 1024}
+    large = gib >= 70 and (release < (0, 9, 0) or "a100" not in name)
+    tokens = 16384 if release >= (0, 28, 0) and gib >= 160 else 8192 if large else 2048
+    return {"max_num_batched_tokens": tokens, "max_num_seqs": 1024 if gib >= 70 else 256}
+
+
+def vllm_stage_layers(n_layers: int, pp: int) -> list[int]:
+    """vLLM's split of the layers over `pp` pipeline stages (vllm/distributed/utils.py get_pp_indices): an even share
+    each, and the remainder one layer apiece to the stages before the last, from the second-to-last backwards (the
+    first holds the embedding, the last the lm_head)."""
+    parts = [n_layers // pp] * pp
+    for i in range(2, n_layers % pp + 2):
+        parts[-i] += 1
+    return parts
+
+
 def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes: int, max_model_len: int,
-                weights: int, context: int | None = None, batch: int = 1, **options) -> EngineMemory:
+                weights: int, context: int | None = None, batch: int = 1, device_name: str = "",
+                **options) -> EngineMemory:
     """What vLLM allocates with `weights` bytes of weights on a GPU of `gpu_memory_bytes`, and its verdict.
 
     gpu_memory_bytes is the total CUDA reports, not the board's capacity: vLLM's budget is a fraction of
@@ -47,31 +129,65 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
         seq len …");
     and then `batch` sequences of `context` tokens run at once only when the pool holds them all and
     batch ≤ max_num_seqs; otherwise the scheduler queues the rest.
+
+    tensor_parallel_size × pipeline_parallel_size GPUs, each with this budget: a GPU holds its stage's layers
+    (vllm_stage_layers) with every matrix split tensor_parallel_size ways (planner.weights.stage_weights), its share
+    of the KV heads (an MLA latent whole), 1/tp of the layer activations, the sampler's full logits on the last
+    stage, and with tensor parallel the custom all-reduce buffers. Every GPU gets the fewest blocks any of them has
+    room for (v1/core/kv_cache_utils.py); the figures returned are that GPU's.
     """
-    defaults = {"gpu_memory_utilization": 0.9, "block_size": 64 if spec.mla is not None else 16,
-                "max_num_batched_tokens": 2048, "max_num_seqs": 256}
+    version = options.pop("engine_version", None) or VLLM_CURRENT
+    release = vllm_release(version)
+    rules = vllm_rules(release)
+    if max_model_len > spec.max_context:
+        raise WorkloadError(f"max_model_len {max_model_len} exceeds {spec.name}'s max_context {spec.max_context}")
+    defaults = {"gpu_memory_utilization": rules["utilization"], "block_size": 64 if spec.mla is not None else 16,
+                **vllm_scheduler_defaults(release, max_model_len=max_model_len, gpu_memory_bytes=gpu_memory_bytes,
+                                          device_name=device_name),
+                "tensor_parallel_size": 1, "pipeline_parallel_size": 1}
     o = engine_options("vllm", options, defaults,
-                       maximum={"block_size": 4096, "max_num_batched_tokens": MAX_CONTEXT, "max_num_seqs": MAX_BATCH})
+                       maximum={"block_size": 4096, "max_num_batched_tokens": MAX_CONTEXT, "max_num_seqs": MAX_BATCH,
+                                "tensor_parallel_size": MAX_GPUS, "pipeline_parallel_size": MAX_GPUS})
+    tp, pp = o["tensor_parallel_size"], o["pipeline_parallel_size"]
+    if tp > 1:
+        from ..parallel import check_tensor_parallel
+
+        check_tensor_parallel(spec, tp)
+    if pp > spec.n_layers:
+        raise LayoutError(f"pipeline_parallel_size {pp} exceeds {spec.name}'s {spec.n_layers} layers")
     util = o["gpu_memory_utilization"]
     if isinstance(util, bool) or not isinstance(util, (int, float)) or not math.isfinite(util) or not 0 < util <= 1:
         raise WorkloadError(f"gpu_memory_utilization must be within (0, 1], got {shown(util)}")
-    if max_model_len > spec.max_context:
-        raise WorkloadError(f"max_model_len {max_model_len} exceeds {spec.name}'s max_context {spec.max_context}")
     context = max_model_len if context is None else context
     if context > max_model_len:
         raise WorkloadError(f"context {context:,} exceeds max_model_len {max_model_len:,}: vLLM rejects longer "
                             "requests; raise max_model_len or lower context")
     tokens = o["max_num_batched_tokens"]
     reqs = min(o["max_num_seqs"], tokens)
-    # the layer phases of a forward over `tokens` tokens (attention as SDPA: no scores), logits handled below
-    layers = int(step_activation_bytes(spec, batch=1, tokens=tokens, attended=1, logits="last",
-                                       logits_bits=16, act_bits=16))
+    # the layer phases of a forward over `tokens` tokens (attention as SDPA: no scores), logits handled below;
+    # under tensor parallel each rank holds 1/tp of them (heads, MLP columns; the residual stream whole, left out)
+    layers = ceil(step_activation_bytes(spec, batch=1, tokens=tokens, attended=1, logits="last",
+                                        logits_bits=16, act_bits=16) / tp)
+    # every rank gathers the full logits and samples (LogitsProcessor's all-gather); only the last stage has them
     sampler = reqs * spec.vocab_size * (2 + VLLM_SAMPLER_BYTES_PER_LOGIT)
-    activation = max(layers, sampler + 2 * tokens * spec.d_model * 2)
+    last_stage_peak = max(layers, sampler + 2 * tokens * spec.d_model * 2)
     requested = int(gpu_memory_bytes * util)
-    available = requested - weights - activation
-    page = o["block_size"] * kv_bytes_per_token_per_layer(spec, kv_dtype)
-    blocks = max(0, available) // (page * spec.n_layers)
+    stage_layers = vllm_stage_layers(spec.n_layers, pp)
+    stage_weights_ = [weights] if tp * pp == 1 else stage_weights(spec, quant, stage_layers, tp=tp)
+    comm = VLLM_CUSTOM_ALLREDUCE_BYTES if tp > 1 else 0
+    # what the release charges besides weights and the profile peak: the all-reduce buffers (until 0.11), everything
+    # already on the GPU (its "global" periods), its CUDA-graph estimate (0.20+)
+    charged = ((comm if rules["comm"] else 0) + (CUDA_CONTEXT_BYTES if rules["context"] else 0)
+               + (VLLM_CUDA_GRAPH_ESTIMATE_BYTES if rules["graphs"] else 0))
+    peaks = [layers] * (pp - 1) + [last_stage_peak]
+    kv_heads = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / tp) / spec.n_kv_heads  # a rank's share
+    page = ceil(o["block_size"] * kv_bytes_per_token_per_layer(spec, kv_dtype) * kv_heads)
+    # each GPU's blocks; the engine takes the fewest over all of them (v1/core/kv_cache_utils.py)
+    stage_available = [requested - w - a - charged for w, a in zip(stage_weights_, peaks, strict=True)]
+    stage_blocks = [max(0, a) // (page * n) for a, n in zip(stage_available, stage_layers, strict=True)]
+    tight = min(range(pp), key=lambda s: (stage_blocks[s], -stage_weights_[s]))
+    weights, activation, available, blocks = (stage_weights_[tight], peaks[tight], stage_available[tight],
+                                              stage_blocks[tight])
     per_request = ceil(max_model_len / o["block_size"])
     per_sequence = ceil(context / o["block_size"])
     concurrent = min(blocks // per_sequence, o["max_num_seqs"])
@@ -80,7 +196,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     def gib(n: int) -> str:
         return format_bytes(n, "GiB")
 
-    if requested > free_at_start:
+    if requested > free_at_start and rules["start_check"]:
         refusal = (f"vLLM would not start: gpu_memory_utilization {util:g} asks for {gib(requested)}, but about "
                    f"{gib(free_at_start)} is free once the CUDA context is up; lower gpu_memory_utilization")
     elif available <= 0:
@@ -95,10 +211,15 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                    f"batch {batch:,} would queue")
     else:
         refusal = None
+    kv_bytes = blocks * page * stage_layers[tight]  # what the engine allocates on that GPU
     return EngineMemory(
-        engine="vllm", weights_bytes=weights, kv_cache_bytes=max(0, available), activation_bytes=activation,
+        engine="vllm", weights_bytes=weights, kv_cache_bytes=kv_bytes if tp * pp > 1 else max(0, available),
+        activation_bytes=activation,
         refusal=refusal, max_concurrent=concurrent,
         details={"requested_bytes": requested, "available_kv_bytes": available, "kv_blocks": blocks,
                  "kv_tokens": blocks * o["block_size"], "max_concurrency": blocks / per_request,
                  "max_model_len": max_model_len, "fits_max_model_len": 0 < available and blocks >= per_request,
-                 "free_at_start_bytes": free_at_start, **o})
+                 "free_at_start_bytes": free_at_start, "gpus": tp * pp, "layers_per_gpu": stage_layers[tight],
+                 "communication_bytes": comm, "engine_version": version, "charged_bytes": charged,
+                 "cuda_graph_estimate_bytes": VLLM_CUDA_GRAPH_ESTIMATE_BYTES if rules["graphs"] else 0,
+                 "v1": rules["v1"], **o})

@@ -1,10 +1,9 @@
 """SGLang's startup log: the weights it loaded, the KV pool it allocated and how many tokens that pool holds.
 
 SGLang prints GiB labelled "GB": get_available_gpu_memory() divides by 1 << 30 and memory_pool.py by
-GB = 1024 * 1024 * 1024. planner has no SGLang engine; what it compares is what does not depend on one — the
-weights on each GPU and the K and V bytes of the logged number of tokens — and, when the log gives
-mem_fraction_static and the free memory before loading, the pool's size by SGLang's own rule
-(model_executor/model_runner.py, profile_max_num_token):
+GB = 1024 * 1024 * 1024. What it compares: the weights on each GPU and the K and V bytes of the logged number of
+tokens, and, when the log gives mem_fraction_static and the free memory before loading, the pool's size by planner's
+SGLang engine (planner.engines.sglang; SGLang's own rule, model_executor/model_runner.py, profile_max_num_token):
     rest = free after loading − free before loading × (1 − mem_fraction_static)
     max_total_num_tokens = rest × 2**30 // (kv_heads per GPU × head_dim × layers × 2 × bytes per element)
 with planner's weights standing in for what loading took.
@@ -23,8 +22,9 @@ _END = (r"Load weight end\. (?:elapsed=[^,]+, )?type=(\w+), (?:dtype=torch\.(\w+
 _KV = (r"KV Cache is allocated\. (?:dtype: [^,]+, )?(?:#tokens: (\d+), )?"
        r"(?:K size: ([0-9.]+) GB, V size: ([0-9.]+) GB|KV size: ([0-9.]+) GB)")
 _MAX_TOKENS = re.compile(r"max_total_num_tokens=(\d+)")
-_ARGS = {"mem_fraction_static": re.compile(r"mem_fraction_static=([0-9.]+)"),
-         "tp_size": re.compile(r"(?<![\w])tp_size=(\d+)"),
+# server_args=ServerArgs(…) as logged, else the launch command's flags (--mem-fraction-static 0.93, --tp 4)
+_ARGS = {"mem_fraction_static": re.compile(r"mem_fraction_static=(\d*\.?\d+)|--mem-fraction-static[= ](\d*\.?\d+)"),
+         "tp_size": re.compile(r"(?<![\w])tp_size=(\d+)|--tp(?:-size)?[= ](\d+)"),
          "kv_cache_dtype": re.compile(r"kv_cache_dtype='(\w+)'"),
          "quantization": re.compile(r"(?<![\w_])quantization='?([\w-]+)'?"),
          "context_length": re.compile(r"context_len(?:gth)?=(\d+)")}
@@ -34,7 +34,8 @@ def sglang_settings(text: str) -> dict:
     out: dict = {}
     for key, pattern in _ARGS.items():
         if m := pattern.search(text):
-            out[key] = float(m[1]) if key == "mem_fraction_static" else int(m[1]) if m[1].isdigit() else m[1]
+            value = next(g for g in m.groups() if g is not None)
+            out[key] = float(value) if key == "mem_fraction_static" else int(value) if value.isdigit() else value
     return out
 
 
@@ -91,13 +92,18 @@ def check_sglang(text: str, spec, quant: str | None) -> LogCheck:
                             f"{src} × planner's KV bytes per token per GPU", kv_line, half_digit(kv[4])))
     frac = s.get("mem_fraction_static")
     if tokens and frac is not None and begin is not None:
-        free = float(begin[1]) * GIB
-        predicted = int((free * frac - weights) // cell)
+        from ...engines import sglang_memory
+        from ...overhead import CUDA_CONTEXT_BYTES
+
+        free = int(float(begin[1]) * GIB)
+        mem = sglang_memory(spec, quant=e.workload.quant, kv_dtype=e.workload.kv_dtype, weights=e.weights_bytes,
+                            gpu_memory_bytes=free + CUDA_CONTEXT_BYTES, smi_memory_bytes=free, context=1,
+                            mem_fraction_static=frac, tp_size=tp)
         line = tokens_line if tokens_m else kv_line
-        rows.append(Row("KV cache tokens (max_total_num_tokens)", float(tokens), float(predicted), "tokens",
-                        f"SGLang's rule on the logged free memory ({begin[1]} GB) and mem_fraction_static {frac:g}, "
-                        "with planner's weights and KV bytes (planner has no SGLang engine)", line,
-                        0.005 * GIB / cell * 2))
+        rows.append(Row("KV cache tokens (max_total_num_tokens)", float(tokens),
+                        float(mem.details["max_total_num_tokens"]), "tokens",
+                        f"planner's SGLang engine on the logged free memory ({begin[1]} GB) and mem_fraction_static "
+                        f"{frac:g}, with planner's weights and KV bytes", line, 0.005 * GIB / cell * 2))
     if not rows:
         raise PlannerError("this SGLang log has no figure planner can reconcile (no mem usage, no K/V size)")
     settings = {**{k: v for k, v in s.items() if v != "None"}, "quant": quant}

@@ -61,6 +61,29 @@ def _quant(text: str, model_names: str) -> str | None:
     return None
 
 
+_VERSION = re.compile(r"(?:vLLM API server version|LLM engine \(v|vllm version:?|vLLM version)"
+                      r"\s*v?(\d+\.\d+(?:\.\d+)?)")
+# The release a log comes from when it does not print one: each period prints its own lines
+# (research/vllm_versions.md, "Log signatures"), the oldest of each period's releases standing for it.
+_PERIODS = [(re.compile(r"CUDA graph memory profiling is (?:enabled|disabled)"), "0.20.0"),
+            (re.compile(r"Available KV cache memory"), "0.9.1"),
+            (re.compile(r"GPU KV cache size"), "0.8.0"),
+            (re.compile(r"# CUDA blocks:"), "0.7.0"),
+            (re.compile(r"the current vLLM instance can use"), "0.6.5"),
+            (re.compile(r"Memory profiling results: .*initial_memory_usage="), "0.6.4"),
+            (re.compile(r"# GPU blocks: [0-9,]+, # CPU blocks"), "0.4.0"),
+            (re.compile(r"# GPU blocks: [0-9,]+"), "0.8.0")]
+
+
+def vllm_log_release(text: str) -> tuple[str, str]:
+    """(release, how it was told) of the vLLM a log comes from: the version it prints, else its period's lines, else
+    0.11.0 for a V1 log and 0.6.5 for a V0 one."""
+    if m := _VERSION.search(text):
+        return m[1], "printed"
+    return next(((release, "from its log lines") for pattern, release in _PERIODS if pattern.search(text)),
+                ("0.11.0" if _V1.search(text) else "0.6.5", "assumed: no version or dated line"))
+
+
 def vllm_settings(text: str) -> dict:
     out: dict = {}
     for key, pattern in _SETTINGS.items():
@@ -76,6 +99,7 @@ def vllm_settings(text: str) -> dict:
 
 
 def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_names: str = "") -> LogCheck:
+    from ...engines.vllm import vllm_release
     from ...estimate import estimate
 
     found = {k: first(p, text) for k, p in _FIGURES.items()}
@@ -87,10 +111,15 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
     tp = s.get("tensor_parallel_size", 1)
     kw: dict = {k: s[k] for k in ("max_model_len", "gpu_memory_utilization", "max_num_batched_tokens",
                                   "max_num_seqs", "block_size") if k in s}
-    if s["generation"] == "V0" and "max_num_batched_tokens" not in kw and not _CHUNKED.search(text):
-        # V0 without chunked prefill profiles one batch of max(max_model_len, 2048) tokens (vllm/config.py,
-        # SchedulerConfig in 0.6, chunked prefill off: max_num_batched_tokens = max(max_model_len, 2048))
-        kw["max_num_batched_tokens"] = max(kw.get("max_model_len", spec.max_context), 2048)
+    release, told = vllm_log_release(text)
+    kw["engine_version"] = release
+    s["engine_version"] = f"{release} ({told})"
+    if s["generation"] == "V0" and "max_num_batched_tokens" not in kw:
+        # V0 profiles one batch of max(max_model_len, 2048) tokens, or one chunk with chunked prefill on
+        # (SchedulerConfig: 512 up to 0.6.4, 2048 later)
+        chunk = 512 if vllm_release(release) <= (0, 6, 4) else 2048
+        kw["max_num_batched_tokens"] = (chunk if _CHUNKED.search(text)
+                                        else max(kw.get("max_model_len", spec.max_context), 2048))
     total, total_line = next(((m, ln) for p in _TOTALS for m, ln in [first(p, text)] if m), (None, None))
     budget_note = ""
     if total is not None:

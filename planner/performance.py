@@ -1,0 +1,111 @@
+"""Fit and speed of one estimate on its GPU: the verdict against the GPU's usable memory, time to first token and
+decode tokens/s (roofline, planner.perf), with the efficiency entries and typical errors behind them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .checks import positive_int
+from .errors import WorkloadError
+from .spec import ModelSpec
+
+if TYPE_CHECKING:
+    from .estimate import Workload
+
+
+class Performance(BaseModel):
+    """Fit and speed on one GPU (roofline, planner.perf)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    gpu: str
+    engine: str
+    usable_memory_bytes: int
+    fits: bool = Field(description="the total fits the GPU's usable memory and the engine (if any) would start and "
+                       "run every sequence of the batch at once")
+    reason: str | None = Field(None, description="why it does not fit, in one sentence; None when it fits")
+    headroom_bytes: int = Field(description="usable memory − total; negative when it does not fit")
+    prompt_tokens: int
+    prefill_seconds: float | None = Field(
+        description="time to first token for `prompt_tokens` per sequence; None when the GPU has no FLOP/s figure")
+    decode_seconds_per_token: float | None = Field(
+        description="one decode step at the full context; None for a GPU without datasheet figures (a local GPU the "
+        "catalog lacks)")
+    decode_tokens_per_s: float | None = Field(description="per sequence")
+    throughput_tokens_per_s: float | None = Field(description="all sequences of the batch together")
+    request_overhead_seconds: float | None = Field(
+        None, description="what a served request adds to the time to first token (HTTP, tokenization, scheduling), "
+        "from published server benchmarks; None where none is known")
+    typical_error: dict[str, float] = Field(
+        default_factory=dict, description="decode / ttft: the median |error| against published runs that did not "
+        "calibrate planner (the check half, for this engine and weight family), as a fraction")
+    efficiency_entries: dict[str, str] = Field(
+        default_factory=dict, description="the efficiency-table entries (profiles/efficiency.yaml) behind the decode "
+        "and prefill figures, engine/backend/family/class, or 'yours' for a given efficiency")
+
+
+
+def offloaded(spec: ModelSpec, w: Workload, perf: Performance, *, gpu, gpu_layers: int, kv_total: int) -> Performance:
+    """llama.cpp with layers in CPU RAM (-ngl below all): each token reads those layers at the host's memory speed
+    (perf.offload_seconds_per_token, as planner.parallel.offload); prefill with offloaded layers is not modelled, so
+    no time to first token."""
+    from .gpus import load_gpu
+    from .perf import offload_seconds_per_token
+
+    if perf.decode_seconds_per_token is None:  # a GPU without speed figures
+        return perf
+    step = offload_seconds_per_token(spec, load_gpu(gpu), quant=w.quant, kv_total=kv_total, gpu_layers=gpu_layers)
+    return perf.model_copy(update=dict(prefill_seconds=None, decode_seconds_per_token=step,
+                                       decode_tokens_per_s=1 / step, throughput_tokens_per_s=w.batch / step))
+
+
+def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt, refusal: str | None = None,
+                efficiency: float | None = None, prefill_efficiency: float | None = None, tp: int = 1,
+                pp: int = 1) -> Performance:
+    """Fit and speed of a run needing `total` bytes on each GPU. tp × pp GPUs (vLLM's tensor and pipeline
+    parallel): the speed of the tensor-parallel split (planner.parallel.plan); pipeline stages run one after another
+    at batch 1, so they add only their hand-offs."""
+    from .efficiency import efficiency_keys, request_seconds, typical_errors
+    from .gpus import load_gpu
+    from .machine import has_speed
+    from .perf import ALLREDUCE_LATENCY_S, decode_seconds_per_token, default_engine, prefill_seconds
+
+    g = load_gpu(gpu)
+    engine = engine or default_engine(w.quant, spec)
+    used = efficiency_keys(g, w.quant, engine, spec, efficiency=efficiency, prefill_efficiency=prefill_efficiency)
+    prompt = w.context if prompt is None else positive_int("prompt", prompt)
+    if prompt > w.context:
+        raise WorkloadError(f"prompt {prompt} exceeds context {w.context}")
+    kw = dict(quant=w.quant, kv_dtype=w.kv_dtype, batch=w.batch, engine=engine, cap_sliding=w.cap_sliding,
+              efficiency=efficiency)
+    if has_speed(g) and tp * pp > 1:
+        from .parallel import plan
+
+        p = plan(spec, gpu=g, n_gpus=tp, mode="tp", context=w.context, prompt=prompt, runtime="none",
+                 prefill_efficiency=prefill_efficiency, **kw)
+        step, ttft = p.decode_seconds_per_token + (pp - 1) * ALLREDUCE_LATENCY_S, p.prefill_seconds
+    elif has_speed(g):
+        step = float(decode_seconds_per_token(spec, g, context=w.context, **kw))
+        ttft = prefill_seconds(spec, g, prompt=prompt, prefill_efficiency=prefill_efficiency, **kw)
+    else:  # no bandwidth or FLOP/s figures: no speed rather than a made-up one
+        step = ttft = None
+    usable = g.usable_memory_bytes
+    reason = refusal
+    if total > usable:
+        reason = (f"needs {total / 2**30:,.2f} GiB, {g.id} has {usable / 2**30:,.2f} GiB usable"
+                  + (f"; and {_lower_first(refusal)}" if refusal else ""))
+    return Performance(
+        gpu=g.id, engine=engine, usable_memory_bytes=usable, fits=reason is None, reason=reason,
+        headroom_bytes=usable - total,
+        prompt_tokens=prompt, prefill_seconds=None if ttft is None else float(ttft),
+        decode_seconds_per_token=step, decode_tokens_per_s=None if step is None else 1 / step,
+        throughput_tokens_per_s=None if step is None else w.batch / step,
+        efficiency_entries=used, typical_error=typical_errors(w.quant, engine, spec),
+        request_overhead_seconds=request_seconds(engine))
+
+
+def _lower_first(sentence: str) -> str:
+    """'The pool …' → 'the pool …'; names stay as written ('SGLang …', 'vLLM …')."""
+    return sentence if sentence[1:2].isupper() else sentence[0].lower() + sentence[1:]

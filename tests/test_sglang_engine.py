@@ -1,0 +1,73 @@
+"""planner's SGLang engine: mem_fraction_static as SGLang picks it, the KV pool it leaves, and its verdicts."""
+
+import subprocess
+import sys
+
+import pytest
+
+from planner import estimate
+from planner.engines.sglang import sglang_defaults
+from planner.overhead import CUDA_CONTEXT_BYTES
+
+GIB = 2**30
+
+
+def test_mem_fraction_static_follows_sglangs_rule():
+    # H100 80GB, nvidia-smi 81,559 MiB, tp 1: chunked 8192, decode graphs up to 256; reserved = 512 + 1.5 × 8192
+    # + 1/8 × 1024 + 2 × 256 = 13,440 MiB → (81,559 − 13,440) / 81,559 = 0.835 (research/sglang_ollama.md)
+    assert sglang_defaults(81559, tp=1) == {"chunked_prefill_size": 8192, "cuda_graph_max_bs": 256,
+                                            "mem_fraction_static": 0.835}
+    # an L4 (23,034 MiB) at tp 4: chunked 4096, graphs to 160; 512 + 6144 + 512 + 320 = 7,488 MiB reserved
+    assert sglang_defaults(23034, tp=4)["mem_fraction_static"] == round((23034 - 7488) / 23034, 3)
+    # a B200 (183,359 MiB): the largest tier, and the 10 GiB floor is below its 512 + 24,576 + 128 + 1,024
+    assert sglang_defaults(183359, tp=1)["chunked_prefill_size"] == 16384
+
+
+def test_the_pool_is_the_static_share_of_free_memory_less_the_weights():
+    # SGLang's docs (docs.sglang.ai send_request, 2025-01): Llama-3.1-8B on an 80 GB card, mem_fraction_static 0.88,
+    # 78.81 GB free before loading → max_total_num_tokens=444500 (tests/fixtures/logs/…docs-send-request.log)
+    free = int(78.81 * GIB)
+    e = estimate("meta-llama/Llama-3.1-8B", quant="bf16", engine="sglang", gpu_memory_bytes=free + CUDA_CONTEXT_BYTES,
+                 mem_fraction_static=0.88, context=8192)
+    d = e.engine_details
+    cell = 8 * 128 * 2 * 2 * 32  # 8 KV heads of 128, K and V, bf16, 32 layers: 131,072 B a token
+    assert d["cell_bytes"] == cell
+    assert d["max_total_num_tokens"] == (int(free * 0.88) - e.weights_bytes) // cell
+    assert d["max_total_num_tokens"] == pytest.approx(444500, rel=0.01)
+    # on the catalog's H100 (CUDA's 79.18 GiB less the CUDA context) it lands within 1 % too
+    h100 = estimate("meta-llama/Llama-3.1-8B", quant="bf16", engine="sglang", gpu="h100-sxm",
+                    mem_fraction_static=0.88, context=8192)
+    assert h100.engine_details["max_total_num_tokens"] == pytest.approx(444500, rel=0.01)
+    assert h100.engine_refusal is None and h100.performance.fits
+
+
+def test_tensor_parallel_splits_weights_and_kv_heads():
+    # QwQ-32B over 4 L4s at mem_fraction_static 0.85 (didier-durand/llms-in-clouds): 46,611 tokens logged with
+    # 21.63 GB free before loading; a GPU holds 2 of the 8 KV heads
+    e = estimate("Qwen/Qwen2.5-32B", quant="bf16", engine="sglang", gpu="l4", tp_size=4, mem_fraction_static=0.85,
+                 context=4096)
+    d = e.engine_details
+    assert d["cell_bytes"] == 2 * 128 * 2 * 2 * 64
+    assert e.weights_bytes / GIB == pytest.approx(15.26, abs=0.01)
+    assert d["max_total_num_tokens"] == pytest.approx(46611, rel=0.06)  # SGLang's load took 0.28 GiB more
+
+
+def test_sglang_refuses_what_it_would_refuse():
+    tight = estimate("Qwen/Qwen2.5-32B", quant="bf16", engine="sglang", gpu="l4", tp_size=4)
+    assert tight.engine_refusal.startswith("SGLang would not start: the weights (15.26 GiB per GPU)")
+    assert not tight.performance.fits and "and SGLang would not start" in tight.performance.reason
+    long = estimate("meta-llama/Llama-3.1-8B", quant="bf16", engine="sglang", gpu="rtx-4090")
+    assert "fewer than one request of 131,072" in long.engine_refusal
+    with pytest.raises(Exception, match="mem_fraction_static must be within"):
+        estimate("meta-llama/Llama-3.1-8B", engine="sglang", gpu="h100-sxm", mem_fraction_static=1.5)
+    with pytest.raises(Exception, match="tp_size 3"):
+        estimate("meta-llama/Llama-3.1-70B", engine="sglang", gpu="h100-sxm", tp_size=3)
+    with pytest.raises(Exception, match="GGUF type"):
+        estimate("meta-llama/Llama-3.1-8B", engine="sglang", gpu="h100-sxm", quant="q4_k_m")
+
+
+def test_the_cli_prints_sglangs_pool():
+    out = subprocess.run([sys.executable, "-m", "planner", "estimate", "meta-llama/Llama-3.1-8B", "--engine", "sglang",
+                          "--gpu", "h100-sxm", "--context", "8192"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "SGLang 0.5.23: mem_fraction_static 0.835 ×" in out.stdout and "KV cache: " in out.stdout

@@ -1,0 +1,80 @@
+"""vLLM with tensor and pipeline parallel: each GPU's weights, KV pages and blocks as vLLM splits them."""
+
+import subprocess
+import sys
+
+import pytest
+
+from planner import LayoutError, estimate, load_model
+from planner.engines.vllm import VLLM_CUDA_GRAPH_ESTIMATE_BYTES, VLLM_CUSTOM_ALLREDUCE_BYTES, vllm_stage_layers
+from planner.weights import stage_weights, weights_bytes
+
+
+def test_pipeline_stages_split_layers_as_vllm_does():
+    # vllm/distributed/utils.py get_pp_indices; its docs' example: 61 layers over 4 stages → [15, 15, 16, 15]
+    assert vllm_stage_layers(61, 4) == [15, 15, 16, 15]
+    assert vllm_stage_layers(61, 2) == [31, 30]
+    assert vllm_stage_layers(80, 3) == [27, 27, 26]
+    assert vllm_stage_layers(32, 4) == [8, 8, 8, 8]
+
+
+def test_stage_weights_add_up_to_the_model():
+    spec = load_model("meta-llama/Llama-3.1-70B")  # untied embedding
+    assert sum(stage_weights(spec, "bf16", [20, 20, 20, 20])) == weights_bytes(spec, "bf16")
+    tied = load_model("meta-llama/Llama-3.2-1B")  # tied: the last stage needs the matrix again as its lm_head
+    one, two = stage_weights(tied, "bf16", [16]), stage_weights(tied, "bf16", [8, 8])
+    embedding = tied.vocab_size * tied.d_model * 2
+    assert sum(two) == one[0] + embedding
+    # tensor parallel 4: matrices a quarter each, norms whole
+    quarter = stage_weights(spec, "bf16", [80], tp=4)[0]
+    norms = (2 * 80 + 1) * spec.d_model * 2
+    assert quarter == (weights_bytes(spec, "bf16") - norms) // 4 + norms
+
+
+def test_tensor_parallel_4_gives_each_gpu_a_quarter_of_the_kv_heads():
+    e = estimate("meta-llama/Llama-3.1-70B", engine="vllm", gpu="h100-sxm", quant="bf16", tensor_parallel_size=4)
+    d = e.engine_details
+    # Llama-3.1-70B: 8 KV heads of 128 (config.json), bf16 K and V: 4,096 B per token per layer; 2 heads per GPU
+    page = 16 * 2 * 2 * 128 * 2
+    assert d["kv_blocks"] == d["available_kv_bytes"] // (page * 80)
+    assert d["kv_tokens"] == 16 * d["kv_blocks"]
+    spec = load_model("meta-llama/Llama-3.1-70B")
+    assert e.weights_bytes == stage_weights(spec, "bf16", [80], tp=4)[0]
+    # the current release: the all-reduce buffers sit in the baseline (not charged), the CUDA-graph estimate is
+    assert d["available_kv_bytes"] == (d["requested_bytes"] - e.weights_bytes - e.activation_bytes
+                                       - VLLM_CUDA_GRAPH_ESTIMATE_BYTES)
+    old = estimate("meta-llama/Llama-3.1-70B", engine="vllm", gpu="h100-sxm", quant="bf16", tensor_parallel_size=4,
+                   engine_version="0.10.0")
+    assert old.engine_details["available_kv_bytes"] == (old.engine_details["requested_bytes"] - old.weights_bytes
+                                                        - old.activation_bytes - VLLM_CUSTOM_ALLREDUCE_BYTES)
+    assert e.breakdown["overhead"]["all_reduce_buffers"] == VLLM_CUSTOM_ALLREDUCE_BYTES
+    assert d["max_concurrency"] == pytest.approx(d["kv_blocks"] / (131072 / 16))
+    assert e.engine_refusal is None and e.performance.fits
+    one = estimate("meta-llama/Llama-3.1-70B", engine="vllm", gpu="h100-sxm", quant="bf16")
+    assert one.engine_refusal is not None and "no memory for KV blocks" in one.engine_refusal
+
+
+def test_pipeline_parallel_takes_the_fewest_blocks_of_any_stage():
+    e = estimate("meta-llama/Llama-3.1-70B", engine="vllm", gpu="h100-sxm", quant="bf16", context=8192,
+                 pipeline_parallel_size=3)
+    d = e.engine_details
+    assert d["layers_per_gpu"] in (26, 27) and d["gpus"] == 3
+    spec = load_model("meta-llama/Llama-3.1-70B")
+    stages = stage_weights(spec, "bf16", vllm_stage_layers(80, 3))
+    page = 16 * 4096
+    blocks = [(d["requested_bytes"] - w - a) // (page * n)
+              for w, a, n in zip(stages, [e.activation_bytes] * 3, vllm_stage_layers(80, 3), strict=True)]
+    assert d["kv_blocks"] <= min(blocks)  # the last stage also holds the sampler's peak
+
+
+def test_tensor_parallel_refuses_what_vllm_refuses():
+    with pytest.raises(LayoutError, match="64 attention heads do not divide by 3"):
+        estimate("meta-llama/Llama-3.1-70B", engine="vllm", gpu="h100-sxm", quant="bf16", tensor_parallel_size=3)
+
+
+def test_the_cli_prints_per_gpu_kv_blocks_and_concurrency():
+    out = subprocess.run([sys.executable, "-m", "planner", "estimate", "meta-llama/Llama-3.1-70B", "--engine", "vllm",
+                          "--tensor-parallel-size", "4", "--gpu", "h100-sxm"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "on each of 4 GPUs (tensor parallel 4 × pipeline parallel 1)" in out.stdout
+    assert "GPU KV cache size:" in out.stdout and "maximum concurrency for 131,072 tokens per request" in out.stdout
