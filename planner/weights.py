@@ -61,7 +61,10 @@ def _shape_classes(spec: ModelSpec) -> tuple[tuple[Category | None, tuple[int, .
     return tuple((cat, shape, n) for (cat, shape), n in counts.items())
 
 
-def _plain_bytes(cat: Category | None, shape: tuple[int, ...], fmt: QuantFormat) -> tuple[str, int]:
+def _plain_bytes(cat: Category | None, shape: tuple[int, ...], fmt: QuantFormat,
+                 layer: int | None = None) -> tuple[str, int]:
+    if layer is not None and (cat, layer) in fmt.keep_layers:
+        return f"{fmt.keep_bits}-bit", ceil(prod(shape) * fmt.keep_bits / 8)
     if cat in fmt.overrides:
         return f"{fmt.overrides[cat].bits:g}-bit", layout_bytes(fmt.overrides[cat], shape)
     if cat in fmt.quantizes:
@@ -108,7 +111,7 @@ def tensor_bytes(spec: ModelSpec, quant: str) -> tuple[tuple[str, str, int], ...
         # an image encoder is not in the model file (llama.cpp's separate mmproj file): none of its bytes here
         return tuple((t.name, types[t.name], gguf_tensor_bytes(t, types[t.name])) if t.name in types
                      else (t.name, "mmproj", 0) for t in weight_tensors(spec))
-    return tuple((t.name, *_plain_bytes(tensor_category(t), t.shape, fmt)) for t in weight_tensors(spec))
+    return tuple((t.name, *_plain_bytes(tensor_category(t), t.shape, fmt, t.layer)) for t in weight_tensors(spec))
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,9 @@ def _breakdown(spec: ModelSpec, quant: str) -> tuple[tuple[str, int], ...]:
             counts[key] = counts.get(key, 0) + 1
         for (cat, shape, typ), count in counts.items():
             out[_group(cat)] += count * gguf_shape_bytes(shape, typ)
+    elif get_quant(quant).keep_layers:  # some layers differ: tensor by tensor
+        for (_, _, n), (_, cat, _) in zip(tensor_bytes(spec, quant), _tensor_meta(spec), strict=True):
+            out[_group(cat)] += n
     else:
         fmt = get_quant(quant)
         for cat, shape, count in _shape_classes(spec):

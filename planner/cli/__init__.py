@@ -25,6 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("model", help="Hugging Face id, short name, or path to a config.json / model folder")
     e.add_argument("--quant", help="weights format (default: the checkpoint's own); see `planner quants`")
     e.add_argument("--kv-dtype", help="KV-cache dtype: fp16, bf16, fp8, int8, int4, q8_0, q4_0, fp32")
+    e.add_argument("--keep-bf16", metavar="PARTS",
+                   help="leave these in 16 bits although the format quantizes them: categories (attn, mlp, experts, "
+                   "shared_experts, router, embedding, output, vision) or category@layer, comma-separated, e.g. "
+                   "attn,mlp@0")
     e.add_argument("--context", type=positive, help="tokens per sequence, e.g. 8192 or 8K (default 4K)")
     e.add_argument("--batch", type=positive, default=1, help="concurrent sequences (default 1)")
     e.add_argument("--chunk", type=positive, help="chunked-prefill size in tokens (default: whole prompt)")

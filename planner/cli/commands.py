@@ -22,7 +22,8 @@ def cmd_estimate(a) -> str:
         "tp_size": a.tp_size, "context_length": a.context_length, "engine_version": a.engine_version,
         "max_running_requests": a.max_running_requests}.items() if v is not None}
     gpu = _gpu(a)
-    e = estimate(a.model, quant=a.quant, kv_dtype=a.kv_dtype, context=a.context, batch=a.batch, chunk=a.chunk,
+    quant = _kept(a) if a.keep_bf16 else a.quant
+    e = estimate(a.model, quant=quant, kv_dtype=a.kv_dtype, context=a.context, batch=a.batch, chunk=a.chunk,
                  attention=a.attention, logits=a.logits, runtime=a.runtime, cap_sliding=not a.no_cap_sliding,
                  gpu=gpu, engine=a.engine, prompt=a.prompt, speed_engine=a.speed_engine, efficiency=a.efficiency,
                  prefill_efficiency=a.prefill_efficiency, **options)
@@ -60,6 +61,16 @@ def cmd_estimate(a) -> str:
                   f"  ({p.engine}; efficiency entries: decode {p.efficiency_entries['decode']}, prefill "
                   f"{p.efficiency_entries['prefill']} — profiles/efficiency.yaml)"]
     return "\n".join(lines)
+
+
+def _kept(a) -> str:
+    """--quant (else the checkpoint's format) with --keep-bf16's parts left in 16 bits: 'fp8[keep=attn,mlp@0]'."""
+    from ..profiles import load_model
+
+    base = a.quant or load_model(a.model).weights_dtype
+    if base.endswith("]") and "[keep=" in base:
+        return f"{base[:-1]},{a.keep_bf16}]"
+    return f"{base}[keep={a.keep_bf16}]"
 
 
 def _gpu(a):

@@ -296,14 +296,15 @@ def _weights_dtype(c: _Config) -> str:
     if q is not None:
         if not isinstance(q, dict):
             raise ConfigImportError(f"{c.where}: quantization_config must be an object, got {show_value(q)}")
+        from .quantized import checkpoint_quant
+
         method = check_text(c.where, "quantization_config.quant_method", q.get("quant_method", "")).lower()
         if method == "mxfp4":
             return "mxfp4"
         if method == "fp8":
             return "fp8-block" if _block_size(c, q.get("weight_block_size")) else "fp8"
         if method:
-            raise ConfigImportError(f"{c.where}: quantization_config.quant_method {method!r} is not "
-                                    "supported for import; load the unquantized config and pass quant=")
+            return checkpoint_quant(c.where, method, q)
     for key in ("torch_dtype", "dtype"):  # transformers v5 writes dtype
         if c.raw.get(key) is not None:
             return DTYPES[c.text(key, choices=DTYPES)]

@@ -40,6 +40,8 @@ class QuantFormat(BaseModel):
     keep_bits: int = Field(16, description="bits of every tensor the format leaves alone")
     overrides: dict[Category, Layout] = Field(default_factory=dict, description="per-category layouts")
     gguf_preset: str | None = Field(None, description="llama.cpp ftype name when this is a GGUF preset")
+    keep_layers: tuple[tuple[Category, int], ...] = Field(
+        (), description="(category, layer) pairs left at keep_bits although the format quantizes the category")
 
     @property
     def is_gguf(self) -> bool:
@@ -118,11 +120,45 @@ def get_quant(name: str) -> QuantFormat:
     return _get_quant(name)
 
 
+# "<format>[keep=<category>,<category>@<layer>,…]": the format with those tensors left in 16 bits, as checkpoints
+# list them (modules_to_not_convert, ignore); planner.hf_import writes these names from quantization_config.
+_KEEP = re.compile(r"^(.+)\[keep=([\w@,]+)\]$")
+CATEGORIES: tuple[Category, ...] = ("attn", "mlp", "experts", "shared_experts", "router", "embedding", "output",
+                                    "vision")
+
+
+def keep_name(base: str, keep) -> str:
+    """The catalog name of `base` with `keep` (categories, or (category, layer) pairs) left in 16 bits."""
+    parts = sorted({k if isinstance(k, str) else f"{k[0]}@{k[1]}" for k in keep},
+                   key=lambda p: (p.split("@")[0], int(p.split("@")[1]) if "@" in p else -1))
+    return f"{base}[keep={','.join(parts)}]" if parts else base
+
+
+def _with_kept(key: str, m: re.Match) -> QuantFormat:
+    base = _get_quant(m[1])
+    if base.is_gguf or base.name == "checkpoint" or base.layout is None:
+        raise UnknownQuantError(f"quant {key!r}: keep= applies to formats that quantize whole categories (GPTQ, AWQ, "
+                                f"fp8, int4, nf4, …), not {base.name!r}")
+    cats, layers = set(), set()
+    for part in m[2].split(","):
+        cat, _, layer = part.partition("@")
+        if cat not in CATEGORIES or (layer and not layer.isdigit()):
+            raise UnknownQuantError(f"quant {key!r}: keep entries are a category ({', '.join(CATEGORIES)}) or "
+                                    f"category@layer, got {part!r}")
+        (layers.add((cat, int(layer))) if layer else cats.add(cat))
+    return base.model_copy(update=dict(
+        name=keep_name(base.name, cats | layers), aliases=(),
+        description=f"{base.description}; left in {base.keep_bits} bits: {m[2].replace(',', ', ')}",
+        quantizes=tuple(c for c in base.quantizes if c not in cats), keep_layers=tuple(sorted(layers))))
+
+
 @lru_cache(maxsize=512)
 def _get_quant(name: str) -> QuantFormat:
     from .gguf import gguf_format
 
     key = name.strip().lower()
+    if m := _KEEP.match(key):
+        return _with_kept(key, m)
     if fmt := _fixed_formats().get(key):
         return fmt
     if fmt := _parametric(key):
