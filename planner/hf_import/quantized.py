@@ -7,8 +7,7 @@ Keys read, per quant_method (transformers' quantizer configs, utils/quantization
   bitsandbytes  load_in_4bit with bnb_4bit_quant_type (nf4 / fp4) and bnb_4bit_use_double_quant, or load_in_8bit;
                 llm_int8_skip_modules
   compressed-tensors  config_groups.*.weights (num_bits, type int/float, strategy, group_size), ignore
-  fbgemm_fp8    modules_to_not_convert (Meta's Llama-3.1-405B-FP8 keeps attention and its first and last layers'
-                MLPs in bf16)
+  fbgemm_fp8    modules_to_not_convert (whole modules, or one layer's: "model.layers.0.mlp")
 Module names map to categories: lm_head → output, embed_tokens → embedding, *.mlp.gate / *router* → router,
 visual / vision_* / multi_modal_projector → vision, *attn* → attn, *mlp* → mlp (experts when the name says so);
 "model.layers.N.<module>" keeps that module of layer N only. A name planner cannot place is an error that says so.
