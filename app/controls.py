@@ -78,6 +78,8 @@ def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor") -> dict
                    "engine_version": None if state["vllm_version"] == "current" else state["vllm_version"]}
         if n_gpus > 1:
             options["tensor_parallel_size" if split == "tensor" else "pipeline_parallel_size"] = n_gpus
+    elif engine == "ollama":  # the concurrent requests are its slots (OLLAMA_NUM_PARALLEL); num_ctx the context
+        options = {"num_parallel": state["batch"]}
     elif engine == "sglang":
         options = {"mem_fraction_static": state["mfs"], "tp_size": n_gpus if n_gpus > 1 else None}
     elif engine == "llama.cpp":

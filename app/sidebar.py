@@ -127,13 +127,14 @@ def _preset(labels: dict[str, int]) -> None:
 def _engine_controls(state: dict, spec) -> None:
     engine = widget("selectbox", "engine", "Engine", options=ENGINES,
                     format_func=lambda e: {"analytic": "analytic (no engine rules)", "vllm": "vLLM",
-                                           "sglang": "SGLang", "llama.cpp": "llama.cpp",
+                                           "sglang": "SGLang", "llama.cpp": "llama.cpp", "ollama": "Ollama",
                                            "transformers": "transformers"}[e])
     if engine == "analytic":
         return
-    from planner.engines import llamacpp, sglang, transformers, vllm
+    from planner.engines import llamacpp, ollama, sglang, transformers, vllm
 
-    module = {"vllm": vllm, "sglang": sglang, "llama.cpp": llamacpp, "transformers": transformers}[engine]
+    module = {"vllm": vllm, "sglang": sglang, "llama.cpp": llamacpp, "ollama": ollama,
+              "transformers": transformers}[engine]
     st.sidebar.caption(plain(f"Rules of {module.__doc__.splitlines()[0].rstrip('.')}"))
     box = st.sidebar.expander(f"{engine} settings (empty: the engine's default)")
     max_context = spec.max_context if spec is not None else MAX_CONTEXT

@@ -37,7 +37,7 @@ from planner.limits import (
 STATE, NOTICES, LOCAL = "planner_state", "planner_notices", "planner_local_keys"
 DEFAULT_MODEL = "microsoft/Phi-3-small-8k-instruct"
 SOURCES = ["bundled", "Hugging Face id", "parameter count", "custom", "config.json", "local file"]
-ENGINES = ["analytic", "vllm", "sglang", "llama.cpp", "transformers"]
+ENGINES = ["analytic", "vllm", "sglang", "llama.cpp", "ollama", "transformers"]
 # vLLM releases whose memory rules the engine picker offers (planner.engines.vllm.VLLM_RULES: one per period)
 VLLM_VERSIONS = ["current", "0.19.1", "0.10.2", "0.9.0", "0.7.3", "0.6.4", "0.6.3"]
 KV_CHOICES = ["default", "bf16", "fp16", "fp8", "int8", "int4", "q8_0", "q4_0", "fp32"]

@@ -4,41 +4,24 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field
 
 from .activations import DEQUANT_CHUNK_ROWS, decode_activation_bytes, prefill_activation_bytes
 from .checks import positive_int
 from .errors import WorkloadError, shown
 from .kv import get_kv_dtype, indexer_cache_bytes, kv_cache_bytes
 from .limits import MAX_BATCH, MAX_BYTES, MAX_CONTEXT
-from .overhead import Runtime, overhead_breakdown
+from .overhead import overhead_breakdown
 from .performance import Performance, offloaded, performance
 from .profiles import load_model
 from .quant.catalog import get_quant
 from .spec import ModelSpec
 from .weights import stored_tensors, weights_breakdown
+from .workload import Workload
 
 DEFAULT_CONTEXT = 4096  # tokens, when the caller gives none (capped at the model's max_context)
-
-
-class Workload(BaseModel):
-    """What is run: how many sequences of how many cached tokens, and how."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    quant: str = Field(description="weights format (catalog name)")
-    kv_dtype: str = Field(description="KV-cache element format")
-    context: int = Field(description="tokens cached per sequence (prompt + generated)")
-    batch: int = Field(description="concurrent sequences")
-    chunk: int | None = Field(None, description="prefill chunk size; None prefills the whole prompt at once")
-    attention: Literal["sdpa", "eager"] = "sdpa"
-    logits: Literal["last", "all"] = "last"
-    logits_dtype: str = "fp32"
-    runtime: Runtime = "cuda"
-    cap_sliding: StrictBool = True
 
 
 class Estimate(BaseModel):
@@ -163,13 +146,15 @@ def default_kv_dtype(quant: str, spec: ModelSpec | None = None) -> str:
 
 
 def resolve_workload(spec: ModelSpec, *, quant, kv_dtype, context, batch, chunk, attention, logits,
-                     logits_dtype, runtime, cap_sliding) -> Workload:
-    """Fill defaults and check every argument, naming the one that is wrong."""
+                     logits_dtype, runtime, cap_sliding, beyond_training: bool = False) -> Workload:
+    """Fill defaults and check every argument, naming the one that is wrong. beyond_training: a context above the
+    model's max_context is allowed (llama.cpp runs it, warning of a training-context overflow)."""
     quant = get_quant(spec.weights_dtype if quant is None else quant).name
     kv_dtype = default_kv_dtype(quant, spec) if kv_dtype is None else get_kv_dtype(kv_dtype).name
     context = min(DEFAULT_CONTEXT, spec.max_context) if context is None else positive_int("context", context)
-    if context > spec.max_context:
-        raise WorkloadError(f"context {context} exceeds {spec.name}'s max_context {spec.max_context}")
+    if context > (MAX_CONTEXT if beyond_training else spec.max_context):
+        raise WorkloadError(f"context {context} exceeds {spec.name}'s max_context {spec.max_context}"
+                            if not beyond_training else f"context {context} exceeds {MAX_CONTEXT:,}")
     if chunk is not None:
         positive_int("chunk", chunk, MAX_CONTEXT)
     for field, value, allowed in (("attention", attention, ("sdpa", "eager")), ("logits", logits, ("last", "all")),
@@ -215,8 +200,9 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
         raise WorkloadError(f"engine must be one of {', '.join(ENGINES)}, got {shown(engine)}")
     if engine is None and engine_options:
         raise WorkloadError(f"option {sorted(engine_options)[0]!r} needs an engine ({', '.join(ENGINES)})")
-    context = _engine_context(spec, engine, context, batch, engine_options)
+    context = _engine_context(spec, engine, context, batch, engine_options, gpu)
     w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, chunk=chunk,
+                         beyond_training=engine == "llama.cpp",
                          attention=attention, logits=logits, logits_dtype=logits_dtype, runtime=runtime,
                          cap_sliding=cap_sliding)
     if engine is not None:
@@ -256,10 +242,12 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     total = sum(totals.values())
     split = dict(tp=details.get("tensor_parallel_size", details.get("tp_size", 1)),
                  pp=details.get("pipeline_parallel_size", 1))
-    perf = None if gpu is None else performance(spec, w, total, gpu=gpu, engine=speed_engine or engine, prompt=prompt,
+    speed = speed_engine or {"ollama": "llama.cpp"}.get(engine, engine)  # Ollama runs llama.cpp
+    perf = None if gpu is None else performance(spec, w, total, gpu=gpu, engine=speed, prompt=prompt,
                                                 refusal=refusal, efficiency=efficiency,
                                                 prefill_efficiency=prefill_efficiency, **split)
-    if perf is not None and engine == "llama.cpp" and details.get("n_gpu_layers", spec.n_layers + 1) <= spec.n_layers:
+    if perf is not None and engine in ("llama.cpp", "ollama") and details.get("n_gpu_layers",
+                                                                             spec.n_layers + 1) <= spec.n_layers:
         perf = offloaded(spec, w, perf, gpu=gpu, gpu_layers=details["n_gpu_layers"], kv_total=kv)
     return Estimate(model=spec.name, workload=w, **totals, total_bytes=total, performance=perf, breakdown=breakdown,
                     engine=engine, engine_details=details, engine_refusal=refusal)
@@ -272,7 +260,7 @@ def batch_state(spec: ModelSpec, batch: int) -> int:
     return batch * recurrent_state_bytes_per_sequence(spec)
 
 
-def _engine_context(spec: ModelSpec, engine: str | None, context, batch, options: dict):
+def _engine_context(spec: ModelSpec, engine: str | None, context, batch, options: dict, gpu=None):
     """The workload's context when the engine's own setting implies it; the two may not contradict each other.
 
     vLLM: max_model_len (default the model's maximum) bounds every request; context defaults to it and may be
@@ -287,6 +275,14 @@ def _engine_context(spec: ModelSpec, engine: str | None, context, batch, options
             positive_int("max_model_len", max_model_len, spec.max_context)
         if context is None:
             return options["max_model_len"]  # a longer context than max_model_len: vllm_memory refuses it
+    if engine == "ollama" and context is None:  # Ollama's num_ctx: the option, else its default for the GPU
+        from .engines.ollama import ollama_num_ctx
+        from .gpus import load_gpu
+
+        if options.get("num_ctx") is not None:
+            return min(positive_int("num_ctx", options["num_ctx"], MAX_CONTEXT), spec.max_context)
+        total = options.get("gpu_memory_bytes") or (None if gpu is None else load_gpu(gpu).runtime_total_bytes)
+        return None if total is None else min(ollama_num_ctx(total), spec.max_context)
     if engine == "sglang" and context is None:
         return options.get("context_length") or spec.max_context  # SGLang's default context_length: the model's
     if engine == "llama.cpp" and context is None and options.get("n_ctx") is not None:
@@ -298,7 +294,7 @@ def _engine_context(spec: ModelSpec, engine: str | None, context, batch, options
 
 
 def _engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict, options: dict):
-    from .engines import llamacpp_memory, sglang_memory, transformers_memory, vllm_memory
+    from .engines import llamacpp_memory, ollama_memory, sglang_memory, transformers_memory, vllm_memory
     from .gpus import load_gpu
 
     common = dict(quant=w.quant, kv_dtype=w.kv_dtype)
@@ -330,6 +326,17 @@ def _engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict,
         smi = total if g is None else (g.memory_bytes or g.memory_marketed_bytes)
         return sglang_memory(spec, **common, gpu_memory_bytes=total, smi_memory_bytes=smi,
                              weights=totals["weights_bytes"], context=w.context, batch=w.batch, **options)
+    if engine == "ollama":
+        from .overhead import overhead_bytes
+
+        options = dict(options)
+        memory = options.pop("gpu_memory_bytes", None)
+        if gpu is None and memory is None:
+            raise WorkloadError("engine 'ollama' decides its layers from the GPU's memory: give gpu= or "
+                                "gpu_memory_bytes=")
+        total = memory if memory is not None else load_gpu(gpu).runtime_total_bytes
+        return ollama_memory(spec, **common, gpu_memory_bytes=positive_int("gpu_memory_bytes", total, MAX_BYTES),
+                             overhead_bytes=overhead_bytes(w.runtime), context=w.context, batch=w.batch, **options)
     if engine == "llama.cpp":
         return llamacpp_memory(spec, **common, context=w.context, batch=w.batch, **options)
     return transformers_memory(spec, **common, context=w.context, batch=w.batch, weights=totals["weights_bytes"],

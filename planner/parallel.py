@@ -23,6 +23,7 @@ from .efficiency import efficiency_keys, request_seconds, typical_errors
 from .errors import LayoutError, WorkloadError, shown
 from .estimate import resolve_workload, workload_bytes
 from .gpus import GPU, load_gpu
+from .layout import check_tensor_parallel
 from .limits import MAX_GPUS
 from .overhead import overhead_bytes
 from .perf import (
@@ -30,11 +31,9 @@ from .perf import (
     HOST_RAM_BYTES_PER_S,
     decode_seconds_per_token,
     default_engine,
-    memory_efficiency,
-    memory_step_seconds,
     offload_seconds_per_token,
     prefill_seconds,
-    weight_bytes_read,
+    tensor_parallel_seconds,
 )
 from .profiles import load_model
 from .spec import ModelSpec
@@ -102,21 +101,6 @@ def check_layout(spec: ModelSpec, gpu: GPU, n_gpus: int, mode: str) -> None:
     check_tensor_parallel(spec, n)
 
 
-def check_tensor_parallel(spec: ModelSpec, n: int) -> None:
-    """check_layout's tensor-parallel rules (vLLM's), for any GPU."""
-    if spec.n_heads % n:
-        raise LayoutError(f"tensor parallel {n}: {spec.name}'s {spec.n_heads} attention heads do not divide by {n}")
-    if spec.mla is None and (spec.n_kv_heads % n if spec.n_kv_heads >= n else n % spec.n_kv_heads):
-        raise LayoutError(f"tensor parallel {n}: {spec.name}'s {spec.n_kv_heads} KV heads neither divide by {n} "
-                          f"nor divide it")
-    widths = {"intermediate_size": spec.d_ff}
-    if spec.moe is not None:
-        widths |= {"expert intermediate_size": spec.moe.expert_d_ff, "shared expert size": spec.moe.shared_d_ff}
-    for what, width in widths.items():
-        if width % n:
-            raise LayoutError(f"tensor parallel {n}: {spec.name}'s {what} {width} does not divide by {n}")
-
-
 def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: str | None = None,
          kv_dtype: str | None = None, context: int | None = None, batch: int = 1, engine: str | None = None,
          prompt: int | None = None, efficiency: float | None = None, prefill_efficiency: float | None = None,
@@ -139,18 +123,15 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
     kv_total, prefill, decode = workload_bytes(spec, w, context=w.context, batch=w.batch,
                                                weights=weights_bytes(spec, w.quant))
     act = max(prefill, decode)
-    link = g.interconnect.bytes_per_s if g.interconnect else (g.host_link.bytes_per_s if g.host_link else 1e9)
     if mode == "tp":
         weights = _tp_weights(spec, w.quant, n)
         kv_share = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / n) / spec.n_kv_heads
         kv = ceil(kv_total * kv_share)
         act = ceil(act / n)
-        # two all-reduces per layer of B·d activations (16-bit), ring: 2(n−1)/n of the data each way
-        per_call = ALLREDUCE_LATENCY_S + 2 * (n - 1) / n * w.batch * spec.d_model * 2 / link
-        comm = 0.0 if n == 1 else 2 * spec.n_layers * per_call
-        read = weight_bytes_read(spec, w.quant, tokens=w.batch) / n + kv_total * kv_share
-        eff = memory_efficiency(g, w.quant, engine, spec, backend=backend, efficiency=efficiency)
-        step = float(memory_step_seconds(read, g, eff, spec, engine)) + comm
+        step, comm, ttft = tensor_parallel_seconds(
+            spec, g, quant=w.quant, kv_dtype=w.kv_dtype, context=w.context, prompt=prompt, n=n, batch=w.batch,
+            engine=engine, cap_sliding=w.cap_sliding, backend=backend, efficiency=efficiency,
+            prefill_efficiency=prefill_efficiency)
     else:
         weights = _pp_weights(spec, w.quant, n)
         kv = ceil(kv_total / n * ceil(spec.n_layers / n) / (spec.n_layers / n))
@@ -158,13 +139,9 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
         step = float(decode_seconds_per_token(spec, g, quant=w.quant, kv_dtype=w.kv_dtype, context=w.context,
                                               batch=w.batch, engine=engine, cap_sliding=w.cap_sliding,
                                               backend=backend, efficiency=efficiency)) + comm
-    tp = n if mode == "tp" else 1
-    ttft = prefill_seconds(spec, g, quant=w.quant, kv_dtype=w.kv_dtype, prompt=prompt, batch=w.batch,
-                           engine=engine, cap_sliding=w.cap_sliding, backend=backend, efficiency=efficiency,
-                           prefill_efficiency=prefill_efficiency, split=tp, stages=n if mode == "pp" else 1)
-    if ttft is not None and tp > 1:  # the work splits n ways (above); the all-reduces carry B·P·d
-        ttft = ttft + 2 * spec.n_layers * (ALLREDUCE_LATENCY_S + 2 * (n - 1) / n * w.batch * prompt
-                                           * spec.d_model * 2 / link)
+        ttft = prefill_seconds(spec, g, quant=w.quant, kv_dtype=w.kv_dtype, prompt=prompt, batch=w.batch,
+                               engine=engine, cap_sliding=w.cap_sliding, backend=backend, efficiency=efficiency,
+                               prefill_efficiency=prefill_efficiency, stages=n)
     over = overhead_bytes(w.runtime, activation_bytes=act)
     per_gpu = dict(weights_bytes=weights, kv_cache_bytes=kv, activation_bytes=act, overhead_bytes=over)
     per_gpu["total_bytes"] = sum(per_gpu.values())

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from math import ceil
 
 import numpy as np
 
@@ -218,6 +219,36 @@ def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, pro
         return llamacpp_prefill_seconds(compute_s, weights / bandwidth, kv / bandwidth, spec, engine, tokens=tokens,
                                         stages=stages)
     return step_seconds(np.maximum((weights + kv) / bandwidth, compute_s) / split, spec, engine)
+
+
+def link_bytes_per_s(gpu: GPU) -> float:
+    """GPU-to-GPU bandwidth: the interconnect's, else the host link's, else 1 GB/s."""
+    return gpu.interconnect.bytes_per_s if gpu.interconnect else (gpu.host_link.bytes_per_s if gpu.host_link else 1e9)
+
+
+def tensor_parallel_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, context: int, prompt: int,
+                            n: int, batch: int = 1, engine: Engine | None = None, cap_sliding: bool = True,
+                            backend: str | None = None, efficiency: float | None = None,
+                            prefill_efficiency: float | None = None) -> tuple[float, float, float | None]:
+    """(decode step, the all-reduces' share of it, time to first token) with every matrix split over `n` GPUs: each
+    reads 1/n of the weights and its share of the KV heads (an MLA latent whole), and every layer all-reduces the
+    batch's B·d activations twice (16-bit, ring: 2(n−1)/n of the data each way, plus a fixed latency a call)."""
+    engine = engine or default_engine(quant, spec)
+    kv_share = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / n) / spec.n_kv_heads
+    kv = kv_cache_bytes(spec, context_len=context, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
+    link = link_bytes_per_s(gpu)
+
+    def allreduce(tokens):  # two a layer
+        return 0.0 if n == 1 else 2 * spec.n_layers * (ALLREDUCE_LATENCY_S + 2 * (n - 1) / n * tokens * spec.d_model
+                                                       * 2 / link)
+    read = weight_bytes_read(spec, quant, tokens=batch) / n + kv * kv_share
+    eff = memory_efficiency(gpu, quant, engine, spec, backend=backend, efficiency=efficiency)
+    comm = allreduce(batch)
+    step = float(memory_step_seconds(read, gpu, eff, spec, engine)) + comm
+    ttft = prefill_seconds(spec, gpu, quant=quant, kv_dtype=kv_dtype, prompt=prompt, batch=batch, engine=engine,
+                           cap_sliding=cap_sliding, backend=backend, efficiency=efficiency,
+                           prefill_efficiency=prefill_efficiency, split=n)
+    return step, comm, None if ttft is None else float(ttft) + allreduce(batch * prompt)
 
 
 # llama.cpp hands a prompt to llama_decode in batches of n_batch tokens and runs each batch as micro-batches of

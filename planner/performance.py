@@ -3,16 +3,12 @@ decode tokens/s (roofline, planner.perf), with the efficiency entries and typica
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from .checks import positive_int
 from .errors import WorkloadError
 from .spec import ModelSpec
-
-if TYPE_CHECKING:
-    from .estimate import Workload
+from .workload import Workload
 
 
 class Performance(BaseModel):
@@ -70,7 +66,13 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
     from .efficiency import efficiency_keys, request_seconds, typical_errors
     from .gpus import load_gpu
     from .machine import has_speed
-    from .perf import ALLREDUCE_LATENCY_S, decode_seconds_per_token, default_engine, prefill_seconds
+    from .perf import (
+        ALLREDUCE_LATENCY_S,
+        decode_seconds_per_token,
+        default_engine,
+        prefill_seconds,
+        tensor_parallel_seconds,
+    )
 
     g = load_gpu(gpu)
     engine = engine or default_engine(w.quant, spec)
@@ -81,11 +83,9 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
     kw = dict(quant=w.quant, kv_dtype=w.kv_dtype, batch=w.batch, engine=engine, cap_sliding=w.cap_sliding,
               efficiency=efficiency)
     if has_speed(g) and tp * pp > 1:
-        from .parallel import plan
-
-        p = plan(spec, gpu=g, n_gpus=tp, mode="tp", context=w.context, prompt=prompt, runtime="none",
-                 prefill_efficiency=prefill_efficiency, **kw)
-        step, ttft = p.decode_seconds_per_token + (pp - 1) * ALLREDUCE_LATENCY_S, p.prefill_seconds
+        step, _, ttft = tensor_parallel_seconds(spec, g, context=w.context, prompt=prompt, n=tp,
+                                                prefill_efficiency=prefill_efficiency, **kw)
+        step += (pp - 1) * ALLREDUCE_LATENCY_S
     elif has_speed(g):
         step = float(decode_seconds_per_token(spec, g, context=w.context, **kw))
         ttft = prefill_seconds(spec, g, prompt=prompt, prefill_efficiency=prefill_efficiency, **kw)

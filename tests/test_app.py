@@ -533,3 +533,10 @@ def test_a_custom_gpu_from_its_figures_gets_speeds_and_survives_the_link():
     assert metric(at, "total") == gib(e.total_bytes)
     budget = app(gpu="custom", budget="24", quant="q4_k_m")  # memory alone: a budget, no speed
     assert "a budget has no speed" in caption(budget)
+
+
+def test_ollama_from_the_engine_picker():
+    at = app(gpu="rtx-4090", model="meta-llama/Llama-3.1-70B", quant="q4_0", context="8192", engine="ollama")
+    e = estimate("meta-llama/Llama-3.1-70B", quant="q4_0", context=8192, gpu="rtx-4090", engine="ollama",
+                 num_parallel=1)
+    assert metric(at, "total") == gib(e.total_bytes) and at.query_params["engine"] == "ollama"

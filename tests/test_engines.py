@@ -167,3 +167,12 @@ def test_vllm_rules_by_release():
         run("0.3.3")
     with pytest.raises(WorkloadError, match="engine_version"):
         run("latest")
+
+
+def test_llama_cpp_runs_a_context_past_the_trained_length():
+    # llama.cpp warns "n_ctx_per_seq (…) > n_ctx_train (…) -- possible training context overflow" and runs it
+    e = estimate("meta-llama/Llama-2-7b-hf", quant="q4_k_m", engine="llama.cpp", context=16384)
+    assert e.workload.context == 16384 and e.engine_details["n_ctx_train"] == 4096
+    assert e.engine_details["kv_k_bytes"] == 16384 * 32 * 4096 * 2  # K: 16K cells × 32 layers × 4096 × f16
+    with pytest.raises(WorkloadError, match="exceeds meta-llama/Llama-2-7b-hf's max_context 4096"):
+        estimate("meta-llama/Llama-2-7b-hf", quant="q4_k_m", context=16384)  # the plain model keeps its limit

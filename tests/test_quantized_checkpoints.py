@@ -40,6 +40,10 @@ def _with(tmp_path, q: dict):
      "int4[keep=output]"),
     ({"quant_method": "compressed-tensors", "ignore": ["lm_head", "re:.*self_attn.*"], "config_groups": {"g": {
         "weights": {"num_bits": 8, "type": "float", "strategy": "channel"}}}}, "fp8[keep=attn,output]"),
+    ({"quant_method": "modelopt", "quant_algo": "NVFP4", "group_size": 16, "exclude_modules": ["lm_head"]},
+     "nvfp4[keep=output]"),
+    ({"quant_method": "compressed-tensors", "config_groups": {"g": {"weights": {
+        "num_bits": 4, "type": "float", "strategy": "tensor_group", "group_size": 16}}}}, "nvfp4"),
 ])
 def test_quantization_config_becomes_a_catalog_format(tmp_path, q, name):
     spec = _with(tmp_path, q)
@@ -88,3 +92,15 @@ def test_cli_keep_bf16():
     bad = subprocess.run([sys.executable, "-m", "planner", "estimate", "meta-llama/Llama-3.1-8B", "--quant", "fp8",
                           "--keep-bf16", "atn"], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "'atn'" in bad.stderr
+
+
+def test_nvfp4_and_mxfp8_layouts():
+    spec = load_model("meta-llama/Llama-3.1-8B")
+    # NVFP4: 4 bits a weight, an 8-bit E4M3 scale per 16 and a 32-bit scale per matrix → 4.5 bits a weight
+    # MXFP8: 8 bits and an 8-bit E8M0 scale per 32 → 8.25 bits (OCP MX v1.0)
+    matrices = weights_breakdown(spec, "bf16")
+    linear = (matrices["attention"] + matrices["mlp"]) // 2  # parameters in the quantized matrices
+    assert weights_breakdown(spec, "nvfp4")["mlp"] == pytest.approx(matrices["mlp"] / 2 * 4.5 / 8, rel=1e-4)
+    assert weights_breakdown(spec, "mxfp8")["attention"] == pytest.approx(matrices["attention"] / 2 * 8.25 / 8,
+                                                                           rel=1e-4)
+    assert linear > 6e9

@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--unit", type=unit, default="GiB", help=f"one of {', '.join(UNIT_BYTES)} (default GiB)")
     e.add_argument("--gpu", help="catalog GPU id (see `planner gpus`), or local / local:N (this machine's GPU, its "
                    "free memory now): adds fit, time to first token, tokens/s")
-    e.add_argument("--engine", choices=["vllm", "sglang", "llama.cpp", "transformers"],
+    e.add_argument("--engine", choices=["vllm", "sglang", "llama.cpp", "ollama", "transformers"],
                    help="what that engine allocates (default: the plain analytic model)")
     e.add_argument("--engine-version", help="vllm: the release whose memory rules apply, 0.4 to 0.33 (default: "
                    "the current release)")
@@ -59,12 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--tp-size", type=positive, help="sglang: tensor parallel GPUs (default 1); figures are per GPU")
     e.add_argument("--context-length", type=positive, help="sglang: longest request (default: the model's maximum)")
     e.add_argument("--max-running-requests", type=positive, help="sglang: default from the pool (2048–4096)")
+    e.add_argument("--num-ctx", type=positive, help="ollama: num_ctx (default: 4K/32K/256K by the GPU's memory)")
+    e.add_argument("--num-parallel", type=positive, help="ollama: OLLAMA_NUM_PARALLEL (default 1)")
+    e.add_argument("--kv-cache-type", choices=["f16", "q8_0", "q4_0"],
+                   help="ollama: OLLAMA_KV_CACHE_TYPE (default f16)")
     e.add_argument("--n-batch", type=positive, help="llama.cpp: default 2048")
     e.add_argument("--n-ubatch", type=positive, help="llama.cpp: default 512")
     e.add_argument("--flash-attn", choices=["on", "off"], help="llama.cpp: default on")
     e.add_argument("--n-gpu-layers", type=int, help="llama.cpp -ngl: default all")
     e.add_argument("--parallel", type=positive, help="llama.cpp --parallel slots (default: --batch)")
     e.add_argument("--n-ctx", type=positive, help="llama.cpp -c: cells of all slots (default: context × slots)")
+    e.add_argument("--kv-unified", action="store_true",
+                   help="llama.cpp --kv-unified: one cache all slots share (each sequence may use all of n_ctx)")
     e.add_argument("--type-v", help="llama.cpp V cache type (default: --kv-dtype)")
     e.add_argument("--cache", choices=["dynamic", "static"], help="transformers: the cache class (default dynamic)")
     e.add_argument("--max-cache-len", type=positive, help="transformers: a static cache's tokens (default: context)")

@@ -20,7 +20,9 @@ def cmd_estimate(a) -> str:
         "max_cache_len": a.max_cache_len, "tensor_parallel_size": a.tensor_parallel_size,
         "pipeline_parallel_size": a.pipeline_parallel_size, "mem_fraction_static": a.mem_fraction_static,
         "tp_size": a.tp_size, "context_length": a.context_length, "engine_version": a.engine_version,
-        "max_running_requests": a.max_running_requests}.items() if v is not None}
+        "max_running_requests": a.max_running_requests,
+        "kv_unified": True if a.kv_unified else None, "num_ctx": a.num_ctx, "num_parallel": a.num_parallel,
+        "kv_cache_type": a.kv_cache_type}.items() if v is not None}
     gpu = _gpu(a)
     quant = _kept(a) if a.keep_bf16 else a.quant
     e = estimate(a.model, quant=quant, kv_dtype=a.kv_dtype, context=a.context, batch=a.batch, chunk=a.chunk,
@@ -55,6 +57,7 @@ def cmd_estimate(a) -> str:
                   f"({format_bytes(p.headroom_bytes, a.unit)} headroom)",
                   f"  time to first token ({p.prompt_tokens:,}-token prompt): "
                   + (f"{p.prefill_seconds:.3f} s{_band(p, 'ttft')}{_served(p)}" if p.prefill_seconds is not None
+                     else "not modelled with layers in system RAM" if _offloaded(e)
                      else "unknown (no FLOP/s figure in this GPU's datasheet)"),
                   f"  decode: {p.decode_tokens_per_s:.1f} tokens/s per sequence{_band(p, 'decode')}, "
                   f"{p.throughput_tokens_per_s:.1f} tokens/s for the batch",
@@ -96,6 +99,14 @@ def _band(p, what: str) -> str:
     return "" if err is None else f" (typically ±{100 * err:.0f} %)"
 
 
+def _offloaded(e) -> bool:
+    """llama.cpp (or Ollama) with some layers in system RAM."""
+    from ..profiles import load_model
+
+    layers = e.engine_details.get("n_gpu_layers")
+    return e.engine in ("llama.cpp", "ollama") and layers is not None and layers <= load_model(e.model).n_layers
+
+
 def _served(p) -> str:
     """'; through a server about +0.050 s per request': what published server benchmarks add to the prefill."""
     extra = p.request_overhead_seconds
@@ -126,15 +137,24 @@ def _engine_lines(e, unit: str) -> list[str]:
                 f"max_running_requests {d['max_running_requests']:,}; chunked_prefill_size "
                 f"{d['chunked_prefill_size']:,}; request-to-token map {format_bytes(d['req_to_token_bytes'], unit)} "
                 f"from the rest"]
+    if e.engine == "ollama":
+        return [f"Ollama {d['engine_version']}: num_ctx {d['num_ctx']:,} × num_parallel {d['num_parallel']} "
+                f"({d['kv_cache_type']} cache, {format_bytes(e.kv_cache_bytes, unit)} on the GPU); "
+                f"{d['layers_offloaded']}/{d['layers_model']} layers on the GPU",
+                f"  ollama ps: SIZE {d['size_bytes'] / 1e9:.1f} GB, PROCESSOR {d['processor']}"]
     if e.engine == "llama.cpp":
         mib = 2**20
         fa = "on" if d["flash_attn"] else "off"
+        per_seq = d["n_ctx"] if d["kv_unified"] else d["n_ctx"] // d["n_parallel"]
+        overflow = ([f"  n_ctx_per_seq ({per_seq:,}) > n_ctx_train ({d['n_ctx_train']:,}): llama.cpp runs it and warns "
+                     "of a training-context overflow; past the trained length quality needs RoPE scaling "
+                     "(--rope-scaling yarn)"] if per_seq > d["n_ctx_train"] else [])
         return [f"llama.cpp: n_ctx {d['n_ctx']:,} over {d['n_parallel']} slot(s), {d['kv_cells']:,} KV cells, "
                 f"K ({d['type_k']}) {d['kv_k_bytes'] / mib:.2f} MiB, "
                 f"V ({d['type_v']}) {d['kv_v_bytes'] / mib:.2f} MiB; flash attention {fa}",
                 f"  host (system RAM): weights {d['host_weights_bytes'] / mib:.2f} MiB, "
                 f"KV {d['host_kv_bytes'] / mib:.2f} MiB, compute {d['host_compute_bytes'] / mib:.2f} MiB, "
-                f"output {d['host_output_bytes'] / mib:.2f} MiB"]
+                f"output {d['host_output_bytes'] / mib:.2f} MiB", *overflow]
     return []
 
 

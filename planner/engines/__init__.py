@@ -1,4 +1,5 @@
-"""Engine-aware memory: what vLLM, SGLang, llama.cpp and transformers allocate, and whether they would run the workload.
+"""Engine-aware memory: what vLLM, SGLang, llama.cpp, Ollama and transformers allocate, and whether they would run
+the workload.
 
 Each engine (one module each) is a function of the spec, the weights format, the workload and the engine's own
 settings that returns device bytes per component, the engine's own figures (KV blocks, cells, host buffers) and
@@ -15,11 +16,12 @@ from ..quant.catalog import get_quant
 from ..spec import ModelSpec
 from .common import EngineMemory
 from .llamacpp import LLAMA_CPP_PAD, llamacpp_memory
+from .ollama import ollama_memory
 from .sglang import sglang_memory
 from .transformers import transformers_memory
 from .vllm import VLLM_SAMPLER_BYTES_PER_LOGIT, vllm_memory
 
-ENGINES = ("vllm", "sglang", "llama.cpp", "transformers")
+ENGINES = ("vllm", "sglang", "llama.cpp", "ollama", "transformers")
 
 # KV-cache element types each engine offers (names of profiles/quants/kv_dtypes.yaml):
 #   vLLM --kv-cache-dtype: auto (the model dtype), bfloat16, fp8, fp8_e4m3, fp8_e5m2 (vllm/config/cache.py, 0.11);
@@ -27,7 +29,7 @@ ENGINES = ("vllm", "sglang", "llama.cpp", "transformers")
 #   SGLang --kv-cache-dtype: auto (the model dtype), fp8_e5m2, fp8_e4m3 (server_args.py);
 #   transformers: the model dtype, or QuantizedCache (quanto int2/int4, HQQ 1–8 bits) for int8/int4.
 ENGINE_KV_DTYPES = {"vllm": ("fp32", "fp16", "bf16", "fp8"), "sglang": ("fp32", "fp16", "bf16", "fp8"),
-                    "llama.cpp": ("fp32", "fp16", "bf16", "q8_0", "q4_0"),
+                    "llama.cpp": ("fp32", "fp16", "bf16", "q8_0", "q4_0"), "ollama": ("fp16", "q8_0", "q4_0"),
                     "transformers": ("fp32", "fp16", "bf16", "int8", "int4")}
 
 
@@ -43,8 +45,8 @@ def check_engine_formats(spec: ModelSpec, engine: str, *, quant: str, kv_dtype: 
     name = get_quant(quant).name
     gguf = _is_gguf_weights(spec, quant)
     # 16/32-bit weights convert to GGUF F16/BF16/F32 as they are; MXFP4 experts (gpt-oss) are a GGML type too
-    if engine == "llama.cpp" and not gguf and name not in ("fp16", "bf16", "fp32", "mxfp4"):
-        raise WorkloadError(f"engine 'llama.cpp' runs GGUF files, and quant {name!r} is not a GGUF type; "
+    if engine in ("llama.cpp", "ollama") and not gguf and name not in ("fp16", "bf16", "fp32", "mxfp4"):
+        raise WorkloadError(f"engine {engine!r} runs GGUF files, and quant {name!r} is not a GGUF type; "
                             "pick a GGUF preset such as q4_k_m or q8_0 (`planner quants`)")
     if engine == "transformers" and gguf:
         raise WorkloadError(f"engine 'transformers' dequantizes GGUF files when it loads them, so quant {name!r} "
@@ -62,4 +64,5 @@ def check_engine_formats(spec: ModelSpec, engine: str, *, quant: str, kv_dtype: 
 
 
 __all__ = ["ENGINES", "ENGINE_KV_DTYPES", "LLAMA_CPP_PAD", "VLLM_SAMPLER_BYTES_PER_LOGIT", "EngineMemory",
-           "check_engine_formats", "llamacpp_memory", "sglang_memory", "transformers_memory", "vllm_memory"]
+           "check_engine_formats", "llamacpp_memory", "ollama_memory", "sglang_memory", "transformers_memory",
+           "vllm_memory"]

@@ -25,6 +25,7 @@ from math import ceil
 
 from ..errors import LayoutError, WorkloadError, shown
 from ..kv import kv_bytes_per_token_per_layer
+from ..layout import check_tensor_parallel
 from ..limits import MAX_BATCH, MAX_CONTEXT, MAX_GPUS
 from ..overhead import CUDA_CONTEXT_BYTES, overhead_breakdown
 from ..spec import ModelSpec
@@ -68,8 +69,6 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
                                                                                "chunked_prefill_size": 0})
     tp = o["tp_size"]
     if tp > 1:
-        from ..parallel import check_tensor_parallel
-
         try:
             check_tensor_parallel(spec, tp)
         except LayoutError as e:

@@ -11,6 +11,7 @@ from math import ceil
 from ..activations import step_activation_bytes
 from ..errors import LayoutError, WorkloadError, shown
 from ..kv import kv_bytes_per_token_per_layer
+from ..layout import check_tensor_parallel
 from ..limits import MAX_BATCH, MAX_CONTEXT, MAX_GPUS
 from ..overhead import CUDA_CONTEXT_BYTES
 from ..spec import ModelSpec
@@ -150,8 +151,6 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                                 "tensor_parallel_size": MAX_GPUS, "pipeline_parallel_size": MAX_GPUS})
     tp, pp = o["tensor_parallel_size"], o["pipeline_parallel_size"]
     if tp > 1:
-        from ..parallel import check_tensor_parallel
-
         check_tensor_parallel(spec, tp)
     if pp > spec.n_layers:
         raise LayoutError(f"pipeline_parallel_size {pp} exceeds {spec.name}'s {spec.n_layers} layers")

@@ -8,6 +8,7 @@ Keys read, per quant_method (transformers' quantizer configs, utils/quantization
                 llm_int8_skip_modules
   compressed-tensors  config_groups.*.weights (num_bits, type int/float, strategy, group_size), ignore
   fbgemm_fp8    modules_to_not_convert (whole modules, or one layer's: "model.layers.0.mlp")
+  modelopt      quant_algo FP8 or NVFP4, exclude_modules
 Module names map to categories: lm_head → output, embed_tokens → embedding, *.mlp.gate / *router* → router,
 visual / vision_* / multi_modal_projector → vision, *attn* → attn, *mlp* → mlp (experts when the name says so);
 "model.layers.N.<module>" keeps that module of layer N only. A name planner cannot place is an error that says so.
@@ -104,9 +105,13 @@ def checkpoint_quant(where: str, method: str, q: dict) -> str:
                                              q.get("modules_to_not_convert")))
     if method == "compressed-tensors":
         return _compressed_tensors(where, q)
+    if method == "modelopt":  # NVIDIA TensorRT Model Optimizer checkpoints: quant_algo FP8 or NVFP4
+        algo = check_text(where, "quantization_config.quant_algo", q.get("quant_algo"), ("FP8", "NVFP4"))
+        return keep_name("fp8" if algo == "FP8" else "nvfp4",
+                         kept_modules(where, "quantization_config.exclude_modules", q.get("exclude_modules")))
     raise ConfigImportError(f"{where}: quantization_config.quant_method {method!r} is not supported for import "
-                            "(gptq, awq, bitsandbytes, fp8, fbgemm_fp8, compressed-tensors, mxfp4 are); load the "
-                            "unquantized config and pass quant=")
+                            "(gptq, awq, bitsandbytes, fp8, fbgemm_fp8, modelopt, compressed-tensors, mxfp4 are); "
+                            "load the unquantized config and pass quant=")
 
 
 def _compressed_tensors(where: str, q: dict) -> str:
@@ -128,6 +133,8 @@ def _compressed_tensors(where: str, q: dict) -> str:
         base = "fp8-block" if strategy == "block" else "fp8"
     elif kind == "int" and bits == 8:
         base = "int8"
+    elif kind == "float" and bits == 4 and w.get("group_size") == 16:
+        base = "nvfp4"
     elif kind == "int" and bits == 4:
         group = w.get("group_size") or 128
         base = {32: "int4-g32", 64: "int4-g64", 128: "int4"}.get(group)
