@@ -220,6 +220,11 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False) 
             kw[key] = s[key]
     if "flash_attn" not in s:  # printed since llama.cpp has flash attention (ggml-org/llama.cpp PR 5021, April
         kw["flash_attn"] = s["flash_attn"] = False  # 2024): a log without the line is of a build without it
+    if "kv_unified" not in s and slots > 1:
+        # a build that does not print kv_unified predates the cache split per sequence (mid-2025, which added the
+        # setting and its log line): one cache all sequences shared, each attending to the whole n_ctx, the compute
+        # buffer sized for it
+        kw["kv_unified"] = s["kv_unified"] = True
     if "n_ubatch" not in s:  # before the n_batch/n_ubatch split (PR 6017, March 2024) the graph was reserved for
         kw["n_batch"] = kw["n_ubatch"] = s["n_ubatch"] = s.get("n_batch", 512)  # one batch, 512 by default
     if "type_k" in s:

@@ -112,6 +112,9 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
     kw: dict = {k: s[k] for k in ("max_model_len", "gpu_memory_utilization", "max_num_batched_tokens",
                                   "max_num_seqs", "block_size") if k in s}
     release, told = vllm_log_release(text)
+    if s["generation"] == "V0" and vllm_release(release) >= (0, 8, 0):
+        # V0 still ran in 0.8–0.10 where V1 could not (older GPUs, some options): the V0 rules of 0.6.5–0.10
+        release, told = "0.7.3", f"V0 engine of {release}, {told}: V0's rules of 0.6.5–0.10"
     kw["engine_version"] = release
     s["engine_version"] = f"{release} ({told})"
     if s["generation"] == "V0" and "max_num_batched_tokens" not in kw:
@@ -131,7 +134,9 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
                        "reports (torch.cuda.mem_get_info), which this log does not print")
     if "kv_dtype" in s:
         kw["kv_dtype"] = s["kv_dtype"]
-    weights_only = tp > 1 or ("gpu_memory_bytes" not in kw and "gpu" not in kw)
+    if tp > 1:
+        kw["tensor_parallel_size"] = tp
+    weights_only = "gpu_memory_bytes" not in kw and "gpu" not in kw
     try:
         if weights_only:
             e = estimate(spec, quant=quant, context=min(spec.max_context, kw.get("max_model_len", 4096)))
@@ -140,8 +145,7 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
     except PlannerError as err:
         raise PlannerError(f"planner cannot run vLLM's configuration from this log: {err}") from None
     d = e.engine_details
-    why_not = (f"tensor_parallel_size {tp}: planner's vLLM engine plans one GPU" if tp > 1 else
-               "the log names neither the GPU nor the total memory CUDA reports: give --gpu")
+    why_not = "the log names neither the GPU nor the total memory CUDA reports: give --gpu"
     rows: list[Row] = []
 
     def add(figure, key, logged, predicted, unit, note="", printed=None):
@@ -151,9 +155,11 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
                         why_not if weights_only else note, line, res))
 
     if (m := found["weights"][0]) is not None:
-        per_gpu = e.weights_bytes / tp / GIB
-        rows.append(Row("model weights", float(m[1]), per_gpu, "GiB",
-                        f"planner's weights ÷ tensor_parallel_size {tp}" if tp > 1 else "",
+        from ...weights import stage_weights
+
+        per_gpu = (stage_weights(spec, e.workload.quant, [spec.n_layers], tp=tp)[0] if tp > 1 else e.weights_bytes)
+        rows.append(Row("model weights", float(m[1]), per_gpu / GIB, "GiB",
+                        f"one GPU's share at tensor_parallel_size {tp}" if tp > 1 else "",
                         found["weights"][1], half_digit(m[1])))
     if (m := found["activation"][0]) is not None:
         add("profile-run activation peak", "activation", float(m[1]), e.activation_bytes / GIB, "GiB",
@@ -184,10 +190,11 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
         add(f"max concurrency at {m[1]} tokens", "concurrency", float(m[2]), float(d.get("max_concurrency", 0)), "×",
             budget_note)
     kv_m = found["available_kv"][0]
-    if kv_m is not None and tokens and float(kv_m[1]) > 0 and tp == 1 and spec.sliding_window is None:
+    if kv_m is not None and tokens and float(kv_m[1]) > 0 and spec.sliding_window is None:
         from ...kv import kv_bytes_per_token_per_layer
 
-        per_token = kv_bytes_per_token_per_layer(spec, s.get("kv_dtype", e.workload.kv_dtype)) * spec.n_layers
+        heads = 1.0 if spec.mla is not None else -(-spec.n_kv_heads // tp) / spec.n_kv_heads  # one GPU's share
+        per_token = kv_bytes_per_token_per_layer(spec, s.get("kv_dtype", e.workload.kv_dtype)) * spec.n_layers * heads
         rows.append(Row("KV bytes per token", float(kv_m[1]) * GIB / tokens, float(per_token), "bytes",
                         "available KV cache memory ÷ tokens: the cache layout, whatever the budget",
                         found["available_kv"][1], half_digit(kv_m[1]) * GIB / tokens))
