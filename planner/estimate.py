@@ -293,50 +293,45 @@ def _engine_context(spec: ModelSpec, engine: str | None, context, batch, options
     return context
 
 
-def _engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict, options: dict):
-    from .engines import llamacpp_memory, ollama_memory, sglang_memory, transformers_memory, vllm_memory
+# what each engine sizes from the GPU's memory, for the message when neither a GPU nor its memory is given
+_SIZES = {"vllm": "sizes its KV cache", "sglang": "sizes its KV pool", "ollama": "decides its layers"}
+
+
+def _engine_gpu(engine: str, gpu, options: dict):
+    """(catalog GPU or None, the total CUDA reports, the options without gpu_memory_bytes) of an engine that budgets
+    from the GPU's memory; refuses Apple GPUs for vLLM and SGLang, which have no Metal backend."""
     from .gpus import load_gpu
 
+    options = dict(options)
+    memory = options.pop("gpu_memory_bytes", None)
+    g = None if gpu is None else load_gpu(gpu)
+    if g is not None and g.vendor == "apple" and engine in ("vllm", "sglang"):
+        raise WorkloadError(f"engine {engine!r} does not run on {g.name}: it has no Metal backend (a macOS build runs "
+                            "on the CPU); use engine llama.cpp")
+    if memory is None and g is None:
+        raise WorkloadError(f"engine {engine!r} {_SIZES[engine]} from the GPU's memory: give gpu= or "
+                            "gpu_memory_bytes=")
+    total = g.runtime_total_bytes if memory is None else memory
+    return g, positive_int("gpu_memory_bytes", total, MAX_BYTES), options
+
+
+def _engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict, options: dict):
+    from .engines import llamacpp_memory, ollama_memory, sglang_memory, transformers_memory, vllm_memory
+
     common = dict(quant=w.quant, kv_dtype=w.kv_dtype)
-    if engine == "vllm":
-        options = dict(options)
-        memory = options.pop("gpu_memory_bytes", None)
-        g = None if gpu is None else load_gpu(gpu)
-        if g is not None and g.vendor == "apple":
-            raise WorkloadError(f"engine 'vllm' does not run on {g.name}: vLLM has no Metal backend "
-                                "(its macOS build runs on the CPU); use engine llama.cpp")
-        if memory is None:
-            if g is None:
-                raise WorkloadError("engine 'vllm' sizes its KV cache from the GPU's memory: give gpu= or "
-                                    "gpu_memory_bytes=")
-            memory = g.runtime_total_bytes
-        return vllm_memory(spec, **common, gpu_memory_bytes=positive_int("gpu_memory_bytes", memory, MAX_BYTES),
-                           weights=totals["weights_bytes"], context=w.context, batch=w.batch,
-                           device_name="" if g is None else g.name, **options)
-    if engine == "sglang":
-        options = dict(options)
-        memory = options.pop("gpu_memory_bytes", None)
-        if gpu is None and memory is None:
-            raise WorkloadError("engine 'sglang' sizes its KV pool from the GPU's memory: give gpu= or "
-                                "gpu_memory_bytes=")
-        g = None if gpu is None else load_gpu(gpu)
-        if g is not None and g.vendor == "apple":
-            raise WorkloadError(f"engine 'sglang' does not run on {g.name}; use engine llama.cpp")
-        total = positive_int("gpu_memory_bytes", memory if memory is not None else g.runtime_total_bytes, MAX_BYTES)
-        smi = total if g is None else (g.memory_bytes or g.memory_marketed_bytes)
-        return sglang_memory(spec, **common, gpu_memory_bytes=total, smi_memory_bytes=smi,
-                             weights=totals["weights_bytes"], context=w.context, batch=w.batch, **options)
-    if engine == "ollama":
+    if engine in ("vllm", "sglang", "ollama"):
+        g, total, options = _engine_gpu(engine, gpu, options)
+        if engine == "vllm":
+            return vllm_memory(spec, **common, gpu_memory_bytes=total, weights=totals["weights_bytes"],
+                               context=w.context, batch=w.batch, device_name="" if g is None else g.name, **options)
+        if engine == "sglang":
+            smi = total if g is None else (g.memory_bytes or g.memory_marketed_bytes)
+            return sglang_memory(spec, **common, gpu_memory_bytes=total, smi_memory_bytes=smi,
+                                 weights=totals["weights_bytes"], context=w.context, batch=w.batch, **options)
         from .overhead import overhead_bytes
 
-        options = dict(options)
-        memory = options.pop("gpu_memory_bytes", None)
-        if gpu is None and memory is None:
-            raise WorkloadError("engine 'ollama' decides its layers from the GPU's memory: give gpu= or "
-                                "gpu_memory_bytes=")
-        total = memory if memory is not None else load_gpu(gpu).runtime_total_bytes
-        return ollama_memory(spec, **common, gpu_memory_bytes=positive_int("gpu_memory_bytes", total, MAX_BYTES),
-                             overhead_bytes=overhead_bytes(w.runtime), context=w.context, batch=w.batch, **options)
+        return ollama_memory(spec, **common, gpu_memory_bytes=total, overhead_bytes=overhead_bytes(w.runtime),
+                             context=w.context, batch=w.batch, **options)
     if engine == "llama.cpp":
         return llamacpp_memory(spec, **common, context=w.context, batch=w.batch, **options)
     return transformers_memory(spec, **common, context=w.context, batch=w.batch, weights=totals["weights_bytes"],

@@ -76,8 +76,12 @@ def test_plans_the_engine_would_refuse_are_refused(kwargs, message):
 def test_absurd_gpu_counts_and_engines_on_the_wrong_hardware_are_refused():
     with pytest.raises(WorkloadError, match="n_gpus must be an integer within 1–1,024, got 1000000"):
         plan("llama-3-8b", gpu="h100-sxm", n_gpus=10**6)
-    with pytest.raises(WorkloadError, match="vLLM has no Metal backend"):
+    with pytest.raises(WorkloadError, match="engine 'vllm' does not run on .*: it has no Metal backend"):
         estimate("llama-3-8b", engine="vllm", gpu="m2-ultra")
+    with pytest.raises(WorkloadError, match="engine 'sglang' does not run on"):
+        estimate("llama-3-8b", engine="sglang", gpu="m2-ultra")
+    with pytest.raises(WorkloadError, match="engine 'ollama' decides its layers from the GPU's memory"):
+        estimate("llama-3-8b", engine="ollama", quant="q4_k_m")
 
 
 @pytest.mark.parametrize("batch", [2**56, 10**13])
