@@ -74,3 +74,22 @@ def test_the_cli_prints_ollama_ps():
                          text=True)
     assert out.returncode == 0, out.stderr
     assert "Ollama 0.33: num_ctx 8,192 × num_parallel 1" in out.stdout and "CPU/GPU" in out.stdout
+
+
+@pytest.mark.parametrize(("model", "quant", "num_ctx", "parallel", "gpu_bytes", "weights", "host", "kv"), [
+    # Ollama 0.5 on a laptop RTX 4060 8 GB, gemma2:9b Q2_K, num_ctx 2048 (github:jazzwang/snippet md/genai/llm/
+    # gemma.md): "CUDA0 model buffer size = 3623.33 MiB", "CPU model buffer size = 717.77 MiB", "CUDA0 KV buffer
+    # size = 672.00 MiB", "offloaded 43/43 layers"
+    ("google/gemma-2-9b", "q2_k", 2048, 1, 8188 * MIB, 3623.33, 717.77, 672.0),
+    # Ollama on a GTX 1080 8 GB, DeepSeek-R1-Distill-Llama-8B Q4_K_M (Llama-3.1-8B's architecture), 4 slots of 2048
+    # (github:deipss/blog): "CUDA0 model buffer size = 4403.49 MiB", "CUDA0 KV buffer size = 1024.00 MiB"
+    ("meta-llama/Llama-3.1-8B", "q4_k_m", 2048, 4, 8192 * MIB, 4403.49, 281.81, 1024.0),
+])
+def test_published_ollama_logs_all_layers_on_the_gpu(model, quant, num_ctx, parallel, gpu_bytes, weights, host, kv):
+    e = estimate(model, quant=quant, engine="ollama", gpu_memory_bytes=gpu_bytes, num_ctx=num_ctx,
+                 num_parallel=parallel, flash_attention=False)
+    d = e.engine_details
+    assert e.weights_bytes / MIB == pytest.approx(weights, abs=0.01)
+    assert d["host_weights_bytes"] / MIB == pytest.approx(host, abs=0.01)
+    assert e.kv_cache_bytes / MIB == kv
+    assert d["layers_offloaded"] == d["layers_model"] and d["processor"] == "100% GPU"

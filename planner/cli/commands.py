@@ -149,12 +149,16 @@ def _engine_lines(e, unit: str) -> list[str]:
         overflow = ([f"  n_ctx_per_seq ({per_seq:,}) > n_ctx_train ({d['n_ctx_train']:,}): llama.cpp runs it and warns "
                      "of a training-context overflow; past the trained length quality needs RoPE scaling "
                      "(--rope-scaling yarn)"] if per_seq > d["n_ctx_train"] else [])
-        return [f"llama.cpp: n_ctx {d['n_ctx']:,} over {d['n_parallel']} slot(s), {d['kv_cells']:,} KV cells, "
+        return [f"llama.cpp ({d['engine_version']}): n_ctx {d['n_ctx']:,} over {d['n_parallel']} slot(s), "
+                f"{d['kv_cells']:,} KV cells, "
                 f"K ({d['type_k']}) {d['kv_k_bytes'] / mib:.2f} MiB, "
                 f"V ({d['type_v']}) {d['kv_v_bytes'] / mib:.2f} MiB; flash attention {fa}",
                 f"  host (system RAM): weights {d['host_weights_bytes'] / mib:.2f} MiB, "
                 f"KV {d['host_kv_bytes'] / mib:.2f} MiB, compute {d['host_compute_bytes'] / mib:.2f} MiB, "
                 f"output {d['host_output_bytes'] / mib:.2f} MiB", *overflow]
+    if e.engine == "transformers":
+        return [f"transformers {d['engine_version']} generate(): the rules of that release's cache classes and "
+                "modeling code"]
     return []
 
 

@@ -13,6 +13,7 @@ from ...weights import stored_tensors
 from ..common import EngineMemory, engine_options, pad
 from .graph import ARCH_GRAPH, SWA_DISABLED, buffer_bytes
 
+LLAMACPP_VERSION = "upstream Nov 2025 – Jan 2026"  # the source the rules were read from (research/llamacpp_memory.md)
 LLAMA_CPP_PAD = 256  # cells: n_ctx is rounded up to 256 since llama.cpp PR #17046 (Nov 2025)
 LLAMA_MAX_SEQ = 256  # most sequences (slots) one context holds: src/llama-cparams.h `#define LLAMA_MAX_SEQ 256`
 
@@ -111,7 +112,8 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     return EngineMemory(
         engine="llama.cpp", weights_bytes=w_gpu, kv_cache_bytes=kv_gpu, activation_bytes=compute if w_gpu else 0,
         max_concurrent=np_,
-        details={"n_ctx": n_ctx, "n_ctx_train": spec.max_context, "kv_cells": cells,
+        details={"engine_version": LLAMACPP_VERSION, "n_ctx": n_ctx, "n_ctx_train": spec.max_context,
+                 "kv_cells": cells,
                  "swa_cells": swa_cells if "sliding" in kinds else 0,
                  "kv_k_bytes": sum((swa_cells if k == "sliding" else cells) * row_k for k in kinds),
                  "kv_v_bytes": sum((swa_cells if k == "sliding" else cells) * row_v for k in kinds),

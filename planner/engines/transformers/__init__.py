@@ -26,6 +26,7 @@ from ...weights import stored_tensors
 from ..common import EngineMemory, engine_options
 from .peak import EAGER_ONLY, FP32_ROUTER, Step, attention_used, step_peak
 
+TRANSFORMERS_VERSION = "5.24"  # the release whose code the rules were read from (and measured against)
 CACHES = ("dynamic", "static")
 
 
@@ -129,4 +130,5 @@ def transformers_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: 
     if used != attention:
         details["attention_note"] = f"{EAGER_ONLY[spec.model_type]} has no SDPA path: eager attention"
     return EngineMemory(engine="transformers", weights_bytes=weights + router, kv_cache_bytes=kv_total,
-                        activation_bytes=max(prefill, decode), details=details)
+                        activation_bytes=max(prefill, decode),
+                        details={"engine_version": TRANSFORMERS_VERSION, **details})
