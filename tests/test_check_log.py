@@ -223,3 +223,13 @@ def test_a_log_never_makes_planner_read_a_path_it_names(tmp_path):
         check_log(text)
     with pytest.raises(PlannerError, match="must be text"):
         check_log(b"llama_context: n_ctx = 4096")
+
+
+def test_a_vllm_log_names_the_release_whose_rules_planner_applied():
+    text = (LOGS / "vllm-qwen3-8b-0.19.1-a100-40gb.log").read_text()
+    assert check_log(text, "Qwen/Qwen3-8B", gpu="a100-sxm-40gb").settings["engine_version"] == "0.19.1 (printed)"
+    newer = check_log(text.replace("0.19.1", "0.41.0"), "Qwen/Qwen3-8B", gpu="a100-sxm-40gb")
+    assert newer.settings["engine_version"] == "0.33.0 (0.41.0 printed, newer than planner's rules)"
+    t4 = (LOGS / "vllm-llama3.2-3b-0.8.2-t4.log").read_text()  # "Initializing a V0 LLM engine (v0.8.2)"
+    assert check_log(t4, "meta-llama/Llama-3.2-3B", gpu="t4").settings["engine_version"].startswith(
+        "0.7.3 (V0 engine of 0.8.2")

@@ -176,3 +176,14 @@ def test_llama_cpp_runs_a_context_past_the_trained_length():
     assert e.engine_details["kv_k_bytes"] == 16384 * 32 * 4096 * 2  # K: 16K cells × 32 layers × 4096 × f16
     with pytest.raises(WorkloadError, match="exceeds meta-llama/Llama-2-7b-hf's max_context 4096"):
         estimate("meta-llama/Llama-2-7b-hf", quant="q4_k_m", context=16384)  # the plain model keeps its limit
+
+
+def test_vllm_release_strings_as_vllm_prints_them():
+    from planner.engines.vllm import vllm_release
+
+    assert vllm_release("0.19.1rc1.dev339+gedc364896") == (0, 19, 1)  # a nightly's version, as AccelMark logs it
+    assert vllm_release("v0.11.0") == (0, 11, 0) and vllm_release("0.6.3.post1") == (0, 6, 3)
+    assert vllm_release("0.33") == (0, 33, 0)
+    for bad in ("latest", "0.3.3", "1.0.0", "0.6.3 !"):
+        with pytest.raises(WorkloadError, match="engine_version must be a vLLM release"):
+            vllm_release(bad)

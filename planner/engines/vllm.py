@@ -6,6 +6,7 @@ VLLM_RULES lists them, and `engine_version` picks the release whose rules apply.
 from __future__ import annotations
 
 import math
+import re
 from math import ceil
 
 from ..activations import step_activation_bytes
@@ -54,9 +55,7 @@ VLLM_CUDA_GRAPH_ESTIMATE_BYTES = int(0.61 * 2**30)
 
 def vllm_release(version: str) -> tuple[int, ...]:
     """'0.6.3.post1' → (0, 6, 3); refuses what is not a vLLM release planner has rules for."""
-    import re
-
-    m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:[.+-]?\w*)*", str(version).strip())
+    m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:[a-zA-Z.+-][\w.+-]*)?", str(version).strip()[:64])
     release = tuple(int(g or 0) for g in m.groups()) if m else None
     if release is None or not (0, 4, 0) <= release < (1, 0, 0) or release > vllm_release_tuple(VLLM_CURRENT):
         raise WorkloadError(f"engine_version must be a vLLM release from 0.4 to {VLLM_CURRENT}, got {shown(version)}")
@@ -116,11 +115,12 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     vllm#10517; 79.22 GiB on an H100 80GB HBM3 of 81,559 MiB, vllm#10511): pass it when a log gives it
     (planner check-log does); a catalog GPU's total is nvidia-smi's, a few hundred MiB more than CUDA's.
 
-    available = gpu_memory_bytes × gpu_memory_utilization − weights − profile-run activation peak − non-torch
-    increase (none here: the CUDA context predates vLLM's baseline snapshot and is not charged). The profile run
+    available = gpu_memory_bytes × gpu_memory_utilization − weights − profile-run activation peak − what the
+    release charges besides (VLLM_RULES: the CUDA context in its global periods, the all-reduce buffers until 0.11,
+    the CUDA-graph estimate from 0.20; non-torch memory otherwise is baseline and not charged). The profile run
     pushes max_num_batched_tokens tokens through the model with no attention computed, and samples one fp32
     logits row per dummy request. KV pages: block_size tokens × (2 × kv_heads × head_dim, or one MLA latent) per
-    layer. CUDA graphs are captured after the KV cache is allocated and are not part of the budget.
+    layer. Before 0.20 CUDA graphs are captured after the KV cache is allocated and are not part of the budget.
 
     Verdict, as vLLM decides at start-up (v1/worker/gpu_worker.py, v1/core/kv_cache_utils.py):
       - the budget must be free when it starts ("Free memory on device … on startup is less than desired GPU

@@ -99,7 +99,7 @@ def vllm_settings(text: str) -> dict:
 
 
 def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_names: str = "") -> LogCheck:
-    from ...engines.vllm import vllm_release
+    from ...engines.vllm import VLLM_CURRENT, vllm_release
     from ...estimate import estimate
 
     found = {k: first(p, text) for k, p in _FIGURES.items()}
@@ -112,6 +112,12 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
     kw: dict = {k: s[k] for k in ("max_model_len", "gpu_memory_utilization", "max_num_batched_tokens",
                                   "max_num_seqs", "block_size") if k in s}
     release, told = vllm_log_release(text)
+    try:
+        vllm_release(release)
+    except PlannerError:  # a release outside the rules planner has read: the nearest it has
+        newer = release[:1] != "0" or int(release.split(".")[1]) >= 4
+        release, told = (VLLM_CURRENT, f"{release} printed, newer than planner's rules") if newer else (
+            "0.4.0", f"{release} printed, older than planner's rules")
     if s["generation"] == "V0" and vllm_release(release) >= (0, 8, 0):
         # V0 still ran in 0.8–0.10 where V1 could not (older GPUs, some options): the V0 rules of 0.6.5–0.10
         release, told = "0.7.3", f"V0 engine of {release}, {told}: V0's rules of 0.6.5–0.10"
