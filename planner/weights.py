@@ -213,11 +213,14 @@ def offload_split(spec: ModelSpec, quant: str, gpu_layers: int) -> tuple[int, in
     return device, host, token_embd
 
 
-def stage_weights(spec: ModelSpec, quant: str, layers_per_stage: list[int], *, tp: int = 1) -> list[int]:
+def stage_weights(spec: ModelSpec, quant: str, layers_per_stage: list[int], *, tp: int = 1,
+                  ep: int | None = None) -> list[int]:
     """Weight bytes on one GPU of each pipeline stage holding `layers_per_stage` consecutive layers, its matrices
     split `tp` ways (tensor parallel: attention by heads, MLP by columns, embedding and lm_head by vocabulary; norms
-    and biases whole). The first stage also holds the embedding, the last the lm_head and the final norm (and the tied
-    embedding matrix again as its lm_head when there is more than one stage)."""
+    and biases whole) and its routed experts `ep` ways (expert parallel: whole experts spread over the GPUs; default
+    tp). The first stage also holds the embedding, the last the lm_head and the final norm (and the tied embedding
+    matrix again as its lm_head when there is more than one stage)."""
+    ep = tp if ep is None else ep
     stage_of = {}
     start = 0
     for s, n in enumerate(layers_per_stage):
@@ -226,7 +229,7 @@ def stage_weights(spec: ModelSpec, quant: str, layers_per_stage: list[int], *, t
     last = len(layers_per_stage) - 1
     out = [0] * len(layers_per_stage)
     for t in stored_tensors(spec, quant):
-        share = ceil(t.nbytes / tp) if t.is_matrix else t.nbytes
+        share = ceil(t.nbytes / (ep if t.is_routed_expert else tp)) if t.is_matrix else t.nbytes
         if t.layer is not None and t.layer in stage_of:
             out[stage_of[t.layer]] += share
         elif t.group == "embedding":

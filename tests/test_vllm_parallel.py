@@ -7,7 +7,7 @@ import pytest
 
 from planner import LayoutError, estimate, load_model
 from planner.engines.vllm import VLLM_CUDA_GRAPH_ESTIMATE_BYTES, VLLM_CUSTOM_ALLREDUCE_BYTES, vllm_stage_layers
-from planner.weights import stage_weights, weights_bytes
+from planner.weights import stage_weights, stored_tensors, weights_bytes
 
 
 def test_pipeline_stages_split_layers_as_vllm_does():
@@ -78,3 +78,20 @@ def test_the_cli_prints_per_gpu_kv_blocks_and_concurrency():
     assert out.returncode == 0, out.stderr
     assert "on each of 4 GPUs (tensor parallel 4 × pipeline parallel 1)" in out.stdout
     assert "GPU KV cache size:" in out.stdout and "maximum concurrency for 131,072 tokens per request" in out.stdout
+
+
+def test_data_parallel_replicas_and_expert_parallel():
+    spec = load_model("deepseek-ai/DeepSeek-V3")
+    tp4 = estimate(spec, engine="vllm", gpu="h200", max_model_len=32768, tensor_parallel_size=4,
+                   data_parallel_size=2)
+    ep = estimate(spec, engine="vllm", gpu="h200", max_model_len=32768, tensor_parallel_size=4,
+                  data_parallel_size=2, enable_expert_parallel=True)
+    # replicas do not change a GPU's share; spreading the experts over all 8 GPUs halves their part of it
+    assert tp4.engine_details["gpus"] == ep.engine_details["gpus"] == 8
+    assert tp4.weights_bytes == stage_weights(spec, "fp8-block", [61], tp=4)[0]
+    assert ep.weights_bytes == stage_weights(spec, "fp8-block", [61], tp=4, ep=8)[0]
+    experts = sum(t.nbytes for t in stored_tensors(spec, "fp8-block") if t.is_routed_expert)
+    assert tp4.weights_bytes - ep.weights_bytes == pytest.approx(experts / 4 - experts / 8, rel=1e-3)
+    dense = estimate("meta-llama/Llama-3.1-70B", engine="vllm", gpu="h100-sxm", quant="bf16", tensor_parallel_size=4,
+                     enable_expert_parallel=True)
+    assert dense.engine_details["expert_parallel_size"] == 1  # no experts: the flag changes nothing

@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="vllm: GPUs each layer is split over (default 1); figures are per GPU")
     e.add_argument("--pipeline-parallel-size", "-pp", type=positive,
                    help="vllm: pipeline stages, consecutive layers each (default 1)")
+    e.add_argument("--data-parallel-size", "-dp", type=positive,
+                   help="vllm: replicas, each its own tensor × pipeline group (default 1)")
+    e.add_argument("--enable-expert-parallel", action="store_true",
+                   help="vllm: a MoE's experts spread whole over the tensor × data parallel GPUs")
     e.add_argument("--mem-fraction-static", type=rate,
                    help="sglang: share of the free memory for weights and KV pool (default: SGLang's rule for the GPU)")
     e.add_argument("--tp-size", type=positive, help="sglang: tensor parallel GPUs (default 1); figures are per GPU")

@@ -18,7 +18,9 @@ def cmd_estimate(a) -> str:
         "flash_attn": None if a.flash_attn is None else a.flash_attn == "on", "n_gpu_layers": a.n_gpu_layers,
         "n_parallel": a.parallel, "n_ctx": a.n_ctx, "type_v": a.type_v, "cache": a.cache,
         "max_cache_len": a.max_cache_len, "tensor_parallel_size": a.tensor_parallel_size,
-        "pipeline_parallel_size": a.pipeline_parallel_size, "mem_fraction_static": a.mem_fraction_static,
+        "pipeline_parallel_size": a.pipeline_parallel_size, "data_parallel_size": a.data_parallel_size,
+        "enable_expert_parallel": True if a.enable_expert_parallel else None,
+        "mem_fraction_static": a.mem_fraction_static,
         "tp_size": a.tp_size, "context_length": a.context_length, "engine_version": a.engine_version,
         "max_running_requests": a.max_running_requests,
         "kv_unified": True if a.kv_unified else None, "num_ctx": a.num_ctx, "num_parallel": a.num_parallel,
@@ -117,8 +119,11 @@ def _engine_lines(e, unit: str) -> list[str]:
     d = e.engine_details
     if e.engine == "vllm":
         split = (f" on each of {d['gpus']} GPUs (tensor parallel {d['tensor_parallel_size']} × pipeline parallel "
-                 f"{d['pipeline_parallel_size']}" + (f"; figures for the tightest stage, {d['layers_per_gpu']} layers"
-                                                      if d["pipeline_parallel_size"] > 1 else "")
+                 f"{d['pipeline_parallel_size']}"
+                 + (f" × {d['replicas']} data-parallel replicas" if d["replicas"] > 1 else "")
+                 + (f"; experts over {d['expert_parallel_size']} GPUs" if d["enable_expert_parallel"] else "")
+                 + (f"; figures for the tightest stage, {d['layers_per_gpu']} layers"
+                    if d["pipeline_parallel_size"] > 1 else "")
                  + ")" if d["gpus"] > 1 else "")
         return [f"vLLM {d['engine_version']}: budget {format_bytes(d['requested_bytes'], unit)} = "
                 f"{d['gpu_memory_utilization']:g} × GPU memory{split}; available KV cache memory "

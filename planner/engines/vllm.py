@@ -131,11 +131,13 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     and then `batch` sequences of `context` tokens run at once only when the pool holds them all and
     batch ≤ max_num_seqs; otherwise the scheduler queues the rest.
 
-    tensor_parallel_size × pipeline_parallel_size GPUs, each with this budget: a GPU holds its stage's layers
+    data_parallel_size replicas of tensor_parallel_size × pipeline_parallel_size GPUs, each GPU with this budget
+    (each replica its own KV cache and scheduler; the figures are one replica's): a GPU holds its stage's layers
     (vllm_stage_layers) with every matrix split tensor_parallel_size ways (planner.weights.stage_weights), its share
     of the KV heads (an MLA latent whole), 1/tp of the layer activations, the sampler's full logits on the last
-    stage, and with tensor parallel the custom all-reduce buffers. Every GPU gets the fewest blocks any of them has
-    room for (v1/core/kv_cache_utils.py); the figures returned are that GPU's.
+    stage, and with tensor parallel the custom all-reduce buffers. With enable_expert_parallel a MoE's routed
+    experts spread whole over the tp × dp GPUs instead of being split tp ways. Every GPU gets the fewest blocks any of
+    them has room for (v1/core/kv_cache_utils.py); the figures returned are that GPU's.
     """
     version = options.pop("engine_version", None) or VLLM_CURRENT
     release = vllm_release(version)
@@ -145,11 +147,18 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     defaults = {"gpu_memory_utilization": rules["utilization"], "block_size": 64 if spec.mla is not None else 16,
                 **vllm_scheduler_defaults(release, max_model_len=max_model_len, gpu_memory_bytes=gpu_memory_bytes,
                                           device_name=device_name),
-                "tensor_parallel_size": 1, "pipeline_parallel_size": 1}
+                "tensor_parallel_size": 1, "pipeline_parallel_size": 1, "data_parallel_size": 1,
+                "enable_expert_parallel": False}
     o = engine_options("vllm", options, defaults,
                        maximum={"block_size": 4096, "max_num_batched_tokens": MAX_CONTEXT, "max_num_seqs": MAX_BATCH,
-                                "tensor_parallel_size": MAX_GPUS, "pipeline_parallel_size": MAX_GPUS})
-    tp, pp = o["tensor_parallel_size"], o["pipeline_parallel_size"]
+                                "tensor_parallel_size": MAX_GPUS, "pipeline_parallel_size": MAX_GPUS,
+                                "data_parallel_size": MAX_GPUS})
+    tp, pp, dp = o["tensor_parallel_size"], o["pipeline_parallel_size"], o["data_parallel_size"]
+    if tp * pp * dp > MAX_GPUS:
+        raise WorkloadError(f"tensor × pipeline × data parallel sizes ask for {tp * pp * dp:,} GPUs, more than "
+                            f"{MAX_GPUS:,}")
+    # expert parallel: the routed experts spread whole over the tp × dp GPUs of a stage (--enable-expert-parallel)
+    ep = tp * dp if o["enable_expert_parallel"] and spec.moe is not None else tp
     if tp > 1:
         check_tensor_parallel(spec, tp)
     if pp > spec.n_layers:
@@ -172,7 +181,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     last_stage_peak = max(layers, sampler + 2 * tokens * spec.d_model * 2)
     requested = int(gpu_memory_bytes * util)
     stage_layers = vllm_stage_layers(spec.n_layers, pp)
-    stage_weights_ = [weights] if tp * pp == 1 else stage_weights(spec, quant, stage_layers, tp=tp)
+    stage_weights_ = [weights] if tp * pp * ep == 1 else stage_weights(spec, quant, stage_layers, tp=tp, ep=ep)
     comm = VLLM_CUSTOM_ALLREDUCE_BYTES if tp > 1 else 0
     # what the release charges besides weights and the profile peak: the all-reduce buffers (until 0.11), everything
     # already on the GPU (its "global" periods), its CUDA-graph estimate (0.20+)
@@ -218,7 +227,8 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
         details={"requested_bytes": requested, "available_kv_bytes": available, "kv_blocks": blocks,
                  "kv_tokens": blocks * o["block_size"], "max_concurrency": blocks / per_request,
                  "max_model_len": max_model_len, "fits_max_model_len": 0 < available and blocks >= per_request,
-                 "free_at_start_bytes": free_at_start, "gpus": tp * pp, "layers_per_gpu": stage_layers[tight],
+                 "free_at_start_bytes": free_at_start, "gpus": tp * pp * dp, "replicas": dp,
+                 "expert_parallel_size": ep if spec.moe is not None else 1, "layers_per_gpu": stage_layers[tight],
                  "communication_bytes": comm, "engine_version": version, "charged_bytes": charged,
                  "cuda_graph_estimate_bytes": VLLM_CUDA_GRAPH_ESTIMATE_BYTES if rules["graphs"] else 0,
                  "v1": rules["v1"], **o})
