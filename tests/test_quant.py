@@ -44,11 +44,11 @@ EXACT_FILES = [  # (model, preset, bytes) — machine-readable catalogs listing 
 
 # Rounded decimal GB as printed in READMEs.
 ROUNDED_FILES = [
-    # TheBloke/Llama-2-7b-Chat-GGUF README (Q2_K left out: made in 2023 with the old Q2_K mix, attn_v and
-    # ffn_down in Q4_K, which llama.cpp replaced in 2024)
+    # TheBloke/Llama-2-7b-Chat-GGUF README (made in Sep 2023; its Q2_K is the mix llama-quantize used from build
+    # 1022 to 1827 — attn_v, attn_output and the whole MLP in Q3_K — so it is checked as "q2_k@b1500")
     *[("meta-llama/Llama-2-7b-hf", q, gb) for q, gb in [
-        ("q3_k_s", 2.95), ("q3_k_m", 3.30), ("q3_k_l", 3.60), ("q4_0", 3.83), ("q4_k_s", 3.86), ("q5_0", 4.65),
-        ("q5_k_s", 4.65), ("q5_k_m", 4.78), ("q6_k", 5.53), ("q8_0", 7.16)]],
+        ("q2_k@b1500", 2.83), ("q3_k_s", 2.95), ("q3_k_m", 3.30), ("q3_k_l", 3.60), ("q4_0", 3.83), ("q4_k_s", 3.86),
+        ("q5_0", 4.65), ("q5_k_s", 4.65), ("q5_k_m", 4.78), ("q6_k", 5.53), ("q8_0", 7.16)]],
     # bartowski/Mixtral-8x22B-v0.1-GGUF README, llama.cpp b2636
     *[("mistralai/Mixtral-8x22B-v0.1", q, gb) for q, gb in [
         ("q5_k_m", 99.96), ("q5_k_s", 96.97), ("q4_k_m", 85.58), ("q4_k_s", 80.47), ("iq4_nl", 80.47),
@@ -168,3 +168,17 @@ def test_fewer_bits_never_take_more_bytes(model):
         < weights_bytes(spec, "fp32")
     gguf = [weights_bytes(spec, q) for q in ("q8_0", "q6_k", "q5_k_m", "q4_k_m", "q3_k_m", "q2_k")]
     assert gguf == sorted(gguf, reverse=True)
+
+
+def test_llama_quantize_rules_by_build():
+    # research/llamacpp_presets.md: PR #4872 (b1828) moved Q2_K's ffn_gate and ffn_up from Q3_K back to Q2_K:
+    # 32 layers × 2 tensors × 45,088,768 weights × (Q3_K 110 − Q2_K 84 bytes per 256) = 293,076,992 bytes on Llama-2-7B
+    spec = load_model("meta-llama/Llama-2-7b-hf")
+    assert weights_bytes(spec, "q2_k@b1500") - weights_bytes(spec, "q2_k") == 293_076_992
+    assert weights_bytes(spec, "q2_k@b1850") == weights_bytes(spec, "q2_k")
+    # PR #4996 (b1897): Q2_K's attn_v Q4_K when 4+ query heads share a KV head (Llama-3-8B: 4)
+    llama3 = load_model("meta-llama/Meta-Llama-3-8B")
+    assert weights_bytes(llama3, "q2_k") > weights_bytes(llama3, "q2_k@b1850")
+    assert get_quant("Q2_K@b1500").name == "q2_k@b1500"
+    with pytest.raises(UnknownQuantError, match="from build 1012 on"):
+        get_quant("q2_k@b900")

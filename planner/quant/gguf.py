@@ -14,6 +14,7 @@ models then come out ~2% smaller.) Summary for a dense GQA model:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from math import prod
@@ -66,11 +67,31 @@ def gguf_format_names() -> list[str]:
     return unique + [f"gguf-{t.lower()}" for t in ggml_types() if t not in NOT_WEIGHT_FORMATS]
 
 
+# llama-quantize's rules changed over time (research/llamacpp_presets.md, from every commit that touched them):
+# "q2_k@b1500" is the Q2_K preset as build 1500 applied it. Builds of GGUF (from 1012, PR #2398) up to 1827 gave
+# Q2_K's attn_v, attn_output, ffn_down, ffn_gate and ffn_up Q3_K (PR #2707) — PR #4872 (b1828, 2024-01-11) moved
+# gate and up back to Q2_K and made Q3_K_M's and Q4_K_S's "first layers" relative to the depth (n/16, n/8; they had
+# been 2 and 4); PR #4996 (b1897) gave Q2_K's attn_v Q4_K where a KV head serves 4 query heads or more.
+GGUF_FIRST_BUILD, Q2K_GATE_UP_UNTIL, Q2K_GQA_FROM = 1012, 1828, 1897
+_BUILD = re.compile(r"^(.+)@b(\d{1,6})$")
+
+
 def gguf_format(key: str):
-    """QuantFormat for a preset name ("q4_k_m") or a pure type ("gguf-q4_k"); None if neither."""
+    """QuantFormat for a preset name ("q4_k_m", "q2_k@b1500": as that llama.cpp build applied it) or a pure type
+    ("gguf-q4_k"); None if neither."""
     from .catalog import QuantFormat
 
     src = "https://github.com/ggml-org/llama.cpp/blob/master/src/llama-quant.cpp"
+    if (m := _BUILD.match(key)) and (p := presets().get(m[1])):
+        build = int(m[2])
+        if build < GGUF_FIRST_BUILD:
+            from ..errors import UnknownQuantError
+
+            raise UnknownQuantError(f"quant {key!r}: llama.cpp wrote GGUF files from build {GGUF_FIRST_BUILD} on "
+                                    f"(PR #2398); b{build} wrote the older GGML format")
+        return QuantFormat(name=f"{p['name'].lower()}@b{build}", source=src, gguf_preset=f"{p['name']}@{build}",
+                           description=f"llama.cpp {p['name']} preset as build {build}'s llama-quantize chose each "
+                                       "tensor's type")
     if key.startswith("gguf-") and key[5:].upper() in ggml_types() and key[5:].upper() not in NOT_WEIGHT_FORMATS:
         t = key[5:].upper()
         return QuantFormat(name=f"gguf-{t.lower()}", source=src, gguf_preset=f"pure:{t}",
@@ -130,8 +151,9 @@ def _shape_fallback(t: WeightTensor, typ: str) -> str:
 class _Rules:
     """One pass over the tensors in llama.cpp's visiting order, carrying its counters."""
 
-    def __init__(self, spec: ModelSpec, ft: str, default: str, imatrix: bool):
+    def __init__(self, spec: ModelSpec, ft: str, default: str, imatrix: bool, build: int | None = None):
         self.spec, self.ft, self.default, self.imatrix = spec, ft, default, imatrix
+        self.build = 10**9 if build is None else build  # None: the current rules
         self.gqa = spec.n_heads // spec.n_kv_heads
         self.n_expert = spec.moe.n_experts if spec.moe else 0
         self.n_layer = spec.n_layers
@@ -201,6 +223,8 @@ class _Rules:
                     "IQ3_M": "Q4_K"}.get(ft, T)
         if cat == "qkv":
             return {"Q3_K_M": "Q4_K", "Q3_K_L": "Q4_K", "IQ3_M": "Q4_K", "Q4_K_M": "Q5_K", "Q5_K_M": "Q6_K"}.get(ft, T)
+        if cat in ("ffn_gate", "ffn_up") and ft == "Q2_K" and self.build < Q2K_GATE_UP_UNTIL:
+            return "Q3_K"
         if cat in ("ffn_gate", "ffn_up") and ft == "IQ3_XS":
             i = t.layer if t.layer is not None else 0
             return "IQ3_XXS" if n // 8 <= i < 7 * n // 8 else T
@@ -209,7 +233,7 @@ class _Rules:
     def _attn_v(self, T: str) -> str:
         ft, gqa, i, n = self.ft, self.gqa, self.i_wv, self.n_wv
         if ft == "Q2_K":
-            T = "Q4_K" if gqa >= 4 else "Q3_K"
+            T = "Q4_K" if gqa >= 4 and self.build >= Q2K_GQA_FROM else "Q3_K"
         elif ft == "Q2_K_S" and gqa >= 4:
             T = "Q4_K"
         elif ft == "IQ3_XXS":
@@ -243,8 +267,9 @@ class _Rules:
             return "Q4_K" if i < n // 8 else T
         if ft == "IQ3_XXS" and not self.imatrix:
             return "Q4_K" if i < n // 8 else "Q3_K"
+        relative = self.build >= Q2K_GATE_UP_UNTIL  # PR #4872: the "first layers" counts follow the depth
         if ft == "Q3_K_M":
-            return "Q5_K" if i < n // 16 else "Q4_K"
+            return "Q5_K" if i < (n // 16 if relative else 2) else "Q4_K"
         if ft == "IQ3_M" and (i < n // 8 or (E == 8 and _use_more_bits(i, n))):
             return "Q4_K"
         if ft == "Q3_K_L":
@@ -255,7 +280,7 @@ class _Rules:
             return "Q5_K"
         if ft == "Q5_K_M" and _use_more_bits(i, n):
             return "Q6_K"
-        if ft == "Q4_K_S" and i < n // 8:
+        if ft == "Q4_K_S" and i < (n // 8 if relative else 4):
             return "Q5_K"
         if ft in ("Q4_0", "Q5_0") and self.imatrix and i < n // 8:
             return "Q4_1" if ft == "Q4_0" else "Q5_1"
@@ -272,13 +297,16 @@ def _visit_order(spec: ModelSpec) -> tuple[tuple[WeightTensor, bool], ...]:
 @lru_cache(maxsize=1024)
 def tensor_types(spec: ModelSpec, preset: str) -> dict[str, str]:
     """GGML type of every tensor of `spec` under a preset ("Q4_K_M") or a pure type ("pure:Q4_K")."""
+    build = None
     if preset.startswith("pure:"):
         ft, default, pure, imatrix = None, preset[5:], True, False
     else:
+        preset, _, at = preset.partition("@")
+        build = int(at) if at else None
         p = presets()[preset.lower()]
         ft, default, pure, imatrix = p["name"], p["default"], False, p["imatrix"]
     mixture = default not in ("F16", "BF16", "F32") and not pure
-    rules = _Rules(spec, ft, default, imatrix) if mixture else None
+    rules = _Rules(spec, ft, default, imatrix, build) if mixture else None
     out: dict[str, str] = {}
     for t, quantizable in _visit_order(spec):
         if not quantizable:
