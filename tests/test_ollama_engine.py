@@ -26,7 +26,7 @@ def test_a_published_ollama_log_parallel_4():
     # off (github:MagicWand18/Securetag-AI-Agent logrunpod.txt): "n_ctx = 8192", "CUDA0 model buffer size = 4403.49
     # MiB", "CPU model buffer size = 281.81 MiB", "CUDA0 KV buffer size = 1024.00 MiB", "offloaded 33/33 layers"
     e = estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", engine="ollama", gpu="rtx-4090", num_ctx=2048,
-                 num_parallel=4, flash_attention=False)
+                 num_parallel=4, flash_attn=False)
     d = e.engine_details
     assert d["n_ctx"] == 8192 and d["num_parallel"] == 4
     assert e.weights_bytes / MIB == pytest.approx(4403.49, abs=0.01)
@@ -60,7 +60,7 @@ def test_ollama_refuses_what_it_cannot_run():
         estimate("meta-llama/Llama-3.1-8B", quant="awq", engine="ollama", gpu="rtx-4090")
     with pytest.raises(WorkloadError, match="needs flash attention"):
         estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", engine="ollama", gpu="rtx-4090", kv_cache_type="q8_0",
-                 flash_attention=False)
+                 flash_attn=False)
     with pytest.raises(WorkloadError, match="batch 2 exceeds num_parallel 1"):
         estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", engine="ollama", gpu="rtx-4090", batch=2)
     q8 = estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", engine="ollama", gpu="rtx-4090", kv_cache_type="q8_0",
@@ -87,7 +87,7 @@ def test_the_cli_prints_ollama_ps():
 ])
 def test_published_ollama_logs_all_layers_on_the_gpu(model, quant, num_ctx, parallel, gpu_bytes, weights, host, kv):
     e = estimate(model, quant=quant, engine="ollama", gpu_memory_bytes=gpu_bytes, num_ctx=num_ctx,
-                 num_parallel=parallel, flash_attention=False)
+                 num_parallel=parallel, flash_attn=False)
     d = e.engine_details
     assert e.weights_bytes / MIB == pytest.approx(weights, abs=0.01)
     assert d["host_weights_bytes"] / MIB == pytest.approx(host, abs=0.01)

@@ -49,14 +49,14 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
                   context: int | None, batch: int = 1, **options) -> EngineMemory:
     """What Ollama allocates for `spec` in `quant` (a GGUF type) on a GPU of gpu_memory_bytes (CUDA's total), of
     which overhead_bytes go to the CUDA runtime; `context` None: Ollama's default num_ctx."""
-    defaults = {"num_ctx": 0, "num_parallel": 1, "kv_cache_type": "f16", "flash_attention": True}
+    defaults = {"num_ctx": 0, "num_parallel": 1, "kv_cache_type": "f16", "flash_attn": True}
     o = engine_options("ollama", options, defaults, minimum={"num_ctx": 0},
                        maximum={"num_ctx": MAX_CONTEXT, "num_parallel": 512})
     if o["kv_cache_type"] not in OLLAMA_KV_TYPES:
         raise WorkloadError(f"kv_cache_type must be one of {', '.join(OLLAMA_KV_TYPES)} (OLLAMA_KV_CACHE_TYPE), got "
                             f"{shown(o['kv_cache_type'])}")
     cache = OLLAMA_KV_TYPES[o["kv_cache_type"]]
-    if cache != "fp16" and not o["flash_attention"]:
+    if cache != "fp16" and not o["flash_attn"]:
         raise WorkloadError(f"kv_cache_type {o['kv_cache_type']!r} needs flash attention (Ollama falls back to f16 "
                             "without it)")
     if kv_dtype not in ("fp16", cache):
@@ -70,7 +70,7 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     if context is not None and context > num_ctx:
         raise WorkloadError(f"context {context:,} exceeds num_ctx {num_ctx:,}")
     common = dict(quant=quant, kv_dtype=cache, context=num_ctx, batch=slots, n_parallel=slots,
-                  n_ctx=num_ctx * slots, flash_attn=o["flash_attention"])
+                  n_ctx=num_ctx * slots, flash_attn=o["flash_attn"])
     room = gpu_memory_bytes - overhead_bytes - OLLAMA_MINIMUM_MEMORY_BYTES
 
     def placed(layers: int) -> EngineMemory:
