@@ -93,3 +93,11 @@ def test_published_ollama_logs_all_layers_on_the_gpu(model, quant, num_ctx, para
     assert d["host_weights_bytes"] / MIB == pytest.approx(host, abs=0.01)
     assert e.kv_cache_bytes / MIB == kv
     assert d["layers_offloaded"] == d["layers_model"] and d["processor"] == "100% GPU"
+
+
+def test_the_kv_dtype_names_ollamas_cache_type_when_it_is_not_set():
+    a = estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", engine="ollama", gpu="rtx-4090", num_ctx=8192,
+                 kv_dtype="q8_0")
+    b = estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", engine="ollama", gpu="rtx-4090", num_ctx=8192,
+                 kv_cache_type="q8_0")
+    assert a.kv_cache_bytes == b.kv_cache_bytes and a.engine_details["kv_cache_type"] == "q8_0"

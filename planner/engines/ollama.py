@@ -49,9 +49,15 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
                   context: int | None, batch: int = 1, **options) -> EngineMemory:
     """What Ollama allocates for `spec` in `quant` (a GGUF type) on a GPU of gpu_memory_bytes (CUDA's total), of
     which overhead_bytes go to the CUDA runtime; `context` None: Ollama's default num_ctx."""
-    defaults = {"num_ctx": 0, "num_parallel": 1, "kv_cache_type": "f16", "flash_attn": True}
+    defaults = {"num_ctx": 0, "num_parallel": 1, "kv_cache_type": "", "flash_attn": True}
     o = engine_options("ollama", options, defaults, minimum={"num_ctx": 0},
                        maximum={"num_ctx": MAX_CONTEXT, "num_parallel": 512})
+    by_dtype = {v: k for k, v in OLLAMA_KV_TYPES.items()}
+    if not o["kv_cache_type"]:  # unset: the workload's KV dtype names it (f16 by default for GGUF weights)
+        if kv_dtype not in by_dtype:
+            raise WorkloadError(f"Ollama's cache is f16, q8_0 or q4_0 (OLLAMA_KV_CACHE_TYPE), not kv_dtype "
+                                f"{kv_dtype!r}")
+        o["kv_cache_type"] = by_dtype[kv_dtype]
     if o["kv_cache_type"] not in OLLAMA_KV_TYPES:
         raise WorkloadError(f"kv_cache_type must be one of {', '.join(OLLAMA_KV_TYPES)} (OLLAMA_KV_CACHE_TYPE), got "
                             f"{shown(o['kv_cache_type'])}")
