@@ -35,6 +35,13 @@ SPEED_ENGINES = {"llama.cpp": "llama.cpp", "vllm": "compiled", "sglang": "compil
                  "gpt-fast": "compiled", "mlc-llm": "compiled", "exllamav2": "compiled", "lmdeploy": "compiled",
                  "autoawq": "compiled", "mlx": "mlx", "transformers": "transformers"}
 BACKENDS = ("cuda", "rocm", "vulkan", "metal", "sycl", "cpu")  # llama.cpp's
+# Memory engines that run another's kernels: their speed is that engine's
+RUNS_ON = {"ollama": "llama.cpp"}
+
+
+def speed_engine(engine: str) -> str:
+    """The speed engine of a memory engine (Ollama runs llama.cpp); others are their own."""
+    return RUNS_ON.get(engine, engine)
 ANY = "any"
 
 

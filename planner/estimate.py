@@ -201,6 +201,8 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     if engine is None and engine_options:
         raise WorkloadError(f"option {sorted(engine_options)[0]!r} needs an engine ({', '.join(ENGINES)})")
     context = _engine_context(spec, engine, context, batch, engine_options, gpu)
+    if engine == "ollama" and kv_dtype is None:
+        kv_dtype = "fp16"  # Ollama's cache is f16 unless OLLAMA_KV_CACHE_TYPE says otherwise, whatever the weights
     w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, chunk=chunk,
                          beyond_training=engine == "llama.cpp",
                          attention=attention, logits=logits, logits_dtype=logits_dtype, runtime=runtime,
@@ -242,7 +244,9 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     total = sum(totals.values())
     split = dict(tp=details.get("tensor_parallel_size", details.get("tp_size", 1)),
                  pp=details.get("pipeline_parallel_size", 1))
-    speed = speed_engine or {"ollama": "llama.cpp"}.get(engine, engine)  # Ollama runs llama.cpp
+    from .efficiency import speed_engine as runs_on
+
+    speed = speed_engine or (None if engine is None else runs_on(engine))  # Ollama runs llama.cpp
     perf = None if gpu is None else performance(spec, w, total, gpu=gpu, engine=speed, prompt=prompt,
                                                 refusal=refusal, efficiency=efficiency,
                                                 prefill_efficiency=prefill_efficiency, **split)

@@ -101,3 +101,9 @@ def test_the_kv_dtype_names_ollamas_cache_type_when_it_is_not_set():
     b = estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", engine="ollama", gpu="rtx-4090", num_ctx=8192,
                  kv_cache_type="q8_0")
     assert a.kv_cache_bytes == b.kv_cache_bytes and a.engine_details["kv_cache_type"] == "q8_0"
+
+
+def test_ollamas_cache_is_f16_whatever_the_weights():
+    e = estimate("meta-llama/Llama-3.1-8B", engine="ollama", gpu="h100-sxm", num_ctx=4096)  # bf16 weights
+    assert e.workload.kv_dtype == "fp16" and e.engine_details["kv_cache_type"] == "f16"
+    assert e.performance.engine == "llama.cpp"  # its speed is llama.cpp's

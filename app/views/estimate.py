@@ -30,10 +30,10 @@ def _plan(setup: Setup, where: str):
 
 def _typical(setup: Setup, quant: str) -> str:
     """How far such figures land from published runs that did not calibrate planner (the check half)."""
-    from planner.efficiency import typical_errors
+    from planner.efficiency import speed_engine, typical_errors
     from planner.perf import default_engine
 
-    engine = setup.engine or default_engine(quant, setup.spec)
+    engine = speed_engine(setup.engine) if setup.engine else default_engine(quant, setup.spec)
     err = typical_errors(quant, engine, setup.spec)
     parts = [f"±{100 * err[k]:.0f} % {name}" for k, name in (("ttft", "time to first token"), ("decode", "decode"))
              if k in err]
