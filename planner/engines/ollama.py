@@ -25,7 +25,8 @@ from .common import EngineMemory, engine_options
 from .llamacpp import llamacpp_memory
 
 OLLAMA_VERSION = "0.33"
-OLLAMA_MINIMUM_MEMORY_BYTES = 457 * 2**20  # discover/gpu.go cudaMinimumMemory (ROCm the same; Metal 512 MiB)
+OLLAMA_MINIMUM_MEMORY_BYTES = 457 * 2**20  # discover/gpu.go cudaMinimumMemory (ROCm the same)
+OLLAMA_METAL_MINIMUM_MEMORY_BYTES = 512 * 2**20  # Metal's
 GIB = 2**30
 OLLAMA_KV_TYPES = {"f16": "fp16", "q8_0": "q8_0", "q4_0": "q4_0"}
 
@@ -46,7 +47,8 @@ def processor(size: int, vram: int) -> str:
 
 
 def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes: int, overhead_bytes: int,
-                  context: int | None, batch: int = 1, **options) -> EngineMemory:
+                  context: int | None, batch: int = 1, minimum_bytes: int = OLLAMA_MINIMUM_MEMORY_BYTES,
+                  **options) -> EngineMemory:
     """What Ollama allocates for `spec` in `quant` (a GGUF type) on a GPU of gpu_memory_bytes (CUDA's total), of
     which overhead_bytes go to the CUDA runtime; `context` None: Ollama's default num_ctx."""
     defaults = {"num_ctx": 0, "num_parallel": 1, "kv_cache_type": "", "flash_attn": True}
@@ -77,7 +79,7 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
         raise WorkloadError(f"context {context:,} exceeds num_ctx {num_ctx:,}")
     common = dict(quant=quant, kv_dtype=cache, context=num_ctx, batch=slots, n_parallel=slots,
                   n_ctx=num_ctx * slots, flash_attn=o["flash_attn"])
-    room = gpu_memory_bytes - overhead_bytes - OLLAMA_MINIMUM_MEMORY_BYTES
+    room = gpu_memory_bytes - overhead_bytes - minimum_bytes
 
     def placed(layers: int) -> EngineMemory:
         return llamacpp_memory(spec, **common, n_gpu_layers=layers)
@@ -105,4 +107,4 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
         details={**d, "engine_version": OLLAMA_VERSION, "num_ctx": num_ctx, "num_parallel": slots,
                  "kv_cache_type": o["kv_cache_type"], "layers_offloaded": on_gpu, "layers_model": spec.n_layers + 1,
                  "size_bytes": size, "vram_bytes": vram, "processor": processor(size, vram if on_gpu else 0),
-                 "minimum_memory_bytes": OLLAMA_MINIMUM_MEMORY_BYTES})
+                 "minimum_memory_bytes": minimum_bytes})
