@@ -149,6 +149,10 @@ def _engine_controls(state: dict, spec) -> None:
                value=None, placeholder=f"{max_context} (the model's)")
         widget("number_input", "max_num_seqs", "max_num_seqs", where=box, min_value=1, max_value=MAX_BATCH,
                value=None, placeholder="256")
+        widget("checkbox", "fi_sampler", "FlashInfer sampler", where=box,
+               help="The profile run samples max_num_seqs rows of logits. Off: PyTorch's sort (38 bytes a logit) "
+               "until 0.17, a Triton kernel after. On: FlashInfer's (14 bytes a logit), as vLLM's Docker images of "
+               "0.8–0.11 run, or VLLM_USE_FLASHINFER_SAMPLER=1 from 0.12.")
     elif engine == "sglang":
         widget("number_input", "mfs", "mem_fraction_static", where=box, min_value=0.01, max_value=0.99,
                value=None, placeholder="SGLang's rule for the GPU", format="%.3f", step=0.01)

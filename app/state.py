@@ -39,7 +39,7 @@ DEFAULT_MODEL = "microsoft/Phi-3-small-8k-instruct"
 SOURCES = ["bundled", "Hugging Face id", "parameter count", "custom", "config.json", "local file"]
 ENGINES = ["analytic", "vllm", "sglang", "llama.cpp", "ollama", "transformers"]
 # vLLM releases whose memory rules the engine picker offers (planner.engines.vllm.VLLM_RULES: one per period)
-VLLM_VERSIONS = ["current", "0.19.1", "0.10.2", "0.9.0", "0.7.3", "0.6.4", "0.6.3"]
+VLLM_VERSIONS = ["current", "0.19.1", "0.16.0", "0.10.2", "0.9.0", "0.7.3", "0.6.4", "0.6.3"]
 KV_CHOICES = ["default", "bf16", "fp16", "fp8", "int8", "int4", "q8_0", "q4_0", "fp32"]
 # Fine-tuning: the LoRA target modules offered (peft's names; Phi-3 fuses qkv_proj and gate_up_proj)
 LORA_TARGETS = ["all-linear", "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "qkv_proj",
@@ -168,6 +168,7 @@ FIELDS = {f.key: f for f in [
     Field("engine", "analytic", _choice(lambda: ENGINES)),
     Field("vllm_version", "current", _choice(lambda: VLLM_VERSIONS)),
     Field("gmu", None, _number(0.01, 1.0, whole=False)),
+    Field("fi_sampler", False, _flag),
     Field("mfs", None, _number(0.01, 0.99, whole=False)),
     Field("max_model_len", None, _number(1, MAX_CONTEXT)),
     Field("max_num_seqs", None, _number(1, MAX_BATCH)),

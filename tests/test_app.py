@@ -182,6 +182,12 @@ def test_engine_picker_with_its_options():
     old = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="vllm",
                    engine_version="0.9.0")
     assert metric(at, "total") == gib(old.total_bytes) and at.query_params["vllm_version"] == "0.9.0"
+    at.sidebar.checkbox(key="fi_sampler").check().run()  # FlashInfer's sampler: a smaller profile-run peak
+    fused = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="vllm",
+                     engine_version="0.9.0", flashinfer_sampler=True)
+    assert fused.activation_bytes < old.activation_bytes
+    assert metric(at, "activations") == gib(fused.activation_bytes) and at.query_params["fi_sampler"] == "1"
+    at.sidebar.checkbox(key="fi_sampler").uncheck().run()
     at.sidebar.selectbox(key="vllm_version").set_value("current").run()
     at.sidebar.number_input(key="gmu").set_value(0.5).run()
     half = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="vllm",

@@ -87,9 +87,27 @@ def test_vllm_budget_blocks_and_concurrency():
 
 
 def test_vllm_profile_peak_includes_the_sampler():
+    """The profile run samples max_num_seqs rows of logits: by PyTorch's sort up to 0.16 as `pip install vllm` runs it
+    (FlashInfer is an extra until 0.12, then opt-in), by a Triton kernel from 0.17 (each release's
+    v1/sample/ops/topk_topp_sampler.py), or by FlashInfer's where it runs."""
     spec = load_model("llama-3-8b")
-    e = estimate(spec, engine="vllm", gpu_memory_bytes=80 * GiB, max_model_len=4096, max_num_batched_tokens=256)
-    assert e.activation_bytes >= 256 * spec.vocab_size * (2 + VLLM_SAMPLER_BYTES_PER_LOGIT)
+
+    def run(version, **kw):
+        return estimate(spec, engine="vllm", gpu_memory_bytes=80 * GiB, max_model_len=4096,
+                        max_num_batched_tokens=256, max_num_seqs=256, engine_version=version, **kw)
+
+    rows = 256 * spec.vocab_size
+    assert VLLM_SAMPLER_BYTES_PER_LOGIT == {"sort": 38, "fused": 14}
+    for version, path in [("0.6.3", "sort"), ("0.9.2", "sort"), ("0.11.0", "sort"), ("0.16.0", "sort"),
+                          ("0.17.0", "fused"), ("0.33.0", "fused")]:
+        e = run(version)
+        assert e.engine_details["sampler"] == path, version
+        assert e.engine_details["sampler_bytes"] == rows * VLLM_SAMPLER_BYTES_PER_LOGIT[path]
+        assert e.activation_bytes >= e.engine_details["sampler_bytes"]
+    # FlashInfer's sampler (vLLM's Docker image of 0.11; VLLM_USE_FLASHINFER_SAMPLER=1 from 0.12)
+    assert run("0.11.0", flashinfer_sampler=True).engine_details["sampler"] == "fused"
+    with pytest.raises(WorkloadError, match="flashinfer_sampler"):
+        run("0.15.0", flashinfer_sampler="yes")
 
 
 def test_vllm_mla_pages_hold_the_latent():
@@ -149,9 +167,10 @@ def test_vllm_rules_by_release():
     from planner.engines.vllm import VLLM_CUDA_GRAPH_ESTIMATE_BYTES
     from planner.overhead import CUDA_CONTEXT_BYTES
 
-    def run(version, **kw):
+    def run(version, **kw):  # one sampler for all (FlashInfer's), whose default differs by release
         return estimate("meta-llama/Llama-3.1-8B", engine="vllm", gpu="h100-sxm", max_model_len=8192,
-                        engine_version=version, max_num_batched_tokens=2048, max_num_seqs=256, **kw)
+                        engine_version=version, max_num_batched_tokens=2048, max_num_seqs=256,
+                        flashinfer_sampler=True, **kw)
 
     base, global_, current = run("0.11.0"), run("0.8.5"), run("0.33.0", gpu_memory_utilization=0.9)
     kv = base.engine_details["available_kv_bytes"]

@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="vllm: replicas, each its own tensor × pipeline group (default 1)")
     e.add_argument("--enable-expert-parallel", action="store_true",
                    help="vllm: a MoE's experts spread whole over the tensor × data parallel GPUs")
+    e.add_argument("--flashinfer-sampler", action="store_true",
+                   help="vllm: FlashInfer's top-k/top-p sampler runs (vLLM's Docker images of 0.8–0.11; "
+                   "VLLM_USE_FLASHINFER_SAMPLER=1 from 0.12); default PyTorch's sort, a Triton kernel from 0.17")
     e.add_argument("--mem-fraction-static", type=rate,
                    help="sglang: share of the free memory for weights and KV pool (default: SGLang's rule for the GPU)")
     e.add_argument("--tp-size", type=positive, help="sglang: tensor parallel GPUs (default 1); figures are per GPU")

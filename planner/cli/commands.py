@@ -20,6 +20,7 @@ def cmd_estimate(a) -> str:
         "max_cache_len": a.max_cache_len, "tensor_parallel_size": a.tensor_parallel_size,
         "pipeline_parallel_size": a.pipeline_parallel_size, "data_parallel_size": a.data_parallel_size,
         "enable_expert_parallel": True if a.enable_expert_parallel else None,
+        "flashinfer_sampler": True if a.flashinfer_sampler else None,
         "mem_fraction_static": a.mem_fraction_static,
         "tp_size": a.tp_size, "context_length": a.context_length, "engine_version": a.engine_version,
         "max_running_requests": a.max_running_requests,
@@ -128,7 +129,8 @@ def _engine_lines(e, unit: str) -> list[str]:
         return [f"vLLM {d['engine_version']}: budget {format_bytes(d['requested_bytes'], unit)} = "
                 f"{d['gpu_memory_utilization']:g} × GPU memory{split}; available KV cache memory "
                 f"{format_bytes(d['available_kv_bytes'], unit)} (max_num_batched_tokens "
-                f"{d['max_num_batched_tokens']:,}, max_num_seqs {d['max_num_seqs']:,}"
+                f"{d['max_num_batched_tokens']:,}, max_num_seqs {d['max_num_seqs']:,}, sampled by "
+                + ("PyTorch's sort" if d["sampler"] == "sort" else "a fused top-k/top-p kernel")
                 + (f", CUDA graphs estimated at {format_bytes(d['cuda_graph_estimate_bytes'], unit)}"
                    if d["cuda_graph_estimate_bytes"] else "") + ")",
                 f"  GPU KV cache size: {d['kv_tokens']:,} tokens ({d['kv_blocks']:,} blocks of {d['block_size']})",

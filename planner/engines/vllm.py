@@ -25,10 +25,15 @@ from .common import EngineMemory, engine_options
 # meta_size() + max_size and an 8 MiB rank_data tensor: 24 MiB, and a few KiB of metadata left out.
 VLLM_CUSTOM_ALLREDUCE_BYTES = 3 * 8 * 2**20
 
-# vLLM's profile run converts the dummy requests' logits to fp32 and samples them with top-k/top-p on:
-# fp32 logits, softmax probabilities, the sorted values and their int64 indices are alive together
-# (v1/sample/sampler.py, vLLM 0.11): 4 + 4 + 4 + 8 bytes per logit.
-VLLM_SAMPLER_BYTES_PER_LOGIT = 20
+# vLLM's profile run samples one row of logits per dummy request (max_num_seqs rows) with top-k and top-p on. Bytes
+# per logit alive at the sampler's peak, the logits in the model's dtype (2) included:
+#   "sort":  PyTorch's top-k/top-p (v1/sample/ops/topk_topp_sampler.py apply_top_k_top_p; V0's sampler.py
+#            _apply_top_k_top_p) sorts the fp32 logits: 2 + fp32 copy 4 + sorted values 4 + int64 indices 8, and
+#            inside torch.sort of 128 rows or more (aten/src/ATen/native/cuda/SortStable.cu segmented_sort_pairs) an
+#            int64 index scratch 8 and cub's alternate key and value buffers 4 + 8;
+#   "fused": FlashInfer's top_k_top_p_sampling_from_logits or the Triton top-k/top-p kernel (0.17+, 8 rows or more):
+#            2 + fp32 copy 4 + masked logits or probabilities 4 + 4.
+VLLM_SAMPLER_BYTES_PER_LOGIT = {"sort": 38, "fused": 14}
 
 
 VLLM_CURRENT = "0.33.0"
@@ -37,15 +42,28 @@ VLLM_CURRENT = "0.33.0"
 #            V0 0.6.4; V1 0.6.4–0.9.0.1, the default engine from 0.8.0);
 #   comm:    the tensor-parallel all-reduce buffers (until 0.11 made distributed init part of the baseline);
 #   graphs:  the CUDA-graph memory it estimates before sizing the KV cache (on by default from 0.20);
-#   start_check: refuses to start when less than the budget is free (V1 0.9.1+).
+#   start_check: refuses to start when less than the budget is free (V1 0.9.1+);
+#   triton:  its sampler's top-k/top-p is a Triton kernel for 8 rows or more (0.17+); before, PyTorch's sort unless
+#            FlashInfer's sampler runs (flashinfer_sampler: V1 with FlashInfer installed — the vllm[flashinfer]
+#            extra in 0.10.1–0.11, a dependency from 0.12 — and VLLM_USE_FLASHINFER_SAMPLER on, the default only in
+#            0.8–0.11; vLLM's Docker images ship FlashInfer, `pip install vllm` does not before 0.12).
 VLLM_RULES = (
-    ("0.4.0", dict(v1=False, context=False, comm=True, graphs=False, start_check=False, utilization=0.9)),
-    ("0.6.4", dict(v1=False, context=True, comm=True, graphs=False, start_check=False, utilization=0.9)),
-    ("0.6.5", dict(v1=False, context=False, comm=True, graphs=False, start_check=False, utilization=0.9)),
-    ("0.8.0", dict(v1=True, context=True, comm=True, graphs=False, start_check=False, utilization=0.9)),
-    ("0.9.1", dict(v1=True, context=False, comm=True, graphs=False, start_check=True, utilization=0.9)),
-    ("0.11.0", dict(v1=True, context=False, comm=False, graphs=False, start_check=True, utilization=0.9)),
-    ("0.20.0", dict(v1=True, context=False, comm=False, graphs=True, start_check=True, utilization=0.92)),
+    ("0.4.0", dict(v1=False, context=False, comm=True, graphs=False, start_check=False, utilization=0.9,
+                   triton=False)),
+    ("0.6.4", dict(v1=False, context=True, comm=True, graphs=False, start_check=False, utilization=0.9,
+                   triton=False)),
+    ("0.6.5", dict(v1=False, context=False, comm=True, graphs=False, start_check=False, utilization=0.9,
+                   triton=False)),
+    ("0.8.0", dict(v1=True, context=True, comm=True, graphs=False, start_check=False, utilization=0.9,
+                   triton=False)),
+    ("0.9.1", dict(v1=True, context=False, comm=True, graphs=False, start_check=True, utilization=0.9,
+                   triton=False)),
+    ("0.11.0", dict(v1=True, context=False, comm=False, graphs=False, start_check=True, utilization=0.9,
+                    triton=False)),
+    ("0.17.0", dict(v1=True, context=False, comm=False, graphs=False, start_check=True, utilization=0.9,
+                    triton=True)),
+    ("0.20.0", dict(v1=True, context=False, comm=False, graphs=True, start_check=True, utilization=0.92,
+                    triton=True)),
 )
 # The CUDA-graph memory vLLM 0.20+ estimates and takes from the KV budget depends on the model and the sizes it
 # captures; published "Estimated CUDA graph memory: X GiB total" lines range 0.07–1.58 GiB (7 logs; research/
@@ -118,9 +136,11 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     available = gpu_memory_bytes × gpu_memory_utilization − weights − profile-run activation peak − what the
     release charges besides (VLLM_RULES: the CUDA context in its global periods, the all-reduce buffers until 0.11,
     the CUDA-graph estimate from 0.20; non-torch memory otherwise is baseline and not charged). The profile run
-    pushes max_num_batched_tokens tokens through the model with no attention computed, and samples one fp32
-    logits row per dummy request. KV pages: block_size tokens × (2 × kv_heads × head_dim, or one MLA latent) per
-    layer. Before 0.20 CUDA graphs are captured after the KV cache is allocated and are not part of the budget.
+    pushes max_num_batched_tokens tokens through the model with no attention computed, and samples one logits row
+    per dummy request (by PyTorch's sort or a fused kernel: VLLM_SAMPLER_BYTES_PER_LOGIT; flashinfer_sampler=True
+    where FlashInfer's sampler runs, as in vLLM's Docker images of 0.8–0.11). KV pages: block_size tokens ×
+    (2 × kv_heads × head_dim, or one MLA latent) per layer. Before 0.20 CUDA graphs are captured after the KV
+    cache is allocated and are not part of the budget.
 
     Verdict, as vLLM decides at start-up (v1/worker/gpu_worker.py, v1/core/kv_cache_utils.py):
       - the budget must be free when it starts ("Free memory on device … on startup is less than desired GPU
@@ -148,7 +168,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                 **vllm_scheduler_defaults(release, max_model_len=max_model_len, gpu_memory_bytes=gpu_memory_bytes,
                                           device_name=device_name),
                 "tensor_parallel_size": 1, "pipeline_parallel_size": 1, "data_parallel_size": 1,
-                "enable_expert_parallel": False}
+                "enable_expert_parallel": False, "flashinfer_sampler": False}
     o = engine_options("vllm", options, defaults,
                        maximum={"block_size": 4096, "max_num_batched_tokens": MAX_CONTEXT, "max_num_seqs": MAX_BATCH,
                                 "tensor_parallel_size": MAX_GPUS, "pipeline_parallel_size": MAX_GPUS,
@@ -177,7 +197,8 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     layers = ceil(step_activation_bytes(spec, batch=1, tokens=tokens, attended=1, logits="last",
                                         logits_bits=16, act_bits=16) / tp)
     # every rank gathers the full logits and samples (LogitsProcessor's all-gather); only the last stage has them
-    sampler = reqs * spec.vocab_size * (2 + VLLM_SAMPLER_BYTES_PER_LOGIT)
+    path = "fused" if o["flashinfer_sampler"] or (rules["triton"] and reqs >= 8) else "sort"
+    sampler = reqs * spec.vocab_size * VLLM_SAMPLER_BYTES_PER_LOGIT[path]
     last_stage_peak = max(layers, sampler + 2 * tokens * spec.d_model * 2)
     requested = int(gpu_memory_bytes * util)
     stage_layers = vllm_stage_layers(spec.n_layers, pp)
@@ -230,5 +251,6 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                  "free_at_start_bytes": free_at_start, "gpus": tp * pp * dp, "replicas": dp,
                  "expert_parallel_size": ep if spec.moe is not None else 1, "layers_per_gpu": stage_layers[tight],
                  "communication_bytes": comm, "engine_version": version, "charged_bytes": charged,
+                 "sampler": path, "sampler_bytes": sampler if pp == 1 or tight == pp - 1 else 0,
                  "cuda_graph_estimate_bytes": VLLM_CUDA_GRAPH_ESTIMATE_BYTES if rules["graphs"] else 0,
                  "v1": rules["v1"], **o})

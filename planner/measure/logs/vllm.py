@@ -16,17 +16,18 @@ from .common import GIB, LogCheck, Row, first, half_digit
 _FIGURES = {
     "weights": re.compile(r"(?:Model loading took|model weights take|Loading model weights took)\s+([0-9.]+)\s*"
                           r"Gi?B"),
-    "available_kv": re.compile(r"(?:Available KV cache memory:|available_kv_cache_memory|kv_cache_size=)\s*"
-                               r"(-?[0-9.]+)\s*GiB"),
+    "available_kv": re.compile(r"(?:Available KV cache memory:|available_kv_cache_memory|kv_cache_size=|"
+                               r"reserved for KV Cache is)\s*(-?[0-9.]+)\s*GiB"),
     "kv_tokens": re.compile(r"GPU KV cache size:\s+([0-9,]+) tokens"),
     "gpu_blocks": re.compile(r"#?\s*GPU blocks:\s+([0-9,]+)"),
     "concurrency": re.compile(r"Maximum concurrency for ([0-9,]+) tokens per request:\s+([0-9.]+)x"),
-    "activation": re.compile(r"(?:PyTorch activation peak memory|torch_peak_increase)[=\s]+([0-9.]+)\s*GiB"),
+    "activation": re.compile(r"(?:PyTorch activation peak memory|torch_peak_increase)(?: takes)?[=\s]+([0-9.]+)\s*"
+                             r"GiB"),
     "peak_torch": re.compile(r"peak_torch_memory=([0-9.]+)\s*GiB"),
-    "non_torch": re.compile(r"non_torch_memory[=\s]+([0-9.]+)\s*GiB"),
+    "non_torch": re.compile(r"non_torch_memory(?: takes)?[=\s]+([0-9.]+)\s*GiB"),
 }
 _TOTALS = [  # the total CUDA reports, as vLLM prints it (group 1: GiB)
-    re.compile(r"total_gpu_memory[=\s]+([0-9.]+)\s*GiB"),
+    re.compile(r"total_gpu_memory[=\s]+\(?([0-9.]+)\s*GiB"),
     re.compile(r"Free memory on device \([0-9.]+/([0-9.]+) GiB\)"),
     re.compile(r"total capacity of ([0-9.]+) GiB"),
 ]
@@ -42,6 +43,9 @@ _KV_DTYPE = re.compile(r"kv[_-]cache[_-]dtype['\"]?[=:\s]+'?(\w+)")
 _DTYPE = re.compile(r"(?<![\w])dtype=torch\.(\w+)")
 _QUANTIZATION = re.compile(r"(?<![\w])(?:'quantization': '|quantization=)([\w-]+)")
 _V1 = re.compile(r"V1 LLM engine|EngineCore|gpu_worker\.py|kv_cache_utils\.py|Available KV cache memory")
+# which top-k/top-p sampler the profile run used, where the log says (v1/sample/ops/topk_topp_sampler.py)
+_FLASHINFER_SAMPLER = [(re.compile(r"Using FlashInfer for top-p & top-k sampling"), True),
+                       (re.compile(r"Falling back to the PyTorch-native implementation of top-p & top-k"), False)]
 _CHUNKED = re.compile(r"Chunked prefill is enabled|chunked_prefill_enabled=True|enable_chunked_prefill=True")
 _NAMED = [(r"w8a8|int8", "int8"), (r"fp8", "fp8"), (r"awq", "awq"), (r"gptq", "gptq")]  # by the checkpoint's name
 _QUANTS = {"fp8": "fp8", "awq": "awq", "awq_marlin": "awq", "gptq": "gptq", "gptq_marlin": "gptq",
@@ -94,6 +98,8 @@ def vllm_settings(text: str) -> dict:
         out["max_model_len"] = int(m[1].replace(",", ""))
     if (m := _KV_DTYPE.search(text)) and m[1].startswith("fp8"):
         out["kv_dtype"] = "fp8"
+    if (used := next((on for pattern, on in _FLASHINFER_SAMPLER if pattern.search(text)), None)) is not None:
+        out["flashinfer_sampler"] = used
     out["generation"] = "V1" if _V1.search(text) else "V0"
     return out
 
@@ -140,6 +146,8 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
                        "reports (torch.cuda.mem_get_info), which this log does not print")
     if "kv_dtype" in s:
         kw["kv_dtype"] = s["kv_dtype"]
+    if "flashinfer_sampler" in s:
+        kw["flashinfer_sampler"] = s["flashinfer_sampler"]
     if tp > 1:
         kw["tensor_parallel_size"] = tp
     weights_only = "gpu_memory_bytes" not in kw and "gpu" not in kw
@@ -178,7 +186,9 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
         rows[-1].resolution += half_digit(w)
     if (m := found["non_torch"][0]) is not None:
         rows.append(Row("non-torch memory", float(m[1]), None, "GiB",
-                        "not modelled: vLLM V1 takes its baseline after the CUDA context; V0 charges this",
+                        "not modelled: memory outside PyTorch's pool that start-up adds after vLLM's baseline (cuBLAS, "
+                        "kernels, NCCL), charged by V0 0.6.5+ and V1 0.9.1+; planner charges only the all-reduce "
+                        "buffers",
                         found["non_torch"][1], half_digit(m[1])))
     if (m := found["available_kv"][0]) is not None:
         add("available KV cache memory", "available_kv", float(m[1]), d.get("available_kv_bytes", 0) / GIB, "GiB",
