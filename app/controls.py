@@ -76,7 +76,8 @@ def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor") -> dict
         options = {"gpu_memory_utilization": state["gmu"], "max_model_len": state["max_model_len"],
                    "max_num_seqs": state["max_num_seqs"],
                    "engine_version": None if state["vllm_version"] == "current" else state["vllm_version"],
-                   "flashinfer_sampler": True if state["fi_sampler"] else None}
+                   "flashinfer_sampler": True if state["fi_sampler"] else None,
+                   "mxfp4_backend": None if state["mxfp4_kernel"] == "default" else state["mxfp4_kernel"]}
         if n_gpus > 1:
             options["tensor_parallel_size" if split == "tensor" else "pipeline_parallel_size"] = n_gpus
     elif engine == "ollama":  # the concurrent requests are its slots (OLLAMA_NUM_PARALLEL); num_ctx the context

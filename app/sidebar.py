@@ -153,6 +153,11 @@ def _engine_controls(state: dict, spec) -> None:
                help="The profile run samples max_num_seqs rows of logits. Off: PyTorch's sort (38 bytes a logit) "
                "until 0.17, a Triton kernel after. On: FlashInfer's (14 bytes a logit), as vLLM's Docker images of "
                "0.8–0.11 run, or VLLM_USE_FLASHINFER_SAMPLER=1 from 0.12.")
+        widget("selectbox", "mxfp4_kernel", "MXFP4 MoE kernel (gpt-oss)", where=box,
+               options=["default", "marlin", "triton", "flashinfer", "none"],
+               help="The layout MXFP4 experts take: Marlin pads the intermediate size to 128 and the hidden size to "
+               "256, FlashInfer's TRT-LLM kernel both to 256 (128 from 0.27), Triton pads nothing but kept the loaded "
+               "scales until 0.25. Default: vLLM's choice for the GPU and release.")
     elif engine == "sglang":
         widget("number_input", "mfs", "mem_fraction_static", where=box, min_value=0.01, max_value=0.99,
                value=None, placeholder="SGLang's rule for the GPU", format="%.3f", step=0.01)

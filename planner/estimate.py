@@ -327,7 +327,7 @@ def _engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict,
         g, total, options = _engine_gpu(engine, gpu, options)
         if engine == "vllm":
             return vllm_memory(spec, **common, gpu_memory_bytes=total, weights=totals["weights_bytes"],
-                               context=w.context, batch=w.batch, device_name="" if g is None else g.name, **options)
+                               context=w.context, batch=w.batch, gpu=g, **options)
         if engine == "sglang":
             smi = total if g is None else (g.memory_bytes or g.memory_marketed_bytes)
             return sglang_memory(spec, **common, gpu_memory_bytes=total, smi_memory_bytes=smi,

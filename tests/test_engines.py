@@ -1,5 +1,8 @@
 """Engine-aware memory: vLLM's KV budget, llama.cpp's buffers, transformers' extras."""
 
+from fractions import Fraction
+from math import ceil
+
 import pytest
 
 from planner import WorkloadError, estimate, load_model
@@ -206,3 +209,36 @@ def test_vllm_release_strings_as_vllm_prints_them():
     for bad in ("latest", "0.3.3", "1.0.0", "0.6.3 !"):
         with pytest.raises(WorkloadError, match="engine_version must be a vLLM release"):
             vllm_release(bad)
+
+
+def test_vllm_lays_out_mxfp4_experts_as_its_moe_kernel_does():
+    """gpt-oss's MXFP4 experts in vLLM: Marlin pads the intermediate size to 128 and the hidden size to 256; the
+    Triton kernel (Hopper from 0.12) pads nothing but kept the loaded block scales until 0.25; FlashInfer's TRT-LLM
+    kernel (B200) pads both to 256 (the intermediate to 128 from 0.27). vllm#23278: 0.10.1 on an H100 loaded
+    65.97 GiB and failed to start ("Available KV cache memory: -2.14 GiB")."""
+    from planner.weights import stage_weights
+
+    spec = load_model("openai/gpt-oss-120b")
+    experts = stage_weights(spec, "mxfp4", [spec.n_layers], routed_only=True)[0]
+    plain = estimate(spec, context=8192).weights_bytes
+
+    def run(version, gpu="h100-sxm", **kw):
+        return estimate(spec, engine="vllm", gpu=gpu, engine_version=version, max_model_len=8192, **kw)
+
+    marlin = run("0.10.1")
+    assert marlin.engine_details["mxfp4_backend"] == "marlin"
+    assert marlin.weights_bytes == plain + ceil(experts * Fraction(2944 * 3072 - 2880**2, 2880**2))
+    assert marlin.engine_refusal.startswith("vLLM would not start: weights (65.89 GiB)")
+    assert run("0.14.1").weights_bytes == plain + ceil(Fraction(experts, 17))  # Triton, the loaded scales kept
+    assert run("0.33.0").weights_bytes == plain and run("0.33.0").engine_refusal is None
+    assert run("0.33.0", gpu="rtx-5090").engine_details["mxfp4_backend"] == "marlin"  # consumer Blackwell
+    assert run("0.26.0", gpu="b200").weights_bytes == plain + ceil(experts * Fraction(3072**2 - 2880**2, 2880**2))
+    assert run("0.33.0", gpu="b200").weights_bytes == plain + ceil(experts * Fraction(2944 * 3072 - 2880**2, 2880**2))
+    assert run("0.33.0", mxfp4_backend="none").weights_bytes == plain
+    with pytest.raises(WorkloadError, match="mxfp4_backend must be one of marlin, triton, flashinfer or none, got "
+                                           "'cutlass'"):
+        run("0.33.0", mxfp4_backend="cutlass")
+    # a dense model's weights are whatever the kernel
+    assert run("0.10.1").weights_bytes != estimate("meta-llama/Llama-3.1-8B", context=8192).weights_bytes
+    dense = estimate("meta-llama/Llama-3.1-8B", engine="vllm", gpu="h100-sxm", max_model_len=8192)
+    assert dense.weights_bytes == estimate("meta-llama/Llama-3.1-8B", context=8192).weights_bytes

@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--flashinfer-sampler", action="store_true",
                    help="vllm: FlashInfer's top-k/top-p sampler runs (vLLM's Docker images of 0.8–0.11; "
                    "VLLM_USE_FLASHINFER_SAMPLER=1 from 0.12); default PyTorch's sort, a Triton kernel from 0.17")
+    e.add_argument("--mxfp4-backend", choices=["marlin", "triton", "flashinfer", "none"],
+                   help="vllm: the MoE kernel whose layout MXFP4 experts take (default: vLLM's choice for the GPU "
+                   "and release; none: the tensors as stored)")
     e.add_argument("--mem-fraction-static", type=rate,
                    help="sglang: share of the free memory for weights and KV pool (default: SGLang's rule for the GPU)")
     e.add_argument("--tp-size", type=positive, help="sglang: tensor parallel GPUs (default 1); figures are per GPU")

@@ -20,7 +20,7 @@ def cmd_estimate(a) -> str:
         "max_cache_len": a.max_cache_len, "tensor_parallel_size": a.tensor_parallel_size,
         "pipeline_parallel_size": a.pipeline_parallel_size, "data_parallel_size": a.data_parallel_size,
         "enable_expert_parallel": True if a.enable_expert_parallel else None,
-        "flashinfer_sampler": True if a.flashinfer_sampler else None,
+        "flashinfer_sampler": True if a.flashinfer_sampler else None, "mxfp4_backend": a.mxfp4_backend,
         "mem_fraction_static": a.mem_fraction_static,
         "tp_size": a.tp_size, "context_length": a.context_length, "engine_version": a.engine_version,
         "max_running_requests": a.max_running_requests,
@@ -116,6 +116,9 @@ def _served(p) -> str:
     return "" if not extra else f"; through a server about +{extra:.3f} s per request"
 
 
+_KERNELS = {"marlin": "Marlin", "triton": "Triton", "flashinfer": "FlashInfer TRT-LLM"}
+
+
 def _engine_lines(e, unit: str) -> list[str]:
     d = e.engine_details
     if e.engine == "vllm":
@@ -133,6 +136,9 @@ def _engine_lines(e, unit: str) -> list[str]:
                 + ("PyTorch's sort" if d["sampler"] == "sort" else "a fused top-k/top-p kernel")
                 + (f", CUDA graphs estimated at {format_bytes(d['cuda_graph_estimate_bytes'], unit)}"
                    if d["cuda_graph_estimate_bytes"] else "") + ")",
+                *([f"  MXFP4 experts in the layout of vLLM's {_KERNELS[d['mxfp4_experts']]} MoE kernel (padded as it "
+                   "allocates them)"]
+                  if d["mxfp4_experts"] != "none" else []),
                 f"  GPU KV cache size: {d['kv_tokens']:,} tokens ({d['kv_blocks']:,} blocks of {d['block_size']})",
                 f"  maximum concurrency for {d['max_model_len']:,} tokens per request: {d['max_concurrency']:.2f}x"]
     if e.engine == "sglang":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+from fractions import Fraction
 from math import ceil
 
 from ..activations import step_activation_bytes
@@ -71,6 +72,57 @@ VLLM_RULES = (
 VLLM_CUDA_GRAPH_ESTIMATE_BYTES = int(0.61 * 2**30)
 
 
+# MXFP4 experts (gpt-oss's checkpoints) as vLLM lays them out, by the MoE kernel it picks (model_executor/layers/
+# quantization/mxfp4.py create_weights; from 0.20 fused_moe/oracle/mxfp4.py
+# mxfp4_round_up_hidden_size_and_intermediate_size and the kernels' priority list):
+#   marlin:     intermediate size rounded up to 128, hidden size to 256 — NVIDIA GPUs before Hopper and consumer
+#               Blackwell; Hopper too in 0.10.1 (the Triton path needs torch 2.8, 0.10.1 ships 2.7.1) and 0.10.2–0.11
+#               (triton_kernels is bundled as vllm/third_party/triton_kernels from 0.12);
+#   triton:     intermediate size to 64, hidden size kept — Hopper from 0.12; the swizzled block scales are new
+#               tensors and the loaded ones stay allocated until 0.25 ("drop the now-dead weight/scale Parameters");
+#   flashinfer: FlashInfer's TRT-LLM kernel, datacenter Blackwell from 0.12 (flashinfer-python a dependency):
+#               intermediate size to 256 (128 from 0.27), hidden size to 256.
+# Logs: gpt-oss-120b on an H100, 0.10.1 with Marlin 65.97 GiB, 0.14.1 with Triton 64.38 GiB, for 60.77 GiB of tensors.
+VLLM_MXFP4_BACKENDS = ("marlin", "triton", "flashinfer")
+
+
+def vllm_mxfp4_backend(release: tuple[int, ...], gpu) -> str | None:
+    """The MXFP4 MoE kernel vLLM picks on a catalog GPU (None: unknown GPU or not NVIDIA)."""
+    if gpu is None or gpu.vendor != "nvidia":
+        return None
+    if gpu.architecture == "Hopper":
+        return "triton" if release >= (0, 12, 0) else "marlin"
+    if gpu.architecture == "Blackwell" and gpu.memory_type.startswith("HBM"):
+        return "flashinfer" if release >= (0, 12, 0) else "triton"
+    return "marlin"
+
+
+def vllm_mxfp4_expert_factor(spec: ModelSpec, backend: str, release: tuple[int, ...], split: int) -> Fraction:
+    """Bytes vLLM allocates for MXFP4 experts per byte of their tensors, one GPU holding 1/split of each expert's
+    intermediate size (tensor parallel; whole experts under expert parallel)."""
+    inter, hidden = spec.moe.expert_d_ff // split, spec.d_model
+    align_i, align_h = {"marlin": (128, 256), "triton": (64, 1),
+                        "flashinfer": (128 if release >= (0, 27, 0) else 256, 256)}[backend]
+    factor = Fraction(ceil(inter / align_i) * align_i * ceil(hidden / align_h) * align_h, inter * hidden)
+    if backend == "triton" and release < (0, 25, 0):
+        factor += Fraction(1, 17)  # the loaded scales kept: 1 byte of every 17 (32 weights: 16 B, their scale 1 B)
+    return factor
+
+
+def vllm_stage_weights(spec: ModelSpec, quant: str, stage_layers: list[int], *, tp: int = 1, ep: int | None = None,
+                       release: tuple[int, ...], mxfp4_backend: str = "none", weights: int | None = None) -> list[int]:
+    """Weight bytes vLLM holds on one GPU of each pipeline stage (planner.weights.stage_weights; `weights`, the whole
+    model's, where one GPU holds it all), MXFP4 experts in the layout of `mxfp4_backend` (VLLM_MXFP4_BACKENDS)."""
+    ep = tp if ep is None else ep
+    whole = weights is not None and tp * len(stage_layers) * ep == 1
+    out = [weights] if whole else stage_weights(spec, quant, stage_layers, tp=tp, ep=ep)
+    if quant.split("[")[0] != "mxfp4" or spec.moe is None or mxfp4_backend == "none":
+        return out
+    factor = vllm_mxfp4_expert_factor(spec, mxfp4_backend, release, tp if ep == tp else 1)
+    experts = stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, routed_only=True)
+    return [w + ceil(x * (factor - 1)) for w, x in zip(out, experts, strict=True)]
+
+
 def vllm_release(version: str) -> tuple[int, ...]:
     """'0.6.3.post1' → (0, 6, 3); refuses what is not a vLLM release planner has rules for."""
     m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:[a-zA-Z.+-][\w.+-]*)?", str(version).strip()[:64])
@@ -120,8 +172,7 @@ def vllm_stage_layers(n_layers: int, pp: int) -> list[int]:
 
 
 def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes: int, max_model_len: int,
-                weights: int, context: int | None = None, batch: int = 1, device_name: str = "",
-                **options) -> EngineMemory:
+                weights: int, context: int | None = None, batch: int = 1, gpu=None, **options) -> EngineMemory:
     """What vLLM allocates with `weights` bytes of weights on a GPU of `gpu_memory_bytes`, and its verdict.
 
     gpu_memory_bytes is the total CUDA reports, not the board's capacity: vLLM's budget is a fraction of
@@ -166,13 +217,17 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
         raise WorkloadError(f"max_model_len {max_model_len} exceeds {spec.name}'s max_context {spec.max_context}")
     defaults = {"gpu_memory_utilization": rules["utilization"], "block_size": 64 if spec.mla is not None else 16,
                 **vllm_scheduler_defaults(release, max_model_len=max_model_len, gpu_memory_bytes=gpu_memory_bytes,
-                                          device_name=device_name),
+                                          device_name="" if gpu is None else gpu.name),
                 "tensor_parallel_size": 1, "pipeline_parallel_size": 1, "data_parallel_size": 1,
-                "enable_expert_parallel": False, "flashinfer_sampler": False}
+                "enable_expert_parallel": False, "flashinfer_sampler": False,
+                "mxfp4_backend": vllm_mxfp4_backend(release, gpu) or "none"}
     o = engine_options("vllm", options, defaults,
                        maximum={"block_size": 4096, "max_num_batched_tokens": MAX_CONTEXT, "max_num_seqs": MAX_BATCH,
                                 "tensor_parallel_size": MAX_GPUS, "pipeline_parallel_size": MAX_GPUS,
                                 "data_parallel_size": MAX_GPUS})
+    if o["mxfp4_backend"] not in (*VLLM_MXFP4_BACKENDS, "none"):
+        raise WorkloadError(f"mxfp4_backend must be one of {', '.join(VLLM_MXFP4_BACKENDS)} or none, got "
+                            f"{shown(o['mxfp4_backend'])}")
     tp, pp, dp = o["tensor_parallel_size"], o["pipeline_parallel_size"], o["data_parallel_size"]
     if tp * pp * dp > MAX_GPUS:
         raise WorkloadError(f"tensor × pipeline × data parallel sizes ask for {tp * pp * dp:,} GPUs, more than "
@@ -202,7 +257,8 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     last_stage_peak = max(layers, sampler + 2 * tokens * spec.d_model * 2)
     requested = int(gpu_memory_bytes * util)
     stage_layers = vllm_stage_layers(spec.n_layers, pp)
-    stage_weights_ = [weights] if tp * pp * ep == 1 else stage_weights(spec, quant, stage_layers, tp=tp, ep=ep)
+    stage_weights_ = vllm_stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, release=release,
+                                        mxfp4_backend=o["mxfp4_backend"], weights=weights)
     comm = VLLM_CUSTOM_ALLREDUCE_BYTES if tp > 1 else 0
     # what the release charges besides weights and the profile peak: the all-reduce buffers (until 0.11), everything
     # already on the GPU (its "global" periods), its CUDA-graph estimate (0.20+)
@@ -252,5 +308,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                  "expert_parallel_size": ep if spec.moe is not None else 1, "layers_per_gpu": stage_layers[tight],
                  "communication_bytes": comm, "engine_version": version, "charged_bytes": charged,
                  "sampler": path, "sampler_bytes": sampler if pp == 1 or tight == pp - 1 else 0,
+                 "mxfp4_experts": o["mxfp4_backend"] if (quant.split("[")[0] == "mxfp4" and spec.moe is not None
+                                                         and o["mxfp4_backend"] != "none") else "none",
                  "cuda_graph_estimate_bytes": VLLM_CUDA_GRAPH_ESTIMATE_BYTES if rules["graphs"] else 0,
                  "v1": rules["v1"], **o})

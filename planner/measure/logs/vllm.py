@@ -46,6 +46,11 @@ _V1 = re.compile(r"V1 LLM engine|EngineCore|gpu_worker\.py|kv_cache_utils\.py|Av
 # which top-k/top-p sampler the profile run used, where the log says (v1/sample/ops/topk_topp_sampler.py)
 _FLASHINFER_SAMPLER = [(re.compile(r"Using FlashInfer for top-p & top-k sampling"), True),
                        (re.compile(r"Falling back to the PyTorch-native implementation of top-p & top-k"), False)]
+# the MXFP4 MoE kernel vLLM picked, where the log names it (quantization/mxfp4.py; fused_moe/oracle/mxfp4.py)
+_MXFP4_BACKEND = [(re.compile(r"Using Marlin backend|leveraging the Marlin kernel|Using '?\w*MARLIN\w*'? Mxfp4",
+                              re.IGNORECASE), "marlin"),
+                  (re.compile(r"Using Triton backend|Using '?\w*TRITON\w*'? Mxfp4", re.IGNORECASE), "triton"),
+                  (re.compile(r"Using FlashInfer MXFP4|Using '?FLASHINFER\w*'? Mxfp4", re.IGNORECASE), "flashinfer")]
 _CHUNKED = re.compile(r"Chunked prefill is enabled|chunked_prefill_enabled=True|enable_chunked_prefill=True")
 _NAMED = [(r"w8a8|int8", "int8"), (r"fp8", "fp8"), (r"awq", "awq"), (r"gptq", "gptq")]  # by the checkpoint's name
 _QUANTS = {"fp8": "fp8", "awq": "awq", "awq_marlin": "awq", "gptq": "gptq", "gptq_marlin": "gptq",
@@ -100,6 +105,8 @@ def vllm_settings(text: str) -> dict:
         out["kv_dtype"] = "fp8"
     if (used := next((on for pattern, on in _FLASHINFER_SAMPLER if pattern.search(text)), None)) is not None:
         out["flashinfer_sampler"] = used
+    if backend := next((name for pattern, name in _MXFP4_BACKEND if pattern.search(text)), None):
+        out["mxfp4_backend"] = backend
     out["generation"] = "V1" if _V1.search(text) else "V0"
     return out
 
@@ -146,8 +153,9 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
                        "reports (torch.cuda.mem_get_info), which this log does not print")
     if "kv_dtype" in s:
         kw["kv_dtype"] = s["kv_dtype"]
-    if "flashinfer_sampler" in s:
-        kw["flashinfer_sampler"] = s["flashinfer_sampler"]
+    for key in ("flashinfer_sampler", "mxfp4_backend"):
+        if key in s:
+            kw[key] = s[key]
     if tp > 1:
         kw["tensor_parallel_size"] = tp
     weights_only = "gpu_memory_bytes" not in kw and "gpu" not in kw
@@ -169,9 +177,11 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
                         why_not if weights_only else note, line, res))
 
     if (m := found["weights"][0]) is not None:
-        from ...weights import stage_weights
+        from ...engines.vllm import vllm_stage_weights
 
-        per_gpu = (stage_weights(spec, e.workload.quant, [spec.n_layers], tp=tp)[0] if tp > 1 else e.weights_bytes)
+        per_gpu = e.weights_bytes if not weights_only else vllm_stage_weights(
+            spec, e.workload.quant, [spec.n_layers], tp=tp, release=vllm_release(release),
+            mxfp4_backend=s.get("mxfp4_backend", "none"), weights=e.weights_bytes)[0]
         rows.append(Row("model weights", float(m[1]), per_gpu / GIB, "GiB",
                         f"one GPU's share at tensor_parallel_size {tp}" if tp > 1 else "",
                         found["weights"][1], half_digit(m[1])))
