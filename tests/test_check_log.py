@@ -151,7 +151,7 @@ def test_sglang_figures_are_per_gpu_and_engine_independent():
     rows = {row.figure: row for row in r.rows}
     # Qwen2.5-7B: 28 layers × 4 KV heads × 128 × 2 bytes = 28 KiB of K per token, 2 heads per GPU at tp 2
     assert rows["K cache for 1,000,000 tokens"].planner == pytest.approx(1_000_000 * 28 * 2 * 128 * 2 / 2**30)
-    assert "÷ tp_size 2" in rows["weights per GPU (mem usage at load)"].note
+    assert "one GPU's share at tp_size 2" in rows["weights per GPU (mem usage at load)"].note
 
 
 def test_cli_check_log(tmp_path, capsys):

@@ -242,3 +242,21 @@ def test_vllm_lays_out_mxfp4_experts_as_its_moe_kernel_does():
     assert run("0.10.1").weights_bytes != estimate("meta-llama/Llama-3.1-8B", context=8192).weights_bytes
     dense = estimate("meta-llama/Llama-3.1-8B", engine="vllm", gpu="h100-sxm", max_model_len=8192)
     assert dense.weights_bytes == estimate("meta-llama/Llama-3.1-8B", context=8192).weights_bytes
+
+
+def test_sglang_loading_takes_the_rotary_cache_and_the_allocators_segment_tails():
+    """SGLang's "mem usage" at load is free memory before − after: the tensors, one fp32 rotary cos/sin cache
+    (layers/rotary_embedding.py), and PyTorch's 2 MiB rounding of every allocation of 10 MiB or more
+    (CUDACachingAllocator kRoundLarge) that empty_cache() cannot return. QwQ-32B at tp_size 4: qkv_proj 17.5 MiB,
+    o_proj 12.5, gate_up_proj 135, down_proj 67.5 per layer leave 0.5 + 1.5 + 1 + 0.5 MiB of tails."""
+    from planner.engines.sglang import sglang_loaded_bytes
+
+    qwq = sglang_loaded_bytes(load_model("Qwen/QwQ-32B"), "bf16", 4)
+    assert qwq["rotary_cache"] == 131072 * 128 * 4
+    layers = 64 * 3.5 * 2**20
+    assert layers <= qwq["allocator_tails"] <= layers + 2 * 2**20  # and the vocabulary-split embedding's
+    llama = sglang_loaded_bytes(load_model("meta-llama/Llama-3.1-8B"), "bf16", 1)
+    assert llama["allocator_tails"] == 0  # every large tensor a whole number of 2 MiB
+    assert llama["weight_tensors"] == 16_060_522_496  # model.safetensors.index.json total_size (Llama-3-8B's shapes)
+    e = estimate("meta-llama/Llama-3.1-8B", engine="sglang", gpu="h100-sxm", context=8192)
+    assert e.weights_bytes == sum(llama.values())

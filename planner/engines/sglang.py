@@ -21,6 +21,7 @@ Rules, as `python -m sglang.launch_server` applies them:
 
 from __future__ import annotations
 
+import re
 from math import ceil
 
 from ..errors import LayoutError, WorkloadError, shown
@@ -30,11 +31,37 @@ from ..limits import MAX_BATCH, MAX_CONTEXT, MAX_GPUS
 from ..overhead import CUDA_CONTEXT_BYTES, overhead_breakdown
 from ..spec import ModelSpec
 from ..units import format_bytes
-from ..weights import stage_weights
+from ..weights import stored_tensors
 from .common import EngineMemory, engine_options
 
 SGLANG_VERSION = "0.5.23"
 MIB = 2**20
+# What loading takes besides the weight tensors, as "Load weight end … mem usage" measures it (free memory before −
+# after, torch.cuda.empty_cache() first; utils get_available_gpu_memory):
+#   - the rotary cos/sin cache, one per model (get_rope memoises it): max_position_embeddings × rotary dims, fp32 on
+#     CUDA from 0.4.2.post1 (layers/rotary_embedding.py, "cache needs to be in FP32 for numerical stability");
+#   - PyTorch's caching allocator gives every allocation of 10 MiB or more (kMinLargeAlloc) a segment rounded up to
+#     2 MiB (kRoundLarge) and empty_cache() cannot return a segment that holds a live block, so each fused parameter's
+#     tail stays taken (qkv_proj, gate_up_proj and the rest, as SGLang's layers fuse them).
+ALLOCATOR_LARGE_BYTES = 10 * MIB
+ALLOCATOR_ROUND_BYTES = 2 * MIB
+_FUSED = ((re.compile(r"attn_[qkv]\."), "attn_qkv."),
+          (re.compile(r"ffn_(?:gate|up)(_exps|_shexp)?\."), r"ffn_gate_up\1."))
+
+
+def sglang_loaded_bytes(spec: ModelSpec, quant: str, tp: int = 1) -> dict[str, int]:
+    """What one GPU holds once SGLang has loaded `spec` in `quant` split tp_size ways: the weight tensors, the rotary
+    cache and the allocator's segment tails (see above)."""
+    params: dict[str, int] = {}
+    for t in stored_tensors(spec, quant):
+        name = t.name
+        for pattern, fused in _FUSED:
+            name = pattern.sub(fused, name)
+        params[name] = params.get(name, 0) + (ceil(t.nbytes / tp) if t.is_matrix else t.nbytes)
+    tails = sum(-n % ALLOCATOR_ROUND_BYTES for n in params.values() if n >= ALLOCATOR_LARGE_BYTES)
+    rotary = spec.mla.qk_rope_head_dim if spec.mla is not None else spec.head_dim
+    return {"weight_tensors": sum(params.values()), "rotary_cache": spec.max_context * rotary * 4,
+            "allocator_tails": tails}
 # handle_gpu_memory_settings' tiers: (below this many GiB of nvidia-smi total, chunked_prefill_size, decode graph
 # max_bs for tp < 4, for tp ≥ 4)
 SGLANG_TIERS = ((20, 2048, 8, 8), (35, 4096, 48, 160), (60, 4096, 32, 160), (90, 8192, 256, 512),
@@ -86,7 +113,10 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     elif isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0 < frac < 1:
         raise WorkloadError(f"mem_fraction_static must be within (0, 1), got {shown(frac)}")
     chunked = o["chunked_prefill_size"] or picked["chunked_prefill_size"]
-    per_gpu = weights if tp == 1 else stage_weights(spec, quant, [spec.n_layers], tp=tp)[0]
+    loaded = sglang_loaded_bytes(spec, quant, tp)
+    if tp == 1:  # the caller's weights (a file's own tensors, say) stand for the tensors
+        loaded["weight_tensors"] = weights
+    per_gpu = sum(loaded.values())
     heads = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / tp) / spec.n_kv_heads
     cell = ceil(kv_bytes_per_token_per_layer(spec, kv_dtype) * heads) * spec.n_layers
     free_before = gpu_memory_bytes - CUDA_CONTEXT_BYTES
@@ -130,4 +160,5 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
                  "max_total_num_tokens": tokens, "cell_bytes": cell, "max_running_requests": requests,
                  "req_to_token_bytes": req_to_token, "chunked_prefill_size": chunked,
                  "cuda_graph_max_bs": picked["cuda_graph_max_bs"], "context_length": length,
+                 **{f"{k}_bytes": v for k, v in loaded.items()},
                  "gpus": tp})

@@ -6,7 +6,8 @@ tokens, and, when the log gives mem_fraction_static and the free memory before l
 SGLang engine (planner.engines.sglang; SGLang's own rule, model_executor/model_runner.py, profile_max_num_token):
     rest = free after loading − free before loading × (1 − mem_fraction_static)
     max_total_num_tokens = rest × 2**30 // (kv_heads per GPU × head_dim × layers × 2 × bytes per element)
-with planner's weights standing in for what loading took.
+with planner's weights, rotary cache and allocator tails (planner.engines.sglang.sglang_loaded_bytes) standing in
+for what loading took.
 """
 
 from __future__ import annotations
@@ -65,11 +66,16 @@ def check_sglang(text: str, spec, quant: str | None) -> LogCheck:
         quant = {"bfloat16": "bf16", "float16": "fp16"}.get(end[2]) if spec.weights_dtype in ("bf16", "fp16") else None
     kv_dtype = "fp8" if str(s.get("kv_cache_dtype", "auto")).startswith("fp8") else None
     e = estimate(spec, quant=quant, kv_dtype=kv_dtype, context=min(spec.max_context, 4096))
-    weights = e.weights_bytes / tp
+    from ...engines.sglang import sglang_loaded_bytes
+
+    loaded = sglang_loaded_bytes(spec, e.workload.quant, tp)
+    weights = sum(loaded.values())
     per_layer = kv_bytes_per_token_per_layer(spec, e.workload.kv_dtype)
     heads = max(1, spec.n_kv_heads // tp) if spec.mla is None else spec.n_kv_heads
     cell = per_layer * spec.n_layers * heads // spec.n_kv_heads  # K and V of one token on one GPU
-    split = f"planner's weights ÷ tp_size {tp}; " if tp > 1 else ""
+    split = (f"one GPU's share at tp_size {tp}, " if tp > 1 else "") + (
+        f"with the rotary cache ({loaded['rotary_cache'] / 2**20:.0f} MiB) and the allocator's segment tails "
+        f"({loaded['allocator_tails'] / 2**20:.0f} MiB); ")
     rows = []
     if end is not None:
         if end[4]:
