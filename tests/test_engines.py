@@ -7,6 +7,7 @@ import pytest
 
 from planner import WorkloadError, estimate, load_model
 from planner.engines import VLLM_SAMPLER_BYTES_PER_LOGIT
+from planner.gpus import load_gpu
 
 MiB, GiB = 2**20, 2**30
 
@@ -260,3 +261,22 @@ def test_sglang_loading_takes_the_rotary_cache_and_the_allocators_segment_tails(
     assert llama["weight_tensors"] == 16_060_522_496  # model.safetensors.index.json total_size (Llama-3-8B's shapes)
     e = estimate("meta-llama/Llama-3.1-8B", engine="sglang", gpu="h100-sxm", context=8192)
     assert e.weights_bytes == sum(llama.values())
+
+
+def test_sglang_lays_out_mxfp4_experts_as_its_moe_kernel_does():
+    """SGLang 0.5 (layers/quantization/mxfp4.py): triton_kernels keeps the loaded block scales beside its swizzled ones
+    (1 byte of every 17 of the experts more); FlashInfer's TRT-LLM kernel on a B200 pads gpt-oss's 2880 to 3072 in
+    both the intermediate and hidden sizes."""
+    from planner.engines.sglang import sglang_loaded_bytes
+    from planner.weights import stage_weights
+
+    spec = load_model("openai/gpt-oss-20b")
+    experts = stage_weights(spec, "mxfp4", [spec.n_layers], routed_only=True)[0]
+    plain = sglang_loaded_bytes(spec, "mxfp4")  # no GPU: triton_kernels
+    h100 = sglang_loaded_bytes(spec, "mxfp4", gpu=load_gpu("h100-sxm"))
+    b200 = sglang_loaded_bytes(spec, "mxfp4", gpu=load_gpu("b200"))
+    assert h100 == plain
+    extra = h100["weight_tensors"] - estimate(spec, context=4096).weights_bytes
+    assert extra == pytest.approx(experts / 17, abs=spec.n_layers * 2)
+    padded = b200["weight_tensors"] - estimate(spec, context=4096).weights_bytes
+    assert padded == pytest.approx(experts * (3072**2 / 2880**2 - 1), abs=spec.n_layers * 2)

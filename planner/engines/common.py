@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..checks import flag, positive_int
@@ -26,6 +28,15 @@ class EngineMemory(BaseModel):
 def pad(n: int, to: int) -> int:
     """n rounded up to a multiple of `to`."""
     return -(-n // to) * to
+
+
+def mxfp4_expert_factor(inter: int, hidden: int, align_inter: int, align_hidden: int,
+                        scales_kept: bool = False) -> Fraction:
+    """Bytes an engine allocates for MXFP4 experts per byte of their tensors, when its MoE kernel pads each expert's
+    intermediate size (one GPU's part) and hidden size up to these multiples, and with scales_kept also holds the
+    loaded block scales beside its converted ones: 1 byte of every 17 (32 weights: 16 B, their E8M0 scale 1 B)."""
+    padded = Fraction(pad(inter, align_inter) * pad(hidden, align_hidden), inter * hidden)
+    return padded + Fraction(1, 17) if scales_kept else padded
 
 
 def engine_options(engine: str, given: dict, allowed: dict, *, minimum: dict | None = None,

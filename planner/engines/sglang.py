@@ -32,7 +32,7 @@ from ..overhead import CUDA_CONTEXT_BYTES, overhead_breakdown
 from ..spec import ModelSpec
 from ..units import format_bytes
 from ..weights import stored_tensors
-from .common import EngineMemory, engine_options
+from .common import EngineMemory, engine_options, mxfp4_expert_factor
 
 SGLANG_VERSION = "0.5.23"
 MIB = 2**20
@@ -49,15 +49,32 @@ _FUSED = ((re.compile(r"attn_[qkv]\."), "attn_qkv."),
           (re.compile(r"ffn_(?:gate|up)(_exps|_shexp)?\."), r"ffn_gate_up\1."))
 
 
-def sglang_loaded_bytes(spec: ModelSpec, quant: str, tp: int = 1) -> dict[str, int]:
-    """What one GPU holds once SGLang has loaded `spec` in `quant` split tp_size ways: the weight tensors, the rotary
-    cache and the allocator's segment tails (see above)."""
+def sglang_mxfp4_backend(gpu) -> str:
+    """The MoE kernel SGLang runs MXFP4 experts with (layers/quantization/mxfp4.py, 0.5.x): FlashInfer's TRT-LLM
+    kernel on datacenter Blackwell (SM100), which pads each expert's intermediate size (one GPU's part) and hidden
+    size to 256 and replaces every parameter; triton_kernels elsewhere, which pads the intermediate size to 32 and
+    keeps the loaded block scales beside its swizzled ones."""
+    datacenter_blackwell = (gpu is not None and gpu.vendor == "nvidia" and gpu.architecture == "Blackwell"
+                            and gpu.memory_type.startswith("HBM"))
+    return "flashinfer" if datacenter_blackwell else "triton"
+
+
+def sglang_loaded_bytes(spec: ModelSpec, quant: str, tp: int = 1, gpu=None) -> dict[str, int]:
+    """What one GPU holds once SGLang has loaded `spec` in `quant` split tp_size ways: the weight tensors (MXFP4
+    experts in its MoE kernel's layout on `gpu`, a catalog GPU), the rotary cache and the allocator's segment tails
+    (see above)."""
+    factor = 1
+    if quant.split("[")[0] == "mxfp4" and spec.moe is not None:
+        flashinfer = sglang_mxfp4_backend(gpu) == "flashinfer"
+        factor = mxfp4_expert_factor(spec.moe.expert_d_ff // tp, spec.d_model, 256 if flashinfer else 32,
+                                     256 if flashinfer else 1, scales_kept=not flashinfer)
     params: dict[str, int] = {}
     for t in stored_tensors(spec, quant):
         name = t.name
         for pattern, fused in _FUSED:
             name = pattern.sub(fused, name)
-        params[name] = params.get(name, 0) + (ceil(t.nbytes / tp) if t.is_matrix else t.nbytes)
+        share = ceil(t.nbytes / tp) if t.is_matrix else t.nbytes
+        params[name] = params.get(name, 0) + (ceil(share * factor) if t.is_routed_expert and t.is_matrix else share)
     tails = sum(-n % ALLOCATOR_ROUND_BYTES for n in params.values() if n >= ALLOCATOR_LARGE_BYTES)
     rotary = spec.mla.qk_rope_head_dim if spec.mla is not None else spec.head_dim
     return {"weight_tensors": sum(params.values()), "rotary_cache": spec.max_context * rotary * 4,
@@ -82,10 +99,10 @@ def sglang_defaults(gpu_mem_mib: float, tp: int, pp: int = 1) -> dict:
 
 
 def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes: int, smi_memory_bytes: int,
-                  weights: int, context: int, batch: int = 1, **options) -> EngineMemory:
+                  weights: int, context: int, batch: int = 1, gpu=None, **options) -> EngineMemory:
     """What SGLang allocates on each GPU with `weights` bytes of weights (the whole model; tp_size splits it), on
-    GPUs whose CUDA total is gpu_memory_bytes (nvidia-smi's: smi_memory_bytes), and its verdict for `batch`
-    requests of `context` tokens."""
+    GPUs whose CUDA total is gpu_memory_bytes (nvidia-smi's: smi_memory_bytes; `gpu` the catalog GPU, where known),
+    and its verdict for `batch` requests of `context` tokens."""
     given = dict(options)
     defaults = {"mem_fraction_static": 0.0, "tp_size": 1, "context_length": spec.max_context,
                 "max_running_requests": 0, "chunked_prefill_size": 0}
@@ -113,8 +130,8 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     elif isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0 < frac < 1:
         raise WorkloadError(f"mem_fraction_static must be within (0, 1), got {shown(frac)}")
     chunked = o["chunked_prefill_size"] or picked["chunked_prefill_size"]
-    loaded = sglang_loaded_bytes(spec, quant, tp)
-    if tp == 1:  # the caller's weights (a file's own tensors, say) stand for the tensors
+    loaded = sglang_loaded_bytes(spec, quant, tp, gpu)
+    if tp == 1 and quant == "checkpoint":  # a file's own tensors, as the caller counted them
         loaded["weight_tensors"] = weights
     per_gpu = sum(loaded.values())
     heads = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / tp) / spec.n_kv_heads

@@ -19,7 +19,7 @@ from ..overhead import CUDA_CONTEXT_BYTES
 from ..spec import ModelSpec
 from ..units import format_bytes
 from ..weights import stage_weights
-from .common import EngineMemory, engine_options
+from .common import EngineMemory, engine_options, mxfp4_expert_factor
 
 # Tensor parallel: each rank's custom all-reduce (distributed/device_communicators/custom_all_reduce.py,
 # CustomAllreduce(max_size=8192 * 1024)) allocates an IPC buffer of max_size, a metadata buffer of
@@ -100,13 +100,10 @@ def vllm_mxfp4_backend(release: tuple[int, ...], gpu) -> str | None:
 def vllm_mxfp4_expert_factor(spec: ModelSpec, backend: str, release: tuple[int, ...], split: int) -> Fraction:
     """Bytes vLLM allocates for MXFP4 experts per byte of their tensors, one GPU holding 1/split of each expert's
     intermediate size (tensor parallel; whole experts under expert parallel)."""
-    inter, hidden = spec.moe.expert_d_ff // split, spec.d_model
     align_i, align_h = {"marlin": (128, 256), "triton": (64, 1),
                         "flashinfer": (128 if release >= (0, 27, 0) else 256, 256)}[backend]
-    factor = Fraction(ceil(inter / align_i) * align_i * ceil(hidden / align_h) * align_h, inter * hidden)
-    if backend == "triton" and release < (0, 25, 0):
-        factor += Fraction(1, 17)  # the loaded scales kept: 1 byte of every 17 (32 weights: 16 B, their scale 1 B)
-    return factor
+    return mxfp4_expert_factor(spec.moe.expert_d_ff // split, spec.d_model, align_i, align_h,
+                               scales_kept=backend == "triton" and release < (0, 25, 0))
 
 
 def vllm_stage_weights(spec: ModelSpec, quant: str, stage_layers: list[int], *, tp: int = 1, ep: int | None = None,
