@@ -48,24 +48,18 @@ VLLM_CURRENT = "0.33.0"
 #            FlashInfer's sampler runs (flashinfer_sampler: V1 with FlashInfer installed — the vllm[flashinfer]
 #            extra in 0.10.1–0.11, a dependency from 0.12 — and VLLM_USE_FLASHINFER_SAMPLER on, the default only in
 #            0.8–0.11; vLLM's Docker images ship FlashInfer, `pip install vllm` does not before 0.12).
-VLLM_RULES = (
-    ("0.4.0", dict(v1=False, context=False, comm=True, graphs=False, start_check=False, utilization=0.9,
-                   triton=False)),
-    ("0.6.4", dict(v1=False, context=True, comm=True, graphs=False, start_check=False, utilization=0.9,
-                   triton=False)),
-    ("0.6.5", dict(v1=False, context=False, comm=True, graphs=False, start_check=False, utilization=0.9,
-                   triton=False)),
-    ("0.8.0", dict(v1=True, context=True, comm=True, graphs=False, start_check=False, utilization=0.9,
-                   triton=False)),
-    ("0.9.1", dict(v1=True, context=False, comm=True, graphs=False, start_check=True, utilization=0.9,
-                   triton=False)),
-    ("0.11.0", dict(v1=True, context=False, comm=False, graphs=False, start_check=True, utilization=0.9,
-                    triton=False)),
-    ("0.17.0", dict(v1=True, context=False, comm=False, graphs=False, start_check=True, utilization=0.9,
-                    triton=True)),
-    ("0.20.0", dict(v1=True, context=False, comm=False, graphs=True, start_check=True, utilization=0.92,
-                    triton=True)),
-)
+_RULE_KEYS = ("v1", "context", "comm", "graphs", "start_check", "utilization", "triton")
+VLLM_RULES = tuple((since, dict(zip(_RULE_KEYS, values, strict=True))) for since, *values in (
+    # since     v1     context comm   graphs start_check utilization triton
+    ("0.4.0",  False, False,  True,  False, False,      0.9,        False),
+    ("0.6.4",  False, True,   True,  False, False,      0.9,        False),
+    ("0.6.5",  False, False,  True,  False, False,      0.9,        False),
+    ("0.8.0",  True,  True,   True,  False, False,      0.9,        False),
+    ("0.9.1",  True,  False,  True,  False, True,       0.9,        False),
+    ("0.11.0", True,  False,  False, False, True,       0.9,        False),
+    ("0.17.0", True,  False,  False, False, True,       0.9,        True),
+    ("0.20.0", True,  False,  False, True,  True,       0.92,       True),
+))
 # The CUDA-graph memory vLLM 0.20+ estimates and takes from the KV budget depends on the model and the sizes it
 # captures; published "Estimated CUDA graph memory: X GiB total" lines range 0.07–1.58 GiB (7 logs; research/
 # vllm_versions.md). This is their median, a prior until a measurement replaces it.
