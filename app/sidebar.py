@@ -156,8 +156,9 @@ def _engine_controls(state: dict, spec) -> None:
         widget("selectbox", "mxfp4_kernel", "MXFP4 MoE kernel (gpt-oss)", where=box,
                options=["default", "marlin", "triton", "flashinfer", "none"],
                help="The layout MXFP4 experts take: Marlin pads the intermediate size to 128 and the hidden size to "
-               "256, FlashInfer's TRT-LLM kernel both to 256 (128 from 0.27), Triton pads nothing but kept the loaded "
-               "scales until 0.25. Default: vLLM's choice for the GPU and release.")
+               "256, FlashInfer's TRT-LLM kernel both to 256 (128 from 0.27), Triton a GPU's share of the "
+               "intermediate size to 64 and kept the loaded scales until 0.25. Default: vLLM's choice for the GPU "
+               "and release.")
     elif engine == "sglang":
         widget("number_input", "mfs", "mem_fraction_static", where=box, min_value=0.01, max_value=0.99,
                value=None, placeholder="SGLang's rule for the GPU", format="%.3f", step=0.01)

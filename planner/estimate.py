@@ -331,7 +331,7 @@ def _engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict,
         if engine == "sglang":
             smi = total if g is None else (g.memory_bytes or g.memory_marketed_bytes)
             return sglang_memory(spec, **common, gpu_memory_bytes=total, smi_memory_bytes=smi,
-                                 weights=totals["weights_bytes"], context=w.context, batch=w.batch, gpu=g, **options)
+                                 context=w.context, batch=w.batch, gpu=g, **options)
         from .engines.ollama import OLLAMA_METAL_MINIMUM_MEMORY_BYTES, OLLAMA_MINIMUM_MEMORY_BYTES
         from .overhead import overhead_bytes
 

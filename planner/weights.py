@@ -213,13 +213,21 @@ def offload_split(spec: ModelSpec, quant: str, gpu_layers: int) -> tuple[int, in
     return device, host, token_embd
 
 
+def is_mxfp4_expert(t: StoredTensor) -> bool:
+    """A routed expert's matrix stored as MXFP4: the catalog's mxfp4 type, GGUF's MXFP4, or a safetensors checkpoint's
+    packed blocks and their scales (gpt-oss: experts.gate_up_proj_blocks, …_scales)."""
+    return t.is_routed_expert and t.is_matrix and (
+        t.stored_as.lower() == "mxfp4" or (t.stored_as == "U8" and t.name.endswith(("_blocks", "_scales"))))
+
+
 def stage_weights(spec: ModelSpec, quant: str, layers_per_stage: list[int], *, tp: int = 1,
-                  ep: int | None = None, routed_only: bool = False) -> list[int]:
+                  ep: int | None = None, only=None) -> list[int]:
     """Weight bytes on one GPU of each pipeline stage holding `layers_per_stage` consecutive layers, its matrices
     split `tp` ways (tensor parallel: attention by heads, MLP by columns, embedding and lm_head by vocabulary; norms
     and biases whole) and its routed experts `ep` ways (expert parallel: whole experts spread over the GPUs; default
     tp). The first stage also holds the embedding, the last the lm_head and the final norm (and the tied embedding
-    matrix again as its lm_head when there is more than one stage). routed_only: the routed experts' matrices alone."""
+    matrix again as its lm_head when there is more than one stage). only: a test of a StoredTensor; the tensors it
+    passes alone (is_mxfp4_expert, say)."""
     ep = tp if ep is None else ep
     stage_of = {}
     start = 0
@@ -229,7 +237,7 @@ def stage_weights(spec: ModelSpec, quant: str, layers_per_stage: list[int], *, t
     last = len(layers_per_stage) - 1
     out = [0] * len(layers_per_stage)
     for t in stored_tensors(spec, quant):
-        if routed_only and not (t.is_routed_expert and t.is_matrix):
+        if only is not None and not only(t):
             continue
         share = ceil(t.nbytes / (ep if t.is_routed_expert else tp)) if t.is_matrix else t.nbytes
         if t.layer is not None and t.layer in stage_of:

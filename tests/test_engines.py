@@ -1,7 +1,7 @@
 """Engine-aware memory: vLLM's KV budget, llama.cpp's buffers, transformers' extras."""
 
 from fractions import Fraction
-from math import ceil
+from math import ceil, prod
 
 import pytest
 
@@ -214,13 +214,13 @@ def test_vllm_release_strings_as_vllm_prints_them():
 
 def test_vllm_lays_out_mxfp4_experts_as_its_moe_kernel_does():
     """gpt-oss's MXFP4 experts in vLLM: Marlin pads the intermediate size to 128 and the hidden size to 256; the
-    Triton kernel (Hopper from 0.12) pads nothing but kept the loaded block scales until 0.25; FlashInfer's TRT-LLM
-    kernel (B200) pads both to 256 (the intermediate to 128 from 0.27). vllm#23278: 0.10.1 on an H100 loaded
-    65.97 GiB and failed to start ("Available KV cache memory: -2.14 GiB")."""
-    from planner.weights import stage_weights
+    Triton kernel (Hopper from 0.12) pads a GPU's share of the intermediate size to 64 and kept the loaded block
+    scales until 0.25; FlashInfer's TRT-LLM kernel (B200) pads both to 256 (the intermediate to 128 from 0.27).
+    vllm#23278: 0.10.1 on an H100 loaded 65.97 GiB and failed to start ("Available KV cache memory: -2.14 GiB")."""
+    from planner.weights import is_mxfp4_expert, stage_weights
 
     spec = load_model("openai/gpt-oss-120b")
-    experts = stage_weights(spec, "mxfp4", [spec.n_layers], routed_only=True)[0]
+    experts = stage_weights(spec, "mxfp4", [spec.n_layers], only=is_mxfp4_expert)[0]
     plain = estimate(spec, context=8192).weights_bytes
 
     def run(version, gpu="h100-sxm", **kw):
@@ -236,6 +236,19 @@ def test_vllm_lays_out_mxfp4_experts_as_its_moe_kernel_does():
     assert run("0.26.0", gpu="b200").weights_bytes == plain + ceil(experts * Fraction(3072**2 - 2880**2, 2880**2))
     assert run("0.33.0", gpu="b200").weights_bytes == plain + ceil(experts * Fraction(2944 * 3072 - 2880**2, 2880**2))
     assert run("0.33.0", mxfp4_backend="none").weights_bytes == plain
+    assert run("0.10.0").engine_details["mxfp4_backend"] == "none"  # gpt-oss runs from 0.10.1
+    # experts kept in 16 bits are not MXFP4: no kernel layout for them
+    kept = run("0.14.1", quant="mxfp4[keep=experts]")
+    assert kept.weights_bytes == estimate(spec, quant="mxfp4[keep=experts]", context=8192).weights_bytes
+    assert kept.engine_details["mxfp4_experts"] == "none"
+    # tensor parallel splits each expert's intermediate size (1440 → 1472 for Triton's 64); expert parallel keeps
+    # experts whole (2880, no padding) and only the kept scales remain
+    tp2 = run("0.14.1", tensor_parallel_size=2)
+    ep2 = run("0.14.1", tensor_parallel_size=2, enable_expert_parallel=True)
+    half = stage_weights(spec, "mxfp4", [spec.n_layers], tp=2, only=is_mxfp4_expert)[0]
+    tensors = stage_weights(spec, "mxfp4", [spec.n_layers], tp=2)[0]
+    assert tp2.weights_bytes == tensors + ceil(half * (Fraction(1472, 1440) + Fraction(1, 17) - 1))
+    assert ep2.weights_bytes == tensors + ceil(Fraction(half, 17)) < tp2.weights_bytes
     with pytest.raises(WorkloadError, match="mxfp4_backend must be one of marlin, triton, flashinfer or none, got "
                                            "'cutlass'"):
         run("0.33.0", mxfp4_backend="cutlass")
@@ -268,10 +281,10 @@ def test_sglang_lays_out_mxfp4_experts_as_its_moe_kernel_does():
     (1 byte of every 17 of the experts more); FlashInfer's TRT-LLM kernel on a B200 pads gpt-oss's 2880 to 3072 in
     both the intermediate and hidden sizes."""
     from planner.engines.sglang import sglang_loaded_bytes
-    from planner.weights import stage_weights
+    from planner.weights import is_mxfp4_expert, stage_weights
 
     spec = load_model("openai/gpt-oss-20b")
-    experts = stage_weights(spec, "mxfp4", [spec.n_layers], routed_only=True)[0]
+    experts = stage_weights(spec, "mxfp4", [spec.n_layers], only=is_mxfp4_expert)[0]
     plain = sglang_loaded_bytes(spec, "mxfp4")  # no GPU: triton_kernels
     h100 = sglang_loaded_bytes(spec, "mxfp4", gpu=load_gpu("h100-sxm"))
     b200 = sglang_loaded_bytes(spec, "mxfp4", gpu=load_gpu("b200"))
@@ -280,3 +293,27 @@ def test_sglang_lays_out_mxfp4_experts_as_its_moe_kernel_does():
     assert extra == pytest.approx(experts / 17, abs=spec.n_layers * 2)
     padded = b200["weight_tensors"] - estimate(spec, context=4096).weights_bytes
     assert padded == pytest.approx(experts * (3072**2 / 2880**2 - 1), abs=spec.n_layers * 2)
+
+
+def test_sglang_fuses_a_checkpoints_own_tensors_as_it_fuses_planners():
+    """A safetensors checkpoint names its tensors as Hugging Face does (self_attn.q_proj, mlp.gate_proj): SGLang fuses
+    them into the same qkv_proj and gate_up_proj parameters, so the same bytes leave the same allocator tails."""
+    from planner.engines.sglang import sglang_loaded_bytes
+    from planner.files.model_files import with_safetensors
+    from planner.spec import FileTensor
+    from planner.weights import weight_tensors
+
+    spec = load_model("Qwen/Qwen2.5-7B")
+    hf = {"token_embd": "model.embed_tokens", "output": "lm_head", "output_norm": "model.norm",
+          "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
+          "attn_output": "self_attn.o_proj", "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj",
+          "ffn_down": "mlp.down_proj", "attn_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm"}
+    files = []
+    for t in weight_tensors(spec):
+        parts = t.name.split(".")
+        name = (f"model.layers.{parts[1]}.{hf[parts[2]]}.{parts[3]}" if parts[0] == "blk"
+                else f"{hf[parts[0]]}.{parts[1]}")
+        files.append(FileTensor(name=name, dtype="BF16", shape=tuple(t.shape), nbytes=2 * prod(t.shape)))
+    checkpoint = with_safetensors(spec, files, "/nowhere")
+    for tp in (1, 2):
+        assert sglang_loaded_bytes(checkpoint, "checkpoint", tp) == sglang_loaded_bytes(spec, "bf16", tp)

@@ -31,7 +31,7 @@ from ..limits import MAX_BATCH, MAX_CONTEXT, MAX_GPUS
 from ..overhead import CUDA_CONTEXT_BYTES, overhead_breakdown
 from ..spec import ModelSpec
 from ..units import format_bytes
-from ..weights import stored_tensors
+from ..weights import is_mxfp4_expert, stored_tensors
 from .common import EngineMemory, engine_options, mxfp4_expert_factor
 
 SGLANG_VERSION = "0.5.23"
@@ -45,8 +45,12 @@ MIB = 2**20
 #     tail stays taken (qkv_proj, gate_up_proj and the rest, as SGLang's layers fuse them).
 ALLOCATOR_LARGE_BYTES = 10 * MIB
 ALLOCATOR_ROUND_BYTES = 2 * MIB
-_FUSED = ((re.compile(r"attn_[qkv]\."), "attn_qkv."),
-          (re.compile(r"ffn_(?:gate|up)(_exps|_shexp)?\."), r"ffn_gate_up\1."))
+_FUSED = ((re.compile(r"attn_[qkv]\."), "attn_qkv."),  # planner's (GGUF) tensor names
+          (re.compile(r"ffn_(?:gate|up)(_exps|_shexp)?\."), r"ffn_gate_up\1."),
+          (re.compile(r"self_attn\.[qkv]_proj\."), "self_attn.qkv_proj."),  # a Hugging Face checkpoint's
+          (re.compile(r"experts\.\d+\.(?:gate|up|w1|w3)(?:_proj)?\."), "experts.w13."),
+          (re.compile(r"experts\.\d+\.(?:down_proj|w2)\."), "experts.w2."),
+          (re.compile(r"(mlp|shared_experts?)\.(?:gate|up)_proj\."), r"\1.gate_up_proj."))
 
 
 def sglang_mxfp4_backend(gpu) -> str:
@@ -64,9 +68,9 @@ def sglang_loaded_bytes(spec: ModelSpec, quant: str, tp: int = 1, gpu=None) -> d
     experts in its MoE kernel's layout on `gpu`, a catalog GPU), the rotary cache and the allocator's segment tails
     (see above)."""
     factor = 1
-    if quant.split("[")[0] == "mxfp4" and spec.moe is not None:
+    if spec.moe is not None:
         flashinfer = sglang_mxfp4_backend(gpu) == "flashinfer"
-        factor = mxfp4_expert_factor(spec.moe.expert_d_ff // tp, spec.d_model, 256 if flashinfer else 32,
+        factor = mxfp4_expert_factor(max(1, spec.moe.expert_d_ff // tp), spec.d_model, 256 if flashinfer else 32,
                                      256 if flashinfer else 1, scales_kept=not flashinfer)
     params: dict[str, int] = {}
     for t in stored_tensors(spec, quant):
@@ -74,7 +78,7 @@ def sglang_loaded_bytes(spec: ModelSpec, quant: str, tp: int = 1, gpu=None) -> d
         for pattern, fused in _FUSED:
             name = pattern.sub(fused, name)
         share = ceil(t.nbytes / tp) if t.is_matrix else t.nbytes
-        params[name] = params.get(name, 0) + (ceil(share * factor) if t.is_routed_expert and t.is_matrix else share)
+        params[name] = params.get(name, 0) + (ceil(share * factor) if is_mxfp4_expert(t) else share)
     tails = sum(-n % ALLOCATOR_ROUND_BYTES for n in params.values() if n >= ALLOCATOR_LARGE_BYTES)
     rotary = spec.mla.qk_rope_head_dim if spec.mla is not None else spec.head_dim
     return {"weight_tensors": sum(params.values()), "rotary_cache": spec.max_context * rotary * 4,
@@ -99,10 +103,10 @@ def sglang_defaults(gpu_mem_mib: float, tp: int, pp: int = 1) -> dict:
 
 
 def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes: int, smi_memory_bytes: int,
-                  weights: int, context: int, batch: int = 1, gpu=None, **options) -> EngineMemory:
-    """What SGLang allocates on each GPU with `weights` bytes of weights (the whole model; tp_size splits it), on
-    GPUs whose CUDA total is gpu_memory_bytes (nvidia-smi's: smi_memory_bytes; `gpu` the catalog GPU, where known),
-    and its verdict for `batch` requests of `context` tokens."""
+                  context: int, batch: int = 1, gpu=None, **options) -> EngineMemory:
+    """What SGLang allocates on each GPU for `spec` in `quant` (tp_size splits it; what loading takes:
+    sglang_loaded_bytes), on GPUs whose CUDA total is gpu_memory_bytes (nvidia-smi's: smi_memory_bytes; `gpu` the
+    catalog GPU, where known), and its verdict for `batch` requests of `context` tokens."""
     given = dict(options)
     defaults = {"mem_fraction_static": 0.0, "tp_size": 1, "context_length": spec.max_context,
                 "max_running_requests": 0, "chunked_prefill_size": 0}
@@ -131,8 +135,6 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
         raise WorkloadError(f"mem_fraction_static must be within (0, 1), got {shown(frac)}")
     chunked = o["chunked_prefill_size"] or picked["chunked_prefill_size"]
     loaded = sglang_loaded_bytes(spec, quant, tp, gpu)
-    if tp == 1 and quant == "checkpoint":  # a file's own tensors, as the caller counted them
-        loaded["weight_tensors"] = weights
     per_gpu = sum(loaded.values())
     heads = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / tp) / spec.n_kv_heads
     cell = ceil(kv_bytes_per_token_per_layer(spec, kv_dtype) * heads) * spec.n_layers

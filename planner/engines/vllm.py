@@ -18,7 +18,7 @@ from ..limits import MAX_BATCH, MAX_CONTEXT, MAX_GPUS
 from ..overhead import CUDA_CONTEXT_BYTES
 from ..spec import ModelSpec
 from ..units import format_bytes
-from ..weights import stage_weights
+from ..weights import is_mxfp4_expert, stage_weights
 from .common import EngineMemory, engine_options, mxfp4_expert_factor
 
 # Tensor parallel: each rank's custom all-reduce (distributed/device_communicators/custom_all_reduce.py,
@@ -31,7 +31,8 @@ VLLM_CUSTOM_ALLREDUCE_BYTES = 3 * 8 * 2**20
 #   "sort":  PyTorch's top-k/top-p (v1/sample/ops/topk_topp_sampler.py apply_top_k_top_p; V0's sampler.py
 #            _apply_top_k_top_p) sorts the fp32 logits: 2 + fp32 copy 4 + sorted values 4 + int64 indices 8, and
 #            inside torch.sort of 128 rows or more (aten/src/ATen/native/cuda/SortStable.cu segmented_sort_pairs) an
-#            int64 index scratch 8 and cub's alternate key and value buffers 4 + 8;
+#            int64 index scratch 8 and cub's alternate key and value buffers 4 + 8 (fewer rows take
+#            segmented_sort_pairs_by_full_sort, whose two int2 index buffers and cub's scratch are alike);
 #   "fused": FlashInfer's top_k_top_p_sampling_from_logits or the Triton top-k/top-p kernel (0.17+, 8 rows or more):
 #            2 + fp32 copy 4 + masked logits or probabilities 4 + 4.
 VLLM_SAMPLER_BYTES_PER_LOGIT = {"sort": 38, "fused": 14}
@@ -81,36 +82,40 @@ VLLM_MXFP4_BACKENDS = ("marlin", "triton", "flashinfer")
 
 
 def vllm_mxfp4_backend(release: tuple[int, ...], gpu) -> str | None:
-    """The MXFP4 MoE kernel vLLM picks on a catalog GPU (None: unknown GPU or not NVIDIA)."""
-    if gpu is None or gpu.vendor != "nvidia":
+    """The MXFP4 MoE kernel vLLM picks on a catalog GPU (None: a GPU of unknown architecture, not NVIDIA, or a release
+    before 0.10.1, the first to run MXFP4 MoE checkpoints). Datacenter Blackwell before 0.12 takes the Triton path,
+    FlashInfer's being opt-in and not installed by `pip install vllm`."""
+    if gpu is None or gpu.vendor != "nvidia" or release < (0, 10, 1):
         return None
     if gpu.architecture == "Hopper":
         return "triton" if release >= (0, 12, 0) else "marlin"
     if gpu.architecture == "Blackwell" and gpu.memory_type.startswith("HBM"):
         return "flashinfer" if release >= (0, 12, 0) else "triton"
-    return "marlin"
+    return "marlin" if gpu.architecture in ("Ampere", "Ada", "Ada Lovelace", "Blackwell") else None
 
 
 def vllm_mxfp4_expert_factor(spec: ModelSpec, backend: str, release: tuple[int, ...], split: int) -> Fraction:
     """Bytes vLLM allocates for MXFP4 experts per byte of their tensors, one GPU holding 1/split of each expert's
-    intermediate size (tensor parallel; whole experts under expert parallel)."""
+    intermediate size (tensor parallel; 1, whole experts, under expert parallel)."""
     align_i, align_h = {"marlin": (128, 256), "triton": (64, 1),
                         "flashinfer": (128 if release >= (0, 27, 0) else 256, 256)}[backend]
-    return mxfp4_expert_factor(spec.moe.expert_d_ff // split, spec.d_model, align_i, align_h,
+    return mxfp4_expert_factor(max(1, spec.moe.expert_d_ff // split), spec.d_model, align_i, align_h,
                                scales_kept=backend == "triton" and release < (0, 25, 0))
 
 
 def vllm_stage_weights(spec: ModelSpec, quant: str, stage_layers: list[int], *, tp: int = 1, ep: int | None = None,
-                       release: tuple[int, ...], mxfp4_backend: str = "none", weights: int | None = None) -> list[int]:
+                       expert_parallel: bool = False, release: tuple[int, ...], mxfp4_backend: str = "none",
+                       weights: int | None = None) -> list[int]:
     """Weight bytes vLLM holds on one GPU of each pipeline stage (planner.weights.stage_weights; `weights`, the whole
-    model's, where one GPU holds it all), MXFP4 experts in the layout of `mxfp4_backend` (VLLM_MXFP4_BACKENDS)."""
+    model's, where one GPU holds it all), MXFP4 experts in the layout of `mxfp4_backend` (VLLM_MXFP4_BACKENDS): each
+    expert's intermediate size split tp ways, or whole under expert_parallel."""
     ep = tp if ep is None else ep
     whole = weights is not None and tp * len(stage_layers) * ep == 1
     out = [weights] if whole else stage_weights(spec, quant, stage_layers, tp=tp, ep=ep)
-    if quant.split("[")[0] != "mxfp4" or spec.moe is None or mxfp4_backend == "none":
+    if spec.moe is None or mxfp4_backend == "none":
         return out
-    factor = vllm_mxfp4_expert_factor(spec, mxfp4_backend, release, tp if ep == tp else 1)
-    experts = stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, routed_only=True)
+    experts = stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, only=is_mxfp4_expert)
+    factor = vllm_mxfp4_expert_factor(spec, mxfp4_backend, release, 1 if expert_parallel else tp)
     return [w + ceil(x * (factor - 1)) for w, x in zip(out, experts, strict=True)]
 
 
@@ -248,8 +253,11 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     last_stage_peak = max(layers, sampler + 2 * tokens * spec.d_model * 2)
     requested = int(gpu_memory_bytes * util)
     stage_layers = vllm_stage_layers(spec.n_layers, pp)
-    stage_weights_ = vllm_stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, release=release,
-                                        mxfp4_backend=o["mxfp4_backend"], weights=weights)
+    expert_parallel = bool(o["enable_expert_parallel"]) and spec.moe is not None
+    stage_weights_ = vllm_stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, expert_parallel=expert_parallel,
+                                        release=release, mxfp4_backend=o["mxfp4_backend"], weights=weights)
+    mxfp4_experts = o["mxfp4_backend"] if o["mxfp4_backend"] != "none" and any(
+        stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, only=is_mxfp4_expert)) else "none"
     comm = VLLM_CUSTOM_ALLREDUCE_BYTES if tp > 1 else 0
     # what the release charges besides weights and the profile peak: the all-reduce buffers (until 0.11), everything
     # already on the GPU (its "global" periods), its CUDA-graph estimate (0.20+)
@@ -299,7 +307,6 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                  "expert_parallel_size": ep if spec.moe is not None else 1, "layers_per_gpu": stage_layers[tight],
                  "communication_bytes": comm, "engine_version": version, "charged_bytes": charged,
                  "sampler": path, "sampler_bytes": sampler if pp == 1 or tight == pp - 1 else 0,
-                 "mxfp4_experts": o["mxfp4_backend"] if (quant.split("[")[0] == "mxfp4" and spec.moe is not None
-                                                         and o["mxfp4_backend"] != "none") else "none",
+                 "mxfp4_experts": mxfp4_experts,
                  "cuda_graph_estimate_bytes": VLLM_CUDA_GRAPH_ESTIMATE_BYTES if rules["graphs"] else 0,
                  "v1": rules["v1"], **o})

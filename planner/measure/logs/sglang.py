@@ -102,7 +102,7 @@ def check_sglang(text: str, spec, quant: str | None) -> LogCheck:
         from ...overhead import CUDA_CONTEXT_BYTES
 
         free = int(float(begin[1]) * GIB)
-        mem = sglang_memory(spec, quant=e.workload.quant, kv_dtype=e.workload.kv_dtype, weights=e.weights_bytes,
+        mem = sglang_memory(spec, quant=e.workload.quant, kv_dtype=e.workload.kv_dtype,
                             gpu_memory_bytes=free + CUDA_CONTEXT_BYTES, smi_memory_bytes=free, context=1,
                             mem_fraction_static=frac, tp_size=tp)
         line = tokens_line if tokens_m else kv_line

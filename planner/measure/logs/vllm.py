@@ -33,7 +33,7 @@ _TOTALS = [  # the total CUDA reports, as vLLM prints it (group 1: GiB)
 ]
 _SETTINGS = {  # engine config line, non-default args, V0 profiling line, the command line
     "max_model_len": re.compile(r"(?:max_seq_len=|'max_model_len': |max_model_len=|--max-model-len[= ])(\d+)"),
-    "gpu_memory_utilization": re.compile(r"gpu[_-]memory[_-]utilization['\"]?[=:\s]+([0-9.]+)"),
+    "gpu_memory_utilization": re.compile(r"gpu[_-]memory[_-]utilization['\"]?[=:\s]+\(?([0-9.]+)"),
     "max_num_batched_tokens": re.compile(r"max[_-]num[_-]batched[_-]tokens['\"]?[=:\s]+(\d+)"),
     "max_num_seqs": re.compile(r"max[_-]num[_-]seqs['\"]?[=:\s]+(\d+)"),
     "block_size": re.compile(r"(?<![\w.])['\"]?block[_-]size['\"]?[=:]\s*(\d+)|--block-size (\d+)"),
