@@ -44,7 +44,8 @@ def worst_errors(meta: Path) -> tuple[dict[str, float], bool] | None:
     ok = True
     for row in r.rows:
         if row.planner is not None:
-            worst[kind(row.figure)] = max(worst.get(kind(row.figure), 0.0), abs(row.error_pct))
+            error = abs(row.error_pct) if row.error_pct is not None else 0.0  # a logged 0: within() alone judges it
+            worst[kind(row.figure)] = max(worst.get(kind(row.figure), 0.0), error)
             ok &= kind(row.figure) not in LIMITS or row.within(LIMITS[kind(row.figure)])
     return worst, ok
 
