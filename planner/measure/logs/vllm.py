@@ -148,9 +148,13 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
         kw["gpu_memory_bytes"] = round(float(total[1]) * GIB)
         s["total_gpu_memory"] = f"{total[1]} GiB (line {total_line})"
     elif gpu is not None:
+        from ...gpus import load_gpu
+
         kw["gpu"] = gpu
-        budget_note = (f"total from the catalog's {gpu}; vLLM budgets a fraction of the smaller total CUDA "
-                       "reports (torch.cuda.mem_get_info), which this log does not print")
+        budget_note = (f"the log prints no total: the catalog's CUDA-reported total for {gpu}, which moves with the "
+                       "driver by 0.05–0.2 GiB" if load_gpu(gpu).cuda_memory_bytes else
+                       f"the log prints no total: the catalog's nvidia-smi total for {gpu}; vLLM budgets a fraction "
+                       "of the smaller total CUDA reports (torch.cuda.mem_get_info)")
     if "kv_dtype" in s:
         kw["kv_dtype"] = s["kv_dtype"]
     for key in ("flashinfer_sampler", "mxfp4_backend"):
