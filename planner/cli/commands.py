@@ -146,6 +146,10 @@ def _engine_lines(e, unit: str) -> list[str]:
         return [f"SGLang {d['engine_version']}: mem_fraction_static {d['mem_fraction_static']:g} × "
                 f"{format_bytes(d['free_before_load_bytes'], unit)} free before loading{split} = "
                 f"{format_bytes(d['static_bytes'], unit)} for weights and KV pool",
+                f"  loading takes {format_bytes(e.weights_bytes, unit)}: tensors "
+                f"{format_bytes(d['weight_tensors_bytes'], unit)}, rotary cache "
+                f"{format_bytes(d['rotary_cache_bytes'], 'MiB')}, allocator segment tails "
+                f"{format_bytes(d['allocator_tails_bytes'], 'MiB')}",
                 f"  KV cache: {d['max_total_num_tokens']:,} tokens ({format_bytes(d['cell_bytes'], 'MiB')} each); "
                 f"max_running_requests {d['max_running_requests']:,}; chunked_prefill_size "
                 f"{d['chunked_prefill_size']:,}; request-to-token map {format_bytes(d['req_to_token_bytes'], unit)} "
