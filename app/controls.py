@@ -77,7 +77,8 @@ def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor") -> dict
                    "max_num_seqs": state["max_num_seqs"],
                    "engine_version": None if state["vllm_version"] == "current" else state["vllm_version"],
                    "flashinfer_sampler": True if state["fi_sampler"] else None,
-                   "mxfp4_backend": None if state["mxfp4_kernel"] == "default" else state["mxfp4_kernel"]}
+                   "mxfp4_backend": None if state["mxfp4_kernel"] == "default" else state["mxfp4_kernel"],
+                   "cuda_graph_memory_bytes": None if state["cg_gib"] is None else round(state["cg_gib"] * 2**30)}
         if n_gpus > 1:
             options["tensor_parallel_size" if split == "tensor" else "pipeline_parallel_size"] = n_gpus
     elif engine == "ollama":  # the concurrent requests are its slots (OLLAMA_NUM_PARALLEL); num_ctx the context

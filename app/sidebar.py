@@ -153,6 +153,11 @@ def _engine_controls(state: dict, spec) -> None:
                help="The profile run samples max_num_seqs rows of logits. Off: PyTorch's sort (38 bytes a logit) "
                "until 0.17, a Triton kernel after. On: FlashInfer's (14 bytes a logit), as vLLM's Docker images of "
                "0.8–0.11 run, or VLLM_USE_FLASHINFER_SAMPLER=1 from 0.12.")
+        widget("number_input", "cg_gib", "CUDA-graph memory, GiB (0.20+)", where=box, min_value=0.0,
+               max_value=1024.0, value=None, placeholder=f"{vllm.VLLM_CUDA_GRAPH_ESTIMATE_BYTES / 2**30:.2f} (a prior)",
+               format="%.2f", step=0.1,
+               help="What vLLM 0.20+ estimates for its CUDA graphs and takes from the KV budget: its log's "
+               "'Estimated CUDA graph memory' line. Published lines range 0.07–2.7 GiB.")
         widget("selectbox", "mxfp4_kernel", "MXFP4 MoE kernel (gpt-oss)", where=box,
                options=["default", "marlin", "triton", "flashinfer", "none"],
                help="The layout MXFP4 experts take: Marlin pads the intermediate size to 128 and the hidden size to "

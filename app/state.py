@@ -169,6 +169,7 @@ FIELDS = {f.key: f for f in [
     Field("vllm_version", "current", _choice(lambda: VLLM_VERSIONS)),
     Field("gmu", None, _number(0.01, 1.0, whole=False)),
     Field("fi_sampler", False, _flag),
+    Field("cg_gib", None, _number(0.0, 1024.0, whole=False)),
     Field("mxfp4_kernel", "default", _choice(lambda: ["default", "marlin", "triton", "flashinfer", "none"])),
     Field("mfs", None, _number(0.01, 0.99, whole=False)),
     Field("max_model_len", None, _number(1, MAX_CONTEXT)),

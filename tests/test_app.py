@@ -199,6 +199,11 @@ def test_engine_picker_with_its_options():
     at.sidebar.selectbox(key="mxfp4_kernel").set_value("default").run()
     at.sidebar.selectbox(key="model").set_value("microsoft/Phi-3-small-8k-instruct").run()
     at.sidebar.selectbox(key="vllm_version").set_value("current").run()
+    at.sidebar.number_input(key="cg_gib").set_value(2.35).run()  # a log's "Estimated CUDA graph memory: 2.35 GiB"
+    graphs = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="vllm",
+                      cuda_graph_memory_bytes=round(2.35 * 2**30))
+    assert metric(at, "KV cache") == gib(graphs.kv_cache_bytes) and at.query_params["cg_gib"] == "2.35"
+    at.sidebar.number_input(key="cg_gib").set_value(None).run()
     at.sidebar.number_input(key="gmu").set_value(0.5).run()
     half = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="vllm",
                     gpu_memory_utilization=0.5)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from planner import PlannerError
+from planner import PlannerError, estimate
 from planner.gpus import load_gpu
 from planner.measure.logs import check_log, engine_of, llamacpp_quant, llamacpp_settings
 from planner.measure.logs.recognise import catalog_gpu, profile_for
@@ -233,3 +233,25 @@ def test_a_vllm_log_names_the_release_whose_rules_planner_applied():
     t4 = (LOGS / "vllm-llama3.2-3b-0.8.2-t4.log").read_text()  # "Initializing a V0 LLM engine (v0.8.2)"
     assert check_log(t4, "meta-llama/Llama-3.2-3B", gpu="t4").settings["engine_version"].startswith(
         "0.7.3 (V0 engine of 0.8.2")
+
+
+def test_a_vllm_log_that_prints_its_cuda_graph_estimate_replaces_planners_prior():
+    # LMCache/LMCache#3430 (yangyonggit, 2026-05-28): vLLM 0.21.0, Qwen/Qwen3-8B, RTX A5000
+    text = ("(EngineCore pid=4108) INFO 05-28 08:00:24 [gpu_model_runner.py:6063] Profiling CUDA graph memory: "
+            "PIECEWISE=51 (largest=512), FULL=35 (largest=256)\n"
+            "(EngineCore pid=4108) INFO 05-28 08:00:25 [gpu_model_runner.py:6142] Estimated CUDA graph memory: "
+            "0.52 GiB total\n"
+            "(EngineCore pid=4108) INFO 05-28 08:00:26 [gpu_worker.py:462] Available KV cache memory: 6.37 GiB\n"
+            "(EngineCore pid=4108) INFO 05-28 08:00:26 [gpu_worker.py:477] CUDA graph memory profiling is enabled "
+            "(default since v0.21.0). The current --gpu-memory-utilization=0.9764 is equivalent to "
+            "--gpu-memory-utilization=0.9543 without CUDA graph memory profiling.\n"
+            "(EngineCore pid=4108) INFO 05-28 08:00:26 [kv_cache_utils.py:1710] GPU KV cache size: 46,368 tokens\n")
+    from planner.engines.vllm import VLLM_CUDA_GRAPH_ESTIMATE_BYTES
+
+    r = check_log(text, "Qwen/Qwen3-8B", gpu="rtx-4090")  # a 24 GB card in the catalog, for the arithmetic
+    rows = {row.figure: row for row in r.rows}
+    assert rows["estimated CUDA graph memory"].logged == 0.52
+    assert rows["estimated CUDA graph memory"].planner == VLLM_CUDA_GRAPH_ESTIMATE_BYTES / 2**30
+    own = estimate("Qwen/Qwen3-8B", engine="vllm", gpu="rtx-4090", engine_version="0.20.0",
+                   gpu_memory_utilization=0.9764, cuda_graph_memory_bytes=round(0.52 * 2**30))
+    assert rows["available KV cache memory"].planner == pytest.approx(own.engine_details["available_kv_bytes"] / 2**30)

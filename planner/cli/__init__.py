@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--flashinfer-sampler", action="store_true",
                    help="vllm: FlashInfer's top-k/top-p sampler runs (vLLM's Docker images of 0.8–0.11; "
                    "VLLM_USE_FLASHINFER_SAMPLER=1 from 0.12); default PyTorch's sort, a Triton kernel from 0.17")
+    e.add_argument("--cuda-graph-memory",
+                   help="vllm 0.20+: the CUDA-graph memory it estimates and takes from the KV budget, e.g. 2.35GiB as "
+                   "its log's 'Estimated CUDA graph memory' line says (default: a 0.61 GiB prior)")
     e.add_argument("--mxfp4-backend", choices=["marlin", "triton", "flashinfer", "none"],
                    help="vllm: the MoE kernel whose layout MXFP4 experts take (default: vLLM's choice for the GPU "
                    "and release; none: the tensors as stored)")

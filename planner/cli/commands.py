@@ -10,6 +10,7 @@ from .machine import gpu_label, has_speed, local_json, local_lines, resolve_gpu
 
 def cmd_estimate(a) -> str:
     from ..estimate import estimate
+    from ..units import parse_size
 
     options = {k: v for k, v in {
         "max_model_len": a.max_model_len, "gpu_memory_utilization": a.gpu_memory_utilization,
@@ -21,6 +22,8 @@ def cmd_estimate(a) -> str:
         "pipeline_parallel_size": a.pipeline_parallel_size, "data_parallel_size": a.data_parallel_size,
         "enable_expert_parallel": True if a.enable_expert_parallel else None,
         "flashinfer_sampler": True if a.flashinfer_sampler else None, "mxfp4_backend": a.mxfp4_backend,
+        "cuda_graph_memory_bytes": None if a.cuda_graph_memory is None else round(
+            parse_size(a.cuda_graph_memory, "--cuda-graph-memory")),
         "mem_fraction_static": a.mem_fraction_static,
         "tp_size": a.tp_size, "context_length": a.context_length, "engine_version": a.engine_version,
         "max_running_requests": a.max_running_requests,

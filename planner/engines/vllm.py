@@ -63,7 +63,8 @@ VLLM_RULES = tuple((since, dict(zip(_RULE_KEYS, values, strict=True))) for since
 ))
 # The CUDA-graph memory vLLM 0.20+ estimates and takes from the KV budget depends on the model and the sizes it
 # captures; published "Estimated CUDA graph memory: X GiB total" lines range 0.07–1.58 GiB (7 logs; research/
-# vllm_versions.md). This is their median, a prior until a measurement replaces it.
+# vllm_versions.md). This is their median, a prior until a measurement replaces it; a run's own "Estimated CUDA graph
+# memory" line replaces it through the cuda_graph_memory_bytes option (check-log does so).
 VLLM_CUDA_GRAPH_ESTIMATE_BYTES = int(0.61 * 2**30)
 
 
@@ -216,11 +217,13 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                                           device_name="" if gpu is None else gpu.name),
                 "tensor_parallel_size": 1, "pipeline_parallel_size": 1, "data_parallel_size": 1,
                 "enable_expert_parallel": False, "flashinfer_sampler": False,
+                "cuda_graph_memory_bytes": VLLM_CUDA_GRAPH_ESTIMATE_BYTES,
                 "mxfp4_backend": vllm_mxfp4_backend(release, gpu) or "none"}
     o = engine_options("vllm", options, defaults,
                        maximum={"block_size": 4096, "max_num_batched_tokens": MAX_CONTEXT, "max_num_seqs": MAX_BATCH,
                                 "tensor_parallel_size": MAX_GPUS, "pipeline_parallel_size": MAX_GPUS,
-                                "data_parallel_size": MAX_GPUS})
+                                "data_parallel_size": MAX_GPUS, "cuda_graph_memory_bytes": gpu_memory_bytes},
+                       minimum={"cuda_graph_memory_bytes": 0})
     if o["mxfp4_backend"] not in (*VLLM_MXFP4_BACKENDS, "none"):
         raise WorkloadError(f"mxfp4_backend must be one of {', '.join(VLLM_MXFP4_BACKENDS)} or none, got "
                             f"{shown(o['mxfp4_backend'])}")
@@ -262,7 +265,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     # what the release charges besides weights and the profile peak: the all-reduce buffers (until 0.11), everything
     # already on the GPU (its "global" periods), its CUDA-graph estimate (0.20+)
     charged = ((comm if rules["comm"] else 0) + (CUDA_CONTEXT_BYTES if rules["context"] else 0)
-               + (VLLM_CUDA_GRAPH_ESTIMATE_BYTES if rules["graphs"] else 0))
+               + (o["cuda_graph_memory_bytes"] if rules["graphs"] else 0))
     peaks = [layers] * (pp - 1) + [last_stage_peak]
     kv_heads = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / tp) / spec.n_kv_heads  # a rank's share
     page = ceil(o["block_size"] * kv_bytes_per_token_per_layer(spec, kv_dtype) * kv_heads)
@@ -308,5 +311,5 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                  "communication_bytes": comm, "engine_version": version, "charged_bytes": charged,
                  "sampler": path, "sampler_bytes": sampler if pp == 1 or tight == pp - 1 else 0,
                  "mxfp4_experts": mxfp4_experts,
-                 "cuda_graph_estimate_bytes": VLLM_CUDA_GRAPH_ESTIMATE_BYTES if rules["graphs"] else 0,
+                 "cuda_graph_estimate_bytes": o["cuda_graph_memory_bytes"] if rules["graphs"] else 0,
                  "v1": rules["v1"], **o})

@@ -25,6 +25,7 @@ _FIGURES = {
                              r"GiB"),
     "peak_torch": re.compile(r"peak_torch_memory=([0-9.]+)\s*GiB"),
     "non_torch": re.compile(r"non_torch_memory(?: takes)?[=\s]+([0-9.]+)\s*GiB"),
+    "graph_estimate": re.compile(r"Estimated CUDA graph memory:\s*(-?[0-9.]+)\s*GiB"),
 }
 _TOTALS = [  # the total CUDA reports, as vLLM prints it (group 1: GiB)
     re.compile(r"total_gpu_memory[=\s]+\(?([0-9.]+)\s*GiB"),
@@ -160,6 +161,11 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
     for key in ("flashinfer_sampler", "mxfp4_backend"):
         if key in s:
             kw[key] = s[key]
+    from ...engines.vllm import VLLM_CUDA_GRAPH_ESTIMATE_BYTES, vllm_rules
+
+    graphs_charged = vllm_rules(vllm_release(release))["graphs"]
+    if (g := found["graph_estimate"][0]) is not None and graphs_charged and float(g[1]) >= 0:
+        kw["cuda_graph_memory_bytes"] = round(float(g[1]) * GIB)  # the run's own estimate, not planner's prior
     if tp > 1:
         kw["tensor_parallel_size"] = tp
     weights_only = "gpu_memory_bytes" not in kw and "gpu" not in kw
@@ -198,6 +204,12 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
             f"peak_torch_memory − weights; {kw.get('max_num_batched_tokens', 2048):,} tokens through the model",
             printed=m[1])
         rows[-1].resolution += half_digit(w)
+    if (m := found["graph_estimate"][0]) is not None:
+        rows.append(Row("estimated CUDA graph memory", float(m[1]),
+                        VLLM_CUDA_GRAPH_ESTIMATE_BYTES / GIB if graphs_charged else None, "GiB",
+                        "planner's prior; the rows below take the log's own estimate" if graphs_charged else
+                        "estimated but not charged in this release (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS off "
+                        "by default before 0.20)", found["graph_estimate"][1], half_digit(m[1])))
     if (m := found["non_torch"][0]) is not None:
         rows.append(Row("non-torch memory", float(m[1]), None, "GiB",
                         "not modelled: memory outside PyTorch's pool that start-up adds after vLLM's baseline (cuBLAS, "
