@@ -82,7 +82,9 @@ def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor") -> dict
         if n_gpus > 1:
             options["tensor_parallel_size" if split == "tensor" else "pipeline_parallel_size"] = n_gpus
     elif engine == "ollama":  # the concurrent requests are its slots (OLLAMA_NUM_PARALLEL); num_ctx the context
-        options = {"num_parallel": state["batch"]}
+        fa = state["flash_attn"]
+        options = {"num_parallel": state["batch"], "flash_attn": None if fa == "default" else fa == "on",
+                   "engine_version": None if state["ollama_version"] == "current" else state["ollama_version"]}
     elif engine == "sglang":
         options = {"mem_fraction_static": state["mfs"], "tp_size": n_gpus if n_gpus > 1 else None}
     elif engine == "llama.cpp":

@@ -11,6 +11,7 @@ from state import (
     CUSTOM_FIELDS,
     ENGINES,
     KV_CHOICES,
+    OLLAMA_VERSIONS,
     STATE,
     VLLM_VERSIONS,
     gpus,
@@ -164,6 +165,14 @@ def _engine_controls(state: dict, spec) -> None:
                "256, FlashInfer's TRT-LLM kernel both to 256 (128 from 0.27), Triton a GPU's share of the "
                "intermediate size to 64 and kept the loaded scales until 0.25. Default: vLLM's choice for the GPU "
                "and release.")
+    elif engine == "ollama":
+        widget("selectbox", "ollama_version", "release (its rules)", where=box, options=OLLAMA_VERSIONS,
+               format_func=lambda v: f"current ({ollama.OLLAMA_VERSION})" if v == "current" else v,
+               help="Ollama's defaults changed over its releases: num_ctx (2048, 4096, then by the GPU's memory), "
+               "flash attention, and who chooses the layers on the GPU: up to 0.12.10 its own estimate "
+               "(llm/memory.go), later the allocations themselves. One release stands for each period.")
+        widget("selectbox", "flash_attn", "flash attention (OLLAMA_FLASH_ATTENTION)", where=box,
+               options=["default", "on", "off"])
     elif engine == "sglang":
         widget("number_input", "mfs", "mem_fraction_static", where=box, min_value=0.01, max_value=0.99,
                value=None, placeholder="SGLang's rule for the GPU", format="%.3f", step=0.01)

@@ -279,14 +279,15 @@ def _engine_context(spec: ModelSpec, engine: str | None, context, batch, options
             positive_int("max_model_len", max_model_len, spec.max_context)
         if context is None:
             return options["max_model_len"]  # a longer context than max_model_len: vllm_memory refuses it
-    if engine == "ollama" and context is None:  # Ollama's num_ctx: the option, else its default for the GPU
-        from .engines.ollama import ollama_num_ctx
+    if engine == "ollama" and context is None:  # Ollama's num_ctx: the option, else the release's default
+        from .engines.ollama import ollama_default_num_ctx, ollama_release
         from .gpus import load_gpu
 
         if options.get("num_ctx") is not None:
             return min(positive_int("num_ctx", options["num_ctx"], MAX_CONTEXT), spec.max_context)
         total = options.get("gpu_memory_bytes") or (None if gpu is None else load_gpu(gpu).runtime_total_bytes)
-        return None if total is None else min(ollama_num_ctx(total), spec.max_context)
+        release = ollama_release(options.get("engine_version"))
+        return None if total is None else min(ollama_default_num_ctx(release, total), spec.max_context)
     if engine == "sglang" and context is None:
         return options.get("context_length") or spec.max_context  # SGLang's default context_length: the model's
     if engine == "llama.cpp" and context is None and options.get("n_ctx") is not None:

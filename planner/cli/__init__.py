@@ -41,8 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "free memory now): adds fit, time to first token, tokens/s")
     e.add_argument("--engine", choices=["vllm", "sglang", "llama.cpp", "ollama", "transformers"],
                    help="what that engine allocates (default: the plain analytic model)")
-    e.add_argument("--engine-version", help="vllm: the release whose memory rules apply, 0.4 to 0.33 (default: "
-                   "the current release)")
+    e.add_argument("--engine-version", help="vllm: the release whose memory rules apply, 0.4 to 0.33; ollama: "
+                   "0.3 to 0.33 (default: the current release)")
     e.add_argument("--max-model-len", type=positive, help="vllm: max_model_len (default: the model's maximum)")
     e.add_argument("--gpu-memory-utilization", type=rate,
                    help="vllm: share of GPU memory (default 0.92; 0.9 before 0.20)")
@@ -73,12 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--context-length", type=positive, help="sglang: longest request (default: the model's maximum)")
     e.add_argument("--max-running-requests", type=positive, help="sglang: default from the pool (2048–4096)")
     e.add_argument("--num-ctx", type=positive, help="ollama: num_ctx (default: 4K/32K/256K by the GPU's memory)")
-    e.add_argument("--num-parallel", type=positive, help="ollama: OLLAMA_NUM_PARALLEL (default 1)")
+    e.add_argument("--num-parallel", type=positive, help="ollama: OLLAMA_NUM_PARALLEL (default 1; before "
+                   "0.10 Ollama tried 4 slots, 2 from 0.6.7, and took 1 where those did not fit the GPU)")
     e.add_argument("--kv-cache-type", choices=["f16", "q8_0", "q4_0"],
                    help="ollama: OLLAMA_KV_CACHE_TYPE (default f16)")
     e.add_argument("--n-batch", type=positive, help="llama.cpp: default 2048")
     e.add_argument("--n-ubatch", type=positive, help="llama.cpp: default 512")
-    e.add_argument("--flash-attn", choices=["on", "off"], help="llama.cpp: default on")
+    e.add_argument("--flash-attn", choices=["on", "off"], help="llama.cpp: default on; ollama: "
+                   "OLLAMA_FLASH_ATTENTION (default on from 0.30, off before but for a few architectures from 0.12.4)")
     e.add_argument("--n-gpu-layers", type=int, help="llama.cpp -ngl: default all")
     e.add_argument("--parallel", type=positive, help="llama.cpp --parallel slots (default: --batch)")
     e.add_argument("--n-ctx", type=positive, help="llama.cpp -c: cells of all slots (default: context × slots)")

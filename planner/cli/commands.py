@@ -160,7 +160,15 @@ def _engine_lines(e, unit: str) -> list[str]:
     if e.engine == "ollama":
         return [f"Ollama {d['engine_version']}: num_ctx {d['num_ctx']:,} × num_parallel {d['num_parallel']} "
                 f"({d['kv_cache_type']} cache, {format_bytes(e.kv_cache_bytes, unit)} on the GPU); "
-                f"{d['layers_offloaded']}/{d['layers_model']} layers on the GPU",
+                f"{d['layers_offloaded']}/{d['layers_model']} layers on the GPU, flash attention "
+                f"{'on' if d['flash_attn'] else 'off'}",
+                *([f"  its own estimate chose the layers (llm/memory.go): "
+                   f"{format_bytes(d['estimate_vram_bytes'], unit)} on the GPU of "
+                   f"{format_bytes(d['estimate_total_bytes'], unit)} in all "
+                   f"(KV {format_bytes(d['estimate_kv_bytes'], unit)}, "
+                   f"graph {format_bytes(d['estimate_graph_full_bytes'], unit)} full / "
+                   f"{format_bytes(d['estimate_graph_partial_bytes'], unit)} partial); llama.cpp then allocates "
+                   f"the figures above"] if "estimate_vram_bytes" in d else []),
                 f"  ollama ps: SIZE {d['size_bytes'] / 1e9:.1f} GB, PROCESSOR {d['processor']}"]
     if e.engine == "llama.cpp":
         mib = 2**20

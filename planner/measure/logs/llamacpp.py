@@ -11,6 +11,7 @@ import re
 
 from ...errors import PlannerError
 from .common import GIB, MIB, LogCheck, Row, first, half_digit, line_of, quoted
+from .ollama import ESTIMATE, estimate_rows
 
 _CTX = r"(?:llama_context|llama_new_context_with_model|llama_init_from_model)"  # the prefix over the years
 _LLAMA_SETTINGS = {key: re.compile(rf"{_CTX}:\s+{key}\s+=\s+(\S+)")
@@ -135,48 +136,9 @@ def _file_size_row(text: str, spec, quant: str) -> Row | None:
                "all tensors of the file, wherever they are loaded", line, half_digit(m[1]) * unit)
 
 
-# Ollama's estimate before it starts the runner (llm/memory.go), and the runner's command line (llm/server.go)
-_OLLAMA_ESTIMATE = re.compile(r'msg="offload to \w+".*')
-_OLLAMA_FIGURES = {"kv": "memory.required.kv", "weights": "memory.weights.total", "graph": "memory.graph.full"}
-_OLLAMA_CMD = re.compile(r'msg="starting llama server" cmd="[^"]*')
-
-
-def _ollama_bytes(value: str) -> tuple[float, float]:
-    """'896.0 MiB' → (896.0, 0.05) in MiB; '2.4 GiB' → (2457.6, 51.2)."""
-    number, unit = value.split()
-    scale = {"B": 1 / MIB, "KiB": 1 / 1024, "MiB": 1, "GiB": 1024}[unit]
-    return float(number) * scale, half_digit(number) * scale
-
-
 def check_ollama_estimate(text: str, spec, quant: str) -> LogCheck:
-    """Ollama's own estimate (memory.go) for the runner it starts, beside planner's for the same settings."""
-    from ...estimate import estimate
-    from ...weights import weights_bytes
-
-    m, line = first(_OLLAMA_ESTIMATE, text)
-    cmd, _ = first(_OLLAMA_CMD, text)
-    flags = dict(re.findall(r"--([\w-]+) (\d+)", cmd[0])) if cmd else {}
-    if "ctx-size" not in flags:
-        raise PlannerError("Ollama's estimate needs the runner's command line ('starting llama server' with "
-                           "--ctx-size) to know the context; it is not in the log")
-    n_ctx, slots = int(flags["ctx-size"]), int(flags.get("parallel", 1))
-    ubatch = int(flags.get("batch-size", 512))
-    kw = dict(quant=quant, engine="llama.cpp", n_ctx=n_ctx, n_parallel=slots, batch=slots, context=n_ctx // slots,
-              n_batch=ubatch, n_ubatch=ubatch, flash_attn="--flash-attn" in cmd[0])
-    if "n-gpu-layers" in flags:
-        kw["n_gpu_layers"] = int(flags["n-gpu-layers"])
-    e = estimate(spec, **kw)
-    values = dict(re.findall(r'(memory\.[\w.]+)="([^"]+)"', m[0]))
-    predicted = {"kv": e.kv_cache_bytes + e.engine_details["host_kv_bytes"], "weights": weights_bytes(spec, quant),
-                 "graph": e.activation_bytes}
-    notes = {"kv": "all layers' cells", "weights": "all tensors", "graph": "llama.cpp's compute buffer on the GPU"}
-    rows = []
-    for key, field in _OLLAMA_FIGURES.items():
-        if field in values:
-            logged, res = _ollama_bytes(values[field])
-            rows.append(Row(f"Ollama estimate: {field.removeprefix('memory.')}", logged, predicted[key] / MIB, "MiB",
-                            notes[key], line, res))
-    settings = {"n_ctx": n_ctx, "n_parallel": slots, "n_ubatch": ubatch, "n_gpu_layers": kw.get("n_gpu_layers")}
+    """Ollama's own estimate (memory.go) for the runner it starts, beside planner's reconstruction of it."""
+    rows, settings = estimate_rows(text, spec, quant)
     return LogCheck("ollama", settings, rows)
 
 
@@ -207,7 +169,7 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False) 
     s = llamacpp_settings(text)
     size_row = _file_size_row(text, spec, quant)
     if "n_ctx" not in s:
-        if _OLLAMA_ESTIMATE.search(text):
+        if ESTIMATE.search(text):
             return check_ollama_estimate(text, spec, quant)
         if size_row is not None and not size_is_input:  # the log stops before the context: the size is all
             return LogCheck("llama.cpp", s, [size_row])
@@ -260,4 +222,8 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False) 
         if _is_host(dev):
             rows.append(Row(f"{fig} buffer ({dev})", b / MIB, host[fig] / MIB, "MiB", line=lines[(fig, dev)],
                             resolution=0.005))
+    ollama = estimate_rows(text, spec, quant)  # an Ollama server log: its estimate before the runner started
+    if ollama is not None:
+        rows += ollama[0]
+        s = {**s, **ollama[1]}
     return LogCheck("llama.cpp", s, rows)

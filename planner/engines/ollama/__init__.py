@@ -1,0 +1,204 @@
+"""Ollama (0.3–0.33; research/sglang_ollama.md, read from its source at each tag): llama.cpp with Ollama's defaults —
+its context, its slots, its cache type — and its own choice of how many layers go to the GPU. `engine_version`
+picks the release whose rules apply (releases.OLLAMA_RULES); the default is the current one.
+
+Rules:
+  - num_ctx, when not given: 4096, 32768 or 262144 as the GPUs' total memory (less OLLAMA_GPU_OVERHEAD) is below
+    23 GiB, below 47 GiB or more (v0.15.5+, server/routes.go Serve); clamped to the model's context length. Before:
+    4096 (v0.6.7–v0.15.4), 2048 (≤ v0.6.6).
+  - num_parallel (OLLAMA_NUM_PARALLEL): 1 (v0.10.0+); unset before, 4 slots (2 from v0.6.7) where Ollama's estimate
+    puts the whole model on the GPU with them, else 1. The cache holds num_ctx × num_parallel cells
+    (llama-server -c num_ctx·np -np np).
+  - OLLAMA_KV_CACHE_TYPE: f16, q8_0 or q4_0 (quantized types need flash attention); flash attention: llama.cpp's
+    "auto" from v0.30; before, off unless set (on by default for a few architectures from v0.12.4), and never for
+    models Ollama did not support it on (Gemma 2, key and value heads of different sizes).
+  - Layers: up to v0.12.10 Ollama's own estimate decided them (estimate.py, llm/memory.go), and llama.cpp then
+    allocated what it decided, which can exceed the GPU (refused). Later releases place every layer and the output
+    when their allocations, the CUDA runtime and the 457 MiB minimum Ollama keeps free per GPU fit its memory; else
+    as many layers as fit, the rest in system RAM.
+  - `ollama ps`: SIZE is all the model's memory, GPU and system RAM; PROCESSOR "100% GPU", "100% CPU" or
+    "48%/52% CPU/GPU" by the share of SIZE in system RAM (cmd/cmd.go ListRunningHandler). Up to v0.12.10 both
+    came from the estimate (memory.required.full and .partial).
+"""
+
+from __future__ import annotations
+
+from ...errors import WorkloadError, shown
+from ...limits import MAX_CONTEXT
+from ...spec import ModelSpec
+from ..common import EngineMemory, engine_options
+from ..llamacpp import llamacpp_memory
+from .estimate import OllamaEstimate, estimate_gpu_layers
+from .releases import (
+    OLLAMA_CURRENT,
+    OLLAMA_ENGINE_MODELS,
+    OLLAMA_FLASH_MODELS,
+    ollama_release,
+    ollama_rules,
+    release_name,
+)
+
+OLLAMA_VERSION = OLLAMA_CURRENT
+OLLAMA_NUM_BATCH = 512  # api.DefaultOptions NumBatch
+OLLAMA_MINIMUM_MEMORY_BYTES = 457 * 2**20  # discover/gpu.go cudaMinimumMemory (ROCm the same)
+OLLAMA_METAL_MINIMUM_MEMORY_BYTES = 512 * 2**20  # Metal's
+GIB = 2**30
+OLLAMA_KV_TYPES = {"f16": "fp16", "q8_0": "q8_0", "q4_0": "q4_0"}
+
+
+def ollama_num_ctx(total_bytes: int) -> int:
+    """Ollama's default num_ctx for GPUs of this much memory in all (v0.15.5+)."""
+    return 262144 if total_bytes >= 47 * GIB else 32768 if total_bytes >= 23 * GIB else 4096
+
+
+def ollama_default_num_ctx(release: tuple[int, ...], total_bytes: int) -> int:
+    """The num_ctx `release` uses when none is set (OLLAMA_RULES' num_ctx)."""
+    rule = ollama_rules(release)["num_ctx"]
+    return ollama_num_ctx(total_bytes) if rule == "vram" else rule
+
+
+def processor(size: int, vram: int) -> str:
+    """`ollama ps`'s PROCESSOR column for a model of `size` bytes with `vram` of them on GPUs."""
+    if vram == 0:
+        return "100% CPU"
+    if vram == size:
+        return "100% GPU"
+    cpu = round((size - vram) / size * 100)
+    return f"{cpu}%/{100 - cpu}% CPU/GPU"
+
+
+def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes: int, overhead_bytes: int,
+                  context: int | None, batch: int = 1, minimum_bytes: int = OLLAMA_MINIMUM_MEMORY_BYTES,
+                  metal: bool = False, **options) -> EngineMemory:
+    """What Ollama allocates for `spec` in `quant` (a GGUF type) on a GPU of gpu_memory_bytes (CUDA's total), of
+    which overhead_bytes go to the CUDA runtime; `context` None: Ollama's default num_ctx. engine_version: the
+    release whose rules apply (releases.OLLAMA_RULES; default the current one). Up to 0.12.10 Ollama's own estimate
+    (estimate.py) chose the layers; the runner's llama.cpp then allocated them, and the answer refuses where that
+    would not fit the free memory."""
+    release = ollama_release(options.pop("engine_version", None))
+    rules = ollama_rules(release)
+    defaults = {"num_ctx": 0, "num_parallel": 0, "kv_cache_type": "", "flash_attn": None}
+    o = engine_options("ollama", options, defaults, minimum={"num_ctx": 0, "num_parallel": 0},
+                       maximum={"num_ctx": MAX_CONTEXT, "num_parallel": 512})
+    flash = o["flash_attn"]
+    if flash is None:  # OLLAMA_FLASH_ATTENTION unset: the release's default
+        flash = {"off": False, "model": spec.model_type in OLLAMA_FLASH_MODELS, "auto": True}[rules["flash_attn"]]
+    if rules["flash_attn"] != "auto":  # before llama-server, Ollama turned it off for models it did not support
+        flash = flash and flash_attention_supported(spec)
+    cache = _cache_type(o, kv_dtype, flash)
+    num_ctx = o["num_ctx"] or context or ollama_default_num_ctx(release, gpu_memory_bytes)
+    num_ctx = min(num_ctx, spec.max_context)  # "requested context size too large for model"
+    if context is not None and context > num_ctx:
+        raise WorkloadError(f"context {context:,} exceeds num_ctx {num_ctx:,}")
+    free = gpu_memory_bytes - overhead_bytes  # what the GPU reports free with nothing else on it
+    if o["num_parallel"]:
+        tries = (o["num_parallel"],)
+    else:  # unset: the release's slot counts, the first whose estimate puts the whole model on the GPU
+        tries = rules["parallel"]
+    estimated = rules["layers"] == "estimate" or (rules["layers"] == "estimate+engine"
+                                                  and spec.model_type not in OLLAMA_ENGINE_MODELS)
+    est = None
+    if estimated:
+        for slots in tries:
+            est = _estimate(spec, quant, release, rules, num_ctx, slots, cache, flash, free, minimum_bytes, metal)
+            if est.layers == est.layers_model:
+                break
+        if est.layers < est.layers_model and len(tries) > 1:
+            slots = 1  # pickBestPartialFitByLibrary: one slot when none fits whole
+            est = _estimate(spec, quant, release, rules, num_ctx, 1, cache, flash, free, minimum_bytes, metal)
+    else:
+        slots = tries[0]
+    if batch > slots:
+        why = "" if o["num_parallel"] else (f" (Ollama {release_name(release)} chose it: more slots do not fit the GPU "
+                                            "whole by its estimate)" if len(tries) > 1 else " (its default)")
+        raise WorkloadError(f"batch {batch} exceeds num_parallel {slots}{why}: Ollama serves num_parallel requests "
+                            "at once; set num_parallel")
+    common = dict(quant=quant, kv_dtype=cache, context=num_ctx, batch=slots, n_parallel=slots,
+                  n_ctx=num_ctx * slots, flash_attn=flash, kv_unified=rules["unified_kv"] and slots > 1)
+
+    def placed(layers: int) -> EngineMemory:
+        return llamacpp_memory(spec, **common, n_gpu_layers=layers)
+
+    def device(m: EngineMemory) -> int:
+        return m.weights_bytes + m.kv_cache_bytes + m.activation_bytes
+
+    refusal = None
+    if est is not None:  # the estimate decided; llama.cpp allocates what it decided
+        chosen = placed(est.layers)
+        if device(chosen) > free:
+            refusal = (f"Ollama {release_name(release)}'s estimate puts {est.layers} of {est.layers_model} layers on "
+                       f"the GPU, but llama.cpp then allocates {device(chosen) / GIB:.2f} GiB there, more than the "
+                       f"{free / GIB:.2f} GiB free: the runner fails to load (CUDA out of memory); set num_gpu lower "
+                       "or use a release that measures its allocations (0.12.11+)")
+    else:  # the most layers whose allocations fit (they grow with every layer): all and the output, else bisect
+        room = free - minimum_bytes
+        chosen = placed(spec.n_layers + 1)
+        if device(chosen) > room:
+            low, high = 0, spec.n_layers  # no layer on the GPU always fits
+            while low < high:
+                mid = (low + high + 1) // 2
+                low, high = (mid, high) if device(placed(mid)) <= room else (low, mid - 1)
+            chosen = placed(low)
+    d = chosen.details
+    on_gpu = min(d["n_gpu_layers"], spec.n_layers + 1)
+    if est is not None:  # `ollama ps` shows the estimate: SIZE its full figure, on the GPU its partial one
+        size, vram = est.total, est.vram
+    else:
+        vram = device(chosen)
+        size = vram + d["host_total_bytes"]
+        if on_gpu == spec.n_layers + 1:  # every layer on the GPU: Ollama counts the CPU-side input weights and
+            vram = size                  # buffers as VRAM "to represent complete offloading" (llm/server.go)
+    extra = {} if est is None else {
+        "estimate_layers": est.layers, "estimate_kv_bytes": est.kv, "estimate_graph_full_bytes": est.graph_full,
+        "estimate_graph_partial_bytes": est.graph_partial, "estimate_vram_bytes": est.vram,
+        "estimate_total_bytes": est.total, "estimate_weights_bytes": est.repeating + est.output}
+    return EngineMemory(
+        engine="ollama", weights_bytes=chosen.weights_bytes, kv_cache_bytes=chosen.kv_cache_bytes,
+        activation_bytes=chosen.activation_bytes, refusal=refusal, max_concurrent=slots,
+        details={**d, "engine_version": release_name(release), "num_ctx": num_ctx, "num_parallel": slots,
+                 "kv_cache_type": _CACHE_NAMES[cache], "flash_attn": flash,
+                 "layers_decided_by": "Ollama's estimate (llm/memory.go)" if est is not None else
+                 "the allocations themselves", "layers_offloaded": on_gpu, "layers_model": spec.n_layers + 1,
+                 "size_bytes": size, "vram_bytes": vram, "processor": processor(size, vram if on_gpu else 0),
+                 "minimum_memory_bytes": minimum_bytes, **extra})
+
+
+def _estimate(spec, quant, release, rules, num_ctx, slots, cache, flash, free, minimum, metal) -> OllamaEstimate:
+    # until 0.11.4 the scheduler multiplied num_ctx by the slots before min(num_ctx, num_batch); after, GraphSize did
+    per_batch = num_ctx * slots if release < (0, 11, 5) else num_ctx
+    return estimate_gpu_layers(spec, quant, context=num_ctx * slots, batch=min(per_batch, OLLAMA_NUM_BATCH),
+                               slots=slots, cache=cache, flash_attn=flash, free_bytes=free, minimum_bytes=minimum,
+                               metal=metal, last_first=rules["last_first"])
+
+
+_CACHE_NAMES = {v: k for k, v in {"f16": "fp16", "q8_0": "q8_0", "q4_0": "q4_0"}.items()}
+
+
+def _cache_type(o: dict, kv_dtype: str, flash: bool) -> str:
+    """planner's KV dtype of Ollama's cache: OLLAMA_KV_CACHE_TYPE, else the workload's kv_dtype."""
+    by_dtype = {v: k for k, v in OLLAMA_KV_TYPES.items()}
+    if not o["kv_cache_type"]:  # unset: the workload's KV dtype names it (f16 by default for GGUF weights)
+        if kv_dtype not in by_dtype:
+            raise WorkloadError(f"Ollama's cache is f16, q8_0 or q4_0 (OLLAMA_KV_CACHE_TYPE), not kv_dtype "
+                                f"{kv_dtype!r}")
+        o["kv_cache_type"] = by_dtype[kv_dtype]
+    if o["kv_cache_type"] not in OLLAMA_KV_TYPES:
+        raise WorkloadError(f"kv_cache_type must be one of {', '.join(OLLAMA_KV_TYPES)} (OLLAMA_KV_CACHE_TYPE), got "
+                            f"{shown(o['kv_cache_type'])}")
+    cache = OLLAMA_KV_TYPES[o["kv_cache_type"]]
+    if cache != "fp16" and not flash:
+        raise WorkloadError(f"kv_cache_type {o['kv_cache_type']!r} needs flash attention (Ollama falls back to f16 "
+                            "without it)")
+    if kv_dtype not in ("fp16", cache):
+        raise WorkloadError(f"Ollama's cache type is kv_cache_type ({o['kv_cache_type']}); kv_dtype {kv_dtype!r} "
+                            "contradicts it")
+    return cache
+
+
+def flash_attention_supported(spec: ModelSpec) -> bool:
+    """fs/ggml SupportsFlashAttention: not Gemma 2, and keys and values of one head size."""
+    if spec.model_type == "gemma2":
+        return False
+    if spec.mla is not None:
+        return spec.mla.qk_nope_head_dim + spec.mla.qk_rope_head_dim == spec.mla.v_head_dim
+    return True

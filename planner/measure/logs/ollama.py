@@ -1,0 +1,110 @@
+"""Ollama's own estimate in its server log (llm/memory.go, up to v0.12.10): the 'offload to cuda' line (before
+v0.5.12) or 'msg=offload library=cuda' (after), and the runner's command line, against planner's reconstruction of
+that estimate (planner.engines.ollama.estimate) for the same settings and free memory."""
+
+from __future__ import annotations
+
+import re
+
+from ...errors import PlannerError
+from .common import MIB, Row, first, half_digit
+
+ESTIMATE = re.compile(r'msg=(?:"offload to \w+"|offload library=\w+).*')
+_CMD = re.compile(r'msg="starting llama server" cmd="[^"]*')
+_VERSION = re.compile(r'(?:\(version |version=)v?(\d+\.\d+\.\d+)')
+_UNITS = {"B": 1 / MIB, "KiB": 1 / 1024, "MiB": 1, "GiB": 1024}
+# The release that stands for a log which prints none: each line form's period; the figures whose meaning changed
+# inside a period (weights.total with KV until 0.6.0; layers assigned last to first from 0.7.0) follow it.
+_PERIODS = (('msg="offload to', "0.5.11"), ("msg=offload library=", "0.7.0"))
+_FIELDS = {  # log field → (OllamaEstimate figure, note)
+    "layers.offload": ("layers", "layers its estimate puts on the GPU, the output layer counted as one"),
+    "memory.required.full": ("total", "all the model by the estimate, GPU and system RAM: `ollama ps` SIZE"),
+    "memory.required.partial": ("vram", "what the estimate puts on the GPU"),
+    "memory.required.kv": ("kv", "every layer's cells, 2 bytes an element for f16"),
+    "memory.weights.total": ("weights_total", ""),
+    "memory.weights.repeating": ("weights_repeating", ""),
+    "memory.weights.nonrepeating": ("output", "output_norm and the output, or the tied token embedding"),
+    "memory.graph.full": ("graph_full", "GraphSize's formula for the architecture, every layer on the GPU"),
+    "memory.graph.partial": ("graph_partial", "GraphSize's formula, some layers in system RAM"),
+}
+
+
+def _bytes(value: str) -> tuple[float, float]:
+    """'896.0 MiB' → (896.0, 0.05) in MiB; '2.4 GiB' → (2457.6, 51.2)."""
+    number, unit = value.split()
+    if unit not in _UNITS:
+        raise PlannerError(f"Ollama's estimate prints {value!r}, in a unit planner does not know")
+    return float(number) * _UNITS[unit], half_digit(number) * _UNITS[unit]
+
+
+def estimate_release(text: str, line_text: str) -> tuple[str, str]:
+    """(release, how it was told) of the Ollama that wrote this estimate line."""
+    if m := _VERSION.search(text):
+        return m[1], "printed"
+    for marker, release in _PERIODS:
+        if marker in line_text:
+            return release, "from its log lines"
+    raise PlannerError("cannot tell which Ollama release wrote this estimate")
+
+
+def estimate_rows(text: str, spec, quant: str) -> tuple[list[Row], dict] | None:
+    """Rows for Ollama's estimate line, beside planner's reconstruction; None when the log has none."""
+    from ...engines.ollama import OLLAMA_METAL_MINIMUM_MEMORY_BYTES, OLLAMA_MINIMUM_MEMORY_BYTES
+    from ...engines.ollama.estimate import estimate_gpu_layers
+    from ...engines.ollama.releases import ollama_release, ollama_rules
+
+    m, line = first(ESTIMATE, text)
+    if not m:
+        return None
+    cmd, _ = first(_CMD, text)
+    flags = dict(re.findall(r"--([\w-]+) (\d+)", cmd[0])) if cmd else {}
+    if "ctx-size" not in flags:
+        raise PlannerError("Ollama's estimate needs the runner's command line ('starting llama server' with "
+                           "--ctx-size) to know the context; it is not in the log")
+    version, told = estimate_release(text, m[0])
+    release = ollama_release(version)
+    rules = ollama_rules(release)
+    n_ctx, slots = int(flags["ctx-size"]), int(flags.get("parallel", 1))
+    num_batch = int(flags.get("batch-size", 512))
+    kv_type = re.search(r"--kv-cache-type (\w+)", cmd[0])
+    cache = {"q8_0": "q8_0", "q4_0": "q4_0"}.get(kv_type[1] if kv_type else "f16", "fp16")
+    values = dict(re.findall(r'((?:memory|layers)\.[\w.]+)=("[^"]*"|\S+)', m[0]))
+    values = {k: v.strip('"') for k, v in values.items()}
+    available = re.findall(r"[0-9.]+ \w+", values.get("memory.available", ""))
+    metal = "metal" in m[0].split(" ", 2)[1].lower()
+    settings = {"ollama_version": f"{version} ({told})", "num_ctx × num_parallel": n_ctx, "num_parallel": slots,
+                "num_batch": num_batch}
+    if len(available) != 1:
+        raise PlannerError(f"Ollama's estimate lists {len(available)} GPUs (memory.available="
+                           f"{values.get('memory.available')!r}); planner reconstructs it for one GPU")
+    free = round(_bytes(available[0])[0] * MIB)
+    overhead = round(_bytes(values.get("memory.gpu_overhead", "0 B"))[0] * MIB)
+    per_batch = n_ctx if release < (0, 11, 5) else n_ctx // slots
+    requested = int(values.get("layers.requested", "-1"))
+    est = estimate_gpu_layers(spec, quant, context=n_ctx, batch=min(per_batch, num_batch), slots=slots, cache=cache,
+                              flash_attn="--flash-attn" in cmd[0], free_bytes=free,
+                              minimum_bytes=OLLAMA_METAL_MINIMUM_MEMORY_BYTES if metal else
+                              OLLAMA_MINIMUM_MEMORY_BYTES, gpu_overhead_bytes=overhead, metal=metal,
+                              last_first=rules["last_first"], num_gpu=None if requested < 0 else requested)
+    with_kv = rules["estimate_kv_in_weights"]
+    figures = {"layers": est.layers, "total": est.total, "vram": est.vram, "kv": est.kv, "output": est.output,
+               "graph_full": est.graph_full, "graph_partial": est.graph_partial,
+               "weights_total": est.repeating + (est.kv if with_kv else est.output),
+               "weights_repeating": est.repeating + est.kv - est.output if with_kv else est.repeating}
+    notes = {**{f: n for f, (_, n) in _FIELDS.items()},
+             "memory.weights.total": "every block's tensors and its KV, as until 0.6.0" if with_kv else
+             "every block's tensors and the output layer",
+             "memory.weights.repeating": "the weights' total less the output layer" if with_kv else
+             "every block's tensors"}
+    rows = []
+    for field, (key, _) in _FIELDS.items():
+        if field not in values:
+            continue
+        if field == "layers.offload":
+            rows.append(Row(f"Ollama estimate: {field}", int(values[field]), est.layers, "layers", notes[field],
+                            line))
+            continue
+        logged, res = _bytes(values[field])
+        rows.append(Row(f"Ollama estimate: {field.removeprefix('memory.')}", logged, figures[key] / MIB, "MiB",
+                        notes[field], line, res))
+    return rows, settings
