@@ -561,3 +561,16 @@ def test_ollama_from_the_engine_picker():
     e = estimate("meta-llama/Llama-3.1-70B", quant="q4_0", context=8192, gpu="rtx-4090", engine="ollama",
                  num_parallel=1)
     assert metric(at, "total") == gib(e.total_bytes) and at.query_params["engine"] == "ollama"
+
+
+def test_ollama_release_and_flash_attention_from_the_engine_picker():
+    at = app(gpu="rtx-4090", model="meta-llama/Llama-3.1-70B", quant="q4_0", context="2048", engine="ollama",
+             ollama_version="0.5.4")
+    e = estimate("meta-llama/Llama-3.1-70B", quant="q4_0", context=2048, gpu="rtx-4090", engine="ollama",
+                 num_parallel=1, engine_version="0.5.4")
+    assert metric(at, "total") == gib(e.total_bytes) and at.query_params["ollama_version"] == "0.5.4"
+    at.sidebar.selectbox(key="flash_attn").set_value("on").run()
+    on = estimate("meta-llama/Llama-3.1-70B", quant="q4_0", context=2048, gpu="rtx-4090", engine="ollama",
+                  num_parallel=1, engine_version="0.5.4", flash_attn=True)
+    assert on.total_bytes != e.total_bytes and metric(at, "total") == gib(on.total_bytes)
+    assert at.query_params["flash_attn"] == "on"

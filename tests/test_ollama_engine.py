@@ -107,3 +107,114 @@ def test_ollamas_cache_is_f16_whatever_the_weights():
     e = estimate("meta-llama/Llama-3.1-8B", engine="ollama", gpu="h100-sxm", num_ctx=4096)  # bf16 weights
     assert e.workload.kv_dtype == "fp16" and e.engine_details["kv_cache_type"] == "f16"
     assert e.performance.engine == "llama.cpp"  # its speed is llama.cpp's
+
+
+# --- releases: Ollama's defaults and, up to 0.12.10, its own estimate choosing the layers (releases.py, estimate.py)
+
+def _ollama(model="meta-llama/Llama-3.1-8B", quant="q4_k_m", gpu="rtx-4090", **kw):
+    return estimate(model, quant=quant, engine="ollama", gpu=gpu, **kw)
+
+
+def test_release_0_5_picks_four_slots_of_2048_and_its_estimate_as_the_log_prints_it():
+    # github:MagicWand18/Securetag-AI-Agent logrunpod.txt (Ollama 0.5.x, RTX 4090, OLLAMA_NUM_PARALLEL unset):
+    # 'new model will fit in available VRAM in single GPU, loading ... parallel=4 ... required="6.5 GiB"',
+    # 'memory.required.kv="1.0 GiB" ... memory.graph.full="560.0 MiB" memory.graph.partial="677.5 MiB"',
+    # '--ctx-size 8192 --batch-size 512 --n-gpu-layers 33 ... --parallel 4'
+    e = _ollama(engine_version="0.5.4")
+    d = e.engine_details
+    assert (d["num_ctx"], d["num_parallel"], d["n_ctx"], d["flash_attn"]) == (2048, 4, 8192, False)
+    assert d["estimate_layers"] == d["layers_offloaded"] == 33
+    assert abs(d["estimate_vram_bytes"] / GIB - 6.5) <= 0.05
+    assert d["estimate_kv_bytes"] == GIB and abs(d["estimate_graph_full_bytes"] / MIB - 560.0) <= 0.05
+    assert abs(d["estimate_graph_partial_bytes"] / MIB - 677.5) <= 0.05
+    assert e.kv_cache_bytes == 1024 * MIB  # the runner's cache (the log: CUDA0 KV buffer size = 1024.00 MiB)
+    assert d["size_bytes"] == d["vram_bytes"] == d["estimate_vram_bytes"] and d["processor"] == "100% GPU"
+    assert d["engine_version"] == "0.5.4" and d["layers_decided_by"].startswith("Ollama's estimate")
+
+
+@pytest.mark.parametrize("version, num_ctx, slots, decided", [
+    ("0.6.6", 2048, 4, "estimate"), ("0.9.6", 4096, 2, "estimate"), ("0.10.1", 4096, 1, "estimate"),
+    ("0.12.10", 4096, 1, "estimate"), ("0.15.4", 4096, 1, "allocations"), ("0.24.0", 32768, 1, "allocations"),
+    (None, 32768, 1, "allocations")])
+def test_each_periods_defaults(version, num_ctx, slots, decided):
+    d = _ollama(engine_version=version).engine_details
+    assert (d["num_ctx"], d["num_parallel"]) == (num_ctx, slots)
+    assert decided in d["layers_decided_by"]
+
+
+def test_slots_fall_back_to_one_when_the_estimate_cannot_hold_the_model_with_more():
+    # pickBestFullFitByLibrary tries [4, 1]; pickBestPartialFitByLibrary then takes 1 and offloads what fits
+    e = _ollama(model="meta-llama/Llama-3.1-70B", quant="q4_0", engine_version="0.5.4")
+    d = e.engine_details
+    assert d["num_parallel"] == 1 and d["num_ctx"] == 2048
+    assert 0 < d["layers_offloaded"] == d["estimate_layers"] < 81
+    assert d["size_bytes"] == d["estimate_total_bytes"] > d["vram_bytes"] == d["estimate_vram_bytes"]
+    with pytest.raises(WorkloadError, match=r"batch 2 exceeds num_parallel 1 \(Ollama 0\.5\.4 chose it"):
+        _ollama(model="meta-llama/Llama-3.1-70B", quant="q4_0", engine_version="0.5.4", batch=2)
+    assert _ollama(model="meta-llama/Llama-3.1-70B", quant="q4_0", engine_version="0.5.4", batch=2,
+                   num_parallel=2).engine_details["num_parallel"] == 2  # OLLAMA_NUM_PARALLEL set: no choice
+
+
+def test_the_estimate_is_more_cautious_than_the_allocations_it_leads_to():
+    # the estimate reserves the 457 MiB minimum, one spare layer and the larger graph: the same model at the same
+    # settings keeps fewer layers on the GPU under 0.12.10 (estimate) than under 0.15.4 (allocations)
+    old = _ollama(model="meta-llama/Llama-3.1-70B", quant="q4_0", engine_version="0.12.10", num_ctx=8192)
+    new = _ollama(model="meta-llama/Llama-3.1-70B", quant="q4_0", engine_version="0.15.4", num_ctx=8192)
+    assert old.engine_details["layers_offloaded"] < new.engine_details["layers_offloaded"]
+
+
+def test_ollama_engine_models_follow_their_allocations_from_0_12():
+    # fs/ggml OllamaEngineRequired (gemma3, qwen3, gpt-oss, ...): the new memory management from 0.12.0
+    assert "estimate" in _ollama(model="Qwen/Qwen3-8B", engine_version="0.11.4").engine_details["layers_decided_by"]
+    assert "allocations" in _ollama(model="Qwen/Qwen3-8B", engine_version="0.12.10").engine_details[
+        "layers_decided_by"]
+    assert "estimate" in _ollama(engine_version="0.12.10").engine_details["layers_decided_by"]  # Llama: llama engine
+
+
+def test_flash_attention_defaults_by_release_and_model():
+    assert _ollama(model="Qwen/Qwen3-8B", engine_version="0.12.3").engine_details["flash_attn"] is False
+    assert _ollama(model="Qwen/Qwen3-8B", engine_version="0.12.4").engine_details["flash_attn"] is True  # its list
+    assert _ollama(engine_version="0.12.4").engine_details["flash_attn"] is False  # Llama is not on it
+    assert _ollama(engine_version="0.30.0").engine_details["flash_attn"] is True  # llama-server's auto
+    # Gemma 2: Ollama turned flash attention off whatever the setting (SupportsFlashAttention), until llama-server
+    assert _ollama(model="google/gemma-2-9b", engine_version="0.9.6", flash_attn=True).engine_details[
+        "flash_attn"] is False
+    with pytest.raises(WorkloadError, match="needs flash attention"):
+        _ollama(model="google/gemma-2-9b", engine_version="0.9.6", flash_attn=True, kv_cache_type="q8_0")
+
+
+@pytest.mark.parametrize("version", ["0.2.9", "1.0", "latest", "0.34.0", ""])
+def test_a_release_planner_has_no_rules_for_is_refused(version):
+    with pytest.raises(WorkloadError, match=r"engine_version must be an Ollama release from 0\.3\.0 to 0\.33, got"):
+        _ollama(engine_version=version)
+
+
+def test_the_cli_takes_an_ollama_release_and_refuses_a_bad_one():
+    ok = subprocess.run([sys.executable, "-m", "planner", "estimate", "meta-llama/Llama-3.1-8B", "--quant", "q4_k_m",
+                         "--engine", "ollama", "--gpu", "rtx-4090", "--engine-version", "0.5.4"],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "Ollama 0.5.4: num_ctx 2,048 × num_parallel 4" in ok.stdout
+    assert "its own estimate chose the layers (llm/memory.go): 6.45 GiB on the GPU" in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "planner", "estimate", "meta-llama/Llama-3.1-8B", "--quant", "q4_k_m",
+                          "--engine", "ollama", "--gpu", "rtx-4090", "--engine-version", "0.2"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "engine_version" in bad.stderr
+
+
+def test_layers_the_estimate_places_but_llama_cpp_cannot_fit_are_refused(monkeypatch):
+    # the rule, not a case: when Ollama's estimate puts more on the GPU than llama.cpp's buffers fit in the free
+    # memory, the runner fails to load (an estimate that said every layer fits, on a GPU too small for them)
+    import planner.engines.ollama as ollama
+    from planner.engines.ollama.estimate import OllamaEstimate
+
+    def optimistic(spec, quant, **kw):
+        n = spec.n_layers + 1
+        return OllamaEstimate(layers=n, layers_model=n, kv=0, kv_layers=(), graph_full=0, graph_partial=0,
+                              repeating=0, output=0, vram=GIB, total=GIB)
+
+    monkeypatch.setattr(ollama, "estimate_gpu_layers", optimistic)
+    e = estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", engine="ollama", gpu_memory_bytes=4 * GIB,
+                 engine_version="0.9.6", num_parallel=1)
+    assert e.engine_refusal is not None and "33 of 33 layers" in e.engine_refusal
+    assert "fails to load" in e.engine_refusal
