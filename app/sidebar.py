@@ -181,7 +181,9 @@ def _engine_controls(state: dict, spec) -> None:
                placeholder="512")
         widget("selectbox", "flash_attn", "flash attention", where=box, options=["default", "on", "off"])
         widget("number_input", "ngl", "GPU layers (-ngl; the rest in CPU RAM)", where=box, min_value=0,
-               max_value=MAX_LAYERS + 1, value=None, placeholder="all")
+               max_value=MAX_LAYERS + 1, value=None, placeholder="--fit: as many as leave 1 GiB free",
+               help="Unset, llama-server fits the layers to the GPU (--fit, its default): the most that leave "
+               "1 GiB free, the rest in system RAM. Set, exactly that many, whether they fit or not.")
         widget("number_input", "n_parallel", "parallel slots", where=box, min_value=1, max_value=256, value=None,
                placeholder="the concurrent requests")
     elif engine == "transformers":

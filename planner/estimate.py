@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from .activations import DEQUANT_CHUNK_ROWS, decode_activation_bytes, prefill_activation_bytes
-from .checks import positive_int
+from .checks import flag, positive_int
 from .errors import WorkloadError, shown
 from .kv import get_kv_dtype, indexer_cache_bytes, kv_cache_bytes
 from .limits import MAX_BATCH, MAX_BYTES, MAX_CONTEXT
@@ -320,8 +320,27 @@ def _engine_gpu(engine: str, gpu, options: dict):
     return g, positive_int("gpu_memory_bytes", total, MAX_BYTES), options
 
 
+def _llamacpp_fitted(spec: ModelSpec, w: Workload, gpu, options: dict):
+    """llama.cpp on `gpu`: with n_gpu_layers unset and fit on (llama-server's defaults), the most layers that leave its
+    fit target free (engines.llamacpp.fit); else the layers asked for (all by default)."""
+    from .engines import llamacpp_memory
+    from .engines.llamacpp.fit import LLAMA_FIT_TARGET_BYTES, most_layers_that_fit
+    from .gpus import load_gpu
+    from .overhead import overhead_bytes
+
+    options = dict(options)
+    fit = flag("fit", options.pop("fit", True))
+    common = dict(quant=w.quant, kv_dtype=w.kv_dtype, context=w.context, batch=w.batch)
+    if not fit or gpu is None or options.get("n_gpu_layers") is not None or options.get("backend") == "cpu":
+        return llamacpp_memory(spec, **common, **options)
+    room = load_gpu(gpu).runtime_total_bytes - overhead_bytes(w.runtime) - LLAMA_FIT_TARGET_BYTES
+    m = most_layers_that_fit(spec.n_layers, lambda n: llamacpp_memory(spec, **common, **options, n_gpu_layers=n),
+                             room)
+    return m.model_copy(update={"details": {**m.details, "fit": True, "fit_target_bytes": LLAMA_FIT_TARGET_BYTES}})
+
+
 def _engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict, options: dict):
-    from .engines import llamacpp_memory, ollama_memory, sglang_memory, transformers_memory, vllm_memory
+    from .engines import ollama_memory, sglang_memory, transformers_memory, vllm_memory
 
     common = dict(quant=w.quant, kv_dtype=w.kv_dtype)
     if engine in ("vllm", "sglang", "ollama"):
@@ -341,7 +360,7 @@ def _engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict,
         return ollama_memory(spec, **common, gpu_memory_bytes=total, overhead_bytes=overhead_bytes(w.runtime),
                              context=w.context, batch=w.batch, minimum_bytes=minimum, **options)
     if engine == "llama.cpp":
-        return llamacpp_memory(spec, **common, context=w.context, batch=w.batch, **options)
+        return _llamacpp_fitted(spec, w, gpu, options)
     return transformers_memory(spec, **common, context=w.context, batch=w.batch, weights=totals["weights_bytes"],
                                kv=totals["kv_cache_bytes"], attention=w.attention, chunk=w.chunk,
                                act_bits=_act_bits(w.quant), **options)

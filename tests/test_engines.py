@@ -317,3 +317,28 @@ def test_sglang_fuses_a_checkpoints_own_tensors_as_it_fuses_planners():
     checkpoint = with_safetensors(spec, files, "/nowhere")
     for tp in (1, 2):
         assert sglang_loaded_bytes(checkpoint, "checkpoint", tp) == sglang_loaded_bytes(spec, "bf16", tp)
+
+
+def test_llama_cpp_fits_its_layers_to_the_gpu_when_n_gpu_layers_is_unset():
+    # llama-server's --fit (default since ggml-org/llama.cpp PR #18266): -ngl unset puts on the GPU the most layers
+    # that leave --fit-target (1024 MiB) free; a model larger than the GPU then runs partly from system RAM
+    from planner.engines.llamacpp.fit import LLAMA_FIT_TARGET_BYTES
+
+    kw = dict(quant="q4_0", engine="llama.cpp", gpu="rtx-4090", context=8192)
+    e = estimate("meta-llama/Llama-3.1-70B", **kw)
+    d = e.engine_details
+    assert d["fit"] is True and 0 < d["n_gpu_layers"] < 81
+    free = 25250627584 - e.overhead_bytes  # CUDA's RTX 4090 total (catalog) less the runtime's own
+    on_gpu = e.weights_bytes + e.kv_cache_bytes + e.activation_bytes
+    assert on_gpu <= free - LLAMA_FIT_TARGET_BYTES
+    more = estimate("meta-llama/Llama-3.1-70B", **kw, n_gpu_layers=d["n_gpu_layers"] + 1)
+    assert more.weights_bytes + more.kv_cache_bytes + more.activation_bytes > free - LLAMA_FIT_TARGET_BYTES
+    assert e.performance.fits and e.performance.decode_tokens_per_s < 5  # fits, at system RAM's pace
+    off = estimate("meta-llama/Llama-3.1-70B", **kw, fit=False)  # --fit off: every layer, which does not fit
+    assert off.engine_details["n_gpu_layers"] == 81 and not off.performance.fits
+    small = estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", engine="llama.cpp", gpu="rtx-4090", context=8192)
+    assert small.engine_details["n_gpu_layers"] == 33  # what fits stays whole on the GPU
+    assert estimate("meta-llama/Llama-3.1-70B", quant="q4_0", engine="llama.cpp", context=8192).engine_details[
+        "n_gpu_layers"] == 81  # no GPU named: nothing to fit to
+    with pytest.raises(WorkloadError, match="fit"):
+        estimate("meta-llama/Llama-3.1-70B", **kw, fit="yes")

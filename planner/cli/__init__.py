@@ -81,7 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--n-ubatch", type=positive, help="llama.cpp: default 512")
     e.add_argument("--flash-attn", choices=["on", "off"], help="llama.cpp: default on; ollama: "
                    "OLLAMA_FLASH_ATTENTION (default on from 0.30, off before but for a few architectures from 0.12.4)")
-    e.add_argument("--n-gpu-layers", type=int, help="llama.cpp -ngl: default all")
+    e.add_argument("--n-gpu-layers", type=int, help="llama.cpp -ngl: default, with --gpu, llama-server's --fit (the "
+                   "most layers that leave 1 GiB free); without, all")
+    e.add_argument("--fit", choices=["on", "off"], help="llama.cpp --fit (default on): off puts every layer on the "
+                   "GPU, whether they fit or not")
     e.add_argument("--parallel", type=positive, help="llama.cpp --parallel slots (default: --batch)")
     e.add_argument("--n-ctx", type=positive, help="llama.cpp -c: cells of all slots (default: context × slots)")
     e.add_argument("--kv-unified", action="store_true",

@@ -17,6 +17,7 @@ def cmd_estimate(a) -> str:
         "max_num_batched_tokens": a.max_num_batched_tokens, "max_num_seqs": a.max_num_seqs,
         "block_size": a.block_size, "n_batch": a.n_batch, "n_ubatch": a.n_ubatch,
         "flash_attn": None if a.flash_attn is None else a.flash_attn == "on", "n_gpu_layers": a.n_gpu_layers,
+        "fit": None if a.fit is None else a.fit == "on",
         "n_parallel": a.parallel, "n_ctx": a.n_ctx, "type_v": a.type_v, "cache": a.cache,
         "max_cache_len": a.max_cache_len, "tensor_parallel_size": a.tensor_parallel_size,
         "pipeline_parallel_size": a.pipeline_parallel_size, "data_parallel_size": a.data_parallel_size,
@@ -181,6 +182,9 @@ def _engine_lines(e, unit: str) -> list[str]:
                 f"{d['kv_cells']:,} KV cells, "
                 f"K ({d['type_k']}) {d['kv_k_bytes'] / mib:.2f} MiB, "
                 f"V ({d['type_v']}) {d['kv_v_bytes'] / mib:.2f} MiB; flash attention {fa}",
+                f"  {min(d['n_gpu_layers'], d['n_layers_model'])}/{d['n_layers_model']} layers on the GPU"
+                + (f" (--fit: the most that leave {d['fit_target_bytes'] / mib:.0f} MiB free; set --n-gpu-layers to "
+                   "choose)" if d.get("fit") else ""),
                 f"  host (system RAM): weights {d['host_weights_bytes'] / mib:.2f} MiB, "
                 f"KV {d['host_kv_bytes'] / mib:.2f} MiB, compute {d['host_compute_bytes'] / mib:.2f} MiB, "
                 f"output {d['host_output_bytes'] / mib:.2f} MiB", *overflow]

@@ -14,8 +14,9 @@ Rules:
     models Ollama did not support it on (Gemma 2, key and value heads of different sizes).
   - Layers: up to v0.12.10 Ollama's own estimate decided them (estimate.py, llm/memory.go), and llama.cpp then
     allocated what it decided, which can exceed the GPU (refused). Later releases place every layer and the output
-    when their allocations, the CUDA runtime and the 457 MiB minimum Ollama keeps free per GPU fit its memory; else
-    as many layers as fit, the rest in system RAM.
+    when their allocations, the CUDA runtime and a margin fit the GPU's memory; else as many layers as fit, the rest
+    in system RAM. The margin: the 457 MiB minimum Ollama keeps free per GPU (until 0.29), then llama-server's fit
+    target, 1 GiB (llamacpp/fit.py).
   - `ollama ps`: SIZE is all the model's memory, GPU and system RAM; PROCESSOR "100% GPU", "100% CPU" or
     "48%/52% CPU/GPU" by the share of SIZE in system RAM (cmd/cmd.go ListRunningHandler). Up to v0.12.10 both
     came from the estimate (memory.required.full and .partial).
@@ -28,6 +29,7 @@ from ...limits import MAX_CONTEXT
 from ...spec import ModelSpec
 from ..common import EngineMemory, engine_options
 from ..llamacpp import llamacpp_memory
+from ..llamacpp.fit import LLAMA_FIT_TARGET_BYTES, device_bytes, most_layers_that_fit
 from .estimate import OllamaEstimate, estimate_gpu_layers
 from .releases import (
     OLLAMA_CURRENT,
@@ -119,9 +121,7 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     def placed(layers: int) -> EngineMemory:
         return llamacpp_memory(spec, **common, n_gpu_layers=layers)
 
-    def device(m: EngineMemory) -> int:
-        return m.weights_bytes + m.kv_cache_bytes + m.activation_bytes
-
+    device = device_bytes
     refusal = None
     if est is not None:  # the estimate decided; llama.cpp allocates what it decided
         chosen = placed(est.layers)
@@ -130,15 +130,9 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
                        f"the GPU, but llama.cpp then allocates {device(chosen) / GIB:.2f} GiB there, more than the "
                        f"{free / GIB:.2f} GiB free: the runner fails to load (CUDA out of memory); set num_gpu lower "
                        "or use a release that measures its allocations (0.12.11+)")
-    else:  # the most layers whose allocations fit (they grow with every layer): all and the output, else bisect
-        room = free - minimum_bytes
-        chosen = placed(spec.n_layers + 1)
-        if device(chosen) > room:
-            low, high = 0, spec.n_layers  # no layer on the GPU always fits
-            while low < high:
-                mid = (low + high + 1) // 2
-                low, high = (mid, high) if device(placed(mid)) <= room else (low, mid - 1)
-            chosen = placed(low)
+    else:  # the most layers whose allocations leave Ollama's minimum free (until 0.29), or llama-server's fit target
+        margin = LLAMA_FIT_TARGET_BYTES if rules["layers"] == "fit" else minimum_bytes
+        chosen = most_layers_that_fit(spec.n_layers, placed, free - margin)
     d = chosen.details
     on_gpu = min(d["n_gpu_layers"], spec.n_layers + 1)
     if est is not None:  # `ollama ps` shows the estimate: SIZE its full figure, on the GPU its partial one
@@ -160,7 +154,8 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
                  "layers_decided_by": "Ollama's estimate (llm/memory.go)" if est is not None else
                  "the allocations themselves", "layers_offloaded": on_gpu, "layers_model": spec.n_layers + 1,
                  "size_bytes": size, "vram_bytes": vram, "processor": processor(size, vram if on_gpu else 0),
-                 "minimum_memory_bytes": minimum_bytes, **extra})
+                 "minimum_memory_bytes": minimum_bytes,
+                 "gpu_margin_bytes": LLAMA_FIT_TARGET_BYTES if rules["layers"] == "fit" else minimum_bytes, **extra})
 
 
 def _estimate(spec, quant, release, rules, num_ctx, slots, cache, flash, free, minimum, metal) -> OllamaEstimate:

@@ -11,7 +11,8 @@ Each row holds from its release until the next row's. The columns:
   layers       who decides the layers on the GPU: "estimate", llm/memory.go's EstimateGPULayers (planner.engines.
                ollama.estimate), until v0.12.10; "measured", the runner's own allocations (d5a0d8d90 "New memory
                management": the default for Ollama-engine models from v0.12.0, for every model from v0.12.11,
-               f560bd077), and llama-server's own fit from v0.30.0 (9db4bdbad), both planner's allocation model.
+               f560bd077), keeping its 457 MiB minimum free; "fit", llama-server's own --fit from v0.30.0 (9db4bdbad),
+               keeping its 1 GiB fit target free (planner.engines.llamacpp.fit).
   unified_kv   one KV cache all slots share (the runner's vendored llama.cpp before the per-sequence split, which
                arrived with the vendoring of v0.11.5).
   estimate_kv_in_weights  memory.go's logged memory.weights.total counts each layer's KV with its weights until
@@ -40,7 +41,7 @@ _ROWS = (  # since,  num_ctx, parallel, flash_attn, layers, unified_kv, estimate
     ("0.12.4", 4096, (1,), "model", "estimate+engine", False, False, True),
     ("0.12.11", 4096, (1,), "model", "measured", False, False, True),
     ("0.15.5", "vram", (1,), "model", "measured", False, False, True),
-    ("0.30.0", "vram", (1,), "auto", "measured", False, False, True),
+    ("0.30.0", "vram", (1,), "auto", "fit", False, False, True),
 )
 OLLAMA_RULES = tuple((since, dict(zip(_COLUMNS, row, strict=True))) for since, *row in _ROWS)
 
