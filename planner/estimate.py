@@ -358,7 +358,8 @@ def _engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict,
         minimum = OLLAMA_METAL_MINIMUM_MEMORY_BYTES if g is not None and g.vendor == "apple" else \
             OLLAMA_MINIMUM_MEMORY_BYTES
         return ollama_memory(spec, **common, gpu_memory_bytes=total, overhead_bytes=overhead_bytes(w.runtime),
-                             context=w.context, batch=w.batch, minimum_bytes=minimum, **options)
+                             context=w.context, batch=w.batch, minimum_bytes=minimum,
+                             metal=g is not None and g.vendor == "apple", **options)
     if engine == "llama.cpp":
         return _llamacpp_fitted(spec, w, gpu, options)
     return transformers_memory(spec, **common, context=w.context, batch=w.batch, weights=totals["weights_bytes"],
