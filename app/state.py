@@ -40,8 +40,10 @@ SOURCES = ["bundled", "Hugging Face id", "parameter count", "custom", "config.js
 ENGINES = ["analytic", "vllm", "sglang", "llama.cpp", "ollama", "transformers"]
 # vLLM releases whose memory rules the engine picker offers (planner.engines.vllm.VLLM_RULES: one per period)
 VLLM_VERSIONS = ["current", "0.19.1", "0.16.0", "0.10.2", "0.9.0", "0.7.3", "0.6.4", "0.6.3"]
-# Ollama releases the engine picker offers (planner.engines.ollama.releases.OLLAMA_RULES: one per period)
-OLLAMA_VERSIONS = ["current", "0.24.0", "0.15.4", "0.12.10", "0.10.1", "0.9.6", "0.6.6", "0.5.4"]
+# Ollama releases the engine picker offers (planner.engines.ollama.releases: one for each row of OLLAMA_RULES and
+# for the releases before OLLAMA_KV_CACHE_TYPE and ROCm's flash attention)
+OLLAMA_VERSIONS = ["current", "0.24.0", "0.15.4", "0.13.3", "0.12.10", "0.12.3", "0.11.11", "0.10.1", "0.9.6",
+                   "0.6.8", "0.6.6", "0.5.4", "0.4.7"]
 KV_CHOICES = ["default", "bf16", "fp16", "fp8", "int8", "int4", "q8_0", "q4_0", "fp32"]
 # Fine-tuning: the LoRA target modules offered (peft's names; Phi-3 fuses qkv_proj and gate_up_proj)
 LORA_TARGETS = ["all-linear", "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "qkv_proj",

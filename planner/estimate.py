@@ -328,7 +328,7 @@ def _llamacpp_fitted(spec: ModelSpec, w: Workload, gpu, options: dict):
     from .gpus import load_gpu
     from .overhead import overhead_bytes
 
-    options = dict(options)
+    options = {k: v for k, v in options.items() if v is not None}  # None: the engine's default, as everywhere
     fit = flag("fit", options.pop("fit", True))
     common = dict(quant=w.quant, kv_dtype=w.kv_dtype, context=w.context, batch=w.batch)
     if not fit or gpu is None or options.get("n_gpu_layers") is not None or options.get("backend") == "cpu":
@@ -359,7 +359,8 @@ def _engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict,
             OLLAMA_MINIMUM_MEMORY_BYTES
         return ollama_memory(spec, **common, gpu_memory_bytes=total, overhead_bytes=overhead_bytes(w.runtime),
                              context=w.context, batch=w.batch, minimum_bytes=minimum,
-                             metal=g is not None and g.vendor == "apple", **options)
+                             library={"apple": "metal", "amd": "rocm"}.get(getattr(g, "vendor", None), "cuda"),
+                             **options)
     if engine == "llama.cpp":
         return _llamacpp_fitted(spec, w, gpu, options)
     return transformers_memory(spec, **common, context=w.context, batch=w.batch, weights=totals["weights_bytes"],

@@ -564,13 +564,15 @@ def test_ollama_from_the_engine_picker():
 
 
 def test_ollama_release_and_flash_attention_from_the_engine_picker():
-    at = app(gpu="rtx-4090", model="meta-llama/Llama-3.1-70B", quant="q4_0", context="2048", engine="ollama",
+    # one request leaves OLLAMA_NUM_PARALLEL unset: Ollama 0.5.4 picks its own slots, 4 where they fit the GPU whole
+    at = app(gpu="rtx-4090", model="meta-llama/Llama-3.1-8B", quant="q4_k_m", context="2048", engine="ollama",
              ollama_version="0.5.4")
-    e = estimate("meta-llama/Llama-3.1-70B", quant="q4_0", context=2048, gpu="rtx-4090", engine="ollama",
-                 num_parallel=1, engine_version="0.5.4")
+    e = estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", context=2048, gpu="rtx-4090", engine="ollama",
+                 engine_version="0.5.4")
+    assert e.engine_details["num_parallel"] == 4
     assert metric(at, "total") == gib(e.total_bytes) and at.query_params["ollama_version"] == "0.5.4"
     at.sidebar.selectbox(key="flash_attn").set_value("on").run()
-    on = estimate("meta-llama/Llama-3.1-70B", quant="q4_0", context=2048, gpu="rtx-4090", engine="ollama",
-                  num_parallel=1, engine_version="0.5.4", flash_attn=True)
+    on = estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", context=2048, gpu="rtx-4090", engine="ollama",
+                  engine_version="0.5.4", flash_attn=True)
     assert on.total_bytes != e.total_bytes and metric(at, "total") == gib(on.total_bytes)
     assert at.query_params["flash_attn"] == "on"

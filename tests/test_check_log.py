@@ -255,3 +255,55 @@ def test_a_vllm_log_that_prints_its_cuda_graph_estimate_replaces_planners_prior(
     own = estimate("Qwen/Qwen3-8B", engine="vllm", gpu="rtx-4090", engine_version="0.20.0",
                    gpu_memory_utilization=0.9764, cuda_graph_memory_bytes=round(0.52 * 2**30))
     assert rows["available KV cache memory"].planner == pytest.approx(own.engine_details["available_kv_bytes"] / 2**30)
+
+
+# Ollama's estimate line (ollama#8098, Ollama 0.5.x) re-read in the forms other releases print. The figures are that
+# log's; what changes is how each release means them, so the assertions are planner's reading, not Ollama's values.
+_ESTIMATE_8098 = (LOGS / "ollama-llama3.2-3b-estimate-8098.log").read_text().splitlines()[0]
+_LOAD_REQUEST = ('time=2025-10-01T10:00:00.000Z level=INFO source=runner.go:845 msg=load request="{Operation:commit '
+                 'LoraPath:[] Parallel:4 BatchSize:512 FlashAttention:false KvSize:8192 KvCacheType: NumThreads:8 '
+                 'GPULayers:29[ID:GPU-0 Layers:29(0..28)] MultiUserCache:false ProjectorPath: MainGPU:0 UseMmap:true}"')
+_3B = dict(model="meta-llama/Llama-3.2-3B", quant="q4_k_m")
+
+
+def _estimate_rows(text):
+    r = check_log(text, **_3B)
+    return r, {row.figure: row for row in r.rows}
+
+
+def test_an_ollama_estimate_takes_its_context_from_the_runners_load_request_from_0_11_5():
+    line = _ESTIMATE_8098.replace('msg="offload to cuda"', "msg=offload library=cuda")
+    text = f'level=INFO source=routes.go:1 msg="Listening on 127.0.0.1:11434 (version 0.12.3)"\n{line}\n{_LOAD_REQUEST}'
+    r, rows = _estimate_rows(text)
+    assert r.settings["ollama_version"] == "0.12.3 (printed)" and r.settings["num_parallel"] == 4
+    assert rows["Ollama estimate: required.kv"].planner == 896.0
+    # from 0.6.3 weights.total is the blocks and the output layer: no KV in it
+    assert rows["Ollama estimate: weights.total"].planner == pytest.approx(1918.35, abs=0.01)
+
+
+def test_an_estimate_line_whose_release_is_open_leaves_the_weights_figures_open():
+    line = _ESTIMATE_8098.replace('msg="offload to cuda"', "msg=offload library=cuda")
+    cmd = (LOGS / "ollama-llama3.2-3b-estimate-8098.log").read_text().splitlines()[1]
+    r, rows = _estimate_rows(f"{line}\n{cmd}")
+    assert "0.5.12 to 0.12.10" in r.settings["ollama_version"]
+    assert rows["Ollama estimate: weights.total"].planner is None
+    assert rows["Ollama estimate: required.kv"].within(0)  # the figures whose meaning did not change still check
+
+
+def test_an_old_metal_estimate_has_no_partial_graph_of_its_own():
+    text = (LOGS / "ollama-llama3.2-3b-estimate-8098.log").read_text().replace("offload to cuda", "offload to metal")
+    _, rows = _estimate_rows(text)
+    assert rows["Ollama estimate: graph.partial"].planner == rows["Ollama estimate: graph.full"].planner
+
+
+def test_a_runner_log_keeps_its_buffers_when_its_estimate_cannot_be_rebuilt():
+    text = (LOGS / "ollama-gemma2-9b-q2k-rtx4060laptop.log").read_text()
+    two_gpus = text.replace('memory.available="[6.9 GiB]"', 'memory.available="[6.9 GiB 6.9 GiB]"')
+    r = check_log(two_gpus, model="google/gemma-2-9b")
+    assert "kv buffer (CUDA0)" in {row.figure for row in r.rows}
+    assert r.settings["ollama_estimate"].startswith("not reconstructed: Ollama's estimate lists 2 GPUs")
+    dev = check_log('msg="Listening on 127.0.0.1:11434 (version 0.0.0)"\n' + text, model="google/gemma-2-9b")
+    assert "planner has Ollama's rules for 0.3.0 to 0.33 only" in dev.settings["ollama_estimate"]
+    with pytest.raises(PlannerError, match=r"^the log is of Ollama 0\.0\.0, and planner has Ollama's rules"):
+        check_log('msg="Listening on x (version 0.0.0)"\n' + (LOGS / "ollama-llama3.2-3b-estimate-8098.log")
+                  .read_text(), **_3B)

@@ -342,3 +342,5 @@ def test_llama_cpp_fits_its_layers_to_the_gpu_when_n_gpu_layers_is_unset():
         "n_gpu_layers"] == 81  # no GPU named: nothing to fit to
     with pytest.raises(WorkloadError, match="fit"):
         estimate("meta-llama/Llama-3.1-70B", **kw, fit="yes")
+    unset = estimate("meta-llama/Llama-3.1-70B", **kw, n_gpu_layers=None, fit=None)  # None: the defaults
+    assert unset.engine_details["n_gpu_layers"] == d["n_gpu_layers"]

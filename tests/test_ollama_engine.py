@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from planner import WorkloadError, estimate
+from planner import WorkloadError, estimate, load_model
 from planner.engines.llamacpp.fit import LLAMA_FIT_TARGET_BYTES
 from planner.engines.ollama import OLLAMA_MINIMUM_MEMORY_BYTES, ollama_num_ctx, processor
 
@@ -180,12 +180,57 @@ def test_flash_attention_defaults_by_release_and_model():
     assert _ollama(model="Qwen/Qwen3-8B", engine_version="0.12.3").engine_details["flash_attn"] is False
     assert _ollama(model="Qwen/Qwen3-8B", engine_version="0.12.4").engine_details["flash_attn"] is True  # its list
     assert _ollama(engine_version="0.12.4").engine_details["flash_attn"] is False  # Llama is not on it
+    assert _ollama(model="google/gemma-3-27b-it", engine_version="0.12.5", num_ctx=4096).engine_details[
+        "flash_attn"] is False  # Gemma 3 joined the list in 0.12.6
+    assert _ollama(engine_version="0.13.4").engine_details["flash_attn"] is True  # llama.cpp runner: "auto"
     assert _ollama(engine_version="0.30.0").engine_details["flash_attn"] is True  # llama-server's auto
-    # Gemma 2: Ollama turned flash attention off whatever the setting (SupportsFlashAttention), until llama-server
-    assert _ollama(model="google/gemma-2-9b", engine_version="0.9.6", flash_attn=True).engine_details[
+    # Gemma 2: Ollama turned flash attention off whatever the setting from 0.11.11 (SupportsFlashAttention)
+    assert _ollama(model="google/gemma-2-9b", engine_version="0.9.6", flash_attn=True).engine_details["flash_attn"]
+    assert _ollama(model="google/gemma-2-9b", engine_version="0.11.11", flash_attn=True).engine_details[
         "flash_attn"] is False
     with pytest.raises(WorkloadError, match="needs flash attention"):
-        _ollama(model="google/gemma-2-9b", engine_version="0.9.6", flash_attn=True, kv_cache_type="q8_0")
+        _ollama(model="google/gemma-2-9b", engine_version="0.11.11", flash_attn=True, kv_cache_type="q8_0")
+    # ROCm had no flash attention in Ollama before 0.5.0 (discover FlashAttentionSupported: CUDA and Metal only)
+    assert _ollama(gpu="mi300x", engine_version="0.4.7", flash_attn=True).engine_details["flash_attn"] is False
+    assert _ollama(gpu="mi300x", engine_version="0.5.0", flash_attn=True).engine_details["flash_attn"] is True
+
+
+def test_the_cache_type_by_release():
+    with pytest.raises(WorkloadError, match=r"has no OLLAMA_KV_CACHE_TYPE \(it arrived in 0\.5\.0\)"):
+        _ollama(engine_version="0.4.7", flash_attn=True, kv_cache_type="q8_0")
+    assert _ollama(engine_version="0.5.0", flash_attn=True, kv_cache_type="q8_0").kv_cache_bytes > 0
+    # 0.13.4-0.29 ignore a quantized cache type under the llama.cpp runner's automatic flash attention
+    with pytest.raises(WorkloadError, match="needs flash_attn set on"):
+        _ollama(engine_version="0.24.0", kv_cache_type="q8_0")
+    q8 = _ollama(engine_version="0.24.0", kv_cache_type="q8_0", flash_attn=True)
+    assert q8.engine_details["kv_cache_type"] == "q8_0"
+
+
+def test_architectures_ollama_did_not_run_yet_are_refused():
+    with pytest.raises(WorkloadError, match="arrived in 0.11.0"):
+        _ollama(model="openai/gpt-oss-20b", quant="mxfp4", engine_version="0.10.1")
+    with pytest.raises(WorkloadError, match="arrived in 0.6.0"):
+        _ollama(model="google/gemma-3-27b-it", engine_version="0.5.4")
+
+
+def test_the_estimates_architecture_rules_follow_the_release():
+    from planner.engines.ollama.estimate import estimate_gpu_layers
+
+    def est(model, quant, release, **kw):
+        return estimate_gpu_layers(load_model(model), quant, context=8192, batch=512, slots=1, cache="fp16",
+                                   flash_attn=False, free_bytes=80 * GIB, minimum_bytes=OLLAMA_MINIMUM_MEMORY_BYTES,
+                                   release=release, **kw)
+
+    # gpt-oss: 0.11.0-0.11.7 took full = partial = 4·heads/kv_heads·KV/6, from 0.11.8 the partial graph halved
+    old, new = est("openai/gpt-oss-20b", "mxfp4", (0, 11, 4)), est("openai/gpt-oss-20b", "mxfp4", (0, 11, 8))
+    assert old.graph_full == old.graph_partial == 2 * new.graph_partial
+    # Gemma 3: every layer at the full context until 0.6.2; its sliding layers smaller from 0.6.3
+    g_old, g_new = est("google/gemma-3-27b-it", "q4_k_m", (0, 6, 1)), est("google/gemma-3-27b-it", "q4_k_m", (0, 6, 3))
+    assert g_old.kv == 62 * 8192 * 2 * 16 * 128 * 2 and g_new.kv < g_old.kv / 3
+    # until 0.6.8 the layers left off counted at the last layer's size; the output is overflow unless num_gpu capped
+    capped_old = est("meta-llama/Llama-3.2-3B", "q4_k_m", (0, 7, 0), num_gpu=20)
+    capped_new = est("meta-llama/Llama-3.2-3B", "q4_k_m", (0, 7, 1), num_gpu=20)
+    assert capped_new.total - capped_old.total == capped_new.output and capped_old.layers == 20
 
 
 @pytest.mark.parametrize("version", ["0.2.9", "1.0", "latest", "0.34.0", ""])

@@ -33,11 +33,12 @@ from ..llamacpp.fit import LLAMA_FIT_TARGET_BYTES, device_bytes, most_layers_tha
 from .estimate import OllamaEstimate, estimate_gpu_layers
 from .releases import (
     OLLAMA_CURRENT,
-    OLLAMA_ENGINE_MODELS,
-    OLLAMA_FLASH_MODELS,
+    flash_by_default,
     ollama_release,
     ollama_rules,
+    on_ollama_engine,
     release_name,
+    since,
 )
 
 OLLAMA_VERSION = OLLAMA_CURRENT
@@ -71,23 +72,24 @@ def processor(size: int, vram: int) -> str:
 
 def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes: int, overhead_bytes: int,
                   context: int | None, batch: int = 1, minimum_bytes: int = OLLAMA_MINIMUM_MEMORY_BYTES,
-                  metal: bool = False, **options) -> EngineMemory:
+                  library: str = "cuda", **options) -> EngineMemory:
     """What Ollama allocates for `spec` in `quant` (a GGUF type) on a GPU of gpu_memory_bytes (CUDA's total), of
-    which overhead_bytes go to the CUDA runtime; `context` None: Ollama's default num_ctx. engine_version: the
-    release whose rules apply (releases.OLLAMA_RULES; default the current one). Up to 0.12.10 Ollama's own estimate
-    (estimate.py) chose the layers; the runner's llama.cpp then allocated them, and the answer refuses where that
-    would not fit the free memory."""
+    which overhead_bytes go to the CUDA runtime; `context` None: Ollama's default num_ctx; library: the GPU's
+    backend, "cuda", "rocm" or "metal". engine_version: the release whose rules apply (releases.OLLAMA_RULES;
+    default the current one). Up to 0.12.10 Ollama's own estimate (estimate.py) chose the layers; the runner's
+    llama.cpp then allocated them, and the answer refuses where that would not fit the free memory."""
     release = ollama_release(options.pop("engine_version", None))
     rules = ollama_rules(release)
     defaults = {"num_ctx": 0, "num_parallel": 0, "kv_cache_type": "", "flash_attn": None}
     o = engine_options("ollama", options, defaults, minimum={"num_ctx": 0, "num_parallel": 0},
                        maximum={"num_ctx": MAX_CONTEXT, "num_parallel": 512})
-    flash = o["flash_attn"]
-    if flash is None:  # OLLAMA_FLASH_ATTENTION unset: the release's default
-        flash = {"off": False, "model": spec.model_type in OLLAMA_FLASH_MODELS, "auto": True}[rules["flash_attn"]]
-    if rules["flash_attn"] != "auto":  # before llama-server, Ollama turned it off for models it did not support
-        flash = flash and flash_attention_supported(spec)
-    cache = _cache_type(o, kv_dtype, flash)
+    _runs_model(spec, release)
+    flash_set = o["flash_attn"] is not None
+    flash = o["flash_attn"] if flash_set else flash_by_default(release, spec.model_type)
+    if rules["flash_attn"] != "auto":  # before llama-server, Ollama turned it off where it judged it unsupported
+        flash = flash and flash_attention_supported(spec, release) and (
+            library != "rocm" or since(release, "rocm_flash"))
+    cache = _cache_type(o, kv_dtype, flash, release, explicit_flash=flash_set or not _auto_flash(release, spec))
     num_ctx = o["num_ctx"] or context or ollama_default_num_ctx(release, gpu_memory_bytes)
     num_ctx = min(num_ctx, spec.max_context)  # "requested context size too large for model"
     if context is not None and context > num_ctx:
@@ -98,16 +100,17 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     else:  # unset: the release's slot counts, the first whose estimate puts the whole model on the GPU
         tries = rules["parallel"]
     estimated = rules["layers"] == "estimate" or (rules["layers"] == "estimate+engine"
-                                                  and spec.model_type not in OLLAMA_ENGINE_MODELS)
+                                                  and not on_ollama_engine(release, spec.model_type))
+    metal = library == "metal"
     est = None
     if estimated:
         for slots in tries:
-            est = _estimate(spec, quant, release, rules, num_ctx, slots, cache, flash, free, minimum_bytes, metal)
+            est = _estimate(spec, quant, release, num_ctx, slots, cache, flash, free, minimum_bytes, metal)
             if est.layers == est.layers_model:
                 break
         if est.layers < est.layers_model and len(tries) > 1:
             slots = 1  # pickBestPartialFitByLibrary: one slot when none fits whole
-            est = _estimate(spec, quant, release, rules, num_ctx, 1, cache, flash, free, minimum_bytes, metal)
+            est = _estimate(spec, quant, release, num_ctx, 1, cache, flash, free, minimum_bytes, metal)
     else:
         slots = tries[0]
     if batch > slots:
@@ -158,18 +161,37 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
                  "gpu_margin_bytes": LLAMA_FIT_TARGET_BYTES if rules["layers"] == "fit" else minimum_bytes, **extra})
 
 
-def _estimate(spec, quant, release, rules, num_ctx, slots, cache, flash, free, minimum, metal) -> OllamaEstimate:
+def _estimate(spec, quant, release, num_ctx, slots, cache, flash, free, minimum, metal) -> OllamaEstimate:
     # until 0.11.4 the scheduler multiplied num_ctx by the slots before min(num_ctx, num_batch); after, GraphSize did
-    per_batch = num_ctx * slots if release < (0, 11, 5) else num_ctx
+    per_batch = num_ctx if since(release, "per_sequence_batch") else num_ctx * slots
     return estimate_gpu_layers(spec, quant, context=num_ctx * slots, batch=min(per_batch, OLLAMA_NUM_BATCH),
                                slots=slots, cache=cache, flash_attn=flash, free_bytes=free, minimum_bytes=minimum,
-                               metal=metal, last_first=rules["last_first"])
+                               metal=metal, release=release)
+
+
+# architectures Ollama added after its oldest release planner has rules for: model_type -> first release
+# (model/models/<arch>/ appears at that tag)
+OLLAMA_ARCH_SINCE = {"gemma3": "0.6.0", "gemma3_text": "0.6.0", "gpt_oss": "0.11.0"}
+
+
+def _runs_model(spec: ModelSpec, release: tuple[int, ...]) -> None:
+    first = OLLAMA_ARCH_SINCE.get(spec.model_type)
+    if first is not None and release < tuple(int(x) for x in first.split(".")):
+        raise WorkloadError(f"Ollama {release_name(release)} does not run {spec.model_type} models: they arrived in "
+                            f"{first} (engine_version)")
+
+
+def _auto_flash(release: tuple[int, ...], spec: ModelSpec) -> bool:
+    """Whether flash attention left unset is llama.cpp's "auto" rather than on: from 0.13.4 for models on the
+    llama.cpp runner, where Ollama then ignores a quantized OLLAMA_KV_CACHE_TYPE (llm/server.go)."""
+    return ollama_rules(release)["flash_attn"] == "model+llama-auto" and not on_ollama_engine(release,
+                                                                                             spec.model_type)
 
 
 _CACHE_NAMES = {v: k for k, v in {"f16": "fp16", "q8_0": "q8_0", "q4_0": "q4_0"}.items()}
 
 
-def _cache_type(o: dict, kv_dtype: str, flash: bool) -> str:
+def _cache_type(o: dict, kv_dtype: str, flash: bool, release: tuple[int, ...], *, explicit_flash: bool) -> str:
     """planner's KV dtype of Ollama's cache: OLLAMA_KV_CACHE_TYPE, else the workload's kv_dtype."""
     by_dtype = {v: k for k, v in OLLAMA_KV_TYPES.items()}
     if not o["kv_cache_type"]:  # unset: the workload's KV dtype names it (f16 by default for GGUF weights)
@@ -181,18 +203,25 @@ def _cache_type(o: dict, kv_dtype: str, flash: bool) -> str:
         raise WorkloadError(f"kv_cache_type must be one of {', '.join(OLLAMA_KV_TYPES)} (OLLAMA_KV_CACHE_TYPE), got "
                             f"{shown(o['kv_cache_type'])}")
     cache = OLLAMA_KV_TYPES[o["kv_cache_type"]]
+    if cache != "fp16" and not since(release, "kv_cache_type"):
+        raise WorkloadError(f"kv_cache_type {o['kv_cache_type']!r}: Ollama {release_name(release)} has no "
+                            "OLLAMA_KV_CACHE_TYPE (it arrived in 0.5.0); its cache is f16")
     if cache != "fp16" and not flash:
         raise WorkloadError(f"kv_cache_type {o['kv_cache_type']!r} needs flash attention (Ollama falls back to f16 "
                             "without it)")
+    if cache != "fp16" and not explicit_flash:
+        raise WorkloadError(f"kv_cache_type {o['kv_cache_type']!r} needs flash_attn set on (OLLAMA_FLASH_ATTENTION=1): "
+                            f"Ollama {release_name(release)} ignores a quantized cache type under its automatic "
+                            "flash attention")
     if kv_dtype not in ("fp16", cache):
         raise WorkloadError(f"Ollama's cache type is kv_cache_type ({o['kv_cache_type']}); kv_dtype {kv_dtype!r} "
                             "contradicts it")
     return cache
 
 
-def flash_attention_supported(spec: ModelSpec) -> bool:
-    """fs/ggml SupportsFlashAttention: not Gemma 2, and keys and values of one head size."""
-    if spec.model_type == "gemma2":
+def flash_attention_supported(spec: ModelSpec, release: tuple[int, ...]) -> bool:
+    """fs/ggml SupportsFlashAttention: keys and values of one head size, and not Gemma 2 from 0.11.11."""
+    if spec.model_type == "gemma2" and since(release, "gemma2_no_flash"):
         return False
     if spec.mla is not None:
         return spec.mla.qk_nope_head_dim + spec.mla.qk_rope_head_dim == spec.mla.v_head_dim

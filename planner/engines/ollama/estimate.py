@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from ...spec import ModelSpec
 from ...weights import stored_tensors
+from .releases import since
 
 # planner's model_type → the GGUF architecture Ollama's GraphSize switches on (Mistral and Mixtral GGUFs are "llama")
 OLLAMA_ARCHS = {"llama": "llama", "mistral": "llama", "mixtral": "llama", "qwen2": "qwen2", "gemma": "gemma",
@@ -62,14 +63,16 @@ def _row(spec: ModelSpec, cache: str) -> float:
     return (k + v) * heads_kv * KV_BYTES_PER_ELEMENT[cache]
 
 
-def kv_per_layer(spec: ModelSpec, *, context: int, batch: int, slots: int, cache: str) -> list[int]:
-    """GraphSize's KV of each layer for `context` cells over all slots."""
+def kv_per_layer(spec: ModelSpec, *, context: int, batch: int, slots: int, cache: str,
+                 release: tuple[int, ...]) -> list[int]:
+    """GraphSize's KV of each layer for `context` cells over all slots (Gemma 3's sliding layers smaller from 0.6.3)."""
     row = _row(spec, cache)
     arch = OLLAMA_ARCHS.get(spec.model_type)
+    gemma3_sliding = arch == "gemma3" and spec.sliding_window and since(release, "gemma3_sliding_kv")
     out = []
     for i in range(spec.n_layers):
         cells = context
-        if arch == "gemma3" and spec.sliding_window and (i + 1) % GEMMA3_GLOBAL_EVERY:
+        if gemma3_sliding and (i + 1) % GEMMA3_GLOBAL_EVERY:
             cells = slots * spec.sliding_window + batch
         elif arch == "gptoss" and i % 2 == 0:
             cells = slots * GPT_OSS_WINDOW + batch
@@ -78,7 +81,7 @@ def kv_per_layer(spec: ModelSpec, *, context: int, batch: int, slots: int, cache
 
 
 def graph_sizes(spec: ModelSpec, *, context: int, batch: int, kv_total: int, slots: int, flash_attn: bool,
-                gate_exps_bytes: int) -> tuple[int, int]:
+                gate_exps_bytes: int, release: tuple[int, ...]) -> tuple[int, int]:
     """(partial, full) compute graphs by GraphSize's formula for the architecture; (0, 0) where it has none."""
     e, h, vocab = spec.d_model, spec.n_heads, spec.vocab_size
     heads_kv, k, _ = _heads(spec)
@@ -119,6 +122,9 @@ def graph_sizes(spec: ModelSpec, *, context: int, batch: int, kv_total: int, slo
                     + e * k * heads_kv * 9 // 16),
                 max(4 * b * (3 * e + vocab), 4 * b * (3 * e + 2 + c * (1 + heads_kv) + 2 * k * heads_kv)))
     if arch == "gptoss":  # kvTotal here is every layer at the full context, before gpt-oss's own rows replace it
+        if not since(release, "gptoss_graph_halved"):  # 0.11.0-0.11.7: full = partial, twice the later figure
+            full = 4 * h // max(spec.n_kv_heads, 1) * kv_total // 6
+            return full, full
         partial = 2 * h // max(spec.n_kv_heads, 1) * kv_total // 6
         if flash_attn:  # "rough estimate of graph size with flash attention on"
             partial = (4 * slots + (c >> 10) + 110) * 2**20
@@ -128,9 +134,10 @@ def graph_sizes(spec: ModelSpec, *, context: int, batch: int, kv_total: int, slo
 
 def estimate_gpu_layers(spec: ModelSpec, quant: str, *, context: int, batch: int, slots: int, cache: str,
                         flash_attn: bool, free_bytes: int, minimum_bytes: int, gpu_overhead_bytes: int = 0,
-                        metal: bool = False, last_first: bool = True, num_gpu: int | None = None) -> OllamaEstimate:
-    """EstimateGPULayers for one GPU with free_bytes free: `context` cells over all `slots`, graphs of `batch`
-    tokens (min(num_ctx, num_batch)); num_gpu: the layers asked for (the num_gpu option), None for all that fit."""
+                        release: tuple[int, ...], metal: bool = False, num_gpu: int | None = None) -> OllamaEstimate:
+    """EstimateGPULayers of `release` for one GPU with free_bytes free: `context` cells over all `slots`, graphs of
+    `batch` tokens (min(num_ctx, num_batch)); num_gpu: the layers asked for (the num_gpu option), None for all that
+    fit."""
     blocks = [0] * spec.n_layers
     output_norm = output = embedding = gate_exps = 0
     for t in stored_tensors(spec, quant):
@@ -145,11 +152,11 @@ def estimate_gpu_layers(spec: ModelSpec, quant: str, *, context: int, batch: int
         elif t.name.startswith("token_embd"):
             embedding += t.nbytes
     out_layer = output_norm + (output or embedding)
-    kv = kv_per_layer(spec, context=context, batch=batch, slots=slots, cache=cache)
+    kv = kv_per_layer(spec, context=context, batch=batch, slots=slots, cache=cache, release=release)
     kv_total = sum(kv)
     full_context_kv = spec.n_layers * int(context * _row(spec, cache))
     partial, full = graph_sizes(spec, context=context, batch=batch, kv_total=full_context_kv, slots=slots,
-                                flash_attn=flash_attn, gate_exps_bytes=gate_exps)
+                                flash_attn=flash_attn, gate_exps_bytes=gate_exps, release=release)
     if partial == 0:  # no formula: GQA × KV / 6
         partial = spec.n_heads // max(_heads(spec)[0], 1) * kv_total // 6
     if full == 0:
@@ -162,6 +169,7 @@ def estimate_gpu_layers(spec: ModelSpec, quant: str, *, context: int, batch: int
     placed = 0
     overflow = 0
     allocated = 0
+    last_first = since(release, "last_first")
     if free >= graph + minimum_bytes + 2 * buffer:
         allocated = minimum_bytes + buffer
         room = True
@@ -176,13 +184,19 @@ def estimate_gpu_layers(spec: ModelSpec, quant: str, *, context: int, batch: int
             else:
                 room = False
                 overflow += size
-        if room and (num_gpu is None or placed < num_gpu) and free > allocated + graph + out_layer:
+        if not last_first:  # until 0.6.8 every layer left off counted at the last layer's size
+            overflow = (spec.n_layers - placed) * (blocks[-1] + kv[-1])
+        capped = num_gpu is not None and placed >= num_gpu
+        blocks_placed = placed
+        if room and not capped and free > allocated + graph + out_layer:
             allocated += out_layer
             placed += 1
-        else:
+        elif not capped or since(release, "output_overflow_always"):  # until 0.7.0 skipped under a num_gpu cap
             overflow += out_layer
+        whole = placed == spec.n_layers + 1 or (capped and blocks_placed >= spec.n_layers
+                                                and not since(release, "output_overflow_always"))
         if placed:
-            allocated += full if placed == spec.n_layers + 1 else partial
+            allocated += full if whole else partial
     else:
         overflow = sum(blocks) + kv_total + out_layer
     vram = allocated if placed else 0

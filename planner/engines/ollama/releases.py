@@ -1,23 +1,24 @@
 """Ollama's rules by release, read from its source at each tag (github.com/ollama/ollama; research/sglang_ollama.md).
 
-Each row holds from its release until the next row's. The columns:
+OLLAMA_RULES: each row holds from its release until the next row's. The columns:
   num_ctx      the default context: 2048 (envconfig ContextLength until v0.6.6), 4096 (44b466eeb, v0.6.7), or by the
                GPUs' memory, 4K/32K/256K (0334ffa62, v0.15.5).
   parallel     OLLAMA_NUM_PARALLEL unset: the slot counts server/sched.go tries, the first whose estimate fits the
                GPU whole (pickBestFullFitByLibrary, numParallelToTry = [defaultParallel, 1]): defaultParallel 4 until
                v0.6.6, 2 from v0.6.7 (fe5b9bb21), 1 from v0.10.0 (20c3266e9, #11330).
   flash_attn   OLLAMA_FLASH_ATTENTION unset: off until v0.12.3; from v0.12.4 (fdb109469) on for the architectures
-               fs/ggml FlashAttention() lists; from v0.30.0 llama-server's "auto" (on where the GPU and model allow).
+               fs/ggml FlashAttention() lists (OLLAMA_FLASH_MODELS); from v0.13.4 (bd6c1d6b4) llama.cpp's "auto"
+               for models on the llama.cpp runner too; from v0.30.0 llama-server's "auto" for all.
   layers       who decides the layers on the GPU: "estimate", llm/memory.go's EstimateGPULayers (planner.engines.
-               ollama.estimate), until v0.12.10; "measured", the runner's own allocations (d5a0d8d90 "New memory
-               management": the default for Ollama-engine models from v0.12.0, for every model from v0.12.11,
-               f560bd077), keeping its 457 MiB minimum free; "fit", llama-server's own --fit from v0.30.0 (9db4bdbad),
-               keeping its 1 GiB fit target free (planner.engines.llamacpp.fit).
+               ollama.estimate), until v0.12.10 — from v0.12.0 not for Ollama-engine models (OLLAMA_ENGINE_MODELS),
+               whose layout follows the runner's measured allocations (d5a0d8d90 "New memory management"); from
+               v0.12.11 (f560bd077) "measured" for every model, keeping Ollama's 457 MiB minimum free; "fit",
+               llama-server's own --fit from v0.30.0 (9db4bdbad), keeping its 1 GiB fit target free
+               (planner.engines.llamacpp.fit).
   unified_kv   one KV cache all slots share (the runner's vendored llama.cpp before the per-sequence split, which
                arrived with the vendoring of v0.11.5).
-  estimate_kv_in_weights  memory.go's logged memory.weights.total counts each layer's KV with its weights until
-               v0.6.0 (033cec232, v0.6.1, counts the tensors alone).
-  last_first   memory.go assigns layers from the last to the first from v0.7.0 (0478d440f), first to last before.
+
+OLLAMA_SINCE: single changes, by the first release that has them (`git tag --contains` of the commit).
 """
 
 from __future__ import annotations
@@ -29,29 +30,43 @@ from ...errors import WorkloadError, shown
 OLLAMA_CURRENT = "0.33"
 OLLAMA_OLDEST = "0.3.0"
 
-_COLUMNS = ("num_ctx", "parallel", "flash_attn", "layers", "unified_kv", "estimate_kv_in_weights", "last_first")
-_ROWS = (  # since,  num_ctx, parallel, flash_attn, layers, unified_kv, estimate_kv_in_weights, last_first
-    ("0.3.0", 2048, (4, 1), "off", "estimate", True, True, False),
-    ("0.6.1", 2048, (4, 1), "off", "estimate", True, False, False),
-    ("0.6.7", 4096, (2, 1), "off", "estimate", True, False, False),
-    ("0.7.0", 4096, (2, 1), "off", "estimate", True, False, True),
-    ("0.10.0", 4096, (1,), "off", "estimate", True, False, True),
-    ("0.11.5", 4096, (1,), "off", "estimate", False, False, True),
-    ("0.12.0", 4096, (1,), "off", "estimate+engine", False, False, True),
-    ("0.12.4", 4096, (1,), "model", "estimate+engine", False, False, True),
-    ("0.12.11", 4096, (1,), "model", "measured", False, False, True),
-    ("0.15.5", "vram", (1,), "model", "measured", False, False, True),
-    ("0.30.0", "vram", (1,), "auto", "fit", False, False, True),
+_COLUMNS = ("num_ctx", "parallel", "flash_attn", "layers", "unified_kv")
+_ROWS = (  # since,  num_ctx, parallel, flash_attn, layers, unified_kv
+    ("0.3.0", 2048, (4, 1), "off", "estimate", True),
+    ("0.6.7", 4096, (2, 1), "off", "estimate", True),
+    ("0.10.0", 4096, (1,), "off", "estimate", True),
+    ("0.11.5", 4096, (1,), "off", "estimate", False),
+    ("0.12.0", 4096, (1,), "off", "estimate+engine", False),
+    ("0.12.4", 4096, (1,), "model", "estimate+engine", False),
+    ("0.12.11", 4096, (1,), "model", "measured", False),
+    ("0.13.4", 4096, (1,), "model+llama-auto", "measured", False),
+    ("0.15.5", "vram", (1,), "model+llama-auto", "measured", False),
+    ("0.30.0", "vram", (1,), "auto", "fit", False),
 )
 OLLAMA_RULES = tuple((since, dict(zip(_COLUMNS, row, strict=True))) for since, *row in _ROWS)
 
-# Architectures that ran on Ollama's own engine (fs/ggml OllamaEngineRequired, v0.12.3–v0.12.10), as planner's
-# model_type: from v0.12.0 their layers follow the measured allocations, not memory.go's estimate.
-OLLAMA_ENGINE_MODELS = frozenset({"gemma3", "gemma3_text", "gemma3n", "gpt_oss", "llama4", "mistral3", "mllama",
-                                  "qwen2_5_vl", "qwen3", "qwen3_moe", "qwen3_vl", "qwen3_vl_moe"})
-# Architectures whose flash attention is on by default from v0.12.4 (fs/ggml FlashAttention(), v0.13.0)
-OLLAMA_FLASH_MODELS = frozenset({"gemma3", "gemma3_text", "gpt_oss", "qwen3", "qwen3_moe", "qwen3_vl",
-                                 "qwen3_vl_moe"})
+OLLAMA_SINCE = {
+    "kv_cache_type": "0.5.0",         # OLLAMA_KV_CACHE_TYPE (PR #6279, 1bdab9fdb); before, always f16
+    "rocm_flash": "0.5.0",            # discover FlashAttentionSupported: ROCm joins CUDA (driver 7+) and Metal
+    "weights_total_blocks": "0.6.1",  # 033cec232: memory.weights.total without each layer's KV
+    "gemma3_sliding_kv": "0.6.3",     # f66216e39: KV per layer, Gemma 3's sliding layers smaller
+    "weights_total_output": "0.6.3",  # memory.weights.total = blocks + the output layer
+    "last_first": "0.7.0",            # 0478d440f: layers assigned last to first, overflow per layer's own size
+    "output_overflow_always": "0.7.1",  # a2cc8571c: the output counts as overflow even under a num_gpu cap
+    "gptoss_graph": "0.11.0",         # GraphSize's gpt-oss case: full = partial = 4·heads/kv_heads·KV/6
+    "gptoss_graph_halved": "0.11.8",  # partial 2·heads/kv_heads·KV/6, or a flash-attention figure
+    "per_sequence_batch": "0.11.5",   # d5a0d8d90: GraphSize multiplies num_ctx by the slots (the scheduler did)
+    "gemma2_no_flash": "0.11.11",     # 29ddfc2ca: SupportsFlashAttention excludes gemma2
+}
+
+# Architectures that run on Ollama's own engine (fs/ggml OllamaEngineRequired), as planner's model_type, by the
+# first release of each list: from v0.12.0 their layout follows the measured allocations, not memory.go's estimate.
+_ENGINE = {"gemma3", "gemma3_text", "gemma3n", "mistral3", "qwen3", "llama4", "mllama", "qwen2_5_vl", "gpt_oss"}
+OLLAMA_ENGINE_MODELS = (("0.12.0", frozenset(_ENGINE)), ("0.12.2", frozenset(_ENGINE | {"qwen3_moe"})))
+# Architectures whose flash attention is on by default (fs/ggml FlashAttention()), by the first release of each list
+_FLASH = {"gpt_oss", "qwen3", "qwen3_moe"}
+OLLAMA_FLASH_MODELS = (("0.12.4", frozenset(_FLASH)), ("0.12.6", frozenset(_FLASH | {"gemma3", "gemma3_text"})),
+                       ("0.12.8", frozenset(_FLASH | {"gemma3", "gemma3_text", "qwen3_vl", "qwen3_vl_moe"})))
 
 
 def _tuple(version: str) -> tuple[int, ...]:
@@ -74,6 +89,30 @@ def ollama_release(version: str | None) -> tuple[int, ...]:
 def ollama_rules(release: tuple[int, ...]) -> dict:
     """The row of OLLAMA_RULES that holds for `release`."""
     return next(rules for since, rules in reversed(OLLAMA_RULES) if release >= _tuple(since))
+
+
+def since(release: tuple[int, ...], change: str) -> bool:
+    """Whether `release` has the change OLLAMA_SINCE names."""
+    return release >= _tuple(OLLAMA_SINCE[change])
+
+
+def _listed(lists, release: tuple[int, ...], model_type: str) -> bool:
+    found = [models for first, models in lists if release >= _tuple(first)]
+    return bool(found) and model_type in found[-1]
+
+
+def on_ollama_engine(release: tuple[int, ...], model_type: str) -> bool:
+    """Whether `release` runs this architecture on Ollama's own engine (OllamaEngineRequired)."""
+    return _listed(OLLAMA_ENGINE_MODELS, release, model_type)
+
+
+def flash_by_default(release: tuple[int, ...], model_type: str) -> bool:
+    """Whether `release` turns flash attention on for this architecture when OLLAMA_FLASH_ATTENTION is unset (the
+    GPU and model permitting)."""
+    rule = ollama_rules(release)["flash_attn"]
+    if rule == "auto" or (rule == "model+llama-auto" and not on_ollama_engine(release, model_type)):
+        return True
+    return rule != "off" and _listed(OLLAMA_FLASH_MODELS, release, model_type)
 
 
 def release_name(release: tuple[int, ...]) -> str:

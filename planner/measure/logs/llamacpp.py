@@ -222,8 +222,12 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False) 
         if _is_host(dev):
             rows.append(Row(f"{fig} buffer ({dev})", b / MIB, host[fig] / MIB, "MiB", line=lines[(fig, dev)],
                             resolution=0.005))
-    ollama = estimate_rows(text, spec, quant)  # an Ollama server log: its estimate before the runner started
-    if ollama is not None:
-        rows += ollama[0]
-        s = {**s, **ollama[1]}
+    try:  # an Ollama server log: its estimate before the runner started, where planner can rebuild it
+        ollama = estimate_rows(text, spec, quant)
+    except PlannerError as e:
+        s = {**s, "ollama_estimate": f"not reconstructed: {e}"}
+    else:
+        if ollama is not None:
+            rows += ollama[0]
+            s = {**s, **ollama[1]}
     return LogCheck("llama.cpp", s, rows)
