@@ -192,7 +192,7 @@ def offload(model, *, gpu: str | GPU, gpu_layers: int, quant: str | None = None,
     device_total = device + kv_dev + act + overhead_bytes("cuda")
     host_total = host + kv_host
     step = offload_seconds_per_token(spec, g, quant=w.quant, kv_total=kv_total, gpu_layers=gpu_layers,
-                                     host_bytes_per_s=host_bytes_per_s)
+                                     host_bytes_per_s=host_bytes_per_s, batch=w.batch)
     return OffloadPlan(model=spec.name, gpu=g.id, gpu_layers=gpu_layers, device_bytes=device_total,
                        host_bytes=host_total, fits=device_total <= g.usable_memory_bytes,
                        decode_seconds_per_token=step, decode_tokens_per_s=1 / step)

@@ -292,14 +292,24 @@ HOST_MEMORY_EFFICIENCY = 0.6
 
 
 def offload_seconds_per_token(spec: ModelSpec, g: GPU, *, quant: str, kv_total: int, gpu_layers: int,
-                              host_bytes_per_s: float = HOST_RAM_BYTES_PER_S) -> float:
+                              host_bytes_per_s: float = HOST_RAM_BYTES_PER_S, batch: int = 1) -> float:
     """One decode step with the first `gpu_layers` layers on the GPU: the GPU reads its weights and KV at its
-    bandwidth, the host its layers and KV at its own (the embedding table is only looked up, not read whole)."""
-    from .weights import offload_split
+    bandwidth, the host its layers and KV at its own (the embedding table is only looked up, not read whole). Of a
+    MoE model's routed experts each side reads the share a step of `batch` tokens touches."""
+    from .weights import stored_tensors
 
-    device, host, token_embd = offload_split(spec, quant, gpu_layers)
+    touched = float(experts_touched_fraction(spec, batch))
+    device = host = 0.0
+    for t in stored_tensors(spec, quant):
+        if t.group == "embedding" and not (spec.tie_embeddings and gpu_layers == spec.n_layers):
+            continue  # looked up, not read (and, tied, the lm_head is read where it lives)
+        on_device = (t.layer is not None and t.layer < gpu_layers) or (t.layer is None and gpu_layers == spec.n_layers)
+        read = t.nbytes * (touched if t.is_routed_expert else 1.0)
+        device, host = (device + read, host) if on_device else (device, host + read)
+    if spec.tie_embeddings and gpu_layers < spec.n_layers:  # the tied table as the host's lm_head, read whole
+        host += sum(t.nbytes for t in stored_tensors(spec, quant) if t.group == "embedding")
     kv_layer = kv_total / spec.n_layers
     kv_dev, kv_host = round(kv_layer * gpu_layers), round(kv_layer * (spec.n_layers - gpu_layers))
     engine = default_engine(quant, spec)
     return (device + kv_dev) / (g.memory_bandwidth_bytes_per_s * memory_efficiency(g, quant, engine, spec)) \
-        + (host - token_embd + kv_host) / (host_bytes_per_s * HOST_MEMORY_EFFICIENCY)
+        + (host + kv_host) / (host_bytes_per_s * HOST_MEMORY_EFFICIENCY)

@@ -52,7 +52,8 @@ def offloaded(spec: ModelSpec, w: Workload, perf: Performance, *, gpu, gpu_layer
 
     if perf.decode_seconds_per_token is None:  # a GPU without speed figures
         return perf
-    step = offload_seconds_per_token(spec, load_gpu(gpu), quant=w.quant, kv_total=kv_total, gpu_layers=gpu_layers)
+    step = offload_seconds_per_token(spec, load_gpu(gpu), quant=w.quant, kv_total=kv_total, gpu_layers=gpu_layers,
+                                     batch=w.batch)
     return perf.model_copy(update=dict(prefill_seconds=None, decode_seconds_per_token=step,
                                        decode_tokens_per_s=1 / step, throughput_tokens_per_s=w.batch / step))
 

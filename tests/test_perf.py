@@ -155,6 +155,20 @@ def test_cpu_offload_moves_layers_to_host_and_slows_decode():
     assert half.decode_tokens_per_s < full.decode_tokens_per_s
 
 
+def test_offloaded_moe_layers_read_only_the_experts_a_step_touches():
+    # at batch 1 a step reads the dense tensors and k of E experts of each layer, wherever the layer lives: a MoE
+    # model decodes from system RAM at its active size (Qwen3-30B-A3B: 8 of 128 experts), not its total size
+    from planner.perf import HOST_MEMORY_EFFICIENCY, HOST_RAM_BYTES_PER_S, offload_seconds_per_token
+    from planner.weights import stored_tensors
+
+    spec = load_model("Qwen/Qwen3-30B-A3B")
+    read = sum(t.nbytes * (8 / 128 if t.is_routed_expert else 1) for t in stored_tensors(spec, "q4_k_m")
+               if t.group != "embedding")
+    step = offload_seconds_per_token(spec, load_gpu("rtx-4090"), quant="q4_k_m", kv_total=0, gpu_layers=0)
+    assert step == pytest.approx(read / (HOST_RAM_BYTES_PER_S * HOST_MEMORY_EFFICIENCY), rel=1e-9)
+    assert offload("Qwen/Qwen3-30B-A3B", gpu="rtx-4090", gpu_layers=0, quant="q4_k_m").decode_tokens_per_s > 10
+
+
 @pytest.mark.parametrize("call,message", [
     (lambda: plan("llama-3-8b", gpu="h100-sxm", n_gpus=0), "n_gpus must be an integer within 1–1,024, got 0"),
     (lambda: plan("llama-3-8b", gpu="h100-sxm", mode="dp"), "mode must be tp or pp, got 'dp'"),
