@@ -250,9 +250,10 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     perf = None if gpu is None else performance(spec, w, total, gpu=gpu, engine=speed, prompt=prompt,
                                                 refusal=refusal, efficiency=efficiency,
                                                 prefill_efficiency=prefill_efficiency, **split)
-    if perf is not None and engine in ("llama.cpp", "ollama") and details.get("n_gpu_layers",
-                                                                             spec.n_layers + 1) <= spec.n_layers:
-        perf = offloaded(spec, w, perf, gpu=gpu, gpu_layers=details["n_gpu_layers"], kv_total=kv)
+    if perf is not None and engine in ("llama.cpp", "ollama") and (
+            details.get("n_gpu_layers", spec.n_layers + 1) <= spec.n_layers or details.get("n_cpu_moe")):
+        perf = offloaded(spec, w, perf, gpu=gpu, gpu_layers=min(details["n_gpu_layers"], spec.n_layers), kv_total=kv,
+                         cpu_moe_layers=details.get("n_cpu_moe", 0))
     return Estimate(model=spec.name, workload=w, **totals, total_bytes=total, performance=perf, breakdown=breakdown,
                     engine=engine, engine_details=details, engine_refusal=refusal)
 
@@ -324,7 +325,7 @@ def _llamacpp_fitted(spec: ModelSpec, w: Workload, gpu, options: dict):
     """llama.cpp on `gpu`: with n_gpu_layers unset and fit on (llama-server's defaults), the most layers that leave its
     fit target free (engines.llamacpp.fit); else the layers asked for (all by default)."""
     from .engines import llamacpp_memory
-    from .engines.llamacpp.fit import LLAMA_FIT_TARGET_BYTES, most_layers_that_fit
+    from .engines.llamacpp.fit import LLAMA_FIT_TARGET_BYTES, fit_placement, most_layers_that_fit
     from .gpus import load_gpu
     from .overhead import overhead_bytes
 
@@ -334,8 +335,13 @@ def _llamacpp_fitted(spec: ModelSpec, w: Workload, gpu, options: dict):
     if not fit or gpu is None or options.get("n_gpu_layers") is not None or options.get("backend") == "cpu":
         return llamacpp_memory(spec, **common, **options)
     room = load_gpu(gpu).runtime_total_bytes - overhead_bytes(w.runtime) - LLAMA_FIT_TARGET_BYTES
-    m = most_layers_that_fit(spec.n_layers, lambda n: llamacpp_memory(spec, **common, **options, n_gpu_layers=n),
-                             room)
+    if options.get("n_cpu_moe"):  # the user placed the experts: only the layers are fitted
+        m = most_layers_that_fit(spec.n_layers, lambda n: llamacpp_memory(spec, **common, **options, n_gpu_layers=n),
+                                 room)
+    else:
+        m = fit_placement(spec.n_layers, spec.moe is not None,
+                          lambda n, moe: llamacpp_memory(spec, **common, **options, n_gpu_layers=n, n_cpu_moe=moe),
+                          room)
     return m.model_copy(update={"details": {**m.details, "fit": True, "fit_target_bytes": LLAMA_FIT_TARGET_BYTES}})
 
 

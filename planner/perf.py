@@ -292,10 +292,12 @@ HOST_MEMORY_EFFICIENCY = 0.6
 
 
 def offload_seconds_per_token(spec: ModelSpec, g: GPU, *, quant: str, kv_total: int, gpu_layers: int,
-                              host_bytes_per_s: float = HOST_RAM_BYTES_PER_S, batch: int = 1) -> float:
-    """One decode step with the first `gpu_layers` layers on the GPU: the GPU reads its weights and KV at its
-    bandwidth, the host its layers and KV at its own (the embedding table is only looked up, not read whole). Of a
-    MoE model's routed experts each side reads the share a step of `batch` tokens touches."""
+                              host_bytes_per_s: float = HOST_RAM_BYTES_PER_S, batch: int = 1,
+                              cpu_moe_layers: int = 0) -> float:
+    """One decode step with the first `gpu_layers` layers on the GPU, less the routed experts of the first
+    `cpu_moe_layers` layers (llama.cpp --n-cpu-moe): the GPU reads its weights and KV at its bandwidth, the host its
+    share and KV at its own (the embedding table is only looked up, not read whole). Of a MoE model's routed experts
+    each side reads the share a step of `batch` tokens touches."""
     from .weights import stored_tensors
 
     touched = float(experts_touched_fraction(spec, batch))
@@ -303,7 +305,9 @@ def offload_seconds_per_token(spec: ModelSpec, g: GPU, *, quant: str, kv_total: 
     for t in stored_tensors(spec, quant):
         if t.group == "embedding" and not (spec.tie_embeddings and gpu_layers == spec.n_layers):
             continue  # looked up, not read (and, tied, the lm_head is read where it lives)
-        on_device = (t.layer is not None and t.layer < gpu_layers) or (t.layer is None and gpu_layers == spec.n_layers)
+        on_device = (t.layer is not None and t.layer < gpu_layers
+                     and not (t.is_routed_expert and t.layer < cpu_moe_layers)) or (
+            t.layer is None and gpu_layers == spec.n_layers)
         read = t.nbytes * (touched if t.is_routed_expert else 1.0)
         device, host = (device + read, host) if on_device else (device, host + read)
     if spec.tie_embeddings and gpu_layers < spec.n_layers:  # the tied table as the host's lm_head, read whole

@@ -344,3 +344,23 @@ def test_llama_cpp_fits_its_layers_to_the_gpu_when_n_gpu_layers_is_unset():
         estimate("meta-llama/Llama-3.1-70B", **kw, fit="yes")
     unset = estimate("meta-llama/Llama-3.1-70B", **kw, n_gpu_layers=None, fit=None)  # None: the defaults
     assert unset.engine_details["n_gpu_layers"] == d["n_gpu_layers"]
+
+
+def test_llama_cpp_fits_a_moe_model_by_its_experts_first():
+    # llama_params_fit on a MoE model: every layer's routed experts to system RAM first; where the rest fits, as many
+    # layers as fit get theirs back (--n-cpu-moe N: the experts of the first N layers stay in system RAM)
+    from planner.engines.llamacpp.fit import LLAMA_FIT_TARGET_BYTES
+
+    kw = dict(quant="q4_k_m", engine="llama.cpp", gpu="rtx-4060-ti-16gb", context=32768)
+    e = estimate("Qwen/Qwen3-30B-A3B", **kw)
+    d = e.engine_details
+    assert d["n_gpu_layers"] == 49 and 0 < d["n_cpu_moe"] < 48  # every layer on the GPU, some experts not
+    room = load_gpu("rtx-4060-ti-16gb").runtime_total_bytes - e.overhead_bytes - LLAMA_FIT_TARGET_BYTES
+    assert e.weights_bytes + e.kv_cache_bytes + e.activation_bytes <= room
+    more = estimate("Qwen/Qwen3-30B-A3B", **kw, n_gpu_layers=49, n_cpu_moe=d["n_cpu_moe"] - 1)
+    assert more.weights_bytes + more.kv_cache_bytes + more.activation_bytes > room  # one more layer's experts won't
+    assert 15 < e.performance.decode_tokens_per_s < more.performance.decode_tokens_per_s
+    dense = estimate("meta-llama/Llama-3.1-70B", quant="q4_0", engine="llama.cpp", gpu="rtx-4090", context=8192)
+    assert dense.engine_details["n_cpu_moe"] == 0  # a dense model: whole layers
+    with pytest.raises(WorkloadError, match="n_cpu_moe"):
+        estimate("Qwen/Qwen3-30B-A3B", **kw, n_cpu_moe=-1)

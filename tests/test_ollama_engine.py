@@ -268,3 +268,11 @@ def test_layers_the_estimate_places_but_llama_cpp_cannot_fit_are_refused(monkeyp
                  engine_version="0.9.6", num_parallel=1)
     assert e.engine_refusal is not None and "33 of 33 layers" in e.engine_refusal
     assert "fails to load" in e.engine_refusal
+
+
+def test_from_0_30_a_moe_model_keeps_its_layers_on_the_gpu_and_some_experts_in_system_ram():
+    # llama-server's --fit (Ollama 0.30+) moves routed experts first; Ollama's own layout before moved whole layers
+    new = _ollama(model="Qwen/Qwen3-30B-A3B", gpu="rtx-4060-ti-16gb", num_ctx=32768).engine_details
+    old = _ollama(model="Qwen/Qwen3-30B-A3B", gpu="rtx-4060-ti-16gb", num_ctx=32768, engine_version="0.24.0")
+    assert new["layers_offloaded"] == 49 and new["n_cpu_moe"] > 0 and new["processor"].endswith("CPU/GPU")
+    assert old.engine_details["layers_offloaded"] < 49 and old.engine_details["n_cpu_moe"] == 0

@@ -17,7 +17,7 @@ def cmd_estimate(a) -> str:
         "max_num_batched_tokens": a.max_num_batched_tokens, "max_num_seqs": a.max_num_seqs,
         "block_size": a.block_size, "n_batch": a.n_batch, "n_ubatch": a.n_ubatch,
         "flash_attn": None if a.flash_attn is None else a.flash_attn == "on", "n_gpu_layers": a.n_gpu_layers,
-        "fit": None if a.fit is None else a.fit == "on",
+        "fit": None if a.fit is None else a.fit == "on", "n_cpu_moe": a.n_cpu_moe,
         "n_parallel": a.parallel, "n_ctx": a.n_ctx, "type_v": a.type_v, "cache": a.cache,
         "max_cache_len": a.max_cache_len, "tensor_parallel_size": a.tensor_parallel_size,
         "pipeline_parallel_size": a.pipeline_parallel_size, "data_parallel_size": a.data_parallel_size,
@@ -111,7 +111,8 @@ def _offloaded(e) -> bool:
     from ..profiles import load_model
 
     layers = e.engine_details.get("n_gpu_layers")
-    return e.engine in ("llama.cpp", "ollama") and layers is not None and layers <= load_model(e.model).n_layers
+    return e.engine in ("llama.cpp", "ollama") and layers is not None and (
+        layers <= load_model(e.model).n_layers or bool(e.engine_details.get("n_cpu_moe")))
 
 
 def _served(p) -> str:
@@ -161,8 +162,9 @@ def _engine_lines(e, unit: str) -> list[str]:
     if e.engine == "ollama":
         return [f"Ollama {d['engine_version']}: num_ctx {d['num_ctx']:,} × num_parallel {d['num_parallel']} "
                 f"({d['kv_cache_type']} cache, {format_bytes(e.kv_cache_bytes, unit)} on the GPU); "
-                f"{d['layers_offloaded']}/{d['layers_model']} layers on the GPU, flash attention "
-                f"{'on' if d['flash_attn'] else 'off'}",
+                f"{d['layers_offloaded']}/{d['layers_model']} layers on the GPU"
+                + (f" (the routed experts of {d['n_cpu_moe']} in system RAM)" if d.get("n_cpu_moe") else "")
+                + f", flash attention {'on' if d['flash_attn'] else 'off'}",
                 *([f"  its own estimate chose the layers (llm/memory.go): "
                    f"{format_bytes(d['estimate_vram_bytes'], unit)} on the GPU of "
                    f"{format_bytes(d['estimate_total_bytes'], unit)} in all "
@@ -183,6 +185,8 @@ def _engine_lines(e, unit: str) -> list[str]:
                 f"K ({d['type_k']}) {d['kv_k_bytes'] / mib:.2f} MiB, "
                 f"V ({d['type_v']}) {d['kv_v_bytes'] / mib:.2f} MiB; flash attention {fa}",
                 f"  {min(d['n_gpu_layers'], d['n_layers_model'])}/{d['n_layers_model']} layers on the GPU"
+                + (f", the routed experts of {d['n_cpu_moe']} of them in system RAM (--n-cpu-moe {d['n_cpu_moe']})"
+                   if d.get("n_cpu_moe") else "")
                 + (f" (--fit: the most that leave {d['fit_target_bytes'] / mib:.0f} MiB free; set --n-gpu-layers to "
                    "choose)" if d.get("fit") else ""),
                 f"  host (system RAM): weights {d['host_weights_bytes'] / mib:.2f} MiB, "

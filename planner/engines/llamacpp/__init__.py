@@ -56,11 +56,14 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     (_compute_buffer). backend="cpu" models llama.cpp's CPU backend as the device. Phi-3's sliding window is off in
     llama.cpp (SWA_DISABLED).
     n_parallel defaults to `batch` and n_ctx to context × n_parallel, so the cache holds every sequence.
+    n_cpu_moe (--n-cpu-moe): the routed experts of the first n_cpu_moe layers stay in system RAM.
     """
     defaults = {"n_batch": 2048, "n_ubatch": 512, "flash_attn": True, "n_gpu_layers": spec.n_layers + 1,
+                "n_cpu_moe": 0,
                 "n_parallel": None, "n_ctx": None, "kv_unified": False, "type_v": None, "backend": "cuda"}
-    o = engine_options("llama.cpp", options, defaults, minimum={"n_gpu_layers": 0},
-                       maximum={"n_batch": MAX_CONTEXT, "n_ubatch": MAX_CONTEXT, "n_gpu_layers": 2**31 - 1})
+    o = engine_options("llama.cpp", options, defaults, minimum={"n_gpu_layers": 0, "n_cpu_moe": 0},
+                       maximum={"n_batch": MAX_CONTEXT, "n_ubatch": MAX_CONTEXT, "n_gpu_layers": 2**31 - 1,
+                                "n_cpu_moe": 2**31 - 1})
     for key, high in (("n_parallel", LLAMA_MAX_SEQ), ("n_ctx", MAX_CONTEXT)):  # None: derived from the workload
         if o[key] is not None:
             positive_int(key, o[key], high)
@@ -99,7 +102,8 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
             if spec.tie_embeddings and output_on_gpu:
                 w_gpu += t.nbytes  # llama.cpp duplicates the tied matrix as the GPU's lm_head
         elif t.layer is not None:
-            w_gpu, w_host = (w_gpu + t.nbytes, w_host) if t.layer >= gpu_first else (w_gpu, w_host + t.nbytes)
+            on_gpu = t.layer >= gpu_first and not (t.is_routed_expert and t.layer < o["n_cpu_moe"])  # --n-cpu-moe
+            w_gpu, w_host = (w_gpu + t.nbytes, w_host) if on_gpu else (w_gpu, w_host + t.nbytes)
         elif output_on_gpu:
             w_gpu += t.nbytes
         else:

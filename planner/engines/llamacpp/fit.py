@@ -6,10 +6,11 @@ option, default: 1024` (llama-server --help, quoted in ggml-org/llama.cpp#18390)
 that default for text models (llm/llama_server.go sets LLAMA_ARG_FIT_TARGET only to make room for a vision
 projector).
 
-The fit also shrinks n_ctx when the user left it at 0 (down to 4096); planner's workload always names its context,
-which counts as set. For MoE models llama.cpp first moves only the routed experts of some layers to system RAM
-("overflowing" layers) before whole layers; planner moves whole layers, which leaves less on the GPU than llama.cpp
-does (its verdict errs to the safe side; its decode to the slow side).
+The fit (llama_params_fit_impl, src/llama.cpp as Ollama vendored it in v0.24.0) also shrinks n_ctx when the user
+left it at 0 (down to 4096); planner's workload always names its context, which counts as set. A dense model: whole
+layers from the back. A MoE model: first every layer's routed experts to system RAM; if the rest fits, layers get
+their experts back ("full" layers, front to back); if not, whole expert-less layers from the back. llama.cpp also
+fits part of one more layer (its up, or up and gate, projections); planner stops at whole layers.
 """
 
 from __future__ import annotations
@@ -29,11 +30,30 @@ def device_bytes(m: EngineMemory) -> int:
 def most_layers_that_fit(n_layers: int, placed: Callable[[int], EngineMemory], room: int) -> EngineMemory:
     """The placement with the most layers on the GPU (all n_layers + 1, the output counted as a layer) whose device
     bytes fit `room`; with none that fits, no layer on the GPU. Device bytes grow with every layer, so bisect."""
-    chosen = placed(n_layers + 1)
-    if device_bytes(chosen) <= room:
-        return chosen
-    low, high = 0, n_layers  # placed(0): taken as the floor
-    while low < high:
-        mid = (low + high + 1) // 2
-        low, high = (mid, high) if device_bytes(placed(mid)) <= room else (low, mid - 1)
+    return _most(lambda n: placed(n), 0, n_layers + 1, room)
+
+
+def fit_placement(n_layers: int, moe: bool, placed: Callable[[int, int], EngineMemory], room: int) -> EngineMemory:
+    """llama_params_fit's placement (`placed(n_gpu_layers, n_cpu_moe)`), the n_ctx step aside. Everything on the GPU
+    if it fits `room`; else, for a dense model, the most whole layers from the back. For a MoE model: with every
+    layer's routed experts in system RAM, if the rest fits, the most layers whose experts join it on the GPU ("full
+    layers"); if not even that fits, the most of those expert-less layers (the output then stays in system RAM)."""
+    everything = placed(n_layers + 1, 0)
+    if device_bytes(everything) <= room:
+        return everything
+    if not moe:
+        return most_layers_that_fit(n_layers, lambda n: placed(n, 0), room)
+    if device_bytes(placed(n_layers + 1, n_layers)) <= room:  # the dense part fits: convert layers to full ones
+        return _most(lambda k: placed(n_layers + 1, n_layers - k), 0, n_layers, room)
+    return _most(lambda n: placed(n, n_layers), 0, n_layers, room)
+
+
+def _most(placed: Callable[[int], EngineMemory], low: int, high: int, room: int) -> EngineMemory:
+    """placed(n) for the largest n in [low, high] that fits `room` (device bytes grow with n); placed(low) when none
+    does."""
+    if device_bytes(placed(high)) <= room:
+        return placed(high)
+    while low < high - 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if device_bytes(placed(mid)) <= room else (low, mid)
     return placed(low)

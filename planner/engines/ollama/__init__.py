@@ -29,7 +29,7 @@ from ...limits import MAX_CONTEXT
 from ...spec import ModelSpec
 from ..common import EngineMemory, engine_options
 from ..llamacpp import llamacpp_memory
-from ..llamacpp.fit import LLAMA_FIT_TARGET_BYTES, device_bytes, most_layers_that_fit
+from ..llamacpp.fit import LLAMA_FIT_TARGET_BYTES, device_bytes, fit_placement, most_layers_that_fit
 from .estimate import OllamaEstimate, estimate_gpu_layers
 from .releases import (
     OLLAMA_CURRENT,
@@ -121,8 +121,8 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     common = dict(quant=quant, kv_dtype=cache, context=num_ctx, batch=slots, n_parallel=slots,
                   n_ctx=num_ctx * slots, flash_attn=flash, kv_unified=rules["unified_kv"] and slots > 1)
 
-    def placed(layers: int) -> EngineMemory:
-        return llamacpp_memory(spec, **common, n_gpu_layers=layers)
+    def placed(layers: int, cpu_moe: int = 0) -> EngineMemory:
+        return llamacpp_memory(spec, **common, n_gpu_layers=layers, n_cpu_moe=cpu_moe)
 
     device = device_bytes
     refusal = None
@@ -134,8 +134,10 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
                        f"{free / GIB:.2f} GiB free: the runner fails to load (CUDA out of memory); set num_gpu lower "
                        "or use a release that measures its allocations (0.12.11+)")
     else:  # the most layers whose allocations leave Ollama's minimum free (until 0.29), or llama-server's fit target
-        margin = LLAMA_FIT_TARGET_BYTES if rules["layers"] == "fit" else minimum_bytes
-        chosen = most_layers_that_fit(spec.n_layers, placed, free - margin)
+        if rules["layers"] == "fit":  # llama-server's --fit: a MoE model's experts go to system RAM first
+            chosen = fit_placement(spec.n_layers, spec.moe is not None, placed, free - LLAMA_FIT_TARGET_BYTES)
+        else:  # Ollama's own layout: whole layers, its minimum left free
+            chosen = most_layers_that_fit(spec.n_layers, placed, free - minimum_bytes)
     d = chosen.details
     on_gpu = min(d["n_gpu_layers"], spec.n_layers + 1)
     if est is not None:  # `ollama ps` shows the estimate: SIZE its full figure, on the GPU its partial one
@@ -143,8 +145,8 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     else:
         vram = device(chosen)
         size = vram + d["host_total_bytes"]
-        if on_gpu == spec.n_layers + 1:  # every layer on the GPU: Ollama counts the CPU-side input weights and
-            vram = size                  # buffers as VRAM "to represent complete offloading" (llm/server.go)
+        if on_gpu == spec.n_layers + 1 and not d.get("n_cpu_moe"):  # every layer wholly on the GPU: Ollama counts
+            vram = size  # the CPU-side input weights and buffers as VRAM "to represent complete offloading"
     extra = {} if est is None else {
         "estimate_layers": est.layers, "estimate_kv_bytes": est.kv, "estimate_graph_full_bytes": est.graph_full,
         "estimate_graph_partial_bytes": est.graph_partial, "estimate_vram_bytes": est.vram,
