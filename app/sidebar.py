@@ -184,6 +184,10 @@ def _engine_controls(state: dict, spec) -> None:
                max_value=MAX_LAYERS + 1, value=None, placeholder="--fit: as many as leave 1 GiB free",
                help="Unset, llama-server fits the layers to the GPU (--fit, its default): the most that leave "
                "1 GiB free, the rest in system RAM. Set, exactly that many, whether they fit or not.")
+        widget("number_input", "n_cpu_moe", "MoE: experts of the first N layers in CPU RAM (--n-cpu-moe)", where=box,
+               min_value=0, max_value=MAX_LAYERS, value=None, placeholder="--fit decides",
+               help="A MoE model's routed experts of the first N layers stay in system RAM. Unset, --fit moves "
+               "experts there first, as many as it must.")
         widget("number_input", "n_parallel", "parallel slots", where=box, min_value=1, max_value=256, value=None,
                placeholder="the concurrent requests")
     elif engine == "transformers":

@@ -576,3 +576,11 @@ def test_ollama_release_and_flash_attention_from_the_engine_picker():
                   engine_version="0.5.4", flash_attn=True)
     assert on.total_bytes != e.total_bytes and metric(at, "total") == gib(on.total_bytes)
     assert at.query_params["flash_attn"] == "on"
+
+
+def test_llama_cpp_moe_experts_in_cpu_ram_from_the_engine_picker():
+    at = app(gpu="rtx-4060-ti-16gb", model="Qwen/Qwen3-30B-A3B", quant="q4_k_m", context="8192", engine="llama.cpp")
+    at.sidebar.number_input(key="n_cpu_moe").set_value(40).run()
+    e = estimate("Qwen/Qwen3-30B-A3B", quant="q4_k_m", context=8192, gpu="rtx-4060-ti-16gb", engine="llama.cpp",
+                 n_cpu_moe=40)
+    assert metric(at, "total") == gib(e.total_bytes) and at.query_params["n_cpu_moe"] == "40"
