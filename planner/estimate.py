@@ -250,10 +250,9 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     perf = None if gpu is None else performance(spec, w, total, gpu=gpu, engine=speed, prompt=prompt,
                                                 refusal=refusal, efficiency=efficiency,
                                                 prefill_efficiency=prefill_efficiency, **split)
-    if perf is not None and engine in ("llama.cpp", "ollama") and (
-            details.get("n_gpu_layers", spec.n_layers + 1) <= spec.n_layers or details.get("n_cpu_moe")):
-        perf = offloaded(spec, w, perf, gpu=gpu, gpu_layers=min(details["n_gpu_layers"], spec.n_layers), kv_total=kv,
-                         cpu_moe_layers=details.get("n_cpu_moe", 0))
+    if perf is not None and engine in ("llama.cpp", "ollama") and details.get("host_moved_bytes"):
+        perf = offloaded(spec, w, perf, gpu=gpu, n_gpu_layers=details["n_gpu_layers"], kv_total=kv,
+                         cpu_moe_layers=details.get("n_cpu_moe", 0), engine=speed, efficiency=efficiency)
     return Estimate(model=spec.name, workload=w, **totals, total_bytes=total, performance=perf, breakdown=breakdown,
                     engine=engine, engine_details=details, engine_refusal=refusal)
 
@@ -286,7 +285,7 @@ def _engine_context(spec: ModelSpec, engine: str | None, context, batch, options
 
         if options.get("num_ctx") is not None:
             return min(positive_int("num_ctx", options["num_ctx"], MAX_CONTEXT), spec.max_context)
-        total = options.get("gpu_memory_bytes") or (None if gpu is None else load_gpu(gpu).runtime_total_bytes)
+        total = options.get("gpu_memory_bytes") or (None if gpu is None else _runtime_memory(load_gpu(gpu)))
         release = ollama_release(options.get("engine_version"))
         return None if total is None else min(ollama_default_num_ctx(release, total), spec.max_context)
     if engine == "sglang" and context is None:
@@ -303,6 +302,12 @@ def _engine_context(spec: ModelSpec, engine: str | None, context, batch, options
 _SIZES = {"vllm": "sizes its KV cache", "sglang": "sizes its KV pool", "ollama": "decides its layers"}
 
 
+def _runtime_memory(g) -> int:
+    """The memory an engine sees on `g`: CUDA's (ROCm's) total, or on Apple GPUs Metal's working-set share of unified
+    memory (recommendedMaxWorkingSetSize, what llama.cpp and Ollama budget from)."""
+    return g.usable_memory_bytes if g.vendor == "apple" else g.runtime_total_bytes
+
+
 def _engine_gpu(engine: str, gpu, options: dict):
     """(catalog GPU or None, the total CUDA reports, the options without gpu_memory_bytes) of an engine that budgets
     from the GPU's memory; refuses Apple GPUs for vLLM and SGLang, which have no Metal backend."""
@@ -317,7 +322,7 @@ def _engine_gpu(engine: str, gpu, options: dict):
     if memory is None and g is None:
         raise WorkloadError(f"engine {engine!r} {_SIZES[engine]} from the GPU's memory: give gpu= or "
                             "gpu_memory_bytes=")
-    total = g.runtime_total_bytes if memory is None else memory
+    total = _runtime_memory(g) if memory is None else memory
     return g, positive_int("gpu_memory_bytes", total, MAX_BYTES), options
 
 
@@ -325,24 +330,24 @@ def _llamacpp_fitted(spec: ModelSpec, w: Workload, gpu, options: dict):
     """llama.cpp on `gpu`: with n_gpu_layers unset and fit on (llama-server's defaults), the most layers that leave its
     fit target free (engines.llamacpp.fit); else the layers asked for (all by default)."""
     from .engines import llamacpp_memory
-    from .engines.llamacpp.fit import LLAMA_FIT_TARGET_BYTES, fit_placement, most_layers_that_fit
+    from .engines.llamacpp.fit import LLAMA_FIT_TARGET_BYTES, fit_placement
     from .gpus import load_gpu
     from .overhead import overhead_bytes
 
     options = {k: v for k, v in options.items() if v is not None}  # None: the engine's default, as everywhere
     fit = flag("fit", options.pop("fit", True))
     common = dict(quant=w.quant, kv_dtype=w.kv_dtype, context=w.context, batch=w.batch)
-    if not fit or gpu is None or options.get("n_gpu_layers") is not None or options.get("backend") == "cpu":
+    # --fit only changes what the user left at its default: a set -ngl, or tensor overrides such as --n-cpu-moe
+    # ("tensor_buft_overrides already set by user, abort"), leave every layer where -ngl puts it
+    if not fit or gpu is None or options.get("n_gpu_layers") is not None or options.get("n_cpu_moe") \
+            or options.get("backend") == "cpu":
         return llamacpp_memory(spec, **common, **options)
-    room = load_gpu(gpu).runtime_total_bytes - overhead_bytes(w.runtime) - LLAMA_FIT_TARGET_BYTES
-    if options.get("n_cpu_moe"):  # the user placed the experts: only the layers are fitted
-        m = most_layers_that_fit(spec.n_layers, lambda n: llamacpp_memory(spec, **common, **options, n_gpu_layers=n),
-                                 room)
-    else:
-        m = fit_placement(spec.n_layers, spec.moe is not None,
-                          lambda n, moe: llamacpp_memory(spec, **common, **options, n_gpu_layers=n, n_cpu_moe=moe),
-                          room)
-    return m.model_copy(update={"details": {**m.details, "fit": True, "fit_target_bytes": LLAMA_FIT_TARGET_BYTES}})
+    g = load_gpu(gpu)
+    room = g.usable_memory_bytes - overhead_bytes(w.runtime) - LLAMA_FIT_TARGET_BYTES  # Apple: the GPU's share
+    m = fit_placement(spec.n_layers, spec.moe is not None,
+                      lambda n, moe: llamacpp_memory(spec, **common, **options, n_gpu_layers=n, n_cpu_moe=moe), room)
+    moved = m.details["n_gpu_layers"] <= spec.n_layers or m.details["n_cpu_moe"] > 0
+    return m.model_copy(update={"details": {**m.details, "fit": moved, "fit_target_bytes": LLAMA_FIT_TARGET_BYTES}})
 
 
 def _engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict, options: dict):

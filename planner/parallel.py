@@ -191,7 +191,8 @@ def offload(model, *, gpu: str | GPU, gpu_layers: int, quant: str | None = None,
     act = decode_activation_bytes(spec, context_len=w.context, batch=w.batch)
     device_total = device + kv_dev + act + overhead_bytes("cuda")
     host_total = host + kv_host
-    step = offload_seconds_per_token(spec, g, quant=w.quant, kv_total=kv_total, gpu_layers=gpu_layers,
+    ngl = gpu_layers if gpu_layers < spec.n_layers else spec.n_layers + 1  # all layers: the output with them
+    step = offload_seconds_per_token(spec, g, quant=w.quant, kv_total=kv_total, n_gpu_layers=ngl,
                                      host_bytes_per_s=host_bytes_per_s, batch=w.batch)
     return OffloadPlan(model=spec.name, gpu=g.id, gpu_layers=gpu_layers, device_bytes=device_total,
                        host_bytes=host_total, fits=device_total <= g.usable_memory_bytes,

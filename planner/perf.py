@@ -291,29 +291,36 @@ HOST_RAM_BYTES_PER_S = 76.8e9
 HOST_MEMORY_EFFICIENCY = 0.6
 
 
-def offload_seconds_per_token(spec: ModelSpec, g: GPU, *, quant: str, kv_total: int, gpu_layers: int,
+def offload_seconds_per_token(spec: ModelSpec, g: GPU, *, quant: str, kv_total: int, n_gpu_layers: int,
                               host_bytes_per_s: float = HOST_RAM_BYTES_PER_S, batch: int = 1,
-                              cpu_moe_layers: int = 0) -> float:
-    """One decode step with the first `gpu_layers` layers on the GPU, less the routed experts of the first
-    `cpu_moe_layers` layers (llama.cpp --n-cpu-moe): the GPU reads its weights and KV at its bandwidth, the host its
-    share and KV at its own (the embedding table is only looked up, not read whole). Of a MoE model's routed experts
-    each side reads the share a step of `batch` tokens touches."""
+                              cpu_moe_layers: int = 0, engine: Engine | None = None, efficiency: float | None = None,
+                              full_step: float | None = None) -> float:
+    """One decode step with llama.cpp's placement: the last `n_gpu_layers` layers on the GPU (the output too when
+    n_gpu_layers > n_layers), the routed experts of the first `cpu_moe_layers` layers in system RAM (--n-cpu-moe),
+    the rest in system RAM. What system RAM holds is read there instead of on the GPU: the step is the all-on-GPU
+    step (`full_step`, else the GPU's memory step for the same bytes) plus, for those bytes, the host's time less the
+    GPU's. Of a MoE model's routed experts each side reads the share a step of `batch` tokens touches; the embedding
+    table is only looked up, not read whole (tied, it is the lm_head and read)."""
+    from .engines.llamacpp import gpu_first_layer
     from .weights import stored_tensors
 
+    engine = engine or default_engine(quant, spec)
     touched = float(experts_touched_fraction(spec, batch))
-    device = host = 0.0
+    first, output_on_gpu = gpu_first_layer(spec.n_layers, n_gpu_layers), n_gpu_layers > spec.n_layers
+    everything = host = 0.0
     for t in stored_tensors(spec, quant):
-        if t.group == "embedding" and not (spec.tie_embeddings and gpu_layers == spec.n_layers):
-            continue  # looked up, not read (and, tied, the lm_head is read where it lives)
-        on_device = (t.layer is not None and t.layer < gpu_layers
-                     and not (t.is_routed_expert and t.layer < cpu_moe_layers)) or (
-            t.layer is None and gpu_layers == spec.n_layers)
+        if t.group == "embedding" and not spec.tie_embeddings:
+            continue  # looked up, not read
         read = t.nbytes * (touched if t.is_routed_expert else 1.0)
-        device, host = (device + read, host) if on_device else (device, host + read)
-    if spec.tie_embeddings and gpu_layers < spec.n_layers:  # the tied table as the host's lm_head, read whole
-        host += sum(t.nbytes for t in stored_tensors(spec, quant) if t.group == "embedding")
-    kv_layer = kv_total / spec.n_layers
-    kv_dev, kv_host = round(kv_layer * gpu_layers), round(kv_layer * (spec.n_layers - gpu_layers))
-    engine = default_engine(quant, spec)
-    return (device + kv_dev) / (g.memory_bandwidth_bytes_per_s * memory_efficiency(g, quant, engine, spec)) \
-        + (host + kv_host) / (host_bytes_per_s * HOST_MEMORY_EFFICIENCY)
+        everything += read
+        if t.layer is None:
+            on_gpu = output_on_gpu
+        else:
+            on_gpu = t.layer >= first and not (t.is_routed_expert and t.layer < cpu_moe_layers)
+        host += 0.0 if on_gpu else read
+    kv_host = round(kv_total / spec.n_layers * min(first, spec.n_layers))
+    eff = memory_efficiency(g, quant, engine, spec, efficiency=efficiency)
+    gpu_rate = g.memory_bandwidth_bytes_per_s * eff
+    if full_step is None:
+        full_step = float(memory_step_seconds(everything + kv_total, g, eff, spec, engine))
+    return full_step + (host + kv_host) * (1 / (host_bytes_per_s * HOST_MEMORY_EFFICIENCY) - 1 / gpu_rate)

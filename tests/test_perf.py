@@ -158,15 +158,36 @@ def test_cpu_offload_moves_layers_to_host_and_slows_decode():
 def test_offloaded_moe_layers_read_only_the_experts_a_step_touches():
     # at batch 1 a step reads the dense tensors and k of E experts of each layer, wherever the layer lives: a MoE
     # model decodes from system RAM at its active size (Qwen3-30B-A3B: 8 of 128 experts), not its total size
-    from planner.perf import HOST_MEMORY_EFFICIENCY, HOST_RAM_BYTES_PER_S, offload_seconds_per_token
+    from planner.perf import HOST_MEMORY_EFFICIENCY, HOST_RAM_BYTES_PER_S, memory_efficiency, offload_seconds_per_token
     from planner.weights import stored_tensors
 
-    spec = load_model("Qwen/Qwen3-30B-A3B")
+    spec, g = load_model("Qwen/Qwen3-30B-A3B"), load_gpu("rtx-4090")
     read = sum(t.nbytes * (8 / 128 if t.is_routed_expert else 1) for t in stored_tensors(spec, "q4_k_m")
                if t.group != "embedding")
-    step = offload_seconds_per_token(spec, load_gpu("rtx-4090"), quant="q4_k_m", kv_total=0, gpu_layers=0)
-    assert step == pytest.approx(read / (HOST_RAM_BYTES_PER_S * HOST_MEMORY_EFFICIENCY), rel=1e-9)
+    gpu_rate = g.memory_bandwidth_bytes_per_s * memory_efficiency(g, "q4_k_m", "llama.cpp", spec)
+
+    def step(ngl):
+        return offload_seconds_per_token(spec, g, quant="q4_k_m", kv_total=0, n_gpu_layers=ngl, full_step=1.0)
+
+    # all in system RAM: those bytes at the host's speed instead of the GPU's; all on the GPU: the GPU's own step
+    assert step(0) - step(49) == pytest.approx(read * (1 / (HOST_RAM_BYTES_PER_S * HOST_MEMORY_EFFICIENCY)
+                                                       - 1 / gpu_rate), rel=1e-9)
+    assert step(49) == 1.0
     assert offload("Qwen/Qwen3-30B-A3B", gpu="rtx-4090", gpu_layers=0, quant="q4_k_m").decode_tokens_per_s > 10
+
+
+def test_moving_weights_to_system_ram_never_speeds_decode_up():
+    # llama.cpp -ngl k: the last k layers on the GPU, the output only with all of them; --n-cpu-moe N: the experts of
+    # the first N layers in system RAM. Every byte moved to system RAM is read more slowly, and the same placement
+    # reads at the same speed whichever way it is asked for.
+    kw = dict(quant="q4_k_m", engine="llama.cpp", gpu="rtx-4090", context=8192)
+    speeds = [estimate("Qwen/Qwen3-30B-A3B", **kw, n_gpu_layers=49, n_cpu_moe=n).decode_tokens_per_s
+              for n in (0, 1, 12, 24, 48)]
+    assert speeds == sorted(speeds, reverse=True) and speeds[0] > speeds[1]
+    same = [estimate("Qwen/Qwen3-30B-A3B", **kw, n_gpu_layers=25, n_cpu_moe=n) for n in (0, 12, 23)]
+    assert len({e.decode_tokens_per_s for e in same}) == 1 and len({e.weights_bytes for e in same}) == 1
+    dense = [estimate("meta-llama/Meta-Llama-3-8B", **kw, n_gpu_layers=n).decode_tokens_per_s for n in (33, 32, 16)]
+    assert dense == sorted(dense, reverse=True) and dense[1] < dense[0]  # -ngl 32: the output's matrix in RAM
 
 
 @pytest.mark.parametrize("call,message", [

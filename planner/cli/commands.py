@@ -163,7 +163,8 @@ def _engine_lines(e, unit: str) -> list[str]:
         return [f"Ollama {d['engine_version']}: num_ctx {d['num_ctx']:,} × num_parallel {d['num_parallel']} "
                 f"({d['kv_cache_type']} cache, {format_bytes(e.kv_cache_bytes, unit)} on the GPU); "
                 f"{d['layers_offloaded']}/{d['layers_model']} layers on the GPU"
-                + (f" (the routed experts of {d['n_cpu_moe']} in system RAM)" if d.get("n_cpu_moe") else "")
+                + (f" (the routed experts of the first {d['n_cpu_moe']} layers in system RAM)"
+                   if d.get("n_cpu_moe") else "")
                 + f", flash attention {'on' if d['flash_attn'] else 'off'}",
                 *([f"  its own estimate chose the layers (llm/memory.go): "
                    f"{format_bytes(d['estimate_vram_bytes'], unit)} on the GPU of "
@@ -185,8 +186,8 @@ def _engine_lines(e, unit: str) -> list[str]:
                 f"K ({d['type_k']}) {d['kv_k_bytes'] / mib:.2f} MiB, "
                 f"V ({d['type_v']}) {d['kv_v_bytes'] / mib:.2f} MiB; flash attention {fa}",
                 f"  {min(d['n_gpu_layers'], d['n_layers_model'])}/{d['n_layers_model']} layers on the GPU"
-                + (f", the routed experts of {d['n_cpu_moe']} of them in system RAM (--n-cpu-moe {d['n_cpu_moe']})"
-                   if d.get("n_cpu_moe") else "")
+                + (f"; the routed experts of the first {d['n_cpu_moe']} layers in system RAM (--n-cpu-moe "
+                   f"{d['n_cpu_moe']})" if d.get("n_cpu_moe") else "")
                 + (f" (--fit: the most that leave {d['fit_target_bytes'] / mib:.0f} MiB free; set --n-gpu-layers to "
                    "choose)" if d.get("fit") else ""),
                 f"  host (system RAM): weights {d['host_weights_bytes'] / mib:.2f} MiB, "

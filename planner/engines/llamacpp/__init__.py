@@ -51,8 +51,9 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     """llama.cpp: KV cells, weights on the GPU and in host memory, compute buffers; n_ctx is all slots' cells.
 
     Cells: n_ctx rounded up to 256 (split per slot when --parallel without a unified cache); sliding layers
-    keep pad256(min(cells, n_swa × slots + n_ubatch)). token_embd stays in host memory; a tied lm_head is a
-    duplicated copy on the GPU. Compute buffer: ggml's allocator replayed on llama.cpp's graph of one ubatch
+    keep pad256(min(cells, n_swa × slots + n_ubatch)). -ngl k puts the last k layers on the GPU, and the output
+    layer only with all of them (k > n_layers). token_embd stays in host memory; a tied lm_head is a duplicated
+    copy on the GPU. Compute buffer: ggml's allocator replayed on llama.cpp's graph of one ubatch
     (_compute_buffer). backend="cpu" models llama.cpp's CPU backend as the device. Phi-3's sliding window is off in
     llama.cpp (SWA_DISABLED).
     n_parallel defaults to `batch` and n_ctx to context × n_parallel, so the cache holds every sequence.
@@ -89,16 +90,24 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     kinds = spec.layer_kinds()
     if spec.model_type in SWA_DISABLED:  # llama.cpp keeps every token on these models' sliding layers
         kinds = ["full" if k == "sliding" else k for k in kinds]
-    gpu_first = max(spec.n_layers + 1 - o["n_gpu_layers"], 0)  # layers >= gpu_first run on the GPU
+    if o["n_cpu_moe"] and spec.moe is None:
+        raise WorkloadError(f"n_cpu_moe {o['n_cpu_moe']} keeps routed experts in system RAM, and {spec.name} has none "
+                            "(not a MoE model)")
+    if o["n_cpu_moe"] > spec.n_layers:
+        raise WorkloadError(f"n_cpu_moe must be within 0–{spec.n_layers} (the model's layers), got {o['n_cpu_moe']}")
+    # llama-model.cpp load_tensors: i_gpu_start = n_layer - n_gpu_layers; the output is "layer n_layer", on the GPU
+    # only when n_gpu_layers > n_layer
+    gpu_first = gpu_first_layer(spec.n_layers, o["n_gpu_layers"])  # layers >= gpu_first run on the GPU
     kv_gpu = kv_host = 0
     for i, kind in enumerate(kinds):
         n = (swa_cells if kind == "sliding" else cells) * (row_k + row_v)
         kv_gpu, kv_host = (kv_gpu + n, kv_host) if i >= gpu_first else (kv_gpu, kv_host + n)
-    w_gpu = w_host = 0
-    output_on_gpu = o["n_gpu_layers"] >= 1
+    w_gpu = w_host = embd = 0
+    output_on_gpu = o["n_gpu_layers"] > spec.n_layers
     for t in stored_tensors(spec, quant):
         if t.group == "embedding":
             w_host += t.nbytes
+            embd += t.nbytes
             if spec.tie_embeddings and output_on_gpu:
                 w_gpu += t.nbytes  # llama.cpp duplicates the tied matrix as the GPU's lm_head
         elif t.layer is not None:
@@ -125,7 +134,16 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
                  "type_k": type_k, "type_v": type_v, "host_weights_bytes": w_host, "host_kv_bytes": kv_host,
                  "host_compute_bytes": host_compute, "host_output_bytes": output,
                  "host_total_bytes": w_host + kv_host + host_compute + output,
+                 # what a decode step reads from system RAM rather than the GPU (token_embd is only looked up)
+                 "host_moved_bytes": w_host - embd + kv_host + (embd if spec.tie_embeddings and not output_on_gpu
+                                                               else 0),
                  **{k: v for k, v in o.items() if k not in ("type_v", "n_ctx", "n_parallel")}, "n_parallel": np_})
+
+
+def gpu_first_layer(n_layers: int, n_gpu_layers: int) -> int:
+    """The first layer -ngl puts on the GPU: the last n_gpu_layers layers go there, and the output with all of them
+    (n_gpu_layers > n_layers)."""
+    return max(n_layers - n_gpu_layers, 0)
 
 
 def _compute_buffer(spec: ModelSpec, o: dict, n_ubatch: int, n_kv: int, n_kv_swa: int, type_k: str,
