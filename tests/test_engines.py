@@ -387,3 +387,15 @@ def test_llama_cpp_fit_leaves_a_placement_the_user_set_and_respects_apples_share
         estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", engine="llama.cpp", n_cpu_moe=4, context=4096)
     with pytest.raises(WorkloadError, match=r"n_cpu_moe must be within 0–48"):
         estimate("Qwen/Qwen3-30B-A3B", quant="q4_k_m", engine="llama.cpp", n_cpu_moe=1000, context=4096)
+
+
+def test_the_cli_says_what_system_ram_must_hold_when_layers_stay_there():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "planner", "estimate", "meta-llama/Llama-3.1-70B", "--quant", "q4_0",
+                          "--engine", "llama.cpp", "--gpu", "rtx-4090", "--context", "8192"],
+                         capture_output=True, text=True)
+    e = estimate("meta-llama/Llama-3.1-70B", quant="q4_0", engine="llama.cpp", gpu="rtx-4090", context=8192)
+    host = e.engine_details["host_total_bytes"] / 2**30
+    assert out.returncode == 0 and f"system RAM must hold the other {host:.2f} GiB" in out.stdout

@@ -60,8 +60,10 @@ def cmd_estimate(a) -> str:
                   f"({format_bytes(p.headroom_bytes, a.unit)} headroom)",
                   "  speed: not shown (a GPU the catalog lacks has no bandwidth or FLOP/s figures)"]
     elif p is not None and p.fits:
+        host = e.engine_details.get("host_total_bytes", 0) if _offloaded(e) else 0
         lines += [f"{p.gpu}: fits in {format_bytes(p.usable_memory_bytes, a.unit)} "
-                  f"({format_bytes(p.headroom_bytes, a.unit)} headroom)",
+                  f"({format_bytes(p.headroom_bytes, a.unit)} headroom)"
+                  + (f"; system RAM must hold the other {format_bytes(host, a.unit)}" if host else ""),
                   f"  time to first token ({p.prompt_tokens:,}-token prompt): "
                   + (f"{p.prefill_seconds:.3f} s{_band(p, 'ttft')}{_served(p)}" if p.prefill_seconds is not None
                      else "not modelled with layers in system RAM" if _offloaded(e)
