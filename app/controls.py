@@ -97,6 +97,8 @@ def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor") -> dict
         options = {"cache": "static", "max_cache_len": state["max_cache_len"]}
     else:
         options = {}
+    if engine in ("llama.cpp", "ollama") and state["host_gib"] is not None:  # system RAM for what they leave there
+        options["host_memory_bytes"] = round(state["host_gib"] * 2**30)
     return {k: v for k, v in options.items() if v is not None}
 
 

@@ -125,6 +125,12 @@ def _preset(labels: dict[str, int]) -> None:
         st.session_state["context_preset"] = None
 
 
+def _host_memory(box) -> None:
+    widget("number_input", "host_gib", "system RAM free, GiB", where=box, min_value=0.0, max_value=1e6, value=None,
+           placeholder="not checked", format="%.1f", step=8.0,
+           help="What the layers, cache and buffers left in system RAM may use; more than that does not fit.")
+
+
 def _engine_controls(state: dict, spec) -> None:
     engine = widget("selectbox", "engine", "Engine", options=ENGINES,
                     format_func=lambda e: {"analytic": "analytic (no engine rules)", "vllm": "vLLM",
@@ -173,6 +179,7 @@ def _engine_controls(state: dict, spec) -> None:
                "(llm/memory.go), later the allocations themselves. One release stands for each period.")
         widget("selectbox", "flash_attn", "flash attention (OLLAMA_FLASH_ATTENTION)", where=box,
                options=["default", "on", "off"])
+        _host_memory(box)
     elif engine == "sglang":
         widget("number_input", "mfs", "mem_fraction_static", where=box, min_value=0.01, max_value=0.99,
                value=None, placeholder="SGLang's rule for the GPU", format="%.3f", step=0.01)
@@ -190,6 +197,7 @@ def _engine_controls(state: dict, spec) -> None:
                "experts there first, as many as it must.")
         widget("number_input", "n_parallel", "parallel slots", where=box, min_value=1, max_value=256, value=None,
                placeholder="the concurrent requests")
+        _host_memory(box)
     elif engine == "transformers":
         widget("selectbox", "hf_cache", "cache", where=box, options=["dynamic", "static"],
                help="dynamic: generate()'s default, grows with the tokens; static: preallocated to max_cache_len")

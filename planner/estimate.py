@@ -177,7 +177,7 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
              runtime: str = "cuda", cap_sliding: bool = True, gpu: str | None = None,
              engine: str | None = None, prompt: int | None = None, speed_engine: str | None = None,
              efficiency: float | None = None, prefill_efficiency: float | None = None,
-             **engine_options) -> Estimate:
+             host_memory_bytes: int | None = None, **engine_options) -> Estimate:
     """Memory to serve `batch` sequences of `context` tokens of `model` stored as `quant`.
 
     quant None: the checkpoint's own storage. kv_dtype None: fp16 for GGUF, else the activation dtype.
@@ -191,7 +191,8 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     speed_engine: the engine whose speed to model when it is not `engine` (planner.efficiency.SPEED_ENGINES: also
     sglang, tensorrt-llm, gpt-fast, mlc-llm, exllamav2, lmdeploy, autoawq, mlx). efficiency / prefill_efficiency:
     your own share of datasheet bandwidth (decode) and of peak FLOP/s (prefill) for this run, instead of
-    profiles/efficiency.yaml's.
+    profiles/efficiency.yaml's. host_memory_bytes: the system RAM free for what llama.cpp or Ollama leave there;
+    more than that does not fit.
     """
     from .engines import ENGINES, check_engine_formats
 
@@ -253,8 +254,19 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     if perf is not None and engine in ("llama.cpp", "ollama") and details.get("host_moved_bytes"):
         perf = offloaded(spec, w, perf, gpu=gpu, n_gpu_layers=details["n_gpu_layers"], kv_total=kv,
                          cpu_moe_layers=details.get("n_cpu_moe", 0), engine=speed, efficiency=efficiency)
+    if host_memory_bytes is not None:
+        perf = _host_verdict(perf, details, positive_int("host_memory_bytes", host_memory_bytes, MAX_BYTES))
     return Estimate(model=spec.name, workload=w, **totals, total_bytes=total, performance=perf, breakdown=breakdown,
                     engine=engine, engine_details=details, engine_refusal=refusal)
+
+
+def _host_verdict(perf, details: dict, host_memory: int):
+    """The verdict with system RAM too: what llama.cpp or Ollama leave there must fit `host_memory`."""
+    host = details.get("host_total_bytes", 0)
+    if perf is None or not details.get("host_moved_bytes") or host <= host_memory:
+        return perf
+    why = f"system RAM must hold {host / 2**30:,.2f} GiB of it, {host_memory / 2**30:,.2f} GiB is free"
+    return perf.model_copy(update={"fits": False, "reason": why if perf.fits else f"{perf.reason}; and {why}"})
 
 
 def batch_state(spec: ModelSpec, batch: int) -> int:

@@ -584,3 +584,12 @@ def test_llama_cpp_moe_experts_in_cpu_ram_from_the_engine_picker():
     e = estimate("Qwen/Qwen3-30B-A3B", quant="q4_k_m", context=8192, gpu="rtx-4060-ti-16gb", engine="llama.cpp",
                  n_cpu_moe=40)
     assert metric(at, "total") == gib(e.total_bytes) and at.query_params["n_cpu_moe"] == "40"
+
+
+def test_system_ram_for_llama_cpp_from_the_engine_picker():
+    at = app(gpu="rtx-4090", model="meta-llama/Llama-3.1-70B", quant="q4_0", context="8192", engine="llama.cpp")
+    at.sidebar.number_input(key="host_gib").set_value(8.0).run()
+    e = estimate("meta-llama/Llama-3.1-70B", quant="q4_0", context=8192, gpu="rtx-4090", engine="llama.cpp",
+                 n_parallel=1, host_memory_bytes=8 * 2**30)
+    assert not e.performance.fits and at.query_params["host_gib"] == "8"
+    assert any("system RAM must hold" in x.value for x in at.error)

@@ -399,3 +399,18 @@ def test_the_cli_says_what_system_ram_must_hold_when_layers_stay_there():
     e = estimate("meta-llama/Llama-3.1-70B", quant="q4_0", engine="llama.cpp", gpu="rtx-4090", context=8192)
     host = e.engine_details["host_total_bytes"] / 2**30
     assert out.returncode == 0 and f"system RAM must hold the other {host:.2f} GiB" in out.stdout
+
+
+def test_system_ram_too_small_for_what_llama_cpp_leaves_there_does_not_fit():
+    kw = dict(quant="q4_k_m", engine="llama.cpp", gpu="rtx-4090", context=8192)
+    e = estimate("deepseek-ai/DeepSeek-V3", **kw)
+    host = e.engine_details["host_total_bytes"]
+    assert e.performance.fits  # the GPU's part fits
+    short = estimate("deepseek-ai/DeepSeek-V3", **kw, host_memory_bytes=host - 1)
+    assert not short.performance.fits and "system RAM must hold" in short.performance.reason
+    assert estimate("deepseek-ai/DeepSeek-V3", **kw, host_memory_bytes=host).performance.fits
+    # nothing left in system RAM but the token embedding: no system-RAM verdict
+    assert estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", engine="llama.cpp", gpu="rtx-4090", context=8192,
+                    host_memory_bytes=1).performance.fits
+    with pytest.raises(WorkloadError, match="host_memory_bytes"):
+        estimate("deepseek-ai/DeepSeek-V3", **kw, host_memory_bytes=-5)

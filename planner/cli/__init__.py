@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "most layers that leave 1 GiB free); without, all")
     e.add_argument("--fit", choices=["on", "off"], help="llama.cpp --fit (default on): off puts every layer on the "
                    "GPU, whether they fit or not")
+    e.add_argument("--host-memory", help="llama.cpp, ollama: the system RAM free for the layers left there (e.g. "
+                   "64GiB); more than that does not fit")
     e.add_argument("--n-cpu-moe", type=int, help="llama.cpp --n-cpu-moe: the routed experts of the first N layers "
                    "stay in system RAM (default: none, or as --fit decides for a MoE model)")
     e.add_argument("--parallel", type=positive, help="llama.cpp --parallel slots (default: --batch)")

@@ -35,7 +35,9 @@ def cmd_estimate(a) -> str:
     e = estimate(a.model, quant=quant, kv_dtype=a.kv_dtype, context=a.context, batch=a.batch, chunk=a.chunk,
                  attention=a.attention, logits=a.logits, runtime=a.runtime, cap_sliding=not a.no_cap_sliding,
                  gpu=gpu, engine=a.engine, prompt=a.prompt, speed_engine=a.speed_engine, efficiency=a.efficiency,
-                 prefill_efficiency=a.prefill_efficiency, **options)
+                 prefill_efficiency=a.prefill_efficiency,
+                 host_memory_bytes=None if a.host_memory is None else round(parse_size(a.host_memory, "--host-memory")),
+                 **options)
     if a.json:
         return json.dumps({**e.to_dict(), **local_json(gpu)}, indent=2)
     w = e.workload
