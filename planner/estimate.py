@@ -255,6 +255,10 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
         perf = offloaded(spec, w, perf, gpu=gpu, n_gpu_layers=details["n_gpu_layers"], kv_total=kv,
                          cpu_moe_layers=details.get("n_cpu_moe", 0), engine=speed, efficiency=efficiency)
     if host_memory_bytes is not None:
+        if engine not in ("llama.cpp", "ollama"):
+            raise WorkloadError(f"host_memory_bytes checks what llama.cpp or Ollama leave in system RAM; "
+                                + ("give engine llama.cpp or ollama" if engine is None else
+                                   f"engine {shown(engine)} leaves nothing there"))
         perf = _host_verdict(perf, details, positive_int("host_memory_bytes", host_memory_bytes, MAX_BYTES))
     return Estimate(model=spec.name, workload=w, **totals, total_bytes=total, performance=perf, breakdown=breakdown,
                     engine=engine, engine_details=details, engine_refusal=refusal)

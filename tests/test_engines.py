@@ -414,3 +414,5 @@ def test_system_ram_too_small_for_what_llama_cpp_leaves_there_does_not_fit():
                     host_memory_bytes=1).performance.fits
     with pytest.raises(WorkloadError, match="host_memory_bytes"):
         estimate("deepseek-ai/DeepSeek-V3", **kw, host_memory_bytes=-5)
+    with pytest.raises(WorkloadError, match="engine 'vllm' leaves nothing there"):
+        estimate("meta-llama/Llama-3.1-8B", engine="vllm", gpu="h100-sxm", host_memory_bytes=2**36)
