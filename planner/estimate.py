@@ -256,7 +256,7 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
                          cpu_moe_layers=details.get("n_cpu_moe", 0), engine=speed, efficiency=efficiency)
     if host_memory_bytes is not None:
         if engine not in ("llama.cpp", "ollama"):
-            raise WorkloadError(f"host_memory_bytes checks what llama.cpp or Ollama leave in system RAM; "
+            raise WorkloadError("host_memory_bytes checks what llama.cpp or Ollama leave in system RAM; "
                                 + ("give engine llama.cpp or ollama" if engine is None else
                                    f"engine {shown(engine)} leaves nothing there"))
         perf = _host_verdict(perf, details, positive_int("host_memory_bytes", host_memory_bytes, MAX_BYTES))
