@@ -86,7 +86,8 @@ def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor") -> dict
         # one request: OLLAMA_NUM_PARALLEL unset, so a release before 0.10 picks its own slots (4 or 2, else 1)
         options = {"num_parallel": state["batch"] if state["batch"] > 1 else None,
                    "flash_attn": None if fa == "default" else fa == "on",
-                   "engine_version": None if state["ollama_version"] == "current" else state["ollama_version"]}
+                   "engine_version": None if state["ollama_version"] == "current" else state["ollama_version"],
+                   "num_gpu": state["ngl"]}
     elif engine == "sglang":
         options = {"mem_fraction_static": state["mfs"], "tp_size": n_gpus if n_gpus > 1 else None}
     elif engine == "llama.cpp":

@@ -179,6 +179,8 @@ def _engine_controls(state: dict, spec) -> None:
                "(llm/memory.go), later the allocations themselves. One release stands for each period.")
         widget("selectbox", "flash_attn", "flash attention (OLLAMA_FLASH_ATTENTION)", where=box,
                options=["default", "on", "off"])
+        widget("number_input", "ngl", "GPU layers (num_gpu; the rest in CPU RAM)", where=box, min_value=0,
+               max_value=MAX_LAYERS + 1, value=None, placeholder="Ollama decides")
         _host_memory(box)
     elif engine == "sglang":
         widget("number_input", "mfs", "mem_fraction_static", where=box, min_value=0.01, max_value=0.99,

@@ -276,3 +276,14 @@ def test_from_0_30_a_moe_model_keeps_its_layers_on_the_gpu_and_some_experts_in_s
     old = _ollama(model="Qwen/Qwen3-30B-A3B", gpu="rtx-4060-ti-16gb", num_ctx=32768, engine_version="0.24.0")
     assert new["layers_offloaded"] == 49 and new["n_cpu_moe"] > 0 and new["processor"].endswith("CPU/GPU")
     assert old.engine_details["layers_offloaded"] < 49 and old.engine_details["n_cpu_moe"] == 0
+
+
+def test_num_gpu_sets_the_layers_on_the_gpu_by_release():
+    # up to 0.12.10 the estimate stops at num_gpu; later releases pass it to the runner as -ngl, fitting or not
+    for version in (None, "0.5.4"):
+        d = _ollama(num_ctx=8192, num_gpu=20, engine_version=version).engine_details
+        assert d["layers_offloaded"] == 20 and d["processor"].endswith("CPU/GPU")
+    e = _ollama(model="meta-llama/Llama-3.1-70B", quant="q4_0", num_ctx=8192, num_gpu=81)
+    assert e.engine_refusal.startswith("num_gpu 81 puts") and not e.performance.fits
+    with pytest.raises(WorkloadError, match="num_gpu"):
+        _ollama(num_gpu=-2)

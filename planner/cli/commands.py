@@ -29,7 +29,7 @@ def cmd_estimate(a) -> str:
         "tp_size": a.tp_size, "context_length": a.context_length, "engine_version": a.engine_version,
         "max_running_requests": a.max_running_requests,
         "kv_unified": True if a.kv_unified else None, "num_ctx": a.num_ctx, "num_parallel": a.num_parallel,
-        "kv_cache_type": a.kv_cache_type}.items() if v is not None}
+        "num_gpu": a.num_gpu, "kv_cache_type": a.kv_cache_type}.items() if v is not None}
     gpu = _gpu(a)
     quant = _kept(a) if a.keep_bf16 else a.quant
     e = estimate(a.model, quant=quant, kv_dtype=a.kv_dtype, context=a.context, batch=a.batch, chunk=a.chunk,

@@ -17,6 +17,8 @@ Rules:
     when their allocations, the CUDA runtime and a margin fit the GPU's memory; else as many layers as fit, the rest
     in system RAM. The margin: the 457 MiB minimum Ollama keeps free per GPU (until 0.29), then llama-server's fit
     target, 1 GiB (llamacpp/fit.py).
+  - num_gpu (a Modelfile or request option): the layers to put on the GPU, -1 (the default) for Ollama's choice;
+    the estimate caps at it (up to 0.12.10), later releases pass it as -ngl, whether it fits or not.
   - `ollama ps`: SIZE is all the model's memory, GPU and system RAM; PROCESSOR "100% GPU", "100% CPU" or
     "48%/52% CPU/GPU" by the share of SIZE in system RAM (cmd/cmd.go ListRunningHandler). Up to v0.12.10 both
     came from the estimate (memory.required.full and .partial).
@@ -80,9 +82,10 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     llama.cpp then allocated them, and the answer refuses where that would not fit the free memory."""
     release = ollama_release(options.pop("engine_version", None))
     rules = ollama_rules(release)
-    defaults = {"num_ctx": 0, "num_parallel": 0, "kv_cache_type": "", "flash_attn": None}
-    o = engine_options("ollama", options, defaults, minimum={"num_ctx": 0, "num_parallel": 0},
-                       maximum={"num_ctx": MAX_CONTEXT, "num_parallel": 512})
+    defaults = {"num_ctx": 0, "num_parallel": 0, "kv_cache_type": "", "flash_attn": None, "num_gpu": -1}
+    o = engine_options("ollama", options, defaults, minimum={"num_ctx": 0, "num_parallel": 0, "num_gpu": -1},
+                       maximum={"num_ctx": MAX_CONTEXT, "num_parallel": 512, "num_gpu": 2**31 - 1})
+    num_gpu = None if o["num_gpu"] < 0 else o["num_gpu"]  # -1: Ollama decides
     _runs_model(spec, release)
     flash_set = o["flash_attn"] is not None
     flash = o["flash_attn"] if flash_set else flash_by_default(release, spec.model_type)
@@ -105,12 +108,13 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     est = None
     if estimated:
         for slots in tries:
-            est = _estimate(spec, quant, release, num_ctx, slots, cache, flash, free, minimum_bytes, metal)
-            if est.layers == est.layers_model:
+            est = _estimate(spec, quant, release, num_ctx, slots, cache, flash, free, minimum_bytes, metal, num_gpu)
+            if est.layers == est.layers_model or (num_gpu is not None and est.layers >= num_gpu):
                 break
-        if est.layers < est.layers_model and len(tries) > 1:
+        if est.layers < min(est.layers_model, num_gpu if num_gpu is not None else est.layers_model) \
+                and len(tries) > 1:
             slots = 1  # pickBestPartialFitByLibrary: one slot when none fits whole
-            est = _estimate(spec, quant, release, num_ctx, 1, cache, flash, free, minimum_bytes, metal)
+            est = _estimate(spec, quant, release, num_ctx, 1, cache, flash, free, minimum_bytes, metal, num_gpu)
     else:
         slots = tries[0]
     if batch > slots:
@@ -133,6 +137,11 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
                        f"the GPU, but llama.cpp then allocates {device(chosen) / GIB:.2f} GiB there, more than the "
                        f"{free / GIB:.2f} GiB free: the runner fails to load (CUDA out of memory); set num_gpu lower "
                        "or use a release that measures its allocations (0.12.11+)")
+    elif num_gpu is not None:  # num_gpu set: -ngl as given, whether it fits or not
+        chosen = placed(num_gpu)
+        if device(chosen) > free:
+            refusal = (f"num_gpu {num_gpu} puts {device(chosen) / GIB:.2f} GiB on the GPU, more than the "
+                       f"{free / GIB:.2f} GiB free: the runner fails to load (CUDA out of memory)")
     else:  # the most layers whose allocations leave Ollama's minimum free (until 0.29), or llama-server's fit target
         if rules["layers"] == "fit":  # llama-server's --fit: a MoE model's experts go to system RAM first
             chosen = fit_placement(spec.n_layers, spec.moe is not None, placed, free - LLAMA_FIT_TARGET_BYTES)
@@ -163,12 +172,13 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
                  "gpu_margin_bytes": LLAMA_FIT_TARGET_BYTES if rules["layers"] == "fit" else minimum_bytes, **extra})
 
 
-def _estimate(spec, quant, release, num_ctx, slots, cache, flash, free, minimum, metal) -> OllamaEstimate:
+def _estimate(spec, quant, release, num_ctx, slots, cache, flash, free, minimum, metal,
+              num_gpu=None) -> OllamaEstimate:
     # until 0.11.4 the scheduler multiplied num_ctx by the slots before min(num_ctx, num_batch); after, GraphSize did
     per_batch = num_ctx if since(release, "per_sequence_batch") else num_ctx * slots
     return estimate_gpu_layers(spec, quant, context=num_ctx * slots, batch=min(per_batch, OLLAMA_NUM_BATCH),
                                slots=slots, cache=cache, flash_attn=flash, free_bytes=free, minimum_bytes=minimum,
-                               metal=metal, release=release)
+                               metal=metal, release=release, num_gpu=num_gpu)
 
 
 # architectures Ollama added after its oldest release planner has rules for: model_type -> first release
