@@ -25,6 +25,11 @@ class EngineMemory(BaseModel):
     details: dict[str, float | int | str | bool] = Field(default_factory=dict)
 
 
+def release_tuple(version: str) -> tuple[int, ...]:
+    """'0.12.10' → (0, 12, 10): a release named in planner's own rule tables."""
+    return tuple(int(x) for x in version.split("."))
+
+
 def pad(n: int, to: int) -> int:
     """n rounded up to a multiple of `to`."""
     return -(-n // to) * to

@@ -19,7 +19,7 @@ from ..overhead import CUDA_CONTEXT_BYTES
 from ..spec import ModelSpec
 from ..units import format_bytes
 from ..weights import is_mxfp4_expert, stage_weights
-from .common import EngineMemory, engine_options, mxfp4_expert_factor
+from .common import EngineMemory, engine_options, mxfp4_expert_factor, release_tuple
 
 # Tensor parallel: each rank's custom all-reduce (distributed/device_communicators/custom_all_reduce.py,
 # CustomAllreduce(max_size=8192 * 1024)) allocates an IPC buffer of max_size, a metadata buffer of
@@ -124,17 +124,13 @@ def vllm_release(version: str) -> tuple[int, ...]:
     """'0.6.3.post1' → (0, 6, 3); refuses what is not a vLLM release planner has rules for."""
     m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:[a-zA-Z.+-][\w.+-]*)?", str(version).strip()[:64])
     release = tuple(int(g or 0) for g in m.groups()) if m else None
-    if release is None or not (0, 4, 0) <= release < (1, 0, 0) or release > vllm_release_tuple(VLLM_CURRENT):
+    if release is None or not (0, 4, 0) <= release < (1, 0, 0) or release > release_tuple(VLLM_CURRENT):
         raise WorkloadError(f"engine_version must be a vLLM release from 0.4 to {VLLM_CURRENT}, got {shown(version)}")
     return release
 
 
-def vllm_release_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in version.split("."))
-
-
 def vllm_rules(release: tuple[int, ...]) -> dict:
-    return next(rules for since, rules in reversed(VLLM_RULES) if release >= vllm_release_tuple(since))
+    return next(rules for since, rules in reversed(VLLM_RULES) if release >= release_tuple(since))
 
 
 def vllm_scheduler_defaults(release: tuple[int, ...], *, max_model_len: int, gpu_memory_bytes: int,

@@ -35,6 +35,7 @@ from ..llamacpp.fit import LLAMA_FIT_TARGET_BYTES, device_bytes, fit_placement, 
 from .estimate import OllamaEstimate, estimate_gpu_layers
 from .releases import (
     OLLAMA_CURRENT,
+    arrived,
     flash_by_default,
     ollama_release,
     ollama_rules,
@@ -181,14 +182,8 @@ def _estimate(spec, quant, release, num_ctx, slots, cache, flash, free, minimum,
                                metal=metal, release=release, num_gpu=num_gpu)
 
 
-# architectures Ollama added after its oldest release planner has rules for: model_type -> first release
-# (model/models/<arch>/ appears at that tag)
-OLLAMA_ARCH_SINCE = {"gemma3": "0.6.0", "gemma3_text": "0.6.0", "gpt_oss": "0.11.0"}
-
-
 def _runs_model(spec: ModelSpec, release: tuple[int, ...]) -> None:
-    first = OLLAMA_ARCH_SINCE.get(spec.model_type)
-    if first is not None and release < tuple(int(x) for x in first.split(".")):
+    if (first := arrived(release, spec.model_type)) is not None:
         raise WorkloadError(f"Ollama {release_name(release)} does not run {spec.model_type} models: they arrived in "
                             f"{first} (engine_version)")
 

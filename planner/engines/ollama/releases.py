@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 
 from ...errors import WorkloadError, shown
+from ..common import release_tuple
 
 OLLAMA_CURRENT = "0.33"
 OLLAMA_OLDEST = "0.3.0"
@@ -59,6 +60,9 @@ OLLAMA_SINCE = {
     "gemma2_no_flash": "0.11.11",     # 29ddfc2ca: SupportsFlashAttention excludes gemma2
 }
 
+# Architectures Ollama added after its oldest release planner has rules for: model_type -> first release
+# (model/models/<arch>/ appears at that tag)
+OLLAMA_ARCH_SINCE = {"gemma3": "0.6.0", "gemma3_text": "0.6.0", "gpt_oss": "0.11.0"}
 # Architectures that run on Ollama's own engine (fs/ggml OllamaEngineRequired), as planner's model_type, by the
 # first release of each list: from v0.12.0 their layout follows the measured allocations, not memory.go's estimate.
 _ENGINE = {"gemma3", "gemma3_text", "gemma3n", "mistral3", "qwen3", "llama4", "mllama", "qwen2_5_vl", "gpt_oss"}
@@ -69,18 +73,14 @@ OLLAMA_FLASH_MODELS = (("0.12.4", frozenset(_FLASH)), ("0.12.6", frozenset(_FLAS
                        ("0.12.8", frozenset(_FLASH | {"gemma3", "gemma3_text", "qwen3_vl", "qwen3_vl_moe"})))
 
 
-def _tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in version.split("."))
-
-
 def ollama_release(version: str | None) -> tuple[int, ...]:
     """'0.5.4', 'v0.12.10-rc1' → (0, 5, 4), (0, 12, 10); None: the current release. Refuses what planner has no
     rules for."""
     if version is None:
-        return _tuple(OLLAMA_CURRENT)
+        return release_tuple(OLLAMA_CURRENT)
     m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+.][\w.+-]*)?", str(version).strip()[:64])
     release = tuple(int(g or 0) for g in m.groups()) if m else None
-    if release is None or not _tuple(OLLAMA_OLDEST) <= release <= _tuple(OLLAMA_CURRENT) + (99,):
+    if release is None or not release_tuple(OLLAMA_OLDEST) <= release <= release_tuple(OLLAMA_CURRENT) + (99,):
         raise WorkloadError(f"engine_version must be an Ollama release from {OLLAMA_OLDEST} to {OLLAMA_CURRENT}, "
                             f"got {shown(version)}")
     return release
@@ -88,16 +88,22 @@ def ollama_release(version: str | None) -> tuple[int, ...]:
 
 def ollama_rules(release: tuple[int, ...]) -> dict:
     """The row of OLLAMA_RULES that holds for `release`."""
-    return next(rules for since, rules in reversed(OLLAMA_RULES) if release >= _tuple(since))
+    return next(rules for since, rules in reversed(OLLAMA_RULES) if release >= release_tuple(since))
 
 
 def since(release: tuple[int, ...], change: str) -> bool:
     """Whether `release` has the change OLLAMA_SINCE names."""
-    return release >= _tuple(OLLAMA_SINCE[change])
+    return release >= release_tuple(OLLAMA_SINCE[change])
+
+
+def arrived(release: tuple[int, ...], model_type: str) -> str | None:
+    """The release that first ran this architecture when `release` is older (OLLAMA_ARCH_SINCE), else None."""
+    first = OLLAMA_ARCH_SINCE.get(model_type)
+    return first if first is not None and release < release_tuple(first) else None
 
 
 def _listed(lists, release: tuple[int, ...], model_type: str) -> bool:
-    found = [models for first, models in lists if release >= _tuple(first)]
+    found = [models for first, models in lists if release >= release_tuple(first)]
     return bool(found) and model_type in found[-1]
 
 
