@@ -379,13 +379,10 @@ def _engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict,
             smi = total if g is None else (g.memory_bytes or g.memory_marketed_bytes)
             return sglang_memory(spec, **common, gpu_memory_bytes=total, smi_memory_bytes=smi,
                                  context=w.context, batch=w.batch, gpu=g, **options)
-        from .engines.ollama import OLLAMA_METAL_MINIMUM_MEMORY_BYTES, OLLAMA_MINIMUM_MEMORY_BYTES
         from .overhead import overhead_bytes
 
-        minimum = OLLAMA_METAL_MINIMUM_MEMORY_BYTES if g is not None and g.vendor == "apple" else \
-            OLLAMA_MINIMUM_MEMORY_BYTES
         return ollama_memory(spec, **common, gpu_memory_bytes=total, overhead_bytes=overhead_bytes(w.runtime),
-                             context=w.context, batch=w.batch, minimum_bytes=minimum,
+                             context=w.context, batch=w.batch,
                              library={"apple": "metal", "amd": "rocm"}.get(getattr(g, "vendor", None), "cuda"),
                              **options)
     if engine == "llama.cpp":

@@ -32,7 +32,7 @@ from ...spec import ModelSpec
 from ..common import EngineMemory, engine_options
 from ..llamacpp import llamacpp_memory
 from ..llamacpp.fit import LLAMA_FIT_TARGET_BYTES, device_bytes, fit_placement, most_layers_that_fit
-from .estimate import OllamaEstimate, estimate_gpu_layers
+from .estimate import OllamaEstimate, estimate_gpu_layers, graph_batch
 from .releases import (
     OLLAMA_CURRENT,
     arrived,
@@ -50,6 +50,12 @@ OLLAMA_MINIMUM_MEMORY_BYTES = 457 * 2**20  # discover/gpu.go cudaMinimumMemory (
 OLLAMA_METAL_MINIMUM_MEMORY_BYTES = 512 * 2**20  # Metal's
 GIB = 2**30
 OLLAMA_KV_TYPES = {"f16": "fp16", "q8_0": "q8_0", "q4_0": "q4_0"}
+_CACHE_NAMES = {v: k for k, v in OLLAMA_KV_TYPES.items()}  # planner's KV dtype → OLLAMA_KV_CACHE_TYPE
+
+
+def minimum_memory_bytes(library: str) -> int:
+    """What Ollama keeps free on each GPU of this backend ("cuda", "rocm", "metal")."""
+    return OLLAMA_METAL_MINIMUM_MEMORY_BYTES if library == "metal" else OLLAMA_MINIMUM_MEMORY_BYTES
 
 
 def ollama_num_ctx(total_bytes: int) -> int:
@@ -74,8 +80,7 @@ def processor(size: int, vram: int) -> str:
 
 
 def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes: int, overhead_bytes: int,
-                  context: int | None, batch: int = 1, minimum_bytes: int = OLLAMA_MINIMUM_MEMORY_BYTES,
-                  library: str = "cuda", **options) -> EngineMemory:
+                  context: int | None, batch: int = 1, library: str = "cuda", **options) -> EngineMemory:
     """What Ollama allocates for `spec` in `quant` (a GGUF type) on a GPU of gpu_memory_bytes (CUDA's total), of
     which overhead_bytes go to the CUDA runtime; `context` None: Ollama's default num_ctx; library: the GPU's
     backend, "cuda", "rocm" or "metal". engine_version: the release whose rules apply (releases.OLLAMA_RULES;
@@ -83,6 +88,7 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     llama.cpp then allocated them, and the answer refuses where that would not fit the free memory."""
     release = ollama_release(options.pop("engine_version", None))
     rules = ollama_rules(release)
+    minimum_bytes = minimum_memory_bytes(library)
     defaults = {"num_ctx": 0, "num_parallel": 0, "kv_cache_type": "", "flash_attn": None, "num_gpu": -1}
     o = engine_options("ollama", options, defaults, minimum={"num_ctx": 0, "num_parallel": 0, "num_gpu": -1},
                        maximum={"num_ctx": MAX_CONTEXT, "num_parallel": 512, "num_gpu": 2**31 - 1})
@@ -175,9 +181,8 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
 
 def _estimate(spec, quant, release, num_ctx, slots, cache, flash, free, minimum, metal,
               num_gpu=None) -> OllamaEstimate:
-    # until 0.11.4 the scheduler multiplied num_ctx by the slots before min(num_ctx, num_batch); after, GraphSize did
-    per_batch = num_ctx if since(release, "per_sequence_batch") else num_ctx * slots
-    return estimate_gpu_layers(spec, quant, context=num_ctx * slots, batch=min(per_batch, OLLAMA_NUM_BATCH),
+    return estimate_gpu_layers(spec, quant, context=num_ctx * slots,
+                               batch=graph_batch(release, num_ctx * slots, slots, OLLAMA_NUM_BATCH),
                                slots=slots, cache=cache, flash_attn=flash, free_bytes=free, minimum_bytes=minimum,
                                metal=metal, release=release, num_gpu=num_gpu)
 
@@ -195,17 +200,13 @@ def _auto_flash(release: tuple[int, ...], spec: ModelSpec) -> bool:
                                                                                              spec.model_type)
 
 
-_CACHE_NAMES = {v: k for k, v in {"f16": "fp16", "q8_0": "q8_0", "q4_0": "q4_0"}.items()}
-
-
 def _cache_type(o: dict, kv_dtype: str, flash: bool, release: tuple[int, ...], *, explicit_flash: bool) -> str:
     """planner's KV dtype of Ollama's cache: OLLAMA_KV_CACHE_TYPE, else the workload's kv_dtype."""
-    by_dtype = {v: k for k, v in OLLAMA_KV_TYPES.items()}
     if not o["kv_cache_type"]:  # unset: the workload's KV dtype names it (f16 by default for GGUF weights)
-        if kv_dtype not in by_dtype:
+        if kv_dtype not in _CACHE_NAMES:
             raise WorkloadError(f"Ollama's cache is f16, q8_0 or q4_0 (OLLAMA_KV_CACHE_TYPE), not kv_dtype "
                                 f"{kv_dtype!r}")
-        o["kv_cache_type"] = by_dtype[kv_dtype]
+        o["kv_cache_type"] = _CACHE_NAMES[kv_dtype]
     if o["kv_cache_type"] not in OLLAMA_KV_TYPES:
         raise WorkloadError(f"kv_cache_type must be one of {', '.join(OLLAMA_KV_TYPES)} (OLLAMA_KV_CACHE_TYPE), got "
                             f"{shown(o['kv_cache_type'])}")

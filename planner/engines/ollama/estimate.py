@@ -132,6 +132,12 @@ def graph_sizes(spec: ModelSpec, *, context: int, batch: int, kv_total: int, slo
     return 0, 0
 
 
+def graph_batch(release: tuple[int, ...], cells: int, slots: int, num_batch: int) -> int:
+    """The batch GraphSize sizes its graphs for, min(num_ctx, num_batch), for a cache of `cells` over `slots`: the
+    scheduler handed the estimate num_ctx × slots until 0.11.4, one slot's num_ctx after (GraphSize multiplies)."""
+    return min(cells // slots if since(release, "per_sequence_batch") else cells, num_batch)
+
+
 def estimate_gpu_layers(spec: ModelSpec, quant: str, *, context: int, batch: int, slots: int, cache: str,
                         flash_attn: bool, free_bytes: int, minimum_bytes: int, gpu_overhead_bytes: int = 0,
                         release: tuple[int, ...], metal: bool = False, num_gpu: int | None = None) -> OllamaEstimate:

@@ -71,8 +71,8 @@ def _runner_settings(text: str) -> dict | None:
 def estimate_rows(text: str, spec, quant: str) -> tuple[list[Row], dict] | None:
     """Rows for Ollama's estimate line, beside planner's reconstruction; None when the log has none. Refuses (in one
     line, PlannerError) what it cannot reconstruct."""
-    from ...engines.ollama import OLLAMA_METAL_MINIMUM_MEMORY_BYTES, OLLAMA_MINIMUM_MEMORY_BYTES
-    from ...engines.ollama.estimate import estimate_gpu_layers
+    from ...engines.ollama import OLLAMA_KV_TYPES, minimum_memory_bytes
+    from ...engines.ollama.estimate import estimate_gpu_layers, graph_batch
     from ...engines.ollama.releases import OLLAMA_CURRENT, OLLAMA_OLDEST, ollama_release, since
     from ...errors import WorkloadError
 
@@ -90,7 +90,7 @@ def estimate_rows(text: str, spec, quant: str) -> tuple[list[Row], dict] | None:
         raise PlannerError(f"the log is of Ollama {version}, and planner has Ollama's rules for {OLLAMA_OLDEST} to "
                            f"{OLLAMA_CURRENT} only") from None
     n_ctx, slots, num_batch = runner["n_ctx"], runner["slots"], runner["num_batch"]
-    cache = {"q8_0": "q8_0", "q4_0": "q4_0"}.get(runner["cache"].lower(), "fp16")
+    cache = OLLAMA_KV_TYPES.get(runner["cache"].lower(), "fp16")
     values = dict(re.findall(r'((?:memory|layers)\.[\w.]+)=("[^"]*"|\S+)', m[0]))
     values = {k: v.strip('"') for k, v in values.items()}
     available = re.findall(r"[0-9.]+ \w+", values.get("memory.available", ""))
@@ -102,12 +102,11 @@ def estimate_rows(text: str, spec, quant: str) -> tuple[list[Row], dict] | None:
                            f"{values.get('memory.available')!r}); planner reconstructs it for one GPU")
     free = round(_bytes(available[0])[0] * MIB)
     overhead = round(_bytes(values.get("memory.gpu_overhead", "0 B"))[0] * MIB)
-    per_batch = n_ctx // slots if since(release, "per_sequence_batch") else n_ctx
     requested = int(values.get("layers.requested", "-1"))
-    est = estimate_gpu_layers(spec, quant, context=n_ctx, batch=min(per_batch, num_batch), slots=slots, cache=cache,
-                              flash_attn=runner["flash"], free_bytes=free,
-                              minimum_bytes=OLLAMA_METAL_MINIMUM_MEMORY_BYTES if metal else
-                              OLLAMA_MINIMUM_MEMORY_BYTES, gpu_overhead_bytes=overhead, metal=metal,
+    est = estimate_gpu_layers(spec, quant, context=n_ctx, batch=graph_batch(release, n_ctx, slots, num_batch),
+                              slots=slots, cache=cache, flash_attn=runner["flash"], free_bytes=free,
+                              minimum_bytes=minimum_memory_bytes("metal" if metal else "cuda"),
+                              gpu_overhead_bytes=overhead, metal=metal,
                               release=release, num_gpu=None if requested < 0 else requested)
     # memory.weights.total: blocks and their KV until 0.6.0; the blocks alone in 0.6.1-0.6.2; blocks and output after
     with_kv = not since(release, "weights_total_blocks")
