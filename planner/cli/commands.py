@@ -111,12 +111,9 @@ def _band(p, what: str) -> str:
 
 
 def _offloaded(e) -> bool:
-    """llama.cpp (or Ollama) with some layers in system RAM."""
-    from ..profiles import load_model
-
-    layers = e.engine_details.get("n_gpu_layers")
-    return e.engine in ("llama.cpp", "ollama") and layers is not None and (
-        layers <= load_model(e.model).n_layers or bool(e.engine_details.get("n_cpu_moe")))
+    """llama.cpp (or Ollama) with weights a decode step reads from system RAM: the figure planner.estimate switches
+    to the offloaded speed on."""
+    return e.engine in ("llama.cpp", "ollama") and bool(e.engine_details.get("host_moved_bytes"))
 
 
 def _served(p) -> str:
