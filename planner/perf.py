@@ -301,8 +301,7 @@ def offload_seconds_per_token(spec: ModelSpec, g: GPU, *, quant: str, kv_total: 
     step (`full_step`, else the GPU's memory step for the same bytes) plus, for those bytes, the host's time less the
     GPU's. Of a MoE model's routed experts each side reads the share a step of `batch` tokens touches; the embedding
     table is only looked up, not read whole (tied, it is the lm_head and read)."""
-    from .engines.llamacpp import gpu_first_layer
-    from .weights import stored_tensors
+    from .weights import gpu_first_layer, stored_tensors
 
     engine = engine or default_engine(quant, spec)
     touched = float(experts_touched_fraction(spec, batch))

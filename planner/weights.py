@@ -197,6 +197,12 @@ __all__ = ["GROUPS", "stored_tensors", "tensor_bytes", "tensor_category", "weigh
 
 
 @lru_cache(maxsize=4096)
+def gpu_first_layer(n_layers: int, n_gpu_layers: int) -> int:
+    """The first layer llama.cpp's -ngl puts on the GPU: the last n_gpu_layers layers go there, and the output with
+    all of them (n_gpu_layers > n_layers; llama-model.cpp load_tensors, i_gpu_start)."""
+    return max(n_layers - n_gpu_layers, 0)
+
+
 def offload_split(spec: ModelSpec, quant: str, gpu_layers: int) -> tuple[int, int, int]:
     """(device, host, token_embd) weight bytes with the first `gpu_layers` layers on the GPU (llama.cpp -ngl):
     the embedding table stays in system RAM unless it is the tied lm_head of a full offload; the other tensors

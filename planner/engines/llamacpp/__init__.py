@@ -9,7 +9,7 @@ from ...errors import WorkloadError
 from ...kv import get_kv_dtype, kv_bytes_per_token_per_layer
 from ...limits import MAX_CONTEXT
 from ...spec import ModelSpec
-from ...weights import stored_tensors
+from ...weights import gpu_first_layer, stored_tensors
 from ..common import EngineMemory, engine_options, pad
 from .graph import ARCH_GRAPH, SWA_DISABLED, buffer_bytes
 
@@ -138,12 +138,6 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
                  "host_moved_bytes": w_host - embd + kv_host + (embd if spec.tie_embeddings and not output_on_gpu
                                                                else 0),
                  **{k: v for k, v in o.items() if k not in ("type_v", "n_ctx", "n_parallel")}, "n_parallel": np_})
-
-
-def gpu_first_layer(n_layers: int, n_gpu_layers: int) -> int:
-    """The first layer -ngl puts on the GPU: the last n_gpu_layers layers go there, and the output with all of them
-    (n_gpu_layers > n_layers)."""
-    return max(n_layers - n_gpu_layers, 0)
 
 
 def _compute_buffer(spec: ModelSpec, o: dict, n_ubatch: int, n_kv: int, n_kv_swa: int, type_k: str,
