@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from .activations import DEQUANT_CHUNK_ROWS, decode_activation_bytes, prefill_activation_bytes
-from .checks import flag, positive_int
+from .checks import positive_int
 from .errors import WorkloadError, shown
 from .kv import get_kv_dtype, indexer_cache_bytes, kv_cache_bytes
 from .limits import MAX_BATCH, MAX_BYTES, MAX_CONTEXT
@@ -342,30 +342,6 @@ def _engine_gpu(engine: str, gpu, options: dict):
     return g, positive_int("gpu_memory_bytes", total, MAX_BYTES), options
 
 
-def _llamacpp_fitted(spec: ModelSpec, w: Workload, gpu, options: dict):
-    """llama.cpp on `gpu`: with n_gpu_layers unset and fit on (llama-server's defaults), the most layers that leave its
-    fit target free (engines.llamacpp.fit); else the layers asked for (all by default)."""
-    from .engines import llamacpp_memory
-    from .engines.llamacpp.fit import LLAMA_FIT_TARGET_BYTES, fit_placement
-    from .gpus import load_gpu
-    from .overhead import overhead_bytes
-
-    options = {k: v for k, v in options.items() if v is not None}  # None: the engine's default, as everywhere
-    fit = flag("fit", options.pop("fit", True))
-    common = dict(quant=w.quant, kv_dtype=w.kv_dtype, context=w.context, batch=w.batch)
-    # --fit only changes what the user left at its default: a set -ngl, or tensor overrides such as --n-cpu-moe
-    # ("tensor_buft_overrides already set by user, abort"), leave every layer where -ngl puts it
-    if not fit or gpu is None or options.get("n_gpu_layers") is not None or options.get("n_cpu_moe") \
-            or options.get("backend") == "cpu":
-        return llamacpp_memory(spec, **common, **options)
-    g = load_gpu(gpu)
-    room = g.usable_memory_bytes - overhead_bytes(w.runtime) - LLAMA_FIT_TARGET_BYTES  # Apple: the GPU's share
-    m = fit_placement(spec.n_layers, spec.moe is not None,
-                      lambda n, moe: llamacpp_memory(spec, **common, **options, n_gpu_layers=n, n_cpu_moe=moe), room)
-    moved = m.details["n_gpu_layers"] <= spec.n_layers or m.details["n_cpu_moe"] > 0
-    return m.model_copy(update={"details": {**m.details, "fit": moved, "fit_target_bytes": LLAMA_FIT_TARGET_BYTES}})
-
-
 def _engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict, options: dict):
     from .engines import ollama_memory, sglang_memory, transformers_memory, vllm_memory
 
@@ -386,7 +362,12 @@ def _engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict,
                              library={"apple": "metal", "amd": "rocm"}.get(getattr(g, "vendor", None), "cuda"),
                              **options)
     if engine == "llama.cpp":
-        return _llamacpp_fitted(spec, w, gpu, options)
+        from .engines.llamacpp.fit import llamacpp_placed
+        from .gpus import load_gpu
+        from .overhead import overhead_bytes
+
+        return llamacpp_placed(spec, gpu=None if gpu is None else load_gpu(gpu), reserved=overhead_bytes(w.runtime),
+                               quant=w.quant, kv_dtype=w.kv_dtype, context=w.context, batch=w.batch, **options)
     return transformers_memory(spec, **common, context=w.context, batch=w.batch, weights=totals["weights_bytes"],
                                kv=totals["kv_cache_bytes"], attention=w.attention, chunk=w.chunk,
                                act_bits=_act_bits(w.quant), **options)

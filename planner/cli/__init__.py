@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--engine", choices=["vllm", "sglang", "llama.cpp", "ollama", "transformers"],
                    help="what that engine allocates (default: the plain analytic model)")
     e.add_argument("--engine-version", help="vllm: the release whose memory rules apply, 0.4 to 0.33; ollama: "
-                   "0.3 to 0.33 (default: the current release)")
+                   "0.3 to 0.33; llama.cpp: the build, b1619 to b7553 (default: the current release)")
     e.add_argument("--max-model-len", type=positive, help="vllm: max_model_len (default: the model's maximum)")
     e.add_argument("--gpu-memory-utilization", type=rate,
                    help="vllm: share of GPU memory (default 0.92; 0.9 before 0.20)")
@@ -80,12 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ollama: OLLAMA_KV_CACHE_TYPE (default f16)")
     e.add_argument("--n-batch", type=positive, help="llama.cpp: default 2048")
     e.add_argument("--n-ubatch", type=positive, help="llama.cpp: default 512")
-    e.add_argument("--flash-attn", choices=["on", "off"], help="llama.cpp: default on; ollama: "
+    e.add_argument("--flash-attn", choices=["on", "off"], help="llama.cpp: default on (off before b6325); ollama: "
                    "OLLAMA_FLASH_ATTENTION (default on from 0.30, off before but for a few architectures from 0.12.4)")
     e.add_argument("--n-gpu-layers", type=int, help="llama.cpp -ngl: default, with --gpu, llama-server's --fit (the "
-                   "most layers that leave 1 GiB free); without, all")
-    e.add_argument("--fit", choices=["on", "off"], help="llama.cpp --fit (default on): off puts every layer on the "
-                   "GPU, whether they fit or not")
+                   "most layers that leave 1 GiB free); without, all (before b7407 all; before b6325 none)")
+    e.add_argument("--fit", choices=["on", "off"], help="llama.cpp --fit (default on from b7407): off puts every "
+                   "layer on the GPU, whether they fit or not")
     e.add_argument("--host-memory", help="llama.cpp, ollama: the system RAM free for the layers left there (e.g. "
                    "64GiB); more than that does not fit")
     e.add_argument("--n-cpu-moe", type=int, help="llama.cpp --n-cpu-moe: the routed experts of the first N layers "

@@ -190,7 +190,8 @@ def _engine_lines(e, unit: str) -> list[str]:
                 + (f"; the routed experts of the first {d['n_cpu_moe']} layers in system RAM (--n-cpu-moe "
                    f"{d['n_cpu_moe']})" if d.get("n_cpu_moe") else "")
                 + (f" (--fit: the most that leave {d['fit_target_bytes'] / mib:.0f} MiB free; set --n-gpu-layers to "
-                   "choose)" if d.get("fit") else ""),
+                   "choose)" if d.get("fit") else "")
+                + (" (-ngl defaults to 0 before b6325; set --n-gpu-layers)" if d.get("ngl_default_zero") else ""),
                 f"  host (system RAM): weights {d['host_weights_bytes'] / mib:.2f} MiB, "
                 f"KV {d['host_kv_bytes'] / mib:.2f} MiB, compute {d['host_compute_bytes'] / mib:.2f} MiB, "
                 f"output {d['host_output_bytes'] / mib:.2f} MiB", *overflow]

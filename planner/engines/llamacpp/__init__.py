@@ -1,20 +1,18 @@
-"""llama.cpp (upstream Nov 2025 – Jan 2026 rules): what sits on the GPU with -ngl layers offloaded."""
+"""llama.cpp: what sits on the GPU with -ngl layers offloaded, by build (releases.py; default the current rules)."""
 
 from __future__ import annotations
 
-from math import ceil
-
-from ...checks import positive_int
+from ...checks import flag, positive_int
 from ...errors import WorkloadError
 from ...kv import get_kv_dtype, kv_bytes_per_token_per_layer
 from ...limits import MAX_CONTEXT
 from ...spec import ModelSpec
 from ...weights import gpu_first_layer, stored_tensors
-from ..common import EngineMemory, engine_options, pad
+from ..common import EngineMemory, engine_options
 from .graph import ARCH_GRAPH, SWA_DISABLED, buffer_bytes
+from .releases import build_name, kv_cells, llamacpp_build, llamacpp_rules, swa_cells
 
-LLAMACPP_VERSION = "upstream Nov 2025 – Jan 2026"  # the source the rules were read from (research/llamacpp_memory.md)
-LLAMA_CPP_PAD = 256  # cells: n_ctx is rounded up to 256 since llama.cpp PR #17046 (Nov 2025)
+LLAMA_CPP_PAD = 256  # cells: n_ctx is rounded up to 256 since llama.cpp PR #17046 (Nov 2025, b6975)
 LLAMA_MAX_SEQ = 256  # most sequences (slots) one context holds: src/llama-cparams.h `#define LLAMA_MAX_SEQ 256`
 
 
@@ -43,6 +41,7 @@ def _slots(spec: ModelSpec, o: dict, context: int, batch: int) -> tuple[int, int
 
 
 QUANTIZED_CACHE = ("q8_0", "q4_0")
+OP_OFFLOAD_MIN_BATCH = 32  # ggml-cuda's offload_op: host-resident weights run on the GPU for batches of ≥ 32 tokens
 BACKENDS = ("cuda", "cpu")  # the device whose compute buffer is modelled: a GPU (CUDA) or the CPU backend
 
 
@@ -50,18 +49,20 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
                     **options) -> EngineMemory:
     """llama.cpp: KV cells, weights on the GPU and in host memory, compute buffers; n_ctx is all slots' cells.
 
-    Cells: n_ctx rounded up to 256 (split per slot when --parallel without a unified cache); sliding layers
-    keep pad256(min(cells, n_swa × slots + n_ubatch)). -ngl k puts the last k layers on the GPU, and the output
-    layer only with all of them (k > n_layers). token_embd stays in host memory; a tied lm_head is a duplicated
-    copy on the GPU. Compute buffer: ggml's allocator replayed on llama.cpp's graph of one ubatch
-    (_compute_buffer). backend="cpu" models llama.cpp's CPU backend as the device. Phi-3's sliding window is off in
-    llama.cpp (SWA_DISABLED).
+    engine_version: the build whose rules apply ("b5000"; releases.LLAMACPP_RULES, default the current rules): how
+    n_ctx and the sliding layers' cells are padded, whether each sequence has a stream of its own, and the defaults
+    of flash_attn and kv_unified. The current rules: n_ctx rounded up to 256, then each slot's share (when
+    --parallel without a unified cache); sliding layers keep pad256(min(cells, n_swa × slots + n_ubatch)).
+    -ngl k puts the last k layers on the GPU, and the output layer only with all of them (k > n_layers). token_embd
+    stays in host memory; a tied lm_head is a duplicated copy on the GPU. Compute buffer: ggml's allocator replayed
+    on llama.cpp's graph of one ubatch (_compute_buffer). backend="cpu" models llama.cpp's CPU backend as the
+    device. Phi-3's sliding window is off in llama.cpp (SWA_DISABLED).
     n_parallel defaults to `batch` and n_ctx to context × n_parallel, so the cache holds every sequence.
     n_cpu_moe (--n-cpu-moe): the routed experts of the first n_cpu_moe layers stay in system RAM.
     """
-    defaults = {"n_batch": 2048, "n_ubatch": 512, "flash_attn": True, "n_gpu_layers": spec.n_layers + 1,
-                "n_cpu_moe": 0,
-                "n_parallel": None, "n_ctx": None, "kv_unified": False, "type_v": None, "backend": "cuda"}
+    defaults = {"n_batch": 2048, "n_ubatch": 512, "flash_attn": None, "n_gpu_layers": spec.n_layers + 1,
+                "n_cpu_moe": 0, "engine_version": None,
+                "n_parallel": None, "n_ctx": None, "kv_unified": None, "type_v": None, "backend": "cuda"}
     o = engine_options("llama.cpp", options, defaults, minimum={"n_gpu_layers": 0, "n_cpu_moe": 0},
                        maximum={"n_batch": MAX_CONTEXT, "n_ubatch": MAX_CONTEXT, "n_gpu_layers": 2**31 - 1,
                                 "n_cpu_moe": 2**31 - 1})
@@ -70,6 +71,9 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
             positive_int(key, o[key], high)
     if o["backend"] not in BACKENDS:
         raise WorkloadError(f"backend must be one of {', '.join(BACKENDS)}, got {o['backend']!r}")
+    build = llamacpp_build(o["engine_version"])
+    rules = llamacpp_rules(build)
+    _versioned_defaults(o, rules, build)
     np_, n_ctx = _slots(spec, o, context, batch)
     type_k = kv_dtype
     type_v = kv_dtype if o["type_v"] is None else get_kv_dtype(o["type_v"], "type_v").name
@@ -78,13 +82,12 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     if get_kv_dtype(type_v).block and not o["flash_attn"]:
         raise WorkloadError(f"type_v {type_v!r} is quantized, which llama.cpp allows only with flash_attn")
     n_ubatch = min(o["n_ubatch"], o["n_batch"], n_ctx)
-    if o["kv_unified"] or np_ == 1:
-        cells = pad(n_ctx, LLAMA_CPP_PAD)
-        swa_cells = pad(min(cells, (spec.sliding_window or 0) * np_ + n_ubatch), LLAMA_CPP_PAD)
-    else:
-        per_seq = pad(ceil(n_ctx / np_), LLAMA_CPP_PAD)
-        cells = per_seq * np_
-        swa_cells = pad(min(per_seq, (spec.sliding_window or 0) + n_ubatch), LLAMA_CPP_PAD) * np_
+    unified = o["kv_unified"] or np_ == 1
+    n_ctx_padded, per_stream = kv_cells(rules, n_ctx, np_, unified, o["flash_attn"])
+    streams = 1 if unified else np_
+    cells = per_stream * streams
+    swa_cells_ = streams * swa_cells(rules, per_stream, spec.sliding_window or 0, np_, unified, o["n_batch"],
+                                     n_ubatch, o["flash_attn"])
     row_k = kv_bytes_per_token_per_layer(spec, type_k) // 2
     row_v = kv_bytes_per_token_per_layer(spec, type_v) // 2
     kinds = spec.layer_kinds()
@@ -100,11 +103,13 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     gpu_first = gpu_first_layer(spec.n_layers, o["n_gpu_layers"])  # layers >= gpu_first run on the GPU
     kv_gpu = kv_host = 0
     for i, kind in enumerate(kinds):
-        n = (swa_cells if kind == "sliding" else cells) * (row_k + row_v)
+        n = (swa_cells_ if kind == "sliding" else cells) * (row_k + row_v)
         kv_gpu, kv_host = (kv_gpu + n, kv_host) if i >= gpu_first else (kv_gpu, kv_host + n)
-    w_gpu = w_host = embd = 0
+    w_gpu = w_host = embd = lm_head = 0
     output_on_gpu = o["n_gpu_layers"] > spec.n_layers
     for t in stored_tensors(spec, quant):
+        if t.group == "output" or (t.group == "embedding" and spec.tie_embeddings):
+            lm_head = t.nbytes
         if t.group == "embedding":
             w_host += t.nbytes
             embd += t.nbytes
@@ -117,27 +122,46 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
             w_gpu += t.nbytes
         else:
             w_host += t.nbytes
-    n_kv = cells if (o["kv_unified"] or np_ == 1) else cells // np_
-    compute = _compute_buffer(spec, o, n_ubatch, n_kv, swa_cells // (1 if o["kv_unified"] or np_ == 1 else np_),
-                              type_k, type_v)
-    host_compute = n_kv * n_ubatch * 4 + n_ubatch * spec.d_model * 4
+    compute = _compute_buffer(spec, o, n_ubatch, per_stream, swa_cells_ // streams, type_k, type_v)
+    if w_gpu and not output_on_gpu and n_ubatch >= OP_OFFLOAD_MIN_BATCH and o["backend"] != "cpu":
+        # the output layer in host memory runs on the GPU all the same for a ubatch of ≥ 32 tokens (ggml-backend's
+        # op offload; ggml-cuda offload_op: min_batch_size 32): its split copies the matrix into the compute buffer
+        # beside the ubatch's f32 logits and its normed hidden states (a -ngl 20 log of Mistral-7B Q4_K_M: 102.54 +
+        # 31.25 + 4.00 = 137.79 MiB, to the digit). The layers kept in host memory are offloaded the same way; their
+        # splits are not modelled.
+        compute = max(compute, lm_head + n_ubatch * (spec.vocab_size + spec.d_model) * 4)
+    host_compute = per_stream * n_ubatch * 4 + n_ubatch * spec.d_model * 4
     output = spec.vocab_size * np_ * 4
     return EngineMemory(
         engine="llama.cpp", weights_bytes=w_gpu, kv_cache_bytes=kv_gpu, activation_bytes=compute if w_gpu else 0,
         max_concurrent=np_,
-        details={"engine_version": LLAMACPP_VERSION, "n_ctx": n_ctx, "n_ctx_train": spec.max_context,
+        details={"engine_version": build_name(build), "n_ctx": n_ctx, "n_ctx_train": spec.max_context,
                  "n_layers_model": spec.n_layers + 1,
                  "kv_cells": cells,
-                 "swa_cells": swa_cells if "sliding" in kinds else 0,
-                 "kv_k_bytes": sum((swa_cells if k == "sliding" else cells) * row_k for k in kinds),
-                 "kv_v_bytes": sum((swa_cells if k == "sliding" else cells) * row_v for k in kinds),
+                 "swa_cells": swa_cells_ if "sliding" in kinds else 0,
+                 "kv_k_bytes": sum((swa_cells_ if k == "sliding" else cells) * row_k for k in kinds),
+                 "kv_v_bytes": sum((swa_cells_ if k == "sliding" else cells) * row_v for k in kinds),
                  "type_k": type_k, "type_v": type_v, "host_weights_bytes": w_host, "host_kv_bytes": kv_host,
                  "host_compute_bytes": host_compute, "host_output_bytes": output,
                  "host_total_bytes": w_host + kv_host + host_compute + output,
                  # what a decode step reads from system RAM rather than the GPU (token_embd is only looked up)
                  "host_moved_bytes": w_host - embd + kv_host + (embd if spec.tie_embeddings and not output_on_gpu
                                                                else 0),
-                 **{k: v for k, v in o.items() if k not in ("type_v", "n_ctx", "n_parallel")}, "n_parallel": np_})
+                 **{k: v for k, v in o.items() if k not in ("type_v", "n_ctx", "n_parallel", "engine_version")},
+                 "n_parallel": np_, "n_ctx_padded": n_ctx_padded})
+
+
+def _versioned_defaults(o: dict, rules: dict, build: int) -> None:
+    """flash_attn and kv_unified as the build sets them when left unset; settings the build did not have refused."""
+    if o["flash_attn"] is None:
+        o["flash_attn"] = rules["flash_attn"] == "auto"
+    elif flag("flash_attn", o["flash_attn"]) and rules["flash_attn"] == "none":
+        raise WorkloadError(f"flash_attn: llama.cpp b{build} has no flash attention (it arrived in b2771, PR #5021)")
+    if o["kv_unified"] is None:
+        o["kv_unified"] = rules["streams"] == "unified"
+    elif not flag("kv_unified", o["kv_unified"]) and rules["streams"] == "unified":
+        raise WorkloadError(f"kv_unified false: llama.cpp b{build} has one cache all sequences share (a stream per "
+                            "sequence arrived in b5913, PR #14363)")
 
 
 def _compute_buffer(spec: ModelSpec, o: dict, n_ubatch: int, n_kv: int, n_kv_swa: int, type_k: str,

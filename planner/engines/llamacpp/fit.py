@@ -1,5 +1,5 @@
 """llama.cpp's --fit: with -ngl unset, llama-server and llama-cli put on the GPU as many layers as leave the fit target
-free (llama_params_fit, PR #16653; on by default with -ngl -1 since PR #18266, Dec 2025).
+free (llama_params_fit, PR #16653, b7407, Dec 2025: on by default; -ngl -1 its default since PR #18266, b7553).
 
 The target is a margin of free memory per device: `-fitt, --fit-target MiB  target margin per device for --fit
 option, default: 1024` (llama-server --help, quoted in ggml-org/llama.cpp#18390). Ollama from 0.30 leaves it at
@@ -17,7 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ...checks import flag
+from ...errors import WorkloadError
+from ...spec import ModelSpec
 from ..common import EngineMemory
+from . import llamacpp_memory
+from .releases import build_name, llamacpp_build, llamacpp_rules
 
 LLAMA_FIT_TARGET_BYTES = 1024 * 2**20  # --fit-target's default, MiB per device
 
@@ -58,3 +63,31 @@ def _most(placed: Callable[[int], EngineMemory], low: int, high: int, room: int)
         mid = (low + high) // 2
         low, high = (mid, high) if device_bytes(placed(mid)) <= room else (low, mid)
     return placed(low)
+
+
+def llamacpp_placed(spec: ModelSpec, *, gpu, reserved: int, quant: str, kv_dtype: str, context: int, batch: int,
+                    **options) -> EngineMemory:
+    """llama.cpp on `gpu` (a catalog GPU or None) with `reserved` bytes of it taken (the CUDA context). With
+    n_gpu_layers unset, what the build does: no layer on the GPU before b6325 (Metal builds: all), all of them until
+    b7407, then --fit's placement (fit_placement); else the layers asked for."""
+    options = {k: v for k, v in options.items() if v is not None}  # None: the engine's default, as everywhere
+    build = llamacpp_build(options.get("engine_version"))
+    layers = llamacpp_rules(build)["layers"]
+    fit = flag("fit", options.pop("fit")) if "fit" in options else layers == "fit"
+    if fit and layers != "fit":
+        raise WorkloadError(f"fit: llama.cpp {build_name(build)} has no --fit (it arrived in b7407, PR #16653)")
+    if layers == "none" and options.get("n_gpu_layers") is None and getattr(gpu, "vendor", None) != "apple":
+        options["n_gpu_layers"] = 0  # -ngl's default before b6325 (llama_model_default_params; Metal builds: 999)
+        m = llamacpp_memory(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, **options)
+        return m.model_copy(update={"details": {**m.details, "ngl_default_zero": True}})
+    common = dict(quant=quant, kv_dtype=kv_dtype, context=context, batch=batch)
+    # --fit only changes what the user left at its default: a set -ngl, or tensor overrides such as --n-cpu-moe
+    # ("tensor_buft_overrides already set by user, abort"), leave every layer where -ngl puts it
+    if not fit or gpu is None or options.get("n_gpu_layers") is not None or options.get("n_cpu_moe") \
+            or options.get("backend") == "cpu":
+        return llamacpp_memory(spec, **common, **options)
+    room = gpu.usable_memory_bytes - reserved - LLAMA_FIT_TARGET_BYTES  # Apple: the GPU's share
+    m = fit_placement(spec.n_layers, spec.moe is not None,
+                      lambda n, moe: llamacpp_memory(spec, **common, **options, n_gpu_layers=n, n_cpu_moe=moe), room)
+    moved = m.details["n_gpu_layers"] <= spec.n_layers or m.details["n_cpu_moe"] > 0
+    return m.model_copy(update={"details": {**m.details, "fit": moved, "fit_target_bytes": LLAMA_FIT_TARGET_BYTES}})

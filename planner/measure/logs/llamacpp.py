@@ -218,9 +218,17 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False) 
             rows.append(Row(f"{fig} buffer ({'+'.join(devices)})", logged / MIB,
                             gpu[fig] / MIB if len(devices) == 1 else None, "MiB", note,
                             min(lines[(fig, dev)] for dev in devices), 0.005 * len(devices)))
+    mapped_span = d["n_gpu_layers"] <= spec.n_layers  # the output on the host: see below
     for (fig, dev), b in buffers.items():
         if _is_host(dev):
-            rows.append(Row(f"{fig} buffer ({dev})", b / MIB, host[fig] / MIB, "MiB", line=lines[(fig, dev)],
+            expected, note = host[fig], ""
+            if fig == "model" and dev == "CPU_Mapped" and mapped_span:
+                # with mmap the host buffer is the file's range from the first host tensor to the last
+                # (llama_model_loader::get_mapping_range): token_embd leads the file and the output closes it, so
+                # with the output on the host the range is every tensor, the GPU's layers included (mapped, not read)
+                expected = e.weights_bytes + d["host_weights_bytes"]
+                note = "mmap: the file's range, token_embd to output"
+            rows.append(Row(f"{fig} buffer ({dev})", b / MIB, expected / MIB, "MiB", note, line=lines[(fig, dev)],
                             resolution=0.005))
     try:  # an Ollama server log: its estimate before the runner started, where planner can rebuild it
         ollama = estimate_rows(text, spec, quant)

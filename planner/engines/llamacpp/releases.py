@@ -1,0 +1,100 @@
+"""llama.cpp's memory rules by build (`engine_version`, e.g. "b5000"), read from its history.
+
+A build number is the count of commits up to it (`git rev-list --count`, which is what llama.cpp's CMake stamps as
+LLAMA_BUILD_NUMBER and what its bNNNN release tags name), so each change below is dated by the build that first has
+its commit. Read in the full history of ggml-org/llama.cpp (a fork with every commit to Aug 2026).
+
+LLAMACPP_RULES: each row holds from its build until the next row's. The columns:
+  pad          how n_ctx is rounded up before the cells are allocated: "none" (before b2771, and again b6868–b6974
+               after PR #16812 "memory : remove KV cache size padding"); 256 (b2771, the flash-attention PR #5021);
+               "fa" — 256 with flash attention, else 32 (b2871, PR #7257 "less KV padding when FA is off"); "256+seq",
+               256 for the whole context and then for each sequence's share (b6975, PR #17046).
+  swa          the cells of a sliding-window layer: "full", every cell (before b5429); "n_batch", pad(n_swa ·
+               sequences + n_batch) (b5429, PR #13194 "kv-cache : add SWA support"); "n_ubatch", with n_ubatch
+               (b5554, PR #13833); the 256 pad of b6975 applies to it too.
+  streams      "unified": one cache all sequences share (before b5913); "split": a stream of n_ctx / n_parallel
+               cells per sequence unless kv_unified (b5913, PR #14363 "llama : add high-throughput mode").
+  flash_attn   the default: "none", no flash attention yet (before b2771); "off" (b2771); "auto", on where the
+               backend supports it (b6325, PR #15434 "use FA + max. GPU layers by default").
+  layers       -ngl unset: "none" on the GPU (llama_model_default_params' n_gpu_layers = 0; Metal builds 999);
+               "all" (b6325, PR #15434); "fit", the most that leave --fit-target free (b7407, PR #16653, on by default:
+               common.h fit_params = true).
+Oldest build modelled: b1619 (PR #4309 "per-layer KV cache"), from which each layer's cells sit where its weights
+do. Older builds kept the cache on the host unless every layer was offloaded; planner refuses them.
+Not versioned: the compute buffer (replayed on the current graph, planner.engines.llamacpp.graph), and
+llama-server's default of 4 slots sharing one unified cache when -np is unset (b6925, PR #16736): planner's slots are
+the workload's batch or n_parallel.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ...errors import WorkloadError, shown
+from ..common import pad
+
+LLAMACPP_OLDEST = 1619
+LLAMACPP_CURRENT = 7553  # the newest build whose change planner follows (PR #18266, -ngl -1 the fit's default)
+
+_COLUMNS = ("pad", "swa", "streams", "flash_attn", "layers")
+_ROWS = (  # since build, pad, swa, streams, flash_attn, layers
+    (1619, "none", "full", "unified", "none", "none"),
+    (2771, 256, "full", "unified", "off", "none"),
+    (2871, "fa", "full", "unified", "off", "none"),
+    (5429, "fa", "n_batch", "unified", "off", "none"),
+    (5554, "fa", "n_ubatch", "unified", "off", "none"),
+    (5913, "fa", "n_ubatch", "split", "off", "none"),
+    (6325, "fa", "n_ubatch", "split", "auto", "all"),
+    (6868, "none", "n_ubatch", "split", "auto", "all"),
+    (6975, "256+seq", "n_ubatch", "split", "auto", "all"),
+    (7407, "256+seq", "n_ubatch", "split", "auto", "fit"),
+)
+LLAMACPP_RULES = tuple((since, dict(zip(_COLUMNS, row, strict=True))) for since, *row in _ROWS)
+
+
+def llamacpp_build(version) -> int:
+    """'b5000', '5000' or 5000 → 5000; None: the current rules (LLAMACPP_CURRENT). Refuses builds planner has no
+    rules for."""
+    if version is None:
+        return LLAMACPP_CURRENT
+    m = re.fullmatch(r"b?(\d{1,6})(?:\s*\([0-9a-f]{6,40}\))?", str(version).strip()[:80])
+    build = int(m[1]) if m else None
+    if build is None or build < LLAMACPP_OLDEST:
+        raise WorkloadError(f"engine_version must be a llama.cpp build such as b{LLAMACPP_CURRENT}, from "
+                            f"b{LLAMACPP_OLDEST} (the per-layer KV cache), got {shown(version)}")
+    return build
+
+
+def build_name(build: int) -> str:
+    return f"b{build}" if build <= LLAMACPP_CURRENT else f"b{build} (rules of b{LLAMACPP_CURRENT})"
+
+
+def llamacpp_rules(build: int) -> dict:
+    """The row of LLAMACPP_RULES that holds for `build`."""
+    return next(rules for since, rules in reversed(LLAMACPP_RULES) if build >= since)
+
+
+def kv_cells(rules: dict, n_ctx: int, slots: int, unified: bool, flash_attn: bool) -> tuple[int, int]:
+    """(n_ctx as the build pads it, cells per stream): one stream of every cell when unified, else one per slot."""
+    rule = rules["pad"]
+    if rule == "256+seq":  # b6975 (llama-context.cpp): the whole context, then each sequence's share
+        n_ctx = pad(n_ctx, 256)
+        return (n_ctx, n_ctx) if unified else (n_ctx, pad(n_ctx // slots, 256))
+    step = {"none": 1, "fa": 256 if flash_attn else 32}.get(rule, rule)
+    if unified:
+        n_ctx = pad(n_ctx, step)
+        return n_ctx, n_ctx
+    per_stream = pad(-(-n_ctx // slots), step)  # b5913–b6974 (create_memory): each stream's share rounded up
+    return per_stream * slots, per_stream
+
+
+def swa_cells(rules: dict, per_stream: int, n_swa: int, slots: int, unified: bool, n_batch: int, n_ubatch: int,
+              flash_attn: bool) -> int:
+    """Cells of a sliding-window layer in one stream (llama_kv_cache_iswa's size_swa)."""
+    if rules["swa"] == "full":
+        return per_stream
+    wanted = n_swa * (slots if unified else 1) + (n_batch if rules["swa"] == "n_batch" else n_ubatch)
+    if rules["pad"] == "256+seq":
+        return pad(min(per_stream, wanted), 256)
+    step = {"none": 1, "fa": 256 if flash_attn else 32}.get(rules["pad"], rules["pad"])
+    return min(per_stream, pad(wanted, step))
