@@ -40,6 +40,13 @@ MIN_RUNS, MIN_SOURCES, MIN_GROUP_SOURCES = 3, 1, 2
 # served benchmark), e.g. SGLang's 610-token DeepSeek-V3 runs on 8 × B200 (13 ms of ideal compute, 126–153 ms
 # measured) or NIM's 500-token Llama-3.1-70B (21 ms, 48 ms), and would read as a tiny compute efficiency.
 MIN_PREFILL_COMPUTE_S = 0.05
+# Likewise a run calibrates nothing if its decode bytes, moved at the full datasheet bandwidth, would take less than
+# this share of its measured step: the step waits on something planner does not model (expert routing, per-layer
+# launches and syncs across 8 GPUs), and a bandwidth share or a request latency fitted to it would carry that
+# latency to models without it (a dense Llama-3.1-8B fp8 on SGLang took the 0.07 of DeepSeek-V3's TP8 runs). On the
+# calibration half this sets aside 7 runs, all MoE models at batch 1 on 8 GPUs under a compiled engine (2–7 % of the
+# step); the llama.cpp runs with the least bound (12–25 %: MoE or 1-bit weights on one GPU) stay.
+MIN_DECODE_BYTES_SHARE = 0.1
 # Eager engines (Hugging Face transformers' generate()): a decode step is bounded below by the time its kernels take
 # to launch, layer by layer, not only by bytes. Their runs set that floor instead of a bandwidth share: a run is
 # launch-bound when even the prior bandwidth share (DEFAULT's decode_memory) would move its bytes in under half the
@@ -82,12 +89,23 @@ def implied(rows: list[dict]) -> dict[str, list[tuple[tuple, float, str]]]:
         k = key_of(r)
         if "decode" in at_full and r["engine"] not in EAGER:
             (full, meas, _), (half_, _, _) = at_full["decode"], at_half["decode"]
-            out["decode_memory"].append((k, _share(1 / full, 1 / half_, 1 / meas), source_id(r["source"])))
+            if not latency_bound(r):
+                out["decode_memory"].append((k, _share(1 / full, 1 / half_, 1 / meas), source_id(r["source"])))
         if "ttft" in at_full:
             (full, meas, _), (half_, _, _) = at_full["ttft"], at_half["ttft"]
             if half_ - full >= MIN_PREFILL_COMPUTE_S:  # the ideal compute's time (work at η = 1)
                 out["prefill_compute"].append((k, _share(full, half_, meas), source_id(r["source"])))
     return out
+
+
+def latency_bound(row: dict) -> bool:
+    """Whether the run's decode bytes at η = 1 take under MIN_DECODE_BYTES_SHARE of its measured step."""
+    at_full = predict(row, efficiency=1.0, prefill_efficiency=1.0).get("decode")
+    if at_full is None or row["engine"] in EAGER:
+        return False
+    full, meas, _ = at_full
+    half_ = predict(row, efficiency=0.5, prefill_efficiency=0.5)["decode"][0]
+    return (1 / half_ - 1 / full) * meas < MIN_DECODE_BYTES_SHARE
 
 
 def _share(at_full: float, at_half: float, measured: float) -> float:
@@ -155,9 +173,33 @@ def fit(rows: list[dict], tau: float) -> list[dict]:
     with trial({"entries": fixed}):
         efficiencies = fit_efficiencies(rows)
     with trial({"entries": efficiencies + fixed}):
+        fixed += fit_moe_split(rows)
+    with trial({"entries": efficiencies + fixed}):
         requests = fit_requests(rows)
     with trial({"entries": fixed + requests}):
         return fit_efficiencies(rows) + fixed + requests
+
+
+def fit_moe_split(rows: list[dict]) -> list[dict]:
+    """One "default" entry: the time a MoE layer split over several GPUs adds to a decode step, from the latency-bound
+    runs of MoE models on several GPUs under compiled engines (measured step − planner's, at the table in force, per
+    MoE layer); the median over sources of each one's median."""
+    per_source = defaultdict(list)
+    for r in rows:
+        spec = load_model(ROOT / r["model"] if r["model"].startswith("tests/") else r["model"])
+        if spec.moe is None or r["n_gpus"] == 1 or r["engine"] == "llama.cpp" or not latency_bound(r):
+            continue
+        pred, meas, _ = predict(r)["decode"]
+        layers = sum(spec.is_moe_layer(i) for i in range(spec.n_layers))
+        per_source[source_id(r["source"])].append(max(0.0, 1 / meas - 1 / pred) / layers)
+    if not per_source:
+        return []
+    runs = sum(len(v) for v in per_source.values())
+    return [{"engine": "default", "moe_layer_overhead_s": round(median(median(v) for v in per_source.values()), 7),
+             "derivation": f"moe_layer_overhead_s: median over {len(per_source)} sources of each one's median "
+                           "(measured decode step − planner's, per MoE layer) over the latency-bound runs of MoE "
+                           f"models on several GPUs under compiled engines, {runs} calibration runs",
+             "sources": sorted(per_source)}]
 
 
 def fit_requests(rows: list[dict]) -> list[dict]:
@@ -166,7 +208,7 @@ def fit_requests(rows: list[dict]) -> list[dict]:
     yet)."""
     by_key = defaultdict(list)
     for r in rows:
-        if served(r) and "ttft" in (p := predict(r)):
+        if served(r) and "ttft" in (p := predict(r)) and not latency_bound(r):
             pred, meas, _ = p["ttft"]
             for k in dict.fromkeys((r["engine"], SPEED_ENGINES[r["engine"]], "default")):
                 by_key[k].append((max(0.0, meas - pred), source_id(r["source"])))

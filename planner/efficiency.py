@@ -62,6 +62,9 @@ class Entry(BaseModel):
     layer_overhead_s: float | None = Field(
         None, ge=0, le=0.01, description="engines that launch from a graph or a compiled loop: time each layer adds to "
         "every forward step on top of its bytes and FLOPs (the short kernels and syncs a layer runs)")
+    moe_layer_overhead_s: float | None = Field(
+        None, ge=0, le=0.01, description="a MoE layer split over several GPUs: time it adds to every forward step "
+        "(expert routing, the experts' small kernels, the GPUs' syncs) that its bytes do not account for")
     request_overhead_s: float | None = Field(
         None, ge=0, le=10, description="a served request's time to first token beyond the prefill: the HTTP round "
         "trip, tokenization and scheduling, as a server benchmark measures them")
@@ -226,6 +229,15 @@ def layer_overhead(engine: str) -> Entry | None:
     if decode_floor(engine) is not None:
         return None
     index = _index("layer_overhead_s")
+    return next((index[k] for eng in dict.fromkeys((engine, SPEED_ENGINES[engine], "default"))
+                 if (k := (eng, ANY, ANY, ANY)) in index), None)
+
+
+def moe_layer_overhead(engine: str) -> Entry | None:
+    """The time a MoE layer split over several GPUs adds to a step (its engine's entry, its group's, else
+    "default"); None where none was fitted."""
+    check_engine(engine)
+    index = _index("moe_layer_overhead_s")
     return next((index[k] for eng in dict.fromkeys((engine, SPEED_ENGINES[engine], "default"))
                  if (k := (eng, ANY, ANY, ANY)) in index), None)
 

@@ -20,7 +20,7 @@ from math import ceil
 
 import numpy as np
 
-from .efficiency import decode_floor, efficiencies, layer_overhead
+from .efficiency import decode_floor, efficiencies, layer_overhead, moe_layer_overhead
 from .errors import WorkloadError, shown
 from .gpus import GPU
 from .kv import kv_cache_bytes
@@ -244,11 +244,20 @@ def tensor_parallel_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: 
     read = weight_bytes_read(spec, quant, tokens=batch) / n + kv * kv_share
     eff = memory_efficiency(gpu, quant, engine, spec, backend=backend, efficiency=efficiency)
     comm = allreduce(batch)
-    step = float(memory_step_seconds(read, gpu, eff, spec, engine)) + comm
+    step = float(memory_step_seconds(read, gpu, eff, spec, engine)) + comm + moe_split_seconds(spec, engine, n)
     ttft = prefill_seconds(spec, gpu, quant=quant, kv_dtype=kv_dtype, prompt=prompt, batch=batch, engine=engine,
                            cap_sliding=cap_sliding, backend=backend, efficiency=efficiency,
                            prefill_efficiency=prefill_efficiency, split=n)
-    return step, comm, None if ttft is None else float(ttft) + allreduce(batch * prompt)
+    return step, comm, None if ttft is None else float(ttft) + allreduce(batch * prompt) + moe_split_seconds(
+        spec, engine, n)
+
+
+def moe_split_seconds(spec: ModelSpec, engine: Engine, n: int) -> float:
+    """What a forward step's MoE layers add when split over n > 1 GPUs: layers × the fitted per-layer time
+    (profiles/efficiency.yaml moe_layer_overhead_s; none for dense models or one GPU)."""
+    if spec.moe is None or n == 1 or (entry := moe_layer_overhead(engine)) is None:
+        return 0.0
+    return sum(spec.is_moe_layer(i) for i in range(spec.n_layers)) * entry.moe_layer_overhead_s
 
 
 # llama.cpp hands a prompt to llama_decode in batches of n_batch tokens and runs each batch as micro-batches of

@@ -270,3 +270,18 @@ def test_a_served_requests_latency_comes_from_server_benchmarks():
     assert p.request_overhead_seconds == request_seconds("vllm")
     e = estimate("llama-3.1-8b", quant="bf16", context=1024, gpu="h100-sxm")
     assert e.performance.request_overhead_seconds == request_seconds(e.performance.engine)
+
+
+def test_a_moe_split_over_gpus_pays_its_fitted_time_per_moe_layer():
+    """profiles/efficiency.yaml's moe_layer_overhead_s, fitted on the calibration half's latency-bound MoE runs on
+    eight GPUs: each MoE layer adds it to a step when split over several GPUs; dense models and one GPU pay none."""
+    from planner import load_model
+    from planner.efficiency import moe_layer_overhead
+    from planner.perf import moe_split_seconds
+
+    per_layer = moe_layer_overhead("sglang").moe_layer_overhead_s
+    assert 0 < per_layer < 1e-3
+    v3 = load_model("deepseek-ai/DeepSeek-V3")  # 61 layers, the first 3 dense (config.json first_k_dense_replace)
+    assert moe_split_seconds(v3, "sglang", 8) == pytest.approx(58 * per_layer)
+    assert moe_split_seconds(v3, "sglang", 1) == 0.0
+    assert moe_split_seconds(load_model("meta-llama/Llama-3.1-70B"), "vllm", 8) == 0.0

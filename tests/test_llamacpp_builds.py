@@ -1,0 +1,96 @@
+"""llama.cpp by build (engine_version): each rule against the llama.cpp source of the build that changed it.
+
+Build numbers are commit counts (`git rev-list --count`, LLAMA_BUILD_NUMBER), so a PR's build is its merge commit's
+count in ggml-org/llama.cpp's history: #5021 flash attention b2771, #7257 b2871, #13194 b5429, #13833 b5554,
+#14363 b5913, #15434 b6325, #16812 b6868, #17046 b6975, #16653 b7407.
+"""
+
+import pytest
+
+from planner import WorkloadError, estimate, load_model
+from planner.engines import llamacpp_memory
+from planner.engines.llamacpp.releases import LLAMACPP_CURRENT, llamacpp_build
+
+MISTRAL = load_model("mistralai/Mistral-7B-v0.1")
+GEMMA2 = load_model("google/gemma-2-9b")  # sliding_window 4096 on every other layer
+
+
+def cells(build: str, n_ctx: int, *, flash_attn=None, batch=1, **kw) -> dict:
+    return llamacpp_memory(MISTRAL, quant="q4_k_m", kv_dtype="fp16", context=n_ctx // batch, batch=batch,
+                           n_ctx=n_ctx, engine_version=build, flash_attn=flash_attn, **kw).details
+
+
+@pytest.mark.parametrize("build, flash_attn, expected", [
+    ("b2700", False, 1100),   # no padding before flash attention
+    ("b2771", False, 1280),   # #5021: GGML_PAD(cparams.n_ctx, 256)
+    ("b2871", False, 1120),   # #7257: 32 without flash attention ...
+    ("b2871", True, 1280),    # ... 256 with it
+    ("b6868", True, 1100),    # #16812 "memory : remove KV cache size padding"
+    ("b6975", False, 1280),   # #17046: 256 whatever the attention
+    (None, False, 1280),
+])
+def test_n_ctx_padding_by_build(build, flash_attn, expected):
+    assert cells(build, 1100, flash_attn=flash_attn)["kv_cells"] == expected
+
+
+def test_per_sequence_streams_by_build():
+    # b5913–b6974 (create_memory): each of 3 streams gets ceil(3000 / 3) = 1000 cells, padded to 1024
+    assert cells("b6000", 3000, batch=3, flash_attn=True)["kv_cells"] == 3 * 1024
+    # b6975 (llama-context.cpp): n_ctx padded to 3072 first, then each share 1024, padded to 1024
+    assert cells("b6975", 3000, batch=3)["kv_cells"] == 3 * 1024
+    # before b5913 one cache all sequences share: 3000 padded (flash attention off by default: 32) = 3008
+    assert cells("b5000", 3000, batch=3)["kv_cells"] == 3008
+    with pytest.raises(WorkloadError, match="arrived in b5913"):
+        cells("b5000", 3000, batch=3, kv_unified=False)
+
+
+def swa(build: str, **kw) -> int:
+    return llamacpp_memory(GEMMA2, quant="q4_k_m", kv_dtype="fp16", context=8192, engine_version=build,
+                           **kw).details["swa_cells"]
+
+
+def test_sliding_window_cells_by_build():
+    assert swa("b5000") == 8192  # before #13194 every layer keeps every cell
+    assert swa("b5429", flash_attn=True) == 4096 + 2048  # n_swa + n_batch, padded to 256
+    assert swa("b5554", flash_attn=True) == 4096 + 512  # #13833: n_swa + n_ubatch
+    assert swa("b5554", flash_attn=False) == 4096 + 512  # a multiple of 32 already
+    assert swa(None) == 4608
+
+
+def test_flash_attention_default_and_availability():
+    assert cells("b5000", 4096)["flash_attn"] is False and cells("b6325", 4096)["flash_attn"] is True
+    with pytest.raises(WorkloadError, match="no flash attention"):
+        cells("b2000", 4096, flash_attn=True)
+    with pytest.raises(WorkloadError, match="flash_attn"):  # a quantized V cache needs flash attention
+        cells("b5000", 4096, type_v="q8_0")
+
+
+def test_layers_left_unset_follow_the_build():
+    kw = dict(quant="q4_k_m", context=8192, engine="llama.cpp")
+    old = estimate("meta-llama/Llama-3.1-8B", gpu="rtx-4090", engine_version="b5000", **kw)
+    assert old.engine_details["n_gpu_layers"] == 0 and old.engine_details["ngl_default_zero"]  # -ngl 0 by default
+    apple = estimate("meta-llama/Llama-3.1-8B", gpu="m2-ultra", engine_version="b5000", **kw)
+    assert apple.engine_details["n_gpu_layers"] == 33  # Metal builds offloaded everything (n_gpu_layers 999)
+    allgpu = estimate("meta-llama/Llama-3.1-70B", gpu="rtx-4090", engine_version="b7000", **kw)
+    assert allgpu.engine_details["n_gpu_layers"] == 81 and not allgpu.performance.fits  # all of them, no --fit
+    fitted = estimate("meta-llama/Llama-3.1-70B", gpu="rtx-4090", **kw)
+    assert fitted.engine_details["fit"] and fitted.performance.fits
+    with pytest.raises(WorkloadError, match="has no --fit"):
+        estimate("meta-llama/Llama-3.1-70B", gpu="rtx-4090", engine_version="b7000", fit=True, **kw)
+
+
+@pytest.mark.parametrize("given, build", [("b5000", 5000), ("5000", 5000), (6975, 6975), (None, LLAMACPP_CURRENT),
+                                          ("b4747 (c392e509)", 4747)])
+def test_build_names(given, build):
+    assert llamacpp_build(given) == build
+
+
+@pytest.mark.parametrize("bad", ["b1500", "abc", "0.3.1", ""])
+def test_builds_planner_has_no_rules_for_are_refused(bad):
+    with pytest.raises(WorkloadError, match="engine_version"):
+        llamacpp_build(bad)
+
+
+def test_the_answer_names_its_build():
+    assert cells(None, 4096)["engine_version"] == f"b{LLAMACPP_CURRENT}"
+    assert cells("b5000", 4096)["engine_version"] == "b5000"
