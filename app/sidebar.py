@@ -11,6 +11,7 @@ from state import (
     CUSTOM_FIELDS,
     ENGINES,
     KV_CHOICES,
+    LLAMACPP_VERSIONS,
     OLLAMA_VERSIONS,
     STATE,
     VLLM_VERSIONS,
@@ -186,6 +187,11 @@ def _engine_controls(state: dict, spec) -> None:
         widget("number_input", "mfs", "mem_fraction_static", where=box, min_value=0.01, max_value=0.99,
                value=None, placeholder="SGLang's rule for the GPU", format="%.3f", step=0.01)
     elif engine == "llama.cpp":
+        widget("selectbox", "llamacpp_version", "build (its rules)", where=box, options=LLAMACPP_VERSIONS,
+               format_func=lambda v: f"current (b{llamacpp.releases.LLAMACPP_CURRENT})" if v == "current" else v,
+               help="llama.cpp's cache padding, sliding-window cells, per-slot streams and defaults changed over "
+               "its builds: flash attention and all layers on the GPU by default from b6325, --fit from b7407, no "
+               "layer on the GPU unless -ngl is set before b6325 (Metal: all). One build stands for each period.")
         widget("number_input", "n_ubatch", "n_ubatch", where=box, min_value=1, max_value=MAX_CONTEXT, value=None,
                placeholder="512")
         widget("selectbox", "flash_attn", "flash attention", where=box, options=["default", "on", "off"])

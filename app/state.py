@@ -44,6 +44,8 @@ VLLM_VERSIONS = ["current", "0.19.1", "0.16.0", "0.10.2", "0.9.0", "0.7.3", "0.6
 # for the releases before OLLAMA_KV_CACHE_TYPE and ROCm's flash attention)
 OLLAMA_VERSIONS = ["current", "0.24.0", "0.15.4", "0.13.3", "0.12.10", "0.12.3", "0.11.11", "0.10.1", "0.9.6",
                    "0.6.8", "0.6.6", "0.5.4", "0.4.7"]
+# llama.cpp builds the engine picker offers: one in each period of planner.engines.llamacpp.releases.LLAMACPP_RULES
+LLAMACPP_VERSIONS = ["current", "b7000", "b6900", "b6500", "b6000", "b5600", "b5500", "b5000", "b2800", "b2000"]
 KV_CHOICES = ["default", "bf16", "fp16", "fp8", "int8", "int4", "q8_0", "q4_0", "fp32"]
 # Fine-tuning: the LoRA target modules offered (peft's names; Phi-3 fuses qkv_proj and gate_up_proj)
 LORA_TARGETS = ["all-linear", "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "qkv_proj",
@@ -172,6 +174,7 @@ FIELDS = {f.key: f for f in [
     Field("engine", "analytic", _choice(lambda: ENGINES)),
     Field("vllm_version", "current", _choice(lambda: VLLM_VERSIONS)),
     Field("ollama_version", "current", _choice(lambda: OLLAMA_VERSIONS)),
+    Field("llamacpp_version", "current", _choice(lambda: LLAMACPP_VERSIONS)),
     Field("gmu", None, _number(0.01, 1.0, whole=False)),
     Field("fi_sampler", False, _flag),
     Field("cg_gib", None, _number(0.0, 1024.0, whole=False)),

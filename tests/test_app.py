@@ -593,3 +593,16 @@ def test_system_ram_for_llama_cpp_from_the_engine_picker():
                  n_parallel=1, host_memory_bytes=8 * 2**30)
     assert not e.performance.fits and at.query_params["host_gib"] == "8"
     assert any("system RAM must hold" in x.value for x in at.error)
+
+
+def test_llama_cpp_build_from_the_engine_picker():
+    at = app(gpu="rtx-4090", model="google/gemma-2-9b", quant="q4_k_m", context="8192", engine="llama.cpp")
+    at.sidebar.selectbox(key="llamacpp_version").set_value("b6500").run()
+    # b6500: every layer on the GPU by default (no --fit yet), sliding layers their own window
+    e = estimate("google/gemma-2-9b", quant="q4_k_m", context=8192, gpu="rtx-4090", engine="llama.cpp",
+                 engine_version="b6500")
+    assert metric(at, "total") == gib(e.total_bytes) and at.query_params["llamacpp_version"] == "b6500"
+    at.sidebar.selectbox(key="llamacpp_version").set_value("b5000").run()
+    old = estimate("google/gemma-2-9b", quant="q4_k_m", context=8192, gpu="rtx-4090", engine="llama.cpp",
+                   engine_version="b5000")
+    assert old.engine_details["n_gpu_layers"] == 0 and metric(at, "total") == gib(old.total_bytes)

@@ -1,4 +1,4 @@
-"""llama.cpp: what sits on the GPU with -ngl layers offloaded, by build (releases.py; default the current rules)."""
+"""llama.cpp: what sits on the GPU with -ngl layers offloaded, by build (default: the current build's rules)."""
 
 from __future__ import annotations
 
