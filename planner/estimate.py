@@ -192,7 +192,7 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     sglang, tensorrt-llm, gpt-fast, mlc-llm, exllamav2, lmdeploy, autoawq, mlx). efficiency / prefill_efficiency:
     your own share of datasheet bandwidth (decode) and of peak FLOP/s (prefill) for this run, instead of
     profiles/efficiency.yaml's. host_memory_bytes: the system RAM free for what llama.cpp or Ollama leave there;
-    more than that does not fit.
+    more than that does not fit (with gpu="local", default this machine's available RAM).
     """
     from .engines import ENGINES, check_engine_formats
 
@@ -254,6 +254,9 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     if perf is not None and engine in ("llama.cpp", "ollama") and details.get("host_moved_bytes"):
         perf = offloaded(spec, w, perf, gpu=gpu, n_gpu_layers=details["n_gpu_layers"], kv_total=kv,
                          cpu_moe_layers=details.get("n_cpu_moe", 0), engine=speed, efficiency=efficiency)
+    if host_memory_bytes is None and perf is not None and engine in ("llama.cpp", "ollama") \
+            and details.get("host_moved_bytes") and (host_memory_bytes := _local_free_ram(gpu)) is not None:
+        details = {**details, "host_memory_from": "this machine's available RAM"}
     if host_memory_bytes is not None:
         if engine not in ("llama.cpp", "ollama"):
             raise WorkloadError("host_memory_bytes checks what llama.cpp or Ollama leave in system RAM; "
@@ -262,6 +265,16 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
         perf = _host_verdict(perf, details, positive_int("host_memory_bytes", host_memory_bytes, MAX_BYTES))
     return Estimate(model=spec.name, workload=w, **totals, total_bytes=total, performance=perf, breakdown=breakdown,
                     engine=engine, engine_details=details, engine_refusal=refusal)
+
+
+def _local_free_ram(gpu) -> int | None:
+    """This machine's available system RAM when the GPU is this machine's own ("local", not Apple's unified
+    memory, whose share the GPU figure already is); None otherwise."""
+    from .gpus import load_gpu
+    from .machine import is_local, system_memory
+
+    g = load_gpu(gpu)
+    return system_memory()[1] if is_local(g) and g.vendor != "apple" else None
 
 
 def _host_verdict(perf, details: dict, host_memory: int):

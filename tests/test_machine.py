@@ -436,3 +436,20 @@ def test_python_estimate_on_a_gpu_without_figures_gives_no_speed(fake_nvml):
     p = estimate("meta-llama/Llama-3.2-1B", gpu="local", context=2048).performance
     assert p.fits and p.usable_memory_bytes == 11 * GIB
     assert p.decode_tokens_per_s is None and p.prefill_seconds is None and p.throughput_tokens_per_s is None
+
+
+def test_local_gpu_checks_what_llama_cpp_leaves_in_system_ram_against_this_machine(fake_nvml, monkeypatch):
+    """With the machine's own GPU, its available RAM is the system-RAM budget of the layers --fit leaves there:
+    Llama-3.1-70B Q4_0 on a 24 GB card leaves about 19 GiB in system RAM, which 8 GiB free does not hold."""
+    import planner.machine as machine
+
+    fake_nvml([RTX_4090])
+    kw = dict(quant="q4_0", context=8192, gpu="local", engine="llama.cpp")
+    monkeypatch.setattr(machine, "system_memory", lambda: (64 * GIB, 48 * GIB))
+    roomy = estimate("meta-llama/Llama-3.1-70B", **kw)
+    assert roomy.performance.fits and roomy.engine_details["host_memory_from"] == "this machine's available RAM"
+    monkeypatch.setattr(machine, "system_memory", lambda: (16 * GIB, 8 * GIB))
+    tight = estimate("meta-llama/Llama-3.1-70B", **kw)
+    assert not tight.performance.fits and "8.00 GiB is free" in tight.performance.reason
+    catalog = estimate("meta-llama/Llama-3.1-70B", **{**kw, "gpu": "rtx-4090"})  # another machine: not checked
+    assert catalog.performance.fits and "host_memory_from" not in catalog.engine_details

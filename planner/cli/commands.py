@@ -65,7 +65,9 @@ def cmd_estimate(a) -> str:
         host = e.engine_details.get("host_total_bytes", 0) if _offloaded(e) else 0
         lines += [f"{p.gpu}: fits in {format_bytes(p.usable_memory_bytes, a.unit)} "
                   f"({format_bytes(p.headroom_bytes, a.unit)} headroom)"
-                  + (f"; system RAM must hold the other {format_bytes(host, a.unit)}" if host else ""),
+                  + (f"; system RAM must hold the other {format_bytes(host, a.unit)}" if host else "")
+                  + (" (checked against this machine's available RAM)" if host and
+                     e.engine_details.get("host_memory_from") else ""),
                   f"  time to first token ({p.prompt_tokens:,}-token prompt): "
                   + (f"{p.prefill_seconds:.3f} s{_band(p, 'ttft')}{_served(p)}" if p.prefill_seconds is not None
                      else "not modelled with layers in system RAM" if _offloaded(e)
