@@ -257,7 +257,7 @@ def moe_split_seconds(spec: ModelSpec, engine: Engine, n: int) -> float:
     (profiles/efficiency.yaml moe_layer_overhead_s; none for dense models or one GPU)."""
     if spec.moe is None or n == 1 or (entry := moe_layer_overhead(engine)) is None:
         return 0.0
-    return sum(spec.is_moe_layer(i) for i in range(spec.n_layers)) * entry.moe_layer_overhead_s
+    return spec.n_moe_layers * entry.moe_layer_overhead_s
 
 
 # llama.cpp hands a prompt to llama_decode in batches of n_batch tokens and runs each batch as micro-batches of

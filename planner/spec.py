@@ -327,6 +327,11 @@ class ModelSpec(_Frozen):
         return m is not None and layer >= m.first_dense_layers and layer % m.layer_period == m.layer_offset
 
     @property
+    def n_moe_layers(self) -> int:
+        """The layers whose MLP is a mixture of experts (0 for dense models)."""
+        return sum(self.is_moe_layer(i) for i in range(self.n_layers))
+
+    @property
     def param_count(self) -> int:
         """Exact number of parameters in the checkpoint (buffers such as rotary tables excluded)."""
         from .tensors import param_count

@@ -119,7 +119,7 @@ def activation_parts(spec, setup: TrainSetup) -> dict[str, int]:
         # the largest layer recomputed in backward, on top of every kept input
         layer = max(layer_bytes(spec, setup, i, input_grad=True) for i, _ in layer_classes(spec)) * n + merged
     else:
-        moe_layers = sum(spec.is_moe_layer(i) for i in range(spec.n_layers))
+        moe_layers = spec.n_moe_layers
         kept, layer = saved_bytes_per_token(spec, setup) * n + merged * moe_layers, 0
     return {"kept": kept, "layer": layer, "logits_saved": logits["saved"] * n,
             "logits_forward": logits["forward_peak"] * n, "logits_backward": logits["backward_peak"] * n}

@@ -79,7 +79,7 @@ def expert_adapter_shapes(spec: ModelSpec, setup: TrainSetup) -> tuple[tuple[int
     up = 2 * m.expert_d_ff if spec.gated_mlp else m.expert_d_ff
     ru = r * m.n_experts * (2 if spec.gated_mlp else 1)
     per_layer = ((ru, d), (up, ru), (r * m.n_experts, m.expert_d_ff), (d, r * m.n_experts))
-    return per_layer * sum(spec.is_moe_layer(i) for i in range(spec.n_layers))
+    return per_layer * spec.n_moe_layers
 
 
 def lora_params(spec: ModelSpec, setup: TrainSetup) -> int:
