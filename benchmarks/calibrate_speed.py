@@ -89,7 +89,7 @@ def implied(rows: list[dict]) -> dict[str, list[tuple[tuple, float, str]]]:
         k = key_of(r)
         if "decode" in at_full and r["engine"] not in EAGER:
             (full, meas, _), (half_, _, _) = at_full["decode"], at_half["decode"]
-            if not latency_bound(r):
+            if _bytes_share(full, half_, meas) >= MIN_DECODE_BYTES_SHARE:
                 out["decode_memory"].append((k, _share(1 / full, 1 / half_, 1 / meas), source_id(r["source"])))
         if "ttft" in at_full:
             (full, meas, _), (half_, _, _) = at_full["ttft"], at_half["ttft"]
@@ -105,7 +105,13 @@ def latency_bound(row: dict) -> bool:
         return False
     full, meas, _ = at_full
     half_ = predict(row, efficiency=0.5, prefill_efficiency=0.5)["decode"][0]
-    return (1 / half_ - 1 / full) * meas < MIN_DECODE_BYTES_SHARE
+    return _bytes_share(full, half_, meas) < MIN_DECODE_BYTES_SHARE
+
+
+def _bytes_share(full: float, half_: float, measured: float) -> float:
+    """From planner's decode tokens/s at η = 1 and η = ½ and the measured one: the bytes' time at η = 1 (the
+    difference of the two steps) as a share of the measured step."""
+    return (1 / half_ - 1 / full) * measured
 
 
 def _share(at_full: float, at_half: float, measured: float) -> float:
@@ -190,7 +196,7 @@ def fit_moe_split(rows: list[dict]) -> list[dict]:
         if spec.moe is None or r["n_gpus"] == 1 or r["engine"] == "llama.cpp" or not latency_bound(r):
             continue
         pred, meas, _ = predict(r)["decode"]
-        layers = sum(spec.is_moe_layer(i) for i in range(spec.n_layers))
+        layers = spec.n_moe_layers
         per_source[source_id(r["source"])].append(max(0.0, 1 / meas - 1 / pred) / layers)
     if not per_source:
         return []
