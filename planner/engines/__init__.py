@@ -15,7 +15,7 @@ from ..kv import get_kv_dtype
 from ..quant.catalog import get_quant
 from ..spec import ModelSpec
 from .common import EngineMemory
-from .llamacpp import LLAMA_CPP_PAD, llamacpp_memory
+from .llamacpp import llamacpp_memory
 from .ollama import ollama_memory
 from .sglang import sglang_memory
 from .transformers import transformers_memory
@@ -63,6 +63,6 @@ def check_engine_formats(spec: ModelSpec, engine: str, *, quant: str, kv_dtype: 
                             f"{', '.join(ENGINE_KV_DTYPES[engine])}")
 
 
-__all__ = ["ENGINES", "ENGINE_KV_DTYPES", "LLAMA_CPP_PAD", "VLLM_SAMPLER_BYTES_PER_LOGIT", "EngineMemory",
+__all__ = ["ENGINES", "ENGINE_KV_DTYPES", "VLLM_SAMPLER_BYTES_PER_LOGIT", "EngineMemory",
            "check_engine_formats", "llamacpp_memory", "ollama_memory", "sglang_memory", "transformers_memory",
            "vllm_memory"]

@@ -12,7 +12,6 @@ from ..common import EngineMemory, engine_options
 from .graph import ARCH_GRAPH, SWA_DISABLED, buffer_bytes
 from .releases import build_name, kv_cells, llamacpp_build, llamacpp_rules, swa_cells
 
-LLAMA_CPP_PAD = 256  # cells: n_ctx is rounded up to 256 since llama.cpp PR #17046 (Nov 2025, b6975)
 LLAMA_MAX_SEQ = 256  # most sequences (slots) one context holds: src/llama-cparams.h `#define LLAMA_MAX_SEQ 256`
 
 

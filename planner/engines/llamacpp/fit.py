@@ -76,11 +76,11 @@ def llamacpp_placed(spec: ModelSpec, *, gpu, reserved: int, quant: str, kv_dtype
     fit = flag("fit", options.pop("fit")) if "fit" in options else layers == "fit"
     if fit and layers != "fit":
         raise WorkloadError(f"fit: llama.cpp {build_name(build)} has no --fit (it arrived in b7407, PR #16653)")
-    if layers == "none" and options.get("n_gpu_layers") is None and getattr(gpu, "vendor", None) != "apple":
-        options["n_gpu_layers"] = 0  # -ngl's default before b6325 (llama_model_default_params; Metal builds: 999)
-        m = llamacpp_memory(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, **options)
-        return m.model_copy(update={"details": {**m.details, "ngl_default_zero": True}})
     common = dict(quant=quant, kv_dtype=kv_dtype, context=context, batch=batch)
+    if layers == "none" and options.get("n_gpu_layers") is None and getattr(gpu, "vendor", None) != "apple":
+        # -ngl's default before b6325 (llama_model_default_params; Metal builds: 999)
+        m = llamacpp_memory(spec, **common, **options, n_gpu_layers=0)
+        return m.model_copy(update={"details": {**m.details, "ngl_default_zero": True}})
     # --fit only changes what the user left at its default: a set -ngl, or tensor overrides such as --n-cpu-moe
     # ("tensor_buft_overrides already set by user, abort"), leave every layer where -ngl puts it
     if not fit or gpu is None or options.get("n_gpu_layers") is not None or options.get("n_cpu_moe") \

@@ -80,7 +80,7 @@ def kv_cells(rules: dict, n_ctx: int, slots: int, unified: bool, flash_attn: boo
     if rule == "256+seq":  # b6975 (llama-context.cpp): the whole context, then each sequence's share
         n_ctx = pad(n_ctx, 256)
         return (n_ctx, n_ctx) if unified else (n_ctx, pad(n_ctx // slots, 256))
-    step = {"none": 1, "fa": 256 if flash_attn else 32}.get(rule, rule)
+    step = _pad_step(rules, flash_attn)
     if unified:
         n_ctx = pad(n_ctx, step)
         return n_ctx, n_ctx
@@ -96,5 +96,9 @@ def swa_cells(rules: dict, per_stream: int, n_swa: int, slots: int, unified: boo
     wanted = n_swa * (slots if unified else 1) + (n_batch if rules["swa"] == "n_batch" else n_ubatch)
     if rules["pad"] == "256+seq":
         return pad(min(per_stream, wanted), 256)
-    step = {"none": 1, "fa": 256 if flash_attn else 32}.get(rules["pad"], rules["pad"])
-    return min(per_stream, pad(wanted, step))
+    return min(per_stream, pad(wanted, _pad_step(rules, flash_attn)))
+
+
+def _pad_step(rules: dict, flash_attn: bool) -> int:
+    """The multiple a build before b6975 rounds cells up to (1: none)."""
+    return {"none": 1, "fa": 256 if flash_attn else 32}.get(rules["pad"], rules["pad"])
