@@ -132,6 +132,12 @@ def _host_memory(box) -> None:
            help="What the layers, cache and buffers left in system RAM may use; more than that does not fit.")
 
 
+def _version(box, key: str, label: str, options: list[str], current: str, help: str) -> None:
+    """An engine's version picker: "current" shown with the release (build) planner's current rules are."""
+    widget("selectbox", key, label, where=box, options=options,
+           format_func=lambda v: f"current ({current})" if v == "current" else v, help=help)
+
+
 def _engine_controls(state: dict, spec) -> None:
     engine = widget("selectbox", "engine", "Engine", options=ENGINES,
                     format_func=lambda e: {"analytic": "analytic (no engine rules)", "vllm": "vLLM",
@@ -147,10 +153,9 @@ def _engine_controls(state: dict, spec) -> None:
     box = st.sidebar.expander(f"{engine} settings (empty: the engine's default)")
     max_context = spec.max_context if spec is not None else MAX_CONTEXT
     if engine == "vllm":
-        widget("selectbox", "vllm_version", "release (its memory rules)", where=box, options=VLLM_VERSIONS,
-               format_func=lambda v: f"current ({vllm.VLLM_CURRENT})" if v == "current" else v,
-               help="vLLM's budget rules changed over its releases: which memory it charges, its scheduler "
-               "defaults, its CUDA-graph estimate. One release stands for each period.")
+        _version(box, "vllm_version", "release (its memory rules)", VLLM_VERSIONS, vllm.VLLM_CURRENT,
+                 help="vLLM's budget rules changed over its releases: which memory it charges, its scheduler "
+                 "defaults, its CUDA-graph estimate. One release stands for each period.")
         widget("number_input", "gmu", "gpu_memory_utilization", where=box, min_value=0.01, max_value=1.0,
                value=None, placeholder="0.92 (0.9 before 0.20)", format="%.3f", step=0.01)
         widget("number_input", "max_model_len", "max_model_len", where=box, min_value=1, max_value=MAX_CONTEXT,
@@ -173,11 +178,10 @@ def _engine_controls(state: dict, spec) -> None:
                "intermediate size to 64 and kept the loaded scales until 0.25. Default: vLLM's choice for the GPU "
                "and release.")
     elif engine == "ollama":
-        widget("selectbox", "ollama_version", "release (its rules)", where=box, options=OLLAMA_VERSIONS,
-               format_func=lambda v: f"current ({ollama.OLLAMA_VERSION})" if v == "current" else v,
-               help="Ollama's defaults changed over its releases: num_ctx (2048, 4096, then by the GPU's memory), "
-               "flash attention, and who chooses the layers on the GPU: up to 0.12.10 its own estimate "
-               "(llm/memory.go), later the allocations themselves. One release stands for each period.")
+        _version(box, "ollama_version", "release (its rules)", OLLAMA_VERSIONS, ollama.OLLAMA_VERSION,
+                 help="Ollama's defaults changed over its releases: num_ctx (2048, 4096, then by the GPU's memory), "
+                 "flash attention, and who chooses the layers on the GPU: up to 0.12.10 its own estimate "
+                 "(llm/memory.go), later the allocations themselves. One release stands for each period.")
         widget("selectbox", "flash_attn", "flash attention (OLLAMA_FLASH_ATTENTION)", where=box,
                options=["default", "on", "off"])
         widget("number_input", "ngl", "GPU layers (num_gpu; the rest in CPU RAM)", where=box, min_value=0,
@@ -187,11 +191,11 @@ def _engine_controls(state: dict, spec) -> None:
         widget("number_input", "mfs", "mem_fraction_static", where=box, min_value=0.01, max_value=0.99,
                value=None, placeholder="SGLang's rule for the GPU", format="%.3f", step=0.01)
     elif engine == "llama.cpp":
-        widget("selectbox", "llamacpp_version", "build (its rules)", where=box, options=LLAMACPP_VERSIONS,
-               format_func=lambda v: f"current (b{llamacpp.releases.LLAMACPP_CURRENT})" if v == "current" else v,
-               help="llama.cpp's cache padding, sliding-window cells, per-slot streams and defaults changed over "
-               "its builds: flash attention and all layers on the GPU by default from b6325, --fit from b7407, no "
-               "layer on the GPU unless -ngl is set before b6325 (Metal: all). One build stands for each period.")
+        _version(box, "llamacpp_version", "build (its rules)", LLAMACPP_VERSIONS,
+                 f"b{llamacpp.releases.LLAMACPP_CURRENT}",
+                 help="llama.cpp's cache padding, sliding-window cells, per-slot streams and defaults changed over "
+                 "its builds: flash attention and all layers on the GPU by default from b6325, --fit from b7407, no "
+                 "layer on the GPU unless -ngl is set before b6325 (Metal: all). One build stands for each period.")
         widget("number_input", "n_ubatch", "n_ubatch", where=box, min_value=1, max_value=MAX_CONTEXT, value=None,
                placeholder="512")
         widget("selectbox", "flash_attn", "flash attention", where=box, options=["default", "on", "off"])
