@@ -157,13 +157,22 @@ def torchao() -> list[dict]:
 # Qwen2.5 speed benchmark: NVIDIA A100 80GB, batch 1, 2048 generated tokens, speed = 2048 / end-to-end generate()
 # time (examples/speed-benchmark/speed_benchmark_{vllm,transformers}.py), so prefill time is inside every figure.
 QWEN = "github:QwenLM/Qwen2.5@2abc0f3243e20cf45b6a3ab60308db701c0c3111 docs/source/benchmark/speed_benchmark.rst"
-QWEN_MODELS = {"7B": "Qwen/Qwen2.5-7B", "14B": "Qwen/Qwen2.5-14B", "32B": "Qwen/Qwen2.5-32B", "72B": "Qwen/Qwen2.5-72B"}
+QWEN_MODELS = {"0.5B": "Qwen/Qwen2.5-0.5B", "3B": "Qwen/Qwen2.5-3B-Instruct", "7B": "Qwen/Qwen2.5-7B",
+               "14B": "Qwen/Qwen2.5-14B", "32B": "Qwen/Qwen2.5-32B", "72B": "Qwen/Qwen2.5-72B"}
 QWEN_QUANTS = {"BF16": "bf16", "GPTQ-Int8": "gptq-8bit-g128", "GPTQ-Int4": "gptq-4bit-g128", "AWQ": "awq-4bit-g128"}
 Q_ORDER = ("BF16", "GPTQ-Int8", "GPTQ-Int4", "AWQ")
 # vLLM 0.6.3 tables, input lengths 1 / 6144 / 14336 / 30720: (GPU num, tok/s) per quant in Q_ORDER; None = left
 # out: run with enforce_eager=True (no CUDA graphs: 'Setting 1/2/3' rows). 63488 and 129024 are left out: other
 # max_model_len / vLLM 0.6.2 / sampling settings, and prefill of 60k+ tokens is a large share of the timed span.
-QWEN_VLLM = {
+QWEN_VLLM = {  # 1.5B is left out: planner bundles no Qwen2.5-1.5B profile
+    "0.5B": {1: [(1, 311.55), (1, 257.07), (1, 260.93), (1, 261.95)],
+             6144: [(1, 304.79), (1, 254.10), (1, 257.33), (1, 259.80)],
+             14336: [(1, 290.28), (1, 243.69), (1, 247.01), (1, 249.58)],
+             30720: [(1, 264.51), (1, 223.86), (1, 226.50), (1, 229.84)]},
+    "3B": {1: [(1, 127.61), (1, 150.02), (1, 168.20), (1, 165.50)],
+           6144: [(1, 123.15), (1, 143.09), (1, 159.85), (1, 156.38)],
+           14336: [(1, 117.35), (1, 135.50), (1, 149.35), (1, 147.75)],
+           30720: [(1, 105.88), (1, 118.38), (1, 129.28), (1, 127.19)]},
     "7B": {1: [(1, 84.28), (1, 122.01), (1, 154.05), (1, 148.10)],
            6144: [(1, 80.70), (1, 112.38), (1, 141.98), (1, 137.64)],
            14336: [(1, 77.69), (1, 105.25), (1, 129.35), (1, 124.91)],
@@ -187,6 +196,8 @@ QWEN_VLLM_72B = {
 # transformers 4.46 tables, single-GPU rows at input lengths 1 and 6144 only: multi-GPU rows use device_map
 # layer splitting (not tensor parallel), and longer inputs time HF's growing-cache decode plus a long prefill.
 QWEN_HF = {
+    "0.5B": {1: [47.40, 35.17, 50.60, 37.09], 6144: [47.45, 36.47, 48.89, 37.04]},
+    "3B": {1: [30.80, 25.69, 35.21, 25.29], 6144: [32.20, 24.69, 34.47, 24.86]},
     "7B": {1: [40.38, 31.55, 43.10, 32.03], 6144: [38.76, 31.26, 38.27, 32.37]},
     "14B": {1: [24.74, 18.84, 25.89, 19.23], 6144: [20.51, 17.80, 20.06, 19.21]},
     "32B": {1: [17.54, 14.52, 19.20, 14.60], 6144: [12.49, 11.61, 13.42, 13.81]},
