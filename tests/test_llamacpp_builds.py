@@ -94,3 +94,44 @@ def test_builds_planner_has_no_rules_for_are_refused(bad):
 def test_the_answer_names_its_build():
     assert cells(None, 4096)["engine_version"] == f"b{LLAMACPP_CURRENT}"
     assert cells("b5000", 4096)["engine_version"] == "b5000"
+
+
+LOG = "tests/fixtures/logs/llama.cpp-bllossom-llama3-8b-q4km-rtx3070.log"  # a real log that prints no build
+
+
+@pytest.mark.parametrize("line, build", [
+    ("build: 5000 (a1b2c3d) with cc (GCC) 13.2.0 for x86_64-linux-gnu", "b5000"),  # common's first line
+    ("main: build = 1650 (049aa16)", "b1650"),  # older mains
+    ("build: 4426e298 (2824)", "b2824"),  # llama-bench's
+])
+def test_check_log_applies_the_rules_of_the_build_the_log_prints(line, build, monkeypatch):
+    import importlib
+
+    from planner.measure.logs import check_log
+
+    module = importlib.import_module("planner.estimate")  # the module, not the function planner exports
+    seen = {}
+    real = module.estimate
+
+    def spy(*args, **kw):
+        seen.setdefault("engine_version", kw.get("engine_version"))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(module, "estimate", spy)
+    text = open(LOG).read()
+    result = check_log(line + "\n" + text, model="meta-llama/Meta-Llama-3-8B")
+    assert seen["engine_version"] == build
+    assert all(row.within(0.5) for row in result.rows if row.planner is not None and "size" not in row.figure)
+    seen.clear()
+    check_log(text, model="meta-llama/Meta-Llama-3-8B")
+    assert seen["engine_version"] is None  # no build line: the current build's rules
+
+
+def test_check_log_refuses_a_build_older_than_planners_rules(tmp_path, capsys):
+    from planner.cli import main
+
+    log = tmp_path / "old.log"
+    log.write_text("main: build = 1000 (abcdef0)\n" + open(LOG).read())
+    assert main(["check-log", str(log), "--model", "meta-llama/Meta-Llama-3-8B"]) == 2
+    err = capsys.readouterr().err
+    assert "line 1" in err and "build 1000" in err and "b1619" in err

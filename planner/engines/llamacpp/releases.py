@@ -23,7 +23,7 @@ Oldest build modelled: b1619 (PR #4309 "per-layer KV cache"), from which each la
 do. Older builds kept the cache on the host unless every layer was offloaded; planner refuses them.
 Not versioned: the compute buffer (replayed on the current graph, planner.engines.llamacpp.graph), and
 llama-server's default of 4 slots sharing one unified cache when -np is unset (b6925, PR #16736): planner's slots are
-the workload's batch or n_parallel.
+the workload's batch or n_parallel. check-log applies the build a log prints (planner.measure.logs.llamacpp).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from ...engines.llamacpp.releases import LLAMACPP_OLDEST
 from ...errors import PlannerError
 from .common import GIB, MIB, LogCheck, Row, first, half_digit, line_of, quoted
 from .ollama import ESTIMATE, estimate_rows
@@ -25,6 +26,10 @@ _LLAMA_BUFFERS = [  # (figure, pattern): device and MiB
 ]
 _KV_TYPES = re.compile(r"K \((\w+)\):\s+[0-9.]+ MiB, V \((\w+)\)")
 _OFFLOADED = re.compile(r"offloaded (\d+)/(\d+) layers to GPU")
+# The build that wrote the log: 'build: 5000 (a1b2c3d) with cc … for …' (common's first line), 'main: build = 722
+# (049aa16)' (older mains), llama-bench's 'build: a1b2c3d (5000)'
+_BUILD = (re.compile(r"\bbuild(?::| =)\s*(\d{1,6})\s*\([0-9a-f]{6,40}\)"),
+          re.compile(r"\bbuild:\s*[0-9a-f]{7,40}\s*\((\d{1,6})\)"))
 _GGML_TO_PLANNER = {"f16": "fp16", "f32": "fp32", "bf16": "bf16", "q8_0": "q8_0", "q4_0": "q4_0"}
 # ik_llama.cpp, a fork: its context lines (MLA modes, fused MoE, smart expert reduction) are not llama.cpp's
 _IK_FORK = re.compile(rf"{_CTX}:\s+(?:mla_attn|attn_max_b|fused_moe|ser)\s+=")
@@ -47,6 +52,15 @@ def llamacpp_settings(text: str) -> dict:
     if m := _OFFLOADED.search(text):
         settings["n_gpu_layers"] = int(m[1])
     return settings
+
+
+def llamacpp_build_in_log(text: str) -> tuple[int, int] | None:
+    """(build, line) of the build that wrote the log, where it prints one."""
+    for pattern in _BUILD:
+        m, line = first(pattern, text)
+        if m:
+            return int(m[1]), line
+    return None
 
 
 def llamacpp_buffers(text: str, *, lines: dict | None = None) -> dict[tuple[str, str], int]:
@@ -180,6 +194,13 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False) 
     for key in ("n_batch", "n_ubatch", "flash_attn", "n_gpu_layers", "kv_unified"):
         if key in s:
             kw[key] = s[key]
+    if (found := llamacpp_build_in_log(text)) is not None:  # that build's rules (sliding-window cells, padding)
+        build, line = found
+        if build < LLAMACPP_OLDEST:
+            raise PlannerError(f"line {line} ('{quoted(text, line)}') is llama.cpp build {build}: planner follows "
+                               f"llama.cpp from b{LLAMACPP_OLDEST} (the per-layer KV cache), whose buffers older "
+                               "builds did not have")
+        kw["engine_version"] = f"b{build}"
     if "flash_attn" not in s:  # printed since llama.cpp has flash attention (ggml-org/llama.cpp PR 5021, April
         kw["flash_attn"] = s["flash_attn"] = False  # 2024): a log without the line is of a build without it
     if "kv_unified" not in s and slots > 1:
