@@ -103,6 +103,7 @@ LOG = "tests/fixtures/logs/llama.cpp-bllossom-llama3-8b-q4km-rtx3070.log"  # a r
     ("build: 5000 (a1b2c3d) with cc (GCC) 13.2.0 for x86_64-linux-gnu", "b5000"),  # common's first line
     ("main: build = 1650 (049aa16)", "b1650"),  # older mains
     ("build: 4426e298 (2824)", "b2824"),  # llama-bench's
+    ("build: 0 (a1b2c3d) with cc (GCC) 13.2.0 for x86_64-linux-gnu", None),  # built outside a git tree: no number
 ])
 def test_check_log_applies_the_rules_of_the_build_the_log_prints(line, build, monkeypatch):
     import importlib

@@ -55,10 +55,11 @@ def llamacpp_settings(text: str) -> dict:
 
 
 def llamacpp_build_in_log(text: str) -> tuple[int, int] | None:
-    """(build, line) of the build that wrote the log, where it prints one."""
+    """(build, line) of the build that wrote the log, where it prints one (a build stamped 0, as builds from outside
+    llama.cpp's git tree are, names none)."""
     for pattern in _BUILD:
         m, line = first(pattern, text)
-        if m:
+        if m and int(m[1]) > 0:
             return int(m[1]), line
     return None
 
