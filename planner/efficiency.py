@@ -222,32 +222,30 @@ def typical_errors(quant: str, engine: str, spec: ModelSpec | None = None) -> di
     return {what: b.median_abs_error for what in ("decode", "ttft") if (b := band(what, engine, fam)) is not None}
 
 
+def _engine_entry(what: str, engine: str, *, default: bool = True) -> Entry | None:
+    """The entry giving `what` for an engine as a whole: its own, else its group's, else (with `default`) the
+    "default" one."""
+    check_engine(engine)
+    index = _index(what)
+    names = (engine, SPEED_ENGINES[engine]) + (("default",) if default else ())
+    return next((index[k] for eng in dict.fromkeys(names) if (k := (eng, ANY, ANY, ANY)) in index), None)
+
+
 def layer_overhead(engine: str) -> Entry | None:
     """A non-eager engine's per-layer time added to every step (its own entry, its group's, else "default"); None for
     eager engines, whose layer floor (decode_floor) already holds their launch time."""
-    check_engine(engine)
-    if decode_floor(engine) is not None:
-        return None
-    index = _index("layer_overhead_s")
-    return next((index[k] for eng in dict.fromkeys((engine, SPEED_ENGINES[engine], "default"))
-                 if (k := (eng, ANY, ANY, ANY)) in index), None)
+    return None if decode_floor(engine) is not None else _engine_entry("layer_overhead_s", engine)
 
 
 def moe_layer_overhead(engine: str) -> Entry | None:
     """The time a MoE layer split over several GPUs adds to a step (its engine's entry, its group's, else
     "default"); None where none was fitted."""
-    check_engine(engine)
-    index = _index("moe_layer_overhead_s")
-    return next((index[k] for eng in dict.fromkeys((engine, SPEED_ENGINES[engine], "default"))
-                 if (k := (eng, ANY, ANY, ANY)) in index), None)
+    return _engine_entry("moe_layer_overhead_s", engine)
 
 
 def request_overhead(engine: str) -> Entry | None:
     """The latency a served request adds to the prefill (its engine's entry, its group's, else "default")."""
-    check_engine(engine)
-    index = _index("request_overhead_s")
-    return next((index[k] for eng in dict.fromkeys((engine, SPEED_ENGINES[engine], "default"))
-                 if (k := (eng, ANY, ANY, ANY)) in index), None)
+    return _engine_entry("request_overhead_s", engine)
 
 
 def request_seconds(engine: str) -> float | None:
@@ -257,7 +255,4 @@ def request_seconds(engine: str) -> float | None:
 
 def decode_floor(engine: str) -> Entry | None:
     """An eager engine's per-layer floor on a decode step (its own entry, else its group's); None: none modelled."""
-    check_engine(engine)
-    index = _index("decode_floor_s_per_layer")
-    return next((index[k] for eng in dict.fromkeys((engine, SPEED_ENGINES[engine]))
-                 if (k := (eng, ANY, ANY, ANY)) in index), None)
+    return _engine_entry("decode_floor_s_per_layer", engine, default=False)
