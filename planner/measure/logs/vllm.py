@@ -219,6 +219,10 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
     if (m := found["available_kv"][0]) is not None:
         add("available KV cache memory", "available_kv", float(m[1]), d.get("available_kv_bytes", 0) / GIB, "GiB",
             budget_note)
+        if float(m[1]) <= 0:  # vLLM stops here ("No available memory for the cache blocks"): it holds no KV cache
+            add("KV cache capacity", "available_kv", 0.0, max(0.0, float(d.get("kv_tokens", 0))), "tokens",
+                f"vLLM refuses to start with {m[1]} GiB left for the cache: none; planner's budget leaves "
+                f"{d.get('available_kv_bytes', 0) / GIB:.2f} GiB")
     block = s.get("block_size", 16)
     if (m := found["kv_tokens"][0]) is not None:
         tokens = int(m[1].replace(",", ""))
