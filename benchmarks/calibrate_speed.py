@@ -55,6 +55,10 @@ EAGER = {"transformers"}
 # Graph-launched and compiled engines: each layer adds a fixed time to every step (short kernels, syncs). One value
 # for all of them, chosen on this grid by the calibration half's decode error with the efficiencies refitted at each.
 OVERHEAD_GRID = (0.0, 10e-6, 20e-6, 30e-6, 40e-6, 50e-6, 60e-6, 75e-6, 100e-6)
+# MoE prefill: a routed expert's matmul runs in tiles of this many token rows (planner.perf.moe_padding_flops). One
+# value for all engines, chosen on this grid (None: no tiling) by the calibration half's MoE prefill error with
+# everything refitted at each value; only MoE runs move with it.
+MOE_TILE_GRID = (None, 8, 16, 32, 64, 128, 256)
 DEFAULT = {"engine": "default", "decode_memory": 0.685, "prefill_compute": 0.5,
            "derivation": "a prior where no calibrated entry applies: decode as gpt-fast's compiled bf16 decode on an "
                          "A100 (1397 / 2039 GB/s, reference-data.md), prefill half of dense peak",
@@ -170,12 +174,22 @@ def overhead_entry(tau: float, n_runs: int) -> dict:
             "sources": ["benchmarks/data (calibration half)", "../shared/reference-data.md"]}
 
 
-def fit(rows: list[dict], tau: float) -> list[dict]:
-    """The whole table for a per-layer overhead `tau`: efficiencies fitted with it in force, the eager engines'
-    floors, the overhead entry, the prior, and the served requests' latency (then the efficiencies again with that
-    in force, since it is part of a served run's time to first token)."""
+def tile_entry(tile: int | None, n_runs: int) -> list[dict]:
+    if tile is None:
+        return []
+    return [{"engine": "default", "moe_prefill_tile": tile,
+             "derivation": f"moe_prefill_tile: of the grid {', '.join(str(t) for t in MOE_TILE_GRID)} token rows "
+                           "(None: no tiling), the value whose refitted table gives the least median |error| over the "
+                           f"{n_runs} calibration time-to-first-token runs of MoE models",
+             "sources": ["benchmarks/data (calibration half)"]}]
+
+
+def fit(rows: list[dict], tau: float, tile: int | None = None) -> list[dict]:
+    """The whole table for a per-layer overhead `tau` and a MoE prefill tile: efficiencies fitted with them in force,
+    the eager engines' floors, the overhead and tile entries, the prior, and the served requests' latency (then the
+    efficiencies again with that in force, since it is part of a served run's time to first token)."""
     n = sum(1 for r in rows if r.get("decode_tokens_per_s") and r["engine"] not in EAGER)
-    fixed = floors(rows) + [overhead_entry(tau, n), DEFAULT]
+    fixed = floors(rows) + [overhead_entry(tau, n), DEFAULT] + tile_entry(tile, moe_prefill_runs(rows))
     with trial({"entries": fixed}):
         efficiencies = fit_efficiencies(rows)
     with trial({"entries": efficiencies + fixed}):
@@ -187,24 +201,25 @@ def fit(rows: list[dict], tau: float) -> list[dict]:
 
 
 def fit_moe_split(rows: list[dict]) -> list[dict]:
-    """One "default" entry: the time a MoE layer split over several GPUs adds to a decode step, from the latency-bound
-    runs of MoE models on several GPUs under compiled engines (measured step − planner's, at the table in force, per
-    MoE layer); the median over sources of each one's median."""
+    """One "default" entry: the time each routed expert of a MoE layer split over several GPUs adds to a decode step,
+    from the latency-bound runs of MoE models on several GPUs under compiled engines (measured step − planner's, at
+    the table in force, per MoE layer and routed expert); the median over sources of each one's median."""
     per_source = defaultdict(list)
     for r in rows:
         spec = load_model(ROOT / r["model"] if r["model"].startswith("tests/") else r["model"])
         if spec.moe is None or r["n_gpus"] == 1 or r["engine"] == "llama.cpp" or not latency_bound(r):
             continue
         pred, meas, _ = predict(r)["decode"]
-        layers = spec.n_moe_layers
+        layers = spec.n_moe_layers * spec.moe.n_experts
         per_source[source_id(r["source"])].append(max(0.0, 1 / meas - 1 / pred) / layers)
     if not per_source:
         return []
     runs = sum(len(v) for v in per_source.values())
-    return [{"engine": "default", "moe_layer_overhead_s": round(median(median(v) for v in per_source.values()), 7),
-             "derivation": f"moe_layer_overhead_s: median over {len(per_source)} sources of each one's median "
-                           "(measured decode step − planner's, per MoE layer) over the latency-bound runs of MoE "
-                           f"models on several GPUs under compiled engines, {runs} calibration runs",
+    return [{"engine": "default", "moe_expert_overhead_s": round(median(median(v) for v in per_source.values()), 10),
+             "derivation": f"moe_expert_overhead_s: median over {len(per_source)} sources of each one's median "
+                           "(measured decode step − planner's, per MoE layer and routed expert) over the "
+                           "latency-bound runs of MoE models on several GPUs under compiled engines, "
+                           f"{runs} calibration runs",
              "sources": sorted(per_source)}]
 
 
@@ -296,6 +311,29 @@ def floors(rows: list[dict]) -> list[dict]:
             for eng, vals in sorted(by_engine.items()) if len(vals) >= MIN_RUNS]
 
 
+def moe_prefill_runs(rows: list[dict]) -> int:
+    """How many runs of MoE models give a time to first token planner is judged on."""
+    return sum(1 for r in rows if _spec(r).moe is not None and "ttft" in predict(r))
+
+
+def moe_ttft(errs: list[dict], rows: list[dict]) -> list[dict]:
+    """The time-to-first-token errors of MoE models' runs."""
+    moe = {id(r) for r in rows if _spec(r).moe is not None}
+    return [x for x in errs if x["what"] == "ttft" and x["row"] in moe]
+
+
+def _spec(row: dict):
+    return load_model(ROOT / row["model"] if row["model"].startswith("tests/") else row["model"])
+
+
+def choose_tile(rows: list[dict], tau: float) -> int | None:
+    """The grid value of the MoE prefill tile whose fitted table predicts the calibration half's MoE prefill best."""
+    def score(tile: int | None) -> float:
+        with trial({"entries": fit(rows, tau, tile)}):
+            return median(abs(x["error"]) for x in moe_ttft(errors(rows), rows))
+    return min(MOE_TILE_GRID, key=score)
+
+
 def _write(entries: list[dict], bands_: list[dict] | None = None) -> None:
     from planner.efficiency import reload
 
@@ -307,7 +345,8 @@ def _write(entries: list[dict], bands_: list[dict] | None = None) -> None:
 def main() -> None:
     rows = load_rows()
     cal = [r for r in rows if half(r) == "calibration"]
-    entries = fit(cal, choose_overhead(cal))
+    tau = choose_overhead(cal)
+    entries = fit(cal, tau, choose_tile(cal, tau))
     _write(entries)
     errs = errors(rows)
     _write(entries, bands(errs))

@@ -62,9 +62,13 @@ class Entry(BaseModel):
     layer_overhead_s: float | None = Field(
         None, ge=0, le=0.01, description="engines that launch from a graph or a compiled loop: time each layer adds to "
         "every forward step on top of its bytes and FLOPs (the short kernels and syncs a layer runs)")
-    moe_layer_overhead_s: float | None = Field(
-        None, ge=0, le=0.01, description="a MoE layer split over several GPUs: time it adds to every forward step "
-        "(expert routing, the experts' small kernels, the GPUs' syncs) that its bytes do not account for")
+    moe_expert_overhead_s: float | None = Field(
+        None, ge=0, le=0.001, description="a MoE layer split over several GPUs: time each of its routed experts adds "
+        "to every forward step (routing, sorting tokens by expert, the experts' small kernels, the GPUs' syncs) that "
+        "its bytes do not account for")
+    moe_prefill_tile: int | None = Field(
+        None, ge=1, le=4096, description="prefill of a MoE model: the rows of the tiles a routed expert's matmul runs "
+        "in; an expert that receives m tokens of a forward step costs m rounded up to whole tiles")
     request_overhead_s: float | None = Field(
         None, ge=0, le=10, description="a served request's time to first token beyond the prefill: the HTTP round "
         "trip, tokenization and scheduling, as a server benchmark measures them")
@@ -237,10 +241,16 @@ def layer_overhead(engine: str) -> Entry | None:
     return None if decode_floor(engine) is not None else _engine_entry("layer_overhead_s", engine)
 
 
-def moe_layer_overhead(engine: str) -> Entry | None:
-    """The time a MoE layer split over several GPUs adds to a step (its engine's entry, its group's, else
-    "default"); None where none was fitted."""
-    return _engine_entry("moe_layer_overhead_s", engine)
+def moe_expert_overhead(engine: str) -> Entry | None:
+    """The time each routed expert of a MoE layer split over several GPUs adds to a step (its engine's entry, its
+    group's, else "default"); None where none was fitted."""
+    return _engine_entry("moe_expert_overhead_s", engine)
+
+
+def moe_prefill_tile(engine: str) -> Entry | None:
+    """The tile rows of a routed expert's prefill matmul (its engine's entry, its group's, else "default"); None where
+    none was fitted."""
+    return _engine_entry("moe_prefill_tile", engine)
 
 
 def request_overhead(engine: str) -> Entry | None:

@@ -20,12 +20,13 @@ from math import ceil
 
 import numpy as np
 
-from .efficiency import decode_floor, efficiencies, layer_overhead, moe_layer_overhead
+from .efficiency import decode_floor, efficiencies, layer_overhead, moe_expert_overhead, moe_prefill_tile
 from .errors import WorkloadError, shown
 from .gpus import GPU
 from .kv import kv_cache_bytes
 from .quant.catalog import get_quant
 from .spec import STATE_ONLY_KINDS, ModelSpec
+from .tensors import weight_tensors
 from .weights import stored_tensors
 
 Engine = str  # a speed engine of planner.efficiency.SPEED_ENGINES
@@ -196,6 +197,27 @@ def layer_overhead_seconds(spec: ModelSpec, engine: Engine) -> float:
     return spec.n_layers * entry.layer_overhead_s if entry is not None else 0.0
 
 
+@lru_cache(maxsize=1024)
+def _expert_matmul_params(spec: ModelSpec) -> int:
+    """Routed-expert matmul parameters a token uses: experts_per_token of n_experts (0 for dense models)."""
+    if spec.moe is None:
+        return 0
+    return sum(t.numel for t in weight_tensors(spec) if t.is_expert) // spec.moe.n_experts * spec.moe.experts_per_token
+
+
+def moe_padding_flops(spec: ModelSpec, engine: Engine, *, tokens, step_tokens) -> np.ndarray | float:
+    """FLOPs a prefill spends beyond the routed experts' own when the experts' matmuls run in whole tiles: a forward
+    step of `step_tokens` tokens hands each expert m = step_tokens·k/E of them on average (even routing), and a tile
+    of t rows does t rows' work however few it holds (profiles/efficiency.yaml moe_prefill_tile, fitted on the
+    calibration half's MoE prefill runs); 0 for dense models or where no tile was fitted."""
+    if spec.moe is None or (entry := moe_prefill_tile(engine)) is None:
+        return 0.0
+    tile = entry.moe_prefill_tile
+    m = np.asarray(step_tokens, dtype=float) * spec.moe.experts_per_token / spec.moe.n_experts
+    padded = np.ceil(m / tile) * tile
+    return 2.0 * _expert_matmul_params(spec) * np.asarray(tokens, dtype=float) * (padded / m - 1)
+
+
 def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, prompt, batch=1,
                     engine: Engine | None = None, cap_sliding: bool = True, backend: str | None = None,
                     efficiency: float | None = None, prefill_efficiency: float | None = None, split: int = 1,
@@ -208,6 +230,9 @@ def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, pro
     weights = weight_bytes_read(spec, quant, tokens=tokens)
     kv = kv_cache_bytes(spec, context_len=prompt, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
     flops = step_flops(spec, quant, batch=batch, new=prompt, past=0)
+    # llama.cpp runs a prompt in micro-batches of n_ubatch tokens; the others run it as one step
+    step_tokens = np.minimum(tokens, LLAMACPP_N_UBATCH) if engine == "llama.cpp" else tokens
+    flops = flops + moe_padding_flops(spec, engine, tokens=tokens, step_tokens=step_tokens)
     bandwidth = gpu.memory_bandwidth_bytes_per_s * memory_efficiency(gpu, quant, engine, spec, backend=backend,
                                                                      efficiency=efficiency)
     peak = gpu.peak_flops(compute_dtype(quant, engine))
@@ -253,11 +278,15 @@ def tensor_parallel_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: 
 
 
 def moe_split_seconds(spec: ModelSpec, engine: Engine, n: int) -> float:
-    """What a forward step's MoE layers add when split over n > 1 GPUs: layers × the fitted per-layer time
-    (profiles/efficiency.yaml moe_layer_overhead_s; none for dense models or one GPU)."""
-    if spec.moe is None or n == 1 or (entry := moe_layer_overhead(engine)) is None:
+    """What a forward step's MoE layers add when split over n > 1 GPUs: MoE layers × routed experts × the fitted time
+    per expert (profiles/efficiency.yaml moe_expert_overhead_s; none for dense models or one GPU). Per expert: the
+    calibration half's latency-bound runs (DeepSeek-V3's 256 experts, Qwen3-Next's 512) and the MoE runs that are not
+    (Mixtral's 8, whose whole measured step is shorter than 32 layers at DeepSeek-V3's per-layer time) both follow it;
+    a time per layer, or per expert a token uses, predicts the calibration half's decode worse (8.2 %, 8.1 % against
+    7.8 %)."""
+    if spec.moe is None or n == 1 or (entry := moe_expert_overhead(engine)) is None:
         return 0.0
-    return spec.n_moe_layers * entry.moe_layer_overhead_s
+    return spec.n_moe_layers * spec.moe.n_experts * entry.moe_expert_overhead_s
 
 
 # llama.cpp hands a prompt to llama_decode in batches of n_batch tokens and runs each batch as micro-batches of

@@ -272,16 +272,42 @@ def test_a_served_requests_latency_comes_from_server_benchmarks():
     assert e.performance.request_overhead_seconds == request_seconds(e.performance.engine)
 
 
-def test_a_moe_split_over_gpus_pays_its_fitted_time_per_moe_layer():
-    """profiles/efficiency.yaml's moe_layer_overhead_s, fitted on the calibration half's latency-bound MoE runs on
-    eight GPUs: each MoE layer adds it to a step when split over several GPUs; dense models and one GPU pay none."""
+def test_a_moe_split_over_gpus_pays_its_fitted_time_per_routed_expert():
+    """profiles/efficiency.yaml's moe_expert_overhead_s, fitted on the calibration half's latency-bound MoE runs on
+    eight GPUs: each routed expert of each MoE layer adds it to a step when split over several GPUs; dense models and
+    one GPU pay none."""
     from planner import load_model
-    from planner.efficiency import moe_layer_overhead
+    from planner.efficiency import moe_expert_overhead
     from planner.perf import moe_split_seconds
 
-    per_layer = moe_layer_overhead("sglang").moe_layer_overhead_s
-    assert 0 < per_layer < 1e-3
+    per_expert = moe_expert_overhead("sglang").moe_expert_overhead_s
+    assert 0 < per_expert < 1e-5
     v3 = load_model("deepseek-ai/DeepSeek-V3")  # 61 layers, the first 3 dense (config.json first_k_dense_replace)
-    assert moe_split_seconds(v3, "sglang", 8) == pytest.approx(58 * per_layer)
+    assert moe_split_seconds(v3, "sglang", 8) == pytest.approx(58 * 256 * per_expert)
+    mixtral = load_model("mistralai/Mixtral-8x7B-v0.1")  # 32 layers of 8 experts
+    assert moe_split_seconds(mixtral, "tensorrt-llm", 2) == pytest.approx(32 * 8 * per_expert)
     assert moe_split_seconds(v3, "sglang", 1) == 0.0
     assert moe_split_seconds(load_model("meta-llama/Llama-3.1-70B"), "vllm", 8) == 0.0
+
+
+def test_moe_prefill_pays_for_whole_expert_tiles():
+    """profiles/efficiency.yaml's moe_prefill_tile: in a prefill step each routed expert gets step_tokens·k/E tokens,
+    and its matmul does whole tiles' work. Qwen3-30B-A3B (128 experts, 8 a token: config.json) in llama.cpp's
+    512-token micro-batches hands an expert 32 tokens; dense models pay nothing."""
+    from planner.efficiency import moe_prefill_tile, table, trial
+    from planner.perf import _expert_matmul_params, moe_padding_flops
+
+    tile = moe_prefill_tile("llama.cpp").moe_prefill_tile
+    assert tile in (8, 16, 32, 64, 128, 256)
+    qwen = load_model("Qwen/Qwen3-30B-A3B")
+    expert = _expert_matmul_params(qwen)
+    assert expert == 48 * 8 * 3 * 2048 * 768  # 48 layers × 8 experts × gate/up/down of 2048 × 768
+    padded = -(-32 // tile) * tile
+    assert moe_padding_flops(qwen, "llama.cpp", tokens=512, step_tokens=512) == pytest.approx(
+        2 * expert * 512 * (padded / 32 - 1))
+    assert moe_padding_flops(load_model("meta-llama/Llama-3.1-8B"), "llama.cpp", tokens=512, step_tokens=512) == 0.0
+    g = load_gpu("rtx-4090")
+    with_tiles = prefill_seconds(qwen, g, quant="q4_k_m", kv_dtype="f16", prompt=512, engine="llama.cpp")
+    entries = [e.model_dump(exclude_none=True) for e in table() if e.moe_prefill_tile is None]
+    with trial({"entries": entries}):
+        assert prefill_seconds(qwen, g, quant="q4_k_m", kv_dtype="f16", prompt=512, engine="llama.cpp") < with_tiles
