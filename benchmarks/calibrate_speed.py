@@ -55,9 +55,14 @@ EAGER = {"transformers"}
 # Graph-launched and compiled engines: each layer adds a fixed time to every step (short kernels, syncs). One value
 # for all of them, chosen on this grid by the calibration half's decode error with the efficiencies refitted at each.
 OVERHEAD_GRID = (0.0, 10e-6, 20e-6, 30e-6, 40e-6, 50e-6, 60e-6, 75e-6, 100e-6)
+# Prefill steps run outside the decode's captured graphs: the same engines' per-layer time on a prefill step, chosen
+# per engine group on this grid (None: the decode's) by the group's calibration time to first token, everything
+# refitted at each value.
+PREFILL_OVERHEAD_GRID = (None, 60e-6, 80e-6, 100e-6, 150e-6, 200e-6, 300e-6)
+PREFILL_GROUPS = ("compiled", "llama.cpp")  # each its own value: llama.cpp's micro-batches are not graph-bound alike
 # MoE prefill: a routed expert's matmul runs in tiles of this many token rows (planner.perf.moe_padding_flops). One
-# value for all engines, chosen on this grid (None: no tiling) by the calibration half's MoE prefill error with
-# everything refitted at each value; only MoE runs move with it.
+# value for all engines, chosen on this grid (None: no tiling) by the calibration half's time-to-first-token error with
+# everything refitted at each value.
 MOE_TILE_GRID = (None, 8, 16, 32, 64, 128, 256)
 DEFAULT = {"engine": "default", "decode_memory": 0.685, "prefill_compute": 0.5,
            "derivation": "a prior where no calibrated entry applies: decode as gpt-fast's compiled bf16 decode on an "
@@ -174,22 +179,33 @@ def overhead_entry(tau: float, n_runs: int) -> dict:
             "sources": ["benchmarks/data (calibration half)", "../shared/reference-data.md"]}
 
 
+def prefill_overhead_entries(taus: dict[str, float | None]) -> list[dict]:
+    return [{"engine": group, "prefill_layer_overhead_s": tau,
+             "derivation": f"prefill_layer_overhead_s: of the grid "
+                           f"{', '.join('None' if t is None else f'{1e6 * t:g}' for t in PREFILL_OVERHEAD_GRID)} µs "
+                           "(None: the decode step's), the value whose refitted table gives the least median |error| "
+                           f"over the calibration half's time-to-first-token runs of {group} engines",
+             "sources": ["benchmarks/data (calibration half)"]}
+            for group, tau in sorted(taus.items()) if tau is not None]
+
+
 def tile_entry(tile: int | None, n_runs: int) -> list[dict]:
     if tile is None:
         return []
     return [{"engine": "default", "moe_prefill_tile": tile,
              "derivation": f"moe_prefill_tile: of the grid {', '.join(str(t) for t in MOE_TILE_GRID)} token rows "
                            "(None: no tiling), the value whose refitted table gives the least median |error| over the "
-                           f"{n_runs} calibration time-to-first-token runs of MoE models",
+                           f"calibration time-to-first-token runs ({n_runs} of them MoE models')",
              "sources": ["benchmarks/data (calibration half)"]}]
 
 
-def fit(rows: list[dict], tau: float, tile: int | None = None) -> list[dict]:
+def fit(rows: list[dict], tau: float, tile: int | None = None, prefill_taus: dict | None = None) -> list[dict]:
     """The whole table for a per-layer overhead `tau` and a MoE prefill tile: efficiencies fitted with them in force,
     the eager engines' floors, the overhead and tile entries, the prior, and the served requests' latency (then the
     efficiencies again with that in force, since it is part of a served run's time to first token)."""
     n = sum(1 for r in rows if r.get("decode_tokens_per_s") and r["engine"] not in EAGER)
-    fixed = floors(rows) + [overhead_entry(tau, n), DEFAULT] + tile_entry(tile, moe_prefill_runs(rows))
+    fixed = (floors(rows) + [overhead_entry(tau, n), DEFAULT] + prefill_overhead_entries(prefill_taus or {})
+             + tile_entry(tile, moe_prefill_runs(rows)))
     with trial({"entries": fixed}):
         efficiencies = fit_efficiencies(rows)
     with trial({"entries": efficiencies + fixed}):
@@ -316,21 +332,30 @@ def moe_prefill_runs(rows: list[dict]) -> int:
     return sum(1 for r in rows if _spec(r).moe is not None and "ttft" in predict(r))
 
 
-def moe_ttft(errs: list[dict], rows: list[dict]) -> list[dict]:
-    """The time-to-first-token errors of MoE models' runs."""
-    moe = {id(r) for r in rows if _spec(r).moe is not None}
-    return [x for x in errs if x["what"] == "ttft" and x["row"] in moe]
-
-
 def _spec(row: dict):
     return load_model(ROOT / row["model"] if row["model"].startswith("tests/") else row["model"])
 
 
-def choose_tile(rows: list[dict], tau: float) -> int | None:
-    """The grid value of the MoE prefill tile whose fitted table predicts the calibration half's MoE prefill best."""
+def choose_prefill_overheads(rows: list[dict], tau: float) -> dict[str, float | None]:
+    """Per engine group (PREFILL_GROUPS), the grid value of the prefill per-layer time whose fitted table predicts that
+    group's calibration time-to-first-token runs best, the groups chosen one after the other."""
+    chosen: dict[str, float | None] = {}
+    for group in PREFILL_GROUPS:
+        def score(value: float | None, group=group) -> float:
+            with trial({"entries": fit(rows, tau, prefill_taus=chosen | {group: value})}):
+                return median(abs(x["error"]) for x in errors(rows)
+                              if x["what"] == "ttft" and SPEED_ENGINES[x["engine"]] == group)
+        chosen[group] = min(PREFILL_OVERHEAD_GRID, key=score)
+    return chosen
+
+
+def choose_tile(rows: list[dict], tau: float, prefill_taus: dict | None = None) -> int | None:
+    """The grid value of the MoE prefill tile whose fitted table predicts the calibration half's time to first token
+    best (as the per-layer time is chosen on all its decode runs: only the MoE runs move with it, but the efficiencies
+    refitted at each value move the rest)."""
     def score(tile: int | None) -> float:
-        with trial({"entries": fit(rows, tau, tile)}):
-            return median(abs(x["error"]) for x in moe_ttft(errors(rows), rows))
+        with trial({"entries": fit(rows, tau, tile, prefill_taus)}):
+            return median(abs(x["error"]) for x in errors(rows) if x["what"] == "ttft")
     return min(MOE_TILE_GRID, key=score)
 
 
@@ -346,7 +371,8 @@ def main() -> None:
     rows = load_rows()
     cal = [r for r in rows if half(r) == "calibration"]
     tau = choose_overhead(cal)
-    entries = fit(cal, tau, choose_tile(cal, tau))
+    prefill_taus = choose_prefill_overheads(cal, tau)
+    entries = fit(cal, tau, choose_tile(cal, tau, prefill_taus), prefill_taus)
     _write(entries)
     errs = errors(rows)
     _write(entries, bands(errs))

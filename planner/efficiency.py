@@ -62,6 +62,9 @@ class Entry(BaseModel):
     layer_overhead_s: float | None = Field(
         None, ge=0, le=0.01, description="engines that launch from a graph or a compiled loop: time each layer adds to "
         "every forward step on top of its bytes and FLOPs (the short kernels and syncs a layer runs)")
+    prefill_layer_overhead_s: float | None = Field(
+        None, ge=0, le=0.01, description="the same engines' time each layer adds to a prefill step, which runs "
+        "outside the captured decode graphs (its own attention kernel, launches one by one); absent: layer_overhead_s")
     moe_expert_overhead_s: float | None = Field(
         None, ge=0, le=0.001, description="a MoE layer split over several GPUs: time each of its routed experts adds "
         "to every forward step (routing, sorting tokens by expert, the experts' small kernels, the GPUs' syncs) that "
@@ -239,6 +242,12 @@ def layer_overhead(engine: str) -> Entry | None:
     """A non-eager engine's per-layer time added to every step (its own entry, its group's, else "default"); None for
     eager engines, whose layer floor (decode_floor) already holds their launch time."""
     return None if decode_floor(engine) is not None else _engine_entry("layer_overhead_s", engine)
+
+
+def prefill_layer_overhead(engine: str) -> Entry | None:
+    """A non-eager engine's per-layer time added to a prefill step (its own entry, its group's, else "default");
+    None for eager engines or where none was fitted (the decode step's then stands)."""
+    return None if decode_floor(engine) is not None else _engine_entry("prefill_layer_overhead_s", engine)
 
 
 def moe_expert_overhead(engine: str) -> Entry | None:

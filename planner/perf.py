@@ -20,7 +20,14 @@ from math import ceil
 
 import numpy as np
 
-from .efficiency import decode_floor, efficiencies, layer_overhead, moe_expert_overhead, moe_prefill_tile
+from .efficiency import (
+    decode_floor,
+    efficiencies,
+    layer_overhead,
+    moe_expert_overhead,
+    moe_prefill_tile,
+    prefill_layer_overhead,
+)
 from .errors import WorkloadError, shown
 from .gpus import GPU
 from .kv import kv_cache_bytes
@@ -185,6 +192,15 @@ def step_seconds(work_s, spec: ModelSpec, engine: Engine):
     return np.maximum(work_s, layer_floor_seconds(spec, engine)) + layer_overhead_seconds(spec, engine)
 
 
+def prefill_step_seconds(work_s, spec: ModelSpec, engine: Engine):
+    """One prefill step (a whole prompt, or one of llama.cpp's micro-batches): as step_seconds, with the engine's
+    per-layer time for prefill steps where one was fitted (profiles/efficiency.yaml prefill_layer_overhead_s)."""
+    entry = prefill_layer_overhead(engine)
+    if entry is None:
+        return step_seconds(work_s, spec, engine)
+    return np.maximum(work_s, layer_floor_seconds(spec, engine)) + spec.n_layers * entry.prefill_layer_overhead_s
+
+
 def layer_floor_seconds(spec: ModelSpec, engine: Engine) -> float:
     """An eager engine's least step time: layers × its per-layer floor (profiles/efficiency.yaml); else 0."""
     floor = decode_floor(engine)
@@ -243,7 +259,7 @@ def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, pro
     if engine == "llama.cpp":
         return llamacpp_prefill_seconds(compute_s, weights / bandwidth, kv / bandwidth, spec, engine, tokens=tokens,
                                         stages=stages)
-    return step_seconds(np.maximum((weights + kv) / bandwidth, compute_s) / split, spec, engine)
+    return prefill_step_seconds(np.maximum((weights + kv) / bandwidth, compute_s) / split, spec, engine)
 
 
 def link_bytes_per_s(gpu: GPU) -> float:
@@ -305,7 +321,7 @@ def llamacpp_prefill_seconds(compute_s, weights_s, kv_s, spec: ModelSpec, engine
     pipeline_steps(u, stages) of them."""
     tokens = np.asarray(tokens, dtype=float)
     ubatches = np.ceil(tokens / LLAMACPP_N_UBATCH)
-    per_ubatch = step_seconds(np.maximum(weights_s + kv_s / ubatches, compute_s / ubatches), spec, engine)
+    per_ubatch = prefill_step_seconds(np.maximum(weights_s + kv_s / ubatches, compute_s / ubatches), spec, engine)
     full, rest = np.floor(tokens / LLAMACPP_N_BATCH), np.mod(tokens, LLAMACPP_N_BATCH)
     steps = full * pipeline_steps(LLAMACPP_N_BATCH // LLAMACPP_N_UBATCH, stages) + np.where(
         rest > 0, pipeline_steps(np.ceil(rest / LLAMACPP_N_UBATCH), stages), 0.0)

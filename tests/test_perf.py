@@ -311,3 +311,19 @@ def test_moe_prefill_pays_for_whole_expert_tiles():
     entries = [e.model_dump(exclude_none=True) for e in table() if e.moe_prefill_tile is None]
     with trial({"entries": entries}):
         assert prefill_seconds(qwen, g, quant="q4_k_m", kv_dtype="f16", prompt=512, engine="llama.cpp") < with_tiles
+
+
+def test_a_prefill_step_pays_the_fitted_prefill_time_per_layer():
+    """profiles/efficiency.yaml's prefill_layer_overhead_s per engine group, chosen on the calibration half's time to
+    first token: a prefill step runs outside the decode's captured graphs, so a short prompt's time to first token is
+    mostly layers × that time. Eager transformers keep their floor instead."""
+    from planner.efficiency import prefill_layer_overhead
+    from planner.perf import prefill_step_seconds, step_seconds
+
+    llama = load_model("meta-llama/Llama-3.1-8B")
+    for engine in ("vllm", "llama.cpp"):
+        per_layer = prefill_layer_overhead(engine).prefill_layer_overhead_s
+        assert 20e-6 <= per_layer <= 300e-6
+        assert prefill_step_seconds(0.01, llama, engine) == pytest.approx(0.01 + 32 * per_layer)
+    assert prefill_layer_overhead("transformers") is None
+    assert prefill_step_seconds(0.01, llama, "transformers") == step_seconds(0.01, llama, "transformers")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from calibrate_speed import bands, choose_overhead, choose_tile, errors, fit  # noqa: E402
+from calibrate_speed import bands, choose_overhead, choose_prefill_overheads, choose_tile, errors, fit  # noqa: E402
 from speed_data import half, load_rows, source_id  # noqa: E402
 
 from planner import load_model  # noqa: E402
@@ -69,9 +69,13 @@ def test_the_committed_table_is_what_the_calibration_half_fits(committed):
     tau = next(e["layer_overhead_s"] for e in committed["entries"] if "layer_overhead_s" in e)
     assert tau == choose_overhead(calibration)  # the grid's best on the calibration half, refitted at each value
     assert 0 < tau < 2e-4
+    prefill = {e["engine"]: e["prefill_layer_overhead_s"] for e in committed["entries"]
+               if "prefill_layer_overhead_s" in e}
+    chosen = choose_prefill_overheads(calibration, tau)  # per engine group, on its calibration time to first token
+    assert prefill == {g: v for g, v in chosen.items() if v is not None}
     tile = next((e["moe_prefill_tile"] for e in committed["entries"] if "moe_prefill_tile" in e), None)
-    assert tile == choose_tile(calibration, tau)  # likewise, on the calibration half's MoE prefill runs
-    assert committed["entries"] == fit(calibration, tau, tile)
+    assert tile == choose_tile(calibration, tau, chosen)  # likewise, on the calibration half's time to first token
+    assert committed["entries"] == fit(calibration, tau, tile, chosen)
     floor = next(e for e in committed["entries"] if "decode_floor_s_per_layer" in e)
     assert floor["engine"] == "transformers" and 0.0005 < floor["decode_floor_s_per_layer"] < 0.002
 
