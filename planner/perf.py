@@ -224,14 +224,15 @@ def _expert_matmul_params(spec: ModelSpec) -> int:
 def moe_padding_flops(spec: ModelSpec, engine: Engine, *, tokens, step_tokens) -> np.ndarray | float:
     """FLOPs a prefill spends beyond the routed experts' own when the experts' matmuls run in whole tiles: a forward
     step of `step_tokens` tokens hands each expert m = step_tokens·k/E of them on average (even routing), and a tile
-    of t rows does t rows' work however few it holds (profiles/efficiency.yaml moe_prefill_tile, fitted on the
-    calibration half's MoE prefill runs); 0 for dense models or where no tile was fitted."""
+    of t rows does t rows' work however few it holds (profiles/efficiency.yaml moe_prefill_tile, chosen on the
+    calibration half's time to first token); 0 for dense models, an empty step or where no tile was fitted."""
     if spec.moe is None or (entry := moe_prefill_tile(engine)) is None:
         return 0.0
     tile = entry.moe_prefill_tile
     m = np.asarray(step_tokens, dtype=float) * spec.moe.experts_per_token / spec.moe.n_experts
     padded = np.ceil(m / tile) * tile
-    return 2.0 * _expert_matmul_params(spec) * np.asarray(tokens, dtype=float) * (padded / m - 1)
+    waste = np.divide(padded, m, out=np.ones_like(m), where=m > 0) - 1
+    return 2.0 * _expert_matmul_params(spec) * np.asarray(tokens, dtype=float) * waste
 
 
 def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, prompt, batch=1,
