@@ -182,23 +182,17 @@ def memory_step_seconds(bytes_, gpu: GPU, eff: float, spec: ModelSpec, engine: E
     return step_seconds(bytes_ / (gpu.memory_bandwidth_bytes_per_s * eff), spec, engine)
 
 
-def step_seconds(work_s, spec: ModelSpec, engine: Engine):
-    """One forward step whose bytes and FLOPs take `work_s` on the GPU, as the engine runs it.
+def step_seconds(work_s, spec: ModelSpec, engine: Engine, *, prefill: bool = False):
+    """One forward step whose bytes and FLOPs take `work_s` on the GPU, as the engine runs it (prefill: a whole
+    prompt, or one of llama.cpp's micro-batches).
 
     Eager engines launch every kernel from Python: the step lasts at least their layer floor, and the GPU's work
     hides under it or the floor under the work. Graph-launched and compiled engines add a fixed time per layer to
-    whatever the work takes (short kernels and synchronisation that a byte or FLOP count does not see). Both per-layer
-    figures are fitted on the calibration half (profiles/efficiency.yaml)."""
-    return np.maximum(work_s, layer_floor_seconds(spec, engine)) + layer_overhead_seconds(spec, engine)
-
-
-def prefill_step_seconds(work_s, spec: ModelSpec, engine: Engine):
-    """One prefill step (a whole prompt, or one of llama.cpp's micro-batches): as step_seconds, with the engine's
-    per-layer time for prefill steps where one was fitted (profiles/efficiency.yaml prefill_layer_overhead_s)."""
-    entry = prefill_layer_overhead(engine)
-    if entry is None:
-        return step_seconds(work_s, spec, engine)
-    return np.maximum(work_s, layer_floor_seconds(spec, engine)) + spec.n_layers * entry.prefill_layer_overhead_s
+    whatever the work takes (short kernels and synchronisation that a byte or FLOP count does not see), a prefill
+    step its own where one was fitted. All per-layer figures are fitted on the calibration half
+    (profiles/efficiency.yaml)."""
+    return np.maximum(work_s, layer_floor_seconds(spec, engine)) + layer_overhead_seconds(spec, engine,
+                                                                                          prefill=prefill)
 
 
 def layer_floor_seconds(spec: ModelSpec, engine: Engine) -> float:
@@ -207,8 +201,11 @@ def layer_floor_seconds(spec: ModelSpec, engine: Engine) -> float:
     return spec.n_layers * floor.decode_floor_s_per_layer if floor is not None else 0.0
 
 
-def layer_overhead_seconds(spec: ModelSpec, engine: Engine) -> float:
-    """A non-eager engine's time added to every step: layers × its per-layer overhead; 0 for eager engines."""
+def layer_overhead_seconds(spec: ModelSpec, engine: Engine, *, prefill: bool = False) -> float:
+    """A non-eager engine's time added to every step: layers × its per-layer overhead (a prefill step's where one was
+    fitted: prefill_layer_overhead_s, else the decode step's); 0 for eager engines."""
+    if prefill and (entry := prefill_layer_overhead(engine)) is not None:
+        return spec.n_layers * entry.prefill_layer_overhead_s
     entry = layer_overhead(engine)
     return spec.n_layers * entry.layer_overhead_s if entry is not None else 0.0
 
@@ -260,7 +257,7 @@ def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, pro
     if engine == "llama.cpp":
         return llamacpp_prefill_seconds(compute_s, weights / bandwidth, kv / bandwidth, spec, engine, tokens=tokens,
                                         stages=stages)
-    return prefill_step_seconds(np.maximum((weights + kv) / bandwidth, compute_s) / split, spec, engine)
+    return step_seconds(np.maximum((weights + kv) / bandwidth, compute_s) / split, spec, engine, prefill=True)
 
 
 def link_bytes_per_s(gpu: GPU) -> float:
@@ -322,7 +319,8 @@ def llamacpp_prefill_seconds(compute_s, weights_s, kv_s, spec: ModelSpec, engine
     pipeline_steps(u, stages) of them."""
     tokens = np.asarray(tokens, dtype=float)
     ubatches = np.ceil(tokens / LLAMACPP_N_UBATCH)
-    per_ubatch = prefill_step_seconds(np.maximum(weights_s + kv_s / ubatches, compute_s / ubatches), spec, engine)
+    per_ubatch = step_seconds(np.maximum(weights_s + kv_s / ubatches, compute_s / ubatches), spec, engine,
+                              prefill=True)
     full, rest = np.floor(tokens / LLAMACPP_N_BATCH), np.mod(tokens, LLAMACPP_N_BATCH)
     steps = full * pipeline_steps(LLAMACPP_N_BATCH // LLAMACPP_N_UBATCH, stages) + np.where(
         rest > 0, pipeline_steps(np.ceil(rest / LLAMACPP_N_UBATCH), stages), 0.0)

@@ -3,7 +3,7 @@
 import pytest
 
 from planner import PlannerError, estimate, load_model
-from planner.efficiency import decode_floor, efficiencies, layer_overhead, lookup
+from planner.efficiency import decode_floor, efficiencies, layer_overhead, lookup, prefill_layer_overhead
 from planner.fit import context_per_quant, fit, max_batch, max_context
 from planner.gpus import UnknownGPUError, list_gpus, load_gpu
 from planner.parallel import offload, plan
@@ -69,8 +69,8 @@ def test_tensor_parallel_prefill_splits_the_work_not_the_overhead():
     one = plan("llama-3.1-70b", gpu="h100-sxm", n_gpus=1, quant="fp8", context=4096, engine="vllm", runtime="none")
     four = plan("llama-3.1-70b", gpu="h100-sxm", n_gpus=4, quant="fp8", context=4096, engine="vllm", runtime="none")
     spec = load_model("llama-3.1-70b")
-    fixed = layer_overhead_seconds(spec, "vllm")
-    assert fixed == pytest.approx(80 * layer_overhead("vllm").layer_overhead_s)
+    fixed = layer_overhead_seconds(spec, "vllm", prefill=True)
+    assert fixed == pytest.approx(80 * prefill_layer_overhead("vllm").prefill_layer_overhead_s)
     work = one.prefill_seconds - fixed
     assert four.prefill_seconds > work / 4 + fixed  # plus the all-reduces
     assert four.prefill_seconds < work / 4 + fixed + 0.05
@@ -317,13 +317,12 @@ def test_a_prefill_step_pays_the_fitted_prefill_time_per_layer():
     """profiles/efficiency.yaml's prefill_layer_overhead_s per engine group, chosen on the calibration half's time to
     first token: a prefill step runs outside the decode's captured graphs, so a short prompt's time to first token is
     mostly layers × that time. Eager transformers keep their floor instead."""
-    from planner.efficiency import prefill_layer_overhead
-    from planner.perf import prefill_step_seconds, step_seconds
+    from planner.perf import step_seconds
 
     llama = load_model("meta-llama/Llama-3.1-8B")
     for engine in ("vllm", "llama.cpp"):
         per_layer = prefill_layer_overhead(engine).prefill_layer_overhead_s
         assert 20e-6 <= per_layer <= 300e-6
-        assert prefill_step_seconds(0.01, llama, engine) == pytest.approx(0.01 + 32 * per_layer)
+        assert step_seconds(0.01, llama, engine, prefill=True) == pytest.approx(0.01 + 32 * per_layer)
     assert prefill_layer_overhead("transformers") is None
-    assert prefill_step_seconds(0.01, llama, "transformers") == step_seconds(0.01, llama, "transformers")
+    assert step_seconds(0.01, llama, "transformers", prefill=True) == step_seconds(0.01, llama, "transformers")
