@@ -24,11 +24,10 @@ from statistics import median
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from speed_data import ROOT, half, load_rows, predict, served, source_id  # noqa: E402
+from speed_data import ROOT, half, load_rows, predict, served, source_id, spec_of  # noqa: E402
 
 from planner.efficiency import ANY, SPEED_ENGINES, default_backend, family, gpu_class, trial  # noqa: E402
 from planner.gpus import load_gpu  # noqa: E402
-from planner.profiles import load_model  # noqa: E402
 
 OUT = ROOT / "profiles" / "efficiency.yaml"
 # An entry needs MIN_RUNS runs; an engine's own entry one source, a group's (compiled) MIN_GROUP_SOURCES, since it
@@ -79,7 +78,7 @@ HEADER = """\
 
 
 def key_of(row: dict) -> tuple[str, str, str, str]:
-    spec = load_model(ROOT / row["model"] if row["model"].startswith("tests/") else row["model"])
+    spec = spec_of(row)
     g = load_gpu(row["gpu"])
     backend = (row.get("backend") or default_backend(g)) if row["engine"] == "llama.cpp" else ANY
     return row["engine"], backend, family(row["quant"], spec), gpu_class(g)
@@ -222,7 +221,7 @@ def fit_moe_split(rows: list[dict]) -> list[dict]:
     the table in force, per MoE layer and routed expert); the median over sources of each one's median."""
     per_source = defaultdict(list)
     for r in rows:
-        spec = load_model(ROOT / r["model"] if r["model"].startswith("tests/") else r["model"])
+        spec = spec_of(r)
         if spec.moe is None or r["n_gpus"] == 1 or r["engine"] == "llama.cpp" or not latency_bound(r):
             continue
         pred, meas, _ = predict(r)["decode"]
@@ -264,12 +263,19 @@ def fit_requests(rows: list[dict]) -> list[dict]:
     return out
 
 
+def grid_best(rows: list[dict], grid: tuple, table, judged) -> object:
+    """The value of `grid` whose table (table(value): its entries) gives the least median |error| over the runs
+    `judged` keeps (an errors() item each)."""
+    def score(value) -> float:
+        with trial({"entries": table(value)}):
+            return median(abs(x["error"]) for x in errors(rows) if judged(x))
+    return min(grid, key=score)
+
+
 def choose_overhead(rows: list[dict]) -> float:
     """The grid value of the per-layer overhead whose fitted table predicts the calibration half's decode best."""
-    def score(tau: float) -> float:
-        with trial({"entries": fit(rows, tau)}):
-            return median(abs(x["error"]) for x in errors(rows) if x["what"] == "decode" and x["engine"] not in EAGER)
-    return min(OVERHEAD_GRID, key=score)
+    return grid_best(rows, OVERHEAD_GRID, lambda tau: fit(rows, tau),
+                     lambda x: x["what"] == "decode" and x["engine"] not in EAGER)
 
 
 def errors(rows: list[dict]) -> list[dict]:
@@ -317,7 +323,7 @@ def floors(rows: list[dict]) -> list[dict]:
         (full, meas, _), (half_, _, _) = predict(row, efficiency=1.0)["decode"], predict(row, efficiency=0.5)["decode"]
         step, memory = 1 / meas, (1 / half_ - 1 / full) / DEFAULT["decode_memory"]
         if memory < 0.5 * step:
-            spec = load_model(ROOT / r["model"] if r["model"].startswith("tests/") else r["model"])
+            spec = spec_of(r)
             by_engine[r["engine"]].append((step / spec.n_layers, source_id(r["source"])))
     return [{"engine": eng, "decode_floor_s_per_layer": round(median(v for v, _ in vals), 6),
              "derivation": f"decode_floor_s_per_layer: median of measured step ÷ layers over {len(vals)} launch-bound "
@@ -329,11 +335,7 @@ def floors(rows: list[dict]) -> list[dict]:
 
 def moe_prefill_runs(rows: list[dict]) -> int:
     """How many runs of MoE models give a time to first token planner is judged on."""
-    return sum(1 for r in rows if _spec(r).moe is not None and "ttft" in predict(r))
-
-
-def _spec(row: dict):
-    return load_model(ROOT / row["model"] if row["model"].startswith("tests/") else row["model"])
+    return sum(1 for r in rows if spec_of(r).moe is not None and "ttft" in predict(r))
 
 
 def choose_prefill_overheads(rows: list[dict], tau: float) -> dict[str, float | None]:
@@ -341,11 +343,9 @@ def choose_prefill_overheads(rows: list[dict], tau: float) -> dict[str, float | 
     group's calibration time-to-first-token runs best, the groups chosen one after the other."""
     chosen: dict[str, float | None] = {}
     for group in PREFILL_GROUPS:
-        def score(value: float | None, group=group) -> float:
-            with trial({"entries": fit(rows, tau, prefill_taus=chosen | {group: value})}):
-                return median(abs(x["error"]) for x in errors(rows)
-                              if x["what"] == "ttft" and SPEED_ENGINES[x["engine"]] == group)
-        chosen[group] = min(PREFILL_OVERHEAD_GRID, key=score)
+        chosen[group] = grid_best(rows, PREFILL_OVERHEAD_GRID,
+                                  lambda v, g=group: fit(rows, tau, prefill_taus=chosen | {g: v}),
+                                  lambda x, g=group: x["what"] == "ttft" and SPEED_ENGINES[x["engine"]] == g)
     return chosen
 
 
@@ -353,10 +353,8 @@ def choose_tile(rows: list[dict], tau: float, prefill_taus: dict | None = None) 
     """The grid value of the MoE prefill tile whose fitted table predicts the calibration half's time to first token
     best (as the per-layer time is chosen on all its decode runs: only the MoE runs move with it, but the efficiencies
     refitted at each value move the rest)."""
-    def score(tile: int | None) -> float:
-        with trial({"entries": fit(rows, tau, tile, prefill_taus)}):
-            return median(abs(x["error"]) for x in errors(rows) if x["what"] == "ttft")
-    return min(MOE_TILE_GRID, key=score)
+    return grid_best(rows, MOE_TILE_GRID, lambda tile: fit(rows, tau, tile, prefill_taus),
+                     lambda x: x["what"] == "ttft")
 
 
 def _write(entries: list[dict], bands_: list[dict] | None = None) -> None:

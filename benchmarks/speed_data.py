@@ -59,11 +59,16 @@ def served(row: dict) -> bool:
     return bool(SERVED.search(row["engine_printed"]))
 
 
+def spec_of(row: dict):
+    """The row's model: a bundled name, or a config.json under tests/fixtures (relative to the repository)."""
+    model = row["model"]
+    return load_model(ROOT / model if model.startswith("tests/") else model)
+
+
 def predict(row: dict, **own) -> dict:
     """{"decode": (planner tok/s, published), "ttft": (planner s, published)} for what the row measured; `own`:
     efficiency= / prefill_efficiency= to use instead of the table (the calibration asks for 1.0)."""
-    model = row["model"]  # a bundled name, or a config.json under tests/fixtures (relative to the repository)
-    spec = load_model(ROOT / model if model.startswith("tests/") else model)
+    spec = spec_of(row)
     kv = default_kv_dtype(row["quant"])
     # llama.cpp splits layers across GPUs (--split-mode layer, its default): pipeline-style; the others tensor-parallel
     mode = "pp" if row["engine"] == "llama.cpp" else "tp"
