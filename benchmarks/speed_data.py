@@ -1,7 +1,8 @@
 """Published speed runs and their fixed split into a calibration half and a check half.
 
 Rows: every benchmarks/data/published*.jsonl (each row cites its source) plus the calibration rows of
-../shared/reference-data.md (benchmarks/data/reference_calibration.jsonl), which always calibrate.
+../shared/reference-data.md (benchmarks/data/reference_calibration.jsonl), which always calibrate. A llama.cpp row
+gets its build ("build") from benchmarks/data/llamacpp_builds.jsonl (benchmarks/data/date_llamacpp_builds.py).
 
 The split is by source, fixed before any fit: a row's source is the document it was read from (a URL without its
 fragment or query; a GitHub repository for "github:owner/repo@commit path" sources), and the first byte of the
@@ -23,6 +24,7 @@ from planner.parallel import plan
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "benchmarks" / "data"
 REFERENCE = DATA / "reference_calibration.jsonl"
+BUILDS = DATA / "llamacpp_builds.jsonl"
 
 
 def source_id(source: str) -> str:
@@ -46,6 +48,11 @@ def load_rows() -> list[dict]:
     rows = [dict(json.loads(line), split="reference") for line in REFERENCE.read_text().splitlines() if line.strip()]
     for path in sorted(DATA.glob("published*.jsonl")):
         rows += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    builds = {(b["engine_printed"], b["source"]): b["build"]
+              for b in map(json.loads, BUILDS.read_text().splitlines()) if b}
+    for r in rows:
+        if r["engine"] == "llama.cpp" and (build := builds.get((r["engine_printed"], r["source"]))) is not None:
+            r["build"] = build
     return rows
 
 
@@ -73,7 +80,8 @@ def predict(row: dict, **own) -> dict:
     # llama.cpp splits layers across GPUs (--split-mode layer, its default): pipeline-style; the others tensor-parallel
     mode = "pp" if row["engine"] == "llama.cpp" else "tp"
     kw = dict(gpu=row["gpu"], n_gpus=row["n_gpus"], mode=mode, quant=row["quant"], kv_dtype=kv, engine=row["engine"],
-              backend=row.get("backend") if row["engine"] == "llama.cpp" else None, runtime="none", **own)
+              backend=row.get("backend") if row["engine"] == "llama.cpp" else None, build=row.get("build"),
+              runtime="none", **own)
     out = {}
     if row.get("decode_tokens_per_s"):
         ctx = min(spec.max_context, max(1, row["decode_context"] or 1))

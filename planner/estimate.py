@@ -248,9 +248,12 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     from .efficiency import speed_engine as runs_on
 
     speed = speed_engine or (None if engine is None else runs_on(engine))  # Ollama runs llama.cpp
+    from .engines.llamacpp.releases import llamacpp_build
+
+    build = llamacpp_build(engine_options.get("engine_version")) if engine == "llama.cpp" else None
     perf = None if gpu is None else performance(spec, w, total, gpu=gpu, engine=speed, prompt=prompt,
                                                 refusal=refusal, efficiency=efficiency,
-                                                prefill_efficiency=prefill_efficiency, **split)
+                                                prefill_efficiency=prefill_efficiency, build=build, **split)
     if perf is not None and engine in ("llama.cpp", "ollama") and details.get("host_moved_bytes"):
         perf = offloaded(spec, w, perf, gpu=gpu, n_gpu_layers=details["n_gpu_layers"], kv_total=kv,
                          cpu_moe_layers=details.get("n_cpu_moe", 0), engine=speed, efficiency=efficiency)

@@ -104,11 +104,12 @@ def check_layout(spec: ModelSpec, gpu: GPU, n_gpus: int, mode: str) -> None:
 def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: str | None = None,
          kv_dtype: str | None = None, context: int | None = None, batch: int = 1, engine: str | None = None,
          prompt: int | None = None, efficiency: float | None = None, prefill_efficiency: float | None = None,
-         backend: str | None = None, **workload) -> ParallelPlan:
+         backend: str | None = None, build: int | None = None, **workload) -> ParallelPlan:
     """Per-GPU memory and decode speed of `model` over `n_gpus` GPUs of one kind; time to first token for `prompt`
     tokens per sequence (default: the whole context). engine: a speed engine of planner.efficiency.SPEED_ENGINES;
     efficiency / prefill_efficiency: your own shares of datasheet bandwidth and FLOP/s instead of the table's;
-    backend: llama.cpp's (cuda, rocm, vulkan, metal, sycl, cpu; default from the GPU's vendor)."""
+    backend: llama.cpp's (cuda, rocm, vulkan, metal, sycl, cpu; default from the GPU's vendor); build: llama.cpp's
+    (planner.engines.llamacpp.releases.llamacpp_build; None the current one), which decides its prefill kernels."""
     spec, g = load_model(model), load_gpu(gpu)
     check_layout(spec, g, n_gpus, mode)
     w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch,
@@ -131,7 +132,7 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
         step, comm, ttft = tensor_parallel_seconds(
             spec, g, quant=w.quant, kv_dtype=w.kv_dtype, context=w.context, prompt=prompt, n=n, batch=w.batch,
             engine=engine, cap_sliding=w.cap_sliding, backend=backend, efficiency=efficiency,
-            prefill_efficiency=prefill_efficiency)
+            prefill_efficiency=prefill_efficiency, build=build)
     else:
         weights = _pp_weights(spec, w.quant, n)
         kv = ceil(kv_total / n * ceil(spec.n_layers / n) / (spec.n_layers / n))
@@ -141,7 +142,7 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
                                               backend=backend, efficiency=efficiency)) + comm
         ttft = prefill_seconds(spec, g, quant=w.quant, kv_dtype=w.kv_dtype, prompt=prompt, batch=w.batch,
                                engine=engine, cap_sliding=w.cap_sliding, backend=backend, efficiency=efficiency,
-                               prefill_efficiency=prefill_efficiency, stages=n)
+                               prefill_efficiency=prefill_efficiency, stages=n, build=build)
     over = overhead_bytes(w.runtime, activation_bytes=act)
     per_gpu = dict(weights_bytes=weights, kv_cache_bytes=kv, activation_bytes=act, overhead_bytes=over)
     per_gpu["total_bytes"] = sum(per_gpu.values())

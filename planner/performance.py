@@ -62,10 +62,11 @@ def offloaded(spec: ModelSpec, w: Workload, perf: Performance, *, gpu, n_gpu_lay
 
 def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt, refusal: str | None = None,
                 efficiency: float | None = None, prefill_efficiency: float | None = None, tp: int = 1,
-                pp: int = 1) -> Performance:
+                pp: int = 1, build: int | None = None) -> Performance:
     """Fit and speed of a run needing `total` bytes on each GPU. tp × pp GPUs (vLLM's tensor and pipeline
     parallel): the speed of the tensor-parallel split (planner.parallel.plan); pipeline stages run one after another
-    at batch 1, so they add only their hand-offs."""
+    at batch 1, so they add only their hand-offs. build: llama.cpp's (None the current one), which picks its prefill
+    kernels."""
     from .efficiency import efficiency_keys, request_seconds, typical_errors
     from .gpus import load_gpu
     from .machine import has_speed
@@ -87,11 +88,11 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
               efficiency=efficiency)
     if has_speed(g) and tp * pp > 1:
         step, _, ttft = tensor_parallel_seconds(spec, g, context=w.context, prompt=prompt, n=tp,
-                                                prefill_efficiency=prefill_efficiency, **kw)
+                                                prefill_efficiency=prefill_efficiency, build=build, **kw)
         step += (pp - 1) * ALLREDUCE_LATENCY_S
     elif has_speed(g):
         step = float(decode_seconds_per_token(spec, g, context=w.context, **kw))
-        ttft = prefill_seconds(spec, g, prompt=prompt, prefill_efficiency=prefill_efficiency, **kw)
+        ttft = prefill_seconds(spec, g, prompt=prompt, prefill_efficiency=prefill_efficiency, build=build, **kw)
     else:  # no bandwidth or FLOP/s figures: no speed rather than a made-up one
         step = ttft = None
     usable = g.usable_memory_bytes

@@ -326,3 +326,39 @@ def test_a_prefill_step_pays_the_fitted_prefill_time_per_layer():
         assert step_seconds(0.01, llama, engine, prefill=True) == pytest.approx(0.01 + 32 * per_layer)
     assert prefill_layer_overhead("transformers") is None
     assert step_seconds(0.01, llama, "transformers", prefill=True) == step_seconds(0.01, llama, "transformers")
+
+
+def test_llamacpp_prefill_runs_quantized_weights_on_int8_tensor_cores_from_b3216():
+    from planner.perf import LLAMACPP_MMQ_BUILD, llamacpp_matmul_dtype
+
+    # PR #8075 "CUDA: use MMQ instead of cuBLAS by default" is commit a818f302, the 3216th of llama.cpp's history
+    assert LLAMACPP_MMQ_BUILD == 3216
+    g = load_gpu("rtx-4090")
+    assert llamacpp_matmul_dtype("q4_k_m", g) == "int8"  # the current build
+    assert llamacpp_matmul_dtype("q4_k_m", g, build=3215) == "fp16_acc16"  # cuBLAS before
+    assert llamacpp_matmul_dtype("q4_k_m", g, "vulkan") == "fp16_acc16"  # MMQ is the CUDA backend's
+    assert llamacpp_matmul_dtype("fp16", g) == "fp16_acc16" and llamacpp_matmul_dtype("gguf-f16", g) == "fp16_acc16"
+    assert llamacpp_matmul_dtype("fp32", g) == "fp32"
+    # i-quants came to MMQ later (IQ4_NL/IQ4_XS b3317, PR #8278; the others b3428, PR #8495); TQ and IQ1_M never
+    assert [llamacpp_matmul_dtype("iq4_xs", g, build=b) for b in (3316, 3317)] == ["fp16_acc16", "int8"]
+    assert [llamacpp_matmul_dtype("iq2_xxs", g, build=b) for b in (3427, 3428)] == ["fp16_acc16", "int8"]
+    assert llamacpp_matmul_dtype("tq1_0", g) == llamacpp_matmul_dtype("iq1_m", g) == "fp16_acc16"
+    # Volta has no int8 MMA (no int8 figure in the catalog): cuBLAS; AMD's backend is HIP, not CUDA
+    assert llamacpp_matmul_dtype("q4_0", load_gpu("v100-32gb")) == "fp16_acc16"
+    assert llamacpp_matmul_dtype("q4_0", load_gpu("mi300x")) == "fp16_acc16"
+
+
+def test_a_llamacpp_build_before_mmq_prefills_at_the_16_bit_rate():
+    # the same efficiency at half the peak: Llama-2-7B Q4_0 on an RTX 4090 (int8 660.6 TOPS, fp16-accumulate
+    # 330.3 TFLOP/s, Ada whitepaper): the compute of a 4 × 512-token prompt takes twice as long on b3000
+    spec, g = load_model("meta-llama/Llama-2-7b-hf"), load_gpu("rtx-4090")
+    kw = dict(quant="q4_0", kv_dtype="fp16", prompt=2048, engine="llama.cpp", prefill_efficiency=0.3)
+    at = {b: prefill_seconds(spec, g, build=b, **kw) for b in (3000, 3216)}
+    fixed = 4 * layer_overhead_seconds(spec, "llama.cpp", prefill=True)  # four micro-batches
+    assert (at[3000] - fixed) / (at[3216] - fixed) == pytest.approx(2.0, rel=0.03)
+    assert prefill_seconds(spec, g, **kw) == at[3216]  # the default is the current build
+    old = estimate("meta-llama/Llama-2-7b-hf", quant="q4_0", gpu="rtx-4090", context=4096, prompt=512,
+                   engine="llama.cpp", n_gpu_layers=99, engine_version="b3000")
+    new = estimate("meta-llama/Llama-2-7b-hf", quant="q4_0", gpu="rtx-4090", context=4096, prompt=512,
+                   engine="llama.cpp", n_gpu_layers=99)
+    assert 1.5 < old.prefill_seconds / new.prefill_seconds < 2.0

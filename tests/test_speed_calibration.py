@@ -46,6 +46,22 @@ def test_each_row_names_the_engine_its_source_printed():
         assert not (r["engine"] == "transformers" and "fused layers" in printed), r["engine_printed"]
 
 
+def test_every_llamacpp_cuda_run_of_quantized_weights_has_its_build():
+    # the build decides its prefill kernels (planner.perf.LLAMACPP_MMQ_BUILD; decode does not depend on it): printed
+    # by the run or dated from its source (benchmarks/data/date_llamacpp_builds.py); a prefill row without one would
+    # silently take the current build
+    from planner.perf import llamacpp_matmul_dtype
+
+    for r in ROWS:
+        runs_mmq_now = llamacpp_matmul_dtype(r["quant"], load_gpu(r["gpu"]), r.get("backend")) == "int8"
+        if r["engine"] == "llama.cpp" and runs_mmq_now and (r.get("prefill_tokens_per_s") or r.get("ttft_s")):
+            assert 1619 <= r.get("build", 0) <= 20000, (r["engine_printed"], r["source"])
+    # the printed builds are what the runs printed: "main build = 1691 (7082d24)", "build: 4426e298 (2824)"
+    by_printed = {r["engine_printed"]: r.get("build") for r in ROWS if r["engine"] == "llama.cpp"}
+    assert by_printed["llama.cpp main build = 1691 (7082d24) (CUDA, -ngl 10000, --no-mmap)"] == 1691
+    assert any(p.startswith("llama-bench build: 4426e298 (2824)") and b == 2824 for p, b in by_printed.items())
+
+
 def test_the_split_is_by_document():
     halves: dict[str, set] = {}
     for r in ROWS:

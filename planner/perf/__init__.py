@@ -1,0 +1,66 @@
+"""Roofline speed: a step takes the longer of its compute time and its memory time.
+
+Counted per step (batch B, context S):
+  bytes   weights read once per step — routed experts only as many as the batch touches,
+          E·(1 − (1 − k/E)^tokens) per MoE layer; the embedding table only for the rows looked up —
+          plus the whole KV cache read by decode (sliding layers their window), written by prefill.
+  FLOPs   2 per weight per token for every matmul (the lm_head included), plus attention:
+          4·heads·head_dim per (query, attended key) pair; MLA per pair 2·heads·(2·kv_lora + rope).
+time = max(FLOPs / (peak · η_compute), bytes / (bandwidth · η_memory)).
+
+The η are named constants below, each with the calibration it came from. Only ../shared/reference-data.md
+and our own measurements calibrate them; published runs outside that list check them (README).
+
+The package: step.py (bytes a step reads, per-step and per-layer engine time, efficiency lookups), llamacpp.py
+(llama.cpp's prefill kernels by build, its micro-batch pipeline, layers in system RAM), roofline.py (FLOPs, decode,
+prefill, tensor parallel, MoE).
+"""
+
+from .llamacpp import (
+    HOST_MEMORY_EFFICIENCY,
+    HOST_RAM_BYTES_PER_S,
+    LLAMACPP_MAX_COPIES,
+    LLAMACPP_MMQ_BUILD,
+    LLAMACPP_N_BATCH,
+    LLAMACPP_N_UBATCH,
+    llamacpp_matmul_dtype,
+    llamacpp_prefill_seconds,
+    offload_seconds_per_token,
+    pipeline_steps,
+)
+from .roofline import (
+    ALLREDUCE_LATENCY_S,
+    DECODE_COMPUTE_EFFICIENCY,
+    _expert_matmul_params,
+    compute_dtype,
+    decode_seconds_per_token,
+    link_bytes_per_s,
+    moe_padding_flops,
+    moe_split_seconds,
+    prefill_seconds,
+    step_flops,
+    tensor_parallel_seconds,
+)
+from .step import (
+    Engine,
+    default_engine,
+    experts_touched_fraction,
+    layer_floor_seconds,
+    layer_overhead_seconds,
+    memory_efficiency,
+    memory_step_seconds,
+    prefill_compute_efficiency,
+    step_seconds,
+    weight_bytes_read,
+)
+
+__all__ = [
+    "ALLREDUCE_LATENCY_S", "DECODE_COMPUTE_EFFICIENCY", "HOST_MEMORY_EFFICIENCY", "HOST_RAM_BYTES_PER_S",
+    "LLAMACPP_MAX_COPIES", "LLAMACPP_MMQ_BUILD", "LLAMACPP_N_BATCH", "LLAMACPP_N_UBATCH", "Engine",
+    "_expert_matmul_params", "compute_dtype", "decode_seconds_per_token", "default_engine",
+    "experts_touched_fraction", "layer_floor_seconds", "layer_overhead_seconds", "link_bytes_per_s",
+    "llamacpp_matmul_dtype", "llamacpp_prefill_seconds", "memory_efficiency", "memory_step_seconds",
+    "moe_padding_flops", "moe_split_seconds", "offload_seconds_per_token", "pipeline_steps",
+    "prefill_compute_efficiency", "prefill_seconds", "step_flops", "step_seconds", "tensor_parallel_seconds",
+    "weight_bytes_read",
+]

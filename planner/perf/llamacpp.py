@@ -1,0 +1,126 @@
+"""llama.cpp's speed: its prefill kernels by build, its micro-batched prefill pipelined over GPUs, and decode with
+layers in system RAM."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..gpus import GPU
+from ..quant.catalog import get_quant
+from ..spec import ModelSpec
+from ..weights import stored_tensors
+from .step import (
+    Engine,
+    default_engine,
+    experts_touched_fraction,
+    memory_efficiency,
+    memory_step_seconds,
+    step_seconds,
+)
+
+# llama.cpp's CUDA backend multiplies quantized weights by a batch of tokens in its own MMQ kernels, on int8 tensor
+# cores (the activations quantized to q8_1), from build b3216 on (PR #8075 "CUDA: use MMQ instead of cuBLAS by
+# default", 2024-06-24; ggml-cuda/mmq.cu ggml_cuda_should_use_mmq: every q*, k-, i-quant and MXFP4 type where int8
+# MMA exists, Turing and later). Before it, and for float weights, cuBLAS in fp16 with fp16 accumulation
+# (CUBLAS_COMPUTE_16F; quantized weights dequantized to fp16 first), which GeForce cards execute at twice their
+# fp32-accumulate tensor rate (catalog key fp16_acc16; other GPUs fall back to fp16). Volta has no int8 MMA and keeps
+# cuBLAS: the catalog gives no int8 figure for it.
+LLAMACPP_MMQ_BUILD = 3216
+# The build from which each GGUF type runs in MMQ on int8 tensor cores: k- and legacy quants with LLAMACPP_MMQ_BUILD;
+# IQ4_NL and IQ4_XS from b3317 (PR #8278), the other i-quants from b3428 (PR #8495); TQ1_0, TQ2_0 and IQ1_M never
+# (not in ggml_cuda_should_use_mmq's list), nor float weights.
+_MMQ_SINCE = (("tq", None), ("iq1_m", None), ("iq4", 3317), ("iq", 3428), ("", LLAMACPP_MMQ_BUILD))
+_FLOAT_GGUF = ("gguf-f32", "gguf-f16", "gguf-bf16")
+
+
+def llamacpp_matmul_dtype(quant: str, gpu: GPU | None = None, backend: str | None = None,
+                          build: int | None = None) -> str:
+    """The dtype of llama.cpp's prefill matmuls: "int8" where its CUDA build runs these weights in MMQ, fp32 for
+    fp32 weights, else "fp16_acc16". backend: None for the GPU's default; build: None for the current one."""
+    from ..efficiency import default_backend
+    from ..engines.llamacpp.releases import LLAMACPP_CURRENT
+
+    q = get_quant(quant)
+    if q.name in ("fp32", "gguf-f32"):
+        return "fp32"
+    if gpu is None or not q.is_gguf or q.name in _FLOAT_GGUF or (backend or default_backend(gpu)) != "cuda" \
+            or "int8" not in gpu.flops_per_s:
+        return "fp16_acc16"
+    since = next(b for prefix, b in _MMQ_SINCE if q.name.removeprefix("gguf-").startswith(prefix))
+    return "int8" if since is not None and (LLAMACPP_CURRENT if build is None else build) >= since else "fp16_acc16"
+
+
+# llama.cpp hands a prompt to llama_decode in batches of n_batch tokens and runs each batch as micro-batches of
+# n_ubatch tokens (defaults 2048 and 512, common/common.h). Each micro-batch is a forward pass of its own: it reads the
+# weights and pays the layers' overhead again. With the layers split over GPUs (-sm layer, all offloaded) the
+# scheduler keeps up to GGML_SCHED_MAX_COPIES micro-batches of a batch in flight, each on a different GPU (default 4,
+# ggml/CMakeLists.txt: "max input copies for pipeline parallelism"; llama.cpp PR #6017, March 2024). Batches do not
+# overlap.
+LLAMACPP_N_BATCH, LLAMACPP_N_UBATCH, LLAMACPP_MAX_COPIES = 2048, 512, 4
+
+
+def llamacpp_prefill_seconds(compute_s, weights_s, kv_s, spec: ModelSpec, engine: Engine, *, tokens, stages: int = 1):
+    """llama.cpp's prefill of `tokens` tokens: compute_s of FLOPs, weights_s to read the weights once and kv_s to
+    write the cache, all on one GPU; run in micro-batches, pipelined over `stages` GPUs that hold consecutive layers.
+    A stage-time is one micro-batch's time through all layers ÷ stages; a batch of u micro-batches takes
+    pipeline_steps(u, stages) of them."""
+    tokens = np.asarray(tokens, dtype=float)
+    ubatches = np.ceil(tokens / LLAMACPP_N_UBATCH)
+    per_ubatch = step_seconds(np.maximum(weights_s + kv_s / ubatches, compute_s / ubatches), spec, engine,
+                              prefill=True)
+    full, rest = np.floor(tokens / LLAMACPP_N_BATCH), np.mod(tokens, LLAMACPP_N_BATCH)
+    steps = full * pipeline_steps(LLAMACPP_N_BATCH // LLAMACPP_N_UBATCH, stages) + np.where(
+        rest > 0, pipeline_steps(np.ceil(rest / LLAMACPP_N_UBATCH), stages), 0.0)
+    return per_ubatch / stages * steps
+
+
+def pipeline_steps(ubatches, stages: int, copies: int = LLAMACPP_MAX_COPIES):
+    """Stage-times for `ubatches` micro-batches through `stages` stages with `copies` of them in flight at most.
+    Micro-batch j enters the first stage one stage-time after j − 1, and not before micro-batch j − copies has left
+    the last; the last one leaves `stages` stage-times after it entered."""
+    last = np.asarray(ubatches, dtype=float) - 1
+    if stages <= copies:  # a copy is back before it is needed
+        return last + stages
+    return np.floor(last / copies) * stages + np.mod(last, copies) + stages
+
+
+# Host RAM bandwidth used for offloaded layers, and the share of it a CPU matmul reaches. Assumed: dual-channel
+# DDR5-4800, 2 × 8 B × 4.8e9 = 76.8 GB/s (JEDEC DDR5); efficiency not calibrated (no offload run in the
+# calibration set).
+HOST_RAM_BYTES_PER_S = 76.8e9
+HOST_MEMORY_EFFICIENCY = 0.6
+
+
+def offload_seconds_per_token(spec: ModelSpec, g: GPU, *, quant: str, kv_total: int, n_gpu_layers: int,
+                              host_bytes_per_s: float = HOST_RAM_BYTES_PER_S, batch: int = 1,
+                              cpu_moe_layers: int = 0, engine: Engine | None = None, efficiency: float | None = None,
+                              full_step: float | None = None) -> float:
+    """One decode step with llama.cpp's placement: the last `n_gpu_layers` layers on the GPU (the output too when
+    n_gpu_layers > n_layers), the routed experts of the first `cpu_moe_layers` layers in system RAM (--n-cpu-moe),
+    the rest in system RAM. What system RAM holds is read there instead of on the GPU: the step is the all-on-GPU
+    step (`full_step`, else the GPU's memory step for the same bytes) plus, for those bytes, the host's time less the
+    GPU's. Of a MoE model's routed experts each side reads the share a step of `batch` tokens touches; the embedding
+    table is only looked up, not read whole (tied, it is the lm_head and read)."""
+    from ..weights import gpu_first_layer
+
+    engine = engine or default_engine(quant, spec)
+    touched = float(experts_touched_fraction(spec, batch))
+    first, output_on_gpu = gpu_first_layer(spec.n_layers, n_gpu_layers), n_gpu_layers > spec.n_layers
+    everything = host = 0.0
+    for t in stored_tensors(spec, quant):
+        if t.group == "embedding" and not spec.tie_embeddings:
+            continue  # looked up, not read
+        read = t.nbytes * (touched if t.is_routed_expert else 1.0)
+        everything += read
+        if t.layer is None:
+            on_gpu = output_on_gpu
+        else:
+            on_gpu = t.layer >= first and not (t.is_routed_expert and t.layer < cpu_moe_layers)
+        host += 0.0 if on_gpu else read
+    kv_host = round(kv_total / spec.n_layers * min(first, spec.n_layers))
+    eff = memory_efficiency(g, quant, engine, spec, efficiency=efficiency)
+    gpu_rate = g.memory_bandwidth_bytes_per_s * eff
+    if full_step is None:
+        full_step = float(memory_step_seconds(everything + kv_total, g, eff, spec, engine))
+    return full_step + (host + kv_host) * (1 / (host_bytes_per_s * HOST_MEMORY_EFFICIENCY) - 1 / gpu_rate)
+

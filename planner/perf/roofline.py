@@ -1,0 +1,204 @@
+"""Roofline speed: a step takes the longer of its compute time and its memory time.
+
+Counted per step (batch B, context S):
+  bytes   weights read once per step — routed experts only as many as the batch touches,
+          E·(1 − (1 − k/E)^tokens) per MoE layer; the embedding table only for the rows looked up —
+          plus the whole KV cache read by decode (sliding layers their window), written by prefill.
+  FLOPs   2 per weight per token for every matmul (the lm_head included), plus attention:
+          4·heads·head_dim per (query, attended key) pair; MLA per pair 2·heads·(2·kv_lora + rope).
+time = max(FLOPs / (peak · η_compute), bytes / (bandwidth · η_memory)).
+
+The η are named constants below, each with the calibration it came from. Only ../shared/reference-data.md
+and our own measurements calibrate them; published runs outside that list check them (README).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from math import ceil
+
+import numpy as np
+
+from ..efficiency import (
+    moe_expert_overhead,
+    moe_prefill_tile,
+)
+from ..gpus import GPU
+from ..kv import kv_cache_bytes
+from ..quant.catalog import get_quant
+from ..spec import STATE_ONLY_KINDS, ModelSpec
+from ..tensors import weight_tensors
+from .llamacpp import LLAMACPP_N_UBATCH, llamacpp_matmul_dtype, llamacpp_prefill_seconds
+from .step import (
+    Engine,
+    _weight_split,
+    default_engine,
+    memory_efficiency,
+    memory_step_seconds,
+    prefill_compute_efficiency,
+    step_seconds,
+    weight_bytes_read,
+)
+
+# Share of peak reached by decode's skinny matmuls when a large batch makes them compute-bound: a prior, not calibrated.
+DECODE_COMPUTE_EFFICIENCY = 0.5
+
+# Tensor-parallel all-reduce: a fixed latency per call plus ring transfer time. Assumed, not calibrated.
+ALLREDUCE_LATENCY_S = 10e-6
+
+
+def compute_dtype(quant: str, engine: Engine = "vllm", *, gpu: GPU | None = None, backend: str | None = None,
+                  build: int | None = None) -> str:
+    """The dtype matmuls run in: fp8 checkpoints on fp8 tensor cores, fp32 in fp32, the rest in 16-bit; llama.cpp's
+    as its build runs them (llamacpp_matmul_dtype)."""
+    if engine == "llama.cpp":
+        return llamacpp_matmul_dtype(quant, gpu, backend, build)
+    name = get_quant(quant).name
+    return {"fp8": "fp8", "fp8-block": "fp8", "fp32": "fp32", "fp16": "fp16", "f16": "fp16"}.get(name, "bf16")
+
+
+def _attention_flops_per_pair(spec: ModelSpec) -> int:
+    if spec.mla is not None:
+        m = spec.mla
+        return 2 * spec.n_heads * (2 * m.kv_lora_rank + m.qk_rope_head_dim)
+    return 4 * spec.n_heads * spec.head_dim
+
+
+def _attended_pairs(spec: ModelSpec, *, new, past) -> np.ndarray:
+    """(query, key) pairs over all layers when `new` tokens follow `past` cached ones (causal)."""
+    new = np.asarray(new, dtype=float)
+    past = np.asarray(past, dtype=float)
+    total = 0.0
+    kinds = spec.layer_kinds()
+    # a linear-attention or Mamba layer attends to no past keys
+    n_full = len(kinds) - sum(kinds.count(k) for k in ("sliding", *STATE_ONLY_KINDS))
+    # full: query i (1-based among the new) sees past + i keys
+    total = total + n_full * (new * past + new * (new + 1) / 2)
+    if kinds.count("sliding"):
+        w = spec.sliding_window
+        end = past + new
+        # sum over positions p in (past, end] of min(p, w) = F(end) - F(past), F(n) = sum_{p<=n} min(p, w)
+        def f(n):
+            return np.where(n <= w, n * (n + 1) / 2, w * (w + 1) / 2 + (n - w) * w)
+        total = total + kinds.count("sliding") * (f(end) - f(past))
+    return total
+
+
+def step_flops(spec: ModelSpec, quant: str, *, batch, new, past) -> np.ndarray:
+    """FLOPs of one step: `batch` sequences each adding `new` tokens after `past` cached ones."""
+    w = _weight_split(spec, quant)
+    tokens = np.asarray(batch, dtype=float) * np.asarray(new, dtype=float)
+    return 2.0 * w.matmul_params * tokens + np.asarray(batch, dtype=float) * _attention_flops_per_pair(spec) * \
+        _attended_pairs(spec, new=new, past=past)
+
+
+def decode_seconds_per_token(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, context, batch=1,
+                             engine: Engine | None = None, cap_sliding: bool = True, backend: str | None = None,
+                             efficiency: float | None = None):
+    """Seconds per decode step (each of `batch` sequences gets one token) with `context` tokens cached."""
+    engine = engine or default_engine(quant, spec)
+    bytes_ = weight_bytes_read(spec, quant, tokens=batch) + kv_cache_bytes(
+        spec, context_len=context, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
+    flops = step_flops(spec, quant, batch=batch, new=1, past=context)
+    eff = memory_efficiency(gpu, quant, engine, spec, backend=backend, efficiency=efficiency)
+    work = bytes_ / (gpu.memory_bandwidth_bytes_per_s * eff)
+    peak = gpu.peak_flops(compute_dtype(quant, engine))
+    if peak is not None:  # without datasheet FLOP/s, decode is memory-bound at batch 1 and the memory time stands
+        work = np.maximum(work, flops / (peak * DECODE_COMPUTE_EFFICIENCY))
+    return step_seconds(work, spec, engine)
+
+
+
+@lru_cache(maxsize=1024)
+def _expert_matmul_params(spec: ModelSpec) -> int:
+    """Routed-expert matmul parameters a token uses: experts_per_token of n_experts (0 for dense models)."""
+    if spec.moe is None:
+        return 0
+    return sum(t.numel for t in weight_tensors(spec) if t.is_expert) // spec.moe.n_experts * spec.moe.experts_per_token
+
+
+def moe_padding_flops(spec: ModelSpec, engine: Engine, *, tokens, step_tokens) -> np.ndarray | float:
+    """FLOPs a prefill spends beyond the routed experts' own when the experts' matmuls run in whole tiles: a forward
+    step of `step_tokens` tokens hands each expert m = step_tokens·k/E of them on average (even routing), and a tile
+    of t rows does t rows' work however few it holds (profiles/efficiency.yaml moe_prefill_tile, chosen on the
+    calibration half's time to first token); 0 for dense models, an empty step or where no tile was fitted."""
+    if spec.moe is None or (entry := moe_prefill_tile(engine)) is None:
+        return 0.0
+    tile = entry.moe_prefill_tile
+    m = np.asarray(step_tokens, dtype=float) * spec.moe.experts_per_token / spec.moe.n_experts
+    padded = np.ceil(m / tile) * tile
+    waste = np.divide(padded, m, out=np.ones_like(m), where=m > 0) - 1
+    return 2.0 * _expert_matmul_params(spec) * np.asarray(tokens, dtype=float) * waste
+
+
+def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, prompt, batch=1,
+                    engine: Engine | None = None, cap_sliding: bool = True, backend: str | None = None,
+                    efficiency: float | None = None, prefill_efficiency: float | None = None, split: int = 1,
+                    stages: int = 1, build: int | None = None):
+    """Seconds to prefill `batch` prompts of `prompt` tokens: the time to first token. split: the work divides over
+    that many tensor-parallel GPUs (their all-reduces are the caller's); stages: llama.cpp's layers split over that
+    many GPUs, which pipeline its micro-batches (llamacpp_prefill_seconds)."""
+    engine = engine or default_engine(quant, spec)
+    tokens = np.asarray(batch) * np.asarray(prompt)
+    weights = weight_bytes_read(spec, quant, tokens=tokens)
+    kv = kv_cache_bytes(spec, context_len=prompt, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
+    flops = step_flops(spec, quant, batch=batch, new=prompt, past=0)
+    # llama.cpp runs a prompt in micro-batches of n_ubatch tokens; the others run it as one step
+    step_tokens = np.minimum(tokens, LLAMACPP_N_UBATCH) if engine == "llama.cpp" else tokens
+    flops = flops + moe_padding_flops(spec, engine, tokens=tokens, step_tokens=step_tokens)
+    bandwidth = gpu.memory_bandwidth_bytes_per_s * memory_efficiency(gpu, quant, engine, spec, backend=backend,
+                                                                     efficiency=efficiency)
+    peak = gpu.peak_flops(compute_dtype(quant, engine, gpu=gpu, backend=backend, build=build))
+    if peak is None:
+        return None  # prefill is compute-bound; without a FLOP/s figure there is no honest answer
+    compute_s = flops / (peak * prefill_compute_efficiency(gpu, quant, engine, spec, backend=backend,
+                                                           prefill_efficiency=prefill_efficiency))
+    if engine == "llama.cpp":
+        return llamacpp_prefill_seconds(compute_s, weights / bandwidth, kv / bandwidth, spec, engine, tokens=tokens,
+                                        stages=stages)
+    return step_seconds(np.maximum((weights + kv) / bandwidth, compute_s) / split, spec, engine, prefill=True)
+
+
+def link_bytes_per_s(gpu: GPU) -> float:
+    """GPU-to-GPU bandwidth: the interconnect's, else the host link's, else 1 GB/s."""
+    return gpu.interconnect.bytes_per_s if gpu.interconnect else (gpu.host_link.bytes_per_s if gpu.host_link else 1e9)
+
+
+def tensor_parallel_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, context: int, prompt: int,
+                            n: int, batch: int = 1, engine: Engine | None = None, cap_sliding: bool = True,
+                            backend: str | None = None, efficiency: float | None = None,
+                            prefill_efficiency: float | None = None,
+                            build: int | None = None) -> tuple[float, float, float | None]:
+    """(decode step, the all-reduces' share of it, time to first token) with every matrix split over `n` GPUs: each
+    reads 1/n of the weights and its share of the KV heads (an MLA latent whole), and every layer all-reduces the
+    batch's B·d activations twice (16-bit, ring: 2(n−1)/n of the data each way, plus a fixed latency a call)."""
+    engine = engine or default_engine(quant, spec)
+    kv_share = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / n) / spec.n_kv_heads
+    kv = kv_cache_bytes(spec, context_len=context, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
+    link = link_bytes_per_s(gpu)
+
+    def allreduce(tokens):  # two a layer
+        return 0.0 if n == 1 else 2 * spec.n_layers * (ALLREDUCE_LATENCY_S + 2 * (n - 1) / n * tokens * spec.d_model
+                                                       * 2 / link)
+    read = weight_bytes_read(spec, quant, tokens=batch) / n + kv * kv_share
+    eff = memory_efficiency(gpu, quant, engine, spec, backend=backend, efficiency=efficiency)
+    comm = allreduce(batch)
+    step = float(memory_step_seconds(read, gpu, eff, spec, engine)) + comm + moe_split_seconds(spec, engine, n)
+    ttft = prefill_seconds(spec, gpu, quant=quant, kv_dtype=kv_dtype, prompt=prompt, batch=batch, engine=engine,
+                           cap_sliding=cap_sliding, backend=backend, efficiency=efficiency,
+                           prefill_efficiency=prefill_efficiency, split=n, build=build)
+    return step, comm, None if ttft is None else float(ttft) + allreduce(batch * prompt) + moe_split_seconds(
+        spec, engine, n)
+
+
+def moe_split_seconds(spec: ModelSpec, engine: Engine, n: int) -> float:
+    """What a forward step's MoE layers add when split over n > 1 GPUs: MoE layers × routed experts × the fitted time
+    per expert (profiles/efficiency.yaml moe_expert_overhead_s; none for dense models or one GPU). Per expert: the
+    calibration half's latency-bound runs (DeepSeek-V3's 256 experts, Qwen3-Next's 512) and the MoE runs that are not
+    (Mixtral's 8, whose whole measured step is shorter than 32 layers at DeepSeek-V3's per-layer time) both follow it;
+    a time per layer, or per expert a token uses, predicts the calibration half's decode worse (8.2 %, 8.1 % against
+    7.8 %)."""
+    if spec.moe is None or n == 1 or (entry := moe_expert_overhead(engine)) is None:
+        return 0.0
+    return spec.n_moe_layers * spec.moe.n_experts * entry.moe_expert_overhead_s
+

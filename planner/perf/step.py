@@ -1,0 +1,125 @@
+"""Step costs shared by every speed model: bytes a step reads, the engine's per-step and per-layer time, and the
+efficiency lookups (profiles/efficiency.yaml)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from ..efficiency import (
+    decode_floor,
+    efficiencies,
+    layer_overhead,
+    prefill_layer_overhead,
+)
+from ..errors import WorkloadError, shown
+from ..gpus import GPU
+from ..quant.catalog import get_quant
+from ..spec import ModelSpec
+from ..weights import stored_tensors
+
+Engine = str  # a speed engine of planner.efficiency.SPEED_ENGINES
+
+
+# Decode memory efficiency and prefill compute efficiency per engine, backend, weight family and GPU class live in
+# profiles/efficiency.yaml (planner/efficiency.py), each with its derivation and sources.
+
+def memory_efficiency(gpu: GPU, quant: str, engine: Engine, spec: ModelSpec | None = None, *,
+                      backend: str | None = None, efficiency: float | None = None) -> float:
+    """Share of datasheet bandwidth a decode step reaches: `efficiency` if given, else the table's entry."""
+    if efficiency is not None:
+        return _own("efficiency", efficiency)
+    return efficiencies(gpu, quant, engine, spec, backend=backend)[0].decode_memory
+
+
+def prefill_compute_efficiency(gpu: GPU, quant: str, engine: Engine, spec: ModelSpec | None = None, *,
+                       backend: str | None = None, prefill_efficiency: float | None = None) -> float:
+    if prefill_efficiency is not None:
+        return _own("prefill_efficiency", prefill_efficiency)
+    return efficiencies(gpu, quant, engine, spec, backend=backend)[1].prefill_compute
+
+
+def _own(name: str, value) -> float:
+    """A user's own efficiency for one run: a share in (0, 1]."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise WorkloadError(f"{name} must be a share of the datasheet figure in (0, 1], got {shown(value)}")
+    return float(value)
+
+
+def default_engine(quant: str, spec: ModelSpec | None = None) -> Engine:
+    """GGUF runs in llama.cpp; everything else in a compiled engine of the vLLM class."""
+    if get_quant(quant).name == "checkpoint" and spec is not None and spec.checkpoint is not None:
+        return "llama.cpp" if spec.checkpoint.format == "gguf" else "vllm"
+    return "llama.cpp" if get_quant(quant).is_gguf else "vllm"
+
+
+@dataclass(frozen=True)
+class _WeightSplit:
+    dense: int        # bytes read every step (all but experts and the embedding table)
+    experts: int      # bytes of all routed experts
+    embedding: int    # bytes of the token-embedding table when it is not also the lm_head
+    matmul_params: int  # parameters in matmuls per token (routed experts: k of E)
+
+
+@lru_cache(maxsize=4096)
+def _weight_split(spec: ModelSpec, quant: str) -> _WeightSplit:
+    dense = experts = embedding = 0
+    for t in stored_tensors(spec, quant):
+        if t.is_routed_expert:
+            experts += t.nbytes
+        elif t.group == "embedding" and not spec.tie_embeddings:
+            embedding += t.nbytes
+        else:
+            dense += t.nbytes
+    matmul = spec.active_param_count - (0 if spec.tie_embeddings else spec.vocab_size * spec.d_model)
+    return _WeightSplit(dense, experts, embedding, matmul)
+
+
+def experts_touched_fraction(spec: ModelSpec, tokens) -> np.ndarray | float:
+    """Expected share of routed experts a step with `tokens` tokens reads: 1 − (1 − k/E)^tokens."""
+    if spec.moe is None:
+        return 0.0
+    return 1.0 - (1.0 - spec.moe.experts_per_token / spec.moe.n_experts) ** np.asarray(tokens, dtype=float)
+
+
+def weight_bytes_read(spec: ModelSpec, quant: str, *, tokens) -> np.ndarray | float:
+    """Weight bytes one forward step over `tokens` tokens reads."""
+    w = _weight_split(spec, quant)
+    rows = np.minimum(np.asarray(tokens, dtype=float), spec.vocab_size) / spec.vocab_size
+    return w.dense + w.experts * experts_touched_fraction(spec, tokens) + w.embedding * rows
+
+
+def memory_step_seconds(bytes_, gpu: GPU, eff: float, spec: ModelSpec, engine: Engine):
+    """A step that moves `bytes_` at `eff` of the GPU's bandwidth (step_seconds adds the engine's layer costs)."""
+    return step_seconds(bytes_ / (gpu.memory_bandwidth_bytes_per_s * eff), spec, engine)
+
+
+def step_seconds(work_s, spec: ModelSpec, engine: Engine, *, prefill: bool = False):
+    """One forward step whose bytes and FLOPs take `work_s` on the GPU, as the engine runs it (prefill: a whole
+    prompt, or one of llama.cpp's micro-batches).
+
+    Eager engines launch every kernel from Python: the step lasts at least their layer floor, and the GPU's work
+    hides under it or the floor under the work. Graph-launched and compiled engines add a fixed time per layer to
+    whatever the work takes (short kernels and synchronisation that a byte or FLOP count does not see), a prefill
+    step its own where one was fitted. All per-layer figures are fitted on the calibration half
+    (profiles/efficiency.yaml)."""
+    return np.maximum(work_s, layer_floor_seconds(spec, engine)) + layer_overhead_seconds(spec, engine,
+                                                                                          prefill=prefill)
+
+
+def layer_floor_seconds(spec: ModelSpec, engine: Engine) -> float:
+    """An eager engine's least step time: layers × its per-layer floor (profiles/efficiency.yaml); else 0."""
+    floor = decode_floor(engine)
+    return spec.n_layers * floor.decode_floor_s_per_layer if floor is not None else 0.0
+
+
+def layer_overhead_seconds(spec: ModelSpec, engine: Engine, *, prefill: bool = False) -> float:
+    """A non-eager engine's time added to every step: layers × its per-layer overhead (a prefill step's where one was
+    fitted: prefill_layer_overhead_s, else the decode step's); 0 for eager engines."""
+    if prefill and (entry := prefill_layer_overhead(engine)) is not None:
+        return spec.n_layers * entry.prefill_layer_overhead_s
+    entry = layer_overhead(engine)
+    return spec.n_layers * entry.layer_overhead_s if entry is not None else 0.0
+
