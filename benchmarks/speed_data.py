@@ -59,7 +59,7 @@ def load_rows() -> list[dict]:
 # A run measured through a server (an HTTP client timing each request) rather than by the engine's own offline
 # benchmark (llama-bench, gptSessionBenchmark, benchmark_latency, generate()): its time to first token includes the
 # request's own latency. Told apart by the harness its source printed.
-SERVED = re.compile(r"serv|aiperf|accelmark|llmperf|gpu_conc|openai server", re.IGNORECASE)
+SERVED = re.compile(r"serv|aiperf|genai-perf|accelmark|llmperf|gpu_conc|openai server", re.IGNORECASE)
 
 
 def served(row: dict) -> bool:

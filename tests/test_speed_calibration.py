@@ -118,6 +118,9 @@ def test_served_runs_are_told_apart_by_their_harness():
     assert served({"engine_printed": "vLLM v0.11.0 (vllm serve Qwen/Qwen3-8B; vllm bench serve)"})
     assert served({"engine_printed": "SGLang 0.5.6, python3 -m sglang.bench_serving --max-concurrency 1"})
     assert served({"engine_printed": "NVIDIA NIM 1.8.0 (AIPerf client)"})
+    # genai-perf times requests to NIM's OpenAI endpoint: its first token includes the request's own latency
+    assert served({"engine_printed": "NVIDIA NIM (NIM_TRT-LLM, backend tensorrtllm); measured with genai-perf "
+                                     "(NVIDIA GenAI-Perf, OpenAI chat endpoint) --concurrency 1"})
     assert not served({"engine_printed": "llama.cpp build 4426e298 (2824) (llama-bench, CUDA 12.1.1, ngl 99)"})
     assert not served({"engine_printed": "TensorRT-LLM v0.5 (gptSessionBenchmark, 1 output token)"})
     assert not served({"engine_printed": "transformers generate() (fp16)"})
