@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 
 from planner import load_model
+from planner.engines.llamacpp.releases import LLAMACPP_OLDEST
 from planner.estimate import default_kv_dtype
 from planner.parallel import plan
 
@@ -79,8 +80,11 @@ def predict(row: dict, **own) -> dict:
     kv = default_kv_dtype(row["quant"])
     # llama.cpp splits layers across GPUs (--split-mode layer, its default): pipeline-style; the others tensor-parallel
     mode = "pp" if row["engine"] == "llama.cpp" else "tp"
+    # a build older than planner's oldest (b1619, whose memory rules it models) prefills as that one does: cuBLAS, years
+    # before MMQ (planner.perf.LLAMACPP_MMQ_BUILD); only the speed of such rows is asked
+    build = None if row.get("build") is None else max(row["build"], LLAMACPP_OLDEST)
     kw = dict(gpu=row["gpu"], n_gpus=row["n_gpus"], mode=mode, quant=row["quant"], kv_dtype=kv, engine=row["engine"],
-              backend=row.get("backend") if row["engine"] == "llama.cpp" else None, build=row.get("build"),
+              backend=row.get("backend") if row["engine"] == "llama.cpp" else None, engine_version=build,
               runtime="none", **own)
     out = {}
     if row.get("decode_tokens_per_s"):

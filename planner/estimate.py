@@ -246,10 +246,9 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     split = dict(tp=details.get("tensor_parallel_size", details.get("tp_size", 1)),
                  pp=details.get("pipeline_parallel_size", 1))
     from .efficiency import speed_engine as runs_on
-
-    speed = speed_engine or (None if engine is None else runs_on(engine))  # Ollama runs llama.cpp
     from .engines.llamacpp.releases import llamacpp_build
 
+    speed = speed_engine or (None if engine is None else runs_on(engine))  # Ollama runs llama.cpp
     build = llamacpp_build(engine_options.get("engine_version")) if engine == "llama.cpp" else None
     perf = None if gpu is None else performance(spec, w, total, gpu=gpu, engine=speed, prompt=prompt,
                                                 refusal=refusal, efficiency=efficiency,

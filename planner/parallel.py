@@ -104,12 +104,14 @@ def check_layout(spec: ModelSpec, gpu: GPU, n_gpus: int, mode: str) -> None:
 def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: str | None = None,
          kv_dtype: str | None = None, context: int | None = None, batch: int = 1, engine: str | None = None,
          prompt: int | None = None, efficiency: float | None = None, prefill_efficiency: float | None = None,
-         backend: str | None = None, build: int | None = None, **workload) -> ParallelPlan:
+         backend: str | None = None, engine_version: str | int | None = None, **workload) -> ParallelPlan:
     """Per-GPU memory and decode speed of `model` over `n_gpus` GPUs of one kind; time to first token for `prompt`
     tokens per sequence (default: the whole context). engine: a speed engine of planner.efficiency.SPEED_ENGINES;
     efficiency / prefill_efficiency: your own shares of datasheet bandwidth and FLOP/s instead of the table's;
-    backend: llama.cpp's (cuda, rocm, vulkan, metal, sycl, cpu; default from the GPU's vendor); build: llama.cpp's
-    (planner.engines.llamacpp.releases.llamacpp_build; None the current one), which decides its prefill kernels."""
+    backend: llama.cpp's (cuda, rocm, vulkan, metal, sycl, cpu; default from the GPU's vendor); engine_version: the
+    llama.cpp build ("b5000"; default the current one), which decides its prefill kernels."""
+    from .engines.llamacpp.releases import llamacpp_build
+
     spec, g = load_model(model), load_gpu(gpu)
     check_layout(spec, g, n_gpus, mode)
     w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch,
@@ -117,6 +119,10 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
                          logits=workload.get("logits", "last"), logits_dtype=workload.get("logits_dtype", "fp32"),
                          runtime=workload.get("runtime", "cuda"), cap_sliding=workload.get("cap_sliding", True))
     engine = engine or default_engine(w.quant, spec)
+    if engine_version is not None and engine != "llama.cpp":
+        raise WorkloadError(f"engine_version: plan() follows llama.cpp's builds only, not {engine}'s; got "
+                            f"{shown(engine_version)}")
+    build = None if engine_version is None else llamacpp_build(engine_version)
     prompt = w.context if prompt is None else positive_int("prompt", prompt)
     if prompt > w.context:
         raise WorkloadError(f"prompt {prompt} exceeds context {w.context}")

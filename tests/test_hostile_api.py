@@ -47,6 +47,8 @@ def _cases():
         yield "type_v", lambda v=v: estimate("llama-3-8b", quant="q4_k_m", engine="llama.cpp", type_v=v)
         yield "unit", lambda v=v: table("llama-3-8b", unit=v)
         yield "mode", lambda v=v: plan("llama-3-8b", gpu="h100-sxm", mode=v)
+        yield "engine_version", lambda v=v: plan("llama-3-8b", quant="q4_k_m", gpu="rtx-4090", engine="llama.cpp",
+                                                 engine_version=v)
         yield "quant", lambda v=v: get_quant(v)
         yield "gpu", lambda v=v: load_gpu(v)
         yield "model", lambda v=v: load_model(v)

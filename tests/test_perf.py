@@ -362,3 +362,8 @@ def test_a_llamacpp_build_before_mmq_prefills_at_the_16_bit_rate():
     new = estimate("meta-llama/Llama-2-7b-hf", quant="q4_0", gpu="rtx-4090", context=4096, prompt=512,
                    engine="llama.cpp", n_gpu_layers=99)
     assert 1.5 < old.prefill_seconds / new.prefill_seconds < 2.0
+    kw = dict(quant="q4_0", gpu="rtx-4090", context=4096, prompt=512)
+    assert plan("meta-llama/Llama-2-7b-hf", engine="llama.cpp", engine_version="b3000", **kw).prefill_seconds == \
+        pytest.approx(old.prefill_seconds)
+    with pytest.raises(PlannerError, match="engine_version"):  # a vLLM version is not a llama.cpp build
+        plan("meta-llama/Llama-2-7b-hf", engine="vllm", engine_version="b3000", **kw)
