@@ -8,8 +8,9 @@ Counted per step (batch B, context S):
           4·heads·head_dim per (query, attended key) pair; MLA per pair 2·heads·(2·kv_lora + rope).
 time = max(FLOPs / (peak · η_compute), bytes / (bandwidth · η_memory)).
 
-The η are named constants below, each with the calibration it came from. Only ../shared/reference-data.md
-and our own measurements calibrate them; published runs outside that list check them (README).
+The η come from profiles/efficiency.yaml (planner/efficiency.py), fitted on the calibration half of the published
+runs and ../shared/reference-data.md (benchmarks/calibrate_speed.py); the check half judges them (README,
+docs/accuracy.md).
 
 The package: step.py (bytes a step reads, per-step and per-layer engine time, efficiency lookups), llamacpp.py
 (llama.cpp's prefill kernels by build, its micro-batch pipeline, layers in system RAM), roofline.py (FLOPs, decode,

@@ -1,16 +1,4 @@
-"""Roofline speed: a step takes the longer of its compute time and its memory time.
-
-Counted per step (batch B, context S):
-  bytes   weights read once per step — routed experts only as many as the batch touches,
-          E·(1 − (1 − k/E)^tokens) per MoE layer; the embedding table only for the rows looked up —
-          plus the whole KV cache read by decode (sliding layers their window), written by prefill.
-  FLOPs   2 per weight per token for every matmul (the lm_head included), plus attention:
-          4·heads·head_dim per (query, attended key) pair; MLA per pair 2·heads·(2·kv_lora + rope).
-time = max(FLOPs / (peak · η_compute), bytes / (bandwidth · η_memory)).
-
-The η are named constants below, each with the calibration it came from. Only ../shared/reference-data.md
-and our own measurements calibrate them; published runs outside that list check them (README).
-"""
+"""The roofline itself (planner.perf): FLOPs of a step, decode and prefill steps, tensor-parallel splits and MoE."""
 
 from __future__ import annotations
 
