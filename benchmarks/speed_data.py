@@ -50,7 +50,7 @@ def load_rows() -> list[dict]:
     for path in sorted(DATA.glob("published*.jsonl")):
         rows += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     builds = {(b["engine_printed"], b["source"]): b["build"]
-              for b in map(json.loads, BUILDS.read_text().splitlines()) if b}
+              for b in (json.loads(line) for line in BUILDS.read_text().splitlines() if line.strip())}
     for r in rows:
         if r["engine"] == "llama.cpp" and (build := builds.get((r["engine_printed"], r["source"]))) is not None:
             r["build"] = build

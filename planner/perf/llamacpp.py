@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..efficiency import default_backend
 from ..gpus import GPU
 from ..quant.catalog import get_quant
 from ..spec import ModelSpec
@@ -37,8 +38,7 @@ def llamacpp_matmul_dtype(quant: str, gpu: GPU | None = None, backend: str | Non
                           build: int | None = None) -> str:
     """The dtype of llama.cpp's prefill matmuls: "int8" where its CUDA build runs these weights in MMQ, fp32 for
     fp32 weights, else "fp16_acc16". backend: None for the GPU's default; build: None for the current one."""
-    from ..efficiency import default_backend
-    from ..engines.llamacpp.releases import LLAMACPP_CURRENT
+    from ..engines.llamacpp.releases import LLAMACPP_CURRENT  # not at the top: it imports every engine
 
     q = get_quant(quant)
     if q.name in ("fp32", "gguf-f32"):
