@@ -153,9 +153,11 @@ def _engine_controls(state: dict, spec) -> None:
     box = st.sidebar.expander(f"{engine} settings (empty: the engine's default)")
     max_context = spec.max_context if spec is not None else MAX_CONTEXT
     if engine == "vllm":
-        _version(box, "vllm_version", "release (its memory rules)", VLLM_VERSIONS, vllm.VLLM_CURRENT,
+        _version(box, "vllm_version", "release (its memory rules and engine loop)", VLLM_VERSIONS,
+                 vllm.VLLM_CURRENT,
                  help="vLLM's budget rules changed over its releases: which memory it charges, its scheduler "
-                 "defaults, its CUDA-graph estimate. One release stands for each period.")
+                 "defaults, its CUDA-graph estimate. One release stands for each period. Before 0.8.0 its V0 engine "
+                 "also scheduled and sampled between GPU steps, which adds host time to every step.")
         widget("number_input", "gmu", "gpu_memory_utilization", where=box, min_value=0.01, max_value=1.0,
                value=None, placeholder="0.92 (0.9 before 0.20)", format="%.3f", step=0.01)
         widget("number_input", "max_model_len", "max_model_len", where=box, min_value=1, max_value=MAX_CONTEXT,

@@ -59,6 +59,12 @@ OVERHEAD_GRID = (0.0, 10e-6, 20e-6, 30e-6, 40e-6, 50e-6, 60e-6, 75e-6, 100e-6)
 # refitted at each value.
 PREFILL_OVERHEAD_GRID = (None, 60e-6, 80e-6, 100e-6, 150e-6, 200e-6, 300e-6)
 PREFILL_GROUPS = ("compiled", "llama.cpp")  # each its own value: llama.cpp's micro-batches are not graph-bound alike
+# vLLM's V0 engine (before 0.8.0; planner.engines.vllm.vllm_synchronous_loop) schedules, prepares inputs, samples and
+# processes outputs between GPU steps (vLLM's own profile of v0.5.3, Llama-3-8B on an H100: the HTTP server 33 % and
+# scheduling 29 % of the time; blog.vllm.ai 2024-09-05 "vLLM v0.6.0: 2.7x Throughput Improvement"); V1 overlaps that
+# work with the GPU. The time it adds to every step, chosen on this grid by the calibration half's vLLM decode error
+# with everything refitted at each value.
+SYNC_LOOP_GRID = (0.0, 0.5e-3, 1e-3, 1.5e-3, 2e-3, 2.5e-3, 3e-3, 4e-3)
 # MoE prefill: a routed expert's matmul runs in tiles of this many token rows (planner.perf.moe_padding_flops). One
 # value for all engines, chosen on this grid (None: no tiling) by the calibration half's time-to-first-token error with
 # everything refitted at each value.
@@ -198,13 +204,25 @@ def tile_entry(tile: int | None, n_runs: int) -> list[dict]:
              "sources": ["benchmarks/data (calibration half)"]}]
 
 
-def fit(rows: list[dict], tau: float, tile: int | None = None, prefill_taus: dict | None = None) -> list[dict]:
-    """The whole table for a per-layer overhead `tau` and a MoE prefill tile: efficiencies fitted with them in force,
-    the eager engines' floors, the overhead and tile entries, the prior, and the served requests' latency (then the
-    efficiencies again with that in force, since it is part of a served run's time to first token)."""
+def sync_loop_entry(step: float | None) -> list[dict]:
+    if step is None:
+        return []
+    return [{"engine": "vllm", "sync_loop_step_s": step,
+             "derivation": f"sync_loop_step_s (vLLM's V0 engine, releases before 0.8.0): of the grid "
+                           f"{', '.join(f'{1e3 * t:g}' for t in SYNC_LOOP_GRID)} ms, the value whose refitted table "
+                           "gives the least median |error| over the calibration half's vLLM decode runs",
+             "sources": ["benchmarks/data (calibration half)"]}]
+
+
+def fit(rows: list[dict], tau: float, tile: int | None = None, prefill_taus: dict | None = None,
+        sync: float | None = None) -> list[dict]:
+    """The whole table for a per-layer overhead `tau`, a MoE prefill tile and vLLM V0's loop time `sync`:
+    efficiencies fitted with them in force, the eager engines' floors, the overhead and tile entries, the prior, and
+    the served requests' latency (then the efficiencies again with that in force, since it is part of a served run's
+    time to first token)."""
     n = sum(1 for r in rows if r.get("decode_tokens_per_s") and r["engine"] not in EAGER)
     fixed = (floors(rows) + [overhead_entry(tau, n), DEFAULT] + prefill_overhead_entries(prefill_taus or {})
-             + tile_entry(tile, moe_prefill_runs(rows)))
+             + tile_entry(tile, moe_prefill_runs(rows)) + sync_loop_entry(sync))
     with trial({"entries": fixed}):
         efficiencies = fit_efficiencies(rows)
     with trial({"entries": efficiencies + fixed}):
@@ -338,22 +356,29 @@ def moe_prefill_runs(rows: list[dict]) -> int:
     return sum(1 for r in rows if spec_of(r).moe is not None and "ttft" in predict(r))
 
 
-def choose_prefill_overheads(rows: list[dict], tau: float) -> dict[str, float | None]:
+def choose_sync_loop(rows: list[dict], tau: float) -> float:
+    """The grid value of vLLM V0's loop time whose fitted table predicts the calibration half's vLLM decode best."""
+    return grid_best(rows, SYNC_LOOP_GRID, lambda v: fit(rows, tau, sync=v),
+                     lambda x: x["what"] == "decode" and x["engine"] == "vllm")
+
+
+def choose_prefill_overheads(rows: list[dict], tau: float, sync: float | None = None) -> dict[str, float | None]:
     """Per engine group (PREFILL_GROUPS), the grid value of the prefill per-layer time whose fitted table predicts that
     group's calibration time-to-first-token runs best, the groups chosen one after the other."""
     chosen: dict[str, float | None] = {}
     for group in PREFILL_GROUPS:
         chosen[group] = grid_best(rows, PREFILL_OVERHEAD_GRID,
-                                  lambda v, g=group: fit(rows, tau, prefill_taus=chosen | {g: v}),
+                                  lambda v, g=group: fit(rows, tau, prefill_taus=chosen | {g: v}, sync=sync),
                                   lambda x, g=group: x["what"] == "ttft" and SPEED_ENGINES[x["engine"]] == g)
     return chosen
 
 
-def choose_tile(rows: list[dict], tau: float, prefill_taus: dict | None = None) -> int | None:
+def choose_tile(rows: list[dict], tau: float, prefill_taus: dict | None = None,
+                sync: float | None = None) -> int | None:
     """The grid value of the MoE prefill tile whose fitted table predicts the calibration half's time to first token
     best (as the per-layer time is chosen on all its decode runs: only the MoE runs move with it, but the efficiencies
     refitted at each value move the rest)."""
-    return grid_best(rows, MOE_TILE_GRID, lambda tile: fit(rows, tau, tile, prefill_taus),
+    return grid_best(rows, MOE_TILE_GRID, lambda tile: fit(rows, tau, tile, prefill_taus, sync),
                      lambda x: x["what"] == "ttft")
 
 
@@ -369,8 +394,9 @@ def main() -> None:
     rows = load_rows()
     cal = [r for r in rows if half(r) == "calibration"]
     tau = choose_overhead(cal)
-    prefill_taus = choose_prefill_overheads(cal, tau)
-    entries = fit(cal, tau, choose_tile(cal, tau, prefill_taus), prefill_taus)
+    sync = choose_sync_loop(cal, tau)
+    prefill_taus = choose_prefill_overheads(cal, tau, sync)
+    entries = fit(cal, tau, choose_tile(cal, tau, prefill_taus, sync), prefill_taus, sync)
     _write(entries)
     errs = errors(rows)
     _write(entries, bands(errs))

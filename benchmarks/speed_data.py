@@ -2,7 +2,8 @@
 
 Rows: every benchmarks/data/published*.jsonl (each row cites its source) plus the calibration rows of
 ../shared/reference-data.md (benchmarks/data/reference_calibration.jsonl), which always calibrate. A llama.cpp row
-gets its build ("build") from benchmarks/data/llamacpp_builds.jsonl (benchmarks/data/date_llamacpp_builds.py).
+gets its build ("build") from benchmarks/data/llamacpp_builds.jsonl (benchmarks/data/date_llamacpp_builds.py), a
+vLLM row its release ("vllm_version", vllm_version below) from what its harness printed.
 
 The split is by source, fixed before any fit: a row's source is the document it was read from (a URL without its
 fragment or query; a GitHub repository for "github:owner/repo@commit path" sources), and the first byte of the
@@ -54,7 +55,38 @@ def load_rows() -> list[dict]:
     for r in rows:
         if r["engine"] == "llama.cpp" and (build := builds.get((r["engine_printed"], r["source"]))) is not None:
             r["build"] = build
+        if r["engine"] == "vllm" and (version := vllm_version(r["engine_printed"])) is not None:
+            r["vllm_version"] = version
     return rows
+
+
+# vLLM's releases by date (GitHub releases), for runs that name a month rather than a version; runs before 0.4.0
+# take 0.4.0, the oldest release planner has rules for (the V0 engine, as they ran).
+VLLM_RELEASE_DATES = (("2024-03", "0.4.0"), ("2024-06", "0.5.0"), ("2024-09", "0.6.0"), ("2024-10", "0.6.3"),
+                      ("2024-12", "0.6.5"), ("2025-01", "0.7.0"), ("2025-03", "0.8.0"))
+MONTHS = {m: i + 1 for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
+                                          "dec"))}
+
+
+def vllm_version(printed: str) -> str | None:
+    """The vLLM release a run's harness printed ("vLLM 0.6.3", "vllm_0.8.5" in a Docker tag, "v0.11.0"), else the
+    release of the month it names ("Oct 2024"; "mid-2023": before 0.4.0); None where neither is there or the run
+    is a fork with its own numbering (1Cat-vLLM)."""
+    if printed.startswith("1Cat"):
+        return None
+    if m := re.search(r"vllm[ _-]?v?(\d+\.\d+(?:\.\d+)?)|~v(\d+\.\d+(?:\.\d+)?)", printed, re.IGNORECASE):
+        return m[1] or m[2]
+    if m := re.search(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w* (20\d\d)", printed, re.IGNORECASE):
+        month = f"{m[2]}-{MONTHS[m[1].lower()]:02d}"
+    elif m := re.search(r"\b(20\d\d)\b", printed):
+        month = f"{m[1]}-12"
+    else:
+        return None
+    return max((v for since, v in VLLM_RELEASE_DATES if since <= month), default="0.4.0", key=_release)
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in version.split("."))
 
 
 # A run measured through a server (an HTTP client timing each request) rather than by the engine's own offline
@@ -84,7 +116,8 @@ def predict(row: dict, **own) -> dict:
     # before MMQ (planner.perf.LLAMACPP_MMQ_BUILD); only the speed of such rows is asked
     build = None if row.get("build") is None else max(row["build"], LLAMACPP_OLDEST)
     kw = dict(gpu=row["gpu"], n_gpus=row["n_gpus"], mode=mode, quant=row["quant"], kv_dtype=kv, engine=row["engine"],
-              backend=row.get("backend") if row["engine"] == "llama.cpp" else None, engine_version=build,
+              backend=row.get("backend") if row["engine"] == "llama.cpp" else None,
+              engine_version=build if row["engine"] == "llama.cpp" else row.get("vllm_version"),
               runtime="none", **own)
     out = {}
     if row.get("decode_tokens_per_s"):

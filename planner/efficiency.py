@@ -72,6 +72,9 @@ class Entry(BaseModel):
     moe_prefill_tile: int | None = Field(
         None, ge=1, le=4096, description="prefill of a MoE model: the rows of the tiles a routed expert's matmul runs "
         "in; an expert that receives m tokens of a forward step costs m rounded up to whole tiles")
+    sync_loop_step_s: float | None = Field(
+        None, ge=0, le=0.1, description="an engine whose loop does its host work between GPU steps (vLLM's V0 engine: "
+        "scheduling, input preparation, sampling, output processing): the time that adds to every forward step")
     request_overhead_s: float | None = Field(
         None, ge=0, le=10, description="a served request's time to first token beyond the prefill: the HTTP round "
         "trip, tokenization and scheduling, as a server benchmark measures them")
@@ -270,6 +273,22 @@ def request_overhead(engine: str) -> Entry | None:
 def request_seconds(engine: str) -> float | None:
     entry = request_overhead(engine)
     return None if entry is None else entry.request_overhead_s
+
+
+def sync_loop(engine: str) -> Entry | None:
+    """The per-step host time of an engine's synchronous loop (its own entry only); None where none was fitted."""
+    return _engine_entry("sync_loop_step_s", engine, default=False)
+
+
+def engine_loop_seconds(engine: str, engine_version: str | None = None) -> float:
+    """The time an engine's host loop adds to every forward step of a release (engine_version; None the current
+    one): vLLM's V0 engine (before 0.8.0) runs its host work between GPU steps; other engines and releases overlap it
+    with the GPU's work, or run it in C++, and add nothing here."""
+    if engine != "vllm" or (entry := sync_loop(engine)) is None:
+        return 0.0
+    from .engines.vllm import vllm_synchronous_loop
+
+    return entry.sync_loop_step_s if vllm_synchronous_loop(engine_version) else 0.0
 
 
 def decode_floor(engine: str) -> Entry | None:

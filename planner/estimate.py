@@ -246,13 +246,14 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     split = dict(tp=details.get("tensor_parallel_size", details.get("tp_size", 1)),
                  pp=details.get("pipeline_parallel_size", 1))
     from .efficiency import speed_engine as runs_on
-    from .engines.llamacpp.releases import llamacpp_build
 
     speed = speed_engine or (None if engine is None else runs_on(engine))  # Ollama runs llama.cpp
-    build = llamacpp_build(engine_options.get("engine_version")) if engine == "llama.cpp" else None
+    # the release decides llama.cpp's prefill kernels and vLLM's engine loop; Ollama's versions are its own
+    version = engine_options.get("engine_version") if engine in ("llama.cpp", "vllm") and speed == engine else None
     perf = None if gpu is None else performance(spec, w, total, gpu=gpu, engine=speed, prompt=prompt,
                                                 refusal=refusal, efficiency=efficiency,
-                                                prefill_efficiency=prefill_efficiency, build=build, **split)
+                                                prefill_efficiency=prefill_efficiency, engine_version=version,
+                                                **split)
     if perf is not None and engine in ("llama.cpp", "ollama") and details.get("host_moved_bytes"):
         perf = offloaded(spec, w, perf, gpu=gpu, n_gpu_layers=details["n_gpu_layers"], kv_total=kv,
                          cpu_moe_layers=details.get("n_cpu_moe", 0), engine=speed, efficiency=efficiency)

@@ -64,6 +64,7 @@ class ParallelPlan(BaseModel):
     prefill_seconds: float | None = None
     efficiency_entries: dict[str, str] = {}  # profiles/efficiency.yaml entries behind decode and prefill ("yours")
     typical_error: dict[str, float] = {}  # decode / ttft: the check half's median |error| for this engine × family
+    engine_loop_seconds: float = 0.0  # the engine loop's host time in every step (vLLM's V0 engine), included above
     request_overhead_seconds: float | None = None  # a served request's latency on top of prefill_seconds
 
 
@@ -109,8 +110,9 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
     tokens per sequence (default: the whole context). engine: a speed engine of planner.efficiency.SPEED_ENGINES;
     efficiency / prefill_efficiency: your own shares of datasheet bandwidth and FLOP/s instead of the table's;
     backend: llama.cpp's (cuda, rocm, vulkan, metal, sycl, cpu; default from the GPU's vendor); engine_version: the
-    llama.cpp build ("b5000"; default the current one), which decides its prefill kernels."""
-    from .engines.llamacpp.releases import llamacpp_build
+    release (default the current one) — llama.cpp's build ("b5000") decides its prefill kernels, vLLM's ("0.6.3")
+    whether its engine loop adds host time to every step."""
+    from .performance import release_speed
 
     spec, g = load_model(model), load_gpu(gpu)
     check_layout(spec, g, n_gpus, mode)
@@ -119,10 +121,7 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
                          logits=workload.get("logits", "last"), logits_dtype=workload.get("logits_dtype", "fp32"),
                          runtime=workload.get("runtime", "cuda"), cap_sliding=workload.get("cap_sliding", True))
     engine = engine or default_engine(w.quant, spec)
-    if engine_version is not None and engine != "llama.cpp":
-        raise WorkloadError(f"engine_version: plan() follows llama.cpp's builds only, not {engine}'s; got "
-                            f"{shown(engine_version)}")
-    build = None if engine_version is None else llamacpp_build(engine_version)
+    build, loop = release_speed(engine, engine_version)
     prompt = w.context if prompt is None else positive_int("prompt", prompt)
     if prompt > w.context:
         raise WorkloadError(f"prompt {prompt} exceeds context {w.context}")
@@ -149,6 +148,7 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
         ttft = prefill_seconds(spec, g, quant=w.quant, kv_dtype=w.kv_dtype, prompt=prompt, batch=w.batch,
                                engine=engine, cap_sliding=w.cap_sliding, backend=backend, efficiency=efficiency,
                                prefill_efficiency=prefill_efficiency, stages=n, build=build)
+    step, ttft = step + loop, None if ttft is None else ttft + loop  # the engine loop's host time, once per step
     over = overhead_bytes(w.runtime, activation_bytes=act)
     per_gpu = dict(weights_bytes=weights, kv_cache_bytes=kv, activation_bytes=act, overhead_bytes=over)
     per_gpu["total_bytes"] = sum(per_gpu.values())
@@ -162,7 +162,7 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
                                                            efficiency=efficiency,
                                                            prefill_efficiency=prefill_efficiency),
                         typical_error=typical_errors(w.quant, engine, spec),
-                        request_overhead_seconds=request_seconds(engine))
+                        engine_loop_seconds=loop, request_overhead_seconds=request_seconds(engine))
 
 
 class OffloadPlan(BaseModel):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from .checks import positive_int
-from .errors import WorkloadError
+from .errors import WorkloadError, shown
 from .spec import ModelSpec
 from .workload import Workload
 
@@ -31,6 +31,9 @@ class Performance(BaseModel):
         "catalog lacks)")
     decode_tokens_per_s: float | None = Field(description="per sequence")
     throughput_tokens_per_s: float | None = Field(description="all sequences of the batch together")
+    engine_loop_seconds: float = Field(
+        0.0, description="what the engine's host loop adds to every step, the prefill's and each decode step's "
+        "(vLLM's V0 engine, before 0.8.0, schedules and samples between GPU steps); included in the figures above")
     request_overhead_seconds: float | None = Field(
         None, description="what a served request adds to the time to first token (HTTP, tokenization, scheduling), "
         "from published server benchmarks; None where none is known")
@@ -62,11 +65,11 @@ def offloaded(spec: ModelSpec, w: Workload, perf: Performance, *, gpu, n_gpu_lay
 
 def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt, refusal: str | None = None,
                 efficiency: float | None = None, prefill_efficiency: float | None = None, tp: int = 1,
-                pp: int = 1, build: int | None = None) -> Performance:
+                pp: int = 1, engine_version: str | None = None) -> Performance:
     """Fit and speed of a run needing `total` bytes on each GPU. tp × pp GPUs (vLLM's tensor and pipeline
     parallel): the speed of the tensor-parallel split (planner.parallel.plan); pipeline stages run one after another
-    at batch 1, so they add only their hand-offs. build: llama.cpp's (None the current one), which picks its prefill
-    kernels."""
+    at batch 1, so they add only their hand-offs. engine_version: the engine's release (None the current one) where
+    its speed depends on it: llama.cpp's build picks its prefill kernels, vLLM's release its engine loop."""
     from .efficiency import efficiency_keys, request_seconds, typical_errors
     from .gpus import load_gpu
     from .machine import has_speed
@@ -80,6 +83,7 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
 
     g = load_gpu(gpu)
     engine = engine or default_engine(w.quant, spec)
+    build, loop = release_speed(engine, engine_version)
     used = efficiency_keys(g, w.quant, engine, spec, efficiency=efficiency, prefill_efficiency=prefill_efficiency)
     prompt = w.context if prompt is None else positive_int("prompt", prompt)
     if prompt > w.context:
@@ -89,10 +93,12 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
     if has_speed(g) and tp * pp > 1:
         step, _, ttft = tensor_parallel_seconds(spec, g, context=w.context, prompt=prompt, n=tp,
                                                 prefill_efficiency=prefill_efficiency, build=build, **kw)
-        step += (pp - 1) * ALLREDUCE_LATENCY_S
+        step += (pp - 1) * ALLREDUCE_LATENCY_S + loop
+        ttft = None if ttft is None else ttft + loop
     elif has_speed(g):
-        step = float(decode_seconds_per_token(spec, g, context=w.context, **kw))
+        step = float(decode_seconds_per_token(spec, g, context=w.context, **kw)) + loop
         ttft = prefill_seconds(spec, g, prompt=prompt, prefill_efficiency=prefill_efficiency, build=build, **kw)
+        ttft = None if ttft is None else ttft + loop
     else:  # no bandwidth or FLOP/s figures: no speed rather than a made-up one
         step = ttft = None
     usable = g.usable_memory_bytes
@@ -107,7 +113,20 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
         decode_seconds_per_token=step, decode_tokens_per_s=None if step is None else 1 / step,
         throughput_tokens_per_s=None if step is None else w.batch / step,
         efficiency_entries=used, typical_error=typical_errors(w.quant, engine, spec),
-        request_overhead_seconds=request_seconds(engine))
+        engine_loop_seconds=loop if step is not None else 0.0, request_overhead_seconds=request_seconds(engine))
+
+
+def release_speed(engine: str, engine_version: str | int | None) -> tuple[int | None, float]:
+    """(llama.cpp's build or None, the engine loop's time per step) for a speed engine's release (None: the current
+    one); a version of another engine is refused."""
+    from .efficiency import engine_loop_seconds
+    from .engines.llamacpp.releases import llamacpp_build
+
+    if engine_version is not None and engine not in ("llama.cpp", "vllm"):
+        raise WorkloadError(f"engine_version: speed follows the releases of llama.cpp and vLLM only, not {engine}'s; "
+                            f"got {shown(engine_version)}")
+    build = llamacpp_build(engine_version) if engine == "llama.cpp" and engine_version is not None else None
+    return build, engine_loop_seconds(engine, None if engine_version is None else str(engine_version))
 
 
 def _lower_first(sentence: str) -> str:

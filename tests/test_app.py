@@ -182,6 +182,14 @@ def test_engine_picker_with_its_options():
     old = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="vllm",
                    engine_version="0.9.0")
     assert metric(at, "total") == gib(old.total_bytes) and at.query_params["vllm_version"] == "0.9.0"
+    assert "engine loop" not in caption(at)  # V1 overlaps its host work with the GPU
+    at.sidebar.selectbox(key="vllm_version").set_value("0.7.3").run()  # V0: host time in every step
+    v0 = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="vllm",
+                  engine_version="0.7.3").performance
+    assert v0.engine_loop_seconds > 0 and f"{1000 * v0.engine_loop_seconds:.1f} ms of vLLM's V0 engine loop" in \
+        caption(at)
+    assert metric(at, "decode, per request") == f"{v0.decode_tokens_per_s:,.1f} tok/s"
+    at.sidebar.selectbox(key="vllm_version").set_value("0.9.0").run()
     at.sidebar.checkbox(key="fi_sampler").check().run()  # FlashInfer's sampler: a smaller profile-run peak
     fused = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="vllm",
                      engine_version="0.9.0", flashinfer_sampler=True)

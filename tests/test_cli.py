@@ -87,3 +87,16 @@ def test_unknown_gpu_is_one_line_exit_2(capsys):
 def test_gpus_lists_catalog(capsys):
     code, out, _ = run(capsys, "gpus")
     assert code == 0 and "h100-sxm" in out and "m2-ultra" in out
+
+
+def test_a_vllm_v0_release_shows_its_engine_loop_in_the_speed(capsys):
+    args = ("estimate", "meta-llama/Llama-3.1-8B", "--gpu", "h100-sxm", "--engine", "vllm", "--context", "4096",
+            "--prompt", "1024")
+    code, out, err = run(capsys, *args, "--engine-version", "0.6.3")
+    assert code == 0 and err == "" and "ms of the V0 engine's host loop" in out
+    code, out, _ = run(capsys, *args)  # the current release runs V1
+    assert code == 0 and "host loop" not in out
+    code, out, _ = run(capsys, *args, "--engine-version", "0.6.3", "--json")
+    perf = json.loads(out)["performance"]
+    assert perf["engine_loop_seconds"] > 0
+    assert perf["decode_seconds_per_token"] == pytest.approx(1 / perf["decode_tokens_per_s"])

@@ -49,6 +49,7 @@ def _cases():
         yield "mode", lambda v=v: plan("llama-3-8b", gpu="h100-sxm", mode=v)
         yield "engine_version", lambda v=v: plan("llama-3-8b", quant="q4_k_m", gpu="rtx-4090", engine="llama.cpp",
                                                  engine_version=v)
+        yield "engine_version", lambda v=v: plan("llama-3-8b", gpu="h100-sxm", engine="vllm", engine_version=v)
         yield "quant", lambda v=v: get_quant(v)
         yield "gpu", lambda v=v: load_gpu(v)
         yield "model", lambda v=v: load_model(v)

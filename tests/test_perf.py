@@ -367,3 +367,34 @@ def test_a_llamacpp_build_before_mmq_prefills_at_the_16_bit_rate():
         pytest.approx(old.prefill_seconds)
     with pytest.raises(PlannerError, match="engine_version"):  # a vLLM version is not a llama.cpp build
         plan("meta-llama/Llama-2-7b-hf", engine="vllm", engine_version="b3000", **kw)
+
+
+def test_vllm_v0_engine_loop_adds_its_host_time_to_every_step():
+    # vLLM's V0 engine (before 0.8.0) schedules and samples between GPU steps; V1 (the default from 0.8.0) overlaps it
+    from planner.efficiency import sync_loop
+    from planner.engines.vllm import vllm_synchronous_loop
+
+    assert [vllm_synchronous_loop(v) for v in ("0.4.0", "0.6.3", "0.7.3", "0.8.0", "0.19.1")] == \
+        [True, True, True, False, False]
+    assert vllm_synchronous_loop(None) is False  # the current release
+    loop = sync_loop("vllm").sync_loop_step_s
+    assert 0 < loop < 0.01  # fitted on the calibration half (profiles/efficiency.yaml)
+    kw = dict(quant="bf16", gpu="h100-sxm", context=4096, prompt=1024, engine="vllm")
+    v0 = estimate("meta-llama/Llama-3.1-8B", engine_version="0.6.3", **kw).performance
+    v1 = estimate("meta-llama/Llama-3.1-8B", engine_version="0.8.5", **kw).performance
+    now = estimate("meta-llama/Llama-3.1-8B", **kw).performance
+    assert (v0.engine_loop_seconds, v1.engine_loop_seconds, now.engine_loop_seconds) == (loop, 0.0, 0.0)
+    assert v0.decode_seconds_per_token - v1.decode_seconds_per_token == pytest.approx(loop)
+    assert v0.prefill_seconds - v1.prefill_seconds == pytest.approx(loop)
+    assert v1.decode_seconds_per_token == now.decode_seconds_per_token
+    # plan() agrees, on one GPU and over four
+    p = plan("meta-llama/Llama-3.1-8B", engine_version="0.6.3", **kw)
+    assert (p.decode_seconds_per_token, p.engine_loop_seconds) == (pytest.approx(v0.decode_seconds_per_token), loop)
+    tp = {v: plan("meta-llama/Llama-3.1-70B", n_gpus=4, engine_version=v, **kw) for v in ("0.6.3", "0.8.5")}
+    assert tp["0.6.3"].decode_seconds_per_token - tp["0.8.5"].decode_seconds_per_token == pytest.approx(loop)
+    # other engines run their loop in C++ or overlap it: no version to give
+    with pytest.raises(PlannerError, match="engine_version: speed follows the releases of llama.cpp and vLLM only"):
+        plan("meta-llama/Llama-3.1-8B", **{**kw, "engine": "sglang"}, engine_version="0.4.0")
+    with pytest.raises(PlannerError, match="engine_version must be a vLLM release from 0.4"):
+        plan("meta-llama/Llama-3.1-8B", engine_version="0.3.3", **kw)
+

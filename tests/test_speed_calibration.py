@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from calibrate_speed import bands, choose_overhead, choose_prefill_overheads, choose_tile, errors, fit  # noqa: E402
+from calibrate_speed import (  # noqa: E402
+    bands,
+    choose_overhead,
+    choose_prefill_overheads,
+    choose_sync_loop,
+    choose_tile,
+    errors,
+    fit,
+)
 from speed_data import half, load_rows, source_id  # noqa: E402
 
 from planner import load_model  # noqa: E402
@@ -85,13 +93,15 @@ def test_the_committed_table_is_what_the_calibration_half_fits(committed):
     tau = next(e["layer_overhead_s"] for e in committed["entries"] if "layer_overhead_s" in e)
     assert tau == choose_overhead(calibration)  # the grid's best on the calibration half, refitted at each value
     assert 0 < tau < 2e-4
+    sync = next(e["sync_loop_step_s"] for e in committed["entries"] if "sync_loop_step_s" in e)
+    assert sync == choose_sync_loop(calibration, tau)  # vLLM V0's loop, on the calibration half's vLLM decode runs
     prefill = {e["engine"]: e["prefill_layer_overhead_s"] for e in committed["entries"]
                if "prefill_layer_overhead_s" in e}
-    chosen = choose_prefill_overheads(calibration, tau)  # per engine group, on its calibration time to first token
+    chosen = choose_prefill_overheads(calibration, tau, sync)  # per engine group, on its calibration TTFT
     assert prefill == {g: v for g, v in chosen.items() if v is not None}
     tile = next((e["moe_prefill_tile"] for e in committed["entries"] if "moe_prefill_tile" in e), None)
-    assert tile == choose_tile(calibration, tau, chosen)  # likewise, on the calibration half's time to first token
-    assert committed["entries"] == fit(calibration, tau, tile, chosen)
+    assert tile == choose_tile(calibration, tau, chosen, sync)  # likewise, on the calibration time to first token
+    assert committed["entries"] == fit(calibration, tau, tile, chosen, sync)
     floor = next(e for e in committed["entries"] if "decode_floor_s_per_layer" in e)
     assert floor["engine"] == "transformers" and 0.0005 < floor["decode_floor_s_per_layer"] < 0.002
 
@@ -132,3 +142,19 @@ def test_the_request_latency_is_fitted_on_served_calibration_runs_only(committed
     for e in requests:
         assert 0 < e["request_overhead_s"] < 0.5
         assert all(half({"source": s}) == "calibration" for s in e["sources"])
+
+
+def test_published_vllm_runs_carry_the_release_they_printed():
+    from speed_data import vllm_version
+
+    assert vllm_version("vLLM 0.6.3 (torch 2.4.0, flash-attn 2.6.3)") == "0.6.3"
+    assert vllm_version("vLLM (docker rocm/vllm:rocm6.3.1_vllm_0.8.5_20250513), AMD MAD") == "0.8.5"  # not ROCm's
+    assert vllm_version("vLLM 0.8.3 (docker rocm/vllm:rocm6.3.1_instinct_vllm0.8.3_20250410)") == "0.8.3"
+    assert vllm_version("vLLM v0.23.0 (V1 engine) OpenAI server") == "0.23.0"
+    assert vllm_version("vLLM (source build ~v0.6.3.dev, Oct 2024)") == "0.6.3"
+    assert vllm_version("vLLM (version not printed, Jan 2025), api_server") == "0.7.0"  # released 2025-01-27
+    assert vllm_version("vLLM (offline LLM API, mid-2023 release)") == "0.4.0"  # before planner's oldest rules
+    assert vllm_version("1Cat-vLLM 1.0.0+flash_attn_v100") is None  # a fork's own numbering
+    assert vllm_version("vLLM OpenAI server (version not recorded in results)") is None
+    rows = [r for r in load_rows() if r["engine"] == "vllm"]
+    assert sum("vllm_version" in r for r in rows) >= len(rows) - 5

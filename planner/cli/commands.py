@@ -76,6 +76,9 @@ def cmd_estimate(a) -> str:
                   f"{p.throughput_tokens_per_s:.1f} tokens/s for the batch",
                   f"  ({p.engine}; efficiency entries: decode {p.efficiency_entries['decode']}, prefill "
                   f"{p.efficiency_entries['prefill']} — profiles/efficiency.yaml)"]
+        if p.engine_loop_seconds:
+            lines.append(f"  each step includes {1e3 * p.engine_loop_seconds:.1f} ms of the V0 engine's host loop "
+                         "(scheduling and sampling between GPU steps, before vLLM 0.8.0)")
     return "\n".join(lines)
 
 

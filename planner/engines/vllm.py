@@ -133,6 +133,13 @@ def vllm_rules(release: tuple[int, ...]) -> dict:
     return next(rules for since, rules in reversed(VLLM_RULES) if release >= release_tuple(since))
 
 
+def vllm_synchronous_loop(version: str | None) -> bool:
+    """Whether the release (None: the current one) runs vLLM's V0 engine, whose loop schedules, prepares inputs,
+    samples and processes outputs in one Python process between GPU steps; V1, the default engine from 0.8.0, moves
+    the engine core to its own busy loop and overlaps that work with the GPU (VLLM_RULES "v1")."""
+    return not vllm_rules(vllm_release(VLLM_CURRENT if version is None else version))["v1"]
+
+
 def vllm_scheduler_defaults(release: tuple[int, ...], *, max_model_len: int, gpu_memory_bytes: int,
                             device_name: str = "") -> dict:
     """max_num_batched_tokens and max_num_seqs as `vllm serve` sets them (research/vllm_versions.md, Defaults).
