@@ -248,7 +248,8 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     from .efficiency import speed_engine as runs_on
 
     speed = speed_engine or (None if engine is None else runs_on(engine))  # Ollama runs llama.cpp
-    # the release decides llama.cpp's prefill kernels and vLLM's engine loop; Ollama's versions are its own
+    # the release decides llama.cpp's prefill kernels and vLLM's engine loop; Ollama's versions are its own, and all
+    # vendor a llama.cpp past every kernel change planner models (OLLAMA_OLDEST_LLAMACPP_BUILD)
     version = engine_options.get("engine_version") if engine in ("llama.cpp", "vllm") and speed == engine else None
     perf = None if gpu is None else performance(spec, w, total, gpu=gpu, engine=speed, prompt=prompt,
                                                 refusal=refusal, efficiency=efficiency,

@@ -398,3 +398,12 @@ def test_vllm_v0_engine_loop_adds_its_host_time_to_every_step():
     with pytest.raises(PlannerError, match="engine_version must be a vLLM release from 0.4"):
         plan("meta-llama/Llama-3.1-8B", engine_version="0.3.3", **kw)
 
+
+
+def test_every_ollama_release_vendors_llamacpp_past_the_prefill_kernel_changes():
+    # Ollama's speed is llama.cpp's current one, whatever Ollama's version: true while every build at which planner's
+    # llama.cpp prefill changes is older than what Ollama's oldest supported release vendors (v0.3.0: b3440)
+    from planner.engines.ollama.releases import OLLAMA_OLDEST_LLAMACPP_BUILD
+    from planner.perf.llamacpp import _MMQ_SINCE
+
+    assert max(build for _, build in _MMQ_SINCE if build is not None) < OLLAMA_OLDEST_LLAMACPP_BUILD

@@ -30,6 +30,11 @@ from ..common import release_tuple
 
 OLLAMA_CURRENT = "0.33"
 OLLAMA_OLDEST = "0.3.0"
+# The llama.cpp build Ollama's oldest release planner has rules for vendors: v0.3.0's llm/llama.cpp submodule is
+# commit d94c6e0cc (2024-07-22), the 3440th of llama.cpp's history (`git rev-list --count`). Every later release
+# vendors a later one, so Ollama's speed takes llama.cpp's current prefill kernels (planner.perf.llamacpp: MMQ from
+# b3216, i-quants from b3317 and b3428) whatever its version.
+OLLAMA_OLDEST_LLAMACPP_BUILD = 3440
 
 _COLUMNS = ("num_ctx", "parallel", "flash_attn", "layers", "unified_kv")
 _ROWS = (  # since,  num_ctx, parallel, flash_attn, layers, unified_kv
