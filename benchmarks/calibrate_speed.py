@@ -234,26 +234,32 @@ def fit(rows: list[dict], tau: float, tile: int | None = None, prefill_taus: dic
 
 
 def fit_moe_split(rows: list[dict]) -> list[dict]:
-    """One "default" entry: the time each routed expert of a MoE layer split over several GPUs adds to a decode step,
-    from the latency-bound runs of MoE models on several GPUs under compiled engines (measured step − planner's, at
-    the table in force, per MoE layer and routed expert); the median over sources of each one's median."""
-    per_source = defaultdict(list)
+    """Per engine, its group and "default" (as request latency is): the time each routed expert of a MoE layer split
+    over several GPUs adds to a decode step, from the latency-bound runs of MoE models on several GPUs under compiled
+    engines (measured step − planner's, at the table in force, per MoE layer and routed expert); the median over
+    sources of each one's median."""
+    by_key = defaultdict(lambda: defaultdict(list))
     for r in rows:
         spec = spec_of(r)
         if spec.moe is None or r["n_gpus"] == 1 or r["engine"] == "llama.cpp" or not latency_bound(r):
             continue
         pred, meas, _ = predict(r)["decode"]
-        layers = spec.n_moe_layers * spec.moe.n_experts
-        per_source[source_id(r["source"])].append(max(0.0, 1 / meas - 1 / pred) / layers)
-    if not per_source:
-        return []
-    runs = sum(len(v) for v in per_source.values())
-    return [{"engine": "default", "moe_expert_overhead_s": round(median(median(v) for v in per_source.values()), 10),
-             "derivation": f"moe_expert_overhead_s: median over {len(per_source)} sources of each one's median "
-                           "(measured decode step − planner's, per MoE layer and routed expert) over the "
-                           "latency-bound runs of MoE models on several GPUs under compiled engines, "
-                           f"{runs} calibration runs",
-             "sources": sorted(per_source)}]
+        value = max(0.0, 1 / meas - 1 / pred) / (spec.n_moe_layers * spec.moe.n_experts)
+        for k in dict.fromkeys((r["engine"], SPEED_ENGINES[r["engine"]], "default")):
+            by_key[k][source_id(r["source"])].append(value)
+    out = []
+    for k, per_source in sorted(by_key.items()):
+        runs = sum(len(v) for v in per_source.values())
+        if runs < MIN_RUNS or len(per_source) < (MIN_SOURCES if k in SPEED_ENGINES else MIN_GROUP_SOURCES):
+            continue
+        out.append({"engine": k,
+                    "moe_expert_overhead_s": round(median(median(v) for v in per_source.values()), 10),
+                    "derivation": f"moe_expert_overhead_s: median over {len(per_source)} source"
+                                  f"{'s' if len(per_source) > 1 else ''} of each one's median (measured decode step − "
+                                  "planner's, per MoE layer and routed expert) over the latency-bound runs of MoE "
+                                  f"models on several GPUs under compiled engines, {runs} calibration runs",
+                    "sources": sorted(per_source)})
+    return out
 
 
 def fit_requests(rows: list[dict]) -> list[dict]:
