@@ -9,7 +9,9 @@ An entry is the median of its sources' medians (each document one vote), written
 runs back it, from at least MIN_SOURCES sources for an engine's own key and MIN_GROUP_SOURCES for a group's; coarser
 keys (any GPU class, the engine's group) are fitted the same way, and a lookup falls back to them
 (planner/efficiency.py). Graph-launched and compiled engines also add a per-layer time to every step: one value,
-chosen on OVERHEAD_GRID by the calibration half's decode error with everything refitted at each value. The check half
+chosen on OVERHEAD_GRID by the calibration half's decode error with everything refitted at each value; vLLM's V0
+engine loop its host time per step (SYNC_LOOP_GRID, likewise on vLLM's decode runs). The MoE split time per routed
+expert and a served request's latency are medians over sources per engine, its group and "default". The check half
 then gives each engine × weight-family class its typical error, the band every speed figure carries.
 No per-model or per-run constants: only engine, backend, weight family and GPU class.
 """
