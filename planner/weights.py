@@ -226,14 +226,26 @@ def is_mxfp4_expert(t: StoredTensor) -> bool:
         t.stored_as.lower() == "mxfp4" or (t.stored_as == "U8" and t.name.endswith(("_blocks", "_scales"))))
 
 
+# Matrices tensor parallelism keeps whole on every rank: MLA's low-rank down-projections (q_a_proj and
+# kv_a_proj_with_mqa: ReplicatedLinear in vLLM's models/deepseek_v2.py and SGLang's, whose outputs feed a norm over
+# the whole latent) and a MoE layer's router (the gate: ReplicatedLinear in vLLM's mixtral.py, qwen2_moe.py,
+# deepseek_v2.py), whose logits every rank needs whole.
+TP_REPLICATED_ROLES = (".attn_q_a.", ".attn_kv_a_mqa.")
+
+
+def tp_replicated(t: StoredTensor) -> bool:
+    """Whether tensor parallelism keeps this matrix whole on every rank (TP_REPLICATED_ROLES and routers)."""
+    return t.group == "router" or any(role in t.name for role in TP_REPLICATED_ROLES)
+
+
 def stage_weights(spec: ModelSpec, quant: str, layers_per_stage: list[int], *, tp: int = 1,
                   ep: int | None = None, only=None) -> list[int]:
     """Weight bytes on one GPU of each pipeline stage holding `layers_per_stage` consecutive layers, its matrices
-    split `tp` ways (tensor parallel: attention by heads, MLP by columns, embedding and lm_head by vocabulary; norms
-    and biases whole) and its routed experts `ep` ways (expert parallel: whole experts spread over the GPUs; default
-    tp). The first stage also holds the embedding, the last the lm_head and the final norm (and the tied embedding
-    matrix again as its lm_head when there is more than one stage). only: a test of a StoredTensor; the tensors it
-    passes alone (is_mxfp4_expert, say)."""
+    split `tp` ways (tensor parallel: attention by heads, MLP by columns, embedding and lm_head by vocabulary; norms,
+    biases, MLA's down-projections and MoE routers whole: tp_replicated) and its routed experts `ep` ways (expert
+    parallel: whole experts spread over the GPUs; default tp). The first stage also holds the embedding, the last the
+    lm_head and the final norm (and the tied embedding matrix again as its lm_head when there is more than one
+    stage). only: a test of a StoredTensor; the tensors it passes alone (is_mxfp4_expert, say)."""
     ep = tp if ep is None else ep
     stage_of = {}
     start = 0
@@ -245,7 +257,8 @@ def stage_weights(spec: ModelSpec, quant: str, layers_per_stage: list[int], *, t
     for t in stored_tensors(spec, quant):
         if only is not None and not only(t):
             continue
-        share = ceil(t.nbytes / (ep if t.is_routed_expert else tp)) if t.is_matrix else t.nbytes
+        split = ep if t.is_routed_expert else 1 if tp_replicated(t) else tp
+        share = ceil(t.nbytes / split) if t.is_matrix else t.nbytes
         if t.layer is not None and t.layer in stage_of:
             out[stage_of[t.layer]] += share
         elif t.group == "embedding":

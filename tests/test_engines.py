@@ -416,3 +416,54 @@ def test_system_ram_too_small_for_what_llama_cpp_leaves_there_does_not_fit():
         estimate("deepseek-ai/DeepSeek-V3", **kw, host_memory_bytes=-5)
     with pytest.raises(WorkloadError, match="engine 'vllm' leaves nothing there"):
         estimate("meta-llama/Llama-3.1-8B", engine="vllm", gpu="h100-sxm", host_memory_bytes=2**36)
+
+
+def test_tensor_parallel_keeps_mla_down_projections_and_routers_whole():
+    # vLLM's and SGLang's deepseek_v2.py build q_a_proj and kv_a_proj_with_mqa, and every MoE's gate, as
+    # ReplicatedLinear: each rank holds them whole, the rest of the layer split
+    from planner.weights import stage_weights, stored_tensors, tp_replicated
+
+    spec = load_model("deepseek-ai/DeepSeek-V3")
+    whole = [t for t in stored_tensors(spec, "bf16") if tp_replicated(t)]
+    assert {t.name.split(".")[2] for t in whole} == {"attn_q_a", "attn_kv_a_mqa", "ffn_gate_inp"}
+    replicated = sum(t.nbytes for t in whole)
+    assert replicated == 61 * 7168 * (1536 + 576) * 2 + 58 * 256 * 7168 * 2  # config.json: 61 layers, 58 MoE
+    tensors = stored_tensors(spec, "bf16")
+    every_matrix_split = sum(ceil(t.nbytes / 8) if t.is_matrix else t.nbytes for t in tensors)
+    assert stage_weights(spec, "bf16", [61], tp=8)[0] - every_matrix_split == \
+        sum(t.nbytes - ceil(t.nbytes / 8) for t in whole)  # 1.68 GiB more on every GPU than an even split
+    assert sum(t.nbytes - ceil(t.nbytes / 8) for t in whole) / 2**30 == pytest.approx(1.68, abs=0.01)
+
+
+def test_vllm_0_7_materializes_the_absorbed_mla_matrices():
+    # vLLM 0.7.1-0.7.x (PR #12528 until #14770): W_Q_UK (rank × heads·kv_lora_rank), W_UV_O (heads·kv_lora_rank ×
+    # hidden) and W_QR (rank × heads·rope) per layer besides the raw weights; DeepSeek-V2-Lite at TP8: rank = hidden
+    # 2048 (no q_lora_rank), 16/8 heads, kv_lora_rank 512, rope 64
+    from planner.engines.vllm import vllm_mla_materialized_bytes
+
+    spec = load_model("deepseek-ai/DeepSeek-V2-Lite")
+    per_layer = (2048 + 2048) * 2 * 512 * 2 + 2048 * 2 * 64 * 2
+    assert vllm_mla_materialized_bytes(spec, "fp16", 8, (0, 7, 1)) == per_layer
+    assert vllm_mla_materialized_bytes(spec, "fp16", 8, (0, 7, 0)) == 0  # before the MLA backend
+    assert vllm_mla_materialized_bytes(spec, "fp16", 8, (0, 8, 0)) == 0  # materialization removed
+    assert vllm_mla_materialized_bytes(spec, "fp8", 8, (0, 7, 3)) == (2048 + 2048) * 2 * 512 + 2048 * 2 * 64 * 2
+    assert vllm_mla_materialized_bytes(load_model("meta-llama/Llama-3.1-8B"), "bf16", 1, (0, 7, 1)) == 0
+    kw = dict(quant="fp16", gpu="a100-sxm-40gb", engine="vllm", tensor_parallel_size=8, max_model_len=8192,
+              gpu_memory_utilization=0.9, max_num_seqs=2)
+    v071 = estimate("deepseek-ai/DeepSeek-V2-Lite", engine_version="0.7.1", **kw).weights_bytes
+    v080 = estimate("deepseek-ai/DeepSeek-V2-Lite", engine_version="0.8.0", **kw).weights_bytes
+    assert v071 - v080 == 27 * per_layer
+
+
+def test_vllm_profile_run_holds_the_fused_moe_caches():
+    # fused_experts_impl: intermediate_cache1 (M, k, N), cache2 (M·k, N/2), cache3 (M, k, hidden) in fp16, N = 2 × the
+    # expert's intermediate size / tp; beside them the hidden states, the residual and the shared experts' output
+    from planner.engines.vllm import vllm_fused_moe_bytes
+
+    spec = load_model("deepseek-ai/DeepSeek-V2-Lite")  # 6 of 64 experts of 1408, 2 shared, hidden 2048
+    n = 2 * 1408 // 8
+    assert vllm_fused_moe_bytes(spec, 8192, tp=8, whole_experts=False) == \
+        8192 * 6 * (n + n // 2 + 2048) * 2 + 3 * 8192 * 2048 * 2
+    assert vllm_fused_moe_bytes(spec, 8192, tp=8, whole_experts=True) > vllm_fused_moe_bytes(spec, 8192, tp=8,
+                                                                                            whole_experts=False)
+    assert vllm_fused_moe_bytes(load_model("meta-llama/Llama-3.1-8B"), 8192, tp=1, whole_experts=False) == 0

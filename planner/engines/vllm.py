@@ -11,6 +11,7 @@ from fractions import Fraction
 from math import ceil
 
 from ..activations import step_activation_bytes
+from ..efficiency import family
 from ..errors import LayoutError, WorkloadError, shown
 from ..kv import kv_bytes_per_token_per_layer
 from ..layout import check_tensor_parallel
@@ -36,6 +37,25 @@ VLLM_CUSTOM_ALLREDUCE_BYTES = 3 * 8 * 2**20
 #   "fused": FlashInfer's top_k_top_p_sampling_from_logits or the Triton top-k/top-p kernel (0.17+, 8 rows or more):
 #            2 + fp32 copy 4 + masked logits or probabilities 4 + 4.
 VLLM_SAMPLER_BYTES_PER_LOGIT = {"sort": 38, "fused": 14}
+
+# vLLM's fused MoE (model_executor/layers/fused_moe/fused_moe.py fused_experts_impl) runs a layer's routed experts over
+# M = min(tokens, VLLM_FUSED_MOE_CHUNK_SIZE) rows at once, each row once per expert it goes to: intermediate_cache1
+# (M, k, N), intermediate_cache2 (M·k, N/2) and intermediate_cache3 (M, k, hidden) in the activation dtype, N the w13
+# width on one GPU (2 × the expert's intermediate size, split tp ways unless experts are whole), beside the layer's
+# hidden states and residual (M, hidden) and, with shared experts, their output; router logits and the top-k weights
+# and ids are small beside them. The chunk: envs.py VLLM_FUSED_MOE_CHUNK_SIZE, 64 Ki rows (v0.7).
+VLLM_FUSED_MOE_CHUNK_SIZE = 65536
+
+
+def vllm_fused_moe_bytes(spec: ModelSpec, tokens: int, *, tp: int, whole_experts: bool) -> int:
+    """The fused MoE's peak on one GPU for a forward over `tokens` rows (0 for dense models)."""
+    if spec.moe is None:
+        return 0
+    m = spec.moe
+    rows = min(tokens, VLLM_FUSED_MOE_CHUNK_SIZE)
+    n = 2 * m.expert_d_ff // (1 if whole_experts else tp)
+    caches = rows * m.experts_per_token * (n + n // 2 + spec.d_model) * 2
+    return caches + (3 if m.shared_d_ff else 2) * rows * spec.d_model * 2
 
 
 VLLM_CURRENT = "0.33.0"
@@ -104,15 +124,39 @@ def vllm_mxfp4_expert_factor(spec: ModelSpec, backend: str, release: tuple[int, 
                                scales_kept=backend == "triton" and release < (0, 25, 0))
 
 
+# MLA with matrix absorption (attention/backends/mla/utils.py process_weights_after_loading, from PR #12528,
+# 2025-01-31, until PR #14770 "MLA get rid of materialization", 2025-03-14): besides the raw weights, which prefill
+# keeps using, each layer materializes W_Q_UK = W_Q·W_UK (rank × heads·kv_lora_rank, rank = q_lora_rank or the hidden
+# size), W_UV_O = W_UV·W_O (heads·kv_lora_rank × hidden) and a contiguous W_QR (rank × heads·rope), heads being the
+# rank's share; in the activation dtype, W_Q_UK and W_UV_O requantized to fp8 for fp8 checkpoints (their block scales
+# left out). Other formats ran MLA only with VLLM_MLA_DISABLE=1 then, and are not charged.
+VLLM_MLA_MATERIALIZED = ((0, 7, 1), (0, 8, 0))
+
+
+def vllm_mla_materialized_bytes(spec: ModelSpec, quant: str, tp: int, release: tuple[int, ...]) -> int:
+    """Per layer on one GPU: the absorbed MLA matrices of releases VLLM_MLA_MATERIALIZED; 0 elsewhere."""
+    since, until = VLLM_MLA_MATERIALIZED
+    fam = family(quant, spec)
+    if spec.mla is None or not since <= release < until or fam not in ("float", "fp8"):
+        return 0
+    m, heads = spec.mla, max(1, spec.n_heads // tp)
+    rank = m.q_lora_rank or spec.d_model
+    absorbed = (rank + spec.d_model) * heads * m.kv_lora_rank
+    return absorbed * (1 if fam == "fp8" else 2) + rank * heads * m.qk_rope_head_dim * 2
+
+
 def vllm_stage_weights(spec: ModelSpec, quant: str, stage_layers: list[int], *, tp: int = 1, ep: int | None = None,
                        expert_parallel: bool = False, release: tuple[int, ...], mxfp4_backend: str = "none",
                        weights: int | None = None) -> list[int]:
     """Weight bytes vLLM holds on one GPU of each pipeline stage (planner.weights.stage_weights; `weights`, the whole
     model's, where one GPU holds it all), MXFP4 experts in the layout of `mxfp4_backend` (VLLM_MXFP4_BACKENDS): each
-    expert's intermediate size split tp ways, or whole under expert_parallel."""
+    expert's intermediate size split tp ways, or whole under expert_parallel; MLA's absorbed matrices in the releases
+    that materialized them (vllm_mla_materialized_bytes)."""
     ep = tp if ep is None else ep
     whole = weights is not None and tp * len(stage_layers) * ep == 1
     out = [weights] if whole else stage_weights(spec, quant, stage_layers, tp=tp, ep=ep)
+    if mla := vllm_mla_materialized_bytes(spec, quant, tp, release):
+        out = [w + n * mla for w, n in zip(out, stage_layers, strict=True)]
     if spec.moe is None or mxfp4_backend == "none":
         return out
     experts = stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, only=is_mxfp4_expert)
@@ -251,8 +295,9 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     reqs = min(o["max_num_seqs"], tokens)
     # the layer phases of a forward over `tokens` tokens (attention as SDPA: no scores), logits handled below;
     # under tensor parallel each rank holds 1/tp of them (heads, MLP columns; the residual stream whole, left out)
-    layers = ceil(step_activation_bytes(spec, batch=1, tokens=tokens, attended=1, logits="last",
-                                        logits_bits=16, act_bits=16) / tp)
+    layers = max(ceil(step_activation_bytes(spec, batch=1, tokens=tokens, attended=1, logits="last",
+                                            logits_bits=16, act_bits=16) / tp),
+                 vllm_fused_moe_bytes(spec, tokens, tp=tp, whole_experts=bool(o["enable_expert_parallel"])))
     # every rank gathers the full logits and samples (LogitsProcessor's all-gather); only the last stage has them
     path = "fused" if o["flashinfer_sampler"] or (rules["triton"] and reqs >= 8) else "sort"
     sampler = reqs * spec.vocab_size * VLLM_SAMPLER_BYTES_PER_LOGIT[path]

@@ -36,7 +36,9 @@ _SETTINGS = {  # engine config line, non-default args, V0 profiling line, the co
     "max_model_len": re.compile(r"(?:max_seq_len=|'max_model_len': |max_model_len=|--max-model-len[= ])(\d+)"),
     "gpu_memory_utilization": re.compile(r"gpu[_-]memory[_-]utilization['\"]?[=:\s]+\(?([0-9.]+)"),
     "max_num_batched_tokens": re.compile(r"max[_-]num[_-]batched[_-]tokens['\"]?[=:\s]+(\d+)"),
-    "max_num_seqs": re.compile(r"max[_-]num[_-]seqs['\"]?[=:\s]+(\d+)"),
+    # DJL Serving's LMI container passes option.max_rolling_batch_size to vLLM as max_num_seqs
+    # (djl_python/properties_manager/vllm_rb_properties.py generate_vllm_engine_arg_dict)
+    "max_num_seqs": re.compile(r"max[_-]num[_-]seqs['\"]?[=:\s]+(\d+)|option\.max_rolling_batch_size[=:\s]+(\d+)"),
     "block_size": re.compile(r"(?<![\w.])['\"]?block[_-]size['\"]?[=:]\s*(\d+)|--block-size (\d+)"),
     "tensor_parallel_size": re.compile(r"tensor[_-]parallel[_-]size['\"]?[=:\s]+(\d+)|(?<!\w)-tp (\d+)"),
 }
