@@ -100,3 +100,17 @@ def test_a_vllm_v0_release_shows_its_engine_loop_in_the_speed(capsys):
     perf = json.loads(out)["performance"]
     assert perf["engine_loop_seconds"] > 0
     assert perf["decode_seconds_per_token"] == pytest.approx(1 / perf["decode_tokens_per_s"])
+
+
+def test_vllm_before_0_11_on_several_gpus_says_nccl_memory_is_not_counted(capsys):
+    # releases before 0.11 charge NCCL's communicators (outside PyTorch) against the budget; planner does not model
+    # them, and says so rather than presenting the KV cache as exact
+    args = ("estimate", "meta-llama/Llama-3.1-70B", "--engine", "vllm", "--tensor-parallel-size", "4", "--gpu",
+            "h100-sxm", "--context", "8192")
+    code, out, _ = run(capsys, *args, "--engine-version", "0.7.3")
+    assert code == 0 and "not counted: NCCL's memory outside PyTorch" in out
+    code, out, _ = run(capsys, *args)  # 0.11+: distributed init is part of the baseline
+    assert code == 0 and "NCCL" not in out
+    code, out, _ = run(capsys, "estimate", "meta-llama/Llama-3.1-8B", "--engine", "vllm", "--gpu", "h100-sxm",
+                       "--engine-version", "0.7.3")
+    assert code == 0 and "NCCL" not in out  # one GPU: no communicator

@@ -110,6 +110,10 @@ def main(setup: Setup) -> None:
     if details.get("host_total_bytes"):
         st.caption(plain(f"In CPU RAM as well: {format_bytes(details['host_total_bytes'], setup.unit)} (the layers "
                          "not on the GPU, their KV cache and buffers); decode reads them at host-memory speed."))
+    if details.get("nccl_uncounted"):
+        st.caption(plain("Not counted: NCCL's memory outside PyTorch, which this vLLM release charges when several "
+                         "GPUs talk (0.3 GiB at TP2 to 2.1 GiB at TP8 per GPU in public logs); the KV cache may be "
+                         "that much smaller."))
     if details:
         with st.expander(f"{setup.engine}'s own figures"):
             st.table({"": list(details), "value": [plain(f"{x:,}" if isinstance(x, int) and not isinstance(x, bool)

@@ -151,7 +151,10 @@ def _engine_lines(e, unit: str) -> list[str]:
                    "allocates them)"]
                   if d["mxfp4_experts"] != "none" else []),
                 f"  GPU KV cache size: {d['kv_tokens']:,} tokens ({d['kv_blocks']:,} blocks of {d['block_size']})",
-                f"  maximum concurrency for {d['max_model_len']:,} tokens per request: {d['max_concurrency']:.2f}x"]
+                f"  maximum concurrency for {d['max_model_len']:,} tokens per request: {d['max_concurrency']:.2f}x",
+                *(["  not counted: NCCL's memory outside PyTorch, which this release charges with several GPUs (0.3 "
+                   "GiB at TP2 to 2.1 GiB at TP8 per GPU in public logs); the KV cache may be that much smaller"]
+                  if d.get("nccl_uncounted") else [])]
     if e.engine == "sglang":
         split = f" on each of {d['tp_size']} GPUs" if d["tp_size"] > 1 else ""
         return [f"SGLang {d['engine_version']}: mem_fraction_static {d['mem_fraction_static']:g} × "

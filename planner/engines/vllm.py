@@ -359,5 +359,8 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                  "communication_bytes": comm, "engine_version": version, "charged_bytes": charged,
                  "sampler": path, "sampler_bytes": sampler if pp == 1 or tight == pp - 1 else 0,
                  "mxfp4_experts": mxfp4_experts,
+                 # NCCL's communicators, outside PyTorch, which releases before 0.11 charge against the budget when
+                 # several GPUs talk (0.30 GiB at TP2 on L40S, 1.39 at TP4, 2.10 at TP8 on A100 in public logs)
+                 "nccl_uncounted": tp * pp > 1 and rules["comm"],
                  "cuda_graph_estimate_bytes": o["cuda_graph_memory_bytes"] if rules["graphs"] else 0,
                  "v1": rules["v1"], **o})
