@@ -410,3 +410,24 @@ def test_every_ollama_release_vendors_llamacpp_past_the_prefill_kernel_changes()
     from planner.perf.llamacpp import _MMQ_SINCE
 
     assert max(build for _, build in _MMQ_SINCE if build is not None) < OLLAMA_OLDEST_LLAMACPP_BUILD
+
+
+def test_tensor_parallel_decode_reads_the_replicated_matrices_whole_on_every_gpu(monkeypatch):
+    # MLA's down-projections and the MoE routers are whole on every rank (planner.weights.tp_replicated): each GPU's
+    # decode step reads them whole, and 1/n of the rest
+    import planner.perf.roofline as roofline
+    from planner.perf import tensor_parallel_seconds
+    from planner.perf.step import replicated_bytes
+    from planner.weights import stored_tensors, tp_replicated
+
+    v3 = load_model("deepseek-ai/DeepSeek-V3")
+    assert replicated_bytes(load_model("meta-llama/Llama-3.1-70B"), "bf16") == 0
+    whole = replicated_bytes(v3, "fp8")
+    assert whole == sum(t.nbytes for t in stored_tensors(v3, "fp8") if t.is_matrix and tp_replicated(t))
+    assert whole / 2**30 == pytest.approx((61 * 7168 * 2112 + 58 * 256 * 7168 * 2) / 2**30, rel=0.001)
+    g = load_gpu("h200")
+    kw = dict(quant="fp8", kv_dtype="bf16", context=1024, prompt=128, n=8, engine="sglang", efficiency=1.0)
+    step = tensor_parallel_seconds(v3, g, **kw)[0]
+    monkeypatch.setattr(roofline, "replicated_bytes", lambda spec, quant: 0)
+    split_evenly = tensor_parallel_seconds(v3, g, **kw)[0]
+    assert step - split_evenly == pytest.approx(7 / 8 * whole / g.memory_bandwidth_bytes_per_s, rel=1e-6)

@@ -24,6 +24,7 @@ from .step import (
     memory_efficiency,
     memory_step_seconds,
     prefill_compute_efficiency,
+    replicated_bytes,
     step_seconds,
     weight_bytes_read,
 )
@@ -168,7 +169,9 @@ def tensor_parallel_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: 
     def allreduce(tokens):  # two a layer
         return 0.0 if n == 1 else 2 * spec.n_layers * (ALLREDUCE_LATENCY_S + 2 * (n - 1) / n * tokens * spec.d_model
                                                        * 2 / link)
-    read = weight_bytes_read(spec, quant, tokens=batch) / n + kv * kv_share
+    # every rank reads its 1/n of the weights, and the matrices kept whole on every rank whole
+    read = (weight_bytes_read(spec, quant, tokens=batch) + (n - 1) * replicated_bytes(spec, quant)) / n \
+        + kv * kv_share
     eff = memory_efficiency(gpu, quant, engine, spec, backend=backend, efficiency=efficiency)
     comm = allreduce(batch)
     step = float(memory_step_seconds(read, gpu, eff, spec, engine)) + comm + moe_split_seconds(spec, engine, n)

@@ -18,7 +18,7 @@ from ..errors import WorkloadError, shown
 from ..gpus import GPU
 from ..quant.catalog import get_quant
 from ..spec import ModelSpec
-from ..weights import stored_tensors
+from ..weights import stored_tensors, tp_replicated
 
 Engine = str  # a speed engine of planner.efficiency.SPEED_ENGINES
 
@@ -61,11 +61,12 @@ class _WeightSplit:
     experts: int      # bytes of all routed experts
     embedding: int    # bytes of the token-embedding table when it is not also the lm_head
     matmul_params: int  # parameters in matmuls per token (routed experts: k of E)
+    replicated: int   # bytes of the dense ones tensor parallelism keeps whole on every rank (weights.tp_replicated)
 
 
 @lru_cache(maxsize=4096)
 def _weight_split(spec: ModelSpec, quant: str) -> _WeightSplit:
-    dense = experts = embedding = 0
+    dense = experts = embedding = replicated = 0
     for t in stored_tensors(spec, quant):
         if t.is_routed_expert:
             experts += t.nbytes
@@ -73,8 +74,14 @@ def _weight_split(spec: ModelSpec, quant: str) -> _WeightSplit:
             embedding += t.nbytes
         else:
             dense += t.nbytes
+            replicated += t.nbytes if t.is_matrix and tp_replicated(t) else 0
     matmul = spec.active_param_count - (0 if spec.tie_embeddings else spec.vocab_size * spec.d_model)
-    return _WeightSplit(dense, experts, embedding, matmul)
+    return _WeightSplit(dense, experts, embedding, matmul, replicated)
+
+
+def replicated_bytes(spec: ModelSpec, quant: str) -> int:
+    """Weight bytes a step reads whole on every tensor-parallel rank: MLA's down-projections and MoE routers."""
+    return _weight_split(spec, quant).replicated
 
 
 def experts_touched_fraction(spec: ModelSpec, tokens) -> np.ndarray | float:
