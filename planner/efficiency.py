@@ -280,17 +280,6 @@ def sync_loop(engine: str) -> Entry | None:
     return _engine_entry("sync_loop_step_s", engine, default=False)
 
 
-def engine_loop_seconds(engine: str, engine_version: str | None = None) -> float:
-    """The time an engine's host loop adds to every forward step of a release (engine_version; None the current
-    one): vLLM's V0 engine (before 0.8.0) runs its host work between GPU steps; other engines and releases overlap it
-    with the GPU's work, or run it in C++, and add nothing here."""
-    if engine != "vllm" or (entry := sync_loop(engine)) is None:
-        return 0.0
-    from .engines.vllm import vllm_synchronous_loop
-
-    return entry.sync_loop_step_s if vllm_synchronous_loop(engine_version) else 0.0
-
-
 def decode_floor(engine: str) -> Entry | None:
     """An eager engine's per-layer floor on a decode step (its own entry, else its group's); None: none modelled."""
     return _engine_entry("decode_floor_s_per_layer", engine, default=False)

@@ -119,14 +119,20 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
 def release_speed(engine: str, engine_version: str | int | None) -> tuple[int | None, float]:
     """(llama.cpp's build or None, the engine loop's time per step) for a speed engine's release (None: the current
     one); a version of another engine is refused."""
-    from .efficiency import engine_loop_seconds
+    from .efficiency import sync_loop
     from .engines.llamacpp.releases import llamacpp_build
+    from .engines.vllm import vllm_synchronous_loop
 
     if engine_version is not None and engine not in ("llama.cpp", "vllm"):
         raise WorkloadError(f"engine_version: speed follows the releases of llama.cpp and vLLM only, not {engine}'s; "
                             f"got {shown(engine_version)}")
     build = llamacpp_build(engine_version) if engine == "llama.cpp" and engine_version is not None else None
-    return build, engine_loop_seconds(engine, None if engine_version is None else str(engine_version))
+    # vLLM's V0 engine (before 0.8.0) runs its host work between GPU steps; other engines and releases overlap it
+    # with the GPU's work, or run it in C++
+    version = None if engine_version is None else str(engine_version)
+    loop = (entry.sync_loop_step_s if engine == "vllm" and (entry := sync_loop(engine)) is not None
+            and vllm_synchronous_loop(version) else 0.0)
+    return build, loop
 
 
 def _lower_first(sentence: str) -> str:

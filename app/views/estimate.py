@@ -37,12 +37,13 @@ def _typical(setup: Setup, quant: str) -> str:
     err = typical_errors(quant, engine, setup.spec)
     parts = [f"±{100 * err[k]:.0f} % {name}" for k, name in (("ttft", "time to first token"), ("decode", "decode"))
              if k in err]
-    from planner.efficiency import engine_loop_seconds, request_seconds
+    from planner.efficiency import request_seconds
+    from planner.performance import release_speed
 
     served = request_seconds(engine)
     served = (f" Through a server, a request's first token comes about {1000 * served:.0f} ms later (HTTP, "
               "tokenizer, scheduler; from published server benchmarks)." if served else "")
-    loop = engine_loop_seconds(engine, setup.engine_options.get("engine_version")) if setup.engine == "vllm" else 0
+    loop = release_speed(engine, setup.engine_options.get("engine_version"))[1] if setup.engine == "vllm" else 0
     served += (f" Each step includes {1000 * loop:.1f} ms of vLLM's V0 engine loop (scheduling and sampling between "
                "GPU steps, before 0.8.0)." if loop else "")
     return ("Typically " + " and ".join(parts) + f" ({engine}): the median error on published runs that did not "
