@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from planner import estimate
+from planner import estimate, load_model
 from planner.engines.sglang import sglang_defaults
 from planner.overhead import CUDA_CONTEXT_BYTES
 
@@ -75,3 +75,18 @@ def test_the_cli_prints_sglangs_pool():
                           "--gpu", "h100-sxm", "--context", "8192"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "SGLang 0.5.23: mem_fraction_static 0.835 ×" in out.stdout and "KV cache: " in out.stdout
+
+
+def test_sglang_holds_mla_down_projections_whole_and_its_per_head_kv_b_copies():
+    # models/deepseek_v2.py: fused_qkv_a_proj_with_mqa is a ReplicatedLinear and MoEGate a plain parameter, whole on
+    # every rank; post_load_weights splits kv_b_proj per head into w_kc and w_vc, bf16 copies beside it
+    from planner.engines.sglang import sglang_loaded_bytes, sglang_mla_absorbed_bytes
+    from planner.weights import stage_weights
+
+    v3 = load_model("deepseek-ai/DeepSeek-V3")  # 61 layers, 128 heads, kv_lora_rank 512, nope 128, v 128
+    assert sglang_mla_absorbed_bytes(v3, 8) == 61 * 512 * 16 * (128 + 128) * 2  # 0.24 GiB on each of 8 GPUs
+    assert sglang_mla_absorbed_bytes(load_model("meta-llama/Llama-3.1-8B"), 1) == 0
+    loaded = sglang_loaded_bytes(v3, "fp8", 8)
+    assert loaded["weight_tensors"] == pytest.approx(stage_weights(v3, "fp8", [61], tp=8)[0], rel=1e-6)
+    e = estimate("deepseek-ai/DeepSeek-V3", quant="fp8", gpu="h200", engine="sglang", tp_size=8, context=4096)
+    assert e.weights_bytes == sum(loaded.values())

@@ -163,7 +163,9 @@ def _engine_lines(e, unit: str) -> list[str]:
                 f"  loading takes {format_bytes(e.weights_bytes, unit)}: tensors "
                 f"{format_bytes(d['weight_tensors_bytes'], unit)}, rotary cache "
                 f"{format_bytes(d['rotary_cache_bytes'], 'MiB')}, allocator segment tails "
-                f"{format_bytes(d['allocator_tails_bytes'], 'MiB')}",
+                f"{format_bytes(d['allocator_tails_bytes'], 'MiB')}"
+                + (f", MLA's per-head copies of kv_b_proj {format_bytes(d['mla_absorbed_bytes'], 'MiB')}"
+                   if d.get("mla_absorbed_bytes") else ""),
                 f"  KV cache: {d['max_total_num_tokens']:,} tokens ({format_bytes(d['cell_bytes'], 'MiB')} each); "
                 f"max_running_requests {d['max_running_requests']:,}; chunked_prefill_size "
                 f"{d['chunked_prefill_size']:,}; request-to-token map {format_bytes(d['req_to_token_bytes'], unit)} "
