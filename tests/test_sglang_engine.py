@@ -86,6 +86,10 @@ def test_sglang_holds_mla_down_projections_whole_and_its_per_head_kv_b_copies():
     v3 = load_model("deepseek-ai/DeepSeek-V3")  # 61 layers, 128 heads, kv_lora_rank 512, nope 128, v 128
     assert sglang_mla_absorbed_bytes(v3, 8) == 61 * 512 * 16 * (128 + 128) * 2  # 0.24 GiB on each of 8 GPUs
     assert sglang_mla_absorbed_bytes(load_model("meta-llama/Llama-3.1-8B"), 1) == 0
+    from planner.gpus import load_gpu  # on ROCm an fp8 checkpoint's kv_b_proj is requantized to fp8, not bf16
+
+    assert sglang_mla_absorbed_bytes(v3, 8, quant="fp8", gpu=load_gpu("mi300x")) * 2 == \
+        sglang_mla_absorbed_bytes(v3, 8, quant="fp8", gpu=load_gpu("h200"))
     loaded = sglang_loaded_bytes(v3, "fp8", 8)
     assert loaded["weight_tensors"] == pytest.approx(stage_weights(v3, "fp8", [61], tp=8)[0], rel=1e-6)
     e = estimate("deepseek-ai/DeepSeek-V3", quant="fp8", gpu="h200", engine="sglang", tp_size=8, context=4096)

@@ -82,17 +82,19 @@ def sglang_loaded_bytes(spec: ModelSpec, quant: str, tp: int = 1, gpu=None) -> d
     tails = sum(-n % ALLOCATOR_ROUND_BYTES for n in params.values() if n >= ALLOCATOR_LARGE_BYTES)
     rotary = spec.mla.qk_rope_head_dim if spec.mla is not None else spec.head_dim
     return {"weight_tensors": sum(params.values()), "rotary_cache": spec.max_context * rotary * 4,
-            "allocator_tails": tails, "mla_absorbed": sglang_mla_absorbed_bytes(spec, tp)}
+            "allocator_tails": tails, "mla_absorbed": sglang_mla_absorbed_bytes(spec, tp, quant=quant, gpu=gpu)}
 
 
-def sglang_mla_absorbed_bytes(spec: ModelSpec, tp: int) -> int:
-    """MLA's w_kc and w_vc: SGLang splits kv_b_proj per head into them after loading, as bf16 copies (dequantized from
-    fp8 or int8 checkpoints) beside the checkpoint's kv_b_proj, which prefill keeps using (models/deepseek_v2.py
-    post_load_weights); one GPU's heads, every layer. 0 without MLA."""
+def sglang_mla_absorbed_bytes(spec: ModelSpec, tp: int, *, quant: str = "bf16", gpu=None) -> int:
+    """MLA's w_kc and w_vc: SGLang splits kv_b_proj per head into them after loading, copies beside the checkpoint's
+    kv_b_proj, which prefill keeps using (models/deepseek_v2.py post_load_weights); one GPU's heads, every layer. In
+    bf16 (fp8 block checkpoints dequantized on CUDA), but fp8 on AMD GPUs, where an fp8 checkpoint's kv_b_proj is
+    requantized per tensor instead. 0 without MLA."""
     if spec.mla is None:
         return 0
     m = spec.mla
-    return spec.n_layers * m.kv_lora_rank * max(1, spec.n_heads // tp) * (m.qk_nope_head_dim + m.v_head_dim) * 2
+    size = 1 if quant.startswith("fp8") and gpu is not None and gpu.vendor == "amd" else 2
+    return spec.n_layers * m.kv_lora_rank * max(1, spec.n_heads // tp) * (m.qk_nope_head_dim + m.v_head_dim) * size
 # handle_gpu_memory_settings' tiers: (below this many GiB of nvidia-smi total, chunked_prefill_size, decode graph
 # max_bs for tp < 4, for tp ≥ 4)
 SGLANG_TIERS = ((20, 2048, 8, 8), (35, 4096, 48, 160), (60, 4096, 32, 160), (90, 8192, 256, 512),
