@@ -446,6 +446,8 @@ def test_vllm_0_7_materializes_the_absorbed_mla_matrices():
     assert vllm_mla_materialized_bytes(spec, "fp16", 8, (0, 7, 1)) == per_layer
     assert vllm_mla_materialized_bytes(spec, "fp16", 8, (0, 7, 0)) == 0  # before the MLA backend
     assert vllm_mla_materialized_bytes(spec, "fp16", 8, (0, 8, 0)) == 0  # materialization removed
+    # from 0.8.0 a quantized kv_b_proj is dequantized into a 16-bit copy for the bmm's: kv_lora_rank × heads·(128 + 128)
+    assert vllm_mla_materialized_bytes(spec, "fp8", 8, (0, 10, 1)) == 512 * 2 * (128 + 128) * 2
     assert vllm_mla_materialized_bytes(spec, "fp8", 8, (0, 7, 3)) == (2048 + 2048) * 2 * 512 + 2048 * 2 * 64 * 2
     assert vllm_mla_materialized_bytes(load_model("meta-llama/Llama-3.1-8B"), "bf16", 1, (0, 7, 1)) == 0
     kw = dict(quant="fp16", gpu="a100-sxm-40gb", engine="vllm", tensor_parallel_size=8, max_model_len=8192,

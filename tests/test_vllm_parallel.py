@@ -6,7 +6,14 @@ import sys
 import pytest
 
 from planner import LayoutError, estimate, load_model
-from planner.engines.vllm import VLLM_CUDA_GRAPH_ESTIMATE_BYTES, VLLM_CUSTOM_ALLREDUCE_BYTES, vllm_stage_layers
+from planner.engines.vllm import (
+    VLLM_CUDA_GRAPH_ESTIMATE_BYTES,
+    VLLM_CURRENT,
+    VLLM_CUSTOM_ALLREDUCE_BYTES,
+    vllm_mla_materialized_bytes,
+    vllm_release,
+    vllm_stage_layers,
+)
 from planner.weights import stage_weights, stored_tensors, weights_bytes
 
 
@@ -88,8 +95,11 @@ def test_data_parallel_replicas_and_expert_parallel():
                   data_parallel_size=2, enable_expert_parallel=True)
     # replicas do not change a GPU's share; spreading the experts over all 8 GPUs halves their part of it
     assert tp4.engine_details["gpus"] == ep.engine_details["gpus"] == 8
-    assert tp4.weights_bytes == stage_weights(spec, "fp8-block", [61], tp=4)[0]
-    assert ep.weights_bytes == stage_weights(spec, "fp8-block", [61], tp=4, ep=8)[0]
+    # besides the tensors, MLA's 16-bit copy of the fp8 kv_b_proj for its bmm's (vllm_mla_materialized_bytes)
+    mla = 61 * vllm_mla_materialized_bytes(spec, "fp8-block", 4, vllm_release(VLLM_CURRENT))
+    assert mla == 61 * 512 * 32 * (128 + 128) * 2
+    assert tp4.weights_bytes == stage_weights(spec, "fp8-block", [61], tp=4)[0] + mla
+    assert ep.weights_bytes == stage_weights(spec, "fp8-block", [61], tp=4, ep=8)[0] + mla
     experts = sum(t.nbytes for t in stored_tensors(spec, "fp8-block") if t.is_routed_expert)
     assert tp4.weights_bytes - ep.weights_bytes == pytest.approx(experts / 4 - experts / 8, rel=1e-3)
     dense = estimate("meta-llama/Llama-3.1-70B", engine="vllm", gpu="h100-sxm", quant="bf16", tensor_parallel_size=4,

@@ -129,17 +129,25 @@ def vllm_mxfp4_expert_factor(spec: ModelSpec, backend: str, release: tuple[int, 
 # keeps using, each layer materializes W_Q_UK = W_Q·W_UK (rank × heads·kv_lora_rank, rank = q_lora_rank or the hidden
 # size), W_UV_O = W_UV·W_O (heads·kv_lora_rank × hidden) and a contiguous W_QR (rank × heads·rope), heads being the
 # rank's share; in the activation dtype, W_Q_UK and W_UV_O requantized to fp8 for fp8 checkpoints (their block scales
-# left out). Other formats ran MLA only with VLLM_MLA_DISABLE=1 then, and are not charged.
+# left out). Other formats ran MLA only with VLLM_MLA_DISABLE=1 then, and are not charged. From #14770 on (read at the
+# v0.8.5 tag and a September 2025 branch, v1/attention/backends/mla/common.py: "we currently do not have quantized
+# bmm's ... we just store fp16/bf16 copies") W_UK_T and W_UV are views of kv_b_proj, but of a dequantized 16-bit copy
+# of it for quantized checkpoints: kv_lora_rank × heads·(nope + v) in 16 bits beside the quantized one.
 VLLM_MLA_MATERIALIZED = ((0, 7, 1), (0, 8, 0))
 
 
 def vllm_mla_materialized_bytes(spec: ModelSpec, quant: str, tp: int, release: tuple[int, ...]) -> int:
-    """Per layer on one GPU: the absorbed MLA matrices of releases VLLM_MLA_MATERIALIZED; 0 elsewhere."""
+    """Per layer on one GPU: the absorbed MLA matrices of releases VLLM_MLA_MATERIALIZED, or later the 16-bit copy of
+    a quantized kv_b_proj; 0 without MLA or for 16-bit checkpoints after VLLM_MLA_MATERIALIZED."""
     since, until = VLLM_MLA_MATERIALIZED
     fam = family(quant, spec)
-    if spec.mla is None or not since <= release < until or fam not in ("float", "fp8"):
+    if spec.mla is None or release < since:
         return 0
     m, heads = spec.mla, max(1, spec.n_heads // tp)
+    if release >= until:
+        return 0 if fam == "float" else m.kv_lora_rank * heads * (m.qk_nope_head_dim + m.v_head_dim) * 2
+    if fam not in ("float", "fp8"):
+        return 0
     rank = m.q_lora_rank or spec.d_model
     absorbed = (rank + spec.d_model) * heads * m.kv_lora_rank
     return absorbed * (1 if fam == "fp8" else 2) + rank * heads * m.qk_rope_head_dim * 2
