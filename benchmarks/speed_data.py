@@ -16,9 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 
 from planner import load_model
+from planner.engines.common import release_tuple
 from planner.engines.llamacpp.releases import LLAMACPP_OLDEST
 from planner.estimate import default_kv_dtype
 from planner.parallel import plan
@@ -64,8 +66,6 @@ def load_rows() -> list[dict]:
 # take 0.4.0, the oldest release planner has rules for (the V0 engine, as they ran).
 VLLM_RELEASE_DATES = (("2024-03", "0.4.0"), ("2024-06", "0.5.0"), ("2024-09", "0.6.0"), ("2024-10", "0.6.3"),
                       ("2024-12", "0.6.5"), ("2025-01", "0.7.0"), ("2025-03", "0.8.0"))
-MONTHS = {m: i + 1 for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
-                                          "dec"))}
 
 
 def vllm_version(printed: str) -> str | None:
@@ -77,16 +77,12 @@ def vllm_version(printed: str) -> str | None:
     if m := re.search(r"vllm[ _-]?v?(\d+\.\d+(?:\.\d+)?)|~v(\d+\.\d+(?:\.\d+)?)", printed, re.IGNORECASE):
         return m[1] or m[2]
     if m := re.search(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w* (20\d\d)", printed, re.IGNORECASE):
-        month = f"{m[2]}-{MONTHS[m[1].lower()]:02d}"
+        month = f"{m[2]}-{datetime.strptime(m[1][:3].title(), '%b').month:02d}"
     elif m := re.search(r"\b(20\d\d)\b", printed):
         month = f"{m[1]}-12"
     else:
         return None
-    return max((v for since, v in VLLM_RELEASE_DATES if since <= month), default="0.4.0", key=_release)
-
-
-def _release(version: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in version.split("."))
+    return max((v for since, v in VLLM_RELEASE_DATES if since <= month), default="0.4.0", key=release_tuple)
 
 
 # A run measured through a server (an HTTP client timing each request) rather than by the engine's own offline

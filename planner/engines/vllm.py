@@ -140,9 +140,9 @@ def vllm_mla_materialized_bytes(spec: ModelSpec, quant: str, tp: int, release: t
     """Per layer on one GPU: the absorbed MLA matrices of releases VLLM_MLA_MATERIALIZED, or later the 16-bit copy of
     a quantized kv_b_proj; 0 without MLA or for 16-bit checkpoints after VLLM_MLA_MATERIALIZED."""
     since, until = VLLM_MLA_MATERIALIZED
-    fam = family(quant, spec)
     if spec.mla is None or release < since:
         return 0
+    fam = family(quant, spec)
     m, heads = spec.mla, max(1, spec.n_heads // tp)
     if release >= until:
         return 0 if fam == "float" else m.kv_lora_rank * heads * (m.qk_nope_head_dim + m.v_head_dim) * 2
