@@ -29,7 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from speed_data import ROOT, half, load_rows, predict, served, source_id, spec_of  # noqa: E402
 
 from planner.efficiency import ANY, SPEED_ENGINES, default_backend, family, gpu_class, trial  # noqa: E402
+from planner.engines.llamacpp.releases import LLAMACPP_OLDEST  # noqa: E402
 from planner.gpus import load_gpu  # noqa: E402
+from planner.perf import llamacpp_prefill_family  # noqa: E402
 
 OUT = ROOT / "profiles" / "efficiency.yaml"
 # An entry needs MIN_RUNS runs; an engine's own entry one source, a group's (compiled) MIN_GROUP_SOURCES, since it
@@ -85,11 +87,17 @@ HEADER = """\
 """
 
 
-def key_of(row: dict) -> tuple[str, str, str, str]:
+def key_of(row: dict, *, prefill: bool = False) -> tuple[str, str, str, str]:
+    """(engine, backend, weight family, GPU class) of a run; prefill: the family of the kernels its prefill runs
+    (llama.cpp's cuBLAS path runs dequantized GGUF weights as float ones: planner.perf.llamacpp_prefill_family)."""
     spec = spec_of(row)
     g = load_gpu(row["gpu"])
     backend = (row.get("backend") or default_backend(g)) if row["engine"] == "llama.cpp" else ANY
-    return row["engine"], backend, family(row["quant"], spec), gpu_class(g)
+    fam = family(row["quant"], spec)
+    if prefill and row["engine"] == "llama.cpp":
+        build = None if row.get("build") is None else max(row["build"], LLAMACPP_OLDEST)
+        fam = llamacpp_prefill_family(row["quant"], g, backend, build) or fam
+    return row["engine"], backend, fam, gpu_class(g)
 
 
 def implied(rows: list[dict]) -> dict[str, list[tuple[tuple, float, str]]]:
@@ -110,7 +118,8 @@ def implied(rows: list[dict]) -> dict[str, list[tuple[tuple, float, str]]]:
         if "ttft" in at_full:
             (full, meas, _), (half_, _, _) = at_full["ttft"], at_half["ttft"]
             if half_ - full >= MIN_PREFILL_COMPUTE_S:  # the ideal compute's time (work at η = 1)
-                out["prefill_compute"].append((k, _share(full, half_, meas), source_id(r["source"])))
+                out["prefill_compute"].append((key_of(r, prefill=True), _share(full, half_, meas),
+                                               source_id(r["source"])))
     return out
 
 

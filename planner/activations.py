@@ -155,6 +155,23 @@ def step_activation_bytes(spec: ModelSpec, *, batch, tokens, attended, attention
     return np.maximum(np.maximum(norm, attn), np.maximum(mlp, head))
 
 
+def tp_shard(spec: ModelSpec, tp: int) -> ModelSpec:
+    """One tensor-parallel rank's view of `spec` for its activations (Megatron-style sharding, as vLLM and SGLang
+    lay it out): the query heads, the KV heads (at least one: replicated below tp), the MLP's, the routed experts'
+    and the shared experts' intermediate widths split tp ways; the residual stream x and norm(x) (d_model), the
+    gathered logits and MLA's latents stay whole on every rank, as do linear-attention and Mamba mixers' widths
+    (not split here: an upper bound). tp = 1 returns `spec` itself."""
+    if tp == 1:
+        return spec
+    heads = max(1, spec.n_heads // tp)
+    update = {"n_heads": heads, "n_kv_heads": heads if spec.mla is not None else max(1, -(-spec.n_kv_heads // tp)),
+              "d_ff": spec.d_ff // tp}
+    if spec.moe is not None:
+        update["moe"] = spec.moe.model_copy(update={"expert_d_ff": max(1, spec.moe.expert_d_ff // tp),
+                                                    "shared_d_ff": spec.moe.shared_d_ff // tp})
+    return spec.model_copy(update=update)
+
+
 def _masked_keys(spec: ModelSpec, tokens, context, chunked: bool):
     """Keys a masked SDPA block sees, or None when no layer needs a mask (full causal prefill)."""
     kinds = spec.layer_kinds()

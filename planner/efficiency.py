@@ -210,18 +210,21 @@ def lookup(what: Literal["decode_memory", "prefill_compute"], *, engine: str, fa
 
 
 def efficiencies(gpu: GPU, quant: str, engine: str, spec: ModelSpec | None = None, *,
-                 backend: str | None = None) -> tuple[Entry, Entry]:
-    """(decode-memory entry, prefill-compute entry) for a run of `engine` on `gpu` with `quant` weights."""
+                 backend: str | None = None, prefill_family: str | None = None) -> tuple[Entry, Entry]:
+    """(decode-memory entry, prefill-compute entry) for a run of `engine` on `gpu` with `quant` weights.
+    prefill_family: the family whose kernels run the prefill, where not the weights' own (llama.cpp's cuBLAS path
+    runs dequantized GGUF weights as float ones: planner.perf.llamacpp_prefill_family)."""
     backend = check_backend(backend) if backend is not None else (
         default_backend(gpu) if engine == "llama.cpp" else ANY)
     kw = dict(engine=engine, fam=family(quant, spec), cls=gpu_class(gpu), backend=backend)
-    return lookup("decode_memory", **kw), lookup("prefill_compute", **kw)
+    return lookup("decode_memory", **kw), lookup("prefill_compute", **{**kw, "fam": prefill_family or kw["fam"]})
 
 
 def efficiency_keys(gpu: GPU, quant: str, engine: str, spec: ModelSpec | None = None, *, backend: str | None = None,
-                    efficiency: float | None = None, prefill_efficiency: float | None = None) -> dict[str, str]:
+                    efficiency: float | None = None, prefill_efficiency: float | None = None,
+                    prefill_family: str | None = None) -> dict[str, str]:
     """Which entries a run's decode and prefill figures rest on ("yours" where the caller gave the value)."""
-    decode, prefill = efficiencies(gpu, quant, engine, spec, backend=backend)
+    decode, prefill = efficiencies(gpu, quant, engine, spec, backend=backend, prefill_family=prefill_family)
     return {"decode": "yours" if efficiency is not None else decode.key,
             "prefill": "yours" if prefill_efficiency is not None else prefill.key}
 

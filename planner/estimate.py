@@ -238,6 +238,9 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     if details.get("communication_bytes"):  # a tensor-parallel engine's all-reduce buffers, outside PyTorch's pool
         breakdown["overhead"] = {**overhead, "all_reduce_buffers": details["communication_bytes"]}
         totals["overhead_bytes"] += details["communication_bytes"]
+    if details.get("nccl_bytes"):  # NCCL's communicators on several GPUs, outside PyTorch's pool
+        breakdown["overhead"] = {**breakdown["overhead"], "nccl_buffers": details["nccl_bytes"]}
+        totals["overhead_bytes"] += details["nccl_bytes"]
     if engine in (None, "transformers"):  # PyTorch's caching allocator serves the activations
         overhead = overhead_breakdown(w.runtime, activation_bytes=totals["activation_bytes"])
         breakdown["overhead"] = overhead

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .activations import decode_activation_bytes
+from .activations import decode_activation_bytes, tp_shard
 from .checks import positive_float, positive_int
 from .efficiency import efficiency_keys, request_seconds, typical_errors
 from .errors import LayoutError, WorkloadError, shown
@@ -31,6 +31,7 @@ from .perf import (
     HOST_RAM_BYTES_PER_S,
     decode_seconds_per_token,
     default_engine,
+    llamacpp_prefill_family,
     offload_seconds_per_token,
     prefill_seconds,
     tensor_parallel_seconds,
@@ -65,6 +66,7 @@ class ParallelPlan(BaseModel):
     efficiency_entries: dict[str, str] = {}  # profiles/efficiency.yaml entries behind decode and prefill ("yours")
     typical_error: dict[str, float] = {}  # decode / ttft: the check half's median |error| for this engine × family
     engine_loop_seconds: float = 0.0  # the engine loop's host time in every step (vLLM's V0 engine), included above
+    output_lag_seconds: float = 0.0  # the decode step the first token waits for (vLLM V0's async output), included
     request_overhead_seconds: float | None = None  # a served request's latency on top of prefill_seconds
 
 
@@ -121,7 +123,7 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
                          logits=workload.get("logits", "last"), logits_dtype=workload.get("logits_dtype", "fp32"),
                          runtime=workload.get("runtime", "cuda"), cap_sliding=workload.get("cap_sliding", True))
     engine = engine or default_engine(w.quant, spec)
-    build, loop = release_speed(engine, engine_version)
+    build, loop, lag = release_speed(engine, engine_version)
     prompt = w.context if prompt is None else positive_int("prompt", prompt)
     if prompt > w.context:
         raise WorkloadError(f"prompt {prompt} exceeds context {w.context}")
@@ -133,7 +135,10 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
         weights = _tp_weights(spec, w.quant, n)
         kv_share = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / n) / spec.n_kv_heads
         kv = ceil(kv_total * kv_share)
-        act = ceil(act / n)
+        # a rank's heads and MLP columns, the residual stream whole
+        _, prefill, decode = workload_bytes(tp_shard(spec, n), w, context=w.context, batch=w.batch,
+                                            weights=weights_bytes(spec, w.quant))
+        act = max(prefill, decode)
         step, comm, ttft = tensor_parallel_seconds(
             spec, g, quant=w.quant, kv_dtype=w.kv_dtype, context=w.context, prompt=prompt, n=n, batch=w.batch,
             engine=engine, cap_sliding=w.cap_sliding, backend=backend, efficiency=efficiency,
@@ -149,6 +154,8 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
                                engine=engine, cap_sliding=w.cap_sliding, backend=backend, efficiency=efficiency,
                                prefill_efficiency=prefill_efficiency, stages=n, build=build)
     step, ttft = step + loop, None if ttft is None else ttft + loop  # the engine loop's host time, once per step
+    lag = step if lag and (mode == "tp" or n == 1) else 0.0  # V0's async output, off with pipeline stages
+    ttft = None if ttft is None else ttft + lag
     over = overhead_bytes(w.runtime, activation_bytes=act)
     per_gpu = dict(weights_bytes=weights, kv_cache_bytes=kv, activation_bytes=act, overhead_bytes=over)
     per_gpu["total_bytes"] = sum(per_gpu.values())
@@ -158,11 +165,14 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
                         headroom_bytes=headroom, decode_seconds_per_token=float(step),
                         communication_seconds_per_token=float(comm), decode_tokens_per_s=1 / float(step),
                         prefill_seconds=None if ttft is None else float(ttft),
-                        efficiency_entries=efficiency_keys(g, w.quant, engine, spec, backend=backend,
-                                                           efficiency=efficiency,
-                                                           prefill_efficiency=prefill_efficiency),
+                        efficiency_entries=efficiency_keys(
+                            g, w.quant, engine, spec, backend=backend, efficiency=efficiency,
+                            prefill_efficiency=prefill_efficiency,
+                            prefill_family=llamacpp_prefill_family(w.quant, g, backend, build)
+                            if engine == "llama.cpp" else None),
                         typical_error=typical_errors(w.quant, engine, spec),
-                        engine_loop_seconds=loop, request_overhead_seconds=request_seconds(engine))
+                        engine_loop_seconds=loop, output_lag_seconds=lag,
+                        request_overhead_seconds=request_seconds(engine))
 
 
 class OffloadPlan(BaseModel):

@@ -3,6 +3,8 @@ decode tokens/s (roofline, planner.perf), with the efficiency entries and typica
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from .checks import positive_int
@@ -34,6 +36,10 @@ class Performance(BaseModel):
     engine_loop_seconds: float = Field(
         0.0, description="what the engine's host loop adds to every step, the prefill's and each decode step's "
         "(vLLM's V0 engine, before 0.8.0, schedules and samples between GPU steps); included in the figures above")
+    output_lag_seconds: float = Field(
+        0.0, description="what the first token waits after its prefill before it reaches the caller: one decode step "
+        "where vLLM's V0 engine (0.6–0.7) processes outputs asynchronously, handing a step's tokens out after the "
+        "next step; included in prefill_seconds")
     request_overhead_seconds: float | None = Field(
         None, description="what a served request adds to the time to first token (HTTP, tokenization, scheduling), "
         "from published server benchmarks; None where none is known")
@@ -77,14 +83,17 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
         ALLREDUCE_LATENCY_S,
         decode_seconds_per_token,
         default_engine,
+        llamacpp_prefill_family,
         prefill_seconds,
         tensor_parallel_seconds,
     )
 
     g = load_gpu(gpu)
     engine = engine or default_engine(w.quant, spec)
-    build, loop = release_speed(engine, engine_version)
-    used = efficiency_keys(g, w.quant, engine, spec, efficiency=efficiency, prefill_efficiency=prefill_efficiency)
+    build, loop, lag = release_speed(engine, engine_version)
+    used = efficiency_keys(g, w.quant, engine, spec, efficiency=efficiency, prefill_efficiency=prefill_efficiency,
+                           prefill_family=llamacpp_prefill_family(w.quant, g, None, build)
+                           if engine == "llama.cpp" else None)
     prompt = w.context if prompt is None else positive_int("prompt", prompt)
     if prompt > w.context:
         raise WorkloadError(f"prompt {prompt} exceeds context {w.context}")
@@ -101,6 +110,8 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
         ttft = None if ttft is None else ttft + loop
     else:  # no bandwidth or FLOP/s figures: no speed rather than a made-up one
         step = ttft = None
+    lag = step if lag and pp == 1 and step is not None else 0.0  # V0's async output: one pipeline stage only
+    ttft = None if ttft is None else ttft + lag
     usable = g.usable_memory_bytes
     reason = refusal
     if total > usable:
@@ -113,15 +124,22 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
         decode_seconds_per_token=step, decode_tokens_per_s=None if step is None else 1 / step,
         throughput_tokens_per_s=None if step is None else w.batch / step,
         efficiency_entries=used, typical_error=typical_errors(w.quant, engine, spec),
-        engine_loop_seconds=loop if step is not None else 0.0, request_overhead_seconds=request_seconds(engine))
+        engine_loop_seconds=loop if step is not None else 0.0, output_lag_seconds=lag,
+        request_overhead_seconds=request_seconds(engine))
 
 
-def release_speed(engine: str, engine_version: str | int | None) -> tuple[int | None, float]:
-    """(llama.cpp's build or None, the engine loop's time per step) for a speed engine's release (None: the current
-    one); a version of another engine is refused."""
+class ReleaseSpeed(NamedTuple):
+    build: int | None  # llama.cpp's build (its prefill kernels), None for other engines or the current build
+    loop: float  # the engine loop's host time per step
+    output_lag: bool  # the first token reaches the caller one decode step after the prefill
+
+
+def release_speed(engine: str, engine_version: str | int | None) -> ReleaseSpeed:
+    """What a speed engine's release (None: the current one) changes in its speed; a version of another engine is
+    refused."""
     from .efficiency import sync_loop
     from .engines.llamacpp.releases import llamacpp_build
-    from .engines.vllm import vllm_synchronous_loop
+    from .engines.vllm import vllm_first_token_waits_a_step, vllm_synchronous_loop
 
     if engine_version is not None and engine not in ("llama.cpp", "vllm"):
         raise WorkloadError(f"engine_version: speed follows the releases of llama.cpp and vLLM only, not {engine}'s; "
@@ -132,7 +150,7 @@ def release_speed(engine: str, engine_version: str | int | None) -> tuple[int | 
     version = None if engine_version is None else str(engine_version)
     loop = (entry.sync_loop_step_s if engine == "vllm" and (entry := sync_loop(engine)) is not None
             and vllm_synchronous_loop(version) else 0.0)
-    return build, loop
+    return ReleaseSpeed(build, loop, engine == "vllm" and vllm_first_token_waits_a_step(version))
 
 
 def _lower_first(sentence: str) -> str:

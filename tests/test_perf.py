@@ -354,11 +354,16 @@ def test_llamacpp_prefill_runs_quantized_weights_on_int8_tensor_cores_from_b3216
 def test_a_llamacpp_build_before_mmq_prefills_at_the_16_bit_rate():
     # the same efficiency at half the peak: Llama-2-7B Q4_0 on an RTX 4090 (int8 660.6 TOPS, fp16-accumulate
     # 330.3 TFLOP/s, Ada whitepaper): the compute of a 4 × 512-token prompt takes twice as long on b3000
+    # (b3000 also dequantizes each micro-batch's weights to fp16 first, below)
+    from planner.perf import llamacpp_dequant_bytes
+
     spec, g = load_model("meta-llama/Llama-2-7b-hf"), load_gpu("rtx-4090")
-    kw = dict(quant="q4_0", kv_dtype="fp16", prompt=2048, engine="llama.cpp", prefill_efficiency=0.3)
+    kw = dict(quant="q4_0", kv_dtype="fp16", prompt=2048, engine="llama.cpp", prefill_efficiency=0.3,
+              efficiency=0.8)
     at = {b: prefill_seconds(spec, g, build=b, **kw) for b in (3000, 3216)}
     fixed = 4 * layer_overhead_seconds(spec, "llama.cpp", prefill=True)  # four micro-batches
-    assert (at[3000] - fixed) / (at[3216] - fixed) == pytest.approx(2.0, rel=0.03)
+    dequant = 4 * llamacpp_dequant_bytes(spec, "q4_0", tokens=2048) / (g.memory_bandwidth_bytes_per_s * 0.8)
+    assert (at[3000] - fixed - dequant) / (at[3216] - fixed) == pytest.approx(2.0, rel=0.03)
     assert prefill_seconds(spec, g, **kw) == at[3216]  # the default is the current build
     old = estimate("meta-llama/Llama-2-7b-hf", quant="q4_0", gpu="rtx-4090", context=4096, prompt=512,
                    engine="llama.cpp", n_gpu_layers=99, engine_version="b3000")
@@ -370,6 +375,35 @@ def test_a_llamacpp_build_before_mmq_prefills_at_the_16_bit_rate():
         pytest.approx(old.prefill_seconds)
     with pytest.raises(PlannerError, match="engine_version"):  # a vLLM version is not a llama.cpp build
         plan("meta-llama/Llama-2-7b-hf", engine="vllm", engine_version="b3000", **kw)
+
+
+def test_before_mmq_llamacpp_prefills_quantized_weights_as_float_ones_after_dequantizing_them():
+    # b2824's ggml_cuda_op_mul_mat_cublas: to_fp16_cuda(src0) into a pool buffer, then cublasGemmEx with
+    # CUBLAS_COMPUTE_16F: the float weights' GEMM, so the float weights' prefill efficiency, after a pass that reads
+    # the quantized layers and writes them as fp16
+    from planner.perf import llamacpp_dequant_bytes, llamacpp_prefill_family
+    from planner.weights import stored_tensors
+
+    g = load_gpu("rtx-3090")
+    assert llamacpp_prefill_family("q4_k_m", g, build=2824) == "float"
+    assert llamacpp_prefill_family("q4_k_m", g, build=3216) is None  # MMQ: the GGUF family's own kernels
+    assert llamacpp_prefill_family("iq1_m", g) == "float"  # never in MMQ
+    assert llamacpp_prefill_family("q4_k_m", g, "vulkan", build=2824) is None
+    assert llamacpp_prefill_family("fp16", g, build=2824) is None
+    assert llamacpp_prefill_family("q4_k_m", load_gpu("m2-ultra"), build=2824) is None
+    # Meta-Llama-3-8B (config.json: hidden 4096, 32 heads and 8 KV heads of 128, intermediate 14336, 32 layers):
+    # 218,103,808 matmul weights a layer, written as 2-byte fp16 beside the quantized bytes read
+    spec = load_model("meta-llama/Meta-Llama-3-8B")
+    layers = sum(t.nbytes for t in stored_tensors(spec, "q4_k_m") if t.layer is not None and t.is_matrix)
+    assert llamacpp_dequant_bytes(spec, "q4_k_m", tokens=512) - layers == 2 * 32 * 218_103_808
+    # the quantized prompt then takes the float prompt's time plus that pass, once per 512-token micro-batch
+    kw = dict(kv_dtype="fp16", prompt=1024, engine="llama.cpp", efficiency=0.8, build=2824)
+    q4, f16 = (prefill_seconds(spec, g, quant=q, **kw) for q in ("q4_k_m", "fp16"))
+    dequant = llamacpp_dequant_bytes(spec, "q4_k_m", tokens=1024) / (g.memory_bandwidth_bytes_per_s * 0.8)
+    assert q4 - f16 == pytest.approx(2 * dequant, rel=1e-6)
+    e = estimate(spec, quant="q4_k_m", gpu="rtx-3090", context=1024, prompt=1024, engine="llama.cpp",
+                 engine_version="b2824")
+    assert e.performance.efficiency_entries["prefill"].startswith("llama.cpp/cuda/float/")
 
 
 def test_vllm_v0_engine_loop_adds_its_host_time_to_every_step():
@@ -388,18 +422,40 @@ def test_vllm_v0_engine_loop_adds_its_host_time_to_every_step():
     now = estimate("meta-llama/Llama-3.1-8B", **kw).performance
     assert (v0.engine_loop_seconds, v1.engine_loop_seconds, now.engine_loop_seconds) == (loop, 0.0, 0.0)
     assert v0.decode_seconds_per_token - v1.decode_seconds_per_token == pytest.approx(loop)
-    assert v0.prefill_seconds - v1.prefill_seconds == pytest.approx(loop)
+    # and V0 from 0.6.0 hands the first token out after the next step (async output processing): one decode step
+    assert v0.output_lag_seconds == pytest.approx(v0.decode_seconds_per_token)
+    assert v0.prefill_seconds - v1.prefill_seconds == pytest.approx(loop + v0.decode_seconds_per_token)
+    assert v1.output_lag_seconds == now.output_lag_seconds == 0.0
     assert v1.decode_seconds_per_token == now.decode_seconds_per_token
     # plan() agrees, on one GPU and over four
     p = plan("meta-llama/Llama-3.1-8B", engine_version="0.6.3", **kw)
     assert (p.decode_seconds_per_token, p.engine_loop_seconds) == (pytest.approx(v0.decode_seconds_per_token), loop)
     tp = {v: plan("meta-llama/Llama-3.1-70B", n_gpus=4, engine_version=v, **kw) for v in ("0.6.3", "0.8.5")}
     assert tp["0.6.3"].decode_seconds_per_token - tp["0.8.5"].decode_seconds_per_token == pytest.approx(loop)
+    assert tp["0.6.3"].output_lag_seconds == pytest.approx(tp["0.6.3"].decode_seconds_per_token)
     # other engines run their loop in C++ or overlap it: no version to give
     with pytest.raises(PlannerError, match="engine_version: speed follows the releases of llama.cpp and vLLM only"):
         plan("meta-llama/Llama-3.1-8B", **{**kw, "engine": "sglang"}, engine_version="0.4.0")
     with pytest.raises(PlannerError, match="engine_version must be a vLLM release from 0.4"):
         plan("meta-llama/Llama-3.1-8B", engine_version="0.3.3", **kw)
+
+
+def test_vllm_v0_async_output_makes_the_first_token_wait_a_step():
+    # engine/async_llm_engine.py step_async (v0.6.0–v0.7.x): a step's outputs go to ctx.output_queue and are
+    # processed by the callback the next step runs, then returned when that step ends; config.py
+    # verify_async_output_proc turns it off with pipeline parallel. 0.5.x had no async output processing.
+    from planner.engines.vllm import vllm_first_token_waits_a_step
+
+    assert [vllm_first_token_waits_a_step(v) for v in ("0.5.4", "0.6.0", "0.7.3", "0.8.0", None)] == \
+        [False, True, True, False, False]
+    kw = dict(quant="bf16", gpu="h100-sxm", context=4096, prompt=1024, engine="vllm", engine_version="0.6.3")
+    tp = plan("meta-llama/Llama-3.1-70B", n_gpus=4, **kw)
+    pp = plan("meta-llama/Llama-3.1-70B", n_gpus=4, mode="pp", **kw)
+    assert tp.output_lag_seconds == pytest.approx(tp.decode_seconds_per_token) and pp.output_lag_seconds == 0.0
+    old = estimate("meta-llama/Llama-3.1-8B", **{**kw, "engine_version": "0.5.4"}).performance
+    assert old.output_lag_seconds == 0.0 and old.engine_loop_seconds > 0
+    piped = estimate("meta-llama/Llama-3.1-70B", **kw, pipeline_parallel_size=2).performance
+    assert piped.output_lag_seconds == 0.0
 
 
 

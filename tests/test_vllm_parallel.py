@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from planner import LayoutError, estimate, load_model
+from planner.activations import tp_shard
 from planner.engines.vllm import (
     VLLM_CUDA_GRAPH_ESTIMATE_BYTES,
     VLLM_CURRENT,
@@ -14,6 +15,7 @@ from planner.engines.vllm import (
     vllm_release,
     vllm_stage_layers,
 )
+from planner.parallel import plan
 from planner.weights import stage_weights, stored_tensors, weights_bytes
 
 
@@ -53,7 +55,11 @@ def test_tensor_parallel_4_gives_each_gpu_a_quarter_of_the_kv_heads():
     old = estimate("meta-llama/Llama-3.1-70B", engine="vllm", gpu="h100-sxm", quant="bf16", tensor_parallel_size=4,
                    engine_version="0.10.0")
     assert old.engine_details["available_kv_bytes"] == (old.engine_details["requested_bytes"] - old.weights_bytes
-                                                        - old.activation_bytes - VLLM_CUSTOM_ALLREDUCE_BYTES)
+                                                        - old.activation_bytes - VLLM_CUSTOM_ALLREDUCE_BYTES
+                                                        - old.engine_details["nccl_bytes"])
+    # NCCL 2.26 (torch 2.7, vLLM 0.8.5–0.10): per communicator a ring and a tree pair on each of 24 channels and
+    # NVLink SHARP's 16 × 2 × 1 MiB × 4 GPUs + 2 MiB; two communicators; a middle rank is the tightest
+    assert old.engine_details["nccl_bytes"] == 2 * (2 * 24 * 12 + 16 * 2 * 4 + 2) * 2**20
     assert e.breakdown["overhead"]["all_reduce_buffers"] == VLLM_CUSTOM_ALLREDUCE_BYTES
     assert d["max_concurrency"] == pytest.approx(d["kv_blocks"] / (131072 / 16))
     assert e.engine_refusal is None and e.performance.fits
@@ -105,3 +111,24 @@ def test_data_parallel_replicas_and_expert_parallel():
     dense = estimate("meta-llama/Llama-3.1-70B", engine="vllm", gpu="h100-sxm", quant="bf16", tensor_parallel_size=4,
                      enable_expert_parallel=True)
     assert dense.engine_details["expert_parallel_size"] == 1  # no experts: the flag changes nothing
+
+
+def test_a_tensor_parallel_rank_keeps_the_residual_stream_whole():
+    # Qwen2.5-32B (config.json: hidden_size 5120, intermediate_size 27648, 40 query / 8 KV heads of 128) at TP2 over
+    # 10,000 tokens: each rank's gated MLP holds gate, up and their product for its 13,824 columns, beside x and
+    # norm(x) of the whole 5,120-wide residual stream: 2·N·5120·2 + 3·N·13824·2 bytes. Dividing the one-GPU peak by
+    # two (what planner did before) left out half of the residual stream.
+    n = 10_000
+    rank = 2 * n * 5120 * 2 + 3 * n * 13824 * 2
+    e = estimate("Qwen/Qwen2.5-32B", engine="vllm", gpu="h100-sxm", quant="bf16", context=10_000,
+                 tensor_parallel_size=2, max_model_len=10_000, max_num_batched_tokens=n, max_num_seqs=1)
+    assert e.activation_bytes == rank == 1_034_240_000
+    spec = load_model("Qwen/Qwen2.5-32B")
+    shard = tp_shard(spec, 2)
+    assert (shard.n_heads, shard.n_kv_heads, shard.d_ff, shard.d_model) == (20, 4, 13824, 5120)
+    assert tp_shard(spec, 16).n_kv_heads == 1  # 8 KV heads over 16 ranks: replicated, one per rank
+    assert tp_shard(spec, 1) is spec
+    # plan(): the same per-rank view, so a rank's activations are more than half of one GPU's at TP2
+    one = plan(spec, gpu="h100-sxm", n_gpus=1, context=8192, prompt=8192)
+    two = plan(spec, gpu="h100-sxm", n_gpus=2, context=8192, prompt=8192)
+    assert one.per_gpu["activation_bytes"] / 2 < two.per_gpu["activation_bytes"] < one.per_gpu["activation_bytes"]

@@ -43,9 +43,11 @@ def _typical(setup: Setup, quant: str) -> str:
     served = request_seconds(engine)
     served = (f" Through a server, a request's first token comes about {1000 * served:.0f} ms later (HTTP, "
               "tokenizer, scheduler; from published server benchmarks)." if served else "")
-    loop = release_speed(engine, setup.engine_options.get("engine_version"))[1] if setup.engine == "vllm" else 0
-    served += (f" Each step includes {1000 * loop:.1f} ms of vLLM's V0 engine loop (scheduling and sampling between "
-               "GPU steps, before 0.8.0)." if loop else "")
+    release = release_speed(engine, setup.engine_options.get("engine_version")) if setup.engine == "vllm" else None
+    served += (f" Each step includes {1000 * release.loop:.1f} ms of vLLM's V0 engine loop (scheduling and sampling "
+               "between GPU steps, before 0.8.0)." if release and release.loop else "")
+    served += (" The first token also waits one decode step: vLLM's V0 engine (0.6–0.7) hands a step's tokens out "
+               "after the next step (async output processing)." if release and release.output_lag else "")
     return ("Typically " + " and ".join(parts) + f" ({engine}): the median error on published runs that did not "
             "calibrate planner; Accuracy lists them." + served if parts else served.strip())
 
@@ -111,10 +113,15 @@ def main(setup: Setup) -> None:
     if details.get("host_total_bytes"):
         st.caption(plain(f"In CPU RAM as well: {format_bytes(details['host_total_bytes'], setup.unit)} (the layers "
                          "not on the GPU, their KV cache and buffers); decode reads them at host-memory speed."))
+    if details.get("nccl_bytes"):
+        st.caption(plain(f"NCCL's communicators: {format_bytes(details['nccl_bytes'], setup.unit)} per GPU outside "
+                         "PyTorch's pool, " + ("charged against the budget by this vLLM release." if
+                                               details.get("nccl_charged") else "beside the budget (set up before "
+                                               "vLLM's baseline from 0.11).")))
     if details.get("nccl_uncounted"):
-        st.caption(plain("Not counted: NCCL's memory outside PyTorch, which this vLLM release charges when several "
-                         "GPUs talk (0.3 GiB at TP2 to 2.1 GiB at TP8 per GPU in public logs); the KV cache may be "
-                         "that much smaller."))
+        st.caption(plain("Not counted: the collective library's memory (RCCL on AMD GPUs, NCCL on a GPU given by its "
+                         "memory alone), which this vLLM release charges when several GPUs talk (0.3 GiB at TP2 to "
+                         "2.1 GiB at TP8 per GPU in public NCCL logs); the KV cache may be that much smaller."))
     if details:
         with st.expander(f"{setup.engine}'s own figures"):
             st.table({"": list(details), "value": [plain(f"{x:,}" if isinstance(x, int) and not isinstance(x, bool)

@@ -79,6 +79,9 @@ def cmd_estimate(a) -> str:
         if p.engine_loop_seconds:
             lines.append(f"  each step includes {1e3 * p.engine_loop_seconds:.1f} ms of the V0 engine's host loop "
                          "(scheduling and sampling between GPU steps, before vLLM 0.8.0)")
+        if p.output_lag_seconds:
+            lines.append(f"  the first token also waits {1e3 * p.output_lag_seconds:.1f} ms: vLLM's V0 engine "
+                         "(0.6–0.7) hands a step's tokens out after the next step (async output processing)")
     return "\n".join(lines)
 
 
@@ -152,8 +155,13 @@ def _engine_lines(e, unit: str) -> list[str]:
                   if d["mxfp4_experts"] != "none" else []),
                 f"  GPU KV cache size: {d['kv_tokens']:,} tokens ({d['kv_blocks']:,} blocks of {d['block_size']})",
                 f"  maximum concurrency for {d['max_model_len']:,} tokens per request: {d['max_concurrency']:.2f}x",
-                *(["  not counted: NCCL's memory outside PyTorch, which this release charges with several GPUs (0.3 "
-                   "GiB at TP2 to 2.1 GiB at TP8 per GPU in public logs); the KV cache may be that much smaller"]
+                *([f"  NCCL's communicators: {format_bytes(d['nccl_bytes'], unit)} per GPU outside PyTorch's pool, "
+                   + ("charged against the budget by this release" if d["nccl_charged"] else
+                      "beside the budget (set up before vLLM's baseline from 0.11)")]
+                  if d.get("nccl_bytes") else []),
+                *(["  not counted: the collective library's memory (RCCL on AMD GPUs, NCCL on a GPU given by its "
+                   "memory alone), which this release charges with several GPUs (0.3 GiB at TP2 to 2.1 GiB at TP8 "
+                   "per GPU in public NCCL logs); the KV cache may be that much smaller"]
                   if d.get("nccl_uncounted") else [])]
     if e.engine == "sglang":
         split = f" on each of {d['tp_size']} GPUs" if d["tp_size"] > 1 else ""

@@ -10,7 +10,7 @@ import re
 from fractions import Fraction
 from math import ceil
 
-from ..activations import step_activation_bytes
+from ..activations import step_activation_bytes, tp_shard
 from ..efficiency import family
 from ..errors import LayoutError, WorkloadError, shown
 from ..kv import kv_bytes_per_token_per_layer
@@ -21,6 +21,7 @@ from ..spec import ModelSpec
 from ..units import format_bytes
 from ..weights import is_mxfp4_expert, stage_weights
 from .common import EngineMemory, engine_options, mxfp4_expert_factor, release_tuple
+from .nccl import vllm_nccl_bytes
 
 # Tensor parallel: each rank's custom all-reduce (distributed/device_communicators/custom_all_reduce.py,
 # CustomAllreduce(max_size=8192 * 1024)) allocates an IPC buffer of max_size, a metadata buffer of
@@ -192,6 +193,19 @@ def vllm_synchronous_loop(version: str | None) -> bool:
     return not vllm_rules(vllm_release(VLLM_CURRENT if version is None else version))["v1"]
 
 
+# V0's async output processing (on by default from 0.6.0 with CUDA graphs and one pipeline stage: config.py
+# verify_async_output_proc) processes a step's outputs in a callback during the next step, and step_async returns them
+# when that step is done (engine/async_llm_engine.py, v0.7.2): a request's first token reaches its caller one decode
+# step after its prefill. V1 sends each step's outputs as soon as that step is sampled.
+VLLM_ASYNC_OUTPUT_SINCE = "0.6.0"
+
+
+def vllm_first_token_waits_a_step(version: str | None) -> bool:
+    """Whether the release's engine (None: the current one) hands out the first token only after the next step."""
+    release = vllm_release(VLLM_CURRENT if version is None else version)
+    return not vllm_rules(release)["v1"] and release >= release_tuple(VLLM_ASYNC_OUTPUT_SINCE)
+
+
 def vllm_scheduler_defaults(release: tuple[int, ...], *, max_model_len: int, gpu_memory_bytes: int,
                             device_name: str = "") -> dict:
     """max_num_batched_tokens and max_num_seqs as `vllm serve` sets them (research/vllm_versions.md, Defaults).
@@ -257,8 +271,9 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     data_parallel_size replicas of tensor_parallel_size × pipeline_parallel_size GPUs, each GPU with this budget
     (each replica its own KV cache and scheduler; the figures are one replica's): a GPU holds its stage's layers
     (vllm_stage_layers) with every matrix split tensor_parallel_size ways (planner.weights.stage_weights), its share
-    of the KV heads (an MLA latent whole), 1/tp of the layer activations, the sampler's full logits on the last
-    stage, and with tensor parallel the custom all-reduce buffers. With enable_expert_parallel a MoE's routed
+    of the KV heads (an MLA latent whole), its heads' and MLP columns' activations beside the whole residual stream
+    (planner.activations.tp_shard), the sampler's full logits on the last stage, and with tensor parallel the custom
+    all-reduce buffers and NCCL's communicators (planner.engines.nccl). With enable_expert_parallel a MoE's routed
     experts spread whole over the tp × dp GPUs instead of being split tp ways. Every GPU gets the fewest blocks any of
     them has room for (v1/core/kv_cache_utils.py); the figures returned are that GPU's.
     """
@@ -302,9 +317,9 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     tokens = o["max_num_batched_tokens"]
     reqs = min(o["max_num_seqs"], tokens)
     # the layer phases of a forward over `tokens` tokens (attention as SDPA: no scores), logits handled below;
-    # under tensor parallel each rank holds 1/tp of them (heads, MLP columns; the residual stream whole, left out)
-    layers = max(ceil(step_activation_bytes(spec, batch=1, tokens=tokens, attended=1, logits="last",
-                                            logits_bits=16, act_bits=16) / tp),
+    # under tensor parallel a rank holds its heads and MLP columns, the residual stream whole (tp_shard)
+    layers = max(int(step_activation_bytes(tp_shard(spec, tp), batch=1, tokens=tokens, attended=1, logits="last",
+                                           logits_bits=16, act_bits=16)),
                  vllm_fused_moe_bytes(spec, tokens, tp=tp, whole_experts=bool(o["enable_expert_parallel"])))
     # every rank gathers the full logits and samples (LogitsProcessor's all-gather); only the last stage has them
     path = "fused" if o["flashinfer_sampler"] or (rules["triton"] and reqs >= 8) else "sort"
@@ -318,9 +333,13 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     mxfp4_experts = o["mxfp4_backend"] if o["mxfp4_backend"] != "none" and any(
         stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, only=is_mxfp4_expert)) else "none"
     comm = VLLM_CUSTOM_ALLREDUCE_BYTES if tp > 1 else 0
-    # what the release charges besides weights and the profile peak: the all-reduce buffers (until 0.11), everything
-    # already on the GPU (its "global" periods), its CUDA-graph estimate (0.20+)
-    charged = ((comm if rules["comm"] else 0) + (CUDA_CONTEXT_BYTES if rules["context"] else 0)
+    # NCCL's communicators on the tightest GPU (planner.engines.nccl; NVIDIA GPUs of the catalog: AMD's RCCL is not
+    # modelled, nor a GPU known only by its memory)
+    nccl = (vllm_nccl_bytes(gpu, tp=tp, pp=pp, release=release, v1=rules["v1"])
+            if gpu is not None and gpu.vendor == "nvidia" else 0)
+    # what the release charges besides weights and the profile peak: the all-reduce buffers and NCCL (until 0.11),
+    # everything already on the GPU (its "global" periods), its CUDA-graph estimate (0.20+)
+    charged = ((comm + nccl if rules["comm"] else 0) + (CUDA_CONTEXT_BYTES if rules["context"] else 0)
                + (o["cuda_graph_memory_bytes"] if rules["graphs"] else 0))
     peaks = [layers] * (pp - 1) + [last_stage_peak]
     kv_heads = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / tp) / spec.n_kv_heads  # a rank's share
@@ -367,8 +386,8 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                  "communication_bytes": comm, "engine_version": version, "charged_bytes": charged,
                  "sampler": path, "sampler_bytes": sampler if pp == 1 or tight == pp - 1 else 0,
                  "mxfp4_experts": mxfp4_experts,
-                 # NCCL's communicators, outside PyTorch, which releases before 0.11 charge against the budget when
-                 # several GPUs talk (0.30 GiB at TP2 on L40S, 1.39 at TP4, 2.10 at TP8 on A100 in public logs)
-                 "nccl_uncounted": tp * pp > 1 and rules["comm"],
+                 "nccl_bytes": nccl, "nccl_charged": bool(nccl) and rules["comm"],
+                 # releases before 0.11 charge NCCL's memory; not modelled on AMD GPUs or a GPU given by memory only
+                 "nccl_uncounted": tp * pp > 1 and rules["comm"] and nccl == 0,
                  "cuda_graph_estimate_bytes": o["cuda_graph_memory_bytes"] if rules["graphs"] else 0,
                  "v1": rules["v1"], **o})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..efficiency import default_backend
+from ..efficiency import default_backend, family
 from ..gpus import GPU
 from ..quant.catalog import get_quant
 from ..spec import ModelSpec
@@ -50,6 +50,39 @@ def llamacpp_matmul_dtype(quant: str, gpu: GPU | None = None, backend: str | Non
     return "int8" if since is not None and (LLAMACPP_CURRENT if build is None else build) >= since else "fp16_acc16"
 
 
+def llamacpp_prefill_family(quant: str, gpu: GPU | None = None, backend: str | None = None,
+                            build: int | None = None) -> str | None:
+    """"float" where llama.cpp's CUDA build prefills quantized GGUF weights through cuBLAS — dequantized to fp16,
+    then the very GEMM float weights run (ggml-cuda.cu ggml_cuda_op_mul_mat_cublas: to_fp16_cuda, cublasGemmEx
+    with CUBLAS_COMPUTE_16F; b2824: for every batch over MMQ_MAX_BATCH_SIZE 32 with tensor cores), so the float
+    weights' prefill efficiency is theirs; None where the weights' own family holds (MMQ, other backends, float
+    weights)."""
+    if gpu is None or family(quant) != "gguf" or (backend or default_backend(gpu)) != "cuda":
+        return None
+    return "float" if llamacpp_matmul_dtype(quant, gpu, backend, build) == "fp16_acc16" else None
+
+
+def llamacpp_dequant_bytes(spec: ModelSpec, quant: str, *, tokens) -> np.ndarray | float:
+    """Bytes the cuBLAS path moves per micro-batch before its GEMMs: each layer's quantized matrices read and
+    written again as fp16 (2 bytes a weight); routed experts only as far as the micro-batch reaches them. The output
+    matrix multiplies the last position only (a vector kernel) and the embedding is a row lookup: neither is
+    dequantized."""
+    from ..quant.gguf import ggml_types
+
+    types = ggml_types()
+    dense = experts = 0
+    for t in stored_tensors(spec, quant):
+        kind = types.get(t.stored_as.upper())
+        if t.layer is None or not t.is_matrix or kind is None or kind.name in ("F32", "F16", "BF16"):
+            continue
+        moved = t.nbytes + 2 * (t.nbytes // kind.bytes * kind.block)
+        if t.is_routed_expert:
+            experts += moved
+        else:
+            dense += moved
+    return dense + experts * experts_touched_fraction(spec, np.minimum(tokens, LLAMACPP_N_UBATCH))
+
+
 # llama.cpp hands a prompt to llama_decode in batches of n_batch tokens and runs each batch as micro-batches of
 # n_ubatch tokens (defaults 2048 and 512, common/common.h). Each micro-batch is a forward pass of its own: it reads the
 # weights and pays the layers' overhead again. With the layers split over GPUs (-sm layer, all offloaded) the
@@ -59,15 +92,17 @@ def llamacpp_matmul_dtype(quant: str, gpu: GPU | None = None, backend: str | Non
 LLAMACPP_N_BATCH, LLAMACPP_N_UBATCH, LLAMACPP_MAX_COPIES = 2048, 512, 4
 
 
-def llamacpp_prefill_seconds(compute_s, weights_s, kv_s, spec: ModelSpec, engine: Engine, *, tokens, stages: int = 1):
+def llamacpp_prefill_seconds(compute_s, weights_s, kv_s, spec: ModelSpec, engine: Engine, *, tokens, stages: int = 1,
+                             dequant_s=0.0):
     """llama.cpp's prefill of `tokens` tokens: compute_s of FLOPs, weights_s to read the weights once and kv_s to
     write the cache, all on one GPU; run in micro-batches, pipelined over `stages` GPUs that hold consecutive layers.
     A stage-time is one micro-batch's time through all layers ÷ stages; a batch of u micro-batches takes
-    pipeline_steps(u, stages) of them."""
+    pipeline_steps(u, stages) of them. dequant_s: what the cuBLAS path's dequantization adds to each micro-batch
+    before its GEMMs (the same stream: not overlapped)."""
     tokens = np.asarray(tokens, dtype=float)
     ubatches = np.ceil(tokens / LLAMACPP_N_UBATCH)
-    per_ubatch = step_seconds(np.maximum(weights_s + kv_s / ubatches, compute_s / ubatches), spec, engine,
-                              prefill=True)
+    per_ubatch = step_seconds(np.maximum(weights_s + kv_s / ubatches, compute_s / ubatches) + dequant_s, spec,
+                              engine, prefill=True)
     full, rest = np.floor(tokens / LLAMACPP_N_BATCH), np.mod(tokens, LLAMACPP_N_BATCH)
     steps = full * pipeline_steps(LLAMACPP_N_BATCH // LLAMACPP_N_UBATCH, stages) + np.where(
         rest > 0, pipeline_steps(np.ceil(rest / LLAMACPP_N_UBATCH), stages), 0.0)

@@ -16,7 +16,13 @@ from ..kv import kv_cache_bytes
 from ..quant.catalog import get_quant
 from ..spec import STATE_ONLY_KINDS, ModelSpec
 from ..tensors import weight_tensors
-from .llamacpp import LLAMACPP_N_UBATCH, llamacpp_matmul_dtype, llamacpp_prefill_seconds
+from .llamacpp import (
+    LLAMACPP_N_UBATCH,
+    llamacpp_dequant_bytes,
+    llamacpp_matmul_dtype,
+    llamacpp_prefill_family,
+    llamacpp_prefill_seconds,
+)
 from .step import (
     Engine,
     _weight_split,
@@ -140,11 +146,14 @@ def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, pro
     peak = gpu.peak_flops(compute_dtype(quant, engine, gpu=gpu, backend=backend, build=build))
     if peak is None:
         return None  # prefill is compute-bound; without a FLOP/s figure there is no honest answer
+    cublas = llamacpp_prefill_family(quant, gpu, backend, build) if engine == "llama.cpp" else None
     compute_s = flops / (peak * prefill_compute_efficiency(gpu, quant, engine, spec, backend=backend,
-                                                           prefill_efficiency=prefill_efficiency))
+                                                           prefill_efficiency=prefill_efficiency,
+                                                           prefill_family=cublas))
     if engine == "llama.cpp":
+        dequant_s = llamacpp_dequant_bytes(spec, quant, tokens=tokens) / bandwidth if cublas else 0.0
         return llamacpp_prefill_seconds(compute_s, weights / bandwidth, kv / bandwidth, spec, engine, tokens=tokens,
-                                        stages=stages)
+                                        stages=stages, dequant_s=dequant_s)
     return step_seconds(np.maximum((weights + kv) / bandwidth, compute_s) / split, spec, engine, prefill=True)
 
 

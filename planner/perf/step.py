@@ -35,10 +35,11 @@ def memory_efficiency(gpu: GPU, quant: str, engine: Engine, spec: ModelSpec | No
 
 
 def prefill_compute_efficiency(gpu: GPU, quant: str, engine: Engine, spec: ModelSpec | None = None, *,
-                       backend: str | None = None, prefill_efficiency: float | None = None) -> float:
+                       backend: str | None = None, prefill_efficiency: float | None = None,
+                       prefill_family: str | None = None) -> float:
     if prefill_efficiency is not None:
         return _own("prefill_efficiency", prefill_efficiency)
-    return efficiencies(gpu, quant, engine, spec, backend=backend)[1].prefill_compute
+    return efficiencies(gpu, quant, engine, spec, backend=backend, prefill_family=prefill_family)[1].prefill_compute
 
 
 def _own(name: str, value) -> float:

@@ -150,6 +150,8 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
     if total is not None:
         kw["gpu_memory_bytes"] = round(float(total[1]) * GIB)
         s["total_gpu_memory"] = f"{total[1]} GiB (line {total_line})"
+        if gpu is not None:  # the budget from the log's total; the GPU's kind for its interconnect (NCCL)
+            kw["gpu"] = gpu
     elif gpu is not None:
         from ...gpus import load_gpu
 
@@ -213,10 +215,12 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
                         "estimated but not charged in this release (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS off "
                         "by default before 0.20)", found["graph_estimate"][1], half_digit(m[1])))
     if (m := found["non_torch"][0]) is not None:
-        rows.append(Row("non-torch memory", float(m[1]), None, "GiB",
-                        "not modelled: memory outside PyTorch's pool that start-up adds after vLLM's baseline (cuBLAS, "
-                        "kernels, NCCL), charged by V0 0.6.5+ and V1 0.9.1+; planner charges only the all-reduce "
-                        "buffers",
+        comm = d.get("communication_bytes", 0) + d.get("nccl_bytes", 0)
+        rows.append(Row("non-torch memory", float(m[1]), comm / GIB if comm else None, "GiB",
+                        ("planner: NCCL's communicators and the custom all-reduce's buffers on the tightest GPU; the "
+                         "rest (cuBLAS, kernels: 0.05–0.35 GiB on one GPU) is not modelled" if comm else
+                         "not modelled: memory outside PyTorch's pool that start-up adds after vLLM's baseline "
+                         "(cuBLAS, kernels), charged by V0 0.6.5+ and V1 0.9.1+"),
                         found["non_torch"][1], half_digit(m[1])))
     if (m := found["available_kv"][0]) is not None:
         add("available KV cache memory", "available_kv", float(m[1]), d.get("available_kv_bytes", 0) / GIB, "GiB",
