@@ -293,14 +293,19 @@ def geerling() -> list[dict]:
             "the Vulkan footnote ran on the CUDA build. Q4_K_M GGUFs (Ollama default tags / bartowski GGUFs); "
             "prompt and output lengths not printed in the table, decode_context 64 (ASSUMED, llama-bench tg128).")
     p = "llama.cpp / Ollama (CUDA), 2025"
+    # the 265K system's rows are Vulkan runs: the README row links issue #43, whose llama-bench tables print it
+    vk = ("llama.cpp llama-bench, Vulkan, 2025 (the README row is the 'Intel 265K Custom PC (Nvidia RTX 4090)' system, "
+          "linked to issue #43, whose llama-bench runs print backend Vulkan)")
+    relabel = (" Backend relabelled cuda → vulkan: the row links issue #43, where the 265K system's llama-bench tables "
+               "print 'backend Vulkan' (as in the same author's issues #39/#40 for other NVIDIA cards).")
     return [
-        run(Q25_14B, "q4_k_m", "rtx-4090", "llama.cpp", p, src, "'DeepSeek R1 14b' (DeepSeek-R1-Distill-Qwen-14B, "
-            "Qwen2.5-14B architecture), 'Intel 265K Custom PC (Nvidia RTX 4090)': 92.49 Tokens/s. " + note,
-            backend="cuda", decode=92.49, ctx=64),
-        run(OSS20, "mxfp4_moe", "rtx-4090", "llama.cpp", p, src, "'gpt-oss 20b', 'Intel 265K Custom PC (Nvidia RTX "
-            "4090)': 279.65 Tokens/s (MXFP4 experts). " + note, backend="cuda", decode=279.65, ctx=64),
-        run(L32_3B, "q4_k_m", "rtx-4090", "llama.cpp", p, src, "'Llama 3.2:3b', 'Intel 265K Custom PC (Nvidia RTX "
-            "4090)': 334.67 Tokens/s. " + note, backend="cuda", decode=334.67, ctx=64),
+        run(Q25_14B, "q4_k_m", "rtx-4090", "llama.cpp", vk, src, "'DeepSeek R1 14b' (DeepSeek-R1-Distill-Qwen-14B, "
+            "Qwen2.5-14B architecture), 'Intel 265K Custom PC (Nvidia RTX 4090)': 92.49 Tokens/s. " + note + relabel,
+            backend="vulkan", decode=92.49, ctx=64),
+        run(OSS20, "mxfp4_moe", "rtx-4090", "llama.cpp", vk, src, "'gpt-oss 20b', 'Intel 265K Custom PC (Nvidia RTX "
+            "4090)': 279.65 Tokens/s (MXFP4 experts). " + note + relabel, backend="vulkan", decode=279.65, ctx=64),
+        run(L32_3B, "q4_k_m", "rtx-4090", "llama.cpp", vk, src, "'Llama 3.2:3b', 'Intel 265K Custom PC (Nvidia RTX "
+            "4090)': 334.67 Tokens/s. " + note + relabel, backend="vulkan", decode=334.67, ctx=64),
         run(L32_3B, "q4_k_m", "rtx-5090", "llama.cpp", p, src, "'Llama 3.2:3b', 'Intel 13900K (Nvidia 5090)' "
             "(from PR #18): 271.40 Tokens/s. " + note, backend="cuda", decode=271.40, ctx=64),
         run(L32_3B, "q4_k_m", "rtx-4080", "llama.cpp", p, src, "'Llama 3.2:3b', 'Ryzen 9 7950X (Nvidia 4080)' "
@@ -350,13 +355,9 @@ def sgl_cookbook() -> list[dict]:
     note = ("sglang.bench_serving, random dataset, 'Max request concurrency: 1', {req} requests: total input {tin}, "
             "total generated {tgen} tokens -> mean prompt {p}, mean output {g} (DERIVED, rounded); Mean TTFT {ttft} "
             "ms, Mean TPOT {tpot} ms (printed); decode = 1000 / mean TPOT (DERIVED). Prompt lengths vary per request.")
-    v3 = ("https://cookbook.sglang.io/autoregressive/DeepSeek/DeepSeek-V3 (" + base + "DeepSeek/DeepSeek-V3.md, "
-          "5.1.1 Latency-Sensitive Benchmark)")
-    out.append(run(DSV3, "fp8-block", "mi300x", "sglang", "SGLang 0.5.7 (launch_server --tp 8)", v3,
-                   "'Hardware: AMD MI300X GPU (8x)', TP8, deepseek-ai/DeepSeek-V3 (FP8 block-scaled weights). "
-                   "--random-input-len 1024 --random-output-len 1024. " + note.format(
-                       req=10, tin=1972, tgen=2784, p=197.2, g=278.4, ttft=1080.76, tpot=25.04),
-                   n=8, prompt=197, gen=278, decode=d(25.04), ttft=1.08076))
+    # Not taken: DeepSeek-V3.md's MI300X latency benchmark (5.1.1) served with --dp 8 --enable-dp-attention and
+    # --speculative-algorithm EAGLE (it prints "Accept length: 2.61"): speculative decoding emits several tokens a
+    # step, which planner does not model (an earlier transcription had recorded it as a plain --tp 8 run).
     r1 = ("https://cookbook.sglang.io/autoregressive/DeepSeek/DeepSeek-R1 (" + base + "DeepSeek/DeepSeek-R1.md, "
           "5.1 Speed Benchmark, low-concurrency runs)")
     for isl, osl, tin, tgen, ttft, tpot in [(1000, 1000, 6101, 4210, 153.00, 9.16), (1000, 8000, 6101, 44452, 125.76,
