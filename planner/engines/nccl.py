@@ -35,7 +35,7 @@ receive from the previous one: a pair per P2P channel.
 
 from __future__ import annotations
 
-from ..engines.common import release_tuple
+from .common import release_tuple
 
 MIB = 2**20
 NCCL_PAIR_BYTES = 12 * MIB  # one send + one receive buffer of a channel, in either mode
