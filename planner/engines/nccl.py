@@ -28,9 +28,11 @@ the first send to a peer connects all its P2P channels (src/enqueue.cc; 32 per p
 so rank 0 receives (N − 1) × 32 buffers. Public V0 logs: A100 40GB TP8 2.10 GiB non-torch memory
 (tests/fixtures/logs/vllm-deepseek-coder-v2-lite-tp8-0.7.1-a100; this model: 2.16), and a TP8 × PP2 deployment
 2.15 GiB on one worker and 1.07 on the others (github.com/surajssd/llm-k8s deepseek-v2.5; the gather root against the
-rest). V1 (0.8–0.10) gathers nothing to one rank; its all-gathers and all-reduces go through its two communicators
-as well (planner counts both; no public V1 log at TP > 1 checks this). Pipeline stages send to the next stage and
-receive from the previous one: a pair per P2P channel.
+rest). V1 (0.8–0.10) gathers nothing to one rank: its LogitsProcessor all-gathers (platforms/interface.py
+use_all_gather under VLLM_USE_V1) through PyTorch's process group (DeviceCommunicatorBase.all_gather:
+dist.all_gather_into_tensor on the device group, read at v0.8.5), beside its own communicator's all-reduces: two
+communicators as well, no P2P (no public V1 log at TP > 1 checks the figure). Pipeline stages send to the next stage
+and receive from the previous one: a pair per P2P channel.
 """
 
 from __future__ import annotations
