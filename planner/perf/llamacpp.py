@@ -8,6 +8,7 @@ import numpy as np
 from ..efficiency import default_backend, family
 from ..gpus import GPU
 from ..quant.catalog import get_quant
+from ..quant.gguf import ggml_types
 from ..spec import ModelSpec
 from ..weights import stored_tensors
 from .step import (
@@ -67,8 +68,6 @@ def llamacpp_dequant_bytes(spec: ModelSpec, quant: str, *, tokens) -> np.ndarray
     written again as fp16 (2 bytes a weight); routed experts only as far as the micro-batch reaches them. The output
     matrix multiplies the last position only (a vector kernel) and the embedding is a row lookup: neither is
     dequantized."""
-    from ..quant.gguf import ggml_types
-
     types = ggml_types()
     dense = experts = 0
     for t in stored_tensors(spec, quant):
