@@ -26,10 +26,9 @@ from statistics import median
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from speed_data import ROOT, half, load_rows, predict, served, source_id, spec_of  # noqa: E402
+from speed_data import ROOT, build_of, half, load_rows, predict, served, source_id, spec_of  # noqa: E402
 
 from planner.efficiency import ANY, SPEED_ENGINES, default_backend, family, gpu_class, trial  # noqa: E402
-from planner.engines.llamacpp.releases import LLAMACPP_OLDEST  # noqa: E402
 from planner.gpus import load_gpu  # noqa: E402
 from planner.perf import llamacpp_prefill_family  # noqa: E402
 
@@ -94,9 +93,8 @@ def key_of(row: dict, *, prefill: bool = False) -> tuple[str, str, str, str]:
     g = load_gpu(row["gpu"])
     backend = (row.get("backend") or default_backend(g)) if row["engine"] == "llama.cpp" else ANY
     fam = family(row["quant"], spec)
-    if prefill and row["engine"] == "llama.cpp":
-        build = None if row.get("build") is None else max(row["build"], LLAMACPP_OLDEST)
-        fam = llamacpp_prefill_family(row["quant"], g, backend, build) or fam
+    if prefill:
+        fam = llamacpp_prefill_family(row["quant"], g, backend, build_of(row), engine=row["engine"]) or fam
     return row["engine"], backend, fam, gpu_class(g)
 
 

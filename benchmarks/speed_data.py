@@ -101,6 +101,13 @@ def spec_of(row: dict):
     return load_model(ROOT / model if model.startswith("tests/") else model)
 
 
+def build_of(row: dict) -> int | None:
+    """A llama.cpp run's build as planner takes it: one older than planner's oldest (b1619, whose memory rules it
+    models) prefills as that one does, cuBLAS years before MMQ (planner.perf.LLAMACPP_MMQ_BUILD); only the speed of
+    such rows is asked."""
+    return None if row.get("build") is None else max(row["build"], LLAMACPP_OLDEST)
+
+
 def predict(row: dict, **own) -> dict:
     """{"decode": (planner tok/s, published), "ttft": (planner s, published)} for what the row measured; `own`:
     efficiency= / prefill_efficiency= to use instead of the table (the calibration asks for 1.0)."""
@@ -108,9 +115,7 @@ def predict(row: dict, **own) -> dict:
     kv = default_kv_dtype(row["quant"])
     # llama.cpp splits layers across GPUs (--split-mode layer, its default): pipeline-style; the others tensor-parallel
     mode = "pp" if row["engine"] == "llama.cpp" else "tp"
-    # a build older than planner's oldest (b1619, whose memory rules it models) prefills as that one does: cuBLAS, years
-    # before MMQ (planner.perf.LLAMACPP_MMQ_BUILD); only the speed of such rows is asked
-    build = None if row.get("build") is None else max(row["build"], LLAMACPP_OLDEST)
+    build = build_of(row)
     kw = dict(gpu=row["gpu"], n_gpus=row["n_gpus"], mode=mode, quant=row["quant"], kv_dtype=kv, engine=row["engine"],
               backend=row.get("backend") if row["engine"] == "llama.cpp" else None,
               engine_version=build if row["engine"] == "llama.cpp" else row.get("vllm_version"),

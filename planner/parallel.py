@@ -168,8 +168,7 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
                         efficiency_entries=efficiency_keys(
                             g, w.quant, engine, spec, backend=backend, efficiency=efficiency,
                             prefill_efficiency=prefill_efficiency,
-                            prefill_family=llamacpp_prefill_family(w.quant, g, backend, build)
-                            if engine == "llama.cpp" else None),
+                            prefill_family=llamacpp_prefill_family(w.quant, g, backend, build, engine=engine)),
                         typical_error=typical_errors(w.quant, engine, spec),
                         engine_loop_seconds=loop, output_lag_seconds=lag,
                         request_overhead_seconds=request_seconds(engine))

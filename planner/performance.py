@@ -92,8 +92,7 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
     engine = engine or default_engine(w.quant, spec)
     build, loop, lag = release_speed(engine, engine_version)
     used = efficiency_keys(g, w.quant, engine, spec, efficiency=efficiency, prefill_efficiency=prefill_efficiency,
-                           prefill_family=llamacpp_prefill_family(w.quant, g, None, build)
-                           if engine == "llama.cpp" else None)
+                           prefill_family=llamacpp_prefill_family(w.quant, g, None, build, engine=engine))
     prompt = w.context if prompt is None else positive_int("prompt", prompt)
     if prompt > w.context:
         raise WorkloadError(f"prompt {prompt} exceeds context {w.context}")

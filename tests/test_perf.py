@@ -391,6 +391,7 @@ def test_before_mmq_llamacpp_prefills_quantized_weights_as_float_ones_after_dequ
     assert llamacpp_prefill_family("q4_k_m", g, "vulkan", build=2824) is None
     assert llamacpp_prefill_family("fp16", g, build=2824) is None
     assert llamacpp_prefill_family("q4_k_m", load_gpu("m2-ultra"), build=2824) is None
+    assert llamacpp_prefill_family("q4_k_m", g, build=2824, engine="vllm") is None  # llama.cpp's kernels only
     # Meta-Llama-3-8B (config.json: hidden 4096, 32 heads and 8 KV heads of 128, intermediate 14336, 32 layers):
     # 218,103,808 matmul weights a layer, written as 2-byte fp16 beside the quantized bytes read
     spec = load_model("meta-llama/Meta-Llama-3-8B")

@@ -95,6 +95,8 @@ def sglang_mla_absorbed_bytes(spec: ModelSpec, tp: int, *, quant: str = "bf16", 
     m = spec.mla
     size = 1 if quant.startswith("fp8") and gpu is not None and gpu.vendor == "amd" else 2
     return spec.n_layers * m.kv_lora_rank * max(1, spec.n_heads // tp) * (m.qk_nope_head_dim + m.v_head_dim) * size
+
+
 # handle_gpu_memory_settings' tiers: (below this many GiB of nvidia-smi total, chunked_prefill_size, decode graph
 # max_bs for tp < 4, for tp ≥ 4)
 SGLANG_TIERS = ((20, 2048, 8, 8), (35, 4096, 48, 160), (60, 4096, 32, 160), (90, 8192, 256, 512),

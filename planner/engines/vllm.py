@@ -202,8 +202,8 @@ VLLM_ASYNC_OUTPUT_SINCE = "0.6.0"
 
 def vllm_first_token_waits_a_step(version: str | None) -> bool:
     """Whether the release's engine (None: the current one) hands out the first token only after the next step."""
-    release = vllm_release(VLLM_CURRENT if version is None else version)
-    return not vllm_rules(release)["v1"] and release >= release_tuple(VLLM_ASYNC_OUTPUT_SINCE)
+    return vllm_synchronous_loop(version) and \
+        vllm_release(VLLM_CURRENT if version is None else version) >= release_tuple(VLLM_ASYNC_OUTPUT_SINCE)
 
 
 def vllm_scheduler_defaults(release: tuple[int, ...], *, max_model_len: int, gpu_memory_bytes: int,

@@ -52,13 +52,13 @@ def llamacpp_matmul_dtype(quant: str, gpu: GPU | None = None, backend: str | Non
 
 
 def llamacpp_prefill_family(quant: str, gpu: GPU | None = None, backend: str | None = None,
-                            build: int | None = None) -> str | None:
+                            build: int | None = None, *, engine: str = "llama.cpp") -> str | None:
     """"float" where llama.cpp's CUDA build prefills quantized GGUF weights through cuBLAS — dequantized to fp16,
     then the very GEMM float weights run (ggml-cuda.cu ggml_cuda_op_mul_mat_cublas: to_fp16_cuda, cublasGemmEx
     with CUBLAS_COMPUTE_16F; b2824: for every batch over MMQ_MAX_BATCH_SIZE 32 with tensor cores), so the float
     weights' prefill efficiency is theirs; None where the weights' own family holds (MMQ, other backends, float
-    weights)."""
-    if gpu is None or family(quant) != "gguf" or (backend or default_backend(gpu)) != "cuda":
+    weights, other engines)."""
+    if engine != "llama.cpp" or gpu is None or family(quant) != "gguf" or (backend or default_backend(gpu)) != "cuda":
         return None
     return "float" if llamacpp_matmul_dtype(quant, gpu, backend, build) == "fp16_acc16" else None
 

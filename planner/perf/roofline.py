@@ -146,7 +146,7 @@ def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, pro
     peak = gpu.peak_flops(compute_dtype(quant, engine, gpu=gpu, backend=backend, build=build))
     if peak is None:
         return None  # prefill is compute-bound; without a FLOP/s figure there is no honest answer
-    cublas = llamacpp_prefill_family(quant, gpu, backend, build) if engine == "llama.cpp" else None
+    cublas = llamacpp_prefill_family(quant, gpu, backend, build, engine=engine)
     compute_s = flops / (peak * prefill_compute_efficiency(gpu, quant, engine, spec, backend=backend,
                                                            prefill_efficiency=prefill_efficiency,
                                                            prefill_family=cublas))
