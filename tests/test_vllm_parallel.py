@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from planner import LayoutError, estimate, load_model
+from planner import LayoutError, WorkloadError, estimate, load_model
 from planner.activations import tp_shard
 from planner.engines.vllm import (
     VLLM_CUDA_GRAPH_ESTIMATE_BYTES,
@@ -132,3 +132,35 @@ def test_a_tensor_parallel_rank_keeps_the_residual_stream_whole():
     one = plan(spec, gpu="h100-sxm", n_gpus=1, context=8192, prompt=8192)
     two = plan(spec, gpu="h100-sxm", n_gpus=2, context=8192, prompt=8192)
     assert one.per_gpu["activation_bytes"] / 2 < two.per_gpu["activation_bytes"] < one.per_gpu["activation_bytes"]
+
+
+def test_v0_keeps_gate_up_alive_through_the_down_projection_and_all_reduces_out_of_place():
+    # V0 runs the model eagerly: LlamaMLP/Qwen2MLP keep `gate_up` alive while down_proj writes its output, beside the
+    # layer's input and residual; from 0.6.5 the TP all-reduce writes a new tensor (pynccl.py all_reduce:
+    # torch.empty_like). Qwen2.5-32B (config.json: hidden_size 5120, intermediate_size 27648) at TP2 over 10,000 tokens,
+    # one rank: (4 rows of 5,120 + 3 of 13,824) × 2 bytes per token; 0.6.4's all-reduce was in place: 3 rows of 5,120.
+    n, kw = 10_000, dict(engine="vllm", gpu="l40s", quant="bf16", context=10_000, tensor_parallel_size=2,
+                         max_model_len=10_000, max_num_batched_tokens=10_000, max_num_seqs=1)
+    v071 = estimate("Qwen/Qwen2.5-32B", engine_version="0.7.1", **kw)
+    assert v071.activation_bytes == v071.engine_details["forward_bytes"] == n * (4 * 5120 + 3 * 13824) * 2
+    assert estimate("Qwen/Qwen2.5-32B", engine_version="0.6.4", **kw).activation_bytes == n * (3 * 5120 + 3 * 13824) * 2
+    # V1 compiles the model; planner's reference MLP (2 rows of 5,120 + 3 of 13,824) stands for it
+    assert estimate("Qwen/Qwen2.5-32B", engine_version="0.8.0", **kw).activation_bytes == 1_034_240_000
+    # one GPU (Llama-3.1-8B, config.json: hidden_size 4096, intermediate_size 14336) over 20,000 tokens: no all-reduce
+    one = estimate("meta-llama/Llama-3.1-8B", engine="vllm", gpu="rtx-3090", quant="bf16", engine_version="0.7.3",
+                   context=20_000, max_model_len=20_000, max_num_batched_tokens=20_000, max_num_seqs=1)
+    assert one.activation_bytes == 20_000 * (3 * 4096 + 3 * 14336) * 2
+
+
+def test_the_cuda_context_a_release_charges_can_be_given():
+    kw = dict(engine="vllm", gpu="rtx-3090", quant="bf16", engine_version="0.6.4", max_model_len=8192)
+    prior = estimate("meta-llama/Llama-3.1-8B", **kw).engine_details
+    given = estimate("meta-llama/Llama-3.1-8B", cuda_context_bytes=350 * 2**20, **kw).engine_details
+    assert prior["cuda_context_bytes"] == 618 * 2**20
+    assert given["available_kv_bytes"] - prior["available_kv_bytes"] == (618 - 350) * 2**20
+    # releases that take their baseline after the context do not charge it, whatever is given
+    late = dict(kw, engine_version="0.7.3")
+    assert (estimate("meta-llama/Llama-3.1-8B", cuda_context_bytes=0, **late).engine_details["available_kv_bytes"]
+            == estimate("meta-llama/Llama-3.1-8B", **late).engine_details["available_kv_bytes"])
+    with pytest.raises(WorkloadError, match="cuda_context_bytes must be an integer ≥ 0, got -1"):
+        estimate("meta-llama/Llama-3.1-8B", cuda_context_bytes=-1, **kw)

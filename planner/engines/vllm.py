@@ -59,6 +59,26 @@ def vllm_fused_moe_bytes(spec: ModelSpec, tokens: int, *, tp: int, whole_experts
     return caches + (3 if m.shared_d_ff else 2) * rows * spec.d_model * 2
 
 
+# V0 runs its models eagerly. Their MLP (models/llama.py LlamaMLP.forward and its kin: `gate_up, _ =
+# self.gate_up_proj(x); x = self.act_fn(gate_up); x, _ = self.down_proj(x)`) keeps the fused gate_up output alive
+# while the down projection writes its own output, beside the layer's input and residual: 3 rows of hidden size and
+# 3 of the intermediate size. From 0.6.5 the tensor-parallel all-reduce is out of place (PR #10121, 2024-11-26,
+# distributed/parallel_state.py `_all_reduce_out_place`, pynccl.py `out_tensor = torch.empty_like(in_tensor)`), one
+# more row of hidden size while the projection's own output is alive. V1 compiles the model (Inductor frees a buffer
+# at its last use), which planner's reference MLP stands for.
+VLLM_OUT_OF_PLACE_ALL_REDUCE = (0, 6, 5)
+
+
+def vllm_v0_mlp_bytes(shard: ModelSpec, tokens: int, *, tp: int, release: tuple[int, ...]) -> int:
+    """A V0 rank's dense MLP peak over `tokens` rows at its down projection, in 16-bit activations (0 with no dense
+    MLP): the layer's input and residual, the gate_up (or up) output and its activation, the projection's output and,
+    under tensor parallel from 0.6.5, the all-reduce's. `shard` is the rank's view (planner.activations.tp_shard)."""
+    if not shard.d_ff:
+        return 0
+    hidden_rows = 3 + (tp > 1 and release >= VLLM_OUT_OF_PLACE_ALL_REDUCE)
+    return tokens * (hidden_rows * shard.d_model + (3 if shard.gated_mlp else 2) * shard.d_ff) * 2
+
+
 VLLM_CURRENT = "0.33.0"
 # What each release charges against gpu_memory_utilization × CUDA's total, from the first release that did so:
 #   context: what is on the GPU before this instance adds to it, the CUDA context at least ("a global limit":
@@ -251,8 +271,9 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     (planner check-log does); a catalog GPU's total is nvidia-smi's, a few hundred MiB more than CUDA's.
 
     available = gpu_memory_bytes × gpu_memory_utilization − weights − profile-run activation peak − what the
-    release charges besides (VLLM_RULES: the CUDA context in its global periods, the all-reduce buffers until 0.11,
-    the CUDA-graph estimate from 0.20; non-torch memory otherwise is baseline and not charged). The profile run
+    release charges besides (VLLM_RULES: the CUDA context in its global periods — cuda_context_bytes, planner's prior
+    CUDA_CONTEXT_BYTES measured on an H200, or what a run shows —, the all-reduce buffers until 0.11, the CUDA-graph
+    estimate from 0.20; non-torch memory otherwise is baseline and not charged). The profile run
     pushes max_num_batched_tokens tokens through the model with no attention computed, and samples one logits row
     per dummy request (by PyTorch's sort or a fused kernel: VLLM_SAMPLER_BYTES_PER_LOGIT; flashinfer_sampler=True
     where FlashInfer's sampler runs, as in vLLM's Docker images of 0.8–0.11). KV pages: block_size tokens ×
@@ -287,13 +308,14 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                                           device_name="" if gpu is None else gpu.name),
                 "tensor_parallel_size": 1, "pipeline_parallel_size": 1, "data_parallel_size": 1,
                 "enable_expert_parallel": False, "flashinfer_sampler": False,
-                "cuda_graph_memory_bytes": VLLM_CUDA_GRAPH_ESTIMATE_BYTES,
+                "cuda_graph_memory_bytes": VLLM_CUDA_GRAPH_ESTIMATE_BYTES, "cuda_context_bytes": CUDA_CONTEXT_BYTES,
                 "mxfp4_backend": vllm_mxfp4_backend(release, gpu) or "none"}
     o = engine_options("vllm", options, defaults,
                        maximum={"block_size": 4096, "max_num_batched_tokens": MAX_CONTEXT, "max_num_seqs": MAX_BATCH,
                                 "tensor_parallel_size": MAX_GPUS, "pipeline_parallel_size": MAX_GPUS,
-                                "data_parallel_size": MAX_GPUS, "cuda_graph_memory_bytes": gpu_memory_bytes},
-                       minimum={"cuda_graph_memory_bytes": 0})
+                                "data_parallel_size": MAX_GPUS, "cuda_graph_memory_bytes": gpu_memory_bytes,
+                                "cuda_context_bytes": gpu_memory_bytes},
+                       minimum={"cuda_graph_memory_bytes": 0, "cuda_context_bytes": 0})
     if o["mxfp4_backend"] not in (*VLLM_MXFP4_BACKENDS, "none"):
         raise WorkloadError(f"mxfp4_backend must be one of {', '.join(VLLM_MXFP4_BACKENDS)} or none, got "
                             f"{shown(o['mxfp4_backend'])}")
@@ -318,9 +340,11 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     reqs = min(o["max_num_seqs"], tokens)
     # the layer phases of a forward over `tokens` tokens (attention as SDPA: no scores), logits handled below;
     # under tensor parallel a rank holds its heads and MLP columns, the residual stream whole (tp_shard)
-    layers = max(int(step_activation_bytes(tp_shard(spec, tp), batch=1, tokens=tokens, attended=1, logits="last",
+    shard = tp_shard(spec, tp)
+    layers = max(int(step_activation_bytes(shard, batch=1, tokens=tokens, attended=1, logits="last",
                                            logits_bits=16, act_bits=16)),
-                 vllm_fused_moe_bytes(spec, tokens, tp=tp, whole_experts=bool(o["enable_expert_parallel"])))
+                 vllm_fused_moe_bytes(spec, tokens, tp=tp, whole_experts=bool(o["enable_expert_parallel"])),
+                 0 if rules["v1"] else vllm_v0_mlp_bytes(shard, tokens, tp=tp, release=release))
     # every rank gathers the full logits and samples (LogitsProcessor's all-gather); only the last stage has them
     path = "fused" if o["flashinfer_sampler"] or (rules["triton"] and reqs >= 8) else "sort"
     sampler = reqs * spec.vocab_size * VLLM_SAMPLER_BYTES_PER_LOGIT[path]
@@ -339,7 +363,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
             if gpu is not None and gpu.vendor == "nvidia" else 0)
     # what the release charges besides weights and the profile peak: the all-reduce buffers and NCCL (until 0.11),
     # everything already on the GPU (its "global" periods), its CUDA-graph estimate (0.20+)
-    charged = ((comm + nccl if rules["comm"] else 0) + (CUDA_CONTEXT_BYTES if rules["context"] else 0)
+    charged = ((comm + nccl if rules["comm"] else 0) + (o["cuda_context_bytes"] if rules["context"] else 0)
                + (o["cuda_graph_memory_bytes"] if rules["graphs"] else 0))
     peaks = [layers] * (pp - 1) + [last_stage_peak]
     kv_heads = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / tp) / spec.n_kv_heads  # a rank's share
@@ -353,7 +377,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     per_request = ceil(max_model_len / o["block_size"])
     per_sequence = ceil(context / o["block_size"])
     concurrent = min(blocks // per_sequence, o["max_num_seqs"])
-    free_at_start = gpu_memory_bytes - CUDA_CONTEXT_BYTES
+    free_at_start = gpu_memory_bytes - o["cuda_context_bytes"]
 
     def gib(n: int) -> str:
         return format_bytes(n, "GiB")
@@ -385,6 +409,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                  "expert_parallel_size": ep if spec.moe is not None else 1, "layers_per_gpu": stage_layers[tight],
                  "communication_bytes": comm, "engine_version": version, "charged_bytes": charged,
                  "sampler": path, "sampler_bytes": sampler if pp == 1 or tight == pp - 1 else 0,
+                 "forward_bytes": layers,
                  "mxfp4_experts": mxfp4_experts,
                  "nccl_bytes": nccl, "nccl_charged": bool(nccl) and rules["comm"],
                  # releases before 0.11 charge NCCL's memory; not modelled on AMD GPUs or a GPU given by memory only

@@ -11,20 +11,23 @@ from __future__ import annotations
 import re
 
 from ...errors import PlannerError
-from .common import GIB, LogCheck, Row, first, half_digit
+from .common import GIB, LogCheck, Row, first, half_digit, line_of
 
 _FIGURES = {
-    "weights": re.compile(r"(?:Model loading took|model weights take|Loading model weights took)\s+([0-9.]+)\s*"
-                          r"Gi?B"),
+    "weights": re.compile(r"(?:(?:Model loading took|model weights take|Loading model weights took)\s+|"
+                          r"(?=[0-9.]+ GiB for weight,))([0-9.]+)\s*Gi?B"),
     "available_kv": re.compile(r"(?:Available KV cache memory:|available_kv_cache_memory|kv_cache_size=|"
-                               r"reserved for KV Cache is)\s*(-?[0-9.]+)\s*GiB"),
+                               r"reserved for KV Cache is|Current kv cache memory in use is)\s*(-?[0-9.]+)\s*GiB"),
     "kv_tokens": re.compile(r"GPU KV cache size:\s+([0-9,]+) tokens"),
     "gpu_blocks": re.compile(r"#?\s*GPU blocks:\s+([0-9,]+)"),
     "concurrency": re.compile(r"Maximum concurrency for ([0-9,]+) tokens per request:\s+([0-9.]+)x"),
-    "activation": re.compile(r"(?:PyTorch activation peak memory|torch_peak_increase)(?: takes)?[=\s]+([0-9.]+)\s*"
-                             r"GiB"),
+    # V1 from 0.11 (INFO from later releases): "Actual usage is W GiB for weight, A GiB for peak activation, N GiB for
+    # non-torch memory, and G GiB for CUDAGraph memory" (v1/worker/gpu_worker.py)
+    "activation": re.compile(r"(?:(?:PyTorch activation peak memory|torch_peak_increase)(?: takes)?[=\s]+|"
+                             r"(?=[0-9.]+ GiB for peak activation))([0-9.]+)\s*GiB"),
     "peak_torch": re.compile(r"peak_torch_memory=([0-9.]+)\s*GiB"),
-    "non_torch": re.compile(r"non_torch_memory(?: takes)?[=\s]+([0-9.]+)\s*GiB"),
+    "non_torch": re.compile(r"(?:non_torch_memory(?: takes)?[=\s]+|(?=[0-9.]+ GiB for non-torch memory))"
+                            r"([0-9.]+)\s*GiB"),
     "graph_estimate": re.compile(r"Estimated CUDA graph memory:\s*(-?[0-9.]+)\s*GiB"),
 }
 _TOTALS = [  # the total CUDA reports, as vLLM prints it (group 1: GiB)
@@ -85,6 +88,19 @@ _PERIODS = [(re.compile(r"CUDA graph memory profiling is (?:enabled|disabled)"),
             (re.compile(r"Memory profiling results: .*initial_memory_usage="), "0.6.4"),
             (re.compile(r"# GPU blocks: [0-9,]+, # CPU blocks"), "0.4.0"),
             (re.compile(r"# GPU blocks: [0-9,]+"), "0.8.0")]
+
+
+_V0_WORKER = re.compile(r"\(VllmWorkerProcess pid=")
+
+
+def _v0_ranks(pattern: re.Pattern, text: str) -> dict[bool, tuple[re.Match, int]]:
+    """V0 under tensor parallel: the first match on the driver's lines (rank 0, which samples) and on another
+    rank's (a "(VllmWorkerProcess pid=…)" line, which only runs the forward), keyed by driver or not."""
+    out: dict[bool, tuple[re.Match, int]] = {}
+    for m in pattern.finditer(text):
+        start = text.rfind("\n", 0, m.start()) + 1
+        out.setdefault(not _V0_WORKER.search(text, start, m.start()), (m, line_of(text, m.start())))
+    return out
 
 
 def vllm_log_release(text: str) -> tuple[str, str]:
@@ -170,6 +186,10 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
     graphs_charged = vllm_rules(vllm_release(release))["graphs"]
     if (g := found["graph_estimate"][0]) is not None and graphs_charged and float(g[1]) >= 0:
         kw["cuda_graph_memory_bytes"] = round(float(g[1]) * GIB)  # the run's own estimate, not planner's prior
+    if (m := found["non_torch"][0]) is not None and vllm_rules(vllm_release(release))["context"] and tp == 1:
+        # a release that charges everything outside PyTorch's pool (0.6.4): on one GPU that is the CUDA context and
+        # what loads into it, which this run prints; planner's prior for it was measured on another GPU and stack
+        kw["cuda_context_bytes"] = round(float(m[1]) * GIB)
     if tp > 1:
         kw["tensor_parallel_size"] = tp
     weights_only = "gpu_memory_bytes" not in kw and "gpu" not in kw
@@ -200,8 +220,16 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
                         f"one GPU's share at tensor_parallel_size {tp}" if tp > 1 else "",
                         found["weights"][1], half_digit(m[1])))
     if (m := found["activation"][0]) is not None:
-        add("profile-run activation peak", "activation", float(m[1]), e.activation_bytes / GIB, "GiB",
-            f"{kw.get('max_num_batched_tokens', 2048):,} tokens through the model")
+        through = f"{kw.get('max_num_batched_tokens', 2048):,} tokens through the model"
+        by_rank = _v0_ranks(_FIGURES["activation"], text) if s["generation"] == "V0" and tp > 1 else {}
+        if not by_rank:
+            add("profile-run activation peak", "activation", float(m[1]), e.activation_bytes / GIB, "GiB", through)
+        for driver, (rm, line) in sorted(by_rank.items(), reverse=True):
+            note = (f"{through}; rank 0 also samples {d['max_num_seqs']:,} rows (max_num_seqs)" if driver else
+                    f"{through}; V0 samples on rank 0 only") if not weights_only else why_not
+            predicted = None if weights_only else (e.activation_bytes if driver else d["forward_bytes"]) / GIB
+            rows.append(Row(f"activation peak ({'rank 0' if driver else 'other ranks'})", float(rm[1]),
+                            predicted, "GiB", note, line, half_digit(rm[1])))
     elif (m := found["peak_torch"][0]) is not None and found["weights"][0] is not None:
         w = found["weights"][0][1]
         add("profile-run activation peak", "peak_torch", float(m[1]) - float(w), e.activation_bytes / GIB, "GiB",
@@ -214,7 +242,14 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
                         "planner's prior; the rows below take the log's own estimate" if graphs_charged else
                         "estimated but not charged in this release (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS off "
                         "by default before 0.20)", found["graph_estimate"][1], half_digit(m[1])))
-    if (m := found["non_torch"][0]) is not None:
+    if (m := found["non_torch"][0]) is not None and "cuda_context_bytes" in kw:
+        from ...overhead import CUDA_CONTEXT_BYTES
+
+        rows.append(Row("non-torch memory", float(m[1]), CUDA_CONTEXT_BYTES / GIB, "GiB",
+                        "planner's prior for the CUDA context (measured on an H200 under CUDA 13), which this release "
+                        "charges with everything else outside PyTorch's pool; the rows below take the run's own figure",
+                        found["non_torch"][1], half_digit(m[1])))
+    elif (m := found["non_torch"][0]) is not None:
         comm = d.get("communication_bytes", 0) + d.get("nccl_bytes", 0)
         rows.append(Row("non-torch memory", float(m[1]), comm / GIB if comm else None, "GiB",
                         ("planner: NCCL's communicators and the custom all-reduce's buffers on the tightest GPU; the "
