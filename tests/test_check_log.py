@@ -307,3 +307,20 @@ def test_a_runner_log_keeps_its_buffers_when_its_estimate_cannot_be_rebuilt():
     with pytest.raises(PlannerError, match=r"^the log is of Ollama 0\.0\.0, and planner has Ollama's rules"):
         check_log('msg="Listening on x (version 0.0.0)"\n' + (LOGS / "ollama-llama3.2-3b-estimate-8098.log")
                   .read_text(), **_3B)
+
+
+def test_vllm_command_line_sizes_read_as_vllm_reads_them():
+    # vLLM parses --max-model-len with human_readable_int (engine/arg_utils.py, read at v0.9.2): "32k" is 32,000, "32K"
+    # 32,768, "25.6k" 25,600, and a binary multiplier takes no decimals; the engine's own resolved line wins over it
+    from planner.measure.logs.vllm import vllm_settings
+
+    assert vllm_settings("vllm serve m --max-model-len 32K\n")["max_model_len"] == 32_768
+    assert vllm_settings("vllm serve m --max-model-len 32k\n")["max_model_len"] == 32_000
+    assert vllm_settings("vllm serve m --max-model-len=25.6k\n")["max_model_len"] == 25_600
+    assert "max_model_len" not in vllm_settings("vllm serve m --max-model-len 1.5K\n")
+    assert vllm_settings("vllm serve m --max-model-len 32k\nINFO [config.py] Using max model len 32768\n")[
+        "max_model_len"] == 32_768
+    # a command line's "8K" is not read as 8: the engine's line after it gives the size
+    both = ("vllm serve m --max-num-batched-tokens 8K\n"
+            "INFO Chunked prefill is enabled with max_num_batched_tokens=8192.\n")
+    assert vllm_settings(both)["max_num_batched_tokens"] == 8192

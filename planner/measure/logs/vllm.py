@@ -36,12 +36,14 @@ _TOTALS = [  # the total CUDA reports, as vLLM prints it (group 1: GiB)
     re.compile(r"total capacity of ([0-9.]+) GiB"),
 ]
 _SETTINGS = {  # engine config line, non-default args, V0 profiling line, the command line
-    "max_model_len": re.compile(r"(?:max_seq_len=|'max_model_len': |max_model_len=|--max-model-len[= ])(\d+)"),
+    "max_model_len": re.compile(r"(?:Using max model len |max_seq_len=|'max_model_len': |max_model_len=)(\d+)"),
     "gpu_memory_utilization": re.compile(r"gpu[_-]memory[_-]utilization['\"]?[=:\s]+\(?([0-9.]+)"),
-    "max_num_batched_tokens": re.compile(r"max[_-]num[_-]batched[_-]tokens['\"]?[=:\s]+(\d+)"),
+    # (?!\w|\.\d): a command line's "8K" is left for the engine's own line (human_readable_int, below)
+    "max_num_batched_tokens": re.compile(r"max[_-]num[_-]batched[_-]tokens['\"]?[=:\s]+(\d+)(?!\w|\.\d)"),
     # DJL Serving's LMI container passes option.max_rolling_batch_size to vLLM as max_num_seqs
     # (djl_python/properties_manager/vllm_rb_properties.py generate_vllm_engine_arg_dict)
-    "max_num_seqs": re.compile(r"max[_-]num[_-]seqs['\"]?[=:\s]+(\d+)|option\.max_rolling_batch_size[=:\s]+(\d+)"),
+    "max_num_seqs": re.compile(r"max[_-]num[_-]seqs['\"]?[=:\s]+(\d+)(?!\w|\.\d)|"
+                               r"option\.max_rolling_batch_size[=:\s]+(\d+)"),
     "block_size": re.compile(r"(?<![\w.])['\"]?block[_-]size['\"]?[=:]\s*(\d+)|--block-size (\d+)"),
     "tensor_parallel_size": re.compile(r"tensor[_-]parallel[_-]size['\"]?[=:\s]+(\d+)|(?<!\w)-tp (\d+)"),
 }
@@ -112,12 +114,20 @@ def vllm_log_release(text: str) -> tuple[str, str]:
                 ("0.11.0" if _V1.search(text) else "0.6.5", "assumed: no version or dated line"))
 
 
+# the command line's --max-model-len, read as vLLM reads it (engine/arg_utils.py human_readable_int, 0.9.2+): "32k" is
+# 32,000, "32K" 32,768 (binary multipliers take no decimals); the engine's own lines above are preferred to it
+_CLI_MAX_MODEL_LEN = re.compile(r"--max-model-len[= ](\d+(?:\.\d+)?)([kmgKMG]?)(?!\w|\.\d)")
+_MULTIPLIER = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "K": 2**10, "M": 2**20, "G": 2**30}
+
+
 def vllm_settings(text: str) -> dict:
     out: dict = {}
     for key, pattern in _SETTINGS.items():
         if m := pattern.search(text):
             value = next(g for g in m.groups() if g)
             out[key] = float(value) if key == "gpu_memory_utilization" else int(value)
+    if "max_model_len" not in out and (m := _CLI_MAX_MODEL_LEN.search(text)) and (m[2].islower() or "." not in m[1]):
+        out["max_model_len"] = int(float(m[1]) * _MULTIPLIER[m[2]])
     if (m := _FIGURES["concurrency"].search(text)) and "max_model_len" not in out:
         out["max_model_len"] = int(m[1].replace(",", ""))
     if (m := _KV_DTYPE.search(text)) and m[1].startswith("fp8"):
