@@ -168,6 +168,14 @@ def _engine_controls(state: dict, spec) -> None:
                help="The profile run samples max_num_seqs rows of logits. Off: PyTorch's sort (38 bytes a logit) "
                "until 0.17, a Triton kernel after. On: FlashInfer's (14 bytes a logit), as vLLM's Docker images of "
                "0.8–0.11 run, or VLLM_USE_FLASHINFER_SAMPLER=1 from 0.12.")
+        widget("selectbox", "prefix_cache", "prefix caching (hybrid models)", where=box,
+               options=["default", "on", "off"],
+               help="For models that mix attention with Gated DeltaNet or Mamba layers: on keeps two state blocks a "
+               "request (three for a prefill checkpoint in 0.32+/0.33+) and, from 0.33, a 64-token-aligned block "
+               "under FlashInfer's kernel. Default: the release's (on from 0.28).")
+        widget("checkbox", "eager", "enforce_eager", where=box,
+               help="No CUDA graphs (so none estimated from 0.20) and, under V1, an uncompiled model, as V0 always "
+               "ran it: its MLP keeps the gate_up output alive through the down projection.")
         widget("number_input", "cg_gib", "CUDA-graph memory, GiB (0.20+)", where=box, min_value=0.0,
                max_value=1024.0, value=None, placeholder=f"{vllm.VLLM_CUDA_GRAPH_ESTIMATE_BYTES / 2**30:.2f} (a prior)",
                format="%.2f", step=0.1,

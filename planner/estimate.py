@@ -209,9 +209,9 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
                          attention=attention, logits=logits, logits_dtype=logits_dtype, runtime=runtime,
                          cap_sliding=cap_sliding)
     if engine is not None:
-        if spec.recurrent:
+        if spec.recurrent and engine != "vllm":
             raise WorkloadError(f"engine {engine!r}: {spec.name} mixes linear-attention (recurrent state) and "
-                                "attention layers, whose engine memory planner does not model yet; drop the engine "
+                                "attention layers, whose engine memory planner models for vLLM only; drop the engine "
                                 "for the analytic estimate")
         check_engine_formats(spec, engine, quant=w.quant, kv_dtype=w.kv_dtype)
     weights = weights_breakdown(spec, w.quant)

@@ -217,6 +217,17 @@ def test_engine_picker_with_its_options():
                       cuda_graph_memory_bytes=round(2.35 * 2**30))
     assert metric(at, "KV cache") == gib(graphs.kv_cache_bytes) and at.query_params["cg_gib"] == "2.35"
     at.sidebar.number_input(key="cg_gib").set_value(None).run()
+    at.sidebar.checkbox(key="eager").check().run()  # enforce_eager: no CUDA-graph estimate taken from the budget
+    eager = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="vllm",
+                     enforce_eager=True)
+    assert eager.engine_details["cuda_graph_estimate_bytes"] == 0 and eager.kv_cache_bytes != graphs.kv_cache_bytes
+    assert metric(at, "KV cache") == gib(eager.kv_cache_bytes) and at.query_params["eager"] == "1"
+    at.sidebar.checkbox(key="eager").uncheck().run()
+    at.sidebar.selectbox(key="prefix_cache").set_value("off").run()  # only a hybrid model's cache depends on it
+    plain = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="vllm",
+                     enable_prefix_caching=False)
+    assert metric(at, "KV cache") == gib(plain.kv_cache_bytes) and at.query_params["prefix_cache"] == "off"
+    at.sidebar.selectbox(key="prefix_cache").set_value("default").run()
     at.sidebar.number_input(key="gmu").set_value(0.5).run()
     half = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="vllm",
                     gpu_memory_utilization=0.5)

@@ -124,3 +124,11 @@ def test_vllm_on_several_gpus_shows_nccls_memory_and_whether_the_release_charges
     code, out, _ = run(capsys, "estimate", "meta-llama/Llama-3.1-70B", "--engine", "vllm", "--tensor-parallel-size",
                        "4", "--gpu", "mi300x", "--context", "8192", "--engine-version", "0.7.3")
     assert code == 0 and "not counted: the collective library's memory (RCCL on AMD GPUs" in out
+
+
+def test_vllm_enforce_eager_is_a_flag_and_said(capsys):
+    code, out, _ = run(capsys, "estimate", "Qwen/Qwen2.5-7B", "--engine", "vllm", "--gpu", "l40s", "--enforce-eager")
+    assert code == 0 and "enforce_eager: no CUDA graphs, the model run uncompiled" in out
+    assert "CUDA graphs estimated" not in out  # 0.33 estimates none with enforce_eager
+    code, out, _ = run(capsys, "estimate", "Qwen/Qwen2.5-7B", "--engine", "vllm", "--gpu", "l40s")
+    assert code == 0 and "CUDA graphs estimated at" in out and "enforce_eager" not in out

@@ -164,3 +164,23 @@ def test_the_cuda_context_a_release_charges_can_be_given():
             == estimate("meta-llama/Llama-3.1-8B", **late).engine_details["available_kv_bytes"])
     with pytest.raises(WorkloadError, match="cuda_context_bytes must be an integer ≥ 0, got -1"):
         estimate("meta-llama/Llama-3.1-8B", cuda_context_bytes=-1, **kw)
+
+
+def test_enforce_eager_takes_no_graph_estimate_and_runs_v1_uncompiled():
+    # vLLM 0.18+ estimates CUDA-graph memory only `if not self.model_config.enforce_eager` (v1/worker/gpu_worker.py
+    # determine_available_memory, read at 0.18.0) and charges it from 0.20; V1 with enforce_eager leaves the model
+    # uncompiled ("Enforce eager set, overriding optimization level to -O0"), so its MLP is V0's: Qwen2.5-32B
+    # (hidden 5120, intermediate 27648) at TP2 over 10,000 tokens, (4 × 5120 + 3 × 13824) × 2 bytes a token
+    kw = dict(engine="vllm", gpu="l40s", quant="bf16", context=10_000, tensor_parallel_size=2, max_model_len=10_000,
+              max_num_batched_tokens=10_000, max_num_seqs=1)
+    compiled = estimate("Qwen/Qwen2.5-32B", **kw)
+    eager = estimate("Qwen/Qwen2.5-32B", enforce_eager=True, **kw)
+    assert compiled.activation_bytes == 1_034_240_000
+    assert eager.activation_bytes == 10_000 * (4 * 5120 + 3 * 13824) * 2
+    assert compiled.engine_details["cuda_graph_estimate_bytes"] == VLLM_CUDA_GRAPH_ESTIMATE_BYTES
+    assert eager.engine_details["cuda_graph_estimate_bytes"] == 0
+    assert (eager.engine_details["available_kv_bytes"] - compiled.engine_details["available_kv_bytes"]
+            == VLLM_CUDA_GRAPH_ESTIMATE_BYTES - (eager.activation_bytes - compiled.activation_bytes))
+    # before 0.20 the estimate is not charged either way
+    v19 = dict(kw, engine_version="0.19.0")
+    assert estimate("Qwen/Qwen2.5-32B", enforce_eager=True, **v19).engine_details["cuda_graph_estimate_bytes"] == 0

@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--flashinfer-sampler", action="store_true",
                    help="vllm: FlashInfer's top-k/top-p sampler runs (vLLM's Docker images of 0.8–0.11; "
                    "VLLM_USE_FLASHINFER_SAMPLER=1 from 0.12); default PyTorch's sort, a Triton kernel from 0.17")
+    e.add_argument("--prefix-caching", choices=["on", "off"], default=None,
+                   help="vllm: prefix caching for a hybrid model (attention beside Gated DeltaNet or Mamba layers), "
+                   "which keeps two or three state blocks a request; default the release's (on from 0.28)")
+    e.add_argument("--enforce-eager", action="store_true",
+                   help="vllm: no CUDA graphs (none estimated from 0.20) and, under V1, the model runs uncompiled, "
+                   "as V0 always ran it (its MLP keeps more alive)")
     e.add_argument("--cuda-graph-memory",
                    help="vllm 0.20+: the CUDA-graph memory it estimates and takes from the KV budget, e.g. 2.35GiB as "
                    "its log's 'Estimated CUDA graph memory' line says (default: a 0.61 GiB prior)")

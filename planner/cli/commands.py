@@ -23,6 +23,8 @@ def cmd_estimate(a) -> str:
         "pipeline_parallel_size": a.pipeline_parallel_size, "data_parallel_size": a.data_parallel_size,
         "enable_expert_parallel": True if a.enable_expert_parallel else None,
         "flashinfer_sampler": True if a.flashinfer_sampler else None, "mxfp4_backend": a.mxfp4_backend,
+        "enforce_eager": True if a.enforce_eager else None,
+        "enable_prefix_caching": None if a.prefix_caching is None else a.prefix_caching == "on",
         "cuda_graph_memory_bytes": None if a.cuda_graph_memory is None else round(
             parse_size(a.cuda_graph_memory, "--cuda-graph-memory")),
         "mem_fraction_static": a.mem_fraction_static,
@@ -149,7 +151,14 @@ def _engine_lines(e, unit: str) -> list[str]:
                 f"{d['max_num_batched_tokens']:,}, max_num_seqs {d['max_num_seqs']:,}, sampled by "
                 + ("PyTorch's sort" if d["sampler"] == "sort" else "a fused top-k/top-p kernel")
                 + (f", CUDA graphs estimated at {format_bytes(d['cuda_graph_estimate_bytes'], unit)}"
-                   if d["cuda_graph_estimate_bytes"] else "") + ")",
+                   if d["cuda_graph_estimate_bytes"] else "")
+                + ("; enforce_eager: no CUDA graphs, the model run uncompiled" if d["enforce_eager"] else "") + ")",
+                *([f"  hybrid: a request's state is {d['hybrid_state_bytes']:,} bytes in each recurrent layer; pages "
+                   f"of {d['hybrid_page_bytes']:,} bytes ({d['block_size']} attention tokens) "
+                   f"in {d['hybrid_attention_groups']} attention and {d['hybrid_state_groups']} state groups of "
+                   f"{d['hybrid_group_size']} layers; {d['hybrid_state_blocks']} state block(s) a request"
+                   + (" (prefix caching on)" if d["hybrid_prefix_caching"] else "")]
+                  if d["hybrid_group_size"] else []),
                 *([f"  MXFP4 experts in the layout of vLLM's {_KERNELS[d['mxfp4_experts']]} MoE kernel (padded as it "
                    "allocates them)"]
                   if d["mxfp4_experts"] != "none" else []),

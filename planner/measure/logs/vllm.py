@@ -29,6 +29,9 @@ _FIGURES = {
     "non_torch": re.compile(r"(?:non_torch_memory(?: takes)?[=\s]+|(?=[0-9.]+ GiB for non-torch memory))"
                             r"([0-9.]+)\s*GiB"),
     "graph_estimate": re.compile(r"Estimated CUDA graph memory:\s*(-?[0-9.]+)\s*GiB"),
+    # a hybrid model's page size (0.11.0 models/config.py; 0.20+ platforms/interface.py _align_hybrid_block_size)
+    "hybrid_block": re.compile(r"Setting attention block size to (\d+) tokens"),
+    "hybrid_padding": re.compile(r"Padding mamba page size by ([0-9.]+)%"),
 }
 _TOTALS = [  # the total CUDA reports, as vLLM prints it (group 1: GiB)
     re.compile(r"total_gpu_memory[=\s]+\(?([0-9.]+)\s*GiB"),
@@ -59,6 +62,8 @@ _MXFP4_BACKEND = [(re.compile(r"Using Marlin backend|leveraging the Marlin kerne
                               re.IGNORECASE), "marlin"),
                   (re.compile(r"Using Triton backend|Using '?\w*TRITON\w*'? Mxfp4", re.IGNORECASE), "triton"),
                   (re.compile(r"Using FlashInfer MXFP4|Using '?FLASHINFER\w*'? Mxfp4", re.IGNORECASE), "flashinfer")]
+# enforce_eager: no CUDA graphs and, under V1, no compiled model (the config line, the non-default args, the command)
+_EAGER = re.compile(r"enforce_eager['\"]?[=:]\s*True|--enforce-eager(?![\w-])")
 _CHUNKED = re.compile(r"Chunked prefill is enabled|chunked_prefill_enabled=True|enable_chunked_prefill=True")
 _NAMED = [(r"w8a8|int8", "int8"), (r"fp8", "fp8"), (r"awq", "awq"), (r"gptq", "gptq")]  # by the checkpoint's name
 _QUANTS = {"fp8": "fp8", "awq": "awq", "awq_marlin": "awq", "gptq": "gptq", "gptq_marlin": "gptq",
@@ -136,6 +141,8 @@ def vllm_settings(text: str) -> dict:
         out["flashinfer_sampler"] = used
     if backend := next((name for pattern, name in _MXFP4_BACKEND if pattern.search(text)), None):
         out["mxfp4_backend"] = backend
+    if _EAGER.search(text):
+        out["enforce_eager"] = True
     out["generation"] = "V1" if _V1.search(text) else "V0"
     return out
 
@@ -188,7 +195,7 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
                        "of the smaller total CUDA reports (torch.cuda.mem_get_info)")
     if "kv_dtype" in s:
         kw["kv_dtype"] = s["kv_dtype"]
-    for key in ("flashinfer_sampler", "mxfp4_backend"):
+    for key in ("flashinfer_sampler", "mxfp4_backend", "enforce_eager"):
         if key in s:
             kw[key] = s[key]
     from ...engines.vllm import VLLM_CUDA_GRAPH_ESTIMATE_BYTES, vllm_rules
@@ -286,8 +293,16 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
     if (m := found["concurrency"][0]) is not None:
         add(f"max concurrency at {m[1]} tokens", "concurrency", float(m[2]), float(d.get("max_concurrency", 0)), "×",
             budget_note)
+    if (m := found["hybrid_block"][0]) is not None:
+        rows.append(Row("hybrid attention block size", float(m[1]), None if weights_only else float(d["block_size"]),
+                        "tokens", "the attention block grown until its page holds one request's recurrent state",
+                        found["hybrid_block"][1]))
+    if (m := found["hybrid_padding"][0]) is not None and not weights_only and d.get("hybrid_state_bytes"):
+        padding = 100 * (d["hybrid_page_bytes"] - d["hybrid_state_bytes"]) / d["hybrid_state_bytes"]
+        rows.append(Row("state page padding", float(m[1]), padding, "%", "", found["hybrid_padding"][1],
+                        half_digit(m[1])))
     kv_m = found["available_kv"][0]
-    if kv_m is not None and tokens and float(kv_m[1]) > 0 and spec.sliding_window is None:
+    if kv_m is not None and tokens and float(kv_m[1]) > 0 and spec.sliding_window is None and not spec.recurrent:
         from ...kv import kv_bytes_per_token_per_layer
 
         heads = 1.0 if spec.mla is not None else -(-spec.n_kv_heads // tp) / spec.n_kv_heads  # one GPU's share

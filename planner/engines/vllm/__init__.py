@@ -1,0 +1,264 @@
+"""vLLM, 0.4 to 0.33 (the current release, the default): the KV cache gets what the memory budget leaves.
+
+The budget's rules changed across releases (research/vllm_versions.md, read from each release's wheel);
+VLLM_RULES lists them, and `engine_version` picks the release whose rules apply."""
+
+from __future__ import annotations
+
+import math
+from math import ceil
+
+from ...activations import step_activation_bytes, tp_shard
+from ...checks import flag
+from ...errors import LayoutError, WorkloadError, shown
+from ...kv import kv_bytes_per_token_per_layer
+from ...layout import check_tensor_parallel
+from ...limits import MAX_BATCH, MAX_CONTEXT, MAX_GPUS
+from ...overhead import CUDA_CONTEXT_BYTES
+from ...spec import ModelSpec
+from ...units import format_bytes
+from ...weights import is_mxfp4_expert, stage_weights
+from ..common import EngineMemory, engine_options
+from ..nccl import vllm_nccl_bytes
+from .hybrid import HybridPages, vllm_hybrid_pages, vllm_state_bytes
+from .profile import (
+    VLLM_CUSTOM_ALLREDUCE_BYTES,
+    VLLM_FUSED_MOE_CHUNK_SIZE,
+    VLLM_OUT_OF_PLACE_ALL_REDUCE,
+    VLLM_SAMPLER_BYTES_PER_LOGIT,
+    vllm_eager_mlp_bytes,
+    vllm_fused_moe_bytes,
+)
+from .releases import (
+    VLLM_ASYNC_OUTPUT_SINCE,
+    VLLM_CUDA_GRAPH_ESTIMATE_BYTES,
+    VLLM_CURRENT,
+    VLLM_RULES,
+    VLLM_TOKENS_FROM_CONCURRENCY,
+    vllm_first_token_waits_a_step,
+    vllm_release,
+    vllm_rules,
+    vllm_scheduler_defaults,
+    vllm_synchronous_loop,
+)
+from .weights import (
+    VLLM_MLA_MATERIALIZED,
+    VLLM_MXFP4_BACKENDS,
+    vllm_mla_materialized_bytes,
+    vllm_mxfp4_backend,
+    vllm_mxfp4_expert_factor,
+    vllm_stage_layers,
+    vllm_stage_weights,
+)
+
+
+def vllm_hybrid_layout(spec: ModelSpec, rules: dict, *, tp: int, pp: int, kv_dtype: str, block_size: int,
+                       release: tuple[int, ...], gpu=None, prefix_caching: bool | None = None) -> HybridPages | None:
+    """A hybrid model's pages under this release (None for a model of attention layers only); what planner has not
+    read is refused."""
+    if not spec.recurrent:
+        return None
+    if not rules["v1"]:
+        raise WorkloadError(f"{spec.name} mixes attention with recurrent layers: V0's separate Mamba cache is not "
+                            "modelled; planner reads vLLM's hybrid KV cache from 0.11.0 (V1) on")
+    if pp > 1:
+        raise WorkloadError(f"{spec.name} mixes attention with recurrent layers: pipeline_parallel_size {pp} is not "
+                            "modelled for vLLM's hybrid KV cache; tensor parallel is")
+    return vllm_hybrid_pages(spec, tp=tp, kv_dtype=kv_dtype, block_size=block_size, release=release, gpu=gpu,
+                             prefix_caching=prefix_caching)
+
+
+__all__ = [
+    "VLLM_ASYNC_OUTPUT_SINCE", "VLLM_CUDA_GRAPH_ESTIMATE_BYTES", "VLLM_CURRENT", "VLLM_CUSTOM_ALLREDUCE_BYTES",
+    "VLLM_FUSED_MOE_CHUNK_SIZE", "VLLM_MLA_MATERIALIZED", "VLLM_MXFP4_BACKENDS", "VLLM_OUT_OF_PLACE_ALL_REDUCE",
+    "VLLM_RULES", "VLLM_SAMPLER_BYTES_PER_LOGIT", "VLLM_TOKENS_FROM_CONCURRENCY", "vllm_eager_mlp_bytes",
+    "vllm_first_token_waits_a_step",
+    "vllm_fused_moe_bytes", "vllm_hybrid_pages", "vllm_memory", "vllm_mla_materialized_bytes", "vllm_mxfp4_backend",
+    "vllm_mxfp4_expert_factor", "vllm_release", "vllm_rules", "vllm_scheduler_defaults", "vllm_stage_layers",
+    "vllm_stage_weights", "vllm_state_bytes", "vllm_synchronous_loop",
+]
+
+
+def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes: int, max_model_len: int,
+                weights: int, context: int | None = None, batch: int = 1, gpu=None, **options) -> EngineMemory:
+    """What vLLM allocates with `weights` bytes of weights on a GPU of `gpu_memory_bytes`, and its verdict.
+
+    gpu_memory_bytes is the total CUDA reports, not the board's capacity: vLLM's budget is a fraction of
+    torch.cuda.mem_get_info()'s total (v1/worker/gpu_worker.py init_device: `self.requested_memory =
+    self.init_snapshot.total_memory * self.cache_config.gpu_memory_utilization`, the snapshot taken by
+    MemorySnapshot.measure(), `self.free_memory, self.total_memory = torch.cuda.mem_get_info()`; V0's
+    worker.py determine_num_available_blocks: `free_gpu_memory, total_gpu_memory = torch.cuda.mem_get_info()`).
+    That total is what vLLM logs as total_gpu_memory (23.58 GiB on an RTX 3090 whose nvidia-smi says 24,576 MiB,
+    vllm#10517; 79.22 GiB on an H100 80GB HBM3 of 81,559 MiB, vllm#10511): pass it when a log gives it
+    (planner check-log does); a catalog GPU's total is nvidia-smi's, a few hundred MiB more than CUDA's.
+
+    available = gpu_memory_bytes × gpu_memory_utilization − weights − profile-run activation peak − what the
+    release charges besides (VLLM_RULES: the CUDA context in its global periods — cuda_context_bytes, planner's prior
+    CUDA_CONTEXT_BYTES measured on an H200, or what a run shows —, the all-reduce buffers until 0.11, the CUDA-graph
+    estimate from 0.20, none with enforce_eager; non-torch memory otherwise is baseline and not charged). The profile
+    run pushes max_num_batched_tokens tokens through the model with no attention computed, and samples one logits row
+    per dummy request (by PyTorch's sort or a fused kernel: VLLM_SAMPLER_BYTES_PER_LOGIT; flashinfer_sampler=True
+    where FlashInfer's sampler runs, as in vLLM's Docker images of 0.8–0.11). KV pages: block_size tokens ×
+    (2 × kv_heads × head_dim, or one MLA latent) per layer. Before 0.20 CUDA graphs are captured after the KV
+    cache is allocated and are not part of the budget.
+
+    Verdict, as vLLM decides at start-up (v1/worker/gpu_worker.py, v1/core/kv_cache_utils.py):
+      - the budget must be free when it starts ("Free memory on device … on startup is less than desired GPU
+        memory utilization"): here the GPU's memory less the CUDA context;
+      - the budget must leave memory for KV blocks ("No available memory for the cache blocks");
+      - one request of max_model_len must fit the blocks ("To serve at least one request with the models's max
+        seq len …");
+    and then `batch` sequences of `context` tokens run at once only when the pool holds them all and
+    batch ≤ max_num_seqs; otherwise the scheduler queues the rest.
+
+    data_parallel_size replicas of tensor_parallel_size × pipeline_parallel_size GPUs, each GPU with this budget
+    (each replica its own KV cache and scheduler; the figures are one replica's): a GPU holds its stage's layers
+    (vllm_stage_layers) with every matrix split tensor_parallel_size ways (planner.weights.stage_weights), its share
+    of the KV heads (an MLA latent whole), its heads' and MLP columns' activations beside the whole residual stream
+    (planner.activations.tp_shard), the sampler's full logits on the last stage, and with tensor parallel the custom
+    all-reduce buffers and NCCL's communicators (planner.engines.nccl). With enable_expert_parallel a MoE's routed
+    experts spread whole over the tp × dp GPUs instead of being split tp ways. Every GPU gets the fewest blocks any of
+    them has room for (v1/core/kv_cache_utils.py); the figures returned are that GPU's.
+    """
+    version = options.pop("engine_version", None) or VLLM_CURRENT
+    release = vllm_release(version)
+    rules = vllm_rules(release)
+    if max_model_len > spec.max_context:
+        raise WorkloadError(f"max_model_len {max_model_len} exceeds {spec.name}'s max_context {spec.max_context}")
+    defaults = {"gpu_memory_utilization": rules["utilization"], "block_size": 64 if spec.mla is not None else 16,
+                **vllm_scheduler_defaults(release, max_model_len=max_model_len, gpu_memory_bytes=gpu_memory_bytes,
+                                          device_name="" if gpu is None else gpu.name),
+                "tensor_parallel_size": 1, "pipeline_parallel_size": 1, "data_parallel_size": 1,
+                "enable_expert_parallel": False, "flashinfer_sampler": False, "enforce_eager": False,
+                "enable_prefix_caching": "auto",
+                "cuda_graph_memory_bytes": VLLM_CUDA_GRAPH_ESTIMATE_BYTES, "cuda_context_bytes": CUDA_CONTEXT_BYTES,
+                "mxfp4_backend": vllm_mxfp4_backend(release, gpu) or "none"}
+    o = engine_options("vllm", options, defaults,
+                       maximum={"block_size": 4096, "max_num_batched_tokens": MAX_CONTEXT, "max_num_seqs": MAX_BATCH,
+                                "tensor_parallel_size": MAX_GPUS, "pipeline_parallel_size": MAX_GPUS,
+                                "data_parallel_size": MAX_GPUS, "cuda_graph_memory_bytes": gpu_memory_bytes,
+                                "cuda_context_bytes": gpu_memory_bytes},
+                       minimum={"cuda_graph_memory_bytes": 0, "cuda_context_bytes": 0})
+    if o["mxfp4_backend"] not in (*VLLM_MXFP4_BACKENDS, "none"):
+        raise WorkloadError(f"mxfp4_backend must be one of {', '.join(VLLM_MXFP4_BACKENDS)} or none, got "
+                            f"{shown(o['mxfp4_backend'])}")
+    tp, pp, dp = o["tensor_parallel_size"], o["pipeline_parallel_size"], o["data_parallel_size"]
+    if tp * pp * dp > MAX_GPUS:
+        raise WorkloadError(f"tensor × pipeline × data parallel sizes ask for {tp * pp * dp:,} GPUs, more than "
+                            f"{MAX_GPUS:,}")
+    # expert parallel: the routed experts spread whole over the tp × dp GPUs of a stage (--enable-expert-parallel)
+    ep = tp * dp if o["enable_expert_parallel"] and spec.moe is not None else tp
+    if tp > 1:
+        check_tensor_parallel(spec, tp)
+    if pp > spec.n_layers:
+        raise LayoutError(f"pipeline_parallel_size {pp} exceeds {spec.name}'s {spec.n_layers} layers")
+    util = o["gpu_memory_utilization"]
+    if isinstance(util, bool) or not isinstance(util, (int, float)) or not math.isfinite(util) or not 0 < util <= 1:
+        raise WorkloadError(f"gpu_memory_utilization must be within (0, 1], got {shown(util)}")
+    context = max_model_len if context is None else context
+    if context > max_model_len:
+        raise WorkloadError(f"context {context:,} exceeds max_model_len {max_model_len:,}: vLLM rejects longer "
+                            "requests; raise max_model_len or lower context")
+    tokens = o["max_num_batched_tokens"]
+    reqs = min(o["max_num_seqs"], tokens)
+    # the layer phases of a forward over `tokens` tokens (attention as SDPA: no scores), logits handled below;
+    # under tensor parallel a rank holds its heads and MLP columns, the residual stream whole (tp_shard)
+    shard = tp_shard(spec, tp)
+    layers = max(int(step_activation_bytes(shard, batch=1, tokens=tokens, attended=1, logits="last",
+                                           logits_bits=16, act_bits=16)),
+                 vllm_fused_moe_bytes(spec, tokens, tp=tp, whole_experts=bool(o["enable_expert_parallel"])),
+                 vllm_eager_mlp_bytes(shard, tokens, tp=tp, release=release)
+                 if o["enforce_eager"] or not rules["v1"] else 0)
+    # every rank gathers the full logits and samples (LogitsProcessor's all-gather); only the last stage has them
+    path = "fused" if o["flashinfer_sampler"] or (rules["triton"] and reqs >= 8) else "sort"
+    sampler = reqs * spec.vocab_size * VLLM_SAMPLER_BYTES_PER_LOGIT[path]
+    last_stage_peak = max(layers, sampler + 2 * tokens * spec.d_model * 2)
+    requested = int(gpu_memory_bytes * util)
+    stage_layers = vllm_stage_layers(spec.n_layers, pp)
+    expert_parallel = bool(o["enable_expert_parallel"]) and spec.moe is not None
+    stage_weights_ = vllm_stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, expert_parallel=expert_parallel,
+                                        release=release, mxfp4_backend=o["mxfp4_backend"], weights=weights)
+    mxfp4_experts = o["mxfp4_backend"] if o["mxfp4_backend"] != "none" and any(
+        stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, only=is_mxfp4_expert)) else "none"
+    comm = VLLM_CUSTOM_ALLREDUCE_BYTES if tp > 1 else 0
+    # NCCL's communicators on the tightest GPU (planner.engines.nccl; NVIDIA GPUs of the catalog: AMD's RCCL is not
+    # modelled, nor a GPU known only by its memory)
+    nccl = (vllm_nccl_bytes(gpu, tp=tp, pp=pp, release=release, v1=rules["v1"])
+            if gpu is not None and gpu.vendor == "nvidia" else 0)
+    # what the release charges besides weights and the profile peak: the all-reduce buffers and NCCL (until 0.11),
+    # everything already on the GPU (its "global" periods), its CUDA-graph estimate (0.20+)
+    charged = ((comm + nccl if rules["comm"] else 0) + (o["cuda_context_bytes"] if rules["context"] else 0)
+               + (o["cuda_graph_memory_bytes"] if rules["graphs"] and not o["enforce_eager"] else 0))
+    peaks = [layers] * (pp - 1) + [last_stage_peak]
+    kv_heads = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / tp) / spec.n_kv_heads  # a rank's share
+    # a block's bytes on a GPU: a page per layer of its stage, or, for a hybrid model, a page per layer of a group
+    caching = o["enable_prefix_caching"]  # "auto": the release's default
+    if caching != "auto":
+        flag("enable_prefix_caching", caching)
+    hybrid = vllm_hybrid_layout(spec, rules, tp=tp, pp=pp, kv_dtype=kv_dtype, block_size=o["block_size"],
+                                release=release, gpu=gpu, prefix_caching=None if caching == "auto" else caching)
+    block_size = hybrid.block_size if hybrid else o["block_size"]
+    page = ceil(block_size * kv_bytes_per_token_per_layer(spec, kv_dtype) * kv_heads)
+    block_bytes = [hybrid.block_bytes] if hybrid else [page * n for n in stage_layers]
+    # each GPU's blocks; the engine takes the fewest over all of them (v1/core/kv_cache_utils.py)
+    stage_available = [requested - w - a - charged for w, a in zip(stage_weights_, peaks, strict=True)]
+    stage_blocks = [max(0, a) // b for a, b in zip(stage_available, block_bytes, strict=True)]
+    tight = min(range(pp), key=lambda s: (stage_blocks[s], -stage_weights_[s]))
+    weights, activation, available, blocks = (stage_weights_[tight], peaks[tight], stage_available[tight],
+                                              stage_blocks[tight])
+    per_request = hybrid.blocks_per_request(max_model_len) if hybrid else ceil(max_model_len / block_size)
+    per_sequence = hybrid.blocks_per_request(context) if hybrid else ceil(context / block_size)
+    concurrent = min(blocks // per_sequence, o["max_num_seqs"])
+    free_at_start = gpu_memory_bytes - o["cuda_context_bytes"]
+
+    def gib(n: int) -> str:
+        return format_bytes(n, "GiB")
+
+    if requested > free_at_start and rules["start_check"]:
+        refusal = (f"vLLM would not start: gpu_memory_utilization {util:g} asks for {gib(requested)}, but about "
+                   f"{gib(free_at_start)} is free once the CUDA context is up; lower gpu_memory_utilization")
+    elif available <= 0:
+        refusal = (f"vLLM would not start: weights ({gib(weights)}) and the profile-run peak ({gib(activation)}) "
+                   f"leave no memory for KV blocks in the {gib(requested)} budget")
+    elif blocks < per_request:
+        refusal = (f"vLLM would not start: one request of max_model_len {max_model_len:,} tokens needs "
+                   f"{per_request:,} KV blocks, the {gib(available)} left hold {blocks:,}; lower max_model_len")
+    elif batch > concurrent:
+        limit = "max_num_seqs" if concurrent == o["max_num_seqs"] else "the KV pool"
+        refusal = (f"vLLM runs at most {concurrent:,} sequences of {context:,} tokens at once ({limit}); "
+                   f"batch {batch:,} would queue")
+    else:
+        refusal = None
+    kv_bytes = blocks * block_bytes[tight]  # what the engine allocates on that GPU
+    return EngineMemory(
+        engine="vllm", weights_bytes=weights, kv_cache_bytes=kv_bytes if tp * pp > 1 else max(0, available),
+        activation_bytes=activation,
+        refusal=refusal, max_concurrent=concurrent,
+        details={"requested_bytes": requested, "available_kv_bytes": available, "kv_blocks": blocks,
+                 # "GPU KV cache size: N tokens": blocks × block (a hybrid: blocks // groups × block) up to 0.20.0,
+                 # concurrency × max_model_len from 0.20.1 (v1/core/kv_cache_utils.py get_kv_cache_capacity)
+                 "kv_tokens": int(blocks / per_request * max_model_len) if release >= VLLM_TOKENS_FROM_CONCURRENCY
+                 else hybrid.printed_tokens(blocks) if hybrid else blocks * block_size,
+                 "max_concurrency": blocks / per_request,
+                 "max_model_len": max_model_len, "fits_max_model_len": 0 < available and blocks >= per_request,
+                 "free_at_start_bytes": free_at_start, "gpus": tp * pp * dp, "replicas": dp,
+                 "expert_parallel_size": ep if spec.moe is not None else 1, "layers_per_gpu": stage_layers[tight],
+                 "communication_bytes": comm, "engine_version": version, "charged_bytes": charged,
+                 "sampler": path, "sampler_bytes": sampler if pp == 1 or tight == pp - 1 else 0,
+                 "forward_bytes": layers,
+                 "mxfp4_experts": mxfp4_experts,
+                 "nccl_bytes": nccl, "nccl_charged": bool(nccl) and rules["comm"],
+                 # releases before 0.11 charge NCCL's memory; not modelled on AMD GPUs or a GPU given by memory only
+                 "nccl_uncounted": tp * pp > 1 and rules["comm"] and nccl == 0,
+                 "cuda_graph_estimate_bytes": o["cuda_graph_memory_bytes"] if rules["graphs"] and not o["enforce_eager"]
+                 else 0,
+                 "v1": rules["v1"], **o, "block_size": block_size,
+                 # a hybrid model's layout (0: attention layers only): one request's state in a recurrent layer,
+                 # the page both kinds share, layers per group, groups of each kind
+                 "hybrid_state_bytes": hybrid.state_bytes if hybrid else 0,
+                 "hybrid_page_bytes": hybrid.page_bytes if hybrid else 0,
+                 "hybrid_group_size": hybrid.group_size if hybrid else 0,
+                 "hybrid_attention_groups": hybrid.attention_groups if hybrid else 0,
+                 "hybrid_state_groups": hybrid.state_groups if hybrid else 0,
+                 "hybrid_state_blocks": hybrid.state_blocks if hybrid else 0,
+                 "hybrid_prefix_caching": bool(hybrid and hybrid.prefix_caching)})

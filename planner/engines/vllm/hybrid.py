@@ -1,0 +1,149 @@
+"""Hybrid models under vLLM V1 (0.11+): full-attention layers beside Gated DeltaNet or Mamba layers, whose per-request
+state shares one pool of pages with the attention KV cache (research/vllm_hybrid.md, read in the 0.11.0, 0.20.0 and
+0.33.0 wheels; file:line citations there).
+
+- A recurrent layer's state for one request, on one GPU (model_executor/layers/mamba/mamba_utils.py), in the model's
+  dtype (mamba_cache_dtype "auto"): Gated DeltaNet (conv_kernel - 1) × conv_dim / tp of convolution inputs and
+  num_value_heads / tp × key_head_dim × value_head_dim of recurrent state; Mamba-1 (conv_kernel - 1 + d_state) ×
+  d_inner / tp; Mamba-2 (conv_kernel - 1) × (d_inner + 2 × groups × d_state) / tp (groups replicated up to tp when
+  they do not divide it) and n_heads / tp × head_dim × d_state.
+- One page size for both: the attention block grows to `align × cdiv(state, align × attention bytes per token)`
+  tokens ("Setting attention block size to N tokens …"), and the state page is padded up to it ("Padding mamba page
+  size by X% …"). align is 16, the attention kernels' block (0.11: fixed; 0.33: the backend's smallest kernel block,
+  16 for FlashAttention and Triton on Hopper).
+- Layers of one kind are grouped by the smaller layer count (kv_cache_utils.py: 12 attention + 36 Gated DeltaNet
+  layers make 4 groups of 12); each block id holds a page in every layer of a group: group_size pages.
+- A request holds cdiv(tokens, block) blocks in each attention group and, in each state group, one block with prefix
+  caching off — vLLM's default for hybrids up to 0.27 — or, from 0.28, where it is on by default ("align" mode), two,
+  and a third for a prefill checkpoint of Mamba-2 layers (0.32+) and of Gated DeltaNet layers under FlashInfer's
+  prefill kernel (0.33+, which also aligns the block to 64 tokens).
+- vLLM prints "GPU KV cache size" as blocks // groups × block tokens up to 0.20.0, concurrency × length from 0.20.1.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from math import ceil
+
+from ...errors import WorkloadError
+from ...kv import kv_bytes_per_token_per_layer
+from ...spec import ModelSpec
+
+VLLM_HYBRID_SINCE = (0, 11, 0)  # the first release read; V1 ran hybrids earlier, with rules planner has not read
+VLLM_HYBRID_BLOCK_ALIGN = 16  # 0.11.0 models/config.py:367-368 `16 * cdiv(mamba_page, 16 * attn_page_per_token)`
+# 0.11.1–0.17.0 align to 32 on datacenter Blackwell for head_dim 256 (FlashInfer's kernels; 0.15.0
+# models/config.py:429-440)
+VLLM_SM100_HEAD256_ALIGN = (32, (0, 11, 1), (0, 18, 0))
+STATE_DTYPE_BYTES = 2  # mamba_cache_dtype "auto": the model's dtype, bf16 or fp16 (mamba_utils.py:74-80)
+# Prefix caching on by default for hybrids from 0.28.0 (engine/arg_utils.py:2650 drops 0.27.1's `and not
+# model_config.is_hybrid`), always in "align" mode (models/config.py:602-609): 2 blocks a request in every state group
+# (v1/kv_cache_interface.py:687-696), plus a prefill checkpoint block for Mamba-2 from 0.32.0 (mamba_mixer2.py:1107)
+# and for Gated DeltaNet under FlashInfer's prefill kernel from 0.33.0, which aligns the block to 64 tokens
+# (FLASHINFER_GDN_CHECKPOINT_ALIGNMENT, v1/attention/backends/gdn_attn.py:34; qwen_gdn_linear_attn.py:686-700).
+VLLM_HYBRID_PREFIX_CACHING_SINCE = (0, 28, 0)
+VLLM_MAMBA2_CHECKPOINT_SINCE = (0, 32, 0)
+VLLM_GDN_CHECKPOINT_SINCE = (0, 33, 0)
+VLLM_GDN_CHECKPOINT_ALIGN = 64
+
+
+def _cdiv(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def vllm_state_bytes(spec: ModelSpec, tp: int) -> int:
+    """One request's state in one recurrent layer on one GPU of `tp`, as vLLM allocates it."""
+    a = STATE_DTYPE_BYTES
+    if (la := spec.linear_attention) is not None:
+        return ((la.conv_kernel - 1) * la.conv_dim // tp + la.num_value_heads // tp * la.key_head_dim
+                * la.value_head_dim) * a
+    if (m1 := spec.mamba1) is not None:
+        return (m1.conv_kernel - 1 + m1.d_state) * (m1.d_inner // tp) * a
+    m = spec.mamba
+    groups = m.n_groups if m.n_groups % tp == 0 else m.n_groups + tp - m.n_groups
+    return ((m.conv_kernel - 1) * (m.d_inner + 2 * groups * m.d_state) // tp
+            + m.n_heads // tp * m.head_dim * m.d_state) * a
+
+
+@dataclass(frozen=True)
+class HybridPages:
+    """How vLLM lays out a hybrid model's cache on one GPU."""
+
+    block_size: int  # attention tokens per block, grown so a block's page holds a request's state
+    page_bytes: int  # one layer's page, attention or state (the state padded up to it)
+    state_bytes: int  # one request's state in one recurrent layer, before padding
+    group_size: int  # layers per group: each block id holds group_size pages
+    attention_groups: int
+    state_groups: int
+    state_blocks: int = 1  # blocks a request holds in each state group
+    prefix_caching: bool = False
+
+    @property
+    def block_bytes(self) -> int:
+        return self.group_size * self.page_bytes
+
+    def blocks_per_request(self, tokens: int) -> int:
+        """Block ids a request of `tokens` holds: its tokens' blocks in every attention group, one in every state
+        group."""
+        return _cdiv(tokens, self.block_size) * self.attention_groups + self.state_blocks * self.state_groups
+
+    def printed_tokens(self, blocks: int) -> int:
+        """vLLM's "GPU KV cache size: N tokens" for `blocks` up to 0.20.0 (0.11.0 v1/core/kv_cache_utils.py:1076-1092):
+        blocks // groups × the smallest group's block size, the attention one."""
+        return blocks // (self.attention_groups + self.state_groups) * self.block_size
+
+
+def flashinfer_gdn_prefill(spec: ModelSpec, gpu, release: tuple[int, ...]) -> bool:
+    """Whether vLLM runs a Gated DeltaNet's prefill with FlashInfer's kernel on `gpu` (qwen_gdn_linear_attn.py:93-141,
+    0.33.0 :148-269): on compute capability 9.0 (Hopper) always; on datacenter Blackwell (10.x), and from 0.33.0 on
+    RTX Blackwell (12.x), for key heads of 128 when torch is built for CUDA 13 — assumed here, as vLLM's CUDA 13
+    builds ship it."""
+    if gpu is None or gpu.vendor != "nvidia" or spec.linear_attention is None:
+        return False
+    if gpu.architecture == "Hopper":
+        return True
+    datacenter = gpu.memory_type.startswith("HBM")
+    return (gpu.architecture == "Blackwell" and spec.linear_attention.key_head_dim == 128
+            and (datacenter or release >= (0, 33, 0)))
+
+
+def vllm_hybrid_pages(spec: ModelSpec, *, tp: int, kv_dtype: str, block_size: int, release: tuple[int, ...],
+                      gpu=None, prefix_caching: bool | None = None) -> HybridPages:
+    """The page layout vLLM picks for a hybrid `spec` on one GPU of `tp` (block_size: the configured attention
+    block, which only grows; prefix_caching: None for the release's default)."""
+    if release < VLLM_HYBRID_SINCE:
+        raise WorkloadError(f"{spec.name} mixes attention with recurrent layers; planner reads vLLM's hybrid KV cache "
+                            "from 0.11.0 on (engine_version 0.11.0 or later)")
+    caching = release >= VLLM_HYBRID_PREFIX_CACHING_SINCE if prefix_caching is None else prefix_caching
+    if caching and release < VLLM_HYBRID_PREFIX_CACHING_SINCE:
+        raise WorkloadError(f"enable_prefix_caching for {spec.name}, a hybrid model: planner models it from vLLM "
+                            "0.28.0, where it is on by default ('align' mode); before, vLLM turned it off or kept "
+                            "every block's state ('all' mode), which is not modelled")
+    if spec.mla is not None:
+        raise WorkloadError(f"{spec.name}: vLLM's cache for MLA beside recurrent layers is not modelled")
+    kinds = spec.layer_kinds()
+    if "parallel" in kinds or "sliding" in kinds or "block_sparse" in kinds:
+        raise WorkloadError(f"{spec.name}: vLLM's cache for hybrid layers beside sliding-window, block-sparse or "
+                            "parallel attention+Mamba layers is not modelled; only full attention with Gated "
+                            "DeltaNet or Mamba layers")
+    attention = kinds.count("full")
+    recurrent = len(kinds) - attention
+    if attention == 0:
+        raise WorkloadError(f"{spec.name} has no attention layer: vLLM's pure-Mamba cache is not modelled")
+    per_token = ceil(kv_bytes_per_token_per_layer(spec, kv_dtype) * _cdiv(spec.n_kv_heads, tp) / spec.n_kv_heads)
+    state = vllm_state_bytes(spec, tp)
+    align, since, until = VLLM_SM100_HEAD256_ALIGN
+    blackwell_dc = gpu is not None and gpu.architecture == "Blackwell" and gpu.memory_type.startswith("HBM")
+    if not (blackwell_dc and spec.head_dim == 256 and since <= release < until):
+        align = VLLM_HYBRID_BLOCK_ALIGN
+    checkpoint = 0
+    if caching and spec.linear_attention is not None and release >= VLLM_GDN_CHECKPOINT_SINCE \
+            and flashinfer_gdn_prefill(spec, gpu, release):
+        checkpoint, align = 1, math.lcm(align, VLLM_GDN_CHECKPOINT_ALIGN)
+    if caching and spec.mamba is not None and release >= VLLM_MAMBA2_CHECKPOINT_SINCE:
+        checkpoint = 1
+    block = max(block_size, align * _cdiv(state, align * per_token))
+    group = min(attention, recurrent)
+    return HybridPages(block_size=block, page_bytes=block * per_token, state_bytes=state, group_size=group,
+                       attention_groups=_cdiv(attention, group), state_groups=_cdiv(recurrent, group),
+                       state_blocks=2 + checkpoint if caching else 1, prefix_caching=caching)

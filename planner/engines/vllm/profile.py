@@ -1,0 +1,62 @@
+"""What vLLM's profile run holds besides the weights: the sampler's logits, the fused MoE's caches, an eager MLP, and
+the tensor-parallel all-reduce buffers."""
+
+from __future__ import annotations
+
+from ...spec import ModelSpec
+
+# Tensor parallel: each rank's custom all-reduce (distributed/device_communicators/custom_all_reduce.py,
+# CustomAllreduce(max_size=8192 * 1024)) allocates an IPC buffer of max_size, a metadata buffer of
+# meta_size() + max_size and an 8 MiB rank_data tensor: 24 MiB, and a few KiB of metadata left out.
+VLLM_CUSTOM_ALLREDUCE_BYTES = 3 * 8 * 2**20
+
+# vLLM's profile run samples one row of logits per dummy request (max_num_seqs rows) with top-k and top-p on. Bytes
+# per logit alive at the sampler's peak, the logits in the model's dtype (2) included:
+#   "sort":  PyTorch's top-k/top-p (v1/sample/ops/topk_topp_sampler.py apply_top_k_top_p; V0's sampler.py
+#            _apply_top_k_top_p) sorts the fp32 logits: 2 + fp32 copy 4 + sorted values 4 + int64 indices 8, and
+#            inside torch.sort of 128 rows or more (aten/src/ATen/native/cuda/SortStable.cu segmented_sort_pairs) an
+#            int64 index scratch 8 and cub's alternate key and value buffers 4 + 8 (fewer rows take
+#            segmented_sort_pairs_by_full_sort, whose two int2 index buffers and cub's scratch are alike);
+#   "fused": FlashInfer's top_k_top_p_sampling_from_logits or the Triton top-k/top-p kernel (0.17+, 8 rows or more):
+#            2 + fp32 copy 4 + masked logits or probabilities 4 + 4.
+VLLM_SAMPLER_BYTES_PER_LOGIT = {"sort": 38, "fused": 14}
+
+# vLLM's fused MoE (model_executor/layers/fused_moe/fused_moe.py fused_experts_impl) runs a layer's routed experts over
+# M = min(tokens, VLLM_FUSED_MOE_CHUNK_SIZE) rows at once, each row once per expert it goes to: intermediate_cache1
+# (M, k, N), intermediate_cache2 (M·k, N/2) and intermediate_cache3 (M, k, hidden) in the activation dtype, N the w13
+# width on one GPU (2 × the expert's intermediate size, split tp ways unless experts are whole), beside the layer's
+# hidden states and residual (M, hidden) and, with shared experts, their output; router logits and the top-k weights
+# and ids are small beside them. The chunk: envs.py VLLM_FUSED_MOE_CHUNK_SIZE, 64 Ki rows (v0.7).
+VLLM_FUSED_MOE_CHUNK_SIZE = 65536
+
+
+def vllm_fused_moe_bytes(spec: ModelSpec, tokens: int, *, tp: int, whole_experts: bool) -> int:
+    """The fused MoE's peak on one GPU for a forward over `tokens` rows (0 for dense models)."""
+    if spec.moe is None:
+        return 0
+    m = spec.moe
+    rows = min(tokens, VLLM_FUSED_MOE_CHUNK_SIZE)
+    n = 2 * m.expert_d_ff // (1 if whole_experts else tp)
+    caches = rows * m.experts_per_token * (n + n // 2 + spec.d_model) * 2
+    return caches + (3 if m.shared_d_ff else 2) * rows * spec.d_model * 2
+
+
+# V0 runs its models eagerly, as V1 does with enforce_eager (it then leaves the model uncompiled: "Enforce eager set,
+# overriding optimization level to -O0"). Their MLP (models/llama.py LlamaMLP.forward and its kin: `gate_up, _ =
+# self.gate_up_proj(x); x = self.act_fn(gate_up); x, _ = self.down_proj(x)`) keeps the fused gate_up output alive
+# while the down projection writes its own output, beside the layer's input and residual: 3 rows of hidden size and
+# 3 of the intermediate size. From 0.6.5 the tensor-parallel all-reduce is out of place (PR #10121, 2024-11-26,
+# distributed/parallel_state.py `_all_reduce_out_place`, pynccl.py `out_tensor = torch.empty_like(in_tensor)`), one
+# more row of hidden size while the projection's own output is alive. V1 otherwise compiles the model (Inductor frees a
+# buffer at its last use), which planner's reference MLP stands for.
+VLLM_OUT_OF_PLACE_ALL_REDUCE = (0, 6, 5)
+
+
+def vllm_eager_mlp_bytes(shard: ModelSpec, tokens: int, *, tp: int, release: tuple[int, ...]) -> int:
+    """An eager rank's dense MLP peak over `tokens` rows at its down projection, in 16-bit activations (0 with no dense
+    MLP): the layer's input and residual, the gate_up (or up) output and its activation, the projection's output and,
+    under tensor parallel from 0.6.5, the all-reduce's. `shard` is the rank's view (planner.activations.tp_shard)."""
+    if not shard.d_ff:
+        return 0
+    hidden_rows = 3 + (tp > 1 and release >= VLLM_OUT_OF_PLACE_ALL_REDUCE)
+    return tokens * (hidden_rows * shard.d_model + (3 if shard.gated_mlp else 2) * shard.d_ff) * 2

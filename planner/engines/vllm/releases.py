@@ -1,0 +1,95 @@
+"""vLLM's releases: which rules each period's budget follows, its scheduler defaults, its engine loop."""
+
+from __future__ import annotations
+
+import re
+
+from ...errors import WorkloadError, shown
+from ..common import release_tuple
+
+VLLM_CURRENT = "0.33.0"
+# What each release charges against gpu_memory_utilization × CUDA's total, from the first release that did so:
+#   context: what is on the GPU before this instance adds to it, the CUDA context at least ("a global limit":
+#            V0 0.6.4; V1 0.6.4–0.9.0.1, the default engine from 0.8.0);
+#   comm:    the tensor-parallel all-reduce buffers (until 0.11 made distributed init part of the baseline);
+#   graphs:  the CUDA-graph memory it estimates before sizing the KV cache (on by default from 0.20);
+#   start_check: refuses to start when less than the budget is free (V1 0.9.1+);
+#   triton:  its sampler's top-k/top-p is a Triton kernel for 8 rows or more (0.17+); before, PyTorch's sort unless
+#            FlashInfer's sampler runs (flashinfer_sampler: V1 with FlashInfer installed — the vllm[flashinfer]
+#            extra in 0.10.1–0.11, a dependency from 0.12 — and VLLM_USE_FLASHINFER_SAMPLER on, the default only in
+#            0.8–0.11; vLLM's Docker images ship FlashInfer, `pip install vllm` does not before 0.12).
+_RULE_KEYS = ("v1", "context", "comm", "graphs", "start_check", "utilization", "triton")
+VLLM_RULES = tuple((since, dict(zip(_RULE_KEYS, values, strict=True))) for since, *values in (
+    # since     v1     context comm   graphs start_check utilization triton
+    ("0.4.0",  False, False,  True,  False, False,      0.9,        False),
+    ("0.6.4",  False, True,   True,  False, False,      0.9,        False),
+    ("0.6.5",  False, False,  True,  False, False,      0.9,        False),
+    ("0.8.0",  True,  True,   True,  False, False,      0.9,        False),
+    ("0.9.1",  True,  False,  True,  False, True,       0.9,        False),
+    ("0.11.0", True,  False,  False, False, True,       0.9,        False),
+    ("0.17.0", True,  False,  False, False, True,       0.9,        True),
+    ("0.20.0", True,  False,  False, True,  True,       0.92,       True),
+))
+# The CUDA-graph memory vLLM 0.20+ estimates and takes from the KV budget depends on the model and the sizes it
+# captures; published "Estimated CUDA graph memory: X GiB total" lines range 0.07–1.58 GiB (7 logs; research/
+# vllm_versions.md). This is their median, a prior until a measurement replaces it; a run's own "Estimated CUDA graph
+# memory" line replaces it through the cuda_graph_memory_bytes option (check-log does so).
+VLLM_CUDA_GRAPH_ESTIMATE_BYTES = int(0.61 * 2**30)
+# "GPU KV cache size: N tokens" is int(max concurrency × max_model_len) from 0.20.1 (v1/core/kv_cache_utils.py
+# get_kv_cache_capacity: "Sourcing this from the concurrency calculation handles hybrid layouts correctly"); up to
+# 0.20.0 it is blocks // KV cache groups × block_size (0.20.0 kv_cache_utils.py:1694)
+VLLM_TOKENS_FROM_CONCURRENCY = (0, 20, 1)
+
+
+def vllm_release(version: str) -> tuple[int, ...]:
+    """'0.6.3.post1' → (0, 6, 3); refuses what is not a vLLM release planner has rules for."""
+    m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:[a-zA-Z.+-][\w.+-]*)?", str(version).strip()[:64])
+    release = tuple(int(g or 0) for g in m.groups()) if m else None
+    if release is None or not (0, 4, 0) <= release < (1, 0, 0) or release > release_tuple(VLLM_CURRENT):
+        raise WorkloadError(f"engine_version must be a vLLM release from 0.4 to {VLLM_CURRENT}, got {shown(version)}")
+    return release
+
+
+def vllm_rules(release: tuple[int, ...]) -> dict:
+    return next(rules for since, rules in reversed(VLLM_RULES) if release >= release_tuple(since))
+
+
+def vllm_synchronous_loop(version: str | None) -> bool:
+    """Whether the release (None: the current one) runs vLLM's V0 engine, whose loop schedules, prepares inputs,
+    samples and processes outputs in one Python process between GPU steps; V1, the default engine from 0.8.0, moves
+    the engine core to its own busy loop and overlaps that work with the GPU (VLLM_RULES "v1")."""
+    return not vllm_rules(vllm_release(VLLM_CURRENT if version is None else version))["v1"]
+
+
+# V0's async output processing (on by default from 0.6.0 with CUDA graphs and one pipeline stage: config.py
+# verify_async_output_proc) processes a step's outputs in a callback during the next step, and step_async returns them
+# when that step is done (engine/async_llm_engine.py, v0.7.2): a request's first token reaches its caller one decode
+# step after its prefill. V1 sends each step's outputs as soon as that step is sampled.
+VLLM_ASYNC_OUTPUT_SINCE = "0.6.0"
+
+
+def vllm_first_token_waits_a_step(version: str | None) -> bool:
+    """Whether the release's engine (None: the current one) hands out the first token only after the next step."""
+    return vllm_synchronous_loop(version) and \
+        vllm_release(VLLM_CURRENT if version is None else version) >= release_tuple(VLLM_ASYNC_OUTPUT_SINCE)
+
+
+def vllm_scheduler_defaults(release: tuple[int, ...], *, max_model_len: int, gpu_memory_bytes: int,
+                            device_name: str = "") -> dict:
+    """max_num_batched_tokens and max_num_seqs as `vllm serve` sets them (research/vllm_versions.md, Defaults).
+    V0: 256 sequences; the profile run takes max(max_model_len, 2048) tokens, or chunks (512 up to 0.6.4, 2048
+    later) when max_model_len exceeds 32K (0.5.5+). V1 (0.8+): by the GPU — 8192 tokens and 1024 sequences on GPUs of
+    70 GiB or more (H100/H200 by name in 0.8.0–0.8.4; A100s excluded from 0.9), 16384 on 160 GiB+ from 0.28;
+    else 2048 tokens (and 256 sequences from 0.8.5)."""
+    name = device_name.lower()
+    if release < (0, 8, 0):
+        chunked = release >= (0, 5, 5) and max_model_len > 32768
+        tokens = (512 if release <= (0, 6, 4) else 2048) if chunked else max(max_model_len, 2048)
+        return {"max_num_batched_tokens": tokens, "max_num_seqs": 256}
+    gib = gpu_memory_bytes / 2**30
+    if release < (0, 8, 5):
+        large = "h100" in name or "h200" in name
+        return {"max_num_batched_tokens": 8192 if large else 2048, "max_num_seqs": 1024}
+    large = gib >= 70 and (release < (0, 9, 0) or "a100" not in name)
+    tokens = 16384 if release >= (0, 28, 0) and gib >= 160 else 8192 if large else 2048
+    return {"max_num_batched_tokens": tokens, "max_num_seqs": 1024 if gib >= 70 else 256}
