@@ -630,3 +630,16 @@ def test_llama_cpp_build_from_the_engine_picker():
     old = estimate("google/gemma-2-9b", quant="q4_k_m", context=8192, gpu="rtx-4090", engine="llama.cpp",
                    engine_version="b5000")
     assert old.engine_details["n_gpu_layers"] == 0 and metric(at, "total") == gib(old.total_bytes)
+
+
+def test_a_hybrid_model_under_vllm_shows_its_pages():
+    at = app(gpu="h200")
+    at.sidebar.selectbox(key="model").set_value("Qwen/Qwen3-Next-80B-A3B-Instruct").run()
+    at.sidebar.selectbox(key="engine").set_value("vllm").run()
+    at.sidebar.selectbox(key="quant").set_value("fp8").run()
+    assert not at.exception
+    e = estimate("Qwen/Qwen3-Next-80B-A3B-Instruct", context=4096, gpu="h200", engine="vllm", quant="fp8")
+    assert metric(at, "KV cache") == gib(e.kv_cache_bytes)
+    # one GPU: 3 × 8,192 + 32 × 128 × 128 two-byte values of state a layer; the block grows to 576 under 0.33's
+    # prefix caching on an H200 (tests/test_vllm_hybrid.py derives both)
+    assert "recurrent state (1,097,728 bytes a layer)" in caption(at) and "grows to 576 tokens" in caption(at)

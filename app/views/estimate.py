@@ -118,6 +118,12 @@ def main(setup: Setup) -> None:
                          "PyTorch's pool, " + ("charged against the budget by this vLLM release." if
                                                details.get("nccl_charged") else "beside the budget (set up before "
                                                "vLLM's baseline from 0.11).")))
+    if details.get("hybrid_group_size"):
+        st.caption(plain(f"Hybrid cache: a request's recurrent state ({details['hybrid_state_bytes']:,} bytes a layer) "
+                         f"shares pages with the attention cache, whose block vLLM grows to {details['block_size']} "
+                         f"tokens; each request holds {details['hybrid_state_blocks']} block(s) in each of "
+                         f"{details['hybrid_state_groups']} state groups"
+                         + (" (prefix caching on)." if details.get("hybrid_prefix_caching") else ".")))
     if details.get("nccl_uncounted"):
         st.caption(plain("Not counted: the collective library's memory (RCCL on AMD GPUs, NCCL on a GPU given by its "
                          "memory alone), which this vLLM release charges when several GPUs talk (0.3 GiB at TP2 to "
