@@ -267,12 +267,15 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
                         "charges with everything else outside PyTorch's pool; the rows below take the run's own figure",
                         found["non_torch"][1], half_digit(m[1])))
     elif (m := found["non_torch"][0]) is not None:
-        comm = d.get("communication_bytes", 0) + d.get("nccl_bytes", 0)
+        # from 0.11 the communicators exist before vLLM's baseline: its non-torch figure no longer holds them
+        comm = (d.get("communication_bytes", 0) + d.get("nccl_bytes", 0)) if vllm_rules(vllm_release(release))[
+            "comm"] else 0
         rows.append(Row("non-torch memory", float(m[1]), comm / GIB if comm else None, "GiB",
                         ("planner: NCCL's communicators and the custom all-reduce's buffers on the tightest GPU; the "
                          "rest (cuBLAS, kernels: 0.05–0.35 GiB on one GPU) is not modelled" if comm else
                          "not modelled: memory outside PyTorch's pool that start-up adds after vLLM's baseline "
-                         "(cuBLAS, kernels), charged by V0 0.6.5+ and V1 0.9.1+"),
+                         "(cuBLAS, kernels; from 0.11 NCCL's communicators sit in the baseline), charged by V0 0.6.5+ "
+                         "and V1 0.9.1+"),
                         found["non_torch"][1], half_digit(m[1])))
     if (m := found["available_kv"][0]) is not None:
         add("available KV cache memory", "available_kv", float(m[1]), d.get("available_kv_bytes", 0) / GIB, "GiB",
