@@ -20,7 +20,7 @@ from ...units import format_bytes
 from ...weights import is_mxfp4_expert, stage_weights
 from ..common import EngineMemory, engine_options
 from ..nccl import vllm_nccl_bytes
-from .hybrid import HybridPages, vllm_hybrid_pages, vllm_state_bytes
+from .hybrid import vllm_hybrid_layout, vllm_hybrid_pages, vllm_state_bytes
 from .profile import (
     VLLM_CUSTOM_ALLREDUCE_BYTES,
     VLLM_FUSED_MOE_CHUNK_SIZE,
@@ -51,31 +51,14 @@ from .weights import (
     vllm_stage_weights,
 )
 
-
-def vllm_hybrid_layout(spec: ModelSpec, rules: dict, *, tp: int, pp: int, kv_dtype: str, block_size: int,
-                       release: tuple[int, ...], gpu=None, prefix_caching: bool | None = None) -> HybridPages | None:
-    """A hybrid model's pages under this release (None for a model of attention layers only); what planner has not
-    read is refused."""
-    if not spec.recurrent:
-        return None
-    if not rules["v1"]:
-        raise WorkloadError(f"{spec.name} mixes attention with recurrent layers: V0's separate Mamba cache is not "
-                            "modelled; planner reads vLLM's hybrid KV cache from 0.11.0 (V1) on")
-    if pp > 1:
-        raise WorkloadError(f"{spec.name} mixes attention with recurrent layers: pipeline_parallel_size {pp} is not "
-                            "modelled for vLLM's hybrid KV cache; tensor parallel is")
-    return vllm_hybrid_pages(spec, tp=tp, kv_dtype=kv_dtype, block_size=block_size, release=release, gpu=gpu,
-                             prefix_caching=prefix_caching)
-
-
 __all__ = [
     "VLLM_ASYNC_OUTPUT_SINCE", "VLLM_CUDA_GRAPH_ESTIMATE_BYTES", "VLLM_CURRENT", "VLLM_CUSTOM_ALLREDUCE_BYTES",
     "VLLM_FUSED_MOE_CHUNK_SIZE", "VLLM_MLA_MATERIALIZED", "VLLM_MXFP4_BACKENDS", "VLLM_OUT_OF_PLACE_ALL_REDUCE",
     "VLLM_RULES", "VLLM_SAMPLER_BYTES_PER_LOGIT", "VLLM_TOKENS_FROM_CONCURRENCY", "vllm_eager_mlp_bytes",
-    "vllm_first_token_waits_a_step",
-    "vllm_fused_moe_bytes", "vllm_hybrid_pages", "vllm_memory", "vllm_mla_materialized_bytes", "vllm_mxfp4_backend",
-    "vllm_mxfp4_expert_factor", "vllm_release", "vllm_rules", "vllm_scheduler_defaults", "vllm_stage_layers",
-    "vllm_stage_weights", "vllm_state_bytes", "vllm_synchronous_loop",
+    "vllm_first_token_waits_a_step", "vllm_fused_moe_bytes", "vllm_hybrid_layout", "vllm_hybrid_pages",
+    "vllm_memory", "vllm_mla_materialized_bytes", "vllm_mxfp4_backend", "vllm_mxfp4_expert_factor", "vllm_release",
+    "vllm_rules", "vllm_scheduler_defaults", "vllm_stage_layers", "vllm_stage_weights", "vllm_state_bytes",
+    "vllm_synchronous_loop",
 ]
 
 
@@ -99,8 +82,9 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     run pushes max_num_batched_tokens tokens through the model with no attention computed, and samples one logits row
     per dummy request (by PyTorch's sort or a fused kernel: VLLM_SAMPLER_BYTES_PER_LOGIT; flashinfer_sampler=True
     where FlashInfer's sampler runs, as in vLLM's Docker images of 0.8–0.11). KV pages: block_size tokens ×
-    (2 × kv_heads × head_dim, or one MLA latent) per layer. Before 0.20 CUDA graphs are captured after the KV
-    cache is allocated and are not part of the budget.
+    (2 × kv_heads × head_dim, or one MLA latent) per layer; a hybrid model's recurrent states share those pages
+    (vllm_hybrid_layout, V1 0.11+). Before 0.20 CUDA graphs are captured after the KV cache is allocated and are not
+    part of the budget.
 
     Verdict, as vLLM decides at start-up (v1/worker/gpu_worker.py, v1/core/kv_cache_utils.py):
       - the budget must be free when it starts ("Free memory on device … on startup is less than desired GPU

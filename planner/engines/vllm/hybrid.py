@@ -130,6 +130,11 @@ def vllm_hybrid_pages(spec: ModelSpec, *, tp: int, kv_dtype: str, block_size: in
     recurrent = len(kinds) - attention
     if attention == 0:
         raise WorkloadError(f"{spec.name} has no attention layer: vLLM's pure-Mamba cache is not modelled")
+    if max(attention, recurrent) < 1.5 * min(attention, recurrent):
+        # 0.33.0 groups such layers by the larger count (v1/core/kv_cache_planning.py:521-532), earlier releases by the
+        # smaller; the release that changed it is not read
+        raise WorkloadError(f"{spec.name}: {attention} attention and {recurrent} recurrent layers, counts so close "
+                            "that vLLM's grouping of them is not modelled")
     per_token = ceil(kv_bytes_per_token_per_layer(spec, kv_dtype) * _cdiv(spec.n_kv_heads, tp) / spec.n_kv_heads)
     state = vllm_state_bytes(spec, tp)
     align, since, until = VLLM_SM100_HEAD256_ALIGN
@@ -147,3 +152,19 @@ def vllm_hybrid_pages(spec: ModelSpec, *, tp: int, kv_dtype: str, block_size: in
     return HybridPages(block_size=block, page_bytes=block * per_token, state_bytes=state, group_size=group,
                        attention_groups=_cdiv(attention, group), state_groups=_cdiv(recurrent, group),
                        state_blocks=2 + checkpoint if caching else 1, prefix_caching=caching)
+
+
+def vllm_hybrid_layout(spec: ModelSpec, rules: dict, *, tp: int, pp: int, kv_dtype: str, block_size: int,
+                       release: tuple[int, ...], gpu=None, prefix_caching: bool | None = None) -> HybridPages | None:
+    """A hybrid model's pages under this release (None for a model of attention layers only); what planner has not
+    read is refused."""
+    if not spec.recurrent:
+        return None
+    if not rules["v1"]:
+        raise WorkloadError(f"{spec.name} mixes attention with recurrent layers: V0's separate Mamba cache is not "
+                            "modelled; planner reads vLLM's hybrid KV cache from 0.11.0 (V1) on")
+    if pp > 1:
+        raise WorkloadError(f"{spec.name} mixes attention with recurrent layers: pipeline_parallel_size {pp} is not "
+                            "modelled for vLLM's hybrid KV cache; tensor parallel is")
+    return vllm_hybrid_pages(spec, tp=tp, kv_dtype=kv_dtype, block_size=block_size, release=release, gpu=gpu,
+                             prefix_caching=prefix_caching)
