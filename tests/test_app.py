@@ -643,3 +643,14 @@ def test_a_hybrid_model_under_vllm_shows_its_pages():
     # one GPU: 3 × 8,192 + 32 × 128 × 128 two-byte values of state a layer; the block grows to 576 under 0.33's
     # prefix caching on an H200 (tests/test_vllm_hybrid.py derives both)
     assert "recurrent state (1,097,728 bytes a layer)" in caption(at) and "grows to 576 tokens" in caption(at)
+
+
+def test_sliding_window_groups_under_vllm_are_shown():
+    at = app(gpu="h100-sxm")
+    at.sidebar.selectbox(key="model").set_value("openai/gpt-oss-120b").run()
+    at.sidebar.selectbox(key="engine").set_value("vllm").run()
+    assert not at.exception
+    e = estimate("openai/gpt-oss-120b", context=4096, gpu="h100-sxm", engine="vllm")
+    assert metric(at, "KV cache") == gib(e.kv_cache_bytes)
+    # window 128 − 1 + two in-flight batches of 8,192 tokens (tests/test_vllm_hybrid.py derives it)
+    assert "keeps at most 16,511 tokens of a request in each of its 1 sliding-window groups" in caption(at)

@@ -146,3 +146,30 @@ def test_check_log_reads_a_hybrid_models_block_and_padding_lines():
     rows = {r.figure: r for r in check_log(log, "Qwen/Qwen3-Next-80B-A3B-Instruct", gpu="h200").rows}
     assert rows["hybrid attention block size"].planner == 544
     assert rows["state page padding"].within(0)  # 1.49 % to the printed digit
+
+
+def test_sliding_window_layers_keep_their_window_from_091():
+    # gpt-oss-120b config.json: 36 layers alternating sliding (window 128) and full attention, 8 KV heads of 64.
+    # vLLM's hybrid KV cache manager (0.9.1+) groups them 18 and 18; a request keeps at most
+    # cdiv(min(127 + in-flight tokens, L), 16) + 1 blocks in the sliding group (SlidingWindowSpec), in-flight tokens
+    # being two batches of max_num_batched_tokens under async scheduling from 0.26
+    kw = dict(engine="vllm", gpu="h100-sxm", max_model_len=131_072)
+    d = estimate("openai/gpt-oss-120b", **kw).engine_details
+    page = 16 * 2 * 8 * 64 * 2
+    assert (d["hybrid_group_size"], d["hybrid_attention_groups"], d["hybrid_sliding_groups"]) == (18, 1, 1)
+    assert d["kv_blocks"] == d["available_kv_bytes"] // (18 * page)
+    window = -(-(127 + 2 * 8192) // 16) + 1
+    assert d["max_concurrency"] == pytest.approx(d["kv_blocks"] / (8192 + window))
+    assert d["kv_tokens"] == int(d["kv_blocks"] / (8192 + window) * 131_072)
+    # 0.20.0: one batch in flight, and the tokens printed as blocks // groups × block
+    old = estimate("openai/gpt-oss-120b", engine_version="0.20.0", **kw).engine_details
+    assert old["hybrid_sliding_tokens"] == 127 + 8192 and old["kv_tokens"] == old["kv_blocks"] // 2 * 16
+    # before 0.9.1 every layer took full-attention pages
+    early = estimate("openai/gpt-oss-120b", engine_version="0.9.0", **kw).engine_details
+    assert early["hybrid_group_size"] == 0 and early["kv_blocks"] == early["available_kv_bytes"] // (36 * page)
+    # Gemma-3-27B (config.json: 62 layers, every sixth full: 10 full and 52 sliding of window 1024): groups of 10
+    g = estimate("google/gemma-3-27b-it", engine="vllm", gpu="h100-sxm", max_model_len=32_768).engine_details
+    assert (g["hybrid_group_size"], g["hybrid_attention_groups"], g["hybrid_sliding_groups"]) == (10, 1, 6)
+    # a model whose every layer slides keeps full-attention pages (its window's handling in vLLM is not read)
+    m = estimate("mistralai/Mistral-7B-v0.1", engine="vllm", gpu="h100-sxm", max_model_len=8192).engine_details
+    assert m["hybrid_group_size"] == 0

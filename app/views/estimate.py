@@ -118,7 +118,12 @@ def main(setup: Setup) -> None:
                          "PyTorch's pool, " + ("charged against the budget by this vLLM release." if
                                                details.get("nccl_charged") else "beside the budget (set up before "
                                                "vLLM's baseline from 0.11).")))
-    if details.get("hybrid_group_size"):
+    if details.get("hybrid_sliding_groups"):
+        st.caption(plain(f"Sliding windows: vLLM keeps at most {details['hybrid_sliding_tokens']:,} tokens of a "
+                         f"request in each of its {details['hybrid_sliding_groups']} sliding-window groups, beside "
+                         f"{details['hybrid_attention_groups']} full-attention group(s) of "
+                         f"{details['hybrid_group_size']} layers each."))
+    if details.get("hybrid_state_groups"):
         st.caption(plain(f"Hybrid cache: a request's recurrent state ({details['hybrid_state_bytes']:,} bytes a layer) "
                          f"shares pages with the attention cache, whose block vLLM grows to {details['block_size']} "
                          f"tokens; each request holds {details['hybrid_state_blocks']} block(s) in each of "

@@ -158,7 +158,11 @@ def _engine_lines(e, unit: str) -> list[str]:
                    f"in {d['hybrid_attention_groups']} attention and {d['hybrid_state_groups']} state groups of "
                    f"{d['hybrid_group_size']} layers; {d['hybrid_state_blocks']} state block(s) a request"
                    + (" (prefix caching on)" if d["hybrid_prefix_caching"] else "")]
-                  if d["hybrid_group_size"] else []),
+                  if d["hybrid_state_groups"] else []),
+                *([f"  sliding windows: {d['hybrid_attention_groups']} full-attention and {d['hybrid_sliding_groups']} "
+                   f"sliding-window groups of {d['hybrid_group_size']} layers; a request keeps at most "
+                   f"{d['hybrid_sliding_tokens']:,} tokens in each sliding group"]
+                  if d["hybrid_sliding_groups"] else []),
                 *([f"  MXFP4 experts in the layout of vLLM's {_KERNELS[d['mxfp4_experts']]} MoE kernel (padded as it "
                    "allocates them)"]
                   if d["mxfp4_experts"] != "none" else []),

@@ -180,7 +180,8 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     if caching != "auto":
         flag("enable_prefix_caching", caching)
     hybrid = vllm_hybrid_layout(spec, rules, tp=tp, pp=pp, kv_dtype=kv_dtype, block_size=o["block_size"],
-                                release=release, gpu=gpu, prefix_caching=None if caching == "auto" else caching)
+                                release=release, gpu=gpu, prefix_caching=None if caching == "auto" else caching,
+                                max_num_batched_tokens=o["max_num_batched_tokens"])
     block_size = hybrid.block_size if hybrid else o["block_size"]
     page = ceil(block_size * kv_bytes_per_token_per_layer(spec, kv_dtype) * kv_heads)
     block_bytes = [hybrid.block_bytes] if hybrid else [page * n for n in stage_layers]
@@ -245,4 +246,6 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                  "hybrid_attention_groups": hybrid.attention_groups if hybrid else 0,
                  "hybrid_state_groups": hybrid.state_groups if hybrid else 0,
                  "hybrid_state_blocks": hybrid.state_blocks if hybrid else 0,
-                 "hybrid_prefix_caching": bool(hybrid and hybrid.prefix_caching)})
+                 "hybrid_prefix_caching": bool(hybrid and hybrid.prefix_caching),
+                 "hybrid_sliding_groups": hybrid.sliding_groups if hybrid else 0,
+                 "hybrid_sliding_tokens": hybrid.sliding_tokens if hybrid else 0})

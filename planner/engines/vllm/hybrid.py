@@ -1,6 +1,12 @@
-"""Hybrid models under vLLM V1 (0.11+): full-attention layers beside Gated DeltaNet or Mamba layers, whose per-request
-state shares one pool of pages with the attention KV cache (research/vllm_hybrid.md, read in the 0.11.0, 0.20.0 and
-0.33.0 wheels; file:line citations there).
+"""vLLM V1's hybrid KV cache manager: layers of several kinds share one pool of equal pages, each kind in groups of
+as many layers (research/vllm_hybrid.md, read in the 0.9.1, 0.11.0, 0.20.0 and 0.33.0 wheels; citations there).
+
+Sliding-window layers beside full attention (Gemma 2 and 3, gpt-oss; 0.9.1+, on by default on CUDA and ROCm): a
+request holds at most cdiv(min(window - 1 + in-flight tokens, tokens), block) + 1 blocks in each sliding group
+(v1/kv_cache_interface.py SlidingWindowSpec.max_memory_usage_bytes); in-flight tokens are max_num_batched_tokens, and
+from 0.26 one batch of them per concurrent step, two under async scheduling (config/vllm.py max_in_flight_tokens).
+
+Full attention beside Gated DeltaNet or Mamba layers (0.11+), whose per-request state shares the pages:
 
 - A recurrent layer's state for one request, on one GPU (model_executor/layers/mamba/mamba_utils.py), in the model's
   dtype (mamba_cache_dtype "auto"): Gated DeltaNet (conv_kernel - 1) × conv_dim / tp of convolution inputs and
@@ -77,20 +83,24 @@ class HybridPages:
     state_groups: int
     state_blocks: int = 1  # blocks a request holds in each state group
     prefix_caching: bool = False
+    sliding_groups: int = 0
+    sliding_tokens: int = 0  # the most tokens a sliding-window group keeps for a request
 
     @property
     def block_bytes(self) -> int:
         return self.group_size * self.page_bytes
 
     def blocks_per_request(self, tokens: int) -> int:
-        """Block ids a request of `tokens` holds: its tokens' blocks in every attention group, one in every state
-        group."""
-        return _cdiv(tokens, self.block_size) * self.attention_groups + self.state_blocks * self.state_groups
+        """Block ids a request of `tokens` holds: its tokens' blocks in every full-attention group, its window's (and
+        one more) in every sliding group, state_blocks in every state group."""
+        window = _cdiv(min(self.sliding_tokens, tokens), self.block_size) + 1 if self.sliding_groups else 0
+        return (_cdiv(tokens, self.block_size) * self.attention_groups + window * self.sliding_groups
+                + self.state_blocks * self.state_groups)
 
     def printed_tokens(self, blocks: int) -> int:
         """vLLM's "GPU KV cache size: N tokens" for `blocks` up to 0.20.0 (0.11.0 v1/core/kv_cache_utils.py:1076-1092):
         blocks // groups × the smallest group's block size, the attention one."""
-        return blocks // (self.attention_groups + self.state_groups) * self.block_size
+        return blocks // (self.attention_groups + self.sliding_groups + self.state_groups) * self.block_size
 
 
 def flashinfer_gdn_prefill(spec: ModelSpec, gpu, release: tuple[int, ...]) -> bool:
@@ -154,10 +164,40 @@ def vllm_hybrid_pages(spec: ModelSpec, *, tp: int, kv_dtype: str, block_size: in
                        state_blocks=2 + checkpoint if caching else 1, prefix_caching=caching)
 
 
+# sliding-window groups from 0.9.1 (v0.9.1 v1/core/kv_cache_utils.py _get_kv_cache_config_uniform_page_size)
+VLLM_HYBRID_MANAGER_SINCE = (0, 9, 1)
+VLLM_IN_FLIGHT_BATCHES_SINCE = (0, 26, 0)  # SlidingWindowSpec sized by VllmConfig.max_in_flight_tokens
+ASYNC_CONCURRENT_BATCHES = 2  # config/vllm.py max_concurrent_batches: "Async scheduling requires 2 concurrent batches"
+
+
+def vllm_sliding_pages(spec: ModelSpec, *, tp: int, kv_dtype: str, block_size: int, release: tuple[int, ...],
+                       max_num_batched_tokens: int) -> HybridPages:
+    """Full-attention and sliding-window layers in groups of as many layers (the smaller count), one page size."""
+    kinds = spec.layer_kinds()
+    full, sliding = kinds.count("full") + kinds.count("block_sparse"), kinds.count("sliding")
+    if full != sliding and max(full, sliding) < 1.5 * min(full, sliding):
+        raise WorkloadError(f"{spec.name}: {full} full and {sliding} sliding-window layers, counts so close that "
+                            "vLLM's grouping of them is not modelled")
+    per_token = ceil(kv_bytes_per_token_per_layer(spec, kv_dtype) * _cdiv(spec.n_kv_heads, tp) / spec.n_kv_heads)
+    group = min(full, sliding)
+    batches = ASYNC_CONCURRENT_BATCHES if release >= VLLM_IN_FLIGHT_BATCHES_SINCE else 1
+    return HybridPages(block_size=block_size, page_bytes=block_size * per_token, state_bytes=0, group_size=group,
+                       attention_groups=_cdiv(full, group), state_groups=0, sliding_groups=_cdiv(sliding, group),
+                       sliding_tokens=spec.sliding_window - 1 + batches * max_num_batched_tokens)
+
+
 def vllm_hybrid_layout(spec: ModelSpec, rules: dict, *, tp: int, pp: int, kv_dtype: str, block_size: int,
-                       release: tuple[int, ...], gpu=None, prefix_caching: bool | None = None) -> HybridPages | None:
-    """A hybrid model's pages under this release (None for a model of attention layers only); what planner has not
-    read is refused."""
+                       release: tuple[int, ...], gpu=None, prefix_caching: bool | None = None,
+                       max_num_batched_tokens: int = 2048) -> HybridPages | None:
+    """The groups vLLM's hybrid KV cache manager makes for `spec` under this release; None where every layer takes
+    the same pages (attention of one kind; sliding windows before 0.9.1, under V0 or over pipeline stages, and
+    models whose every layer slides, whose window vLLM's handling planner has not read: counted as full). What
+    planner has not read is refused."""
+    kinds = spec.layer_kinds() if not spec.recurrent else ()
+    if "sliding" in kinds and "full" in kinds and rules["v1"] and release >= VLLM_HYBRID_MANAGER_SINCE and pp == 1 \
+            and spec.mla is None:
+        return vllm_sliding_pages(spec, tp=tp, kv_dtype=kv_dtype, block_size=block_size, release=release,
+                                  max_num_batched_tokens=max_num_batched_tokens)
     if not spec.recurrent:
         return None
     if not rules["v1"]:
