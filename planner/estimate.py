@@ -209,10 +209,11 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
                          attention=attention, logits=logits, logits_dtype=logits_dtype, runtime=runtime,
                          cap_sliding=cap_sliding)
     if engine is not None:
-        if spec.recurrent and engine != "vllm":
+        if spec.recurrent and not (engine == "vllm" or engine == "sglang" and spec.linear_attention is not None
+                                   and spec.mamba is None and spec.mamba1 is None):
             raise WorkloadError(f"engine {engine!r}: {spec.name} mixes linear-attention (recurrent state) and "
-                                "attention layers, whose engine memory planner models for vLLM only; drop the engine "
-                                "for the analytic estimate")
+                                "attention layers, whose engine memory planner models for vLLM (and SGLang's Gated "
+                                "DeltaNet models) only; drop the engine for the analytic estimate")
         check_engine_formats(spec, engine, quant=w.quant, kv_dtype=w.kv_dtype)
     weights = weights_breakdown(spec, w.quant)
     kv, prefill, decode = workload_bytes(spec, w, context=w.context, batch=w.batch, weights=sum(weights.values()))

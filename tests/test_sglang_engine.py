@@ -6,19 +6,24 @@ import sys
 import pytest
 
 from planner import estimate, load_model
-from planner.engines.sglang import sglang_defaults
+from planner.engines.sglang import sglang_defaults, sglang_prefill_graph_sizes
 from planner.overhead import CUDA_CONTEXT_BYTES
 
 GIB = 2**30
 
 
 def test_mem_fraction_static_follows_sglangs_rule():
-    # H100 80GB, nvidia-smi 81,559 MiB, tp 1: chunked 8192, decode graphs up to 256; reserved = 512 + 1.5 × 8192
-    # + 1/8 × 1024 + 2 × 256 = 13,440 MiB → (81,559 − 13,440) / 81,559 = 0.835 (research/sglang_ollama.md)
+    # H100 80GB, nvidia-smi 81,559 MiB, tp 1: chunked 8192, decode graphs up to 256, prefill graphs at 58 sizes up to
+    # 8,192 tokens (8 MiB each); reserved = 512 + 1.5 × 8192 + 1/8 × 1024 + 2 × 256 + 8 × 58 = 13,904 MiB
+    # → (81,559 − 13,904) / 81,559 = 0.830 (research/sglang_ollama.md, arg_groups/memory_hook.py of 0.5.23)
+    assert len(sglang_prefill_graph_sizes(8192)) == 58 and len(sglang_prefill_graph_sizes(4096)) == 50
     assert sglang_defaults(81559, tp=1) == {"chunked_prefill_size": 8192, "cuda_graph_max_bs": 256,
-                                            "mem_fraction_static": 0.835}
-    # an L4 (23,034 MiB) at tp 4: chunked 4096, graphs to 160; 512 + 6144 + 512 + 320 = 7,488 MiB reserved
-    assert sglang_defaults(23034, tp=4)["mem_fraction_static"] == round((23034 - 7488) / 23034, 3)
+                                            "mem_fraction_static": 0.830}
+    # an L4 (23,034 MiB) at tp 4: chunked 4096, graphs to 160; 512 + 6144 + 512 + 320 + 8 × 50 = 7,888 MiB reserved
+    assert sglang_defaults(23034, tp=4)["mem_fraction_static"] == round((23034 - 7888) / 23034, 3)
+    # MLA models reserve 1.5 GiB for their prefill graphs instead
+    mla = sglang_defaults(81559, tp=1, spec=load_model("deepseek-ai/DeepSeek-V2-Lite"))["mem_fraction_static"]
+    assert mla == round((81559 - 13440 - 1536) / 81559, 3)
     # a B200 (183,359 MiB): the largest tier, and the 10 GiB floor is below its 512 + 24,576 + 128 + 1,024
     assert sglang_defaults(183359, tp=1)["chunked_prefill_size"] == 16384
 
@@ -74,7 +79,7 @@ def test_the_cli_prints_sglangs_pool():
     out = subprocess.run([sys.executable, "-m", "planner", "estimate", "meta-llama/Llama-3.1-8B", "--engine", "sglang",
                           "--gpu", "h100-sxm", "--context", "8192"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert "SGLang 0.5.23: mem_fraction_static 0.835 ×" in out.stdout and "KV cache: " in out.stdout
+    assert "SGLang 0.5.23: mem_fraction_static 0.83 ×" in out.stdout and "KV cache: " in out.stdout
 
 
 def test_sglang_holds_mla_down_projections_whole_and_its_per_head_kv_b_copies():
@@ -94,3 +99,35 @@ def test_sglang_holds_mla_down_projections_whole_and_its_per_head_kv_b_copies():
     assert loaded["weight_tensors"] == pytest.approx(stage_weights(v3, "fp8", [61], tp=8)[0], rel=1e-6)
     e = estimate("deepseek-ai/DeepSeek-V3", quant="fp8", gpu="h200", engine="sglang", tp_size=8, context=4096)
     assert e.weights_bytes == sum(loaded.values())
+
+
+def test_gpt_oss_gets_a_sliding_window_pool_of_its_own():
+    # SGLang 0.5.23 (model_executor/pool_configurator.py HybridSWAPoolConfigurator): full tokens = rest // (full layers'
+    # cell + 0.8 × sliding layers' cell), the sliding pool int(full × 0.8). gpt-oss-120b config.json: 18 full and 18
+    # sliding layers, 8 KV heads of 64: 2,048 B a token a layer
+    e = estimate("openai/gpt-oss-120b", engine="sglang", gpu="h100-sxm", context=8192)
+    d = e.engine_details
+    rest = int(d["free_before_load_bytes"] * d["mem_fraction_static"]) - e.weights_bytes
+    full = int(rest // (2048 * 18 + 0.8 * 2048 * 18))
+    assert d["max_total_num_tokens"] == full and d["swa_max_total_num_tokens"] == int(full * 0.8)
+    assert d["cell_bytes"] == 2048 * 18
+    # Gemma 2 and 3 keep one pool for every layer (model_overrides/gemma2_gemma3.py)
+    g = estimate("google/gemma-2-9b", engine="sglang", gpu="h100-sxm", context=8192, kv_dtype="bf16").engine_details
+    assert g["swa_max_total_num_tokens"] == 0 and g["cell_bytes"] == 8 * 256 * 2 * 2 * 42  # all 42 layers
+
+
+def test_qwen3_next_states_come_before_the_kv_pool():
+    # SGLang 0.5.23 (mem_cache/kv_cache_configurator.py _handle_max_mamba_cache): a request's states on one GPU of two,
+    # 36 Gated DeltaNet layers × (3 × 4,096 bf16 + 16 × 128 × 128 fp32) = 38,633,472 B; the state pool takes 0.9 / 1.9
+    # of the rest, the full-attention layers (12, one KV head of 256 a GPU) make the cell
+    e = estimate("Qwen/Qwen3-Next-80B-A3B-Instruct", engine="sglang", gpu="h200", tp_size=2, context=8192)
+    d = e.engine_details
+    per_request = 36 * (3 * 4096 * 2 + 16 * 128 * 128 * 4)
+    assert d["mamba_state_bytes"] == per_request == 38_633_472
+    rest = int(d["free_before_load_bytes"] * d["mem_fraction_static"]) - e.weights_bytes
+    states = int((rest * 0.9 / 1.9 - per_request) // per_request)
+    assert d["max_mamba_cache_size"] == states
+    assert d["max_total_num_tokens"] == (rest - (states + 1) * per_request) // (12 * 256 * 2 * 2)
+    assert d["max_running_requests"] == states // 5  # the radix cache on: 5 states a running request
+    with pytest.raises(Exception, match="Gated DeltaNet models"):
+        estimate("ai21labs/AI21-Jamba-1.5-Mini", engine="sglang", gpu="h200", tp_size=2)

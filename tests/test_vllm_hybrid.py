@@ -59,8 +59,8 @@ def test_what_is_not_read_is_refused():
     with pytest.raises(WorkloadError, match="pipeline_parallel_size 2 is not modelled"):
         estimate("Qwen/Qwen3-Next-80B-A3B-Instruct", engine_version="0.11.0", pipeline_parallel_size=2,
                  **{k: v for k, v in kw.items() if k != "tensor_parallel_size"})
-    with pytest.raises(WorkloadError, match="models for vLLM only"):
-        estimate("Qwen/Qwen3-Next-80B-A3B-Instruct", engine="sglang", gpu="h200")
+    with pytest.raises(WorkloadError, match="Gated DeltaNet models\\) only"):
+        estimate("ai21labs/AI21-Jamba-1.5-Mini", engine="sglang", gpu="h200")
 
 
 def test_prefix_caching_from_028_keeps_two_or_three_state_blocks():

@@ -123,6 +123,14 @@ def main(setup: Setup) -> None:
                          f"request in each of its {details['hybrid_sliding_groups']} sliding-window groups, beside "
                          f"{details['hybrid_attention_groups']} full-attention group(s) of "
                          f"{details['hybrid_group_size']} layers each."))
+    if details.get("swa_max_total_num_tokens"):
+        st.caption(plain(f"SGLang gives the sliding-window layers a pool of their own: "
+                         f"{details['swa_max_total_num_tokens']:,} tokens beside the full layers' "
+                         f"{details['max_total_num_tokens']:,} (swa_full_tokens_ratio 0.8)."))
+    if details.get("mamba_state_bytes"):
+        st.caption(plain(f"SGLang sets aside {details['max_mamba_cache_size']:,} requests' Gated DeltaNet states "
+                         f"({format_bytes(details['mamba_state_bytes'], 'MiB')} each) before the KV pool; a running "
+                         "request ties up five with the radix cache on."))
     if details.get("hybrid_state_groups"):
         st.caption(plain(f"Hybrid cache: a request's recurrent state ({details['hybrid_state_bytes']:,} bytes a layer) "
                          f"shares pages with the attention cache, whose block vLLM grows to {details['block_size']} "

@@ -190,7 +190,12 @@ def _engine_lines(e, unit: str) -> list[str]:
                 f"  KV cache: {d['max_total_num_tokens']:,} tokens ({format_bytes(d['cell_bytes'], 'MiB')} each); "
                 f"max_running_requests {d['max_running_requests']:,}; chunked_prefill_size "
                 f"{d['chunked_prefill_size']:,}; request-to-token map {format_bytes(d['req_to_token_bytes'], unit)} "
-                f"from the rest"]
+                f"from the rest",
+                *([f"  sliding-window layers: a pool of their own, {d['swa_max_total_num_tokens']:,} tokens "
+                   "(swa_full_tokens_ratio 0.8)"] if d.get("swa_max_total_num_tokens") else []),
+                *([f"  Gated DeltaNet states: {d['max_mamba_cache_size']:,} requests' worth "
+                   f"({format_bytes(d['mamba_state_bytes'], 'MiB')} each, the recurrent state in fp32) before the KV "
+                   "pool; 5 a running request with the radix cache on"] if d.get("mamba_state_bytes") else [])]
     if e.engine == "ollama":
         return [f"Ollama {d['engine_version']}: num_ctx {d['num_ctx']:,} × num_parallel {d['num_parallel']} "
                 f"({d['kv_cache_type']} cache, {format_bytes(e.kv_cache_bytes, unit)} on the GPU); "

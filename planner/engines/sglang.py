@@ -7,8 +7,8 @@ Rules, as `python -m sglang.launch_server` applies them:
     (arg_groups/memory_hook.py handle_gpu_memory_settings).
   - mem_fraction_static, when not given: (gpu_mem − reserved) / gpu_mem, rounded to 3 places, reserved (MiB) =
     512 ("constant meta data") + 1.5 × max(chunked_prefill_size, 2048) (activations) + tp × pp / 8 × 1024 +
-    2 × max_bs (decode graphs), at least 10 GiB on GPUs above 60 GiB. Prefill CUDA graphs add a few MiB per
-    captured size (MLA models 1.5 GiB), left out here.
+    2 × max_bs (decode graphs) + the prefill CUDA graphs' (8 MiB per captured size, MLA models 1.5 GiB), at least
+    10 GiB on GPUs above 60 GiB.
   - KV pool: rest = free after loading − free before loading × (1 − mem_fraction_static), i.e. free before ×
     mem_fraction_static − weights; tokens = rest // cell, a cell being one token's K and V over the layers on one GPU
     (KV heads ÷ tp; an MLA latent whole) (mem_cache/kv_cache_configurator.py _profile_available_bytes,
@@ -17,6 +17,15 @@ Rules, as `python -m sglang.launch_server` applies them:
     (resolve_max_num_reqs); the request-to-token map, (requests + 1) × (context_length + 4) int32, is allocated
     after the pool, out of the slack, as are CUDA graphs and activations. The radix cache has no pool of its own:
     cached prefixes are slots of the same KV pool.
+  - gpt-oss's sliding-window layers get a pool of their own, swa_full_tokens_ratio (0.8) as many tokens as the full
+    layers': full tokens = rest // (full layers' cell + 0.8 × sliding layers' cell) (model_executor/pool_configurator.py
+    HybridSWAPoolConfigurator; configs/model_config.py SWA_SINK_ARCHS). Gemma 2 and 3 keep one pool for every layer
+    (arg_groups/model_overrides/gemma2_gemma3.py disable_hybrid_swa_memory).
+  - Gated DeltaNet models (Qwen3-Next): the full-attention layers alone make the cell; a pool of per-request states
+    (convolution inputs in bf16, the recurrent state in fp32: configs/mamba_utils.py) takes mamba_full_memory_ratio
+    0.9 / 1.9 of the rest first: max_mamba_cache_size = (that − one state) // one state, and (max_mamba_cache_size + 1)
+    states come off the rest (mem_cache/kv_cache_configurator.py _handle_max_mamba_cache); with the radix cache on
+    (the default) each running request ties up 5 of them, so max_running_requests ≤ max_mamba_cache_size // 5.
 """
 
 from __future__ import annotations
@@ -102,14 +111,53 @@ def sglang_mla_absorbed_bytes(spec: ModelSpec, tp: int, *, quant: str = "bf16", 
 SGLANG_TIERS = ((20, 2048, 8, 8), (35, 4096, 48, 160), (60, 4096, 32, 160), (90, 8192, 256, 512),
                 (160, 8192, 256, 512), (float("inf"), 16384, 512, 512))
 SGLANG_META_MIB = 512  # "Constant meta data (e.g., from attention backend)"
+SGLANG_SWA_POOL_MODELS = ("gpt_oss",)  # configs/model_config.py SWA_SINK_ARCHS (GptOssForCausalLM) among the catalog's
+SGLANG_SWA_FULL_TOKENS_RATIO = 0.8  # arg_groups/fields/schedule.py swa_full_tokens_ratio's fallback
+SGLANG_MAMBA_FULL_MEMORY_RATIO = 0.9  # arg_groups/fields/schedule.py mamba_full_memory_ratio's fallback
+# states a running request ties up with the radix cache on (the default): 3, and 2 tracking slots under the default
+# "extra_buffer" strategy (kv_cache_configurator.py:3062-3088; mem_cache/allocation_sizing.py)
+SGLANG_MAMBA_SLOTS_PER_REQUEST = 5
+SGLANG_CONV_STATE_BYTES, SGLANG_SSM_STATE_BYTES = 2, 4  # bf16 and float32 (configs/mamba_utils.py)
+
+
+def sglang_state_bytes(spec: ModelSpec, tp: int) -> int:
+    """One request's Gated DeltaNet states on one GPU, all layers: convolution inputs (conv_kernel - 1) × conv_dim /
+    tp in bf16 and the recurrent state num_value_heads / tp × key_head_dim × value_head_dim in fp32
+    (configs/mamba_utils.py, models/qwen3_next.py)."""
+    la = spec.linear_attention
+    per_layer = ((la.conv_kernel - 1) * la.conv_dim // tp * SGLANG_CONV_STATE_BYTES
+                 + la.num_value_heads // tp * la.key_head_dim * la.value_head_dim * SGLANG_SSM_STATE_BYTES)
+    return per_layer * spec.layer_kinds().count("linear")
 SGLANG_LARGE_GPU_RESERVE_MIB = 10 * 1024  # the floor on GPUs above 60 GiB
 
 
-def sglang_defaults(gpu_mem_mib: float, tp: int, pp: int = 1) -> dict:
+SGLANG_PREFILL_GRAPH_MIB = 8  # arg_groups/memory_hook.py reserve_for_graph_mb: "Only non-torch memory is counted"
+SGLANG_MLA_PREFILL_GRAPH_MIB = 1.5 * 1024  # "MLA backend overhead is much higher than expected with fa3"
+
+
+def sglang_prefill_graph_sizes(max_tokens: int) -> list[int]:
+    """The token counts SGLang captures prefill CUDA graphs for, up to max_tokens (the chunked prefill size)
+    (arg_groups/cuda_graph_hook.py generate_prefill_cuda_graph_batch_sizes)."""
+    sizes = [*range(4, 33, 4), *range(48, 257, 16), *range(288, 513, 32), *range(576, 1025, 64),
+             *range(1280, 4097, 256), *range(4608, max_tokens + 1, 512)]
+    return [n for n in sizes if n <= max_tokens]
+
+
+def sglang_prefill_graph_mib(spec: ModelSpec | None, chunked: int) -> float:
+    """What mem_fraction_static reserves for the prefill CUDA graphs (on by default on CUDA): 8 MiB per captured size
+    up to the chunked prefill size (4,096 at most for Llama-2 models), 1.5 GiB for MLA models."""
+    if spec is not None and spec.mla is not None:
+        return SGLANG_MLA_PREFILL_GRAPH_MIB
+    llama2 = spec is not None and "llama-2" in spec.name.lower()
+    return SGLANG_PREFILL_GRAPH_MIB * len(sglang_prefill_graph_sizes(min(chunked, 4096) if llama2 else chunked))
+
+
+def sglang_defaults(gpu_mem_mib: float, tp: int, pp: int = 1, spec: ModelSpec | None = None) -> dict:
     """chunked_prefill_size, cuda_graph_max_bs and mem_fraction_static as SGLang picks them for this GPU."""
     chunked, small, large = next((c, s, big) for limit, c, s, big in SGLANG_TIERS if gpu_mem_mib < limit * 1024)
     max_bs = small if tp < 4 else large
-    reserved = SGLANG_META_MIB + 1.5 * max(chunked, 2048) + tp * pp / 8 * 1024 + 2 * max_bs
+    reserved = (SGLANG_META_MIB + 1.5 * max(chunked, 2048) + tp * pp / 8 * 1024 + 2 * max_bs
+                + sglang_prefill_graph_mib(spec, chunked))
     if gpu_mem_mib > 60 * 1024:
         reserved = max(reserved, SGLANG_LARGE_GPU_RESERVE_MIB)
     return {"chunked_prefill_size": chunked, "cuda_graph_max_bs": max_bs,
@@ -141,7 +189,7 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     if context > o["context_length"]:
         raise WorkloadError(f"context {context:,} exceeds context_length {o['context_length']:,}: SGLang rejects "
                             "longer requests")
-    picked = sglang_defaults(smi_memory_bytes / MIB, tp)
+    picked = sglang_defaults(smi_memory_bytes / MIB, tp, spec=spec)
     frac = given.get("mem_fraction_static")
     if frac is None:
         frac = picked["mem_fraction_static"]
@@ -151,13 +199,27 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     loaded = sglang_loaded_bytes(spec, quant, tp, gpu)
     per_gpu = sum(loaded.values())
     heads = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / tp) / spec.n_kv_heads
-    cell = ceil(kv_bytes_per_token_per_layer(spec, kv_dtype) * heads) * spec.n_layers
+    layer = ceil(kv_bytes_per_token_per_layer(spec, kv_dtype) * heads)
+    kinds = spec.layer_kinds()
+    full, sliding = kinds.count("full") + kinds.count("block_sparse"), kinds.count("sliding")
+    swa = spec.model_type in SGLANG_SWA_POOL_MODELS and sliding > 0
+    cell = layer * (full if swa or spec.recurrent else spec.n_layers)
     free_before = gpu_memory_bytes - CUDA_CONTEXT_BYTES
     rest = int(free_before * frac) - per_gpu
-    tokens = max(0, rest) // cell
+    state = sglang_state_bytes(spec, tp) if spec.recurrent else 0
+    states = 0
+    if state and rest > 0:  # the state pool first: mamba_full_memory_ratio / (1 + ratio) of the rest
+        states = max(0, int((rest * SGLANG_MAMBA_FULL_MEMORY_RATIO / (1 + SGLANG_MAMBA_FULL_MEMORY_RATIO) - state)
+                            // state))
+        rest -= (states + 1) * state
+    tokens = max(0, rest) // (cell + SGLANG_SWA_FULL_TOKENS_RATIO * layer * sliding) if swa else max(0, rest) // cell
+    tokens = int(tokens)
+    swa_tokens = int(tokens * SGLANG_SWA_FULL_TOKENS_RATIO) if swa else 0
     length = o["context_length"]
     requests = o["max_running_requests"] or min(max(int(tokens / length * 512), 2048), 4096)
     requests = max(1, min(requests, tokens // 2)) if tokens else 0
+    if state:
+        requests = min(requests, states // SGLANG_MAMBA_SLOTS_PER_REQUEST)
     req_to_token = (requests + 1) * (length + 4) * 4
     slack = free_before - int(free_before * frac)
 
@@ -185,7 +247,8 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     # what the slack holds besides the CUDA runtime's own (planner.overhead): activations, CUDA graphs, the map
     runtime = sum(overhead_breakdown("cuda").values()) - CUDA_CONTEXT_BYTES
     return EngineMemory(
-        engine="sglang", weights_bytes=per_gpu, kv_cache_bytes=tokens * cell,
+        engine="sglang", weights_bytes=per_gpu, kv_cache_bytes=tokens * cell + swa_tokens * layer * sliding
+        + (states + 1) * state,
         activation_bytes=max(0, slack - runtime), refusal=refusal,
         max_concurrent=min(requests, tokens // context) if context else requests,
         details={"engine_version": SGLANG_VERSION, "mem_fraction_static": frac, "tp_size": tp,
@@ -193,5 +256,7 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
                  "max_total_num_tokens": tokens, "cell_bytes": cell, "max_running_requests": requests,
                  "req_to_token_bytes": req_to_token, "chunked_prefill_size": chunked,
                  "cuda_graph_max_bs": picked["cuda_graph_max_bs"], "context_length": length,
+                 "swa_max_total_num_tokens": swa_tokens, "max_mamba_cache_size": states,
+                 "mamba_state_bytes": state,
                  **{f"{k}_bytes": v for k, v in loaded.items()},
                  "gpus": tp})
