@@ -131,3 +131,28 @@ def test_qwen3_next_states_come_before_the_kv_pool():
     assert d["max_running_requests"] == states // 5  # the radix cache on: 5 states a running request
     with pytest.raises(Exception, match="Gated DeltaNet models"):
         estimate("ai21labs/AI21-Jamba-1.5-Mini", engine="sglang", gpu="h200", tp_size=2)
+
+
+def test_check_log_reads_sglangs_labelled_pools():
+    # the line formats of SGLang 0.5.23 (pool_configurator.py:888-891, memory_pool.py:2073-2099 and :1004-1009); the
+    # figures are planner's own for these setups, so the rows check the reading, not the model
+    from planner.measure.logs import check_log
+
+    e = estimate("openai/gpt-oss-120b", engine="sglang", gpu="h100-sxm", context=8192)
+    d = e.engine_details
+    free = d["free_before_load_bytes"] / GIB
+    k = d["max_total_num_tokens"] * 18 * 8 * 64 * 2 / GIB  # the full layers' K: 18 layers of 8 heads × 64, bf16
+    log = (f"server_args=ServerArgs(model_path='openai/gpt-oss-120b', mem_fraction_static={d['mem_fraction_static']}, "
+           "tp_size=1)\n"
+           f"[2026-01-01 00:00:00] Load weight begin. avail mem={free:.2f} GB\n"
+           f"[2026-01-01 00:00:09] Load weight end. type=GptOssForCausalLM, dtype=torch.bfloat16, avail mem=14.27 GB, "
+           f"mem usage={e.weights_bytes / GIB:.2f} GB.\n"
+           f"[2026-01-01 00:00:09] Use sliding window memory pool. full_layer_tokens={d['max_total_num_tokens']}, "
+           f"swa_layer_tokens={d['swa_max_total_num_tokens']}\n"
+           f"[2026-01-01 00:00:09] Full KV Cache is allocated. dtype: torch.bfloat16, #tokens: "
+           f"{d['max_total_num_tokens']}, K size: {k:.2f} GB, V size: {k:.2f} GB\n"
+           f"[2026-01-01 00:00:09] SWA KV Cache is allocated. dtype: torch.bfloat16, #tokens: "
+           f"{d['swa_max_total_num_tokens']}, K size: {0.8 * k:.2f} GB, V size: {0.8 * k:.2f} GB\n")
+    rows = {r.figure: r for r in check_log(log, "openai/gpt-oss-120b").rows}
+    assert rows[f"K cache for {d['max_total_num_tokens']:,} tokens"].within(0.5)  # the full layers' pool, not SWA's
+    assert rows["sliding-window pool tokens"].logged == d["swa_max_total_num_tokens"]

@@ -111,13 +111,15 @@ def sglang_mla_absorbed_bytes(spec: ModelSpec, tp: int, *, quant: str = "bf16", 
 SGLANG_TIERS = ((20, 2048, 8, 8), (35, 4096, 48, 160), (60, 4096, 32, 160), (90, 8192, 256, 512),
                 (160, 8192, 256, 512), (float("inf"), 16384, 512, 512))
 SGLANG_META_MIB = 512  # "Constant meta data (e.g., from attention backend)"
-SGLANG_SWA_POOL_MODELS = ("gpt_oss",)  # configs/model_config.py SWA_SINK_ARCHS (GptOssForCausalLM) among the catalog's
+# the catalog's models among configs/model_config.py SWA_SINK_ARCHS (GptOssForCausalLM)
+SGLANG_SWA_POOL_MODELS = ("gpt_oss",)
 SGLANG_SWA_FULL_TOKENS_RATIO = 0.8  # arg_groups/fields/schedule.py swa_full_tokens_ratio's fallback
 SGLANG_MAMBA_FULL_MEMORY_RATIO = 0.9  # arg_groups/fields/schedule.py mamba_full_memory_ratio's fallback
 # states a running request ties up with the radix cache on (the default): 3, and 2 tracking slots under the default
 # "extra_buffer" strategy (kv_cache_configurator.py:3062-3088; mem_cache/allocation_sizing.py)
 SGLANG_MAMBA_SLOTS_PER_REQUEST = 5
 SGLANG_CONV_STATE_BYTES, SGLANG_SSM_STATE_BYTES = 2, 4  # bf16 and float32 (configs/mamba_utils.py)
+SGLANG_LARGE_GPU_RESERVE_MIB = 10 * 1024  # the floor on GPUs above 60 GiB
 
 
 def sglang_state_bytes(spec: ModelSpec, tp: int) -> int:
@@ -128,7 +130,6 @@ def sglang_state_bytes(spec: ModelSpec, tp: int) -> int:
     per_layer = ((la.conv_kernel - 1) * la.conv_dim // tp * SGLANG_CONV_STATE_BYTES
                  + la.num_value_heads // tp * la.key_head_dim * la.value_head_dim * SGLANG_SSM_STATE_BYTES)
     return per_layer * spec.layer_kinds().count("linear")
-SGLANG_LARGE_GPU_RESERVE_MIB = 10 * 1024  # the floor on GPUs above 60 GiB
 
 
 SGLANG_PREFILL_GRAPH_MIB = 8  # arg_groups/memory_hook.py reserve_for_graph_mb: "Only non-torch memory is counted"

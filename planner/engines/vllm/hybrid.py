@@ -171,13 +171,14 @@ ASYNC_CONCURRENT_BATCHES = 2  # config/vllm.py max_concurrent_batches: "Async sc
 
 
 def vllm_sliding_pages(spec: ModelSpec, *, tp: int, kv_dtype: str, block_size: int, release: tuple[int, ...],
-                       max_num_batched_tokens: int) -> HybridPages:
-    """Full-attention and sliding-window layers in groups of as many layers (the smaller count), one page size."""
+                       max_num_batched_tokens: int) -> HybridPages | None:
+    """Full-attention and sliding-window layers in groups of as many layers (the smaller count), one page size; None
+    for unequal counts within 1.5× of each other, which 0.33.0 groups by the larger count (kv_cache_planning.py:521-532)
+    from a release not read: full pages everywhere then, more than vLLM takes."""
     kinds = spec.layer_kinds()
     full, sliding = kinds.count("full") + kinds.count("block_sparse"), kinds.count("sliding")
     if full != sliding and max(full, sliding) < 1.5 * min(full, sliding):
-        raise WorkloadError(f"{spec.name}: {full} full and {sliding} sliding-window layers, counts so close that "
-                            "vLLM's grouping of them is not modelled")
+        return None
     per_token = ceil(kv_bytes_per_token_per_layer(spec, kv_dtype) * _cdiv(spec.n_kv_heads, tp) / spec.n_kv_heads)
     group = min(full, sliding)
     batches = ASYNC_CONCURRENT_BATCHES if release >= VLLM_IN_FLIGHT_BATCHES_SINCE else 1

@@ -23,6 +23,9 @@ _END = (r"Load weight end\. (?:elapsed=[^,]+, )?type=(\w+), (?:dtype=torch\.(\w+
 _KV = (r"KV Cache is allocated\. (?:dtype: [^,]+, )?(?:#tokens: (\d+), )?"
        r"(?:K size: ([0-9.]+) GB, V size: ([0-9.]+) GB|KV size: ([0-9.]+) GB)")
 _MAX_TOKENS = re.compile(r"max_total_num_tokens=(\d+)")
+# 0.5.23: gpt-oss's sliding-window pool and a Gated DeltaNet model's state pool (pool_configurator.py, memory_pool.py)
+_SWA_TOKENS = re.compile(r"swa_layer_tokens=(\d+)")
+_MAMBA = re.compile(r"Mamba Cache is allocated\. max_mamba_cache_size: (\d+)")
 # server_args=ServerArgs(…) as logged, else the launch command's flags (--mem-fraction-static 0.93, --tp 4)
 _ARGS = {"mem_fraction_static": re.compile(r"mem_fraction_static=(\d*\.?\d+)|--mem-fraction-static[= ](\d*\.?\d+)"),
          "tp_size": re.compile(r"(?<![\w])tp_size=(\d+)|--tp(?:-size)?[= ](\d+)"),
@@ -52,7 +55,7 @@ def check_sglang(text: str, spec, quant: str | None) -> LogCheck:
 
     begin, begin_line = _rank0(_BEGIN, text)
     end, end_line = _rank0(_END, text)
-    kv, kv_line = _rank0(_KV, text)
+    kv, kv_line = _rank0(r"(?<!SWA )" + _KV, text)  # the full layers' pool where SGLang labels two
     tokens_m, tokens_line = first(_MAX_TOKENS, text)
     if end is None and kv is None:
         where = f" (it stops at line {begin_line}, 'Load weight begin')" if begin else ""
@@ -72,7 +75,13 @@ def check_sglang(text: str, spec, quant: str | None) -> LogCheck:
     weights = sum(loaded.values())
     per_layer = kv_bytes_per_token_per_layer(spec, e.workload.kv_dtype)
     heads = max(1, spec.n_kv_heads // tp) if spec.mla is None else spec.n_kv_heads
-    cell = per_layer * spec.n_layers * heads // spec.n_kv_heads  # K and V of one token on one GPU
+    from ...engines.sglang import SGLANG_SWA_POOL_MODELS
+
+    kinds = spec.layer_kinds()
+    # the pool's layers: the full-attention ones alone for gpt-oss (its sliding layers have their own) and hybrids
+    layers = (kinds.count("full") + kinds.count("block_sparse")
+              if spec.recurrent or spec.model_type in SGLANG_SWA_POOL_MODELS and "sliding" in kinds else spec.n_layers)
+    cell = per_layer * layers * heads // spec.n_kv_heads  # K and V of one token on one GPU
     split = (f"one GPU's share at tp_size {tp}, " if tp > 1 else "") + (
         f"with the rotary cache ({loaded['rotary_cache'] / 2**20:.0f} MiB) and the allocator's segment tails "
         f"({loaded['allocator_tails'] / 2**20:.0f} MiB); ")
@@ -106,10 +115,16 @@ def check_sglang(text: str, spec, quant: str | None) -> LogCheck:
                             gpu_memory_bytes=free + CUDA_CONTEXT_BYTES, smi_memory_bytes=free, context=1,
                             mem_fraction_static=frac, tp_size=tp)
         line = tokens_line if tokens_m else kv_line
+        on = (f"planner's SGLang engine on the logged free memory ({begin[1]} GB) and mem_fraction_static "
+              f"{frac:g}, with planner's weights and KV bytes")
         rows.append(Row("KV cache tokens (max_total_num_tokens)", float(tokens),
-                        float(mem.details["max_total_num_tokens"]), "tokens",
-                        f"planner's SGLang engine on the logged free memory ({begin[1]} GB) and mem_fraction_static "
-                        f"{frac:g}, with planner's weights and KV bytes", line, 0.005 * GIB / cell * 2))
+                        float(mem.details["max_total_num_tokens"]), "tokens", on, line, 0.005 * GIB / cell * 2))
+        if (m := first(_SWA_TOKENS, text))[0] is not None:
+            rows.append(Row("sliding-window pool tokens", float(m[0][1]),
+                            float(mem.details["swa_max_total_num_tokens"]), "tokens", on, m[1]))
+        if (m := first(_MAMBA, text))[0] is not None:
+            rows.append(Row("Gated DeltaNet states (max_mamba_cache_size)", float(m[0][1]),
+                            float(mem.details["max_mamba_cache_size"]), "requests", on, m[1]))
     if not rows:
         raise PlannerError("this SGLang log has no figure planner can reconcile (no mem usage, no K/V size)")
     settings = {**{k: v for k, v in s.items() if v != "None"}, "quant": quant}
