@@ -191,9 +191,9 @@ def vllm_hybrid_layout(spec: ModelSpec, rules: dict, *, tp: int, pp: int, kv_dty
                        release: tuple[int, ...], gpu=None, prefix_caching: bool | None = None,
                        max_num_batched_tokens: int = 2048) -> HybridPages | None:
     """The groups vLLM's hybrid KV cache manager makes for `spec` under this release; None where every layer takes
-    the same pages (attention of one kind; sliding windows before 0.9.1, under V0 or over pipeline stages, and
-    models whose every layer slides, whose window vLLM's handling planner has not read: counted as full). What
-    planner has not read is refused."""
+    the same pages (attention of one kind; sliding windows before 0.9.1, under V0 or over pipeline stages; models
+    whose every layer slides by config, which 0.33.0's llama.py runs with full attention: it reads a layer's window
+    from config.layer_types only). What planner has not read is refused."""
     kinds = spec.layer_kinds() if not spec.recurrent else ()
     if "sliding" in kinds and "full" in kinds and rules["v1"] and release >= VLLM_HYBRID_MANAGER_SINCE and pp == 1 \
             and spec.mla is None:
