@@ -643,6 +643,11 @@ def test_a_hybrid_model_under_vllm_shows_its_pages():
     # one GPU: 3 × 8,192 + 32 × 128 × 128 two-byte values of state a layer; the block grows to 576 under 0.33's
     # prefix caching on an H200 (tests/test_vllm_hybrid.py derives both)
     assert "recurrent state (1,097,728 bytes a layer)" in caption(at) and "grows to 576 tokens" in caption(at)
+    at.sidebar.selectbox(key="prefix_cache").set_value("off").run()  # one state block a request, no 64-token align
+    off = estimate("Qwen/Qwen3-Next-80B-A3B-Instruct", context=4096, gpu="h200", engine="vllm", quant="fp8",
+                   enable_prefix_caching=False)
+    assert metric(at, "KV cache") == gib(off.kv_cache_bytes) and at.query_params["prefix_cache"] == "off"
+    assert "grows to 544 tokens; each request holds 1 block(s)" in caption(at)
 
 
 def test_sliding_window_groups_under_vllm_are_shown():

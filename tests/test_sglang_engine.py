@@ -156,3 +156,17 @@ def test_check_log_reads_sglangs_labelled_pools():
     rows = {r.figure: r for r in check_log(log, "openai/gpt-oss-120b").rows}
     assert rows[f"K cache for {d['max_total_num_tokens']:,} tokens"].within(0.5)  # the full layers' pool, not SWA's
     assert rows["sliding-window pool tokens"].logged == d["swa_max_total_num_tokens"]
+
+
+def test_prefill_graph_reserve_is_cudas_and_a_model_without_attention_is_refused():
+    # SGLang captures prefill CUDA graphs by default on CUDA only (model_executor/cuda_graph_config.py): an MI300X
+    # (192 GiB) keeps the reserve of 512 + 1.5 × 16,384 + 1/8 × 1,024 + 2 × 512 MiB
+    from planner.gpus import load_gpu
+
+    mi300x = load_gpu("mi300x")
+    smi = mi300x.memory_bytes / 2**20
+    amd = estimate("meta-llama/Llama-3.1-8B", engine="sglang", gpu="mi300x", context=8192).engine_details
+    assert amd["mem_fraction_static"] == round((smi - (512 + 1.5 * 16384 + 128 + 2 * 512)) / smi, 3)
+    linear_only = load_model("Qwen/Qwen3-Next-80B-A3B-Instruct").model_copy(update={"layer_pattern": ("linear",)})
+    with pytest.raises(Exception, match="has no full-attention layer"):
+        estimate(linear_only, engine="sglang", gpu="h200", tp_size=2)

@@ -173,3 +173,26 @@ def test_sliding_window_layers_keep_their_window_from_091():
     # a model whose every layer slides keeps full-attention pages (its window's handling in vLLM is not read)
     m = estimate("mistralai/Mistral-7B-v0.1", engine="vllm", gpu="h100-sxm", max_model_len=8192).engine_details
     assert m["hybrid_group_size"] == 0
+
+
+def test_near_equal_unequal_sliding_counts_fall_back_to_full_pages():
+    # 0.33.0 groups unequal layer counts within 1.5× of each other by the larger count (kv_cache_planning.py:521-532),
+    # an earlier release by the smaller; planner, not knowing when, gives every layer full pages: more than vLLM takes.
+    # gpt-oss-20b's 24 layers under two other patterns: 16 sliding + 8 full, and 14 + 10
+    spec = load_model("openai/gpt-oss-20b")
+    skewed = spec.model_copy(update={"layer_pattern": ("sliding", "full", "sliding", "full", "sliding", "sliding")})
+    kinds = skewed.layer_kinds()
+    assert (kinds.count("sliding"), kinds.count("full")) == (16, 8)  # 2×: grouped as read
+    assert vllm_hybrid_layout_for(skewed).sliding_groups == 2
+    close = spec.model_copy(update={"layer_pattern": ("sliding", "full", "sliding", "full", "sliding")})
+    kinds = close.layer_kinds()
+    assert (kinds.count("sliding"), kinds.count("full")) == (14, 10)  # within 1.5×, unequal
+    assert vllm_hybrid_layout_for(close) is None
+
+
+def vllm_hybrid_layout_for(spec):
+    from planner.engines.vllm import vllm_hybrid_layout, vllm_rules
+
+    release = (0, 33, 0)
+    return vllm_hybrid_layout(spec, vllm_rules(release), tp=1, pp=1, kv_dtype="bf16", block_size=16, release=release,
+                              max_num_batched_tokens=8192)

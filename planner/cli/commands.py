@@ -187,7 +187,9 @@ def _engine_lines(e, unit: str) -> list[str]:
                 f"{format_bytes(d['allocator_tails_bytes'], 'MiB')}"
                 + (f", MLA's per-head copies of kv_b_proj {format_bytes(d['mla_absorbed_bytes'], 'MiB')}"
                    if d.get("mla_absorbed_bytes") else ""),
-                f"  KV cache: {d['max_total_num_tokens']:,} tokens ({format_bytes(d['cell_bytes'], 'MiB')} each); "
+                f"  KV cache: {d['max_total_num_tokens']:,} tokens ({format_bytes(d['cell_bytes'], 'MiB')} each"
+                + (" in the full layers" if d.get("swa_max_total_num_tokens") or d.get("mamba_state_bytes") else "")
+                + "); "
                 f"max_running_requests {d['max_running_requests']:,}; chunked_prefill_size "
                 f"{d['chunked_prefill_size']:,}; request-to-token map {format_bytes(d['req_to_token_bytes'], unit)} "
                 f"from the rest",

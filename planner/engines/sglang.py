@@ -153,12 +153,14 @@ def sglang_prefill_graph_mib(spec: ModelSpec | None, chunked: int) -> float:
     return SGLANG_PREFILL_GRAPH_MIB * len(sglang_prefill_graph_sizes(min(chunked, 4096) if llama2 else chunked))
 
 
-def sglang_defaults(gpu_mem_mib: float, tp: int, pp: int = 1, spec: ModelSpec | None = None) -> dict:
-    """chunked_prefill_size, cuda_graph_max_bs and mem_fraction_static as SGLang picks them for this GPU."""
+def sglang_defaults(gpu_mem_mib: float, tp: int, pp: int = 1, spec: ModelSpec | None = None,
+                    cuda: bool = True) -> dict:
+    """chunked_prefill_size, cuda_graph_max_bs and mem_fraction_static as SGLang picks them for this GPU (cuda: an
+    NVIDIA GPU, where the prefill CUDA graphs are on by default: model_executor/cuda_graph_config.py)."""
     chunked, small, large = next((c, s, big) for limit, c, s, big in SGLANG_TIERS if gpu_mem_mib < limit * 1024)
     max_bs = small if tp < 4 else large
     reserved = (SGLANG_META_MIB + 1.5 * max(chunked, 2048) + tp * pp / 8 * 1024 + 2 * max_bs
-                + sglang_prefill_graph_mib(spec, chunked))
+                + (sglang_prefill_graph_mib(spec, chunked) if cuda else 0))
     if gpu_mem_mib > 60 * 1024:
         reserved = max(reserved, SGLANG_LARGE_GPU_RESERVE_MIB)
     return {"chunked_prefill_size": chunked, "cuda_graph_max_bs": max_bs,
@@ -190,7 +192,7 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     if context > o["context_length"]:
         raise WorkloadError(f"context {context:,} exceeds context_length {o['context_length']:,}: SGLang rejects "
                             "longer requests")
-    picked = sglang_defaults(smi_memory_bytes / MIB, tp, spec=spec)
+    picked = sglang_defaults(smi_memory_bytes / MIB, tp, spec=spec, cuda=gpu is None or gpu.vendor == "nvidia")
     frac = given.get("mem_fraction_static")
     if frac is None:
         frac = picked["mem_fraction_static"]
@@ -204,6 +206,8 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     kinds = spec.layer_kinds()
     full, sliding = kinds.count("full") + kinds.count("block_sparse"), kinds.count("sliding")
     swa = spec.model_type in SGLANG_SWA_POOL_MODELS and sliding > 0
+    if spec.recurrent and full == 0:
+        raise WorkloadError(f"{spec.name} has no full-attention layer: SGLang's cache for it is not modelled")
     cell = layer * (full if swa or spec.recurrent else spec.n_layers)
     free_before = gpu_memory_bytes - CUDA_CONTEXT_BYTES
     rest = int(free_before * frac) - per_gpu

@@ -9,7 +9,6 @@ import math
 from math import ceil
 
 from ...activations import step_activation_bytes, tp_shard
-from ...checks import flag
 from ...errors import LayoutError, WorkloadError, shown
 from ...kv import kv_bytes_per_token_per_layer
 from ...layout import check_tensor_parallel
@@ -177,8 +176,9 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     kv_heads = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / tp) / spec.n_kv_heads  # a rank's share
     # a block's bytes on a GPU: a page per layer of its stage, or, for a hybrid model, a page per layer of a group
     caching = o["enable_prefix_caching"]  # "auto": the release's default
-    if caching != "auto":
-        flag("enable_prefix_caching", caching)
+    if caching is not True and caching is not False and caching != "auto":
+        raise WorkloadError(f"enable_prefix_caching must be true, false or 'auto' (the release's default), got "
+                            f"{shown(caching)}")
     hybrid = vllm_hybrid_layout(spec, rules, tp=tp, pp=pp, kv_dtype=kv_dtype, block_size=o["block_size"],
                                 release=release, gpu=gpu, prefix_caching=None if caching == "auto" else caching,
                                 max_num_batched_tokens=o["max_num_batched_tokens"])

@@ -38,8 +38,8 @@ from ...spec import ModelSpec
 
 VLLM_HYBRID_SINCE = (0, 11, 0)  # the first release read; V1 ran hybrids earlier, with rules planner has not read
 VLLM_HYBRID_BLOCK_ALIGN = 16  # 0.11.0 models/config.py:367-368 `16 * cdiv(mamba_page, 16 * attn_page_per_token)`
-# 0.11.1–0.17.0 align to 32 on datacenter Blackwell for head_dim 256 (FlashInfer's kernels; 0.15.0
-# models/config.py:429-440)
+# 0.11.1–0.17.x align to 32 on datacenter Blackwell for head_dim 256 (FlashInfer's kernels; 0.15.0
+# models/config.py:429-440; gone in 0.18.0)
 VLLM_SM100_HEAD256_ALIGN = (32, (0, 11, 1), (0, 18, 0))
 STATE_DTYPE_BYTES = 2  # mamba_cache_dtype "auto": the model's dtype, bf16 or fp16 (mamba_utils.py:74-80)
 # Prefix caching on by default for hybrids from 0.28.0 (engine/arg_utils.py:2650 drops 0.27.1's `and not
@@ -140,7 +140,7 @@ def vllm_hybrid_pages(spec: ModelSpec, *, tp: int, kv_dtype: str, block_size: in
     recurrent = len(kinds) - attention
     if attention == 0:
         raise WorkloadError(f"{spec.name} has no attention layer: vLLM's pure-Mamba cache is not modelled")
-    if max(attention, recurrent) < 1.5 * min(attention, recurrent):
+    if attention != recurrent and max(attention, recurrent) < 1.5 * min(attention, recurrent):
         # 0.33.0 groups such layers by the larger count (v1/core/kv_cache_planning.py:521-532), earlier releases by the
         # smaller; the release that changed it is not read
         raise WorkloadError(f"{spec.name}: {attention} attention and {recurrent} recurrent layers, counts so close "
@@ -193,7 +193,8 @@ def vllm_hybrid_layout(spec: ModelSpec, rules: dict, *, tp: int, pp: int, kv_dty
     """The groups vLLM's hybrid KV cache manager makes for `spec` under this release; None where every layer takes
     the same pages (attention of one kind; sliding windows before 0.9.1, under V0 or over pipeline stages; models
     whose every layer slides by config, which 0.33.0's llama.py runs with full attention: it reads a layer's window
-    from config.layer_types only). What planner has not read is refused."""
+    from config.layer_types only; sliding and full counts unequal but within 1.5× of each other: full pages, more
+    than vLLM takes). What planner has not read of the recurrent kinds is refused."""
     kinds = spec.layer_kinds() if not spec.recurrent else ()
     if "sliding" in kinds and "full" in kinds and rules["v1"] and release >= VLLM_HYBRID_MANAGER_SINCE and pp == 1 \
             and spec.mla is None:

@@ -204,8 +204,9 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
     if (g := found["graph_estimate"][0]) is not None and graphs_charged and float(g[1]) >= 0:
         kw["cuda_graph_memory_bytes"] = round(float(g[1]) * GIB)  # the run's own estimate, not planner's prior
     if (m := found["non_torch"][0]) is not None and vllm_rules(vllm_release(release))["context"] and tp == 1:
-        # a release that charges everything outside PyTorch's pool (0.6.4): on one GPU that is the CUDA context and
-        # what loads into it, which this run prints; planner's prior for it was measured on another GPU and stack
+        # a release that charges everything outside PyTorch's pool (V0 0.6.4; V1 0.8.0–0.9.0, whose logs print no
+        # such line): on one GPU that is the CUDA context and what loads into it, which this run prints; planner's
+        # prior for it was measured on another GPU and stack
         kw["cuda_context_bytes"] = round(float(m[1]) * GIB)
     if tp > 1:
         kw["tensor_parallel_size"] = tp
