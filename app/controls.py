@@ -92,7 +92,8 @@ def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor") -> dict
                    "engine_version": None if state["ollama_version"] == "current" else state["ollama_version"],
                    "num_gpu": state["ngl"]}
     elif engine == "sglang":
-        options = {"mem_fraction_static": state["mfs"], "tp_size": n_gpus if n_gpus > 1 else None}
+        options = {"mem_fraction_static": state["mfs"], "tp_size": n_gpus if n_gpus > 1 else None,
+                   "context_length": state["max_model_len"], "max_running_requests": state["max_num_seqs"]}
     elif engine == "llama.cpp":
         fa = state["flash_attn"]
         options = {"n_ubatch": state["n_ubatch"], "flash_attn": None if fa == "default" else fa == "on",

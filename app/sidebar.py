@@ -200,6 +200,12 @@ def _engine_controls(state: dict, spec) -> None:
     elif engine == "sglang":
         widget("number_input", "mfs", "mem_fraction_static", where=box, min_value=0.01, max_value=0.99,
                value=None, placeholder="SGLang's rule for the GPU", format="%.3f", step=0.01)
+        widget("number_input", "max_model_len", "context_length", where=box, min_value=1, max_value=MAX_CONTEXT,
+               value=None, placeholder=f"{max_context} (the model's)",
+               help="The longest request SGLang admits; it sizes the request-to-token map and the default "
+               "max_running_requests.")
+        widget("number_input", "max_num_seqs", "max_running_requests", where=box, min_value=1, max_value=MAX_BATCH,
+               value=None, placeholder="SGLang's rule (2,048–4,096)")
     elif engine == "llama.cpp":
         _version(box, "llamacpp_version", "build (its rules)", LLAMACPP_VERSIONS,
                  f"b{llamacpp.releases.LLAMACPP_CURRENT}",

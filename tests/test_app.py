@@ -249,6 +249,16 @@ def test_sglang_and_vllm_split_a_model_over_gpus_from_the_sidebar():
     e = estimate("meta-llama/Llama-3.1-70B", context=8192, gpu="h100-sxm", engine="sglang", tp_size=4,
                  mem_fraction_static=0.8)
     assert metric(at, "total per GPU") == gib(e.total_bytes) and at.query_params["mfs"] == "0.8"
+    at.sidebar.number_input(key="max_model_len").set_value(16384).run()  # SGLang's context_length
+    at.sidebar.number_input(key="max_num_seqs").set_value(64).run()  # its max_running_requests
+    e = estimate("meta-llama/Llama-3.1-70B", context=8192, gpu="h100-sxm", engine="sglang", tp_size=4,
+                 mem_fraction_static=0.8, context_length=16384, max_running_requests=64)
+    assert e.engine_details["max_running_requests"] == 64 and e.engine_details["context_length"] == 16384
+    assert metric(at, "total per GPU") == gib(e.total_bytes)
+    figures = at.table[0].value.to_string()  # the engine's own figures: (64 + 1) × (16,384 + 4) int32 map
+    assert re.search(r"max_running_requests\s+64\b", figures) and f"{65 * (16384 + 4) * 4:,}" in figures
+    at.sidebar.number_input(key="max_model_len").set_value(None).run()
+    at.sidebar.number_input(key="max_num_seqs").set_value(None).run()
     at.sidebar.selectbox(key="engine").set_value("vllm").run()
     v = estimate("meta-llama/Llama-3.1-70B", context=8192, gpu="h100-sxm", engine="vllm", tensor_parallel_size=4)
     assert metric(at, "total per GPU") == gib(v.total_bytes)
