@@ -98,6 +98,15 @@ CONV_STATE_BYTES = 2
 RECURRENT_STATE_BYTES = 4
 
 
+def gdn_state_bytes(la, *, tp: int = 1, conv_bytes: int = CONV_STATE_BYTES,
+                    state_bytes: int = RECURRENT_STATE_BYTES) -> int:
+    """One sequence's state in one Gated DeltaNet layer on one GPU of `tp`: the convolution's last conv_kernel - 1
+    inputs of conv_dim / tp channels and num_value_heads / tp key_head_dim × value_head_dim matrices, at the bytes
+    per element a runtime keeps them in."""
+    return ((la.conv_kernel - 1) * la.conv_dim // tp * conv_bytes
+            + la.num_value_heads // tp * la.key_head_dim * la.value_head_dim * state_bytes)
+
+
 def recurrent_state_bytes_per_sequence(spec: ModelSpec) -> int:
     """The state every linear-attention and Mamba layer keeps for one sequence, all such layers together. A Mamba-2
     layer keeps its convolution's last conv_kernel - 1 inputs (x, B and C) and n_heads × head_dim × d_state SSM
@@ -106,9 +115,7 @@ def recurrent_state_bytes_per_sequence(spec: ModelSpec) -> int:
         return 0
     total, kinds = 0, spec.layer_kinds()
     if (la := spec.linear_attention) is not None:
-        total += kinds.count("linear") * (CONV_STATE_BYTES * (la.conv_kernel - 1) * la.conv_dim
-                                          + RECURRENT_STATE_BYTES * la.num_value_heads * la.key_head_dim
-                                          * la.value_head_dim)
+        total += kinds.count("linear") * gdn_state_bytes(la)
     if (m := spec.mamba) is not None:
         total += (kinds.count("mamba") + kinds.count("parallel")) * (CONV_STATE_BYTES * (m.conv_kernel - 1) * m.conv_dim
                                          + RECURRENT_STATE_BYTES * m.n_heads * m.head_dim * m.d_state)

@@ -660,7 +660,7 @@ def test_a_hybrid_model_under_vllm_shows_its_pages():
     assert "grows to 544 tokens; each request holds 1 block(s)" in caption(at)
 
 
-def test_sliding_window_groups_under_vllm_are_shown():
+def test_gpt_oss_sliding_windows_under_vllm_and_sglang_are_shown():
     at = app(gpu="h100-sxm")
     at.sidebar.selectbox(key="model").set_value("openai/gpt-oss-120b").run()
     at.sidebar.selectbox(key="engine").set_value("vllm").run()
@@ -669,12 +669,7 @@ def test_sliding_window_groups_under_vllm_are_shown():
     assert metric(at, "KV cache") == gib(e.kv_cache_bytes)
     # window 128 − 1 + two in-flight batches of 8,192 tokens (tests/test_vllm_hybrid.py derives it)
     assert "keeps at most 16,511 tokens of a request in each of its 1 sliding-window groups" in caption(at)
-
-
-def test_sglangs_sliding_window_pool_is_shown():
-    at = app(gpu="h100-sxm")
-    at.sidebar.selectbox(key="model").set_value("openai/gpt-oss-120b").run()
-    at.sidebar.selectbox(key="engine").set_value("sglang").run()
+    at.sidebar.selectbox(key="engine").set_value("sglang").run()  # its sliding layers in a pool of their own
     assert not at.exception
     d = estimate("openai/gpt-oss-120b", context=4096, gpu="h100-sxm", engine="sglang").engine_details
     assert (f"{d['swa_max_total_num_tokens']:,} tokens beside the full layers' {d['max_total_num_tokens']:,}"

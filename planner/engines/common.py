@@ -30,6 +30,13 @@ def release_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(x) for x in version.split("."))
 
 
+def datacenter_blackwell(gpu) -> bool:
+    """An NVIDIA Blackwell GPU with HBM (B200, GB200, B300: compute capability 10.x), where the engines pick
+    FlashInfer's kernels; RTX Blackwell (12.x) has GDDR7. False for None (a GPU known only by its memory)."""
+    return (gpu is not None and gpu.vendor == "nvidia" and gpu.architecture == "Blackwell"
+            and gpu.memory_type.startswith("HBM"))
+
+
 def pad(n: int, to: int) -> int:
     """n rounded up to a multiple of `to`."""
     return -(-n // to) * to

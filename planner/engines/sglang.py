@@ -34,14 +34,14 @@ import re
 from math import ceil
 
 from ..errors import LayoutError, WorkloadError, shown
-from ..kv import kv_bytes_per_token_per_layer
+from ..kv import gdn_state_bytes, kv_bytes_per_token_per_layer
 from ..layout import check_tensor_parallel
 from ..limits import MAX_BATCH, MAX_CONTEXT, MAX_GPUS
 from ..overhead import CUDA_CONTEXT_BYTES, overhead_breakdown
 from ..spec import ModelSpec
 from ..units import format_bytes
 from ..weights import is_mxfp4_expert, stored_tensors, tp_replicated
-from .common import EngineMemory, engine_options, mxfp4_expert_factor
+from .common import EngineMemory, datacenter_blackwell, engine_options, mxfp4_expert_factor
 
 SGLANG_VERSION = "0.5.23"
 MIB = 2**20
@@ -67,9 +67,7 @@ def sglang_mxfp4_backend(gpu) -> str:
     kernel on datacenter Blackwell (SM100), which pads each expert's intermediate size (one GPU's part) and hidden
     size to 256 and replaces every parameter; triton_kernels elsewhere, which pads the intermediate size to 32 and
     keeps the loaded block scales beside its swizzled ones."""
-    datacenter_blackwell = (gpu is not None and gpu.vendor == "nvidia" and gpu.architecture == "Blackwell"
-                            and gpu.memory_type.startswith("HBM"))
-    return "flashinfer" if datacenter_blackwell else "triton"
+    return "flashinfer" if datacenter_blackwell(gpu) else "triton"
 
 
 def sglang_loaded_bytes(spec: ModelSpec, quant: str, tp: int = 1, gpu=None) -> dict[str, int]:
@@ -122,13 +120,23 @@ SGLANG_CONV_STATE_BYTES, SGLANG_SSM_STATE_BYTES = 2, 4  # bf16 and float32 (conf
 SGLANG_LARGE_GPU_RESERVE_MIB = 10 * 1024  # the floor on GPUs above 60 GiB
 
 
+def sglang_pool_layers(spec: ModelSpec) -> tuple[int, int]:
+    """Layers in SGLang's KV pool, and in its sliding-window pool (0 where it has none): every layer; for gpt-oss the
+    full-attention ones, its sliding layers in a pool of their own; for a Gated DeltaNet model its full-attention
+    ones, its states in the state pool."""
+    kinds = spec.layer_kinds()
+    full, sliding = kinds.count("full") + kinds.count("block_sparse"), kinds.count("sliding")
+    if spec.model_type in SGLANG_SWA_POOL_MODELS and sliding:
+        return full, sliding
+    return (full, 0) if spec.recurrent else (spec.n_layers, 0)
+
+
 def sglang_state_bytes(spec: ModelSpec, tp: int) -> int:
     """One request's Gated DeltaNet states on one GPU, all layers: convolution inputs (conv_kernel - 1) × conv_dim /
     tp in bf16 and the recurrent state num_value_heads / tp × key_head_dim × value_head_dim in fp32
     (configs/mamba_utils.py, models/qwen3_next.py)."""
-    la = spec.linear_attention
-    per_layer = ((la.conv_kernel - 1) * la.conv_dim // tp * SGLANG_CONV_STATE_BYTES
-                 + la.num_value_heads // tp * la.key_head_dim * la.value_head_dim * SGLANG_SSM_STATE_BYTES)
+    per_layer = gdn_state_bytes(spec.linear_attention, tp=tp, conv_bytes=SGLANG_CONV_STATE_BYTES,
+                                state_bytes=SGLANG_SSM_STATE_BYTES)
     return per_layer * spec.layer_kinds().count("linear")
 
 
@@ -203,12 +211,10 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     per_gpu = sum(loaded.values())
     heads = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / tp) / spec.n_kv_heads
     layer = ceil(kv_bytes_per_token_per_layer(spec, kv_dtype) * heads)
-    kinds = spec.layer_kinds()
-    full, sliding = kinds.count("full") + kinds.count("block_sparse"), kinds.count("sliding")
-    swa = spec.model_type in SGLANG_SWA_POOL_MODELS and sliding > 0
-    if spec.recurrent and full == 0:
+    pool, sliding = sglang_pool_layers(spec)
+    if pool == 0:
         raise WorkloadError(f"{spec.name} has no full-attention layer: SGLang's cache for it is not modelled")
-    cell = layer * (full if swa or spec.recurrent else spec.n_layers)
+    cell = layer * pool
     free_before = gpu_memory_bytes - CUDA_CONTEXT_BYTES
     rest = int(free_before * frac) - per_gpu
     state = sglang_state_bytes(spec, tp) if spec.recurrent else 0
@@ -217,9 +223,9 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
         states = max(0, int((rest * SGLANG_MAMBA_FULL_MEMORY_RATIO / (1 + SGLANG_MAMBA_FULL_MEMORY_RATIO) - state)
                             // state))
         rest -= (states + 1) * state
-    tokens = max(0, rest) // (cell + SGLANG_SWA_FULL_TOKENS_RATIO * layer * sliding) if swa else max(0, rest) // cell
-    tokens = int(tokens)
-    swa_tokens = int(tokens * SGLANG_SWA_FULL_TOKENS_RATIO) if swa else 0
+    tokens = int(max(0, rest) // (cell + SGLANG_SWA_FULL_TOKENS_RATIO * layer * sliding)) if sliding else \
+        max(0, rest) // cell
+    swa_tokens = int(tokens * SGLANG_SWA_FULL_TOKENS_RATIO) if sliding else 0
     length = o["context_length"]
     requests = o["max_running_requests"] or min(max(int(tokens / length * 512), 2048), 4096)
     requests = max(1, min(requests, tokens // 2)) if tokens else 0

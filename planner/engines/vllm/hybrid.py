@@ -33,8 +33,9 @@ from dataclasses import dataclass
 from math import ceil
 
 from ...errors import WorkloadError
-from ...kv import kv_bytes_per_token_per_layer
+from ...kv import gdn_state_bytes, kv_bytes_per_token_per_layer
 from ...spec import ModelSpec
+from ..common import datacenter_blackwell
 
 VLLM_HYBRID_SINCE = (0, 11, 0)  # the first release read; V1 ran hybrids earlier, with rules planner has not read
 VLLM_HYBRID_BLOCK_ALIGN = 16  # 0.11.0 models/config.py:367-368 `16 * cdiv(mamba_page, 16 * attn_page_per_token)`
@@ -57,12 +58,16 @@ def _cdiv(a: int, b: int) -> int:
     return -(-a // b)
 
 
+def _attention_bytes_per_token(spec: ModelSpec, kv_dtype: str, tp: int) -> int:
+    """One token's K and V in one attention layer on one GPU of `tp` (at least one KV head each)."""
+    return ceil(kv_bytes_per_token_per_layer(spec, kv_dtype) * _cdiv(spec.n_kv_heads, tp) / spec.n_kv_heads)
+
+
 def vllm_state_bytes(spec: ModelSpec, tp: int) -> int:
     """One request's state in one recurrent layer on one GPU of `tp`, as vLLM allocates it."""
     a = STATE_DTYPE_BYTES
     if (la := spec.linear_attention) is not None:
-        return ((la.conv_kernel - 1) * la.conv_dim // tp + la.num_value_heads // tp * la.key_head_dim
-                * la.value_head_dim) * a
+        return gdn_state_bytes(la, tp=tp, conv_bytes=a, state_bytes=a)
     if (m1 := spec.mamba1) is not None:
         return (m1.conv_kernel - 1 + m1.d_state) * (m1.d_inner // tp) * a
     m = spec.mamba
@@ -112,9 +117,8 @@ def flashinfer_gdn_prefill(spec: ModelSpec, gpu, release: tuple[int, ...]) -> bo
         return False
     if gpu.architecture == "Hopper":
         return True
-    datacenter = gpu.memory_type.startswith("HBM")
     return (gpu.architecture == "Blackwell" and spec.linear_attention.key_head_dim == 128
-            and (datacenter or release >= (0, 33, 0)))
+            and (datacenter_blackwell(gpu) or release >= (0, 33, 0)))
 
 
 def vllm_hybrid_pages(spec: ModelSpec, *, tp: int, kv_dtype: str, block_size: int, release: tuple[int, ...],
@@ -145,11 +149,10 @@ def vllm_hybrid_pages(spec: ModelSpec, *, tp: int, kv_dtype: str, block_size: in
         # smaller; the release that changed it is not read
         raise WorkloadError(f"{spec.name}: {attention} attention and {recurrent} recurrent layers, counts so close "
                             "that vLLM's grouping of them is not modelled")
-    per_token = ceil(kv_bytes_per_token_per_layer(spec, kv_dtype) * _cdiv(spec.n_kv_heads, tp) / spec.n_kv_heads)
+    per_token = _attention_bytes_per_token(spec, kv_dtype, tp)
     state = vllm_state_bytes(spec, tp)
     align, since, until = VLLM_SM100_HEAD256_ALIGN
-    blackwell_dc = gpu is not None and gpu.architecture == "Blackwell" and gpu.memory_type.startswith("HBM")
-    if not (blackwell_dc and spec.head_dim == 256 and since <= release < until):
+    if not (datacenter_blackwell(gpu) and spec.head_dim == 256 and since <= release < until):
         align = VLLM_HYBRID_BLOCK_ALIGN
     checkpoint = 0
     if caching and spec.linear_attention is not None and release >= VLLM_GDN_CHECKPOINT_SINCE \
@@ -179,7 +182,7 @@ def vllm_sliding_pages(spec: ModelSpec, *, tp: int, kv_dtype: str, block_size: i
     full, sliding = kinds.count("full") + kinds.count("block_sparse"), kinds.count("sliding")
     if full != sliding and max(full, sliding) < 1.5 * min(full, sliding):
         return None
-    per_token = ceil(kv_bytes_per_token_per_layer(spec, kv_dtype) * _cdiv(spec.n_kv_heads, tp) / spec.n_kv_heads)
+    per_token = _attention_bytes_per_token(spec, kv_dtype, tp)
     group = min(full, sliding)
     batches = ASYNC_CONCURRENT_BATCHES if release >= VLLM_IN_FLIGHT_BATCHES_SINCE else 1
     return HybridPages(block_size=block_size, page_bytes=block_size * per_token, state_bytes=0, group_size=group,

@@ -9,7 +9,7 @@ from math import ceil
 from ...efficiency import family
 from ...spec import ModelSpec
 from ...weights import is_mxfp4_expert, stage_weights
-from ..common import mxfp4_expert_factor
+from ..common import datacenter_blackwell, mxfp4_expert_factor
 
 # MXFP4 experts (gpt-oss's checkpoints) as vLLM lays them out, by the MoE kernel it picks (model_executor/layers/
 # quantization/mxfp4.py create_weights; from 0.20 fused_moe/oracle/mxfp4.py
@@ -33,7 +33,7 @@ def vllm_mxfp4_backend(release: tuple[int, ...], gpu) -> str | None:
         return None
     if gpu.architecture == "Hopper":
         return "triton" if release >= (0, 12, 0) else "marlin"
-    if gpu.architecture == "Blackwell" and gpu.memory_type.startswith("HBM"):
+    if datacenter_blackwell(gpu):
         return "flashinfer" if release >= (0, 12, 0) else "triton"
     return "marlin" if gpu.architecture in ("Ampere", "Ada", "Ada Lovelace", "Blackwell") else None
 

@@ -75,13 +75,9 @@ def check_sglang(text: str, spec, quant: str | None) -> LogCheck:
     weights = sum(loaded.values())
     per_layer = kv_bytes_per_token_per_layer(spec, e.workload.kv_dtype)
     heads = max(1, spec.n_kv_heads // tp) if spec.mla is None else spec.n_kv_heads
-    from ...engines.sglang import SGLANG_SWA_POOL_MODELS
+    from ...engines.sglang import sglang_pool_layers
 
-    kinds = spec.layer_kinds()
-    # the pool's layers: the full-attention ones alone for gpt-oss (its sliding layers have their own) and hybrids
-    layers = (kinds.count("full") + kinds.count("block_sparse")
-              if spec.recurrent or spec.model_type in SGLANG_SWA_POOL_MODELS and "sliding" in kinds else spec.n_layers)
-    cell = per_layer * layers * heads // spec.n_kv_heads  # K and V of one token on one GPU
+    cell = per_layer * sglang_pool_layers(spec)[0] * heads // spec.n_kv_heads  # K and V of one token on one GPU
     split = (f"one GPU's share at tp_size {tp}, " if tp > 1 else "") + (
         f"with the rotary cache ({loaded['rotary_cache'] / 2**20:.0f} MiB) and the allocator's segment tails "
         f"({loaded['allocator_tails'] / 2**20:.0f} MiB); ")

@@ -200,10 +200,11 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
             kw[key] = s[key]
     from ...engines.vllm import VLLM_CUDA_GRAPH_ESTIMATE_BYTES, vllm_rules
 
-    graphs_charged = vllm_rules(vllm_release(release))["graphs"]
+    rules = vllm_rules(vllm_release(release))  # what the log's release charges
+    graphs_charged = rules["graphs"]
     if (g := found["graph_estimate"][0]) is not None and graphs_charged and float(g[1]) >= 0:
         kw["cuda_graph_memory_bytes"] = round(float(g[1]) * GIB)  # the run's own estimate, not planner's prior
-    if (m := found["non_torch"][0]) is not None and vllm_rules(vllm_release(release))["context"] and tp == 1:
+    if (m := found["non_torch"][0]) is not None and rules["context"] and tp == 1:
         # a release that charges everything outside PyTorch's pool (V0 0.6.4; V1 0.8.0–0.9.0, whose logs print no
         # such line): on one GPU that is the CUDA context and what loads into it, which this run prints; planner's
         # prior for it was measured on another GPU and stack
@@ -269,8 +270,7 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
                         found["non_torch"][1], half_digit(m[1])))
     elif (m := found["non_torch"][0]) is not None:
         # from 0.11 the communicators exist before vLLM's baseline: its non-torch figure no longer holds them
-        comm = (d.get("communication_bytes", 0) + d.get("nccl_bytes", 0)) if vllm_rules(vllm_release(release))[
-            "comm"] else 0
+        comm = d.get("communication_bytes", 0) + d.get("nccl_bytes", 0) if rules["comm"] else 0
         rows.append(Row("non-torch memory", float(m[1]), comm / GIB if comm else None, "GiB",
                         ("planner: NCCL's communicators and the custom all-reduce's buffers on the tightest GPU; the "
                          "rest (cuBLAS, kernels: 0.05–0.35 GiB on one GPU) is not modelled" if comm else
