@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# One device session (about 5 minutes on an H100/H200): the speed model's kernels at real models' shapes
+# (planner.measure.kernels_cuda). Results under $OUT: kernels-cuda.jsonl, gpu.csv, kernels.log.
+# The device image lacks pydantic: its wheels travel in .whl/ (see the device notes) and are installed offline.
+#   OUT=/tmp/out bash scripts/gpu_speed.sh                      # on the GPU machine
+#   OUT=/tmp/out DEVICE=cpu TINY=1 bash scripts/gpu_speed.sh    # dry run here
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT="${OUT:-out}"
+DEVICE="${DEVICE:-cuda}"
+mkdir -p "$OUT"
+PY=$(command -v python3 || command -v python)
+if ! "$PY" -c "import pydantic" 2>/dev/null; then
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+    && export PYTHONPATH=/tmp/site
+fi
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+if [ "$DEVICE" = cuda ]; then
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem,power.limit \
+    --format=csv >"$OUT/gpu.csv" 2>&1
+  "$PY" -c "import torch; print(torch.__version__, torch.version.cuda)" >>"$OUT/gpu.csv" 2>&1
+fi
+timeout "${KERNELS_S:-400}" "$PY" -m planner.measure.kernels_cuda --out "$OUT/kernels-cuda.jsonl" --device "$DEVICE" \
+  ${TINY:+--tiny} --budget-s "${BUDGET_S:-330}" 2>&1 | grep -v -i warn | tee "$OUT/kernels.log"
+[ "$DEVICE" = cuda ] && nvidia-smi --query-gpu=clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv \
+  >>"$OUT/gpu.csv" 2>&1
+exit 0
