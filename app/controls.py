@@ -99,8 +99,10 @@ def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor") -> dict
         options = {"n_ubatch": state["n_ubatch"], "flash_attn": None if fa == "default" else fa == "on",
                    "n_gpu_layers": state["ngl"], "n_cpu_moe": state["n_cpu_moe"], "n_parallel": state["n_parallel"],
                    "engine_version": None if state["llamacpp_version"] == "current" else state["llamacpp_version"]}
-    elif engine == "transformers" and state["hf_cache"] == "static":
-        options = {"cache": "static", "max_cache_len": state["max_cache_len"]}
+    elif engine == "transformers":
+        options = {"cache": "static", "max_cache_len": state["max_cache_len"]} if state["hf_cache"] == "static" else {}
+        if state["hf_attention"] == "eager":
+            options["attention"] = "eager"
     else:
         options = {}
     if engine in ("llama.cpp", "ollama") and state["host_gib"] is not None:  # system RAM for what they leave there

@@ -229,6 +229,9 @@ def _engine_controls(state: dict, spec) -> None:
     elif engine == "transformers":
         widget("selectbox", "hf_cache", "cache", where=box, options=["dynamic", "static"],
                help="dynamic: generate()'s default, grows with the tokens; static: preallocated to max_cache_len")
+        widget("selectbox", "hf_attention", "attention", where=box, options=["sdpa", "eager"],
+               help="attn_implementation: sdpa (the default) or eager, which materializes every score matrix: more "
+                    "memory, and a prefill that spends most of its time writing and reading the scores at long prompts")
         if state["hf_cache"] == "static":
             widget("number_input", "max_cache_len", "max_cache_len", where=box, min_value=1, max_value=MAX_CONTEXT,
                    value=None, placeholder="the context")

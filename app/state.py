@@ -191,6 +191,7 @@ FIELDS = {f.key: f for f in [
     Field("host_gib", None, _number(0.0, 1e6, whole=False)),
     Field("n_parallel", None, _number(1, 256)),
     Field("hf_cache", "dynamic", _choice(lambda: ["dynamic", "static"])),
+    Field("hf_attention", "sdpa", _choice(lambda: ["sdpa", "eager"])),
     Field("max_cache_len", None, _number(1, MAX_CONTEXT)),
     Field("unit", "GiB", _choice(lambda: ["GiB", "GB"])),
     Field("reserve", 5.0, _number(0.0, 50.0, whole=False)),

@@ -40,6 +40,9 @@ class Performance(BaseModel):
         0.0, description="what the first token waits after its prefill before it reaches the caller: one decode step "
         "where vLLM's V0 engine (0.6–0.7) processes outputs asynchronously, handing a step's tokens out after the "
         "next step; included in prefill_seconds")
+    eager_attention_seconds: float = Field(
+        0.0, description="what eager attention's materialized score matrices take of the prefill (transformers with "
+        "attention='eager'; EAGER_ATTENTION_BYTES_PER_SCORE, measured on an H200); included in prefill_seconds")
     request_overhead_seconds: float | None = Field(
         None, description="what a served request adds to the time to first token (HTTP, tokenization, scheduling), "
         "from published server benchmarks; None where none is known")
@@ -83,6 +86,7 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
         ALLREDUCE_LATENCY_S,
         decode_seconds_per_token,
         default_engine,
+        eager_attention_seconds,
         llamacpp_prefill_family,
         prefill_seconds,
         tensor_parallel_seconds,
@@ -98,6 +102,7 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
         raise WorkloadError(f"prompt {prompt} exceeds context {w.context}")
     kw = dict(quant=w.quant, kv_dtype=w.kv_dtype, batch=w.batch, engine=engine, cap_sliding=w.cap_sliding,
               efficiency=efficiency)
+    attention = w.attention if engine == "transformers" else "sdpa"  # only transformers runs eager attention
     if has_speed(g) and tp * pp > 1:
         step, _, ttft = tensor_parallel_seconds(spec, g, context=w.context, prompt=prompt, n=tp,
                                                 prefill_efficiency=prefill_efficiency, build=build, **kw)
@@ -105,7 +110,8 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
         ttft = None if ttft is None else ttft + loop
     elif has_speed(g):
         step = float(decode_seconds_per_token(spec, g, context=w.context, **kw)) + loop
-        ttft = prefill_seconds(spec, g, prompt=prompt, prefill_efficiency=prefill_efficiency, build=build, **kw)
+        ttft = prefill_seconds(spec, g, prompt=prompt, prefill_efficiency=prefill_efficiency, build=build,
+                               attention=attention, **kw)
         ttft = None if ttft is None else ttft + loop
     else:  # no bandwidth or FLOP/s figures: no speed rather than a made-up one
         step = ttft = None
@@ -124,6 +130,8 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
         throughput_tokens_per_s=None if step is None else w.batch / step,
         efficiency_entries=used, typical_error=typical_errors(w.quant, engine, spec),
         engine_loop_seconds=loop if step is not None else 0.0, output_lag_seconds=lag,
+        eager_attention_seconds=float(eager_attention_seconds(spec, g, batch=w.batch, new=prompt))
+        if attention == "eager" and ttft is not None and tp * pp == 1 else 0.0,
         request_overhead_seconds=request_seconds(engine))
 
 

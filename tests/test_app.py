@@ -275,6 +275,20 @@ def test_transformers_static_cache_from_the_sidebar_and_the_link():
     assert metric(again, "total") == gib(e.total_bytes) and again.query_params["hf_cache"] == "static"
 
 
+def test_transformers_eager_attention_from_the_sidebar_and_the_link():
+    """Eager attention's score matrices in the memory and in the time to first token, as the CLI and Python give
+    them; SDPA on a Hopper GPU carries the cuDNN caveat."""
+    at = app(gpu="h200", engine="transformers", context="8192", model="meta-llama/Llama-3.1-8B")
+    assert "cuDNN attention" in caption(at)
+    at.sidebar.selectbox(key="hf_attention").set_value("eager").run()
+    e = estimate("meta-llama/Llama-3.1-8B", context=8192, gpu="h200", engine="transformers", attention="eager")
+    assert metric(at, "total") == gib(e.total_bytes)
+    assert metric(at, "time to first token") == f"{e.performance.prefill_seconds:.2f} s"  # over a second
+    assert "eager attention's score matrices" in caption(at) and "cuDNN" not in caption(at)
+    again = app(**{k: at.query_params[k] for k in at.query_params})
+    assert again.query_params["hf_attention"] == "eager" and metric(again, "total") == gib(e.total_bytes)
+
+
 # Models from anywhere
 
 def test_parameter_count_quick_estimate():

@@ -34,9 +34,11 @@ from .llamacpp import (
 from .roofline import (
     ALLREDUCE_LATENCY_S,
     DECODE_COMPUTE_EFFICIENCY,
+    EAGER_ATTENTION_BYTES_PER_SCORE,
     _expert_matmul_params,
     compute_dtype,
     decode_seconds_per_token,
+    eager_attention_seconds,
     link_bytes_per_s,
     moe_padding_flops,
     moe_split_seconds,
@@ -58,9 +60,10 @@ from .step import (
 )
 
 __all__ = [
-    "ALLREDUCE_LATENCY_S", "DECODE_COMPUTE_EFFICIENCY", "HOST_MEMORY_EFFICIENCY", "HOST_RAM_BYTES_PER_S",
+    "ALLREDUCE_LATENCY_S", "DECODE_COMPUTE_EFFICIENCY", "EAGER_ATTENTION_BYTES_PER_SCORE", "HOST_MEMORY_EFFICIENCY",
+    "HOST_RAM_BYTES_PER_S",
     "LLAMACPP_MAX_COPIES", "LLAMACPP_MMQ_BUILD", "LLAMACPP_N_BATCH", "LLAMACPP_N_UBATCH", "Engine",
-    "_expert_matmul_params", "compute_dtype", "decode_seconds_per_token", "default_engine",
+    "_expert_matmul_params", "compute_dtype", "decode_seconds_per_token", "default_engine", "eager_attention_seconds",
     "experts_touched_fraction", "layer_floor_seconds", "layer_overhead_seconds", "link_bytes_per_s",
     "llamacpp_dequant_bytes", "llamacpp_matmul_dtype", "llamacpp_prefill_family", "llamacpp_prefill_seconds",
     "memory_efficiency", "memory_step_seconds",

@@ -35,8 +35,19 @@ from .step import (
     weight_bytes_read,
 )
 
-# Share of peak reached by decode's skinny matmuls when a large batch makes them compute-bound: a prior, not calibrated.
-DECODE_COMPUTE_EFFICIENCY = 0.5
+# Share of dense peak reached by decode's matmuls when a large batch makes them compute-bound. Measured on an H200
+# (profiles/measurements/kernels-cuda.jsonl: every matrix of Llama-3.1-8B, Qwen2.5-32B, Phi-3-small and Llama-3.2-1B
+# at batch 64-2048 under one CUDA graph, bf16 and fp8): of the grid 0.40-0.80 by 0.05, the smallest value whose
+# max(memory time, FLOPs / (peak x share)) gives the least median |error| over those steps (8.4 %; was a 0.5 prior).
+# planner.measure.kernels.decode_compute_share re-derives it.
+DECODE_COMPUTE_EFFICIENCY = 0.6
+
+# Eager attention (transformers' attn_implementation="eager") writes every score of a head's T x T matrix and reads it
+# back several times (scale, mask, fp32 softmax, cast, PV): a prefill pays this many bytes per score at the GPU's
+# datasheet bandwidth, the masked half included. Measured on an H200 (profiles/measurements/kernels-cuda.jsonl):
+# the median over four models' heads at 1,024-8,192 tokens (range 55-67); planner.measure.kernels.eager_bytes_per_score
+# re-derives it.
+EAGER_ATTENTION_BYTES_PER_SCORE = 60
 
 # Tensor-parallel all-reduce: a fixed latency per call plus ring transfer time. Assumed, not calibrated.
 ALLREDUCE_LATENCY_S = 10e-6
@@ -81,10 +92,29 @@ def _attended_pairs(spec: ModelSpec, *, new, past) -> np.ndarray:
 
 def step_flops(spec: ModelSpec, quant: str, *, batch, new, past) -> np.ndarray:
     """FLOPs of one step: `batch` sequences each adding `new` tokens after `past` cached ones."""
-    w = _weight_split(spec, quant)
+    return matmul_flops(spec, quant, batch=batch, new=new) + attention_flops(spec, batch=batch, new=new, past=past)
+
+
+def matmul_flops(spec: ModelSpec, quant: str, *, batch, new) -> np.ndarray:
+    """The weight matmuls' FLOPs of `batch` × `new` tokens (routed experts: k of E)."""
     tokens = np.asarray(batch, dtype=float) * np.asarray(new, dtype=float)
-    return 2.0 * w.matmul_params * tokens + np.asarray(batch, dtype=float) * _attention_flops_per_pair(spec) * \
-        _attended_pairs(spec, new=new, past=past)
+    return 2.0 * _weight_split(spec, quant).matmul_params * tokens
+
+
+def attention_flops(spec: ModelSpec, *, batch, new, past) -> np.ndarray:
+    """Attention's FLOPs (QKᵀ and PV) over the (query, key) pairs a causal step attends: the causal half of a prompt's
+    score matrix, as flash kernels skip the masked blocks."""
+    return np.asarray(batch, dtype=float) * _attention_flops_per_pair(spec) * _attended_pairs(spec, new=new, past=past)
+
+
+def eager_attention_seconds(spec: ModelSpec, gpu: GPU, *, batch, new, past=0) -> np.ndarray:
+    """Eager attention's time over the score matrices of a step: every attention layer's heads each hold
+    new × (past + new) scores, masked ones included, at EAGER_ATTENTION_BYTES_PER_SCORE and datasheet bandwidth."""
+    kinds = spec.layer_kinds()
+    layers = len(kinds) - sum(kinds.count(k) for k in STATE_ONLY_KINDS)
+    new = np.asarray(new, dtype=float)
+    scores = np.asarray(batch, dtype=float) * layers * spec.n_heads * new * (np.asarray(past, dtype=float) + new)
+    return scores * EAGER_ATTENTION_BYTES_PER_SCORE / gpu.memory_bandwidth_bytes_per_s
 
 
 def decode_seconds_per_token(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, context, batch=1,
@@ -129,15 +159,18 @@ def moe_padding_flops(spec: ModelSpec, engine: Engine, *, tokens, step_tokens) -
 def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, prompt, batch=1,
                     engine: Engine | None = None, cap_sliding: bool = True, backend: str | None = None,
                     efficiency: float | None = None, prefill_efficiency: float | None = None, split: int = 1,
-                    stages: int = 1, build: int | None = None):
+                    stages: int = 1, build: int | None = None, attention: str = "sdpa"):
     """Seconds to prefill `batch` prompts of `prompt` tokens: the time to first token. split: the work divides over
     that many tensor-parallel GPUs (their all-reduces are the caller's); stages: llama.cpp's layers split over that
-    many GPUs, which pipeline its micro-batches (llamacpp_prefill_seconds)."""
+    many GPUs, which pipeline its micro-batches (llamacpp_prefill_seconds). attention "eager": the score matrices are
+    materialized (transformers' eager path): their traffic replaces the fused kernel's attention FLOPs."""
     engine = engine or default_engine(quant, spec)
     tokens = np.asarray(batch) * np.asarray(prompt)
     weights = weight_bytes_read(spec, quant, tokens=tokens)
     kv = kv_cache_bytes(spec, context_len=prompt, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
-    flops = step_flops(spec, quant, batch=batch, new=prompt, past=0)
+    eager = attention == "eager"
+    flops = matmul_flops(spec, quant, batch=batch, new=prompt) if eager else step_flops(spec, quant, batch=batch,
+                                                                                        new=prompt, past=0)
     # llama.cpp runs a prompt in micro-batches of n_ubatch tokens; the others run it as one step
     step_tokens = np.minimum(tokens, LLAMACPP_N_UBATCH) if engine == "llama.cpp" else tokens
     flops = flops + moe_padding_flops(spec, engine, tokens=tokens, step_tokens=step_tokens)
@@ -154,6 +187,8 @@ def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, pro
         dequant_s = llamacpp_dequant_bytes(spec, quant, tokens=tokens) / bandwidth if cublas else 0.0
         return llamacpp_prefill_seconds(compute_s, weights / bandwidth, kv / bandwidth, spec, engine, tokens=tokens,
                                         stages=stages, dequant_s=dequant_s)
+    if eager:
+        compute_s = compute_s + eager_attention_seconds(spec, gpu, batch=batch, new=prompt)
     return step_seconds(np.maximum((weights + kv) / bandwidth, compute_s) / split, spec, engine, prefill=True)
 
 
