@@ -14,11 +14,11 @@ the score matrix. Each is timed here on its own, with random data (values change
 - prefill_matmuls: one layer's matrices at M = T tokens (bf16);
 - prefill_attention: SDPA over T tokens of one layer, causal and full, and eager attention (scores materialized,
   as transformers' eager path) where its T × T scores fit;
-- model_steps: transformers' own model class end to end, as generate() runs it (prefill, then decode steps
-  launched from Python), with SDPA and with eager attention.
+- model_steps: transformers' own model class end to end (transformers_cuda.timed_steps), as generate() runs it
+  (prefill, then decode steps launched from Python), with SDPA and with eager attention.
 
 Each record carries seconds, the bytes the kernel must read and the FLOPs it must do as planner counts them, so a
-share of the datasheet figures follows from the record alone (planner.measure.kernels.summary).
+share of the datasheet figures follows from the record alone (planner.measure.kernels reads them).
 
     python -m planner.measure.kernels_cuda --out FILE                 # on the GPU (scripts/gpu_speed.sh)
     python -m planner.measure.kernels_cuda --out FILE --device cpu --tiny   # dry run here
@@ -33,6 +33,8 @@ import sys
 import time
 from functools import partial
 from pathlib import Path
+
+from .transformers_cuda import timed_steps
 
 SOURCE = ("planner.measure.kernels_cuda: PyTorch's own kernels at the model's shapes with random data on a CUDA GPU, "
           "CUDA events around replays of one CUDA graph")
@@ -340,50 +342,8 @@ def decode_moe(spec, model: str, device: str, batches: list[int], layers: int | 
     return out
 
 
-STEP_MODELS = ["meta-llama/Llama-3.1-8B", "meta-llama/Llama-3.2-1B"]
+STEP_MODELS = ["meta-llama/Llama-3.1-8B", "meta-llama/Llama-3.2-1B"]  # transformers end to end too
 STEP_PROMPTS = [512, 2048, 8192]
-DECODE_STEPS = 10
-
-
-def model_steps(model: str, device: str, prompts: list[int], attention: str) -> list[dict]:
-    """transformers' own model class (random bf16 weights) as generate() runs it, batch 1: the prefill of each
-    prompt (the time to first token, without sampling) and the decode steps after it, each launched from Python."""
-    torch = _torch()
-    from .transformers import _forward, _tokens, new_cache
-    from .transformers_cuda import load
-
-    config = json.loads((Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "configs" /
-                         f"{model.replace('/', '__')}.json").read_text())
-    m, _, _ = load(config, attention, device)
-    out = []
-    with torch.no_grad():
-        for t in prompts:
-            ids = _tokens(m, 1, t, device)
-            prefill, decode = [], []
-            for _ in range(3):
-                cache = new_cache(m)
-                prefill.append(_wall(partial(_forward, m, ids, cache), device))
-            nxt = _tokens(m, 1, 1, device)
-            for _ in range(DECODE_STEPS):
-                decode.append(_wall(partial(_forward, m, nxt, cache), device))
-            out.append({"kind": "model_steps", "model": model, "engine": "transformers", "attention": attention,
-                        "batch": 1, "tokens": t, "prefill_seconds": sorted(prefill)[1],
-                        "decode_seconds": sorted(decode)[len(decode) // 2],
-                        "transformers": __import__("transformers").__version__,
-                        "method": "wall time between device synchronizations; kernels launched from Python"})
-    return out
-
-
-def _wall(fn, device: str) -> float:
-    """Seconds of one call, the device drained before and after (what a caller waits for)."""
-    torch = _torch()
-    if device == "cuda":
-        torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    fn()
-    if device == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - t0
 
 
 def run(models: list[str], device: str = "cuda", tiny: bool = False, budget_s: float = 420.0,
@@ -417,7 +377,7 @@ def run(models: list[str], device: str = "cuda", tiny: bool = False, budget_s: f
             jobs = [("decode_moe", partial(decode_moe, spec, model, device, [1, 8] if tiny else MOE_BATCHES,
                                            1 if tiny else None))]
         if model in step_models:
-            jobs += [(f"model_steps {a}", partial(model_steps, model, device, [32] if tiny else STEP_PROMPTS, a))
+            jobs += [(f"model_steps {a}", partial(timed_steps, model, device, [32] if tiny else STEP_PROMPTS, a))
                      for a in ("sdpa", "eager")]
         for name, job in jobs:
             if time.monotonic() - t0 > budget_s:
@@ -442,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", nargs="*", default=None)
     p.add_argument("--budget-s", type=float, default=420.0)
     a = p.parse_args(argv)
-    models = a.models or (["Qwen/Qwen2.5-0.5B"] if a.tiny else MODELS)
+    models = a.models or (["Qwen/Qwen2.5-0.5B"] if a.tiny else MODELS + MOE_MODELS)
     path = Path(a.out)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as f:

@@ -17,6 +17,7 @@ import json
 import platform
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 from .transformers import CudaBytes, _state_tensors, _storage_bytes, build, steps
@@ -207,6 +208,51 @@ def annotate(record: dict) -> dict:
         return record
     return {**record, "estimated": est, "error_pct": error_pct(est, record["measured"]),
             "within_tolerance": within_tolerance(est, record["measured"])}
+
+
+TIMED_DECODE_STEPS = 10  # decode steps timed after each prefill (timed_steps)
+
+
+def timed_steps(model: str, device: str, prompts: list[int], attention: str) -> list[dict]:
+    """transformers' own model class (random bf16 weights) as generate() runs it, batch 1: the prefill of each
+    prompt (the time to first token, without sampling) and the decode steps after it, each launched from Python."""
+    import torch
+
+    from .transformers import _forward, _tokens, new_cache
+
+    config = json.loads((Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "configs" /
+                         f"{model.replace('/', '__')}.json").read_text())
+    m, _, _ = load(config, attention, device)
+    out = []
+    with torch.no_grad():
+        for t in prompts:
+            ids = _tokens(m, 1, t, device)
+            prefill, decode = [], []
+            for _ in range(3):
+                cache = new_cache(m)
+                prefill.append(_wall(partial(_forward, m, ids, cache), device))
+            nxt = _tokens(m, 1, 1, device)
+            for _ in range(TIMED_DECODE_STEPS):
+                decode.append(_wall(partial(_forward, m, nxt, cache), device))
+            out.append({"kind": "model_steps", "model": model, "engine": "transformers", "attention": attention,
+                        "batch": 1, "tokens": t, "prefill_seconds": sorted(prefill)[1],
+                        "decode_seconds": sorted(decode)[len(decode) // 2],
+                        "transformers": __import__("transformers").__version__,
+                        "method": "wall time between device synchronizations; kernels launched from Python"})
+    return out
+
+
+def _wall(fn, device: str) -> float:
+    """Seconds of one call, the device drained before and after (what a caller waits for)."""
+    import torch
+
+    if device == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    fn()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - t0
 
 
 def main() -> None:
