@@ -5,6 +5,8 @@ profiles/measurements/llamacpp-cpu.jsonl (rewritten whole).
     python scripts/measure_llamacpp.py    # ~5 minutes here; CI re-checks the records (tests/test_measurements.py)
     python scripts/measure_llamacpp.py --report > docs/measured-llamacpp.md   # the summary, from the records
     python scripts/measure_llamacpp.py --refresh  # planner's side again after an estimator change (no llama.cpp)
+    python scripts/measure_llamacpp.py --gpu h200 --out FILE  # on a CUDA GPU with llama-cpp-python built for CUDA
+                                                              # (scripts/gpu_llamacpp.sh): llamacpp-cuda.jsonl
 
 Each run writes a sparse GGUF of the model's architecture (no weights, a few KiB of disk), loads it with llama.cpp
 on the CPU and reads the buffer sizes llama.cpp logs (planner/measure/llamacpp.py).
@@ -41,6 +43,39 @@ WEIGHTS = {"openai/gpt-oss-20b": {"q4_k_m": "mxfp4_moe"}}  # gpt-oss ships its e
 LONG = {"meta-llama/Llama-3.2-1B": [("q4_k_m", 131072, 512, True, "fp16", 1), ("q8_0", 65536, 512, True, "q8_0", 1)],
         "Qwen/Qwen2.5-7B": [("q4_k_m", 32768, 512, True, "fp16", 1), ("q4_k_m", 32768, 512, True, "q8_0", 1)],
         "meta-llama/Llama-3.1-8B": [("q4_k_m", 65536, 512, True, "q8_0", 1)]}  # KV up to 4 GiB of RAM
+
+
+# On a CUDA GPU (--gpu ID, every layer offloaded): every model's base case and flash attention off, then the other
+# settings on three models; the records go to llamacpp-cuda.jsonl
+GPU_OUT = ROOT / "profiles" / "measurements" / "llamacpp-cuda.jsonl"
+GPU_VARIANTS = [BASE, ("q4_k_m", 4096, 512, False, "fp16", 1)]
+GPU_MORE = {"meta-llama/Llama-3.1-8B", "Qwen/Qwen3-8B", "google/gemma-2-9b"}
+
+
+def main_gpu(gpu: str, out: Path, budget_s: float) -> None:
+    """The CUDA runs, within `budget_s` seconds, each record written as it is made."""
+    started = time.time()
+    with tempfile.TemporaryDirectory() as work, out.open("w") as f:
+        for name in MODELS:
+            spec = load_model(name)
+            for quant, context, ubatch, fa, kv, slots in GPU_VARIANTS + (VARIANTS[3:] if name in GPU_MORE else []):
+                if time.time() - started > budget_s:
+                    print(f"skipped {name} {quant} {context} {ubatch} {fa} {kv} {slots}: over the budget", flush=True)
+                    continue
+                quant = WEIGHTS.get(name, {}).get(quant, quant)
+                opts = options_for(spec, context=min(context, spec.max_context), n_parallel=slots, n_ubatch=ubatch,
+                                   flash_attn=fa, type_k=kv) | {"n_gpu_layers": spec.n_layers + 1}
+                try:
+                    r = measure(spec, quant, opts, workdir=work, gpu=gpu)
+                except Exception as e:  # a run llama.cpp refuses is reported, not recorded
+                    print(f"{name} {quant} {opts}: {e}", flush=True)
+                    continue
+                f.write(json.dumps(r, sort_keys=True) + "\n")
+                f.flush()
+                print(f"{name:36s} {quant:7s} ctx {context:6d}×{slots} ub {ubatch:4d} fa {fa!s:5s} kv {kv:5s} "
+                      + " ".join(f"{k.removesuffix('_bytes')} {v:+.2f}%" for k, v in r["error_pct"].items()),
+                      flush=True)
+    print(f"records in {out} ({time.time() - started:.0f} s)")
 
 
 def main() -> None:
@@ -114,7 +149,10 @@ def refresh() -> None:
 
 
 if __name__ == "__main__":
-    if "--report" in sys.argv:
+    if "--gpu" in sys.argv:  # --gpu ID [--out FILE] [--budget-s S]
+        args = dict(zip(sys.argv[1::2], sys.argv[2::2], strict=False))
+        main_gpu(args["--gpu"], Path(args.get("--out", GPU_OUT)), float(args.get("--budget-s", 240)))
+    elif "--report" in sys.argv:
         print(report())
     elif "--refresh" in sys.argv:
         refresh()

@@ -12,7 +12,7 @@ from planner import load_model
 from planner.measure.llamacpp import COMPUTE_TOLERANCE, RESOLUTION_BYTES, predicted
 
 RECORDS = [json.loads(line) for path in sorted((Path(__file__).parents[1] / "profiles" / "measurements")
-                                               .glob("llamacpp-*.jsonl")) for line in path.read_text().splitlines()]
+                                               .glob("llamacpp-cpu.jsonl")) for line in path.read_text().splitlines()]
 EXACT = ("model_bytes", "kv_bytes", "k_bytes", "v_bytes", "output_bytes")
 
 

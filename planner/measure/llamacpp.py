@@ -38,6 +38,7 @@ ARCH = {"llama": "llama", "mistral": "llama", "mixtral": "llama", "qwen2": "qwen
 RENAME = {"gpt-oss": {"ffn_norm": "post_attention_norm"}}
 GGML_TYPE = {"fp32": 0, "fp16": 1, "q4_0": 2, "q8_0": 8, "bf16": 30}  # enum ggml_type (ggml.h)
 MIB = 2**20
+MMPROJ_PREFIXES = ("v", "mm")  # a multimodal model's vision tensors (planner.tensors), which live in the mmproj file
 
 
 def write_gguf(spec: ModelSpec, preset: str, path: str | Path) -> int:
@@ -78,6 +79,8 @@ def write_gguf(spec: ModelSpec, preset: str, path: str | Path) -> int:
         w.add_final_logit_softcapping(30.0)
     rename = RENAME.get(arch, {})
     for t in weight_tensors(spec):
+        if t.name.split(".")[0] in MMPROJ_PREFIXES:
+            continue  # the vision tower and projector: llama.cpp loads them from the separate mmproj GGUF
         kind = GGMLQuantizationType[types[t.name]]
         block, size = GGML_QUANT_SIZES[kind]
         name = ".".join(rename.get(part, part) for part in t.name.split("."))
@@ -118,6 +121,30 @@ def parse_log(text: str) -> dict:
     return out
 
 
+def parse_device_log(text: str) -> dict:
+    """A run with every layer on the GPU: each buffer on the device and in system RAM (the token embeddings stay
+    there, the output and the host side of the compute graph are pinned), in bytes; the compute buffers from the
+    destructor's lines."""
+    from .logs import llamacpp_buffers
+
+    buffers = llamacpp_buffers(text)
+    host = {d for _, d in buffers if d.startswith("CPU") or d.endswith("_Host")}
+
+    def total(fig, on_host):
+        return sum(b for (f, d), b in buffers.items() if f == fig and (d in host) == on_host)
+
+    exact = {m[1]: round(float(m[2]) * MIB) for m in _COMPUTE_EXACT.finditer(text)}
+    out = {"model_bytes": total("model", False), "host_model_bytes": total("model", True),
+           "kv_bytes": total("kv", False), "host_output_bytes": total("output", True),
+           "compute_bytes": sum(b for d, b in exact.items() if d not in host),
+           "host_compute_bytes": sum(b for d, b in exact.items() if d in host),
+           "k_bytes": sum(round(float(m[2]) * MIB) for m in _KV_SPLIT.finditer(text)),
+           "v_bytes": sum(round(float(m[4]) * MIB) for m in _KV_SPLIT.finditer(text))}
+    if not out["model_bytes"] or not out["kv_bytes"] or not out["compute_bytes"]:
+        raise RuntimeError("llama.cpp's log has no device model, KV or compute buffer line: nothing was offloaded")
+    return out
+
+
 def _child(path: str, options: dict) -> dict:
     """In the child process: load `path` with llama.cpp on the CPU, create the context, return the parsed log."""
     import ctypes
@@ -133,7 +160,7 @@ def _child(path: str, options: dict) -> dict:
     L.llama_log_set(keep, ctypes.c_void_p(0))
     L.llama_backend_init()
     mp = L.llama_model_default_params()
-    mp.n_gpu_layers, mp.use_mmap, mp.use_extra_bufts = 0, True, False
+    mp.n_gpu_layers, mp.use_mmap, mp.use_extra_bufts = options.get("n_gpu_layers", 0), True, False
     model = L.llama_model_load_from_file(path.encode(), mp)
     if not model:
         _keep_log(options, lines)
@@ -151,7 +178,9 @@ def _child(path: str, options: dict) -> dict:
     L.llama_free(ctx)  # the destructor logs "~llama_context: CPU compute buffer size is …"
     L.llama_model_free(model)
     _keep_log(options, lines)
-    return parse_log("".join(lines)) | {"llama_cpp_python": L.__version__}
+    text = "".join(lines)
+    parsed = parse_device_log(text) if options.get("n_gpu_layers") else parse_log(text)
+    return parsed | {"llama_cpp_python": L.__version__}
 
 
 def _keep_log(options: dict, lines: list[str]) -> None:
@@ -206,15 +235,38 @@ def predicted(spec: ModelSpec, quant: str, options: dict) -> dict:
             "output_bytes": host["host_output_bytes"], "compute_bytes": device.activation_bytes}
 
 
+def predicted_on_gpu(spec: ModelSpec, quant: str, options: dict, gpu: str) -> dict:
+    """planner's figures for a run with every layer on `gpu` (CUDA backend): the device's weights, KV and compute
+    buffer, and what stays in system RAM (token embeddings, the pinned output and host compute buffers)."""
+    from ..estimate import estimate
+
+    e = estimate(spec, quant=quant, context=options["n_ctx"] // options["n_parallel"], batch=options["n_parallel"],
+                 engine="llama.cpp", gpu=gpu, backend="cuda", kv_dtype=options["type_k"], type_v=options["type_v"],
+                 n_ubatch=options["n_ubatch"], n_batch=options["n_batch"], flash_attn=options["flash_attn"],
+                 n_parallel=options["n_parallel"], n_ctx=options["n_ctx"], n_gpu_layers=options["n_gpu_layers"])
+    d = e.engine_details
+    return {"model_bytes": e.weights_bytes, "host_model_bytes": d["host_weights_bytes"],
+            "kv_bytes": e.kv_cache_bytes, "k_bytes": d["kv_k_bytes"], "v_bytes": d["kv_v_bytes"],
+            "host_output_bytes": d["host_output_bytes"], "compute_bytes": e.activation_bytes,
+            "host_compute_bytes": d["host_compute_bytes"]}
+
+
+def _gpu_name(gpu: str) -> str:
+    from ..gpus import load_gpu
+
+    return load_gpu(gpu).name
+
+
 def within(what: str, estimated: int, measured: int) -> bool:
-    """Exact at the log's resolution, or (compute buffer) within COMPUTE_TOLERANCE."""
-    if what == "compute_bytes":
+    """Exact at the log's resolution, or (compute buffers) within COMPUTE_TOLERANCE."""
+    if what in ("compute_bytes", "host_compute_bytes"):
         return abs(estimated - measured) <= COMPUTE_TOLERANCE * measured
     return abs(estimated - measured) <= RESOLUTION_BYTES
 
 
-def measure(spec: ModelSpec, quant: str, options: dict, *, workdir: str | Path) -> dict:
-    """One record: write the GGUF, run llama.cpp, compare each buffer with planner's figure."""
+def measure(spec: ModelSpec, quant: str, options: dict, *, workdir: str | Path, gpu: str | None = None) -> dict:
+    """One record: write the GGUF, run llama.cpp, compare each buffer with planner's figure. gpu: the catalog id of
+    the CUDA GPU the run offloads every layer to (options["n_gpu_layers"]); None: the CPU run."""
     from ..quant.catalog import get_quant
 
     preset = get_quant(quant).gguf_preset
@@ -227,10 +279,12 @@ def measure(spec: ModelSpec, quant: str, options: dict, *, workdir: str | Path) 
     finally:
         path.unlink(missing_ok=True)
     version = measured.pop("llama_cpp_python")
-    estimated = predicted(spec, quant, options)
-    return {"engine": "llama.cpp", "engine_version": f"llama-cpp-python {version}", "device": "cpu",
+    estimated = predicted(spec, quant, options) if gpu is None else predicted_on_gpu(spec, quant, options, gpu)
+    where = "the CPU" if gpu is None else f"a CUDA GPU ({gpu}), every layer offloaded"
+    on = {"device": "cpu"} if gpu is None else {"device": _gpu_name(gpu), "gpu": gpu}
+    return {"engine": "llama.cpp", "engine_version": f"llama-cpp-python {version}", **on,
             "model": spec.name, "quant": get_quant(quant).name, "options": options,
             "estimated": estimated, "measured": measured,
             "error_pct": {k: round(100 * (estimated[k] / measured[k] - 1), 3) for k in measured if measured[k]},
             "within_tolerance": {k: within(k, estimated[k], measured[k]) for k in measured},
-            "source": "planner.measure.llamacpp: a sparse GGUF of the architecture loaded by llama.cpp on the CPU"}
+            "source": f"planner.measure.llamacpp: a sparse GGUF of the architecture loaded by llama.cpp on {where}"}

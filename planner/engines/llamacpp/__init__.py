@@ -129,6 +129,11 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
         # 31.25 + 4.00 = 137.79 MiB, to the digit). The layers kept in host memory are offloaded the same way; their
         # splits are not modelled.
         compute = max(compute, lm_head + n_ubatch * (spec.vocab_size + spec.d_model) * 4)
+    # The graph's inputs in host memory (CUDA_Host with every layer on the GPU): the f32 KQ mask and the embeddings,
+    # as the public logs of builds up to LLAMACPP_CURRENT show them. llama-cpp-python 0.3.36's llama.cpp (Oct 2026)
+    # holds more, measured on an H200 (profiles/measurements/llamacpp-cuda.jsonl, research/llamacpp_cuda.md): an
+    # embeddings input beside the lookup's result, an f16 mask with flash attention (PR #23764) and one per sliding
+    # cache, and without flash attention the int64 index of each V element written; not modelled for those builds.
     host_compute = per_stream * n_ubatch * 4 + n_ubatch * spec.d_model * 4
     output = spec.vocab_size * np_ * 4
     return EngineMemory(
@@ -170,7 +175,9 @@ def _compute_buffer(spec: ModelSpec, o: dict, n_ubatch: int, n_kv: int, n_kv_swa
 
     Replayed, the CPU backend's buffer is within 64 KiB of llama.cpp's on 94 of 101 measured runs and within 5 %
     on all (profiles/measurements/llamacpp-cpu.jsonl). On a GPU the embeddings input stays in host memory; GPU
-    buffers are not measured yet, so there the analytic peak stays a floor.
+    buffers, measured with llama.cpp on an H200 (profiles/measurements/llamacpp-cuda.jsonl), match the replay with
+    the embeddings input in host memory to 64 KiB on 31 of 40 runs and within 5 % on 37; the analytic peak stays a
+    floor there (it changes one of the 40 by a few KiB).
     Analytic: the f32 logits of one ubatch (CUDA: llama.cpp#18258, 296.75 of 298.75 MiB); without flash attention
     at least the f32 KQ scores and mask, n_kv × n_ubatch × (n_head + 1) × 4 B, plus n_ubatch × (n_ff + n_embd) × 4 B
     of other activations; with it, at least those other activations.
