@@ -163,3 +163,23 @@ def release_speed(engine: str, engine_version: str | int | None) -> ReleaseSpeed
 def _lower_first(sentence: str) -> str:
     """'The pool …' → 'the pool …'; names stay as written ('SGLang …', 'vLLM …')."""
     return sentence if sentence[1:2].isupper() else sentence[0].lower() + sentence[1:]
+
+
+def transformers_attention_note(engine: str | None, attention: str, gpu: str | None,
+                                eager_seconds: float | None = None) -> str:
+    """One sentence on transformers' attention in its speed figures ('' where none applies): eager attention's score
+    matrices are in the time to first token (`eager_seconds` of it, where given); on a Hopper GPU, SDPA's cuDNN path
+    makes decode slower than modelled."""
+    from .gpus import load_gpu
+    from .perf import EAGER_ATTENTION_BYTES_PER_SCORE
+
+    if engine != "transformers":
+        return ""
+    if attention == "eager":
+        part = f"{eager_seconds:.3f} s of " if eager_seconds else ""
+        return (f"The time to first token includes {part}eager attention's score matrices (written and read back "
+                f"whole: {EAGER_ATTENTION_BYTES_PER_SCORE} bytes a score, measured on an H200).")
+    if gpu is not None and load_gpu(gpu).architecture == "Hopper":
+        return ("On Hopper GPUs PyTorch's SDPA may run cuDNN attention, which rebuilds its graph at each decode step: "
+                "2-5x the eager decode step on an H200 (transformers 5.17, torch 2.11), not in these figures.")
+    return ""

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# llama.cpp itself on a CUDA GPU (one device session, about 8 minutes on an H200): builds llama-cpp-python for CUDA
+# llama.cpp itself on a CUDA GPU (one device session on an H200: about 4 minutes of build, 2 of runs): builds llama-cpp-python for CUDA
 # from a trimmed copy of its source distribution, then runs scripts/measure_llamacpp.py --gpu with every layer
 # offloaded. Results under $OUT: llamacpp-cuda.jsonl, build.log, measure.log.
 # Travels ignored (.git/info/exclude) and is named in the device call's carry:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One device session (about 2 minutes on an H200): the speed model's kernels at real models' shapes
+# One device session (about 90 s of GPU time on an H200, 2 minutes with the MoE models): the speed model's kernels at real models' shapes
 # (planner.measure.kernels_cuda). Results under $OUT: kernels-cuda.jsonl, gpu.csv, kernels.log.
 # The device image lacks pydantic: its wheels travel in .whl/ (see the device notes) and are installed offline.
 #   OUT=/tmp/out bash scripts/gpu_speed.sh                      # on the GPU machine

@@ -135,26 +135,39 @@ def report() -> str:
 
 
 def refresh() -> None:
-    """Recompute planner's figures, errors and verdicts of every record; llama.cpp's measurements stay as they are."""
-    from planner.measure.llamacpp import predicted, within
+    """Recompute planner's figures, errors and verdicts of every record, the CPU's and the GPU's; llama.cpp's
+    measurements stay as they are."""
+    from planner.measure.llamacpp import predicted, predicted_on_gpu, within
 
-    records = [json.loads(line) for line in OUT.read_text().splitlines()]
-    for r in records:
-        est = predicted(load_model(r["model"]), r["quant"], r["options"])
-        r["estimated"] = {k: est[k] for k in r["measured"]}
-        r["error_pct"] = {k: round(100 * (est[k] / m - 1), 3) for k, m in r["measured"].items() if m}
-        r["within_tolerance"] = {k: within(k, est[k], m) for k, m in r["measured"].items()}
-    OUT.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
-    print(f"{len(records)} records refreshed in {OUT.relative_to(ROOT)}")
+    for path in (OUT, GPU_OUT):
+        records = [json.loads(line) for line in path.read_text().splitlines()]
+        for r in records:
+            spec = load_model(r["model"])
+            est = predicted(spec, r["quant"], r["options"]) if r.get("gpu") is None else \
+                predicted_on_gpu(spec, r["quant"], r["options"], r["gpu"])
+            r["estimated"] = {k: est[k] for k in r["measured"]}
+            r["error_pct"] = {k: round(100 * (est[k] / m - 1), 3) for k, m in r["measured"].items() if m}
+            r["within_tolerance"] = {k: within(k, est[k], m) for k, m in r["measured"].items()}
+        path.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
+        print(f"{len(records)} records refreshed in {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
-    if "--gpu" in sys.argv:  # --gpu ID [--out FILE] [--budget-s S]
-        args = dict(zip(sys.argv[1::2], sys.argv[2::2], strict=False))
-        main_gpu(args["--gpu"], Path(args.get("--out", GPU_OUT)), float(args.get("--budget-s", 240)))
-    elif "--report" in sys.argv:
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--report", action="store_true", help="docs/measured-llamacpp.md from the CPU records")
+    mode.add_argument("--refresh", action="store_true", help="planner's side of every record again")
+    mode.add_argument("--gpu", metavar="ID", help="run on this CUDA GPU (a catalog id) with every layer offloaded")
+    p.add_argument("--out", type=Path, default=GPU_OUT, help="the GPU records (default %(default)s)")
+    p.add_argument("--budget-s", type=float, default=240.0, help="stop starting GPU runs after this many seconds")
+    a = p.parse_args()
+    if a.report:
         print(report())
-    elif "--refresh" in sys.argv:
+    elif a.refresh:
         refresh()
+    elif a.gpu:
+        main_gpu(a.gpu, a.out, a.budget_s)
     else:
         main()

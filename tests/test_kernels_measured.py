@@ -4,6 +4,8 @@ steps on that GPU. The timing script itself runs here on the CPU (a dry run)."""
 
 from __future__ import annotations
 
+from statistics import median
+
 import pytest
 
 from planner import estimate, load_model
@@ -35,7 +37,7 @@ def test_decode_compute_efficiency_is_the_one_the_measurements_give(records):
     assert len(errs) == 36  # 4 models in bf16 and 2 in fp8, batch 64 to 2,048 (6 batches)
     # the old 0.5 prior was further off on the same steps
     old = kernels.decode_compute_errors(records, 0.5)
-    assert sorted(map(abs, errs))[15] < sorted(map(abs, old))[15]
+    assert median(map(abs, errs)) < median(map(abs, old))
 
 
 def test_eager_attention_bytes_per_score_is_the_measured_median(records):
@@ -111,7 +113,7 @@ def test_moe_steps_read_the_experts_planner_expects(records):
 
 
 def test_dry_run_of_a_moe_layer_routes_as_it_records():
-    from planner.measure.kernels_cuda import decode_moe
+    from planner.measure.kernels_moe import decode_moe
 
     model = "allenai/OLMoE-1B-7B-0924"
     spec = load_model(model)

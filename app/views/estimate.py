@@ -48,24 +48,12 @@ def _typical(setup: Setup, quant: str) -> str:
                "between GPU steps, before 0.8.0)." if release and release.loop else "")
     served += (" The first token also waits one decode step: vLLM's V0 engine (0.6–0.7) hands a step's tokens out "
                "after the next step (async output processing)." if release and release.output_lag else "")
-    served += _attention_note(setup)
+    from planner.performance import transformers_attention_note
+
+    note = transformers_attention_note(setup.engine, setup.engine_options.get("attention", "sdpa"), setup.gpu)
+    served += f" {note}" if note else ""
     return ("Typically " + " and ".join(parts) + f" ({engine}): the median error on published runs that did not "
             "calibrate planner; Accuracy lists them." + served if parts else served.strip())
-
-
-def _attention_note(setup: Setup) -> str:
-    """transformers' attention as it shows in its speed: eager's score matrices, SDPA's cuDNN path on Hopper."""
-    if setup.engine != "transformers":
-        return ""
-    if setup.engine_options.get("attention") == "eager":
-        return (" The time to first token includes eager attention's score matrices (written and read back whole: "
-                "60 bytes a score, measured on an H200).")
-    from planner.gpus import load_gpu
-
-    if setup.gpu is not None and load_gpu(setup.gpu).architecture == "Hopper":
-        return (" On Hopper GPUs PyTorch's SDPA may run cuDNN attention, which rebuilds its graph at each decode "
-                "step: 2-4x the eager decode step on an H200 (transformers 5.17, torch 2.11), not in these figures.")
-    return ""
 
 
 def _one(setup: Setup, where: str):

@@ -10,6 +10,7 @@ from .machine import gpu_label, has_speed, local_json, local_lines, resolve_gpu
 
 def cmd_estimate(a) -> str:
     from ..estimate import estimate
+    from ..performance import transformers_attention_note
     from ..units import parse_size
 
     options = {k: v for k, v in {
@@ -78,13 +79,8 @@ def cmd_estimate(a) -> str:
                   f"{p.throughput_tokens_per_s:.1f} tokens/s for the batch",
                   f"  ({p.engine}; efficiency entries: decode {p.efficiency_entries['decode']}, prefill "
                   f"{p.efficiency_entries['prefill']} — profiles/efficiency.yaml)"]
-        if p.eager_attention_seconds:
-            lines.append(f"  the time to first token includes {p.eager_attention_seconds:.3f} s of eager attention's "
-                         "score matrices (written and read back whole: 60 bytes a score, measured on an H200)")
-        elif p.engine == "transformers" and e.workload.attention == "sdpa" and _hopper(p.gpu):
-            lines.append("  on Hopper GPUs PyTorch's SDPA may run cuDNN attention, which rebuilds its graph at each "
-                         "decode step: 2-4x the eager decode step on an H200 (transformers 5.17, torch 2.11), not "
-                         "in these figures")
+        if note := transformers_attention_note(p.engine, e.workload.attention, p.gpu, p.eager_attention_seconds):
+            lines.append(f"  {note[0].lower()}{note[1:-1]}")
         if p.engine_loop_seconds:
             lines.append(f"  each step includes {1e3 * p.engine_loop_seconds:.1f} ms of the V0 engine's host loop "
                          "(scheduling and sampling between GPU steps, before vLLM 0.8.0)")
@@ -92,12 +88,6 @@ def cmd_estimate(a) -> str:
             lines.append(f"  the first token also waits {1e3 * p.output_lag_seconds:.1f} ms: vLLM's V0 engine "
                          "(0.6–0.7) hands a step's tokens out after the next step (async output processing)")
     return "\n".join(lines)
-
-
-def _hopper(gpu_id: str) -> bool:
-    from ..gpus import load_gpu
-
-    return load_gpu(gpu_id).architecture == "Hopper"
 
 
 def _kept(a) -> str:

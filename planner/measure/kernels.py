@@ -22,10 +22,16 @@ def load() -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+DEVICES = {"NVIDIA H200": "h200", "NVIDIA H100 80GB HBM3": "h100-sxm"}  # torch.cuda.get_device_name → catalog id
+
+
 def _gpu(record: dict):
+    from ..errors import PlannerError
     from ..gpus import load_gpu
 
-    return load_gpu({"NVIDIA H200": "h200", "NVIDIA H100 80GB HBM3": "h100-sxm"}[record["device"]])
+    if record["device"] not in DEVICES:
+        raise PlannerError(f"no catalog GPU for the measured device {record['device']!r}; known: {', '.join(DEVICES)}")
+    return load_gpu(DEVICES[record["device"]])
 
 
 def _decode_steps(records: list[dict], min_batch: int) -> list[tuple[dict, float]]:
@@ -130,7 +136,7 @@ def markdown(records: list[dict] | None = None) -> str:
         "",
         f"- **Decode, batch 1, every matrix under one CUDA graph** — share of datasheet bandwidth: bf16 (cuBLAS) "
         f"{_span(bf16)}, fp8 (`torch._scaled_mm`) {_span(fp8)}, int4 weight-only (torch's tinygemm, group 128) "
-        f"{_span(int4)}, which falls to a quarter of that by batch 8: a small-batch kernel.",
+        f"{_span(int4)}, which falls to about half of that by batch 8: a small-batch kernel.",
         f"- **Decode at large batch**: `DECODE_COMPUTE_EFFICIENCY` = {DECODE_COMPUTE_EFFICIENCY} is fitted on these "
         f"steps (batch 64–2,048): median |error| {100 * median(abs(e) for e in errs):.1f} %, worst "
         f"{100 * max(errs, key=abs):+.0f} % where the kernels cross from memory- to compute-bound.",

@@ -8,8 +8,8 @@ the score matrix. Each is timed here on its own, with random data (values change
 - decode_matmuls: every weight matrix of a dense model (and the output head) at batch B, one CUDA graph replayed
   (no Python launch time between kernels): bf16 (cuBLAS), fp8 (torch._scaled_mm, one scale per tensor), int4
   weight-only (torch's tinygemm, group 128);
-- decode_moe: every MoE layer's routed experts at batch B, one grouped GEMM a projection (torch._grouped_mm),
-  random top-k routing: what a fused MoE kernel reads and how long it takes;
+- decode_moe (kernels_moe.py): every MoE layer's routed experts at batch B, one grouped GEMM a projection
+  (torch._grouped_mm), random top-k routing: what a fused MoE kernel reads and how long it takes;
 - decode_attention: one layer's SDPA with the model's grouped heads over B × S cached tokens (bf16 KV);
 - prefill_matmuls: one layer's matrices at M = T tokens (bf16);
 - prefill_attention: SDPA over T tokens of one layer, causal and full, and eager attention (scores materialized,
@@ -61,8 +61,9 @@ def _torch():
 
 
 def timed(fn, device: str, *, graph: bool = True) -> float:
-    """Median seconds of one call of `fn`: on CUDA, `fn` captured once in a CUDA graph (graph=True) and replayed
-    PER_GROUP times between two events, REPS times; on the CPU, wall time."""
+    """Seconds of one call of `fn`: on CUDA the median of REPS groups, `fn` captured once in a CUDA graph
+    (graph=True) and replayed up to PER_GROUP times between two events; on the CPU (a dry run) the faster of two
+    wall-clock calls."""
     torch = _torch()
     fn()  # warm-up: cuBLAS handles, workspaces, kernel selection
     if device == "cpu":
@@ -151,7 +152,6 @@ class Stack:
         widths = sorted({k for _, _, k in self.mats})
         dtype = torch.float8_e4m3fn if self.fmt == "fp8" else torch.bfloat16
         xs = {k: (torch.randn(m, k, dtype=torch.bfloat16, device=self.device) * 0.1).to(dtype) for k in widths}
-        torch = _torch()
         F = torch.nn.functional
 
         def run():
@@ -284,64 +284,6 @@ def _eager(q, k, v, mask):
     return torch.matmul(p, vv)
 
 
-MOE_MODELS = ["Qwen/Qwen3-30B-A3B", "mistralai/Mixtral-8x7B-v0.1"]  # 128 experts (8 a token) and 8 (2 a token)
-MOE_BATCHES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
-
-
-def expert_matrices(spec) -> list[tuple[str, tuple[int, ...]]]:
-    """(role, (experts, out, in)) of one MoE layer's routed experts: gate (where gated), up, down."""
-    from ..tensors import weight_tensors
-
-    layer = next(i for i in range(spec.n_layers) if spec.is_moe_layer(i))
-    return [(t.role, t.shape) for t in weight_tensors(spec) if t.layer == layer and t.is_expert and len(t.shape) == 3]
-
-
-def decode_moe(spec, model: str, device: str, batches: list[int], layers: int | None = None) -> list[dict]:
-    """Every MoE layer's routed experts at batch B under one CUDA graph, as a fused MoE kernel runs them: each token's
-    top-k experts drawn at random (a trained router spreads tokens about evenly), the rows sorted by expert, one
-    grouped GEMM (torch._grouped_mm) per projection; an expert no token chose is not read. Records the experts the
-    routing touched beside planner's expectation (planner.perf.experts_touched_fraction)."""
-    torch = _torch()
-    F = torch.nn.functional
-    moe = spec.moe
-    n = layers if layers is not None else spec.n_moe_layers
-    mats = dict(expert_matrices(spec))
-    gen = torch.Generator(device=device).manual_seed(0)
-    w = [{role: torch.randn(shape, dtype=torch.bfloat16, device=device, generator=gen) * 0.02
-          for role, shape in mats.items()} for _ in range(n)]
-    expert_bytes = sum(2 * s[1] * s[2] for s in mats.values())  # one expert, all its projections
-    d = mats["ffn_down_exps"][1]
-    out = []
-    for b in batches:
-        offs, touched = [], 0
-        for i in range(n):
-            choice = torch.rand(b, moe.n_experts, generator=torch.Generator().manual_seed(1000 * b + i)).topk(
-                moe.experts_per_token, dim=-1).indices
-            counts = torch.bincount(choice.reshape(-1), minlength=moe.n_experts)
-            touched += int((counts > 0).sum())
-            offs.append(counts.cumsum(0).to(torch.int32).to(device))
-        x = torch.randn(b * moe.experts_per_token, d, dtype=torch.bfloat16, device=device) * 0.1
-
-        def step(x=x, offs=offs):
-            for layer, o in zip(w, offs, strict=True):
-                up = torch._grouped_mm(x, layer["ffn_up_exps"].transpose(-2, -1), offs=o, out_dtype=torch.bfloat16)
-                if "ffn_gate_exps" in layer:
-                    gate = torch._grouped_mm(x, layer["ffn_gate_exps"].transpose(-2, -1), offs=o,
-                                             out_dtype=torch.bfloat16)
-                    up = F.silu(gate) * up
-                torch._grouped_mm(up, layer["ffn_down_exps"].transpose(-2, -1), offs=o, out_dtype=torch.bfloat16)
-        rec = {"kind": "decode_moe", "model": model, "format": "bf16", "batch": b, "layers": n,
-               "experts": moe.n_experts, "experts_per_token": moe.experts_per_token,
-               "experts_touched": touched, "bytes_all": n * moe.n_experts * expert_bytes,
-               "bytes": touched * expert_bytes, "flops": 2 * b * moe.experts_per_token * n * expert_bytes // 2}
-        try:
-            rec["seconds"] = timed(step, device)
-        except Exception as exc:
-            rec["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
-        out.append(rec)
-    return out
-
-
 STEP_MODELS = ["meta-llama/Llama-3.1-8B", "meta-llama/Llama-3.2-1B"]  # transformers end to end too
 STEP_PROMPTS = [512, 2048, 8192]
 
@@ -374,6 +316,8 @@ def run(models: list[str], device: str = "cuda", tiny: bool = False, budget_s: f
                  ("prefill_matmuls", partial(prefill_matmuls, spec, model, device, tokens)),
                  ("prefill_attention", partial(prefill_attention, spec, model, device, tokens))]
         if spec.moe is not None:
+            from .kernels_moe import MOE_BATCHES, decode_moe
+
             jobs = [("decode_moe", partial(decode_moe, spec, model, device, [1, 8] if tiny else MOE_BATCHES,
                                            1 if tiny else None))]
         if model in step_models:
@@ -402,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", nargs="*", default=None)
     p.add_argument("--budget-s", type=float, default=420.0)
     a = p.parse_args(argv)
+    from .kernels_moe import MOE_MODELS
+
     models = a.models or (["Qwen/Qwen2.5-0.5B"] if a.tiny else MODELS + MOE_MODELS)
     path = Path(a.out)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -126,18 +126,18 @@ def parse_device_log(text: str) -> dict:
     there, the output and the host side of the compute graph are pinned), in bytes; the compute buffers from the
     destructor's lines."""
     from .logs import llamacpp_buffers
+    from .logs.llamacpp import is_host_buffer
 
     buffers = llamacpp_buffers(text)
-    host = {d for _, d in buffers if d.startswith("CPU") or d.endswith("_Host")}
 
     def total(fig, on_host):
-        return sum(b for (f, d), b in buffers.items() if f == fig and (d in host) == on_host)
+        return sum(b for (f, d), b in buffers.items() if f == fig and is_host_buffer(d) == on_host)
 
     exact = {m[1]: round(float(m[2]) * MIB) for m in _COMPUTE_EXACT.finditer(text)}
     out = {"model_bytes": total("model", False), "host_model_bytes": total("model", True),
            "kv_bytes": total("kv", False), "host_output_bytes": total("output", True),
-           "compute_bytes": sum(b for d, b in exact.items() if d not in host),
-           "host_compute_bytes": sum(b for d, b in exact.items() if d in host),
+           "compute_bytes": sum(b for d, b in exact.items() if not is_host_buffer(d)),
+           "host_compute_bytes": sum(b for d, b in exact.items() if is_host_buffer(d)),
            "k_bytes": sum(round(float(m[2]) * MIB) for m in _KV_SPLIT.finditer(text)),
            "v_bytes": sum(round(float(m[4]) * MIB) for m in _KV_SPLIT.finditer(text))}
     if not out["model_bytes"] or not out["kv_bytes"] or not out["compute_bytes"]:

@@ -11,6 +11,7 @@ from ..efficiency import (
     moe_expert_overhead,
     moe_prefill_tile,
 )
+from ..errors import WorkloadError
 from ..gpus import GPU
 from ..kv import kv_cache_bytes
 from ..quant.catalog import get_quant
@@ -37,9 +38,10 @@ from .step import (
 
 # Share of dense peak reached by decode's matmuls when a large batch makes them compute-bound. Measured on an H200
 # (profiles/measurements/kernels-cuda.jsonl: every matrix of Llama-3.1-8B, Qwen2.5-32B, Phi-3-small and Llama-3.2-1B
-# at batch 64-2048 under one CUDA graph, bf16 and fp8): of the grid 0.40-0.80 by 0.05, the smallest value whose
-# max(memory time, FLOPs / (peak x share)) gives the least median |error| over those steps (8.4 %; was a 0.5 prior).
-# planner.measure.kernels.decode_compute_share re-derives it.
+# at batch 64-2048 under one CUDA graph, bf16 and fp8): on the grid 0.40-0.80 by 0.05, the share whose
+# max(memory time, FLOPs / (peak x share)) gives the least median |error| over those steps, 0.60 and 0.65 tying at
+# 8.4 % (to 0.01 %) and the smaller kept (was a 0.5 prior: 12.7 %). planner.measure.kernels.decode_compute_share
+# re-derives it.
 DECODE_COMPUTE_EFFICIENCY = 0.6
 
 # Eager attention (transformers' attn_implementation="eager") writes every score of a head's T x T matrix and reads it
@@ -168,6 +170,8 @@ def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, pro
     tokens = np.asarray(batch) * np.asarray(prompt)
     weights = weight_bytes_read(spec, quant, tokens=tokens)
     kv = kv_cache_bytes(spec, context_len=prompt, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
+    if attention not in ("sdpa", "eager"):
+        raise WorkloadError(f"attention must be 'sdpa' or 'eager', got {attention!r}")
     eager = attention == "eager"
     flops = matmul_flops(spec, quant, batch=batch, new=prompt) if eager else step_flops(spec, quant, batch=batch,
                                                                                         new=prompt, past=0)

@@ -176,8 +176,8 @@ def _compute_buffer(spec: ModelSpec, o: dict, n_ubatch: int, n_kv: int, n_kv_swa
     Replayed, the CPU backend's buffer is within 64 KiB of llama.cpp's on 94 of 101 measured runs and within 5 %
     on all (profiles/measurements/llamacpp-cpu.jsonl). On a GPU the embeddings input stays in host memory; GPU
     buffers, measured with llama.cpp on an H200 (profiles/measurements/llamacpp-cuda.jsonl), match the replay with
-    the embeddings input in host memory to 64 KiB on 31 of 40 runs and within 5 % on 37; the analytic peak stays a
-    floor there (it changes one of the 40 by a few KiB).
+    the embeddings input in host memory and the CUDA backend's MoE fusions (graph.py _moe) to 64 KiB on 32 of 40
+    runs and within 5 % on 39; the analytic peak stays a floor there (it changes one of the 40 by a few KiB).
     Analytic: the f32 logits of one ubatch (CUDA: llama.cpp#18258, 296.75 of 298.75 MiB); without flash attention
     at least the f32 KQ scores and mask, n_kv × n_ubatch × (n_head + 1) × 4 B, plus n_ubatch × (n_ff + n_embd) × 4 B
     of other activations; with it, at least those other activations.
@@ -194,5 +194,5 @@ def _compute_buffer(spec: ModelSpec, o: dict, n_ubatch: int, n_kv: int, n_kv_swa
         return analytic
     replayed = buffer_bytes(spec, n_ubatch=n_ubatch, n_kv=n_kv, n_kv_swa=n_kv_swa, flash_attn=o["flash_attn"],
                             rotate_k=type_k in QUANTIZED_CACHE, rotate_v=type_v in QUANTIZED_CACHE,
-                            host_embd=o["backend"] == "cpu")
+                            host_embd=o["backend"] == "cpu", cuda_fusion=o["backend"] == "cuda")
     return replayed if o["backend"] == "cpu" else max(replayed, analytic)

@@ -34,6 +34,7 @@ class Tensor:
     output: bool = False                # a graph output: never freed, never reused
     external: bool = False              # memory outside the compute buffer (weights, KV cache)
     leaf: bool = False                  # an input the graph reads (allocated before any node)
+    dep: bool = False                   # ggml-backend's dependency node (GGML_OP_NONE): keeps its sources alive
     children: int = 0
     views: int = 0
     offset: int = -1
@@ -59,6 +60,11 @@ class Graph:
     def op(self, size: int, *srcs: int | None, inplace: bool = False, output: bool = False) -> int:
         return self._add(Tensor(size=size, srcs=tuple(s for s in srcs if s is not None), inplace=inplace,
                                 output=output))
+
+    def dep(self, *srcs: int) -> int:
+        """A backend's allocation dependency (GGML_OP_NONE): no memory, not a view; its sources stay allocated until
+        it, which ggml-backend places right after the node the backend named."""
+        return self._add(Tensor(srcs=srcs, dep=True))
 
     def view(self, src: int, *more: int | None) -> int:
         """A view of `src` (reshape, permute, transpose, view): no memory; keeps `src` alive while it is used."""
@@ -117,7 +123,7 @@ def buffer_size(graph: Graph, alignment: int = CPU_ALIGNMENT) -> int:
 
     def allocate(i: int) -> None:
         t = ts[i]
-        if t.external or t.owned or t.offset >= 0 or t.view_of is not None:
+        if t.external or t.dep or t.owned or t.offset >= 0 or t.view_of is not None:
             return
         t.owned = True
         if t.inplace:

@@ -20,6 +20,8 @@ F32, F16, I32, I64 = 4, 2, 4, 8
 # results might be suboptimal for some models (see https://github.com/ggml-org/llama.cpp/pull/13676)" and sets no
 # SWA layers for LLM_ARCH_PHI3 (measured: Phi-3-mini-4k at n_ctx 4096 allocates 4,096 cells on all 32 layers).
 SWA_DISABLED = frozenset({"phi3"})
+CUDA_MOE_REDUCTION_MAX_K = 15  # ggml-cuda fuses the experts' weighted sum for 2–15 experts a token
+#                                (ggml-cuda.cu MOE_WEIGHTED_REDUCTION_MAX_EXPERTS)
 ROT_BLOCK = 64  # the rotation of a quantized cache works on blocks of 64 (llama_kv_cache: n_embd_head_k_all = 64)
 
 
@@ -49,21 +51,35 @@ def _ffn(g: Graph, s: Shape, cur: int, *, fused_up: bool) -> int:
 
 
 def _moe(g: Graph, s: Shape, cur: int, n_expert: int, k: int, *, softmax_weight: bool = False,
-         biases: bool = False) -> int:
+         biases: bool = False, cuda_fusion: bool = False) -> int:
     """build_moe_ffn: the router, k experts per token (MUL_MAT_ID), their weighted sum. Softmax gating with
-    normalised weights (Mixtral, Qwen3-MoE), or gpt-oss's softmax over the k chosen logits with expert biases."""
+    normalised weights (Mixtral, Qwen3-MoE), or gpt-oss's softmax over the k chosen logits with expert biases.
+
+    cuda_fusion: ggml-cuda's graph_optimize keeps the tensors of the fusions it will run alive until the fused
+    group's last node (ggml-backend's alloc deps, "this may increase the overall compute buffer size"): the top-k
+    routing (softmax, argsort, get_rows and the normalisation; not gpt-oss's delayed softmax) and the weighted sum
+    of the experts (k of 2–15), whose experts' output then cannot take the weighting in place. A dep node (Graph.dep)
+    after the group holds them, as ggml-backend inserts one; the allocator then declines the in-place reuses itself."""
     n = s.n
     logits = g.op(n_expert * n * F32, cur)
+    kept = [logits]                                                    # the top-k fusion's tensors (CUDA)
     probs = g.op(n_expert * n * F32, logits, inplace=True)             # SOFT_MAX, or ADD of the router bias
-    selected = g.view(g.op(n_expert * n * I32, probs))                 # ARGSORT; top-k is a view of it
+    argsort = g.op(n_expert * n * I32, probs)
+    selected = g.view(argsort)                                         # ARGSORT; top-k is a view of it
     weights = g.op(k * n * F32, g.view(probs), selected)               # GET_ROWS of the probabilities
+    kept += [probs, argsort, selected, weights]
+    fused_topk = cuda_fusion and not softmax_weight
     if softmax_weight:
         weights = g.op(k * n * F32, g.view(weights), inplace=True)     # SOFT_MAX of the reshaped k logits
     else:
-        wsum = g.op(n * F32, g.op(n * F32, weights), inplace=True)     # SUM_ROWS, CLAMP
+        wsum = g.op(n * F32, weights)                                  # SUM_ROWS
+        clamp = g.op(n * F32, wsum, inplace=True)                      # CLAMP
+        kept += [wsum, clamp]
         # DIV: normalised. Measured (Mixtral, Qwen3-MoE: 10 runs exact), the result takes the block of the
         # weights themselves although it reads them through a reshape, so the reshape is not modelled as a view.
-        weights = g.op(k * n * F32, weights, wsum, inplace=True)
+        weights = g.op(k * n * F32, weights, clamp, inplace=True)
+    if fused_topk:
+        g.dep(*kept, weights)                                          # the alloc dep after the fused group
     x = g.view(cur)
     size = s.ff * k * n * F32
     gate = g.op(size, x, selected)                                     # MUL_MAT_ID
@@ -76,10 +92,15 @@ def _moe(g: Graph, s: Shape, cur: int, n_expert: int, k: int, *, softmax_weight:
     experts = g.op(s.d * k * n * F32, par, selected)                   # MUL_MAT_ID (down)
     if biases:
         experts = g.op(s.d * k * n * F32, experts, selected, inplace=True)
-    experts = g.op(s.d * k * n * F32, experts, weights, inplace=True)  # MUL by the weights
+    reduced = cuda_fusion and 2 <= k <= CUDA_MOE_REDUCTION_MAX_K
+    raw = experts
+    experts = g.op(s.d * k * n * F32, experts, weights, inplace=True)  # MUL by the weights (not in place where a
+    #                                                                    dep keeps the experts' output: two children)
     out = g.view(experts)
     for _ in range(1, k):                                              # ADD of each expert's view (in place from
         out = g.op(s.d * n * F32, out, g.view(experts), inplace=True)  # the second on)
+    if reduced:
+        g.dep(raw, weights)                                            # the alloc dep after the weighted sum
     return out
 
 
@@ -104,13 +125,15 @@ def buffer_bytes(spec: ModelSpec, **kw) -> int:
 
 
 def compute_graph(spec: ModelSpec, *, n_ubatch: int, n_kv: int, n_kv_swa: int, flash_attn: bool,
-                  rotate_k: bool = False, rotate_v: bool = False, host_embd: bool = True) -> Graph:
+                  rotate_k: bool = False, rotate_v: bool = False, host_embd: bool = True,
+                  cuda_fusion: bool = False) -> Graph:
     """The worst-case prompt graph of one ubatch (every token an output) for an architecture of ARCH_GRAPH.
 
     rotate_k / rotate_v: a quantized K (V) cache is written and read in a rotated basis (llama_kv_cache logs
     "attn_rot_k = 1"): Q and K (V and the attention output) are multiplied by a head_dim² f32 rotation first.
     host_embd: the graph's device also holds the embeddings input (inp_embd) — true on the CPU backend; with the
     layers on a GPU, the token embeddings stay in host memory and reach the GPU as an input copy instead.
+    cuda_fusion: the CUDA backend's allocation dependencies for the MoE fusions it runs (_moe).
     """
     a = ARCH_GRAPH[spec.model_type]
     n = n_ubatch
@@ -169,7 +192,8 @@ def compute_graph(spec: ModelSpec, *, n_ubatch: int, n_kv: int, n_kv_swa: int, f
         cur = g.op(d * n * F32, cur, weight, inplace=True)
         if moe:
             out = _moe(g, s, cur, moe.n_experts, moe.experts_per_token,
-                       softmax_weight=a.get("softmax_weight", False), biases=a.get("bias", False))
+                       softmax_weight=a.get("softmax_weight", False), biases=a.get("bias", False),
+                       cuda_fusion=cuda_fusion)
         else:
             out = _ffn(g, s, cur, fused_up=a.get("fused", False))
         if a.get("post_norms"):

@@ -82,7 +82,7 @@ def llamacpp_buffers(text: str, *, lines: dict | None = None) -> dict[tuple[str,
     return out
 
 
-def _is_host(device: str) -> bool:
+def is_host_buffer(device: str) -> bool:
     """CPU, CPU_Mapped, CPU_REPACK and CUDA_Host (pinned) buffers are system RAM; CUDA0, ROCm0, Metal, … device."""
     return device.startswith("CPU") or device.endswith("_Host")
 
@@ -168,10 +168,10 @@ def refuse_fork(text: str) -> None:
 def _refuse_unloaded(text: str, lines: dict, buffers: dict, s: dict, gpu_weights: int) -> None:
     """'offloaded 33/33 layers to GPU' beside a GPU model buffer of 1 MiB: the layers stayed in host memory (a
     runtime's fault, not a configuration planner can follow)."""
-    on_gpu = sum(b for (f, dev), b in buffers.items() if f == "model" and not _is_host(dev))
+    on_gpu = sum(b for (f, dev), b in buffers.items() if f == "model" and not is_host_buffer(dev))
     if s.get("n_gpu_layers", 0) > 0 and 0 < on_gpu < 0.05 * gpu_weights:
         off, line = first(_OFFLOADED, text)
-        where = min(ln for (f, dev), ln in lines.items() if f == "model" and not _is_host(dev))
+        where = min(ln for (f, dev), ln in lines.items() if f == "model" and not is_host_buffer(dev))
         raise PlannerError(f"line {line} says '{off[0]}', yet line {where} puts {on_gpu / MIB:,.2f} MiB of weights "
                            f"on the GPU, not the {gpu_weights / MIB:,.2f} MiB those layers hold: the layers stayed in "
                            "host memory, which no setting planner follows does")
@@ -215,7 +215,7 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False) 
         kw["kv_dtype"], kw["type_v"] = s["type_k"], s["type_v"]
     lines: dict = {}
     buffers = llamacpp_buffers(text, lines=lines)
-    on_gpu = any(not _is_host(d) for _, d in buffers)
+    on_gpu = any(not is_host_buffer(d) for _, d in buffers)
     e = estimate(spec, backend="cuda" if on_gpu else "cpu", **kw)
     d = e.engine_details
     _refuse_unloaded(text, lines, buffers, s, e.weights_bytes)
@@ -232,17 +232,17 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False) 
     gpu = {"model": e.weights_bytes, "kv": e.kv_cache_bytes, "compute": e.activation_bytes}
     host = {"model": d["host_weights_bytes"], "kv": d["host_kv_bytes"], "compute": d["host_compute_bytes"],
             "output": d["host_output_bytes"]}
-    gpu_total = {fig: sum(b for (f, dev), b in buffers.items() if f == fig and not _is_host(dev)) for fig in gpu}
+    gpu_total = {fig: sum(b for (f, dev), b in buffers.items() if f == fig and not is_host_buffer(dev)) for fig in gpu}
     for fig, logged in gpu_total.items():
         if logged:
-            devices = sorted({dev for (f, dev) in buffers if f == fig and not _is_host(dev)})
+            devices = sorted({dev for (f, dev) in buffers if f == fig and not is_host_buffer(dev)})
             note = "" if len(devices) == 1 else f"{len(devices)} GPUs together: planner plans one GPU"
             rows.append(Row(f"{fig} buffer ({'+'.join(devices)})", logged / MIB,
                             gpu[fig] / MIB if len(devices) == 1 else None, "MiB", note,
                             min(lines[(fig, dev)] for dev in devices), 0.005 * len(devices)))
     mapped_span = d["n_gpu_layers"] <= spec.n_layers  # the output on the host: see below
     for (fig, dev), b in buffers.items():
-        if _is_host(dev):
+        if is_host_buffer(dev):
             expected, note = host[fig], ""
             if fig == "model" and dev == "CPU_Mapped" and mapped_span:
                 # with mmap the host buffer is the file's range from the first host tensor to the last
