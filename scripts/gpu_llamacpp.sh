@@ -8,20 +8,18 @@
 #   .whl/            pydantic and gguf wheels (the device image lacks them)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-OUT="${OUT:-out}"
 GPU="${GPU:-h200}"
-mkdir -p "$OUT" /tmp/site
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
-export PYTHONPATH="/tmp/site:$PWD" PYTHONUNBUFFERED=1
+. scripts/device_env.sh
+mkdir -p /tmp/site
 start=$(date +%s)
-if ! python3 -c "import llama_cpp" 2>/dev/null; then
+if ! "$PY" -c "import llama_cpp" 2>/dev/null; then
   tar xzf .lcp/lcp.tar.gz -C /tmp
   CMAKE_ARGS="-DGGML_CUDA=on -DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCH:-90-real} -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF \
--DGGML_CUDA_NCCL=OFF" CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) timeout "${BUILD_S:-330}" python3 -m pip install \
+-DGGML_CUDA_NCCL=OFF" CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) timeout "${BUILD_S:-330}" "$PY" -m pip install \
     --no-build-isolation --no-deps --no-cache-dir --target /tmp/site /tmp/lcp >"$OUT/build.log" 2>&1
   echo "build rc=$? after $(( $(date +%s) - start )) s"
 fi
 left=$(( ${TOTAL_S:-470} - ($(date +%s) - start) ))
-python3 scripts/measure_llamacpp.py --gpu "$GPU" --out "$OUT/llamacpp-cuda.jsonl" --budget-s $(( left - 30 )) 2>&1 \
+"$PY" scripts/measure_llamacpp.py --gpu "$GPU" --out "$OUT/llamacpp-cuda.jsonl" --budget-s $(( left - 30 )) 2>&1 \
   | grep -v -i warn | tee "$OUT/measure.log" | tail -40
 exit 0

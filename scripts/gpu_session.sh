@@ -7,15 +7,7 @@
 #   OUT=/tmp/out DEVICE=cpu TINY=1 bash scripts/gpu_session.sh    # dry run here
 set -uo pipefail
 cd "$(dirname "$0")/.."
-OUT="${OUT:-out}"
-DEVICE="${DEVICE:-cuda}"
-mkdir -p "$OUT"
-PY=$(command -v python3 || command -v python)
-if ! "$PY" -c "import pydantic" 2>/dev/null; then
-  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-    && export PYTHONPATH=/tmp/site
-fi
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+. scripts/device_env.sh
 if [ "$DEVICE" = cuda ]; then
   nvidia-smi --query-gpu=name,memory.total,memory.used,driver_version --format=csv >"$OUT/gpu.csv" 2>&1
   "$PY" -c "import torch, transformers; print(torch.__version__, torch.version.cuda, transformers.__version__)" \

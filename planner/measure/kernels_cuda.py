@@ -34,6 +34,8 @@ import time
 from functools import partial
 from pathlib import Path
 
+from .cuda_timing import _torch, timed
+from .kernels_moe import MOE_BATCHES, MOE_MODELS, decode_moe
 from .transformers_cuda import timed_steps
 
 SOURCE = ("planner.measure.kernels_cuda: PyTorch's own kernels at the model's shapes with random data on a CUDA GPU, "
@@ -49,59 +51,6 @@ DECODE_ATTN_BATCHES = [1, 8, 32, 128]
 KV_LAYER_LIMIT = 8 << 30   # one layer's K and V at most (bytes)
 EAGER_SCORES_LIMIT = 24 << 30  # eager attention's fp32 scores at most (bytes)
 INT4_GROUP = 128
-REPS = 5         # timed groups, the median kept
-PER_GROUP = 10   # replays per timed group at most
-GROUP_S = 0.05   # ... fewer where one call is longer than GROUP_S / PER_GROUP
-
-
-def _torch():
-    import torch
-
-    return torch
-
-
-def timed(fn, device: str, *, graph: bool = True) -> float:
-    """Seconds of one call of `fn`: on CUDA the median of REPS groups, `fn` captured once in a CUDA graph
-    (graph=True) and replayed up to PER_GROUP times between two events; on the CPU (a dry run) the faster of two
-    wall-clock calls."""
-    torch = _torch()
-    fn()  # warm-up: cuBLAS handles, workspaces, kernel selection
-    if device == "cpu":
-        runs = []
-        for _ in range(2):
-            t0 = time.perf_counter()
-            fn()
-            runs.append(time.perf_counter() - t0)
-        return sorted(runs)[0]
-    torch.cuda.synchronize()
-    call = fn
-    if graph:
-        g = torch.cuda.CUDAGraph()
-        s = torch.cuda.Stream()
-        s.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(s):
-            fn()
-        torch.cuda.current_stream().wait_stream(s)
-        with torch.cuda.graph(g):
-            fn()
-        call = g.replay
-    torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    call()
-    torch.cuda.synchronize()
-    per_group = max(1, min(PER_GROUP, int(GROUP_S / max(time.perf_counter() - t0, 1e-9))))
-    times = []
-    for _ in range(REPS):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(per_group):
-            call()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) / 1e3 / per_group)
-    return sorted(times)[len(times) // 2]
-
-
 def matrices(spec, layers: int | None = None, head: bool = True) -> list[tuple[str, int, int]]:
     """(role, out, in) of every 2-D weight a dense decode step multiplies: the layers' (the first `layers` of them)
     and the output head (the embedding table when tied)."""
@@ -316,8 +265,6 @@ def run(models: list[str], device: str = "cuda", tiny: bool = False, budget_s: f
                  ("prefill_matmuls", partial(prefill_matmuls, spec, model, device, tokens)),
                  ("prefill_attention", partial(prefill_attention, spec, model, device, tokens))]
         if spec.moe is not None:
-            from .kernels_moe import MOE_BATCHES, decode_moe
-
             jobs = [("decode_moe", partial(decode_moe, spec, model, device, [1, 8] if tiny else MOE_BATCHES,
                                            1 if tiny else None))]
         if model in step_models:
@@ -346,8 +293,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", nargs="*", default=None)
     p.add_argument("--budget-s", type=float, default=420.0)
     a = p.parse_args(argv)
-    from .kernels_moe import MOE_MODELS
-
     models = a.models or (["Qwen/Qwen2.5-0.5B"] if a.tiny else MODELS + MOE_MODELS)
     path = Path(a.out)
     path.parent.mkdir(parents=True, exist_ok=True)

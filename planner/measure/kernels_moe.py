@@ -3,7 +3,7 @@ at batch B, one grouped GEMM a projection as a fused MoE kernel runs them, rando
 
 from __future__ import annotations
 
-from .kernels_cuda import _torch, timed
+from .cuda_timing import _torch, timed
 
 MOE_MODELS = ["Qwen/Qwen3-30B-A3B", "mistralai/Mixtral-8x7B-v0.1"]  # 128 experts (8 a token) and 8 (2 a token)
 MOE_BATCHES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
