@@ -19,6 +19,13 @@ def profiles_dir() -> Path:
     raise FileNotFoundError(f"no profiles folder next to {here}")
 
 
+def published_config(model_id: str) -> Path:
+    """Where this checkout keeps a model's published config.json (tests/fixtures/configs/<org>__<name>.json); the
+    file may be missing, and is in an installed wheel, which has no tests/."""
+    configs = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "configs"
+    return configs / (model_id.replace("/", "__") + ".json")
+
+
 def read_yaml(path: Path):
     """A data file's content; libyaml's C loader when PyYAML has it (5× faster on the profiles)."""
     import yaml

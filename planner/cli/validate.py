@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from ..errors import PlannerError
+from ..paths import published_config
 from ..units import format_bytes
 
 
@@ -91,8 +92,7 @@ def _config_of(model: str) -> tuple[str, dict]:
     spec = load_model(model)  # a file that is no config.json is refused here, with the importer's reason
     if path.is_file():
         return str(path), json.loads(path.read_text())
-    fixture = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "configs" / (
-        spec.name.replace("/", "__") + ".json")
+    fixture = published_config(spec.name)
     if not fixture.is_file():
         raise PlannerError(f"--against transformers needs {spec.name}'s config.json: give its path as MODEL")
     return spec.name, json.loads(fixture.read_text())

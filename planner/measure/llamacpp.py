@@ -114,11 +114,16 @@ def parse_log(text: str) -> dict:
         buffers = {}
     out = {f"{fig}_bytes": sum(b for (f, _), b in buffers.items() if f == fig) for fig in ("model", "kv", "output")}
     out["compute_bytes"] = sum(round(float(m[2]) * MIB) for m in _COMPUTE_EXACT.finditer(text))
-    out["k_bytes"] = sum(round(float(m[2]) * MIB) for m in _KV_SPLIT.finditer(text))
-    out["v_bytes"] = sum(round(float(m[4]) * MIB) for m in _KV_SPLIT.finditer(text))
+    out |= _kv_split(text)
     if not out["model_bytes"] or not out["kv_bytes"]:
         raise RuntimeError("llama.cpp's log has no model or KV buffer line; it did not load the model")
     return out
+
+
+def _kv_split(text: str) -> dict:
+    """The K and V parts of every KV cache the log sizes (llama_kv_cache: size = … K (f16): … MiB, V (f16): … MiB)."""
+    return {"k_bytes": sum(round(float(m[2]) * MIB) for m in _KV_SPLIT.finditer(text)),
+            "v_bytes": sum(round(float(m[4]) * MIB) for m in _KV_SPLIT.finditer(text))}
 
 
 def parse_device_log(text: str) -> dict:
@@ -137,9 +142,7 @@ def parse_device_log(text: str) -> dict:
     out = {"model_bytes": total("model", False), "host_model_bytes": total("model", True),
            "kv_bytes": total("kv", False), "host_output_bytes": total("output", True),
            "compute_bytes": sum(b for d, b in exact.items() if not is_host_buffer(d)),
-           "host_compute_bytes": sum(b for d, b in exact.items() if is_host_buffer(d)),
-           "k_bytes": sum(round(float(m[2]) * MIB) for m in _KV_SPLIT.finditer(text)),
-           "v_bytes": sum(round(float(m[4]) * MIB) for m in _KV_SPLIT.finditer(text))}
+           "host_compute_bytes": sum(b for d, b in exact.items() if is_host_buffer(d)), **_kv_split(text)}
     if not out["model_bytes"] or not out["kv_bytes"] or not out["compute_bytes"]:
         raise RuntimeError("llama.cpp's log has no device model, KV or compute buffer line: nothing was offloaded")
     return out

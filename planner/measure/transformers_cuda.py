@@ -20,6 +20,7 @@ import time
 from functools import partial
 from pathlib import Path
 
+from ..paths import published_config
 from .transformers import CudaBytes, _state_tensors, _storage_bytes, build, steps
 
 SOURCE = ("planner.measure.transformers_cuda: transformers' own model class built from the published config "
@@ -220,8 +221,7 @@ def timed_steps(model: str, device: str, prompts: list[int], attention: str) -> 
 
     from .transformers import _forward, _tokens, new_cache
 
-    config = json.loads((Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "configs" /
-                         f"{model.replace('/', '__')}.json").read_text())
+    config = json.loads(published_config(model).read_text())
     m, _, _ = load(config, attention, device)
     out = []
     with torch.no_grad():

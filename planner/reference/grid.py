@@ -19,6 +19,7 @@ import traceback
 from pathlib import Path
 
 from ..estimate import estimate
+from ..paths import published_config
 from ..profiles import load_model
 from ..spec import ModelSpec
 
@@ -49,8 +50,7 @@ def _hf_measure(spec: ModelSpec, quant: str, context: int, batch: int, attention
         return None
     if quant != "bf16" or spec.model_type in ("phi3small",):
         return None  # bf16 only; Phi-3-small is remote code
-    config_path = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "configs" / \
-        (spec.name.replace("/", "__") + ".json")
+    config_path = published_config(spec.name)
     if not config_path.is_file():
         return None
     raw = json.loads(config_path.read_text())

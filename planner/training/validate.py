@@ -6,8 +6,7 @@ tensors; this side needs none of them, so CI re-checks every committed record ag
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from ..paths import published_config
 from ..profiles import list_models, load_model
 from .estimate import activation_parts, kept_weight_copies, train_estimate
 from .setup import make_setup
@@ -19,7 +18,6 @@ TOLERANCE = {"trainable_params": 0.0, "weights_bytes": 0.001, "gradient_bytes": 
              "forward_saved_bytes": 0.05, "step2_peak_bytes": 0.02}
 SETUP_KEYS = ("method", "precision", "optimizer", "gradient_checkpointing", "micro_batch", "seq_len", "attention",
               "lora_rank", "lora_targets")
-CONFIGS = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "configs"
 
 
 def modelled(record: dict) -> str | None:
@@ -36,7 +34,7 @@ def resolve(model: str):
     """A record's model: the bundled profile, else its published config in tests/fixtures/configs."""
     if model.lower() in {m.lower() for m in list_models()}:
         return load_model(model)
-    return load_model(str(CONFIGS / (model.replace("/", "__") + ".json")))
+    return load_model(str(published_config(model)))
 
 
 def estimated(record: dict) -> dict:
