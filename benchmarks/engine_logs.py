@@ -23,7 +23,7 @@ LIMITS = {"weights": 1.0, "kv": 3.0, "buffer": 10.0}
 
 def kind(figure: str) -> str:
     f = figure.lower()
-    if "cuda_host" in f or "(cpu" in f:
+    if "_host" in f or "(cpu" in f:  # CUDA_Host, Vulkan_Host, CPU
         return "host"
     if "weight" in f or "model buffer" in f or "model size" in f:
         return "weights"

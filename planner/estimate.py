@@ -261,7 +261,8 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
                                                 **split)
     if perf is not None and engine in ("llama.cpp", "ollama") and details.get("host_moved_bytes"):
         perf = offloaded(spec, w, perf, gpu=gpu, n_gpu_layers=details["n_gpu_layers"], kv_total=kv,
-                         cpu_moe_layers=details.get("n_cpu_moe", 0), engine=speed, efficiency=efficiency)
+                         cpu_moe_layers=details.get("n_cpu_moe", 0), engine=speed, efficiency=efficiency,
+                         output_first=details.get("output_first", False))
     if host_memory_bytes is None and perf is not None and engine in ("llama.cpp", "ollama") \
             and details.get("host_moved_bytes") and (host_memory_bytes := _local_free_ram(gpu)) is not None:
         details = {**details, "host_memory_from": "this machine's available RAM"}

@@ -197,10 +197,14 @@ __all__ = ["GROUPS", "stored_tensors", "tensor_bytes", "tensor_category", "weigh
 
 
 @lru_cache(maxsize=4096)
-def gpu_first_layer(n_layers: int, n_gpu_layers: int) -> int:
-    """The first layer llama.cpp's -ngl puts on the GPU: the last n_gpu_layers layers go there, and the output with
-    all of them (n_gpu_layers > n_layers; llama-model.cpp load_tensors, i_gpu_start)."""
-    return max(n_layers - n_gpu_layers, 0)
+def gpu_placement(n_layers: int, n_gpu_layers: int, *, output_first: bool = False) -> tuple[int, bool]:
+    """(the first layer llama.cpp's -ngl puts on the GPU, whether the output layer is there): the last layers go to
+    the GPU (llama-model.cpp load_tensors, i_gpu_start), the output counted as layer n_layers. Before PR #18148 the
+    output went last, only with every layer (n_gpu_layers > n_layers); from it (`output_first`, "llama: offload output
+    layer to GPU first") it goes first: n_gpu_layers ≥ 1 puts it there beside the last n_gpu_layers − 1 layers."""
+    if output_first:
+        return max(n_layers + 1 - n_gpu_layers, 0), n_gpu_layers >= 1
+    return max(n_layers - n_gpu_layers, 0), n_gpu_layers > n_layers
 
 
 def offload_split(spec: ModelSpec, quant: str, gpu_layers: int) -> tuple[int, int, int]:

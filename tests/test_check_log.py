@@ -324,3 +324,24 @@ def test_vllm_command_line_sizes_read_as_vllm_reads_them():
     both = ("vllm serve m --max-num-batched-tokens 8K\n"
             "INFO Chunked prefill is enabled with max_num_batched_tokens=8192.\n")
     assert vllm_settings(both)["max_num_batched_tokens"] == 8192
+
+
+def test_a_release_the_log_does_not_print_can_be_given():
+    """engine_version: a vLLM log without its version (0.17.1 from the repository that published it) is costed by
+    that release's sampler (fused top-k/top-p, not PyTorch's sort), a llama.cpp log by the build given; an unknown
+    release or an SGLang log is refused in one line naming it."""
+    text = (LOGS / "vllm-llama3.1-8b-0.17.1-rtx3090-offload-profiles.log").read_text()
+    inferred = check_log(text, gpu="rtx-3090")
+    given = check_log(text, gpu="rtx-3090", engine_version="0.17.1")
+    kv = {r.figure: r for r in given.rows}["available KV cache memory"]
+    assert given.settings["engine_version"] == "0.17.1 (given)" and abs(kv.error_pct) < 3
+    assert abs({r.figure: r for r in inferred.rows}["available KV cache memory"].error_pct) > 10
+    with pytest.raises(PlannerError, match="engine_version must be a vLLM release"):
+        check_log(text, gpu="rtx-3090", engine_version="0.99")
+    llama = (LOGS / "llama.cpp-mistral7b-q4km-ngl20-rtx4060laptop.log").read_text()
+    assert check_log(llama, engine_version="b7466").settings["version"] == "b7466 (given)"
+    with pytest.raises(PlannerError, match="engine_version must be a llama.cpp build"):
+        check_log(llama, engine_version="b9")
+    sglang = (LOGS / "sglang-qwen3-8b-clean-startup.log").read_text()
+    with pytest.raises(PlannerError, match="SGLang rules"):
+        check_log(sglang, engine_version="0.4.6")

@@ -157,11 +157,34 @@ def test_llama_cpp_with_layers_in_cpu_ram_decodes_at_host_memory_speed():
     from planner.parallel import offload
 
     kw = dict(quant="q4_k_m", context=4096)
-    e = estimate("meta-llama/Llama-3.1-70B", engine="llama.cpp", gpu="rtx-4090", n_gpu_layers=40, **kw)
+    # offload() holds gpu_layers layers and the output only with all of them, as llama.cpp did before PR #18148
+    e = estimate("meta-llama/Llama-3.1-70B", engine="llama.cpp", gpu="rtx-4090", n_gpu_layers=40,
+                 engine_version="b7466", **kw)
     o = offload("meta-llama/Llama-3.1-70B", gpu="rtx-4090", gpu_layers=40, **kw)
     assert e.decode_tokens_per_s == pytest.approx(o.decode_tokens_per_s, rel=1e-6) and e.prefill_seconds is None
     full = estimate("meta-llama/Llama-3.1-8B", engine="llama.cpp", gpu="rtx-4090", **kw)
     assert full.prefill_seconds is not None and full.decode_tokens_per_s > 10 * e.decode_tokens_per_s
+
+
+def test_llama_cpp_offloads_the_output_layer_first_from_pr_18148():
+    """-ngl 40 of Llama-3.1-70B: b7466 holds layers 40-79 on the GPU and the output in RAM; from b7467 (PR #18148,
+    "llama: offload output layer to GPU first") the output and layers 41-79, so one layer fewer and the output more
+    on the GPU, and that step reads the output at the GPU's speed."""
+    from planner import load_model
+    from planner.weights import stored_tensors
+
+    spec = load_model("meta-llama/Llama-3.1-70B")
+    tensors = stored_tensors(spec, "q4_k_m")
+    layer40 = sum(t.nbytes for t in tensors if t.layer == 40)
+    output = sum(t.nbytes for t in tensors if t.layer is None and t.group != "embedding")  # output and its norm
+    kw = dict(quant="q4_k_m", context=4096, engine="llama.cpp", gpu="rtx-4090", n_gpu_layers=40)
+    old = estimate("meta-llama/Llama-3.1-70B", engine_version="b7466", **kw)
+    new = estimate("meta-llama/Llama-3.1-70B", engine_version="b7467", **kw)
+    assert new.weights_bytes == old.weights_bytes - layer40 + output
+    assert new.engine_details["output_on_gpu"] and not old.engine_details["output_on_gpu"]
+    assert new.decode_tokens_per_s > old.decode_tokens_per_s
+    current = estimate("meta-llama/Llama-3.1-70B", **kw)
+    assert current.weights_bytes == new.weights_bytes
 
 
 def test_vllm_rules_by_release():

@@ -9,7 +9,7 @@ import pytest
 
 from planner import WorkloadError, estimate, load_model
 from planner.engines import llamacpp_memory
-from planner.engines.llamacpp.releases import LLAMACPP_CURRENT, llamacpp_build
+from planner.engines.llamacpp.releases import LLAMACPP_CURRENT, LLAMACPP_OUTPUT_FIRST, llamacpp_build
 
 MISTRAL = load_model("mistralai/Mistral-7B-v0.1")
 GEMMA2 = load_model("google/gemma-2-9b")  # sliding_window 4096 on every other layer
@@ -103,7 +103,8 @@ LOG = "tests/fixtures/logs/llama.cpp-bllossom-llama3-8b-q4km-rtx3070.log"  # a r
     ("build: 5000 (a1b2c3d) with cc (GCC) 13.2.0 for x86_64-linux-gnu", "b5000"),  # common's first line
     ("main: build = 1650 (049aa16)", "b1650"),  # older mains
     ("build: 4426e298 (2824)", "b2824"),  # llama-bench's
-    ("build: 0 (a1b2c3d) with cc (GCC) 13.2.0 for x86_64-linux-gnu", None),  # built outside a git tree: no number
+    # built outside a git tree: no number, and the layers' lines in the order of builds before PR #18148
+    ("build: 0 (a1b2c3d) with cc (GCC) 13.2.0 for x86_64-linux-gnu", f"b{LLAMACPP_OUTPUT_FIRST - 1}"),
 ])
 def test_check_log_applies_the_rules_of_the_build_the_log_prints(line, build, monkeypatch):
     import importlib
@@ -125,7 +126,25 @@ def test_check_log_applies_the_rules_of_the_build_the_log_prints(line, build, mo
     assert all(row.within(0.5) for row in result.rows if row.planner is not None and "size" not in row.figure)
     seen.clear()
     check_log(text, model="meta-llama/Meta-Llama-3-8B")
-    assert seen["engine_version"] is None  # no build line: the current build's rules
+    # no build line: the rules of the last build before PR #18148, which its lines' order shows (the repeating
+    # layers, then the output)
+    assert seen["engine_version"] == f"b{LLAMACPP_OUTPUT_FIRST - 1}"
+
+
+@pytest.mark.parametrize("lines, before", [
+    (["load_tensors: offloading 20 repeating layers to GPU", "load_tensors: offloaded 20/33 layers to GPU"], True),
+    (["llm_load_tensors: offloading 32 repeating layers to GPU", "llm_load_tensors: offloading non-repeating layers "
+      "to GPU", "llm_load_tensors: offloaded 33/33 layers to GPU"], True),
+    (["load_tensors: offloading 36 repeating layers to GPU", "load_tensors: offloading output layer to GPU",
+      "load_tensors: offloaded 37/37 layers to GPU"], True),
+    (["load_tensors: offloading output layer to GPU", "load_tensors: offloading 34 repeating layers to GPU",
+      "load_tensors: offloaded 35/37 layers to GPU"], False),  # b8179 (PR #18148's order)
+    (["load_tensors: offloading 0 repeating layers to GPU", "load_tensors: offloaded 0/29 layers to GPU"], False),
+])
+def test_the_order_of_the_offload_lines_dates_a_log_around_pr_18148(lines, before):
+    from planner.measure.logs.llamacpp import _output_last
+
+    assert _output_last("\n".join(lines)) is before
 
 
 def test_check_log_refuses_a_build_older_than_planners_rules(tmp_path, capsys):

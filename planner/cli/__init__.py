@@ -187,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     cl.add_argument("--model", help="the model, when the log does not name it (bundled name, Hub id or config path)")
     cl.add_argument("--quant", help="weights format (llama.cpp: default the log's file type)")
     cl.add_argument("--gpu", help="catalog GPU id, when the log names neither the GPU nor its total (vLLM)")
+    cl.add_argument("--engine-version", help="the vLLM release (0.17.1) or llama.cpp build (b5000) that wrote the log, "
+                    "when it does not print it")
     cl.set_defaults(func=cmd_check_log)
 
     add_train_parser(sub)

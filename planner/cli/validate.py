@@ -173,7 +173,8 @@ def cmd_check_log(a) -> str:
         raise PlannerError(f"log file {a.file!r} not found")
     if path.stat().st_size > 50 * 2**20:
         raise PlannerError(f"{a.file}: {path.stat().st_size:,} bytes is more than the 50 MiB a startup log may have")
-    r = check_log(path.read_text(encoding="utf-8", errors="replace"), a.model, quant=a.quant, gpu=a.gpu)
+    r = check_log(path.read_text(encoding="utf-8", errors="replace"), a.model, quant=a.quant, gpu=a.gpu,
+                  engine_version=a.engine_version)
     settings = ", ".join(f"{k} {v}" for k, v in r.settings.items() if v is not None)
     lines = [f"{r.model} — {r.engine} log ({settings})", f"  {'figure':<34} {'log':>12} {'planner':>12} {'error':>8}"]
     for row in r.rows:

@@ -7,10 +7,10 @@ from ...errors import WorkloadError
 from ...kv import get_kv_dtype, kv_bytes_per_token_per_layer
 from ...limits import MAX_CONTEXT
 from ...spec import ModelSpec
-from ...weights import gpu_first_layer, stored_tensors
+from ...weights import gpu_placement, stored_tensors
 from ..common import EngineMemory, engine_options
 from .graph import ARCH_GRAPH, SWA_DISABLED, buffer_bytes
-from .releases import build_name, kv_cells, llamacpp_build, llamacpp_rules, swa_cells
+from .releases import LLAMACPP_OP_OFFLOAD, build_name, kv_cells, llamacpp_build, llamacpp_rules, swa_cells
 
 LLAMA_MAX_SEQ = 256  # most sequences (slots) one context holds: src/llama-cparams.h `#define LLAMA_MAX_SEQ 256`
 
@@ -52,9 +52,10 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     n_ctx and the sliding layers' cells are padded, whether each sequence has a stream of its own, and the defaults
     of flash_attn and kv_unified. The current rules: n_ctx rounded up to 256, then each slot's share (when
     --parallel without a unified cache); sliding layers keep pad256(min(cells, n_swa × slots + n_ubatch)).
-    -ngl k puts the last k layers on the GPU, and the output layer only with all of them (k > n_layers). token_embd
-    stays in host memory; a tied lm_head is a duplicated copy on the GPU. Compute buffer: ggml's allocator replayed
-    on llama.cpp's graph of one ubatch (_compute_buffer). backend="cpu" models llama.cpp's CPU backend as the
+    -ngl k puts the last k layers on the GPU, and the output layer only with all of them (k > n_layers; from PR
+    #18148 the output first, then the last k − 1 layers: weights.gpu_placement). token_embd stays in host memory;
+    a tied lm_head is a duplicated copy on the GPU. Compute buffer: ggml's allocator replayed on llama.cpp's graph
+    of one ubatch (_compute_buffer). backend="cpu" models llama.cpp's CPU backend as the
     device. Phi-3's sliding window is off in llama.cpp (SWA_DISABLED).
     n_parallel defaults to `batch` and n_ctx to context × n_parallel, so the cache holds every sequence.
     n_cpu_moe (--n-cpu-moe): the routed experts of the first n_cpu_moe layers stay in system RAM.
@@ -97,15 +98,16 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
                             "(not a MoE model)")
     if o["n_cpu_moe"] > spec.n_layers:
         raise WorkloadError(f"n_cpu_moe must be within 0–{spec.n_layers} (the model's layers), got {o['n_cpu_moe']}")
-    # llama-model.cpp load_tensors: i_gpu_start = n_layer - n_gpu_layers; the output is "layer n_layer", on the GPU
-    # only when n_gpu_layers > n_layer
-    gpu_first = gpu_first_layer(spec.n_layers, o["n_gpu_layers"])  # layers >= gpu_first run on the GPU
+    # llama-model.cpp load_tensors: i_gpu_start = n_layer - n_gpu_layers, the output "layer n_layer", on the GPU only
+    # when n_gpu_layers > n_layer; from PR #18148 i_gpu_start = n_layer + 1 - n_gpu_layers, the output first
+    output_first = rules["output"] == "first"
+    # layers >= gpu_first run on the GPU
+    gpu_first, output_on_gpu = gpu_placement(spec.n_layers, o["n_gpu_layers"], output_first=output_first)
     kv_gpu = kv_host = 0
     for i, kind in enumerate(kinds):
         n = (swa_cells_ if kind == "sliding" else cells) * (row_k + row_v)
         kv_gpu, kv_host = (kv_gpu + n, kv_host) if i >= gpu_first else (kv_gpu, kv_host + n)
     w_gpu = w_host = embd = lm_head = 0
-    output_on_gpu = o["n_gpu_layers"] > spec.n_layers
     for t in stored_tensors(spec, quant):
         if t.group == "output" or (t.group == "embedding" and spec.tie_embeddings):
             lm_head = t.nbytes
@@ -121,13 +123,15 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
             w_gpu += t.nbytes
         else:
             w_host += t.nbytes
-    compute = _compute_buffer(spec, o, n_ubatch, per_stream, swa_cells_ // streams, type_k, type_v)
-    if w_gpu and not output_on_gpu and n_ubatch >= OP_OFFLOAD_MIN_BATCH and o["backend"] != "cpu":
+    compute = _compute_buffer(spec, o, n_ubatch, per_stream, swa_cells_ // streams, type_k, type_v) if w_gpu else 0
+    if not output_on_gpu and n_ubatch >= OP_OFFLOAD_MIN_BATCH and o["backend"] != "cpu" and (
+            w_gpu or build >= LLAMACPP_OP_OFFLOAD):
         # the output layer in host memory runs on the GPU all the same for a ubatch of ≥ 32 tokens (ggml-backend's
-        # op offload; ggml-cuda offload_op: min_batch_size 32): its split copies the matrix into the compute buffer
-        # beside the ubatch's f32 logits and its normed hidden states (a -ngl 20 log of Mistral-7B Q4_K_M: 102.54 +
-        # 31.25 + 4.00 = 137.79 MiB, to the digit). The layers kept in host memory are offloaded the same way; their
-        # splits are not modelled.
+        # op offload; ggml-cuda offload_op: min_batch_size 32), even with no layer on the GPU (-ngl 0 on a CUDA
+        # build, from PR #6083): its split copies the matrix into the compute buffer beside the ubatch's f32 logits
+        # and its normed hidden states (a -ngl 20 log of Mistral-7B Q4_K_M: 102.54 + 31.25 + 4.00 = 137.79 MiB, to
+        # the digit; -ngl 0 logs of Qwen2-7B bf16 and Qwen3-0.6B Q4_K_M: 1,480 and 422.92 MiB, this term 9 and 10 %
+        # below). The layers kept in host memory are offloaded the same way; their splits are not modelled.
         compute = max(compute, lm_head + n_ubatch * (spec.vocab_size + spec.d_model) * 4)
     # The graph's inputs in host memory (CUDA_Host with every layer on the GPU): the f32 KQ mask and the embeddings,
     # as the public logs of builds up to LLAMACPP_CURRENT show them. llama-cpp-python 0.3.36's llama.cpp (Oct 2026)
@@ -137,7 +141,7 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     host_compute = per_stream * n_ubatch * 4 + n_ubatch * spec.d_model * 4
     output = spec.vocab_size * np_ * 4
     return EngineMemory(
-        engine="llama.cpp", weights_bytes=w_gpu, kv_cache_bytes=kv_gpu, activation_bytes=compute if w_gpu else 0,
+        engine="llama.cpp", weights_bytes=w_gpu, kv_cache_bytes=kv_gpu, activation_bytes=compute,
         max_concurrent=np_,
         details={"engine_version": build_name(build), "n_ctx": n_ctx, "n_ctx_train": spec.max_context,
                  "n_layers_model": spec.n_layers + 1,
@@ -152,7 +156,8 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
                  "host_moved_bytes": w_host - embd + kv_host + (embd if spec.tie_embeddings and not output_on_gpu
                                                                else 0),
                  **{k: v for k, v in o.items() if k not in ("type_v", "n_ctx", "n_parallel", "engine_version")},
-                 "n_parallel": np_, "n_ctx_padded": n_ctx_padded})
+                 "n_parallel": np_, "n_ctx_padded": n_ctx_padded, "output_first": output_first,
+                 "output_on_gpu": output_on_gpu})
 
 
 def _versioned_defaults(o: dict, rules: dict, build: int) -> None:

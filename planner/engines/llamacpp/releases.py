@@ -19,6 +19,9 @@ LLAMACPP_RULES: each row holds from its build until the next row's. The columns:
   layers       -ngl unset: "none" on the GPU (llama_model_default_params' n_gpu_layers = 0; Metal builds 999);
                "all" (b6325, PR #15434); "fit", the most that leave --fit-target free (b7407, PR #16653, on by default:
                common.h fit_params = true).
+  output       where -ngl puts the output layer: "last", on the GPU only with every repeating layer (n_gpu_layers >
+               n_layer); "first", before any repeating layer, so -ngl k holds the output and k − 1 layers (PR #18148
+               "llama: offload output layer to GPU first", b7467).
 Oldest build modelled: b1619 (PR #4309 "per-layer KV cache"), from which each layer's cells sit where its weights
 do. Older builds kept the cache on the host unless every layer was offloaded; planner refuses them.
 Not versioned: the compute buffer (replayed on the current graph, planner.engines.llamacpp.graph), and
@@ -35,19 +38,22 @@ from ..common import pad
 
 LLAMACPP_OLDEST = 1619
 LLAMACPP_CURRENT = 7553  # the newest build whose change planner follows (PR #18266, -ngl -1 the fit's default)
+LLAMACPP_OUTPUT_FIRST = 7467  # PR #18148 (commit 57c1e05, 2025-12-18): -ngl offloads the output layer first
+LLAMACPP_OP_OFFLOAD = 2454  # PR #6083 "backend : offload large batches to GPU" (commit 2bf8d0f, 2024-03-18)
 
-_COLUMNS = ("pad", "swa", "streams", "flash_attn", "layers")
-_ROWS = (  # since build, pad, swa, streams, flash_attn, layers
-    (1619, "none", "full", "unified", "none", "none"),
-    (2771, 256, "full", "unified", "off", "none"),
-    (2871, "fa", "full", "unified", "off", "none"),
-    (5429, "fa", "n_batch", "unified", "off", "none"),
-    (5554, "fa", "n_ubatch", "unified", "off", "none"),
-    (5913, "fa", "n_ubatch", "split", "off", "none"),
-    (6325, "fa", "n_ubatch", "split", "auto", "all"),
-    (6868, "none", "n_ubatch", "split", "auto", "all"),
-    (6975, "256+seq", "n_ubatch", "split", "auto", "all"),
-    (7407, "256+seq", "n_ubatch", "split", "auto", "fit"),
+_COLUMNS = ("pad", "swa", "streams", "flash_attn", "layers", "output")
+_ROWS = (  # since build, pad, swa, streams, flash_attn, layers, output
+    (1619, "none", "full", "unified", "none", "none", "last"),
+    (2771, 256, "full", "unified", "off", "none", "last"),
+    (2871, "fa", "full", "unified", "off", "none", "last"),
+    (5429, "fa", "n_batch", "unified", "off", "none", "last"),
+    (5554, "fa", "n_ubatch", "unified", "off", "none", "last"),
+    (5913, "fa", "n_ubatch", "split", "off", "none", "last"),
+    (6325, "fa", "n_ubatch", "split", "auto", "all", "last"),
+    (6868, "none", "n_ubatch", "split", "auto", "all", "last"),
+    (6975, "256+seq", "n_ubatch", "split", "auto", "all", "last"),
+    (7407, "256+seq", "n_ubatch", "split", "auto", "fit", "last"),
+    (LLAMACPP_OUTPUT_FIRST, "256+seq", "n_ubatch", "split", "auto", "fit", "first"),
 )
 LLAMACPP_RULES = tuple((since, dict(zip(_COLUMNS, row, strict=True))) for since, *row in _ROWS)
 

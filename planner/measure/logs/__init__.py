@@ -66,11 +66,12 @@ def _model(text: str, model) -> tuple[object, str]:
     raise PlannerError("the log does not name the model: give --model (see `planner models`)")
 
 
-def check_log(text: str, model=None, *, quant: str | None = None, gpu: str | None = None) -> LogCheck:
+def check_log(text: str, model=None, *, quant: str | None = None, gpu: str | None = None,
+              engine_version: str | None = None) -> LogCheck:
     """Read a startup log and put planner's figure beside each one it logs.
 
-    model, quant, gpu: what the log does not say (a profile name or path, a weights format, a catalog GPU id);
-    each overrides what the log says."""
+    model, quant, gpu, engine_version: what the log does not say (a profile name or path, a weights format, a
+    catalog GPU id, the vLLM release or llama.cpp build that wrote it); each overrides what the log says."""
     if not isinstance(text, str):
         raise PlannerError(f"a log must be text, got {type(text).__name__}")
     if len(text) > MAX_LOG_CHARS:
@@ -97,18 +98,22 @@ def check_log(text: str, model=None, *, quant: str | None = None, gpu: str | Non
         if quant is None:
             raise PlannerError("the log names no file type (no 'file type', 'model ftype' or 'general.file_type' "
                                "line) and no model size that fits one preset: give --quant (e.g. q4_k_m)")
-        result = check_llamacpp(text, spec, quant, size_is_input=quant_from not in ("given", "log"))
+        result = check_llamacpp(text, spec, quant, size_is_input=quant_from not in ("given", "log"),
+                                version=engine_version)
         found["quant"] = quant if quant_from in ("given", "log") else quant_from
     elif engine == "sglang":
+        if engine_version is not None:
+            raise PlannerError(f"engine_version {engine_version!r}: planner has one set of SGLang rules (its "
+                               "releases are not versioned); give it for vLLM and llama.cpp logs")
         result = check_sglang(text, spec, quant)
     else:
         names = " ".join(n for n, _ in model_in_log(text)[1])
-        result = check_vllm(text, spec, quant, gpu_id, model_names=names)
+        result = check_vllm(text, spec, quant, gpu_id, model_names=names, version=engine_version)
     if gpu_name or gpu_id:
         found["gpu"] = (gpu_id or "not in the catalog") + (f" ({gpu_name})" if gpu_name and gpu_from == "log" else "")
         if n_gpus > 1:
             found["gpu"] += f", {n_gpus} devices"
-    found["version"] = version_in_log(text)
+    found["version"] = f"{engine_version} (given)" if engine_version is not None else version_in_log(text)
     result.settings = {**found, **result.settings}
     result.model = spec.name
     return result

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ...engines.llamacpp.releases import LLAMACPP_OLDEST
+from ...engines.llamacpp.releases import LLAMACPP_OLDEST, LLAMACPP_OUTPUT_FIRST, llamacpp_build
 from ...errors import PlannerError
 from .common import GIB, MIB, LogCheck, Row, first, half_digit, line_of, quoted
 from .ollama import ESTIMATE, estimate_rows
@@ -19,13 +19,17 @@ _LLAMA_SETTINGS = {key: re.compile(rf"{_CTX}:\s+{key}\s+=\s+(\S+)")
                    for key in ("n_ctx", "n_batch", "n_ubatch", "n_seq_max", "flash_attn", "kv_unified")}
 _LLAMA_BUFFERS = [  # (figure, pattern): device and MiB
     ("model", re.compile(r"(?:load_tensors|llm_load_tensors):\s+(\S+) (?:model )?buffer size\s+=\s+([0-9.]+) MiB")),
-    ("kv", re.compile(r"llama_kv_cache\w*:\s+(\S+) KV buffer size\s+=\s+([0-9.]+) MiB")),
+    ("kv", re.compile(r"(?:llama_kv_cache\w*|init):\s+(\S+) KV buffer size\s+=\s+([0-9.]+) MiB")),  # init: ~b4980
     ("output", re.compile(rf"{_CTX}:\s+(\S+)\s+output buffer size\s+=\s+([0-9.]+) MiB")),
     ("compute", re.compile(rf"(?:sched_reserve|graph_reserve|{_CTX}):\s+(\S+) compute buffer size\s+=\s+"
                            r"([0-9.]+) MiB")),
 ]
 _KV_TYPES = re.compile(r"K \((\w+)\):\s+[0-9.]+ MiB, V \((\w+)\)")
 _OFFLOADED = re.compile(r"offloaded (\d+)/(\d+) layers to GPU")
+# The load order of -ngl's layers: from PR #18148 (b7467) the output layer's line comes before the repeating layers'
+# (older builds: "offloading non-repeating layers to GPU")
+_OUTPUT_LINE = re.compile(r"offloading (?:output|non-repeating) layers? to GPU")
+_REPEATING_LINE = re.compile(r"offloading (\d+) repeating layers to GPU")
 # The build that wrote the log: 'build: 5000 (a1b2c3d) with cc … for …' (common's first line), 'main: build = 722
 # (049aa16)' (older mains), llama-bench's 'build: a1b2c3d (5000)'
 _BUILD = (re.compile(r"\bbuild(?::| =)\s*(\d{1,6})\s*\([0-9a-f]{6,40}\)"),
@@ -52,6 +56,17 @@ def llamacpp_settings(text: str) -> dict:
     if m := _OFFLOADED.search(text):
         settings["n_gpu_layers"] = int(m[1])
     return settings
+
+
+def _output_last(text: str) -> bool:
+    """Whether the log offloads layers in the order of builds before PR #18148: the repeating layers' line first,
+    then the output layer's (only with every layer), or layers offloaded without the output (later builds offload
+    it first, so -ngl 0 tells nothing)."""
+    repeating = _REPEATING_LINE.search(text)
+    if repeating is None:
+        return False
+    output = _OUTPUT_LINE.search(text)
+    return output.start() > repeating.start() if output is not None else int(repeating[1]) > 0
 
 
 def llamacpp_build_in_log(text: str) -> tuple[int, int] | None:
@@ -177,7 +192,8 @@ def _refuse_unloaded(text: str, lines: dict, buffers: dict, s: dict, gpu_weights
                            "host memory, which no setting planner follows does")
 
 
-def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False) -> LogCheck:
+def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False,
+                   version: str | None = None) -> LogCheck:
     from ...estimate import estimate
 
     refuse_fork(text)
@@ -195,13 +211,17 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False) 
     for key in ("n_batch", "n_ubatch", "flash_attn", "n_gpu_layers", "kv_unified"):
         if key in s:
             kw[key] = s[key]
-    if (found := llamacpp_build_in_log(text)) is not None:  # that build's rules (sliding-window cells, padding)
+    if version is not None:  # the caller's build, over what the log prints
+        kw["engine_version"] = f"b{llamacpp_build(version)}"
+    elif (found := llamacpp_build_in_log(text)) is not None:  # that build's rules (sliding-window cells, padding)
         build, line = found
         if build < LLAMACPP_OLDEST:
             raise PlannerError(f"line {line} ('{quoted(text, line)}') is llama.cpp build {build}: planner follows "
                                f"llama.cpp from b{LLAMACPP_OLDEST} (the per-layer KV cache), whose buffers older "
                                "builds did not have")
         kw["engine_version"] = f"b{build}"
+    elif _output_last(text):  # no build printed, but the layers' lines are in the order of builds before PR #18148
+        kw["engine_version"] = f"b{LLAMACPP_OUTPUT_FIRST - 1}"
     if "flash_attn" not in s:  # printed since llama.cpp has flash attention (ggml-org/llama.cpp PR 5021, April
         kw["flash_attn"] = s["flash_attn"] = False  # 2024): a log without the line is of a build without it
     if "kv_unified" not in s and slots > 1:
@@ -240,14 +260,15 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False) 
             rows.append(Row(f"{fig} buffer ({'+'.join(devices)})", logged / MIB,
                             gpu[fig] / MIB if len(devices) == 1 else None, "MiB", note,
                             min(lines[(fig, dev)] for dev in devices), 0.005 * len(devices)))
-    mapped_span = d["n_gpu_layers"] <= spec.n_layers  # the output on the host: see below
+    mapped_span = not d["output_on_gpu"]  # the output on the host: see below
     for (fig, dev), b in buffers.items():
         if is_host_buffer(dev):
             expected, note = host[fig], ""
             if fig == "model" and dev == "CPU_Mapped" and mapped_span:
                 # with mmap the host buffer is the file's range from the first host tensor to the last
                 # (llama_model_loader::get_mapping_range): token_embd leads the file and the output closes it, so
-                # with the output on the host the range is every tensor, the GPU's layers included (mapped, not read)
+                # with the output on the host the range is every tensor, the GPU's layers included (mapped, not read);
+                # with it on the GPU (from PR #18148 whenever -ngl ≥ 1) the range ends at the last host layer
                 expected = e.weights_bytes + d["host_weights_bytes"]
                 note = "mmap: the file's range, token_embd to output"
             rows.append(Row(f"{fig} buffer ({dev})", b / MIB, expected / MIB, "MiB", note, line=lines[(fig, dev)],

@@ -147,7 +147,8 @@ def vllm_settings(text: str) -> dict:
     return out
 
 
-def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_names: str = "") -> LogCheck:
+def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_names: str = "",
+               version: str | None = None) -> LogCheck:
     from ...engines.vllm import VLLM_CURRENT, vllm_release
     from ...estimate import estimate
 
@@ -160,7 +161,9 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
     tp = s.get("tensor_parallel_size", 1)
     kw: dict = {k: s[k] for k in ("max_model_len", "gpu_memory_utilization", "max_num_batched_tokens",
                                   "max_num_seqs", "block_size") if k in s}
-    release, told = vllm_log_release(text)
+    release, told = (str(version).strip(), "given") if version is not None else vllm_log_release(text)
+    if version is not None:
+        vllm_release(release)  # a release planner has rules for, else a one-line error naming it
     try:
         vllm_release(release)
     except PlannerError:  # a release outside the rules planner has read: the nearest it has
