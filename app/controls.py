@@ -93,7 +93,8 @@ def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor") -> dict
                    "num_gpu": state["ngl"]}
     elif engine == "sglang":
         options = {"mem_fraction_static": state["mfs"], "tp_size": n_gpus if n_gpus > 1 else None,
-                   "context_length": state["max_model_len"], "max_running_requests": state["max_num_seqs"]}
+                   "context_length": state["max_model_len"], "max_running_requests": state["max_num_seqs"],
+                   "cpu_offload_gb": state["cpu_offload"]}
     elif engine == "llama.cpp":
         fa = state["flash_attn"]
         options = {"n_ubatch": state["n_ubatch"], "flash_attn": None if fa == "default" else fa == "on",

@@ -206,12 +206,17 @@ def _engine_controls(state: dict, spec) -> None:
                "max_running_requests.")
         widget("number_input", "max_num_seqs", "max_running_requests", where=box, min_value=1, max_value=MAX_BATCH,
                value=None, placeholder="SGLang's rule (2,048–4,096)")
+        widget("number_input", "cpu_offload", "cpu_offload_gb (GiB per GPU)", where=box, min_value=0.0,
+               max_value=1e6, value=None, placeholder="0: every weight on the GPU", format="%.1f", step=1.0,
+               help="SGLang's --cpu-offload-gb: this many GiB of each GPU's decoder-layer weights stay in host "
+               "memory and cross the PCIe link on every forward step (slower, more room for the KV pool).")
     elif engine == "llama.cpp":
         _version(box, "llamacpp_version", "build (its rules)", LLAMACPP_VERSIONS,
                  f"b{llamacpp.releases.LLAMACPP_CURRENT}",
                  help="llama.cpp's cache padding, sliding-window cells, per-slot streams and defaults changed over "
-                 "its builds: flash attention and all layers on the GPU by default from b6325, --fit from b7407, no "
-                 "layer on the GPU unless -ngl is set before b6325 (Metal: all). One build stands for each period.")
+                 "its builds: flash attention and all layers on the GPU by default from b6325, --fit from b7407, "
+                 "-ngl counting the output layer first from b7467, no layer on the GPU unless -ngl is set before "
+                 "b6325 (Metal: all). One build stands for each period.")
         widget("number_input", "n_ubatch", "n_ubatch", where=box, min_value=1, max_value=MAX_CONTEXT, value=None,
                placeholder="512")
         widget("selectbox", "flash_attn", "flash attention", where=box, options=["default", "on", "off"])

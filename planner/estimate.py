@@ -14,7 +14,7 @@ from .errors import WorkloadError, shown
 from .kv import get_kv_dtype, indexer_cache_bytes, kv_cache_bytes
 from .limits import MAX_BATCH, MAX_BYTES, MAX_CONTEXT
 from .overhead import overhead_breakdown
-from .performance import Performance, offloaded, performance
+from .performance import Performance, host_copied, offloaded, performance
 from .profiles import load_model
 from .quant.catalog import get_quant
 from .spec import ModelSpec
@@ -263,6 +263,9 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
         perf = offloaded(spec, w, perf, gpu=gpu, n_gpu_layers=details["n_gpu_layers"], kv_total=kv,
                          cpu_moe_layers=details.get("n_cpu_moe", 0), engine=speed, efficiency=efficiency,
                          output_first=details.get("output_first", False))
+    if perf is not None and engine == "sglang" and details.get("host_weights_bytes"):
+        perf = host_copied(perf, w, gpu=gpu, host_bytes=details["host_weights_bytes"],
+                           chunk=details["chunked_prefill_size"])
     if host_memory_bytes is None and perf is not None and engine in ("llama.cpp", "ollama") \
             and details.get("host_moved_bytes") and (host_memory_bytes := _local_free_ram(gpu)) is not None:
         details = {**details, "host_memory_from": "this machine's available RAM"}

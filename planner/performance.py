@@ -40,6 +40,10 @@ class Performance(BaseModel):
         0.0, description="what the first token waits after its prefill before it reaches the caller: one decode step "
         "where vLLM's V0 engine (0.6–0.7) processes outputs asynchronously, handing a step's tokens out after the "
         "next step; included in prefill_seconds")
+    host_copy_seconds: float = Field(
+        0.0, description="what copying weights kept in host memory to the GPU adds to every forward step (SGLang's "
+        "--cpu-offload-gb: the offloaded parameters cross the PCIe link each step, at its datasheet speed, so the "
+        "figures are no faster than this); included in the figures above, the prefill once per chunk")
     eager_attention_seconds: float = Field(
         0.0, description="what eager attention's materialized score matrices take of the prefill (transformers with "
         "attention='eager'; EAGER_ATTENTION_BYTES_PER_SCORE, measured on an H200); included in prefill_seconds")
@@ -72,6 +76,25 @@ def offloaded(spec: ModelSpec, w: Workload, perf: Performance, *, gpu, n_gpu_lay
                                      output_first=output_first)
     return perf.model_copy(update=dict(prefill_seconds=None, decode_seconds_per_token=step,
                                        decode_tokens_per_s=1 / step, throughput_tokens_per_s=w.batch / step))
+
+
+def host_copied(perf: Performance, w: Workload, *, gpu, host_bytes: int, chunk: int) -> Performance:
+    """SGLang with --cpu-offload-gb: each forward step first copies the offloaded parameters to the GPU (srt/
+    offloader.py: every offloaded module's state moved with .to(device) before its forward), at the host link's
+    datasheet speed per direction; a prompt's prefill pays it once per chunk of `chunk` tokens."""
+    from math import ceil
+
+    from .gpus import load_gpu
+
+    g = load_gpu(gpu)
+    if perf.decode_seconds_per_token is None or g.host_link is None:
+        return perf
+    copy = host_bytes / g.host_link.bytes_per_s
+    step = perf.decode_seconds_per_token + copy
+    prefill = None if perf.prefill_seconds is None else perf.prefill_seconds + copy * ceil(perf.prompt_tokens / chunk)
+    return perf.model_copy(update=dict(prefill_seconds=prefill, decode_seconds_per_token=step,
+                                       decode_tokens_per_s=1 / step, throughput_tokens_per_s=w.batch / step,
+                                       host_copy_seconds=copy))
 
 
 def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt, refusal: str | None = None,

@@ -8,7 +8,7 @@ import sys
 
 from ..errors import PlannerError
 from ..units import UNIT_BYTES
-from .args import Parser, parse_tokens, positive, rate, unit
+from .args import Parser, nonnegative_float, parse_tokens, positive, rate, unit
 from .commands import cmd_estimate, cmd_fit, cmd_gpus, cmd_models, cmd_quants, cmd_table
 from .machine import add_parser as add_machine_parser
 from .train import add_parser as add_train_parser
@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--tp-size", type=positive, help="sglang: tensor parallel GPUs (default 1); figures are per GPU")
     e.add_argument("--context-length", type=positive, help="sglang: longest request (default: the model's maximum)")
     e.add_argument("--max-running-requests", type=positive, help="sglang: default from the pool (2048–4096)")
+    e.add_argument("--cpu-offload-gb", type=nonnegative_float,
+                   help="sglang: GiB of each GPU's decoder-layer weights kept in host memory (default 0)")
     e.add_argument("--num-ctx", type=positive, help="ollama: num_ctx (default: 4K/32K/256K by the GPU's memory)")
     e.add_argument("--num-gpu", type=int, help="ollama: num_gpu, the layers on the GPU (default: Ollama decides)")
     e.add_argument("--num-parallel", type=positive, help="ollama: OLLAMA_NUM_PARALLEL (default 1; before "

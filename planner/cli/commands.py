@@ -30,7 +30,7 @@ def cmd_estimate(a) -> str:
             parse_size(a.cuda_graph_memory, "--cuda-graph-memory")),
         "mem_fraction_static": a.mem_fraction_static,
         "tp_size": a.tp_size, "context_length": a.context_length, "engine_version": a.engine_version,
-        "max_running_requests": a.max_running_requests,
+        "max_running_requests": a.max_running_requests, "cpu_offload_gb": a.cpu_offload_gb,
         "kv_unified": True if a.kv_unified else None, "num_ctx": a.num_ctx, "num_parallel": a.num_parallel,
         "num_gpu": a.num_gpu, "kv_cache_type": a.kv_cache_type}.items() if v is not None}
     gpu = _gpu(a)
@@ -84,6 +84,9 @@ def cmd_estimate(a) -> str:
         if p.engine_loop_seconds:
             lines.append(f"  each step includes {1e3 * p.engine_loop_seconds:.1f} ms of the V0 engine's host loop "
                          "(scheduling and sampling between GPU steps, before vLLM 0.8.0)")
+        if p.host_copy_seconds:
+            lines.append(f"  each forward step includes {1e3 * p.host_copy_seconds:.0f} ms copying the weights kept in "
+                         "host memory to the GPU (at the PCIe link's datasheet speed: no faster than this)")
         if p.output_lag_seconds:
             lines.append(f"  the first token also waits {1e3 * p.output_lag_seconds:.1f} ms: vLLM's V0 engine "
                          "(0.6–0.7) hands a step's tokens out after the next step (async output processing)")
@@ -189,7 +192,10 @@ def _engine_lines(e, unit: str) -> list[str]:
                 f"{format_bytes(d['rotary_cache_bytes'], 'MiB')}, allocator segment tails "
                 f"{format_bytes(d['allocator_tails_bytes'], 'MiB')}"
                 + (f", MLA's per-head copies of kv_b_proj {format_bytes(d['mla_absorbed_bytes'], 'MiB')}"
-                   if d.get("mla_absorbed_bytes") else ""),
+                   if d.get("mla_absorbed_bytes") else "")
+                + (f"; {format_bytes(d['host_weights_bytes'], unit)} of decoder-layer weights in host memory "
+                   f"(--cpu-offload-gb {d['cpu_offload_gb']:g}), copied in for every forward step"
+                   if d.get("host_weights_bytes") else ""),
                 f"  KV cache: {d['max_total_num_tokens']:,} tokens ({format_bytes(d['cell_bytes'], 'MiB')} each"
                 + (" in the full layers" if d.get("swa_max_total_num_tokens") or d.get("mamba_state_bytes") else "")
                 + "); "

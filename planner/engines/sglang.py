@@ -70,22 +70,32 @@ def sglang_mxfp4_backend(gpu) -> str:
     return "flashinfer" if datacenter_blackwell(gpu) else "triton"
 
 
-def sglang_loaded_bytes(spec: ModelSpec, quant: str, tp: int = 1, gpu=None) -> dict[str, int]:
+def sglang_loaded_bytes(spec: ModelSpec, quant: str, tp: int = 1, gpu=None, cpu_offload_bytes: int = 0
+                        ) -> dict[str, int]:
     """What one GPU holds once SGLang has loaded `spec` in `quant` split tp_size ways: the weight tensors (MXFP4
     experts in its MoE kernel's layout on `gpu`, a catalog GPU), the rotary cache and the allocator's segment tails
-    (see above)."""
+    (see above). cpu_offload_bytes (--cpu-offload-gb × 2^30, per GPU): the decoder layers' parameters, layer by layer
+    and parameter by parameter, move to pinned host memory until that many bytes have (the one that crosses the
+    budget included; srt/offloader.py: a per-parameter check before each), embeddings and lm_head staying."""
     factor = 1
     if spec.moe is not None:
         flashinfer = sglang_mxfp4_backend(gpu) == "flashinfer"
         factor = mxfp4_expert_factor(max(1, spec.moe.expert_d_ff // tp), spec.d_model, 256 if flashinfer else 32,
                                      256 if flashinfer else 1, scales_kept=not flashinfer)
     params: dict[str, int] = {}
+    layer_of: dict[str, int | None] = {}
     for t in stored_tensors(spec, quant):
         name = t.name
         for pattern, fused in _FUSED:
             name = pattern.sub(fused, name)
         share = ceil(t.nbytes / (1 if tp_replicated(t) else tp)) if t.is_matrix else t.nbytes
         params[name] = params.get(name, 0) + (ceil(share * factor) if is_mxfp4_expert(t) else share)
+        layer_of[name] = t.layer
+    offloaded = 0
+    for name in sorted((n for n in params if layer_of[n] is not None), key=lambda n: layer_of[n]):
+        if offloaded >= cpu_offload_bytes:
+            break
+        offloaded += params.pop(name)
     tails = sum(-n % ALLOCATOR_ROUND_BYTES for n in params.values() if n >= ALLOCATOR_LARGE_BYTES)
     rotary = spec.mla.qk_rope_head_dim if spec.mla is not None else spec.head_dim
     return {"weight_tensors": sum(params.values()), "rotary_cache": spec.max_context * rotary * 4,
@@ -182,9 +192,12 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     catalog GPU, where known), and its verdict for `batch` requests of `context` tokens."""
     given = dict(options)
     defaults = {"mem_fraction_static": 0.0, "tp_size": 1, "context_length": spec.max_context,
-                "max_running_requests": 0, "chunked_prefill_size": 0}
+                "max_running_requests": 0, "chunked_prefill_size": 0, "cpu_offload_gb": 0}
+    offload_gb = given.pop("cpu_offload_gb", 0)
+    if isinstance(offload_gb, bool) or not isinstance(offload_gb, (int, float)) or not 0 <= offload_gb <= 2**20:
+        raise WorkloadError(f"cpu_offload_gb must be a number of GiB ≥ 0, got {shown(offload_gb)}")
     o = engine_options("sglang", {k: v for k, v in given.items() if k != "mem_fraction_static"},
-                       {k: v for k, v in defaults.items() if k != "mem_fraction_static"},
+                       {k: v for k, v in defaults.items() if k not in ("mem_fraction_static", "cpu_offload_gb")},
                        maximum={"tp_size": MAX_GPUS, "context_length": MAX_CONTEXT, "max_running_requests": MAX_BATCH,
                                 "chunked_prefill_size": MAX_CONTEXT}, minimum={"max_running_requests": 0,
                                                                                "chunked_prefill_size": 0})
@@ -207,7 +220,7 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     elif isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0 < frac < 1:
         raise WorkloadError(f"mem_fraction_static must be within (0, 1), got {shown(frac)}")
     chunked = o["chunked_prefill_size"] or picked["chunked_prefill_size"]
-    loaded = sglang_loaded_bytes(spec, quant, tp, gpu)
+    loaded = sglang_loaded_bytes(spec, quant, tp, gpu, cpu_offload_bytes=int(offload_gb * 2**30))
     per_gpu = sum(loaded.values())
     heads = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / tp) / spec.n_kv_heads
     layer = ceil(kv_bytes_per_token_per_layer(spec, kv_dtype) * heads)
@@ -268,6 +281,7 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
                  "req_to_token_bytes": req_to_token, "chunked_prefill_size": chunked,
                  "cuda_graph_max_bs": picked["cuda_graph_max_bs"], "context_length": length,
                  "swa_max_total_num_tokens": swa_tokens, "max_mamba_cache_size": states,
-                 "mamba_state_bytes": state,
+                 "mamba_state_bytes": state, "cpu_offload_gb": offload_gb,
+                 "host_weights_bytes": sum(sglang_loaded_bytes(spec, quant, tp, gpu).values()) - per_gpu,
                  **{f"{k}_bytes": v for k, v in loaded.items()},
                  "gpus": tp})

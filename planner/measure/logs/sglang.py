@@ -31,7 +31,8 @@ _ARGS = {"mem_fraction_static": re.compile(r"mem_fraction_static=(\d*\.?\d+)|--m
          "tp_size": re.compile(r"(?<![\w])tp_size=(\d+)|--tp(?:-size)?[= ](\d+)"),
          "kv_cache_dtype": re.compile(r"kv_cache_dtype='(\w+)'"),
          "quantization": re.compile(r"(?<![\w_])quantization='?([\w-]+)'?"),
-         "context_length": re.compile(r"context_len(?:gth)?=(\d+)")}
+         "context_length": re.compile(r"context_len(?:gth)?=(\d+)"),
+         "cpu_offload_gb": re.compile(r"cpu_offload_gb=(\d*\.?\d+)|--cpu-offload-gb[= ](\d*\.?\d+)")}
 
 
 def sglang_settings(text: str) -> dict:
@@ -39,7 +40,8 @@ def sglang_settings(text: str) -> dict:
     for key, pattern in _ARGS.items():
         if m := pattern.search(text):
             value = next(g for g in m.groups() if g is not None)
-            out[key] = float(value) if key == "mem_fraction_static" else int(value) if value.isdigit() else value
+            out[key] = float(value) if key in ("mem_fraction_static", "cpu_offload_gb") else (
+                int(value) if value.isdigit() else value)
     return out
 
 
@@ -71,7 +73,8 @@ def check_sglang(text: str, spec, quant: str | None) -> LogCheck:
     e = estimate(spec, quant=quant, kv_dtype=kv_dtype, context=min(spec.max_context, 4096))
     from ...engines.sglang import sglang_loaded_bytes
 
-    loaded = sglang_loaded_bytes(spec, e.workload.quant, tp)
+    offload = s.get("cpu_offload_gb", 0)
+    loaded = sglang_loaded_bytes(spec, e.workload.quant, tp, cpu_offload_bytes=int(offload * 2**30))
     weights = sum(loaded.values())
     per_layer = kv_bytes_per_token_per_layer(spec, e.workload.kv_dtype)
     heads = max(1, spec.n_kv_heads // tp) if spec.mla is None else spec.n_kv_heads
@@ -79,6 +82,7 @@ def check_sglang(text: str, spec, quant: str | None) -> LogCheck:
 
     cell = per_layer * sglang_pool_layers(spec)[0] * heads // spec.n_kv_heads  # K and V of one token on one GPU
     split = (f"one GPU's share at tp_size {tp}, " if tp > 1 else "") + (
+        f"the decoder layers' parameters past --cpu-offload-gb {offload:g} on the host, " if offload else "") + (
         f"with the rotary cache ({loaded['rotary_cache'] / 2**20:.0f} MiB) and the allocator's segment tails "
         f"({loaded['allocator_tails'] / 2**20:.0f} MiB); ")
     rows = []
@@ -109,7 +113,7 @@ def check_sglang(text: str, spec, quant: str | None) -> LogCheck:
         free = int(float(begin[1]) * GIB)
         mem = sglang_memory(spec, quant=e.workload.quant, kv_dtype=e.workload.kv_dtype,
                             gpu_memory_bytes=free + CUDA_CONTEXT_BYTES, smi_memory_bytes=free, context=1,
-                            mem_fraction_static=frac, tp_size=tp)
+                            mem_fraction_static=frac, tp_size=tp, cpu_offload_gb=offload)
         line = tokens_line if tokens_m else kv_line
         on = (f"planner's SGLang engine on the logged free memory ({begin[1]} GB) and mem_fraction_static "
               f"{frac:g}, with planner's weights and KV bytes")
