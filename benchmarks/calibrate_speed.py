@@ -49,11 +49,12 @@ MIN_PREFILL_COMPUTE_S = 0.05
 # calibration half this sets aside 7 runs, all MoE models at batch 1 on 8 GPUs under a compiled engine (2–7 % of the
 # step); the llama.cpp runs with the least bound (12–25 %: MoE or 1-bit weights on one GPU) stay.
 MIN_DECODE_BYTES_SHARE = 0.1
-# Eager engines (Hugging Face transformers' generate()): a decode step is bounded below by the time its kernels take
-# to launch, layer by layer, not only by bytes. Their runs set that floor instead of a bandwidth share: a run is
-# launch-bound when even the prior bandwidth share (DEFAULT's decode_memory) would move its bytes in under half the
-# measured step; the floor is the median of measured step ÷ layers over those runs.
-EAGER = {"transformers"}
+# Eager engines (Hugging Face transformers' generate(), and AutoAWQ, whose fused modules run in it): a decode step is
+# bounded below by the time its kernels take to launch, layer by layer, not only by bytes. Their runs set that floor
+# instead of a bandwidth share: a run is launch-bound when even the prior bandwidth share (DEFAULT's decode_memory)
+# would move its bytes in under half the measured step; the floor is the median of measured step ÷ layers over those
+# runs.
+EAGER = {"transformers", "autoawq"}
 # Graph-launched and compiled engines: each layer adds a fixed time to every step (short kernels, syncs). One value
 # for all of them, chosen on this grid by the calibration half's decode error with the efficiencies refitted at each.
 OVERHEAD_GRID = (0.0, 10e-6, 20e-6, 30e-6, 40e-6, 50e-6, 60e-6, 75e-6, 100e-6)

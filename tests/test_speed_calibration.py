@@ -102,8 +102,11 @@ def test_the_committed_table_is_what_the_calibration_half_fits(committed):
     tile = next((e["moe_prefill_tile"] for e in committed["entries"] if "moe_prefill_tile" in e), None)
     assert tile == choose_tile(calibration, tau, chosen, sync)  # likewise, on the calibration time to first token
     assert committed["entries"] == fit(calibration, tau, tile, chosen, sync)
-    floor = next(e for e in committed["entries"] if "decode_floor_s_per_layer" in e)
-    assert floor["engine"] == "transformers" and 0.0005 < floor["decode_floor_s_per_layer"] < 0.002
+    floors = {e["engine"]: e["decode_floor_s_per_layer"] for e in committed["entries"]
+              if "decode_floor_s_per_layer" in e}
+    assert 0.0005 < floors["transformers"] < 0.002
+    # AutoAWQ's fused modules launch fewer kernels a layer than transformers' own, still inside its Python loop
+    assert 0.0001 < floors["autoawq"] < floors["transformers"]
 
 
 def test_a_trial_table_stands_in_for_the_file_only_meanwhile():

@@ -52,7 +52,7 @@ _SETTINGS = {  # engine config line, non-default args, V0 profiling line, the co
 }
 _KV_DTYPE = re.compile(r"kv[_-]cache[_-]dtype['\"]?[=:\s]+'?(\w+)")
 _DTYPE = re.compile(r"(?<![\w])dtype=torch\.(\w+)")
-_QUANTIZATION = re.compile(r"(?<![\w])(?:'quantization': '|quantization=)([\w-]+)")
+_QUANTIZATION = re.compile(r"(?<![\w-])(?:'quantization': '|quantization=|--quantization[= ])([\w-]+)")
 _V1 = re.compile(r"V1 LLM engine|EngineCore|gpu_worker\.py|kv_cache_utils\.py|Available KV cache memory")
 # which top-k/top-p sampler the profile run used, where the log says (v1/sample/ops/topk_topp_sampler.py)
 _FLASHINFER_SAMPLER = [(re.compile(r"Using FlashInfer for top-p & top-k sampling"), True),
@@ -70,11 +70,28 @@ _QUANTS = {"fp8": "fp8", "awq": "awq", "awq_marlin": "awq", "gptq": "gptq", "gpt
            "mxfp4": "mxfp4", "bitsandbytes": "nf4"}
 
 
+_GGUF_FILE = re.compile(r"[-_.]((?:I?Q\d\w*?)|F16|BF16|F32)\.gguf\b", re.IGNORECASE)
+
+
+def _gguf_preset(text: str) -> str | None:
+    """The llama.cpp preset a GGUF file's name carries (…-Q4_K_M.gguf: q4_k_m), where planner has it."""
+    from ...quant.catalog import get_quant
+
+    for m in _GGUF_FILE.finditer(text):
+        try:
+            return get_quant(m[1].lower()).name
+        except PlannerError:
+            continue
+    return None
+
+
 def _quant(text: str, model_names: str) -> str | None:
     """The weights format the log names: its quantization= setting, else the model's name (…-w8a8, …-FP8,
     …-AWQ), else the dtype of unquantized weights."""
     by_name = next((q for pattern, q in _NAMED if re.search(pattern, model_names, re.IGNORECASE)), None)
     if (m := _QUANTIZATION.search(text)) and m[1] not in ("None", "none"):
+        if m[1] == "gguf":  # the file's preset, as its name gives it (Llama-3.2-3B-Instruct-Q8_0.gguf)
+            return _gguf_preset(text)
         return by_name if m[1] == "compressed-tensors" else _QUANTS.get(m[1])
     if by_name:
         return by_name
