@@ -31,10 +31,11 @@ from .spec import ModelSpec
 Family = Literal["float", "fp8", "int8", "int4", "gguf"]
 GPUClass = Literal["hbm", "gddr", "apple", "amd"]
 # Engines whose speed planner models, and the group an engine falls back to when the table has nothing for it.
-# AutoAWQ runs its fused modules inside transformers' generate() (eager, a Python loop per step): transformers' group.
+# AutoAWQ runs its fused modules inside transformers' generate() (eager, a Python loop per step, its decode floored like
+# transformers'), with its own int4 GEMM and GEMV kernels: a group of its own, so that neither speaks for the other.
 SPEED_ENGINES = {"llama.cpp": "llama.cpp", "vllm": "compiled", "sglang": "compiled", "tensorrt-llm": "compiled",
                  "gpt-fast": "compiled", "mlc-llm": "compiled", "exllamav2": "compiled", "lmdeploy": "compiled",
-                 "autoawq": "transformers", "mlx": "mlx", "transformers": "transformers"}
+                 "autoawq": "autoawq", "mlx": "mlx", "transformers": "transformers"}
 BACKENDS = ("cuda", "rocm", "vulkan", "metal", "sycl", "cpu")  # llama.cpp's
 # Memory engines that run another's kernels: their speed is that engine's
 RUNS_ON = {"ollama": "llama.cpp"}

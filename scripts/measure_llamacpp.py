@@ -137,14 +137,14 @@ def report() -> str:
 def refresh() -> None:
     """Recompute planner's figures, errors and verdicts of every record, the CPU's and the GPU's; llama.cpp's
     measurements stay as they are."""
-    from planner.measure.llamacpp import predicted, predicted_on_gpu, within
+    from planner.measure.llamacpp import predicted, predicted_on_gpu, record_build, within
 
     for path in (OUT, GPU_OUT):
         records = [json.loads(line) for line in path.read_text().splitlines()]
         for r in records:
             spec = load_model(r["model"])
             est = predicted(spec, r["quant"], r["options"]) if r.get("gpu") is None else \
-                predicted_on_gpu(spec, r["quant"], r["options"], r["gpu"])
+                predicted_on_gpu(spec, r["quant"], r["options"], r["gpu"], record_build(r))
             r["estimated"] = {k: est[k] for k in r["measured"]}
             r["error_pct"] = {k: round(100 * (est[k] / m - 1), 3) for k, m in r["measured"].items() if m}
             r["within_tolerance"] = {k: within(k, est[k], m) for k, m in r["measured"].items()}

@@ -492,3 +492,14 @@ def test_vllm_profile_run_holds_the_fused_moe_caches():
     assert vllm_fused_moe_bytes(spec, 8192, tp=8, whole_experts=True) > vllm_fused_moe_bytes(spec, 8192, tp=8,
                                                                                             whole_experts=False)
     assert vllm_fused_moe_bytes(load_model("meta-llama/Llama-3.1-8B"), 8192, tp=1, whole_experts=False) == 0
+
+
+def test_llama_cpp_keeps_every_token_where_it_implements_no_sliding_window():
+    """Mistral-7B-v0.1 converts to llama.cpp's LLM_ARCH_LLAMA, which reads no sliding window (src/llama-model.cpp): at
+    32,768 tokens every layer holds every cell, 32,768 × 32 layers × 8 KV heads × 128 × (K and V) × 2 B = 4 GiB,
+    where its 4,096-token window would hold 0.56 GiB; gemma-2's window llama.cpp keeps (LLAMACPP_SWA)."""
+    e = estimate("mistralai/Mistral-7B-v0.1", engine="llama.cpp", quant="q4_k_m", context=32768, gpu="rtx-4090")
+    assert e.kv_cache_bytes == 32768 * 32 * 8 * 128 * 2 * 2 == 4 * 2**30
+    assert e.engine_details["swa_cells"] == 0
+    g = estimate("google/gemma-2-9b", engine="llama.cpp", quant="q4_k_m", context=8192, gpu="rtx-4090")
+    assert 0 < g.engine_details["swa_cells"] < g.engine_details["kv_cells"]

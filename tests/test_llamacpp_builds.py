@@ -103,8 +103,9 @@ LOG = "tests/fixtures/logs/llama.cpp-bllossom-llama3-8b-q4km-rtx3070.log"  # a r
     ("build: 5000 (a1b2c3d) with cc (GCC) 13.2.0 for x86_64-linux-gnu", "b5000"),  # common's first line
     ("main: build = 1650 (049aa16)", "b1650"),  # older mains
     ("build: 4426e298 (2824)", "b2824"),  # llama-bench's
-    # built outside a git tree: no number, and the layers' lines in the order of builds before PR #18148
-    ("build: 0 (a1b2c3d) with cc (GCC) 13.2.0 for x86_64-linux-gnu", f"b{LLAMACPP_OUTPUT_FIRST - 1}"),
+    # built outside a git tree: no number; its lines are dated instead ('llm_load_tensors:', which PR #11110 renamed
+    # in b4463)
+    ("build: 0 (a1b2c3d) with cc (GCC) 13.2.0 for x86_64-linux-gnu", "b4462"),
 ])
 def test_check_log_applies_the_rules_of_the_build_the_log_prints(line, build, monkeypatch):
     import importlib
@@ -126,9 +127,9 @@ def test_check_log_applies_the_rules_of_the_build_the_log_prints(line, build, mo
     assert all(row.within(0.5) for row in result.rows if row.planner is not None and "size" not in row.figure)
     seen.clear()
     check_log(text, model="meta-llama/Meta-Llama-3-8B")
-    # no build line: the rules of the last build before PR #18148, which its lines' order shows (the repeating
-    # layers, then the output)
-    assert seen["engine_version"] == f"b{LLAMACPP_OUTPUT_FIRST - 1}"
+    # no build line: the newest build whose lines these are ('llm_load_tensors:' until b4463; the offload lines'
+    # order, the repeating layers then the output, until PR #18148)
+    assert seen["engine_version"] == "b4462"
 
 
 @pytest.mark.parametrize("lines, before", [
@@ -142,9 +143,11 @@ def test_check_log_applies_the_rules_of_the_build_the_log_prints(line, build, mo
     (["load_tensors: offloading 0 repeating layers to GPU", "load_tensors: offloaded 0/29 layers to GPU"], False),
 ])
 def test_the_order_of_the_offload_lines_dates_a_log_around_pr_18148(lines, before):
-    from planner.measure.logs.llamacpp import _output_last
+    from planner.measure.logs.llamacpp import _output_last, newest_build_of_lines
 
     assert _output_last("\n".join(lines)) is before
+    assert newest_build_of_lines("\n".join(lines)) == (
+        4462 if lines[0].startswith("llm_load_tensors") else LLAMACPP_OUTPUT_FIRST - 1 if before else None)
 
 
 def test_check_log_refuses_a_build_older_than_planners_rules(tmp_path, capsys):

@@ -238,15 +238,27 @@ def predicted(spec: ModelSpec, quant: str, options: dict) -> dict:
             "output_bytes": host["host_output_bytes"], "compute_bytes": device.activation_bytes}
 
 
-def predicted_on_gpu(spec: ModelSpec, quant: str, options: dict, gpu: str) -> dict:
+# The llama.cpp build each llama-cpp-python release vendors: its CHANGELOG's "update llama.cpp to
+# ggml-org/llama.cpp@<commit>" and that commit's build number as public pins name it (0c1e57098 is b11312, 2026-10-01)
+LLAMA_CPP_PYTHON_BUILDS = {"0.3.36": 11312}
+
+
+def record_build(record: dict) -> int | None:
+    """The llama.cpp build of a measurement record ("llama-cpp-python 0.3.36"), where planner knows it."""
+    return LLAMA_CPP_PYTHON_BUILDS.get(record.get("engine_version", "").removeprefix("llama-cpp-python "))
+
+
+def predicted_on_gpu(spec: ModelSpec, quant: str, options: dict, gpu: str, build: int | None = None) -> dict:
     """planner's figures for a run with every layer on `gpu` (CUDA backend): the device's weights, KV and compute
-    buffer, and what stays in system RAM (token embeddings, the pinned output and host compute buffers)."""
+    buffer, and what stays in system RAM (token embeddings, the pinned output and host compute buffers). build: the
+    llama.cpp build that ran (None: the current rules)."""
     from ..estimate import estimate
 
     e = estimate(spec, quant=quant, context=options["n_ctx"] // options["n_parallel"], batch=options["n_parallel"],
                  engine="llama.cpp", gpu=gpu, backend="cuda", kv_dtype=options["type_k"], type_v=options["type_v"],
                  n_ubatch=options["n_ubatch"], n_batch=options["n_batch"], flash_attn=options["flash_attn"],
-                 n_parallel=options["n_parallel"], n_ctx=options["n_ctx"], n_gpu_layers=options["n_gpu_layers"])
+                 n_parallel=options["n_parallel"], n_ctx=options["n_ctx"], n_gpu_layers=options["n_gpu_layers"],
+                 engine_version=None if build is None else f"b{build}")
     d = e.engine_details
     return {"model_bytes": e.weights_bytes, "host_model_bytes": d["host_weights_bytes"],
             "kv_bytes": e.kv_cache_bytes, "k_bytes": d["kv_k_bytes"], "v_bytes": d["kv_v_bytes"],
@@ -282,7 +294,8 @@ def measure(spec: ModelSpec, quant: str, options: dict, *, workdir: str | Path, 
     finally:
         path.unlink(missing_ok=True)
     version = measured.pop("llama_cpp_python")
-    estimated = predicted(spec, quant, options) if gpu is None else predicted_on_gpu(spec, quant, options, gpu)
+    build = LLAMA_CPP_PYTHON_BUILDS.get(version)
+    estimated = predicted(spec, quant, options) if gpu is None else predicted_on_gpu(spec, quant, options, gpu, build)
     where = "the CPU" if gpu is None else f"a CUDA GPU ({gpu}), every layer offloaded"
     on = {"device": "cpu"} if gpu is None else {"device": _gpu_name(gpu), "gpu": gpu}
     return {"engine": "llama.cpp", "engine_version": f"llama-cpp-python {version}", **on,

@@ -9,8 +9,18 @@ from ...limits import MAX_CONTEXT
 from ...spec import ModelSpec
 from ...weights import gpu_placement, stored_tensors
 from ..common import EngineMemory, engine_options
-from .graph import ARCH_GRAPH, SWA_DISABLED, buffer_bytes
-from .releases import LLAMACPP_OP_OFFLOAD, build_name, kv_cells, llamacpp_build, llamacpp_rules, swa_cells
+from .graph import ARCH_GRAPH, LLAMACPP_SWA, buffer_bytes
+from .releases import (
+    LLAMACPP_EMBD_INPUT,
+    LLAMACPP_F16_MASK,
+    LLAMACPP_OP_OFFLOAD,
+    LLAMACPP_SET_ROWS,
+    build_name,
+    kv_cells,
+    llamacpp_build,
+    llamacpp_rules,
+    swa_cells,
+)
 
 LLAMA_MAX_SEQ = 256  # most sequences (slots) one context holds: src/llama-cparams.h `#define LLAMA_MAX_SEQ 256`
 
@@ -56,7 +66,7 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     #18148 the output first, then the last k − 1 layers: weights.gpu_placement). token_embd stays in host memory;
     a tied lm_head is a duplicated copy on the GPU. Compute buffer: ggml's allocator replayed on llama.cpp's graph
     of one ubatch (_compute_buffer). backend="cpu" models llama.cpp's CPU backend as the
-    device. Phi-3's sliding window is off in llama.cpp (SWA_DISABLED).
+    device. Sliding windows only where llama.cpp implements them (LLAMACPP_SWA: not Phi-3's, not Mistral-7B-v0.1's).
     n_parallel defaults to `batch` and n_ctx to context × n_parallel, so the cache holds every sequence.
     n_cpu_moe (--n-cpu-moe): the routed experts of the first n_cpu_moe layers stay in system RAM.
     """
@@ -91,7 +101,7 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     row_k = kv_bytes_per_token_per_layer(spec, type_k) // 2
     row_v = kv_bytes_per_token_per_layer(spec, type_v) // 2
     kinds = spec.layer_kinds()
-    if spec.model_type in SWA_DISABLED:  # llama.cpp keeps every token on these models' sliding layers
+    if spec.model_type not in LLAMACPP_SWA:  # llama.cpp keeps every token on these models' sliding layers
         kinds = ["full" if k == "sliding" else k for k in kinds]
     if o["n_cpu_moe"] and spec.moe is None:
         raise WorkloadError(f"n_cpu_moe {o['n_cpu_moe']} keeps routed experts in system RAM, and {spec.name} has none "
@@ -133,12 +143,8 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
         # the digit; -ngl 0 logs of Qwen2-7B bf16 and Qwen3-0.6B Q4_K_M: 1,480 and 422.92 MiB, this term 9 and 10 %
         # below). The layers kept in host memory are offloaded the same way; their splits are not modelled.
         compute = max(compute, lm_head + n_ubatch * (spec.vocab_size + spec.d_model) * 4)
-    # The graph's inputs in host memory (CUDA_Host with every layer on the GPU): the f32 KQ mask and the embeddings,
-    # as the public logs of builds up to LLAMACPP_CURRENT show them. llama-cpp-python 0.3.36's llama.cpp (Oct 2026)
-    # holds more, measured on an H200 (profiles/measurements/llamacpp-cuda.jsonl, research/llamacpp_cuda.md): an
-    # embeddings input beside the lookup's result, an f16 mask with flash attention (PR #23764) and one per sliding
-    # cache, and without flash attention the int64 index of each V element written; not modelled for those builds.
-    host_compute = per_stream * n_ubatch * 4 + n_ubatch * spec.d_model * 4
+    host_compute = _host_inputs(spec, build, n_ubatch, per_stream, swa_cells_ // streams if "sliding" in kinds else 0,
+                                o["flash_attn"])
     output = spec.vocab_size * np_ * 4
     return EngineMemory(
         engine="llama.cpp", weights_bytes=w_gpu, kv_cache_bytes=kv_gpu, activation_bytes=compute,
@@ -158,6 +164,25 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
                  **{k: v for k, v in o.items() if k not in ("type_v", "n_ctx", "n_parallel", "engine_version")},
                  "n_parallel": np_, "n_ctx_padded": n_ctx_padded, "output_first": output_first,
                  "output_on_gpu": output_on_gpu})
+
+
+def _host_inputs(spec: ModelSpec, build: int, n_ubatch: int, n_kv: int, n_kv_swa: int, flash_attn: bool) -> int:
+    """The graph's inputs, which stay in host memory (the CUDA_Host compute buffer with every layer on the GPU), by
+    the build: a KQ mask of n_kv × n_ubatch per KV cache (the sliding one too), f32, f16 with flash attention from
+    b9410 (PR #23764 "use f16 mask for FA to save VRAM"); the token lookup's n_ubatch × n_embd f32 result, and from
+    b7774 (PR #18550, ggml_build_forward_select) the embeddings input beside it, always allocated; from b6071 (PR
+    #14959, ggml_set_rows by default) the int64 index of each row a ubatch writes, without flash attention (V
+    transposed) each element of V. Builds dated by their merge commits' rev-list count. Measured: llama-cpp-python
+    0.3.36 (b11312) on an H200, 39 of 40 runs within 0.1 MiB (profiles/measurements/llamacpp-cuda.jsonl); public logs
+    of older builds (tests/fixtures/logs)."""
+    mask = (2 if flash_attn and build >= LLAMACPP_F16_MASK else 4) * n_ubatch * (n_kv + n_kv_swa)
+    embd = (2 if build >= LLAMACPP_EMBD_INPUT else 1) * n_ubatch * spec.d_model * 4
+    index = 0
+    if build >= LLAMACPP_SET_ROWS:
+        v_elements = kv_bytes_per_token_per_layer(spec, "fp16") // 4  # V's f16 elements a token writes in a layer
+        rows = 1 if flash_attn else v_elements
+        index = (2 if n_kv_swa else 1) * n_ubatch * 8 * (1 + rows)  # K's rows and V's, per cache
+    return mask + embd + index
 
 
 def _versioned_defaults(o: dict, rules: dict, build: int) -> None:

@@ -16,10 +16,14 @@ from ...spec import ModelSpec
 from .alloc import Graph, buffer_size
 
 F32, F16, I32, I64 = 4, 2, 4, 8
-# Model types whose sliding window llama.cpp ignores: src/llama-model.cpp logs "Phi SWA is currently disabled -
-# results might be suboptimal for some models (see https://github.com/ggml-org/llama.cpp/pull/13676)" and sets no
-# SWA layers for LLM_ARCH_PHI3 (measured: Phi-3-mini-4k at n_ctx 4096 allocates 4,096 cells on all 32 layers).
-SWA_DISABLED = frozenset({"phi3"})
+# Model types whose sliding window llama.cpp implements (src/llama-model.cpp load_hparams sets swa_type from the GGUF's
+# sliding_window for these architectures: GEMMA2, GEMMA3, GEMMA3N, OPENAI_MOE, COHERE2, EXAONE4). Every other model
+# keeps every token on its "sliding" layers in llama.cpp: Mistral-7B-v0.1 converts to LLM_ARCH_LLAMA, which reads no
+# window, and LLM_ARCH_PHI3 logs "Phi SWA is currently disabled - results might be suboptimal for some models (see
+# https://github.com/ggml-org/llama.cpp/pull/13676)" (measured: Phi-3-mini-4k at n_ctx 4096 allocates 4,096 cells on
+# all 32 layers).
+LLAMACPP_SWA = frozenset({"gemma2", "gemma3", "gemma3_text", "gemma3n", "gemma3n_text", "gpt_oss", "cohere2",
+                          "exaone4"})
 CUDA_MOE_REDUCTION_MAX_K = 15  # ggml-cuda fuses the experts' weighted sum for 2–15 experts a token
 #                                (ggml-cuda.cu MOE_WEIGHTED_REDUCTION_MAX_EXPERTS)
 ROT_BLOCK = 64  # the rotation of a quantized cache works on blocks of 64 (llama_kv_cache: n_embd_head_k_all = 64)
@@ -142,7 +146,7 @@ def compute_graph(spec: ModelSpec, *, n_ubatch: int, n_kv: int, n_kv_swa: int, f
     s = Shape(n=n, d=d, q=h * hd, kv=kvh * hd, heads=h, ff=moe.expert_d_ff if moe else spec.d_ff,
               vocab=spec.vocab_size)
     kinds = spec.layer_kinds()
-    swa = "sliding" in kinds and spec.model_type not in SWA_DISABLED
+    swa = "sliding" in kinds and spec.model_type in LLAMACPP_SWA
     mask_t = F16 if flash_attn else F32
     v_idx = n * I64 if flash_attn else n * s.kv * I64  # a transposed V cache is written element by element
     g = Graph()

@@ -39,6 +39,10 @@ from ..common import pad
 LLAMACPP_OLDEST = 1619
 LLAMACPP_CURRENT = 7553  # the newest build whose change planner follows (PR #18266, -ngl -1 the fit's default)
 LLAMACPP_OUTPUT_FIRST = 7467  # PR #18148 (commit 57c1e05, 2025-12-18): -ngl offloads the output layer first
+# The graph's host inputs (__init__._host_inputs), by the builds of the merge commits that changed them
+LLAMACPP_SET_ROWS = 6071  # PR #14959 "llama : enable LLAMA_SET_ROWS=1 by default" (commit a4569c4, 2025-08-02)
+LLAMACPP_EMBD_INPUT = 7774  # PR #18550 "ggml : add ggml_build_forward_select" (commit 365a3e8, 2026-01-19)
+LLAMACPP_F16_MASK = 9410  # PR #23764 "llama: use f16 mask for FA to save VRAM" (release b9410, 2026-05-29)
 LLAMACPP_OP_OFFLOAD = 2454  # PR #6083 "backend : offload large batches to GPU" (commit 2bf8d0f, 2024-03-18)
 
 _COLUMNS = ("pad", "swa", "streams", "flash_attn", "layers", "output")

@@ -58,6 +58,25 @@ def llamacpp_settings(text: str) -> dict:
     return settings
 
 
+# Lines that later builds no longer print, and the build that stopped printing them (its merge commit's rev-list
+# count): an unversioned log that has one is older
+# (journald and Ollama prefix each line with their own fields, so a line's name is matched anywhere in it)
+_GONE_LINES = ((re.compile(r"\bllm_load_tensors:"), 4463),  # PR #11110, functions -> methods (Jan 2025)
+               # PR #12181 (March 2025): llama_context and llama_kv_cache classes log under their own names
+               (re.compile(r"\b(?:llama_new_context_with_model|llama_init_from_model|llama_kv_cache_init):"), 4881),
+               (re.compile(r"\binit:\s+\S+ KV buffer size"), 5262),  # PR #12799, the cache's init() a constructor
+               (re.compile(r"\bllama_kv_cache_unified:"), 6233))  # PR #15467, the "unified" prefix dropped
+
+
+def newest_build_of_lines(text: str) -> int | None:
+    """The newest build whose log lines this log's are: the build before the first change it predates (a line later
+    builds dropped; the offload lines' order before PR #18148); None where nothing dates it."""
+    bounds = [gone - 1 for pattern, gone in _GONE_LINES if pattern.search(text)]
+    if _output_last(text):
+        bounds.append(LLAMACPP_OUTPUT_FIRST - 1)
+    return min(bounds, default=None)
+
+
 def _output_last(text: str) -> bool:
     """Whether the log offloads layers in the order of builds before PR #18148: the repeating layers' line first,
     then the output layer's (only with every layer), or layers offloaded without the output (later builds offload
@@ -220,8 +239,8 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False,
                                f"llama.cpp from b{LLAMACPP_OLDEST} (the per-layer KV cache), whose buffers older "
                                "builds did not have")
         kw["engine_version"] = f"b{build}"
-    elif _output_last(text):  # no build printed, but the layers' lines are in the order of builds before PR #18148
-        kw["engine_version"] = f"b{LLAMACPP_OUTPUT_FIRST - 1}"
+    elif (newest := newest_build_of_lines(text)) is not None:  # no build printed: the newest its lines allow
+        kw["engine_version"] = f"b{newest}"
     if "flash_attn" not in s:  # printed since llama.cpp has flash attention (ggml-org/llama.cpp PR 5021, April
         kw["flash_attn"] = s["flash_attn"] = False  # 2024): a log without the line is of a build without it
     if "kv_unified" not in s and slots > 1:
