@@ -240,11 +240,12 @@ def test_vllm_lays_out_mxfp4_experts_as_its_moe_kernel_does():
     Triton kernel (Hopper from 0.12) pads a GPU's share of the intermediate size to 64 and kept the loaded block
     scales until 0.25; FlashInfer's TRT-LLM kernel (B200) pads both to 256 (the intermediate to 128 from 0.27).
     vllm#23278: 0.10.1 on an H100 loaded 65.97 GiB and failed to start ("Available KV cache memory: -2.14 GiB")."""
+    from planner.engines.vllm import vllm_rotary_cache_bytes
     from planner.weights import is_mxfp4_expert, stage_weights
 
     spec = load_model("openai/gpt-oss-120b")
     experts = stage_weights(spec, "mxfp4", [spec.n_layers], only=is_mxfp4_expert)[0]
-    plain = estimate(spec, context=8192).weights_bytes
+    plain = estimate(spec, context=8192).weights_bytes + vllm_rotary_cache_bytes(spec)  # and the cos/sin cache
 
     def run(version, gpu="h100-sxm", **kw):
         return estimate(spec, engine="vllm", gpu=gpu, engine_version=version, max_model_len=8192, **kw)
@@ -252,7 +253,7 @@ def test_vllm_lays_out_mxfp4_experts_as_its_moe_kernel_does():
     marlin = run("0.10.1")
     assert marlin.engine_details["mxfp4_backend"] == "marlin"
     assert marlin.weights_bytes == plain + ceil(experts * Fraction(2944 * 3072 - 2880**2, 2880**2))
-    assert marlin.engine_refusal.startswith("vLLM would not start: weights (65.89 GiB)")
+    assert marlin.engine_refusal.startswith("vLLM would not start: weights (65.91 GiB)")  # logged: 65.97
     assert run("0.14.1").weights_bytes == plain + ceil(Fraction(experts, 17))  # Triton, the loaded scales kept
     assert run("0.33.0").weights_bytes == plain and run("0.33.0").engine_refusal is None
     assert run("0.33.0", gpu="rtx-5090").engine_details["mxfp4_backend"] == "marlin"  # consumer Blackwell
@@ -262,23 +263,24 @@ def test_vllm_lays_out_mxfp4_experts_as_its_moe_kernel_does():
     assert run("0.10.0").engine_details["mxfp4_backend"] == "none"  # gpt-oss runs from 0.10.1
     # experts kept in 16 bits are not MXFP4: no kernel layout for them
     kept = run("0.14.1", quant="mxfp4[keep=experts]")
-    assert kept.weights_bytes == estimate(spec, quant="mxfp4[keep=experts]", context=8192).weights_bytes
+    assert kept.weights_bytes == estimate(spec, quant="mxfp4[keep=experts]", context=8192).weights_bytes + (
+        vllm_rotary_cache_bytes(spec))
     assert kept.engine_details["mxfp4_experts"] == "none"
     # tensor parallel splits each expert's intermediate size (1440 → 1472 for Triton's 64); expert parallel keeps
     # experts whole (2880, no padding) and only the kept scales remain
     tp2 = run("0.14.1", tensor_parallel_size=2)
     ep2 = run("0.14.1", tensor_parallel_size=2, enable_expert_parallel=True)
     half = stage_weights(spec, "mxfp4", [spec.n_layers], tp=2, only=is_mxfp4_expert)[0]
-    tensors = stage_weights(spec, "mxfp4", [spec.n_layers], tp=2)[0]
+    tensors = stage_weights(spec, "mxfp4", [spec.n_layers], tp=2)[0] + vllm_rotary_cache_bytes(spec)  # each rank
     assert tp2.weights_bytes == tensors + ceil(half * (Fraction(1472, 1440) + Fraction(1, 17) - 1))
     assert ep2.weights_bytes == tensors + ceil(Fraction(half, 17)) < tp2.weights_bytes
     with pytest.raises(WorkloadError, match="mxfp4_backend must be one of marlin, triton, flashinfer or none, got "
                                            "'cutlass'"):
         run("0.33.0", mxfp4_backend="cutlass")
-    # a dense model's weights are whatever the kernel
+    # a dense model's weights are whatever the kernel, and the rotary cache (131,072 positions × 128 × 2 B = 32 MiB)
     assert run("0.10.1").weights_bytes != estimate("meta-llama/Llama-3.1-8B", context=8192).weights_bytes
     dense = estimate("meta-llama/Llama-3.1-8B", engine="vllm", gpu="h100-sxm", max_model_len=8192)
-    assert dense.weights_bytes == estimate("meta-llama/Llama-3.1-8B", context=8192).weights_bytes
+    assert dense.weights_bytes == estimate("meta-llama/Llama-3.1-8B", context=8192).weights_bytes + 32 * 2**20
 
 
 def test_sglang_loading_takes_the_rotary_cache_and_the_allocators_segment_tails():

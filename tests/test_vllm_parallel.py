@@ -13,6 +13,7 @@ from planner.engines.vllm import (
     VLLM_CUSTOM_ALLREDUCE_BYTES,
     vllm_mla_materialized_bytes,
     vllm_release,
+    vllm_rotary_cache_bytes,
     vllm_stage_layers,
 )
 from planner.parallel import plan
@@ -48,7 +49,7 @@ def test_tensor_parallel_4_gives_each_gpu_a_quarter_of_the_kv_heads():
     assert d["kv_blocks"] == d["available_kv_bytes"] // (page * 80)
     assert d["kv_tokens"] == 16 * d["kv_blocks"]
     spec = load_model("meta-llama/Llama-3.1-70B")
-    assert e.weights_bytes == stage_weights(spec, "bf16", [80], tp=4)[0]
+    assert e.weights_bytes == stage_weights(spec, "bf16", [80], tp=4)[0] + vllm_rotary_cache_bytes(spec)
     # the current release: the all-reduce buffers sit in the baseline (not charged), the CUDA-graph estimate is
     assert d["available_kv_bytes"] == (d["requested_bytes"] - e.weights_bytes - e.activation_bytes
                                        - VLLM_CUDA_GRAPH_ESTIMATE_BYTES)
@@ -73,7 +74,7 @@ def test_pipeline_parallel_takes_the_fewest_blocks_of_any_stage():
     d = e.engine_details
     assert d["layers_per_gpu"] in (26, 27) and d["gpus"] == 3
     spec = load_model("meta-llama/Llama-3.1-70B")
-    stages = stage_weights(spec, "bf16", vllm_stage_layers(80, 3))
+    stages = [w + vllm_rotary_cache_bytes(spec) for w in stage_weights(spec, "bf16", vllm_stage_layers(80, 3))]
     page = 16 * 4096
     blocks = [(d["requested_bytes"] - w - a) // (page * n)
               for w, a, n in zip(stages, [e.activation_bytes] * 3, vllm_stage_layers(80, 3), strict=True)]

@@ -46,6 +46,7 @@ from .weights import (
     vllm_mla_materialized_bytes,
     vllm_mxfp4_backend,
     vllm_mxfp4_expert_factor,
+    vllm_rotary_cache_bytes,
     vllm_stage_layers,
     vllm_stage_weights,
 )
@@ -56,8 +57,8 @@ __all__ = [
     "VLLM_RULES", "VLLM_SAMPLER_BYTES_PER_LOGIT", "VLLM_TOKENS_FROM_CONCURRENCY", "vllm_eager_mlp_bytes",
     "vllm_first_token_waits_a_step", "vllm_fused_moe_bytes", "vllm_hybrid_layout", "vllm_hybrid_pages",
     "vllm_memory", "vllm_mla_materialized_bytes", "vllm_mxfp4_backend", "vllm_mxfp4_expert_factor", "vllm_release",
-    "vllm_rules", "vllm_scheduler_defaults", "vllm_stage_layers", "vllm_stage_weights", "vllm_state_bytes",
-    "vllm_synchronous_loop",
+    "vllm_rotary_cache_bytes", "vllm_rules", "vllm_scheduler_defaults", "vllm_stage_layers", "vllm_stage_weights",
+    "vllm_state_bytes", "vllm_synchronous_loop",
 ]
 
 
@@ -161,6 +162,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     expert_parallel = bool(o["enable_expert_parallel"]) and spec.moe is not None
     stage_weights_ = vllm_stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, expert_parallel=expert_parallel,
                                         release=release, mxfp4_backend=o["mxfp4_backend"], weights=weights)
+    stage_weights_ = [w + vllm_rotary_cache_bytes(spec) for w in stage_weights_]
     mxfp4_experts = o["mxfp4_backend"] if o["mxfp4_backend"] != "none" and any(
         stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, only=is_mxfp4_expert)) else "none"
     comm = VLLM_CUSTOM_ALLREDUCE_BYTES if tp > 1 else 0

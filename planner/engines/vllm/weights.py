@@ -95,6 +95,14 @@ def vllm_stage_weights(spec: ModelSpec, quant: str, stage_layers: list[int], *, 
     return [w + ceil(x * (factor - 1)) for w, x in zip(out, experts, strict=True)]
 
 
+def vllm_rotary_cache_bytes(spec: ModelSpec) -> int:
+    """The rotary embedding's cos/sin cache, a buffer each pipeline stage's model holds once (get_rope memoises it)
+    and every tensor-parallel rank whole: max_position_embeddings × the rotary dims in the model's 16-bit dtype
+    (layers/rotary_embedding.py: _compute_cos_sin_cache, then .to(dtype)); 32 MiB for Llama-3.1-8B, the 0.03 GiB its
+    "Model loading took" lines hold beyond the tensors. MLA models' scaled cache is not counted."""
+    return 0 if spec.mla is not None else spec.max_context * spec.head_dim * 2
+
+
 def vllm_stage_layers(n_layers: int, pp: int) -> list[int]:
     """vLLM's split of the layers over `pp` pipeline stages (vllm/distributed/utils.py get_pp_indices): an even share
     each, and the remainder one layer apiece to the stages before the last, from the second-to-last backwards (the
