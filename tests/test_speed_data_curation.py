@@ -10,7 +10,8 @@ import pytest
 
 DATA = Path(__file__).resolve().parents[1] / "benchmarks" / "data"
 SCRIPTS = {"curate_published_speed": "published_speed.jsonl", "curate_llamacpp_runs": "published_llamacpp.jsonl",
-           "curate_engine_runs": "published_engines.jsonl", "curate_more_runs": "published_more.jsonl"}
+           "curate_engine_runs": "published_engines.jsonl", "curate_more_runs": "published_more.jsonl",
+           "curate_batch1_runs": "published_batch1.jsonl", "curate_llamacpp_recent": "published_llamacpp_recent.jsonl"}
 
 
 @pytest.mark.parametrize("script", sorted(SCRIPTS))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from curate_engine_runs import run  # the same row schema (these scripts run from benchmarks/data)
+
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "benchmarks" / "data" / "published_batch1.jsonl"
 
@@ -21,19 +23,6 @@ M7B = "mistralai/Mistral-7B-v0.1"
 QNEXT = "Qwen/Qwen3-Next-80B-A3B-Instruct"
 MINIMAX = "tests/fixtures/configs/MiniMaxAI__MiniMax-M2.7.json"
 
-
-def run(model: str, quant: str, gpu: str, n_gpus: int, engine: str, engine_printed: str, *, prompt: int | None,
-        gen: int | None, decode: float | None, source: str, note: str, prefill: float | None = None,
-        ttft: float | None = None, decode_context: int | None = None, quality: str | None = None) -> dict:
-    """One row; decode_context defaults to the average context while decoding, prompt + gen / 2."""
-    if decode_context is None:
-        decode_context = max(1, (prompt or 0) + (gen or 0) // 2)
-    row = dict(model=model, quant=quant, gpu=gpu, n_gpus=n_gpus, engine=engine, engine_printed=engine_printed,
-               prompt_tokens=prompt, gen_tokens=gen, decode_context=decode_context, decode_tokens_per_s=decode,
-               prefill_tokens_per_s=prefill, ttft_s=ttft, source=source, note=note)
-    if quality:
-        row["quality"] = quality
-    return row
 
 
 def d(ms: float) -> float:

@@ -23,47 +23,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from curate_llamacpp_runs import row  # the same row schema (these scripts run from benchmarks/data)
+
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "benchmarks" / "data" / "published_llamacpp_recent.jsonl"
-
-
-def row(
-    model,
-    quant,
-    gpu,
-    backend,
-    engine_printed,
-    source,
-    note,
-    *,
-    n_gpus=1,
-    pp=None,
-    tg=None,
-    prompt_tokens=None,
-    gen_tokens=None,
-    decode_context=None,
-):
-    if tg is not None and decode_context is None:
-        decode_context = gen_tokens // 2
-    extra = {"split_mode": "layer"} if n_gpus > 1 else {}  # llama.cpp's default -sm layer = planner mode "pp"
-    return dict(
-        model=model,
-        quant=quant,
-        gpu=gpu,
-        n_gpus=n_gpus,
-        engine="llama.cpp",
-        backend=backend,
-        engine_printed=engine_printed,
-        prompt_tokens=prompt_tokens if pp is not None else None,
-        gen_tokens=gen_tokens if tg is not None else None,
-        decode_context=decode_context if tg is not None else 0,  # 0: no decode figure in this row
-        decode_tokens_per_s=tg,
-        prefill_tokens_per_s=pp,
-        ttft_s=None,
-        source=source,
-        note=note,
-        **extra,
-    )
 
 
 # --------------------------------------------------------------------------------------------------------------
