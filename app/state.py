@@ -45,8 +45,8 @@ VLLM_VERSIONS = ["current", "0.19.1", "0.16.0", "0.10.2", "0.9.0", "0.7.3", "0.6
 OLLAMA_VERSIONS = ["current", "0.24.0", "0.15.4", "0.13.3", "0.12.10", "0.12.3", "0.11.11", "0.10.1", "0.9.6",
                    "0.6.8", "0.6.6", "0.5.4", "0.4.7"]
 # llama.cpp builds the engine picker offers: one in each period of planner.engines.llamacpp.releases.LLAMACPP_RULES
-LLAMACPP_VERSIONS = ["current", "b7450", "b7000", "b6900", "b6500", "b6000", "b5600", "b5500", "b5000", "b2800",
-                     "b2000"]
+LLAMACPP_VERSIONS = ["current", "b8000", "b7450", "b7000", "b6900", "b6500", "b6000", "b5600", "b5500", "b5000",
+                     "b2800", "b2000"]
 KV_CHOICES = ["default", "bf16", "fp16", "fp8", "int8", "int4", "q8_0", "q4_0", "fp32"]
 # Fine-tuning: the LoRA target modules offered (peft's names; Phi-3 fuses qkv_proj and gate_up_proj)
 LORA_TARGETS = ["all-linear", "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "qkv_proj",

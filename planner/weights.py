@@ -203,12 +203,12 @@ def gpu_placement(n_layers: int, n_gpu_layers: int, *, output_first: bool = Fals
     output went last, only with every layer (n_gpu_layers > n_layers); from it (`output_first`, "llama: offload output
     layer to GPU first") it goes first: n_gpu_layers ≥ 1 puts it there beside the last n_gpu_layers − 1 layers."""
     if output_first:
-        return max(n_layers + 1 - n_gpu_layers, 0), n_gpu_layers >= 1
+        return min(max(n_layers + 1 - n_gpu_layers, 0), n_layers), n_gpu_layers >= 1
     return max(n_layers - n_gpu_layers, 0), n_gpu_layers > n_layers
 
 
 def offload_split(spec: ModelSpec, quant: str, gpu_layers: int) -> tuple[int, int, int]:
-    """(device, host, token_embd) weight bytes with the first `gpu_layers` layers on the GPU (llama.cpp -ngl):
+    """(device, host, token_embd) weight bytes with `gpu_layers` layers on the GPU (llama.cpp -ngl before b7467):
     the embedding table stays in system RAM unless it is the tied lm_head of a full offload; the other tensors
     outside the layers (output, final norm) go to the GPU only with every layer."""
     device = host = token_embd = 0

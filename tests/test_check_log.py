@@ -339,7 +339,11 @@ def test_a_release_the_log_does_not_print_can_be_given():
     with pytest.raises(PlannerError, match="engine_version must be a vLLM release"):
         check_log(text, gpu="rtx-3090", engine_version="0.99")
     llama = (LOGS / "llama.cpp-mistral7b-q4km-ngl20-rtx4060laptop.log").read_text()
-    assert check_log(llama, engine_version="b7466").settings["version"] == "b7466 (given)"
+    old, new = check_log(llama, engine_version="b7466"), check_log(llama, engine_version="b7467")
+    assert old.settings["version"] == "b7466 (given)"
+    gpu = {r.figure: r for r in old.rows}["model buffer (CUDA0)"]
+    assert abs(gpu.error_pct) < 0.01  # -ngl 20: layers 12-31, the output in RAM, as the log's build placed them
+    assert {r.figure: r for r in new.rows}["model buffer (CUDA0)"].error_pct < -1  # b7467 would hold the output
     with pytest.raises(PlannerError, match="engine_version must be a llama.cpp build"):
         check_log(llama, engine_version="b9")
     sglang = (LOGS / "sglang-qwen3-8b-clean-startup.log").read_text()

@@ -158,3 +158,19 @@ def test_check_log_refuses_a_build_older_than_planners_rules(tmp_path, capsys):
     assert main(["check-log", str(log), "--model", "meta-llama/Meta-Llama-3-8B"]) == 2
     err = capsys.readouterr().err
     assert "line 1" in err and "build 1000" in err and "b1619" in err
+
+
+@pytest.mark.parametrize("ngl, before, after", [
+    (0, (32, False), (32, False)),  # nothing on the GPU either way
+    (1, (31, False), (32, True)),  # from b7467 the first layer offloaded is the output
+    (32, (0, False), (1, True)),  # every repeating layer, or the output and all but the first
+    (33, (0, True), (0, True)),  # everything
+    (99, (0, True), (0, True)),
+])
+def test_ngl_places_the_output_last_then_first(ngl, before, after):
+    """(first layer on the GPU, output on the GPU) of a 32-layer model: before PR #18148 (b7467) the last ngl layers,
+    the output only with all of them; from it the output first, then the last ngl - 1 layers."""
+    from planner.weights import gpu_placement
+
+    assert gpu_placement(32, ngl) == before
+    assert gpu_placement(32, ngl, output_first=True) == after

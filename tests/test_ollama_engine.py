@@ -47,12 +47,35 @@ def test_a_model_larger_than_the_gpu_goes_partly_to_system_ram(version, margin):
     on_gpu = e.weights_bytes + e.kv_cache_bytes + e.activation_bytes
     room = 25250627584 - e.overhead_bytes - margin  # CUDA's RTX 4090 total (catalog)
     assert on_gpu <= room
+    from planner.engines.ollama.releases import ollama_llamacpp_build, ollama_release
+
+    build = ollama_llamacpp_build(ollama_release(version))  # the runner's llama.cpp (0.15.4: b7437, output last)
     one_more = estimate("meta-llama/Llama-3.1-70B", quant="q4_0", engine="llama.cpp", gpu="rtx-4090", context=8192,
-                        n_gpu_layers=d["layers_offloaded"] + 1, flash_attn=d["flash_attn"])
+                        n_gpu_layers=d["layers_offloaded"] + 1, flash_attn=d["flash_attn"], engine_version=f"b{build}")
     assert one_more.weights_bytes + one_more.kv_cache_bytes + one_more.activation_bytes > room  # the most that fit
     cpu = round((d["size_bytes"] - d["vram_bytes"]) / d["size_bytes"] * 100)
     assert d["processor"] == f"{cpu}%/{100 - cpu}% CPU/GPU" and cpu > 40
     assert e.performance.decode_tokens_per_s < 5  # the host's layers set the pace
+
+
+def test_each_release_lays_out_as_the_llama_cpp_it_vendors():
+    """Ollama's runner allocates as its vendored llama.cpp: 0.5.4 vendors b4327, whose -ngl puts the output layer last
+    (only with every layer), so num_gpu 10 holds 10 layers; 0.30 vendors b9452, past PR #18148 (b7467), whose -ngl 10
+    holds the output and 9 layers."""
+    from planner.engines.ollama.releases import ollama_llamacpp_build, ollama_release
+    from planner.weights import stored_tensors
+
+    assert ollama_llamacpp_build(ollama_release("0.5.4")) == 4327
+    assert ollama_llamacpp_build(ollama_release("0.30.0")) == 9452
+    kw = dict(quant="q4_k_m", engine="ollama", gpu="rtx-4090", num_ctx=4096, num_gpu=10)
+    old = estimate("meta-llama/Llama-3.1-8B", engine_version="0.5.4", **kw)
+    new = estimate("meta-llama/Llama-3.1-8B", engine_version="0.30.0", **kw)
+    assert not old.engine_details["output_on_gpu"] and new.engine_details["output_on_gpu"]
+    tensors = stored_tensors(load_model("meta-llama/Llama-3.1-8B"), "q4_k_m")
+    layer = {i: sum(t.nbytes for t in tensors if t.layer == i) for i in (21, 22)}
+    output = sum(t.nbytes for t in tensors if t.layer is None and t.group != "embedding")
+    assert old.weights_bytes == sum(t.nbytes for t in tensors if t.layer is not None and t.layer >= 22)
+    assert new.weights_bytes == old.weights_bytes - layer[22] + output
 
 
 def test_processor_as_ollama_ps_prints_it():

@@ -177,7 +177,7 @@ def test_offloaded_moe_layers_read_only_the_experts_a_step_touches():
 
 
 def test_moving_weights_to_system_ram_never_speeds_decode_up():
-    # llama.cpp -ngl k: the last k layers on the GPU, the output only with all of them; --n-cpu-moe N: the experts of
+    # llama.cpp -ngl k: the output and the last k - 1 layers on the GPU (from b7467); --n-cpu-moe N: the experts of
     # the first N layers in system RAM. Every byte moved to system RAM is read more slowly, and the same placement
     # reads at the same speed whichever way it is asked for.
     kw = dict(quant="q4_k_m", engine="llama.cpp", gpu="rtx-4090", context=8192)
@@ -187,7 +187,7 @@ def test_moving_weights_to_system_ram_never_speeds_decode_up():
     same = [estimate("Qwen/Qwen3-30B-A3B", **kw, n_gpu_layers=25, n_cpu_moe=n) for n in (0, 12, 23)]
     assert len({e.decode_tokens_per_s for e in same}) == 1 and len({e.weights_bytes for e in same}) == 1
     dense = [estimate("meta-llama/Meta-Llama-3-8B", **kw, n_gpu_layers=n).decode_tokens_per_s for n in (33, 32, 16)]
-    assert dense == sorted(dense, reverse=True) and dense[1] < dense[0]  # -ngl 32: the output's matrix in RAM
+    assert dense == sorted(dense, reverse=True) and dense[1] < dense[0]  # -ngl 32: the first layer in RAM
 
 
 @pytest.mark.parametrize("call,message", [

@@ -76,7 +76,8 @@ def sglang_loaded_bytes(spec: ModelSpec, quant: str, tp: int = 1, gpu=None, cpu_
     experts in its MoE kernel's layout on `gpu`, a catalog GPU), the rotary cache and the allocator's segment tails
     (see above). cpu_offload_bytes (--cpu-offload-gb × 2^30, per GPU): the decoder layers' parameters, layer by layer
     and parameter by parameter, move to pinned host memory until that many bytes have (the one that crosses the
-    budget included; srt/offloader.py: a per-parameter check before each), embeddings and lm_head staying."""
+    budget included; srt/offloader.py: a per-parameter check before each), embeddings and lm_head staying; their bytes
+    are then returned apart, as "cpu_offloaded", which is not on the GPU."""
     factor = 1
     if spec.moe is not None:
         flashinfer = sglang_mxfp4_backend(gpu) == "flashinfer"
@@ -99,7 +100,8 @@ def sglang_loaded_bytes(spec: ModelSpec, quant: str, tp: int = 1, gpu=None, cpu_
     tails = sum(-n % ALLOCATOR_ROUND_BYTES for n in params.values() if n >= ALLOCATOR_LARGE_BYTES)
     rotary = spec.mla.qk_rope_head_dim if spec.mla is not None else spec.head_dim
     return {"weight_tensors": sum(params.values()), "rotary_cache": spec.max_context * rotary * 4,
-            "allocator_tails": tails, "mla_absorbed": sglang_mla_absorbed_bytes(spec, tp, quant=quant, gpu=gpu)}
+            "allocator_tails": tails, "mla_absorbed": sglang_mla_absorbed_bytes(spec, tp, quant=quant, gpu=gpu),
+            **({"cpu_offloaded": offloaded} if cpu_offload_bytes else {})}
 
 
 def sglang_mla_absorbed_bytes(spec: ModelSpec, tp: int, *, quant: str = "bf16", gpu=None) -> int:
@@ -192,12 +194,13 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     catalog GPU, where known), and its verdict for `batch` requests of `context` tokens."""
     given = dict(options)
     defaults = {"mem_fraction_static": 0.0, "tp_size": 1, "context_length": spec.max_context,
-                "max_running_requests": 0, "chunked_prefill_size": 0, "cpu_offload_gb": 0}
-    offload_gb = given.pop("cpu_offload_gb", 0)
+                "max_running_requests": 0, "chunked_prefill_size": 0}
+    offload_gb = given.pop("cpu_offload_gb", None)
+    offload_gb = 0 if offload_gb is None else offload_gb
     if isinstance(offload_gb, bool) or not isinstance(offload_gb, (int, float)) or not 0 <= offload_gb <= 2**20:
-        raise WorkloadError(f"cpu_offload_gb must be a number of GiB ≥ 0, got {shown(offload_gb)}")
+        raise WorkloadError(f"cpu_offload_gb must be a number of GiB from 0 to {2**20:,}, got {shown(offload_gb)}")
     o = engine_options("sglang", {k: v for k, v in given.items() if k != "mem_fraction_static"},
-                       {k: v for k, v in defaults.items() if k not in ("mem_fraction_static", "cpu_offload_gb")},
+                       {k: v for k, v in defaults.items() if k != "mem_fraction_static"},
                        maximum={"tp_size": MAX_GPUS, "context_length": MAX_CONTEXT, "max_running_requests": MAX_BATCH,
                                 "chunked_prefill_size": MAX_CONTEXT}, minimum={"max_running_requests": 0,
                                                                                "chunked_prefill_size": 0})
@@ -221,6 +224,7 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
         raise WorkloadError(f"mem_fraction_static must be within (0, 1), got {shown(frac)}")
     chunked = o["chunked_prefill_size"] or picked["chunked_prefill_size"]
     loaded = sglang_loaded_bytes(spec, quant, tp, gpu, cpu_offload_bytes=int(offload_gb * 2**30))
+    host_weights = loaded.pop("cpu_offloaded", 0)  # the parameters moved to the host, copied in every forward step
     per_gpu = sum(loaded.values())
     heads = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / tp) / spec.n_kv_heads
     layer = ceil(kv_bytes_per_token_per_layer(spec, kv_dtype) * heads)
@@ -282,6 +286,6 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
                  "cuda_graph_max_bs": picked["cuda_graph_max_bs"], "context_length": length,
                  "swa_max_total_num_tokens": swa_tokens, "max_mamba_cache_size": states,
                  "mamba_state_bytes": state, "cpu_offload_gb": offload_gb,
-                 "host_weights_bytes": sum(sglang_loaded_bytes(spec, quant, tp, gpu).values()) - per_gpu,
+                 "host_weights_bytes": host_weights,
                  **{f"{k}_bytes": v for k, v in loaded.items()},
                  "gpus": tp})

@@ -134,14 +134,14 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
         else:
             w_host += t.nbytes
     compute = _compute_buffer(spec, o, n_ubatch, per_stream, swa_cells_ // streams, type_k, type_v) if w_gpu else 0
-    if not output_on_gpu and n_ubatch >= OP_OFFLOAD_MIN_BATCH and o["backend"] != "cpu" and (
-            w_gpu or build >= LLAMACPP_OP_OFFLOAD):
+    offloads_ops = n_ubatch >= OP_OFFLOAD_MIN_BATCH and o["backend"] != "cpu" and build >= LLAMACPP_OP_OFFLOAD
+    if not output_on_gpu and offloads_ops:
         # the output layer in host memory runs on the GPU all the same for a ubatch of ≥ 32 tokens (ggml-backend's
         # op offload; ggml-cuda offload_op: min_batch_size 32), even with no layer on the GPU (-ngl 0 on a CUDA
-        # build, from PR #6083): its split copies the matrix into the compute buffer beside the ubatch's f32 logits
+        # build; from PR #6083): its split copies the matrix into the compute buffer beside the ubatch's f32 logits
         # and its normed hidden states (a -ngl 20 log of Mistral-7B Q4_K_M: 102.54 + 31.25 + 4.00 = 137.79 MiB, to
-        # the digit; -ngl 0 logs of Qwen2-7B bf16 and Qwen3-0.6B Q4_K_M: 1,480 and 422.92 MiB, this term 9 and 10 %
-        # below). The layers kept in host memory are offloaded the same way; their splits are not modelled.
+        # the digit; -ngl 0 logs of Qwen2-7B bf16 and Qwen3-0.6B Q4_K_M: 1,480 and 422.92 MiB, this term 9.2 and
+        # 0.6 % below). The layers kept in host memory are offloaded the same way; their splits are not modelled.
         compute = max(compute, lm_head + n_ubatch * (spec.vocab_size + spec.d_model) * 4)
     host_compute = _host_inputs(spec, build, n_ubatch, per_stream, swa_cells_ // streams if "sliding" in kinds else 0,
                                 o["flash_attn"])

@@ -40,10 +40,10 @@ def most_layers_that_fit(n_layers: int, placed: Callable[[int], EngineMemory], r
 
 def fit_placement(n_layers: int, moe: bool, placed: Callable[[int, int], EngineMemory], room: int) -> EngineMemory:
     """llama_params_fit's placement (`placed(n_gpu_layers, n_cpu_moe)`), the n_ctx step aside. Everything on the GPU
-    if it fits `room`; else, for a dense model, the most whole layers from the back (the output in system RAM). For a
-    MoE model: with every layer's routed experts in system RAM, if the rest and the output fit, the most layers whose
-    experts join them on the GPU ("full" layers); if not even that fits, the most of those expert-less layers from
-    the back, the output in system RAM."""
+    if it fits `room`; else, for a dense model, the most whole layers from the back (-ngl's count, the output with
+    them as the build places it: weights.gpu_placement). For a MoE model: with every layer's routed experts in system
+    RAM, if the rest and the output fit, the most layers whose experts join them on the GPU ("full" layers); if not
+    even that fits, the most of those expert-less layers from the back."""
     everything = placed(n_layers + 1, 0)
     if device_bytes(everything) <= room:
         return everything

@@ -37,7 +37,7 @@ from ...errors import WorkloadError, shown
 from ..common import pad
 
 LLAMACPP_OLDEST = 1619
-LLAMACPP_CURRENT = 7553  # the newest build whose change planner follows (PR #18266, -ngl -1 the fit's default)
+LLAMACPP_CURRENT = 9410  # the newest build whose change planner follows (PR #23764, the f16 mask with flash attention)
 LLAMACPP_OUTPUT_FIRST = 7467  # PR #18148 (commit 57c1e05, 2025-12-18): -ngl offloads the output layer first
 # The graph's host inputs (__init__._host_inputs), by the builds of the merge commits that changed them
 LLAMACPP_SET_ROWS = 6071  # PR #14959 "llama : enable LLAMA_SET_ROWS=1 by default" (commit a4569c4, 2025-08-02)

@@ -32,11 +32,13 @@ from ...spec import ModelSpec
 from ..common import EngineMemory, engine_options
 from ..llamacpp import llamacpp_memory
 from ..llamacpp.fit import LLAMA_FIT_TARGET_BYTES, device_bytes, fit_placement, most_layers_that_fit
+from ..llamacpp.releases import llamacpp_rules
 from .estimate import OllamaEstimate, estimate_gpu_layers, graph_batch
 from .releases import (
     OLLAMA_CURRENT,
     arrived,
     flash_by_default,
+    ollama_llamacpp_build,
     ollama_release,
     ollama_rules,
     on_ollama_engine,
@@ -129,8 +131,11 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
                                             "whole by its estimate)" if len(tries) > 1 else " (its default)")
         raise WorkloadError(f"batch {batch} exceeds num_parallel {slots}{why}: Ollama serves num_parallel requests "
                             "at once; set num_parallel")
+    build = ollama_llamacpp_build(release)  # the runner's llama.cpp: its layout, padding and host inputs
+    split = llamacpp_rules(build)["streams"] == "split"
     common = dict(quant=quant, kv_dtype=cache, context=num_ctx, batch=slots, n_parallel=slots,
-                  n_ctx=num_ctx * slots, flash_attn=flash, kv_unified=rules["unified_kv"] and slots > 1)
+                  n_ctx=num_ctx * slots, flash_attn=flash, engine_version=f"b{build}",
+                  kv_unified=rules["unified_kv"] and slots > 1 if split else None)
 
     def placed(layers: int, cpu_moe: int = 0) -> EngineMemory:
         return llamacpp_memory(spec, **common, n_gpu_layers=layers, n_cpu_moe=cpu_moe)

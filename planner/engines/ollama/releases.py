@@ -35,6 +35,20 @@ OLLAMA_OLDEST = "0.3.0"
 # vendors a later one, so Ollama's speed takes llama.cpp's current prefill kernels (planner.perf.llamacpp: MMQ from
 # b3216, i-quants from b3317 and b3428) whatever its version.
 OLLAMA_OLDEST_LLAMACPP_BUILD = 3440
+# The llama.cpp each release vendors, from the release that first vendored each build: the llm/llama.cpp submodule
+# (to 0.3.x), llama/vendoring's LLAMACPP_BASE_COMMIT (0.4-0.5.x), Makefile.sync's FETCH_HEAD (0.5.13-0.17), the
+# LLAMA_CPP_VERSION file (0.30 on), at each tag of github.com/ollama/ollama; a commit's build is its `git rev-list
+# --count` in llama.cpp's history. Its runner lays out and allocates as that build does (-ngl's output layer last
+# before b7467, the graph's host inputs, the cache's padding).
+OLLAMA_LLAMACPP_BUILDS = (
+    ("0.3.0", 3440), ("0.3.1", 3485), ("0.3.4", 3535), ("0.3.10", 3661), ("0.3.14", 3862), ("0.5.2", 4260),
+    ("0.5.3", 4327), ("0.5.5", 4419), ("0.5.13", 4779), ("0.6.6", 5125), ("0.6.7", 5162), ("0.6.8", 5237),
+    ("0.7.0", 5359), ("0.11.5", 6121), ("0.12.4", 6646), ("0.12.6", 6752), ("0.12.11", 6840), ("0.13.2", 7209),
+    ("0.13.3", 7345), ("0.13.5", 7437), ("0.30.0", 9452), ("0.30.1", 9479), ("0.30.4", 9493), ("0.30.5", 9509),
+    ("0.30.9", 9626), ("0.30.10", 9672), ("0.30.11", 9781), ("0.31.0", 9840), ("0.31.2", 9888), ("0.32.2", 10069),
+    ("0.32.3", 10091), ("0.32.6", 10242), ("0.32.8", 10353), ("0.32.10", 10380), ("0.32.14", 10434),
+    ("0.32.15", 10488),
+)
 
 _COLUMNS = ("num_ctx", "parallel", "flash_attn", "layers", "unified_kv")
 _ROWS = (  # since,  num_ctx, parallel, flash_attn, layers, unified_kv
@@ -89,6 +103,11 @@ def ollama_release(version: str | None) -> tuple[int, ...]:
         raise WorkloadError(f"engine_version must be an Ollama release from {OLLAMA_OLDEST} to {OLLAMA_CURRENT}, "
                             f"got {shown(version)}")
     return release
+
+
+def ollama_llamacpp_build(release: tuple[int, ...]) -> int:
+    """The llama.cpp build `release` vendors (OLLAMA_LLAMACPP_BUILDS)."""
+    return next(build for since_, build in reversed(OLLAMA_LLAMACPP_BUILDS) if release >= release_tuple(since_))
 
 
 def ollama_rules(release: tuple[int, ...]) -> dict:

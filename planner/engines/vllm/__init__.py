@@ -162,7 +162,6 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     expert_parallel = bool(o["enable_expert_parallel"]) and spec.moe is not None
     stage_weights_ = vllm_stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, expert_parallel=expert_parallel,
                                         release=release, mxfp4_backend=o["mxfp4_backend"], weights=weights)
-    stage_weights_ = [w + vllm_rotary_cache_bytes(spec) for w in stage_weights_]
     mxfp4_experts = o["mxfp4_backend"] if o["mxfp4_backend"] != "none" and any(
         stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, only=is_mxfp4_expert)) else "none"
     comm = VLLM_CUSTOM_ALLREDUCE_BYTES if tp > 1 else 0

@@ -79,13 +79,14 @@ def vllm_mla_materialized_bytes(spec: ModelSpec, quant: str, tp: int, release: t
 def vllm_stage_weights(spec: ModelSpec, quant: str, stage_layers: list[int], *, tp: int = 1, ep: int | None = None,
                        expert_parallel: bool = False, release: tuple[int, ...], mxfp4_backend: str = "none",
                        weights: int | None = None) -> list[int]:
-    """Weight bytes vLLM holds on one GPU of each pipeline stage (planner.weights.stage_weights; `weights`, the whole
-    model's, where one GPU holds it all), MXFP4 experts in the layout of `mxfp4_backend` (VLLM_MXFP4_BACKENDS): each
-    expert's intermediate size split tp ways, or whole under expert_parallel; MLA's absorbed matrices in the releases
-    that materialized them (vllm_mla_materialized_bytes)."""
+    """Weight bytes vLLM holds on one GPU of each pipeline stage (planner.weights.stage_weights; `weights`, the
+    whole model's, where one GPU holds it all) with the rotary cache (vllm_rotary_cache_bytes), MXFP4 experts in the
+    layout of `mxfp4_backend` (VLLM_MXFP4_BACKENDS): each expert's intermediate size split tp ways, or whole under
+    expert_parallel; MLA's absorbed matrices in the releases that materialized them (vllm_mla_materialized_bytes)."""
     ep = tp if ep is None else ep
     whole = weights is not None and tp * len(stage_layers) * ep == 1
-    out = [weights] if whole else stage_weights(spec, quant, stage_layers, tp=tp, ep=ep)
+    rotary = vllm_rotary_cache_bytes(spec)  # every stage's model and every rank holds the cache whole
+    out = [w + rotary for w in ([weights] if whole else stage_weights(spec, quant, stage_layers, tp=tp, ep=ep))]
     if mla := vllm_mla_materialized_bytes(spec, quant, tp, release):
         out = [w + n * mla for w, n in zip(out, stage_layers, strict=True)]
     if spec.moe is None or mxfp4_backend == "none":
@@ -95,12 +96,17 @@ def vllm_stage_weights(spec: ModelSpec, quant: str, stage_layers: list[int], *, 
     return [w + ceil(x * (factor - 1)) for w, x in zip(out, experts, strict=True)]
 
 
+VLLM_FP32_ROPE = frozenset({"gpt_oss"})  # model_executor/models/gpt_oss.py: get_rope(..., dtype=torch.float32)
+
+
 def vllm_rotary_cache_bytes(spec: ModelSpec) -> int:
     """The rotary embedding's cos/sin cache, a buffer each pipeline stage's model holds once (get_rope memoises it)
     and every tensor-parallel rank whole: max_position_embeddings × the rotary dims in the model's 16-bit dtype
-    (layers/rotary_embedding.py: _compute_cos_sin_cache, then .to(dtype)); 32 MiB for Llama-3.1-8B, the 0.03 GiB its
-    "Model loading took" lines hold beyond the tensors. MLA models' scaled cache is not counted."""
-    return 0 if spec.mla is not None else spec.max_context * spec.head_dim * 2
+    (layers/rotary_embedding.py: _compute_cos_sin_cache, then .to(dtype); fp32 where the model asks, VLLM_FP32_ROPE);
+    32 MiB for Llama-3.1-8B, the 0.03 GiB its "Model loading took" lines hold beyond the tensors. MLA models' scaled
+    cache, partial rotary dims and a second cache for local layers are not modelled (head_dim, one cache)."""
+    dtype_bytes = 4 if spec.model_type in VLLM_FP32_ROPE else 2
+    return 0 if spec.mla is not None else spec.max_context * spec.head_dim * dtype_bytes
 
 
 def vllm_stage_layers(n_layers: int, pp: int) -> list[int]:

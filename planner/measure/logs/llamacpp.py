@@ -241,6 +241,7 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False,
         kw["engine_version"] = f"b{build}"
     elif (newest := newest_build_of_lines(text)) is not None:  # no build printed: the newest its lines allow
         kw["engine_version"] = f"b{newest}"
+        s["version"] = f"b{newest} at the latest (dated by its lines)"
     if "flash_attn" not in s:  # printed since llama.cpp has flash attention (ggml-org/llama.cpp PR 5021, April
         kw["flash_attn"] = s["flash_attn"] = False  # 2024): a log without the line is of a build without it
     if "kv_unified" not in s and slots > 1:

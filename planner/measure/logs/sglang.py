@@ -75,6 +75,7 @@ def check_sglang(text: str, spec, quant: str | None) -> LogCheck:
 
     offload = s.get("cpu_offload_gb", 0)
     loaded = sglang_loaded_bytes(spec, e.workload.quant, tp, cpu_offload_bytes=int(offload * 2**30))
+    loaded.pop("cpu_offloaded", None)  # on the host
     weights = sum(loaded.values())
     per_layer = kv_bytes_per_token_per_layer(spec, e.workload.kv_dtype)
     heads = max(1, spec.n_kv_heads // tp) if spec.mla is None else spec.n_kv_heads
@@ -82,7 +83,7 @@ def check_sglang(text: str, spec, quant: str | None) -> LogCheck:
 
     cell = per_layer * sglang_pool_layers(spec)[0] * heads // spec.n_kv_heads  # K and V of one token on one GPU
     split = (f"one GPU's share at tp_size {tp}, " if tp > 1 else "") + (
-        f"the decoder layers' parameters past --cpu-offload-gb {offload:g} on the host, " if offload else "") + (
+        f"{offload:g} GiB (--cpu-offload-gb) of the decoder layers on the host, " if offload else "") + (
         f"with the rotary cache ({loaded['rotary_cache'] / 2**20:.0f} MiB) and the allocator's segment tails "
         f"({loaded['allocator_tails'] / 2**20:.0f} MiB); ")
     rows = []

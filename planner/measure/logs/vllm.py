@@ -91,7 +91,10 @@ def _quant(text: str, model_names: str) -> str | None:
     by_name = next((q for pattern, q in _NAMED if re.search(pattern, model_names, re.IGNORECASE)), None)
     if (m := _QUANTIZATION.search(text)) and m[1] not in ("None", "none"):
         if m[1] == "gguf":  # the file's preset, as its name gives it (Llama-3.2-3B-Instruct-Q8_0.gguf)
-            return _gguf_preset(text)
+            if (preset := _gguf_preset(text)) is None:
+                raise PlannerError("the log serves a GGUF file (quantization gguf) whose name carries no llama.cpp "
+                                   "preset planner has: give --quant (e.g. q4_k_m)")
+            return preset
         return by_name if m[1] == "compressed-tensors" else _QUANTS.get(m[1])
     if by_name:
         return by_name
