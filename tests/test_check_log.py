@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from planner import PlannerError, estimate
+from planner import PlannerError, estimate, load_model
 from planner.gpus import load_gpu
 from planner.measure.logs import check_log, engine_of, llamacpp_quant, llamacpp_settings
 from planner.measure.logs.recognise import catalog_gpu, profile_for
@@ -349,3 +349,16 @@ def test_a_release_the_log_does_not_print_can_be_given():
     sglang = (LOGS / "sglang-qwen3-8b-clean-startup.log").read_text()
     with pytest.raises(PlannerError, match="SGLang rules"):
         check_log(sglang, engine_version="0.4.6")
+
+
+def test_a_gguf_that_stores_the_output_its_config_ties_is_planned_as_it_is():
+    """Qwen3-0.6B ties lm_head to the embeddings (596.05 M parameters); a GGUF converted with an output.weight of its
+    own prints 'model params = 751.63 M', the untied count, and check-log plans that file (its weights to the digit)."""
+    from planner.measure.logs.llamacpp import _untied
+
+    spec = load_model("Qwen/Qwen3-0.6B")
+    untied = _untied("print_info: model params     = 751.63 M", spec)
+    assert untied is not None and not untied.tie_embeddings
+    assert untied.param_count == spec.param_count + 151936 * 1024
+    assert _untied("print_info: model params     = 596.05 M", spec) is None
+    assert _untied("print_info: model params     = 751.63 M", load_model("meta-llama/Llama-3.1-8B")) is None

@@ -68,6 +68,21 @@ _GONE_LINES = ((re.compile(r"\bllm_load_tensors:"), 4463),  # PR #11110, functio
                (re.compile(r"\bllama_kv_cache_unified:"), 6233))  # PR #15467, the "unified" prefix dropped
 
 
+_PARAMS = re.compile(r"model params\s*=\s*([0-9.]+) ([KMBT])")
+
+
+def _untied(text: str, spec):
+    """The model with an output matrix of its own, where the config ties it to the embeddings but the GGUF's printed
+    parameter count is the untied one (to its 0.01 % rounding: a conversion that wrote output.weight); else None."""
+    if not spec.tie_embeddings or (m := _PARAMS.search(text)) is None:
+        return None
+    printed = float(m[1]) * {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}[m[2]]
+    untied = spec.param_count + spec.vocab_size * spec.d_model
+    if abs(printed - untied) <= 1e-4 * untied < abs(printed - spec.param_count):
+        return spec.model_copy(update={"tie_embeddings": False})
+    return None
+
+
 def newest_build_of_lines(text: str) -> int | None:
     """The newest build whose log lines this log's are: the build before the first change it predates (a line later
     builds dropped; the offload lines' order before PR #18148); None where nothing dates it."""
@@ -217,6 +232,8 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False,
 
     refuse_fork(text)
     s = llamacpp_settings(text)
+    if (untied := _untied(text, spec)) is not None:  # the file stores an output matrix the model's config ties
+        spec, s["output"] = untied, "the file's own output matrix (the config ties it to the embeddings)"
     size_row = _file_size_row(text, spec, quant)
     if "n_ctx" not in s:
         if ESTIMATE.search(text):
