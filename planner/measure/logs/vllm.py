@@ -14,8 +14,10 @@ from ...errors import PlannerError
 from .common import GIB, LogCheck, Row, first, half_digit, line_of
 
 _FIGURES = {
+    # (0.9-0.10 DEBUG: "Total non KV cache memory: …; torch peak memory increase: A; non-torch forward increase
+    # memory: N; weights memory: W" (v1/worker/gpu_worker.py))
     "weights": re.compile(r"(?:(?:Model loading took|model weights take|Loading model weights took)\s+|"
-                          r"(?=[0-9.]+ GiB for weight,))([0-9.]+)\s*Gi?B"),
+                          r"(?=[0-9.]+ GiB for weight,)|weights memory:\s*)([0-9.]+)\s*Gi?B"),
     "available_kv": re.compile(r"(?:Available KV cache memory:|available_kv_cache_memory|kv_cache_size=|"
                                r"reserved for KV Cache is|Current kv cache memory in use is)\s*(-?[0-9.]+)\s*GiB"),
     "kv_tokens": re.compile(r"GPU KV cache size:\s+([0-9,]+) tokens"),
@@ -24,10 +26,10 @@ _FIGURES = {
     # V1 from 0.11 (INFO from later releases): "Actual usage is W GiB for weight, A GiB for peak activation, N GiB for
     # non-torch memory, and G GiB for CUDAGraph memory" (v1/worker/gpu_worker.py)
     "activation": re.compile(r"(?:(?:PyTorch activation peak memory|torch_peak_increase)(?: takes)?[=\s]+|"
-                             r"(?=[0-9.]+ GiB for peak activation))([0-9.]+)\s*GiB"),
+                             r"torch peak memory increase:\s*|(?=[0-9.]+ GiB for peak activation))([0-9.]+)\s*GiB"),
     "peak_torch": re.compile(r"peak_torch_memory=([0-9.]+)\s*GiB"),
-    "non_torch": re.compile(r"(?:non_torch_memory(?: takes)?[=\s]+|(?=[0-9.]+ GiB for non-torch memory))"
-                            r"([0-9.]+)\s*GiB"),
+    "non_torch": re.compile(r"(?:non_torch_memory(?: takes)?[=\s]+|non-torch forward increase memory:\s*|"
+                            r"(?=[0-9.]+ GiB for non-torch memory))([0-9.]+)\s*GiB"),
     "graph_estimate": re.compile(r"Estimated CUDA graph memory:\s*(-?[0-9.]+)\s*GiB"),
     # a hybrid model's page size (0.11.0 models/config.py; 0.20+ platforms/interface.py _align_hybrid_block_size)
     "hybrid_block": re.compile(r"Setting attention block size to (\d+) tokens"),
