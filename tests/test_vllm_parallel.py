@@ -185,3 +185,19 @@ def test_enforce_eager_takes_no_graph_estimate_and_runs_v1_uncompiled():
     # before 0.20 the estimate is not charged either way
     v19 = dict(kw, engine_version="0.19.0")
     assert estimate("Qwen/Qwen2.5-32B", enforce_eager=True, **v19).engine_details["cuda_graph_estimate_bytes"] == 0
+
+
+def test_scheduler_defaults_by_gpu_and_release():
+    """vllm serve's defaults (research/vllm_versions.md, Defaults): 0.9-0.27 give an A100 the small tier of tokens and
+    sequences (engine/arg_utils.py: one `device_memory >= 70 GiB and "a100" not in device_name` test sets both), an
+    H100 the large one; from 0.28 the sequences follow the memory alone. Four public A100 80GB logs of 0.10 and 0.15
+    (tests/fixtures/logs/vllm-*-a100-80gb-*) land within 0.6 % of their KV budgets with 256 sequences."""
+    from planner.engines.vllm import vllm_scheduler_defaults
+
+    gib = 2**30
+    a100 = dict(max_model_len=8192, gpu_memory_bytes=80 * gib, device_name="NVIDIA A100-SXM4-80GB")
+    h100 = dict(max_model_len=8192, gpu_memory_bytes=80 * gib, device_name="NVIDIA H100 80GB HBM3")
+    assert vllm_scheduler_defaults((0, 15, 0), **a100) == {"max_num_batched_tokens": 2048, "max_num_seqs": 256}
+    assert vllm_scheduler_defaults((0, 15, 0), **h100) == {"max_num_batched_tokens": 8192, "max_num_seqs": 1024}
+    assert vllm_scheduler_defaults((0, 8, 5), **a100)["max_num_seqs"] == 1024  # before the A100 exclusion
+    assert vllm_scheduler_defaults((0, 28, 0), **a100) == {"max_num_batched_tokens": 2048, "max_num_seqs": 1024}

@@ -79,8 +79,8 @@ def vllm_scheduler_defaults(release: tuple[int, ...], *, max_model_len: int, gpu
     """max_num_batched_tokens and max_num_seqs as `vllm serve` sets them (research/vllm_versions.md, Defaults).
     V0: 256 sequences; the profile run takes max(max_model_len, 2048) tokens, or chunks (512 up to 0.6.4, 2048
     later) when max_model_len exceeds 32K (0.5.5+). V1 (0.8+): by the GPU — 8192 tokens and 1024 sequences on GPUs of
-    70 GiB or more (H100/H200 by name in 0.8.0–0.8.4; A100s excluded from 0.9), 16384 on 160 GiB+ from 0.28;
-    else 2048 tokens (and 256 sequences from 0.8.5)."""
+    70 GiB or more (H100/H200 by name in 0.8.0–0.8.4; A100s excluded from 0.9, from their sequences too until 0.28),
+    16384 on 160 GiB+ from 0.28; else 2048 tokens (and 256 sequences from 0.8.5)."""
     name = device_name.lower()
     if release < (0, 8, 0):
         chunked = release >= (0, 5, 5) and max_model_len > 32768
@@ -92,4 +92,7 @@ def vllm_scheduler_defaults(release: tuple[int, ...], *, max_model_len: int, gpu
         return {"max_num_batched_tokens": 8192 if large else 2048, "max_num_seqs": 1024}
     large = gib >= 70 and (release < (0, 9, 0) or "a100" not in name)
     tokens = 16384 if release >= (0, 28, 0) and gib >= 160 else 8192 if large else 2048
-    return {"max_num_batched_tokens": tokens, "max_num_seqs": 1024 if gib >= 70 else 256}
+    # 0.9-0.27 give an A100 the small tier's sequences too (arg_utils.py: one `if device_memory >= 70 GiB and "a100"
+    # not in device_name` sets both); from 0.28 the sequences follow the memory alone
+    seqs = 1024 if (large if (0, 9, 0) <= release < (0, 28, 0) else gib >= 70) else 256
+    return {"max_num_batched_tokens": tokens, "max_num_seqs": seqs}
