@@ -26,6 +26,11 @@ _LLAMA_BUFFERS = [  # (figure, pattern): device and MiB
 ]
 _KV_TYPES = re.compile(r"K \((\w+)\):\s+[0-9.]+ MiB, V \((\w+)\)")
 _OFFLOADED = re.compile(r"offloaded (\d+)/(\d+) layers to GPU")
+# The command line, where the log holds it: the routed experts of the first N layers in system RAM (--n-cpu-moe N),
+# of every layer (--cpu-moe, or an --override-tensor of the experts of all layers to the CPU: -ot ".ffn_.*_exps.=CPU")
+_N_CPU_MOE = re.compile(r"(?:--n-cpu-moe|-ncmoe)[= ]+(\d+)")
+_ALL_CPU_MOE = re.compile(r"(?:--cpu-moe|-cmoe)(?![\w-])")
+_OVERRIDE = re.compile(r"(?:-ot|--override-tensor)[= ]+['\"]?([^\s'\"]+)")
 # The load order of -ngl's layers: from PR #18148 (b7467) the output layer's line comes before the repeating layers'
 # (older builds: "offloading non-repeating layers to GPU")
 _OUTPUT_LINE = re.compile(r"offloading (?:output|non-repeating) layers? to GPU")
@@ -55,6 +60,11 @@ def llamacpp_settings(text: str) -> dict:
         settings["type_k"], settings["type_v"] = (_GGML_TO_PLANNER.get(m[1], m[1]), _GGML_TO_PLANNER.get(m[2], m[2]))
     if m := _OFFLOADED.search(text):
         settings["n_gpu_layers"] = int(m[1])
+    if m := _N_CPU_MOE.search(text):
+        settings["n_cpu_moe"] = int(m[1])
+    elif _ALL_CPU_MOE.search(text) or any("exps" in v and v.upper().endswith("=CPU") and "blk" not in v
+                                          for v in _OVERRIDE.findall(text)):
+        settings["n_cpu_moe"] = -1  # every layer's
     return settings
 
 
@@ -247,6 +257,8 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False,
     for key in ("n_batch", "n_ubatch", "flash_attn", "n_gpu_layers", "kv_unified"):
         if key in s:
             kw[key] = s[key]
+    if s.get("n_cpu_moe") and spec.moe is not None:  # the experts the command line keeps in system RAM
+        kw["n_cpu_moe"] = s["n_cpu_moe"] = spec.n_layers if s["n_cpu_moe"] < 0 else s["n_cpu_moe"]
     if version is not None:  # the caller's build, over what the log prints
         kw["engine_version"] = f"b{llamacpp_build(version)}"
     elif (found := llamacpp_build_in_log(text)) is not None:  # that build's rules (sliding-window cells, padding)
@@ -298,6 +310,14 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False,
                             gpu[fig] / MIB if len(devices) == 1 else None, "MiB", note,
                             min(lines[(fig, dev)] for dev in devices), 0.005 * len(devices)))
     mapped_span = not d["output_on_gpu"]  # the output on the host: see below
+    # the CPU backend's repacked weights (CPU_REPACK: the layouts its matmuls prefer) are the rest of the host's
+    repacked = {dev for (f, dev) in buffers if f == "model" and dev.endswith("_REPACK")}
+    if repacked and ("model", "CPU") in buffers:  # one row: the host's weights across both buffers
+        dev = "+".join(["CPU", *sorted(repacked)])
+        rows.append(Row(f"model buffer ({dev})", sum(buffers[("model", d)] for d in ("CPU", *repacked)) / MIB,
+                        host["model"] / MIB, "MiB", "repacked for the CPU's matmuls", lines[("model", "CPU")],
+                        0.005 * (1 + len(repacked))))
+        buffers = {k: b for k, b in buffers.items() if k[0] != "model" or k[1] not in ("CPU", *repacked)}
     for (fig, dev), b in buffers.items():
         if is_host_buffer(dev):
             expected, note = host[fig], ""
