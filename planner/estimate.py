@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .activations import DEQUANT_CHUNK_ROWS, decode_activation_bytes, prefill_activation_bytes
 from .checks import positive_int
+from .engines.llamacpp import cpu_overrides
 from .errors import WorkloadError, shown
 from .kv import get_kv_dtype, indexer_cache_bytes, kv_cache_bytes
 from .limits import MAX_BATCH, MAX_BYTES, MAX_CONTEXT
@@ -262,7 +263,8 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     if perf is not None and engine in ("llama.cpp", "ollama") and details.get("host_moved_bytes"):
         perf = offloaded(spec, w, perf, gpu=gpu, n_gpu_layers=details["n_gpu_layers"], kv_total=kv,
                          cpu_moe_layers=details.get("n_cpu_moe", 0), engine=speed, efficiency=efficiency,
-                         output_first=details.get("output_first", False))
+                         output_first=details.get("output_first", False),
+                         on_cpu=cpu_overrides(details.get("override_tensor")))
     if perf is not None and engine == "sglang" and details.get("host_weights_bytes"):
         perf = host_copied(perf, w, gpu=gpu, host_bytes=details["host_weights_bytes"],
                            chunk=details["chunked_prefill_size"])

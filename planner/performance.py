@@ -61,7 +61,7 @@ class Performance(BaseModel):
 
 def offloaded(spec: ModelSpec, w: Workload, perf: Performance, *, gpu, n_gpu_layers: int, kv_total: int,
               cpu_moe_layers: int = 0, engine=None, efficiency: float | None = None,
-              output_first: bool = False) -> Performance:
+              output_first: bool = False, on_cpu=None) -> Performance:
     """llama.cpp with layers (or, cpu_moe_layers, some layers' routed experts) in CPU RAM: those bytes are read at the
     host's memory speed instead of the GPU's (perf.offload_seconds_per_token, from the all-on-GPU step); prefill
     with weights in system RAM is not modelled, so no time to first token."""
@@ -73,7 +73,7 @@ def offloaded(spec: ModelSpec, w: Workload, perf: Performance, *, gpu, n_gpu_lay
     step = offload_seconds_per_token(spec, load_gpu(gpu), quant=w.quant, kv_total=kv_total, n_gpu_layers=n_gpu_layers,
                                      batch=w.batch, cpu_moe_layers=cpu_moe_layers, engine=engine,
                                      efficiency=efficiency, full_step=perf.decode_seconds_per_token,
-                                     output_first=output_first)
+                                     output_first=output_first, on_cpu=on_cpu)
     return perf.model_copy(update=dict(prefill_seconds=None, decode_seconds_per_token=step,
                                        decode_tokens_per_s=1 / step, throughput_tokens_per_s=w.batch / step))
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from planner import PlannerError, estimate, load_model
+from planner import PlannerError, WorkloadError, estimate, load_model
 from planner.efficiency import decode_floor, efficiencies, layer_overhead, lookup, prefill_layer_overhead
 from planner.fit import context_per_quant, fit, max_batch, max_context
 from planner.gpus import UnknownGPUError, list_gpus, load_gpu
@@ -488,3 +488,22 @@ def test_tensor_parallel_decode_reads_the_replicated_matrices_whole_on_every_gpu
     monkeypatch.setattr(roofline, "replicated_bytes", lambda spec, quant: 0)
     split_evenly = tensor_parallel_seconds(v3, g, **kw)[0]
     assert step - split_evenly == pytest.approx(7 / 8 * whole / g.memory_bandwidth_bytes_per_s, rel=1e-6)
+
+
+def test_override_tensor_keeps_what_its_regex_names_in_system_ram():
+    """llama.cpp -ot "REGEX=CPU": every tensor whose GGUF name the regex finds stays in system RAM. Every layer's
+    experts (".ffn_.*_exps.=CPU") is --n-cpu-moe over all layers, in memory and in decode speed; a buffer type other
+    than CPU and a regex that does not compile are refused in one line."""
+    kw = dict(quant="q4_k_m", engine="llama.cpp", gpu="rtx-4090", context=8192, n_gpu_layers=49)
+    ot = estimate("Qwen/Qwen3-30B-A3B", override_tensor=".ffn_.*_exps.=CPU", **kw)
+    moe = estimate("Qwen/Qwen3-30B-A3B", n_cpu_moe=48, **kw)
+    assert ot.weights_bytes == moe.weights_bytes and ot.decode_tokens_per_s == pytest.approx(moe.decode_tokens_per_s)
+    assert ot.engine_details["host_weights_bytes"] == moe.engine_details["host_weights_bytes"]
+    some = estimate("Qwen/Qwen3-30B-A3B", override_tensor=[r"blk\.[0-9]\.ffn_.*_exps=CPU"], **kw)  # layers 0-9
+    ten = estimate("Qwen/Qwen3-30B-A3B", n_cpu_moe=10, **kw)
+    assert some.weights_bytes == ten.weights_bytes and some.engine_details["override_tensor"] == (
+        r"blk\.[0-9]\.ffn_.*_exps=CPU")
+    with pytest.raises(WorkloadError, match="override_tensor 'exps=CUDA1': planner models 'REGEX=CPU'"):
+        estimate("Qwen/Qwen3-30B-A3B", override_tensor="exps=CUDA1", **kw)
+    with pytest.raises(WorkloadError, match="the regex does not compile"):
+        estimate("Qwen/Qwen3-30B-A3B", override_tensor="([=CPU", **kw)

@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "64GiB); more than that does not fit")
     e.add_argument("--n-cpu-moe", type=int, help="llama.cpp --n-cpu-moe: the routed experts of the first N layers "
                    "stay in system RAM (default: none, or as --fit decides for a MoE model)")
+    e.add_argument("-ot", "--override-tensor", action="append", metavar="REGEX=CPU",
+                   help="llama.cpp -ot: the tensors whose GGUF names the regex finds stay in system RAM, e.g. "
+                   r"'blk\.[2-9][0-9]\.ffn_.*_exps=CPU' (repeatable)")
     e.add_argument("--parallel", type=positive, help="llama.cpp --parallel slots (default: --batch)")
     e.add_argument("--n-ctx", type=positive, help="llama.cpp -c: cells of all slots (default: context × slots)")
     e.add_argument("--kv-unified", action="store_true",

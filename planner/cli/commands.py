@@ -18,7 +18,7 @@ def cmd_estimate(a) -> str:
         "max_num_batched_tokens": a.max_num_batched_tokens, "max_num_seqs": a.max_num_seqs,
         "block_size": a.block_size, "n_batch": a.n_batch, "n_ubatch": a.n_ubatch,
         "flash_attn": None if a.flash_attn is None else a.flash_attn == "on", "n_gpu_layers": a.n_gpu_layers,
-        "fit": None if a.fit is None else a.fit == "on", "n_cpu_moe": a.n_cpu_moe,
+        "fit": None if a.fit is None else a.fit == "on", "n_cpu_moe": a.n_cpu_moe, "override_tensor": a.override_tensor,
         "n_parallel": a.parallel, "n_ctx": a.n_ctx, "type_v": a.type_v, "cache": a.cache,
         "max_cache_len": a.max_cache_len, "tensor_parallel_size": a.tensor_parallel_size,
         "pipeline_parallel_size": a.pipeline_parallel_size, "data_parallel_size": a.data_parallel_size,

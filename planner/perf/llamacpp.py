@@ -128,14 +128,15 @@ HOST_MEMORY_EFFICIENCY = 0.6
 def offload_seconds_per_token(spec: ModelSpec, g: GPU, *, quant: str, kv_total: int, n_gpu_layers: int,
                               host_bytes_per_s: float = HOST_RAM_BYTES_PER_S, batch: int = 1,
                               cpu_moe_layers: int = 0, engine: Engine | None = None, efficiency: float | None = None,
-                              full_step: float | None = None, output_first: bool = False) -> float:
+                              full_step: float | None = None, output_first: bool = False,
+                              on_cpu=None) -> float:
     """One decode step with llama.cpp's placement: the last `n_gpu_layers` layers on the GPU with the output
     (weights.gpu_placement; `output_first`: from PR #18148), the routed experts of the first `cpu_moe_layers` layers
-    in system RAM (--n-cpu-moe), the rest in system RAM. What system RAM holds is read there instead of on the GPU:
-    the step is the all-on-GPU step (`full_step`, else the GPU's memory step for the same bytes) plus, for those
-    bytes, the host's time less the GPU's. Of a MoE model's routed experts each side reads the share a step of
-    `batch` tokens touches; the embedding table is only looked up, not read whole (tied, it is the lm_head and
-    read)."""
+    in system RAM (--n-cpu-moe) and the tensors `on_cpu` names (-ot …=CPU), the rest in system RAM. What system RAM
+    holds is read there instead of on the GPU: the step is the all-on-GPU step (`full_step`, else the GPU's memory
+    step for the same bytes) plus, for those bytes, the host's time less the GPU's. Of a MoE model's routed experts
+    each side reads the share a step of `batch` tokens touches; the embedding table is only looked up, not read
+    whole (tied, it is the lm_head and read)."""
     from ..weights import gpu_placement
 
     engine = engine or default_engine(quant, spec)
@@ -147,7 +148,9 @@ def offload_seconds_per_token(spec: ModelSpec, g: GPU, *, quant: str, kv_total: 
             continue  # looked up, not read
         read = t.nbytes * (touched if t.is_routed_expert else 1.0)
         everything += read
-        if t.layer is None:
+        if on_cpu is not None and on_cpu(t.name):  # -ot …=CPU
+            on_gpu = False
+        elif t.layer is None:
             on_gpu = output_on_gpu
         else:
             on_gpu = t.layer >= first and not (t.is_routed_expert and t.layer < cpu_moe_layers)

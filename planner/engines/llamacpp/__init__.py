@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from ...checks import flag, positive_int
-from ...errors import WorkloadError
+from ...errors import WorkloadError, shown
 from ...kv import get_kv_dtype, kv_bytes_per_token_per_layer
 from ...limits import MAX_CONTEXT
 from ...spec import ModelSpec
@@ -69,9 +71,11 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     device. Sliding windows only where llama.cpp implements them (LLAMACPP_SWA: not Phi-3's, not Mistral-7B-v0.1's).
     n_parallel defaults to `batch` and n_ctx to context × n_parallel, so the cache holds every sequence.
     n_cpu_moe (--n-cpu-moe): the routed experts of the first n_cpu_moe layers stay in system RAM.
+    override_tensor (-ot / --override-tensor): "REGEX=CPU" patterns, one or several; every tensor whose GGUF name
+    the regex finds (blk.14.ffn_up_exps.weight) stays in system RAM, as llama.cpp's buffer-type overrides keep it.
     """
     defaults = {"n_batch": 2048, "n_ubatch": 512, "flash_attn": None, "n_gpu_layers": spec.n_layers + 1,
-                "n_cpu_moe": 0, "engine_version": None,
+                "n_cpu_moe": 0, "engine_version": None, "override_tensor": None,
                 "n_parallel": None, "n_ctx": None, "kv_unified": None, "type_v": None, "backend": "cuda"}
     o = engine_options("llama.cpp", options, defaults, minimum={"n_gpu_layers": 0, "n_cpu_moe": 0},
                        maximum={"n_batch": MAX_CONTEXT, "n_ubatch": MAX_CONTEXT, "n_gpu_layers": 2**31 - 1,
@@ -81,6 +85,10 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
             positive_int(key, o[key], high)
     if o["backend"] not in BACKENDS:
         raise WorkloadError(f"backend must be one of {', '.join(BACKENDS)}, got {o['backend']!r}")
+    on_cpu = cpu_overrides(o["override_tensor"])
+    if o["override_tensor"] is not None:  # shown as llama.cpp takes it: patterns joined by commas
+        ot = o["override_tensor"]
+        o["override_tensor"] = ot if isinstance(ot, str) else ",".join(ot)
     build = llamacpp_build(o["engine_version"])
     rules = llamacpp_rules(build)
     _versioned_defaults(o, rules, build)
@@ -121,7 +129,9 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     for t in stored_tensors(spec, quant):
         if t.group == "output" or (t.group == "embedding" and spec.tie_embeddings):
             lm_head = t.nbytes
-        if t.group == "embedding":
+        if on_cpu(t.name) and t.group != "embedding":  # -ot …=CPU
+            w_host += t.nbytes
+        elif t.group == "embedding":
             w_host += t.nbytes
             embd += t.nbytes
             if spec.tie_embeddings and output_on_gpu:
@@ -161,9 +171,32 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
                  # what a decode step reads from system RAM rather than the GPU (token_embd is only looked up)
                  "host_moved_bytes": w_host - embd + kv_host + (embd if spec.tie_embeddings and not output_on_gpu
                                                                else 0),
-                 **{k: v for k, v in o.items() if k not in ("type_v", "n_ctx", "n_parallel", "engine_version")},
+                 **{k: v for k, v in o.items() if k not in ("type_v", "n_ctx", "n_parallel", "engine_version")
+                    and not (k == "override_tensor" and v is None)},
                  "n_parallel": np_, "n_ctx_padded": n_ctx_padded, "output_first": output_first,
                  "output_on_gpu": output_on_gpu})
+
+
+def cpu_overrides(patterns):
+    """A test of a tensor's GGUF name against llama.cpp -ot "REGEX=CPU" patterns (a string, or several in a list or
+    tuple; comma-separated as llama.cpp takes them); other buffer types are refused, as are regexes that do not
+    compile."""
+    if patterns is None:
+        return lambda name: False
+    items = [patterns] if isinstance(patterns, str) else patterns
+    if not isinstance(items, (list, tuple)) or not all(isinstance(p, str) for p in items):
+        raise WorkloadError(f"override_tensor must be 'REGEX=CPU' or a list of them, got {shown(patterns)}")
+    compiled = []
+    for item in (part for p in items for part in p.split(",") if part.strip()):
+        regex, sep, buft = item.strip().rpartition("=")
+        if not sep or buft.upper() != "CPU":
+            raise WorkloadError(f"override_tensor {shown(item)}: planner models 'REGEX=CPU' (a tensor kept in system "
+                                "RAM); other buffer types are not modelled")
+        try:
+            compiled.append(re.compile(regex))
+        except re.error as e:
+            raise WorkloadError(f"override_tensor {shown(item)}: the regex does not compile ({e})") from None
+    return lambda name: any(c.search(name) for c in compiled)
 
 
 def _host_inputs(spec: ModelSpec, build: int, n_ubatch: int, n_kv: int, n_kv_swa: int, flash_attn: bool) -> int:

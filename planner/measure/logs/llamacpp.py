@@ -27,7 +27,7 @@ _LLAMA_BUFFERS = [  # (figure, pattern): device and MiB
 _KV_TYPES = re.compile(r"K \((\w+)\):\s+[0-9.]+ MiB, V \((\w+)\)")
 _OFFLOADED = re.compile(r"offloaded (\d+)/(\d+) layers to GPU")
 # The command line, where the log holds it: the routed experts of the first N layers in system RAM (--n-cpu-moe N),
-# of every layer (--cpu-moe, or an --override-tensor of the experts of all layers to the CPU: -ot ".ffn_.*_exps.=CPU")
+# of every layer (--cpu-moe); the tensors whose names -ot / --override-tensor "REGEX=CPU" finds
 _N_CPU_MOE = re.compile(r"(?:--n-cpu-moe|-ncmoe)[= ]+(\d+)")
 _ALL_CPU_MOE = re.compile(r"(?:--cpu-moe|-cmoe)(?![\w-])")
 _OVERRIDE = re.compile(r"(?:-ot|--override-tensor)[= ]+['\"]?([^\s'\"]+)")
@@ -62,9 +62,10 @@ def llamacpp_settings(text: str) -> dict:
         settings["n_gpu_layers"] = int(m[1])
     if m := _N_CPU_MOE.search(text):
         settings["n_cpu_moe"] = int(m[1])
-    elif _ALL_CPU_MOE.search(text) or any("exps" in v and v.upper().endswith("=CPU") and "blk" not in v
-                                          for v in _OVERRIDE.findall(text)):
+    elif _ALL_CPU_MOE.search(text):
         settings["n_cpu_moe"] = -1  # every layer's
+    if overrides := [v for v in _OVERRIDE.findall(text) if v.upper().endswith("=CPU")]:
+        settings["override_tensor"] = ",".join(overrides)
     return settings
 
 
@@ -259,6 +260,8 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False,
             kw[key] = s[key]
     if s.get("n_cpu_moe") and spec.moe is not None:  # the experts the command line keeps in system RAM
         kw["n_cpu_moe"] = s["n_cpu_moe"] = spec.n_layers if s["n_cpu_moe"] < 0 else s["n_cpu_moe"]
+    if "override_tensor" in s:  # -ot …=CPU
+        kw["override_tensor"] = s["override_tensor"]
     if version is not None:  # the caller's build, over what the log prints
         kw["engine_version"] = f"b{llamacpp_build(version)}"
     elif (found := llamacpp_build_in_log(text)) is not None:  # that build's rules (sliding-window cells, padding)
@@ -310,14 +313,14 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False,
                             gpu[fig] / MIB if len(devices) == 1 else None, "MiB", note,
                             min(lines[(fig, dev)] for dev in devices), 0.005 * len(devices)))
     mapped_span = not d["output_on_gpu"]  # the output on the host: see below
-    # the CPU backend's repacked weights (CPU_REPACK: the layouts its matmuls prefer) are the rest of the host's
-    repacked = {dev for (f, dev) in buffers if f == "model" and dev.endswith("_REPACK")}
-    if repacked and ("model", "CPU") in buffers:  # one row: the host's weights across both buffers
-        dev = "+".join(["CPU", *sorted(repacked)])
-        rows.append(Row(f"model buffer ({dev})", sum(buffers[("model", d)] for d in ("CPU", *repacked)) / MIB,
-                        host["model"] / MIB, "MiB", "repacked for the CPU's matmuls", lines[("model", "CPU")],
-                        0.005 * (1 + len(repacked))))
-        buffers = {k: b for k, b in buffers.items() if k[0] != "model" or k[1] not in ("CPU", *repacked)}
+    # the host's weights in several buffers (the CPU backend's repacked layouts, CPU_REPACK; pinned CUDA_Host beside
+    # plain CPU memory with --no-mmap or -ot): one row, their sum
+    held = sorted(dev for (f, dev) in buffers if f == "model" and is_host_buffer(dev) and dev != "CPU_Mapped")
+    if len(held) > 1:
+        rows.append(Row(f"model buffer ({'+'.join(held)})", sum(buffers[("model", d)] for d in held) / MIB,
+                        host["model"] / MIB, "MiB", "the host's weights across its buffers",
+                        min(lines[("model", d)] for d in held), 0.005 * len(held)))
+        buffers = {k: b for k, b in buffers.items() if k[0] != "model" or k[1] not in held}
     for (fig, dev), b in buffers.items():
         if is_host_buffer(dev):
             expected, note = host[fig], ""
