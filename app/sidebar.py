@@ -228,6 +228,10 @@ def _engine_controls(state: dict, spec) -> None:
                min_value=0, max_value=MAX_LAYERS, value=None, placeholder="--fit decides",
                help="A MoE model's routed experts of the first N layers stay in system RAM. Unset, --fit moves "
                "experts there first, as many as it must.")
+        widget("text_input", "override_tensor", "tensors kept in CPU RAM (-ot REGEX=CPU)", where=box, max_chars=500,
+               placeholder=r"blk\.[2-9][0-9]\.ffn_.*_exps=CPU",
+               help="llama.cpp's --override-tensor: every tensor whose GGUF name the regex finds stays in system "
+               "RAM; several patterns separated by commas.")
         widget("number_input", "n_parallel", "parallel slots", where=box, min_value=1, max_value=256, value=None,
                placeholder="the concurrent requests")
         _host_memory(box)

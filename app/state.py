@@ -190,6 +190,7 @@ FIELDS = {f.key: f for f in [
     Field("flash_attn", "default", _choice(lambda: ["default", "on", "off"])),
     Field("ngl", None, _number(0, MAX_LAYERS + 1)),
     Field("n_cpu_moe", None, _number(0, MAX_LAYERS)),
+    Field("override_tensor", "", _text(None, 500, "llama.cpp -ot patterns")),
     Field("host_gib", None, _number(0.0, 1e6, whole=False)),
     Field("n_parallel", None, _number(1, 256)),
     Field("hf_cache", "dynamic", _choice(lambda: ["dynamic", "static"])),

@@ -634,6 +634,21 @@ def test_llama_cpp_moe_experts_in_cpu_ram_from_the_engine_picker():
     assert metric(at, "total") == gib(e.total_bytes) and at.query_params["n_cpu_moe"] == "40"
 
 
+def test_llama_cpp_tensor_overrides_and_sglang_cpu_offload_from_the_engine_picker():
+    at = app(gpu="rtx-4090", model="Qwen/Qwen3-30B-A3B", quant="q4_k_m", context="8192", engine="llama.cpp")
+    at.sidebar.text_input(key="override_tensor").set_value(".ffn_.*_exps.=CPU").run()
+    e = estimate("Qwen/Qwen3-30B-A3B", quant="q4_k_m", context=8192, gpu="rtx-4090", engine="llama.cpp",
+                 override_tensor=".ffn_.*_exps.=CPU")
+    assert metric(at, "total") == gib(e.total_bytes) and at.query_params["override_tensor"] == ".ffn_.*_exps.=CPU"
+    at.sidebar.text_input(key="override_tensor").set_value("exps=CUDA1").run()
+    assert "override_tensor 'exps=CUDA1'" in " ".join(x.value for x in at.error)  # a readable refusal
+    sg = app(gpu="rtx-4090", model="Qwen/Qwen3-14B", quant="bf16", context="4096", engine="sglang", n_gpus="2")
+    sg.sidebar.number_input(key="cpu_offload").set_value(4.0).run()
+    e = estimate("Qwen/Qwen3-14B", quant="bf16", context=4096, gpu="rtx-4090", engine="sglang", tp_size=2,
+                 cpu_offload_gb=4.0)
+    assert metric(sg, "total per GPU") == gib(e.total_bytes) and sg.query_params["cpu_offload"] == "4"
+
+
 def test_system_ram_for_llama_cpp_from_the_engine_picker():
     at = app(gpu="rtx-4090", model="meta-llama/Llama-3.1-70B", quant="q4_0", context="8192", engine="llama.cpp")
     at.sidebar.number_input(key="host_gib").set_value(8.0).run()
