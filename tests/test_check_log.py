@@ -362,3 +362,16 @@ def test_a_gguf_that_stores_the_output_its_config_ties_is_planned_as_it_is():
     assert untied.param_count == spec.param_count + 151936 * 1024
     assert _untied("print_info: model params     = 596.05 M", spec) is None
     assert _untied("print_info: model params     = 751.63 M", load_model("meta-llama/Llama-3.1-8B")) is None
+
+
+def test_an_untied_gguf_is_told_apart_at_the_billions_rounding():
+    """llama.cpp prints 'model params = 1.50 B' to two decimals: half a hundredth of a billion is the rounding, so an
+    untied Llama-3.2-1B (1.498 B against 1.236 B tied) is found; the tied count is not."""
+    from planner.measure.logs.llamacpp import _untied, llamacpp_settings
+
+    spec = load_model("meta-llama/Llama-3.2-1B")
+    assert _untied("print_info: model params     = 1.50 B", spec) is not None
+    assert _untied("print_info: model params     = 1.24 B", spec) is None
+    s = llamacpp_settings('llama-server -m x.gguf -ot "blk\\.(1|2) .*=CPU" -ot exps=CPU,attn_q=CUDA0 --n-cpu-moe 99')
+    assert s == {"n_cpu_moe": 99, "override_tensor": "blk\\.(1|2) .*=CPU,exps=CPU"}  # CUDA0 items left out
+    assert llamacpp_settings("Qwen3-ot exps=CPU") == {}  # not an option

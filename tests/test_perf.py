@@ -507,3 +507,15 @@ def test_override_tensor_keeps_what_its_regex_names_in_system_ram():
         estimate("Qwen/Qwen3-30B-A3B", override_tensor="exps=CUDA1", **kw)
     with pytest.raises(WorkloadError, match="the regex does not compile"):
         estimate("Qwen/Qwen3-30B-A3B", override_tensor="([=CPU", **kw)
+
+
+def test_tensor_overrides_turn_llama_servers_fit_off():
+    """llama.cpp's --fit aborts when the user set tensor overrides ("tensor_buft_overrides already set by user"):
+    -ngl's default then puts every layer on the GPU, so a 70B with a few layers' tensors on the CPU does not fit an
+    RTX 4090, where --fit would have moved 41 layers to system RAM."""
+    kw = dict(quant="q4_k_m", engine="llama.cpp", gpu="rtx-4090", context=8192)
+    fitted = estimate("meta-llama/Llama-3.1-70B", **kw)
+    assert fitted.engine_details["fit"] and fitted.fits
+    ot = estimate("meta-llama/Llama-3.1-70B", override_tensor=r"blk\.[0-9]\.=CPU", **kw)
+    assert "fit" not in ot.engine_details or not ot.engine_details["fit"]
+    assert ot.engine_details["n_gpu_layers"] == 81 and not ot.fits

@@ -81,10 +81,10 @@ def llamacpp_placed(spec: ModelSpec, *, gpu, reserved: int, quant: str, kv_dtype
         # -ngl's default before b6325 (llama_model_default_params; Metal builds: 999)
         m = llamacpp_memory(spec, **common, **options, n_gpu_layers=0)
         return m.model_copy(update={"details": {**m.details, "ngl_default_zero": True}})
-    # --fit only changes what the user left at its default: a set -ngl, or tensor overrides such as --n-cpu-moe
-    # ("tensor_buft_overrides already set by user, abort"), leave every layer where -ngl puts it
+    # --fit only changes what the user left at its default: a set -ngl, or tensor overrides such as --n-cpu-moe or
+    # -ot ("tensor_buft_overrides already set by user, abort"), leave every layer where -ngl puts it
     if not fit or gpu is None or options.get("n_gpu_layers") is not None or options.get("n_cpu_moe") \
-            or options.get("backend") == "cpu":
+            or options.get("override_tensor") or options.get("backend") == "cpu":
         return llamacpp_memory(spec, **common, **options)
     room = gpu.usable_memory_bytes - reserved - LLAMA_FIT_TARGET_BYTES  # Apple: the GPU's share
     m = fit_placement(spec.n_layers, spec.moe is not None,

@@ -28,9 +28,9 @@ _KV_TYPES = re.compile(r"K \((\w+)\):\s+[0-9.]+ MiB, V \((\w+)\)")
 _OFFLOADED = re.compile(r"offloaded (\d+)/(\d+) layers to GPU")
 # The command line, where the log holds it: the routed experts of the first N layers in system RAM (--n-cpu-moe N),
 # of every layer (--cpu-moe); the tensors whose names -ot / --override-tensor "REGEX=CPU" finds
-_N_CPU_MOE = re.compile(r"(?:--n-cpu-moe|-ncmoe)[= ]+(\d+)")
-_ALL_CPU_MOE = re.compile(r"(?:--cpu-moe|-cmoe)(?![\w-])")
-_OVERRIDE = re.compile(r"(?:-ot|--override-tensor)[= ]+['\"]?([^\s'\"]+)")
+_N_CPU_MOE = re.compile(r"(?<![\w-])(?:--n-cpu-moe|-ncmoe)[= ]+(\d+)")
+_ALL_CPU_MOE = re.compile(r"(?<![\w-])(?:--cpu-moe|-cmoe)(?![\w-])")
+_OVERRIDE = re.compile(r"(?<![\w-])(?:-ot|--override-tensor)[= ]+(?:\"([^\"]*)\"|'([^']*)'|([^\s'\"]+))")
 # The load order of -ngl's layers: from PR #18148 (b7467) the output layer's line comes before the repeating layers'
 # (older builds: "offloading non-repeating layers to GPU")
 _OUTPUT_LINE = re.compile(r"offloading (?:output|non-repeating) layers? to GPU")
@@ -64,7 +64,8 @@ def llamacpp_settings(text: str) -> dict:
         settings["n_cpu_moe"] = int(m[1])
     elif _ALL_CPU_MOE.search(text):
         settings["n_cpu_moe"] = -1  # every layer's
-    if overrides := [v for v in _OVERRIDE.findall(text) if v.upper().endswith("=CPU")]:
+    items = [item.strip() for groups in _OVERRIDE.findall(text) for item in "".join(groups).split(",")]
+    if overrides := [item for item in items if item.endswith("=CPU")]:  # other buffer types are not modelled
         settings["override_tensor"] = ",".join(overrides)
     return settings
 
@@ -84,12 +85,14 @@ _PARAMS = re.compile(r"model params\s*=\s*([0-9.]+) ([KMBT])")
 
 def _untied(text: str, spec):
     """The model with an output matrix of its own, where the config ties it to the embeddings but the GGUF's printed
-    parameter count is the untied one (to its 0.01 % rounding: a conversion that wrote output.weight); else None."""
+    parameter count is the untied one (to half its last printed digit, and nearer it than the tied count: a
+    conversion that wrote output.weight); else None."""
     if not spec.tie_embeddings or (m := _PARAMS.search(text)) is None:
         return None
-    printed = float(m[1]) * {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}[m[2]]
+    unit = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}[m[2]]
+    printed, rounding = float(m[1]) * unit, 0.5 * 10 ** -len(m[1].partition(".")[2]) * unit  # half its last digit
     untied = spec.param_count + spec.vocab_size * spec.d_model
-    if abs(printed - untied) <= 1e-4 * untied < abs(printed - spec.param_count):
+    if abs(printed - untied) <= rounding and abs(printed - untied) < abs(printed - spec.param_count):
         return spec.model_copy(update={"tie_embeddings": False})
     return None
 
@@ -258,8 +261,10 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False,
     for key in ("n_batch", "n_ubatch", "flash_attn", "n_gpu_layers", "kv_unified"):
         if key in s:
             kw[key] = s[key]
-    if s.get("n_cpu_moe") and spec.moe is not None:  # the experts the command line keeps in system RAM
-        kw["n_cpu_moe"] = s["n_cpu_moe"] = spec.n_layers if s["n_cpu_moe"] < 0 else s["n_cpu_moe"]
+    if s.get("n_cpu_moe") and spec.moe is not None:  # the experts the command line keeps in system RAM (any N)
+        kw["n_cpu_moe"] = s["n_cpu_moe"] = spec.n_layers if s["n_cpu_moe"] < 0 else min(s["n_cpu_moe"], spec.n_layers)
+    elif "n_cpu_moe" in s and spec.moe is None:  # a dense model has no experts to keep there
+        del s["n_cpu_moe"]
     if "override_tensor" in s:  # -ot …=CPU
         kw["override_tensor"] = s["override_tensor"]
     if version is not None:  # the caller's build, over what the log prints
