@@ -503,6 +503,10 @@ def test_override_tensor_keeps_what_its_regex_names_in_system_ram():
     ten = estimate("Qwen/Qwen3-30B-A3B", n_cpu_moe=10, **kw)
     assert some.weights_bytes == ten.weights_bytes and some.engine_details["override_tensor"] == (
         r"blk\.[0-9]\.ffn_.*_exps=CPU")
+    # a tied lm_head is llama.cpp's duplicate of token_embd, under that name: -ot token_embd=CPU keeps it off the GPU
+    tied = dict(quant="q4_k_m", engine="llama.cpp", gpu="rtx-4090", context=4096, n_gpu_layers=99)
+    kept = estimate("Qwen/Qwen3-0.6B", override_tensor="token_embd=CPU", **tied)
+    assert estimate("Qwen/Qwen3-0.6B", **tied).weights_bytes - kept.weights_bytes == 151936 * 1024 // 256 * 210  # q6_K
     with pytest.raises(WorkloadError, match="override_tensor 'exps=CUDA1': planner models 'REGEX=CPU'"):
         estimate("Qwen/Qwen3-30B-A3B", override_tensor="exps=CUDA1", **kw)
     with pytest.raises(WorkloadError, match="the regex does not compile"):

@@ -236,6 +236,7 @@ def _engine_lines(e, unit: str) -> list[str]:
                 f"  {min(d['n_gpu_layers'], d['n_layers_model'])}/{d['n_layers_model']} layers on the GPU"
                 + (f"; the routed experts of the first {d['n_cpu_moe']} layers in system RAM (--n-cpu-moe "
                    f"{d['n_cpu_moe']})" if d.get("n_cpu_moe") else "")
+                + (f"; the tensors -ot {d['override_tensor']} names in system RAM" if d.get("override_tensor") else "")
                 + (f" (--fit: the most that leave {d['fit_target_bytes'] / mib:.0f} MiB free; set --n-gpu-layers to "
                    "choose)" if d.get("fit") else "")
                 + (" (-ngl defaults to 0 before b6325; set --n-gpu-layers)" if d.get("ngl_default_zero") else ""),

@@ -134,8 +134,9 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
         elif t.group == "embedding":
             w_host += t.nbytes
             embd += t.nbytes
-            if spec.tie_embeddings and output_on_gpu:
-                w_gpu += t.nbytes  # llama.cpp duplicates the tied matrix as the GPU's lm_head
+            if spec.tie_embeddings and output_on_gpu and not on_cpu(t.name):
+                w_gpu += t.nbytes  # llama.cpp duplicates the tied matrix as the GPU's lm_head (an -ot of its name
+                #                    keeps that copy on the CPU too)
         elif t.layer is not None:
             on_gpu = t.layer >= gpu_first and not (t.is_routed_expert and t.layer < o["n_cpu_moe"])  # --n-cpu-moe
             w_gpu, w_host = (w_gpu + t.nbytes, w_host) if on_gpu else (w_gpu, w_host + t.nbytes)
