@@ -207,6 +207,19 @@ def gpu_placement(n_layers: int, n_gpu_layers: int, *, output_first: bool = Fals
     return max(n_layers - n_gpu_layers, 0), n_gpu_layers > n_layers
 
 
+def llamacpp_on_gpu(t: StoredTensor, first: int, output_on_gpu: bool, *, cpu_moe_layers: int = 0,
+                    on_cpu=None) -> bool:
+    """Whether llama.cpp holds tensor `t` on the GPU under gpu_placement's (first layer, output on the GPU): a name
+    `on_cpu` finds (-ot …=CPU) stays in system RAM, as do the routed experts of the first `cpu_moe_layers` layers
+    (--n-cpu-moe); a tensor outside the layers goes with the output (the embedding table only as a tied lm_head's
+    copy, the table itself staying in system RAM)."""
+    if on_cpu is not None and on_cpu(t.name):
+        return False
+    if t.layer is None:
+        return output_on_gpu
+    return t.layer >= first and not (t.is_routed_expert and t.layer < cpu_moe_layers)
+
+
 def offload_split(spec: ModelSpec, quant: str, gpu_layers: int) -> tuple[int, int, int]:
     """(device, host, token_embd) weight bytes with `gpu_layers` layers on the GPU (llama.cpp -ngl before b7467):
     the embedding table stays in system RAM unless it is the tied lm_head of a full offload; the other tensors

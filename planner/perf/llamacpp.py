@@ -137,7 +137,7 @@ def offload_seconds_per_token(spec: ModelSpec, g: GPU, *, quant: str, kv_total: 
     step for the same bytes) plus, for those bytes, the host's time less the GPU's. Of a MoE model's routed experts
     each side reads the share a step of `batch` tokens touches; the embedding table is only looked up, not read
     whole (tied, it is the lm_head and read)."""
-    from ..weights import gpu_placement
+    from ..weights import gpu_placement, llamacpp_on_gpu
 
     engine = engine or default_engine(quant, spec)
     touched = float(experts_touched_fraction(spec, batch))
@@ -148,12 +148,7 @@ def offload_seconds_per_token(spec: ModelSpec, g: GPU, *, quant: str, kv_total: 
             continue  # looked up, not read
         read = t.nbytes * (touched if t.is_routed_expert else 1.0)
         everything += read
-        if on_cpu is not None and on_cpu(t.name):  # -ot …=CPU
-            on_gpu = False
-        elif t.layer is None:
-            on_gpu = output_on_gpu
-        else:
-            on_gpu = t.layer >= first and not (t.is_routed_expert and t.layer < cpu_moe_layers)
+        on_gpu = llamacpp_on_gpu(t, first, output_on_gpu, cpu_moe_layers=cpu_moe_layers, on_cpu=on_cpu)
         host += 0.0 if on_gpu else read
     kv_host = round(kv_total / spec.n_layers * min(first, spec.n_layers))
     eff = memory_efficiency(g, quant, engine, spec, efficiency=efficiency)

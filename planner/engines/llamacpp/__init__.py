@@ -9,7 +9,7 @@ from ...errors import WorkloadError, shown
 from ...kv import get_kv_dtype, kv_bytes_per_token_per_layer
 from ...limits import MAX_CONTEXT
 from ...spec import ModelSpec
-from ...weights import gpu_placement, stored_tensors
+from ...weights import gpu_placement, llamacpp_on_gpu, stored_tensors
 from ..common import EngineMemory, engine_options
 from .graph import ARCH_GRAPH, LLAMACPP_SWA, buffer_bytes
 from .releases import (
@@ -129,21 +129,15 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     for t in stored_tensors(spec, quant):
         if t.group == "output" or (t.group == "embedding" and spec.tie_embeddings):
             lm_head = t.nbytes
-        if on_cpu(t.name) and t.group != "embedding":  # -ot …=CPU
-            w_host += t.nbytes
-        elif t.group == "embedding":
+        on_gpu = llamacpp_on_gpu(t, gpu_first, output_on_gpu, cpu_moe_layers=o["n_cpu_moe"], on_cpu=on_cpu)
+        if t.group == "embedding":
             w_host += t.nbytes
             embd += t.nbytes
-            if spec.tie_embeddings and output_on_gpu and not on_cpu(t.name):
+            if spec.tie_embeddings and on_gpu:
                 w_gpu += t.nbytes  # llama.cpp duplicates the tied matrix as the GPU's lm_head (an -ot of its name
                 #                    keeps that copy on the CPU too)
-        elif t.layer is not None:
-            on_gpu = t.layer >= gpu_first and not (t.is_routed_expert and t.layer < o["n_cpu_moe"])  # --n-cpu-moe
-            w_gpu, w_host = (w_gpu + t.nbytes, w_host) if on_gpu else (w_gpu, w_host + t.nbytes)
-        elif output_on_gpu:
-            w_gpu += t.nbytes
         else:
-            w_host += t.nbytes
+            w_gpu, w_host = (w_gpu + t.nbytes, w_host) if on_gpu else (w_gpu, w_host + t.nbytes)
     compute = _compute_buffer(spec, o, n_ubatch, per_stream, swa_cells_ // streams, type_k, type_v) if w_gpu else 0
     offloads_ops = n_ubatch >= OP_OFFLOAD_MIN_BATCH and o["backend"] != "cpu" and build >= LLAMACPP_OP_OFFLOAD
     if not output_on_gpu and offloads_ops:
