@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .activations import DEQUANT_CHUNK_ROWS, decode_activation_bytes, prefill_activation_bytes
 from .checks import positive_int
+from .engines.dispatch import engine_context, engine_memory, host_verdict, local_free_ram
 from .engines.llamacpp import cpu_overrides
 from .errors import WorkloadError, shown
 from .kv import get_kv_dtype, indexer_cache_bytes, kv_cache_bytes
@@ -202,7 +203,7 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
         raise WorkloadError(f"engine must be one of {', '.join(ENGINES)}, got {shown(engine)}")
     if engine is None and engine_options:
         raise WorkloadError(f"option {sorted(engine_options)[0]!r} needs an engine ({', '.join(ENGINES)})")
-    context = _engine_context(spec, engine, context, batch, engine_options, gpu)
+    context = engine_context(spec, engine, context, batch, engine_options, gpu)
     if engine == "ollama" and kv_dtype is None:
         kv_dtype = "fp16"  # Ollama's cache is f16 unless OLLAMA_KV_CACHE_TYPE says otherwise, whatever the weights
     w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, chunk=chunk,
@@ -229,7 +230,7 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
                  "activation": {"prefill_peak": prefill, "decode_peak": decode}, "overhead": overhead}
     details, refusal = {}, None
     if engine is not None:
-        mem = _engine_memory(spec, w, engine, gpu, totals, engine_options)
+        mem = engine_memory(spec, w, engine, gpu, totals, engine_options, act_bits=_act_bits(w.quant))
         totals.update(weights_bytes=mem.weights_bytes, kv_cache_bytes=mem.kv_cache_bytes,
                       activation_bytes=mem.activation_bytes)
         breakdown["kv_cache"] = {"kv_cache": mem.kv_cache_bytes}
@@ -269,35 +270,16 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
         perf = host_copied(perf, w, gpu=gpu, host_bytes=details["host_weights_bytes"],
                            chunk=details["chunked_prefill_size"])
     if host_memory_bytes is None and perf is not None and engine in ("llama.cpp", "ollama") \
-            and details.get("host_moved_bytes") and (host_memory_bytes := _local_free_ram(gpu)) is not None:
+            and details.get("host_moved_bytes") and (host_memory_bytes := local_free_ram(gpu)) is not None:
         details = {**details, "host_memory_from": "this machine's available RAM"}
     if host_memory_bytes is not None:
         if engine not in ("llama.cpp", "ollama"):
             raise WorkloadError("host_memory_bytes checks what llama.cpp or Ollama leave in system RAM; "
                                 + ("give engine llama.cpp or ollama" if engine is None else
                                    f"engine {shown(engine)} leaves nothing there"))
-        perf = _host_verdict(perf, details, positive_int("host_memory_bytes", host_memory_bytes, MAX_BYTES))
+        perf = host_verdict(perf, details, positive_int("host_memory_bytes", host_memory_bytes, MAX_BYTES))
     return Estimate(model=spec.name, workload=w, **totals, total_bytes=total, performance=perf, breakdown=breakdown,
                     engine=engine, engine_details=details, engine_refusal=refusal)
-
-
-def _local_free_ram(gpu) -> int | None:
-    """This machine's available system RAM when the GPU is this machine's own ("local", not Apple's unified
-    memory, whose share the GPU figure already is); None otherwise."""
-    from .gpus import load_gpu
-    from .machine import is_local, system_memory
-
-    g = load_gpu(gpu)
-    return system_memory()[1] if is_local(g) and g.vendor != "apple" else None
-
-
-def _host_verdict(perf, details: dict, host_memory: int):
-    """The verdict with system RAM too: what llama.cpp or Ollama leave there must fit `host_memory`."""
-    host = details.get("host_total_bytes", 0)
-    if perf is None or not details.get("host_moved_bytes") or host <= host_memory:
-        return perf
-    why = f"system RAM must hold {host / 2**30:,.2f} GiB of it, {host_memory / 2**30:,.2f} GiB is free"
-    return perf.model_copy(update={"fits": False, "reason": why if perf.fits else f"{perf.reason}; and {why}"})
 
 
 def batch_state(spec: ModelSpec, batch: int) -> int:
@@ -305,96 +287,3 @@ def batch_state(spec: ModelSpec, batch: int) -> int:
     from .kv import recurrent_state_bytes_per_sequence
 
     return batch * recurrent_state_bytes_per_sequence(spec)
-
-
-def _engine_context(spec: ModelSpec, engine: str | None, context, batch, options: dict, gpu=None):
-    """The workload's context when the engine's own setting implies it; the two may not contradict each other.
-
-    vLLM: max_model_len (default the model's maximum) bounds every request; context defaults to it and may be
-    smaller (requests shorter than the limit). llama.cpp: n_ctx is the cells of all n_parallel slots; context
-    defaults to one slot's share.
-    """
-    if engine == "vllm":
-        max_model_len = options.get("max_model_len")
-        if max_model_len is None:
-            options["max_model_len"] = spec.max_context  # vLLM's default max_model_len
-        else:
-            positive_int("max_model_len", max_model_len, spec.max_context)
-        if context is None:
-            return options["max_model_len"]  # a longer context than max_model_len: vllm_memory refuses it
-    if engine == "ollama" and context is None:  # Ollama's num_ctx: the option, else the release's default
-        from .engines.ollama import ollama_default_num_ctx, ollama_release
-        from .gpus import load_gpu
-
-        if options.get("num_ctx") is not None:
-            return min(positive_int("num_ctx", options["num_ctx"], MAX_CONTEXT), spec.max_context)
-        total = options.get("gpu_memory_bytes") or (None if gpu is None else _runtime_memory(load_gpu(gpu)))
-        release = ollama_release(options.get("engine_version"))
-        return None if total is None else min(ollama_default_num_ctx(release, total), spec.max_context)
-    if engine == "sglang" and context is None:
-        return options.get("context_length") or spec.max_context  # SGLang's default context_length: the model's
-    if engine == "llama.cpp" and context is None and options.get("n_ctx") is not None:
-        n_ctx = positive_int("n_ctx", options["n_ctx"], MAX_CONTEXT)
-        slots = options.get("n_parallel")
-        slots = positive_int("batch", batch) if slots is None else positive_int("n_parallel", slots)
-        return n_ctx if options.get("kv_unified") is True else max(1, n_ctx // slots)
-    return context
-
-
-# what each engine sizes from the GPU's memory, for the message when neither a GPU nor its memory is given
-_SIZES = {"vllm": "sizes its KV cache", "sglang": "sizes its KV pool", "ollama": "decides its layers"}
-
-
-def _runtime_memory(g) -> int:
-    """The memory an engine sees on `g`: CUDA's (ROCm's) total, or on Apple GPUs Metal's working-set share of unified
-    memory (recommendedMaxWorkingSetSize, what llama.cpp and Ollama budget from)."""
-    return g.usable_memory_bytes if g.vendor == "apple" else g.runtime_total_bytes
-
-
-def _engine_gpu(engine: str, gpu, options: dict):
-    """(catalog GPU or None, the total CUDA reports, the options without gpu_memory_bytes) of an engine that budgets
-    from the GPU's memory; refuses Apple GPUs for vLLM and SGLang, which have no Metal backend."""
-    from .gpus import load_gpu
-
-    options = dict(options)
-    memory = options.pop("gpu_memory_bytes", None)
-    g = None if gpu is None else load_gpu(gpu)
-    if g is not None and g.vendor == "apple" and engine in ("vllm", "sglang"):
-        raise WorkloadError(f"engine {engine!r} does not run on {g.name}: it has no Metal backend (a macOS build runs "
-                            "on the CPU); use engine llama.cpp")
-    if memory is None and g is None:
-        raise WorkloadError(f"engine {engine!r} {_SIZES[engine]} from the GPU's memory: give gpu= or "
-                            "gpu_memory_bytes=")
-    total = _runtime_memory(g) if memory is None else memory
-    return g, positive_int("gpu_memory_bytes", total, MAX_BYTES), options
-
-
-def _engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict, options: dict):
-    from .engines import ollama_memory, sglang_memory, transformers_memory, vllm_memory
-
-    common = dict(quant=w.quant, kv_dtype=w.kv_dtype)
-    if engine in ("vllm", "sglang", "ollama"):
-        g, total, options = _engine_gpu(engine, gpu, options)
-        if engine == "vllm":
-            return vllm_memory(spec, **common, gpu_memory_bytes=total, weights=totals["weights_bytes"],
-                               context=w.context, batch=w.batch, gpu=g, **options)
-        if engine == "sglang":
-            smi = total if g is None else (g.memory_bytes or g.memory_marketed_bytes)
-            return sglang_memory(spec, **common, gpu_memory_bytes=total, smi_memory_bytes=smi,
-                                 context=w.context, batch=w.batch, gpu=g, **options)
-        from .overhead import overhead_bytes
-
-        return ollama_memory(spec, **common, gpu_memory_bytes=total, overhead_bytes=overhead_bytes(w.runtime),
-                             context=w.context, batch=w.batch,
-                             library={"apple": "metal", "amd": "rocm"}.get(getattr(g, "vendor", None), "cuda"),
-                             **options)
-    if engine == "llama.cpp":
-        from .engines.llamacpp.fit import llamacpp_placed
-        from .gpus import load_gpu
-        from .overhead import overhead_bytes
-
-        return llamacpp_placed(spec, gpu=None if gpu is None else load_gpu(gpu), reserved=overhead_bytes(w.runtime),
-                               quant=w.quant, kv_dtype=w.kv_dtype, context=w.context, batch=w.batch, **options)
-    return transformers_memory(spec, **common, context=w.context, batch=w.batch, weights=totals["weights_bytes"],
-                               kv=totals["kv_cache_bytes"], attention=w.attention, chunk=w.chunk,
-                               act_bits=_act_bits(w.quant), **options)

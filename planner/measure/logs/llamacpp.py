@@ -240,6 +240,11 @@ def _refuse_unloaded(text: str, lines: dict, buffers: dict, s: dict, gpu_weights
                            "host memory, which no setting planner follows does")
 
 
+# the context planner assumes for a log that stops before llama.cpp creates one: only the model buffers are checked
+# then, and they do not depend on it
+WEIGHTS_ONLY_CTX = 512
+
+
 def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False,
                    version: str | None = None) -> LogCheck:
     from ...estimate import estimate
@@ -249,15 +254,21 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False,
     if (untied := _untied(text, spec)) is not None:  # the file stores an output matrix the model's config ties
         spec, s["output"] = untied, "the file's own output matrix (the config ties it to the embeddings)"
     size_row = _file_size_row(text, spec, quant)
-    if "n_ctx" not in s:
+    weights_only = "n_ctx" not in s
+    if weights_only:
         if ESTIMATE.search(text):
             return check_ollama_estimate(text, spec, quant)
-        if size_row is not None and not size_is_input:  # the log stops before the context: the size is all
-            return LogCheck("llama.cpp", s, [size_row])
-        raise PlannerError("the log has no 'llama_context: n_ctx' line: it stops before the context is created")
+        if not any(figure == "model" and pattern.search(text) for figure, pattern in _LLAMA_BUFFERS):
+            if size_row is not None and not size_is_input:  # the log stops before the context: the size is all
+                return LogCheck("llama.cpp", s, [size_row])
+            raise PlannerError("the log has no 'llama_context: n_ctx' line: it stops before the context is created")
+        # the log stops after loading the tensors (a crash, an abort): the model buffers are placed by then and do
+        # not depend on the context, so they are checked; a nominal one-slot context stands in for the rest
+        s["context"] = "none: the log stops before the context is created (model buffers only)"
+    logged_keys = set(s)
     slots = s.get("n_seq_max", 1)
-    kw = dict(quant=quant, engine="llama.cpp", n_ctx=s["n_ctx"], n_parallel=slots,
-              context=s["n_ctx"] // slots, batch=slots)
+    n_ctx = s.get("n_ctx", WEIGHTS_ONLY_CTX)
+    kw = dict(quant=quant, engine="llama.cpp", n_ctx=n_ctx, n_parallel=slots, context=n_ctx // slots, batch=slots)
     for key in ("n_batch", "n_ubatch", "flash_attn", "n_gpu_layers", "kv_unified"):
         if key in s:
             kw[key] = s[key]
@@ -299,6 +310,9 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False,
     if size_row is not None and size_is_input:
         size_row.note, size_row.planner = "the preset was read from this size, so it is no check", None
     rows = [size_row] if size_row is not None else []
+    if weights_only:  # the context's buffers and the defaults assumed for them are not the log's
+        buffers = {k: b for k, b in buffers.items() if k[0] == "model"}
+        s = {k: v for k, v in s.items() if k in logged_keys or k == "version"}
     if not on_gpu:  # a CPU run: the CPU holds everything
         host = estimate(spec, backend="cpu", **{**kw, "n_gpu_layers": 0}).engine_details
         predicted = {"model": host["host_weights_bytes"], "kv": host["host_kv_bytes"],

@@ -1,0 +1,184 @@
+"""The latency terms of profiles/efficiency.yaml, fitted on the calibration half beside the efficiencies
+(benchmarks/calibrate_speed.py): eager engines' per-layer decode floor, graph-launched engines' per-layer times
+(decode and prefill), vLLM V0's loop time, the MoE prefill tile, the time a routed expert split over GPUs adds, and a
+served request's latency. Each entry says how it was chosen; the grids below are the values tried.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from pathlib import Path
+from statistics import median
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from speed_data import predict, served, source_id, spec_of  # noqa: E402
+
+from planner.efficiency import SPEED_ENGINES  # noqa: E402
+
+# An entry needs MIN_RUNS runs; an engine's own entry one source, a group's (compiled) MIN_GROUP_SOURCES, since it
+# answers for engines it has never seen. Each source (document) is one vote: an entry is the median of its sources'
+# medians, so one long table cannot outvote the others.
+MIN_RUNS, MIN_SOURCES, MIN_GROUP_SOURCES = 3, 1, 2
+# A run calibrates nothing if its decode bytes, moved at the full datasheet bandwidth, would take less than
+# this share of its measured step: the step waits on something planner does not model (expert routing, per-layer
+# launches and syncs across 8 GPUs), and a bandwidth share or a request latency fitted to it would carry that
+# latency to models without it (a dense Llama-3.1-8B fp8 on SGLang took the 0.07 of DeepSeek-V3's TP8 runs). On the
+# calibration half this sets aside 7 runs, all MoE models at batch 1 on 8 GPUs under a compiled engine (2–7 % of the
+# step); the llama.cpp runs with the least bound (12–25 %: MoE or 1-bit weights on one GPU) stay.
+MIN_DECODE_BYTES_SHARE = 0.1
+# Eager engines (Hugging Face transformers' generate(), and AutoAWQ, whose fused modules run in it): a decode step is
+# bounded below by the time its kernels take to launch, layer by layer, not only by bytes. Their runs set that floor
+# instead of a bandwidth share: a run is launch-bound when even the prior bandwidth share (DEFAULT's decode_memory)
+# would move its bytes in under half the measured step; the floor is the median of measured step ÷ layers over those
+# runs.
+EAGER = {"transformers", "autoawq"}
+# Graph-launched and compiled engines: each layer adds a fixed time to every step (short kernels, syncs). One value
+# for all of them, chosen on this grid by the calibration half's decode error with the efficiencies refitted at each.
+OVERHEAD_GRID = (0.0, 10e-6, 20e-6, 30e-6, 40e-6, 50e-6, 60e-6, 75e-6, 100e-6)
+# Prefill steps run outside the decode's captured graphs: the same engines' per-layer time on a prefill step, chosen
+# per engine group on this grid (None: the decode's) by the group's calibration time to first token, everything
+# refitted at each value.
+PREFILL_OVERHEAD_GRID = (None, 60e-6, 80e-6, 100e-6, 150e-6, 200e-6, 300e-6)
+PREFILL_GROUPS = ("compiled", "llama.cpp")  # each its own value: llama.cpp's micro-batches are not graph-bound alike
+# vLLM's V0 engine (before 0.8.0; planner.engines.vllm.vllm_synchronous_loop) schedules, prepares inputs, samples and
+# processes outputs between GPU steps (vLLM's own profile of v0.5.3, Llama-3-8B on an H100: the HTTP server 33 % and
+# scheduling 29 % of the time; blog.vllm.ai 2024-09-05 "vLLM v0.6.0: 2.7x Throughput Improvement"); V1 overlaps that
+# work with the GPU. The time it adds to every step, chosen on this grid by the calibration half's vLLM decode error
+# with everything refitted at each value.
+SYNC_LOOP_GRID = (0.0, 0.5e-3, 1e-3, 1.5e-3, 2e-3, 2.5e-3, 3e-3, 4e-3)
+# MoE prefill: a routed expert's matmul runs in tiles of this many token rows (planner.perf.moe_padding_flops). One
+# value for all engines, chosen on this grid (None: no tiling) by the calibration half's time-to-first-token error with
+# everything refitted at each value.
+MOE_TILE_GRID = (None, 8, 16, 32, 64, 128, 256)
+
+
+def latency_bound(row: dict) -> bool:
+    """Whether the run's decode bytes at η = 1 take under MIN_DECODE_BYTES_SHARE of its measured step."""
+    at_full = predict(row, efficiency=1.0, prefill_efficiency=1.0).get("decode")
+    if at_full is None or row["engine"] in EAGER:
+        return False
+    full, meas, _ = at_full
+    half_ = predict(row, efficiency=0.5, prefill_efficiency=0.5)["decode"][0]
+    return _bytes_share(full, half_, meas) < MIN_DECODE_BYTES_SHARE
+
+
+def _bytes_share(full: float, half_: float, measured: float) -> float:
+    """From planner's decode tokens/s at η = 1 and η = ½ and the measured one: the bytes' time at η = 1 (the
+    difference of the two steps) as a share of the measured step."""
+    return (1 / half_ - 1 / full) * measured
+
+
+def overhead_entry(tau: float, n_runs: int) -> dict:
+    return {"engine": "default", "layer_overhead_s": tau,
+            "derivation": f"layer_overhead_s: of the grid {', '.join(f'{1e6 * t:g}' for t in OVERHEAD_GRID)} µs, the "
+                          f"value whose refitted table gives the least median |error| over the {n_runs} calibration "
+                          "decode runs of graph-launched and compiled engines",
+            "sources": ["benchmarks/data (calibration half)", "../shared/reference-data.md"]}
+
+
+def prefill_overhead_entries(taus: dict[str, float | None]) -> list[dict]:
+    return [{"engine": group, "prefill_layer_overhead_s": tau,
+             "derivation": f"prefill_layer_overhead_s: of the grid "
+                           f"{', '.join('None' if t is None else f'{1e6 * t:g}' for t in PREFILL_OVERHEAD_GRID)} µs "
+                           "(None: the decode step's), the value whose refitted table gives the least median |error| "
+                           f"over the calibration half's time-to-first-token runs of {group} engines",
+             "sources": ["benchmarks/data (calibration half)"]}
+            for group, tau in sorted(taus.items()) if tau is not None]
+
+
+def tile_entry(tile: int | None, n_runs: int) -> list[dict]:
+    if tile is None:
+        return []
+    return [{"engine": "default", "moe_prefill_tile": tile,
+             "derivation": f"moe_prefill_tile: of the grid {', '.join(str(t) for t in MOE_TILE_GRID)} token rows "
+                           "(None: no tiling), the value whose refitted table gives the least median |error| over the "
+                           f"calibration time-to-first-token runs ({n_runs} of them MoE models')",
+             "sources": ["benchmarks/data (calibration half)"]}]
+
+
+def sync_loop_entry(step: float | None) -> list[dict]:
+    if step is None:
+        return []
+    return [{"engine": "vllm", "sync_loop_step_s": step,
+             "derivation": f"sync_loop_step_s (vLLM's V0 engine, releases before 0.8.0): of the grid "
+                           f"{', '.join(f'{1e3 * t:g}' for t in SYNC_LOOP_GRID)} ms, the value whose refitted table "
+                           "gives the least median |error| over the calibration half's vLLM decode runs",
+             "sources": ["benchmarks/data (calibration half)"]}]
+
+
+def fit_moe_split(rows: list[dict]) -> list[dict]:
+    """Per engine, its group and "default" (as request latency is): the time each routed expert of a MoE layer split
+    over several GPUs adds to a decode step, from the latency-bound runs of MoE models on several GPUs under compiled
+    engines (measured step − planner's, at the table in force, per MoE layer and routed expert); the median over
+    sources of each one's median."""
+    by_key = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        spec = spec_of(r)
+        if spec.moe is None or r["n_gpus"] == 1 or r["engine"] == "llama.cpp" or not latency_bound(r):
+            continue
+        pred, meas, _ = predict(r)["decode"]
+        value = max(0.0, 1 / meas - 1 / pred) / (spec.n_moe_layers * spec.moe.n_experts)
+        for k in dict.fromkeys((r["engine"], SPEED_ENGINES[r["engine"]], "default")):
+            by_key[k][source_id(r["source"])].append(value)
+    out = []
+    for k, per_source in sorted(by_key.items()):
+        runs = sum(len(v) for v in per_source.values())
+        if runs < MIN_RUNS or len(per_source) < (MIN_SOURCES if k in SPEED_ENGINES else MIN_GROUP_SOURCES):
+            continue
+        out.append({"engine": k,
+                    "moe_expert_overhead_s": round(median(median(v) for v in per_source.values()), 10),
+                    "derivation": f"moe_expert_overhead_s: median over {len(per_source)} source"
+                                  f"{'s' if len(per_source) > 1 else ''} of each one's median (measured decode step − "
+                                  "planner's, per MoE layer and routed expert) over the latency-bound runs of MoE "
+                                  f"models on several GPUs under compiled engines, {runs} calibration runs",
+                    "sources": sorted(per_source)})
+    return out
+
+
+def fit_requests(rows: list[dict]) -> list[dict]:
+    """Per engine, its group and "default": a served request's latency beyond planner's prefill — the median over
+    sources of each one's median (measured − planner's prefill) on served runs, at the table in force (which has none
+    yet)."""
+    by_key = defaultdict(list)
+    for r in rows:
+        if served(r) and "ttft" in (p := predict(r)) and not latency_bound(r):
+            pred, meas, _ = p["ttft"]
+            for k in dict.fromkeys((r["engine"], SPEED_ENGINES[r["engine"]], "default")):
+                by_key[k].append((max(0.0, meas - pred), source_id(r["source"])))
+    out = []
+    for k, vals in sorted(by_key.items()):
+        per_source = defaultdict(list)
+        for v, src in vals:
+            per_source[src].append(v)
+        if len(vals) < MIN_RUNS or len(per_source) < (MIN_SOURCES if k in SPEED_ENGINES else MIN_GROUP_SOURCES):
+            continue
+        out.append({"engine": k, "request_overhead_s": round(median(median(v) for v in per_source.values()), 4),
+                    "derivation": f"request_overhead_s: median over {len(per_source)} sources of each one's median "
+                                  f"(measured time to first token − planner's prefill), {len(vals)} served "
+                                  "calibration runs",
+                    "sources": sorted(per_source)})
+    return out
+
+
+def floors(rows: list[dict], prior: float) -> list[dict]:
+    """EAGER engines' per-layer floor on a decode step, from their launch-bound calibration runs (`prior`: the
+    decode bandwidth share no calibrated entry overrides)."""
+    by_engine = defaultdict(list)
+    for r in rows:
+        if r["engine"] not in EAGER or not r.get("decode_tokens_per_s"):
+            continue
+        # the bytes alone at 100 % of bandwidth: predicted as a compiled engine, which has no floor of its own
+        # the bytes alone: planner's compute-engine times at η = 1 and ½ differ by exactly the bytes' time at η = 1
+        row = dict(r, engine="vllm")
+        (full, meas, _), (half_, _, _) = predict(row, efficiency=1.0)["decode"], predict(row, efficiency=0.5)["decode"]
+        step, memory = 1 / meas, (1 / half_ - 1 / full) / prior
+        if memory < 0.5 * step:
+            spec = spec_of(r)
+            by_engine[r["engine"]].append((step / spec.n_layers, source_id(r["source"])))
+    return [{"engine": eng, "decode_floor_s_per_layer": round(median(v for v, _ in vals), 6),
+             "derivation": f"decode_floor_s_per_layer: median of measured step ÷ layers over {len(vals)} launch-bound "
+                           f"calibration runs (range {1e3 * min(v for v, _ in vals):.2f}–"
+                           f"{1e3 * max(v for v, _ in vals):.2f} ms)",
+             "sources": sorted({s for _, s in vals})}
+            for eng, vals in sorted(by_engine.items()) if len(vals) >= MIN_RUNS]
