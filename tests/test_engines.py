@@ -389,6 +389,8 @@ def test_llama_cpp_fits_a_moe_model_by_its_experts_first():
     assert dense.engine_details["n_cpu_moe"] == 0  # a dense model: whole layers
     with pytest.raises(WorkloadError, match="n_cpu_moe"):
         estimate("Qwen/Qwen3-30B-A3B", **kw, n_cpu_moe=-1)
+    # n_cpu_moe=0 is llama.cpp's default (no override), so --fit still places the layers
+    assert estimate("Qwen/Qwen3-30B-A3B", **kw, n_cpu_moe=0).engine_details["n_cpu_moe"] == d["n_cpu_moe"]
 
 
 def test_llama_cpp_fit_leaves_a_placement_the_user_set_and_respects_apples_share():

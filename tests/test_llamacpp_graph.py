@@ -65,3 +65,29 @@ def test_mistral_flash_attention_peaks_inside_a_layer():
     b = buffer_size(compute_graph(spec, n_ubatch=512, n_kv=4096, n_kv_swa=4096, flash_attn=True))
     assert b == pytest.approx(120.0137 * MIB, abs=0.0001 * MIB)
     assert b > spec.vocab_size * 512 * 4 + 2 * 4096 * 512 * 4
+
+
+def _cuda_compute(spec, **kw):
+    from planner.engines.llamacpp import llamacpp_memory
+
+    base = dict(quant="q8_0", kv_dtype="q8_0", context=32768, batch=1, n_ctx=32768, flash_attn=True,
+                n_gpu_layers=99, engine_version="b5271", n_batch=2048, n_ubatch=512, backend="cuda")
+    return llamacpp_memory(spec, **{**base, **kw}).activation_bytes
+
+
+def test_experts_kept_in_host_memory_are_copied_whole_into_the_gpu_compute_buffer_for_a_prompt_ubatch():
+    """Op offload: a MUL_MAT_ID of ≥ 32 tokens whose experts are in host memory runs on the GPU, each expert matrix
+    copied whole for its op. The public A6000 log (tests/fixtures/logs/llama.cpp-qwen3-235b-a22b-q8_0-b5274-…):
+    Qwen3-235B-A22B Q8_0 with layers 14–93's FFN on the CPU, CUDA0 compute buffer 1,024.00 MiB; without the copies
+    planner had 385.54 (the output layer's split)."""
+    spec = load_model("Qwen/Qwen3-235B-A22B")
+    ot = ["blk\\.1[4-9]\\.ffn.*=CPU", "blk\\.[2-9][0-9]\\.ffn.*=CPU"]
+    expert = 128 * 4096 * 1536 * 34 // 32  # one q8_0 expert matrix: 816 MiB
+    with_copies = _cuda_compute(spec, override_tensor=ot)
+    assert _cuda_compute(spec) < 400 * MIB < expert < with_copies
+    assert with_copies == pytest.approx(1024 * MIB, rel=0.075)
+    # --n-cpu-moe keeps the same expert matrices in host memory (in the first layers rather than the last, the router
+    # on the GPU): the same copy at the peak, beside a little more or less of what the allocator left live
+    assert _cuda_compute(spec, n_cpu_moe=80) == pytest.approx(with_copies, rel=0.03)
+    # a ubatch under 32 tokens stays on the CPU (ggml-cuda offload_op), and a CPU build copies nothing
+    assert _cuda_compute(spec, override_tensor=ot, n_ubatch=16) == _cuda_compute(spec, n_ubatch=16)

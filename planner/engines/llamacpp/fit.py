@@ -87,7 +87,8 @@ def llamacpp_placed(spec: ModelSpec, *, gpu, reserved: int, quant: str, kv_dtype
             or options.get("override_tensor") or options.get("backend") == "cpu":
         return llamacpp_memory(spec, **common, **options)
     room = gpu.usable_memory_bytes - reserved - LLAMA_FIT_TARGET_BYTES  # Apple: the GPU's share
+    rest = {k: v for k, v in options.items() if k not in ("n_gpu_layers", "n_cpu_moe")}  # n_cpu_moe=0: the default
     m = fit_placement(spec.n_layers, spec.moe is not None,
-                      lambda n, moe: llamacpp_memory(spec, **common, **options, n_gpu_layers=n, n_cpu_moe=moe), room)
+                      lambda n, moe: llamacpp_memory(spec, **common, **rest, n_gpu_layers=n, n_cpu_moe=moe), room)
     moved = m.details["n_gpu_layers"] <= spec.n_layers or m.details["n_cpu_moe"] > 0
     return m.model_copy(update={"details": {**m.details, "fit": moved, "fit_target_bytes": LLAMA_FIT_TARGET_BYTES}})

@@ -43,20 +43,28 @@ class Shape:
     vocab: int
 
 
-def _ffn(g: Graph, s: Shape, cur: int, *, fused_up: bool) -> int:
+def _copy(g: Graph, host: dict, name: str) -> int | None:
+    """The GPU's copy of a weight kept in host memory, made at the start of the split of the op that reads it
+    (ggml-backend's op offload: a matmul of a ubatch of ≥ 32 tokens whose weight is in a host buffer runs on the GPU,
+    the weight copied whole into the compute buffer, ggml_dup_tensor_layout) and freed after that op; None where the
+    weight is on the GPU."""
+    return g.op(host[name]) if name in host else None
+
+
+def _ffn(g: Graph, s: Shape, cur: int, *, fused_up: bool, host: dict) -> int:
     """build_ffn with a gated unit: gate and up matmuls, the GLU (SWIGLU/GEGLU: not in place), down."""
     n = s.n
     if fused_up:  # Phi-3: one ffn_up matmul of 2 × n_ff, split by the GLU op
-        par = g.op(s.ff * n * F32, g.op(2 * s.ff * n * F32, cur))
+        par = g.op(s.ff * n * F32, g.op(2 * s.ff * n * F32, cur, _copy(g, host, "ffn_up")))
     else:
-        gate = g.op(s.ff * n * F32, cur)
-        up = g.op(s.ff * n * F32, cur)
+        gate = g.op(s.ff * n * F32, cur, _copy(g, host, "ffn_gate"))
+        up = g.op(s.ff * n * F32, cur, _copy(g, host, "ffn_up"))
         par = g.op(s.ff * n * F32, gate, up)
-    return g.op(s.d * n * F32, par)
+    return g.op(s.d * n * F32, par, _copy(g, host, "ffn_down"))
 
 
 def _moe(g: Graph, s: Shape, cur: int, n_expert: int, k: int, *, softmax_weight: bool = False,
-         biases: bool = False, cuda_fusion: bool = False) -> int:
+         biases: bool = False, cuda_fusion: bool = False, host: dict | None = None) -> int:
     """build_moe_ffn: the router, k experts per token (MUL_MAT_ID), their weighted sum. Softmax gating with
     normalised weights (Mixtral, Qwen3-MoE), or gpt-oss's softmax over the k chosen logits with expert biases.
 
@@ -66,7 +74,8 @@ def _moe(g: Graph, s: Shape, cur: int, n_expert: int, k: int, *, softmax_weight:
     of the experts (k of 2–15), whose experts' output then cannot take the weighting in place. A dep node (Graph.dep)
     after the group holds them, as ggml-backend inserts one; the allocator then declines the in-place reuses itself."""
     n = s.n
-    logits = g.op(n_expert * n * F32, cur)
+    host = host or {}
+    logits = g.op(n_expert * n * F32, cur, _copy(g, host, "ffn_gate_inp"))
     kept = [logits]                                                    # the top-k fusion's tensors (CUDA)
     probs = g.op(n_expert * n * F32, logits, inplace=True)             # SOFT_MAX, or ADD of the router bias
     argsort = g.op(n_expert * n * I32, probs)
@@ -87,14 +96,14 @@ def _moe(g: Graph, s: Shape, cur: int, n_expert: int, k: int, *, softmax_weight:
         g.dep(*kept, weights)                                          # the alloc dep after the fused group
     x = g.view(cur)
     size = s.ff * k * n * F32
-    gate = g.op(size, x, selected)                                     # MUL_MAT_ID
+    gate = g.op(size, x, selected, _copy(g, host, "ffn_gate_exps"))    # MUL_MAT_ID
     if biases:
         gate = g.op(size, gate, selected, inplace=True)                # ADD_ID: the experts' biases
-    up = g.op(size, x, selected)
+    up = g.op(size, x, selected, _copy(g, host, "ffn_up_exps"))
     if biases:
         up = g.op(size, up, selected, inplace=True)
     par = g.op(size, gate, up)                                         # SWIGLU / SWIGLU_OAI
-    experts = g.op(s.d * k * n * F32, par, selected)                   # MUL_MAT_ID (down)
+    experts = g.op(s.d * k * n * F32, par, selected, _copy(g, host, "ffn_down_exps"))  # MUL_MAT_ID (down)
     if biases:
         experts = g.op(s.d * k * n * F32, experts, selected, inplace=True)
     reduced = cuda_fusion and 2 <= k <= CUDA_MOE_REDUCTION_MAX_K
@@ -131,7 +140,7 @@ def buffer_bytes(spec: ModelSpec, **kw) -> int:
 
 def compute_graph(spec: ModelSpec, *, n_ubatch: int, n_kv: int, n_kv_swa: int, flash_attn: bool,
                   rotate_k: bool = False, rotate_v: bool = False, host_embd: bool = True,
-                  cuda_fusion: bool = False) -> Graph:
+                  cuda_fusion: bool = False, host_weights: tuple = ()) -> Graph:
     """The worst-case prompt graph of one ubatch (every token an output) for an architecture of ARCH_GRAPH.
 
     rotate_k / rotate_v: a quantized K (V) cache is written and read in a rotated basis (llama_kv_cache logs
@@ -139,6 +148,8 @@ def compute_graph(spec: ModelSpec, *, n_ubatch: int, n_kv: int, n_kv_swa: int, f
     host_embd: the graph's device also holds the embeddings input (inp_embd) — true on the CPU backend; with the
     layers on a GPU, the token embeddings stay in host memory and reach the GPU as an input copy instead.
     cuda_fusion: the CUDA backend's allocation dependencies for the MoE fusions it runs (_moe).
+    host_weights: ((layer, ((role, bytes), …)), …), the matrices of the device's layers kept in host memory (-ot,
+    --n-cpu-moe), which the device copies for the ubatch (_copy); roles are GGUF names without blk.N. and .weight.
     """
     a = ARCH_GRAPH[spec.model_type]
     n = n_ubatch
@@ -167,12 +178,14 @@ def compute_graph(spec: ModelSpec, *, n_ubatch: int, n_kv: int, n_kv_swa: int, f
     inp = g.op(d * n * F32, weight, tokens) if host_embd else embd     # GET_ROWS: the token embeddings
     if a.get("embd_scale"):
         inp = g.op(d * n * F32, inp, inplace=True)                     # SCALE by sqrt(n_embd)
+    on_host = {layer: dict(roles) for layer, roles in host_weights}
     for il, kind in enumerate(kinds):
+        host = on_host.get(il, {})
         k_idxs, v_idxs, mask = caches["sliding" if swa and kind == "sliding" else "full"]
         n_kv_l = n_kv_swa if swa and kind == "sliding" else n_kv
         cur = g.op(d * n * F32, inp, inplace=True)                     # RMS_NORM
         cur = g.op(d * n * F32, cur, weight, inplace=True)             # MUL by attn_norm
-        q, k, v = _qkv(g, s, a, cur, pos, rot_k, rot_v)
+        q, k, v = _qkv(g, s, a, cur, pos, rot_k, rot_v, host)
         g.view(cache, g.view(k), k_idxs)                               # SET_ROWS into the cache (a view of it)
         g.view(cache, g.view(v), v_idxs)
         qp, kc, vc = g.view(q), g.view(cache), g.view(cache)
@@ -184,7 +197,7 @@ def compute_graph(spec: ModelSpec, *, n_ubatch: int, n_kv: int, n_kv_swa: int, f
             kq = g.op(n_kv_l * n * h * F32, kc, qp)                    # MUL_MAT: the scores
             kq = g.op(n_kv_l * n * h * F32, kq, mask, inplace=True)    # SOFT_MAX with the mask
             att = g.op(s.q * n * F32, g.view(g.op(s.q * n * F32, vc, kq)))  # KQV, CONT of its permutation
-        att = g.op(d * n * F32, att)                                   # attn_output
+        att = g.op(d * n * F32, att, _copy(g, host, "attn_output"))    # attn_output
         if a.get("o_bias"):
             att = g.op(d * n * F32, att, weight, inplace=True)
         if a.get("post_norms"):
@@ -198,9 +211,9 @@ def compute_graph(spec: ModelSpec, *, n_ubatch: int, n_kv: int, n_kv_swa: int, f
         if moe:
             out = _moe(g, s, cur, moe.n_experts, moe.experts_per_token,
                        softmax_weight=a.get("softmax_weight", False), biases=a.get("bias", False),
-                       cuda_fusion=cuda_fusion)
+                       cuda_fusion=cuda_fusion, host=host)
         else:
-            out = _ffn(g, s, cur, fused_up=a.get("fused", False))
+            out = _ffn(g, s, cur, fused_up=a.get("fused", False), host=host)
         if a.get("post_norms"):
             out = g.op(d * n * F32, g.op(d * n * F32, out, inplace=True), weight, inplace=True)
         # ADD: Phi-3 adds the FFN output to the residual (src order residual, out), the others out to the residual
@@ -213,12 +226,12 @@ def compute_graph(spec: ModelSpec, *, n_ubatch: int, n_kv: int, n_kv_swa: int, f
 
 
 def _qkv(g: Graph, s: Shape, a: dict, cur: int, pos: int, rot_k: int | None,
-         rot_v: int | None) -> tuple[int, int, int]:
+         rot_v: int | None, host: dict) -> tuple[int, int, int]:
     """Q, K and V of one layer as llama.cpp builds them: projections, biases, norms, RoPE (on a reshaped view, so
     never in place), Q's scale, the rotation of a quantized cache."""
     n = s.n
     if a.get("fused"):
-        qkv = g.op((s.q + 2 * s.kv) * n * F32, cur)
+        qkv = g.op((s.q + 2 * s.kv) * n * F32, cur, _copy(g, host, "attn_qkv"))
         q = g.op(s.q * n * F32, g.view(qkv), pos)
         q = g.op(s.q * n * F32, q, inplace=True)                       # SCALE
         k = g.op(s.kv * n * F32, g.view(qkv), pos)
@@ -226,7 +239,7 @@ def _qkv(g: Graph, s: Shape, a: dict, cur: int, pos: int, rot_k: int | None,
     made = {}
     for which in a["order"]:
         size = (s.q if which == "q" else s.kv) * n * F32
-        t = g.op(size, cur)
+        t = g.op(size, cur, _copy(g, host, f"attn_{which}"))
         if a.get("bias"):
             t = g.op(size, t, inplace=True)                            # ADD of the bias
         if which == "v":
