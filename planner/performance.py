@@ -41,9 +41,10 @@ class Performance(BaseModel):
         "where vLLM's V0 engine (0.6–0.7) processes outputs asynchronously, handing a step's tokens out after the "
         "next step; included in prefill_seconds")
     host_copy_seconds: float = Field(
-        0.0, description="what copying weights kept in host memory to the GPU adds to every forward step (SGLang's "
-        "--cpu-offload-gb: the offloaded parameters cross the PCIe link each step, at its datasheet speed, so the "
-        "figures are no faster than this); included in the figures above, the prefill once per chunk")
+        0.0, description="what one copy of the weights kept in host memory to the GPU takes, at the PCIe link's "
+        "datasheet speed (so the figures are no faster than this): SGLang's --cpu-offload-gb pays it every forward "
+        "step (the prefill once per chunk); llama.cpp with matrices in host memory (--n-cpu-moe, -ot) once per "
+        "prompt ubatch (op offload), its decode running them on the CPU instead; included in the figures above")
     eager_attention_seconds: float = Field(
         0.0, description="what eager attention's materialized score matrices take of the prefill (transformers with "
         "attention='eager'; EAGER_ATTENTION_BYTES_PER_SCORE, measured on an H200); included in prefill_seconds")
@@ -61,21 +62,35 @@ class Performance(BaseModel):
 
 def offloaded(spec: ModelSpec, w: Workload, perf: Performance, *, gpu, n_gpu_layers: int, kv_total: int,
               cpu_moe_layers: int = 0, engine=None, efficiency: float | None = None,
-              output_first: bool = False, on_cpu=None) -> Performance:
+              output_first: bool = False, on_cpu=None, ubatch_copy_bytes: int | None = None,
+              n_ubatch: int = 512) -> Performance:
     """llama.cpp with layers (or, cpu_moe_layers, some layers' routed experts) in CPU RAM: those bytes are read at the
-    host's memory speed instead of the GPU's (perf.offload_seconds_per_token, from the all-on-GPU step); prefill
-    with weights in system RAM is not modelled, so no time to first token."""
+    host's memory speed instead of the GPU's (perf.offload_seconds_per_token, from the all-on-GPU step).
+
+    Prefill: with every layer on the GPU and only matrices kept in host memory (--n-cpu-moe, -ot), each prompt
+    ubatch copies them to the GPU and runs there (op offload: ubatch_copy_bytes, what one ubatch copies), so the
+    all-on-GPU prefill gains one copy per ubatch at the host link's datasheet speed per direction (no faster than
+    this: the weights sit in pageable memory by default). With layers in host memory (-ngl below the layers) their
+    attention runs on the CPU, which is not modelled: no time to first token then."""
+    from math import ceil
+
     from .gpus import load_gpu
     from .perf import offload_seconds_per_token
 
     if perf.decode_seconds_per_token is None:  # a GPU without speed figures
         return perf
-    step = offload_seconds_per_token(spec, load_gpu(gpu), quant=w.quant, kv_total=kv_total, n_gpu_layers=n_gpu_layers,
+    g = load_gpu(gpu)
+    step = offload_seconds_per_token(spec, g, quant=w.quant, kv_total=kv_total, n_gpu_layers=n_gpu_layers,
                                      batch=w.batch, cpu_moe_layers=cpu_moe_layers, engine=engine,
                                      efficiency=efficiency, full_step=perf.decode_seconds_per_token,
                                      output_first=output_first, on_cpu=on_cpu)
-    return perf.model_copy(update=dict(prefill_seconds=None, decode_seconds_per_token=step,
-                                       decode_tokens_per_s=1 / step, throughput_tokens_per_s=w.batch / step))
+    prefill = copy = None
+    if ubatch_copy_bytes is not None and perf.prefill_seconds is not None and g.host_link is not None:
+        copy = ubatch_copy_bytes / g.host_link.bytes_per_s
+        prefill = perf.prefill_seconds + copy * ceil(perf.prompt_tokens / n_ubatch)
+    return perf.model_copy(update=dict(prefill_seconds=prefill, decode_seconds_per_token=step,
+                                       decode_tokens_per_s=1 / step, throughput_tokens_per_s=w.batch / step,
+                                       host_copy_seconds=copy or 0.0))
 
 
 def host_copied(perf: Performance, w: Workload, *, gpu, host_bytes: int, chunk: int) -> Performance:

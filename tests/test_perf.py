@@ -8,6 +8,7 @@ from planner.fit import context_per_quant, fit, max_batch, max_context
 from planner.gpus import UnknownGPUError, list_gpus, load_gpu
 from planner.parallel import offload, plan
 from planner.perf import decode_seconds_per_token, layer_overhead_seconds, prefill_seconds, weight_bytes_read
+from planner.weights import stored_tensors
 
 REQUIRED_GPUS = ["h100-sxm", "h100-pcie", "h200", "b200", "a100-sxm-80gb", "a100-sxm-40gb", "a100-pcie-80gb", "l40s",
                  "l4", "a10g", "t4", "v100-32gb", "rtx-3090", "rtx-4080", "rtx-4090", "rtx-5090", "rtx-4060-ti-16gb",
@@ -188,6 +189,25 @@ def test_moving_weights_to_system_ram_never_speeds_decode_up():
     assert len({e.decode_tokens_per_s for e in same}) == 1 and len({e.weights_bytes for e in same}) == 1
     dense = [estimate("meta-llama/Meta-Llama-3-8B", **kw, n_gpu_layers=n).decode_tokens_per_s for n in (33, 32, 16)]
     assert dense == sorted(dense, reverse=True) and dense[1] < dense[0]  # -ngl 32: the first layer in RAM
+
+
+def test_a_prompt_copies_the_experts_kept_in_system_ram_to_the_gpu_once_per_ubatch():
+    """llama.cpp's op offload: with every layer on the GPU and experts in system RAM (--n-cpu-moe), a prompt ubatch of
+    ≥ 32 tokens copies them to the GPU and runs them there, so the time to first token is the all-on-GPU prefill
+    plus one copy per ubatch at the host link's datasheet speed; with whole layers in system RAM (their attention on
+    the CPU) it is not modelled."""
+    kw = dict(quant="q4_k_m", engine="llama.cpp", gpu="rtx-4090", context=8192, n_gpu_layers=49)
+    on_gpu = estimate("Qwen/Qwen3-30B-A3B", **kw, prompt=1024).performance
+    some = estimate("Qwen/Qwen3-30B-A3B", **kw, n_cpu_moe=24, prompt=1024)
+    copy = some.engine_details["ubatch_copy_bytes"]
+    experts = sum(t.nbytes for t in stored_tensors(load_model("Qwen/Qwen3-30B-A3B"), "q4_k_m")
+                  if t.is_routed_expert and t.layer < 24)
+    assert copy == experts
+    link = load_gpu("rtx-4090").host_link.bytes_per_s
+    assert some.performance.host_copy_seconds == pytest.approx(copy / link)
+    assert some.performance.prefill_seconds == pytest.approx(on_gpu.prefill_seconds + 2 * copy / link)  # 2 × 512
+    layers = estimate("Qwen/Qwen3-30B-A3B", **{**kw, "n_gpu_layers": 30}, prompt=1024)
+    assert layers.performance.prefill_seconds is None and "ubatch_copy_bytes" not in layers.engine_details
 
 
 @pytest.mark.parametrize("call,message", [

@@ -85,8 +85,11 @@ def cmd_estimate(a) -> str:
             lines.append(f"  each step includes {1e3 * p.engine_loop_seconds:.1f} ms of the V0 engine's host loop "
                          "(scheduling and sampling between GPU steps, before vLLM 0.8.0)")
         if p.host_copy_seconds:
-            lines.append(f"  each forward step includes {1e3 * p.host_copy_seconds:.0f} ms copying the weights kept in "
-                         "host memory to the GPU (at the PCIe link's datasheet speed: no faster than this)")
+            each = (f"each prompt ubatch ({e.engine_details.get('n_ubatch', 512):,} tokens) includes"
+                    if p.engine == "llama.cpp" else "each forward step includes")
+            lines.append(f"  {each} {1e3 * p.host_copy_seconds:.0f} ms copying the weights kept in host memory to the "
+                         "GPU (at the PCIe link's datasheet speed: no faster than this)"
+                         + ("; decode runs them on the CPU" if p.engine == "llama.cpp" else ""))
         if p.output_lag_seconds:
             lines.append(f"  the first token also waits {1e3 * p.output_lag_seconds:.1f} ms: vLLM's V0 engine "
                          "(0.6–0.7) hands a step's tokens out after the next step (async output processing)")

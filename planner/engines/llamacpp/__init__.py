@@ -179,7 +179,11 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
                  **{k: v for k, v in o.items() if k not in ("type_v", "n_ctx", "n_parallel", "engine_version")
                     and not (k == "override_tensor" and v is None)},
                  "n_parallel": np_, "n_ctx_padded": n_ctx_padded, "output_first": output_first,
-                 "output_on_gpu": output_on_gpu})
+                 "output_on_gpu": output_on_gpu,
+                 # what a prompt ubatch copies to the GPU when every layer runs there (op offload); absent with a
+                 # layer left in host memory, whose attention runs on the CPU (not modelled)
+                 **({"ubatch_copy_bytes": sum(b for roles in copied.values() for _, b in roles)}
+                    if gpu_first == 0 and output_on_gpu else {})})
 
 
 def cpu_overrides(patterns):
