@@ -260,6 +260,8 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     perf = None if gpu is None else performance(spec, w, total, gpu=gpu, engine=speed, prompt=prompt,
                                                 refusal=refusal, efficiency=efficiency,
                                                 prefill_efficiency=prefill_efficiency, engine_version=version,
+                                                micro_batches={k: details[k] for k in ("n_ubatch", "n_batch")
+                                                               if engine == "llama.cpp" and k in details},
                                                 **split)
     if perf is not None and engine in ("llama.cpp", "ollama") and details.get("host_moved_bytes"):
         perf = offloaded(spec, w, perf, gpu=gpu, n_gpu_layers=details["n_gpu_layers"], kv_total=kv,

@@ -114,11 +114,12 @@ def host_copied(perf: Performance, w: Workload, *, gpu, host_bytes: int, chunk: 
 
 def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt, refusal: str | None = None,
                 efficiency: float | None = None, prefill_efficiency: float | None = None, tp: int = 1,
-                pp: int = 1, engine_version: str | None = None) -> Performance:
+                pp: int = 1, engine_version: str | None = None, micro_batches: dict | None = None) -> Performance:
     """Fit and speed of a run needing `total` bytes on each GPU. tp × pp GPUs (vLLM's tensor and pipeline
     parallel): the speed of the tensor-parallel split (planner.parallel.plan); pipeline stages run one after another
     at batch 1, so they add only their hand-offs. engine_version: the engine's release (None the current one) where
-    its speed depends on it: llama.cpp's build picks its prefill kernels, vLLM's release its engine loop."""
+    its speed depends on it: llama.cpp's build picks its prefill kernels, vLLM's release its engine loop.
+    micro_batches: llama.cpp's n_ubatch and n_batch, where the run sets them (a prompt runs in micro-batches)."""
     from .efficiency import efficiency_keys, request_seconds, typical_errors
     from .gpus import load_gpu
     from .machine import has_speed
@@ -151,7 +152,7 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
     elif has_speed(g):
         step = float(decode_seconds_per_token(spec, g, context=w.context, **kw)) + loop
         ttft = prefill_seconds(spec, g, prompt=prompt, prefill_efficiency=prefill_efficiency, build=build,
-                               attention=attention, **kw)
+                               attention=attention, **(micro_batches or {}), **kw)
         ttft = None if ttft is None else ttft + loop
     else:  # no bandwidth or FLOP/s figures: no speed rather than a made-up one
         step = ttft = None

@@ -543,3 +543,34 @@ def test_tensor_overrides_turn_llama_servers_fit_off():
     ot = estimate("meta-llama/Llama-3.1-70B", override_tensor=r"blk\.[0-9]\.=CPU", **kw)
     assert "fit" not in ot.engine_details or not ot.engine_details["fit"]
     assert ot.engine_details["n_gpu_layers"] == 81 and not ot.fits
+
+
+def test_published_runs_with_experts_in_system_ram_are_checked():
+    """benchmarks/offload_speed.py: llama.cpp runs with --n-cpu-moe / -ot …=CPU (benchmarks/data/offload_runs.jsonl,
+    each with its source; nothing fitted to them). The prompt speed follows the ubatch: gpt-oss-120b on an RTX 3090
+    went from 380 tok/s at -ub 512 to 1,682 at -ub 4096 (a r/LocalLLaMA post reposted at ai-maestro.online)."""
+    import sys
+    from pathlib import Path
+    from statistics import median
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from offload_speed import errors
+
+    errs = errors()
+    assert len(errs) >= 12
+    assert median(abs(x["pp_error"]) for x in errs) < 0.25
+    by_ub = {x["row"]["n_ubatch"]: x for x in errs if x["row"]["source"].startswith("https://ai-maestro")}
+    assert by_ub[4096]["pp"] > 3 * by_ub[512]["pp"]  # published: 4.4x
+    assert abs(by_ub[4096]["pp_error"]) < 0.15
+
+
+def test_a_bigger_ubatch_needs_more_experts_in_system_ram_as_llama_cpp_does():
+    """The same post: on the 24 GB RTX 3090, -ub 4096 needed --n-cpu-moe 26 and -ub 8192 needed 28 (llama-bench
+    pp4096 / pp8192): planner's compute buffer grows with the ubatch and its verdicts turn where the poster's did."""
+    def fits(ub, ncm, prompt):
+        return estimate("openai/gpt-oss-120b", quant="mxfp4_moe", engine="llama.cpp", gpu="rtx-3090",
+                        context=prompt + 128, prompt=prompt, n_gpu_layers=99, n_cpu_moe=ncm, n_ubatch=ub,
+                        n_batch=ub).performance.fits
+
+    assert fits(4096, 26, 4096) and not fits(4096, 25, 4096)
+    assert fits(8192, 28, 8192) and not fits(8192, 27, 8192)

@@ -92,19 +92,21 @@ LLAMACPP_N_BATCH, LLAMACPP_N_UBATCH, LLAMACPP_MAX_COPIES = 2048, 512, 4
 
 
 def llamacpp_prefill_seconds(compute_s, weights_s, kv_s, spec: ModelSpec, engine: Engine, *, tokens, stages: int = 1,
-                             dequant_s=0.0):
+                             dequant_s=0.0, n_ubatch: int = LLAMACPP_N_UBATCH, n_batch: int = LLAMACPP_N_BATCH):
     """llama.cpp's prefill of `tokens` tokens: compute_s of FLOPs, weights_s to read the weights once and kv_s to
     write the cache, all on one GPU; run in micro-batches, pipelined over `stages` GPUs that hold consecutive layers.
     A stage-time is one micro-batch's time through all layers ÷ stages; a batch of u micro-batches takes
     pipeline_steps(u, stages) of them. dequant_s: what the cuBLAS path's dequantization adds to each micro-batch
-    before its GEMMs (the same stream: not overlapped)."""
+    before its GEMMs (the same stream: not overlapped). n_ubatch, n_batch: the run's -ub and -b (n_ubatch at most
+    n_batch, as llama.cpp caps it)."""
     tokens = np.asarray(tokens, dtype=float)
-    ubatches = np.ceil(tokens / LLAMACPP_N_UBATCH)
+    n_ubatch = min(n_ubatch, n_batch)
+    ubatches = np.ceil(tokens / n_ubatch)
     per_ubatch = step_seconds(np.maximum(weights_s + kv_s / ubatches, compute_s / ubatches) + dequant_s, spec,
                               engine, prefill=True)
-    full, rest = np.floor(tokens / LLAMACPP_N_BATCH), np.mod(tokens, LLAMACPP_N_BATCH)
-    steps = full * pipeline_steps(LLAMACPP_N_BATCH // LLAMACPP_N_UBATCH, stages) + np.where(
-        rest > 0, pipeline_steps(np.ceil(rest / LLAMACPP_N_UBATCH), stages), 0.0)
+    full, rest = np.floor(tokens / n_batch), np.mod(tokens, n_batch)
+    steps = full * pipeline_steps(n_batch // n_ubatch, stages) + np.where(
+        rest > 0, pipeline_steps(np.ceil(rest / n_ubatch), stages), 0.0)
     return per_ubatch / stages * steps
 
 

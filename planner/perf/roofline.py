@@ -18,6 +18,7 @@ from ..quant.catalog import get_quant
 from ..spec import STATE_ONLY_KINDS, ModelSpec
 from ..tensors import weight_tensors
 from .llamacpp import (
+    LLAMACPP_N_BATCH,
     LLAMACPP_N_UBATCH,
     llamacpp_dequant_bytes,
     llamacpp_matmul_dtype,
@@ -161,11 +162,13 @@ def moe_padding_flops(spec: ModelSpec, engine: Engine, *, tokens, step_tokens) -
 def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, prompt, batch=1,
                     engine: Engine | None = None, cap_sliding: bool = True, backend: str | None = None,
                     efficiency: float | None = None, prefill_efficiency: float | None = None, split: int = 1,
-                    stages: int = 1, build: int | None = None, attention: str = "sdpa"):
+                    stages: int = 1, build: int | None = None, attention: str = "sdpa",
+                    n_ubatch: int = LLAMACPP_N_UBATCH, n_batch: int = LLAMACPP_N_BATCH):
     """Seconds to prefill `batch` prompts of `prompt` tokens: the time to first token. split: the work divides over
     that many tensor-parallel GPUs (their all-reduces are the caller's); stages: llama.cpp's layers split over that
-    many GPUs, which pipeline its micro-batches (llamacpp_prefill_seconds). attention "eager": the score matrices are
-    materialized (transformers' eager path): their traffic replaces the fused kernel's attention FLOPs."""
+    many GPUs, which pipeline its micro-batches (llamacpp_prefill_seconds) of n_ubatch tokens, n_batch at a time.
+    attention "eager": the score matrices are materialized (transformers' eager path): their traffic replaces the
+    fused kernel's attention FLOPs."""
     engine = engine or default_engine(quant, spec)
     tokens = np.asarray(batch) * np.asarray(prompt)
     weights = weight_bytes_read(spec, quant, tokens=tokens)
@@ -176,7 +179,7 @@ def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, pro
     flops = matmul_flops(spec, quant, batch=batch, new=prompt) if eager else step_flops(spec, quant, batch=batch,
                                                                                         new=prompt, past=0)
     # llama.cpp runs a prompt in micro-batches of n_ubatch tokens; the others run it as one step
-    step_tokens = np.minimum(tokens, LLAMACPP_N_UBATCH) if engine == "llama.cpp" else tokens
+    step_tokens = np.minimum(tokens, min(n_ubatch, n_batch)) if engine == "llama.cpp" else tokens
     flops = flops + moe_padding_flops(spec, engine, tokens=tokens, step_tokens=step_tokens)
     bandwidth = gpu.memory_bandwidth_bytes_per_s * memory_efficiency(gpu, quant, engine, spec, backend=backend,
                                                                      efficiency=efficiency)
@@ -190,7 +193,7 @@ def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, pro
     if engine == "llama.cpp":
         dequant_s = llamacpp_dequant_bytes(spec, quant, tokens=tokens) / bandwidth if cublas else 0.0
         return llamacpp_prefill_seconds(compute_s, weights / bandwidth, kv / bandwidth, spec, engine, tokens=tokens,
-                                        stages=stages, dequant_s=dequant_s)
+                                        stages=stages, dequant_s=dequant_s, n_ubatch=n_ubatch, n_batch=n_batch)
     if eager:
         compute_s = compute_s + eager_attention_seconds(spec, gpu, batch=batch, new=prompt)
     return step_seconds(np.maximum((weights + kv) / bandwidth, compute_s) / split, spec, engine, prefill=True)
