@@ -100,6 +100,7 @@ def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor") -> dict
         options = {"n_ubatch": state["n_ubatch"], "flash_attn": None if fa == "default" else fa == "on",
                    "n_gpu_layers": state["ngl"], "n_cpu_moe": state["n_cpu_moe"], "n_parallel": state["n_parallel"],
                    "override_tensor": state["override_tensor"] or None,
+                   "op_offload": False if state["no_op_offload"] else None,
                    "engine_version": None if state["llamacpp_version"] == "current" else state["llamacpp_version"]}
     elif engine == "transformers":
         options = {"cache": "static", "max_cache_len": state["max_cache_len"]} if state["hf_cache"] == "static" else {}

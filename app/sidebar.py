@@ -232,6 +232,10 @@ def _engine_controls(state: dict, spec) -> None:
                placeholder=r"blk\.[2-9][0-9]\.ffn_.*_exps=CPU",
                help="llama.cpp's --override-tensor: every tensor whose GGUF name the regex finds stays in system "
                "RAM; several patterns separated by commas.")
+        widget("checkbox", "no_op_offload", "--no-op-offload", where=box,
+               help="Weights kept in system RAM then run on the CPU for a prompt too. By default (from b2454) a "
+               "prompt's ubatch copies them to the GPU and runs there: faster prompts, a compute buffer that holds "
+               "the largest copy. Builds from b5346.")
         widget("number_input", "n_parallel", "parallel slots", where=box, min_value=1, max_value=256, value=None,
                placeholder="the concurrent requests")
         _host_memory(box)

@@ -191,6 +191,7 @@ FIELDS = {f.key: f for f in [
     Field("ngl", None, _number(0, MAX_LAYERS + 1)),
     Field("n_cpu_moe", None, _number(0, MAX_LAYERS)),
     Field("override_tensor", "", _text(None, 500, "llama.cpp -ot patterns")),
+    Field("no_op_offload", False, _flag),
     Field("host_gib", None, _number(0.0, 1e6, whole=False)),
     Field("n_parallel", None, _number(1, 256)),
     Field("hf_cache", "dynamic", _choice(lambda: ["dynamic", "static"])),

@@ -375,3 +375,22 @@ def test_an_untied_gguf_is_told_apart_at_the_billions_rounding():
     s = llamacpp_settings('llama-server -m x.gguf -ot "blk\\.(1|2) .*=CPU" -ot exps=CPU,attn_q=CUDA0 --n-cpu-moe 99')
     assert s == {"n_cpu_moe": 99, "override_tensor": "blk\\.(1|2) .*=CPU,exps=CPU"}  # CUDA0 items left out
     assert llamacpp_settings("Qwen3-ot exps=CPU") == {}  # not an option
+
+
+def test_no_op_offload_on_the_command_line_keeps_expert_copies_out_of_the_compute_buffer():
+    """The A6000 log (Qwen3-235B-A22B Q8_0, layers 14–93's FFN on the CPU by -ot) as if run by a build with
+    --no-op-offload (b5346 on; the log's b5274 has none) and with it on the command line: the experts then run on
+    the CPU for a prompt too, and planner's CUDA0 compute buffer drops the 816 MiB copy it holds for the log as run."""
+    from planner.measure.logs.llamacpp import llamacpp_settings
+
+    assert llamacpp_settings("llama-server -m x.gguf --no-op-offload -ngl 99")["op_offload"] is False
+    assert "op_offload" not in llamacpp_settings("llama-server -m x.gguf --no-op-offload-x")
+    name = "llama.cpp-qwen3-235b-a22b-q8_0-b5274-ctk-q8_0-ot-ffn-cpu-a6000"
+    text = (LOGS / f"{name}.log").read_text()
+    given = json.loads((LOGS / f"{name}.json").read_text()).get("given", {})
+    compute = {}
+    text = text.replace("build: 5274 (d541533a)", "build: 5400 (d541533a)")
+    for label, log in (("as run", text), ("off", text.replace("-ngl 99", "--no-op-offload -ngl 99", 1))):
+        rows = {r.figure: r for r in check_log(log, **given).rows}
+        compute[label] = rows["compute buffer (CUDA0)"].planner
+    assert compute["as run"] - compute["off"] > 500  # MiB

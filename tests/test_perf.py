@@ -574,3 +574,16 @@ def test_a_bigger_ubatch_needs_more_experts_in_system_ram_as_llama_cpp_does():
 
     assert fits(4096, 26, 4096) and not fits(4096, 25, 4096)
     assert fits(8192, 28, 8192) and not fits(8192, 27, 8192)
+
+
+def test_no_op_offload_keeps_the_copies_off_the_gpu_and_refuses_builds_before_it():
+    """llama.cpp --no-op-offload (b5346, PR #13386): what system RAM holds runs on the CPU for a prompt too, so the
+    GPU's compute buffer holds no copy and the prompt's speed is not modelled; older builds always offload."""
+    kw = dict(quant="mxfp4_moe", engine="llama.cpp", gpu="rtx-4090", context=16384, n_cpu_moe=26, prompt=2048)
+    on, off = estimate("openai/gpt-oss-120b", **kw), estimate("openai/gpt-oss-120b", **kw, op_offload=False)
+    expert = 128 * 2880 * 2880 * 17 // 32  # the largest copied matrix: an MXFP4 expert tensor (4.25 bits a weight)
+    assert off.activation_bytes < expert < on.activation_bytes  # off: the logits' split is the peak
+    assert on.performance.prefill_seconds is not None and off.performance.prefill_seconds is None
+    assert off.weights_bytes == on.weights_bytes
+    with pytest.raises(WorkloadError, match="--no-op-offload arrived in b5346"):
+        estimate("openai/gpt-oss-120b", **kw, op_offload=False, engine_version="b5000")

@@ -31,7 +31,8 @@ def cmd_estimate(a) -> str:
         "mem_fraction_static": a.mem_fraction_static,
         "tp_size": a.tp_size, "context_length": a.context_length, "engine_version": a.engine_version,
         "max_running_requests": a.max_running_requests, "cpu_offload_gb": a.cpu_offload_gb,
-        "kv_unified": True if a.kv_unified else None, "num_ctx": a.num_ctx, "num_parallel": a.num_parallel,
+        "kv_unified": True if a.kv_unified else None, "op_offload": False if a.no_op_offload else None,
+        "num_ctx": a.num_ctx, "num_parallel": a.num_parallel,
         "num_gpu": a.num_gpu, "kv_cache_type": a.kv_cache_type}.items() if v is not None}
     gpu = _gpu(a)
     quant = _kept(a) if a.keep_bf16 else a.quant
@@ -73,7 +74,7 @@ def cmd_estimate(a) -> str:
                      e.engine_details.get("host_memory_from") else ""),
                   f"  time to first token ({p.prompt_tokens:,}-token prompt): "
                   + (f"{p.prefill_seconds:.3f} s{_band(p, 'ttft')}{_served(p)}" if p.prefill_seconds is not None
-                     else "not modelled with layers in system RAM" if _offloaded(e)
+                     else "not modelled: part of the prompt runs on the CPU (weights in system RAM)" if _offloaded(e)
                      else "unknown (no FLOP/s figure in this GPU's datasheet)"),
                   f"  decode: {p.decode_tokens_per_s:.1f} tokens/s per sequence{_band(p, 'decode')}, "
                   f"{p.throughput_tokens_per_s:.1f} tokens/s for the batch",

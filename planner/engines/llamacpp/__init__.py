@@ -15,6 +15,7 @@ from .graph import ARCH_GRAPH, LLAMACPP_SWA, buffer_bytes
 from .releases import (
     LLAMACPP_EMBD_INPUT,
     LLAMACPP_F16_MASK,
+    LLAMACPP_NO_OP_OFFLOAD,
     LLAMACPP_OP_OFFLOAD,
     LLAMACPP_SET_ROWS,
     build_name,
@@ -77,10 +78,13 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     n_cpu_moe (--n-cpu-moe): the routed experts of the first n_cpu_moe layers stay in system RAM.
     override_tensor (-ot / --override-tensor): "REGEX=CPU" patterns, one or several; every tensor whose GGUF name
     the regex finds (blk.14.ffn_up_exps.weight) stays in system RAM, as llama.cpp's buffer-type overrides keep it.
+    op_offload (False: --no-op-offload, from b5346): matmuls whose weights are in system RAM run on the GPU for a
+    prompt ubatch of ≥ 32 tokens, their weights copied there (the default); off, they run on the CPU.
     """
     defaults = {"n_batch": 2048, "n_ubatch": 512, "flash_attn": None, "n_gpu_layers": spec.n_layers + 1,
                 "n_cpu_moe": 0, "engine_version": None, "override_tensor": None,
-                "n_parallel": None, "n_ctx": None, "kv_unified": None, "type_v": None, "backend": "cuda"}
+                "n_parallel": None, "n_ctx": None, "kv_unified": None, "type_v": None, "backend": "cuda",
+                "op_offload": True}
     o = engine_options("llama.cpp", options, defaults, minimum={"n_gpu_layers": 0, "n_cpu_moe": 0},
                        maximum={"n_batch": MAX_CONTEXT, "n_ubatch": MAX_CONTEXT, "n_gpu_layers": 2**31 - 1,
                                 "n_cpu_moe": 2**31 - 1})
@@ -129,7 +133,11 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     for i, kind in enumerate(kinds):
         n = (swa_cells_ if kind == "sliding" else cells) * (row_k + row_v)
         kv_gpu, kv_host = (kv_gpu + n, kv_host) if i >= gpu_first else (kv_gpu, kv_host + n)
-    offloads_ops = n_ubatch >= OP_OFFLOAD_MIN_BATCH and o["backend"] != "cpu" and build >= LLAMACPP_OP_OFFLOAD
+    if not flag("op_offload", o["op_offload"]) and build < LLAMACPP_NO_OP_OFFLOAD:
+        raise WorkloadError(f"op_offload false: llama.cpp {build_name(build)} always offloads (--no-op-offload arrived "
+                            "in b5346, PR #13386)")
+    offloads_ops = (n_ubatch >= OP_OFFLOAD_MIN_BATCH and o["backend"] != "cpu" and build >= LLAMACPP_OP_OFFLOAD
+                    and o["op_offload"])
     w_gpu = w_host = embd = lm_head = 0
     copied: dict[int, list[tuple[str, int]]] = {}  # the GPU's layers' matrices in host memory, copied for a ubatch
     for t in stored_tensors(spec, quant):
@@ -181,9 +189,10 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
                  "n_parallel": np_, "n_ctx_padded": n_ctx_padded, "output_first": output_first,
                  "output_on_gpu": output_on_gpu,
                  # what a prompt ubatch copies to the GPU when every layer runs there (op offload); absent with a
-                 # layer left in host memory, whose attention runs on the CPU (not modelled)
+                 # layer left in host memory, whose attention runs on the CPU, or without op offload, where the
+                 # matmuls of what system RAM holds run on the CPU (neither modelled)
                  **({"ubatch_copy_bytes": sum(b for roles in copied.values() for _, b in roles)}
-                    if gpu_first == 0 and output_on_gpu else {})})
+                    if gpu_first == 0 and output_on_gpu and offloads_ops else {})})
 
 
 def cpu_overrides(patterns):

@@ -30,6 +30,7 @@ _OFFLOADED = re.compile(r"offloaded (\d+)/(\d+) layers to GPU")
 # of every layer (--cpu-moe); the tensors whose names -ot / --override-tensor "REGEX=CPU" finds
 _N_CPU_MOE = re.compile(r"(?<![\w-])(?:--n-cpu-moe|-ncmoe)[= ]+(\d+)")
 _ALL_CPU_MOE = re.compile(r"(?<![\w-])(?:--cpu-moe|-cmoe)(?![\w-])")
+_NO_OP_OFFLOAD = re.compile(r"(?<![\w-])--no-op-offload(?![\w-])")  # what system RAM holds runs on the CPU
 _OVERRIDE = re.compile(r"(?<![\w-])(?:-ot|--override-tensor)[= ]+(?:\"([^\"]*)\"|'([^']*)'|([^\s'\"]+))")
 # The load order of -ngl's layers: from PR #18148 (b7467) the output layer's line comes before the repeating layers'
 # (older builds: "offloading non-repeating layers to GPU")
@@ -64,6 +65,8 @@ def llamacpp_settings(text: str) -> dict:
         settings["n_cpu_moe"] = int(m[1])
     elif _ALL_CPU_MOE.search(text):
         settings["n_cpu_moe"] = -1  # every layer's
+    if _NO_OP_OFFLOAD.search(text):
+        settings["op_offload"] = False
     items = [item.strip() for groups in _OVERRIDE.findall(text) for item in "".join(groups).split(",")]
     if overrides := [item for item in items if item.endswith("=CPU")]:  # other buffer types are not modelled
         settings["override_tensor"] = ",".join(overrides)
@@ -278,6 +281,8 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False,
         del s["n_cpu_moe"]
     if "override_tensor" in s:  # -ot …=CPU
         kw["override_tensor"] = s["override_tensor"]
+    if "op_offload" in s:  # --no-op-offload
+        kw["op_offload"] = s["op_offload"]
     if version is not None:  # the caller's build, over what the log prints
         kw["engine_version"] = f"b{llamacpp_build(version)}"
     elif (found := llamacpp_build_in_log(text)) is not None:  # that build's rules (sliding-window cells, padding)
