@@ -43,6 +43,24 @@ def table_by_half(errs: list[dict]) -> list[str]:
     return lines
 
 
+def offload_table() -> list[str]:
+    """llama.cpp with experts in system RAM (benchmarks/offload_speed.py): a check, nothing fitted to it."""
+    from offload_speed import errors as offload_errors
+
+    lines = ["", "llama.cpp with experts kept in system RAM (`--n-cpu-moe`, `-ot`), a check with nothing fitted to it "
+             "(`python benchmarks/offload_speed.py`):", "",
+             "| model | quant | GPU | -ub | prompt | published prompt tok/s | planner | error | published decode | "
+             "planner | error | source |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for x in offload_errors():
+        r = x["row"]
+        decode = ("| — | — | — " if x["tg_error"] is None else
+                  f"| {r['tg_tokens_per_s']:.1f} | {x['tg']:.1f} | {100 * x['tg_error']:+.0f}% ")
+        lines.append(f"| {r['model'].split('/')[-1]} | {r['quant']} | {r['gpu']} | {r['n_ubatch']} | "
+                     f"{r['prompt_tokens']} | {r['pp_tokens_per_s']:.1f} | {x['pp']:.1f} | "
+                     f"{100 * x['pp_error']:+.0f}% {decode}| {r['source'][:80]} |")
+    return lines
+
+
 def training_measured() -> str:
     from finetune_accuracy import measured_markdown
 
@@ -131,6 +149,7 @@ def main(markdown: bool = False) -> None:
     if markdown:
         print(_header())
         print("\n".join(table_by_half(errs)))
+        print("\n".join(offload_table()))
         print("\n| half | what | model | quant | GPU | engine | published | planner | error | entry | source |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         by_row = {id(r): r for r in rows}

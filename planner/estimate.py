@@ -268,7 +268,7 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
                          cpu_moe_layers=details.get("n_cpu_moe", 0), engine=speed, efficiency=efficiency,
                          output_first=details.get("output_first", False),
                          on_cpu=cpu_overrides(details.get("override_tensor")),
-                         ubatch_copy_bytes=details.get("ubatch_copy_bytes"), n_ubatch=details.get("n_ubatch", 512))
+                         ubatch_copy_bytes=details.get("ubatch_copy_bytes"), ubatch_tokens=details.get("ubatch_tokens"))
     if perf is not None and engine == "sglang" and details.get("host_weights_bytes"):
         perf = host_copied(perf, w, gpu=gpu, host_bytes=details["host_weights_bytes"],
                            chunk=details["chunked_prefill_size"])

@@ -104,6 +104,10 @@ def check_layout(spec: ModelSpec, gpu: GPU, n_gpus: int, mode: str) -> None:
     check_tensor_parallel(spec, n)
 
 
+# the workload settings plan() passes on (planner.estimate.resolve_workload); engine options are estimate()'s
+PLAN_WORKLOAD = frozenset({"chunk", "attention", "logits", "logits_dtype", "runtime", "cap_sliding"})
+
+
 def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: str | None = None,
          kv_dtype: str | None = None, context: int | None = None, batch: int = 1, engine: str | None = None,
          prompt: int | None = None, efficiency: float | None = None, prefill_efficiency: float | None = None,
@@ -116,6 +120,9 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
     whether its engine loop adds host time to every step."""
     from .performance import release_speed
 
+    if unknown := sorted(set(workload) - PLAN_WORKLOAD):
+        raise WorkloadError(f"plan() has no option {unknown[0]!r}; it takes the workload's "
+                            f"{', '.join(sorted(PLAN_WORKLOAD))} beside its named arguments")
     spec, g = load_model(model), load_gpu(gpu)
     check_layout(spec, g, n_gpus, mode)
     w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch,

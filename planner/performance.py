@@ -3,6 +3,7 @@ decode tokens/s (roofline, planner.perf), with the efficiency entries and typica
 
 from __future__ import annotations
 
+from math import ceil
 from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -63,19 +64,21 @@ class Performance(BaseModel):
 def offloaded(spec: ModelSpec, w: Workload, perf: Performance, *, gpu, n_gpu_layers: int, kv_total: int,
               cpu_moe_layers: int = 0, engine=None, efficiency: float | None = None,
               output_first: bool = False, on_cpu=None, ubatch_copy_bytes: int | None = None,
-              n_ubatch: int = 512) -> Performance:
+              ubatch_tokens: int | None = None) -> Performance:
     """llama.cpp with layers (or, cpu_moe_layers, some layers' routed experts) in CPU RAM: those bytes are read at the
     host's memory speed instead of the GPU's (perf.offload_seconds_per_token, from the all-on-GPU step).
 
     Prefill: with every layer on the GPU and only matrices kept in host memory (--n-cpu-moe, -ot), each prompt
-    ubatch copies them to the GPU and runs there (op offload: ubatch_copy_bytes, what one ubatch copies), so the
-    all-on-GPU prefill gains one copy per ubatch at the host link's datasheet speed per direction (no faster than
-    this: the weights sit in pageable memory by default). With layers in host memory (-ngl below the layers) their
-    attention runs on the CPU, which is not modelled: no time to first token then."""
-    from math import ceil
-
+    ubatch of ubatch_tokens (llama.cpp's n_ubatch as it runs: at most n_batch and n_ctx) copies them to the GPU and
+    runs there (op offload: ubatch_copy_bytes, what one ubatch copies), so the all-on-GPU prefill gains one copy per
+    ubatch of the batch's prompts at the host link's datasheet speed per direction (no faster than this: the
+    weights sit in pageable memory by default). Not modelled, so no time to first token: layers in host memory (-ngl
+    below the layers: their attention runs on the CPU), no op offload (ubatch_copy_bytes None), and prompts whose
+    ubatch is under OP_OFFLOAD_MIN_BATCH tokens (their host matrices run on the CPU)."""
+    from .engines.llamacpp import OP_OFFLOAD_MIN_BATCH
     from .gpus import load_gpu
     from .perf import offload_seconds_per_token
+    from .perf.llamacpp import LLAMACPP_N_UBATCH
 
     if perf.decode_seconds_per_token is None:  # a GPU without speed figures
         return perf
@@ -85,9 +88,11 @@ def offloaded(spec: ModelSpec, w: Workload, perf: Performance, *, gpu, n_gpu_lay
                                      efficiency=efficiency, full_step=perf.decode_seconds_per_token,
                                      output_first=output_first, on_cpu=on_cpu)
     prefill = copy = None
-    if ubatch_copy_bytes is not None and perf.prefill_seconds is not None and g.host_link is not None:
+    tokens, ubatch_tokens = w.batch * perf.prompt_tokens, ubatch_tokens or LLAMACPP_N_UBATCH
+    if ubatch_copy_bytes is not None and perf.prefill_seconds is not None and g.host_link is not None \
+            and min(tokens, ubatch_tokens) >= OP_OFFLOAD_MIN_BATCH:
         copy = ubatch_copy_bytes / g.host_link.bytes_per_s
-        prefill = perf.prefill_seconds + copy * ceil(perf.prompt_tokens / n_ubatch)
+        prefill = perf.prefill_seconds + copy * ceil(tokens / ubatch_tokens)
     return perf.model_copy(update=dict(prefill_seconds=prefill, decode_seconds_per_token=step,
                                        decode_tokens_per_s=1 / step, throughput_tokens_per_s=w.batch / step,
                                        host_copy_seconds=copy or 0.0))
@@ -97,8 +102,6 @@ def host_copied(perf: Performance, w: Workload, *, gpu, host_bytes: int, chunk: 
     """SGLang with --cpu-offload-gb: each forward step first copies the offloaded parameters to the GPU (srt/
     offloader.py: every offloaded module's state moved with .to(device) before its forward), at the host link's
     datasheet speed per direction; a prompt's prefill pays it once per chunk of `chunk` tokens."""
-    from math import ceil
-
     from .gpus import load_gpu
 
     g = load_gpu(gpu)

@@ -91,3 +91,4 @@ def test_experts_kept_in_host_memory_are_copied_whole_into_the_gpu_compute_buffe
     assert _cuda_compute(spec, n_cpu_moe=80) == pytest.approx(with_copies, rel=0.03)
     # a ubatch under 32 tokens stays on the CPU (ggml-cuda offload_op), and a CPU build copies nothing
     assert _cuda_compute(spec, override_tensor=ot, n_ubatch=16) == _cuda_compute(spec, n_ubatch=16)
+    assert _cuda_compute(spec, override_tensor=ot, backend="cpu") == _cuda_compute(spec, backend="cpu")

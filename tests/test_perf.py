@@ -208,11 +208,23 @@ def test_a_prompt_copies_the_experts_kept_in_system_ram_to_the_gpu_once_per_ubat
     assert some.performance.prefill_seconds == pytest.approx(on_gpu.prefill_seconds + 2 * copy / link)  # 2 × 512
     layers = estimate("Qwen/Qwen3-30B-A3B", **{**kw, "n_gpu_layers": 30}, prompt=1024)
     assert layers.performance.prefill_seconds is None and "ubatch_copy_bytes" not in layers.engine_details
+    # the ubatch as llama.cpp runs it: -ub above -b is capped at -b (4096 → 2048: two copies for 4,096 tokens); a
+    # batch's prompts run one after another (4 × 1,024 tokens: eight ubatches of 512); a prompt under 32 tokens
+    # runs its host matrices on the CPU (not modelled)
+    ub = estimate("Qwen/Qwen3-30B-A3B", **kw, n_cpu_moe=24, prompt=4096, n_ubatch=4096)
+    assert ub.engine_details["ubatch_tokens"] == 2048
+    big = estimate("Qwen/Qwen3-30B-A3B", **kw, n_cpu_moe=24, prompt=4096, n_ubatch=2048)
+    assert ub.performance.prefill_seconds == pytest.approx(big.performance.prefill_seconds)
+    four = estimate("Qwen/Qwen3-30B-A3B", **{**kw, "context": 2048}, n_cpu_moe=24, prompt=1024, batch=4)
+    alone = estimate("Qwen/Qwen3-30B-A3B", **{**kw, "context": 2048}, batch=4, prompt=1024)
+    assert four.performance.prefill_seconds == pytest.approx(alone.performance.prefill_seconds + 8 * copy / link)
+    assert estimate("Qwen/Qwen3-30B-A3B", **kw, n_cpu_moe=24, prompt=16).performance.prefill_seconds is None
 
 
 @pytest.mark.parametrize("call,message", [
     (lambda: plan("llama-3-8b", gpu="h100-sxm", n_gpus=0), "n_gpus must be an integer within 1–1,024, got 0"),
     (lambda: plan("llama-3-8b", gpu="h100-sxm", mode="dp"), "mode must be tp or pp, got 'dp'"),
+    (lambda: plan("llama-3-8b", gpu="h100-sxm", n_ubatch=4096), "plan\\(\\) has no option 'n_ubatch'"),
     (lambda: offload("llama-3-8b", gpu="rtx-4090", gpu_layers=33), "gpu_layers must be an integer within 0–32"),
     (lambda: estimate("llama-3-8b", gpu="rtx-4090", engine="tgi"), "engine must be one of vllm, sglang, llama.cpp"),
     (lambda: max_context("llama-3-8b"), "give gpu="),
@@ -566,7 +578,9 @@ def test_published_runs_with_experts_in_system_ram_are_checked():
 
 def test_a_bigger_ubatch_needs_more_experts_in_system_ram_as_llama_cpp_does():
     """The same post: on the 24 GB RTX 3090, -ub 4096 needed --n-cpu-moe 26 and -ub 8192 needed 28 (llama-bench
-    pp4096 / pp8192): planner's compute buffer grows with the ubatch and its verdicts turn where the poster's did."""
+    pp4096 / pp8192; quoted in those rows' notes): planner's compute buffer grows with the ubatch (at these sizes the
+    f32 logits of one ubatch, 3.1 and 6.3 GiB, not the expert copy) and its verdicts turn where the poster's did,
+    by 0.16 and 0.49 GiB."""
     def fits(ub, ncm, prompt):
         return estimate("openai/gpt-oss-120b", quant="mxfp4_moe", engine="llama.cpp", gpu="rtx-3090",
                         context=prompt + 128, prompt=prompt, n_gpu_layers=99, n_cpu_moe=ncm, n_ubatch=ub,

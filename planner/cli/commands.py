@@ -86,7 +86,7 @@ def cmd_estimate(a) -> str:
             lines.append(f"  each step includes {1e3 * p.engine_loop_seconds:.1f} ms of the V0 engine's host loop "
                          "(scheduling and sampling between GPU steps, before vLLM 0.8.0)")
         if p.host_copy_seconds:
-            each = (f"each prompt ubatch ({e.engine_details.get('n_ubatch', 512):,} tokens) includes"
+            each = (f"each prompt ubatch ({e.engine_details['ubatch_tokens']:,} tokens) includes"
                     if p.engine == "llama.cpp" else "each forward step includes")
             lines.append(f"  {each} {1e3 * p.host_copy_seconds:.0f} ms copying the weights kept in host memory to the "
                          "GPU (at the PCIe link's datasheet speed: no faster than this)"

@@ -53,8 +53,10 @@ def _slots(spec: ModelSpec, o: dict, context: int, batch: int) -> tuple[int, int
 
 
 QUANTIZED_CACHE = ("q8_0", "q4_0")
-# the matrices whose matmuls ggml-cuda's offload_op takes to the GPU for a ubatch of ≥ OP_OFFLOAD_MIN_BATCH tokens when
-# they are kept in host memory (GGUF names without blk.N. and .weight)
+# the matrices the replayed graph (graph.py) places a copy for when they are kept in host memory: the matmuls it
+# models (GGUF names without blk.N. and .weight); ggml-cuda's offload_op takes every op of ≥ OP_OFFLOAD_MIN_BATCH rows
+# but GET_ROWS (ggml-cuda.cu), so the others (shared experts, MLA projections, norms) count in the bytes copied and
+# in the analytic floor only
 OFFLOADED_MATMULS = frozenset({"attn_q", "attn_k", "attn_v", "attn_qkv", "attn_output", "ffn_gate", "ffn_up",
                                "ffn_down", "ffn_gate_inp", "ffn_gate_exps", "ffn_up_exps", "ffn_down_exps"})
 OP_OFFLOAD_MIN_BATCH = 32  # ggml-cuda's offload_op: host-resident weights run on the GPU for batches of ≥ 32 tokens
@@ -139,14 +141,19 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     offloads_ops = (n_ubatch >= OP_OFFLOAD_MIN_BATCH and o["backend"] != "cpu" and build >= LLAMACPP_OP_OFFLOAD
                     and o["op_offload"])
     w_gpu = w_host = embd = lm_head = 0
-    copied: dict[int, list[tuple[str, int]]] = {}  # the GPU's layers' matrices in host memory, copied for a ubatch
+    # op offload: the layers' tensors in host memory that a prompt ubatch copies to the GPU, whatever the layer (the
+    # scheduler offloads every op of ≥ OP_OFFLOAD_MIN_BATCH rows whose weight is in a host buffer); the matrices of
+    # OFFLOADED_MATMULS also placed in the replayed graph, per layer
+    copied: dict[int, list[tuple[str, int]]] = {}
+    copy_bytes = largest_copy = 0
     for t in stored_tensors(spec, quant):
         if t.group == "output" or (t.group == "embedding" and spec.tie_embeddings):
             lm_head = t.nbytes
         on_gpu = llamacpp_on_gpu(t, gpu_first, output_on_gpu, cpu_moe_layers=o["n_cpu_moe"], on_cpu=on_cpu)
-        role = t.name.split(".")[2] if t.layer is not None else None
-        if offloads_ops and not on_gpu and role in OFFLOADED_MATMULS and t.layer >= gpu_first:
-            copied.setdefault(t.layer, []).append((role, t.nbytes))
+        if offloads_ops and not on_gpu and t.layer is not None:
+            copy_bytes, largest_copy = copy_bytes + t.nbytes, max(largest_copy, t.nbytes)
+            if (role := t.name.split(".")[2]) in OFFLOADED_MATMULS and t.name.endswith(".weight"):
+                copied.setdefault(t.layer, []).append((role, t.nbytes))
         if t.group == "embedding":
             w_host += t.nbytes
             embd += t.nbytes
@@ -157,7 +164,7 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
             w_gpu, w_host = (w_gpu + t.nbytes, w_host) if on_gpu else (w_gpu, w_host + t.nbytes)
     host_weights = tuple((layer, tuple(roles)) for layer, roles in sorted(copied.items()))
     compute = _compute_buffer(spec, o, n_ubatch, per_stream, swa_cells_ // streams, type_k, type_v,
-                              host_weights) if w_gpu else 0
+                              host_weights, largest_copy) if w_gpu else 0
     if not output_on_gpu and offloads_ops:
         # the output layer in host memory runs on the GPU all the same for a ubatch of ≥ 32 tokens (ggml-backend's
         # op offload; ggml-cuda offload_op: min_batch_size 32), even with no layer on the GPU (-ngl 0 on a CUDA
@@ -191,7 +198,7 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
                  # what a prompt ubatch copies to the GPU when every layer runs there (op offload); absent with a
                  # layer left in host memory, whose attention runs on the CPU, or without op offload, where the
                  # matmuls of what system RAM holds run on the CPU (neither modelled)
-                 **({"ubatch_copy_bytes": sum(b for roles in copied.values() for _, b in roles)}
+                 **({"ubatch_copy_bytes": copy_bytes, "ubatch_tokens": n_ubatch}
                     if gpu_first == 0 and output_on_gpu and offloads_ops else {})})
 
 
@@ -250,7 +257,7 @@ def _versioned_defaults(o: dict, rules: dict, build: int) -> None:
 
 
 def _compute_buffer(spec: ModelSpec, o: dict, n_ubatch: int, n_kv: int, n_kv_swa: int, type_k: str,
-                    type_v: str, host_weights: tuple = ()) -> int:
+                    type_v: str, host_weights: tuple = (), largest_copy: int = 0) -> int:
     """The device's compute buffer: ggml-alloc replayed on llama.cpp's graph of one ubatch (graph.py, alloc.py)
     where planner has the architecture's graph; otherwise, and as a floor on CUDA, the analytic peak.
 
@@ -263,17 +270,17 @@ def _compute_buffer(spec: ModelSpec, o: dict, n_ubatch: int, n_kv: int, n_kv_swa
     at least the f32 KQ scores and mask, n_kv × n_ubatch × (n_head + 1) × 4 B, plus n_ubatch × (n_ff + n_embd) × 4 B
     of other activations; with it, at least those other activations.
 
-    host_weights (graph.compute_graph): the matrices of the device's layers that -ot or --n-cpu-moe keep in host
-    memory; the device copies each whole for the op that reads it (op offload), so its split peaks at the copy
-    beside what is live (replayed; analytic: the largest copy with the ubatch's expert outputs). Measured against
-    llama.cpp's own scheduler and allocator at b5271 (a CPU build with a device following ggml-cuda's offload rules,
-    sparse GGUFs of the logged shapes): Qwen3-235B-A22B Q8_0 with layers 14–93's FFN on the CPU on an RTX A6000,
-    1,024.00 MiB as logged — 144 MiB live, the 816 MiB ffn_down_exps copy, its 64 MiB output; replayed here 952.58
-    (−7.0 %: before b9410 the device also holds an f32 copy of the mask it casts to f16, not replayed, as its place
-    in the allocator's history decides whether it moves the peak). Weights the CPU backend repacks (CPU_REPACK: on
-    ARM, q4_0 and iq4_nl on x86) are not host buffers and are not copied; planner copies every format. From b6220
-    (PR #15346) only the used experts are transferred, into a copy still allocated whole; from b5346 (PR #13386)
-    --no-op-offload turns the copies off (not an option here).
+    host_weights (graph.compute_graph): the matrices that -ot, --n-cpu-moe or -ngl keep in host memory; the device
+    copies each whole for the op that reads it (op offload), so its split peaks at the copy beside what is live
+    (replayed; analytic, and a floor: largest_copy, the largest such tensor, with the ubatch's expert outputs).
+    Measured against llama.cpp's own scheduler and allocator at b5271 (a CPU build with a device following
+    ggml-cuda's offload rules, sparse GGUFs of the logged shapes): Qwen3-235B-A22B Q8_0 with layers 14–93's FFN on
+    the CPU on an RTX A6000, 1,024.00 MiB as logged — 144 MiB live, the 816 MiB ffn_down_exps copy, its 64 MiB
+    output; replayed here 952.58 (−7.0 %: before b9410 the device also holds an f32 copy of the mask it casts to
+    f16, not replayed, as its place in the allocator's history decides whether it moves the peak). Weights the CPU
+    backend repacks (CPU_REPACK: on ARM, q4_0 and iq4_nl on x86) are not host buffers and are not copied; planner
+    copies every format. From b6220 (PR #15346) only the used experts are transferred, into a copy still allocated
+    whole; from b5346 (PR #13386) --no-op-offload turns the copies off (not an option here).
     """
     d_ff = max(spec.d_ff, spec.moe.expert_d_ff if spec.moe else 0)
     other = n_ubatch * (d_ff + spec.d_model) * 4
@@ -283,10 +290,9 @@ def _compute_buffer(spec: ModelSpec, o: dict, n_ubatch: int, n_kv: int, n_kv_swa
         analytic = max(logits, other)
     else:
         analytic = max(n_kv * n_ubatch * (spec.n_heads + 1) * 4 + other, logits)
-    if host_weights:
+    if largest_copy:
         k = spec.moe.experts_per_token if spec.moe else 1
-        largest = max(b for _, roles in host_weights for _, b in roles)
-        analytic = max(analytic, largest + n_ubatch * (d_ff + spec.d_model) * k * 4)
+        analytic = max(analytic, largest_copy + n_ubatch * (d_ff + spec.d_model) * k * 4)
     if spec.model_type not in ARCH_GRAPH:
         return analytic
     replayed = buffer_bytes(spec, n_ubatch=n_ubatch, n_kv=n_kv, n_kv_swa=n_kv_swa, flash_attn=o["flash_attn"],

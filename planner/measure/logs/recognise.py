@@ -85,9 +85,9 @@ _GPU_RULES = [
     (r"A10G", "a10g"), (r"L40S", "l40s"), (r"\bL4\b", "l4"), (r"\bT4\b", "t4"), (r"V100.*32", "v100-32gb"),
     (r"RTX A6000", "rtx-a6000"), (r"RTX 3090 TI", None), (r"RTX 3090", "rtx-3090"), (r"RTX 4090 D", None),
     (r"RTX 4090", "rtx-4090"), (r"RTX 4080 SUPER", None), (r"RTX 4080", "rtx-4080"), (r"RTX 5090", "rtx-5090"),
-    (r"RTX 4060 TI", "rtx-4060-ti-16gb"), (r"RTX A5000", "rtx-a5000"), (r"RX 7900 XTX", "rx-7900-xtx"),
-    (r"RX 7900 XT\b", "rx-7900-xt"), (r"RX 9070 XT", "rx-9070-xt"), (r"\bW7900\b", "w7900"), (r"MI100", "mi100"),
-    (r"MI300X", "mi300x"), (r"MI250X", "mi250x"), (r"M1 MAX", "m1-max"),
+    (r"RTX 4060 TI", "rtx-4060-ti-16gb"), (r"RTX A5000 LAPTOP", None), (r"RTX A5000", "rtx-a5000"),
+    (r"RX 7900 XTX", "rx-7900-xtx"), (r"RX 7900 XT\b", "rx-7900-xt"), (r"RX 9070 XT", "rx-9070-xt"),
+    (r"\bW7900\b", "w7900"), (r"MI100", "mi100"), (r"MI300X", "mi300x"), (r"MI250X", "mi250x"), (r"M1 MAX", "m1-max"),
     (r"M2 ULTRA", "m2-ultra"), (r"M3 MAX", "m3-max"), (r"M4 MAX", "m4-max"),
 ]
 
