@@ -115,8 +115,13 @@ def main(setup: Setup) -> None:
     st.caption(plain(f"{quant} weights, {kv} KV cache. Activations: the larger of the prefill and decode peaks. "
                      "Overhead: CUDA context, cuBLAS workspaces, allocator slack."))
     if details.get("host_total_bytes"):
+        prompt = ("" if details.get("ubatch_copy_bytes") is None else
+                  f" A prompt's ubatches of {details['ubatch_tokens']:,} tokens each copy "
+                  f"{format_bytes(details['ubatch_copy_bytes'], setup.unit)} of them to the GPU and run there "
+                  "(llama.cpp's op offload), at the PCIe link's datasheet speed in the time to first token.")
         st.caption(plain(f"In CPU RAM as well: {format_bytes(details['host_total_bytes'], setup.unit)} (the layers "
-                         "not on the GPU, their KV cache and buffers); decode reads them at host-memory speed."))
+                         "not on the GPU, their KV cache and buffers); decode reads them at host-memory speed."
+                         + prompt))
     if details.get("nccl_bytes"):
         st.caption(plain(f"NCCL's communicators: {format_bytes(details['nccl_bytes'], setup.unit)} per GPU outside "
                          "PyTorch's pool, " + ("charged against the budget by this vLLM release." if
