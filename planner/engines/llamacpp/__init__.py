@@ -280,7 +280,7 @@ def _compute_buffer(spec: ModelSpec, o: dict, n_ubatch: int, n_kv: int, n_kv_swa
     f16, not replayed, as its place in the allocator's history decides whether it moves the peak). Weights the CPU
     backend repacks (CPU_REPACK: on ARM, q4_0 and iq4_nl on x86) are not host buffers and are not copied; planner
     copies every format. From b6220 (PR #15346) only the used experts are transferred, into a copy still allocated
-    whole; from b5346 (PR #13386) --no-op-offload turns the copies off (not an option here).
+    whole; from b5346 (PR #13386) --no-op-offload (op_offload=False) turns the copies off.
     """
     d_ff = max(spec.d_ff, spec.moe.expert_d_ff if spec.moe else 0)
     other = n_ubatch * (d_ff + spec.d_model) * 4
