@@ -110,6 +110,8 @@ def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor") -> dict
         options = {}
     if engine in ("llama.cpp", "ollama") and state["host_gib"] is not None:  # system RAM for what they leave there
         options["host_memory_bytes"] = round(state["host_gib"] * 2**30)
+    if engine in ("llama.cpp", "ollama") and state["host_gbps"] is not None:  # and the speed decode reads it at
+        options["host_bandwidth_bytes_per_s"] = state["host_gbps"] * 1e9
     return {k: v for k, v in options.items() if v is not None}
 
 

@@ -130,6 +130,10 @@ def _host_memory(box) -> None:
     widget("number_input", "host_gib", "system RAM free, GiB", where=box, min_value=0.0, max_value=1e6, value=None,
            placeholder="not checked", format="%.1f", step=8.0,
            help="What the layers, cache and buffers left in system RAM may use; more than that does not fit.")
+    widget("number_input", "host_gbps", "system RAM bandwidth, GB/s", where=box, min_value=1.0, max_value=1e5,
+           value=None, placeholder="76.8 (dual-channel DDR5-4800)", format="%.1f", step=10.0,
+           help="How fast decode reads what is left in system RAM: channels × 8 B × transfer rate (8 channels of "
+           "DDR5-4800: 307.2 GB/s).")
 
 
 def _version(box, key: str, label: str, options: list[str], current: str, help: str) -> None:

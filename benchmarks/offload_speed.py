@@ -33,6 +33,8 @@ def predicted(r: dict):
             kw[key] = r[key]
     if r.get("build"):
         kw["engine_version"] = f"b{r['build']}"
+    if r.get("host_bandwidth"):  # the machine's system RAM, where the source describes it
+        kw["host_bandwidth_bytes_per_s"] = r["host_bandwidth"]
     return estimate(r["model"], **kw)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from .activations import DEQUANT_CHUNK_ROWS, decode_activation_bytes, prefill_activation_bytes
-from .checks import positive_int
+from .checks import positive_float, positive_int
 from .engines.dispatch import engine_context, engine_memory, host_verdict, local_free_ram
 from .engines.llamacpp import cpu_overrides
 from .errors import WorkloadError, shown
@@ -179,7 +179,8 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
              runtime: str = "cuda", cap_sliding: bool = True, gpu: str | None = None,
              engine: str | None = None, prompt: int | None = None, speed_engine: str | None = None,
              efficiency: float | None = None, prefill_efficiency: float | None = None,
-             host_memory_bytes: int | None = None, **engine_options) -> Estimate:
+             host_memory_bytes: int | None = None, host_bandwidth_bytes_per_s: float | None = None,
+             **engine_options) -> Estimate:
     """Memory to serve `batch` sequences of `context` tokens of `model` stored as `quant`.
 
     quant None: the checkpoint's own storage. kv_dtype None: fp16 for GGUF, else the activation dtype.
@@ -195,6 +196,8 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     your own share of datasheet bandwidth (decode) and of peak FLOP/s (prefill) for this run, instead of
     profiles/efficiency.yaml's. host_memory_bytes: the system RAM free for what llama.cpp or Ollama leave there;
     more than that does not fit (with gpu="local", default this machine's available RAM).
+    host_bandwidth_bytes_per_s: that RAM's bandwidth, which a decode step reads what they leave there at (default
+    planner.perf.HOST_RAM_BYTES_PER_S, a desktop's dual-channel DDR5-4800; a server has several times it).
     """
     from .engines import ENGINES, check_engine_formats
 
@@ -263,12 +266,19 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
                                                 micro_batches={k: details[k] for k in ("n_ubatch", "n_batch")
                                                                if engine == "llama.cpp" and k in details},
                                                 **split)
+    if host_bandwidth_bytes_per_s is not None:
+        if engine not in ("llama.cpp", "ollama"):
+            raise WorkloadError("host_bandwidth_bytes_per_s is the speed llama.cpp or Ollama read system RAM at; "
+                                + ("give engine llama.cpp or ollama" if engine is None else
+                                   f"engine {shown(engine)} reads nothing there"))
+        host_bandwidth_bytes_per_s = positive_float("host_bandwidth_bytes_per_s", host_bandwidth_bytes_per_s)
     if perf is not None and engine in ("llama.cpp", "ollama") and details.get("host_moved_bytes"):
         perf = offloaded(spec, w, perf, gpu=gpu, n_gpu_layers=details["n_gpu_layers"], kv_total=kv,
                          cpu_moe_layers=details.get("n_cpu_moe", 0), engine=speed, efficiency=efficiency,
                          output_first=details.get("output_first", False),
                          on_cpu=cpu_overrides(details.get("override_tensor")),
-                         ubatch_copy_bytes=details.get("ubatch_copy_bytes"), ubatch_tokens=details.get("ubatch_tokens"))
+                         ubatch_copy_bytes=details.get("ubatch_copy_bytes"), ubatch_tokens=details.get("ubatch_tokens"),
+                         host_bytes_per_s=host_bandwidth_bytes_per_s)
     if perf is not None and engine == "sglang" and details.get("host_weights_bytes"):
         perf = host_copied(perf, w, gpu=gpu, host_bytes=details["host_weights_bytes"],
                            chunk=details["chunked_prefill_size"])

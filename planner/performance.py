@@ -64,9 +64,10 @@ class Performance(BaseModel):
 def offloaded(spec: ModelSpec, w: Workload, perf: Performance, *, gpu, n_gpu_layers: int, kv_total: int,
               cpu_moe_layers: int = 0, engine=None, efficiency: float | None = None,
               output_first: bool = False, on_cpu=None, ubatch_copy_bytes: int | None = None,
-              ubatch_tokens: int | None = None) -> Performance:
+              ubatch_tokens: int | None = None, host_bytes_per_s: float | None = None) -> Performance:
     """llama.cpp with layers (or, cpu_moe_layers, some layers' routed experts) in CPU RAM: those bytes are read at the
-    host's memory speed instead of the GPU's (perf.offload_seconds_per_token, from the all-on-GPU step).
+    host's memory speed (host_bytes_per_s, default perf.HOST_RAM_BYTES_PER_S) instead of the GPU's
+    (perf.offload_seconds_per_token, from the all-on-GPU step).
 
     Prefill: with every layer on the GPU and only matrices kept in host memory (--n-cpu-moe, -ot), each prompt
     ubatch of ubatch_tokens (llama.cpp's n_ubatch as it runs: at most n_batch and n_ctx) copies them to the GPU and
@@ -86,7 +87,8 @@ def offloaded(spec: ModelSpec, w: Workload, perf: Performance, *, gpu, n_gpu_lay
     step = offload_seconds_per_token(spec, g, quant=w.quant, kv_total=kv_total, n_gpu_layers=n_gpu_layers,
                                      batch=w.batch, cpu_moe_layers=cpu_moe_layers, engine=engine,
                                      efficiency=efficiency, full_step=perf.decode_seconds_per_token,
-                                     output_first=output_first, on_cpu=on_cpu)
+                                     output_first=output_first, on_cpu=on_cpu,
+                                     **({} if host_bytes_per_s is None else {"host_bytes_per_s": host_bytes_per_s}))
     prefill = copy = None
     tokens, ubatch_tokens = w.batch * perf.prompt_tokens, ubatch_tokens or LLAMACPP_N_UBATCH
     if ubatch_copy_bytes is not None and perf.prefill_seconds is not None and g.host_link is not None \

@@ -601,3 +601,19 @@ def test_no_op_offload_keeps_the_copies_off_the_gpu_and_refuses_builds_before_it
     assert off.weights_bytes == on.weights_bytes
     with pytest.raises(WorkloadError, match="--no-op-offload arrived in b5346"):
         estimate("openai/gpt-oss-120b", **kw, op_offload=False, engine_version="b5000")
+
+
+def test_system_ram_bandwidth_sets_how_fast_decode_reads_the_experts_left_there():
+    """host_bandwidth_bytes_per_s (CLI --host-bandwidth): a server's eight channels of DDR5-4800 (307.2 GB/s) against
+    the default desktop's two (76.8 GB/s). The A6000 run of Qwen3-235B-A22B Q8_0 with 81 layers' FFN in system RAM
+    (ik_llama.cpp discussion 357, benchmarks/data/offload_runs.jsonl) decoded 10.44 tok/s on such a server."""
+    ot = [r"blk\.1[3-9]\.ffn.*=CPU", r"blk\.[2-8][0-9]\.ffn.*=CPU", r"blk\.9[0-3]\.ffn.*=CPU"]
+    kw = dict(quant="q8_0", engine="llama.cpp", gpu="rtx-a6000", context=640, n_gpu_layers=99, override_tensor=ot,
+              engine_version="b5192")
+    desktop = estimate("Qwen/Qwen3-235B-A22B", **kw).decode_tokens_per_s
+    server = estimate("Qwen/Qwen3-235B-A22B", **kw, host_bandwidth_bytes_per_s=307.2e9).decode_tokens_per_s
+    assert server == pytest.approx(10.44, rel=0.15) and desktop < 0.4 * server
+    with pytest.raises(WorkloadError, match="host_bandwidth_bytes_per_s must be a finite number > 0, got 0"):
+        estimate("Qwen/Qwen3-235B-A22B", **kw, host_bandwidth_bytes_per_s=0)
+    with pytest.raises(WorkloadError, match="engine 'vllm' reads nothing there"):
+        estimate("meta-llama/Llama-3.1-8B", engine="vllm", gpu="h100-sxm", host_bandwidth_bytes_per_s=1e11)

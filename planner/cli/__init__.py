@@ -97,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "layer on the GPU, whether they fit or not")
     e.add_argument("--host-memory", help="llama.cpp, ollama: the system RAM free for the layers left there (e.g. "
                    "64GiB); more than that does not fit")
+    e.add_argument("--host-bandwidth", help="llama.cpp, ollama: system RAM's bandwidth, which decode reads what they "
+                   "leave there at (e.g. 307GB/s for 8 channels of DDR5-4800; default 76.8GB/s, a desktop's two)")
     e.add_argument("--n-cpu-moe", type=int, help="llama.cpp --n-cpu-moe: the routed experts of the first N layers "
                    "stay in system RAM (default: none, or as --fit decides for a MoE model)")
     e.add_argument("-ot", "--override-tensor", action="append", metavar="REGEX=CPU",

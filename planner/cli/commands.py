@@ -41,6 +41,8 @@ def cmd_estimate(a) -> str:
                  gpu=gpu, engine=a.engine, prompt=a.prompt, speed_engine=a.speed_engine, efficiency=a.efficiency,
                  prefill_efficiency=a.prefill_efficiency,
                  host_memory_bytes=None if a.host_memory is None else round(parse_size(a.host_memory, "--host-memory")),
+                 host_bandwidth_bytes_per_s=None if a.host_bandwidth is None else parse_size(
+                     a.host_bandwidth, "--host-bandwidth", per_second=True),
                  **options)
     if a.json:
         return json.dumps({**e.to_dict(), **local_json(gpu)}, indent=2)
