@@ -132,3 +132,20 @@ def test_vllm_enforce_eager_is_a_flag_and_said(capsys):
     assert "CUDA graphs estimated" not in out  # 0.33 estimates none with enforce_eager
     code, out, _ = run(capsys, "estimate", "Qwen/Qwen2.5-7B", "--engine", "vllm", "--gpu", "l40s")
     assert code == 0 and "CUDA graphs estimated at" in out and "enforce_eager" not in out
+
+
+def test_offloaded_experts_print_the_ram_bandwidth_decode_reads_them_at(capsys):
+    """With experts in system RAM the estimate says what it assumed for that RAM's bandwidth (a desktop's two
+    channels of DDR5-4800) and how to give yours; --host-bandwidth replaces it, and speeds the decode up."""
+    args = ("estimate", "openai/gpt-oss-120b", "--quant", "mxfp4_moe", "--engine", "llama.cpp", "--gpu", "rtx-4090",
+            "--context", "8192", "--n-cpu-moe", "26")
+    code, out, _ = run(capsys, *args)
+    assert code == 0
+    assert "at its bandwidth: 76.8 GB/s, a desktop's two channels of DDR5-4800 (--host-bandwidth for yours)" in out
+    _, fast, _ = run(capsys, *args, "--host-bandwidth", "307.2GB/s")
+    assert "at its bandwidth: 307.2 GB/s\n" in fast
+
+    def decode(text):
+        return float(text.split("decode: ")[1].split(" tokens/s")[0])
+
+    assert decode(fast) > 2 * decode(out)

@@ -84,6 +84,13 @@ def cmd_estimate(a) -> str:
                   f"{p.efficiency_entries['prefill']} — profiles/efficiency.yaml)"]
         if note := transformers_attention_note(p.engine, e.workload.attention, p.gpu, p.eager_attention_seconds):
             lines.append(f"  {note[0].lower()}{note[1:-1]}")
+        if _offloaded(e):
+            from ..perf import HOST_RAM_BYTES_PER_S
+
+            rate = (f"{parse_size(a.host_bandwidth, '--host-bandwidth', per_second=True) / 1e9:,.1f} GB/s"
+                    if a.host_bandwidth else f"{HOST_RAM_BYTES_PER_S / 1e9:.1f} GB/s, a desktop's two channels of "
+                    "DDR5-4800 (--host-bandwidth for yours)")
+            lines.append(f"  decode reads what system RAM holds at its bandwidth: {rate}")
         if p.engine_loop_seconds:
             lines.append(f"  each step includes {1e3 * p.engine_loop_seconds:.1f} ms of the V0 engine's host loop "
                          "(scheduling and sampling between GPU steps, before vLLM 0.8.0)")
