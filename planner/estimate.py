@@ -267,10 +267,8 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
                                                                if engine == "llama.cpp" and k in details},
                                                 **split)
     if host_bandwidth_bytes_per_s is not None:
-        if engine not in ("llama.cpp", "ollama"):
-            raise WorkloadError("host_bandwidth_bytes_per_s is the speed llama.cpp or Ollama read system RAM at; "
-                                + ("give engine llama.cpp or ollama" if engine is None else
-                                   f"engine {shown(engine)} reads nothing there"))
+        _system_ram_engine(engine, "host_bandwidth_bytes_per_s is the speed llama.cpp or Ollama read system RAM at",
+                           "reads nothing there")
         host_bandwidth_bytes_per_s = positive_float("host_bandwidth_bytes_per_s", host_bandwidth_bytes_per_s)
     if perf is not None and engine in ("llama.cpp", "ollama") and details.get("host_moved_bytes"):
         perf = offloaded(spec, w, perf, gpu=gpu, n_gpu_layers=details["n_gpu_layers"], kv_total=kv,
@@ -286,13 +284,18 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
             and details.get("host_moved_bytes") and (host_memory_bytes := local_free_ram(gpu)) is not None:
         details = {**details, "host_memory_from": "this machine's available RAM"}
     if host_memory_bytes is not None:
-        if engine not in ("llama.cpp", "ollama"):
-            raise WorkloadError("host_memory_bytes checks what llama.cpp or Ollama leave in system RAM; "
-                                + ("give engine llama.cpp or ollama" if engine is None else
-                                   f"engine {shown(engine)} leaves nothing there"))
+        _system_ram_engine(engine, "host_memory_bytes checks what llama.cpp or Ollama leave in system RAM",
+                           "leaves nothing there")
         perf = host_verdict(perf, details, positive_int("host_memory_bytes", host_memory_bytes, MAX_BYTES))
     return Estimate(model=spec.name, workload=w, **totals, total_bytes=total, performance=perf, breakdown=breakdown,
                     engine=engine, engine_details=details, engine_refusal=refusal)
+
+
+def _system_ram_engine(engine: str | None, what: str, none_there: str) -> None:
+    """Refuses a system-RAM option (`what` says what it is) for an engine that leaves nothing in system RAM."""
+    if engine not in ("llama.cpp", "ollama"):
+        raise WorkloadError(f"{what}; " + ("give engine llama.cpp or ollama" if engine is None else
+                                           f"engine {shown(engine)} {none_there}"))
 
 
 def batch_state(spec: ModelSpec, batch: int) -> int:

@@ -79,7 +79,7 @@ def offloaded(spec: ModelSpec, w: Workload, perf: Performance, *, gpu, n_gpu_lay
     from .engines.llamacpp import OP_OFFLOAD_MIN_BATCH
     from .gpus import load_gpu
     from .perf import offload_seconds_per_token
-    from .perf.llamacpp import LLAMACPP_N_UBATCH
+    from .perf.llamacpp import HOST_RAM_BYTES_PER_S, LLAMACPP_N_UBATCH
 
     if perf.decode_seconds_per_token is None:  # a GPU without speed figures
         return perf
@@ -88,7 +88,7 @@ def offloaded(spec: ModelSpec, w: Workload, perf: Performance, *, gpu, n_gpu_lay
                                      batch=w.batch, cpu_moe_layers=cpu_moe_layers, engine=engine,
                                      efficiency=efficiency, full_step=perf.decode_seconds_per_token,
                                      output_first=output_first, on_cpu=on_cpu,
-                                     **({} if host_bytes_per_s is None else {"host_bytes_per_s": host_bytes_per_s}))
+                                     host_bytes_per_s=host_bytes_per_s or HOST_RAM_BYTES_PER_S)
     prefill = copy = None
     tokens, ubatch_tokens = w.batch * perf.prompt_tokens, ubatch_tokens or LLAMACPP_N_UBATCH
     if ubatch_copy_bytes is not None and perf.prefill_seconds is not None and g.host_link is not None \

@@ -36,13 +36,13 @@ def cmd_estimate(a) -> str:
         "num_gpu": a.num_gpu, "kv_cache_type": a.kv_cache_type}.items() if v is not None}
     gpu = _gpu(a)
     quant = _kept(a) if a.keep_bf16 else a.quant
+    host_rate = None if a.host_bandwidth is None else parse_size(a.host_bandwidth, "--host-bandwidth", per_second=True)
     e = estimate(a.model, quant=quant, kv_dtype=a.kv_dtype, context=a.context, batch=a.batch, chunk=a.chunk,
                  attention=a.attention, logits=a.logits, runtime=a.runtime, cap_sliding=not a.no_cap_sliding,
                  gpu=gpu, engine=a.engine, prompt=a.prompt, speed_engine=a.speed_engine, efficiency=a.efficiency,
                  prefill_efficiency=a.prefill_efficiency,
                  host_memory_bytes=None if a.host_memory is None else round(parse_size(a.host_memory, "--host-memory")),
-                 host_bandwidth_bytes_per_s=None if a.host_bandwidth is None else parse_size(
-                     a.host_bandwidth, "--host-bandwidth", per_second=True),
+                 host_bandwidth_bytes_per_s=host_rate,
                  **options)
     if a.json:
         return json.dumps({**e.to_dict(), **local_json(gpu)}, indent=2)
@@ -87,8 +87,8 @@ def cmd_estimate(a) -> str:
         if _offloaded(e):
             from ..perf import HOST_RAM_BYTES_PER_S
 
-            rate = (f"{parse_size(a.host_bandwidth, '--host-bandwidth', per_second=True) / 1e9:,.1f} GB/s"
-                    if a.host_bandwidth else f"{HOST_RAM_BYTES_PER_S / 1e9:.1f} GB/s, a desktop's two channels of "
+            rate = (f"{host_rate / 1e9:,.1f} GB/s"
+                    if host_rate else f"{HOST_RAM_BYTES_PER_S / 1e9:.1f} GB/s, a desktop's two channels of "
                     "DDR5-4800 (--host-bandwidth for yours)")
             lines.append(f"  decode reads what system RAM holds at its bandwidth: {rate}")
         if p.engine_loop_seconds:
