@@ -1,7 +1,7 @@
 """The latency terms of profiles/efficiency.yaml, fitted on the calibration half beside the efficiencies
 (benchmarks/calibrate_speed.py): eager engines' per-layer decode floor, graph-launched engines' per-layer times
-(decode and prefill), vLLM V0's loop time, the MoE prefill tile, the time a routed expert split over GPUs adds, and a
-served request's latency. Each entry says how it was chosen; the grids below are the values tried.
+(decode and prefill), vLLM V0's loop time, the MoE prefill tile, the time a routed expert split over GPUs adds, an
+engine's fixed time for a MoE prefill split over GPUs, and a served request's latency. Each entry says how it was chosen; the grids below are the values tried.
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ PREFILL_GROUPS = ("compiled", "llama.cpp")  # each its own value: llama.cpp's mi
 # with everything refitted at each value.
 SYNC_LOOP_GRID = (0.0, 0.5e-3, 1e-3, 1.5e-3, 2e-3, 2.5e-3, 3e-3, 4e-3)
 # MoE prefill: a routed expert's matmul runs in tiles of this many token rows (planner.perf.moe_padding_flops). One
-# value for all engines, chosen on this grid (None: no tiling) by the calibration half's time-to-first-token error with
-# everything refitted at each value.
+# value for all engines, chosen on this grid (None: no tiling) by the calibration half's time-to-first-token error on
+# the runs of MoE models, everything refitted at each value.
 MOE_TILE_GRID = (None, 8, 16, 32, 64, 128, 256)
 
 
@@ -93,7 +93,7 @@ def tile_entry(tile: int | None, n_runs: int) -> list[dict]:
     return [{"engine": "default", "moe_prefill_tile": tile,
              "derivation": f"moe_prefill_tile: of the grid {', '.join(str(t) for t in MOE_TILE_GRID)} token rows "
                            "(None: no tiling), the value whose refitted table gives the least median |error| over the "
-                           f"calibration time-to-first-token runs ({n_runs} of them MoE models')",
+                           f"calibration half's time-to-first-token runs of MoE models ({n_runs}), the runs it moves",
              "sources": ["benchmarks/data (calibration half)"]}]
 
 
@@ -136,14 +136,42 @@ def fit_moe_split(rows: list[dict]) -> list[dict]:
     return out
 
 
+def fit_moe_prefill_split(rows: list[dict]) -> list[dict]:
+    """Per engine (its own entry only, no group or default: a compiled engine without runs of its own gets none): the
+    fixed time a prefill of a MoE model split over several GPUs takes beyond planner's time to first token at the table
+    in force (its served request latency included), from the calibration runs of MoE models on more than one GPU; the
+    median over sources of each one's median, written where MIN_RUNS runs from MIN_GROUP_SOURCES sources back it."""
+    by_engine = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        if spec_of(r).moe is None or r["n_gpus"] == 1 or r["engine"] == "llama.cpp" or "ttft" not in (p := predict(r)):
+            continue
+        pred, meas, _ = p["ttft"]
+        by_engine[r["engine"]][source_id(r["source"])].append(max(0.0, meas - pred))
+    out = []
+    for engine, per_source in sorted(by_engine.items()):
+        runs = sum(len(v) for v in per_source.values())
+        if runs < MIN_RUNS or len(per_source) < MIN_GROUP_SOURCES:
+            continue
+        out.append({"engine": engine, "moe_prefill_split_s": round(median(median(v) for v in per_source.values()), 4),
+                    "derivation": f"moe_prefill_split_s: median over {len(per_source)} sources of each one's median "
+                                  "(measured time to first token − planner's) over the runs of MoE models on several "
+                                  f"GPUs, {runs} calibration runs",
+                    "sources": sorted(per_source)})
+    return out
+
+
 def fit_requests(rows: list[dict]) -> list[dict]:
     """Per engine, its group and "default": a served request's latency beyond planner's prefill — the median over
-    sources of each one's median (measured − planner's prefill) on served runs, at the table in force (which has none
-    yet)."""
+    sources (at least MIN_GROUP_SOURCES) of each one's median (measured − planner's prefill) on served runs, at the
+    table in force (which has none yet)."""
     by_key = defaultdict(list)
     for r in rows:
         if served(r) and "ttft" in (p := predict(r)) and not latency_bound(r):
-            pred, meas, _ = p["ttft"]
+            pred, meas, entry = p["ttft"]
+            if entry.rsplit("/", 1)[-1] == "any":
+                # its prefill efficiency is no entry's for its GPU class (vLLM 0.6 on a Radeon PRO W7900): what the
+                # prefill takes beyond planner's would read as request latency that every request then pays
+                continue
             for k in dict.fromkeys((r["engine"], SPEED_ENGINES[r["engine"]], "default")):
                 by_key[k].append((max(0.0, meas - pred), source_id(r["source"])))
     out = []
@@ -151,7 +179,9 @@ def fit_requests(rows: list[dict]) -> list[dict]:
         per_source = defaultdict(list)
         for v, src in vals:
             per_source[src].append(v)
-        if len(vals) < MIN_RUNS or len(per_source) < (MIN_SOURCES if k in SPEED_ENGINES else MIN_GROUP_SOURCES):
+        # a request's latency belongs to the harness as much as to the engine (HTTP client, chat template,
+        # tokenizer): one harness cannot tell them apart, so even an engine's own entry needs MIN_GROUP_SOURCES
+        if len(vals) < MIN_RUNS or len(per_source) < MIN_GROUP_SOURCES:
             continue
         out.append({"engine": k, "request_overhead_s": round(median(median(v) for v in per_source.values()), 4),
                     "derivation": f"request_overhead_s: median over {len(per_source)} sources of each one's median "

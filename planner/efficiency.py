@@ -11,7 +11,7 @@ The weight family comes first: a format's kernels (dequantization) set the effic
 
 Families: "float" (16-bit weights), "fp8", "int8" (weight-only int8), "int4" (weight-only 4-bit: int4, AWQ, GPTQ,
 EXL2, NF4/FP4, MXFP4) and "gguf" (llama.cpp's block-quantized types). Classes: "hbm", "gddr" (NVIDIA), "apple",
-"amd".
+"amd" (Radeon, GDDR) and "amd-hbm" (Instinct).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from .quant.catalog import get_quant
 from .spec import ModelSpec
 
 Family = Literal["float", "fp8", "int8", "int4", "gguf"]
-GPUClass = Literal["hbm", "gddr", "apple", "amd"]
+GPUClass = Literal["hbm", "gddr", "apple", "amd", "amd-hbm"]
 # Engines whose speed planner models, and the group an engine falls back to when the table has nothing for it.
 # AutoAWQ runs its fused modules inside transformers' generate() (eager, a Python loop per step, its decode floored like
 # transformers'), with its own int4 GEMM and GEMV kernels: a group of its own, so that neither speaks for the other.
@@ -71,6 +71,9 @@ class Entry(BaseModel):
         None, ge=0, le=0.001, description="a MoE layer split over several GPUs: time each of its routed experts adds "
         "to every forward step (routing, sorting tokens by expert, the experts' small kernels, the GPUs' syncs) that "
         "its bytes do not account for")
+    moe_prefill_split_s: float | None = Field(
+        None, ge=0, le=1, description="a prefill of a MoE model split over several GPUs: the fixed time it takes "
+        "beyond its FLOPs, bytes and per-expert time, whatever the prompt's length (an engine's own entry only)")
     moe_prefill_tile: int | None = Field(
         None, ge=1, le=4096, description="prefill of a MoE model: the rows of the tiles a routed expert's matmul runs "
         "in; an expert that receives m tokens of a forward step costs m rounded up to whole tiles")
@@ -113,7 +116,7 @@ def table() -> tuple[Entry, ...]:
     return tuple(Entry(**e) for e in _data()["entries"])
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=32)
 def _index(what: str) -> dict[tuple[str, str, str, str], Entry]:
     """The entries that give `what`, by (engine, backend, family, class): the first of a key wins."""
     index: dict[tuple[str, str, str, str], Entry] = {}
@@ -154,10 +157,16 @@ def band(what: Literal["decode", "ttft"], engine: str, fam: str) -> Band | None:
 
 def gpu_class(gpu: GPU) -> GPUClass:
     """Apple's unified memory; AMD's GPUs, whose ROCm kernels reach other shares of the datasheet than CUDA's on the
-    same kind of memory; NVIDIA's HBM and GDDR cards."""
-    if gpu.vendor in ("apple", "amd"):
-        return gpu.vendor
-    return "hbm" if gpu.memory_type.upper().startswith("HBM") else "gddr"
+    same kind of memory, apart by memory as NVIDIA's: Radeon cards (RDNA, GDDR: "amd") and Instinct accelerators (CDNA,
+    HBM: "amd-hbm", whose 1.2–5.3 TB/s a batch-1 decode reaches a much smaller share of: the calibration half's
+    llama.cpp runs on MI100 and MI300X land above the Radeon ones' fit, +29 % and +93 %, the Radeon ones below it);
+    NVIDIA's HBM and GDDR cards."""
+    hbm = gpu.memory_type.upper().startswith("HBM")
+    if gpu.vendor == "apple":
+        return "apple"
+    if gpu.vendor == "amd":
+        return "amd-hbm" if hbm else "amd"
+    return "hbm" if hbm else "gddr"
 
 
 def default_backend(gpu: GPU) -> str:
@@ -262,6 +271,13 @@ def moe_expert_overhead(engine: str) -> Entry | None:
     """The time each routed expert of a MoE layer split over several GPUs adds to a step (its engine's entry, its
     group's, else "default"); None where none was fitted."""
     return _engine_entry("moe_expert_overhead_s", engine)
+
+
+def moe_prefill_split(engine: str) -> Entry | None:
+    """The fixed time a prefill of a MoE model split over GPUs takes under `engine` (its own entry only: the engines
+    that have one measure it differently, so no group value stands for another); None where none was fitted."""
+    check_engine(engine)
+    return _index("moe_prefill_split_s").get((engine, ANY, ANY, ANY))
 
 
 def moe_prefill_tile(engine: str) -> Entry | None:

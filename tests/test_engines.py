@@ -1,12 +1,10 @@
-"""Engine-aware memory: vLLM's KV budget, llama.cpp's buffers, transformers' extras."""
+"""Engine-aware memory: llama.cpp's buffers, SGLang's loading, transformers' extras."""
 
-from fractions import Fraction
-from math import ceil, prod
+from math import prod
 
 import pytest
 
 from planner import WorkloadError, estimate, load_model
-from planner.engines import VLLM_SAMPLER_BYTES_PER_LOGIT
 from planner.gpus import load_gpu
 
 MiB, GiB = 2**20, 2**30
@@ -77,55 +75,6 @@ def test_llama_cpp_quantized_v_needs_flash_attention():
         estimate("llama-3-8b", quant="q4_k_m", engine="llama.cpp", kv_dtype="q8_0", flash_attn=False)
 
 
-def test_vllm_budget_blocks_and_concurrency():
-    e = estimate("meta-llama/Meta-Llama-3-8B", engine="vllm", gpu="h100-sxm", max_model_len=8192,
-                 engine_version="0.11.0")
-    d = e.engine_details
-    # vLLM budgets CUDA's total, 85,017,755,648 B on an H100 SXM (CUDA 13 deviceQuery), × 0.9 before 0.20
-    assert d["requested_bytes"] == int(85017755648 * 0.9)
-    assert d["available_kv_bytes"] == d["requested_bytes"] - e.weights_bytes - e.activation_bytes
-    # an 80 GB GPU gets vllm serve's larger scheduler defaults (≥ 70 GiB, not an A100)
-    assert (d["max_num_batched_tokens"], d["max_num_seqs"]) == (8192, 1024)
-    assert d["kv_blocks"] == d["available_kv_bytes"] // (16 * 128 * 1024)  # 16 tokens × 128 KiB per block
-    assert d["kv_tokens"] == 16 * d["kv_blocks"] and d["max_concurrency"] == d["kv_blocks"] / 512
-
-
-def test_vllm_profile_peak_includes_the_sampler():
-    """The profile run samples max_num_seqs rows of logits: by PyTorch's sort up to 0.16 as `pip install vllm` runs it
-    (FlashInfer is an extra until 0.12, then opt-in), by a Triton kernel from 0.17 (each release's
-    v1/sample/ops/topk_topp_sampler.py), or by FlashInfer's where it runs."""
-    spec = load_model("llama-3-8b")
-
-    def run(version, **kw):
-        return estimate(spec, engine="vllm", gpu_memory_bytes=80 * GiB, max_model_len=4096,
-                        max_num_batched_tokens=256, max_num_seqs=256, engine_version=version, **kw)
-
-    rows = 256 * spec.vocab_size
-    assert VLLM_SAMPLER_BYTES_PER_LOGIT == {"sort": 38, "fused": 14}
-    for version, path in [("0.6.3", "sort"), ("0.9.2", "sort"), ("0.11.0", "sort"), ("0.16.0", "sort"),
-                          ("0.17.0", "fused"), ("0.33.0", "fused")]:
-        e = run(version)
-        assert e.engine_details["sampler"] == path, version
-        assert e.engine_details["sampler_bytes"] == rows * VLLM_SAMPLER_BYTES_PER_LOGIT[path]
-        assert e.activation_bytes >= e.engine_details["sampler_bytes"]
-    # FlashInfer's sampler (vLLM's Docker image of 0.11; VLLM_USE_FLASHINFER_SAMPLER=1 from 0.12)
-    assert run("0.11.0", flashinfer_sampler=True).engine_details["sampler"] == "fused"
-    with pytest.raises(WorkloadError, match="flashinfer_sampler"):
-        run("0.15.0", flashinfer_sampler="yes")
-
-
-def test_vllm_mla_pages_hold_the_latent():
-    e = estimate("deepseek-v2-lite", engine="vllm", gpu="h100-sxm", max_model_len=4096)
-    d = e.engine_details
-    assert d["block_size"] == 64
-    assert d["kv_blocks"] == d["available_kv_bytes"] // (64 * 576 * 2 * 27)
-
-
-def test_vllm_reports_when_max_model_len_does_not_fit():
-    small = estimate("llama-3.1-8b", engine="vllm", gpu="rtx-4060-ti-16gb", max_model_len=131072)
-    assert small.engine_details["kv_tokens"] == 0 and not small.engine_details["fits_max_model_len"]
-
-
 def test_transformers_follows_its_cache_classes_and_attention_code():
     plain = estimate("llama-3-8b", context=4096)
     hf = estimate("llama-3-8b", context=4096, engine="transformers")
@@ -187,34 +136,6 @@ def test_llama_cpp_offloads_the_output_layer_first_from_pr_18148():
     assert current.weights_bytes == new.weights_bytes
 
 
-def test_vllm_rules_by_release():
-    """What each release charges against the budget (research/vllm_versions.md): the CUDA context in the "global"
-    periods (V0 0.6.4, V1 0.8.0–0.9.0.1), the CUDA-graph estimate from 0.20 (with 0.92 of the GPU), neither in
-    between."""
-    from planner.engines.vllm import VLLM_CUDA_GRAPH_ESTIMATE_BYTES
-    from planner.overhead import CUDA_CONTEXT_BYTES
-
-    def run(version, **kw):  # one sampler for all (FlashInfer's), whose default differs by release
-        return estimate("meta-llama/Llama-3.1-8B", engine="vllm", gpu="h100-sxm", max_model_len=8192,
-                        engine_version=version, max_num_batched_tokens=2048, max_num_seqs=256,
-                        flashinfer_sampler=True, **kw)
-
-    base, global_, current = run("0.11.0"), run("0.8.5"), run("0.33.0", gpu_memory_utilization=0.9)
-    kv = base.engine_details["available_kv_bytes"]
-    assert global_.engine_details["available_kv_bytes"] == kv - CUDA_CONTEXT_BYTES
-    assert current.engine_details["available_kv_bytes"] == kv - VLLM_CUDA_GRAPH_ESTIMATE_BYTES
-    assert run("0.33.0").engine_details["gpu_memory_utilization"] == 0.92
-    assert run("0.6.5").engine_details["available_kv_bytes"] == kv
-    assert run("0.6.4").engine_details["engine_version"] == "0.6.4"
-    v0 = estimate("meta-llama/Llama-3.1-8B", engine="vllm", gpu="h100-sxm", max_model_len=8192,
-                  engine_version="0.6.3")
-    assert (v0.engine_details["max_num_batched_tokens"], v0.engine_details["max_num_seqs"]) == (8192, 256)
-    with pytest.raises(WorkloadError, match="engine_version must be a vLLM release from 0.4 to 0.33.0"):
-        run("0.3.3")
-    with pytest.raises(WorkloadError, match="engine_version"):
-        run("latest")
-
-
 def test_llama_cpp_runs_a_context_past_the_trained_length():
     # llama.cpp warns "n_ctx_per_seq (…) > n_ctx_train (…) -- possible training context overflow" and runs it
     e = estimate("meta-llama/Llama-2-7b-hf", quant="q4_k_m", engine="llama.cpp", context=16384)
@@ -222,65 +143,6 @@ def test_llama_cpp_runs_a_context_past_the_trained_length():
     assert e.engine_details["kv_k_bytes"] == 16384 * 32 * 4096 * 2  # K: 16K cells × 32 layers × 4096 × f16
     with pytest.raises(WorkloadError, match="exceeds meta-llama/Llama-2-7b-hf's max_context 4096"):
         estimate("meta-llama/Llama-2-7b-hf", quant="q4_k_m", context=16384)  # the plain model keeps its limit
-
-
-def test_vllm_release_strings_as_vllm_prints_them():
-    from planner.engines.vllm import vllm_release
-
-    assert vllm_release("0.19.1rc1.dev339+gedc364896") == (0, 19, 1)  # a nightly's version, as AccelMark logs it
-    assert vllm_release("v0.11.0") == (0, 11, 0) and vllm_release("0.6.3.post1") == (0, 6, 3)
-    assert vllm_release("0.33") == (0, 33, 0)
-    for bad in ("latest", "0.3.3", "1.0.0", "0.6.3 !"):
-        with pytest.raises(WorkloadError, match="engine_version must be a vLLM release"):
-            vllm_release(bad)
-
-
-def test_vllm_lays_out_mxfp4_experts_as_its_moe_kernel_does():
-    """gpt-oss's MXFP4 experts in vLLM: Marlin pads the intermediate size to 128 and the hidden size to 256; the
-    Triton kernel (Hopper from 0.12) pads a GPU's share of the intermediate size to 64 and kept the loaded block
-    scales until 0.25; FlashInfer's TRT-LLM kernel (B200) pads both to 256 (the intermediate to 128 from 0.27).
-    vllm#23278: 0.10.1 on an H100 loaded 65.97 GiB and failed to start ("Available KV cache memory: -2.14 GiB")."""
-    from planner.engines.vllm import vllm_rotary_cache_bytes
-    from planner.weights import is_mxfp4_expert, stage_weights
-
-    spec = load_model("openai/gpt-oss-120b")
-    experts = stage_weights(spec, "mxfp4", [spec.n_layers], only=is_mxfp4_expert)[0]
-    plain = estimate(spec, context=8192).weights_bytes + vllm_rotary_cache_bytes(spec)  # and the cos/sin cache
-
-    def run(version, gpu="h100-sxm", **kw):
-        return estimate(spec, engine="vllm", gpu=gpu, engine_version=version, max_model_len=8192, **kw)
-
-    marlin = run("0.10.1")
-    assert marlin.engine_details["mxfp4_backend"] == "marlin"
-    assert marlin.weights_bytes == plain + ceil(experts * Fraction(2944 * 3072 - 2880**2, 2880**2))
-    assert marlin.engine_refusal.startswith("vLLM would not start: weights (65.93 GiB)")  # logged: 65.97
-    assert run("0.14.1").weights_bytes == plain + ceil(Fraction(experts, 17))  # Triton, the loaded scales kept
-    assert run("0.33.0").weights_bytes == plain and run("0.33.0").engine_refusal is None
-    assert run("0.33.0", gpu="rtx-5090").engine_details["mxfp4_backend"] == "marlin"  # consumer Blackwell
-    assert run("0.26.0", gpu="b200").weights_bytes == plain + ceil(experts * Fraction(3072**2 - 2880**2, 2880**2))
-    assert run("0.33.0", gpu="b200").weights_bytes == plain + ceil(experts * Fraction(2944 * 3072 - 2880**2, 2880**2))
-    assert run("0.33.0", mxfp4_backend="none").weights_bytes == plain
-    assert run("0.10.0").engine_details["mxfp4_backend"] == "none"  # gpt-oss runs from 0.10.1
-    # experts kept in 16 bits are not MXFP4: no kernel layout for them
-    kept = run("0.14.1", quant="mxfp4[keep=experts]")
-    assert kept.weights_bytes == estimate(spec, quant="mxfp4[keep=experts]", context=8192).weights_bytes + (
-        vllm_rotary_cache_bytes(spec))
-    assert kept.engine_details["mxfp4_experts"] == "none"
-    # tensor parallel splits each expert's intermediate size (1440 → 1472 for Triton's 64); expert parallel keeps
-    # experts whole (2880, no padding) and only the kept scales remain
-    tp2 = run("0.14.1", tensor_parallel_size=2)
-    ep2 = run("0.14.1", tensor_parallel_size=2, enable_expert_parallel=True)
-    half = stage_weights(spec, "mxfp4", [spec.n_layers], tp=2, only=is_mxfp4_expert)[0]
-    tensors = stage_weights(spec, "mxfp4", [spec.n_layers], tp=2)[0] + vllm_rotary_cache_bytes(spec)  # each rank
-    assert tp2.weights_bytes == tensors + ceil(half * (Fraction(1472, 1440) + Fraction(1, 17) - 1))
-    assert ep2.weights_bytes == tensors + ceil(Fraction(half, 17)) < tp2.weights_bytes
-    with pytest.raises(WorkloadError, match="mxfp4_backend must be one of marlin, triton, flashinfer or none, got "
-                                           "'cutlass'"):
-        run("0.33.0", mxfp4_backend="cutlass")
-    # a dense model's weights are whatever the kernel, and the rotary cache (131,072 positions × 128 × 2 B = 32 MiB)
-    assert run("0.10.1").weights_bytes != estimate("meta-llama/Llama-3.1-8B", context=8192).weights_bytes
-    dense = estimate("meta-llama/Llama-3.1-8B", engine="vllm", gpu="h100-sxm", max_model_len=8192)
-    assert dense.weights_bytes == estimate("meta-llama/Llama-3.1-8B", context=8192).weights_bytes + 32 * 2**20
 
 
 def test_sglang_loading_takes_the_rotary_cache_and_the_allocators_segment_tails():
@@ -443,59 +305,6 @@ def test_system_ram_too_small_for_what_llama_cpp_leaves_there_does_not_fit():
         estimate("deepseek-ai/DeepSeek-V3", **kw, host_memory_bytes=-5)
     with pytest.raises(WorkloadError, match="engine 'vllm' leaves nothing there"):
         estimate("meta-llama/Llama-3.1-8B", engine="vllm", gpu="h100-sxm", host_memory_bytes=2**36)
-
-
-def test_tensor_parallel_keeps_mla_down_projections_and_routers_whole():
-    # vLLM's and SGLang's deepseek_v2.py build q_a_proj and kv_a_proj_with_mqa, and every MoE's gate, as
-    # ReplicatedLinear: each rank holds them whole, the rest of the layer split
-    from planner.weights import stage_weights, stored_tensors, tp_replicated
-
-    spec = load_model("deepseek-ai/DeepSeek-V3")
-    whole = [t for t in stored_tensors(spec, "bf16") if tp_replicated(t)]
-    assert {t.name.split(".")[2] for t in whole} == {"attn_q_a", "attn_kv_a_mqa", "ffn_gate_inp"}
-    replicated = sum(t.nbytes for t in whole)
-    assert replicated == 61 * 7168 * (1536 + 576) * 2 + 58 * 256 * 7168 * 2  # config.json: 61 layers, 58 MoE
-    tensors = stored_tensors(spec, "bf16")
-    every_matrix_split = sum(ceil(t.nbytes / 8) if t.is_matrix else t.nbytes for t in tensors)
-    assert stage_weights(spec, "bf16", [61], tp=8)[0] - every_matrix_split == \
-        sum(t.nbytes - ceil(t.nbytes / 8) for t in whole)  # 1.68 GiB more on every GPU than an even split
-    assert sum(t.nbytes - ceil(t.nbytes / 8) for t in whole) / 2**30 == pytest.approx(1.68, abs=0.01)
-
-
-def test_vllm_0_7_materializes_the_absorbed_mla_matrices():
-    # vLLM 0.7.1-0.7.x (PR #12528 until #14770): W_Q_UK (rank × heads·kv_lora_rank), W_UV_O (heads·kv_lora_rank ×
-    # hidden) and W_QR (rank × heads·rope) per layer besides the raw weights; DeepSeek-V2-Lite at TP8: rank = hidden
-    # 2048 (no q_lora_rank), 16/8 heads, kv_lora_rank 512, rope 64
-    from planner.engines.vllm import vllm_mla_materialized_bytes
-
-    spec = load_model("deepseek-ai/DeepSeek-V2-Lite")
-    per_layer = (2048 + 2048) * 2 * 512 * 2 + 2048 * 2 * 64 * 2
-    assert vllm_mla_materialized_bytes(spec, "fp16", 8, (0, 7, 1)) == per_layer
-    assert vllm_mla_materialized_bytes(spec, "fp16", 8, (0, 7, 0)) == 0  # before the MLA backend
-    assert vllm_mla_materialized_bytes(spec, "fp16", 8, (0, 8, 0)) == 0  # materialization removed
-    # from 0.8.0 a quantized kv_b_proj is dequantized into a 16-bit copy for the bmm's: kv_lora_rank × heads·(128 + 128)
-    assert vllm_mla_materialized_bytes(spec, "fp8", 8, (0, 10, 1)) == 512 * 2 * (128 + 128) * 2
-    assert vllm_mla_materialized_bytes(spec, "fp8", 8, (0, 7, 3)) == (2048 + 2048) * 2 * 512 + 2048 * 2 * 64 * 2
-    assert vllm_mla_materialized_bytes(load_model("meta-llama/Llama-3.1-8B"), "bf16", 1, (0, 7, 1)) == 0
-    kw = dict(quant="fp16", gpu="a100-sxm-40gb", engine="vllm", tensor_parallel_size=8, max_model_len=8192,
-              gpu_memory_utilization=0.9, max_num_seqs=2)
-    v071 = estimate("deepseek-ai/DeepSeek-V2-Lite", engine_version="0.7.1", **kw).weights_bytes
-    v080 = estimate("deepseek-ai/DeepSeek-V2-Lite", engine_version="0.8.0", **kw).weights_bytes
-    assert v071 - v080 == 27 * per_layer
-
-
-def test_vllm_profile_run_holds_the_fused_moe_caches():
-    # fused_experts_impl: intermediate_cache1 (M, k, N), cache2 (M·k, N/2), cache3 (M, k, hidden) in fp16, N = 2 × the
-    # expert's intermediate size / tp; beside them the hidden states, the residual and the shared experts' output
-    from planner.engines.vllm import vllm_fused_moe_bytes
-
-    spec = load_model("deepseek-ai/DeepSeek-V2-Lite")  # 6 of 64 experts of 1408, 2 shared, hidden 2048
-    n = 2 * 1408 // 8
-    assert vllm_fused_moe_bytes(spec, 8192, tp=8, whole_experts=False) == \
-        8192 * 6 * (n + n // 2 + 2048) * 2 + 3 * 8192 * 2048 * 2
-    assert vllm_fused_moe_bytes(spec, 8192, tp=8, whole_experts=True) > vllm_fused_moe_bytes(spec, 8192, tp=8,
-                                                                                            whole_experts=False)
-    assert vllm_fused_moe_bytes(load_model("meta-llama/Llama-3.1-8B"), 8192, tp=1, whole_experts=False) == 0
 
 
 def test_llama_cpp_keeps_every_token_where_it_implements_no_sliding_window():

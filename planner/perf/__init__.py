@@ -41,6 +41,7 @@ from .roofline import (
     eager_attention_seconds,
     link_bytes_per_s,
     moe_padding_flops,
+    moe_prefill_split_seconds,
     moe_split_seconds,
     prefill_seconds,
     step_flops,
@@ -66,8 +67,8 @@ __all__ = [
     "_expert_matmul_params", "compute_dtype", "decode_seconds_per_token", "default_engine", "eager_attention_seconds",
     "experts_touched_fraction", "layer_floor_seconds", "layer_overhead_seconds", "link_bytes_per_s",
     "llamacpp_dequant_bytes", "llamacpp_matmul_dtype", "llamacpp_prefill_family", "llamacpp_prefill_seconds",
-    "memory_efficiency", "memory_step_seconds",
-    "moe_padding_flops", "moe_split_seconds", "offload_seconds_per_token", "pipeline_steps",
+    "memory_efficiency", "memory_step_seconds", "moe_padding_flops", "moe_prefill_split_seconds", "moe_split_seconds",
+    "offload_seconds_per_token", "pipeline_steps",
     "prefill_compute_efficiency", "prefill_seconds", "step_flops", "step_seconds", "tensor_parallel_seconds",
     "weight_bytes_read",
 ]
