@@ -52,6 +52,9 @@ _SETTINGS = {  # engine config line, non-default args, V0 profiling line, the co
     "block_size": re.compile(r"(?<![\w.])['\"]?block[_-]size['\"]?[=:]\s*(\d+)|--block-size (\d+)"),
     "tensor_parallel_size": re.compile(r"tensor[_-]parallel[_-]size['\"]?[=:\s]+(\d+)|(?<!\w)-tp (\d+)"),
 }
+# The scheduler's own print of the chunk size; 0.13-0.14 print it first for a throw-away default VllmConfig() (after
+# "Current vLLM config is not set.", config/vllm.py) and then for the engine's: the last one is the engine's
+_SCHEDULER_CHUNK = re.compile(r"Chunked prefill is enabled with max_num_batched_tokens=(\d+)")
 _KV_DTYPE = re.compile(r"kv[_-]cache[_-]dtype['\"]?[=:\s]+'?(\w+)")
 _DTYPE = re.compile(r"(?<![\w])dtype=torch\.(\w+)")
 _QUANTIZATION = re.compile(r"(?<![\w-])(?:'quantization': '|quantization=|--quantization[= ])([\w-]+)")
@@ -153,6 +156,8 @@ def vllm_settings(text: str) -> dict:
         if m := pattern.search(text):
             value = next(g for g in m.groups() if g)
             out[key] = float(value) if key == "gpu_memory_utilization" else int(value)
+    if chunks := _SCHEDULER_CHUNK.findall(text):
+        out["max_num_batched_tokens"] = int(chunks[-1])
     if "max_model_len" not in out and (m := _CLI_MAX_MODEL_LEN.search(text)) and (m[2].islower() or "." not in m[1]):
         out["max_model_len"] = int(float(m[1]) * _MULTIPLIER[m[2]])
     if (m := _FIGURES["concurrency"].search(text)) and "max_model_len" not in out:
