@@ -1,7 +1,8 @@
 """The latency terms of profiles/efficiency.yaml, fitted on the calibration half beside the efficiencies
 (benchmarks/calibrate_speed.py): eager engines' per-layer decode floor, graph-launched engines' per-layer times
 (decode and prefill), vLLM V0's loop time, the MoE prefill tile, the time a routed expert split over GPUs adds, an
-engine's fixed time for a MoE prefill split over GPUs, and a served request's latency. Each entry says how it was chosen; the grids below are the values tried.
+engine's fixed time for a MoE prefill split over GPUs, and a served request's latency. Each entry says how it was
+chosen; the grids below are the values tried.
 """
 
 from __future__ import annotations
