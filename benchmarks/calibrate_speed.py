@@ -218,14 +218,18 @@ def summary(errs: list[dict]) -> list[str]:
 
 
 def bands(errs: list[dict]) -> list[dict]:
-    """The check half's median |error| per quantity × engine × family (≥ 5 runs), and per quantity overall."""
+    """The check half's median |error| per quantity × engine × family (≥ 5 runs), the same on each GPU class (≥ 5
+    runs), and per quantity overall."""
     groups = defaultdict(list)
     for x in errs:
         if x["half"] == "check":
-            groups[(x["what"], x["engine"], x["family"])].append(abs(x["error"]))
-            groups[(x["what"], ANY, ANY)].append(abs(x["error"]))
-    return [{"what": w, "engine": e, "family": f, "runs": len(v), "median_abs_error": round(median(v), 3)}
-            for (w, e, f), v in sorted(groups.items()) if len(v) >= 5]
+            cls = gpu_class(load_gpu(x["gpu"]))
+            for key in ((x["what"], x["engine"], x["family"], cls), (x["what"], x["engine"], x["family"], ANY),
+                        (x["what"], ANY, ANY, ANY)):
+                groups[key].append(abs(x["error"]))
+    return [{"what": w, "engine": e, "family": f, **({"gpu_class": c} if c != ANY else {}), "runs": len(v),
+             "median_abs_error": round(median(v), 3)}
+            for (w, e, f, c), v in sorted(groups.items()) if len(v) >= 5]
 
 
 def moe_prefill_runs(rows: list[dict]) -> int:

@@ -99,6 +99,7 @@ class Band(BaseModel):
     what: Literal["decode", "ttft"]
     engine: str = ANY
     family: str = ANY
+    gpu_class: str = ANY
     runs: int = Field(gt=0)
     median_abs_error: float = Field(ge=0)
 
@@ -127,8 +128,8 @@ def _index(what: str) -> dict[tuple[str, str, str, str], Entry]:
 
 
 @lru_cache(maxsize=1)
-def _bands() -> dict[tuple[str, str, str], Band]:
-    return {(b.what, b.engine, b.family): b for b in (Band(**b) for b in _data().get("bands", []))}
+def _bands() -> dict[tuple[str, str, str, str], Band]:
+    return {(b.what, b.engine, b.family, b.gpu_class): b for b in (Band(**b) for b in _data().get("bands", []))}
 
 
 def reload() -> None:
@@ -149,10 +150,12 @@ def trial(doc: dict):
         reload()
 
 
-def band(what: Literal["decode", "ttft"], engine: str, fam: str) -> Band | None:
-    """The check half's typical error for this engine × weight family (≥ 5 runs), else for all runs of `what`."""
+def band(what: Literal["decode", "ttft"], engine: str, fam: str, cls: str = ANY) -> Band | None:
+    """The check half's typical error for this engine × weight family on this GPU class, else on any GPU, else for
+    all runs of `what` (each with ≥ 5 runs)."""
     bands = _bands()
-    return bands.get((what, engine, fam)) or bands.get((what, ANY, ANY))
+    return next((bands[k] for k in ((what, engine, fam, cls), (what, engine, fam, ANY), (what, ANY, ANY, ANY))
+                 if k in bands), None)
 
 
 def gpu_class(gpu: GPU) -> GPUClass:
@@ -240,10 +243,12 @@ def efficiency_keys(gpu: GPU, quant: str, engine: str, spec: ModelSpec | None = 
             "prefill": "yours" if prefill_efficiency is not None else prefill.key}
 
 
-def typical_errors(quant: str, engine: str, spec: ModelSpec | None = None) -> dict[str, float]:
-    """{"decode": …, "ttft": …}: the check half's median |error| (a fraction) that a speed figure carries."""
-    fam = family(quant, spec)
-    return {what: b.median_abs_error for what in ("decode", "ttft") if (b := band(what, engine, fam)) is not None}
+def typical_errors(quant: str, engine: str, spec: ModelSpec | None = None, gpu: GPU | None = None) -> dict[str, float]:
+    """{"decode": …, "ttft": …}: the check half's median |error| (a fraction) that a speed figure carries: of the runs
+    of this engine and weight family on `gpu`'s class where there are five (llama.cpp on AMD Instinct GPUs, whose
+    decode no calibration class describes, lands far from the figure of llama.cpp on any GPU), else on any GPU."""
+    fam, cls = family(quant, spec), ANY if gpu is None else gpu_class(gpu)
+    return {what: b.median_abs_error for what in ("decode", "ttft") if (b := band(what, engine, fam, cls)) is not None}
 
 
 def _engine_entry(what: str, engine: str, *, default: bool = True) -> Entry | None:

@@ -176,7 +176,7 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
                             g, w.quant, engine, spec, backend=backend, efficiency=efficiency,
                             prefill_efficiency=prefill_efficiency,
                             prefill_family=llamacpp_prefill_family(w.quant, g, backend, build, engine=engine)),
-                        typical_error=typical_errors(w.quant, engine, spec),
+                        typical_error=typical_errors(w.quant, engine, spec, g),
                         engine_loop_seconds=loop, output_lag_seconds=lag,
                         request_overhead_seconds=request_seconds(engine))
 

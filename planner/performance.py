@@ -174,7 +174,7 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
         prompt_tokens=prompt, prefill_seconds=None if ttft is None else float(ttft),
         decode_seconds_per_token=step, decode_tokens_per_s=None if step is None else 1 / step,
         throughput_tokens_per_s=None if step is None else w.batch / step,
-        efficiency_entries=used, typical_error=typical_errors(w.quant, engine, spec),
+        efficiency_entries=used, typical_error=typical_errors(w.quant, engine, spec, g),
         engine_loop_seconds=loop if step is not None else 0.0, output_lag_seconds=lag,
         eager_attention_seconds=float(eager_attention_seconds(spec, g, batch=w.batch, new=prompt))
         if attention == "eager" and ttft is not None and tp * pp == 1 else 0.0,

@@ -246,3 +246,15 @@ def test_gpt_oss_sliding_windows_under_vllm_and_sglang_are_shown():
     d = estimate("openai/gpt-oss-120b", context=4096, gpu="h100-sxm", engine="sglang").engine_details
     assert (f"{d['swa_max_total_num_tokens']:,} tokens beside the full layers' {d['max_total_num_tokens']:,}"
             in caption(at))
+
+
+def test_the_typical_error_is_the_check_halfs_for_the_gpus_class():
+    """llama.cpp's GGUF decode on an AMD Instinct GPU carries the check half's error of such runs, not that of
+    llama.cpp on any GPU (planner.efficiency.typical_errors)."""
+    from planner.efficiency import band
+
+    kw = dict(engine="llama.cpp", quant="q4_k_m", model="meta-llama/Llama-3.1-8B", context="4096")
+    instinct = band("decode", "llama.cpp", "gguf", "amd-hbm").median_abs_error
+    assert f"±{100 * instinct:.0f} % decode" in caption(app(gpu="mi300x", **kw))
+    geforce = band("decode", "llama.cpp", "gguf", "gddr").median_abs_error
+    assert instinct > 3 * geforce and f"±{100 * geforce:.0f} % decode" in caption(app(gpu="rtx-4090", **kw))

@@ -200,3 +200,23 @@ def test_a_custom_gpu_from_its_figures_matches_the_catalog_gpu_with_the_same_fig
             parse_size(bad, "memory")
     with pytest.raises(PlannerError, match="tflops_bf16"):
         custom_gpu(memory_bytes=2**30, bandwidth_bytes_per_s=1e12, tflops_bf16=-1)
+
+
+def test_a_speed_carries_the_check_halfs_error_of_its_engine_family_and_gpu_class():
+    """The band beside a speed is the check half's median |error| of runs like it: the engine × weight family on the
+    GPU's class where five check runs exist, else on any GPU. llama.cpp's GGUF decode on AMD Instinct GPUs has no
+    calibrated class (two calibration runs) and its check runs land far above planner's; on Radeon cards it has its
+    own entry, and its check runs land close."""
+    from planner.efficiency import band, efficiency_keys
+
+    kw = dict(quant="q4_k_m", engine="llama.cpp", context=4096, prompt=512)
+    on = {g: estimate("meta-llama/Llama-3.1-8B", gpu=g, **kw).performance
+          for g in ("mi300x", "rx-7900-xtx", "m2-ultra")}
+    instinct, radeon = band("decode", "llama.cpp", "gguf", "amd-hbm"), band("decode", "llama.cpp", "gguf", "amd")
+    assert on["mi300x"].typical_error["decode"] == instinct.median_abs_error > 0.5
+    assert on["rx-7900-xtx"].typical_error["decode"] == radeon.median_abs_error < 0.15
+    assert on["mi300x"].efficiency_entries["decode"].endswith("/any")  # the fallback the band warns about
+    assert efficiency_keys(load_gpu("rx-7900-xtx"), "q4_k_m", "llama.cpp")["decode"] == "llama.cpp/rocm/gguf/amd"
+    # fewer than five check runs on Apple's class: the engine × family band over every GPU
+    assert band("decode", "llama.cpp", "gguf", "apple") is band("decode", "llama.cpp", "gguf")
+    assert on["m2-ultra"].typical_error["decode"] == band("decode", "llama.cpp", "gguf").median_abs_error

@@ -31,10 +31,11 @@ def _plan(setup: Setup, where: str):
 def _typical(setup: Setup, quant: str) -> str:
     """How far such figures land from published runs that did not calibrate planner (the check half)."""
     from planner.efficiency import speed_engine, typical_errors
+    from planner.gpus import load_gpu
     from planner.perf import default_engine
 
     engine = speed_engine(setup.engine) if setup.engine else default_engine(quant, setup.spec)
-    err = typical_errors(quant, engine, setup.spec)
+    err = typical_errors(quant, engine, setup.spec, None if setup.gpu is None else load_gpu(setup.gpu))
     parts = [f"±{100 * err[k]:.0f} % {name}" for k, name in (("ttft", "time to first token"), ("decode", "decode"))
              if k in err]
     from planner.efficiency import request_seconds
