@@ -174,6 +174,7 @@ FIELDS = {f.key: f for f in [
     Field("batch", 1, _number(1, MAX_BATCH)),
     Field("engine", "analytic", _choice(lambda: ENGINES)),
     Field("vllm_version", "current", _choice(lambda: VLLM_VERSIONS)),
+    Field("vllm_entry", "serve", _choice(lambda: ["serve", "llm"])),
     Field("ollama_version", "current", _choice(lambda: OLLAMA_VERSIONS)),
     Field("llamacpp_version", "current", _choice(lambda: LLAMACPP_VERSIONS)),
     Field("gmu", None, _number(0.01, 1.0, whole=False)),

@@ -258,3 +258,12 @@ def test_the_typical_error_is_the_check_halfs_for_the_gpus_class():
     assert f"±{100 * instinct:.0f} % decode" in caption(app(gpu="mi300x", **kw))
     geforce = band("decode", "llama.cpp", "gguf", "gddr").median_abs_error
     assert instinct > 3 * geforce and f"±{100 * geforce:.0f} % decode" in caption(app(gpu="rtx-4090", **kw))
+
+
+def test_vllm_started_as_the_offline_llm_class_from_the_sidebar_and_the_link():
+    at = app(gpu="rtx-4090", engine="vllm", model="meta-llama/Llama-3.1-8B", context="8192")
+    at.sidebar.selectbox(key="vllm_entry").set_value("llm").run()
+    offline = estimate("meta-llama/Llama-3.1-8B", context=8192, gpu="rtx-4090", engine="vllm", entrypoint="llm")
+    assert metric(at, "KV cache") == gib(offline.kv_cache_bytes) and at.query_params["vllm_entry"] == "llm"
+    again = app(gpu="rtx-4090", engine="vllm", model="meta-llama/Llama-3.1-8B", context="8192", vllm_entry="llm")
+    assert metric(again, "KV cache") == gib(offline.kv_cache_bytes)

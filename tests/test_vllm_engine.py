@@ -199,3 +199,20 @@ def test_vllm_profile_run_holds_the_fused_moe_caches():
     assert vllm_fused_moe_bytes(spec, 8192, tp=8, whole_experts=True) > vllm_fused_moe_bytes(spec, 8192, tp=8,
                                                                                             whole_experts=False)
     assert vllm_fused_moe_bytes(load_model("meta-llama/Llama-3.1-8B"), 8192, tp=1, whole_experts=False) == 0
+
+
+def test_the_offline_llm_class_profiles_twice_the_tokens_of_vllm_serve():
+    """entrypoint="llm": vLLM's LLM class (and `vllm bench throughput`) defaults to 8,192 batched tokens below 70 GiB
+    where `vllm serve` takes 2,048 (engine/arg_utils.py, UsageContext.LLM_CLASS), so its profile run holds more and
+    its KV cache gets less; the ROCm log of an LLM-class script prints the 8,192 it used."""
+    kw = dict(engine="vllm", gpu="rtx-4090", context=8192)
+    serve = estimate("meta-llama/Llama-3.1-8B", **kw)
+    offline = estimate("meta-llama/Llama-3.1-8B", entrypoint="llm", **kw)
+    assert (serve.engine_details["max_num_batched_tokens"], offline.engine_details["max_num_batched_tokens"]) == \
+        (2048, 8192)
+    assert offline.activation_bytes > serve.activation_bytes and offline.kv_cache_bytes < serve.kv_cache_bytes
+    assert offline.engine_details["max_num_seqs"] == serve.engine_details["max_num_seqs"] == 256
+    given = estimate("meta-llama/Llama-3.1-8B", entrypoint="llm", max_num_batched_tokens=2048, **kw)
+    assert given.kv_cache_bytes == serve.kv_cache_bytes  # a value given wins over either default
+    with pytest.raises(WorkloadError, match="entrypoint must be serve .* or llm .*, got 'offline'"):
+        estimate("meta-llama/Llama-3.1-8B", entrypoint="offline", **kw)

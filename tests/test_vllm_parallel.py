@@ -188,9 +188,11 @@ def test_enforce_eager_takes_no_graph_estimate_and_runs_v1_uncompiled():
 
 
 def test_scheduler_defaults_by_gpu_and_release():
-    """vllm serve's defaults (research/vllm_versions.md, Defaults): 0.9-0.27 give an A100 the small tier of tokens and
-    sequences (engine/arg_utils.py: one `device_memory >= 70 GiB and "a100" not in device_name` test sets both), an
-    H100 the large one; from 0.28 the sequences follow the memory alone. Four public A100 80GB logs of 0.10 and 0.15
+    """vllm serve's defaults and the LLM class's (research/vllm_versions.md, Defaults; engine/arg_utils.py of each
+    wheel, 0.8.0-0.33.0): 0.9-0.33 give an A100 the small tier of tokens and sequences (one `device_memory >= 70 GiB
+    and "a100" not in device_name` test sets both; 0.28.0 arg_utils.py:2592, after its new 160 GiB tier), an H100 the
+    large one; 0.8.4 gave GPUs other than H100/H200 256 sequences (before it, 1024 on every GPU). The LLM class takes
+    twice serve's tokens below 160 GiB, the same sequences. Four public A100 80GB logs of 0.10 and 0.15
     (tests/fixtures/logs/vllm-*-a100-80gb-*) land within 0.6 % of their KV budgets with 256 sequences."""
     from planner.engines.vllm import vllm_scheduler_defaults
 
@@ -200,4 +202,14 @@ def test_scheduler_defaults_by_gpu_and_release():
     assert vllm_scheduler_defaults((0, 15, 0), **a100) == {"max_num_batched_tokens": 2048, "max_num_seqs": 256}
     assert vllm_scheduler_defaults((0, 15, 0), **h100) == {"max_num_batched_tokens": 8192, "max_num_seqs": 1024}
     assert vllm_scheduler_defaults((0, 8, 5), **a100)["max_num_seqs"] == 1024  # before the A100 exclusion
-    assert vllm_scheduler_defaults((0, 28, 0), **a100) == {"max_num_batched_tokens": 2048, "max_num_seqs": 1024}
+    assert vllm_scheduler_defaults((0, 28, 0), **a100) == {"max_num_batched_tokens": 2048, "max_num_seqs": 256}
+    b200 = dict(max_model_len=8192, gpu_memory_bytes=179 * gib, device_name="NVIDIA B200")
+    assert vllm_scheduler_defaults((0, 28, 0), **b200) == {"max_num_batched_tokens": 16384, "max_num_seqs": 1024}
+    assert vllm_scheduler_defaults((0, 8, 3), **a100)["max_num_seqs"] == 1024  # every GPU, 0.8.0-0.8.3
+    assert vllm_scheduler_defaults((0, 8, 4), **a100)["max_num_seqs"] == 256  # by name: not an H100/H200
+    assert vllm_scheduler_defaults((0, 8, 4), **h100) == {"max_num_batched_tokens": 8192, "max_num_seqs": 1024}
+    llm = dict(entrypoint="llm")
+    assert vllm_scheduler_defaults((0, 15, 0), **a100, **llm) == {"max_num_batched_tokens": 8192, "max_num_seqs": 256}
+    assert vllm_scheduler_defaults((0, 15, 0), **h100, **llm)["max_num_batched_tokens"] == 16384
+    assert vllm_scheduler_defaults((0, 28, 0), **b200, **llm)["max_num_batched_tokens"] == 16384
+    assert vllm_scheduler_defaults((0, 7, 3), **h100, **llm) == vllm_scheduler_defaults((0, 7, 3), **h100)  # V0

@@ -15,7 +15,7 @@ def cmd_estimate(a) -> str:
 
     options = {k: v for k, v in {
         "max_model_len": a.max_model_len, "gpu_memory_utilization": a.gpu_memory_utilization,
-        "max_num_batched_tokens": a.max_num_batched_tokens, "max_num_seqs": a.max_num_seqs,
+        "max_num_batched_tokens": a.max_num_batched_tokens, "max_num_seqs": a.max_num_seqs, "entrypoint": a.entrypoint,
         "block_size": a.block_size, "n_batch": a.n_batch, "n_ubatch": a.n_ubatch,
         "flash_attn": None if a.flash_attn is None else a.flash_attn == "on", "n_gpu_layers": a.n_gpu_layers,
         "fit": None if a.fit is None else a.fit == "on", "n_cpu_moe": a.n_cpu_moe, "override_tensor": a.override_tensor,
@@ -164,7 +164,8 @@ def _engine_lines(e, unit: str) -> list[str]:
                  + (f"; figures for the tightest stage, {d['layers_per_gpu']} layers"
                     if d["pipeline_parallel_size"] > 1 else "")
                  + ")" if d["gpus"] > 1 else "")
-        return [f"vLLM {d['engine_version']}: budget {format_bytes(d['requested_bytes'], unit)} = "
+        return [f"vLLM {d['engine_version']}{' (LLM class)' if d['entrypoint'] == 'llm' else ''}: budget "
+                f"{format_bytes(d['requested_bytes'], unit)} = "
                 f"{d['gpu_memory_utilization']:g} × GPU memory{split}; available KV cache memory "
                 f"{format_bytes(d['available_kv_bytes'], unit)} (max_num_batched_tokens "
                 f"{d['max_num_batched_tokens']:,}, max_num_seqs {d['max_num_seqs']:,}, sampled by "

@@ -32,6 +32,7 @@ from .releases import (
     VLLM_ASYNC_OUTPUT_SINCE,
     VLLM_CUDA_GRAPH_ESTIMATE_BYTES,
     VLLM_CURRENT,
+    VLLM_ENTRYPOINTS,
     VLLM_RULES,
     VLLM_TOKENS_FROM_CONCURRENCY,
     vllm_first_token_waits_a_step,
@@ -53,6 +54,7 @@ from .weights import (
 
 __all__ = [
     "VLLM_ASYNC_OUTPUT_SINCE", "VLLM_CUDA_GRAPH_ESTIMATE_BYTES", "VLLM_CURRENT", "VLLM_CUSTOM_ALLREDUCE_BYTES",
+    "VLLM_ENTRYPOINTS",
     "VLLM_FUSED_MOE_CHUNK_SIZE", "VLLM_MLA_MATERIALIZED", "VLLM_MXFP4_BACKENDS", "VLLM_OUT_OF_PLACE_ALL_REDUCE",
     "VLLM_RULES", "VLLM_SAMPLER_BYTES_PER_LOGIT", "VLLM_TOKENS_FROM_CONCURRENCY", "vllm_eager_mlp_bytes",
     "vllm_first_token_waits_a_step", "vllm_fused_moe_bytes", "vllm_hybrid_layout", "vllm_hybrid_pages",
@@ -86,6 +88,10 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     (vllm_hybrid_layout, V1 0.11+). Before 0.20 CUDA graphs are captured after the KV cache is allocated and are not
     part of the budget.
 
+    max_num_batched_tokens and max_num_seqs default as vLLM sets them for the GPU and release
+    (vllm_scheduler_defaults): for `vllm serve`, or with entrypoint="llm" for the offline LLM class (`LLM(...)`,
+    `vllm bench throughput`), whose profile run takes twice the tokens below 160 GiB.
+
     Verdict, as vLLM decides at start-up (v1/worker/gpu_worker.py, v1/core/kv_cache_utils.py):
       - the budget must be free when it starts ("Free memory on device … on startup is less than desired GPU
         memory utilization"): here the GPU's memory less the CUDA context;
@@ -109,9 +115,15 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     rules = vllm_rules(release)
     if max_model_len > spec.max_context:
         raise WorkloadError(f"max_model_len {max_model_len} exceeds {spec.name}'s max_context {spec.max_context}")
-    defaults = {"gpu_memory_utilization": rules["utilization"], "block_size": 64 if spec.mla is not None else 16,
+    entrypoint = options.get("entrypoint")
+    if entrypoint is not None and entrypoint not in VLLM_ENTRYPOINTS:
+        raise WorkloadError(f"entrypoint must be serve (vllm serve) or llm (the offline LLM class), got "
+                            f"{shown(entrypoint)}")
+    entrypoint = entrypoint or "serve"
+    defaults = {"entrypoint": "serve", "gpu_memory_utilization": rules["utilization"],
+                "block_size": 64 if spec.mla is not None else 16,
                 **vllm_scheduler_defaults(release, max_model_len=max_model_len, gpu_memory_bytes=gpu_memory_bytes,
-                                          device_name="" if gpu is None else gpu.name),
+                                          device_name="" if gpu is None else gpu.name, entrypoint=entrypoint),
                 "tensor_parallel_size": 1, "pipeline_parallel_size": 1, "data_parallel_size": 1,
                 "enable_expert_parallel": False, "flashinfer_sampler": False, "enforce_eager": False,
                 "enable_prefix_caching": "auto",

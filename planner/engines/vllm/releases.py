@@ -74,13 +74,18 @@ def vllm_first_token_waits_a_step(version: str | None) -> bool:
         vllm_release(VLLM_CURRENT if version is None else version) >= release_tuple(VLLM_ASYNC_OUTPUT_SINCE)
 
 
+VLLM_ENTRYPOINTS = ("serve", "llm")  # `vllm serve` (UsageContext.OPENAI_API_SERVER), the offline LLM class (LLM_CLASS)
+
+
 def vllm_scheduler_defaults(release: tuple[int, ...], *, max_model_len: int, gpu_memory_bytes: int,
-                            device_name: str = "") -> dict:
-    """max_num_batched_tokens and max_num_seqs as `vllm serve` sets them (research/vllm_versions.md, Defaults).
-    V0: 256 sequences; the profile run takes max(max_model_len, 2048) tokens, or chunks (512 up to 0.6.4, 2048
-    later) when max_model_len exceeds 32K (0.5.5+). V1 (0.8+): by the GPU — 8192 tokens and 1024 sequences on GPUs of
-    70 GiB or more (H100/H200 by name in 0.8.0–0.8.4; A100s excluded from 0.9, from their sequences too until 0.28),
-    16384 on 160 GiB+ from 0.28; else 2048 tokens (and 256 sequences from 0.8.5)."""
+                            device_name: str = "", entrypoint: str = "serve") -> dict:
+    """max_num_batched_tokens and max_num_seqs as vLLM sets them for `vllm serve` or, entrypoint "llm", for the
+    offline LLM class (research/vllm_versions.md, Defaults; engine/arg_utils.py of each release, read in the wheels of
+    0.8.0–0.33.0). V0: 256 sequences; the profile run takes max(max_model_len, 2048) tokens, or chunks (512 up to
+    0.6.4, 2048 later) when max_model_len exceeds 32K (0.5.5+), whichever the entry point. V1 (0.8+): by the GPU —
+    the large tier (H100/H200 by name in 0.8.0–0.8.4, then 70 GiB or more, A100s excluded from 0.9) 8192 tokens
+    (the LLM class 16384) and 1024 sequences; 16384 tokens for both on 160 GiB+ from 0.28; else 2048 (the LLM class
+    8192) and 256 sequences (1024 on every GPU before 0.8.4). The sequences never depend on the entry point."""
     name = device_name.lower()
     if release < (0, 8, 0):
         chunked = release >= (0, 5, 5) and max_model_len > 32768
@@ -89,10 +94,10 @@ def vllm_scheduler_defaults(release: tuple[int, ...], *, max_model_len: int, gpu
     gib = gpu_memory_bytes / 2**30
     if release < (0, 8, 5):
         large = "h100" in name or "h200" in name
-        return {"max_num_batched_tokens": 8192 if large else 2048, "max_num_seqs": 1024}
-    large = gib >= 70 and (release < (0, 9, 0) or "a100" not in name)
-    tokens = 16384 if release >= (0, 28, 0) and gib >= 160 else 8192 if large else 2048
-    # 0.9-0.27 give an A100 the small tier's sequences too (arg_utils.py: one `if device_memory >= 70 GiB and "a100"
-    # not in device_name` sets both); from 0.28 the sequences follow the memory alone
-    seqs = 1024 if (large if (0, 9, 0) <= release < (0, 28, 0) else gib >= 70) else 256
+    else:  # 0.9-0.33: `device_memory >= 70 GiB and "a100" not in device_name` (PR #17885), sequences alike
+        large = gib >= 70 and (release < (0, 9, 0) or "a100" not in name)
+    top = release >= (0, 28, 0) and gib >= 160
+    offline = entrypoint == "llm"
+    tokens = 16384 if top else (16384 if offline else 8192) if large else (8192 if offline else 2048)
+    seqs = 1024 if top or large or release < (0, 8, 4) else 256
     return {"max_num_batched_tokens": tokens, "max_num_seqs": seqs}
