@@ -98,6 +98,12 @@ def test_vllm_release_strings_as_vllm_prints_them():
     for bad in ("latest", "0.3.3", "1.0.0", "0.6.3 !"):
         with pytest.raises(WorkloadError, match="engine_version must be a vLLM release"):
             vllm_release(bad)
+    from planner.measure.logs.vllm import vllm_log_release
+
+    # a server's banner: "vLLM API server version X" up to 0.14 (api_server.py), "vLLM server version X, serving
+    # model Y" from 0.15 (entrypoints/utils.py:305 of 0.15.0)
+    assert vllm_log_release("INFO [api_server.py:1272] vLLM API server version 0.14.0\n") == ("0.14.0", "printed")
+    assert vllm_log_release("INFO [utils.py:305] vLLM server version 0.15.1, serving model m\n")[0] == "0.15.1"
 
 
 def test_vllm_lays_out_mxfp4_experts_as_its_moe_kernel_does():

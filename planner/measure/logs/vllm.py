@@ -108,7 +108,8 @@ def _quant(text: str, model_names: str) -> str | None:
     return None
 
 
-_VERSION = re.compile(r"(?:vLLM API server version|LLM engine \(v|vllm version:?|vLLM version)"
+# "vLLM API server version X" up to 0.14, "vLLM server version X, serving model Y" from 0.15 (entrypoints/utils.py)
+_VERSION = re.compile(r"(?:vLLM (?:API )?server version|LLM engine \(v|vllm version:?|vLLM version)"
                       r"\s*v?(\d+\.\d+(?:\.\d+)?)")
 # The release a log comes from when it does not print one: each period prints its own lines
 # (research/vllm_versions.md, "Log signatures"), the oldest of each period's releases standing for it.
