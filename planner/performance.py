@@ -46,6 +46,10 @@ class Performance(BaseModel):
         "datasheet speed (so the figures are no faster than this): SGLang's --cpu-offload-gb pays it every forward "
         "step (the prefill once per chunk); llama.cpp with matrices in host memory (--n-cpu-moe, -ot) once per "
         "prompt ubatch (op offload), its decode running them on the CPU instead; included in the figures above")
+    moe_prefill_split_seconds: float = Field(
+        0.0, description="the fixed time a prefill of a MoE model split over GPUs takes beyond its FLOPs and bytes "
+        "under an engine whose calibration runs measured one (SGLang: 0.10 s, profiles/efficiency.yaml "
+        "moe_prefill_split_s); included in prefill_seconds")
     eager_attention_seconds: float = Field(
         0.0, description="what eager attention's materialized score matrices take of the prefill (transformers with "
         "attention='eager'; EAGER_ATTENTION_BYTES_PER_SCORE, measured on an H200); included in prefill_seconds")
@@ -134,6 +138,7 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
         default_engine,
         eager_attention_seconds,
         llamacpp_prefill_family,
+        moe_prefill_split_seconds,
         prefill_seconds,
         tensor_parallel_seconds,
     )
@@ -178,6 +183,8 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
         engine_loop_seconds=loop if step is not None else 0.0, output_lag_seconds=lag,
         eager_attention_seconds=float(eager_attention_seconds(spec, g, batch=w.batch, new=prompt))
         if attention == "eager" and ttft is not None and tp * pp == 1 else 0.0,
+        moe_prefill_split_seconds=moe_prefill_split_seconds(spec, engine, tp) if ttft is not None and tp * pp > 1
+        else 0.0,
         request_overhead_seconds=request_seconds(engine))
 
 

@@ -267,3 +267,13 @@ def test_vllm_started_as_the_offline_llm_class_from_the_sidebar_and_the_link():
     assert metric(at, "KV cache") == gib(offline.kv_cache_bytes) and at.query_params["vllm_entry"] == "llm"
     again = app(gpu="rtx-4090", engine="vllm", model="meta-llama/Llama-3.1-8B", context="8192", vllm_entry="llm")
     assert metric(again, "KV cache") == gib(offline.kv_cache_bytes)
+
+
+def test_sglangs_moe_split_prefill_time_is_said_beside_the_speeds():
+    from planner.efficiency import moe_prefill_split
+
+    fixed = moe_prefill_split("sglang").moe_prefill_split_s
+    at = app(gpu="h200", engine="sglang", model="Qwen/Qwen3-30B-A3B", n_gpus="2", context="4096")
+    assert f"The first token includes {fixed:.3f} s that sglang's published runs" in caption(at)
+    assert "The first token includes" not in caption(app(gpu="h200", engine="sglang", model="Qwen/Qwen3-30B-A3B",
+                                                         context="4096"))

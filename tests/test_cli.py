@@ -149,3 +149,17 @@ def test_offloaded_experts_print_the_ram_bandwidth_decode_reads_them_at(capsys):
         return float(text.split("decode: ")[1].split(" tokens/s")[0])
 
     assert decode(fast) > 2 * decode(out)
+
+
+def test_a_moe_prefill_split_over_gpus_says_what_sglangs_runs_add(capsys):
+    """The SGLang MoE split prefill time is part of the time to first token, and the estimate names it."""
+    from planner.efficiency import moe_prefill_split
+
+    fixed = moe_prefill_split("sglang").moe_prefill_split_s
+    args = ("estimate", "deepseek-ai/DeepSeek-V3", "--quant", "fp8-block", "--engine", "sglang", "--tp-size", "8",
+            "--gpu", "h200", "--prompt", "1000", "--context", "4096")
+    code, out, _ = run(capsys, *args)
+    assert code == 0 and f"the first token includes {fixed:.3f} s that sglang's published runs" in out
+    code, dense, _ = run(capsys, "estimate", "meta-llama/Llama-3.1-70B", "--engine", "sglang", "--tp-size", "8",
+                         "--gpu", "h200", "--context", "4096")
+    assert code == 0 and "the first token includes" not in dense

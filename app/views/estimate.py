@@ -53,6 +53,12 @@ def _typical(setup: Setup, quant: str) -> str:
 
     note = transformers_attention_note(setup.engine, setup.engine_options.get("attention", "sdpa"), setup.gpu)
     served += f" {note}" if note else ""
+    from planner.perf import moe_prefill_split_seconds
+
+    split = (moe_prefill_split_seconds(setup.spec, engine, setup.n_gpus)
+             if setup.engine in ("vllm", "sglang") and setup.split == "tensor" else 0.0)
+    served += (f" The first token includes {split:.3f} s that {engine}'s published runs of MoE models split over GPUs "
+               "take beyond their compute, whatever the prompt (measured; its cause is not modelled)." if split else "")
     return ("Typically " + " and ".join(parts) + f" ({engine}): the median error on published runs that did not "
             "calibrate planner; Accuracy lists them." + served if parts else served.strip())
 
