@@ -22,8 +22,10 @@ def bugs_fail_the_tests(monkeypatch):
     monkeypatch.setenv("PLANNER_DEBUG", "1")
 
 
-def app(page: str | None = None, **query) -> AppTest:
-    at = AppTest.from_file(str(APP / "streamlit_app.py"), default_timeout=120)
+def app(page: str | None = None, *, timeout: float | None = 120, **query) -> AppTest:
+    """The app run with `query` as its link (then `page`), failing on any exception; timeout None: AppTest's own
+    default (3 s), for values that must be refused rather than computed."""
+    at = AppTest.from_file(str(APP / "streamlit_app.py"), **({} if timeout is None else {"default_timeout": timeout}))
     at.query_params.update(query)
     at.run()
     if page:

@@ -1,47 +1,25 @@
 """Dashboard, Fine-tuning view: planner.training's numbers as the reader sees them, its controls in the shared state
 and the link, a bad link value named in a notice, and the chart as a pure function."""
 
-import sys
-from pathlib import Path
-
 import pytest
 
-pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from tests.dashboard import AppTest, bugs_fail_the_tests, gib, metric  # noqa: F401  (app/ on the path)
+from tests.dashboard import app as run_app
 
-APP = Path(__file__).resolve().parents[1] / "app"
-sys.path.insert(0, str(APP))
-from charts import training_bar  # noqa: E402
-from finetuning import components  # noqa: E402
+# isort: split
+from charts import training_bar
+from finetuning import components
 
-from planner import load_gpu  # noqa: E402
-from planner.training import train_estimate  # noqa: E402
-from planner.training.search import max_micro_batch, plans  # noqa: E402
+from planner import load_gpu
+from planner.training import train_estimate
+from planner.training.search import max_micro_batch, plans
 
 PAGE = "views/finetune.py"
 PHI3 = "microsoft/Phi-3-small-8k-instruct"  # the dashboard's default model
 
 
-@pytest.fixture(autouse=True)
-def _bugs_fail_the_tests(monkeypatch):
-    monkeypatch.setenv("PLANNER_DEBUG", "1")
-
-
 def app(**query) -> AppTest:
-    at = AppTest.from_file(str(APP / "streamlit_app.py"), default_timeout=120)
-    at.query_params.update(query)
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
-
-
-def gib(n: int) -> str:
-    return f"{n / 2**30:,.2f} GiB"
+    return run_app(PAGE, **query)
 
 
 def test_renders_the_default_model_with_verdict_table_chart_and_plans():

@@ -2,24 +2,20 @@
 names the offending parameter, and shows no traceback and no server path."""
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
-pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from tests.dashboard import APP, VIEWS, AppTest  # (app/ on the path)
+from tests.dashboard import app as run_app
 
-APP = Path(__file__).resolve().parents[1] / "app"
-sys.path.insert(0, str(APP))
-from safety import plain, public  # noqa: E402
+# isort: split
+from safety import plain, public
 
-from planner import PlannerError, limits  # noqa: E402
+from planner import PlannerError, limits
 
 TINYLLAMA = Path(__file__).parent / "fixtures" / "configs" / "TinyLlama__TinyLlama-1.1B-Chat-v1.0.json"
 EVIL = "[click](https://evil.example)"
-VIEWS = ["views/estimate.py", "views/table.py", "views/sweeps.py", "views/compare.py", "views/which_gpu.py",
-         "views/finetune.py", "views/accuracy.py"]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -30,13 +26,7 @@ def warm():
 
 def app(page: str | None = None, **query) -> AppTest:
     """A run under AppTest's default timeout (3 s): a hostile value must be refused, not computed."""
-    at = AppTest.from_file(str(APP / "streamlit_app.py"))
-    at.query_params.update(query)
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+    return run_app(page, timeout=None, **query)
 
 
 def seen(markdown: str) -> str:
