@@ -164,9 +164,9 @@ def _engine_controls(state: dict, spec) -> None:
                  "also scheduled and sampled between GPU steps, which adds host time to every step.")
         widget("selectbox", "vllm_entry", "started as", where=box, options=["serve", "llm"],
                format_func=lambda v: {"serve": "vllm serve", "llm": "LLM class (offline)"}[v],
-               help="The offline LLM class (LLM(...), vllm bench throughput) defaults to twice the profile-run tokens "
-               "of vllm serve below 160 GiB (8,192 rather than 2,048; 16,384 rather than 8,192 on 70 GiB+ GPUs), so "
-               "its KV cache is smaller. Sequences alike.")
+               help="From 0.8 the offline LLM class (LLM(...), vllm bench throughput) defaults to twice the "
+               "profile-run tokens of vllm serve below 160 GiB (8,192 rather than 2,048; 16,384 rather than 8,192 on "
+               "70 GiB+ GPUs), so its KV cache is smaller. Sequences alike; V0 releases have one default for both.")
         widget("number_input", "gmu", "gpu_memory_utilization", where=box, min_value=0.01, max_value=1.0,
                value=None, placeholder="0.92 (0.9 before 0.20)", format="%.3f", step=0.01)
         widget("number_input", "max_model_len", "max_model_len", where=box, min_value=1, max_value=MAX_CONTEXT,

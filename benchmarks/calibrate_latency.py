@@ -161,6 +161,12 @@ def fit_moe_prefill_split(rows: list[dict]) -> list[dict]:
     return out
 
 
+def _for_its_class(entry_key: str) -> bool:
+    """Whether an efficiency entry (its key, planner.efficiency.Entry.key: engine/backend/family/class) was fitted for a
+    GPU class rather than for any GPU."""
+    return entry_key.split("/")[3] != "any"
+
+
 def fit_requests(rows: list[dict]) -> list[dict]:
     """Per engine, its group and "default": a served request's latency beyond planner's prefill — the median over
     sources (at least MIN_GROUP_SOURCES) of each one's median (measured − planner's prefill) on served runs, at the
@@ -169,7 +175,7 @@ def fit_requests(rows: list[dict]) -> list[dict]:
     for r in rows:
         if served(r) and "ttft" in (p := predict(r)) and not latency_bound(r):
             pred, meas, entry = p["ttft"]
-            if entry.rsplit("/", 1)[-1] == "any":
+            if not _for_its_class(entry):
                 # its prefill efficiency is no entry's for its GPU class (vLLM 0.6 on a Radeon PRO W7900): what the
                 # prefill takes beyond planner's would read as request latency that every request then pays
                 continue

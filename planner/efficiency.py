@@ -37,6 +37,10 @@ SPEED_ENGINES = {"llama.cpp": "llama.cpp", "vllm": "compiled", "sglang": "compil
                  "gpt-fast": "compiled", "mlc-llm": "compiled", "exllamav2": "compiled", "lmdeploy": "compiled",
                  "autoawq": "autoawq", "mlx": "mlx", "transformers": "transformers"}
 BACKENDS = ("cuda", "rocm", "vulkan", "metal", "sycl", "cpu")  # llama.cpp's
+# A class without an entry falls back to its vendor's other class before "any GPU", whose entries NVIDIA's CUDA runs
+# make: AMD's Instinct and Radeon cards share ROCm's kernels (llama.cpp's ROCm decode on Instinct has two calibration
+# runs, too few for an entry; both land below the Radeon entry, further below the any-GPU one).
+VENDOR_SIBLING = {"amd-hbm": "amd", "amd": "amd-hbm"}
 # Memory engines that run another's kernels: their speed is that engine's
 RUNS_ON = {"ollama": "llama.cpp"}
 
@@ -213,9 +217,10 @@ def lookup(what: Literal["decode_memory", "prefill_compute"], *, engine: str, fa
     check_engine(engine)
     index = _index(what)
     engines = dict.fromkeys((engine, SPEED_ENGINES[engine]))
+    sibling = VENDOR_SIBLING.get(cls, cls)
     for fa in dict.fromkeys((fam, ANY)):  # the weight family first: its kernels set the efficiency
         for eng in engines:
-            for be, cl in dict.fromkeys(((backend, cls), (ANY, cls), (ANY, ANY))):
+            for be, cl in dict.fromkeys(((backend, cls), (ANY, cls), (backend, sibling), (ANY, sibling), (ANY, ANY))):
                 if (hit := index.get((eng, be, fa, cl))) is not None:
                     return hit
     if (hit := index.get(("default", ANY, ANY, ANY))) is not None:
@@ -245,8 +250,8 @@ def efficiency_keys(gpu: GPU, quant: str, engine: str, spec: ModelSpec | None = 
 
 def typical_errors(quant: str, engine: str, spec: ModelSpec | None = None, gpu: GPU | None = None) -> dict[str, float]:
     """{"decode": …, "ttft": …}: the check half's median |error| (a fraction) that a speed figure carries: of the runs
-    of this engine and weight family on `gpu`'s class where there are five (llama.cpp on AMD Instinct GPUs, whose
-    decode no calibration class describes, lands far from the figure of llama.cpp on any GPU), else on any GPU."""
+    of this engine and weight family on `gpu`'s class where there are five (llama.cpp on AMD Instinct GPUs, which no
+    entry of their own describes, lands far from llama.cpp's figures elsewhere), else on any GPU."""
     fam, cls = family(quant, spec), ANY if gpu is None else gpu_class(gpu)
     return {what: b.median_abs_error for what in ("decode", "ttft") if (b := band(what, engine, fam, cls)) is not None}
 

@@ -48,8 +48,8 @@ class Performance(BaseModel):
         "prompt ubatch (op offload), its decode running them on the CPU instead; included in the figures above")
     moe_prefill_split_seconds: float = Field(
         0.0, description="the fixed time a prefill of a MoE model split over GPUs takes beyond its FLOPs and bytes "
-        "under an engine whose calibration runs measured one (SGLang: 0.10 s, profiles/efficiency.yaml "
-        "moe_prefill_split_s); included in prefill_seconds")
+        "under an engine whose calibration runs measured one (profiles/efficiency.yaml moe_prefill_split_s, "
+        "SGLang's); included in prefill_seconds")
     eager_attention_seconds: float = Field(
         0.0, description="what eager attention's materialized score matrices take of the prefill (transformers with "
         "attention='eager'; EAGER_ATTENTION_BYTES_PER_SCORE, measured on an H200); included in prefill_seconds")

@@ -277,3 +277,6 @@ def test_sglangs_moe_split_prefill_time_is_said_beside_the_speeds():
     assert f"The first token includes {fixed:.3f} s that sglang's published runs" in caption(at)
     assert "The first token includes" not in caption(app(gpu="h200", engine="sglang", model="Qwen/Qwen3-30B-A3B",
                                                          context="4096"))
+    # SGLang splits the model tensor-parallel over the GPUs whatever the split picked for the analytic plan
+    piped = app(gpu="h200", engine="sglang", model="Qwen/Qwen3-30B-A3B", n_gpus="2", split="pipeline", context="4096")
+    assert f"The first token includes {fixed:.3f} s" in caption(piped)

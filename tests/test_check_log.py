@@ -324,6 +324,11 @@ def test_vllm_command_line_sizes_read_as_vllm_reads_them():
     both = ("vllm serve m --max-num-batched-tokens 8K\n"
             "INFO Chunked prefill is enabled with max_num_batched_tokens=8192.\n")
     assert vllm_settings(both)["max_num_batched_tokens"] == 8192
+    # 0.13-0.14 print the scheduler's line first for a throw-away default config, then for the engine's own
+    twice = ("INFO [vllm.py:1406] Current vLLM config is not set.\n"
+             "INFO [scheduler.py:230] Chunked prefill is enabled with max_num_batched_tokens=2048.\n"
+             "INFO [scheduler.py:230] Chunked prefill is enabled with max_num_batched_tokens=8192.\n")
+    assert vllm_settings(twice)["max_num_batched_tokens"] == 8192
 
 
 def test_a_release_the_log_does_not_print_can_be_given():

@@ -215,8 +215,23 @@ def test_a_speed_carries_the_check_halfs_error_of_its_engine_family_and_gpu_clas
     instinct, radeon = band("decode", "llama.cpp", "gguf", "amd-hbm"), band("decode", "llama.cpp", "gguf", "amd")
     assert on["mi300x"].typical_error["decode"] == instinct.median_abs_error > 0.5
     assert on["rx-7900-xtx"].typical_error["decode"] == radeon.median_abs_error < 0.15
-    assert on["mi300x"].efficiency_entries["decode"].endswith("/any")  # the fallback the band warns about
+    # no Instinct entry: AMD's other class (ROCm's kernels either way) before any GPU's value
+    assert on["mi300x"].efficiency_entries["decode"] == "llama.cpp/rocm/gguf/amd"
     assert efficiency_keys(load_gpu("rx-7900-xtx"), "q4_k_m", "llama.cpp")["decode"] == "llama.cpp/rocm/gguf/amd"
     # fewer than five check runs on Apple's class: the engine × family band over every GPU
     assert band("decode", "llama.cpp", "gguf", "apple") is band("decode", "llama.cpp", "gguf")
     assert on["m2-ultra"].typical_error["decode"] == band("decode", "llama.cpp", "gguf").median_abs_error
+
+
+def test_amd_gpus_take_their_class_by_memory_as_nvidias_do():
+    """Radeon cards (GDDR) and Instinct accelerators (HBM) are two efficiency classes, a GPU of one's own figures
+    by the vendor and memory it is given; Apple's unified memory its own."""
+    from planner.efficiency import gpu_class
+    from planner.gpus import custom_gpu
+
+    assert [gpu_class(load_gpu(g)) for g in ("mi300x", "mi100", "rx-7900-xtx", "w7900", "h100-sxm", "rtx-4090")] == \
+        ["amd-hbm", "amd-hbm", "amd", "amd", "hbm", "gddr"]
+    own = dict(memory_bytes=64 * 2**30, bandwidth_bytes_per_s=1.6e12)
+    assert gpu_class(custom_gpu(**own, vendor="amd", memory_type="HBM")) == "amd-hbm"
+    assert gpu_class(custom_gpu(**own, vendor="amd")) == "amd"
+    assert gpu_class(custom_gpu(**own, memory_type="unified")) == "apple"

@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--max-num-seqs", type=positive, help="vllm: default: vLLM's for the GPU, 256 or 1024")
     e.add_argument("--entrypoint", choices=["serve", "llm"], default=None,
                    help="vllm: how it was started, which sets the defaults above: serve (vllm serve, the default) or "
-                   "llm (the offline LLM class, vllm bench throughput: twice the profile-run tokens below 160 GiB)")
+                   "llm (the offline LLM class, vllm bench throughput: from 0.8, twice the profile-run tokens below "
+                   "160 GiB; V0 releases have one default for both)")
     e.add_argument("--block-size", type=positive, help="vllm: KV block size (default 16; MLA 64)")
     e.add_argument("--tensor-parallel-size", "-tp", type=positive,
                    help="vllm: GPUs each layer is split over (default 1); figures are per GPU")

@@ -240,7 +240,8 @@ def moe_prefill_split_seconds(spec: ModelSpec, engine: Engine, n: int) -> float:
     without one). SGLang's calibration runs of MoE models on 8 GPUs (5 sources) land ~0.1 s above planner's prefill
     whatever the prompt (DeepSeek-R1 on 8 × B200: 0.126–0.153 s at 610 tokens, 0.166 s at 4,194), served or not; the
     cause is not in planner's terms (the calibration half has no dense SGLang run on several GPUs to tell a MoE cost
-    from a multi-GPU one), so the time is a measured constant, named."""
+    from a multi-GPU one), so the time is a measured constant, named. Applied from two GPUs, measured on eight; a
+    check-half run of gpt-oss-120b on 8 × B200 (0.034 s in all) does not follow it."""
     if spec.moe is None or n == 1 or (entry := moe_prefill_split(engine)) is None:
         return 0.0
     return entry.moe_prefill_split_s
