@@ -4,9 +4,11 @@ profiles/efficiency.yaml holds one entry per engine (llama.cpp per backend), wei
 each with its value, how it was derived and its sources. A lookup walks a documented fallback order and says which
 entry answered, so every speed figure can name the number it rests on:
 
-  1. engine, backend, family, class       4-6. the same for the engine's group (compiled engines share one)
-  2. engine, any backend, family, class   7-12. 1-6 with any family
-  3. engine, family, any class              13. "default"
+  1. engine, backend, family, class          6-10. the same for the engine's group (compiled engines share one)
+  2. engine, any backend, family, class     11-20. 1-10 with any family
+  3-4. 1-2 in the vendor's other class         21. "default"
+       (AMD: Instinct <-> Radeon)
+  5. engine, family, any class
 The weight family comes first: a format's kernels (dequantization) set the efficiency more than the engine does.
 
 Families: "float" (16-bit weights), "fp8", "int8" (weight-only int8), "int4" (weight-only 4-bit: int4, AWQ, GPTQ,
