@@ -85,7 +85,9 @@ def vllm_scheduler_defaults(release: tuple[int, ...], *, max_model_len: int, gpu
     0.6.4, 2048 later) when max_model_len exceeds 32K (0.5.5+), whichever the entry point. V1 (0.8+): by the GPU —
     the large tier (H100/H200 by name in 0.8.0–0.8.4, then 70 GiB or more, A100s excluded from 0.9) 8192 tokens
     (the LLM class 16384) and 1024 sequences; 16384 tokens for both on 160 GiB+ from 0.28; else 2048 (the LLM class
-    8192) and 256 sequences (1024 on every GPU before 0.8.4). The sequences never depend on the entry point."""
+    8192) and 256 sequences (1024 on every GPU before 0.8.4). The sequences never depend on the entry point. Not
+    modelled: 0.33 keeps a GB10 (DGX Spark, not in the catalog) in the small tier; 0.20+'s throughput mode doubles
+    both."""
     name = device_name.lower()
     if release < (0, 8, 0):
         chunked = release >= (0, 5, 5) and max_model_len > 32768
