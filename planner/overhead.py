@@ -73,3 +73,13 @@ def fragmentation_bytes(activation_bytes):
 
 def overhead_bytes(runtime: Runtime = "cuda", activation_bytes: int = 0) -> int:
     return sum(overhead_breakdown(runtime, activation_bytes).values())
+
+
+# GPUs of other vendors run other runtimes, whose own memory planner has not measured: their CUDA figures stand in.
+UNMEASURED_RUNTIMES = {"amd": "ROCm's HIP runtime", "apple": "Apple's Metal"}
+
+
+def unmeasured_runtime(vendor: str) -> str | None:
+    """"ROCm's HIP runtime" or "Apple's Metal" for a GPU of that vendor, whose runtime overhead is CUDA's figures
+    measured on an H200 standing in; None for NVIDIA's, whose runtime was measured."""
+    return UNMEASURED_RUNTIMES.get(vendor)

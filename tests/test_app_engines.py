@@ -280,3 +280,8 @@ def test_sglangs_moe_split_prefill_time_is_said_beside_the_speeds():
     # SGLang splits the model tensor-parallel over the GPUs whatever the split picked for the analytic plan
     piped = app(gpu="h200", engine="sglang", model="Qwen/Qwen3-30B-A3B", n_gpus="2", split="pipeline", context="4096")
     assert f"The first token includes {fixed:.3f} s" in caption(piped)
+
+
+def test_the_overhead_on_an_amd_gpu_is_said_to_be_cudas():
+    assert "CUDA's, measured on an NVIDIA H200; ROCm's HIP runtime is not measured" in caption(app(gpu="rx-7900-xtx"))
+    assert "measured on an NVIDIA H200" not in caption(app(gpu="rtx-4090"))

@@ -163,3 +163,15 @@ def test_a_moe_prefill_split_over_gpus_says_what_sglangs_runs_add(capsys):
     code, dense, _ = run(capsys, "estimate", "meta-llama/Llama-3.1-70B", "--engine", "sglang", "--tp-size", "8",
                          "--gpu", "h200", "--context", "4096")
     assert code == 0 and "the first token includes" not in dense
+
+
+def test_the_overhead_on_amd_and_apple_gpus_says_it_is_cudas(capsys):
+    """planner's runtime overhead (the CUDA context and kernels) was measured on an H200: on a Radeon or an Apple GPU
+    the estimate says so, and how to leave it out; on NVIDIA's it says nothing."""
+    for gpu, runtime in (("rx-7900-xtx", "ROCm's HIP runtime"), ("m2-ultra", "Apple's Metal")):
+        code, out, _ = run(capsys, "estimate", "llama-3.1-8b", "--quant", "q4_k_m", "--gpu", gpu)
+        assert code == 0 and f"the overhead is CUDA's, measured on an NVIDIA H200; {runtime} is not measured" in out
+        code, out, _ = run(capsys, "estimate", "llama-3.1-8b", "--quant", "q4_k_m", "--gpu", gpu, "--runtime", "none")
+        assert code == 0 and "the overhead is CUDA's" not in out
+    code, out, _ = run(capsys, "estimate", "llama-3.1-8b", "--quant", "q4_k_m", "--gpu", "rtx-4090")
+    assert code == 0 and "the overhead is CUDA's" not in out

@@ -117,8 +117,14 @@ def main(setup: Setup) -> None:
 
     st.plotly_chart(memory_bar(parts, unit=setup.unit, budget_bytes=setup.usable_bytes,
                                reserve_pct=setup.reserve_pct), key="bar")
+    from planner.gpus import load_gpu
+    from planner.overhead import unmeasured_runtime
+
+    runtime = None if setup.gpu is None else unmeasured_runtime(load_gpu(setup.gpu).vendor)
     st.caption(plain(f"{quant} weights, {kv} KV cache. Activations: the larger of the prefill and decode peaks. "
-                     "Overhead: CUDA context, cuBLAS workspaces, allocator slack."))
+                     "Overhead: CUDA context, cuBLAS workspaces, allocator slack"
+                     + (f" (CUDA's, measured on an NVIDIA H200; {runtime} is not measured)." if runtime and
+                        parts["overhead_bytes"] else ".")))
     if details.get("host_total_bytes"):
         prompt = ("" if details.get("ubatch_copy_bytes") is None else
                   f" A prompt's ubatches of {details['ubatch_tokens']:,} tokens each copy "

@@ -57,6 +57,9 @@ def cmd_estimate(a) -> str:
         lines.append(f"  {label:<12} {format_bytes(total, a.unit):>14}")
         lines += [f"    {k:<18} {format_bytes(v, a.unit):>12}" for k, v in parts.items() if v]
     lines.append(f"  {'total':<12} {format_bytes(e.total_bytes, a.unit):>14}")
+    if e.overhead_bytes and gpu is not None and (runtime := _unmeasured_runtime(gpu)):
+        lines.append(f"  (the overhead is CUDA's, measured on an NVIDIA H200; {runtime} is not measured: --runtime "
+                     "none leaves it out)")
     lines += _engine_lines(e, a.unit)
     lines += local_lines(gpu, a.unit)
     if (p := e.performance) is not None and not p.fits:
@@ -135,6 +138,13 @@ def _gpu(a):
     return custom_gpu(memory_bytes=parse_size(a.gpu_memory, "--gpu-memory"),
                       bandwidth_bytes_per_s=parse_size(a.gpu_bandwidth, "--gpu-bandwidth", per_second=True),
                       tflops_bf16=a.gpu_tflops_bf16, memory_type=a.gpu_memory_type)
+
+
+def _unmeasured_runtime(gpu) -> str | None:
+    from ..gpus import load_gpu
+    from ..overhead import unmeasured_runtime
+
+    return unmeasured_runtime(load_gpu(gpu).vendor)
 
 
 def _band(p, what: str) -> str:
