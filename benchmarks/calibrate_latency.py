@@ -108,6 +108,22 @@ def sync_loop_entry(step: float | None) -> list[dict]:
              "sources": ["benchmarks/data (calibration half)"]}]
 
 
+def source_medians(by_key: dict, field: str, digits: int, tail: str, min_sources) -> list[dict]:
+    """One entry per key (an engine, its group, "default") whose values, by source, number at least MIN_RUNS from at
+    least min_sources(key) sources: `field` is the median of the sources' medians (each document one vote), with its
+    derivation ("… median over N sources of each one's median {tail}", where "{runs}" in tail is the count of runs)."""
+    out = []
+    for k, per_source in sorted(by_key.items()):
+        runs = sum(len(v) for v in per_source.values())
+        if runs < MIN_RUNS or len(per_source) < min_sources(k):
+            continue
+        out.append({"engine": k, field: round(median(median(v) for v in per_source.values()), digits),
+                    "derivation": f"{field}: median over {len(per_source)} source{'s' if len(per_source) > 1 else ''} "
+                                  f"of each one's median {tail.format(runs=runs)}",
+                    "sources": sorted(per_source)})
+    return out
+
+
 def fit_moe_split(rows: list[dict]) -> list[dict]:
     """Per engine, its group and "default" (as request latency is): the time each routed expert of a MoE layer split
     over several GPUs adds to a decode step, from the latency-bound runs of MoE models on several GPUs under compiled
@@ -122,19 +138,10 @@ def fit_moe_split(rows: list[dict]) -> list[dict]:
         value = max(0.0, 1 / meas - 1 / pred) / (spec.n_moe_layers * spec.moe.n_experts)
         for k in dict.fromkeys((r["engine"], SPEED_ENGINES[r["engine"]], "default")):
             by_key[k][source_id(r["source"])].append(value)
-    out = []
-    for k, per_source in sorted(by_key.items()):
-        runs = sum(len(v) for v in per_source.values())
-        if runs < MIN_RUNS or len(per_source) < (MIN_SOURCES if k in SPEED_ENGINES else MIN_GROUP_SOURCES):
-            continue
-        out.append({"engine": k,
-                    "moe_expert_overhead_s": round(median(median(v) for v in per_source.values()), 10),
-                    "derivation": f"moe_expert_overhead_s: median over {len(per_source)} source"
-                                  f"{'s' if len(per_source) > 1 else ''} of each one's median (measured decode step − "
-                                  "planner's, per MoE layer and routed expert) over the latency-bound runs of MoE "
-                                  f"models on several GPUs under compiled engines, {runs} calibration runs",
-                    "sources": sorted(per_source)})
-    return out
+    return source_medians(by_key, "moe_expert_overhead_s", 10,
+                          "(measured decode step − planner's, per MoE layer and routed expert) over the latency-bound "
+                          "runs of MoE models on several GPUs under compiled engines, {runs} calibration runs",
+                          lambda k: MIN_SOURCES if k in SPEED_ENGINES else MIN_GROUP_SOURCES)
 
 
 def fit_moe_prefill_split(rows: list[dict]) -> list[dict]:
@@ -148,17 +155,9 @@ def fit_moe_prefill_split(rows: list[dict]) -> list[dict]:
             continue
         pred, meas, _ = p["ttft"]
         by_engine[r["engine"]][source_id(r["source"])].append(max(0.0, meas - pred))
-    out = []
-    for engine, per_source in sorted(by_engine.items()):
-        runs = sum(len(v) for v in per_source.values())
-        if runs < MIN_RUNS or len(per_source) < MIN_GROUP_SOURCES:
-            continue
-        out.append({"engine": engine, "moe_prefill_split_s": round(median(median(v) for v in per_source.values()), 4),
-                    "derivation": f"moe_prefill_split_s: median over {len(per_source)} sources of each one's median "
-                                  "(measured time to first token − planner's) over the runs of MoE models on several "
-                                  f"GPUs, {runs} calibration runs",
-                    "sources": sorted(per_source)})
-    return out
+    return source_medians(by_engine, "moe_prefill_split_s", 4,
+                          "(measured time to first token − planner's) over the runs of MoE models on several GPUs, "
+                          "{runs} calibration runs", lambda k: MIN_GROUP_SOURCES)
 
 
 def _for_its_class(entry_key: str) -> bool:
@@ -171,7 +170,7 @@ def fit_requests(rows: list[dict]) -> list[dict]:
     """Per engine, its group and "default": a served request's latency beyond planner's prefill — the median over
     sources (at least MIN_GROUP_SOURCES) of each one's median (measured − planner's prefill) on served runs, at the
     table in force (which has none yet)."""
-    by_key = defaultdict(list)
+    by_key = defaultdict(lambda: defaultdict(list))
     for r in rows:
         if served(r) and "ttft" in (p := predict(r)) and not latency_bound(r):
             pred, meas, entry = p["ttft"]
@@ -180,22 +179,12 @@ def fit_requests(rows: list[dict]) -> list[dict]:
                 # prefill takes beyond planner's would read as request latency that every request then pays
                 continue
             for k in dict.fromkeys((r["engine"], SPEED_ENGINES[r["engine"]], "default")):
-                by_key[k].append((max(0.0, meas - pred), source_id(r["source"])))
-    out = []
-    for k, vals in sorted(by_key.items()):
-        per_source = defaultdict(list)
-        for v, src in vals:
-            per_source[src].append(v)
-        # a request's latency belongs to the harness as much as to the engine (HTTP client, chat template,
-        # tokenizer): one harness cannot tell them apart, so even an engine's own entry needs MIN_GROUP_SOURCES
-        if len(vals) < MIN_RUNS or len(per_source) < MIN_GROUP_SOURCES:
-            continue
-        out.append({"engine": k, "request_overhead_s": round(median(median(v) for v in per_source.values()), 4),
-                    "derivation": f"request_overhead_s: median over {len(per_source)} sources of each one's median "
-                                  f"(measured time to first token − planner's prefill), {len(vals)} served "
-                                  "calibration runs",
-                    "sources": sorted(per_source)})
-    return out
+                by_key[k][source_id(r["source"])].append(max(0.0, meas - pred))
+    # a request's latency belongs to the harness as much as to the engine (HTTP client, chat template, tokenizer): one
+    # harness cannot tell them apart, so even an engine's own entry needs MIN_GROUP_SOURCES
+    return source_medians(by_key, "request_overhead_s", 4,
+                          "(measured time to first token − planner's prefill), {runs} served calibration runs",
+                          lambda k: MIN_GROUP_SOURCES)
 
 
 def floors(rows: list[dict], prior: float) -> list[dict]:
