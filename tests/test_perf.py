@@ -76,6 +76,25 @@ def test_tensor_parallel_prefill_splits_the_work_not_the_overhead():
     assert four.prefill_seconds < work / 4 + fixed + 0.05
 
 
+def test_a_prefills_all_reduces_move_at_the_links_one_way_rate_less_nccls_overhead():
+    from planner.perf import ALLREDUCE_LATENCY_S, link_bytes_per_s, tensor_parallel_seconds
+
+    h100, l40s = load_gpu("h100-sxm"), load_gpu("l40s")
+    # NVLink 4: 900 GB/s both ways, 450 GB/s each (NVIDIA's datasheet); PCIe 4.0 x16 without NVLink: 32 GB/s each way
+    assert link_bytes_per_s(h100) == pytest.approx(450e9) and link_bytes_per_s(l40s) == pytest.approx(32e9)
+    spec = load_model("llama-3.1-70b")
+    kw = dict(quant="bf16", kv_dtype="bf16", context=2000, prompt=2000, engine="tensorrt-llm")
+    alone = tensor_parallel_seconds(spec, h100, n=1, **kw)[2]
+    eight = tensor_parallel_seconds(spec, h100, n=8, **kw)[2]
+    one_way = dict(quant="bf16", kv_dtype="bf16", prompt=2000, engine="tensorrt-llm")
+    # 80 layers × 2 all-reduces of 2,000 × 8,192 16-bit activations, 2·7/8 of them each way at 0.8 × 450 GB/s:
+    # 25.5 ms of transfer plus 1.6 ms of call latency
+    ring = 2 * 80 * (ALLREDUCE_LATENCY_S + 2 * 7 / 8 * 2000 * 8192 * 2 / (0.8 * 450e9))
+    assert ring == pytest.approx(0.0271, abs=5e-4)
+    assert eight == pytest.approx(prefill_seconds(spec, h100, split=8, **one_way) + ring)
+    assert alone == pytest.approx(prefill_seconds(spec, h100, **one_way))
+
+
 def test_moe_decode_reads_only_the_routed_experts():
     spec = load_model("mixtral-8x7b")
     one = weight_bytes_read(spec, "bf16", tokens=1)

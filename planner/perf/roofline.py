@@ -55,6 +55,11 @@ EAGER_ATTENTION_BYTES_PER_SCORE = 60
 
 # Tensor-parallel all-reduce: a fixed latency per call plus ring transfer time. Assumed, not calibrated.
 ALLREDUCE_LATENCY_S = 10e-6
+# The share of a link's one-way line rate NCCL's ring moves data at: "450GB/s is the line rate. With the protocol
+# overhead (~20%) NCCL can get an effective NVLink bandwidth of 370GB/s" (an NCCL maintainer on H100 NVLink,
+# github.com/NVIDIA/nccl-tests/issues/212). Published, not fitted; applied to every link (PCIe's own share is lower
+# where the GPUs cannot reach each other directly, which planner does not know).
+ALLREDUCE_BUS_EFFICIENCY = 0.8
 
 
 def compute_dtype(quant: str, engine: Engine = "vllm", *, gpu: GPU | None = None, backend: str | None = None,
@@ -201,8 +206,11 @@ def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, pro
 
 
 def link_bytes_per_s(gpu: GPU) -> float:
-    """GPU-to-GPU bandwidth: the interconnect's, else the host link's, else 1 GB/s."""
-    return gpu.interconnect.bytes_per_s if gpu.interconnect else (gpu.host_link.bytes_per_s if gpu.host_link else 1e9)
+    """GPU-to-GPU bandwidth one way: half the interconnect's (the catalog gives its total both ways, as NVIDIA states
+    it: NVLink 4's 900 GB/s is 450 GB/s each way), else the host link's (given per direction), else 1 GB/s."""
+    if gpu.interconnect:
+        return gpu.interconnect.bytes_per_s / 2
+    return gpu.host_link.bytes_per_s if gpu.host_link else 1e9
 
 
 def tensor_parallel_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, context: int, prompt: int,
@@ -212,11 +220,12 @@ def tensor_parallel_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: 
                             build: int | None = None) -> tuple[float, float, float | None]:
     """(decode step, the all-reduces' share of it, time to first token) with every matrix split over `n` GPUs: each
     reads 1/n of the weights and its share of the KV heads (an MLA latent whole), and every layer all-reduces the
-    batch's B·d activations twice (16-bit, ring: 2(n−1)/n of the data each way, plus a fixed latency a call)."""
+    batch's B·d activations twice (16-bit, ring: 2(n−1)/n of the data each way at the link's one-way rate less NCCL's
+    protocol overhead, plus a fixed latency a call)."""
     engine = engine or default_engine(quant, spec)
     kv_share = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / n) / spec.n_kv_heads
     kv = kv_cache_bytes(spec, context_len=context, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
-    link = link_bytes_per_s(gpu)
+    link = link_bytes_per_s(gpu) * ALLREDUCE_BUS_EFFICIENCY
 
     def allreduce(tokens):  # two a layer
         return 0.0 if n == 1 else 2 * spec.n_layers * (ALLREDUCE_LATENCY_S + 2 * (n - 1) / n * tokens * spec.d_model
