@@ -48,10 +48,17 @@ PREFILL_GROUPS = ("compiled", "llama.cpp")  # each its own value: llama.cpp's mi
 # work with the GPU. The time it adds to every step, chosen on this grid by the calibration half's vLLM decode error
 # with everything refitted at each value.
 SYNC_LOOP_GRID = (0.0, 0.5e-3, 1e-3, 1.5e-3, 2e-3, 2.5e-3, 3e-3, 4e-3)
-# MoE prefill: a routed expert's matmul runs in tiles of this many token rows (planner.perf.moe_padding_flops). One
-# value for all engines, chosen on this grid (None: no tiling) by the calibration half's time-to-first-token error on
-# the runs of MoE models, everything refitted at each value.
-MOE_TILE_GRID = (None, 8, 16, 32, 64, 128, 256)
+# MoE prefill: a routed expert's matmul runs in tiles of this many token rows (planner.perf.moe_padding_flops), as each
+# engine's kernels are written, not fitted: (engine or group, rows, where read). Eager engines (transformers' loop over
+# experts) gather each expert's own tokens and pad nothing: no entry.
+MOE_PREFILL_TILES = (
+    ("llama.cpp", 128, "llama.cpp's largest MMQ tile from Turing on (ggml/src/ggml-cuda/mmq.cuh get_mmq_x_max_host), "
+                       "which its routed experts' mul_mat_id runs in"),
+    ("compiled", 64, "vLLM's fused MoE kernel: BLOCK_SIZE_M 64 once a step hands the experts more tokens than there "
+                     "are experts (16 below; its Marlin and int4/int8 variants at most 64): vllm 0.9.2 "
+                     "model_executor/layers/fused_moe/fused_moe.py get_default_config. SGLang's Triton fused MoE is "
+                     "the same kernel; TensorRT-LLM's not read, so its group's value"),
+)
 
 
 def latency_bound(row: dict) -> bool:
@@ -88,14 +95,9 @@ def prefill_overhead_entries(taus: dict[str, float | None]) -> list[dict]:
             for group, tau in sorted(taus.items()) if tau is not None]
 
 
-def tile_entry(tile: int | None, n_runs: int) -> list[dict]:
-    if tile is None:
-        return []
-    return [{"engine": "default", "moe_prefill_tile": tile,
-             "derivation": f"moe_prefill_tile: of the grid {', '.join(str(t) for t in MOE_TILE_GRID)} token rows "
-                           "(None: no tiling), the value whose refitted table gives the least median |error| over the "
-                           f"calibration half's time-to-first-token runs of MoE models ({n_runs}), the runs it moves",
-             "sources": ["benchmarks/data (calibration half)"]}]
+def tile_entries() -> list[dict]:
+    return [{"engine": engine, "moe_prefill_tile": rows, "derivation": f"moe_prefill_tile: {why}",
+             "sources": ["engine source"]} for engine, rows, why in MOE_PREFILL_TILES]
 
 
 def sync_loop_entry(step: float | None) -> list[dict]:

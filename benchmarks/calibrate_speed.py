@@ -33,7 +33,6 @@ from calibrate_latency import (  # noqa: E402
     MIN_GROUP_SOURCES,
     MIN_RUNS,
     MIN_SOURCES,
-    MOE_TILE_GRID,
     OVERHEAD_GRID,
     PREFILL_GROUPS,
     PREFILL_OVERHEAD_GRID,
@@ -46,7 +45,7 @@ from calibrate_latency import (  # noqa: E402
     overhead_entry,
     prefill_overhead_entries,
     sync_loop_entry,
-    tile_entry,
+    tile_entries,
 )
 from speed_data import ROOT, build_of, half, load_rows, predict, source_id, spec_of  # noqa: E402
 
@@ -158,15 +157,14 @@ def fit_efficiencies(rows: list[dict]) -> list[dict]:
     return out
 
 
-def fit(rows: list[dict], tau: float, tile: int | None = None, prefill_taus: dict | None = None,
-        sync: float | None = None) -> list[dict]:
-    """The whole table for a per-layer overhead `tau`, a MoE prefill tile and vLLM V0's loop time `sync`:
-    efficiencies fitted with them in force, the eager engines' floors, the overhead and tile entries, the prior, and
-    the served requests' latency (then the efficiencies again with that in force, since it is part of a served run's
-    time to first token)."""
+def fit(rows: list[dict], tau: float, prefill_taus: dict | None = None, sync: float | None = None) -> list[dict]:
+    """The whole table for a per-layer overhead `tau` and vLLM V0's loop time `sync`: efficiencies fitted with them
+    in force, the eager engines' floors, the overhead entries, the engines' MoE prefill tiles (from their source), the
+    prior, and the served requests' latency (then the efficiencies again with that in force, since it is part of a
+    served run's time to first token)."""
     n = sum(1 for r in rows if r.get("decode_tokens_per_s") and r["engine"] not in EAGER)
     fixed = (floors(rows, DEFAULT["decode_memory"]) + [overhead_entry(tau, n), DEFAULT]
-             + prefill_overhead_entries(prefill_taus or {}) + tile_entry(tile, moe_prefill_runs(rows))
+             + prefill_overhead_entries(prefill_taus or {}) + tile_entries()
              + sync_loop_entry(sync))
     with trial({"entries": fixed}):
         efficiencies = fit_efficiencies(rows)
@@ -232,11 +230,6 @@ def bands(errs: list[dict]) -> list[dict]:
             for (w, e, f, c), v in sorted(groups.items()) if len(v) >= 5]
 
 
-def moe_prefill_runs(rows: list[dict]) -> int:
-    """How many runs of MoE models give a time to first token planner is judged on."""
-    return sum(1 for r in rows if spec_of(r).moe is not None and "ttft" in predict(r))
-
-
 def choose_sync_loop(rows: list[dict], tau: float) -> float:
     """The grid value of vLLM V0's loop time whose fitted table predicts the calibration half's vLLM decode best."""
     return grid_best(rows, SYNC_LOOP_GRID, lambda v: fit(rows, tau, sync=v),
@@ -254,17 +247,6 @@ def choose_prefill_overheads(rows: list[dict], tau: float, sync: float | None = 
     return chosen
 
 
-def choose_tile(rows: list[dict], tau: float, prefill_taus: dict | None = None,
-                sync: float | None = None) -> int | None:
-    """The grid value of the MoE prefill tile whose fitted table predicts the calibration half's MoE runs' time to
-    first token best: the runs the tile moves. (Judged on every run's, as it once was, the grid's values differed by
-    at most 0.1 point of median error, 36 MoE runs among 530, and the choice flipped between 64 and 256 with any
-    unrelated refit.)"""
-    moe = {id(r) for r in rows if spec_of(r).moe is not None}
-    return grid_best(rows, MOE_TILE_GRID, lambda tile: fit(rows, tau, tile, prefill_taus, sync),
-                     lambda x: x["what"] == "ttft" and x["row"] in moe)
-
-
 def _write(entries: list[dict], bands_: list[dict] | None = None) -> None:
     from planner.efficiency import reload
 
@@ -279,7 +261,7 @@ def main() -> None:
     tau = choose_overhead(cal)
     sync = choose_sync_loop(cal, tau)
     prefill_taus = choose_prefill_overheads(cal, tau, sync)
-    entries = fit(cal, tau, choose_tile(cal, tau, prefill_taus, sync), prefill_taus, sync)
+    entries = fit(cal, tau, prefill_taus, sync)
     _write(entries)
     errs = errors(rows)
     _write(entries, bands(errs))
