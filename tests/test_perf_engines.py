@@ -85,12 +85,16 @@ def test_a_moe_prefill_split_over_gpus_pays_sglangs_measured_fixed_time(monkeypa
 def test_moe_prefill_pays_for_whole_expert_tiles():
     """profiles/efficiency.yaml's moe_prefill_tile: in a prefill step each routed expert gets step_tokens·k/E tokens,
     and its matmul does whole tiles' work. Qwen3-30B-A3B (128 experts, 8 a token: config.json) in llama.cpp's
-    512-token micro-batches hands an expert 32 tokens; dense models pay nothing."""
+    512-token micro-batches hands an expert 32 tokens; dense models pay nothing. The tiles are the engines' own:
+    llama.cpp's largest MMQ tile (128 rows), vLLM's fused MoE BLOCK_SIZE_M for prefill-sized steps (64, which SGLang's
+    Triton kernel shares); transformers' eager loop gathers each expert's tokens and pads nothing."""
     from planner.efficiency import moe_prefill_tile, table, trial
     from planner.perf import _expert_matmul_params, moe_padding_flops
 
     tile = moe_prefill_tile("llama.cpp").moe_prefill_tile
-    assert tile in (8, 16, 32, 64, 128, 256)
+    assert tile == 128
+    assert moe_prefill_tile("vllm").moe_prefill_tile == moe_prefill_tile("sglang").moe_prefill_tile == 64
+    assert moe_prefill_tile("transformers") is None
     qwen = load_model("Qwen/Qwen3-30B-A3B")
     expert = _expert_matmul_params(qwen)
     assert expert == 48 * 8 * 3 * 2048 * 768  # 48 layers × 8 experts × gate/up/down of 2048 × 768
