@@ -285,3 +285,22 @@ def test_sglangs_moe_split_prefill_time_is_said_beside_the_speeds():
 def test_the_overhead_on_an_amd_gpu_is_said_to_be_cudas():
     assert "CUDA's, measured on an NVIDIA H200; ROCm's HIP runtime is not measured" in caption(app(gpu="rx-7900-xtx"))
     assert "measured on an NVIDIA H200" not in caption(app(gpu="rtx-4090"))
+
+
+def test_a_split_over_pcie_linked_gpus_says_what_its_all_reduces_assume():
+    from planner.gpus import load_gpu
+    from planner.perf import pcie_allreduce_note
+
+    # PCIe 4.0 x16, 32 GB/s each way (the L40S datasheet), at NCCL's 0.8 of the line rate
+    note = pcie_allreduce_note(load_gpu("l40s"), 2)
+    assert note.startswith("the 2 GPUs all-reduce over PCIe 4.0 x16 at 25.6 GB/s each way")
+    assert pcie_allreduce_note(load_gpu("h100-sxm"), 8) is None  # NVLink
+    assert pcie_allreduce_note(load_gpu("l40s"), 1) is None
+    analytic = app(gpu="l40s", model="meta-llama/Llama-3.1-8B", n_gpus="2", split="tensor", context="4096")
+    assert "The 2 GPUs all-reduce over PCIe 4.0 x16 at 25.6 GB/s each way" in caption(analytic)
+    served = app(gpu="l40s", model="meta-llama/Llama-3.1-8B", engine="sglang", n_gpus="2", context="4096")
+    assert "The 2 GPUs all-reduce over PCIe 4.0 x16" in caption(served)
+    assert "all-reduce over" not in caption(app(gpu="h100-sxm", model="meta-llama/Llama-3.1-8B", n_gpus="2",
+                                                split="tensor", context="4096"))
+    assert "all-reduce over" not in caption(app(gpu="l40s", model="meta-llama/Llama-3.1-8B", n_gpus="2",
+                                                split="pipeline", context="4096"))

@@ -126,6 +126,15 @@ def test_vllm_on_several_gpus_shows_nccls_memory_and_whether_the_release_charges
     assert code == 0 and "not counted: the collective library's memory (RCCL on AMD GPUs" in out
 
 
+def test_a_split_over_pcie_linked_gpus_says_its_all_reduce_rate(capsys):
+    args = ("estimate", "meta-llama/Llama-3.1-70B", "--engine", "vllm", "--tensor-parallel-size", "4", "--context",
+            "8192", "--max-model-len", "8192", "--gpu")
+    code, out, _ = run(capsys, *args, "l40s")
+    assert code == 0 and "the 4 GPUs all-reduce over PCIe 4.0 x16 at 25.6 GB/s each way" in out
+    code, out, _ = run(capsys, *args, "h100-sxm")
+    assert code == 0 and "all-reduce over" not in out  # NVLink
+
+
 def test_vllm_enforce_eager_is_a_flag_and_said(capsys):
     code, out, _ = run(capsys, "estimate", "Qwen/Qwen2.5-7B", "--engine", "vllm", "--gpu", "l40s", "--enforce-eager")
     assert code == 0 and "enforce_eager: no CUDA graphs, the model run uncompiled" in out

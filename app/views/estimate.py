@@ -24,13 +24,18 @@ def _plan(setup: Setup, where: str):
                      prompt=setup.prompt)
     parts = dict(p.per_gpu)
     v = verdict(parts["total_bytes"], setup.usable_bytes, setup.reserve_pct, unit=setup.unit, where=where)
-    speeds = (p.prefill_seconds, p.decode_tokens_per_s, p.decode_tokens_per_s * setup.batch, 0.0)
+    from planner.gpus import load_gpu
+    from planner.perf import pcie_allreduce_note
+
+    note = pcie_allreduce_note(load_gpu(setup.gpu), setup.n_gpus) if setup.split == "tensor" else None
+    speeds = (p.prefill_seconds, p.decode_tokens_per_s, p.decode_tokens_per_s * setup.batch, 0.0, note)
     return parts, v, speeds, {}, (p.quant, p.kv_dtype)
 
 
-def _typical(setup: Setup, quant: str, split: float = 0.0) -> str:
+def _typical(setup: Setup, quant: str, split: float = 0.0, link: str | None = None) -> str:
     """How far such figures land from published runs that did not calibrate planner (the check half); split: the
-    MoE split prefill time the time to first token includes (Performance.moe_prefill_split_seconds)."""
+    MoE split prefill time the time to first token includes (Performance.moe_prefill_split_seconds); link: what the
+    all-reduces of a split over PCIe-linked GPUs assume (Performance.allreduce_note)."""
     from planner.efficiency import speed_engine, typical_errors
     from planner.gpus import load_gpu
     from planner.perf import default_engine
@@ -56,6 +61,7 @@ def _typical(setup: Setup, quant: str, split: float = 0.0) -> str:
     served += f" {note}" if note else ""
     served += (f" The first token includes {split:.3f} s that {engine}'s published runs of MoE models split over GPUs "
                "take beyond their compute, whatever the prompt (measured; its cause is not modelled)." if split else "")
+    served += f" {link[0].upper()}{link[1:]}." if link else ""
     return ("Typically " + " and ".join(parts) + f" ({engine}): the median error on published runs that did not "
             "calibrate planner; Accuracy lists them." + served if parts else served.strip())
 
@@ -76,7 +82,7 @@ def _one(setup: Setup, where: str):
     v = verdict(parts["total_bytes"], setup.usable_bytes, setup.reserve_pct, unit=setup.unit, where=where,
                 reason=reason if refused else None, refused=refused, fills_memory=setup.engine in ("vllm", "sglang"))
     speeds = ((perf.prefill_seconds, perf.decode_tokens_per_s, perf.throughput_tokens_per_s,
-               perf.moe_prefill_split_seconds) if perf else (None, None, None, 0.0))
+               perf.moe_prefill_split_seconds, perf.allreduce_note) if perf else (None, None, None, 0.0, None))
     return parts, v, speeds, e.engine_details, (e.workload.quant, e.workload.kv_dtype)
 
 
@@ -90,7 +96,7 @@ def main(setup: Setup) -> None:
                   args=("context", spec.max_context))
         stop()
     where = ("on each of " if setup.n_gpus > 1 else "on ") + setup.gpu_text
-    parts, v, (ttft, per_seq, throughput, split), details, (quant, kv) = (
+    parts, v, (ttft, per_seq, throughput, split, link), details, (quant, kv) = (
         _plan(setup, where) if setup.n_gpus > 1 and setup.engine not in ("vllm", "sglang") else _one(setup, where))
 
     labels = [("weights", "weights_bytes"), ("KV cache", "kv_cache_bytes"), ("activations", "activation_bytes"),
@@ -111,7 +117,7 @@ def main(setup: Setup) -> None:
         cols[0].metric("time to first token", seconds(ttft), help=f"a {setup.prompt:,}-token prompt")
         cols[1].metric("decode, per request", f"{speed(per_seq)} tok/s", help="at the full context")
         cols[2].metric("throughput, all requests", f"{speed(throughput)} tok/s")
-        st.caption(plain(_typical(setup, quant, split)))
+        st.caption(plain(_typical(setup, quant, split, link)))
 
     from charts import memory_bar  # plotly loads after the numbers are on screen
 

@@ -107,6 +107,8 @@ def cmd_estimate(a) -> str:
             lines.append(f"  the first token includes {p.moe_prefill_split_seconds:.3f} s that {p.engine}'s published "
                          "runs of MoE models split over GPUs take beyond their compute, whatever the prompt (measured, "
                          "its cause not modelled)")
+        if p.allreduce_note:
+            lines.append(f"  {p.allreduce_note}")
         if p.output_lag_seconds:
             lines.append(f"  the first token also waits {1e3 * p.output_lag_seconds:.1f} ms: vLLM's V0 engine "
                          "(0.6–0.7) hands a step's tokens out after the next step (async output processing)")

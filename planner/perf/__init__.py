@@ -43,6 +43,7 @@ from .roofline import (
     moe_padding_flops,
     moe_prefill_split_seconds,
     moe_split_seconds,
+    pcie_allreduce_note,
     prefill_seconds,
     step_flops,
     tensor_parallel_seconds,
@@ -68,7 +69,7 @@ __all__ = [
     "experts_touched_fraction", "layer_floor_seconds", "layer_overhead_seconds", "link_bytes_per_s",
     "llamacpp_dequant_bytes", "llamacpp_matmul_dtype", "llamacpp_prefill_family", "llamacpp_prefill_seconds",
     "memory_efficiency", "memory_step_seconds", "moe_padding_flops", "moe_prefill_split_seconds", "moe_split_seconds",
-    "offload_seconds_per_token", "pipeline_steps",
+    "offload_seconds_per_token", "pcie_allreduce_note", "pipeline_steps",
     "prefill_compute_efficiency", "prefill_seconds", "step_flops", "step_seconds", "tensor_parallel_seconds",
     "weight_bytes_read",
 ]

@@ -213,6 +213,21 @@ def link_bytes_per_s(gpu: GPU) -> float:
     return gpu.host_link.bytes_per_s if gpu.host_link else 1e9
 
 
+def pcie_allreduce_note(gpu: GPU, n: int) -> str | None:
+    """For a tensor-parallel split over n > 1 GPUs whose only path to each other is PCIe (or none the catalog knows):
+    the rate planner's all-reduces move at, and why a real machine may be slower; None otherwise. On PCIe-only
+    machines NCCL's all-reduce is bound by the host's CPU and memory rather than the link (an NCCL maintainer:
+    28 GB/s of bus bandwidth on 8 × RTX 5090 over PCIe 5.0, github.com/NVIDIA/nccl/issues/1639)."""
+    link = gpu.interconnect or gpu.host_link
+    if n < 2 or (gpu.interconnect is not None and "pcie" not in gpu.interconnect.name.lower()):
+        return None
+    rate = link_bytes_per_s(gpu) * ALLREDUCE_BUS_EFFICIENCY / 1e9
+    over = link.name if link is not None else "a link the catalog does not know"
+    return (f"the {n} GPUs all-reduce over {over} at {rate:.1f} GB/s each way; on PCIe-only machines NCCL's rate is "
+            "set by the host's CPU and memory (28 GB/s on 8 × RTX 5090, PCIe 5.0), so a prompt split over them may "
+            "take longer")
+
+
 def tensor_parallel_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, context: int, prompt: int,
                             n: int, batch: int = 1, engine: Engine | None = None, cap_sliding: bool = True,
                             backend: str | None = None, efficiency: float | None = None,
