@@ -55,7 +55,7 @@ class Performance(BaseModel):
         "attention='eager'; EAGER_ATTENTION_BYTES_PER_SCORE, measured on an H200); included in prefill_seconds")
     allreduce_note: str | None = Field(
         None, description="for a tensor-parallel split over GPUs linked only by PCIe: the rate the all-reduces are "
-        "taken at, and that the host may make them slower (planner.perf.pcie_allreduce_note); None otherwise")
+        "taken at, and that the host may make them slower (planner.perf.allreduce_note); None otherwise")
     request_overhead_seconds: float | None = Field(
         None, description="what a served request adds to the time to first token (HTTP, tokenization, scheduling), "
         "from published server benchmarks; None where none is known")
@@ -137,12 +137,12 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
     from .machine import has_speed
     from .perf import (
         ALLREDUCE_LATENCY_S,
+        allreduce_note,
         decode_seconds_per_token,
         default_engine,
         eager_attention_seconds,
         llamacpp_prefill_family,
         moe_prefill_split_seconds,
-        pcie_allreduce_note,
         prefill_seconds,
         tensor_parallel_seconds,
     )
@@ -189,7 +189,7 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
         if attention == "eager" and ttft is not None and tp * pp == 1 else 0.0,
         moe_prefill_split_seconds=moe_prefill_split_seconds(spec, engine, tp) if ttft is not None and tp * pp > 1
         else 0.0,
-        allreduce_note=pcie_allreduce_note(g, tp) if has_speed(g) else None,
+        allreduce_note=allreduce_note(g, tp) if has_speed(g) else None,
         request_overhead_seconds=request_seconds(engine))
 
 

@@ -289,13 +289,18 @@ def test_the_overhead_on_an_amd_gpu_is_said_to_be_cudas():
 
 def test_a_split_over_pcie_linked_gpus_says_what_its_all_reduces_assume():
     from planner.gpus import load_gpu
-    from planner.perf import pcie_allreduce_note
+    from planner.perf import allreduce_note
 
     # PCIe 4.0 x16, 32 GB/s each way (the L40S datasheet), at NCCL's 0.8 of the line rate
-    note = pcie_allreduce_note(load_gpu("l40s"), 2)
+    note = allreduce_note(load_gpu("l40s"), 2)
     assert note.startswith("the 2 GPUs all-reduce over PCIe 4.0 x16 at 25.6 GB/s each way")
-    assert pcie_allreduce_note(load_gpu("h100-sxm"), 8) is None  # NVLink
-    assert pcie_allreduce_note(load_gpu("l40s"), 1) is None
+    assert allreduce_note(load_gpu("h100-sxm"), 8) is None  # NVLink
+    assert allreduce_note(load_gpu("l40s"), 1) is None
+    # two bridged cards: the bridge is assumed fitted, and said; four: their ring crosses PCIe
+    assert allreduce_note(load_gpu("rtx-3090"), 2).startswith(
+        "the 2 GPUs all-reduce over an NVLink 3 bridge at 45.0 GB/s each way, assumed fitted; without one they go over "
+        "PCIe 4.0 x16")
+    assert allreduce_note(load_gpu("rtx-3090"), 4).startswith("the 4 GPUs all-reduce over PCIe 4.0 x16 at 25.6 GB/s")
     analytic = app(gpu="l40s", model="meta-llama/Llama-3.1-8B", n_gpus="2", split="tensor", context="4096")
     assert "The 2 GPUs all-reduce over PCIe 4.0 x16 at 25.6 GB/s each way" in caption(analytic)
     served = app(gpu="l40s", model="meta-llama/Llama-3.1-8B", engine="sglang", n_gpus="2", context="4096")

@@ -82,6 +82,10 @@ def test_a_prefills_all_reduces_move_at_the_links_one_way_rate_less_nccls_overhe
     h100, l40s = load_gpu("h100-sxm"), load_gpu("l40s")
     # NVLink 4: 900 GB/s both ways, 450 GB/s each (NVIDIA's datasheet); PCIe 4.0 x16 without NVLink: 32 GB/s each way
     assert link_bytes_per_s(h100) == pytest.approx(450e9) and link_bytes_per_s(l40s) == pytest.approx(32e9)
+    # a two-card NVLink bridge (RTX 3090: 112.5 GB/s both ways) joins a pair; four cards' ring crosses PCIe 4.0 x16
+    rtx3090 = load_gpu("rtx-3090")
+    assert link_bytes_per_s(rtx3090, 2) == pytest.approx(56.25e9)
+    assert link_bytes_per_s(rtx3090, 4) == pytest.approx(32e9)
     spec = load_model("llama-3.1-70b")
     kw = dict(quant="bf16", kv_dtype="bf16", context=2000, prompt=2000, engine="tensorrt-llm")
     alone = tensor_parallel_seconds(spec, h100, n=1, **kw)[2]

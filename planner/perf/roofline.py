@@ -205,24 +205,37 @@ def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, pro
     return step_seconds(np.maximum((weights + kv) / bandwidth, compute_s) / split, spec, engine, prefill=True)
 
 
-def link_bytes_per_s(gpu: GPU) -> float:
-    """GPU-to-GPU bandwidth one way: half the interconnect's (the catalog gives its total both ways, as NVIDIA states
-    it: NVLink 4's 900 GB/s is 450 GB/s each way), else the host link's (given per direction), else 1 GB/s."""
-    if gpu.interconnect:
+def _bridged(gpu: GPU) -> bool:
+    """A two-card NVLink bridge (RTX 3090, RTX A6000, A100/H100 PCIe): it joins a pair of GPUs, no more."""
+    return gpu.interconnect is not None and "bridge" in gpu.interconnect.name.lower()
+
+
+def link_bytes_per_s(gpu: GPU, n: int = 2) -> float:
+    """GPU-to-GPU bandwidth one way, for a split over n GPUs: half the interconnect's (the catalog gives its total both
+    ways, as NVIDIA states it: NVLink 4's 900 GB/s is 450 GB/s each way), else the host link's (given per direction),
+    else 1 GB/s. A two-card bridge carries a split over two; over more, the ring crosses PCIe."""
+    if gpu.interconnect and not (_bridged(gpu) and n > 2):
         return gpu.interconnect.bytes_per_s / 2
     return gpu.host_link.bytes_per_s if gpu.host_link else 1e9
 
 
-def pcie_allreduce_note(gpu: GPU, n: int) -> str | None:
-    """For a tensor-parallel split over n > 1 GPUs whose only path to each other is PCIe (or none the catalog knows):
-    the rate planner's all-reduces move at, and why a real machine may be slower; None otherwise. On PCIe-only
-    machines NCCL's all-reduce is bound by the host's CPU and memory rather than the link (an NCCL maintainer:
-    28 GB/s of bus bandwidth on 8 × RTX 5090 over PCIe 5.0, github.com/NVIDIA/nccl/issues/1639)."""
-    link = gpu.interconnect or gpu.host_link
-    if n < 2 or (gpu.interconnect is not None and "pcie" not in gpu.interconnect.name.lower()):
+def allreduce_note(gpu: GPU, n: int) -> str | None:
+    """What a tensor-parallel split over n > 1 GPUs assumes of their link where a real machine may differ; None
+    otherwise (NVLink, NVSwitch, xGMI). Over PCIe only (no GPU-to-GPU link, or a two-card bridge and more than two
+    GPUs), NCCL's all-reduce is bound by the host's CPU and memory rather than the link (an NCCL maintainer: 28 GB/s of
+    bus bandwidth on 8 × RTX 5090 over PCIe 5.0, github.com/NVIDIA/nccl/issues/1639). Two bridged cards: planner
+    assumes the bridge is fitted, which many such pairs lack."""
+    if n < 2:
         return None
-    rate = link_bytes_per_s(gpu) * ALLREDUCE_BUS_EFFICIENCY / 1e9
-    over = link.name if link is not None else "a link the catalog does not know"
+    rate = link_bytes_per_s(gpu, n) * ALLREDUCE_BUS_EFFICIENCY / 1e9
+    if _bridged(gpu) and n == 2:
+        pcie = gpu.host_link.name if gpu.host_link else "the host"
+        return (f"the 2 GPUs all-reduce over an {gpu.interconnect.name} at {rate:.1f} GB/s each way, assumed fitted; "
+                f"without one they go over {pcie}, and a prompt split over them takes longer")
+    if gpu.interconnect is not None and not _bridged(gpu) and "pcie" not in gpu.interconnect.name.lower():
+        return None
+    over = (gpu.host_link if _bridged(gpu) or gpu.interconnect is None else gpu.interconnect)
+    over = over.name if over is not None else "a link the catalog does not know"
     return (f"the {n} GPUs all-reduce over {over} at {rate:.1f} GB/s each way; on PCIe-only machines NCCL's rate is "
             "set by the host's CPU and memory (28 GB/s on 8 × RTX 5090, PCIe 5.0), so a prompt split over them may "
             "take longer")
@@ -240,7 +253,7 @@ def tensor_parallel_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: 
     engine = engine or default_engine(quant, spec)
     kv_share = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / n) / spec.n_kv_heads
     kv = kv_cache_bytes(spec, context_len=context, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
-    link = link_bytes_per_s(gpu) * ALLREDUCE_BUS_EFFICIENCY
+    link = link_bytes_per_s(gpu, n) * ALLREDUCE_BUS_EFFICIENCY
 
     def allreduce(tokens):  # two a layer
         return 0.0 if n == 1 else 2 * spec.n_layers * (ALLREDUCE_LATENCY_S + 2 * (n - 1) / n * tokens * spec.d_model
