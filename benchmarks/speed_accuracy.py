@@ -17,16 +17,17 @@ from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from calibrate_speed import errors  # noqa: E402
-from speed_data import load_rows  # noqa: E402
+from speed_data import load_rows, source_id  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def table_by_half(errs: list[dict]) -> list[str]:
-    """A Markdown table: per half and quantity, runs, median |error|, share within 30 %, then per engine × family
-    with at least 5 runs."""
-    lines = ["| half | quantity | runs | median abs. error | within 30 % | by engine × weight family (≥ 5 runs) |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    """A Markdown table: per half and quantity, runs, median |error|, share within 30 %, the median over sources of
+    each one's median |error| (one long sweep is one vote, as in the fit), then per engine × family with at least 5
+    runs."""
+    lines = ["| half | quantity | runs | median abs. error | within 30 % | sources: median of each one's median | "
+             "by engine × weight family (≥ 5 runs) |", "| --- | --- | --- | --- | --- | --- | --- |"]
     for h in ("check", "calibration"):
         for what in ("decode", "ttft"):
             part = [x for x in errs if x["half"] == h and x["what"] == what]
@@ -38,8 +39,13 @@ def table_by_half(errs: list[dict]) -> list[str]:
                 groups[(x["engine"], x["family"])].append(abs(x["error"]))
             detail = ", ".join(f"{eng} {fam} {100 * median(v):.0f} % ({len(v)})"
                                for (eng, fam), v in sorted(groups.items()) if len(v) >= 5)
+            by_source = defaultdict(list)
+            for x in part:
+                by_source[source_id(x["source"])].append(abs(x["error"]))
+            balanced = median(median(v) for v in by_source.values())
             lines.append(f"| {h} | {'decode tokens/s' if what == 'decode' else 'time to first token'} | {len(e)} | "
-                         f"{100 * median(e):.1f} % | {100 * sum(v <= 0.3 for v in e) / len(e):.0f} % | {detail} |")
+                         f"{100 * median(e):.1f} % | {100 * sum(v <= 0.3 for v in e) / len(e):.0f} % | "
+                         f"{100 * balanced:.1f} % ({len(by_source)}) | {detail} |")
     return lines
 
 
