@@ -1,8 +1,8 @@
 """The latency terms of profiles/efficiency.yaml, fitted on the calibration half beside the efficiencies
 (benchmarks/calibrate_speed.py): eager engines' per-layer decode floor, graph-launched engines' per-layer times
-(decode and prefill), vLLM V0's loop time, the MoE prefill tile, the time a routed expert split over GPUs adds, an
-engine's fixed time for a MoE prefill split over GPUs, and a served request's latency. Each entry says how it was
-chosen; the grids below are the values tried.
+(decode and prefill), vLLM V0's loop time, the time a routed expert split over GPUs adds, an engine's fixed time for
+a MoE prefill split over GPUs, and a served request's latency; beside them, not fitted, the MoE prefill tiles read in
+the engines' kernels. Each entry says how it was chosen; the grids below are the values tried.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from statistics import median
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from speed_data import predict, served, source_id, spec_of  # noqa: E402
 
-from planner.efficiency import SPEED_ENGINES  # noqa: E402
+from planner.efficiency import ANY, SPEED_ENGINES  # noqa: E402
 
 # An entry needs MIN_RUNS runs; an engine's own entry one source, a group's (compiled) MIN_GROUP_SOURCES, since it
 # answers for engines it has never seen. Each source (document) is one vote: an entry is the median of its sources'
@@ -49,15 +49,27 @@ PREFILL_GROUPS = ("compiled", "llama.cpp")  # each its own value: llama.cpp's mi
 # with everything refitted at each value.
 SYNC_LOOP_GRID = (0.0, 0.5e-3, 1e-3, 1.5e-3, 2e-3, 2.5e-3, 3e-3, 4e-3)
 # MoE prefill: a routed expert's matmul runs in tiles of this many token rows (planner.perf.moe_padding_flops), as each
-# engine's kernels are written, not fitted: (engine or group, rows, where read). Eager engines (transformers' loop over
-# experts) gather each expert's own tokens and pad nothing: no entry.
+# engine's kernels are written, not fitted: (engine or group, llama.cpp backend or "any", rows, where read). No entry
+# for llama.cpp's SYCL and CPU backends (not read), nor for eager engines (transformers' loop gathers each expert's
+# own tokens).
 MOE_PREFILL_TILES = (
-    ("llama.cpp", 128, "llama.cpp's largest MMQ tile from Turing on (ggml/src/ggml-cuda/mmq.cuh get_mmq_x_max_host), "
-                       "which its routed experts' mul_mat_id runs in"),
-    ("compiled", 64, "vLLM's fused MoE kernel: BLOCK_SIZE_M 64 once a step hands the experts more tokens than there "
-                     "are experts (16 below; its Marlin and int4/int8 variants at most 64): vllm 0.9.2 "
-                     "model_executor/layers/fused_moe/fused_moe.py get_default_config. SGLang's Triton fused MoE is "
-                     "the same kernel; TensorRT-LLM's not read, so its group's value"),
+    ("llama.cpp", "cuda", 128, "llama.cpp's largest MMQ tile on GPUs with int8 MMA, Turing and later "
+                               "(ggml/src/ggml-cuda/mmq.cuh get_mmq_x_max_host; Volta's DP4A path: 64, not told "
+                               "apart), which its routed experts' mul_mat_id runs in"),
+    ("llama.cpp", "rocm", 64, "llama.cpp's largest MMQ tile on AMD GPUs without MFMA MMQ (get_mmq_x_max_host: RDNA, "
+                              "and CDNA before b5997; 128 on CDNA 3 from then, not told apart)"),
+    ("llama.cpp", "vulkan", 128, "the large mul_mat_id pipeline a step of more than 64 tokens takes "
+                                 "(ggml_vk_guess_matmul_id_pipeline): 128 of an expert's tokens a workgroup "
+                                 "(l_mmqid_wg_denoms, ggml/src/ggml-vulkan/ggml-vulkan.cpp)"),
+    ("llama.cpp", "metal", 32, "kernel_mul_mm_id's BLOCK_SIZE_N: 32 of an expert's tokens a threadgroup "
+                               "(ggml/src/ggml-metal/ggml-metal.metal)"),
+    ("vllm", ANY, 64, "vLLM's fused MoE kernel: BLOCK_SIZE_M 64 once a step hands the experts more tokens than there "
+                      "are experts (16 below; its Marlin and int4/int8 variants at most 64): vllm 0.9.2 "
+                      "model_executor/layers/fused_moe/fused_moe.py get_default_config; tuned per-GPU configs, where "
+                      "vLLM ships one for the model's shape, pick 16-128"),
+    ("compiled", ANY, 64, "SGLang's Triton fused MoE is vLLM's kernel with the same default (tuned configs likewise); "
+                          "TensorRT-LLM's, LMDeploy's, ExLlamaV2's, gpt-fast's and MLC's MoE kernels not read: a "
+                          "grouped GEMM pads each expert's tokens to whole tiles; vLLM's default stands for theirs"),
 )
 
 
@@ -96,8 +108,9 @@ def prefill_overhead_entries(taus: dict[str, float | None]) -> list[dict]:
 
 
 def tile_entries() -> list[dict]:
-    return [{"engine": engine, "moe_prefill_tile": rows, "derivation": f"moe_prefill_tile: {why}",
-             "sources": ["engine source"]} for engine, rows, why in MOE_PREFILL_TILES]
+    return [{"engine": engine, **({"backend": backend} if backend != ANY else {}), "moe_prefill_tile": rows,
+             "derivation": f"moe_prefill_tile: {why}", "sources": ["engine source"]}
+            for engine, backend, rows, why in MOE_PREFILL_TILES]
 
 
 def sync_loop_entry(step: float | None) -> list[dict]:

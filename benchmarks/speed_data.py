@@ -62,16 +62,17 @@ def load_rows() -> list[dict]:
     return rows
 
 
-# vLLM's releases by date, for runs that name a month rather than a version: from 2025-05 the first release each
-# month uploaded to PyPI (https://pypi.org/pypi/vllm/json, upload_time of its first file; before, GitHub's releases);
-# runs before 0.4.0 take 0.4.0, the oldest release planner has rules for (the V0 engine, as they ran).
+# vLLM's releases by date, for runs that name a month rather than a version: from 2025-04 the first release each
+# month uploaded to PyPI, a post-release as its release (https://pypi.org/pypi/vllm/json, upload_time of its first
+# file); before, GitHub's releases. Runs before 0.4.0 take 0.4.0, the oldest release planner has rules for (the V0
+# engine, as they ran).
 VLLM_RELEASE_DATES = (("2024-03", "0.4.0"), ("2024-06", "0.5.0"), ("2024-09", "0.6.0"), ("2024-10", "0.6.3"),
-                      ("2024-12", "0.6.5"), ("2025-01", "0.7.0"), ("2025-03", "0.8.0"), ("2025-05", "0.9.0"),
-                      ("2025-07", "0.9.2"), ("2025-08", "0.10.1"), ("2025-09", "0.10.2"), ("2025-10", "0.11.0"),
-                      ("2025-11", "0.11.1"), ("2025-12", "0.12.0"), ("2026-01", "0.14.0"), ("2026-02", "0.15.1"),
-                      ("2026-03", "0.17.0"), ("2026-04", "0.19.0"), ("2026-05", "0.20.1"), ("2026-06", "0.22.1"),
-                      ("2026-07", "0.25.0"), ("2026-08", "0.27.0"), ("2026-09", "0.29.0"), ("2026-10", "0.31.0"),
-                      ("2026-11", "0.33.0"))
+                      ("2024-12", "0.6.5"), ("2025-01", "0.7.0"), ("2025-03", "0.8.0"), ("2025-04", "0.8.3"),
+                      ("2025-05", "0.8.5"), ("2025-06", "0.9.1"), ("2025-07", "0.9.2"), ("2025-08", "0.10.1"),
+                      ("2025-09", "0.10.2"), ("2025-10", "0.11.0"), ("2025-11", "0.11.1"), ("2025-12", "0.12.0"),
+                      ("2026-01", "0.14.0"), ("2026-02", "0.15.1"), ("2026-03", "0.17.0"), ("2026-04", "0.19.0"),
+                      ("2026-05", "0.20.1"), ("2026-06", "0.22.1"), ("2026-07", "0.25.0"), ("2026-08", "0.27.0"),
+                      ("2026-09", "0.29.0"), ("2026-10", "0.31.0"), ("2026-11", "0.33.0"))
 
 
 def vllm_version(printed: str) -> str | None:

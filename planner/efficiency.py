@@ -292,10 +292,15 @@ def moe_prefill_split(engine: str) -> Entry | None:
     return _index("moe_prefill_split_s").get((engine, ANY, ANY, ANY))
 
 
-def moe_prefill_tile(engine: str) -> Entry | None:
-    """The tile rows of a routed expert's prefill matmul (its engine's entry, its group's, else "default"); None where
-    none was fitted."""
-    return _engine_entry("moe_prefill_tile", engine)
+def moe_prefill_tile(engine: str, backend: str = ANY) -> Entry | None:
+    """The token rows of a routed expert's prefill matmul tile, as the engine's kernels are written: the engine's
+    entry for that backend (llama.cpp's differ by backend), else the engine's own, else its group's; None where there
+    is none (eager engines gather each expert's tokens and pad nothing; llama.cpp's backends whose kernels were not
+    read)."""
+    check_engine(engine)
+    index = _index("moe_prefill_tile")
+    keys = [(engine, be) for be in dict.fromkeys((backend, ANY))] + [(SPEED_ENGINES[engine], ANY)]
+    return next((index[k] for eng, be in dict.fromkeys(keys) if (k := (eng, be, ANY, ANY)) in index), None)
 
 
 def request_overhead(engine: str) -> Entry | None:

@@ -20,6 +20,8 @@ class Link(BaseModel):
 
     name: str
     bytes_per_s: float = Field(gt=0)
+    peers: int | None = Field(None, gt=0, description="a full mesh of this many point-to-point links, one to each "
+                              "peer (AMD's xGMI): bytes_per_s is all of them, and a split over n GPUs uses n − 1")
 
 
 class GPU(BaseModel):
@@ -41,7 +43,8 @@ class GPU(BaseModel):
     flops_per_s: dict[str, float] = Field(
         description="dense peak per dtype: fp32, tf32, bf16, fp16 (fp32 accumulate), fp16_acc16, fp8, int8, int4")
     tdp_watts: float | None = None
-    interconnect: Link | None = Field(None, description="GPU-to-GPU link")
+    interconnect: Link | None = Field(None, description="GPU-to-GPU link, its total both ways as NVIDIA and AMD state "
+                                      "it (NVLink 4: 900 GB/s, 450 each way)")
     host_link: Link | None = Field(None, description="link to the host (PCIe), per direction")
     gpu_memory_share: float = Field(1.0, gt=0, le=1, description="Apple: share of unified memory the GPU may use")
     source: str = Field(min_length=1)

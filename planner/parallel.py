@@ -29,6 +29,7 @@ from .overhead import overhead_bytes
 from .perf import (
     ALLREDUCE_LATENCY_S,
     HOST_RAM_BYTES_PER_S,
+    allreduce_note,
     decode_seconds_per_token,
     default_engine,
     llamacpp_prefill_family,
@@ -68,6 +69,7 @@ class ParallelPlan(BaseModel):
     engine_loop_seconds: float = 0.0  # the engine loop's host time in every step (vLLM's V0 engine), included above
     output_lag_seconds: float = 0.0  # the decode step the first token waits for (vLLM V0's async output), included
     request_overhead_seconds: float | None = None  # a served request's latency on top of prefill_seconds
+    allreduce_note: str | None = None  # what a tensor split assumes of a link a real machine may not match
 
 
 def _tp_weights(spec: ModelSpec, quant: str, n: int) -> int:
@@ -178,7 +180,8 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
                             prefill_family=llamacpp_prefill_family(w.quant, g, backend, build, engine=engine)),
                         typical_error=typical_errors(w.quant, engine, spec, g),
                         engine_loop_seconds=loop, output_lag_seconds=lag,
-                        request_overhead_seconds=request_seconds(engine))
+                        request_overhead_seconds=request_seconds(engine),
+                        allreduce_note=allreduce_note(g, n) if mode == "tp" else None)
 
 
 class OffloadPlan(BaseModel):

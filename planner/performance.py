@@ -54,8 +54,9 @@ class Performance(BaseModel):
         0.0, description="what eager attention's materialized score matrices take of the prefill (transformers with "
         "attention='eager'; EAGER_ATTENTION_BYTES_PER_SCORE, measured on an H200); included in prefill_seconds")
     allreduce_note: str | None = Field(
-        None, description="for a tensor-parallel split over GPUs linked only by PCIe: the rate the all-reduces are "
-        "taken at, and that the host may make them slower (planner.perf.allreduce_note); None otherwise")
+        None, description="for a tensor-parallel split whose link a real machine may not match (PCIe only, a two-card "
+        "bridge, a custom GPU, more than 8 GPUs): the rate the all-reduces are taken at, and why it may be slower "
+        "(planner.perf.allreduce_note); None otherwise")
     request_overhead_seconds: float | None = Field(
         None, description="what a served request adds to the time to first token (HTTP, tokenization, scheduling), "
         "from published server benchmarks; None where none is known")

@@ -86,6 +86,9 @@ def test_a_prefills_all_reduces_move_at_the_links_one_way_rate_less_nccls_overhe
     rtx3090 = load_gpu("rtx-3090")
     assert link_bytes_per_s(rtx3090, 2) == pytest.approx(56.25e9)
     assert link_bytes_per_s(rtx3090, 4) == pytest.approx(32e9)
+    # MI300X's xGMI is a full mesh, 7 links of 128 GB/s both ways (AMD's datasheet): two GPUs share one link
+    mi300x = load_gpu("mi300x")
+    assert link_bytes_per_s(mi300x, 2) == pytest.approx(64e9) and link_bytes_per_s(mi300x, 8) == pytest.approx(448e9)
     spec = load_model("llama-3.1-70b")
     kw = dict(quant="bf16", kv_dtype="bf16", context=2000, prompt=2000, engine="tensorrt-llm")
     alone = tensor_parallel_seconds(spec, h100, n=1, **kw)[2]

@@ -85,23 +85,32 @@ def test_a_moe_prefill_split_over_gpus_pays_sglangs_measured_fixed_time(monkeypa
 def test_moe_prefill_pays_for_whole_expert_tiles():
     """profiles/efficiency.yaml's moe_prefill_tile: in a prefill step each routed expert gets step_tokens·k/E tokens,
     and its matmul does whole tiles' work. Qwen3-30B-A3B (128 experts, 8 a token: config.json) in llama.cpp's
-    512-token micro-batches hands an expert 32 tokens; dense models pay nothing. The tiles are the engines' own:
-    llama.cpp's largest MMQ tile (128 rows), vLLM's fused MoE BLOCK_SIZE_M for prefill-sized steps (64, which SGLang's
-    Triton kernel shares); transformers' eager loop gathers each expert's tokens and pads nothing."""
+    512-token micro-batches hands an expert 32 tokens; dense models pay nothing. The tiles are the kernels' own:
+    llama.cpp's largest MMQ tile on CUDA (128 rows; 64 on AMD without MFMA), Vulkan's large mul_mat_id pipeline
+    (128), Metal's kernel_mul_mm_id (32 tokens),
+    vLLM's fused MoE BLOCK_SIZE_M for prefill-sized steps (64, which SGLang's Triton kernel shares, and which stands
+    for the compiled engines' kernels not read); transformers' eager loop gathers each expert's tokens and pads
+    nothing, and llama.cpp's backends whose kernels were not read (SYCL, CPU) pad nothing in planner."""
     from planner.efficiency import moe_prefill_tile, table, trial
     from planner.perf import _expert_matmul_params, moe_padding_flops
 
-    tile = moe_prefill_tile("llama.cpp").moe_prefill_tile
-    assert tile == 128
+    tiles = {be: moe_prefill_tile("llama.cpp", be) for be in ("cuda", "rocm", "metal", "vulkan", "cpu", "sycl")}
+    assert {be: t.moe_prefill_tile for be, t in tiles.items() if t} == {"cuda": 128, "rocm": 64, "vulkan": 128,
+                                                                         "metal": 32}
     assert moe_prefill_tile("vllm").moe_prefill_tile == moe_prefill_tile("sglang").moe_prefill_tile == 64
+    assert moe_prefill_tile("tensorrt-llm").moe_prefill_tile == 64  # not read: vLLM's stands for the compiled group
     assert moe_prefill_tile("transformers") is None
     qwen = load_model("Qwen/Qwen3-30B-A3B")
     expert = _expert_matmul_params(qwen)
     assert expert == 48 * 8 * 3 * 2048 * 768  # 48 layers × 8 experts × gate/up/down of 2048 × 768
-    padded = -(-32 // tile) * tile
-    assert moe_padding_flops(qwen, "llama.cpp", tokens=512, step_tokens=512) == pytest.approx(
-        2 * expert * 512 * (padded / 32 - 1))
-    assert moe_padding_flops(load_model("meta-llama/Llama-3.1-8B"), "llama.cpp", tokens=512, step_tokens=512) == 0.0
+    for backend, tile in (("cuda", 128), ("metal", 32)):
+        padded = -(-32 // tile) * tile
+        assert moe_padding_flops(qwen, "llama.cpp", tokens=512, step_tokens=512, backend=backend) == pytest.approx(
+            2 * expert * 512 * (padded / 32 - 1))
+    assert moe_padding_flops(qwen, "llama.cpp", tokens=512, step_tokens=512, backend="metal") == 0.0  # 32 of 32
+    assert moe_padding_flops(qwen, "llama.cpp", tokens=512, step_tokens=512, backend="cpu") == 0.0  # not read
+    assert moe_padding_flops(load_model("meta-llama/Llama-3.1-8B"), "llama.cpp", tokens=512, step_tokens=512,
+                             backend="cuda") == 0.0
     g = load_gpu("rtx-4090")
     with_tiles = prefill_seconds(qwen, g, quant="q4_k_m", kv_dtype="f16", prompt=512, engine="llama.cpp")
     entries = [e.model_dump(exclude_none=True) for e in table() if e.moe_prefill_tile is None]

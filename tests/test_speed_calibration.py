@@ -98,8 +98,11 @@ def test_the_committed_table_is_what_the_calibration_half_fits(committed):
                if "prefill_layer_overhead_s" in e}
     chosen = choose_prefill_overheads(calibration, tau, sync)  # per engine group, on its calibration TTFT
     assert prefill == {g: v for g, v in chosen.items() if v is not None}
-    tiles = {e["engine"]: e["moe_prefill_tile"] for e in committed["entries"] if "moe_prefill_tile" in e}
-    assert tiles == {"llama.cpp": 128, "compiled": 64}  # read in the engines' source, not fitted
+    tiles = {(e["engine"], e.get("backend")): e["moe_prefill_tile"] for e in committed["entries"]
+             if "moe_prefill_tile" in e}  # read in the engines' kernels, not fitted
+    assert tiles == {("llama.cpp", "cuda"): 128, ("llama.cpp", "rocm"): 64, ("llama.cpp", "vulkan"): 128,
+                     ("llama.cpp", "metal"): 32,
+                     ("vllm", None): 64, ("compiled", None): 64}
     assert committed["entries"] == fit(calibration, tau, chosen, sync)
     floors = {e["engine"]: e["decode_floor_s_per_layer"] for e in committed["entries"]
               if "decode_floor_s_per_layer" in e}

@@ -24,11 +24,7 @@ def _plan(setup: Setup, where: str):
                      prompt=setup.prompt)
     parts = dict(p.per_gpu)
     v = verdict(parts["total_bytes"], setup.usable_bytes, setup.reserve_pct, unit=setup.unit, where=where)
-    from planner.gpus import load_gpu
-    from planner.perf import allreduce_note
-
-    note = allreduce_note(load_gpu(setup.gpu), setup.n_gpus) if setup.split == "tensor" else None
-    speeds = (p.prefill_seconds, p.decode_tokens_per_s, p.decode_tokens_per_s * setup.batch, 0.0, note)
+    speeds = (p.prefill_seconds, p.decode_tokens_per_s, p.decode_tokens_per_s * setup.batch, 0.0, p.allreduce_note)
     return parts, v, speeds, {}, (p.quant, p.kv_dtype)
 
 

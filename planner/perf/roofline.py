@@ -8,6 +8,8 @@ from math import ceil
 import numpy as np
 
 from ..efficiency import (
+    ANY,
+    default_backend,
     moe_expert_overhead,
     moe_prefill_split,
     moe_prefill_tile,
@@ -60,6 +62,9 @@ ALLREDUCE_LATENCY_S = 10e-6
 # github.com/NVIDIA/nccl-tests/issues/212). Published, not fitted; applied to every link (PCIe's own share is lower
 # where the GPUs cannot reach each other directly, which planner does not know).
 ALLREDUCE_BUS_EFFICIENCY = 0.8
+# GPU-to-GPU rate one way for a GPU whose links the catalog does not know (a custom GPU): a PCIe 4.0 x16 slot's
+# 32 GB/s, the common case, said beside the figures (allreduce_note).
+UNKNOWN_LINK_BYTES_PER_S = 32e9
 
 
 def compute_dtype(quant: str, engine: Engine = "vllm", *, gpu: GPU | None = None, backend: str | None = None,
@@ -151,12 +156,13 @@ def _expert_matmul_params(spec: ModelSpec) -> int:
     return sum(t.numel for t in weight_tensors(spec) if t.is_expert) // spec.moe.n_experts * spec.moe.experts_per_token
 
 
-def moe_padding_flops(spec: ModelSpec, engine: Engine, *, tokens, step_tokens) -> np.ndarray | float:
+def moe_padding_flops(spec: ModelSpec, engine: Engine, *, tokens, step_tokens,
+                      backend: str | None = None) -> np.ndarray | float:
     """FLOPs a prefill spends beyond the routed experts' own when the experts' matmuls run in whole tiles: a forward
     step of `step_tokens` tokens hands each expert m = step_tokens·k/E of them on average (even routing), and a tile
-    of t rows does t rows' work however few it holds (profiles/efficiency.yaml moe_prefill_tile, chosen on the
-    calibration half's time to first token); 0 for dense models, an empty step or where no tile was fitted."""
-    if spec.moe is None or (entry := moe_prefill_tile(engine)) is None:
+    of t rows does t rows' work however few it holds (profiles/efficiency.yaml moe_prefill_tile, read in the
+    engine's kernels; llama.cpp's per backend); 0 for dense models, an empty step or where no kernel was read."""
+    if spec.moe is None or (entry := moe_prefill_tile(engine, backend or ANY)) is None:
         return 0.0
     tile = entry.moe_prefill_tile
     m = np.asarray(step_tokens, dtype=float) * spec.moe.experts_per_token / spec.moe.n_experts
@@ -186,7 +192,8 @@ def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, pro
                                                                                         new=prompt, past=0)
     # llama.cpp runs a prompt in micro-batches of n_ubatch tokens; the others run it as one step
     step_tokens = np.minimum(tokens, min(n_ubatch, n_batch)) if engine == "llama.cpp" else tokens
-    flops = flops + moe_padding_flops(spec, engine, tokens=tokens, step_tokens=step_tokens)
+    flops = flops + moe_padding_flops(spec, engine, tokens=tokens, step_tokens=step_tokens,
+                                      backend=(backend or default_backend(gpu)) if engine == "llama.cpp" else None)
     bandwidth = gpu.memory_bandwidth_bytes_per_s * memory_efficiency(gpu, quant, engine, spec, backend=backend,
                                                                      efficiency=efficiency)
     peak = gpu.peak_flops(compute_dtype(quant, engine, gpu=gpu, backend=backend, build=build))
@@ -212,33 +219,42 @@ def _bridged(gpu: GPU) -> bool:
 
 def link_bytes_per_s(gpu: GPU, n: int = 2) -> float:
     """GPU-to-GPU bandwidth one way, for a split over n GPUs: half the interconnect's (the catalog gives its total both
-    ways, as NVIDIA states it: NVLink 4's 900 GB/s is 450 GB/s each way), else the host link's (given per direction),
-    else 1 GB/s. A two-card bridge carries a split over two; over more, the ring crosses PCIe."""
-    if gpu.interconnect and not (_bridged(gpu) and n > 2):
-        return gpu.interconnect.bytes_per_s / 2
-    return gpu.host_link.bytes_per_s if gpu.host_link else 1e9
+    ways, as NVIDIA states it: NVLink 4's 900 GB/s is 450 GB/s each way), of a full mesh (xGMI) the n − 1 links to the
+    other GPUs; else the host link's (given per direction); else UNKNOWN_LINK_BYTES_PER_S. A two-card bridge carries
+    a split over two; over more, the ring crosses PCIe."""
+    link = gpu.interconnect
+    if link is not None and not (_bridged(gpu) and n > 2):
+        return link.bytes_per_s / 2 * (min(n - 1, link.peers) / link.peers if link.peers else 1.0)
+    return gpu.host_link.bytes_per_s if gpu.host_link else UNKNOWN_LINK_BYTES_PER_S
 
 
 def allreduce_note(gpu: GPU, n: int) -> str | None:
     """What a tensor-parallel split over n > 1 GPUs assumes of their link where a real machine may differ; None
-    otherwise (NVLink, NVSwitch, xGMI). Over PCIe only (no GPU-to-GPU link, or a two-card bridge and more than two
-    GPUs), NCCL's all-reduce is bound by the host's CPU and memory rather than the link (an NCCL maintainer: 28 GB/s of
-    bus bandwidth on 8 × RTX 5090 over PCIe 5.0, github.com/NVIDIA/nccl/issues/1639). Two bridged cards: planner
-    assumes the bridge is fitted, which many such pairs lack."""
+    otherwise (NVLink, NVSwitch and xGMI within one machine). Over PCIe only (no GPU-to-GPU link, or a two-card bridge
+    and more than two GPUs), NCCL's all-reduce is bound by the host's CPU and memory rather than the link (an NCCL
+    maintainer: 28 GB/s of bus bandwidth on 8 × RTX 5090 over PCIe 5.0, github.com/NVIDIA/nccl/issues/1639). Two
+    bridged cards: planner assumes the bridge is fitted, which many such pairs lack. Past 8 GPUs a split crosses
+    machines, whose network planner does not model."""
     if n < 2:
         return None
     rate = link_bytes_per_s(gpu, n) * ALLREDUCE_BUS_EFFICIENCY / 1e9
+    library = "RCCL" if gpu.vendor == "amd" else "NCCL"
+    if n > 8:
+        return (f"a split over {n} GPUs crosses machines (InfiniBand or Ethernet between them), which planner does not "
+                f"model: its all-reduces are taken at one machine's {rate:.1f} GB/s each way, so it may run slower")
     if _bridged(gpu) and n == 2:
         pcie = gpu.host_link.name if gpu.host_link else "the host"
         return (f"the 2 GPUs all-reduce over an {gpu.interconnect.name} at {rate:.1f} GB/s each way, assumed fitted; "
-                f"without one they go over {pcie}, and a prompt split over them takes longer")
+                f"without one they go over {pcie}, and a split over them runs slower")
+    if gpu.interconnect is None and gpu.host_link is None:
+        return (f"this GPU's links are not known: planner takes PCIe 4.0 x16 for them ({rate:.1f} GB/s each way for "
+                "the all-reduces)")
     if gpu.interconnect is not None and not _bridged(gpu) and "pcie" not in gpu.interconnect.name.lower():
         return None
-    over = (gpu.host_link if _bridged(gpu) or gpu.interconnect is None else gpu.interconnect)
-    over = over.name if over is not None else "a link the catalog does not know"
-    return (f"the {n} GPUs all-reduce over {over} at {rate:.1f} GB/s each way; on PCIe-only machines NCCL's rate is "
-            "set by the host's CPU and memory (28 GB/s on 8 × RTX 5090, PCIe 5.0), so a prompt split over them may "
-            "take longer")
+    over = gpu.host_link if _bridged(gpu) or gpu.interconnect is None else gpu.interconnect
+    return (f"the {n} GPUs all-reduce over {over.name} at {rate:.1f} GB/s each way; on PCIe-only machines {library}'s "
+            "rate is set by the host's CPU and memory (8 × RTX 5090 on PCIe 5.0: 28 GB/s, where the link alone "
+            "would give 51), so a split over them may run slower")
 
 
 def tensor_parallel_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, context: int, prompt: int,
