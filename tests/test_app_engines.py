@@ -293,14 +293,14 @@ def test_a_split_over_pcie_linked_gpus_says_what_its_all_reduces_assume():
 
     # PCIe 4.0 x16, 32 GB/s each way (the L40S datasheet), at NCCL's 0.8 of the line rate
     note = allreduce_note(load_gpu("l40s"), 2)
-    assert note.startswith("the 2 GPUs all-reduce over PCIe 4.0 x16 at 25.6 GB/s each way")
+    assert note.startswith("all-reduces over PCIe 4.0 x16 taken at 25.6 GB/s each way")
     assert allreduce_note(load_gpu("h100-sxm"), 8) is None  # NVLink
     assert allreduce_note(load_gpu("l40s"), 1) is None
     # two bridged cards: the bridge is assumed fitted, and said; four: their ring crosses PCIe
     assert allreduce_note(load_gpu("rtx-3090"), 2).startswith(
         "the 2 GPUs all-reduce over an NVLink 3 bridge at 45.0 GB/s each way, assumed fitted; without one they go over "
         "PCIe 4.0 x16")
-    assert allreduce_note(load_gpu("rtx-3090"), 4).startswith("the 4 GPUs all-reduce over PCIe 4.0 x16 at 25.6 GB/s")
+    assert allreduce_note(load_gpu("rtx-3090"), 4).startswith("all-reduces over PCIe 4.0 x16 taken at 25.6 GB/s")
     assert "RCCL's rate" in allreduce_note(load_gpu("rx-7900-xtx"), 2) and allreduce_note(load_gpu("mi300x"), 8) is None
     assert allreduce_note(load_gpu("h100-sxm"), 16).startswith("a split over 16 GPUs crosses machines")
     from planner.gpus import custom_gpu
@@ -308,10 +308,10 @@ def test_a_split_over_pcie_linked_gpus_says_what_its_all_reduces_assume():
     custom = custom_gpu(memory_bytes=24 * 2**30, bandwidth_bytes_per_s=1e12, tflops_bf16=100)
     assert allreduce_note(custom, 2).startswith("this GPU's links are not known: planner takes PCIe 4.0 x16")
     analytic = app(gpu="l40s", model="meta-llama/Llama-3.1-8B", n_gpus="2", split="tensor", context="4096")
-    assert "The 2 GPUs all-reduce over PCIe 4.0 x16 at 25.6 GB/s each way" in caption(analytic)
+    assert "All-reduces over PCIe 4.0 x16 taken at 25.6 GB/s each way" in caption(analytic)
     served = app(gpu="l40s", model="meta-llama/Llama-3.1-8B", engine="sglang", n_gpus="2", context="4096")
-    assert "The 2 GPUs all-reduce over PCIe 4.0 x16" in caption(served)
-    assert "all-reduce over" not in caption(app(gpu="h100-sxm", model="meta-llama/Llama-3.1-8B", n_gpus="2",
+    assert "All-reduces over PCIe 4.0 x16 taken" in caption(served)
+    assert "ll-reduces over" not in caption(app(gpu="h100-sxm", model="meta-llama/Llama-3.1-8B", n_gpus="2",
                                                 split="tensor", context="4096"))
-    assert "all-reduce over" not in caption(app(gpu="l40s", model="meta-llama/Llama-3.1-8B", n_gpus="2",
+    assert "ll-reduces over" not in caption(app(gpu="l40s", model="meta-llama/Llama-3.1-8B", n_gpus="2",
                                                 split="pipeline", context="4096"))

@@ -130,9 +130,14 @@ def test_a_split_over_pcie_linked_gpus_says_its_all_reduce_rate(capsys):
     args = ("estimate", "meta-llama/Llama-3.1-70B", "--engine", "vllm", "--tensor-parallel-size", "4", "--context",
             "8192", "--max-model-len", "8192", "--gpu")
     code, out, _ = run(capsys, *args, "l40s")
-    assert code == 0 and "the 4 GPUs all-reduce over PCIe 4.0 x16 at 25.6 GB/s each way" in out
+    assert code == 0 and "all-reduces over PCIe 4.0 x16 taken at 25.6 GB/s each way" in out
     code, out, _ = run(capsys, *args, "h100-sxm")
-    assert code == 0 and "all-reduce over" not in out  # NVLink
+    assert code == 0 and "all-reduces over" not in out  # NVLink
+    # a fit table says it once, with the GPU counts it holds for
+    code, out, _ = run(capsys, "fit", "meta-llama/Llama-3.1-70B", "--context", "8K", "--gpu", "rtx-4090")
+    note = [line for line in out.splitlines() if "all-reduces over" in line]
+    assert code == 0 and len(note) == 1
+    assert note[0].startswith("  2 × rtx-4090, 4 × rtx-4090, 8 × rtx-4090: all-reduces over PCIe 4.0 x16")
 
 
 def test_vllm_enforce_eager_is_a_flag_and_said(capsys):

@@ -252,9 +252,9 @@ def allreduce_note(gpu: GPU, n: int) -> str | None:
     if gpu.interconnect is not None and not _bridged(gpu) and "pcie" not in gpu.interconnect.name.lower():
         return None
     over = gpu.host_link if _bridged(gpu) or gpu.interconnect is None else gpu.interconnect
-    return (f"the {n} GPUs all-reduce over {over.name} at {rate:.1f} GB/s each way; on PCIe-only machines {library}'s "
-            "rate is set by the host's CPU and memory (8 × RTX 5090 on PCIe 5.0: 28 GB/s, where the link alone "
-            "would give 51), so a split over them may run slower")
+    return (f"all-reduces over {over.name} taken at {rate:.1f} GB/s each way; on PCIe-only machines {library}'s rate "
+            "is set by the host's CPU and memory (8 × RTX 5090 on PCIe 5.0: 28 GB/s, where the link alone would give "
+            "51), so a split over them may run slower")
 
 
 def tensor_parallel_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, context: int, prompt: int,
