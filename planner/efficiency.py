@@ -258,13 +258,14 @@ def typical_errors(quant: str, engine: str, spec: ModelSpec | None = None, gpu: 
     return {what: b.median_abs_error for what in ("decode", "ttft") if (b := band(what, engine, fam, cls)) is not None}
 
 
-def _engine_entry(what: str, engine: str, *, default: bool = True) -> Entry | None:
-    """The entry giving `what` for an engine as a whole: its own, else its group's, else (with `default`) the
-    "default" one."""
+def _engine_entry(what: str, engine: str, *, default: bool = True, backend: str = ANY) -> Entry | None:
+    """The entry giving `what` for an engine as a whole: its own for `backend`, its own, else its group's, else (with
+    `default`) the "default" one."""
     check_engine(engine)
     index = _index(what)
-    names = (engine, SPEED_ENGINES[engine]) + (("default",) if default else ())
-    return next((index[k] for eng in dict.fromkeys(names) if (k := (eng, ANY, ANY, ANY)) in index), None)
+    keys = [(engine, backend)] + [(eng, ANY) for eng in (engine, SPEED_ENGINES[engine])] \
+        + ([("default", ANY)] if default else [])
+    return next((index[k] for eng, be in dict.fromkeys(keys) if (k := (eng, be, ANY, ANY)) in index), None)
 
 
 def layer_overhead(engine: str) -> Entry | None:
@@ -297,10 +298,7 @@ def moe_prefill_tile(engine: str, backend: str = ANY) -> Entry | None:
     entry for that backend (llama.cpp's differ by backend), else the engine's own, else its group's; None where there
     is none (eager engines gather each expert's tokens and pad nothing; llama.cpp's backends whose kernels were not
     read)."""
-    check_engine(engine)
-    index = _index("moe_prefill_tile")
-    keys = [(engine, be) for be in dict.fromkeys((backend, ANY))] + [(SPEED_ENGINES[engine], ANY)]
-    return next((index[k] for eng, be in dict.fromkeys(keys) if (k := (eng, be, ANY, ANY)) in index), None)
+    return _engine_entry("moe_prefill_tile", engine, default=False, backend=backend)
 
 
 def request_overhead(engine: str) -> Entry | None:
