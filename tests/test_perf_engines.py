@@ -148,9 +148,45 @@ def test_llamacpp_prefill_runs_quantized_weights_on_int8_tensor_cores_from_b3216
     assert [llamacpp_matmul_dtype("iq4_xs", g, build=b) for b in (3316, 3317)] == ["fp16_acc16", "int8"]
     assert [llamacpp_matmul_dtype("iq2_xxs", g, build=b) for b in (3427, 3428)] == ["fp16_acc16", "int8"]
     assert llamacpp_matmul_dtype("tq1_0", g) == llamacpp_matmul_dtype("iq1_m", g) == "fp16_acc16"
-    # Volta has no int8 MMA (no int8 figure in the catalog): cuBLAS; AMD's backend is HIP, not CUDA
+    # Volta has no int8 MMA (no int8 figure in the catalog): cuBLAS; Radeon's ROCm build keeps its own path
     assert llamacpp_matmul_dtype("q4_0", load_gpu("v100-32gb")) == "fp16_acc16"
-    assert llamacpp_matmul_dtype("q4_0", load_gpu("mi300x")) == "fp16_acc16"
+    assert llamacpp_matmul_dtype("q4_0", load_gpu("rx-7900-xtx")) == "fp16_acc16"
+
+
+def test_llamacpp_on_instinct_prefills_as_its_rocm_build_chose_kernels():
+    # ggml_cuda_should_use_mmq and its forerunner in ggml-cuda.cu, for a 512-token micro-batch on CDNA: MMQ on the
+    # vector units (dp4a) as every AMD GPU before RDNA 3 (b3066: use_mul_mat_q && cc < CC_RDNA3); the MI100 (gfx908,
+    # cc == CC_CDNA) to rocBLAS from b4201 (PR #10498, commit 3ad5451f, the 4201st of llama.cpp's history), every CDNA
+    # GPU from b4619 (PR #11601, 4d0598e1); MMQ on the int8 matrix cores on CDNA 3 from b5997 (PR #14624, 66906cd8:
+    # amd_mfma_available = CDNA 3), on CDNA 1/2 from b6036 only with Q4_0/Q4_1/Q5_0/Q5_1 (PR #14949, ad4a7001)
+    from planner.perf import (
+        LLAMACPP_CDNA1_ROCBLAS_BUILD,
+        LLAMACPP_CDNA3_MMQ_BUILD,
+        LLAMACPP_CDNA_MMQ_BUILD,
+        LLAMACPP_CDNA_ROCBLAS_BUILD,
+        cdna_prefill_path,
+        llamacpp_matmul_dtype,
+        llamacpp_prefill_family,
+    )
+
+    assert (LLAMACPP_CDNA1_ROCBLAS_BUILD, LLAMACPP_CDNA_ROCBLAS_BUILD) == (4201, 4619)
+    assert (LLAMACPP_CDNA3_MMQ_BUILD, LLAMACPP_CDNA_MMQ_BUILD) == (5997, 6036)
+    mi100, mi250x, mi300x = load_gpu("mi100"), load_gpu("mi250x"), load_gpu("mi300x")
+    builds = (3066, 4201, 4619, 5997, 6036)
+
+    def paths(quant, g):
+        return [cdna_prefill_path(quant, g, b) for b in builds]
+    assert paths("q4_k_m", mi100) == ["dp4a", "rocblas", "rocblas", "rocblas", "rocblas"]
+    assert paths("q4_0", mi100) == ["dp4a", "rocblas", "rocblas", "rocblas", "mfma"]
+    assert paths("q4_k_m", mi250x) == ["dp4a", "dp4a", "rocblas", "rocblas", "rocblas"]
+    assert paths("q4_k_m", mi300x) == ["dp4a", "dp4a", "rocblas", "mfma", "mfma"]
+    assert paths("iq1_m", mi300x) == ["rocblas"] * 5  # never an MMQ type
+    # each path's dtype (the vector units', fp16 GEMM, int8 matrix cores) and the family whose entry it takes
+    assert [(llamacpp_matmul_dtype("q4_k_m", mi300x, build=b), llamacpp_prefill_family("q4_k_m", mi300x, build=b))
+            for b in (4201, 4619, 5997)] == [("fp32", "dp4a"), ("fp16", "float"), ("int8", "mfma")]
+    assert llamacpp_matmul_dtype("q4_k_m", mi300x) == "int8"  # the current build
+    assert llamacpp_prefill_family("q4_k_m", mi300x, "vulkan", build=4619) is None  # the ROCm build's kernels
+    assert llamacpp_prefill_family("q4_k_m", load_gpu("rx-7900-xtx"), build=4619) is None  # Radeon: not CDNA
 
 
 def test_a_llamacpp_build_before_mmq_prefills_at_the_16_bit_rate():

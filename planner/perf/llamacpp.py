@@ -28,27 +28,78 @@ from .step import (
 # fp32-accumulate tensor rate (catalog key fp16_acc16; other GPUs fall back to fp16). Volta has no int8 MMA and keeps
 # cuBLAS: the catalog gives no int8 figure for it.
 LLAMACPP_MMQ_BUILD = 3216
-# The build from which each GGUF type runs in MMQ on int8 tensor cores: k- and legacy quants with LLAMACPP_MMQ_BUILD;
-# IQ4_NL and IQ4_XS from b3317 (PR #8278), the other i-quants from b3428 (PR #8495); TQ1_0, TQ2_0 and IQ1_M never
-# (not in ggml_cuda_should_use_mmq's list), nor float weights.
-_MMQ_SINCE = (("tq", None), ("iq1_m", None), ("iq4", 3317), ("iq", 3428), ("", LLAMACPP_MMQ_BUILD))
+# The build from which each GGUF type has MMQ kernels: k- and legacy quants from before planner's oldest build, IQ4_NL
+# and IQ4_XS from b3317 (PR #8278), the other i-quants from b3428 (PR #8495); TQ1_0, TQ2_0 and IQ1_M never (not in
+# ggml_cuda_should_use_mmq's list), nor float weights. On CUDA a type runs in MMQ on int8 tensor cores from the later
+# of its build and LLAMACPP_MMQ_BUILD.
+_MMQ_SINCE = (("tq", None), ("iq1_m", None), ("iq4", 3317), ("iq", 3428), ("", 0))
 _FLOAT_GGUF = ("gguf-f32", "gguf-f16", "gguf-bf16")
+# llama.cpp's ROCm backend on AMD Instinct (CDNA) has run a prompt's micro-batches (64 tokens and more) three ways
+# (ggml-cuda/mmq.cu ggml_cuda_should_use_mmq, ggml-cuda.cu ggml_cuda_op_mul_mat_cublas):
+# - "dp4a": MMQ on the vector units (int8 dot products, no matrix cores), as every AMD GPU before RDNA 3, until b4201
+#   for the MI100 (PR #10498 "Add some minimal optimizations for CDNA", 2024-11-27: gfx908 to rocBLAS) and b4619 for
+#   CDNA 2 and 3 (PR #11601, 2025-02-02: every CDNA GPU to rocBLAS);
+# - "rocblas": the weights dequantized to fp16, then rocBLAS's GEMM (fp32 accumulation on CDNA), as CUDA's cuBLAS
+#   path;
+# - "mfma": MMQ on the int8 matrix cores, on CDNA 3 for every batch from b5997 (PR #14624, "HIP: Enable Matrix cores
+#   for MMQ Kernels, Enable stream-K for CDNA 3", 2025-07-27), on CDNA 1 and 2 from b6036 for every batch only with
+#   the legacy 4- and 5-bit types (PR #14949: otherwise ne11 <= 128, or <= 256 for Q4_K/Q5_K, below a default
+#   512-token micro-batch). The source's reason: "rocblas/tensile performs very poorly on CDNA3".
+# Types outside MMQ's list take rocBLAS throughout. (Not modelled: from PR #18202, 2025-12-28, CDNA 1/2 run MoE
+# models of more than 64 experts in MMQ.)
+LLAMACPP_CDNA1_ROCBLAS_BUILD = 4201
+LLAMACPP_CDNA_ROCBLAS_BUILD = 4619
+LLAMACPP_CDNA3_MMQ_BUILD = 5997
+LLAMACPP_CDNA_MMQ_BUILD = 6036
+_CDNA_MMQ_ANY_BATCH = ("q4_0", "q4_1", "q5_0", "q5_1")
+# The dtype whose datasheet peak each path's efficiency is taken against: dp4a runs on the vector ALUs (four int8
+# products per 32-bit lane, so at a multiple of the fp32 vector rate on every CDNA GPU), the others on matrix cores.
+_CDNA_PATH_DTYPE = {"dp4a": "fp32", "rocblas": "fp16", "mfma": "int8"}
+
+
+def _mmq_type(quant: str, build: int, *, cuda: bool = False) -> bool:
+    """Whether these GGUF weights are among the MMQ kernels' types at this build (cuda: and the CUDA backend runs
+    them there for a prompt's batches, LLAMACPP_MMQ_BUILD)."""
+    since = next(b for prefix, b in _MMQ_SINCE if quant.removeprefix("gguf-").startswith(prefix))
+    return since is not None and build >= max(since, LLAMACPP_MMQ_BUILD if cuda else 0)
+
+
+def cdna_prefill_path(quant: str, gpu: GPU, build: int) -> str:
+    """How llama.cpp's ROCm build at `build` runs a prompt's 512-token micro-batches of these GGUF weights on this
+    Instinct GPU: "dp4a", "rocblas" or "mfma" (above)."""
+    q = quant.removeprefix("gguf-")
+    if not _mmq_type(quant, build):
+        return "rocblas"
+    cdna3 = gpu.architecture == "CDNA 3"
+    if cdna3 and build >= LLAMACPP_CDNA3_MMQ_BUILD or build >= LLAMACPP_CDNA_MMQ_BUILD and (
+            cdna3 or q in _CDNA_MMQ_ANY_BATCH):
+        return "mfma"
+    if build >= LLAMACPP_CDNA_ROCBLAS_BUILD or build >= LLAMACPP_CDNA1_ROCBLAS_BUILD and gpu.architecture == "CDNA 1":
+        return "rocblas"
+    return "dp4a"
+
+
+def _instinct(gpu: GPU | None, backend: str | None) -> bool:
+    return gpu is not None and gpu.architecture.startswith("CDNA") and (backend or default_backend(gpu)) == "rocm"
 
 
 def llamacpp_matmul_dtype(quant: str, gpu: GPU | None = None, backend: str | None = None,
                           build: int | None = None) -> str:
     """The dtype of llama.cpp's prefill matmuls: "int8" where its CUDA build runs these weights in MMQ, fp32 for
-    fp32 weights, else "fp16_acc16". backend: None for the GPU's default; build: None for the current one."""
+    fp32 weights, on an Instinct GPU its ROCm build's path's (cdna_prefill_path), else "fp16_acc16". backend: None
+    for the GPU's default; build: None for the current one."""
     from ..engines.llamacpp.releases import LLAMACPP_CURRENT  # not at the top: it imports every engine
 
     q = get_quant(quant)
     if q.name in ("fp32", "gguf-f32"):
         return "fp32"
+    build = LLAMACPP_CURRENT if build is None else build
+    if _instinct(gpu, backend) and q.is_gguf and q.name not in _FLOAT_GGUF:
+        return _CDNA_PATH_DTYPE[cdna_prefill_path(q.name, gpu, build)]
     if gpu is None or not q.is_gguf or q.name in _FLOAT_GGUF or (backend or default_backend(gpu)) != "cuda" \
             or "int8" not in gpu.flops_per_s:
         return "fp16_acc16"
-    since = next(b for prefix, b in _MMQ_SINCE if q.name.removeprefix("gguf-").startswith(prefix))
-    return "int8" if since is not None and (LLAMACPP_CURRENT if build is None else build) >= since else "fp16_acc16"
+    return "int8" if _mmq_type(q.name, build, cuda=True) else "fp16_acc16"
 
 
 def llamacpp_prefill_family(quant: str, gpu: GPU | None = None, backend: str | None = None,
@@ -56,9 +107,18 @@ def llamacpp_prefill_family(quant: str, gpu: GPU | None = None, backend: str | N
     """"float" where llama.cpp's CUDA build prefills quantized GGUF weights through cuBLAS — dequantized to fp16,
     then the very GEMM float weights run (ggml-cuda.cu ggml_cuda_op_mul_mat_cublas: to_fp16_cuda, cublasGemmEx
     with CUBLAS_COMPUTE_16F; b2824: for every batch over MMQ_MAX_BATCH_SIZE 32 with tensor cores), so the float
-    weights' prefill efficiency is theirs; None where the weights' own family holds (MMQ, other backends, float
-    weights, other engines)."""
-    if engine != "llama.cpp" or gpu is None or family(quant) != "gguf" or (backend or default_backend(gpu)) != "cuda":
+    weights' prefill efficiency is theirs; so too its ROCm build on an Instinct GPU through rocBLAS, whose MMQ paths
+    are kernels no other GPU runs and take entries of their own: "dp4a" (the vector units) and "mfma" (the matrix
+    cores; cdna_prefill_path). None where the weights' own family holds (CUDA's MMQ, other backends, float weights,
+    other engines)."""
+    from ..engines.llamacpp.releases import LLAMACPP_CURRENT  # not at the top: it imports every engine
+
+    if engine != "llama.cpp" or gpu is None or family(quant) != "gguf":
+        return None
+    if _instinct(gpu, backend):
+        path = cdna_prefill_path(get_quant(quant).name, gpu, LLAMACPP_CURRENT if build is None else build)
+        return {"rocblas": "float"}.get(path, path)
+    if (backend or default_backend(gpu)) != "cuda":
         return None
     return "float" if llamacpp_matmul_dtype(quant, gpu, backend, build) == "fp16_acc16" else None
 

@@ -204,7 +204,7 @@ def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, pro
                                                            prefill_efficiency=prefill_efficiency,
                                                            prefill_family=cublas))
     if engine == "llama.cpp":
-        dequant_s = llamacpp_dequant_bytes(spec, quant, tokens=tokens) / bandwidth if cublas else 0.0
+        dequant_s = llamacpp_dequant_bytes(spec, quant, tokens=tokens) / bandwidth if cublas == "float" else 0.0
         return llamacpp_prefill_seconds(compute_s, weights / bandwidth, kv / bandwidth, spec, engine, tokens=tokens,
                                         stages=stages, dequant_s=dequant_s, n_ubatch=n_ubatch, n_batch=n_batch)
     if eager:
