@@ -35,8 +35,11 @@ MIN_DECODE_BYTES_SHARE = 0.1
 # runs.
 EAGER = {"transformers", "autoawq"}
 # Graph-launched and compiled engines: each layer adds a fixed time to every step (short kernels, syncs). One value
-# for all of them, chosen on this grid by the calibration half's decode error with the efficiencies refitted at each.
+# for all of them, chosen on this grid by the calibration half's decode error with the efficiencies refitted at each;
+# then each of OVERHEAD_GROUPS its own, chosen by its decode runs (one after the other, the others' in force): a
+# compiled engine's layer is a few fused kernels, llama.cpp's a graph of ggml ops.
 OVERHEAD_GRID = (0.0, 10e-6, 20e-6, 30e-6, 40e-6, 50e-6, 60e-6, 75e-6, 100e-6)
+OVERHEAD_GROUPS = ("compiled", "llama.cpp")
 # Prefill steps run outside the decode's captured graphs: the same engines' per-layer time on a prefill step, chosen
 # per engine group on this grid (None: the decode's) by the group's calibration time to first token, everything
 # refitted at each value.
@@ -95,6 +98,15 @@ def overhead_entry(tau: float, n_runs: int) -> dict:
                           f"value whose refitted table gives the least median |error| over the {n_runs} calibration "
                           "decode runs of graph-launched and compiled engines",
             "sources": ["benchmarks/data (calibration half)", "../shared/reference-data.md"]}
+
+
+def group_overhead_entries(taus: dict[str, float]) -> list[dict]:
+    return [{"engine": group, "layer_overhead_s": tau,
+             "derivation": f"layer_overhead_s: of the grid {', '.join(f'{1e6 * t:g}' for t in OVERHEAD_GRID)} µs, the "
+                           "value whose refitted table gives the least median |error| over the calibration half's "
+                           f"decode runs of {group} engines",
+             "sources": ["benchmarks/data (calibration half)"]}
+            for group, tau in sorted(taus.items())]
 
 
 def prefill_overhead_entries(taus: dict[str, float | None]) -> list[dict]:

@@ -9,7 +9,8 @@ An entry is the median of its sources' medians (each document one vote), written
 runs back it, from at least MIN_SOURCES sources for an engine's own key and MIN_GROUP_SOURCES for a group's; coarser
 keys (any GPU class, the engine's group) are fitted the same way, and a lookup falls back to them
 (planner/efficiency.py). Graph-launched and compiled engines also add a per-layer time to every step: one value,
-chosen on OVERHEAD_GRID by the calibration half's decode error with everything refitted at each value; vLLM's V0
+chosen on OVERHEAD_GRID by the calibration half's decode error with everything refitted at each value, then each
+group's own (compiled engines, llama.cpp) by its decode runs; vLLM's V0
 engine loop its host time per step (SYNC_LOOP_GRID, likewise on vLLM's decode runs). The MoE split time per routed
 expert and a served request's latency are medians over sources per engine, its group and "default". The check half
 then gives each engine × weight-family class its typical error, the band every speed figure carries.
@@ -34,6 +35,7 @@ from calibrate_latency import (  # noqa: E402
     MIN_RUNS,
     MIN_SOURCES,
     OVERHEAD_GRID,
+    OVERHEAD_GROUPS,
     PREFILL_GROUPS,
     PREFILL_OVERHEAD_GRID,
     SYNC_LOOP_GRID,
@@ -42,6 +44,7 @@ from calibrate_latency import (  # noqa: E402
     fit_moe_split,
     fit_requests,
     floors,
+    group_overhead_entries,
     overhead_entry,
     prefill_overhead_entries,
     sync_loop_entry,
@@ -157,13 +160,15 @@ def fit_efficiencies(rows: list[dict]) -> list[dict]:
     return out
 
 
-def fit(rows: list[dict], tau: float, prefill_taus: dict | None = None, sync: float | None = None) -> list[dict]:
-    """The whole table for a per-layer overhead `tau` and vLLM V0's loop time `sync`: efficiencies fitted with them
-    in force, the eager engines' floors, the overhead entries, the engines' MoE prefill tiles (from their source), the
-    prior, and the served requests' latency (then the efficiencies again with that in force, since it is part of a
-    served run's time to first token)."""
+def fit(rows: list[dict], tau: float, prefill_taus: dict | None = None, sync: float | None = None,
+        group_taus: dict | None = None) -> list[dict]:
+    """The whole table for a per-layer overhead `tau` (`group_taus`: an engine group's own), vLLM V0's loop time
+    `sync` and the prefill per-layer times: efficiencies fitted with them in force, the eager engines' floors, the
+    overhead entries, the engines' MoE prefill tiles (from their source), the prior, and the served requests' latency
+    (then the efficiencies again with that in force, since it is part of a served run's time to first token)."""
     n = sum(1 for r in rows if r.get("decode_tokens_per_s") and r["engine"] not in EAGER)
     fixed = (floors(rows, DEFAULT["decode_memory"]) + [overhead_entry(tau, n), DEFAULT]
+             + group_overhead_entries(group_taus or {})
              + prefill_overhead_entries(prefill_taus or {}) + tile_entries()
              + sync_loop_entry(sync))
     with trial({"entries": fixed}):
@@ -191,6 +196,16 @@ def choose_overhead(rows: list[dict]) -> float:
     """The grid value of the per-layer overhead whose fitted table predicts the calibration half's decode best."""
     return grid_best(rows, OVERHEAD_GRID, lambda tau: fit(rows, tau),
                      lambda x: x["what"] == "decode" and x["engine"] not in EAGER)
+
+
+def choose_group_overheads(rows: list[dict], tau: float) -> dict[str, float]:
+    """Per engine group (OVERHEAD_GROUPS), the grid value of the per-layer overhead whose fitted table predicts that
+    group's calibration decode runs best, the groups chosen one after the other (`tau` for the rest)."""
+    chosen: dict[str, float] = {}
+    for group in OVERHEAD_GROUPS:
+        chosen[group] = grid_best(rows, OVERHEAD_GRID, lambda v, g=group: fit(rows, tau, group_taus=chosen | {g: v}),
+                                  lambda x, g=group: x["what"] == "decode" and SPEED_ENGINES[x["engine"]] == g)
+    return chosen
 
 
 def errors(rows: list[dict]) -> list[dict]:
@@ -230,19 +245,21 @@ def bands(errs: list[dict]) -> list[dict]:
             for (w, e, f, c), v in sorted(groups.items()) if len(v) >= 5]
 
 
-def choose_sync_loop(rows: list[dict], tau: float) -> float:
+def choose_sync_loop(rows: list[dict], tau: float, group_taus: dict | None = None) -> float:
     """The grid value of vLLM V0's loop time whose fitted table predicts the calibration half's vLLM decode best."""
-    return grid_best(rows, SYNC_LOOP_GRID, lambda v: fit(rows, tau, sync=v),
+    return grid_best(rows, SYNC_LOOP_GRID, lambda v: fit(rows, tau, sync=v, group_taus=group_taus),
                      lambda x: x["what"] == "decode" and x["engine"] == "vllm")
 
 
-def choose_prefill_overheads(rows: list[dict], tau: float, sync: float | None = None) -> dict[str, float | None]:
+def choose_prefill_overheads(rows: list[dict], tau: float, sync: float | None = None,
+                             group_taus: dict | None = None) -> dict[str, float | None]:
     """Per engine group (PREFILL_GROUPS), the grid value of the prefill per-layer time whose fitted table predicts that
     group's calibration time-to-first-token runs best, the groups chosen one after the other."""
     chosen: dict[str, float | None] = {}
     for group in PREFILL_GROUPS:
         chosen[group] = grid_best(rows, PREFILL_OVERHEAD_GRID,
-                                  lambda v, g=group: fit(rows, tau, prefill_taus=chosen | {g: v}, sync=sync),
+                                  lambda v, g=group: fit(rows, tau, prefill_taus=chosen | {g: v}, sync=sync,
+                                                         group_taus=group_taus),
                                   lambda x, g=group: x["what"] == "ttft" and SPEED_ENGINES[x["engine"]] == g)
     return chosen
 
@@ -259,9 +276,10 @@ def main() -> None:
     rows = load_rows()
     cal = [r for r in rows if half(r) == "calibration"]
     tau = choose_overhead(cal)
-    sync = choose_sync_loop(cal, tau)
-    prefill_taus = choose_prefill_overheads(cal, tau, sync)
-    entries = fit(cal, tau, prefill_taus, sync)
+    group_taus = choose_group_overheads(cal, tau)
+    sync = choose_sync_loop(cal, tau, group_taus)
+    prefill_taus = choose_prefill_overheads(cal, tau, sync, group_taus)
+    entries = fit(cal, tau, prefill_taus, sync, group_taus)
     _write(entries)
     errs = errors(rows)
     _write(entries, bands(errs))

@@ -263,7 +263,12 @@ def stage_weights(spec: ModelSpec, quant: str, layers_per_stage: list[int], *, t
     parallel: whole experts spread over the GPUs; default tp). The first stage also holds the embedding, the last the
     lm_head and the final norm (and the tied embedding matrix again as its lm_head when there is more than one
     stage). only: a test of a StoredTensor; the tensors it passes alone (is_mxfp4_expert, say)."""
-    ep = tp if ep is None else ep
+    return list(_stage_weights(spec, quant, tuple(layers_per_stage), tp, tp if ep is None else ep, only))
+
+
+@lru_cache(maxsize=4096)
+def _stage_weights(spec: ModelSpec, quant: str, layers_per_stage: tuple[int, ...], tp: int, ep: int,
+                   only) -> tuple[int, ...]:
     stage_of = {}
     start = 0
     for s, n in enumerate(layers_per_stage):
@@ -284,4 +289,4 @@ def stage_weights(spec: ModelSpec, quant: str, layers_per_stage: list[int], *, t
                 out[last] += share
         else:
             out[last] += share
-    return out
+    return tuple(out)

@@ -48,9 +48,19 @@ def test_batch1_decode_is_bytes_over_effective_bandwidth_plus_the_layers_overhea
     step = decode_seconds_per_token(spec, g, quant="fp16", kv_dtype="fp16", context=512, engine="llama.cpp")
     bytes_ = weight_bytes_read(spec, "fp16", tokens=1) + 512 * 128 * 1024
     eff = efficiencies(g, "fp16", "llama.cpp")[0].decode_memory  # the table's llama.cpp/cuda/float/gddr entry
-    tau = layer_overhead("llama.cpp").layer_overhead_s  # the table's per-layer overhead (no llama.cpp entry: default)
+    tau = layer_overhead("llama.cpp").layer_overhead_s  # the table's llama.cpp per-layer overhead
     assert 0 < tau < 1e-3
     assert step == pytest.approx(bytes_ / (936.2e9 * eff) + 32 * tau)  # 936.2 GB/s, 32 layers
+
+
+def test_each_engine_group_takes_its_own_per_layer_time():
+    # compiled engines (vLLM, SGLang, TensorRT-LLM, ...) and llama.cpp each have an entry chosen on their own
+    # calibration decode runs; an engine of neither group (MLX) takes the value chosen over all of them
+    from planner.efficiency import _engine_entry
+
+    assert layer_overhead("vllm") == layer_overhead("sglang") == _engine_entry("layer_overhead_s", "vllm")
+    assert layer_overhead("vllm").engine == "compiled" and layer_overhead("llama.cpp").engine == "llama.cpp"
+    assert layer_overhead("mlx").engine == "default"
 
 
 def test_eager_engines_have_a_floor_and_no_added_overhead():

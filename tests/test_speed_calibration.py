@@ -9,6 +9,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from calibrate_speed import (  # noqa: E402
     bands,
+    choose_group_overheads,
     choose_overhead,
     choose_prefill_overheads,
     choose_sync_loop,
@@ -89,21 +90,24 @@ def committed() -> dict:
 
 def test_the_committed_table_is_what_the_calibration_half_fits(committed):
     calibration = [r for r in ROWS if half(r) == "calibration"]
-    tau = next(e["layer_overhead_s"] for e in committed["entries"] if "layer_overhead_s" in e)
+    per_layer = {e["engine"]: e["layer_overhead_s"] for e in committed["entries"] if "layer_overhead_s" in e}
+    tau = per_layer.pop("default")
     assert tau == choose_overhead(calibration)  # the grid's best on the calibration half, refitted at each value
     assert 0 < tau < 2e-4
+    groups = choose_group_overheads(calibration, tau)  # then each engine group's own, on its calibration decode
+    assert per_layer == groups and set(groups) == {"compiled", "llama.cpp"}
     sync = next(e["sync_loop_step_s"] for e in committed["entries"] if "sync_loop_step_s" in e)
-    assert sync == choose_sync_loop(calibration, tau)  # vLLM V0's loop, on the calibration half's vLLM decode runs
+    assert sync == choose_sync_loop(calibration, tau, groups)  # vLLM V0's loop, on the calibration vLLM decode runs
     prefill = {e["engine"]: e["prefill_layer_overhead_s"] for e in committed["entries"]
                if "prefill_layer_overhead_s" in e}
-    chosen = choose_prefill_overheads(calibration, tau, sync)  # per engine group, on its calibration TTFT
+    chosen = choose_prefill_overheads(calibration, tau, sync, groups)  # per engine group, on its calibration TTFT
     assert prefill == {g: v for g, v in chosen.items() if v is not None}
     tiles = {(e["engine"], e.get("backend")): e["moe_prefill_tile"] for e in committed["entries"]
              if "moe_prefill_tile" in e}  # read in the engines' kernels, not fitted
     assert tiles == {("llama.cpp", "cuda"): 128, ("llama.cpp", "rocm"): 64, ("llama.cpp", "vulkan"): 128,
                      ("llama.cpp", "metal"): 32,
                      ("vllm", None): 64, ("compiled", None): 64}
-    assert committed["entries"] == fit(calibration, tau, chosen, sync)
+    assert committed["entries"] == fit(calibration, tau, chosen, sync, groups)
     floors = {e["engine"]: e["decode_floor_s_per_layer"] for e in committed["entries"]
               if "decode_floor_s_per_layer" in e}
     assert 0.0005 < floors["transformers"] < 0.002
