@@ -79,7 +79,8 @@ HEADER = """\
 
 def key_of(row: dict, *, prefill: bool = False) -> tuple[str, str, str, str]:
     """(engine, backend, weight family, GPU class) of a run; prefill: the family of the kernels its prefill runs
-    (llama.cpp's cuBLAS path runs dequantized GGUF weights as float ones: planner.perf.llamacpp_prefill_family)."""
+    (llama.cpp's cuBLAS and rocBLAS paths run dequantized GGUF weights as float ones, its MMQ on AMD Instinct is "dp4a"
+    or "mfma": planner.perf.llamacpp_prefill_family)."""
     spec = spec_of(row)
     g = load_gpu(row["gpu"])
     backend = (row.get("backend") or default_backend(g)) if row["engine"] == "llama.cpp" else ANY

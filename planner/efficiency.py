@@ -31,6 +31,9 @@ from .quant.catalog import get_quant
 from .spec import ModelSpec
 
 Family = Literal["float", "fp8", "int8", "int4", "gguf"]
+# Besides these weight families, prefill entries are also keyed by the kernels that run a prompt where they differ
+# from the weights' own (planner.perf.llamacpp_prefill_family): "float" for a dequantize-then-GEMM path, and on AMD
+# Instinct llama.cpp's MMQ on the vector units ("dp4a") or on the matrix cores ("mfma").
 GPUClass = Literal["hbm", "gddr", "apple", "amd", "amd-hbm"]
 # Engines whose speed planner models, and the group an engine falls back to when the table has nothing for it.
 # AutoAWQ runs its fused modules inside transformers' generate() (eager, a Python loop per step, its decode floored like
@@ -233,12 +236,26 @@ def lookup(what: Literal["decode_memory", "prefill_compute"], *, engine: str, fa
 def efficiencies(gpu: GPU, quant: str, engine: str, spec: ModelSpec | None = None, *,
                  backend: str | None = None, prefill_family: str | None = None) -> tuple[Entry, Entry]:
     """(decode-memory entry, prefill-compute entry) for a run of `engine` on `gpu` with `quant` weights.
-    prefill_family: the family whose kernels run the prefill, where not the weights' own (llama.cpp's cuBLAS path
-    runs dequantized GGUF weights as float ones: planner.perf.llamacpp_prefill_family)."""
+    prefill_family: the family whose kernels run the prefill, where not the weights' own (llama.cpp's cuBLAS and
+    rocBLAS paths run dequantized GGUF weights as float ones, its MMQ on AMD Instinct is "dp4a" or "mfma":
+    planner.perf.llamacpp_prefill_family)."""
     backend = check_backend(backend) if backend is not None else (
         default_backend(gpu) if engine == "llama.cpp" else ANY)
     kw = dict(engine=engine, fam=family(quant, spec), cls=gpu_class(gpu), backend=backend)
-    return lookup("decode_memory", **kw), lookup("prefill_compute", **{**kw, "fam": prefill_family or kw["fam"]})
+    prefill = lookup("prefill_compute", **{**kw, "fam": prefill_family or kw["fam"]})
+    if prefill_family == "mfma" and prefill.family != "mfma":
+        prefill = _as_the_path_it_replaced(gpu, kw)
+    return lookup("decode_memory", **kw), prefill
+
+
+def _as_the_path_it_replaced(gpu: GPU, kw: dict) -> Entry:
+    """llama.cpp's MMQ on an Instinct GPU's matrix cores without an entry of its own: the rate of the rocBLAS path it
+    replaced (the float entry's share of the fp16 peak, taken as a share of the int8 peak it runs against): a floor,
+    since llama.cpp moved to it because "rocblas/tensile performs very poorly on CDNA3" (ggml-cuda/mmq.cu)."""
+    rocblas = lookup("prefill_compute", **{**kw, "fam": "float"})
+    share = rocblas.prefill_compute * gpu.peak_flops("fp16") / gpu.peak_flops("int8")
+    return rocblas.model_copy(update={"prefill_compute": share, "derivation": rocblas.derivation + "; standing for "
+                                      "the matrix-core MMQ path, which has no entry of its own, at its rate"})
 
 
 def efficiency_keys(gpu: GPU, quant: str, engine: str, spec: ModelSpec | None = None, *, backend: str | None = None,

@@ -60,6 +60,10 @@ class Performance(BaseModel):
     request_overhead_seconds: float | None = Field(
         None, description="what a served request adds to the time to first token (HTTP, tokenization, scheduling), "
         "from published server benchmarks; None where none is known")
+    prompt_kernels: str | None = Field(
+        None, description="llama.cpp on an AMD Instinct GPU: the kernels its build runs a prompt's matrices in (MMQ "
+        "on the vector units, dequantized weights through rocBLAS, or MMQ on the matrix cores), and whether their "
+        "efficiency entry is their own; None elsewhere")
     typical_error: dict[str, float] = Field(
         default_factory=dict, description="decode / ttft: the median |error| against published runs that did not "
         "calibrate planner (the check half, for this engine and weight family), as a fraction")
@@ -138,6 +142,8 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
     from .machine import has_speed
     from .perf import (
         ALLREDUCE_LATENCY_S,
+        LLAMACPP_N_BATCH,
+        LLAMACPP_N_UBATCH,
         allreduce_note,
         decode_seconds_per_token,
         default_engine,
@@ -151,8 +157,11 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
     g = load_gpu(gpu)
     engine = engine or default_engine(w.quant, spec)
     build, loop, lag = release_speed(engine, engine_version)
+    ubatch = min((micro_batches or {}).get("n_ubatch", LLAMACPP_N_UBATCH), (micro_batches or {}).get(
+        "n_batch", LLAMACPP_N_BATCH))
+    kernels = llamacpp_prefill_family(w.quant, g, None, build, engine=engine, ubatch=ubatch)
     used = efficiency_keys(g, w.quant, engine, spec, efficiency=efficiency, prefill_efficiency=prefill_efficiency,
-                           prefill_family=llamacpp_prefill_family(w.quant, g, None, build, engine=engine))
+                           prefill_family=kernels)
     prompt = w.context if prompt is None else positive_int("prompt", prompt)
     if prompt > w.context:
         raise WorkloadError(f"prompt {prompt} exceeds context {w.context}")
@@ -191,7 +200,26 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
         moe_prefill_split_seconds=moe_prefill_split_seconds(spec, engine, tp) if ttft is not None and tp * pp > 1
         else 0.0,
         allreduce_note=allreduce_note(g, tp) if has_speed(g) else None,
-        request_overhead_seconds=request_seconds(engine))
+        request_overhead_seconds=request_seconds(engine),
+        prompt_kernels=_instinct_prompt_kernels(kernels, g, used["prefill"]))
+
+
+# llama.cpp's prompt kernels on AMD Instinct (planner.perf.cdna_prefill_path), as said beside the speed
+_INSTINCT_KERNELS = {"dp4a": "MMQ on the vector units (dp4a)", "float": "weights dequantized, then rocBLAS's GEMM",
+                     "mfma": "MMQ on the int8 matrix cores"}
+
+
+def _instinct_prompt_kernels(kernels: str | None, g, entry: str) -> str | None:
+    if not g.architecture.startswith("CDNA") or kernels not in _INSTINCT_KERNELS:
+        return None
+    said = _INSTINCT_KERNELS[kernels]
+    if entry == "yours" or entry.split("/")[2] == kernels:
+        return said
+    if kernels == "mfma":
+        return (f"{said}, taken at the rate of the rocBLAS path it replaced (too few calibration runs of its own "
+                "yet; llama.cpp moved to it because rocBLAS ran slower)")
+    return (f"{said}, at the entry of llama.cpp's prompts on Instinct over all its kernels (too few calibration runs "
+            "of its own yet)")
 
 
 class ReleaseSpeed(NamedTuple):

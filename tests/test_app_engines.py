@@ -121,6 +121,12 @@ def test_transformers_eager_attention_from_the_sidebar_and_the_link():
 
 
 
+def test_llama_cpp_on_an_instinct_gpu_says_which_prompt_kernels_its_build_runs():
+    at = app(model="meta-llama/Llama-3.1-8B", quant="q4_k_m", gpu="mi300x", engine="llama.cpp")
+    assert "On this GPU llama.cpp runs a prompt's matrices in MMQ on the int8 matrix cores" in caption(at)
+    assert "matrices in" not in caption(app(model="meta-llama/Llama-3.1-8B", quant="q4_k_m", engine="llama.cpp"))
+
+
 # Found in review: each of these showed something planner does not say
 
 def test_vllm_that_does_not_fit_is_never_shown_as_fitting():

@@ -155,10 +155,12 @@ def test_llamacpp_prefill_runs_quantized_weights_on_int8_tensor_cores_from_b3216
 
 def test_llamacpp_on_instinct_prefills_as_its_rocm_build_chose_kernels():
     # ggml_cuda_should_use_mmq and its forerunner in ggml-cuda.cu, for a 512-token micro-batch on CDNA: MMQ on the
-    # vector units (dp4a) as every AMD GPU before RDNA 3 (b3066: use_mul_mat_q && cc < CC_RDNA3); the MI100 (gfx908,
-    # cc == CC_CDNA) to rocBLAS from b4201 (PR #10498, commit 3ad5451f, the 4201st of llama.cpp's history), every CDNA
-    # GPU from b4619 (PR #11601, 4d0598e1); MMQ on the int8 matrix cores on CDNA 3 from b5997 (PR #14624, 66906cd8:
-    # amd_mfma_available = CDNA 3), on CDNA 1/2 from b6036 only with Q4_0/Q4_1/Q5_0/Q5_1 (PR #14949, ad4a7001)
+    # vector units (dp4a) as every AMD GPU before RDNA 3 (b3066: use_mul_mat_q && cc < CC_RDNA3); the MI100 to rocBLAS
+    # from b4567 (PR #11244, commit d6d24cd9, the 4567th of llama.cpp's history: before it HIP builds numbered the
+    # MI100 9.0, Vega's cc, so PR #10498's `cc != CC_CDNA` at b4201 never matched it), every CDNA GPU from b4619
+    # (PR #11601, 4d0598e1); MMQ on the int8 matrix cores on CDNA 3 from b5997 (PR #14624, 66906cd8:
+    # amd_mfma_available = CDNA 3), on CDNA 1/2 from b6036 (PR #14949, ad4a7001) for micro-batches of up to 128
+    # tokens, 256 with Q4_K/Q5_K, any with Q4_0/Q4_1/Q5_0/Q5_1; under 64 tokens MMQ throughout
     from planner.perf import (
         LLAMACPP_CDNA1_ROCBLAS_BUILD,
         LLAMACPP_CDNA3_MMQ_BUILD,
@@ -169,24 +171,56 @@ def test_llamacpp_on_instinct_prefills_as_its_rocm_build_chose_kernels():
         llamacpp_prefill_family,
     )
 
-    assert (LLAMACPP_CDNA1_ROCBLAS_BUILD, LLAMACPP_CDNA_ROCBLAS_BUILD) == (4201, 4619)
+    assert (LLAMACPP_CDNA1_ROCBLAS_BUILD, LLAMACPP_CDNA_ROCBLAS_BUILD) == (4567, 4619)
     assert (LLAMACPP_CDNA3_MMQ_BUILD, LLAMACPP_CDNA_MMQ_BUILD) == (5997, 6036)
     mi100, mi250x, mi300x = load_gpu("mi100"), load_gpu("mi250x"), load_gpu("mi300x")
-    builds = (3066, 4201, 4619, 5997, 6036)
+    builds = (3066, 4201, 4567, 4619, 5997, 6036)
 
-    def paths(quant, g):
-        return [cdna_prefill_path(quant, g, b) for b in builds]
-    assert paths("q4_k_m", mi100) == ["dp4a", "rocblas", "rocblas", "rocblas", "rocblas"]
-    assert paths("q4_0", mi100) == ["dp4a", "rocblas", "rocblas", "rocblas", "mfma"]
-    assert paths("q4_k_m", mi250x) == ["dp4a", "dp4a", "rocblas", "rocblas", "rocblas"]
-    assert paths("q4_k_m", mi300x) == ["dp4a", "dp4a", "rocblas", "mfma", "mfma"]
-    assert paths("iq1_m", mi300x) == ["rocblas"] * 5  # never an MMQ type
+    def paths(quant, g, ubatch=512):
+        return [cdna_prefill_path(quant, g, b, ubatch) for b in builds]
+    assert paths("q4_k_m", mi100) == ["dp4a", "dp4a", "rocblas", "rocblas", "rocblas", "rocblas"]
+    assert paths("q4_0", mi100) == ["dp4a", "dp4a", "rocblas", "rocblas", "rocblas", "mfma"]
+    assert paths("q4_k_m", mi250x) == ["dp4a", "dp4a", "dp4a", "rocblas", "rocblas", "rocblas"]
+    assert paths("q4_k_m", mi300x) == ["dp4a", "dp4a", "dp4a", "rocblas", "mfma", "mfma"]
+    assert paths("iq1_m", mi300x) == ["rocblas"] * 6  # never an MMQ type
+    # the micro-batch size (-ub): CDNA 1/2 take MMQ up to 128 tokens, 256 with Q4_K, and any build under 64
+    assert [cdna_prefill_path(q, mi250x, 6036, ub) for q, ub in (("q8_0", 128), ("q8_0", 256), ("q4_k_m", 256))] \
+        == ["mfma", "rocblas", "mfma"]
+    assert cdna_prefill_path("q4_k_m", mi300x, 5000, 32) == "dp4a"
     # each path's dtype (the vector units', fp16 GEMM, int8 matrix cores) and the family whose entry it takes
     assert [(llamacpp_matmul_dtype("q4_k_m", mi300x, build=b), llamacpp_prefill_family("q4_k_m", mi300x, build=b))
-            for b in (4201, 4619, 5997)] == [("fp32", "dp4a"), ("fp16", "float"), ("int8", "mfma")]
+            for b in (4567, 4619, 5997)] == [("fp32", "dp4a"), ("fp16", "float"), ("int8", "mfma")]
+    assert llamacpp_matmul_dtype("q8_0", mi250x, build=6036, ubatch=128) == "int8"
     assert llamacpp_matmul_dtype("q4_k_m", mi300x) == "int8"  # the current build
     assert llamacpp_prefill_family("q4_k_m", mi300x, "vulkan", build=4619) is None  # the ROCm build's kernels
     assert llamacpp_prefill_family("q4_k_m", load_gpu("rx-7900-xtx"), build=4619) is None  # Radeon: not CDNA
+    with pytest.raises(ValueError, match="rx-7900-xtx"):
+        cdna_prefill_path("q4_k_m", load_gpu("rx-7900-xtx"), 6036)
+
+
+def test_the_matrix_core_path_without_an_entry_takes_the_rocblas_rate_it_replaced():
+    # no calibration entry of llama.cpp's MMQ on Instinct matrix cores ("mfma") yet: its prefill runs at the rocBLAS
+    # path's share of the fp16 peak (MI300X: 1,307.4 TFLOP/s fp16, 2,614.9 TOPS int8), so the current build is never
+    # slower than b5000's rocBLAS in planner, and no faster than it either, until runs of its own calibrate it
+    from planner.efficiency import efficiencies, lookup
+
+    g = load_gpu("mi300x")
+    prefill = efficiencies(g, "q4_k_m", "llama.cpp", prefill_family="mfma")[1]
+    if lookup("prefill_compute", engine="llama.cpp", backend="rocm", fam="mfma", cls="amd-hbm").family == "mfma":
+        pytest.skip("the table now has an entry of the matrix-core path's own")
+    rocblas = efficiencies(g, "q4_k_m", "llama.cpp", prefill_family="float")[1]
+    assert prefill.key == rocblas.key == "llama.cpp/rocm/float/amd-hbm"
+    assert prefill.prefill_compute == pytest.approx(rocblas.prefill_compute * 1307.4 / 2614.9)
+    kw = dict(quant="q4_k_m", gpu="mi300x", context=4096, prompt=2048, engine="llama.cpp", n_gpu_layers=99)
+    now, b5000, b4000 = (estimate("meta-llama/Llama-3.1-8B", **kw, engine_version=v).performance
+                         for v in (None, "b5000", "b4000"))
+    # the same compute time; b5000 also pays the dequantization pass
+    assert now.prefill_seconds < b5000.prefill_seconds < 1.5 * now.prefill_seconds
+    # and the estimate says which kernels, and that the current ones borrow the rocBLAS rate
+    assert now.prompt_kernels.startswith("MMQ on the int8 matrix cores, taken at the rate of the rocBLAS path")
+    assert b5000.prompt_kernels == "weights dequantized, then rocBLAS's GEMM"
+    assert b4000.prompt_kernels.startswith("MMQ on the vector units (dp4a)")
+    assert estimate("meta-llama/Llama-3.1-8B", **{**kw, "gpu": "rtx-4090"}).performance.prompt_kernels is None
 
 
 def test_a_llamacpp_build_before_mmq_prefills_at_the_16_bit_rate():

@@ -31,7 +31,8 @@ def _plan(setup: Setup, where: str):
 def _typical(setup: Setup, quant: str, split: float = 0.0, link: str | None = None) -> str:
     """How far such figures land from published runs that did not calibrate planner (the check half); split: the
     MoE split prefill time the time to first token includes (Performance.moe_prefill_split_seconds); link: what the
-    all-reduces of a split over PCIe-linked GPUs assume (Performance.allreduce_note)."""
+    all-reduces of a split over PCIe-linked GPUs assume (Performance.allreduce_note), or the kernels llama.cpp runs a
+    prompt in on an AMD Instinct GPU (Performance.prompt_kernels)."""
     from planner.efficiency import speed_engine, typical_errors
     from planner.gpus import load_gpu
     from planner.perf import default_engine
@@ -77,8 +78,10 @@ def _one(setup: Setup, where: str):
     reason = e.engine_refusal or (perf.reason if perf is not None and not over else None)
     v = verdict(parts["total_bytes"], setup.usable_bytes, setup.reserve_pct, unit=setup.unit, where=where,
                 reason=reason if refused else None, refused=refused, fills_memory=setup.engine in ("vllm", "sglang"))
+    link = perf and (perf.allreduce_note or (f"on this GPU llama.cpp runs a prompt's matrices in {perf.prompt_kernels}"
+                                             if perf.prompt_kernels else None))
     speeds = ((perf.prefill_seconds, perf.decode_tokens_per_s, perf.throughput_tokens_per_s,
-               perf.moe_prefill_split_seconds, perf.allreduce_note) if perf else (None, None, None, 0.0, None))
+               perf.moe_prefill_split_seconds, link) if perf else (None, None, None, 0.0, None))
     return parts, v, speeds, e.engine_details, (e.workload.quant, e.workload.kv_dtype)
 
 

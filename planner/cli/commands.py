@@ -86,6 +86,8 @@ def cmd_estimate(a) -> str:
                   f"{p.throughput_tokens_per_s:.1f} tokens/s for the batch",
                   f"  ({p.engine}; efficiency entries: decode {p.efficiency_entries['decode']}, prefill "
                   f"{p.efficiency_entries['prefill']} — profiles/efficiency.yaml)"]
+        if p.prompt_kernels:
+            lines.append(f"  prompt kernels: {p.prompt_kernels}")
         if note := transformers_attention_note(p.engine, e.workload.attention, p.gpu, p.eager_attention_seconds):
             lines.append(f"  {note[0].lower()}{note[1:-1]}")
         if _offloaded(e):

@@ -34,24 +34,29 @@ LLAMACPP_MMQ_BUILD = 3216
 # of its build and LLAMACPP_MMQ_BUILD.
 _MMQ_SINCE = (("tq", None), ("iq1_m", None), ("iq4", 3317), ("iq", 3428), ("", 0))
 _FLOAT_GGUF = ("gguf-f32", "gguf-f16", "gguf-bf16")
-# llama.cpp's ROCm backend on AMD Instinct (CDNA) has run a prompt's micro-batches (64 tokens and more) three ways
-# (ggml-cuda/mmq.cu ggml_cuda_should_use_mmq, ggml-cuda.cu ggml_cuda_op_mul_mat_cublas):
-# - "dp4a": MMQ on the vector units (int8 dot products, no matrix cores), as every AMD GPU before RDNA 3, until b4201
-#   for the MI100 (PR #10498 "Add some minimal optimizations for CDNA", 2024-11-27: gfx908 to rocBLAS) and b4619 for
-#   CDNA 2 and 3 (PR #11601, 2025-02-02: every CDNA GPU to rocBLAS);
+# llama.cpp's ROCm backend on AMD Instinct (CDNA) has run a prompt's micro-batches three ways (ggml-cuda/mmq.cu
+# ggml_cuda_should_use_mmq, before it ggml-cuda.cu's use_mul_mat_q; ggml_cuda_op_mul_mat_cublas):
+# - "dp4a": MMQ on the vector units (int8 dot products, no matrix cores), as every AMD GPU before RDNA 3 (b3066:
+#   use_mul_mat_q && cc < CC_RDNA3), until b4567 on the MI100 and b4619 on CDNA 2 and 3. PR #10498 (b4201) meant to
+#   send gfx908 to rocBLAS (cc != CC_CDNA), but HIP builds then derived cc from the major.minor version, 9.0 for the
+#   MI100, Vega's number: only PR #11244 (b4567, 2025-01-27, "parse the architecture as supplied by gcnArchName")
+#   made the MI100 CC_CDNA; PR #11601 (b4619, 2025-02-02) then sent every CDNA GPU to rocBLAS. Micro-batches under 64
+#   tokens (MMQ_DP4A_MAX_BATCH_SIZE) stayed in MMQ throughout;
 # - "rocblas": the weights dequantized to fp16, then rocBLAS's GEMM (fp32 accumulation on CDNA), as CUDA's cuBLAS
 #   path;
-# - "mfma": MMQ on the int8 matrix cores, on CDNA 3 for every batch from b5997 (PR #14624, "HIP: Enable Matrix cores
-#   for MMQ Kernels, Enable stream-K for CDNA 3", 2025-07-27), on CDNA 1 and 2 from b6036 for every batch only with
-#   the legacy 4- and 5-bit types (PR #14949: otherwise ne11 <= 128, or <= 256 for Q4_K/Q5_K, below a default
-#   512-token micro-batch). The source's reason: "rocblas/tensile performs very poorly on CDNA3".
+# - "mfma": MMQ on the int8 matrix cores, on CDNA 3 (and later) for every micro-batch from b5997 (PR #14624, "HIP:
+#   Enable Matrix cores for MMQ Kernels, Enable stream-K for CDNA 3", 2025-07-27); on CDNA 1 and 2 from b6036
+#   (PR #14949) for micro-batches of up to 128 tokens, up to 256 with Q4_K/Q5_K, any with Q4_0/Q4_1/Q5_0/Q5_1. The
+#   source's reason: "rocblas/tensile performs very poorly on CDNA3".
 # Types outside MMQ's list take rocBLAS throughout. (Not modelled: from PR #18202, 2025-12-28, CDNA 1/2 run MoE
 # models of more than 64 experts in MMQ.)
-LLAMACPP_CDNA1_ROCBLAS_BUILD = 4201
+LLAMACPP_CDNA1_ROCBLAS_BUILD = 4567
 LLAMACPP_CDNA_ROCBLAS_BUILD = 4619
 LLAMACPP_CDNA3_MMQ_BUILD = 5997
 LLAMACPP_CDNA_MMQ_BUILD = 6036
 _CDNA_MMQ_ANY_BATCH = ("q4_0", "q4_1", "q5_0", "q5_1")
+_CDNA_MMQ_UP_TO_256 = ("q4_k", "q5_k")
+_DP4A_MAX_BATCH = 64
 # The dtype whose datasheet peak each path's efficiency is taken against: dp4a runs on the vector ALUs (four int8
 # products per 32-bit lane, so at a multiple of the fp32 vector rate on every CDNA GPU), the others on matrix cores.
 _CDNA_PATH_DTYPE = {"dp4a": "fp32", "rocblas": "fp16", "mfma": "int8"}
@@ -64,17 +69,23 @@ def _mmq_type(quant: str, build: int, *, cuda: bool = False) -> bool:
     return since is not None and build >= max(since, LLAMACPP_MMQ_BUILD if cuda else 0)
 
 
-def cdna_prefill_path(quant: str, gpu: GPU, build: int) -> str:
-    """How llama.cpp's ROCm build at `build` runs a prompt's 512-token micro-batches of these GGUF weights on this
-    Instinct GPU: "dp4a", "rocblas" or "mfma" (above)."""
+def cdna_prefill_path(quant: str, gpu: GPU, build: int, ubatch: int = 512) -> str:
+    """How llama.cpp's ROCm build at `build` runs a prompt's micro-batches of `ubatch` tokens of these quantized GGUF
+    weights on an AMD Instinct GPU: "dp4a", "rocblas" or "mfma" (above)."""
+    if not gpu.architecture.startswith("CDNA"):
+        raise ValueError(f"cdna_prefill_path: {gpu.id} is not an AMD Instinct (CDNA) GPU")
     q = quant.removeprefix("gguf-")
     if not _mmq_type(quant, build):
         return "rocblas"
-    cdna3 = gpu.architecture == "CDNA 3"
-    if cdna3 and build >= LLAMACPP_CDNA3_MMQ_BUILD or build >= LLAMACPP_CDNA_MMQ_BUILD and (
-            cdna3 or q in _CDNA_MMQ_ANY_BATCH):
+    cdna3 = gpu.architecture not in ("CDNA 1", "CDNA 2")  # the source's CDNA3 test holds for what came after
+    if build >= LLAMACPP_CDNA3_MMQ_BUILD and cdna3:
         return "mfma"
-    if build >= LLAMACPP_CDNA_ROCBLAS_BUILD or build >= LLAMACPP_CDNA1_ROCBLAS_BUILD and gpu.architecture == "CDNA 1":
+    if build >= LLAMACPP_CDNA_MMQ_BUILD and (ubatch <= 128 or q in _CDNA_MMQ_ANY_BATCH
+                                              or (ubatch <= 256 and q.startswith(_CDNA_MMQ_UP_TO_256))):
+        return "mfma"
+    if ubatch < _DP4A_MAX_BATCH:
+        return "dp4a"
+    if build >= LLAMACPP_CDNA_ROCBLAS_BUILD or (build >= LLAMACPP_CDNA1_ROCBLAS_BUILD and gpu.architecture == "CDNA 1"):
         return "rocblas"
     return "dp4a"
 
@@ -84,10 +95,10 @@ def _instinct(gpu: GPU | None, backend: str | None) -> bool:
 
 
 def llamacpp_matmul_dtype(quant: str, gpu: GPU | None = None, backend: str | None = None,
-                          build: int | None = None) -> str:
+                          build: int | None = None, ubatch: int = 512) -> str:
     """The dtype of llama.cpp's prefill matmuls: "int8" where its CUDA build runs these weights in MMQ, fp32 for
-    fp32 weights, on an Instinct GPU its ROCm build's path's (cdna_prefill_path), else "fp16_acc16". backend: None
-    for the GPU's default; build: None for the current one."""
+    fp32 weights, on an Instinct GPU its ROCm build's path's (cdna_prefill_path, at micro-batches of `ubatch`
+    tokens), else "fp16_acc16". backend: None for the GPU's default; build: None for the current one."""
     from ..engines.llamacpp.releases import LLAMACPP_CURRENT  # not at the top: it imports every engine
 
     q = get_quant(quant)
@@ -95,7 +106,7 @@ def llamacpp_matmul_dtype(quant: str, gpu: GPU | None = None, backend: str | Non
         return "fp32"
     build = LLAMACPP_CURRENT if build is None else build
     if _instinct(gpu, backend) and q.is_gguf and q.name not in _FLOAT_GGUF:
-        return _CDNA_PATH_DTYPE[cdna_prefill_path(q.name, gpu, build)]
+        return _CDNA_PATH_DTYPE[cdna_prefill_path(q.name, gpu, build, ubatch)]
     if gpu is None or not q.is_gguf or q.name in _FLOAT_GGUF or (backend or default_backend(gpu)) != "cuda" \
             or "int8" not in gpu.flops_per_s:
         return "fp16_acc16"
@@ -103,20 +114,20 @@ def llamacpp_matmul_dtype(quant: str, gpu: GPU | None = None, backend: str | Non
 
 
 def llamacpp_prefill_family(quant: str, gpu: GPU | None = None, backend: str | None = None,
-                            build: int | None = None, *, engine: str = "llama.cpp") -> str | None:
+                            build: int | None = None, *, engine: str = "llama.cpp", ubatch: int = 512) -> str | None:
     """"float" where llama.cpp's CUDA build prefills quantized GGUF weights through cuBLAS — dequantized to fp16,
     then the very GEMM float weights run (ggml-cuda.cu ggml_cuda_op_mul_mat_cublas: to_fp16_cuda, cublasGemmEx
     with CUBLAS_COMPUTE_16F; b2824: for every batch over MMQ_MAX_BATCH_SIZE 32 with tensor cores), so the float
     weights' prefill efficiency is theirs; so too its ROCm build on an Instinct GPU through rocBLAS, whose MMQ paths
     are kernels no other GPU runs and take entries of their own: "dp4a" (the vector units) and "mfma" (the matrix
-    cores; cdna_prefill_path). None where the weights' own family holds (CUDA's MMQ, other backends, float weights,
-    other engines)."""
+    cores; cdna_prefill_path, at micro-batches of `ubatch` tokens). None where the weights' own family holds (CUDA's
+    MMQ, other backends, float weights, other engines)."""
     from ..engines.llamacpp.releases import LLAMACPP_CURRENT  # not at the top: it imports every engine
 
     if engine != "llama.cpp" or gpu is None or family(quant) != "gguf":
         return None
     if _instinct(gpu, backend):
-        path = cdna_prefill_path(get_quant(quant).name, gpu, LLAMACPP_CURRENT if build is None else build)
+        path = cdna_prefill_path(get_quant(quant).name, gpu, LLAMACPP_CURRENT if build is None else build, ubatch)
         return {"rocblas": "float"}.get(path, path)
     if (backend or default_backend(gpu)) != "cuda":
         return None

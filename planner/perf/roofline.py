@@ -68,11 +68,11 @@ UNKNOWN_LINK_BYTES_PER_S = 32e9
 
 
 def compute_dtype(quant: str, engine: Engine = "vllm", *, gpu: GPU | None = None, backend: str | None = None,
-                  build: int | None = None) -> str:
+                  build: int | None = None, ubatch: int = LLAMACPP_N_UBATCH) -> str:
     """The dtype matmuls run in: fp8 checkpoints on fp8 tensor cores, fp32 in fp32, the rest in 16-bit; llama.cpp's
-    as its build runs them (llamacpp_matmul_dtype)."""
+    as its build runs them at micro-batches of `ubatch` tokens (llamacpp_matmul_dtype)."""
     if engine == "llama.cpp":
-        return llamacpp_matmul_dtype(quant, gpu, backend, build)
+        return llamacpp_matmul_dtype(quant, gpu, backend, build, ubatch)
     name = get_quant(quant).name
     return {"fp8": "fp8", "fp8-block": "fp8", "fp32": "fp32", "fp16": "fp16", "f16": "fp16"}.get(name, "bf16")
 
@@ -196,15 +196,16 @@ def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, pro
                                       backend=(backend or default_backend(gpu)) if engine == "llama.cpp" else None)
     bandwidth = gpu.memory_bandwidth_bytes_per_s * memory_efficiency(gpu, quant, engine, spec, backend=backend,
                                                                      efficiency=efficiency)
-    peak = gpu.peak_flops(compute_dtype(quant, engine, gpu=gpu, backend=backend, build=build))
+    ubatch = min(n_ubatch, n_batch)
+    peak = gpu.peak_flops(compute_dtype(quant, engine, gpu=gpu, backend=backend, build=build, ubatch=ubatch))
     if peak is None:
         return None  # prefill is compute-bound; without a FLOP/s figure there is no honest answer
-    cublas = llamacpp_prefill_family(quant, gpu, backend, build, engine=engine)
+    kernels = llamacpp_prefill_family(quant, gpu, backend, build, engine=engine, ubatch=ubatch)
     compute_s = flops / (peak * prefill_compute_efficiency(gpu, quant, engine, spec, backend=backend,
                                                            prefill_efficiency=prefill_efficiency,
-                                                           prefill_family=cublas))
-    if engine == "llama.cpp":
-        dequant_s = llamacpp_dequant_bytes(spec, quant, tokens=tokens) / bandwidth if cublas == "float" else 0.0
+                                                           prefill_family=kernels))
+    if engine == "llama.cpp":  # the dequantize-then-GEMM path (cuBLAS, rocBLAS) first writes the weights as fp16
+        dequant_s = llamacpp_dequant_bytes(spec, quant, tokens=tokens) / bandwidth if kernels == "float" else 0.0
         return llamacpp_prefill_seconds(compute_s, weights / bandwidth, kv / bandwidth, spec, engine, tokens=tokens,
                                         stages=stages, dequant_s=dequant_s, n_ubatch=n_ubatch, n_batch=n_batch)
     if eager:
