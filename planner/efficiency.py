@@ -253,6 +253,8 @@ def _as_the_path_it_replaced(gpu: GPU, kw: dict) -> Entry:
     replaced (the float entry's share of the fp16 peak, taken as a share of the int8 peak it runs against): a floor,
     since llama.cpp moved to it because "rocblas/tensile performs very poorly on CDNA3" (ggml-cuda/mmq.cu)."""
     rocblas = lookup("prefill_compute", **{**kw, "fam": "float"})
+    if not gpu.peak_flops("fp16") or not gpu.peak_flops("int8"):
+        return rocblas  # no int8 figure: the prefill has no peak to run against anyway
     share = rocblas.prefill_compute * gpu.peak_flops("fp16") / gpu.peak_flops("int8")
     return rocblas.model_copy(update={"prefill_compute": share, "derivation": rocblas.derivation + "; standing for "
                                       "the matrix-core MMQ path, which has no entry of its own, at its rate"})
