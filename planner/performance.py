@@ -157,8 +157,8 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
     g = load_gpu(gpu)
     engine = engine or default_engine(w.quant, spec)
     build, loop, lag = release_speed(engine, engine_version)
-    ubatch = min((micro_batches or {}).get("n_ubatch", LLAMACPP_N_UBATCH), (micro_batches or {}).get(
-        "n_batch", LLAMACPP_N_BATCH))
+    given = micro_batches or {}
+    ubatch = min(given.get("n_ubatch", LLAMACPP_N_UBATCH), given.get("n_batch", LLAMACPP_N_BATCH))
     kernels = llamacpp_prefill_family(w.quant, g, None, build, engine=engine, ubatch=ubatch)
     used = efficiency_keys(g, w.quant, engine, spec, efficiency=efficiency, prefill_efficiency=prefill_efficiency,
                            prefill_family=kernels)

@@ -5,6 +5,7 @@ import pytest
 
 from planner import PlannerError, estimate, load_model
 from planner.efficiency import prefill_layer_overhead
+from planner.errors import WorkloadError
 from planner.gpus import load_gpu
 from planner.parallel import plan
 from planner.perf import layer_overhead_seconds, prefill_seconds
@@ -194,7 +195,7 @@ def test_llamacpp_on_instinct_prefills_as_its_rocm_build_chose_kernels():
     assert llamacpp_matmul_dtype("q4_k_m", mi300x) == "int8"  # the current build
     assert llamacpp_prefill_family("q4_k_m", mi300x, "vulkan", build=4619) is None  # the ROCm build's kernels
     assert llamacpp_prefill_family("q4_k_m", load_gpu("rx-7900-xtx"), build=4619) is None  # Radeon: not CDNA
-    with pytest.raises(ValueError, match="rx-7900-xtx"):
+    with pytest.raises(WorkloadError, match="rx-7900-xtx"):
         cdna_prefill_path("q4_k_m", load_gpu("rx-7900-xtx"), 6036)
 
 

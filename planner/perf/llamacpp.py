@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..efficiency import default_backend, family
+from ..errors import WorkloadError
 from ..gpus import GPU
 from ..quant.catalog import get_quant
 from ..quant.gguf import ggml_types
@@ -73,7 +74,7 @@ def cdna_prefill_path(quant: str, gpu: GPU, build: int, ubatch: int = 512) -> st
     """How llama.cpp's ROCm build at `build` runs a prompt's micro-batches of `ubatch` tokens of these quantized GGUF
     weights on an AMD Instinct GPU: "dp4a", "rocblas" or "mfma" (above)."""
     if not gpu.architecture.startswith("CDNA"):
-        raise ValueError(f"cdna_prefill_path: {gpu.id} is not an AMD Instinct (CDNA) GPU")
+        raise WorkloadError(f"cdna_prefill_path: {gpu.id} is not an AMD Instinct (CDNA) GPU")
     q = quant.removeprefix("gguf-")
     if not _mmq_type(quant, build):
         return "rocblas"
