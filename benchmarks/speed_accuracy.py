@@ -49,6 +49,26 @@ def table_by_half(errs: list[dict]) -> list[str]:
     return lines
 
 
+def ollama_lines(errs: list[dict], rows: list[dict]) -> list[str]:
+    """Runs through Ollama (its `--verbose` eval rate), in the data as llama.cpp runs of the build each release
+    vendors: per half, how planner's llama.cpp figures carry to them."""
+    by_row = {id(r): r for r in rows}
+    lines = ["", "Runs through Ollama (`ollama run --verbose`'s eval rate), taken as llama.cpp runs of the build each "
+             "release vendors (`benchmarks/data/published_ollama.jsonl`):", "",
+             "| half | quantity | runs | sources | median error | median abs. error |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for h in ("check", "calibration"):
+        for what in ("decode", "ttft"):
+            part = [x for x in errs if x["half"] == h and x["what"] == what
+                    and by_row[x["row"]]["engine_printed"].startswith("Ollama ")]
+            if part:
+                e = [x["error"] for x in part]
+                lines.append(f"| {h} | {'decode tokens/s' if what == 'decode' else 'time to first token'} | "
+                             f"{len(e)} | {len({source_id(x['source']) for x in part})} | {100 * median(e):+.1f} % | "
+                             f"{100 * median(abs(v) for v in e):.1f} % |")
+    return lines
+
+
 def offload_table() -> list[str]:
     """llama.cpp with experts in system RAM (benchmarks/offload_speed.py): a check, nothing fitted to it."""
     from offload_speed import errors as offload_errors
@@ -155,6 +175,7 @@ def main(markdown: bool = False) -> None:
     if markdown:
         print(_header())
         print("\n".join(table_by_half(errs)))
+        print("\n".join(ollama_lines(errs, rows)))
         print("\n".join(offload_table()))
         print("\n| half | what | model | quant | GPU | engine | published | planner | error | entry | source |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -168,6 +189,7 @@ def main(markdown: bool = False) -> None:
                   f"{100 * x['error']:+.0f}% | {x['entry']} | {r['source'][:80]} |")
         return
     print("\n".join(table_by_half(errs)))
+    print("\n".join(ollama_lines(errs, rows)))
     print("\nworst rows of the check half:")
     for x in sorted((x for x in errs if x["half"] == "check"), key=lambda x: -abs(x["error"]))[:12]:
         print(f"  {x['what']:6s} {x['engine']:9s} {x['family']:6s} {x['gpu']:15s} published {x['published']:9.3f} "

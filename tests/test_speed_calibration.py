@@ -1,6 +1,7 @@
 """The speed calibration: published runs split by source before fitting, the committed efficiency table exactly what
 benchmarks/calibrate_speed.py fits from the calibration half, and the bands from the check half."""
 
+import re
 import sys
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from speed_data import half, load_rows, source_id  # noqa: E402
 
 from planner import load_model  # noqa: E402
 from planner.efficiency import _data  # noqa: E402
+from planner.engines.common import release_tuple  # noqa: E402
 from planner.gpus import load_gpu  # noqa: E402
 from planner.quant.catalog import get_quant  # noqa: E402
 
@@ -167,3 +169,19 @@ def test_published_vllm_runs_carry_the_release_they_printed():
     assert vllm_version("vLLM OpenAI server (version not recorded in results)") is None
     rows = [r for r in load_rows() if r["engine"] == "vllm"]
     assert sum("vllm_version" in r for r in rows) >= len(rows) - 5
+
+
+def test_ollama_runs_are_llamacpp_runs_of_the_build_their_release_vendors():
+    # Ollama 0.7.0 vendors llama.cpp b5359 and 0.6.5 b4779 (planner.engines.ollama.releases); 0.1.28, older than
+    # planner's oldest Ollama, its llm/llama.cpp submodule c29af7e2 = b2308 (git rev-list --count)
+    from planner.engines.ollama.releases import OLLAMA_OLDEST, ollama_llamacpp_build, ollama_release
+
+    rows = [r for r in ROWS if re.match(r"Ollama \d+\.\d+\.\d+ \(", r["engine_printed"])]
+    assert len(rows) >= 30 and len({source_id(r["source"]) for r in rows}) >= 6
+    for r in rows:
+        assert r["engine"] == "llama.cpp"
+        version = r["engine_printed"].split()[1]
+        if release_tuple(version) >= release_tuple(OLLAMA_OLDEST):
+            assert r["build"] == ollama_llamacpp_build(ollama_release(version)), r["engine_printed"]
+    builds = {r["engine_printed"].split()[1]: r["build"] for r in rows}
+    assert (builds["0.7.0"], builds["0.6.5"], builds["0.1.28"]) == (5359, 4779, 2308)

@@ -7,6 +7,8 @@ and how it was found. benchmarks/speed_data.py attaches the build to those rows.
 committed file.
 
 The rules, first that applies:
+  0. an Ollama run ("Ollama 0.7.0 (…"): the build that release vendors (planner.engines.ollama.releases; releases
+     before planner's oldest Ollama name their llm/llama.cpp submodule's commit, rule 2);
   1. a build the run printed: "build = 1691", "(2796)", "b4400";
   2. a commit the run printed ("commit 15499eb", "branch 277014f50"): that commit's build;
   3. the date of the comment or description the figures come from (YYYY-MM-DD in the source): the build of master's
@@ -29,6 +31,9 @@ import subprocess
 import sys
 from functools import cache, lru_cache
 from pathlib import Path
+
+from planner.engines.common import release_tuple
+from planner.engines.ollama.releases import OLLAMA_OLDEST, ollama_llamacpp_build, ollama_release
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "benchmarks" / "data"
@@ -66,6 +71,9 @@ def merges() -> dict[int, str]:
 
 
 def build_of(printed: str, source: str) -> tuple[int | None, str]:
+    if (m := re.match(r"Ollama (\d+\.\d+\.\d+) \(", printed)) and release_tuple(m[1]) >= release_tuple(OLLAMA_OLDEST):
+        return ollama_llamacpp_build(ollama_release(m[1])), (f"Ollama {m[1]} vendors it "
+                                                             "(planner.engines.ollama.releases.OLLAMA_LLAMACPP_BUILDS)")
     if (m := re.search(r"build[ =:]*(\d{3,5})\b|\((\d{4,5})\)|\bb(\d{4,5})\b", printed)):
         return int(next(g for g in m.groups() if g)), "printed"
     for sha in re.findall(r"\b(?:commit|branch)\s+([0-9a-f]{7,40})\b", printed):
