@@ -50,7 +50,7 @@ from calibrate_latency import (  # noqa: E402
     sync_loop_entry,
     tile_entries,
 )
-from speed_data import ROOT, build_of, half, load_rows, predict, source_id, spec_of  # noqa: E402
+from speed_data import ROOT, build_of, half, load_rows, predict, runs_through, source_id, spec_of  # noqa: E402
 
 from planner.efficiency import ANY, SPEED_ENGINES, default_backend, family, gpu_class, trial  # noqa: E402
 from planner.gpus import load_gpu  # noqa: E402
@@ -215,7 +215,7 @@ def errors(rows: list[dict]) -> list[dict]:
         for what, (pred, meas, entry) in predict(r).items():
             out.append({"what": what, "engine": r["engine"], "family": key_of(r)[2], "gpu": r["gpu"],
                         "error": pred / meas - 1, "entry": entry, "half": half(r), "source": r["source"],
-                        "planner": pred, "published": meas, "row": id(r)})
+                        "planner": pred, "published": meas, "row": id(r), "runs_through": runs_through(r)})
     return out
 
 
@@ -233,12 +233,13 @@ def summary(errs: list[dict]) -> list[str]:
 
 def bands(errs: list[dict]) -> list[dict]:
     """The check half's median |error| per quantity × engine × family (≥ 5 runs), the same on each GPU class (≥ 5
-    runs), and per quantity overall."""
+    runs), and per quantity overall. The engine is the one its user ran (runs_through: Ollama's runs give Ollama's
+    band, not llama.cpp's)."""
     groups = defaultdict(list)
     for x in errs:
         if x["half"] == "check":
-            cls = gpu_class(load_gpu(x["gpu"]))
-            for key in ((x["what"], x["engine"], x["family"], cls), (x["what"], x["engine"], x["family"], ANY),
+            cls, engine = gpu_class(load_gpu(x["gpu"])), x["runs_through"]
+            for key in ((x["what"], engine, x["family"], cls), (x["what"], engine, x["family"], ANY),
                         (x["what"], ANY, ANY, ANY)):
                 groups[key].append(abs(x["error"]))
     return [{"what": w, "engine": e, "family": f, **({"gpu_class": c} if c != ANY else {}), "runs": len(v),

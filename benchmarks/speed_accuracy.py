@@ -51,10 +51,11 @@ def table_by_half(errs: list[dict]) -> list[str]:
 
 def ollama_lines(errs: list[dict], rows: list[dict]) -> list[str]:
     """Runs through Ollama (its `--verbose` eval rate), in the data as llama.cpp runs of the build each release
-    vendors: per half, how planner's llama.cpp figures carry to them."""
+    vendors: how planner's llama.cpp figures carry to them (published_ollama.jsonl's rows only check; an Ollama run
+    in another file keeps its source's half)."""
     by_row = {id(r): r for r in rows}
     lines = ["", "Runs through Ollama (`ollama run --verbose`'s eval rate), taken as llama.cpp runs of the build each "
-             "release vendors (`benchmarks/data/published_ollama.jsonl`):", "",
+             "release vendors (`benchmarks/data/published_ollama.jsonl`, a check only: nothing is fitted to them):", "",
              "| half | quantity | runs | sources | median error | median abs. error |",
              "| --- | --- | --- | --- | --- | --- |"]
     for h in ("check", "calibration"):

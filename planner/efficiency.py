@@ -160,11 +160,11 @@ def trial(doc: dict):
 
 
 def band(what: Literal["decode", "ttft"], engine: str, fam: str, cls: str = ANY) -> Band | None:
-    """The check half's typical error for this engine × weight family on this GPU class, else on any GPU, else for
-    all runs of `what` (each with ≥ 5 runs)."""
+    """The check half's typical error for this engine × weight family on this GPU class, else on any GPU, then the
+    same for the engine it runs on (Ollama: llama.cpp), else for all runs of `what` (each with ≥ 5 runs)."""
     bands = _bands()
-    return next((bands[k] for k in ((what, engine, fam, cls), (what, engine, fam, ANY), (what, ANY, ANY, ANY))
-                 if k in bands), None)
+    keys = [(what, e, fam, c) for e in dict.fromkeys((engine, speed_engine(engine))) for c in (cls, ANY)]
+    return next((bands[k] for k in (*keys, (what, ANY, ANY, ANY)) if k in bands), None)
 
 
 def gpu_class(gpu: GPU) -> GPUClass:

@@ -131,12 +131,15 @@ def host_copied(perf: Performance, w: Workload, *, gpu, host_bytes: int, chunk: 
 
 def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt, refusal: str | None = None,
                 efficiency: float | None = None, prefill_efficiency: float | None = None, tp: int = 1,
-                pp: int = 1, engine_version: str | None = None, micro_batches: dict | None = None) -> Performance:
+                pp: int = 1, engine_version: str | None = None, micro_batches: dict | None = None,
+                runs_through: str | None = None) -> Performance:
     """Fit and speed of a run needing `total` bytes on each GPU. tp × pp GPUs (vLLM's tensor and pipeline
     parallel): the speed of the tensor-parallel split (planner.parallel.plan); pipeline stages run one after another
     at batch 1, so they add only their hand-offs. engine_version: the engine's release (None the current one) where
     its speed depends on it: llama.cpp's build picks its prefill kernels, vLLM's release its engine loop.
-    micro_batches: llama.cpp's n_ubatch and n_batch, where the run sets them (a prompt runs in micro-batches)."""
+    micro_batches: llama.cpp's n_ubatch and n_batch, where the run sets them (a prompt runs in micro-batches).
+    runs_through: the engine the user runs where it is not `engine` (Ollama, on llama.cpp's figures): the typical
+    error is that engine's published runs'."""
     from .efficiency import efficiency_keys, request_seconds, typical_errors
     from .gpus import load_gpu
     from .machine import has_speed
@@ -193,7 +196,7 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
         prompt_tokens=prompt, prefill_seconds=None if ttft is None else float(ttft),
         decode_seconds_per_token=step, decode_tokens_per_s=None if step is None else 1 / step,
         throughput_tokens_per_s=None if step is None else w.batch / step,
-        efficiency_entries=used, typical_error=typical_errors(w.quant, engine, spec, g),
+        efficiency_entries=used, typical_error=typical_errors(w.quant, runs_through or engine, spec, g),
         engine_loop_seconds=loop if step is not None else 0.0, output_lag_seconds=lag,
         eager_attention_seconds=float(eager_attention_seconds(spec, g, batch=w.batch, new=prompt))
         if attention == "eager" and ttft is not None and tp * pp == 1 else 0.0,

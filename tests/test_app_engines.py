@@ -264,6 +264,10 @@ def test_the_typical_error_is_the_check_halfs_for_the_gpus_class():
     assert f"±{100 * instinct:.0f} % decode" in caption(app(gpu="mi300x", **kw))
     geforce = band("decode", "llama.cpp", "gguf", "gddr").median_abs_error
     assert instinct > 3 * geforce and f"±{100 * geforce:.0f} % decode" in caption(app(gpu="rtx-4090", **kw))
+    # Ollama, on llama.cpp's figures, carries its own published runs' error
+    ollama = band("decode", "ollama", "gguf", "gddr").median_abs_error
+    assert round(100 * ollama) != round(100 * geforce)
+    assert f"±{100 * ollama:.0f} % decode" in caption(app(gpu="rtx-4090", **{**kw, "engine": "ollama"}))
 
 
 def test_vllm_started_as_the_offline_llm_class_from_the_sidebar_and_the_link():

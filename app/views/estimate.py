@@ -38,7 +38,7 @@ def _typical(setup: Setup, quant: str, split: float = 0.0, link: str | None = No
     from planner.perf import default_engine
 
     engine = speed_engine(setup.engine) if setup.engine else default_engine(quant, setup.spec)
-    err = typical_errors(quant, engine, setup.spec, None if setup.gpu is None else load_gpu(setup.gpu))
+    err = typical_errors(quant, setup.engine or engine, setup.spec, None if setup.gpu is None else load_gpu(setup.gpu))
     parts = [f"±{100 * err[k]:.0f} % {name}" for k, name in (("ttft", "time to first token"), ("decode", "decode"))
              if k in err]
     from planner.efficiency import request_seconds
