@@ -35,8 +35,8 @@ def table_by_half(errs: list[dict]) -> list[str]:
                 continue
             e = [abs(x["error"]) for x in part]
             groups = defaultdict(list)
-            for x in part:
-                groups[(x["engine"], x["family"])].append(abs(x["error"]))
+            for x in part:  # by the engine its user ran (Ollama's runs apart from llama.cpp's), as the bands are
+                groups[(x["runs_through"], x["family"])].append(abs(x["error"]))
             detail = ", ".join(f"{eng} {fam} {100 * median(v):.0f} % ({len(v)})"
                                for (eng, fam), v in sorted(groups.items()) if len(v) >= 5)
             by_source = defaultdict(list)
@@ -49,19 +49,16 @@ def table_by_half(errs: list[dict]) -> list[str]:
     return lines
 
 
-def ollama_lines(errs: list[dict], rows: list[dict]) -> list[str]:
+def ollama_lines(errs: list[dict]) -> list[str]:
     """Runs through Ollama (its `--verbose` eval rate), in the data as llama.cpp runs of the build each release
-    vendors: how planner's llama.cpp figures carry to them (published_ollama.jsonl's rows only check; an Ollama run
-    in another file keeps its source's half)."""
-    by_row = {id(r): r for r in rows}
+    vendors: how planner's llama.cpp figures carry to them (a check only: speed_data.half)."""
     lines = ["", "Runs through Ollama (`ollama run --verbose`'s eval rate), taken as llama.cpp runs of the build each "
-             "release vendors (`benchmarks/data/published_ollama.jsonl`, a check only: nothing is fitted to them):", "",
+             "release vendors (`benchmarks/data/published_ollama.jsonl`; a check only, nothing is fitted to them):", "",
              "| half | quantity | runs | sources | median error | median abs. error |",
              "| --- | --- | --- | --- | --- | --- |"]
     for h in ("check", "calibration"):
         for what in ("decode", "ttft"):
-            part = [x for x in errs if x["half"] == h and x["what"] == what
-                    and by_row[x["row"]]["engine_printed"].startswith("Ollama ")]
+            part = [x for x in errs if x["half"] == h and x["what"] == what and x["runs_through"] == "ollama"]
             if part:
                 e = [x["error"] for x in part]
                 lines.append(f"| {h} | {'decode tokens/s' if what == 'decode' else 'time to first token'} | "
@@ -165,8 +162,8 @@ transformers decode floor (fitted on published runs) lies between the two and is
 
 {len(load_rows())} published runs (`benchmarks/data/published*.jsonl`, each with its source, plus the calibration
 rows of ../shared/reference-data.md), split by source into a calibration half and a check half before any fit
-(`benchmarks/speed_data.py`). `benchmarks/calibrate_speed.py` fits `profiles/efficiency.yaml` on the calibration
-half; the check half judges it. Error = planner / published − 1.
+(`benchmarks/speed_data.py`; runs through Ollama always check). `benchmarks/calibrate_speed.py` fits
+`profiles/efficiency.yaml` on the calibration half; the check half judges it. Error = planner / published − 1.
 """
 
 
@@ -176,7 +173,7 @@ def main(markdown: bool = False) -> None:
     if markdown:
         print(_header())
         print("\n".join(table_by_half(errs)))
-        print("\n".join(ollama_lines(errs, rows)))
+        print("\n".join(ollama_lines(errs)))
         print("\n".join(offload_table()))
         print("\n| half | what | model | quant | GPU | engine | published | planner | error | entry | source |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -190,7 +187,7 @@ def main(markdown: bool = False) -> None:
                   f"{100 * x['error']:+.0f}% | {x['entry']} | {r['source'][:80]} |")
         return
     print("\n".join(table_by_half(errs)))
-    print("\n".join(ollama_lines(errs, rows)))
+    print("\n".join(ollama_lines(errs)))
     print("\nworst rows of the check half:")
     for x in sorted((x for x in errs if x["half"] == "check"), key=lambda x: -abs(x["error"]))[:12]:
         print(f"  {x['what']:6s} {x['engine']:9s} {x['family']:6s} {x['gpu']:15s} published {x['published']:9.3f} "

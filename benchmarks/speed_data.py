@@ -8,7 +8,8 @@ vLLM row its release ("vllm_version", vllm_version below) from what its harness 
 The split is by source, fixed before any fit: a row's source is the document it was read from (a URL without its
 fragment or query; a GitHub repository for "github:owner/repo@commit path" sources), and the first byte of the
 SHA-256 of that name decides — even: calibration, odd: check. Every run of one source lands in the same half, so no
-source both sets and judges a number. Ollama's runs always check (half).
+source both sets and judges a number. Runs through Ollama always check (half): a document's Ollama run
+checks where its other runs calibrate other engines.
 """
 
 from __future__ import annotations
@@ -42,13 +43,13 @@ def source_id(source: str) -> str:
 
 
 def half(row: dict) -> str:
-    """"calibration" or "check": reference-data.md rows always calibrate; rows marked "split": "check" always check
-    (Ollama's eval rates, benchmarks/data/published_ollama.jsonl: planner answers Ollama with llama.cpp's figures for
-    the build a release vendors, and these runs test that answer; fitted, they would hand llama.cpp's entries the
-    time Ollama's own server and engine add to a token); the rest by source."""
+    """"calibration" or "check": reference-data.md rows always calibrate; runs through Ollama always check (planner
+    answers Ollama with llama.cpp's figures for the build a release vendors, and these runs test that answer; fitted,
+    they would hand llama.cpp's entries the time Ollama's own server and engine add to a token); the rest by
+    source."""
     if row.get("split") == "reference":
         return "calibration"
-    if row.get("split") == "check":
+    if runs_through(row) == "ollama":
         return "check"
     return "calibration" if hashlib.sha256(source_id(row["source"]).encode()).digest()[0] % 2 == 0 else "check"
 
@@ -106,7 +107,7 @@ SERVED = re.compile(r"serv|aiperf|genai-perf|accelmark|llmperf|gpu_conc|openai s
 def runs_through(row: dict) -> str:
     """The engine a user ran: "ollama" for a run through Ollama (in the data as a llama.cpp run of the build its
     release vendors), else the row's engine. The check half's bands are kept per engine a user names."""
-    return "ollama" if row["engine_printed"].startswith("Ollama") else row["engine"]
+    return "ollama" if row.get("engine_printed", "").startswith("Ollama") else row.get("engine", "")
 
 
 def served(row: dict) -> bool:

@@ -160,10 +160,11 @@ def trial(doc: dict):
 
 
 def band(what: Literal["decode", "ttft"], engine: str, fam: str, cls: str = ANY) -> Band | None:
-    """The check half's typical error for this engine × weight family on this GPU class, else on any GPU, then the
-    same for the engine it runs on (Ollama: llama.cpp), else for all runs of `what` (each with ≥ 5 runs)."""
+    """The check half's typical error for this engine × weight family on this GPU class, else for the engine it runs
+    on (Ollama: llama.cpp) on that class, else for either on any GPU, else for all runs of `what` (each with ≥ 5
+    runs): a class's own error (llama.cpp on AMD Instinct) comes before an engine's over every GPU."""
     bands = _bands()
-    keys = [(what, e, fam, c) for e in dict.fromkeys((engine, speed_engine(engine))) for c in (cls, ANY)]
+    keys = [(what, e, fam, c) for c in (cls, ANY) for e in dict.fromkeys((engine, speed_engine(engine)))]
     return next((bands[k] for k in (*keys, (what, ANY, ANY, ANY)) if k in bands), None)
 
 
@@ -271,8 +272,9 @@ def efficiency_keys(gpu: GPU, quant: str, engine: str, spec: ModelSpec | None = 
 
 def typical_errors(quant: str, engine: str, spec: ModelSpec | None = None, gpu: GPU | None = None) -> dict[str, float]:
     """{"decode": …, "ttft": …}: the check half's median |error| (a fraction) that a speed figure carries: of the runs
-    of this engine and weight family on `gpu`'s class where there are five (llama.cpp on AMD Instinct GPUs, which no
-    entry of their own describes, lands far from llama.cpp's figures elsewhere), else on any GPU."""
+    of this engine (the one the user runs: Ollama's own runs for Ollama, which runs on llama.cpp's figures) and weight
+    family on `gpu`'s class where there are five (llama.cpp on AMD Instinct GPUs, which no entry of their own
+    describes, lands far from llama.cpp's figures elsewhere), else as band() falls back."""
     fam, cls = family(quant, spec), ANY if gpu is None else gpu_class(gpu)
     return {what: b.median_abs_error for what in ("decode", "ttft") if (b := band(what, engine, fam, cls)) is not None}
 

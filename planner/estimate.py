@@ -265,7 +265,8 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
                                                 prefill_efficiency=prefill_efficiency, engine_version=version,
                                                 micro_batches={k: details[k] for k in ("n_ubatch", "n_batch")
                                                                if engine == "llama.cpp" and k in details},
-                                                runs_through=engine if speed_engine is None else None, **split)
+                                                runs_through=engine if speed in (None, runs_on(engine or "")) else None,
+                                                **split)
     if host_bandwidth_bytes_per_s is not None:
         _system_ram_engine(engine, "host_bandwidth_bytes_per_s is the speed llama.cpp or Ollama read system RAM at",
                            "reads nothing there")

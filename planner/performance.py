@@ -66,7 +66,8 @@ class Performance(BaseModel):
         "efficiency entry is their own; None elsewhere")
     typical_error: dict[str, float] = Field(
         default_factory=dict, description="decode / ttft: the median |error| against published runs that did not "
-        "calibrate planner (the check half, for this engine and weight family), as a fraction")
+        "calibrate planner (the check half, for the engine the user runs and the weight family: Ollama's own runs for "
+        "Ollama, whose figures are llama.cpp's), as a fraction")
     efficiency_entries: dict[str, str] = Field(
         default_factory=dict, description="the efficiency-table entries (profiles/efficiency.yaml) behind the decode "
         "and prefill figures, engine/backend/family/class, or 'yours' for a given efficiency")

@@ -274,6 +274,13 @@ def test_ollama_runs_on_llamacpps_figures_with_the_band_of_its_own_runs():
     assert ollama.typical_error["decode"] == own.median_abs_error != llama.typical_error["decode"]
     assert band("ttft", "ollama", "gguf", "gddr") is band("ttft", "llama.cpp", "gguf", "gddr")
     assert ollama.typical_error["ttft"] == llama.typical_error["ttft"]
+    # naming the engine it runs on as the speed engine keeps Ollama's band
+    named = estimate("meta-llama/Llama-3.1-8B", engine="ollama", speed_engine="llama.cpp", **kw).performance
+    assert named.typical_error == ollama.typical_error
+    # a class's own band before an engine's over every GPU: on an AMD Instinct GPU, where no Ollama run was published,
+    # llama.cpp's runs there (far from its figures elsewhere), not Ollama's on GeForce and Apple GPUs
+    instinct = estimate("meta-llama/Llama-3.1-8B", engine="ollama", **{**kw, "gpu": "mi300x"}).performance
+    assert instinct.typical_error["decode"] == band("decode", "llama.cpp", "gguf", "amd-hbm").median_abs_error > 0.3
 
 
 def test_amd_gpus_take_their_class_by_memory_as_nvidias_do():

@@ -59,7 +59,7 @@ def _speed() -> pd.DataFrame:
     for x in errors(rows):
         r = by_id[x["row"]]
         out.append(dict(half=x["half"], what=x["what"], model=r["model"].split("/")[-1], quant=r["quant"],
-                        gpu=r["gpu"], n_gpus=r["n_gpus"], engine=r["engine"], published=x["published"],
+                        gpu=r["gpu"], n_gpus=r["n_gpus"], engine=x["runs_through"], published=x["published"],
                         planner=x["planner"], error_pct=100 * x["error"], entry=x["entry"], source=r["source"]))
     return pd.DataFrame(out)
 
@@ -97,8 +97,8 @@ def main(setup: Setup) -> None:
         col.metric(f"{what}: median |error|", f"{part['error_pct'].abs().median():.1f} %",
                    help=f"{len(part)} runs of the check half")
     st.caption("Published runs are split by source into a calibration half (which fits profiles/efficiency.yaml) and "
-               "a check half (which judges it); the table shows both, each row with its source and the efficiency "
-               "entry used.")
+               "a check half (which judges it; runs through Ollama, answered with llama.cpp's figures, always check); "
+               "the table shows both, each row with its source and the efficiency entry used.")
     st.plotly_chart(error_histogram(speed), key="speed_hist")
     st.dataframe(speed.round(2).rename(columns=NAMES), key="speed_table", hide_index=True)
 

@@ -59,7 +59,8 @@ def _typical(setup: Setup, quant: str, split: float = 0.0, link: str | None = No
     served += (f" The first token includes {split:.3f} s that {engine}'s published runs of MoE models split over GPUs "
                "take beyond their compute, whatever the prompt (measured; its cause is not modelled)." if split else "")
     served += f" {link[0].upper()}{link[1:]}." if link else ""
-    return ("Typically " + " and ".join(parts) + f" ({engine}): the median error on published runs that did not "
+    runs = setup.engine or engine  # the band is that of the engine the user runs (Ollama's own runs for Ollama)
+    return ("Typically " + " and ".join(parts) + f" ({runs}): the median error on published runs that did not "
             "calibrate planner; Accuracy lists them." + served if parts else served.strip())
 
 
