@@ -189,3 +189,18 @@ def test_the_overhead_on_amd_and_apple_gpus_says_it_is_cudas(capsys):
         assert code == 0 and "the overhead is CUDA's" not in out
     code, out, _ = run(capsys, "estimate", "llama-3.1-8b", "--quant", "q4_k_m", "--gpu", "rtx-4090")
     assert code == 0 and "the overhead is CUDA's" not in out
+
+
+def test_an_ollama_estimate_says_whose_figures_its_speed_is(capsys):
+    # planner answers Ollama's speed with llama.cpp's figures for the vendored build; the line says so, and the band
+    # beside the decode figure is that of Ollama's own published runs (planner.efficiency.band)
+    from planner.efficiency import band
+
+    code, out, _ = run(capsys, "estimate", "llama-3.1-8b", "--quant", "q4_k_m", "--engine", "ollama", "--gpu",
+                       "rtx-4090")
+    own = band("decode", "ollama", "gguf", "gddr").median_abs_error
+    assert code == 0 and "(ollama on llama.cpp's figures; efficiency entries: decode llama.cpp/cuda/gguf/gddr" in out
+    assert f"tokens/s per sequence (typically ±{100 * own:.0f} %)" in out
+    _, out, _ = run(capsys, "estimate", "llama-3.1-8b", "--quant", "q4_k_m", "--engine", "llama.cpp", "--gpu",
+                    "rtx-4090")
+    assert "  (llama.cpp; efficiency entries:" in out

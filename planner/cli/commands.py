@@ -84,8 +84,8 @@ def cmd_estimate(a) -> str:
                      else "unknown (no FLOP/s figure in this GPU's datasheet)"),
                   f"  decode: {p.decode_tokens_per_s:.1f} tokens/s per sequence{_band(p, 'decode')}, "
                   f"{p.throughput_tokens_per_s:.1f} tokens/s for the batch",
-                  f"  ({p.engine}; efficiency entries: decode {p.efficiency_entries['decode']}, prefill "
-                  f"{p.efficiency_entries['prefill']} — profiles/efficiency.yaml)"]
+                  f"  ({_runs_on(e.engine, p.engine)}; efficiency entries: decode {p.efficiency_entries['decode']}, "
+                  f"prefill {p.efficiency_entries['prefill']} — profiles/efficiency.yaml)"]
         if p.prompt_kernels:
             lines.append(f"  prompt kernels: {p.prompt_kernels}")
         if note := transformers_attention_note(p.engine, e.workload.attention, p.gpu, p.eager_attention_seconds):
@@ -150,6 +150,11 @@ def _unmeasured_runtime(gpu) -> str | None:
     from ..overhead import unmeasured_runtime
 
     return unmeasured_runtime(load_gpu(gpu).vendor)
+
+
+def _runs_on(engine: str | None, speed: str) -> str:
+    """The engine whose figures a speed is: Ollama's are llama.cpp's, and say so."""
+    return f"{engine} on {speed}'s figures" if engine and engine != speed else speed
 
 
 def _band(p, what: str) -> str:
