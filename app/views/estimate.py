@@ -38,7 +38,8 @@ def _typical(setup: Setup, quant: str, split: float = 0.0, link: str | None = No
     from planner.perf import default_engine
 
     engine = speed_engine(setup.engine) if setup.engine else default_engine(quant, setup.spec)
-    err = typical_errors(quant, setup.engine or engine, setup.spec, None if setup.gpu is None else load_gpu(setup.gpu))
+    runs = setup.engine or engine  # the band is that of the engine the user runs (Ollama's own runs for Ollama)
+    err = typical_errors(quant, runs, setup.spec, None if setup.gpu is None else load_gpu(setup.gpu))
     parts = [f"±{100 * err[k]:.0f} % {name}" for k, name in (("ttft", "time to first token"), ("decode", "decode"))
              if k in err]
     from planner.efficiency import request_seconds
@@ -59,7 +60,6 @@ def _typical(setup: Setup, quant: str, split: float = 0.0, link: str | None = No
     served += (f" The first token includes {split:.3f} s that {engine}'s published runs of MoE models split over GPUs "
                "take beyond their compute, whatever the prompt (measured; its cause is not modelled)." if split else "")
     served += f" {link[0].upper()}{link[1:]}." if link else ""
-    runs = setup.engine or engine  # the band is that of the engine the user runs (Ollama's own runs for Ollama)
     return ("Typically " + " and ".join(parts) + f" ({runs}): the median error on published runs that did not "
             "calibrate planner; Accuracy lists them." + served if parts else served.strip())
 
