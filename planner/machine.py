@@ -22,9 +22,11 @@ from .errors import PlannerError
 
 GIB = 2**30
 NO_SPEED_BANDWIDTH = 1.0  # bytes/s placed in a GPU that has no datasheet figures: its speeds are not shown
-# Apple: the catalog's gpu_memory_share (Metal's default recommendedMaxWorkingSetSize / RAM) is 0.75; the same
-# sources (llama.cpp issues 3213, 1870, quoted in profiles/gpus/m*.yaml) give about 2/3 on machines of <= 36 GiB.
-APPLE_SMALL_MEMORY_BYTES, APPLE_SMALL_SHARE = 36 * GIB, 2 / 3
+# Apple: the share of unified memory Metal lets the GPU use by default (recommendedMaxWorkingSetSize / RAM), set by
+# macOS from the machine's RAM, not by its chip: exactly 2/3 up to 32 GiB (llama.cpp logs print 11453.25 MB on a
+# 16 GB M4, 17179.89 MB on 24 GB, 22906.50 MB on a 32 GB M1 Pro), 0.75 from 36 GiB (28991.03 MB on a 36 GB M4 Max;
+# 73728 MiB on a 96 GB M2 Max, llama.cpp issue 3213). Quoted in profiles/gpus/m*.yaml.
+APPLE_SMALL_MEMORY_BYTES, APPLE_SMALL_SHARE, APPLE_SHARE = 32 * GIB, 2 / 3, 0.75
 _VENDOR_WORDS = {"nvidia", "geforce", "tesla", "quadro", "amd", "radeon", "instinct", "apple", "gpu", "graphics"}
 
 
@@ -223,9 +225,8 @@ def system_memory(system: str | None = None, sysctl: Callable[[str], str | None]
 
 def apple_silicon(system: str | None = None, sysctl: Callable[[str], str | None] | None = None) -> AppleSilicon | None:
     """On a Mac with Apple silicon: the chip, its catalog entry when there is one, the unified memory and the share
-    of it the GPU may use (the catalog entry's gpu_memory_share, else 0.75, or 2/3 up to 36 GiB)."""
-    from .gpus import _catalog
-
+    of it the GPU may use (2/3 up to 32 GiB of RAM, else 0.75, whatever the chip: a 24 GB M4 Pro gets 2/3 where the
+    catalog's 64 GB one gets 0.75)."""
     if (system or platform.system()) != "Darwin":
         return None
     sysctl = sysctl or _sysctl
@@ -235,10 +236,7 @@ def apple_silicon(system: str | None = None, sysctl: Callable[[str], str | None]
         return None
     memory = int(raw)
     gid = match_gpu(chip, vendor="apple")
-    if gid is not None:
-        share = _catalog()[gid].gpu_memory_share
-    else:
-        share = APPLE_SMALL_SHARE if memory <= APPLE_SMALL_MEMORY_BYTES else 0.75
+    share = APPLE_SMALL_SHARE if memory <= APPLE_SMALL_MEMORY_BYTES else APPLE_SHARE
     return AppleSilicon(chip=chip, catalog_id=gid, unified_memory_bytes=memory, gpu_share=share)
 
 

@@ -84,14 +84,21 @@ def test_model_names_from_logs_map_to_bundled_profiles(name, profile):
 
 
 @pytest.mark.parametrize("name, total_mib, gpu", [
-    ("NVIDIA GeForce RTX 3090", None, "rtx-3090"), ("NVIDIA GeForce RTX 3090 Ti", None, None),
+    ("NVIDIA GeForce RTX 3090", None, "rtx-3090"), ("NVIDIA GeForce RTX 3090 Ti", None, "rtx-3090-ti"),
     ("NVIDIA GeForce RTX 4090", 24210, "rtx-4090"), ("NVIDIA H100 80GB HBM3", None, "h100-sxm"),
     ("NVIDIA_H100_80GB_HBM3", None, "h100-sxm"), ("NVIDIA H100 PCIe", None, "h100-pcie"),
     ("NVIDIA H100 NVL", None, None), ("NVIDIA A100-SXM4-80GB", None, "a100-sxm-80gb"),
     ("NVIDIA A100-SXM4-40GB", None, "a100-sxm-40gb"), ("Tesla T4", None, "t4"), ("NVIDIA L4", None, "l4"),
     ("NVIDIA L40S", None, "l40s"), ("NVIDIA GeForce RTX 4060 Ti", 16380, "rtx-4060-ti-16gb"),
-    ("NVIDIA GeForce RTX 4060 Ti", 7940, None), ("NVIDIA GeForce RTX 3070", None, None),
+    ("NVIDIA GeForce RTX 4060 Ti", 7940, None), ("NVIDIA GeForce RTX 3070", None, "rtx-3070"),
     ("Apple M2 Ultra", None, "m2-ultra"), ("AMD Instinct MI300X", None, "mi300x"),
+    # laptop GPUs share a desktop card's name but not its memory; a name sold in two sizes takes the catalog's
+    ("NVIDIA GeForce RTX 4070 Laptop GPU", None, None), ("NVIDIA GeForce RTX 5090 Laptop GPU", None, None),
+    ("NVIDIA GeForce RTX 4070", None, "rtx-4070"), ("NVIDIA GeForce RTX 4070 Ti", None, None),
+    ("NVIDIA GeForce RTX 3060", 12288, "rtx-3060"), ("NVIDIA GeForce RTX 3060", 8192, None),
+    ("NVIDIA GeForce RTX 3080", 10240, "rtx-3080"), ("NVIDIA GeForce RTX 3080", 12288, None),
+    ("NVIDIA A10", None, "a10"), ("NVIDIA A10G", None, "a10g"), ("NVIDIA L40", None, "l40"),
+    ("NVIDIA RTX PRO 6000 Blackwell Max-Q Workstation Edition", None, "rtx-pro-6000"),
 ])
 def test_gpu_names_the_runtimes_print_map_to_the_catalog(name, total_mib, gpu):
     assert catalog_gpu(name, total_mib) == gpu

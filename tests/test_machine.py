@@ -36,16 +36,21 @@ fake_nvml, no_pynvml = nvml_fakes.fake_nvml, nvml_fakes.no_pynvml  # the fixture
     ("NVIDIA RTX A6000", 49140, "rtx-a6000"),
     ("NVIDIA GeForce RTX 4060 Ti", 16380, "rtx-4060-ti-16gb"),
     ("NVIDIA B200", 183359, "b200"),
+    ("NVIDIA L40", 46068, "l40"),  # not the L40S
+    ("NVIDIA A10", 23028, "a10"),  # not the A10G
+    ("NVIDIA GeForce RTX 3090 Ti", 24564, "rtx-3090-ti"),
+    ("NVIDIA GeForce RTX 3060", 12288, "rtx-3060"),
+    ("NVIDIA GeForce RTX 4070 Ti SUPER", 16376, "rtx-4070-ti-super"),
     # not the same GPU as any catalog entry
+    ("NVIDIA GeForce RTX 3060", 8192, None),   # the 8 GB card
+    ("NVIDIA GeForce RTX 4070 Ti", 12282, None),
+    ("NVIDIA GeForce RTX 4070 Laptop GPU", 8188, None),
     ("NVIDIA GeForce RTX 4060 Ti", 8188, None),   # the 8 GB card
     ("NVIDIA GeForce RTX 4090 D", 24564, None),
     ("NVIDIA GeForce RTX 4090 Laptop GPU", 16376, None),
-    ("NVIDIA L40", 46068, None),
-    ("NVIDIA A10", 23028, None),
     ("NVIDIA H200 NVL", 143771, None),
     ("NVIDIA A100-PCIE-40GB", 40960, None),
     ("Tesla V100-PCIE-32GB", 32768, None),
-    ("NVIDIA GeForce RTX 3090 Ti", 24564, None),
     ("NVIDIA Fancy Z9 Prototype", 12288, None),
     ("", 12288, None),
 ])
@@ -99,7 +104,15 @@ def test_apple_silicon_unified_memory_and_gpu_share(monkeypatch, no_pynvml):
     assert m.apple.gpu_usable_bytes == 96 * GIB and m.to_dict()["apple"]["gpu_usable_bytes"] == 96 * GIB
     small = {"hw.memsize": str(16 * GIB), "machdep.cpu.brand_string": "Apple M2"}.get
     a = detect(system="Darwin", sysctl=small).apple
-    assert a.catalog_id is None and a.gpu_share == pytest.approx(2 / 3)
+    assert a.catalog_id == "m2" and a.gpu_share == pytest.approx(2 / 3)
+    # the share follows the machine's RAM, not the chip's catalog entry: macOS gives 2/3 up to 32 GiB, 0.75 from 36
+    # (llama.cpp logs: 17179.89 MB of 24 GB, 28991.03 MB of 36 GB); the catalog's M4 Pro is a 64 GB one
+    for ram, share in ((24, 2 / 3), (32, 2 / 3), (36, 0.75), (64, 0.75)):
+        mac_ram = {"hw.memsize": str(ram * GIB), "machdep.cpu.brand_string": "Apple M4 Pro"}.get
+        a = detect(system="Darwin", sysctl=mac_ram).apple
+        assert a.catalog_id == "m4-pro" and a.gpu_share == pytest.approx(share)
+    unknown = {"hw.memsize": str(16 * GIB), "machdep.cpu.brand_string": "Apple M9"}.get
+    assert detect(system="Darwin", sysctl=unknown).apple.catalog_id is None
     g = local_gpu(system="Darwin", sysctl=mac)  # no NVIDIA GPU: the Apple GPU's share of unified memory
     assert g.id == "local:0" and g.vendor == "apple" and g.usable_memory_bytes == 96 * GIB
     assert g.memory_bandwidth_bytes_per_s == load_gpu("m3-max").memory_bandwidth_bytes_per_s
