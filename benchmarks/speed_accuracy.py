@@ -53,7 +53,8 @@ def ollama_lines(errs: list[dict]) -> list[str]:
     """Runs through Ollama (its `--verbose` eval rate), in the data as llama.cpp runs of the build each release
     vendors: how planner's llama.cpp figures carry to them (a check only: speed_data.half)."""
     lines = ["", "Runs through Ollama (`ollama run --verbose`'s eval rate), taken as llama.cpp runs of the build each "
-             "release vendors (`benchmarks/data/published_ollama.jsonl`; a check only, nothing is fitted to them):", "",
+             "release vendors (`benchmarks/data/published_ollama.jsonl` and the Ollama runs of "
+             "`published_community.jsonl`; a check only, nothing is fitted to them):", "",
              "| half | quantity | runs | sources | median error | median abs. error |",
              "| --- | --- | --- | --- | --- | --- |"]
     for h in ("check", "calibration"):
