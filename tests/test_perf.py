@@ -252,16 +252,19 @@ def test_a_speed_carries_the_check_halfs_error_of_its_engine_family_and_gpu_clas
 
     kw = dict(quant="q4_k_m", engine="llama.cpp", context=4096, prompt=512)
     on = {g: estimate("meta-llama/Llama-3.1-8B", gpu=g, **kw).performance
-          for g in ("mi300x", "rx-7900-xtx", "m2-ultra")}
+          for g in ("mi300x", "rx-7900-xtx", "m2-ultra", "h100-sxm")}
     instinct, radeon = band("decode", "llama.cpp", "gguf", "amd-hbm"), band("decode", "llama.cpp", "gguf", "amd")
     assert on["mi300x"].typical_error["decode"] == instinct.median_abs_error > 0.5
     assert on["rx-7900-xtx"].typical_error["decode"] == radeon.median_abs_error < 0.15
     # no Instinct entry: AMD's other class (ROCm's kernels either way) before any GPU's value
     assert on["mi300x"].efficiency_entries["decode"] == "llama.cpp/rocm/gguf/amd"
     assert efficiency_keys(load_gpu("rx-7900-xtx"), "q4_k_m", "llama.cpp")["decode"] == "llama.cpp/rocm/gguf/amd"
-    # fewer than five check runs on Apple's class: the engine × family band over every GPU
-    assert band("decode", "llama.cpp", "gguf", "apple") is band("decode", "llama.cpp", "gguf")
-    assert on["m2-ultra"].typical_error["decode"] == band("decode", "llama.cpp", "gguf").median_abs_error
+    # fewer than five check runs on NVIDIA's HBM class: the engine × family band over every GPU
+    assert band("decode", "llama.cpp", "gguf", "hbm") is band("decode", "llama.cpp", "gguf")
+    assert on["h100-sxm"].typical_error["decode"] == band("decode", "llama.cpp", "gguf").median_abs_error
+    # Apple's class has a band of its own, wider: 2025–2026 Metal runs on small chips land well above planner's figures
+    apple = band("decode", "llama.cpp", "gguf", "apple")
+    assert apple.runs >= 5 and on["m2-ultra"].typical_error["decode"] == apple.median_abs_error > 0.2
 
 
 def test_ollama_runs_on_llamacpps_figures_with_the_band_of_its_own_runs():
