@@ -10,6 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .errors import PlannerError, close_matches
 from .paths import profiles_dir, read_yaml
 
+# What an NVIDIA driver keeps of nvidia-smi's total from CUDA (and so from every engine's budget), for a catalog GPU
+# whose CUDA-reported total no source prints: the largest such gap among the catalog's GPUs that have one (A100 PCIe
+# 80GB: 81920 − 81049 MiB; the gaps run 270–870 MiB on current Linux drivers, research/cuda_totals.md), so a fit
+# verdict errs toward "does not fit" rather than counting memory CUDA never hands out.
+NVIDIA_DRIVER_RESERVE_BYTES = 871 * 2**20
+ASSUMED_CUDA_TOTAL = "ASSUMED: no CUDA-reported total published; nvidia-smi's less NVIDIA_DRIVER_RESERVE_BYTES"
+
 
 class UnknownGPUError(PlannerError):
     """No GPU in the catalog has this id."""
@@ -77,6 +84,9 @@ def _catalog() -> dict[str, GPU]:
             gpu = GPU(**read_yaml(path))
         except ValidationError as e:
             raise PlannerError(f"GPU profile {path.name}: {e.errors()[0]['loc']}: {e.errors()[0]['msg']}") from None
+        if gpu.vendor == "nvidia" and gpu.cuda_memory_bytes is None and gpu.memory_bytes is not None:
+            gpu = gpu.model_copy(update={"cuda_memory_bytes": gpu.memory_bytes - NVIDIA_DRIVER_RESERVE_BYTES,
+                                         "sources": {**gpu.sources, "cuda_memory_bytes": ASSUMED_CUDA_TOTAL}})
         out[gpu.id] = gpu
     return out
 

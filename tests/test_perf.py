@@ -37,6 +37,20 @@ def test_cuda_reported_memory_is_what_a_model_may_use():
     assert load_gpu("H100-SXM").id == "h100-sxm"
 
 
+def test_an_nvidia_gpu_without_a_published_cuda_total_keeps_the_largest_reserve_seen():
+    # no source prints the RTX 5080's CUDA total: planner takes nvidia-smi's 16303 MiB (profiles/gpus/rtx-5080.yaml)
+    # less the largest gap of a GPU that has one, so a verdict does not count memory the driver keeps
+    from planner.gpus import ASSUMED_CUDA_TOTAL, NVIDIA_DRIVER_RESERVE_BYTES
+
+    g = load_gpu("rtx-5080")
+    assert g.memory_bytes == 16303 * 2**20 and g.sources["cuda_memory_bytes"] == ASSUMED_CUDA_TOTAL
+    assert g.usable_memory_bytes == g.runtime_total_bytes == (16303 - 871) * 2**20
+    published = [load_gpu(i) for i in list_gpus()]
+    gaps = [x.memory_bytes - x.cuda_memory_bytes for x in published if x.vendor == "nvidia"
+            and x.sources.get("cuda_memory_bytes") != ASSUMED_CUDA_TOTAL]
+    assert len(gaps) > 20 and max(gaps) == NVIDIA_DRIVER_RESERVE_BYTES  # A100 PCIe 80GB: 81920 − 81049 MiB
+
+
 def test_apple_gpus_get_their_share_of_unified_memory():
     m2 = load_gpu("m2-ultra")
     assert m2.gpu_memory_share == 0.75 and m2.usable_memory_bytes == int(0.75 * m2.memory_bytes)

@@ -217,13 +217,16 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
         if gpu is not None:  # the budget from the log's total; the GPU's kind for its interconnect (NCCL)
             kw["gpu"] = gpu
     elif gpu is not None:
-        from ...gpus import load_gpu
+        from ...gpus import ASSUMED_CUDA_TOTAL, load_gpu
 
         kw["gpu"] = gpu
+        g = load_gpu(gpu)
         budget_note = (f"the log prints no total: the catalog's CUDA-reported total for {gpu}, which moves with the "
-                       "driver by 0.05–0.2 GiB" if load_gpu(gpu).cuda_memory_bytes else
-                       f"the log prints no total: the catalog's nvidia-smi total for {gpu}; vLLM budgets a fraction "
-                       "of the smaller total CUDA reports (torch.cuda.mem_get_info)")
+                       "driver by 0.05–0.2 GiB" if g.cuda_memory_bytes and g.sources.get("cuda_memory_bytes") !=
+                       ASSUMED_CUDA_TOTAL else
+                       f"the log prints no total: the catalog's nvidia-smi total for {gpu} less the largest driver "
+                       "reserve seen (no CUDA-reported total is published for it); vLLM budgets a fraction of the "
+                       "total CUDA reports (torch.cuda.mem_get_info)")
     if "kv_dtype" in s:
         kw["kv_dtype"] = s["kv_dtype"]
     for key in ("flashinfer_sampler", "mxfp4_backend", "enforce_eager"):
