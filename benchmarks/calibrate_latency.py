@@ -37,9 +37,12 @@ EAGER = {"transformers", "autoawq"}
 # Graph-launched and compiled engines: each layer adds a fixed time to every step (short kernels, syncs). One value
 # for all of them, chosen on this grid by the calibration half's decode error with the efficiencies refitted at each;
 # then each of OVERHEAD_GROUPS its own, chosen by its decode runs (one after the other, the others' in force): a
-# compiled engine's layer is a few fused kernels, llama.cpp's a graph of ggml ops.
-OVERHEAD_GRID = (0.0, 10e-6, 20e-6, 30e-6, 40e-6, 50e-6, 60e-6, 75e-6, 100e-6)
+# compiled engine's layer is a few fused kernels, llama.cpp's a graph of ggml ops. Then each llama.cpp backend of
+# OVERHEAD_BACKENDS its own, by its own decode runs: CUDA replays a captured graph of a step's kernels (CUDA graphs,
+# llama.cpp's default since 2024), Metal encodes every step's command buffers anew, Vulkan records its own.
+OVERHEAD_GRID = (0.0, 10e-6, 20e-6, 30e-6, 40e-6, 50e-6, 60e-6, 75e-6, 100e-6, 125e-6, 150e-6, 200e-6, 250e-6)
 OVERHEAD_GROUPS = ("compiled", "llama.cpp")
+OVERHEAD_BACKENDS = ("cuda", "metal", "rocm", "vulkan")
 # Prefill steps run outside the decode's captured graphs: the same engines' per-layer time on a prefill step, chosen
 # per engine group on this grid (None: the decode's) by the group's calibration time to first token, everything
 # refitted at each value.
@@ -101,12 +104,18 @@ def overhead_entry(tau: float, n_runs: int) -> dict:
 
 
 def group_overhead_entries(taus: dict[str, float]) -> list[dict]:
-    return [{"engine": group, "layer_overhead_s": tau,
-             "derivation": f"layer_overhead_s: of the grid {', '.join(f'{1e6 * t:g}' for t in OVERHEAD_GRID)} µs, the "
-                           "value whose refitted table gives the least median |error| over the calibration half's "
-                           f"decode runs of {group} engines",
-             "sources": ["benchmarks/data (calibration half)"]}
-            for group, tau in sorted(taus.items())]
+    """Per-layer overhead entries: a key "compiled" or "llama.cpp" is an engine group's, "llama.cpp/metal" a llama.cpp
+    backend's."""
+    out = []
+    for key, tau in sorted(taus.items()):
+        group, _, backend = key.partition("/")
+        runs = f"{group} engines" if not backend else f"{group} runs on its {backend} backend"
+        out.append({"engine": group, **({"backend": backend} if backend else {}), "layer_overhead_s": tau,
+                    "derivation": f"layer_overhead_s: of the grid {', '.join(f'{1e6 * t:g}' for t in OVERHEAD_GRID)} "
+                                  "µs, the value whose refitted table gives the least median |error| over the "
+                                  f"calibration half's decode runs of {runs}",
+                    "sources": ["benchmarks/data (calibration half)"]})
+    return out
 
 
 def prefill_overhead_entries(taus: dict[str, float | None]) -> list[dict]:

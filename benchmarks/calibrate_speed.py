@@ -34,6 +34,7 @@ from calibrate_latency import (  # noqa: E402
     MIN_GROUP_SOURCES,
     MIN_RUNS,
     MIN_SOURCES,
+    OVERHEAD_BACKENDS,
     OVERHEAD_GRID,
     OVERHEAD_GROUPS,
     PREFILL_GROUPS,
@@ -200,12 +201,15 @@ def choose_overhead(rows: list[dict]) -> float:
 
 
 def choose_group_overheads(rows: list[dict], tau: float) -> dict[str, float]:
-    """Per engine group (OVERHEAD_GROUPS), the grid value of the per-layer overhead whose fitted table predicts that
-    group's calibration decode runs best, the groups chosen one after the other (`tau` for the rest)."""
+    """Per engine group (OVERHEAD_GROUPS), then per llama.cpp backend (OVERHEAD_BACKENDS, keyed "llama.cpp/metal"),
+    the grid value of the per-layer overhead whose fitted table predicts that group's (backend's) calibration decode
+    runs best, chosen one after the other (`tau` for the rest)."""
     chosen: dict[str, float] = {}
-    for group in OVERHEAD_GROUPS:
-        chosen[group] = grid_best(rows, OVERHEAD_GRID, lambda v, g=group: fit(rows, tau, group_taus=chosen | {g: v}),
-                                  lambda x, g=group: x["what"] == "decode" and SPEED_ENGINES[x["engine"]] == g)
+    judges = [(g, lambda x, g=g: SPEED_ENGINES[x["engine"]] == g) for g in OVERHEAD_GROUPS] + [
+        (f"llama.cpp/{b}", lambda x, b=b: x["engine"] == "llama.cpp" and x["backend"] == b) for b in OVERHEAD_BACKENDS]
+    for key, judged in judges:
+        chosen[key] = grid_best(rows, OVERHEAD_GRID, lambda v, k=key: fit(rows, tau, group_taus=chosen | {k: v}),
+                                lambda x, j=judged: x["what"] == "decode" and j(x))
     return chosen
 
 
@@ -213,7 +217,8 @@ def errors(rows: list[dict]) -> list[dict]:
     out = []
     for r in rows:
         for what, (pred, meas, entry) in predict(r).items():
-            out.append({"what": what, "engine": r["engine"], "family": key_of(r)[2], "gpu": r["gpu"],
+            k = key_of(r)
+            out.append({"what": what, "engine": r["engine"], "backend": k[1], "family": k[2], "gpu": r["gpu"],
                         "error": pred / meas - 1, "entry": entry, "half": half(r), "source": r["source"],
                         "planner": pred, "published": meas, "row": id(r), "runs_through": runs_through(r)})
     return out

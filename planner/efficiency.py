@@ -289,16 +289,18 @@ def _engine_entry(what: str, engine: str, *, default: bool = True, backend: str 
     return next((index[k] for eng, be in dict.fromkeys(keys) if (k := (eng, be, ANY, ANY)) in index), None)
 
 
-def layer_overhead(engine: str) -> Entry | None:
-    """A non-eager engine's per-layer time added to every step (its own entry, its group's, else "default"); None for
-    eager engines, whose layer floor (decode_floor) already holds their launch time."""
-    return None if decode_floor(engine) is not None else _engine_entry("layer_overhead_s", engine)
+def layer_overhead(engine: str, backend: str = ANY) -> Entry | None:
+    """A non-eager engine's per-layer time added to every step (its own entry for `backend` (llama.cpp's), its own,
+    its group's, else "default"); None for eager engines, whose layer floor (decode_floor) already holds their launch
+    time."""
+    return None if decode_floor(engine) is not None else _engine_entry("layer_overhead_s", engine, backend=backend)
 
 
-def prefill_layer_overhead(engine: str) -> Entry | None:
-    """A non-eager engine's per-layer time added to a prefill step (its own entry, its group's, else "default");
-    None for eager engines or where none was fitted (the decode step's then stands)."""
-    return None if decode_floor(engine) is not None else _engine_entry("prefill_layer_overhead_s", engine)
+def prefill_layer_overhead(engine: str, backend: str = ANY) -> Entry | None:
+    """A non-eager engine's per-layer time added to a prefill step (its own entry for `backend`, its own, its
+    group's, else "default"); None for eager engines or where none was fitted (the decode step's then stands)."""
+    return None if decode_floor(engine) is not None else _engine_entry("prefill_layer_overhead_s", engine,
+                                                                       backend=backend)
 
 
 def moe_expert_overhead(engine: str) -> Entry | None:

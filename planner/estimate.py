@@ -78,6 +78,17 @@ def workload_bytes(spec: ModelSpec, w: Workload, *, context, batch, weights: int
     as ints (int64 arrays); up to MAX_BYTES (4 EiB) they are evaluated again in int64, exact there too; beyond it
     the workload is refused — no machine holds it, and int64 would wrap.
     """
+    if isinstance(context, int) and isinstance(batch, int):  # one point, as a plan asks: asked again and again
+        return _point_bytes(spec, w, context, batch, weights)
+    return _workload_bytes(spec, w, context=context, batch=batch, weights=weights)
+
+
+@lru_cache(maxsize=4096)
+def _point_bytes(spec: ModelSpec, w: Workload, context: int, batch: int, weights: int) -> tuple[int, int, int]:
+    return _workload_bytes(spec, w, context=context, batch=batch, weights=weights)
+
+
+def _workload_bytes(spec: ModelSpec, w: Workload, *, context, batch, weights: int):
     kv, prefill, decode = _kv_and_activations(spec, w, np.asarray(context, np.float64),
                                               np.asarray(batch, np.float64))
     as_float = [np.asarray(v, np.float64) for v in (kv, prefill, decode)]  # a scalar may come back a Python int

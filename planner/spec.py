@@ -6,6 +6,7 @@ Nothing is inferred here: every number is written in a profile or filled by an i
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
@@ -314,8 +315,7 @@ class ModelSpec(_Frozen):
 
     def layer_kinds(self) -> tuple[AttentionKind, ...]:
         """Attention kind of every layer, the pattern repeated over n_layers."""
-        p = self.layer_pattern
-        return tuple(p[i % len(p)] for i in range(self.n_layers))
+        return _repeated(tuple(self.layer_pattern), self.n_layers)
 
     @property
     def recurrent(self) -> bool:
@@ -344,3 +344,8 @@ class ModelSpec(_Frozen):
         from .tensors import active_param_count
 
         return active_param_count(self)
+
+
+@lru_cache(maxsize=512)
+def _repeated(pattern: tuple, n: int) -> tuple:
+    return tuple(pattern[i % len(pattern)] for i in range(n))

@@ -3,9 +3,11 @@ layers in system RAM."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
-from ..efficiency import default_backend, family
+from ..efficiency import ANY, default_backend, family
 from ..errors import WorkloadError
 from ..gpus import GPU
 from ..quant.catalog import get_quant
@@ -140,6 +142,13 @@ def llamacpp_dequant_bytes(spec: ModelSpec, quant: str, *, tokens) -> np.ndarray
     written again as fp16 (2 bytes a weight); routed experts only as far as the micro-batch reaches them. The output
     matrix multiplies the last position only (a vector kernel) and the embedding is a row lookup: neither is
     dequantized."""
+    dense, experts = _dequant_split(spec, quant)
+    return dense + experts * experts_touched_fraction(spec, np.minimum(tokens, LLAMACPP_N_UBATCH))
+
+
+@lru_cache(maxsize=1024)
+def _dequant_split(spec: ModelSpec, quant: str) -> tuple[int, int]:
+    """(dense, routed-expert) bytes llamacpp_dequant_bytes moves when a micro-batch reaches every matrix."""
     types = ggml_types()
     dense = experts = 0
     for t in stored_tensors(spec, quant):
@@ -151,7 +160,7 @@ def llamacpp_dequant_bytes(spec: ModelSpec, quant: str, *, tokens) -> np.ndarray
             experts += moved
         else:
             dense += moved
-    return dense + experts * experts_touched_fraction(spec, np.minimum(tokens, LLAMACPP_N_UBATCH))
+    return dense, experts
 
 
 # llama.cpp hands a prompt to llama_decode in batches of n_batch tokens and runs each batch as micro-batches of
@@ -164,7 +173,8 @@ LLAMACPP_N_BATCH, LLAMACPP_N_UBATCH, LLAMACPP_MAX_COPIES = 2048, 512, 4
 
 
 def llamacpp_prefill_seconds(compute_s, weights_s, kv_s, spec: ModelSpec, engine: Engine, *, tokens, stages: int = 1,
-                             dequant_s=0.0, n_ubatch: int = LLAMACPP_N_UBATCH, n_batch: int = LLAMACPP_N_BATCH):
+                             dequant_s=0.0, n_ubatch: int = LLAMACPP_N_UBATCH, n_batch: int = LLAMACPP_N_BATCH,
+                             backend: str = ANY):
     """llama.cpp's prefill of `tokens` tokens: compute_s of FLOPs, weights_s to read the weights once and kv_s to
     write the cache, all on one GPU; run in micro-batches, pipelined over `stages` GPUs that hold consecutive layers.
     A stage-time is one micro-batch's time through all layers ÷ stages; a batch of u micro-batches takes
@@ -175,7 +185,7 @@ def llamacpp_prefill_seconds(compute_s, weights_s, kv_s, spec: ModelSpec, engine
     n_ubatch = min(n_ubatch, n_batch)
     ubatches = np.ceil(tokens / n_ubatch)
     per_ubatch = step_seconds(np.maximum(weights_s + kv_s / ubatches, compute_s / ubatches) + dequant_s, spec,
-                              engine, prefill=True)
+                              engine, prefill=True, backend=backend)
     full, rest = np.floor(tokens / n_batch), np.mod(tokens, n_batch)
     steps = full * pipeline_steps(n_batch // n_ubatch, stages) + np.where(
         rest > 0, pipeline_steps(np.ceil(rest / n_ubatch), stages), 0.0)

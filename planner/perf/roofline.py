@@ -32,6 +32,7 @@ from .step import (
     Engine,
     _weight_split,
     default_engine,
+    engine_backend,
     memory_efficiency,
     memory_step_seconds,
     prefill_compute_efficiency,
@@ -144,7 +145,7 @@ def decode_seconds_per_token(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype:
     peak = gpu.peak_flops(compute_dtype(quant, engine))
     if peak is not None:  # without datasheet FLOP/s, decode is memory-bound at batch 1 and the memory time stands
         work = np.maximum(work, flops / (peak * DECODE_COMPUTE_EFFICIENCY))
-    return step_seconds(work, spec, engine)
+    return step_seconds(work, spec, engine, backend=engine_backend(engine, gpu, backend))
 
 
 
@@ -207,7 +208,8 @@ def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, pro
     if engine == "llama.cpp":  # the dequantize-then-GEMM path (cuBLAS, rocBLAS) first writes the weights as fp16
         dequant_s = llamacpp_dequant_bytes(spec, quant, tokens=tokens) / bandwidth if kernels == "float" else 0.0
         return llamacpp_prefill_seconds(compute_s, weights / bandwidth, kv / bandwidth, spec, engine, tokens=tokens,
-                                        stages=stages, dequant_s=dequant_s, n_ubatch=n_ubatch, n_batch=n_batch)
+                                        stages=stages, dequant_s=dequant_s, n_ubatch=n_ubatch, n_batch=n_batch,
+                                        backend=engine_backend(engine, gpu, backend))
     if eager:
         compute_s = compute_s + eager_attention_seconds(spec, gpu, batch=batch, new=prompt)
     return step_seconds(np.maximum((weights + kv) / bandwidth, compute_s) / split, spec, engine, prefill=True)
@@ -280,7 +282,8 @@ def tensor_parallel_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: 
         + kv * kv_share
     eff = memory_efficiency(gpu, quant, engine, spec, backend=backend, efficiency=efficiency)
     comm = allreduce(batch)
-    step = float(memory_step_seconds(read, gpu, eff, spec, engine)) + comm + moe_split_seconds(spec, engine, n)
+    step = float(memory_step_seconds(read, gpu, eff, spec, engine, backend=backend)) + comm \
+        + moe_split_seconds(spec, engine, n)
     ttft = prefill_seconds(spec, gpu, quant=quant, kv_dtype=kv_dtype, prompt=prompt, batch=batch, engine=engine,
                            cap_sliding=cap_sliding, backend=backend, efficiency=efficiency,
                            prefill_efficiency=prefill_efficiency, split=n, build=build)

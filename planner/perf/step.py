@@ -9,7 +9,9 @@ from functools import lru_cache
 import numpy as np
 
 from ..efficiency import (
+    ANY,
     decode_floor,
+    default_backend,
     efficiencies,
     layer_overhead,
     prefill_layer_overhead,
@@ -99,22 +101,32 @@ def weight_bytes_read(spec: ModelSpec, quant: str, *, tokens) -> np.ndarray | fl
     return w.dense + w.experts * experts_touched_fraction(spec, tokens) + w.embedding * rows
 
 
-def memory_step_seconds(bytes_, gpu: GPU, eff: float, spec: ModelSpec, engine: Engine):
+def memory_step_seconds(bytes_, gpu: GPU, eff: float, spec: ModelSpec, engine: Engine, *,
+                        backend: str | None = None):
     """A step that moves `bytes_` at `eff` of the GPU's bandwidth (step_seconds adds the engine's layer costs)."""
-    return step_seconds(bytes_ / (gpu.memory_bandwidth_bytes_per_s * eff), spec, engine)
+    return step_seconds(bytes_ / (gpu.memory_bandwidth_bytes_per_s * eff), spec, engine,
+                        backend=engine_backend(engine, gpu, backend))
 
 
-def step_seconds(work_s, spec: ModelSpec, engine: Engine, *, prefill: bool = False):
+def engine_backend(engine: Engine, gpu: GPU, backend: str | None = None) -> str:
+    """The backend a step's per-layer costs are looked up for: llama.cpp's (`backend`, else the GPU's own), "any" for
+    the other engines."""
+    return (backend or default_backend(gpu)) if engine == "llama.cpp" else ANY
+
+
+def step_seconds(work_s, spec: ModelSpec, engine: Engine, *, prefill: bool = False, backend: str = ANY):
     """One forward step whose bytes and FLOPs take `work_s` on the GPU, as the engine runs it (prefill: a whole
     prompt, or one of llama.cpp's micro-batches).
 
     Eager engines launch every kernel from Python: the step lasts at least their layer floor, and the GPU's work
     hides under it or the floor under the work. Graph-launched and compiled engines add a fixed time per layer to
     whatever the work takes (short kernels and synchronisation that a byte or FLOP count does not see), a prefill
-    step its own where one was fitted. All per-layer figures are fitted on the calibration half
+    step its own where one was fitted; llama.cpp's per `backend` where its runs gave one (Metal encodes every
+    step's command buffers anew, CUDA replays a graph). All per-layer figures are fitted on the calibration half
     (profiles/efficiency.yaml)."""
     return np.maximum(work_s, layer_floor_seconds(spec, engine)) + layer_overhead_seconds(spec, engine,
-                                                                                          prefill=prefill)
+                                                                                          prefill=prefill,
+                                                                                          backend=backend)
 
 
 def layer_floor_seconds(spec: ModelSpec, engine: Engine) -> float:
@@ -123,11 +135,11 @@ def layer_floor_seconds(spec: ModelSpec, engine: Engine) -> float:
     return spec.n_layers * floor.decode_floor_s_per_layer if floor is not None else 0.0
 
 
-def layer_overhead_seconds(spec: ModelSpec, engine: Engine, *, prefill: bool = False) -> float:
+def layer_overhead_seconds(spec: ModelSpec, engine: Engine, *, prefill: bool = False, backend: str = ANY) -> float:
     """A non-eager engine's time added to every step: layers × its per-layer overhead (a prefill step's where one was
-    fitted: prefill_layer_overhead_s, else the decode step's); 0 for eager engines."""
-    if prefill and (entry := prefill_layer_overhead(engine)) is not None:
+    fitted: prefill_layer_overhead_s, else the decode step's; llama.cpp's for its `backend`); 0 for eager engines."""
+    if prefill and (entry := prefill_layer_overhead(engine, backend)) is not None:
         return spec.n_layers * entry.prefill_layer_overhead_s
-    entry = layer_overhead(engine)
+    entry = layer_overhead(engine, backend)
     return spec.n_layers * entry.layer_overhead_s if entry is not None else 0.0
 
