@@ -70,6 +70,15 @@ def test_batch1_decode_is_bytes_over_effective_bandwidth_plus_the_layers_overhea
     tau = layer_overhead("llama.cpp", "cuda").layer_overhead_s  # the table's llama.cpp CUDA per-layer overhead
     assert 0 < tau < 1e-3
     assert step == pytest.approx(bytes_ / (936.2e9 * eff) + 32 * tau)  # 936.2 GB/s, 32 layers
+    # on an Apple GPU llama.cpp runs Metal, whose per-layer time is its own (it encodes every step anew)
+    m2 = load_gpu("m2-ultra")
+    metal = layer_overhead("llama.cpp", "metal")
+    assert metal.backend == "metal" and metal.layer_overhead_s > tau
+    step = decode_seconds_per_token(spec, m2, quant="fp16", kv_dtype="fp16", context=512, engine="llama.cpp")
+    eff = efficiencies(m2, "fp16", "llama.cpp")[0].decode_memory
+    assert step == pytest.approx(bytes_ / (800e9 * eff) + 32 * metal.layer_overhead_s)  # 800 GB/s
+    # a backend with no entry of its own takes llama.cpp's
+    assert layer_overhead("llama.cpp", "sycl") == layer_overhead("llama.cpp")
 
 
 def test_each_engine_group_takes_its_own_per_layer_time():
