@@ -264,10 +264,24 @@ def _as_the_path_it_replaced(gpu: GPU, kw: dict) -> Entry:
 def efficiency_keys(gpu: GPU, quant: str, engine: str, spec: ModelSpec | None = None, *, backend: str | None = None,
                     efficiency: float | None = None, prefill_efficiency: float | None = None,
                     prefill_family: str | None = None) -> dict[str, str]:
-    """Which entries a run's decode and prefill figures rest on ("yours" where the caller gave the value)."""
+    """Which entries a run's decode and prefill figures rest on ("yours" where the caller gave the value), and the
+    per-layer time every step adds with the entry it comes from ("layers")."""
     decode, prefill = efficiencies(gpu, quant, engine, spec, backend=backend, prefill_family=prefill_family)
     return {"decode": "yours" if efficiency is not None else decode.key,
-            "prefill": "yours" if prefill_efficiency is not None else prefill.key}
+            "prefill": "yours" if prefill_efficiency is not None else prefill.key,
+            "layers": layer_key(gpu, engine, backend)}
+
+
+def layer_key(gpu: GPU, engine: str, backend: str | None = None) -> str:
+    """The per-layer time a decode step of `engine` takes beyond its bytes, and its entry: an eager engine's floor, a
+    graph-launched or compiled engine's overhead (llama.cpp's for its backend: the run's, else the GPU's own)."""
+    if (floor := decode_floor(engine)) is not None:
+        return f"{floor.engine}: at least {1e6 * floor.decode_floor_s_per_layer:.0f} µs a layer"
+    entry = layer_overhead(engine, (backend or default_backend(gpu)) if engine == "llama.cpp" else ANY)
+    if entry is None:
+        return "none"
+    name = entry.engine + ("" if entry.backend == ANY else f"/{entry.backend}")
+    return f"{name}: {1e6 * entry.layer_overhead_s:g} µs a layer"
 
 
 def typical_errors(quant: str, engine: str, spec: ModelSpec | None = None, gpu: GPU | None = None) -> dict[str, float]:

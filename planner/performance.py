@@ -70,7 +70,8 @@ class Performance(BaseModel):
         "Ollama, whose figures are llama.cpp's), as a fraction")
     efficiency_entries: dict[str, str] = Field(
         default_factory=dict, description="the efficiency-table entries (profiles/efficiency.yaml) behind the decode "
-        "and prefill figures, engine/backend/family/class, or 'yours' for a given efficiency")
+        "and prefill figures, engine/backend/family/class, or 'yours' for a given efficiency; 'layers': the per-layer "
+        "time every step adds, with its entry")
 
 
 

@@ -79,6 +79,12 @@ def test_batch1_decode_is_bytes_over_effective_bandwidth_plus_the_layers_overhea
     assert step == pytest.approx(bytes_ / (800e9 * eff) + 32 * metal.layer_overhead_s)  # 800 GB/s
     # a backend with no entry of its own takes llama.cpp's
     assert layer_overhead("llama.cpp", "sycl") == layer_overhead("llama.cpp")
+    # and an estimate names the per-layer time it took, with its entry
+    entries = estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", gpu="m2-ultra").performance.efficiency_entries
+    assert entries["layers"] == f"llama.cpp/metal: {1e6 * metal.layer_overhead_s:g} µs a layer"
+    floor = decode_floor("transformers").decode_floor_s_per_layer
+    assert estimate("meta-llama/Llama-3.1-8B", quant="fp16", gpu="h100-sxm", engine="transformers").performance \
+        .efficiency_entries["layers"] == f"transformers: at least {1e6 * floor:.0f} µs a layer"
 
 
 def test_each_engine_group_takes_its_own_per_layer_time():

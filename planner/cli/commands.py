@@ -85,7 +85,8 @@ def cmd_estimate(a) -> str:
                   f"  decode: {p.decode_tokens_per_s:.1f} tokens/s per sequence{_band(p, 'decode')}, "
                   f"{p.throughput_tokens_per_s:.1f} tokens/s for the batch",
                   f"  ({_runs_on(e.engine, p.engine)}; efficiency entries: decode {p.efficiency_entries['decode']}, "
-                  f"prefill {p.efficiency_entries['prefill']} — profiles/efficiency.yaml)"]
+                  f"prefill {p.efficiency_entries['prefill']}, per-layer time {p.efficiency_entries['layers']} — "
+                  "profiles/efficiency.yaml)"]
         if p.prompt_kernels:
             lines.append(f"  prompt kernels: {p.prompt_kernels}")
         if note := transformers_attention_note(p.engine, e.workload.attention, p.gpu, p.eager_attention_seconds):
