@@ -64,7 +64,7 @@ class ParallelPlan(BaseModel):
     communication_seconds_per_token: float
     decode_tokens_per_s: float
     prefill_seconds: float | None = None
-    efficiency_entries: dict[str, str] = {}  # profiles/efficiency.yaml entries behind decode and prefill ("yours")
+    efficiency_entries: dict[str, str] = {}  # efficiency.yaml entries behind decode, prefill ("yours"), per-layer time
     typical_error: dict[str, float] = {}  # decode / ttft: the check half's median |error| for this engine × family
     engine_loop_seconds: float = 0.0  # the engine loop's host time in every step (vLLM's V0 engine), included above
     output_lag_seconds: float = 0.0  # the decode step the first token waits for (vLLM V0's async output), included
