@@ -187,6 +187,12 @@ def default_backend(gpu: GPU) -> str:
     return {"apple": "metal", "amd": "rocm"}.get(gpu.vendor, "cuda")
 
 
+def engine_backend(engine: str, gpu: GPU, backend: str | None = None) -> str:
+    """The backend a step's per-layer costs and kernel tiles are looked up for: llama.cpp's (`backend`, else the
+    GPU's own), "any" for the other engines."""
+    return (backend or default_backend(gpu)) if engine == "llama.cpp" else ANY
+
+
 def family(quant: str, spec: ModelSpec | None = None) -> Family:
     """The weight-format family of `quant` (a catalog name; "checkpoint" reads the checkpoint's own dtypes)."""
     fmt = get_quant(quant)
@@ -277,7 +283,7 @@ def layer_key(gpu: GPU, engine: str, backend: str | None = None) -> str:
     graph-launched or compiled engine's overhead (llama.cpp's for its backend: the run's, else the GPU's own)."""
     if (floor := decode_floor(engine)) is not None:
         return f"{floor.engine}: at least {1e6 * floor.decode_floor_s_per_layer:.0f} µs a layer"
-    entry = layer_overhead(engine, (backend or default_backend(gpu)) if engine == "llama.cpp" else ANY)
+    entry = layer_overhead(engine, engine_backend(engine, gpu, backend))
     if entry is None:
         return "none"
     name = entry.engine + ("" if entry.backend == ANY else f"/{entry.backend}")

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..efficiency import (
     ANY,
-    default_backend,
+    engine_backend,
     moe_expert_overhead,
     moe_prefill_split,
     moe_prefill_tile,
@@ -32,7 +32,6 @@ from .step import (
     Engine,
     _weight_split,
     default_engine,
-    engine_backend,
     memory_efficiency,
     memory_step_seconds,
     prefill_compute_efficiency,
@@ -194,7 +193,7 @@ def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, pro
     # llama.cpp runs a prompt in micro-batches of n_ubatch tokens; the others run it as one step
     step_tokens = np.minimum(tokens, min(n_ubatch, n_batch)) if engine == "llama.cpp" else tokens
     flops = flops + moe_padding_flops(spec, engine, tokens=tokens, step_tokens=step_tokens,
-                                      backend=(backend or default_backend(gpu)) if engine == "llama.cpp" else None)
+                                      backend=engine_backend(engine, gpu, backend))
     bandwidth = gpu.memory_bandwidth_bytes_per_s * memory_efficiency(gpu, quant, engine, spec, backend=backend,
                                                                      efficiency=efficiency)
     ubatch = min(n_ubatch, n_batch)

@@ -11,8 +11,8 @@ import numpy as np
 from ..efficiency import (
     ANY,
     decode_floor,
-    default_backend,
     efficiencies,
+    engine_backend,
     layer_overhead,
     prefill_layer_overhead,
 )
@@ -106,12 +106,6 @@ def memory_step_seconds(bytes_, gpu: GPU, eff: float, spec: ModelSpec, engine: E
     """A step that moves `bytes_` at `eff` of the GPU's bandwidth (step_seconds adds the engine's layer costs)."""
     return step_seconds(bytes_ / (gpu.memory_bandwidth_bytes_per_s * eff), spec, engine,
                         backend=engine_backend(engine, gpu, backend))
-
-
-def engine_backend(engine: Engine, gpu: GPU, backend: str | None = None) -> str:
-    """The backend a step's per-layer costs are looked up for: llama.cpp's (`backend`, else the GPU's own), "any" for
-    the other engines."""
-    return (backend or default_backend(gpu)) if engine == "llama.cpp" else ANY
 
 
 def step_seconds(work_s, spec: ModelSpec, engine: Engine, *, prefill: bool = False, backend: str = ANY):
