@@ -221,12 +221,16 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
 
         kw["gpu"] = gpu
         g = load_gpu(gpu)
-        budget_note = (f"the log prints no total: the catalog's CUDA-reported total for {gpu}, which moves with the "
-                       "driver by 0.05–0.2 GiB" if g.cuda_memory_bytes and g.sources.get("cuda_memory_bytes") !=
-                       ASSUMED_CUDA_TOTAL else
-                       f"the log prints no total: the catalog's nvidia-smi total for {gpu} less the largest driver "
-                       "reserve seen (no CUDA-reported total is published for it); vLLM budgets a fraction of the "
-                       "total CUDA reports (torch.cuda.mem_get_info)")
+        if g.cuda_memory_bytes is None:  # no NVIDIA GPU: the loader gives every one a CUDA total
+            budget_note = (f"the log prints no total: the catalog's total for {gpu}; vLLM budgets a fraction of the "
+                           "total the runtime reports (torch.cuda.mem_get_info)")
+        elif g.sources.get("cuda_memory_bytes") == ASSUMED_CUDA_TOTAL:
+            budget_note = (f"the log prints no total: the catalog's nvidia-smi total for {gpu} less the largest "
+                           "driver reserve seen (no CUDA-reported total is published for it); vLLM budgets a "
+                           "fraction of the total CUDA reports (torch.cuda.mem_get_info)")
+        else:
+            budget_note = (f"the log prints no total: the catalog's CUDA-reported total for {gpu}, which moves with "
+                           "the driver by 0.05–0.2 GiB")
     if "kv_dtype" in s:
         kw["kv_dtype"] = s["kv_dtype"]
     for key in ("flashinfer_sampler", "mxfp4_backend", "enforce_eager"):
