@@ -325,3 +325,17 @@ def test_a_split_over_pcie_linked_gpus_says_what_its_all_reduces_assume():
                                                 split="tensor", context="4096"))
     assert "ll-reduces over" not in caption(app(gpu="l40s", model="meta-llama/Llama-3.1-8B", n_gpus="2",
                                                 split="pipeline", context="4096"))
+
+
+def test_the_speed_figures_name_their_efficiency_entries():
+    """The dashboard names the efficiency.yaml entries behind its speed figures, as the CLI and Python do: the same
+    entries planner.estimate reports, Metal's own per-layer time on an Apple GPU."""
+    kw = dict(engine="llama.cpp", quant="q4_k_m", model="meta-llama/Llama-3.1-8B", context="4096")
+    for gpu in ("rtx-4090", "m4"):
+        used = estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", context=4096, gpu=gpu,
+                        engine="llama.cpp").performance.efficiency_entries
+        shown = caption(app(gpu=gpu, **kw)).replace("\\:", ":")  # the app escapes colons for Markdown
+        assert (f"decode {used['decode']}, prefill {used['prefill']}, per-layer time {used['layers']}" in shown), shown
+    assert "llama.cpp/metal" in used["layers"]
+    # every layer on the GPU: what stays in CPU RAM is the embedding table, not layers decode reads from the host
+    assert "token-embedding table" in shown and "host-memory speed" not in shown and "op offload" not in shown

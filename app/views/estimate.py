@@ -24,7 +24,8 @@ def _plan(setup: Setup, where: str):
                      prompt=setup.prompt)
     parts = dict(p.per_gpu)
     v = verdict(parts["total_bytes"], setup.usable_bytes, setup.reserve_pct, unit=setup.unit, where=where)
-    speeds = (p.prefill_seconds, p.decode_tokens_per_s, p.decode_tokens_per_s * setup.batch, 0.0, p.allreduce_note)
+    speeds = (p.prefill_seconds, p.decode_tokens_per_s, p.decode_tokens_per_s * setup.batch, 0.0, p.allreduce_note,
+              p.efficiency_entries)
     return parts, v, speeds, {}, (p.quant, p.kv_dtype)
 
 
@@ -64,6 +65,13 @@ def _typical(setup: Setup, quant: str, split: float = 0.0, link: str | None = No
             "calibrate planner; Accuracy lists them." + served if parts else served.strip())
 
 
+def entries_text(entries: dict[str, str]) -> str:
+    """Which profiles/efficiency.yaml entries gave the speed figures (decode, prefill, the per-layer time)."""
+    names = {"decode": "decode", "prefill": "prefill", "layers": "per-layer time"}
+    shown = ", ".join(f"{names.get(k, k)} {v}" for k, v in entries.items())
+    return f"Efficiency entries behind these figures (profiles/efficiency.yaml, Accuracy lists their runs): {shown}."
+
+
 def _one(setup: Setup, where: str):
     """One GPU (or a budget): planner.estimate, with the engine's own rules when one is chosen."""
     extra = ({"gpu_memory_bytes": setup.usable_bytes} if setup.gpu is None and setup.engine in ("vllm", "sglang")
@@ -82,7 +90,8 @@ def _one(setup: Setup, where: str):
     link = perf and (perf.allreduce_note or (f"on this GPU llama.cpp runs a prompt's matrices in {perf.prompt_kernels}"
                                              if perf.prompt_kernels else None))
     speeds = ((perf.prefill_seconds, perf.decode_tokens_per_s, perf.throughput_tokens_per_s,
-               perf.moe_prefill_split_seconds, link) if perf else (None, None, None, 0.0, None))
+               perf.moe_prefill_split_seconds, link, perf.efficiency_entries) if perf
+              else (None, None, None, 0.0, None, {}))
     return parts, v, speeds, e.engine_details, (e.workload.quant, e.workload.kv_dtype)
 
 
@@ -96,7 +105,7 @@ def main(setup: Setup) -> None:
                   args=("context", spec.max_context))
         stop()
     where = ("on each of " if setup.n_gpus > 1 else "on ") + setup.gpu_text
-    parts, v, (ttft, per_seq, throughput, split, link), details, (quant, kv) = (
+    parts, v, (ttft, per_seq, throughput, split, link, entries), details, (quant, kv) = (
         _plan(setup, where) if setup.n_gpus > 1 and setup.engine not in ("vllm", "sglang") else _one(setup, where))
 
     labels = [("weights", "weights_bytes"), ("KV cache", "kv_cache_bytes"), ("activations", "activation_bytes"),
@@ -118,6 +127,8 @@ def main(setup: Setup) -> None:
         cols[1].metric("decode, per request", f"{speed(per_seq)} tok/s", help="at the full context")
         cols[2].metric("throughput, all requests", f"{speed(throughput)} tok/s")
         st.caption(plain(_typical(setup, quant, split, link)))
+        if entries:
+            st.caption(plain(entries_text(entries)))
 
     from charts import memory_bar  # plotly loads after the numbers are on screen
 
@@ -132,13 +143,17 @@ def main(setup: Setup) -> None:
                      + (f" (CUDA's, measured on an NVIDIA H200; {runtime} is not measured)." if runtime and
                         parts["overhead_bytes"] else ".")))
     if details.get("host_total_bytes"):
-        prompt = ("" if details.get("ubatch_copy_bytes") is None else
-                  f" A prompt's ubatches of {details['ubatch_tokens']:,} tokens each copy "
-                  f"{format_bytes(details['ubatch_copy_bytes'], setup.unit)} of them to the GPU and run there "
-                  "(llama.cpp's op offload), at the PCIe link's datasheet speed in the time to first token.")
-        st.caption(plain(f"In CPU RAM as well: {format_bytes(details['host_total_bytes'], setup.unit)} (the layers "
-                         "not on the GPU, their KV cache and buffers); decode reads them at host-memory speed."
-                         + prompt))
+        host = format_bytes(details["host_total_bytes"], setup.unit)
+        if not details.get("host_moved_bytes"):  # every layer on the GPU: the host keeps only the embedding table
+            st.caption(plain(f"In CPU RAM as well: {host} (the token-embedding table, which llama.cpp keeps on the "
+                             "host and reads one row of per token, and its CPU buffers)."))
+        else:
+            prompt = ("" if not details.get("ubatch_copy_bytes") else
+                      f" A prompt's ubatches of {details['ubatch_tokens']:,} tokens each copy "
+                      f"{format_bytes(details['ubatch_copy_bytes'], setup.unit)} of them to the GPU and run there "
+                      "(llama.cpp's op offload), at the PCIe link's datasheet speed in the time to first token.")
+            st.caption(plain(f"In CPU RAM as well: {host} (the layers not on the GPU, their KV cache and buffers); "
+                             "decode reads them at host-memory speed." + prompt))
     if details.get("nccl_bytes"):
         st.caption(plain(f"NCCL's communicators: {format_bytes(details['nccl_bytes'], setup.unit)} per GPU outside "
                          "PyTorch's pool, " + ("charged against the budget by this vLLM release." if
