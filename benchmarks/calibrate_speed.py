@@ -10,7 +10,8 @@ runs back it, from at least MIN_SOURCES sources for an engine's own key and MIN_
 keys (any GPU class, the engine's group) are fitted the same way, and a lookup falls back to them
 (planner/efficiency.py). Graph-launched and compiled engines also add a per-layer time to every step: one value,
 chosen on OVERHEAD_GRID by the calibration half's decode error with everything refitted at each value, then each
-group's own (compiled engines, llama.cpp) by its decode runs; vLLM's V0
+group's own (compiled engines, llama.cpp) by its decode runs, among the values that leave the group's decode share
+below the datasheet ceiling (admissible); vLLM's V0
 engine loop its host time per step (SYNC_LOOP_GRID, likewise on vLLM's decode runs). The MoE split time per routed
 expert and a served request's latency are medians over sources per engine, its group and "default". The check half
 then gives each engine × weight-family class its typical error, the band every speed figure carries.
@@ -185,13 +186,35 @@ def fit(rows: list[dict], tau: float, prefill_taus: dict | None = None, sync: fl
         return fit_efficiencies(rows) + fixed + requests
 
 
-def grid_best(rows: list[dict], grid: tuple, table, judged) -> object:
+def grid_best(rows: list[dict], grid: tuple, table, judged, owns=None) -> object:
     """The value of `grid` whose table (table(value): its entries) gives the least median |error| over the runs
-    `judged` keeps (an errors() item each)."""
+    `judged` keeps (an errors() item each); with `owns` (entry -> bool), among the values admissible for the entries it
+    owns (admissible)."""
+    tables = {value: table(value) for value in grid}
+
     def score(value) -> float:
-        with trial({"entries": table(value)}):
+        with trial({"entries": tables[value]}):
             return median(abs(x["error"]) for x in errors(rows) if judged(x))
-    return min(grid, key=score)
+    allowed = [v for v in grid if owns is None or admissible(tables[v], owns)] or list(grid)
+    return min(allowed, key=score)
+
+
+def admissible(entries: list[dict], owns) -> bool:
+    """A per-layer time is too long when, with it in force, an entry it owns has its decode share at the ceiling (1):
+    the median source then implies weights moving at the datasheet bandwidth or faster, so the step's time is left
+    to the layers and the fit can no longer trade the two. Such a value can still score well on the median |error|,
+    which made the choice swing between two near-equal minima as a few runs were added (llama.cpp's CUDA time: 75 µs
+    at 0.84 of the bandwidth against 125 µs at 1.0, 5.97 against 5.84 %)."""
+    return not any(e.get("decode_memory", 0.0) >= 1.0 for e in entries if owns(e))
+
+
+def _owned_by(key: str):
+    """The entries whose decode share a per-layer time of `key` must leave below the ceiling: an engine group's own
+    ("compiled", pooled over its engines; "llama.cpp" without a backend), a llama.cpp backend's ("llama.cpp/cuda").
+    An engine's entry from one document (ExLlamaV2's, TensorRT-LLM's on GeForce cards) may sit at the ceiling under
+    any such time and does not decide it."""
+    group, _, backend = key.partition("/")
+    return lambda e: e["engine"] == group and e.get("backend", ANY) == (backend or ANY)
 
 
 def choose_overhead(rows: list[dict]) -> float:
@@ -209,7 +232,7 @@ def choose_group_overheads(rows: list[dict], tau: float) -> dict[str, float]:
         (f"llama.cpp/{b}", lambda x, b=b: x["engine"] == "llama.cpp" and x["backend"] == b) for b in OVERHEAD_BACKENDS]
     for key, judged in judges:
         chosen[key] = grid_best(rows, OVERHEAD_GRID, lambda v, k=key: fit(rows, tau, group_taus=chosen | {k: v}),
-                                lambda x, j=judged: x["what"] == "decode" and j(x))
+                                lambda x, j=judged: x["what"] == "decode" and j(x), owns=_owned_by(key))
     return chosen
 
 

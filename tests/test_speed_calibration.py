@@ -9,6 +9,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from calibrate_speed import (  # noqa: E402
+    _owned_by,
+    admissible,
     bands,
     choose_group_overheads,
     choose_overhead,
@@ -109,6 +111,10 @@ def test_the_committed_table_is_what_the_calibration_half_fits(committed):
                                                    "llama.cpp/rocm", "llama.cpp/vulkan"}  # and llama.cpp's backends'
     # Metal encodes a step's command buffers anew; CUDA replays a captured graph: the calibration runs say so too
     assert groups["llama.cpp/metal"] > 2 * groups["llama.cpp/cuda"]
+    # no chosen time leaves its own entries' bandwidth share at the datasheet ceiling (calibrate_speed.admissible)
+    for key in groups:
+        owned = [e["decode_memory"] for e in committed["entries"] if _owned_by(key)(e) and "decode_memory" in e]
+        assert owned and max(owned) < 1.0, key
     sync = next(e["sync_loop_step_s"] for e in committed["entries"] if "sync_loop_step_s" in e)
     assert sync == choose_sync_loop(calibration, tau, groups)  # vLLM V0's loop, on the calibration vLLM decode runs
     prefill = {e["engine"]: e["prefill_layer_overhead_s"] for e in committed["entries"]
@@ -126,6 +132,19 @@ def test_the_committed_table_is_what_the_calibration_half_fits(committed):
     assert 0.0005 < floors["transformers"] < 0.002
     # AutoAWQ's fused modules launch fewer kernels a layer than transformers' own, still inside its Python loop
     assert 0.0001 < floors["autoawq"] < floors["transformers"]
+
+
+def test_a_per_layer_time_that_pins_its_bandwidth_share_at_the_ceiling_is_not_admissible():
+    """Bytes cannot move faster than the datasheet rate: a per-layer time under which a group's own entry implies they
+    do is too long, whatever its score; an engine's entry from one document and other groups' entries do not decide."""
+    cuda = _owned_by("llama.cpp/cuda")
+    entries = [{"engine": "llama.cpp", "backend": "cuda", "gpu_class": "gddr", "decode_memory": 0.86},
+               {"engine": "llama.cpp", "backend": "metal", "decode_memory": 1.0},
+               {"engine": "exllamav2", "decode_memory": 1.0}]
+    assert admissible(entries, cuda) and admissible(entries, _owned_by("compiled"))
+    assert not admissible(entries, _owned_by("llama.cpp/metal"))
+    assert not admissible(entries + [{"engine": "llama.cpp", "backend": "cuda", "decode_memory": 1.0}], cuda)
+    assert admissible([{"engine": "llama.cpp", "backend": "cuda", "decode_memory": 1.0}], _owned_by("llama.cpp"))
 
 
 def test_a_trial_table_stands_in_for_the_file_only_meanwhile():
