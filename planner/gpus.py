@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Literal
 
@@ -139,3 +140,53 @@ def custom_gpu(*, memory_bytes: float, bandwidth_bytes_per_s: float, tflops_bf16
     except ValidationError as e:
         err = e.errors()[0]
         raise WorkloadError(f"gpu {err['loc'][0]}: {err['msg']}") from None
+
+
+# --- a device name as a driver or runtime prints it -> the catalog ----------------------------------------------
+
+# Words that name a vendor or a product family, never one card: dropped from both names before they are compared.
+_VENDOR_WORDS = {"nvidia", "geforce", "tesla", "quadro", "amd", "radeon", "instinct", "apple", "gpu", "graphics"}
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in re.split(r"[^a-z0-9]+", text.lower()) if t and t not in _VENDOR_WORDS]
+
+
+def _parts(tokens: list[str]) -> tuple[frozenset[str], frozenset[str], str | None]:
+    """(model tokens, memory tokens such as '80gb', form factor 'sxm' | 'pcie' | None)."""
+    memory = frozenset(t for t in tokens if re.fullmatch(r"\d+gb", t))
+    forms = {("sxm" if t.startswith(("sxm", "hbm")) else "pcie") for t in tokens
+             if t == "pcie" or re.fullmatch(r"(sxm|hbm)\d*e?", t)}
+    form = "pcie" if "pcie" in forms else ("sxm" if forms else None)
+    model = frozenset(t for t in tokens if t not in memory and t != "pcie" and not re.fullmatch(r"(sxm|hbm)\d*e?", t))
+    return model, memory, form
+
+
+def match_gpu(name: str, total_bytes: int | None = None, *, vendor: str | None = None) -> str | None:
+    """The catalog id of the GPU a driver or runtime calls `name` (NVML, torch.cuda.get_device_name, ggml's device
+    line, Metal, vLLM's kernel-config file names), or None. The model words must be those of the entry's id or of
+    its catalog name (RTX 4090 is not RTX 4090 D, L40 is not L40S, H200 NVL is not H200, a laptop or Max-Q card is
+    not its desktop namesake; "RTX 6000 Ada Generation" and "Radeon PRO W7900" are their catalog names), a memory
+    size or form factor (SXM/HBM vs PCIe) in both names must agree, and a reported total must be 85–105 % of the
+    entry's marketed memory (an 8 GB RTX 4060 Ti is not the 16 GB card). Ambiguous: None."""
+    model, memory, form = _parts(_tokens(name.replace("_", " ")))
+    if not model:
+        return None
+    found = []
+    for gid, g in _catalog().items():
+        if vendor is not None and g.vendor != vendor:
+            continue
+        _, g_memory, g_form = _parts(_tokens(gid) + _tokens(g.name))
+        if model not in (_parts(_tokens(gid))[0], _parts(_tokens(g.name.split("(")[0]))[0]):
+            continue
+        if memory and g_memory and not memory & g_memory:
+            continue
+        if form and g_form and form != g_form:
+            continue
+        if total_bytes and not 0.85 <= total_bytes / g.memory_marketed_bytes <= 1.05:
+            continue
+        found.append((form is not None and form == g_form, gid))
+    exact = [gid for same_form, gid in found if same_form]
+    if len(exact) == 1:
+        return exact[0]
+    return found[0][1] if len(found) == 1 else None

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import subprocess
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from .errors import PlannerError
+from .gpus import match_gpu
 
 GIB = 2**30
 NO_SPEED_BANDWIDTH = 1.0  # bytes/s placed in a GPU that has no datasheet figures: its speeds are not shown
@@ -27,7 +27,6 @@ NO_SPEED_BANDWIDTH = 1.0  # bytes/s placed in a GPU that has no datasheet figure
 # 16 GB M4, 17179.89 MB on 24 GB, 22906.50 MB on a 32 GB M1 Pro), 0.75 from 36 GiB (28991.03 MB on a 36 GB M4 Max;
 # 73728 MiB on a 96 GB M2 Max, llama.cpp issue 3213). Quoted in profiles/gpus/m*.yaml.
 APPLE_SMALL_MEMORY_BYTES, APPLE_SMALL_SHARE, APPLE_SHARE = 32 * GIB, 2 / 3, 0.75
-_VENDOR_WORDS = {"nvidia", "geforce", "tesla", "quadro", "amd", "radeon", "instinct", "apple", "gpu", "graphics"}
 
 
 class NoLocalGPUError(PlannerError):
@@ -142,52 +141,6 @@ def _device(nvml, i: int) -> LocalGPU:
         cc = None
     return LocalGPU(index=i, name=name, catalog_id=match_gpu(name, total), total_bytes=total, used_bytes=used,
                     free_bytes=free, compute_capability=cc)
-
-
-# --- matching a reported name to the catalog ------------------------------------------------------------------
-
-def _tokens(text: str) -> list[str]:
-    return [t for t in re.split(r"[^a-z0-9]+", text.lower()) if t and t not in _VENDOR_WORDS]
-
-
-def _parts(tokens: list[str]) -> tuple[frozenset[str], frozenset[str], str | None]:
-    """(model tokens, memory tokens such as '80gb', form factor 'sxm' | 'pcie' | None)."""
-    memory = frozenset(t for t in tokens if re.fullmatch(r"\d+gb", t))
-    forms = {("sxm" if t.startswith(("sxm", "hbm")) else "pcie") for t in tokens
-             if t == "pcie" or re.fullmatch(r"(sxm|hbm)\d*e?", t)}
-    form = "pcie" if "pcie" in forms else ("sxm" if forms else None)
-    model = frozenset(t for t in tokens if t not in memory and t != "pcie" and not re.fullmatch(r"(sxm|hbm)\d*e?", t))
-    return model, memory, form
-
-
-def match_gpu(name: str, total_bytes: int | None = None, *, vendor: str | None = None) -> str | None:
-    """The catalog id of the GPU a driver calls `name`, or None. The model words must be the same (RTX 4090 is not
-    RTX 4090 D, L40 is not L40S, H200 NVL is not H200), a memory size or form factor (SXM/HBM vs PCIe) in both names
-    must agree, and the reported total must be 85–105 % of the entry's marketed memory. Ambiguous: None."""
-    from .gpus import _catalog
-
-    model, memory, form = _parts(_tokens(name))
-    if not model:
-        return None
-    found = []
-    for gid, g in _catalog().items():
-        if vendor is not None and g.vendor != vendor:
-            continue
-        g_model, _, _ = _parts(_tokens(gid))
-        _, g_memory, g_form = _parts(_tokens(gid) + _tokens(g.name))
-        if g_model != model:
-            continue
-        if memory and g_memory and not memory & g_memory:
-            continue
-        if form and g_form and form != g_form:
-            continue
-        if total_bytes and not 0.85 <= total_bytes / g.memory_marketed_bytes <= 1.05:
-            continue
-        found.append((form is not None and form == g_form, gid))
-    exact = [gid for same_form, gid in found if same_form]
-    if len(exact) == 1:
-        return exact[0]
-    return found[0][1] if len(found) == 1 else None
 
 
 # --- system memory and Apple silicon ---------------------------------------------------------------------------

@@ -98,7 +98,11 @@ def test_model_names_from_logs_map_to_bundled_profiles(name, profile):
     ("NVIDIA GeForce RTX 3060", 12288, "rtx-3060"), ("NVIDIA GeForce RTX 3060", 8192, None),
     ("NVIDIA GeForce RTX 3080", 10240, "rtx-3080"), ("NVIDIA GeForce RTX 3080", 12288, None),
     ("NVIDIA A10", None, "a10"), ("NVIDIA A10G", None, "a10g"), ("NVIDIA L40", None, "l40"),
-    ("NVIDIA RTX PRO 6000 Blackwell Max-Q Workstation Edition", None, "rtx-pro-6000"),
+    ("NVIDIA RTX PRO 6000 Blackwell Workstation Edition", None, "rtx-pro-6000"),
+    # the 300 W Max-Q card has the Workstation card's memory, not its clocks: not the catalog's 600 W card
+    ("NVIDIA RTX PRO 6000 Blackwell Max-Q Workstation Edition", None, None),
+    ("NVIDIA RTX 6000 Ada Generation", None, "rtx-6000-ada"), ("AMD Radeon PRO W7900", None, "w7900"),
+    ("NVIDIA A100-PCIE-40GB", None, None),  # the catalog's 40 GB A100 is the SXM card
 ])
 def test_gpu_names_the_runtimes_print_map_to_the_catalog(name, total_mib, gpu):
     assert catalog_gpu(name, total_mib) == gpu

@@ -41,6 +41,9 @@ fake_nvml, no_pynvml = nvml_fakes.fake_nvml, nvml_fakes.no_pynvml  # the fixture
     ("NVIDIA GeForce RTX 3090 Ti", 24564, "rtx-3090-ti"),
     ("NVIDIA GeForce RTX 3060", 12288, "rtx-3060"),
     ("NVIDIA GeForce RTX 4070 Ti SUPER", 16376, "rtx-4070-ti-super"),
+    # the entry's catalog name counts as well as its id
+    ("NVIDIA RTX PRO 6000 Blackwell Workstation Edition", 97887, "rtx-pro-6000"),
+    ("NVIDIA RTX 6000 Ada Generation", 49140, "rtx-6000-ada"),
     # not the same GPU as any catalog entry
     ("NVIDIA GeForce RTX 3060", 8192, None),   # the 8 GB card
     ("NVIDIA GeForce RTX 4070 Ti", 12282, None),
@@ -50,6 +53,8 @@ fake_nvml, no_pynvml = nvml_fakes.fake_nvml, nvml_fakes.no_pynvml  # the fixture
     ("NVIDIA GeForce RTX 4090 Laptop GPU", 16376, None),
     ("NVIDIA H200 NVL", 143771, None),
     ("NVIDIA A100-PCIE-40GB", 40960, None),
+    ("NVIDIA RTX PRO 6000 Blackwell Max-Q Workstation Edition", 97887, None),
+    ("Quadro RTX 6000", 24576, None),
     ("Tesla V100-PCIE-32GB", 32768, None),
     ("NVIDIA Fancy Z9 Prototype", 12288, None),
     ("", 12288, None),

@@ -77,57 +77,13 @@ def model_in_log(text: str) -> tuple[str | None, list[tuple[str, int]]]:
     return None, names
 
 
-# Catalog id by the device name the runtimes print (torch.cuda.get_device_name, cudaGetDeviceProperties, Metal).
-# Order matters: the more specific name first. None: a GPU the catalog does not have.
-_GPU_RULES = [
-    (r"H100.*NVL", None), (r"H100.*PCIE", "h100-pcie"), (r"H100", "h100-sxm"), (r"H200", "h200"), (r"B200", "b200"),
-    (r"A100.*PCIE.*80|A100.*80.*PCIE", "a100-pcie-80gb"), (r"A100.*80", "a100-sxm-80gb"), (r"A100", "a100-sxm-40gb"),
-    (r"A10G", "a10g"), (r"\bA10\b", "a10"), (r"\bA40\b", "a40"), (r"L40S", "l40s"), (r"\bL40\b", "l40"),
-    (r"\bL4\b", "l4"), (r"\bT4\b", "t4"), (r"V100.*32", "v100-32gb"),
-    (r"RTX PRO 6000", "rtx-pro-6000"),  # the Workstation, Max-Q Workstation and Server editions: 96 GB at 1.8 TB/s
-    (r"LAPTOP|MAX-Q|MOBILE", None),  # a laptop GPU shares its desktop card's name, not its memory or clocks
-    (r"RTX A6000", "rtx-a6000"), (r"RTX A5000", "rtx-a5000"), (r"RTX A4500", "rtx-a4500"), (r"RTX A4000", "rtx-a4000"),
-    (r"RTX 6000 ADA", "rtx-6000-ada"),
-    (r"RTX 3060 TI", None), (r"RTX 3060", "rtx-3060"), (r"RTX 3070 TI", None), (r"RTX 3070", "rtx-3070"),
-    (r"RTX 3080 TI", "rtx-3080-ti"), (r"RTX 3080", "rtx-3080"), (r"RTX 3090 TI", "rtx-3090-ti"),
-    (r"RTX 3090", "rtx-3090"), (r"RTX 4060 TI", "rtx-4060-ti-16gb"), (r"RTX 4060", "rtx-4060"),
-    (r"RTX 4070 TI SUPER", "rtx-4070-ti-super"), (r"RTX 4070 (TI|SUPER)", None), (r"RTX 4070", "rtx-4070"),
-    (r"RTX 4080 SUPER", "rtx-4080-super"), (r"RTX 4080", "rtx-4080"), (r"RTX 4090 D", None), (r"RTX 4090", "rtx-4090"),
-    (r"RTX 5060 TI", "rtx-5060-ti-16gb"), (r"RTX 5070 TI", "rtx-5070-ti"), (r"RTX 5070", "rtx-5070"),
-    (r"RTX 5080", "rtx-5080"), (r"RTX 5090", "rtx-5090"),
-    (r"RX 7900 XTX", "rx-7900-xtx"), (r"RX 7900 XT\b", "rx-7900-xt"), (r"RX 7900 GRE", "rx-7900-gre"),
-    (r"RX 7800 XT", "rx-7800-xt"), (r"RX 9070 XT", "rx-9070-xt"), (r"\bW7900\b", "w7900"), (r"\bW7800\b", "w7800"),
-    (r"MI100", "mi100"), (r"MI210", "mi210"), (r"MI250X", "mi250x"), (r"MI300X", "mi300x"), (r"MI325X", "mi325x"),
-    (r"MI355X", "mi355x"),
-    # Apple: the chip Metal names (its GPU core count is not in the name: the catalog has one per chip)
-    (r"\bM(\d) (PRO|MAX|ULTRA)\b", r"m\1-\2"), (r"APPLE M(\d)\b", r"m\1"),
-]
-# Cards sold in two memory sizes under one name: the catalog's size, by the total a runtime prints (GiB, inclusive)
-_SIZES = {"rtx-4060-ti-16gb": (12, None), "rtx-5060-ti-16gb": (12, None), "rtx-3060": (10, None),
-          "rtx-3080": (None, 11), "w7800": (None, 40)}
-
-
-@lru_cache(maxsize=1)
-def _catalog_ids() -> frozenset[str]:
-    from ...gpus import list_gpus
-
-    return frozenset(list_gpus())
-
-
 def catalog_gpu(name: str, total_mib: float | None = None) -> str | None:
-    """The catalog id of a GPU by the name a runtime prints, or None (not in the catalog, or not one of its
-    sizes: an RTX 4060 Ti with 8 GiB is not the 16 GiB card)."""
-    key = re.sub(r"[\s_]+", " ", name.upper())
-    for pattern, gid in _GPU_RULES:
-        if m := re.search(pattern, key):
-            gid = gid and m.expand(gid).lower()
-            if gid not in _catalog_ids():
-                return None  # an Apple chip the catalog does not have (an M5)
-            low, high = _SIZES.get(gid, (None, None))
-            if total_mib is not None and ((low and total_mib < low * 1024) or (high and total_mib > high * 1024)):
-                return None
-            return gid
-    return None
+    """The catalog id of a GPU by the name a runtime prints and the total it prints (MiB), or None: the catalog's
+    one matcher (planner.gpus.match_gpu), which `planner machine` uses on NVML's names too (an RTX 4060 Ti with
+    8 GiB is not the 16 GiB card; an A100-PCIE-40GB is not the catalog's SXM 40 GB)."""
+    from ...gpus import match_gpu
+
+    return match_gpu(name, None if total_mib is None else int(total_mib * 2**20))
 
 
 _GPU_NAMES = [  # (pattern, group of the name, group of the total MiB or GiB and its unit)
