@@ -68,6 +68,31 @@ def ollama_lines(errs: list[dict]) -> list[str]:
     return lines
 
 
+def batch_table() -> list[str]:
+    """Decode at a fixed concurrency > 1 (benchmarks/batch_speed.py): a check of the batch model, nothing fitted."""
+    from batch_speed import errors as batch_errors
+    from batch_speed import summary
+
+    errs = batch_errors()
+    lines = ["", "Decode at a fixed number of concurrent requests, a check of the batch model with nothing fitted to "
+             "it (`python benchmarks/batch_speed.py`; the slowdown is the per-request rate at c over that at 1, within "
+             "one sweep; streamed: planner's steady stream, with the prefills of arriving requests in the decode "
+             "steps):", "",
+             "| model | quant | GPUs | engine | input / output | c | published tok/s per request | planner | error | "
+             "streamed | error | slowdown published | planner | source |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for x in errs:
+        r = x["row"]
+        slow = ("| — | — " if "slowdown" not in x else f"| {x['slowdown'][0]:.2f} | {x['slowdown'][1]:.2f} ")
+        stream = "| — | — " if "serving" not in x else f"| {x['serving']:.1f} | {100 * x['serving_error']:+.0f}% "
+        slow = stream + slow
+        lines.append(f"| {r['model'].split('/')[-1]} | {r['quant']} | {r['n_gpus']}× {r['gpu']} | {r['engine']} | "
+                     f"{r['prompt_tokens']} / {r['gen_tokens']} | {r['concurrency']} | "
+                     f"{r['decode_tokens_per_s']:.1f} | {x['planner']:.1f} | {100 * x['error']:+.0f}% {slow}| "
+                     f"{r['source'][:60]} |")
+    return lines + [""] + summary(errs)
+
+
 def offload_table() -> list[str]:
     """llama.cpp with experts in system RAM (benchmarks/offload_speed.py): a check, nothing fitted to it."""
     from offload_speed import errors as offload_errors
@@ -176,6 +201,7 @@ def main(markdown: bool = False) -> None:
         print("\n".join(table_by_half(errs)))
         print("\n".join(ollama_lines(errs)))
         print("\n".join(offload_table()))
+        print("\n".join(batch_table()))
         print("\n| half | what | model | quant | GPU | engine | published | planner | error | entry | source |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         by_row = {id(r): r for r in rows}

@@ -127,28 +127,35 @@ def build_of(row: dict) -> int | None:
     return None if row.get("build") is None else max(row["build"], LLAMACPP_OLDEST)
 
 
-def predict(row: dict, **own) -> dict:
-    """{"decode": (planner tok/s, published), "ttft": (planner s, published)} for what the row measured; `own`:
-    efficiency= / prefill_efficiency= to use instead of the table (the calibration asks for 1.0)."""
+def plan_of(row: dict, context: int, prompt: int | None = None, **own):
+    """planner.plan for the row as it ran (its GPUs, split, weights, engine, backend, release and "concurrency"
+    sequences a step) at `context` tokens, the time to first token for `prompt`; `own` as predict's."""
     spec = spec_of(row)
-    kv = default_kv_dtype(row["quant"])
     # llama.cpp splits layers across GPUs (--split-mode layer, its default): pipeline-style; the others tensor-parallel
     mode = "pp" if row["engine"] == "llama.cpp" else "tp"
     build = build_of(row)
-    kw = dict(gpu=row["gpu"], n_gpus=row["n_gpus"], mode=mode, quant=row["quant"], kv_dtype=kv, engine=row["engine"],
-              backend=row.get("backend") if row["engine"] == "llama.cpp" else None,
-              engine_version=build if row["engine"] == "llama.cpp" else row.get("vllm_version"),
-              runtime="none", **own)
+    return plan(spec, context=context, prompt=prompt, gpu=row["gpu"], n_gpus=row["n_gpus"], mode=mode,
+                quant=row["quant"], kv_dtype=default_kv_dtype(row["quant"]), engine=row["engine"],
+                backend=row.get("backend") if row["engine"] == "llama.cpp" else None,
+                engine_version=build if row["engine"] == "llama.cpp" else row.get("vllm_version"),
+                runtime="none", batch=row.get("concurrency", 1), **own)
+
+
+def predict(row: dict, **own) -> dict:
+    """{"decode": (planner tok/s, published), "ttft": (planner s, published)} for what the row measured (decode per
+    sequence, with the row's "concurrency" sequences in a step where it has one: benchmarks/batch_speed.py); `own`:
+    efficiency= / prefill_efficiency= to use instead of the table (the calibration asks for 1.0)."""
+    spec = spec_of(row)
     out = {}
     if row.get("decode_tokens_per_s"):
         ctx = min(spec.max_context, max(1, row["decode_context"] or 1))
-        p = plan(spec, context=ctx, **kw)
+        p = plan_of(row, ctx, **own)
         out["decode"] = (p.decode_tokens_per_s, row["decode_tokens_per_s"], p.efficiency_entries["decode"])
     prompt = min(spec.max_context, row.get("prompt_tokens") or 0)
     pp = row.get("prefill_tokens_per_s")
     measured_ttft = row.get("ttft_s") or (prompt / pp if pp else None)
     if measured_ttft and prompt >= 64:
-        p = plan(spec, context=prompt, **kw)
+        p = plan_of(row, prompt, **own)
         if p.prefill_seconds is not None:
             request = (p.request_overhead_seconds or 0.0) if served(row) else 0.0
             out["ttft"] = (p.prefill_seconds + request, measured_ttft, p.efficiency_entries["prefill"])

@@ -16,7 +16,7 @@ from .errors import WorkloadError, shown
 from .kv import get_kv_dtype, indexer_cache_bytes, kv_cache_bytes
 from .limits import MAX_BATCH, MAX_BYTES, MAX_CONTEXT
 from .overhead import overhead_breakdown
-from .performance import Performance, host_copied, offloaded, performance
+from .performance import Performance, host_copied, offloaded, performance, served_stream
 from .profiles import load_model
 from .quant.catalog import get_quant
 from .spec import ModelSpec
@@ -299,6 +299,7 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
         _system_ram_engine(engine, "host_memory_bytes checks what llama.cpp or Ollama leave in system RAM",
                            "leaves nothing there")
         perf = host_verdict(perf, details, positive_int("host_memory_bytes", host_memory_bytes, MAX_BYTES))
+    perf = served_stream(perf, w)
     return Estimate(model=spec.name, workload=w, **totals, total_bytes=total, performance=perf, breakdown=breakdown,
                     engine=engine, engine_details=details, engine_refusal=refusal)
 

@@ -34,6 +34,16 @@ class Performance(BaseModel):
         "catalog lacks)")
     decode_tokens_per_s: float | None = Field(description="per sequence")
     throughput_tokens_per_s: float | None = Field(description="all sequences of the batch together")
+    output_tokens: int | None = Field(
+        None, description="tokens each request generates (context − prompt) where the batch serves requests: "
+        "batch > 1 and a prompt shorter than the context; None otherwise")
+    serving_decode_tokens_per_s: float | None = Field(
+        None, description="per request in a steady stream of `batch` concurrent requests of `prompt_tokens` in and "
+        "`output_tokens` out: each decode step also carries, on average, the prefills of the requests that replace "
+        "finished ones ((batch − 1) / batch of the batch's prefill over output_tokens steps; planner.perf."
+        "serving_step_seconds), at their full time: chunked prefill hides part of it; None where output_tokens is")
+    serving_throughput_tokens_per_s: float | None = Field(
+        None, description="all requests of that stream together: batch × serving_decode_tokens_per_s")
     engine_loop_seconds: float = Field(
         0.0, description="what the engine's host loop adds to every step, the prefill's and each decode step's "
         "(vLLM's V0 engine, before 0.8.0, schedules and samples between GPU steps); included in the figures above")
@@ -207,6 +217,21 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
         allreduce_note=allreduce_note(g, tp) if has_speed(g) else None,
         request_overhead_seconds=request_seconds(engine),
         prompt_kernels=_instinct_prompt_kernels(kernels, g, used["prefill"]))
+
+
+def served_stream(perf: Performance | None, w: Workload) -> Performance | None:
+    """The steady-stream figures of a batch that serves requests (batch > 1, a prompt shorter than the context: each
+    request generates the rest), from the figures as they stand (after any offload or host copies)."""
+    if perf is None or w.batch == 1 or perf.prompt_tokens >= w.context or perf.decode_seconds_per_token is None \
+            or perf.prefill_seconds is None:
+        return perf
+    from .perf import serving_step_seconds
+
+    output = w.context - perf.prompt_tokens
+    step = serving_step_seconds(perf.decode_seconds_per_token, perf.prefill_seconds - perf.output_lag_seconds,
+                                w.batch, output)
+    return perf.model_copy(update={"output_tokens": output, "serving_decode_tokens_per_s": 1 / step,
+                                   "serving_throughput_tokens_per_s": w.batch / step})
 
 
 # llama.cpp's prompt kernels on AMD Instinct (planner.perf.cdna_prefill_path), as said beside the speed

@@ -339,3 +339,14 @@ def test_the_speed_figures_name_their_efficiency_entries():
     assert "llama.cpp/metal" in used["layers"]
     # every layer on the GPU: what stays in CPU RAM is the embedding table, not layers decode reads from the host
     assert "token-embedding table" in shown and "host-memory speed" not in shown and "op offload" not in shown
+
+
+def test_a_batch_of_requests_shows_its_steady_stream():
+    """Concurrent requests that generate (the context less the prompt): the stream's per-request rate, with the
+    prefills of arriving requests, beside the plain decode figures; none for one request."""
+    kw = dict(model="meta-llama/Llama-3.1-8B", gpu="h100-sxm", context="2048", generated="1024")
+    p = estimate("meta-llama/Llama-3.1-8B", context=2048, prompt=1024, batch=16, gpu="h100-sxm").performance
+    shown = caption(app(batch="16", **kw)).replace("\\:", ":")
+    assert f"Serving 16 requests at a time, 1,024 tokens in and 1,024 out each: " \
+           f"{p.serving_decode_tokens_per_s:.1f} tok/s per request" in shown, shown
+    assert "Serving" not in caption(app(batch="1", **kw))

@@ -25,7 +25,7 @@ def _plan(setup: Setup, where: str):
     parts = dict(p.per_gpu)
     v = verdict(parts["total_bytes"], setup.usable_bytes, setup.reserve_pct, unit=setup.unit, where=where)
     speeds = (p.prefill_seconds, p.decode_tokens_per_s, p.decode_tokens_per_s * setup.batch, 0.0, p.allreduce_note,
-              p.efficiency_entries)
+              p.efficiency_entries, None)
     return parts, v, speeds, {}, (p.quant, p.kv_dtype)
 
 
@@ -90,8 +90,10 @@ def _one(setup: Setup, where: str):
     link = perf and (perf.allreduce_note or (f"on this GPU llama.cpp runs a prompt's matrices in {perf.prompt_kernels}"
                                              if perf.prompt_kernels else None))
     speeds = ((perf.prefill_seconds, perf.decode_tokens_per_s, perf.throughput_tokens_per_s,
-               perf.moe_prefill_split_seconds, link, perf.efficiency_entries) if perf
-              else (None, None, None, 0.0, None, {}))
+               perf.moe_prefill_split_seconds, link, perf.efficiency_entries,
+               None if perf.serving_decode_tokens_per_s is None else
+               (perf.output_tokens, perf.serving_decode_tokens_per_s, perf.serving_throughput_tokens_per_s))
+              if perf else (None, None, None, 0.0, None, {}, None))
     return parts, v, speeds, e.engine_details, (e.workload.quant, e.workload.kv_dtype)
 
 
@@ -105,7 +107,7 @@ def main(setup: Setup) -> None:
                   args=("context", spec.max_context))
         stop()
     where = ("on each of " if setup.n_gpus > 1 else "on ") + setup.gpu_text
-    parts, v, (ttft, per_seq, throughput, split, link, entries), details, (quant, kv) = (
+    parts, v, (ttft, per_seq, throughput, split, link, entries, serving), details, (quant, kv) = (
         _plan(setup, where) if setup.n_gpus > 1 and setup.engine not in ("vllm", "sglang") else _one(setup, where))
 
     labels = [("weights", "weights_bytes"), ("KV cache", "kv_cache_bytes"), ("activations", "activation_bytes"),
@@ -126,6 +128,12 @@ def main(setup: Setup) -> None:
         cols[0].metric("time to first token", seconds(ttft), help=f"a {setup.prompt:,}-token prompt")
         cols[1].metric("decode, per request", f"{speed(per_seq)} tok/s", help="at the full context")
         cols[2].metric("throughput, all requests", f"{speed(throughput)} tok/s")
+        if serving:
+            out, one, every = serving
+            st.caption(plain(f"Serving {setup.batch:,} requests at a time, {setup.prompt:,} tokens in and {out:,} out "
+                             f"each: {speed(one)} tok/s per request, {speed(every)} tok/s in all. Each decode step "
+                             "also carries the prefills of the requests that replace finished ones, at their full "
+                             "time (chunked prefill hides part of it); the figures above leave them out."))
         st.caption(plain(_typical(setup, quant, split, link)))
         if entries:
             st.caption(plain(entries_text(entries)))

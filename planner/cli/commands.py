@@ -84,6 +84,11 @@ def cmd_estimate(a) -> str:
                      else "unknown (no FLOP/s figure in this GPU's datasheet)"),
                   f"  decode: {p.decode_tokens_per_s:.1f} tokens/s per sequence{_band(p, 'decode')}, "
                   f"{p.throughput_tokens_per_s:.1f} tokens/s for the batch",
+                  *([f"  serving {w.batch:,} requests at a time, {p.prompt_tokens:,} tokens in and "
+                     f"{p.output_tokens:,} out each: {p.serving_decode_tokens_per_s:.1f} tokens/s per request, "
+                     f"{p.serving_throughput_tokens_per_s:.1f} in all (each decode step also carries the prefills of "
+                     "the requests that replace finished ones, at their full time)"]
+                    if p.serving_decode_tokens_per_s is not None else []),
                   f"  ({_runs_on(e.engine, p.engine)}; efficiency entries: decode {p.efficiency_entries['decode']}, "
                   f"prefill {p.efficiency_entries['prefill']}, per-layer time {p.efficiency_entries['layers']} — "
                   "profiles/efficiency.yaml)"]

@@ -62,6 +62,7 @@ from .step import (
     memory_efficiency,
     memory_step_seconds,
     prefill_compute_efficiency,
+    serving_step_seconds,
     step_seconds,
     weight_bytes_read,
 )
@@ -75,6 +76,6 @@ __all__ = [
     "layer_floor_seconds", "layer_overhead_seconds", "link_bytes_per_s", "llamacpp_dequant_bytes",
     "llamacpp_matmul_dtype", "llamacpp_prefill_family", "llamacpp_prefill_seconds", "memory_efficiency",
     "memory_step_seconds", "moe_padding_flops", "moe_prefill_split_seconds", "moe_split_seconds",
-    "offload_seconds_per_token", "pipeline_steps", "prefill_compute_efficiency", "prefill_seconds", "step_flops",
-    "step_seconds", "tensor_parallel_seconds", "weight_bytes_read",
+    "offload_seconds_per_token", "pipeline_steps", "prefill_compute_efficiency", "prefill_seconds",
+    "serving_step_seconds", "step_flops", "step_seconds", "tensor_parallel_seconds", "weight_bytes_read",
 ]

@@ -137,3 +137,13 @@ def layer_overhead_seconds(spec: ModelSpec, engine: Engine, *, prefill: bool = F
     entry = layer_overhead(engine, backend)
     return spec.n_layers * entry.layer_overhead_s if entry is not None else 0.0
 
+
+
+def serving_step_seconds(step_s: float, prefill_s: float, batch: int, output_tokens: int) -> float:
+    """A decode step's time per request in a steady stream of `batch` concurrent requests that each generate
+    `output_tokens`: every slot finishes a request and takes a new one every `output_tokens` steps, whose prompt must
+    be prefilled, so each step also carries on average (batch − 1) / batch of the batch's prefill (`prefill_s`, all
+    `batch` prompts together) over `output_tokens` steps — a request's own prefill is its time to first token, not
+    part of its decode steps. Taken at the prefill's full time, as an engine without chunked prefill stalls its
+    decodes for it; chunked prefill hides part of it under the memory-bound decode, so this is the slower end."""
+    return step_s + (batch - 1) / batch * prefill_s / output_tokens

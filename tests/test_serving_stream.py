@@ -1,0 +1,53 @@
+"""A batch that serves requests (batch > 1, a prompt shorter than the context): the steady stream's per-request rate,
+whose decode steps also carry the prefills of the requests that replace finished ones."""
+
+import json
+
+import pytest
+
+from planner import estimate
+from planner.cli import main
+from planner.perf import serving_step_seconds
+
+
+def test_the_stream_adds_the_other_requests_prefills_to_each_decode_step():
+    e = estimate("meta-llama/Llama-3.1-8B", context=2048, prompt=1024, batch=16, gpu="h100-sxm", engine="vllm")
+    p = e.performance
+    assert p.output_tokens == 1024
+    # 15 of the 16 prompts (a request's own prefill is its time to first token) over its 1,024 decode steps
+    step = p.decode_seconds_per_token + 15 / 16 * (p.prefill_seconds - p.output_lag_seconds) / 1024
+    assert 1 / p.serving_decode_tokens_per_s == pytest.approx(step)
+    assert p.serving_throughput_tokens_per_s == pytest.approx(16 * p.serving_decode_tokens_per_s)
+    assert p.serving_decode_tokens_per_s < p.decode_tokens_per_s
+    # long prompts and short answers: the prefills weigh more
+    heavy = estimate("meta-llama/Llama-3.1-8B", context=8192, prompt=8000, batch=16, gpu="h100-sxm",
+                     engine="vllm").performance
+    assert heavy.serving_decode_tokens_per_s / heavy.decode_tokens_per_s < \
+        p.serving_decode_tokens_per_s / p.decode_tokens_per_s
+
+
+@pytest.mark.parametrize("kw", [dict(batch=1, prompt=1024), dict(batch=16), dict(batch=16, prompt=2048)])
+def test_no_stream_without_requests_that_generate(kw):
+    """One sequence, or a prompt that is the whole context (the default): no stream to describe."""
+    p = estimate("meta-llama/Llama-3.1-8B", context=2048, gpu="h100-sxm", **kw).performance
+    assert p.output_tokens is None and p.serving_decode_tokens_per_s is None
+
+
+def test_the_step_is_a_pure_function_of_its_parts():
+    assert serving_step_seconds(0.01, 2.0, 1, 500) == 0.01  # alone: nothing arrives while it decodes
+    assert serving_step_seconds(0.01, 2.0, 5, 500) == pytest.approx(0.01 + 0.8 * 2.0 / 500)
+
+
+def test_the_cli_prints_the_stream_and_json_carries_it(capsys):
+    args = ["estimate", "meta-llama/Llama-3.1-8B", "--gpu", "h100-sxm", "--context", "2048", "--prompt", "1024",
+            "--batch", "16"]
+    assert main(args) in (0, None)
+    out = capsys.readouterr().out
+    p = estimate("meta-llama/Llama-3.1-8B", context=2048, prompt=1024, batch=16, gpu="h100-sxm").performance
+    assert (f"serving 16 requests at a time, 1,024 tokens in and 1,024 out each: "
+            f"{p.serving_decode_tokens_per_s:.1f} tokens/s per request") in out
+    assert main([*args, "--json"]) in (0, None)
+    perf = json.loads(capsys.readouterr().out)["performance"]
+    assert perf["serving_decode_tokens_per_s"] == pytest.approx(p.serving_decode_tokens_per_s)
+    assert main(args[:-2]) in (0, None)
+    assert "serving" not in capsys.readouterr().out
