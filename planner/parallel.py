@@ -35,6 +35,7 @@ from .perf import (
     llamacpp_prefill_family,
     offload_seconds_per_token,
     prefill_seconds,
+    serving_step_seconds,
     tensor_parallel_seconds,
 )
 from .profiles import load_model
@@ -70,6 +71,8 @@ class ParallelPlan(BaseModel):
     output_lag_seconds: float = 0.0  # the decode step the first token waits for (vLLM V0's async output), included
     request_overhead_seconds: float | None = None  # a served request's latency on top of prefill_seconds
     allreduce_note: str | None = None  # what a tensor split assumes of a link a real machine may not match
+    output_tokens: int | None = None  # context − prompt where the batch serves requests (batch > 1, a shorter prompt)
+    serving_decode_tokens_per_s: float | None = None  # per request in that stream (perf.serving_step_seconds)
 
 
 def _tp_weights(spec: ModelSpec, quant: str, n: int) -> int:
@@ -169,6 +172,10 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
     per_gpu = dict(weights_bytes=weights, kv_cache_bytes=kv, activation_bytes=act, overhead_bytes=over)
     per_gpu["total_bytes"] = sum(per_gpu.values())
     headroom = g.usable_memory_bytes - per_gpu["total_bytes"]
+    stream = {}
+    if w.batch > 1 and prompt < w.context and ttft is not None:
+        stream = {"output_tokens": w.context - prompt, "serving_decode_tokens_per_s": 1 / serving_step_seconds(
+            float(step), float(ttft) - lag, w.batch, w.context - prompt)}
     return ParallelPlan(model=spec.name, gpu=g.id, n_gpus=n, mode=mode, quant=w.quant, kv_dtype=w.kv_dtype,
                         context=w.context, batch=w.batch, per_gpu=per_gpu, fits=headroom >= 0,
                         headroom_bytes=headroom, decode_seconds_per_token=float(step),
@@ -181,7 +188,7 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
                         typical_error=typical_errors(w.quant, engine, spec, g),
                         engine_loop_seconds=loop, output_lag_seconds=lag,
                         request_overhead_seconds=request_seconds(engine),
-                        allreduce_note=allreduce_note(g, n) if mode == "tp" else None)
+                        allreduce_note=allreduce_note(g, n) if mode == "tp" else None, **stream)
 
 
 class OffloadPlan(BaseModel):

@@ -350,3 +350,13 @@ def test_a_batch_of_requests_shows_its_steady_stream():
     assert f"Serving 16 requests at a time, 1,024 tokens in and 1,024 out each: " \
            f"{p.serving_decode_tokens_per_s:.1f} tok/s per request" in shown, shown
     assert "Serving" not in caption(app(batch="1", **kw))
+
+
+def test_a_multi_gpu_plan_shows_its_steady_stream_too():
+    from planner.parallel import plan
+
+    p = plan("meta-llama/Llama-3.1-70B", gpu="h100-sxm", n_gpus=4, context=4096, prompt=2048, batch=8)
+    at = app(model="meta-llama/Llama-3.1-70B", gpu="h100-sxm", n_gpus="4", context="4096", generated="2048",
+             batch="8")
+    shown = caption(at).replace("\\:", ":")
+    assert f"{p.serving_decode_tokens_per_s:.1f} tok/s per request" in shown, shown

@@ -51,3 +51,15 @@ def test_the_cli_prints_the_stream_and_json_carries_it(capsys):
     assert perf["serving_decode_tokens_per_s"] == pytest.approx(p.serving_decode_tokens_per_s)
     assert main(args[:-2]) in (0, None)
     assert "serving" not in capsys.readouterr().out
+
+
+def test_a_multi_gpu_plan_gives_the_same_stream():
+    """planner.plan (the analytic tensor- and pipeline-parallel split) gives the stream as estimate does."""
+    from planner.parallel import plan
+
+    p = plan("meta-llama/Llama-3.1-70B", gpu="h100-sxm", n_gpus=4, context=4096, prompt=2048, batch=8)
+    assert p.output_tokens == 2048
+    step = p.decode_seconds_per_token + 7 / 8 * (p.prefill_seconds - p.output_lag_seconds) / 2048
+    assert 1 / p.serving_decode_tokens_per_s == pytest.approx(step)
+    assert plan("meta-llama/Llama-3.1-70B", gpu="h100-sxm", n_gpus=4, context=4096,
+                batch=8).serving_decode_tokens_per_s is None

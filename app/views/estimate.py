@@ -25,7 +25,8 @@ def _plan(setup: Setup, where: str):
     parts = dict(p.per_gpu)
     v = verdict(parts["total_bytes"], setup.usable_bytes, setup.reserve_pct, unit=setup.unit, where=where)
     speeds = (p.prefill_seconds, p.decode_tokens_per_s, p.decode_tokens_per_s * setup.batch, 0.0, p.allreduce_note,
-              p.efficiency_entries, None)
+              p.efficiency_entries, None if p.serving_decode_tokens_per_s is None else
+              (p.output_tokens, p.serving_decode_tokens_per_s, p.serving_decode_tokens_per_s * setup.batch))
     return parts, v, speeds, {}, (p.quant, p.kv_dtype)
 
 
