@@ -46,6 +46,8 @@ def test_the_cli_prints_the_stream_and_json_carries_it(capsys):
     p = estimate("meta-llama/Llama-3.1-8B", context=2048, prompt=1024, batch=16, gpu="h100-sxm").performance
     assert (f"serving 16 requests at a time, 1,024 tokens in and 1,024 out each: "
             f"{p.serving_decode_tokens_per_s:.1f} tokens/s per request") in out
+    # the batch's time to first token is its prompts prefilled together, not one request's
+    assert "time to first token (1,024-token prompts, all 16 prefilled together)" in out
     assert main([*args, "--json"]) in (0, None)
     perf = json.loads(capsys.readouterr().out)["performance"]
     assert perf["serving_decode_tokens_per_s"] == pytest.approx(p.serving_decode_tokens_per_s)

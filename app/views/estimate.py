@@ -126,7 +126,8 @@ def main(setup: Setup) -> None:
     elif setup.gpu is None:
         st.caption("Pick a GPU from the list for time to first token and tokens/s (a budget has no speed).")
     else:
-        cols[0].metric("time to first token", seconds(ttft), help=f"a {setup.prompt:,}-token prompt")
+        together = f"; all {setup.batch:,} of the batch's prompts prefilled together" if setup.batch > 1 else ""
+        cols[0].metric("time to first token", seconds(ttft), help=f"a {setup.prompt:,}-token prompt{together}")
         cols[1].metric("decode, per request", f"{speed(per_seq)} tok/s", help="at the full context")
         cols[2].metric("throughput, all requests", f"{speed(throughput)} tok/s")
         if serving:

@@ -78,7 +78,8 @@ def cmd_estimate(a) -> str:
                   + (f"; system RAM must hold the other {format_bytes(host, a.unit)}" if host else "")
                   + (" (checked against this machine's available RAM)" if host and
                      e.engine_details.get("host_memory_from") else ""),
-                  f"  time to first token ({p.prompt_tokens:,}-token prompt): "
+                  f"  time to first token ({p.prompt_tokens:,}-token prompt"
+                  + (f"s, all {w.batch:,} prefilled together" if w.batch > 1 else "") + "): "
                   + (f"{p.prefill_seconds:.3f} s{_band(p, 'ttft')}{_served(p)}" if p.prefill_seconds is not None
                      else "not modelled: part of the prompt runs on the CPU (weights in system RAM)" if _offloaded(e)
                      else "unknown (no FLOP/s figure in this GPU's datasheet)"),
