@@ -43,7 +43,7 @@ def rows() -> list[dict]:
 def _sweep(r: dict) -> tuple:
     """The configuration a row belongs to, concurrency aside."""
     return (source_id(r["source"]), r["model"], r["quant"], r["gpu"], r["n_gpus"], r["engine"], r["prompt_tokens"],
-            r["gen_tokens"], r["engine_printed"])
+            r["gen_tokens"])
 
 
 def errors() -> list[dict]:
