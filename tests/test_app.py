@@ -325,6 +325,14 @@ def test_accuracy_view_shows_the_llama_cpp_records_by_component():
     assert summary.loc[("llama.cpp", "kv"), "Worst |error| (%)"] == 0
     worst = max(abs(json.loads(line)["error_pct"]["compute_bytes"]) for line in path.read_text().splitlines())
     assert summary.loc[("llama.cpp", "compute"), "Worst |error| (%)"] == round(worst, 2)
+    # the batch model's check: every published run at a fixed concurrency, with planner's plain step and stream
+    import sys
+
+    sys.path.insert(0, str(APP.parent / "benchmarks"))
+    from batch_speed import rows
+
+    batches = next(d.value for d in at.dataframe if "Requests" in d.value.columns)
+    assert len(batches) == len(rows()) and batches["Stream"].notna().sum() == sum(r["concurrency"] > 1 for r in rows())
 
 
 ORDER = ["source", "model", "gpu", "n_gpus", "split", "quant", "kv", "context", "context_preset", "generated", "batch",

@@ -64,6 +64,23 @@ def _speed() -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+@st.cache_data(show_spinner=False)
+def _batches() -> pd.DataFrame:
+    """Published runs at a fixed concurrency (benchmarks/batch_speed.py): planner's plain decode step and its steady
+    stream against the per-request rate."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from batch_speed import errors
+
+    return pd.DataFrame([dict(model=x["row"]["model"].split("/")[-1], quant=x["row"]["quant"], gpu=x["row"]["gpu"],
+                              n_gpus=x["row"]["n_gpus"], engine=x["row"]["engine"],
+                              requests=x["row"]["concurrency"], published=x["row"]["decode_tokens_per_s"],
+                              planner=x["planner"], error_pct=100 * x["error"],
+                              stream=x.get("serving"), stream_error_pct=100 * x["serving_error"]
+                              if "serving" in x else None, source=x["row"]["source"]) for x in errors()])
+
+
 def main(setup: Setup) -> None:
     st.title("Accuracy")
     st.caption("planner against measured and published runs; nothing here depends on the model picked.")
@@ -101,6 +118,14 @@ def main(setup: Setup) -> None:
                "the table shows both, each row with its source and the efficiency entry used.")
     st.plotly_chart(error_histogram(speed), key="speed_hist")
     st.dataframe(speed.round(2).rename(columns=NAMES), key="speed_table", hide_index=True)
+
+    st.subheader("Speed at a fixed number of concurrent requests")
+    st.caption("A check of the batch model, nothing fitted (benchmarks/batch_speed.py): per-request decode rate of "
+               "published serving sweeps against planner's plain decode step of that many sequences and its steady "
+               "stream, whose decode steps also carry the prefills of arriving requests.")
+    st.dataframe(_batches().round(2).rename(columns={**NAMES, "requests": "Requests", "stream": "Stream",
+                                                     "stream_error_pct": "Stream error (%)"}),
+                 key="batch_table", hide_index=True)
 
 
 run(set(), main)
