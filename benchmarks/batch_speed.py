@@ -12,8 +12,10 @@ the engine's batch-1 error on that GPU), and the error of the slowdown from c = 
 rate at c over the rate at 1, against planner's), which is the batch model's alone. A serving run's TPOT also
 carries the prefills of the requests that arrive meanwhile, which a plain decode step leaves out: planner's steady
 stream (Performance.serving_decode_tokens_per_s, planner.perf.serving_step_seconds) puts them in, at their full
-time, and is the third figure. NVIDIA's NIM page, whose concurrency-1 runs are in the calibration
-half (benchmarks/data/published_speed.jsonl), gives the first sweep: its c = 1 row here repeats one of them.
+time, and is the third figure. The two bound a run: a sweep of few requests per concurrency (100 at up to 64) has
+most prompts arrive together, near the plain step; a steady flow of arrivals is the stream's case. NVIDIA's NIM
+page, whose concurrency-1 runs are in the calibration half (benchmarks/data/published_speed.jsonl), gives the first
+sweep: its c = 1 row here repeats one of them.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ def test_every_sweep_row_cites_its_source_and_is_out_of_the_halves():
     assert len(runs) >= 4
     for r in runs:
         assert r["concurrency"] >= 1 and r["decode_tokens_per_s"] > 0 and r["ttft_s"] is None
-        assert r["source"].startswith("http") and "Printed" in r["note"]
+        assert r["source"].startswith(("http", "github:")) and "Printed" in r["note"]
         assert r["decode_context"] == r["prompt_tokens"] + r["gen_tokens"] // 2
     # nothing fitted to them: benchmarks/data/concurrency_runs.jsonl is not among the published*.jsonl of the halves
     assert not any("concurrency" in r for r in load_rows())

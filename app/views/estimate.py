@@ -135,7 +135,8 @@ def main(setup: Setup) -> None:
             st.caption(plain(f"Serving {setup.batch:,} requests at a time, {setup.prompt:,} tokens in and {out:,} out "
                              f"each: {speed(one)} tok/s per request, {speed(every)} tok/s in all. Each decode step "
                              "also carries the prefills of the requests that replace finished ones, at their full "
-                             "time (chunked prefill hides part of it); the figures above leave them out."))
+                             "time (chunked prefill hides part of it); the figures above leave them out. A run "
+                             "whose requests start together lands near those, a steady flow of arrivals near this."))
         st.caption(plain(_typical(setup, quant, split, link)))
         if entries:
             st.caption(plain(entries_text(entries)))

@@ -88,7 +88,8 @@ def cmd_estimate(a) -> str:
                   *([f"  serving {w.batch:,} requests at a time, {p.prompt_tokens:,} tokens in and "
                      f"{p.output_tokens:,} out each: {p.serving_decode_tokens_per_s:.1f} tokens/s per request, "
                      f"{p.serving_throughput_tokens_per_s:.1f} in all (each decode step also carries the prefills of "
-                     "the requests that replace finished ones, at their full time)"]
+                     "the requests that replace finished ones, at their full time: a steady flow of arrivals; "
+                     "requests that start together land near the decode line)"]
                     if p.serving_decode_tokens_per_s is not None else []),
                   f"  ({_runs_on(e.engine, p.engine)}; efficiency entries: decode {p.efficiency_entries['decode']}, "
                   f"prefill {p.efficiency_entries['prefill']}, per-layer time {p.efficiency_entries['layers']} — "
