@@ -27,7 +27,7 @@ from pathlib import Path
 from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from speed_data import plan_of, predict, source_id, vllm_version  # noqa: E402
+from speed_data import annotated, plan_of, predict, source_id  # noqa: E402
 
 from planner.perf import serving_step_seconds  # noqa: E402
 
@@ -35,11 +35,7 @@ DATA = Path(__file__).resolve().parent / "data" / "concurrency_runs.jsonl"
 
 
 def rows() -> list[dict]:
-    out = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
-    for r in out:
-        if r["engine"] == "vllm" and (version := vllm_version(r["engine_printed"])) is not None:
-            r["vllm_version"] = version
-    return out
+    return annotated([json.loads(line) for line in DATA.read_text().splitlines() if line.strip()])
 
 
 def _sweep(r: dict) -> tuple:

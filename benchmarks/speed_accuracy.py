@@ -83,12 +83,11 @@ def batch_table() -> list[str]:
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for x in errs:
         r = x["row"]
-        slow = ("| — | — " if "slowdown" not in x else f"| {x['slowdown'][0]:.2f} | {x['slowdown'][1]:.2f} ")
         stream = "| — | — " if "serving" not in x else f"| {x['serving']:.1f} | {100 * x['serving_error']:+.0f}% "
-        slow = stream + slow
+        slow = "| — | — " if "slowdown" not in x else f"| {x['slowdown'][0]:.2f} | {x['slowdown'][1]:.2f} "
         lines.append(f"| {r['model'].split('/')[-1]} | {r['quant']} | {r['n_gpus']}× {r['gpu']} | {r['engine']} | "
                      f"{r['prompt_tokens']} / {r['gen_tokens']} | {r['concurrency']} | "
-                     f"{r['decode_tokens_per_s']:.1f} | {x['planner']:.1f} | {100 * x['error']:+.0f}% {slow}| "
+                     f"{r['decode_tokens_per_s']:.1f} | {x['planner']:.1f} | {100 * x['error']:+.0f}% {stream}{slow}| "
                      f"{r['source'][:60]} |")
     return lines + [""] + summary(errs)
 

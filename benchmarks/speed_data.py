@@ -58,6 +58,11 @@ def load_rows() -> list[dict]:
     rows = [dict(json.loads(line), split="reference") for line in REFERENCE.read_text().splitlines() if line.strip()]
     for path in sorted(DATA.glob("published*.jsonl")):
         rows += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return annotated(rows)
+
+
+def annotated(rows: list[dict]) -> list[dict]:
+    """The rows, each llama.cpp run with its build (llamacpp_builds.jsonl) and each vLLM run with its release."""
     builds = {(b["engine_printed"], b["source"]): b["build"]
               for b in (json.loads(line) for line in BUILDS.read_text().splitlines() if line.strip())}
     for r in rows:

@@ -35,7 +35,7 @@ from .perf import (
     llamacpp_prefill_family,
     offload_seconds_per_token,
     prefill_seconds,
-    serving_step_seconds,
+    serving_stream,
     tensor_parallel_seconds,
 )
 from .profiles import load_model
@@ -172,10 +172,8 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
     per_gpu = dict(weights_bytes=weights, kv_cache_bytes=kv, activation_bytes=act, overhead_bytes=over)
     per_gpu["total_bytes"] = sum(per_gpu.values())
     headroom = g.usable_memory_bytes - per_gpu["total_bytes"]
-    stream = {}
-    if w.batch > 1 and prompt < w.context and ttft is not None:
-        stream = {"output_tokens": w.context - prompt, "serving_decode_tokens_per_s": 1 / serving_step_seconds(
-            float(step), float(ttft) - lag, w.batch, w.context - prompt)}
+    stream = serving_stream(float(step), None if ttft is None else float(ttft) - lag, w.batch, prompt, w.context)
+    stream = {} if stream is None else dict(zip(("output_tokens", "serving_decode_tokens_per_s"), stream, strict=True))
     return ParallelPlan(model=spec.name, gpu=g.id, n_gpus=n, mode=mode, quant=w.quant, kv_dtype=w.kv_dtype,
                         context=w.context, batch=w.batch, per_gpu=per_gpu, fits=headroom >= 0,
                         headroom_bytes=headroom, decode_seconds_per_token=float(step),

@@ -222,16 +222,16 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
 def served_stream(perf: Performance | None, w: Workload) -> Performance | None:
     """The steady-stream figures of a batch that serves requests (batch > 1, a prompt shorter than the context: each
     request generates the rest), from the figures as they stand (after any offload or host copies)."""
-    if perf is None or w.batch == 1 or perf.prompt_tokens >= w.context or perf.decode_seconds_per_token is None \
-            or perf.prefill_seconds is None:
-        return perf
-    from .perf import serving_step_seconds
+    from .perf import serving_stream
 
-    output = w.context - perf.prompt_tokens
-    step = serving_step_seconds(perf.decode_seconds_per_token, perf.prefill_seconds - perf.output_lag_seconds,
-                                w.batch, output)
-    return perf.model_copy(update={"output_tokens": output, "serving_decode_tokens_per_s": 1 / step,
-                                   "serving_throughput_tokens_per_s": w.batch / step})
+    stream = None if perf is None or perf.prefill_seconds is None else serving_stream(
+        perf.decode_seconds_per_token, perf.prefill_seconds - perf.output_lag_seconds, w.batch, perf.prompt_tokens,
+        w.context)
+    if stream is None:
+        return perf
+    output, rate = stream
+    return perf.model_copy(update={"output_tokens": output, "serving_decode_tokens_per_s": rate,
+                                   "serving_throughput_tokens_per_s": w.batch * rate})
 
 
 # llama.cpp's prompt kernels on AMD Instinct (planner.perf.cdna_prefill_path), as said beside the speed

@@ -63,6 +63,7 @@ from .step import (
     memory_step_seconds,
     prefill_compute_efficiency,
     serving_step_seconds,
+    serving_stream,
     step_seconds,
     weight_bytes_read,
 )
@@ -77,5 +78,6 @@ __all__ = [
     "llamacpp_matmul_dtype", "llamacpp_prefill_family", "llamacpp_prefill_seconds", "memory_efficiency",
     "memory_step_seconds", "moe_padding_flops", "moe_prefill_split_seconds", "moe_split_seconds",
     "offload_seconds_per_token", "pipeline_steps", "prefill_compute_efficiency", "prefill_seconds",
-    "serving_step_seconds", "step_flops", "step_seconds", "tensor_parallel_seconds", "weight_bytes_read",
+    "serving_step_seconds", "serving_stream", "step_flops", "step_seconds", "tensor_parallel_seconds",
+    "weight_bytes_read",
 ]

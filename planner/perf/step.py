@@ -138,7 +138,6 @@ def layer_overhead_seconds(spec: ModelSpec, engine: Engine, *, prefill: bool = F
     return spec.n_layers * entry.layer_overhead_s if entry is not None else 0.0
 
 
-
 def serving_step_seconds(step_s: float, prefill_s: float, batch: int, output_tokens: int) -> float:
     """A decode step's time per request in a steady stream of `batch` concurrent requests that each generate
     `output_tokens`: every slot finishes a request and takes a new one every `output_tokens` steps, whose prompt must
@@ -147,3 +146,13 @@ def serving_step_seconds(step_s: float, prefill_s: float, batch: int, output_tok
     part of its decode steps. Taken at the prefill's full time, as an engine without chunked prefill stalls its
     decodes for it; chunked prefill hides part of it under the memory-bound decode, so this is the slower end."""
     return step_s + (batch - 1) / batch * prefill_s / output_tokens
+
+
+def serving_stream(step_s: float | None, prefill_s: float | None, batch: int, prompt: int,
+                   context: int) -> tuple[int, float] | None:
+    """(tokens each request generates, its decode tokens/s) in a steady stream of `batch` requests of `prompt` tokens
+    that each fill `context` (serving_step_seconds; `prefill_s`: all `batch` prompts together, as the caller's time to
+    first token counts them); None for one request, a prompt that fills the context, or a figure that is missing."""
+    if batch == 1 or prompt >= context or step_s is None or prefill_s is None:
+        return None
+    return context - prompt, 1 / serving_step_seconds(step_s, prefill_s, batch, context - prompt)
