@@ -81,6 +81,7 @@ def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor") -> dict
                    "enforce_eager": True if state["eager"] else None,
                    "enable_prefix_caching": (None if state["prefix_cache"] == "default"
                                              else state["prefix_cache"] == "on"),
+                   "custom_all_reduce": None if state["custom_ar"] == "default" else state["custom_ar"] == "on",
                    "mxfp4_backend": None if state["mxfp4_kernel"] == "default" else state["mxfp4_kernel"],
                    "cuda_graph_memory_bytes": None if state["cg_gib"] is None else round(state["cg_gib"] * 2**30)}
         if n_gpus > 1:

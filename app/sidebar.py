@@ -182,6 +182,13 @@ def _engine_controls(state: dict, spec) -> None:
                help="For models that mix attention with Gated DeltaNet or Mamba layers: on keeps two state blocks a "
                "request (three for a prefill checkpoint in 0.32+/0.33+) and, from 0.33, a 64-token-aligned block "
                "under FlashInfer's kernel. Default: the release's (on from 0.28).")
+        widget("selectbox", "custom_ar", "custom all-reduce (several GPUs)", where=box,
+               options=["default", "on", "off"],
+               help="vLLM's own all-reduce kernel. Off (--disable-custom-all-reduce): every all-reduce goes through "
+               "NCCL or RCCL, and vLLM keeps no buffers for the kernel; on AMD GPUs planner takes a call through "
+               "RCCL at 15 µs (AMD's figure for 8 × MI300X), 5 µs more than the kernel, twice a layer. Default: the "
+               "release's — on, except on AMD GPUs before 0.8.3 and before the MI300 series. AMD's rocm/vllm images "
+               "had it from mid-2024: say on.")
         widget("checkbox", "eager", "enforce_eager", where=box,
                help="No CUDA graphs (so none estimated from 0.20) and, under V1, an uncompiled model, as V0 always "
                "ran it: its MLP keeps the gate_up output alive through the down projection.")

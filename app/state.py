@@ -181,6 +181,7 @@ FIELDS = {f.key: f for f in [
     Field("fi_sampler", False, _flag),
     Field("eager", False, _flag),
     Field("prefix_cache", "default", _choice(lambda: ["default", "on", "off"])),
+    Field("custom_ar", "default", _choice(lambda: ["default", "on", "off"])),
     Field("cg_gib", None, _number(0.0, 1024.0, whole=False)),
     Field("mxfp4_kernel", "default", _choice(lambda: ["default", "marlin", "triton", "flashinfer", "none"])),
     Field("mfs", None, _number(0.01, 0.99, whole=False)),

@@ -132,6 +132,16 @@ def build_of(row: dict) -> int | None:
     return None if row.get("build") is None else max(row["build"], LLAMACPP_OLDEST)
 
 
+# A vLLM run on AMD's own images (rocm/vllm, rocm/vllm-dev) or its fork's source (github.com/ROCm/vllm): its
+# all-reduce kernel came with ROCm/vllm#27 (2024-05-30), before upstream's 0.8.3, which planner's release rule follows
+AMD_VLLM_FORK = re.compile(r"rocm/vllm|ROCm fork", re.IGNORECASE)
+
+
+def amd_fork(row: dict) -> bool:
+    return row["engine"] == "vllm" and bool(AMD_VLLM_FORK.search(row.get("engine_printed", "")) or
+                                            source_id(row["source"]).startswith("github:rocm/vllm"))
+
+
 def plan_of(row: dict, context: int, prompt: int | None = None, **own):
     """planner.plan for the row as it ran (its GPUs, split, weights, engine, backend, release and "concurrency"
     sequences a step) at `context` tokens, the time to first token for `prompt`; `own` as predict's."""
@@ -143,7 +153,8 @@ def plan_of(row: dict, context: int, prompt: int | None = None, **own):
                 quant=row["quant"], kv_dtype=default_kv_dtype(row["quant"]), engine=row["engine"],
                 backend=row.get("backend") if row["engine"] == "llama.cpp" else None,
                 engine_version=build if row["engine"] == "llama.cpp" else row.get("vllm_version"),
-                runtime="none", batch=row.get("concurrency", 1), **own)
+                custom_all_reduce=True if amd_fork(row) else None, runtime="none", batch=row.get("concurrency", 1),
+                **own)
 
 
 def predict(row: dict, **own) -> dict:

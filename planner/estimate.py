@@ -277,7 +277,8 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
                                                 micro_batches={k: details[k] for k in ("n_ubatch", "n_batch")
                                                                if engine == "llama.cpp" and k in details},
                                                 runs_through=engine if engine and speed == runs_on(engine) else None,
-                                                **split)
+                                                custom_all_reduce=engine_options.get("custom_all_reduce")
+                                                if engine == "vllm" else None, **split)
     if host_bandwidth_bytes_per_s is not None:
         _system_ram_engine(engine, "host_bandwidth_bytes_per_s is the speed llama.cpp or Ollama read system RAM at",
                            "reads nothing there")

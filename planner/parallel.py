@@ -29,6 +29,7 @@ from .overhead import overhead_bytes
 from .perf import (
     ALLREDUCE_LATENCY_S,
     HOST_RAM_BYTES_PER_S,
+    RCCL_ALLREDUCE_LATENCY_S,
     allreduce_note,
     decode_seconds_per_token,
     default_engine,
@@ -116,14 +117,17 @@ PLAN_WORKLOAD = frozenset({"chunk", "attention", "logits", "logits_dtype", "runt
 def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: str | None = None,
          kv_dtype: str | None = None, context: int | None = None, batch: int = 1, engine: str | None = None,
          prompt: int | None = None, efficiency: float | None = None, prefill_efficiency: float | None = None,
-         backend: str | None = None, engine_version: str | int | None = None, **workload) -> ParallelPlan:
+         backend: str | None = None, engine_version: str | int | None = None,
+         custom_all_reduce: bool | None = None, **workload) -> ParallelPlan:
     """Per-GPU memory and decode speed of `model` over `n_gpus` GPUs of one kind; time to first token for `prompt`
     tokens per sequence (default: the whole context). engine: a speed engine of planner.efficiency.SPEED_ENGINES;
     efficiency / prefill_efficiency: your own shares of datasheet bandwidth and FLOP/s instead of the table's;
     backend: llama.cpp's (cuda, rocm, vulkan, metal, sycl, cpu; default from the GPU's vendor); engine_version: the
     release (default the current one) — llama.cpp's build ("b5000") decides its prefill kernels, vLLM's ("0.6.3")
-    whether its engine loop adds host time to every step."""
-    from .performance import release_speed
+    whether its engine loop adds host time to every step, and on AMD GPUs whether it all-reduces through RCCL;
+    custom_all_reduce: vLLM's own all-reduce kernel on or off as the run set it (None: the release's default on that
+    GPU; True for AMD's ROCm images, which had it before vLLM 0.8.3)."""
+    from .performance import release_speed, through_rccl
 
     if unknown := sorted(set(workload) - PLAN_WORKLOAD):
         raise WorkloadError(f"plan() has no option {unknown[0]!r}; it takes the workload's "
@@ -136,6 +140,8 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
                          runtime=workload.get("runtime", "cuda"), cap_sliding=workload.get("cap_sliding", True))
     engine = engine or default_engine(w.quant, spec)
     build, loop, lag = release_speed(engine, engine_version)
+    rccl = through_rccl(engine, engine_version, g, custom_all_reduce)
+    latency = RCCL_ALLREDUCE_LATENCY_S if rccl else ALLREDUCE_LATENCY_S
     prompt = w.context if prompt is None else positive_int("prompt", prompt)
     if prompt > w.context:
         raise WorkloadError(f"prompt {prompt} exceeds context {w.context}")
@@ -154,11 +160,11 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
         step, comm, ttft = tensor_parallel_seconds(
             spec, g, quant=w.quant, kv_dtype=w.kv_dtype, context=w.context, prompt=prompt, n=n, batch=w.batch,
             engine=engine, cap_sliding=w.cap_sliding, backend=backend, efficiency=efficiency,
-            prefill_efficiency=prefill_efficiency, build=build)
+            prefill_efficiency=prefill_efficiency, build=build, latency=latency)
     else:
         weights = _pp_weights(spec, w.quant, n)
         kv = ceil(kv_total / n * ceil(spec.n_layers / n) / (spec.n_layers / n))
-        comm = (n - 1) * ALLREDUCE_LATENCY_S
+        comm = (n - 1) * latency
         step = float(decode_seconds_per_token(spec, g, quant=w.quant, kv_dtype=w.kv_dtype, context=w.context,
                                               batch=w.batch, engine=engine, cap_sliding=w.cap_sliding,
                                               backend=backend, efficiency=efficiency)) + comm
@@ -186,7 +192,7 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
                         typical_error=typical_errors(w.quant, engine, spec, g),
                         engine_loop_seconds=loop, output_lag_seconds=lag,
                         request_overhead_seconds=request_seconds(engine),
-                        allreduce_note=allreduce_note(g, n) if mode == "tp" else None, **stream)
+                        allreduce_note=allreduce_note(g, n, rccl=rccl) if mode == "tp" else None, **stream)
 
 
 class OffloadPlan(BaseModel):

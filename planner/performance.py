@@ -144,14 +144,15 @@ def host_copied(perf: Performance, w: Workload, *, gpu, host_bytes: int, chunk: 
 def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt, refusal: str | None = None,
                 efficiency: float | None = None, prefill_efficiency: float | None = None, tp: int = 1,
                 pp: int = 1, engine_version: str | None = None, micro_batches: dict | None = None,
-                runs_through: str | None = None) -> Performance:
+                runs_through: str | None = None, custom_all_reduce: bool | None = None) -> Performance:
     """Fit and speed of a run needing `total` bytes on each GPU. tp × pp GPUs (vLLM's tensor and pipeline
     parallel): the speed of the tensor-parallel split (planner.parallel.plan); pipeline stages run one after another
     at batch 1, so they add only their hand-offs. engine_version: the engine's release (None the current one) where
     its speed depends on it: llama.cpp's build picks its prefill kernels, vLLM's release its engine loop.
     micro_batches: llama.cpp's n_ubatch and n_batch, where the run sets them (a prompt runs in micro-batches).
     runs_through: the engine the user runs where it is not `engine` (Ollama, on llama.cpp's figures): the typical
-    error is that engine's published runs'."""
+    error is that engine's published runs'. custom_all_reduce: vLLM's own all-reduce kernel on or off as the run set
+    it, None the release's default on that GPU (through_rccl)."""
     from .efficiency import efficiency_keys, request_seconds, typical_errors
     from .gpus import load_gpu
     from .machine import has_speed
@@ -159,6 +160,7 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
         ALLREDUCE_LATENCY_S,
         LLAMACPP_N_BATCH,
         LLAMACPP_N_UBATCH,
+        RCCL_ALLREDUCE_LATENCY_S,
         allreduce_note,
         decode_seconds_per_token,
         default_engine,
@@ -172,6 +174,7 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
     g = load_gpu(gpu)
     engine = engine or default_engine(w.quant, spec)
     build, loop, lag = release_speed(engine, engine_version)
+    rccl = through_rccl(engine, engine_version, g, custom_all_reduce)
     given = micro_batches or {}
     ubatch = min(given.get("n_ubatch", LLAMACPP_N_UBATCH), given.get("n_batch", LLAMACPP_N_BATCH))
     kernels = llamacpp_prefill_family(w.quant, g, None, build, engine=engine, ubatch=ubatch)
@@ -184,9 +187,11 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
               efficiency=efficiency)
     attention = w.attention if engine == "transformers" else "sdpa"  # only transformers runs eager attention
     if has_speed(g) and tp * pp > 1:
+        latency = RCCL_ALLREDUCE_LATENCY_S if rccl else ALLREDUCE_LATENCY_S
         step, _, ttft = tensor_parallel_seconds(spec, g, context=w.context, prompt=prompt, n=tp,
-                                                prefill_efficiency=prefill_efficiency, build=build, **kw)
-        step += (pp - 1) * ALLREDUCE_LATENCY_S + loop
+                                                prefill_efficiency=prefill_efficiency, build=build, latency=latency,
+                                                **kw)
+        step += (pp - 1) * latency + loop
         ttft = None if ttft is None else ttft + loop
     elif has_speed(g):
         step = float(decode_seconds_per_token(spec, g, context=w.context, **kw)) + loop
@@ -214,7 +219,7 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
         if attention == "eager" and ttft is not None and tp * pp == 1 else 0.0,
         moe_prefill_split_seconds=moe_prefill_split_seconds(spec, engine, tp) if ttft is not None and tp * pp > 1
         else 0.0,
-        allreduce_note=allreduce_note(g, tp) if has_speed(g) else None,
+        allreduce_note=allreduce_note(g, tp, rccl=rccl) if has_speed(g) else None,
         request_overhead_seconds=request_seconds(engine),
         prompt_kernels=_instinct_prompt_kernels(kernels, g, used["prefill"]))
 
@@ -275,6 +280,20 @@ def release_speed(engine: str, engine_version: str | int | None) -> ReleaseSpeed
     loop = (entry.sync_loop_step_s if engine == "vllm" and (entry := sync_loop(engine)) is not None
             and vllm_synchronous_loop(version) else 0.0)
     return ReleaseSpeed(build, loop, engine == "vllm" and vllm_first_token_waits_a_step(version))
+
+
+def through_rccl(engine: str, engine_version: str | int | None, gpu, custom_all_reduce: bool | None = None) -> bool:
+    """Whether the engine's tensor-parallel all-reduces go through RCCL (planner.perf.RCCL_ALLREDUCE_LATENCY_S a call)
+    rather than a kernel of its own: vLLM where its release has none on that AMD GPU, or where the run turned it off
+    (custom_all_reduce False; planner.engines.vllm.vllm_custom_allreduce). Other engines: their own kernel."""
+    from .engines.vllm import vllm_custom_allreduce
+
+    if engine != "vllm":
+        if custom_all_reduce is not None:
+            raise WorkloadError(f"custom_all_reduce is a vLLM option, not {engine}'s; got {shown(custom_all_reduce)}")
+        return False
+    version = None if engine_version is None else str(engine_version)
+    return gpu.vendor == "amd" and not vllm_custom_allreduce(version, gpu, custom_all_reduce)
 
 
 def _lower_first(sentence: str) -> str:

@@ -360,3 +360,16 @@ def test_a_multi_gpu_plan_shows_its_steady_stream_too():
              batch="8")
     shown = caption(at).replace("\\:", ":")
     assert f"{p.serving_decode_tokens_per_s:.1f} tok/s per request" in shown, shown
+
+
+def test_vllm_custom_all_reduce_is_a_dashboard_option_in_the_url():
+    # vLLM 0.6.3 on 8 × MI300X: no all-reduce kernel of its own on ROCm before 0.8.3, so RCCL takes every call
+    kw = dict(gpu="mi300x", model="meta-llama/Llama-2-7b-hf", quant="fp16", engine="vllm", vllm_version="0.6.3",
+              n_gpus="8", context="1024")
+    rccl = app(**kw)
+    assert "Each all-reduce goes through RCCL" in caption(rccl)
+    fork = app(custom_ar="on", **kw)  # AMD's rocm/vllm images had the kernel before 0.8.3
+    assert "through RCCL" not in caption(fork) and fork.query_params["custom_ar"] == "on"
+    ours = estimate("meta-llama/Llama-2-7b-hf", gpu="mi300x", quant="fp16", context=1024, engine="vllm",
+                    engine_version="0.6.3", tensor_parallel_size=8, custom_all_reduce=True)
+    assert metric(fork, "KV cache") == gib(ours.kv_cache_bytes)

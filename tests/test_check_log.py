@@ -410,3 +410,17 @@ def test_no_op_offload_on_the_command_line_keeps_expert_copies_out_of_the_comput
         rows = {r.figure: r for r in check_log(log, **given).rows}
         compute[label] = rows["compute buffer (CUDA0)"].planner
     assert compute["as run"] - compute["off"] > 500  # MiB
+
+
+def test_a_vllm_log_without_the_custom_all_reduce_kernel_keeps_no_buffers_for_it():
+    # custom_all_reduce.py returns before allocating its buffers when it refuses to start (no P2P, more than two
+    # PCIe-only GPUs), as when asked not to (disable_custom_all_reduce=True, --disable-custom-all-reduce)
+    from planner.measure.logs.vllm import vllm_settings
+
+    log = (LOGS / "vllm-qwen2-7b-tp2-0.10.1.1-a100-80gb-dennislee22.log").read_text()
+    assert "Custom allreduce is disabled because your platform lacks GPU P2P capability" in log
+    assert vllm_settings(log)["custom_all_reduce"] is False
+    assert vllm_settings("vllm serve m -tp 4 --disable-custom-all-reduce\n")["custom_all_reduce"] is False
+    assert vllm_settings("... tensor_parallel_size=2, disable_custom_all_reduce=True, ...\n")["custom_all_reduce"] \
+        is False
+    assert "custom_all_reduce" not in vllm_settings("... tensor_parallel_size=2, disable_custom_all_reduce=False\n")

@@ -360,3 +360,43 @@ def test_tensor_parallel_decode_reads_the_replicated_matrices_whole_on_every_gpu
     monkeypatch.setattr(roofline, "replicated_bytes", lambda spec, quant: 0)
     split_evenly = tensor_parallel_seconds(v3, g, **kw)[0]
     assert step - split_evenly == pytest.approx(7 / 8 * whole / g.memory_bandwidth_bytes_per_s, rel=1e-6)
+
+
+def test_vllm_all_reduces_through_rccl_where_its_release_has_no_kernel_on_that_amd_gpu():
+    # vLLM's own all-reduce kernel reached ROCm in 0.8.3 (vllm-project/vllm#14125, v0.8.3 release notes), for the
+    # MI300 series on (platforms/rocm.py use_custom_allreduce: gfx94*, gfx95*); before, RCCL takes every call
+    from planner.engines.vllm import vllm_custom_allreduce
+    from planner.gpus import load_gpu
+    from planner.perf import ALLREDUCE_LATENCY_S, RCCL_ALLREDUCE_LATENCY_S
+
+    mi300x, mi250, h100 = load_gpu("mi300x"), load_gpu("mi250x"), load_gpu("h100-sxm")
+    assert [vllm_custom_allreduce(v, mi300x) for v in ("0.6.1", "0.8.2", "0.8.3", None)] == [False, False, True, True]
+    assert vllm_custom_allreduce(None, mi250) is False  # CDNA 2: RCCL in every release
+    assert vllm_custom_allreduce("0.6.1", h100) is True and vllm_custom_allreduce("0.6.1", None) is True
+    assert vllm_custom_allreduce("0.6.1", mi300x, True) is True  # AMD's rocm/vllm images had it from mid-2024
+    assert vllm_custom_allreduce(None, h100, False) is False  # --disable-custom-all-reduce
+    with pytest.raises(WorkloadError, match="custom_all_reduce must be true, false or None"):
+        vllm_custom_allreduce(None, h100, "yes")
+    # AMD's 13-15 µs for 8-64 KB on 8 × MI300X, one process per GPU (rocm.blogs.amd.com, 2025-03-02): the top of it
+    assert RCCL_ALLREDUCE_LATENCY_S == 15e-6
+
+    kw = dict(gpu="mi300x", n_gpus=8, quant="fp16", context=1024, prompt=512, engine="vllm", engine_version="0.6.1")
+    rccl, own = plan("meta-llama/Llama-2-7b-hf", **kw), plan("meta-llama/Llama-2-7b-hf", custom_all_reduce=True, **kw)
+    # two all-reduces a layer, 32 layers, each 5 µs longer; the note says why, and what published runs left over
+    extra = 2 * 32 * (RCCL_ALLREDUCE_LATENCY_S - ALLREDUCE_LATENCY_S)
+    assert rccl.communication_seconds_per_token - own.communication_seconds_per_token == pytest.approx(extra)
+    assert rccl.decode_seconds_per_token - own.decode_seconds_per_token == pytest.approx(extra)
+    assert "goes through RCCL" in rccl.allreduce_note and "expect less speed" in rccl.allreduce_note
+    assert own.allreduce_note is None
+    # estimate() the same, and vLLM keeps no custom all-reduce buffers where the kernel does not run
+    est = dict(gpu="mi300x", quant="fp16", context=1024, prompt=512, engine="vllm", tensor_parallel_size=8)
+    old = estimate("meta-llama/Llama-2-7b-hf", engine_version="0.6.1", **est)
+    fork = estimate("meta-llama/Llama-2-7b-hf", engine_version="0.6.1", custom_all_reduce=True, **est)
+    assert old.performance.decode_seconds_per_token - fork.performance.decode_seconds_per_token == \
+        pytest.approx(extra)
+    assert (old.engine_details["communication_bytes"], fork.engine_details["communication_bytes"]) == (0, 24 * 2**20)
+    # only vLLM takes the option
+    with pytest.raises(WorkloadError, match="no option 'custom_all_reduce'"):
+        estimate("meta-llama/Llama-2-7b-hf", gpu="mi300x", engine="sglang", custom_all_reduce=True)
+    with pytest.raises(WorkloadError, match="custom_all_reduce is a vLLM option"):
+        plan("meta-llama/Llama-2-7b-hf", gpu="mi300x", n_gpus=2, engine="compiled", custom_all_reduce=False)

@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--enforce-eager", action="store_true",
                    help="vllm: no CUDA graphs (none estimated from 0.20) and, under V1, the model runs uncompiled, "
                    "as V0 always ran it (its MLP keeps more alive)")
+    e.add_argument("--custom-all-reduce", choices=["on", "off"], default=None,
+                   help="vllm with tensor parallel: its own all-reduce kernel (off: --disable-custom-all-reduce, every "
+                   "all-reduce through NCCL/RCCL); default the release's: on, except on AMD GPUs before 0.8.3 and "
+                   "before the MI300 series (on for AMD's rocm/vllm images, which had it from mid-2024)")
     e.add_argument("--cuda-graph-memory",
                    help="vllm 0.20+: the CUDA-graph memory it estimates and takes from the KV budget, e.g. 2.35GiB as "
                    "its log's 'Estimated CUDA graph memory' line says (default: a 0.61 GiB prior)")

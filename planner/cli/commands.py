@@ -26,6 +26,7 @@ def cmd_estimate(a) -> str:
         "enable_expert_parallel": True if a.enable_expert_parallel else None,
         "flashinfer_sampler": True if a.flashinfer_sampler else None, "mxfp4_backend": a.mxfp4_backend,
         "enforce_eager": True if a.enforce_eager else None,
+        "custom_all_reduce": None if a.custom_all_reduce is None else a.custom_all_reduce == "on",
         "enable_prefix_caching": None if a.prefix_caching is None else a.prefix_caching == "on",
         "cuda_graph_memory_bytes": None if a.cuda_graph_memory is None else round(
             parse_size(a.cuda_graph_memory, "--cuda-graph-memory")),

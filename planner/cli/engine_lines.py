@@ -14,6 +14,7 @@ def engine_lines(e, unit: str) -> list[str]:
                  f"{d['pipeline_parallel_size']}"
                  + (f" × {d['replicas']} data-parallel replicas" if d["replicas"] > 1 else "")
                  + (f"; experts over {d['expert_parallel_size']} GPUs" if d["enable_expert_parallel"] else "")
+                 + ("; no custom all-reduce: NCCL/RCCL takes every call" if not d["custom_all_reduce"] else "")
                  + (f"; figures for the tightest stage, {d['layers_per_gpu']} layers"
                     if d["pipeline_parallel_size"] > 1 else "")
                  + ")" if d["gpus"] > 1 else "")

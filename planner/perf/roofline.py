@@ -55,8 +55,18 @@ DECODE_COMPUTE_EFFICIENCY = 0.6
 # re-derives it.
 EAGER_ATTENTION_BYTES_PER_SCORE = 60
 
-# Tensor-parallel all-reduce: a fixed latency per call plus ring transfer time. Assumed, not calibrated.
+# Tensor-parallel all-reduce: a fixed latency per call plus ring transfer time. Assumed, not calibrated: the time of an
+# engine's own all-reduce kernel (vLLM's, SGLang's, TensorRT-LLM's) or NCCL's within a CUDA graph.
 ALLREDUCE_LATENCY_S = 10e-6
+# The same call through RCCL, where an engine has no all-reduce kernel of its own on an AMD GPU (vLLM before 0.8.3,
+# and on AMD GPUs before the MI300 series: planner.engines.vllm.vllm_custom_allreduce): 13-15 µs for 8-64 KB on 8 ×
+# MI300X with one process per GPU, as vLLM runs (AMD, "Understanding RCCL Bandwidth and xGMI Performance on AMD
+# Instinct MI300X", rocm.blogs.amd.com, 2025-03-02); the top of it is taken. Published, not fitted: no calibration-
+# half run all-reduces through RCCL. rccl-tests driving all 8 GPUs from one process measure 46-56 µs (ROCm/rccl#1562),
+# but RCCL takes its MSCCL algorithms on the MI300X only when every rank is its own process (RCCL usage tips,
+# rocm.docs.amd.com). Upstream vLLM 0.6 runs on 2-8 MI300X (Argonne's sweep, check half) leave 35-70 µs a call
+# unexplained beyond this: said beside the figures (allreduce_note), not fitted.
+RCCL_ALLREDUCE_LATENCY_S = 15e-6
 # The share of a link's one-way line rate NCCL's ring moves data at: "450GB/s is the line rate. With the protocol
 # overhead (~20%) NCCL can get an effective NVLink bandwidth of 370GB/s" (an NCCL maintainer on H100 NVLink,
 # github.com/NVIDIA/nccl-tests/issues/212). Published, not fitted; applied to every link (PCIe's own share is lower
@@ -230,15 +240,27 @@ def link_bytes_per_s(gpu: GPU, n: int = 2) -> float:
     return gpu.host_link.bytes_per_s if gpu.host_link else UNKNOWN_LINK_BYTES_PER_S
 
 
-def allreduce_note(gpu: GPU, n: int) -> str | None:
-    """What a tensor-parallel split over n > 1 GPUs assumes of their link where a real machine may differ; None
-    otherwise (NVLink, NVSwitch and xGMI within one machine). Over PCIe only (no GPU-to-GPU link, or a two-card bridge
-    and more than two GPUs), NCCL's all-reduce is bound by the host's CPU and memory rather than the link (an NCCL
-    maintainer: 28 GB/s of bus bandwidth on 8 × RTX 5090 over PCIe 5.0, github.com/NVIDIA/nccl/issues/1639). Two
+def allreduce_note(gpu: GPU, n: int, *, rccl: bool = False) -> str | None:
+    """What a tensor-parallel split over n > 1 GPUs assumes of their link where a real machine may differ, and with
+    rccl (the engine all-reduces through RCCL: planner.engines.vllm.vllm_custom_allreduce) the time a call takes;
+    None otherwise (NVLink, NVSwitch and xGMI within one machine). Over PCIe only (no GPU-to-GPU link, or a two-card
+    bridge and more than two GPUs), NCCL's all-reduce is bound by the host's CPU and memory rather than the link (an
+    NCCL maintainer: 28 GB/s of bus bandwidth on 8 × RTX 5090 over PCIe 5.0, github.com/NVIDIA/nccl/issues/1639). Two
     bridged cards: planner assumes the bridge is fitted, which many such pairs lack. Past 8 GPUs a split crosses
     machines, whose network planner does not model."""
     if n < 2:
         return None
+    link = _link_note(gpu, n)
+    if not rccl:
+        return link
+    calls = ("each all-reduce goes through RCCL (this engine release has no all-reduce kernel of its own on this "
+             f"GPU), taken at {RCCL_ALLREDUCE_LATENCY_S * 1e6:.0f} µs a call as AMD measured it on 8 × MI300X; "
+             "published runs of vLLM 0.6 that way on 2-8 MI300X were 35-70 µs a call slower still, which planner does "
+             "not explain: expect less speed than shown")
+    return calls if link is None else f"{calls}; {link}"
+
+
+def _link_note(gpu: GPU, n: int) -> str | None:
     rate = link_bytes_per_s(gpu, n) * ALLREDUCE_BUS_EFFICIENCY / 1e9
     library = "RCCL" if gpu.vendor == "amd" else "NCCL"
     if n > 8:
@@ -262,19 +284,20 @@ def allreduce_note(gpu: GPU, n: int) -> str | None:
 def tensor_parallel_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, context: int, prompt: int,
                             n: int, batch: int = 1, engine: Engine | None = None, cap_sliding: bool = True,
                             backend: str | None = None, efficiency: float | None = None,
-                            prefill_efficiency: float | None = None,
-                            build: int | None = None) -> tuple[float, float, float | None]:
+                            prefill_efficiency: float | None = None, build: int | None = None,
+                            latency: float = ALLREDUCE_LATENCY_S) -> tuple[float, float, float | None]:
     """(decode step, the all-reduces' share of it, time to first token) with every matrix split over `n` GPUs: each
     reads 1/n of the weights and its share of the KV heads (an MLA latent whole), and every layer all-reduces the
     batch's B·d activations twice (16-bit, ring: 2(n−1)/n of the data each way at the link's one-way rate less NCCL's
-    protocol overhead, plus a fixed latency a call)."""
+    protocol overhead, plus `latency` a call: ALLREDUCE_LATENCY_S, or RCCL_ALLREDUCE_LATENCY_S where the engine
+    all-reduces through RCCL)."""
     engine = engine or default_engine(quant, spec)
     kv_share = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / n) / spec.n_kv_heads
     kv = kv_cache_bytes(spec, context_len=context, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
     link = link_bytes_per_s(gpu, n) * ALLREDUCE_BUS_EFFICIENCY
 
     def allreduce(tokens):  # two a layer
-        return 0.0 if n == 1 else 2 * spec.n_layers * (ALLREDUCE_LATENCY_S + 2 * (n - 1) / n * tokens * spec.d_model
+        return 0.0 if n == 1 else 2 * spec.n_layers * (latency + 2 * (n - 1) / n * tokens * spec.d_model
                                                        * 2 / link)
     # every rank reads its 1/n of the weights, and the matrices kept whole on every rank whole
     read = (weight_bytes_read(spec, quant, tokens=batch) + (n - 1) * replicated_bytes(spec, quant)) / n \

@@ -35,6 +35,7 @@ from .releases import (
     VLLM_ENTRYPOINTS,
     VLLM_RULES,
     VLLM_TOKENS_FROM_CONCURRENCY,
+    vllm_custom_allreduce,
     vllm_first_token_waits_a_step,
     vllm_release,
     vllm_rules,
@@ -56,7 +57,8 @@ __all__ = [
     "VLLM_ASYNC_OUTPUT_SINCE", "VLLM_CUDA_GRAPH_ESTIMATE_BYTES", "VLLM_CURRENT", "VLLM_CUSTOM_ALLREDUCE_BYTES",
     "VLLM_ENTRYPOINTS",
     "VLLM_FUSED_MOE_CHUNK_SIZE", "VLLM_MLA_MATERIALIZED", "VLLM_MXFP4_BACKENDS", "VLLM_OUT_OF_PLACE_ALL_REDUCE",
-    "VLLM_RULES", "VLLM_SAMPLER_BYTES_PER_LOGIT", "VLLM_TOKENS_FROM_CONCURRENCY", "vllm_eager_mlp_bytes",
+    "VLLM_RULES", "VLLM_SAMPLER_BYTES_PER_LOGIT", "VLLM_TOKENS_FROM_CONCURRENCY", "vllm_custom_allreduce",
+    "vllm_eager_mlp_bytes",
     "vllm_first_token_waits_a_step", "vllm_fused_moe_bytes", "vllm_hybrid_layout", "vllm_hybrid_pages",
     "vllm_memory", "vllm_mla_materialized_bytes", "vllm_mxfp4_backend", "vllm_mxfp4_expert_factor", "vllm_release",
     "vllm_rotary_cache_bytes", "vllm_rules", "vllm_scheduler_defaults", "vllm_stage_layers", "vllm_stage_weights",
@@ -126,7 +128,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                                           device_name="" if gpu is None else gpu.name, entrypoint=entrypoint),
                 "tensor_parallel_size": 1, "pipeline_parallel_size": 1, "data_parallel_size": 1,
                 "enable_expert_parallel": False, "flashinfer_sampler": False, "enforce_eager": False,
-                "enable_prefix_caching": "auto",
+                "enable_prefix_caching": "auto", "custom_all_reduce": None,
                 "cuda_graph_memory_bytes": VLLM_CUDA_GRAPH_ESTIMATE_BYTES, "cuda_context_bytes": CUDA_CONTEXT_BYTES,
                 "mxfp4_backend": vllm_mxfp4_backend(release, gpu) or "none"}
     o = engine_options("vllm", options, defaults,
@@ -176,7 +178,9 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                                         release=release, mxfp4_backend=o["mxfp4_backend"], weights=weights)
     mxfp4_experts = o["mxfp4_backend"] if o["mxfp4_backend"] != "none" and any(
         stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, only=is_mxfp4_expert)) else "none"
-    comm = VLLM_CUSTOM_ALLREDUCE_BYTES if tp > 1 else 0
+    # vLLM's own all-reduce kernel and its buffers, where the release has it on this GPU and the run leaves it on
+    custom = vllm_custom_allreduce(version, gpu, o["custom_all_reduce"])
+    comm = VLLM_CUSTOM_ALLREDUCE_BYTES if tp > 1 and custom else 0
     # NCCL's communicators on the tightest GPU (planner.engines.nccl; NVIDIA GPUs of the catalog: AMD's RCCL is not
     # modelled, nor a GPU known only by its memory)
     nccl = (vllm_nccl_bytes(gpu, tp=tp, pp=pp, release=release, v1=rules["v1"])
@@ -250,7 +254,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                  "nccl_uncounted": tp * pp > 1 and rules["comm"] and nccl == 0,
                  "cuda_graph_estimate_bytes": o["cuda_graph_memory_bytes"] if rules["graphs"] and not o["enforce_eager"]
                  else 0,
-                 "v1": rules["v1"], **o, "block_size": block_size,
+                 "v1": rules["v1"], **o, "block_size": block_size, "custom_all_reduce": custom,
                  # a hybrid model's layout (0: attention layers only): one request's state in a recurrent layer,
                  # the page both kinds share, layers per group, groups of each kind
                  "hybrid_state_bytes": hybrid.state_bytes if hybrid else 0,

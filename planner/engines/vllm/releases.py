@@ -103,3 +103,28 @@ def vllm_scheduler_defaults(release: tuple[int, ...], *, max_model_len: int, gpu
     tokens = 16384 if top else (16384 if offline else 8192) if large else (8192 if offline else 2048)
     seqs = 1024 if top or large or release < (0, 8, 4) else 256
     return {"max_num_batched_tokens": tokens, "max_num_seqs": seqs}
+
+
+# vLLM's own all-reduce kernel (distributed/device_communicators/custom_all_reduce.py) runs on ROCm from 0.8.3
+# ("Add custom allreduce support for ROCM", vllm-project/vllm#14125, in the v0.8.3 release notes of 2025-04-06), and
+# only on the MI300 series and later (platforms/rocm.py use_custom_allreduce: gfx94*, gfx95*; #16010): before that
+# release, and on other AMD GPUs, every tensor-parallel all-reduce goes through RCCL. AMD's own images (rocm/vllm,
+# rocm/vllm-dev) carried the kernel from mid-2024 (ROCm/vllm#27, merged 2024-05-30): custom_all_reduce=True says so.
+VLLM_ROCM_CUSTOM_ALLREDUCE_SINCE = "0.8.3"
+VLLM_ROCM_CUSTOM_ALLREDUCE_ARCHITECTURES = ("CDNA 3", "CDNA 4")  # gfx94* (MI300X, MI325X), gfx95* (MI350X, MI355X)
+
+
+def vllm_custom_allreduce(version: str | None, gpu, custom_all_reduce: bool | None = None) -> bool:
+    """Whether vLLM's release (None: the current one) all-reduces with its own kernel on `gpu` (None: a GPU planner
+    does not know, taken as NVIDIA's) rather than through NCCL/RCCL. custom_all_reduce: True or False as the run set it
+    (False: --disable-custom-all-reduce; True: AMD's ROCm images before 0.8.3), None for the release's default."""
+    if custom_all_reduce is not None:
+        if not isinstance(custom_all_reduce, bool):
+            raise WorkloadError(f"custom_all_reduce must be true, false or None (the release's default), got "
+                                f"{shown(custom_all_reduce)}")
+        return custom_all_reduce
+    if gpu is None or gpu.vendor != "amd":
+        return True
+    release = vllm_release(VLLM_CURRENT if version is None else version)
+    return release >= release_tuple(VLLM_ROCM_CUSTOM_ALLREDUCE_SINCE) and any(
+        (gpu.architecture or "").startswith(a) for a in VLLM_ROCM_CUSTOM_ALLREDUCE_ARCHITECTURES)

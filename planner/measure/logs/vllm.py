@@ -69,6 +69,10 @@ _MXFP4_BACKEND = [(re.compile(r"Using Marlin backend|leveraging the Marlin kerne
                   (re.compile(r"Using FlashInfer MXFP4|Using '?FLASHINFER\w*'? Mxfp4", re.IGNORECASE), "flashinfer")]
 # enforce_eager: no CUDA graphs and, under V1, no compiled model (the config line, the non-default args, the command)
 _EAGER = re.compile(r"enforce_eager['\"]?[=:]\s*True|--enforce-eager(?![\w-])")
+# vLLM's own all-reduce kernel off: asked for (config line, command), or refused at start ("Custom allreduce is
+# disabled because ...": no P2P, more than two PCIe-only GPUs, a world size it has no kernel for); either way no buffers
+_NO_CUSTOM_ALLREDUCE = re.compile(r"disable_custom_all_reduce['\"]?[=:]\s*True|--disable-custom-all-reduce(?![\w-])"
+                                  r"|Custom allreduce is disabled")
 _CHUNKED = re.compile(r"Chunked prefill is enabled|chunked_prefill_enabled=True|enable_chunked_prefill=True")
 _NAMED = [(r"w8a8|int8", "int8"), (r"fp8", "fp8"), (r"awq", "awq"), (r"gptq", "gptq")]  # by the checkpoint's name
 _QUANTS = {"fp8": "fp8", "awq": "awq", "awq_marlin": "awq", "gptq": "gptq", "gptq_marlin": "gptq",
@@ -171,6 +175,8 @@ def vllm_settings(text: str) -> dict:
         out["mxfp4_backend"] = backend
     if _EAGER.search(text):
         out["enforce_eager"] = True
+    if _NO_CUSTOM_ALLREDUCE.search(text):
+        out["custom_all_reduce"] = False
     out["generation"] = "V1" if _V1.search(text) else "V0"
     return out
 
@@ -233,7 +239,7 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
                            "the driver by 0.05–0.2 GiB")
     if "kv_dtype" in s:
         kw["kv_dtype"] = s["kv_dtype"]
-    for key in ("flashinfer_sampler", "mxfp4_backend", "enforce_eager"):
+    for key in ("flashinfer_sampler", "mxfp4_backend", "enforce_eager", "custom_all_reduce"):
         if key in s:
             kw[key] = s[key]
     from ...engines.vllm import VLLM_CUDA_GRAPH_ESTIMATE_BYTES, vllm_rules
