@@ -184,6 +184,16 @@ def resolve_workload(spec: ModelSpec, *, quant, kv_dtype, context, batch, chunk,
                     logits=logits, logits_dtype=logits_dtype, runtime=runtime, cap_sliding=cap_sliding)
 
 
+def _engine_auto_dtype(spec: ModelSpec, engine: str, version) -> str | None:
+    from .engines.common import auto_dtype
+
+    if engine != "vllm" or version is None:
+        return auto_dtype(engine, spec)
+    from .engines.vllm import vllm_release
+
+    return auto_dtype(engine, spec, vllm_release(version))
+
+
 def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtype: str | None = None,
              context: int | None = None, batch: int = 1, chunk: int | None = None,
              attention: str = "sdpa", logits: str = "last", logits_dtype: str = "fp32",
@@ -194,7 +204,8 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
              **engine_options) -> Estimate:
     """Memory to serve `batch` sequences of `context` tokens of `model` stored as `quant`.
 
-    quant None: the checkpoint's own storage. kv_dtype None: fp16 for GGUF, else the activation dtype.
+    quant None: the checkpoint's own storage (vLLM and SGLang: a float32 checkpoint in 16 bits, as their dtype "auto"
+    loads it). kv_dtype None: fp16 for GGUF, else the activation dtype.
     Activations are the larger of the prefill peak (in chunks of `chunk`) and the decode peak.
     gpu: a catalog id; adds `performance` (fits, headroom, time to first token for `prompt` tokens —
     default the whole context — and decode tokens/s at the full context).
@@ -218,6 +229,8 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     if engine is None and engine_options:
         raise WorkloadError(f"option {sorted(engine_options)[0]!r} needs an engine ({', '.join(ENGINES)})")
     context = engine_context(spec, engine, context, batch, engine_options, gpu)
+    if quant is None and engine in ("vllm", "sglang"):  # a float32 checkpoint loads in 16 bits (dtype "auto")
+        quant = _engine_auto_dtype(spec, engine, engine_options.get("engine_version"))
     if engine == "ollama" and kv_dtype is None:
         kv_dtype = "fp16"  # Ollama's cache is f16 unless OLLAMA_KV_CACHE_TYPE says otherwise, whatever the weights
     w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, chunk=chunk,

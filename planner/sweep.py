@@ -111,6 +111,8 @@ def table(model, *, quants: Iterable[str] = TABLE_QUANTS, contexts: Iterable[int
     spec = load_model(model)
     unit = parse_unit(unit)
     ctxs = table_contexts(spec.max_context) if contexts is None else int_list("contexts", contexts, MAX_CONTEXT)
+    if beyond := [c for c in ctxs if c > spec.max_context]:  # as estimate() refuses them; sweep() flags them
+        raise WorkloadError(f"contexts: {beyond[0]:,} exceeds {spec.name}'s max_context {spec.max_context:,}")
     quants = name_list("quants", quants)
     batch = positive_int("batch", batch, MAX_BATCH)
     df = sweep(spec, quants=quants, contexts=ctxs, batches=batch,

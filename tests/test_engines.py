@@ -316,3 +316,57 @@ def test_llama_cpp_keeps_every_token_where_it_implements_no_sliding_window():
     assert e.engine_details["swa_cells"] == 0
     g = estimate("google/gemma-2-9b", engine="llama.cpp", quant="q4_k_m", context=8192, gpu="rtx-4090")
     assert 0 < g.engine_details["swa_cells"] < g.engine_details["kv_cells"]
+
+
+def test_vllm_and_sglang_load_a_float32_checkpoint_in_16_bits():
+    # dtype "auto": vLLM's _get_and_verify_dtype "Following the common practice, we use float16 for float32 models"
+    # (bfloat16 for Gemma 2; the platform's bfloat16 from 0.10.1); SGLang's the same, bfloat16 for "gemma*" types.
+    # gemma-2-9b's checkpoint is float32 (its config.json torch_dtype), 34.4 GiB as stored, half that as served
+    from planner.engines.common import auto_dtype
+
+    gemma, olmo = load_model("google/gemma-2-9b"), load_model("allenai/OLMo-2-1124-7B")
+    assert gemma.weights_dtype == olmo.weights_dtype == "fp32"
+    assert [auto_dtype("vllm", olmo, r) for r in ((0, 6, 3), (0, 10, 1), None)] == ["fp16", "bf16", "bf16"]
+    assert auto_dtype("vllm", gemma, (0, 6, 3)) == "bf16"
+    assert (auto_dtype("sglang", gemma), auto_dtype("sglang", olmo)) == ("bf16", "fp16")
+    assert auto_dtype("llama.cpp", olmo) is None and auto_dtype("vllm", load_model("meta-llama/Llama-3.1-8B")) is None
+    served = estimate("google/gemma-2-9b", engine="vllm", gpu="rtx-4090", context=8192)
+    stored = estimate("google/gemma-2-9b", gpu="rtx-4090", context=8192)
+    assert served.workload.quant == "bf16" and stored.workload.quant == "fp32"
+    assert served.weights_bytes == estimate("google/gemma-2-9b", quant="bf16", engine="vllm", gpu="rtx-4090",
+                                            context=8192).weights_bytes
+    assert served.performance.fits and not stored.performance.fits
+    assert estimate("google/gemma-2-9b", engine="vllm", engine_version="0.6.3", gpu="h100-sxm",
+                    context=4096).workload.quant == "bf16"
+    assert estimate("allenai/OLMo-2-1124-7B", engine="sglang", gpu="h100-sxm", context=4096).workload.quant == "fp16"
+    # asked for, float32 stays float32 (--dtype float32)
+    assert estimate("google/gemma-2-9b", quant="fp32", engine="vllm", gpu="h100-sxm",
+                    context=4096).workload.quant == "fp32"
+
+
+@pytest.mark.parametrize("engine,own", [("vllm", "max_num_batched_tokens"), ("sglang", "chunked_prefill_size"),
+                                        ("llama.cpp", "n_ubatch"), ("ollama", "num_batch")])
+def test_an_engine_refuses_plannerss_analytic_chunk_and_names_its_own(engine, own):
+    with pytest.raises(WorkloadError, match=f"chunk is planner's analytic prefill chunk; the {engine} engine.*{own}"):
+        estimate("meta-llama/Llama-3.1-8B", engine=engine, gpu="h100-sxm", context=4096, chunk=512)
+
+
+def test_sglang_chunked_prefill_size_from_the_command_line(capsys):
+    from planner.cli import main
+
+    assert main(["estimate", "meta-llama/Llama-3.1-8B", "--engine", "sglang", "--gpu", "h100-sxm",
+                 "--chunked-prefill-size", "4096"]) == 0
+    assert "chunked_prefill_size 4,096" in capsys.readouterr().out
+
+
+def test_another_engines_name_for_an_option_gets_this_engines_own():
+    with pytest.raises(WorkloadError, match=r"engine 'sglang' has no option 'tensor_parallel_size': its own is tp_size "
+                                            r"\(--tp-size\)"):
+        estimate("meta-llama/Llama-3.1-8B", engine="sglang", gpu="h100-sxm", tensor_parallel_size=2)
+    with pytest.raises(WorkloadError, match=r"engine 'vllm' has no option 'context_length': its own is max_model_len"):
+        estimate("meta-llama/Llama-3.1-8B", engine="vllm", gpu="h100-sxm", context_length=4096)
+    # an option no engine has lists them all, those the engine reads itself included
+    with pytest.raises(WorkloadError, match=r"engine 'sglang' has no option 'colour'; it takes chunked_prefill_size, "
+                                            r"context_length, cpu_offload_gb, max_running_requests, "
+                                            r"mem_fraction_static, tp_size"):
+        estimate("meta-llama/Llama-3.1-8B", engine="sglang", gpu="h100-sxm", colour="red")

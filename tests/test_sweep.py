@@ -43,3 +43,9 @@ def test_table_in_gb_and_columns_up_to_odd_max_context():
     assert t.columns[-1] == "1000K"  # 1,024,000 tokens and t.columns[-2] == "512K"
     assert t.index.name.endswith("(GB)")
     assert isinstance(t, pd.DataFrame)
+
+
+def test_table_refuses_a_context_beyond_the_models_maximum_as_estimate_does():
+    with pytest.raises(WorkloadError, match=r"contexts: 307,200 exceeds meta-llama/Llama-3.1-8B's max_context 131,072"):
+        table("meta-llama/Llama-3.1-8B", contexts=[1024, 300 * 1024])
+    assert list(table("meta-llama/Llama-3.1-8B", contexts=[1024, 131072]).columns) == ["1K", "128K"]

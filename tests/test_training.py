@@ -137,3 +137,17 @@ def test_zero1_partitions_only_the_optimizer_states():
     for n in (2, 8):
         setup = make_setup(distribution="zero1", n_gpus=n)
         assert deepspeed_gpu_bytes(spec, setup, model_states(spec, setup)) == 4 * p + 16 * p // n
+
+
+@pytest.mark.parametrize("distribution", ["zero1", "zero2", "zero3", "fsdp"])
+def test_the_optimizer_step_under_sharding_updates_only_this_gpus_partition(distribution):
+    # torch's foreach AdamW takes the square root of every exp_avg_sq at once: one more copy of what it steps. Under
+    # ZeRO that is DeepSpeed's flat fp32 partition of the master weights, under FSDP this GPU's shard, not the model
+    p = load_model("meta-llama/Llama-3.1-8B").param_count
+    kw = dict(method="full", gradient_checkpointing=True, distribution=distribution, n_gpus=16)
+    foreach = {ph.name: ph.bytes for ph in train_estimate("meta-llama/Llama-3.1-8B", **kw).phases}
+    fused = {ph.name: ph.bytes for ph in train_estimate("meta-llama/Llama-3.1-8B", optimizer="adamw_fused",
+                                                       **kw).phases}
+    itemsize = 4 if distribution.startswith("zero") else 2  # fp32 master partition; FSDP steps bf16 shards here
+    assert foreach["optimizer"] - fused["optimizer"] == -(-p // 16) * itemsize
+    assert foreach["loss"] == fused["loss"]

@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--tp-size", type=positive, help="sglang: tensor parallel GPUs (default 1); figures are per GPU")
     e.add_argument("--context-length", type=positive, help="sglang: longest request (default: the model's maximum)")
     e.add_argument("--max-running-requests", type=positive, help="sglang: default from the pool (2048–4096)")
+    e.add_argument("--chunked-prefill-size", type=positive,
+                   help="sglang: tokens a prefill step takes (default: SGLang's tier for the GPU, 2048–16384)")
     e.add_argument("--cpu-offload-gb", type=nonnegative_float,
                    help="sglang: GiB of each GPU's decoder-layer weights kept in host memory (default 0)")
     e.add_argument("--num-ctx", type=positive, help="ollama: num_ctx (default: 4K/32K/256K by the GPU's memory)")

@@ -51,13 +51,34 @@ def mxfp4_expert_factor(inter: int, hidden: int, align_inter: int, align_hidden:
     return padded + Fraction(1, 17) if scales_kept else padded
 
 
+# another engine's name for an option this engine has under its own (option, engine) → its name here
+_SAME_OPTION = {("tensor_parallel_size", "sglang"): "tp_size (--tp-size)",
+                ("max_model_len", "sglang"): "context_length (--context-length)",
+                ("gpu_memory_utilization", "sglang"): "mem_fraction_static (--mem-fraction-static)",
+                ("max_num_seqs", "sglang"): "max_running_requests (--max-running-requests)",
+                ("max_num_batched_tokens", "sglang"): "chunked_prefill_size (--chunked-prefill-size)",
+                ("tp_size", "vllm"): "tensor_parallel_size (--tensor-parallel-size)",
+                ("context_length", "vllm"): "max_model_len (--max-model-len)",
+                ("mem_fraction_static", "vllm"): "gpu_memory_utilization (--gpu-memory-utilization)",
+                ("max_running_requests", "vllm"): "max_num_seqs (--max-num-seqs)",
+                ("chunked_prefill_size", "vllm"): "max_num_batched_tokens (--max-num-batched-tokens)",
+                ("n_ctx", "ollama"): "num_ctx (--num-ctx)", ("n_parallel", "ollama"): "num_parallel (--num-parallel)",
+                ("n_gpu_layers", "ollama"): "num_gpu (--num-gpu)", ("num_ctx", "llama.cpp"): "n_ctx (--n-ctx)",
+                ("num_parallel", "llama.cpp"): "n_parallel (--parallel)",
+                ("num_gpu", "llama.cpp"): "n_gpu_layers (--n-gpu-layers)"}
+
+
 def engine_options(engine: str, given: dict, allowed: dict, *, minimum: dict | None = None,
-                   maximum: dict | None = None) -> dict:
-    """`allowed` (the defaults) overridden by `given`; unknown keys and values of the wrong type are errors."""
+                   maximum: dict | None = None, also: tuple[str, ...] = ()) -> dict:
+    """`allowed` (the defaults) overridden by `given`; unknown keys and values of the wrong type are errors, naming
+    this engine's own name for an option another engine has; `also`: options the caller takes itself, listed too."""
     unknown = set(given) - set(allowed)
     if unknown:
-        raise WorkloadError(f"engine {engine!r} has no option {sorted(unknown)[0]!r}; it takes "
-                            f"{', '.join(sorted(allowed))}")
+        key = sorted(unknown)[0]
+        if same := _SAME_OPTION.get((key, engine)):
+            raise WorkloadError(f"engine {engine!r} has no option {key!r}: its own is {same}")
+        raise WorkloadError(f"engine {engine!r} has no option {key!r}; it takes "
+                            f"{', '.join(sorted({*allowed, *also}))}")
     out = {**allowed, **{k: v for k, v in given.items() if v is not None}}
     for key, value in out.items():
         default = allowed[key]
@@ -66,3 +87,21 @@ def engine_options(engine: str, given: dict, allowed: dict, *, minimum: dict | N
         elif isinstance(default, int):
             positive_int(key, value, (maximum or {}).get(key), minimum=(minimum or {}).get(key, 1))
     return out
+
+
+# vLLM and SGLang load a float32 checkpoint in 16 bits unless told `--dtype float32` (dtype "auto"): vLLM's
+# _get_and_verify_dtype "Following the common practice, we use float16 for float32 models", bfloat16 for Gemma 2
+# (0.5+), and the platform's preferred bfloat16 from 0.10.1; SGLang's (configs/model_config.py) bfloat16 for model
+# types starting "gemma", float16 otherwise. Both take two bytes a weight.
+VLLM_FLOAT32_TO_BF16_SINCE = (0, 10, 1)
+
+
+def auto_dtype(engine: str, spec, release: tuple[int, ...] | None = None) -> str | None:
+    """The weights' dtype vLLM or SGLang load `spec`'s float32 checkpoint in (release: vLLM's, None the current
+    one); None where the engine keeps the checkpoint's dtype or the checkpoint is not float32."""
+    if spec.weights_dtype != "fp32" or engine not in ("vllm", "sglang"):
+        return None
+    gemma = spec.model_type.startswith("gemma") if engine == "sglang" else spec.model_type == "gemma2"
+    if engine == "vllm" and (release is None or release >= VLLM_FLOAT32_TO_BF16_SINCE):
+        return "bf16"
+    return "bf16" if gemma else "fp16"

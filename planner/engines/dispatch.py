@@ -92,10 +92,20 @@ def engine_gpu(engine: str, gpu, options: dict):
     return g, positive_int("gpu_memory_bytes", total, MAX_BYTES), options
 
 
+# the option each engine sizes its forward's tokens by, which takes the place of planner's analytic prefill chunk
+_OWN_CHUNK = {"vllm": "give max_num_batched_tokens (--max-num-batched-tokens) instead",
+              "sglang": "give chunked_prefill_size (--chunked-prefill-size) instead",
+              "llama.cpp": "give n_ubatch (--n-ubatch) instead",
+              "ollama": "Ollama's micro-batch (num_batch, 512) is its own"}
+
+
 def engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict, options: dict, *, act_bits: int):
     from . import ollama_memory, sglang_memory, transformers_memory, vllm_memory
 
     common = dict(quant=w.quant, kv_dtype=w.kv_dtype)
+    if w.chunk is not None and engine in _OWN_CHUNK:  # each sizes its forward by its own option
+        raise WorkloadError(f"chunk is planner's analytic prefill chunk; the {engine} engine's forward takes its own "
+                            f"size: {_OWN_CHUNK[engine]} (got chunk={w.chunk})")
     if engine in ("vllm", "sglang", "ollama"):
         g, total, options = engine_gpu(engine, gpu, options)
         if engine == "vllm":

@@ -203,7 +203,8 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
                        {k: v for k, v in defaults.items() if k != "mem_fraction_static"},
                        maximum={"tp_size": MAX_GPUS, "context_length": MAX_CONTEXT, "max_running_requests": MAX_BATCH,
                                 "chunked_prefill_size": MAX_CONTEXT}, minimum={"max_running_requests": 0,
-                                                                               "chunked_prefill_size": 0})
+                                                                               "chunked_prefill_size": 0},
+                       also=("cpu_offload_gb", "mem_fraction_static"))
     tp = o["tp_size"]
     if tp > 1:
         try:

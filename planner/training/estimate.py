@@ -26,7 +26,7 @@ from .activations import (
     saved_bytes_per_token,
 )
 from .setup import TrainSetup, make_setup
-from .shard import per_gpu
+from .shard import DEEPSPEED_MASTER_BYTES, per_gpu
 from .states import model_states
 
 # Model FLOPs utilization of a fine-tuning step, for step time: a prior, not a fit. torchtitan's Llama-3.1-8B bf16
@@ -147,8 +147,7 @@ def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
     held = g.weights_bytes + g.master_weights_bytes + g.optimizer_state_bytes - paged + g.gathered_bytes
     grads_all = g.gradient_bytes + g.ddp_bucket_bytes
     grads_held = grads_all if setup.gradient_accumulation > 1 else 0
-    temp = optimizer_temp_bytes(setup, states.trainable_params, states.largest_trainable_numel,
-                                states.param_dtype_bytes)
+    temp = optimizer_temp_bytes(setup, *_stepped(setup, states))
     if setup.offload_optimizer:
         temp = 0  # the step runs on the CPU
     moments = {
@@ -182,6 +181,19 @@ def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
                          total_bytes=total, peak_phase=peak.name, phases=phases, host_bytes=g.host_bytes,
                          paged_bytes=paged,
                          step_flops=flops, fit=fit)
+
+
+def _stepped(setup: TrainSetup, states) -> tuple[int, int, int]:
+    """(parameters, largest tensor, bytes an element) optimizer.step() updates on one GPU: all of them, or under ZeRO
+    and FSDP this GPU's partition — DeepSpeed steps over one flat fp32 partition of the master weights (its largest
+    tensor), FSDP over its shard of every parameter in the parameters' dtype."""
+    n, p = setup.n_gpus, states.trainable_params
+    if setup.distribution in ("zero1", "zero2", "zero3"):
+        part = -(-p // n)
+        return part, part, DEEPSPEED_MASTER_BYTES
+    if setup.distribution == "fsdp":
+        return -(-p // n), -(-states.largest_trainable_numel // n), states.param_dtype_bytes
+    return p, states.largest_trainable_numel, states.param_dtype_bytes
 
 
 def _grad_shards(setup: TrainSetup) -> int:
