@@ -36,11 +36,15 @@ class LayoutError(WorkloadError):
 
 
 def close_matches(name: str, candidates, n: int = 5) -> list[str]:
-    """Up to `n` candidates that look like `name`, best first (case-insensitive)."""
+    """Up to `n` candidates that look like `name`, best first (case-insensitive): those it begins (a100 →
+    a100-sxm-80gb) or that begin it (Llama-3.1-8B-Instruct → Llama-3.1-8B), then difflib's closest, then those that
+    contain it (llama-3-8b in meta-llama/Meta-Llama-3-8B)."""
     lowered = {c.lower(): c for c in candidates}
-    hits = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.5)
-    # Substring matches catch short names ("llama-3-8b" in "meta-llama/Meta-Llama-3-8B").
-    hits += [k for k in lowered if name.lower() in k and k not in hits]
+    key = name.lower()
+    hits = [k for k in lowered if k.startswith(key)]
+    hits += [k for k in lowered if key.startswith(k) and k not in hits]
+    hits += [k for k in difflib.get_close_matches(key, list(lowered), n=n, cutoff=0.5) if k not in hits]
+    hits += [k for k in lowered if key in k and k not in hits]
     return [lowered[h] for h in hits[:n]]
 
 

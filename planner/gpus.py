@@ -110,9 +110,11 @@ def load_gpu(gpu: str | GPU) -> GPU:
         from .machine import local_gpu, parse_local
 
         return local_gpu(parse_local(key))
-    hint = close_matches(key, list_gpus())
+    # a marketing name ("Apple M1", "GeForce RTX 4090") first: the id its tokens name, then the ids spelled like it
+    named = match_gpu(key)
+    hint = list(dict.fromkeys(([named] if named else []) + close_matches(key, list_gpus())))[:5]
     raise UnknownGPUError(f"unknown gpu {gpu!r}" + (f"; did you mean: {', '.join(hint)}?" if hint else
-                                                     f"; known: {', '.join(list_gpus())}"))
+                                                     f"; `planner gpus` lists the {len(list_gpus())} known"))
 
 
 MAX_CUSTOM_TFLOPS = 100_000  # 100 PFLOP/s dense: beyond any single accelerator

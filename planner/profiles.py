@@ -141,4 +141,17 @@ def _load_path(key: str) -> ModelSpec:
         return spec
     suggestions = list(dict.fromkeys(_index()[m] for m in close_matches(key, _index())))
     hint = f"; did you mean: {', '.join(suggestions)}?" if suggestions else "; `planner models` lists them"
-    raise UnknownModelError(f"unknown model {shown(key, 200)}: not a bundled profile or an existing path{hint}")
+    raise UnknownModelError(f"unknown model {shown(key, 200)}: not a bundled profile or an existing path"
+                            f"{_hub_note(key)}{hint}")
+
+
+def _hub_note(key: str) -> str:
+    """Why an org/name was not read from the Hub: the hub extra is missing, or the Hub did not give its config."""
+    if key.count("/") != 1:
+        return ""
+    try:
+        import huggingface_hub  # noqa: F401
+    except ImportError:
+        return (" (an unbundled org/name is read from the Hugging Face Hub once the [hub] extra is installed: "
+                "pip install -e '.[hub]')")
+    return " (the Hugging Face Hub gave no config.json for it: offline, gated, or no such repository)"

@@ -43,7 +43,8 @@ def test_models_lists_profiles(capsys):
 
 @pytest.mark.parametrize("argv,message", [
     (["estimate", "llama-3-8b", "--context", "0"], "--context: must be ≥ 1"),
-    (["estimate", "llama-3-8b", "--context", "lots"], "invalid token count 'lots'"),
+    (["estimate", "llama-3-8b", "--context", "lots"], "argument --context: must be a whole number ≥ 1, got 'lots'"),
+    (["estimate", "llama-3-8b", "--batch", "1.5"], "argument --batch: must be a whole number ≥ 1, got '1.5'"),
     (["estimate", "llama-3-8b", "--quant", "q9_k"], "unknown quant 'q9_k'"),
     (["estimate", "llama-3-8b", "--context", "64K"], "context 65536 exceeds"),
     (["estimate", "llama-3-8c"], "unknown model 'llama-3-8c'"),
@@ -204,3 +205,29 @@ def test_an_ollama_estimate_says_whose_figures_its_speed_is(capsys):
     _, out, _ = run(capsys, "estimate", "llama-3.1-8b", "--quant", "q4_k_m", "--engine", "llama.cpp", "--gpu",
                     "rtx-4090")
     assert "  (llama.cpp; efficiency entries:" in out
+
+
+def test_suggestions_put_the_ids_a_name_begins_first(capsys):
+    from planner.cli import main
+
+    assert main(["estimate", "llama-3.1-8b", "--gpu", "a100"]) == 2
+    assert "did you mean: a100-pcie-80gb, a100-sxm-40gb, a100-sxm-80gb" in capsys.readouterr().err
+    assert main(["estimate", "llama-3.1-8b", "--gpu", "apple-m1"]) == 2  # a marketing name: its id
+    assert "did you mean: m1?" in capsys.readouterr().err
+    assert main(["estimate", "llama-3.1-8b", "--gpu", "zzz"]) == 2
+    assert "`planner gpus` lists the" in capsys.readouterr().err
+    # an Instruct id not bundled: the base model it begins with first, and how the Hub would read it
+    assert main(["estimate", "meta-llama/Llama-3.1-8B-Instruct"]) == 2
+    err = capsys.readouterr().err
+    assert "did you mean: meta-llama/Llama-3.1-8B," in err and "Hugging Face Hub" in err
+
+
+def test_no_verb_lists_the_verbs_and_version_prints_it(capsys):
+    from planner.cli import main
+
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("planner: error: planner: give a verb: estimate, fit, table") and err.count("\n") == 1
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.startswith("planner ")

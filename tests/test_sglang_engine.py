@@ -205,3 +205,9 @@ def test_cpu_offload_gb_keeps_decoder_layers_in_host_memory():
     with pytest.raises(WorkloadError, match="cpu_offload_gb must be a number of GiB from 0 to 1,048,576, got -1"):
         estimate("Qwen/Qwen3-14B", cpu_offload_gb=-1, **kw)
     assert estimate("Qwen/Qwen3-14B", cpu_offload_gb=None, **kw).weights_bytes == base.weights_bytes  # unset: none
+
+
+def test_a_context_length_beyond_the_models_is_refused_by_its_own_name():
+    # SGLang refuses a context_length above the model's (unless SGLANG_ALLOW_OVERWRITE_LONGER_CONTEXT_LEN is set)
+    with pytest.raises(WorkloadError, match="context_length must be at most 8,192, got 16,384"):
+        estimate("meta-llama/Meta-Llama-3-8B", engine="sglang", gpu="h100-sxm", context_length=16384)

@@ -151,3 +151,8 @@ def test_the_optimizer_step_under_sharding_updates_only_this_gpus_partition(dist
     itemsize = 4 if distribution.startswith("zero") else 2  # fp32 master partition; FSDP steps bf16 shards here
     assert foreach["optimizer"] - fused["optimizer"] == -(-p // 16) * itemsize
     assert foreach["loss"] == fused["loss"]
+
+
+def test_a_sequence_beyond_the_models_context_is_refused_as_estimate_refuses_it():
+    with pytest.raises(WorkloadError, match="seq_len 204800 exceeds meta-llama/Llama-3.1-8B's max_context 131072"):
+        train_estimate("meta-llama/Llama-3.1-8B", seq_len=200 * 1024)

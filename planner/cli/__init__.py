@@ -17,9 +17,19 @@ from .validate import cmd_check_log, cmd_validate
 __all__ = ["build_parser", "main", "parse_tokens"]
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("llm-planner")
+    except PackageNotFoundError:  # run from a source tree that was not installed
+        return "(not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="planner", description="LLM memory planner: will model X at quantization Y fit?")
-    sub = p.add_subparsers(dest="verb", required=True, parser_class=Parser)
+    p.add_argument("--version", action="version", version=f"planner {_version()}")
+    sub = p.add_subparsers(dest="verb", required=True, parser_class=Parser, metavar="verb")
 
     e = sub.add_parser("estimate", help="memory for one configuration, by component")
     e.add_argument("model", help="Hugging Face id, short name, or path to a config.json / model folder")

@@ -10,6 +10,9 @@ from ..units import parse_unit
 
 class Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2, no usage dump
+        if message.startswith("the following arguments are required: verb"):
+            verbs = next(a for a in self._actions if isinstance(a, argparse._SubParsersAction)).choices
+            message = f"give a verb: {', '.join(verbs)} (planner VERB --help says more)"
         raise PlannerError(f"{self.prog}: {message}")
 
 
@@ -19,7 +22,7 @@ def parse_tokens(text: str) -> int:
     mult = {"k": 1024, "m": 1024**2}.get(s[-1:], 1)
     digits = s[:-1] if mult > 1 else s
     if not digits.isdigit():
-        raise argparse.ArgumentTypeError(f"invalid token count {text!r} (use e.g. 8192 or 8K)")
+        raise argparse.ArgumentTypeError(f"must be a whole number ≥ 1, got {text!r} (8K is 8,192, 1M 1,048,576)")
     return int(digits) * mult
 
 

@@ -96,8 +96,9 @@ def cmd_train(a) -> str:
         if f.step_seconds is not None and has_speed(gpu):
             lines.append(f"  step time {f.step_seconds:.2f} s, {f.tokens_per_s:,.0f} tokens/s at {f.mfu:.0%} MFU "
                          "(a prior, not a measurement)")
-        lines.append(f"  largest micro-batch at {s.seq_len:,} tokens: {largest['micro_batch']}; longest sequence at "
-                     f"micro-batch {s.micro_batch}: {largest['seq_len']:,} tokens")
+        mb, seq = largest["micro_batch"], largest["seq_len"]
+        lines.append(f"  largest micro-batch at {s.seq_len:,} tokens: {mb if mb else 'none fits'}; longest sequence at "
+                     f"micro-batch {s.micro_batch}: {f'{seq:,} tokens' if seq else 'none fits'}")
     return "\n".join(lines)
 
 

@@ -54,6 +54,8 @@ def engine_context(spec: ModelSpec, engine: str | None, context, batch, options:
         total = options.get("gpu_memory_bytes") or (None if gpu is None else runtime_memory(load_gpu(gpu)))
         release = ollama_release(options.get("engine_version"))
         return None if total is None else min(ollama_default_num_ctx(release, total), spec.max_context)
+    if engine == "sglang" and options.get("context_length") is not None:  # SGLang refuses one beyond the model's
+        positive_int("context_length", options["context_length"], spec.max_context)
     if engine == "sglang" and context is None:
         return options.get("context_length") or spec.max_context  # SGLang's default context_length: the model's
     if engine == "llama.cpp" and context is None and options.get("n_ctx") is not None:

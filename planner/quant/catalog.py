@@ -110,7 +110,7 @@ def quant_names() -> list[str]:
     fixed = sorted({f.name for f in _fixed_formats().values()})
     examples = ["gptq", "awq", "gptq-4bit-g128", "gptq-8bit-g128", "gptq-3bit-g128", "gptq-2bit-g128",
                 "awq-4bit-g128", "exl2-4.65"]
-    return fixed + examples + gguf_format_names()
+    return list(dict.fromkeys(fixed + examples + gguf_format_names()))  # bf16 is a GGUF preset's name too
 
 
 def get_quant(name: str) -> QuantFormat:

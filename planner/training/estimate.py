@@ -128,11 +128,13 @@ def activation_parts(spec, setup: TrainSetup) -> dict[str, int]:
 def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
     """Training memory of `model` (a name, path or ModelSpec) on one GPU; options are TrainSetup fields
     (method, precision, optimizer, lora_rank, lora_targets, gradient_checkpointing, micro_batch, seq_len, …)."""
+    from ..errors import WorkloadError
+
     spec = load_model(model)
     setup = options.pop("setup", None) or make_setup(**options)
+    if setup.seq_len > spec.max_context:  # as estimate() refuses a context beyond it
+        raise WorkloadError(f"seq_len {setup.seq_len} exceeds {spec.name}'s max_context {spec.max_context}")
     if spec.recurrent:
-        from ..errors import WorkloadError
-
         raise WorkloadError(f"training memory of {spec.name}'s linear-attention and Mamba (recurrent state) layers "
                             "is not modelled yet")
     states = model_states(spec, setup)
