@@ -237,6 +237,8 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
                          beyond_training=engine == "llama.cpp",
                          attention=attention, logits=logits, logits_dtype=logits_dtype, runtime=runtime,
                          cap_sliding=cap_sliding)
+    if prompt is not None and positive_int("prompt", prompt) > w.context:  # also where no GPU asks for its speed
+        raise WorkloadError(f"prompt {prompt} exceeds context {w.context}")
     if engine is not None:
         if spec.recurrent and not (engine == "vllm" or engine == "sglang" and spec.linear_attention is not None
                                    and spec.mamba is None and spec.mamba1 is None):

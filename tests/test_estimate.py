@@ -99,3 +99,11 @@ def test_errors_are_planner_errors_and_value_errors():
     with pytest.raises(ValueError):
         estimate("no-such-model")
     assert issubclass(UnknownModelError, PlannerError)
+
+
+def test_a_prompt_longer_than_the_context_is_refused_with_or_without_a_gpu():
+    for gpu in (None, "rtx-4090"):
+        with pytest.raises(WorkloadError, match="prompt 999999 exceeds context 4096"):
+            estimate("meta-llama/Llama-3.1-8B", context=4096, prompt=999999, gpu=gpu)
+    with pytest.raises(WorkloadError, match="prompt must be"):
+        estimate("meta-llama/Llama-3.1-8B", context=4096, prompt=0)
