@@ -245,11 +245,13 @@ def language_tensors(spec: ModelSpec) -> tuple[WeightTensor, ...]:
     return tuple(t for t in weight_tensors(spec) if t.role != "vision")
 
 
+@lru_cache(maxsize=256)
 def param_count(spec: ModelSpec) -> int:
-    """Exact parameter count: the sum over weight_tensors."""
+    """Exact parameter count: the sum over weight_tensors (cached with them: a fit asks it thousands of times)."""
     return sum(t.numel for t in weight_tensors(spec))
 
 
+@lru_cache(maxsize=256)
 def active_param_count(spec: ModelSpec) -> int:
     """Parameters per token: routed experts count experts_per_token of n_experts; everything else in full.
 
