@@ -91,8 +91,10 @@ def engine_options(engine: str, given: dict, allowed: dict, *, minimum: dict | N
 
 # vLLM and SGLang load a float32 checkpoint in 16 bits unless told `--dtype float32` (dtype "auto"): vLLM's
 # _get_and_verify_dtype "Following the common practice, we use float16 for float32 models", bfloat16 for Gemma 2
-# (0.5+), and the platform's preferred bfloat16 from 0.10.1; SGLang's (configs/model_config.py) bfloat16 for model
-# types starting "gemma", float16 otherwise. Both take two bytes a weight.
+# (0.5+); later releases' _resolve_auto_dtype "Downcast for float32 models" to the platform's preferred dtype
+# (bfloat16 on Ampere and later), from 0.10.1 by a published reading of its releases; SGLang's
+# (configs/model_config.py) bfloat16 for model types starting "gemma", float16 otherwise. All take two bytes a weight,
+# so the release only changes the name shown.
 VLLM_FLOAT32_TO_BF16_SINCE = (0, 10, 1)
 
 
