@@ -17,6 +17,14 @@ def positive_int(name: str, value, maximum: int | None = None, *, minimum: int =
     return int(value)
 
 
+def within_context(name: str, value: int, spec) -> int:
+    """A token count no longer than the model's max_context (estimate's context, a training seq_len, vLLM's
+    max_model_len), named when it is longer."""
+    if value > spec.max_context:
+        raise WorkloadError(f"{name} {value} exceeds {spec.name}'s max_context {spec.max_context}")
+    return value
+
+
 def positive_float(name: str, value) -> float:
     """A finite number > 0."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:

@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from .activations import DEQUANT_CHUNK_ROWS, decode_activation_bytes, prefill_activation_bytes
-from .checks import positive_float, positive_int
+from .checks import positive_float, positive_int, within_context
 from .engines.dispatch import engine_context, engine_memory, host_verdict, local_free_ram
 from .engines.llamacpp import cpu_overrides
 from .errors import WorkloadError, shown
@@ -165,9 +165,10 @@ def resolve_workload(spec: ModelSpec, *, quant, kv_dtype, context, batch, chunk,
     quant = get_quant(spec.weights_dtype if quant is None else quant).name
     kv_dtype = default_kv_dtype(quant, spec) if kv_dtype is None else get_kv_dtype(kv_dtype).name
     context = min(DEFAULT_CONTEXT, spec.max_context) if context is None else positive_int("context", context)
-    if context > (MAX_CONTEXT if beyond_training else spec.max_context):
-        raise WorkloadError(f"context {context} exceeds {spec.name}'s max_context {spec.max_context}"
-                            if not beyond_training else f"context {context} exceeds {MAX_CONTEXT:,}")
+    if beyond_training and context > MAX_CONTEXT:
+        raise WorkloadError(f"context {context} exceeds {MAX_CONTEXT:,}")
+    if not beyond_training:
+        within_context("context", context, spec)
     if chunk is not None:
         positive_int("chunk", chunk, MAX_CONTEXT)
     for field, value, allowed in (("attention", attention, ("sdpa", "eager")), ("logits", logits, ("last", "all")),

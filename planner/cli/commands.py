@@ -12,7 +12,7 @@ from .machine import gpu_label, has_speed, local_json, local_lines, resolve_gpu
 def _names_first(a) -> None:
     """The weights' format, the GPU and the model looked up, and a context beyond the model's checked, before numpy
     and the engines load: a mistyped name comes back at once (the catalogs and pydantic are all it takes)."""
-    from ..errors import WorkloadError
+    from ..checks import within_context
     from ..quant.catalog import get_quant
 
     if a.quant is not None and not a.keep_bf16:
@@ -24,8 +24,8 @@ def _names_first(a) -> None:
     from ..profiles import load_model
 
     spec = load_model(a.model)
-    if a.engine is None and a.context is not None and a.context > spec.max_context:  # as estimate() says it
-        raise WorkloadError(f"context {a.context} exceeds {spec.name}'s max_context {spec.max_context}")
+    if a.engine is None and a.context is not None:
+        within_context("context", a.context, spec)  # as estimate() checks it
 
 
 def cmd_estimate(a) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..checks import within_context
 from ..overhead import overhead_breakdown
 from ..profiles import load_model
 from .activations import (
@@ -132,8 +133,7 @@ def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
 
     spec = load_model(model)
     setup = options.pop("setup", None) or make_setup(**options)
-    if setup.seq_len > spec.max_context:  # as estimate() refuses a context beyond it
-        raise WorkloadError(f"seq_len {setup.seq_len} exceeds {spec.name}'s max_context {spec.max_context}")
+    within_context("seq_len", setup.seq_len, spec)  # as estimate() refuses a context beyond it
     if spec.recurrent:
         raise WorkloadError(f"training memory of {spec.name}'s linear-attention and Mamba (recurrent state) layers "
                             "is not modelled yet")

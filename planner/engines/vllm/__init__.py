@@ -9,6 +9,7 @@ import math
 from math import ceil
 
 from ...activations import step_activation_bytes, tp_shard
+from ...checks import within_context
 from ...errors import LayoutError, WorkloadError, shown
 from ...kv import kv_bytes_per_token_per_layer
 from ...layout import check_tensor_parallel
@@ -115,8 +116,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     version = options.pop("engine_version", None) or VLLM_CURRENT
     release = vllm_release(version)
     rules = vllm_rules(release)
-    if max_model_len > spec.max_context:
-        raise WorkloadError(f"max_model_len {max_model_len} exceeds {spec.name}'s max_context {spec.max_context}")
+    within_context("max_model_len", max_model_len, spec)
     entrypoint = options.get("entrypoint")
     if entrypoint is not None and entrypoint not in VLLM_ENTRYPOINTS:
         raise WorkloadError(f"entrypoint must be serve (vllm serve) or llm (the offline LLM class), got "
