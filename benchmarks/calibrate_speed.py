@@ -21,6 +21,8 @@ No per-model or per-run constants: only engine, backend, weight family and GPU c
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -190,13 +192,38 @@ def grid_best(rows: list[dict], grid: tuple, table, judged, owns=None) -> object
     """The value of `grid` whose table (table(value): its entries) gives the least median |error| over the runs
     `judged` keeps (an errors() item each); with `owns` (entry -> bool), among the values admissible for the entries it
     owns (admissible)."""
-    tables = {value: table(value) for value in grid}
-
-    def score(value) -> float:
-        with trial({"entries": tables[value]}):
-            return median(abs(x["error"]) for x in errors(rows) if judged(x))
+    global _GRID_JOB
+    _GRID_JOB = (rows, table, judged)
+    try:
+        results = _map(_table_and_score, grid)
+    finally:
+        _GRID_JOB = None
+    tables = {v: t for v, (t, _) in zip(grid, results, strict=True)}
+    scores = {v: s for v, (_, s) in zip(grid, results, strict=True)}
     allowed = [v for v in grid if owns is None or admissible(tables[v], owns)] or list(grid)
-    return min(allowed, key=score)
+    return min(allowed, key=scores.__getitem__)
+
+
+_GRID_JOB = None  # (rows, table, judged) of the grid being searched, which forked workers inherit
+
+
+def _table_and_score(value) -> tuple[list[dict], float]:
+    rows, table, judged = _GRID_JOB
+    entries = table(value)
+    with trial({"entries": entries}):
+        return entries, median(abs(x["error"]) for x in errors(rows) if judged(x))
+
+
+def _map(fn, values) -> list:
+    """fn over values, in forked processes where the machine has more than one core (each grid value's fit is
+    independent and takes seconds; a fork inherits the rows, the closures and the table in force), else in turn. The
+    results are the same either way, in the values' order."""
+    values = list(values)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if cores < 2 or len(values) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [fn(v) for v in values]
+    with multiprocessing.get_context("fork").Pool(min(cores, len(values))) as pool:
+        return pool.map(fn, values, chunksize=1)
 
 
 def admissible(entries: list[dict], owns) -> bool:

@@ -16,7 +16,7 @@ from .errors import WorkloadError, shown
 from .kv import get_kv_dtype, indexer_cache_bytes, kv_cache_bytes
 from .limits import MAX_BATCH, MAX_BYTES, MAX_CONTEXT
 from .overhead import overhead_breakdown
-from .performance import Performance, host_copied, offloaded, performance, served_stream
+from .performance import Performance, host_copied, offloaded, performance, served_stream, speeds_only_if_fits
 from .profiles import load_model
 from .quant.catalog import get_quant
 from .spec import ModelSpec
@@ -222,13 +222,16 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     host_bandwidth_bytes_per_s: that RAM's bandwidth, which a decode step reads what they leave there at (default
     planner.perf.HOST_RAM_BYTES_PER_S, a desktop's dual-channel DDR5-4800; a server has several times it).
     """
-    from .engines import ENGINES, check_engine_formats
+    from .engines import ENGINES, check_engine_formats, engines_taking
 
     spec = load_model(model)
     if engine is not None and engine not in ENGINES:
         raise WorkloadError(f"engine must be one of {', '.join(ENGINES)}, got {shown(engine)}")
     if engine is None and engine_options:
-        raise WorkloadError(f"option {sorted(engine_options)[0]!r} needs an engine ({', '.join(ENGINES)})")
+        key = sorted(engine_options)[0]
+        takers = engines_taking(key) or ENGINES
+        raise WorkloadError(f"option {key!r} needs an engine that takes it: "
+                            + " or ".join(f"{e} (--engine {e})" for e in takers))
     context = engine_context(spec, engine, context, batch, engine_options, gpu)
     if quant is None and engine in ("vllm", "sglang"):  # a float32 checkpoint loads in 16 bits (dtype "auto")
         quant = _engine_auto_dtype(spec, engine, engine_options.get("engine_version"))
@@ -316,7 +319,7 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
         _system_ram_engine(engine, "host_memory_bytes checks what llama.cpp or Ollama leave in system RAM",
                            "leaves nothing there")
         perf = host_verdict(perf, details, positive_int("host_memory_bytes", host_memory_bytes, MAX_BYTES))
-    perf = served_stream(perf, w)
+    perf = speeds_only_if_fits(served_stream(perf, w))
     return Estimate(model=spec.name, workload=w, **totals, total_bytes=total, performance=perf, breakdown=breakdown,
                     engine=engine, engine_details=details, engine_refusal=refusal)
 

@@ -126,7 +126,9 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
     release (default the current one) — llama.cpp's build ("b5000") decides its prefill kernels, vLLM's ("0.6.3")
     whether its engine loop adds host time to every step, and on AMD GPUs whether it all-reduces through RCCL;
     custom_all_reduce: vLLM's own all-reduce kernel on or off as the run set it (None: the release's default on that
-    GPU; True for AMD's ROCm images, which had it before vLLM 0.8.3)."""
+    GPU; True for AMD's ROCm images, which had it before vLLM 0.8.3). The speeds are the split's whether or not it
+    fits (`fits` says; the calibration asks them of runs as they ran), where estimate() gives none for a setup that
+    does not fit."""
     from .performance import release_speed, through_rccl
 
     if unknown := sorted(set(workload) - PLAN_WORKLOAD):

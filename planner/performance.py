@@ -28,10 +28,11 @@ class Performance(BaseModel):
     headroom_bytes: int = Field(description="usable memory − total; negative when it does not fit")
     prompt_tokens: int
     prefill_seconds: float | None = Field(
-        description="time to first token for `prompt_tokens` per sequence; None when the GPU has no FLOP/s figure")
+        description="time to first token for `prompt_tokens` per sequence; None when the GPU has no FLOP/s figure, "
+        "and, as every speed figure here, when it does not fit (estimate(): speeds_only_if_fits)")
     decode_seconds_per_token: float | None = Field(
         description="one decode step at the full context; None for a GPU without datasheet figures (a local GPU the "
-        "catalog lacks)")
+        "catalog lacks) or a setup that does not fit")
     decode_tokens_per_s: float | None = Field(description="per sequence")
     throughput_tokens_per_s: float | None = Field(description="all sequences of the batch together")
     output_tokens: int | None = Field(
@@ -237,6 +238,19 @@ def served_stream(perf: Performance | None, w: Workload) -> Performance | None:
     output, rate = stream
     return perf.model_copy(update={"output_tokens": output, "serving_decode_tokens_per_s": rate,
                                    "serving_throughput_tokens_per_s": w.batch * rate})
+
+
+# what a run that does not fit has no figure for: the engine would not start it (or not run every sequence at once)
+_SPEEDS = ("prefill_seconds", "decode_seconds_per_token", "decode_tokens_per_s", "throughput_tokens_per_s",
+           "output_tokens", "serving_decode_tokens_per_s", "serving_throughput_tokens_per_s")
+
+
+def speeds_only_if_fits(perf: Performance | None) -> Performance | None:
+    """No speed for a setup that does not fit, as the CLI's text and the dashboard show none: a script ranking GPUs
+    by tokens/s must not pick one the model does not fit on."""
+    if perf is None or perf.fits:
+        return perf
+    return perf.model_copy(update=dict.fromkeys(_SPEEDS))
 
 
 # llama.cpp's prompt kernels on AMD Instinct (planner.perf.cdna_prefill_path), as said beside the speed

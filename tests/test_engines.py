@@ -92,12 +92,31 @@ def test_transformers_follows_its_cache_classes_and_attention_code():
     ({"engine": "vllm", "gpu": "h100-sxm", "gpu_memory_utilization": 1.5}, "within \\(0, 1\\], got 1.5"),
     ({"engine": "vllm", "gpu": "h100-sxm", "n_ubatch": 4}, "engine 'vllm' has no option 'n_ubatch'"),
     ({"engine": "llama.cpp", "n_ubatch": 0}, "n_ubatch must be an integer ≥ 1, got 0"),
-    ({"max_model_len": 4096}, "needs an engine"),
+    ({"engine": "vllm", "gpu": "h100-sxm", "block_size": 7}, "block_size must be one of 1, 8, 16, 32, 64, 128, 256 "
+                                                             "\\(vLLM's --block-size\\), got 7"),
+    ({"max_model_len": 4096}, "needs an engine that takes it: vllm \\(--engine vllm\\)$"),
+    ({"flash_attn": True}, "llama.cpp \\(--engine llama.cpp\\) or ollama \\(--engine ollama\\)$"),
+    ({"zzz": 1}, "needs an engine that takes it: vllm .* or transformers \\(--engine transformers\\)$"),
     ({"engine": "transformers", "chunk": 512}, "chunk must be None"),
 ])
 def test_bad_engine_options_name_the_option(kwargs, message):
     with pytest.raises(WorkloadError, match=message):
         estimate("llama-3-8b", **kwargs)
+
+
+@pytest.mark.parametrize("engine", ["vllm", "sglang", "llama.cpp", "ollama", "transformers"])
+def test_the_option_registry_is_what_each_engine_takes(engine):
+    """planner.engines.ENGINE_OPTIONS (which names the engines of an option given without one) lists exactly the
+    options each engine's own check takes: it lists them when refusing an unknown one (those estimate() reads
+    before the engine does, a release and vLLM's max_model_len, aside)."""
+    from planner.engines import ENGINE_OPTIONS
+
+    quant = "q4_k_m" if engine in ("llama.cpp", "ollama") else "bf16"
+    with pytest.raises(WorkloadError, match="it takes ") as err:
+        estimate("llama-3-8b", gpu="h100-sxm", engine=engine, quant=quant, zzz=1)
+    takes = set(str(err.value).split("it takes ")[1].split(", "))
+    assert set(ENGINE_OPTIONS[engine]) - takes <= {"engine_version", "max_model_len"}
+    assert takes <= set(ENGINE_OPTIONS[engine])
 
 
 def test_llama_cpp_with_layers_in_cpu_ram_decodes_at_host_memory_speed():

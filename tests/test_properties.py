@@ -98,6 +98,8 @@ def test_json_and_text_agree(w, gpu):
     assert total_line.split() == ["total", *format_bytes(d["total_bytes"]).split()]
     assert (" fits in " in out) == d["performance"]["fits"]
     assert ("does NOT fit" in out) == (not d["performance"]["fits"])
+    # a speed only where it fits, in both: a script ranking GPUs by tokens/s must not pick one it does not fit on
+    assert ("  decode: " in out) == (d["performance"]["decode_tokens_per_s"] is not None) == d["performance"]["fits"]
 
 
 @MANY

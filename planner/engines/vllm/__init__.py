@@ -67,6 +67,13 @@ __all__ = [
 ]
 
 
+# The KV block sizes vLLM takes (--block-size): vllm/config/cache.py `BlockSize = Literal[1, 8, 16, 32, 64, 128, 256]`
+# (earlier V1 releases' list ends at 128; V0's arg_utils offered 8–128, "on CUDA devices, only block sizes up to 32
+# are supported"). A hybrid model's attention block size is vLLM's own choice (engines/vllm/hybrid.py), not one of
+# these.
+VLLM_BLOCK_SIZES = (1, 8, 16, 32, 64, 128, 256)
+
+
 def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes: int, max_model_len: int,
                 weights: int, context: int | None = None, batch: int = 1, gpu=None, **options) -> EngineMemory:
     """What vLLM allocates with `weights` bytes of weights on a GPU of `gpu_memory_bytes`, and its verdict.
@@ -137,6 +144,9 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                                 "data_parallel_size": MAX_GPUS, "cuda_graph_memory_bytes": gpu_memory_bytes,
                                 "cuda_context_bytes": gpu_memory_bytes},
                        minimum={"cuda_graph_memory_bytes": 0, "cuda_context_bytes": 0})
+    if o["block_size"] not in VLLM_BLOCK_SIZES:
+        raise WorkloadError(f"block_size must be one of {', '.join(map(str, VLLM_BLOCK_SIZES))} (vLLM's "
+                            f"--block-size), got {shown(o['block_size'])}")
     if o["mxfp4_backend"] not in (*VLLM_MXFP4_BACKENDS, "none"):
         raise WorkloadError(f"mxfp4_backend must be one of {', '.join(VLLM_MXFP4_BACKENDS)} or none, got "
                             f"{shown(o['mxfp4_backend'])}")
