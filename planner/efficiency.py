@@ -217,6 +217,21 @@ def check_engine(engine: str) -> str:
     return engine
 
 
+# Speed engines without a Metal backend: vLLM and SGLang (CUDA, ROCm, CPU builds), TensorRT-LLM (NVIDIA only) and the
+# CUDA/ROCm kernel libraries ExLlamaV2, AutoAWQ and LMDeploy (TurboMind); TensorRT-LLM has no ROCm build either.
+NOT_ON = {"apple": ("vllm", "sglang", "tensorrt-llm", "exllamav2", "autoawq", "lmdeploy"),
+          "amd": ("tensorrt-llm",)}
+
+
+def check_engine_on(engine: str, gpu: GPU) -> str:
+    """A speed engine the user named must run on the GPU's vendor: no vLLM figure for an Apple GPU."""
+    check_engine(engine)
+    if engine in NOT_ON.get(gpu.vendor, ()):
+        raise WorkloadError(f"engine {engine!r} does not run on {gpu.name} ({gpu.vendor}): pick "
+                            + ("llama.cpp or mlx" if gpu.vendor == "apple" else "vllm, sglang or llama.cpp"))
+    return engine
+
+
 def check_backend(backend: str) -> str:
     if backend not in BACKENDS:
         raise WorkloadError(f"backend must be one of {', '.join(BACKENDS)}, got {shown(backend)}")

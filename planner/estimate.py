@@ -229,7 +229,18 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
         raise WorkloadError(f"engine must be one of {', '.join(ENGINES)}, got {shown(engine)}")
     if engine is None and engine_options:
         key = sorted(engine_options)[0]
-        takers = engines_taking(key) or ENGINES
+        takers = engines_taking(key) or (ENGINES if key == "gpu_memory_bytes" else ())
+        if not takers:  # a typo, not an engine's option
+            import inspect
+
+            from .engines import ENGINE_OPTIONS
+            from .errors import close_matches
+
+            names = [*inspect.signature(estimate).parameters][1:-1] + sorted({o for v in ENGINE_OPTIONS.values()
+                                                                             for o in v})
+            near = close_matches(key, names, 3)
+            raise WorkloadError(f"estimate() has no option {key!r}" + (f"; did you mean {', '.join(near)}?"
+                                                                        if near else ""))
         raise WorkloadError(f"option {key!r} needs an engine that takes it: "
                             + " or ".join(f"{e} (--engine {e})" for e in takers))
     context = engine_context(spec, engine, context, batch, engine_options, gpu)
@@ -286,6 +297,11 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
                  pp=details.get("pipeline_parallel_size", 1))
     from .efficiency import speed_engine as runs_on
 
+    if speed_engine is not None and gpu is not None:
+        from .efficiency import check_engine_on
+        from .gpus import load_gpu
+
+        check_engine_on(speed_engine, load_gpu(gpu))
     speed = speed_engine or (None if engine is None else runs_on(engine))  # Ollama runs llama.cpp
     # the release decides llama.cpp's prefill kernels and vLLM's engine loop; Ollama's versions are its own, and all
     # vendor a llama.cpp past every kernel change planner models (OLLAMA_OLDEST_LLAMACPP_BUILD)

@@ -16,8 +16,8 @@ from .sweep import TABLE_QUANTS, sweep
 
 FIT_QUANTS = ("bf16", "fp8", "q8_0", "int8", "q6_k", "q5_k_m", "q4_k_m", "int4", "q3_k_m", "q2_k")
 GPU_COUNTS = (1, 2, 4, 8)
-FIT_COLUMNS = ["gpu", "n_gpus", "quant", "kv_dtype", "fits", "meets_target", "per_gpu_total_bytes", "headroom_bytes",
-               "decode_tokens_per_s", "gpu_memory_bytes", "bits_per_weight", "explanation"]
+FIT_COLUMNS = ["gpu", "n_gpus", "split", "quant", "kv_dtype", "fits", "meets_target", "per_gpu_total_bytes",
+               "headroom_bytes", "decode_tokens_per_s", "gpu_memory_bytes", "bits_per_weight", "explanation"]
 
 
 def _usable(gpu: str | GPU, memory_bytes: int | None) -> int:
@@ -98,8 +98,11 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
     """Rank (GPU, GPU count, quantization, KV dtype) options that fit `model` at `context`.
 
     Ranked by GPU count, then memory per GPU (a proxy for price), then bits per weight (quality), then
-    speed. Multi-GPU options are tensor-parallel. Each row explains its per-GPU total by component.
+    speed. Multi-GPU options split as their runtime would: GGUF formats, which llama.cpp and Ollama run, by layers
+    (llama.cpp's default --split-mode layer: split "layers"), the others tensor-parallel (vLLM, SGLang: "tensor").
+    Each row explains its per-GPU total by component.
     """
+    from .engines import _is_gguf_weights
     from .parallel import plan
 
     spec = load_model(model)
@@ -117,15 +120,18 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
     for g in gpus:
         gpu = load_gpu(g)
         for q in quants:
+            mode = "pp" if _is_gguf_weights(spec, q) else "tp"
             for kv in (kv_dtypes or [default_kv_dtype(q)]):
                 for n in gpu_counts:
                     try:
-                        p = plan(spec, gpu=gpu, n_gpus=n, quant=q, kv_dtype=kv, context=context, batch=batch)
+                        p = plan(spec, gpu=gpu, n_gpus=n, mode=mode, quant=q, kv_dtype=kv, context=context,
+                                 batch=batch)
                     except LayoutError:
                         continue  # vLLM would refuse this split (planner.parallel.check_layout says why)
                     meets = min_tokens_per_s is None or (p.decode_tokens_per_s or 0) >= min_tokens_per_s
                     rows.append(dict(
-                        gpu=gpu.id, n_gpus=n, quant=p.quant, kv_dtype=p.kv_dtype, fits=p.fits, meets_target=meets,
+                        gpu=gpu.id, n_gpus=n, split="layers" if mode == "pp" else "tensor",
+                        quant=p.quant, kv_dtype=p.kv_dtype, fits=p.fits, meets_target=meets,
                         per_gpu_total_bytes=p.per_gpu["total_bytes"], headroom_bytes=p.headroom_bytes,
                         decode_tokens_per_s=p.decode_tokens_per_s, gpu_memory_bytes=gpu.usable_memory_bytes,
                         bits_per_weight=8 * p.per_gpu["weights_bytes"] * n / spec.param_count,

@@ -140,6 +140,10 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
                          chunk=workload.get("chunk"), attention=workload.get("attention", "sdpa"),
                          logits=workload.get("logits", "last"), logits_dtype=workload.get("logits_dtype", "fp32"),
                          runtime=workload.get("runtime", "cuda"), cap_sliding=workload.get("cap_sliding", True))
+    if engine is not None:
+        from .efficiency import check_engine_on
+
+        check_engine_on(engine, g)
     engine = engine or default_engine(w.quant, spec)
     build, loop, lag = release_speed(engine, engine_version)
     rccl = through_rccl(engine, engine_version, g, custom_all_reduce)

@@ -56,7 +56,8 @@ SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib"
 
 
 def parse_size(text, field: str, *, per_second: bool = False) -> float:
-    """'24GiB' → 25769803776, '1008GB/s' → 1.008e12 (per_second: the '/s' is optional). Plain numbers are bytes."""
+    """'24GiB' → 25769803776, '1008GB/s' → 1.008e12 (per_second: the '/s' is optional), '512B' → 512. A number
+    without a unit is refused: "24" meant as GiB would otherwise be 24 bytes and a silent "does not fit"."""
     import re
 
     s = str(text).strip().lower().replace(" ", "").replace(",", "")
@@ -66,7 +67,10 @@ def parse_size(text, field: str, *, per_second: bool = False) -> float:
     if not m:
         raise PlannerError(f"{field} must be a size such as 24GiB or 1008GB{'/s' if per_second else ''}, "
                            f"got {shown(text)}")
-    value = float(m[1]) * SIZE_UNITS[m[2] or "b"]
+    if m[2] is None:
+        example = f"{m[1]}GB/s" if per_second else f"{m[1]}GiB or {m[1]}GB"
+        raise PlannerError(f"{field} needs a unit, e.g. {example} (B for bytes), got {shown(text)}")
+    value = float(m[1]) * SIZE_UNITS[m[2]]
     if not 0 < value < 2**60:
         raise PlannerError(f"{field} must be positive and below 2^60 bytes, got {shown(text)}")
     return value

@@ -65,8 +65,12 @@ def test_engine_picker_with_its_options():
     assert metric(at, "total") == gib(half.total_bytes) and at.query_params["gmu"] == "0.5"
     at.sidebar.selectbox(key="engine").set_value("llama.cpp").run()
     at.sidebar.selectbox(key="quant").set_value("q4_k_m").run()
+    # llama.cpp has no Phi-3-small (block-sparse attention): the answer says so instead of sizing a GGUF that
+    # cannot exist
+    assert any("llama.cpp has no Phi3SmallForCausalLM" in e.value for e in at.error), [e.value for e in at.error]
+    at.sidebar.selectbox(key="model").set_value("microsoft/Phi-3-mini-4k-instruct").run()
     at.sidebar.number_input(key="ngl").set_value(10).run()
-    e = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="llama.cpp",
+    e = estimate("microsoft/Phi-3-mini-4k-instruct", context=4096, gpu="rtx-4090", engine="llama.cpp",
                  quant="q4_k_m", n_gpu_layers=10)
     assert metric(at, "total") == gib(e.total_bytes)
 

@@ -96,7 +96,10 @@ def test_transformers_follows_its_cache_classes_and_attention_code():
                                                              "\\(vLLM's --block-size\\), got 7"),
     ({"max_model_len": 4096}, "needs an engine that takes it: vllm \\(--engine vllm\\)$"),
     ({"flash_attn": True}, "llama.cpp \\(--engine llama.cpp\\) or ollama \\(--engine ollama\\)$"),
-    ({"zzz": 1}, "needs an engine that takes it: vllm .* or transformers \\(--engine transformers\\)$"),
+    ({"gpu_memory_bytes": 2**34}, "needs an engine that takes it: vllm .* or transformers \\(--engine "
+                                  "transformers\\)$"),
+    ({"contxt": 5}, "^estimate\\(\\) has no option 'contxt'; did you mean context"),
+    ({"zzz": 1}, "^estimate\\(\\) has no option 'zzz'$"),
     ({"engine": "transformers", "chunk": 512}, "chunk must be None"),
 ])
 def test_bad_engine_options_name_the_option(kwargs, message):

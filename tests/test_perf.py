@@ -266,10 +266,16 @@ def test_a_custom_gpu_from_its_figures_matches_the_catalog_gpu_with_the_same_fig
     mine = estimate("llama-3-8b", quant="q4_k_m", context=2048, gpu=g)
     catalog = estimate("llama-3-8b", quant="q4_k_m", context=2048, gpu="rtx-4090")
     assert mine.performance.decode_tokens_per_s == pytest.approx(catalog.performance.decode_tokens_per_s, rel=0.01)
-    assert parse_size("1.5 TB/s", "b", per_second=True) == 1.5e12 and parse_size("512", "m") == 512
-    for bad in ("lots", "-1GB", "0", "1e99GB"):
+    assert parse_size("1.5 TB/s", "b", per_second=True) == 1.5e12 and parse_size("512B", "m") == 512
+    for bad in ("lots", "-1GB", "0B", "1e99GB"):
         with pytest.raises(PlannerError, match="must be"):
             parse_size(bad, "memory")
+    # a bare number is not taken as bytes: "--gpu-memory 24" meant 24 GiB, not a GPU of 24 bytes
+    with pytest.raises(PlannerError, match=r"^--gpu-memory needs a unit, e.g. 24GiB or 24GB \(B for bytes\), "
+                                           r"got '24'$"):
+        parse_size("24", "--gpu-memory")
+    with pytest.raises(PlannerError, match=r"e.g. 1008GB/s"):
+        parse_size("1008", "--gpu-bandwidth", per_second=True)
     with pytest.raises(PlannerError, match="tflops_bf16"):
         custom_gpu(memory_bytes=2**30, bandwidth_bytes_per_s=1e12, tflops_bf16=-1)
 

@@ -399,4 +399,4 @@ def test_vllm_all_reduces_through_rccl_where_its_release_has_no_kernel_on_that_a
     with pytest.raises(WorkloadError, match="no option 'custom_all_reduce'"):
         estimate("meta-llama/Llama-2-7b-hf", gpu="mi300x", engine="sglang", custom_all_reduce=True)
     with pytest.raises(WorkloadError, match="custom_all_reduce is a vLLM option"):
-        plan("meta-llama/Llama-2-7b-hf", gpu="mi300x", n_gpus=2, engine="compiled", custom_all_reduce=False)
+        plan("meta-llama/Llama-2-7b-hf", gpu="mi300x", n_gpus=2, engine="sglang", custom_all_reduce=False)

@@ -154,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--context", type=positive, help="tokens per sequence: rank GPUs/quantizations that fit")
     f.add_argument("--batch", type=positive, default=1)
     f.add_argument("--min-tokens-per-s", type=rate, help="only options at least this fast (per sequence)")
-    f.add_argument("--top", type=positive, default=15, help="rows to show (default 15)")
+    f.add_argument("--top", type=positive, help="rows to show (default 15)")
     f.add_argument("--unit", type=unit, default="GiB")
     f.add_argument("--json", action="store_true")
     f.add_argument("--train", action="store_true", help="fine-tuning instead of inference: each method with and "

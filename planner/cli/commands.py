@@ -232,6 +232,11 @@ def cmd_fit(a) -> str:
     from ..fit import context_per_quant, fit
 
     if a.gpu and a.context is None:
+        if given := [f for f, v in (("--min-tokens-per-s", a.min_tokens_per_s), ("--top", a.top)) if v is not None]:
+            from ..errors import PlannerError
+
+            raise PlannerError(f"{given[0]} ranks GPU options at one context: give --context too (without it, fit "
+                               "--gpu lists each format's largest context on that GPU)")
         df = context_per_quant(a.model, gpu=gpu, batch=a.batch)
         if a.json:
             return df.to_json(orient="records", indent=2)
@@ -254,12 +259,14 @@ def cmd_fit(a) -> str:
         which = f"nothing on {gpu_label(gpu)} alone" if where else "no catalog GPU (up to 8 of a kind)"
         return "\n".join(where + [f"{which} fits this configuration" + (
             f" at ≥ {a.min_tokens_per_s:g} tokens/s" if a.min_tokens_per_s else "")])
-    lines = where + [f"{'gpu':<18} {'n':>2} {'quant':<8} {'kv':<5} {'per GPU':>12} {'tok/s':>8}  per-GPU breakdown"]
-    shown = df.head(a.top)
+    lines = where + [f"{'gpu':<18} {'n':>2} {'split':<6} {'quant':<8} {'kv':<5} {'per GPU':>12} {'tok/s':>8}  "
+                     "per-GPU breakdown"]
+    shown = df.head(15 if a.top is None else a.top)
     for r in shown.itertuples():
         total = format_bytes(r.per_gpu_total_bytes, a.unit)
         speed = f"{r.decode_tokens_per_s:>8.1f}" if has_speed(gpu) else f"{'—':>8}"
-        lines.append(f"{r.gpu:<18} {r.n_gpus:>2} {r.quant:<8} {r.kv_dtype:<5} {total:>12} "
+        split = r.split if r.n_gpus > 1 else "—"
+        lines.append(f"{r.gpu:<18} {r.n_gpus:>2} {split:<6} {r.quant:<8} {r.kv_dtype:<5} {total:>12} "
                      f"{speed}  {r.explanation}")
     return "\n".join(lines + _split_notes(shown))
 
@@ -271,7 +278,7 @@ def _split_notes(rows) -> list[str]:
     from ..perf import allreduce_note
 
     notes: dict[str, list[str]] = {}
-    for g, n in dict.fromkeys((r.gpu, r.n_gpus) for r in rows.itertuples() if r.n_gpus > 1):
+    for g, n in dict.fromkeys((r.gpu, r.n_gpus) for r in rows.itertuples() if r.n_gpus > 1 and r.split == "tensor"):
         if note := allreduce_note(load_gpu(g), n):
             notes.setdefault(note, []).append(f"{n} × {g}")
     return [f"  {', '.join(where)}: {note}" for note, where in notes.items()]

@@ -61,8 +61,19 @@ def _is_gguf_weights(spec: ModelSpec, quant: str) -> bool:
     return fmt.is_gguf
 
 
+# Architectures llama.cpp (and so Ollama) cannot run: no GGUF of them exists. Phi-3-small's block-sparse attention:
+# convert_hf_to_gguf.py prints "Model Phi3SmallForCausalLM is not supported" (ggml-org/llama.cpp#7922, #8241, where a
+# contributor judged the Triton block-sparse kernel not worth porting).
+LLAMACPP_UNSUPPORTED = {"phi3small": "Phi3SmallForCausalLM (block-sparse attention; ggml-org/llama.cpp#7922, #8241)"}
+
+
 def check_engine_formats(spec: ModelSpec, engine: str, *, quant: str, kv_dtype: str) -> None:
-    """Refuse weight and KV formats the engine cannot run, naming both the engine and the format."""
+    """Refuse weight and KV formats the engine cannot run, naming both the engine and the format, and models it
+    cannot run at all."""
+    if engine in ("llama.cpp", "ollama") and spec.model_type in LLAMACPP_UNSUPPORTED:
+        raise WorkloadError(f"engine {engine!r} cannot run {spec.name}: llama.cpp has no "
+                            f"{LLAMACPP_UNSUPPORTED[spec.model_type]}, so no GGUF of it exists; vllm or "
+                            "transformers run it")
     name = get_quant(quant).name
     gguf = _is_gguf_weights(spec, quant)
     # 16/32-bit weights convert to GGUF F16/BF16/F32 as they are; MXFP4 experts (gpt-oss) are a GGML type too
