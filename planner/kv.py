@@ -156,11 +156,15 @@ def indexer_cache_bytes(spec: ModelSpec, *, context_len, batch=1):
     return int(out) if out.ndim == 0 else out
 
 
-def kv_cache_bytes(spec: ModelSpec, *, context_len, batch=1, kv_dtype: str = "bf16",
+def kv_cache_bytes(spec: ModelSpec | str, *, context_len, batch=1, kv_dtype: str = "bf16",
                    cap_sliding: bool = True):
     """KV cache for `batch` sequences of `context_len` cached tokens (ints or numpy arrays), with the recurrent
     state of linear-attention layers (per sequence, constant in context) and the sparse-attention indexer's keys
-    (per token, in their own fp8 format)."""
+    (per token, in their own fp8 format); `spec` a ModelSpec or anything load_model takes."""
+    if not isinstance(spec, ModelSpec):
+        from .profiles import load_model
+
+        spec = load_model(spec)
     full, sliding = kv_bytes_per_token(spec, kv_dtype)
     full += indexer_bytes_per_token(spec)
     ctx = counts(context_len)

@@ -144,7 +144,7 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
         from .efficiency import check_engine_on
 
         check_engine_on(engine, g)
-    engine = engine or default_engine(w.quant, spec)
+    engine = engine or default_engine(w.quant, spec, g)
     build, loop, lag = release_speed(engine, engine_version)
     rccl = through_rccl(engine, engine_version, g, custom_all_reduce)
     latency = RCCL_ALLREDUCE_LATENCY_S if rccl else ALLREDUCE_LATENCY_S

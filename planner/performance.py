@@ -173,7 +173,7 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
     )
 
     g = load_gpu(gpu)
-    engine = engine or default_engine(w.quant, spec)
+    engine = engine or default_engine(w.quant, spec, g)
     build, loop, lag = release_speed(engine, engine_version)
     rccl = through_rccl(engine, engine_version, g, custom_all_reduce)
     given = micro_batches or {}

@@ -188,8 +188,13 @@ def weights_breakdown(spec: ModelSpec, quant: str) -> dict[str, int]:
     return dict(_breakdown(spec, quant))
 
 
-def weights_bytes(spec: ModelSpec, quant: str | None = None) -> int:
-    """Bytes of all weights stored as `quant` (None: the checkpoint's own weights_dtype)."""
+def weights_bytes(spec: ModelSpec | str, quant: str | None = None) -> int:
+    """Bytes of all weights stored as `quant` (None: the checkpoint's own weights_dtype); `spec` a ModelSpec or
+    anything load_model takes ("llama-3.1-8b")."""
+    if not isinstance(spec, ModelSpec):
+        from .profiles import load_model
+
+        spec = load_model(spec)
     return sum(weights_breakdown(spec, quant or spec.weights_dtype).values())
 
 

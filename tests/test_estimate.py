@@ -107,3 +107,12 @@ def test_a_prompt_longer_than_the_context_is_refused_with_or_without_a_gpu():
             estimate("meta-llama/Llama-3.1-8B", context=4096, prompt=999999, gpu=gpu)
     with pytest.raises(WorkloadError, match="prompt must be"):
         estimate("meta-llama/Llama-3.1-8B", context=4096, prompt=0)
+
+
+def test_the_exported_byte_functions_take_a_model_name_as_estimate_does():
+    from planner import kv_cache_bytes, load_model, weights_bytes
+
+    spec = load_model("llama-3.1-8b")
+    assert weights_bytes("llama-3.1-8b") == weights_bytes(spec) == estimate("llama-3.1-8b", quant="bf16").weights_bytes
+    # 32 layers × 8 KV heads × 128 × (K and V) × 2 bytes = 128 KiB a token (Llama-3.1-8B config.json)
+    assert kv_cache_bytes("llama-3.1-8b", context_len=8192) == 8192 * 128 * 2**10

@@ -310,3 +310,12 @@ def test_num_gpu_sets_the_layers_on_the_gpu_by_release():
     assert e.engine_refusal.startswith("num_gpu 81 puts") and not e.performance.fits
     with pytest.raises(WorkloadError, match="num_gpu"):
         _ollama(num_gpu=-2)
+
+
+def test_a_num_ctx_beyond_the_trained_context_is_cut_and_said():
+    # llm/server.go: `if opts.NumCtx > int(trainCtx) && trainCtx > 0 { slog.Warn("requested context size too large for
+    # model", …); opts.NumCtx = int(trainCtx) }` — the cut is Ollama's, and the answer says it happened
+    e = estimate("llama-3.1-8b", engine="ollama", num_ctx=1_000_000, gpu="h100-sxm", quant="q4_k_m")
+    assert e.engine_details["num_ctx"] == 131072 and e.engine_details["num_ctx_requested"] == 1_000_000
+    e = estimate("llama-3.1-8b", engine="ollama", num_ctx=8192, gpu="h100-sxm", quant="q4_k_m")
+    assert "num_ctx_requested" not in e.engine_details

@@ -10,11 +10,13 @@ import json
 from contextlib import redirect_stdout
 from math import ceil
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner import LayoutError, estimate, fit, list_gpus, load_gpu, load_model, max_context, sweep
+from planner import LayoutError, WorkloadError, estimate, fit, list_gpus, load_gpu, load_model, max_context, sweep
 from planner.cli import main
+from planner.engines import LLAMACPP_UNSUPPORTED
 from planner.overhead import CUDA_CONTEXT_BYTES
 from planner.parallel import check_layout, plan
 from planner.units import format_bytes
@@ -131,6 +133,10 @@ def test_llama_cpp_holds_every_sequence_and_fits_means_it_fits(w, gpu, flash, ub
          "kv_dtype": w["kv_dtype"] if w["kv_dtype"] in (None, "fp16", "bf16") or flash else None}
     if w["kv_dtype"] in ("fp8", "int4"):
         w["kv_dtype"] = "q8_0" if flash else None
+    if load_model(w["model"]).model_type in LLAMACPP_UNSUPPORTED:  # no GGUF of it exists: refused by name
+        with pytest.raises(WorkloadError, match="llama.cpp has no"):
+            estimate(**w, engine="llama.cpp", gpu=gpu, flash_attn=flash, n_ubatch=ubatch)
+        return
     e = estimate(**w, engine="llama.cpp", gpu=gpu, flash_attn=flash, n_ubatch=ubatch)
     d = e.engine_details
     assert _total_of_parts(e)

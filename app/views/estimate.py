@@ -38,9 +38,10 @@ def _typical(setup: Setup, quant: str, split: float = 0.0, link: str | None = No
     from planner.gpus import load_gpu
     from planner.perf import default_engine
 
-    engine = speed_engine(setup.engine) if setup.engine else default_engine(quant, setup.spec)
+    gpu = None if setup.gpu is None else load_gpu(setup.gpu)
+    engine = speed_engine(setup.engine) if setup.engine else default_engine(quant, setup.spec, gpu)
     runs = setup.engine or engine  # the band is that of the engine the user runs (Ollama's own runs for Ollama)
-    err = typical_errors(quant, runs, setup.spec, None if setup.gpu is None else load_gpu(setup.gpu))
+    err = typical_errors(quant, runs, setup.spec, gpu)
     parts = [f"±{100 * err[k]:.0f} % {name}" for k, name in (("ttft", "time to first token"), ("decode", "decode"))
              if k in err]
     from planner.efficiency import request_seconds

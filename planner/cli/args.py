@@ -13,7 +13,8 @@ class Parser(argparse.ArgumentParser):
         if message.startswith("the following arguments are required: verb"):
             verbs = next(a for a in self._actions if isinstance(a, argparse._SubParsersAction)).choices
             message = f"give a verb: {', '.join(verbs)} (planner VERB --help says more)"
-        raise PlannerError(f"{self.prog}: {message}")
+        verb = self.prog.removeprefix("planner").strip()  # "planner: error: estimate: …", not "planner: planner"
+        raise PlannerError(f"{verb}: {message}" if verb else message)
 
 
 def parse_tokens(text: str) -> int:

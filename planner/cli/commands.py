@@ -106,7 +106,7 @@ def cmd_estimate(a) -> str:
                      else "not modelled: part of the prompt runs on the CPU (weights in system RAM)" if _offloaded(e)
                      else "unknown (no FLOP/s figure in this GPU's datasheet)"),
                   f"  decode: {p.decode_tokens_per_s:.1f} tokens/s per sequence{_band(p, 'decode')}, "
-                  f"{p.throughput_tokens_per_s:.1f} tokens/s for the batch",
+                  f"{p.throughput_tokens_per_s:.1f} tokens/s for the batch, at the full {w.context:,}-token context",
                   *([f"  serving {w.batch:,} requests at a time, {p.prompt_tokens:,} tokens in and "
                      f"{p.output_tokens:,} out each: {p.serving_decode_tokens_per_s:.1f} tokens/s per request, "
                      f"{p.serving_throughput_tokens_per_s:.1f} in all (each decode step also carries the prefills of "
@@ -217,7 +217,18 @@ def cmd_table(a) -> str:
         return df.to_csv(float_format="%.3f").rstrip()
     head = (f"{spec.name}: total memory ({a.unit}) by quantization × context, batch {a.batch}, "
             f"KV {a.kv_dtype or 'bf16/fp16'}, incl. activations and CUDA overhead")
-    return head + "\n" + df.to_string(float_format=lambda v: f"{v:.2f}")
+    return "\n".join([head, df.to_string(float_format=lambda v: f"{v:.2f}"), *_no_gguf_note(spec, quants)])
+
+
+def _no_gguf_note(spec, quants, hint: str = " (--quants bf16,fp8,int8,int4)") -> list[str]:
+    """Under a table with GGUF rows of a model llama.cpp cannot run: what those rows are."""
+    from ..engines import LLAMACPP_UNSUPPORTED
+    from ..quant.catalog import get_quant
+
+    if spec.model_type not in LLAMACPP_UNSUPPORTED or not any(get_quant(q).is_gguf for q in quants):
+        return []
+    return [f"note: llama.cpp has no {LLAMACPP_UNSUPPORTED[spec.model_type]}, so no GGUF of this model exists: its "
+            f"GGUF rows are what such a file would take; vLLM and transformers run it in bf16, fp8, int8 or int4{hint}"]
 
 
 def cmd_fit(a) -> str:
@@ -249,7 +260,7 @@ def cmd_fit(a) -> str:
             speed = f"{r.decode_tokens_per_s:.1f}" if r.max_context and has_speed(gpu) else "—"
             lines.append(f"  {r.quant:<10} {r.max_context:>12,} {total:>14} {speed:>13}  "
                          f"{r.limited_by if r.max_context else 'weights alone do not fit'}")
-        return "\n".join(lines)
+        return "\n".join(lines + _no_gguf_note(load_model(a.model), df["quant"], ""))
     where = local_lines(gpu, a.unit)  # a local GPU is one GPU: no tensor-parallel counts of it
     df = fit(a.model, context=a.context, batch=a.batch, gpus=gpu if a.gpu else None,
              min_tokens_per_s=a.min_tokens_per_s, **({"gpu_counts": [1]} if where else {}))

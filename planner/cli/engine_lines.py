@@ -82,6 +82,9 @@ def engine_lines(e, unit: str) -> list[str]:
                 + (f" (the routed experts of the first {d['n_cpu_moe']} layers in system RAM)"
                    if d.get("n_cpu_moe") else "")
                 + f", flash attention {'on' if d['flash_attn'] else 'off'}",
+                *([f"  num_ctx {d['num_ctx_requested']:,} asked for: Ollama cuts it to the model's trained context "
+                   f"({d['num_ctx']:,}), warning \"requested context size too large for model\""]
+                  if d.get("num_ctx_requested") else []),
                 *([f"  its own estimate chose the layers (llm/memory.go): "
                    f"{format_bytes(d['estimate_vram_bytes'], unit)} on the GPU of "
                    f"{format_bytes(d['estimate_total_bytes'], unit)} in all "

@@ -223,7 +223,7 @@ def offload_seconds_per_token(spec: ModelSpec, g: GPU, *, quant: str, kv_total: 
     whole (tied, it is the lm_head and read)."""
     from ..weights import gpu_placement, llamacpp_on_gpu
 
-    engine = engine or default_engine(quant, spec)
+    engine = engine or default_engine(quant, spec, g)
     touched = float(experts_touched_fraction(spec, batch))
     first, output_on_gpu = gpu_placement(spec.n_layers, n_gpu_layers, output_first=output_first)
     everything = host = 0.0

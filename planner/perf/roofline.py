@@ -145,7 +145,7 @@ def decode_seconds_per_token(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype:
                              engine: Engine | None = None, cap_sliding: bool = True, backend: str | None = None,
                              efficiency: float | None = None):
     """Seconds per decode step (each of `batch` sequences gets one token) with `context` tokens cached."""
-    engine = engine or default_engine(quant, spec)
+    engine = engine or default_engine(quant, spec, gpu)
     bytes_ = weight_bytes_read(spec, quant, tokens=batch) + kv_cache_bytes(
         spec, context_len=context, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
     flops = step_flops(spec, quant, batch=batch, new=1, past=context)
@@ -191,7 +191,7 @@ def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, pro
     many GPUs, which pipeline its micro-batches (llamacpp_prefill_seconds) of n_ubatch tokens, n_batch at a time.
     attention "eager": the score matrices are materialized (transformers' eager path): their traffic replaces the
     fused kernel's attention FLOPs."""
-    engine = engine or default_engine(quant, spec)
+    engine = engine or default_engine(quant, spec, gpu)
     tokens = np.asarray(batch) * np.asarray(prompt)
     weights = weight_bytes_read(spec, quant, tokens=tokens)
     kv = kv_cache_bytes(spec, context_len=prompt, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
@@ -291,7 +291,7 @@ def tensor_parallel_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: 
     batch's B·d activations twice (16-bit, ring: 2(n−1)/n of the data each way at the link's one-way rate less NCCL's
     protocol overhead, plus `latency` a call: ALLREDUCE_LATENCY_S, or RCCL_ALLREDUCE_LATENCY_S where the engine
     all-reduces through RCCL)."""
-    engine = engine or default_engine(quant, spec)
+    engine = engine or default_engine(quant, spec, gpu)
     kv_share = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / n) / spec.n_kv_heads
     kv = kv_cache_bytes(spec, context_len=context, batch=batch, kv_dtype=kv_dtype, cap_sliding=cap_sliding)
     link = link_bytes_per_s(gpu, n) * ALLREDUCE_BUS_EFFICIENCY

@@ -51,11 +51,16 @@ def _own(name: str, value) -> float:
     return float(value)
 
 
-def default_engine(quant: str, spec: ModelSpec | None = None) -> Engine:
-    """GGUF runs in llama.cpp; everything else in a compiled engine of the vLLM class."""
+def default_engine(quant: str, spec: ModelSpec | None = None, gpu=None) -> Engine:
+    """GGUF runs in llama.cpp; everything else in a compiled engine of the vLLM class, or on an Apple GPU (where
+    vLLM has no Metal backend) in MLX."""
     if get_quant(quant).name == "checkpoint" and spec is not None and spec.checkpoint is not None:
-        return "llama.cpp" if spec.checkpoint.format == "gguf" else "vllm"
-    return "llama.cpp" if get_quant(quant).is_gguf else "vllm"
+        gguf = spec.checkpoint.format == "gguf"
+    else:
+        gguf = get_quant(quant).is_gguf
+    if gguf:
+        return "llama.cpp"
+    return "mlx" if getattr(gpu, "vendor", None) == "apple" else "vllm"
 
 
 @dataclass(frozen=True)

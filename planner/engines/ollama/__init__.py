@@ -176,6 +176,7 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
         engine="ollama", weights_bytes=chosen.weights_bytes, kv_cache_bytes=chosen.kv_cache_bytes,
         activation_bytes=chosen.activation_bytes, refusal=refusal, max_concurrent=slots,
         details={**d, "engine_version": release_name(release), "num_ctx": num_ctx, "num_parallel": slots,
+                 **({"num_ctx_requested": o["num_ctx"]} if o["num_ctx"] > num_ctx else {}),
                  "kv_cache_type": _CACHE_NAMES[cache], "flash_attn": flash,
                  "layers_decided_by": "Ollama's estimate (llm/memory.go)" if est is not None else
                  "the allocations themselves", "layers_offloaded": on_gpu, "layers_model": spec.n_layers + 1,
