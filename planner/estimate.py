@@ -158,10 +158,24 @@ def default_kv_dtype(quant: str, spec: ModelSpec | None = None) -> str:
     return activation_dtype(quant)
 
 
+# A GGUF file runs only in llama.cpp and what is built on it (Ollama, LM Studio, llama-cpp-python), which prefill a
+# prompt in micro-batches of n_ubatch tokens, 512 unless set (common/common.h n_ubatch; llama-server -ub). The plain
+# model takes a GGUF format's prompt in such chunks, not all at once as a PyTorch runtime would: a 128K-token prompt
+# of Llama-3.1-8B in Q4_K_M would otherwise need 19 GiB of activations that no runtime of the file allocates.
+GGUF_PREFILL_CHUNK = 512
+
+
 def resolve_workload(spec: ModelSpec, *, quant, kv_dtype, context, batch, chunk, attention, logits,
-                     logits_dtype, runtime, cap_sliding, beyond_training: bool = False) -> Workload:
+                     logits_dtype, runtime, cap_sliding, beyond_training: bool = False,
+                     plain: bool = False) -> Workload:
     """Fill defaults and check every argument, naming the one that is wrong. beyond_training: a context above the
-    model's max_context is allowed (llama.cpp runs it, warning of a training-context overflow)."""
+    model's max_context is allowed (llama.cpp runs it, warning of a training-context overflow). plain: the plain
+    model's workload (no engine), whose GGUF weights prefill in chunks of GGUF_PREFILL_CHUNK unless `chunk` says."""
+    if plain and chunk is None:
+        from .engines import _is_gguf_weights
+
+        chunk = GGUF_PREFILL_CHUNK if _is_gguf_weights(spec, spec.weights_dtype if quant is None else quant) \
+            else None
     quant = get_quant(spec.weights_dtype if quant is None else quant).name
     kv_dtype = default_kv_dtype(quant, spec) if kv_dtype is None else get_kv_dtype(kv_dtype).name
     context = min(DEFAULT_CONTEXT, spec.max_context) if context is None else positive_int("context", context)
@@ -249,7 +263,7 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     if engine == "ollama" and kv_dtype is None:
         kv_dtype = "fp16"  # Ollama's cache is f16 unless OLLAMA_KV_CACHE_TYPE says otherwise, whatever the weights
     w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, chunk=chunk,
-                         beyond_training=engine == "llama.cpp",
+                         beyond_training=engine == "llama.cpp", plain=engine is None,
                          attention=attention, logits=logits, logits_dtype=logits_dtype, runtime=runtime,
                          cap_sliding=cap_sliding)
     if prompt is not None and positive_int("prompt", prompt) > w.context:  # also where no GPU asks for its speed

@@ -53,8 +53,8 @@ def _prepare(model, gpu, memory_bytes, *, quant, kv_dtype, context, batch, kw):
     spec = load_model(model)
     if gpu is None and memory_bytes is None:
         raise WorkloadError("give gpu= (a catalog id) or memory_bytes=")
-    w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, chunk=kw.get("chunk"),
-                         attention=kw.get("attention", "sdpa"), logits=kw.get("logits", "last"),
+    w = resolve_workload(spec, plain=True, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch,
+                         chunk=kw.get("chunk"), attention=kw.get("attention", "sdpa"), logits=kw.get("logits", "last"),
                          logits_dtype=kw.get("logits_dtype", "fp32"), runtime=kw.get("runtime", "cuda"),
                          cap_sliding=kw.get("cap_sliding", True))
     return spec, w, _usable(gpu, memory_bytes)

@@ -136,7 +136,7 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
                             f"{', '.join(sorted(PLAN_WORKLOAD))} beside its named arguments")
     spec, g = load_model(model), load_gpu(gpu)
     check_layout(spec, g, n_gpus, mode)
-    w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch,
+    w = resolve_workload(spec, plain=True, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch,
                          chunk=workload.get("chunk"), attention=workload.get("attention", "sdpa"),
                          logits=workload.get("logits", "last"), logits_dtype=workload.get("logits_dtype", "fp32"),
                          runtime=workload.get("runtime", "cuda"), cap_sliding=workload.get("cap_sliding", True))
@@ -224,8 +224,9 @@ def offload(model, *, gpu: str | GPU, gpu_layers: int, quant: str | None = None,
     host_bytes_per_s = positive_float("host_bytes_per_s", host_bytes_per_s)
     if isinstance(gpu_layers, bool) or not isinstance(gpu_layers, int) or not 0 <= gpu_layers <= spec.n_layers:
         raise WorkloadError(f"gpu_layers must be an integer within 0–{spec.n_layers}, got {shown(gpu_layers)}")
-    w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, chunk=None,
-                         attention="sdpa", logits="last", logits_dtype="fp32", runtime="cuda", cap_sliding=True)
+    w = resolve_workload(spec, plain=True, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch,
+                         chunk=None, attention="sdpa", logits="last", logits_dtype="fp32", runtime="cuda",
+                         cap_sliding=True)
     kv_total, _, _ = workload_bytes(spec, w, context=w.context, batch=w.batch, weights=weights_bytes(spec, w.quant))
     device, host, _ = offload_split(spec, w.quant, gpu_layers)
     kv_layer = kv_total / spec.n_layers

@@ -65,7 +65,7 @@ def sweep(models, quants=None, contexts: Iterable[int] | int = 4096, batches: It
     for model in models:
         spec = load_model(model)
         for quant in _as_list(quants):
-            w = resolve_workload(spec, quant=quant, kv_dtype=None, context=1, batch=1, chunk=chunk,
+            w = resolve_workload(spec, plain=True, quant=quant, kv_dtype=None, context=1, batch=1, chunk=chunk,
                                  attention=attention, logits=logits, logits_dtype=logits_dtype,
                                  runtime=runtime, cap_sliding=cap_sliding)
             weights = weights_bytes(spec, w.quant)

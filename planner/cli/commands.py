@@ -71,7 +71,9 @@ def cmd_estimate(a) -> str:
         return json.dumps({**e.to_dict(), **local_json(gpu)}, indent=2)
     w = e.workload
     lines = [f"{e.model} — {w.quant} weights, {w.kv_dtype} KV cache, context {w.context:,}, batch {w.batch}, "
-             f"{w.attention} attention" + (f", {e.engine} engine" if e.engine else "")]
+             f"{w.attention} attention" + (f", prefill in {w.chunk:,}-token chunks" if w.chunk and not e.engine else "")
+             + (" (llama.cpp's n_ubatch, as GGUF files run)" if w.chunk and not e.engine and a.chunk is None else "")
+             + (f", {e.engine} engine" if e.engine else "")]
     for label, total, parts in (("weights", e.weights_bytes, e.breakdown["weights"]),
                                 ("kv cache", e.kv_cache_bytes,
                                  e.breakdown["kv_cache"] if "recurrent_state" in e.breakdown["kv_cache"] else {}),
