@@ -92,26 +92,31 @@ def _attention_bytes(spec: ModelSpec, B, T, S, a: int, attention: Attention, dec
     return out
 
 
-def _ffn_bytes(spec: ModelSpec, rows, d_ff: int, a: int, chunk):
-    """One MLP over `rows` tokens: its intermediates at the product, or one fewer while a projection dequantizes."""
+def _ffn_bytes(spec: ModelSpec, rows, d_ff: int, a: int, chunk, chunk_in=None):
+    """One MLP over `rows` tokens: its intermediates at the product; one fewer while the gate or up projection
+    dequantizes (chunk_in; None: as `chunk`); only the product, the down projection's input, and that projection's
+    output while it dequantizes (chunk: the gate and up outputs are freed by then, in the reference model as in
+    transformers')."""
     w = _mlp_width(spec)
-    return np.maximum(w * rows * d_ff * a, (w - 1) * rows * d_ff * a + chunk)
+    chunk_in = chunk if chunk_in is None else chunk_in
+    return np.maximum(np.maximum(w * rows * d_ff * a, (w - 1) * rows * d_ff * a + chunk_in),
+                      rows * (d_ff + spec.d_model) * a + chunk)
 
 
-def _moe_bytes(spec: ModelSpec, N, a: int, chunk):
+def _moe_bytes(spec: ModelSpec, N, a: int, chunk, chunk_in=None):
     m, d = spec.moe, spec.d_model
     n_e = _ceil_div(N * m.experts_per_token, m.n_experts)
-    routed = 2 * n_e * d * a + _ffn_bytes(spec, n_e, m.expert_d_ff, a, chunk)
-    shared = _ffn_bytes(spec, N, m.shared_d_ff, a, chunk) + (N * d * a if m.shared_d_ff else 0)
+    routed = 2 * n_e * d * a + _ffn_bytes(spec, n_e, m.expert_d_ff, a, chunk, chunk_in)
+    shared = _ffn_bytes(spec, N, m.shared_d_ff, a, chunk, chunk_in) + (N * d * a if m.shared_d_ff else 0)
     routing = np.maximum(N * m.n_experts * 8, N * m.experts_per_token * 12)
     return 3 * N * d * a + np.maximum(routed, shared) + routing
 
 
-def _mlp_bytes(spec: ModelSpec, N, a: int, chunk=0):
-    dense = 2 * N * spec.d_model * a + _ffn_bytes(spec, N, spec.d_ff, a, chunk) if spec.d_ff else 0
+def _mlp_bytes(spec: ModelSpec, N, a: int, chunk=0, chunk_in=None):
+    dense = 2 * N * spec.d_model * a + _ffn_bytes(spec, N, spec.d_ff, a, chunk, chunk_in) if spec.d_ff else 0
     if spec.moe is None:
         return dense
-    return np.maximum(dense, _moe_bytes(spec, N, a, chunk))
+    return np.maximum(dense, _moe_bytes(spec, N, a, chunk, chunk_in))
 
 
 def _logits_bytes(spec: ModelSpec, B, T, a: int, logits: Logits, logits_bits: int):
@@ -140,7 +145,7 @@ def step_activation_bytes(spec: ModelSpec, *, batch, tokens, attended, attention
     N = B * T
     # RMSNorm computes in fp32 (copy, normalized, weighted); LayerNorm's fused kernel keeps only its output
     dq = dequant or {}
-    rows = {"attn": N, "mlp": N, "head": B if logits == "last" else N}
+    rows = {"attn": N, "mlp": N, "mlp_in": N, "head": B if logits == "last" else N}
 
     unpack = dq.get("unpack", 1.0)
 
@@ -150,7 +155,7 @@ def step_activation_bytes(spec: ModelSpec, *, batch, tokens, attended, attention
 
     norm = N * spec.d_model * (a + 12) if spec.norm == "rmsnorm" else 2 * N * spec.d_model * a
     attn = _attention_bytes(spec, B, T, S, a, attention, decode, kv_factor, masked_keys, chunk("attn"))
-    mlp = _mlp_bytes(spec, N, a, chunk("mlp"))
+    mlp = _mlp_bytes(spec, N, a, chunk("mlp"), chunk("mlp_in") if "mlp_in" in dq else None)
     head = _logits_bytes(spec, B, T, a, logits, logits_bits) + chunk("head")
     return np.maximum(np.maximum(norm, attn), np.maximum(mlp, head))
 

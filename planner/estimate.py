@@ -131,11 +131,13 @@ _PLAIN = {"F32", "F16", "BF16", "F64", "fp32", "fp16", "bf16", "16-bit", "32-bit
 
 @lru_cache(maxsize=1024)
 def _dequant_widths(spec: ModelSpec, quant: str) -> tuple[tuple[str, int], ...]:
-    widths = {"attn": 0, "mlp": 0, "head": 0}
-    rows = {"attn": 0, "mlp": 0, "head": 0}
+    widths = {"attn": 0, "mlp": 0, "mlp_in": 0, "head": 0}
+    rows = {"attn": 0, "mlp": 0, "mlp_in": 0, "head": 0}
     phase = {"attention": "attn", "mlp": "mlp", "experts": "mlp", "output": "head"}
     for t in stored_tensors(spec, quant):
         key = "head" if (t.group == "embedding" and spec.tie_embeddings) else phase.get(t.group)
+        if key == "mlp" and "ffn_down" not in t.name:  # the gate and up projections: the MLP's intermediates
+            key = "mlp_in"                             # are still being built while they dequantize
         if key and t.is_matrix and t.stored_as not in _PLAIN:
             chunk_rows = min(DEQUANT_CHUNK_ROWS, t.rows)
             if chunk_rows * t.cols > rows[key] * widths[key]:
@@ -144,8 +146,9 @@ def _dequant_widths(spec: ModelSpec, quant: str) -> tuple[tuple[str, int], ...]:
 
 
 def dequant_widths(spec: ModelSpec, quant: str) -> dict[str, float]:
-    """Widest row of the matrices stored packed (dequantized on the fly), per phase: attn, mlp, head; and the
-    unpacking overhead (int4's nibbles are split into bytes before they are widened: 1.5)."""
+    """Widest row of the matrices stored packed (dequantized on the fly), per phase: attn, mlp (the down
+    projection), mlp_in (gate and up), head; and the unpacking overhead (int4's nibbles are split into bytes before
+    they are widened: 1.5)."""
     return dict(_dequant_widths(spec, quant)) | {"unpack": 1.5 if get_quant(quant).name.startswith("int4") else 1.0}
 
 
