@@ -224,7 +224,8 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
 
     quant None: the checkpoint's own storage (vLLM and SGLang: a float32 checkpoint in 16 bits, as their dtype "auto"
     loads it). kv_dtype None: fp16 for GGUF, else the activation dtype.
-    Activations are the larger of the prefill peak (in chunks of `chunk`) and the decode peak.
+    Activations are the larger of the prefill peak (in chunks of `chunk`; None: the whole prompt, or for GGUF
+    weights without an engine llama.cpp's 512-token ubatches, GGUF_PREFILL_CHUNK) and the decode peak.
     gpu: a catalog id; adds `performance` (fits, headroom, time to first token for `prompt` tokens —
     default the whole context — and decode tokens/s at the full context).
     engine: None for the plain analytic model, or "vllm", "llama.cpp", "transformers" for what that engine

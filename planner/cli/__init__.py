@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "attn,mlp@0")
     e.add_argument("--context", type=positive, help="tokens per sequence, e.g. 8192 or 8K (default 4K)")
     e.add_argument("--batch", type=positive, default=1, help="concurrent sequences (default 1)")
-    e.add_argument("--chunk", type=positive, help="chunked-prefill size in tokens (default: whole prompt)")
+    e.add_argument("--chunk", type=positive, help="chunked-prefill size in tokens (default: the whole prompt; GGUF "
+                   "formats 512, llama.cpp's n_ubatch)")
     e.add_argument("--attention", default="sdpa", choices=["sdpa", "eager"])
     e.add_argument("--logits", default="last", choices=["last", "all"], help="logits for the last or all positions")
     e.add_argument("--runtime", default="cuda", choices=["cuda", "none"], help="'none' leaves out CUDA overhead")
