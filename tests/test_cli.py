@@ -84,7 +84,12 @@ def test_fit_largest_context_per_quant(capsys):
 
 def test_fit_ranks_gpus_for_a_target(capsys):
     code, out, _ = run(capsys, "fit", "llama-3-8b", "--context", "8K", "--min-tokens-per-s", "100", "--top", "3")
-    assert code == 0 and len(out.splitlines()) == 4
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 5 and lines[0].startswith("ranked by GPU count, then memory per GPU")
+    # a GGUF format splits over GPUs by layers as llama.cpp does, the others tensor-parallel
+    code, out, _ = run(capsys, "fit", "meta-llama/Llama-3.1-70B", "--context", "4K", "--gpu", "rtx-4090")
+    rows = {tuple(line.split()[1:4]) for line in out.splitlines()[2:] if line.startswith("rtx-4090")}
+    assert ("2", "layers", "q4_k_m") in rows and ("2", "tensor", "int4") in rows
 
 
 def test_unknown_gpu_is_one_line_exit_2(capsys):

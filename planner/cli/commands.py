@@ -272,7 +272,9 @@ def cmd_fit(a) -> str:
         which = f"nothing on {gpu_label(gpu)} alone" if where else "no catalog GPU (up to 8 of a kind)"
         return "\n".join(where + [f"{which} fits this configuration" + (
             f" at ≥ {a.min_tokens_per_s:g} tokens/s" if a.min_tokens_per_s else "")])
-    lines = where + [f"{'gpu':<18} {'n':>2} {'split':<6} {'quant':<8} {'kv':<5} {'per GPU':>12} {'tok/s':>8}  "
+    lines = where + ["ranked by GPU count, then memory per GPU (a proxy for price), then bits per weight, then "
+                     "speed; tok/s per sequence at the full context",
+                     f"{'gpu':<18} {'n':>2} {'split':<6} {'quant':<8} {'kv':<5} {'per GPU':>12} {'tok/s':>8}  "
                      "per-GPU breakdown"]
     shown = df.head(15 if a.top is None else a.top)
     for r in shown.itertuples():
