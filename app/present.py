@@ -29,7 +29,7 @@ COLUMN_NAMES = {  # internal column → what a reader sees (bytes columns get th
     "usable_bytes": "Usable", "verdict": "Verdict", "decode_tokens_per_s": "Decode (tok/s per request)",
     "throughput_tokens_per_s": "Throughput (tok/s)", "prefill_seconds": "Time to first token (s)",
     "max_context": "Largest context", "reason": "Why not", "explanation": "Per GPU, by component",
-    "meets_target": "Meets speed target",
+    "meets_target": "Meets speed target", "split": "Split",
 }
 
 

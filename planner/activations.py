@@ -97,6 +97,8 @@ def _ffn_bytes(spec: ModelSpec, rows, d_ff: int, a: int, chunk, chunk_in=None):
     dequantizes (chunk_in; None: as `chunk`); only the product, the down projection's input, and that projection's
     output while it dequantizes (chunk: the gate and up outputs are freed by then, in the reference model as in
     transformers')."""
+    if not d_ff:  # no such MLP (a MoE without shared experts)
+        return 0
     w = _mlp_width(spec)
     chunk_in = chunk if chunk_in is None else chunk_in
     return np.maximum(np.maximum(w * rows * d_ff * a, (w - 1) * rows * d_ff * a + chunk_in),

@@ -163,8 +163,10 @@ def default_kv_dtype(quant: str, spec: ModelSpec | None = None) -> str:
 
 # A GGUF file runs only in llama.cpp and what is built on it (Ollama, LM Studio, llama-cpp-python), which prefill a
 # prompt in micro-batches of n_ubatch tokens, 512 unless set (common/common.h n_ubatch; llama-server -ub). The plain
-# model takes a GGUF format's prompt in such chunks, not all at once as a PyTorch runtime would: a 128K-token prompt
-# of Llama-3.1-8B in Q4_K_M would otherwise need 19 GiB of activations that no runtime of the file allocates.
+# model takes a GGUF format's prompt in such chunks (of each sequence: at a batch above 1, an upper bound on
+# llama.cpp's 512 in all), not all at once as a PyTorch runtime would: a 128K-token prompt of Llama-3.1-8B in Q4_K_M
+# would otherwise take 12.5 GiB of activations, and 5.8 GiB of allocator slack with them, that no runtime of the file
+# allocates.
 GGUF_PREFILL_CHUNK = 512
 
 
@@ -247,7 +249,7 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
         raise WorkloadError(f"engine must be one of {', '.join(ENGINES)}, got {shown(engine)}")
     if engine is None and engine_options:
         key = sorted(engine_options)[0]
-        takers = engines_taking(key) or (ENGINES if key == "gpu_memory_bytes" else ())
+        takers = engines_taking(key)
         if not takers:  # a typo, not an engine's option
             import inspect
 

@@ -245,6 +245,10 @@ def test_which_gpu_side_by_side_with_the_largest_context():
 
     assert one["Largest context"] == context_label(max_context("meta-llama/Llama-3.1-8B", quant="q4_k_m",
                                                                gpu="rtx-4090"))
+    # a GGUF format over several GPUs is split by layers, as llama.cpp splits it
+    assert set(df.loc[df["GPUs"] > 1, "Split"]) <= {"layers"} and set(df.loc[df["GPUs"] == 1, "Split"]) == {"—"}
+    at = app(page="views/which_gpu.py", quant="q4_k_m")  # Phi-3-small: no GGUF of it exists, and the view says so
+    assert any("llama.cpp has no Phi3SmallForCausalLM" in c.value for c in at.caption)
 
 
 @pytest.mark.parametrize("page", VIEWS)

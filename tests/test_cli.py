@@ -90,6 +90,8 @@ def test_fit_ranks_gpus_for_a_target(capsys):
     code, out, _ = run(capsys, "fit", "meta-llama/Llama-3.1-70B", "--context", "4K", "--gpu", "rtx-4090")
     rows = {tuple(line.split()[1:4]) for line in out.splitlines()[2:] if line.startswith("rtx-4090")}
     assert ("2", "layers", "q4_k_m") in rows and ("2", "tensor", "int4") in rows
+    code, out, _ = run(capsys, "fit", "microsoft/Phi-3-small-8k-instruct", "--context", "8K", "--top", "3")
+    assert code == 0 and out.splitlines()[-1].startswith("note: llama.cpp has no Phi3SmallForCausalLM")
 
 
 def test_unknown_gpu_is_one_line_exit_2(capsys):

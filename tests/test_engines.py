@@ -96,8 +96,9 @@ def test_transformers_follows_its_cache_classes_and_attention_code():
                                                              "\\(vLLM's --block-size\\), got 7"),
     ({"max_model_len": 4096}, "needs an engine that takes it: vllm \\(--engine vllm\\)$"),
     ({"flash_attn": True}, "llama.cpp \\(--engine llama.cpp\\) or ollama \\(--engine ollama\\)$"),
-    ({"gpu_memory_bytes": 2**34}, "needs an engine that takes it: vllm .* or transformers \\(--engine "
-                                  "transformers\\)$"),
+    ({"gpu_memory_bytes": 2**34}, "needs an engine that takes it: vllm \\(--engine vllm\\) or sglang "
+                                  "\\(--engine sglang\\) or ollama \\(--engine ollama\\)$"),
+    ({"fit": False}, "needs an engine that takes it: llama.cpp \\(--engine llama.cpp\\)$"),
     ({"contxt": 5}, "^estimate\\(\\) has no option 'contxt'; did you mean context"),
     ({"zzz": 1}, "^estimate\\(\\) has no option 'zzz'$"),
     ({"engine": "transformers", "chunk": 512}, "chunk must be None"),
@@ -110,15 +111,16 @@ def test_bad_engine_options_name_the_option(kwargs, message):
 @pytest.mark.parametrize("engine", ["vllm", "sglang", "llama.cpp", "ollama", "transformers"])
 def test_the_option_registry_is_what_each_engine_takes(engine):
     """planner.engines.ENGINE_OPTIONS (which names the engines of an option given without one) lists exactly the
-    options each engine's own check takes: it lists them when refusing an unknown one (those estimate() reads
-    before the engine does, a release and vLLM's max_model_len, aside)."""
+    options each engine's own check takes: it lists them when refusing an unknown one (those read before the engine's
+    check aside)."""
     from planner.engines import ENGINE_OPTIONS
 
     quant = "q4_k_m" if engine in ("llama.cpp", "ollama") else "bf16"
     with pytest.raises(WorkloadError, match="it takes ") as err:
         estimate("llama-3-8b", gpu="h100-sxm", engine=engine, quant=quant, zzz=1)
     takes = set(str(err.value).split("it takes ")[1].split(", "))
-    assert set(ENGINE_OPTIONS[engine]) - takes <= {"engine_version", "max_model_len"}
+    # read before the engine's own check: a release, vLLM's max_model_len, the budget, llama.cpp's --fit
+    assert set(ENGINE_OPTIONS[engine]) - takes <= {"engine_version", "max_model_len", "gpu_memory_bytes", "fit"}
     assert takes <= set(ENGINE_OPTIONS[engine])
 
 

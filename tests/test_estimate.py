@@ -116,3 +116,16 @@ def test_the_exported_byte_functions_take_a_model_name_as_estimate_does():
     assert weights_bytes("llama-3.1-8b") == weights_bytes(spec) == estimate("llama-3.1-8b", quant="bf16").weights_bytes
     # 32 layers × 8 KV heads × 128 × (K and V) × 2 bytes = 128 KiB a token (Llama-3.1-8B config.json)
     assert kv_cache_bytes("llama-3.1-8b", context_len=8192) == 8192 * 128 * 2**10
+
+
+def test_a_moe_without_shared_experts_has_no_shared_expert_term():
+    """Mixtral has no shared experts: its MoE peak is the routed experts' pass, with nothing for a shared MLP of
+    width 0 (which once counted the down projection's output, N·d, for it)."""
+    from planner.activations import _ffn_bytes, _moe_bytes
+
+    spec = load_model("mixtral-8x7b")
+    m, N, a, d = spec.moe, 4096, 2, spec.d_model
+    n_e = -(-N * m.experts_per_token // m.n_experts)
+    routed = 2 * n_e * d * a + _ffn_bytes(spec, n_e, m.expert_d_ff, a, 0)
+    assert _ffn_bytes(spec, N, 0, a, 12345) == 0
+    assert _moe_bytes(spec, N, a, 0) == 3 * N * d * a + routed + max(N * m.n_experts * 8, N * m.experts_per_token * 12)

@@ -74,7 +74,8 @@ def main(setup: Setup) -> None:
         right.plotly_chart(sweep_lines(by_batch, x="batch", y="tokens_per_s", title="Decode tokens/s (all requests)",
                                        y_title="tokens/s"), key="tps_batch")
         st.caption("Speeds are drawn only where the total fits the usable memory. GGUF formats (q8_0, q4_k_m) at "
-                   "llama.cpp's calibrated efficiency, the others at a compiled engine's (vLLM class); see README.")
+                   "llama.cpp's calibrated efficiency, the others at a compiled engine's (vLLM class; MLX's on Apple "
+                   "GPUs); see README.")
     else:
         st.info("Pick a GPU from the list to see tokens/s.")
 

@@ -53,6 +53,7 @@ def _gpus(setup: Setup) -> None:
     shown = pd.DataFrame({
         "gpu": [gpu_label(gpu_spec(g).name, gpu_spec(g).memory_marketed_bytes, setup.unit) for g in df["gpu"]],
         "n_gpus": df["n_gpus"],
+        "split": [s if n > 1 else "—" for s, n in zip(df["split"], df["n_gpus"], strict=True)],
         "verdict": [f"{SYMBOLS[v]} {v}" for v in df["verdict"]],
         "per_gpu_total_bytes": (df["per_gpu_total_bytes"] / (2**30 if setup.unit == "GiB" else 1e9)).round(2),
         "decode_tokens_per_s": [None if v == NO else round(t, 1) for v, t in zip(df["verdict"],
@@ -64,7 +65,14 @@ def _gpus(setup: Setup) -> None:
     st.dataframe(named, key="gpus", hide_index=True, column_config={
         "GPU": st.column_config.TextColumn(width="medium"),
         "Per GPU, by component": st.column_config.TextColumn(width="large")})
-    st.caption("Several GPUs are tensor parallel. Largest context: for one GPU. Decode speed is left empty where it "
+    from planner.engines import LLAMACPP_UNSUPPORTED
+    from planner.quant.catalog import get_quant
+
+    if spec.model_type in LLAMACPP_UNSUPPORTED and get_quant(quant).is_gguf:
+        st.caption(plain(f"llama.cpp has no {LLAMACPP_UNSUPPORTED[spec.model_type]}, so no GGUF of this model "
+                         "exists: these rows are what such a file would take."))
+    st.caption("Several GPUs split a GGUF format by layers, as llama.cpp does, and the others tensor parallel, as "
+               "vLLM and SGLang do. Largest context: for one GPU. Decode speed is left empty where it "
                "does not fit.")
 
 

@@ -283,7 +283,7 @@ def cmd_fit(a) -> str:
         split = r.split if r.n_gpus > 1 else "—"
         lines.append(f"{r.gpu:<18} {r.n_gpus:>2} {split:<6} {r.quant:<8} {r.kv_dtype:<5} {total:>12} "
                      f"{speed}  {r.explanation}")
-    return "\n".join(lines + _split_notes(shown))
+    return "\n".join(lines + _split_notes(shown) + _no_gguf_note(load_model(a.model), shown["quant"], ""))
 
 
 def _split_notes(rows) -> list[str]:

@@ -24,18 +24,19 @@ from .vllm import VLLM_SAMPLER_BYTES_PER_LOGIT, vllm_memory
 ENGINES = ("vllm", "sglang", "llama.cpp", "ollama", "transformers")
 
 # Each engine's own options (estimate()'s keywords), so that one given without an engine names the engines that take
-# it; each engine's module checks its own (tests/test_engines.py holds the two together). gpu_memory_bytes, which
-# every engine budgets from, is not listed.
+# it; each engine's module checks its own (tests/test_engines.py holds the two together).
 ENGINE_OPTIONS = {
-    "vllm": ("engine_version", "max_model_len", "gpu_memory_utilization", "max_num_batched_tokens", "max_num_seqs",
-             "entrypoint", "block_size", "tensor_parallel_size", "pipeline_parallel_size", "data_parallel_size",
-             "enable_expert_parallel", "flashinfer_sampler", "enable_prefix_caching", "enforce_eager",
-             "custom_all_reduce", "cuda_graph_memory_bytes", "cuda_context_bytes", "mxfp4_backend"),
-    "sglang": ("mem_fraction_static", "tp_size", "context_length", "max_running_requests", "chunked_prefill_size",
-               "cpu_offload_gb"),
-    "llama.cpp": ("engine_version", "backend", "n_ctx", "n_batch", "n_ubatch", "n_parallel", "n_gpu_layers",
+    "vllm": ("engine_version", "max_model_len", "gpu_memory_bytes", "gpu_memory_utilization",
+             "max_num_batched_tokens", "max_num_seqs", "entrypoint", "block_size", "tensor_parallel_size",
+             "pipeline_parallel_size", "data_parallel_size", "enable_expert_parallel", "flashinfer_sampler",
+             "enable_prefix_caching", "enforce_eager", "custom_all_reduce", "cuda_graph_memory_bytes",
+             "cuda_context_bytes", "mxfp4_backend"),
+    "sglang": ("gpu_memory_bytes", "mem_fraction_static", "tp_size", "context_length", "max_running_requests",
+               "chunked_prefill_size", "cpu_offload_gb"),
+    "llama.cpp": ("engine_version", "fit", "backend", "n_ctx", "n_batch", "n_ubatch", "n_parallel", "n_gpu_layers",
                   "n_cpu_moe", "override_tensor", "op_offload", "flash_attn", "kv_unified", "type_v"),
-    "ollama": ("engine_version", "num_ctx", "num_parallel", "num_gpu", "kv_cache_type", "flash_attn"),
+    "ollama": ("engine_version", "gpu_memory_bytes", "num_ctx", "num_parallel", "num_gpu", "kv_cache_type",
+               "flash_attn"),
     "transformers": ("cache", "max_cache_len"),
 }
 
