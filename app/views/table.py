@@ -48,13 +48,10 @@ def _table(setup: Setup) -> None:
                      f"✓ fits, ≈ tight (less than {setup.reserve_pct:g} % free), ✗ does not fit."))
     st.table(fit_table(values, states, first={"largest context": [context_label(c) if c else "none"
                                                                    for c in largest]}))
-    from planner.engines import LLAMACPP_UNSUPPORTED
-    from planner.quant.catalog import get_quant
+    from planner.engines import no_gguf_note
 
-    if spec.model_type in LLAMACPP_UNSUPPORTED and any(get_quant(q).is_gguf for q in names):
-        st.caption(plain(f"llama.cpp has no {LLAMACPP_UNSUPPORTED[spec.model_type]}, so no GGUF of this model "
-                         "exists: its GGUF rows are what such a file would take. vLLM and transformers run it in "
-                         "bf16, fp8, int8 or int4 (the formats picker below)."))
+    if note := no_gguf_note(spec, names):
+        st.caption(plain(f"{note} (the formats picker below)."))
 
     _picker(groups)
 

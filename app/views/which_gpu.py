@@ -65,12 +65,10 @@ def _gpus(setup: Setup) -> None:
     st.dataframe(named, key="gpus", hide_index=True, column_config={
         "GPU": st.column_config.TextColumn(width="medium"),
         "Per GPU, by component": st.column_config.TextColumn(width="large")})
-    from planner.engines import LLAMACPP_UNSUPPORTED
-    from planner.quant.catalog import get_quant
+    from planner.engines import no_gguf_note
 
-    if spec.model_type in LLAMACPP_UNSUPPORTED and get_quant(quant).is_gguf:
-        st.caption(plain(f"llama.cpp has no {LLAMACPP_UNSUPPORTED[spec.model_type]}, so no GGUF of this model "
-                         "exists: these rows are what such a file would take."))
+    if note := no_gguf_note(spec, [quant]):
+        st.caption(plain(f"{note}."))
     st.caption("Several GPUs split a GGUF format by layers, as llama.cpp does, and the others tensor parallel, as "
                "vLLM and SGLang do. Largest context: for one GPU. Decode speed is left empty where it "
                "does not fit.")

@@ -70,10 +70,10 @@ def cmd_estimate(a) -> str:
     if a.json:
         return json.dumps({**e.to_dict(), **local_json(gpu)}, indent=2)
     w = e.workload
+    chunked = "" if not w.chunk or e.engine else f", prefill in {w.chunk:,}-token chunks" + (
+        " (llama.cpp's n_ubatch, as GGUF files run)" if a.chunk is None else "")
     lines = [f"{e.model} — {w.quant} weights, {w.kv_dtype} KV cache, context {w.context:,}, batch {w.batch}, "
-             f"{w.attention} attention" + (f", prefill in {w.chunk:,}-token chunks" if w.chunk and not e.engine else "")
-             + (" (llama.cpp's n_ubatch, as GGUF files run)" if w.chunk and not e.engine and a.chunk is None else "")
-             + (f", {e.engine} engine" if e.engine else "")]
+             f"{w.attention} attention{chunked}" + (f", {e.engine} engine" if e.engine else "")]
     for label, total, parts in (("weights", e.weights_bytes, e.breakdown["weights"]),
                                 ("kv cache", e.kv_cache_bytes,
                                  e.breakdown["kv_cache"] if "recurrent_state" in e.breakdown["kv_cache"] else {}),
@@ -223,14 +223,10 @@ def cmd_table(a) -> str:
 
 
 def _no_gguf_note(spec, quants, hint: str = " (--quants bf16,fp8,int8,int4)") -> list[str]:
-    """Under a table with GGUF rows of a model llama.cpp cannot run: what those rows are."""
-    from ..engines import LLAMACPP_UNSUPPORTED
-    from ..quant.catalog import get_quant
+    """Under a table with GGUF rows of a model llama.cpp cannot run: what those rows are (engines.no_gguf_note)."""
+    from ..engines import no_gguf_note
 
-    if spec.model_type not in LLAMACPP_UNSUPPORTED or not any(get_quant(q).is_gguf for q in quants):
-        return []
-    return [f"note: llama.cpp has no {LLAMACPP_UNSUPPORTED[spec.model_type]}, so no GGUF of this model exists: its "
-            f"GGUF rows are what such a file would take; vLLM and transformers run it in bf16, fp8, int8 or int4{hint}"]
+    return [f"note: {note}{hint}"] if (note := no_gguf_note(spec, quants)) else []
 
 
 def cmd_fit(a) -> str:

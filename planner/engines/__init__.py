@@ -68,6 +68,14 @@ def _is_gguf_weights(spec: ModelSpec, quant: str) -> bool:
 LLAMACPP_UNSUPPORTED = {"phi3small": "Phi3SmallForCausalLM (block-sparse attention; ggml-org/llama.cpp#7922, #8241)"}
 
 
+def no_gguf_note(spec: ModelSpec, quants) -> str | None:
+    """What the GGUF rows of a table or ranking are for a model llama.cpp cannot run; None where there are none."""
+    if spec.model_type not in LLAMACPP_UNSUPPORTED or not any(_is_gguf_weights(spec, q) for q in quants):
+        return None
+    return (f"llama.cpp has no {LLAMACPP_UNSUPPORTED[spec.model_type]}, so no GGUF of this model exists: its GGUF "
+            "rows are what such a file would take; vLLM and transformers run it in bf16, fp8, int8 or int4")
+
+
 def check_engine_formats(spec: ModelSpec, engine: str, *, quant: str, kv_dtype: str) -> None:
     """Refuse weight and KV formats the engine cannot run, naming both the engine and the format, and models it
     cannot run at all."""
