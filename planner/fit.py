@@ -12,7 +12,7 @@ from .gpus import GPU, list_gpus, load_gpu
 from .limits import MAX_BATCH, MAX_BYTES, MAX_GPUS
 from .profiles import load_model
 from .quant.catalog import get_quant
-from .sweep import TABLE_QUANTS, sweep
+from .sweep import sweep, table_quants
 
 FIT_QUANTS = ("bf16", "fp8", "q8_0", "int8", "q6_k", "q5_k_m", "q4_k_m", "int4", "q3_k_m", "q2_k")
 GPU_COUNTS = (1, 2, 4, 8)
@@ -79,11 +79,12 @@ def max_batch(model, *, quant: str | None = None, gpu: str | GPU | None = None, 
                             lambda probes: _totals(spec, quant, kv_dtype, [w.context], probes, **kw), usable)
 
 
-def context_per_quant(model, *, gpu: str | GPU, quants=TABLE_QUANTS, batch: int = 1) -> pd.DataFrame:
-    """For each quantization: the largest context that fits the GPU, and the speed there."""
+def context_per_quant(model, *, gpu: str | GPU, quants=None, batch: int = 1) -> pd.DataFrame:
+    """For each quantization (None: the table's default rows, sweep.table_quants): the largest context that fits
+    the GPU, and the speed there."""
     spec, g = load_model(model), load_gpu(gpu)
     rows = []
-    for q in quants:
+    for q in (table_quants(spec) if quants is None else name_list("quants", quants)):
         ctx = max_context(spec, quant=q, gpu=g, batch=batch)
         e = estimate(spec, quant=q, context=max(ctx, 1), batch=batch, gpu=g)
         rows.append(dict(quant=get_quant(q).name, max_context=ctx, weights_bytes=e.weights_bytes,
@@ -93,16 +94,17 @@ def context_per_quant(model, *, gpu: str | GPU, quants=TABLE_QUANTS, batch: int 
     return pd.DataFrame(rows)
 
 
-def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=FIT_QUANTS, kv_dtypes=None,
+def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=None, kv_dtypes=None,
         gpu_counts=GPU_COUNTS, min_tokens_per_s: float | None = None, only_fitting: bool = True) -> pd.DataFrame:
     """Rank (GPU, GPU count, quantization, KV dtype) options that fit `model` at `context`.
 
     Ranked by GPU count, then memory per GPU (a proxy for price), then bits per weight (quality), then
     speed. Multi-GPU options split as their runtime would: GGUF formats, which llama.cpp and Ollama run, by layers
     (llama.cpp's default --split-mode layer: split "layers"), the others tensor-parallel (vLLM, SGLang: "tensor").
-    Each row explains its per-GPU total by component.
+    Each row explains its per-GPU total by component. quants None: FIT_QUANTS, less the GGUF presets of a model
+    no GGUF of which exists (engines.runnable_quants).
     """
-    from .engines import _is_gguf_weights
+    from .engines import _is_gguf_weights, runnable_quants
     from .parallel import plan
 
     spec = load_model(model)
@@ -110,7 +112,8 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
         gpus = list_gpus()
     else:
         gpus = [load_gpu(g).id for g in ([gpus] if isinstance(gpus, GPU) else name_list("gpus", gpus))]
-    quants = name_list("quants", quants)
+    # by default FIT_QUANTS, less the GGUF presets of a model no GGUF of which exists
+    quants = runnable_quants(spec, FIT_QUANTS) if quants is None else name_list("quants", quants)
     kv_dtypes = None if kv_dtypes is None else name_list("kv_dtypes", kv_dtypes)
     gpu_counts = int_list("gpu_counts", gpu_counts, MAX_GPUS)
     flag("only_fitting", only_fitting)

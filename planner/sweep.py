@@ -105,10 +105,19 @@ def context_label(n: int) -> str:
     return f"{n // 1024}K" if n % 1024 == 0 else f"{n:,}"
 
 
-def table(model, *, quants: Iterable[str] = TABLE_QUANTS, contexts: Iterable[int] | None = None,
+def table_quants(spec: ModelSpec) -> tuple[str, ...]:
+    """The rows of a table by default: TABLE_QUANTS, or, for a model no GGUF of which exists (llama.cpp cannot run
+    it), the formats vLLM and transformers run it in."""
+    from .engines import NO_GGUF_QUANTS, has_gguf
+
+    return TABLE_QUANTS if has_gguf(spec) else NO_GGUF_QUANTS
+
+
+def table(model, *, quants: Iterable[str] | None = None, contexts: Iterable[int] | None = None,
           unit: str = "GiB", batch: int = 1, kv_dtype: str | None = None, **kw) -> pd.DataFrame:
-    """Total memory in `unit`, quantizations as rows and context lengths as columns."""
+    """Total memory in `unit`, quantizations as rows and context lengths as columns; quants None: table_quants."""
     spec = load_model(model)
+    quants = table_quants(spec) if quants is None else quants
     unit = parse_unit(unit)
     ctxs = table_contexts(spec.max_context) if contexts is None else int_list("contexts", contexts, MAX_CONTEXT)
     if beyond := [c for c in ctxs if c > spec.max_context]:  # as estimate() refuses them; sweep() flags them

@@ -153,6 +153,10 @@ def main(setup: Setup) -> None:
                      "Overhead: CUDA context, cuBLAS workspaces, allocator slack"
                      + (f" (CUDA's, measured on an NVIDIA H200; {runtime} is not measured)." if runtime and
                         parts["overhead_bytes"] else ".")))
+    from planner.engines import no_gguf_note
+
+    if setup.engine is None and (note := no_gguf_note(spec, [quant], what="these figures are")):
+        st.warning(plain(f"{note[0].upper()}{note[1:]}."))
     if details.get("host_total_bytes"):
         host = format_bytes(details["host_total_bytes"], setup.unit)
         if not details.get("host_moved_bytes"):  # every layer on the GPU: the host keeps only the embedding table

@@ -9,7 +9,7 @@ from present import context_label, fit_table, verdict_state
 from safety import fragment, plain
 from state import STATE, quant_group_map, sync_url, widget
 
-from planner.sweep import TABLE_QUANTS, table_contexts
+from planner.sweep import table_contexts, table_quants
 from planner.units import UNIT_BYTES
 
 
@@ -26,10 +26,11 @@ def _table(setup: Setup) -> None:
     spec = setup.spec
     groups = quant_group_map()
     chosen = st.session_state[STATE]["groups"]  # its picker is drawn under the table: the numbers come first
-    names = list(dict.fromkeys([q for g in chosen for q in (TABLE_QUANTS if g == "common" else groups[g])]))
+    common = table_quants(spec)  # the GGUF presets beside bf16, or, where no GGUF of the model exists, what runs it
+    names = list(dict.fromkeys([q for g in chosen for q in (common if g == "common" else groups[g])]))
     if not names:
         st.info("Pick at least one group of weights formats below.")
-        _picker(groups)
+        _picker(groups, common)
         return
 
     contexts = table_contexts(spec.max_context)
@@ -50,10 +51,10 @@ def _table(setup: Setup) -> None:
                                                                    for c in largest]}))
     from planner.engines import no_gguf_note
 
-    if note := no_gguf_note(spec, names):
+    if note := no_gguf_note(spec, names, defaulted=list(chosen) == ["common"]):
         st.caption(plain(f"{note} (the formats picker below)."))
 
-    _picker(groups)
+    _picker(groups, common)
 
     from charts import fit_heatmap  # plotly loads after the numbers are on screen
 
@@ -63,9 +64,10 @@ def _table(setup: Setup) -> None:
                        file_name=f"{spec.name.split('/')[-1]}-memory-{setup.unit}.csv")
 
 
-def _picker(groups: dict) -> None:
+def _picker(groups: dict, common: tuple[str, ...]) -> None:
+    label = f"common ({common[0]}, {common[1]} … {common[-1]})" if len(common) > 3 else f"common ({', '.join(common)})"
     widget("multiselect", "groups", "Weights formats in the table", where=st, options=["common", *groups],
-           format_func=lambda g: "common (bf16, q8_0 … q2_k)" if g == "common" else g)
+           format_func=lambda g: label if g == "common" else g)
 
 
 run({"model", "gpu", "kv", "batch"}, main)

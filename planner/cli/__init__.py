@@ -173,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--unit", type=unit, default="GiB", help="GiB (2^30 bytes) or GB (10^9 bytes)")
     t.add_argument("--batch", type=positive, default=1)
     t.add_argument("--kv-dtype")
-    t.add_argument("--quants", help="comma-separated formats (default bf16,q8_0,q6_k,q5_k_m,q4_k_m,q3_k_m,q2_k)")
+    t.add_argument("--quants", help="comma-separated formats (default bf16,q8_0,q6_k,q5_k_m,q4_k_m,q3_k_m,q2_k; "
+                   "bf16,fp8,int8,int4 for a model llama.cpp cannot run)")
     t.add_argument("--contexts", type=positive, nargs="+", help="context lengths (default 1K, 2K, … max)")
     t.add_argument("--csv", action="store_true", help="print CSV")
     t.set_defaults(func=cmd_table)

@@ -85,6 +85,10 @@ def cmd_estimate(a) -> str:
     if e.overhead_bytes and gpu is not None and (runtime := _unmeasured_runtime(gpu)):
         lines.append(f"  (the overhead is CUDA's, measured on an NVIDIA H200; {runtime} is not measured: --runtime "
                      "none leaves it out)")
+    if e.engine is None:  # GGUF weights of a model no GGUF of which exists: say what the figure is
+        from ..profiles import load_model
+
+        lines += _no_gguf_note(load_model(a.model), [w.quant], " (--quant int4, for one)", what="these figures are")
     lines += engine_lines(e, a.unit)
     lines += local_lines(gpu, a.unit)
     if (p := e.performance) is not None and not p.fits:
@@ -211,22 +215,25 @@ def cmd_table(a) -> str:
     from ..profiles import load_model
 
     spec = load_model(a.model)  # before pandas loads: an unknown model is reported at once
-    from ..sweep import TABLE_QUANTS, table
+    from ..sweep import table, table_quants
 
-    quants = a.quants.split(",") if a.quants else TABLE_QUANTS
+    quants = a.quants.split(",") if a.quants else table_quants(spec)
     df = table(spec, quants=quants, contexts=a.contexts, unit=a.unit, batch=a.batch, kv_dtype=a.kv_dtype)
     if a.csv:
         return df.to_csv(float_format="%.3f").rstrip()
     head = (f"{spec.name}: total memory ({a.unit}) by quantization × context, batch {a.batch}, "
             f"KV {a.kv_dtype or 'bf16/fp16'}, incl. activations and CUDA overhead")
-    return "\n".join([head, df.to_string(float_format=lambda v: f"{v:.2f}"), *_no_gguf_note(spec, quants)])
+    return "\n".join([head, df.to_string(float_format=lambda v: f"{v:.2f}"),
+                      *_no_gguf_note(spec, quants, defaulted=not a.quants)])
 
 
-def _no_gguf_note(spec, quants, hint: str = " (--quants bf16,fp8,int8,int4)") -> list[str]:
-    """Under a table with GGUF rows of a model llama.cpp cannot run: what those rows are (engines.no_gguf_note)."""
-    from ..engines import no_gguf_note
+def _no_gguf_note(spec, quants, hint: str = " (--quants bf16,fp8,int8,int4)", **kw) -> list[str]:
+    """Under a table, ranking or estimate of a model llama.cpp cannot run: what its GGUF figures are (with `hint`),
+    or why the default rows have none (engines.no_gguf_note takes `kw`)."""
+    from ..engines import _is_gguf_weights, no_gguf_note
 
-    return [f"note: {note}{hint}"] if (note := no_gguf_note(spec, quants)) else []
+    note = no_gguf_note(spec, quants, **kw)
+    return [f"note: {note}" + (hint if any(_is_gguf_weights(spec, q) for q in quants) else "")] if note else []
 
 
 def cmd_fit(a) -> str:
@@ -258,7 +265,7 @@ def cmd_fit(a) -> str:
             speed = f"{r.decode_tokens_per_s:.1f}" if r.max_context and has_speed(gpu) else "—"
             lines.append(f"  {r.quant:<10} {r.max_context:>12,} {total:>14} {speed:>13}  "
                          f"{r.limited_by if r.max_context else 'weights alone do not fit'}")
-        return "\n".join(lines + _no_gguf_note(load_model(a.model), df["quant"], ""))
+        return "\n".join(lines + _no_gguf_note(load_model(a.model), df["quant"], "", defaulted=True))
     where = local_lines(gpu, a.unit)  # a local GPU is one GPU: no tensor-parallel counts of it
     df = fit(a.model, context=a.context, batch=a.batch, gpus=gpu if a.gpu else None,
              min_tokens_per_s=a.min_tokens_per_s, **({"gpu_counts": [1]} if where else {}))
@@ -279,7 +286,8 @@ def cmd_fit(a) -> str:
         split = r.split if r.n_gpus > 1 else "—"
         lines.append(f"{r.gpu:<18} {r.n_gpus:>2} {split:<6} {r.quant:<8} {r.kv_dtype:<5} {total:>12} "
                      f"{speed}  {r.explanation}")
-    return "\n".join(lines + _split_notes(shown) + _no_gguf_note(load_model(a.model), shown["quant"], ""))
+    return "\n".join(lines + _split_notes(shown) + _no_gguf_note(load_model(a.model), shown["quant"], "",
+                                                                  defaulted=True))
 
 
 def _split_notes(rows) -> list[str]:

@@ -68,12 +68,31 @@ def _is_gguf_weights(spec: ModelSpec, quant: str) -> bool:
 LLAMACPP_UNSUPPORTED = {"phi3small": "Phi3SmallForCausalLM (block-sparse attention; ggml-org/llama.cpp#7922, #8241)"}
 
 
-def no_gguf_note(spec: ModelSpec, quants) -> str | None:
-    """What the GGUF rows of a table or ranking are for a model llama.cpp cannot run; None where there are none."""
-    if spec.model_type not in LLAMACPP_UNSUPPORTED or not any(_is_gguf_weights(spec, q) for q in quants):
+# The formats vLLM and transformers run a model in when no GGUF of it exists: the default rows of its tables
+NO_GGUF_QUANTS = ("bf16", "fp8", "int8", "int4")
+
+
+def has_gguf(spec: ModelSpec) -> bool:
+    """Whether llama.cpp (and so Ollama) can run this architecture, so that GGUF files of it exist."""
+    return spec.model_type not in LLAMACPP_UNSUPPORTED
+
+
+def runnable_quants(spec: ModelSpec, quants) -> tuple[str, ...]:
+    """`quants` less the GGUF presets where no GGUF of the model exists: a default list of formats for this model."""
+    return tuple(q for q in quants if has_gguf(spec) or not _is_gguf_weights(spec, q))
+
+
+def no_gguf_note(spec: ModelSpec, quants, *, defaulted: bool = False, what: str = "its GGUF rows are") -> str | None:
+    """For a model llama.cpp cannot run: what the GGUF figures of a table, ranking or estimate are (`what` names
+    them), or, for the default formats (`defaulted`: runnable_quants left the GGUF presets out), why there are none.
+    None otherwise."""
+    if has_gguf(spec):
         return None
-    return (f"llama.cpp has no {LLAMACPP_UNSUPPORTED[spec.model_type]}, so no GGUF of this model exists: its GGUF "
-            "rows are what such a file would take; vLLM and transformers run it in bf16, fp8, int8 or int4")
+    why = f"llama.cpp has no {LLAMACPP_UNSUPPORTED[spec.model_type]}, so no GGUF of this model exists"
+    if any(_is_gguf_weights(spec, q) for q in quants):
+        return (f"{why}: {what} what such a file would take; vLLM and transformers run it in bf16, fp8, "
+                "int8 or int4")
+    return f"{why}: the rows are the formats vLLM and transformers run it in" if defaulted else None
 
 
 def check_engine_formats(spec: ModelSpec, engine: str, *, quant: str, kv_dtype: str) -> None:
@@ -104,6 +123,6 @@ def check_engine_formats(spec: ModelSpec, engine: str, *, quant: str, kv_dtype: 
                             f"{', '.join(ENGINE_KV_DTYPES[engine])}")
 
 
-__all__ = ["ENGINES", "ENGINE_KV_DTYPES", "VLLM_SAMPLER_BYTES_PER_LOGIT", "EngineMemory",
-           "check_engine_formats", "llamacpp_memory", "ollama_memory", "sglang_memory", "transformers_memory",
-           "vllm_memory"]
+__all__ = ["ENGINES", "ENGINE_KV_DTYPES", "NO_GGUF_QUANTS", "VLLM_SAMPLER_BYTES_PER_LOGIT", "EngineMemory",
+           "check_engine_formats", "has_gguf", "llamacpp_memory", "no_gguf_note", "ollama_memory", "runnable_quants",
+           "sglang_memory", "transformers_memory", "vllm_memory"]
