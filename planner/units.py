@@ -55,12 +55,24 @@ SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib"
               "gib": 2**30, "tib": 2**40}
 
 
+def ungrouped(s: str) -> str | None:
+    """'8,192' → '8192', '1,008gb' → '1008gb': commas only where they group thousands. None where a comma does
+    anything else ('24,5gib', a decimal comma; '4096,32768', two numbers), which a caller refuses: read as
+    grouping they would be 245 GiB and 409,632,768 tokens."""
+    import re
+
+    if "," not in s:
+        return s
+    m = re.fullmatch(r"(\d{1,3}(?:,\d{3})+)(\.\d+)?([a-z/]*)", s)
+    return None if m is None else m[1].replace(",", "") + (m[2] or "") + m[3]
+
+
 def parse_size(text, field: str, *, per_second: bool = False) -> float:
     """'24GiB' → 25769803776, '1008GB/s' → 1.008e12 (per_second: the '/s' is optional), '512B' → 512. A number
     without a unit is refused: "24" meant as GiB would otherwise be 24 bytes and a silent "does not fit"."""
     import re
 
-    s = str(text).strip().lower().replace(" ", "").replace(",", "")
+    s = ungrouped(str(text).strip().lower().replace(" ", "")) or ""  # "": refused below, with the text as given
     if per_second:
         s = s.removesuffix("/s").removesuffix("ps")
     m = re.fullmatch(r"(\d+(?:\.\d+)?)([kmgt]i?b|b)?", s)

@@ -36,6 +36,15 @@ def test_table_for_the_seed_model(capsys):
     assert [line.split()[0] for line in lines[3:]] == ["bf16", "q8_0", "q6_k", "q5_k_m", "q4_k_m", "q3_k_m", "q2_k"]
 
 
+def test_table_contexts_apart_or_comma_separated(capsys):
+    rows = []
+    for given in (["4K", "8,192"], ["4096,8K"]):  # 8,192 is one number; 4096,8K two, as --quants takes its list
+        code, out, _ = run(capsys, "table", "llama-3.1-8b", "--quants", "q4_k_m", "--contexts", *given)
+        assert code == 0
+        rows.append(out.splitlines()[1:])
+    assert rows[0] == rows[1] and rows[0][0].split() == ["4K", "8K"]
+
+
 def test_estimate_json_has_api_keys(capsys):
     code, out, _ = run(capsys, "estimate", "llama-3-8b", "--quant", "q4_k_m", "--context", "8K", "--json")
     data = json.loads(out)
@@ -63,6 +72,10 @@ def test_models_lists_profiles(capsys):
     (["estimate", "llama-3-8c"], "unknown model 'llama-3-8c'"),
     (["table", "llama-3-8b", "--unit", "TiB"], "unit 'TiB' is not one of"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
+    # a comma that does not group thousands is refused, not dropped: 409,632,768 tokens, 245 GiB
+    (["estimate", "llama-3-8b", "--context", "4096,8192"], "--context: must be one whole number, got '4096,8192'"),
+    (["estimate", "llama-3-8b", "--gpu-memory", "24,5GiB", "--gpu-bandwidth", "1008GB/s"],
+     "--gpu-memory must be a size such as 24GiB or 1008GB, got '24,5GiB'"),
 ])
 def test_user_errors_are_one_line_exit_2(capsys, argv, message):
     code, out, err = run(capsys, *argv)

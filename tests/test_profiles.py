@@ -74,3 +74,30 @@ def test_seed_model_facts():
     assert s.block_sparse.block_size == 64 and s.block_sparse.local_blocks == 16 and s.block_sparse.vert_stride == 8
     assert s.layer_kinds()[:4] == ("block_sparse", "full", "block_sparse", "full")
     assert load_model("microsoft/Phi-3-small-128k-instruct").max_context == 131072
+
+
+# Parameter counts the model pages publish (https://huggingface.co/<id>: the card, or the safetensors badge where the
+# card gives none), against the profile's count from its config.json, within half a unit of the published last digit.
+PUBLISHED_PARAMS = {
+    "meta-llama/Llama-3.3-70B-Instruct": "70.6",  # safetensors badge
+    "microsoft/phi-4": "14.7",  # safetensors badge (the card: "14B parameters")
+    "google/gemma-3-4b-it": "4.3",  # safetensors badge, SigLIP tower included
+    "google/gemma-3-12b-it": "12.2",
+    "mistralai/Mistral-Small-24B-Instruct-2501": "23.6",
+    "deepseek-ai/DeepSeek-R1": "671",  # the card: 671B total (plus the 14B MTP module, which vLLM does not load)
+    "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B": "7.62",
+    "deepseek-ai/DeepSeek-R1-Distill-Qwen-14B": "14.8",
+    "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B": "32.8",
+    "deepseek-ai/DeepSeek-R1-Distill-Llama-8B": "8.03",
+    "deepseek-ai/DeepSeek-R1-Distill-Llama-70B": "70.6",
+    "Qwen/Qwen3-1.7B": "1.7",  # the card: "Number of Parameters: 1.7B"
+    "Qwen/Qwen3-Coder-30B-A3B-Instruct": "30.5",  # the card: "30.5B in total and 3.3B activated"
+    "Qwen/Qwen2.5-Coder-32B-Instruct": "32.8",  # safetensors badge (the card: 32.5B)
+}
+
+
+@pytest.mark.parametrize("model", PUBLISHED_PARAMS)
+def test_profile_counts_the_published_parameters(model):
+    text = PUBLISHED_PARAMS[model]
+    half = 0.5 * 10.0 ** -len(text.partition(".")[2]) * 1e9
+    assert abs(load_model(model).param_count - float(text) * 1e9) <= half

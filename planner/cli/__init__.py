@@ -8,7 +8,7 @@ import sys
 
 from ..errors import PlannerError
 from ..units import UNIT_BYTES
-from .args import Parser, nonnegative_float, parse_tokens, positive, rate, unit
+from .args import Parser, nonnegative_float, parse_tokens, positive, positives, rate, unit
 from .commands import cmd_estimate, cmd_fit, cmd_gpus, cmd_models, cmd_quants, cmd_table
 from .machine import add_parser as add_machine_parser
 from .train import add_parser as add_train_parser
@@ -175,7 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--kv-dtype")
     t.add_argument("--quants", help="comma-separated formats (default bf16,q8_0,q6_k,q5_k_m,q4_k_m,q3_k_m,q2_k; "
                    "bf16,fp8,int8,int4 for a model llama.cpp cannot run)")
-    t.add_argument("--contexts", type=positive, nargs="+", help="context lengths (default 1K, 2K, … max)")
+    t.add_argument("--contexts", type=positives, nargs="+", action="extend",
+                   help="context lengths, apart or comma-separated: 4K 32K or 4K,32K (default 1K, 2K, … max)")
     t.add_argument("--csv", action="store_true", help="print CSV")
     t.set_defaults(func=cmd_table)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import PlannerError
-from ..units import parse_unit
+from ..units import parse_unit, ungrouped
 
 
 class Parser(argparse.ArgumentParser):
@@ -18,13 +18,23 @@ class Parser(argparse.ArgumentParser):
 
 
 def parse_tokens(text: str) -> int:
-    """'8192', '8K' (= 8192), '128k', '1M' (= 1,048,576) → tokens."""
-    s = str(text).strip().lower().replace("_", "").replace(",", "")
+    """'8192', '8,192', '8K' (= 8192), '128k', '1M' (= 1,048,576) → tokens."""
+    s = ungrouped(str(text).strip().lower().replace("_", ""))
+    if s is None:
+        raise argparse.ArgumentTypeError(f"must be one whole number, got {text!r} (a comma only groups thousands, "
+                                         "as in 8,192)")
     mult = {"k": 1024, "m": 1024**2}.get(s[-1:], 1)
     digits = s[:-1] if mult > 1 else s
     if not digits.isdigit():
         raise argparse.ArgumentTypeError(f"must be a whole number ≥ 1, got {text!r} (8K is 8,192, 1M 1,048,576)")
     return int(digits) * mult
+
+
+def positives(text: str) -> list[int]:
+    """'4096,32768' → [4096, 32768], as --quants takes its list; '8,192' is one number, 8192."""
+    if ungrouped(str(text).strip().lower()) is not None:
+        return [positive(text)]
+    return [positive(part) for part in str(text).split(",")]
 
 
 def unit(text: str) -> str:

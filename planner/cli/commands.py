@@ -218,7 +218,8 @@ def cmd_table(a) -> str:
     from ..sweep import table, table_quants
 
     quants = a.quants.split(",") if a.quants else table_quants(spec)
-    df = table(spec, quants=quants, contexts=a.contexts, unit=a.unit, batch=a.batch, kv_dtype=a.kv_dtype)
+    contexts = None if a.contexts is None else [c for group in a.contexts for c in group]  # each value a list
+    df = table(spec, quants=quants, contexts=contexts, unit=a.unit, batch=a.batch, kv_dtype=a.kv_dtype)
     if a.csv:
         return df.to_csv(float_format="%.3f").rstrip()
     head = (f"{spec.name}: total memory ({a.unit}) by quantization × context, batch {a.batch}, "

@@ -34,8 +34,10 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
               "hidden_activation": "gelu_pytorch_tanh"},
     "gemma2": {"num_key_value_heads": 4, "tie_word_embeddings": True, "head_dim": 256, "attention_bias": False,
                "sliding_window": 4096, "hidden_activation": "gelu_pytorch_tanh"},
-    "gemma3_text": {"num_key_value_heads": 4, "tie_word_embeddings": True, "head_dim": 256, "attention_bias": False,
-                    "sliding_window": 4096, "sliding_window_pattern": 6,
+    # Gemma3TextConfig: google/gemma-3-4b-it's config.json gives no head counts, head_dim or vocab_size and relies on
+    # these class defaults (8 query heads, 4 KV heads of 256)
+    "gemma3_text": {"num_attention_heads": 8, "num_key_value_heads": 4, "tie_word_embeddings": True, "head_dim": 256,
+                    "attention_bias": False, "sliding_window": 4096, "sliding_window_pattern": 6,
                     "hidden_activation": "gelu_pytorch_tanh", "vocab_size": 262208,
                     "max_position_embeddings": 131072},
     "phi3": {"tie_word_embeddings": False, "sliding_window": None, "hidden_act": "silu"},
