@@ -117,6 +117,11 @@ def _context_controls(spec) -> None:
     labels = {context_label(c) if c != top else f"max {context_label(c)}": c for c in presets}
     st.sidebar.pills("Context presets", list(labels), key="context_preset", label_visibility="collapsed",
                      on_change=_preset, args=(labels,))
+    widget("number_input", "max_context", "Run the model to (tokens)", min_value=1, max_value=MAX_CONTEXT, step=1024,
+           value=None, placeholder="its config's maximum",
+           help="Beyond the config's max_position_embeddings, as rope scaling (YaRN) lets engines run a model: "
+                "Qwen3's card gives 131,072 tokens this way. The memory follows the tokens; whether the model "
+                "answers well that far is its card's to say.")
 
 
 def _preset(labels: dict[str, int]) -> None:

@@ -170,6 +170,7 @@ FIELDS = {f.key: f for f in [
     Field("quant", "checkpoint", _choice(lambda: ["checkpoint", *quants()])),
     Field("kv", "default", _choice(lambda: KV_CHOICES)),
     Field("context", 4096, _number(1, MAX_CONTEXT)),
+    Field("max_context", None, _number(1, MAX_CONTEXT)),  # rope scaling: the model run beyond its config's context
     Field("generated", 0, _number(0, MAX_CONTEXT)),
     Field("batch", 1, _number(1, MAX_BATCH)),
     Field("engine", "analytic", _choice(lambda: ENGINES)),

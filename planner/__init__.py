@@ -18,6 +18,7 @@ _LAZY = {
     "GPU": "gpus", "UnknownGPUError": "gpus", "list_gpus": "gpus", "load_gpu": "gpus",
     "kv_cache_bytes": "kv",
     "checkpoint_summary": "profiles", "list_models": "profiles", "load_model": "profiles",
+    "with_max_context": "profiles",
     "get_quant": "quant.catalog", "quant_names": "quant.catalog",
     "ModelSpec": "spec",
     "sweep": "sweep", "table": "sweep",

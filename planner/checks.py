@@ -21,7 +21,13 @@ def within_context(name: str, value: int, spec) -> int:
     """A token count no longer than the model's max_context (estimate's context, a training seq_len, vLLM's
     max_model_len), named when it is longer."""
     if value > spec.max_context:
-        raise WorkloadError(f"{name} {value} exceeds {spec.name}'s max_context {spec.max_context}")
+        from .profiles import longer_variant
+
+        v = longer_variant(spec, value)
+        hint = ("" if v is None else f"; the bundled {v} runs it" if isinstance(v, str) else
+                f"; its card lists {v:,} tokens: where rope scaling gives them (YaRN), max_context={v} plans it "
+                f"(CLI --max-context {v}; Python planner.with_max_context)")
+        raise WorkloadError(f"{name} {value} exceeds {spec.name}'s max_context {spec.max_context}{hint}")
     return value
 
 

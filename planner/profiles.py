@@ -117,6 +117,32 @@ def load_model(model: str | Path | ModelSpec | dict) -> ModelSpec:
                                 f"{e.strerror if isinstance(e, OSError) and e.strerror else e})") from None
 
 
+def with_max_context(model, max_context: int) -> ModelSpec:
+    """The model run to `max_context` tokens, as rope scaling lets an engine run it beyond its config's
+    max_position_embeddings (YaRN: vLLM's --rope-scaling with --max-model-len, llama.cpp's --rope-scaling yarn;
+    Qwen3's card gives 131,072 tokens this way). Memory follows the tokens: the weights and the per-token cache are
+    those of the model; whether the model answers well that far is its card's to say."""
+    from .checks import positive_int
+    from .limits import MAX_CONTEXT
+
+    spec = load_model(model)
+    return spec.model_copy(update={"max_context": positive_int("max_context", max_context, MAX_CONTEXT)})
+
+
+def longer_variant(spec: ModelSpec, tokens: int) -> str | int | None:
+    """What runs `spec` to `tokens` beyond its max_context, where its card says something does: the name of a bundled
+    profile of the same shapes with that context (Phi-3's -128k checkpoints), else the longest context the card
+    lists, which rope scaling gives (with_max_context). None where the card lists no context that long."""
+    variants = spec.card.context_variants.value if spec.card and spec.card.context_variants else []
+    if not any(v >= tokens for v in variants):
+        return None
+    shape = ("model_type", "n_layers", "d_model", "n_heads", "n_kv_heads", "vocab_size")
+    for other in bundled_profiles().values():
+        if other.max_context >= tokens and all(getattr(other, k) == getattr(spec, k) for k in shape):
+            return other.name
+    return max(variants)
+
+
 def _load_path(key: str) -> ModelSpec:
     path = Path(key).expanduser()
     if path.suffix.lower() == ".gguf":

@@ -102,7 +102,14 @@ def main(setup: Setup) -> None:
     st.title("Estimate")
     st.caption(plain(setup.headline()))
     if setup.context > spec.max_context:
-        st.error(plain(f"Context {setup.context:,} is above {spec.name}'s maximum of {spec.max_context:,} tokens."))
+        from planner.profiles import longer_variant
+
+        v = longer_variant(spec, setup.context)
+        hint = ("" if v is None else f" The bundled {v} runs it." if isinstance(v, str) else
+                f" Its card lists {v:,} tokens, as rope scaling (YaRN) gives them: 'Run the model to' in the sidebar "
+                "plans that.")
+        st.error(plain(f"Context {setup.context:,} is above {spec.name}'s maximum of {spec.max_context:,} tokens."
+                       + hint))
         st.button(f"Use {spec.max_context:,} tokens", key="use_max", on_click=set_value,
                   args=("context", spec.max_context))
         stop()

@@ -26,6 +26,10 @@ def _version() -> str:
         return "(not installed)"
 
 
+MAX_CONTEXT_HELP = ("run the model to N tokens, beyond its config's max_position_embeddings, as rope scaling (YaRN) "
+                    "lets engines run it, e.g. Qwen3 to 128K")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="planner", description="LLM memory planner: will model X at quantization Y fit?")
     p.add_argument("--version", action="version", version=f"planner {_version()}")
@@ -40,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "shared_experts, router, embedding, output, vision) or category@layer, comma-separated, e.g. "
                    "attn,mlp@0")
     e.add_argument("--context", type=positive, help="tokens per sequence, e.g. 8192 or 8K (default 4K)")
+    e.add_argument("--max-context", type=positive, help=MAX_CONTEXT_HELP)
     e.add_argument("--batch", type=positive, default=1, help="concurrent sequences (default 1)")
     e.add_argument("--chunk", type=positive, help="chunked-prefill size in tokens (default: the whole prompt; GGUF "
                    "formats 512, llama.cpp's n_ubatch)")
@@ -154,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--gpu", help="catalog GPU id, or local / local:N (this machine's GPU, its free memory now); "
                    "without --context: the largest context per quantization")
     f.add_argument("--context", type=positive, help="tokens per sequence: rank GPUs/quantizations that fit")
+    f.add_argument("--max-context", type=positive, help=MAX_CONTEXT_HELP)
     f.add_argument("--batch", type=positive, default=1)
     f.add_argument("--min-tokens-per-s", type=rate, help="only options at least this fast (per sequence)")
     f.add_argument("--top", type=positive, help="rows to show (default 15)")
@@ -178,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--contexts", type=positives, nargs="+", action="extend",
                    help="context lengths, apart or comma-separated: 4K 32K or 4K,32K (default 1K, 2K, … max)")
     t.add_argument("--csv", action="store_true", help="print CSV")
+    t.add_argument("--max-context", type=positive, help=MAX_CONTEXT_HELP)
     t.set_defaults(func=cmd_table)
 
     v = sub.add_parser("validate", help="estimate vs the PyTorch reference model (needs torch)")

@@ -9,9 +9,17 @@ from .engine_lines import engine_lines
 from .machine import gpu_label, has_speed, local_json, local_lines, resolve_gpu
 
 
-def _names_first(a) -> None:
+def _model(a):
+    """The command's model, run to --max-context where given (profiles.with_max_context)."""
+    from ..profiles import load_model, with_max_context
+
+    return load_model(a.model) if a.max_context is None else with_max_context(a.model, a.max_context)
+
+
+def _names_first(a):
     """The weights' format, the GPU and the model looked up, and a context beyond the model's checked, before numpy
-    and the engines load: a mistyped name comes back at once (the catalogs and pydantic are all it takes)."""
+    and the engines load: a mistyped name comes back at once (the catalogs and pydantic are all it takes). Returns
+    the model."""
     from ..checks import within_context
     from ..quant.catalog import get_quant
 
@@ -21,15 +29,14 @@ def _names_first(a) -> None:
         from ..gpus import load_gpu
 
         load_gpu(a.gpu)
-    from ..profiles import load_model
-
-    spec = load_model(a.model)
+    spec = _model(a)
     if a.engine is None and a.context is not None:
         within_context("context", a.context, spec)  # as estimate() checks it
+    return spec
 
 
 def cmd_estimate(a) -> str:
-    _names_first(a)
+    spec = _names_first(a)
     from ..estimate import estimate
     from ..performance import transformers_attention_note
     from ..units import parse_size
@@ -60,7 +67,7 @@ def cmd_estimate(a) -> str:
     gpu = _gpu(a)
     quant = _kept(a) if a.keep_bf16 else a.quant
     host_rate = None if a.host_bandwidth is None else parse_size(a.host_bandwidth, "--host-bandwidth", per_second=True)
-    e = estimate(a.model, quant=quant, kv_dtype=a.kv_dtype, context=a.context, batch=a.batch, chunk=a.chunk,
+    e = estimate(spec, quant=quant, kv_dtype=a.kv_dtype, context=a.context, batch=a.batch, chunk=a.chunk,
                  attention=a.attention, logits=a.logits, runtime=a.runtime, cap_sliding=not a.no_cap_sliding,
                  gpu=gpu, engine=a.engine, prompt=a.prompt, speed_engine=a.speed_engine, efficiency=a.efficiency,
                  prefill_efficiency=a.prefill_efficiency,
@@ -73,7 +80,9 @@ def cmd_estimate(a) -> str:
     chunked = "" if not w.chunk or e.engine else f", prefill in {w.chunk:,}-token chunks" + (
         " (llama.cpp's n_ubatch, as GGUF files run)" if a.chunk is None else "")
     lines = [f"{e.model} — {w.quant} weights, {w.kv_dtype} KV cache, context {w.context:,}, batch {w.batch}, "
-             f"{w.attention} attention{chunked}" + (f", {e.engine} engine" if e.engine else "")]
+             f"{w.attention} attention{chunked}" + (f", {e.engine} engine" if e.engine else "")
+             + (f", the model run to {spec.max_context:,} tokens (--max-context: rope scaling)" if a.max_context
+                else "")]
     for label, total, parts in (("weights", e.weights_bytes, e.breakdown["weights"]),
                                 ("kv cache", e.kv_cache_bytes,
                                  e.breakdown["kv_cache"] if "recurrent_state" in e.breakdown["kv_cache"] else {}),
@@ -86,9 +95,7 @@ def cmd_estimate(a) -> str:
         lines.append(f"  (the overhead is CUDA's, measured on an NVIDIA H200; {runtime} is not measured: --runtime "
                      "none leaves it out)")
     if e.engine is None:  # GGUF weights of a model no GGUF of which exists: say what the figure is
-        from ..profiles import load_model
-
-        lines += _no_gguf_note(load_model(a.model), [w.quant], " (--quant int4, for one)", what="these figures are")
+        lines += _no_gguf_note(spec, [w.quant], " (--quant int4, for one)", what="these figures are")
     lines += engine_lines(e, a.unit)
     lines += local_lines(gpu, a.unit)
     if (p := e.performance) is not None and not p.fits:
@@ -212,9 +219,7 @@ def _served(p) -> str:
 
 
 def cmd_table(a) -> str:
-    from ..profiles import load_model
-
-    spec = load_model(a.model)  # before pandas loads: an unknown model is reported at once
+    spec = _model(a)  # before pandas loads: an unknown model is reported at once
     from ..sweep import table, table_quants
 
     quants = a.quants.split(",") if a.quants else table_quants(spec)
@@ -223,7 +228,9 @@ def cmd_table(a) -> str:
     if a.csv:
         return df.to_csv(float_format="%.3f").rstrip()
     head = (f"{spec.name}: total memory ({a.unit}) by quantization × context, batch {a.batch}, "
-            f"KV {a.kv_dtype or 'bf16/fp16'}, incl. activations and CUDA overhead")
+            f"KV {a.kv_dtype or 'bf16/fp16'}, incl. activations and CUDA overhead"
+            + (f", the model run to {spec.max_context:,} tokens (--max-context: rope scaling)"
+               if a.max_context else ""))
     return "\n".join([head, df.to_string(float_format=lambda v: f"{v:.2f}"),
                       *_no_gguf_note(spec, quants, defaulted=not a.quants)])
 
@@ -238,13 +245,11 @@ def _no_gguf_note(spec, quants, hint: str = " (--quants bf16,fp8,int8,int4)", **
 
 
 def cmd_fit(a) -> str:
-    from ..profiles import load_model
-
     if a.train:
         from .train import cmd_fit_train
 
         return cmd_fit_train(a)
-    load_model(a.model)  # before pandas loads: an unknown model is reported at once
+    spec = _model(a)  # before pandas loads: an unknown model is reported at once
     gpu = resolve_gpu(a.gpu)
     from ..fit import context_per_quant, fit
 
@@ -254,7 +259,7 @@ def cmd_fit(a) -> str:
 
             raise PlannerError(f"{given[0]} ranks GPU options at one context: give --context too (without it, fit "
                                "--gpu lists each format's largest context on that GPU)")
-        df = context_per_quant(a.model, gpu=gpu, batch=a.batch)
+        df = context_per_quant(spec, gpu=gpu, batch=a.batch)
         if a.json:
             return df.to_json(orient="records", indent=2)
         lines = [f"{a.model} on {gpu_label(gpu)}: largest context per quantization (batch {a.batch}); the total and "
@@ -266,9 +271,9 @@ def cmd_fit(a) -> str:
             speed = f"{r.decode_tokens_per_s:.1f}" if r.max_context and has_speed(gpu) else "—"
             lines.append(f"  {r.quant:<10} {r.max_context:>12,} {total:>14} {speed:>13}  "
                          f"{r.limited_by if r.max_context else 'weights alone do not fit'}")
-        return "\n".join(lines + _no_gguf_note(load_model(a.model), df["quant"], "", defaulted=True))
+        return "\n".join(lines + _no_gguf_note(spec, df["quant"], "", defaulted=True))
     where = local_lines(gpu, a.unit)  # a local GPU is one GPU: no tensor-parallel counts of it
-    df = fit(a.model, context=a.context, batch=a.batch, gpus=gpu if a.gpu else None,
+    df = fit(spec, context=a.context, batch=a.batch, gpus=gpu if a.gpu else None,
              min_tokens_per_s=a.min_tokens_per_s, **({"gpu_counts": [1]} if where else {}))
     if a.json:
         return df.to_json(orient="records", indent=2)
@@ -287,7 +292,7 @@ def cmd_fit(a) -> str:
         split = r.split if r.n_gpus > 1 else "—"
         lines.append(f"{r.gpu:<18} {r.n_gpus:>2} {split:<6} {r.quant:<8} {r.kv_dtype:<5} {total:>12} "
                      f"{speed}  {r.explanation}")
-    return "\n".join(lines + _split_notes(shown) + _no_gguf_note(load_model(a.model), shown["quant"], "",
+    return "\n".join(lines + _split_notes(shown) + _no_gguf_note(spec, shown["quant"], "",
                                                                   defaulted=True))
 
 
