@@ -135,8 +135,10 @@ def test_models_search(capsys):
     code, out, _ = run(capsys, "models", "--search", "QWEN3-")
     rows = out.splitlines()[1:]
     assert code == 0 and {r.split()[0] for r in rows} == {
-        "Qwen/Qwen3-0.6B", "Qwen/Qwen3-4B", "Qwen/Qwen3-8B", "Qwen/Qwen3-14B", "Qwen/Qwen3-32B", "Qwen/Qwen3-30B-A3B",
-        "Qwen/Qwen3-235B-A22B", "Qwen/Qwen3-235B-A22B-Instruct-2507", "Qwen/Qwen3-Next-80B-A3B-Instruct"}
+        "Qwen/Qwen3-0.6B", "Qwen/Qwen3-1.7B", "Qwen/Qwen3-4B",
+        "Qwen/Qwen3-8B", "Qwen/Qwen3-14B", "Qwen/Qwen3-32B", "Qwen/Qwen3-30B-A3B",
+        "Qwen/Qwen3-235B-A22B", "Qwen/Qwen3-235B-A22B-Instruct-2507", "Qwen/Qwen3-Next-80B-A3B-Instruct",
+        "Qwen/Qwen3-Coder-30B-A3B-Instruct"}
     assert "model_type" in out.splitlines()[0] and "qwen3_moe" in out and "MoE 8/128" in out
     _, out, _ = run(capsys, "models", "--search", "mixtral")  # model_type
     assert len(out.splitlines()) == 3
@@ -144,7 +146,8 @@ def test_models_search(capsys):
     assert "microsoft/Phi-3-mini-4k-instruct" in out
     _, out, _ = run(capsys, "models", "--search", "llama 8b")  # every word
     assert {r.split()[0] for r in out.splitlines()[1:]} == {"meta-llama/Llama-3.1-8B", "meta-llama/Meta-Llama-3-8B",
-                                                                    "meta-llama/Meta-Llama-3-8B-Instruct"}
+                                                                    "meta-llama/Meta-Llama-3-8B-Instruct",
+                                                                    "deepseek-ai/DeepSeek-R1-Distill-Llama-8B"}
     _, out, _ = run(capsys, "models", "--search", "gemma-2")  # family
     assert len(out.splitlines()) == 3
     code, out, _ = run(capsys, "models", "--search", "no-such-model")
