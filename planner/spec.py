@@ -224,9 +224,6 @@ class ModelSpec(_Frozen):
     vocab_size: StrictInt = Field(gt=0, le=MAX_VOCAB)
     max_context: StrictInt = Field(gt=0, le=MAX_CONTEXT, description="max_position_embeddings, tokens")
     tie_embeddings: StrictBool = Field(description="lm_head shares the token-embedding matrix")
-    lm_head_stored: StrictBool = Field(
-        False, description="the checkpoint stores lm_head.weight although tie_embeddings ties it (Qwen3-0.6B, "
-        "-1.7B): PyTorch engines tie it and load one matrix; a GGUF conversion carries it as output.weight")
 
     norm: Literal["rmsnorm", "layernorm"] = "rmsnorm"
     norm_bias: StrictBool = Field(False, description="LayerNorm with a bias vector")
@@ -305,8 +302,6 @@ class ModelSpec(_Frozen):
                       f"mla.qk_rope_head_dim ({self.mla.qk_rope_head_dim})")
         if self.activation in ("gegelu", "swiglu_clamp") and not self.gated_mlp:
             raise bad(f"activation {self.activation!r} is gated but gated_mlp is false")
-        if self.lm_head_stored and not self.tie_embeddings:
-            raise bad("lm_head_stored describes a tied lm_head the checkpoint stores anyway; this lm_head is untied")
         if self.tie_embeddings and self.lm_head_bias:
             raise bad("tie_embeddings and lm_head_bias: a tied lm_head has no bias of its own")
         from .quant.catalog import get_quant  # late import: the catalog imports nothing from here

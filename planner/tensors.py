@@ -199,14 +199,6 @@ def _layer(spec: ModelSpec, i: int) -> list[WeightTensor]:
     return t
 
 
-def as_gguf(spec: ModelSpec) -> ModelSpec:
-    """The model as a GGUF file of it holds it: llama.cpp's converter writes every tensor the checkpoint stores, so
-    an lm_head stored beside tied embeddings (lm_head_stored) becomes its own output.weight. Qwen3-1.7B's Q4_K_M
-    GGUF: 311 tensors (28 layers × 11, token_embd, output_norm, output), "model params = 2.03 B" (llama.cpp's log),
-    where the tied model has 1.72 B."""
-    return spec.model_copy(update={"tie_embeddings": False, "lm_head_stored": False}) if spec.lm_head_stored else spec
-
-
 @lru_cache(maxsize=256)
 def weight_tensors(spec: ModelSpec) -> tuple[WeightTensor, ...]:
     """All parameter tensors, in checkpoint order: embedding, layers, final norm, lm_head."""

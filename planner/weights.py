@@ -10,7 +10,7 @@ from .quant.catalog import QuantFormat, get_quant
 from .quant.gguf import gguf_shape_bytes, gguf_tensor_bytes, tensor_types
 from .quant.layout import Category, layout_bytes
 from .spec import ModelSpec
-from .tensors import WeightTensor, as_gguf, weight_tensors
+from .tensors import WeightTensor, weight_tensors
 
 # Component groups of the weights breakdown.
 GROUPS = ("embedding", "attention", "mlp", "experts", "router", "output", "norms_biases", "vision")
@@ -107,7 +107,6 @@ def tensor_bytes(spec: ModelSpec, quant: str) -> tuple[tuple[str, str, int], ...
                                     f"{spec.name} has none")
         return tuple((t.name, t.dtype, t.nbytes) for t in spec.checkpoint.tensors)
     if fmt.is_gguf:
-        spec = as_gguf(spec)
         types = tensor_types(spec, fmt.gguf_preset)
         # an image encoder is not in the model file (llama.cpp's separate mmproj file): none of its bytes here
         return tuple((t.name, types[t.name], gguf_tensor_bytes(t, types[t.name])) if t.name in types
@@ -152,8 +151,6 @@ def stored_tensors(spec: ModelSpec, quant: str) -> tuple[StoredTensor, ...]:
                                     len(t.shape) >= 2 and not t.name.endswith(".bias"), routed, n, t.shape[-1],
                                     t.dtype, t.shape[-2] if len(t.shape) >= 2 else 1))
         return tuple(out)
-    if get_quant(quant).is_gguf:
-        spec = as_gguf(spec)
     return tuple(StoredTensor(t.name, _group(tensor_category(t)), t.layer, t.is_matrix and t.role != "bias",
                               t.is_expert or (t.role == "bias" and "_exps." in t.name), n, t.shape[-1], kind,
                               t.shape[-2] if len(t.shape) >= 2 else 1)
@@ -167,7 +164,6 @@ def _breakdown(spec: ModelSpec, quant: str) -> tuple[tuple[str, int], ...]:
         for name, _, n in tensor_bytes(spec, quant):
             out[file_tensor_group(name)] += n
     elif get_quant(quant).is_gguf:
-        spec = as_gguf(spec)
         types = tensor_types(spec, get_quant(quant).gguf_preset)
         counts: dict[tuple, int] = {}
         for name, cat, shape in _tensor_meta(spec):

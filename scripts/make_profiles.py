@@ -17,9 +17,6 @@ from planner.hf_import import spec_from_config
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "configs"
 
-# "_lm_head_stored": the safetensors hold lm_head.weight although config.json ties it. Qwen3-0.6B and Qwen3-1.7B: their
-# pages count 752M and 2.03B parameters where the tied models have 596M and 1.72B, and llama.cpp's GGUFs of them carry
-# output.weight ("model params = 751.63 M" and "= 2.03 B" in llama.cpp's load logs).
 # id: (aliases, license, release date, context variants, modality, published params, config overrides)
 # Card facts are as the Hugging Face model page (https://huggingface.co/<id>) shows them.
 MODELS: dict[str, tuple] = {
@@ -80,8 +77,7 @@ MODELS: dict[str, tuple] = {
     "Qwen/Qwen1.5-MoE-A2.7B": (["qwen1.5-moe-a2.7b"], "Tongyi Qianwen License", "2024-03-28", (8192,), "text",
                                "14.3B total, 2.7B active", {}),
     "Qwen/QwQ-32B": (["qwq-32b"], "Apache-2.0", "2025-03-05", (131072,), "text", "32.5B", {}),
-    "Qwen/Qwen3-0.6B": (["qwen3-0.6b"], "Apache-2.0", "2025-04-29", (32768,), "text", "0.6B",
-                        {"_lm_head_stored": True}),
+    "Qwen/Qwen3-0.6B": (["qwen3-0.6b"], "Apache-2.0", "2025-04-29", (32768,), "text", "0.6B", {}),
     "Qwen/Qwen3-4B": (["qwen3-4b"], "Apache-2.0", "2025-04-29", (32768, 131072), "text", "4.0B", {}),
     "Qwen/Qwen3-14B": (["qwen3-14b"], "Apache-2.0", "2025-04-29", (32768, 131072), "text", "14.8B", {}),
     "Qwen/Qwen3-235B-A22B": (["qwen3-235b-a22b"], "Apache-2.0", "2025-04-29", (32768, 131072), "text",
@@ -120,8 +116,7 @@ MODELS: dict[str, tuple] = {
                                                  "2025-01-20", (131072,), "text", "8.03B", {}),
     "deepseek-ai/DeepSeek-R1-Distill-Llama-70B": (["r1-distill-llama-70b", "deepseek-r1-distill-llama-70b"], "MIT",
                                                   "2025-01-20", (131072,), "text", "70.6B", {}),
-    "Qwen/Qwen3-1.7B": (["qwen3-1.7b"], "Apache-2.0", "2025-04-29", (32768,), "text", "1.7B",
-                        {"_lm_head_stored": True}),
+    "Qwen/Qwen3-1.7B": (["qwen3-1.7b"], "Apache-2.0", "2025-04-29", (32768,), "text", "1.7B", {}),
     "Qwen/Qwen3-Coder-30B-A3B-Instruct": (["qwen3-coder-30b-a3b", "qwen3-coder"], "Apache-2.0", "2025-07-31",
                                           (262144,), "text", "30.5B total, 3.3B active", {}),
     "Qwen/Qwen2.5-Coder-32B-Instruct": (["qwen2.5-coder-32b", "qwen2.5-coder-32b-instruct"], "Apache-2.0", "2024-11-12",
@@ -139,12 +134,9 @@ def main() -> None:
     for model_id, (aliases, lic, date, ctxs, modality, params, overrides) in MODELS.items():
         overrides = dict(overrides)
         base = overrides.pop("_base", model_id)
-        stored = overrides.pop("_lm_head_stored", False)
         raw = {**fixture(base), **overrides}
         page = f"https://huggingface.co/{model_id}"
         spec = spec_from_config(raw, name=model_id, source=f"{page}/blob/main/config.json")
-        if stored:  # a fact of the checkpoint's files, not of its config.json: see LM_HEAD_STORED
-            spec = spec.model_copy(update={"lm_head_stored": True})
         card = {k: {"value": v, "source": page} for k, v in
                 (("license", lic), ("release_date", date), ("context_variants", list(ctxs)),
                  ("modality", modality), ("published_params", params))}

@@ -47,8 +47,7 @@ def test_profile_equals_the_import_of_its_config_json(path: Path):
     if not fixture.exists():  # Phi-3-small/medium-128k: assembled from their short-context sibling
         pytest.skip("no complete config.json fixture")
     imported = spec_from_config(fixture_config(spec.name), name=spec.name, source=spec.source)
-    # lm_head_stored is a fact of the checkpoint's files, which config.json does not tell (scripts/make_profiles.py)
-    assert imported == spec.model_copy(update={"card": imported.card, "aliases": (), "lm_head_stored": False})
+    assert imported == spec.model_copy(update={"card": imported.card, "aliases": ()})
 
 
 @pytest.mark.parametrize("query", ["microsoft/Phi-3-small-8k-instruct", "MICROSOFT/phi-3-SMALL-8k-instruct",
@@ -102,26 +101,3 @@ def test_profile_counts_the_published_parameters(model):
     text = PUBLISHED_PARAMS[model]
     half = 0.5 * 10.0 ** -len(text.partition(".")[2]) * 1e9
     assert abs(load_model(model).param_count - float(text) * 1e9) <= half
-
-
-def test_a_stored_lm_head_beside_tied_embeddings_is_in_the_gguf_only():
-    """Qwen3-1.7B's safetensors hold lm_head.weight although its config ties it: PyTorch engines tie it (one matrix),
-    llama.cpp's converter writes it as output.weight. A public llama.cpp load log of Qwen3-1.7B-Q4_K_M.gguf (build
-    7343): 311 tensors, "model params = 2.03 B", 113 f32, 169 q4_K and 29 q6_K tensors."""
-    from collections import Counter
-
-    from planner import weights_bytes
-    from planner.weights import stored_tensors
-
-    spec = load_model("qwen3-1.7b")
-    assert spec.tie_embeddings and spec.lm_head_stored
-    gguf = stored_tensors(spec, "q4_k_m")
-    assert len(gguf) == 311
-    assert Counter(t.stored_as for t in gguf) == {"F32": 113, "Q4_K": 169, "Q6_K": 29}
-    tied = spec.model_copy(update={"lm_head_stored": False})
-    assert weights_bytes(spec, "bf16") == weights_bytes(tied, "bf16") == 2 * spec.param_count  # one matrix
-    # the output matrix in q6_K, and the embedding table, no longer the tied lm_head, in q4_K instead of q6_K: one
-    # q4_K matrix more (144 bytes a 256-weight block)
-    assert weights_bytes(spec, "q4_k_m") - weights_bytes(tied, "q4_k_m") == 151936 * 2048 // 256 * 144
-    with pytest.raises(ValueError, match="lm_head_stored describes a tied lm_head"):
-        type(spec).model_validate(spec.model_dump() | {"tie_embeddings": False})

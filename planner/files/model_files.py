@@ -166,9 +166,7 @@ def with_safetensors(spec: ModelSpec, tensors, where: str) -> ModelSpec:
     """`spec` (from config.json) whose weights are the safetensors tensors read from `where`, byte for byte."""
     checkpoint = Checkpoint(format="safetensors", path=where, tensors=tuple(
         FileTensor(name=t.name, dtype=t.dtype, shape=t.shape, nbytes=t.nbytes) for t in tensors))
-    # an lm_head stored beside tied embeddings (Qwen3-1.7B): a GGUF conversion of these files carries it
-    stored = spec.tie_embeddings and any(t.name == "lm_head.weight" for t in checkpoint.tensors)
-    return spec.model_copy(update={"weights_dtype": "checkpoint", "checkpoint": checkpoint, "lm_head_stored": stored})
+    return spec.model_copy(update={"weights_dtype": "checkpoint", "checkpoint": checkpoint})
 
 
 def load_safetensors_model(folder: str | Path) -> ModelSpec:

@@ -47,9 +47,8 @@ def write_gguf(spec: ModelSpec, preset: str, path: str | Path) -> int:
     from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFWriter
 
     from ..quant.gguf import tensor_types
-    from ..tensors import as_gguf, weight_tensors
+    from ..tensors import weight_tensors
 
-    spec = as_gguf(spec)  # the file as llama.cpp's converter writes it
     if spec.model_type not in ARCH:
         raise ValueError(f"no GGUF layout for model_type {spec.model_type!r}; known: {', '.join(ARCH)}")
     arch = ARCH[spec.model_type]

@@ -22,7 +22,7 @@ from ..kv import get_kv_dtype
 from ..quant.catalog import get_quant
 from ..quant.gguf import tensor_types
 from ..spec import ModelSpec
-from ..tensors import as_gguf, weight_tensors
+from ..tensors import weight_tensors
 from .weights import DEQUANT_CHUNK_ROWS, TORCH_DTYPES, Stored, storage_kind
 
 Q_BLOCK = 1024  # query rows per masked-attention block
@@ -43,8 +43,6 @@ class Weights(nn.Module):
         from ..weights import tensor_bytes
 
         fmt = get_quant(quant)
-        if fmt.is_gguf:  # a GGUF file's own output.weight where the checkpoint stores one beside tied embeddings
-            spec = as_gguf(spec)
         types = tensor_types(spec, fmt.gguf_preset) if fmt.is_gguf else {}
         sizes = {name: n for name, _, n in tensor_bytes(spec, quant)}
         self.w = nn.ModuleDict()
