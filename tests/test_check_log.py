@@ -112,7 +112,8 @@ def test_a_cpu_log_is_reconciled_buffer_by_buffer():
     r = check_log(PHI3_CPU, "microsoft/Phi-3-mini-4k-instruct")
     rows = {row.figure: row for row in r.rows}
     assert rows["model buffer (CPU_Mapped)"].within(0) and rows["kv buffer (CPU)"].error_pct == 0
-    assert rows["compute buffer (CPU)"].planner < rows["compute buffer (CPU)"].logged  # a known gap, shown
+    # no GPU backend: the CPU's compute buffer is the whole graph's, as a GPU's is with every layer on it
+    assert rows["compute buffer (CPU)"].within(0.01)
 
 
 def test_a_log_of_nothing_known_is_refused_with_its_reason():

@@ -18,7 +18,9 @@ _CTX = r"(?:llama_context|llama_new_context_with_model|llama_init_from_model)"  
 _LLAMA_SETTINGS = {key: re.compile(rf"{_CTX}:\s+{key}\s+=\s+(\S+)")
                    for key in ("n_ctx", "n_batch", "n_ubatch", "n_seq_max", "flash_attn", "kv_unified")}
 _LLAMA_BUFFERS = [  # (figure, pattern): device and MiB
-    ("model", re.compile(r"(?:load_tensors|llm_load_tensors):\s+(\S+) (?:model )?buffer size\s+=\s+([0-9.]+) MiB")),
+    # print_backend_buffers_info: the name in the qvac-fabric-llm.cpp fork (b7248 and later)
+    ("model", re.compile(r"(?:load_tensors|llm_load_tensors|print_backend_buffers_info):\s+(\S+) (?:model )?buffer size"
+                         r"\s+=\s+([0-9.]+) MiB")),
     ("kv", re.compile(r"(?:llama_kv_cache\w*|init):\s+(\S+) KV buffer size\s+=\s+([0-9.]+) MiB")),  # init: ~b4980
     ("output", re.compile(rf"{_CTX}:\s+(\S+)\s+output buffer size\s+=\s+([0-9.]+) MiB")),
     ("compute", re.compile(rf"(?:sched_reserve|graph_reserve|{_CTX}):\s+(\S+) compute buffer size\s+=\s+"
@@ -320,10 +322,22 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False,
         s = {k: v for k, v in s.items() if k in logged_keys or k == "version"}
     if not on_gpu:  # a CPU run: the CPU holds everything
         host = estimate(spec, backend="cpu", **{**kw, "n_gpu_layers": 0}).engine_details
+        # no GPU backend at all (a CPU build, or --device none): the CPU is the one device, its compute buffer the
+        # whole graph's, as a GPU's is with every layer on it
+        alone = all(dev.startswith("CPU") for _, dev in buffers)  # no CUDA_Host or Vulkan_Host: no GPU backend
+        compute = estimate(spec, backend="cpu", **{**kw, "n_gpu_layers": spec.n_layers + 1}).activation_bytes \
+            if alone else e.activation_bytes
         predicted = {"model": host["host_weights_bytes"], "kv": host["host_kv_bytes"],
-                     "output": host["host_output_bytes"], "compute": e.activation_bytes}
-        rows += [Row(f"{fig} buffer ({dev})", b / MIB, predicted[fig] / MIB, "MiB", line=lines[(fig, dev)],
-                     resolution=0.005) for (fig, dev), b in buffers.items()]
+                     "output": host["host_output_bytes"], "compute": compute}
+        for (fig, dev), b in buffers.items():
+            expected, note = predicted[fig], ""
+            if (fig, dev) == ("model", "CPU_REPACK"):  # beside the mapped file: which matrices the CPU backend
+                expected, note = None, ("copies of the matrices the CPU backend repacks into its interleaved "
+                                        "layouts (which types depends on the CPU's instructions): not modelled")
+            elif (fig, dev) == ("model", "CPU_Mapped"):
+                note = "mmap: the file's range, every tensor"
+            rows.append(Row(f"{fig} buffer ({dev})", b / MIB, None if expected is None else expected / MIB, "MiB",
+                            note, line=lines[(fig, dev)], resolution=0.005))
         return LogCheck("llama.cpp", s, rows)
     gpu = {"model": e.weights_bytes, "kv": e.kv_cache_bytes, "compute": e.activation_bytes}
     host = {"model": d["host_weights_bytes"], "kv": d["host_kv_bytes"], "compute": d["host_compute_bytes"],
