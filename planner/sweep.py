@@ -107,7 +107,7 @@ def context_label(n: int) -> str:
 
 def table_quants(spec: ModelSpec) -> tuple[str, ...]:
     """The rows of a table by default: TABLE_QUANTS, or, for a model no GGUF of which exists (llama.cpp cannot run
-    it), the formats vLLM and transformers run it in."""
+    it), the formats the engines that run it take (NO_GGUF_QUANTS)."""
     from .engines import NO_GGUF_QUANTS, has_gguf
 
     return TABLE_QUANTS if has_gguf(spec) else NO_GGUF_QUANTS

@@ -10,16 +10,19 @@ from tests.dashboard import app, bugs_fail_the_tests, caption, gib, metric  # no
 def test_engine_picker_with_its_options():
     at = app(gpu="rtx-4090")
     at.sidebar.selectbox(key="engine").set_value("vllm").run()
-    e = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="vllm")
+    # the seed model: vLLM removed Phi-3-small's block-sparse attention in 0.10 (vllm-project/vllm#21217)
+    assert any("vLLM 0.33.0 cannot run microsoft/Phi-3-small-8k-instruct" in e.value for e in at.error)
+    at.sidebar.selectbox(key="model").set_value("meta-llama/Meta-Llama-3-8B").run()
+    e = estimate("meta-llama/Meta-Llama-3-8B", context=4096, gpu="rtx-4090", engine="vllm")
     assert metric(at, "total") == gib(e.total_bytes)
     assert "vLLM, 0.4 to 0.33" in caption(at)  # the releases whose rules it knows
     at.sidebar.selectbox(key="vllm_version").set_value("0.9.0").run()
-    old = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="vllm",
+    old = estimate("meta-llama/Meta-Llama-3-8B", context=4096, gpu="rtx-4090", engine="vllm",
                    engine_version="0.9.0")
     assert metric(at, "total") == gib(old.total_bytes) and at.query_params["vllm_version"] == "0.9.0"
     assert "engine loop" not in caption(at)  # V1 overlaps its host work with the GPU
     at.sidebar.selectbox(key="vllm_version").set_value("0.7.3").run()  # V0: host time in every step
-    v0 = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="vllm",
+    v0 = estimate("meta-llama/Meta-Llama-3-8B", context=4096, gpu="rtx-4090", engine="vllm",
                   engine_version="0.7.3").performance
     assert v0.engine_loop_seconds > 0 and f"{1000 * v0.engine_loop_seconds:.1f} ms of vLLM's V0 engine loop" in \
         caption(at)
@@ -27,7 +30,7 @@ def test_engine_picker_with_its_options():
     assert metric(at, "decode, per request") == f"{v0.decode_tokens_per_s:,.1f} tok/s"
     at.sidebar.selectbox(key="vllm_version").set_value("0.9.0").run()
     at.sidebar.checkbox(key="fi_sampler").check().run()  # FlashInfer's sampler: a smaller profile-run peak
-    fused = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="vllm",
+    fused = estimate("meta-llama/Meta-Llama-3-8B", context=4096, gpu="rtx-4090", engine="vllm",
                      engine_version="0.9.0", flashinfer_sampler=True)
     assert fused.activation_bytes < old.activation_bytes
     assert metric(at, "activations") == gib(fused.activation_bytes) and at.query_params["fi_sampler"] == "1"
@@ -41,29 +44,30 @@ def test_engine_picker_with_its_options():
     assert metric(at, "weights") == gib(marlin.weights_bytes) != gib(stored.weights_bytes)
     assert at.query_params["mxfp4_kernel"] == "marlin"
     at.sidebar.selectbox(key="mxfp4_kernel").set_value("default").run()
-    at.sidebar.selectbox(key="model").set_value("microsoft/Phi-3-small-8k-instruct").run()
+    at.sidebar.selectbox(key="model").set_value("meta-llama/Meta-Llama-3-8B").run()
     at.sidebar.selectbox(key="vllm_version").set_value("current").run()
     at.sidebar.number_input(key="cg_gib").set_value(2.35).run()  # a log's "Estimated CUDA graph memory: 2.35 GiB"
-    graphs = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="vllm",
+    graphs = estimate("meta-llama/Meta-Llama-3-8B", context=4096, gpu="rtx-4090", engine="vllm",
                       cuda_graph_memory_bytes=round(2.35 * 2**30))
     assert metric(at, "KV cache") == gib(graphs.kv_cache_bytes) and at.query_params["cg_gib"] == "2.35"
     at.sidebar.number_input(key="cg_gib").set_value(None).run()
     at.sidebar.checkbox(key="eager").check().run()  # enforce_eager: no CUDA-graph estimate taken from the budget
-    eager = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="vllm",
+    eager = estimate("meta-llama/Meta-Llama-3-8B", context=4096, gpu="rtx-4090", engine="vllm",
                      enforce_eager=True)
     assert eager.engine_details["cuda_graph_estimate_bytes"] == 0 and eager.kv_cache_bytes != graphs.kv_cache_bytes
     assert metric(at, "KV cache") == gib(eager.kv_cache_bytes) and at.query_params["eager"] == "1"
     at.sidebar.checkbox(key="eager").uncheck().run()
     at.sidebar.selectbox(key="prefix_cache").set_value("off").run()  # only a hybrid model's cache depends on it
-    plain = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="vllm",
+    plain = estimate("meta-llama/Meta-Llama-3-8B", context=4096, gpu="rtx-4090", engine="vllm",
                      enable_prefix_caching=False)
     assert metric(at, "KV cache") == gib(plain.kv_cache_bytes) and at.query_params["prefix_cache"] == "off"
     at.sidebar.selectbox(key="prefix_cache").set_value("default").run()
     at.sidebar.number_input(key="gmu").set_value(0.5).run()
-    half = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="vllm",
+    half = estimate("meta-llama/Meta-Llama-3-8B", context=4096, gpu="rtx-4090", engine="vllm",
                     gpu_memory_utilization=0.5)
     assert metric(at, "total") == gib(half.total_bytes) and at.query_params["gmu"] == "0.5"
     at.sidebar.selectbox(key="engine").set_value("llama.cpp").run()
+    at.sidebar.selectbox(key="model").set_value("microsoft/Phi-3-small-8k-instruct").run()
     at.sidebar.selectbox(key="quant").set_value("q4_k_m").run()
     # llama.cpp has no Phi-3-small (block-sparse attention): the answer says so instead of sizing a GGUF that
     # cannot exist
@@ -113,10 +117,10 @@ def test_transformers_static_cache_from_the_sidebar_and_the_link():
 def test_transformers_eager_attention_from_the_sidebar_and_the_link():
     """Eager attention's score matrices in the memory and in the time to first token, as the CLI and Python give
     them; SDPA on a Hopper GPU carries the cuDNN caveat."""
-    at = app(gpu="h200", engine="transformers", context="8192", model="meta-llama/Llama-3.1-8B")
+    at = app(gpu="h200", engine="transformers", context="8192", model="meta-llama/Meta-Llama-3-8B")
     assert "cuDNN attention" in caption(at)
     at.sidebar.selectbox(key="hf_attention").set_value("eager").run()
-    e = estimate("meta-llama/Llama-3.1-8B", context=8192, gpu="h200", engine="transformers", attention="eager")
+    e = estimate("meta-llama/Meta-Llama-3-8B", context=8192, gpu="h200", engine="transformers", attention="eager")
     assert metric(at, "total") == gib(e.total_bytes)
     assert metric(at, "time to first token") == f"{e.performance.prefill_seconds:.2f} s"  # over a second
     assert "eager attention's score matrices" in caption(at) and "cuDNN" not in caption(at)
@@ -126,16 +130,16 @@ def test_transformers_eager_attention_from_the_sidebar_and_the_link():
 
 
 def test_llama_cpp_on_an_instinct_gpu_says_which_prompt_kernels_its_build_runs():
-    at = app(model="meta-llama/Llama-3.1-8B", quant="q4_k_m", gpu="mi300x", engine="llama.cpp")
+    at = app(model="meta-llama/Meta-Llama-3-8B", quant="q4_k_m", gpu="mi300x", engine="llama.cpp")
     assert "On this GPU llama.cpp runs a prompt's matrices in MMQ on the int8 matrix cores" in caption(at)
-    assert "matrices in" not in caption(app(model="meta-llama/Llama-3.1-8B", quant="q4_k_m", engine="llama.cpp"))
+    assert "matrices in" not in caption(app(model="meta-llama/Meta-Llama-3-8B", quant="q4_k_m", engine="llama.cpp"))
 
 
 # Found in review: each of these showed something planner does not say
 
 def test_vllm_that_does_not_fit_is_never_shown_as_fitting():
-    at = app(engine="vllm", gmu="0.97")  # asks for more than the RTX 4090's usable memory
-    e = estimate("microsoft/Phi-3-small-8k-instruct", context=4096, gpu="rtx-4090", engine="vllm",
+    at = app(engine="vllm", gmu="0.97", model="meta-llama/Meta-Llama-3-8B")  # more than the RTX 4090's usable memory
+    e = estimate("meta-llama/Meta-Llama-3-8B", context=4096, gpu="rtx-4090", engine="vllm",
                  gpu_memory_utilization=0.97)
     assert e.fits is False
     assert "Does not fit" in at.error[0].value and metric(at, "decode, per request") == "—"
@@ -167,14 +171,14 @@ def test_ollama_from_the_engine_picker():
 
 def test_ollama_release_and_flash_attention_from_the_engine_picker():
     # one request leaves OLLAMA_NUM_PARALLEL unset: Ollama 0.5.4 picks its own slots, 4 where they fit the GPU whole
-    at = app(gpu="rtx-4090", model="meta-llama/Llama-3.1-8B", quant="q4_k_m", context="2048", engine="ollama",
+    at = app(gpu="rtx-4090", model="meta-llama/Meta-Llama-3-8B", quant="q4_k_m", context="2048", engine="ollama",
              ollama_version="0.5.4")
-    e = estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", context=2048, gpu="rtx-4090", engine="ollama",
+    e = estimate("meta-llama/Meta-Llama-3-8B", quant="q4_k_m", context=2048, gpu="rtx-4090", engine="ollama",
                  engine_version="0.5.4")
     assert e.engine_details["num_parallel"] == 4
     assert metric(at, "total") == gib(e.total_bytes) and at.query_params["ollama_version"] == "0.5.4"
     at.sidebar.selectbox(key="flash_attn").set_value("on").run()
-    on = estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", context=2048, gpu="rtx-4090", engine="ollama",
+    on = estimate("meta-llama/Meta-Llama-3-8B", quant="q4_k_m", context=2048, gpu="rtx-4090", engine="ollama",
                   engine_version="0.5.4", flash_attn=True)
     assert on.total_bytes != e.total_bytes and metric(at, "total") == gib(on.total_bytes)
     assert at.query_params["flash_attn"] == "on"
@@ -264,7 +268,7 @@ def test_the_typical_error_is_the_check_halfs_for_the_gpus_class():
     llama.cpp on any GPU (planner.efficiency.typical_errors)."""
     from planner.efficiency import band
 
-    kw = dict(engine="llama.cpp", quant="q4_k_m", model="meta-llama/Llama-3.1-8B", context="4096")
+    kw = dict(engine="llama.cpp", quant="q4_k_m", model="meta-llama/Meta-Llama-3-8B", context="4096")
     instinct = band("decode", "llama.cpp", "gguf", "amd-hbm").median_abs_error
     assert f"±{100 * instinct:.0f} % decode" in caption(app(gpu="mi300x", **kw))
     geforce = band("decode", "llama.cpp", "gguf", "gddr").median_abs_error
@@ -276,11 +280,11 @@ def test_the_typical_error_is_the_check_halfs_for_the_gpus_class():
 
 
 def test_vllm_started_as_the_offline_llm_class_from_the_sidebar_and_the_link():
-    at = app(gpu="rtx-4090", engine="vllm", model="meta-llama/Llama-3.1-8B", context="8192")
+    at = app(gpu="rtx-4090", engine="vllm", model="meta-llama/Meta-Llama-3-8B", context="8192")
     at.sidebar.selectbox(key="vllm_entry").set_value("llm").run()
-    offline = estimate("meta-llama/Llama-3.1-8B", context=8192, gpu="rtx-4090", engine="vllm", entrypoint="llm")
+    offline = estimate("meta-llama/Meta-Llama-3-8B", context=8192, gpu="rtx-4090", engine="vllm", entrypoint="llm")
     assert metric(at, "KV cache") == gib(offline.kv_cache_bytes) and at.query_params["vllm_entry"] == "llm"
-    again = app(gpu="rtx-4090", engine="vllm", model="meta-llama/Llama-3.1-8B", context="8192", vllm_entry="llm")
+    again = app(gpu="rtx-4090", engine="vllm", model="meta-llama/Meta-Llama-3-8B", context="8192", vllm_entry="llm")
     assert metric(again, "KV cache") == gib(offline.kv_cache_bytes)
 
 
@@ -322,22 +326,22 @@ def test_a_split_over_pcie_linked_gpus_says_what_its_all_reduces_assume():
 
     custom = custom_gpu(memory_bytes=24 * 2**30, bandwidth_bytes_per_s=1e12, tflops_bf16=100)
     assert allreduce_note(custom, 2).startswith("this GPU's links are not known: planner takes PCIe 4.0 x16")
-    analytic = app(gpu="l40s", model="meta-llama/Llama-3.1-8B", n_gpus="2", split="tensor", context="4096")
+    analytic = app(gpu="l40s", model="meta-llama/Meta-Llama-3-8B", n_gpus="2", split="tensor", context="4096")
     assert "All-reduces over PCIe 4.0 x16 taken at 25.6 GB/s each way" in caption(analytic)
-    served = app(gpu="l40s", model="meta-llama/Llama-3.1-8B", engine="sglang", n_gpus="2", context="4096")
+    served = app(gpu="l40s", model="meta-llama/Meta-Llama-3-8B", engine="sglang", n_gpus="2", context="4096")
     assert "All-reduces over PCIe 4.0 x16 taken" in caption(served)
-    assert "ll-reduces over" not in caption(app(gpu="h100-sxm", model="meta-llama/Llama-3.1-8B", n_gpus="2",
+    assert "ll-reduces over" not in caption(app(gpu="h100-sxm", model="meta-llama/Meta-Llama-3-8B", n_gpus="2",
                                                 split="tensor", context="4096"))
-    assert "ll-reduces over" not in caption(app(gpu="l40s", model="meta-llama/Llama-3.1-8B", n_gpus="2",
+    assert "ll-reduces over" not in caption(app(gpu="l40s", model="meta-llama/Meta-Llama-3-8B", n_gpus="2",
                                                 split="pipeline", context="4096"))
 
 
 def test_the_speed_figures_name_their_efficiency_entries():
     """The dashboard names the efficiency.yaml entries behind its speed figures, as the CLI and Python do: the same
     entries planner.estimate reports, Metal's own per-layer time on an Apple GPU."""
-    kw = dict(engine="llama.cpp", quant="q4_k_m", model="meta-llama/Llama-3.1-8B", context="4096")
+    kw = dict(engine="llama.cpp", quant="q4_k_m", model="meta-llama/Meta-Llama-3-8B", context="4096")
     for gpu in ("rtx-4090", "m4"):
-        used = estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", context=4096, gpu=gpu,
+        used = estimate("meta-llama/Meta-Llama-3-8B", quant="q4_k_m", context=4096, gpu=gpu,
                         engine="llama.cpp").performance.efficiency_entries
         shown = caption(app(gpu=gpu, **kw)).replace("\\:", ":")  # the app escapes colons for Markdown
         assert (f"decode {used['decode']}, prefill {used['prefill']}, per-layer time {used['layers']}" in shown), shown
@@ -349,8 +353,8 @@ def test_the_speed_figures_name_their_efficiency_entries():
 def test_a_batch_of_requests_shows_its_steady_stream():
     """Concurrent requests that generate (the context less the prompt): the stream's per-request rate, with the
     prefills of arriving requests, beside the plain decode figures; none for one request."""
-    kw = dict(model="meta-llama/Llama-3.1-8B", gpu="h100-sxm", context="2048", generated="1024")
-    p = estimate("meta-llama/Llama-3.1-8B", context=2048, prompt=1024, batch=16, gpu="h100-sxm").performance
+    kw = dict(model="meta-llama/Meta-Llama-3-8B", gpu="h100-sxm", context="2048", generated="1024")
+    p = estimate("meta-llama/Meta-Llama-3-8B", context=2048, prompt=1024, batch=16, gpu="h100-sxm").performance
     shown = caption(app(batch="16", **kw)).replace("\\:", ":")
     assert f"Serving 16 requests at a time, 1,024 tokens in and 1,024 out each: " \
            f"{p.serving_decode_tokens_per_s:.1f} tok/s per request" in shown, shown

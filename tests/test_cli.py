@@ -21,9 +21,9 @@ def test_table_for_the_seed_model(capsys):
     lines = out.splitlines()
     assert "GiB" in lines[0] and lines[1].split() == ["1K", "2K", "4K", "8K"]
     # llama.cpp cannot convert Phi3SmallForCausalLM (ggml-org/llama.cpp#7922), so no GGUF of it exists: by default
-    # its rows are the formats vLLM and transformers run it in, and the table says why
+    # its rows are the formats SGLang and transformers (vLLM before 0.10) run it in, and the table says why
     assert [line.split()[0] for line in lines[3:-1]] == ["bf16", "fp8", "int8", "int4"]
-    assert lines[-1].startswith("note: llama.cpp has no Phi3SmallForCausalLM") and "formats vLLM" in lines[-1]
+    assert lines[-1].startswith("note: llama.cpp has no Phi3SmallForCausalLM") and "formats SGLang" in lines[-1]
     code, out, _ = run(capsys, "table", "microsoft/Phi-3-small-8k-instruct", "--quants", "bf16,fp8,int8,int4")
     assert code == 0 and "note:" not in out
     code, out, _ = run(capsys, "table", "microsoft/Phi-3-small-8k-instruct", "--quants", "bf16,q4_k_m")

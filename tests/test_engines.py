@@ -394,3 +394,16 @@ def test_another_engines_name_for_an_option_gets_this_engines_own():
                                             r"context_length, cpu_offload_gb, max_running_requests, "
                                             r"mem_fraction_static, tp_size"):
         estimate("meta-llama/Llama-3.1-8B", engine="sglang", gpu="h100-sxm", colour="red")
+
+
+def test_vllm_from_0_10_refuses_phi_3_small_and_sglang_speeds_it():
+    """vLLM removed Phi-3-small with its block-sparse attention (vllm-project/vllm#21217, merged 2025-07-19, before
+    0.10.0): its releases from 0.10 are refused by name; 0.7.3's V0 rules plan the engine that ran it, and the plain
+    model's speed comes from SGLang's class instead of vLLM's."""
+    kw = dict(context=4096, gpu="l4", engine="vllm")
+    for version in (None, "0.10.0", "0.33.0"):
+        with pytest.raises(WorkloadError, match=r"cannot run microsoft/Phi-3-small-8k-instruct: .*#21217.*0\.7\.3"):
+            estimate("phi-3-small", engine_version=version, **kw)
+    assert estimate("phi-3-small", engine_version="0.9.2", **kw).kv_cache_bytes > 0
+    assert estimate("phi-3-small", quant="int4", context=4096, gpu="l4").performance.engine == "sglang"
+    assert estimate("phi-3-mini", quant="int4", context=4096, gpu="l4").performance.engine == "vllm"

@@ -82,6 +82,15 @@ def runnable_quants(spec: ModelSpec, quants) -> tuple[str, ...]:
     return tuple(q for q in quants if has_gguf(spec) or not _is_gguf_weights(spec, q))
 
 
+def _runners(spec: ModelSpec) -> str:
+    """The engines that run a model llama.cpp cannot: vLLM only before the release that removed it (VLLM_REMOVED)."""
+    from .vllm.releases import VLLM_REMOVED
+
+    if spec.model_type in VLLM_REMOVED:
+        return f"SGLang, transformers and vLLM before {VLLM_REMOVED[spec.model_type][0].removesuffix('.0')}"
+    return "vLLM, SGLang and transformers"
+
+
 def no_gguf_note(spec: ModelSpec, quants, *, defaulted: bool = False, what: str = "its GGUF rows are") -> str | None:
     """For a model llama.cpp cannot run: what the GGUF figures of a table, ranking or estimate are (`what` names
     them), or, for the default formats (`defaulted`: runnable_quants left the GGUF presets out), why there are none.
@@ -90,9 +99,8 @@ def no_gguf_note(spec: ModelSpec, quants, *, defaulted: bool = False, what: str 
         return None
     why = f"llama.cpp has no {LLAMACPP_UNSUPPORTED[spec.model_type]}, so no GGUF of this model exists"
     if any(_is_gguf_weights(spec, q) for q in quants):
-        return (f"{why}: {what} what such a file would take; vLLM and transformers run it in bf16, fp8, "
-                "int8 or int4")
-    return f"{why}: the rows are the formats vLLM and transformers run it in" if defaulted else None
+        return f"{why}: {what} what such a file would take; {_runners(spec)} run it in bf16, fp8, int8 or int4"
+    return f"{why}: the rows are the formats {_runners(spec)} run it in" if defaulted else None
 
 
 def check_engine_formats(spec: ModelSpec, engine: str, *, quant: str, kv_dtype: str) -> None:
@@ -100,8 +108,8 @@ def check_engine_formats(spec: ModelSpec, engine: str, *, quant: str, kv_dtype: 
     cannot run at all."""
     if engine in ("llama.cpp", "ollama") and spec.model_type in LLAMACPP_UNSUPPORTED:
         raise WorkloadError(f"engine {engine!r} cannot run {spec.name}: llama.cpp has no "
-                            f"{LLAMACPP_UNSUPPORTED[spec.model_type]}, so no GGUF of it exists; vllm or "
-                            "transformers run it")
+                            f"{LLAMACPP_UNSUPPORTED[spec.model_type]}, so no GGUF of it exists; "
+                            f"{_runners(spec)} run it")
     name = get_quant(quant).name
     gguf = _is_gguf_weights(spec, quant)
     # 16/32-bit weights convert to GGUF F16/BF16/F32 as they are; MXFP4 experts (gpt-oss) are a GGML type too

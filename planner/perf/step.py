@@ -52,15 +52,19 @@ def _own(name: str, value) -> float:
 
 
 def default_engine(quant: str, spec: ModelSpec | None = None, gpu=None) -> Engine:
-    """GGUF runs in llama.cpp; everything else in a compiled engine of the vLLM class, or on an Apple GPU (where
-    vLLM has no Metal backend) in MLX."""
+    """GGUF runs in llama.cpp; everything else in a compiled engine of the vLLM class (SGLang for a model vLLM no
+    longer runs), or on an Apple GPU (where vLLM has no Metal backend) in MLX."""
     if get_quant(quant).name == "checkpoint" and spec is not None and spec.checkpoint is not None:
         gguf = spec.checkpoint.format == "gguf"
     else:
         gguf = get_quant(quant).is_gguf
     if gguf:
         return "llama.cpp"
-    return "mlx" if getattr(gpu, "vendor", None) == "apple" else "vllm"
+    if getattr(gpu, "vendor", None) == "apple":
+        return "mlx"
+    from ..engines.vllm.releases import VLLM_REMOVED  # a model today's vLLM no longer runs (Phi-3-small): SGLang
+
+    return "sglang" if spec is not None and spec.model_type in VLLM_REMOVED else "vllm"
 
 
 @dataclass(frozen=True)

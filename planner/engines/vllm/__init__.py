@@ -18,7 +18,7 @@ from ...overhead import CUDA_CONTEXT_BYTES
 from ...spec import ModelSpec
 from ...units import format_bytes
 from ...weights import is_mxfp4_expert, stage_weights
-from ..common import EngineMemory, engine_options
+from ..common import EngineMemory, engine_options, release_tuple
 from ..nccl import vllm_nccl_bytes
 from .hybrid import vllm_hybrid_layout, vllm_hybrid_pages, vllm_state_bytes
 from .profile import (
@@ -34,6 +34,7 @@ from .releases import (
     VLLM_CUDA_GRAPH_ESTIMATE_BYTES,
     VLLM_CURRENT,
     VLLM_ENTRYPOINTS,
+    VLLM_REMOVED,
     VLLM_RULES,
     VLLM_TOKENS_FROM_CONCURRENCY,
     vllm_custom_allreduce,
@@ -122,6 +123,11 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     """
     version = options.pop("engine_version", None) or VLLM_CURRENT
     release = vllm_release(version)
+    if spec.model_type in VLLM_REMOVED and release >= release_tuple(VLLM_REMOVED[spec.model_type][0]):
+        _, why, last = VLLM_REMOVED[spec.model_type]
+        raise WorkloadError(f"vLLM {version} cannot run {spec.name}: {why}; engine_version='{last}' (CLI "
+                            f"--engine-version {last}) plans the V0 engine that ran it, or engine='sglang' or "
+                            "'transformers'")
     rules = vllm_rules(release)
     within_context("max_model_len", max_model_len, spec)
     entrypoint = options.get("entrypoint")

@@ -41,6 +41,13 @@ VLLM_CUDA_GRAPH_ESTIMATE_BYTES = int(0.61 * 2**30)
 VLLM_TOKENS_FROM_CONCURRENCY = (0, 20, 1)
 
 
+# Architectures vLLM no longer runs: (the first release without it, why, the release whose rules plan the last that ran
+# it). Phi-3-small's block-sparse attention left with PR #21217 ("[V0 Deprecation] Deprecate BlockSparse Attention &
+# Phi3-Small", merged 2025-07-19, before 0.10.0); 0.8 and 0.9 ran it on the V0 engine, whose rules 0.7.3's are.
+VLLM_REMOVED = {"phi3small": ("0.10.0", "its block-sparse attention was removed in 0.10 (vllm-project/vllm#21217)",
+                              "0.7.3")}
+
+
 def vllm_release(version: str) -> tuple[int, ...]:
     """'0.6.3.post1' → (0, 6, 3); refuses what is not a vLLM release planner has rules for."""
     m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:[a-zA-Z.+-][\w.+-]*)?", str(version).strip()[:64])
