@@ -319,3 +319,16 @@ def test_a_num_ctx_beyond_the_trained_context_is_cut_and_said():
     assert e.engine_details["num_ctx"] == 131072 and e.engine_details["num_ctx_requested"] == 1_000_000
     e = estimate("llama-3.1-8b", engine="ollama", num_ctx=8192, gpu="h100-sxm", quant="q4_k_m")
     assert "num_ctx_requested" not in e.engine_details
+
+
+def test_ollama_loads_a_vision_models_image_encoder():
+    """Ollama's gemma3 model files carry the SigLIP tower and load it beside the layers: ollama.com/library/gemma3
+    lists gemma3:4b at 3.3 GB, its Q4_K_M text weights being 2.48 GB; the tower stays 16-bit (419,816,304
+    parameters, as Gemma 3 4B's transformers class counts them)."""
+    e = estimate("gemma-3-4b", engine="ollama", quant="q4_k_m", gpu="rtx-4060-ti-16gb", context=8192)
+    text = estimate("gemma-3-4b", engine="llama.cpp", quant="q4_k_m", gpu="rtx-4060-ti-16gb", context=8192)
+    assert e.engine_details["vision_bytes"] == 2 * 419_816_304
+    assert e.weights_bytes - e.engine_details["vision_bytes"] == text.weights_bytes
+    assert e.weights_bytes / 1e9 == pytest.approx(3.3, abs=0.05)
+    assert "vision_bytes" not in estimate("gemma-3-1b", engine="ollama", quant="q4_k_m", gpu="rtx-4090",
+                                          context=8192).engine_details  # a text model

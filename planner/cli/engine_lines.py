@@ -82,6 +82,9 @@ def engine_lines(e, unit: str) -> list[str]:
                 + (f" (the routed experts of the first {d['n_cpu_moe']} layers in system RAM)"
                    if d.get("n_cpu_moe") else "")
                 + f", flash attention {'on' if d['flash_attn'] else 'off'}",
+                *([f"  the weights include the image encoder, {format_bytes(d['vision_bytes'], unit)} in 16 bits, "
+                   "which Ollama's model file carries and loads beside the layers (its compute buffer, taken when an "
+                   "image is encoded, is not counted)"] if d.get("vision_bytes") else []),
                 *([f"  num_ctx {d['num_ctx_requested']:,} asked for: Ollama cuts it to the model's trained context "
                    f"({d['num_ctx']:,}), warning \"requested context size too large for model\""]
                   if d.get("num_ctx_requested") else []),

@@ -137,8 +137,13 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
                   n_ctx=num_ctx * slots, flash_attn=flash, engine_version=f"b{build}",
                   kv_unified=rules["unified_kv"] and slots > 1 if split else None)
 
+    vision = ollama_vision_bytes(spec)
+
     def placed(layers: int, cpu_moe: int = 0) -> EngineMemory:
-        return llamacpp_memory(spec, **common, n_gpu_layers=layers, n_cpu_moe=cpu_moe)
+        m = llamacpp_memory(spec, **common, n_gpu_layers=layers, n_cpu_moe=cpu_moe)
+        if not vision or not layers:
+            return m
+        return m.model_copy(update={"weights_bytes": m.weights_bytes + vision})  # the vision tower beside them
 
     device = device_bytes
     refusal = None
@@ -178,11 +183,24 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
         details={**d, "engine_version": release_name(release), "num_ctx": num_ctx, "num_parallel": slots,
                  **({"num_ctx_requested": o["num_ctx"]} if o["num_ctx"] > num_ctx else {}),
                  "kv_cache_type": _CACHE_NAMES[cache], "flash_attn": flash,
+                 **({"vision_bytes": vision} if vision else {}),
                  "layers_decided_by": "Ollama's estimate (llm/memory.go)" if est is not None else
                  "the allocations themselves", "layers_offloaded": on_gpu, "layers_model": spec.n_layers + 1,
                  "size_bytes": size, "vram_bytes": vram, "processor": processor(size, vram if on_gpu else 0),
                  "minimum_memory_bytes": minimum_bytes,
                  "gpu_margin_bytes": LLAMA_FIT_TARGET_BYTES if rules["layers"] == "fit" else minimum_bytes, **extra})
+
+
+def ollama_vision_bytes(spec: ModelSpec) -> int:
+    """The image encoder of a vision-language model, which Ollama's model files carry and load on the GPU beside the
+    layers (`ollama show gemma3` lists its projector; `ollama list` sizes gemma3:4b at 3.3 GB, its text weights in
+    Q4_K_M 2.49 GB), kept 16-bit as llama.cpp's mmproj files keep it; 0 for a text model. Its compute buffer, taken
+    only when an image is encoded, is not counted."""
+    if spec.vision is None:
+        return 0
+    from ...weights import weights_breakdown
+
+    return weights_breakdown(spec, "bf16")["vision"]
 
 
 def _estimate(spec, quant, release, num_ctx, slots, cache, flash, free, minimum, metal,
