@@ -107,10 +107,14 @@ def context_label(n: int) -> str:
 
 def table_quants(spec: ModelSpec) -> tuple[str, ...]:
     """The rows of a table by default: TABLE_QUANTS, or, for a model no GGUF of which exists (llama.cpp cannot run
-    it), the formats the engines that run it take (NO_GGUF_QUANTS)."""
+    it), the formats the engines that run it take (NO_GGUF_QUANTS); first, the checkpoint's own format where it is
+    published quantized (DeepSeek-R1's fp8-block, gpt-oss's mxfp4)."""
     from .engines import NO_GGUF_QUANTS, has_gguf
 
-    return TABLE_QUANTS if has_gguf(spec) else NO_GGUF_QUANTS
+    rows = TABLE_QUANTS if has_gguf(spec) else NO_GGUF_QUANTS
+    if spec.weights_dtype not in ("bf16", "fp16", "fp32", "checkpoint"):  # a checkpoint published quantized
+        return (spec.weights_dtype, *(q for q in rows if q != spec.weights_dtype))  # (DeepSeek-R1's fp8-block)
+    return rows
 
 
 def table(model, *, quants: Iterable[str] | None = None, contexts: Iterable[int] | None = None,

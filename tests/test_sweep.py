@@ -36,6 +36,8 @@ def test_table_shape_and_values():
     assert t.loc["int4", "8K"] == pytest.approx(e.total_bytes / 2**30)
     assert (t.diff(axis=1).iloc[:, 1:] > 0).all().all()  # grows with context
     assert (t.loc["bf16"] > t.loc["fp8"]).all() and (t.loc["int8"] > t.loc["int4"]).all()  # fewer bits, less memory
+    # a checkpoint published quantized leads its table in its own format (DeepSeek-R1: FP8 in 128 x 128 blocks)
+    assert list(table("deepseek-r1", contexts=[4096]).index)[:2] == ["fp8-block", "bf16"]
     g = table("llama-3.1-8b", contexts=[4096])
     assert list(g.index) == ["bf16", "q8_0", "q6_k", "q5_k_m", "q4_k_m", "q3_k_m", "q2_k"]
     assert (g.diff(axis=0).iloc[1:] < 0).all().all()
