@@ -25,9 +25,9 @@ def within_context(name: str, value: int, spec) -> int:
 
         v = longer_variant(spec, value)
         hint = ("" if v is None else f"; the bundled {v} runs it" if isinstance(v, str) else
-                f"; its card lists {v:,} tokens: where rope scaling gives them (YaRN), max_context={v} plans it "
-                f"(CLI --max-context {v}; Python planner.with_max_context)")
-        raise WorkloadError(f"{name} {value} exceeds {spec.name}'s max_context {spec.max_context}{hint}")
+                f"; its card lists {v:,} tokens: where rope scaling gives them (YaRN), --max-context {v} plans it "
+                f"(Python: planner.with_max_context(model, {v}))")
+        raise WorkloadError(f"{name} {value:,} exceeds {spec.name}'s max_context {spec.max_context:,}{hint}")
     return value
 
 

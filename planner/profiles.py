@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .errors import ConfigImportError, PlannerError, UnknownModelError, close_matches, shown
+from .errors import ConfigImportError, PlannerError, UnknownModelError, WorkloadError, close_matches, shown
 from .hf_import import load_config_json, spec_from_config
 from .limits import MAX_CONFIG_BYTES
 from .paths import profiles_dir, read_yaml
@@ -126,7 +126,10 @@ def with_max_context(model, max_context: int) -> ModelSpec:
     from .limits import MAX_CONTEXT
 
     spec = load_model(model)
-    return spec.model_copy(update={"max_context": positive_int("max_context", max_context, MAX_CONTEXT)})
+    if positive_int("max_context", max_context, MAX_CONTEXT) < spec.max_context:
+        raise WorkloadError(f"max_context {max_context:,} is below {spec.name}'s {spec.max_context:,}: it runs a model "
+                            "beyond its config's context (rope scaling); the context of a run is `context`")
+    return spec.model_copy(update={"max_context": max_context})
 
 
 def longer_variant(spec: ModelSpec, tokens: int) -> str | int | None:
@@ -138,9 +141,17 @@ def longer_variant(spec: ModelSpec, tokens: int) -> str | int | None:
         return None
     shape = ("model_type", "n_layers", "d_model", "n_heads", "n_kv_heads", "vocab_size")
     for other in bundled_profiles().values():
-        if other.max_context >= tokens and all(getattr(other, k) == getattr(spec, k) for k in shape):
+        if other.max_context >= tokens and _stem(other.name) == _stem(spec.name) and \
+                all(getattr(other, k) == getattr(spec, k) for k in shape):
             return other.name
     return max(variants)
+
+
+def _stem(name: str) -> str:
+    """A model's name without its context: 'microsoft/Phi-3-mini-128k-instruct' → 'microsoft/phi-3-mini-instruct'."""
+    import re
+
+    return re.sub(r"-\d+k(?=-|$)", "", name.lower())
 
 
 def _load_path(key: str) -> ModelSpec:

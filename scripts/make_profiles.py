@@ -118,7 +118,7 @@ MODELS: dict[str, tuple] = {
                                                   "2025-01-20", (131072,), "text", "70.6B", {}),
     "Qwen/Qwen3-1.7B": (["qwen3-1.7b"], "Apache-2.0", "2025-04-29", (32768,), "text", "1.7B", {}),
     "Qwen/Qwen3-Coder-30B-A3B-Instruct": (["qwen3-coder-30b-a3b", "qwen3-coder"], "Apache-2.0", "2025-07-31",
-                                          (262144,), "text", "30.5B total, 3.3B active", {}),
+                                          (262144, 1048576), "text", "30.5B total, 3.3B active", {}),
     "Qwen/Qwen2.5-Coder-32B-Instruct": (["qwen2.5-coder-32b", "qwen2.5-coder-32b-instruct"], "Apache-2.0", "2024-11-12",
                                         (32768, 131072), "text", "32.8B", {}),
 }

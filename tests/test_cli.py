@@ -68,7 +68,7 @@ def test_models_lists_profiles(capsys):
     (["estimate", "llama-3-8b", "--context", "lots"], "argument --context: must be a whole number ≥ 1, got 'lots'"),
     (["estimate", "llama-3-8b", "--batch", "1.5"], "argument --batch: must be a whole number ≥ 1, got '1.5'"),
     (["estimate", "llama-3-8b", "--quant", "q9_k"], "unknown quant 'q9_k'"),
-    (["estimate", "llama-3-8b", "--context", "64K"], "context 65536 exceeds"),
+    (["estimate", "llama-3-8b", "--context", "64K"], "context 65,536 exceeds"),
     (["estimate", "llama-3-8c"], "unknown model 'llama-3-8c'"),
     (["table", "llama-3-8b", "--unit", "TiB"], "unit 'TiB' is not one of"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),

@@ -165,7 +165,7 @@ def test_llama_cpp_runs_a_context_past_the_trained_length():
     e = estimate("meta-llama/Llama-2-7b-hf", quant="q4_k_m", engine="llama.cpp", context=16384)
     assert e.workload.context == 16384 and e.engine_details["n_ctx_train"] == 4096
     assert e.engine_details["kv_k_bytes"] == 16384 * 32 * 4096 * 2  # K: 16K cells × 32 layers × 4096 × f16
-    with pytest.raises(WorkloadError, match="exceeds meta-llama/Llama-2-7b-hf's max_context 4096"):
+    with pytest.raises(WorkloadError, match="exceeds meta-llama/Llama-2-7b-hf's max_context 4,096"):
         estimate("meta-llama/Llama-2-7b-hf", quant="q4_k_m", context=16384)  # the plain model keeps its limit
 
 

@@ -79,7 +79,7 @@ def test_runtime_none_drops_overhead():
 
 @pytest.mark.parametrize("kwargs,error,message", [
     ({"context": 0}, WorkloadError, "context must be an integer ≥ 1, got 0"),
-    ({"context": 10**6}, WorkloadError, "context 1000000 exceeds meta-llama/Meta-Llama-3-8B's max_context 8192"),
+    ({"context": 10**6}, WorkloadError, "context 1,000,000 exceeds meta-llama/Meta-Llama-3-8B's max_context 8,192"),
     ({"batch": -1}, WorkloadError, "batch must be an integer ≥ 1, got -1"),
     ({"batch": 1.5}, WorkloadError, "batch must be an integer ≥ 1, got 1.5"),
     ({"chunk": 0}, WorkloadError, "chunk must be an integer ≥ 1, got 0"),

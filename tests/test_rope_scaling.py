@@ -8,8 +8,9 @@ from tests.dashboard import app, gib, metric
 
 
 def test_a_model_run_to_its_cards_rope_scaled_context():
-    with pytest.raises(WorkloadError, match=r"max_context 40960; its card lists 131,072 tokens: where rope scaling "
-                                            r"gives them \(YaRN\), max_context=131072 plans it"):
+    with pytest.raises(WorkloadError, match=r"max_context 40,960; its card lists 131,072 tokens: where rope scaling "
+                                            r"gives them \(YaRN\), --max-context 131072 plans it "
+                                            r"\(Python: planner.with_max_context\(model, 131072\)\)"):
         estimate("qwen3-8b", context=131072)
     spec = with_max_context("qwen3-8b", 131072)
     assert spec.max_context == 131072 and load_model("qwen3-8b").max_context == 40960  # the profile is unchanged
@@ -22,12 +23,17 @@ def test_a_model_run_to_its_cards_rope_scaled_context():
     assert v.engine_details["max_model_len"] == 131072
     with pytest.raises(WorkloadError, match="max_context must be an integer ≥ 1, got 0"):
         with_max_context("qwen3-8b", 0)
+    with pytest.raises(WorkloadError, match="max_context 16,384 is below google/gemma-3-4b-it's 131,072"):
+        with_max_context("gemma-3-4b", 16384)  # not a longer run: the context of a run is `context`
 
 
 def test_a_longer_checkpoint_of_the_same_shapes_is_named():
     with pytest.raises(WorkloadError, match="the bundled microsoft/Phi-3-small-128k-instruct runs it"):
         estimate("phi-3-small", context=16384)
-    with pytest.raises(WorkloadError, match=r"max_context 8192$"):  # Llama 3's card lists 8K only
+    # the same shapes under another name are another model (an R1 distill of Qwen2.5-Coder's base): rope scaling
+    with pytest.raises(WorkloadError, match="Qwen2.5-Coder-32B-Instruct's max_context 32,768; its card lists 131,072"):
+        estimate("qwen2.5-coder-32b", context=131072)
+    with pytest.raises(WorkloadError, match=r"max_context 8,192$"):  # Llama 3's card lists 8K only
         estimate("llama-3-8b", context=65536)
 
 

@@ -154,5 +154,5 @@ def test_the_optimizer_step_under_sharding_updates_only_this_gpus_partition(dist
 
 
 def test_a_sequence_beyond_the_models_context_is_refused_as_estimate_refuses_it():
-    with pytest.raises(WorkloadError, match="seq_len 204800 exceeds meta-llama/Llama-3.1-8B's max_context 131072"):
+    with pytest.raises(WorkloadError, match="seq_len 204,800 exceeds meta-llama/Llama-3.1-8B's max_context 131,072"):
         train_estimate("meta-llama/Llama-3.1-8B", seq_len=200 * 1024)

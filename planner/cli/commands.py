@@ -75,7 +75,8 @@ def cmd_estimate(a) -> str:
                  host_bandwidth_bytes_per_s=host_rate,
                  **options)
     if a.json:
-        return json.dumps({**e.to_dict(), **local_json(gpu)}, indent=2)
+        ran_to = {"max_context": spec.max_context} if a.max_context else {}  # --max-context: rope scaling
+        return json.dumps({**e.to_dict(), **ran_to, **local_json(gpu)}, indent=2)
     w = e.workload
     chunked = "" if not w.chunk or e.engine else f", prefill in {w.chunk:,}-token chunks" + (
         " (llama.cpp's n_ubatch, as GGUF files run)" if a.chunk is None else "")
