@@ -87,10 +87,13 @@ def context_per_quant(model, *, gpu: str | GPU, quants=None, batch: int = 1) -> 
     for q in (table_quants(spec) if quants is None else name_list("quants", quants)):
         ctx = max_context(spec, quant=q, gpu=g, batch=batch)
         e = estimate(spec, quant=q, context=max(ctx, 1), batch=batch, gpu=g)
+        # none: the weights alone do not fit, or they do and the runtime's overhead beside them does not
+        none = "weights" if e.weights_bytes > g.usable_memory_bytes else "weights and overhead"
         rows.append(dict(quant=get_quant(q).name, max_context=ctx, weights_bytes=e.weights_bytes,
                          kv_cache_bytes=e.kv_cache_bytes if ctx else 0, total_bytes=e.total_bytes if ctx else None,
                          decode_tokens_per_s=e.decode_tokens_per_s if ctx else None,
-                         limited_by="max_position_embeddings" if ctx == spec.max_context else "memory"))
+                         limited_by=none if not ctx else "max_position_embeddings" if ctx == spec.max_context
+                         else "memory"))
     return pd.DataFrame(rows)
 
 

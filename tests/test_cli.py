@@ -43,6 +43,8 @@ def test_table_contexts_apart_or_comma_separated(capsys):
         assert code == 0
         rows.append(out.splitlines()[1:])
     assert rows[0] == rows[1] and rows[0][0].split() == ["4K", "8K"]
+    code, out, _ = run(capsys, "estimate", "llama-3.1-8b", "--context", "8.5K")  # 8.5 × 1,024 tokens
+    assert code == 0 and "context 8,704" in out.splitlines()[0]
 
 
 def test_estimate_json_has_api_keys(capsys):
@@ -74,6 +76,8 @@ def test_models_lists_profiles(capsys):
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     # a comma that does not group thousands is refused, not dropped: 409,632,768 tokens, 245 GiB
     (["estimate", "llama-3-8b", "--context", "4096,8192"], "--context: must be one whole number, got '4096,8192'"),
+    (["table", "llama-3-8b", "--contexts", "4K,8,192"], "'4K,8,192' is ambiguous: '8,192' may be one number or two"),
+    (["estimate", "llama-3-8b", "--context", "8.3K"], "must be a whole number of tokens, got '8.3K' (8,499.2)"),
     (["estimate", "llama-3-8b", "--gpu-memory", "24,5GiB", "--gpu-bandwidth", "1008GB/s"],
      "--gpu-memory must be a size such as 24GiB or 1008GB, got '24,5GiB'"),
 ])

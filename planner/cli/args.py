@@ -18,23 +18,34 @@ class Parser(argparse.ArgumentParser):
 
 
 def parse_tokens(text: str) -> int:
-    """'8192', '8,192', '8K' (= 8192), '128k', '1M' (= 1,048,576) → tokens."""
+    """'8192', '8,192', '8K' (= 8192), '128k', '1M' (= 1,048,576), '8.5K' (= 8704) → tokens."""
     s = ungrouped(str(text).strip().lower().replace("_", ""))
     if s is None:
         raise argparse.ArgumentTypeError(f"must be one whole number, got {text!r} (a comma only groups thousands, "
                                          "as in 8,192)")
     mult = {"k": 1024, "m": 1024**2}.get(s[-1:], 1)
     digits = s[:-1] if mult > 1 else s
-    if not digits.isdigit():
+    whole, _, frac = digits.partition(".")
+    if not (whole.isdigit() and (not frac or (frac.isdigit() and mult > 1))) or len(digits) > 30:
         raise argparse.ArgumentTypeError(f"must be a whole number ≥ 1, got {text!r} (8K is 8,192, 1M 1,048,576)")
-    return int(digits) * mult
+    tokens = int(whole) * mult + (int(frac) * mult) // 10 ** len(frac) if frac else int(whole) * mult
+    if frac and int(frac) * mult % 10 ** len(frac):
+        raise argparse.ArgumentTypeError(f"must be a whole number of tokens, got {text!r} "
+                                         f"({int(whole) * mult + int(frac) * mult / 10 ** len(frac):,.1f})")
+    return tokens
 
 
 def positives(text: str) -> list[int]:
-    """'4096,32768' → [4096, 32768], as --quants takes its list; '8,192' is one number, 8192."""
+    """'4096,32768' → [4096, 32768], as --quants takes its list; '8,192' is one number, 8192. A list where a comma
+    could be either ('4K,8,192': 4K and 8,192, or 4K, 8 and 192) is refused."""
     if ungrouped(str(text).strip().lower()) is not None:
         return [positive(text)]
-    return [positive(part) for part in str(text).split(",")]
+    parts = str(text).strip().split(",")
+    for a, b in zip(parts, parts[1:], strict=False):
+        if a.strip().isdigit() and len(a.strip()) <= 3 and b.strip().isdigit() and len(b.strip()) == 3:
+            raise argparse.ArgumentTypeError(f"{text!r} is ambiguous: '{a},{b}' may be one number or two; give the "
+                                             "values apart (4096 32768) or with units (4K,32K)")
+    return [positive(part) for part in parts]
 
 
 def unit(text: str) -> str:

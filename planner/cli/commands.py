@@ -271,7 +271,8 @@ def cmd_fit(a) -> str:
             total = format_bytes(r.total_bytes, a.unit) if r.max_context else "—"
             speed = f"{r.decode_tokens_per_s:.1f}" if r.max_context and has_speed(gpu) else "—"
             lines.append(f"  {r.quant:<10} {r.max_context:>12,} {total:>14} {speed:>13}  "
-                         f"{r.limited_by if r.max_context else 'weights alone do not fit'}")
+                         + (r.limited_by if r.max_context else "weights alone do not fit" if r.limited_by == "weights"
+                            else "the weights fit, not with the runtime's overhead beside them"))
         return "\n".join(lines + _no_gguf_note(spec, df["quant"], "", defaulted=True))
     where = local_lines(gpu, a.unit)  # a local GPU is one GPU: no tensor-parallel counts of it
     df = fit(spec, context=a.context, batch=a.batch, gpus=gpu if a.gpu else None,
