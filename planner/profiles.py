@@ -33,12 +33,25 @@ def bundled_profiles() -> dict[str, ModelSpec]:
 
 @lru_cache(maxsize=1)
 def _index() -> dict[str, str]:
-    """Lower-cased id, id without org, and aliases → canonical id."""
+    """Lower-cased id, id without org, and aliases → canonical id; then Ollama's library names (ollama_tags)."""
     out: dict[str, str] = {}
     for name, spec in bundled_profiles().items():
         for key in (name, name.split("/")[-1], *spec.aliases):
             out.setdefault(key.lower(), name)
+    for tag, name in ollama_tags()[0].items():
+        out.setdefault(tag.lower(), name)
     return out
+
+
+@lru_cache(maxsize=1)
+def ollama_tags() -> tuple[dict[str, str], dict[str, str]]:
+    """(Ollama library name[:tag] → bundled profile id, tag → what it is where planner does not bundle its model),
+    from profiles/ollama.yaml."""
+    data = read_yaml(profiles_dir() / "ollama.yaml")
+    tags, missing = dict(data["tags"]), dict(data.get("not_bundled") or {})
+    if unknown := [t for t, name in tags.items() if name not in bundled_profiles()]:
+        raise PlannerError(f"profiles/ollama.yaml: {unknown[0]} names {tags[unknown[0]]}, which is not bundled")
+    return tags, missing
 
 
 def list_models() -> list[str]:
@@ -176,6 +189,8 @@ def _load_path(key: str) -> ModelSpec:
         raise ConfigImportError(f"config.json not found: {key}")
     if key.count("/") == 1 and (spec := from_hub(key)) is not None:
         return spec
+    if (what := ollama_tags()[1].get(key.lower())) is not None:
+        raise UnknownModelError(what)
     suggestions = list(dict.fromkeys(_index()[m] for m in close_matches(key, _index())))
     hint = f"; did you mean: {', '.join(suggestions)}?" if suggestions else "; `planner models` lists them"
     raise UnknownModelError(f"unknown model {shown(key, 200)}: not a bundled profile or an existing path"

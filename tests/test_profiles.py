@@ -101,3 +101,17 @@ def test_profile_counts_the_published_parameters(model):
     text = PUBLISHED_PARAMS[model]
     half = 0.5 * 10.0 ** -len(text.partition(".")[2]) * 1e9
     assert abs(load_model(model).param_count - float(text) * 1e9) <= half
+
+
+@pytest.mark.parametrize("name,profile", [
+    # https://ollama.com/library/<name>: each page lists its tags and the model each is
+    ("llama3.3", "meta-llama/Llama-3.3-70B-Instruct"), ("phi4", "microsoft/phi-4"), ("gemma3", "google/gemma-3-4b-it"),
+    ("deepseek-r1:14b", "deepseek-ai/DeepSeek-R1-Distill-Qwen-14B"), ("qwen3:30b", "Qwen/Qwen3-30B-A3B"),
+    ("QWEN3-CODER", "Qwen/Qwen3-Coder-30B-A3B-Instruct"), ("deepseek-r1", "deepseek-ai/DeepSeek-R1")])
+def test_ollama_library_names_find_their_profile(name, profile):
+    assert load_model(name).name == profile
+
+
+def test_an_ollama_tag_of_a_model_planner_does_not_bundle_says_what_it_is():
+    with pytest.raises(UnknownModelError, match="deepseek-r1:8b is DeepSeek-R1-0528-Qwen3-8B, which planner does not"):
+        load_model("deepseek-r1:8b")
