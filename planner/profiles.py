@@ -32,15 +32,20 @@ def bundled_profiles() -> dict[str, ModelSpec]:
 
 
 @lru_cache(maxsize=1)
-def _index() -> dict[str, str]:
-    """Lower-cased id, id without org, and aliases → canonical id; then Ollama's library names (ollama_tags)."""
+def profile_names() -> dict[str, str]:
+    """Lower-cased id, id without org, and aliases → canonical id."""
     out: dict[str, str] = {}
     for name, spec in bundled_profiles().items():
         for key in (name, name.split("/")[-1], *spec.aliases):
             out.setdefault(key.lower(), name)
-    for tag, name in ollama_tags()[0].items():
-        out.setdefault(tag.lower(), name)
     return out
+
+
+@lru_cache(maxsize=1)
+def _index() -> dict[str, str]:
+    """profile_names, then Ollama's library names (ollama_tags): what a user may call a model. A log's model name is
+    read against profile_names alone ('Phi3' in a GGUF's general.name is no Ollama tag)."""
+    return {**{tag.lower(): name for tag, name in ollama_tags()[0].items()}, **profile_names()}
 
 
 @lru_cache(maxsize=1)

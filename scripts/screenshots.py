@@ -17,11 +17,11 @@ from serve import CHROMIUM_ARGS, dashboard  # noqa: E402
 OUT = ROOT / "docs" / "screenshots"
 PORT = 8597
 VIEWS = {  # file name → path and query string (the dashboard's own links)
-    "estimate": "?quant=q4_k_m&context=8192",
+    "estimate": "?quant=int4&context=8192",
     "table": "table",
     "sweeps": "sweeps?model=meta-llama/Llama-3.1-8B&gpu=h100-sxm",
     "which_gpu": "which_gpu?model=meta-llama/Llama-3.1-70B&quant=q4_k_m&context=32768",
-    "compare": "compare?quant=q4_k_m&context=8192",
+    "compare": "compare?quant=int4&context=8192",
     "accuracy": "accuracy",
     "finetune": "finetune?model=meta-llama/Llama-3.1-8B&method=qlora&seq_len=4096",
 }

@@ -24,10 +24,10 @@ def _normal(name: str) -> str:
 @lru_cache(maxsize=1)
 def _short_names() -> dict[str, str]:
     """Normalised short names and aliases of every bundled profile (with and without -instruct, -hf, …) → id."""
-    from ...profiles import _index
+    from ...profiles import profile_names
 
     out: dict[str, str] = {}
-    for key, canonical in _index().items():
+    for key, canonical in profile_names().items():
         short = _normal(key.split("/")[-1])
         for variant in (short, _FINETUNE.sub("", short)):
             out.setdefault(variant, canonical)
@@ -36,10 +36,10 @@ def _short_names() -> dict[str, str]:
 
 def profile_for(name: str) -> str | None:
     """The bundled profile a model name from a log names, or None."""
-    from ...profiles import _index
+    from ...profiles import profile_names
 
     name = name.strip().strip("'\"")
-    if (exact := _index().get(name.lower())) is not None:
+    if (exact := profile_names().get(name.lower())) is not None:
         return exact
     last = re.split(r"[\\/]", name.rstrip("/\\"))[-1].split("--")[-1]  # a path, or models--org--name
     last = re.sub(r"\.gguf$", "", last, flags=re.IGNORECASE)
