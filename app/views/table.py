@@ -65,7 +65,7 @@ def _table(setup: Setup) -> None:
 
 
 def _picker(groups: dict, common: tuple[str, ...]) -> None:
-    label = f"common ({common[0]}, {common[1]} … {common[-1]})" if len(common) > 3 else f"common ({', '.join(common)})"
+    label = f"common ({common[0]}, {common[1]} … {common[-1]})" if len(common) > 4 else f"common ({', '.join(common)})"
     widget("multiselect", "groups", "Weights formats in the table", where=st, options=["common", *groups],
            format_func=lambda g: label if g == "common" else g)
 
