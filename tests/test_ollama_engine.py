@@ -332,3 +332,7 @@ def test_ollama_loads_a_vision_models_image_encoder():
     assert e.weights_bytes / 1e9 == pytest.approx(3.3, abs=0.05)
     assert "vision_bytes" not in estimate("gemma-3-1b", engine="ollama", quant="q4_k_m", gpu="rtx-4090",
                                           context=8192).engine_details  # a text model
+    from tests.dashboard import app, caption
+
+    at = app(model="google/gemma-3-4b-it", quant="q4_k_m", engine="ollama", gpu="rtx-4060-ti-16gb", context="8192")
+    assert "The weights include the image encoder, 0.78 GiB in 16 bits" in caption(at)
