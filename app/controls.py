@@ -129,8 +129,8 @@ def begin(uses=ALL) -> Setup:
     except (PlannerError, ValidationError) as e:
         st.error(plain(f"Cannot use this model: {message(e)}"))
         stop()
-    if state["max_context"] is not None and "context" in uses:  # rope scaling (planner.with_max_context)
-        spec = spec.model_copy(update={"max_context": int(state["max_context"])})
+    if state["max_context"] is not None and "context" in uses and state["max_context"] > spec.max_context:
+        spec = spec.model_copy(update={"max_context": int(state["max_context"])})  # rope scaling: only beyond it
     st.session_state["planner_spec"] = spec
     unit = state["unit"]
     gpu, usable, gpu_text = _gpu_text(state, unit) if "gpu" in uses else (None, 0, "")

@@ -24,9 +24,10 @@ def within_context(name: str, value: int, spec) -> int:
         from .profiles import longer_variant
 
         v = longer_variant(spec, value)
+        cli = "" if name == "seq_len" else f"--max-context {v} plans it (Python: "  # training: Python only
         hint = ("" if v is None else f"; the bundled {v} runs it" if isinstance(v, str) else
-                f"; its card lists {v:,} tokens: where rope scaling gives them (YaRN), --max-context {v} plans it "
-                f"(Python: planner.with_max_context(model, {v}))")
+                f"; its card lists {v:,} tokens: where rope scaling gives them (YaRN), {cli}"
+                f"planner.with_max_context(model, {v}){')' if cli else ' plans it'}")
         raise WorkloadError(f"{name} {value:,} exceeds {spec.name}'s max_context {spec.max_context:,}{hint}")
     return value
 

@@ -116,7 +116,11 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
     else:
         gpus = [load_gpu(g).id for g in ([gpus] if isinstance(gpus, GPU) else name_list("gpus", gpus))]
     # by default FIT_QUANTS, less the GGUF presets of a model no GGUF of which exists
-    quants = runnable_quants(spec, FIT_QUANTS) if quants is None else name_list("quants", quants)
+    if quants is None:  # and first the checkpoint's own format where it is published quantized (gpt-oss's mxfp4)
+        own = () if spec.weights_dtype in ("bf16", "fp16", "fp32", "checkpoint") else (spec.weights_dtype,)
+        quants = tuple(dict.fromkeys(own + runnable_quants(spec, FIT_QUANTS)))
+    else:
+        quants = name_list("quants", quants)
     kv_dtypes = None if kv_dtypes is None else name_list("kv_dtypes", kv_dtypes)
     gpu_counts = int_list("gpu_counts", gpu_counts, MAX_GPUS)
     flag("only_fitting", only_fitting)

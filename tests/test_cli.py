@@ -77,6 +77,9 @@ def test_models_lists_profiles(capsys):
     # a comma that does not group thousands is refused, not dropped: 409,632,768 tokens, 245 GiB
     (["estimate", "llama-3-8b", "--context", "4096,8192"], "--context: must be one whole number, got '4096,8192'"),
     (["table", "llama-3-8b", "--contexts", "4K,8,192"], "'4K,8,192' is ambiguous: '8,192' may be one number or two"),
+    (["table", "llama-3-8b", "--contexts", "1,5K"], "'1,5K' is ambiguous: '1,5K' may be one number or two"),
+    (["estimate", "qwen3-8b", "--engine", "ollama", "--max-context", "128K"], "--max-context does not apply to Ollama"),
+    (["fit", "qwen3-8b", "--train", "--gpu", "h100-sxm", "--max-context", "128K"], "fit --train plans fine-tuning"),
     (["estimate", "llama-3-8b", "--context", "8.3K"], "must be a whole number of tokens, got '8.3K' (8,499.2)"),
     (["estimate", "llama-3-8b", "--gpu-memory", "24,5GiB", "--gpu-bandwidth", "1008GB/s"],
      "--gpu-memory must be a size such as 24GiB or 1008GB, got '24,5GiB'"),

@@ -407,3 +407,10 @@ def test_vllm_from_0_10_refuses_phi_3_small_and_sglang_speeds_it():
     assert estimate("phi-3-small", engine_version="0.9.2", **kw).kv_cache_bytes > 0
     assert estimate("phi-3-small", quant="int4", context=4096, gpu="l4").performance.engine == "sglang"
     assert estimate("phi-3-mini", quant="int4", context=4096, gpu="l4").performance.engine == "vllm"
+
+
+def test_vllm_0_9_plans_phi_3_small_with_the_v0_engine_it_fell_back_to():
+    e = estimate("phi-3-small", context=4096, gpu="l4", engine="vllm", engine_version="0.9.2")
+    v0 = estimate("phi-3-small", context=4096, gpu="l4", engine="vllm", engine_version="0.7.3")
+    assert "its V0 engine: 0.7.3's rules" in e.engine_details["engine_version"]
+    assert e.kv_cache_bytes == v0.kv_cache_bytes and e.activation_bytes == v0.activation_bytes

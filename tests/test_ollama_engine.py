@@ -332,6 +332,10 @@ def test_ollama_loads_a_vision_models_image_encoder():
     assert e.weights_bytes / 1e9 == pytest.approx(3.3, abs=0.05)
     assert "vision_bytes" not in estimate("gemma-3-1b", engine="ollama", quant="q4_k_m", gpu="rtx-4090",
                                           context=8192).engine_details  # a text model
+    # releases whose own estimate chose the layers (to 0.12.10) sized them without it: planner follows that estimate
+    old = estimate("gemma-3-4b", engine="ollama", quant="q4_k_m", gpu="rtx-4060-ti-16gb", context=8192,
+                   engine_version="0.9.0")
+    assert "vision_bytes" not in old.engine_details and old.weights_bytes == text.weights_bytes
     from tests.dashboard import app, caption
 
     at = app(model="google/gemma-3-4b-it", quant="q4_k_m", engine="ollama", gpu="rtx-4060-ti-16gb", context="8192")

@@ -115,3 +115,36 @@ def test_ollama_library_names_find_their_profile(name, profile):
 def test_an_ollama_tag_of_a_model_planner_does_not_bundle_says_what_it_is():
     with pytest.raises(UnknownModelError, match="deepseek-r1:8b is DeepSeek-R1-0528-Qwen3-8B, which planner does not"):
         load_model("deepseek-r1:8b")
+
+
+def test_a_profiles_folder_of_ones_own_needs_no_ollama_names(tmp_path):
+    """PLANNER_PROFILES: a folder without ollama.yaml, or with fewer models than its tags name, still finds models."""
+    import shutil
+    import subprocess
+    import sys
+
+    from planner.paths import profiles_dir
+
+    own = tmp_path / "profiles"
+    shutil.copytree(profiles_dir(), own)
+    (own / "ollama.yaml").unlink()
+    code = "from planner import load_model; print(load_model('llama-3.1-8b').name)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**__import__("os").environ, "PLANNER_PROFILES": str(own)})
+    assert run.stdout.strip() == "meta-llama/Llama-3.1-8B", run.stderr
+    shutil.copy(profiles_dir() / "ollama.yaml", own / "ollama.yaml")
+    (own / "models" / "phi-4.yaml").unlink()  # phi4's model gone: its tag is left out, the rest resolve
+    code = "from planner import load_model; print(load_model('llama3.3').name)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**__import__("os").environ, "PLANNER_PROFILES": str(own)})
+    assert run.stdout.strip() == "meta-llama/Llama-3.3-70B-Instruct", run.stderr
+
+
+def test_every_ollama_tag_names_a_bundled_profile():
+    import yaml
+
+    from planner.paths import profiles_dir
+    from planner.profiles import bundled_profiles
+
+    data = yaml.safe_load((profiles_dir() / "ollama.yaml").read_text())
+    assert data["tags"] and all(name in bundled_profiles() for name in data["tags"].values())

@@ -56,3 +56,5 @@ def test_the_dashboard_runs_a_model_to_a_longer_context():
     at = app(model="Qwen/Qwen3-8B", context="131072", max_context="131072", kv="bf16", quant="bf16")
     assert not any("above" in e.value for e in at.error) and metric(at, "KV cache") == gib(18 * 2**30)
     assert at.query_params["max_context"] == "131072"  # in the link
+    at = app(model="google/gemma-3-4b-it", max_context="16384", context="32768")  # below its own: not applied
+    assert not any("above" in e.value for e in at.error)

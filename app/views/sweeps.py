@@ -53,7 +53,10 @@ def main(setup: Setup) -> None:
     spec = setup.spec
     st.title("Sweeps")
     st.caption(plain(setup.headline()))
-    quants = list(dict.fromkeys([*BASE, *([setup.quant] if setup.quant else [])]))
+    from planner.engines import runnable_quants
+
+    base = runnable_quants(spec, BASE) + (("fp8",) if len(runnable_quants(spec, BASE)) < len(BASE) else ())
+    quants = list(dict.fromkeys([*base, *([setup.quant] if setup.quant else [])]))  # no GGUF rows where none exist
     by_ctx, by_batch = _sweeps(spec, setup.gpu, tuple(quants), setup.kv, setup.batch, setup.context, setup.usable_bytes)
     budget = setup.usable_bytes / UNIT_BYTES[setup.unit]
     if setup.gpu is not None or setup.usable_bytes:

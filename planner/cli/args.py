@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 from ..errors import PlannerError
 from ..units import parse_unit, ungrouped
@@ -41,8 +42,8 @@ def positives(text: str) -> list[int]:
     if ungrouped(str(text).strip().lower()) is not None:
         return [positive(text)]
     parts = str(text).strip().split(",")
-    for a, b in zip(parts, parts[1:], strict=False):
-        if a.strip().isdigit() and len(a.strip()) <= 3 and b.strip().isdigit() and len(b.strip()) == 3:
+    for a, b in zip(parts, parts[1:], strict=False):  # '8,192' (thousands) or '1,5K' (a decimal comma)
+        if re.fullmatch(r"\d{1,3}", a.strip()) and re.fullmatch(r"\d{1,3}[kKmM]?", b.strip()):
             raise argparse.ArgumentTypeError(f"{text!r} is ambiguous: '{a},{b}' may be one number or two; give the "
                                              "values apart (4096 32768) or with units (4K,32K)")
     return [positive(part) for part in parts]

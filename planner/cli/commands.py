@@ -37,6 +37,11 @@ def _names_first(a):
 
 def cmd_estimate(a) -> str:
     spec = _names_first(a)
+    if a.max_context and a.engine == "ollama":
+        from ..errors import PlannerError
+
+        raise PlannerError("--max-context does not apply to Ollama, which cuts num_ctx to the model's trained context "
+                           "(\"requested context size too large for model\")")
     from ..estimate import estimate
     from ..performance import transformers_attention_note
     from ..units import parse_size
@@ -247,6 +252,11 @@ def _no_gguf_note(spec, quants, hint: str = " (--quants bf16,fp8,int8,int4)", **
 
 def cmd_fit(a) -> str:
     if a.train:
+        if a.max_context:
+            from ..errors import PlannerError
+
+            raise PlannerError("--max-context plans inference beyond a model's context; fit --train plans "
+                               "fine-tuning at the model's own")
         from .train import cmd_fit_train
 
         return cmd_fit_train(a)

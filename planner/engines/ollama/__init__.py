@@ -137,7 +137,9 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
                   n_ctx=num_ctx * slots, flash_attn=flash, engine_version=f"b{build}",
                   kv_unified=rules["unified_kv"] and slots > 1 if split else None)
 
-    vision = ollama_vision_bytes(spec)
+    # the releases whose own estimate chose the layers (to 0.12.10) sized them without the image encoder: planner
+    # follows that estimate there and counts the encoder only where the allocations decide
+    vision = 0 if estimated else ollama_vision_bytes(spec)
 
     def placed(layers: int, cpu_moe: int = 0) -> EngineMemory:
         m = llamacpp_memory(spec, **common, n_gpu_layers=layers, n_cpu_moe=cpu_moe)
@@ -170,7 +172,7 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
         size, vram = est.total, est.vram
     else:
         vram = device(chosen)
-        size = vram + d["host_total_bytes"]
+        size = vram + d["host_total_bytes"] + (vision if not d["n_gpu_layers"] else 0)  # the encoder in RAM
         if on_gpu == spec.n_layers + 1 and not d.get("n_cpu_moe"):  # every layer wholly on the GPU: Ollama counts
             vram = size  # the CPU-side input weights and buffers as VRAM "to represent complete offloading"
     extra = {} if est is None else {

@@ -128,6 +128,9 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
         raise WorkloadError(f"vLLM {version} cannot run {spec.name}: {why}; engine_version='{last}' (CLI "
                             f"--engine-version {last}) plans the V0 engine that ran it, or engine='sglang' or "
                             "'transformers'")
+    if spec.model_type in VLLM_REMOVED and release >= (0, 8, 0):  # 0.8 and 0.9 fell back to V0 for it
+        last = VLLM_REMOVED[spec.model_type][2]
+        version, release = f"{version} (its V0 engine: {last}'s rules)", vllm_release(last)
     rules = vllm_rules(release)
     within_context("max_model_len", max_model_len, spec)
     entrypoint = options.get("entrypoint")
