@@ -122,7 +122,7 @@ def load_model(model: str | Path | ModelSpec | dict) -> ModelSpec:
     key = str(model).strip()
     if len(key) > MAX_NAME:
         raise UnknownModelError(f"model name or path of {len(key):,} characters is longer than {MAX_NAME:,}")
-    if (canonical := _index().get(key.lower())) is not None:
+    if (canonical := _index().get(key.lower().removesuffix(":latest"))) is not None:  # Ollama's default tag
         return bundled_profiles()[canonical]
     if key.startswith("hf://"):  # the Hub, by range requests: config.json and the safetensors or GGUF headers
         from .files.hub import load_hub_model
@@ -196,7 +196,7 @@ def _load_path(key: str) -> ModelSpec:
         raise ConfigImportError(f"config.json not found: {key}")
     if key.count("/") == 1 and (spec := from_hub(key)) is not None:
         return spec
-    if (what := ollama_tags()[1].get(key.lower())) is not None:
+    if (what := ollama_tags()[1].get(key.lower().removesuffix(":latest"))) is not None:
         raise UnknownModelError(what)
     suggestions = list(dict.fromkeys(_index()[m] for m in close_matches(key, _index())))
     hint = f"; did you mean: {', '.join(suggestions)}?" if suggestions else "; `planner models` lists them"

@@ -107,7 +107,8 @@ def test_profile_counts_the_published_parameters(model):
     # https://ollama.com/library/<name>: each page lists its tags and the model each is
     ("llama3.3", "meta-llama/Llama-3.3-70B-Instruct"), ("phi4", "microsoft/phi-4"), ("gemma3", "google/gemma-3-4b-it"),
     ("deepseek-r1:14b", "deepseek-ai/DeepSeek-R1-Distill-Qwen-14B"), ("qwen3:30b", "Qwen/Qwen3-30B-A3B"),
-    ("QWEN3-CODER", "Qwen/Qwen3-Coder-30B-A3B-Instruct"), ("deepseek-r1", "deepseek-ai/DeepSeek-R1")])
+    ("QWEN3-CODER", "Qwen/Qwen3-Coder-30B-A3B-Instruct"), ("deepseek-r1", "deepseek-ai/DeepSeek-R1"),
+    ("gemma3:latest", "google/gemma-3-4b-it")])  # `ollama list` shows the default tag as :latest
 def test_ollama_library_names_find_their_profile(name, profile):
     assert load_model(name).name == profile
 
