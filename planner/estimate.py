@@ -326,6 +326,8 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     # the release decides llama.cpp's prefill kernels and vLLM's engine loop; Ollama's versions are its own, and all
     # vendor a llama.cpp past every kernel change planner models (OLLAMA_OLDEST_LLAMACPP_BUILD)
     version = engine_options.get("engine_version") if engine in ("llama.cpp", "vllm") and speed == engine else None
+    if version is not None and engine == "vllm" and details.get("v0_rules_of"):
+        version = details["v0_rules_of"]  # a release that fell back to V0 for this model: V0's engine loop
     perf = None if gpu is None else performance(spec, w, total, gpu=gpu, engine=speed, prompt=prompt,
                                                 refusal=refusal, efficiency=efficiency,
                                                 prefill_efficiency=prefill_efficiency, engine_version=version,

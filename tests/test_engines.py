@@ -414,3 +414,4 @@ def test_vllm_0_9_plans_phi_3_small_with_the_v0_engine_it_fell_back_to():
     v0 = estimate("phi-3-small", context=4096, gpu="l4", engine="vllm", engine_version="0.7.3")
     assert "its V0 engine: 0.7.3's rules" in e.engine_details["engine_version"]
     assert e.kv_cache_bytes == v0.kv_cache_bytes and e.activation_bytes == v0.activation_bytes
+    assert e.performance.engine_loop_seconds == v0.performance.engine_loop_seconds > 0  # V0's host loop too

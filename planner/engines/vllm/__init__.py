@@ -128,9 +128,11 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
         raise WorkloadError(f"vLLM {version} cannot run {spec.name}: {why}; engine_version='{last}' (CLI "
                             f"--engine-version {last}) plans the V0 engine that ran it, or engine='sglang' or "
                             "'transformers'")
+    fallback = {}
     if spec.model_type in VLLM_REMOVED and release >= (0, 8, 0):  # 0.8 and 0.9 fell back to V0 for it
         last = VLLM_REMOVED[spec.model_type][2]
         version, release = f"{version} (its V0 engine: {last}'s rules)", vllm_release(last)
+        fallback = {"v0_rules_of": last}
     rules = vllm_rules(release)
     within_context("max_model_len", max_model_len, spec)
     entrypoint = options.get("entrypoint")
@@ -264,7 +266,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                  "max_model_len": max_model_len, "fits_max_model_len": 0 < available and blocks >= per_request,
                  "free_at_start_bytes": free_at_start, "gpus": tp * pp * dp, "replicas": dp,
                  "expert_parallel_size": ep if spec.moe is not None else 1, "layers_per_gpu": stage_layers[tight],
-                 "communication_bytes": comm, "engine_version": version, "charged_bytes": charged,
+                 "communication_bytes": comm, "engine_version": version, **fallback, "charged_bytes": charged,
                  "sampler": path, "sampler_bytes": sampler if pp == 1 or tight == pp - 1 else 0,
                  "forward_bytes": layers,
                  "mxfp4_experts": mxfp4_experts,
