@@ -415,3 +415,16 @@ def test_vllm_0_9_plans_phi_3_small_with_the_v0_engine_it_fell_back_to():
     assert "its V0 engine: 0.7.3's rules" in e.engine_details["engine_version"]
     assert e.kv_cache_bytes == v0.kv_cache_bytes and e.activation_bytes == v0.activation_bytes
     assert e.performance.engine_loop_seconds == v0.performance.engine_loop_seconds > 0  # V0's host loop too
+
+
+def test_llama_cpp_mmproj_loads_the_image_encoder_beside_the_layers():
+    """llama-server --mmproj: Gemma 3 4B's image encoder (419,816,304 parameters, as transformers' class counts the
+    SigLIP tower and projector) from its 16-bit mmproj file, on the GPU with the layers, in system RAM without them."""
+    kw = dict(quant="q4_k_m", engine="llama.cpp", gpu="rtx-4060-ti-16gb", context=8192)
+    text, both = estimate("gemma-3-4b", **kw), estimate("gemma-3-4b", mmproj=True, **kw)
+    assert both.weights_bytes - text.weights_bytes == both.engine_details["mmproj_bytes"] == 2 * 419_816_304
+    cpu = estimate("gemma-3-4b", mmproj=True, n_gpu_layers=0, **kw)
+    assert cpu.engine_details["host_weights_bytes"] - estimate("gemma-3-4b", n_gpu_layers=0, **kw).engine_details[
+        "host_weights_bytes"] == 2 * 419_816_304
+    with pytest.raises(WorkloadError, match="mmproj: meta-llama/Llama-3.1-8B has no image encoder"):
+        estimate("llama-3.1-8b", mmproj=True, **kw)

@@ -130,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("-ot", "--override-tensor", action="append", metavar="REGEX=CPU",
                    help="llama.cpp -ot: the tensors whose GGUF names the regex finds stay in system RAM, e.g. "
                    r"'blk\.[2-9][0-9]\.ffn_.*_exps=CPU' (repeatable)")
+    e.add_argument("--mmproj", action="store_true",
+                   help="llama.cpp --mmproj: a vision model's image encoder (its 16-bit mmproj file) on the GPU too")
     e.add_argument("--no-op-offload", action="store_true",
                    help="llama.cpp --no-op-offload (from b5346): weights kept in system RAM run on the CPU for a "
                    "prompt too, not copied to the GPU (smaller compute buffer; prompt speed not modelled)")

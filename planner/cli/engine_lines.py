@@ -116,7 +116,10 @@ def engine_lines(e, unit: str) -> list[str]:
                 + (" (-ngl defaults to 0 before b6325; set --n-gpu-layers)" if d.get("ngl_default_zero") else ""),
                 f"  host (system RAM): weights {d['host_weights_bytes'] / mib:.2f} MiB, "
                 f"KV {d['host_kv_bytes'] / mib:.2f} MiB, compute {d['host_compute_bytes'] / mib:.2f} MiB, "
-                f"output {d['host_output_bytes'] / mib:.2f} MiB", *overflow]
+                f"output {d['host_output_bytes'] / mib:.2f} MiB", *overflow,
+                *([f"  the weights include the image encoder of --mmproj, {d['mmproj_bytes'] / mib:.2f} MiB in 16 "
+                   "bits (its compute buffer, taken when an image is encoded, is not counted)"]
+                  if d.get("mmproj_bytes") else [])]
     if e.engine == "transformers":
         return [f"transformers {d['engine_version']} generate(): the rules of that release's cache classes and "
                 "modeling code"]

@@ -34,7 +34,7 @@ ENGINE_OPTIONS = {
     "sglang": ("gpu_memory_bytes", "mem_fraction_static", "tp_size", "context_length", "max_running_requests",
                "chunked_prefill_size", "cpu_offload_gb"),
     "llama.cpp": ("engine_version", "fit", "backend", "n_ctx", "n_batch", "n_ubatch", "n_parallel", "n_gpu_layers",
-                  "n_cpu_moe", "override_tensor", "op_offload", "flash_attn", "kv_unified", "type_v"),
+                  "n_cpu_moe", "override_tensor", "op_offload", "flash_attn", "kv_unified", "type_v", "mmproj"),
     "ollama": ("engine_version", "gpu_memory_bytes", "num_ctx", "num_parallel", "num_gpu", "kv_cache_type",
                "flash_attn"),
     "transformers": ("cache", "max_cache_len"),

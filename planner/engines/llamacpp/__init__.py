@@ -9,7 +9,7 @@ from ...errors import WorkloadError, shown
 from ...kv import get_kv_dtype, kv_bytes_per_token_per_layer
 from ...limits import MAX_CONTEXT
 from ...spec import ModelSpec
-from ...weights import gpu_placement, llamacpp_on_gpu, stored_tensors
+from ...weights import gpu_placement, llamacpp_on_gpu, stored_tensors, weights_breakdown
 from ..common import EngineMemory, engine_options
 from .graph import ARCH_GRAPH, LLAMACPP_SWA, buffer_bytes
 from .releases import (
@@ -82,11 +82,14 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     the regex finds (blk.14.ffn_up_exps.weight) stays in system RAM, as llama.cpp's buffer-type overrides keep it.
     op_offload (False: --no-op-offload, from b5346): matmuls whose weights are in system RAM run on the GPU for a
     prompt ubatch of ≥ 32 tokens, their weights copied there (the default); off, they run on the CPU.
+    mmproj (--mmproj FILE): a vision model's image encoder, loaded from its own 16-bit file onto the GPU beside the
+    layers (--mmproj-offload, the default; with no layer on the GPU it stays in system RAM); the encoder's compute
+    buffer, taken when an image is encoded, is not counted.
     """
     defaults = {"n_batch": 2048, "n_ubatch": 512, "flash_attn": None, "n_gpu_layers": spec.n_layers + 1,
                 "n_cpu_moe": 0, "engine_version": None, "override_tensor": None,
                 "n_parallel": None, "n_ctx": None, "kv_unified": None, "type_v": None, "backend": "cuda",
-                "op_offload": True}
+                "op_offload": True, "mmproj": False}
     o = engine_options("llama.cpp", options, defaults, minimum={"n_gpu_layers": 0, "n_cpu_moe": 0},
                        maximum={"n_batch": MAX_CONTEXT, "n_ubatch": MAX_CONTEXT, "n_gpu_layers": 2**31 - 1,
                                 "n_cpu_moe": 2**31 - 1})
@@ -162,6 +165,12 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
                 #                    keeps that copy on the CPU too)
         else:
             w_gpu, w_host = (w_gpu + t.nbytes, w_host) if on_gpu else (w_gpu, w_host + t.nbytes)
+    mmproj = 0
+    if o["mmproj"]:  # --mmproj: the image encoder's file, 16-bit, on the GPU beside any layer (--mmproj-offload)
+        if spec.vision is None:
+            raise WorkloadError(f"mmproj: {spec.name} has no image encoder to load")
+        mmproj = weights_breakdown(spec, "bf16")["vision"]
+        w_gpu, w_host = (w_gpu + mmproj, w_host) if w_gpu else (w_gpu, w_host + mmproj)
     host_weights = tuple((layer, tuple(roles)) for layer, roles in sorted(copied.items()))
     compute = _compute_buffer(spec, o, n_ubatch, per_stream, swa_cells_ // streams, type_k, type_v,
                               host_weights, largest_copy) if w_gpu else 0
@@ -187,6 +196,7 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
                  "kv_v_bytes": sum((swa_cells_ if k == "sliding" else cells) * row_v for k in kinds),
                  "type_k": type_k, "type_v": type_v, "host_weights_bytes": w_host, "host_kv_bytes": kv_host,
                  "host_compute_bytes": host_compute, "host_output_bytes": output,
+                 **({"mmproj_bytes": mmproj} if mmproj else {}),
                  "host_total_bytes": w_host + kv_host + host_compute + output,
                  # what a decode step reads from system RAM rather than the GPU (token_embd is only looked up)
                  "host_moved_bytes": w_host - embd + kv_host + (embd if spec.tie_embeddings and not output_on_gpu
