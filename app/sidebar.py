@@ -257,6 +257,10 @@ def _engine_controls(state: dict, spec) -> None:
                help="Weights kept in system RAM then run on the CPU for a prompt too. By default (from b2454) a "
                "prompt's ubatch copies them to the GPU and runs there: faster prompts, a compute buffer that holds "
                "the largest copy. Builds from b5346.")
+        if spec is not None and spec.vision is not None:
+            widget("checkbox", "mmproj", "image encoder (--mmproj)", where=box,
+                   help="A vision model's image encoder, from its own 16-bit mmproj file, on the GPU beside the "
+                   "layers; without it llama-server reads text only.")
         widget("number_input", "n_parallel", "parallel slots", where=box, min_value=1, max_value=256, value=None,
                placeholder="the concurrent requests")
         _host_memory(box)

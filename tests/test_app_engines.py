@@ -382,3 +382,14 @@ def test_vllm_custom_all_reduce_is_a_dashboard_option_in_the_url():
     ours = estimate("meta-llama/Llama-2-7b-hf", gpu="mi300x", quant="fp16", context=1024, engine="vllm",
                     engine_version="0.6.3", tensor_parallel_size=8, custom_all_reduce=True)
     assert metric(fork, "KV cache") == gib(ours.kv_cache_bytes)
+
+
+def test_llama_cpp_image_encoder_from_the_sidebar():
+    at = app(model="google/gemma-3-4b-it", quant="q4_k_m", engine="llama.cpp", gpu="rtx-4060-ti-16gb",
+             context="8192")
+    at.sidebar.checkbox(key="mmproj").check().run()
+    e = estimate("gemma-3-4b", quant="q4_k_m", engine="llama.cpp", gpu="rtx-4060-ti-16gb", context=8192, mmproj=True)
+    assert metric(at, "weights") == gib(e.weights_bytes) and at.query_params["mmproj"] == "1"
+    assert "llama.cpp's --mmproj file holds" in caption(at)
+    text = app(model="meta-llama/Llama-3.1-8B", quant="q4_k_m", engine="llama.cpp", mmproj="1")  # no encoder: no box
+    assert not text.error and "mmproj" not in [c.key for c in text.sidebar.checkbox]
