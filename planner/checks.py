@@ -17,21 +17,6 @@ def positive_int(name: str, value, maximum: int | None = None, *, minimum: int =
     return int(value)
 
 
-def within_context(name: str, value: int, spec) -> int:
-    """A token count no longer than the model's max_context (estimate's context, a training seq_len, vLLM's
-    max_model_len), named when it is longer."""
-    if value > spec.max_context:
-        from .profiles import longer_variant
-
-        v = longer_variant(spec, value)
-        cli = "" if name == "seq_len" else f"--max-context {v} plans it (Python: "  # training: Python only
-        hint = ("" if v is None else f"; the bundled {v} runs it" if isinstance(v, str) else
-                f"; its card lists {v:,} tokens: where rope scaling gives them (YaRN), {cli}"
-                f"planner.with_max_context(model, {v}){')' if cli else ' plans it'}")
-        raise WorkloadError(f"{name} {value:,} exceeds {spec.name}'s max_context {spec.max_context:,}{hint}")
-    return value
-
-
 def positive_float(name: str, value) -> float:
     """A finite number > 0."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:

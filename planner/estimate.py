@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from .activations import DEQUANT_CHUNK_ROWS, decode_activation_bytes, prefill_activation_bytes
-from .checks import positive_float, positive_int, within_context
+from .checks import positive_float, positive_int
 from .engines.dispatch import engine_context, engine_memory, host_verdict, local_free_ram
 from .engines.llamacpp import cpu_overrides
 from .errors import WorkloadError, shown
@@ -17,8 +17,8 @@ from .kv import get_kv_dtype, indexer_cache_bytes, kv_cache_bytes
 from .limits import MAX_BATCH, MAX_BYTES, MAX_CONTEXT
 from .overhead import overhead_breakdown
 from .performance import Performance, host_copied, offloaded, performance, served_stream, speeds_only_if_fits
-from .profiles import load_model
-from .quant.catalog import get_quant
+from .profiles import load_model, within_context
+from .quant.catalog import get_quant, is_gguf_weights
 from .spec import ModelSpec
 from .weights import stored_tensors, weights_breakdown
 from .workload import Workload
@@ -154,11 +154,7 @@ def dequant_widths(spec: ModelSpec, quant: str) -> dict[str, float]:
 
 def default_kv_dtype(quant: str, spec: ModelSpec | None = None) -> str:
     """The KV dtype engines use with these weights: fp16 for GGUF (llama.cpp's f16), else the activation dtype."""
-    fmt = get_quant(quant)
-    if fmt.is_gguf or (fmt.name == "checkpoint" and spec is not None and spec.checkpoint is not None
-                       and spec.checkpoint.format == "gguf"):
-        return "fp16"
-    return activation_dtype(quant)
+    return "fp16" if is_gguf_weights(quant, spec) else activation_dtype(quant)
 
 
 # A GGUF file runs only in llama.cpp and what is built on it (Ollama, LM Studio, llama-cpp-python), which prefill a
@@ -177,9 +173,7 @@ def resolve_workload(spec: ModelSpec, *, quant, kv_dtype, context, batch, chunk,
     model's max_context is allowed (llama.cpp runs it, warning of a training-context overflow). plain: the plain
     model's workload (no engine), whose GGUF weights prefill in chunks of GGUF_PREFILL_CHUNK unless `chunk` says."""
     if plain and chunk is None:
-        from .engines import _is_gguf_weights
-
-        chunk = GGUF_PREFILL_CHUNK if _is_gguf_weights(spec, spec.weights_dtype if quant is None else quant) \
+        chunk = GGUF_PREFILL_CHUNK if is_gguf_weights(spec.weights_dtype if quant is None else quant, spec) \
             else None
     quant = get_quant(spec.weights_dtype if quant is None else quant).name
     kv_dtype = default_kv_dtype(quant, spec) if kv_dtype is None else get_kv_dtype(kv_dtype).name

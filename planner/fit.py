@@ -11,8 +11,8 @@ from .estimate import default_kv_dtype, estimate, resolve_workload
 from .gpus import GPU, list_gpus, load_gpu
 from .limits import MAX_BATCH, MAX_BYTES, MAX_GPUS
 from .profiles import load_model
-from .quant.catalog import get_quant
-from .sweep import sweep, table_quants
+from .quant.catalog import get_quant, is_gguf_weights
+from .sweep import published_format, sweep, table_quants
 
 FIT_QUANTS = ("bf16", "fp8", "q8_0", "int8", "q6_k", "q5_k_m", "q4_k_m", "int4", "q3_k_m", "q2_k")
 GPU_COUNTS = (1, 2, 4, 8)
@@ -107,7 +107,7 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
     Each row explains its per-GPU total by component. quants None: FIT_QUANTS, less the GGUF presets of a model
     no GGUF of which exists (engines.runnable_quants).
     """
-    from .engines import _is_gguf_weights, runnable_quants
+    from .engines import runnable_quants
     from .parallel import plan
 
     spec = load_model(model)
@@ -117,8 +117,7 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
         gpus = [load_gpu(g).id for g in ([gpus] if isinstance(gpus, GPU) else name_list("gpus", gpus))]
     # by default FIT_QUANTS, less the GGUF presets of a model no GGUF of which exists
     if quants is None:  # and first the checkpoint's own format where it is published quantized (gpt-oss's mxfp4)
-        own = () if spec.weights_dtype in ("bf16", "fp16", "fp32", "checkpoint") else (spec.weights_dtype,)
-        quants = tuple(dict.fromkeys(own + runnable_quants(spec, FIT_QUANTS)))
+        quants = tuple(dict.fromkeys(published_format(spec) + runnable_quants(spec, FIT_QUANTS)))
     else:
         quants = name_list("quants", quants)
     kv_dtypes = None if kv_dtypes is None else name_list("kv_dtypes", kv_dtypes)
@@ -130,7 +129,7 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
     for g in gpus:
         gpu = load_gpu(g)
         for q in quants:
-            mode = "pp" if _is_gguf_weights(spec, q) else "tp"
+            mode = "pp" if is_gguf_weights(q, spec) else "tp"
             for kv in (kv_dtypes or [default_kv_dtype(q)]):
                 for n in gpu_counts:
                     try:

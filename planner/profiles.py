@@ -7,9 +7,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from .checks import positive_int
 from .errors import ConfigImportError, PlannerError, UnknownModelError, WorkloadError, close_matches, shown
 from .hf_import import load_config_json, spec_from_config
-from .limits import MAX_CONFIG_BYTES
+from .limits import MAX_CONFIG_BYTES, MAX_CONTEXT
 from .paths import profiles_dir, read_yaml
 from .spec import ModelSpec
 
@@ -142,14 +143,24 @@ def with_max_context(model, max_context: int) -> ModelSpec:
     max_position_embeddings (YaRN: vLLM's --rope-scaling with --max-model-len, llama.cpp's --rope-scaling yarn;
     Qwen3's card gives 131,072 tokens this way). Memory follows the tokens: the weights and the per-token cache are
     those of the model; whether the model answers well that far is its card's to say."""
-    from .checks import positive_int
-    from .limits import MAX_CONTEXT
-
     spec = load_model(model)
     if positive_int("max_context", max_context, MAX_CONTEXT) < spec.max_context:
         raise WorkloadError(f"max_context {max_context:,} is below {spec.name}'s {spec.max_context:,}: it runs a model "
                             "beyond its config's context (rope scaling); the context of a run is `context`")
     return spec.model_copy(update={"max_context": max_context})
+
+
+def within_context(name: str, value: int, spec) -> int:
+    """A token count no longer than the model's max_context (estimate's context, a training seq_len, vLLM's
+    max_model_len), named when it is longer."""
+    if value > spec.max_context:
+        v = longer_variant(spec, value)
+        cli = "" if name == "seq_len" else f"--max-context {v} plans it (Python: "  # training: Python only
+        hint = ("" if v is None else f"; the bundled {v} runs it" if isinstance(v, str) else
+                f"; its card lists {v:,} tokens: where rope scaling gives them (YaRN), {cli}"
+                f"planner.with_max_context(model, {v}){')' if cli else ' plans it'}")
+        raise WorkloadError(f"{name} {value:,} exceeds {spec.name}'s max_context {spec.max_context:,}{hint}")
+    return value
 
 
 def longer_variant(spec: ModelSpec, tokens: int) -> str | int | None:

@@ -105,16 +105,19 @@ def context_label(n: int) -> str:
     return f"{n // 1024}K" if n % 1024 == 0 else f"{n:,}"
 
 
+def published_format(spec: ModelSpec) -> tuple[str, ...]:
+    """The checkpoint's own format where it is published quantized (DeepSeek-R1's fp8-block, gpt-oss's mxfp4), which
+    default lists of formats lead with; () for a 16- or 32-bit checkpoint."""
+    return () if spec.weights_dtype in ("bf16", "fp16", "fp32", "checkpoint") else (spec.weights_dtype,)
+
+
 def table_quants(spec: ModelSpec) -> tuple[str, ...]:
     """The rows of a table by default: TABLE_QUANTS, or, for a model no GGUF of which exists (llama.cpp cannot run
     it), the formats the engines that run it take (NO_GGUF_QUANTS); first, the checkpoint's own format where it is
     published quantized (DeepSeek-R1's fp8-block, gpt-oss's mxfp4)."""
     from .engines import NO_GGUF_QUANTS, has_gguf
 
-    rows = TABLE_QUANTS if has_gguf(spec) else NO_GGUF_QUANTS
-    if spec.weights_dtype not in ("bf16", "fp16", "fp32", "checkpoint"):  # a checkpoint published quantized
-        return (spec.weights_dtype, *(q for q in rows if q != spec.weights_dtype))  # (DeepSeek-R1's fp8-block)
-    return rows
+    return tuple(dict.fromkeys(published_format(spec) + (TABLE_QUANTS if has_gguf(spec) else NO_GGUF_QUANTS)))
 
 
 def table(model, *, quants: Iterable[str] | None = None, contexts: Iterable[int] | None = None,

@@ -188,6 +188,12 @@ def weights_breakdown(spec: ModelSpec, quant: str) -> dict[str, int]:
     return dict(_breakdown(spec, quant))
 
 
+def vision_encoder_bytes(spec: ModelSpec) -> int:
+    """A vision-language model's image encoder kept 16-bit, as llama.cpp's mmproj files and Ollama's model files hold
+    it beside a GGUF's quantized layers; 0 for a text model."""
+    return 0 if spec.vision is None else weights_breakdown(spec, "bf16")["vision"]
+
+
 def weights_bytes(spec: ModelSpec | str, quant: str | None = None) -> int:
     """Bytes of all weights stored as `quant` (None: the checkpoint's own weights_dtype); `spec` a ModelSpec or
     anything load_model takes ("llama-3.1-8b")."""
@@ -198,7 +204,8 @@ def weights_bytes(spec: ModelSpec | str, quant: str | None = None) -> int:
     return sum(weights_breakdown(spec, quant or spec.weights_dtype).values())
 
 
-__all__ = ["GROUPS", "stored_tensors", "tensor_bytes", "tensor_category", "weights_breakdown", "weights_bytes"]
+__all__ = ["GROUPS", "stored_tensors", "tensor_bytes", "tensor_category", "vision_encoder_bytes",
+           "weights_breakdown", "weights_bytes"]
 
 
 @lru_cache(maxsize=4096)

@@ -200,11 +200,10 @@ def main(setup: Setup) -> None:
                          f"tokens; each request holds {details['hybrid_state_blocks']} block(s) in each of "
                          f"{details['hybrid_state_groups']} state groups"
                          + (" (prefix caching on)." if details.get("hybrid_prefix_caching") else ".")))
-    if encoder := details.get("vision_bytes") or details.get("mmproj_bytes"):
-        where = "Ollama's model file carries" if details.get("vision_bytes") else "llama.cpp's --mmproj file holds"
-        st.caption(plain(f"The weights include the image encoder, {format_bytes(encoder, setup.unit)} in 16 bits, "
-                         f"which {where} and loads beside the layers (its compute buffer, taken when an image is "
-                         "encoded, is not counted)."))
+    from planner.engines import encoder_note
+
+    if note := encoder_note(details, setup.unit):
+        st.caption(plain(f"{note[0].upper()}{note[1:]}."))
     if details.get("nccl_uncounted"):
         st.caption(plain("Not counted: the collective library's memory (RCCL on AMD GPUs, NCCL on a GPU given by its "
                          "memory alone), which this vLLM release charges when several GPUs talk (0.3 GiB at TP2 to "

@@ -20,7 +20,7 @@ def _names_first(a):
     """The weights' format, the GPU and the model looked up, and a context beyond the model's checked, before numpy
     and the engines load: a mistyped name comes back at once (the catalogs and pydantic are all it takes). Returns
     the model."""
-    from ..checks import within_context
+    from ..profiles import within_context
     from ..quant.catalog import get_quant
 
     if a.quant is not None and not a.keep_bf16:
@@ -245,10 +245,11 @@ def cmd_table(a) -> str:
 def _no_gguf_note(spec, quants, hint: str = " (--quants bf16,fp8,int8,int4)", **kw) -> list[str]:
     """Under a table, ranking or estimate of a model llama.cpp cannot run: what its GGUF figures are (with `hint`),
     or why the default rows have none (engines.no_gguf_note takes `kw`)."""
-    from ..engines import _is_gguf_weights, no_gguf_note
+    from ..engines import no_gguf_note
+    from ..quant.catalog import is_gguf_weights
 
     note = no_gguf_note(spec, quants, **kw)
-    return [f"note: {note}" + (hint if any(_is_gguf_weights(spec, q) for q in quants) else "")] if note else []
+    return [f"note: {note}" + (hint if any(is_gguf_weights(q, spec) for q in quants) else "")] if note else []
 
 
 def cmd_fit(a) -> str:

@@ -8,6 +8,8 @@ from ..units import format_bytes
 _KERNELS = {"marlin": "Marlin", "triton": "Triton", "flashinfer": "FlashInfer TRT-LLM"}
 
 def engine_lines(e, unit: str) -> list[str]:
+    from ..engines import encoder_note  # loaded by the estimate already
+
     d = e.engine_details
     if e.engine == "vllm":
         split = (f" on each of {d['gpus']} GPUs (tensor parallel {d['tensor_parallel_size']} × pipeline parallel "
@@ -82,9 +84,7 @@ def engine_lines(e, unit: str) -> list[str]:
                 + (f" (the routed experts of the first {d['n_cpu_moe']} layers in system RAM)"
                    if d.get("n_cpu_moe") else "")
                 + f", flash attention {'on' if d['flash_attn'] else 'off'}",
-                *([f"  the weights include the image encoder, {format_bytes(d['vision_bytes'], unit)} in 16 bits, "
-                   "which Ollama's model file carries and loads beside the layers (its compute buffer, taken when an "
-                   "image is encoded, is not counted)"] if d.get("vision_bytes") else []),
+                *([f"  {note}"] if (note := encoder_note(d, unit)) else []),
                 *([f"  num_ctx {d['num_ctx_requested']:,} asked for: Ollama cuts it to the model's trained context "
                    f"({d['num_ctx']:,}), warning \"requested context size too large for model\""]
                   if d.get("num_ctx_requested") else []),
@@ -117,9 +117,7 @@ def engine_lines(e, unit: str) -> list[str]:
                 f"  host (system RAM): weights {d['host_weights_bytes'] / mib:.2f} MiB, "
                 f"KV {d['host_kv_bytes'] / mib:.2f} MiB, compute {d['host_compute_bytes'] / mib:.2f} MiB, "
                 f"output {d['host_output_bytes'] / mib:.2f} MiB", *overflow,
-                *([f"  the weights include the image encoder of --mmproj, {d['mmproj_bytes'] / mib:.2f} MiB in 16 "
-                   "bits (its compute buffer, taken when an image is encoded, is not counted)"]
-                  if d.get("mmproj_bytes") else [])]
+                *([f"  {note}"] if (note := encoder_note(d, unit)) else [])]
     if e.engine == "transformers":
         return [f"transformers {d['engine_version']} generate(): the rules of that release's cache classes and "
                 "modeling code"]

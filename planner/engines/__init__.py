@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..errors import WorkloadError
 from ..kv import get_kv_dtype
-from ..quant.catalog import get_quant
+from ..quant.catalog import get_quant, is_gguf_weights
 from ..spec import ModelSpec
 from .common import EngineMemory
 from .llamacpp import llamacpp_memory
@@ -20,6 +20,7 @@ from .ollama import ollama_memory
 from .sglang import sglang_memory
 from .transformers import transformers_memory
 from .vllm import VLLM_SAMPLER_BYTES_PER_LOGIT, vllm_memory
+from .vllm.releases import VLLM_REMOVED
 
 ENGINES = ("vllm", "sglang", "llama.cpp", "ollama", "transformers")
 
@@ -55,13 +56,6 @@ ENGINE_KV_DTYPES = {"vllm": ("fp32", "fp16", "bf16", "fp8"), "sglang": ("fp32", 
                     "transformers": ("fp32", "fp16", "bf16", "int8", "int4")}
 
 
-def _is_gguf_weights(spec: ModelSpec, quant: str) -> bool:
-    fmt = get_quant(quant)
-    if fmt.name == "checkpoint":
-        return spec.checkpoint is not None and spec.checkpoint.format == "gguf"
-    return fmt.is_gguf
-
-
 # Architectures llama.cpp (and so Ollama) cannot run: no GGUF of them exists. Phi-3-small's block-sparse attention:
 # convert_hf_to_gguf.py prints "Model Phi3SmallForCausalLM is not supported" (ggml-org/llama.cpp#7922, #8241, where a
 # contributor judged the Triton block-sparse kernel not worth porting).
@@ -79,13 +73,11 @@ def has_gguf(spec: ModelSpec) -> bool:
 
 def runnable_quants(spec: ModelSpec, quants) -> tuple[str, ...]:
     """`quants` less the GGUF presets where no GGUF of the model exists: a default list of formats for this model."""
-    return tuple(q for q in quants if has_gguf(spec) or not _is_gguf_weights(spec, q))
+    return tuple(q for q in quants if has_gguf(spec) or not is_gguf_weights(q, spec))
 
 
 def _runners(spec: ModelSpec) -> str:
     """The engines that run a model llama.cpp cannot: vLLM only before the release that removed it (VLLM_REMOVED)."""
-    from .vllm.releases import VLLM_REMOVED
-
     if spec.model_type in VLLM_REMOVED:
         return f"SGLang, transformers and vLLM before {VLLM_REMOVED[spec.model_type][0].removesuffix('.0')}"
     return "vLLM, SGLang and transformers"
@@ -98,9 +90,22 @@ def no_gguf_note(spec: ModelSpec, quants, *, defaulted: bool = False, what: str 
     if has_gguf(spec):
         return None
     why = f"llama.cpp has no {LLAMACPP_UNSUPPORTED[spec.model_type]}, so no GGUF of this model exists"
-    if any(_is_gguf_weights(spec, q) for q in quants):
+    if any(is_gguf_weights(q, spec) for q in quants):
         return f"{why}: {what} what such a file would take; {_runners(spec)} run it in bf16, fp8, int8 or int4"
     return f"{why}: the rows are the formats {_runners(spec)} run it in" if defaulted else None
+
+
+def encoder_note(details: dict, unit: str) -> str | None:
+    """Where an engine's weights include a vision model's image encoder (Ollama's model file, llama.cpp's --mmproj):
+    the sentence that says so; None elsewhere."""
+    from ..units import format_bytes
+
+    encoder = details.get("vision_bytes") or details.get("mmproj_bytes")
+    if not encoder:
+        return None
+    where = "Ollama's model file carries" if details.get("vision_bytes") else "llama.cpp's --mmproj file holds"
+    return (f"the weights include the image encoder, {format_bytes(encoder, unit)} in 16 bits, which {where} and "
+            "loads beside the layers (its compute buffer, taken when an image is encoded, is not counted)")
 
 
 def check_engine_formats(spec: ModelSpec, engine: str, *, quant: str, kv_dtype: str) -> None:
@@ -111,7 +116,7 @@ def check_engine_formats(spec: ModelSpec, engine: str, *, quant: str, kv_dtype: 
                             f"{LLAMACPP_UNSUPPORTED[spec.model_type]}, so no GGUF of it exists; "
                             f"{_runners(spec)} run it")
     name = get_quant(quant).name
-    gguf = _is_gguf_weights(spec, quant)
+    gguf = is_gguf_weights(quant, spec)
     # 16/32-bit weights convert to GGUF F16/BF16/F32 as they are; MXFP4 experts (gpt-oss) are a GGML type too
     if engine in ("llama.cpp", "ollama") and not gguf and name not in ("fp16", "bf16", "fp32", "mxfp4"):
         raise WorkloadError(f"engine {engine!r} runs GGUF files, and quant {name!r} is not a GGUF type; "
@@ -132,5 +137,5 @@ def check_engine_formats(spec: ModelSpec, engine: str, *, quant: str, kv_dtype: 
 
 
 __all__ = ["ENGINES", "ENGINE_KV_DTYPES", "NO_GGUF_QUANTS", "VLLM_SAMPLER_BYTES_PER_LOGIT", "EngineMemory",
-           "check_engine_formats", "has_gguf", "llamacpp_memory", "no_gguf_note", "ollama_memory", "runnable_quants",
-           "sglang_memory", "transformers_memory", "vllm_memory"]
+           "check_engine_formats", "encoder_note", "has_gguf", "llamacpp_memory", "no_gguf_note", "ollama_memory",
+           "runnable_quants", "sglang_memory", "transformers_memory", "vllm_memory"]

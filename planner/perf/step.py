@@ -18,7 +18,7 @@ from ..efficiency import (
 )
 from ..errors import WorkloadError, shown
 from ..gpus import GPU
-from ..quant.catalog import get_quant
+from ..quant.catalog import is_gguf_weights
 from ..spec import ModelSpec
 from ..weights import stored_tensors, tp_replicated
 
@@ -54,11 +54,7 @@ def _own(name: str, value) -> float:
 def default_engine(quant: str, spec: ModelSpec | None = None, gpu=None) -> Engine:
     """GGUF runs in llama.cpp; everything else in a compiled engine of the vLLM class (SGLang for a model vLLM no
     longer runs), or on an Apple GPU (where vLLM has no Metal backend) in MLX."""
-    if get_quant(quant).name == "checkpoint" and spec is not None and spec.checkpoint is not None:
-        gguf = spec.checkpoint.format == "gguf"
-    else:
-        gguf = get_quant(quant).is_gguf
-    if gguf:
+    if is_gguf_weights(quant, spec):
         return "llama.cpp"
     if getattr(gpu, "vendor", None) == "apple":
         return "mlx"

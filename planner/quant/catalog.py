@@ -127,6 +127,15 @@ CATEGORIES: tuple[Category, ...] = ("attn", "mlp", "experts", "shared_experts", 
                                     "vision")
 
 
+def is_gguf_weights(quant: str, spec=None) -> bool:
+    """Whether weights in `quant` are a GGUF file's: a GGUF format, or 'checkpoint' of a spec read from a .gguf (its
+    checkpoint's format; a spec without one, or None, is no GGUF)."""
+    fmt = get_quant(quant)
+    if fmt.name == "checkpoint":
+        return spec is not None and spec.checkpoint is not None and spec.checkpoint.format == "gguf"
+    return fmt.is_gguf
+
+
 def keep_name(base: str, keep) -> str:
     """The catalog name of `base` with `keep` (categories, or (category, layer) pairs) left in 16 bits."""
     parts = sorted({k if isinstance(k, str) else f"{k[0]}@{k[1]}" for k in keep},

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..checks import within_context
 from ..overhead import overhead_breakdown
-from ..profiles import load_model
+from ..profiles import load_model, within_context
 from .activations import (
     adapter_weight_copy_bytes,
     autocast_weight_copy_bytes,

@@ -9,7 +9,7 @@ from ...errors import WorkloadError, shown
 from ...kv import get_kv_dtype, kv_bytes_per_token_per_layer
 from ...limits import MAX_CONTEXT
 from ...spec import ModelSpec
-from ...weights import gpu_placement, llamacpp_on_gpu, stored_tensors, weights_breakdown
+from ...weights import gpu_placement, llamacpp_on_gpu, stored_tensors, vision_encoder_bytes
 from ..common import EngineMemory, engine_options
 from .graph import ARCH_GRAPH, LLAMACPP_SWA, buffer_bytes
 from .releases import (
@@ -169,7 +169,7 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     if o["mmproj"]:  # --mmproj: the image encoder's file, 16-bit, on the GPU beside any layer (--mmproj-offload)
         if spec.vision is None:
             raise WorkloadError(f"mmproj: {spec.name} has no image encoder to load")
-        mmproj = weights_breakdown(spec, "bf16")["vision"]
+        mmproj = vision_encoder_bytes(spec)
         w_gpu, w_host = (w_gpu + mmproj, w_host) if w_gpu else (w_gpu, w_host + mmproj)
     host_weights = tuple((layer, tuple(roles)) for layer, roles in sorted(copied.items()))
     compute = _compute_buffer(spec, o, n_ubatch, per_stream, swa_cells_ // streams, type_k, type_v,

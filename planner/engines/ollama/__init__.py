@@ -29,6 +29,7 @@ from __future__ import annotations
 from ...errors import WorkloadError, shown
 from ...limits import MAX_CONTEXT
 from ...spec import ModelSpec
+from ...weights import vision_encoder_bytes
 from ..common import EngineMemory, engine_options
 from ..llamacpp import llamacpp_memory
 from ..llamacpp.fit import LLAMA_FIT_TARGET_BYTES, device_bytes, fit_placement, most_layers_that_fit
@@ -137,9 +138,11 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
                   n_ctx=num_ctx * slots, flash_attn=flash, engine_version=f"b{build}",
                   kv_unified=rules["unified_kv"] and slots > 1 if split else None)
 
-    # the releases whose own estimate chose the layers (to 0.12.10) sized them without the image encoder: planner
-    # follows that estimate there and counts the encoder only where the allocations decide
-    vision = 0 if estimated else ollama_vision_bytes(spec)
+    # a vision model's image encoder, which Ollama's model files carry and load on the GPU beside the layers (`ollama
+    # list` sizes gemma3:4b at 3.3 GB, its Q4_K_M text weights 2.49 GB; its compute buffer, taken when an image is
+    # encoded, is not counted). The releases whose own estimate chose the layers (to 0.12.10) sized them without it:
+    # planner follows that estimate there and counts the encoder only where the allocations decide.
+    vision = 0 if estimated else vision_encoder_bytes(spec)
 
     def placed(layers: int, cpu_moe: int = 0) -> EngineMemory:
         m = llamacpp_memory(spec, **common, n_gpu_layers=layers, n_cpu_moe=cpu_moe)
@@ -191,18 +194,6 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
                  "size_bytes": size, "vram_bytes": vram, "processor": processor(size, vram if on_gpu else 0),
                  "minimum_memory_bytes": minimum_bytes,
                  "gpu_margin_bytes": LLAMA_FIT_TARGET_BYTES if rules["layers"] == "fit" else minimum_bytes, **extra})
-
-
-def ollama_vision_bytes(spec: ModelSpec) -> int:
-    """The image encoder of a vision-language model, which Ollama's model files carry and load on the GPU beside the
-    layers (`ollama show gemma3` lists its projector; `ollama list` sizes gemma3:4b at 3.3 GB, its text weights in
-    Q4_K_M 2.49 GB), kept 16-bit as llama.cpp's mmproj files keep it; 0 for a text model. Its compute buffer, taken
-    only when an image is encoded, is not counted."""
-    if spec.vision is None:
-        return 0
-    from ...weights import weights_breakdown
-
-    return weights_breakdown(spec, "bf16")["vision"]
 
 
 def _estimate(spec, quant, release, num_ctx, slots, cache, flash, free, minimum, metal,

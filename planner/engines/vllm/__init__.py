@@ -9,12 +9,12 @@ import math
 from math import ceil
 
 from ...activations import step_activation_bytes, tp_shard
-from ...checks import within_context
 from ...errors import LayoutError, WorkloadError, shown
 from ...kv import kv_bytes_per_token_per_layer
 from ...layout import check_tensor_parallel
 from ...limits import MAX_BATCH, MAX_CONTEXT, MAX_GPUS
 from ...overhead import CUDA_CONTEXT_BYTES
+from ...profiles import within_context
 from ...spec import ModelSpec
 from ...units import format_bytes
 from ...weights import is_mxfp4_expert, stage_weights
