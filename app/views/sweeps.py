@@ -55,7 +55,8 @@ def main(setup: Setup) -> None:
     st.caption(plain(setup.headline()))
     from planner.engines import runnable_quants
 
-    base = runnable_quants(spec, BASE) + (("fp8",) if len(runnable_quants(spec, BASE)) < len(BASE) else ())
+    base = runnable_quants(spec, BASE)
+    base += ("fp8",) if len(base) < len(BASE) else ()  # in place of the GGUF presets a model without GGUF lacks
     quants = list(dict.fromkeys([*base, *([setup.quant] if setup.quant else [])]))  # no GGUF rows where none exist
     by_ctx, by_batch = _sweeps(spec, setup.gpu, tuple(quants), setup.kv, setup.batch, setup.context, setup.usable_bytes)
     budget = setup.usable_bytes / UNIT_BYTES[setup.unit]

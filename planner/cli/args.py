@@ -29,11 +29,10 @@ def parse_tokens(text: str) -> int:
     whole, _, frac = digits.partition(".")
     if not (whole.isdigit() and (not frac or (frac.isdigit() and mult > 1))) or len(digits) > 30:
         raise argparse.ArgumentTypeError(f"must be a whole number ≥ 1, got {text!r} (8K is 8,192, 1M 1,048,576)")
-    tokens = int(whole) * mult + (int(frac) * mult) // 10 ** len(frac) if frac else int(whole) * mult
-    if frac and int(frac) * mult % 10 ** len(frac):
-        raise argparse.ArgumentTypeError(f"must be a whole number of tokens, got {text!r} "
-                                         f"({int(whole) * mult + int(frac) * mult / 10 ** len(frac):,.1f})")
-    return tokens
+    scaled, scale = int(whole + frac) * mult, 10 ** len(frac)  # 8.5K: 85 × 1024 / 10
+    if scaled % scale:
+        raise argparse.ArgumentTypeError(f"must be a whole number of tokens, got {text!r} ({scaled / scale:,.1f})")
+    return scaled // scale
 
 
 def positives(text: str) -> list[int]:

@@ -16,6 +16,11 @@ def _model(a):
     return load_model(a.model) if a.max_context is None else with_max_context(a.model, a.max_context)
 
 
+def _ran_to(a, spec) -> str:
+    """A header's clause for --max-context."""
+    return f", the model run to {spec.max_context:,} tokens (--max-context: rope scaling)" if a.max_context else ""
+
+
 def _names_first(a):
     """The weights' format, the GPU and the model looked up, and a context beyond the model's checked, before numpy
     and the engines load: a mistyped name comes back at once (the catalogs and pydantic are all it takes). Returns
@@ -87,9 +92,7 @@ def cmd_estimate(a) -> str:
     chunked = "" if not w.chunk or e.engine else f", prefill in {w.chunk:,}-token chunks" + (
         " (llama.cpp's n_ubatch, as GGUF files run)" if a.chunk is None else "")
     lines = [f"{e.model} — {w.quant} weights, {w.kv_dtype} KV cache, context {w.context:,}, batch {w.batch}, "
-             f"{w.attention} attention{chunked}" + (f", {e.engine} engine" if e.engine else "")
-             + (f", the model run to {spec.max_context:,} tokens (--max-context: rope scaling)" if a.max_context
-                else "")]
+             f"{w.attention} attention{chunked}" + (f", {e.engine} engine" if e.engine else "") + _ran_to(a, spec)]
     for label, total, parts in (("weights", e.weights_bytes, e.breakdown["weights"]),
                                 ("kv cache", e.kv_cache_bytes,
                                  e.breakdown["kv_cache"] if "recurrent_state" in e.breakdown["kv_cache"] else {}),
@@ -235,9 +238,7 @@ def cmd_table(a) -> str:
     if a.csv:
         return df.to_csv(float_format="%.3f").rstrip()
     head = (f"{spec.name}: total memory ({a.unit}) by quantization × context, batch {a.batch}, "
-            f"KV {a.kv_dtype or 'bf16/fp16'}, incl. activations and CUDA overhead"
-            + (f", the model run to {spec.max_context:,} tokens (--max-context: rope scaling)"
-               if a.max_context else ""))
+            f"KV {a.kv_dtype or 'bf16/fp16'}, incl. activations and CUDA overhead" + _ran_to(a, spec))
     return "\n".join([head, df.to_string(float_format=lambda v: f"{v:.2f}"),
                       *_no_gguf_note(spec, quants, defaulted=not a.quants)])
 
