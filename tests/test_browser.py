@@ -57,6 +57,13 @@ def _total(page) -> str:
     return metric.locator('[data-testid="stMetricValue"]').inner_text()
 
 
+def _total_changes(page, old: str) -> str:
+    """Wait until the total metric no longer shows `old` (a rerun has redrawn it); the new total."""
+    page.wait_for_function("""old => [...document.querySelectorAll('[data-testid="stMetric"]')]
+        .some(m => m.innerText.includes('total') && !m.innerText.includes(old))""", arg=old, timeout=WAIT)
+    return _total(page)
+
+
 def _settled(page, heading: str) -> None:
     page.wait_for_selector(f'h1:has-text("{heading}")', timeout=WAIT)
     page.wait_for_selector(NUMBER, timeout=WAIT)
@@ -112,15 +119,14 @@ def test_state_carries_across_views_and_through_a_copied_link(server, browser):
     model.click()
     page.keyboard.type("Llama-3.1-8B")
     page.keyboard.press("Enter")
-    page.wait_for_function(f"""() => [...document.querySelectorAll('[data-testid="stMetric"]')]
-        .some(m => m.innerText.includes('total') && !m.innerText.includes({first!r}))""", timeout=WAIT)
+    at_default = _total_changes(page, first)
     context = page.locator('[data-testid="stSidebar"] [data-testid="stNumberInput"]').filter(
         has_text="Context").locator("input")
     context.fill("12000")
     context.press("Enter")
     page.wait_for_function("() => location.search.includes('context=12000')", timeout=WAIT)
     _settled(page, "Estimate")
-    total = _total(page)
+    total = _total_changes(page, at_default)  # the URL changes before the rerun redraws the metric
     assert "Llama-3.1-8B" in page.url and total != first
 
     for title in ("Quantization × context", "Sweeps", "Which GPU", "Estimate"):
