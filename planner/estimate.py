@@ -12,6 +12,7 @@ from .activations import DEQUANT_CHUNK_ROWS, decode_activation_bytes, prefill_ac
 from .checks import positive_float, positive_int
 from .engines.dispatch import engine_context, engine_memory, host_verdict, local_free_ram
 from .engines.llamacpp import cpu_overrides
+from .engines.llamacpp.graph import LLAMACPP_SWA
 from .errors import WorkloadError, shown
 from .kv import get_kv_dtype, indexer_cache_bytes, kv_cache_bytes
 from .limits import MAX_BATCH, MAX_BYTES, MAX_CONTEXT
@@ -172,9 +173,9 @@ def resolve_workload(spec: ModelSpec, *, quant, kv_dtype, context, batch, chunk,
     """Fill defaults and check every argument, naming the one that is wrong. beyond_training: a context above the
     model's max_context is allowed (llama.cpp runs it, warning of a training-context overflow). plain: the plain
     model's workload (no engine), whose GGUF weights prefill in chunks of GGUF_PREFILL_CHUNK unless `chunk` says."""
+    gguf = plain and is_gguf_weights(spec.weights_dtype if quant is None else quant, spec)
     if plain and chunk is None:
-        chunk = GGUF_PREFILL_CHUNK if is_gguf_weights(spec.weights_dtype if quant is None else quant, spec) \
-            else None
+        chunk = GGUF_PREFILL_CHUNK if gguf else None
     quant = get_quant(spec.weights_dtype if quant is None else quant).name
     kv_dtype = default_kv_dtype(quant, spec) if kv_dtype is None else get_kv_dtype(kv_dtype).name
     context = min(DEFAULT_CONTEXT, spec.max_context) if context is None else positive_int("context", context)
@@ -194,6 +195,8 @@ def resolve_workload(spec: ModelSpec, *, quant, kv_dtype, context, batch, chunk,
     if logits_dtype not in ("fp32", "fp16", "bf16"):
         raise WorkloadError(f"logits_dtype must be one of fp32, fp16, bf16, got {shown(logits_dtype)}")
     batch = positive_int("batch", batch, MAX_BATCH)
+    if gguf and spec.model_type not in LLAMACPP_SWA:  # a GGUF file runs in llama.cpp, which keeps every token on
+        cap_sliding = False                            # these models' sliding layers (Mistral-7B-v0.1, Phi-3 4k)
     return Workload(quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, chunk=chunk, attention=attention,
                     logits=logits, logits_dtype=logits_dtype, runtime=runtime, cap_sliding=cap_sliding)
 

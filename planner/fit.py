@@ -49,7 +49,17 @@ def _largest_fitting(upper: int, spacing, totals, usable: int) -> int:
     return lo
 
 
-def _prepare(model, gpu, memory_bytes, *, quant, kv_dtype, context, batch, kw):
+# The plain model's workload options max_context and max_batch pass on to sweep()
+_SWEEP_OPTIONS = ("chunk", "attention", "logits", "logits_dtype", "runtime", "cap_sliding")
+
+
+def _prepare(model, gpu, memory_bytes, *, quant, kv_dtype, context, batch, kw, caller):
+    unknown = sorted(set(kw) - set(_SWEEP_OPTIONS))
+    if unknown:
+        hint = (" (an engine's concurrency: planner.estimate(..., engine=...) gives its maximum concurrency)"
+                if "engine" in unknown else "")
+        raise WorkloadError(f"{caller}() takes no {', '.join(unknown)}: its options are quant, gpu, kv_dtype, "
+                            f"memory_bytes, {', '.join(_SWEEP_OPTIONS)}{hint}")
     spec = load_model(model)
     if gpu is None and memory_bytes is None:
         raise WorkloadError("give gpu= (a catalog id) or memory_bytes=")
@@ -63,10 +73,10 @@ def _prepare(model, gpu, memory_bytes, *, quant, kv_dtype, context, batch, kw):
 def max_context(model, *, quant: str | None = None, gpu: str | GPU | None = None, batch: int = 1,
                 kv_dtype: str | None = None, memory_bytes: int | None = None, **kw) -> int:
     """Largest context (≤ the model's max_context) whose total fits the GPU; 0 when not even one token fits."""
-    spec, _, usable = _prepare(model, gpu, memory_bytes, quant=quant, kv_dtype=kv_dtype, context=1, batch=batch,
-                               kw=kw)
+    spec, w, usable = _prepare(model, gpu, memory_bytes, quant=quant, kv_dtype=kv_dtype, context=1, batch=batch,
+                               kw=kw, caller="max_context")
     return _largest_fitting(spec.max_context, np.linspace,
-                            lambda probes: _totals(spec, quant, kv_dtype, probes, [batch], **kw), usable)
+                            lambda probes: _totals(spec, w.quant, kv_dtype, probes, [batch], **kw), usable)
 
 
 def max_batch(model, *, quant: str | None = None, gpu: str | GPU | None = None, context: int | None = None,
@@ -74,9 +84,9 @@ def max_batch(model, *, quant: str | None = None, gpu: str | GPU | None = None, 
     """Largest number of concurrent sequences of `context` tokens that fits; 0 when not even one does."""
     limit = positive_int("limit", limit, MAX_BATCH)
     spec, w, usable = _prepare(model, gpu, memory_bytes, quant=quant, kv_dtype=kv_dtype, context=context, batch=1,
-                               kw=kw)
+                               kw=kw, caller="max_batch")
     return _largest_fitting(limit, np.geomspace,
-                            lambda probes: _totals(spec, quant, kv_dtype, [w.context], probes, **kw), usable)
+                            lambda probes: _totals(spec, w.quant, kv_dtype, [w.context], probes, **kw), usable)
 
 
 def context_per_quant(model, *, gpu: str | GPU, quants=None, batch: int = 1) -> pd.DataFrame:

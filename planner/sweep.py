@@ -105,10 +105,18 @@ def context_label(n: int) -> str:
     return f"{n // 1024}K" if n % 1024 == 0 else f"{n:,}"
 
 
+# The GGUF its makers publish beside a quantized checkpoint: gpt-oss's MXFP4 experts as llama.cpp's MXFP4_MOE
+# (ggml-org/gpt-oss-20b-GGUF, gpt-oss-20b-mxfp4.gguf, 12.1 GB; general.file_type "MXFP4 MoE")
+PUBLISHED_GGUF = {"mxfp4": "mxfp4_moe"}
+
+
 def published_format(spec: ModelSpec) -> tuple[str, ...]:
-    """The checkpoint's own format where it is published quantized (DeepSeek-R1's fp8-block, gpt-oss's mxfp4), which
-    default lists of formats lead with; () for a 16- or 32-bit checkpoint."""
-    return () if spec.weights_dtype in ("bf16", "fp16", "fp32", "checkpoint") else (spec.weights_dtype,)
+    """The checkpoint's own format where it is published quantized (DeepSeek-R1's fp8-block, gpt-oss's mxfp4, and
+    its GGUF twin mxfp4_moe), which default lists of formats lead with; () for a 16- or 32-bit checkpoint."""
+    if spec.weights_dtype in ("bf16", "fp16", "fp32", "checkpoint"):
+        return ()
+    return (spec.weights_dtype,) + ((PUBLISHED_GGUF[spec.weights_dtype],) if spec.weights_dtype in PUBLISHED_GGUF
+                                    else ())
 
 
 def table_quants(spec: ModelSpec) -> tuple[str, ...]:

@@ -276,3 +276,20 @@ def test_no_verb_lists_the_verbs_and_version_prints_it(capsys):
     with pytest.raises(SystemExit) as e:
         main(["--version"])
     assert e.value.code == 0 and capsys.readouterr().out.startswith("planner ")
+
+
+def test_engine_refusals_name_the_flags_and_the_gpu(capsys):
+    # vLLM's fp8 method needs compute capability 8.0 (Fp8Config.get_min_capability() == 80): a T4 (7.5) stops at start
+    code, out, err = run(capsys, "estimate", "llama-3.1-8b", "--quant", "fp8", "--engine", "vllm", "--gpu", "t4",
+                         "--max-model-len", "4K")
+    assert code == 2 and out == "" and "fp8 weights on NVIDIA T4" in err and "compute capability 8.0" in err
+    code, out, err = run(capsys, "estimate", "llama-3.1-8b", "--quant", "fp8", "--engine", "vllm", "--gpu", "a10",
+                         "--max-model-len", "4K")
+    assert code == 0
+    code, _, err = run(capsys, "estimate", "llama-3.1-8b", "--quant", "q4_k_m", "--engine", "ollama")
+    assert code == 2 and "give --gpu, or a custom GPU's --gpu-memory and --gpu-bandwidth" in err and "gpu=" not in err
+    code, _, err = run(capsys, "estimate", "llama-3.1-8b", "--quant", "q4_k_m", "--engine", "ollama", "--gpu",
+                       "rtx-3060", "--batch", "4")
+    assert code == 2 and err.rstrip().endswith("set --num-parallel")
+    code, out, _ = run(capsys, "estimate", "llama-3.1-8b", "--quant", "q4_k_m", "--engine", "llama.cpp")
+    assert code == 0 and "sdpa" not in out.splitlines()[0]

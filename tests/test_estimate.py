@@ -3,6 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
+import planner
 from planner import PlannerError, UnknownModelError, UnknownQuantError, WorkloadError, estimate, load_model
 from planner.activations import decode_activation_bytes, prefill_activation_bytes
 from planner.overhead import overhead_bytes
@@ -129,3 +130,24 @@ def test_a_moe_without_shared_experts_has_no_shared_expert_term():
     routed = 2 * n_e * d * a + _ffn_bytes(spec, n_e, m.expert_d_ff, a, 0)
     assert _ffn_bytes(spec, N, 0, a, 12345) == 0
     assert _moe_bytes(spec, N, a, 0) == 3 * N * d * a + routed + max(N * m.n_experts * 8, N * m.experts_per_token * 12)
+
+
+def test_gguf_weights_keep_every_token_where_llama_cpp_has_no_window():
+    # llama.cpp runs Mistral-7B-v0.1 as LLM_ARCH_LLAMA, with no sliding window: 32 layers × 8 KV heads × 128 × 2 (K, V)
+    # × 2 bytes = 128 KiB a token, so 32K tokens are 4 GiB; its bf16 checkpoint (transformers) keeps the 4,096 window
+    gguf = planner.estimate("mistral-7b-v0.1", quant="q8_0", context=32768)
+    assert gguf.kv_cache_bytes == 32768 * 128 * 2**10 == 4 * 2**30
+    assert planner.estimate("mistral-7b-v0.1", context=32768).kv_cache_bytes == 4096 * 128 * 2**10
+    # Gemma 3's window llama.cpp implements (LLAMACPP_SWA): its GGUF keeps the window
+    capped = planner.estimate("gemma-3-27b-it", quant="q4_k_m", context=32768).kv_cache_bytes
+    assert capped < planner.estimate("gemma-3-27b-it", quant="q4_k_m", context=32768, cap_sliding=False).kv_cache_bytes
+
+
+def test_max_context_and_max_batch_default_to_the_checkpoint_format():
+    assert planner.max_context("llama-3.1-8b", gpu="h100-sxm") == planner.max_context("llama-3.1-8b", quant="bf16",
+                                                                                       gpu="h100-sxm")
+    assert planner.max_batch("gpt-oss-20b", gpu="h100-sxm", context=8192) == planner.max_batch(
+        "gpt-oss-20b", quant="mxfp4", gpu="h100-sxm", context=8192) > 1
+    with pytest.raises(planner.WorkloadError, match="max_batch\\(\\) takes no engine.*engine=") as e:
+        planner.max_batch("llama-3.1-8b", quant="bf16", gpu="h100-sxm", context=8192, engine="vllm")
+    assert isinstance(e.value, planner.PlannerError)

@@ -55,6 +55,8 @@ ROUNDED_FILES = [
         ("iq4_xs", 76.35), ("q3_k_l", 72.57), ("q3_k_m", 67.78), ("iq3_m", 64.49), ("iq3_s", 61.49),
         ("q3_k_s", 61.49), ("iq3_xs", 58.22), ("q2_k", 52.10)]],
     ("google/gemma-2-9b", "q8_0", 9.82),  # bartowski/gemma-2-9b-it-GGUF README, b3278
+    # bartowski/openai_gpt-oss-20b-GGUF README, b6096: "All quants keep the feed forward networks at mxfp4"
+    ("openai/gpt-oss-20b", "mxfp4_moe", 12.1), ("openai/gpt-oss-20b", "q6_k", 12.04),
 ]
 
 
@@ -182,3 +184,13 @@ def test_llama_quantize_rules_by_build():
     assert get_quant("Q2_K@b1500").name == "q2_k@b1500"
     with pytest.raises(UnknownQuantError, match="from build 1012 on"):
         get_quant("q2_k@b900")
+
+
+def test_gguf_presets_keep_gpt_oss_experts_in_mxfp4():
+    # convert_hf_to_gguf.py writes the experts as MXFP4 and llama-quantize leaves them so: a Q8_0 file is the
+    # MXFP4_MOE one (unsloth/ggml-org both about 12.1 GB), never 20.9B experts at 8.5 bits (about 21 GB)
+    spec = load_model("gpt-oss-20b")
+    for preset in ("Q8_0", "Q6_K", "Q4_K_M", "Q2_K"):
+        types = tensor_types(spec, preset)
+        assert types["blk.3.ffn_down_exps.weight"] == types["blk.3.ffn_gate_exps.weight"] == "MXFP4", preset
+    assert weights_bytes(spec, "q8_0") == weights_bytes(spec, "mxfp4_moe")

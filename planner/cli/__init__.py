@@ -248,6 +248,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# The Python API's names in its messages, as the command line spells them
+_FLAG_WORDS = (("give gpu= or gpu_memory_bytes=", "give --gpu, or a custom GPU's --gpu-memory and --gpu-bandwidth"),
+               ("set num_parallel", "set --num-parallel"))
+
+
+def _as_flags(message: str) -> str:
+    for python, flags in _FLAG_WORDS:
+        message = message.replace(python, flags)
+    return message
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one verb. Exit codes: 0 done, 2 a user error (one line on stderr), 1 a bug in planner (one line; set
     PLANNER_DEBUG=1 for the traceback), 130 interrupted."""
@@ -255,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         print(args.func(args))
     except PlannerError as e:
-        print(f"planner: error: {' '.join(str(e).split())}", file=sys.stderr)
+        print(f"planner: error: {_as_flags(' '.join(str(e).split()))}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0

@@ -91,8 +91,12 @@ def cmd_estimate(a) -> str:
     w = e.workload
     chunked = "" if not w.chunk or e.engine else f", prefill in {w.chunk:,}-token chunks" + (
         " (llama.cpp's n_ubatch, as GGUF files run)" if a.chunk is None else "")
-    lines = [f"{e.model} — {w.quant} weights, {w.kv_dtype} KV cache, context {w.context:,}, batch {w.batch}, "
-             f"{w.attention} attention{chunked}" + (f", {e.engine} engine" if e.engine else "") + _ran_to(a, spec)]
+    if not e.engine and not w.cap_sliding and not a.no_cap_sliding and spec.sliding_window is not None:
+        chunked += f", every token kept on the {spec.sliding_window:,}-token sliding layers (as llama.cpp runs them)"
+    attention = "" if e.engine in ("llama.cpp", "ollama") else f"{w.attention} attention"  # no SDPA switch there
+    lines = [f"{e.model} — {w.quant} weights, {w.kv_dtype} KV cache, context {w.context:,}, batch {w.batch}"
+             + (f", {attention}" if attention else "") + chunked + (f", {e.engine} engine" if e.engine else "")
+             + _ran_to(a, spec)]
     for label, total, parts in (("weights", e.weights_bytes, e.breakdown["weights"]),
                                 ("kv cache", e.kv_cache_bytes,
                                  e.breakdown["kv_cache"] if "recurrent_state" in e.breakdown["kv_cache"] else {}),

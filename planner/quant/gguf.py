@@ -313,8 +313,11 @@ def tensor_types(spec: ModelSpec, preset: str) -> dict[str, str]:
             out[t.name] = "F32"  # convert_hf_to_gguf.py writes 1-D tensors and the router in F32
             continue
         typ = rules.pick(t) if rules else default
-        if t.is_expert and spec.weights_dtype == "mxfp4" and default in ("F16", "BF16", "F32"):
-            out[t.name] = "MXFP4"  # convert writes gpt-oss experts as MXFP4 even in an F16 file
+        if t.is_expert and spec.weights_dtype == "mxfp4":
+            # convert_hf_to_gguf.py writes gpt-oss's experts as MXFP4 even in an F16 file, and llama-quantize
+            # leaves a tensor already quantized as it is: every published preset keeps them MXFP4 ("All quants keep
+            # the feed forward networks at mxfp4", bartowski/openai_gpt-oss-20b-GGUF; Q6_K 12.04 GB, MXFP4 12.1 GB)
+            out[t.name] = "MXFP4"
         elif default in ("F16", "BF16", "F32"):
             out[t.name] = typ
         else:
