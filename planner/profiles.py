@@ -53,13 +53,33 @@ def _index() -> dict[str, str]:
 def ollama_tags() -> tuple[dict[str, str], dict[str, str]]:
     """(Ollama library name[:tag] → bundled profile id, tag → what it is where planner does not bundle its model),
     from profiles/ollama.yaml."""
-    path = profiles_dir() / "ollama.yaml"
-    if not path.is_file():  # a PLANNER_PROFILES folder of one's own may have none
-        return {}, {}
-    data = read_yaml(path)
+    data = _ollama_yaml()
     # a tag of a model the profiles folder lacks is left out (tests hold the bundled file to the bundled profiles)
-    tags = {t: name for t, name in dict(data["tags"]).items() if name in bundled_profiles()}
+    tags = {t: name for t, name in dict(data.get("tags") or {}).items() if name in bundled_profiles()}
     return tags, dict(data.get("not_bundled") or {})
+
+
+@lru_cache(maxsize=1)
+def _ollama_yaml() -> dict:
+    path = profiles_dir() / "ollama.yaml"
+    return read_yaml(path) if path.is_file() else {}  # a PLANNER_PROFILES folder of one's own may have none
+
+
+def ollama_format(name: str) -> str | None:
+    """The quantization of the file `ollama pull name` fetches (profiles/ollama.yaml: formats, else default_format);
+    None for a name that is not an Ollama tag of a bundled model (a profile's own name wins over a tag)."""
+    key = name.strip().lower().removesuffix(":latest")
+    if key in profile_names() or key not in {t.lower() for t in ollama_tags()[0]}:
+        return None
+    data = _ollama_yaml()
+    formats = {t.lower(): q for t, q in dict(data.get("formats") or {}).items()}
+    return formats.get(key, data.get("default_format"))
+
+
+@lru_cache(maxsize=256)
+def _as_ollama_file(canonical: str, quant: str) -> ModelSpec:
+    """The bundled profile as the GGUF file an Ollama tag fetches: its weights in that tag's quantization."""
+    return bundled_profiles()[canonical].model_copy(update={"weights_dtype": quant})
 
 
 def list_models() -> list[str]:
@@ -124,7 +144,8 @@ def load_model(model: str | Path | ModelSpec | dict) -> ModelSpec:
     if len(key) > MAX_NAME:
         raise UnknownModelError(f"model name or path of {len(key):,} characters is longer than {MAX_NAME:,}")
     if (canonical := _index().get(key.lower().removesuffix(":latest"))) is not None:  # Ollama's default tag
-        return bundled_profiles()[canonical]
+        quant = ollama_format(key)  # an Ollama tag: the file it fetches (llama3.1:8b is a Q4_K_M GGUF)
+        return bundled_profiles()[canonical] if quant is None else _as_ollama_file(canonical, quant)
     if key.startswith("hf://"):  # the Hub, by range requests: config.json and the safetensors or GGUF headers
         from .files.hub import load_hub_model
 

@@ -149,3 +149,41 @@ def test_every_ollama_tag_names_a_bundled_profile():
 
     data = yaml.safe_load((profiles_dir() / "ollama.yaml").read_text())
     assert data["tags"] and all(name in bundled_profiles() for name in data["tags"].values())
+
+
+def test_an_ollama_tag_is_the_file_ollama_pulls():
+    """`ollama pull llama3.1:8b` fetches a Q4_K_M GGUF, not the bf16 checkpoint: a tag's weights take its format, and
+    the sizes ollama.com lists (two significant digits) come out. Sizes: ollama.com/library tag lists as scraped in
+    Jeffser/Alpaca src/ollama_models.py (2026-06-08); formats: `ollama show` output (profiles/ollama.yaml)."""
+    import planner
+
+    listed_gb = {"llama3.1:8b": ("q4_k_m", 4.9), "llama3:8b": ("q4_0", 4.7), "llama3.2:1b": ("q8_0", 1.3),
+                 "mistral": ("q4_k_m", 4.4), "phi3": ("q4_0", 2.2), "phi4": ("q4_k_m", 9.1),
+                 "qwen3:30b": ("q4_k_m", 19), "mixtral": ("q4_0", 26), "gpt-oss:20b": ("mxfp4", 14),
+                 "llama3.3": ("q4_k_m", 43), "deepseek-r1:32b": ("q4_k_m", 20)}
+    for tag, (quant, gb) in listed_gb.items():
+        spec = load_model(tag)
+        assert spec.weights_dtype == quant, tag
+        assert planner.weights_bytes(spec) / 1e9 == pytest.approx(gb, rel=0.05), tag
+    # gemma3:4b's 3.3 GB holds the image encoder in 16 bits beside the Q4_K_M text weights
+    from planner.weights import vision_encoder_bytes
+
+    gemma = load_model("gemma3:4b")
+    assert (planner.weights_bytes(gemma) + vision_encoder_bytes(gemma)) / 1e9 == pytest.approx(3.3, rel=0.05)
+    # a profile's own name is the checkpoint, whatever the tags say; a format asked for wins over the tag's
+    assert load_model("llama-3.1-8b").weights_dtype == "bf16" and load_model("deepseek-r1").weights_dtype == "fp8-block"
+    assert planner.estimate("llama3.1:8b", quant="bf16").workload.quant == "bf16"
+    assert planner.estimate("llama3.1:8b").workload.quant == "q4_k_m"
+
+
+def test_every_ollama_format_is_a_catalog_format_of_a_tag():
+    import yaml
+
+    from planner import get_quant
+    from planner.paths import profiles_dir
+    from planner.profiles import ollama_format
+
+    data = yaml.safe_load((profiles_dir() / "ollama.yaml").read_text())
+    for tag, quant in {**data["formats"], "(default)": data["default_format"]}.items():
+        get_quant(quant)
+        assert tag == "(default)" or ollama_format(tag) == quant, tag  # a tag, not shadowed by a profile's name

@@ -290,7 +290,7 @@ def cmd_fit(a) -> str:
             lines.append(f"  {r.quant:<10} {r.max_context:>12,} {total:>14} {speed:>13}  "
                          + (r.limited_by if r.max_context else "weights alone do not fit" if r.limited_by == "weights"
                             else "the weights fit, not with the runtime's overhead beside them"))
-        return "\n".join(lines + _no_gguf_note(spec, df["quant"], "", defaulted=True))
+        return "\n".join(lines + _fit_target_note(spec, df) + _no_gguf_note(spec, df["quant"], "", defaulted=True))
     where = local_lines(gpu, a.unit)  # a local GPU is one GPU: no tensor-parallel counts of it
     df = fit(spec, context=a.context, batch=a.batch, gpus=gpu if a.gpu else None,
              min_tokens_per_s=a.min_tokens_per_s, **({"gpu_counts": [1]} if where else {}))
@@ -313,6 +313,19 @@ def cmd_fit(a) -> str:
                      f"{speed}  {r.explanation}")
     return "\n".join(lines + _split_notes(shown) + _no_gguf_note(spec, shown["quant"], "",
                                                                   defaulted=True))
+
+
+def _fit_target_note(spec, df) -> list[str]:
+    """GGUF rows count to the GPU's last byte, as llama.cpp with every layer on the GPU runs; llama-server's default
+    --fit keeps LLAMA_FIT_TARGET_BYTES free and would move layers to the CPU there: say so once."""
+    from ..engines.llamacpp.fit import LLAMA_FIT_TARGET_BYTES
+    from ..quant.catalog import is_gguf_weights
+
+    if not any(is_gguf_weights(q, spec) and n for q, n in zip(df["quant"], df["max_context"], strict=True)):
+        return []
+    return [f"note: GGUF rows hold every layer on the GPU (llama-server -ngl all --fit off); its default --fit keeps "
+            f"{LLAMA_FIT_TARGET_BYTES // 2**20} MiB free and, at a row's largest context, moves layers to the CPU "
+            "instead: planner estimate ... --engine llama.cpp shows where they go"]
 
 
 def _split_notes(rows) -> list[str]:
