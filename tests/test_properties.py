@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from planner import LayoutError, WorkloadError, estimate, fit, list_gpus, load_gpu, load_model, max_context, sweep
 from planner.cli import main
 from planner.engines import LLAMACPP_UNSUPPORTED
+from planner.engines.common import PRE_AMPERE
 from planner.engines.vllm.releases import VLLM_REMOVED
 from planner.overhead import CUDA_CONTEXT_BYTES
 from planner.parallel import check_layout, plan
@@ -117,6 +118,10 @@ def test_vllm_fits_only_when_it_would_start_and_hold_the_batch(model, gpu, util,
               max_model_len=max_model_len, context=context, batch=batch)
     if spec.model_type in VLLM_REMOVED:  # today's vLLM cannot run it (Phi-3-small): refused by name
         with pytest.raises(WorkloadError, match="cannot run"):
+            estimate(model, **kw)
+        return
+    if quant == "fp8" and load_gpu(gpu).architecture in PRE_AMPERE:  # vLLM's fp8 needs compute capability 8.0
+        with pytest.raises(WorkloadError, match="compute capability 8.0"):
             estimate(model, **kw)
         return
     e = estimate(model, **kw)

@@ -107,3 +107,19 @@ def auto_dtype(engine: str, spec, release: tuple[int, ...] | None = None) -> str
     if engine == "vllm" and (release is None or release >= VLLM_FLOAT32_TO_BF16_SINCE):
         return "bf16"
     return "bf16" if gemma else "fp16"
+
+
+# Weight formats vLLM and SGLang run from compute capability 8.0 (Ampere) on: their methods' get_min_capability()
+# is 80 (vLLM's Fp8Config, Mxfp4Config and ModelOptNvFp4Config, through Marlin's weight-only kernels below 8.9/10.0),
+# and a T4 (7.5) or V100 (7.0) stops at start-up with "The quantization method fp8 is not supported for the current
+# GPU. Minimum capability: 80. Current capability: 75." (vllm/config.py _verify_quantization)
+MIN_CC80_FORMATS = frozenset({"fp8", "fp8-block", "mxfp8", "mxfp4", "nvfp4"})
+PRE_AMPERE = frozenset({"Pascal", "Volta", "Turing"})  # NVIDIA architectures below compute capability 8.0
+
+
+def compute_capable(engine: str, g, quant: str) -> None:
+    """Refuse a weight format `engine` does not run on catalog GPU `g` (fp8, fp4 and mxfp8 below Ampere)."""
+    if g is not None and g.vendor == "nvidia" and g.architecture in PRE_AMPERE and quant in MIN_CC80_FORMATS:
+        raise WorkloadError(f"engine {engine!r} does not run {quant} weights on {g.name} ({g.architecture}): the "
+                            "method needs compute capability 8.0 (Ampere) or later; use int8/int4 (GPTQ, AWQ) or "
+                            "16-bit weights")

@@ -76,22 +76,6 @@ def runtime_memory(g) -> int:
     return g.usable_memory_bytes if g.vendor == "apple" else g.runtime_total_bytes
 
 
-# Weight formats vLLM and SGLang run from compute capability 8.0 (Ampere) on: their methods' get_min_capability()
-# is 80 (vLLM's Fp8Config, Mxfp4Config and ModelOptNvFp4Config, through Marlin's weight-only kernels below 8.9/10.0),
-# and a T4 (7.5) or V100 (7.0) stops at start-up with "The quantization method fp8 is not supported for the current
-# GPU. Minimum capability: 80. Current capability: 75." (vllm/config.py _verify_quantization)
-MIN_CC80_FORMATS = frozenset({"fp8", "fp8-block", "mxfp8", "mxfp4", "nvfp4"})
-PRE_AMPERE = frozenset({"Pascal", "Volta", "Turing"})  # NVIDIA architectures below compute capability 8.0
-
-
-def compute_capable(engine: str, g, quant: str) -> None:
-    """Refuse a weight format `engine` does not run on catalog GPU `g` (fp8, fp4 and mxfp8 below Ampere)."""
-    if g is not None and g.vendor == "nvidia" and g.architecture in PRE_AMPERE and quant in MIN_CC80_FORMATS:
-        raise WorkloadError(f"engine {engine!r} does not run {quant} weights on {g.name} ({g.architecture}): the "
-                            "method needs compute capability 8.0 (Ampere) or later; use int8/int4 (GPTQ, AWQ) or "
-                            "16-bit weights")
-
-
 def engine_gpu(engine: str, gpu, options: dict):
     """(catalog GPU or None, the total CUDA reports, the options without gpu_memory_bytes) of an engine that budgets
     from the GPU's memory; refuses Apple GPUs for vLLM and SGLang, which have no Metal backend."""
@@ -126,8 +110,6 @@ def engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict, 
                             f"size: {_OWN_CHUNK[engine]} (got chunk={w.chunk})")
     if engine in ("vllm", "sglang", "ollama"):
         g, total, options = engine_gpu(engine, gpu, options)
-        if engine != "ollama":
-            compute_capable(engine, g, w.quant)
         if engine == "vllm":
             return vllm_memory(spec, **common, gpu_memory_bytes=total, weights=totals["weights_bytes"],
                                context=w.context, batch=w.batch, gpu=g, **options)

@@ -41,7 +41,7 @@ from ..overhead import CUDA_CONTEXT_BYTES, overhead_breakdown
 from ..spec import ModelSpec
 from ..units import format_bytes
 from ..weights import is_mxfp4_expert, stored_tensors, tp_replicated
-from .common import EngineMemory, datacenter_blackwell, engine_options, mxfp4_expert_factor
+from .common import EngineMemory, compute_capable, datacenter_blackwell, engine_options, mxfp4_expert_factor
 
 SGLANG_VERSION = "0.5.23"
 MIB = 2**20
@@ -192,6 +192,7 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     """What SGLang allocates on each GPU for `spec` in `quant` (tp_size splits it; what loading takes:
     sglang_loaded_bytes), on GPUs whose CUDA total is gpu_memory_bytes (nvidia-smi's: smi_memory_bytes; `gpu` the
     catalog GPU, where known), and its verdict for `batch` requests of `context` tokens."""
+    compute_capable("sglang", gpu, quant)
     given = dict(options)
     defaults = {"mem_fraction_static": 0.0, "tp_size": 1, "context_length": spec.max_context,
                 "max_running_requests": 0, "chunked_prefill_size": 0}

@@ -313,7 +313,7 @@ def tensor_types(spec: ModelSpec, preset: str) -> dict[str, str]:
             out[t.name] = "F32"  # convert_hf_to_gguf.py writes 1-D tensors and the router in F32
             continue
         typ = rules.pick(t) if rules else default
-        if t.is_expert and spec.weights_dtype == "mxfp4":
+        if t.is_expert and spec.weights_dtype == "mxfp4" and not t.shape[-1] % ggml_types()["MXFP4"].block:
             # convert_hf_to_gguf.py writes gpt-oss's experts as MXFP4 even in an F16 file, and llama-quantize
             # leaves a tensor already quantized as it is: every published preset keeps them MXFP4 ("All quants keep
             # the feed forward networks at mxfp4", bartowski/openai_gpt-oss-20b-GGUF; Q6_K 12.04 GB, MXFP4 12.1 GB)
