@@ -22,7 +22,8 @@ per activation element. x, the residual stream, N·d, is alive throughout.
              MoE: router logits and probabilities in fp32 N·E·8 B, top-k weights and int64 indices N·k·12 B,
              an output accumulator N·d, and the larger of one expert at a time — its gathered tokens
              n_e = ceil(N·k/E) (balanced routing assumed), n_e·d in and out, width·n_e·f between — and the
-             shared experts width·N·f_shared (plus their sum N·d).
+             shared experts width·N·f_shared (their output's sum with the routed one, N·d, comes after those
+             intermediates are freed).
   logits     x, and lm_head on the last position (B rows) or all positions (N rows), plus their fp32 copy.
 Quantized weights are dequantized 1024 output rows at a time: a transient of 1024 rows of the phase's widest
 quantized matrix (int4 also unpacks its nibbles first, half as much again) and its N × 1024 product.
@@ -109,7 +110,8 @@ def _moe_bytes(spec: ModelSpec, N, a: int, chunk, chunk_in=None):
     m, d = spec.moe, spec.d_model
     n_e = _ceil_div(N * m.experts_per_token, m.n_experts)
     routed = 2 * n_e * d * a + _ffn_bytes(spec, n_e, m.expert_d_ff, a, chunk, chunk_in)
-    shared = _ffn_bytes(spec, N, m.shared_d_ff, a, chunk, chunk_in) + (N * d * a if m.shared_d_ff else 0)
+    # the shared experts' output joins the routed sum (N·d) once their intermediates are freed: not on top of them
+    shared = np.maximum(_ffn_bytes(spec, N, m.shared_d_ff, a, chunk, chunk_in), 2 * N * d * a) if m.shared_d_ff else 0
     routing = np.maximum(N * m.n_experts * 8, N * m.experts_per_token * 12)
     return 3 * N * d * a + np.maximum(routed, shared) + routing
 

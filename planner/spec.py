@@ -168,7 +168,7 @@ class VisionTower(_Frozen):
     only (it runs once per image, before the prompt's prefill). SigLIP, as Gemma 3 holds it (transformers'
     SiglipVisionModel without its pooling head, then Gemma3MultiModalProjector)."""
 
-    kind: Literal["siglip"] = "siglip"
+    kind: Literal["siglip", "llama4"] = "siglip"
     n_layers: StrictInt = Field(gt=0, le=MAX_LAYERS, description="vision_config.num_hidden_layers")
     d_model: StrictInt = Field(gt=0, le=MAX_D_MODEL, description="vision_config.hidden_size")
     d_ff: StrictInt = Field(gt=0, le=MAX_D_FF, description="vision_config.intermediate_size")
@@ -176,8 +176,24 @@ class VisionTower(_Frozen):
     patch_size: StrictInt = Field(gt=0, le=1024, description="vision_config.patch_size (pixels)")
     image_size: StrictInt = Field(gt=0, le=16384, description="vision_config.image_size (pixels)")
     channels: StrictInt = Field(3, gt=0, le=16, description="vision_config.num_channels")
-    projector: Literal["gemma3"] = "gemma3"
+    projector: Literal["gemma3", "llama4"] = "gemma3"
     tokens_per_image: StrictInt = Field(gt=0, le=65536, description="mm_tokens_per_image: context one image takes")
+    adapter_dim: StrictInt | None = Field(
+        None, gt=0, le=MAX_D_FF, description="Llama 4: projector_input_dim, the pixel-shuffle MLP's width")
+    output_dim: StrictInt | None = Field(
+        None, gt=0, le=MAX_D_FF, description="Llama 4: projector_output_dim (= vision_output_dim), its output")
+    shuffle: StrictInt | None = Field(
+        None, gt=0, le=64, description="Llama 4: patches the pixel shuffle merges, 1 / pixel_shuffle_ratio²")
+
+    @model_validator(mode="after")
+    def _kind(self) -> VisionTower:
+        llama4 = (self.kind, self.projector) == ("llama4", "llama4")
+        if not llama4 and (self.kind, self.projector) != ("siglip", "gemma3"):
+            raise ValueError(f"vision kind {self.kind!r} with projector {self.projector!r}: planner knows SigLIP with "
+                             "Gemma 3's projector and Llama 4's encoder with its own")
+        if llama4 != all(v is not None for v in (self.adapter_dim, self.output_dim, self.shuffle)):
+            raise ValueError("Llama 4's encoder needs adapter_dim, output_dim and shuffle, and only it has them")
+        return self
 
     @property
     def n_patches(self) -> int:
@@ -248,6 +264,9 @@ class ModelSpec(_Frozen):
         None, gt=0, le=MAX_CONTEXT, description="tokens a sliding layer attends to")
     block_sparse: BlockSparse | None = None
     attention_sinks: StrictBool = Field(False, description="learned per-head sink logit (gpt-oss)")
+    chunked_attention: StrictBool = Field(
+        False, description="the sliding layers attend within aligned chunks of sliding_window tokens, not a trailing "
+        "window (Llama 4's attention_chunk_size): a cache that keeps the window keeps the chunk")
     moe: MoE | None = None
     mla: MLA | None = None
     indexer: SparseIndexer | None = Field(None, description="the lightning indexer of every layer (DeepSeek-V3.2)")
@@ -275,6 +294,8 @@ class ModelSpec(_Frozen):
         if ("sliding" in self.layer_pattern) != (self.sliding_window is not None):
             raise bad(f"layer_pattern {list(self.layer_pattern)} and sliding_window ({self.sliding_window}) "
                       "disagree: a sliding layer needs a window and a window needs a sliding layer")
+        if self.chunked_attention and self.sliding_window is None:
+            raise bad("chunked_attention needs sliding layers and their sliding_window (the chunk)")
         if ("linear" in self.layer_pattern) != (self.linear_attention is not None):
             raise bad(f"layer_pattern {list(self.layer_pattern)} and linear_attention disagree: a linear layer "
                       "needs linear_attention and linear_attention needs a linear layer")

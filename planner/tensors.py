@@ -218,15 +218,21 @@ def weight_tensors(spec: ModelSpec) -> tuple[WeightTensor, ...]:
 def _vision(spec: ModelSpec) -> list[WeightTensor]:
     """A SigLIP image encoder and Gemma 3's projector (transformers' SiglipVisionModel: patch embedding with bias,
     learned positions, pre-norm layers with biased q/k/v/out and fc1/fc2, a final LayerNorm; Gemma3MultiModalProjector:
-    an RMSNorm and a (vision, text) projection), named as llama.cpp's mmproj files name them (v.*, mm.*)."""
+    an RMSNorm and a (vision, text) projection), or Llama 4's (Llama4VisionModel: an unbiased patch linear, a class
+    token, the same pre-norm layers between two LayerNorms; its pixel-shuffle adapter and a (vision, text) projection),
+    named as llama.cpp's mmproj files name them (v.*, mm.*)."""
     v = spec.vision
     d, f = v.d_model, v.d_ff
 
     def w(name: str, *shape: int) -> WeightTensor:
         return WeightTensor(name, "vision", shape)
 
-    t = [w("v.patch_embd.weight", d, v.channels, v.patch_size, v.patch_size), w("v.patch_embd.bias", d),
-         w("v.position_embd.weight", v.n_patches, d)]
+    if v.kind == "llama4":  # Llama4VisionModel: an unbiased patch linear, a class token, learned positions
+        t = [w("v.patch_embd.weight", d, v.channels * v.patch_size * v.patch_size), w("v.class_embd", d),
+             w("v.position_embd.weight", v.n_patches + 1, d), w("v.pre_ln.weight", d), w("v.pre_ln.bias", d)]
+    else:
+        t = [w("v.patch_embd.weight", d, v.channels, v.patch_size, v.patch_size), w("v.patch_embd.bias", d),
+             w("v.position_embd.weight", v.n_patches, d)]
     for i in range(v.n_layers):
         b = f"v.blk.{i}"
         t += [w(f"{b}.ln1.weight", d), w(f"{b}.ln1.bias", d)]
@@ -234,9 +240,12 @@ def _vision(spec: ModelSpec) -> list[WeightTensor]:
             t += [w(f"{b}.{name}.weight", d, d), w(f"{b}.{name}.bias", d)]
         t += [w(f"{b}.ln2.weight", d), w(f"{b}.ln2.bias", d), w(f"{b}.ffn_up.weight", f, d),
               w(f"{b}.ffn_up.bias", f), w(f"{b}.ffn_down.weight", d, f), w(f"{b}.ffn_down.bias", d)]
-    t += [w("v.post_ln.weight", d), w("v.post_ln.bias", d),
-          w("mm.input_projection.weight", spec.d_model, d), w("mm.soft_emb_norm.weight", d)]
-    return t
+    t += [w("v.post_ln.weight", d), w("v.post_ln.bias", d)]
+    if v.kind == "llama4":  # the pixel-shuffle adapter (fc1 over `shuffle` merged patches, fc2), then the projector
+        return t + [w("mm.adapter.fc1.weight", v.adapter_dim, f),  # Llama4VisionMLP2: Linear(intermediate_size, …)
+                    w("mm.adapter.fc2.weight", v.output_dim, v.output_dim),
+                    w("mm.linear_1.weight", spec.d_model, v.output_dim)]
+    return t + [w("mm.input_projection.weight", spec.d_model, d), w("mm.soft_emb_norm.weight", d)]
 
 
 def language_tensors(spec: ModelSpec) -> tuple[WeightTensor, ...]:

@@ -93,6 +93,10 @@ PUBLISHED_PARAMS = {
     "Qwen/Qwen3-1.7B": "1.7",  # the card: "Number of Parameters: 1.7B"
     "Qwen/Qwen3-Coder-30B-A3B-Instruct": "30.5",  # the card: "30.5B in total and 3.3B activated"
     "Qwen/Qwen2.5-Coder-32B-Instruct": "32.8",  # safetensors badge (the card: 32.5B)
+    # meta-llama/llama-models models/llama4/MODEL_CARD.md: "109B (Total)"; transformers' docs (model_doc/llama4.md):
+    # "two flavors: 109B, and 402B parameters" (Maverick's card says 400B, the text model alone: 400.7B)
+    "meta-llama/Llama-4-Scout-17B-16E-Instruct": "109",
+    "meta-llama/Llama-4-Maverick-17B-128E-Instruct": "402",
 }
 
 

@@ -121,8 +121,9 @@ def sglang_mla_absorbed_bytes(spec: ModelSpec, tp: int, *, quant: str = "bf16", 
 SGLANG_TIERS = ((20, 2048, 8, 8), (35, 4096, 48, 160), (60, 4096, 32, 160), (90, 8192, 256, 512),
                 (160, 8192, 256, 512), (float("inf"), 16384, 512, 512))
 SGLANG_META_MIB = 512  # "Constant meta data (e.g., from attention backend)"
-# the catalog's models among configs/model_config.py SWA_SINK_ARCHS (GptOssForCausalLM)
-SGLANG_SWA_POOL_MODELS = ("gpt_oss",)
+# the catalog's models among configs/model_config.py SWA_SINK_ARCHS (GptOssForCausalLM), and Llama 4, whose chunked
+# layers is_hybrid_swa_model puts in the sliding-window pool from 0.5.8 (before, one pool: research/llama4.md)
+SGLANG_SWA_POOL_MODELS = ("gpt_oss", "llama4_text")
 SGLANG_SWA_FULL_TOKENS_RATIO = 0.8  # arg_groups/fields/schedule.py swa_full_tokens_ratio's fallback
 SGLANG_MAMBA_FULL_MEMORY_RATIO = 0.9  # arg_groups/fields/schedule.py mamba_full_memory_ratio's fallback
 # states a running request ties up with the radix cache on (the default): 3, and 2 tracking slots under the default

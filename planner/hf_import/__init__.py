@@ -66,6 +66,17 @@ def _language_model(raw: Any, where: str) -> tuple[dict, str]:
         text = dict(text)
         text.setdefault("torch_dtype", raw.get("torch_dtype"))
         raw, model_type = text, "gemma3_text"
+    elif model_type == "llama4":  # Llama4Config: the language model is text_config (Llama4TextConfig)
+        text = raw.get("text_config")
+        if not isinstance(text, dict):
+            raise ConfigImportError(f"{where}: text_config must be an object for model_type 'llama4', "
+                                    f"got {show_value(text)}")
+        text = dict(text)
+        text.setdefault("torch_dtype", raw.get("torch_dtype"))
+        text.setdefault("tie_word_embeddings", raw.get("tie_word_embeddings", False))
+        if raw.get("quantization_config") is not None:
+            text.setdefault("quantization_config", raw["quantization_config"])
+        raw, model_type = text, "llama4_text"
     if isinstance(model_type, str) and model_type in ALIASES:
         model_type = ALIASES[model_type]
     if not isinstance(model_type, str) or model_type not in FAMILY_DEFAULTS:
@@ -96,6 +107,8 @@ def _spec(c: _Config, name: str) -> ModelSpec:
         d_ff = c.count("shared_intermediate_size")
     elif moe is not None and moe.first_dense_layers == 0 and moe.layer_period == 1:
         d_ff = 0  # every layer is MoE: intermediate_size is not read
+    elif t == "llama4_text":  # Llama4TextMLP(config, intermediate_size=config.intermediate_size_mlp) between them
+        d_ff = c.count("intermediate_size_mlp")
     else:
         d_ff = c.count("intermediate_size")
     return ModelSpec(
@@ -187,7 +200,8 @@ def _attention_layout(c: _Config, n_layers: int) -> dict:
         return {"layer_pattern": _shortest_period(kinds), "sliding_window": None}
     if window is None:
         raise ConfigImportError(f"{c.where}: sliding layers but no 'sliding_window'")
-    return {"layer_pattern": _shortest_period(kinds), "sliding_window": window}
+    return {"layer_pattern": _shortest_period(kinds), "sliding_window": window,
+            "chunked_attention": c.model_type == "llama4_text"}
 
 
 def _block_sparse_layout(c: _Config, n_layers: int) -> dict:
@@ -205,6 +219,8 @@ def _window(c: _Config) -> int | None:
     # Qwen2Config and its kin: sliding_window = sliding_window if use_sliding_window else None, so it is not read.
     if c.model_type in QWEN and not c.flag("use_sliding_window"):
         return None
+    if c.model_type == "llama4_text":  # the chunk its RoPE layers attend within
+        return c.count("attention_chunk_size")
     # LlamaConfig, GemmaConfig and the DeepSeek configs have no sliding window: a stray key changes nothing there
     if c.model_type in ("llama", "gemma", "deepseek_v2", "deepseek_v3", "deepseek_v32", "granite", "glm4_moe",
                         "olmo2", "olmoe", "granitemoe", "granitemoehybrid", "falcon_h1", "jamba", "ernie4_5",
@@ -220,6 +236,8 @@ def _layer_kinds(c: _Config, n_layers: int, window: int | None) -> tuple[str, ..
         return ("parallel",)
     if t == "minimax_m2":
         return _minimax_layers(c, n_layers)
+    if t == "llama4_text":
+        return _llama4_layers(c, n_layers)
     if t == "jamba":  # JambaConfig.layers_block_type: attention where i % attn_layer_period == attn_layer_offset
         period, offset = c.count("attn_layer_period"), c.count("attn_layer_offset")
         return tuple("full" if i % period == offset else "mamba1" for i in range(n_layers))
@@ -260,6 +278,26 @@ def _minimax_layers(c: _Config, n_layers: int) -> tuple[str, ...]:
             raise ConfigImportError(f"{c.where}: attn_type_list[{i}] is 0, a lightning (linear) attention layer of "
                                     "MiniMax-01, which model_type 'minimax_m2' does not build")
     return ("full",)
+
+
+def _llama4_layers(c: _Config, n_layers: int) -> tuple[str, ...]:
+    """Llama4TextConfig: a layer whose no_rope_layers entry is 1 (RoPE) attends within its chunk ("chunked_attention"
+    in layer_types), one whose entry is 0 (NoPE) attends globally; without the list, every no_rope_layer_interval-th
+    layer is NoPE."""
+    if c.raw.get("layer_types") is not None:
+        types = check_list(c.where, "layer_types", c.raw["layer_types"], MAX_LAYERS)
+        known = {"chunked_attention": "sliding", "full_attention": "full"}
+        if len(types) != n_layers:
+            raise ConfigImportError(f"{c.where}: layer_types has {len(types)} entries, num_hidden_layers is {n_layers}")
+        return tuple(known[check_text(c.where, f"layer_types[{i}]", k, known)] for i, k in enumerate(types))
+    if c.raw.get("no_rope_layers") is None:
+        every = c.count("no_rope_layer_interval")
+        return tuple("sliding" if (i + 1) % every else "full" for i in range(n_layers))
+    rope = check_list(c.where, "no_rope_layers", c.raw["no_rope_layers"], MAX_LAYERS)
+    if len(rope) != n_layers:
+        raise ConfigImportError(f"{c.where}: no_rope_layers has {len(rope)} entries, num_hidden_layers is {n_layers}")
+    return tuple("sliding" if check_count(c.where, f"no_rope_layers[{i}]", v, 0, 1) else "full"
+                 for i, v in enumerate(rope))
 
 
 def _layer_types(c: _Config, n_layers: int, key: str = "layer_types") -> tuple[str, ...]:

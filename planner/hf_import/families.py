@@ -108,10 +108,18 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     "minimax_m2": {"tie_word_embeddings": False, "hidden_act": "silu", "num_key_value_heads": 8, "head_dim": 128,
                    "num_local_experts": 256, "num_experts_per_tok": 8, "use_qk_norm": True, "qk_norm_type": "per_layer",
                    "use_routing_bias": True, "shared_intermediate_size": 0},
+    # Llama4TextConfig (Llama 4 Scout, Maverick; the text_config of model_type "llama4"): a mixture of experts of
+    # intermediate_size with one shared expert of that size every interleave_moe_layer_step-th layer (dense layers of
+    # intermediate_size_mlp between), chunked local attention on the RoPE layers (no_rope_layers 1; every
+    # no_rope_layer_interval-th layer is a global NoPE layer), and an L2 norm of q and k without weights
+    "llama4_text": {"tie_word_embeddings": False, "attention_bias": False, "hidden_act": "silu", "head_dim": 128,
+                    "num_local_experts": 16, "num_experts_per_tok": 1, "interleave_moe_layer_step": 1,
+                    "intermediate_size_mlp": 16384, "attention_chunk_size": 8192, "no_rope_layer_interval": 4,
+                    "moe_layers": None, "no_rope_layers": None},
 }
 # model_type values that run another family's class: Kimi-K2's config names DeepseekV3ForCausalLM
 ALIASES = {"kimi_k2": "deepseek_v3"}
-SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILY_DEFAULTS, "gemma3", *ALIASES]))
+SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILY_DEFAULTS, "gemma3", "llama4", *ALIASES]))
 
 ACTIVATIONS = {"silu": "silu", "swish": "silu", "gelu": "gelu", "gelu_pytorch_tanh": "gelu_tanh",
                 "gelu_new": "gelu_tanh", "gelu_tanh": "gelu_tanh", "relu": "relu", "gegelu": "gegelu"}
@@ -150,10 +158,14 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "qk_rope_head_dim": (1, MAX_HEAD_DIM), "qk_nope_head_dim": (1, MAX_HEAD_DIM), "v_head_dim": (1, MAX_HEAD_DIM),
     "index_n_heads": (1, MAX_HEADS), "index_head_dim": (1, MAX_HEAD_DIM), "index_topk": (1, MAX_CONTEXT),
     "rotary_dim": (1, MAX_HEAD_DIM),
+    "intermediate_size_mlp": (1, MAX_D_FF), "interleave_moe_layer_step": (1, MAX_LAYERS),
+    "attention_chunk_size": (1, MAX_CONTEXT), "no_rope_layer_interval": (1, MAX_LAYERS),
 }
 
 
 # SiglipVisionConfig sizes (Gemma3Config.vision_config), with mm_tokens_per_image of the wrapper
 VISION_BOUNDS = {"num_hidden_layers": (1, MAX_LAYERS), "hidden_size": (1, MAX_D_MODEL),
                  "intermediate_size": (1, MAX_D_FF), "num_attention_heads": (1, MAX_HEADS), "patch_size": (1, 1024),
-                 "image_size": (1, 16384), "num_channels": (1, 16), "mm_tokens_per_image": (1, 65536)}
+                 "image_size": (1, 16384), "num_channels": (1, 16), "mm_tokens_per_image": (1, 65536),
+                 "projector_input_dim": (1, MAX_D_FF), "projector_output_dim": (1, MAX_D_FF),
+                 "vision_output_dim": (1, MAX_D_FF)}

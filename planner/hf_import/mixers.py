@@ -44,7 +44,26 @@ def _moe(c: _Config, n_layers: int) -> MoE | None:
         return _deepseek_moe(c, n_layers)
     if t == "minimax_m2":
         return _minimax_moe(c)
+    if t == "llama4_text":
+        return _llama4_moe(c, n_layers)
     return None
+
+
+def _llama4_moe(c: _Config, n_layers: int) -> MoE:
+    # Llama4TextMoe: num_local_experts experts of intermediate_size (top num_experts_per_tok, a router without bias)
+    # and one shared expert of intermediate_size, in the layers of moe_layers: by default every
+    # interleave_moe_layer_step-th, range(step - 1, num_hidden_layers, step) (Maverick: the odd layers)
+    n, step = c.count("num_local_experts"), c.count("interleave_moe_layer_step")
+    rule = list(range(step - 1, n_layers, step))
+    if c.raw.get("moe_layers") is not None:
+        given = [check_count(c.where, f"moe_layers[{i}]", v, 0, n_layers - 1)
+                 for i, v in enumerate(check_list(c.where, "moe_layers", c.raw["moe_layers"], n_layers))]
+        if given != rule:
+            raise ConfigImportError(f"{c.where}: moe_layers {show_value(given)} is not every "
+                                    f"interleave_moe_layer_step-th layer ({step}), the layout planner describes")
+    d_ff = c.count("intermediate_size")
+    return MoE(n_experts=n, experts_per_token=_experts_per_token(c, "num_local_experts", n), expert_d_ff=d_ff,
+               n_shared_experts=1, shared_d_ff=d_ff, layer_period=step, layer_offset=step - 1)
 
 
 def _minimax_moe(c: _Config) -> MoE:

@@ -12,11 +12,14 @@ from .values import check_count, check_flag, show_value
 def _vision_tower(raw: Any, where: str) -> dict | None:
     """Gemma 3's SigLIP image encoder (Gemma3Config.vision_config, a SiglipVisionConfig) as VisionTower fields; None
     for a text-only config. Every size must be in the config: no text-model default stands in for one."""
-    if not isinstance(raw, dict) or raw.get("model_type") != "gemma3" or raw.get("vision_config") is None:
+    if not isinstance(raw, dict) or raw.get("model_type") not in ("gemma3", "llama4") \
+            or raw.get("vision_config") is None:
         return None
     v, at = raw["vision_config"], f"{where} vision_config"
     if not isinstance(v, dict):
         raise ConfigImportError(f"{at} must be an object, got {show_value(v)}")
+    if raw["model_type"] == "llama4":
+        return _llama4_tower(v, at)
     if check_flag(at, "vision_use_head", v.get("vision_use_head", False)):
         raise ConfigImportError(f"{at}: vision_use_head true is not supported (Gemma 3's encoder has no head)")
 
@@ -31,3 +34,30 @@ def _vision_tower(raw: Any, where: str) -> dict | None:
             "image_size": size("image_size"), "channels": size("num_channels", 3),
             "tokens_per_image": check_count(where, "mm_tokens_per_image", raw.get("mm_tokens_per_image", 256),
                                             *VISION_BOUNDS["mm_tokens_per_image"])}
+
+
+def _llama4_tower(v: dict, at: str) -> dict:
+    """Llama4VisionConfig as VisionTower fields: its encoder, the pixel-shuffle adapter (projector_input_dim wide, out
+    to projector_output_dim, which must be vision_output_dim, what the multi-modal projector reads) and the tokens an
+    image tile takes, (image_size / patch_size)² patches merged 1 / pixel_shuffle_ratio² into one."""
+    def size(key: str, default: int | None = None) -> int:
+        value = v.get(key, default)
+        if value is None:
+            raise ConfigImportError(f"{at}: {key} is missing")
+        return check_count(at, key, value, *VISION_BOUNDS[key])
+
+    ratio = v.get("pixel_shuffle_ratio")
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio <= 1 \
+            or abs(1 / ratio**2 - round(1 / ratio**2)) > 1e-9:
+        raise ConfigImportError(f"{at}: pixel_shuffle_ratio must be 1/n for a whole n (0.5 merges 4 patches), got "
+                                f"{show_value(ratio)}")
+    shuffle = round(1 / ratio**2)
+    if size("projector_output_dim") != size("vision_output_dim"):
+        raise ConfigImportError(f"{at}: projector_output_dim ({size('projector_output_dim')}) must equal "
+                                f"vision_output_dim ({size('vision_output_dim')}), the projector's input")
+    patches = (size("image_size") // size("patch_size")) ** 2
+    return {"kind": "llama4", "projector": "llama4", "n_layers": size("num_hidden_layers"),
+            "d_model": size("hidden_size"), "d_ff": size("intermediate_size"), "n_heads": size("num_attention_heads"),
+            "patch_size": size("patch_size"), "image_size": size("image_size"), "channels": size("num_channels", 3),
+            "tokens_per_image": max(1, patches // shuffle), "adapter_dim": size("projector_input_dim"),
+            "output_dim": size("projector_output_dim"), "shuffle": shuffle}

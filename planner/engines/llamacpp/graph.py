@@ -18,13 +18,14 @@ from .alloc import Graph, buffer_size
 F32, F16, I32, I64 = 4, 2, 4, 8
 # Model types whose sliding window llama.cpp implements (src/llama-model.cpp load_hparams sets swa_type from the GGUF's
 # sliding_window: GEMMA2, GEMMA3, GEMMA3N, OPENAI_MOE, COHERE2, EXAONE4, OLMO2's OLMo 3, SMALLTHINKER, AFMOE, and
-# LLAMA4's chunked attention, which planner's profiles do not describe as sliding). Every other model
+# LLAMA4, whose chunked layers (LLAMA_SWA_TYPE_CHUNKED, n_swa 8192) llama_kv_cache_iswa sizes as any SWA layer's;
+# research/llama4.md). Every other model
 # keeps every token on its "sliding" layers in llama.cpp: Mistral-7B-v0.1 converts to LLM_ARCH_LLAMA, which reads no
 # window, and LLM_ARCH_PHI3 logs "Phi SWA is currently disabled - results might be suboptimal for some models (see
 # https://github.com/ggml-org/llama.cpp/pull/13676)" (measured: Phi-3-mini-4k at n_ctx 4096 allocates 4,096 cells on
 # all 32 layers).
 LLAMACPP_SWA = frozenset({"gemma2", "gemma3", "gemma3_text", "gemma3n", "gemma3n_text", "gpt_oss", "cohere2",
-                          "exaone4", "olmo3", "smallthinker", "afmoe"})
+                          "exaone4", "olmo3", "smallthinker", "afmoe", "llama4_text"})
 CUDA_MOE_REDUCTION_MAX_K = 15  # ggml-cuda fuses the experts' weighted sum for 2–15 experts a token
 #                                (ggml-cuda.cu MOE_WEIGHTED_REDUCTION_MAX_EXPERTS)
 ROT_BLOCK = 64  # the rotation of a quantized cache works on blocks of 64 (llama_kv_cache: n_embd_head_k_all = 64)

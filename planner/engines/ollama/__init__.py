@@ -97,6 +97,9 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
                        maximum={"num_ctx": MAX_CONTEXT, "num_parallel": 512, "num_gpu": 2**31 - 1})
     num_gpu = None if o["num_gpu"] < 0 else o["num_gpu"]  # -1: Ollama decides
     _runs_model(spec, release)
+    if spec.chunked_attention and not since(release, "llama_server"):  # Ollama's own engine (llama4, to 0.29): its
+        # chunked cache keeps every token (kvcache.NewChunkedAttentionCache, the chunk only masks): no window here
+        spec = spec.model_copy(update={"layer_pattern": ("full",), "sliding_window": None, "chunked_attention": False})
     flash_set = o["flash_attn"] is not None
     flash = o["flash_attn"] if flash_set else flash_by_default(release, spec.model_type)
     if rules["flash_attn"] != "auto":  # before llama-server, Ollama turned it off where it judged it unsupported

@@ -27,7 +27,7 @@ from .releases import since
 OLLAMA_ARCHS = {"llama": "llama", "mistral": "llama", "mixtral": "llama", "qwen2": "qwen2", "gemma": "gemma",
                 "gemma2": "gemma2", "gemma3": "gemma3", "gemma3_text": "gemma3", "deepseek_v2": "deepseek2",
                 "deepseek_v3": "deepseek2", "gpt_oss": "gptoss", "phi": "phi2", "stablelm": "stablelm",
-                "cohere": "command-r", "chatglm": "chatglm", "llama4": "llama4"}
+                "cohere": "command-r", "chatglm": "chatglm", "llama4": "llama4", "llama4_text": "llama4"}
 KV_BYTES_PER_ELEMENT = {"fp16": 2.0, "q8_0": 1.0, "q4_0": 0.5}  # kvCacheBytesPerElement: halves, not GGML blocks
 GEMMA3_GLOBAL_EVERY = 6   # gemma3GlobalCacheCount
 GPT_OSS_WINDOW = 4096     # the even layers' cells in GraphSize (not the model's 128-token window)

@@ -77,14 +77,17 @@ OLLAMA_SINCE = {
     "gptoss_graph_halved": "0.11.8",  # partial 2·heads/kv_heads·KV/6, or a flash-attention figure
     "per_sequence_batch": "0.11.5",   # d5a0d8d90: GraphSize multiplies num_ctx by the slots (the scheduler did)
     "gemma2_no_flash": "0.11.11",     # 29ddfc2ca: SupportsFlashAttention excludes gemma2
+    "llama_server": "0.30.0",         # 9db4bdbad: llama-server runs every GGUF model (Ollama's Go engine removed)
 }
 
 # Architectures Ollama added after its oldest release planner has rules for: model_type -> first release
 # (model/models/<arch>/ appears at that tag)
-OLLAMA_ARCH_SINCE = {"gemma3": "0.6.0", "gemma3_text": "0.6.0", "gpt_oss": "0.11.0"}
+OLLAMA_ARCH_SINCE = {"gemma3": "0.6.0", "gemma3_text": "0.6.0", "gpt_oss": "0.11.0",
+                     "llama4_text": "0.6.7"}  # f0c66e6de "llama4", first tag v0.6.7
 # Architectures that run on Ollama's own engine (fs/ggml OllamaEngineRequired), as planner's model_type, by the
 # first release of each list: from v0.12.0 their layout follows the measured allocations, not memory.go's estimate.
-_ENGINE = {"gemma3", "gemma3_text", "gemma3n", "mistral3", "qwen3", "llama4", "mllama", "qwen2_5_vl", "gpt_oss"}
+_ENGINE = {"gemma3", "gemma3_text", "gemma3n", "mistral3", "qwen3", "llama4", "llama4_text", "mllama", "qwen2_5_vl",
+           "gpt_oss"}
 OLLAMA_ENGINE_MODELS = (("0.12.0", frozenset(_ENGINE)), ("0.12.2", frozenset(_ENGINE | {"qwen3_moe"})))
 # Architectures whose flash attention is on by default (fs/ggml FlashAttention()), by the first release of each list
 _FLASH = {"gpt_oss", "qwen3", "qwen3_moe"}

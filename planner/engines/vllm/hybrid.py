@@ -169,6 +169,13 @@ def vllm_hybrid_pages(spec: ModelSpec, *, tp: int, kv_dtype: str, block_size: in
 
 # sliding-window groups from 0.9.1 (v0.9.1 v1/core/kv_cache_utils.py _get_kv_cache_config_uniform_page_size)
 VLLM_HYBRID_MANAGER_SINCE = (0, 9, 1)
+# Chunked local attention (Llama 4) in the hybrid manager's groups by default from 0.14.0, where
+# VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE defaults to "1" (vllm/envs.py; "0" from its introduction in PR
+# #21761, v0.10.1, to v0.13.0, which logs "There is a latency regression when using chunked local attention with the
+# hybrid KV cache manager. Disabling it, by default."): before, every layer takes full-length pages. Releases before
+# 0.10.1 are taken the same way, as planner has not read whether their manager grouped chunked layers
+# (research/llama4.md).
+VLLM_CHUNKED_HYBRID_SINCE = (0, 14, 0)
 VLLM_IN_FLIGHT_BATCHES_SINCE = (0, 26, 0)  # SlidingWindowSpec sized by VllmConfig.max_in_flight_tokens
 ASYNC_CONCURRENT_BATCHES = 2  # config/vllm.py max_concurrent_batches: "Async scheduling requires 2 concurrent batches"
 
@@ -185,9 +192,12 @@ def vllm_sliding_pages(spec: ModelSpec, *, tp: int, kv_dtype: str, block_size: i
     per_token = _attention_bytes_per_token(spec, kv_dtype, tp)
     group = min(full, sliding)
     batches = ASYNC_CONCURRENT_BATCHES if release >= VLLM_IN_FLIGHT_BATCHES_SINCE else 1
+    # ChunkedLocalAttentionSpec: attention_chunk_size + the scheduled tokens; SlidingWindowSpec: sliding_window − 1 +
+    # them (v1/kv_cache_interface.py)
+    window = spec.sliding_window if spec.chunked_attention else spec.sliding_window - 1
     return HybridPages(block_size=block_size, page_bytes=block_size * per_token, state_bytes=0, group_size=group,
                        attention_groups=_cdiv(full, group), state_groups=0, sliding_groups=_cdiv(sliding, group),
-                       sliding_tokens=spec.sliding_window - 1 + batches * max_num_batched_tokens)
+                       sliding_tokens=window + batches * max_num_batched_tokens)
 
 
 def vllm_hybrid_layout(spec: ModelSpec, rules: dict, *, tp: int, pp: int, kv_dtype: str, block_size: int,
@@ -199,6 +209,8 @@ def vllm_hybrid_layout(spec: ModelSpec, rules: dict, *, tp: int, pp: int, kv_dty
     from config.layer_types only; sliding and full counts unequal but within 1.5× of each other: full pages, more
     than vLLM takes). What planner has not read of the recurrent kinds is refused."""
     kinds = spec.layer_kinds() if not spec.recurrent else ()
+    if spec.chunked_attention and release < VLLM_CHUNKED_HYBRID_SINCE:
+        return None
     if "sliding" in kinds and "full" in kinds and rules["v1"] and release >= VLLM_HYBRID_MANAGER_SINCE and pp == 1 \
             and spec.mla is None:
         return vllm_sliding_pages(spec, tp=tp, kv_dtype=kv_dtype, block_size=block_size, release=release,
