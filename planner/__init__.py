@@ -15,7 +15,7 @@ from .errors import ConfigImportError, LayoutError, PlannerError, UnknownModelEr
 _LAZY = {
     "Estimate": "estimate", "Performance": "estimate", "Workload": "estimate", "estimate": "estimate",
     "fit": "fit", "max_batch": "fit", "max_context": "fit",
-    "GPU": "gpus", "UnknownGPUError": "gpus", "list_gpus": "gpus", "load_gpu": "gpus",
+    "GPU": "gpus", "UnknownGPUError": "gpus", "list_gpus": "gpus", "load_gpu": "gpus", "with_memory": "gpus",
     "kv_cache_bytes": "kv",
     "checkpoint_summary": "profiles", "list_models": "profiles", "load_model": "profiles",
     "with_max_context": "profiles",

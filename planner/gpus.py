@@ -117,6 +117,43 @@ def load_gpu(gpu: str | GPU) -> GPU:
                                                      f"; `planner gpus` lists the {len(list_gpus())} known"))
 
 
+# Apple: the share of unified memory Metal lets the GPU use by default (recommendedMaxWorkingSetSize / RAM), set by
+# macOS from the machine's RAM, not by its chip: exactly 2/3 up to 32 GiB (llama.cpp logs print 11453.25 MB on a
+# 16 GB M4, 17179.89 MB on 24 GB, 22906.50 MB on a 32 GB M1 Pro), 0.75 from 36 GiB (28991.03 MB on a 36 GB M4 Max;
+# 73728 MiB on a 96 GB M2 Max, llama.cpp issue 3213). Quoted in profiles/gpus/m*.yaml.
+APPLE_SMALL_MEMORY_BYTES, APPLE_SMALL_SHARE, APPLE_SHARE = 32 * 2**30, 2 / 3, 0.75
+
+
+def apple_gpu_share(memory_bytes: int) -> float:
+    """The share of `memory_bytes` of unified memory Metal lets the GPU use by default."""
+    return APPLE_SMALL_SHARE if memory_bytes <= APPLE_SMALL_MEMORY_BYTES else APPLE_SHARE
+
+
+def with_memory(gpu: str | GPU, memory_bytes: int) -> GPU:
+    """A catalog GPU built with another memory size (an M4 with 16 GB, not the catalog's 32; an RTX 3060 with 8 GB):
+    its datasheet's bandwidth and FLOP/s, `memory_bytes` of memory (as the driver reports it), CUDA's total that less
+    the driver's reserve on NVIDIA GPUs, and on Apple GPUs Metal's share for that much unified memory."""
+    from .checks import positive_int
+    from .limits import MAX_BYTES
+
+    g = load_gpu(gpu)
+    memory = positive_int("gpu_memory_bytes", memory_bytes, MAX_BYTES)
+    if memory < 2**30:
+        from .errors import WorkloadError
+
+        raise WorkloadError(f"gpu_memory_bytes must be at least 1 GiB for a catalog GPU, got {memory:,}")
+    # Apple's and NVIDIA's "16GB" are GiB on the box: a whole number of GiB is named so, any other size in GiB
+    label = f"{memory // 2**30}GB" if memory % 2**30 == 0 else f"{memory / 2**30:.3g}GiB"
+    name, n = re.subn(r"\b\d+(\.\d+)?\s?GB\b", label, g.name)  # "(10-core GPU, 32GB)" → 16GB
+    update = {"id": f"{re.sub(r'-[0-9.]+gi?b$', '', g.id)}-{label.lower()}",  # m4-16gb: not a catalog id
+              "memory_bytes": memory, "memory_marketed_bytes": memory, "name": name if n else f"{g.name}, {label}",
+              "cuda_memory_bytes": memory - NVIDIA_DRIVER_RESERVE_BYTES if g.vendor == "nvidia" else None,
+              "sources": {**g.sources, "memory_bytes": "the user's own figure"}}
+    if g.vendor == "apple":
+        update["gpu_memory_share"] = apple_gpu_share(memory)
+    return g.model_copy(update=update)
+
+
 MAX_CUSTOM_TFLOPS = 100_000  # 100 PFLOP/s dense: beyond any single accelerator
 
 

@@ -18,15 +18,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from .errors import PlannerError
-from .gpus import match_gpu
+from .gpus import apple_gpu_share, match_gpu
 
-GIB = 2**30
 NO_SPEED_BANDWIDTH = 1.0  # bytes/s placed in a GPU that has no datasheet figures: its speeds are not shown
-# Apple: the share of unified memory Metal lets the GPU use by default (recommendedMaxWorkingSetSize / RAM), set by
-# macOS from the machine's RAM, not by its chip: exactly 2/3 up to 32 GiB (llama.cpp logs print 11453.25 MB on a
-# 16 GB M4, 17179.89 MB on 24 GB, 22906.50 MB on a 32 GB M1 Pro), 0.75 from 36 GiB (28991.03 MB on a 36 GB M4 Max;
-# 73728 MiB on a 96 GB M2 Max, llama.cpp issue 3213). Quoted in profiles/gpus/m*.yaml.
-APPLE_SMALL_MEMORY_BYTES, APPLE_SMALL_SHARE, APPLE_SHARE = 32 * GIB, 2 / 3, 0.75
 
 
 class NoLocalGPUError(PlannerError):
@@ -189,8 +183,7 @@ def apple_silicon(system: str | None = None, sysctl: Callable[[str], str | None]
         return None
     memory = int(raw)
     gid = match_gpu(chip, vendor="apple")
-    share = APPLE_SMALL_SHARE if memory <= APPLE_SMALL_MEMORY_BYTES else APPLE_SHARE
-    return AppleSilicon(chip=chip, catalog_id=gid, unified_memory_bytes=memory, gpu_share=share)
+    return AppleSilicon(chip=chip, catalog_id=gid, unified_memory_bytes=memory, gpu_share=apple_gpu_share(memory))
 
 
 def detect(nvml=None, *, system: str | None = None, sysctl: Callable[[str], str | None] | None = None) -> Machine:

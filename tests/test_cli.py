@@ -295,3 +295,16 @@ def test_engine_refusals_name_the_flags_and_the_gpu(capsys):
     assert code == 2 and err.rstrip().endswith("set --num-parallel")
     code, out, _ = run(capsys, "estimate", "llama-3.1-8b", "--quant", "q4_k_m", "--engine", "llama.cpp")
     assert code == 0 and "sdpa" not in out.splitlines()[0]
+
+
+def test_a_catalog_gpu_with_another_memory_size(capsys):
+    # a base M4 has 16 GB (the catalog's m4 is the 32 GB part): Metal gives its GPU 2/3 of that, 10.67 GiB
+    code, out, _ = run(capsys, "estimate", "llama3.1:8b", "--gpu", "m4", "--gpu-memory", "16GiB")
+    assert code == 0 and "m4-16gb: fits in 10.67 GiB" in out
+    # an M4 Max with 36 GB: 0.75 of it (llama.cpp prints recommendedMaxWorkingSetSize 28991.03 MB on one)
+    code, out, _ = run(capsys, "estimate", "llama3.1:8b", "--gpu", "m4-max", "--gpu-memory", "36GiB")
+    assert code == 0 and "m4-max-36gb: fits in 27.00 GiB" in out
+    code, _, err = run(capsys, "estimate", "llama3.1:8b", "--gpu", "m4", "--gpu-bandwidth", "1TB/s")
+    assert code == 2 and "describe a custom GPU" in err
+    code, _, err = run(capsys, "estimate", "llama3.1:8b", "--gpu", "m4", "--gpu-memory", "512MiB")
+    assert code == 2 and "at least 1 GiB" in err

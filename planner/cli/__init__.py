@@ -142,8 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--type-v", help="llama.cpp V cache type (default: --kv-dtype)")
     e.add_argument("--cache", choices=["dynamic", "static"], help="transformers: the cache class (default dynamic)")
     e.add_argument("--max-cache-len", type=positive, help="transformers: a static cache's tokens (default: context)")
-    e.add_argument("--gpu-memory", help="a GPU not in the catalog: its total memory as CUDA reports it, all of which "
-                   "is taken as usable (a card sold as 24 GB reports about 23.5GiB), with --gpu-bandwidth")
+    e.add_argument("--gpu-memory", help="with --gpu: that GPU built with this much memory (--gpu m4 --gpu-memory "
+                   "16GiB, a 16 GB M4); without: a GPU not in the catalog, its total memory as CUDA reports it, all "
+                   "of which is taken as usable (a card sold as 24 GB reports about 23.5GiB), with --gpu-bandwidth")
     e.add_argument("--gpu-bandwidth", help="its memory bandwidth, e.g. 1008GB/s")
     e.add_argument("--gpu-tflops-bf16", type=rate, help="its dense bf16 TFLOP/s (for time to first token)")
     e.add_argument("--gpu-memory-type", default="GDDR", help="HBM, GDDR (default) or unified (Apple)")

@@ -186,15 +186,24 @@ def _kept(a) -> str:
 
 
 def _gpu(a):
-    """--gpu, or a custom GPU from --gpu-memory, --gpu-bandwidth (and --gpu-tflops-bf16, --gpu-memory-type)."""
+    """--gpu (with --gpu-memory: that GPU with another memory size), or a custom GPU from --gpu-memory,
+    --gpu-bandwidth (and --gpu-tflops-bf16, --gpu-memory-type)."""
     from ..errors import PlannerError
     from ..gpus import custom_gpu
     from ..units import parse_size
 
     if a.gpu_memory is None and a.gpu_bandwidth is None and a.gpu_tflops_bf16 is None:
         return resolve_gpu(a.gpu)
+    if a.gpu is not None and a.gpu_bandwidth is None and a.gpu_tflops_bf16 is None:  # a catalog GPU, other memory
+        from ..gpus import with_memory
+
+        if str(a.gpu).strip().lower().startswith("local"):
+            raise PlannerError("--gpu-memory with --gpu local: the local GPU's memory is what it reports")
+        return with_memory(a.gpu, round(parse_size(a.gpu_memory, "--gpu-memory")))
     if a.gpu is not None:
-        raise PlannerError("give either --gpu (a catalog id) or a custom GPU's figures (--gpu-memory, …), not both")
+        raise PlannerError("--gpu-bandwidth and --gpu-tflops-bf16 describe a custom GPU, which --gpu (a catalog id) "
+                           "has from its datasheet: give --gpu (with --gpu-memory for another memory size) or a "
+                           "custom GPU's figures, not both")
     if a.gpu_memory is None or a.gpu_bandwidth is None:
         raise PlannerError("a custom GPU needs --gpu-memory and --gpu-bandwidth (e.g. 24GiB and 1008GB/s)")
     return custom_gpu(memory_bytes=parse_size(a.gpu_memory, "--gpu-memory"),
