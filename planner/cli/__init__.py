@@ -179,11 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("table", help="total memory by quantization × context length")
     t.add_argument("model")
-    t.add_argument("--unit", type=unit, default="GiB", help="GiB (2^30 bytes) or GB (10^9 bytes)")
+    t.add_argument("--unit", type=unit, default="GiB",
+                   help=f"one of {', '.join(UNIT_BYTES)} (default GiB: 2^30 bytes; GB: 10^9)")
     t.add_argument("--batch", type=positive, default=1)
     t.add_argument("--kv-dtype")
     t.add_argument("--quants", help="comma-separated formats (default bf16,q8_0,q6_k,q5_k_m,q4_k_m,q3_k_m,q2_k; "
-                   "bf16,fp8,int8,int4 for a model llama.cpp cannot run)")
+                   "bf16,fp8,int8,int4 for a model llama.cpp cannot run; led by the checkpoint's own format where it "
+                   "is published quantized: fp8-block for DeepSeek-R1, mxfp4 and mxfp4_moe for gpt-oss, the tag's "
+                   "file for an Ollama name)")
     t.add_argument("--contexts", type=positives, nargs="+", action="extend",
                    help="context lengths, apart or comma-separated: 4K 32K or 4K,32K (default 1K, 2K, … max)")
     t.add_argument("--csv", action="store_true", help="print CSV")
