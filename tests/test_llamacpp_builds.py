@@ -174,3 +174,36 @@ def test_ngl_places_the_output_last_then_first(ngl, before, after):
 
     assert gpu_placement(32, ngl) == before
     assert gpu_placement(32, ngl, output_first=True) == after
+
+
+MIB = 2**20
+
+
+@pytest.mark.parametrize("model, build, n_ctx, k_mib, v_mib", [
+    # build 4963, before the MLA support: every head, K 128 × 192 and V 128 × 128 a layer; "K (f16): 11712.00 MiB,
+    # V (f16): 7808.00 MiB" (DeepSeek-R1 Q4_0 at n_ctx 4096, github.com/ArmDeveloperEcosystem/arm-learning-paths
+    # content/learning-paths/servers-and-cloud-computing/deepseek-cpu/deepseek-chatbot.md)
+    ("deepseek-ai/DeepSeek-R1", "b4963", 4096, 11712, 7808),
+    # build 5331 with an MLA-converted GGUF: the latent, K 576 and V 512; "K (f16): 1098.00 MiB, V (f16): 976.00 MiB"
+    # (DeepSeek-V3-0324 UD-Q2_K_XL at 16384, a mainline log in github.com/ikawrakow/ik_llama.cpp/pull/394)
+    ("deepseek-ai/DeepSeek-V3", "b5331", 16384, 1098, 976),
+    # PR #19067 "kv-cache : support V-less cache": the latent as K alone ("almost x2 less memory for the KV cache")
+    ("deepseek-ai/DeepSeek-V3", "b9410", 16384, 1098, 0),
+])
+def test_an_mla_cache_as_each_build_keeps_it(model, build, n_ctx, k_mib, v_mib):
+    d = llamacpp_memory(load_model(model), quant="q4_k_m", kv_dtype="fp16", context=n_ctx, engine_version=build,
+                        n_gpu_layers=0).details
+    assert (d["kv_k_bytes"], d["kv_v_bytes"]) == (k_mib * MIB, v_mib * MIB)
+
+
+def test_a_gguf_converted_before_the_mla_support_keeps_every_head():
+    # PR #12801: "Legacy non-MLA GGUF files can still be loaded and used as normal, but they won't benefit from the
+    # reduced KV-cache size MLA gives": DeepSeek-V2-Lite's 16 heads of K 192 and V 128 over 27 layers at 4096
+    lite = load_model("deepseek-ai/DeepSeek-V2-Lite")
+    d = llamacpp_memory(lite, quant="q4_0", kv_dtype="fp16", context=4096, mla_gguf=False).details
+    assert (d["kv_k_bytes"], d["kv_v_bytes"]) == (648 * MIB, 432 * MIB) and d["mla_gguf"] is False
+    # Ollama's library files of it predate the MLA conversion: planned so unless a file read says otherwise
+    e = estimate("deepseek-v2:16b", engine="ollama", gpu="rtx-4090", num_ctx=4096)
+    assert (e.engine_details["kv_k_bytes"], e.engine_details["kv_v_bytes"]) == (648 * MIB, 432 * MIB)
+    with pytest.raises(WorkloadError, match="has no MLA"):
+        llamacpp_memory(MISTRAL, quant="q4_0", kv_dtype="fp16", context=4096, mla_gguf=False)

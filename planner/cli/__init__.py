@@ -130,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("-ot", "--override-tensor", action="append", metavar="REGEX=CPU",
                    help="llama.cpp -ot: the tensors whose GGUF names the regex finds stay in system RAM, e.g. "
                    r"'blk\.[2-9][0-9]\.ffn_.*_exps=CPU' (repeatable)")
+    e.add_argument("--legacy-mla-gguf", action="store_true",
+                   help="llama.cpp: a DeepSeek-style (MLA) GGUF converted before llama.cpp's MLA support (April "
+                        "2025; no attn_k_b tensors), which caches every head's K and V instead of the latent")
     e.add_argument("--mmproj", action="store_true",
                    help="llama.cpp --mmproj: a vision model's image encoder (its 16-bit mmproj file) on the GPU too")
     e.add_argument("--no-op-offload", action="store_true",

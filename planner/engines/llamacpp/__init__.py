@@ -15,9 +15,11 @@ from .graph import ARCH_GRAPH, LLAMACPP_SWA, buffer_bytes
 from .releases import (
     LLAMACPP_EMBD_INPUT,
     LLAMACPP_F16_MASK,
+    LLAMACPP_MLA_LATENT,
     LLAMACPP_NO_OP_OFFLOAD,
     LLAMACPP_OP_OFFLOAD,
     LLAMACPP_SET_ROWS,
+    LLAMACPP_V_LESS,
     build_name,
     kv_cells,
     llamacpp_build,
@@ -63,6 +65,26 @@ OP_OFFLOAD_MIN_BATCH = 32  # ggml-cuda's offload_op: host-resident weights run o
 BACKENDS = ("cuda", "cpu")  # the device whose compute buffer is modelled: a GPU (CUDA) or the CPU backend
 
 
+def mla_gguf_of(spec: ModelSpec) -> bool:
+    """Whether a GGUF of this MLA model holds the split attn_k_b / attn_v_b tensors that llama.cpp's latent cache needs
+    (convert_hf_to_gguf.py writes them since April 2025): a file read says; a profile is taken as converted today."""
+    if spec.checkpoint is None:
+        return True
+    return any(t.name.endswith("attn_k_b.weight") for t in spec.checkpoint.tensors)
+
+
+def mla_rows(spec: ModelSpec, type_k: str, type_v: str, build: int, mla_gguf: bool) -> tuple[int, int]:
+    """(K, V) bytes of one token in one layer of an MLA model's cache in llama.cpp (releases.LLAMACPP_MLA_LATENT):
+    every head's K and V before the MLA support or from a GGUF converted before it (mla_gguf False); the latent (as
+    K, and as V until the V-less cache) after."""
+    m, k_dt, v_dt = spec.mla, get_kv_dtype(type_k), get_kv_dtype(type_v)
+    if not mla_gguf or build < LLAMACPP_MLA_LATENT:
+        return (spec.n_heads * k_dt.row_bytes(m.qk_nope_head_dim + m.qk_rope_head_dim),
+                spec.n_heads * v_dt.row_bytes(m.v_head_dim))
+    return (k_dt.row_bytes(m.kv_lora_rank + m.qk_rope_head_dim),
+            0 if build >= LLAMACPP_V_LESS else v_dt.row_bytes(m.kv_lora_rank))
+
+
 def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int, batch: int = 1,
                     **options) -> EngineMemory:
     """llama.cpp: KV cells, weights on the GPU and in host memory, compute buffers; n_ctx is all slots' cells.
@@ -89,10 +111,16 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     defaults = {"n_batch": 2048, "n_ubatch": 512, "flash_attn": None, "n_gpu_layers": spec.n_layers + 1,
                 "n_cpu_moe": 0, "engine_version": None, "override_tensor": None,
                 "n_parallel": None, "n_ctx": None, "kv_unified": None, "type_v": None, "backend": "cuda",
-                "op_offload": True, "mmproj": False}
+                "op_offload": True, "mmproj": False, "mla_gguf": None}
     o = engine_options("llama.cpp", options, defaults, minimum={"n_gpu_layers": 0, "n_cpu_moe": 0},
                        maximum={"n_batch": MAX_CONTEXT, "n_ubatch": MAX_CONTEXT, "n_gpu_layers": 2**31 - 1,
                                 "n_cpu_moe": 2**31 - 1})
+    if spec.mla is None and o["mla_gguf"] is not None:
+        raise WorkloadError(f"mla_gguf says how a GGUF of an MLA model (DeepSeek) was converted; {spec.name} has "
+                            "no MLA")
+    mla_gguf = o.pop("mla_gguf")
+    if spec.mla is not None:  # shown with the engine's details: a profile is taken as converted today
+        o["mla_gguf"] = mla_gguf_of(spec) if mla_gguf is None else flag("mla_gguf", mla_gguf)
     for key, high in (("n_parallel", LLAMA_MAX_SEQ), ("n_ctx", MAX_CONTEXT)):  # None: derived from the workload
         if o[key] is not None:
             positive_int(key, o[key], high)
@@ -119,8 +147,11 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     cells = per_stream * streams
     swa_cells_ = streams * swa_cells(rules, per_stream, spec.sliding_window or 0, np_, unified, o["n_batch"],
                                      n_ubatch, o["flash_attn"])
-    row_k = kv_bytes_per_token_per_layer(spec, type_k) // 2
-    row_v = kv_bytes_per_token_per_layer(spec, type_v) // 2
+    if spec.mla is not None:
+        row_k, row_v = mla_rows(spec, type_k, type_v, build, o["mla_gguf"])
+    else:
+        row_k = kv_bytes_per_token_per_layer(spec, type_k) // 2
+        row_v = kv_bytes_per_token_per_layer(spec, type_v) // 2
     kinds = spec.layer_kinds()
     if spec.model_type not in LLAMACPP_SWA:  # llama.cpp keeps every token on these models' sliding layers
         kinds = ["full" if k == "sliding" else k for k in kinds]

@@ -45,6 +45,17 @@ LLAMACPP_EMBD_INPUT = 7774  # PR #18550 "ggml : add ggml_build_forward_select" (
 LLAMACPP_F16_MASK = 9410  # PR #23764 "llama: use f16 mask for FA to save VRAM" (release b9410, 2026-05-29)
 LLAMACPP_OP_OFFLOAD = 2454  # PR #6083 "backend : offload large batches to GPU" (commit 2bf8d0f, 2024-03-18)
 LLAMACPP_NO_OP_OFFLOAD = 5346  # PR #13386 "--no-op-offload" (commit 7f323a589): the offload above can be turned off
+# MLA (deepseek2: DeepSeek-V2/V3/R1, Kimi K2) caches. Before PR #12801 "DeepSeek V2/V3 MLA implementation" (merged
+# 2025-04-15), and for any GGUF converted before it (no attn_k_b tensors, no key_length_mla: "Legacy non-MLA GGUF
+# files can still be loaded and used as normal, but they won't benefit from the reduced KV-cache size"), every head's
+# K (n_head × (nope + rope)) and V (n_head × v_head_dim): build 4963 prints K 11712 MiB, V 7808 MiB for DeepSeek-R1 at
+# n_ctx 4096 (github.com/ArmDeveloperEcosystem/arm-learning-paths, deepseek-cpu). From it, an MLA-converted GGUF
+# caches the latent as K (kv_lora_rank + rope, 576) and V (kv_lora_rank, 512): build 5331 prints K 1098 MiB, V 976 MiB
+# for DeepSeek-V3-0324 at 16384 (ik_llama.cpp#394). PR #19067 "kv-cache : support V-less cache" (2026-01-24) drops V.
+# The merges' release tags are bracketed by Homebrew's pins (b5140 = 54a72720, b5150 = 2db9ba14; b7820 = 8af1f5f4,
+# b7830 = 080b1619), not read: each is taken at the later end, so a build in between is planned with the larger cache.
+LLAMACPP_MLA_LATENT = 5150
+LLAMACPP_V_LESS = 7830
 
 _COLUMNS = ("pad", "swa", "streams", "flash_attn", "layers", "output")
 _ROWS = (  # since build, pad, swa, streams, flash_attn, layers, output

@@ -31,7 +31,7 @@ from ...limits import MAX_CONTEXT
 from ...spec import ModelSpec
 from ...weights import vision_encoder_bytes
 from ..common import EngineMemory, engine_options
-from ..llamacpp import llamacpp_memory
+from ..llamacpp import llamacpp_memory, mla_gguf_of
 from ..llamacpp.fit import LLAMA_FIT_TARGET_BYTES, device_bytes, fit_placement, most_layers_that_fit
 from ..llamacpp.releases import llamacpp_rules
 from .estimate import OllamaEstimate, estimate_gpu_layers, graph_batch
@@ -140,6 +140,9 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     common = dict(quant=quant, kv_dtype=cache, context=num_ctx, batch=slots, n_parallel=slots,
                   n_ctx=num_ctx * slots, flash_attn=flash, engine_version=f"b{build}",
                   kv_unified=rules["unified_kv"] and slots > 1 if split else None)
+    if spec.mla is not None:  # Ollama's library files of MLA models predate llama.cpp's MLA conversion (its 0.32.13
+        # runs deepseek-coder-v2:16b with K n_head·192 and V n_head·128): every head cached, unless a file read says
+        common["mla_gguf"] = spec.checkpoint is not None and mla_gguf_of(spec)
 
     # a vision model's image encoder, which Ollama's model files carry and load on the GPU beside the layers (`ollama
     # list` sizes gemma3:4b at 3.3 GB, its Q4_K_M text weights 2.49 GB; its compute buffer, taken when an image is
