@@ -70,7 +70,7 @@ def _amount(x: float) -> str:
     return f"{x:,.2f}".rstrip("0").rstrip(".") if x >= 0.01 else f"{x:.6f}".rstrip("0")
 
 
-def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor", vision: bool = False) -> dict:
+def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor", spec=None) -> dict:
     engine = state["engine"]
     if engine == "vllm":
         options = {"gpu_memory_utilization": state["gmu"], "max_model_len": state["max_model_len"],
@@ -103,7 +103,9 @@ def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor", vision:
                    "n_gpu_layers": state["ngl"], "n_cpu_moe": state["n_cpu_moe"], "n_parallel": state["n_parallel"],
                    "override_tensor": state["override_tensor"] or None,
                    "op_offload": False if state["no_op_offload"] else None,
-                   "mmproj": True if state["mmproj"] and vision else None,  # a text model: the box is not drawn
+                   "mmproj": True if state["mmproj"] and spec is not None and spec.vision is not None else None,
+                   # boxes a model without an image encoder, or without MLA, does not draw
+                   "mla_gguf": False if state["legacy_mla"] and spec is not None and spec.mla is not None else None,
                    "engine_version": None if state["llamacpp_version"] == "current" else state["llamacpp_version"]}
     elif engine == "transformers":
         options = {"cache": "static", "max_cache_len": state["max_cache_len"]} if state["hf_cache"] == "static" else {}
@@ -148,7 +150,7 @@ def begin(uses=ALL) -> Setup:
                  context=int(context), generated=int(generated),
                  batch=int(state["batch"]) if "batch" in uses else 1, gpu=gpu, usable_bytes=usable,
                  gpu_text=public(gpu_text), n_gpus=int(n), split=split, engine=engine,
-                 engine_options=_engine_options(state, int(n), split, spec.vision is not None) if engine else {},
+                 engine_options=_engine_options(state, int(n), split, spec) if engine else {},
                  unit=unit, reserve_pct=float(state["reserve"]))
 
 

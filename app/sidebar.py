@@ -261,6 +261,10 @@ def _engine_controls(state: dict, spec) -> None:
             widget("checkbox", "mmproj", "image encoder (--mmproj)", where=box,
                    help="A vision model's image encoder, from its own 16-bit mmproj file, on the GPU beside the "
                    "layers; without it llama-server reads text only.")
+        if spec is not None and spec.mla is not None:
+            widget("checkbox", "legacy_mla", "GGUF converted before April 2025 (every head cached)", where=box,
+                   help="A DeepSeek-style (MLA) GGUF converted before llama.cpp's MLA support has no attn_k_b "
+                   "tensors: llama.cpp then caches every head's K and V, many times the latent it caches otherwise.")
         widget("number_input", "n_parallel", "parallel slots", where=box, min_value=1, max_value=256, value=None,
                placeholder="the concurrent requests")
         _host_memory(box)

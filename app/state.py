@@ -196,6 +196,7 @@ FIELDS = {f.key: f for f in [
     Field("override_tensor", "", _text(None, 500, "llama.cpp -ot patterns")),
     Field("no_op_offload", False, _flag),
     Field("mmproj", False, _flag),
+    Field("legacy_mla", False, _flag),
     Field("host_gib", None, _number(0.0, 1e6, whole=False)),
     Field("host_gbps", None, _number(1.0, 1e5, whole=False)),
     Field("n_parallel", None, _number(1, 256)),

@@ -393,3 +393,16 @@ def test_llama_cpp_image_encoder_from_the_sidebar():
     assert "llama.cpp's --mmproj file holds" in caption(at)
     text = app(model="meta-llama/Llama-3.1-8B", quant="q4_k_m", engine="llama.cpp", mmproj="1")  # no encoder: no box
     assert not text.error and "mmproj" not in [c.key for c in text.sidebar.checkbox]
+
+
+def test_llama_cpp_legacy_mla_gguf_from_the_sidebar():
+    # a DeepSeek GGUF converted before llama.cpp's MLA support caches every head: 16 heads of K 192 and V 128
+    at = app(model="deepseek-ai/DeepSeek-V2-Lite", quant="q4_k_m", engine="llama.cpp", gpu="rtx-4090",
+             context="32768")
+    latent = metric(at, "total")
+    at.sidebar.checkbox(key="legacy_mla").check().run()
+    e = estimate("deepseek-ai/DeepSeek-V2-Lite", quant="q4_k_m", engine="llama.cpp", gpu="rtx-4090", context=32768,
+                 mla_gguf=False)
+    assert metric(at, "total") == gib(e.total_bytes) != latent and at.query_params["legacy_mla"] == "1"
+    text = app(model="meta-llama/Llama-3.1-8B", quant="q4_k_m", engine="llama.cpp", legacy_mla="1")  # no MLA: no box
+    assert not text.error and "legacy_mla" not in [c.key for c in text.sidebar.checkbox]
