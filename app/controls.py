@@ -62,6 +62,11 @@ def _gpu_text(state: dict, unit: str) -> tuple[str | None, int, str]:
                                               f"{_amount(state['custom_bw'])} GB/s")
         return None, int(state["budget"] * 2**30), f"a {_amount(state['budget'])} GiB budget"
     g = gpu_spec(state["gpu"])
+    if state["gpu_mem"] is not None:  # the catalog GPU built with another memory size
+        from planner.gpus import with_memory
+
+        g = with_memory(g, round(state["gpu_mem"] * 2**30))
+        return g, g.usable_memory_bytes, gpu_label(g.name, g.memory_marketed_bytes, unit)
     return state["gpu"], g.usable_memory_bytes, gpu_label(g.name, g.memory_marketed_bytes, unit)
 
 

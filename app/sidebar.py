@@ -102,6 +102,11 @@ def _gpu_controls(state: dict, uses) -> None:
                value=None, placeholder="for speed", help="A GPU not in the catalog: its memory bandwidth (10⁹ B/s)")
         widget("number_input", "custom_tflops", "bf16 TFLOP/s", where=cols[1], min_value=0.1, max_value=1e5,
                value=None, placeholder="for prefill", help="Its dense bf16 peak, for time to first token")
+    else:
+        widget("number_input", "gpu_mem", "Its memory (GiB), if not the catalog's", min_value=1.0, max_value=1e6,
+               value=None, placeholder=f"{gpu_spec(gpu).memory_marketed_bytes / 2**30:g}",
+               help="The same GPU built with another memory size (a 16 GB M4; the catalog's m4 is the 32 GB one): "
+               "its datasheet's bandwidth and FLOP/s; on Apple GPUs Metal's share of that memory.")
     if "count" in uses:
         cols = st.sidebar.columns(2)
         n = widget("number_input", "n_gpus", "GPUs", where=cols[0], min_value=1, max_value=MAX_GPUS, step=1)

@@ -165,6 +165,7 @@ FIELDS = {f.key: f for f in [
     Field("budget", 24.0, _number(0.001, MAX_BYTES / 2**30, whole=False)),
     Field("custom_bw", None, _number(1.0, 1e5, whole=False)),
     Field("custom_tflops", None, _number(0.1, 1e5, whole=False)),
+    Field("gpu_mem", None, _number(1.0, 1e6, whole=False)),
     Field("n_gpus", 1, _number(1, MAX_GPUS)),
     Field("split", "tensor", _choice(lambda: ["tensor", "pipeline"])),
     Field("quant", "checkpoint", _choice(lambda: ["checkpoint", *quants()])),

@@ -368,3 +368,10 @@ def test_a_custom_gpu_from_its_figures_gets_speeds_and_survives_the_link():
     assert metric(at, "total") == gib(e.total_bytes)
     budget = app(gpu="custom", budget="24", quant="q4_k_m")  # memory alone: a budget, no speed
     assert "a budget has no speed" in caption(budget)
+
+
+def test_a_catalog_gpu_with_another_memory_size():
+    # the catalog's m4 is the 32 GB part; a 16 GB one: the same chip, Metal's 2/3 of its memory
+    at = app(model="meta-llama/Llama-3.1-8B", quant="q4_k_m", gpu="m4", gpu_mem="16")
+    assert not at.exception and "Apple M4 (10-core GPU, 16GB)" in caption(at)
+    assert at.query_params["gpu_mem"] == "16"
