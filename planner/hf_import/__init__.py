@@ -53,30 +53,25 @@ def spec_from_config(raw: dict, *, name: str, source: str) -> ModelSpec:
         raise ConfigImportError(_validation_message(e, c)) from None
 
 
+# multimodal wrappers → the model_type of their text_config
+WRAPPERS = {"gemma3": "gemma3_text", "llama4": "llama4_text"}
+
+
 def _language_model(raw: Any, where: str) -> tuple[dict, str]:
     """The config object of the language model and its model_type (one of FAMILY_DEFAULTS)."""
     if not isinstance(raw, dict):
         raise ConfigImportError(f"{where}: config.json must hold a JSON object, got {type(raw).__name__}")
     model_type = raw.get("model_type")
-    if model_type == "gemma3":  # multimodal wrapper (Gemma3Config): the language model is text_config
+    if isinstance(model_type, str) and model_type in WRAPPERS:  # Gemma3Config, Llama4Config: the text_config
         text = raw.get("text_config")
         if not isinstance(text, dict):
-            raise ConfigImportError(f"{where}: text_config must be an object for model_type 'gemma3', "
+            raise ConfigImportError(f"{where}: text_config must be an object for model_type {model_type!r}, "
                                     f"got {show_value(text)}")
         text = dict(text)
         text.setdefault("torch_dtype", raw.get("torch_dtype"))
-        raw, model_type = text, "gemma3_text"
-    elif model_type == "llama4":  # Llama4Config: the language model is text_config (Llama4TextConfig)
-        text = raw.get("text_config")
-        if not isinstance(text, dict):
-            raise ConfigImportError(f"{where}: text_config must be an object for model_type 'llama4', "
-                                    f"got {show_value(text)}")
-        text = dict(text)
-        text.setdefault("torch_dtype", raw.get("torch_dtype"))
-        text.setdefault("tie_word_embeddings", raw.get("tie_word_embeddings", False))
-        if raw.get("quantization_config") is not None:
+        if raw.get("quantization_config") is not None:  # a quantized checkpoint says so at the top
             text.setdefault("quantization_config", raw["quantization_config"])
-        raw, model_type = text, "llama4_text"
+        raw, model_type = text, WRAPPERS[model_type]
     if isinstance(model_type, str) and model_type in ALIASES:
         model_type = ALIASES[model_type]
     if not isinstance(model_type, str) or model_type not in FAMILY_DEFAULTS:
