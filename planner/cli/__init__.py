@@ -9,7 +9,8 @@ import sys
 from ..errors import PlannerError
 from ..units import UNIT_BYTES
 from .args import Parser, nonnegative_float, parse_tokens, positive, positives, rate, unit
-from .commands import cmd_estimate, cmd_fit, cmd_gpus, cmd_models, cmd_quants, cmd_table
+from .commands import cmd_estimate, cmd_gpus, cmd_models, cmd_quants, cmd_table
+from .fit import cmd_fit
 from .machine import add_parser as add_machine_parser
 from .train import add_parser as add_train_parser
 from .validate import cmd_check_log, cmd_validate

@@ -1,0 +1,91 @@
+"""The fit verb: each format's largest context on a GPU, or the GPUs and formats that hold a workload."""
+
+from __future__ import annotations
+
+from ..units import format_bytes
+from .commands import _model, _no_gguf_note
+from .machine import gpu_label, has_speed, local_lines, resolve_gpu
+
+
+def cmd_fit(a) -> str:
+    if a.train:
+        if a.max_context:
+            from ..errors import PlannerError
+
+            raise PlannerError("--max-context plans inference beyond a model's context; fit --train plans "
+                               "fine-tuning at the model's own")
+        from .train import cmd_fit_train
+
+        return cmd_fit_train(a)
+    spec = _model(a)  # before pandas loads: an unknown model is reported at once
+    gpu = resolve_gpu(a.gpu)
+    from ..fit import context_per_quant, fit
+
+    if a.gpu and a.context is None:
+        if given := [f for f, v in (("--min-tokens-per-s", a.min_tokens_per_s), ("--top", a.top)) if v is not None]:
+            from ..errors import PlannerError
+
+            raise PlannerError(f"{given[0]} ranks GPU options at one context: give --context too (without it, fit "
+                               "--gpu lists each format's largest context on that GPU)")
+        df = context_per_quant(spec, gpu=gpu, batch=a.batch)
+        if a.json:
+            return df.to_json(orient="records", indent=2)
+        lines = [f"{a.model} on {gpu_label(gpu)}: largest context per quantization (batch {a.batch}); the total and "
+                 "the decode speed at that context",
+                 *local_lines(gpu, a.unit),
+                 f"  {'quant':<10} {'max context':>12} {'total':>14} {'decode tok/s':>13}  limited by"]
+        for r in df.itertuples():
+            total = format_bytes(r.total_bytes, a.unit) if r.max_context else "—"
+            speed = f"{r.decode_tokens_per_s:.1f}" if r.max_context and has_speed(gpu) else "—"
+            lines.append(f"  {r.quant:<10} {r.max_context:>12,} {total:>14} {speed:>13}  "
+                         + (r.limited_by if r.max_context else "weights alone do not fit" if r.limited_by == "weights"
+                            else "the weights fit, not with the runtime's overhead beside them"))
+        return "\n".join(lines + _fit_target_note(spec, df) + _no_gguf_note(spec, df["quant"], "", defaulted=True))
+    where = local_lines(gpu, a.unit)  # a local GPU is one GPU: no tensor-parallel counts of it
+    df = fit(spec, context=a.context, batch=a.batch, gpus=gpu if a.gpu else None,
+             min_tokens_per_s=a.min_tokens_per_s, **({"gpu_counts": [1]} if where else {}))
+    if a.json:
+        return df.to_json(orient="records", indent=2)
+    if df.empty:
+        which = f"nothing on {gpu_label(gpu)} alone" if where else "no catalog GPU (up to 8 of a kind)"
+        return "\n".join(where + [f"{which} fits this configuration" + (
+            f" at ≥ {a.min_tokens_per_s:g} tokens/s" if a.min_tokens_per_s else "")])
+    lines = where + ["ranked by GPU count, then memory per GPU (a proxy for price), then bits per weight, then "
+                     "speed; tok/s per sequence at the full context",
+                     f"{'gpu':<18} {'n':>2} {'split':<6} {'quant':<8} {'kv':<5} {'per GPU':>12} {'tok/s':>8}  "
+                     "per-GPU breakdown"]
+    shown = df.head(15 if a.top is None else a.top)
+    for r in shown.itertuples():
+        total = format_bytes(r.per_gpu_total_bytes, a.unit)
+        speed = f"{r.decode_tokens_per_s:>8.1f}" if has_speed(gpu) else f"{'—':>8}"
+        split = r.split if r.n_gpus > 1 else "—"
+        lines.append(f"{r.gpu:<18} {r.n_gpus:>2} {split:<6} {r.quant:<8} {r.kv_dtype:<5} {total:>12} "
+                     f"{speed}  {r.explanation}")
+    return "\n".join(lines + _split_notes(shown) + _no_gguf_note(spec, shown["quant"], "",
+                                                                  defaulted=True))
+
+
+def _fit_target_note(spec, df) -> list[str]:
+    """GGUF rows count to the GPU's last byte, as llama.cpp with every layer on the GPU runs; llama-server's default
+    --fit keeps LLAMA_FIT_TARGET_BYTES free and would move layers to the CPU there: say so once."""
+    from ..engines.llamacpp.fit import LLAMA_FIT_TARGET_BYTES
+    from ..quant.catalog import is_gguf_weights
+
+    if not any(is_gguf_weights(q, spec) and n for q, n in zip(df["quant"], df["max_context"], strict=True)):
+        return []
+    return [f"note: GGUF rows hold every layer on the GPU (llama-server -ngl all --fit off); its default --fit keeps "
+            f"{LLAMA_FIT_TARGET_BYTES // 2**20} MiB free and, at a row's largest context, moves layers to the CPU "
+            "instead: planner estimate ... --engine llama.cpp shows where they go"]
+
+
+def _split_notes(rows) -> list[str]:
+    """Under a fit table: what its tensor-parallel rows assume of their GPUs' link where a machine may differ
+    (planner.perf.allreduce_note), each note once with the GPU counts it holds for."""
+    from ..gpus import load_gpu
+    from ..perf import allreduce_note
+
+    notes: dict[str, list[str]] = {}
+    for g, n in dict.fromkeys((r.gpu, r.n_gpus) for r in rows.itertuples() if r.n_gpus > 1 and r.split == "tensor"):
+        if note := allreduce_note(load_gpu(g), n):
+            notes.setdefault(note, []).append(f"{n} × {g}")
+    return [f"  {', '.join(where)}: {note}" for note, where in notes.items()]
