@@ -428,3 +428,20 @@ def test_llama_cpp_mmproj_loads_the_image_encoder_beside_the_layers():
         "host_weights_bytes"] == 2 * 419_816_304
     with pytest.raises(WorkloadError, match="mmproj: meta-llama/Llama-3.1-8B has no image encoder"):
         estimate("llama-3.1-8b", mmproj=True, **kw)
+
+
+def test_fp8_below_ampere_is_refused_whatever_the_format_keeps_or_the_files_hold():
+    from planner.engines.common import compute_capable
+    from planner.spec import Checkpoint, FileTensor
+
+    t4 = load_gpu("t4")
+    for quant in ("fp8", "fp8[keep=output]", "nvfp4[keep=output]"):
+        with pytest.raises(WorkloadError, match="compute capability 8.0"):
+            compute_capable("vllm", t4, quant)
+    spec = load_model("llama-3.2-1b").model_copy(update={"checkpoint": Checkpoint(
+        format="safetensors", path="model.safetensors",
+        tensors=(FileTensor(name="model.layers.0.mlp.up_proj.weight", dtype="F8_E4M3", shape=(8192, 2048),
+                            nbytes=8192 * 2048),))})
+    with pytest.raises(WorkloadError, match="checkpoint weights on NVIDIA T4"):
+        compute_capable("sglang", t4, "checkpoint", spec)
+    compute_capable("vllm", load_gpu("a10"), "fp8[keep=output]")  # Ampere: runs

@@ -66,3 +66,11 @@ def test_sglang_gives_the_chunked_layers_their_own_pool():
     # from 0.5.8 is_hybrid_swa_model takes Llama 4: its chunked layers' pool holds swa_full_tokens_ratio (0.8) of the
     # full layers' tokens
     assert d["swa_max_total_num_tokens"] == pytest.approx(0.8 * d["max_total_num_tokens"], abs=1)
+
+
+def test_sglang_refuses_more_requests_than_the_chunked_pool_holds():
+    kw = dict(engine="sglang", gpu="h100-sxm", tp_size=4, context_length=8192, context=8192)
+    # 178,048 sliding-window tokens: 20 requests keeping their 8,192-token chunk beside one 8,192-token prompt chunk
+    assert planner.estimate(SCOUT, batch=20, **kw).fits
+    refused = planner.estimate(SCOUT, batch=27, **kw)  # the full layers' 222,560 tokens would hold 27
+    assert not refused.fits and "sliding-window pool holds 178,048 tokens" in refused.engine_refusal

@@ -9,7 +9,8 @@ _KERNELS = {"marlin": "Marlin", "triton": "Triton", "flashinfer": "FlashInfer TR
 
 _MLA_LATENT = ("  MLA: the latent cached, as in a GGUF converted since llama.cpp's MLA support (April 2025); one "
                "converted before (no attn_k_b tensors) caches every head: --legacy-mla-gguf")
-_MLA_HEADS = "  MLA: every head's K and V cached, as from a GGUF converted before llama.cpp's MLA support (April 2025)"
+_MLA_HEADS = ("  MLA: every head's K and V cached, as llama.cpp does before its MLA support (b5150) and from a GGUF "
+              "converted before it (April 2025)")
 
 
 def engine_lines(e, unit: str) -> list[str]:
@@ -123,7 +124,7 @@ def engine_lines(e, unit: str) -> list[str]:
                 f"KV {d['host_kv_bytes'] / mib:.2f} MiB, compute {d['host_compute_bytes'] / mib:.2f} MiB, "
                 f"output {d['host_output_bytes'] / mib:.2f} MiB", *overflow,
                 *([f"  {note}"] if (note := encoder_note(d, unit)) else []),
-                *([_MLA_LATENT] if d.get("mla_gguf") is True else [_MLA_HEADS] if d.get("mla_gguf") is False else [])]
+                *([_MLA_HEADS if d["mla_cache"] == "every head" else _MLA_LATENT] if d.get("mla_cache") else [])]
     if e.engine == "transformers":
         return [f"transformers {d['engine_version']} generate(): the rules of that release's cache classes and "
                 "modeling code"]

@@ -117,9 +117,18 @@ MIN_CC80_FORMATS = frozenset({"fp8", "fp8-block", "mxfp8", "mxfp4", "nvfp4"})
 PRE_AMPERE = frozenset({"Pascal", "Volta", "Turing"})  # NVIDIA architectures below compute capability 8.0
 
 
-def compute_capable(engine: str, g, quant: str) -> None:
-    """Refuse a weight format `engine` does not run on catalog GPU `g` (fp8, fp4 and mxfp8 below Ampere)."""
-    if g is not None and g.vendor == "nvidia" and g.architecture in PRE_AMPERE and quant in MIN_CC80_FORMATS:
+_FP8_DTYPES = ("F8_E4M3", "F8_E5M2", "F8_E8M0")  # safetensors dtypes of fp8 weights and of fp4/mx block scales
+
+
+def compute_capable(engine: str, g, quant: str, spec=None) -> None:
+    """Refuse a weight format `engine` does not run on catalog GPU `g` (fp8, fp4 and mxfp8 below Ampere): the
+    format's base name (fp8[keep=output] is fp8), or for a checkpoint read from its files, fp8 tensors in it."""
+    if g is None or g.vendor != "nvidia" or g.architecture not in PRE_AMPERE:
+        return
+    base = quant.split("[", 1)[0]
+    if base == "checkpoint" and spec is not None and spec.checkpoint is not None:
+        base = "fp8" if any(t.dtype.upper() in _FP8_DTYPES for t in spec.checkpoint.tensors) else base
+    if base in MIN_CC80_FORMATS:
         raise WorkloadError(f"engine {engine!r} does not run {quant} weights on {g.name} ({g.architecture}): the "
                             "method needs compute capability 8.0 (Ampere) or later; use int8/int4 (GPTQ, AWQ) or "
                             "16-bit weights")

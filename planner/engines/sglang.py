@@ -193,7 +193,7 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     """What SGLang allocates on each GPU for `spec` in `quant` (tp_size splits it; what loading takes:
     sglang_loaded_bytes), on GPUs whose CUDA total is gpu_memory_bytes (nvidia-smi's: smi_memory_bytes; `gpu` the
     catalog GPU, where known), and its verdict for `batch` requests of `context` tokens."""
-    compute_capable("sglang", gpu, quant)
+    compute_capable("sglang", gpu, quant, spec)
     given = dict(options)
     defaults = {"mem_fraction_static": 0.0, "tp_size": 1, "context_length": spec.max_context,
                 "max_running_requests": 0, "chunked_prefill_size": 0}
@@ -246,6 +246,9 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     tokens = int(max(0, rest) // (cell + SGLANG_SWA_FULL_TOKENS_RATIO * layer * sliding)) if sliding else \
         max(0, rest) // cell
     swa_tokens = int(tokens * SGLANG_SWA_FULL_TOKENS_RATIO) if sliding else 0
+    # that pool keeps each running request's window (Llama 4: its chunk so far), and the prompt chunk being prefilled
+    window = min(context, spec.sliding_window or 0)
+    swa_room = swa_tokens - min(chunked, context)
     length = o["context_length"]
     requests = o["max_running_requests"] or min(max(int(tokens / length * 512), 2048), 4096)
     requests = max(1, min(requests, tokens // 2)) if tokens else 0
@@ -270,6 +273,10 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     elif batch * context > tokens:
         refusal = (f"SGLang's pool holds {tokens:,} tokens: {batch:,} requests of {context:,} tokens would not all "
                    "run at once (the scheduler queues the rest)")
+    elif sliding and batch * window > swa_room:
+        refusal = (f"SGLang's sliding-window pool holds {swa_tokens:,} tokens ({SGLANG_SWA_FULL_TOKENS_RATIO:g} of "
+                   f"the full layers', swa_full_tokens_ratio): {batch:,} requests keeping {window:,} each beside a "
+                   "prompt chunk would not all run at once (the scheduler queues the rest)")
     elif batch > requests:
         refusal = (f"SGLang runs at most {requests:,} requests at once (max_running_requests); batch {batch:,} "
                    "would queue")
@@ -281,7 +288,8 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
         engine="sglang", weights_bytes=per_gpu, kv_cache_bytes=tokens * cell + swa_tokens * layer * sliding
         + (states + 1) * state,
         activation_bytes=max(0, slack - runtime), refusal=refusal,
-        max_concurrent=min(requests, tokens // context) if context else requests,
+        max_concurrent=min(requests, tokens // context, max(0, swa_room) // window if sliding and window else requests)
+        if context else requests,
         details={"engine_version": SGLANG_VERSION, "mem_fraction_static": frac, "tp_size": tp,
                  "free_before_load_bytes": free_before, "static_bytes": int(free_before * frac),
                  "max_total_num_tokens": tokens, "cell_bytes": cell, "max_running_requests": requests,

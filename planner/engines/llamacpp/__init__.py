@@ -68,7 +68,7 @@ BACKENDS = ("cuda", "cpu")  # the device whose compute buffer is modelled: a GPU
 def mla_gguf_of(spec: ModelSpec) -> bool:
     """Whether a GGUF of this MLA model holds the split attn_k_b / attn_v_b tensors that llama.cpp's latent cache needs
     (convert_hf_to_gguf.py writes them since April 2025): a file read says; a profile is taken as converted today."""
-    if spec.checkpoint is None:
+    if spec.checkpoint is None or spec.checkpoint.format != "gguf":  # a GGUF made from it would be converted today
         return True
     return any(t.name.endswith("attn_k_b.weight") for t in spec.checkpoint.tensors)
 
@@ -149,6 +149,8 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
                                      n_ubatch, o["flash_attn"])
     if spec.mla is not None:
         row_k, row_v = mla_rows(spec, type_k, type_v, build, o["mla_gguf"])
+        o["mla_cache"] = ("every head" if not o["mla_gguf"] or build < LLAMACPP_MLA_LATENT
+                          else "latent" if row_v else "latent, K only")
     else:
         row_k = kv_bytes_per_token_per_layer(spec, type_k) // 2
         row_v = kv_bytes_per_token_per_layer(spec, type_v) // 2

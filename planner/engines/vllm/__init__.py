@@ -128,7 +128,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
         raise WorkloadError(f"vLLM {version} cannot run {spec.name}: {why}; engine_version='{last}' (CLI "
                             f"--engine-version {last}) plans the V0 engine that ran it, or engine='sglang' or "
                             "'transformers'")
-    compute_capable("vllm", gpu, quant)
+    compute_capable("vllm", gpu, quant, spec)
     fallback = {}
     if spec.model_type in VLLM_REMOVED and release >= (0, 8, 0):  # 0.8 and 0.9 fell back to V0 for it
         last = VLLM_REMOVED[spec.model_type][2]
