@@ -131,8 +131,9 @@ def apple_gpu_share(memory_bytes: int) -> float:
 
 def with_memory(gpu: str | GPU, memory_bytes: int) -> GPU:
     """A catalog GPU built with another memory size (an M4 with 16 GB, not the catalog's 32; an RTX 3060 with 8 GB):
-    its datasheet's bandwidth and FLOP/s, `memory_bytes` of memory (as the driver reports it), CUDA's total that less
-    the driver's reserve on NVIDIA GPUs, and on Apple GPUs Metal's share for that much unified memory."""
+    its datasheet's bandwidth and FLOP/s, `memory_bytes` the memory it is sold with (16 GiB for a 16 GB card), the
+    driver's and CUDA's totals in the proportion the catalog's entry has them, and on Apple GPUs Metal's share for
+    that much unified memory."""
     from .checks import positive_int
     from .limits import MAX_BYTES
 
@@ -146,8 +147,10 @@ def with_memory(gpu: str | GPU, memory_bytes: int) -> GPU:
     label = f"{memory // 2**30}GB" if memory % 2**30 == 0 else f"{memory / 2**30:.3g}GiB"
     name, n = re.subn(r"\b\d+(\.\d+)?\s?GB\b", label, g.name)  # "(10-core GPU, 32GB)" → 16GB
     update = {"id": f"{re.sub(r'-[0-9.]+gi?b$', '', g.id)}-{label.lower()}",  # m4-16gb: not a catalog id
-              "memory_bytes": memory, "memory_marketed_bytes": memory, "name": name if n else f"{g.name}, {label}",
-              "cuda_memory_bytes": memory - NVIDIA_DRIVER_RESERVE_BYTES if g.vendor == "nvidia" else None,
+              "memory_bytes": round(memory * (g.memory_bytes or g.memory_marketed_bytes) / g.memory_marketed_bytes),
+              "memory_marketed_bytes": memory, "name": name if n else f"{g.name}, {label}",
+              "cuda_memory_bytes": None if g.cuda_memory_bytes is None
+              else round(memory * g.cuda_memory_bytes / g.memory_marketed_bytes),
               "sources": {**g.sources, "memory_bytes": "the user's own figure"}}
     if g.vendor == "apple":
         update["gpu_memory_share"] = apple_gpu_share(memory)

@@ -67,9 +67,11 @@ def _ollama_yaml() -> dict:
 
 def ollama_format(name: str) -> str | None:
     """The quantization of the file `ollama pull name` fetches (profiles/ollama.yaml: formats, else default_format);
-    None for a name that is not an Ollama tag of a bundled model (a profile's own name wins over a tag)."""
+    None for a name that is not an Ollama tag of a bundled model (a profile's own name wins over a tag, but not
+    over the tag spelt with :latest)."""
+    explicit = name.strip().lower().endswith(":latest")  # "mistral-nemo:latest" is Ollama's, "mistral-nemo" a profile
     key = name.strip().lower().removesuffix(":latest")
-    if key in profile_names() or key not in {t.lower() for t in ollama_tags()[0]}:
+    if (key in profile_names() and not explicit) or key not in {t.lower() for t in ollama_tags()[0]}:
         return None
     data = _ollama_yaml()
     formats = {t.lower(): q for t, q in dict(data.get("formats") or {}).items()}

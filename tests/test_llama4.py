@@ -38,7 +38,7 @@ def test_the_image_encoder_and_projector_count_as_the_checkpoint_holds_them():
 
 
 def test_a_chunked_layer_keeps_its_chunk_where_the_engine_does():
-    plain = planner.estimate(SCOUT, context=32768)  # transformers' sliding cache layer holds chunk − 1 tokens
+    plain = planner.estimate(SCOUT, context=32768)  # the plain model keeps a chunked layer's whole chunk
     assert plain.kv_cache_bytes == 12 * 32768 * KIB4 + 36 * 8192 * KIB4
     # llama.cpp sizes a chunked layer's cells as any SWA layer's: pad256(n_swa + n_ubatch) = 8,704 of them
     cpp = planner.estimate(SCOUT, quant="q4_k_m", engine="llama.cpp", gpu="h100-sxm", context=32768)

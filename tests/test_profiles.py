@@ -190,4 +190,6 @@ def test_every_ollama_format_is_a_catalog_format_of_a_tag():
     data = yaml.safe_load((profiles_dir() / "ollama.yaml").read_text())
     for tag, quant in {**data["formats"], "(default)": data["default_format"]}.items():
         get_quant(quant)
-        assert tag == "(default)" or ollama_format(tag) == quant, tag  # a tag, not shadowed by a profile's name
+        assert tag == "(default)" or ollama_format(f"{tag}:latest" if ":" not in tag else tag) == quant, tag
+    assert load_model("mistral-nemo").weights_dtype == "bf16"  # the profile's own name: its checkpoint
+    assert load_model("mistral-nemo:latest").weights_dtype == "q4_0"  # Ollama's tag, spelt as `ollama list` shows it

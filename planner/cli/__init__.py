@@ -258,7 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 # The Python API's names in its messages, as the command line spells them
 _FLAG_WORDS = (("give gpu= or gpu_memory_bytes=", "give --gpu, or a custom GPU's --gpu-memory and --gpu-bandwidth"),
-               ("set num_parallel", "set --num-parallel"))
+               ("set num_parallel", "set --num-parallel"), ("mla_gguf says", "--legacy-mla-gguf says"),
+               ("gpu_memory_bytes must be at least", "--gpu-memory must be at least"))
 
 
 def _as_flags(message: str) -> str:
