@@ -356,6 +356,8 @@ def _commit(key: str) -> None:
     elif isinstance(value, str):
         value = value.strip()  # " Qwen/Qwen3-8B " is what the user meant, and what the link must restore
     st.session_state[STATE][key] = value
+    if key == "gpu":  # another GPU: a memory size given for the last one is not its
+        st.session_state[STATE]["gpu_mem"] = None
     st.session_state[NOTICES] = []  # the link's notices are answered once the user changes something
 
 

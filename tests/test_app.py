@@ -375,3 +375,5 @@ def test_a_catalog_gpu_with_another_memory_size():
     at = app(model="meta-llama/Llama-3.1-8B", quant="q4_k_m", gpu="m4", gpu_mem="16")
     assert not at.exception and "Apple M4 (10-core GPU, 16GB)" in caption(at)
     assert at.query_params["gpu_mem"] == "16"
+    at.sidebar.selectbox(key="gpu").set_value("rtx-4090").run()  # another GPU: the size was the M4's
+    assert "gpu_mem" not in at.query_params and "16GB" not in caption(at)
