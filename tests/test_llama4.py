@@ -74,3 +74,16 @@ def test_sglang_refuses_more_requests_than_the_chunked_pool_holds():
     assert planner.estimate(SCOUT, batch=20, **kw).fits
     refused = planner.estimate(SCOUT, batch=27, **kw)  # the full layers' 222,560 tokens would hold 27
     assert not refused.fits and "sliding-window pool holds 178,048 tokens" in refused.engine_refusal
+
+
+def test_the_contexts_vllm_published_for_llama_4_scout():
+    # "Using 8xH100, vLLM can serve Scout with 1M context" and "On 8x H200 GPUs: Scout (up to 3.6M context)", with
+    # v0.8.3 (blog.vllm.ai/2025/04/05/llama4.html): every layer full-length in that release, and both fit, the H200's
+    # just (3.6M is its most)
+    kw = dict(engine="vllm", engine_version="0.8.3", tensor_parallel_size=8)
+    h100 = planner.estimate(SCOUT, gpu="h100-sxm", max_model_len=1_000_000, **kw)
+    h200 = planner.estimate(SCOUT, gpu="h200", max_model_len=3_600_000, **kw)
+    assert h100.fits and h200.fits and 1 <= h200.engine_details["max_concurrency"] < 1.1
+    with pytest.raises(planner.WorkloadError, match="Llama 4 arrived in 0.8.3"):
+        planner.estimate(SCOUT, gpu="h100-sxm", max_model_len=8192, engine="vllm", engine_version="0.7.3",
+                         tensor_parallel_size=8)

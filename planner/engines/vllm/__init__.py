@@ -30,6 +30,7 @@ from .profile import (
     vllm_fused_moe_bytes,
 )
 from .releases import (
+    VLLM_ADDED,
     VLLM_ASYNC_OUTPUT_SINCE,
     VLLM_CUDA_GRAPH_ESTIMATE_BYTES,
     VLLM_CURRENT,
@@ -128,6 +129,9 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
         raise WorkloadError(f"vLLM {version} cannot run {spec.name}: {why}; engine_version='{last}' (CLI "
                             f"--engine-version {last}) plans the V0 engine that ran it, or engine='sglang' or "
                             "'transformers'")
+    if spec.model_type in VLLM_ADDED and release < release_tuple(VLLM_ADDED[spec.model_type][0]):
+        first, why = VLLM_ADDED[spec.model_type]
+        raise WorkloadError(f"vLLM {version} cannot run {spec.name}: {why}; engine_version='{first}' or later")
     compute_capable("vllm", gpu, quant, spec)
     fallback = {}
     if spec.model_type in VLLM_REMOVED and release >= (0, 8, 0):  # 0.8 and 0.9 fell back to V0 for it

@@ -46,6 +46,9 @@ VLLM_TOKENS_FROM_CONCURRENCY = (0, 20, 1)
 # Phi3-Small", merged 2025-07-19, before 0.10.0); 0.8 and 0.9 ran it on the V0 engine, whose rules 0.7.3's are.
 VLLM_REMOVED = {"phi3small": ("0.10.0", "its block-sparse attention was removed in 0.10 (vllm-project/vllm#21217)",
                               "0.7.3")}
+# Models a release before this one cannot run: model_type → (first release, why). Llama 4: "vLLM now supports the
+# Llama 4 herd of models … by updating to version v0.8.3 or later" (blog.vllm.ai/2025/04/05/llama4.html)
+VLLM_ADDED = {"llama4_text": ("0.8.3", "Llama 4 arrived in 0.8.3 (blog.vllm.ai/2025/04/05/llama4.html)")}
 
 
 def vllm_release(version: str) -> tuple[int, ...]:
