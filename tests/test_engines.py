@@ -445,3 +445,7 @@ def test_fp8_below_ampere_is_refused_whatever_the_format_keeps_or_the_files_hold
     with pytest.raises(WorkloadError, match="checkpoint weights on NVIDIA T4"):
         compute_capable("sglang", t4, "checkpoint", spec)
     compute_capable("vllm", load_gpu("a10"), "fp8[keep=output]")  # Ampere: runs
+    # SGLang 0.5.23's Fp8Config with use_mxfp8: get_min_capability() 100 on NVIDIA GPUs (Blackwell)
+    with pytest.raises(WorkloadError, match="compute capability 10.0 \\(Blackwell\\)"):
+        compute_capable("sglang", load_gpu("h100-sxm"), "mxfp8")
+    compute_capable("sglang", load_gpu("b200"), "mxfp8")

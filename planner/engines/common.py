@@ -110,11 +110,18 @@ def auto_dtype(engine: str, spec, release: tuple[int, ...] | None = None) -> str
 
 
 # Weight formats vLLM and SGLang run from compute capability 8.0 (Ampere) on: their methods' get_min_capability()
-# is 80 (vLLM's Fp8Config, Mxfp4Config and ModelOptNvFp4Config, through Marlin's weight-only kernels below 8.9/10.0),
-# and a T4 (7.5) or V100 (7.0) stops at start-up with "The quantization method fp8 is not supported for the current
-# GPU. Minimum capability: 80. Current capability: 75." (vllm/config.py _verify_quantization)
+# is 80 (vLLM's Fp8Config, Mxfp4Config and ModelOptNvFp4Config, through Marlin's weight-only kernels below 8.9/10.0;
+# SGLang 0.5.23's Fp8Config, ModelOptFp4Config and Mxfp4Config, layers/quantization/*.py), and a T4 (7.5) or V100
+# (7.0) stops at start-up with "The quantization method fp8 is not supported for the current GPU. Minimum
+# capability: 80. Current capability: 75." (vllm/config.py _verify_quantization). SGLang's mxfp8 (Fp8Config with
+# use_mxfp8) asks for 100 on NVIDIA GPUs: Blackwell.
 MIN_CC80_FORMATS = frozenset({"fp8", "fp8-block", "mxfp8", "mxfp4", "nvfp4"})
-PRE_AMPERE = frozenset({"Pascal", "Volta", "Turing"})  # NVIDIA architectures below compute capability 8.0
+MIN_CAPABILITY = {("sglang", "mxfp8"): 100}
+# NVIDIA architectures by the compute capability of their first chip (Ampere's A100 8.0, Blackwell's B200 10.0;
+# the RTX 50 series is 12.0, above every minimum here)
+ARCHITECTURE_CAPABILITY = {"Pascal": 60, "Volta": 70, "Turing": 75, "Ampere": 80, "Ada Lovelace": 89, "Hopper": 90,
+                           "Blackwell": 100}
+PRE_AMPERE = frozenset(a for a, cc in ARCHITECTURE_CAPABILITY.items() if cc < 80)
 
 
 _FP8_DTYPES = ("F8_E4M3", "F8_E5M2", "F8_E8M0")  # safetensors dtypes of fp8 weights and of fp4/mx block scales
@@ -123,12 +130,16 @@ _FP8_DTYPES = ("F8_E4M3", "F8_E5M2", "F8_E8M0")  # safetensors dtypes of fp8 wei
 def compute_capable(engine: str, g, quant: str, spec=None) -> None:
     """Refuse a weight format `engine` does not run on catalog GPU `g` (fp8, fp4 and mxfp8 below Ampere): the
     format's base name (fp8[keep=output] is fp8), or for a checkpoint read from its files, fp8 tensors in it."""
-    if g is None or g.vendor != "nvidia" or g.architecture not in PRE_AMPERE:
+    if g is None or g.vendor != "nvidia" or g.architecture not in ARCHITECTURE_CAPABILITY:
         return
     base = quant.split("[", 1)[0]
     if base == "checkpoint" and spec is not None and spec.checkpoint is not None:
         base = "fp8" if any(t.dtype.upper() in _FP8_DTYPES for t in spec.checkpoint.tensors) else base
-    if base in MIN_CC80_FORMATS:
+    if base not in MIN_CC80_FORMATS:
+        return
+    need = MIN_CAPABILITY.get((engine, base), 80)
+    if ARCHITECTURE_CAPABILITY[g.architecture] < need:
+        instead = "fp8, int8/int4 (GPTQ, AWQ)" if need > 80 else "int8/int4 (GPTQ, AWQ)"
         raise WorkloadError(f"engine {engine!r} does not run {quant} weights on {g.name} ({g.architecture}): the "
-                            "method needs compute capability 8.0 (Ampere) or later; use int8/int4 (GPTQ, AWQ) or "
-                            "16-bit weights")
+                            f"method needs compute capability {need / 10:.1f} "
+                            f"({'Blackwell' if need >= 100 else 'Ampere'}) or later; use {instead} or 16-bit weights")
