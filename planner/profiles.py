@@ -78,10 +78,15 @@ def ollama_format(name: str) -> str | None:
     return formats.get(key, data.get("default_format"))
 
 
+OLLAMA_LIBRARY = "https://ollama.com/library/"
+
+
 @lru_cache(maxsize=256)
-def _as_ollama_file(canonical: str, quant: str) -> ModelSpec:
-    """The bundled profile as the GGUF file an Ollama tag fetches: its weights in that tag's quantization."""
-    return bundled_profiles()[canonical].model_copy(update={"weights_dtype": quant})
+def _as_ollama_file(canonical: str, quant: str, tag: str) -> ModelSpec:
+    """The bundled profile as the GGUF file an Ollama tag fetches: its weights in that tag's quantization, its source
+    the library page (what the engines know of Ollama's files follows from it)."""
+    return bundled_profiles()[canonical].model_copy(update={"weights_dtype": quant,
+                                                            "source": OLLAMA_LIBRARY + tag})
 
 
 def list_models() -> list[str]:
@@ -147,7 +152,8 @@ def load_model(model: str | Path | ModelSpec | dict) -> ModelSpec:
         raise UnknownModelError(f"model name or path of {len(key):,} characters is longer than {MAX_NAME:,}")
     if (canonical := _index().get(key.lower().removesuffix(":latest"))) is not None:  # Ollama's default tag
         quant = ollama_format(key)  # an Ollama tag: the file it fetches (llama3.1:8b is a Q4_K_M GGUF)
-        return bundled_profiles()[canonical] if quant is None else _as_ollama_file(canonical, quant)
+        return bundled_profiles()[canonical] if quant is None else _as_ollama_file(
+            canonical, quant, key.lower().removesuffix(":latest"))
     if key.startswith("hf://"):  # the Hub, by range requests: config.json and the safetensors or GGUF headers
         from .files.hub import load_hub_model
 

@@ -207,3 +207,10 @@ def test_a_gguf_converted_before_the_mla_support_keeps_every_head():
     assert (e.engine_details["kv_k_bytes"], e.engine_details["kv_v_bytes"]) == (648 * MIB, 432 * MIB)
     with pytest.raises(WorkloadError, match="has no MLA"):
         llamacpp_memory(MISTRAL, quant="q4_0", kv_dtype="fp16", context=4096, mla_gguf=False)
+
+
+def test_an_ollama_library_file_is_the_same_file_under_llama_cpp():
+    # `deepseek-v2:16b` names Ollama's file, converted before the MLA support: every head under either engine
+    for engine, kw in (("ollama", {"num_ctx": 4096}), ("llama.cpp", {"context": 4096})):
+        d = estimate("deepseek-v2:16b", engine=engine, gpu="rtx-4090", **kw).engine_details
+        assert (d["kv_k_bytes"], d["kv_v_bytes"]) == (648 * MIB, 432 * MIB), engine

@@ -8,6 +8,7 @@ from ...checks import flag, positive_int
 from ...errors import WorkloadError, shown
 from ...kv import get_kv_dtype, kv_bytes_per_token_per_layer
 from ...limits import MAX_CONTEXT
+from ...profiles import OLLAMA_LIBRARY
 from ...spec import ModelSpec
 from ...weights import gpu_placement, llamacpp_on_gpu, stored_tensors, vision_encoder_bytes
 from ..common import EngineMemory, engine_options
@@ -67,7 +68,11 @@ BACKENDS = ("cuda", "cpu")  # the device whose compute buffer is modelled: a GPU
 
 def mla_gguf_of(spec: ModelSpec) -> bool:
     """Whether a GGUF of this MLA model holds the split attn_k_b / attn_v_b tensors that llama.cpp's latent cache needs
-    (convert_hf_to_gguf.py writes them since April 2025): a file read says; a profile is taken as converted today."""
+    (convert_hf_to_gguf.py writes them since April 2025): a file read says; Ollama's library files of these models
+    predate that conversion (its 0.32.13 runs deepseek-coder-v2:16b with K n_head·192 and V n_head·128); a profile
+    is taken as converted today."""
+    if spec.source.startswith(OLLAMA_LIBRARY):
+        return False
     if spec.checkpoint is None or spec.checkpoint.format != "gguf":  # a GGUF made from it would be converted today
         return True
     return any(t.name.endswith("attn_k_b.weight") for t in spec.checkpoint.tensors)

@@ -142,7 +142,7 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
                   kv_unified=rules["unified_kv"] and slots > 1 if split else None)
     if spec.mla is not None:  # Ollama's library files of MLA models predate llama.cpp's MLA conversion (its 0.32.13
         # runs deepseek-coder-v2:16b with K n_head·192 and V n_head·128): every head cached, unless a file read says
-        common["mla_gguf"] = spec.checkpoint is not None and mla_gguf_of(spec)
+        common["mla_gguf"] = spec.checkpoint is not None and spec.checkpoint.format == "gguf" and mla_gguf_of(spec)
 
     # a vision model's image encoder, which Ollama's model files carry and load on the GPU beside the layers (`ollama
     # list` sizes gemma3:4b at 3.3 GB, its Q4_K_M text weights 2.49 GB; its compute buffer, taken when an image is
