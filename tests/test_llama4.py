@@ -87,3 +87,23 @@ def test_the_contexts_vllm_published_for_llama_4_scout():
     with pytest.raises(planner.WorkloadError, match="Llama 4 arrived in 0.8.3"):
         planner.estimate(SCOUT, gpu="h100-sxm", max_model_len=8192, engine="vllm", engine_version="0.7.3",
                          tensor_parallel_size=8)
+
+
+def test_the_importer_reads_llama_4_as_transformers_does():
+    import json
+    from pathlib import Path
+
+    from planner.errors import ConfigImportError
+    from planner.hf_import import spec_from_config
+
+    raw = json.loads((Path(__file__).parent / "fixtures/configs/meta-llama__Llama-4-Scout-17B-16E-Instruct.json")
+                     .read_text())
+    raw["text_config"]["no_rope_layers"] = []  # Llama4TextConfig: an empty list takes the default interval (4)
+    assert spec_from_config(raw, name="x", source="t").layer_kinds() == load_model(SCOUT).layer_kinds()
+    raw["text_config"]["no_rope_layers"] = "1110"
+    with pytest.raises(ConfigImportError, match="no_rope_layers"):
+        spec_from_config(raw, name="x", source="t")
+    raw["text_config"]["no_rope_layers"] = None
+    raw["text_config"]["moe_layers"] = [0, 2]  # not every interleave_moe_layer_step-th layer
+    with pytest.raises(ConfigImportError, match="moe_layers"):
+        spec_from_config(raw, name="x", source="t")

@@ -285,7 +285,7 @@ def _llama4_layers(c: _Config, n_layers: int) -> tuple[str, ...]:
         if len(types) != n_layers:
             raise ConfigImportError(f"{c.where}: layer_types has {len(types)} entries, num_hidden_layers is {n_layers}")
         return tuple(known[check_text(c.where, f"layer_types[{i}]", k, known)] for i, k in enumerate(types))
-    if c.raw.get("no_rope_layers") is None:
+    if c.raw.get("no_rope_layers") in (None, []):  # absent, null or empty: Llama4TextConfig's default by interval
         every = c.count("no_rope_layer_interval")
         return tuple("sliding" if (i + 1) % every else "full" for i in range(n_layers))
     rope = check_list(c.where, "no_rope_layers", c.raw["no_rope_layers"], MAX_LAYERS)
