@@ -107,3 +107,11 @@ def test_the_importer_reads_llama_4_as_transformers_does():
     raw["text_config"]["moe_layers"] = [0, 2]  # not every interleave_moe_layer_step-th layer
     with pytest.raises(ConfigImportError, match="moe_layers"):
         spec_from_config(raw, name="x", source="t")
+
+
+def test_sglang_at_scouts_own_context_runs_out_of_memory_as_published():
+    # sgl-project/sglang#5755 (`launch_server --model meta-llama/Llama-4-Scout-17B-16E-Instruct --tp 8` on 80 GB
+    # GPUs): "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 80.04 GiB" — the request-to-token map
+    # for the default 2,048 requests of the model's 10,485,760 tokens, (2,048 + 1) × (10,485,760 + 4) × 4 bytes
+    e = planner.estimate(SCOUT, engine="sglang", gpu="h100-sxm", tp_size=8)
+    assert not e.fits and "request-to-token map" in e.engine_refusal and "(80.04 GiB)" in e.engine_refusal
