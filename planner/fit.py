@@ -124,10 +124,10 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
     if gpus is None:
         gpus = list_gpus()
     else:
-        gpus = [gpus] if isinstance(gpus, GPU) else [
-            g if isinstance(g, GPU) else load_gpu(g).id  # a GPU of one's own (with_memory, custom_gpu) as it is
-            for g in (gpus if isinstance(gpus, (list, tuple)) and any(isinstance(x, GPU) for x in gpus)
-                      else name_list("gpus", gpus))]
+        items = [gpus] if isinstance(gpus, GPU) else gpus
+        if not (isinstance(items, (list, tuple)) and any(isinstance(g, GPU) for g in items)):
+            items = name_list("gpus", gpus)  # catalog ids only
+        gpus = [load_gpu(g) for g in items]  # a GPU of one's own (with_memory, custom_gpu) as it is
     # by default FIT_QUANTS, less the GGUF presets of a model no GGUF of which exists
     if quants is None:  # and first the checkpoint's own format where it is published quantized (gpt-oss's mxfp4)
         quants = tuple(dict.fromkeys(published_format(spec) + runnable_quants(spec, FIT_QUANTS)))

@@ -71,11 +71,15 @@ def ollama_format(name: str) -> str | None:
     over the tag spelt with :latest)."""
     explicit = name.strip().lower().endswith(":latest")  # "mistral-nemo:latest" is Ollama's, "mistral-nemo" a profile
     key = name.strip().lower().removesuffix(":latest")
-    if (key in profile_names() and not explicit) or key not in {t.lower() for t in ollama_tags()[0]}:
-        return None
+    return None if key in profile_names() and not explicit else _tag_formats().get(key)
+
+
+@lru_cache(maxsize=1)
+def _tag_formats() -> dict[str, str]:
+    """Each Ollama tag of a bundled model (lower-cased) → its file's quantization."""
     data = _ollama_yaml()
     formats = {t.lower(): q for t, q in dict(data.get("formats") or {}).items()}
-    return formats.get(key, data.get("default_format"))
+    return {t.lower(): formats.get(t.lower(), data.get("default_format")) for t in ollama_tags()[0]}
 
 
 OLLAMA_LIBRARY = "https://ollama.com/library/"

@@ -280,11 +280,7 @@ def _llama4_layers(c: _Config, n_layers: int) -> tuple[str, ...]:
     in layer_types), one whose entry is 0 (NoPE) attends globally; without the list, every no_rope_layer_interval-th
     layer is NoPE."""
     if c.raw.get("layer_types") is not None:
-        types = check_list(c.where, "layer_types", c.raw["layer_types"], MAX_LAYERS)
-        known = {"chunked_attention": "sliding", "full_attention": "full"}
-        if len(types) != n_layers:
-            raise ConfigImportError(f"{c.where}: layer_types has {len(types)} entries, num_hidden_layers is {n_layers}")
-        return tuple(known[check_text(c.where, f"layer_types[{i}]", k, known)] for i, k in enumerate(types))
+        return _layer_types(c, n_layers)
     if c.raw.get("no_rope_layers") in (None, []):  # absent, null or empty: Llama4TextConfig's default by interval
         every = c.count("no_rope_layer_interval")
         return tuple("sliding" if (i + 1) % every else "full" for i in range(n_layers))
@@ -306,6 +302,8 @@ def _layer_types(c: _Config, n_layers: int, key: str = "layer_types") -> tuple[s
         known = LAYER_TYPES
     elif c.model_type == "deepseek_v32":  # DeepseekV32Config: every layer "indexed_attention", MLA behind the indexer
         known = {"indexed_attention": "full"}
+    elif c.model_type == "llama4_text":  # Llama4TextConfig: its RoPE layers attend within their chunk
+        known = {"chunked_attention": "sliding", "full_attention": "full"}
     else:
         known = {k: v for k, v in LAYER_TYPES.items() if v != "linear"}
     return tuple(known[check_text(c.where, f"{key}[{i}]", kind, known)] for i, kind in enumerate(types))

@@ -78,16 +78,17 @@ def mla_gguf_of(spec: ModelSpec) -> bool:
     return any(t.name.endswith("attn_k_b.weight") for t in spec.checkpoint.tensors)
 
 
-def mla_rows(spec: ModelSpec, type_k: str, type_v: str, build: int, mla_gguf: bool) -> tuple[int, int]:
-    """(K, V) bytes of one token in one layer of an MLA model's cache in llama.cpp (releases.LLAMACPP_MLA_LATENT):
-    every head's K and V before the MLA support or from a GGUF converted before it (mla_gguf False); the latent (as
-    K, and as V until the V-less cache) after."""
+def mla_rows(spec: ModelSpec, type_k: str, type_v: str, build: int, mla_gguf: bool) -> tuple[int, int, str]:
+    """(K, V) bytes of one token in one layer of an MLA model's cache in llama.cpp (releases.LLAMACPP_MLA_LATENT),
+    and which cache that is: every head's K and V before the MLA support or from a GGUF converted before it
+    (mla_gguf False); the latent (as K, and as V until the V-less cache) after."""
     m, k_dt, v_dt = spec.mla, get_kv_dtype(type_k), get_kv_dtype(type_v)
     if not mla_gguf or build < LLAMACPP_MLA_LATENT:
         return (spec.n_heads * k_dt.row_bytes(m.qk_nope_head_dim + m.qk_rope_head_dim),
-                spec.n_heads * v_dt.row_bytes(m.v_head_dim))
-    return (k_dt.row_bytes(m.kv_lora_rank + m.qk_rope_head_dim),
-            0 if build >= LLAMACPP_V_LESS else v_dt.row_bytes(m.kv_lora_rank))
+                spec.n_heads * v_dt.row_bytes(m.v_head_dim), "every head")
+    if build >= LLAMACPP_V_LESS:
+        return k_dt.row_bytes(m.kv_lora_rank + m.qk_rope_head_dim), 0, "latent, K only"
+    return k_dt.row_bytes(m.kv_lora_rank + m.qk_rope_head_dim), v_dt.row_bytes(m.kv_lora_rank), "latent"
 
 
 def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int, batch: int = 1,
@@ -153,9 +154,7 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     swa_cells_ = streams * swa_cells(rules, per_stream, spec.sliding_window or 0, np_, unified, o["n_batch"],
                                      n_ubatch, o["flash_attn"])
     if spec.mla is not None:
-        row_k, row_v = mla_rows(spec, type_k, type_v, build, o["mla_gguf"])
-        o["mla_cache"] = ("every head" if not o["mla_gguf"] or build < LLAMACPP_MLA_LATENT
-                          else "latent" if row_v else "latent, K only")
+        row_k, row_v, o["mla_cache"] = mla_rows(spec, type_k, type_v, build, o["mla_gguf"])
     else:
         row_k = kv_bytes_per_token_per_layer(spec, type_k) // 2
         row_v = kv_bytes_per_token_per_layer(spec, type_v) // 2
