@@ -1,4 +1,4 @@
-"""The image encoder of a vision-language config.json (Gemma 3's SigLIP), read beside its language model."""
+"""The image encoder of a vision-language config.json (Gemma 3's SigLIP, Llama 4's), read beside its language model."""
 
 from __future__ import annotations
 
@@ -23,15 +23,7 @@ def _vision_tower(raw: Any, where: str) -> dict | None:
     if check_flag(at, "vision_use_head", v.get("vision_use_head", False)):
         raise ConfigImportError(f"{at}: vision_use_head true is not supported (Gemma 3's encoder has no head)")
 
-    def size(key: str, default: int | None = None) -> int:
-        value = v.get(key, default)
-        if value is None:
-            raise ConfigImportError(f"{at}: {key} is missing")
-        return check_count(at, key, value, *VISION_BOUNDS[key])
-
-    return {"n_layers": size("num_hidden_layers"), "d_model": size("hidden_size"), "d_ff": size("intermediate_size"),
-            "n_heads": size("num_attention_heads"), "patch_size": size("patch_size"),
-            "image_size": size("image_size"), "channels": size("num_channels", 3),
+    return {**_encoder(v, at),
             "tokens_per_image": check_count(where, "mm_tokens_per_image", raw.get("mm_tokens_per_image", 256),
                                             *VISION_BOUNDS["mm_tokens_per_image"])}
 
@@ -40,11 +32,8 @@ def _llama4_tower(v: dict, at: str) -> dict:
     """Llama4VisionConfig as VisionTower fields: its encoder, the pixel-shuffle adapter (projector_input_dim wide, out
     to projector_output_dim, which must be vision_output_dim, what the multi-modal projector reads) and the tokens an
     image tile takes, (image_size / patch_size)² patches merged 1 / pixel_shuffle_ratio² into one."""
-    def size(key: str, default: int | None = None) -> int:
-        value = v.get(key, default)
-        if value is None:
-            raise ConfigImportError(f"{at}: {key} is missing")
-        return check_count(at, key, value, *VISION_BOUNDS[key])
+    def size(key: str) -> int:
+        return _size(v, at, key)
 
     ratio = v.get("pixel_shuffle_ratio")
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio <= 1 \
@@ -55,9 +44,24 @@ def _llama4_tower(v: dict, at: str) -> dict:
     if size("projector_output_dim") != size("vision_output_dim"):
         raise ConfigImportError(f"{at}: projector_output_dim ({size('projector_output_dim')}) must equal "
                                 f"vision_output_dim ({size('vision_output_dim')}), the projector's input")
-    patches = (size("image_size") // size("patch_size")) ** 2
-    return {"kind": "llama4", "projector": "llama4", "n_layers": size("num_hidden_layers"),
-            "d_model": size("hidden_size"), "d_ff": size("intermediate_size"), "n_heads": size("num_attention_heads"),
-            "patch_size": size("patch_size"), "image_size": size("image_size"), "channels": size("num_channels", 3),
-            "tokens_per_image": max(1, patches // shuffle), "adapter_dim": size("projector_input_dim"),
-            "output_dim": size("projector_output_dim"), "shuffle": shuffle}
+    encoder = _encoder(v, at)
+    patches = (encoder["image_size"] // encoder["patch_size"]) ** 2
+    return {**encoder, "kind": "llama4", "projector": "llama4", "tokens_per_image": max(1, patches // shuffle),
+            "adapter_dim": size("projector_input_dim"), "output_dim": size("projector_output_dim"), "shuffle": shuffle}
+
+
+def _encoder(v: dict, at: str) -> dict:
+    """The ViT both encoders are: layers, widths, heads, patches, channels."""
+    return {"n_layers": _size(v, at, "num_hidden_layers"), "d_model": _size(v, at, "hidden_size"),
+            "d_ff": _size(v, at, "intermediate_size"), "n_heads": _size(v, at, "num_attention_heads"),
+            "patch_size": _size(v, at, "patch_size"), "image_size": _size(v, at, "image_size"),
+            "channels": _size(v, at, "num_channels", 3)}
+
+
+def _size(v: dict, at: str, key: str, default: int | None = None) -> int:
+    """A size of vision_config: present (or defaulted), a JSON integer within VISION_BOUNDS; every size must be in the
+    config, no text-model default stands in for one."""
+    value = v.get(key, default)
+    if value is None:
+        raise ConfigImportError(f"{at}: {key} is missing")
+    return check_count(at, key, value, *VISION_BOUNDS[key])
