@@ -31,6 +31,7 @@ from .families import (
     LAYER_TYPES,
     QWEN,
     SUPPORTED_MODEL_TYPES,
+    WRAPPERS,
 )
 from .mixers import _indexer, _linear_attention, _mamba, _mamba1, _mla, _moe
 from .values import SPEC_FIELDS, check_count, check_flag, check_list, check_text, parse_json, show_value
@@ -51,10 +52,6 @@ def spec_from_config(raw: dict, *, name: str, source: str) -> ModelSpec:
         return spec if vision is None else ModelSpec.model_validate({**spec.model_dump(), "vision": vision})
     except ValidationError as e:  # a rule of ModelSpec no check here anticipated: reworded with config.json keys
         raise ConfigImportError(_validation_message(e, c)) from None
-
-
-# multimodal wrappers → the model_type of their text_config
-WRAPPERS = {"gemma3": "gemma3_text", "llama4": "llama4_text"}
 
 
 def _language_model(raw: Any, where: str) -> tuple[dict, str]:

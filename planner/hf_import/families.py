@@ -119,7 +119,9 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 # model_type values that run another family's class: Kimi-K2's config names DeepseekV3ForCausalLM
 ALIASES = {"kimi_k2": "deepseek_v3"}
-SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILY_DEFAULTS, "gemma3", "llama4", *ALIASES]))
+# multimodal wrappers → the model_type of their text_config
+WRAPPERS = {"gemma3": "gemma3_text", "llama4": "llama4_text"}
+SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILY_DEFAULTS, *WRAPPERS, *ALIASES]))
 
 ACTIVATIONS = {"silu": "silu", "swish": "silu", "gelu": "gelu", "gelu_pytorch_tanh": "gelu_tanh",
                 "gelu_new": "gelu_tanh", "gelu_tanh": "gelu_tanh", "relu": "relu", "gegelu": "gegelu"}
