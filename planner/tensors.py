@@ -230,6 +230,9 @@ def _vision(spec: ModelSpec) -> list[WeightTensor]:
     if v.kind == "llama4":  # Llama4VisionModel: an unbiased patch linear, a class token, learned positions
         t = [w("v.patch_embd.weight", d, v.channels * v.patch_size * v.patch_size), w("v.class_embd", d),
              w("v.position_embd.weight", v.n_patches + 1, d), w("v.pre_ln.weight", d), w("v.pre_ln.bias", d)]
+    elif v.kind == "qwen3_vl":  # Qwen3VLVisionPatchEmbed: a biased Conv3d over temporal_patch frames; learned positions
+        t = [w("v.patch_embd.weight", d, v.channels, v.temporal_patch, v.patch_size, v.patch_size),
+             w("v.patch_embd.bias", d), w("v.position_embd.weight", v.n_patches, d)]
     else:
         t = [w("v.patch_embd.weight", d, v.channels, v.patch_size, v.patch_size), w("v.patch_embd.bias", d),
              w("v.position_embd.weight", v.n_patches, d)]
@@ -240,12 +243,29 @@ def _vision(spec: ModelSpec) -> list[WeightTensor]:
             t += [w(f"{b}.{name}.weight", d, d), w(f"{b}.{name}.bias", d)]
         t += [w(f"{b}.ln2.weight", d), w(f"{b}.ln2.bias", d), w(f"{b}.ffn_up.weight", f, d),
               w(f"{b}.ffn_up.bias", f), w(f"{b}.ffn_down.weight", d, f), w(f"{b}.ffn_down.bias", d)]
+    if v.kind == "qwen3_vl":  # no final norm: the merger (LayerNorm, then an MLP over `shuffle` patches) and as many
+        return t + _qwen_vl_mergers(v)  # again for the deepstack layers (their LayerNorm after the fold)
     t += [w("v.post_ln.weight", d), w("v.post_ln.bias", d)]
     if v.kind == "llama4":  # the pixel-shuffle adapter (fc1 over `shuffle` merged patches, fc2), then the projector
         return t + [w("mm.adapter.fc1.weight", v.adapter_dim, f),  # Llama4VisionMLP2: Linear(intermediate_size, …)
                     w("mm.adapter.fc2.weight", v.output_dim, v.output_dim),
                     w("mm.linear_1.weight", spec.d_model, v.output_dim)]
     return t + [w("mm.input_projection.weight", spec.d_model, d), w("mm.soft_emb_norm.weight", d)]
+
+
+def _qwen_vl_mergers(v) -> list[WeightTensor]:
+    """Qwen3VLVisionPatchMerger: a LayerNorm over one patch (over the folded `shuffle` patches for the deepstack
+    mergers, use_postshuffle_norm), fc1 across the folded width, GELU, fc2 out to output_dim; biased linears."""
+    wide = v.d_model * v.shuffle
+    out = []
+    for name, norm in [("mm", v.d_model)] + [(f"mm.deepstack.{i}", wide) for i in range(v.deepstack)]:
+        out += [WeightTensor(f"{name}.norm.weight", "vision", (norm,)),
+                WeightTensor(f"{name}.norm.bias", "vision", (norm,)),
+                WeightTensor(f"{name}.fc1.weight", "vision", (wide, wide)),
+                WeightTensor(f"{name}.fc1.bias", "vision", (wide,)),
+                WeightTensor(f"{name}.fc2.weight", "vision", (v.output_dim, wide)),
+                WeightTensor(f"{name}.fc2.bias", "vision", (v.output_dim,))]
+    return out
 
 
 def language_tensors(spec: ModelSpec) -> tuple[WeightTensor, ...]:
@@ -258,6 +278,13 @@ def language_tensors(spec: ModelSpec) -> tuple[WeightTensor, ...]:
 def param_count(spec: ModelSpec) -> int:
     """Exact parameter count: the sum over weight_tensors (cached with them: a fit asks it thousands of times)."""
     return sum(t.numel for t in weight_tensors(spec))
+
+
+@lru_cache(maxsize=256)
+def vision_param_count(spec: ModelSpec) -> int:
+    """Parameters of the image encoder and its projector (0 for a text-only model): weights held, never read by a
+    token's step."""
+    return sum(t.numel for t in weight_tensors(spec) if t.role == "vision")
 
 
 @lru_cache(maxsize=256)

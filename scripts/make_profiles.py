@@ -17,6 +17,10 @@ from planner.hf_import import spec_from_config
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "configs"
 
+# Qwen3-VL's and Qwen3.5's encoder takes images of any size (its processor: 256² to 4096² pixels); planner's image is
+# the one its learned position grid spans, 48 × 48 patches of 16 pixels
+QWEN_VL_IMAGE = "text+image (its encoder counted, 576 tokens a 768 × 768 image)"
+
 # id: (aliases, license, release date, context variants, modality, published params, config overrides)
 # Card facts are as the Hugging Face model page (https://huggingface.co/<id>) shows them.
 MODELS: dict[str, tuple] = {
@@ -129,6 +133,22 @@ MODELS: dict[str, tuple] = {
                                                       "402B total, 17B active", {}),
     "Qwen/Qwen2.5-Coder-32B-Instruct": (["qwen2.5-coder-32b", "qwen2.5-coder-32b-instruct"], "Apache-2.0", "2024-11-12",
                                         (32768, 131072), "text", "32.8B", {}),
+    # Release dates: the News sections of QwenLM/Qwen3.5, QwenLM/Qwen3-VL and QwenLM/Qwen3 READMEs; GLM-4.7's model
+    # card and docs.z.ai. Qwen3.5's cards: "262,144 natively and extensible up to 1,010,000 tokens" (YaRN).
+    "Qwen/Qwen3.5-35B-A3B": (["qwen3.5-35b-a3b"], "Apache-2.0", "2026-02-24", (262144, 1010000), QWEN_VL_IMAGE,
+                             "35B total, 3B active", {}),
+    "Qwen/Qwen3.5-122B-A10B": (["qwen3.5-122b-a10b"], "Apache-2.0", "2026-02-24", (262144, 1010000), QWEN_VL_IMAGE,
+                               "122B total, 10B active", {}),
+    "Qwen/Qwen3.5-397B-A17B": (["qwen3.5-397b-a17b", "qwen3.5"], "Apache-2.0", "2026-02-16", (262144, 1010000),
+                               QWEN_VL_IMAGE, "397B total, 17B active", {}),
+    "Qwen/Qwen3.5-27B": (["qwen3.5-27b"], "Apache-2.0", "2026-02-24", (262144, 1010000), QWEN_VL_IMAGE, "27B", {}),
+    "Qwen/Qwen3-VL-8B-Instruct": (["qwen3-vl-8b", "qwen3-vl-8b-instruct"], "Apache-2.0", "2025-10-15", (262144,),
+                                  QWEN_VL_IMAGE, "8.77B (safetensors)", {}),
+    "Qwen/Qwen3-VL-30B-A3B-Instruct": (["qwen3-vl-30b-a3b", "qwen3-vl-30b-a3b-instruct"], "Apache-2.0", "2025-10-04",
+                                       (262144,), QWEN_VL_IMAGE, "31.1B total (safetensors), 3B active", {}),
+    "Qwen/Qwen3-30B-A3B-Instruct-2507": (["qwen3-30b-a3b-2507", "qwen3-30b-a3b-instruct-2507"], "Apache-2.0",
+                                         "2025-07-30", (262144,), "text", "30.5B total, 3.3B active", {}),
+    "zai-org/GLM-4.7": (["glm-4.7"], "MIT", "2025-12-22", (202752,), "text", "355B total, 32B active", {}),
 }
 
 

@@ -35,17 +35,16 @@ def test_engine_picker_with_its_options():
     assert fused.activation_bytes < old.activation_bytes
     assert metric(at, "activations") == gib(fused.activation_bytes) and at.query_params["fi_sampler"] == "1"
     at.sidebar.checkbox(key="fi_sampler").uncheck().run()
-    at.sidebar.selectbox(key="model").set_value("openai/gpt-oss-20b").run()  # 0.9.0 runs no MXFP4 kernel
-    stored = estimate("openai/gpt-oss-20b", context=4096, gpu="rtx-4090", engine="vllm", engine_version="0.9.0")
-    assert metric(at, "weights") == gib(stored.weights_bytes)
-    at.sidebar.selectbox(key="mxfp4_kernel").set_value("marlin").run()  # the experts in Marlin's padded layout
-    marlin = estimate("openai/gpt-oss-20b", context=4096, gpu="rtx-4090", engine="vllm", engine_version="0.9.0",
-                      mxfp4_backend="marlin")
-    assert metric(at, "weights") == gib(marlin.weights_bytes) != gib(stored.weights_bytes)
-    assert at.query_params["mxfp4_kernel"] == "marlin"
+    at.sidebar.selectbox(key="vllm_version").set_value("current").run()
+    at.sidebar.selectbox(key="model").set_value("openai/gpt-oss-20b").run()  # Marlin's padded experts on a 4090
+    marlin = estimate("openai/gpt-oss-20b", context=4096, gpu="rtx-4090", engine="vllm")
+    assert metric(at, "weights") == gib(marlin.weights_bytes)
+    at.sidebar.selectbox(key="mxfp4_kernel").set_value("none").run()  # the experts as the checkpoint stores them
+    stored = estimate("openai/gpt-oss-20b", context=4096, gpu="rtx-4090", engine="vllm", mxfp4_backend="none")
+    assert metric(at, "weights") == gib(stored.weights_bytes) != gib(marlin.weights_bytes)
+    assert at.query_params["mxfp4_kernel"] == "none"
     at.sidebar.selectbox(key="mxfp4_kernel").set_value("default").run()
     at.sidebar.selectbox(key="model").set_value("meta-llama/Meta-Llama-3-8B").run()
-    at.sidebar.selectbox(key="vllm_version").set_value("current").run()
     at.sidebar.number_input(key="cg_gib").set_value(2.35).run()  # a log's "Estimated CUDA graph memory: 2.35 GiB"
     graphs = estimate("meta-llama/Meta-Llama-3-8B", context=4096, gpu="rtx-4090", engine="vllm",
                       cuda_graph_memory_bytes=round(2.35 * 2**30))

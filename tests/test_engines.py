@@ -430,22 +430,45 @@ def test_llama_cpp_mmproj_loads_the_image_encoder_beside_the_layers():
         estimate("llama-3.1-8b", mmproj=True, **kw)
 
 
-def test_fp8_below_ampere_is_refused_whatever_the_format_keeps_or_the_files_hold():
+def test_fp8_below_the_engines_minimum_is_refused_whatever_the_format_keeps_or_the_files_hold():
     from planner.engines.common import compute_capable
     from planner.spec import Checkpoint, FileTensor
 
     t4 = load_gpu("t4")
     for quant in ("fp8", "fp8[keep=output]", "nvfp4[keep=output]"):
+        # vLLM's Fp8Config and ModelOptNvFp4Config: get_min_capability() 80 through 0.13.0, 75 from 0.14.0
         with pytest.raises(WorkloadError, match="compute capability 8.0"):
-            compute_capable("vllm", t4, quant)
+            compute_capable("vllm", t4, quant, release=(0, 13, 0))
+        compute_capable("vllm", t4, quant, release=(0, 14, 0))
+        compute_capable("vllm", t4, quant)
+        with pytest.raises(WorkloadError, match="compute capability 8.0"):  # SGLang 0.5.23: 80
+            compute_capable("sglang", t4, quant)
+    with pytest.raises(WorkloadError, match="compute capability 8.0"):  # Mxfp4Config: 80 in every release
+        compute_capable("vllm", t4, "mxfp4")
     spec = load_model("llama-3.2-1b").model_copy(update={"checkpoint": Checkpoint(
         format="safetensors", path="model.safetensors",
         tensors=(FileTensor(name="model.layers.0.mlp.up_proj.weight", dtype="F8_E4M3", shape=(8192, 2048),
                             nbytes=8192 * 2048),))})
     with pytest.raises(WorkloadError, match="checkpoint weights on NVIDIA T4"):
         compute_capable("sglang", t4, "checkpoint", spec)
-    compute_capable("vllm", load_gpu("a10"), "fp8[keep=output]")  # Ampere: runs
+    compute_capable("vllm", load_gpu("a10"), "fp8[keep=output]", release=(0, 10, 0))  # Ampere: runs
     # SGLang 0.5.23's Fp8Config with use_mxfp8: get_min_capability() 100 on NVIDIA GPUs (Blackwell)
     with pytest.raises(WorkloadError, match="compute capability 10.0 \\(Blackwell\\)"):
         compute_capable("sglang", load_gpu("h100-sxm"), "mxfp8")
     compute_capable("sglang", load_gpu("b200"), "mxfp8")
+
+
+@pytest.mark.parametrize("engine", ["vllm", "sglang"])
+def test_awq_and_torchao_need_turing(engine):
+    """vLLM's AWQ and torchao methods and SGLang's AWQConfig: get_min_capability() 75 ("The AWQ kernel only supports
+    Turing or newer GPUs"); a V100 (7.0) stops at start-up. GPTQ (60) runs there."""
+    kw = dict(engine=engine, gpu="v100-32gb", context=4096)
+    with pytest.raises(WorkloadError, match="awq-4bit-g128 weights on NVIDIA .*V100.*capability 7.5 \\(Turing\\)"):
+        estimate("qwen2.5-7b", quant="awq", **kw)
+    with pytest.raises(WorkloadError, match="use gptq, 16-bit weights"):
+        estimate("qwen2.5-7b", quant="awq-4bit-g128", **kw)
+    if engine == "vllm":
+        with pytest.raises(WorkloadError, match="int4 weights"):
+            estimate("qwen2.5-7b", quant="int4", **kw)
+    assert estimate("qwen2.5-7b", quant="gptq", **kw).weights_bytes > 0
+    assert estimate("qwen2.5-7b", quant="awq", engine=engine, gpu="t4", context=4096).weights_bytes > 0

@@ -147,13 +147,18 @@ def _transformers_count(config: dict) -> int:
     """Parameters of transformers' own causal-LM class for `config`, built on the meta device (no memory), plus
     the e_score_correction_bias buffers DeepSeek-style routers keep in the checkpoint."""
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForImageTextToText
 
     # rope scaling changes no parameter (and some fixtures abbreviate its factor lists)
     cfg = {k: v for k, v in config.items() if k not in ("quantization_config", "torch_dtype", "dtype", "rope_scaling")}
     cfg["model_type"] = {"kimi_k2": "deepseek_v3"}.get(cfg["model_type"], cfg["model_type"])
+    text = cfg.get("text_config")
+    if isinstance(text, dict) and isinstance(text.get("attn_temperature_tuning"), int):  # Llama 4's published 4: a
+        cfg["text_config"] = {**text, "attn_temperature_tuning": bool(text["attn_temperature_tuning"])}  # flag in 5.x
+    # a vision-language config: the whole checkpoint's class (Qwen3.5's causal-LM class is its language model alone)
+    auto = AutoModelForImageTextToText if cfg.get("vision_config") is not None else AutoModelForCausalLM
     with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(AutoConfig.for_model(**cfg))
+        model = auto.from_config(AutoConfig.for_model(**cfg))
     return sum(p.numel() for p in model.parameters()) + sum(
         b.numel() for name, b in model.named_buffers() if name.endswith("e_score_correction_bias"))
 

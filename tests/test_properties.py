@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from planner import LayoutError, WorkloadError, estimate, fit, list_gpus, load_gpu, load_model, max_context, sweep
 from planner.cli import main
 from planner.engines import LLAMACPP_UNSUPPORTED
-from planner.engines.common import PRE_AMPERE
+from planner.engines.common import ARCHITECTURE_CAPABILITY, min_capability
 from planner.engines.vllm.releases import VLLM_REMOVED
 from planner.overhead import CUDA_CONTEXT_BYTES
 from planner.parallel import check_layout, plan
@@ -120,8 +120,10 @@ def test_vllm_fits_only_when_it_would_start_and_hold_the_batch(model, gpu, util,
         with pytest.raises(WorkloadError, match="cannot run"):
             estimate(model, **kw)
         return
-    if quant == "fp8" and load_gpu(gpu).architecture in PRE_AMPERE:  # vLLM's fp8 needs compute capability 8.0
-        with pytest.raises(WorkloadError, match="compute capability 8.0"):
+    arch = load_gpu(gpu).architecture  # vLLM's fp8 needs compute capability 7.5, its AWQ and torchao int4 too
+    if load_gpu(gpu).vendor == "nvidia" and arch in ARCHITECTURE_CAPABILITY \
+            and ARCHITECTURE_CAPABILITY[arch] < (min_capability("vllm", quant) or 0):
+        with pytest.raises(WorkloadError, match="compute capability 7.5"):
             estimate(model, **kw)
         return
     e = estimate(model, **kw)

@@ -26,7 +26,9 @@ ATTENTION_ONLY = [m for m in list_models() if not load_model(m).recurrent and lo
 
 def test_the_reference_model_refuses_what_it_does_not_implement_clearly():
     others = sorted(set(list_models()) - set(ATTENTION_ONLY))
-    assert others == ["Qwen/Qwen3-Next-80B-A3B-Instruct", "ai21labs/AI21-Jamba-1.5-Mini", "deepseek-ai/DeepSeek-V3.2"]
+    assert others == ["Qwen/Qwen3-Next-80B-A3B-Instruct", "Qwen/Qwen3.5-122B-A10B", "Qwen/Qwen3.5-27B",
+                      "Qwen/Qwen3.5-35B-A3B", "Qwen/Qwen3.5-397B-A17B", "ai21labs/AI21-Jamba-1.5-Mini",
+                      "deepseek-ai/DeepSeek-V3.2"]
     for model in others:
         with pytest.raises(WorkloadError, match="linear-attention or Mamba|sparse-attention indexer"):
             validate(model, mode="fake", context=1024)

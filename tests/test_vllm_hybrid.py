@@ -164,12 +164,16 @@ def test_sliding_window_layers_keep_their_window_from_091():
     # 0.20.0: one batch in flight, and the tokens printed as blocks // groups × block
     old = estimate("openai/gpt-oss-120b", engine_version="0.20.0", **kw).engine_details
     assert old["hybrid_sliding_tokens"] == 127 + 8192 and old["kv_tokens"] == old["kv_blocks"] // 2 * 16
-    # before 0.9.1 every layer took full-attention pages
-    early = estimate("openai/gpt-oss-120b", engine_version="0.9.0", **kw).engine_details
-    assert early["hybrid_group_size"] == 0 and early["kv_blocks"] == early["available_kv_bytes"] // (36 * page)
     # Gemma-3-27B (config.json: 62 layers, every sixth full: 10 full and 52 sliding of window 1024): groups of 10
     g = estimate("google/gemma-3-27b-it", engine="vllm", gpu="h100-sxm", max_model_len=32_768).engine_details
     assert (g["hybrid_group_size"], g["hybrid_attention_groups"], g["hybrid_sliding_groups"]) == (10, 1, 6)
+    # before 0.9.1 every layer took full-attention pages (gpt-oss arrived in 0.10.1: Gemma 3, 16 KV heads of 128)
+    early = estimate("google/gemma-3-27b-it", engine="vllm", gpu="h100-sxm", max_model_len=32_768,
+                     engine_version="0.9.0").engine_details
+    assert early["hybrid_group_size"] == 0 and early["kv_blocks"] == early["available_kv_bytes"] // (
+        62 * 16 * 2 * 16 * 128 * 2)
+    with pytest.raises(WorkloadError, match="arrived in 0.10.1"):
+        estimate("openai/gpt-oss-120b", engine_version="0.10.0", **kw)
     # a model whose every layer slides keeps full-attention pages (its window's handling in vLLM is not read)
     m = estimate("mistralai/Mistral-7B-v0.1", engine="vllm", gpu="h100-sxm", max_model_len=8192).engine_details
     assert m["hybrid_group_size"] == 0

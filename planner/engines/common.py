@@ -109,37 +109,93 @@ def auto_dtype(engine: str, spec, release: tuple[int, ...] | None = None) -> str
     return "bf16" if gemma else "fp16"
 
 
-# Weight formats vLLM and SGLang run from compute capability 8.0 (Ampere) on: their methods' get_min_capability()
-# is 80 (vLLM's Fp8Config, Mxfp4Config and ModelOptNvFp4Config, through Marlin's weight-only kernels below 8.9/10.0;
-# SGLang 0.5.23's Fp8Config, ModelOptFp4Config and Mxfp4Config, layers/quantization/*.py), and a T4 (7.5) or V100
-# (7.0) stops at start-up with "The quantization method fp8 is not supported for the current GPU. Minimum
-# capability: 80. Current capability: 75." (vllm/config.py _verify_quantization). SGLang's mxfp8 (Fp8Config with
-# use_mxfp8) asks for 100 on NVIDIA GPUs: Blackwell.
-MIN_CC80_FORMATS = frozenset({"fp8", "fp8-block", "mxfp8", "mxfp4", "nvfp4"})
-MIN_CAPABILITY = {("sglang", "mxfp8"): 100}
-# NVIDIA architectures by the compute capability of their first chip (Ampere's A100 8.0, Blackwell's B200 10.0;
-# the RTX 50 series is 12.0, above every minimum here)
+# The least compute capability (×10) each engine's quantization method asks for, its get_min_capability(): a GPU below
+# it stops at start-up with "The quantization method fp8 is not supported for the current GPU. Minimum capability: 80.
+# Current capability: 75." (vllm/config.py _verify_quantization; SGLang's model_loader/loader.py likewise).
+#   vLLM (model_executor/layers/quantization/*.py, read in the 0.10.0, 0.13.0, 0.14.0 and 0.33.0 wheels): Fp8Config and
+#     ModelOptNvFp4Config 80 through 0.13 and 75 from 0.14.0 (Marlin's weight-only kernels on Turing); Mxfp4Config 80;
+#     AWQ (awq.py, auto_awq.py) and torchao's int4/int8 75; GPTQ 60, below every GPU in the catalog.
+#   SGLang 0.5.23 (srt/layers/quantization/*.py): Fp8Config, ModelOptFp4Config and Mxfp4Config 80, Fp8Config with
+#     use_mxfp8 100 (Blackwell), AWQConfig 75 ("The AWQ kernel only supports Turing or newer GPUs").
+# Each entry: (engine, weight format) -> ((first release, capability), ...), the last one the engine's release has
+# reached applying (vLLM's releases; SGLang's one rule for every release planner plans).
+VLLM_TURING_FP8_SINCE = "0.14.0"
+MIN_CAPABILITY = {
+    ("vllm", "fp8"): (("0.0", 80), (VLLM_TURING_FP8_SINCE, 75)),
+    ("vllm", "fp8-block"): (("0.0", 80), (VLLM_TURING_FP8_SINCE, 75)),
+    ("vllm", "nvfp4"): (("0.0", 80), (VLLM_TURING_FP8_SINCE, 75)),
+    ("vllm", "mxfp4"): (("0.0", 80),), ("vllm", "mxfp8"): (("0.0", 80),),
+    ("vllm", "awq"): (("0.0", 75),), ("vllm", "int4"): (("0.0", 75),), ("vllm", "int8"): (("0.0", 75),),
+    ("sglang", "fp8"): (("0.0", 80),), ("sglang", "fp8-block"): (("0.0", 80),), ("sglang", "nvfp4"): (("0.0", 80),),
+    ("sglang", "mxfp4"): (("0.0", 80),), ("sglang", "mxfp8"): (("0.0", 100),), ("sglang", "awq"): (("0.0", 75),),
+}
+# NVIDIA architectures by the compute capability of their first chip (Turing's T4 7.5, Ampere's A100 8.0, Blackwell's
+# B200 10.0; the RTX 50 series is 12.0, above every minimum here)
 ARCHITECTURE_CAPABILITY = {"Pascal": 60, "Volta": 70, "Turing": 75, "Ampere": 80, "Ada Lovelace": 89, "Hopper": 90,
                            "Blackwell": 100}
-PRE_AMPERE = frozenset(a for a, cc in ARCHITECTURE_CAPABILITY.items() if cc < 80)
+_ARCHITECTURE_OF = {75: "Turing", 80: "Ampere", 100: "Blackwell"}
 
 
 _FP8_DTYPES = ("F8_E4M3", "F8_E5M2", "F8_E8M0")  # safetensors dtypes of fp8 weights and of fp4/mx block scales
 
 
-def compute_capable(engine: str, g, quant: str, spec=None) -> None:
-    """Refuse a weight format `engine` does not run on catalog GPU `g` (fp8, fp4 and mxfp8 below Ampere): the
-    format's base name (fp8[keep=output] is fp8), or for a checkpoint read from its files, fp8 tensors in it."""
+def min_capability(engine: str, quant: str, release: tuple[int, ...] | None = None) -> int | None:
+    """The compute capability (×10) `engine` (at `release`, None: its current one) needs for weight format `quant`
+    (by its base name: fp8[keep=output] is fp8, awq-4bit-g128 is awq, int4-g32 is int4); None where none is asked."""
+    base = quant.split("[", 1)[0]
+    base = next((b for b in ("awq", "int4", "int8") if base == b or base.startswith(b + "-")), base)
+    rules = MIN_CAPABILITY.get((engine, base))
+    if rules is None:
+        return None
+    return next(cc for since, cc in reversed(rules) if release is None or release >= release_tuple(since))
+
+
+def compute_capable(engine: str, g, quant: str, spec=None, release: tuple[int, ...] | None = None) -> None:
+    """Refuse a weight format `engine` (at `release`: vLLM's, None for its current one) does not run on catalog GPU
+    `g` (MIN_CAPABILITY); for a checkpoint read from its files, by the fp8 tensors in it."""
     if g is None or g.vendor != "nvidia" or g.architecture not in ARCHITECTURE_CAPABILITY:
         return
-    base = quant.split("[", 1)[0]
+    base = quant
     if base == "checkpoint" and spec is not None and spec.checkpoint is not None:
         base = "fp8" if any(t.dtype.upper() in _FP8_DTYPES for t in spec.checkpoint.tensors) else base
-    if base not in MIN_CC80_FORMATS:
-        return
-    need = MIN_CAPABILITY.get((engine, base), 80)
-    if ARCHITECTURE_CAPABILITY[g.architecture] < need:
-        instead = "fp8, int8/int4 (GPTQ, AWQ)" if need > 80 else "int8/int4 (GPTQ, AWQ)"
+    need = min_capability(engine, base, release)
+    have = ARCHITECTURE_CAPABILITY[g.architecture]
+    if need is not None and have < need:
+        usable = [q for q in ("fp8", "awq", "gptq") if (min_capability(engine, q, release) or 0) <= have]
         raise WorkloadError(f"engine {engine!r} does not run {quant} weights on {g.name} ({g.architecture}): the "
-                            f"method needs compute capability {need / 10:.1f} "
-                            f"({'Blackwell' if need >= 100 else 'Ampere'}) or later; use {instead} or 16-bit weights")
+                            f"method needs compute capability {need / 10:.1f} ({_ARCHITECTURE_OF[need]}) or later; "
+                            f"use {', '.join(usable + ['16-bit weights'])}")
+
+
+# Block-quantized fp8 (fp8-block: 128 × 128 tiles) splits a matrix between tensor-parallel GPUs only on whole tiles.
+# SGLang 0.5.23 (srt/layers/quantization/fp8.py) refuses a routed expert's shard whose width, moe_intermediate_size /
+# tp, is not a multiple of 128 ("The output_size of gate's and up's weight = 192 is not divisible by weight
+# quantization block_n = 128"), and a dense MLP's likewise ("Weight output_partition_size … block_n"); vLLM refused
+# the experts' shard the same way until 0.31.0 refined the scale blocks (resolve_fp8_moe_weight_block_shape; 0.28.0
+# quantization/fp8.py raises it). Public reports: vllm-project/vllm#17569, #25292; QwenLM/Qwen3#1485.
+FP8_BLOCK = 128
+VLLM_FP8_BLOCK_SHARDS_SINCE = "0.31.0"
+
+
+def fp8_block_shards(engine: str, spec, quant: str, tp: int, *, expert_tp: int | None = None,
+                     release: tuple[int, ...] | None = None) -> None:
+    """Refuse fp8-block weights whose tensor-parallel shards cut a 128-wide tile: a routed expert split `expert_tp`
+    ways (tp, or 1 under expert parallelism), for SGLang also the dense MLP split tp ways; vLLM from 0.31.0 takes
+    either (`release`: vLLM's, None for its current one)."""
+    if quant.split("[", 1)[0] != "fp8-block" or tp == 1:
+        return
+    if engine == "vllm" and (release is None or release >= release_tuple(VLLM_FP8_BLOCK_SHARDS_SINCE)):
+        return
+    expert_tp = tp if expert_tp is None else expert_tp
+    cuts = []
+    if spec.moe is not None and (spec.moe.expert_d_ff // expert_tp) % FP8_BLOCK:
+        cuts.append(f"each expert's {spec.moe.expert_d_ff:,}-wide MLP split {expert_tp} ways is "
+                    f"{spec.moe.expert_d_ff // expert_tp:,} wide")
+    if engine == "sglang" and spec.d_ff and (spec.d_ff // tp) % FP8_BLOCK:
+        cuts.append(f"the {spec.d_ff:,}-wide MLP split {tp} ways is {spec.d_ff // tp:,} wide")
+    if cuts:
+        fix = ("a tensor-parallel size that leaves whole tiles" if engine == "sglang" else
+               f"a tensor-parallel size that leaves whole tiles, expert parallelism, or vLLM "
+               f"{VLLM_FP8_BLOCK_SHARDS_SINCE} or later")
+        raise WorkloadError(f"engine {engine!r} cannot split {quant} weights {tp} ways: {'; '.join(cuts)}, not a "
+                            f"multiple of its {FP8_BLOCK}-wide scale tiles, and it stops at load; use {fix}")

@@ -41,7 +41,14 @@ from ..overhead import CUDA_CONTEXT_BYTES, overhead_breakdown
 from ..spec import ModelSpec
 from ..units import format_bytes
 from ..weights import is_mxfp4_expert, stored_tensors, tp_replicated
-from .common import EngineMemory, compute_capable, datacenter_blackwell, engine_options, mxfp4_expert_factor
+from .common import (
+    EngineMemory,
+    compute_capable,
+    datacenter_blackwell,
+    engine_options,
+    fp8_block_shards,
+    mxfp4_expert_factor,
+)
 
 SGLANG_VERSION = "0.5.23"
 MIB = 2**20
@@ -213,6 +220,7 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
             check_tensor_parallel(spec, tp)
         except LayoutError as e:
             raise LayoutError(str(e).replace("tensor parallel", "tp_size")) from None
+        fp8_block_shards("sglang", spec, quant, tp)
     if o["context_length"] > spec.max_context:
         raise WorkloadError(f"context_length {o['context_length']:,} exceeds {spec.name}'s max_context "
                             f"{spec.max_context:,}")

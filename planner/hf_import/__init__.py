@@ -30,6 +30,7 @@ from .families import (
     FAMILY_DEFAULTS,
     LAYER_TYPES,
     QWEN,
+    QWEN_NEXT,
     SUPPORTED_MODEL_TYPES,
     WRAPPERS,
 )
@@ -59,13 +60,15 @@ def _language_model(raw: Any, where: str) -> tuple[dict, str]:
     if not isinstance(raw, dict):
         raise ConfigImportError(f"{where}: config.json must hold a JSON object, got {type(raw).__name__}")
     model_type = raw.get("model_type")
-    if isinstance(model_type, str) and model_type in WRAPPERS:  # Gemma3Config, Llama4Config: the text_config
+    if isinstance(model_type, str) and model_type in WRAPPERS:  # Gemma3Config, Llama4Config, …: the text_config
         text = raw.get("text_config")
         if not isinstance(text, dict):
             raise ConfigImportError(f"{where}: text_config must be an object for model_type {model_type!r}, "
                                     f"got {show_value(text)}")
         text = dict(text)
         text.setdefault("torch_dtype", raw.get("torch_dtype"))
+        if "tie_word_embeddings" in raw:  # Qwen3-VL's and Qwen3.5's configs say it at the top
+            text.setdefault("tie_word_embeddings", raw["tie_word_embeddings"])
         if raw.get("quantization_config") is not None:  # a quantized checkpoint says so at the top
             text.setdefault("quantization_config", raw["quantization_config"])
         raw, model_type = text, WRAPPERS[model_type]
@@ -109,16 +112,16 @@ def _spec(c: _Config, name: str) -> ModelSpec:
         vocab_size=c.count("vocab_size"), max_context=c.count("max_position_embeddings"), tie_embeddings=tie,
         activation=_activation(c),
         qkv_bias=attention_bias or t in ("qwen2", "phi3small", "gpt_oss") or qwen2_moe_qkv_bias,
-        o_bias=attention_bias and t not in ("qwen3", "qwen3_moe", "qwen3_next", "glm4_moe") or t in ("phi3small",
-                                                                                                 "gpt_oss"),
+        o_bias=attention_bias and t not in ("qwen3", "qwen3_moe", *QWEN_NEXT, "glm4_moe") or t in ("phi3small",
+                                                                                                "gpt_oss"),
         mlp_bias=mlp_bias or t in ("phi3small", "gpt_oss"), lm_head_bias=lm_head_bias,
         qkv_fused=t in ("phi3", "phi3small"), gate_up_fused=t in ("phi3", "phi3small"),
         norm="layernorm" if t in ("phi3small", "phimoe") else "rmsnorm",
         norm_bias=t in ("phi3small", "phimoe"),
         norms_per_layer=4 if t in ("gemma2", "gemma3_text") else 2,
-        qk_norm=t in ("qwen3", "qwen3_moe", "qwen3_next", "gemma3_text", "olmo2", "olmoe") or (
+        qk_norm=t in ("qwen3", "qwen3_moe", *QWEN_NEXT, "gemma3_text", "olmo2", "olmoe") or (
             t == "glm4_moe" and c.flag("use_qk_norm")) or (t == "minimax_m2" and _minimax_qk_norm(c)),
-        linear_attention=_linear_attention(c), attn_output_gate=t == "qwen3_next", mamba=_mamba(c, d_model),
+        linear_attention=_linear_attention(c), attn_output_gate=t in QWEN_NEXT, mamba=_mamba(c, d_model),
         mamba1=_mamba1(c, d_model),
         qk_norm_per_head=t not in ("olmo2", "olmoe", "minimax_m2"),
         attention_sinks=t == "gpt_oss", moe=moe, mla=mla, indexer=_indexer(c, mla),
@@ -239,7 +242,7 @@ def _layer_kinds(c: _Config, n_layers: int, window: int | None) -> tuple[str, ..
         return ("mamba",)
     if c.raw.get("layer_types") is not None:
         return _layer_types(c, n_layers)
-    if t == "qwen3_next":  # Qwen3NextConfig: layer i is full attention when (i + 1) % full_attention_interval == 0
+    if t in QWEN_NEXT:  # Qwen3NextConfig: layer i is full attention when (i + 1) % full_attention_interval == 0
         every = c.count("full_attention_interval", 4)
         return tuple("linear" if (i + 1) % every else "full" for i in range(n_layers))
     if t in ("gemma2", "gpt_oss"):  # Gemma2Config, GptOssConfig: layer i slides when (i + 1) % 2, the even layers
@@ -295,7 +298,7 @@ def _layer_types(c: _Config, n_layers: int, key: str = "layer_types") -> tuple[s
     # only a family with linear-attention layers (Qwen3-Next) may name them; Granite 4.0 H's are Mamba layers
     if c.model_type == "granitemoehybrid":
         known = {"mamba": "mamba", "linear_attention": "mamba", "attention": "full", "full_attention": "full"}
-    elif c.model_type == "qwen3_next":
+    elif c.model_type in QWEN_NEXT:
         known = LAYER_TYPES
     elif c.model_type == "deepseek_v32":  # DeepseekV32Config: every layer "indexed_attention", MLA behind the indexer
         known = {"indexed_attention": "full"}

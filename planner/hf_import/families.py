@@ -116,11 +116,27 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
                     "num_local_experts": 16, "num_experts_per_tok": 1, "interleave_moe_layer_step": 1,
                     "intermediate_size_mlp": 16384, "attention_chunk_size": 8192, "no_rope_layer_interval": 4,
                     "moe_layers": None, "no_rope_layers": None},
+    # Qwen3_5MoeTextConfig (Qwen3.5-35B-A3B, 122B-A10B, 397B-A17B; the text_config of model_type "qwen3_5_moe"):
+    # Qwen3-Next's layers (three Gated DeltaNet layers to one gated full-attention layer, every layer a mixture of
+    # experts with a gated shared expert); the checkpoint's mtp_num_hidden_layers MTP layer is not built
+    "qwen3_5_moe_text": {"num_key_value_heads": 2, "tie_word_embeddings": False, "attention_bias": False,
+                         "head_dim": 256, "hidden_act": "silu", "decoder_sparse_step": 1, "mlp_only_layers": [],
+                         "use_sliding_window": False, "linear_conv_kernel_dim": 4, "linear_key_head_dim": 128,
+                         "linear_value_head_dim": 128, "linear_num_key_heads": 16, "linear_num_value_heads": 32,
+                         "num_experts": 256, "num_experts_per_tok": 8, "moe_intermediate_size": 512,
+                         "shared_expert_intermediate_size": 512},
+    # Qwen3_5TextConfig (Qwen3.5-27B and the smaller dense ones; the text_config of model_type "qwen3_5"): the same
+    # hybrid of Gated DeltaNet and gated attention layers, each followed by a dense MLP of intermediate_size
+    "qwen3_5_text": {"tie_word_embeddings": False, "attention_bias": False, "head_dim": 256, "hidden_act": "silu",
+                     "use_sliding_window": False, "linear_conv_kernel_dim": 4, "linear_key_head_dim": 128,
+                     "linear_value_head_dim": 128, "linear_num_key_heads": 16, "linear_num_value_heads": 32},
 }
-# model_type values that run another family's class: Kimi-K2's config names DeepseekV3ForCausalLM
-ALIASES = {"kimi_k2": "deepseek_v3"}
+# model_type values that run another family's class: Kimi-K2's config names DeepseekV3ForCausalLM; Qwen3-VL's
+# language models are Qwen3's and Qwen3-MoE's layers (their multimodal RoPE changes no tensor)
+ALIASES = {"kimi_k2": "deepseek_v3", "qwen3_vl_text": "qwen3", "qwen3_vl_moe_text": "qwen3_moe"}
 # multimodal wrappers → the model_type of their text_config
-WRAPPERS = {"gemma3": "gemma3_text", "llama4": "llama4_text"}
+WRAPPERS = {"gemma3": "gemma3_text", "llama4": "llama4_text", "qwen3_vl": "qwen3_vl_text",
+            "qwen3_vl_moe": "qwen3_vl_moe_text", "qwen3_5": "qwen3_5_text", "qwen3_5_moe": "qwen3_5_moe_text"}
 SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILY_DEFAULTS, *WRAPPERS, *ALIASES]))
 
 ACTIVATIONS = {"silu": "silu", "swish": "silu", "gelu": "gelu", "gelu_pytorch_tanh": "gelu_tanh",
@@ -128,7 +144,9 @@ ACTIVATIONS = {"silu": "silu", "swish": "silu", "gelu": "gelu", "gelu_pytorch_ta
 DTYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
 # transformers' layer_types entries
 LAYER_TYPES = {"full_attention": "full", "sliding_attention": "sliding", "linear_attention": "linear"}
-QWEN = ("qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "qwen3_next", "smollm3")  # sliding only with use_sliding_window
+# Qwen3-Next's hybrid of Gated DeltaNet and gated full attention, as Qwen3.5's language models also are
+QWEN_NEXT = ("qwen3_next", "qwen3_5_text", "qwen3_5_moe_text")
+QWEN = ("qwen2", "qwen2_moe", "qwen3", "qwen3_moe", *QWEN_NEXT, "smollm3")  # sliding only with use_sliding_window
 
 # Bounds of every integer key read: (lowest, highest). The highest is the planner.limits bound of the ModelSpec
 # field the key feeds, so a hostile value is refused with the config's key name before any work is done.
@@ -170,4 +188,6 @@ VISION_BOUNDS = {"num_hidden_layers": (1, MAX_LAYERS), "hidden_size": (1, MAX_D_
                  "intermediate_size": (1, MAX_D_FF), "num_attention_heads": (1, MAX_HEADS), "patch_size": (1, 1024),
                  "image_size": (1, 16384), "num_channels": (1, 16), "mm_tokens_per_image": (1, 65536),
                  "projector_input_dim": (1, MAX_D_FF), "projector_output_dim": (1, MAX_D_FF),
-                 "vision_output_dim": (1, MAX_D_FF)}
+                 "vision_output_dim": (1, MAX_D_FF), "depth": (1, MAX_LAYERS), "num_heads": (1, MAX_HEADS),
+                 "in_channels": (1, 16), "num_position_embeddings": (1, 65536), "spatial_merge_size": (1, 8),
+                 "out_hidden_size": (1, MAX_D_FF), "temporal_patch_size": (1, 64)}

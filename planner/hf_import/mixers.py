@@ -7,7 +7,7 @@ from ..errors import ConfigImportError
 from ..limits import MAX_D_FF
 from ..spec import MLA, LinearAttention, Mamba, Mamba1, MoE, SparseIndexer
 from .config import _Config
-from .families import BOUNDS
+from .families import BOUNDS, QWEN_NEXT
 from .values import check_count, check_list, show_value
 
 
@@ -38,7 +38,7 @@ def _moe(c: _Config, n_layers: int) -> MoE | None:
         n = c.count("num_local_experts")
         return MoE(n_experts=n, experts_per_token=_experts_per_token(c, "num_local_experts", n),
                    expert_d_ff=c.count("intermediate_size"), router_bias=t == "gpt_oss")
-    if t in ("qwen2_moe", "qwen3_moe", "qwen3_next"):
+    if t in ("qwen2_moe", "qwen3_moe", "qwen3_next", "qwen3_5_moe_text"):
         return _qwen_moe(c, n_layers)
     if t in ("deepseek_v2", "deepseek_v3", "deepseek_v32", "glm4_moe"):
         return _deepseek_moe(c, n_layers)
@@ -102,7 +102,8 @@ def _qwen_moe(c: _Config, n_layers: int) -> MoE:
         raise ConfigImportError(f"{c.where}: decoder_sparse_step {step} / mlp_only_layers {show_value(dense)}: "
                                 "only every-layer MoE is supported")
     n = c.count("num_experts")
-    shared = c.count("shared_expert_intermediate_size", 0) if c.model_type in ("qwen2_moe", "qwen3_next") else 0
+    shared = c.count("shared_expert_intermediate_size", 0) if c.model_type in ("qwen2_moe", "qwen3_next",
+                                                                                "qwen3_5_moe_text") else 0
     return MoE(n_experts=n, experts_per_token=_experts_per_token(c, "num_experts", n),
                expert_d_ff=c.count("moe_intermediate_size"), n_shared_experts=1 if shared else 0,
                shared_d_ff=shared, shared_expert_gate=bool(shared))
@@ -163,7 +164,7 @@ def _mamba1(c: _Config, d_model: int) -> Mamba1 | None:
 
 
 def _linear_attention(c: _Config) -> LinearAttention | None:
-    if c.model_type != "qwen3_next":
+    if c.model_type not in QWEN_NEXT:
         return None
     return LinearAttention(num_key_heads=c.count("linear_num_key_heads"),
                            num_value_heads=c.count("linear_num_value_heads"),

@@ -1,18 +1,23 @@
-"""The image encoder of a vision-language config.json (Gemma 3's SigLIP, Llama 4's), read beside its language model."""
+"""The image encoder of a vision-language config.json (Gemma 3's SigLIP, Llama 4's, Qwen3-VL's), read beside its
+language model."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..errors import ConfigImportError
+from ..limits import MAX_LAYERS
 from .families import VISION_BOUNDS
-from .values import check_count, check_flag, show_value
+from .values import check_count, check_flag, check_list, show_value
+
+QWEN_VL = ("qwen3_vl", "qwen3_vl_moe", "qwen3_5", "qwen3_5_moe")  # wrappers whose vision_config is Qwen3-VL's ViT
 
 
 def _vision_tower(raw: Any, where: str) -> dict | None:
     """Gemma 3's SigLIP image encoder (Gemma3Config.vision_config, a SiglipVisionConfig) as VisionTower fields; None
     for a text-only config. Every size must be in the config: no text-model default stands in for one."""
-    if not isinstance(raw, dict) or raw.get("model_type") not in ("gemma3", "llama4") \
+    if not isinstance(raw, dict) or raw.get("model_type") not in ("gemma3", "llama4", *QWEN_VL) \
             or raw.get("vision_config") is None:
         return None
     v, at = raw["vision_config"], f"{where} vision_config"
@@ -20,6 +25,8 @@ def _vision_tower(raw: Any, where: str) -> dict | None:
         raise ConfigImportError(f"{at} must be an object, got {show_value(v)}")
     if raw["model_type"] == "llama4":
         return _llama4_tower(v, at)
+    if raw["model_type"] in QWEN_VL:
+        return _qwen_vl_tower(v, at)
     if check_flag(at, "vision_use_head", v.get("vision_use_head", False)):
         raise ConfigImportError(f"{at}: vision_use_head true is not supported (Gemma 3's encoder has no head)")
 
@@ -48,6 +55,32 @@ def _llama4_tower(v: dict, at: str) -> dict:
     patches = (encoder["image_size"] // encoder["patch_size"]) ** 2
     return {**encoder, "kind": "llama4", "projector": "llama4", "tokens_per_image": max(1, patches // shuffle),
             "adapter_dim": size("projector_input_dim"), "output_dim": size("projector_output_dim"), "shuffle": shuffle}
+
+
+def _qwen_vl_tower(v: dict, at: str) -> dict:
+    """Qwen3-VL's and Qwen3.5's vision config (Qwen3VLVisionConfig) as VisionTower fields: depth layers of
+    hidden_size over patch_size² × temporal_patch_size patches, a learned position table of num_position_embeddings
+    (a square grid), a merger folding spatial_merge_size² patches into one token of out_hidden_size, and one more
+    merger per deepstack_visual_indexes entry. Its images take any resolution; planner's image is the one its
+    position table spans, √num_position_embeddings patches a side (Qwen3-VL: 48 × 16 = 768 pixels, 576 tokens)."""
+    def size(key: str) -> int:
+        return _size(v, at, key)
+
+    side = math.isqrt(size("num_position_embeddings"))
+    if side * side != size("num_position_embeddings"):
+        raise ConfigImportError(f"{at}: num_position_embeddings ({size('num_position_embeddings')}) must be a square, "
+                                "the grid of its learned positions")
+    merge = size("spatial_merge_size")
+    deep = check_list(at, "deepstack_visual_indexes", v.get("deepstack_visual_indexes", []), MAX_LAYERS)
+    layers = size("depth")
+    for i, layer in enumerate(deep):
+        check_count(at, f"deepstack_visual_indexes[{i}]", layer, 0, layers - 1)
+    patch = size("patch_size")
+    return {"n_layers": layers, "d_model": size("hidden_size"), "d_ff": size("intermediate_size"),
+            "n_heads": size("num_heads"), "patch_size": patch, "image_size": side * patch,
+            "channels": _size(v, at, "in_channels", 3), "kind": "qwen3_vl", "projector": "qwen3_vl",
+            "tokens_per_image": max(1, side * side // merge**2), "output_dim": size("out_hidden_size"),
+            "shuffle": merge**2, "temporal_patch": size("temporal_patch_size"), "deepstack": len(deep)}
 
 
 def _encoder(v: dict, at: str) -> dict:

@@ -20,6 +20,7 @@ from ..errors import WorkloadError, shown
 from ..gpus import GPU
 from ..quant.catalog import is_gguf_weights
 from ..spec import ModelSpec
+from ..tensors import vision_param_count
 from ..weights import stored_tensors, tp_replicated
 
 Engine = str  # a speed engine of planner.efficiency.SPEED_ENGINES
@@ -76,6 +77,8 @@ class _WeightSplit:
 def _weight_split(spec: ModelSpec, quant: str) -> _WeightSplit:
     dense = experts = embedding = replicated = 0
     for t in stored_tensors(spec, quant):
+        if t.group == "vision":  # an image encoder runs once per image, before the prefill: no step reads it
+            continue
         if t.is_routed_expert:
             experts += t.nbytes
         elif t.group == "embedding" and not spec.tie_embeddings:
@@ -83,7 +86,8 @@ def _weight_split(spec: ModelSpec, quant: str) -> _WeightSplit:
         else:
             dense += t.nbytes
             replicated += t.nbytes if t.is_matrix and tp_replicated(t) else 0
-    matmul = spec.active_param_count - (0 if spec.tie_embeddings else spec.vocab_size * spec.d_model)
+    matmul = spec.active_param_count - (0 if spec.tie_embeddings else spec.vocab_size * spec.d_model) \
+        - vision_param_count(spec)
     return _WeightSplit(dense, experts, embedding, matmul, replicated)
 
 

@@ -18,7 +18,7 @@ from ...profiles import within_context
 from ...spec import ModelSpec
 from ...units import format_bytes
 from ...weights import is_mxfp4_expert, stage_weights
-from ..common import EngineMemory, compute_capable, engine_options, release_tuple
+from ..common import EngineMemory, compute_capable, engine_options, fp8_block_shards, release_tuple
 from ..nccl import vllm_nccl_bytes
 from .hybrid import vllm_hybrid_layout, vllm_hybrid_pages, vllm_state_bytes
 from .profile import (
@@ -38,6 +38,7 @@ from .releases import (
     VLLM_REMOVED,
     VLLM_RULES,
     VLLM_TOKENS_FROM_CONCURRENCY,
+    VLLM_VISION_ADDED,
     vllm_custom_allreduce,
     vllm_first_token_waits_a_step,
     vllm_release,
@@ -129,10 +130,11 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
         raise WorkloadError(f"vLLM {version} cannot run {spec.name}: {why}; engine_version='{last}' (CLI "
                             f"--engine-version {last}) plans the V0 engine that ran it, or engine='sglang' or "
                             "'transformers'")
-    if spec.model_type in VLLM_ADDED and release < release_tuple(VLLM_ADDED[spec.model_type][0]):
-        first, why = VLLM_ADDED[spec.model_type]
-        raise WorkloadError(f"vLLM {version} cannot run {spec.name}: {why}; engine_version='{first}' or later")
-    compute_capable("vllm", gpu, quant, spec)
+    for table, key in ((VLLM_ADDED, spec.model_type), (VLLM_VISION_ADDED, spec.vision and spec.vision.kind)):
+        if key in table and release < release_tuple(table[key][0]):
+            first, why = table[key]
+            raise WorkloadError(f"vLLM {version} cannot run {spec.name}: {why}; engine_version='{first}' or later")
+    compute_capable("vllm", gpu, quant, spec, release)
     fallback = {}
     if spec.model_type in VLLM_REMOVED and release >= (0, 8, 0):  # 0.8 and 0.9 fell back to V0 for it
         last = VLLM_REMOVED[spec.model_type][2]
@@ -174,6 +176,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     ep = tp * dp if o["enable_expert_parallel"] and spec.moe is not None else tp
     if tp > 1:
         check_tensor_parallel(spec, tp)
+        fp8_block_shards("vllm", spec, quant, tp, expert_tp=1 if o["enable_expert_parallel"] else tp, release=release)
     if pp > spec.n_layers:
         raise LayoutError(f"pipeline_parallel_size {pp} exceeds {spec.name}'s {spec.n_layers} layers")
     util = o["gpu_memory_utilization"]

@@ -48,7 +48,19 @@ VLLM_REMOVED = {"phi3small": ("0.10.0", "its block-sparse attention was removed 
                               "0.7.3")}
 # Models a release before this one cannot run: model_type → (first release, why). Llama 4: "vLLM now supports the
 # Llama 4 herd of models … by updating to version v0.8.3 or later" (blog.vllm.ai/2025/04/05/llama4.html)
-VLLM_ADDED = {"llama4_text": ("0.8.3", "Llama 4 arrived in 0.8.3 (blog.vllm.ai/2025/04/05/llama4.html)")}
+VLLM_ADDED = {
+    "llama4_text": ("0.8.3", "Llama 4 arrived in 0.8.3 (blog.vllm.ai/2025/04/05/llama4.html)"),
+    # model_executor/models/registry.py of each release's wheel: 0.8.4's has no Glm4MoeForCausalLM, 0.10.0's has it
+    # (GLM-4.5 was published 2025-07-28, after 0.9.2); 0.10.0's has no GptOssForCausalLM, 0.10.1 added it
+    "glm4_moe": ("0.10.0", "GLM-4.5's Glm4MoeForCausalLM is not in its model registry (0.10.0's has it)"),
+    "gpt_oss": ("0.10.1", "gpt-oss's GptOssForCausalLM arrived in 0.10.1 (not in 0.10.0's model registry)"),
+    # vllm-project/recipes a64aa0c, Qwen3.5: "Use vLLM nightly wheel until 0.17.0 is released"; 0.16.0 refuses it
+    "qwen3_5_text": ("0.17.0", "Qwen3.5 arrived in 0.17.0 (vllm-project/recipes, Qwen3.5)"),
+    "qwen3_5_moe_text": ("0.17.0", "Qwen3.5 arrived in 0.17.0 (vllm-project/recipes, Qwen3.5)"),
+}
+# Image encoders a release before this one cannot run, by VisionTower kind: Qwen3-VL's recipe asks vllm >= 0.11.0
+# (vllm-project/recipes ee57b23; the model's code came with vllm-project/vllm#24727)
+VLLM_VISION_ADDED = {"qwen3_vl": ("0.11.0", "Qwen3-VL arrived in 0.11.0 (vllm-project/vllm#24727)")}
 
 
 def vllm_release(version: str) -> tuple[int, ...]:
