@@ -201,6 +201,24 @@ def resolve_workload(spec: ModelSpec, *, quant, kv_dtype, context, batch, chunk,
                     logits=logits, logits_dtype=logits_dtype, runtime=runtime, cap_sliding=cap_sliding)
 
 
+# transformers' FineGrainedFP8 quantizer (quantizer_finegrained_fp8.py validate_environment, read in 5.24.0): "FP8
+# quantized models is only supported on GPUs with compute capability >= 8.9 (e.g 4090/H100) … We will default to
+# dequantizing the model to bf16" — block-quantized fp8 checkpoints (weight_block_size) load as bf16 below Ada.
+TRANSFORMERS_FP8_MIN_CAPABILITY = 89
+
+
+def transformers_dequantizes(gpu, quant: str) -> bool:
+    """Whether transformers loads `quant` weights dequantized to bf16 on `gpu` (a catalog id or GPU): fp8-block on an
+    NVIDIA GPU below compute capability 8.9."""
+    from .engines.common import ARCHITECTURE_CAPABILITY
+    from .gpus import load_gpu
+
+    if quant.split("[", 1)[0] != "fp8-block" or (isinstance(gpu, str) and gpu == "local"):
+        return False
+    g = load_gpu(gpu)
+    return g.vendor == "nvidia" and ARCHITECTURE_CAPABILITY.get(g.architecture, 100) < TRANSFORMERS_FP8_MIN_CAPABILITY
+
+
 def _engine_auto_dtype(spec: ModelSpec, engine: str, version) -> str | None:
     from .engines.common import auto_dtype
 
@@ -269,6 +287,9 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
                          beyond_training=engine == "llama.cpp", plain=engine is None,
                          attention=attention, logits=logits, logits_dtype=logits_dtype, runtime=runtime,
                          cap_sliding=cap_sliding)
+    dequantized = engine in (None, "transformers") and gpu is not None and transformers_dequantizes(gpu, w.quant)
+    if dequantized:  # transformers loads fp8-block weights as bf16 below compute capability 8.9
+        dequantized, w = w.quant, w.model_copy(update={"quant": "bf16"})
     if prompt is not None and positive_int("prompt", prompt) > w.context:  # also where no GPU asks for its speed
         raise WorkloadError(f"prompt {prompt} exceeds context {w.context}")
     if engine is not None:
@@ -299,6 +320,8 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
         if mem.weights_bytes != sum(weights.values()):
             breakdown["weights"] = {"on device": mem.weights_bytes}
         details, refusal = mem.details, mem.refusal
+    if dequantized:
+        details = {**details, "dequantized_from": dequantized}
     if details.get("communication_bytes"):  # a tensor-parallel engine's all-reduce buffers, outside PyTorch's pool
         breakdown["overhead"] = {**overhead, "all_reduce_buffers": details["communication_bytes"]}
         totals["overhead_bytes"] += details["communication_bytes"]

@@ -87,10 +87,12 @@ OLLAMA_LIBRARY = "https://ollama.com/library/"
 
 @lru_cache(maxsize=256)
 def _as_ollama_file(canonical: str, quant: str, tag: str) -> ModelSpec:
-    """The bundled profile as the GGUF file an Ollama tag fetches: its weights in that tag's quantization, its source
-    the library page (what the engines know of Ollama's files follows from it)."""
-    return bundled_profiles()[canonical].model_copy(update={"weights_dtype": quant,
-                                                            "source": OLLAMA_LIBRARY + tag})
+    """The bundled profile as the GGUF file an Ollama tag fetches: its weights in that tag's quantization, its context
+    length where the file records another (profiles/ollama.yaml: contexts), its source the library page (what the
+    engines know of Ollama's files follows from it)."""
+    context = dict(_ollama_yaml().get("contexts") or {}).get(tag)  # the file's context_length, where it differs
+    return bundled_profiles()[canonical].model_copy(update={"weights_dtype": quant, "source": OLLAMA_LIBRARY + tag,
+                                                            **({"max_context": context} if context else {})})
 
 
 def list_models() -> list[str]:

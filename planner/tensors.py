@@ -230,6 +230,17 @@ def _vision(spec: ModelSpec) -> list[WeightTensor]:
     if v.kind == "llama4":  # Llama4VisionModel: an unbiased patch linear, a class token, learned positions
         t = [w("v.patch_embd.weight", d, v.channels * v.patch_size * v.patch_size), w("v.class_embd", d),
              w("v.position_embd.weight", v.n_patches + 1, d), w("v.pre_ln.weight", d), w("v.pre_ln.bias", d)]
+    elif v.kind == "pixtral":  # PixtralVisionModel: an unbiased patch Conv2d, an RMSNorm; 2-D RoPE, no positions
+        t = [w("v.patch_embd.weight", d, v.channels, v.patch_size, v.patch_size), w("v.pre_ln.weight", d)]
+        for i in range(v.n_layers):  # RMSNorms, unbiased q/k/v/o and a gated SiLU MLP
+            b = f"v.blk.{i}"
+            t += [w(f"{b}.ln1.weight", d), *(w(f"{b}.{n}.weight", d, d) for n in ("attn_q", "attn_k", "attn_v",
+                                                                                    "attn_out")),
+                  w(f"{b}.ln2.weight", d), w(f"{b}.ffn_gate.weight", f, d), w(f"{b}.ffn_up.weight", f, d),
+                  w(f"{b}.ffn_down.weight", d, f)]
+        # Mistral3MultiModalProjector: an RMSNorm, the patch merger (shuffle patches into one), two unbiased linears
+        return t + [w("mm.input_norm.weight", d), w("mm.patch_merger.weight", d, d * v.shuffle),
+                    w("mm.1.weight", spec.d_model, d), w("mm.2.weight", spec.d_model, spec.d_model)]
     elif v.kind == "qwen3_vl":  # Qwen3VLVisionPatchEmbed: a biased Conv3d over temporal_patch frames; learned positions
         t = [w("v.patch_embd.weight", d, v.channels, v.temporal_patch, v.patch_size, v.patch_size),
              w("v.patch_embd.bias", d), w("v.position_embd.weight", v.n_patches, d)]

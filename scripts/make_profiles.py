@@ -20,6 +20,7 @@ FIXTURES = ROOT / "tests" / "fixtures" / "configs"
 # Qwen3-VL's and Qwen3.5's encoder takes images of any size (its processor: 256² to 4096² pixels); planner's image is
 # the one its learned position grid spans, 48 × 48 patches of 16 pixels
 QWEN_VL_IMAGE = "text+image (its encoder counted, 576 tokens a 768 × 768 image)"
+PIXTRAL_IMAGE = "text+image (its Pixtral encoder counted, 3,025 tokens a 1,540 × 1,540 image, its largest)"
 
 # id: (aliases, license, release date, context variants, modality, published params, config overrides)
 # Card facts are as the Hugging Face model page (https://huggingface.co/<id>) shows them.
@@ -149,6 +150,14 @@ MODELS: dict[str, tuple] = {
     "Qwen/Qwen3-30B-A3B-Instruct-2507": (["qwen3-30b-a3b-2507", "qwen3-30b-a3b-instruct-2507"], "Apache-2.0",
                                          "2025-07-30", (262144,), "text", "30.5B total, 3.3B active", {}),
     "zai-org/GLM-4.7": (["glm-4.7"], "MIT", "2025-12-22", (202752,), "text", "355B total, 32B active", {}),
+    # Mistral Small 3.1 (mistral.ai/news/mistral-small-3-1, 2025-03-17) and 3.2 (2025-06-20), 24B with a Pixtral
+    # encoder; 3.2 is a fine-tune of 3.1 with the same shapes: 24,011,361,280 parameters for both (keras-hub's
+    # mistral_small_3.1_24b presets; a published census of Mistral-Small-3.2-24B-Instruct-2506's safetensors)
+    "mistralai/Mistral-Small-3.1-24B-Instruct-2503": (["mistral-small-3.1", "mistral-small-3.1-24b"], "Apache-2.0",
+                                                      "2025-03-17", (131072,), PIXTRAL_IMAGE, "24B", {}),
+    "mistralai/Mistral-Small-3.2-24B-Instruct-2506": (["mistral-small-3.2", "mistral-small-3.2-24b"], "Apache-2.0",
+                                                      "2025-06-20", (131072,), PIXTRAL_IMAGE, "24B",
+                                                      {"_base": "mistralai/Mistral-Small-3.1-24B-Instruct-2503"}),
 }
 
 

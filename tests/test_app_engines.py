@@ -405,3 +405,10 @@ def test_llama_cpp_legacy_mla_gguf_from_the_sidebar():
     assert metric(at, "total") == gib(e.total_bytes) != latent and at.query_params["legacy_mla"] == "1"
     text = app(model="meta-llama/Llama-3.1-8B", quant="q4_k_m", engine="llama.cpp", legacy_mla="1")  # no MLA: no box
     assert not text.error and "legacy_mla" not in [c.key for c in text.sidebar.checkbox]
+
+
+def test_block_fp8_on_ampere_shows_the_bf16_it_loads_as():
+    at = app(gpu="rtx-3090", model="Qwen/Qwen3-14B", quant="fp8-block")
+    e = estimate("Qwen/Qwen3-14B", quant="fp8-block", gpu="rtx-3090")
+    assert e.engine_details["dequantized_from"] == "fp8-block" and metric(at, "total") == gib(e.total_bytes)
+    assert any("transformers dequantizes fp8 below compute capability 8.9" in w.value for w in at.warning)

@@ -472,3 +472,44 @@ def test_awq_and_torchao_need_turing(engine):
             estimate("qwen2.5-7b", quant="int4", **kw)
     assert estimate("qwen2.5-7b", quant="gptq", **kw).weights_bytes > 0
     assert estimate("qwen2.5-7b", quant="awq", engine=engine, gpu="t4", context=4096).weights_bytes > 0
+
+
+def test_vllm_no_longer_loads_gguf_or_bitsandbytes():
+    """vLLM's quantization methods (model_executor/layers/quantization/__init__.py) list "gguf" through 0.23.0 and
+    "bitsandbytes" through 0.27.0; 0.24.0 and 0.28.0 dropped them with their loaders."""
+    kw = dict(engine="vllm", gpu="rtx-3060", max_model_len=8192)
+    with pytest.raises(WorkloadError, match="cannot load GGUF files .* dropped them in 0.24.0"):
+        estimate("llama-3.1-8b", quant="q4_k_m", **kw)
+    assert estimate("llama-3.1-8b", quant="q4_k_m", engine_version="0.23.0", **kw).weights_bytes > 0
+    for quant in ("nf4", "bnb-int8", "fp4-dq"):
+        with pytest.raises(WorkloadError, match="cannot load bitsandbytes weights .* dropped them in 0.28.0"):
+            estimate("llama-3.1-8b", quant=quant, engine_version="0.28.0", **kw)
+    assert estimate("llama-3.1-8b", quant="nf4", engine_version="0.27.0", **kw).weights_bytes > 0
+
+
+def test_transformers_loads_block_fp8_as_bf16_below_ada():
+    """transformers' FineGrainedFP8 quantizer (5.24.0 validate_environment): below compute capability 8.9 "We will
+    default to dequantizing the model to bf16"; on an RTX 4090 (8.9) the weights stay fp8."""
+    old = estimate("Qwen/Qwen3-14B", quant="fp8-block", engine="transformers", gpu="rtx-3090", context=4096)
+    bf16 = estimate("Qwen/Qwen3-14B", quant="bf16", engine="transformers", gpu="rtx-3090", context=4096)
+    assert old.weights_bytes == bf16.weights_bytes and old.engine_details["dequantized_from"] == "fp8-block"
+    assert not old.fits  # 30.3 GiB on a 24 GB card, where fp8 would have fitted
+    ada = estimate("Qwen/Qwen3-14B", quant="fp8-block", gpu="rtx-4090", context=4096)
+    assert ada.workload.quant == "fp8-block" and "dequantized_from" not in ada.engine_details
+    plain = estimate("Qwen/Qwen3-14B", quant="fp8-block", gpu="a100-sxm-80gb", context=4096)
+    assert plain.weights_bytes == estimate("Qwen/Qwen3-14B", quant="bf16", context=4096).weights_bytes
+    assert estimate("Qwen/Qwen3-14B", quant="fp8-block", engine="vllm", gpu="a100-sxm-80gb",
+                    max_model_len=4096).weights_bytes < plain.weights_bytes  # vLLM keeps fp8 (Marlin on Ampere)
+
+
+def test_an_engine_build_that_predates_the_architecture_refuses_it():
+    """llama.cpp added Qwen3 in b5092 (ggml-org/llama.cpp#12828) and gpt-oss in b6096 (#15091); Ollama ran Qwen3
+    from 0.6.6. Before them the file does not load ("unknown model architecture")."""
+    kw = dict(quant="q4_k_m", engine="llama.cpp", gpu="h200", context=4096)
+    with pytest.raises(WorkloadError, match="llama.cpp b3000 cannot load Qwen/Qwen3-8B: .* arrived in b5092"):
+        estimate("qwen3-8b", engine_version="b3000", **kw)
+    assert estimate("qwen3-8b", engine_version="b5092", **kw).engine_refusal is None  # it loads
+    with pytest.raises(WorkloadError, match="arrived in b6096"):
+        estimate("gpt-oss-20b", engine_version="b6000", **{**kw, "quant": "mxfp4_moe"})
+    with pytest.raises(WorkloadError, match="Ollama 0.6.5 does not run qwen3 models: they arrived in 0.6.6"):
+        estimate("qwen3:8b", engine="ollama", engine_version="0.6.5", gpu="rtx-4090")

@@ -138,8 +138,11 @@ def test_models_search(capsys):
         "Qwen/Qwen3-0.6B", "Qwen/Qwen3-1.7B", "Qwen/Qwen3-4B",
         "Qwen/Qwen3-8B", "Qwen/Qwen3-14B", "Qwen/Qwen3-32B", "Qwen/Qwen3-30B-A3B",
         "Qwen/Qwen3-235B-A22B", "Qwen/Qwen3-235B-A22B-Instruct-2507", "Qwen/Qwen3-Next-80B-A3B-Instruct",
-        "Qwen/Qwen3-Coder-30B-A3B-Instruct"}
+        "Qwen/Qwen3-Coder-30B-A3B-Instruct", "Qwen/Qwen3-30B-A3B-Instruct-2507", "Qwen/Qwen3-VL-8B-Instruct",
+        "Qwen/Qwen3-VL-30B-A3B-Instruct"}
     assert "model_type" in out.splitlines()[0] and "qwen3_moe" in out and "MoE 8/128" in out
+    _, out, _ = run(capsys, "models", "--types")  # the config.json model types planner reads
+    assert {"llama", "qwen3_5_moe", "mistral3", "gemma3"} <= set(out.split())
     _, out, _ = run(capsys, "models", "--search", "mixtral")  # model_type
     assert len(out.splitlines()) == 3
     _, out, _ = run(capsys, "models", "--search", "phi-3-mini")  # alias

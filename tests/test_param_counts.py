@@ -47,6 +47,9 @@ PUBLISHED = {
     "google/gemma-7b": 8_537_680_896,                   # KH gemma_7b_en
     "google/gemma-3-1b-it": 999_885_952,                # KH gemma3_instruct_1b
     "Qwen/Qwen2.5-0.5B": 494_032_768,                   # KH qwen2.5_0.5b_en
+    # KH mistral3 mistral_small_3.1_24b_*_2503_en (Pixtral encoder included); 3.2 has the same shapes
+    "mistralai/Mistral-Small-3.1-24B-Instruct-2503": 24_011_361_280,
+    "mistralai/Mistral-Small-3.2-24B-Instruct-2506": 24_011_361_280,
 }
 
 # Newer families against their model cards' rounded totals (total, active; billions) — each card at
@@ -164,9 +167,12 @@ def _transformers_count(config: dict) -> int:
 
 
 # remote code (Phi-3-small), or
-# a class transformers builds otherwise than the checkpoint stores (gpt-oss: MXFP4 blocks)
+# a class transformers builds otherwise than the checkpoint stores (gpt-oss: MXFP4 blocks; Mistral Small 3's head)
 NOT_COMPARABLE = {"microsoft/Phi-3-small-8k-instruct", "microsoft/Phi-3-small-128k-instruct",
-                  "openai/gpt-oss-20b", "openai/gpt-oss-120b"}
+                  "openai/gpt-oss-20b", "openai/gpt-oss-120b",
+                  # transformers 5's Mistral3Config ties the head by default (its config.json does not say), where
+                  # the checkpoint and its text_config do not: 24,011,361,280 less the 671,088,640 of the lm_head
+                  "mistralai/Mistral-Small-3.1-24B-Instruct-2503", "mistralai/Mistral-Small-3.2-24B-Instruct-2506"}
 
 
 @pytest.mark.parametrize("model_id", [m for m in list_models() if m not in NOT_COMPARABLE

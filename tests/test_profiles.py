@@ -193,3 +193,24 @@ def test_every_ollama_format_is_a_catalog_format_of_a_tag():
         assert tag == "(default)" or ollama_format(f"{tag}:latest" if ":" not in tag else tag) == quant, tag
     assert load_model("mistral-nemo").weights_dtype == "bf16"  # the profile's own name: its checkpoint
     assert load_model("mistral-nemo:latest").weights_dtype == "q4_0"  # Ollama's tag, spelt as `ollama list` shows it
+
+
+def test_an_ollama_tag_has_its_files_context_length():
+    """The library's qwen2.5 files are the Instruct conversions, whose configs give max_position_embeddings 32768 (the
+    bundled Qwen2.5-3B-Instruct's and Qwen2.5-72B-Instruct's) where the base models give 131072: Ollama sizes its
+    default context against the file's length (profiles/ollama.yaml: contexts)."""
+    import planner
+
+    assert load_model("qwen2.5:32b").max_context == 32768 and load_model("qwen2.5-32b").max_context == 131072
+    e = planner.estimate("qwen2.5:32b", engine="ollama", gpu="rtx-a6000")
+    assert e.engine_details["num_ctx"] == 32768 and e.fits
+    for tag, n in yaml_contexts().items():  # every entry names a tag of a bundled model
+        assert load_model(tag).max_context == n
+
+
+def yaml_contexts() -> dict:
+    import yaml
+
+    from planner.paths import profiles_dir
+
+    return yaml.safe_load((profiles_dir() / "ollama.yaml").read_text())["contexts"]

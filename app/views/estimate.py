@@ -164,6 +164,9 @@ def main(setup: Setup) -> None:
 
     if setup.engine is None and (note := no_gguf_note(spec, [quant], what="these figures are")):
         st.warning(plain(f"{note[0].upper()}{note[1:]}."))
+    if origin := details.get("dequantized_from"):
+        st.warning(plain(f"{origin} weights load as bf16 on this GPU: transformers dequantizes fp8 below compute "
+                         "capability 8.9, and these figures are bf16's."))
     if details.get("host_total_bytes"):
         host = format_bytes(details["host_total_bytes"], setup.unit)
         if not details.get("host_moved_bytes"):  # every layer on the GPU: the host keeps only the embedding table
@@ -208,7 +211,7 @@ def main(setup: Setup) -> None:
         st.caption(plain("Not counted: the collective library's memory (RCCL on AMD GPUs, NCCL on a GPU given by its "
                          "memory alone), which this vLLM release charges when several GPUs talk (0.3 GiB at TP2 to "
                          "2.1 GiB at TP8 per GPU in public NCCL logs); the KV cache may be that much smaller."))
-    if details:
+    if details and setup.engine is not None:
         with st.expander(f"{setup.engine}'s own figures"):
             st.table({"": list(details), "value": [plain(f"{x:,}" if isinstance(x, int) and not isinstance(x, bool)
                                                          else x) for x in details.values()]})

@@ -248,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     ms = sub.add_parser("models", help="list bundled model profiles")
     ms.add_argument("--search", help="only models whose id, alias, model_type or family (or moe / dense) "
                     "contains this text (case-insensitive; several words: all of them)")
+    ms.add_argument("--types", action="store_true", help="list the config.json model_type values planner reads "
+                    "(any Hugging Face model of one of them imports, bundled or not)")
     ms.set_defaults(func=cmd_models)
     sub.add_parser("quants", help="list quantization formats").set_defaults(func=cmd_quants)
     gp = sub.add_parser("gpus", help="list the GPU catalog")

@@ -114,6 +114,9 @@ def cmd_estimate(a) -> str:
         lines.append(f"  (the {w.batch:,} sequences prefill together, as one generate() call does; a serving engine "
                      "admits requests into its KV pool and prefills them in chunks: --engine vllm, sglang or "
                      "llama.cpp answers for it)")
+    if origin := e.engine_details.get("dequantized_from"):
+        lines.append(f"  ({origin} weights load as bf16 here: transformers dequantizes fp8 below compute capability "
+                     "8.9, as on this GPU)")
     lines += engine_lines(e, a.unit)
     lines += local_lines(gpu, a.unit)
     if (p := e.performance) is not None and not p.fits:
@@ -285,6 +288,10 @@ def cmd_gpus(a) -> str:
 
 
 def cmd_models(a) -> str:
+    if a.types:
+        from ..hf_import.families import SUPPORTED_MODEL_TYPES
+
+        return "\n".join(SUPPORTED_MODEL_TYPES)
     from ..profiles import bundled_profiles
 
     found = sorted(bundled_profiles().items(), key=lambda kv: kv[0].lower())

@@ -127,7 +127,9 @@ def engine_memory(spec: ModelSpec, w: Workload, engine: str, gpu, totals: dict, 
         from ..gpus import load_gpu
         from ..overhead import overhead_bytes
         from .llamacpp.fit import llamacpp_placed
+        from .llamacpp.releases import llamacpp_build, llamacpp_runs
 
+        llamacpp_runs(spec, llamacpp_build(options.get("engine_version")))
         return llamacpp_placed(spec, gpu=None if gpu is None else load_gpu(gpu), reserved=overhead_bytes(w.runtime),
                                quant=w.quant, kv_dtype=w.kv_dtype, context=w.context, batch=w.batch, **options)
     return transformers_memory(spec, **common, context=w.context, batch=w.batch, weights=totals["weights_bytes"],

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import ConfigImportError
+from ..errors import ConfigImportError, close_matches
 from ..limits import MAX_CONFIG_BYTES, MAX_D_FF, MAX_HEAD_DIM, MAX_LAYERS
 from ..spec import MLA, BlockSparse, ModelSpec
 from .config import _MISSING, _Config
@@ -75,8 +75,11 @@ def _language_model(raw: Any, where: str) -> tuple[dict, str]:
     if isinstance(model_type, str) and model_type in ALIASES:
         model_type = ALIASES[model_type]
     if not isinstance(model_type, str) or model_type not in FAMILY_DEFAULTS:
-        raise ConfigImportError(f"{where}: model_type {show_value(model_type)} is not supported; supported: "
-                                f"{', '.join(SUPPORTED_MODEL_TYPES)}")
+        near = close_matches(model_type, SUPPORTED_MODEL_TYPES, 3) if isinstance(model_type, str) else []
+        raise ConfigImportError(f"{where}: model_type {show_value(model_type)} is not supported"
+                                + (f"; did you mean {', '.join(near)}?" if near else "")
+                                + f"; planner reads {len(SUPPORTED_MODEL_TYPES)} model types, which `planner models "
+                                  "--types` lists")
     return raw, model_type
 
 

@@ -135,7 +135,7 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
 # language models are Qwen3's and Qwen3-MoE's layers (their multimodal RoPE changes no tensor)
 ALIASES = {"kimi_k2": "deepseek_v3", "qwen3_vl_text": "qwen3", "qwen3_vl_moe_text": "qwen3_moe"}
 # multimodal wrappers → the model_type of their text_config
-WRAPPERS = {"gemma3": "gemma3_text", "llama4": "llama4_text", "qwen3_vl": "qwen3_vl_text",
+WRAPPERS = {"gemma3": "gemma3_text", "llama4": "llama4_text", "mistral3": "mistral", "qwen3_vl": "qwen3_vl_text",
             "qwen3_vl_moe": "qwen3_vl_moe_text", "qwen3_5": "qwen3_5_text", "qwen3_5_moe": "qwen3_5_moe_text"}
 SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILY_DEFAULTS, *WRAPPERS, *ALIASES]))
 

@@ -1,5 +1,5 @@
-"""The image encoder of a vision-language config.json (Gemma 3's SigLIP, Llama 4's, Qwen3-VL's), read beside its
-language model."""
+"""The image encoder of a vision-language config.json (Gemma 3's SigLIP, Llama 4's, Qwen3-VL's, Mistral 3's Pixtral),
+read beside its language model."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ QWEN_VL = ("qwen3_vl", "qwen3_vl_moe", "qwen3_5", "qwen3_5_moe")  # wrappers who
 def _vision_tower(raw: Any, where: str) -> dict | None:
     """Gemma 3's SigLIP image encoder (Gemma3Config.vision_config, a SiglipVisionConfig) as VisionTower fields; None
     for a text-only config. Every size must be in the config: no text-model default stands in for one."""
-    if not isinstance(raw, dict) or raw.get("model_type") not in ("gemma3", "llama4", *QWEN_VL) \
+    if not isinstance(raw, dict) or raw.get("model_type") not in ("gemma3", "llama4", "mistral3", *QWEN_VL) \
             or raw.get("vision_config") is None:
         return None
     v, at = raw["vision_config"], f"{where} vision_config"
@@ -27,6 +27,8 @@ def _vision_tower(raw: Any, where: str) -> dict | None:
         return _llama4_tower(v, at)
     if raw["model_type"] in QWEN_VL:
         return _qwen_vl_tower(v, at)
+    if raw["model_type"] == "mistral3":
+        return _pixtral_tower(raw, v, at)
     if check_flag(at, "vision_use_head", v.get("vision_use_head", False)):
         raise ConfigImportError(f"{at}: vision_use_head true is not supported (Gemma 3's encoder has no head)")
 
@@ -81,6 +83,24 @@ def _qwen_vl_tower(v: dict, at: str) -> dict:
             "channels": _size(v, at, "in_channels", 3), "kind": "qwen3_vl", "projector": "qwen3_vl",
             "tokens_per_image": max(1, side * side // merge**2), "output_dim": size("out_hidden_size"),
             "shuffle": merge**2, "temporal_patch": size("temporal_patch_size"), "deepstack": len(deep)}
+
+
+def _pixtral_tower(raw: dict, v: dict, at: str) -> dict:
+    """Mistral3Config's Pixtral encoder (vision_config, a PixtralVisionConfig) and its projector: the patch merger folds
+    spatial_merge_size² patches into one token, so an image of image_size pixels (its largest) takes
+    (image_size / patch_size)² / spatial_merge_size² tokens (Mistral Small 3.1: 1,540 pixels, 3,025 tokens)."""
+    if check_flag(at.removesuffix(" vision_config"), "multimodal_projector_bias",
+                  raw.get("multimodal_projector_bias", False)):
+        raise ConfigImportError(f"{at.removesuffix(' vision_config')}: multimodal_projector_bias true is not "
+                                "supported (Mistral Small 3.1's projector has no bias)")
+    if v.get("model_type", "pixtral") != "pixtral":
+        raise ConfigImportError(f"{at}: model_type {show_value(v.get('model_type'))} is not supported; Mistral 3's "
+                                "encoder is 'pixtral'")
+    merge = check_count(at.removesuffix(" vision_config"), "spatial_merge_size", raw.get("spatial_merge_size", 2),
+                        *VISION_BOUNDS["spatial_merge_size"])
+    encoder = _encoder(v, at)
+    return {**encoder, "kind": "pixtral", "projector": "mistral3", "shuffle": merge**2,
+            "tokens_per_image": max(1, (encoder["image_size"] // encoder["patch_size"]) ** 2 // merge**2)}
 
 
 def _encoder(v: dict, at: str) -> dict:

@@ -15,6 +15,7 @@ from ...layout import check_tensor_parallel
 from ...limits import MAX_BATCH, MAX_CONTEXT, MAX_GPUS
 from ...overhead import CUDA_CONTEXT_BYTES
 from ...profiles import within_context
+from ...quant.catalog import is_gguf_weights
 from ...spec import ModelSpec
 from ...units import format_bytes
 from ...weights import is_mxfp4_expert, stage_weights
@@ -30,11 +31,13 @@ from .profile import (
     vllm_fused_moe_bytes,
 )
 from .releases import (
+    BITSANDBYTES_QUANTS,
     VLLM_ADDED,
     VLLM_ASYNC_OUTPUT_SINCE,
     VLLM_CUDA_GRAPH_ESTIMATE_BYTES,
     VLLM_CURRENT,
     VLLM_ENTRYPOINTS,
+    VLLM_FORMATS_REMOVED,
     VLLM_REMOVED,
     VLLM_RULES,
     VLLM_TOKENS_FROM_CONCURRENCY,
@@ -134,6 +137,12 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
         if key in table and release < release_tuple(table[key][0]):
             first, why = table[key]
             raise WorkloadError(f"vLLM {version} cannot run {spec.name}: {why}; engine_version='{first}' or later")
+    family = "gguf" if is_gguf_weights(quant, spec) else (
+        "bitsandbytes" if quant.split("[", 1)[0] in BITSANDBYTES_QUANTS else None)
+    if family is not None and release >= release_tuple(VLLM_FORMATS_REMOVED[family][0]):
+        last, what = VLLM_FORMATS_REMOVED[family]
+        raise WorkloadError(f"vLLM {version} cannot load {what}: it dropped them in {last}; quant {quant!r} needs "
+                            f"engine_version older than {last} (CLI --engine-version)")
     compute_capable("vllm", gpu, quant, spec, release)
     fallback = {}
     if spec.model_type in VLLM_REMOVED and release >= (0, 8, 0):  # 0.8 and 0.9 fell back to V0 for it

@@ -58,6 +58,14 @@ VLLM_ADDED = {
     "qwen3_5_text": ("0.17.0", "Qwen3.5 arrived in 0.17.0 (vllm-project/recipes, Qwen3.5)"),
     "qwen3_5_moe_text": ("0.17.0", "Qwen3.5 arrived in 0.17.0 (vllm-project/recipes, Qwen3.5)"),
 }
+# Weight formats a release from this one on no longer loads: the quantization methods of
+# model_executor/layers/quantization/__init__.py in each release's wheel list "gguf" through 0.23.0 and "bitsandbytes"
+# through 0.27.0; 0.24.0 and 0.28.0 drop them and their model loaders.
+VLLM_FORMATS_REMOVED = {"gguf": ("0.24.0", "GGUF files (llama.cpp or Ollama run them)"),
+                        "bitsandbytes": ("0.28.0", "bitsandbytes weights (nf4, fp4, bnb-int8)")}
+BITSANDBYTES_QUANTS = frozenset({"nf4", "nf4-dq", "fp4", "fp4-dq", "bnb-int8"})
+
+
 # Image encoders a release before this one cannot run, by VisionTower kind: Qwen3-VL's recipe asks vllm >= 0.11.0
 # (vllm-project/recipes ee57b23; the model's code came with vllm-project/vllm#24727)
 VLLM_VISION_ADDED = {"qwen3_vl": ("0.11.0", "Qwen3-VL arrived in 0.11.0 (vllm-project/vllm#24727)")}
