@@ -1,6 +1,7 @@
 """Fit profiles/efficiency.yaml on the calibration half of the published runs; measure it on the check half.
 
     python benchmarks/calibrate_speed.py          # refit, rewrite profiles/efficiency.yaml, print both halves
+    python benchmarks/calibrate_speed.py --bands  # only the check half's error bands, for the table in force
 
 Each calibration run implies an efficiency: decode — the published tokens/s over planner's tokens/s at 100 % of
 datasheet bandwidth (batch-1 decode is memory-bound); prefill — planner's time to first token at 100 % of peak
@@ -287,14 +288,18 @@ def summary(errs: list[dict]) -> list[str]:
 
 
 def bands(errs: list[dict]) -> list[dict]:
-    """The check half's median |error| per quantity × engine × family (≥ 5 runs), the same on each GPU class (≥ 5
-    runs), and per quantity overall. The engine is the one its user ran (runs_through: Ollama's runs give Ollama's
-    band, not llama.cpp's)."""
+    """The check half's median |error| per quantity × engine × family on each GPU class, on each vendor's GPUs
+    (planner.efficiency.VENDOR_OF_CLASS; Apple's one class is its vendor) and on every GPU (for a question without
+    a GPU), each with ≥ 5 runs, and per quantity overall. The engine is the one its user ran (runs_through: Ollama's
+    runs give Ollama's band, not llama.cpp's)."""
+    from planner.efficiency import VENDOR_OF_CLASS
+
     groups = defaultdict(list)
     for x in errs:
         if x["half"] == "check":
             cls, engine = gpu_class(load_gpu(x["gpu"])), x["runs_through"]
-            for key in ((x["what"], engine, x["family"], cls), (x["what"], engine, x["family"], ANY),
+            vendor = () if cls == "apple" else ((x["what"], engine, x["family"], VENDOR_OF_CLASS[cls]),)
+            for key in ((x["what"], engine, x["family"], cls), *vendor, (x["what"], engine, x["family"], ANY),
                         (x["what"], ANY, ANY, ANY)):
                 groups[key].append(abs(x["error"]))
     return [{"what": w, "engine": e, "family": f, **({"gpu_class": c} if c != ANY else {}), "runs": len(v),
@@ -329,8 +334,15 @@ def _write(entries: list[dict], bands_: list[dict] | None = None) -> None:
     reload()
 
 
-def main() -> None:
+def main(bands_only: bool = False) -> None:
     rows = load_rows()
+    if bands_only:  # the bands of the table in force, its entries untouched
+        from planner.efficiency import _data
+
+        entries = list(_data()["entries"])
+        _write(entries, bands(errors(rows)))
+        print(f"bands of the check half's {sum(half(r) == 'check' for r in rows)} runs rewritten")
+        return
     cal = [r for r in rows if half(r) == "calibration"]
     tau = choose_overhead(cal)
     group_taus = choose_group_overheads(cal, tau)
@@ -345,4 +357,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(bands_only="--bands" in sys.argv[1:])

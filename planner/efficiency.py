@@ -159,12 +159,20 @@ def trial(doc: dict):
         reload()
 
 
+# The vendor a GPU class belongs to: a band over one vendor's classes (an engine's error on NVIDIA cards) speaks for
+# its classes without a band of their own, never for another vendor's (SGLang's fp8 runs on AMD Instinct are not its
+# runs on an H100)
+VENDOR_OF_CLASS = {"hbm": "nvidia", "gddr": "nvidia", "amd": "amd", "amd-hbm": "amd", "apple": "apple"}
+
+
 def band(what: Literal["decode", "ttft"], engine: str, fam: str, cls: str = ANY) -> Band | None:
     """The check half's typical error for this engine × weight family on this GPU class, else for the engine it runs
-    on (Ollama: llama.cpp) on that class, else for either on any GPU, else for all runs of `what` (each with ≥ 5
-    runs): a class's own error (llama.cpp on AMD Instinct) comes before an engine's over every GPU."""
+    on (Ollama: llama.cpp) on that class, else for either on that class's vendor's GPUs, else for all runs of `what`
+    (each with ≥ 5 runs): a class's own error (llama.cpp on AMD Instinct) comes first, and another vendor's never
+    stands in. Without a class (no GPU): the engine's over every GPU."""
     bands = _bands()
-    keys = [(what, e, fam, c) for c in (cls, ANY) for e in dict.fromkeys((engine, speed_engine(engine)))]
+    scopes = (cls, VENDOR_OF_CLASS[cls]) if cls in VENDOR_OF_CLASS and cls != "apple" else (cls,)
+    keys = [(what, e, fam, c) for c in scopes for e in dict.fromkeys((engine, speed_engine(engine)))]
     return next((bands[k] for k in (*keys, (what, ANY, ANY, ANY)) if k in bands), None)
 
 

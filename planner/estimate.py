@@ -209,14 +209,16 @@ TRANSFORMERS_FP8_MIN_CAPABILITY = 89
 
 def transformers_dequantizes(gpu, quant: str) -> bool:
     """Whether transformers loads `quant` weights dequantized to bf16 on `gpu` (a catalog id or GPU): fp8-block on an
-    NVIDIA GPU below compute capability 8.9."""
+    NVIDIA GPU below compute capability 8.9, or on Apple's (no CUDA or XPU device: "Using FP8 quantized models
+    requires a GPU or XPU, we will default to dequantizing"). ROCm's GPUs report capabilities of 9 and above."""
     from .engines.common import ARCHITECTURE_CAPABILITY
     from .gpus import load_gpu
 
-    if quant.split("[", 1)[0] != "fp8-block" or (isinstance(gpu, str) and gpu == "local"):
-        return False
+    if quant.split("[", 1)[0] != "fp8-block" or (isinstance(gpu, str) and gpu.startswith("local")):
+        return False  # this machine's GPU: its architecture is not in the catalog
     g = load_gpu(gpu)
-    return g.vendor == "nvidia" and ARCHITECTURE_CAPABILITY.get(g.architecture, 100) < TRANSFORMERS_FP8_MIN_CAPABILITY
+    return g.vendor == "apple" or (g.vendor == "nvidia" and ARCHITECTURE_CAPABILITY.get(g.architecture, 100)
+                                   < TRANSFORMERS_FP8_MIN_CAPABILITY)
 
 
 def _engine_auto_dtype(spec: ModelSpec, engine: str, version) -> str | None:

@@ -7,7 +7,7 @@ import pandas as pd
 
 from .checks import flag, int_list, name_list, positive_float, positive_int
 from .errors import LayoutError, WorkloadError
-from .estimate import default_kv_dtype, estimate, resolve_workload
+from .estimate import default_kv_dtype, estimate, resolve_workload, transformers_dequantizes
 from .gpus import GPU, list_gpus, load_gpu
 from .limits import MAX_BATCH, MAX_BYTES, MAX_GPUS
 from .profiles import load_model
@@ -67,7 +67,20 @@ def _prepare(model, gpu, memory_bytes, *, quant, kv_dtype, context, batch, kw, c
                          chunk=kw.get("chunk"), attention=kw.get("attention", "sdpa"), logits=kw.get("logits", "last"),
                          logits_dtype=kw.get("logits_dtype", "fp32"), runtime=kw.get("runtime", "cuda"),
                          cap_sliding=kw.get("cap_sliding", True))
+    if gpu is not None and transformers_dequantizes(gpu, w.quant):  # the plain model loads it as bf16 there
+        w = w.model_copy(update={"quant": "bf16"})
     return spec, w, _usable(gpu, memory_bytes)
+
+
+def vllm_runs_format(gpu: GPU, quant: str) -> bool:
+    """Whether today's vLLM starts with `quant` weights on `gpu` (its quantization methods' compute capability)."""
+    from .engines.common import compute_capable
+
+    try:
+        compute_capable("vllm", gpu, quant)
+    except WorkloadError:
+        return False
+    return True
 
 
 def max_context(model, *, quant: str | None = None, gpu: str | GPU | None = None, batch: int = 1,
@@ -143,6 +156,8 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
         gpu = load_gpu(g)
         for q in quants:
             mode = "pp" if is_gguf_weights(q, spec) else "tp"
+            if mode == "tp" and not vllm_runs_format(gpu, q):
+                continue  # vLLM would not start with this format on this GPU (fp8 on a V100)
             for kv in (kv_dtypes or [default_kv_dtype(q)]):
                 for n in gpu_counts:
                     try:

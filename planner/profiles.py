@@ -188,6 +188,11 @@ def with_max_context(model, max_context: int) -> ModelSpec:
 def within_context(name: str, value: int, spec) -> int:
     """A token count no longer than the model's max_context (estimate's context, a training seq_len, vLLM's
     max_model_len), named when it is longer."""
+    if value > spec.max_context and spec.source.startswith(OLLAMA_LIBRARY) and spec.name in bundled_profiles():
+        full = bundled_profiles()[spec.name].max_context  # an Ollama tag whose file records less than the checkpoint
+        raise WorkloadError(f"{name} {value:,} exceeds the {spec.max_context:,} tokens the Ollama file "
+                            f"{spec.source.removeprefix(OLLAMA_LIBRARY)} records"
+                            + (f" (the checkpoint {spec.name} takes {full:,})" if full >= value else ""))
     if value > spec.max_context:
         v = longer_variant(spec, value)
         cli = "" if name == "seq_len" else f"--max-context {v} plans it (Python: "  # training: Python only

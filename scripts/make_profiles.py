@@ -20,7 +20,7 @@ FIXTURES = ROOT / "tests" / "fixtures" / "configs"
 # Qwen3-VL's and Qwen3.5's encoder takes images of any size (its processor: 256² to 4096² pixels); planner's image is
 # the one its learned position grid spans, 48 × 48 patches of 16 pixels
 QWEN_VL_IMAGE = "text+image (its encoder counted, 576 tokens a 768 × 768 image)"
-PIXTRAL_IMAGE = "text+image (its Pixtral encoder counted, 3,025 tokens a 1,540 × 1,540 image, its largest)"
+PIXTRAL_IMAGE = "text+image (its Pixtral encoder counted, 3,080 tokens a 1,540 × 1,540 image, its largest)"
 
 # id: (aliases, license, release date, context variants, modality, published params, config overrides)
 # Card facts are as the Hugging Face model page (https://huggingface.co/<id>) shows them.

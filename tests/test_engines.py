@@ -513,3 +513,61 @@ def test_an_engine_build_that_predates_the_architecture_refuses_it():
         estimate("gpt-oss-20b", engine_version="b6000", **{**kw, "quant": "mxfp4_moe"})
     with pytest.raises(WorkloadError, match="Ollama 0.6.5 does not run qwen3 models: they arrived in 0.6.6"):
         estimate("qwen3:8b", engine="ollama", engine_version="0.6.5", gpu="rtx-4090")
+
+
+def test_fp8_block_shards_must_take_whole_128_tiles():
+    """A tensor-parallel shard of a block-quantized (128 × 128) fp8 matrix must hold whole tiles: SGLang 0.5.23 and
+    vLLM refuse a routed expert split into 192-wide shards (Qwen3-235B-A22B's 1,536 over 8: vllm-project/vllm#17569,
+    QwenLM/Qwen3#1485) until vLLM 0.31 refined the scale blocks, and both refuse a dense MLP's (Qwen3-4B's 9,728 over
+    8: 1,216) in every release."""
+    kw = dict(quant="fp8-block", gpu="h100-sxm")
+    with pytest.raises(WorkloadError, match=r"routed experts \(1,536 wide\) split 8 ways is 192 wide"):
+        estimate("qwen3-235b-a22b", engine="sglang", tp_size=8, context_length=8192, **kw)
+    vllm = dict(engine="vllm", tensor_parallel_size=8, max_model_len=8192, **kw)
+    with pytest.raises(WorkloadError, match="expert parallelism, or vLLM 0.31.0 or later"):
+        estimate("qwen3-235b-a22b", engine_version="0.30.0", **vllm)
+    assert estimate("qwen3-235b-a22b", engine_version="0.31.0", **vllm).kv_cache_bytes > 0
+    assert estimate("qwen3-235b-a22b", engine_version="0.30.0", enable_expert_parallel=True, **vllm).kv_cache_bytes > 0
+    with pytest.raises(WorkloadError, match=r"dense MLP \(9,728 wide\) split 8 ways is 1,216 wide"):
+        estimate("qwen3-4b", **vllm)
+    assert estimate("qwen3-4b", **{**vllm, "tensor_parallel_size": 4}).kv_cache_bytes > 0  # 2,432 = 19 tiles
+    assert estimate("qwen3-235b-a22b", engine="sglang", tp_size=4, context_length=8192, **kw).kv_cache_bytes > 0
+
+
+def test_checkpoints_read_as_another_family_are_dated_as_the_engines_know_them():
+    """Qwen3-VL's language model is Qwen3's and Mistral Small 3.1's is Mistral's, but the engines register them apart:
+    vLLM's registry has Mistral3ForConditionalGeneration from 0.8.3 and Qwen3ForCausalLM from 0.8.4; Ollama runs
+    mistral3 from 0.6.5 and qwen3vl from 0.12.7 (ollama/ollama#12665)."""
+    from planner.engines.common import arch_key
+
+    assert (arch_key(load_model("qwen3-vl-8b")), arch_key(load_model("qwen3-vl-30b-a3b"))) == ("qwen3_vl",
+                                                                                             "qwen3_vl_moe")
+    assert arch_key(load_model("mistral-small-3.1")) == "mistral3" and arch_key(load_model("qwen3-8b")) == "qwen3"
+    vllm = dict(engine="vllm", gpu="h100-sxm", max_model_len=8192)
+    with pytest.raises(WorkloadError, match="Mistral3ForConditionalGeneration is first in 0.8.3"):
+        estimate("mistral-small-3.1", engine_version="0.8.2", **vllm)
+    with pytest.raises(WorkloadError, match="Qwen3ForCausalLM is first in 0.8.4"):
+        estimate("qwen3-8b", engine_version="0.8.3", **vllm)
+    with pytest.raises(WorkloadError, match="Qwen3-VL arrived in 0.11.0"):
+        estimate("qwen3-vl-8b", engine_version="0.10.2", **vllm)
+    ollama = dict(quant="q4_k_m", engine="ollama", gpu="rtx-4090")
+    with pytest.raises(WorkloadError, match="Ollama 0.11.0 does not run qwen3_vl models: they arrived in 0.12.7"):
+        estimate("qwen3-vl-8b", engine_version="0.11.0", **ollama)
+    with pytest.raises(WorkloadError, match="does not run mistral3 models: they arrived in 0.6.5"):
+        estimate("mistral-small-3.1", engine_version="0.5.0", **ollama)
+
+
+def test_the_plain_model_and_the_rankings_follow_what_the_engine_loads():
+    """transformers' bf16 for fp8-block below compute capability 8.9 and on Apple GPUs (no CUDA device) holds in
+    max_context as in estimate; `fit`'s tensor-parallel rows leave out formats vLLM refuses on a GPU (fp8 and
+    torchao's int8/int4 on a V100, compute capability 7.0)."""
+    import planner
+
+    assert planner.max_context("Qwen/Qwen3-14B", quant="fp8-block", gpu="rtx-3090") == 0  # 27.5 GiB of bf16
+    assert planner.max_context("Qwen/Qwen3-14B", quant="fp8-block", gpu="rtx-4090") > 0
+    apple = estimate("Qwen/Qwen3-14B", quant="fp8-block", gpu="m3-max", context=4096)
+    assert apple.engine_details["dequantized_from"] == "fp8-block" and apple.workload.quant == "bf16"
+    rows = planner.fit("Qwen/Qwen2.5-7B", context=8192, gpus=["v100-32gb", "t4"], gpu_counts=[1], only_fitting=False)
+    v100 = set(rows[rows.gpu == "v100-32gb"].quant)
+    assert "fp8" not in v100 and "int4" not in v100 and {"bf16", "q4_k_m"} <= v100
+    assert "fp8" in set(rows[rows.gpu == "t4"].quant)  # vLLM runs fp8 on Turing from 0.14.0

@@ -143,6 +143,10 @@ def test_models_search(capsys):
     assert "model_type" in out.splitlines()[0] and "qwen3_moe" in out and "MoE 8/128" in out
     _, out, _ = run(capsys, "models", "--types")  # the config.json model types planner reads
     assert {"llama", "qwen3_5_moe", "mistral3", "gemma3"} <= set(out.split())
+    _, out, _ = run(capsys, "models", "--types", "--search", "qwen3_5")
+    assert out.split() == ["qwen3_5", "qwen3_5_moe", "qwen3_5_moe_text", "qwen3_5_text"]
+    _, out, _ = run(capsys, "models", "--search", "mistral3")  # the architecture the engines know it by
+    assert len(out.splitlines()) == 3
     _, out, _ = run(capsys, "models", "--search", "mixtral")  # model_type
     assert len(out.splitlines()) == 3
     _, out, _ = run(capsys, "models", "--search", "phi-3-mini")  # alias

@@ -25,7 +25,8 @@ def test_the_encoder_and_projector_as_the_checkpoint_holds_them():
     # the language model is Mistral Small 3's (bundled as Mistral-Small-24B-Instruct-2501), head untied
     text = load_model("mistralai/Mistral-Small-24B-Instruct-2501")
     assert spec.param_count - vision_param_count(spec) == text.param_count and not spec.tie_embeddings
-    assert spec.vision.tokens_per_image == (1540 // 14) ** 2 // 4 == 3025  # its largest image, 2 × 2 patches a token
+    # its largest image: 2 × 2 patches a token, 55 × 55 of them, each row closed by [IMG_BREAK] or [IMG_END]
+    assert spec.vision.tokens_per_image == 55 * 56 == 3080
     assert load_model("mistral-small-3.2").param_count == spec.param_count
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from planner import UnknownModelError, list_models, load_model
+from planner import UnknownModelError, WorkloadError, list_models, load_model
 from planner.hf_import import spec_from_config
 from planner.paths import profiles_dir
 
@@ -206,6 +206,9 @@ def test_an_ollama_tag_has_its_files_context_length():
     assert e.engine_details["num_ctx"] == 32768 and e.fits
     for tag, n in yaml_contexts().items():  # every entry names a tag of a bundled model
         assert load_model(tag).max_context == n
+    with pytest.raises(WorkloadError, match="65,536 exceeds the 32,768 tokens the Ollama file qwen2.5:7b records "
+                                            r"\(the checkpoint Qwen/Qwen2.5-7B takes 131,072\)"):
+        planner.estimate("qwen2.5:7b", context=65536)
 
 
 def yaml_contexts() -> dict:

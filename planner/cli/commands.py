@@ -288,10 +288,11 @@ def cmd_gpus(a) -> str:
 
 
 def cmd_models(a) -> str:
-    if a.types:
+    if a.types:  # the model types planner reads, filtered by --search where given
         from ..hf_import.families import SUPPORTED_MODEL_TYPES
 
-        return "\n".join(SUPPORTED_MODEL_TYPES)
+        words = (a.search or "").lower().split()
+        return "\n".join(t for t in SUPPORTED_MODEL_TYPES if all(w in t for w in words))
     from ..profiles import bundled_profiles
 
     found = sorted(bundled_profiles().items(), key=lambda kv: kv[0].lower())
@@ -309,14 +310,17 @@ def cmd_models(a) -> str:
 
 
 def _search_text(name: str, spec) -> str:
-    """What `models --search` looks in: id, aliases, model_type, family (the name without its org, size and
+    """What `models --search` looks in: id, aliases, model_type (and the architecture engines know it by: qwen3_vl,
+    mistral3), family (the name without its org, size and
     suffixes: "Llama-3.1" for meta-llama/Llama-3.1-8B-Instruct) and "moe" or "dense", lower-cased."""
     import re
 
     base = name.split("/")[-1]
     family = re.split(r"-(?:\d+(?:\.\d+)?x)?\d+(?:\.\d+)?[bm]\b", base, maxsplit=1, flags=re.I)[0]
+    from ..engines.common import arch_key
+
     kind = "moe" if spec.moe else "dense"
-    return " ".join([name, *spec.aliases, spec.model_type, family, kind,
+    return " ".join([name, *spec.aliases, spec.model_type, arch_key(spec), family, kind,
                      str(getattr(spec, "family", "") or "")]).lower()
 
 

@@ -30,6 +30,18 @@ def release_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(x) for x in version.split("."))
 
 
+def arch_key(spec) -> str:
+    """The architecture an engine's model registry knows the model by: planner's model_type, except for checkpoints
+    whose language model planner reads as another family's (Qwen3-VL's is Qwen3's, Mistral Small 3.1's Mistral's)
+    but which the engines register, convert and date apart (Qwen3VLForConditionalGeneration, Mistral3…)."""
+    kind = spec.vision.kind if spec.vision is not None else None
+    if kind == "qwen3_vl" and spec.model_type in ("qwen3", "qwen3_moe"):
+        return "qwen3_vl" if spec.model_type == "qwen3" else "qwen3_vl_moe"
+    if kind == "pixtral":
+        return "mistral3"
+    return spec.model_type
+
+
 def datacenter_blackwell(gpu) -> bool:
     """An NVIDIA Blackwell GPU with HBM (B200, GB200, B300: compute capability 10.x), where the engines pick
     FlashInfer's kernels; RTX Blackwell (12.x) has GDDR7. False for None (a GPU known only by its memory)."""
@@ -168,34 +180,35 @@ def compute_capable(engine: str, g, quant: str, spec=None, release: tuple[int, .
 
 
 # Block-quantized fp8 (fp8-block: 128 × 128 tiles) splits a matrix between tensor-parallel GPUs only on whole tiles.
-# SGLang 0.5.23 (srt/layers/quantization/fp8.py) refuses a routed expert's shard whose width, moe_intermediate_size /
-# tp, is not a multiple of 128 ("The output_size of gate's and up's weight = 192 is not divisible by weight
-# quantization block_n = 128"), and a dense MLP's likewise ("Weight output_partition_size … block_n"); vLLM refused
-# the experts' shard the same way until 0.31.0 refined the scale blocks (resolve_fp8_moe_weight_block_shape; 0.28.0
-# quantization/fp8.py raises it). Public reports: vllm-project/vllm#17569, #25292; QwenLM/Qwen3#1485.
+# A dense MLP's (and a shared expert's) down projection split tp ways must take whole tiles of its input: vLLM's
+# validate_fp8_block_shape ("Weight input_size_per_partition = 1216 is not divisible by weight quantization block_k =
+# 128", quantization/utils/fp8_utils.py, read in the 0.33.0 wheel) and SGLang 0.5.23's (srt/layers/quantization/fp8.py)
+# refuse it. A routed expert's shard likewise ("The output_size of gate's and up's weight = 192 is not divisible by
+# weight quantization block_n = 128"): SGLang in every release, vLLM until 0.31.0 refined the scale blocks to the shard
+# (resolve_fp8_moe_weight_block_shape; 0.28.0 quantization/fp8.py raises it). Public reports: vllm-project/vllm#17569,
+# #25292; QwenLM/Qwen3#1485.
 FP8_BLOCK = 128
 VLLM_FP8_BLOCK_SHARDS_SINCE = "0.31.0"
 
 
 def fp8_block_shards(engine: str, spec, quant: str, tp: int, *, expert_tp: int | None = None,
                      release: tuple[int, ...] | None = None) -> None:
-    """Refuse fp8-block weights whose tensor-parallel shards cut a 128-wide tile: a routed expert split `expert_tp`
-    ways (tp, or 1 under expert parallelism), for SGLang also the dense MLP split tp ways; vLLM from 0.31.0 takes
-    either (`release`: vLLM's, None for its current one)."""
+    """Refuse fp8-block weights whose tensor-parallel shards cut a 128-wide tile: a dense MLP and a shared expert split
+    tp ways, a routed expert split `expert_tp` ways (tp, or 1 under expert parallelism; vLLM from 0.31.0 takes any:
+    `release` is vLLM's, None for its current one)."""
     if quant.split("[", 1)[0] != "fp8-block" or tp == 1:
         return
-    if engine == "vllm" and (release is None or release >= release_tuple(VLLM_FP8_BLOCK_SHARDS_SINCE)):
-        return
     expert_tp = tp if expert_tp is None else expert_tp
-    cuts = []
-    if spec.moe is not None and (spec.moe.expert_d_ff // expert_tp) % FP8_BLOCK:
-        cuts.append(f"each expert's {spec.moe.expert_d_ff:,}-wide MLP split {expert_tp} ways is "
-                    f"{spec.moe.expert_d_ff // expert_tp:,} wide")
-    if engine == "sglang" and spec.d_ff and (spec.d_ff // tp) % FP8_BLOCK:
-        cuts.append(f"the {spec.d_ff:,}-wide MLP split {tp} ways is {spec.d_ff // tp:,} wide")
+    widths = [("dense MLP", spec.d_ff, tp)]
+    if spec.moe is not None:
+        widths.append(("shared expert", spec.moe.shared_d_ff, tp))
+        if engine != "vllm" or (release is not None and release < release_tuple(VLLM_FP8_BLOCK_SHARDS_SINCE)):
+            widths.append(("routed experts", spec.moe.expert_d_ff, expert_tp))
+    cuts = [f"the {what} ({width:,} wide) split {ways} ways is {width // ways:,} wide"
+            for what, width, ways in widths if width and ways > 1 and (width // ways) % FP8_BLOCK]
     if cuts:
-        fix = ("a tensor-parallel size that leaves whole tiles" if engine == "sglang" else
-               f"a tensor-parallel size that leaves whole tiles, expert parallelism, or vLLM "
-               f"{VLLM_FP8_BLOCK_SHARDS_SINCE} or later")
+        fix = "a tensor-parallel size that leaves whole tiles" + (
+            ", expert parallelism, or vLLM 0.31.0 or later" if engine == "vllm" and any("routed" in c for c in cuts)
+            else "")
         raise WorkloadError(f"engine {engine!r} cannot split {quant} weights {tp} ways: {'; '.join(cuts)}, not a "
                             f"multiple of its {FP8_BLOCK}-wide scale tiles, and it stops at load; use {fix}")

@@ -87,8 +87,9 @@ def _qwen_vl_tower(v: dict, at: str) -> dict:
 
 def _pixtral_tower(raw: dict, v: dict, at: str) -> dict:
     """Mistral3Config's Pixtral encoder (vision_config, a PixtralVisionConfig) and its projector: the patch merger folds
-    spatial_merge_size² patches into one token, so an image of image_size pixels (its largest) takes
-    (image_size / patch_size)² / spatial_merge_size² tokens (Mistral Small 3.1: 1,540 pixels, 3,025 tokens)."""
+    spatial_merge_size² patches into one token, and the processor ends each row of tokens with [IMG_BREAK] (the last
+    with [IMG_END]), so an image of image_size pixels (its largest), n = image_size / patch_size / spatial_merge_size
+    tokens a side, takes n × (n + 1) (Mistral Small 3.1: 1,540 pixels, 55 × 56 = 3,080 tokens)."""
     if check_flag(at.removesuffix(" vision_config"), "multimodal_projector_bias",
                   raw.get("multimodal_projector_bias", False)):
         raise ConfigImportError(f"{at.removesuffix(' vision_config')}: multimodal_projector_bias true is not "
@@ -99,8 +100,9 @@ def _pixtral_tower(raw: dict, v: dict, at: str) -> dict:
     merge = check_count(at.removesuffix(" vision_config"), "spatial_merge_size", raw.get("spatial_merge_size", 2),
                         *VISION_BOUNDS["spatial_merge_size"])
     encoder = _encoder(v, at)
+    side = max(1, encoder["image_size"] // encoder["patch_size"] // merge)
     return {**encoder, "kind": "pixtral", "projector": "mistral3", "shuffle": merge**2,
-            "tokens_per_image": max(1, (encoder["image_size"] // encoder["patch_size"]) ** 2 // merge**2)}
+            "tokens_per_image": side * (side + 1)}
 
 
 def _encoder(v: dict, at: str) -> dict:

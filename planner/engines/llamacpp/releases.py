@@ -74,26 +74,30 @@ _ROWS = (  # since build, pad, swa, streams, flash_attn, layers, output
 LLAMACPP_RULES = tuple((since, dict(zip(_COLUMNS, row, strict=True))) for since, *row in _ROWS)
 
 
-# Architectures llama.cpp added after its oldest build planner has rules for: planner's model_type → (first build,
-# the pull request that added it). The build of a PR's merge commit is the commit count there (checked on b5074,
-# b5092, b6754 in full-history copies of the repository); Qwen3.5 from its Homebrew formula (tag b7990, fc0fe400).
+# Architectures llama.cpp added after its oldest build planner has rules for: engines.common.arch_key → (first
+# build, the pull request that added it). The build of a merge commit is the repository's commit count there, as its
+# release tags number them (checked on b5074, b5092 and b6754 in full-history copies); Qwen3.5's b7990 is the tag
+# Homebrew's formula pins to #19468's merge (fc0fe400). Qwen3-VL (#16780, 2025-10-30) is left out: its first build is
+# only reported by a third party. Hybrid models (Qwen3.5) are refused by every planner engine but vLLM and SGLang
+# for now; their entry dates them for when that changes.
 LLAMACPP_ADDED = {
-    "olmoe": (3766, "#9462"), "olmo2": (4168, "#10500, the arch named olmo2"), "deepseek_v3": (4417, "#11049"),
+    "olmoe": (3766, "#9462"), "olmo2": (4168, "#10500"), "deepseek_v3": (4417, "#11049"),
     "gemma3_text": (4875, "#12343"), "llama4_text": (5074, "#12791"), "qwen3": (5092, "#12828"),
-    "qwen3_moe": (5092, "#12828"), "ernie4_5": (5771, "ERNIE 4.5"), "smollm3": (5847, "#14581"),
-    "glm4_moe": (6085, "#14939"), "gpt_oss": (6096, "#15091"), "minimax_m2": (6906, "#16831"),
-    "qwen3_5_text": (7990, "#19468"), "qwen3_5_moe_text": (7990, "#19468"),
+    "qwen3_moe": (5092, "#12828"), "smollm3": (5847, "#14581"), "glm4_moe": (6085, "#14939"),
+    "gpt_oss": (6096, "#15091"), "minimax_m2": (6906, "#16831"), "qwen3_5_text": (7990, "#19468"),
+    "qwen3_5_moe_text": (7990, "#19468"),
 }
 
 
 def llamacpp_runs(spec, build: int) -> None:
     """Refuse a model whose architecture `build` predates (LLAMACPP_ADDED): it fails to load ("unknown model
     architecture")."""
-    if spec.model_type in LLAMACPP_ADDED and build < LLAMACPP_ADDED[spec.model_type][0]:
-        first, pr = LLAMACPP_ADDED[spec.model_type]
-        raise WorkloadError(f"llama.cpp b{build} cannot load {spec.name}: its architecture arrived in b{first} "
-                            f"(ggml-org/llama.cpp{pr if pr.startswith('#') else ' ' + pr}); engine_version='b{first}' "
-                            "or later")
+    from ..common import arch_key
+
+    if (added := LLAMACPP_ADDED.get(arch_key(spec))) is not None and build < added[0]:
+        first, pr = added
+        raise WorkloadError(f"llama.cpp b{build} cannot load {spec.name}: its architecture ({arch_key(spec)}) arrived "
+                            f"in b{first} (ggml-org/llama.cpp{pr}); engine_version='b{first}' or later")
 
 
 def llamacpp_build(version) -> int:

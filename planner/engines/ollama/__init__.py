@@ -30,7 +30,7 @@ from ...errors import WorkloadError, shown
 from ...limits import MAX_CONTEXT
 from ...spec import ModelSpec
 from ...weights import vision_encoder_bytes
-from ..common import EngineMemory, engine_options
+from ..common import EngineMemory, arch_key, engine_options
 from ..llamacpp import llamacpp_memory, mla_gguf_of
 from ..llamacpp.fit import LLAMA_FIT_TARGET_BYTES, device_bytes, fit_placement, most_layers_that_fit
 from ..llamacpp.releases import llamacpp_rules
@@ -101,7 +101,7 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
         # chunked cache keeps every token (kvcache.NewChunkedAttentionCache, the chunk only masks): no window here
         spec = spec.model_copy(update={"layer_pattern": ("full",), "sliding_window": None, "chunked_attention": False})
     flash_set = o["flash_attn"] is not None
-    flash = o["flash_attn"] if flash_set else flash_by_default(release, spec.model_type)
+    flash = o["flash_attn"] if flash_set else flash_by_default(release, arch_key(spec))
     if rules["flash_attn"] != "auto":  # before llama-server, Ollama turned it off where it judged it unsupported
         flash = flash and flash_attention_supported(spec, release) and (
             library != "rocm" or since(release, "rocm_flash"))
@@ -116,7 +116,7 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     else:  # unset: the release's slot counts, the first whose estimate puts the whole model on the GPU
         tries = rules["parallel"]
     estimated = rules["layers"] == "estimate" or (rules["layers"] == "estimate+engine"
-                                                  and not on_ollama_engine(release, spec.model_type))
+                                                  and not on_ollama_engine(release, arch_key(spec)))
     metal = library == "metal"
     est = None
     if estimated:
@@ -211,16 +211,15 @@ def _estimate(spec, quant, release, num_ctx, slots, cache, flash, free, minimum,
 
 
 def _runs_model(spec: ModelSpec, release: tuple[int, ...]) -> None:
-    if (first := arrived(release, spec.model_type)) is not None:
-        raise WorkloadError(f"Ollama {release_name(release)} does not run {spec.model_type} models: they arrived in "
+    if (first := arrived(release, arch_key(spec))) is not None:
+        raise WorkloadError(f"Ollama {release_name(release)} does not run {arch_key(spec)} models: they arrived in "
                             f"{first} (engine_version)")
 
 
 def _auto_flash(release: tuple[int, ...], spec: ModelSpec) -> bool:
     """Whether flash attention left unset is llama.cpp's "auto" rather than on: from 0.13.4 for models on the
     llama.cpp runner, where Ollama then ignores a quantized OLLAMA_KV_CACHE_TYPE (llm/server.go)."""
-    return ollama_rules(release)["flash_attn"] == "model+llama-auto" and not on_ollama_engine(release,
-                                                                                             spec.model_type)
+    return ollama_rules(release)["flash_attn"] == "model+llama-auto" and not on_ollama_engine(release, arch_key(spec))
 
 
 def _cache_type(o: dict, kv_dtype: str, flash: bool, release: tuple[int, ...], *, explicit_flash: bool) -> str:

@@ -19,7 +19,7 @@ from ...quant.catalog import is_gguf_weights
 from ...spec import ModelSpec
 from ...units import format_bytes
 from ...weights import is_mxfp4_expert, stage_weights
-from ..common import EngineMemory, compute_capable, engine_options, fp8_block_shards, release_tuple
+from ..common import EngineMemory, arch_key, compute_capable, engine_options, fp8_block_shards, release_tuple
 from ..nccl import vllm_nccl_bytes
 from .hybrid import vllm_hybrid_layout, vllm_hybrid_pages, vllm_state_bytes
 from .profile import (
@@ -41,8 +41,8 @@ from .releases import (
     VLLM_REMOVED,
     VLLM_RULES,
     VLLM_TOKENS_FROM_CONCURRENCY,
-    VLLM_VISION_ADDED,
     vllm_custom_allreduce,
+    vllm_first_release,
     vllm_first_token_waits_a_step,
     vllm_release,
     vllm_rules,
@@ -133,10 +133,9 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
         raise WorkloadError(f"vLLM {version} cannot run {spec.name}: {why}; engine_version='{last}' (CLI "
                             f"--engine-version {last}) plans the V0 engine that ran it, or engine='sglang' or "
                             "'transformers'")
-    for table, key in ((VLLM_ADDED, spec.model_type), (VLLM_VISION_ADDED, spec.vision and spec.vision.kind)):
-        if key in table and release < release_tuple(table[key][0]):
-            first, why = table[key]
-            raise WorkloadError(f"vLLM {version} cannot run {spec.name}: {why}; engine_version='{first}' or later")
+    if (first := vllm_first_release(spec)) is not None and release < release_tuple(first):
+        why = VLLM_ADDED[arch_key(spec)][1]
+        raise WorkloadError(f"vLLM {version} cannot run {spec.name}: {why}; engine_version='{first}' or later")
     family = "gguf" if is_gguf_weights(quant, spec) else (
         "bitsandbytes" if quant.split("[", 1)[0] in BITSANDBYTES_QUANTS else None)
     if family is not None and release >= release_tuple(VLLM_FORMATS_REMOVED[family][0]):

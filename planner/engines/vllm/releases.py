@@ -50,14 +50,26 @@ VLLM_REMOVED = {"phi3small": ("0.10.0", "its block-sparse attention was removed 
 # Llama 4 herd of models … by updating to version v0.8.3 or later" (blog.vllm.ai/2025/04/05/llama4.html)
 VLLM_ADDED = {
     "llama4_text": ("0.8.3", "Llama 4 arrived in 0.8.3 (blog.vllm.ai/2025/04/05/llama4.html)"),
-    # model_executor/models/registry.py of each release's wheel: 0.8.4's has no Glm4MoeForCausalLM, 0.10.0's has it
-    # (GLM-4.5 was published 2025-07-28, after 0.9.2); 0.10.0's has no GptOssForCausalLM, 0.10.1 added it
+    # model_executor/models/registry.py of each release's wheel (0.6.6, 0.7.0, 0.7.3, 0.8.0, 0.8.2, 0.8.3, 0.8.4,
+    # 0.10.0 read): Gemma3ForCausalLM first in 0.8.0, Mistral3ForConditionalGeneration in 0.8.3, Qwen3ForCausalLM and
+    # Qwen3MoeForCausalLM in 0.8.4, Glm4MoeForCausalLM in 0.10.0 (GLM-4.5 was published 2025-07-28, after 0.9.2);
+    # GptOssForCausalLM in 0.10.1 (not in 0.10.0's)
+    "gemma3_text": ("0.8.0", "Gemma 3's Gemma3ForCausalLM is first in 0.8.0's model registry"),
+    "mistral3": ("0.8.3", "Mistral3ForConditionalGeneration is first in 0.8.3's model registry"),
+    "qwen3": ("0.8.4", "Qwen3ForCausalLM is first in 0.8.4's model registry"),
+    "qwen3_moe": ("0.8.4", "Qwen3MoeForCausalLM is first in 0.8.4's model registry"),
     "glm4_moe": ("0.10.0", "GLM-4.5's Glm4MoeForCausalLM is not in its model registry (0.10.0's has it)"),
     "gpt_oss": ("0.10.1", "gpt-oss's GptOssForCausalLM arrived in 0.10.1 (not in 0.10.0's model registry)"),
-    # vllm-project/recipes a64aa0c, Qwen3.5: "Use vLLM nightly wheel until 0.17.0 is released"; 0.16.0 refuses it
+    # Qwen3-VL's recipe asks vllm >= 0.11.0 (vllm-project/recipes ee57b23; the model's code came with
+    # vllm-project/vllm#24727); Qwen3.5's: "Use vLLM nightly wheel until 0.17.0 is released" (a64aa0c), 0.16.0
+    # refuses it
+    "qwen3_vl": ("0.11.0", "Qwen3-VL arrived in 0.11.0 (vllm-project/vllm#24727)"),
+    "qwen3_vl_moe": ("0.11.0", "Qwen3-VL arrived in 0.11.0 (vllm-project/vllm#24727)"),
     "qwen3_5_text": ("0.17.0", "Qwen3.5 arrived in 0.17.0 (vllm-project/recipes, Qwen3.5)"),
     "qwen3_5_moe_text": ("0.17.0", "Qwen3.5 arrived in 0.17.0 (vllm-project/recipes, Qwen3.5)"),
 }
+
+
 # Weight formats a release from this one on no longer loads: the quantization methods of
 # model_executor/layers/quantization/__init__.py in each release's wheel list "gguf" through 0.23.0 and "bitsandbytes"
 # through 0.27.0; 0.24.0 and 0.28.0 drop them and their model loaders.
@@ -66,9 +78,12 @@ VLLM_FORMATS_REMOVED = {"gguf": ("0.24.0", "GGUF files (llama.cpp or Ollama run 
 BITSANDBYTES_QUANTS = frozenset({"nf4", "nf4-dq", "fp4", "fp4-dq", "bnb-int8"})
 
 
-# Image encoders a release before this one cannot run, by VisionTower kind: Qwen3-VL's recipe asks vllm >= 0.11.0
-# (vllm-project/recipes ee57b23; the model's code came with vllm-project/vllm#24727)
-VLLM_VISION_ADDED = {"qwen3_vl": ("0.11.0", "Qwen3-VL arrived in 0.11.0 (vllm-project/vllm#24727)")}
+def vllm_first_release(spec) -> str | None:
+    """The first vLLM release that runs `spec`'s architecture, where a later one than planner's oldest rules."""
+    from ..common import arch_key
+
+    added = VLLM_ADDED.get(arch_key(spec))
+    return None if added is None else added[0]
 
 
 def vllm_release(version: str) -> tuple[int, ...]:

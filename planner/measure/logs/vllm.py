@@ -184,7 +184,7 @@ def vllm_settings(text: str) -> dict:
 def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_names: str = "",
                version: str | None = None) -> LogCheck:
     from ...engines.vllm import VLLM_CURRENT, vllm_release
-    from ...engines.vllm.releases import VLLM_ADDED
+    from ...engines.vllm.releases import vllm_first_release
     from ...estimate import estimate
 
     found = {k: first(p, text) for k, p in _FIGURES.items()}
@@ -205,10 +205,10 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
         newer = release[:1] != "0" or int(release.split(".")[1]) >= 4
         release, told = (VLLM_CURRENT, f"{release} printed, newer than planner's rules") if newer else (
             "0.4.0", f"{release} printed, older than planner's rules")
-    added = VLLM_ADDED.get(spec.model_type, ("0.4.0",))[0]
-    if told != "printed" and version is None and vllm_release(release) < vllm_release(added):
+    added = vllm_first_release(spec)
+    if added is not None and told != "printed" and version is None and vllm_release(release) < vllm_release(added):
         # a period's oldest release is older than the model: the first release that ran it stands for the log
-        release, told = added, f"{told}; {spec.model_type} arrived in {added}"
+        release, told = added, f"{told}; the model arrived in {added}"
     if s["generation"] == "V0" and vllm_release(release) >= (0, 8, 0):
         # V0 still ran in 0.8–0.10 where V1 could not (older GPUs, some options): the V0 rules of 0.6.5–0.10
         release, told = "0.7.3", f"V0 engine of {release}, {told}: V0's rules of 0.6.5–0.10"
