@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .activations import DEQUANT_CHUNK_ROWS, decode_activation_bytes, prefill_activation_bytes
 from .checks import positive_float, positive_int
-from .engines.dispatch import engine_context, engine_memory, host_verdict, local_free_ram
+from .engines.dispatch import engine_context, engine_memory, host_ram, host_rate, host_verdict
 from .engines.llamacpp import cpu_overrides
 from .engines.llamacpp.graph import LLAMACPP_SWA
 from .errors import WorkloadError, shown
@@ -362,6 +362,8 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
         _system_ram_engine(engine, "host_bandwidth_bytes_per_s is the speed llama.cpp or Ollama read system RAM at",
                            "reads nothing there")
         host_bandwidth_bytes_per_s = positive_float("host_bandwidth_bytes_per_s", host_bandwidth_bytes_per_s)
+    elif gpu is not None and engine in ("llama.cpp", "ollama"):
+        host_bandwidth_bytes_per_s = host_rate(gpu)  # an Apple GPU's unified memory; None: the default
     if perf is not None and engine in ("llama.cpp", "ollama") and details.get("host_moved_bytes"):
         perf = offloaded(spec, w, perf, gpu=gpu, n_gpu_layers=details["n_gpu_layers"], kv_total=kv,
                          cpu_moe_layers=details.get("n_cpu_moe", 0), engine=speed, efficiency=efficiency,
@@ -373,8 +375,8 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
         perf = host_copied(perf, w, gpu=gpu, host_bytes=details["host_weights_bytes"],
                            chunk=details["chunked_prefill_size"])
     if host_memory_bytes is None and perf is not None and engine in ("llama.cpp", "ollama") \
-            and details.get("host_moved_bytes") and (host_memory_bytes := local_free_ram(gpu)) is not None:
-        details = {**details, "host_memory_from": "this machine's available RAM"}
+            and details.get("host_moved_bytes") and (ram := host_ram(gpu)) is not None:
+        host_memory_bytes, details = ram[0], {**details, "host_memory_from": ram[1]}
     if host_memory_bytes is not None:
         _system_ram_engine(engine, "host_memory_bytes checks what llama.cpp or Ollama leave in system RAM",
                            "leaves nothing there")

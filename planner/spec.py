@@ -98,6 +98,9 @@ class LinearAttention(_Frozen):
     key_head_dim: StrictInt = Field(gt=0, le=MAX_HEAD_DIM, description="linear_key_head_dim")
     value_head_dim: StrictInt = Field(gt=0, le=MAX_HEAD_DIM, description="linear_value_head_dim")
     conv_kernel: StrictInt = Field(gt=1, le=64, description="linear_conv_kernel_dim: the causal convolution's width")
+    ssm_dtype: Literal["bf16", "fp16", "fp32"] | None = Field(
+        None, description="mamba_ssm_dtype: the recurrent state's dtype the checkpoint asks for (Qwen3.5: float32; "
+                          "vLLM keeps it so from 0.17), None where the config names none")
 
     @property
     def conv_dim(self) -> int:

@@ -136,7 +136,9 @@ def test_m2_layout_and_kv():
     assert spec.n_kv_heads == 8 and spec.head_dim == 128 and spec.d_ff == 0 and spec.sliding_window is None
     assert spec.qk_norm and not spec.qk_norm_per_head and not spec.qkv_bias and not spec.o_bias
     assert spec.moe.n_experts == 256 and spec.moe.expert_d_ff == 1536 and spec.moe.router_correction_bias
-    assert spec.moe.n_shared_experts == 0 and spec.indexer is None and spec.weights_dtype == "fp8-block"
+    # its quantization_config leaves the router (gate, e_score_correction_bias) and lm_head out of the fp8 blocks
+    assert spec.moe.n_shared_experts == 0 and spec.indexer is None
+    assert spec.weights_dtype == "fp8-block[keep=output,router]"
     # GQA: K and V of 8 heads of 128, 2 bytes each in bf16 (rotary_dim 64 rotates part of each head, stores no less)
     assert kv_bytes_per_token_per_layer(spec, "bf16") == 2 * 8 * 128 * 2 == 4096
     assert kv_cache_bytes(spec, context_len=1) == 62 * 4096 == 253_952

@@ -69,7 +69,16 @@ def test_sglang_gives_the_chunked_layers_their_own_pool():
 
 
 def test_sglang_refuses_more_requests_than_the_chunked_pool_holds():
-    kw = dict(engine="sglang", gpu="h100-sxm", tp_size=4, context_length=8192, context=8192)
+    # SGLang's default cuts a vision model's mem_fraction_static to 0.79 of a text model's, which leaves Scout's
+    # weights no room on 4 × H100: the text model's fraction, as with --mem-fraction-static
+    from planner.engines.sglang import sglang_defaults
+
+    smi = planner.load_gpu("h100-sxm").memory_bytes  # nvidia-smi's total, as SGLang reads it
+    text = planner.load_model(SCOUT).model_copy(update={"vision": None})
+    fraction = sglang_defaults(smi / 2**20, 4, spec=text)["mem_fraction_static"]
+    assert not planner.estimate(SCOUT, engine="sglang", gpu="h100-sxm", tp_size=4, context_length=8192).fits
+    kw = dict(engine="sglang", gpu="h100-sxm", tp_size=4, context_length=8192, context=8192,
+              mem_fraction_static=fraction)
     # 178,048 sliding-window tokens: 20 requests keeping their 8,192-token chunk beside one 8,192-token prompt chunk
     assert planner.estimate(SCOUT, batch=20, **kw).fits
     refused = planner.estimate(SCOUT, batch=27, **kw)  # the full layers' 222,560 tokens would hold 27

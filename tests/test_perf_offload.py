@@ -175,3 +175,21 @@ def test_system_ram_bandwidth_sets_how_fast_decode_reads_the_experts_left_there(
         estimate("Qwen/Qwen3-235B-A22B", **kw, host_bandwidth_bytes_per_s=0)
     with pytest.raises(WorkloadError, match="engine 'vllm' reads nothing there"):
         estimate("meta-llama/Llama-3.1-8B", engine="vllm", gpu="h100-sxm", host_bandwidth_bytes_per_s=1e11)
+
+
+def test_on_a_mac_what_leaves_the_gpu_stays_in_the_same_unified_memory():
+    """On an Apple GPU the CPU's part comes from the unified memory beyond Metal's share for the GPU: a 16 GB M1 has
+    about 5.3 GiB of it, so a 30B MoE with 10 GiB of experts in "system RAM" does not fit; that part is read at no
+    more than the unified memory's own 68.25 GB/s."""
+    from planner.gpus import load_gpu
+
+    m1 = load_gpu("m1")
+    e = estimate("qwen3:30b", engine="ollama", gpu="m1")
+    assert not e.fits and "system RAM must hold" in e.performance.reason
+    assert e.engine_details["host_memory_from"] == "the unified memory beyond the GPU's share"
+    room = m1.runtime_total_bytes - m1.usable_memory_bytes
+    assert f"{room / 2**30:,.2f} GiB is free" in e.performance.reason
+    given = estimate("qwen3:30b", engine="ollama", gpu="m1", host_memory_bytes=16 * 2**30)
+    rated = estimate("qwen3:30b", engine="ollama", gpu="m1", host_memory_bytes=16 * 2**30,
+                     host_bandwidth_bytes_per_s=m1.memory_bandwidth_bytes_per_s)
+    assert given.fits and given.decode_tokens_per_s == pytest.approx(rated.decode_tokens_per_s)

@@ -37,7 +37,14 @@ def _with(tmp_path, q: dict):
      "fp8[keep=attn@5,mlp@0,mlp@21,output]"),
     ({"quant_method": "compressed-tensors", "ignore": ["lm_head"], "config_groups": {"group_0": {
         "targets": ["Linear"], "weights": {"num_bits": 4, "type": "int", "strategy": "group", "group_size": 128}}}},
-     "int4[keep=output]"),
+     "int4-sym[keep=output]"),  # symmetric, compressed-tensors' default: no zero point
+    ({"quant_method": "compressed-tensors", "config_groups": {"group_0": {"weights": {
+        "num_bits": 4, "type": "int", "strategy": "group", "group_size": 128, "symmetric": False}}}}, "int4"),
+    ({"quant_method": "compressed-tensors", "config_groups": {"group_0": {"weights": {
+        "num_bits": 4, "type": "int", "strategy": "channel", "symmetric": True}}}}, "int4-sym-channel"),
+    ({"quant_method": "fp8", "weight_block_size": [128, 128], "modules_to_not_convert": [
+        "model.layers.0.self_attn", "gate", "e_score_correction_bias", "lm_head"]},
+     "fp8-block[keep=attn@0,output,router]"),
     ({"quant_method": "compressed-tensors", "ignore": ["lm_head", "re:.*self_attn.*"], "config_groups": {"g": {
         "weights": {"num_bits": 8, "type": "float", "strategy": "channel"}}}}, "fp8[keep=attn,output]"),
     ({"quant_method": "modelopt", "quant_algo": "NVFP4", "group_size": 16, "exclude_modules": ["lm_head"]},
@@ -59,6 +66,10 @@ def test_quantization_config_becomes_a_catalog_format(tmp_path, q, name):
     ({"quant_method": "gptq", "bits": 5}, "quantization_config.bits"),
     ({"quant_method": "bitsandbytes"}, "sets neither load_in_4bit nor load_in_8bit"),
     ({"quant_method": "compressed-tensors", "config_groups": {}}, "config_groups must be a non-empty object"),
+    ({"quant_method": "compressed-tensors", "config_groups": {  # fp8 attention beside int4 MLPs: no one format
+        "attention": {"targets": ["re:.*self_attn.*"], "weights": {"num_bits": 8, "type": "float"}},
+        "mlp": {"targets": ["re:.*mlp.*"], "weights": {"num_bits": 4, "type": "int", "group_size": 128}}}},
+     "config_groups attention, mlp quantize their targets differently"),
 ])
 def test_a_config_planner_cannot_read_is_refused_naming_the_key(tmp_path, q, message):
     with pytest.raises(ConfigImportError, match=message):

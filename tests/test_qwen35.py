@@ -107,3 +107,14 @@ def test_the_language_model_caches_as_transformers_own_class(model):
     ours = batch * recurrent_state_bytes_per_sequence(t)
     assert kv_cache_bytes(t, context_len=tokens, batch=batch) - ours == kv
     assert state == ours + batch * 3 * 2 * t.linear_attention.conv_dim
+
+
+def test_vllm_keeps_the_recurrent_state_in_the_dtype_the_config_asks():
+    """Qwen3.5's config says mamba_ssm_dtype float32, which vLLM (from 0.17.0, its first Qwen3.5 release:
+    Qwen3_5ForConditionalGenerationConfig) takes for its SSM cache: per layer and request on one GPU, 32 value heads of
+    128 × 128 in fp32 beside the convolution's last 3 inputs of 8,192 channels in bf16."""
+    spec = load_model(QWEN35_MOE)
+    assert spec.linear_attention.ssm_dtype == "fp32" and load_model("qwen3-next").linear_attention.ssm_dtype is None
+    d = planner.estimate(spec, engine="vllm", gpu="h100-sxm", max_model_len=4096, context=4096, batch=17)
+    assert d.engine_details["hybrid_state_bytes"] == 32 * 128 * 128 * 4 + 3 * 8192 * 2 == 2_146_304
+    assert d.engine_details["block_size"] == 1088 and not d.fits  # 12 requests of 4,096 tokens, not 17

@@ -211,3 +211,21 @@ def test_a_context_length_beyond_the_models_is_refused_by_its_own_name():
     # SGLang refuses a context_length above the model's (unless SGLANG_ALLOW_OVERWRITE_LONGER_CONTEXT_LEN is set)
     with pytest.raises(WorkloadError, match="context_length must be at most 8,192, got 16,384"):
         estimate("meta-llama/Meta-Llama-3-8B", engine="sglang", gpu="h100-sxm", context_length=16384)
+
+
+def test_a_vision_language_model_leaves_room_for_its_encoder():
+    """SGLang 0.5.23 (arg_groups/memory_hook.py adjust_mem_fraction_for_vlm) multiplies a vision-language model's
+    default mem_fraction_static by 0.95 × clamp(1 − 0.1 × (layers × hidden² / (24 × 1024²) − 1), 0.8, 1.05):
+    Qwen3-VL's 27 × 1,152 encoder 0.9097, Pixtral's 24 × 1,024 0.95, Llama 4's 34 × 1,408 0.79."""
+    from planner.engines.sglang import sglang_defaults, sglang_vlm_factor
+
+    vl, text = load_model("qwen3-vl-8b"), load_model("qwen3-8b")
+    assert sglang_vlm_factor(vl.vision) == pytest.approx(0.95 * (1 - 0.1 * (27 * 1152**2 / (24 * 1024**2) - 1)))
+    assert sglang_vlm_factor(load_model("mistral-small-3.1").vision) == pytest.approx(0.95)
+    assert sglang_vlm_factor(load_model("llama-4-scout").vision) == pytest.approx(
+        0.95 * (1 - 0.1 * (34 * 1408**2 / (24 * 1024**2) - 1)))
+    mib = 44_000
+    assert sglang_defaults(mib, 1, spec=vl)["mem_fraction_static"] == pytest.approx(
+        sglang_defaults(mib, 1, spec=text)["mem_fraction_static"] * sglang_vlm_factor(vl.vision))
+    e = estimate("qwen3-vl-8b", engine="sglang", gpu="l40s", context_length=131072)
+    assert not e.fits and e.engine_details["max_total_num_tokens"] < 131072

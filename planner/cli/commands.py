@@ -155,10 +155,13 @@ def cmd_estimate(a) -> str:
         if note := transformers_attention_note(p.engine, e.workload.attention, p.gpu, p.eager_attention_seconds):
             lines.append(f"  {note[0].lower()}{note[1:-1]}")
         if _offloaded(e):
+            from ..engines.dispatch import host_rate as unified_rate
             from ..perf import HOST_RAM_BYTES_PER_S
 
-            rate = (f"{host_rate / 1e9:,.1f} GB/s"
-                    if host_rate else f"{HOST_RAM_BYTES_PER_S / 1e9:.1f} GB/s, a desktop's two channels of "
+            unified = None if host_rate or gpu is None else unified_rate(gpu)
+            rate = (f"{host_rate / 1e9:,.1f} GB/s" if host_rate else
+                    f"{unified / 1e9:.1f} GB/s, the unified memory's (--host-bandwidth for what its CPU reaches)"
+                    if unified else f"{HOST_RAM_BYTES_PER_S / 1e9:.1f} GB/s, a desktop's two channels of "
                     "DDR5-4800 (--host-bandwidth for yours)")
             lines.append(f"  decode reads what system RAM holds at its bandwidth: {rate}")
         if p.engine_loop_seconds:

@@ -11,14 +11,29 @@ from ..spec import ModelSpec
 from ..workload import Workload
 
 
-def local_free_ram(gpu) -> int | None:
-    """This machine's available system RAM when the GPU is this machine's own ("local", not Apple's unified
-    memory, whose share the GPU figure already is); None otherwise."""
+def host_ram(gpu) -> tuple[int, str] | None:
+    """(bytes, where the figure comes from) of the system RAM free for what llama.cpp or Ollama leave off the GPU:
+    this machine's available RAM when the GPU is its own ("local", not Apple's); on an Apple GPU, the unified memory
+    beyond the GPU's share (Metal's recommendedMaxWorkingSetSize), the same pool the CPU's part comes from; None
+    otherwise (a discrete GPU of the catalog: the host is not known)."""
     from ..gpus import load_gpu
     from ..machine import is_local, system_memory
 
     g = load_gpu(gpu)
-    return system_memory()[1] if is_local(g) and g.vendor != "apple" else None
+    if g.vendor == "apple":
+        return g.runtime_total_bytes - g.usable_memory_bytes, "the unified memory beyond the GPU's share"
+    return (system_memory()[1], "this machine's available RAM") if is_local(g) else None
+
+
+def host_rate(gpu) -> float | None:
+    """The speed the CPU reads what llama.cpp or Ollama leave in RAM at, where the GPU says: on an Apple GPU, no more
+    than the unified memory's own bandwidth (perf.HOST_RAM_BYTES_PER_S, a desktop's DDR5, is more than an M1's 68
+    GB/s); None elsewhere (the default)."""
+    from ..gpus import load_gpu
+    from ..perf.llamacpp import HOST_RAM_BYTES_PER_S
+
+    g = load_gpu(gpu)
+    return min(HOST_RAM_BYTES_PER_S, g.memory_bandwidth_bytes_per_s) if g.vendor == "apple" else None
 
 
 def host_verdict(perf, details: dict, host_memory: int):

@@ -191,8 +191,24 @@ def sglang_defaults(gpu_mem_mib: float, tp: int, pp: int = 1, spec: ModelSpec | 
                 + (sglang_prefill_graph_mib(spec, chunked) if cuda else 0))
     if gpu_mem_mib > 60 * 1024:
         reserved = max(reserved, SGLANG_LARGE_GPU_RESERVE_MIB)
-    return {"chunked_prefill_size": chunked, "cuda_graph_max_bs": max_bs,
-            "mem_fraction_static": round((gpu_mem_mib - reserved) / gpu_mem_mib, 3)}
+    fraction = round((gpu_mem_mib - reserved) / gpu_mem_mib, 3)
+    if spec is not None and spec.vision is not None:  # a vision-language model: room for its image encoder
+        fraction *= sglang_vlm_factor(spec.vision)
+    return {"chunked_prefill_size": chunked, "cuda_graph_max_bs": max_bs, "mem_fraction_static": fraction}
+
+
+# A vision-language model's mem_fraction_static is cut for its image encoder by the encoder's size against a ViT-L/14
+# (24 layers of 1,024): 0.95 × clamp(1 − 0.1 × (layers × hidden² / (24 × 1024²) − 1), 0.8, 1.05)
+# (arg_groups/memory_hook.py adjust_mem_fraction_for_vlm, SGLang 0.5.23; its post-capture branch, which takes 8 GiB
+# instead, is off by default: SGLANG_ENABLE_POST_CAPTURE_KV_SIZING)
+SGLANG_VLM_BASE = 0.95
+
+
+def sglang_vlm_factor(vision) -> float:
+    """The factor SGLang multiplies a vision-language model's default mem_fraction_static by (Qwen3-VL's and
+    Qwen3.5's 27 × 1,152 encoder: 0.910; Pixtral's 24 × 1,024: 0.95)."""
+    ratio = vision.n_layers * vision.d_model**2 / (24 * 1024**2)
+    return SGLANG_VLM_BASE * max(0.8, min(1.05, 1.0 - 0.1 * (ratio - 1.0)))
 
 
 def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes: int, smi_memory_bytes: int,

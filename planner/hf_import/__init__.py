@@ -330,13 +330,15 @@ def _weights_dtype(c: _Config) -> str:
     if q is not None:
         if not isinstance(q, dict):
             raise ConfigImportError(f"{c.where}: quantization_config must be an object, got {show_value(q)}")
-        from .quantized import checkpoint_quant
+        from ..quant.catalog import keep_name
+        from .quantized import checkpoint_quant, kept_modules
 
         method = check_text(c.where, "quantization_config.quant_method", q.get("quant_method", "")).lower()
         if method == "mxfp4":
             return "mxfp4"
-        if method == "fp8":
-            return "fp8-block" if _block_size(c, q.get("weight_block_size")) else "fp8"
+        if method == "fp8":  # transformers' FineGrainedFP8Config: the modules left in 16 bits beside the blocks
+            return keep_name("fp8-block" if _block_size(c, q.get("weight_block_size")) else "fp8", kept_modules(
+                c.where, "quantization_config.modules_to_not_convert", q.get("modules_to_not_convert")))
         if method:
             return checkpoint_quant(c.where, method, q)
     for key in ("torch_dtype", "dtype"):  # transformers v5 writes dtype

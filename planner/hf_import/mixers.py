@@ -7,7 +7,7 @@ from ..errors import ConfigImportError
 from ..limits import MAX_D_FF
 from ..spec import MLA, LinearAttention, Mamba, Mamba1, MoE, SparseIndexer
 from .config import _Config
-from .families import BOUNDS, QWEN_NEXT
+from .families import BOUNDS, DTYPES, QWEN_NEXT
 from .values import check_count, check_list, show_value
 
 
@@ -166,10 +166,12 @@ def _mamba1(c: _Config, d_model: int) -> Mamba1 | None:
 def _linear_attention(c: _Config) -> LinearAttention | None:
     if c.model_type not in QWEN_NEXT:
         return None
+    ssm = c.text("mamba_ssm_dtype", None, choices=DTYPES, nullable=True)  # Qwen3.5's "float32"
     return LinearAttention(num_key_heads=c.count("linear_num_key_heads"),
                            num_value_heads=c.count("linear_num_value_heads"),
                            key_head_dim=c.count("linear_key_head_dim"), value_head_dim=c.count("linear_value_head_dim"),
-                           conv_kernel=c.count("linear_conv_kernel_dim"))
+                           conv_kernel=c.count("linear_conv_kernel_dim"),
+                           ssm_dtype=None if ssm is None else DTYPES[ssm])
 
 
 def _mla(c: _Config) -> MLA | None:

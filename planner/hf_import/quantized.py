@@ -6,7 +6,8 @@ Keys read, per quant_method (transformers' quantizer configs, utils/quantization
   awq           bits (or w_bit), group_size (or q_group_size), modules_to_not_convert
   bitsandbytes  load_in_4bit with bnb_4bit_quant_type (nf4 / fp4) and bnb_4bit_use_double_quant, or load_in_8bit;
                 llm_int8_skip_modules
-  compressed-tensors  config_groups.*.weights (num_bits, type int/float, strategy, group_size), ignore
+  compressed-tensors  config_groups.*.weights (num_bits, type int/float, strategy, group_size, symmetric; every group
+                      one scheme), ignore
   fbgemm_fp8    modules_to_not_convert (whole modules, or one layer's: "model.layers.0.mlp")
   modelopt      quant_algo FP8 or NVFP4, exclude_modules
 Module names map to categories: lm_head → output, embed_tokens → embedding, *.mlp.gate / *router* → router,
@@ -33,7 +34,7 @@ def _category(module: str) -> str | None:
         return "output"
     if "embed_tokens" in m or m.endswith("wte"):
         return "embedding"
-    if re.search(r"(^|\.)gate$", m) or "router" in m:
+    if re.search(r"(^|\.)gate$", m) or "router" in m or "e_score_correction" in m:
         return "router"
     if m.startswith(("visual", "vision", "model.visual", "model.vision", "multi_modal_projector", "mm_projector")):
         return "vision"
@@ -119,10 +120,17 @@ def _compressed_tensors(where: str, q: dict) -> str:
     if not isinstance(groups, dict) or not groups:
         raise ConfigImportError(f"{where}: quantization_config.config_groups must be a non-empty object, got "
                                 f"{show_value(groups)}")
-    name, first = next(iter(groups.items()))
-    w = first.get("weights") if isinstance(first, dict) else None
-    if not isinstance(w, dict):
-        raise ConfigImportError(f"{where}: quantization_config.config_groups.{name}.weights must be an object")
+    schemes = {n: g.get("weights") if isinstance(g, dict) else None for n, g in groups.items()}
+    for n, w in schemes.items():
+        if not isinstance(w, dict):
+            raise ConfigImportError(f"{where}: quantization_config.config_groups.{n}.weights must be an object")
+    shapes = {n: tuple(w.get(k) for k in ("num_bits", "type", "strategy", "group_size", "symmetric"))
+              for n, w in schemes.items()}
+    if len(set(shapes.values())) > 1:  # one scheme for attention, another for the MLP: no single catalog format
+        raise ConfigImportError(f"{where}: quantization_config.config_groups {', '.join(shapes)} quantize their "
+                                "targets differently, which planner's formats cannot say; load the unquantized config "
+                                "and pass quant= (or --keep-bf16) for the nearest")
+    name, w = next(iter(schemes.items()))
     key = f"quantization_config.config_groups.{name}.weights"
     bits = check_count(where, f"{key}.num_bits", w.get("num_bits"), 2, 16)
     kind = check_text(where, f"{key}.type", w.get("type", "int"), ("int", "float"))
@@ -135,12 +143,20 @@ def _compressed_tensors(where: str, q: dict) -> str:
         base = "int8"
     elif kind == "float" and bits == 4 and w.get("group_size") == 16:
         base = "nvfp4"
-    elif kind == "int" and bits == 4:
+    elif kind == "int" and bits == 4:  # symmetric (its default): a scale per group or channel and no zero point
+        symmetric = w.get("symmetric", True)
+        if not isinstance(symmetric, bool):
+            raise ConfigImportError(f"{where}: {key}.symmetric must be true or false, got {show_value(symmetric)}")
         group = w.get("group_size") or 128
-        base = {32: "int4-g32", 64: "int4-g64", 128: "int4"}.get(group)
+        if strategy == "channel":
+            base = "int4-sym-channel" if symmetric else None
+        else:
+            base = ({32: "int4-sym-g32", 64: "int4-sym-g64", 128: "int4-sym"} if symmetric else
+                    {32: "int4-g32", 64: "int4-g64", 128: "int4"}).get(group)
         if base is None:
-            raise ConfigImportError(f"{where}: {key}.group_size {show_value(group)}: planner has int4 in groups of "
-                                    "32, 64 and 128")
+            raise ConfigImportError(f"{where}: {key}: planner has int4 in groups of 32, 64 and 128 (and symmetric per "
+                                    f"channel), not group_size {show_value(group)} with strategy {strategy!r} and "
+                                    f"symmetric {str(symmetric).lower()}")
     else:
         raise ConfigImportError(f"{where}: compressed-tensors weights of {bits}-bit {kind} are not in the catalog; "
                                 "load the unquantized config and pass quant=")

@@ -63,11 +63,18 @@ def _attention_bytes_per_token(spec: ModelSpec, kv_dtype: str, tp: int) -> int:
     return ceil(kv_bytes_per_token_per_layer(spec, kv_dtype) * _cdiv(spec.n_kv_heads, tp) / spec.n_kv_heads)
 
 
+# Qwen3.5's mamba_ssm_dtype (float32) becomes vLLM's mamba_ssm_cache_dtype when that is "auto", its default, so the
+# recurrent state is kept in it and the convolution's in the model's dtype (Qwen3_5ForConditionalGenerationConfig in
+# models/config.py and MambaStateDtypeCalculator._mamba_state_dtype, read in the 0.17.0 and 0.33.0 wheels; 0.17.0 is
+# the first release that runs Qwen3.5)
+SSM_DTYPE_BYTES = {"bf16": 2, "fp16": 2, "fp32": 4}
+
+
 def vllm_state_bytes(spec: ModelSpec, tp: int) -> int:
     """One request's state in one recurrent layer on one GPU of `tp`, as vLLM allocates it."""
     a = STATE_DTYPE_BYTES
     if (la := spec.linear_attention) is not None:
-        return gdn_state_bytes(la, tp=tp, conv_bytes=a, state_bytes=a)
+        return gdn_state_bytes(la, tp=tp, conv_bytes=a, state_bytes=SSM_DTYPE_BYTES.get(la.ssm_dtype, a))
     if (m1 := spec.mamba1) is not None:
         return (m1.conv_kernel - 1 + m1.d_state) * (m1.d_inner // tp) * a
     m = spec.mamba
