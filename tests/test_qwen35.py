@@ -118,3 +118,19 @@ def test_vllm_keeps_the_recurrent_state_in_the_dtype_the_config_asks():
     d = planner.estimate(spec, engine="vllm", gpu="h100-sxm", max_model_len=4096, context=4096, batch=17)
     assert d.engine_details["hybrid_state_bytes"] == 32 * 128 * 128 * 4 + 3 * 8192 * 2 == 2_146_304
     assert d.engine_details["block_size"] == 1088 and not d.fits  # 12 requests of 4,096 tokens, not 17
+
+
+def test_vllm_holds_the_largest_images_encoder_outputs_while_it_profiles():
+    """vLLM's profile run encodes a dummy batch of the largest image and keeps the outputs in its encoder cache while
+    the language model's forward is measured: for Qwen3-VL-8B 16,384 tokens (16,777,216 pixels at 32 × 32 a token)
+    of 4,096, once more for each of 3 deepstack layers, in bf16: 512 MiB more than the text model's peak."""
+    from planner.engines.vllm.profile import vllm_encoder_cache_bytes
+
+    vl = load_model(QWEN3_VL)
+    assert vllm_encoder_cache_bytes(vl) == 16384 * 4096 * 4 * 2 == 512 * 2**20
+    assert vllm_encoder_cache_bytes(load_model("qwen3-8b")) == 0
+    kw = dict(engine="vllm", gpu="rtx-4090", max_model_len=28672)
+    text = planner.estimate("qwen3-8b", **kw)
+    e = planner.estimate(vl, **kw)
+    assert e.activation_bytes == text.activation_bytes + 512 * 2**20
+    assert not e.fits and "vLLM would not start" in e.engine_refusal  # the text model fits; the VLM does not

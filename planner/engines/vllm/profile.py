@@ -60,3 +60,23 @@ def vllm_eager_mlp_bytes(shard: ModelSpec, tokens: int, *, tp: int, release: tup
         return 0
     hidden_rows = 3 + (tp > 1 and release >= VLLM_OUT_OF_PLACE_ALL_REDUCE)
     return tokens * (hidden_rows * shard.d_model + (3 if shard.gated_mlp else 2) * shard.d_ff) * 2
+
+
+# vLLM's start-up profile runs a vision model's encoder on a dummy batch of its largest image and holds the outputs
+# in the encoder cache while it measures the language model's forward (v1/worker/gpu_model_runner.py profile_run,
+# 0.33.0: `self.encoder_cache[f"tmp_{i}"] = output` before `_dummy_run`). Qwen3-VL's and Qwen3.5's largest image is the
+# processor's longest_edge, 16,777,216 pixels, at 32 × 32 pixels a token: 16,384 tokens, each out_hidden_size wide and
+# once more per deepstack layer (qwen3_vl.py). Other encoders take planner's image (Gemma 3's 256 tokens, Pixtral's
+# largest, Llama 4's one tile: a lower bound for its several). The encoder's own forward, which may peak higher, is
+# not modelled: this is the least the profile holds beside the language model's peak.
+VLLM_QWEN_VL_MAX_IMAGE_TOKENS = 16_777_216 // (32 * 32)
+
+
+def vllm_encoder_cache_bytes(spec) -> int:
+    """The image-encoder outputs vLLM's profile run holds beside the language model's forward (16-bit); 0 for a
+    text-only model."""
+    v = spec.vision
+    if v is None:
+        return 0
+    tokens = VLLM_QWEN_VL_MAX_IMAGE_TOKENS if v.kind == "qwen3_vl" else v.tokens_per_image
+    return tokens * (v.output_dim or spec.d_model) * (1 + v.deepstack) * 2
