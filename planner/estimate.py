@@ -10,13 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .activations import DEQUANT_CHUNK_ROWS, decode_activation_bytes, prefill_activation_bytes
 from .checks import positive_float, positive_int
-from .engines.dispatch import engine_context, engine_memory, host_ram, host_rate, host_verdict
+from .engines.dispatch import engine_context, engine_memory, host_ram, host_verdict
 from .engines.llamacpp import cpu_overrides
 from .engines.llamacpp.graph import LLAMACPP_SWA
+from .engines.transformers import transformers_dequantizes
 from .errors import WorkloadError, shown
 from .kv import get_kv_dtype, indexer_cache_bytes, kv_cache_bytes
 from .limits import MAX_BATCH, MAX_BYTES, MAX_CONTEXT
 from .overhead import overhead_breakdown
+from .perf.llamacpp import host_rate
 from .performance import Performance, host_copied, offloaded, performance, served_stream, speeds_only_if_fits
 from .profiles import load_model, within_context
 from .quant.catalog import get_quant, is_gguf_weights
@@ -201,26 +203,6 @@ def resolve_workload(spec: ModelSpec, *, quant, kv_dtype, context, batch, chunk,
                     logits=logits, logits_dtype=logits_dtype, runtime=runtime, cap_sliding=cap_sliding)
 
 
-# transformers' FineGrainedFP8 quantizer (quantizer_finegrained_fp8.py validate_environment, read in 5.24.0): "FP8
-# quantized models is only supported on GPUs with compute capability >= 8.9 (e.g 4090/H100) … We will default to
-# dequantizing the model to bf16" — block-quantized fp8 checkpoints (weight_block_size) load as bf16 below Ada.
-TRANSFORMERS_FP8_MIN_CAPABILITY = 89
-
-
-def transformers_dequantizes(gpu, quant: str) -> bool:
-    """Whether transformers loads `quant` weights dequantized to bf16 on `gpu` (a catalog id or GPU): fp8-block on an
-    NVIDIA GPU below compute capability 8.9, or on Apple's (no CUDA or XPU device: "Using FP8 quantized models
-    requires a GPU or XPU, we will default to dequantizing"). ROCm's GPUs report capabilities of 9 and above."""
-    from .engines.common import ARCHITECTURE_CAPABILITY
-    from .gpus import load_gpu
-
-    if quant.split("[", 1)[0] != "fp8-block" or (isinstance(gpu, str) and gpu.startswith("local")):
-        return False  # this machine's GPU: its architecture is not in the catalog
-    g = load_gpu(gpu)
-    return g.vendor == "apple" or (g.vendor == "nvidia" and ARCHITECTURE_CAPABILITY.get(g.architecture, 100)
-                                   < TRANSFORMERS_FP8_MIN_CAPABILITY)
-
-
 def _engine_auto_dtype(spec: ModelSpec, engine: str, version) -> str | None:
     from .engines.common import auto_dtype
 
@@ -289,9 +271,11 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
                          beyond_training=engine == "llama.cpp", plain=engine is None,
                          attention=attention, logits=logits, logits_dtype=logits_dtype, runtime=runtime,
                          cap_sliding=cap_sliding)
-    dequantized = engine in (None, "transformers") and gpu is not None and transformers_dequantizes(gpu, w.quant)
-    if dequantized:  # transformers loads fp8-block weights as bf16 below compute capability 8.9
-        dequantized, w = w.quant, w.model_copy(update={"quant": "bf16"})
+    # the format transformers loads as bf16 (fp8-block below compute capability 8.9), else None
+    dequantized = w.quant if engine in (None, "transformers") and gpu is not None and transformers_dequantizes(
+        gpu, w.quant) else None
+    if dequantized:
+        w = w.model_copy(update={"quant": "bf16"})
     if prompt is not None and positive_int("prompt", prompt) > w.context:  # also where no GPU asks for its speed
         raise WorkloadError(f"prompt {prompt} exceeds context {w.context}")
     if engine is not None:

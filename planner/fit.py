@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 
 from .checks import flag, int_list, name_list, positive_float, positive_int
+from .engines.transformers import transformers_dequantizes
 from .errors import LayoutError, WorkloadError
-from .estimate import default_kv_dtype, estimate, resolve_workload, transformers_dequantizes
+from .estimate import default_kv_dtype, estimate, resolve_workload
 from .gpus import GPU, list_gpus, load_gpu
 from .limits import MAX_BATCH, MAX_BYTES, MAX_GPUS
 from .profiles import load_model

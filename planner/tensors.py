@@ -220,7 +220,9 @@ def _vision(spec: ModelSpec) -> list[WeightTensor]:
     learned positions, pre-norm layers with biased q/k/v/out and fc1/fc2, a final LayerNorm; Gemma3MultiModalProjector:
     an RMSNorm and a (vision, text) projection), or Llama 4's (Llama4VisionModel: an unbiased patch linear, a class
     token, the same pre-norm layers between two LayerNorms; its pixel-shuffle adapter and a (vision, text) projection),
-    named as llama.cpp's mmproj files name them (v.*, mm.*)."""
+    or Qwen3-VL's (a Conv3d patch embedding, the same layers without a final norm, its mergers: _qwen_vl_mergers), or
+    Pixtral's (RMSNorms, unbiased attention and a gated MLP; Mistral 3's patch merger and projector), named as
+    llama.cpp's mmproj files name them (v.*, mm.*)."""
     v = spec.vision
     d, f = v.d_model, v.d_ff
 

@@ -155,8 +155,8 @@ def cmd_estimate(a) -> str:
         if note := transformers_attention_note(p.engine, e.workload.attention, p.gpu, p.eager_attention_seconds):
             lines.append(f"  {note[0].lower()}{note[1:-1]}")
         if _offloaded(e):
-            from ..engines.dispatch import host_rate as unified_rate
             from ..perf import HOST_RAM_BYTES_PER_S
+            from ..perf.llamacpp import host_rate as unified_rate
 
             unified = None if host_rate or gpu is None else unified_rate(gpu)
             rate = (f"{host_rate / 1e9:,.1f} GB/s" if host_rate else

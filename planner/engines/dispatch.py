@@ -25,17 +25,6 @@ def host_ram(gpu) -> tuple[int, str] | None:
     return (system_memory()[1], "this machine's available RAM") if is_local(g) else None
 
 
-def host_rate(gpu) -> float | None:
-    """The speed the CPU reads what llama.cpp or Ollama leave in RAM at, where the GPU says: on an Apple GPU, no more
-    than the unified memory's own bandwidth (perf.HOST_RAM_BYTES_PER_S, a desktop's DDR5, is more than an M1's 68
-    GB/s); None elsewhere (the default)."""
-    from ..gpus import load_gpu
-    from ..perf.llamacpp import HOST_RAM_BYTES_PER_S
-
-    g = load_gpu(gpu)
-    return min(HOST_RAM_BYTES_PER_S, g.memory_bandwidth_bytes_per_s) if g.vendor == "apple" else None
-
-
 def host_verdict(perf, details: dict, host_memory: int):
     """The verdict with system RAM too: what llama.cpp or Ollama leave there must fit `host_memory`."""
     host = details.get("host_total_bytes", 0)

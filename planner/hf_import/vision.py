@@ -11,33 +11,30 @@ from ..limits import MAX_LAYERS
 from .families import VISION_BOUNDS
 from .values import check_count, check_flag, check_list, show_value
 
-QWEN_VL = ("qwen3_vl", "qwen3_vl_moe", "qwen3_5", "qwen3_5_moe")  # wrappers whose vision_config is Qwen3-VL's ViT
-
 
 def _vision_tower(raw: Any, where: str) -> dict | None:
-    """Gemma 3's SigLIP image encoder (Gemma3Config.vision_config, a SiglipVisionConfig) as VisionTower fields; None
-    for a text-only config. Every size must be in the config: no text-model default stands in for one."""
-    if not isinstance(raw, dict) or raw.get("model_type") not in ("gemma3", "llama4", "mistral3", *QWEN_VL) \
-            or raw.get("vision_config") is None:
-        return None
+    """The image encoder of a vision-language wrapper config (TOWERS: its model_type's reader) as VisionTower fields;
+    None for a text-only config. Every size must be in the config: no text-model default stands in for one."""
+    kind = raw.get("model_type") if isinstance(raw, dict) else None
+    if not isinstance(kind, str) or kind not in TOWERS or raw.get("vision_config") is None:
+        return None  # (a model_type of another JSON type is refused by the language model's reader)
     v, at = raw["vision_config"], f"{where} vision_config"
     if not isinstance(v, dict):
         raise ConfigImportError(f"{at} must be an object, got {show_value(v)}")
-    if raw["model_type"] == "llama4":
-        return _llama4_tower(v, at)
-    if raw["model_type"] in QWEN_VL:
-        return _qwen_vl_tower(v, at)
-    if raw["model_type"] == "mistral3":
-        return _pixtral_tower(raw, v, at)
+    return TOWERS[kind](raw, v, where, at)
+
+
+def _siglip_tower(raw: dict, v: dict, where: str, at: str) -> dict:
+    """Gemma3Config.vision_config, a SiglipVisionConfig without its pooling head, and the wrapper's
+    mm_tokens_per_image."""
     if check_flag(at, "vision_use_head", v.get("vision_use_head", False)):
         raise ConfigImportError(f"{at}: vision_use_head true is not supported (Gemma 3's encoder has no head)")
-
     return {**_encoder(v, at),
             "tokens_per_image": check_count(where, "mm_tokens_per_image", raw.get("mm_tokens_per_image", 256),
                                             *VISION_BOUNDS["mm_tokens_per_image"])}
 
 
-def _llama4_tower(v: dict, at: str) -> dict:
+def _llama4_tower(raw: dict, v: dict, where: str, at: str) -> dict:
     """Llama4VisionConfig as VisionTower fields: its encoder, the pixel-shuffle adapter (projector_input_dim wide, out
     to projector_output_dim, which must be vision_output_dim, what the multi-modal projector reads) and the tokens an
     image tile takes, (image_size / patch_size)² patches merged 1 / pixel_shuffle_ratio² into one."""
@@ -59,7 +56,7 @@ def _llama4_tower(v: dict, at: str) -> dict:
             "adapter_dim": size("projector_input_dim"), "output_dim": size("projector_output_dim"), "shuffle": shuffle}
 
 
-def _qwen_vl_tower(v: dict, at: str) -> dict:
+def _qwen_vl_tower(raw: dict, v: dict, where: str, at: str) -> dict:
     """Qwen3-VL's and Qwen3.5's vision config (Qwen3VLVisionConfig) as VisionTower fields: depth layers of
     hidden_size over patch_size² × temporal_patch_size patches, a learned position table of num_position_embeddings
     (a square grid), a merger folding spatial_merge_size² patches into one token of out_hidden_size, and one more
@@ -85,19 +82,18 @@ def _qwen_vl_tower(v: dict, at: str) -> dict:
             "shuffle": merge**2, "temporal_patch": size("temporal_patch_size"), "deepstack": len(deep)}
 
 
-def _pixtral_tower(raw: dict, v: dict, at: str) -> dict:
+def _pixtral_tower(raw: dict, v: dict, where: str, at: str) -> dict:
     """Mistral3Config's Pixtral encoder (vision_config, a PixtralVisionConfig) and its projector: the patch merger folds
     spatial_merge_size² patches into one token, and the processor ends each row of tokens with [IMG_BREAK] (the last
     with [IMG_END]), so an image of image_size pixels (its largest), n = image_size / patch_size / spatial_merge_size
     tokens a side, takes n × (n + 1) (Mistral Small 3.1: 1,540 pixels, 55 × 56 = 3,080 tokens)."""
-    if check_flag(at.removesuffix(" vision_config"), "multimodal_projector_bias",
-                  raw.get("multimodal_projector_bias", False)):
-        raise ConfigImportError(f"{at.removesuffix(' vision_config')}: multimodal_projector_bias true is not "
-                                "supported (Mistral Small 3.1's projector has no bias)")
+    if check_flag(where, "multimodal_projector_bias", raw.get("multimodal_projector_bias", False)):
+        raise ConfigImportError(f"{where}: multimodal_projector_bias true is not supported (Mistral Small 3.1's "
+                                "projector has no bias)")
     if v.get("model_type", "pixtral") != "pixtral":
         raise ConfigImportError(f"{at}: model_type {show_value(v.get('model_type'))} is not supported; Mistral 3's "
                                 "encoder is 'pixtral'")
-    merge = check_count(at.removesuffix(" vision_config"), "spatial_merge_size", raw.get("spatial_merge_size", 2),
+    merge = check_count(where, "spatial_merge_size", raw.get("spatial_merge_size", 2),
                         *VISION_BOUNDS["spatial_merge_size"])
     encoder = _encoder(v, at)
     side = max(1, encoder["image_size"] // encoder["patch_size"] // merge)
@@ -106,7 +102,7 @@ def _pixtral_tower(raw: dict, v: dict, at: str) -> dict:
 
 
 def _encoder(v: dict, at: str) -> dict:
-    """The ViT both encoders are: layers, widths, heads, patches, channels."""
+    """The ViT fields SigLIP's, Llama 4's and Pixtral's configs name alike: layers, widths, heads, patches, channels."""
     return {"n_layers": _size(v, at, "num_hidden_layers"), "d_model": _size(v, at, "hidden_size"),
             "d_ff": _size(v, at, "intermediate_size"), "n_heads": _size(v, at, "num_attention_heads"),
             "patch_size": _size(v, at, "patch_size"), "image_size": _size(v, at, "image_size"),
@@ -120,3 +116,8 @@ def _size(v: dict, at: str, key: str, default: int | None = None) -> int:
     if value is None:
         raise ConfigImportError(f"{at}: {key} is missing")
     return check_count(at, key, value, *VISION_BOUNDS[key])
+
+
+# each wrapper model_type whose vision_config planner reads → its reader (Qwen3.5's is Qwen3-VL's ViT)
+TOWERS = {"gemma3": _siglip_tower, "llama4": _llama4_tower, "mistral3": _pixtral_tower,
+          **dict.fromkeys(("qwen3_vl", "qwen3_vl_moe", "qwen3_5", "qwen3_5_moe"), _qwen_vl_tower)}

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..efficiency import ANY, default_backend, family
 from ..errors import WorkloadError
-from ..gpus import GPU
+from ..gpus import GPU, load_gpu
 from ..quant.catalog import get_quant
 from ..quant.gguf import ggml_types
 from ..spec import ModelSpec
@@ -207,6 +207,14 @@ def pipeline_steps(ubatches, stages: int, copies: int = LLAMACPP_MAX_COPIES):
 # calibration set).
 HOST_RAM_BYTES_PER_S = 76.8e9
 HOST_MEMORY_EFFICIENCY = 0.6
+
+
+def host_rate(gpu) -> float | None:
+    """The speed the CPU reads what llama.cpp or Ollama leave in RAM at, where the GPU says: on an Apple GPU, no more
+    than the unified memory's own bandwidth (HOST_RAM_BYTES_PER_S, a desktop's DDR5, is more than an M1's 68 GB/s);
+    None elsewhere (the default)."""
+    g = load_gpu(gpu)
+    return min(HOST_RAM_BYTES_PER_S, g.memory_bandwidth_bytes_per_s) if g.vendor == "apple" else None
 
 
 def offload_seconds_per_token(spec: ModelSpec, g: GPU, *, quant: str, kv_total: int, n_gpu_layers: int,

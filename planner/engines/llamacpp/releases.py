@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 
 from ...errors import WorkloadError, shown
-from ..common import pad
+from ..common import arch_key, pad
 
 LLAMACPP_OLDEST = 1619
 LLAMACPP_CURRENT = 9410  # the newest build whose change planner follows (PR #23764, the f16 mask with flash attention)
@@ -92,8 +92,6 @@ LLAMACPP_ADDED = {
 def llamacpp_runs(spec, build: int) -> None:
     """Refuse a model whose architecture `build` predates (LLAMACPP_ADDED): it fails to load ("unknown model
     architecture")."""
-    from ..common import arch_key
-
     if (added := LLAMACPP_ADDED.get(arch_key(spec))) is not None and build < added[0]:
         first, pr = added
         raise WorkloadError(f"llama.cpp b{build} cannot load {spec.name}: its architecture ({arch_key(spec)}) arrived "

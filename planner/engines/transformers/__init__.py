@@ -23,11 +23,30 @@ from ...kv import get_kv_dtype, kv_bytes_per_token_per_layer, kv_cache_bytes
 from ...limits import MAX_CONTEXT
 from ...spec import ModelSpec
 from ...weights import stored_tensors
-from ..common import EngineMemory, engine_options
+from ..common import ARCHITECTURE_CAPABILITY, EngineMemory, engine_options
 from .peak import EAGER_ONLY, FP32_ROUTER, Step, attention_used, step_peak
 
 TRANSFORMERS_VERSION = "5.24"  # the release whose code the rules were read from (and measured against)
 CACHES = ("dynamic", "static")
+
+
+# transformers' FineGrainedFP8 quantizer (quantizer_finegrained_fp8.py validate_environment, read in 5.24.0): "FP8
+# quantized models is only supported on GPUs with compute capability >= 8.9 (e.g 4090/H100) … We will default to
+# dequantizing the model to bf16" — block-quantized fp8 checkpoints (weight_block_size) load as bf16 below Ada.
+TRANSFORMERS_FP8_MIN_CAPABILITY = 89
+
+
+def transformers_dequantizes(gpu, quant: str) -> bool:
+    """Whether transformers loads `quant` weights dequantized to bf16 on `gpu` (a catalog id or GPU): fp8-block on an
+    NVIDIA GPU below compute capability 8.9, or on Apple's (no CUDA or XPU device: "Using FP8 quantized models
+    requires a GPU or XPU, we will default to dequantizing"). ROCm's GPUs report capabilities of 9 and above."""
+    from ...gpus import load_gpu
+
+    if quant.split("[", 1)[0] != "fp8-block" or (isinstance(gpu, str) and gpu.startswith("local")):
+        return False  # this machine's GPU: its architecture is not in the catalog
+    g = load_gpu(gpu)
+    return g.vendor == "apple" or (g.vendor == "nvidia" and ARCHITECTURE_CAPABILITY.get(g.architecture, 100)
+                                   < TRANSFORMERS_FP8_MIN_CAPABILITY)
 
 
 def fp32_router_bytes(spec: ModelSpec, quant: str) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ...errors import WorkloadError, shown
-from ..common import release_tuple
+from ..common import arch_key, release_tuple
 
 VLLM_CURRENT = "0.33.0"
 # What each release charges against gpu_memory_utilization × CUDA's total, from the first release that did so:
@@ -80,8 +80,6 @@ BITSANDBYTES_QUANTS = frozenset({"nf4", "nf4-dq", "fp4", "fp4-dq", "bnb-int8"})
 
 def vllm_first_release(spec) -> str | None:
     """The first vLLM release that runs `spec`'s architecture, where a later one than planner's oldest rules."""
-    from ..common import arch_key
-
     added = VLLM_ADDED.get(arch_key(spec))
     return None if added is None else added[0]
 
