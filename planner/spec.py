@@ -170,10 +170,11 @@ class VisionTower(_Frozen):
     """The image encoder of a vision-language checkpoint and its projector into the language model's width: weights
     only (it runs once per image, before the prompt's prefill). SigLIP, as Gemma 3 holds it (transformers'
     SiglipVisionModel without its pooling head, then Gemma3MultiModalProjector); Llama 4's; Qwen3-VL's and Qwen3.5's
-    (a ViT over 3-D patches whose merger folds shuffle neighbouring patches into one token); Pixtral, as Mistral Small
-    3.1 holds it (a gated-MLP ViT with 2-D RoPE, then Mistral3MultiModalProjector's patch merger)."""
+    (a ViT over 3-D patches whose merger folds shuffle neighbouring patches into one token); Qwen2.5-VL's (the same
+    folding over RMSNorm layers with a gated MLP and 2-D RoPE, no learned positions); Pixtral, as Mistral Small 3.1
+    holds it (a gated-MLP ViT with 2-D RoPE, then Mistral3MultiModalProjector's patch merger)."""
 
-    kind: Literal["siglip", "llama4", "qwen3_vl", "pixtral"] = "siglip"
+    kind: Literal["siglip", "llama4", "qwen3_vl", "qwen2_5_vl", "pixtral"] = "siglip"
     n_layers: StrictInt = Field(gt=0, le=MAX_LAYERS, description="vision_config.num_hidden_layers")
     d_model: StrictInt = Field(gt=0, le=MAX_D_MODEL, description="vision_config.hidden_size")
     d_ff: StrictInt = Field(gt=0, le=MAX_D_FF, description="vision_config.intermediate_size")
@@ -181,30 +182,32 @@ class VisionTower(_Frozen):
     patch_size: StrictInt = Field(gt=0, le=1024, description="vision_config.patch_size (pixels)")
     image_size: StrictInt = Field(gt=0, le=16384, description="vision_config.image_size (pixels)")
     channels: StrictInt = Field(3, gt=0, le=16, description="vision_config.num_channels")
-    projector: Literal["gemma3", "llama4", "qwen3_vl", "mistral3"] = "gemma3"
+    projector: Literal["gemma3", "llama4", "qwen3_vl", "qwen2_5_vl", "mistral3"] = "gemma3"
     tokens_per_image: StrictInt = Field(gt=0, le=65536, description="mm_tokens_per_image: context one image takes")
     adapter_dim: StrictInt | None = Field(
         None, gt=0, le=MAX_D_FF, description="Llama 4: projector_input_dim, the pixel-shuffle MLP's width")
     output_dim: StrictInt | None = Field(
         None, gt=0, le=MAX_D_FF, description="Llama 4: projector_output_dim (= vision_output_dim), its output; "
-                                             "Qwen3-VL: out_hidden_size, the merger's output")
+                                             "Qwen3-VL and Qwen2.5-VL: out_hidden_size, the merger's output")
     shuffle: StrictInt | None = Field(
         None, gt=0, le=64, description="patches merged into one token: Llama 4's 1 / pixel_shuffle_ratio², "
-                                       "Qwen3-VL's and Mistral 3's spatial_merge_size²")
+                                       "Qwen3-VL's, Qwen2.5-VL's and Mistral 3's spatial_merge_size²")
     temporal_patch: StrictInt | None = Field(
-        None, gt=0, le=64, description="Qwen3-VL: temporal_patch_size, the frames one patch spans")
+        None, gt=0, le=64, description="Qwen3-VL and Qwen2.5-VL: temporal_patch_size, the frames one patch spans")
     deepstack: StrictInt = Field(
         0, ge=0, le=MAX_LAYERS, description="Qwen3-VL: len(deepstack_visual_indexes), its extra mergers")
 
     @model_validator(mode="after")
     def _kind(self) -> VisionTower:
-        own = {"siglip": "gemma3", "llama4": "llama4", "qwen3_vl": "qwen3_vl", "pixtral": "mistral3"}
+        own = {"siglip": "gemma3", "llama4": "llama4", "qwen3_vl": "qwen3_vl", "qwen2_5_vl": "qwen2_5_vl",
+               "pixtral": "mistral3"}
         if own[self.kind] != self.projector:
             raise ValueError(f"vision kind {self.kind!r} with projector {self.projector!r}: planner knows SigLIP with "
-                             "Gemma 3's projector, Pixtral with Mistral 3's, and Llama 4's and Qwen3-VL's encoders "
-                             "with their own")
+                             "Gemma 3's projector, Pixtral with Mistral 3's, and Llama 4's, Qwen3-VL's and "
+                             "Qwen2.5-VL's encoders with their own")
         needs = {"siglip": (), "llama4": ("adapter_dim", "output_dim", "shuffle"),
-                 "qwen3_vl": ("output_dim", "shuffle", "temporal_patch"), "pixtral": ("shuffle",)}[self.kind]
+                 "qwen3_vl": ("output_dim", "shuffle", "temporal_patch"),
+                 "qwen2_5_vl": ("output_dim", "shuffle", "temporal_patch"), "pixtral": ("shuffle",)}[self.kind]
         optional = ("adapter_dim", "output_dim", "shuffle", "temporal_patch")
         if any((getattr(self, f) is not None) != (f in needs) for f in optional) or \
                 (self.deepstack and self.kind != "qwen3_vl"):

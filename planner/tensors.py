@@ -221,8 +221,9 @@ def _vision(spec: ModelSpec) -> list[WeightTensor]:
     an RMSNorm and a (vision, text) projection), or Llama 4's (Llama4VisionModel: an unbiased patch linear, a class
     token, the same pre-norm layers between two LayerNorms; its pixel-shuffle adapter and a (vision, text) projection),
     or Qwen3-VL's (a Conv3d patch embedding, the same layers without a final norm, its mergers: _qwen_vl_mergers), or
-    Pixtral's (RMSNorms, unbiased attention and a gated MLP; Mistral 3's patch merger and projector), named as
-    llama.cpp's mmproj files name them (v.*, mm.*)."""
+    Qwen2.5-VL's (an unbiased Conv3d patch embedding, RMSNorm layers with a gated MLP, one merger), or Pixtral's
+    (RMSNorms, unbiased attention and a gated MLP; Mistral 3's patch merger and projector), named as llama.cpp's mmproj
+    files name them (v.*, mm.*)."""
     v = spec.vision
     d, f = v.d_model, v.d_ff
 
@@ -243,6 +244,19 @@ def _vision(spec: ModelSpec) -> list[WeightTensor]:
         # Mistral3MultiModalProjector: an RMSNorm, the patch merger (shuffle patches into one), two unbiased linears
         return t + [w("mm.input_norm.weight", d), w("mm.patch_merger.weight", d, d * v.shuffle),
                     w("mm.1.weight", spec.d_model, d), w("mm.2.weight", spec.d_model, spec.d_model)]
+    elif v.kind == "qwen2_5_vl":  # Qwen2_5_VisionPatchEmbed: an unbiased Conv3d; 2-D RoPE, no learned positions
+        t = [w("v.patch_embd.weight", d, v.channels, v.temporal_patch, v.patch_size, v.patch_size)]
+        for i in range(v.n_layers):  # RMSNorms without bias, biased q/k/v/o and a biased gated SiLU MLP
+            b = f"v.blk.{i}"
+            t += [w(f"{b}.ln1.weight", d)]
+            for name in ("attn_q", "attn_k", "attn_v", "attn_out"):
+                t += [w(f"{b}.{name}.weight", d, d), w(f"{b}.{name}.bias", d)]
+            t += [w(f"{b}.ln2.weight", d), *(x for n in ("ffn_gate", "ffn_up") for x in (
+                w(f"{b}.{n}.weight", f, d), w(f"{b}.{n}.bias", f))),
+                  w(f"{b}.ffn_down.weight", d, f), w(f"{b}.ffn_down.bias", d)]
+        wide = d * v.shuffle  # Qwen2_5_VLPatchMerger: an RMSNorm over one patch, then a GELU MLP over the fold
+        return t + [w("v.post_ln.weight", d), w("mm.0.weight", wide, wide), w("mm.0.bias", wide),
+                    w("mm.2.weight", v.output_dim, wide), w("mm.2.bias", v.output_dim)]
     elif v.kind == "qwen3_vl":  # Qwen3VLVisionPatchEmbed: a biased Conv3d over temporal_patch frames; learned positions
         t = [w("v.patch_embd.weight", d, v.channels, v.temporal_patch, v.patch_size, v.patch_size),
              w("v.patch_embd.bias", d), w("v.position_embd.weight", v.n_patches, d)]

@@ -21,6 +21,8 @@ FIXTURES = ROOT / "tests" / "fixtures" / "configs"
 # the one its learned position grid spans, 48 × 48 patches of 16 pixels
 QWEN_VL_IMAGE = "text+image (its encoder counted, 576 tokens a 768 × 768 image)"
 PIXTRAL_IMAGE = "text+image (its Pixtral encoder counted, 3,080 tokens a 1,540 × 1,540 image, its largest)"
+# Qwen2.5-VL's processor takes 56² to 12,845,056 pixels (max_pixels): planner's image is that largest one
+QWEN25_VL_IMAGE = "text+image+video (its encoder counted, 16,384 tokens a 3,584 × 3,584 image, its largest)"
 
 # id: (aliases, license, release date, context variants, modality, published params, config overrides)
 # Card facts are as the Hugging Face model page (https://huggingface.co/<id>) shows them.
@@ -150,6 +152,16 @@ MODELS: dict[str, tuple] = {
     "Qwen/Qwen3-30B-A3B-Instruct-2507": (["qwen3-30b-a3b-2507", "qwen3-30b-a3b-instruct-2507"], "Apache-2.0",
                                          "2025-07-30", (262144,), "text", "30.5B total, 3.3B active", {}),
     "zai-org/GLM-4.7": (["glm-4.7"], "MIT", "2025-12-22", (202752,), "text", "355B total, 32B active", {}),
+    # Qwen2.5-VL (qwenlm.github.io/blog/qwen2.5-vl, 2025-01-26; the 32B on 2025-03-24): exact counts 3,754,622,976,
+    # 8,292,166,656, 33,452,718,336 and 73,410,777,344 (tests/test_qwen25_vl.py gives the published ones)
+    "Qwen/Qwen2.5-VL-3B-Instruct": (["qwen2.5-vl-3b", "qwen2.5-vl-3b-instruct"], "Qwen Research License", "2025-01-26",
+                                    (128000,), QWEN25_VL_IMAGE, "3.75B", {}),
+    "Qwen/Qwen2.5-VL-7B-Instruct": (["qwen2.5-vl-7b", "qwen2.5-vl-7b-instruct"], "Apache-2.0", "2025-01-26",
+                                    (128000,), QWEN25_VL_IMAGE, "8.29B", {}),
+    "Qwen/Qwen2.5-VL-32B-Instruct": (["qwen2.5-vl-32b", "qwen2.5-vl-32b-instruct"], "Apache-2.0", "2025-03-24",
+                                     (128000,), QWEN25_VL_IMAGE, "33.5B", {}),
+    "Qwen/Qwen2.5-VL-72B-Instruct": (["qwen2.5-vl-72b", "qwen2.5-vl-72b-instruct"], "Qwen License", "2025-01-26",
+                                     (128000,), QWEN25_VL_IMAGE, "73.4B", {}),
     # Mistral Small 3.1 (mistral.ai/news/mistral-small-3-1, 2025-03-17) and 3.2 (2025-06-20), 24B with a Pixtral
     # encoder; 3.2 is a fine-tune of 3.1 with the same shapes: 24,011,361,280 parameters for both (keras-hub's
     # mistral_small_3.1_24b presets; a published census of Mistral-Small-3.2-24B-Instruct-2506's safetensors)

@@ -32,6 +32,7 @@ from .families import (
     QWEN,
     QWEN_NEXT,
     SUPPORTED_MODEL_TYPES,
+    TEXT_AT_TOP,
     WRAPPERS,
 )
 from .mixers import _indexer, _linear_attention, _mamba, _mamba1, _mla, _moe
@@ -62,6 +63,8 @@ def _language_model(raw: Any, where: str) -> tuple[dict, str]:
     model_type = raw.get("model_type")
     if isinstance(model_type, str) and model_type in WRAPPERS:  # Gemma3Config, Llama4Config, …: the text_config
         text = raw.get("text_config")
+        if text is None and model_type in TEXT_AT_TOP:  # Qwen2.5-VL's own config.json: the text fields at the top
+            text = {k: x for k, x in raw.items() if k != "vision_config"} | {"model_type": WRAPPERS[model_type]}
         if not isinstance(text, dict):
             raise ConfigImportError(f"{where}: text_config must be an object for model_type {model_type!r}, "
                                     f"got {show_value(text)}")

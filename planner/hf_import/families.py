@@ -133,10 +133,15 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 # model_type values that run another family's class: Kimi-K2's config names DeepseekV3ForCausalLM; Qwen3-VL's
 # language models are Qwen3's and Qwen3-MoE's layers (their multimodal RoPE changes no tensor)
-ALIASES = {"kimi_k2": "deepseek_v3", "qwen3_vl_text": "qwen3", "qwen3_vl_moe_text": "qwen3_moe"}
+ALIASES = {"kimi_k2": "deepseek_v3", "qwen3_vl_text": "qwen3", "qwen3_vl_moe_text": "qwen3_moe",
+           "qwen2_5_vl_text": "qwen2"}
 # multimodal wrappers → the model_type of their text_config
 WRAPPERS = {"gemma3": "gemma3_text", "llama4": "llama4_text", "mistral3": "mistral", "qwen3_vl": "qwen3_vl_text",
-            "qwen3_vl_moe": "qwen3_vl_moe_text", "qwen3_5": "qwen3_5_text", "qwen3_5_moe": "qwen3_5_moe_text"}
+            "qwen3_vl_moe": "qwen3_vl_moe_text", "qwen3_5": "qwen3_5_text", "qwen3_5_moe": "qwen3_5_moe_text",
+            "qwen2_5_vl": "qwen2_5_vl_text"}
+# wrappers whose published config.json holds the text fields at the top, beside vision_config (Qwen2.5-VL's, saved
+# before transformers gave Qwen2_5_VLConfig a text_config; a re-saved one with text_config is read as the others)
+TEXT_AT_TOP = ("qwen2_5_vl",)
 SUPPORTED_MODEL_TYPES = tuple(sorted([*FAMILY_DEFAULTS, *WRAPPERS, *ALIASES]))
 
 ACTIVATIONS = {"silu": "silu", "swish": "silu", "gelu": "gelu", "gelu_pytorch_tanh": "gelu_tanh",
@@ -190,4 +195,4 @@ VISION_BOUNDS = {"num_hidden_layers": (1, MAX_LAYERS), "hidden_size": (1, MAX_D_
                  "projector_input_dim": (1, MAX_D_FF), "projector_output_dim": (1, MAX_D_FF),
                  "vision_output_dim": (1, MAX_D_FF), "depth": (1, MAX_LAYERS), "num_heads": (1, MAX_HEADS),
                  "in_channels": (1, 16), "num_position_embeddings": (1, 65536), "spatial_merge_size": (1, 8),
-                 "out_hidden_size": (1, MAX_D_FF), "temporal_patch_size": (1, 64)}
+                 "out_hidden_size": (1, MAX_D_FF), "temporal_patch_size": (1, 64), "in_chans": (1, 16)}

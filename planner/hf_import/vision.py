@@ -1,5 +1,5 @@
-"""The image encoder of a vision-language config.json (Gemma 3's SigLIP, Llama 4's, Qwen3-VL's, Mistral 3's Pixtral),
-read beside its language model."""
+"""The image encoder of a vision-language config.json (Gemma 3's SigLIP, Llama 4's, Qwen3-VL's, Qwen2.5-VL's,
+Mistral 3's Pixtral), read beside its language model."""
 
 from __future__ import annotations
 
@@ -82,6 +82,28 @@ def _qwen_vl_tower(raw: dict, v: dict, where: str, at: str) -> dict:
             "shuffle": merge**2, "temporal_patch": size("temporal_patch_size"), "deepstack": len(deep)}
 
 
+# Qwen2.5-VL's processor resizes an image to at most max_pixels (preprocessor_config.json: 12,845,056 = 16,384 tokens
+# of 28 × 28 pixels); planner's image is that largest one, 3,584 pixels a side, as vLLM's profile run takes it
+QWEN25_VL_MAX_PIXELS = 12_845_056
+
+
+def _qwen25_vl_tower(raw: dict, v: dict, where: str, at: str) -> dict:
+    """Qwen2.5-VL's vision config (Qwen2_5_VLVisionConfig) as VisionTower fields: depth layers of hidden_size over
+    patch_size² × temporal_patch_size patches (2-D RoPE: no position table, any resolution), windowed attention in
+    all but fullatt_block_indexes (no weights of its own), and a merger folding spatial_merge_size² patches into one
+    token of out_hidden_size. Its image is the processor's largest (QWEN25_VL_MAX_PIXELS)."""
+    def size(key: str) -> int:
+        return _size(v, at, key)
+
+    patch, merge = size("patch_size"), size("spatial_merge_size")
+    side = math.isqrt(QWEN25_VL_MAX_PIXELS) // (patch * merge)  # tokens a side of the largest square image
+    channels = _size(v, at, "in_channels") if "in_channels" in v else _size(v, at, "in_chans", 3)
+    return {"n_layers": size("depth"), "d_model": size("hidden_size"), "d_ff": size("intermediate_size"),
+            "n_heads": size("num_heads"), "patch_size": patch, "image_size": side * patch * merge,
+            "channels": channels, "kind": "qwen2_5_vl", "projector": "qwen2_5_vl", "tokens_per_image": side * side,
+            "output_dim": size("out_hidden_size"), "shuffle": merge**2, "temporal_patch": size("temporal_patch_size")}
+
+
 def _pixtral_tower(raw: dict, v: dict, where: str, at: str) -> dict:
     """Mistral3Config's Pixtral encoder (vision_config, a PixtralVisionConfig) and its projector: the patch merger folds
     spatial_merge_size² patches into one token, and the processor ends each row of tokens with [IMG_BREAK] (the last
@@ -119,5 +141,5 @@ def _size(v: dict, at: str, key: str, default: int | None = None) -> int:
 
 
 # each wrapper model_type whose vision_config planner reads → its reader (Qwen3.5's is Qwen3-VL's ViT)
-TOWERS = {"gemma3": _siglip_tower, "llama4": _llama4_tower, "mistral3": _pixtral_tower,
+TOWERS = {"gemma3": _siglip_tower, "llama4": _llama4_tower, "mistral3": _pixtral_tower, "qwen2_5_vl": _qwen25_vl_tower,
           **dict.fromkeys(("qwen3_vl", "qwen3_vl_moe", "qwen3_5", "qwen3_5_moe"), _qwen_vl_tower)}

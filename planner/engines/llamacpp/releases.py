@@ -86,6 +86,9 @@ LLAMACPP_ADDED = {
     "qwen3_moe": (5092, "#12828"), "smollm3": (5847, "#14581"), "glm4_moe": (6085, "#14939"),
     "gpt_oss": (6096, "#15091"), "minimax_m2": (6906, "#16831"), "qwen3_5_text": (7990, "#19468"),
     "qwen3_5_moe_text": (7990, "#19468"),
+    # Qwen2.5-VL's language model is converted to Qwen2-VL's architecture ("qwen2vl", #10361 at b4327); the converter
+    # takes Qwen2_5_VLForConditionalGeneration from b4975 (#12595), its image encoder (mmproj) from b5263 (#13209)
+    "qwen2_5_vl": (4327, "#10361"),
 }
 
 

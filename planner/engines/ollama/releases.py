@@ -89,7 +89,8 @@ OLLAMA_ARCH_SINCE = {"gemma3": "0.6.0", "gemma3_text": "0.6.0", "gpt_oss": "0.11
                      "olmoe": "0.3.14", "olmo2": "0.5.2", "deepseek_v3": "0.5.5", "qwen3": "0.6.6",
                      "qwen3_moe": "0.6.6", "ernie4_5": "0.11.5", "smollm3": "0.11.5", "glm4_moe": "0.11.5",
                      "minimax_m2": "0.13.2", "qwen3_5_text": "0.17.1", "qwen3_5_moe_text": "0.17.1",
-                     "mistral3": "0.6.5", "qwen3_vl": "0.12.7", "qwen3_vl_moe": "0.12.7"}  # ollama/ollama#12665
+                     "mistral3": "0.6.5", "qwen3_vl": "0.12.7", "qwen3_vl_moe": "0.12.7",  # ollama/ollama#12665
+                     "qwen2_5_vl": "0.7.0"}  # model/models/qwen25vl (0aa8b371d, #10385), first tag v0.7.0
 # Architectures that run on Ollama's own engine (fs/ggml OllamaEngineRequired), as planner's model_type, by the
 # first release of each list: from v0.12.0 their layout follows the measured allocations, not memory.go's estimate.
 _ENGINE = {"gemma3", "gemma3_text", "gemma3n", "mistral3", "qwen3", "llama4", "llama4_text", "mllama", "qwen2_5_vl",

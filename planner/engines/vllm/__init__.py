@@ -228,7 +228,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     charged = ((comm + nccl if rules["comm"] else 0) + (o["cuda_context_bytes"] if rules["context"] else 0)
                + (o["cuda_graph_memory_bytes"] if rules["graphs"] and not o["enforce_eager"] else 0))
     peaks = [layers] * (pp - 1) + [last_stage_peak]
-    peaks[0] += vllm_encoder_cache_bytes(spec)  # the first stage runs a vision model's encoder and holds its outputs
+    peaks[0] += vllm_encoder_cache_bytes(spec, max_model_len)  # the first stage encodes images and holds the outputs
     kv_heads = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / tp) / spec.n_kv_heads  # a rank's share
     # a block's bytes on a GPU: a page per layer of its stage, or, for a hybrid model, a page per layer of a group
     caching = o["enable_prefix_caching"]  # "auto": the release's default

@@ -62,21 +62,29 @@ def vllm_eager_mlp_bytes(shard: ModelSpec, tokens: int, *, tp: int, release: tup
     return tokens * (hidden_rows * shard.d_model + (3 if shard.gated_mlp else 2) * shard.d_ff) * 2
 
 
-# vLLM's start-up profile runs a vision model's encoder on a dummy batch of its largest image and holds the outputs
+# vLLM's start-up profile runs a vision model's encoder on a dummy batch of its largest item and holds the outputs
 # in the encoder cache while it measures the language model's forward (v1/worker/gpu_model_runner.py profile_run,
 # 0.33.0: `self.encoder_cache[f"tmp_{i}"] = output` before `_dummy_run`). Qwen3-VL's and Qwen3.5's largest image is the
 # processor's longest_edge, 16,777,216 pixels, at 32 × 32 pixels a token: 16,384 tokens, each out_hidden_size wide and
-# once more per deepstack layer (qwen3_vl.py). Other encoders take planner's image (Gemma 3's 256 tokens, Pixtral's
-# largest, Llama 4's one tile: a lower bound for its several). The encoder's own forward, which may peak higher, is
-# not modelled: this is the least the profile holds beside the language model's peak.
+# once more per deepstack layer (qwen3_vl.py); its largest video (2 frames of half that) is smaller. Qwen2.5-VL's
+# largest item is a video (qwen2_vl.py get_mm_max_tokens_per_item, the larger of the two; video on a tie): frames of
+# its largest image (16,384 tokens), as many as max_model_len holds two by two (temporal_patch_size), at most
+# _MAX_FRAMES_PER_VIDEO = 14: 7 × 16,384 = 114,688 tokens at 128K, unless video is turned off
+# (--limit-mm-per-prompt), which planner does not model. Other encoders take planner's image (Gemma 3's 256 tokens,
+# Pixtral's largest; Llama 4's one tile: a lower bound for its several). The encoder's own forward, which may peak
+# higher, is not modelled: this is the least the profile holds beside the language model's peak.
 VLLM_QWEN_VL_MAX_IMAGE_TOKENS = 16_777_216 // (32 * 32)
+VLLM_QWEN2_VL_MAX_VIDEO_FRAMES = 14
 
 
-def vllm_encoder_cache_bytes(spec) -> int:
+def vllm_encoder_cache_bytes(spec, max_model_len: int) -> int:
     """The image-encoder outputs vLLM's profile run holds beside the language model's forward (16-bit); 0 for a
     text-only model."""
     v = spec.vision
     if v is None:
         return 0
     tokens = VLLM_QWEN_VL_MAX_IMAGE_TOKENS if v.kind == "qwen3_vl" else v.tokens_per_image
+    if v.kind == "qwen2_5_vl":  # a video of the largest frames, two frames a step of the encoder
+        steps = max_model_len // v.tokens_per_image
+        tokens = v.tokens_per_image * max(1, min(steps, VLLM_QWEN2_VL_MAX_VIDEO_FRAMES // v.temporal_patch))
     return tokens * (v.output_dim or spec.d_model) * (1 + v.deepstack) * 2

@@ -63,6 +63,7 @@ VLLM_ADDED = {
     # Qwen3-VL's recipe asks vllm >= 0.11.0 (vllm-project/recipes ee57b23; the model's code came with
     # vllm-project/vllm#24727); Qwen3.5's: "Use vLLM nightly wheel until 0.17.0 is released" (a64aa0c), 0.16.0
     # refuses it
+    "qwen2_5_vl": ("0.7.2", "Qwen2_5_VLForConditionalGeneration is first in 0.7.2's model registry"),
     "qwen3_vl": ("0.11.0", "Qwen3-VL arrived in 0.11.0 (vllm-project/vllm#24727)"),
     "qwen3_vl_moe": ("0.11.0", "Qwen3-VL arrived in 0.11.0 (vllm-project/vllm#24727)"),
     "qwen3_5_text": ("0.17.0", "Qwen3.5 arrived in 0.17.0 (vllm-project/recipes, Qwen3.5)"),
