@@ -268,19 +268,22 @@ def tp_replicated(t: StoredTensor) -> bool:
 
 
 def stage_weights(spec: ModelSpec, quant: str, layers_per_stage: list[int], *, tp: int = 1,
-                  ep: int | None = None, only=None) -> list[int]:
+                  ep: int | None = None, whole_experts: bool = False, only=None) -> list[int]:
     """Weight bytes on one GPU of each pipeline stage holding `layers_per_stage` consecutive layers, its matrices
     split `tp` ways (tensor parallel: attention by heads, MLP by columns, embedding and lm_head by vocabulary; norms,
-    biases, MLA's down-projections and MoE routers whole: tp_replicated) and its routed experts `ep` ways (expert
-    parallel: whole experts spread over the GPUs; default tp). The first stage also holds the embedding, the last the
-    lm_head and the final norm (and the tied embedding matrix again as its lm_head when there is more than one
-    stage). only: a test of a StoredTensor; the tensors it passes alone (is_mxfp4_expert, say)."""
-    return list(_stage_weights(spec, quant, tuple(layers_per_stage), tp, tp if ep is None else ep, only))
+    biases, MLA's down-projections and MoE routers whole: tp_replicated) and its routed experts `ep` ways (default
+    tp): each expert's columns split, or with whole_experts (expert parallel) whole experts spread over the GPUs, the
+    first n_experts % ep GPUs one more each (vLLM's expert_map_manager, SGLang's alike): the heaviest GPU's bytes.
+    The first stage also holds the embedding, the last the lm_head and the final norm (and the tied embedding matrix
+    again as its lm_head when there is more than one stage). only: a test of a StoredTensor; the tensors it passes
+    alone (is_mxfp4_expert, say)."""
+    return list(_stage_weights(spec, quant, tuple(layers_per_stage), tp, tp if ep is None else ep,
+                               whole_experts and spec.moe is not None, only))
 
 
 @lru_cache(maxsize=4096)
 def _stage_weights(spec: ModelSpec, quant: str, layers_per_stage: tuple[int, ...], tp: int, ep: int,
-                   only) -> tuple[int, ...]:
+                   whole_experts: bool, only) -> tuple[int, ...]:
     stage_of = {}
     start = 0
     for s, n in enumerate(layers_per_stage):
@@ -292,7 +295,11 @@ def _stage_weights(spec: ModelSpec, quant: str, layers_per_stage: tuple[int, ...
         if only is not None and not only(t):
             continue
         split = ep if t.is_routed_expert else 1 if tp_replicated(t) else tp
-        share = ceil(t.nbytes / split) if t.is_matrix else t.nbytes
+        if whole_experts and t.is_routed_expert:  # ceil(E / ep) of the layer's E experts, stacked or one by one
+            experts = spec.moe.n_experts
+            share = ceil(t.nbytes * -(-experts // ep) / experts)
+        else:
+            share = ceil(t.nbytes / split) if t.is_matrix else t.nbytes
         if t.layer is not None and t.layer in stage_of:
             out[stage_of[t.layer]] += share
         elif t.group == "embedding":

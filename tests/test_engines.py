@@ -4,7 +4,7 @@ from math import prod
 
 import pytest
 
-from planner import WorkloadError, estimate, load_model
+from planner import LayoutError, ModelSpec, WorkloadError, estimate, load_model
 from planner.gpus import load_gpu
 
 MiB, GiB = 2**20, 2**30
@@ -532,6 +532,31 @@ def test_fp8_block_shards_must_take_whole_128_tiles():
         estimate("qwen3-4b", **vllm)
     assert estimate("qwen3-4b", **{**vllm, "tensor_parallel_size": 4}).kv_cache_bytes > 0  # 2,432 = 19 tiles
     assert estimate("qwen3-235b-a22b", engine="sglang", tp_size=4, context_length=8192, **kw).kv_cache_bytes > 0
+
+
+def test_group_quantized_shards_must_take_whole_groups():
+    """AWQ/GPTQ/int4 groups of 128 run along a matrix's inputs: a row-parallel shard (down_proj, o_proj) must hold
+    whole groups, or vLLM (quantization/auto_awq.py, gptq.py: "The input size is not aligned with the quantized
+    weight shape. This can be caused by too large tensor parallel size.") and SGLang (awq_linear.py) stop at load.
+    Qwen2.5-72B's 29,568-wide MLP over 4 GPUs is 7,392 columns, 57.75 groups (QwenLM/Qwen3#698, vllm#5675); over 2 it
+    is 14,784, 115.5; Qwen's own AWQ checkpoint pads it to 29,696 to split."""
+    from planner.parallel import plan
+
+    with pytest.raises(LayoutError, match=r"MLP input \(29,568 wide\) split 4 ways is 7,392 columns"):
+        estimate("Qwen/Qwen2.5-72B-Instruct", quant="awq", engine="vllm", tensor_parallel_size=4, gpu="rtx-4090",
+                 max_model_len=8192)
+    with pytest.raises(LayoutError, match="tp_size 2: .* SGLang stops at load"):
+        estimate("Qwen/Qwen2.5-72B-Instruct", quant="gptq", engine="sglang", tp_size=2, gpu="a100-sxm-80gb",
+                 context_length=8192)
+    with pytest.raises(LayoutError, match="not whole groups of 128"):
+        plan("Qwen/Qwen2.5-72B-Instruct", gpu="rtx-4090", n_gpus=4, quant="int4", context=8192)
+    padded = {**load_model("Qwen/Qwen2.5-72B-Instruct").model_dump(), "d_ff": 29696, "name": "padded"}
+    assert estimate(ModelSpec.model_validate(padded), quant="awq", engine="vllm", tensor_parallel_size=4,
+                    gpu="a100-sxm-80gb", max_model_len=8192).kv_cache_bytes > 0
+    # 16-bit and fp8 weights have no groups; Qwen2.5-14B's 13,824 over 2 is 6,912 = 54 groups
+    assert plan("Qwen/Qwen2.5-72B-Instruct", gpu="a100-sxm-80gb", n_gpus=4, quant="fp8", context=8192).fits
+    assert estimate("Qwen/Qwen2.5-14B", quant="gptq", engine="vllm", tensor_parallel_size=2, gpu="rtx-4090",
+                    max_model_len=8192).kv_cache_bytes > 0
 
 
 def test_checkpoints_read_as_another_family_are_dated_as_the_engines_know_them():

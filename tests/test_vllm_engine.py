@@ -145,7 +145,11 @@ def test_vllm_lays_out_mxfp4_experts_as_its_moe_kernel_does():
     half = stage_weights(spec, "mxfp4", [spec.n_layers], tp=2, only=is_mxfp4_expert)[0]
     tensors = stage_weights(spec, "mxfp4", [spec.n_layers], tp=2)[0] + vllm_rotary_cache_bytes(spec)  # each rank
     assert tp2.weights_bytes == tensors + ceil(half * (Fraction(1472, 1440) + Fraction(1, 17) - 1))
-    assert ep2.weights_bytes == tensors + ceil(Fraction(half, 17)) < tp2.weights_bytes
+    # under expert parallelism a rank holds its 64 experts whole, their biases too (which a tensor-parallel split
+    # keeps on every rank)
+    whole = stage_weights(spec, "mxfp4", [spec.n_layers], tp=2, whole_experts=True)[0] + vllm_rotary_cache_bytes(spec)
+    assert whole < tensors
+    assert ep2.weights_bytes == whole + ceil(Fraction(half, 17)) < tp2.weights_bytes
     with pytest.raises(WorkloadError, match="mxfp4_backend must be one of marlin, triton, flashinfer or none, got "
                                            "'cutlass'"):
         run("0.33.0", mxfp4_backend="cutlass")

@@ -100,15 +100,46 @@ def test_data_parallel_replicas_and_expert_parallel():
                    data_parallel_size=2)
     ep = estimate(spec, engine="vllm", gpu="h200", max_model_len=32768, tensor_parallel_size=4,
                   data_parallel_size=2, enable_expert_parallel=True)
-    # replicas do not change a GPU's share; spreading the experts over all 8 GPUs halves their part of it
+    # the replicas join the MoE layers' split (fused_moe/config.py flatten_tp_across_dp): each expert's columns over
+    # the 8 GPUs without expert parallelism, whole experts with it (256 / 8: as many bytes)
     assert tp4.engine_details["gpus"] == ep.engine_details["gpus"] == 8
+    assert (tp4.engine_details["moe_split"], tp4.engine_details["expert_parallel_size"]) == (8, 1)
+    assert ep.engine_details["expert_parallel_size"] == 8
     # besides the tensors, MLA's 16-bit copy of the fp8 kv_b_proj for its bmm's (vllm_mla_materialized_bytes)
     mla = 61 * vllm_mla_materialized_bytes(spec, "fp8-block", 4, vllm_release(VLLM_CURRENT))
     assert mla == 61 * 512 * 32 * (128 + 128) * 2
-    assert tp4.weights_bytes == stage_weights(spec, "fp8-block", [61], tp=4)[0] + mla
-    assert ep.weights_bytes == stage_weights(spec, "fp8-block", [61], tp=4, ep=8)[0] + mla
+    assert tp4.weights_bytes == stage_weights(spec, "fp8-block", [61], tp=4, ep=8)[0] + mla
+    assert ep.weights_bytes == stage_weights(spec, "fp8-block", [61], tp=4, ep=8, whole_experts=True)[0] + mla
     experts = sum(t.nbytes for t in stored_tensors(spec, "fp8-block") if t.is_routed_expert)
-    assert tp4.weights_bytes - ep.weights_bytes == pytest.approx(experts / 4 - experts / 8, rel=1e-3)
+    tp4_alone = stage_weights(spec, "fp8-block", [61], tp=4)[0] + mla  # what one replica of 4 GPUs would hold
+    assert tp4_alone - ep.weights_bytes == pytest.approx(experts / 4 - experts / 8, rel=1e-3)
+
+
+def test_expert_parallel_gives_whole_experts_the_first_ranks_one_more():
+    """vLLM hands out whole experts, base = E // ep each and one more to the first E % ep ranks
+    (fused_moe/expert_map_manager.py, 0.33); the heaviest rank decides (vLLM syncs every replica's KV size to the
+    smallest). Mixtral's 8 experts over 6 GPUs: 2 on ranks 0 and 1, so as many bytes as over 4 GPUs."""
+    kw = dict(engine="vllm", gpu="rtx-4090", max_model_len=8192, enable_expert_parallel=True)
+    six = estimate("mistralai/Mixtral-8x7B-v0.1", data_parallel_size=6, **kw)
+    four = estimate("mistralai/Mixtral-8x7B-v0.1", data_parallel_size=4, **kw)
+    assert six.weights_bytes == four.weights_bytes and not six.fits  # 24.00 GiB: 1.33 experts a GPU said "fits"
+    spec = load_model("mistralai/Mixtral-8x7B-v0.1")
+    experts = sum(t.nbytes for t in stored_tensors(spec, "bf16") if t.is_routed_expert)
+    assert (stage_weights(spec, "bf16", [32], ep=6, whole_experts=True)[0]
+            - stage_weights(spec, "bf16", [32], ep=6)[0]) == pytest.approx(experts * (2 / 8 - 1 / 6), rel=1e-6)
+
+
+def test_data_parallel_ranks_join_the_experts_split():
+    """Without expert parallelism vLLM splits each expert over tp × dp GPUs (flatten_tp_across_dp): Qwen3-30B-A3B
+    at -dp 2 holds half its experts on each L40S, where planner gave each replica every expert and refused; and that
+    split must keep fp8-block's 128-wide tiles (vLLM before 0.31: 768 / 8 = 96 is refused at load, as -tp 8 is)."""
+    kw = dict(engine="vllm", gpu="l40s", max_model_len=8192)
+    dp2 = estimate("Qwen/Qwen3-30B-A3B", data_parallel_size=2, **kw)
+    tp2 = estimate("Qwen/Qwen3-30B-A3B", tensor_parallel_size=2, **kw)
+    assert dp2.fits and 0 < dp2.weights_bytes - tp2.weights_bytes < 2 * 2**30  # attention replicated, experts halved
+    with pytest.raises(WorkloadError, match=r"routed experts \(768 wide\) split 8 ways is 96 wide"):
+        estimate("Qwen/Qwen3-30B-A3B", quant="fp8-block", engine_version="0.30.0", data_parallel_size=8,
+                 **{**kw, "gpu": "h100-sxm"})
     dense = estimate("meta-llama/Llama-3.1-70B", engine="vllm", gpu="h100-sxm", quant="bf16", tensor_parallel_size=4,
                      enable_expert_parallel=True)
     assert dense.engine_details["expert_parallel_size"] == 1  # no experts: the flag changes nothing

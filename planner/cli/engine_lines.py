@@ -21,7 +21,9 @@ def engine_lines(e, unit: str) -> list[str]:
         split = (f" on each of {d['gpus']} GPUs (tensor parallel {d['tensor_parallel_size']} × pipeline parallel "
                  f"{d['pipeline_parallel_size']}"
                  + (f" × {d['replicas']} data-parallel replicas" if d["replicas"] > 1 else "")
-                 + (f"; experts over {d['expert_parallel_size']} GPUs" if d["enable_expert_parallel"] else "")
+                 + (f"; whole experts over {d['expert_parallel_size']} GPUs" if d["expert_parallel_size"] > 1
+                    else f"; each expert split over {d['moe_split']} GPUs, the data-parallel ranks joining"
+                    if d["moe_split"] > d["tensor_parallel_size"] else "")
                  + ("; no custom all-reduce: NCCL/RCCL takes every call" if not d["custom_all_reduce"] else "")
                  + (f"; figures for the tightest stage, {d['layers_per_gpu']} layers"
                     if d["pipeline_parallel_size"] > 1 else "")

@@ -197,11 +197,11 @@ VLLM_FP8_BLOCK_SHARDS_SINCE = "0.31.0"
 def fp8_block_shards(engine: str, spec, quant: str, tp: int, *, expert_tp: int | None = None,
                      release: tuple[int, ...] | None = None) -> None:
     """Refuse fp8-block weights whose tensor-parallel shards cut a 128-wide tile: a dense MLP and a shared expert split
-    tp ways, a routed expert split `expert_tp` ways (tp, or 1 under expert parallelism; vLLM from 0.31.0 takes any:
-    `release` is vLLM's, None for its current one)."""
-    if quant.split("[", 1)[0] != "fp8-block" or tp == 1:
-        return
+    tp ways, a routed expert split `expert_tp` ways (tp; vLLM's tp × dp, whose data-parallel ranks join the experts'
+    split; 1 under expert parallelism; vLLM from 0.31.0 takes any: `release` is vLLM's, None for its current one)."""
     expert_tp = tp if expert_tp is None else expert_tp
+    if quant.split("[", 1)[0] != "fp8-block" or tp == expert_tp == 1:
+        return
     widths = [("dense MLP", spec.d_ff, tp)]
     if spec.moe is not None:
         widths.append(("shared expert", spec.moe.shared_d_ff, tp))
@@ -210,8 +210,8 @@ def fp8_block_shards(engine: str, spec, quant: str, tp: int, *, expert_tp: int |
     cuts = [f"the {what} ({width:,} wide) split {ways} ways is {width // ways:,} wide"
             for what, width, ways in widths if width and ways > 1 and (width // ways) % FP8_BLOCK]
     if cuts:
-        fix = "a tensor-parallel size that leaves whole tiles" + (
+        fix = "a tensor- (and data-) parallel size that leaves whole tiles" + (
             ", expert parallelism, or vLLM 0.31.0 or later" if engine == "vllm" and any("routed" in c for c in cuts)
             else "")
-        raise WorkloadError(f"engine {engine!r} cannot split {quant} weights {tp} ways: {'; '.join(cuts)}, not a "
+        raise WorkloadError(f"engine {engine!r} cannot split {quant} weights so: {'; '.join(cuts)}, not a "
                             f"multiple of its {FP8_BLOCK}-wide scale tiles, and it stops at load; use {fix}")

@@ -11,7 +11,7 @@ from math import ceil
 from ...activations import step_activation_bytes, tp_shard
 from ...errors import LayoutError, WorkloadError, shown
 from ...kv import kv_bytes_per_token_per_layer
-from ...layout import check_tensor_parallel
+from ...layout import check_group_shards, check_tensor_parallel
 from ...limits import MAX_BATCH, MAX_CONTEXT, MAX_GPUS
 from ...overhead import CUDA_CONTEXT_BYTES
 from ...profiles import within_context
@@ -181,11 +181,17 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     if tp * pp * dp > MAX_GPUS:
         raise WorkloadError(f"tensor × pipeline × data parallel sizes ask for {tp * pp * dp:,} GPUs, more than "
                             f"{MAX_GPUS:,}")
-    # expert parallel: the routed experts spread whole over the tp × dp GPUs of a stage (--enable-expert-parallel)
-    ep = tp * dp if o["enable_expert_parallel"] and spec.moe is not None else tp
-    if tp > 1:
-        check_tensor_parallel(spec, tp)
-        fp8_block_shards("vllm", spec, quant, tp, expert_tp=1 if o["enable_expert_parallel"] else tp, release=release)
+    # A MoE's routed experts go over the tp × dp GPUs of a stage: whole experts with --enable-expert-parallel, else
+    # each expert's columns, the data-parallel ranks joining the tensor-parallel split for the MoE layers alone
+    # (fused_moe/config.py flatten_tp_across_dp: "When TP = 1, DP = 2 and EP = False … sharded across 2 devices",
+    # 0.10 and 0.33 alike)
+    expert_parallel = bool(o["enable_expert_parallel"]) and spec.moe is not None
+    ep = tp * dp if spec.moe is not None else tp
+    if tp > 1 or ep > 1:
+        if tp > 1:
+            check_tensor_parallel(spec, tp)
+        fp8_block_shards("vllm", spec, quant, tp, expert_tp=1 if expert_parallel else ep, release=release)
+        check_group_shards(spec, quant, tp, expert_tp=1 if expert_parallel else ep, engine="vLLM")
     if pp > spec.n_layers:
         raise LayoutError(f"pipeline_parallel_size {pp} exceeds {spec.name}'s {spec.n_layers} layers")
     util = o["gpu_memory_utilization"]
@@ -202,7 +208,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     shard = tp_shard(spec, tp)
     layers = max(int(step_activation_bytes(shard, batch=1, tokens=tokens, attended=1, logits="last",
                                            logits_bits=16, act_bits=16)),
-                 vllm_fused_moe_bytes(spec, tokens, tp=tp, whole_experts=bool(o["enable_expert_parallel"])),
+                 vllm_fused_moe_bytes(spec, tokens, tp=ep, whole_experts=expert_parallel),
                  vllm_eager_mlp_bytes(shard, tokens, tp=tp, release=release)
                  if o["enforce_eager"] or not rules["v1"] else 0)
     # every rank gathers the full logits and samples (LogitsProcessor's all-gather); only the last stage has them
@@ -211,11 +217,11 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     last_stage_peak = max(layers, sampler + 2 * tokens * spec.d_model * 2)
     requested = int(gpu_memory_bytes * util)
     stage_layers = vllm_stage_layers(spec.n_layers, pp)
-    expert_parallel = bool(o["enable_expert_parallel"]) and spec.moe is not None
     stage_weights_ = vllm_stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, expert_parallel=expert_parallel,
                                         release=release, mxfp4_backend=o["mxfp4_backend"], weights=weights)
     mxfp4_experts = o["mxfp4_backend"] if o["mxfp4_backend"] != "none" and any(
-        stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, only=is_mxfp4_expert)) else "none"
+        stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, whole_experts=expert_parallel,
+                      only=is_mxfp4_expert)) else "none"
     # vLLM's own all-reduce kernel and its buffers, where the release has it on this GPU and the run leaves it on
     custom = vllm_custom_allreduce(version, gpu, o["custom_all_reduce"])
     comm = VLLM_CUSTOM_ALLREDUCE_BYTES if tp > 1 and custom else 0
@@ -283,7 +289,8 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                  "max_concurrency": blocks / per_request,
                  "max_model_len": max_model_len, "fits_max_model_len": 0 < available and blocks >= per_request,
                  "free_at_start_bytes": free_at_start, "gpus": tp * pp * dp, "replicas": dp,
-                 "expert_parallel_size": ep if spec.moe is not None else 1, "layers_per_gpu": stage_layers[tight],
+                 "expert_parallel_size": ep if expert_parallel else 1,
+                 "moe_split": ep if spec.moe is not None else 1, "layers_per_gpu": stage_layers[tight],
                  "communication_bytes": comm, "engine_version": version, **fallback, "charged_bytes": charged,
                  "sampler": path, "sampler_bytes": sampler if pp == 1 or tight == pp - 1 else 0,
                  "forward_bytes": layers,

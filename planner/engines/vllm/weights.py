@@ -81,18 +81,21 @@ def vllm_stage_weights(spec: ModelSpec, quant: str, stage_layers: list[int], *, 
                        weights: int | None = None) -> list[int]:
     """Weight bytes vLLM holds on one GPU of each pipeline stage (planner.weights.stage_weights; `weights`, the
     whole model's, where one GPU holds it all) with the rotary cache (vllm_rotary_cache_bytes), MXFP4 experts in the
-    layout of `mxfp4_backend` (VLLM_MXFP4_BACKENDS): each expert's intermediate size split tp ways, or whole under
-    expert_parallel; MLA's absorbed matrices in the releases that materialized them (vllm_mla_materialized_bytes)."""
+    layout of `mxfp4_backend` (VLLM_MXFP4_BACKENDS): the routed experts split `ep` ways (default tp), each expert's
+    intermediate size, or under expert_parallel whole experts (the heaviest GPU's); MLA's absorbed matrices in the
+    releases that materialized them (vllm_mla_materialized_bytes)."""
     ep = tp if ep is None else ep
     whole = weights is not None and tp * len(stage_layers) * ep == 1
     rotary = vllm_rotary_cache_bytes(spec)  # every stage's model and every rank holds the cache whole
-    out = [w + rotary for w in ([weights] if whole else stage_weights(spec, quant, stage_layers, tp=tp, ep=ep))]
+    out = [w + rotary for w in ([weights] if whole else stage_weights(spec, quant, stage_layers, tp=tp, ep=ep,
+                                                                     whole_experts=expert_parallel))]
     if mla := vllm_mla_materialized_bytes(spec, quant, tp, release):
         out = [w + n * mla for w, n in zip(out, stage_layers, strict=True)]
     if spec.moe is None or mxfp4_backend == "none":
         return out
-    experts = stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, only=is_mxfp4_expert)
-    factor = vllm_mxfp4_expert_factor(spec, mxfp4_backend, release, 1 if expert_parallel else tp)
+    experts = stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, whole_experts=expert_parallel,
+                            only=is_mxfp4_expert)
+    factor = vllm_mxfp4_expert_factor(spec, mxfp4_backend, release, 1 if expert_parallel else ep)
     return [w + ceil(x * (factor - 1)) for w, x in zip(out, experts, strict=True)]
 
 
