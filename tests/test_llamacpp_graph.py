@@ -72,7 +72,8 @@ def _cuda_compute(spec, **kw):
 
     base = dict(quant="q8_0", kv_dtype="q8_0", context=32768, batch=1, n_ctx=32768, flash_attn=True,
                 n_gpu_layers=99, engine_version="b5271", n_batch=2048, n_ubatch=512, backend="cuda")
-    return llamacpp_memory(spec, **{**base, **kw}).activation_bytes
+    m = llamacpp_memory(spec, **{**base, **kw})
+    return m.activation_bytes - m.details.get("fa_f16_pool_bytes", 0)  # the compute buffer (b5271: the pool apart)
 
 
 def test_experts_kept_in_host_memory_are_copied_whole_into_the_gpu_compute_buffer_for_a_prompt_ubatch():
@@ -92,3 +93,34 @@ def test_experts_kept_in_host_memory_are_copied_whole_into_the_gpu_compute_buffe
     # a ubatch under 32 tokens stays on the CPU (ggml-cuda offload_op), and a CPU build copies nothing
     assert _cuda_compute(spec, override_tensor=ot, n_ubatch=16) == _cuda_compute(spec, n_ubatch=16)
     assert _cuda_compute(spec, override_tensor=ot, backend="cpu") == _cuda_compute(spec, backend="cpu")
+
+
+def test_flash_attention_converts_a_quantized_cache_to_f16_for_a_prompt():
+    """ggml-cuda's flash attention kernels for a prompt's ubatch (MMA, tile) read f16 only: a quantized K and V are
+    converted first, a layer's whole cache view, 2 bytes an element (fattn-common.cuh
+    ggml_cuda_flash_attn_ext_get_f16_extra_data). From b9489 (PR #23907 "cuda: reserve space for quantize kv-cache at
+    startup") the copies sit in the compute buffer; before, CUDA's pool took them as the prompt ran, outside the
+    buffer and --fit, which is why the PR was written ("OOM even when using --fit"). Llama-3.1-8B at 128K: K and V of
+    131,072 cells × 1,024 = 512 MiB."""
+    from planner.engines.llamacpp import llamacpp_memory
+
+    spec = load_model("meta-llama/Llama-3.1-8B")
+    kw = dict(quant="q4_k_m", context=131072, batch=1, n_ctx=131072, flash_attn=True, n_gpu_layers=99,
+              backend="cuda")
+    f16 = llamacpp_memory(spec, kv_dtype="fp16", **kw)
+    q8 = llamacpp_memory(spec, kv_dtype="q8_0", **kw)
+    assert 400 * MIB < q8.activation_bytes - f16.activation_bytes <= 512 * MIB + 1024  # the replay: live beside others
+    old = llamacpp_memory(spec, kv_dtype="q8_0", engine_version="b9000", **kw)
+    pool = old.details["fa_f16_pool_bytes"]
+    assert pool == 2 * 131072 * 1024 * 2  # 512 MiB (the f32 output of 4,096 × 4 B is 128-aligned already)
+    assert old.activation_bytes - pool == llamacpp_memory(spec, kv_dtype="fp16", engine_version="b9000",
+                                                          **kw).activation_bytes
+    # the vector kernel of a decode step reads the quantized cache; Metal converts nothing (until b10532, PR #27390,
+    # past the builds planner follows); at 4K the copies (16 MiB) stay under the logits' peak, as the H200 measured
+    # both caches alike (profiles/measurements/llamacpp-cuda.jsonl, 271,056,896 B each)
+    assert llamacpp_memory(spec, kv_dtype="q8_0", device_vendor="apple", **kw).activation_bytes == \
+        llamacpp_memory(spec, kv_dtype="fp16", device_vendor="apple", **kw).activation_bytes
+    short = dict(kw, context=4096, n_ctx=4096, quant="bf16")
+    q8_short = llamacpp_memory(spec, kv_dtype="q8_0", **short).activation_bytes
+    assert q8_short == llamacpp_memory(spec, kv_dtype="fp16", **short).activation_bytes
+    assert q8_short == pytest.approx(271_056_896, abs=4096)

@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--engine", choices=["vllm", "sglang", "llama.cpp", "ollama", "transformers"],
                    help="what that engine allocates (default: the plain analytic model)")
     e.add_argument("--engine-version", help="vllm: the release whose memory rules (and, before 0.8, V0 engine "
-                   "loop) apply, 0.4 to 0.33; ollama: 0.3 to 0.33; llama.cpp: the build, b1619 to b9410, which also "
+                   "loop) apply, 0.4 to 0.33; ollama: 0.3 to 0.33; llama.cpp: the build, b1619 to b9489, which also "
                    "picks its prefill kernels (default: the current release)")
     e.add_argument("--max-model-len", type=positive, help="vllm: max_model_len (default: the model's maximum)")
     e.add_argument("--gpu-memory-utilization", type=rate,

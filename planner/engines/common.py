@@ -33,8 +33,8 @@ def release_tuple(version: str) -> tuple[int, ...]:
 def arch_key(spec) -> str:
     """The architecture an engine's model registry knows the model by: planner's model_type, except for checkpoints
     whose language model planner reads as another family's (Qwen3-VL's is Qwen3's, Qwen2.5-VL's Qwen2's, Mistral Small
-    3.1's Mistral's)
-    but which the engines register, convert and date apart (Qwen3VLForConditionalGeneration, Mistral3…)."""
+    3.1's Mistral's) but which the engines register, convert and date apart (Qwen3VLForConditionalGeneration,
+    Mistral3…)."""
     kind = spec.vision.kind if spec.vision is not None else None
     if kind == "qwen3_vl" and spec.model_type in ("qwen3", "qwen3_moe"):
         return "qwen3_vl" if spec.model_type == "qwen3" else "qwen3_vl_moe"

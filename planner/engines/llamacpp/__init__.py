@@ -12,10 +12,12 @@ from ...profiles import OLLAMA_LIBRARY
 from ...spec import ModelSpec
 from ...weights import gpu_placement, llamacpp_on_gpu, stored_tensors, vision_encoder_bytes
 from ..common import EngineMemory, engine_options
-from .graph import ARCH_GRAPH, LLAMACPP_SWA, buffer_bytes
+from .graph import ARCH_GRAPH, LLAMACPP_SWA, buffer_bytes, fattn_f16_bytes
 from .releases import (
+    LLAMACPP_CURRENT,
     LLAMACPP_EMBD_INPUT,
     LLAMACPP_F16_MASK,
+    LLAMACPP_FA_F16_RESERVED,
     LLAMACPP_MLA_LATENT,
     LLAMACPP_NO_OP_OFFLOAD,
     LLAMACPP_OP_OFFLOAD,
@@ -92,7 +94,7 @@ def mla_rows(spec: ModelSpec, type_k: str, type_v: str, build: int, mla_gguf: bo
 
 
 def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int, batch: int = 1,
-                    **options) -> EngineMemory:
+                    device_vendor: str | None = None, **options) -> EngineMemory:
     """llama.cpp: KV cells, weights on the GPU and in host memory, compute buffers; n_ctx is all slots' cells.
 
     engine_version: the build whose rules apply ("b5000"; releases.LLAMACPP_RULES, default the current rules): how
@@ -104,6 +106,8 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     a tied lm_head is a duplicated copy on the GPU. Compute buffer: ggml's allocator replayed on llama.cpp's graph
     of one ubatch (_compute_buffer). backend="cpu" models llama.cpp's CPU backend as the
     device. Sliding windows only where llama.cpp implements them (LLAMACPP_SWA: not Phi-3's, not Mistral-7B-v0.1's).
+    device_vendor: the GPU's maker where known ("apple": Metal, whose flash attention reads a quantized cache as it
+    is; NVIDIA's and AMD's run ggml-cuda's, which converts it for a prompt: _fattn_f16).
     n_parallel defaults to `batch` and n_ctx to context × n_parallel, so the cache holds every sequence.
     n_cpu_moe (--n-cpu-moe): the routed experts of the first n_cpu_moe layers stay in system RAM.
     override_tensor (-ot / --override-tensor): "REGEX=CPU" patterns, one or several; every tensor whose GGUF name
@@ -210,7 +214,12 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
         w_gpu, w_host = (w_gpu + mmproj, w_host) if w_gpu else (w_gpu, w_host + mmproj)
     host_weights = tuple((layer, tuple(roles)) for layer, roles in sorted(copied.items()))
     compute = _compute_buffer(spec, o, n_ubatch, per_stream, swa_cells_ // streams, type_k, type_v,
-                              host_weights, largest_copy) if w_gpu else 0
+                              host_weights, largest_copy, build=build, streams=streams,
+                              metal=device_vendor == "apple") if w_gpu else 0
+    # before b9489 a prompt's flash attention took its f16 copies of a quantized cache from CUDA's memory pool, beside
+    # the compute buffer (and outside llama.cpp's --fit); from it they are inside the buffer (_fattn_f16)
+    fa_pool = _fattn_f16(spec, o, per_stream, streams, type_k, type_v, device_vendor == "apple")[2] \
+        if w_gpu and build < LLAMACPP_FA_F16_RESERVED else 0
     if not output_on_gpu and offloads_ops:
         # the output layer in host memory runs on the GPU all the same for a ubatch of ≥ 32 tokens (ggml-backend's
         # op offload; ggml-cuda offload_op: min_batch_size 32), even with no layer on the GPU (-ngl 0 on a CUDA
@@ -223,7 +232,7 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
                                 o["flash_attn"])
     output = spec.vocab_size * np_ * 4
     return EngineMemory(
-        engine="llama.cpp", weights_bytes=w_gpu, kv_cache_bytes=kv_gpu, activation_bytes=compute,
+        engine="llama.cpp", weights_bytes=w_gpu, kv_cache_bytes=kv_gpu, activation_bytes=compute + fa_pool,
         max_concurrent=np_,
         details={"engine_version": build_name(build), "n_ctx": n_ctx, "n_ctx_train": spec.max_context,
                  "n_layers_model": spec.n_layers + 1,
@@ -234,6 +243,7 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
                  "type_k": type_k, "type_v": type_v, "host_weights_bytes": w_host, "host_kv_bytes": kv_host,
                  "host_compute_bytes": host_compute, "host_output_bytes": output,
                  **({"mmproj_bytes": mmproj} if mmproj else {}),
+                 **({"fa_f16_pool_bytes": fa_pool} if fa_pool else {}),
                  "host_total_bytes": w_host + kv_host + host_compute + output,
                  # what a decode step reads from system RAM rather than the GPU (token_embd is only looked up)
                  "host_moved_bytes": w_host - embd + kv_host + (embd if spec.tie_embeddings and not output_on_gpu
@@ -303,8 +313,25 @@ def _versioned_defaults(o: dict, rules: dict, build: int) -> None:
                             "sequence arrived in b5913, PR #14363)")
 
 
+def _fattn_f16(spec: ModelSpec, o: dict, n_kv: int, streams: int, type_k: str, type_v: str,
+               metal: bool = False) -> tuple[bool, bool, int]:
+    """(K, V, bytes): whether a prompt's flash attention on this backend converts the quantized K and V of the
+    cache to f16 (ggml-cuda, which ROCm builds run too: its MMA and tile kernels read f16 only; graph.fattn_f16_bytes),
+    and the largest layer's copies, a full layer's n_kv cells of every stream. MLA caches the latent as K, V its view
+    (one copy). Metal does the same from b10532 (PR #27390, q8_0 only), past the builds planner follows."""
+    if not o["flash_attn"] or o["backend"] != "cuda" or metal:
+        return False, False, 0
+    k, v = type_k in QUANTIZED_CACHE, type_v in QUANTIZED_CACHE
+    if spec.mla is not None:
+        width, v = spec.mla.kv_lora_rank + spec.mla.qk_rope_head_dim, False
+    else:
+        width = spec.n_kv_heads * spec.head_dim
+    return k, v, fattn_f16_bytes(spec.n_heads * spec.head_dim * 4, n_kv * streams * width, k, v)
+
+
 def _compute_buffer(spec: ModelSpec, o: dict, n_ubatch: int, n_kv: int, n_kv_swa: int, type_k: str,
-                    type_v: str, host_weights: tuple = (), largest_copy: int = 0) -> int:
+                    type_v: str, host_weights: tuple = (), largest_copy: int = 0, *, build: int = LLAMACPP_CURRENT,
+                    streams: int = 1, metal: bool = False) -> int:
     """The device's compute buffer: ggml-alloc replayed on llama.cpp's graph of one ubatch (graph.py, alloc.py)
     where planner has the architecture's graph; otherwise, and as a floor on CUDA, the analytic peak.
 
@@ -331,6 +358,11 @@ def _compute_buffer(spec: ModelSpec, o: dict, n_ubatch: int, n_kv: int, n_kv_swa
     """
     d_ff = max(spec.d_ff, spec.moe.expert_d_ff if spec.moe else 0)
     other = n_ubatch * (d_ff + spec.d_model) * 4
+    k16, v16, f16 = _fattn_f16(spec, o, n_kv, streams, type_k, type_v, metal)
+    if build < LLAMACPP_FA_F16_RESERVED:  # taken from CUDA's pool as the prompt runs: llamacpp_memory adds it apart
+        k16 = v16 = False
+        f16 = 0
+    other += f16
     hidden = 2 * n_ubatch * spec.d_model * 4 if o["backend"] == "cpu" else 0  # the CPU graph's hidden states
     logits = spec.vocab_size * n_ubatch * 4 + hidden
     if o["flash_attn"]:
@@ -345,5 +377,5 @@ def _compute_buffer(spec: ModelSpec, o: dict, n_ubatch: int, n_kv: int, n_kv_swa
     replayed = buffer_bytes(spec, n_ubatch=n_ubatch, n_kv=n_kv, n_kv_swa=n_kv_swa, flash_attn=o["flash_attn"],
                             rotate_k=type_k in QUANTIZED_CACHE, rotate_v=type_v in QUANTIZED_CACHE,
                             host_embd=o["backend"] == "cpu", cuda_fusion=o["backend"] == "cuda",
-                            host_weights=host_weights)
+                            host_weights=host_weights, f16_kv=(k16, v16), streams=streams)
     return replayed if o["backend"] == "cpu" else max(replayed, analytic)

@@ -28,8 +28,10 @@ LLAMA_FIT_TARGET_BYTES = 1024 * 2**20  # --fit-target's default, MiB per device
 
 
 def device_bytes(m: EngineMemory) -> int:
-    """What a placement holds on the GPU: its weights, KV cells and compute buffer."""
-    return m.weights_bytes + m.kv_cache_bytes + m.activation_bytes
+    """What --fit sees a placement hold on the GPU: its weights, KV cells and compute buffer (not, before b9489, the
+    f16 copies of a quantized cache flash attention takes from CUDA's pool as a prompt runs: the run needs them all
+    the same, and the verdict counts them)."""
+    return m.weights_bytes + m.kv_cache_bytes + m.activation_bytes - m.details.get("fa_f16_pool_bytes", 0)
 
 
 def most_layers_that_fit(n_layers: int, placed: Callable[[int], EngineMemory], room: int) -> EngineMemory:
@@ -76,7 +78,8 @@ def llamacpp_placed(spec: ModelSpec, *, gpu, reserved: int, quant: str, kv_dtype
     fit = flag("fit", options.pop("fit")) if "fit" in options else layers == "fit"
     if fit and layers != "fit":
         raise WorkloadError(f"fit: llama.cpp {build_name(build)} has no --fit (it arrived in b7407, PR #16653)")
-    common = dict(quant=quant, kv_dtype=kv_dtype, context=context, batch=batch)
+    common = dict(quant=quant, kv_dtype=kv_dtype, context=context, batch=batch,
+                  device_vendor=getattr(gpu, "vendor", None))
     if layers == "none" and options.get("n_gpu_layers") is None and getattr(gpu, "vendor", None) != "apple":
         # -ngl's default before b6325 (llama_model_default_params; Metal builds: 999)
         m = llamacpp_memory(spec, **common, **options, n_gpu_layers=0)

@@ -133,6 +133,21 @@ ARCH_GRAPH = {
 }
 
 
+def fattn_f16_bytes(out_bytes: int, kv_elements: int, k: bool, v: bool) -> int:
+    """The f16 copies of a quantized K and V that ggml-cuda's flash attention (its MMA and tile kernels, which a
+    prompt's ubatch takes; the vector kernel of a decode step reads the quantized cache) allocates past its output,
+    each 128-aligned (fattn-common.cuh ggml_cuda_flash_attn_ext_get_f16_extra_data): kv_elements of the layer's
+    cache view, 2 bytes each. From b9489 (PR #23907 "cuda: reserve space for quantize kv-cache at startup") inside the
+    compute buffer; before it, from CUDA's memory pool as the prompt runs."""
+    if not (k or v):
+        return 0
+    start = -(-out_bytes // 128) * 128
+    end = start + (kv_elements * 2 if k else 0)
+    if v:
+        end = -(-end // 128) * 128 + kv_elements * 2
+    return end - out_bytes
+
+
 @lru_cache(maxsize=256)
 def buffer_bytes(spec: ModelSpec, **kw) -> int:
     """The compute buffer ggml-alloc reserves for compute_graph(spec, **kw), in bytes."""
@@ -141,7 +156,8 @@ def buffer_bytes(spec: ModelSpec, **kw) -> int:
 
 def compute_graph(spec: ModelSpec, *, n_ubatch: int, n_kv: int, n_kv_swa: int, flash_attn: bool,
                   rotate_k: bool = False, rotate_v: bool = False, host_embd: bool = True,
-                  cuda_fusion: bool = False, host_weights: tuple = ()) -> Graph:
+                  cuda_fusion: bool = False, host_weights: tuple = (), f16_kv: tuple[bool, bool] = (False, False),
+                  streams: int = 1) -> Graph:
     """The worst-case prompt graph of one ubatch (every token an output) for an architecture of ARCH_GRAPH.
 
     rotate_k / rotate_v: a quantized K (V) cache is written and read in a rotated basis (llama_kv_cache logs
@@ -151,6 +167,8 @@ def compute_graph(spec: ModelSpec, *, n_ubatch: int, n_kv: int, n_kv_swa: int, f
     cuda_fusion: the CUDA backend's allocation dependencies for the MoE fusions it runs (_moe).
     host_weights: ((layer, ((role, bytes), …)), …), the matrices of the device's layers kept in host memory (-ot,
     --n-cpu-moe), which the device copies for the ubatch (_copy); roles are GGUF names without blk.N. and .weight.
+    f16_kv: (K, V) of a quantized cache converted to f16 for a prompt's flash attention inside the op's own
+    allocation (ggml-cuda from b9489: fattn_f16_bytes); streams: the cache's streams, whose views the op converts.
     """
     a = ARCH_GRAPH[spec.model_type]
     n = n_ubatch
@@ -190,8 +208,9 @@ def compute_graph(spec: ModelSpec, *, n_ubatch: int, n_kv: int, n_kv_swa: int, f
         g.view(cache, g.view(k), k_idxs)                               # SET_ROWS into the cache (a view of it)
         g.view(cache, g.view(v), v_idxs)
         qp, kc, vc = g.view(q), g.view(cache), g.view(cache)
-        if flash_attn:
-            att = g.view(g.op(s.q * n * F32, qp, kc, vc, mask))         # FLASH_ATTN_EXT
+        if flash_attn:                                                 # FLASH_ATTN_EXT (its f16 copies of K, V)
+            extra = fattn_f16_bytes(s.q * n * F32, n_kv_l * streams * s.kv, *f16_kv)
+            att = g.view(g.op(s.q * n * F32 + extra, qp, kc, vc, mask))
             if rot_v is not None:                                      # back from the rotated V basis
                 att = g.view(g.op(s.q * n * F32, rot_v, att))
         else:

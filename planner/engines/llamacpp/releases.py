@@ -37,12 +37,15 @@ from ...errors import WorkloadError, shown
 from ..common import arch_key, pad
 
 LLAMACPP_OLDEST = 1619
-LLAMACPP_CURRENT = 9410  # the newest build whose change planner follows (PR #23764, the f16 mask with flash attention)
+LLAMACPP_CURRENT = 9489  # the newest build whose change planner follows (PR #23907, below)
 LLAMACPP_OUTPUT_FIRST = 7467  # PR #18148 (commit 57c1e05, 2025-12-18): -ngl offloads the output layer first
 # The graph's host inputs (__init__._host_inputs), by the builds of the merge commits that changed them
 LLAMACPP_SET_ROWS = 6071  # PR #14959 "llama : enable LLAMA_SET_ROWS=1 by default" (commit a4569c4, 2025-08-02)
 LLAMACPP_EMBD_INPUT = 7774  # PR #18550 "ggml : add ggml_build_forward_select" (commit 365a3e8, 2026-01-19)
 LLAMACPP_F16_MASK = 9410  # PR #23764 "llama: use f16 mask for FA to save VRAM" (release b9410, 2026-05-29)
+# PR #23907 "cuda: reserve space for quantize kv-cache at startup" (f8f0a47a5, 2026-06-03): a prompt's flash attention
+# over a quantized cache converts K and V to f16 inside the compute buffer, no longer in CUDA's pool as it runs
+LLAMACPP_FA_F16_RESERVED = 9489
 LLAMACPP_OP_OFFLOAD = 2454  # PR #6083 "backend : offload large batches to GPU" (commit 2bf8d0f, 2024-03-18)
 LLAMACPP_NO_OP_OFFLOAD = 5346  # PR #13386 "--no-op-offload" (commit 7f323a589): the offload above can be turned off
 # MLA (deepseek2: DeepSeek-V2/V3/R1, Kimi K2) caches. Before PR #12801 "DeepSeek V2/V3 MLA implementation" (merged

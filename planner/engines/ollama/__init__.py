@@ -139,6 +139,7 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     split = llamacpp_rules(build)["streams"] == "split"
     common = dict(quant=quant, kv_dtype=cache, context=num_ctx, batch=slots, n_parallel=slots,
                   n_ctx=num_ctx * slots, flash_attn=flash, engine_version=f"b{build}",
+                  device_vendor={"metal": "apple", "rocm": "amd"}.get(library, "nvidia"),
                   kv_unified=rules["unified_kv"] and slots > 1 if split else None)
     if spec.mla is not None:  # Ollama's library files of MLA models predate llama.cpp's MLA conversion (its 0.32.13
         # runs deepseek-coder-v2:16b with K n_head·192 and V n_head·128): every head cached, unless a file read says

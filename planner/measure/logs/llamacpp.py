@@ -339,7 +339,9 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False,
             rows.append(Row(f"{fig} buffer ({dev})", b / MIB, None if expected is None else expected / MIB, "MiB",
                             note, line=lines[(fig, dev)], resolution=0.005))
         return LogCheck("llama.cpp", s, rows)
-    gpu = {"model": e.weights_bytes, "kv": e.kv_cache_bytes, "compute": e.activation_bytes}
+    # the compute buffer alone: before b9489 flash attention's f16 copies of a quantized cache come from CUDA's pool
+    gpu = {"model": e.weights_bytes, "kv": e.kv_cache_bytes,
+           "compute": e.activation_bytes - e.engine_details.get("fa_f16_pool_bytes", 0)}
     host = {"model": d["host_weights_bytes"], "kv": d["host_kv_bytes"], "compute": d["host_compute_bytes"],
             "output": d["host_output_bytes"]}
     gpu_total = {fig: sum(b for (f, dev), b in buffers.items() if f == fig and not is_host_buffer(dev)) for fig in gpu}
