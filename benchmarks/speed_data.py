@@ -119,10 +119,20 @@ def served(row: dict) -> bool:
     return bool(SERVED.search(row["engine_printed"]))
 
 
+# Qwen's own AWQ and GPTQ checkpoints of its 72B models pad intermediate_size from 29,568 to 29,696, so that 2, 4 and
+# 8 GPUs each take whole groups of 128 (Qwen/Qwen2.5-72B-Instruct-AWQ's config.json: "intermediate_size": 29696);
+# the rows of Qwen's speed benchmark ran those checkpoints, split over 2 GPUs
+QWEN_72B_QUANTIZED_D_FF = 29696
+
+
 def spec_of(row: dict):
-    """The row's model: a bundled name, or a config.json under tests/fixtures (relative to the repository)."""
+    """The row's model: a bundled name, or a config.json under tests/fixtures (relative to the repository); a Qwen 72B
+    model in Qwen's own AWQ or GPTQ checkpoint with its padded MLP."""
     model = row["model"]
-    return load_model(ROOT / model if model.startswith("tests/") else model)
+    spec = load_model(ROOT / model if model.startswith("tests/") else model)
+    if spec.name.startswith(("Qwen/Qwen2.5-72B", "Qwen/Qwen2-72B")) and row["quant"].startswith(("awq", "gptq")):
+        spec = type(spec).model_validate({**spec.model_dump(), "d_ff": QWEN_72B_QUANTIZED_D_FF})
+    return spec
 
 
 def build_of(row: dict) -> int | None:

@@ -121,13 +121,27 @@ def context_per_quant(model, *, gpu: str | GPU, quants=None, batch: int = 1) -> 
     return pd.DataFrame(rows)
 
 
+def _engine_chunk(spec, gpu: GPU, context: int | None) -> int:
+    """The prompt tokens one forward of vLLM takes (its chunked prefill's max_num_batched_tokens for `vllm serve` on
+    this GPU, current release: engines.vllm.vllm_scheduler_defaults), at most the context: what a "tensor" row's
+    activations are sized by (SGLang chunks alike, by chunked_prefill_size)."""
+    from .engines.vllm import VLLM_CURRENT, vllm_release, vllm_scheduler_defaults
+
+    ctx = spec.max_context if context is None else context
+    tokens = vllm_scheduler_defaults(vllm_release(VLLM_CURRENT), max_model_len=ctx,
+                                     gpu_memory_bytes=gpu.memory_bytes or gpu.usable_memory_bytes,
+                                     device_name=gpu.name)["max_num_batched_tokens"]
+    return min(tokens, ctx)
+
+
 def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=None, kv_dtypes=None,
         gpu_counts=GPU_COUNTS, min_tokens_per_s: float | None = None, only_fitting: bool = True) -> pd.DataFrame:
     """Rank (GPU, GPU count, quantization, KV dtype) options that fit `model` at `context`.
 
     Ranked by GPU count, then memory per GPU (a proxy for price), then bits per weight (quality), then
     speed. Multi-GPU options split as their runtime would: GGUF formats, which llama.cpp and Ollama run, by layers
-    (llama.cpp's default --split-mode layer: split "layers"), the others tensor-parallel (vLLM, SGLang: "tensor").
+    (llama.cpp's default --split-mode layer: split "layers"), the others tensor-parallel (vLLM, SGLang: "tensor"),
+    their prompts prefilled in vLLM's chunks (_engine_chunk).
     Each row explains its per-GPU total by component. quants None: FIT_QUANTS, less the GGUF presets of a model
     no GGUF of which exists (engines.runnable_quants).
     """
@@ -163,7 +177,7 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
                 for n in gpu_counts:
                     try:
                         p = plan(spec, gpu=gpu, n_gpus=n, mode=mode, quant=q, kv_dtype=kv, context=context,
-                                 batch=batch)
+                                 batch=batch, **({"chunk": _engine_chunk(spec, gpu, context)} if mode == "tp" else {}))
                     except LayoutError:
                         continue  # vLLM would refuse this split (planner.parallel.check_layout says why)
                     meets = min_tokens_per_s is None or (p.decode_tokens_per_s or 0) >= min_tokens_per_s

@@ -244,3 +244,17 @@ def test_scheduler_defaults_by_gpu_and_release():
     assert vllm_scheduler_defaults((0, 15, 0), **h100, **llm)["max_num_batched_tokens"] == 16384
     assert vllm_scheduler_defaults((0, 28, 0), **b200, **llm)["max_num_batched_tokens"] == 16384
     assert vllm_scheduler_defaults((0, 7, 3), **h100, **llm) == vllm_scheduler_defaults((0, 7, 3), **h100)  # V0
+
+
+def test_fit_sizes_a_tensor_split_by_vllm_s_prefill_chunks():
+    """fit's "tensor" rows are vLLM's (or SGLang's) splits, which prefill a prompt in chunks of max_num_batched_tokens
+    (8,192 on an H100 for `vllm serve`), never the whole 128K prompt at once: 8 × H100 holds Llama-3.1-405B in fp8 at
+    128K, as the vLLM engine says (2.8× concurrency), where a whole-prompt prefill put 28 GiB of activations on each."""
+    from planner.fit import fit
+
+    rows = fit("meta-llama/Llama-3.1-405B", context=131072, gpus=["h100-sxm"], quants=["fp8"], gpu_counts=[8])
+    assert len(rows) == 1 and rows.iloc[0]["n_gpus"] == 8
+    assert "activation 1.75 GiB" in rows.iloc[0]["explanation"]
+    e = estimate("meta-llama/Llama-3.1-405B", engine="vllm", quant="fp8", gpu="h100-sxm", tensor_parallel_size=8,
+                 max_model_len=131072)
+    assert e.fits and e.engine_details["max_num_batched_tokens"] == 8192
