@@ -97,7 +97,7 @@ def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor", spec=No
         options = {"num_parallel": state["batch"] if state["batch"] > 1 else None,
                    "flash_attn": None if fa == "default" else fa == "on",
                    "engine_version": None if state["ollama_version"] == "current" else state["ollama_version"],
-                   "num_gpu": state["ngl"]}
+                   "num_gpu": state["ngl"], "num_batch": state["n_ubatch"]}
     elif engine == "sglang":
         options = {"mem_fraction_static": state["mfs"], "tp_size": n_gpus if n_gpus > 1 else None,
                    "context_length": state["max_model_len"], "max_running_requests": state["max_num_seqs"],

@@ -340,3 +340,43 @@ def test_ollama_loads_a_vision_models_image_encoder():
 
     at = app(model="google/gemma-3-4b-it", quant="q4_k_m", engine="ollama", gpu="rtx-4060-ti-16gb", context="8192")
     assert "The weights include the image encoder, 0.78 GiB in 16 bits" in caption(at)
+
+
+def test_ollama_picks_llama_servers_batch_by_context_and_free_memory():
+    """From 0.30 Ollama starts llama-server with -b N -ub N, N its choice when num_batch is unset (server/sched.go
+    automaticGenerationBatch): 512 to 4,096 tokens of context, 1,024 beyond, 2,048 beyond 32,768, each only while its
+    prediction (the file and an f16 cache) leaves the step's headroom (75 % / 60 % of the free memory, and a 768 MiB
+    / 2 GiB surcharge within 80 %); 512 with flash attention off on CUDA. The compute buffer follows the ubatch."""
+    from planner.engines.ollama import ollama_auto_batch
+
+    spec = load_model("meta-llama/Llama-3.1-8B")
+    gib = 2**30
+    assert ollama_auto_batch(spec, "q4_k_m", 4096, 22 * gib, True, "cuda") == 512
+    assert ollama_auto_batch(spec, "q4_k_m", 32768, 22 * gib, True, "cuda") == 1024
+    assert ollama_auto_batch(spec, "q4_k_m", 131072, 78 * gib, True, "cuda") == 2048
+    # 4.6 GiB of file and 16 GiB of cache on 22 GiB: above 75 % and 60 %, so 512
+    assert ollama_auto_batch(spec, "q4_k_m", 131072, 22 * gib, True, "cuda") == 512
+    assert ollama_auto_batch(spec, "q4_k_m", 32768, 7 * gib, False, "cuda") == 256
+    auto = estimate("llama3.1:8b", engine="ollama", gpu="rtx-4090")  # Ollama's 32K default on a 24 GB card
+    fixed = estimate("llama3.1:8b", engine="ollama", gpu="rtx-4090", num_batch=512)
+    assert auto.engine_details["num_batch"] == 1024 and auto.engine_details["n_ubatch"] == 1024
+    assert auto.activation_bytes > fixed.activation_bytes
+    old = estimate("llama3.1:8b", engine="ollama", gpu="rtx-4090", engine_version="0.12.0")
+    assert old.engine_details["num_batch"] == 512
+    with pytest.raises(WorkloadError, match="num_batch is llama-server's from 0.30.0"):
+        estimate("llama3.1:8b", engine="ollama", gpu="rtx-4090", engine_version="0.12.0", num_batch=1024)
+
+
+def test_ollama_ps_size_is_the_gpus_buffers_when_every_layer_is_there():
+    """From 0.30 `ollama ps` SIZE of a model wholly on the GPU is its GPU buffers (llm/llama_server.go MemorySize:
+    total = vram when every layer is offloaded), not the embedding table and host buffers beside them."""
+    e = estimate("gemma3:12b", engine="ollama", gpu="rtx-4090")
+    d = e.engine_details
+    assert d["layers_offloaded"] == d["layers_model"]
+    assert d["size_bytes"] == d["vram_bytes"] == e.weights_bytes + e.kv_cache_bytes + e.activation_bytes
+    # until 0.29 the host side (262K × 3,840 of embeddings among it) counted as VRAM too
+    o = estimate("gemma3:12b", engine="ollama", gpu="rtx-4090", engine_version="0.29.0")
+    old = o.engine_details
+    assert old["size_bytes"] == old["vram_bytes"] == (o.weights_bytes + o.kv_cache_bytes + o.activation_bytes
+                                                      + old["host_total_bytes"])
+    assert old["host_total_bytes"] > 0.5 * 2**30

@@ -74,7 +74,7 @@ def cmd_estimate(a) -> str:
         "kv_unified": True if a.kv_unified else None, "op_offload": False if a.no_op_offload else None,
         "mmproj": True if a.mmproj else None, "mla_gguf": False if a.legacy_mla_gguf else None,
         "num_ctx": a.num_ctx, "num_parallel": a.num_parallel,
-        "num_gpu": a.num_gpu, "kv_cache_type": a.kv_cache_type}.items() if v is not None}
+        "num_gpu": a.num_gpu, "num_batch": a.num_batch, "kv_cache_type": a.kv_cache_type}.items() if v is not None}
     gpu = _gpu(a)
     quant = _kept(a) if a.keep_bf16 else a.quant
     host_rate = None if a.host_bandwidth is None else parse_size(a.host_bandwidth, "--host-bandwidth", per_second=True)

@@ -91,7 +91,8 @@ def engine_lines(e, unit: str) -> list[str]:
                 f"{d['layers_offloaded']}/{d['layers_model']} layers on the GPU"
                 + (f" (the routed experts of the first {d['n_cpu_moe']} layers in system RAM)"
                    if d.get("n_cpu_moe") else "")
-                + f", flash attention {'on' if d['flash_attn'] else 'off'}",
+                + f", flash attention {'on' if d['flash_attn'] else 'off'}"
+                + (f", num_batch {d['num_batch']:,}" if d.get("num_batch", 512) != 512 else ""),
                 *([f"  {note}"] if (note := encoder_note(d, unit)) else []),
                 *([f"  num_ctx {d['num_ctx_requested']:,} asked for: Ollama cuts it to the model's trained context "
                    f"({d['num_ctx']:,}), warning \"requested context size too large for model\""]

@@ -29,7 +29,7 @@ from __future__ import annotations
 from ...errors import WorkloadError, shown
 from ...limits import MAX_CONTEXT
 from ...spec import ModelSpec
-from ...weights import vision_encoder_bytes
+from ...weights import vision_encoder_bytes, weights_bytes
 from ..common import EngineMemory, arch_key, engine_options
 from ..llamacpp import llamacpp_memory, mla_gguf_of
 from ..llamacpp.fit import LLAMA_FIT_TARGET_BYTES, device_bytes, fit_placement, most_layers_that_fit
@@ -92,9 +92,12 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     release = ollama_release(options.pop("engine_version", None))
     rules = ollama_rules(release)
     minimum_bytes = minimum_memory_bytes(library)
-    defaults = {"num_ctx": 0, "num_parallel": 0, "kv_cache_type": "", "flash_attn": None, "num_gpu": -1}
-    o = engine_options("ollama", options, defaults, minimum={"num_ctx": 0, "num_parallel": 0, "num_gpu": -1},
-                       maximum={"num_ctx": MAX_CONTEXT, "num_parallel": 512, "num_gpu": 2**31 - 1})
+    defaults = {"num_ctx": 0, "num_parallel": 0, "kv_cache_type": "", "flash_attn": None, "num_gpu": -1,
+                "num_batch": 0}
+    o = engine_options("ollama", options, defaults,
+                       minimum={"num_ctx": 0, "num_parallel": 0, "num_gpu": -1, "num_batch": 0},
+                       maximum={"num_ctx": MAX_CONTEXT, "num_parallel": 512, "num_gpu": 2**31 - 1,
+                                "num_batch": MAX_CONTEXT})
     num_gpu = None if o["num_gpu"] < 0 else o["num_gpu"]  # -1: Ollama decides
     _runs_model(spec, release)
     if spec.chunked_attention and not since(release, "llama_server"):  # Ollama's own engine (llama4, to 0.29): its
@@ -137,9 +140,16 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
                             "at once; set num_parallel")
     build = ollama_llamacpp_build(release)  # the runner's llama.cpp: its layout, padding and host inputs
     split = llamacpp_rules(build)["streams"] == "split"
+    num_batch = o["num_batch"] or OLLAMA_NUM_BATCH
+    if since(release, "llama_server"):  # llama-server takes -b N -ub N, N Ollama's choice unless num_batch is set
+        num_batch = o["num_batch"] or ollama_auto_batch(spec, quant, num_ctx * slots, free, flash, library)
+    elif o["num_batch"] not in (0, OLLAMA_NUM_BATCH):
+        raise WorkloadError(f"num_batch: planner follows Ollama {release_name(release)}'s own runner at its default "
+                            f"of {OLLAMA_NUM_BATCH} (num_batch is llama-server's from 0.30.0), got {o['num_batch']}")
     common = dict(quant=quant, kv_dtype=cache, context=num_ctx, batch=slots, n_parallel=slots,
                   n_ctx=num_ctx * slots, flash_attn=flash, engine_version=f"b{build}",
                   device_vendor={"metal": "apple", "rocm": "amd"}.get(library, "nvidia"),
+                  **({"n_batch": num_batch, "n_ubatch": num_batch} if since(release, "llama_server") else {}),
                   kv_unified=rules["unified_kv"] and slots > 1 if split else None)
     if spec.mla is not None:  # Ollama's library files of MLA models predate llama.cpp's MLA conversion (its 0.32.13
         # runs deepseek-coder-v2:16b with K n_head·192 and V n_head·128): every head cached, unless a file read says
@@ -183,8 +193,13 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     else:
         vram = device(chosen)
         size = vram + d["host_total_bytes"] + (vision if not d["n_gpu_layers"] else 0)  # the encoder in RAM
-        if on_gpu == spec.n_layers + 1 and not d.get("n_cpu_moe"):  # every layer wholly on the GPU: Ollama counts
-            vram = size  # the CPU-side input weights and buffers as VRAM "to represent complete offloading"
+        if on_gpu == spec.n_layers + 1 and not d.get("n_cpu_moe"):  # every layer wholly on the GPU: until 0.29
+            # Ollama counts the CPU-side input weights and buffers as VRAM "to represent complete offloading"; from
+            # 0.30 SIZE is the GPU's buffers alone (llm/llama_server.go MemorySize: total = vram)
+            if since(release, "llama_server"):
+                size = vram
+            else:
+                vram = size
     extra = {} if est is None else {
         "estimate_layers": est.layers, "estimate_kv_bytes": est.kv, "estimate_graph_full_bytes": est.graph_full,
         "estimate_graph_partial_bytes": est.graph_partial, "estimate_vram_bytes": est.vram,
@@ -194,13 +209,34 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
         activation_bytes=chosen.activation_bytes, refusal=refusal, max_concurrent=slots,
         details={**d, "engine_version": release_name(release), "num_ctx": num_ctx, "num_parallel": slots,
                  **({"num_ctx_requested": o["num_ctx"]} if o["num_ctx"] > num_ctx else {}),
-                 "kv_cache_type": _CACHE_NAMES[cache], "flash_attn": flash,
+                 "kv_cache_type": _CACHE_NAMES[cache], "flash_attn": flash, "num_batch": num_batch,
                  **({"vision_bytes": vision} if vision else {}),
                  "layers_decided_by": "Ollama's estimate (llm/memory.go)" if est is not None else
                  "the allocations themselves", "layers_offloaded": on_gpu, "layers_model": spec.n_layers + 1,
                  "size_bytes": size, "vram_bytes": vram, "processor": processor(size, vram if on_gpu else 0),
                  "minimum_memory_bytes": minimum_bytes,
                  "gpu_margin_bytes": LLAMA_FIT_TARGET_BYTES if rules["layers"] == "fit" else minimum_bytes, **extra})
+
+
+# llama-server's batch when num_batch is unset (server/sched.go automaticGenerationBatch, 0.30.0-0.33): 512 up to
+# 4,096 tokens of context (num_ctx × num_parallel), 1,024 beyond, 2,048 beyond 32,768, each step taken only while
+# Ollama's prediction (the model file and an f16 cache of every layer, llm.PredictServerVRAM) stays within 80 % of
+# the free memory less the step's surcharge (768 MiB, 2 GiB) and within 75 % (60 %) of it; with flash attention off
+# on CUDA, 512, or 256 beyond 4,096 tokens on a GPU of 8 GiB or less.
+OLLAMA_BATCH_STEPS = ((32768, 2048, 60, 2 * GIB), (4096, 1024, 75, 768 * 2**20))
+
+
+def ollama_auto_batch(spec: ModelSpec, quant: str, cells: int, free: int, flash: bool, library: str) -> int:
+    """num_batch as Ollama picks it for llama-server (OLLAMA_BATCH_STEPS) for a cache of `cells` on a GPU with
+    `free` bytes free."""
+    if not flash and library == "cuda":
+        return 256 if cells > 4096 and free <= 8 * GIB else OLLAMA_NUM_BATCH
+    predicted = weights_bytes(spec, quant) + 2 * spec.n_layers * spec.n_kv_heads * (spec.d_model // spec.n_heads) \
+        * cells * 2
+    for above, batch, headroom, surcharge in OLLAMA_BATCH_STEPS:
+        if cells > above and predicted <= free * headroom // 100 and surcharge <= free * 80 // 100 - predicted:
+            return batch
+    return OLLAMA_NUM_BATCH
 
 
 def _estimate(spec, quant, release, num_ctx, slots, cache, flash, free, minimum, metal,
