@@ -229,3 +229,21 @@ def test_a_vision_language_model_leaves_room_for_its_encoder():
         sglang_defaults(mib, 1, spec=text)["mem_fraction_static"] * sglang_vlm_factor(vl.vision))
     e = estimate("qwen3-vl-8b", engine="sglang", gpu="l40s", context_length=131072)
     assert not e.fits and e.engine_details["max_total_num_tokens"] < 131072
+
+
+def test_sglang_sizes_its_pool_on_what_is_free_once_its_gpus_talk():
+    """SGLang measures the memory free before loading after its parallel groups are up
+    (srt/distributed/bootstrap.py measure_pre_model_load_memory): over 4 H100s NCCL's communicators (planner's
+    model: 1.38 GiB with NVLink SHARP's buffers) are gone from it, and the pool shrinks by mem_fraction_static of
+    them; a log's measured figure stands as it is."""
+    from planner.engines.nccl import vllm_nccl_bytes
+    from planner.engines.vllm import VLLM_CURRENT, vllm_release
+
+    g = load_gpu("h100-sxm")
+    nccl = vllm_nccl_bytes(g, tp=4, pp=1, release=vllm_release(VLLM_CURRENT), v1=True)
+    assert nccl > 2**30
+    d = estimate("meta-llama/Llama-3.1-70B", engine="sglang", gpu="h100-sxm", tp_size=4,
+                 context_length=8192).engine_details
+    assert d["free_before_load_bytes"] == g.cuda_memory_bytes - CUDA_CONTEXT_BYTES - nccl
+    one = estimate("meta-llama/Llama-3.1-8B", engine="sglang", gpu="h100-sxm", context_length=8192).engine_details
+    assert one["free_before_load_bytes"] == g.cuda_memory_bytes - CUDA_CONTEXT_BYTES

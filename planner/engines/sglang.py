@@ -49,6 +49,8 @@ from .common import (
     fp8_block_shards,
     mxfp4_expert_factor,
 )
+from .nccl import vllm_nccl_bytes
+from .vllm.releases import VLLM_CURRENT, vllm_release
 
 SGLANG_VERSION = "0.5.23"
 MIB = 2**20
@@ -212,10 +214,15 @@ def sglang_vlm_factor(vision) -> float:
 
 
 def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes: int, smi_memory_bytes: int,
-                  context: int, batch: int = 1, gpu=None, **options) -> EngineMemory:
+                  context: int, batch: int = 1, gpu=None, free_before_load_bytes: int | None = None,
+                  **options) -> EngineMemory:
     """What SGLang allocates on each GPU for `spec` in `quant` (tp_size splits it; what loading takes:
     sglang_loaded_bytes), on GPUs whose CUDA total is gpu_memory_bytes (nvidia-smi's: smi_memory_bytes; `gpu` the
-    catalog GPU, where known), and its verdict for `batch` requests of `context` tokens."""
+    catalog GPU, where known), and its verdict for `batch` requests of `context` tokens. The pool is sized on the
+    memory free before the weights load (free_before_load_bytes where a log measured it), which SGLang measures once
+    its parallel groups are up (srt/distributed/bootstrap.py measure_pre_model_load_memory, "Call after parallel
+    initialization"): the CUDA context and, over several GPUs, NCCL's communicators (planner.engines.nccl, the least
+    that init takes: SGLang's logs print 0.13 GB for it on 4 × L4 and 0.23 GB on 2 × RTX A4500)."""
     compute_capable("sglang", gpu, quant, spec)
     given = dict(options)
     defaults = {"mem_fraction_static": 0.0, "tp_size": 1, "context_length": spec.max_context,
@@ -260,7 +267,12 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     if pool == 0:
         raise WorkloadError(f"{spec.name} has no full-attention layer: SGLang's cache for it is not modelled")
     cell = layer * pool
-    free_before = gpu_memory_bytes - CUDA_CONTEXT_BYTES
+    if free_before_load_bytes is None:
+        nccl = vllm_nccl_bytes(gpu, tp=tp, pp=1, release=vllm_release(VLLM_CURRENT), v1=True) \
+            if tp > 1 and gpu is not None and gpu.vendor == "nvidia" else 0
+        free_before = gpu_memory_bytes - CUDA_CONTEXT_BYTES - nccl
+    else:
+        free_before = free_before_load_bytes
     rest = int(free_before * frac) - per_gpu
     state = sglang_state_bytes(spec, tp) if spec.recurrent else 0
     states = 0

@@ -114,6 +114,7 @@ def check_sglang(text: str, spec, quant: str | None) -> LogCheck:
         free = int(float(begin[1]) * GIB)
         mem = sglang_memory(spec, quant=e.workload.quant, kv_dtype=e.workload.kv_dtype,
                             gpu_memory_bytes=free + CUDA_CONTEXT_BYTES, smi_memory_bytes=free, context=1,
+                            free_before_load_bytes=free,
                             mem_fraction_static=frac, tp_size=tp, cpu_offload_gb=offload)
         line = tokens_line if tokens_m else kv_line
         on = (f"planner's SGLang engine on the logged free memory ({begin[1]} GB) and mem_fraction_static "
