@@ -258,3 +258,17 @@ def test_fit_sizes_a_tensor_split_by_vllm_s_prefill_chunks():
     e = estimate("meta-llama/Llama-3.1-405B", engine="vllm", quant="fp8", gpu="h100-sxm", tensor_parallel_size=8,
                  max_model_len=131072)
     assert e.fits and e.engine_details["max_num_batched_tokens"] == 8192
+
+
+def test_vllm_turns_its_all_reduce_kernel_off_where_its_source_says():
+    """custom_all_reduce.py (0.33): off for a group size outside 2, 4, 6, 8, 16; over more than two GPUs not all on
+    NVLink ("not supported on more than two PCIe-only GPUs"); and without P2P, which GeForce cards lack over PCIe."""
+    from planner.engines.vllm.releases import vllm_custom_allreduce
+    from planner.gpus import load_gpu
+
+    on = {(g, tp) for g in ("h100-sxm", "l40s", "rtx-4090", "rtx-3090", "a100-pcie-80gb") for tp in (2, 3, 4)
+          if vllm_custom_allreduce(None, load_gpu(g), tp=tp)}
+    assert on == {("h100-sxm", 2), ("h100-sxm", 4), ("l40s", 2), ("rtx-3090", 2), ("a100-pcie-80gb", 2)}
+    assert vllm_custom_allreduce(None, load_gpu("rtx-4090"), True, tp=4)  # as the run set it
+    e = estimate("Qwen/Qwen2.5-32B", engine="vllm", tensor_parallel_size=4, gpu="rtx-4090", max_model_len=8192)
+    assert e.engine_details["custom_all_reduce"] is False

@@ -223,7 +223,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
         stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, whole_experts=expert_parallel,
                       only=is_mxfp4_expert)) else "none"
     # vLLM's own all-reduce kernel and its buffers, where the release has it on this GPU and the run leaves it on
-    custom = vllm_custom_allreduce(version, gpu, o["custom_all_reduce"])
+    custom = vllm_custom_allreduce(version, gpu, o["custom_all_reduce"], tp)
     comm = VLLM_CUSTOM_ALLREDUCE_BYTES if tp > 1 and custom else 0
     # NCCL's communicators on the tightest GPU (planner.engines.nccl; NVIDIA GPUs of the catalog: AMD's RCCL is not
     # modelled, nor a GPU known only by its memory)

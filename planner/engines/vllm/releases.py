@@ -158,17 +158,32 @@ VLLM_ROCM_CUSTOM_ALLREDUCE_SINCE = "0.8.3"
 VLLM_ROCM_CUSTOM_ALLREDUCE_ARCHITECTURES = ("CDNA 3", "CDNA 4")  # gfx94* (MI300X, MI325X), gfx95* (MI350X, MI355X)
 
 
-def vllm_custom_allreduce(version: str | None, gpu, custom_all_reduce: bool | None = None) -> bool:
+# vLLM turns its own all-reduce kernel off (distributed/device_communicators/custom_all_reduce.py, 0.33): for a group
+# of a size outside these; over more than two GPUs not all joined by NVLink ("not supported on more than two PCIe-only
+# GPUs"); and where the GPUs cannot reach each other's memory (P2P), as GeForce cards cannot over PCIe
+VLLM_CUSTOM_ALLREDUCE_SIZES = (2, 4, 6, 8, 16)
+
+
+def vllm_custom_allreduce(version: str | None, gpu, custom_all_reduce: bool | None = None, tp: int = 2) -> bool:
     """Whether vLLM's release (None: the current one) all-reduces with its own kernel on `gpu` (None: a GPU planner
-    does not know, taken as NVIDIA's) rather than through NCCL/RCCL. custom_all_reduce: True or False as the run set it
-    (False: --disable-custom-all-reduce; True: AMD's ROCm images before 0.8.3), None for the release's default."""
+    does not know, taken as NVIDIA's) over `tp` GPUs rather than through NCCL/RCCL (VLLM_CUSTOM_ALLREDUCE_SIZES and
+    the links it needs). custom_all_reduce: True or False as the run set it (False: --disable-custom-all-reduce; True:
+    AMD's ROCm images before 0.8.3), None for the release's default."""
     if custom_all_reduce is not None:
         if not isinstance(custom_all_reduce, bool):
             raise WorkloadError(f"custom_all_reduce must be true, false or None (the release's default), got "
                                 f"{shown(custom_all_reduce)}")
         return custom_all_reduce
-    if gpu is None or gpu.vendor != "amd":
+    if tp not in VLLM_CUSTOM_ALLREDUCE_SIZES:
+        return False
+    if gpu is None:
         return True
+    if gpu.vendor != "amd":
+        link = gpu.interconnect.name if gpu.interconnect is not None else ""
+        nvlink = link.startswith("NVLink") and "bridge" not in link  # SXM boards: every GPU joined; a bridge pairs two
+        if tp > 2 and not nvlink:
+            return False
+        return "bridge" in link or nvlink or "GeForce" not in gpu.name  # GeForce has no P2P over PCIe
     release = vllm_release(VLLM_CURRENT if version is None else version)
     return release >= release_tuple(VLLM_ROCM_CUSTOM_ALLREDUCE_SINCE) and any(
         (gpu.architecture or "").startswith(a) for a in VLLM_ROCM_CUSTOM_ALLREDUCE_ARCHITECTURES)
