@@ -79,10 +79,11 @@ def test_sglang_refuses_more_requests_than_the_chunked_pool_holds():
     assert not planner.estimate(SCOUT, engine="sglang", gpu="h100-sxm", tp_size=4, context_length=8192).fits
     kw = dict(engine="sglang", gpu="h100-sxm", tp_size=4, context_length=8192, context=8192,
               mem_fraction_static=fraction)
-    # 178,048 sliding-window tokens: 20 requests keeping their 8,192-token chunk beside one 8,192-token prompt chunk
-    assert planner.estimate(SCOUT, batch=20, **kw).fits
-    refused = planner.estimate(SCOUT, batch=27, **kw)  # the full layers' 222,560 tokens would hold 27
-    assert not refused.fits and "sliding-window pool holds 178,048 tokens" in refused.engine_refusal
+    # 154,828 sliding-window tokens (on what NCCL's communicators leave): 17 requests keeping their 8,192-token chunk
+    # beside one 8,192-token prompt chunk
+    assert planner.estimate(SCOUT, batch=17, **kw).fits
+    refused = planner.estimate(SCOUT, batch=23, **kw)  # the full layers' 193,536 tokens would hold 23
+    assert not refused.fits and "sliding-window pool holds 154,828 tokens" in refused.engine_refusal
 
 
 def test_the_contexts_vllm_published_for_llama_4_scout():

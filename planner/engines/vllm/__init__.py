@@ -21,7 +21,7 @@ from ...units import format_bytes
 from ...weights import is_mxfp4_expert, stage_weights
 from ..common import EngineMemory, arch_key, compute_capable, engine_options, fp8_block_shards, release_tuple
 from ..nccl import vllm_nccl_bytes
-from .hybrid import vllm_hybrid_layout, vllm_hybrid_pages, vllm_state_bytes
+from .hybrid import vllm_hybrid_layout, vllm_hybrid_pages, vllm_stage_tensors, vllm_state_bytes
 from .profile import (
     VLLM_CUSTOM_ALLREDUCE_BYTES,
     VLLM_FUSED_MOE_CHUNK_SIZE,
@@ -246,7 +246,10 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                                 max_num_batched_tokens=o["max_num_batched_tokens"])
     block_size = hybrid.block_size if hybrid else o["block_size"]
     page = ceil(block_size * kv_bytes_per_token_per_layer(spec, kv_dtype) * kv_heads)
-    block_bytes = [hybrid.block_bytes] if hybrid else [page * n for n in stage_layers]
+    if hybrid and pp > 1:  # the whole model's groups, each stage holding its layers of them
+        block_bytes = [hybrid.page_bytes * n for n in vllm_stage_tensors(spec, hybrid.group_size, stage_layers)]
+    else:
+        block_bytes = [hybrid.block_bytes] if hybrid else [page * n for n in stage_layers]
     # each GPU's blocks; the engine takes the fewest over all of them (v1/core/kv_cache_utils.py)
     stage_available = [requested - w - a - charged for w, a in zip(stage_weights_, peaks, strict=True)]
     stage_blocks = [max(0, a) // b for a, b in zip(stage_available, block_bytes, strict=True)]

@@ -207,18 +207,40 @@ def vllm_sliding_pages(spec: ModelSpec, *, tp: int, kv_dtype: str, block_size: i
                        sliding_tokens=window + batches * max_num_batched_tokens)
 
 
+def vllm_stage_tensors(spec: ModelSpec, group_size: int, stage_layers: list[int]) -> list[int]:
+    """The pages a block id takes on each pipeline stage of a sliding-window hybrid: vLLM groups the whole model's
+    layers of each kind in layer order, group_size at a time, and projects the groups onto each stage's layers (0.33
+    v1/core/kv_cache_planning.py get_kv_cache_configs, _project_kv_cache_groups_to_worker); a stage's layers of one
+    group share a page of each block, so a block takes as many pages there as its largest group has layers on it."""
+    kinds = spec.layer_kinds()
+    group_of, seen = [], {}
+    for kind in kinds:  # full and block-sparse layers share full attention's groups
+        key = "sliding" if kind == "sliding" else "full"
+        group_of.append((key, seen.get(key, 0) // group_size))
+        seen[key] = seen.get(key, 0) + 1
+    out, start = [], 0
+    for n in stage_layers:
+        counts: dict = {}
+        for g in group_of[start:start + n]:
+            counts[g] = counts.get(g, 0) + 1
+        out.append(max(counts.values()))
+        start += n
+    return out
+
+
 def vllm_hybrid_layout(spec: ModelSpec, rules: dict, *, tp: int, pp: int, kv_dtype: str, block_size: int,
                        release: tuple[int, ...], gpu=None, prefix_caching: bool | None = None,
                        max_num_batched_tokens: int = 2048) -> HybridPages | None:
-    """The groups vLLM's hybrid KV cache manager makes for `spec` under this release; None where every layer takes
-    the same pages (attention of one kind; sliding windows before 0.9.1, under V0 or over pipeline stages; models
+    """The groups vLLM's hybrid KV cache manager makes for `spec` under this release (over pipeline stages the whole
+    model's groups, each stage holding its layers of them: vllm_stage_tensors); None where every layer takes the same
+    pages (attention of one kind; sliding windows before 0.9.1 or under V0; models
     whose every layer slides by config, which 0.33.0's llama.py runs with full attention: it reads a layer's window
     from config.layer_types only; sliding and full counts unequal but within 1.5× of each other: full pages, more
     than vLLM takes). What planner has not read of the recurrent kinds is refused."""
     kinds = spec.layer_kinds() if not spec.recurrent else ()
     if spec.chunked_attention and release < VLLM_CHUNKED_HYBRID_SINCE:
         return None
-    if "sliding" in kinds and "full" in kinds and rules["v1"] and release >= VLLM_HYBRID_MANAGER_SINCE and pp == 1 \
+    if "sliding" in kinds and "full" in kinds and rules["v1"] and release >= VLLM_HYBRID_MANAGER_SINCE \
             and spec.mla is None:
         return vllm_sliding_pages(spec, tp=tp, kv_dtype=kv_dtype, block_size=block_size, release=release,
                                   max_num_batched_tokens=max_num_batched_tokens)
