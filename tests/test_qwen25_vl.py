@@ -107,6 +107,15 @@ def test_vllm_profiles_the_largest_video():
     assert vllm_encoder_cache_bytes(spec, 128000) == 7 * 16384 * 3584 * 2  # 14 frames: 784 MiB
     assert vllm_encoder_cache_bytes(spec, 32768) == 2 * 16384 * 3584 * 2
     assert vllm_encoder_cache_bytes(spec, 8192) == 16384 * 3584 * 2  # one image (or a frame pair) whatever the length
-    kw = dict(engine="vllm", gpu="h100-sxm", max_model_len=128000)
-    e = planner.estimate(spec, **kw)
-    assert e.activation_bytes - planner.estimate("qwen2.5-7b", **kw).activation_bytes >= 7 * 16384 * 3584 * 2
+    # before them the encoder's forward over the video's 458,752 patches (16,384 tokens × 4 merged, 7 frame pairs)
+    # peaks at its MLP: the layer's input and normed copy (1,280 each), gate_up and its product (3 × 3,420), the
+    # pixels (3 × 2 × 14²), 16-bit: 12 GiB, far above the language model's profile peak
+    from planner.engines.vllm.profile import vllm_encoder_forward_bytes
+
+    forward = 7 * 16384 * 4 * (2 * 1280 + 3 * 3420 + 3 * 2 * 14 * 14) * 2
+    assert vllm_encoder_forward_bytes(spec, 128000) == forward and 11.9 < forward / 2**30 < 12
+    e = planner.estimate(spec, engine="vllm", gpu="h100-sxm", max_model_len=128000)
+    assert e.activation_bytes == forward + 7 * 16384 * 3584 * 2
+    # a 24 GB card: 15.5 GiB of weights and that peak leave no KV cache at 128K (at 32K, 4 frames: 3.4 GiB)
+    assert not planner.estimate(spec, engine="vllm", gpu="rtx-4090").fits
+    assert planner.estimate(spec, engine="vllm", gpu="rtx-4090", max_model_len=32768).fits

@@ -132,5 +132,12 @@ def test_vllm_holds_the_largest_images_encoder_outputs_while_it_profiles():
     kw = dict(engine="vllm", gpu="rtx-4090", max_model_len=28672)
     text = planner.estimate("qwen3-8b", **kw)
     e = planner.estimate(vl, **kw)
-    assert e.activation_bytes == text.activation_bytes + 512 * 2**20
+    # the encoder's own forward over the image's 65,536 patches peaks first, at its MLP: the layer's input and its
+    # normed copy (1,152 each), fc1 and its GELU (4,304 each), the pixels (3 × 2 × 16²), 16-bit: 1.52 GiB, above the
+    # text model's 0.54 GiB; the outputs stay beside whichever is higher
+    from planner.engines.vllm.profile import vllm_encoder_forward_bytes
+
+    forward = 65536 * (2 * 1152 + 2 * 4304 + 3 * 2 * 16 * 16) * 2
+    assert vllm_encoder_forward_bytes(vl, 28672) == forward > text.activation_bytes
+    assert e.activation_bytes == forward + 512 * 2**20
     assert not e.fits and "vLLM would not start" in e.engine_refusal  # the text model fits; the VLM does not

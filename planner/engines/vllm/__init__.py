@@ -29,6 +29,7 @@ from .profile import (
     VLLM_SAMPLER_BYTES_PER_LOGIT,
     vllm_eager_mlp_bytes,
     vllm_encoder_cache_bytes,
+    vllm_encoder_forward_bytes,
     vllm_fused_moe_bytes,
 )
 from .releases import (
@@ -234,7 +235,9 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     charged = ((comm + nccl if rules["comm"] else 0) + (o["cuda_context_bytes"] if rules["context"] else 0)
                + (o["cuda_graph_memory_bytes"] if rules["graphs"] and not o["enforce_eager"] else 0))
     peaks = [layers] * (pp - 1) + [last_stage_peak]
-    peaks[0] += vllm_encoder_cache_bytes(spec, max_model_len)  # the first stage encodes images and holds the outputs
+    # the first stage encodes the largest multimodal item, then holds the outputs through the language model's run
+    outputs = vllm_encoder_cache_bytes(spec, max_model_len)
+    peaks[0] = max(peaks[0], vllm_encoder_forward_bytes(spec, max_model_len)) + outputs
     kv_heads = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / tp) / spec.n_kv_heads  # a rank's share
     # a block's bytes on a GPU: a page per layer of its stage, or, for a hybrid model, a page per layer of a group
     caching = o["enable_prefix_caching"]  # "auto": the release's default

@@ -71,10 +71,23 @@ def vllm_eager_mlp_bytes(shard: ModelSpec, tokens: int, *, tp: int, release: tup
 # its largest image (16,384 tokens), as many as max_model_len holds two by two (temporal_patch_size), at most
 # _MAX_FRAMES_PER_VIDEO = 14: 7 × 16,384 = 114,688 tokens at 128K, unless video is turned off
 # (--limit-mm-per-prompt), which planner does not model. Other encoders take planner's image (Gemma 3's 256 tokens,
-# Pixtral's largest; Llama 4's one tile: a lower bound for its several). The encoder's own forward, which may peak
-# higher, is not modelled: this is the least the profile holds beside the language model's peak.
+# Pixtral's largest; Llama 4's one tile: a lower bound for its several).
+# The encoder's own forward runs on that item whole before the language model's (qwen2_5_vl.py, qwen3_vl.py: no
+# chunking; the encoder uncompiled by default) and peaks at an MLP: for each patch the layer's input, its normed copy,
+# the MLP's hidden (Qwen2.5-VL's gated gate_up and its product, 3 × intermediate_size; Qwen3-VL's fc1 and its GELU,
+# 2 ×), beside the item's pixels (channels × temporal_patch × patch² a patch), all 16-bit: for Qwen2.5-VL's 14-frame
+# video 458,752 patches, 12 GiB. Derived from the layers' shapes, not measured; other encoders' forwards are not
+# modelled (their items are small beside the language model's peak).
 VLLM_QWEN_VL_MAX_IMAGE_TOKENS = 16_777_216 // (32 * 32)
 VLLM_QWEN2_VL_MAX_VIDEO_FRAMES = 14
+
+
+def _largest_item_tokens(v, max_model_len: int) -> int:
+    """The tokens of the largest multimodal item vLLM's profile run encodes (see above)."""
+    if v.kind == "qwen2_5_vl":  # a video of the largest frames, two frames a step of the encoder
+        steps = max_model_len // v.tokens_per_image
+        return v.tokens_per_image * max(1, min(steps, VLLM_QWEN2_VL_MAX_VIDEO_FRAMES // v.temporal_patch))
+    return VLLM_QWEN_VL_MAX_IMAGE_TOKENS if v.kind == "qwen3_vl" else v.tokens_per_image
 
 
 def vllm_encoder_cache_bytes(spec, max_model_len: int) -> int:
@@ -83,8 +96,16 @@ def vllm_encoder_cache_bytes(spec, max_model_len: int) -> int:
     v = spec.vision
     if v is None:
         return 0
-    tokens = VLLM_QWEN_VL_MAX_IMAGE_TOKENS if v.kind == "qwen3_vl" else v.tokens_per_image
-    if v.kind == "qwen2_5_vl":  # a video of the largest frames, two frames a step of the encoder
-        steps = max_model_len // v.tokens_per_image
-        tokens = v.tokens_per_image * max(1, min(steps, VLLM_QWEN2_VL_MAX_VIDEO_FRAMES // v.temporal_patch))
-    return tokens * (v.output_dim or spec.d_model) * (1 + v.deepstack) * 2
+    return _largest_item_tokens(v, max_model_len) * (v.output_dim or spec.d_model) * (1 + v.deepstack) * 2
+
+
+def vllm_encoder_forward_bytes(spec, max_model_len: int) -> int:
+    """The encoder's own forward over the profile run's largest item (16-bit; see above): Qwen2.5-VL's and
+    Qwen3-VL's encoders, 0 for others and for a text-only model."""
+    v = spec.vision
+    if v is None or v.kind not in ("qwen2_5_vl", "qwen3_vl"):
+        return 0
+    patches = _largest_item_tokens(v, max_model_len) * v.shuffle
+    hidden = (3 if v.kind == "qwen2_5_vl" else 2) * v.d_ff
+    pixels = v.channels * v.temporal_patch * v.patch_size**2
+    return patches * (2 * v.d_model + hidden + pixels) * 2
