@@ -156,3 +156,29 @@ def test_the_optimizer_step_under_sharding_updates_only_this_gpus_partition(dist
 def test_a_sequence_beyond_the_models_context_is_refused_as_estimate_refuses_it():
     with pytest.raises(WorkloadError, match="seq_len 204,800 exceeds meta-llama/Llama-3.1-8B's max_context 131,072"):
         train_estimate("meta-llama/Llama-3.1-8B", seq_len=200 * 1024)
+
+
+def test_qlora_keeps_a_moes_fused_experts_unquantized_in_fp32():
+    """transformers 5 holds Qwen3-MoE's routed experts as fused 3-D parameters, which bitsandbytes' conversion
+    (nn.Linear only) leaves 16-bit and prepare_model_for_kbit_training casts to fp32: QLoRA of Qwen3-30B-A3B holds
+    48 × 128 × 3 × 2,048 × 768 expert parameters at 4 bytes (108 GiB), not in NF4; Llama 4's experts are split into
+    linears for quantization and stay 4-bit."""
+    from planner.tensors import weight_tensors
+    from planner.training.states import base_bytes
+
+    spec = load_model("Qwen/Qwen3-30B-A3B")
+    experts = 48 * 128 * 3 * 2048 * 768
+    setup = make_setup(method="qlora")
+    assert base_bytes(spec, setup) > 4 * experts > 100 * 2**30
+    assert not train_estimate(spec, method="qlora", seq_len=2048, gpu="a100-sxm-80gb").fits
+    scout = load_model("meta-llama/Llama-4-Scout-17B-16E-Instruct")
+    scout_experts = sum(t.numel for t in weight_tensors(scout) if t.is_expert)
+    assert base_bytes(scout, setup) < scout_experts  # 4-bit: half a byte each and their scales
+
+
+def test_fp32_training_under_zero_holds_fp32_weights_and_gradients():
+    """Without bf16/fp16 in DeepSpeed's config (precision fp32) ZeRO keeps fp32 weights and gradients and no master
+    copy: Llama-3.1-8B under ZeRO-2 holds its 8.03B weights at 4 bytes on every GPU (29.9 GiB), not 2."""
+    e = train_estimate("meta-llama/Llama-3.1-8B", method="full", precision="fp32", distribution="zero2", n_gpus=8,
+                       gpu="a100-sxm-40gb")
+    assert e.components["weights"] == 4 * 8_030_261_248 and not e.fits

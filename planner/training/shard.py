@@ -3,7 +3,8 @@
 ZeRO follows DeepSpeed's own estimator functions (deepspeed/runtime/zero/stage_1_and_2.py
 estimate_zero2_model_states_mem_needs, stage3.py estimate_zero3_model_states_mem_needs; docs/deepspeed-estimators.md):
 16-bit weights and gradients, and per trainable parameter 16 bytes of optimizer state — an fp32 master copy, an
-fp32 gradient and Adam's two fp32 moments — partitioned over the GPUs. For full fine-tuning with AdamW the figures
+fp32 gradient and Adam's two fp32 moments — partitioned over the GPUs (precision fp32: fp32 weights and gradients,
+no copies). For full fine-tuning with AdamW the figures
 equal DeepSpeed's byte for byte (tests/test_training.py checks every recorded call); other optimizers replace
 Adam's 8 bytes by their own states.
 """
@@ -69,8 +70,11 @@ def per_gpu(spec: ModelSpec, setup: TrainSetup, states: States) -> PerGPU:
                       states.optimizer_state_bytes, 0, bucket, 0)
     p = states.trainable_params
     frozen = states.weights_bytes - (p * states.param_dtype_bytes if setup.adapters else 0)
-    half = 2  # ZeRO and FSDP compute in 16-bit
-    master, fp32_grads = DEEPSPEED_MASTER_BYTES * p, DEEPSPEED_FP32_GRAD_BYTES * p
+    # ZeRO and FSDP compute in 16-bit beside an fp32 master copy and fp32 gradients; in fp32 (no bf16/fp16 in the
+    # DeepSpeed config, no mixed-precision policy) the weights and gradients are the fp32 ones, with no copies
+    full = setup.precision == "fp32"
+    half = 4 if full else 2
+    master, fp32_grads = (0, 0) if full else (DEEPSPEED_MASTER_BYTES * p, DEEPSPEED_FP32_GRAD_BYTES * p)
     opt = _optimizer_fp32(states, setup, spec)
     if dist in ("zero1", "zero2"):
         weights = (frozen if setup.adapters else 0) + half * p

@@ -114,12 +114,21 @@ def _itemsize(precision: str) -> int:
     return 2 if precision == "bf16" else 4
 
 
+# transformers 5 keeps a MoE layer's routed experts as fused 3-D parameters, which bitsandbytes' 4-bit conversion
+# leaves alone (integrations/bitsandbytes.py replace_with_bnb_linear takes nn.Linear and Conv1D modules only;
+# bitsandbytes-foundation/bitsandbytes#1849), so QLoRA holds them 16-bit and prepare_model_for_kbit_training then
+# casts them to fp32 like every other unquantized parameter: Qwen3-30B-A3B's 29B expert parameters take 108 GiB.
+# Llama 4's are split into linears for quantization first (quantizers/base.py MODULES_TO_PATCH_FOR_QUANTIZATION).
+BNB_SPLIT_EXPERTS = ("llama4_text",)
+
+
 def base_bytes(spec: ModelSpec, setup: TrainSetup) -> int:
     """The frozen or full model's weights as held during training.
 
     full and lora: every tensor in bf16 (precision bf16) or fp32 (mixed, fp32). qlora: NF4 with double
     quantization for the linear layers (the planner catalog's nf4-dq layout, what transformers' bitsandbytes
-    integration stores), and every tensor it leaves unquantized (embeddings, norms, lm_head) in fp32, because
+    integration stores), and every tensor it leaves unquantized (embeddings, norms, lm_head, a MoE's fused routed
+    experts: BNB_SPLIT_EXPERTS) in fp32, because
     peft's prepare_model_for_kbit_training casts all 16-bit parameters that are not Params4bit to float32
     (peft/utils/other.py).
     """
@@ -129,7 +138,8 @@ def base_bytes(spec: ModelSpec, setup: TrainSetup) -> int:
         return sum(t.numel for t in weight_tensors(spec)) * (2 if setup.precision == "bf16" else 4)
     total = 0
     for t, (_, _, nbytes) in zip(weight_tensors(spec), tensor_bytes(spec, "nf4-dq"), strict=True):
-        total += 4 * t.numel if nbytes == 2 * t.numel else nbytes
+        unquantized = nbytes == 2 * t.numel or (t.is_expert and spec.model_type not in BNB_SPLIT_EXPERTS)
+        total += 4 * t.numel if unquantized else nbytes
     return total
 
 
