@@ -182,3 +182,17 @@ def test_fp32_training_under_zero_holds_fp32_weights_and_gradients():
     e = train_estimate("meta-llama/Llama-3.1-8B", method="full", precision="fp32", distribution="zero2", n_gpus=8,
                        gpu="a100-sxm-40gb")
     assert e.components["weights"] == 4 * 8_030_261_248 and not e.fits
+
+
+def test_fsdp_accumulating_micro_batches_holds_whole_gradients():
+    """transformers' Trainer runs each micro-batch but the last of an accumulation under FSDP's no_sync, which keeps
+    the full model's gradients rather than shards (torch.distributed.fsdp no_sync): Llama-3.1-8B over 8 GPUs holds
+    8.03B fp32 gradients on each while 8 micro-batches accumulate, and no longer fits an A100 40GB."""
+    kw = dict(method="full", distribution="fsdp", n_gpus=8, gpu="a100-sxm-40gb")
+    one = train_estimate("meta-llama/Llama-3.1-8B", gradient_accumulation=1, **kw)
+    eight = train_estimate("meta-llama/Llama-3.1-8B", gradient_accumulation=8, **kw)
+    assert one.fits and not eight.fits
+    assert eight.components["gradients"] == 4 * 8_030_261_248
+    # ZeRO shards what accumulates (DeepSpeed's own accumulation, not no_sync)
+    zero = train_estimate("meta-llama/Llama-3.1-8B", gradient_accumulation=8, **{**kw, "distribution": "zero3"})
+    assert zero.components["gradients"] < 8_030_261_248

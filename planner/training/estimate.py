@@ -125,6 +125,9 @@ def activation_parts(spec, setup: TrainSetup) -> dict[str, int]:
             "logits_forward": logits["forward_peak"] * n, "logits_backward": logits["backward_peak"] * n}
 
 
+FSDP_NO_SYNC_GRAD_BYTES = 4  # an unsharded fp32 gradient per trainable parameter while micro-batches accumulate
+
+
 def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
     """Training memory of `model` (a name, path or ModelSpec) on one GPU; options are TrainSetup fields
     (method, precision, optimizer, lora_rank, lora_targets, gradient_checkpointing, micro_batch, seq_len, …)."""
@@ -148,6 +151,10 @@ def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
     held = g.weights_bytes + g.master_weights_bytes + g.optimizer_state_bytes - paged + g.gathered_bytes
     grads_all = g.gradient_bytes + g.ddp_bucket_bytes
     grads_held = grads_all if setup.gradient_accumulation > 1 else 0
+    if setup.distribution == "fsdp" and setup.gradient_accumulation > 1:
+        # the Trainer runs every micro-batch but the last under FSDP's no_sync (transformers trainer.py, accelerate),
+        # which keeps "the full model gradients (instead of gradient shards)" (torch FSDP no_sync), in fp32
+        grads_held = FSDP_NO_SYNC_GRAD_BYTES * states.trainable_params
     temp = optimizer_temp_bytes(setup, *_stepped(setup, states))
     if setup.offload_optimizer:
         temp = 0  # the step runs on the CPU
