@@ -196,3 +196,12 @@ def test_fsdp_accumulating_micro_batches_holds_whole_gradients():
     # ZeRO shards what accumulates (DeepSpeed's own accumulation, not no_sync)
     zero = train_estimate("meta-llama/Llama-3.1-8B", gradient_accumulation=8, **{**kw, "distribution": "zero3"})
     assert zero.components["gradients"] < 8_030_261_248
+
+
+def test_zero_with_mixed_precision_keeps_no_autocast_copy_of_the_model():
+    """DeepSpeed computes on its own bf16 weights (fp32 only in the optimizer's master copy): autocast has nothing to
+    cast, so no bf16 copy of every linear is kept, whatever --precision mixed asks of a single GPU."""
+    kw = dict(method="full", distribution="zero3", n_gpus=8, gpu="h100-sxm")
+    mixed = train_estimate("meta-llama/Llama-3.1-70B", precision="mixed", **kw)
+    bf16 = train_estimate("meta-llama/Llama-3.1-70B", precision="bf16", **kw)
+    assert mixed.components["weights"] == bf16.components["weights"] < 25 * 2**30
