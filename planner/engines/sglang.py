@@ -174,9 +174,18 @@ def sglang_prefill_graph_sizes(max_tokens: int) -> list[int]:
     return [n for n in sizes if n <= max_tokens]
 
 
+# SGLang 0.5.23 turns the prefill CUDA graphs off for a multimodal model ("Breakable CUDA graph is incompatible with
+# multimodal model; disabling prefill CUDA graph": srt/arg_groups/cuda_graph_hook.py) unless its architecture is on
+# multimodal_breakable_cuda_graph_supported_model_archs (configs/model_config.py): of planner's, Qwen3.5's
+SGLANG_MM_PREFILL_GRAPHS = ("qwen3_5_text", "qwen3_5_moe_text")
+
+
 def sglang_prefill_graph_mib(spec: ModelSpec | None, chunked: int) -> float:
     """What mem_fraction_static reserves for the prefill CUDA graphs (on by default on CUDA): 8 MiB per captured size
-    up to the chunked prefill size (4,096 at most for Llama-2 models), 1.5 GiB for MLA models."""
+    up to the chunked prefill size (4,096 at most for Llama-2 models), 1.5 GiB for MLA models, none for a multimodal
+    model SGLang runs without them (SGLANG_MM_PREFILL_GRAPHS)."""
+    if spec is not None and spec.vision is not None and spec.model_type not in SGLANG_MM_PREFILL_GRAPHS:
+        return 0  # a multimodal model off SGLang's list runs its prefill without CUDA graphs
     if spec is not None and spec.mla is not None:
         return SGLANG_MLA_PREFILL_GRAPH_MIB
     llama2 = spec is not None and "llama-2" in spec.name.lower()
