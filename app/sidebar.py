@@ -222,11 +222,11 @@ def _engine_controls(state: dict, spec) -> None:
                options=["default", "on", "off"])
         widget("number_input", "ngl", "GPU layers (num_gpu; the rest in CPU RAM)", where=box, min_value=0,
                max_value=MAX_LAYERS + 1, value=None, placeholder="Ollama decides")
-        widget("number_input", "n_ubatch", "num_batch (llama-server's -b/-ub, 0.30+)", where=box, min_value=1,
+        widget("number_input", "n_ubatch", "num_batch (the runner's batch and ubatch)", where=box, min_value=1,
                max_value=MAX_CONTEXT, value=None, placeholder="Ollama's choice (512–2,048)",
-               help="From 0.30 Ollama starts llama-server with -b and -ub set to num_batch, by default 1,024 beyond "
-               "4,096 tokens of context and 2,048 beyond 32,768 where its prediction leaves room; the prompt's "
-               "compute buffer grows with it. Earlier releases run their own runner at 512.")
+               help="The runner's batch and ubatch: 512 by default until 0.30; from 0.30 Ollama starts llama-server "
+               "with -b and -ub set to num_batch, by default 1,024 beyond 4,096 tokens of context and 2,048 beyond "
+               "32,768 where its prediction leaves room. The prompt's compute buffer grows with it.")
         _host_memory(box)
     elif engine == "sglang":
         widget("number_input", "mfs", "mem_fraction_static", where=box, min_value=0.01, max_value=0.99,

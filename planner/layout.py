@@ -22,8 +22,7 @@ def check_tensor_parallel(spec: ModelSpec, n: int) -> None:
             raise LayoutError(f"tensor parallel {n}: {spec.name}'s {what} {width} does not divide by {n}")
 
 
-def check_group_shards(spec: ModelSpec, quant: str, tp: int, *, expert_tp: int | None = None,
-                       engine: str = "vLLM and SGLang") -> None:
+def check_group_shards(spec: ModelSpec, quant: str, tp: int, *, engine: str = "vLLM and SGLang") -> None:
     """Refuse a tensor-parallel split of group-quantized integer weights (AWQ, GPTQ, int4 of torchao or
     compressed-tensors) that leaves a row-parallel shard (o_proj, the MLP's down projection, an expert's: split along
     their inputs) a whole number of groups short: each GPU's input columns must hold whole groups. vLLM (0.33
@@ -32,7 +31,7 @@ def check_group_shards(spec: ModelSpec, quant: str, tp: int, *, expert_tp: int |
     awq_linear.py, gptq_linear.py) stop at load: Qwen2.5-72B's 29,568-wide MLP over 4 GPUs is 7,392 columns, 57.75
     groups of 128. Routed experts run in the fused-MoE kernels, which are not held to it here: a published vLLM run
     split Qwen3-Coder-30B-A3B's GPTQ experts (768 wide) over 4 GPUs, 192 columns each (benchmarks/data,
-    btbtyler09/mi100-llm-testing). expert_tp: accepted for the engines' calls, not used."""
+    btbtyler09/mi100-llm-testing)."""
     from .quant.catalog import get_quant
 
     layout = get_quant(quant).layout

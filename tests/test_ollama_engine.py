@@ -361,10 +361,11 @@ def test_ollama_picks_llama_servers_batch_by_context_and_free_memory():
     fixed = estimate("llama3.1:8b", engine="ollama", gpu="rtx-4090", num_batch=512)
     assert auto.engine_details["num_batch"] == 1024 and auto.engine_details["n_ubatch"] == 1024
     assert auto.activation_bytes > fixed.activation_bytes
+    # before 0.30 Ollama's own runner took num_batch as its batch and ubatch, 512 unless set
     old = estimate("llama3.1:8b", engine="ollama", gpu="rtx-4090", engine_version="0.12.0")
     assert old.engine_details["num_batch"] == 512
-    with pytest.raises(WorkloadError, match="num_batch is llama-server's from 0.30.0"):
-        estimate("llama3.1:8b", engine="ollama", gpu="rtx-4090", engine_version="0.12.0", num_batch=1024)
+    big = estimate("llama3.1:8b", engine="ollama", gpu="rtx-4090", engine_version="0.12.0", num_batch=1024)
+    assert big.engine_details["n_ubatch"] == 1024 and big.activation_bytes > old.activation_bytes
 
 
 def test_ollama_ps_size_is_the_gpus_buffers_when_every_layer_is_there():

@@ -186,9 +186,14 @@ def test_fit_ranks_only_layouts_the_engine_accepts_and_that_fit(model, context, 
     spec = load_model(model)
     context = min(context, spec.max_context)
     df = fit(model, context=context, batch=batch, gpus=["rtx-4090", "l40s", "h100-sxm"], quants=["bf16", "q4_k_m"])
+    from planner.fit import _engine_chunk
+
     for r in df.itertuples():
         check_layout(spec, load_gpu(r.gpu), r.n_gpus, "tp")
-        p = plan(model, gpu=r.gpu, n_gpus=r.n_gpus, quant=r.quant, kv_dtype=r.kv_dtype, context=context, batch=batch)
+        # a "tensor" row is vLLM's split, its prompt prefilled in vLLM's chunks
+        chunk = {"chunk": _engine_chunk(spec, load_gpu(r.gpu), context)} if r.split == "tensor" else {}
+        p = plan(model, gpu=r.gpu, n_gpus=r.n_gpus, quant=r.quant, kv_dtype=r.kv_dtype, context=context, batch=batch,
+                 **chunk)
         assert p.fits and r.fits
 
 

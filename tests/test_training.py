@@ -182,17 +182,26 @@ def test_fp32_training_under_zero_holds_fp32_weights_and_gradients():
     e = train_estimate("meta-llama/Llama-3.1-8B", method="full", precision="fp32", distribution="zero2", n_gpus=8,
                        gpu="a100-sxm-40gb")
     assert e.components["weights"] == 4 * 8_030_261_248 and not e.fits
+    # ZeRO-3 partitions fp32 weights, fp32 gradients and DeepSpeed's fp32 master clone: more than the mixed run's
+    kw = dict(method="full", distribution="zero3", n_gpus=8, gpu="a100-sxm-40gb")
+    fp32 = train_estimate("meta-llama/Llama-3.1-8B", precision="fp32", **kw)
+    mixed = train_estimate("meta-llama/Llama-3.1-8B", precision="mixed", **kw)
+    assert fp32.components["master_weights"] == 4 * 8_030_261_248 // 8
+    assert fp32.total_bytes > mixed.total_bytes
 
 
 def test_fsdp_accumulating_micro_batches_holds_whole_gradients():
     """transformers' Trainer runs each micro-batch but the last of an accumulation under FSDP's no_sync, which keeps
     the full model's gradients rather than shards (torch.distributed.fsdp no_sync): Llama-3.1-8B over 8 GPUs holds
-    8.03B fp32 gradients on each while 8 micro-batches accumulate, and no longer fits an A100 40GB."""
+    8.03B gradients on each while 8 micro-batches accumulate (bf16 like its parameters; fp32 under mixed precision),
+    and no longer fits an A100 40GB."""
     kw = dict(method="full", distribution="fsdp", n_gpus=8, gpu="a100-sxm-40gb")
     one = train_estimate("meta-llama/Llama-3.1-8B", gradient_accumulation=1, **kw)
     eight = train_estimate("meta-llama/Llama-3.1-8B", gradient_accumulation=8, **kw)
     assert one.fits and not eight.fits
-    assert eight.components["gradients"] == 4 * 8_030_261_248
+    assert eight.components["gradients"] == 2 * 8_030_261_248
+    mixed = train_estimate("meta-llama/Llama-3.1-8B", gradient_accumulation=8, precision="mixed", **kw)
+    assert mixed.components["gradients"] == 4 * 8_030_261_248
     # ZeRO shards what accumulates (DeepSpeed's own accumulation, not no_sync)
     zero = train_estimate("meta-llama/Llama-3.1-8B", gradient_accumulation=8, **{**kw, "distribution": "zero3"})
     assert zero.components["gradients"] < 8_030_261_248

@@ -275,12 +275,12 @@ def test_vllm_turns_its_all_reduce_kernel_off_where_its_source_says():
 
 
 def test_pipeline_stages_hold_their_layers_of_the_whole_models_sliding_groups():
-    """vLLM groups a sliding-window model's layers over the whole model and projects the groups onto each stage
-    (0.33 kv_cache_planning.py get_kv_cache_configs; a block costs the largest group's pages on the stage,
-    _get_kv_cache_bytes_per_block): gpt-oss-120b over 2 stages keeps its sliding groups (18 full, 18 sliding layers,
-    9 of each group on a stage) and about the concurrency 2-way tensor parallel gives, where full pages on every
-    layer gave 8.7×; Gemma 3 27B (10 full, 52 sliding layers in groups of 10) holds a whole sliding group on each
-    stage beside half its full group, so its full-attention blocks waste half their pages."""
+    """vLLM groups a sliding-window model's layers over the whole model, dealing each kind's layers out to its groups
+    in turn (from 0.11: layers[i::num_groups]), and projects the groups onto each stage (0.33 kv_cache_planning.py
+    get_kv_cache_configs; a block costs the largest group's pages on the stage, _get_kv_cache_bytes_per_block):
+    gpt-oss-120b over 2 stages keeps about the concurrency 2-way tensor parallel gives, where full pages on every
+    layer gave 8.7×; Gemma 3 27B's 52 sliding layers in 6 groups and 10 full in one put at most 5 of a group on
+    each of 2 stages (10 when 0.10 filled groups with consecutive layers)."""
     from planner.engines.vllm.hybrid import vllm_stage_tensors
 
     kw = dict(engine="vllm", gpu="h100-sxm")
@@ -289,7 +289,9 @@ def test_pipeline_stages_hold_their_layers_of_the_whole_models_sliding_groups():
     assert pp["hybrid_sliding_groups"] == tp["hybrid_sliding_groups"] == 1
     assert 14 < pp["max_concurrency"] < 17 and abs(pp["max_concurrency"] / tp["max_concurrency"] - 1) < 0.05
     gemma = load_model("google/gemma-3-27b-it")
-    assert vllm_stage_tensors(gemma, 10, [31, 31]) == [10, 10]
-    # 8 layers a stage: stage 0 holds sliding layers s0-s6 (7 of group 0) and full layer 5; stage 1 holds s7-s9 of
-    # group 0 and s10-s13 of group 1 (4) and full layer 11
-    assert vllm_stage_tensors(gemma, 10, [8] * 7 + [6])[:2] == [7, 4]
+    # stage 0 (layers 0-30): sliding layers s0-s25, s_j in group j mod 6 (s0, s6, s12, s18, s24 in group 0: 5), and
+    # full layers 5, 11, 17, 23, 29 of the one full group (5)
+    assert vllm_stage_tensors(gemma, 10, [31, 31]) == [5, 5]
+    assert vllm_stage_tensors(gemma, 10, [31, 31], (0, 10, 0)) == [10, 10]  # s0-s9 on stage 0
+    g2 = estimate("google/gemma-3-27b-it", quant="awq", pipeline_parallel_size=2, gpu="rtx-4090", engine="vllm")
+    assert g2.fits and g2.engine_details["max_concurrency"] > 1.5

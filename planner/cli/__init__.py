@@ -110,8 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sglang: GiB of each GPU's decoder-layer weights kept in host memory (default 0)")
     e.add_argument("--num-ctx", type=positive, help="ollama: num_ctx (default: 4K/32K/256K by the GPU's memory)")
     e.add_argument("--num-gpu", type=int, help="ollama: num_gpu, the layers on the GPU (default: Ollama decides)")
-    e.add_argument("--num-batch", type=positive, help="ollama: num_batch, llama-server's -b/-ub (from 0.30; default: "
-                   "Ollama's choice, 512-2048 by context and free memory)")
+    e.add_argument("--num-batch", type=positive, help="ollama: num_batch, the runner's batch and ubatch (default 512; "
+                   "from 0.30 llama-server's -b/-ub, by default Ollama's choice, 512-2048 by context and free memory)")
     e.add_argument("--num-parallel", type=positive, help="ollama: OLLAMA_NUM_PARALLEL (default 1; before "
                    "0.10 Ollama tried 4 slots, 2 from 0.6.7, and took 1 where those did not fit the GPU)")
     e.add_argument("--kv-cache-type", choices=["f16", "q8_0", "q4_0"],

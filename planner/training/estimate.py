@@ -134,6 +134,7 @@ def activation_parts(spec, setup: TrainSetup) -> dict[str, int]:
 
 
 FSDP_NO_SYNC_GRAD_BYTES = 4  # an unsharded fp32 gradient per trainable parameter while micro-batches accumulate
+#                              (2, bf16, where the parameters are bf16)
 
 
 def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
@@ -162,8 +163,9 @@ def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
     grads_held = grads_all if setup.gradient_accumulation > 1 else 0
     if setup.distribution == "fsdp" and setup.gradient_accumulation > 1:
         # the Trainer runs every micro-batch but the last under FSDP's no_sync (transformers trainer.py, accelerate),
-        # which keeps "the full model gradients (instead of gradient shards)" (torch FSDP no_sync), in fp32
-        grads_held = FSDP_NO_SYNC_GRAD_BYTES * states.trainable_params
+        # which keeps "the full model gradients (instead of gradient shards)" (torch FSDP no_sync), in the
+        # parameters' dtype
+        grads_held = (2 if setup.precision == "bf16" else FSDP_NO_SYNC_GRAD_BYTES) * states.trainable_params
     temp = optimizer_temp_bytes(setup, *_stepped(setup, states))
     if setup.offload_optimizer:
         temp = 0  # the step runs on the CPU

@@ -3,8 +3,8 @@
 ZeRO follows DeepSpeed's own estimator functions (deepspeed/runtime/zero/stage_1_and_2.py
 estimate_zero2_model_states_mem_needs, stage3.py estimate_zero3_model_states_mem_needs; docs/deepspeed-estimators.md):
 16-bit weights and gradients, and per trainable parameter 16 bytes of optimizer state — an fp32 master copy, an
-fp32 gradient and Adam's two fp32 moments — partitioned over the GPUs (precision fp32: fp32 weights and gradients,
-no copies). For full fine-tuning with AdamW the figures
+fp32 gradient and Adam's two fp32 moments — partitioned over the GPUs (precision fp32: fp32 weights and gradients
+beside DeepSpeed's fp32 master clone; FSDP keeps none). For full fine-tuning with AdamW the figures
 equal DeepSpeed's byte for byte (tests/test_training.py checks every recorded call); other optimizers replace
 Adam's 8 bytes by their own states.
 """
@@ -70,11 +70,15 @@ def per_gpu(spec: ModelSpec, setup: TrainSetup, states: States) -> PerGPU:
                       states.optimizer_state_bytes, 0, bucket, 0)
     p = states.trainable_params
     frozen = states.weights_bytes - (p * states.param_dtype_bytes if setup.adapters else 0)
-    # ZeRO and FSDP compute in 16-bit beside an fp32 master copy and fp32 gradients; in fp32 (no bf16/fp16 in the
-    # DeepSpeed config, no mixed-precision policy) the weights and gradients are the fp32 ones, with no copies
+    # ZeRO and FSDP compute in 16-bit beside an fp32 master copy and fp32 gradients. In fp32 (no bf16/fp16 in the
+    # DeepSpeed config, no mixed-precision policy) the weights and gradients are fp32: DeepSpeed still clones its
+    # partition into an fp32 master (stage_1_and_2.py single_partition_of_fp32_groups, stage3.py
+    # fp32_partitioned_groups_flat: .clone().float()), FSDP keeps none; ZeRO-1/2's gradients are then the fp32 ones
+    # (no second copy), ZeRO-3's and FSDP's partition of them stays
     full = setup.precision == "fp32"
     half = 4 if full else 2
-    master, fp32_grads = (0, 0) if full else (DEEPSPEED_MASTER_BYTES * p, DEEPSPEED_FP32_GRAD_BYTES * p)
+    master = 0 if full and dist == "fsdp" else DEEPSPEED_MASTER_BYTES * p
+    fp32_grads = 0 if full and dist in ("zero1", "zero2") else DEEPSPEED_FP32_GRAD_BYTES * p
     opt = _optimizer_fp32(states, setup, spec)
     if dist in ("zero1", "zero2"):
         weights = (frozen if setup.adapters else 0) + half * p

@@ -124,13 +124,15 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     est = None
     if estimated:
         for slots in tries:
-            est = _estimate(spec, quant, release, num_ctx, slots, cache, flash, free, minimum_bytes, metal, num_gpu)
+            est = _estimate(spec, quant, release, num_ctx, slots, cache, flash, free, minimum_bytes, metal, num_gpu,
+                            o["num_batch"] or OLLAMA_NUM_BATCH)
             if est.layers == est.layers_model or (num_gpu is not None and est.layers >= num_gpu):
                 break
         if est.layers < min(est.layers_model, num_gpu if num_gpu is not None else est.layers_model) \
                 and len(tries) > 1:
             slots = 1  # pickBestPartialFitByLibrary: one slot when none fits whole
-            est = _estimate(spec, quant, release, num_ctx, 1, cache, flash, free, minimum_bytes, metal, num_gpu)
+            est = _estimate(spec, quant, release, num_ctx, 1, cache, flash, free, minimum_bytes, metal, num_gpu,
+                            o["num_batch"] or OLLAMA_NUM_BATCH)
     else:
         slots = tries[0]
     if batch > slots:
@@ -140,16 +142,14 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
                             "at once; set num_parallel")
     build = ollama_llamacpp_build(release)  # the runner's llama.cpp: its layout, padding and host inputs
     split = llamacpp_rules(build)["streams"] == "split"
-    num_batch = o["num_batch"] or OLLAMA_NUM_BATCH
+    num_batch = o["num_batch"] or OLLAMA_NUM_BATCH  # the runner's batch and ubatch (its NewContextParams)
     if since(release, "llama_server"):  # llama-server takes -b N -ub N, N Ollama's choice unless num_batch is set
         num_batch = o["num_batch"] or ollama_auto_batch(spec, quant, num_ctx * slots, free, flash, library)
-    elif o["num_batch"] not in (0, OLLAMA_NUM_BATCH):
-        raise WorkloadError(f"num_batch: planner follows Ollama {release_name(release)}'s own runner at its default "
-                            f"of {OLLAMA_NUM_BATCH} (num_batch is llama-server's from 0.30.0), got {o['num_batch']}")
     common = dict(quant=quant, kv_dtype=cache, context=num_ctx, batch=slots, n_parallel=slots,
                   n_ctx=num_ctx * slots, flash_attn=flash, engine_version=f"b{build}",
                   device_vendor={"metal": "apple", "rocm": "amd"}.get(library, "nvidia"),
-                  **({"n_batch": num_batch, "n_ubatch": num_batch} if since(release, "llama_server") else {}),
+                  **({"n_batch": num_batch, "n_ubatch": num_batch} if num_batch != OLLAMA_NUM_BATCH
+                     or since(release, "llama_server") else {}),
                   kv_unified=rules["unified_kv"] and slots > 1 if split else None)
     if spec.mla is not None:  # Ollama's library files of MLA models predate llama.cpp's MLA conversion (its 0.32.13
         # runs deepseek-coder-v2:16b with K n_head·192 and V n_head·128): every head cached, unless a file read says
@@ -240,9 +240,9 @@ def ollama_auto_batch(spec: ModelSpec, quant: str, cells: int, free: int, flash:
 
 
 def _estimate(spec, quant, release, num_ctx, slots, cache, flash, free, minimum, metal,
-              num_gpu=None) -> OllamaEstimate:
+              num_gpu=None, num_batch: int = OLLAMA_NUM_BATCH) -> OllamaEstimate:
     return estimate_gpu_layers(spec, quant, context=num_ctx * slots,
-                               batch=graph_batch(release, num_ctx * slots, slots, OLLAMA_NUM_BATCH),
+                               batch=graph_batch(release, num_ctx * slots, slots, num_batch),
                                slots=slots, cache=cache, flash_attn=flash, free_bytes=free, minimum_bytes=minimum,
                                metal=metal, release=release, num_gpu=num_gpu)
 

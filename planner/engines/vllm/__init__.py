@@ -124,8 +124,9 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     (vllm_stage_layers) with every matrix split tensor_parallel_size ways (planner.weights.stage_weights), its share
     of the KV heads (an MLA latent whole), its heads' and MLP columns' activations beside the whole residual stream
     (planner.activations.tp_shard), the sampler's full logits on the last stage, and with tensor parallel the custom
-    all-reduce buffers and NCCL's communicators (planner.engines.nccl). With enable_expert_parallel a MoE's routed
-    experts spread whole over the tp × dp GPUs instead of being split tp ways. Every GPU gets the fewest blocks any of
+    all-reduce buffers and NCCL's communicators (planner.engines.nccl). A MoE's routed experts go over the tp × dp GPUs
+    (the data-parallel ranks join their split): each expert's columns split, or with enable_expert_parallel whole
+    experts, the first n_experts mod (tp × dp) GPUs one more each. Every GPU gets the fewest blocks any of
     them has room for (v1/core/kv_cache_utils.py); the figures returned are that GPU's.
     """
     version = options.pop("engine_version", None) or VLLM_CURRENT
@@ -192,7 +193,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
         if tp > 1:
             check_tensor_parallel(spec, tp)
         fp8_block_shards("vllm", spec, quant, tp, expert_tp=1 if expert_parallel else ep, release=release)
-        check_group_shards(spec, quant, tp, expert_tp=1 if expert_parallel else ep, engine="vLLM")
+        check_group_shards(spec, quant, tp, engine="vLLM")
     if pp > spec.n_layers:
         raise LayoutError(f"pipeline_parallel_size {pp} exceeds {spec.name}'s {spec.n_layers} layers")
     util = o["gpu_memory_utilization"]
@@ -237,7 +238,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     peaks = [layers] * (pp - 1) + [last_stage_peak]
     # the first stage encodes the largest multimodal item, then holds the outputs through the language model's run
     outputs = vllm_encoder_cache_bytes(spec, max_model_len)
-    peaks[0] = max(peaks[0], vllm_encoder_forward_bytes(spec, max_model_len)) + outputs
+    peaks[0] = max(peaks[0], vllm_encoder_forward_bytes(spec, max_model_len, tp)) + outputs
     kv_heads = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / tp) / spec.n_kv_heads  # a rank's share
     # a block's bytes on a GPU: a page per layer of its stage, or, for a hybrid model, a page per layer of a group
     caching = o["enable_prefix_caching"]  # "auto": the release's default
@@ -250,7 +251,8 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     block_size = hybrid.block_size if hybrid else o["block_size"]
     page = ceil(block_size * kv_bytes_per_token_per_layer(spec, kv_dtype) * kv_heads)
     if hybrid and pp > 1:  # the whole model's groups, each stage holding its layers of them
-        block_bytes = [hybrid.page_bytes * n for n in vllm_stage_tensors(spec, hybrid.group_size, stage_layers)]
+        block_bytes = [hybrid.page_bytes * n
+                       for n in vllm_stage_tensors(spec, hybrid.group_size, stage_layers, release)]
     else:
         block_bytes = [hybrid.block_bytes] if hybrid else [page * n for n in stage_layers]
     # each GPU's blocks; the engine takes the fewest over all of them (v1/core/kv_cache_utils.py)

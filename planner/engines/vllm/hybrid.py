@@ -188,7 +188,7 @@ ASYNC_CONCURRENT_BATCHES = 2  # config/vllm.py max_concurrent_batches: "Async sc
 
 
 def vllm_sliding_pages(spec: ModelSpec, *, tp: int, kv_dtype: str, block_size: int, release: tuple[int, ...],
-                       max_num_batched_tokens: int) -> HybridPages | None:
+                       max_num_batched_tokens: int, pp: int = 1) -> HybridPages | None:
     """Full-attention and sliding-window layers in groups of as many layers (the smaller count), one page size; None
     for unequal counts within 1.5× of each other, which 0.33.0 groups by the larger count (kv_cache_planning.py:521-532)
     from a release not read: full pages everywhere then, more than vLLM takes."""
@@ -198,7 +198,8 @@ def vllm_sliding_pages(spec: ModelSpec, *, tp: int, kv_dtype: str, block_size: i
         return None
     per_token = _attention_bytes_per_token(spec, kv_dtype, tp)
     group = min(full, sliding)
-    batches = ASYNC_CONCURRENT_BATCHES if release >= VLLM_IN_FLIGHT_BATCHES_SINCE else 1
+    # config/vllm.py max_concurrent_batches: 2 for async scheduling on one stage, one batch a stage over several
+    batches = (ASYNC_CONCURRENT_BATCHES if pp == 1 else pp) if release >= VLLM_IN_FLIGHT_BATCHES_SINCE else 1
     # ChunkedLocalAttentionSpec: attention_chunk_size + the scheduled tokens; SlidingWindowSpec: sliding_window − 1 +
     # them (v1/kv_cache_interface.py)
     window = spec.sliding_window if spec.chunked_attention else spec.sliding_window - 1
@@ -207,17 +208,27 @@ def vllm_sliding_pages(spec: ModelSpec, *, tp: int, kv_dtype: str, block_size: i
                        sliding_tokens=window + batches * max_num_batched_tokens)
 
 
-def vllm_stage_tensors(spec: ModelSpec, group_size: int, stage_layers: list[int]) -> list[int]:
+# From 0.11.0 vLLM deals a kind's layers out to its groups in turn, layers[i::num_groups], so that each pipeline stage
+# holds a few of every group (v1/core/kv_cache_utils.py, vllm-project/vllm#23974); 0.10's groups take consecutive
+# layers, group_size at a time
+VLLM_ROUND_ROBIN_GROUPS_SINCE = (0, 11, 0)
+
+
+def vllm_stage_tensors(spec: ModelSpec, group_size: int, stage_layers: list[int],
+                       release: tuple[int, ...] = VLLM_ROUND_ROBIN_GROUPS_SINCE) -> list[int]:
     """The pages a block id takes on each pipeline stage of a sliding-window hybrid: vLLM groups the whole model's
-    layers of each kind in layer order, group_size at a time, and projects the groups onto each stage's layers (0.33
-    v1/core/kv_cache_planning.py get_kv_cache_configs, _project_kv_cache_groups_to_worker); a stage's layers of one
-    group share a page of each block, so a block takes as many pages there as its largest group has layers on it."""
-    kinds = spec.layer_kinds()
+    layers of each kind (VLLM_ROUND_ROBIN_GROUPS_SINCE: in turn, or consecutively before 0.11) and projects the
+    groups onto each stage's layers (0.33 v1/core/kv_cache_planning.py get_kv_cache_configs,
+    _project_kv_cache_groups_to_worker); a block costs the largest group's pages on the stage
+    (_get_kv_cache_bytes_per_block)."""
+    kinds = ["sliding" if k == "sliding" else "full" for k in spec.layer_kinds()]  # block-sparse: full attention's
+    groups = {k: _cdiv(kinds.count(k), group_size) for k in set(kinds)}
+    round_robin = release >= VLLM_ROUND_ROBIN_GROUPS_SINCE
     group_of, seen = [], {}
-    for kind in kinds:  # full and block-sparse layers share full attention's groups
-        key = "sliding" if kind == "sliding" else "full"
-        group_of.append((key, seen.get(key, 0) // group_size))
-        seen[key] = seen.get(key, 0) + 1
+    for kind in kinds:
+        j = seen.get(kind, 0)
+        group_of.append((kind, j % groups[kind] if round_robin else j // group_size))
+        seen[kind] = j + 1
     out, start = [], 0
     for n in stage_layers:
         counts: dict = {}
@@ -243,7 +254,7 @@ def vllm_hybrid_layout(spec: ModelSpec, rules: dict, *, tp: int, pp: int, kv_dty
     if "sliding" in kinds and "full" in kinds and rules["v1"] and release >= VLLM_HYBRID_MANAGER_SINCE \
             and spec.mla is None:
         return vllm_sliding_pages(spec, tp=tp, kv_dtype=kv_dtype, block_size=block_size, release=release,
-                                  max_num_batched_tokens=max_num_batched_tokens)
+                                  max_num_batched_tokens=max_num_batched_tokens, pp=pp)
     if not spec.recurrent:
         return None
     if not rules["v1"]:

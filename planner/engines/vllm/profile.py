@@ -99,13 +99,14 @@ def vllm_encoder_cache_bytes(spec, max_model_len: int) -> int:
     return _largest_item_tokens(v, max_model_len) * (v.output_dim or spec.d_model) * (1 + v.deepstack) * 2
 
 
-def vllm_encoder_forward_bytes(spec, max_model_len: int) -> int:
-    """The encoder's own forward over the profile run's largest item (16-bit; see above): Qwen2.5-VL's and
-    Qwen3-VL's encoders, 0 for others and for a text-only model."""
+def vllm_encoder_forward_bytes(spec, max_model_len: int, tp: int = 1) -> int:
+    """The encoder's own forward over the profile run's largest item (16-bit; see above) on one of `tp` GPUs, which
+    split its MLP (the ViT is tensor parallel by default: mm_encoder_tp_mode "weights"): Qwen2.5-VL's and Qwen3-VL's
+    encoders, 0 for others and for a text-only model."""
     v = spec.vision
     if v is None or v.kind not in ("qwen2_5_vl", "qwen3_vl"):
         return 0
     patches = _largest_item_tokens(v, max_model_len) * v.shuffle
     hidden = (3 if v.kind == "qwen2_5_vl" else 2) * v.d_ff
     pixels = v.channels * v.temporal_patch * v.patch_size**2
-    return patches * (2 * v.d_model + hidden + pixels) * 2
+    return patches * (2 * v.d_model + -(-hidden // tp) + pixels) * 2

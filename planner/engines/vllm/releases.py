@@ -174,6 +174,8 @@ def vllm_custom_allreduce(version: str | None, gpu, custom_all_reduce: bool | No
             raise WorkloadError(f"custom_all_reduce must be true, false or None (the release's default), got "
                                 f"{shown(custom_all_reduce)}")
         return custom_all_reduce
+    if tp == 1:  # no tensor-parallel all-reduce at all: the release's default stands
+        tp = 2
     if tp not in VLLM_CUSTOM_ALLREDUCE_SIZES:
         return False
     if gpu is None:
