@@ -214,3 +214,23 @@ def test_zero_with_mixed_precision_keeps_no_autocast_copy_of_the_model():
     mixed = train_estimate("meta-llama/Llama-3.1-70B", precision="mixed", **kw)
     bf16 = train_estimate("meta-llama/Llama-3.1-70B", precision="bf16", **kw)
     assert mixed.components["weights"] == bf16.components["weights"] < 25 * 2**30
+
+
+def test_fsdp_over_a_bf16_model_keeps_bf16_shards_and_no_fp32_copy():
+    """FSDP over a model loaded in bf16 (torchtune's full-finetune recipes) shards bf16 weights, bf16 gradients and
+    AdamW's bf16 states, 8 bytes a parameter with no fp32 master; DeepSpeed's bf16 keeps its fp32 master and
+    gradients, 18 (torchtune's README records 22.4 GiB a GPU for Llama-2-7B over 4 RTX 4090s, where DeepSpeed's rule
+    gave 35: benchmarks/data/finetune_published.jsonl)."""
+    kw = dict(method="full", n_gpus=4, gpu="rtx-4090", precision="bf16")
+    fsdp = train_estimate("meta-llama/Llama-2-7b-hf", distribution="fsdp", **kw)
+    zero = train_estimate("meta-llama/Llama-2-7b-hf", distribution="zero3", **kw)
+    p = fsdp.trainable_params
+
+    def states(e):
+        return sum(e.components[k] for k in ("weights", "master_weights", "gradients", "optimizer_states"))
+
+    assert fsdp.components["master_weights"] == 0 and zero.components["master_weights"] == 4 * p // 4
+    # 8 bytes a parameter over 4 GPUs, and the gathered largest module (the embedding or lm_head, 2 × 2 bytes)
+    largest = 32000 * 4096
+    assert states(fsdp) == pytest.approx(8 * p / 4 + 4 * largest, rel=1e-6)
+    assert states(zero) == pytest.approx(18 * p / 4 + 4 * largest, rel=1e-6)

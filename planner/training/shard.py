@@ -80,6 +80,9 @@ def per_gpu(spec: ModelSpec, setup: TrainSetup, states: States) -> PerGPU:
     master = 0 if full and dist == "fsdp" else DEEPSPEED_MASTER_BYTES * p
     fp32_grads = 0 if full and dist in ("zero1", "zero2") else DEEPSPEED_FP32_GRAD_BYTES * p
     opt = _optimizer_fp32(states, setup, spec)
+    if dist == "fsdp" and setup.precision == "bf16":  # FSDP over a bf16 model (torchtune's recipes): bf16 shards of
+        # the weights, their gradients and the optimizer's states, no fp32 copy (8 bytes a parameter with AdamW)
+        master, fp32_grads, opt = 0, 2 * p, states.optimizer_state_bytes
     if dist in ("zero1", "zero2"):
         weights = (frozen if setup.adapters else 0) + half * p
         grads = half * p if dist == "zero1" else half * p // n
