@@ -234,3 +234,18 @@ def test_fsdp_over_a_bf16_model_keeps_bf16_shards_and_no_fp32_copy():
     largest = 32000 * 4096
     assert states(fsdp) == pytest.approx(8 * p / 4 + 4 * largest, rel=1e-6)
     assert states(zero) == pytest.approx(18 * p / 4 + 4 * largest, rel=1e-6)
+
+
+def test_fsdp_offloads_a_qlora_base_and_each_process_its_own_partition():
+    """FSDP's parameter offload takes a 4-bit base too (PEFT's docs run Llama-2-70B QLoRA with FSDP and CPU offload
+    over 2 GPUs at 19.6 GB a GPU); what a process puts in CPU memory is its own partition, not the whole model's
+    states (DeepSpeed's estimator's CPU figure is per node)."""
+    kw = dict(method="qlora", distribution="fsdp", n_gpus=2, gpu="rtx-4090", micro_batch=2, lora_rank=8,
+              offload_params=True, offload_optimizer=True)
+    e = train_estimate("meta-llama/Llama-2-70b-hf", **kw)
+    assert e.fits and e.total_bytes < 19.6e9  # the docs' figure is nvidia-smi's, context and pool included
+    assert e.components["weights"] < 2 * 2**30  # only the gathered layer
+    one = train_estimate("meta-llama/Llama-2-70b-hf", **{**kw, "n_gpus": 4})
+    assert one.host_bytes < e.host_bytes  # four processes share it more thinly
+    with pytest.raises(WorkloadError, match="not offloaded by ZeRO-3; FSDP does"):
+        train_estimate("meta-llama/Llama-2-70b-hf", **{**kw, "distribution": "zero3"})

@@ -111,5 +111,5 @@ def _check_combination(s: TrainSetup) -> None:
     if s.freeze_layers and s.adapters:
         raise WorkloadError(f"training freeze_layers {s.freeze_layers} applies to method 'full'; {s.method} already "
                             "freezes the base")
-    if s.method == "qlora" and s.distribution in ("zero3", "fsdp") and s.offload_params:
-        raise WorkloadError("training offload_params: a 4-bit base is not offloaded by ZeRO-3/FSDP")
+    if s.method == "qlora" and s.distribution == "zero3" and s.offload_params:  # FSDP offloads a 4-bit base (PEFT's
+        raise WorkloadError("training offload_params: a 4-bit base is not offloaded by ZeRO-3; FSDP does")  # docs)

@@ -86,8 +86,8 @@ def per_gpu(spec: ModelSpec, setup: TrainSetup, states: States) -> PerGPU:
     if dist in ("zero1", "zero2"):
         weights = (frozen if setup.adapters else 0) + half * p
         grads = half * p if dist == "zero1" else half * p // n
-        if setup.offload_optimizer:  # DeepSpeed: only the 16-bit weights stay on the GPU
-            return PerGPU(weights, 0, 0, 0, 0, 0, master + fp32_grads + opt + half * p)
+        if setup.offload_optimizer:  # DeepSpeed: only the 16-bit weights stay on the GPU; each process offloads its
+            return PerGPU(weights, 0, 0, 0, 0, 0, (master + fp32_grads + opt + half * p) // n)  # partition
         if dist == "zero1":
             return PerGPU(weights, master // n, grads, (master + fp32_grads + opt) // n - master // n, 0, 0, 0)
         return PerGPU(weights, master // n, grads, _rest(half * p + master + fp32_grads + opt, n, master, half * p), 0,
@@ -96,10 +96,10 @@ def per_gpu(spec: ModelSpec, setup: TrainSetup, states: States) -> PerGPU:
     largest = largest_module_params(spec)
     gathered = 2 * half * largest
     frozen_share = frozen // n if setup.adapters else 0
-    if setup.offload_optimizer and setup.offload_params:
-        return PerGPU(frozen_share, 0, 0, 0, gathered, 0, master + fp32_grads + opt + half * p)
+    if setup.offload_optimizer and setup.offload_params:  # every partition in CPU memory, a frozen base's too
+        return PerGPU(0, 0, 0, 0, gathered, 0, frozen_share + (master + fp32_grads + opt + half * p) // n)
     if setup.offload_optimizer:
-        return PerGPU(frozen_share + half * p // n, 0, 0, 0, gathered, 0, master + fp32_grads + opt)
+        return PerGPU(frozen_share + half * p // n, 0, 0, 0, gathered, 0, (master + fp32_grads + opt) // n)
     return PerGPU(frozen_share + half * p // n, master // n, 0,
                   _rest(half * p + master + fp32_grads + opt, n, master, half * p), gathered, 0, 0)
 
