@@ -249,3 +249,10 @@ def test_fsdp_offloads_a_qlora_base_and_each_process_its_own_partition():
     assert one.host_bytes < e.host_bytes  # four processes share it more thinly
     with pytest.raises(WorkloadError, match="not offloaded by ZeRO-3; FSDP does"):
         train_estimate("meta-llama/Llama-2-70b-hf", **{**kw, "distribution": "zero3"})
+
+
+def test_bad_freeze_layers_and_dropout_are_named():
+    with pytest.raises(WorkloadError, match="freeze_layers must be at most .*32 layers, got 40"):
+        train_estimate("meta-llama/Llama-3.1-8B", method="full", freeze_layers=40)
+    with pytest.raises(WorkloadError, match="lora_dropout nan: Input should be a finite number"):
+        train_estimate("meta-llama/Llama-3.1-8B", method="lora", lora_dropout=float("nan"))

@@ -145,6 +145,9 @@ def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
     spec = load_model(model)
     setup = options.pop("setup", None) or make_setup(**options)
     within_context("seq_len", setup.seq_len, spec)  # as estimate() refuses a context beyond it
+    if setup.freeze_layers > spec.n_layers:
+        raise WorkloadError(f"training freeze_layers must be at most {spec.name}'s {spec.n_layers} layers, got "
+                            f"{setup.freeze_layers}")
     if spec.recurrent:
         raise WorkloadError(f"training memory of {spec.name}'s linear-attention and Mamba (recurrent state) layers "
                             "is not modelled yet")

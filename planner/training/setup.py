@@ -42,7 +42,8 @@ class TrainSetup(BaseModel):
         "sgd (momentum)")
     lora_rank: StrictInt = Field(16, gt=0, le=MAX_LORA_RANK, description="LoRA r")
     lora_targets: tuple[str, ...] = Field((ALL_LINEAR,), description="module names (q_proj, v_proj, …) or all-linear")
-    lora_dropout: float = Field(0.0, ge=0, lt=1, description="dropout on the adapters' input (> 0 keeps a mask)")
+    lora_dropout: float = Field(0.0, ge=0, lt=1, allow_inf_nan=False,
+                                description="dropout on the adapters' input (> 0 keeps a mask)")
     freeze_layers: StrictInt = Field(0, ge=0, le=MAX_LAYERS, description="full: the first N layers stay frozen")
     gradient_checkpointing: StrictBool = Field(
         False, description="recompute each decoder layer in backward, keeping only its input (Hugging Face's "
