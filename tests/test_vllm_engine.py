@@ -227,3 +227,15 @@ def test_the_offline_llm_class_profiles_twice_the_tokens_of_vllm_serve():
     assert given.kv_cache_bytes == serve.kv_cache_bytes  # a value given wins over either default
     with pytest.raises(WorkloadError, match="entrypoint must be serve .* or llm .*, got 'offline'"):
         estimate("meta-llama/Llama-3.1-8B", entrypoint="offline", **kw)
+
+
+def test_vllm_keeps_its_null_block_back_when_it_checks_max_model_len():
+    """From 0.30 vLLM's start-up check plans against one block fewer than it allocates, the null block its pool
+    keeps (kv_cache_planning.py: "Reserve the null block BlockPool permanently holds back"): a max_model_len of
+    exactly the pool's blocks starts under 0.28 and not under 0.33."""
+    kw = dict(engine="vllm", gpu="rtx-4090", gpu_memory_utilization=0.5)
+    blocks = estimate("qwen3-4b", max_model_len=8192, **kw).engine_details["kv_blocks"]
+    exact = dict(max_model_len=blocks * 16, context=blocks * 16, **kw)
+    assert estimate("qwen3-4b", engine_version="0.28.0", **exact).fits
+    e = estimate("qwen3-4b", **exact)
+    assert e.engine_details["kv_blocks"] == blocks and not e.fits and "null block" in e.engine_refusal

@@ -82,6 +82,12 @@ __all__ = [
 VLLM_BLOCK_SIZES = (1, 8, 16, 32, 64, 128, 256)
 
 
+# From 0.30.0 (0.29 not read; taken with it) the start-up check plans against the blocks the pool can hand out, one
+# fewer than allocated: "Reserve the null block BlockPool permanently holds back" (v1/core/kv_cache_planning.py
+# get_kv_cache_configs, check_memory), so one request of max_model_len needs one block more than it uses
+VLLM_NULL_BLOCK_CHECK_SINCE = (0, 29, 0)
+
+
 def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes: int, max_model_len: int,
                 weights: int, context: int | None = None, batch: int = 1, gpu=None, **options) -> EngineMemory:
     """What vLLM allocates with `weights` bytes of weights on a GPU of `gpu_memory_bytes`, and its verdict.
@@ -275,9 +281,11 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     elif available <= 0:
         refusal = (f"vLLM would not start: weights ({gib(weights)}) and the profile-run peak ({gib(activation)}) "
                    f"leave no memory for KV blocks in the {gib(requested)} budget")
-    elif blocks < per_request:
+    elif blocks - (release >= VLLM_NULL_BLOCK_CHECK_SINCE) < per_request:
+        held = " (one kept back as its null block)" if release >= VLLM_NULL_BLOCK_CHECK_SINCE else ""
         refusal = (f"vLLM would not start: one request of max_model_len {max_model_len:,} tokens needs "
-                   f"{per_request:,} KV blocks, the {gib(available)} left hold {blocks:,}; lower max_model_len")
+                   f"{per_request:,} KV blocks, the {gib(available)} left hold {blocks:,}{held}; lower "
+                   "max_model_len")
     elif batch > concurrent:
         limit = "max_num_seqs" if concurrent == o["max_num_seqs"] else "the KV pool"
         refusal = (f"vLLM runs at most {concurrent:,} sequences of {context:,} tokens at once ({limit}); "
