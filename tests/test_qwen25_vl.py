@@ -71,10 +71,19 @@ def test_both_config_layouts_read_alike():
     assert a == b and a.vision.channels == 3
 
 
-def test_a_missing_vision_size_is_named():
+def test_a_trimmed_vision_config_reads_its_class_defaults_and_a_bad_size_is_named():
+    """transformers 4.49-4.51 re-saves leave out every vision key equal to Qwen2_5_VLVisionConfig's default: Qwen's
+    own Qwen2.5-VL-72B-Instruct-AWQ config keeps only hidden_size, in_chans, intermediate_size, out_hidden_size,
+    spatial_patch_size and tokens_per_second; read with the defaults, as transformers reads it, it is the full one."""
+    full = fixture_config("Qwen/Qwen2.5-VL-72B-Instruct")
+    trimmed = {**full, "vision_config": {"hidden_size": 1280, "in_chans": 3, "intermediate_size": 3456,
+                                         "model_type": "qwen2_5_vl", "out_hidden_size": 8192,
+                                         "spatial_patch_size": 14, "tokens_per_second": 2}}
+    assert spec_from_config(trimmed, name="a", source="c").vision == spec_from_config(full, name="a",
+                                                                                      source="c").vision
     raw = fixture_config("Qwen/Qwen2.5-VL-3B-Instruct")
-    raw["vision_config"] = {k: v for k, v in raw["vision_config"].items() if k != "depth"}
-    with pytest.raises(ConfigImportError, match="vision_config: depth is missing"):
+    raw["vision_config"]["depth"] = -1
+    with pytest.raises(ConfigImportError, match="depth"):
         spec_from_config(raw, name="x", source="config.json")
     raw = fixture_config("Qwen/Qwen2.5-VL-3B-Instruct")
     raw["vision_config"]["spatial_merge_size"] = 0

@@ -85,6 +85,12 @@ def _qwen_vl_tower(raw: dict, v: dict, where: str, at: str) -> dict:
 # Qwen2.5-VL's processor resizes an image to at most max_pixels (preprocessor_config.json: 12,845,056 = 16,384 tokens
 # of 28 × 28 pixels); planner's image is that largest one, 3,584 pixels a side, as vLLM's profile run takes it
 QWEN25_VL_MAX_PIXELS = 12_845_056
+# Qwen2_5_VLVisionConfig's defaults (transformers 4.57 / 5.x), which re-saves by transformers 4.49-4.51 leave out
+# wherever a checkpoint's value equals them (Qwen's own Qwen2.5-VL-72B-Instruct-AWQ config keeps only hidden_size,
+# intermediate_size and out_hidden_size); its hidden_size default, 3,584, is no checkpoint's, which all state 1,280
+QWEN25_VL_VISION_DEFAULTS = {"depth": 32, "hidden_size": 3584, "intermediate_size": 3420, "num_heads": 16,
+                             "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2,
+                             "out_hidden_size": 3584}
 
 
 def _qwen25_vl_tower(raw: dict, v: dict, where: str, at: str) -> dict:
@@ -92,8 +98,8 @@ def _qwen25_vl_tower(raw: dict, v: dict, where: str, at: str) -> dict:
     patch_size² × temporal_patch_size patches (2-D RoPE: no position table, any resolution), windowed attention in
     all but fullatt_block_indexes (no weights of its own), and a merger folding spatial_merge_size² patches into one
     token of out_hidden_size. Its image is the processor's largest (QWEN25_VL_MAX_PIXELS)."""
-    def size(key: str) -> int:
-        return _size(v, at, key)
+    def size(key: str) -> int:  # a key left out is the class default, as transformers reads it
+        return _size(v, at, key, QWEN25_VL_VISION_DEFAULTS[key])
 
     patch, merge = size("patch_size"), size("spatial_merge_size")
     side = math.isqrt(QWEN25_VL_MAX_PIXELS) // (patch * merge)  # tokens a side of the largest square image
