@@ -169,6 +169,7 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
     rows = []
     for g in gpus:
         gpu = load_gpu(g)
+        chunk = {"chunk": _engine_chunk(spec, gpu, context)}  # a "tensor" row's prefill, vLLM's on this GPU
         for q in quants:
             mode = "pp" if is_gguf_weights(q, spec) else "tp"
             if mode == "tp" and not vllm_runs_format(gpu, q):
@@ -177,7 +178,7 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
                 for n in gpu_counts:
                     try:
                         p = plan(spec, gpu=gpu, n_gpus=n, mode=mode, quant=q, kv_dtype=kv, context=context,
-                                 batch=batch, **({"chunk": _engine_chunk(spec, gpu, context)} if mode == "tp" else {}))
+                                 batch=batch, **(chunk if mode == "tp" else {}))
                     except LayoutError:
                         continue  # vLLM would refuse this split (planner.parallel.check_layout says why)
                     meets = min_tokens_per_s is None or (p.decode_tokens_per_s or 0) >= min_tokens_per_s

@@ -24,8 +24,8 @@ def check_tensor_parallel(spec: ModelSpec, n: int) -> None:
 
 def check_group_shards(spec: ModelSpec, quant: str, tp: int, *, engine: str = "vLLM and SGLang") -> None:
     """Refuse a tensor-parallel split of group-quantized integer weights (AWQ, GPTQ, int4 of torchao or
-    compressed-tensors) that leaves a row-parallel shard (o_proj, the MLP's down projection, an expert's: split along
-    their inputs) a whole number of groups short: each GPU's input columns must hold whole groups. vLLM (0.33
+    compressed-tensors) that leaves a row-parallel shard (o_proj, the MLP's or a shared expert's down projection: split
+    along their inputs) a whole number of groups short: each GPU's input columns must hold whole groups. vLLM (0.33
     quantization/auto_awq.py and gptq.py create_weights, "The input size is not aligned with the quantized weight
     shape. This can be caused by too large tensor parallel size."; Marlin's kernels likewise) and SGLang (0.5.23
     awq_linear.py, gptq_linear.py) stop at load: Qwen2.5-72B's 29,568-wide MLP over 4 GPUs is 7,392 columns, 57.75
@@ -34,20 +34,20 @@ def check_group_shards(spec: ModelSpec, quant: str, tp: int, *, engine: str = "v
     btbtyler09/mi100-llm-testing)."""
     from .quant.catalog import get_quant
 
-    layout = get_quant(quant).layout
-    name = get_quant(quant).name
-    if layout is None or layout.group != "row" or not layout.group_size or layout.bits >= 16 \
+    fmt = get_quant(quant)
+    layout, name = fmt.layout, fmt.name
+    if tp == 1 or layout is None or layout.group != "row" or not layout.group_size or layout.bits >= 16 \
             or not name.startswith(("awq", "gptq", "int4")):
         return
     g = layout.group_size
-    widths = [("attention output (o_proj)", spec.n_heads * spec.head_dim, tp), ("MLP", spec.d_ff, tp)]
+    widths = [("attention output (o_proj)", spec.n_heads * spec.head_dim), ("MLP", spec.d_ff)]
     if spec.moe is not None:
-        widths.append(("shared expert", spec.moe.shared_d_ff, tp))
-    for what, width, ways in widths:
-        if width and ways > 1 and (width // ways) % g:
+        widths.append(("shared expert", spec.moe.shared_d_ff))
+    for what, width in widths:
+        if width and (width // tp) % g:
             raise LayoutError(
-                f"tensor parallel {ways}: {spec.name}'s {what} input ({width:,} wide) split {ways} ways is "
-                f"{width // ways:,} columns, not whole groups of {g} for {name} weights; {engine} "
+                f"tensor parallel {tp}: {spec.name}'s {what} input ({width:,} wide) split {tp} ways is "
+                f"{width // tp:,} columns, not whole groups of {g} for {name} weights; {engine} "
                 f"{'stop' if ' and ' in engine else 'stops'} at load. Use "
                 f"a tensor-parallel size that leaves whole groups, or a checkpoint that pads its sizes to them "
                 f"(import its config.json: Qwen's own Qwen2.5-72B-Instruct-AWQ pads 29,568 to 29,696)")

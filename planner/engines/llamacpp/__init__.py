@@ -14,7 +14,6 @@ from ...weights import gpu_placement, llamacpp_on_gpu, stored_tensors, vision_en
 from ..common import EngineMemory, engine_options
 from .graph import ARCH_GRAPH, LLAMACPP_SWA, buffer_bytes, fattn_f16_bytes
 from .releases import (
-    LLAMACPP_CURRENT,
     LLAMACPP_EMBD_INPUT,
     LLAMACPP_F16_MASK,
     LLAMACPP_FA_F16_RESERVED,
@@ -213,13 +212,14 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
         mmproj = vision_encoder_bytes(spec)
         w_gpu, w_host = (w_gpu + mmproj, w_host) if w_gpu else (w_gpu, w_host + mmproj)
     host_weights = tuple((layer, tuple(roles)) for layer, roles in sorted(copied.items()))
+    # a prompt's flash attention over a quantized cache works on f16 copies of it (_fattn_f16): from b9489 inside the
+    # compute buffer; before, from CUDA's memory pool beside the buffer (and outside llama.cpp's --fit)
+    fattn = _fattn_f16(spec, o, per_stream, streams, type_k, type_v, device_vendor == "apple")
+    reserved = build >= LLAMACPP_FA_F16_RESERVED
     compute = _compute_buffer(spec, o, n_ubatch, per_stream, swa_cells_ // streams, type_k, type_v,
-                              host_weights, largest_copy, build=build, streams=streams,
-                              metal=device_vendor == "apple") if w_gpu else 0
-    # before b9489 a prompt's flash attention took its f16 copies of a quantized cache from CUDA's memory pool, beside
-    # the compute buffer (and outside llama.cpp's --fit); from it they are inside the buffer (_fattn_f16)
-    fa_pool = _fattn_f16(spec, o, per_stream, streams, type_k, type_v, device_vendor == "apple")[2] \
-        if w_gpu and build < LLAMACPP_FA_F16_RESERVED else 0
+                              host_weights, largest_copy, fattn=fattn if reserved else (False, False, 0),
+                              streams=streams) if w_gpu else 0
+    fa_pool = fattn[2] if w_gpu and not reserved else 0
     if not output_on_gpu and offloads_ops:
         # the output layer in host memory runs on the GPU all the same for a ubatch of ≥ 32 tokens (ggml-backend's
         # op offload; ggml-cuda offload_op: min_batch_size 32), even with no layer on the GPU (-ngl 0 on a CUDA
@@ -330,8 +330,8 @@ def _fattn_f16(spec: ModelSpec, o: dict, n_kv: int, streams: int, type_k: str, t
 
 
 def _compute_buffer(spec: ModelSpec, o: dict, n_ubatch: int, n_kv: int, n_kv_swa: int, type_k: str,
-                    type_v: str, host_weights: tuple = (), largest_copy: int = 0, *, build: int = LLAMACPP_CURRENT,
-                    streams: int = 1, metal: bool = False) -> int:
+                    type_v: str, host_weights: tuple = (), largest_copy: int = 0, *,
+                    fattn: tuple[bool, bool, int] = (False, False, 0), streams: int = 1) -> int:
     """The device's compute buffer: ggml-alloc replayed on llama.cpp's graph of one ubatch (graph.py, alloc.py)
     where planner has the architecture's graph; otherwise, and as a floor on CUDA, the analytic peak.
 
@@ -358,10 +358,7 @@ def _compute_buffer(spec: ModelSpec, o: dict, n_ubatch: int, n_kv: int, n_kv_swa
     """
     d_ff = max(spec.d_ff, spec.moe.expert_d_ff if spec.moe else 0)
     other = n_ubatch * (d_ff + spec.d_model) * 4
-    k16, v16, f16 = _fattn_f16(spec, o, n_kv, streams, type_k, type_v, metal)
-    if build < LLAMACPP_FA_F16_RESERVED:  # taken from CUDA's pool as the prompt runs: llamacpp_memory adds it apart
-        k16 = v16 = False
-        f16 = 0
+    k16, v16, f16 = fattn  # flash attention's f16 copies of a quantized cache inside the buffer (_fattn_f16)
     other += f16
     hidden = 2 * n_ubatch * spec.d_model * 4 if o["backend"] == "cpu" else 0  # the CPU graph's hidden states
     logits = spec.vocab_size * n_ubatch * 4 + hidden

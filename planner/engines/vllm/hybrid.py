@@ -29,6 +29,7 @@ Full attention beside Gated DeltaNet or Mamba layers (0.11+), whose per-request 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 from math import ceil
 
@@ -229,14 +230,8 @@ def vllm_stage_tensors(spec: ModelSpec, group_size: int, stage_layers: list[int]
         j = seen.get(kind, 0)
         group_of.append((kind, j % groups[kind] if round_robin else j // group_size))
         seen[kind] = j + 1
-    out, start = [], 0
-    for n in stage_layers:
-        counts: dict = {}
-        for g in group_of[start:start + n]:
-            counts[g] = counts.get(g, 0) + 1
-        out.append(max(counts.values()))
-        start += n
-    return out
+    starts = [sum(stage_layers[:s]) for s in range(len(stage_layers))]
+    return [max(Counter(group_of[a:a + n]).values()) for a, n in zip(starts, stage_layers, strict=True)]
 
 
 def vllm_hybrid_layout(spec: ModelSpec, rules: dict, *, tp: int, pp: int, kv_dtype: str, block_size: int,
