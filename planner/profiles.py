@@ -2,43 +2,66 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
 
 from .checks import positive_int
 from .errors import ConfigImportError, PlannerError, UnknownModelError, WorkloadError, close_matches, shown
-from .hf_import import load_config_json, spec_from_config
 from .limits import MAX_CONFIG_BYTES, MAX_CONTEXT
 from .paths import profiles_dir, read_yaml
-from .spec import ModelSpec
+
+if TYPE_CHECKING:
+    from .spec import ModelSpec
 
 MAX_NAME = 4096  # characters of a model name or path (PATH_MAX on Linux)
 
+# pydantic and the ModelSpec classes (spec, hf_import) are imported where a spec is built, not with this module: a
+# name is looked up, and a mistyped one answered, from the profiles' raw YAML (benchmarks/cli_errors.py)
 
-def _read_profile(path: Path) -> ModelSpec:
-    data = read_yaml(path)
+
+@lru_cache(maxsize=1)
+def _profile_data() -> dict[str, tuple[str, dict]]:
+    """Every profile under profiles/models as read (file name, YAML content), keyed by its Hugging Face id."""
+    out = {}
+    for path in sorted((profiles_dir() / "models").glob("*.yaml")):
+        data = read_yaml(path)
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+            raise PlannerError(f"profile {path.name}: ('name',): a profile is a mapping with a name")
+        out[data["name"]] = (path.name, data)
+    return out
+
+
+def _spec(file_name: str, data: dict) -> ModelSpec:
+    from pydantic import ValidationError
+
+    from .spec import ModelSpec
+
     try:
         return ModelSpec(**data)
     except ValidationError as e:
-        raise PlannerError(f"profile {path.name}: {e.errors()[0]['loc']}: {e.errors()[0]['msg']}") from None
+        raise PlannerError(f"profile {file_name}: {e.errors()[0]['loc']}: {e.errors()[0]['msg']}") from None
 
 
 @lru_cache(maxsize=1)
 def bundled_profiles() -> dict[str, ModelSpec]:
     """Every profile under profiles/models, keyed by its Hugging Face id."""
-    specs = [_read_profile(p) for p in sorted((profiles_dir() / "models").glob("*.yaml"))]
-    return {s.name: s for s in specs}
+    return {name: _bundled(name) for name in _profile_data()}
+
+
+@cache
+def _bundled(name: str) -> ModelSpec:
+    """One bundled profile's spec (built once; bundled_profiles holds the same objects)."""
+    return _spec(*_profile_data()[name])
 
 
 @lru_cache(maxsize=1)
 def profile_names() -> dict[str, str]:
     """Lower-cased id, id without org, and aliases → canonical id."""
     out: dict[str, str] = {}
-    for name, spec in bundled_profiles().items():
-        for key in (name, name.split("/")[-1], *spec.aliases):
-            out.setdefault(key.lower(), name)
+    for name, (_, data) in _profile_data().items():
+        for key in (name, name.split("/")[-1], *(data.get("aliases") or ())):
+            out.setdefault(str(key).lower(), name)
     return out
 
 
@@ -55,7 +78,7 @@ def ollama_tags() -> tuple[dict[str, str], dict[str, str]]:
     from profiles/ollama.yaml."""
     data = _ollama_yaml()
     # a tag of a model the profiles folder lacks is left out (tests hold the bundled file to the bundled profiles)
-    tags = {t: name for t, name in dict(data.get("tags") or {}).items() if name in bundled_profiles()}
+    tags = {t: name for t, name in dict(data.get("tags") or {}).items() if name in _profile_data()}
     return tags, dict(data.get("not_bundled") or {})
 
 
@@ -91,12 +114,12 @@ def _as_ollama_file(canonical: str, quant: str, tag: str) -> ModelSpec:
     length where the file records another (profiles/ollama.yaml: contexts), its source the library page (what the
     engines know of Ollama's files follows from it)."""
     context = dict(_ollama_yaml().get("contexts") or {}).get(tag)  # the file's context_length, where it differs
-    return bundled_profiles()[canonical].model_copy(update={"weights_dtype": quant, "source": OLLAMA_LIBRARY + tag,
+    return _bundled(canonical).model_copy(update={"weights_dtype": quant, "source": OLLAMA_LIBRARY + tag,
                                                             **({"max_context": context} if context else {})})
 
 
 def list_models() -> list[str]:
-    return sorted(bundled_profiles(), key=str.lower)
+    return sorted(_profile_data(), key=str.lower)
 
 
 def from_hub(repo_id: str) -> ModelSpec | None:
@@ -121,6 +144,8 @@ def from_hub(repo_id: str) -> ModelSpec | None:
         path = hf_hub_download(repo_id, "config.json")
     except Exception:
         return None
+    from .hf_import import load_config_json
+
     spec = load_config_json(path, name=repo_id)
     spec = spec.model_copy(update={"source": f"https://huggingface.co/{repo_id}/blob/main/config.json"})
     from .files.hub import HubError, repo_ref, with_hub_weights
@@ -147,10 +172,15 @@ def load_model(model: str | Path | ModelSpec | dict) -> ModelSpec:
     """A ModelSpec from a profile name, a config.json path or folder, a .gguf file, a folder of safetensors
     with its config.json, a Hub name (hf://org/name[@rev] or hf://org/name[@rev]/file.gguf), a parsed config dict,
     or a spec."""
-    if isinstance(model, ModelSpec):
-        return model
-    if isinstance(model, dict):
-        return spec_from_config(model, name=str(model.get("_name_or_path") or "custom"), source="dict")
+    if not isinstance(model, (str, Path)):
+        from .spec import ModelSpec
+
+        if isinstance(model, ModelSpec):
+            return model
+        if isinstance(model, dict):
+            from .hf_import import spec_from_config
+
+            return spec_from_config(model, name=str(model.get("_name_or_path") or "custom"), source="dict")
     if not isinstance(model, (str, Path)) or not str(model).strip():
         raise UnknownModelError(f"model must be a name, a path or a ModelSpec, got {shown(model)}")
     key = str(model).strip()
@@ -158,7 +188,7 @@ def load_model(model: str | Path | ModelSpec | dict) -> ModelSpec:
         raise UnknownModelError(f"model name or path of {len(key):,} characters is longer than {MAX_NAME:,}")
     if (canonical := _index().get(key.lower().removesuffix(":latest"))) is not None:  # Ollama's default tag
         quant = ollama_format(key)  # an Ollama tag: the file it fetches (llama3.1:8b is a Q4_K_M GGUF)
-        return bundled_profiles()[canonical] if quant is None else _as_ollama_file(
+        return _bundled(canonical) if quant is None else _as_ollama_file(
             canonical, quant, key.lower().removesuffix(":latest"))
     if key.startswith("hf://"):  # the Hub, by range requests: config.json and the safetensors or GGUF headers
         from .files.hub import load_hub_model
@@ -188,8 +218,8 @@ def with_max_context(model, max_context: int) -> ModelSpec:
 def within_context(name: str, value: int, spec) -> int:
     """A token count no longer than the model's max_context (estimate's context, a training seq_len, vLLM's
     max_model_len), named when it is longer."""
-    if value > spec.max_context and spec.source.startswith(OLLAMA_LIBRARY) and spec.name in bundled_profiles():
-        full = bundled_profiles()[spec.name].max_context  # an Ollama tag whose file records less than the checkpoint
+    if value > spec.max_context and spec.source.startswith(OLLAMA_LIBRARY) and spec.name in _profile_data():
+        full = _bundled(spec.name).max_context  # an Ollama tag whose file records less than the checkpoint
         raise WorkloadError(f"{name} {value:,} exceeds the {spec.max_context:,} tokens the Ollama file "
                             f"{spec.source.removeprefix(OLLAMA_LIBRARY)} records"
                             + (f" (the checkpoint {spec.name} takes {full:,})" if full >= value else ""))
@@ -242,6 +272,8 @@ def _load_path(key: str) -> ModelSpec:
 
         return load_safetensors_model(path)
     if path.exists():
+        from .hf_import import load_config_json
+
         return load_config_json(path)
     if key.endswith(".json"):
         raise ConfigImportError(f"config.json not found: {key}")
