@@ -23,7 +23,7 @@ from .efficiency import efficiency_keys, request_seconds, typical_errors
 from .errors import LayoutError, WorkloadError, shown
 from .estimate import resolve_workload, workload_bytes
 from .gpus import GPU, load_gpu
-from .layout import check_group_shards, check_tensor_parallel
+from .layout import check_quant_shards, check_tensor_parallel
 from .limits import MAX_GPUS
 from .overhead import overhead_bytes
 from .perf import (
@@ -141,7 +141,7 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
                          logits=workload.get("logits", "last"), logits_dtype=workload.get("logits_dtype", "fp32"),
                          runtime=workload.get("runtime", "cuda"), cap_sliding=workload.get("cap_sliding", True))
     if mode == "tp" and n_gpus > 1:
-        check_group_shards(spec, w.quant, n_gpus)
+        check_quant_shards(spec, w.quant, n_gpus, expert_tp=0)  # routed experts: vLLM's current rule
     if engine is not None:
         from .efficiency import check_engine_on
 

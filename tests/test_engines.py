@@ -520,16 +520,22 @@ def test_fp8_block_shards_must_take_whole_128_tiles():
     vLLM refuse a routed expert split into 192-wide shards (Qwen3-235B-A22B's 1,536 over 8: vllm-project/vllm#17569,
     QwenLM/Qwen3#1485) until vLLM 0.31 refined the scale blocks, and both refuse a dense MLP's (Qwen3-4B's 9,728 over
     8: 1,216) in every release."""
+    from planner.parallel import plan
+
     kw = dict(quant="fp8-block", gpu="h100-sxm")
-    with pytest.raises(WorkloadError, match=r"routed experts \(1,536 wide\) split 8 ways is 192 wide"):
+    with pytest.raises(LayoutError, match=r"tp_size 8: .*routed experts \(1,536 wide\) split 8 ways is 192 wide"):
         estimate("qwen3-235b-a22b", engine="sglang", tp_size=8, context_length=8192, **kw)
     vllm = dict(engine="vllm", tensor_parallel_size=8, max_model_len=8192, **kw)
     with pytest.raises(WorkloadError, match="expert parallelism, or vLLM 0.31.0 or later"):
         estimate("qwen3-235b-a22b", engine_version="0.30.0", **vllm)
     assert estimate("qwen3-235b-a22b", engine_version="0.31.0", **vllm).kv_cache_bytes > 0
     assert estimate("qwen3-235b-a22b", engine_version="0.30.0", enable_expert_parallel=True, **vllm).kv_cache_bytes > 0
-    with pytest.raises(WorkloadError, match=r"dense MLP \(9,728 wide\) split 8 ways is 1,216 wide"):
+    with pytest.raises(LayoutError, match=r"MLP \(9,728 wide\) split 8 ways is 1,216 wide: not whole 128-wide scale"):
         estimate("qwen3-4b", **vllm)
+    with pytest.raises(LayoutError, match="1,216 wide: not whole 128-wide scale tiles of fp8-block weights; vLLM and "
+                                          "SGLang stop at load"):  # plan(), and so fit's tensor-parallel rows
+        plan("qwen3-4b", gpu="h100-sxm", n_gpus=8, quant="fp8-block", context=8192)
+    assert plan("qwen3-235b-a22b", gpu="h200", n_gpus=8, quant="fp8-block", context=8192).fits  # vLLM 0.31+
     assert estimate("qwen3-4b", **{**vllm, "tensor_parallel_size": 4}).kv_cache_bytes > 0  # 2,432 = 19 tiles
     assert estimate("qwen3-235b-a22b", engine="sglang", tp_size=4, context_length=8192, **kw).kv_cache_bytes > 0
 
@@ -542,7 +548,8 @@ def test_group_quantized_shards_must_take_whole_groups():
     is 14,784, 115.5; Qwen's own AWQ checkpoint pads it to 29,696 to split."""
     from planner.parallel import plan
 
-    with pytest.raises(LayoutError, match=r"MLP input \(29,568 wide\) split 4 ways is 7,392 columns"):
+    with pytest.raises(LayoutError, match=r"MLP \(29,568 wide\) split 4 ways is 7,392 wide: not whole groups of 128 "
+                                          r"of awq-4bit-g128 weights; vLLM stops at load.* pads 29,568 to 29,696"):
         estimate("Qwen/Qwen2.5-72B-Instruct", quant="awq", engine="vllm", tensor_parallel_size=4, gpu="rtx-4090",
                  max_model_len=8192)
     with pytest.raises(LayoutError, match="tp_size 2: .* SGLang stops at load"):

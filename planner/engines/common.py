@@ -180,38 +180,3 @@ def compute_capable(engine: str, g, quant: str, spec=None, release: tuple[int, .
         raise WorkloadError(f"engine {engine!r} does not run {quant} weights on {g.name} ({g.architecture}): the "
                             f"method needs compute capability {need / 10:.1f} ({_ARCHITECTURE_OF[need]}) or later; "
                             f"use {', '.join(usable + ['16-bit weights'])}")
-
-
-# Block-quantized fp8 (fp8-block: 128 × 128 tiles) splits a matrix between tensor-parallel GPUs only on whole tiles.
-# A dense MLP's (and a shared expert's) down projection split tp ways must take whole tiles of its input: vLLM's
-# validate_fp8_block_shape ("Weight input_size_per_partition = 1216 is not divisible by weight quantization block_k =
-# 128", quantization/utils/fp8_utils.py, read in the 0.33.0 wheel) and SGLang 0.5.23's (srt/layers/quantization/fp8.py)
-# refuse it. A routed expert's shard likewise ("The output_size of gate's and up's weight = 192 is not divisible by
-# weight quantization block_n = 128"): SGLang in every release, vLLM until 0.31.0 refined the scale blocks to the shard
-# (resolve_fp8_moe_weight_block_shape; 0.28.0 quantization/fp8.py raises it). Public reports: vllm-project/vllm#17569,
-# #25292; QwenLM/Qwen3#1485.
-FP8_BLOCK = 128
-VLLM_FP8_BLOCK_SHARDS_SINCE = "0.31.0"
-
-
-def fp8_block_shards(engine: str, spec, quant: str, tp: int, *, expert_tp: int | None = None,
-                     release: tuple[int, ...] | None = None) -> None:
-    """Refuse fp8-block weights whose tensor-parallel shards cut a 128-wide tile: a dense MLP and a shared expert split
-    tp ways, a routed expert split `expert_tp` ways (tp; vLLM's tp × dp, whose data-parallel ranks join the experts'
-    split; 1 under expert parallelism; vLLM from 0.31.0 takes any: `release` is vLLM's, None for its current one)."""
-    expert_tp = tp if expert_tp is None else expert_tp
-    if quant.split("[", 1)[0] != "fp8-block" or tp == expert_tp == 1:
-        return
-    widths = [("dense MLP", spec.d_ff, tp)]
-    if spec.moe is not None:
-        widths.append(("shared expert", spec.moe.shared_d_ff, tp))
-        if engine != "vllm" or (release is not None and release < release_tuple(VLLM_FP8_BLOCK_SHARDS_SINCE)):
-            widths.append(("routed experts", spec.moe.expert_d_ff, expert_tp))
-    cuts = [f"the {what} ({width:,} wide) split {ways} ways is {width // ways:,} wide"
-            for what, width, ways in widths if width and ways > 1 and (width // ways) % FP8_BLOCK]
-    if cuts:
-        fix = "a tensor- (and data-) parallel size that leaves whole tiles" + (
-            ", expert parallelism, or vLLM 0.31.0 or later" if engine == "vllm" and any("routed" in c for c in cuts)
-            else "")
-        raise WorkloadError(f"engine {engine!r} cannot split {quant} weights so: {'; '.join(cuts)}, not a "
-                            f"multiple of its {FP8_BLOCK}-wide scale tiles, and it stops at load; use {fix}")

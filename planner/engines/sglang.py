@@ -35,7 +35,7 @@ from math import ceil
 
 from ..errors import LayoutError, WorkloadError, shown
 from ..kv import gdn_state_bytes, kv_bytes_per_token_per_layer
-from ..layout import check_group_shards, check_tensor_parallel
+from ..layout import check_quant_shards, check_tensor_parallel
 from ..limits import MAX_BATCH, MAX_CONTEXT, MAX_GPUS
 from ..overhead import CUDA_CONTEXT_BYTES, overhead_breakdown
 from ..spec import ModelSpec
@@ -46,7 +46,6 @@ from .common import (
     compute_capable,
     datacenter_blackwell,
     engine_options,
-    fp8_block_shards,
     mxfp4_expert_factor,
 )
 from .nccl import vllm_nccl_bytes
@@ -250,10 +249,9 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     if tp > 1:
         try:
             check_tensor_parallel(spec, tp)
-            check_group_shards(spec, quant, tp, engine="SGLang")
+            check_quant_shards(spec, quant, tp, engine="SGLang")
         except LayoutError as e:
             raise LayoutError(str(e).replace("tensor parallel", "tp_size")) from None
-        fp8_block_shards("sglang", spec, quant, tp)
     if o["context_length"] > spec.max_context:
         raise WorkloadError(f"context_length {o['context_length']:,} exceeds {spec.name}'s max_context "
                             f"{spec.max_context:,}")

@@ -11,7 +11,7 @@ from math import ceil
 from ...activations import step_activation_bytes, tp_shard
 from ...errors import LayoutError, WorkloadError, shown
 from ...kv import kv_bytes_per_token_per_layer
-from ...layout import check_group_shards, check_tensor_parallel
+from ...layout import check_quant_shards, check_tensor_parallel
 from ...limits import MAX_BATCH, MAX_CONTEXT, MAX_GPUS
 from ...overhead import CUDA_CONTEXT_BYTES
 from ...profiles import within_context
@@ -19,7 +19,7 @@ from ...quant.catalog import is_gguf_weights
 from ...spec import ModelSpec
 from ...units import format_bytes
 from ...weights import is_mxfp4_expert, stage_weights
-from ..common import EngineMemory, arch_key, compute_capable, engine_options, fp8_block_shards, release_tuple
+from ..common import EngineMemory, arch_key, compute_capable, engine_options, release_tuple
 from ..nccl import vllm_nccl_bytes
 from .hybrid import vllm_hybrid_layout, vllm_hybrid_pages, vllm_stage_tensors, vllm_state_bytes
 from .profile import (
@@ -40,6 +40,7 @@ from .releases import (
     VLLM_CURRENT,
     VLLM_ENTRYPOINTS,
     VLLM_FORMATS_REMOVED,
+    VLLM_FP8_BLOCK_SHARDS_SINCE,
     VLLM_REMOVED,
     VLLM_RULES,
     VLLM_TOKENS_FROM_CONCURRENCY,
@@ -198,8 +199,9 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     if tp > 1 or ep > 1:
         if tp > 1:
             check_tensor_parallel(spec, tp)
-        fp8_block_shards("vllm", spec, quant, tp, expert_tp=1 if expert_parallel else ep, release=release)
-        check_group_shards(spec, quant, tp, engine="vLLM")
+        any_split = release is None or release >= release_tuple(VLLM_FP8_BLOCK_SHARDS_SINCE)
+        check_quant_shards(spec, quant, tp, engine="vLLM", expert_tp=0 if any_split else 1 if expert_parallel else ep,
+                           routed_fix="expert parallelism, or vLLM 0.31.0 or later")
     if pp > spec.n_layers:
         raise LayoutError(f"pipeline_parallel_size {pp} exceeds {spec.name}'s {spec.n_layers} layers")
     util = o["gpu_memory_utilization"]

@@ -8,6 +8,10 @@ from ...errors import WorkloadError, shown
 from ..common import arch_key, release_tuple
 
 VLLM_CURRENT = "0.33.0"
+# from 0.31.0 vLLM refines an fp8-block checkpoint's scale blocks to a routed expert's shard and takes any split
+# (resolve_fp8_moe_weight_block_shape; 0.28.0 quantization/fp8.py raises "The output_size of gate's and up's weight =
+# 192 is not divisible by weight quantization block_n = 128"): planner.layout.check_quant_shards
+VLLM_FP8_BLOCK_SHARDS_SINCE = "0.31.0"
 # What each release charges against gpu_memory_utilization × CUDA's total, from the first release that did so:
 #   context: what is on the GPU before this instance adds to it, the CUDA context at least ("a global limit":
 #            V0 0.6.4; V1 0.6.4–0.9.0.1, the default engine from 0.8.0);
