@@ -265,8 +265,10 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     context = engine_context(spec, engine, context, batch, engine_options, gpu)
     if quant is None and engine in ("vllm", "sglang"):  # a float32 checkpoint loads in 16 bits (dtype "auto")
         quant = _engine_auto_dtype(spec, engine, engine_options.get("engine_version"))
-    if engine == "ollama" and kv_dtype is None:
-        kv_dtype = "fp16"  # Ollama's cache is f16 unless OLLAMA_KV_CACHE_TYPE says otherwise, whatever the weights
+    if engine in ("ollama", "llama.cpp") and kv_dtype is None:
+        # f16 unless -ctk/-ctv (OLLAMA_KV_CACHE_TYPE) say otherwise, whatever the weights: llama.cpp's
+        # common/common.h cache_type_k = cache_type_v = GGML_TYPE_F16 (an F32 or BF16 file too)
+        kv_dtype = "fp16"
     w = resolve_workload(spec, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, chunk=chunk,
                          beyond_training=engine == "llama.cpp", plain=engine is None,
                          attention=attention, logits=logits, logits_dtype=logits_dtype, runtime=runtime,

@@ -189,7 +189,7 @@ def test_table_view_full_catalog_largest_context_and_fit():
     assert list(shown.columns[:3]) == ["largest context", "1K", "2K"]
     t = table("microsoft/Phi-3-small-8k-instruct")  # README's worked example, GiB
     assert list(shown.index) == list(t.index) and shown.loc["bf16", "8K"] == f"{t.loc['bf16', '8K']:.2f} ✓"
-    # llama.cpp cannot convert Phi-3-small (ggml-org/llama.cpp#7922): its rows are what SGLang and transformers run
+    # llama.cpp cannot convert Phi-3-small (ggml-org/llama.cpp#7922): its rows are what SGLang and vLLM ≤ 0.9 run
     assert list(shown.index) == ["bf16", "fp8", "int8", "int4"]
     assert any("no GGUF of this model exists\\: the rows are" in c.value for c in at.caption)  # ":" escaped
     before = at.get("plotly_chart")[0].proto.spec

@@ -603,3 +603,15 @@ def test_the_plain_model_and_the_rankings_follow_what_the_engine_loads():
     v100 = set(rows[rows.gpu == "v100-32gb"].quant)
     assert "fp8" not in v100 and "int4" not in v100 and {"bf16", "q4_k_m"} <= v100
     assert "fp8" in set(rows[rows.gpu == "t4"].quant)  # vLLM runs fp8 on Turing from 0.14.0
+
+
+def test_llama_cpp_caches_f16_whatever_the_weights_and_transformers_cannot_run_phi3_small():
+    """llama.cpp's cache is f16 unless -ctk/-ctv say otherwise (common/common.h), an F32 file's too: Gemma-2-9B
+    (42 layers alternating sliding and full, 8 KV heads of 256: 8 KiB a token and layer in f16) at 8K holds 21 ×
+    8,192 + 21 × 4,608 cells (the 4,096 window and a 512 ubatch), 2.05 GiB, half of an fp32 cache. Phi-3-small's Hub
+    remote code calls Cache.get_usable_length, which transformers removed in 4.54."""
+    e = estimate("google/gemma-2-9b", quant="fp32", engine="llama.cpp", context=8192, gpu="h200")
+    assert (e.engine_details["type_k"], e.engine_details["type_v"]) == ("fp16", "fp16")
+    assert e.kv_cache_bytes == 21 * (8192 + 4608) * 8192
+    with pytest.raises(WorkloadError, match="transformers 5.24 cannot generate with .*get_usable_length"):
+        estimate("microsoft/Phi-3-small-8k-instruct", engine="transformers", gpu="h200", context=8192)

@@ -381,3 +381,23 @@ def test_ollama_ps_size_is_the_gpus_buffers_when_every_layer_is_there():
     assert old["size_bytes"] == old["vram_bytes"] == (o.weights_bytes + o.kv_cache_bytes + o.activation_bytes
                                                       + old["host_total_bytes"])
     assert old["host_total_bytes"] > 0.5 * 2**30
+
+
+def test_ollamas_own_engine_sizes_a_sliding_layers_cache_itself():
+    """Gemma 3 (from 0.6.3) and gpt-oss (from 0.11.0) run on Ollama's Go engine until 0.30, whose kvcache/causal.go
+    gives a sliding layer slots × memory + num_batch cells (padded to 32 without flash attention, 256 with): the
+    memory is Gemma 3's 1,024-token window, and 4,096 for gpt-oss (NewSWAMemCache(window, 4096)). Gemma-3-27B
+    (62 layers, every sixth global; 16 KV heads of 128: 8 KiB a token and layer) at num_ctx 32K, one slot:
+    10 × 32,768 + 52 × 1,536 cells = 3.11 GiB, where keeping every cell would be 15.5 GiB and fail to load on a
+    24 GB card. gpt-oss-20b (24 layers alternating; 8 KV heads of 64: 2 KiB): 12 × 32,768 + 12 × 4,608 = 876 MiB."""
+    gemma = dict(quant="q4_k_m", engine="ollama", context=32768, num_parallel=1, gpu="rtx-4090")
+    for version in ("0.6.5", "0.9.0", "0.12.10"):
+        e = estimate("google/gemma-3-27b-it", engine_version=version, **gemma)
+        assert e.kv_cache_bytes == (10 * 32768 + 52 * 1536) * 8192 and e.fits, version
+    oss = dict(engine="ollama", context=32768, gpu="h200")
+    for version in ("0.11.4", "0.24.0"):
+        e = estimate("gpt-oss-20b", engine_version=version, num_parallel=1, **oss)
+        assert e.kv_cache_bytes == (12 * 32768 + 12 * 4608) * 2048, version
+    # four slots share the sliding cells: 4 × 4,096 + 512 = 16,896 (a multiple of 256)
+    e = estimate("gpt-oss-20b", engine_version="0.24.0", num_parallel=4, **oss)
+    assert e.kv_cache_bytes == (12 * 4 * 32768 + 12 * 16896) * 2048

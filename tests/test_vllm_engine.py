@@ -239,3 +239,23 @@ def test_vllm_keeps_its_null_block_back_when_it_checks_max_model_len():
     assert estimate("qwen3-4b", engine_version="0.28.0", **exact).fits
     e = estimate("qwen3-4b", **exact)
     assert e.engine_details["kv_blocks"] == blocks and not e.fits and "null block" in e.engine_refusal
+
+
+def test_phi3_small_on_a_gpu_without_vllms_block_sparse_kernel_holds_a_dense_mask():
+    """vLLM runs Phi-3-small's block-sparse layers with its Triton kernel only on NVIDIA compute capability 8.0+;
+    on AMD and older NVIDIA GPUs they fall back to SDPA with a dense mask of every head × max_position_embeddings²,
+    16-bit, built at model init (blocksparse_attention/interface.py, utils.py; 0.6.1 and 0.8.4): 32 × 8,192² × 2 B =
+    4 GiB for the 8K model, 1 TiB for the 128K one (vllm-project/vllm#7590: "Tried to allocate 1024.00 GiB")."""
+    kw = dict(engine="vllm", engine_version="0.7.3", context=8192, max_model_len=8192)
+    a100 = estimate("microsoft/Phi-3-small-8k-instruct", gpu="a100-sxm-80gb", **kw)
+    v100 = estimate("microsoft/Phi-3-small-8k-instruct", gpu="v100-32gb", **kw)
+    assert a100.engine_details["blocksparse_mask_bytes"] == 0
+    assert v100.engine_details["blocksparse_mask_bytes"] == 4 * 2**30
+    assert v100.weights_bytes - a100.weights_bytes == 4 * 2**30
+    long = estimate("microsoft/Phi-3-small-128k-instruct", gpu="mi300x", **kw)
+    assert not long.fits and "of it the block-sparse layers' dense mask" in long.engine_refusal
+    # 0.8 and 0.9 plan it with 0.7.3's V0 rules (on AMD too), and 0.4.2 predates it
+    assert estimate("microsoft/Phi-3-small-8k-instruct", gpu="mi300x", **{**kw, "engine_version": "0.9.2"}
+                    ).engine_details["engine_version"] == "0.9.2 (its V0 engine: 0.7.3's rules)"
+    with pytest.raises(WorkloadError, match="arrived in 0.4.3"):
+        estimate("microsoft/Phi-3-small-8k-instruct", gpu="a100-sxm-80gb", **{**kw, "engine_version": "0.4.2"})

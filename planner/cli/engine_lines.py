@@ -50,6 +50,9 @@ def engine_lines(e, unit: str) -> list[str]:
                 *([f"  MXFP4 experts in the layout of vLLM's {_KERNELS[d['mxfp4_experts']]} MoE kernel (padded as it "
                    "allocates them)"]
                   if d["mxfp4_experts"] != "none" else []),
+                *([f"  block-sparse layers without vLLM's Triton kernel on this GPU (AMD, or NVIDIA before Ampere): a "
+                   f"dense attention mask of every head × max_position_embeddings² held beside the weights, "
+                   f"{format_bytes(d['blocksparse_mask_bytes'], unit)}"] if d.get("blocksparse_mask_bytes") else []),
                 f"  GPU KV cache size: {d['kv_tokens']:,} tokens ({d['kv_blocks']:,} blocks of {d['block_size']})",
                 f"  maximum concurrency for {d['max_model_len']:,} tokens per request: {d['max_concurrency']:.2f}x",
                 *([f"  NCCL's communicators: {format_bytes(d['nccl_bytes'], unit)} per GPU outside PyTorch's pool, "

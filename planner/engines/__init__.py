@@ -18,7 +18,7 @@ from .common import EngineMemory
 from .llamacpp import llamacpp_memory
 from .ollama import ollama_memory
 from .sglang import sglang_memory
-from .transformers import transformers_memory
+from .transformers import TRANSFORMERS_CANNOT_RUN, transformers_memory
 from .vllm import VLLM_SAMPLER_BYTES_PER_LOGIT, vllm_memory
 from .vllm.releases import VLLM_REMOVED
 
@@ -79,9 +79,10 @@ def runnable_quants(spec: ModelSpec, quants) -> tuple[str, ...]:
 
 def _runners(spec: ModelSpec) -> str:
     """The engines that run a model llama.cpp cannot: vLLM only before the release that removed it (VLLM_REMOVED)."""
+    others = "SGLang" if spec.model_type in TRANSFORMERS_CANNOT_RUN else "SGLang, transformers"
     if spec.model_type in VLLM_REMOVED:
-        return f"SGLang, transformers and vLLM before {VLLM_REMOVED[spec.model_type][0].removesuffix('.0')}"
-    return "vLLM, SGLang and transformers"
+        return f"{others} and vLLM before {VLLM_REMOVED[spec.model_type][0].removesuffix('.0')}"
+    return f"vLLM, {others.replace(', ', ' and ')}"
 
 
 def no_gguf_note(spec: ModelSpec, quants, *, defaulted: bool = False, what: str = "its GGUF rows are") -> str | None:

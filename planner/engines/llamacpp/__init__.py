@@ -93,7 +93,7 @@ def mla_rows(spec: ModelSpec, type_k: str, type_v: str, build: int, mla_gguf: bo
 
 
 def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int, batch: int = 1,
-                    device_vendor: str | None = None, **options) -> EngineMemory:
+                    device_vendor: str | None = None, sliding_cells: int | None = None, **options) -> EngineMemory:
     """llama.cpp: KV cells, weights on the GPU and in host memory, compute buffers; n_ctx is all slots' cells.
 
     engine_version: the build whose rules apply ("b5000"; releases.LLAMACPP_RULES, default the current rules): how
@@ -113,6 +113,8 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     the regex finds (blk.14.ffn_up_exps.weight) stays in system RAM, as llama.cpp's buffer-type overrides keep it.
     op_offload (False: --no-op-offload, from b5346): matmuls whose weights are in system RAM run on the GPU for a
     prompt ubatch of ≥ 32 tokens, their weights copied there (the default); off, they run on the CPU.
+    sliding_cells: the sliding layers' cells over all slots where another runtime sizes them (Ollama's own engine:
+    ollama.releases.go_swa_cells); None for llama.cpp's rule.
     mmproj (--mmproj FILE): a vision model's image encoder, loaded from its own 16-bit file onto the GPU beside the
     layers (--mmproj-offload, the default; with no layer on the GPU it stays in system RAM); the encoder's compute
     buffer, taken when an image is encoded, is not counted.
@@ -154,8 +156,8 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     n_ctx_padded, per_stream = kv_cells(rules, n_ctx, np_, unified, o["flash_attn"])
     streams = 1 if unified else np_
     cells = per_stream * streams
-    swa_cells_ = streams * swa_cells(rules, per_stream, spec.sliding_window or 0, np_, unified, o["n_batch"],
-                                     n_ubatch, o["flash_attn"])
+    swa_cells_ = sliding_cells or streams * swa_cells(rules, per_stream, spec.sliding_window or 0, np_, unified,
+                                                      o["n_batch"], n_ubatch, o["flash_attn"])
     if spec.mla is not None:
         row_k, row_v, o["mla_cache"] = mla_rows(spec, type_k, type_v, build, o["mla_gguf"])
     else:

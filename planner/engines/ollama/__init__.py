@@ -39,6 +39,7 @@ from .releases import (
     OLLAMA_CURRENT,
     arrived,
     flash_by_default,
+    go_swa_cells,
     ollama_llamacpp_build,
     ollama_release,
     ollama_rules,
@@ -151,6 +152,7 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
                   **({"n_batch": num_batch, "n_ubatch": num_batch} if num_batch != OLLAMA_NUM_BATCH
                      or since(release, "llama_server") else {}),
                   kv_unified=rules["unified_kv"] and slots > 1 if split else None)
+    common["sliding_cells"] = go_swa_cells(release, spec, num_ctx, slots, num_batch, flash)  # its own engine's rule
     if spec.mla is not None:  # Ollama's library files of MLA models predate llama.cpp's MLA conversion (its 0.32.13
         # runs deepseek-coder-v2:16b with K n_head·192 and V n_head·128): every head cached, unless a file read says
         common["mla_gguf"] = spec.checkpoint is not None and spec.checkpoint.format == "gguf" and mla_gguf_of(spec)

@@ -96,6 +96,15 @@ OLLAMA_ARCH_SINCE = {"gemma3": "0.6.0", "gemma3_text": "0.6.0", "gpt_oss": "0.11
 _ENGINE = {"gemma3", "gemma3_text", "gemma3n", "mistral3", "qwen3", "llama4", "llama4_text", "mllama", "qwen2_5_vl",
            "gpt_oss"}
 OLLAMA_ENGINE_MODELS = (("0.12.0", frozenset(_ENGINE)), ("0.12.2", frozenset(_ENGINE | {"qwen3_moe"})))
+# Sliding-window models on Ollama's own engine (fs/ggml OllamaEngineRequired: Gemma 3 from its arrival in 0.6.0,
+# gpt-oss from 0.11.0, until llama-server took every model in 0.30), which sizes a sliding layer's cache itself
+# (kvcache/causal.go Init, read at v0.6.3, v0.9.0, v0.11.0, v0.12.10): slots × memory + num_batch cells, padded to
+# 256 with flash attention and to 32 without (ml/backend/ggml CacheConfig), every cell (slots × num_ctx) where the
+# memory reaches num_ctx. The memory is the window for Gemma 3 (NewSWACache, from 1feff6197 "Sliding window cache
+# only needs a single batch total", first in v0.6.3; 0.6.0-0.6.2 kept every cell) and 4,096 tokens for gpt-oss
+# (NewSWAMemCache(sliding_window, 4096), model/models/gptoss/model.go). model_type → (first release, memory; None:
+# the window).
+OLLAMA_GO_SWA = {"gemma3": ("0.6.3", None), "gemma3_text": ("0.6.3", None), "gpt_oss": ("0.11.0", 4096)}
 # Architectures whose flash attention is on by default (fs/ggml FlashAttention()), by the first release of each list
 _FLASH = {"gpt_oss", "qwen3", "qwen3_moe"}
 OLLAMA_FLASH_MODELS = (("0.12.4", frozenset(_FLASH)), ("0.12.6", frozenset(_FLASH | {"gemma3", "gemma3_text"})),
@@ -144,6 +153,19 @@ def _listed(lists, release: tuple[int, ...], model_type: str) -> bool:
 def on_ollama_engine(release: tuple[int, ...], model_type: str) -> bool:
     """Whether `release` runs this architecture on Ollama's own engine (OllamaEngineRequired)."""
     return _listed(OLLAMA_ENGINE_MODELS, release, model_type)
+
+
+def go_swa_cells(release: tuple[int, ...], spec, num_ctx: int, slots: int, num_batch: int, flash: bool) -> int | None:
+    """The sliding layers' cells (all slots) where Ollama's own engine sizes them (OLLAMA_GO_SWA); None where the
+    runner's llama.cpp does."""
+    first, memory = OLLAMA_GO_SWA.get(spec.model_type, (None, None))
+    if first is None or not spec.sliding_window or release < release_tuple(first) or since(release, "llama_server"):
+        return None
+    memory = memory or spec.sliding_window
+    if memory >= num_ctx:
+        return slots * num_ctx
+    step = 256 if flash else 32
+    return -(-(slots * memory + num_batch) // step) * step
 
 
 def flash_by_default(release: tuple[int, ...], model_type: str) -> bool:

@@ -28,6 +28,14 @@ from .peak import EAGER_ONLY, FP32_ROUTER, Step, attention_used, step_peak
 
 TRANSFORMERS_VERSION = "5.24"  # the release whose code the rules were read from (and measured against)
 CACHES = ("dynamic", "static")
+# Models the release above cannot generate with: Phi-3-small is not in transformers; its Hub remote code
+# (modeling_phi3_small.py) calls Cache.get_usable_length, which transformers 4.54 removed (present in 4.53.3's
+# cache_utils.py, absent from 4.54.1's and 5.24's), and it asks for flash-attn (_supports_sdpa = False)
+TRANSFORMERS_CANNOT_RUN = {
+    "phi3small": "Phi-3-small runs only through its Hub remote code (trust_remote_code), which calls "
+                 "Cache.get_usable_length, gone since transformers 4.54, and needs flash-attn; engine='sglang', or "
+                 "'vllm' with engine_version 0.9.2 or older, runs it",
+}
 
 
 # transformers' FineGrainedFP8 quantizer (quantizer_finegrained_fp8.py validate_environment, read in 5.24.0): "FP8
@@ -109,6 +117,9 @@ def transformers_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: 
     Options: cache ("dynamic", generate()'s default, or "static") and max_cache_len (static only; default the
     context, at least the context).
     """
+    if spec.model_type in TRANSFORMERS_CANNOT_RUN:
+        raise WorkloadError(f"transformers {TRANSFORMERS_VERSION} cannot generate with {spec.name}: "
+                            f"{TRANSFORMERS_CANNOT_RUN[spec.model_type]}")
     opts = engine_options("transformers", options, {"cache": "dynamic", "max_cache_len": None})
     cache, max_cache_len = opts["cache"], opts["max_cache_len"]
     if cache not in CACHES:

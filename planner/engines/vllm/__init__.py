@@ -55,6 +55,7 @@ from .releases import (
 from .weights import (
     VLLM_MLA_MATERIALIZED,
     VLLM_MXFP4_BACKENDS,
+    vllm_blocksparse_mask_bytes,
     vllm_mla_materialized_bytes,
     vllm_mxfp4_backend,
     vllm_mxfp4_expert_factor,
@@ -138,6 +139,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     """
     version = options.pop("engine_version", None) or VLLM_CURRENT
     release = vllm_release(version)
+    shown_version = version
     if spec.model_type in VLLM_REMOVED and release >= release_tuple(VLLM_REMOVED[spec.model_type][0]):
         _, why, last = VLLM_REMOVED[spec.model_type]
         raise WorkloadError(f"vLLM {version} cannot run {spec.name}: {why}; engine_version='{last}' (CLI "
@@ -156,7 +158,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     fallback = {}
     if spec.model_type in VLLM_REMOVED and release >= (0, 8, 0):  # 0.8 and 0.9 fell back to V0 for it
         last = VLLM_REMOVED[spec.model_type][2]
-        version, release = f"{version} (its V0 engine: {last}'s rules)", vllm_release(last)
+        shown_version, release = f"{version} (its V0 engine: {last}'s rules)", vllm_release(last)
         fallback = {"v0_rules_of": last}
     rules = vllm_rules(release)
     within_context("max_model_len", max_model_len, spec)
@@ -229,6 +231,8 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     stage_layers = vllm_stage_layers(spec.n_layers, pp)
     stage_weights_ = vllm_stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, expert_parallel=expert_parallel,
                                         release=release, mxfp4_backend=o["mxfp4_backend"], weights=weights)
+    mask = vllm_blocksparse_mask_bytes(spec, gpu)  # held beside the weights from model init (a V0 log counts it there)
+    stage_weights_ = [w + mask for w in stage_weights_]
     mxfp4_experts = o["mxfp4_backend"] if o["mxfp4_backend"] != "none" and any(
         stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, whole_experts=expert_parallel,
                       only=is_mxfp4_expert)) else "none"
@@ -281,7 +285,8 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
         refusal = (f"vLLM would not start: gpu_memory_utilization {util:g} asks for {gib(requested)}, but about "
                    f"{gib(free_at_start)} is free once the CUDA context is up; lower gpu_memory_utilization")
     elif available <= 0:
-        refusal = (f"vLLM would not start: weights ({gib(weights)}) and the profile-run peak ({gib(activation)}) "
+        held = f", {gib(mask)} of it the block-sparse layers' dense mask" if mask else ""
+        refusal = (f"vLLM would not start: weights ({gib(weights)}{held}) and the profile-run peak ({gib(activation)}) "
                    f"leave no memory for KV blocks in the {gib(requested)} budget")
     elif blocks - (release >= VLLM_NULL_BLOCK_CHECK_SINCE) < per_request:
         held = " (one kept back as its null block)" if release >= VLLM_NULL_BLOCK_CHECK_SINCE else ""
@@ -309,10 +314,10 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                  "free_at_start_bytes": free_at_start, "gpus": tp * pp * dp, "replicas": dp,
                  "expert_parallel_size": ep if expert_parallel else 1,
                  "moe_split": ep if spec.moe is not None else 1, "layers_per_gpu": stage_layers[tight],
-                 "communication_bytes": comm, "engine_version": version, **fallback, "charged_bytes": charged,
+                 "communication_bytes": comm, "engine_version": shown_version, **fallback, "charged_bytes": charged,
                  "sampler": path, "sampler_bytes": sampler if pp == 1 or tight == pp - 1 else 0,
                  "forward_bytes": layers,
-                 "mxfp4_experts": mxfp4_experts,
+                 "mxfp4_experts": mxfp4_experts, "blocksparse_mask_bytes": mask,
                  "nccl_bytes": nccl, "nccl_charged": bool(nccl) and rules["comm"],
                  # releases before 0.11 charge NCCL's memory; not modelled on AMD GPUs or a GPU given by memory only
                  "nccl_uncounted": tp * pp > 1 and rules["comm"] and nccl == 0,

@@ -54,6 +54,9 @@ VLLM_REMOVED = {"phi3small": ("0.10.0", "its block-sparse attention was removed 
 # Llama 4 herd of models … by updating to version v0.8.3 or later" (blog.vllm.ai/2025/04/05/llama4.html)
 VLLM_ADDED = {
     "llama4_text": ("0.8.3", "Llama 4 arrived in 0.8.3 (blog.vllm.ai/2025/04/05/llama4.html)"),
+    # Phi3SmallForCausalLM came with vllm-project/vllm#4799 (May 2024), first released in 0.4.3 (vllm#5244 runs it
+    # there; vllm#4993's 0.4.2 registry lacks it)
+    "phi3small": ("0.4.3", "Phi-3-small's Phi3SmallForCausalLM arrived in 0.4.3 (vllm-project/vllm#4799)"),
     # model_executor/models/registry.py of each release's wheel (0.6.6, 0.7.0, 0.7.3, 0.8.0, 0.8.2, 0.8.3, 0.8.4,
     # 0.10.0 read): Gemma3ForCausalLM first in 0.8.0, Mistral3ForConditionalGeneration in 0.8.3, Qwen3ForCausalLM and
     # Qwen3MoeForCausalLM in 0.8.4, Glm4MoeForCausalLM in 0.10.0 (GLM-4.5 was published 2025-07-28, after 0.9.2);

@@ -9,7 +9,7 @@ from math import ceil
 from ...efficiency import family
 from ...spec import ModelSpec
 from ...weights import is_mxfp4_expert, stage_weights
-from ..common import datacenter_blackwell, mxfp4_expert_factor
+from ..common import ARCHITECTURE_CAPABILITY, datacenter_blackwell, mxfp4_expert_factor
 
 # MXFP4 experts (gpt-oss's checkpoints) as vLLM lays them out, by the MoE kernel it picks (model_executor/layers/
 # quantization/mxfp4.py create_weights; from 0.20 fused_moe/oracle/mxfp4.py
@@ -120,3 +120,21 @@ def vllm_stage_layers(n_layers: int, pp: int) -> list[int]:
     for i in range(2, n_layers % pp + 2):
         parts[-i] += 1
     return parts
+
+
+# Phi-3-small's block-sparse layers (0.4.3-0.9.2) run vLLM's Triton kernel on NVIDIA GPUs of compute capability 8.0
+# and up; elsewhere (AMD, older NVIDIA, CPU) LocalStridedBlockSparseAttn falls back to SDPA with a dense additive mask
+# built at model init (attention/ops/blocksparse_attention/interface.py `use_spda = is_hip() or is_cpu() or not
+# IS_COMPUTE_8_OR_ABOVE`, utils.py get_sparse_attn_mask(return_dense=True, dense_mask_type="bias"), read in 0.6.1 and
+# 0.8.4): every head of the model (total_num_heads, blocksparse_attn.py) × max_position_embeddings² (phi3_small.py
+# bs_params' max_seqlen: the config's, not max_model_len), 16-bit, lru_cached so that one tensor serves every layer,
+# held for the process's life. 4 GiB for the 8K model; 1 TiB for the 128K one (vllm-project/vllm#7590: "Tried to
+# allocate 1024.00 GiB" on 4 × T4). Its construction briefly needs about twice that (kron, causal product and bias
+# are whole copies), not modelled.
+def vllm_blocksparse_mask_bytes(spec: ModelSpec, gpu) -> int:
+    """The dense mask vLLM holds for a block-sparse model on a GPU its kernel does not run on (AMD, NVIDIA before
+    Ampere); 0 for other models and GPUs, and for a GPU known only by its figures."""
+    if spec.block_sparse is None or gpu is None:
+        return 0
+    dense = gpu.vendor == "amd" or ARCHITECTURE_CAPABILITY.get(gpu.architecture, 80) < 80
+    return spec.n_heads * spec.max_context**2 * 2 if dense else 0
