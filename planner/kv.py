@@ -144,6 +144,16 @@ def indexer_bytes_per_token_per_layer(spec: ModelSpec) -> int:
     return INDEXER_KEY_BYTES * width + width // INDEXER_QUANT_BLOCK * INDEXER_SCALE_BYTES
 
 
+def ds_mla_fp8_row_bytes(spec: ModelSpec) -> int:
+    """One token's MLA latent in one layer in DeepSeek's fp8 layout for its sparse attention (FlashMLA's sparse
+    kernels): kv_lora_rank fp8 bytes, a 4-byte scale per 128 of them, and the rotary part kept in bf16 — 656 bytes for
+    DeepSeek-V3.2 (512 + 16 + 128), where plain fp8 takes 576. vLLM's "fp8_ds_mla" (model_executor/layers/attention/
+    mla_attention.py: state_content_bytes {"fp8_ds_mla": 656}, any fp8 cache on its FLASHMLA_SPARSE backend; 0.33)
+    and SGLang's scaled DSA layout (mem_cache/kv_cache_configurator.py calculate_mla_kv_cache_dim; 0.5.23)."""
+    m = spec.mla
+    return m.kv_lora_rank + m.kv_lora_rank // INDEXER_QUANT_BLOCK * INDEXER_SCALE_BYTES + m.qk_rope_head_dim * 2
+
+
 def indexer_bytes_per_token(spec: ModelSpec) -> int:
     """The indexer keys of one token over all layers (every DeepSeek-V3.2 layer has an indexer)."""
     return indexer_bytes_per_token_per_layer(spec) * spec.n_layers

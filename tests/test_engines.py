@@ -615,3 +615,28 @@ def test_llama_cpp_caches_f16_whatever_the_weights_and_transformers_cannot_run_p
     assert e.kv_cache_bytes == 21 * (8192 + 4608) * 8192
     with pytest.raises(WorkloadError, match="transformers 5.24 cannot generate with .*get_usable_length"):
         estimate("microsoft/Phi-3-small-8k-instruct", engine="transformers", gpu="h200", context=8192)
+
+
+def test_deepseek_v32_caches_its_indexer_keys_beside_the_latent_in_every_engine():
+    """DeepSeek-V3.2 (61 layers; latent 512 + rope 64; indexer keys of 128) caches, per token and layer:
+    vLLM 0.33 and SGLang 0.5.23 the latent (bf16 1,152 B; fp8 in DeepSeek's scaled layout 512 + 4 × 4 + 64 × 2 = 656 B
+    on vLLM's FLASHMLA_SPARSE and SGLang's Hopper kernels, raw 576 B on SGLang's Blackwell trtllm backend) and the
+    indexer's fp8 keys with fp32 scales, 132 B, in the same page (vLLM kv_cache_interface.py, deepseek_v2.py
+    DeepseekV32IndexerCache; SGLang pool_configurator.py). SGLang defaults its cache to fp8 on compute capability
+    10+. llama.cpp runs it from b9411 (#23346) with an indexer K cache of type_k beside the V-less latent."""
+    from planner.engines.sglang import sglang_token_bytes_per_layer
+    from planner.engines.vllm import vllm_token_bytes_per_layer
+
+    spec = load_model("deepseek-ai/DeepSeek-V3.2")
+    assert (vllm_token_bytes_per_layer(spec, "bf16"), vllm_token_bytes_per_layer(spec, "fp8")) == (1284, 788)
+    h200, b200 = load_gpu("h200"), load_gpu("b200")
+    assert sglang_token_bytes_per_layer(spec, "fp8", h200) == 788
+    assert sglang_token_bytes_per_layer(spec, "fp8", b200) == 576 + 132
+    e = estimate(spec, engine="vllm", tensor_parallel_size=8, gpu="h200", context=8192, kv_dtype="fp8")
+    assert e.engine_details["kv_blocks"] == e.engine_details["available_kv_bytes"] // (64 * 788 * 61)
+    assert estimate(spec, engine="sglang", tp_size=8, gpu="b200", context=8192).workload.kv_dtype == "fp8"
+    assert estimate(spec, engine="sglang", tp_size=8, gpu="h200", context=8192).workload.kv_dtype == "bf16"
+    cpp = estimate(spec, quant="q4_k_m", engine="llama.cpp", gpu="h200", context=32768)
+    assert cpp.engine_details["kv_k_bytes"] == 61 * 32768 * (576 + 128) * 2 and cpp.engine_details["kv_v_bytes"] == 0
+    with pytest.raises(WorkloadError, match="arrived in b9411"):
+        estimate(spec, quant="q4_k_m", engine="llama.cpp", engine_version="b9410", gpu="h200", context=8192)

@@ -34,7 +34,13 @@ import re
 from math import ceil
 
 from ..errors import LayoutError, WorkloadError, shown
-from ..kv import gdn_state_bytes, kv_bytes_per_token_per_layer
+from ..kv import (
+    ds_mla_fp8_row_bytes,
+    gdn_state_bytes,
+    get_kv_dtype,
+    indexer_bytes_per_token_per_layer,
+    kv_bytes_per_token_per_layer,
+)
 from ..layout import check_quant_shards, check_tensor_parallel
 from ..limits import MAX_BATCH, MAX_CONTEXT, MAX_GPUS
 from ..overhead import CUDA_CONTEXT_BYTES, overhead_breakdown
@@ -42,6 +48,7 @@ from ..spec import ModelSpec
 from ..units import format_bytes
 from ..weights import is_mxfp4_expert, stored_tensors, tp_replicated
 from .common import (
+    ARCHITECTURE_CAPABILITY,
     EngineMemory,
     compute_capable,
     datacenter_blackwell,
@@ -221,6 +228,32 @@ def sglang_vlm_factor(vision) -> float:
     return SGLANG_VLM_BASE * max(0.8, min(1.05, 1.0 - 0.1 * (ratio - 1.0)))
 
 
+def sglang_default_kv_dtype(spec: ModelSpec, gpu_id: str) -> str | None:
+    """The cache SGLang picks for DeepSeek's sparse attention (DSA) when kv_cache_dtype is "auto": fp8 on compute
+    capability 10 and up, bf16 below (arg_groups/overrides.py _dsa_kv_cache_dtype_default, 0.5.23); None (the
+    weights' dtype) for other models and GPUs planner does not know."""
+    from ..gpus import load_gpu
+
+    if spec.indexer is None or gpu_id.strip().lower().startswith("local"):
+        return None
+    g = load_gpu(gpu_id)
+    return "fp8" if g.vendor == "nvidia" and ARCHITECTURE_CAPABILITY.get(g.architecture, 0) >= 100 else None
+
+
+def sglang_token_bytes_per_layer(spec: ModelSpec, kv_dtype: str, gpu) -> int:
+    """One token's cache in one layer of SGLang's pool: K and V (an MLA latent); for DeepSeek's sparse attention (DSA,
+    V3.2) also the indexer's keys with their scales (model_executor/pool_configurator.py, 0.5.23), and an fp8 latent
+    in the scaled layout of its Hopper kernels (flashmla_kv: kv.ds_mla_fp8_row_bytes), raw on Blackwell, whose fp8
+    default is the trtllm backend, and on AMD (arg_groups/overrides.py _dsa_split_backend_resolution;
+    mem_cache/kv_cache_configurator.py calculate_mla_kv_cache_dim)."""
+    if spec.indexer is None or spec.mla is None:
+        return kv_bytes_per_token_per_layer(spec, kv_dtype)
+    scaled = get_kv_dtype(kv_dtype).name.startswith("fp8") and gpu is not None and gpu.vendor == "nvidia" and \
+        ARCHITECTURE_CAPABILITY.get(gpu.architecture, 0) < 100
+    row = ds_mla_fp8_row_bytes(spec) if scaled else kv_bytes_per_token_per_layer(spec, kv_dtype)
+    return row + indexer_bytes_per_token_per_layer(spec)
+
+
 def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes: int, smi_memory_bytes: int,
                   context: int, batch: int = 1, gpu=None, free_before_load_bytes: int | None = None,
                   **options) -> EngineMemory:
@@ -269,7 +302,7 @@ def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
     host_weights = loaded.pop("cpu_offloaded", 0)  # the parameters moved to the host, copied in every forward step
     per_gpu = sum(loaded.values())
     heads = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / tp) / spec.n_kv_heads
-    layer = ceil(kv_bytes_per_token_per_layer(spec, kv_dtype) * heads)
+    layer = ceil(sglang_token_bytes_per_layer(spec, kv_dtype, gpu) * heads)
     pool, sliding = sglang_pool_layers(spec)
     if pool == 0:
         raise WorkloadError(f"{spec.name} has no full-attention layer: SGLang's cache for it is not modelled")

@@ -87,6 +87,9 @@ def mla_rows(spec: ModelSpec, type_k: str, type_v: str, build: int, mla_gguf: bo
     if not mla_gguf or build < LLAMACPP_MLA_LATENT:
         return (spec.n_heads * k_dt.row_bytes(m.qk_nope_head_dim + m.qk_rope_head_dim),
                 spec.n_heads * v_dt.row_bytes(m.v_head_dim), "every head")
+    if spec.indexer is not None:  # DeepSeek-V3.2 (from its first build, V-less): the indexer's keys beside the latent
+        return (k_dt.row_bytes(m.kv_lora_rank + m.qk_rope_head_dim) + k_dt.row_bytes(spec.indexer.head_dim), 0,
+                "latent and indexer keys, K only")
     if build >= LLAMACPP_V_LESS:
         return k_dt.row_bytes(m.kv_lora_rank + m.qk_rope_head_dim), 0, "latent, K only"
     return k_dt.row_bytes(m.kv_lora_rank + m.qk_rope_head_dim), v_dt.row_bytes(m.kv_lora_rank), "latent"

@@ -55,10 +55,13 @@ LLAMACPP_NO_OP_OFFLOAD = 5346  # PR #13386 "--no-op-offload" (commit 7f323a589):
 # n_ctx 4096 (github.com/ArmDeveloperEcosystem/arm-learning-paths, deepseek-cpu). From it, an MLA-converted GGUF
 # caches the latent as K (kv_lora_rank + rope, 576) and V (kv_lora_rank, 512): build 5331 prints K 1098 MiB, V 976 MiB
 # for DeepSeek-V3-0324 at 16384 (ik_llama.cpp#394). PR #19067 "kv-cache : support V-less cache" (2026-01-24) drops V.
-# The merges' release tags are bracketed by Homebrew's pins (b5140 = 54a72720, b5150 = 2db9ba14; b7820 = 8af1f5f4,
-# b7830 = 080b1619), not read: each is taken at the later end, so a build in between is planned with the larger cache.
-LLAMACPP_MLA_LATENT = 5150
-LLAMACPP_V_LESS = 7830
+# Their builds are the merges' commit counts in llama.cpp's history (daa422881, #12801: 5137; d9c6ce46f, #19067: 7832).
+# DeepSeek-V3.2's sparse attention (PR #23346, 1f0aa2a69, build 9411: LLAMACPP_ADDED) adds an indexer key cache beside
+# the latent (src/llama-kv-cache-dsa.cpp: a second llama_kv_cache of one head of indexer_head_size, type_k, as many
+# cells): LLAMACPP_DSA_INDEXER.
+LLAMACPP_MLA_LATENT = 5137
+LLAMACPP_V_LESS = 7832
+LLAMACPP_DSA_INDEXER = 9411
 
 _COLUMNS = ("pad", "swa", "streams", "flash_attn", "layers", "output")
 _ROWS = (  # since build, pad, swa, streams, flash_attn, layers, output
@@ -89,6 +92,7 @@ LLAMACPP_ADDED = {
     "qwen3_moe": (5092, "#12828"), "smollm3": (5847, "#14581"), "glm4_moe": (6085, "#14939"),
     "gpt_oss": (6096, "#15091"), "minimax_m2": (6906, "#16831"), "qwen3_5_text": (7990, "#19468"),
     "qwen3_5_moe_text": (7990, "#19468"),
+    "deepseek_v32": (LLAMACPP_DSA_INDEXER, "#23346"),
     # Qwen2.5-VL's language model is converted to Qwen2-VL's architecture ("qwen2vl", #10361 at b4327); the converter
     # takes Qwen2_5_VLForConditionalGeneration from b4975 (#12595), its image encoder (mmproj) from b5263 (#13209)
     "qwen2_5_vl": (4327, "#10361"),

@@ -10,7 +10,7 @@ from math import ceil
 
 from ...activations import step_activation_bytes, tp_shard
 from ...errors import LayoutError, WorkloadError, shown
-from ...kv import kv_bytes_per_token_per_layer
+from ...kv import ds_mla_fp8_row_bytes, get_kv_dtype, indexer_bytes_per_token_per_layer, kv_bytes_per_token_per_layer
 from ...layout import check_quant_shards, check_tensor_parallel
 from ...limits import MAX_BATCH, MAX_CONTEXT, MAX_GPUS
 from ...overhead import CUDA_CONTEXT_BYTES
@@ -88,6 +88,17 @@ VLLM_BLOCK_SIZES = (1, 8, 16, 32, 64, 128, 256)
 # fewer than allocated: "Reserve the null block BlockPool permanently holds back" (v1/core/kv_cache_planning.py
 # get_kv_cache_configs, check_memory), so one request of max_model_len needs one block more than it uses
 VLLM_NULL_BLOCK_CHECK_SINCE = (0, 29, 0)
+
+
+def vllm_token_bytes_per_layer(spec: ModelSpec, kv_dtype: str) -> int:
+    """One token's cache in one layer as vLLM pages it: K and V (an MLA latent); for a sparse-attention MLA model
+    (DeepSeek-V3.2) its fp8 cache in DeepSeek's scaled layout (kv.ds_mla_fp8_row_bytes) and the indexer's keys in the
+    same page (v1/kv_cache_interface.py sums an index group's specs; models/deepseek_v2.py DeepseekV32IndexerCache)."""
+    if spec.indexer is None or spec.mla is None:
+        return kv_bytes_per_token_per_layer(spec, kv_dtype)
+    fp8 = get_kv_dtype(kv_dtype).name.startswith("fp8")
+    row = ds_mla_fp8_row_bytes(spec) if fp8 else kv_bytes_per_token_per_layer(spec, kv_dtype)
+    return row + indexer_bytes_per_token_per_layer(spec)
 
 
 def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes: int, max_model_len: int,
@@ -261,7 +272,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                                 release=release, gpu=gpu, prefix_caching=None if caching == "auto" else caching,
                                 max_num_batched_tokens=o["max_num_batched_tokens"])
     block_size = hybrid.block_size if hybrid else o["block_size"]
-    page = ceil(block_size * kv_bytes_per_token_per_layer(spec, kv_dtype) * kv_heads)
+    page = ceil(block_size * vllm_token_bytes_per_layer(spec, kv_dtype) * kv_heads)
     if hybrid and pp > 1:  # the whole model's groups, each stage holding its layers of them
         block_bytes = [hybrid.page_bytes * n
                        for n in vllm_stage_tensors(spec, hybrid.group_size, stage_layers, release)]
