@@ -125,6 +125,17 @@ def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor", spec=No
     return {k: v for k, v in options.items() if v is not None}
 
 
+def model_context(setup: Setup) -> int:
+    """The context a view computes at: the chosen one, or, where the model takes fewer tokens, its maximum, said
+    above the view (never silently)."""
+    most = setup.spec.max_context
+    if setup.context <= most:
+        return setup.context
+    st.warning(f"{setup.spec.name} takes at most {most:,} tokens: this view is shown at {most:,}, not the chosen "
+               f"{setup.context:,}.")
+    return most
+
+
 def begin(uses=ALL) -> Setup:
     """The view's Setup from the shared state (no widgets: run() draws the sidebar after the view's numbers)."""
     state = start()

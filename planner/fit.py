@@ -14,11 +14,13 @@ from .limits import MAX_BATCH, MAX_BYTES, MAX_GPUS
 from .profiles import load_model
 from .quant.catalog import get_quant, is_gguf_weights
 from .sweep import published_format, sweep, table_quants
+from .units import format_bytes
 
 FIT_QUANTS = ("bf16", "fp8", "q8_0", "int8", "q6_k", "q5_k_m", "q4_k_m", "int4", "q3_k_m", "q2_k")
 GPU_COUNTS = (1, 2, 4, 8)
 FIT_COLUMNS = ["gpu", "n_gpus", "split", "quant", "kv_dtype", "fits", "meets_target", "per_gpu_total_bytes",
-               "headroom_bytes", "decode_tokens_per_s", "gpu_memory_bytes", "bits_per_weight", "explanation"]
+               "headroom_bytes", "decode_tokens_per_s", "gpu_memory_bytes", "bits_per_weight", "explanation",
+               "per_gpu_bytes"]
 
 
 def _usable(gpu: str | GPU, memory_bytes: int | None) -> int:
@@ -121,6 +123,12 @@ def context_per_quant(model, *, gpu: str | GPU, quants=None, batch: int = 1) -> 
     return pd.DataFrame(rows)
 
 
+def explain(per_gpu: dict, unit: str = "GiB") -> str:
+    """A fit row's per-GPU total by component: 'weights 4.11 GiB, kv_cache 4.50 GiB, …' in `unit`."""
+    return ", ".join(f"{k.removesuffix('_bytes')} {format_bytes(v, unit)}" for k, v in per_gpu.items()
+                     if k != "total_bytes")
+
+
 def _engine_chunk(spec, gpu: GPU, context: int | None) -> int:
     """The prompt tokens one forward of vLLM takes (its chunked prefill's max_num_batched_tokens for `vllm serve` on
     this GPU, current release: engines.vllm.vllm_scheduler_defaults), at most the context: what a "tensor" row's
@@ -141,7 +149,8 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
     Ranked by GPU count, then memory per GPU (a proxy for price), then bits per weight (quality), then
     speed. Multi-GPU options split as their runtime would: GGUF formats, which llama.cpp and Ollama run, by layers
     (llama.cpp's default --split-mode layer: split "layers"), the others tensor-parallel (vLLM, SGLang: "tensor"),
-    their prompts prefilled in vLLM's chunks (_engine_chunk).
+    their prompts prefilled in vLLM's chunks (_engine_chunk); a single GPU's rows are the plain model's, as estimate(),
+    table() and max_context() give them (the whole prompt at once).
     Each row explains its per-GPU total by component. quants None: FIT_QUANTS, less the GGUF presets of a model
     no GGUF of which exists (engines.runnable_quants).
     """
@@ -178,7 +187,7 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
                 for n in gpu_counts:
                     try:
                         p = plan(spec, gpu=gpu, n_gpus=n, mode=mode, quant=q, kv_dtype=kv, context=context,
-                                 batch=batch, **(chunk if mode == "tp" else {}))
+                                 batch=batch, **(chunk if mode == "tp" and n > 1 else {}))
                     except LayoutError:
                         continue  # vLLM would refuse this split (planner.parallel.check_layout says why)
                     meets = min_tokens_per_s is None or (p.decode_tokens_per_s or 0) >= min_tokens_per_s
@@ -188,8 +197,7 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
                         per_gpu_total_bytes=p.per_gpu["total_bytes"], headroom_bytes=p.headroom_bytes,
                         decode_tokens_per_s=p.decode_tokens_per_s, gpu_memory_bytes=gpu.usable_memory_bytes,
                         bits_per_weight=8 * p.per_gpu["weights_bytes"] * n / spec.param_count,
-                        explanation=", ".join(f"{k.removesuffix('_bytes')} {v / 2**30:.2f} GiB"
-                                              for k, v in p.per_gpu.items() if k != "total_bytes")))
+                        explanation=explain(p.per_gpu), per_gpu_bytes=dict(p.per_gpu)))
                     if p.fits and meets:
                         break  # more GPUs of this kind only cost more
     df = pd.DataFrame(rows, columns=FIT_COLUMNS)

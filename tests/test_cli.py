@@ -116,7 +116,8 @@ def test_fit_largest_context_per_quant(capsys):
 def test_fit_ranks_gpus_for_a_target(capsys):
     code, out, _ = run(capsys, "fit", "llama-3-8b", "--context", "8K", "--min-tokens-per-s", "100", "--top", "3")
     lines = out.splitlines()
-    assert code == 0 and len(lines) == 5 and lines[0].startswith("ranked by GPU count, then memory per GPU")
+    assert code == 0 and len(lines) == 6 and lines[1].startswith("ranked by GPU count, then memory per GPU")
+    assert lines[0].startswith("llama-3-8b: GPUs and formats that fit 8,192 tokens × batch 1; one GPU as the plain")
     # a GGUF format splits over GPUs by layers as llama.cpp does, the others tensor-parallel
     code, out, _ = run(capsys, "fit", "meta-llama/Llama-3.1-70B", "--context", "4K", "--gpu", "rtx-4090")
     rows = {tuple(line.split()[1:4]) for line in out.splitlines()[2:] if line.startswith("rtx-4090")}
@@ -124,7 +125,7 @@ def test_fit_ranks_gpus_for_a_target(capsys):
     code, out, _ = run(capsys, "fit", "microsoft/Phi-3-small-8k-instruct", "--context", "8K", "--top", "40")
     lines = out.splitlines()
     assert code == 0 and lines[-1].startswith("note: llama.cpp has no Phi3SmallForCausalLM")
-    assert {line.split()[3] for line in lines[2:-1]} <= {"bf16", "fp8", "int8", "int4"}  # no GGUF of it exists
+    assert {line.split()[3] for line in lines[3:-1]} <= {"bf16", "fp8", "int8", "int4"}  # no GGUF of it exists
 
 
 def test_unknown_gpu_is_one_line_exit_2(capsys):
@@ -309,3 +310,15 @@ def test_a_catalog_gpu_with_another_memory_size(capsys):
     assert code == 2 and "describe a custom GPU" in err
     code, _, err = run(capsys, "estimate", "llama3.1:8b", "--gpu", "m4", "--gpu-memory", "512MiB")
     assert code == 2 and "at least 1 GiB" in err
+
+
+def test_fit_at_a_context_agrees_with_estimate_on_one_gpu_and_labels_its_unit(capsys):
+    """One GPU's rows are the plain model's, as estimate, table and fit without --context give them: Llama-3.1-8B in
+    bf16 on an L4 holds 21,622 tokens at most (fit's own largest context), so it is no row at 32K; the breakdown is in
+    the unit asked for."""
+    code, out, _ = run(capsys, "fit", "llama-3.1-8b", "--gpu", "l4", "--context", "32K", "--unit", "GB", "--top", "40")
+    rows = [line for line in out.splitlines() if line.startswith("l4 ")]
+    assert code == 0 and rows and not any(r.split()[1:4:2] == ["1", "bf16"] for r in rows)  # two L4s do hold it
+    assert all("GiB" not in r and r.rstrip().endswith("GB") for r in rows)
+    code, out, _ = run(capsys, "fit", "llama-3.1-8b", "--gpu", "l4")
+    assert code == 0 and any(line.split()[:2] == ["bf16", "21,622"] for line in out.splitlines())

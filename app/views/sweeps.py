@@ -5,7 +5,7 @@ import compute
 import numpy as np
 import pandas as pd
 import streamlit as st
-from controls import Setup, run
+from controls import Setup, model_context, run
 from present import context_label
 from safety import plain
 
@@ -39,7 +39,7 @@ def _sweeps(spec, gpu, quants, kv, batch, context, usable):
 def _limits(setup: Setup, quants: list[str]) -> None:
     """Per format: the largest context at the chosen concurrency, and the most requests at the chosen context."""
     memory = {"gpu": setup.gpu} if setup.gpu else {"memory_bytes": setup.usable_bytes}
-    context = min(setup.context, setup.spec.max_context)
+    context = min(setup.context, setup.spec.max_context)  # main() said so where it is shorter
     rows = {}
     for q in quants:
         largest = compute.max_context(setup.spec, quant=q, batch=setup.batch, kv_dtype=setup.kv, **memory)
@@ -58,7 +58,8 @@ def main(setup: Setup) -> None:
     base = runnable_quants(spec, BASE)
     base += ("fp8",) if len(base) < len(BASE) else ()  # in place of the GGUF presets a model without GGUF lacks
     quants = list(dict.fromkeys([*base, *([setup.quant] if setup.quant else [])]))  # no GGUF rows where none exist
-    by_ctx, by_batch = _sweeps(spec, setup.gpu, tuple(quants), setup.kv, setup.batch, setup.context, setup.usable_bytes)
+    context = model_context(setup)
+    by_ctx, by_batch = _sweeps(spec, setup.gpu, tuple(quants), setup.kv, setup.batch, context, setup.usable_bytes)
     budget = setup.usable_bytes / UNIT_BYTES[setup.unit]
     if setup.gpu is not None or setup.usable_bytes:
         _limits(setup, quants)

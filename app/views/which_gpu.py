@@ -4,11 +4,13 @@ verdict, memory per GPU, speed where it fits, and the largest context one GPU al
 import compute
 import pandas as pd
 import streamlit as st
-from controls import Setup, run
+from controls import Setup, model_context, run
 from models import gpu_spec
 from present import NO, SYMBOLS, TIGHT, columns, context_label, gpu_label, verdict_state
 from safety import fragment, plain
 from state import gpus, sync_url, widget
+
+from planner.fit import explain
 
 
 def main(setup: Setup) -> None:
@@ -29,7 +31,7 @@ def _gpus(setup: Setup) -> None:
                     max_value=1e6, step=5.0)
 
     quant = setup.quant or spec.weights_dtype
-    df = compute.fit(spec, context=min(setup.context, spec.max_context), batch=setup.batch, quants=[quant],
+    df = compute.fit(spec, context=model_context(setup), batch=setup.batch, quants=[quant],
                      kv_dtypes=[setup.kv] if setup.kv else None, gpus=list(picked) or None,
                      min_tokens_per_s=target or None, only_fitting=False)
     if df.empty:
@@ -59,7 +61,7 @@ def _gpus(setup: Setup) -> None:
         "decode_tokens_per_s": [None if v == NO else round(t, 1) for v, t in zip(df["verdict"],
                                                                               df["decode_tokens_per_s"], strict=True)],
         "max_context": df["max_context"],
-        "explanation": df["explanation"],
+        "explanation": [explain(b, setup.unit) for b in df["per_gpu_bytes"]],
     })
     named = shown.rename(columns=columns(shown.columns, setup.unit))
     st.dataframe(named, key="gpus", hide_index=True, column_config={

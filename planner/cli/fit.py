@@ -19,7 +19,7 @@ def cmd_fit(a) -> str:
         return cmd_fit_train(a)
     spec = _model(a)  # before pandas loads: an unknown model is reported at once
     gpu = resolve_gpu(a.gpu)
-    from ..fit import context_per_quant, fit
+    from ..fit import context_per_quant, explain, fit
 
     if a.gpu and a.context is None:
         if given := [f for f, v in (("--min-tokens-per-s", a.min_tokens_per_s), ("--top", a.top)) if v is not None]:
@@ -50,7 +50,9 @@ def cmd_fit(a) -> str:
         which = f"nothing on {gpu_label(gpu)} alone" if where else "no catalog GPU (up to 8 of a kind)"
         return "\n".join(where + [f"{which} fits this configuration" + (
             f" at ≥ {a.min_tokens_per_s:g} tokens/s" if a.min_tokens_per_s else "")])
-    lines = where + ["ranked by GPU count, then memory per GPU (a proxy for price), then bits per weight, then "
+    lines = where + [f"{a.model}: GPUs and formats that fit {a.context:,} tokens × batch {a.batch}; one GPU as the "
+                     "plain model runs it (the whole prompt at once), several as vLLM splits it (its prefill chunks)",
+                     "ranked by GPU count, then memory per GPU (a proxy for price), then bits per weight, then "
                      "speed; tok/s per sequence at the full context",
                      f"{'gpu':<18} {'n':>2} {'split':<6} {'quant':<8} {'kv':<5} {'per GPU':>12} {'tok/s':>8}  "
                      "per-GPU breakdown"]
@@ -60,7 +62,7 @@ def cmd_fit(a) -> str:
         speed = f"{r.decode_tokens_per_s:>8.1f}" if has_speed(gpu) else f"{'—':>8}"
         split = r.split if r.n_gpus > 1 else "—"
         lines.append(f"{r.gpu:<18} {r.n_gpus:>2} {split:<6} {r.quant:<8} {r.kv_dtype:<5} {total:>12} "
-                     f"{speed}  {r.explanation}")
+                     f"{speed}  {explain(r.per_gpu_bytes, a.unit)}")
     return "\n".join(lines + _split_notes(shown) + _no_gguf_note(spec, shown["quant"], "",
                                                                   defaulted=True))
 
