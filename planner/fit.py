@@ -10,7 +10,7 @@ from .engines.transformers import transformers_dequantizes
 from .errors import LayoutError, WorkloadError
 from .estimate import default_kv_dtype, estimate, resolve_workload
 from .gpus import GPU, list_gpus, load_gpu
-from .limits import MAX_BATCH, MAX_BYTES, MAX_GPUS
+from .limits import MAX_BATCH, MAX_BYTES, MAX_CONTEXT, MAX_GPUS
 from .profiles import load_model
 from .quant.catalog import get_quant, is_gguf_weights
 from .sweep import published_format, sweep, table_quants
@@ -143,7 +143,8 @@ def _engine_chunk(spec, gpu: GPU, context: int | None) -> int:
 
 
 def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=None, kv_dtypes=None,
-        gpu_counts=GPU_COUNTS, min_tokens_per_s: float | None = None, only_fitting: bool = True) -> pd.DataFrame:
+        gpu_counts=GPU_COUNTS, min_tokens_per_s: float | None = None, only_fitting: bool = True,
+        **unknown) -> pd.DataFrame:
     """Rank (GPU, GPU count, quantization, KV dtype) options that fit `model` at `context`.
 
     Ranked by GPU count, then memory per GPU (a proxy for price), then bits per weight (quality), then
@@ -157,6 +158,16 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
     from .engines import runnable_quants
     from .parallel import plan
 
+    if unknown:
+        from .errors import close_matches
+
+        key = sorted(unknown)[0]
+        near = close_matches(key, ["context", "batch", "gpus", "quants", "kv_dtypes", "gpu_counts",
+                                   "min_tokens_per_s", "only_fitting"], 3)
+        raise WorkloadError(f"fit() has no option {key!r}" + (f"; did you mean {', '.join(near)}?" if near else ""))
+    if context is not None:
+        positive_int("context", context, MAX_CONTEXT)
+    positive_int("batch", batch, MAX_BATCH)
     spec = load_model(model)
     if gpus is None:
         gpus = list_gpus()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 from typing import Literal
@@ -9,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import PlannerError, close_matches
+from .limits import MAX_BYTES
 from .paths import profiles_dir, read_yaml
 
 # What an NVIDIA driver keeps of nvidia-smi's total from CUDA (and so from every engine's budget), for a catalog GPU
@@ -135,7 +137,6 @@ def with_memory(gpu: str | GPU, memory_bytes: int) -> GPU:
     driver's and CUDA's totals in the proportion the catalog's entry has them, and on Apple GPUs Metal's share for
     that much unified memory."""
     from .checks import positive_int
-    from .limits import MAX_BYTES
 
     g = load_gpu(gpu)
     memory = positive_int("gpu_memory_bytes", memory_bytes, MAX_BYTES)
@@ -169,6 +170,13 @@ def custom_gpu(*, memory_bytes: float, bandwidth_bytes_per_s: float, tflops_bf16
     if tflops_bf16 is not None and (isinstance(tflops_bf16, bool) or not isinstance(tflops_bf16, (int, float))
                                     or not 0 < tflops_bf16 <= MAX_CUSTOM_TFLOPS):
         raise WorkloadError(f"gpu tflops_bf16 must be in (0, {MAX_CUSTOM_TFLOPS}], got {shown(tflops_bf16)}")
+    for field, value in (("memory_bytes", memory_bytes), ("bandwidth_bytes_per_s", bandwidth_bytes_per_s)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0 \
+                or value > MAX_BYTES:
+            raise WorkloadError(f"gpu {field} must be a number of bytes in (0, {MAX_BYTES:.3g}] (16 GiB: 16 * 2**30, "
+                                f"or planner.units.parse_size('16GiB')), got {shown(value)}")
+    if memory_bytes != int(memory_bytes):
+        raise WorkloadError(f"gpu memory_bytes must be a whole number of bytes, got {shown(memory_bytes)}")
     kind = str(memory_type).upper()
     if kind not in ("HBM", "GDDR", "UNIFIED"):
         raise WorkloadError(f"gpu memory_type must be HBM, GDDR or unified, got {shown(memory_type)}")

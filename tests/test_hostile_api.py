@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from planner import PlannerError, estimate, fit, get_quant, load_gpu, load_model, max_batch, max_context, sweep, table
+from planner import (
+    PlannerError,
+    WorkloadError,
+    estimate,
+    fit,
+    get_quant,
+    load_gpu,
+    load_model,
+    max_batch,
+    max_context,
+    sweep,
+    table,
+)
 from planner.kv import kv_cache_bytes
 from planner.parallel import offload, plan
 
@@ -119,3 +131,21 @@ def test_a_hub_config_json_too_large_is_refused_before_it_is_downloaded(monkeypa
         from_hub("evil/huge")
     assert downloads == []  # refused on its size alone
     assert from_hub("org/tiny").n_layers == 22 and downloads == ["org/tiny"]
+
+
+def test_fit_and_custom_gpu_name_the_field_of_a_bad_value():
+    """fit() checks its context and batch and names an option it lacks; custom_gpu() takes whole bytes only, naming
+    the field (a string, inf, 16.5 or True is no amount of memory)."""
+    import planner
+    from planner.gpus import custom_gpu
+
+    with pytest.raises(WorkloadError, match="context must be an integer ≥ 1, got '8K'"):
+        planner.fit("llama-3.1-8b", context="8K")
+    with pytest.raises(WorkloadError, match="fit\\(\\) has no option 'gpu'; did you mean gpus"):
+        planner.fit("llama-3.1-8b", gpu="rtx-4090")
+    for bad in ("16GiB", float("inf"), 16.5, True, -1):
+        with pytest.raises(WorkloadError, match="gpu memory_bytes must be"):
+            custom_gpu(memory_bytes=bad, bandwidth_bytes_per_s=1e12)
+    with pytest.raises(WorkloadError, match="gpu bandwidth_bytes_per_s must be"):
+        custom_gpu(memory_bytes=16 * 2**30, bandwidth_bytes_per_s=float("nan"))
+    assert custom_gpu(memory_bytes=16e9, bandwidth_bytes_per_s=1e12).memory_bytes == 16_000_000_000

@@ -111,8 +111,9 @@ def test_fit_gpu_local_answers_against_free_memory(fake_nvml, capsys):
     assert "free now: 11.99 GiB of 23.99 GiB" in out and "weights alone do not fit" in out
     code, out, _ = run(capsys, "fit", "llama-3.1-8b", "--gpu", "local", "--context", "8K")
     rows = out.splitlines()
-    assert code == 0 and "free now" in rows[0] and rows[1].startswith("ranked by")
-    assert all(r.split()[:2] == ["local:0", "1"] for r in rows[3:])
+    assert code == 0 and rows[0].startswith("llama-3.1-8b: GPUs and formats that fit 8,192 tokens")
+    assert "free now" in rows[1] and rows[2].startswith("ranked by")
+    assert all(r.split()[:2] == ["local:0", "1"] for r in rows[4:])
     code, out, _ = run(capsys, "fit", "llama-3.1-70b", "--gpu", "local", "--context", "8K")
     assert code == 0 and "nothing on local:0 alone fits this configuration" in out
 

@@ -216,7 +216,7 @@ def _gpu(a):
                            "custom GPU's figures, not both")
     if a.gpu_memory is None or a.gpu_bandwidth is None:
         raise PlannerError("a custom GPU needs --gpu-memory and --gpu-bandwidth (e.g. 24GiB and 1008GB/s)")
-    return custom_gpu(memory_bytes=parse_size(a.gpu_memory, "--gpu-memory"),
+    return custom_gpu(memory_bytes=round(parse_size(a.gpu_memory, "--gpu-memory")),
                       bandwidth_bytes_per_s=parse_size(a.gpu_bandwidth, "--gpu-bandwidth", per_second=True),
                       tflops_bf16=a.gpu_tflops_bf16, memory_type=a.gpu_memory_type)
 

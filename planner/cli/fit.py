@@ -50,8 +50,8 @@ def cmd_fit(a) -> str:
         which = f"nothing on {gpu_label(gpu)} alone" if where else "no catalog GPU (up to 8 of a kind)"
         return "\n".join(where + [f"{which} fits this configuration" + (
             f" at ≥ {a.min_tokens_per_s:g} tokens/s" if a.min_tokens_per_s else "")])
-    lines = where + [f"{a.model}: GPUs and formats that fit {a.context:,} tokens × batch {a.batch}; one GPU as the "
-                     "plain model runs it (the whole prompt at once), several as vLLM splits it (its prefill chunks)",
+    lines = [f"{a.model}: GPUs and formats that fit {a.context:,} tokens × batch {a.batch}; one GPU as the plain model "
+             "runs it (the whole prompt at once), several as vLLM splits it (its prefill chunks)"] + where + [
                      "ranked by GPU count, then memory per GPU (a proxy for price), then bits per weight, then "
                      "speed; tok/s per sequence at the full context",
                      f"{'gpu':<18} {'n':>2} {'split':<6} {'quant':<8} {'kv':<5} {'per GPU':>12} {'tok/s':>8}  "
