@@ -178,7 +178,11 @@ def resolve_workload(spec: ModelSpec, *, quant, kv_dtype, context, batch, chunk,
     gguf = plain and is_gguf_weights(spec.weights_dtype if quant is None else quant, spec)
     if plain and chunk is None:
         chunk = GGUF_PREFILL_CHUNK if gguf else None
-    quant = get_quant(spec.weights_dtype if quant is None else quant).name
+    fmt = get_quant(spec.weights_dtype if quant is None else quant)
+    if beyond := [f"{c}@{i}" for c, i in fmt.keep_layers if i >= spec.n_layers]:
+        raise WorkloadError(f"quant {fmt.name!r} keeps {beyond[0]} in 16 bits, but {spec.name}'s layers are "
+                            f"0–{spec.n_layers - 1}")
+    quant = fmt.name
     kv_dtype = default_kv_dtype(quant, spec) if kv_dtype is None else get_kv_dtype(kv_dtype).name
     context = min(DEFAULT_CONTEXT, spec.max_context) if context is None else positive_int("context", context)
     if beyond_training and context > MAX_CONTEXT:

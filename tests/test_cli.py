@@ -322,3 +322,21 @@ def test_fit_at_a_context_agrees_with_estimate_on_one_gpu_and_labels_its_unit(ca
     assert all("GiB" not in r and r.rstrip().endswith("GB") for r in rows)
     code, out, _ = run(capsys, "fit", "llama-3.1-8b", "--gpu", "l4")
     assert code == 0 and any(line.split()[:2] == ["bf16", "21,622"] for line in out.splitlines())
+
+
+def test_fit_and_train_size_a_catalog_gpu_and_empty_or_stray_flags_are_refused(capsys):
+    """--gpu-memory gives fit and train the catalog GPU built with another memory (an M2 Max of 32 GiB, of which
+    macOS lets the GPU use two thirds: 21.33 GiB), as estimate has it; an empty --keep-bf16 or --quants, a kept layer
+    beyond the model, and --gpu-memory-type without a custom GPU are named, not ignored."""
+    code, out, _ = run(capsys, "fit", "llama-3.1-8b", "--gpu", "m2-max", "--gpu-memory", "32GiB")
+    assert code == 0 and out.startswith("llama-3.1-8b on m2-max-32gb: largest context per quantization")
+    code, out, _ = run(capsys, "train", "llama-3.1-8b", "--method", "qlora", "--gpu", "m2-max", "--gpu-memory", "32GiB")
+    assert code == 0 and "m2-max-32gb: fits in 21.33 GiB" in out
+    for argv, said in ((["fit", "llama-3.1-8b", "--gpu-memory", "32GiB"], "--gpu-memory sizes the catalog GPU"),
+                       (["estimate", "llama-3-8b", "--keep-bf16", ""], "--keep-bf16 needs the parts"),
+                       (["estimate", "llama-3-8b", "--quant", "fp8", "--keep-bf16", "mlp@99"],
+                        "keeps mlp@99 in 16 bits, but meta-llama/Meta-Llama-3-8B's layers are 0–31"),
+                       (["estimate", "llama-3-8b", "--gpu-memory-type", "HBM"], "--gpu-memory-type describes a custom"),
+                       (["table", "llama-3-8b", "--quants", ","], "--quants needs one or more formats")):
+        code, _, err = run(capsys, *argv)
+        assert code == 2 and said in err and err.count("\n") == 1, argv

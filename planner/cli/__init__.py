@@ -153,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "of which is taken as usable (a card sold as 24 GB reports about 23.5GiB), with --gpu-bandwidth")
     e.add_argument("--gpu-bandwidth", help="its memory bandwidth, e.g. 1008GB/s")
     e.add_argument("--gpu-tflops-bf16", type=rate, help="its dense bf16 TFLOP/s (for time to first token)")
-    e.add_argument("--gpu-memory-type", default="GDDR", help="HBM, GDDR (default) or unified (Apple)")
+    e.add_argument("--gpu-memory-type", help="a custom GPU's memory: HBM, GDDR (default) or unified (Apple)")
     e.add_argument("--speed-engine", help="the engine whose speed to model (default: --engine, else llama.cpp for "
                    "GGUF, mlx on Apple GPUs, vllm otherwise): llama.cpp, vllm, sglang, tensorrt-llm, gpt-fast, "
                    "mlc-llm, exllamav2, lmdeploy, autoawq, mlx, transformers")
@@ -167,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("model")
     f.add_argument("--gpu", help="catalog GPU id, or local / local:N (this machine's GPU, its free memory now); "
                    "without --context: the largest context per quantization")
+    f.add_argument("--gpu-memory", help="with --gpu: that GPU built with this much memory (--gpu m2-max --gpu-memory "
+                   "32GiB)")
     f.add_argument("--context", type=positive, help="tokens per sequence: rank GPUs/quantizations that fit")
     f.add_argument("--max-context", type=positive, help=MAX_CONTEXT_HELP)
     f.add_argument("--batch", type=positive, default=1)

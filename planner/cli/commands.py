@@ -28,6 +28,10 @@ def _names_first(a):
     from ..profiles import within_context
     from ..quant.catalog import get_quant
 
+    if a.keep_bf16 is not None and not a.keep_bf16.strip():
+        from ..errors import PlannerError
+
+        raise PlannerError("--keep-bf16 needs the parts to keep in 16 bits, e.g. attn,output or mlp@0 (got '')")
     if a.quant is not None and not a.keep_bf16:
         get_quant(a.quant)
     if isinstance(a.gpu, str) and not a.gpu.strip().lower().startswith("local"):
@@ -202,6 +206,8 @@ def _gpu(a):
     from ..gpus import custom_gpu
     from ..units import parse_size
 
+    if a.gpu_memory_type is not None and a.gpu_bandwidth is None:
+        raise PlannerError("--gpu-memory-type describes a custom GPU: give it with --gpu-memory and --gpu-bandwidth")
     if a.gpu_memory is None and a.gpu_bandwidth is None and a.gpu_tflops_bf16 is None:
         return resolve_gpu(a.gpu)
     if a.gpu is not None and a.gpu_bandwidth is None and a.gpu_tflops_bf16 is None:  # a catalog GPU, other memory
@@ -218,7 +224,7 @@ def _gpu(a):
         raise PlannerError("a custom GPU needs --gpu-memory and --gpu-bandwidth (e.g. 24GiB and 1008GB/s)")
     return custom_gpu(memory_bytes=round(parse_size(a.gpu_memory, "--gpu-memory")),
                       bandwidth_bytes_per_s=parse_size(a.gpu_bandwidth, "--gpu-bandwidth", per_second=True),
-                      tflops_bf16=a.gpu_tflops_bf16, memory_type=a.gpu_memory_type)
+                      tflops_bf16=a.gpu_tflops_bf16, memory_type=a.gpu_memory_type or "GDDR")
 
 
 def _unmeasured_runtime(gpu) -> str | None:
@@ -255,6 +261,10 @@ def cmd_table(a) -> str:
     spec = _model(a)  # before pandas loads: an unknown model is reported at once
     from ..sweep import table, table_quants
 
+    if a.quants is not None and not a.quants.strip(","):
+        from ..errors import PlannerError
+
+        raise PlannerError(f"--quants needs one or more formats, comma-separated (e.g. q4_k_m,fp8), got {a.quants!r}")
     quants = a.quants.split(",") if a.quants else table_quants(spec)
     contexts = None if a.contexts is None else [c for group in a.contexts for c in group]  # each value a list
     df = table(spec, quants=quants, contexts=contexts, unit=a.unit, batch=a.batch, kv_dtype=a.kv_dtype)

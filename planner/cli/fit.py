@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..units import format_bytes
 from .commands import _model, _no_gguf_note
-from .machine import gpu_label, has_speed, local_lines, resolve_gpu
+from .machine import gpu_label, has_speed, local_lines, resolve_sized_gpu
 
 
 def cmd_fit(a) -> str:
@@ -18,7 +18,7 @@ def cmd_fit(a) -> str:
 
         return cmd_fit_train(a)
     spec = _model(a)  # before pandas loads: an unknown model is reported at once
-    gpu = resolve_gpu(a.gpu)
+    gpu = resolve_sized_gpu(a)
     from ..fit import context_per_quant, explain, fit
 
     if a.gpu and a.context is None:

@@ -61,6 +61,21 @@ def resolve_gpu(gpu):
     return gpu
 
 
+def resolve_sized_gpu(a):
+    """--gpu, or with --gpu-memory that catalog GPU built with this much memory (fit and train; estimate's is
+    commands._gpu)."""
+    if getattr(a, "gpu_memory", None) is None:
+        return resolve_gpu(a.gpu)
+    from ..errors import PlannerError
+    from ..gpus import with_memory
+    from ..units import parse_size
+
+    if not a.gpu or str(a.gpu).strip().lower().startswith("local"):
+        raise PlannerError("--gpu-memory sizes the catalog GPU --gpu names (--gpu m2-max --gpu-memory 32GiB); a local "
+                           "GPU's memory is what it reports")
+    return with_memory(a.gpu, round(parse_size(a.gpu_memory, "--gpu-memory")))
+
+
 def local_lines(gpu, unit: str) -> list[str]:
     """The line naming a local GPU and its free memory; nothing for any other GPU."""
     from ..machine import describe_local, is_local

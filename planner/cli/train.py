@@ -6,7 +6,7 @@ import json
 
 from ..units import UNIT_BYTES, format_bytes
 from .args import positive, unit
-from .machine import gpu_label, has_speed, local_json, local_lines, resolve_gpu
+from .machine import gpu_label, has_speed, local_json, local_lines, resolve_sized_gpu
 
 LABELS = {"weights": "weights", "master_weights": "master weights", "gradients": "gradients",
           "optimizer_states": "optimizer states", "activations": "activations", "logits": "logits (loss)",
@@ -37,6 +37,8 @@ def add_parser(sub) -> None:
     t.add_argument("--offload-params", action="store_true", help="ZeRO-3/FSDP: parameters on the CPU")
     t.add_argument("--gpu", help="catalog GPU id (see `planner gpus`), or local / local:N (this machine's GPU, its "
                    "free memory now): adds the fit, step time and the largest micro-batch and sequence that fit")
+    t.add_argument("--gpu-memory", help="with --gpu: that GPU built with this much memory (--gpu m2-max --gpu-memory "
+                   "32GiB)")
     t.add_argument("--unit", type=unit, default="GiB", help=f"one of {', '.join(UNIT_BYTES)} (default GiB)")
     t.add_argument("--json", action="store_true", help="print the result as JSON (bytes)")
     t.set_defaults(func=cmd_train)
@@ -61,7 +63,7 @@ def cmd_train(a) -> str:
     if a.gpus and a.gpus > 1 and not a.distribution:
         options["distribution"] = "ddp"
     setup = make_setup(**options)
-    gpu = resolve_gpu(a.gpu)
+    gpu = resolve_sized_gpu(a)
     e = train_estimate(a.model, gpu=gpu, setup=setup)
     largest = {}
     if a.gpu and e.fit is not None:
@@ -109,7 +111,7 @@ def cmd_fit_train(a) -> str:
 
     if not a.gpu:
         raise PlannerError("fit --train needs --gpu (a catalog id, see `planner gpus`, or local)")
-    gpu = resolve_gpu(a.gpu)
+    gpu = resolve_sized_gpu(a)
     where = local_lines(gpu, a.unit)
     counts = [1] if where else GPU_COUNTS
     rows = plans(a.model, gpu=gpu, micro_batch=a.micro_batch, seq_len=a.seq_len, optimizer=a.optimizer,
