@@ -259,3 +259,17 @@ def test_phi3_small_on_a_gpu_without_vllms_block_sparse_kernel_holds_a_dense_mas
                     ).engine_details["engine_version"] == "0.9.2 (its V0 engine: 0.7.3's rules)"
     with pytest.raises(WorkloadError, match="arrived in 0.4.3"):
         estimate("microsoft/Phi-3-small-8k-instruct", gpu="a100-sxm-80gb", **{**kw, "engine_version": "0.4.2"})
+
+
+def test_from_0_14_the_fused_moe_workspace_stays_through_the_sampler_run():
+    """vLLM 0.14+ runs MoE experts in its modular kernel, whose scratch is a persistent workspace (v1/worker/
+    workspace.py) still held when the profile run samples: Triton's (M, k, max(N/2, H)) and (M, k, max(N, H)) rows,
+    16-bit. Kimi-K2 (384 experts, 8 a token, 2,048 wide, hidden 7,168) over 8 H200s at 8,192 batched tokens: N =
+    2 × 2,048 / 8 = 512, so 8,192 × 8 × (7,168 + 7,168) × 2 B = 1.88 GB beside the sampler; a 64K max_model_len then
+    no longer fits (691 blocks of 64 for 1,024 needed). 0.13 freed the caches after each layer."""
+    kw = dict(engine="vllm", gpu="h200", tensor_parallel_size=8, max_model_len=65536, context=65536)
+    e = estimate("moonshotai/Kimi-K2-Instruct", **kw)
+    assert e.engine_details["moe_workspace_bytes"] == 8192 * 8 * (7168 + 7168) * 2
+    assert not e.fits and e.engine_details["kv_blocks"] == 691 and "lower max_model_len" in e.engine_refusal
+    old = estimate("moonshotai/Kimi-K2-Instruct", engine_version="0.13.0", **kw)
+    assert old.engine_details["moe_workspace_bytes"] == 0

@@ -31,6 +31,7 @@ from .profile import (
     vllm_encoder_cache_bytes,
     vllm_encoder_forward_bytes,
     vllm_fused_moe_bytes,
+    vllm_moe_workspace_bytes,
 )
 from .releases import (
     BITSANDBYTES_QUANTS,
@@ -229,15 +230,19 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     # the layer phases of a forward over `tokens` tokens (attention as SDPA: no scores), logits handled below;
     # under tensor parallel a rank holds its heads and MLP columns, the residual stream whole (tp_shard)
     shard = tp_shard(spec, tp)
+    # a MoE's expert scratch: from 0.14 a persistent workspace, held through the sampler's run too
+    workspace = vllm_moe_workspace_bytes(spec, tokens, tp=ep, whole_experts=expert_parallel, release=release)
+    moe_rows = (3 if spec.moe is not None and spec.moe.shared_d_ff else 2) * tokens * spec.d_model * 2
     layers = max(int(step_activation_bytes(shard, batch=1, tokens=tokens, attended=1, logits="last",
                                            logits_bits=16, act_bits=16)),
-                 vllm_fused_moe_bytes(spec, tokens, tp=ep, whole_experts=expert_parallel),
+                 workspace + moe_rows if workspace else vllm_fused_moe_bytes(spec, tokens, tp=ep,
+                                                                             whole_experts=expert_parallel),
                  vllm_eager_mlp_bytes(shard, tokens, tp=tp, release=release)
                  if o["enforce_eager"] or not rules["v1"] else 0)
     # every rank gathers the full logits and samples (LogitsProcessor's all-gather); only the last stage has them
     path = "fused" if o["flashinfer_sampler"] or (rules["triton"] and reqs >= 8) else "sort"
     sampler = reqs * spec.vocab_size * VLLM_SAMPLER_BYTES_PER_LOGIT[path]
-    last_stage_peak = max(layers, sampler + 2 * tokens * spec.d_model * 2)
+    last_stage_peak = max(layers, workspace + sampler + 2 * tokens * spec.d_model * 2)
     requested = int(gpu_memory_bytes * util)
     stage_layers = vllm_stage_layers(spec.n_layers, pp)
     stage_weights_ = vllm_stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, expert_parallel=expert_parallel,
@@ -327,7 +332,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                  "moe_split": ep if spec.moe is not None else 1, "layers_per_gpu": stage_layers[tight],
                  "communication_bytes": comm, "engine_version": shown_version, **fallback, "charged_bytes": charged,
                  "sampler": path, "sampler_bytes": sampler if pp == 1 or tight == pp - 1 else 0,
-                 "forward_bytes": layers,
+                 "forward_bytes": layers, "moe_workspace_bytes": workspace,
                  "mxfp4_experts": mxfp4_experts, "blocksparse_mask_bytes": mask,
                  "nccl_bytes": nccl, "nccl_charged": bool(nccl) and rules["comm"],
                  # releases before 0.11 charge NCCL's memory; not modelled on AMD GPUs or a GPU given by memory only

@@ -41,6 +41,32 @@ def vllm_fused_moe_bytes(spec: ModelSpec, tokens: int, *, tp: int, whole_experts
     return caches + (3 if m.shared_d_ff else 2) * rows * spec.d_model * 2
 
 
+# From 0.14 a MoE layer's unquantized and fp8 experts run in the modular kernel (fused_moe/modular_kernel.py; 0.13
+# still called fused_experts, whose caches are freed after each layer), whose scratch comes from the process-wide
+# workspace manager (v1/worker/workspace.py, vllm-project/vllm#27532): a buffer grown to the largest request and never
+# freed, so the profile run's sampler runs beside it (gpu_model_runner.py profile_run: _dummy_run, then
+# _dummy_sampler_run). Triton's experts ask (M, k, max(N/2, hidden)) and (M, k, max(N, hidden)) in 16 bits
+# (TritonExperts.workspace_shapes, 0.14 and 0.33 alike; the output shares the first), M the rows of a chunk:
+# min(tokens, 16,384) through 0.17 (envs.py VLLM_FUSED_MOE_CHUNK_SIZE = 16 * 1024), every token from 0.20 (M_chunk =
+# M_full). DeepSeek-V3 over 8 GPUs at 8,192 tokens: 1.88 GB. Other expert kernels (DeepGEMM's, Marlin's) ask
+# somewhat more; planner takes Triton's.
+VLLM_MOE_WORKSPACE_SINCE = (0, 14, 0)
+VLLM_MOE_UNCHUNKED_SINCE = (0, 20, 0)
+VLLM_MOE_WORKSPACE_CHUNK = 16 * 1024
+
+
+def vllm_moe_workspace_bytes(spec: ModelSpec, tokens: int, *, tp: int, whole_experts: bool,
+                             release: tuple[int, ...]) -> int:
+    """The persistent fused-MoE workspace on one GPU after a forward over `tokens` rows (0 for dense models and for
+    releases before the workspace manager)."""
+    if spec.moe is None or release < VLLM_MOE_WORKSPACE_SINCE:
+        return 0
+    m = spec.moe
+    rows = tokens if release >= VLLM_MOE_UNCHUNKED_SINCE else min(tokens, VLLM_MOE_WORKSPACE_CHUNK)
+    n = 2 * m.expert_d_ff // (1 if whole_experts else tp)
+    return rows * m.experts_per_token * (max(n // 2, spec.d_model) + max(n, spec.d_model)) * 2
+
+
 # V0 runs its models eagerly, as V1 does with enforce_eager (it then leaves the model uncompiled: "Enforce eager set,
 # overriding optimization level to -O0"). Their MLP (models/llama.py LlamaMLP.forward and its kin: `gate_up, _ =
 # self.gate_up_proj(x); x = self.act_fn(gate_up); x, _ = self.down_proj(x)`) keeps the fused gate_up output alive
