@@ -103,10 +103,10 @@ def test_sglang_and_vllm_split_a_model_over_gpus_from_the_sidebar():
 
 
 def test_transformers_static_cache_from_the_sidebar_and_the_link():
-    at = app(gpu="rtx-4090", engine="transformers", context="2048")
+    at = app(gpu="rtx-4090", engine="transformers", context="2048", model="meta-llama/Meta-Llama-3-8B")
     at.sidebar.selectbox(key="hf_cache").set_value("static").run()
     at.sidebar.number_input(key="max_cache_len").set_value(8192).run()
-    e = estimate("microsoft/Phi-3-small-8k-instruct", context=2048, gpu="rtx-4090", engine="transformers",
+    e = estimate("meta-llama/Meta-Llama-3-8B", context=2048, gpu="rtx-4090", engine="transformers",
                  cache="static", max_cache_len=8192)
     assert metric(at, "total") == gib(e.total_bytes)
     again = app(**{k: at.query_params[k] for k in at.query_params})
@@ -126,6 +126,12 @@ def test_transformers_eager_attention_from_the_sidebar_and_the_link():
     again = app(**{k: at.query_params[k] for k in at.query_params})
     assert again.query_params["hf_attention"] == "eager" and metric(again, "total") == gib(e.total_bytes)
 
+
+
+def test_transformers_on_phi3_small_is_refused_readably():
+    """Phi-3-small's remote code does not run on transformers 5: the page says so, without a traceback."""
+    at = app(gpu="rtx-4090", engine="transformers")
+    assert not at.exception and any("get_usable_length" in e.value for e in at.error)
 
 
 def test_llama_cpp_on_an_instinct_gpu_says_which_prompt_kernels_its_build_runs():

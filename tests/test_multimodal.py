@@ -59,3 +59,25 @@ def test_bad_vision_config_names_the_key(change, message):
     raw["vision_config"] = {**raw["vision_config"], **change}
     with pytest.raises(ConfigImportError, match=message):
         spec_from_config(raw, name="m", source="test")
+
+
+def test_vllm_profiles_as_many_images_as_its_encoder_budget_takes():
+    """vLLM from 0.10.1 encodes max(1, min(budget // T, max_num_seqs × max(1, min(999, max_model_len // T)))) items
+    of the largest kind in its profile run (MultiModalBudget; budget = max(max_num_batched_tokens, T)): Gemma 3's
+    256-token image on an H100 (8,192 batched tokens) is 32 images, whose SigLIP forward over 32 × 4,096 patches
+    (the layer's input and normed copy 1,152 each, fc1 and its GELU 4,304 each, the pixels 3 × 14²) peaks at
+    2.8 GiB. V0 (to 0.7) runs one item of each kind per dummy sequence through the language model:
+    Qwen2.5-VL-7B's image and frame pair, 32,768 tokens and 2, however short max_model_len is."""
+    from planner.engines.vllm.profile import vllm_encoder_forward_bytes, vllm_mm_items, vllm_v0_mm_tokens
+
+    gemma = load_model("google/gemma-3-27b-it")
+    assert vllm_mm_items(gemma, max_model_len=32768, tokens=8192, max_num_seqs=1024, release=(0, 33, 0)) == (32, 256)
+    forward = 32 * 4096 * (2 * 1152 + 2 * 4304 + 3 * 14 * 14) * 2
+    assert vllm_encoder_forward_bytes(gemma, 32, 256) == forward and 2.7 < forward / 2**30 < 2.9
+    e = estimate(gemma, engine="vllm", gpu="h100-sxm", max_model_len=32768, context=32768)
+    assert e.engine_details["mm_items"] == 32 and e.activation_bytes >= forward
+    qwen = load_model("Qwen/Qwen2.5-VL-7B-Instruct")
+    assert vllm_v0_mm_tokens(qwen, 8192) == 2 * 16384
+    v0 = estimate(qwen, engine="vllm", engine_version="0.7.3", gpu="rtx-3090", max_model_len=8192, context=8192)
+    v1 = estimate(qwen, engine="vllm", engine_version="0.8.4", gpu="rtx-3090", max_model_len=8192, context=8192)
+    assert v0.activation_bytes > v1.activation_bytes + 2 * 32770 * 3584 * 2

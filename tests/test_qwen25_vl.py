@@ -110,19 +110,23 @@ def test_vllm_profiles_the_largest_video():
     """Qwen2.5-VL's largest multimodal item is a video of 3,584² frames (16,384 tokens each two frames), as many
     frames as max_model_len holds, at most 14 (vLLM 0.33 qwen2_vl.py): its encoder outputs, 3,584 wide in bf16, sit
     beside the language model's profile peak."""
-    from planner.engines.vllm.profile import vllm_encoder_cache_bytes
+    from planner.engines.vllm.profile import vllm_encoder_cache_bytes, vllm_mm_items
 
     spec = load_model("qwen2.5-vl-7b")
-    assert vllm_encoder_cache_bytes(spec, 128000) == 7 * 16384 * 3584 * 2  # 14 frames: 784 MiB
-    assert vllm_encoder_cache_bytes(spec, 32768) == 2 * 16384 * 3584 * 2
-    assert vllm_encoder_cache_bytes(spec, 8192) == 16384 * 3584 * 2  # one image (or a frame pair) whatever the length
+    kw = dict(tokens=8192, max_num_seqs=1024, release=(0, 33, 0))
+    assert vllm_mm_items(spec, max_model_len=128000, **kw) == (1, 7 * 16384)  # 14 frames: 784 MiB of outputs
+    assert vllm_mm_items(spec, max_model_len=32768, **kw) == (1, 2 * 16384)
+    assert vllm_mm_items(spec, max_model_len=8192, **kw) == (1, 16384)  # one frame pair whatever the length
+    # 0.8.4-0.10 built the video for max_num_batched_tokens: one frame pair at 128K too
+    assert vllm_mm_items(spec, max_model_len=128000, **{**kw, "release": (0, 10, 1)}) == (1, 16384)
+    assert vllm_encoder_cache_bytes(spec, 1, 7 * 16384) == 7 * 16384 * 3584 * 2
     # before them the encoder's forward over the video's 458,752 patches (16,384 tokens × 4 merged, 7 frame pairs)
     # peaks at its MLP: the layer's input and normed copy (1,280 each), gate_up and its product (3 × 3,420), the
     # pixels (3 × 2 × 14²), 16-bit: 12 GiB, far above the language model's profile peak
     from planner.engines.vllm.profile import vllm_encoder_forward_bytes
 
     forward = 7 * 16384 * 4 * (2 * 1280 + 3 * 3420 + 3 * 2 * 14 * 14) * 2
-    assert vllm_encoder_forward_bytes(spec, 128000) == forward and 11.9 < forward / 2**30 < 12
+    assert vllm_encoder_forward_bytes(spec, 1, 7 * 16384) == forward and 11.9 < forward / 2**30 < 12
     e = planner.estimate(spec, engine="vllm", gpu="h100-sxm", max_model_len=128000)
     assert e.activation_bytes == forward + 7 * 16384 * 3584 * 2
     # a 24 GB card: 15.5 GiB of weights and that peak leave no KV cache at 128K (at 32K, 4 frames: 3.4 GiB)

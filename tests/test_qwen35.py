@@ -127,8 +127,8 @@ def test_vllm_holds_the_largest_images_encoder_outputs_while_it_profiles():
     from planner.engines.vllm.profile import vllm_encoder_cache_bytes
 
     vl = load_model(QWEN3_VL)
-    assert vllm_encoder_cache_bytes(vl, 28672) == 16384 * 4096 * 4 * 2 == 512 * 2**20
-    assert vllm_encoder_cache_bytes(load_model("qwen3-8b"), 28672) == 0
+    assert vllm_encoder_cache_bytes(vl, 1, 16384) == 16384 * 4096 * 4 * 2 == 512 * 2**20
+    assert vllm_encoder_cache_bytes(load_model("qwen3-8b"), 1, 16384) == 0
     kw = dict(engine="vllm", gpu="rtx-4090", max_model_len=28672)
     text = planner.estimate("qwen3-8b", **kw)
     e = planner.estimate(vl, **kw)
@@ -138,6 +138,6 @@ def test_vllm_holds_the_largest_images_encoder_outputs_while_it_profiles():
     from planner.engines.vllm.profile import vllm_encoder_forward_bytes
 
     forward = 65536 * (2 * 1152 + 2 * 4304 + 3 * 2 * 16 * 16) * 2
-    assert vllm_encoder_forward_bytes(vl, 28672) == forward > text.activation_bytes
+    assert vllm_encoder_forward_bytes(vl, 1, 16384) == forward > text.activation_bytes
     assert e.activation_bytes == forward + 512 * 2**20
     assert not e.fits and "vLLM would not start" in e.engine_refusal  # the text model fits; the VLM does not

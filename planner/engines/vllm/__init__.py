@@ -30,8 +30,11 @@ from .profile import (
     vllm_eager_mlp_bytes,
     vllm_encoder_cache_bytes,
     vllm_encoder_forward_bytes,
+    vllm_encoder_item,
     vllm_fused_moe_bytes,
+    vllm_mm_items,
     vllm_moe_workspace_bytes,
+    vllm_v0_mm_tokens,
 )
 from .releases import (
     BITSANDBYTES_QUANTS,
@@ -182,7 +185,8 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     defaults = {"entrypoint": "serve", "gpu_memory_utilization": rules["utilization"],
                 "block_size": 64 if spec.mla is not None else 16,
                 **vllm_scheduler_defaults(release, max_model_len=max_model_len, gpu_memory_bytes=gpu_memory_bytes,
-                                          device_name="" if gpu is None else gpu.name, entrypoint=entrypoint),
+                                          device_name="" if gpu is None else gpu.name, entrypoint=entrypoint,
+                                          multimodal=spec.vision is not None),
                 "tensor_parallel_size": 1, "pipeline_parallel_size": 1, "data_parallel_size": 1,
                 "enable_expert_parallel": False, "flashinfer_sampler": False, "enforce_eager": False,
                 "enable_prefix_caching": "auto", "custom_all_reduce": None,
@@ -230,10 +234,14 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     # the layer phases of a forward over `tokens` tokens (attention as SDPA: no scores), logits handled below;
     # under tensor parallel a rank holds its heads and MLP columns, the residual stream whole (tp_shard)
     shard = tp_shard(spec, tp)
+    # a vision model's dummy batch: V1 encodes N items before the forward; V0 runs every item's tokens through the
+    # language model, max(tokens, their sum + 2), their embeddings and the merged input's alive beside it
+    mm_tokens = vllm_v0_mm_tokens(spec, max_model_len) if not rules["v1"] else 0
+    forward_tokens = max(tokens, mm_tokens + 2) if mm_tokens else tokens
     # a MoE's expert scratch: from 0.14 a persistent workspace, held through the sampler's run too
     workspace = vllm_moe_workspace_bytes(spec, tokens, tp=ep, whole_experts=expert_parallel, release=release)
     moe_rows = (3 if spec.moe is not None and spec.moe.shared_d_ff else 2) * tokens * spec.d_model * 2
-    layers = max(int(step_activation_bytes(shard, batch=1, tokens=tokens, attended=1, logits="last",
+    layers = max(int(step_activation_bytes(shard, batch=1, tokens=forward_tokens, attended=1, logits="last",
                                            logits_bits=16, act_bits=16)),
                  workspace + moe_rows if workspace else vllm_fused_moe_bytes(spec, tokens, tp=ep,
                                                                              whole_experts=expert_parallel),
@@ -265,8 +273,15 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                + (o["cuda_graph_memory_bytes"] if rules["graphs"] and not o["enforce_eager"] else 0))
     peaks = [layers] * (pp - 1) + [last_stage_peak]
     # the first stage encodes the largest multimodal item, then holds the outputs through the language model's run
-    outputs = vllm_encoder_cache_bytes(spec, max_model_len)
-    peaks[0] = max(peaks[0], vllm_encoder_forward_bytes(spec, max_model_len, tp)) + outputs
+    if mm_tokens:  # V0: one item of each kind per dummy sequence, as many sequences as the batch takes
+        items = max(1, min(o["max_num_seqs"], tokens // mm_tokens))
+        item_tokens = vllm_encoder_item(spec, max_model_len)
+        outputs = 2 * forward_tokens * spec.d_model * 2
+    else:
+        items, item_tokens = vllm_mm_items(spec, max_model_len=max_model_len, tokens=tokens,
+                                           max_num_seqs=o["max_num_seqs"], release=release)
+        outputs = vllm_encoder_cache_bytes(spec, items, item_tokens)
+    peaks[0] = max(peaks[0], vllm_encoder_forward_bytes(spec, items, item_tokens, tp)) + outputs
     kv_heads = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / tp) / spec.n_kv_heads  # a rank's share
     # a block's bytes on a GPU: a page per layer of its stage, or, for a hybrid model, a page per layer of a group
     caching = o["enable_prefix_caching"]  # "auto": the release's default
@@ -332,7 +347,8 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                  "moe_split": ep if spec.moe is not None else 1, "layers_per_gpu": stage_layers[tight],
                  "communication_bytes": comm, "engine_version": shown_version, **fallback, "charged_bytes": charged,
                  "sampler": path, "sampler_bytes": sampler if pp == 1 or tight == pp - 1 else 0,
-                 "forward_bytes": layers, "moe_workspace_bytes": workspace,
+                 "forward_bytes": layers, "moe_workspace_bytes": workspace, "mm_items": items,
+                 "mm_item_tokens": item_tokens,
                  "mxfp4_experts": mxfp4_experts, "blocksparse_mask_bytes": mask,
                  "nccl_bytes": nccl, "nccl_charged": bool(nccl) and rules["comm"],
                  # releases before 0.11 charge NCCL's memory; not modelled on AMD GPUs or a GPU given by memory only

@@ -88,51 +88,98 @@ def vllm_eager_mlp_bytes(shard: ModelSpec, tokens: int, *, tp: int, release: tup
     return tokens * (hidden_rows * shard.d_model + (3 if shard.gated_mlp else 2) * shard.d_ff) * 2
 
 
-# vLLM's start-up profile runs a vision model's encoder on a dummy batch of its largest item and holds the outputs
-# in the encoder cache while it measures the language model's forward (v1/worker/gpu_model_runner.py profile_run,
-# 0.33.0: `self.encoder_cache[f"tmp_{i}"] = output` before `_dummy_run`). Qwen3-VL's and Qwen3.5's largest image is the
-# processor's longest_edge, 16,777,216 pixels, at 32 × 32 pixels a token: 16,384 tokens, each out_hidden_size wide and
-# once more per deepstack layer (qwen3_vl.py); its largest video (2 frames of half that) is smaller. Qwen2.5-VL's
-# largest item is a video (qwen2_vl.py get_mm_max_tokens_per_item, the larger of the two; video on a tie): frames of
-# its largest image (16,384 tokens), as many as max_model_len holds two by two (temporal_patch_size), at most
-# _MAX_FRAMES_PER_VIDEO = 14: 7 × 16,384 = 114,688 tokens at 128K, unless video is turned off
-# (--limit-mm-per-prompt), which planner does not model. Other encoders take planner's image (Gemma 3's 256 tokens,
+# vLLM's start-up profile runs a vision model's encoder on a dummy batch of its largest items and holds the outputs in
+# the encoder cache while it measures the language model's forward (v1/worker/gpu_model_runner.py profile_run, 0.33.0:
+# `self.encoder_cache[f"tmp_{i}"] = output` before `_dummy_run`).
+# The largest item (T tokens, at max_model_len): Qwen3-VL's and Qwen3.5's largest image is the processor's
+# longest_edge, 16,777,216 pixels, at 32 × 32 pixels a token: 16,384 tokens, each out_hidden_size wide and once more per
+# deepstack layer (qwen3_vl.py); its largest video (2 frames of half that) is smaller. Qwen2.5-VL's largest item is a
+# video (qwen2_vl.py get_mm_max_tokens_per_item, the larger of the two; video on a tie): frames of its largest image
+# (16,384 tokens), as many as the sequence holds two by two (temporal_patch_size), at most _MAX_FRAMES_PER_VIDEO = 14:
+# 7 × 16,384 = 114,688 tokens at 128K (--limit-mm-per-prompt video=0 and mm_processor_kwargs' max_pixels, which change
+# it, are not modelled). Other encoders take planner's image (Gemma 3's 256 tokens from SigLIP's 4,096 patches,
 # Pixtral's largest; Llama 4's one tile: a lower bound for its several).
-# The encoder's own forward runs on that item whole before the language model's (qwen2_5_vl.py, qwen3_vl.py: no
-# chunking; the encoder uncompiled by default) and peaks at an MLP: for each patch the layer's input, its normed copy,
-# the MLP's hidden (Qwen2.5-VL's gated gate_up and its product, 3 × intermediate_size; Qwen3-VL's fc1 and its GELU,
-# 2 ×), beside the item's pixels (channels × temporal_patch × patch² a patch), all 16-bit: for Qwen2.5-VL's 14-frame
-# video 458,752 patches, 12 GiB. Derived from the layers' shapes, not measured; other encoders' forwards are not
-# modelled (their items are small beside the language model's peak).
+# How many items, by release (read in the wheels of 0.8.4, 0.9.2, 0.10.1, 0.11.0, 0.13.0, 0.17.0 and 0.33.0):
+#   V1 before 0.10.1 (v1/core/encoder_cache_manager.py): N = min(⌈budget / T⌉, max_num_seqs), budget =
+#   max(max_num_batched_tokens, T), one item per prompt by default; the item is built for max_num_batched_tokens
+#   (a video of one frame pair at 8,192 tokens);
+#   0.10.1 on (MultiModalBudget, v1/worker/utils.py, later multimodal/encoder_budget.py): N = max(1, min(budget // T,
+#   max_num_seqs × max(1, min(999, max_model_len // T)))), 999 items a prompt by default; from 0.11.0 the item is
+#   built for max_model_len (the 14-frame video at 128K). Gemma 3 on an H100 (8,192 tokens): 32 images of 256.
+#   V0 (up to 0.7): every dummy sequence carries one item of each modality and the language model's profile forward
+#   runs over all of them, max(max_num_batched_tokens, their tokens + 2) tokens, the items' embeddings and the merged
+#   input embeddings alive beside it (worker/model_runner.py _dummy_run, multimodal/profiling.py; 0.8.4); a multimodal
+#   model's default max_num_batched_tokens is at least 5,120 (config.py _MULTIMODAL_MODEL_MAX_NUM_BATCHED_TOKENS).
+# The encoder's own forward runs on the N items at once before the language model's (no chunking; the encoder
+# uncompiled by default) and peaks at an MLP: for each patch the layer's input, its normed copy, the MLP's hidden (a
+# gated MLP's gate_up and its product, 3 × intermediate_size: Qwen2.5-VL, Pixtral; a GELU MLP's fc1 and its output,
+# 2 ×: SigLIP, Qwen3-VL, Llama 4) split tensor-parallel (mm_encoder_tp_mode "weights"), beside the items' pixels
+# (channels × temporal_patch × patch² a patch), all 16-bit: Qwen2.5-VL's 14-frame video is 458,752 patches, 12 GiB;
+# Gemma 3's 32 images 131,072 patches, 2.7 GiB. Derived from the layers' shapes, not measured.
 VLLM_QWEN_VL_MAX_IMAGE_TOKENS = 16_777_216 // (32 * 32)
 VLLM_QWEN2_VL_MAX_VIDEO_FRAMES = 14
+VLLM_MM_BUDGET_SINCE = (0, 10, 1)
+VLLM_MM_ITEM_AT_MODEL_LEN_SINCE = (0, 11, 0)
+VLLM_MM_ITEMS_PER_PROMPT = 999
+VLLM_V0_MM_MIN_BATCHED_TOKENS = 5120
 
 
-def _largest_item_tokens(v, max_model_len: int) -> int:
-    """The tokens of the largest multimodal item vLLM's profile run encodes (see above)."""
+def _largest_item_tokens(v, seq_len: int) -> int:
+    """The tokens of the largest multimodal item for a sequence of `seq_len` tokens (see above)."""
     if v.kind == "qwen2_5_vl":  # a video of the largest frames, two frames a step of the encoder
-        steps = max_model_len // v.tokens_per_image
+        steps = seq_len // v.tokens_per_image
         return v.tokens_per_image * max(1, min(steps, VLLM_QWEN2_VL_MAX_VIDEO_FRAMES // v.temporal_patch))
     return VLLM_QWEN_VL_MAX_IMAGE_TOKENS if v.kind == "qwen3_vl" else v.tokens_per_image
 
 
-def vllm_encoder_cache_bytes(spec, max_model_len: int) -> int:
-    """The image-encoder outputs vLLM's profile run holds beside the language model's forward (16-bit); 0 for a
-    text-only model."""
+def vllm_mm_items(spec, *, max_model_len: int, tokens: int, max_num_seqs: int,
+                  release: tuple[int, ...]) -> tuple[int, int]:
+    """(items, tokens of each) of the dummy batch a V1 profile run encodes (see above); (0, 0) for a text model."""
+    v = spec.vision
+    if v is None:
+        return 0, 0
+    largest = _largest_item_tokens(v, max_model_len)
+    budget = max(tokens, largest)
+    if release >= VLLM_MM_BUDGET_SINCE:
+        per_prompt = max(1, min(VLLM_MM_ITEMS_PER_PROMPT, max_model_len // largest))
+        n = max(1, min(budget // largest, max_num_seqs * per_prompt))
+    else:
+        n = min(-(-budget // largest), max_num_seqs)
+    built = largest if release >= VLLM_MM_ITEM_AT_MODEL_LEN_SINCE else _largest_item_tokens(v, tokens)
+    return n, built
+
+
+def vllm_v0_mm_tokens(spec, max_model_len: int) -> int:
+    """The multimodal tokens one V0 dummy sequence carries: one item of each modality (Qwen2.5-VL's largest image
+    and its video; the image of other models), 0 for a text model."""
     v = spec.vision
     if v is None:
         return 0
-    return _largest_item_tokens(v, max_model_len) * (v.output_dim or spec.d_model) * (1 + v.deepstack) * 2
+    image = VLLM_QWEN_VL_MAX_IMAGE_TOKENS if v.kind == "qwen3_vl" else v.tokens_per_image
+    return image + (_largest_item_tokens(v, max_model_len) if v.kind == "qwen2_5_vl" else 0)
 
 
-def vllm_encoder_forward_bytes(spec, max_model_len: int, tp: int = 1) -> int:
-    """The encoder's own forward over the profile run's largest item (16-bit; see above) on one of `tp` GPUs, which
-    split its MLP (the ViT is tensor parallel by default: mm_encoder_tp_mode "weights"): Qwen2.5-VL's and Qwen3-VL's
-    encoders, 0 for others and for a text-only model."""
+def vllm_encoder_item(spec, max_model_len: int) -> int:
+    """The tokens of the largest item (the encoder's largest input), 0 for a text model."""
+    return 0 if spec.vision is None else _largest_item_tokens(spec.vision, max_model_len)
+
+
+def vllm_encoder_cache_bytes(spec, items: int, item_tokens: int) -> int:
+    """The encoder outputs of `items` items of `item_tokens` tokens (16-bit); 0 for a text-only model."""
     v = spec.vision
-    if v is None or v.kind not in ("qwen2_5_vl", "qwen3_vl"):
+    if v is None:
         return 0
-    patches = _largest_item_tokens(v, max_model_len) * v.shuffle
-    hidden = (3 if v.kind == "qwen2_5_vl" else 2) * v.d_ff
-    pixels = v.channels * v.temporal_patch * v.patch_size**2
+    return items * item_tokens * (v.output_dim or spec.d_model) * (1 + v.deepstack) * 2
+
+
+def vllm_encoder_forward_bytes(spec, items: int, item_tokens: int, tp: int = 1) -> int:
+    """The encoder's own forward over `items` items of `item_tokens` tokens (16-bit; see above) on one of `tp` GPUs,
+    which split its MLP; 0 for a text-only model."""
+    v = spec.vision
+    if v is None:
+        return 0
+    per_token = v.shuffle or max(1, v.n_patches // v.tokens_per_image)  # patches folded into one token
+    patches = items * item_tokens * per_token
+    hidden = (3 if v.kind in ("qwen2_5_vl", "pixtral") else 2) * v.d_ff
+    pixels = v.channels * (v.temporal_patch or 1) * v.patch_size**2
     return patches * (2 * v.d_model + -(-hidden // tp) + pixels) * 2

@@ -129,20 +129,23 @@ VLLM_ENTRYPOINTS = ("serve", "llm")  # `vllm serve` (UsageContext.OPENAI_API_SER
 
 
 def vllm_scheduler_defaults(release: tuple[int, ...], *, max_model_len: int, gpu_memory_bytes: int,
-                            device_name: str = "", entrypoint: str = "serve") -> dict:
+                            device_name: str = "", entrypoint: str = "serve", multimodal: bool = False) -> dict:
     """max_num_batched_tokens and max_num_seqs as vLLM sets them for `vllm serve` or, entrypoint "llm", for the
     offline LLM class (research/vllm_versions.md, Defaults; engine/arg_utils.py of each release, read in the wheels of
     0.8.0–0.33.0). V0: 256 sequences; the profile run takes max(max_model_len, 2048) tokens, or chunks (512 up to
     0.6.4, 2048 later) when max_model_len exceeds 32K (0.5.5+), whichever the entry point. V1 (0.8+): by the GPU —
     the large tier (H100/H200 by name in 0.8.0–0.8.4, then 70 GiB or more, A100s excluded from 0.9) 8192 tokens
     (the LLM class 16384) and 1024 sequences; 16384 tokens for both on 160 GiB+ from 0.28; else 2048 (the LLM class
-    8192) and 256 sequences (1024 on every GPU before 0.8.4). The sequences never depend on the entry point. Not
+    8192) and 256 sequences (1024 on every GPU before 0.8.4); a V0 multimodal model's at least 5,120 tokens. The
+    sequences never depend on the entry point. Not
     modelled: 0.33 keeps a GB10 (DGX Spark, not in the catalog) in the small tier; 0.20+'s throughput mode doubles
     both."""
     name = device_name.lower()
     if release < (0, 8, 0):
         chunked = release >= (0, 5, 5) and max_model_len > 32768
         tokens = (512 if release <= (0, 6, 4) else 2048) if chunked else max(max_model_len, 2048)
+        if multimodal:  # "at least the number of multimodal tokens" (config.py, 0.8.4's V0)
+            tokens = max(tokens, 5120)
         return {"max_num_batched_tokens": tokens, "max_num_seqs": 256}
     gib = gpu_memory_bytes / 2**30
     if release < (0, 8, 5):
