@@ -298,7 +298,7 @@ def local_gpu_choice() -> tuple[str | None, str | None]:
 
 
 def _display(value) -> str:
-    return "none" if value is None else str(value)
+    return "none" if value is None or value == "" else str(value)
 
 
 def _local_allowed() -> bool:

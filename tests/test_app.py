@@ -248,8 +248,16 @@ def test_which_gpu_side_by_side_with_the_largest_context():
                                                                gpu="rtx-4090"))
     # a GGUF format over several GPUs is split by layers, as llama.cpp splits it
     assert set(df.loc[df["GPUs"] > 1, "Split"]) <= {"layers"} and set(df.loc[df["GPUs"] == 1, "Split"]) == {"—"}
+    # a row that does not fit shows a dash for its speed, one that fits its figure; the breakdown is in the display
+    # unit
+    assert all((s == "—") == v.endswith("does not fit") for s, v in zip(df["Decode (tok/s per request)"], df["Verdict"],
+                                                                        strict=True))
+    assert all("GiB" in b for b in df["Per GPU, by component"])
     at = app(page="views/which_gpu.py", quant="q4_k_m")  # Phi-3-small: no GGUF of it exists, and the view says so
     assert any("llama.cpp has no Phi3SmallForCausalLM" in c.value for c in at.caption)
+    # a context beyond the model's is shown at its maximum, and said
+    at = app(page="views/which_gpu.py", context="32768")
+    assert any("takes at most 8,192 tokens: this view is shown at 8,192" in w.value for w in at.warning)
 
 
 @pytest.mark.parametrize("page", VIEWS)

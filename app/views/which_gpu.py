@@ -58,8 +58,8 @@ def _gpus(setup: Setup) -> None:
         "split": [s if n > 1 else "—" for s, n in zip(df["split"], df["n_gpus"], strict=True)],
         "verdict": [f"{SYMBOLS[v]} {v}" for v in df["verdict"]],
         "per_gpu_total_bytes": (df["per_gpu_total_bytes"] / (2**30 if setup.unit == "GiB" else 1e9)).round(2),
-        "decode_tokens_per_s": [None if v == NO else round(t, 1) for v, t in zip(df["verdict"],
-                                                                              df["decode_tokens_per_s"], strict=True)],
+        "decode_tokens_per_s": ["—" if v == NO or t is None else f"{t:.1f}"
+                                for v, t in zip(df["verdict"], df["decode_tokens_per_s"], strict=True)],
         "max_context": df["max_context"],
         "explanation": [explain(b, setup.unit) for b in df["per_gpu_bytes"]],
     })
@@ -72,7 +72,7 @@ def _gpus(setup: Setup) -> None:
     if note := no_gguf_note(spec, [quant]):
         st.caption(plain(f"{note}."))
     st.caption("Several GPUs split a GGUF format by layers, as llama.cpp does, and the others tensor parallel, as "
-               "vLLM and SGLang do. Largest context: for one GPU. Decode speed is left empty where it "
+               "vLLM and SGLang do. Largest context: for one GPU. Decode speed is a dash (—) where it "
                "does not fit.")
 
 
