@@ -206,7 +206,8 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
     usable = g.usable_memory_bytes
     reason = refusal
     if total > usable:
-        reason = (f"needs {total / 2**30:,.2f} GiB, {g.id} has {usable / 2**30:,.2f} GiB usable"
+        short = f" ({(total - usable) / 2**20:,.1f} MiB short)" if total - usable < 0.01 * 2**30 else ""
+        reason = (f"needs {total / 2**30:,.2f} GiB, {g.id} has {usable / 2**30:,.2f} GiB usable{short}"
                   + (f"; and {_lower_first(refusal)}" if refusal else ""))
     return Performance(
         gpu=g.id, engine=engine, usable_memory_bytes=usable, fits=reason is None, reason=reason,

@@ -340,3 +340,16 @@ def test_fit_and_train_size_a_catalog_gpu_and_empty_or_stray_flags_are_refused(c
                        (["table", "llama-3-8b", "--quants", ","], "--quants needs one or more formats")):
         code, _, err = run(capsys, *argv)
         assert code == 2 and said in err and err.count("\n") == 1, argv
+
+
+def test_a_fit_close_to_the_limit_is_called_tight_and_a_near_miss_says_by_how_much(capsys):
+    """Under 5 % of the GPU left free is tight, as the dashboard's default reserve marks it; a total that rounds to
+    the GPU's memory and is still above it says how many MiB it is short."""
+    code, out, _ = run(capsys, "estimate", "llama-3.1-8b", "--quant", "q4_k_m", "--gpu", "rtx-3060", "--context",
+                       "40000")
+    assert code == 0 and "headroom; tight: under 5 % of the GPU left free" in out
+    code, out, _ = run(capsys, "estimate", "llama-3.1-8b", "--quant", "q4_k_m", "--gpu", "rtx-3060", "--context",
+                       "43086")
+    assert "does NOT fit: needs 11.62 GiB, rtx-3060 has 11.62 GiB usable (" in out and "MiB short)" in out
+    code, out, _ = run(capsys, "estimate", "llama-3.1-8b", "--quant", "q4_k_m", "--gpu", "rtx-4090")
+    assert "tight" not in out

@@ -129,12 +129,12 @@ def cmd_estimate(a) -> str:
         lines.append(f"{e.engine}: {e.engine_refusal}")
     if p is not None and p.fits and not has_speed(gpu):
         lines += [f"{p.gpu}: fits in {format_bytes(p.usable_memory_bytes, a.unit)} "
-                  f"({format_bytes(p.headroom_bytes, a.unit)} headroom)",
+                  f"({format_bytes(p.headroom_bytes, a.unit)} headroom{_tight(p)})",
                   "  speed: not shown (a GPU the catalog lacks has no bandwidth or FLOP/s figures)"]
     elif p is not None and p.fits:
         host = e.engine_details.get("host_total_bytes", 0) if _offloaded(e) else 0
         lines += [f"{p.gpu}: fits in {format_bytes(p.usable_memory_bytes, a.unit)} "
-                  f"({format_bytes(p.headroom_bytes, a.unit)} headroom)"
+                  f"({format_bytes(p.headroom_bytes, a.unit)} headroom{_tight(p)})"
                   + (f"; system RAM must hold the other {format_bytes(host, a.unit)}" if host else "")
                   + (" (checked against this machine's available RAM)" if host and
                      e.engine_details.get("host_memory_from") else ""),
@@ -187,6 +187,18 @@ def cmd_estimate(a) -> str:
             lines.append(f"  the first token also waits {1e3 * p.output_lag_seconds:.1f} ms: vLLM's V0 engine "
                          "(0.6–0.7) hands a step's tokens out after the next step (async output processing)")
     return "\n".join(lines)
+
+
+# Below this share of the GPU left free, a fit is tight (the dashboard's default reserve, under Display): the
+# allocator's fragmentation, another process or a desktop can take that much
+TIGHT_RESERVE = 0.05
+
+
+def _tight(p) -> str:
+    """'; tight: …' where a fit leaves less than TIGHT_RESERVE of the GPU free."""
+    if p.headroom_bytes >= TIGHT_RESERVE * p.usable_memory_bytes:
+        return ""
+    return f"; tight: under {TIGHT_RESERVE * 100:g} % of the GPU left free, as the dashboard's reserve marks it"
 
 
 def _kept(a) -> str:
