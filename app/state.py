@@ -103,6 +103,24 @@ def _choice(options: Callable[[], list[str]]):
     return parse
 
 
+def _tokens(low, high):
+    """A token count as the CLI takes it: 8192, 8,192, 8K, 128k, 1M."""
+    number = _number(low, high)
+
+    def parse(raw: str):
+        import argparse
+
+        from planner.cli.args import parse_tokens
+
+        if len(raw) > 40:
+            raise ValueError("is not a whole number")
+        try:
+            return number(str(parse_tokens(raw)))
+        except argparse.ArgumentTypeError:
+            raise ValueError("is not a whole number of tokens (8192, 8,192 or 8K)") from None
+    return parse
+
+
 def _number(low, high, *, whole: bool = True):
     def parse(raw: str):
         try:
@@ -170,7 +188,7 @@ FIELDS = {f.key: f for f in [
     Field("split", "tensor", _choice(lambda: ["tensor", "pipeline"])),
     Field("quant", "checkpoint", _choice(lambda: ["checkpoint", *quants()])),
     Field("kv", "default", _choice(lambda: KV_CHOICES)),
-    Field("context", 4096, _number(1, MAX_CONTEXT)),
+    Field("context", 4096, _tokens(1, MAX_CONTEXT)),
     Field("max_context", None, _number(1, MAX_CONTEXT)),  # rope scaling: the model run beyond its config's context
     Field("generated", 0, _number(0, MAX_CONTEXT)),
     Field("batch", 1, _number(1, MAX_BATCH)),

@@ -62,11 +62,20 @@ def test_custom_form_inputs_carry_the_planner_limits():
     ("c_ctx", "9" * 5000, "is not a whole number"),
     ("c_vocab", "abc", "is not a whole number"),
     ("c_heads", "0", "is below the minimum 1"),
+    ("context", "eight", "is not a whole number of tokens"),
+    ("context", "1024M", "is above the maximum"),
 ])
 def test_custom_value_beyond_the_limits_is_named_at_once(key, value, problem):
     at = app(source="custom", **{key: value})
     assert f"Link parameter {key}={value[:60]}" in at.warning[0].value and problem in at.warning[0].value
-    assert at.sidebar.number_input(key=key).value <= at.sidebar.number_input(key=key).max
+    if key.startswith("c_"):
+        assert at.sidebar.number_input(key=key).value <= at.sidebar.number_input(key=key).max
+
+
+def test_a_link_takes_a_context_as_the_cli_does():
+    """context=8K in a link is 8,192 tokens, as --context 8K is."""
+    at = app(context="8K")
+    assert not at.warning and at.query_params["context"] == "8192"
 
 
 # 2. Uploads
