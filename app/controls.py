@@ -36,6 +36,8 @@ class Setup:
     engine_options: dict = field(default_factory=dict)
     unit: str = "GiB"
     reserve_pct: float = 5.0
+    efficiency: float | None = None          # your own decode share of the bandwidth (None: the table's)
+    prefill_efficiency: float | None = None  # and prefill share of the peak FLOP/s
 
     @property
     def prompt(self) -> int:
@@ -167,7 +169,9 @@ def begin(uses=ALL) -> Setup:
                  batch=int(state["batch"]) if "batch" in uses else 1, gpu=gpu, usable_bytes=usable,
                  gpu_text=public(gpu_text), n_gpus=int(n), split=split, engine=engine,
                  engine_options=_engine_options(state, int(n), split, spec) if engine else {},
-                 unit=unit, reserve_pct=float(state["reserve"]))
+                 unit=unit, reserve_pct=float(state["reserve"]),
+                 efficiency=state["own_eff"] if "speed" in uses else None,
+                 prefill_efficiency=state["own_pre"] if "speed" in uses else None)
 
 
 def run(uses, body: Callable[[Setup], None]) -> None:

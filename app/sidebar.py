@@ -25,7 +25,7 @@ from state import (
 
 from planner.limits import MAX_BATCH, MAX_BYTES, MAX_CONTEXT, MAX_GPUS, MAX_LAYERS
 
-ALL = frozenset({"model", "gpu", "count", "weights", "kv", "context", "generated", "batch", "engine"})
+ALL = frozenset({"model", "gpu", "count", "weights", "kv", "context", "generated", "batch", "engine", "speed"})
 USES = "planner_uses"  # session key: the controls the current view uses
 
 def draw() -> None:
@@ -107,6 +107,8 @@ def _gpu_controls(state: dict, uses) -> None:
                value=None, placeholder=f"{gpu_spec(gpu).memory_marketed_bytes / 2**30:g}",
                help="The same GPU built with another memory size (a 16 GB M4; the catalog's m4 is the 32 GB one): "
                "its datasheet's bandwidth and FLOP/s; on Apple GPUs Metal's share of that memory.")
+    if "speed" in uses:
+        _own_efficiency()
     if "count" in uses:
         cols = st.sidebar.columns(2)
         n = widget("number_input", "n_gpus", "GPUs", where=cols[0], min_value=1, max_value=MAX_GPUS, step=1)
@@ -287,3 +289,15 @@ def _engine_controls(state: dict, spec) -> None:
         if state["hf_cache"] == "static":
             widget("number_input", "max_cache_len", "max_cache_len", where=box, min_value=1, max_value=MAX_CONTEXT,
                    value=None, placeholder="the context")
+
+
+def _own_efficiency() -> None:
+    """Your own decode and prefill efficiency, in place of profiles/efficiency.yaml's (--efficiency, efficiency=)."""
+    cols = st.sidebar.expander("Your own efficiency (speed)").columns(2)
+    widget("number_input", "own_eff", "Decode", where=cols[0], min_value=0.01, max_value=1.0, value=None,
+           step=0.05, placeholder="from the table",
+           help="Your own share of the GPU's datasheet bandwidth for decode (0.01 to 1), in place of "
+                "profiles/efficiency.yaml's entry, as --efficiency does")
+    widget("number_input", "own_pre", "Prefill", where=cols[1], min_value=0.01, max_value=1.0, value=None,
+           step=0.05, placeholder="from the table",
+           help="Your own share of its peak FLOP/s for the prompt (0.01 to 1), as --prefill-efficiency does")

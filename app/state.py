@@ -184,6 +184,8 @@ FIELDS = {f.key: f for f in [
     Field("custom_bw", None, _number(1.0, 1e5, whole=False)),
     Field("custom_tflops", None, _number(0.1, 1e5, whole=False)),
     Field("gpu_mem", None, _number(1.0, 1e6, whole=False)),
+    Field("own_eff", None, _number(0.01, 1.0, whole=False)),  # your own decode share of the bandwidth
+    Field("own_pre", None, _number(0.01, 1.0, whole=False)),  # and prefill share of the peak FLOP/s
     Field("n_gpus", 1, _number(1, MAX_GPUS)),
     Field("split", "tensor", _choice(lambda: ["tensor", "pipeline"])),
     Field("quant", "checkpoint", _choice(lambda: ["checkpoint", *quants()])),

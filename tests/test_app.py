@@ -385,3 +385,16 @@ def test_a_catalog_gpu_with_another_memory_size():
     assert at.query_params["gpu_mem"] == "16"
     at.sidebar.selectbox(key="gpu").set_value("rtx-4090").run()  # another GPU: the size was the M4's
     assert "gpu_mem" not in at.query_params and "16GB" not in caption(at)
+
+
+def test_your_own_efficiency_sets_the_speed_as_the_cli_does():
+    """The Estimate view's own decode and prefill efficiency (in the link as own_eff, own_pre) give the speeds
+    estimate(efficiency=, prefill_efficiency=) gives."""
+    at = app(model="meta-llama/Meta-Llama-3-8B", quant="q4_k_m", gpu="rtx-4090", own_eff="0.5", own_pre="0.3")
+    e = estimate("meta-llama/Meta-Llama-3-8B", quant="q4_k_m", gpu="rtx-4090", context=4096, efficiency=0.5,
+                 prefill_efficiency=0.3)
+    assert metric(at, "decode, per request") == f"{e.performance.decode_tokens_per_s:,.1f} tok/s"
+    plain = app(model="meta-llama/Meta-Llama-3-8B", quant="q4_k_m", gpu="rtx-4090")
+    assert metric(plain, "decode, per request") != metric(at, "decode, per request")
+    bad = app(own_eff="0.001")
+    assert "Link parameter own_eff=0.001 is below the minimum" in bad.warning[0].value

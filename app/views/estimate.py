@@ -21,7 +21,7 @@ def _plan(setup: Setup, where: str):
                            "for the engine's own rules")
     p = compute.plan(setup.spec, gpu=setup.gpu, n_gpus=setup.n_gpus, mode="tp" if setup.split == "tensor" else "pp",
                      quant=setup.quant, kv_dtype=setup.kv, context=setup.context, batch=setup.batch,
-                     prompt=setup.prompt)
+                     prompt=setup.prompt, efficiency=setup.efficiency, prefill_efficiency=setup.prefill_efficiency)
     parts = dict(p.per_gpu)
     v = verdict(parts["total_bytes"], setup.usable_bytes, setup.reserve_pct, unit=setup.unit, where=where)
     speeds = (p.prefill_seconds, p.decode_tokens_per_s, p.decode_tokens_per_s * setup.batch, 0.0, p.allreduce_note,
@@ -79,6 +79,7 @@ def _one(setup: Setup, where: str):
              else {})
     e = compute.estimate(setup.spec, quant=setup.quant, kv_dtype=setup.kv, context=setup.context,
                          batch=setup.batch, gpu=setup.gpu, engine=setup.engine, prompt=setup.prompt,
+                         efficiency=setup.efficiency, prefill_efficiency=setup.prefill_efficiency,
                          **setup.engine_options, **extra)
     parts = dict(weights_bytes=e.weights_bytes, kv_cache_bytes=e.kv_cache_bytes, activation_bytes=e.activation_bytes,
                  overhead_bytes=e.overhead_bytes, total_bytes=e.total_bytes)

@@ -157,8 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--speed-engine", help="the engine whose speed to model (default: --engine, else llama.cpp for "
                    "GGUF, mlx on Apple GPUs, vllm otherwise): llama.cpp, vllm, sglang, tensorrt-llm, gpt-fast, "
                    "mlc-llm, exllamav2, lmdeploy, autoawq, mlx, transformers")
-    e.add_argument("--efficiency", type=rate, help="your own decode share of the GPU's datasheet bandwidth, (0, 1]")
-    e.add_argument("--prefill-efficiency", type=rate, help="your own prefill share of its peak FLOP/s, (0, 1]")
+    e.add_argument("--efficiency", type=rate, help="your own decode share of the GPU's datasheet bandwidth, 0.01 to 1")
+    e.add_argument("--prefill-efficiency", type=rate, help="your own prefill share of its peak FLOP/s, 0.01 to 1")
     e.add_argument("--prompt", type=positive, help="prompt tokens for time to first token (default: context)")
     e.add_argument("--json", action="store_true", help="print the result as JSON (bytes)")
     e.set_defaults(func=cmd_estimate)

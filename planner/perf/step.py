@@ -45,10 +45,16 @@ def prefill_compute_efficiency(gpu: GPU, quant: str, engine: Engine, spec: Model
     return efficiencies(gpu, quant, engine, spec, backend=backend, prefill_family=prefill_family)[1].prefill_compute
 
 
+# The smallest own efficiency taken: 1 % of a datasheet figure. The lowest entry of profiles/efficiency.yaml is an
+# order of magnitude above it; a share below it is a typo (1e-3 for 1e-1), whose times would read as hours.
+MIN_OWN_EFFICIENCY = 0.01
+
+
 def _own(name: str, value) -> float:
-    """A user's own efficiency for one run: a share in (0, 1]."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-        raise WorkloadError(f"{name} must be a share of the datasheet figure in (0, 1], got {shown(value)}")
+    """A user's own efficiency for one run: a share in [MIN_OWN_EFFICIENCY, 1]."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not MIN_OWN_EFFICIENCY <= value <= 1:
+        raise WorkloadError(f"{name} must be a share of the datasheet figure from {MIN_OWN_EFFICIENCY:g} to 1, got "
+                            f"{shown(value)}")
     return float(value)
 
 
