@@ -273,3 +273,15 @@ def test_from_0_14_the_fused_moe_workspace_stays_through_the_sampler_run():
     assert not e.fits and e.engine_details["kv_blocks"] == 691 and "lower max_model_len" in e.engine_refusal
     old = estimate("moonshotai/Kimi-K2-Instruct", engine_version="0.13.0", **kw)
     assert old.engine_details["moe_workspace_bytes"] == 0
+
+
+def test_a_vllm_version_that_was_never_released_is_refused():
+    """engine_version is checked against PyPI's list: 0.8.99 and 0.8.5.1 were never released; a pre-release, a
+    .post build and the patch after a minor's last one (AMD's rocm/vllm-dev images print 0.6.7.dev) are taken."""
+    from planner.engines.vllm.releases import vllm_release
+
+    for bad in ("0.8.99", "0.8.5.1", "0.8.7"):
+        with pytest.raises(WorkloadError, match=f"engine_version '{bad}' is no vLLM release .*0.8.5 of 0.8"):
+            vllm_release(bad)
+    assert [vllm_release(v) for v in ("0.8.5.post1", "0.10.1.1", "0.9.0rc1", "0.6.7", "0.33")] == [
+        (0, 8, 5), (0, 10, 1), (0, 9, 0), (0, 6, 7), (0, 33, 0)]

@@ -92,12 +92,30 @@ def vllm_first_release(spec) -> str | None:
     return None if added is None else added[0]
 
 
+# The releases PyPI lists from 0.4.0 on (`pip index versions vllm`, 2026-12-02; .postN builds share their release's
+# number): a version that is none of them (0.8.99, 0.8.5.1) is refused; a pre-release (0.9.0rc1, 0.8.6.dev12) is taken
+# as the release it leads to, and so is the patch after a minor's last one (AMD's rocm/vllm-dev images print 0.6.7.dev).
+VLLM_PUBLISHED = frozenset(
+    "0.4.0 0.4.1 0.4.2 0.4.3 0.5.0 0.5.1 0.5.2 0.5.3 0.5.4 0.5.5 0.6.0 0.6.1 0.6.2 0.6.3 0.6.4 0.6.5 0.6.6 0.7.0 0.7.1 "
+    "0.7.2 0.7.3 0.8.0 0.8.1 0.8.2 0.8.3 0.8.4 0.8.5 0.9.0 0.9.0.1 0.9.1 0.9.2 0.10.0 0.10.1 0.10.1.1 0.10.2 0.11.0 "
+    "0.11.1 0.11.2 0.12.0 0.13.0 0.14.0 0.14.1 0.15.0 0.15.1 0.16.0 0.17.0 0.17.1 0.18.0 0.18.1 0.19.0 0.19.1 0.20.0 "
+    "0.20.1 0.20.2 0.21.0 0.22.0 0.22.1 0.23.0 0.24.0 0.25.0 0.25.1 0.26.0 0.27.0 0.27.1 0.28.0 0.29.0 0.30.0 0.31.0 "
+    "0.32.0 0.33.0".split())
+
+
 def vllm_release(version: str) -> tuple[int, ...]:
     """'0.6.3.post1' → (0, 6, 3); refuses what is not a vLLM release planner has rules for."""
-    m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:[a-zA-Z.+-][\w.+-]*)?", str(version).strip()[:64])
-    release = tuple(int(g or 0) for g in m.groups()) if m else None
+    text = str(version).strip()[:64]
+    m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.(\d+))?(\.\d+)?((?:rc|\.?dev|a|b)\w*)?(?:[.+-][\w.+-]*)?", text)
+    release = tuple(int(g or 0) for g in m.groups()[:3]) if m else None
     if release is None or not (0, 4, 0) <= release < (1, 0, 0) or release > release_tuple(VLLM_CURRENT):
         raise WorkloadError(f"engine_version must be a vLLM release from 0.4 to {VLLM_CURRENT}, got {shown(version)}")
+    number = ".".join(str(n) for n in release) + (m[4] or "")
+    same = sorted((v for v in VLLM_PUBLISHED if v.startswith(f"{release[0]}.{release[1]}.")), key=release_tuple)
+    next_dev = not m[4] and same and release[2] == release_tuple(same[-1])[2] + 1  # 0.6.7.dev of AMD's images
+    if number not in VLLM_PUBLISHED and not m[5] and not next_dev:
+        raise WorkloadError(f"engine_version {shown(version)} is no vLLM release (PyPI lists "
+                            f"{', '.join(same) or 'none'} of {release[0]}.{release[1]})")
     return release
 
 
