@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from functools import cache
 
 import streamlit as st
+from link_values import choice, flag, number, params, text, tokens
 from safety import clip, plain
 
-from planner.errors import did_you_mean
 from planner.limits import (
     MAX_BATCH,
     MAX_BYTES,
@@ -91,77 +91,7 @@ def quants() -> list[str]:
     return list(dict.fromkeys(quant_names()))
 
 
-# --- parsing a link ----------------------------------------------------------------------------------------
-
-def _choice(options: Callable[[], list[str]]):
-    def parse(raw: str) -> str:
-        opts = options()
-        if raw in opts:
-            return raw
-        listed = ", ".join(opts) if len(opts) <= 12 else f"the {len(opts)} choices"
-        raise ValueError(f"is not one of {listed}{did_you_mean(raw, opts) if 0 < len(raw) <= 100 else ''}")
-    return parse
-
-
-def _tokens(low, high):
-    """A token count as the CLI takes it: 8192, 8,192, 8K, 128k, 1M."""
-    number = _number(low, high)
-
-    def parse(raw: str):
-        import argparse
-
-        from planner.cli.args import parse_tokens
-
-        if len(raw) > 40:
-            raise ValueError("is not a whole number")
-        try:
-            return number(str(parse_tokens(raw)))
-        except argparse.ArgumentTypeError:
-            raise ValueError("is not a whole number of tokens (8192, 8,192 or 8K)") from None
-    return parse
-
-
-def _number(low, high, *, whole: bool = True):
-    def parse(raw: str):
-        try:
-            if len(raw) > 40:  # parsing a 10⁵-digit integer alone takes seconds
-                raise ValueError
-            x = int(raw) if whole else float(raw)
-            if x != x:  # NaN
-                raise ValueError
-        except ValueError:
-            raise ValueError(f"is not a {'whole ' if whole else ''}number") from None
-        if x > high:
-            raise ValueError(f"is above the maximum {high:,}")
-        if x < low:
-            raise ValueError(f"is below the minimum {low:,}")
-        return x
-    return parse
-
-
-def _text(pattern: re.Pattern | None, limit: int, what: str):
-    def parse(raw: str) -> str:
-        if len(raw) > limit or (pattern is not None and raw and not pattern.fullmatch(raw)):
-            raise ValueError(f"is not {what}")
-        return raw
-    return parse
-
-
-def _flag(raw: str) -> bool:
-    if raw not in ("0", "1"):
-        raise ValueError("is not 0 or 1")
-    return raw == "1"
-
-
-def _params(raw: str) -> str:
-    from planner.approx import parse_param_count
-
-    try:
-        parse_param_count(raw)
-    except Exception:
-        raise ValueError("is not a parameter count such as 7B") from None
-    return raw
-
+# --- parsing a link: link_values ------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Field:
@@ -172,77 +102,77 @@ class Field:
 
 
 FIELDS = {f.key: f for f in [
-    Field("source", "bundled", _choice(lambda: SOURCES)),
-    Field("model", DEFAULT_MODEL, _choice(models)),
-    Field("hub", "", _text(HUB_ID, 200, "a Hugging Face id such as org/name")),
-    Field("params", "7B", _params),
-    *[Field(k, d, _number(1, top)) for k, _, d, top in CUSTOM_FIELDS],
-    Field("c_tied", False, _flag),
-    Field("path", "", _text(None, 1000, "a path")),
-    Field("gpu", "rtx-4090", _choice(lambda: ["custom", *gpus()])),
-    Field("budget", 24.0, _number(0.001, MAX_BYTES / 2**30, whole=False)),
-    Field("custom_bw", None, _number(1.0, 1e5, whole=False)),
-    Field("custom_tflops", None, _number(0.1, 1e5, whole=False)),
-    Field("gpu_mem", None, _number(1.0, 1e6, whole=False)),
-    Field("own_eff", None, _number(0.01, 1.0, whole=False)),  # your own decode share of the bandwidth
-    Field("own_pre", None, _number(0.01, 1.0, whole=False)),  # and prefill share of the peak FLOP/s
-    Field("n_gpus", 1, _number(1, MAX_GPUS)),
-    Field("split", "tensor", _choice(lambda: ["tensor", "pipeline"])),
-    Field("quant", "checkpoint", _choice(lambda: ["checkpoint", *quants()])),
-    Field("kv", "default", _choice(lambda: KV_CHOICES)),
-    Field("context", 4096, _tokens(1, MAX_CONTEXT)),
-    Field("max_context", None, _number(1, MAX_CONTEXT)),  # rope scaling: the model run beyond its config's context
-    Field("generated", 0, _number(0, MAX_CONTEXT)),
-    Field("batch", 1, _number(1, MAX_BATCH)),
-    Field("engine", "analytic", _choice(lambda: ENGINES)),
-    Field("vllm_version", "current", _choice(lambda: VLLM_VERSIONS)),
-    Field("vllm_entry", "serve", _choice(lambda: ["serve", "llm"])),
-    Field("ollama_version", "current", _choice(lambda: OLLAMA_VERSIONS)),
-    Field("llamacpp_version", "current", _choice(lambda: LLAMACPP_VERSIONS)),
-    Field("gmu", None, _number(0.01, 1.0, whole=False)),
-    Field("fi_sampler", False, _flag),
-    Field("eager", False, _flag),
-    Field("prefix_cache", "default", _choice(lambda: ["default", "on", "off"])),
-    Field("custom_ar", "default", _choice(lambda: ["default", "on", "off"])),
-    Field("cg_gib", None, _number(0.0, 1024.0, whole=False)),
-    Field("mxfp4_kernel", "default", _choice(lambda: ["default", "marlin", "triton", "flashinfer", "none"])),
-    Field("mfs", None, _number(0.01, 0.99, whole=False)),
-    Field("cpu_offload", None, _number(0.0, 1e6, whole=False)),
-    Field("max_model_len", None, _number(1, MAX_CONTEXT)),
-    Field("max_num_seqs", None, _number(1, MAX_BATCH)),
-    Field("n_ubatch", None, _number(1, MAX_CONTEXT)),
-    Field("flash_attn", "default", _choice(lambda: ["default", "on", "off"])),
-    Field("ngl", None, _number(0, MAX_LAYERS + 1)),
-    Field("n_cpu_moe", None, _number(0, MAX_LAYERS)),
-    Field("override_tensor", "", _text(None, 500, "llama.cpp -ot patterns")),
-    Field("no_op_offload", False, _flag),
-    Field("mmproj", False, _flag),
-    Field("legacy_mla", False, _flag),
-    Field("host_gib", None, _number(0.0, 1e6, whole=False)),
-    Field("host_gbps", None, _number(1.0, 1e5, whole=False)),
-    Field("n_parallel", None, _number(1, 256)),
-    Field("hf_cache", "dynamic", _choice(lambda: ["dynamic", "static"])),
-    Field("hf_attention", "sdpa", _choice(lambda: ["sdpa", "eager"])),
-    Field("max_cache_len", None, _number(1, MAX_CONTEXT)),
-    Field("unit", "GiB", _choice(lambda: ["GiB", "GB"])),
-    Field("reserve", 5.0, _number(0.0, 50.0, whole=False)),
+    Field("source", "bundled", choice(lambda: SOURCES)),
+    Field("model", DEFAULT_MODEL, choice(models)),
+    Field("hub", "", text(HUB_ID, 200, "a Hugging Face id such as org/name")),
+    Field("params", "7B", params),
+    *[Field(k, d, number(1, top)) for k, _, d, top in CUSTOM_FIELDS],
+    Field("c_tied", False, flag),
+    Field("path", "", text(None, 1000, "a path")),
+    Field("gpu", "rtx-4090", choice(lambda: ["custom", *gpus()])),
+    Field("budget", 24.0, number(0.001, MAX_BYTES / 2**30, whole=False)),
+    Field("custom_bw", None, number(1.0, 1e5, whole=False)),
+    Field("custom_tflops", None, number(0.1, 1e5, whole=False)),
+    Field("gpu_mem", None, number(1.0, 1e6, whole=False)),
+    Field("own_eff", None, number(0.01, 1.0, whole=False)),  # your own decode share of the bandwidth
+    Field("own_pre", None, number(0.01, 1.0, whole=False)),  # and prefill share of the peak FLOP/s
+    Field("n_gpus", 1, number(1, MAX_GPUS)),
+    Field("split", "tensor", choice(lambda: ["tensor", "pipeline"])),
+    Field("quant", "checkpoint", choice(lambda: ["checkpoint", *quants()])),
+    Field("kv", "default", choice(lambda: KV_CHOICES)),
+    Field("context", 4096, tokens(1, MAX_CONTEXT)),
+    Field("max_context", None, number(1, MAX_CONTEXT)),  # rope scaling: the model run beyond its config's context
+    Field("generated", 0, number(0, MAX_CONTEXT)),
+    Field("batch", 1, number(1, MAX_BATCH)),
+    Field("engine", "analytic", choice(lambda: ENGINES)),
+    Field("vllm_version", "current", choice(lambda: VLLM_VERSIONS)),
+    Field("vllm_entry", "serve", choice(lambda: ["serve", "llm"])),
+    Field("ollama_version", "current", choice(lambda: OLLAMA_VERSIONS)),
+    Field("llamacpp_version", "current", choice(lambda: LLAMACPP_VERSIONS)),
+    Field("gmu", None, number(0.01, 1.0, whole=False)),
+    Field("fi_sampler", False, flag),
+    Field("eager", False, flag),
+    Field("prefix_cache", "default", choice(lambda: ["default", "on", "off"])),
+    Field("custom_ar", "default", choice(lambda: ["default", "on", "off"])),
+    Field("cg_gib", None, number(0.0, 1024.0, whole=False)),
+    Field("mxfp4_kernel", "default", choice(lambda: ["default", "marlin", "triton", "flashinfer", "none"])),
+    Field("mfs", None, number(0.01, 0.99, whole=False)),
+    Field("cpu_offload", None, number(0.0, 1e6, whole=False)),
+    Field("max_model_len", None, number(1, MAX_CONTEXT)),
+    Field("max_num_seqs", None, number(1, MAX_BATCH)),
+    Field("n_ubatch", None, number(1, MAX_CONTEXT)),
+    Field("flash_attn", "default", choice(lambda: ["default", "on", "off"])),
+    Field("ngl", None, number(0, MAX_LAYERS + 1)),
+    Field("n_cpu_moe", None, number(0, MAX_LAYERS)),
+    Field("override_tensor", "", text(None, 500, "llama.cpp -ot patterns")),
+    Field("no_op_offload", False, flag),
+    Field("mmproj", False, flag),
+    Field("legacy_mla", False, flag),
+    Field("host_gib", None, number(0.0, 1e6, whole=False)),
+    Field("host_gbps", None, number(1.0, 1e5, whole=False)),
+    Field("n_parallel", None, number(1, 256)),
+    Field("hf_cache", "dynamic", choice(lambda: ["dynamic", "static"])),
+    Field("hf_attention", "sdpa", choice(lambda: ["sdpa", "eager"])),
+    Field("max_cache_len", None, number(1, MAX_CONTEXT)),
+    Field("unit", "GiB", choice(lambda: ["GiB", "GB"])),
+    Field("reserve", 5.0, number(0.0, 50.0, whole=False)),
     # view controls
     Field("models", ("microsoft/Phi-3-small-8k-instruct", "meta-llama/Llama-3.1-8B", "Qwen/Qwen2.5-7B",
-                     "google/gemma-2-9b"), _choice(models), many=True),
-    Field("groups", ("common",), _choice(lambda: ["common", *quant_group_map()]), many=True),
-    Field("gpus", (), _choice(gpus), many=True),
-    Field("target", 0.0, _number(0.0, 1e6, whole=False)),
+                     "google/gemma-2-9b"), choice(models), many=True),
+    Field("groups", ("common",), choice(lambda: ["common", *quant_group_map()]), many=True),
+    Field("gpus", (), choice(gpus), many=True),
+    Field("target", 0.0, number(0.0, 1e6, whole=False)),
     # fine-tuning (planner.training.TrainSetup's fields; n_gpus and the GPU are the shared ones)
-    Field("method", "full", _choice(lambda: train_choices("method"))),
-    Field("precision", "bf16", _choice(lambda: train_choices("precision"))),
-    Field("optimizer", "adamw", _choice(lambda: train_choices("optimizer"))),
-    Field("lora_rank", 16, _number(1, MAX_LORA_RANK)),
-    Field("lora_targets", ("all-linear",), _choice(lambda: LORA_TARGETS), many=True),
-    Field("checkpointing", "default", _choice(lambda: ["default", "on", "off"])),
-    Field("micro_batch", 1, _number(1, MAX_BATCH)),
-    Field("seq_len", 2048, _number(1, MAX_CONTEXT)),
-    Field("grad_accum", 1, _number(1, MAX_BATCH)),
-    Field("distribution", "ddp", _choice(lambda: train_choices("distribution"))),
+    Field("method", "full", choice(lambda: train_choices("method"))),
+    Field("precision", "bf16", choice(lambda: train_choices("precision"))),
+    Field("optimizer", "adamw", choice(lambda: train_choices("optimizer"))),
+    Field("lora_rank", 16, number(1, MAX_LORA_RANK)),
+    Field("lora_targets", ("all-linear",), choice(lambda: LORA_TARGETS), many=True),
+    Field("checkpointing", "default", choice(lambda: ["default", "on", "off"])),
+    Field("micro_batch", 1, number(1, MAX_BATCH)),
+    Field("seq_len", 2048, number(1, MAX_CONTEXT)),
+    Field("grad_accum", 1, number(1, MAX_BATCH)),
+    Field("distribution", "ddp", choice(lambda: train_choices("distribution"))),
 ]}
 
 
