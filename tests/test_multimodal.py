@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from planner import estimate, load_model
+from planner import WorkloadError, estimate, load_model
 from planner.errors import ConfigImportError
 from planner.hf_import import spec_from_config
 from planner.weights import weights_breakdown
@@ -81,3 +81,29 @@ def test_vllm_profiles_as_many_images_as_its_encoder_budget_takes():
     v0 = estimate(qwen, engine="vllm", engine_version="0.7.3", gpu="rtx-3090", max_model_len=8192, context=8192)
     v1 = estimate(qwen, engine="vllm", engine_version="0.8.4", gpu="rtx-3090", max_model_len=8192, context=8192)
     assert v0.activation_bytes > v1.activation_bytes + 2 * 32770 * 3584 * 2
+
+
+def test_limit_mm_per_prompt_picks_the_item_vllm_profiles():
+    """--limit-mm-per-prompt as vLLM takes it: video=0 leaves Qwen2.5-VL's largest image (16,384 tokens) as the
+    profiled item, image=0,video=0 no item at all; V0 runs the allowed items' tokens through the language model
+    (Qwen2.5-VL-72B over 4 A100s at 4K with image=1,video=0: 16,386 tokens, the profile peak 2.25 GiB where its
+    published 0.8 V0 log, vllm-project/vllm#16570, shows 2.51 GiB and no room for one request). A modality the model
+    lacks, or a count that is none, is refused by name."""
+    from planner.engines.vllm.profile import vllm_mm_items, vllm_v0_mm_tokens
+
+    qwen = load_model("Qwen/Qwen2.5-VL-7B-Instruct")
+    kw = dict(max_model_len=128000, tokens=8192, max_num_seqs=1024, release=(0, 33, 0))
+    assert vllm_mm_items(qwen, **kw) == (1, 7 * 16384)
+    assert vllm_mm_items(qwen, limits={"video": 0}, **kw) == (1, 16384)
+    assert vllm_mm_items(qwen, limits={"image": 0, "video": 0}, **kw) == (0, 0)
+    assert vllm_v0_mm_tokens(qwen, 4096, {"image": 1, "video": 0}) == 16384
+    big = estimate("Qwen/Qwen2.5-VL-72B-Instruct", engine="vllm", engine_version="0.7.3", tensor_parallel_size=4,
+                   gpu="a100-sxm-40gb", max_num_seqs=2, max_model_len=4096, gpu_memory_utilization=0.95,
+                   context=4096, limit_mm_per_prompt={"image": 1, "video": 0})
+    assert not big.fits and big.engine_details["limit_mm_per_prompt"] == "image=1,video=0"
+    for bad, said in (({"audio": 1}, "takes image and video items, not 'audio'"),
+                      ({"image": -1}, r"limit_mm_per_prompt\['image'\] must be a whole number")):
+        with pytest.raises(WorkloadError, match=said):
+            estimate(qwen, engine="vllm", gpu="h100-sxm", limit_mm_per_prompt=bad)
+    with pytest.raises(WorkloadError, match="takes no images"):
+        estimate("llama-3-8b", engine="vllm", gpu="h100-sxm", limit_mm_per_prompt={"image": 1})

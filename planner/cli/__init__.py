@@ -8,7 +8,7 @@ import sys
 
 from ..errors import PlannerError
 from ..units import UNIT_BYTES
-from .args import Parser, nonnegative_float, parse_tokens, positive, positives, rate, unit
+from .args import Parser, mm_counts, nonnegative_float, parse_tokens, positive, positives, rate, unit
 from .commands import cmd_estimate, cmd_gpus, cmd_models, cmd_quants, cmd_table
 from .fit import cmd_fit
 from .machine import add_parser as add_machine_parser
@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--mxfp4-backend", choices=["marlin", "triton", "flashinfer", "none"],
                    help="vllm: the MoE kernel whose layout MXFP4 experts take (default: vLLM's choice for the GPU "
                    "and release; none: the tensors as stored)")
+    e.add_argument("--limit-mm-per-prompt", type=mm_counts,
+                   help="vllm: items of each modality a prompt may carry, as vLLM takes it (image=1,video=0; "
+                   "modality=0 turns it off); its profile run encodes the largest of those allowed")
     e.add_argument("--mem-fraction-static", type=rate,
                    help="sglang: share of the free memory for weights and KV pool (default: SGLang's rule for the GPU)")
     e.add_argument("--tp-size", type=positive, help="sglang: tensor parallel GPUs (default 1); figures are per GPU")

@@ -80,3 +80,19 @@ def nonnegative_float(text: str) -> float:
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be a finite number ≥ 0, got {text!r}")
     return value
+
+
+def mm_counts(text: str) -> dict[str, int]:
+    """--limit-mm-per-prompt: 'image=1,video=0' or JSON '{"image": 1, "video": 0}' → {"image": 1, "video": 0}."""
+    import json
+
+    raw = str(text).strip()[:200]
+    try:
+        pairs = json.loads(raw) if raw.startswith("{") else dict(p.split("=", 1) for p in raw.split(",") if p)
+        out = {str(k).strip(): int(v) for k, v in pairs.items()}
+    except (ValueError, TypeError, AttributeError):
+        raise argparse.ArgumentTypeError(f"must be modality=count pairs such as image=1,video=0, got "
+                                         f"{text!r}") from None
+    if not out:
+        raise argparse.ArgumentTypeError(f"must name at least one modality (image=1,video=0), got {text!r}")
+    return out

@@ -66,6 +66,7 @@ def cmd_estimate(a) -> str:
         "pipeline_parallel_size": a.pipeline_parallel_size, "data_parallel_size": a.data_parallel_size,
         "enable_expert_parallel": True if a.enable_expert_parallel else None,
         "flashinfer_sampler": True if a.flashinfer_sampler else None, "mxfp4_backend": a.mxfp4_backend,
+        "limit_mm_per_prompt": a.limit_mm_per_prompt,
         "enforce_eager": True if a.enforce_eager else None,
         "custom_all_reduce": None if a.custom_all_reduce is None else a.custom_all_reduce == "on",
         "enable_prefix_caching": None if a.prefix_caching is None else a.prefix_caching == "on",

@@ -31,7 +31,7 @@ ENGINE_OPTIONS = {
              "max_num_batched_tokens", "max_num_seqs", "entrypoint", "block_size", "tensor_parallel_size",
              "pipeline_parallel_size", "data_parallel_size", "enable_expert_parallel", "flashinfer_sampler",
              "enable_prefix_caching", "enforce_eager", "custom_all_reduce", "cuda_graph_memory_bytes",
-             "cuda_context_bytes", "mxfp4_backend"),
+             "cuda_context_bytes", "mxfp4_backend", "limit_mm_per_prompt"),
     "sglang": ("gpu_memory_bytes", "mem_fraction_static", "tp_size", "context_length", "max_running_requests",
                "chunked_prefill_size", "cpu_offload_gb"),
     "llama.cpp": ("engine_version", "fit", "backend", "n_ctx", "n_batch", "n_ubatch", "n_parallel", "n_gpu_layers",

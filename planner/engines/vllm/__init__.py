@@ -27,6 +27,7 @@ from .profile import (
     VLLM_FUSED_MOE_CHUNK_SIZE,
     VLLM_OUT_OF_PLACE_ALL_REDUCE,
     VLLM_SAMPLER_BYTES_PER_LOGIT,
+    mm_limits,
     vllm_eager_mlp_bytes,
     vllm_encoder_cache_bytes,
     vllm_encoder_forward_bytes,
@@ -191,7 +192,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                 "enable_expert_parallel": False, "flashinfer_sampler": False, "enforce_eager": False,
                 "enable_prefix_caching": "auto", "custom_all_reduce": None,
                 "cuda_graph_memory_bytes": VLLM_CUDA_GRAPH_ESTIMATE_BYTES, "cuda_context_bytes": CUDA_CONTEXT_BYTES,
-                "mxfp4_backend": vllm_mxfp4_backend(release, gpu) or "none"}
+                "mxfp4_backend": vllm_mxfp4_backend(release, gpu) or "none", "limit_mm_per_prompt": None}
     o = engine_options("vllm", options, defaults,
                        maximum={"block_size": 4096, "max_num_batched_tokens": MAX_CONTEXT, "max_num_seqs": MAX_BATCH,
                                 "tensor_parallel_size": MAX_GPUS, "pipeline_parallel_size": MAX_GPUS,
@@ -236,7 +237,10 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     shard = tp_shard(spec, tp)
     # a vision model's dummy batch: V1 encodes N items before the forward; V0 runs every item's tokens through the
     # language model, max(tokens, their sum + 2), their embeddings and the merged input's alive beside it
-    mm_tokens = vllm_v0_mm_tokens(spec, max_model_len) if not rules["v1"] else 0
+    limits = mm_limits(spec, o["limit_mm_per_prompt"]) if spec.vision is not None else None
+    if spec.vision is None and o["limit_mm_per_prompt"] is not None:
+        raise WorkloadError(f"limit_mm_per_prompt: {spec.name} takes no images (no vision encoder)")
+    mm_tokens = vllm_v0_mm_tokens(spec, max_model_len, limits) if not rules["v1"] else 0
     forward_tokens = max(tokens, mm_tokens + 2) if mm_tokens else tokens
     # a MoE's expert scratch: from 0.14 a persistent workspace, held through the sampler's run too
     workspace = vllm_moe_workspace_bytes(spec, tokens, tp=ep, whole_experts=expert_parallel, release=release)
@@ -275,11 +279,11 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     # the first stage encodes the largest multimodal item, then holds the outputs through the language model's run
     if mm_tokens:  # V0: one item of each kind per dummy sequence, as many sequences as the batch takes
         items = max(1, min(o["max_num_seqs"], tokens // mm_tokens))
-        item_tokens = vllm_encoder_item(spec, max_model_len)
+        item_tokens = vllm_encoder_item(spec, max_model_len, limits)
         outputs = 2 * forward_tokens * spec.d_model * 2
     else:
         items, item_tokens = vllm_mm_items(spec, max_model_len=max_model_len, tokens=tokens,
-                                           max_num_seqs=o["max_num_seqs"], release=release)
+                                           max_num_seqs=o["max_num_seqs"], release=release, limits=limits)
         outputs = vllm_encoder_cache_bytes(spec, items, item_tokens)
     peaks[0] = max(peaks[0], vllm_encoder_forward_bytes(spec, items, item_tokens, tp)) + outputs
     kv_heads = 1.0 if spec.mla is not None else ceil(spec.n_kv_heads / tp) / spec.n_kv_heads  # a rank's share
@@ -355,7 +359,9 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                  "nccl_uncounted": tp * pp > 1 and rules["comm"] and nccl == 0,
                  "cuda_graph_estimate_bytes": o["cuda_graph_memory_bytes"] if rules["graphs"] and not o["enforce_eager"]
                  else 0,
-                 "v1": rules["v1"], **o, "block_size": block_size, "custom_all_reduce": custom,
+                 "v1": rules["v1"], **o,
+                 "limit_mm_per_prompt": ",".join(f"{m}={n}" for m, n in (limits or {}).items() if n is not None),
+                 "block_size": block_size, "custom_all_reduce": custom,
                  # a hybrid model's layout (0: attention layers only): one request's state in a recurrent layer,
                  # the page both kinds share, layers per group, groups of each kind
                  "hybrid_state_bytes": hybrid.state_bytes if hybrid else 0,

@@ -3,6 +3,7 @@ the tensor-parallel all-reduce buffers."""
 
 from __future__ import annotations
 
+from ...errors import WorkloadError, shown
 from ...spec import ModelSpec
 
 # Tensor parallel: each rank's custom all-reduce (distributed/device_communicators/custom_all_reduce.py,
@@ -124,44 +125,88 @@ VLLM_MM_ITEMS_PER_PROMPT = 999
 VLLM_V0_MM_MIN_BATCHED_TOKENS = 5120
 
 
-def _largest_item_tokens(v, seq_len: int) -> int:
-    """The tokens of the largest multimodal item for a sequence of `seq_len` tokens (see above)."""
-    if v.kind == "qwen2_5_vl":  # a video of the largest frames, two frames a step of the encoder
+MM_MODALITIES = ("image", "video")
+
+
+def mm_limits(spec, limits: dict | None) -> dict[str, int | None]:
+    """--limit-mm-per-prompt as a {modality: items} of the model's modalities (Qwen2.5-VL: image and video; other
+    vision models: image), None where the release's default holds; a modality the model lacks or a count that is no
+    whole number ≥ 0 is refused by name."""
+    own = ("image", "video") if spec.vision is not None and spec.vision.kind == "qwen2_5_vl" else ("image",)
+    limits = {} if limits is None else limits
+    if not isinstance(limits, dict):
+        raise WorkloadError(f"limit_mm_per_prompt must be a mapping such as {{'image': 1, 'video': 0}}, got "
+                            f"{shown(limits)}")
+    for key, count in limits.items():
+        if key not in own:
+            raise WorkloadError(f"limit_mm_per_prompt: {spec.name} takes {' and '.join(own)} items, not "
+                                f"{shown(key)}")
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 2**20):
+            raise WorkloadError(f"limit_mm_per_prompt[{key!r}] must be a whole number of items ≥ 0, got "
+                                f"{shown(count)}")
+    return {m: limits.get(m) for m in own}
+
+
+def _item_tokens(v, modality: str, seq_len: int) -> int:
+    """The tokens of the largest item of `modality` for a sequence of `seq_len` tokens (see above)."""
+    if modality == "video":  # Qwen2.5-VL: frames of its largest image, two frames a step of the encoder
         steps = seq_len // v.tokens_per_image
         return v.tokens_per_image * max(1, min(steps, VLLM_QWEN2_VL_MAX_VIDEO_FRAMES // v.temporal_patch))
     return VLLM_QWEN_VL_MAX_IMAGE_TOKENS if v.kind == "qwen3_vl" else v.tokens_per_image
 
 
-def vllm_mm_items(spec, *, max_model_len: int, tokens: int, max_num_seqs: int,
-                  release: tuple[int, ...]) -> tuple[int, int]:
-    """(items, tokens of each) of the dummy batch a V1 profile run encodes (see above); (0, 0) for a text model."""
+def _largest_item(v, seq_len: int, limits: dict) -> tuple[str | None, int]:
+    """(modality, tokens) of the largest item a profile run encodes: of the modalities not limited to 0, the one of
+    most tokens (video on a tie); (None, 0) when every one is off."""
+    items = [(_item_tokens(v, m, seq_len), m == "video", m) for m in limits if limits[m] != 0]
+    if not items:
+        return None, 0
+    tokens, _, modality = max(items)
+    return modality, tokens
+
+
+def _largest_item_tokens(v, seq_len: int) -> int:
+    """The tokens of the largest multimodal item for a sequence of `seq_len` tokens, at the default limits."""
+    return _item_tokens(v, "video" if v.kind == "qwen2_5_vl" else "image", seq_len)
+
+
+def vllm_mm_items(spec, *, max_model_len: int, tokens: int, max_num_seqs: int, release: tuple[int, ...],
+                  limits: dict | None = None) -> tuple[int, int]:
+    """(items, tokens of each) of the dummy batch a V1 profile run encodes (see above); (0, 0) for a text model or
+    one whose every modality is limited to 0 (limits: mm_limits' mapping, None for the defaults)."""
     v = spec.vision
     if v is None:
         return 0, 0
-    largest = _largest_item_tokens(v, max_model_len)
+    limits = mm_limits(spec, limits)
+    modality, largest = _largest_item(v, max_model_len, limits)
+    if modality is None:
+        return 0, 0
+    limit = limits[modality]
     budget = max(tokens, largest)
     if release >= VLLM_MM_BUDGET_SINCE:
-        per_prompt = max(1, min(VLLM_MM_ITEMS_PER_PROMPT, max_model_len // largest))
+        per_prompt = max(1, min(VLLM_MM_ITEMS_PER_PROMPT if limit is None else limit, max_model_len // largest))
         n = max(1, min(budget // largest, max_num_seqs * per_prompt))
     else:
-        n = min(-(-budget // largest), max_num_seqs)
-    built = largest if release >= VLLM_MM_ITEM_AT_MODEL_LEN_SINCE else _largest_item_tokens(v, tokens)
+        n = min(-(-budget // largest), max_num_seqs * (1 if limit is None else limit))
+    built = largest if release >= VLLM_MM_ITEM_AT_MODEL_LEN_SINCE else _item_tokens(v, modality, tokens)
     return n, built
 
 
-def vllm_v0_mm_tokens(spec, max_model_len: int) -> int:
-    """The multimodal tokens one V0 dummy sequence carries: one item of each modality (Qwen2.5-VL's largest image
-    and its video; the image of other models), 0 for a text model."""
+def vllm_v0_mm_tokens(spec, max_model_len: int, limits: dict | None = None) -> int:
+    """The multimodal tokens one V0 dummy sequence carries: its limit of items of each modality (1 by default:
+    Qwen2.5-VL's largest image and its video; the image of other models), 0 for a text model."""
     v = spec.vision
     if v is None:
         return 0
-    image = VLLM_QWEN_VL_MAX_IMAGE_TOKENS if v.kind == "qwen3_vl" else v.tokens_per_image
-    return image + (_largest_item_tokens(v, max_model_len) if v.kind == "qwen2_5_vl" else 0)
+    return sum((1 if n is None else n) * _item_tokens(v, m, max_model_len)
+               for m, n in mm_limits(spec, limits).items())
 
 
-def vllm_encoder_item(spec, max_model_len: int) -> int:
-    """The tokens of the largest item (the encoder's largest input), 0 for a text model."""
-    return 0 if spec.vision is None else _largest_item_tokens(spec.vision, max_model_len)
+def vllm_encoder_item(spec, max_model_len: int, limits: dict | None = None) -> int:
+    """The tokens of the largest item (the encoder's largest input), 0 for a text model or every modality off."""
+    if spec.vision is None:
+        return 0
+    return _largest_item(spec.vision, max_model_len, mm_limits(spec, limits))[1]
 
 
 def vllm_encoder_cache_bytes(spec, items: int, item_tokens: int) -> int:
