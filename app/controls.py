@@ -77,6 +77,18 @@ def _amount(x: float) -> str:
     return f"{x:,.2f}".rstrip("0").rstrip(".") if x >= 0.01 else f"{x:.6f}".rstrip("0")
 
 
+def _mm_limits(text: str, spec) -> dict | None:
+    """The --limit-mm-per-prompt field as vLLM's mapping; None where it is empty or the model has no images."""
+    if not text.strip() or spec is None or spec.vision is None:
+        return None
+    from planner.cli.args import mm_counts
+
+    try:
+        return mm_counts(text)
+    except Exception as e:  # the widget took a malformed value: said as the engine would say it
+        raise PlannerError(f"--limit-mm-per-prompt {text!r}: {e}") from None
+
+
 def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor", spec=None) -> dict:
     engine = state["engine"]
     if engine == "vllm":
@@ -90,6 +102,7 @@ def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor", spec=No
                                              else state["prefix_cache"] == "on"),
                    "custom_all_reduce": None if state["custom_ar"] == "default" else state["custom_ar"] == "on",
                    "mxfp4_backend": None if state["mxfp4_kernel"] == "default" else state["mxfp4_kernel"],
+                   "limit_mm_per_prompt": _mm_limits(state["mm_limits"], spec),
                    "cuda_graph_memory_bytes": None if state["cg_gib"] is None else round(state["cg_gib"] * 2**30)}
         if n_gpus > 1:
             options["tensor_parallel_size" if split == "tensor" else "pipeline_parallel_size"] = n_gpus

@@ -77,3 +77,18 @@ def params(raw: str) -> str:
     except Exception:
         raise ValueError("is not a parameter count such as 7B") from None
     return raw
+
+
+def mm_counts_text(raw: str) -> str:
+    """vLLM's --limit-mm-per-prompt as typed (image=1,video=0), checked; '' for vLLM's default."""
+    import argparse
+
+    from planner.cli.args import mm_counts
+
+    if raw.strip() == "":
+        return ""
+    try:
+        mm_counts(raw[:200])
+    except argparse.ArgumentTypeError:
+        raise ValueError("is not modality=count pairs such as image=1,video=0") from None
+    return raw.strip()

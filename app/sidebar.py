@@ -215,6 +215,11 @@ def _engine_controls(state: dict, spec) -> None:
                "256, FlashInfer's TRT-LLM kernel both to 256 (128 from 0.27), Triton a GPU's share of the "
                "intermediate size to 64 and kept the loaded scales until 0.25. Default: vLLM's choice for the GPU "
                "and release.")
+        if spec is not None and spec.vision is not None:
+            widget("text_input", "mm_limits", "--limit-mm-per-prompt", where=box, max_chars=60,
+                   placeholder="image=1,video=0",
+                   help="Items of each modality a prompt may carry, as vLLM takes it (modality=0 turns it off): "
+                   "its profile run encodes the largest of those left on. Empty: vLLM's default.")
     elif engine == "ollama":
         _version(box, "ollama_version", "release (its rules)", OLLAMA_VERSIONS, ollama.OLLAMA_VERSION,
                  help="Ollama's defaults changed over its releases: num_ctx (2048, 4096, then by the GPU's memory), "

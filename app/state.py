@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import streamlit as st
-from link_values import choice, flag, number, params, text, tokens
+from link_values import choice, flag, mm_counts_text, number, params, text, tokens
 from safety import clip, plain
 
 from planner.limits import (
@@ -135,6 +135,7 @@ FIELDS = {f.key: f for f in [
     Field("prefix_cache", "default", choice(lambda: ["default", "on", "off"])),
     Field("custom_ar", "default", choice(lambda: ["default", "on", "off"])),
     Field("cg_gib", None, number(0.0, 1024.0, whole=False)),
+    Field("mm_limits", "", mm_counts_text),
     Field("mxfp4_kernel", "default", choice(lambda: ["default", "marlin", "triton", "flashinfer", "none"])),
     Field("mfs", None, number(0.01, 0.99, whole=False)),
     Field("cpu_offload", None, number(0.0, 1e6, whole=False)),

@@ -418,3 +418,18 @@ def test_block_fp8_on_ampere_shows_the_bf16_it_loads_as():
     e = estimate("Qwen/Qwen3-14B", quant="fp8-block", gpu="rtx-3090")
     assert e.engine_details["dequantized_from"] == "fp8-block" and metric(at, "total") == gib(e.total_bytes)
     assert any("transformers dequantizes fp8 below compute capability 8.9" in w.value for w in at.warning)
+
+
+def test_vllm_limit_mm_per_prompt_from_the_sidebar_and_the_link():
+    """A vision model's vLLM options take --limit-mm-per-prompt as the CLI does: Qwen2.5-VL-7B with video=0 profiles
+    its largest image, not the 14-frame video."""
+    kw = dict(model="Qwen/Qwen2.5-VL-7B-Instruct", gpu="h100-sxm", engine="vllm", context="8192")
+    at = app(**kw)
+    at.sidebar.text_input(key="mm_limits").input("video=0").run()
+    e = estimate("Qwen/Qwen2.5-VL-7B-Instruct", gpu="h100-sxm", engine="vllm", context=8192,
+                 limit_mm_per_prompt={"video": 0})
+    assert metric(at, "total") == gib(e.total_bytes)
+    again = app(**{k: at.query_params[k] for k in at.query_params})
+    assert again.query_params["mm_limits"] == "video=0" and metric(again, "total") == gib(e.total_bytes)
+    bad = app(**kw, mm_limits="video")
+    assert "Link parameter mm_limits=video is not modality=count pairs" in bad.warning[0].value
