@@ -273,7 +273,7 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
         # f16 unless -ctk/-ctv (OLLAMA_KV_CACHE_TYPE) say otherwise, whatever the weights: llama.cpp's
         # common/common.h cache_type_k = cache_type_v = GGML_TYPE_F16 (an F32 or BF16 file too)
         kv_dtype = "fp16"
-    if engine == "sglang" and kv_dtype is None and spec.indexer is not None and isinstance(gpu, str):
+    if engine == "sglang" and kv_dtype is None and spec.indexer is not None and gpu is not None:
         from .engines.sglang import sglang_default_kv_dtype
 
         kv_dtype = sglang_default_kv_dtype(spec, gpu)

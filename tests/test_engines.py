@@ -640,3 +640,17 @@ def test_deepseek_v32_caches_its_indexer_keys_beside_the_latent_in_every_engine(
     assert cpp.engine_details["kv_k_bytes"] == 61 * 32768 * (576 + 128) * 2 and cpp.engine_details["kv_v_bytes"] == 0
     with pytest.raises(WorkloadError, match="arrived in b9411"):
         estimate(spec, quant="q4_k_m", engine="llama.cpp", engine_version="b9410", gpu="h200", context=8192)
+
+
+def test_deepseek_v32_on_blackwell_keeps_standard_fp8_rows_and_sglang_reads_any_gpu():
+    """vLLM 0.33 on compute capability 10 runs an fp8 cache through FLASHINFER_MLA_SPARSE, which keeps standard fp8
+    rows (576 + 132 indexer bytes), not DeepSeek's 656-byte layout; SGLang's fp8 default for DSA follows the GPU's
+    compute capability however the GPU is given (a catalog id, or the same GPU with another memory)."""
+    from planner.engines.vllm import vllm_token_bytes_per_layer
+    from planner.gpus import with_memory
+
+    spec = load_model("deepseek-ai/DeepSeek-V3.2")
+    assert vllm_token_bytes_per_layer(spec, "fp8", load_gpu("b200")) == 576 + 132
+    assert vllm_token_bytes_per_layer(spec, "fp8", load_gpu("h200")) == 656 + 132
+    sized = with_memory("b200", 192 * 10**9)
+    assert estimate(spec, engine="sglang", tp_size=8, gpu=sized, context=8192).workload.kv_dtype == "fp8"

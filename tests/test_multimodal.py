@@ -107,3 +107,17 @@ def test_limit_mm_per_prompt_picks_the_item_vllm_profiles():
             estimate(qwen, engine="vllm", gpu="h100-sxm", limit_mm_per_prompt=bad)
     with pytest.raises(WorkloadError, match="takes no images"):
         estimate("llama-3-8b", engine="vllm", gpu="h100-sxm", limit_mm_per_prompt={"image": 1})
+
+
+def test_vllm_v0_runs_a_vision_model_unchunked_and_v1_takes_999_items_a_prompt():
+    """V0 does not chunk a multimodal model's prefill ("Chunked prefill not supported for Multimodal or MLA in V0"):
+    its batch is max_model_len even above 32K. V1 before 0.10.1 already took 999 items a prompt by default (config.py
+    of 0.8.4 and 0.9.2): Gemma 3's 256-token images at 8,192 batched tokens are 32 even at max_num_seqs 8."""
+    from planner.engines.vllm.profile import vllm_mm_items
+    from planner.engines.vllm.releases import vllm_scheduler_defaults
+
+    kw = dict(max_model_len=65536, gpu_memory_bytes=80 * 2**30)
+    assert vllm_scheduler_defaults((0, 7, 3), multimodal=True, **kw)["max_num_batched_tokens"] == 65536
+    assert vllm_scheduler_defaults((0, 7, 3), **kw)["max_num_batched_tokens"] == 2048  # a text model chunks
+    gemma = load_model("google/gemma-3-27b-it")
+    assert vllm_mm_items(gemma, max_model_len=32768, tokens=8192, max_num_seqs=8, release=(0, 9, 2)) == (32, 256)

@@ -401,3 +401,16 @@ def test_ollamas_own_engine_sizes_a_sliding_layers_cache_itself():
     # four slots share the sliding cells: 4 × 4,096 + 512 = 16,896 (a multiple of 256)
     e = estimate("gpt-oss-20b", engine_version="0.24.0", num_parallel=4, **oss)
     assert e.kv_cache_bytes == (12 * 4 * 32768 + 12 * 16896) * 2048
+
+
+def test_ollamas_sliding_memory_at_num_ctx_by_release():
+    """A sliding memory equal to num_ctx: before 0.12.4 Ollama still sizes slots × memory + num_batch (kvcache/
+    causal.go: every cell only when the memory is larger); from 0.12.4 (1fc35f126) every cell, and with several slots
+    the memory is at least window + 1."""
+    from planner.engines.ollama.releases import go_swa_cells
+
+    oss, gemma = load_model("gpt-oss-20b"), load_model("google/gemma-3-27b-it")
+    assert go_swa_cells((0, 12, 3), oss, 4096, 1, 512, True) == 4096 + 512
+    assert go_swa_cells((0, 12, 4), oss, 4096, 1, 512, True) == 4096
+    assert go_swa_cells((0, 12, 10), gemma, 32768, 2, 512, False) == 2592  # 2 × 1,025 + 512, padded to 32
+    assert go_swa_cells((0, 9, 0), gemma, 32768, 2, 512, False) == 2560

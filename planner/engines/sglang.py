@@ -228,15 +228,16 @@ def sglang_vlm_factor(vision) -> float:
     return SGLANG_VLM_BASE * max(0.8, min(1.05, 1.0 - 0.1 * (ratio - 1.0)))
 
 
-def sglang_default_kv_dtype(spec: ModelSpec, gpu_id: str) -> str | None:
+def sglang_default_kv_dtype(spec: ModelSpec, gpu) -> str | None:
     """The cache SGLang picks for DeepSeek's sparse attention (DSA) when kv_cache_dtype is "auto": fp8 on compute
     capability 10 and up, bf16 below (arg_groups/overrides.py _dsa_kv_cache_dtype_default, 0.5.23); None (the
-    weights' dtype) for other models and GPUs planner does not know."""
+    weights' dtype) for other models and for GPUs planner does not know. `gpu`: a catalog id or a GPU (one with
+    another memory, this machine's)."""
     from ..gpus import load_gpu
 
-    if spec.indexer is None or gpu_id.strip().lower().startswith("local"):
+    if spec.indexer is None or (isinstance(gpu, str) and gpu.strip().lower().startswith("local")):
         return None
-    g = load_gpu(gpu_id)
+    g = load_gpu(gpu) if isinstance(gpu, str) else gpu
     return "fp8" if g.vendor == "nvidia" and ARCHITECTURE_CAPABILITY.get(g.architecture, 0) >= 100 else None
 
 

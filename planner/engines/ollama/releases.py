@@ -105,6 +105,9 @@ OLLAMA_ENGINE_MODELS = (("0.12.0", frozenset(_ENGINE)), ("0.12.2", frozenset(_EN
 # (NewSWAMemCache(sliding_window, 4096), model/models/gptoss/model.go). model_type → (first release, memory; None:
 # the window).
 OLLAMA_GO_SWA = {"gemma3": ("0.6.3", None), "gemma3_text": ("0.6.3", None), "gpt_oss": ("0.11.0", 4096)}
+# 1fc35f126 ("kvcache: Clean up sliding window state with independent batches", first in v0.12.4): with several slots
+# the memory is at least window + 1, and a memory equal to num_ctx keeps every cell (before: only a larger one)
+OLLAMA_GO_SWA_EXACT_SINCE = "0.12.4"
 # Architectures whose flash attention is on by default (fs/ggml FlashAttention()), by the first release of each list
 _FLASH = {"gpt_oss", "qwen3", "qwen3_moe"}
 OLLAMA_FLASH_MODELS = (("0.12.4", frozenset(_FLASH)), ("0.12.6", frozenset(_FLASH | {"gemma3", "gemma3_text"})),
@@ -162,7 +165,12 @@ def go_swa_cells(release: tuple[int, ...], spec, num_ctx: int, slots: int, num_b
     if first is None or not spec.sliding_window or release < release_tuple(first) or since(release, "llama_server"):
         return None
     memory = memory or spec.sliding_window
-    if memory >= num_ctx:
+    if release >= release_tuple(OLLAMA_GO_SWA_EXACT_SINCE):  # 1fc35f126: one more cell with several slots, and a
+        memory = max(memory, spec.sliding_window + 1) if slots > 1 else memory  # memory of num_ctx keeps every cell
+        whole = memory >= num_ctx
+    else:
+        whole = memory > num_ctx
+    if whole:
         return slots * num_ctx
     step = 256 if flash else 32
     return -(-(slots * memory + num_batch) // step) * step

@@ -19,7 +19,7 @@ from ...quant.catalog import is_gguf_weights
 from ...spec import ModelSpec
 from ...units import format_bytes
 from ...weights import is_mxfp4_expert, stage_weights
-from ..common import EngineMemory, arch_key, compute_capable, engine_options, release_tuple
+from ..common import EngineMemory, arch_key, compute_capable, datacenter_blackwell, engine_options, release_tuple
 from ..nccl import vllm_nccl_bytes
 from .hybrid import vllm_hybrid_layout, vllm_hybrid_pages, vllm_stage_tensors, vllm_state_bytes
 from .profile import (
@@ -95,13 +95,15 @@ VLLM_BLOCK_SIZES = (1, 8, 16, 32, 64, 128, 256)
 VLLM_NULL_BLOCK_CHECK_SINCE = (0, 29, 0)
 
 
-def vllm_token_bytes_per_layer(spec: ModelSpec, kv_dtype: str) -> int:
+def vllm_token_bytes_per_layer(spec: ModelSpec, kv_dtype: str, gpu=None) -> int:
     """One token's cache in one layer as vLLM pages it: K and V (an MLA latent); for a sparse-attention MLA model
     (DeepSeek-V3.2) its fp8 cache in DeepSeek's scaled layout (kv.ds_mla_fp8_row_bytes) and the indexer's keys in the
-    same page (v1/kv_cache_interface.py sums an index group's specs; models/deepseek_v2.py DeepseekV32IndexerCache)."""
+    same page (v1/kv_cache_interface.py sums an index group's specs; models/deepseek_v2.py DeepseekV32IndexerCache).
+    On compute capability 10 an fp8 cache takes FLASHINFER_MLA_SPARSE first (platforms/cuda.py, 0.33), which keeps
+    standard fp8 rows ("Using standard fp8 KV cache format", mla_attention.py)."""
     if spec.indexer is None or spec.mla is None:
         return kv_bytes_per_token_per_layer(spec, kv_dtype)
-    fp8 = get_kv_dtype(kv_dtype).name.startswith("fp8")
+    fp8 = get_kv_dtype(kv_dtype).name.startswith("fp8") and not datacenter_blackwell(gpu)
     row = ds_mla_fp8_row_bytes(spec) if fp8 else kv_bytes_per_token_per_layer(spec, kv_dtype)
     return row + indexer_bytes_per_token_per_layer(spec)
 
@@ -296,7 +298,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                                 release=release, gpu=gpu, prefix_caching=None if caching == "auto" else caching,
                                 max_num_batched_tokens=o["max_num_batched_tokens"])
     block_size = hybrid.block_size if hybrid else o["block_size"]
-    page = ceil(block_size * vllm_token_bytes_per_layer(spec, kv_dtype) * kv_heads)
+    page = ceil(block_size * vllm_token_bytes_per_layer(spec, kv_dtype, gpu) * kv_heads)
     if hybrid and pp > 1:  # the whole model's groups, each stage holding its layers of them
         block_bytes = [hybrid.page_bytes * n
                        for n in vllm_stage_tensors(spec, hybrid.group_size, stage_layers, release)]

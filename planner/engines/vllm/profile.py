@@ -65,7 +65,9 @@ def vllm_moe_workspace_bytes(spec: ModelSpec, tokens: int, *, tp: int, whole_exp
     m = spec.moe
     rows = tokens if release >= VLLM_MOE_UNCHUNKED_SINCE else min(tokens, VLLM_MOE_WORKSPACE_CHUNK)
     n = 2 * m.expert_d_ff // (1 if whole_experts else tp)
-    return rows * m.experts_per_token * (max(n // 2, spec.d_model) + max(n, spec.d_model)) * 2
+    # chunked (more tokens than a chunk), the output of every token is a buffer of its own (0.14 modular_kernel.py)
+    output = tokens * spec.d_model if rows < tokens else 0
+    return (rows * m.experts_per_token * (max(n // 2, spec.d_model) + max(n, spec.d_model)) + output) * 2
 
 
 # V0 runs its models eagerly, as V1 does with enforce_eager (it then leaves the model uncompiled: "Enforce eager set,
@@ -101,9 +103,9 @@ def vllm_eager_mlp_bytes(shard: ModelSpec, tokens: int, *, tp: int, release: tup
 # it, are not modelled). Other encoders take planner's image (Gemma 3's 256 tokens from SigLIP's 4,096 patches,
 # Pixtral's largest; Llama 4's one tile: a lower bound for its several).
 # How many items, by release (read in the wheels of 0.8.4, 0.9.2, 0.10.1, 0.11.0, 0.13.0, 0.17.0 and 0.33.0):
-#   V1 before 0.10.1 (v1/core/encoder_cache_manager.py): N = min(⌈budget / T⌉, max_num_seqs), budget =
-#   max(max_num_batched_tokens, T), one item per prompt by default; the item is built for max_num_batched_tokens
-#   (a video of one frame pair at 8,192 tokens);
+#   V1 before 0.10.1 (v1/core/encoder_cache_manager.py): N = min(⌈budget / T⌉, max_num_seqs × limit), budget =
+#   max(max_num_batched_tokens, T), 999 items a prompt by default (config.py, 0.8.4 and 0.9.2: 1 for V0); the item is
+#   built for max_num_batched_tokens (a video of one frame pair at 8,192 tokens);
 #   0.10.1 on (MultiModalBudget, v1/worker/utils.py, later multimodal/encoder_budget.py): N = max(1, min(budget // T,
 #   max_num_seqs × max(1, min(999, max_model_len // T)))), 999 items a prompt by default; from 0.11.0 the item is
 #   built for max_model_len (the 14-frame video at 128K). Gemma 3 on an H100 (8,192 tokens): 32 images of 256.
@@ -187,7 +189,7 @@ def vllm_mm_items(spec, *, max_model_len: int, tokens: int, max_num_seqs: int, r
         per_prompt = max(1, min(VLLM_MM_ITEMS_PER_PROMPT if limit is None else limit, max_model_len // largest))
         n = max(1, min(budget // largest, max_num_seqs * per_prompt))
     else:
-        n = min(-(-budget // largest), max_num_seqs * (1 if limit is None else limit))
+        n = min(-(-budget // largest), max_num_seqs * (VLLM_MM_ITEMS_PER_PROMPT if limit is None else limit))
     built = largest if release >= VLLM_MM_ITEM_AT_MODEL_LEN_SINCE else _item_tokens(v, modality, tokens)
     return n, built
 

@@ -160,7 +160,9 @@ def vllm_scheduler_defaults(release: tuple[int, ...], *, max_model_len: int, gpu
     both."""
     name = device_name.lower()
     if release < (0, 8, 0):
-        chunked = release >= (0, 5, 5) and max_model_len > 32768
+        # V0 turns chunked prefill on above 32K, but not for a multimodal model ("Chunked prefill not supported for
+        # Multimodal or MLA in V0": engine/arg_utils.py, 0.8.4)
+        chunked = release >= (0, 5, 5) and max_model_len > 32768 and not multimodal
         tokens = (512 if release <= (0, 6, 4) else 2048) if chunked else max(max_model_len, 2048)
         if multimodal:  # "at least the number of multimodal tokens" (config.py, 0.8.4's V0)
             tokens = max(tokens, 5120)
