@@ -154,6 +154,18 @@ def ds_mla_fp8_row_bytes(spec: ModelSpec) -> int:
     return m.kv_lora_rank + m.kv_lora_rank // INDEXER_QUANT_BLOCK * INDEXER_SCALE_BYTES + m.qk_rope_head_dim * 2
 
 
+def dsa_token_bytes_per_layer(spec: ModelSpec, kv_dtype: str, *, scaled_fp8: bool) -> int:
+    """One token's cache in one layer as a serving engine pages DeepSeek's sparse attention (DSA, V3.2): the MLA
+    latent — an fp8 one in DeepSeek's scaled layout (ds_mla_fp8_row_bytes) where the engine's kernel takes it
+    (`scaled_fp8`, the engine's rule), else as kv_dtype stores it — and the indexer's keys in the same page; any other
+    model's K and V (kv_bytes_per_token_per_layer)."""
+    if spec.indexer is None or spec.mla is None:
+        return kv_bytes_per_token_per_layer(spec, kv_dtype)
+    fp8 = scaled_fp8 and get_kv_dtype(kv_dtype).name.startswith("fp8")
+    return (ds_mla_fp8_row_bytes(spec) if fp8 else kv_bytes_per_token_per_layer(spec, kv_dtype)) \
+        + indexer_bytes_per_token_per_layer(spec)
+
+
 def indexer_bytes_per_token(spec: ModelSpec) -> int:
     """The indexer keys of one token over all layers (every DeepSeek-V3.2 layer has an indexer)."""
     return indexer_bytes_per_token_per_layer(spec) * spec.n_layers

@@ -34,13 +34,7 @@ import re
 from math import ceil
 
 from ..errors import LayoutError, WorkloadError, shown
-from ..kv import (
-    ds_mla_fp8_row_bytes,
-    gdn_state_bytes,
-    get_kv_dtype,
-    indexer_bytes_per_token_per_layer,
-    kv_bytes_per_token_per_layer,
-)
+from ..kv import dsa_token_bytes_per_layer, gdn_state_bytes
 from ..layout import check_quant_shards, check_tensor_parallel
 from ..limits import MAX_BATCH, MAX_CONTEXT, MAX_GPUS
 from ..overhead import CUDA_CONTEXT_BYTES, overhead_breakdown
@@ -238,7 +232,12 @@ def sglang_default_kv_dtype(spec: ModelSpec, gpu) -> str | None:
     if spec.indexer is None or (isinstance(gpu, str) and gpu.strip().lower().startswith("local")):
         return None
     g = load_gpu(gpu) if isinstance(gpu, str) else gpu
-    return "fp8" if g.vendor == "nvidia" and ARCHITECTURE_CAPABILITY.get(g.architecture, 0) >= 100 else None
+    return "fp8" if g.vendor == "nvidia" and _capability_10(g) else None
+
+
+def _capability_10(gpu) -> bool:
+    """Whether an NVIDIA GPU is of compute capability 10 or later (Blackwell), where SGLang's DSA rules change."""
+    return ARCHITECTURE_CAPABILITY.get(gpu.architecture, 0) >= 100
 
 
 def sglang_token_bytes_per_layer(spec: ModelSpec, kv_dtype: str, gpu) -> int:
@@ -247,12 +246,8 @@ def sglang_token_bytes_per_layer(spec: ModelSpec, kv_dtype: str, gpu) -> int:
     in the scaled layout of its Hopper kernels (flashmla_kv: kv.ds_mla_fp8_row_bytes), raw on Blackwell, whose fp8
     default is the trtllm backend, and on AMD (arg_groups/overrides.py _dsa_split_backend_resolution;
     mem_cache/kv_cache_configurator.py calculate_mla_kv_cache_dim)."""
-    if spec.indexer is None or spec.mla is None:
-        return kv_bytes_per_token_per_layer(spec, kv_dtype)
-    scaled = get_kv_dtype(kv_dtype).name.startswith("fp8") and gpu is not None and gpu.vendor == "nvidia" and \
-        ARCHITECTURE_CAPABILITY.get(gpu.architecture, 0) < 100
-    row = ds_mla_fp8_row_bytes(spec) if scaled else kv_bytes_per_token_per_layer(spec, kv_dtype)
-    return row + indexer_bytes_per_token_per_layer(spec)
+    hopper_or_older = gpu is not None and gpu.vendor == "nvidia" and not _capability_10(gpu)
+    return dsa_token_bytes_per_layer(spec, kv_dtype, scaled_fp8=hopper_or_older)
 
 
 def sglang_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes: int, smi_memory_bytes: int,

@@ -10,7 +10,7 @@ from math import ceil
 
 from ...activations import step_activation_bytes, tp_shard
 from ...errors import LayoutError, WorkloadError, shown
-from ...kv import ds_mla_fp8_row_bytes, get_kv_dtype, indexer_bytes_per_token_per_layer, kv_bytes_per_token_per_layer
+from ...kv import dsa_token_bytes_per_layer
 from ...layout import check_quant_shards, check_tensor_parallel
 from ...limits import MAX_BATCH, MAX_CONTEXT, MAX_GPUS
 from ...overhead import CUDA_CONTEXT_BYTES
@@ -101,11 +101,7 @@ def vllm_token_bytes_per_layer(spec: ModelSpec, kv_dtype: str, gpu=None) -> int:
     same page (v1/kv_cache_interface.py sums an index group's specs; models/deepseek_v2.py DeepseekV32IndexerCache).
     On compute capability 10 an fp8 cache takes FLASHINFER_MLA_SPARSE first (platforms/cuda.py, 0.33), which keeps
     standard fp8 rows ("Using standard fp8 KV cache format", mla_attention.py)."""
-    if spec.indexer is None or spec.mla is None:
-        return kv_bytes_per_token_per_layer(spec, kv_dtype)
-    fp8 = get_kv_dtype(kv_dtype).name.startswith("fp8") and not datacenter_blackwell(gpu)
-    row = ds_mla_fp8_row_bytes(spec) if fp8 else kv_bytes_per_token_per_layer(spec, kv_dtype)
-    return row + indexer_bytes_per_token_per_layer(spec)
+    return dsa_token_bytes_per_layer(spec, kv_dtype, scaled_fp8=not datacenter_blackwell(gpu))
 
 
 def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes: int, max_model_len: int,
@@ -220,7 +216,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     if tp > 1 or ep > 1:
         if tp > 1:
             check_tensor_parallel(spec, tp)
-        any_split = release is None or release >= release_tuple(VLLM_FP8_BLOCK_SHARDS_SINCE)
+        any_split = release >= release_tuple(VLLM_FP8_BLOCK_SHARDS_SINCE)
         check_quant_shards(spec, quant, tp, engine="vLLM", expert_tp=0 if any_split else 1 if expert_parallel else ep,
                            routed_fix="expert parallelism, or vLLM 0.31.0 or later")
     if pp > spec.n_layers:
@@ -239,9 +235,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     shard = tp_shard(spec, tp)
     # a vision model's dummy batch: V1 encodes N items before the forward; V0 runs every item's tokens through the
     # language model, max(tokens, their sum + 2), their embeddings and the merged input's alive beside it
-    limits = mm_limits(spec, o["limit_mm_per_prompt"]) if spec.vision is not None else None
-    if spec.vision is None and o["limit_mm_per_prompt"] is not None:
-        raise WorkloadError(f"limit_mm_per_prompt: {spec.name} takes no images (no vision encoder)")
+    limits = mm_limits(spec, o["limit_mm_per_prompt"])
     mm_tokens = vllm_v0_mm_tokens(spec, max_model_len, limits) if not rules["v1"] else 0
     forward_tokens = max(tokens, mm_tokens + 2) if mm_tokens else tokens
     # a MoE's expert scratch: from 0.14 a persistent workspace, held through the sampler's run too
@@ -362,7 +356,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                  "cuda_graph_estimate_bytes": o["cuda_graph_memory_bytes"] if rules["graphs"] and not o["enforce_eager"]
                  else 0,
                  "v1": rules["v1"], **o,
-                 "limit_mm_per_prompt": ",".join(f"{m}={n}" for m, n in (limits or {}).items() if n is not None),
+                 "limit_mm_per_prompt": ",".join(f"{m}={n}" for m, n in limits.items() if n is not None),
                  "block_size": block_size, "custom_all_reduce": custom,
                  # a hybrid model's layout (0: attention layers only): one request's state in a recurrent layer,
                  # the page both kinds share, layers per group, groups of each kind

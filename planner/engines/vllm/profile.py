@@ -124,17 +124,17 @@ VLLM_QWEN2_VL_MAX_VIDEO_FRAMES = 14
 VLLM_MM_BUDGET_SINCE = (0, 10, 1)
 VLLM_MM_ITEM_AT_MODEL_LEN_SINCE = (0, 11, 0)
 VLLM_MM_ITEMS_PER_PROMPT = 999
-VLLM_V0_MM_MIN_BATCHED_TOKENS = 5120
-
-
-MM_MODALITIES = ("image", "video")
 
 
 def mm_limits(spec, limits: dict | None) -> dict[str, int | None]:
     """--limit-mm-per-prompt as a {modality: items} of the model's modalities (Qwen2.5-VL: image and video; other
     vision models: image), None where the release's default holds; a modality the model lacks or a count that is no
-    whole number ≥ 0 is refused by name."""
-    own = ("image", "video") if spec.vision is not None and spec.vision.kind == "qwen2_5_vl" else ("image",)
+    whole number ≥ 0 is refused by name; {} for a text model, which takes none."""
+    if spec.vision is None:
+        if limits is not None:
+            raise WorkloadError(f"limit_mm_per_prompt: {spec.name} takes no images (no vision encoder)")
+        return {}
+    own = ("image", "video") if spec.vision.kind == "qwen2_5_vl" else ("image",)
     limits = {} if limits is None else limits
     if not isinstance(limits, dict):
         raise WorkloadError(f"limit_mm_per_prompt must be a mapping such as {{'image': 1, 'video': 0}}, got "
@@ -165,11 +165,6 @@ def _largest_item(v, seq_len: int, limits: dict) -> tuple[str | None, int]:
         return None, 0
     tokens, _, modality = max(items)
     return modality, tokens
-
-
-def _largest_item_tokens(v, seq_len: int) -> int:
-    """The tokens of the largest multimodal item for a sequence of `seq_len` tokens, at the default limits."""
-    return _item_tokens(v, "video" if v.kind == "qwen2_5_vl" else "image", seq_len)
 
 
 def vllm_mm_items(spec, *, max_model_len: int, tokens: int, max_num_seqs: int, release: tuple[int, ...],

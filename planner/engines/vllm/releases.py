@@ -146,6 +146,9 @@ def vllm_first_token_waits_a_step(version: str | None) -> bool:
 VLLM_ENTRYPOINTS = ("serve", "llm")  # `vllm serve` (UsageContext.OPENAI_API_SERVER), the offline LLM class (LLM_CLASS)
 
 
+VLLM_V0_MM_MIN_BATCHED_TOKENS = 5120  # config.py _MULTIMODAL_MODEL_MAX_NUM_BATCHED_TOKENS (V0)
+
+
 def vllm_scheduler_defaults(release: tuple[int, ...], *, max_model_len: int, gpu_memory_bytes: int,
                             device_name: str = "", entrypoint: str = "serve", multimodal: bool = False) -> dict:
     """max_num_batched_tokens and max_num_seqs as vLLM sets them for `vllm serve` or, entrypoint "llm", for the
@@ -165,7 +168,7 @@ def vllm_scheduler_defaults(release: tuple[int, ...], *, max_model_len: int, gpu
         chunked = release >= (0, 5, 5) and max_model_len > 32768 and not multimodal
         tokens = (512 if release <= (0, 6, 4) else 2048) if chunked else max(max_model_len, 2048)
         if multimodal:  # "at least the number of multimodal tokens" (config.py, 0.8.4's V0)
-            tokens = max(tokens, 5120)
+            tokens = max(tokens, VLLM_V0_MM_MIN_BATCHED_TOKENS)
         return {"max_num_batched_tokens": tokens, "max_num_seqs": 256}
     gib = gpu_memory_bytes / 2**30
     if release < (0, 8, 5):
