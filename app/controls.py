@@ -123,6 +123,7 @@ def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor", spec=No
                    "n_gpu_layers": state["ngl"], "n_cpu_moe": state["n_cpu_moe"], "n_parallel": state["n_parallel"],
                    "override_tensor": state["override_tensor"] or None,
                    "op_offload": False if state["no_op_offload"] else None,
+                   "program": None if state["program"] == "llama-server" else state["program"],
                    "mmproj": True if state["mmproj"] and spec is not None and spec.vision is not None else None,
                    # boxes a model without an image encoder, or without MLA, does not draw
                    "mla_gguf": False if state["legacy_mla"] and spec is not None and spec.mla is not None else None,

@@ -147,6 +147,7 @@ FIELDS = {f.key: f for f in [
     Field("n_cpu_moe", None, number(0, MAX_LAYERS)),
     Field("override_tensor", "", text(None, 500, "llama.cpp -ot patterns")),
     Field("no_op_offload", False, flag),
+    Field("program", "llama-server", choice(lambda: ["llama-server", "library"])),
     Field("mmproj", False, flag),
     Field("legacy_mla", False, flag),
     Field("host_gib", None, number(0.0, 1e6, whole=False)),

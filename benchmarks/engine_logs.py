@@ -27,7 +27,7 @@ def kind(figure: str) -> str:
         return "host"
     if "weight" in f or "model buffer" in f or "model size" in f:
         return "weights"
-    if any(k in f for k in ("kv", "k cache", "v cache", "blocks", "concurrency", "tokens")):
+    if any(k in f for k in ("kv", "k cache", "v cache", "blocks", "concurrency", "tokens", "rs buffer")):
         return "kv"
     if "compute" in f or "activation" in f or "output buffer" in f:
         return "buffer"

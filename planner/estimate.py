@@ -289,11 +289,13 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     if prompt is not None and positive_int("prompt", prompt) > w.context:  # also where no GPU asks for its speed
         raise WorkloadError(f"prompt {prompt} exceeds context {w.context}")
     if engine is not None:
-        if spec.recurrent and not (engine == "vllm" or engine == "sglang" and spec.linear_attention is not None
-                                   and spec.mamba is None and spec.mamba1 is None):
+        if spec.recurrent and not (engine in ("vllm", "llama.cpp", "ollama") or engine == "sglang"
+                                   and spec.linear_attention is not None and spec.mamba is None
+                                   and spec.mamba1 is None):
             raise WorkloadError(f"engine {engine!r}: {spec.name} mixes linear-attention (recurrent state) and "
-                                "attention layers, whose engine memory planner models for vLLM (and SGLang's Gated "
-                                "DeltaNet models) only; drop the engine for the analytic estimate")
+                                "attention layers, whose engine memory planner models for vLLM, llama.cpp, Ollama "
+                                "(and SGLang's Gated DeltaNet models) only; drop the engine for the analytic "
+                                "estimate")
         check_engine_formats(spec, engine, quant=w.quant, kv_dtype=w.kv_dtype)
     weights = weights_breakdown(spec, w.quant)
     kv, prefill, decode = workload_bytes(spec, w, context=w.context, batch=w.batch, weights=sum(weights.values()))

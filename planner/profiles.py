@@ -186,6 +186,8 @@ def load_model(model: str | Path | ModelSpec | dict) -> ModelSpec:
     key = str(model).strip()
     if len(key) > MAX_NAME:
         raise UnknownModelError(f"model name or path of {len(key):,} characters is longer than {MAX_NAME:,}")
+    if key.lower().endswith(":latest") and (what := ollama_tags()[1].get(key.lower().removesuffix(":latest"))):
+        raise UnknownModelError(what)  # Ollama's latest of a name a profile also answers to (qwen3.5: its 9b)
     if (canonical := _index().get(key.lower().removesuffix(":latest"))) is not None:  # Ollama's default tag
         quant = ollama_format(key)  # an Ollama tag: the file it fetches (llama3.1:8b is a Q4_K_M GGUF)
         return _bundled(canonical) if quant is None else _as_ollama_file(

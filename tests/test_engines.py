@@ -40,13 +40,19 @@ def test_llama_cpp_compute_buffer_without_flash_attention_grows_with_context():
 
 
 def test_llama_cpp_flash_attention_buffer_is_the_logits_of_one_ubatch():
-    # With flash attention the largest compute tensor is n_vocab × n_ubatch × 4 B (llama.cpp#18258: 296.75 MiB
-    # of a 298.75 MiB buffer for a 151,936-token vocabulary).
-    e = estimate("qwen3-8b", quant="q4_k_m", engine="llama.cpp", context=20224, kv_dtype="q8_0")
+    # With flash attention the largest compute tensor is n_vocab × n_ubatch × 4 B (llama.cpp#18258, a December 2025
+    # build: 296.75 MiB of a 298.75 MiB buffer for a 151,936-token vocabulary), where every token of the ubatch is an
+    # output row: every build before b9460, and the library's programs (llama-cpp-python, llama-bench) after it.
+    kw = dict(quant="q4_k_m", engine="llama.cpp", context=20224, kv_dtype="q8_0")
+    e = estimate("qwen3-8b", program="library", **kw)
     assert load_model("qwen3-8b").vocab_size == 151936
     logits = 151936 * 512 * 4  # larger than the FFN activations of 512 tokens
     # the replayed graph keeps the final normed hidden state (n_embd × n_ubatch f32) beside the logits
     assert logits <= e.activation_bytes <= logits + 4096 * 512 * 4
+    # llama-server from b9460 (PR #23861) reserves one output row per slot: the FFN of the ubatch sets the peak, its
+    # gate, up and SwiGLU outputs (3 × 12,288 × 512 × 4 B = 72 MiB) beside the residual stream
+    server = estimate("qwen3-8b", **kw).activation_bytes
+    assert 3 * 12288 * 512 * 4 < server < logits / 2
 
 
 def test_llama_cpp_pads_cells_and_splits_slots():

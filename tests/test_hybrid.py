@@ -79,8 +79,9 @@ def test_state_is_per_sequence_and_constant_in_context():
 
 def test_what_is_not_modelled_says_so():
     s = spec()
-    with pytest.raises(WorkloadError, match=r"models for vLLM \(and SGLang's Gated DeltaNet models\) only"):
-        estimate(s, engine="llama.cpp", context=4096)
+    with pytest.raises(WorkloadError, match=r"models for vLLM, llama.cpp, Ollama \(and SGLang's Gated DeltaNet "
+                                            r"models\) only"):
+        estimate(s, engine="transformers", context=4096)
     # vLLM's hybrid cache is modelled from 0.11.0 (tests/test_vllm_hybrid.py); V0's separate Mamba cache is not
     with pytest.raises(WorkloadError, match="V0's separate Mamba cache is not modelled"):
         estimate(s, engine="vllm", gpu="h200", context=4096, engine_version="0.7.3")

@@ -77,7 +77,7 @@ def cmd_estimate(a) -> str:
         "max_running_requests": a.max_running_requests, "cpu_offload_gb": a.cpu_offload_gb,
         "chunked_prefill_size": a.chunked_prefill_size,
         "kv_unified": True if a.kv_unified else None, "op_offload": False if a.no_op_offload else None,
-        "mmproj": True if a.mmproj else None, "mla_gguf": False if a.legacy_mla_gguf else None,
+        "mmproj": True if a.mmproj else None, "mla_gguf": False if a.legacy_mla_gguf else None, "program": a.program,
         "num_ctx": a.num_ctx, "num_parallel": a.num_parallel,
         "num_gpu": a.num_gpu, "num_batch": a.num_batch, "kv_cache_type": a.kv_cache_type}.items() if v is not None}
     gpu = _gpu(a)

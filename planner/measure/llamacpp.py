@@ -230,7 +230,7 @@ def predicted(spec: ModelSpec, quant: str, options: dict) -> dict:
     kw = dict(quant=quant, context=options["n_ctx"] // options["n_parallel"], batch=options["n_parallel"],
               engine="llama.cpp", kv_dtype=options["type_k"], type_v=options["type_v"],
               n_ubatch=options["n_ubatch"], n_batch=options["n_batch"], flash_attn=options["flash_attn"],
-              n_parallel=options["n_parallel"], n_ctx=options["n_ctx"])
+              n_parallel=options["n_parallel"], n_ctx=options["n_ctx"], program="library")  # llama-cpp-python
     host = estimate(spec, n_gpu_layers=0, **kw).engine_details
     device = estimate(spec, backend="cpu", **kw)
     return {"model_bytes": host["host_weights_bytes"], "kv_bytes": host["host_kv_bytes"],
@@ -258,7 +258,7 @@ def predicted_on_gpu(spec: ModelSpec, quant: str, options: dict, gpu: str, build
                  engine="llama.cpp", gpu=gpu, backend="cuda", kv_dtype=options["type_k"], type_v=options["type_v"],
                  n_ubatch=options["n_ubatch"], n_batch=options["n_batch"], flash_attn=options["flash_attn"],
                  n_parallel=options["n_parallel"], n_ctx=options["n_ctx"], n_gpu_layers=options["n_gpu_layers"],
-                 engine_version=None if build is None else f"b{build}")
+                 engine_version=None if build is None else f"b{build}", program="library")  # llama-cpp-python
     d = e.engine_details
     return {"model_bytes": e.weights_bytes, "host_model_bytes": d["host_weights_bytes"],
             "kv_bytes": e.kv_cache_bytes, "k_bytes": d["kv_k_bytes"], "v_bytes": d["kv_v_bytes"],

@@ -9,19 +9,20 @@ from ...errors import WorkloadError, shown
 from ...kv import get_kv_dtype, kv_bytes_per_token_per_layer
 from ...limits import MAX_CONTEXT
 from ...profiles import OLLAMA_LIBRARY
-from ...spec import ModelSpec
+from ...spec import STATE_ONLY_KINDS, ModelSpec
 from ...weights import gpu_placement, llamacpp_on_gpu, stored_tensors, vision_encoder_bytes
 from ..common import EngineMemory, engine_options
-from .graph import ARCH_GRAPH, LLAMACPP_SWA, buffer_bytes, fattn_f16_bytes
+from .buffers import compute_buffer, fattn_f16, host_inputs
+from .graph import LLAMACPP_SWA
+from .recurrent import rs_cells, rs_row_bytes
 from .releases import (
-    LLAMACPP_EMBD_INPUT,
-    LLAMACPP_F16_MASK,
     LLAMACPP_FA_F16_RESERVED,
     LLAMACPP_MLA_LATENT,
     LLAMACPP_NO_OP_OFFLOAD,
     LLAMACPP_OP_OFFLOAD,
-    LLAMACPP_SET_ROWS,
+    LLAMACPP_OUTPUTS_MAX,
     LLAMACPP_V_LESS,
+    PROGRAMS,
     build_name,
     kv_cells,
     llamacpp_build,
@@ -56,7 +57,6 @@ def _slots(spec: ModelSpec, o: dict, context: int, batch: int) -> tuple[int, int
     return n_parallel, n_ctx
 
 
-QUANTIZED_CACHE = ("q8_0", "q4_0")
 # the matrices the replayed graph (graph.py) places a copy for when they are kept in host memory: the matmuls it
 # models (GGUF names without blk.N. and .weight); ggml-cuda's offload_op takes every op of ≥ OP_OFFLOAD_MIN_BATCH rows
 # but GET_ROWS (ggml-cuda.cu), so the others (shared experts, MLA projections, norms) count in the bytes copied and
@@ -64,7 +64,9 @@ QUANTIZED_CACHE = ("q8_0", "q4_0")
 OFFLOADED_MATMULS = frozenset({"attn_q", "attn_k", "attn_v", "attn_qkv", "attn_output", "ffn_gate", "ffn_up",
                                "ffn_down", "ffn_gate_inp", "ffn_gate_exps", "ffn_up_exps", "ffn_down_exps"})
 OP_OFFLOAD_MIN_BATCH = 32  # ggml-cuda's offload_op: host-resident weights run on the GPU for batches of ≥ 32 tokens
-BACKENDS = ("cuda", "cpu")  # the device whose compute buffer is modelled: a GPU (CUDA) or the CPU backend
+# the device whose compute buffer is modelled: a GPU through CUDA (or ROCm, which builds ggml-cuda), through Vulkan
+# (no CUDA fusion dependencies, no f16 copies of a quantized cache), or the CPU backend
+BACKENDS = ("cuda", "vulkan", "cpu")
 
 
 def mla_gguf_of(spec: ModelSpec) -> bool:
@@ -106,10 +108,10 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     -ngl k puts the last k layers on the GPU, and the output layer only with all of them (k > n_layers; from PR
     #18148 the output first, then the last k − 1 layers: weights.gpu_placement). token_embd stays in host memory;
     a tied lm_head is a duplicated copy on the GPU. Compute buffer: ggml's allocator replayed on llama.cpp's graph
-    of one ubatch (_compute_buffer). backend="cpu" models llama.cpp's CPU backend as the
+    of one ubatch (compute_buffer). backend="cpu" models llama.cpp's CPU backend as the
     device. Sliding windows only where llama.cpp implements them (LLAMACPP_SWA: not Phi-3's, not Mistral-7B-v0.1's).
     device_vendor: the GPU's maker where known ("apple": Metal, whose flash attention reads a quantized cache as it
-    is; NVIDIA's and AMD's run ggml-cuda's, which converts it for a prompt: _fattn_f16).
+    is; NVIDIA's and AMD's run ggml-cuda's, which converts it for a prompt: buffers.fattn_f16).
     n_parallel defaults to `batch` and n_ctx to context × n_parallel, so the cache holds every sequence.
     n_cpu_moe (--n-cpu-moe): the routed experts of the first n_cpu_moe layers stay in system RAM.
     override_tensor (-ot / --override-tensor): "REGEX=CPU" patterns, one or several; every tensor whose GGUF name
@@ -125,7 +127,7 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     defaults = {"n_batch": 2048, "n_ubatch": 512, "flash_attn": None, "n_gpu_layers": spec.n_layers + 1,
                 "n_cpu_moe": 0, "engine_version": None, "override_tensor": None,
                 "n_parallel": None, "n_ctx": None, "kv_unified": None, "type_v": None, "backend": "cuda",
-                "op_offload": True, "mmproj": False, "mla_gguf": None}
+                "op_offload": True, "mmproj": False, "mla_gguf": None, "program": "llama-server"}
     o = engine_options("llama.cpp", options, defaults, minimum={"n_gpu_layers": 0, "n_cpu_moe": 0},
                        maximum={"n_batch": MAX_CONTEXT, "n_ubatch": MAX_CONTEXT, "n_gpu_layers": 2**31 - 1,
                                 "n_cpu_moe": 2**31 - 1})
@@ -140,6 +142,8 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
             positive_int(key, o[key], high)
     if o["backend"] not in BACKENDS:
         raise WorkloadError(f"backend must be one of {', '.join(BACKENDS)}, got {o['backend']!r}")
+    if o["program"] not in PROGRAMS:
+        raise WorkloadError(f"program must be one of {', '.join(PROGRAMS)}, got {shown(o['program'])}")
     on_cpu = cpu_overrides(o["override_tensor"])
     if o["override_tensor"] is not None:  # shown as llama.cpp takes it: patterns joined by commas
         ot = o["override_tensor"]
@@ -155,6 +159,9 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     if get_kv_dtype(type_v).block and not o["flash_attn"]:
         raise WorkloadError(f"type_v {type_v!r} is quantized, which llama.cpp allows only with flash_attn")
     n_ubatch = min(o["n_ubatch"], o["n_batch"], n_ctx)
+    # the output rows the graph is reserved for: llama-server's n_parallel from b9460 (releases.LLAMACPP_OUTPUTS_MAX)
+    n_outputs = min(n_ubatch, o["n_batch"], np_) if o["program"] == "llama-server" and build >= LLAMACPP_OUTPUTS_MAX \
+        else n_ubatch
     unified = o["kv_unified"] or np_ == 1
     n_ctx_padded, per_stream = kv_cells(rules, n_ctx, np_, unified, o["flash_attn"])
     streams = 1 if unified else np_
@@ -179,10 +186,13 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     output_first = rules["output"] == "first"
     # layers >= gpu_first run on the GPU
     gpu_first, output_on_gpu = gpu_placement(spec.n_layers, o["n_gpu_layers"], output_first=output_first)
-    kv_gpu = kv_host = 0
+    kv_gpu = kv_host = rs_gpu = rs_host = 0
+    rs_n = rs_cells(np_)  # a hybrid model's recurrent cache: a cell per sequence (recurrent.py)
     for i, kind in enumerate(kinds):
-        n = (swa_cells_ if kind == "sliding" else cells) * (row_k + row_v)
+        n = 0 if kind in STATE_ONLY_KINDS else (swa_cells_ if kind == "sliding" else cells) * (row_k + row_v)
         kv_gpu, kv_host = (kv_gpu + n, kv_host) if i >= gpu_first else (kv_gpu, kv_host + n)
+        rs = rs_n * rs_row_bytes(spec, kind)
+        rs_gpu, rs_host = (rs_gpu + rs, rs_host) if i >= gpu_first else (rs_gpu, rs_host + rs)
     if not flag("op_offload", o["op_offload"]) and build < LLAMACPP_NO_OP_OFFLOAD:
         raise WorkloadError(f"op_offload false: llama.cpp {build_name(build)} always offloads (--no-op-offload arrived "
                             "in b5346, PR #13386)")
@@ -217,42 +227,46 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
         mmproj = vision_encoder_bytes(spec)
         w_gpu, w_host = (w_gpu + mmproj, w_host) if w_gpu else (w_gpu, w_host + mmproj)
     host_weights = tuple((layer, tuple(roles)) for layer, roles in sorted(copied.items()))
-    # a prompt's flash attention over a quantized cache works on f16 copies of it (_fattn_f16): from b9489 inside the
+    # a prompt's flash attention over a quantized cache works on f16 copies of it (fattn_f16): from b9489 inside the
     # compute buffer; before, from CUDA's memory pool beside the buffer (and outside llama.cpp's --fit)
-    fattn = _fattn_f16(spec, o, per_stream, streams, type_k, type_v, device_vendor == "apple")
+    fattn = fattn_f16(spec, o, per_stream, streams, type_k, type_v, device_vendor == "apple")
     reserved = build >= LLAMACPP_FA_F16_RESERVED
-    compute = _compute_buffer(spec, o, n_ubatch, per_stream, swa_cells_ // streams, type_k, type_v,
+    compute = compute_buffer(spec, o, n_ubatch, per_stream, swa_cells_ // streams, type_k, type_v,
                               host_weights, largest_copy, fattn=fattn if reserved else (False, False, 0),
-                              streams=streams) if w_gpu else 0
+                              streams=streams, n_outputs=n_outputs, n_seqs=np_ if spec.recurrent else 1) \
+        if w_gpu else 0
     fa_pool = fattn[2] if w_gpu and not reserved else 0
-    if not output_on_gpu and offloads_ops:
+    if not output_on_gpu and offloads_ops and n_outputs >= OP_OFFLOAD_MIN_BATCH:
         # the output layer in host memory runs on the GPU all the same for a ubatch of ≥ 32 tokens (ggml-backend's
         # op offload; ggml-cuda offload_op: min_batch_size 32), even with no layer on the GPU (-ngl 0 on a CUDA
         # build; from PR #6083): its split copies the matrix into the compute buffer beside the ubatch's f32 logits
         # and its normed hidden states (a -ngl 20 log of Mistral-7B Q4_K_M: 102.54 + 31.25 + 4.00 = 137.79 MiB, to
         # the digit; -ngl 0 logs of Qwen2-7B bf16 and Qwen3-0.6B Q4_K_M: 1,480 and 422.92 MiB, this term 9.2 and
         # 0.6 % below). The layers kept in host memory are offloaded the same way; their splits are not modelled.
-        compute = max(compute, lm_head + n_ubatch * (spec.vocab_size + spec.d_model) * 4)
-    host_compute = _host_inputs(spec, build, n_ubatch, per_stream, swa_cells_ // streams if "sliding" in kinds else 0,
+        compute = max(compute, lm_head + n_outputs * (spec.vocab_size + spec.d_model) * 4)
+    host_compute = host_inputs(spec, build, n_ubatch, per_stream, swa_cells_ // streams if "sliding" in kinds else 0,
                                 o["flash_attn"])
     output = spec.vocab_size * np_ * 4
     return EngineMemory(
-        engine="llama.cpp", weights_bytes=w_gpu, kv_cache_bytes=kv_gpu, activation_bytes=compute + fa_pool,
+        engine="llama.cpp", weights_bytes=w_gpu, kv_cache_bytes=kv_gpu + rs_gpu, activation_bytes=compute + fa_pool,
         max_concurrent=np_,
         details={"engine_version": build_name(build), "n_ctx": n_ctx, "n_ctx_train": spec.max_context,
                  "n_layers_model": spec.n_layers + 1,
                  "kv_cells": cells,
                  "swa_cells": swa_cells_ if "sliding" in kinds else 0,
-                 "kv_k_bytes": sum((swa_cells_ if k == "sliding" else cells) * row_k for k in kinds),
-                 "kv_v_bytes": sum((swa_cells_ if k == "sliding" else cells) * row_v for k in kinds),
-                 "type_k": type_k, "type_v": type_v, "host_weights_bytes": w_host, "host_kv_bytes": kv_host,
+                 "kv_k_bytes": sum((swa_cells_ if k == "sliding" else cells) * row_k for k in kinds
+                                   if k not in STATE_ONLY_KINDS),
+                 "kv_v_bytes": sum((swa_cells_ if k == "sliding" else cells) * row_v for k in kinds
+                                   if k not in STATE_ONLY_KINDS),
+                 **({"rs_cells": rs_n, "rs_bytes": rs_gpu, "host_rs_bytes": rs_host} if spec.recurrent else {}),
+                 "type_k": type_k, "type_v": type_v, "host_weights_bytes": w_host, "host_kv_bytes": kv_host + rs_host,
                  "host_compute_bytes": host_compute, "host_output_bytes": output,
                  **({"mmproj_bytes": mmproj} if mmproj else {}),
                  **({"fa_f16_pool_bytes": fa_pool} if fa_pool else {}),
-                 "host_total_bytes": w_host + kv_host + host_compute + output,
+                 "host_total_bytes": w_host + kv_host + rs_host + host_compute + output,
                  # what a decode step reads from system RAM rather than the GPU (token_embd is only looked up)
-                 "host_moved_bytes": w_host - embd + kv_host + (embd if spec.tie_embeddings and not output_on_gpu
-                                                               else 0),
+                 "host_moved_bytes": w_host - embd + kv_host + rs_host
+                 + (embd if spec.tie_embeddings and not output_on_gpu else 0),
                  **{k: v for k, v in o.items() if k not in ("type_v", "n_ctx", "n_parallel", "engine_version")
                     and not (k == "override_tensor" and v is None)},
                  "n_parallel": np_, "n_ctx_padded": n_ctx_padded, "output_first": output_first,
@@ -286,25 +300,6 @@ def cpu_overrides(patterns):
     return lambda name: any(c.search(name) for c in compiled)
 
 
-def _host_inputs(spec: ModelSpec, build: int, n_ubatch: int, n_kv: int, n_kv_swa: int, flash_attn: bool) -> int:
-    """The graph's inputs, which stay in host memory (the CUDA_Host compute buffer with every layer on the GPU), by
-    the build: a KQ mask of n_kv × n_ubatch per KV cache (the sliding one too), f32, f16 with flash attention from
-    b9410 (PR #23764 "use f16 mask for FA to save VRAM"); the token lookup's n_ubatch × n_embd f32 result, and from
-    b7774 (PR #18550, ggml_build_forward_select) the embeddings input beside it, always allocated; from b6071 (PR
-    #14959, ggml_set_rows by default) the int64 index of each row a ubatch writes, without flash attention (V
-    transposed) each element of V. Builds dated by their merge commits' rev-list count. Measured: llama-cpp-python
-    0.3.36 (b11312) on an H200, 39 of 40 runs within 0.1 MiB (profiles/measurements/llamacpp-cuda.jsonl); public logs
-    of older builds (tests/fixtures/logs)."""
-    mask = (2 if flash_attn and build >= LLAMACPP_F16_MASK else 4) * n_ubatch * (n_kv + n_kv_swa)
-    embd = (2 if build >= LLAMACPP_EMBD_INPUT else 1) * n_ubatch * spec.d_model * 4
-    index = 0
-    if build >= LLAMACPP_SET_ROWS:
-        v_elements = kv_bytes_per_token_per_layer(spec, "fp16") // 4  # V's f16 elements a token writes in a layer
-        rows = 1 if flash_attn else v_elements
-        index = (2 if n_kv_swa else 1) * n_ubatch * 8 * (1 + rows)  # K's rows and V's, per cache
-    return mask + embd + index
-
-
 def _versioned_defaults(o: dict, rules: dict, build: int) -> None:
     """flash_attn and kv_unified as the build sets them when left unset; settings the build did not have refused."""
     if o["flash_attn"] is None:
@@ -317,67 +312,3 @@ def _versioned_defaults(o: dict, rules: dict, build: int) -> None:
         raise WorkloadError(f"kv_unified false: llama.cpp b{build} has one cache all sequences share (a stream per "
                             "sequence arrived in b5913, PR #14363)")
 
-
-def _fattn_f16(spec: ModelSpec, o: dict, n_kv: int, streams: int, type_k: str, type_v: str,
-               metal: bool = False) -> tuple[bool, bool, int]:
-    """(K, V, bytes): whether a prompt's flash attention on this backend converts the quantized K and V of the
-    cache to f16 (ggml-cuda, which ROCm builds run too: its MMA and tile kernels read f16 only; graph.fattn_f16_bytes),
-    and the largest layer's copies, a full layer's n_kv cells of every stream. MLA caches the latent as K, V its view
-    (one copy). Metal does the same from b10532 (PR #27390, q8_0 only), past the builds planner follows."""
-    if not o["flash_attn"] or o["backend"] != "cuda" or metal:
-        return False, False, 0
-    k, v = type_k in QUANTIZED_CACHE, type_v in QUANTIZED_CACHE
-    if spec.mla is not None:
-        width, v = spec.mla.kv_lora_rank + spec.mla.qk_rope_head_dim, False
-    else:
-        width = spec.n_kv_heads * spec.head_dim
-    return k, v, fattn_f16_bytes(spec.n_heads * spec.head_dim * 4, n_kv * streams * width, k, v)
-
-
-def _compute_buffer(spec: ModelSpec, o: dict, n_ubatch: int, n_kv: int, n_kv_swa: int, type_k: str,
-                    type_v: str, host_weights: tuple = (), largest_copy: int = 0, *,
-                    fattn: tuple[bool, bool, int] = (False, False, 0), streams: int = 1) -> int:
-    """The device's compute buffer: ggml-alloc replayed on llama.cpp's graph of one ubatch (graph.py, alloc.py)
-    where planner has the architecture's graph; otherwise, and as a floor on CUDA, the analytic peak.
-
-    Replayed, the CPU backend's buffer is within 64 KiB of llama.cpp's on 94 of 101 measured runs and within 5 %
-    on all (profiles/measurements/llamacpp-cpu.jsonl). On a GPU the embeddings input stays in host memory; GPU
-    buffers, measured with llama.cpp on an H200 (profiles/measurements/llamacpp-cuda.jsonl), match the replay with
-    the embeddings input in host memory and the CUDA backend's MoE fusions (graph.py _moe) to 64 KiB on 32 of 40
-    runs and within 5 % on 39; the analytic peak stays a floor there (it changes one of the 40 by a few KiB).
-    Analytic: the f32 logits of one ubatch (CUDA: llama.cpp#18258, 296.75 of 298.75 MiB); without flash attention
-    at least the f32 KQ scores and mask, n_kv × n_ubatch × (n_head + 1) × 4 B, plus n_ubatch × (n_ff + n_embd) × 4 B
-    of other activations; with it, at least those other activations.
-
-    host_weights (graph.compute_graph): the matrices that -ot, --n-cpu-moe or -ngl keep in host memory; the device
-    copies each whole for the op that reads it (op offload), so its split peaks at the copy beside what is live
-    (replayed; analytic, and a floor: largest_copy, the largest such tensor, with the ubatch's expert outputs).
-    Measured against llama.cpp's own scheduler and allocator at b5271 (a CPU build with a device following
-    ggml-cuda's offload rules, sparse GGUFs of the logged shapes): Qwen3-235B-A22B Q8_0 with layers 14–93's FFN on
-    the CPU on an RTX A6000, 1,024.00 MiB as logged — 144 MiB live, the 816 MiB ffn_down_exps copy, its 64 MiB
-    output; replayed here 952.58 (−7.0 %: before b9410 the device also holds an f32 copy of the mask it casts to
-    f16, not replayed, as its place in the allocator's history decides whether it moves the peak). Weights the CPU
-    backend repacks (CPU_REPACK: on ARM, q4_0 and iq4_nl on x86) are not host buffers and are not copied; planner
-    copies every format. From b6220 (PR #15346) only the used experts are transferred, into a copy still allocated
-    whole; from b5346 (PR #13386) --no-op-offload (op_offload=False) turns the copies off.
-    """
-    d_ff = max(spec.d_ff, spec.moe.expert_d_ff if spec.moe else 0)
-    other = n_ubatch * (d_ff + spec.d_model) * 4
-    k16, v16, f16 = fattn  # flash attention's f16 copies of a quantized cache inside the buffer (_fattn_f16)
-    other += f16
-    hidden = 2 * n_ubatch * spec.d_model * 4 if o["backend"] == "cpu" else 0  # the CPU graph's hidden states
-    logits = spec.vocab_size * n_ubatch * 4 + hidden
-    if o["flash_attn"]:
-        analytic = max(logits, other)
-    else:
-        analytic = max(n_kv * n_ubatch * (spec.n_heads + 1) * 4 + other, logits)
-    if largest_copy:
-        k = spec.moe.experts_per_token if spec.moe else 1
-        analytic = max(analytic, largest_copy + n_ubatch * (d_ff + spec.d_model) * k * 4)
-    if spec.model_type not in ARCH_GRAPH:
-        return analytic
-    replayed = buffer_bytes(spec, n_ubatch=n_ubatch, n_kv=n_kv, n_kv_swa=n_kv_swa, flash_attn=o["flash_attn"],
-                            rotate_k=type_k in QUANTIZED_CACHE, rotate_v=type_v in QUANTIZED_CACHE,
-                            host_embd=o["backend"] == "cpu", cuda_fusion=o["backend"] == "cuda",
-                            host_weights=host_weights, f16_kv=(k16, v16), streams=streams)
-    return replayed if o["backend"] == "cpu" else max(replayed, analytic)

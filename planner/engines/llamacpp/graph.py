@@ -9,7 +9,7 @@ activations, the KQ mask and the index inputs); weights and the KV cache are ext
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from ...spec import ModelSpec
@@ -130,6 +130,11 @@ ARCH_GRAPH = {
     "gemma3_text": dict(order="qkv", qk_norm=True, embd_scale=True, q_scale=True, post_norms=True),
     "phi3": dict(fused=True, q_scale=True),
     "gpt_oss": dict(order="qkv", bias=True, o_bias=True, softmax_weight=True),
+    # Qwen3.5 (src/models/qwen35.cpp, qwen35moe.cpp): Gated DeltaNet layers (_gdn) between gated attention layers
+    # (one Q projection of query and gate; Q and K RMS-normed), a shared expert beside the routed ones, and the
+    # output rows taken after the final norm, so that the last layer's FFN runs on every token
+    "qwen3_5_text": dict(gated_q=True, qk_norm=True, rows_after_norm=True),
+    "qwen3_5_moe_text": dict(gated_q=True, qk_norm=True, rows_after_norm=True),
 }
 
 
@@ -157,7 +162,7 @@ def buffer_bytes(spec: ModelSpec, **kw) -> int:
 def compute_graph(spec: ModelSpec, *, n_ubatch: int, n_kv: int, n_kv_swa: int, flash_attn: bool,
                   rotate_k: bool = False, rotate_v: bool = False, host_embd: bool = True,
                   cuda_fusion: bool = False, host_weights: tuple = (), f16_kv: tuple[bool, bool] = (False, False),
-                  streams: int = 1) -> Graph:
+                  streams: int = 1, n_outputs: int | None = None, n_seqs: int = 1) -> Graph:
     """The worst-case prompt graph of one ubatch (every token an output) for an architecture of ARCH_GRAPH.
 
     rotate_k / rotate_v: a quantized K (V) cache is written and read in a rotated basis (llama_kv_cache logs
@@ -169,6 +174,9 @@ def compute_graph(spec: ModelSpec, *, n_ubatch: int, n_kv: int, n_kv_swa: int, f
     --n-cpu-moe), which the device copies for the ubatch (_copy); roles are GGUF names without blk.N. and .weight.
     f16_kv: (K, V) of a quantized cache converted to f16 for a prompt's flash attention inside the op's own
     allocation (ggml-cuda from b9489: fattn_f16_bytes); streams: the cache's streams, whose views the op converts.
+    n_outputs: the rows the graph is reserved to output (None: every token of the ubatch): the last layer keeps only
+    those rows from its attention on (inp_out_ids), so its FFN, the final norm and the logits have n_outputs rows.
+    n_seqs: the sequences the reserved ubatch holds (n_seq_max), whose recurrent states a hybrid's layers read.
     """
     a = ARCH_GRAPH[spec.model_type]
     n = n_ubatch
@@ -192,7 +200,8 @@ def compute_graph(spec: ModelSpec, *, n_ubatch: int, n_kv: int, n_kv_swa: int, f
     caches = {"full": (g.input(n * I64), g.input(v_idx), g.input(n_kv * n * mask_t))}
     if swa:
         caches["sliding"] = (g.input(n * I64), g.input(v_idx), g.input(n_kv_swa * n * mask_t))
-    out_ids = g.input(n * I32)
+    n_out = n if n_outputs is None else n_outputs
+    out_ids = g.input(n_out * I32)
     weight, cache = g.external(), g.external()
     inp = g.op(d * n * F32, weight, tokens) if host_embd else embd     # GET_ROWS: the token embeddings
     if a.get("embd_scale"):
@@ -204,25 +213,14 @@ def compute_graph(spec: ModelSpec, *, n_ubatch: int, n_kv: int, n_kv_swa: int, f
         n_kv_l = n_kv_swa if swa and kind == "sliding" else n_kv
         cur = g.op(d * n * F32, inp, inplace=True)                     # RMS_NORM
         cur = g.op(d * n * F32, cur, weight, inplace=True)             # MUL by attn_norm
-        q, k, v = _qkv(g, s, a, cur, pos, rot_k, rot_v, host)
-        g.view(cache, g.view(k), k_idxs)                               # SET_ROWS into the cache (a view of it)
-        g.view(cache, g.view(v), v_idxs)
-        qp, kc, vc = g.view(q), g.view(cache), g.view(cache)
-        if flash_attn:                                                 # FLASH_ATTN_EXT (its f16 copies of K, V)
-            extra = fattn_f16_bytes(s.q * n * F32, n_kv_l * streams * s.kv, *f16_kv)
-            att = g.view(g.op(s.q * n * F32 + extra, qp, kc, vc, mask))
-            if rot_v is not None:                                      # back from the rotated V basis
-                att = g.view(g.op(s.q * n * F32, rot_v, att))
+        if kind == "linear":                                           # a Gated DeltaNet layer: no KV cache
+            att = _gdn(g, spec.linear_attention, n, d, cur, weight, n_seqs, host)
         else:
-            kq = g.op(n_kv_l * n * h * F32, kc, qp)                    # MUL_MAT: the scores
-            kq = g.op(n_kv_l * n * h * F32, kq, mask, inplace=True)    # SOFT_MAX with the mask
-            att = g.op(s.q * n * F32, g.view(g.op(s.q * n * F32, vc, kq)))  # KQV, CONT of its permutation
-        att = g.op(d * n * F32, att, _copy(g, host, "attn_output"))    # attn_output
-        if a.get("o_bias"):
-            att = g.op(d * n * F32, att, weight, inplace=True)
-        if a.get("post_norms"):
-            att = g.op(d * n * F32, g.op(d * n * F32, att, inplace=True), weight, inplace=True)
-        if il == len(kinds) - 1:                                       # only the output rows go on
+            att = _attention(g, s, a, cur, pos, rot_k, rot_v, host, cache, (k_idxs, v_idxs, mask),
+                             flash_attn=flash_attn, n_kv=n_kv_l, streams=streams, f16_kv=f16_kv, weight=weight)
+        if il == len(kinds) - 1 and not a.get("rows_after_norm"):      # only the output rows go on
+            s = replace(s, n=n_out)
+            n = n_out
             att = g.op(d * n * F32, att, out_ids)
             inp = g.op(d * n * F32, inp, out_ids)
         ffn_inp = g.op(d * n * F32, att, inp, inplace=True)            # ADD: the residual
@@ -232,6 +230,11 @@ def compute_graph(spec: ModelSpec, *, n_ubatch: int, n_kv: int, n_kv_swa: int, f
             out = _moe(g, s, cur, moe.n_experts, moe.experts_per_token,
                        softmax_weight=a.get("softmax_weight", False), biases=a.get("bias", False),
                        cuda_fusion=cuda_fusion, host=host)
+            if moe.n_shared_experts:                                   # the shared expert, sigmoid-gated (qwen35moe)
+                shared = _ffn(g, replace(s, ff=moe.shared_d_ff * moe.n_shared_experts), cur, fused_up=False,
+                              host={})
+                gate = g.op(n * F32, g.op(n * F32, cur, weight), inplace=True)  # ffn_gate_inp_shexp, SIGMOID
+                out = g.op(d * n * F32, out, g.op(d * n * F32, shared, gate, inplace=True), inplace=True)
         else:
             out = _ffn(g, s, cur, fused_up=a.get("fused", False), host=host)
         if a.get("post_norms"):
@@ -241,8 +244,82 @@ def compute_graph(spec: ModelSpec, *, n_ubatch: int, n_kv: int, n_kv_swa: int, f
             g.op(d * n * F32, out, ffn_inp, inplace=True)
     cur = g.op(d * n * F32, inp, inplace=True)
     cur = g.op(d * n * F32, cur, weight, inplace=True)                 # result_norm
+    if a.get("rows_after_norm"):                                       # the output rows, after the norm (qwen35)
+        n = n_out
+        cur = g.op(d * n * F32, cur, out_ids)
     g.op(s.vocab * n * F32, cur, output=True)                          # result_output: the logits (softcapping
     return g                                                           # scales and tanh run in place)
+
+
+def _attention(g: Graph, s: Shape, a: dict, cur: int, pos: int, rot_k: int | None, rot_v: int | None, host: dict,
+               cache: int, inputs: tuple[int, int, int], *, flash_attn: bool, n_kv: int, streams: int,
+               f16_kv: tuple[bool, bool], weight: int) -> int:
+    """One attention layer from its normed input to attn_output (build_attn): Q, K, V, the cache writes, flash
+    attention or the KQ scores and their softmax, a gate where the model has one (Qwen3.5), the output projection."""
+    n, d, h = s.n, s.d, s.heads
+    k_idxs, v_idxs, mask = inputs
+    if a.get("gated_q"):  # one projection of Q and its gate, both n_head × head_dim (qwen35.cpp build_layer_attn)
+        q_full = g.op(2 * s.q * n * F32, cur, _copy(g, host, "attn_q"))
+        q = g.op(s.q * n * F32, g.view(q_full), inplace=True)          # RMS_NORM of Q's view: its own tensor
+        q = g.op(s.q * n * F32, g.op(s.q * n * F32, q, weight, inplace=True), pos, inplace=True)  # MUL, ROPE
+        v = g.op(s.kv * n * F32, cur, _copy(g, host, "attn_v"))        # build_attn expands Q, V, then K
+        k = g.op(s.kv * n * F32, cur, _copy(g, host, "attn_k"))
+        k = g.op(s.kv * n * F32, g.view(k), inplace=True)
+        k = g.op(s.kv * n * F32, g.op(s.kv * n * F32, k, weight, inplace=True), pos, inplace=True)
+    else:
+        q, k, v = _qkv(g, s, a, cur, pos, rot_k, rot_v, host)
+    g.view(cache, g.view(k), k_idxs)                                   # SET_ROWS into the cache (a view of it)
+    g.view(cache, g.view(v), v_idxs)
+    qp, kc, vc = g.view(q), g.view(cache), g.view(cache)
+    if flash_attn:                                                     # FLASH_ATTN_EXT (its f16 copies of K, V)
+        extra = fattn_f16_bytes(s.q * n * F32, n_kv * streams * s.kv, *f16_kv)
+        att = g.view(g.op(s.q * n * F32 + extra, qp, kc, vc, mask))
+        if rot_v is not None:                                          # back from the rotated V basis
+            att = g.view(g.op(s.q * n * F32, rot_v, att))
+    else:
+        kq = g.op(n_kv * n * h * F32, kc, qp)                          # MUL_MAT: the scores
+        kq = g.op(n_kv * n * h * F32, kq, mask, inplace=True)          # SOFT_MAX with the mask
+        att = g.op(s.q * n * F32, g.view(g.op(s.q * n * F32, vc, kq)))  # KQV, CONT of its permutation
+    if a.get("gated_q"):  # CONT of the gate's view, SIGMOID, MUL: the attention scaled by its gate
+        gate = g.op(s.q * n * F32, g.op(s.q * n * F32, g.view(q_full)), inplace=True)
+        att = g.op(s.q * n * F32, att, gate, inplace=True)
+    att = g.op(d * n * F32, att, _copy(g, host, "attn_output"))        # attn_output
+    if a.get("o_bias"):
+        att = g.op(d * n * F32, att, weight, inplace=True)
+    if a.get("post_norms"):
+        att = g.op(d * n * F32, g.op(d * n * F32, att, inplace=True), weight, inplace=True)
+    return att
+
+
+def _gdn(g: Graph, la, n: int, d: int, cur: int, weight: int, n_seqs: int, host: dict) -> int:
+    """A Gated DeltaNet layer from its normed input to its output projection, as llama.cpp's qwen35 graph builds it
+    with the fused GATED_DELTA_NET op (qwen35.cpp build_layer_attn_linear, delta-net-base.cpp): the qkv projection,
+    the recurrent cache's conv rows concatenated before it (CONCAT, SSM_CONV, SILU), Q and K L2-normed, the op's
+    output and new state in one tensor, the gated RMS norm with z (projected last), ssm_out. The states read from the
+    cache are n_seqs rows (GET_ROWS); nodes in the order the builder expands them."""
+    conv, value, key = la.conv_dim, la.num_value_heads * la.value_head_dim, la.num_key_heads * la.key_head_dim
+    nv, taps = la.num_value_heads, la.conv_kernel - 1
+    conv_states = g.op(n_seqs * taps * conv * F32, weight)             # build_rs: the conv rows of each sequence
+    qkv = g.op(conv * n * F32, cur, _copy(g, host, "attn_qkv"))        # wqkv
+    conv_in = g.op((n + taps * n_seqs) * conv * F32, conv_states, g.view(qkv))  # CONCAT
+    g.view(weight, g.view(conv_in))                                    # CPY of its last rows into the cache
+    state = g.op(n_seqs * nv * la.key_head_dim * la.value_head_dim * F32, weight)  # build_rs: the delta states
+    x = g.op(conv * n * F32, conv_in, weight)                          # SSM_CONV
+    x = g.op(conv * n * F32, x, inplace=True)                          # SILU
+    q = g.op(key * n * F32, g.view(x))                                 # L2_NORM of Q's and K's views
+    k = g.op(key * n * F32, g.view(x))
+    alpha = g.op(nv * n * F32, g.op(nv * n * F32, cur, weight), weight, inplace=True)  # ssm_alpha, ADD dt
+    alpha = g.op(nv * n * F32, g.op(nv * n * F32, alpha, inplace=True), weight, inplace=True)  # SOFTPLUS, MUL a
+    beta = g.op(nv * n * F32, g.op(nv * n * F32, cur, weight), inplace=True)  # ssm_beta, SIGMOID
+    out = g.op((value * n + n_seqs * nv * la.key_head_dim * la.value_head_dim) * F32,
+               q, k, g.view(x), alpha, beta, state)                    # GATED_DELTA_NET: output and new state
+    g.view(weight, g.view(out))                                        # CPY of the new state into the cache
+    y = g.op(value * n * F32, g.view(out))                             # RMS_NORM of the output's view
+    y = g.op(value * n * F32, y, weight, inplace=True)                 # MUL by ssm_norm
+    z = g.op(value * n * F32, cur, _copy(g, host, "attn_gate"))        # wqkv_gate (z), then SILU
+    z = g.op(value * n * F32, z, inplace=True)
+    y = g.op(value * n * F32, y, z, inplace=True)                      # MUL: gated
+    return g.op(d * n * F32, y, _copy(g, host, "ssm_out"))             # ssm_out
 
 
 def _qkv(g: Graph, s: Shape, a: dict, cur: int, pos: int, rot_k: int | None,

@@ -39,13 +39,22 @@ from ..common import arch_key, pad
 LLAMACPP_OLDEST = 1619
 LLAMACPP_CURRENT = 9489  # the newest build whose change planner follows (PR #23907, below)
 LLAMACPP_OUTPUT_FIRST = 7467  # PR #18148 (commit 57c1e05, 2025-12-18): -ngl offloads the output layer first
-# The graph's host inputs (__init__._host_inputs), by the builds of the merge commits that changed them
+# The graph's host inputs (buffers.host_inputs), by the builds of the merge commits that changed them
 LLAMACPP_SET_ROWS = 6071  # PR #14959 "llama : enable LLAMA_SET_ROWS=1 by default" (commit a4569c4, 2025-08-02)
 LLAMACPP_EMBD_INPUT = 7774  # PR #18550 "ggml : add ggml_build_forward_select" (commit 365a3e8, 2026-01-19)
 LLAMACPP_F16_MASK = 9410  # PR #23764 "llama: use f16 mask for FA to save VRAM" (release b9410, 2026-05-29)
 # PR #23907 "cuda: reserve space for quantize kv-cache at startup" (f8f0a47a5, 2026-06-03): a prompt's flash attention
 # over a quantized cache converts K and V to f16 inside the compute buffer, no longer in CUDA's pool as it runs
 LLAMACPP_FA_F16_RESERVED = 9489
+# PR #23861 "llama: limit max outputs of llama_context" (de6f727aa, 2026-06-01, build 9460): llama-server reserves its
+# graph for n_outputs_max = min(n_batch, n_parallel × (1 + the drafts a speculative decoder checks)) output rows
+# (tools/server/server-context.cpp server_output_limits, common/speculative.cpp common_speculative_get_output_limits),
+# where every token of the ubatch was one before: the last layer's FFN and the logits shrink to those rows. The
+# library's default (llama-cpp-python, llama-bench: common.h n_outputs_max = 0) stays n_batch. A b9849 log of
+# Qwen3.5-35B-A3B (-np 1 -ub 2048) prints "n_outputs_max = 1" and a 308 MiB compute buffer where 2,048 rows of its
+# 248,320 logits alone would be 1,940 MiB.
+LLAMACPP_OUTPUTS_MAX = 9460
+PROGRAMS = ("llama-server", "library")  # what runs the model: the server, or the library through its own context
 LLAMACPP_OP_OFFLOAD = 2454  # PR #6083 "backend : offload large batches to GPU" (commit 2bf8d0f, 2024-03-18)
 LLAMACPP_NO_OP_OFFLOAD = 5346  # PR #13386 "--no-op-offload" (commit 7f323a589): the offload above can be turned off
 # MLA (deepseek2: DeepSeek-V2/V3/R1, Kimi K2) caches. Before PR #12801 "DeepSeek V2/V3 MLA implementation" (merged
@@ -84,8 +93,8 @@ LLAMACPP_RULES = tuple((since, dict(zip(_COLUMNS, row, strict=True))) for since,
 # build, the pull request that added it). The build of a merge commit is the repository's commit count there, as its
 # release tags number them (checked on b5074, b5092 and b6754 in full-history copies); Qwen3.5's b7990 is the tag
 # Homebrew's formula pins to #19468's merge (fc0fe400). Qwen3-VL (#16780, 2025-10-30) is left out: its first build is
-# only reported by a third party. Hybrid models (Qwen3.5) are refused by every planner engine but vLLM and SGLang
-# for now; their entry dates them for when that changes.
+# only reported by a third party. Hybrid models (recurrent.py) from their own pull requests: Falcon-H1 (#14534),
+# Jamba (#7531) and Granite 4.0 H (#13550) in July 2025 on the hybrid cache of b5702 (#13979), Qwen3-Next (#16095).
 LLAMACPP_ADDED = {
     "olmoe": (3766, "#9462"), "olmo2": (4168, "#10500"), "deepseek_v3": (4417, "#11049"),
     "gemma3_text": (4875, "#12343"), "llama4_text": (5074, "#12791"), "qwen3": (5092, "#12828"),
@@ -93,15 +102,27 @@ LLAMACPP_ADDED = {
     "gpt_oss": (6096, "#15091"), "minimax_m2": (6906, "#16831"), "qwen3_5_text": (7990, "#19468"),
     "qwen3_5_moe_text": (7990, "#19468"),
     "deepseek_v32": (LLAMACPP_DSA_INDEXER, "#23346"),
+    "falcon_h1": (5851, "#14534"), "jamba": (5856, "#7531"), "granitemoehybrid": (5868, "#13550"),
+    "qwen3_next": (7186, "#16095"),
     # Qwen2.5-VL's language model is converted to Qwen2-VL's architecture ("qwen2vl", #10361 at b4327); the converter
     # takes Qwen2_5_VLForConditionalGeneration from b4975 (#12595), its image encoder (mmproj) from b5263 (#13209)
     "qwen2_5_vl": (4327, "#10361"),
 }
 
 
+# The hybrid architectures (linear attention or Mamba beside attention) whose memory planner models in llama.cpp
+# (recurrent.py); others are refused rather than sized as attention-only models
+LLAMACPP_HYBRID = frozenset({"falcon_h1", "jamba", "granitemoehybrid", "qwen3_next", "qwen3_5_text",
+                             "qwen3_5_moe_text"})
+
+
 def llamacpp_runs(spec, build: int) -> None:
     """Refuse a model whose architecture `build` predates (LLAMACPP_ADDED): it fails to load ("unknown model
-    architecture")."""
+    architecture"); and a hybrid model outside LLAMACPP_HYBRID, whose recurrent layers planner cannot size there."""
+    if spec.recurrent and arch_key(spec) not in LLAMACPP_HYBRID:
+        raise WorkloadError(f"llama.cpp: {spec.name} ({arch_key(spec)}) mixes recurrent and attention layers in a "
+                            "way planner does not model for llama.cpp (it does for Qwen3-Next, Qwen3.5, Jamba, "
+                            "Granite 4.0 H and Falcon-H1)")
     if (added := LLAMACPP_ADDED.get(arch_key(spec))) is not None and build < added[0]:
         first, pr = added
         raise WorkloadError(f"llama.cpp b{build} cannot load {spec.name}: its architecture ({arch_key(spec)}) arrived "

@@ -253,6 +253,11 @@ def _runs_model(spec: ModelSpec, release: tuple[int, ...]) -> None:
     if (first := arrived(release, arch_key(spec))) is not None:
         raise WorkloadError(f"Ollama {release_name(release)} does not run {arch_key(spec)} models: they arrived in "
                             f"{first} (engine_version)")
+    if spec.recurrent and not since(release, "llama_server"):  # Qwen3-Next and Qwen3.5 on its own Go engine
+        # (model/models/qwen3next, 0.17.1-0.29), sized by its estimate or its own recurrent cache: not modelled
+        raise WorkloadError(f"Ollama {release_name(release)}: {spec.name} keeps a recurrent state beside its KV "
+                            "cache, which planner models for the llama-server runner of Ollama 0.30 and later only "
+                            "(engine_version='0.30.0' or later, or engine llama.cpp)")
 
 
 def _auto_flash(release: tuple[int, ...], spec: ModelSpec) -> bool:

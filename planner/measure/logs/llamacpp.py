@@ -9,23 +9,27 @@ from __future__ import annotations
 
 import re
 
-from ...engines.llamacpp.releases import LLAMACPP_OLDEST, LLAMACPP_OUTPUT_FIRST, llamacpp_build
+from ...engines.llamacpp.releases import LLAMACPP_OLDEST, LLAMACPP_OUTPUT_FIRST, LLAMACPP_OUTPUTS_MAX, llamacpp_build
 from ...errors import PlannerError
 from .common import GIB, MIB, LogCheck, Row, first, half_digit, line_of, quoted
 from .ollama import ESTIMATE, estimate_rows
 
 _CTX = r"(?:llama_context|llama_new_context_with_model|llama_init_from_model)"  # the prefix over the years
 _LLAMA_SETTINGS = {key: re.compile(rf"{_CTX}:\s+{key}\s+=\s+(\S+)")
-                   for key in ("n_ctx", "n_batch", "n_ubatch", "n_seq_max", "flash_attn", "kv_unified")}
+                   for key in ("n_ctx", "n_batch", "n_ubatch", "n_seq_max", "flash_attn", "kv_unified",
+                               "n_outputs_max")}
 _LLAMA_BUFFERS = [  # (figure, pattern): device and MiB
     # print_backend_buffers_info: the name in the qvac-fabric-llm.cpp fork (b7248 and later)
     ("model", re.compile(r"(?:load_tensors|llm_load_tensors|print_backend_buffers_info):\s+(\S+) (?:model )?buffer size"
                          r"\s+=\s+([0-9.]+) MiB")),
     ("kv", re.compile(r"(?:llama_kv_cache\w*|init):\s+(\S+) KV buffer size\s+=\s+([0-9.]+) MiB")),  # init: ~b4980
+    ("rs", re.compile(r"llama_memory_recurrent:\s+(\S+) RS buffer size\s+=\s+([0-9.]+) MiB")),  # a hybrid's state
     ("output", re.compile(rf"{_CTX}:\s+(\S+)\s+output buffer size\s+=\s+([0-9.]+) MiB")),
     ("compute", re.compile(rf"(?:sched_reserve|graph_reserve|{_CTX}):\s+(\S+) compute buffer size\s+=\s+"
                            r"([0-9.]+) MiB")),
 ]
+# llama-server's own lines: its slots ("srv  load_model:", "slot   load_model:"), its listening line, its binary
+_SERVER = re.compile(r"(?:^|\s)(?:srv|slot)\s+\w+:|server is listening|llama-server", re.MULTILINE)
 _KV_TYPES = re.compile(r"K \((\w+)\):\s+[0-9.]+ MiB, V \((\w+)\)")
 _OFFLOADED = re.compile(r"offloaded (\d+)/(\d+) layers to GPU")
 # The command line, where the log holds it: the routed experts of the first N layers in system RAM (--n-cpu-moe N),
@@ -47,6 +51,15 @@ _GGML_TO_PLANNER = {"f16": "fp16", "f32": "fp32", "bf16": "bf16", "q8_0": "q8_0"
 _IK_FORK = re.compile(rf"{_CTX}:\s+(?:mla_attn|attn_max_b|fused_moe|ser)\s+=")
 
 
+def _program(text: str, s: dict) -> str:
+    """What ran a log of b9460 or later (releases.LLAMACPP_OUTPUTS_MAX): n_outputs_max (printed from b9464) is
+    n_parallel under llama-server and n_batch through the library; without it, llama-server's own lines tell it from
+    a program of the library (llama-cpp-python, llama-bench)."""
+    if "n_outputs_max" in s and "n_batch" in s:
+        return "library" if s["n_outputs_max"] >= s["n_batch"] > s.get("n_seq_max", 1) else "llama-server"
+    return "llama-server" if _SERVER.search(text) else "library"
+
+
 def llamacpp_settings(text: str) -> dict:
     """The context settings llama.cpp logged (n_ctx, n_batch, n_ubatch, slots, flash attention, cache types,
     layers on the GPU)."""
@@ -59,6 +72,8 @@ def llamacpp_settings(text: str) -> dict:
         settings["flash_attn"] = out["flash_attn"] in ("1", "enabled", "true", "auto")
     if "kv_unified" in out:
         settings["kv_unified"] = out["kv_unified"] in ("1", "true")
+    if "n_outputs_max" in out:  # from b9464: the output rows its graph is reserved for
+        settings["n_outputs_max"] = int(out["n_outputs_max"])
     if m := _KV_TYPES.search(text):
         settings["type_k"], settings["type_v"] = (_GGML_TO_PLANNER.get(m[1], m[1]), _GGML_TO_PLANNER.get(m[2], m[2]))
     if m := _OFFLOADED.search(text):
@@ -297,6 +312,8 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False,
     elif (newest := newest_build_of_lines(text)) is not None:  # no build printed: the newest its lines allow
         kw["engine_version"] = f"b{newest}"
         s["version"] = f"b{newest} at the latest (dated by its lines)"
+    if llamacpp_build(kw.get("engine_version")) >= LLAMACPP_OUTPUTS_MAX:  # what reserved the graph's output rows
+        kw["program"] = s["program"] = _program(text, s)
     if "flash_attn" not in s:  # printed since llama.cpp has flash attention (ggml-org/llama.cpp PR 5021, April
         kw["flash_attn"] = s["flash_attn"] = False  # 2024): a log without the line is of a build without it
     if "kv_unified" not in s and slots > 1:
@@ -311,7 +328,8 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False,
     lines: dict = {}
     buffers = llamacpp_buffers(text, lines=lines)
     on_gpu = any(not is_host_buffer(d) for _, d in buffers)
-    e = estimate(spec, backend="cuda" if on_gpu else "cpu", **kw)
+    vulkan = any(d.startswith("Vulkan") and not is_host_buffer(d) for _, d in buffers)
+    e = estimate(spec, backend=("vulkan" if vulkan else "cuda") if on_gpu else "cpu", **kw)
     d = e.engine_details
     _refuse_unloaded(text, lines, buffers, s, e.weights_bytes)
     if size_row is not None and size_is_input:
@@ -327,7 +345,8 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False,
         alone = all(dev.startswith("CPU") for _, dev in buffers)  # no CUDA_Host or Vulkan_Host: no GPU backend
         compute = estimate(spec, backend="cpu", **{**kw, "n_gpu_layers": spec.n_layers + 1}).activation_bytes \
             if alone else e.activation_bytes
-        predicted = {"model": host["host_weights_bytes"], "kv": host["host_kv_bytes"],
+        rs_host = host.get("host_rs_bytes", 0)
+        predicted = {"model": host["host_weights_bytes"], "kv": host["host_kv_bytes"] - rs_host, "rs": rs_host,
                      "output": host["host_output_bytes"], "compute": compute}
         for (fig, dev), b in buffers.items():
             expected, note = predicted[fig], ""
@@ -340,10 +359,11 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False,
                             note, line=lines[(fig, dev)], resolution=0.005))
         return LogCheck("llama.cpp", s, rows)
     # the compute buffer alone: before b9489 flash attention's f16 copies of a quantized cache come from CUDA's pool
-    gpu = {"model": e.weights_bytes, "kv": e.kv_cache_bytes,
+    # a hybrid model's recurrent state is its own buffer (RS) beside the attention layers' KV
+    gpu = {"model": e.weights_bytes, "kv": e.kv_cache_bytes - d.get("rs_bytes", 0), "rs": d.get("rs_bytes", 0),
            "compute": e.activation_bytes - e.engine_details.get("fa_f16_pool_bytes", 0)}
-    host = {"model": d["host_weights_bytes"], "kv": d["host_kv_bytes"], "compute": d["host_compute_bytes"],
-            "output": d["host_output_bytes"]}
+    host = {"model": d["host_weights_bytes"], "kv": d["host_kv_bytes"] - d.get("host_rs_bytes", 0),
+            "rs": d.get("host_rs_bytes", 0), "compute": d["host_compute_bytes"], "output": d["host_output_bytes"]}
     gpu_total = {fig: sum(b for (f, dev), b in buffers.items() if f == fig and not is_host_buffer(dev)) for fig in gpu}
     for fig, logged in gpu_total.items():
         if logged:

@@ -1,0 +1,114 @@
+"""llama.cpp with hybrid models (Gated DeltaNet or Mamba layers beside attention): the attention layers' KV cache,
+the recurrent state's own buffer (one cell per sequence), the build each architecture arrived in; and the output
+rows llama-server reserves its graph for from b9460."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from planner import WorkloadError, estimate, load_model
+from planner.engines.llamacpp import llamacpp_memory
+from planner.engines.llamacpp.recurrent import rs_row_bytes
+
+MIB = 2**20
+
+
+def test_the_recurrent_state_is_a_cell_per_sequence_of_f32_rows():
+    """A public llama-server log of Qwen3.5-35B-A3B with 4 slots prints 'llama_memory_recurrent: size = 251.25 MiB
+    (4 cells, 40 layers, 4 seqs), R (f32): 11.25 MiB, S (f32): 240.00 MiB'; the b9849 log in tests/fixtures/logs
+    (one slot) 62.81 MiB, R 2.81 + S 60.00. Its 30 Gated DeltaNet layers: conv rows of 3 × 8,192 channels and 32
+    heads of 128 × 128 state, f32 (llama-hparams.cpp n_embd_r / n_embd_s)."""
+    spec = load_model("Qwen/Qwen3.5-35B-A3B")
+    assert rs_row_bytes(spec, "linear") == (3 * 8192 + 128 * 32 * 128) * 4
+    assert rs_row_bytes(spec, "full") == 0
+    kw = dict(quant="q4_k_m", kv_dtype="fp16", context=8192, flash_attn=True)
+    four = llamacpp_memory(spec, batch=4, **kw).details
+    assert four["rs_cells"] == 4 and four["rs_bytes"] == 251.25 * MIB
+    assert 4 * 30 * 3 * 8192 * 4 == 11.25 * MIB  # the R part
+    one = llamacpp_memory(spec, batch=1, **kw)
+    assert one.details["rs_bytes"] == 62.8125 * MIB
+    # constant in context: only the attention layers' KV grows
+    longer = llamacpp_memory(spec, batch=1, **{**kw, "context": 32768})
+    assert longer.details["rs_bytes"] == one.details["rs_bytes"]
+    assert longer.kv_cache_bytes - one.kv_cache_bytes == (32768 - 8192) * 10 * 2 * 2 * 256 * 2
+
+
+def test_only_the_attention_layers_keep_kv():
+    """'llama_kv_cache: size = 5120.00 MiB (262144 cells, 10 layers, 4/1 seqs)' for Qwen3.5-35B-A3B: 10 of its 40
+    layers are attention (full_attention_interval 4), 2 KV heads of 256, f16."""
+    spec = load_model("Qwen/Qwen3.5-35B-A3B")
+    m = llamacpp_memory(spec, quant="q4_k_m", kv_dtype="fp16", context=65536, batch=4, kv_unified=True,
+                        n_ctx=262144, flash_attn=True)
+    assert m.details["kv_k_bytes"] + m.details["kv_v_bytes"] == 5120 * MIB
+    assert m.kv_cache_bytes == 5120 * MIB + m.details["rs_bytes"]
+
+
+def test_mamba_layers_of_jamba_keep_d_inner_rows():
+    """Jamba's Mamba-1 layers: n_embd_r = (d_conv − 1) × d_inner, n_embd_s = d_state × d_inner (no groups)."""
+    spec = load_model("ai21labs/AI21-Jamba-1.5-Mini")
+    m1 = spec.mamba1
+    assert rs_row_bytes(spec, "mamba1") == ((m1.conv_kernel - 1) + m1.d_state) * m1.d_inner * 4
+    kinds = spec.layer_kinds()
+    d = llamacpp_memory(spec, quant="q4_k_m", kv_dtype="fp16", context=4096, batch=2).details
+    assert d["rs_bytes"] == 2 * kinds.count("mamba1") * rs_row_bytes(spec, "mamba1")
+
+
+def test_layers_left_in_system_ram_keep_their_state_there():
+    spec = load_model("Qwen/Qwen3.5-27B")
+    whole = llamacpp_memory(spec, quant="q4_k_m", kv_dtype="fp16", context=8192).details
+    half = llamacpp_memory(spec, quant="q4_k_m", kv_dtype="fp16", context=8192, n_gpu_layers=33).details
+    assert whole["host_rs_bytes"] == 0 and whole["rs_bytes"] == 149.625 * MIB
+    assert 0 < half["host_rs_bytes"] < half["rs_bytes"] + half["host_rs_bytes"] == whole["rs_bytes"]
+
+
+def test_each_hybrid_arrives_with_its_build():
+    with pytest.raises(WorkloadError, match=r"qwen3_next\) arrived in b7186 \(ggml-org/llama.cpp#16095\)"):
+        estimate("Qwen/Qwen3-Next-80B-A3B-Instruct", engine="llama.cpp", quant="q4_k_m", engine_version="b7000")
+    with pytest.raises(WorkloadError, match=r"arrived in b5856"):
+        estimate("ai21labs/AI21-Jamba-1.5-Mini", engine="llama.cpp", quant="q4_k_m", engine_version="b5800")
+    assert estimate("Qwen/Qwen3-Next-80B-A3B-Instruct", engine="llama.cpp", quant="q4_k_m",
+                    engine_version="b7186").kv_cache_bytes > 0
+
+
+def test_a_hybrid_planner_cannot_size_there_is_refused_by_name():
+    spec = load_model("Qwen/Qwen3.5-27B").model_copy(update={"model_type": "some_new_hybrid"})
+    with pytest.raises(WorkloadError, match="some_new_hybrid.*does not model for llama.cpp"):
+        estimate(spec, engine="llama.cpp", quant="q4_k_m")
+    with pytest.raises(WorkloadError, match=r"vLLM, llama.cpp, Ollama \(and SGLang"):
+        estimate("Qwen/Qwen3.5-27B", engine="transformers")
+
+
+def test_ollama_sizes_hybrids_from_its_llama_server_runner():
+    e = estimate("qwen3.5:27b", engine="ollama", gpu="rtx-4090", context=8192)
+    assert e.fits and e.kv_cache_bytes == 8192 * 16 * 2 * 4 * 256 * 2 + 149.625 * MIB
+    with pytest.raises(WorkloadError, match="0.30.0' or later"):  # 0.17-0.29 ran it on its own Go engine
+        estimate("qwen3.5:27b", engine="ollama", gpu="rtx-4090", engine_version="0.20.0")
+
+
+def test_llama_server_reserves_one_output_row_per_slot_from_b9460():
+    """PR #23861 (b9460): llama-server's n_outputs_max is n_parallel, so its graph's logits are n_parallel rows; the
+    library (llama-cpp-python, llama-bench) keeps n_batch, every token of the ubatch. The b9849 log of Qwen3.5-35B-A3B
+    (tests/fixtures/logs) prints n_outputs_max = 1 and 308.06 MiB, where 2,048 rows of its logits would be 1,940."""
+    spec = load_model("Qwen/Qwen3-8B")
+    kw = dict(quant="q4_k_m", kv_dtype="fp16", context=8192, flash_attn=True, n_gpu_layers=99)
+    library = llamacpp_memory(spec, program="library", **kw).activation_bytes
+    server = llamacpp_memory(spec, **kw).activation_bytes
+    before = llamacpp_memory(spec, engine_version="b9459", **kw).activation_bytes
+    assert before == library >= 151936 * 512 * 4  # the logits of the ubatch
+    assert 3 * 12288 * 512 * 4 < server < library / 2  # the FFN of the ubatch (gate, up, SwiGLU) sets it now
+    with pytest.raises(WorkloadError, match="program must be one of llama-server, library, got 'cli'"):
+        llamacpp_memory(spec, program="cli", **kw)
+
+
+def test_the_cli_says_which_program_and_the_recurrent_state():
+    out = subprocess.run([sys.executable, "-m", "planner", "estimate", "Qwen/Qwen3.5-27B", "--engine", "llama.cpp",
+                          "--quant", "q4_k_m", "--context", "8K", "--gpu", "rtx-4090", "--batch", "2"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "llama.cpp (b9489, llama-server)" in out
+    assert "recurrent state 299.25 MiB (f32, 2 cell(s): one per sequence, whatever n_ctx)" in out
+    out = subprocess.run([sys.executable, "-m", "planner", "estimate", "Qwen/Qwen3-8B", "--engine", "llama.cpp",
+                          "--program", "library"], capture_output=True, text=True, check=True).stdout
+    assert "llama.cpp (b9489, library)" in out
