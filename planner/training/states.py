@@ -57,6 +57,11 @@ def lora_targets(spec: ModelSpec, setup: TrainSetup) -> tuple[WeightTensor, ...]
     if ALL_LINEAR in setup.lora_targets:
         roles = LINEAR_ROLES - (MLP_ROLES if spec.moe is not None else frozenset())
     else:
+        have = model_modules(spec) + ["lm_head"]
+        missing = [name for name in setup.lora_targets if name not in have]
+        if missing:  # peft adapts nothing by that name (NoMatchingPeftModuleError when no target matches at all)
+            raise WorkloadError(f"training lora_targets {missing[0]!r}: {spec.name} has no module by that name (its "
+                                f"linears: {', '.join(have)})")
         roles = frozenset(r for name in setup.lora_targets for r in LORA_MODULES[name])
     out = tuple(t for t in weight_tensors(spec)
                 if t.layer is not None and len(t.shape) == 2 and t.role != "bias" and _role(t) in roles
@@ -70,9 +75,14 @@ def lora_targets(spec: ModelSpec, setup: TrainSetup) -> tuple[WeightTensor, ...]
 
 
 def model_modules(spec: ModelSpec) -> list[str]:
-    """The LoRA module names this model has."""
-    roles = {_role(t) for t in weight_tensors(spec) if len(t.shape) == 2}
-    return [name for name, rs in LORA_MODULES.items() if name != "lm_head" and any(r in roles for r in rs)]
+    """The nn.Linear names of this model's decoder layers that LoRA can target, as transformers names them: a fused
+    gate_up_proj (Phi-3) instead of gate_proj and up_proj, no MLP linears where a MoE's experts are fused 3-D
+    parameters (Mixtral, Qwen3-MoE, gpt-oss). Read off AutoModelForCausalLM.from_config on the meta device
+    (transformers 5.24) for the bundled configs."""
+    roles = {_role(t) for t in weight_tensors(spec) if t.layer is not None and len(t.shape) == 2 and not t.is_expert}
+    fused = {"up_proj": not spec.gate_up_fused, "gate_up_proj": spec.gate_up_fused}
+    return [name for name, rs in LORA_MODULES.items() if name != "lm_head" and fused.get(name, True)
+            and any(r in roles for r in rs)]
 
 
 def adapts_experts(spec: ModelSpec, setup: TrainSetup) -> bool:
