@@ -36,14 +36,17 @@ def options(state: dict) -> dict:
     """TrainSetup options from the state; a LoRA method without a target module is refused here, in the form's
     words."""
     n = int(state["n_gpus"])
-    opts = {"method": state["method"], "precision": state["precision"], "optimizer": state["optimizer"],
-            "lora_rank": int(state["lora_rank"]), "micro_batch": int(state["micro_batch"]),
+    adapters = state["method"] != "full"
+    opts = {"method": state["method"], "optimizer": state["optimizer"],
+            # QLoRA's precision is its recipe's (bf16 autocast); planner.training refuses another
+            "precision": state["precision"] if state["method"] != "qlora" else None,
+            "lora_rank": int(state["lora_rank"]) if adapters else None, "micro_batch": int(state["micro_batch"]),
             "seq_len": int(state["seq_len"]), "gradient_accumulation": int(state["grad_accum"]),
             "gradient_checkpointing": {"default": None, "on": True, "off": False}[state["checkpointing"]],
             "n_gpus": n, "distribution": state["distribution"] if n > 1 else "single"}
-    if state["lora_targets"]:
+    if state["lora_targets"] and adapters:
         opts["lora_targets"] = tuple(state["lora_targets"])
-    elif opts["method"] != "full":
+    elif adapters:
         raise PlannerError("Pick at least one LoRA target module (or all-linear).")
     return {k: v for k, v in opts.items() if v is not None}
 
@@ -112,10 +115,12 @@ def draw_controls(where) -> None:
     row = where.columns(4)
     widget("selectbox", "method", "Method", where=row[0], options=list(METHODS), format_func=METHODS.get)
     widget("selectbox", "precision", "Precision", where=row[1], options=train_choices("precision"),
-           format_func=PRECISIONS.get, help="bf16: weights, gradients and optimizer states in bf16; mixed: fp32 "
-           "weights under bf16 autocast. LoRA and QLoRA keep a bf16 (or 4-bit) base and fp32 adapters either way.")
+           format_func=PRECISIONS.get, disabled=state["method"] == "qlora", help="bf16: weights, gradients and "
+           "optimizer states in bf16; mixed: fp32 weights under bf16 autocast. LoRA keeps fp32 adapters either way; "
+           "QLoRA runs its recipe (an NF4 base under bf16 autocast) whatever this says.")
     widget("selectbox", "optimizer", "Optimizer", where=row[2], options=train_choices("optimizer"),
-           help="adamw: torch's default (foreach); 8-bit and paged ones are bitsandbytes'.")
+           help="adamw_fused: the Hugging Face Trainer's default on torch 2.8 and later; adamw: torch's foreach "
+                "AdamW; 8-bit and paged ones are bitsandbytes'.")
     widget("selectbox", "checkpointing", "Gradient checkpointing", where=row[3], options=list(CHECKPOINTING),
            format_func=CHECKPOINTING.get, help="Recompute each layer in backward; peft turns it on for QLoRA.")
     row = where.columns(4)

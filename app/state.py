@@ -167,7 +167,7 @@ FIELDS = {f.key: f for f in [
     # fine-tuning (planner.training.TrainSetup's fields; n_gpus and the GPU are the shared ones)
     Field("method", "full", choice(lambda: train_choices("method"))),
     Field("precision", "bf16", choice(lambda: train_choices("precision"))),
-    Field("optimizer", "adamw", choice(lambda: train_choices("optimizer"))),
+    Field("optimizer", "adamw_fused", choice(lambda: train_choices("optimizer"))),  # the Trainer's default
     Field("lora_rank", 16, number(1, MAX_LORA_RANK)),
     Field("lora_targets", ("all-linear",), choice(lambda: LORA_TARGETS), many=True),
     Field("checkpointing", "default", choice(lambda: ["default", "on", "off"])),

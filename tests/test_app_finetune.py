@@ -30,7 +30,8 @@ def test_renders_the_default_model_with_verdict_table_chart_and_plans():
     table = at.table[0].value
     assert list(table["component"]) == [*components(e), "total"]
     assert table["GiB"].iloc[-1] == f"{e.total_bytes / 2**30:,.2f}"
-    assert "optimizer (peak)" in list(at.table[1].value["moment"])
+    # the Trainer's fused AdamW adds nothing at the step: the tied embedding's gradient sum in backward is the peak
+    assert "backward (peak)" in list(at.table[1].value["moment"])
     assert len(at.table[2].value) == len(plans(PHI3, gpu="rtx-4090")) > 0  # the cheapest ways
     assert at.get("plotly_chart")
 
@@ -92,7 +93,8 @@ def test_lora_without_a_target_says_so_and_keeps_the_controls():
 
 def test_targets_the_model_lacks_are_named():
     at = app(method="lora", lora_targets=["q_proj", "v_proj"])  # Phi-3-small fuses them as qkv_proj
-    assert "has no such module" in at.error[0].value and "qkv_proj" in at.error[0].value
+    assert "'q_proj'" in at.error[0].value and "has no module by that name" in at.error[0].value
+    assert "qkv_proj" in at.error[0].value
 
 
 def test_training_bar_stacks_the_components_against_the_usable_memory():

@@ -10,9 +10,10 @@ import pytest
 from planner import load_model, train_estimate
 from planner.cli import main
 from planner.errors import WorkloadError
+from planner.tensors import weight_tensors
 from planner.training.setup import make_setup
 from planner.training.shard import deepspeed_gpu_bytes, largest_module_params
-from planner.training.states import lora_params, model_states
+from planner.training.states import BNB_QMAP_BYTES, bnb_8bit_state_bytes, lora_params, model_states
 
 ROOT = Path(__file__).resolve().parents[1]
 DEEPSPEED = [json.loads(line) for line in (ROOT / "profiles/measurements/deepspeed-zero.jsonl").open()]
@@ -72,10 +73,38 @@ def test_lora_parameters_all_linear():
 
 
 def test_eight_bit_adam_states():
-    """bitsandbytes blockwise 8-bit: one byte per element and an fp32 absmax per 256 per moment."""
+    """bitsandbytes blockwise 8-bit: one byte per element and an fp32 absmax per 256 per moment; the tied
+    embedding's states fp32 (the Trainer's override). Llama-3.2-1B: 4,078,454,784 bytes, what bitsandbytes'
+    AdamW8bit allocates after the Trainer's override (profiles/measurements/training-fake.jsonl, full adamw_8bit)."""
     spec = load_model("meta-llama/Llama-3.2-1B")
     s = model_states(spec, make_setup(optimizer="adamw_8bit"))
-    assert s.trainable_params * 2 < s.optimizer_state_bytes < s.trainable_params * 2 * (1 + 4 / 256) + 2**20
+    assert s.optimizer_state_bytes == 4_078_454_784
+    lora = model_states(spec, make_setup(method="lora", optimizer="adamw_8bit"))  # adapters: nothing to override
+    assert lora.trainable_params * 2 < lora.optimizer_state_bytes < lora.trainable_params * 2 * (1 + 4 / 256) + 2**20
+
+
+def test_the_trainer_keeps_8bit_optimizer_states_of_the_embeddings_in_fp32():
+    """transformers trainer.py create_optimizer registers {"optim_bits": 32} for every nn.Embedding weight when a
+    bitsandbytes optimizer runs 8-bit, and bitsandbytes (optimizer.py check_overrides, Optimizer2State.init_state)
+    then keeps two fp32 states for it: Llama-3.2-3B's tied 128,256 × 3,072 embedding takes 8 bytes a parameter,
+    not about 2, and full fine-tuning with adamw_8bit no longer fits an L4 (it did at 1.09 GiB headroom)."""
+    spec = load_model("meta-llama/Llama-3.2-3B")
+    emb = 128256 * 3072
+    eight = model_states(spec, make_setup(optimizer="adamw_8bit"))
+    others = sum(bnb_8bit_state_bytes(t.numel) for t in weight_tensors(spec) if t.role != "token_embd")
+    assert eight.optimizer_state_bytes == BNB_QMAP_BYTES + others + 8 * emb
+    assert bnb_8bit_state_bytes(emb) == 2 * emb + 4 * 2 * emb // 256  # what it was counted at: 0.74 GiB, not 2.94
+    e = train_estimate(spec, method="full", optimizer="adamw_8bit", gradient_checkpointing=True, gpu="l4")
+    assert not e.fits and e.components["optimizer_states"] == eight.optimizer_state_bytes
+    # the paged variant: the same 8 bytes for the embedding, 2 for the rest, in unified memory
+    paged = model_states(spec, make_setup(optimizer="paged_adamw_8bit"))
+    assert paged.optimizer_state_bytes == eight.optimizer_state_bytes
+    # under ZeRO, DeepSpeed's flat fp32 partitions are not the embedding's Parameter: nothing to override
+    from planner.training.shard import _optimizer_fp32
+    zero = make_setup(optimizer="adamw_8bit", distribution="zero2", n_gpus=2)
+    fsdp = make_setup(optimizer="adamw_8bit", distribution="fsdp", n_gpus=2, precision="mixed")
+    assert _optimizer_fp32(model_states(spec, fsdp), fsdp, spec) - _optimizer_fp32(
+        model_states(spec, zero), zero, spec) == 8 * emb - bnb_8bit_state_bytes(emb)
 
 
 def test_qlora_weights_are_nf4_with_fp32_embeddings():
@@ -145,7 +174,8 @@ def test_the_optimizer_step_under_sharding_updates_only_this_gpus_partition(dist
     # ZeRO that is DeepSpeed's flat fp32 partition of the master weights, under FSDP this GPU's shard, not the model
     p = load_model("meta-llama/Llama-3.1-8B").param_count
     kw = dict(method="full", gradient_checkpointing=True, distribution=distribution, n_gpus=16)
-    foreach = {ph.name: ph.bytes for ph in train_estimate("meta-llama/Llama-3.1-8B", **kw).phases}
+    foreach = {ph.name: ph.bytes for ph in train_estimate("meta-llama/Llama-3.1-8B", optimizer="adamw",
+                                                         **kw).phases}
     fused = {ph.name: ph.bytes for ph in train_estimate("meta-llama/Llama-3.1-8B", optimizer="adamw_fused",
                                                        **kw).phases}
     itemsize = 4 if distribution.startswith("zero") else 2  # fp32 master partition; FSDP steps bf16 shards here
@@ -256,3 +286,120 @@ def test_bad_freeze_layers_and_dropout_are_named():
         train_estimate("meta-llama/Llama-3.1-8B", method="full", freeze_layers=40)
     with pytest.raises(WorkloadError, match="lora_dropout nan: Input should be a finite number"):
         train_estimate("meta-llama/Llama-3.1-8B", method="lora", lora_dropout=float("nan"))
+
+
+def test_paged_optimizers_say_what_pages_to_host_memory_and_what_it_costs_a_step(capsys):
+    """bitsandbytes' paged states live in CUDA unified memory (optimizer.py get_state_buffer: F.get_paged for tensors
+    of 1e5 elements or more). Llama-3.2-3B full fine-tuning with paged_adamw on an RTX 4090: fp32 states
+    (Optimizer2State.init_state, 8 bytes a parameter, 23.9 GiB) beside a 14.9 GiB step: it fits only by paging the
+    difference over PCIe 4.0 x16 (32 GB/s a direction, the catalog's host link) every step."""
+    spec = load_model("meta-llama/Llama-3.2-3B")
+    assert model_states(spec, make_setup(optimizer="paged_adamw")).optimizer_state_bytes == 8 * 3_212_749_824
+    e = train_estimate(spec, method="full", optimizer="paged_adamw", gradient_checkpointing=True, gpu="rtx-4090")
+    f = e.fit
+    big = sum(t.numel for t in weight_tensors(spec) if t.numel >= 100_000)
+    assert e.paged_bytes == 8 * big
+    assert f.fits and f.paged_to_host_bytes == e.paged_bytes - (f.usable_memory_bytes - e.total_bytes) > 15 * 2**30
+    assert f.headroom_bytes == 0 and f.paging_seconds == f.paged_to_host_bytes / 32e9 > 0.5
+    plain = train_estimate(spec, method="full", optimizer="adamw_fused", gradient_checkpointing=True,
+                           gpu="rtx-4090").fit
+    assert f.step_seconds == pytest.approx(plain.step_seconds + f.paging_seconds)
+    assert main(["train", "llama-3.2-3b", "--optimizer", "paged_adamw", "--gradient-checkpointing", "on", "--gpu",
+                 "rtx-4090"]) == 0
+    out = capsys.readouterr().out
+    assert "rtx-4090: fits only by paging 15.24 GiB of optimizer state to host memory" in out
+    assert "paging included: at least 0.51 s a step over PCIe 4.0 x16" in out
+    assert main(["train", "llama-3.2-3b", "--optimizer", "paged_adamw", "--gradient-checkpointing", "on", "--gpu",
+                 "rtx-4090", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["fit"]["paged_to_host_bytes"] == f.paged_to_host_bytes
+    # where they fit beside the step, nothing pages and the headroom is what they leave
+    small = train_estimate("meta-llama/Llama-3.2-1B", optimizer="paged_adamw", gpu="h100-sxm")
+    assert small.fit.paged_to_host_bytes == 0 and small.fit.paging_seconds is None
+    assert small.fit.headroom_bytes == small.fit.usable_memory_bytes - small.total_bytes - small.paged_bytes
+
+
+def test_the_default_optimizer_is_the_trainers_fused_adamw():
+    """TrainingArguments.optim defaults to adamw_torch_fused on torch >= 2.8 (transformers 5.24 training_args.py,
+    default_optim), torch.optim.AdamW(fused=True): it updates in place, so the optimizer step holds the gradients and
+    nothing more; the foreach AdamW (adamw, the Trainer's adamw_torch) adds one copy of the trainable parameters
+    (torch's _multi_tensor_adamw: torch._foreach_sqrt of every exp_avg_sq). Llama-3.2-1B full bf16: 2 bytes × 1.24B."""
+    assert make_setup().optimizer == "adamw_fused"
+    spec = load_model("meta-llama/Llama-3.2-1B")
+    fused = {p.name: p.bytes for p in train_estimate(spec).phases}
+    foreach = {p.name: p.bytes for p in train_estimate(spec, optimizer="adamw").phases}
+    assert foreach["optimizer"] - fused["optimizer"] == 2 * 1_235_814_400
+    assert model_states(spec, make_setup()).optimizer_state_bytes == model_states(
+        spec, make_setup(optimizer="adamw")).optimizer_state_bytes  # the same two moments and step counter
+
+
+def test_models_without_an_sdpa_path_train_with_eager_attention_by_default():
+    """transformers sets _supports_sdpa = False on Gemma2PreTrainedModel (softcapping) and GptOssPreTrainedModel
+    (sinks): from_pretrained falls back to eager, and refuses attn_implementation="sdpa" (transformers 5.24
+    modeling_utils.py get_correct_attn_implementation). gemma-2-9b LoRA on an RTX 4090: 72.18 GiB with eager's
+    score matrices, not the 51.18 GiB planned with SDPA before."""
+    e = train_estimate("google/gemma-2-9b", method="lora", gpu="rtx-4090")
+    assert e.setup.attention == "eager" and "_supports_sdpa = False" in e.notes[0]
+    assert round(e.total_bytes / 2**30, 2) == 72.18
+    with pytest.raises(WorkloadError, match="attention 'sdpa': transformers cannot run google/gemma-2-9b with SDPA"):
+        train_estimate("google/gemma-2-9b", method="lora", attention="sdpa")
+    assert train_estimate("openai/gpt-oss-20b", method="lora").setup.attention == "eager"
+    llama = train_estimate("meta-llama/Llama-3.2-1B")
+    assert llama.setup.attention == "sdpa" and llama.notes == ()
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"lora_rank": 8}, "lora_rank 8 applies to method lora or qlora, got method 'full'"),
+    ({"lora_targets": "q_proj"}, "lora_targets 'q_proj' applies to method lora or qlora"),
+    ({"lora_dropout": 0.1}, "lora_dropout 0.1 applies to method lora or qlora"),
+    ({"method": "qlora", "precision": "fp32"}, "precision 'fp32' with method qlora"),
+    ({"method": "qlora", "precision": "mixed"}, "precision 'mixed' with method qlora"),
+    ({"distribution": "ddp"}, "distribution 'ddp' needs n_gpus 2 or more, got 1"),
+])
+def test_options_that_would_change_nothing_are_refused(options, message):
+    with pytest.raises(WorkloadError, match=message):
+        make_setup(**options)
+
+
+def test_a_sharded_distribution_on_one_gpu_is_named_in_the_header(capsys):
+    """ZeRO-3 on one GPU (DeepSpeed's offload on a single card) changes the total: the header says so."""
+    assert main(["train", "llama-3.1-8b", "--distribution", "zero3", "--offload-optimizer"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].endswith(", zero3 on 1 GPU")
+    assert main(["train", "llama-3.1-8b", "--method", "lora", "--rank", "8", "--gpu", "l4"]) == 0  # search runs
+    assert main(["train", "llama-3.1-8b", "--rank", "8"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+# The nn.Linear names of the decoder layers, read off AutoModelForCausalLM.from_config(config) on the meta device
+# (transformers 5.24) for the bundled configs (tests/fixtures/configs): the names peft's target_modules can match
+HF_LINEAR_NAMES = {
+    "meta-llama/Llama-3.1-8B": {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"},
+    "microsoft/Phi-3-mini-4k-instruct": {"qkv_proj", "o_proj", "gate_up_proj", "down_proj"},
+    "mistralai/Mixtral-8x7B-v0.1": {"q_proj", "k_proj", "v_proj", "o_proj"},
+    "deepseek-ai/DeepSeek-V3": {"q_a_proj", "q_b_proj", "kv_a_proj_with_mqa", "kv_b_proj", "o_proj", "gate_proj",
+                                "up_proj", "down_proj"},
+    "deepseek-ai/DeepSeek-V2-Lite": {"q_proj", "kv_a_proj_with_mqa", "kv_b_proj", "o_proj", "gate_proj", "up_proj",
+                                     "down_proj"},
+    "openai/gpt-oss-20b": {"q_proj", "k_proj", "v_proj", "o_proj"},
+}
+
+
+@pytest.mark.parametrize("model", sorted(HF_LINEAR_NAMES))
+def test_lora_module_names_are_the_ones_transformers_gives_the_model(model):
+    from planner.training.states import model_modules
+
+    assert set(model_modules(load_model(model))) == HF_LINEAR_NAMES[model]
+
+
+@pytest.mark.parametrize("model, targets, message", [
+    # peft raises NoMatchingPeftModuleError where no target matches; where one does it adapts that one alone
+    ("meta-llama/Llama-3.1-8B", "gate_up_proj", "'gate_up_proj': meta-llama/Llama-3.1-8B has no module by that name"),
+    ("microsoft/Phi-3-mini-4k-instruct", "up_proj", "'up_proj': microsoft/Phi-3-mini-4k-instruct has no module"),
+    ("microsoft/Phi-3-mini-4k-instruct", "q_proj,v_proj", "'q_proj': .* qkv_proj"),
+    ("deepseek-ai/DeepSeek-V3", "q_proj", "'q_proj': deepseek-ai/DeepSeek-V3 has no module .* q_b_proj"),
+    ("mistralai/Mixtral-8x7B-v0.1", "q_proj,up_proj", "'up_proj': mistralai/Mixtral-8x7B-v0.1 has no module"),
+    # peft expands all-linear only as the whole string (tuners_utils.py _maybe_include_all_linear_layers)
+    ("meta-llama/Llama-3.1-8B", "all-linear,lm_head", "all-linear is peft's shorthand"),
+])
+def test_lora_targets_the_model_lacks_are_refused(model, targets, message):
+    with pytest.raises(WorkloadError, match=message):
+        train_estimate(model, method="lora", lora_targets=targets)

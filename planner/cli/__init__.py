@@ -187,8 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--seq-len", type=positive, default=2048, help="--train: tokens per sequence (default 2048)")
     f.add_argument("--micro-batch", type=positive, default=1, help="--train: sequences per step (default 1)")
     f.add_argument("--optimizer", choices=["adamw", "adamw_fused", "adamw_forloop", "adamw_8bit",
-                                           "paged_adamw_8bit", "paged_adamw", "adafactor", "sgd"], default="adamw",
-                   help="--train: the optimizer (default adamw)")
+                                           "paged_adamw_8bit", "paged_adamw", "adafactor", "sgd"],
+                   default="adamw_fused", help="--train: the optimizer (default adamw_fused, the HF Trainer's)")
     f.set_defaults(func=cmd_fit)
 
     t = sub.add_parser("table", help="total memory by quantization × context length")

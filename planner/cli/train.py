@@ -22,8 +22,11 @@ def add_parser(sub) -> None:
     t.add_argument("--lora-dropout", type=float, help="dropout on the adapters' input (default 0)")
     t.add_argument("--precision", choices=["bf16", "mixed", "fp32"],
                    help="bf16 (default): bf16 weights and states; mixed: fp32 weights under bf16 autocast; fp32")
-    t.add_argument("--optimizer", choices=["adamw", "adamw_fused", "adamw_forloop", "adamw_8bit",
-                                           "paged_adamw_8bit", "paged_adamw", "adafactor", "sgd"])
+    t.add_argument("--optimizer", choices=["adamw_fused", "adamw", "adamw_forloop", "adamw_8bit", "paged_adamw_8bit",
+                                           "paged_adamw", "adafactor", "sgd"],
+                   help="adamw_fused (default: the HF Trainer's adamw_torch_fused on torch >= 2.8), adamw (torch "
+                   "foreach, the Trainer's adamw_torch), adamw_forloop, adamw_8bit / paged_adamw_8bit / paged_adamw "
+                   "(bitsandbytes), adafactor, sgd")
     t.add_argument("--gradient-checkpointing", choices=["on", "off"],
                    help="recompute each layer in backward (default: on for QLoRA, as peft's recipe; else off)")
     t.add_argument("--micro-batch", type=positive, help="sequences per forward/backward (default 1)")
@@ -67,16 +70,19 @@ def cmd_train(a) -> str:
     e = train_estimate(a.model, gpu=gpu, setup=setup)
     largest = {}
     if a.gpu and e.fit is not None:
-        fields = setup.model_dump()
+        fields = setup.model_dump(exclude_unset=True)  # what was asked: a LoRA field of a full setup is refused
         largest = {"micro_batch": max_micro_batch(a.model, gpu=gpu, **fields),
                    "seq_len": max_seq_len(a.model, gpu=gpu, **fields)}
     if a.json:
         return json.dumps({**e.to_dict(), "largest_fitting": largest, **local_json(gpu)}, indent=2)
     s = e.setup
     how = {"full": "full fine-tuning", "lora": f"LoRA r={s.lora_rank}", "qlora": f"QLoRA (NF4) r={s.lora_rank}"}
+    spread = f", {s.distribution} over {s.n_gpus} GPUs" if s.n_gpus > 1 else (
+        f", {s.distribution} on 1 GPU" if s.distribution != "single" else "")
     lines = [f"{e.model} — {how[s.method]}, {s.precision}, {s.optimizer}, micro-batch {s.micro_batch} × "
              f"{s.seq_len:,} tokens" + (", gradient checkpointing" if s.gradient_checkpointing else "")
-             + (f", {s.distribution} over {s.n_gpus} GPUs" if s.n_gpus > 1 else ""),
+             + (", eager attention" if s.attention == "eager" else "") + spread,
+             *(f"  {n}" for n in e.notes),
              f"  trainable parameters {e.trainable_params:,} of {e.total_params:,} "
              f"({100 * e.trainable_params / e.total_params:.2f} %)",
              f"  peak per GPU at the {e.peak_phase} step:"]
@@ -84,24 +90,44 @@ def cmd_train(a) -> str:
     lines += [f"    {'overhead (CUDA)':<18} {format_bytes(e.overhead_bytes, a.unit):>12}",
               f"    {'total':<18} {format_bytes(e.total_bytes, a.unit):>12}"]
     if e.paged_bytes:
-        lines.append(f"  paged optimizer states: {format_bytes(e.paged_bytes, a.unit)} in unified memory (on the GPU "
-                     "while it has room, else in CPU memory; not in the total)")
+        lines.append(f"  paged optimizer states: {format_bytes(e.paged_bytes, a.unit)} in unified memory, not in the "
+                     "total: on the GPU while it has room, else paged to CPU memory")
     if e.host_bytes:
         lines.append(f"  offloaded to CPU memory: {format_bytes(e.host_bytes, a.unit)} per GPU process")
     lines.append("  phases: " + ", ".join(f"{p.name} {format_bytes(p.bytes, a.unit)}" for p in e.phases)
                  + " (overhead excluded)")
     if (f := e.fit) is not None:
         lines += local_lines(gpu, a.unit)
-        verdict = (f"fits in {format_bytes(f.usable_memory_bytes, a.unit)} ({format_bytes(f.headroom_bytes, a.unit)} "
-                   "headroom)" if f.fits else f"does NOT fit: {f.reason}")
-        lines.append(f"{f.gpu}: {verdict}")
+        lines += _verdict_lines(e, a.unit)
         if f.step_seconds is not None and has_speed(gpu):
             lines.append(f"  step time {f.step_seconds:.2f} s, {f.tokens_per_s:,.0f} tokens/s at {f.mfu:.0%} MFU "
-                         "(a prior, not a measurement)")
+                         "(a prior, not a measurement)" + _paging_note(f))
         mb, seq = largest["micro_batch"], largest["seq_len"]
         lines.append(f"  largest micro-batch at {s.seq_len:,} tokens: {mb if mb else 'none fits'}; longest sequence at "
                      f"micro-batch {s.micro_batch}: {f'{seq:,} tokens' if seq else 'none fits'}")
     return "\n".join(lines)
+
+
+def _verdict_lines(e, unit: str) -> list[str]:
+    f = e.fit
+    if not f.fits:
+        return [f"{f.gpu}: does NOT fit: {f.reason}"]
+    if f.paged_to_host_bytes:
+        return [f"{f.gpu}: fits only by paging {format_bytes(f.paged_to_host_bytes, unit)} of optimizer state to host "
+                f"memory ({e.setup.optimizer}: bitsandbytes' unified memory moves it over "
+                f"{f.host_link or 'the host link'} every step)"]
+    kept = f" and the paged optimizer states ({format_bytes(e.paged_bytes, unit)}) stay on the GPU" \
+        if e.paged_bytes else ""
+    return [f"{f.gpu}: fits in {format_bytes(f.usable_memory_bytes, unit)} ({format_bytes(f.headroom_bytes, unit)} "
+            f"headroom{kept})"]
+
+
+def _paging_note(f) -> str:
+    if not f.paged_to_host_bytes:
+        return ""
+    if f.paging_seconds is None:
+        return "; paging not included: this GPU's host link is not known"
+    return f"; paging included: at least {f.paging_seconds:.2f} s a step over {f.host_link} (its datasheet rate)"
 
 
 def cmd_fit_train(a) -> str:

@@ -31,7 +31,8 @@ ops included, and subtracts it when Python frees it; everything is deduplicated 
              as CUDA's autocast does, and fp32 inputs sent to the memory-efficient kernel (flash has no fp32)
   optimizers torch AdamW foreach=True / foreach=False / fused=True, SGD(momentum=0.9), transformers' Adafactor
              (defaults; its relative-step lr compares the parameter's RMS, a data-dependent bool, so _get_lr takes
-             param_scale 1: the same tensors), bitsandbytes AdamW8bit (real, through its fake kernels)
+             param_scale 1: the same tensors), bitsandbytes AdamW8bit (real, through its fake kernels, the
+             Trainer's 32-bit override of the embeddings' states registered)
 """
 
 from __future__ import annotations
@@ -209,7 +210,7 @@ def _build(config, method, precision, attention, rank, alpha, targets):
     return model.train(), states
 
 
-def _optimizer(name, params):
+def _optimizer(name, params, model):
     import torch
 
     if name == "adamw":
@@ -225,7 +226,15 @@ def _optimizer(name, params):
         from torch._subclasses.fake_tensor import unset_fake_temporarily
 
         with unset_fake_temporarily():  # its qmap tables: create_dynamic_map reads values (.tolist())
-            return bnb.optim.AdamW8bit(params, lr=1e-5)
+            opt = bnb.optim.AdamW8bit(params, lr=1e-5)
+        # what the HF Trainer does next with an 8-bit bitsandbytes optimizer (transformers 5.24 trainer.py
+        # create_optimizer): every nn.Embedding weight keeps 32-bit states, applied at the first step
+        manager = bnb.optim.GlobalOptimManager.get_instance()
+        manager.initialize()  # one process measures many models: no override left from the last one
+        for module in model.modules():
+            if isinstance(module, torch.nn.Embedding):
+                manager.register_module_override(module, "weight", {"optim_bits": 32})
+        return opt
     if name == "adafactor":
         from transformers.optimization import Adafactor
 
@@ -258,7 +267,7 @@ def measure(config: dict, *, method: str = "full", precision: str = "bf16", opti
             model.gradient_checkpointing_enable()
         persistent, computed = _state_tensors(model)
         trainable = [p for p in model.parameters() if p.requires_grad]
-        opt = _optimizer(optimizer, trainable)
+        opt = _optimizer(optimizer, trainable, model)
         vocab = model.get_output_embeddings().weight.shape[0]
         tracker = _tracker_class()([*persistent, *computed, *quant_states], micro_batch * seq_len * vocab)
         base = _storage_bytes([*persistent, *computed, *quant_states])

@@ -25,7 +25,7 @@ from .activations import (
     logits_bytes_per_token,
     saved_bytes_per_token,
 )
-from .setup import TrainSetup, make_setup
+from .setup import TrainSetup, attention_note, make_setup, resolve_attention
 from .shard import DEEPSPEED_MASTER_BYTES, per_gpu
 from .states import model_states
 
@@ -49,10 +49,19 @@ class TrainFit(BaseModel):
     usable_memory_bytes: int
     fits: bool
     reason: str | None = None
-    headroom_bytes: int
-    step_seconds: float | None = Field(None, description="one optimizer step (all micro-batches), at the MFU prior")
+    headroom_bytes: int = Field(description="usable memory left beside the total and the paged optimizer states "
+                                "that stay on the GPU")
+    step_seconds: float | None = Field(None, description="one optimizer step (all micro-batches), at the MFU prior, "
+                                       "paging_seconds included")
     tokens_per_s: float | None = Field(None, description="all GPUs together")
     mfu: float = DEFAULT_TRAIN_MFU
+    paged_to_host_bytes: int = Field(
+        0, description="paged optimizer states (bitsandbytes) that do not fit beside the rest: in host memory, moved "
+        "over the host link every step; fits is then true only by paging")
+    paging_seconds: float | None = Field(
+        None, description="a floor on what moving paged_to_host_bytes in and out over the host link (both ways at "
+        "once, at its datasheet rate) adds to every step; None when nothing pages or the link is not known")
+    host_link: str | None = Field(None, description="the link paged states cross (PCIe generation and width)")
 
 
 class TrainEstimate(BaseModel):
@@ -72,9 +81,11 @@ class TrainEstimate(BaseModel):
     phases: tuple[TrainPhase, ...]
     host_bytes: int = Field(0, description="offloaded states in CPU memory, per GPU process")
     paged_bytes: int = Field(0, description="paged optimizer states (bitsandbytes): in unified memory, on the GPU "
-                             "while it has room and in CPU memory when not; not in total_bytes")
+                             "while it has room and in CPU memory when not; not in total_bytes "
+                             "(fit.paged_to_host_bytes is the part that does not fit)")
     step_flops: float
     fit: TrainFit | None = None
+    notes: tuple[str, ...] = Field((), description="what the setup resolved to that the options did not say")
 
     @property
     def fits(self) -> bool | None:
@@ -143,7 +154,7 @@ def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
     from ..errors import WorkloadError
 
     spec = load_model(model)
-    setup = options.pop("setup", None) or make_setup(**options)
+    setup = resolve_attention(spec, options.pop("setup", None) or make_setup(**options))
     within_context("seq_len", setup.seq_len, spec)  # as estimate() refuses a context beyond it
     if setup.freeze_layers > spec.n_layers:
         raise WorkloadError(f"training freeze_layers must be at most {spec.name}'s {spec.n_layers} layers, got "
@@ -159,8 +170,12 @@ def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
     cached = autocast_weight_copy_bytes(spec) if setup.precision == "mixed" and not setup.adapters \
         and setup.distribution not in SHARDED else copies
     # bitsandbytes' paged optimizers allocate their states in CUDA unified memory (cudaMallocManaged, outside
-    # PyTorch's allocator): on the GPU while it has room, paged to CPU memory when it does not
-    paged = g.optimizer_state_bytes if setup.optimizer.startswith("paged_") else 0
+    # PyTorch's allocator): on the GPU while it has room, paged to CPU memory when it does not. Unsharded, only
+    # tensors of 1e5 elements or more page (states.BNB_PAGED_MIN_NUMEL); ZeRO's flat partitions and FSDP's shards
+    # are taken as paged whole
+    paged = 0
+    if setup.optimizer.startswith("paged_"):
+        paged = states.paged_state_bytes if setup.distribution in ("single", "ddp") else g.optimizer_state_bytes
     held = g.weights_bytes + g.master_weights_bytes + g.optimizer_state_bytes - paged + g.gathered_bytes
     grads_all = g.gradient_bytes + g.ddp_bucket_bytes
     grads_held = grads_all if setup.gradient_accumulation > 1 else 0
@@ -197,12 +212,12 @@ def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
     overhead = sum(overhead_breakdown("cuda").values())
     total = sum(components.values()) + overhead
     flops = step_flops(spec, setup, states.trainable_params)
-    fit = _fit(gpu, total, flops, setup) if gpu is not None else None
+    fit = _fit(gpu, total, flops, setup, paged) if gpu is not None else None
     return TrainEstimate(model=spec.name, setup=setup, total_params=states.total_params,
                          trainable_params=states.trainable_params, components=components, overhead_bytes=overhead,
                          total_bytes=total, peak_phase=peak.name, phases=phases, host_bytes=g.host_bytes,
-                         paged_bytes=paged,
-                         step_flops=flops, fit=fit)
+                         paged_bytes=paged, step_flops=flops, fit=fit, notes=tuple(n for n in (
+                             attention_note(spec, setup),) if n))
 
 
 def _stepped(setup: TrainSetup, states) -> tuple[int, int, int]:
@@ -239,19 +254,33 @@ def step_flops(spec, setup: TrainSetup, trainable: int) -> float:
     return float(tokens * (fwd * (2 if setup.gradient_checkpointing else 1) + bwd))
 
 
-def _fit(gpu, total: int, flops: float, setup: TrainSetup) -> TrainFit:
+def paging_seconds(paged_to_host: int, gpu) -> float | None:
+    """A floor on what paging adds to a step: the states that do not fit come in over the host link for the
+    optimizer step (bitsandbytes prefetches each one, F.prefetch_tensor) and as many go back out to make room, both
+    ways at once at the link's datasheet rate (per direction). Unified memory migrates pages slower than that, and
+    where the states cycle through less room than they take, more than the overflow moves."""
+    if not paged_to_host or gpu.host_link is None:
+        return None
+    return paged_to_host / gpu.host_link.bytes_per_s
+
+
+def _fit(gpu, total: int, flops: float, setup: TrainSetup, paged: int = 0) -> TrainFit:
     from ..gpus import load_gpu
 
     g = load_gpu(gpu)
     usable = g.usable_memory_bytes
     reason = None if total <= usable else (f"needs {total / 2**30:,.2f} GiB per GPU, {g.id} has "
                                            f"{usable / 2**30:,.2f} GiB usable")
+    room = max(0, usable - total)
+    to_host = max(0, paged - room) if reason is None else 0
+    paging = paging_seconds(to_host, g)
     peak = g.peak_flops("bf16")
-    seconds = None if peak is None else flops / (peak * setup.n_gpus * DEFAULT_TRAIN_MFU)
+    seconds = None if peak is None else flops / (peak * setup.n_gpus * DEFAULT_TRAIN_MFU) + (paging or 0.0)
     tokens = setup.tokens * setup.gradient_accumulation * setup.n_gpus
     return TrainFit(gpu=g.id, usable_memory_bytes=usable, fits=reason is None, reason=reason,
-                    headroom_bytes=usable - total, step_seconds=seconds,
-                    tokens_per_s=None if seconds is None else tokens / seconds)
+                    headroom_bytes=usable - total - min(paged, room), step_seconds=seconds,
+                    tokens_per_s=None if seconds is None else tokens / seconds, paged_to_host_bytes=to_host,
+                    paging_seconds=paging, host_link=g.host_link.name if to_host and g.host_link else None)
 
 
 __all__ = ["DEFAULT_TRAIN_MFU", "TrainEstimate", "TrainFit", "TrainSetup", "train_estimate"]

@@ -14,11 +14,16 @@ Precision = Literal["bf16", "mixed", "fp32"]
 Optimizer = Literal["adamw", "adamw_fused", "adamw_forloop", "adamw_8bit", "paged_adamw_8bit", "paged_adamw",
                     "adafactor", "sgd"]
 Distribution = Literal["single", "ddp", "zero1", "zero2", "zero3", "fsdp"]
+# TrainingArguments.optim defaults to "adamw_torch_fused" where torch >= 2.8 (transformers 5.24 training_args.py:
+# `default_optim = "adamw_torch_fused"` under is_torch_greater_or_equal_than_2_8), which trainer_optimizer.py
+# _get_adamw_torch turns into torch.optim.AdamW(fused=True): updated in place, no copy of the parameters at the step
+DEFAULT_OPTIMIZER = "adamw_fused"
 
 # Hugging Face module names a user targets with LoRA, and the planner tensor roles (planner.tensors) they cover.
-# Phi-3's fused qkv_proj / gate_up_proj are what its checkpoints call them; MLA's projections keep DeepSeek's names.
+# Phi-3's fused qkv_proj / gate_up_proj are what its checkpoints call them; MLA's projections keep DeepSeek's names
+# (q_proj where there is no query latent, else q_a_proj and q_b_proj). Which of them a model has: states.model_modules.
 LORA_MODULES = {
-    "q_proj": ("attn_q", "attn_q_b"), "k_proj": ("attn_k",), "v_proj": ("attn_v",), "o_proj": ("attn_output",),
+    "q_proj": ("attn_q",), "k_proj": ("attn_k",), "v_proj": ("attn_v",), "o_proj": ("attn_output",),
     "qkv_proj": ("attn_qkv",), "gate_proj": ("ffn_gate",), "up_proj": ("ffn_up",), "down_proj": ("ffn_down",),
     "gate_up_proj": ("ffn_up",), "q_a_proj": ("attn_q_a",), "q_b_proj": ("attn_q_b",),
     "kv_a_proj_with_mqa": ("attn_kv_a_mqa",), "kv_b_proj": ("attn_kv_b",), "lm_head": ("output",),
@@ -37,7 +42,8 @@ class TrainSetup(BaseModel):
         "autocast (Trainer bf16=True on an fp32 model); fp32: everything fp32. LoRA: the base in that dtype, the "
         "adapters fp32 as peft creates them; QLoRA: an NF4 base under bf16 autocast, as its recipe runs")
     optimizer: Optimizer = Field(
-        "adamw", description="adamw (torch foreach, the default), adamw_fused, adamw_forloop, adamw_8bit / "
+        DEFAULT_OPTIMIZER, description="adamw_fused (torch fused=True, the default: the Trainer's adamw_torch_fused "
+        "on torch >= 2.8), adamw (torch foreach, the Trainer's adamw_torch), adamw_forloop, adamw_8bit / "
         "paged_adamw_8bit (bitsandbytes), paged_adamw (bitsandbytes 32-bit), adafactor (transformers), "
         "sgd (momentum)")
     lora_rank: StrictInt = Field(16, gt=0, le=MAX_LORA_RANK, description="LoRA r")
@@ -54,7 +60,9 @@ class TrainSetup(BaseModel):
     gradient_accumulation: StrictInt = Field(
         1, gt=0, le=MAX_BATCH, description="micro-batches per optimizer step; above 1 the gradients stay allocated "
         "through every forward and backward")
-    attention: Literal["sdpa", "eager"] = Field("sdpa", description="sdpa/flash keep no score matrix; eager does")
+    attention: Literal["sdpa", "eager"] | None = Field(
+        None, description="sdpa/flash keep no score matrix; eager does. None: what transformers picks, sdpa, or "
+        "eager for a model class without an SDPA path (train_estimate resolves it: resolve_attention)")
     distribution: Distribution = Field("single", description="how several GPUs share the work")
     n_gpus: StrictInt = Field(1, gt=0, le=MAX_GPUS, description="GPUs the distribution spans")
     offload_optimizer: StrictBool = Field(False, description="ZeRO/FSDP: optimizer states (and fp32 master) on CPU")
@@ -70,6 +78,12 @@ class TrainSetup(BaseModel):
         unknown = [t for t in items if t != ALL_LINEAR and t not in LORA_MODULES]
         if unknown:
             raise ValueError(f"unknown module {unknown[0]!r}; known: {ALL_LINEAR}, {', '.join(LORA_MODULES)}")
+        if ALL_LINEAR in items and len(items) > 1:
+            # peft expands the shorthand only when target_modules is the string itself (tuners_utils.py
+            # _maybe_include_all_linear_layers); in a list it is one more module name, matching none
+            raise ValueError(f"{ALL_LINEAR} is peft's shorthand for target_modules='{ALL_LINEAR}' alone (every linear "
+                             "but the lm_head); in a list peft takes it for a module name and adapts only the others: "
+                             "give it alone, or list the modules")
         return tuple(items)
 
     @property
@@ -98,7 +112,28 @@ def make_setup(**options) -> TrainSetup:
         value = options.get(field)
         raise WorkloadError(f"training {field} {shown(value)}: {err['msg'].removeprefix('Value error, ')}") from None
     _check_combination(setup)
+    _check_applies(setup, options)
     return setup
+
+
+LORA_OPTIONS = ("lora_rank", "lora_targets", "lora_dropout")
+
+
+def _check_applies(s: TrainSetup, options: dict) -> None:
+    """Refuse an option given that would change nothing: planner would otherwise print it and ignore it."""
+    given = [k for k in LORA_OPTIONS if k in options]
+    if given and not s.adapters:
+        raise WorkloadError(f"training {given[0]} {shown(options[given[0]])} applies to method lora or qlora, got "
+                            f"method {s.method!r}")
+    if s.method == "qlora" and s.precision != "bf16":
+        # the QLoRA recipe: an NF4 base with bnb_4bit_compute_dtype bf16 under Trainer bf16=True autocast, the
+        # adapters fp32 (peft), the rest fp32 after prepare_model_for_kbit_training; no precision changes that here
+        raise WorkloadError(f"training precision {s.precision!r} with method qlora: QLoRA computes in bf16 under "
+                            "autocast over its NF4 base whatever the precision, and planner models only that; "
+                            "leave precision out (bf16)")
+    if s.distribution == "ddp" and s.n_gpus == 1:
+        raise WorkloadError("training distribution 'ddp' needs n_gpus 2 or more, got 1 (one GPU alone is "
+                            "distribution 'single')")
 
 
 def _check_combination(s: TrainSetup) -> None:
@@ -114,3 +149,29 @@ def _check_combination(s: TrainSetup) -> None:
                             "freezes the base")
     if s.method == "qlora" and s.distribution == "zero3" and s.offload_params:  # FSDP offloads a 4-bit base (PEFT's
         raise WorkloadError("training offload_params: a 4-bit base is not offloaded by ZeRO-3; FSDP does")  # docs)
+
+
+def resolve_attention(spec, setup: TrainSetup) -> TrainSetup:
+    """The setup with the attention transformers runs: from_pretrained picks sdpa unless the class sets
+    _supports_sdpa = False (Gemma 2's softcapping, gpt-oss's sinks), where it falls back to eager; asked for sdpa
+    explicitly, such a class raises (transformers 5.24 modeling_utils.py get_correct_attn_implementation), and so
+    does planner."""
+    from ..engines.transformers.peak import EAGER_ONLY
+
+    if setup.attention == "sdpa" and spec.model_type in EAGER_ONLY:
+        raise WorkloadError(f"training attention 'sdpa': transformers cannot run {spec.name} with SDPA ("
+                            f"{EAGER_ONLY[spec.model_type]} sets _supports_sdpa = False, and from_pretrained "
+                            "refuses it); leave attention unset for eager, what it runs")
+    if setup.attention is not None:
+        return setup
+    return setup.model_copy(update={"attention": "eager" if spec.model_type in EAGER_ONLY else "sdpa"})
+
+
+def attention_note(spec, setup: TrainSetup) -> str | None:
+    """Why the resolved attention is eager when the user did not ask for it, or None."""
+    from ..engines.transformers.peak import EAGER_ONLY
+
+    if spec.model_type in EAGER_ONLY and setup.attention == "eager":
+        return (f"eager attention: transformers has no SDPA path for {spec.name} ({EAGER_ONLY[spec.model_type]}, "
+                "_supports_sdpa = False), so a Trainer run computes every score matrix")
+    return None

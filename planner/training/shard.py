@@ -17,7 +17,7 @@ from math import prod
 from ..spec import ModelSpec
 from ..tensors import weight_tensors
 from .setup import TrainSetup
-from .states import States, optimizer_state_bytes, trainable_shapes
+from .states import States, optimizer_state_bytes, trainable_embeddings, trainable_shapes
 
 DEEPSPEED_MASTER_BYTES = 4    # fp32 master weight per trainable parameter
 DEEPSPEED_FP32_GRAD_BYTES = 4  # fp32 gradient partition the optimizer steps on
@@ -53,11 +53,15 @@ def largest_module_params(spec: ModelSpec) -> int:
 
 
 def _optimizer_fp32(states: States, setup: TrainSetup, spec: ModelSpec) -> int:
-    """The optimizer's own state in fp32 for every trainable parameter (ZeRO keeps it in fp32)."""
+    """The optimizer's own state in fp32 for every trainable parameter (ZeRO keeps it in fp32). FSDP steps on the
+    module's own Parameters, so the Trainer's 32-bit override of an 8-bit optimizer's embedding states applies
+    (states.BNB_8BIT); DeepSpeed steps on flat partitions, which it cannot match."""
     if setup.optimizer in ("adamw", "adamw_fused", "adamw_forloop", "paged_adamw"):
         return 8 * states.trainable_params
     shapes = trainable_shapes(spec, setup)
-    return optimizer_state_bytes(tuple(prod(s) for s in shapes), setup.optimizer, 4, tuple(shapes)) \
+    numels = tuple(prod(s) for s in shapes)
+    emb = trainable_embeddings(spec, setup) if setup.distribution == "fsdp" else ()
+    return optimizer_state_bytes(numels[len(emb):], setup.optimizer, 4, tuple(shapes), emb) \
         - (4 * len(shapes) if setup.optimizer.startswith("adamw") else 0)
 
 

@@ -23,6 +23,16 @@ BNB_MIN_8BIT_SIZE = 4096
 BNB_8BIT_BLOCK = 256
 # The two 256-entry fp32 quantization maps (qmap1, qmap2) that every 8-bit state shares.
 BNB_QMAP_BYTES = 2 * 256 * 4
+# bitsandbytes' 32-bit states are fp32 whatever the parameter's dtype (Optimizer2State.init_state: state1 and state2
+# torch.float32 when optim_bits is 32 or the tensor is below min_8bit_size): 8 bytes a parameter for Adam.
+BNB_FP32_STATE_BYTES = 2 * 4
+# The HF Trainer, with any 8-bit bitsandbytes optimizer, registers a 32-bit override for every nn.Embedding weight
+# (transformers 5.24 trainer.py create_optimizer: `manager.register_module_override(module, "weight",
+# {"optim_bits": 32})` for each nn.Embedding when optim_bits == 8), which bitsandbytes applies at its first step
+# (optimizer.py check_overrides, matching the parameter by id): the token embedding — and a tied lm_head, the same
+# Parameter — keeps fp32 states. DeepSpeed's ZeRO steps on flat fp32 partitions instead of the module's Parameter,
+# so the override finds nothing to match there.
+BNB_8BIT = ("adamw_8bit", "paged_adamw_8bit")
 
 # Roles peft's all-linear covers: every nn.Linear of the decoder layers (the router included); not the lm_head,
 # not the embeddings, and not stacked expert tensors (transformers keeps routed experts as 3-D parameters).
@@ -47,6 +57,11 @@ def lora_targets(spec: ModelSpec, setup: TrainSetup) -> tuple[WeightTensor, ...]
     if ALL_LINEAR in setup.lora_targets:
         roles = LINEAR_ROLES - (MLP_ROLES if spec.moe is not None else frozenset())
     else:
+        have = model_modules(spec) + ["lm_head"]
+        missing = [name for name in setup.lora_targets if name not in have]
+        if missing:  # peft adapts nothing by that name (NoMatchingPeftModuleError when no target matches at all)
+            raise WorkloadError(f"training lora_targets {missing[0]!r}: {spec.name} has no module by that name (its "
+                                f"linears: {', '.join(have)})")
         roles = frozenset(r for name in setup.lora_targets for r in LORA_MODULES[name])
     out = tuple(t for t in weight_tensors(spec)
                 if t.layer is not None and len(t.shape) == 2 and t.role != "bias" and _role(t) in roles
@@ -60,9 +75,14 @@ def lora_targets(spec: ModelSpec, setup: TrainSetup) -> tuple[WeightTensor, ...]
 
 
 def model_modules(spec: ModelSpec) -> list[str]:
-    """The LoRA module names this model has."""
-    roles = {_role(t) for t in weight_tensors(spec) if len(t.shape) == 2}
-    return [name for name, rs in LORA_MODULES.items() if name != "lm_head" and any(r in roles for r in rs)]
+    """The nn.Linear names of this model's decoder layers that LoRA can target, as transformers names them: a fused
+    gate_up_proj (Phi-3) instead of gate_proj and up_proj, no MLP linears where a MoE's experts are fused 3-D
+    parameters (Mixtral, Qwen3-MoE, gpt-oss). Read off AutoModelForCausalLM.from_config on the meta device
+    (transformers 5.24) for the bundled configs."""
+    roles = {_role(t) for t in weight_tensors(spec) if t.layer is not None and len(t.shape) == 2 and not t.is_expert}
+    fused = {"up_proj": not spec.gate_up_fused, "gate_up_proj": spec.gate_up_fused}
+    return [name for name, rs in LORA_MODULES.items() if name != "lm_head" and fused.get(name, True)
+            and any(r in roles for r in rs)]
 
 
 def adapts_experts(spec: ModelSpec, setup: TrainSetup) -> bool:
@@ -108,6 +128,7 @@ class States:
     optimizer_state_bytes: int
     largest_trainable_numel: int  # elements of the largest trainable tensor (for-loop optimizer temporaries)
     param_dtype_bytes: int      # bytes per element of the trainable parameters (and of their gradients)
+    paged_state_bytes: int = 0  # of optimizer_state_bytes, what a paged optimizer holds in unified memory
 
 
 def _itemsize(precision: str) -> int:
@@ -143,27 +164,51 @@ def base_bytes(spec: ModelSpec, setup: TrainSetup) -> int:
     return total
 
 
-def optimizer_state_bytes(numels: tuple[int, ...], optimizer: str, itemsize: int, shapes=()) -> int:
-    """Persistent optimizer state for trainable tensors of `numels` elements held in `itemsize`-byte dtype.
+def optimizer_state_bytes(numels: tuple[int, ...], optimizer: str, itemsize: int, shapes=(),
+                          embeddings: tuple[int, ...] = ()) -> int:
+    """Persistent optimizer state for trainable tensors of `numels` elements held in `itemsize`-byte dtype, and
+    trainable nn.Embedding weights of `embeddings` elements (not also in `numels`).
 
-    adamw*, paged_adamw: exp_avg and exp_avg_sq like the parameter (torch.optim.AdamW; the step counter lives on
-    the host unless capturable/fused, and is a 4-byte scalar per tensor either way, counted here).
-    adamw_8bit, paged_adamw_8bit: bitsandbytes blockwise 8-bit states (see the constants above).
+    adamw*: exp_avg and exp_avg_sq like the parameter (torch.optim.AdamW; the step counter lives on the host unless
+    capturable/fused, and is a 4-byte scalar per tensor either way, counted here).
+    paged_adamw: bitsandbytes' 32-bit AdamW, fp32 states whatever the parameter's dtype (BNB_FP32_STATE_BYTES).
+    adamw_8bit, paged_adamw_8bit: bitsandbytes blockwise 8-bit states (see the constants above), the embeddings'
+    fp32 (the Trainer's override, BNB_8BIT).
     sgd: one momentum buffer like the parameter. adafactor: see adafactor_state_bytes.
     """
+    numels = tuple(numels) + tuple(embeddings)
     if optimizer == "sgd":
         return sum(numels) * itemsize
     if optimizer == "adafactor":
         return adafactor_state_bytes(shapes)
-    if optimizer in ("adamw_8bit", "paged_adamw_8bit"):
-        total = BNB_QMAP_BYTES
-        for n in numels:
-            if n < BNB_MIN_8BIT_SIZE:
-                total += 2 * 4 * n
-            else:
-                total += 2 * (n + 4 * -(-n // BNB_8BIT_BLOCK))
-        return total
+    if optimizer == "paged_adamw":
+        return sum(BNB_FP32_STATE_BYTES * n for n in numels)
+    if optimizer in BNB_8BIT:
+        return BNB_QMAP_BYTES + sum(bnb_8bit_state_bytes(n) for n in numels[:len(numels) - len(embeddings)]) + sum(
+            BNB_FP32_STATE_BYTES * n for n in embeddings)
     return sum(2 * n * itemsize + 4 for n in numels)
+
+
+def bnb_8bit_state_bytes(n: int) -> int:
+    """One tensor's two 8-bit states and their fp32 absmax per block; fp32 states below BNB_MIN_8BIT_SIZE."""
+    if n < BNB_MIN_8BIT_SIZE:
+        return BNB_FP32_STATE_BYTES * n
+    return 2 * (n + 4 * -(-n // BNB_8BIT_BLOCK))
+
+
+# bitsandbytes' paged optimizers put a state in CUDA unified memory only for tensors of 1e5 elements or more
+# (Optimizer8bit.get_state_buffer: `if not self.is_paged or p.numel() < 1e5` allocates an ordinary tensor); the
+# 8-bit absmax vectors and the qmaps are ordinary tensors too (Optimizer2State.init_state).
+BNB_PAGED_MIN_NUMEL = 100_000
+
+
+def paged_state_bytes(numels: tuple[int, ...], optimizer: str, embeddings: tuple[int, ...] = ()) -> int:
+    """The part of a paged optimizer's states (paged_adamw, paged_adamw_8bit) that lives in unified memory."""
+    if not optimizer.startswith("paged_"):
+        return 0
+    eight = optimizer in BNB_8BIT
+    total = sum((2 * n if eight else BNB_FP32_STATE_BYTES * n) for n in numels if n >= BNB_PAGED_MIN_NUMEL)
+    return total + sum(BNB_FP32_STATE_BYTES * n for n in embeddings if n >= BNB_PAGED_MIN_NUMEL)
 
 
 def adafactor_state_bytes(shapes) -> int:
@@ -190,6 +235,20 @@ def trainable_shapes(spec: ModelSpec, setup: TrainSetup) -> tuple[tuple[int, ...
     return tuple(t.shape for t in _trainable_full(spec, setup))
 
 
+def trainable_embeddings(spec: ModelSpec, setup: TrainSetup) -> tuple[int, ...]:
+    """Elements of each trainable nn.Embedding weight (the token embedding, in full fine-tuning unless frozen; a
+    tied lm_head is the same Parameter). Adapters leave the embedding frozen."""
+    if setup.adapters:
+        return ()
+    return tuple(t.numel for t in _trainable_full(spec, setup) if t.role == "token_embd")
+
+
+def _split_embeddings(spec: ModelSpec, setup: TrainSetup, numels: tuple[int, ...]) -> tuple[tuple, tuple]:
+    """(the other tensors' numels, the embeddings') — the embedding comes first in weight_tensors' order."""
+    emb = trainable_embeddings(spec, setup)
+    return numels[len(emb):], emb
+
+
 @lru_cache(maxsize=1024)
 def model_states(spec: ModelSpec, setup: TrainSetup) -> States:
     """Weights, gradients and optimizer states of one unsharded replica."""
@@ -200,9 +259,11 @@ def model_states(spec: ModelSpec, setup: TrainSetup) -> States:
     numels = tuple(prod(s) for s in shapes)
     trainable = sum(numels)
     weights = base_bytes(spec, setup) + (trainable * itemsize if setup.adapters else 0)
+    rest, emb = _split_embeddings(spec, setup, numels)
     return States(
         total_params=total, trainable_params=trainable, weights_bytes=weights, master_weights_bytes=0,
         gradient_bytes=trainable * itemsize,
-        optimizer_state_bytes=optimizer_state_bytes(numels, setup.optimizer, itemsize, tuple(shapes)),
-        largest_trainable_numel=max(numels, default=0), param_dtype_bytes=itemsize)
+        optimizer_state_bytes=optimizer_state_bytes(rest, setup.optimizer, itemsize, tuple(shapes), emb),
+        largest_trainable_numel=max(numels, default=0), param_dtype_bytes=itemsize,
+        paged_state_bytes=paged_state_bytes(rest, setup.optimizer, emb))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..paths import published_config
 from ..profiles import list_models, load_model
 from .estimate import activation_parts, kept_weight_copies, train_estimate
-from .setup import make_setup
+from .setup import make_setup, resolve_attention
 from .states import model_states
 
 # |estimated / measured − 1| allowed per figure: the model states are counted tensor by tensor (exact up to
@@ -40,7 +40,7 @@ def resolve(model: str):
 def estimated(record: dict) -> dict:
     """planner's figures for the record's model and setup, named as the measurement names them."""
     spec = resolve(record["model"])
-    setup = make_setup(**{k: record["setup"][k] for k in SETUP_KEYS if k in record["setup"]})
+    setup = resolve_attention(spec, make_setup(**{k: record["setup"][k] for k in SETUP_KEYS if k in record["setup"]}))
     states = model_states(spec, setup)
     e = train_estimate(spec, setup=setup)
     act = activation_parts(spec, setup)
