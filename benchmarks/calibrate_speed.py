@@ -67,6 +67,11 @@ OUT = ROOT / "profiles" / "efficiency.yaml"
 # served benchmark), e.g. SGLang's 610-token DeepSeek-V3 runs on 8 × B200 (13 ms of ideal compute, 126–153 ms
 # measured) or NIM's 500-token Llama-3.1-70B (21 ms, 48 ms), and would read as a tiny compute efficiency.
 MIN_PREFILL_COMPUTE_S = 0.05
+# The prefill's counterpart of MIN_DECODE_BYTES_SHARE, at the same share and for the same reason: a run whose ideal
+# compute at the datasheet peak is under a tenth of its measured time to first token waits on what planner does not
+# model (a big MoE's routing and syncs over 8 GPUs: Kimi-K2.5 in int4 on 8 × H200 implies 0.04 of peak), and a
+# compute share fitted to it would carry that wait to every model of its engine and format.
+MIN_PREFILL_COMPUTE_SHARE = MIN_DECODE_BYTES_SHARE
 DEFAULT = {"engine": "default", "decode_memory": 0.685, "prefill_compute": 0.5,
            "derivation": "a prior where no calibrated entry applies: decode as gpt-fast's compiled bf16 decode on an "
                          "A100 (1397 / 2039 GB/s, reference-data.md), prefill half of dense peak",
@@ -112,7 +117,8 @@ def implied(rows: list[dict]) -> dict[str, list[tuple[tuple, float, str]]]:
                 out["decode_memory"].append((k, _share(1 / full, 1 / half_, 1 / meas), source_id(r["source"])))
         if "ttft" in at_full:
             (full, meas, _), (half_, _, _) = at_full["ttft"], at_half["ttft"]
-            if half_ - full >= MIN_PREFILL_COMPUTE_S:  # the ideal compute's time (work at η = 1)
+            # the ideal compute's time (work at η = 1), long enough and a large enough share of the measured time
+            if half_ - full >= MIN_PREFILL_COMPUTE_S and (half_ - full) / meas >= MIN_PREFILL_COMPUTE_SHARE:
                 out["prefill_compute"].append((key_of(r, prefill=True), _share(full, half_, meas),
                                                source_id(r["source"])))
     return out
