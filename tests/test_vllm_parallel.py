@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from fractions import Fraction
 
 import pytest
 
@@ -295,3 +296,31 @@ def test_pipeline_stages_hold_their_layers_of_the_whole_models_sliding_groups():
     assert vllm_stage_tensors(gemma, 10, [31, 31], (0, 10, 0)) == [10, 10]  # s0-s9 on stage 0
     g2 = estimate("google/gemma-3-27b-it", quant="awq", pipeline_parallel_size=2, gpu="rtx-4090", engine="vllm")
     assert g2.fits and g2.engine_details["max_concurrency"] > 1.5
+
+
+def test_tensor_parallel_beyond_the_kv_heads_holds_a_whole_kv_head_on_every_gpu():
+    """vLLM 0.33's and SGLang 0.5.23's QKVParallelLinear (model_executor/layers/linear.py, srt/layers/linear.py): with
+    tp_size ≥ total_num_kv_heads each rank holds num_kv_heads = 1, num_kv_head_replicas = tp_size / n_kv copies of it.
+    Llama-3.1-405B's K and V: 2 × 126 layers × 8 heads × 128 × 16,384 × 2 bytes = 8,064 MiB in bf16; over 8 or 16 GPUs
+    each holds one head of the 8: 1,008 MiB (1/16 of them, 504 MiB, before the replicas were counted)."""
+    from planner.engines.sglang import sglang_loaded_bytes
+    from planner.perf.step import kv_replica_bytes
+    from planner.weights import tp_matrix_share
+
+    spec = load_model("meta-llama/Llama-3.1-405B")
+    assert (spec.n_kv_heads, spec.n_layers, spec.head_dim, spec.d_model) == (8, 126, 128, 16384)
+
+    def kv(t):
+        return ".attn_k." in t.name or ".attn_v." in t.name
+
+    assert stage_weights(spec, "bf16", [126], only=kv)[0] == 8064 * 2**20
+    assert [stage_weights(spec, "bf16", [126], tp=tp, only=kv)[0] for tp in (8, 16)] == [1008 * 2**20] * 2
+    # SGLang holds the same weights as vLLM's split; a decode step reads the replicas too: 1,008 − 8,064 / 16 MiB
+    assert sglang_loaded_bytes(spec, "bf16", 16)["weight_tensors"] == stage_weights(spec, "bf16", [126], tp=16)[0]
+    assert kv_replica_bytes(spec, "bf16", 16) == 504 * 2**20 and kv_replica_bytes(spec, "bf16", 8) == 0
+    # a fused QKV (Phi-3-medium: 40 query heads, 10 KV heads of 128) over 20 GPUs: 2 query heads and one K and one V
+    # head a rank, 512 of the 7,680 rows, 1/15 (1/20 split evenly)
+    phi = load_model("microsoft/Phi-3-medium-4k-instruct")
+    qkv = next(t for t in stored_tensors(phi, "bf16") if t.name == "blk.0.attn_qkv.weight")
+    assert (qkv.rows, phi.n_heads, phi.n_kv_heads) == (7680, 40, 10)
+    assert [tp_matrix_share(qkv, phi, tp) for tp in (10, 20, 40)] == [Fraction(1, 10), Fraction(1, 15), Fraction(1, 20)]
