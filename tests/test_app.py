@@ -64,9 +64,11 @@ def test_a_copied_link_restores_the_state_exactly():
     at.sidebar.number_input(key="batch").set_value(3).run()
     at.sidebar.selectbox(key="gpu").set_value("h100-sxm").run()
     at.sidebar.number_input(key="n_gpus").set_value(2).run()
+    at.sidebar.selectbox(key="split").set_value("pipeline").run()  # a GGUF format over GPUs: llama.cpp's layers
     link = {k: at.query_params.get_all(k) if hasattr(at.query_params, "get_all") else at.query_params[k]
             for k in at.query_params}
     shown = [m.value for m in at.metric]
+    assert shown
     again = app(**{k: v[0] if isinstance(v, list) and len(v) == 1 else v for k, v in link.items()})
     assert [m.value for m in again.metric] == shown
     assert again.sidebar.number_input(key="context").value == 12000
