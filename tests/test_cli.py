@@ -83,6 +83,13 @@ def test_models_lists_profiles(capsys):
     (["estimate", "llama-3-8b", "--context", "8.3K"], "must be a whole number of tokens, got '8.3K' (8,499.2)"),
     (["estimate", "llama-3-8b", "--gpu-memory", "24,5GiB", "--gpu-bandwidth", "1008GB/s"],
      "--gpu-memory must be a size such as 24GiB or 1008GB, got '24,5GiB'"),
+    # an engine option's bound names the flag that set it, not its Python name
+    (["estimate", "llama-3-8b", "--engine", "vllm", "-tp", "2000", "--gpu", "h100-sxm"],
+     "planner: error: --tensor-parallel-size must be at most 1,024, got 2,000"),
+    (["estimate", "llama-3-8b", "--engine", "sglang", "--tp-size", "2000", "--gpu", "h100-sxm"],
+     "planner: error: --tp-size must be at most 1,024, got 2,000"),
+    (["estimate", "llama-3-8b", "--engine", "llama.cpp", "--quant", "q4_k_m", "--parallel", "2000000"],
+     "planner: error: --parallel must be at most 256, got 2,000,000"),
 ])
 def test_user_errors_are_one_line_exit_2(capsys, argv, message):
     code, out, err = run(capsys, *argv)
