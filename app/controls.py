@@ -114,7 +114,7 @@ def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor", spec=No
                    "engine_version": None if state["ollama_version"] == "current" else state["ollama_version"],
                    "num_gpu": state["ngl"], "num_batch": state["n_ubatch"]}
     elif engine == "sglang":
-        options = {"mem_fraction_static": state["mfs"], "tp_size": n_gpus if n_gpus > 1 else None,
+        options = {"mem_fraction_static": state["mfs"], "tp_size": n_gpus if n_gpus > 1 and split == "tensor" else None,
                    "context_length": state["max_model_len"], "max_running_requests": state["max_num_seqs"],
                    "cpu_offload_gb": state["cpu_offload"]}
     elif engine == "llama.cpp":

@@ -11,16 +11,17 @@ from .errors import LayoutError, WorkloadError
 from .estimate import default_kv_dtype, estimate, resolve_workload
 from .gpus import GPU, list_gpus, load_gpu
 from .limits import MAX_BATCH, MAX_BYTES, MAX_CONTEXT, MAX_GPUS
-from .profiles import load_model
+from .profiles import load_model, within_context
 from .quant.catalog import get_quant, is_gguf_weights
 from .sweep import published_format, sweep, table_quants
 from .units import format_bytes
+from .weights import weights_bytes
 
 FIT_QUANTS = ("bf16", "fp8", "q8_0", "int8", "q6_k", "q5_k_m", "q4_k_m", "int4", "q3_k_m", "q2_k")
 GPU_COUNTS = (1, 2, 4, 8)
 FIT_COLUMNS = ["gpu", "n_gpus", "split", "quant", "kv_dtype", "fits", "meets_target", "per_gpu_total_bytes",
                "headroom_bytes", "decode_tokens_per_s", "gpu_memory_bytes", "bits_per_weight", "explanation",
-               "per_gpu_bytes"]
+               "per_gpu_bytes", "budget_bytes", "reason"]
 
 
 def _usable(gpu: str | GPU, memory_bytes: int | None) -> int:
@@ -129,17 +130,35 @@ def explain(per_gpu: dict, unit: str = "GiB") -> str:
                      if k != "total_bytes")
 
 
-def _engine_chunk(spec, gpu: GPU, context: int | None) -> int:
-    """The prompt tokens one forward of vLLM takes (its chunked prefill's max_num_batched_tokens for `vllm serve` on
-    this GPU, current release: engines.vllm.vllm_scheduler_defaults), at most the context: what a "tensor" row's
-    activations are sized by (SGLang chunks alike, by chunked_prefill_size)."""
-    from .engines.vllm import VLLM_CURRENT, vllm_release, vllm_scheduler_defaults
+def vllm_split_row(spec, gpu: GPU, *, n_gpus: int, quant: str, kv_dtype: str, context: int, batch: int) -> dict:
+    """A "tensor" row of fit(): `n_gpus` GPUs as vLLM (current release, `vllm serve` at its defaults, max_model_len the
+    context) splits `spec` over them, with vLLM's verdict (estimate(engine="vllm")). Per GPU, what vLLM counts against
+    its budget (gpu_memory_utilization × the GPU's memory): the weights, its profile run's peak, what it charges
+    besides (its CUDA-graph estimate) and the KV blocks the batch's sequences (and one max_model_len request with the
+    null block) need; headroom is what the budget leaves beyond them. LayoutError where vLLM refuses the split,
+    WorkloadError where it would not run the model or format."""
+    e = estimate(spec, engine="vllm", quant=quant, kv_dtype=kv_dtype, context=context, batch=batch, gpu=gpu,
+                 tensor_parallel_size=n_gpus, max_model_len=context)
+    d = e.engine_details
+    per_gpu = dict(weights_bytes=e.weights_bytes, kv_cache_bytes=d["kv_blocks_needed"] * d["kv_block_bytes"],
+                   activation_bytes=e.activation_bytes, overhead_bytes=d["charged_bytes"])
+    per_gpu["total_bytes"] = sum(per_gpu.values())
+    return dict(fits=bool(e.fits), per_gpu=per_gpu, budget_bytes=d["requested_bytes"],
+                headroom_bytes=d["requested_bytes"] - per_gpu["total_bytes"],
+                decode_tokens_per_s=e.decode_tokens_per_s, quant=e.workload.quant, kv_dtype=e.workload.kv_dtype,
+                reason=None if e.fits else e.performance.reason)
 
-    ctx = spec.max_context if context is None else context
-    tokens = vllm_scheduler_defaults(vllm_release(VLLM_CURRENT), max_model_len=ctx,
-                                     gpu_memory_bytes=gpu.memory_bytes or gpu.usable_memory_bytes,
-                                     device_name=gpu.name)["max_num_batched_tokens"]
-    return min(tokens, ctx)
+
+def _plan_row(spec, gpu: GPU, *, n_gpus: int, mode: str, quant: str, kv_dtype: str, context: int,
+              batch: int) -> dict:
+    """A row of fit() from planner.parallel.plan(): one GPU as the plain model runs it, or a GGUF format's layers over
+    several as llama.cpp splits them; checked against the GPU's usable memory."""
+    from .parallel import plan
+
+    p = plan(spec, gpu=gpu, n_gpus=n_gpus, mode=mode, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch)
+    return dict(fits=p.fits, per_gpu=dict(p.per_gpu), budget_bytes=gpu.usable_memory_bytes,
+                headroom_bytes=p.headroom_bytes, decode_tokens_per_s=p.decode_tokens_per_s, quant=p.quant,
+                kv_dtype=p.kv_dtype, reason=None)
 
 
 def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=None, kv_dtypes=None,
@@ -149,14 +168,16 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
 
     Ranked by GPU count, then memory per GPU (a proxy for price), then bits per weight (quality), then
     speed. Multi-GPU options split as their runtime would: GGUF formats, which llama.cpp and Ollama run, by layers
-    (llama.cpp's default --split-mode layer: split "layers"), the others tensor-parallel (vLLM, SGLang: "tensor"),
-    their prompts prefilled in vLLM's chunks (_engine_chunk); a single GPU's rows are the plain model's, as estimate(),
-    table() and max_context() give them (the whole prompt at once).
-    Each row explains its per-GPU total by component. quants None: FIT_QUANTS, less the GGUF presets of a model
+    (llama.cpp's default --split-mode layer: split "layers", planner.parallel.plan's "pp"), the others as vLLM splits
+    them, tensor parallel, with vLLM's own verdict and budget (vllm_split_row: split "tensor"); a single GPU's rows
+    are the plain model's, as estimate(), table() and max_context() give them (the whole prompt at once; split None).
+    Each row explains its per-GPU total by component; budget_bytes is what that total is held to (the GPU's usable
+    memory, or vLLM's budget), reason why a row does not fit where the engine says so. A split the engine refuses is
+    no row: fit_refusals(df) says which, and why. quants None: FIT_QUANTS, less the GGUF presets of a model
     no GGUF of which exists (engines.runnable_quants).
     """
     from .engines import runnable_quants
-    from .parallel import plan
+    from .parallel import check_layout
 
     if unknown:
         from .errors import close_matches
@@ -186,10 +207,10 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
     flag("only_fitting", only_fitting)
     if min_tokens_per_s is not None:
         positive_float("min_tokens_per_s", min_tokens_per_s)
-    rows = []
+    rows, refused = [], {}
+    context = spec.max_context if context is None else within_context("context", context, spec)
     for g in gpus:
         gpu = load_gpu(g)
-        chunk = {"chunk": _engine_chunk(spec, gpu, context)}  # a "tensor" row's prefill, vLLM's on this GPU
         for q in quants:
             mode = "pp" if is_gguf_weights(q, spec) else "tp"
             if mode == "tp" and not vllm_runs_format(gpu, q):
@@ -197,22 +218,53 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
             for kv in (kv_dtypes or [default_kv_dtype(q)]):
                 for n in gpu_counts:
                     try:
-                        p = plan(spec, gpu=gpu, n_gpus=n, mode=mode, quant=q, kv_dtype=kv, context=context,
-                                 batch=batch, **(chunk if mode == "tp" and n > 1 else {}))
-                    except LayoutError:
-                        continue  # vLLM would refuse this split (planner.parallel.check_layout says why)
-                    meets = min_tokens_per_s is None or (p.decode_tokens_per_s or 0) >= min_tokens_per_s
+                        check_layout(spec, gpu, n, mode)
+                        r = (vllm_split_row if mode == "tp" and n > 1 else _plan_row)(
+                            spec, gpu, n_gpus=n, quant=q, kv_dtype=kv, context=context, batch=batch,
+                            **({} if mode == "tp" and n > 1 else {"mode": mode}))
+                    except LayoutError as e:  # the engine refuses the split (parallel.check_layout, layout.py)
+                        if gpu.vendor != "apple":  # Apple GPUs are one per machine: no split to report
+                            refused.setdefault((get_quant(q).name, n), str(e))
+                        continue
+                    except WorkloadError as e:
+                        if not (mode == "tp" and n > 1):
+                            raise
+                        refused.setdefault((get_quant(q).name, n), str(e))  # vLLM does not run it (model, format)
+                        continue
+                    meets = min_tokens_per_s is None or (r["decode_tokens_per_s"] or 0) >= min_tokens_per_s
+                    per_gpu = r["per_gpu"]
                     rows.append(dict(
-                        gpu=gpu.id, n_gpus=n, split="layers" if mode == "pp" else "tensor",
-                        quant=p.quant, kv_dtype=p.kv_dtype, fits=p.fits, meets_target=meets,
-                        per_gpu_total_bytes=p.per_gpu["total_bytes"], headroom_bytes=p.headroom_bytes,
-                        decode_tokens_per_s=p.decode_tokens_per_s, gpu_memory_bytes=gpu.usable_memory_bytes,
-                        bits_per_weight=8 * p.per_gpu["weights_bytes"] * n / spec.param_count,
-                        explanation=explain(p.per_gpu), per_gpu_bytes=dict(p.per_gpu)))
-                    if p.fits and meets:
+                        gpu=gpu.id, n_gpus=n, split=None if n == 1 else "layers" if mode == "pp" else "tensor",
+                        quant=r["quant"], kv_dtype=r["kv_dtype"], fits=r["fits"], meets_target=meets,
+                        per_gpu_total_bytes=per_gpu["total_bytes"], headroom_bytes=r["headroom_bytes"],
+                        decode_tokens_per_s=r["decode_tokens_per_s"], gpu_memory_bytes=gpu.usable_memory_bytes,
+                        # the format's bits (a tensor row's GPUs hold K and V replicas beside their shares)
+                        bits_per_weight=8 * (weights_bytes(spec, r["quant"]) if mode == "tp" and n > 1
+                                             else per_gpu["weights_bytes"] * n) / spec.param_count,
+                        explanation=explain(per_gpu), per_gpu_bytes=dict(per_gpu), budget_bytes=r["budget_bytes"],
+                        reason=r["reason"]))
+                    if r["fits"] and meets:
                         break  # more GPUs of this kind only cost more
     df = pd.DataFrame(rows, columns=FIT_COLUMNS)
     if only_fitting:
         df = df[df["fits"] & df["meets_target"]]
-    return df.sort_values(["n_gpus", "gpu_memory_bytes", "bits_per_weight", "decode_tokens_per_s"],
-                          ascending=[True, True, False, False]).reset_index(drop=True)
+    df = df.sort_values(["n_gpus", "gpu_memory_bytes", "bits_per_weight", "decode_tokens_per_s"],
+                        ascending=[True, True, False, False]).reset_index(drop=True)
+    # the splits the engine refuses, by format and GPU count (the first GPU's reason): fit_refusals() reads them
+    df.attrs["refused"] = [dict(quant=q, n_gpus=n, reason=why) for (q, n), why in refused.items()]
+    return df
+
+
+def fit_refusals(df: pd.DataFrame) -> list[str]:
+    """The formats a fit() table leaves out at some GPU counts because the engine refuses that split, one line per
+    format: 'int4 over 2, 4 or 8 GPUs: tensor parallel 2: …' (the smallest count's reason)."""
+    by_quant: dict[str, list[dict]] = {}
+    for r in df.attrs.get("refused", []):
+        by_quant.setdefault(r["quant"], []).append(r)
+    lines = []
+    for q, items in by_quant.items():
+        counts = sorted({r["n_gpus"] for r in items})
+        first = min(items, key=lambda r: r["n_gpus"])
+        said = ", ".join(map(str, counts[:-1])) + (" or " if len(counts) > 1 else "") + str(counts[-1])
+        lines.append(f"{q} over {said} GPU{'s' * (counts[-1] > 1)}: {first['reason']}")
+    return lines

@@ -110,6 +110,19 @@ def check_layout(spec: ModelSpec, gpu: GPU, n_gpus: int, mode: str) -> None:
     check_tensor_parallel(spec, n)
 
 
+# llama.cpp (GGUF weights' speed engine) splits a model over GPUs by layers by default (--split-mode layer, what
+# mode="pp" plans). Its other modes are not the Megatron split mode="tp" plans: --split-mode row gives each GPU rows of
+# every matrix (a split buffer, ggml-cuda) while a layer's KV cache and its other operations stay on the one GPU the
+# layer is assigned to (src/llama-model.cpp make_gpu_buft_list, load_tensors), every product gathered there; and
+# --split-mode tensor ("split weights and KV across GPUs (parallelized, EXPERIMENTAL)", common/arg.cpp, April 2026)
+# runs only the architectures llm_arch_supports_sm_tensor lists. No published run of either calibrates planner.
+LLAMACPP_NO_TENSOR_SPLIT = (
+    "a tensor-parallel split of GGUF weights over {n} GPUs in llama.cpp is not modelled: llama.cpp splits a model by "
+    "layers by default (--split-mode layer), which the pipeline split plans (mode='pp'); its --split-mode row keeps "
+    "each layer's KV cache and non-matrix work on one GPU, and --split-mode tensor is experimental. For a tensor "
+    "split, plan a format vLLM or SGLang runs (they split every matrix)")
+
+
 # the workload settings plan() passes on (planner.estimate.resolve_workload); engine options are estimate()'s
 PLAN_WORKLOAD = frozenset({"chunk", "attention", "logits", "logits_dtype", "runtime", "cap_sliding"})
 
@@ -128,7 +141,8 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
     custom_all_reduce: vLLM's own all-reduce kernel on or off as the run set it (None: the release's default on that
     GPU; True for AMD's ROCm images, which had it before vLLM 0.8.3). The speeds are the split's whether or not it
     fits (`fits` says; the calibration asks them of runs as they ran), where estimate() gives none for a setup that
-    does not fit."""
+    does not fit. A tensor split whose speed engine is llama.cpp (GGUF weights) is refused: LLAMACPP_NO_TENSOR_SPLIT
+    says why."""
     from .performance import release_speed, through_rccl
 
     if unknown := sorted(set(workload) - PLAN_WORKLOAD):
@@ -147,6 +161,8 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
 
         check_engine_on(engine, g)
     engine = engine or default_engine(w.quant, spec, g)
+    if mode == "tp" and n_gpus > 1 and engine == "llama.cpp":
+        raise LayoutError(LLAMACPP_NO_TENSOR_SPLIT.format(n=n_gpus))
     build, loop, lag = release_speed(engine, engine_version)
     rccl = through_rccl(engine, engine_version, g, custom_all_reduce)
     latency = RCCL_ALLREDUCE_LATENCY_S if rccl else ALLREDUCE_LATENCY_S

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
 from math import ceil, prod
 
@@ -267,10 +269,38 @@ def tp_replicated(t: StoredTensor) -> bool:
     return t.group == "router" or any(role in t.name for role in TP_REPLICATED_ROLES)
 
 
+# A decoder layer's key and value projections, alone or fused with the query's, as planner (GGUF) and a Hugging Face
+# checkpoint name them; an image encoder's (vision, visual, v.blk) are not the text model's KV heads
+_KV_PROJ = re.compile(r"(?:^|\.)(?:attn_k|attn_v|k_proj|v_proj)\.")
+_QKV_PROJ = re.compile(r"(?:^|\.)(?:attn_qkv|qkv_proj)\.")
+_IMAGE_ENCODER = re.compile(r"vision|visual|^v\.|^mm\.")
+
+
+def tp_matrix_share(t: StoredTensor, spec: ModelSpec, tp: int) -> Fraction:
+    """The share of matrix `t` one of `tp` tensor-parallel ranks holds: 1 for the matrices kept whole (tp_replicated),
+    else 1/tp, but for the key and value projections when tp exceeds the KV heads: each rank then holds one whole KV
+    head, 1/n_kv_heads of K and V (vLLM 0.33 and SGLang 0.5.23 QKVParallelLinear, model_executor/layers/linear.py and
+    srt/layers/linear.py: `if tp_size >= self.total_num_kv_heads: self.num_kv_heads = 1; self.num_kv_head_replicas =
+    divide(tp_size, self.total_num_kv_heads)`), so K and V split min(tp, n_kv_heads) ways; a fused QKV matrix holds
+    1/tp of the query heads beside that (an MLA latent has no KV heads: its down-projection is tp_replicated)."""
+    if tp_replicated(t):
+        return Fraction(1)
+    kv_ways = min(tp, spec.n_kv_heads)
+    if kv_ways == tp or spec.mla is not None or t.layer is None or _IMAGE_ENCODER.search(t.name):
+        return Fraction(1, tp)
+    if _KV_PROJ.search(t.name):
+        return Fraction(1, kv_ways)
+    if _QKV_PROJ.search(t.name):  # q heads of head_dim, then K and V of n_kv_heads each: by heads, whatever the layout
+        q, kv = spec.n_heads, 2 * spec.n_kv_heads
+        return (Fraction(q, tp) + Fraction(kv, kv_ways)) / (q + kv)
+    return Fraction(1, tp)
+
+
 def stage_weights(spec: ModelSpec, quant: str, layers_per_stage: list[int], *, tp: int = 1,
                   ep: int | None = None, whole_experts: bool = False, only=None) -> list[int]:
     """Weight bytes on one GPU of each pipeline stage holding `layers_per_stage` consecutive layers, its matrices
-    split `tp` ways (tensor parallel: attention by heads, MLP by columns, embedding and lm_head by vocabulary; norms,
+    split `tp` ways (tensor parallel: attention by heads, K and V at most n_kv_heads ways (tp_matrix_share), MLP by
+    columns, embedding and lm_head by vocabulary; norms,
     biases, MLA's down-projections and MoE routers whole: tp_replicated) and its routed experts `ep` ways (default
     tp): each expert's columns split, or with whole_experts (expert parallel) whole experts spread over the GPUs, the
     first n_experts % ep GPUs one more each (vLLM's expert_map_manager, SGLang's alike): the heaviest GPU's bytes.
@@ -294,12 +324,13 @@ def _stage_weights(spec: ModelSpec, quant: str, layers_per_stage: tuple[int, ...
     for t in stored_tensors(spec, quant):
         if only is not None and not only(t):
             continue
-        split = ep if t.is_routed_expert else 1 if tp_replicated(t) else tp
         if whole_experts and t.is_routed_expert:  # ceil(E / ep) of the layer's E experts, stacked or one by one
             experts = spec.moe.n_experts
             share = ceil(t.nbytes * -(-experts // ep) / experts)
+        elif not t.is_matrix:
+            share = t.nbytes
         else:
-            share = ceil(t.nbytes / split) if t.is_matrix else t.nbytes
+            share = ceil(t.nbytes * (Fraction(1, ep) if t.is_routed_expert else tp_matrix_share(t, spec, tp)))
         if t.layer is not None and t.layer in stage_of:
             out[stage_of[t.layer]] += share
         elif t.group == "embedding":

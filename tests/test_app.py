@@ -64,9 +64,11 @@ def test_a_copied_link_restores_the_state_exactly():
     at.sidebar.number_input(key="batch").set_value(3).run()
     at.sidebar.selectbox(key="gpu").set_value("h100-sxm").run()
     at.sidebar.number_input(key="n_gpus").set_value(2).run()
+    at.sidebar.selectbox(key="split").set_value("pipeline").run()  # a GGUF format over GPUs: llama.cpp's layers
     link = {k: at.query_params.get_all(k) if hasattr(at.query_params, "get_all") else at.query_params[k]
             for k in at.query_params}
     shown = [m.value for m in at.metric]
+    assert shown
     again = app(**{k: v[0] if isinstance(v, list) and len(v) == 1 else v for k, v in link.items()})
     assert [m.value for m in again.metric] == shown
     assert again.sidebar.number_input(key="context").value == 12000
@@ -398,3 +400,13 @@ def test_your_own_efficiency_sets_the_speed_as_the_cli_does():
     assert metric(plain, "decode, per request") != metric(at, "decode, per request")
     bad = app(own_eff="0.001")
     assert "Link parameter own_eff=0.001 is below the minimum" in bad.warning[0].value
+
+
+def test_which_gpu_takes_vllm_s_verdict_on_a_tensor_split():
+    # Mixtral-8x22B in bf16 at 8K: 2 × H200 hold 134 GiB a GPU of 139.80 usable, but vLLM at its defaults would not
+    # start (weights and its profile run's peak leave nothing of its 128.62 GiB budget for KV blocks): does not fit
+    at = app(page="views/which_gpu.py", model="mistralai/Mixtral-8x22B-v0.1", quant="bf16", context="8192")
+    at.multiselect(key="gpus").set_value(["h200"]).run()
+    df = at.dataframe[0].value
+    verdicts = {(n, s): v for n, s, v in zip(df["GPUs"], df["Split"], df["Verdict"], strict=True)}
+    assert verdicts[(2, "tensor")].endswith("does not fit") and not verdicts[(4, "tensor")].endswith("does not fit")

@@ -301,9 +301,22 @@ def test_sglangs_moe_split_prefill_time_is_said_beside_the_speeds():
     assert f"The first token includes {fixed:.3f} s that sglang's published runs" in caption(at)
     assert "The first token includes" not in caption(app(gpu="h200", engine="sglang", model="Qwen/Qwen3-30B-A3B",
                                                          context="4096"))
-    # SGLang splits the model tensor-parallel over the GPUs whatever the split picked for the analytic plan
+    # SGLang is planned tensor parallel only (--tp-size): a pipeline split (its --pp-size) is refused, said, not
+    # computed as a tensor split
     piped = app(gpu="h200", engine="sglang", model="Qwen/Qwen3-30B-A3B", n_gpus="2", split="pipeline", context="4096")
-    assert f"The first token includes {fixed:.3f} s" in caption(piped)
+    assert not piped.metric and any("SGLang on 2 GPUs is planned tensor parallel (its --tp-size); its pipeline "
+                                    "parallel (--pp-size) is not modelled" in e.value for e in piped.error)
+
+
+def test_a_gguf_format_split_tensor_parallel_in_llama_cpp_is_refused_and_said():
+    """llama.cpp splits by layers (--split-mode layer); its row and tensor modes are not planner's Megatron split:
+    the analytic plan of a GGUF format over 2 GPUs with the tensor split says so, the pipeline split plans it."""
+    at = app(gpu="rtx-4090", model="meta-llama/Llama-3.1-70B", quant="q4_k_m", n_gpus="2", split="tensor",
+             context="8192")
+    assert not at.metric and any("tensor-parallel split of GGUF weights over 2 GPUs in llama.cpp is not modelled"
+                                 in e.value for e in at.error)
+    assert app(gpu="rtx-4090", model="meta-llama/Llama-3.1-70B", quant="q4_k_m", n_gpus="2", split="pipeline",
+               context="8192").metric
 
 
 def test_the_overhead_on_an_amd_gpu_is_said_to_be_cudas():

@@ -83,6 +83,13 @@ def test_models_lists_profiles(capsys):
     (["estimate", "llama-3-8b", "--context", "8.3K"], "must be a whole number of tokens, got '8.3K' (8,499.2)"),
     (["estimate", "llama-3-8b", "--gpu-memory", "24,5GiB", "--gpu-bandwidth", "1008GB/s"],
      "--gpu-memory must be a size such as 24GiB or 1008GB, got '24,5GiB'"),
+    # an engine option's bound names the flag that set it, not its Python name
+    (["estimate", "llama-3-8b", "--engine", "vllm", "-tp", "2000", "--gpu", "h100-sxm"],
+     "planner: error: --tensor-parallel-size must be at most 1,024, got 2,000"),
+    (["estimate", "llama-3-8b", "--engine", "sglang", "--tp-size", "2000", "--gpu", "h100-sxm"],
+     "planner: error: --tp-size must be at most 1,024, got 2,000"),
+    (["estimate", "llama-3-8b", "--engine", "llama.cpp", "--quant", "q4_k_m", "--parallel", "2000000"],
+     "planner: error: --parallel must be at most 256, got 2,000,000"),
 ])
 def test_user_errors_are_one_line_exit_2(capsys, argv, message):
     code, out, err = run(capsys, *argv)
@@ -125,7 +132,8 @@ def test_fit_ranks_gpus_for_a_target(capsys):
     code, out, _ = run(capsys, "fit", "microsoft/Phi-3-small-8k-instruct", "--context", "8K", "--top", "40")
     lines = out.splitlines()
     assert code == 0 and lines[-1].startswith("note: llama.cpp has no Phi3SmallForCausalLM")
-    assert {line.split()[3] for line in lines[3:-1]} <= {"bf16", "fp8", "int8", "int4"}  # no GGUF of it exists
+    rows = [line for line in lines[3:] if not line.startswith(("note:", " "))]
+    assert {line.split()[3] for line in rows} <= {"bf16", "fp8", "int8", "int4"}  # no GGUF of it exists
 
 
 def test_unknown_gpu_is_one_line_exit_2(capsys):
@@ -353,3 +361,22 @@ def test_a_fit_close_to_the_limit_is_called_tight_and_a_near_miss_says_by_how_mu
     assert "does NOT fit: needs 11.62 GiB, rtx-3060 has 11.62 GiB usable (" in out and "MiB short)" in out
     code, out, _ = run(capsys, "estimate", "llama-3.1-8b", "--quant", "q4_k_m", "--gpu", "rtx-4090")
     assert "tight" not in out
+
+
+def test_fit_follows_vllm_on_a_tensor_split_and_names_the_splits_it_refuses(capsys):
+    """A tensor row is vLLM's verdict: Mixtral-8x22B in bf16 on 2 × H200 at 8K, 134 GiB a GPU against 139.80 usable,
+    is no row, as vLLM at its defaults would not start (its 128.62 GiB budget); Qwen2.5-72B's int4 over 2, 4 or 8 GPUs,
+    which vLLM refuses at load, is named under the table; one GPU's rows have no split in JSON (null), as "—" in
+    text."""
+    code, out, _ = run(capsys, "fit", "mistralai/Mixtral-8x22B-v0.1", "--context", "8K", "--gpu", "h200", "--top", "40")
+    rows = {tuple(line.split()[1:4]) for line in out.splitlines() if line.startswith("h200 ")}
+    assert code == 0 and ("2", "tensor", "bf16") not in rows and ("4", "tensor", "bf16") in rows
+    assert "as vLLM 0.33.0 starts them at its defaults" in out.splitlines()[0]
+    assert "vLLM's budget 128.62 GiB" in out and "note: a tensor row's per GPU is what vLLM 0.33.0 holds" in out
+    code, out, _ = run(capsys, "fit", "Qwen/Qwen2.5-72B", "--context", "8K", "--gpu", "l4")
+    assert code == 0 and ("note: not ranked, as the engine refuses the split: int4 over 2, 4 or 8 GPUs: tensor "
+                          "parallel 2: Qwen/Qwen2.5-72B's MLP (29,568 wide) split 2 ways is 14,784 wide: not whole "
+                          "groups of 128 of int4 weights") in out
+    code, out, _ = run(capsys, "fit", "llama-3.1-8b", "--context", "8K", "--gpu", "h100-sxm", "--json")
+    rows = json.loads(out)
+    assert code == 0 and rows and all(r["n_gpus"] == 1 and r["split"] is None for r in rows)

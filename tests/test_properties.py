@@ -186,14 +186,15 @@ def test_fit_ranks_only_layouts_the_engine_accepts_and_that_fit(model, context, 
     spec = load_model(model)
     context = min(context, spec.max_context)
     df = fit(model, context=context, batch=batch, gpus=["rtx-4090", "l40s", "h100-sxm"], quants=["bf16", "q4_k_m"])
-    from planner.fit import _engine_chunk
-
     for r in df.itertuples():
         check_layout(spec, load_gpu(r.gpu), r.n_gpus, "tp")
-        # a "tensor" row is vLLM's split, its prompt prefilled in vLLM's chunks
-        chunk = {"chunk": _engine_chunk(spec, load_gpu(r.gpu), context)} if r.split == "tensor" else {}
+        if r.split == "tensor":  # vLLM's split, with vLLM's verdict: its budget holds the row's total
+            e = estimate(model, engine="vllm", quant=r.quant, kv_dtype=r.kv_dtype, context=context, batch=batch,
+                         gpu=r.gpu, tensor_parallel_size=r.n_gpus, max_model_len=context)
+            assert e.fits and r.fits and 0 <= r.headroom_bytes == r.budget_bytes - r.per_gpu_total_bytes
+            continue
         p = plan(model, gpu=r.gpu, n_gpus=r.n_gpus, quant=r.quant, kv_dtype=r.kv_dtype, context=context, batch=batch,
-                 **chunk)
+                 mode="pp" if r.split == "layers" else "tp")
         assert p.fits and r.fits
 
 

@@ -67,10 +67,21 @@ def test_fit_never_ranks_a_tensor_parallel_split_vllm_refuses():
     (dict(n_gpus=3), "32 attention heads do not divide by 3"),
     (dict(n_gpus=64, mode="pp"), "needs at least 64 layers"),
     (dict(n_gpus=2, gpu="m2-ultra"), "Apple GPUs are one per machine"),
+    # llama.cpp splits GGUF weights by layers (--split-mode layer): a tensor split of them is not planned as vLLM's
+    (dict(n_gpus=2, quant="q4_k_m"), "tensor-parallel split of GGUF weights over 2 GPUs in llama.cpp is not modelled"),
 ])
 def test_plans_the_engine_would_refuse_are_refused(kwargs, message):
     with pytest.raises(LayoutError, match=message):
         plan("llama-3-8b", **{"gpu": "h100-sxm", **kwargs})
+
+
+def test_a_gguf_format_over_several_gpus_is_planned_by_layers_and_one_gpu_is_unchanged():
+    """The split llama.cpp runs by default plans it (mode "pp"); one GPU is no split, so "tp" at n = 1 stays the
+    plain plan (Llama-3.1-70B in q4_k_m on an RTX 4090 at 8K: the time to first token its roofline gives)."""
+    two = plan("meta-llama/Llama-3.1-70B", gpu="rtx-4090", n_gpus=2, mode="pp", quant="q4_k_m", context=8192)
+    one = plan("meta-llama/Llama-3.1-70B", gpu="rtx-4090", n_gpus=1, mode="tp", quant="q4_k_m", context=8192)
+    assert two.mode == "pp" and one.prefill_seconds == plan("meta-llama/Llama-3.1-70B", gpu="rtx-4090", n_gpus=1,
+                                                            mode="pp", quant="q4_k_m", context=8192).prefill_seconds
 
 
 def test_absurd_gpu_counts_and_engines_on_the_wrong_hardware_are_refused():

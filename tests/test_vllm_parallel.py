@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from fractions import Fraction
 
 import pytest
 
@@ -246,18 +247,64 @@ def test_scheduler_defaults_by_gpu_and_release():
     assert vllm_scheduler_defaults((0, 7, 3), **h100, **llm) == vllm_scheduler_defaults((0, 7, 3), **h100)  # V0
 
 
-def test_fit_sizes_a_tensor_split_by_vllm_s_prefill_chunks():
-    """fit's "tensor" rows are vLLM's (or SGLang's) splits, which prefill a prompt in chunks of max_num_batched_tokens
-    (8,192 on an H100 for `vllm serve`), never the whole 128K prompt at once: 8 × H100 holds Llama-3.1-405B in fp8 at
-    128K, as the vLLM engine says (2.8× concurrency), where a whole-prompt prefill put 28 GiB of activations on each."""
+def test_fit_sizes_a_tensor_split_as_vllm_budgets_it():
+    """fit's "tensor" rows are vLLM's splits at its defaults (estimate(engine="vllm"), max_model_len the context):
+    per GPU, what vLLM 0.33 holds to its budget, 0.92 × CUDA's total of an H100 (78,216,335,196 bytes). 8 × H100 hold
+    Llama-3.1-405B in fp8 at 128K: the profile run's peak over max_num_batched_tokens (8,192 on an H100 for `vllm
+    serve`; never the whole 128K prompt at once), the CUDA-graph estimate, and 131,072 / 16 + 1 (the null block) KV
+    blocks of 16 tokens × 126 layers × one KV head of 128 × 2 (K, V) × 2 bytes."""
     from planner.fit import fit
 
     rows = fit("meta-llama/Llama-3.1-405B", context=131072, gpus=["h100-sxm"], quants=["fp8"], gpu_counts=[8])
-    assert len(rows) == 1 and rows.iloc[0]["n_gpus"] == 8
-    assert "activation 1.75 GiB" in rows.iloc[0]["explanation"]
+    assert len(rows) == 1 and rows.iloc[0]["n_gpus"] == 8 and rows.iloc[0]["split"] == "tensor"
+    r = rows.iloc[0]
     e = estimate("meta-llama/Llama-3.1-405B", engine="vllm", quant="fp8", gpu="h100-sxm", tensor_parallel_size=8,
                  max_model_len=131072)
     assert e.fits and e.engine_details["max_num_batched_tokens"] == 8192
+    assert r["per_gpu_bytes"] == {"weights_bytes": e.weights_bytes, "kv_cache_bytes": 8193 * 16 * 126 * 128 * 2 * 2,
+                                  "activation_bytes": e.activation_bytes,
+                                  "overhead_bytes": VLLM_CUDA_GRAPH_ESTIMATE_BYTES,
+                                  "total_bytes": r["per_gpu_total_bytes"]}
+    assert r["budget_bytes"] == 78_216_335_196 == int(0.92 * 85_017_755_648)  # the catalog's H100 total
+    assert r["headroom_bytes"] == r["budget_bytes"] - r["per_gpu_total_bytes"] > 0 and r["reason"] is None
+
+
+@pytest.mark.parametrize("model,context,gpu,quant,n", [
+    ("mistralai/Mixtral-8x22B-v0.1", 8192, "h200", "bf16", 2),
+    ("meta-llama/Llama-3.1-70B", 32768, "h100-sxm", "bf16", 2),
+    ("Qwen/Qwen2.5-72B", 32768, "h100-sxm", "bf16", 2),
+    ("Qwen/Qwen2.5-72B", 32768, "a100-sxm-80gb", "bf16", 2),
+    ("mistralai/Mixtral-8x22B-v0.1", 65536, "rtx-4090", "int4", 4),
+    ("meta-llama/Llama-3.1-405B", 131072, "h200", "int4", 2),
+])
+def test_fit_never_ranks_a_tensor_split_vllm_would_not_start(model, context, gpu, quant, n):
+    """Splits the plain per-GPU sum held to the whole GPU called fitting, where vLLM at its defaults refuses: its
+    budget (0.92 of the memory) less the weights, the profile run's peak and the CUDA-graph estimate leaves no room
+    for one max_model_len request (Mixtral-8x22B in bf16 on 2 × H200: 130.98 GiB of weights a GPU, 134.18 GiB in all
+    against 139.80 usable, but a 128.62 GiB budget). fit's row follows vLLM, and says why."""
+    from planner.fit import fit
+
+    e = estimate(model, engine="vllm", quant=quant, gpu=gpu, tensor_parallel_size=n, max_model_len=context)
+    assert not e.fits and e.engine_refusal.startswith("vLLM would not start")
+    rows = fit(model, context=context, gpus=[gpu], quants=[quant], gpu_counts=[n], only_fitting=False)
+    r = rows.iloc[0]
+    assert (r["split"], bool(r["fits"])) == ("tensor", False) and r["headroom_bytes"] < 0
+    assert "vLLM would not start" in r["reason"]
+    assert fit(model, context=context, gpus=[gpu], quants=[quant], gpu_counts=[n]).empty
+
+
+def test_fit_tensor_verdicts_on_l40s_follow_vllm():
+    """Llama-3.1-70B at 32K on 2 × L40S: vLLM starts fp8 and int8 (its budget, 0.92 × 44.31 GiB, leaves about 0.8 GiB
+    beyond the 2,049 blocks of KV one request and the null block need), so fit ranks them, with vLLM's figures."""
+    from planner.fit import fit
+
+    rows = fit("meta-llama/Llama-3.1-70B", context=32768, gpus=["l40s"], quants=["fp8", "int8"], gpu_counts=[2])
+    for r in rows.itertuples():
+        e = estimate("meta-llama/Llama-3.1-70B", engine="vllm", quant=r.quant, gpu="l40s", tensor_parallel_size=2,
+                     max_model_len=32768)
+        assert e.fits and r.fits and r.per_gpu_bytes["kv_cache_bytes"] == (2048 + 1) * 16 * 80 * 4 * 128 * 2 * 2
+        assert r.budget_bytes == 43_770_574_274 and 0.78 < r.headroom_bytes / 2**30 < 0.80
+    assert sorted(rows["quant"]) == ["fp8", "int8"]
 
 
 def test_vllm_turns_its_all_reduce_kernel_off_where_its_source_says():
@@ -295,3 +342,31 @@ def test_pipeline_stages_hold_their_layers_of_the_whole_models_sliding_groups():
     assert vllm_stage_tensors(gemma, 10, [31, 31], (0, 10, 0)) == [10, 10]  # s0-s9 on stage 0
     g2 = estimate("google/gemma-3-27b-it", quant="awq", pipeline_parallel_size=2, gpu="rtx-4090", engine="vllm")
     assert g2.fits and g2.engine_details["max_concurrency"] > 1.5
+
+
+def test_tensor_parallel_beyond_the_kv_heads_holds_a_whole_kv_head_on_every_gpu():
+    """vLLM 0.33's and SGLang 0.5.23's QKVParallelLinear (model_executor/layers/linear.py, srt/layers/linear.py): with
+    tp_size ≥ total_num_kv_heads each rank holds num_kv_heads = 1, num_kv_head_replicas = tp_size / n_kv copies of it.
+    Llama-3.1-405B's K and V: 2 × 126 layers × 8 heads × 128 × 16,384 × 2 bytes = 8,064 MiB in bf16; over 8 or 16 GPUs
+    each holds one head of the 8: 1,008 MiB (1/16 of them, 504 MiB, before the replicas were counted)."""
+    from planner.engines.sglang import sglang_loaded_bytes
+    from planner.perf.step import kv_replica_bytes
+    from planner.weights import tp_matrix_share
+
+    spec = load_model("meta-llama/Llama-3.1-405B")
+    assert (spec.n_kv_heads, spec.n_layers, spec.head_dim, spec.d_model) == (8, 126, 128, 16384)
+
+    def kv(t):
+        return ".attn_k." in t.name or ".attn_v." in t.name
+
+    assert stage_weights(spec, "bf16", [126], only=kv)[0] == 8064 * 2**20
+    assert [stage_weights(spec, "bf16", [126], tp=tp, only=kv)[0] for tp in (8, 16)] == [1008 * 2**20] * 2
+    # SGLang holds the same weights as vLLM's split; a decode step reads the replicas too: 1,008 − 8,064 / 16 MiB
+    assert sglang_loaded_bytes(spec, "bf16", 16)["weight_tensors"] == stage_weights(spec, "bf16", [126], tp=16)[0]
+    assert kv_replica_bytes(spec, "bf16", 16) == 504 * 2**20 and kv_replica_bytes(spec, "bf16", 8) == 0
+    # a fused QKV (Phi-3-medium: 40 query heads, 10 KV heads of 128) over 20 GPUs: 2 query heads and one K and one V
+    # head a rank, 512 of the 7,680 rows, 1/15 (1/20 split evenly)
+    phi = load_model("microsoft/Phi-3-medium-4k-instruct")
+    qkv = next(t for t in stored_tensors(phi, "bf16") if t.name == "blk.0.attn_qkv.weight")
+    assert (qkv.rows, phi.n_heads, phi.n_kv_heads) == (7680, 40, 10)
+    assert [tp_matrix_share(qkv, phi, tp) for tp in (10, 20, 40)] == [Fraction(1, 10), Fraction(1, 15), Fraction(1, 20)]

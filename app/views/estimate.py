@@ -115,6 +115,10 @@ def main(setup: Setup) -> None:
                   args=("context", spec.max_context))
         stop()
     where = ("on each of " if setup.n_gpus > 1 else "on ") + setup.gpu_text
+    if setup.engine == "sglang" and setup.n_gpus > 1 and setup.split != "tensor":
+        raise PlannerError(f"SGLang on {setup.n_gpus} GPUs is planned tensor parallel (its --tp-size); its pipeline "
+                           "parallel (--pp-size) is not modelled: choose the tensor split, or vLLM, whose pipeline "
+                           "stages are planned")
     parts, v, (ttft, per_seq, throughput, split, link, entries, serving), details, (quant, kv) = (
         _plan(setup, where) if setup.n_gpus > 1 and setup.engine not in ("vllm", "sglang") else _one(setup, where))
 

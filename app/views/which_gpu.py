@@ -37,9 +37,10 @@ def _gpus(setup: Setup) -> None:
     if df.empty:
         st.info("No GPU layout can hold this model's heads: nothing to show.")
         return
+    # what a row's total is held to: the GPU's usable memory, or for a tensor row vLLM's budget; and vLLM's verdict
     usable = df["per_gpu_total_bytes"] + df["headroom_bytes"]
-    df["verdict"] = [verdict_state(t, u, setup.reserve_pct) for t, u in zip(df["per_gpu_total_bytes"], usable,
-                                                                               strict=True)]
+    df["verdict"] = [verdict_state(t, u, setup.reserve_pct, refused=not ok) for t, u, ok in zip(
+        df["per_gpu_total_bytes"], usable, df["fits"], strict=True)]
     df["max_context"] = [context_label(compute.max_context(spec, quant=quant, gpu=g, batch=setup.batch,
                                                            kv_dtype=setup.kv)) if n == 1 else "—"
                          for g, n in zip(df["gpu"], df["n_gpus"], strict=True)]
@@ -71,9 +72,10 @@ def _gpus(setup: Setup) -> None:
 
     if note := no_gguf_note(spec, [quant]):
         st.caption(plain(f"{note}."))
-    st.caption("Several GPUs split a GGUF format by layers, as llama.cpp does, and the others tensor parallel, as "
-               "vLLM and SGLang do. Largest context: for one GPU. Decode speed is a dash (—) where it "
-               "does not fit.")
+    st.caption("Several GPUs split a GGUF format by layers, as llama.cpp does, and the others tensor parallel as "
+               "vLLM starts them at its defaults: its verdict, and per GPU what it holds to its memory budget "
+               "(weights, its profile run's peak, its CUDA-graph estimate, the KV blocks). Largest context: for one "
+               "GPU. Decode speed is a dash (—) where it does not fit.")
 
 
 run({"model", "weights", "kv", "context", "batch"}, main)

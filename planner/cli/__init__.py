@@ -274,10 +274,34 @@ _FLAG_WORDS = (("give gpu= or gpu_memory_bytes=", "give --gpu, or a custom GPU's
                ("gpu_memory_bytes must be at least", "--gpu-memory must be at least"))
 
 
+# An engine option's Python name that opens a message ("tensor_parallel_size must be at most 1,024"), as its flag;
+# the options whose flag is not their name with dashes
+_OPTION_FLAGS = {"n_parallel": "--parallel"}
+
+
 def _as_flags(message: str) -> str:
     for python, flags in _FLAG_WORDS:
         message = message.replace(python, flags)
+    name = message.split(" ", 1)[0]
+    if "_" in name and message.startswith(f"{name} must be "):
+        flag = _OPTION_FLAGS.get(name, "--" + name.replace("_", "-"))
+        if flag in _long_flags():
+            message = flag + message[len(name):]
     return message
+
+
+def _long_flags() -> set[str]:
+    """Every --flag the verbs take (read from the parser, on an error's path only)."""
+    import argparse
+
+    flags, parsers = set(), [build_parser()]
+    while parsers:
+        parser = parsers.pop()
+        for action in parser._actions:
+            flags.update(o for o in action.option_strings if o.startswith("--"))
+            if isinstance(action, argparse._SubParsersAction):
+                parsers.extend(action.choices.values())
+    return flags
 
 
 def main(argv: list[str] | None = None) -> int:

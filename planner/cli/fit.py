@@ -50,8 +50,12 @@ def cmd_fit(a) -> str:
         which = f"nothing on {gpu_label(gpu)} alone" if where else "no catalog GPU (up to 8 of a kind)"
         return "\n".join(where + [f"{which} fits this configuration" + (
             f" at ≥ {a.min_tokens_per_s:g} tokens/s" if a.min_tokens_per_s else "")])
+    from ..engines.vllm import VLLM_CURRENT, vllm_release, vllm_rules
+    from ..fit import fit_refusals
+
     lines = [f"{a.model}: GPUs and formats that fit {a.context:,} tokens × batch {a.batch}; one GPU as the plain model "
-             "runs it (the whole prompt at once), several as vLLM splits it (its prefill chunks)"] + where + [
+             "runs it (the whole prompt at once), GGUF formats over several by layers as llama.cpp splits them, the "
+             f"others tensor parallel as vLLM {VLLM_CURRENT} starts them at its defaults"] + where + [
                      "ranked by GPU count, then memory per GPU (a proxy for price), then bits per weight, then "
                      "speed; tok/s per sequence at the full context",
                      f"{'gpu':<18} {'n':>2} {'split':<6} {'quant':<8} {'kv':<5} {'per GPU':>12} {'tok/s':>8}  "
@@ -61,10 +65,17 @@ def cmd_fit(a) -> str:
         total = format_bytes(r.per_gpu_total_bytes, a.unit)
         speed = f"{r.decode_tokens_per_s:>8.1f}" if has_speed(gpu) else f"{'—':>8}"
         split = r.split if r.n_gpus > 1 else "—"
+        budget = f"; vLLM's budget {format_bytes(r.budget_bytes, a.unit)}" if r.split == "tensor" else ""
         lines.append(f"{r.gpu:<18} {r.n_gpus:>2} {split:<6} {r.quant:<8} {r.kv_dtype:<5} {total:>12} "
-                     f"{speed}  {explain(r.per_gpu_bytes, a.unit)}")
-    return "\n".join(lines + _split_notes(shown) + _no_gguf_note(spec, shown["quant"], "",
-                                                                  defaulted=True))
+                     f"{speed}  {explain(r.per_gpu_bytes, a.unit)}{budget}")
+    tensor = (shown["split"] == "tensor").any()
+    utilization = vllm_rules(vllm_release(VLLM_CURRENT))["utilization"]
+    notes = ([f"note: a tensor row's per GPU is what vLLM {VLLM_CURRENT} holds to its budget ({utilization:g} of "
+              "each GPU's memory): the weights, its profile run's peak, its CUDA-graph estimate (overhead) and the "
+              "KV blocks of the batch; the CUDA context and NCCL sit beside it"] if tensor else [])
+    notes += [f"note: not ranked, as the engine refuses the split: {line}" for line in fit_refusals(df)]
+    return "\n".join(lines + _split_notes(shown) + notes + _no_gguf_note(spec, shown["quant"], "",
+                                                                          defaulted=True))
 
 
 def _fit_target_note(spec, df) -> list[str]:

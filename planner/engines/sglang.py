@@ -40,7 +40,7 @@ from ..limits import MAX_BATCH, MAX_CONTEXT, MAX_GPUS
 from ..overhead import CUDA_CONTEXT_BYTES, overhead_breakdown
 from ..spec import ModelSpec
 from ..units import format_bytes
-from ..weights import is_mxfp4_expert, stored_tensors, tp_replicated
+from ..weights import is_mxfp4_expert, stored_tensors, tp_matrix_share
 from .common import (
     ARCHITECTURE_CAPABILITY,
     EngineMemory,
@@ -98,7 +98,7 @@ def sglang_loaded_bytes(spec: ModelSpec, quant: str, tp: int = 1, gpu=None, cpu_
         name = t.name
         for pattern, fused in _FUSED:
             name = pattern.sub(fused, name)
-        share = ceil(t.nbytes / (1 if tp_replicated(t) else tp)) if t.is_matrix else t.nbytes
+        share = ceil(t.nbytes * tp_matrix_share(t, spec, tp)) if t.is_matrix else t.nbytes
         params[name] = params.get(name, 0) + (ceil(share * factor) if is_mxfp4_expert(t) else share)
         layer_of[name] = t.layer
     offloaded = 0

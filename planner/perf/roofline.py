@@ -32,6 +32,7 @@ from .step import (
     Engine,
     _weight_split,
     default_engine,
+    kv_replica_bytes,
     memory_efficiency,
     memory_step_seconds,
     prefill_compute_efficiency,
@@ -299,9 +300,10 @@ def tensor_parallel_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: 
     def allreduce(tokens):  # two a layer
         return 0.0 if n == 1 else 2 * spec.n_layers * (latency + 2 * (n - 1) / n * tokens * spec.d_model
                                                        * 2 / link)
-    # every rank reads its 1/n of the weights, and the matrices kept whole on every rank whole
+    # every rank reads its 1/n of the weights, the matrices kept whole on every rank whole, and a whole KV head's
+    # projections where n exceeds the KV heads
     read = (weight_bytes_read(spec, quant, tokens=batch) + (n - 1) * replicated_bytes(spec, quant)) / n \
-        + kv * kv_share
+        + kv_replica_bytes(spec, quant, n) + kv * kv_share
     eff = memory_efficiency(gpu, quant, engine, spec, backend=backend, efficiency=efficiency)
     comm = allreduce(batch)
     step = float(memory_step_seconds(read, gpu, eff, spec, engine, backend=backend)) + comm \

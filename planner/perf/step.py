@@ -4,7 +4,9 @@ efficiency lookups (profiles/efficiency.yaml)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
+from math import ceil
 
 import numpy as np
 
@@ -21,7 +23,7 @@ from ..gpus import GPU
 from ..quant.catalog import is_gguf_weights
 from ..spec import ModelSpec
 from ..tensors import vision_param_count
-from ..weights import stored_tensors, tp_replicated
+from ..weights import stored_tensors, tp_matrix_share, tp_replicated
 
 Engine = str  # a speed engine of planner.efficiency.SPEED_ENGINES
 
@@ -100,6 +102,17 @@ def _weight_split(spec: ModelSpec, quant: str) -> _WeightSplit:
 def replicated_bytes(spec: ModelSpec, quant: str) -> int:
     """Weight bytes a step reads whole on every tensor-parallel rank: MLA's down-projections and MoE routers."""
     return _weight_split(spec, quant).replicated
+
+
+@lru_cache(maxsize=4096)
+def kv_replica_bytes(spec: ModelSpec, quant: str, n: int) -> int:
+    """Weight bytes a step on one of `n` tensor-parallel ranks reads beyond 1/n of the key and value projections:
+    where n exceeds the KV heads each rank holds a whole KV head (weights.tp_matrix_share); 0 otherwise."""
+    if n <= spec.n_kv_heads or spec.mla is not None:
+        return 0
+    extra = sum(t.nbytes * (tp_matrix_share(t, spec, n) - Fraction(1, n)) for t in stored_tensors(spec, quant)
+                if t.is_matrix and not t.is_routed_expert and t.group != "vision" and not tp_replicated(t))
+    return ceil(extra)
 
 
 def experts_touched_fraction(spec: ModelSpec, tokens) -> np.ndarray | float:

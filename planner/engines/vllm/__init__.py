@@ -307,6 +307,8 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     per_request = hybrid.blocks_per_request(max_model_len) if hybrid else ceil(max_model_len / block_size)
     per_sequence = hybrid.blocks_per_request(context) if hybrid else ceil(context / block_size)
     concurrent = min(blocks // per_sequence, o["max_num_seqs"])
+    # the blocks the checks below ask for: one max_model_len request (and the null block), `batch` of `context`
+    needed = max(per_request + (release >= VLLM_NULL_BLOCK_CHECK_SINCE), batch * per_sequence)
     free_at_start = gpu_memory_bytes - o["cuda_context_bytes"]
 
     def gib(n: int) -> str:
@@ -342,6 +344,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                  else hybrid.printed_tokens(blocks) if hybrid else blocks * block_size,
                  "max_concurrency": blocks / per_request,
                  "max_model_len": max_model_len, "fits_max_model_len": 0 < available and blocks >= per_request,
+                 "kv_block_bytes": block_bytes[tight], "kv_blocks_needed": needed,
                  "free_at_start_bytes": free_at_start, "gpus": tp * pp * dp, "replicas": dp,
                  "expert_parallel_size": ep if expert_parallel else 1,
                  "moe_split": ep if spec.moe is not None else 1, "layers_per_gpu": stage_layers[tight],

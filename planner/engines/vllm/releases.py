@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from ...errors import WorkloadError, shown
 from ..common import arch_key, release_tuple
@@ -105,6 +106,15 @@ VLLM_PUBLISHED = frozenset(
 
 def vllm_release(version: str) -> tuple[int, ...]:
     """'0.6.3.post1' → (0, 6, 3); refuses what is not a vLLM release planner has rules for."""
+    return _release(version) if isinstance(version, str) else _parse_release(version)
+
+
+@lru_cache(maxsize=256)  # asked for every row of a fit table: the same few strings
+def _release(version: str) -> tuple[int, ...]:
+    return _parse_release(version)
+
+
+def _parse_release(version) -> tuple[int, ...]:
     text = str(version).strip()[:64]
     m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.(\d+))?(\.\d+)?((?:rc|\.?dev|a|b)\w*)?(?:[.+-][\w.+-]*)?", text)
     release = tuple(int(g or 0) for g in m.groups()[:3]) if m else None
