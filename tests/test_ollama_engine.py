@@ -272,7 +272,7 @@ def test_the_cli_takes_an_ollama_release_and_refuses_a_bad_one():
     bad = subprocess.run([sys.executable, "-m", "planner", "estimate", "meta-llama/Llama-3.1-8B", "--quant", "q4_k_m",
                           "--engine", "ollama", "--gpu", "rtx-4090", "--engine-version", "0.2"],
                          capture_output=True, text=True)
-    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "engine_version" in bad.stderr
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--engine-version" in bad.stderr
 
 
 def test_layers_the_estimate_places_but_llama_cpp_cannot_fit_are_refused(monkeypatch):
