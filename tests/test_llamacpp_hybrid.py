@@ -112,3 +112,24 @@ def test_the_cli_says_which_program_and_the_recurrent_state():
     out = subprocess.run([sys.executable, "-m", "planner", "estimate", "Qwen/Qwen3-8B", "--engine", "llama.cpp",
                           "--program", "library"], capture_output=True, text=True, check=True).stdout
     assert "llama.cpp (b9489, library)" in out
+
+
+def test_gated_deltanet_graphs_are_replayed_not_floored():
+    """Qwen3.5's graph replayed on Vulkan (no CUDA fusion) lands within 5.2 % and 8.5 % of the b9849 logs'
+    308.06 and 568.18 MiB (tests/fixtures/logs); Qwen3-Next's variant (beta and alpha from one projection, Q and K
+    repeated to the value heads) has no public log yet, and its replay stands above the FFN floor that would
+    otherwise be all planner has."""
+    from planner.engines.llamacpp.buffers import ffn_floor
+    from planner.engines.llamacpp.graph import ARCH_GRAPH, buffer_bytes
+
+    kw = dict(n_ubatch=2048, n_kv=8192, n_kv_swa=0, flash_attn=True, host_embd=False, cuda_fusion=False,
+              n_outputs=1, n_seqs=1)
+    assert abs(buffer_bytes(load_model("Qwen/Qwen3.5-35B-A3B"), **kw) / (308.06 * MIB) - 1) < 0.06
+    assert abs(buffer_bytes(load_model("Qwen/Qwen3.5-27B"), **kw) / (568.18 * MIB) - 1) < 0.09
+    nxt = load_model("Qwen/Qwen3-Next-80B-A3B-Instruct")
+    assert nxt.model_type in ARCH_GRAPH
+    replayed = buffer_bytes(nxt, **kw)
+    assert replayed > ffn_floor(nxt, 2048)
+    e = llamacpp_memory(nxt, quant="q4_k_m", kv_dtype="fp16", context=8192, n_ubatch=2048, n_batch=2048,
+                        flash_attn=True, backend="vulkan")
+    assert e.activation_bytes == replayed

@@ -135,6 +135,10 @@ ARCH_GRAPH = {
     # output rows taken after the final norm, so that the last layer's FFN runs on every token
     "qwen3_5_text": dict(gated_q=True, qk_norm=True, rows_after_norm=True),
     "qwen3_5_moe_text": dict(gated_q=True, qk_norm=True, rows_after_norm=True),
+    # Qwen3-Next (src/models/qwen3next.cpp, GGUFs with the split wqkv / wqkv_gate of today's converter): Qwen3.5's
+    # layers but for beta and alpha from one projection (CONT of each half) and Q and K repeated to the value heads
+    # (the fused op does not broadcast them there). No public log with its compute buffer checks this replay.
+    "qwen3_next": dict(gated_q=True, qk_norm=True, rows_after_norm=True, fused_ba=True, repeat_qk=True),
 }
 
 
@@ -214,7 +218,7 @@ def compute_graph(spec: ModelSpec, *, n_ubatch: int, n_kv: int, n_kv_swa: int, f
         cur = g.op(d * n * F32, inp, inplace=True)                     # RMS_NORM
         cur = g.op(d * n * F32, cur, weight, inplace=True)             # MUL by attn_norm
         if kind == "linear":                                           # a Gated DeltaNet layer: no KV cache
-            att = _gdn(g, spec.linear_attention, n, d, cur, weight, n_seqs, host)
+            att = _gdn(g, spec.linear_attention, n, d, cur, weight, n_seqs, host, a)
         else:
             att = _attention(g, s, a, cur, pos, rot_k, rot_v, host, cache, (k_idxs, v_idxs, mask),
                              flash_attn=flash_attn, n_kv=n_kv_l, streams=streams, f16_kv=f16_kv, weight=weight)
@@ -291,7 +295,7 @@ def _attention(g: Graph, s: Shape, a: dict, cur: int, pos: int, rot_k: int | Non
     return att
 
 
-def _gdn(g: Graph, la, n: int, d: int, cur: int, weight: int, n_seqs: int, host: dict) -> int:
+def _gdn(g: Graph, la, n: int, d: int, cur: int, weight: int, n_seqs: int, host: dict, a: dict) -> int:
     """A Gated DeltaNet layer from its normed input to its output projection, as llama.cpp's qwen35 graph builds it
     with the fused GATED_DELTA_NET op (qwen35.cpp build_layer_attn_linear, delta-net-base.cpp): the qkv projection,
     the recurrent cache's conv rows concatenated before it (CONCAT, SSM_CONV, SILU), Q and K L2-normed, the op's
@@ -308,9 +312,19 @@ def _gdn(g: Graph, la, n: int, d: int, cur: int, weight: int, n_seqs: int, host:
     x = g.op(conv * n * F32, x, inplace=True)                          # SILU
     q = g.op(key * n * F32, g.view(x))                                 # L2_NORM of Q's and K's views
     k = g.op(key * n * F32, g.view(x))
-    alpha = g.op(nv * n * F32, g.op(nv * n * F32, cur, weight), weight, inplace=True)  # ssm_alpha, ADD dt
+    if a.get("repeat_qk") and la.num_key_heads != la.num_value_heads:  # REPEAT to the value heads (qwen3next)
+        q = g.op(nv * la.key_head_dim * n * F32, g.view(q))
+        k = g.op(nv * la.key_head_dim * n * F32, g.view(k))
+    if a.get("fused_ba"):  # one projection of beta and alpha, each half made contiguous (qwen3next)
+        ba = g.op(2 * nv * n * F32, cur, weight)
+        beta = g.op(nv * n * F32, g.op(nv * n * F32, g.view(ba)), inplace=True)  # CONT, SIGMOID
+        alpha = g.op(nv * n * F32, g.op(nv * n * F32, g.view(ba)), weight, inplace=True)  # CONT, ADD dt
+    else:
+        alpha = g.op(nv * n * F32, g.op(nv * n * F32, cur, weight), weight, inplace=True)  # ssm_alpha, ADD dt
+        beta = None
     alpha = g.op(nv * n * F32, g.op(nv * n * F32, alpha, inplace=True), weight, inplace=True)  # SOFTPLUS, MUL a
-    beta = g.op(nv * n * F32, g.op(nv * n * F32, cur, weight), inplace=True)  # ssm_beta, SIGMOID
+    if beta is None:
+        beta = g.op(nv * n * F32, g.op(nv * n * F32, cur, weight), inplace=True)  # ssm_beta, SIGMOID
     out = g.op((value * n + n_seqs * nv * la.key_head_dim * la.value_head_dim) * F32,
                q, k, g.view(x), alpha, beta, state)                    # GATED_DELTA_NET: output and new state
     g.view(weight, g.view(out))                                        # CPY of the new state into the cache

@@ -151,7 +151,9 @@ def ollama_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_byte
                   device_vendor={"metal": "apple", "rocm": "amd"}.get(library, "nvidia"),
                   **({"n_batch": num_batch, "n_ubatch": num_batch} if num_batch != OLLAMA_NUM_BATCH
                      or since(release, "llama_server") else {}),
-                  kv_unified=rules["unified_kv"] and slots > 1 if split else None)
+                  kv_unified=rules["unified_kv"] and slots > 1 if split else None,
+                  # its runner: llama.cpp's library until 0.29, llama-server from 0.30 (one output row per slot)
+                  program="llama-server" if since(release, "llama_server") else "library")
     common["sliding_cells"] = go_swa_cells(release, spec, num_ctx, slots, num_batch, flash)  # its own engine's rule
     if spec.mla is not None:  # Ollama's library files of MLA models predate llama.cpp's MLA conversion (its 0.32.13
         # runs deepseek-coder-v2:16b with K n_head·192 and V n_head·128): every head cached, unless a file read says
