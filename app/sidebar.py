@@ -271,9 +271,10 @@ def _engine_controls(state: dict, spec) -> None:
                help="llama.cpp's --override-tensor: every tensor whose GGUF name the regex finds stays in system "
                "RAM; several patterns separated by commas.")
         widget("selectbox", "program", "program", where=box, options=["llama-server", "library"],
-               help="What runs the model. llama-server (and llama-cli from b9927, which runs one) reserves its "
-               "compute graph for one output row per slot from b9460; the library's programs (llama-cpp-python, "
-               "llama-bench) keep a row for every token of a ubatch, a larger compute buffer.")
+               help="What runs the model. llama-server (and llama-cli, which runs its server context from b7348) "
+               "reserves its compute graph for one output row per slot from b9460, and runs 4 slots when -np is "
+               "unset; the library's programs (llama-cpp-python, llama-bench) keep a row for every token of a "
+               "ubatch, a larger compute buffer. Without speculative decoding.")
         widget("checkbox", "no_op_offload", "--no-op-offload", where=box,
                help="Weights kept in system RAM then run on the CPU for a prompt too. By default (from b2454) a "
                "prompt's ubatch copies them to the GPU and runs there: faster prompts, a compute buffer that holds "

@@ -16,22 +16,25 @@ from planner.engines.llamacpp.recurrent import rs_row_bytes
 MIB = 2**20
 
 
-def test_the_recurrent_state_is_a_cell_per_sequence_of_f32_rows():
-    """A public llama-server log of Qwen3.5-35B-A3B with 4 slots prints 'llama_memory_recurrent: size = 251.25 MiB
-    (4 cells, 40 layers, 4 seqs), R (f32): 11.25 MiB, S (f32): 240.00 MiB'; the b9849 log in tests/fixtures/logs
-    (one slot) 62.81 MiB, R 2.81 + S 60.00. Its 30 Gated DeltaNet layers: conv rows of 3 × 8,192 channels and 32
-    heads of 128 × 128 state, f32 (llama-hparams.cpp n_embd_r / n_embd_s)."""
+def test_the_recurrent_state_is_a_cell_per_slot_of_f32_rows():
+    """The b9849 log of Qwen3.5-35B-A3B with -np 1 (tests/fixtures/logs) prints 'llama_memory_recurrent: size =
+    62.81 MiB (1 cells, 40 layers, 1 seqs 0 rs_seq), R (f32): 2.81 MiB, S (f32): 60.00 MiB': its 30 Gated DeltaNet
+    layers, conv rows of 3 × 8,192 channels and 32 heads of 128 × 128 state, f32 (llama-hparams.cpp n_embd_r /
+    n_embd_s). llama-server with -np unset runs 4 slots (server.cpp: "n_parallel is set to auto, using n_parallel = 4
+    and kv_unified = true"), a cell each, though one request is served; the library's context has the batch's."""
     spec = load_model("Qwen/Qwen3.5-35B-A3B")
     assert rs_row_bytes(spec, "linear") == (3 * 8192 + 128 * 32 * 128) * 4
     assert rs_row_bytes(spec, "full") == 0
     kw = dict(quant="q4_k_m", kv_dtype="fp16", context=8192, flash_attn=True)
-    four = llamacpp_memory(spec, batch=4, **kw).details
-    assert four["rs_cells"] == 4 and four["rs_bytes"] == 251.25 * MIB
-    assert 4 * 30 * 3 * 8192 * 4 == 11.25 * MIB  # the R part
-    one = llamacpp_memory(spec, batch=1, **kw)
-    assert one.details["rs_bytes"] == 62.8125 * MIB
+    one = llamacpp_memory(spec, n_parallel=1, **kw)
+    assert one.details["rs_cells"] == 1 and one.details["rs_bytes"] == 62.8125 * MIB
+    auto = llamacpp_memory(spec, **kw).details
+    assert auto["rs_cells"] == auto["n_seq_max"] == 4 and auto["rs_bytes"] == 4 * 62.8125 * MIB
+    assert auto["kv_cells"] == one.details["kv_cells"] == 8192  # one unified cache of the workload's cells
+    assert llamacpp_memory(spec, program="library", **kw).details["rs_cells"] == 1
+    assert llamacpp_memory(spec, engine_version="b6900", **kw).details["rs_cells"] == 1  # before auto slots
     # constant in context: only the attention layers' KV grows
-    longer = llamacpp_memory(spec, batch=1, **{**kw, "context": 32768})
+    longer = llamacpp_memory(spec, n_parallel=1, **{**kw, "context": 32768})
     assert longer.details["rs_bytes"] == one.details["rs_bytes"]
     assert longer.kv_cache_bytes - one.kv_cache_bytes == (32768 - 8192) * 10 * 2 * 2 * 256 * 2
 
@@ -52,14 +55,14 @@ def test_mamba_layers_of_jamba_keep_d_inner_rows():
     m1 = spec.mamba1
     assert rs_row_bytes(spec, "mamba1") == ((m1.conv_kernel - 1) + m1.d_state) * m1.d_inner * 4
     kinds = spec.layer_kinds()
-    d = llamacpp_memory(spec, quant="q4_k_m", kv_dtype="fp16", context=4096, batch=2).details
+    d = llamacpp_memory(spec, quant="q4_k_m", kv_dtype="fp16", context=4096, batch=2, n_parallel=2).details
     assert d["rs_bytes"] == 2 * kinds.count("mamba1") * rs_row_bytes(spec, "mamba1")
 
 
 def test_layers_left_in_system_ram_keep_their_state_there():
     spec = load_model("Qwen/Qwen3.5-27B")
-    whole = llamacpp_memory(spec, quant="q4_k_m", kv_dtype="fp16", context=8192).details
-    half = llamacpp_memory(spec, quant="q4_k_m", kv_dtype="fp16", context=8192, n_gpu_layers=33).details
+    whole = llamacpp_memory(spec, quant="q4_k_m", kv_dtype="fp16", context=8192, n_parallel=1).details
+    half = llamacpp_memory(spec, quant="q4_k_m", kv_dtype="fp16", context=8192, n_gpu_layers=33, n_parallel=1).details
     assert whole["host_rs_bytes"] == 0 and whole["rs_bytes"] == 149.625 * MIB
     assert 0 < half["host_rs_bytes"] < half["rs_bytes"] + half["host_rs_bytes"] == whole["rs_bytes"]
 
@@ -108,7 +111,7 @@ def test_the_cli_says_which_program_and_the_recurrent_state():
                           "--quant", "q4_k_m", "--context", "8K", "--gpu", "rtx-4090", "--batch", "2"],
                          capture_output=True, text=True, check=True).stdout
     assert "llama.cpp (b9489, llama-server)" in out
-    assert "recurrent state 299.25 MiB (f32, 2 cell(s): one per sequence, whatever n_ctx)" in out
+    assert "recurrent state 598.50 MiB (f32, 4 cell(s): one per slot, whatever n_ctx)" in out
     out = subprocess.run([sys.executable, "-m", "planner", "estimate", "Qwen/Qwen3-8B", "--engine", "llama.cpp",
                           "--program", "library"], capture_output=True, text=True, check=True).stdout
     assert "llama.cpp (b9489, library)" in out
@@ -133,3 +136,20 @@ def test_gated_deltanet_graphs_are_replayed_not_floored():
     e = llamacpp_memory(nxt, quant="q4_k_m", kv_dtype="fp16", context=8192, n_ubatch=2048, n_batch=2048,
                         flash_attn=True, backend="vulkan")
     assert e.activation_bytes == replayed
+
+
+def test_builds_before_the_fused_gated_deltanet_op_take_the_floor_and_logs_set_the_output_rows():
+    """The replayed Gated DeltaNet graph is the fused GATED_DELTA_NET op's (CUDA from b8233, PR #19504); an earlier
+    build runs the unfused chunked graph, which planner does not replay. A log's printed n_outputs_max (a
+    speculative decoder adds its drafts' rows) is taken as printed."""
+    from planner.engines.llamacpp.buffers import FLOOR_TO_PEAK, ffn_floor
+
+    spec = load_model("Qwen/Qwen3.5-27B")
+    kw = dict(quant="q4_k_m", kv_dtype="fp16", context=8192, n_parallel=1, flash_attn=True)
+    early = llamacpp_memory(spec, engine_version="b8000", **kw).activation_bytes
+    assert early == max(round(ffn_floor(spec, 512) * FLOOR_TO_PEAK["dense"]), 248320 * 512 * 4)  # all rows' logits
+    assert llamacpp_memory(spec, engine_version="b8233", **kw).details["graph_outputs"] == 512
+    one = llamacpp_memory(spec, **kw)
+    drafts = llamacpp_memory(spec, n_outputs_max=17, **kw)
+    assert one.details["graph_outputs"] == 1 and drafts.details["graph_outputs"] == 17
+    assert drafts.activation_bytes > one.activation_bytes

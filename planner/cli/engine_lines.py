@@ -115,13 +115,14 @@ def engine_lines(e, unit: str) -> list[str]:
         overflow = ([f"  n_ctx_per_seq ({per_seq:,}) > n_ctx_train ({d['n_ctx_train']:,}): llama.cpp runs it and warns "
                      "of a training-context overflow; past the trained length quality needs RoPE scaling "
                      "(--rope-scaling yarn)"] if per_seq > d["n_ctx_train"] else [])
-        return [f"llama.cpp ({d['engine_version']}, {d['program']}): n_ctx {d['n_ctx']:,} over {d['n_parallel']} "
-                "slot(s), "
+        slots = d.get("n_seq_max", d["n_parallel"])
+        return [f"llama.cpp ({d['engine_version']}, {d['program']}): n_ctx {d['n_ctx']:,} over {slots} slot(s)"
+                + (" (-np unset: llama-server's 4, one unified cache)" if slots > d["n_parallel"] else "") + ", "
                 f"{d['kv_cells']:,} KV cells, "
                 f"K ({d['type_k']}) {d['kv_k_bytes'] / mib:.2f} MiB, "
                 f"V ({d['type_v']}) {d['kv_v_bytes'] / mib:.2f} MiB; flash attention {fa}"
                 + (f"; recurrent state {(d['rs_bytes'] + d['host_rs_bytes']) / mib:.2f} MiB (f32, "
-                   f"{d['rs_cells']} cell(s): one per sequence, whatever n_ctx)" if "rs_cells" in d else ""),
+                   f"{d['rs_cells']} cell(s): one per slot, whatever n_ctx)" if "rs_cells" in d else ""),
                 f"  {min(d['n_gpu_layers'], d['n_layers_model'])}/{d['n_layers_model']} layers on the GPU"
                 + (f"; the routed experts of the first {d['n_cpu_moe']} layers in system RAM (--n-cpu-moe "
                    f"{d['n_cpu_moe']})" if d.get("n_cpu_moe") else "")

@@ -36,7 +36,7 @@ ENGINE_OPTIONS = {
                "chunked_prefill_size", "cpu_offload_gb"),
     "llama.cpp": ("engine_version", "fit", "backend", "n_ctx", "n_batch", "n_ubatch", "n_parallel", "n_gpu_layers",
                   "n_cpu_moe", "override_tensor", "op_offload", "flash_attn", "kv_unified", "type_v", "mmproj",
-                  "mla_gguf", "program"),
+                  "mla_gguf", "program", "n_outputs_max"),
     "ollama": ("engine_version", "gpu_memory_bytes", "num_ctx", "num_parallel", "num_gpu", "num_batch", "kv_cache_type",
                "flash_attn"),
     "transformers": ("cache", "max_cache_len"),

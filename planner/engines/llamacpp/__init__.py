@@ -16,7 +16,10 @@ from .buffers import compute_buffer, fattn_f16, host_inputs
 from .graph import LLAMACPP_SWA
 from .recurrent import rs_cells, rs_row_bytes
 from .releases import (
+    LLAMA_SERVER_AUTO_SLOTS,
+    LLAMACPP_AUTO_SLOTS,
     LLAMACPP_FA_F16_RESERVED,
+    LLAMACPP_FUSED_GDN,
     LLAMACPP_MLA_LATENT,
     LLAMACPP_NO_OP_OFFLOAD,
     LLAMACPP_OP_OFFLOAD,
@@ -123,11 +126,16 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     mmproj (--mmproj FILE): a vision model's image encoder, loaded from its own 16-bit file onto the GPU beside the
     layers (--mmproj-offload, the default; with no layer on the GPU it stays in system RAM); the encoder's compute
     buffer, taken when an image is encoded, is not counted.
+    program: "llama-server" (default) or "library" (llama-cpp-python, llama-bench): from b9460 llama-server reserves
+    its graph for one output row per slot (releases.LLAMACPP_OUTPUTS_MAX), the library for every token of a ubatch;
+    n_outputs_max sets those rows as a log prints them (a speculative decoder's drafts add rows). With -np unset
+    llama-server runs 4 slots over one unified cache (from b6925): the cells stay the workload's, the slots count
+    for each one's recurrent state and output row.
     """
     defaults = {"n_batch": 2048, "n_ubatch": 512, "flash_attn": None, "n_gpu_layers": spec.n_layers + 1,
                 "n_cpu_moe": 0, "engine_version": None, "override_tensor": None,
                 "n_parallel": None, "n_ctx": None, "kv_unified": None, "type_v": None, "backend": "cuda",
-                "op_offload": True, "mmproj": False, "mla_gguf": None, "program": "llama-server"}
+                "op_offload": True, "mmproj": False, "mla_gguf": None, "program": "llama-server", "n_outputs_max": None}
     o = engine_options("llama.cpp", options, defaults, minimum={"n_gpu_layers": 0, "n_cpu_moe": 0},
                        maximum={"n_batch": MAX_CONTEXT, "n_ubatch": MAX_CONTEXT, "n_gpu_layers": 2**31 - 1,
                                 "n_cpu_moe": 2**31 - 1})
@@ -137,7 +145,7 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     mla_gguf = o.pop("mla_gguf")
     if spec.mla is not None:  # shown with the engine's details: a profile is taken as converted today
         o["mla_gguf"] = mla_gguf_of(spec) if mla_gguf is None else flag("mla_gguf", mla_gguf)
-    for key, high in (("n_parallel", LLAMA_MAX_SEQ), ("n_ctx", MAX_CONTEXT)):  # None: derived from the workload
+    for key, high in (("n_parallel", LLAMA_MAX_SEQ), ("n_ctx", MAX_CONTEXT), ("n_outputs_max", MAX_CONTEXT)):
         if o[key] is not None:
             positive_int(key, o[key], high)
     if o["backend"] not in BACKENDS:
@@ -150,8 +158,13 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
         o["override_tensor"] = ot if isinstance(ot, str) else ",".join(ot)
     build = llamacpp_build(o["engine_version"])
     rules = llamacpp_rules(build)
+    # llama-server with -np unset: 4 slots over one unified cache (releases.LLAMACPP_AUTO_SLOTS)
+    auto_slots = o["n_parallel"] is None and o["program"] == "llama-server" and build >= LLAMACPP_AUTO_SLOTS
+    if auto_slots and o["kv_unified"] is None:
+        o["kv_unified"] = True
     _versioned_defaults(o, rules, build)
     np_, n_ctx = _slots(spec, o, context, batch)
+    n_seq = max(np_, LLAMA_SERVER_AUTO_SLOTS) if auto_slots else np_  # n_seq_max: the slots, busy or not
     type_k = kv_dtype
     type_v = kv_dtype if o["type_v"] is None else get_kv_dtype(o["type_v"], "type_v").name
     if type_v not in ("fp32", "fp16", "bf16", "q8_0", "q4_0"):
@@ -160,8 +173,9 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
         raise WorkloadError(f"type_v {type_v!r} is quantized, which llama.cpp allows only with flash_attn")
     n_ubatch = min(o["n_ubatch"], o["n_batch"], n_ctx)
     # the output rows the graph is reserved for: llama-server's n_parallel from b9460 (releases.LLAMACPP_OUTPUTS_MAX)
-    n_outputs = min(n_ubatch, o["n_batch"], np_) if o["program"] == "llama-server" and build >= LLAMACPP_OUTPUTS_MAX \
-        else n_ubatch
+    n_outputs = n_ubatch if o["n_outputs_max"] is None else min(n_ubatch, o["n_outputs_max"])
+    if o["n_outputs_max"] is None and o["program"] == "llama-server" and build >= LLAMACPP_OUTPUTS_MAX:
+        n_outputs = min(n_ubatch, o["n_batch"], n_seq)
     unified = o["kv_unified"] or np_ == 1
     n_ctx_padded, per_stream = kv_cells(rules, n_ctx, np_, unified, o["flash_attn"])
     streams = 1 if unified else np_
@@ -187,7 +201,7 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     # layers >= gpu_first run on the GPU
     gpu_first, output_on_gpu = gpu_placement(spec.n_layers, o["n_gpu_layers"], output_first=output_first)
     kv_gpu = kv_host = rs_gpu = rs_host = 0
-    rs_n = rs_cells(np_)  # a hybrid model's recurrent cache: a cell per sequence (recurrent.py)
+    rs_n = rs_cells(n_seq)  # a hybrid model's recurrent cache: a cell per slot (recurrent.py)
     for i, kind in enumerate(kinds):
         n = 0 if kind in STATE_ONLY_KINDS else (swa_cells_ if kind == "sliding" else cells) * (row_k + row_v)
         kv_gpu, kv_host = (kv_gpu + n, kv_host) if i >= gpu_first else (kv_gpu, kv_host + n)
@@ -233,7 +247,9 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     reserved = build >= LLAMACPP_FA_F16_RESERVED
     compute = compute_buffer(spec, o, n_ubatch, per_stream, swa_cells_ // streams, type_k, type_v,
                               host_weights, largest_copy, fattn=fattn if reserved else (False, False, 0),
-                              streams=streams, n_outputs=n_outputs, n_seqs=np_ if spec.recurrent else 1) \
+                              streams=streams, n_outputs=n_outputs, n_seqs=n_seq if spec.recurrent else 1,
+                              replay=spec.linear_attention is None or build >= LLAMACPP_FUSED_GDN[
+                                  "metal" if device_vendor == "apple" else o["backend"]]) \
         if w_gpu else 0
     fa_pool = fattn[2] if w_gpu and not reserved else 0
     if not output_on_gpu and offloads_ops and n_outputs >= OP_OFFLOAD_MIN_BATCH:
@@ -246,7 +262,7 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
         compute = max(compute, lm_head + n_outputs * (spec.vocab_size + spec.d_model) * 4)
     host_compute = host_inputs(spec, build, n_ubatch, per_stream, swa_cells_ // streams if "sliding" in kinds else 0,
                                 o["flash_attn"])
-    output = spec.vocab_size * np_ * 4
+    output = spec.vocab_size * n_seq * 4
     return EngineMemory(
         engine="llama.cpp", weights_bytes=w_gpu, kv_cache_bytes=kv_gpu + rs_gpu, activation_bytes=compute + fa_pool,
         max_concurrent=np_,
@@ -268,8 +284,9 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
                  "host_moved_bytes": w_host - embd + kv_host + rs_host
                  + (embd if spec.tie_embeddings and not output_on_gpu else 0),
                  **{k: v for k, v in o.items() if k not in ("type_v", "n_ctx", "n_parallel", "engine_version")
-                    and not (k == "override_tensor" and v is None)},
-                 "n_parallel": np_, "n_ctx_padded": n_ctx_padded, "output_first": output_first,
+                    and not (k in ("override_tensor", "n_outputs_max") and v is None)},
+                 "n_parallel": np_, "n_seq_max": n_seq, "graph_outputs": n_outputs, "n_ctx_padded": n_ctx_padded,
+                 "output_first": output_first,
                  "output_on_gpu": output_on_gpu,
                  # what a prompt ubatch copies to the GPU when every layer runs there (op offload); absent with a
                  # layer left in host memory, whose attention runs on the CPU, or without op offload, where the

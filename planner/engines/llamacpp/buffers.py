@@ -9,6 +9,12 @@ from .graph import ARCH_GRAPH, buffer_bytes, fattn_f16_bytes
 from .releases import LLAMACPP_EMBD_INPUT, LLAMACPP_F16_MASK, LLAMACPP_SET_ROWS
 
 QUANTIZED_CACHE = ("q8_0", "q4_0")
+# Where planner replays no graph, ffn_floor stands for the compute buffer's peak once llama-server keeps one output
+# row per slot; the replayed graphs peak above it by up to these ratios (one output row, ubatches of 512 and 2,048,
+# flash attention, CUDA fusion; graph.py): dense, Qwen3-8B's 1.18 (Llama-3.1-8B 1.16, Phi-3-mini 1.13, Gemma 3 27B
+# 1.12); MoE, Qwen3-30B-A3B's 1.43 (Mixtral 1.39, Qwen3-235B-A22B 1.37, gpt-oss 1.22). The floor is raised to the
+# largest of its kind, so that an architecture planner cannot replay is not taken as lighter than those it can.
+FLOOR_TO_PEAK = {"dense": 1.18, "moe": 1.43}
 
 
 def ffn_floor(spec: ModelSpec, n: int) -> int:
@@ -64,9 +70,10 @@ def fattn_f16(spec: ModelSpec, o: dict, n_kv: int, streams: int, type_k: str, ty
 def compute_buffer(spec: ModelSpec, o: dict, n_ubatch: int, n_kv: int, n_kv_swa: int, type_k: str,
                     type_v: str, host_weights: tuple = (), largest_copy: int = 0, *,
                     fattn: tuple[bool, bool, int] = (False, False, 0), streams: int = 1,
-                    n_outputs: int | None = None, n_seqs: int = 1) -> int:
+                    n_outputs: int | None = None, n_seqs: int = 1, replay: bool = True) -> int:
     """The device's compute buffer: ggml-alloc replayed on llama.cpp's graph of one ubatch (graph.py, alloc.py)
-    where planner has the architecture's graph; otherwise, and as a floor on CUDA, the analytic peak.
+    where planner has the architecture's graph (and, for a Gated DeltaNet model, the build runs the fused op it
+    replays: releases.LLAMACPP_FUSED_GDN); otherwise, and as a floor on CUDA, the analytic peak.
 
     Replayed, the CPU backend's buffer is within 64 KiB of llama.cpp's on 94 of 101 measured runs and within 5 %
     on all (profiles/measurements/llamacpp-cpu.jsonl). On a GPU the embeddings input stays in host memory; GPU
@@ -103,8 +110,8 @@ def compute_buffer(spec: ModelSpec, o: dict, n_ubatch: int, n_kv: int, n_kv_swa:
     if largest_copy:
         k = spec.moe.experts_per_token if spec.moe else 1
         analytic = max(analytic, largest_copy + n_ubatch * (d_ff + spec.d_model) * k * 4)
-    if spec.model_type not in ARCH_GRAPH:
-        return analytic
+    if spec.model_type not in ARCH_GRAPH or not replay:  # no graph to replay: the floor raised to a replayed peak
+        return max(analytic, round(ffn_floor(spec, n_ubatch) * FLOOR_TO_PEAK["moe" if spec.moe else "dense"]))
     replayed = buffer_bytes(spec, n_ubatch=n_ubatch, n_kv=n_kv, n_kv_swa=n_kv_swa, flash_attn=o["flash_attn"],
                             rotate_k=type_k in QUANTIZED_CACHE, rotate_v=type_v in QUANTIZED_CACHE,
                             host_embd=o["backend"] == "cpu", cuda_fusion=o["backend"] == "cuda",

@@ -137,7 +137,9 @@ ARCH_GRAPH = {
     "qwen3_5_moe_text": dict(gated_q=True, qk_norm=True, rows_after_norm=True),
     # Qwen3-Next (src/models/qwen3next.cpp, GGUFs with the split wqkv / wqkv_gate of today's converter): Qwen3.5's
     # layers but for beta and alpha from one projection (CONT of each half) and Q and K repeated to the value heads
-    # (the fused op does not broadcast them there). No public log with its compute buffer checks this replay.
+    # (the fused op does not broadcast them there). Its output rows are taken after the final norm from b10238 (PR
+    # #25589), at the last layer before: the last FFN on every token is the larger of the two, kept for all builds.
+    # No public log with its compute buffer checks this replay; GGUFs of the legacy ssm_in layout are not modelled.
     "qwen3_next": dict(gated_q=True, qk_norm=True, rows_after_norm=True, fused_ba=True, repeat_qk=True),
 }
 

@@ -15,8 +15,9 @@ conversion/qwen.py Qwen3NextModel: ssm_d_inner = linear_value_head_dim × linear
 linear_key_head_dim, ssm_n_group = linear_num_key_heads):
   n_embd_r = (d_conv − 1) × (d_inner + 2 × n_group × d_state)   (Mamba-1: n_group 0)
   n_embd_s = d_state × d_inner
-A public log of Qwen3.5-35B-A3B with 4 slots: "size = 251.25 MiB (4 cells, 40 layers, 4 seqs), R (f32): 11.25 MiB,
-S (f32): 240.00 MiB" — its 30 Gated DeltaNet layers at 24,576 + 524,288 floats a cell, to the digit.
+A b9849 log of Qwen3.5-35B-A3B with -np 1 (tests/fixtures/logs/llama.cpp-qwen3.5-35b-a3b-udq4kxl-b9849-vulkan-rtx3090):
+"size = 62.81 MiB (1 cells, 40 layers, 1 seqs 0 rs_seq), R (f32): 2.81 MiB, S (f32): 60.00 MiB" — its 30 Gated
+DeltaNet layers at 24,576 + 524,288 floats a cell, to the digit.
 """
 
 from __future__ import annotations

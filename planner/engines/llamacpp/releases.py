@@ -24,9 +24,11 @@ LLAMACPP_RULES: each row holds from its build until the next row's. The columns:
                "llama: offload output layer to GPU first", b7467).
 Oldest build modelled: b1619 (PR #4309 "per-layer KV cache"), from which each layer's cells sit where its weights
 do. Older builds kept the cache on the host unless every layer was offloaded; planner refuses them.
-Not versioned: the compute buffer (replayed on the current graph, planner.engines.llamacpp.graph), and
-llama-server's default of 4 slots sharing one unified cache when -np is unset (b6925, PR #16736): planner's slots are
-the workload's batch or n_parallel. check-log applies the build a log prints (planner.measure.logs.llamacpp).
+Not versioned: the compute buffer's graph (replayed on the current graph, planner.engines.llamacpp.graph), but for
+its output rows (LLAMACPP_OUTPUTS_MAX). llama-server's default of 4 slots sharing one unified cache when -np is unset
+(b6925, PR #16736, tools/server/server.cpp: "n_parallel is set to auto, using n_parallel = 4 and kv_unified = true"):
+the cache holds the workload's batch × context cells, and the 4 slots count where a slot holds something of its own
+(a hybrid's recurrent state, the output rows). check-log applies the build a log prints (planner.measure.logs.llamacpp).
 """
 
 from __future__ import annotations
@@ -54,6 +56,13 @@ LLAMACPP_FA_F16_RESERVED = 9489
 # Qwen3.5-35B-A3B (-np 1 -ub 2048) prints "n_outputs_max = 1" and a 308 MiB compute buffer where 2,048 rows of its
 # 248,320 logits alone would be 1,940 MiB.
 LLAMACPP_OUTPUTS_MAX = 9460
+# The fused GATED_DELTA_NET op that planner's Gated DeltaNet graph replays (graph._gdn), by backend: PR #19504
+# (c5a778891, b8233: CPU and CUDA, which ROCm builds), Metal's chunked path PR #20340 (d28961d81, b8299), Vulkan PR
+# #20334 (deee23863, b8317). Earlier builds run the unfused chunked graph (delta-net-base.cpp
+# build_delta_net_chunking), whose intermediates planner does not replay: the analytic floor stands for them.
+LLAMACPP_FUSED_GDN = {"cuda": 8233, "cpu": 8233, "metal": 8299, "vulkan": 8317}
+LLAMACPP_AUTO_SLOTS = 6925  # PR #16736: llama-server's -np defaults to auto, 4 slots over one unified cache
+LLAMA_SERVER_AUTO_SLOTS = 4
 PROGRAMS = ("llama-server", "library")  # what runs the model: the server, or the library through its own context
 LLAMACPP_OP_OFFLOAD = 2454  # PR #6083 "backend : offload large batches to GPU" (commit 2bf8d0f, 2024-03-18)
 LLAMACPP_NO_OP_OFFLOAD = 5346  # PR #13386 "--no-op-offload" (commit 7f323a589): the offload above can be turned off

@@ -46,8 +46,9 @@ _IK_FORK = re.compile(rf"{_CTX}:\s+(?:mla_attn|attn_max_b|fused_moe|ser)\s+=")
 
 def _program(text: str, s: dict) -> str:
     """What ran a log of b9460 or later (releases.LLAMACPP_OUTPUTS_MAX): n_outputs_max (printed from b9464) is
-    n_parallel under llama-server and n_batch through the library; without it, llama-server's own lines tell it from
-    a program of the library (llama-cpp-python, llama-bench)."""
+    n_parallel (times a speculative decoder's drafts) under llama-server and llama-cli, which runs its server context,
+    and n_batch through the library; without it, the server's own lines tell it from a program of the library
+    (llama-cpp-python, llama-bench)."""
     if "n_outputs_max" in s and "n_batch" in s:
         return "library" if s["n_outputs_max"] >= s["n_batch"] > s.get("n_seq_max", 1) else "llama-server"
     return "llama-server" if _SERVER.search(text) else "library"
@@ -269,6 +270,8 @@ def check_llamacpp(text: str, spec, quant: str, *, size_is_input: bool = False,
         s["version"] = f"b{newest} at the latest (dated by its lines)"
     if llamacpp_build(kw.get("engine_version")) >= LLAMACPP_OUTPUTS_MAX:  # what reserved the graph's output rows
         kw["program"] = s["program"] = _program(text, s)
+        if "n_outputs_max" in s:  # as printed (from b9464): a speculative decoder's drafts add rows
+            kw["n_outputs_max"] = s["n_outputs_max"]
     if "flash_attn" not in s:  # printed since llama.cpp has flash attention (ggml-org/llama.cpp PR 5021, April
         kw["flash_attn"] = s["flash_attn"] = False  # 2024): a log without the line is of a build without it
     if "kv_unified" not in s and slots > 1:
