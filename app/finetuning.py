@@ -138,4 +138,5 @@ def draw_controls(where) -> None:
            disabled=not adapters, help="all-linear: every linear layer of the decoder (peft's shorthand).")
     widget("selectbox", "distribution", "Distribution", where=row[2], options=train_choices("distribution"),
            disabled=n == 1, help="ddp: every GPU holds everything; zero1/2/3 shard the optimizer states, then the "
-           "gradients, then the weights; fsdp: PyTorch's full sharding, as zero3.")
+           "gradients, then the weights; fsdp: PyTorch's full sharding of all three, as zero3, but with no fp32 "
+           "master copy beside the weights.")

@@ -403,3 +403,78 @@ def test_lora_module_names_are_the_ones_transformers_gives_the_model(model):
 def test_lora_targets_the_model_lacks_are_refused(model, targets, message):
     with pytest.raises(WorkloadError, match=message):
         train_estimate(model, method="lora", lora_targets=targets)
+
+
+def test_fsdp_with_mixed_precision_holds_fp32_shards_and_no_autocast_copy():
+    """accelerate turns mixed_precision="bf16" into FSDP's MixedPrecision(param_dtype=reduce_dtype=bf16) (state.py
+    AcceleratorState: fsdp_plugin.set_mixed_precision; utils/dataclasses.py FullyShardedDataParallelPlugin
+    .set_mixed_precision), FSDP2 by the Trainer's default (transformers 5.24 training_args.py: fsdp_config "version"
+    2) over parameters upcast to fp32 (accelerate utils/fsdp_utils.py fsdp2_prepare_model). Each unit is
+    all-gathered in bf16 (torch _fully_shard/_fsdp_param.py, _to_dtype_if_needed(..., param_dtype)), so autocast
+    casts nothing (ATen autocast_mode.cpp cached_cast: `arg.scalar_type() != to_type`) and the fp32 shard is the
+    parameter: 4 + 4 (fp32 gradient) + 8 (Adam) = 16 bytes a parameter over the GPUs, DeepSpeed's 18 less its
+    bf16 weights, plus the gathered lm_head (bf16 weights and gradient). Llama-3.1-8B over 16 L4s fits (it was
+    counted at 29.26 GiB with every linear's autocast copy)."""
+    p, head = 8_030_261_248, 128256 * 4096
+    kw = dict(method="full", precision="mixed", gradient_checkpointing=True, n_gpus=16, gpu="l4")
+    fsdp = train_estimate("meta-llama/Llama-3.1-8B", distribution="fsdp", **kw)
+    zero = train_estimate("meta-llama/Llama-3.1-8B", distribution="zero3", **kw)
+    assert fsdp.components["weights"] == 4 * p // 16 + 2 * 2 * head == 4_108_911_616
+    assert fsdp.components["master_weights"] == 0
+    assert fsdp.components["optimizer_states"] == p - 4 * p // 16  # fp32 gradient and Adam's two moments
+    assert fsdp.peak_phase == zero.peak_phase == "loss"
+    assert zero.total_bytes - fsdp.total_bytes == 2 * p // 16
+    assert fsdp.fits and round(fsdp.total_bytes / 2**30, 2) == 14.83
+    # 64 GPUs: only the gathered lm_head and the activations are left beside 16 bytes / 64
+    many = train_estimate("meta-llama/Llama-3.1-8B", distribution="fsdp", **{**kw, "n_gpus": 64})
+    assert many.components["weights"] == 4 * p // 64 + 4 * head and many.fits
+
+
+def test_fsdp_with_mixed_precision_gathers_adapters_and_base_in_bf16_too():
+    """FSDP's param_dtype casts every floating parameter it gathers, a frozen fp32 base's included: LoRA over an
+    fp32 base under FSDP keeps none of autocast's copies that one GPU keeps (activations.adapter_weight_copy_bytes)."""
+    from planner.training.estimate import kept_weight_copies
+
+    spec = load_model("meta-llama/Llama-3.1-8B")
+    kw = dict(method="lora", precision="mixed", gradient_checkpointing=False)
+    single = make_setup(**kw)
+    fsdp = make_setup(**kw, distribution="fsdp", n_gpus=8)
+    assert kept_weight_copies(spec, single, model_states(spec, single).trainable_params) > 14 * 2**30
+    assert kept_weight_copies(spec, fsdp, model_states(spec, fsdp).trainable_params) == 0
+
+
+@pytest.fixture
+def embedding_last(monkeypatch):
+    """weight_tensors with the token embedding moved to the end, the training caches cleared around it."""
+    from planner.training import states
+
+    def reordered(spec):
+        ts = weight_tensors(spec)
+        return tuple(t for t in ts if t.role != "token_embd") + tuple(t for t in ts if t.role == "token_embd")
+
+    caches = (states.model_states, states.trainable_shapes, states.lora_targets)
+    for c in caches:
+        c.cache_clear()
+    monkeypatch.setattr(states, "weight_tensors", reordered)
+    yield
+    for c in caches:
+        c.cache_clear()
+
+
+def test_the_embeddings_optimizer_states_are_found_by_role_not_position(embedding_last):
+    """The Trainer's 32-bit override of an 8-bit optimizer's nn.Embedding states (states.BNB_8BIT) goes to the
+    token embedding wherever it sits among the trainable tensors: with it last, Llama-3.1-8B's states come out the
+    same as in checkpoint order (taking the first tensor for the embedding dropped layer 0's norm and counted the
+    525M-element embedding twice, 8-bit and fp32: 0.99 GiB more)."""
+    from planner.training.shard import _optimizer_fp32
+    from planner.training.states import split_embeddings
+
+    spec = load_model("meta-llama/Llama-3.1-8B")
+    emb = 128256 * 4096
+    single = make_setup(method="full", optimizer="adamw_8bit")
+    fsdp = make_setup(method="full", optimizer="adamw_8bit", distribution="fsdp", n_gpus=2, precision="mixed")
+    rest, embeddings = split_embeddings(spec, single)
+    assert embeddings == (emb,) and sum(rest) == spec.param_count - emb
+    others = sum(bnb_8bit_state_bytes(n) for n in rest)
+    assert model_states(spec, single).optimizer_state_bytes == BNB_QMAP_BYTES + others + 8 * emb
+    assert _optimizer_fp32(model_states(spec, fsdp), fsdp, spec) == BNB_QMAP_BYTES + others + 8 * emb

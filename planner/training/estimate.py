@@ -97,18 +97,27 @@ class TrainEstimate(BaseModel):
 
 def kept_weight_copies(spec, setup: TrainSetup, trainable: int) -> int:
     """16-bit weight copies autograd keeps for backward: under autocast over fp32 weights every linear's (with
-    checkpointing only the lm_head's, the layers' being recomputed; none under ZeRO, which computes on its own 16-bit
-    weights); with adapters, see adapter_weight_copy_bytes."""
+    checkpointing only the lm_head's, the layers' being recomputed; none under ZeRO or FSDP, which compute on 16-bit
+    weights of their own); with adapters, see adapter_weight_copy_bytes."""
+    if casts_nothing(setup):
+        return 0
     if setup.precision == "mixed" and not setup.adapters:
-        if setup.distribution in SHARDED:  # DeepSpeed's bf16/fp16 weights: nothing for autocast to cast
-            return 0
         return 2 * spec.vocab_size * spec.d_model if setup.gradient_checkpointing else autocast_weight_copy_bytes(spec)
     return adapter_weight_copy_bytes(spec, setup, trainable)
 
 
-# DeepSpeed holds the 16-bit weights it computes on (FSDP is left with autocast's copies: torchtitan's published FSDP
-# peaks of Llama-3.1-8B land 21-33 % above planner's even with them, benchmarks/finetune_accuracy.py)
+# DeepSpeed holds the 16-bit weights it computes on
 SHARDED = ("zero1", "zero2", "zero3")
+
+
+def casts_nothing(setup: TrainSetup) -> bool:
+    """Under mixed precision, the linears already see bf16 weights, so autocast copies none: DeepSpeed's own bf16
+    weights (full fine-tuning), or FSDP's all-gathered bf16 units (MixedPrecision param_dtype, any method:
+    shard.FSDP_MIXED_SHARD_BYTES). Autocast casts only a tensor whose dtype differs (ATen autocast_mode.cpp
+    cached_cast: `arg.scalar_type() != to_type`) and caches only fp32 leaves."""
+    if setup.precision != "mixed":
+        return False
+    return setup.distribution == "fsdp" or (setup.distribution in SHARDED and not setup.adapters)
 
 
 def optimizer_temp_bytes(setup: TrainSetup, trainable: int, largest: int, itemsize: int) -> int:
@@ -168,7 +177,7 @@ def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
     copies = kept_weight_copies(spec, setup, states.trainable_params)
     # autocast's cache lives until the forward leaves autocast: every copy is there at the loss's forward
     cached = autocast_weight_copy_bytes(spec) if setup.precision == "mixed" and not setup.adapters \
-        and setup.distribution not in SHARDED else copies
+        and not casts_nothing(setup) else copies
     # bitsandbytes' paged optimizers allocate their states in CUDA unified memory (cudaMallocManaged, outside
     # PyTorch's allocator): on the GPU while it has room, paged to CPU memory when it does not. Unsharded, only
     # tensors of 1e5 elements or more page (states.BNB_PAGED_MIN_NUMEL); ZeRO's flat partitions and FSDP's shards

@@ -235,18 +235,15 @@ def trainable_shapes(spec: ModelSpec, setup: TrainSetup) -> tuple[tuple[int, ...
     return tuple(t.shape for t in _trainable_full(spec, setup))
 
 
-def trainable_embeddings(spec: ModelSpec, setup: TrainSetup) -> tuple[int, ...]:
-    """Elements of each trainable nn.Embedding weight (the token embedding, in full fine-tuning unless frozen; a
-    tied lm_head is the same Parameter). Adapters leave the embedding frozen."""
+def split_embeddings(spec: ModelSpec, setup: TrainSetup) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(elements of each trainable tensor but the nn.Embedding weights, elements of each trainable nn.Embedding
+    weight), told apart by role wherever the embedding sits: the token embedding, in full fine-tuning unless frozen
+    (a tied lm_head is the same Parameter). Adapters leave the embedding frozen."""
     if setup.adapters:
-        return ()
-    return tuple(t.numel for t in _trainable_full(spec, setup) if t.role == "token_embd")
-
-
-def _split_embeddings(spec: ModelSpec, setup: TrainSetup, numels: tuple[int, ...]) -> tuple[tuple, tuple]:
-    """(the other tensors' numels, the embeddings') — the embedding comes first in weight_tensors' order."""
-    emb = trainable_embeddings(spec, setup)
-    return numels[len(emb):], emb
+        return tuple(prod(s) for s in trainable_shapes(spec, setup)), ()
+    tensors = _trainable_full(spec, setup)
+    return (tuple(t.numel for t in tensors if t.role != "token_embd"),
+            tuple(t.numel for t in tensors if t.role == "token_embd"))
 
 
 @lru_cache(maxsize=1024)
@@ -259,7 +256,7 @@ def model_states(spec: ModelSpec, setup: TrainSetup) -> States:
     numels = tuple(prod(s) for s in shapes)
     trainable = sum(numels)
     weights = base_bytes(spec, setup) + (trainable * itemsize if setup.adapters else 0)
-    rest, emb = _split_embeddings(spec, setup, numels)
+    rest, emb = split_embeddings(spec, setup)
     return States(
         total_params=total, trainable_params=trainable, weights_bytes=weights, master_weights_bytes=0,
         gradient_bytes=trainable * itemsize,
