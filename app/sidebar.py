@@ -271,10 +271,11 @@ def _engine_controls(state: dict, spec) -> None:
                help="llama.cpp's --override-tensor: every tensor whose GGUF name the regex finds stays in system "
                "RAM; several patterns separated by commas.")
         widget("selectbox", "program", "program", where=box, options=["llama-server", "library"],
-               help="What runs the model. llama-server (and llama-cli, which runs its server context from b7348) "
-               "reserves its compute graph for one output row per slot from b9460, and runs 4 slots when -np is "
-               "unset; the library's programs (llama-cpp-python, llama-bench) keep a row for every token of a "
-               "ubatch, a larger compute buffer. Without speculative decoding.")
+               help="What runs the model. llama-server (and llama-cli, which runs its server context from b7348, "
+               "with one slot: set parallel slots to 1) reserves its compute graph for one output row per slot "
+               "from b9460, and runs 4 slots when -np is unset; the library's programs (llama-cpp-python, "
+               "llama-bench) keep a row for every token of a ubatch, a larger compute buffer. Without speculative "
+               "decoding.")
         widget("checkbox", "no_op_offload", "--no-op-offload", where=box,
                help="Weights kept in system RAM then run on the CPU for a prompt too. By default (from b2454) a "
                "prompt's ubatch copies them to the GPU and runs there: faster prompts, a compute buffer that holds "
@@ -288,7 +289,7 @@ def _engine_controls(state: dict, spec) -> None:
                    help="A DeepSeek-style (MLA) GGUF converted before llama.cpp's MLA support has no attn_k_b "
                    "tensors: llama.cpp then caches every head's K and V, many times the latent it caches otherwise.")
         widget("number_input", "n_parallel", "parallel slots", where=box, min_value=1, max_value=256, value=None,
-               placeholder="the concurrent requests")
+               placeholder="llama-server's 4 (up to 4 requests), else the requests")
         _host_memory(box)
     elif engine == "transformers":
         widget("selectbox", "hf_cache", "cache", where=box, options=["dynamic", "static"],

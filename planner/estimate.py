@@ -236,7 +236,8 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     engine: None for the plain analytic model, or "vllm", "llama.cpp", "transformers" for what that engine
     allocates (planner.engines), with its options as keywords: vllm gpu_memory_utilization, max_model_len,
     block_size, max_num_batched_tokens, max_num_seqs, gpu_memory_bytes; llama.cpp n_ctx, n_batch, n_ubatch,
-    flash_attn, n_gpu_layers, n_parallel, kv_unified, type_v. The engine also picks the speed model.
+    flash_attn, n_gpu_layers, n_parallel, kv_unified, type_v, program, n_outputs_max. The engine also picks the speed
+    model.
     speed_engine: the engine whose speed to model when it is not `engine` (planner.efficiency.SPEED_ENGINES: also
     sglang, tensorrt-llm, gpt-fast, mlc-llm, exllamav2, lmdeploy, autoawq, mlx). efficiency / prefill_efficiency:
     your own share of datasheet bandwidth (decode) and of peak FLOP/s (prefill) for this run, instead of

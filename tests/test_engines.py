@@ -64,9 +64,13 @@ def test_llama_cpp_pads_cells_and_splits_slots():
 
 
 def test_llama_cpp_sliding_layers_keep_window_plus_ubatch():
-    # gpt-oss (window 128): SWA layers keep pad256(128 + 512) = 768 cells (llama.cpp PR #17609 log: 768 cells)
-    e = estimate("gpt-oss-20b", engine="llama.cpp", context=4096)
+    # gpt-oss (window 128): SWA layers keep pad256(128 + 512) = 768 cells for one slot (llama.cpp PR #17609 log: 768
+    # cells); llama-server with -np unset runs 4 slots over one unified cache, whose SWA layers keep each slot's
+    # window: pad256(128 × 4 + 512) = 1,024 (src/llama-kv-cache-iswa.cpp: n_swa * (unified ? n_seq_max : 1) + n_ubatch)
+    e = estimate("gpt-oss-20b", engine="llama.cpp", context=4096, n_parallel=1)
     assert e.engine_details["swa_cells"] == 768 and e.engine_details["kv_cells"] == 4096
+    auto = estimate("gpt-oss-20b", engine="llama.cpp", context=4096).engine_details
+    assert auto["swa_cells"] == 1024 and auto["n_seq_max"] == 4 and auto["kv_cells"] == 4096
 
 
 def test_llama_cpp_partial_offload_moves_layers_to_the_host():
@@ -344,7 +348,7 @@ def test_llama_cpp_keeps_every_token_where_it_implements_no_sliding_window():
     e = estimate("mistralai/Mistral-7B-v0.1", engine="llama.cpp", quant="q4_k_m", context=32768, gpu="rtx-4090")
     assert e.kv_cache_bytes == 32768 * 32 * 8 * 128 * 2 * 2 == 4 * 2**30
     assert e.engine_details["swa_cells"] == 0
-    g = estimate("google/gemma-2-9b", engine="llama.cpp", quant="q4_k_m", context=8192, gpu="rtx-4090")
+    g = estimate("google/gemma-2-9b", engine="llama.cpp", quant="q4_k_m", context=8192, gpu="rtx-4090", n_parallel=1)
     assert 0 < g.engine_details["swa_cells"] < g.engine_details["kv_cells"]
 
 
@@ -616,7 +620,7 @@ def test_llama_cpp_caches_f16_whatever_the_weights_and_transformers_cannot_run_p
     (42 layers alternating sliding and full, 8 KV heads of 256: 8 KiB a token and layer in f16) at 8K holds 21 ×
     8,192 + 21 × 4,608 cells (the 4,096 window and a 512 ubatch), 2.05 GiB, half of an fp32 cache. Phi-3-small's Hub
     remote code calls Cache.get_usable_length, which transformers removed in 4.54."""
-    e = estimate("google/gemma-2-9b", quant="fp32", engine="llama.cpp", context=8192, gpu="h200")
+    e = estimate("google/gemma-2-9b", quant="fp32", engine="llama.cpp", context=8192, gpu="h200", n_parallel=1)
     assert (e.engine_details["type_k"], e.engine_details["type_v"]) == ("fp16", "fp16")
     assert e.kv_cache_bytes == 21 * (8192 + 4608) * 8192
     with pytest.raises(WorkloadError, match="transformers 5.24 cannot generate with .*get_usable_length"):

@@ -54,7 +54,9 @@ def test_sliding_window_cells_by_build():
     assert swa("b5429", flash_attn=True) == 4096 + 2048  # n_swa + n_batch, padded to 256
     assert swa("b5554", flash_attn=True) == 4096 + 512  # #13833: n_swa + n_ubatch
     assert swa("b5554", flash_attn=False) == 4096 + 512  # a multiple of 32 already
-    assert swa(None) == 4608
+    assert swa(None, n_parallel=1) == 4608
+    # llama-server's 4 default slots over one unified cache keep each one's window: min(8192, 4096 × 4 + 512)
+    assert swa(None) == 8192
 
 
 def test_flash_attention_default_and_availability():

@@ -153,3 +153,15 @@ def test_builds_before_the_fused_gated_deltanet_op_take_the_floor_and_logs_set_t
     drafts = llamacpp_memory(spec, n_outputs_max=17, **kw)
     assert one.details["graph_outputs"] == 1 and drafts.details["graph_outputs"] == 17
     assert drafts.activation_bytes > one.activation_bytes
+
+
+def test_more_sequences_than_llama_servers_four_slots_need_their_own_parallel():
+    """Eight concurrent sequences need -np 8 (slots of their own, split by default), not the 4 auto slots; -np unset
+    with --no-kv-unified still runs one unified cache from b7433, so planner refuses that contradiction."""
+    spec = load_model("meta-llama/Llama-3.1-8B")
+    kw = dict(quant="q4_k_m", kv_dtype="fp16", context=8192, flash_attn=True)
+    eight = llamacpp_memory(spec, batch=8, **kw).details
+    assert eight["n_seq_max"] == eight["n_parallel"] == 8 and not eight["kv_unified"]
+    assert eight == llamacpp_memory(spec, batch=8, n_parallel=8, **kw).details
+    with pytest.raises(WorkloadError, match="runs 4 slots over one unified cache whatever --kv-unified says"):
+        llamacpp_memory(spec, kv_unified=False, **kw)

@@ -145,10 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="llama.cpp --no-op-offload (from b5346): weights kept in system RAM run on the CPU for a "
                    "prompt too, not copied to the GPU (smaller compute buffer; prompt speed not modelled)")
     e.add_argument("--program", choices=["llama-server", "library"],
-                   help="llama.cpp: what runs the model (default llama-server, or llama-cli, which runs its server "
-                   "context: one output row per slot from b9460 without speculative decoding, 4 slots with -np unset; "
-                   "library: llama-cpp-python, llama-bench, every token of a ubatch a row)")
-    e.add_argument("--parallel", type=positive, help="llama.cpp --parallel slots (default: --batch)")
+                   help="llama.cpp: what runs the model (default llama-server: one output row per slot from b9460 "
+                   "without speculative decoding, 4 slots with -np unset; llama-cli runs its server context with one "
+                   "slot: give --parallel 1; library: llama-cpp-python, llama-bench, every token of a ubatch a row)")
+    e.add_argument("--parallel", type=positive, help="llama.cpp --parallel slots (default: llama-server's 4 over one "
+                   "unified cache for a --batch of up to 4, else --batch)")
     e.add_argument("--n-ctx", type=positive, help="llama.cpp -c: cells of all slots (default: context × slots)")
     e.add_argument("--kv-unified", action="store_true",
                    help="llama.cpp --kv-unified: one cache all slots share (each sequence may use all of n_ctx)")

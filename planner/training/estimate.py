@@ -154,7 +154,10 @@ def activation_parts(spec, setup: TrainSetup) -> dict[str, int]:
 
 
 FSDP_NO_SYNC_GRAD_BYTES = 4  # an unsharded fp32 gradient per trainable parameter while micro-batches accumulate
-#                              (2, bf16, where the parameters are bf16)
+#                              (2, bf16, where the parameters are bf16, and under mixed precision: FSDP2 keeps the
+#                              unsharded .grad in its bf16 param_dtype when reduce_dtype equals it, torch
+#                              _fully_shard/_fsdp_param.py to_accumulated_grad_if_needed, _fsdp_param_group.py under
+#                              set_requires_gradient_sync(False), which accelerate's no_sync calls for FSDP2)
 
 
 def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
@@ -192,7 +195,8 @@ def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
         # the Trainer runs every micro-batch but the last under FSDP's no_sync (transformers trainer.py, accelerate),
         # which keeps "the full model gradients (instead of gradient shards)" (torch FSDP no_sync), in the
         # parameters' dtype
-        grads_held = (2 if setup.precision == "bf16" else FSDP_NO_SYNC_GRAD_BYTES) * states.trainable_params
+        grads_held = (2 if setup.precision in ("bf16", "mixed") else FSDP_NO_SYNC_GRAD_BYTES) \
+            * states.trainable_params
     temp = optimizer_temp_bytes(setup, *_stepped(setup, states))
     if setup.offload_optimizer:
         temp = 0  # the step runs on the CPU

@@ -17,6 +17,7 @@ from .graph import LLAMACPP_SWA
 from .recurrent import rs_cells, rs_row_bytes
 from .releases import (
     LLAMA_SERVER_AUTO_SLOTS,
+    LLAMACPP_AUTO_NP,
     LLAMACPP_AUTO_SLOTS,
     LLAMACPP_FA_F16_RESERVED,
     LLAMACPP_FUSED_GDN,
@@ -158,10 +159,17 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
         o["override_tensor"] = ot if isinstance(ot, str) else ",".join(ot)
     build = llamacpp_build(o["engine_version"])
     rules = llamacpp_rules(build)
-    # llama-server with -np unset: 4 slots over one unified cache (releases.LLAMACPP_AUTO_SLOTS)
-    auto_slots = o["n_parallel"] is None and o["program"] == "llama-server" and build >= LLAMACPP_AUTO_SLOTS
-    if auto_slots and o["kv_unified"] is None:
-        o["kv_unified"] = True
+    # llama-server with -np unset: 4 slots over one unified cache (releases.LLAMACPP_AUTO_SLOTS); a batch of more
+    # sequences needs -np, which planner then takes as n_parallel = batch
+    # (b6925-b7432 turned an explicit -np 1 into the 4 slots too, unless --kv-unified: planner takes a given
+    # n_parallel as given)
+    auto_slots = (o["program"] == "llama-server" and batch <= LLAMA_SERVER_AUTO_SLOTS and o["n_parallel"] is None
+                  and (build >= LLAMACPP_AUTO_NP or build >= LLAMACPP_AUTO_SLOTS and not o["kv_unified"]))
+    if auto_slots:
+        if o["kv_unified"] is False and build >= LLAMACPP_AUTO_NP:
+            raise WorkloadError("kv_unified false: llama-server with -np unset runs 4 slots over one unified cache "
+                                "whatever --kv-unified says (from b7433); set n_parallel for slots of their own")
+        o["kv_unified"], o["n_parallel"] = True, None
     _versioned_defaults(o, rules, build)
     np_, n_ctx = _slots(spec, o, context, batch)
     n_seq = max(np_, LLAMA_SERVER_AUTO_SLOTS) if auto_slots else np_  # n_seq_max: the slots, busy or not
@@ -173,6 +181,9 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
         raise WorkloadError(f"type_v {type_v!r} is quantized, which llama.cpp allows only with flash_attn")
     n_ubatch = min(o["n_ubatch"], o["n_batch"], n_ctx)
     # the output rows the graph is reserved for: llama-server's n_parallel from b9460 (releases.LLAMACPP_OUTPUTS_MAX)
+    if o["n_outputs_max"] is not None and build < LLAMACPP_OUTPUTS_MAX:
+        raise WorkloadError(f"n_outputs_max: llama.cpp {build_name(build)} reserves every token of the ubatch as an "
+                            "output row (n_outputs_max arrived in b9460, PR #23861)")
     n_outputs = n_ubatch if o["n_outputs_max"] is None else min(n_ubatch, o["n_outputs_max"])
     if o["n_outputs_max"] is None and o["program"] == "llama-server" and build >= LLAMACPP_OUTPUTS_MAX:
         n_outputs = min(n_ubatch, o["n_batch"], n_seq)
@@ -180,7 +191,7 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     n_ctx_padded, per_stream = kv_cells(rules, n_ctx, np_, unified, o["flash_attn"])
     streams = 1 if unified else np_
     cells = per_stream * streams
-    swa_cells_ = sliding_cells or streams * swa_cells(rules, per_stream, spec.sliding_window or 0, np_, unified,
+    swa_cells_ = sliding_cells or streams * swa_cells(rules, per_stream, spec.sliding_window or 0, n_seq, unified,
                                                       o["n_batch"], n_ubatch, o["flash_attn"])
     if spec.mla is not None:
         row_k, row_v, o["mla_cache"] = mla_rows(spec, type_k, type_v, build, o["mla_gguf"])

@@ -56,12 +56,17 @@ LLAMACPP_FA_F16_RESERVED = 9489
 # Qwen3.5-35B-A3B (-np 1 -ub 2048) prints "n_outputs_max = 1" and a 308 MiB compute buffer where 2,048 rows of its
 # 248,320 logits alone would be 1,940 MiB.
 LLAMACPP_OUTPUTS_MAX = 9460
-# The fused GATED_DELTA_NET op that planner's Gated DeltaNet graph replays (graph._gdn), by backend: PR #19504
-# (c5a778891, b8233: CPU and CUDA, which ROCm builds), Metal's chunked path PR #20340 (d28961d81, b8299), Vulkan PR
-# #20334 (deee23863, b8317). Earlier builds run the unfused chunked graph (delta-net-base.cpp
+# The fused GATED_DELTA_NET op for a prompt's ubatch, which planner's Gated DeltaNet graph replays (graph._gdn): PR
+# #19504 (c5a778891, b8233) fused only the single-token step (llama-context.cpp "fused_gdn_ch = false; // TODO");
+# the chunked path is fused from PR #20340 (d28961d81, b8299) on the CPU, CUDA (ROCm) and Metal, and on Vulkan from
+# PR #20334 (deee23863, b8317). Earlier builds reserve the unfused chunked graph (delta-net-base.cpp
 # build_delta_net_chunking), whose intermediates planner does not replay: the analytic floor stands for them.
-LLAMACPP_FUSED_GDN = {"cuda": 8233, "cpu": 8233, "metal": 8299, "vulkan": 8317}
-LLAMACPP_AUTO_SLOTS = 6925  # PR #16736: llama-server's -np defaults to auto, 4 slots over one unified cache
+LLAMACPP_FUSED_GDN = {"cuda": 8299, "cpu": 8299, "metal": 8299, "vulkan": 8317}
+# llama-server with -np unset: from b6925 (PR #16736, cd5e3b575) "n_parallel == 1 && !kv_unified" became 4 slots over
+# one unified cache (-np 1 given or not, the default then being 1); from b7433 (7b1db3d3b) -np defaults to auto (-1),
+# and auto is 4 unified slots whatever --kv-unified says (tools/server/server.cpp)
+LLAMACPP_AUTO_SLOTS = 6925
+LLAMACPP_AUTO_NP = 7433  # PR #16736: llama-server's -np defaults to auto, 4 slots over one unified cache
 LLAMA_SERVER_AUTO_SLOTS = 4
 PROGRAMS = ("llama-server", "library")  # what runs the model: the server, or the library through its own context
 LLAMACPP_OP_OFFLOAD = 2454  # PR #6083 "backend : offload large batches to GPU" (commit 2bf8d0f, 2024-03-18)
