@@ -40,9 +40,12 @@ def test_the_image_encoder_and_projector_count_as_the_checkpoint_holds_them():
 def test_a_chunked_layer_keeps_its_chunk_where_the_engine_does():
     plain = planner.estimate(SCOUT, context=32768)  # the plain model keeps a chunked layer's whole chunk
     assert plain.kv_cache_bytes == 12 * 32768 * KIB4 + 36 * 8192 * KIB4
-    # llama.cpp sizes a chunked layer's cells as any SWA layer's: pad256(n_swa + n_ubatch) = 8,704 of them
-    cpp = planner.estimate(SCOUT, quant="q4_k_m", engine="llama.cpp", gpu="h100-sxm", context=32768)
+    # llama.cpp sizes a chunked layer's cells as any SWA layer's: pad256(n_swa + n_ubatch) = 8,704 of them for one
+    # slot; llama-server's 4 default slots over one unified cache keep each one's chunk, so every cell here
+    cpp = planner.estimate(SCOUT, quant="q4_k_m", engine="llama.cpp", gpu="h100-sxm", context=32768, n_parallel=1)
     assert cpp.kv_cache_bytes == (12 * 32768 + 36 * 8704) * KIB4
+    auto = planner.estimate(SCOUT, quant="q4_k_m", engine="llama.cpp", gpu="h100-sxm", context=32768)
+    assert auto.kv_cache_bytes == 48 * 32768 * KIB4
     # Ollama's own engine (to 0.29) keeps every token (kvcache.NewChunkedAttentionCache); llama-server (0.30) does not
     new = planner.estimate(SCOUT, quant="q4_k_m", engine="ollama", gpu="h100-sxm", num_ctx=32768)
     old = planner.estimate(SCOUT, quant="q4_k_m", engine="ollama", gpu="h100-sxm", num_ctx=32768,
