@@ -169,7 +169,7 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
         if o["kv_unified"] is False and build >= LLAMACPP_AUTO_NP:
             raise WorkloadError("kv_unified false: llama-server with -np unset runs 4 slots over one unified cache "
                                 "whatever --kv-unified says (from b7433); set n_parallel for slots of their own")
-        o["kv_unified"], o["n_parallel"] = True, None
+        o["kv_unified"] = True
     _versioned_defaults(o, rules, build)
     np_, n_ctx = _slots(spec, o, context, batch)
     n_seq = max(np_, LLAMA_SERVER_AUTO_SLOTS) if auto_slots else np_  # n_seq_max: the slots, busy or not
@@ -213,8 +213,10 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
     gpu_first, output_on_gpu = gpu_placement(spec.n_layers, o["n_gpu_layers"], output_first=output_first)
     kv_gpu = kv_host = rs_gpu = rs_host = 0
     rs_n = rs_cells(n_seq)  # a hybrid model's recurrent cache: a cell per slot (recurrent.py)
+    # each layer's KV cells: none on a recurrent-only layer, the window's on a sliding one
+    layer_cells = [0 if k in STATE_ONLY_KINDS else swa_cells_ if k == "sliding" else cells for k in kinds]
     for i, kind in enumerate(kinds):
-        n = 0 if kind in STATE_ONLY_KINDS else (swa_cells_ if kind == "sliding" else cells) * (row_k + row_v)
+        n = layer_cells[i] * (row_k + row_v)
         kv_gpu, kv_host = (kv_gpu + n, kv_host) if i >= gpu_first else (kv_gpu, kv_host + n)
         rs = rs_n * rs_row_bytes(spec, kind)
         rs_gpu, rs_host = (rs_gpu + rs, rs_host) if i >= gpu_first else (rs_gpu, rs_host + rs)
@@ -281,10 +283,7 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
                  "n_layers_model": spec.n_layers + 1,
                  "kv_cells": cells,
                  "swa_cells": swa_cells_ if "sliding" in kinds else 0,
-                 "kv_k_bytes": sum((swa_cells_ if k == "sliding" else cells) * row_k for k in kinds
-                                   if k not in STATE_ONLY_KINDS),
-                 "kv_v_bytes": sum((swa_cells_ if k == "sliding" else cells) * row_v for k in kinds
-                                   if k not in STATE_ONLY_KINDS),
+                 "kv_k_bytes": sum(layer_cells) * row_k, "kv_v_bytes": sum(layer_cells) * row_v,
                  **({"rs_cells": rs_n, "rs_bytes": rs_gpu, "host_rs_bytes": rs_host} if spec.recurrent else {}),
                  "type_k": type_k, "type_v": type_v, "host_weights_bytes": w_host, "host_kv_bytes": kv_host + rs_host,
                  "host_compute_bytes": host_compute, "host_output_bytes": output,

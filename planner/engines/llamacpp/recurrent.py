@@ -22,10 +22,9 @@ DeltaNet layers at 24,576 + 524,288 floats a cell, to the digit.
 
 from __future__ import annotations
 
-from ...spec import STATE_ONLY_KINDS, ModelSpec
+from ...spec import ModelSpec
 
 RS_BYTES = 4  # GGML_TYPE_F32, the recurrent cache's r and s types in every build (create_memory)
-STATE_KINDS = (*STATE_ONLY_KINDS, "parallel")  # layers with a recurrent row ("parallel": Falcon-H1, also KV)
 
 
 def rs_row_bytes(spec: ModelSpec, kind: str) -> int:
