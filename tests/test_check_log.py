@@ -179,6 +179,37 @@ def test_cli_check_log(tmp_path, capsys):
     assert out.startswith("meta-llama/Llama-3.1-70B — llama.cpp log") and "rtx-4090" in out and "q4_0" in out
 
 
+QWEN3_14B = LOGS / "llama.cpp-qwen3-14b-q8_0-b5898-rocm-rx7900gre-ngl0.log"
+
+
+def test_a_model_the_log_contradicts_is_refused(capsys):
+    """A --model whose shapes are not those llama.cpp printed for the file it loaded (print_info's n_layer and n_embd)
+    is refused, naming each figure and its line, rather than planning another model's buffers beside the log's."""
+    from planner.cli import main
+
+    text = QWEN3_14B.read_text()
+    with pytest.raises(PlannerError) as e:
+        check_log(text, "Qwen/Qwen2.5-7B")
+    # Qwen3-14B: 40 layers, hidden 5120 (its config.json); Qwen2.5-7B: 28 layers, hidden 3584
+    assert str(e.value) == ("the log's model has n_layer = 40 (line 27) and n_embd = 5,120 (line 26), where "
+                            "Qwen/Qwen2.5-7B has 28 layers and hidden size 3,584: give the model the log loaded")
+    assert main(["check-log", str(QWEN3_14B), "--model", "Qwen/Qwen2.5-7B"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "n_layer = 40 (line 27)" in err
+    assert check_log(text, "Qwen/Qwen3-14B").model == "Qwen/Qwen3-14B"
+
+
+def test_next_token_layers_count_with_the_model():
+    """llama.cpp counts a model's next-token prediction (MTP) layers in n_layer and says how many
+    (nextn_predict_layers): one layer more than the profile's is the same model."""
+    text = QWEN3_14B.read_text().replace("n_layer          = 40", "n_layer          = 41")
+    assert "n_layer          = 41" in text
+    with pytest.raises(PlannerError, match=r"n_layer = 41 \(line 27\)"):
+        check_log(text, "Qwen/Qwen3-14B")
+    text = text.replace("print_info: n_embd ", "print_info: nextn_predict_layers = 1\nprint_info: n_embd ")
+    assert check_log(text, "Qwen/Qwen3-14B").model == "Qwen/Qwen3-14B"
+
+
 def _run(meta: Path):
     m = json.loads(meta.read_text())
     return m, check_log(meta.with_suffix(".log").read_text(), **m.get("given", {}))

@@ -22,7 +22,7 @@ from .llamacpp import (
     quant_from_size,
     refuse_fork,
 )
-from .recognise import catalog_gpu, gpu_in_log, model_in_log, profile_for, version_in_log
+from .recognise import catalog_gpu, gpu_in_log, model_in_log, profile_for, shape_mismatch, version_in_log
 from .sglang import check_sglang
 from .vllm import check_vllm
 
@@ -82,6 +82,10 @@ def check_log(text: str, model=None, *, quant: str | None = None, gpu: str | Non
     if engine == "llama.cpp":
         refuse_fork(text)
     spec, model_from = _model(text, model)
+    if engine == "llama.cpp" and (wrong := shape_mismatch(text, spec)) is not None:
+        fix = ("give the model the log loaded" if model_from == "given"
+               else f"the name it gives ({model_from}) matched the wrong profile: give --model")
+        raise PlannerError(f"{wrong}: {fix}")
     gpu_id, gpu_name, n_gpus = gpu_in_log(text)
     if gpu is not None:
         from ...gpus import load_gpu

@@ -77,6 +77,39 @@ def model_in_log(text: str) -> tuple[str | None, list[tuple[str, int]]]:
     return None, names
 
 
+_SHAPES = {  # llama.cpp's print_info (llm_load_print_meta before mid-2025) lines of the model it loaded
+    "n_layer": re.compile(r"(?:print_info|llm_load_print_meta): n_layer\s+=\s+(\d+)\s*$", re.MULTILINE),
+    "n_embd": re.compile(r"(?:print_info|llm_load_print_meta): n_embd\s+=\s+(\d+)\s*$", re.MULTILINE),
+    "nextn": re.compile(r"(?:print_info|llm_load_print_meta): nextn_predict_layers\s+=\s+(\d+)\s*$", re.MULTILINE),
+}
+
+
+def shapes_in_log(text: str) -> dict[str, tuple[int, int]]:
+    """The loaded model's shapes a llama.cpp log prints: name → (value, line)."""
+    out = {}
+    for name, pattern in _SHAPES.items():
+        m, line = first(pattern, text)
+        if m:
+            out[name] = (int(m[1]), line)
+    return out
+
+
+def shape_mismatch(text: str, spec) -> str | None:
+    """Where a llama.cpp log's printed shapes contradict `spec` (the model planner would plan with), what they say;
+    None where they agree or the log prints none. The layer count may include the next-token (MTP) layers llama.cpp
+    loads with the model (nextn_predict_layers). The vocabulary is not compared: a converter may pad the tokenizer's
+    count to the embedding's rows or not."""
+    shapes = shapes_in_log(text)
+    nextn = shapes.get("nextn", (0, None))[0]
+    wants = {"n_layer": (spec.n_layers, spec.n_layers + nextn), "n_embd": (spec.d_model,)}
+    wrong = [f"{name} = {shapes[name][0]:,} (line {shapes[name][1]})" for name, ok in wants.items()
+             if name in shapes and shapes[name][0] not in ok]
+    if not wrong:
+        return None
+    return (f"the log's model has {' and '.join(wrong)}, where {spec.name} has {spec.n_layers} layers and hidden size "
+            f"{spec.d_model:,}")
+
+
 def catalog_gpu(name: str, total_mib: float | None = None) -> str | None:
     """The catalog id of a GPU by the name a runtime prints and the total it prints (MiB), or None: the catalog's
     one matcher (planner.gpus.match_gpu), which `planner machine` uses on NVML's names too (an RTX 4060 Ti with
