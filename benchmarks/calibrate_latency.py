@@ -15,12 +15,16 @@ from statistics import median
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from speed_data import predict, served, source_id, spec_of  # noqa: E402
 
-from planner.efficiency import ANY, SPEED_ENGINES  # noqa: E402
+from planner.efficiency import ANY, SPEED_ENGINES, floor_kernels  # noqa: E402
 
 # An entry needs MIN_RUNS runs; an engine's own entry one source, a group's (compiled) MIN_GROUP_SOURCES, since it
 # answers for engines it has never seen. Each source (document) is one vote: an entry is the median of its sources'
 # medians, so one long table cannot outvote the others.
 MIN_RUNS, MIN_SOURCES, MIN_GROUP_SOURCES = 3, 1, 2
+# A ratio of an eager engine's floor with some kernels to its floor without them needs this many pairs of runs (one
+# document, model and GPU, with and without): a pair holds the host and the model fixed, which is what the floor
+# itself follows, so two pairs say more than MIN_RUNS unpaired runs would.
+MIN_FLOOR_PAIRS = 2
 # A run calibrates nothing if its decode bytes, moved at the full datasheet bandwidth, would take less than
 # this share of its measured step: the step waits on something planner does not model (expert routing, per-layer
 # launches and syncs across 8 GPUs), and a bandwidth share or a request latency fitted to it would carry that
@@ -224,9 +228,13 @@ def fit_requests(rows: list[dict]) -> list[dict]:
 
 
 def floors(rows: list[dict], prior: float) -> list[dict]:
-    """EAGER engines' per-layer floor on a decode step, from their launch-bound calibration runs (`prior`: the
-    decode bandwidth share no calibrated entry overrides)."""
-    by_engine = defaultdict(list)
+    """EAGER engines' per-layer floor on a decode step, from their launch-bound calibration runs of formats without
+    kernels of their own (`prior`: the decode bandwidth share no calibrated entry overrides), and for each engine and
+    such kernels (planner.efficiency.FLOOR_KERNELS: bitsandbytes') the ratio of their step to the engine's on the same
+    machine: over pairs of runs of one document, model and GPU, a launch-bound one with those kernels and one without
+    that is slower than its bytes at the prior (its step is then its floor at any share above the bytes' time over
+    the step)."""
+    plain, kernel_runs, bases = defaultdict(list), defaultdict(list), defaultdict(list)
     for r in rows:
         if r["engine"] not in EAGER or not r.get("decode_tokens_per_s"):
             continue
@@ -235,12 +243,32 @@ def floors(rows: list[dict], prior: float) -> list[dict]:
         row = dict(r, engine="vllm")
         (full, meas, _), (half_, _, _) = predict(row, efficiency=1.0)["decode"], predict(row, efficiency=0.5)["decode"]
         step, memory = 1 / meas, (1 / half_ - 1 / full) / prior
+        spec, kernels = spec_of(r), floor_kernels(r["quant"])
+        run = (step / spec.n_layers, source_id(r["source"]), r["model"], r["gpu"])
+        if kernels == ANY and memory < step:  # slower than its bytes: the floor's step, the base of a pair
+            bases[r["engine"]].append(run)
         if memory < 0.5 * step:
-            spec = spec_of(r)
-            by_engine[r["engine"]].append((step / spec.n_layers, source_id(r["source"])))
-    return [{"engine": eng, "decode_floor_s_per_layer": round(median(v for v, _ in vals), 6),
-             "derivation": f"decode_floor_s_per_layer: median of measured step ÷ layers over {len(vals)} launch-bound "
-                           f"calibration runs (range {1e3 * min(v for v, _ in vals):.2f}–"
-                           f"{1e3 * max(v for v, _ in vals):.2f} ms)",
-             "sources": sorted({s for _, s in vals})}
-            for eng, vals in sorted(by_engine.items()) if len(vals) >= MIN_RUNS]
+            (plain[r["engine"]] if kernels == ANY else kernel_runs[r["engine"], kernels]).append(run)
+    out = [{"engine": eng, "decode_floor_s_per_layer": round(median(v for v, *_ in vals), 6),
+            "derivation": f"decode_floor_s_per_layer: median of measured step ÷ layers over {len(vals)} launch-bound "
+                          f"calibration runs (range {1e3 * min(v for v, *_ in vals):.2f}–"
+                          f"{1e3 * max(v for v, *_ in vals):.2f} ms)",
+            "sources": sorted({s for _, s, *_ in vals})}
+           for eng, vals in sorted(plain.items()) if len(vals) >= MIN_RUNS]
+    for (eng, kernels), vals in sorted(kernel_runs.items()):
+        by_source = defaultdict(list)
+        for v, src, model, gpu in vals:
+            base = [p for p, s, m, g in bases[eng] if (s, m, g) == (src, model, gpu)]
+            if base:
+                by_source[src].append(v / median(base))
+        pairs = sum(len(v) for v in by_source.values())
+        if pairs >= MIN_FLOOR_PAIRS:
+            ratios = [x for v in by_source.values() for x in v]
+            out.append({"engine": eng, "family": kernels,
+                        "decode_floor_ratio": round(median(median(v) for v in by_source.values()), 2),
+                        "derivation": f"decode_floor_ratio: median over {len(by_source)} source"
+                                      f"{'s' if len(by_source) > 1 else ''} of each one's median ratio of a "
+                                      "launch-bound step with these kernels to one without, same model and GPU, "
+                                      f"{pairs} calibration pairs (range {min(ratios):.2f}–{max(ratios):.2f})",
+                        "sources": sorted(by_source)})
+    return out

@@ -50,6 +50,18 @@ VENDOR_SIBLING = {"amd-hbm": "amd", "amd": "amd-hbm"}
 RUNS_ON = {"ollama": "llama.cpp"}
 
 
+# Kernels whose launches set an eager engine's decode floor apart from its other formats': bitsandbytes runs each linear
+# layer as several kernels launched from Python (bitsandbytes/autograd/_functions.py, functional.py at 0.45): at one
+# token a 4-bit matrix is one gemv_4bit, a double-quantized one dequantizes its absmax first (dequantize_blockwise),
+# and LLM.int8() quantizes the activations by row, splits off the outlier columns (llm_int8_threshold 6.0, the
+# default) for an fp16 matmul and dequantizes the int8 GEMM's result. Each kernel family's step is a multiple of its
+# engine's floor on the same machine (decode_floor_ratio keyed engine/any/<kernels>/any), fitted on pairs of runs of
+# one model on one machine, with and without those kernels: the floor itself follows the host's CPU, the ratio the
+# kernels a layer launches.
+FLOOR_KERNELS = {"bnb-int8": "bnb-int8", "nf4": "bnb-4bit", "fp4": "bnb-4bit", "nf4-dq": "bnb-4bit-dq",
+                 "fp4-dq": "bnb-4bit-dq"}
+
+
 def speed_engine(engine: str) -> str:
     """The speed engine of a memory engine (Ollama runs llama.cpp); others are their own."""
     return RUNS_ON.get(engine, engine)
@@ -76,6 +88,9 @@ class Entry(BaseModel):
     prefill_layer_overhead_s: float | None = Field(
         None, ge=0, le=0.01, description="the same engines' time each layer adds to a prefill step, which runs "
         "outside the captured decode graphs (its own attention kernel, launches one by one); absent: layer_overhead_s")
+    decode_floor_ratio: float | None = Field(
+        None, gt=0, le=20, description="eager engines: the floor of a step whose matmuls run these kernels (the "
+        "entry's family: planner.efficiency.FLOOR_KERNELS), as a multiple of the engine's floor on the same machine")
     moe_expert_overhead_s: float | None = Field(
         None, ge=0, le=0.001, description="a MoE layer split over several GPUs: time each of its routed experts adds "
         "to every forward step (routing, sorting tokens by expert, the experts' small kernels, the GPUs' syncs) that "
@@ -298,14 +313,18 @@ def efficiency_keys(gpu: GPU, quant: str, engine: str, spec: ModelSpec | None = 
     decode, prefill = efficiencies(gpu, quant, engine, spec, backend=backend, prefill_family=prefill_family)
     return {"decode": "yours" if efficiency is not None else decode.key,
             "prefill": "yours" if prefill_efficiency is not None else prefill.key,
-            "layers": layer_key(gpu, engine, backend)}
+            "layers": layer_key(gpu, engine, backend, quant)}
 
 
-def layer_key(gpu: GPU, engine: str, backend: str | None = None) -> str:
-    """The per-layer time a decode step of `engine` takes beyond its bytes, and its entry: an eager engine's floor, a
-    graph-launched or compiled engine's overhead (llama.cpp's for its backend: the run's, else the GPU's own)."""
+def layer_key(gpu: GPU, engine: str, backend: str | None = None, quant: str | None = None) -> str:
+    """The per-layer time a decode step of `engine` takes beyond its bytes, and its entry: an eager engine's floor
+    (its kernels' for `quant` where they have one), a graph-launched or compiled engine's overhead (llama.cpp's for
+    its backend: the run's, else the GPU's own)."""
     if (floor := decode_floor(engine)) is not None:
-        return f"{floor.engine}: at least {1e6 * floor.decode_floor_s_per_layer:.0f} µs a layer"
+        said = f"{floor.engine}: at least {1e6 * floor_seconds_per_layer(engine, quant):.0f} µs a layer"
+        if (ratio := floor_ratio(engine, quant)) is not None:
+            said += f" ({ratio.family} kernels: {ratio.decode_floor_ratio:g} × its floor)"
+        return said
     entry = layer_overhead(engine, engine_backend(engine, gpu, backend))
     if entry is None:
         return "none"
@@ -382,6 +401,30 @@ def sync_loop(engine: str) -> Entry | None:
     return _engine_entry("sync_loop_step_s", engine, default=False)
 
 
+def floor_kernels(quant: str | None) -> str:
+    """The kernels (FLOOR_KERNELS) that give `quant` a floor of their own, else ANY."""
+    return ANY if quant is None else FLOOR_KERNELS.get(get_quant(quant).name, ANY)
+
+
 def decode_floor(engine: str) -> Entry | None:
     """An eager engine's per-layer floor on a decode step (its own entry, else its group's); None: none modelled."""
     return _engine_entry("decode_floor_s_per_layer", engine, default=False)
+
+
+def floor_ratio(engine: str, quant: str | None) -> Entry | None:
+    """How many times its engine's floor an eager engine's step takes with the kernels that run `quant`
+    (FLOOR_KERNELS; the entry engine/any/<kernels>/any of the engine, else of its group); None where `quant` has no
+    kernels of its own, none was fitted or the engine has no floor."""
+    if (kernels := floor_kernels(quant)) == ANY or decode_floor(engine) is None:
+        return None
+    index = _index("decode_floor_ratio")
+    return next((index[k] for eng in dict.fromkeys((engine, SPEED_ENGINES[engine]))
+                 if (k := (eng, ANY, kernels, ANY)) in index), None)
+
+
+def floor_seconds_per_layer(engine: str, quant: str | None = None) -> float | None:
+    """An eager engine's least time a layer for `quant`: its floor times its kernels' ratio; None: no floor."""
+    if (floor := decode_floor(engine)) is None:
+        return None
+    ratio = floor_ratio(engine, quant)
+    return floor.decode_floor_s_per_layer * (1.0 if ratio is None else ratio.decode_floor_ratio)

@@ -109,6 +109,28 @@ def test_eager_engines_have_a_floor_and_no_added_overhead():
     assert long > 3 * floor
 
 
+def test_bitsandbytes_formats_take_their_kernels_floor():
+    """transformers with bitsandbytes: a step's floor is the engine's times its kernels' ratio (FLOOR_KERNELS),
+    fitted on pairs of runs of one model on one machine. bitsandbytes' own benchmark (benchmarking/README.md at
+    81e6345, v0.45) has Llama-3.1-8B on an H100 at 41.0 tok/s in bf16, 30.1 in NF4, 24.3 in NF4 with double
+    quantization and 12.2 in LLM.int8(): slower as the kernels a layer grow, whatever the bytes."""
+    from planner.efficiency import floor_kernels, floor_ratio
+
+    assert [floor_kernels(q) for q in ("bnb-int8", "nf4", "fp4", "nf4-dq", "fp4-dq", "gptq-8bit-g128", "bf16")] == \
+        ["bnb-int8", "bnb-4bit", "bnb-4bit", "bnb-4bit-dq", "bnb-4bit-dq", "any", "any"]
+    assert floor_ratio("transformers", "gptq-8bit-g128") is None
+    assert floor_ratio("vllm", "bnb-int8") is None  # no floor for an engine that launches from a graph
+    rates = {q: estimate("meta-llama/Llama-3.1-8B", quant=q, gpu="h100-sxm", engine="transformers", context=164)
+             .performance for q in ("bf16", "nf4", "nf4-dq", "bnb-int8")}
+    tps = [rates[q].decode_tokens_per_s for q in ("bf16", "nf4", "nf4-dq", "bnb-int8")]
+    assert tps == sorted(tps, reverse=True) and tps[0] > 2.5 * tps[3]
+    floor, ratio = decode_floor("transformers").decode_floor_s_per_layer, floor_ratio("transformers", "bnb-int8")
+    assert rates["bnb-int8"].decode_seconds_per_token == pytest.approx(32 * floor * ratio.decode_floor_ratio)
+    assert rates["bnb-int8"].efficiency_entries["layers"] == (
+        f"transformers: at least {1e6 * floor * ratio.decode_floor_ratio:.0f} µs a layer "
+        f"(bnb-int8 kernels: {ratio.decode_floor_ratio:g} × its floor)")
+
+
 def test_tensor_parallel_prefill_splits_the_work_not_the_overhead():
     one = plan("llama-3.1-70b", gpu="h100-sxm", n_gpus=1, quant="fp8", context=4096, engine="vllm", runtime="none")
     four = plan("llama-3.1-70b", gpu="h100-sxm", n_gpus=4, quant="fp8", context=4096, engine="vllm", runtime="none")

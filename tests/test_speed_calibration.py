@@ -132,6 +132,10 @@ def test_the_committed_table_is_what_the_calibration_half_fits(committed):
     assert 0.0005 < floors["transformers"] < 0.002
     # AutoAWQ's fused modules launch fewer kernels a layer than transformers' own, still inside its Python loop
     assert 0.0001 < floors["autoawq"] < floors["transformers"]
+    # bitsandbytes launches more kernels a linear layer: its double-quantized 4-bit formats one more than NF4/FP4
+    # (the absmax dequantized first), LLM.int8() several (row quantization, outlier split, int8 GEMM, dequantization)
+    ratios = {e["family"]: e["decode_floor_ratio"] for e in committed["entries"] if "decode_floor_ratio" in e}
+    assert 1 < ratios["bnb-4bit"] < ratios["bnb-4bit-dq"] < ratios["bnb-int8"] < 5
 
 
 def test_a_per_layer_time_that_pins_its_bandwidth_share_at_the_ceiling_is_not_admissible():

@@ -155,7 +155,7 @@ def decode_seconds_per_token(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype:
     peak = gpu.peak_flops(compute_dtype(quant, engine))
     if peak is not None:  # without datasheet FLOP/s, decode is memory-bound at batch 1 and the memory time stands
         work = np.maximum(work, flops / (peak * DECODE_COMPUTE_EFFICIENCY))
-    return step_seconds(work, spec, engine, backend=engine_backend(engine, gpu, backend))
+    return step_seconds(work, spec, engine, backend=engine_backend(engine, gpu, backend), quant=quant)
 
 
 
@@ -222,7 +222,8 @@ def prefill_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: str, pro
                                         backend=engine_backend(engine, gpu, backend))
     if eager:
         compute_s = compute_s + eager_attention_seconds(spec, gpu, batch=batch, new=prompt)
-    return step_seconds(np.maximum((weights + kv) / bandwidth, compute_s) / split, spec, engine, prefill=True)
+    return step_seconds(np.maximum((weights + kv) / bandwidth, compute_s) / split, spec, engine, prefill=True,
+                        quant=quant)
 
 
 def _bridged(gpu: GPU) -> bool:
@@ -306,7 +307,7 @@ def tensor_parallel_seconds(spec: ModelSpec, gpu: GPU, *, quant: str, kv_dtype: 
         + kv_replica_bytes(spec, quant, n) + kv * kv_share
     eff = memory_efficiency(gpu, quant, engine, spec, backend=backend, efficiency=efficiency)
     comm = allreduce(batch)
-    step = float(memory_step_seconds(read, gpu, eff, spec, engine, backend=backend)) + comm \
+    step = float(memory_step_seconds(read, gpu, eff, spec, engine, backend=backend, quant=quant)) + comm \
         + moe_split_seconds(spec, engine, n)
     ttft = prefill_seconds(spec, gpu, quant=quant, kv_dtype=kv_dtype, prompt=prompt, batch=batch, engine=engine,
                            cap_sliding=cap_sliding, backend=backend, efficiency=efficiency,

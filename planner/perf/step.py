@@ -12,9 +12,9 @@ import numpy as np
 
 from ..efficiency import (
     ANY,
-    decode_floor,
     efficiencies,
     engine_backend,
+    floor_seconds_per_layer,
     layer_overhead,
     prefill_layer_overhead,
 )
@@ -130,13 +130,14 @@ def weight_bytes_read(spec: ModelSpec, quant: str, *, tokens) -> np.ndarray | fl
 
 
 def memory_step_seconds(bytes_, gpu: GPU, eff: float, spec: ModelSpec, engine: Engine, *,
-                        backend: str | None = None):
+                        backend: str | None = None, quant: str | None = None):
     """A step that moves `bytes_` at `eff` of the GPU's bandwidth (step_seconds adds the engine's layer costs)."""
     return step_seconds(bytes_ / (gpu.memory_bandwidth_bytes_per_s * eff), spec, engine,
-                        backend=engine_backend(engine, gpu, backend))
+                        backend=engine_backend(engine, gpu, backend), quant=quant)
 
 
-def step_seconds(work_s, spec: ModelSpec, engine: Engine, *, prefill: bool = False, backend: str = ANY):
+def step_seconds(work_s, spec: ModelSpec, engine: Engine, *, prefill: bool = False, backend: str = ANY,
+                 quant: str | None = None):
     """One forward step whose bytes and FLOPs take `work_s` on the GPU, as the engine runs it (prefill: a whole
     prompt, or one of llama.cpp's micro-batches).
 
@@ -145,16 +146,18 @@ def step_seconds(work_s, spec: ModelSpec, engine: Engine, *, prefill: bool = Fal
     whatever the work takes (short kernels and synchronisation that a byte or FLOP count does not see), a prefill
     step its own where one was fitted; llama.cpp's per `backend` where its runs gave one (Metal encodes every
     step's command buffers anew, CUDA replays a graph). All per-layer figures are fitted on the calibration half
-    (profiles/efficiency.yaml)."""
-    return np.maximum(work_s, layer_floor_seconds(spec, engine)) + layer_overhead_seconds(spec, engine,
+    (profiles/efficiency.yaml). quant: the weights' format, whose kernels may have a floor of their own
+    (planner.efficiency.FLOOR_KERNELS)."""
+    return np.maximum(work_s, layer_floor_seconds(spec, engine, quant)) + layer_overhead_seconds(spec, engine,
                                                                                           prefill=prefill,
                                                                                           backend=backend)
 
 
-def layer_floor_seconds(spec: ModelSpec, engine: Engine) -> float:
-    """An eager engine's least step time: layers × its per-layer floor (profiles/efficiency.yaml); else 0."""
-    floor = decode_floor(engine)
-    return spec.n_layers * floor.decode_floor_s_per_layer if floor is not None else 0.0
+def layer_floor_seconds(spec: ModelSpec, engine: Engine, quant: str | None = None) -> float:
+    """An eager engine's least step time: layers × its per-layer floor for the kernels that run `quant`
+    (profiles/efficiency.yaml); else 0."""
+    floor = floor_seconds_per_layer(engine, quant)
+    return spec.n_layers * floor if floor is not None else 0.0
 
 
 def layer_overhead_seconds(spec: ModelSpec, engine: Engine, *, prefill: bool = False, backend: str = ANY) -> float:
