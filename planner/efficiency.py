@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .errors import WorkloadError, shown
 from .gpus import GPU
 from .paths import profiles_dir, read_yaml
-from .quant.catalog import get_quant
+from .quant.catalog import base_name, get_quant
 from .spec import ModelSpec
 
 Family = Literal["float", "fp8", "int8", "int4", "gguf"]
@@ -403,7 +403,7 @@ def sync_loop(engine: str) -> Entry | None:
 
 def floor_kernels(quant: str | None) -> str:
     """The kernels (FLOOR_KERNELS) that give `quant` a floor of their own, else ANY."""
-    return ANY if quant is None else FLOOR_KERNELS.get(get_quant(quant).name, ANY)
+    return ANY if quant is None else FLOOR_KERNELS.get(base_name(quant), ANY)
 
 
 def decode_floor(engine: str) -> Entry | None:

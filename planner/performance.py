@@ -57,6 +57,11 @@ class Performance(BaseModel):
         "datasheet speed (so the figures are no faster than this): SGLang's --cpu-offload-gb pays it every forward "
         "step (the prefill once per chunk); llama.cpp with matrices in host memory (--n-cpu-moe, -ot) once per "
         "prompt ubatch (op offload), its decode running them on the CPU instead; included in the figures above")
+    moe_split_seconds: float = Field(
+        0.0, description="what each forward step of a MoE model split over GPUs takes beyond its bytes and "
+        "all-reduces: MoE layers × routed experts × the engine's fitted time per expert (profiles/efficiency.yaml "
+        "moe_expert_overhead_s, from published batch-1 runs of 128-512-expert models, all but one on 8 GPUs); included "
+        "in the decode and prefill figures")
     moe_prefill_split_seconds: float = Field(
         0.0, description="the fixed time a prefill of a MoE model split over GPUs takes beyond its FLOPs and bytes "
         "under an engine whose calibration runs measured one (profiles/efficiency.yaml moe_prefill_split_s, "
@@ -168,6 +173,7 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
         eager_attention_seconds,
         llamacpp_prefill_family,
         moe_prefill_split_seconds,
+        moe_split_seconds,
         prefill_seconds,
         tensor_parallel_seconds,
     )
@@ -220,6 +226,8 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
         eager_attention_seconds=float(eager_attention_seconds(spec, g, batch=w.batch, new=prompt))
         if attention == "eager" and ttft is not None and tp * pp == 1 else 0.0,
         moe_prefill_split_seconds=moe_prefill_split_seconds(spec, engine, tp) if ttft is not None and tp * pp > 1
+        else 0.0,
+        moe_split_seconds=moe_split_seconds(spec, engine, tp) if step is not None and has_speed(g) and tp * pp > 1
         else 0.0,
         allreduce_note=allreduce_note(g, tp, rccl=rccl) if has_speed(g) else None,
         request_overhead_seconds=request_seconds(engine),

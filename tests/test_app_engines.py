@@ -299,6 +299,11 @@ def test_sglangs_moe_split_prefill_time_is_said_beside_the_speeds():
     fixed = moe_prefill_split("sglang").moe_prefill_split_s
     at = app(gpu="h200", engine="sglang", model="Qwen/Qwen3-30B-A3B", n_gpus="2", context="4096")
     assert f"The first token includes {fixed:.3f} s that sglang's published runs" in caption(at)
+    # and what every step carries for the MoE layers split over the 2 GPUs (48 layers × 128 routed experts)
+    from planner.efficiency import moe_expert_overhead
+
+    step = 1000 * 48 * 128 * moe_expert_overhead("sglang").moe_expert_overhead_s
+    assert f"Each step includes {step:.1f} ms for the MoE layers split over GPUs" in caption(at)
     assert "The first token includes" not in caption(app(gpu="h200", engine="sglang", model="Qwen/Qwen3-30B-A3B",
                                                          context="4096"))
     # SGLang is planned tensor parallel only (--tp-size): a pipeline split (its --pp-size) is refused, said, not

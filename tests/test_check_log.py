@@ -200,14 +200,22 @@ def test_a_model_the_log_contradicts_is_refused(capsys):
 
 
 def test_next_token_layers_count_with_the_model():
-    """llama.cpp counts a model's next-token prediction (MTP) layers in n_layer and says how many
-    (nextn_predict_layers): one layer more than the profile's is the same model."""
-    text = QWEN3_14B.read_text().replace("n_layer          = 40", "n_layer          = 41")
-    assert "n_layer          = 41" in text
-    with pytest.raises(PlannerError, match=r"n_layer = 41 \(line 27\)"):
-        check_log(text, "Qwen/Qwen3-14B")
-    text = text.replace("print_info: n_embd ", "print_info: nextn_predict_layers = 1\nprint_info: n_embd ")
-    assert check_log(text, "Qwen/Qwen3-14B").model == "Qwen/Qwen3-14B"
+    """llama.cpp counted a model's next-token prediction (MTP) layers in n_layer until June 2026 (GLM-4.5-Air's log
+    says 47 for its 46 blocks, converter glm.py: block_count = num_hidden_layers + num_nextn_predict_layers), and
+    prints n_layer_all since: a count within the log's next-token layers of the profile's is the same model, one
+    beyond them is not."""
+    text = QWEN3_14B.read_text()
+    one_more = text.replace("n_layer          = 40", "n_layer          = 41")
+    assert one_more != text and check_log(one_more, "Qwen/Qwen3-14B").model == "Qwen/Qwen3-14B"  # unstated: one
+    two_more = text.replace("n_layer          = 40", "n_layer          = 42")
+    with pytest.raises(PlannerError, match=r"n_layer = 42 \(line 27\)"):
+        check_log(two_more, "Qwen/Qwen3-14B")
+    stated = two_more.replace("print_info: n_embd ", "llama_model_loader: - kv  40:  qwen3.nextn_predict_layers u32"
+                                                     "              = 2\nprint_info: n_embd ")
+    assert check_log(stated, "Qwen/Qwen3-14B").model == "Qwen/Qwen3-14B"
+    reworked = two_more.replace("print_info: n_embd ", "print_info: n_layer_nextn         = 0\nprint_info: n_embd ")
+    with pytest.raises(PlannerError, match=r"n_layer = 42"):
+        check_log(reworked, "Qwen/Qwen3-14B")
 
 
 def _run(meta: Path):

@@ -124,11 +124,29 @@ def test_bitsandbytes_formats_take_their_kernels_floor():
              .performance for q in ("bf16", "nf4", "nf4-dq", "bnb-int8")}
     tps = [rates[q].decode_tokens_per_s for q in ("bf16", "nf4", "nf4-dq", "bnb-int8")]
     assert tps == sorted(tps, reverse=True) and tps[0] > 2.5 * tps[3]
+    # a checkpoint that keeps some modules in 16 bits (llm_int8_skip_modules: "bnb-int8[keep=output]") runs the same
+    # kernels on the rest
+    kept = estimate("meta-llama/Llama-3.1-8B", quant="bnb-int8[keep=output]", gpu="h100-sxm", engine="transformers",
+                    context=164).performance
+    assert kept.decode_seconds_per_token == pytest.approx(rates["bnb-int8"].decode_seconds_per_token)
     floor, ratio = decode_floor("transformers").decode_floor_s_per_layer, floor_ratio("transformers", "bnb-int8")
     assert rates["bnb-int8"].decode_seconds_per_token == pytest.approx(32 * floor * ratio.decode_floor_ratio)
     assert rates["bnb-int8"].efficiency_entries["layers"] == (
         f"transformers: at least {1e6 * floor * ratio.decode_floor_ratio:.0f} µs a layer "
         f"(bnb-int8 kernels: {ratio.decode_floor_ratio:g} × its floor)")
+
+
+def test_a_kept_variant_runs_its_base_formats_kernels():
+    """fp8 with some modules kept in 16 bits still runs its fp8 matmuls on fp8 tensor cores: its prompt takes the
+    fp8 peak, not the bf16 one (a [keep=…] name is not the base format's)."""
+    from planner.perf import compute_dtype
+
+    assert compute_dtype("fp8[keep=output]") == compute_dtype("fp8") == "fp8"
+    kw = dict(gpu="h100-sxm", engine="vllm", context=8192)
+    fp8 = estimate("meta-llama/Llama-3.1-8B", quant="fp8", **kw).performance.prefill_seconds
+    kept = estimate("meta-llama/Llama-3.1-8B", quant="fp8[keep=output]", **kw).performance.prefill_seconds
+    bf16 = estimate("meta-llama/Llama-3.1-8B", quant="bf16", **kw).performance.prefill_seconds
+    assert fp8 <= kept < 0.75 * bf16
 
 
 def test_tensor_parallel_prefill_splits_the_work_not_the_overhead():

@@ -370,3 +370,28 @@ def test_tensor_parallel_beyond_the_kv_heads_holds_a_whole_kv_head_on_every_gpu(
     qkv = next(t for t in stored_tensors(phi, "bf16") if t.name == "blk.0.attn_qkv.weight")
     assert (qkv.rows, phi.n_heads, phi.n_kv_heads) == (7680, 40, 10)
     assert [tp_matrix_share(qkv, phi, tp) for tp in (10, 20, 40)] == [Fraction(1, 10), Fraction(1, 15), Fraction(1, 20)]
+
+
+def test_a_moe_split_says_what_its_experts_add_to_a_step():
+    """A MoE model split over GPUs: every step carries layers × routed experts × the engine's fitted time per expert
+    (moe_expert_overhead_s), and the answer says how much and from which runs, since no published run of a small
+    MoE on 2-4 GPUs backs it. Qwen3-30B-A3B: 48 MoE layers of 128 routed experts (its config.json)."""
+    from planner.efficiency import moe_expert_overhead
+
+    kw = dict(quant="bf16", engine="vllm", gpu="h100-sxm", context=8192)
+    one = estimate("Qwen/Qwen3-30B-A3B", **kw).performance
+    two = estimate("Qwen/Qwen3-30B-A3B", tensor_parallel_size=2, **kw).performance
+    per_expert = moe_expert_overhead("vllm").moe_expert_overhead_s
+    assert one.moe_split_seconds == 0
+    assert two.moe_split_seconds == pytest.approx(48 * 128 * per_expert)
+    assert estimate("meta-llama/Llama-3.1-8B", tensor_parallel_size=2, **kw).performance.moe_split_seconds == 0
+
+
+def test_the_cli_names_the_moe_split_time(capsys):
+    from planner.cli import main
+    from planner.efficiency import moe_expert_overhead
+
+    main(["estimate", "Qwen/Qwen3-30B-A3B", "--quant", "bf16", "--engine", "vllm", "--gpu", "h100-sxm",
+          "--context", "8192", "--tensor-parallel-size", "2"])
+    ms = 1e3 * 48 * 128 * moe_expert_overhead("vllm").moe_expert_overhead_s
+    assert f"each step includes {ms:.1f} ms for the MoE layers split over GPUs" in capsys.readouterr().out

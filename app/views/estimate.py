@@ -24,14 +24,16 @@ def _plan(setup: Setup, where: str):
                      prompt=setup.prompt, efficiency=setup.efficiency, prefill_efficiency=setup.prefill_efficiency)
     parts = dict(p.per_gpu)
     v = verdict(parts["total_bytes"], setup.usable_bytes, setup.reserve_pct, unit=setup.unit, where=where)
-    speeds = (p.prefill_seconds, p.decode_tokens_per_s, p.decode_tokens_per_s * setup.batch, 0.0, p.allreduce_note,
-              p.efficiency_entries, p.serving_decode_tokens_per_s and (p.output_tokens, p.serving_decode_tokens_per_s))
+    speeds = (p.prefill_seconds, p.decode_tokens_per_s, p.decode_tokens_per_s * setup.batch, (0.0, 0.0),
+              p.allreduce_note, p.efficiency_entries,
+              p.serving_decode_tokens_per_s and (p.output_tokens, p.serving_decode_tokens_per_s))
     return parts, v, speeds, {}, (p.quant, p.kv_dtype)
 
 
-def _typical(setup: Setup, quant: str, split: float = 0.0, link: str | None = None) -> str:
+def _typical(setup: Setup, quant: str, split: tuple[float, float] = (0.0, 0.0), link: str | None = None) -> str:
     """How far such figures land from published runs that did not calibrate planner (the check half); split: the
-    MoE split prefill time the time to first token includes (Performance.moe_prefill_split_seconds); link: what the
+    MoE split time every step and the time to first token include (Performance.moe_split_seconds,
+    moe_prefill_split_seconds); link: what the
     all-reduces of a split over PCIe-linked GPUs assume (Performance.allreduce_note), or the kernels llama.cpp runs a
     prompt in on an AMD Instinct GPU (Performance.prompt_kernels)."""
     from planner.efficiency import speed_engine, typical_errors
@@ -59,6 +61,10 @@ def _typical(setup: Setup, quant: str, split: float = 0.0, link: str | None = No
 
     note = transformers_attention_note(setup.engine, setup.engine_options.get("attention", "sdpa"), setup.gpu)
     served += f" {note}" if note else ""
+    step_split, split = split
+    served += (f" Each step includes {1000 * step_split:.1f} ms for the MoE layers split over GPUs (layers × routed "
+               f"experts × {engine}'s time per expert, fitted on published batch-1 runs of 128-512-expert models, all "
+               "but one on 8 GPUs; a smaller split may take less)." if step_split else "")
     served += (f" The first token includes {split:.3f} s that {engine}'s published runs of MoE models split over GPUs "
                "take beyond their compute, whatever the prompt (measured; its cause is not modelled)." if split else "")
     served += f" {link[0].upper()}{link[1:]}." if link else ""
@@ -92,9 +98,9 @@ def _one(setup: Setup, where: str):
     link = perf and (perf.allreduce_note or (f"on this GPU llama.cpp runs a prompt's matrices in {perf.prompt_kernels}"
                                              if perf.prompt_kernels else None))
     speeds = ((perf.prefill_seconds, perf.decode_tokens_per_s, perf.throughput_tokens_per_s,
-               perf.moe_prefill_split_seconds, link, perf.efficiency_entries,
+               (perf.moe_split_seconds, perf.moe_prefill_split_seconds), link, perf.efficiency_entries,
                perf.serving_decode_tokens_per_s and (perf.output_tokens, perf.serving_decode_tokens_per_s))
-              if perf else (None, None, None, 0.0, None, {}, None))
+              if perf else (None, None, None, (0.0, 0.0), None, {}, None))
     return parts, v, speeds, e.engine_details, (e.workload.quant, e.workload.kv_dtype)
 
 

@@ -178,6 +178,10 @@ def cmd_estimate(a) -> str:
             lines.append(f"  {each} {1e3 * p.host_copy_seconds:.0f} ms copying the weights kept in host memory to the "
                          "GPU (at the PCIe link's datasheet speed: no faster than this)"
                          + ("; decode runs them on the CPU" if p.engine == "llama.cpp" else ""))
+        if p.moe_split_seconds:
+            lines.append(f"  each step includes {1e3 * p.moe_split_seconds:.1f} ms for the MoE layers split over GPUs "
+                         f"(layers × routed experts × {p.engine}'s time per expert, fitted on published batch-1 runs "
+                         "of 128-512-expert models, all but one on 8 GPUs; a smaller split may take less)")
         if p.moe_prefill_split_seconds:
             lines.append(f"  the first token includes {p.moe_prefill_split_seconds:.3f} s that {p.engine}'s published "
                          "runs of MoE models split over GPUs take beyond their compute, whatever the prompt (measured, "

@@ -17,7 +17,7 @@ from ..efficiency import (
 from ..errors import WorkloadError
 from ..gpus import GPU
 from ..kv import kv_cache_bytes
-from ..quant.catalog import get_quant
+from ..quant.catalog import base_name
 from ..spec import STATE_ONLY_KINDS, ModelSpec
 from ..tensors import weight_tensors
 from .llamacpp import (
@@ -84,7 +84,7 @@ def compute_dtype(quant: str, engine: Engine = "vllm", *, gpu: GPU | None = None
     as its build runs them at micro-batches of `ubatch` tokens (llamacpp_matmul_dtype)."""
     if engine == "llama.cpp":
         return llamacpp_matmul_dtype(quant, gpu, backend, build, ubatch)
-    name = get_quant(quant).name
+    name = base_name(quant)  # a [keep=…] variant runs its base format's kernels where it quantizes
     return {"fp8": "fp8", "fp8-block": "fp8", "fp32": "fp32", "fp16": "fp16", "f16": "fp16"}.get(name, "bf16")
 
 

@@ -127,6 +127,12 @@ CATEGORIES: tuple[Category, ...] = ("attn", "mlp", "experts", "shared_experts", 
                                     "vision")
 
 
+def base_name(quant: str) -> str:
+    """The catalog name of the format a `quant` is, any [keep=…] left aside: its kernels are the base format's."""
+    name = get_quant(quant).name
+    return m[1] if (m := _KEEP.match(name)) else name
+
+
 def is_gguf_weights(quant: str, spec=None) -> bool:
     """Whether weights in `quant` are a GGUF file's: a GGUF format, or 'checkpoint' of a spec read from a .gguf (its
     checkpoint's format; a spec without one, or None, is no GGUF)."""

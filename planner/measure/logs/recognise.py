@@ -79,9 +79,16 @@ def model_in_log(text: str) -> tuple[str | None, list[tuple[str, int]]]:
 
 _SHAPES = {  # llama.cpp's print_info (llm_load_print_meta before mid-2025) lines of the model it loaded
     "n_layer": re.compile(r"(?:print_info|llm_load_print_meta): n_layer\s+=\s+(\d+)\s*$", re.MULTILINE),
+    "n_layer_all": re.compile(r"print_info: n_layer_all\s+=\s+(\d+)\s*$", re.MULTILINE),
     "n_embd": re.compile(r"(?:print_info|llm_load_print_meta): n_embd\s+=\s+(\d+)\s*$", re.MULTILINE),
-    "nextn": re.compile(r"(?:print_info|llm_load_print_meta): nextn_predict_layers\s+=\s+(\d+)\s*$", re.MULTILINE),
+    # the next-token (MTP) layers: print_info's own line (nextn_predict_layers for a few architectures, n_layer_nextn
+    # from the hparams rework of June 2026), else the GGUF metadata the loader lists (<arch>.nextn_predict_layers)
+    "nextn": re.compile(r"(?:(?:print_info|llm_load_print_meta): (?:n_layer_nextn|nextn_predict_layers)\s+=|"
+                        r"\.nextn_predict_layers\s+u32\s+=)\s+(\d+)\s*$", re.MULTILINE),
 }
+# Next-token layers a log may count in n_layer without saying how many: every model with them that llama.cpp
+# converts has one (GLM-4.5 to 4.7, DeepSeek-V3's is dropped by the converter, MiMo, Qwen3.5's)
+UNSTATED_NEXTN = 1
 
 
 def shapes_in_log(text: str) -> dict[str, tuple[int, int]]:
@@ -96,14 +103,20 @@ def shapes_in_log(text: str) -> dict[str, tuple[int, int]]:
 
 def shape_mismatch(text: str, spec) -> str | None:
     """Where a llama.cpp log's printed shapes contradict `spec` (the model planner would plan with), what they say;
-    None where they agree or the log prints none. The layer count may include the next-token (MTP) layers llama.cpp
-    loads with the model (nextn_predict_layers). The vocabulary is not compared: a converter may pad the tokenizer's
-    count to the embedding's rows or not."""
+    None where they agree or the log prints none. Layers: llama.cpp's n_layer counted the next-token (MTP) layers
+    in the file (GLM-4.5's 47 for 46 blocks) until June 2026, when it became the blocks without them and n_layer_all
+    the whole count; a spec read from a GGUF file counts them too. So a count within the log's next-token layers
+    (UNSTATED_NEXTN where it gives none) of the spec's agrees. The vocabulary is not compared: a converter may pad
+    the tokenizer's count to the embedding's rows or not."""
     shapes = shapes_in_log(text)
-    nextn = shapes.get("nextn", (0, None))[0]
-    wants = {"n_layer": (spec.n_layers, spec.n_layers + nextn), "n_embd": (spec.d_model,)}
-    wrong = [f"{name} = {shapes[name][0]:,} (line {shapes[name][1]})" for name, ok in wants.items()
-             if name in shapes and shapes[name][0] not in ok]
+    nextn = shapes["nextn"][0] if "nextn" in shapes else UNSTATED_NEXTN
+    wrong = []
+    layers = [shapes[k] for k in ("n_layer", "n_layer_all") if k in shapes]
+    if layers and min(abs(v - spec.n_layers) for v, _ in layers) > nextn:
+        v, line = layers[0]
+        wrong.append(f"n_layer = {v:,} (line {line})")
+    if "n_embd" in shapes and shapes["n_embd"][0] != spec.d_model:
+        wrong.append(f"n_embd = {shapes['n_embd'][0]:,} (line {shapes['n_embd'][1]})")
     if not wrong:
         return None
     return (f"the log's model has {' and '.join(wrong)}, where {spec.name} has {spec.n_layers} layers and hidden size "
