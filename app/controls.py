@@ -101,6 +101,7 @@ def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor", spec=No
                    "enable_prefix_caching": (None if state["prefix_cache"] == "default"
                                              else state["prefix_cache"] == "on"),
                    "custom_all_reduce": None if state["custom_ar"] == "default" else state["custom_ar"] == "on",
+                   "v1_engine": None if state["vllm_core"] == "default" else state["vllm_core"] == "v1",
                    "mxfp4_backend": None if state["mxfp4_kernel"] == "default" else state["mxfp4_kernel"],
                    "limit_mm_per_prompt": _mm_limits(state["mm_limits"], spec),
                    "cuda_graph_memory_bytes": None if state["cg_gib"] is None else round(state["cg_gib"] * 2**30)}

@@ -201,6 +201,10 @@ def _engine_controls(state: dict, spec) -> None:
                "RCCL at 15 µs (AMD's figure for 8 × MI300X), 5 µs more than the kernel, twice a layer. Default: the "
                "release's — on, except on AMD GPUs before 0.8.3 and before the MI300 series. AMD's rocm/vllm images "
                "had it from mid-2024: say on.")
+        widget("selectbox", "vllm_core", "engine core (0.8.0–0.10.2)", where=box, options=["default", "v0", "v1"],
+               help="The engine core of vLLM 0.8.0–0.10.2, where V0 was still there: v0 is VLLM_USE_V1=0 (V0's "
+               "budget, 256 sequences, its host loop between GPU steps). Default: the release's — V1, except on "
+               "NVIDIA GPUs older than Ampere (V100, T4, RTX 20xx) before 0.10.2, where vLLM falls back to V0.")
         widget("checkbox", "eager", "enforce_eager", where=box,
                help="No CUDA graphs (so none estimated from 0.20) and, under V1, an uncompiled model, as V0 always "
                "ran it: its MLP keeps the gate_up output alive through the down projection.")

@@ -134,6 +134,7 @@ FIELDS = {f.key: f for f in [
     Field("eager", False, flag),
     Field("prefix_cache", "default", choice(lambda: ["default", "on", "off"])),
     Field("custom_ar", "default", choice(lambda: ["default", "on", "off"])),
+    Field("vllm_core", "default", choice(lambda: ["default", "v0", "v1"])),
     Field("cg_gib", None, number(0.0, 1024.0, whole=False)),
     Field("mm_limits", "", mm_counts_text),
     Field("mxfp4_kernel", "default", choice(lambda: ["default", "marlin", "triton", "flashinfer", "none"])),

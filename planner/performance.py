@@ -50,7 +50,7 @@ class Performance(BaseModel):
         "(vLLM's V0 engine, before 0.8.0, schedules and samples between GPU steps); included in the figures above")
     output_lag_seconds: float = Field(
         0.0, description="what the first token waits after its prefill before it reaches the caller: one decode step "
-        "where vLLM's V0 engine (0.6–0.7) processes outputs asynchronously, handing a step's tokens out after the "
+        "where vLLM's V0 engine (0.6 on) processes outputs asynchronously, handing a step's tokens out after the "
         "next step; included in prefill_seconds")
     host_copy_seconds: float = Field(
         0.0, description="what one copy of the weights kept in host memory to the GPU takes, at the PCIe link's "

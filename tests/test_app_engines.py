@@ -407,6 +407,19 @@ def test_vllm_custom_all_reduce_is_a_dashboard_option_in_the_url():
     assert metric(fork, "KV cache") == gib(ours.kv_cache_bytes)
 
 
+def test_vllm_engine_core_is_a_dashboard_option_in_the_url():
+    # vLLM 0.9.0 with VLLM_USE_V1=0 on an A100: V0's rules (256 sequences), its host loop said beside the speeds
+    kw = dict(gpu="a100-sxm-80gb", model="meta-llama/Llama-3.1-8B", quant="bf16", engine="vllm", vllm_version="0.9.0",
+              context="4096", max_model_len="4096")
+    v1, v0 = app(**kw), app(vllm_core="v0", **kw)
+    loop = "Each step includes 2.0 ms of vLLM's V0 engine loop"
+    assert loop not in caption(v1) and loop in caption(v0)
+    assert v0.query_params["vllm_core"] == "v0"
+    ours = estimate("meta-llama/Llama-3.1-8B", gpu="a100-sxm-80gb", quant="bf16", context=4096, max_model_len=4096,
+                    engine="vllm", engine_version="0.9.0", v1_engine=False)
+    assert metric(v0, "KV cache") == gib(ours.kv_cache_bytes)
+
+
 def test_llama_cpp_image_encoder_from_the_sidebar():
     at = app(model="google/gemma-3-4b-it", quant="q4_k_m", engine="llama.cpp", gpu="rtx-4060-ti-16gb",
              context="8192")

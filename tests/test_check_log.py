@@ -218,6 +218,21 @@ def test_next_token_layers_count_with_the_model():
         check_log(reworked, "Qwen/Qwen3-14B")
 
 
+# vLLM's V0 engine of a 0.8.x release (VLLM_USE_V1=0) serving a Qwen3-30B-A3B w4a16 checkpoint on an RTX 3090: lines
+# of https://github.com/vllm-project/vllm/issues/17327 (comment by bedovyy, 2025-05-07) verbatim, an excerpt (the next
+# line, '# cuda blocks', is cut in the stored copy; no chunked-prefill line, so not a reconciled public log)
+QWEN3_MOE_V0 = Path(__file__).parent / "fixtures" / "log_excerpts" / "vllm-qwen3-30b-a3b-w4a16-v0-0.8-rtx3090.log"
+
+
+def test_a_v0_log_of_a_release_that_defaults_to_v1_plans_that_releases_v0_engine():
+    """A V0 log from 0.8-0.10 is planned as that release run with VLLM_USE_V1=0 (v1_engine=False), so a model that
+    arrived after 0.7.3 (Qwen3's MoE, 0.8.4) is not refused as 0.7.3's."""
+    r = check_log(QWEN3_MOE_V0.read_text(), "Qwen/Qwen3-30B-A3B", quant="gptq-4bit-g128", gpu="rtx-3090")
+    assert "its V0 engine" in r.settings["engine_version"] and r.settings["engine_version"].startswith("0.8.4")
+    weights = next(row for row in r.rows if row.figure == "model weights")
+    assert weights.logged == 15.6841 and weights.within(1.0)  # "Model loading took 15.6841 GiB"; planner 15.77
+
+
 def _run(meta: Path):
     m = json.loads(meta.read_text())
     return m, check_log(meta.with_suffix(".log").read_text(), **m.get("given", {}))
@@ -282,8 +297,8 @@ def test_a_vllm_log_names_the_release_whose_rules_planner_applied():
     newer = check_log(text.replace("0.19.1", "0.41.0"), "Qwen/Qwen3-8B", gpu="a100-sxm-40gb")
     assert newer.settings["engine_version"] == "0.33.0 (0.41.0 printed, newer than planner's rules)"
     t4 = (LOGS / "vllm-llama3.2-3b-0.8.2-t4.log").read_text()  # "Initializing a V0 LLM engine (v0.8.2)"
-    assert check_log(t4, "meta-llama/Llama-3.2-3B", gpu="t4").settings["engine_version"].startswith(
-        "0.7.3 (V0 engine of 0.8.2")
+    assert check_log(t4, "meta-llama/Llama-3.2-3B", gpu="t4").settings["engine_version"] == \
+        "0.8.2 (printed; its V0 engine)"
 
 
 def test_a_vllm_log_that_prints_its_cuda_graph_estimate_replaces_planners_prior():

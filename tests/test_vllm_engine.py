@@ -297,3 +297,35 @@ def test_a_vllm_version_that_was_never_released_is_refused():
             vllm_release(bad)
     assert [vllm_release(v) for v in ("0.8.5.post1", "0.10.1.1", "0.9.0rc1", "0.6.7", "0.33")] == [
         (0, 8, 5), (0, 10, 1), (0, 9, 0), (0, 6, 7), (0, 33, 0)]
+
+
+def test_before_ampere_and_with_vllm_use_v1_0_vllm_0_8_to_0_10_runs_its_v0_engine(capsys):
+    """V1, vLLM's default engine from 0.8.0, needed compute capability 8.0 until 0.10.2: on a T4 (Turing, 7.5) 0.8.2
+    falls back to V0 ("Compute Capability < 8.0", engine/arg_utils.py _is_v1_supported_oracle in the 0.8.0, 0.10.0
+    and 0.10.1 wheels; not in 0.10.2's), and VLLM_USE_V1=0 (v1_engine=False) asks for V0 on any GPU until 0.11.0
+    removed it. V0's rules: 256 sequences, a 2,048-token profile (arg_utils.py)."""
+    from planner.cli import main
+    from planner.engines.vllm.releases import vllm_v0_fallback
+
+    assert vllm_v0_fallback((0, 8, 2), 75, None) == "V1 needs an Ampere GPU before 0.10.2"
+    assert vllm_v0_fallback((0, 10, 2), 75, None) is None and vllm_v0_fallback((0, 8, 2), 80, None) is None
+    assert vllm_v0_fallback((0, 9, 2), 89, False) == "VLLM_USE_V1=0"
+    assert vllm_v0_fallback((0, 7, 3), 75, None) is None  # V0 is that release's own engine
+    with pytest.raises(WorkloadError, match="V0 was removed in 0.11.0"):
+        vllm_v0_fallback((0, 11, 0), 89, False)
+    with pytest.raises(WorkloadError, match="V1 needs compute capability 8.0 \\(Ampere\\) before 0.10.2; this GPU "
+                                            "has 7.5"):
+        vllm_v0_fallback((0, 9, 2), 75, True)
+    kw = dict(engine="vllm", context=4096, max_model_len=4096)
+    t4 = estimate("meta-llama/Llama-3.2-3B", gpu="t4", engine_version="0.8.2", **kw)
+    assert t4.engine_details["max_num_seqs"] == 256 and t4.engine_details["v0_rules_of"] == "0.7.3"
+    assert t4.engine_details["engine_version"] == ("0.8.2 (its V0 engine, V1 needs an Ampere GPU before 0.10.2: "
+                                                   "0.7.3's rules)")
+    a100 = estimate("meta-llama/Llama-3.2-3B", gpu="a100-sxm-80gb", engine_version="0.8.2", **kw)
+    assert a100.engine_details["max_num_seqs"] == 1024 and "v0_rules_of" not in a100.engine_details
+    v0 = estimate("meta-llama/Llama-3.2-3B", gpu="a100-sxm-80gb", engine_version="0.8.2", v1_engine=False, **kw)
+    assert v0.engine_details["max_num_seqs"] == 256 and v0.performance.engine_loop_seconds > 0
+    assert main(["estimate", "meta-llama/Llama-3.2-3B", "--engine", "vllm", "--gpu", "t4", "--engine-version",
+                 "0.9.2", "--vllm-engine", "v1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "v1_engine=True: V1 needs compute capability 8.0" in err

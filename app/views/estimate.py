@@ -30,10 +30,11 @@ def _plan(setup: Setup, where: str):
     return parts, v, speeds, {}, (p.quant, p.kv_dtype)
 
 
-def _typical(setup: Setup, quant: str, split: tuple[float, float] = (0.0, 0.0), link: str | None = None) -> str:
+def _typical(setup: Setup, quant: str, split: tuple[float, float] = (0.0, 0.0), link: str | None = None,
+             v0_rules_of: str | None = None) -> str:
     """How far such figures land from published runs that did not calibrate planner (the check half); split: the
     MoE split time every step and the time to first token include (Performance.moe_split_seconds,
-    moe_prefill_split_seconds); link: what the
+    moe_prefill_split_seconds); v0_rules_of: the V0 release whose rules a vLLM run fell back to; link: what the
     all-reduces of a split over PCIe-linked GPUs assume (Performance.allreduce_note), or the kernels llama.cpp runs a
     prompt in on an AMD Instinct GPU (Performance.prompt_kernels)."""
     from planner.efficiency import speed_engine, typical_errors
@@ -52,10 +53,12 @@ def _typical(setup: Setup, quant: str, split: tuple[float, float] = (0.0, 0.0), 
     served = request_seconds(engine)
     served = (f" Through a server, a request's first token comes about {1000 * served:.0f} ms later (HTTP, "
               "tokenizer, scheduler; from published server benchmarks)." if served else "")
-    release = release_speed(engine, setup.engine_options.get("engine_version")) if setup.engine == "vllm" else None
+    # a vLLM release that ran its V0 engine (VLLM_USE_V1=0, a GPU older than Ampere): V0's loop, as the estimate has it
+    release = release_speed(engine, v0_rules_of or setup.engine_options.get("engine_version")) \
+        if setup.engine == "vllm" else None
     served += (f" Each step includes {1000 * release.loop:.1f} ms of vLLM's V0 engine loop (scheduling and sampling "
                "between GPU steps, before 0.8.0)." if release and release.loop else "")
-    served += (" The first token also waits one decode step: vLLM's V0 engine (0.6–0.7) hands a step's tokens out "
+    served += (" The first token also waits one decode step: vLLM's V0 engine (0.6 on) hands a step's tokens out "
                "after the next step (async output processing)." if release and release.output_lag else "")
     from planner.performance import transformers_attention_note
 
@@ -155,7 +158,7 @@ def main(setup: Setup) -> None:
                              "their full time (chunked prefill hides part of it); the figures above leave them out. A "
                              "run whose requests start together lands near those, a steady flow of arrivals near "
                              "this."))
-        st.caption(plain(_typical(setup, quant, split, link)))
+        st.caption(plain(_typical(setup, quant, split, link, details.get("v0_rules_of"))))
         if entries:
             st.caption(plain(entries_text(entries)))
 

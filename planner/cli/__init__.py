@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="vllm with tensor parallel: its own all-reduce kernel (off: --disable-custom-all-reduce, every "
                    "all-reduce through NCCL/RCCL); default the release's: on, except on AMD GPUs before 0.8.3 and "
                    "before the MI300 series (on for AMD's rocm/vllm images, which had it from mid-2024)")
+    e.add_argument("--vllm-engine", choices=["v0", "v1"], default=None,
+                   help="vllm 0.8.0-0.10.2: the engine core (v0: VLLM_USE_V1=0); default the release's: V1, except "
+                   "on NVIDIA GPUs older than Ampere (V100, T4, RTX 20xx) before 0.10.2, where vLLM falls back to V0")
     e.add_argument("--cuda-graph-memory",
                    help="vllm 0.20+: the CUDA-graph memory it estimates and takes from the KV budget, e.g. 2.35GiB as "
                    "its log's 'Estimated CUDA graph memory' line says (default: a 0.61 GiB prior)")

@@ -69,6 +69,7 @@ def cmd_estimate(a) -> str:
         "limit_mm_per_prompt": a.limit_mm_per_prompt,
         "enforce_eager": True if a.enforce_eager else None,
         "custom_all_reduce": None if a.custom_all_reduce is None else a.custom_all_reduce == "on",
+        "v1_engine": None if a.vllm_engine is None else a.vllm_engine == "v1",
         "enable_prefix_caching": None if a.prefix_caching is None else a.prefix_caching == "on",
         "cuda_graph_memory_bytes": None if a.cuda_graph_memory is None else round(
             parse_size(a.cuda_graph_memory, "--cuda-graph-memory")),
@@ -190,7 +191,7 @@ def cmd_estimate(a) -> str:
             lines.append(f"  {p.allreduce_note}")
         if p.output_lag_seconds:
             lines.append(f"  the first token also waits {1e3 * p.output_lag_seconds:.1f} ms: vLLM's V0 engine "
-                         "(0.6–0.7) hands a step's tokens out after the next step (async output processing)")
+                         "(0.6 on) hands a step's tokens out after the next step (async output processing)")
     return "\n".join(lines)
 
 

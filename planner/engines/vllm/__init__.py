@@ -19,7 +19,15 @@ from ...quant.catalog import is_gguf_weights
 from ...spec import ModelSpec
 from ...units import format_bytes
 from ...weights import is_mxfp4_expert, stage_weights
-from ..common import EngineMemory, arch_key, compute_capable, datacenter_blackwell, engine_options, release_tuple
+from ..common import (
+    ARCHITECTURE_CAPABILITY,
+    EngineMemory,
+    arch_key,
+    compute_capable,
+    datacenter_blackwell,
+    engine_options,
+    release_tuple,
+)
 from ..nccl import vllm_nccl_bytes
 from .hybrid import vllm_hybrid_layout, vllm_hybrid_pages, vllm_stage_tensors, vllm_state_bytes
 from .profile import (
@@ -49,6 +57,7 @@ from .releases import (
     VLLM_REMOVED,
     VLLM_RULES,
     VLLM_TOKENS_FROM_CONCURRENCY,
+    VLLM_V0_RULES,
     vllm_custom_allreduce,
     vllm_first_release,
     vllm_first_token_waits_a_step,
@@ -56,6 +65,7 @@ from .releases import (
     vllm_rules,
     vllm_scheduler_defaults,
     vllm_synchronous_loop,
+    vllm_v0_fallback,
 )
 from .weights import (
     VLLM_MLA_MATERIALIZED,
@@ -170,10 +180,16 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                             f"engine_version older than {last} (CLI --engine-version)")
     compute_capable("vllm", gpu, quant, spec, release)
     fallback = {}
+    capability = ARCHITECTURE_CAPABILITY.get(gpu.architecture) if gpu is not None and gpu.vendor == "nvidia" else None
+    v0_why = vllm_v0_fallback(release, capability, options.pop("v1_engine", None))
     if spec.model_type in VLLM_REMOVED and release >= (0, 8, 0):  # 0.8 and 0.9 fell back to V0 for it
         last = VLLM_REMOVED[spec.model_type][2]
         shown_version, release = f"{version} (its V0 engine: {last}'s rules)", vllm_release(last)
         fallback = {"v0_rules_of": last}
+    elif v0_why is not None:
+        shown_version, release = f"{version} (its V0 engine, {v0_why}: {VLLM_V0_RULES}'s rules)", \
+            vllm_release(VLLM_V0_RULES)
+        fallback = {"v0_rules_of": VLLM_V0_RULES}
     rules = vllm_rules(release)
     within_context("max_model_len", max_model_len, spec)
     entrypoint = options.get("entrypoint")

@@ -153,6 +153,40 @@ def vllm_first_token_waits_a_step(version: str | None) -> bool:
         vllm_release(VLLM_CURRENT if version is None else version) >= release_tuple(VLLM_ASYNC_OUTPUT_SINCE)
 
 
+# V1, the default engine from 0.8.0, needed an Ampere or newer NVIDIA GPU (flash-attn) until 0.10.2: on one of compute
+# capability below 8.0 (Volta, Turing: V100, T4, RTX 20xx) releases 0.8.0-0.10.1 fell back to V0
+# (engine/arg_utils.py _is_v1_supported_oracle, "Compute Capability < 8.0", read in the 0.8.0, 0.10.0 and 0.10.1
+# wheels; 0.10.2's has no such check), as VLLM_USE_V1=0 asked for it from 0.8.0 until V0 left in 0.11.0. The last
+# V0-default release's rules stand for that engine, as for Phi-3-small (VLLM_REMOVED).
+VLLM_V1_BEFORE_AMPERE_SINCE = "0.10.2"
+VLLM_V0_REMOVED_IN = "0.11.0"
+VLLM_V0_RULES = "0.7.3"
+
+
+def vllm_v0_fallback(release: tuple[int, ...], capability: int | None, v1_engine: bool | None) -> str | None:
+    """Why a release whose default engine is V1 runs V0 here (None: it runs V1, or V0 is its default anyway):
+    v1_engine False (VLLM_USE_V1=0), or an NVIDIA GPU of compute `capability` (×10) below 8.0 before 0.10.2. A
+    v1_engine True or False that the release cannot honour is refused."""
+    if v1_engine is not None and not isinstance(v1_engine, bool):
+        raise WorkloadError(f"v1_engine must be true, false or None (the release's own choice), got {shown(v1_engine)}")
+    v1_default = vllm_rules(release)["v1"]
+    old_gpu = capability is not None and capability < 80 and release < release_tuple(VLLM_V1_BEFORE_AMPERE_SINCE)
+    if v1_engine is False:
+        if not v1_default or release >= release_tuple(VLLM_V0_REMOVED_IN):
+            why = ("V0 is the only engine planner models before 0.8.0" if not v1_default
+                   else f"V0 was removed in {VLLM_V0_REMOVED_IN}")
+            raise WorkloadError(f"v1_engine=False (VLLM_USE_V1=0) chooses the V0 engine of releases 0.8.0 to 0.10.2; "
+                                f"{why}")
+        return f"V1 needs an Ampere GPU before {VLLM_V1_BEFORE_AMPERE_SINCE}" if old_gpu else "VLLM_USE_V1=0"
+    if v1_engine is True and (not v1_default or old_gpu):
+        raise WorkloadError("v1_engine=True: " + ("planner models V1 from 0.8.0, where it became the default" if
+                            not v1_default else f"V1 needs compute capability 8.0 (Ampere) before "
+                            f"{VLLM_V1_BEFORE_AMPERE_SINCE}; this GPU has {capability / 10:.1f}"))
+    if v1_default and old_gpu and v1_engine is None:
+        return f"V1 needs an Ampere GPU before {VLLM_V1_BEFORE_AMPERE_SINCE}"
+    return None
+
+
 VLLM_ENTRYPOINTS = ("serve", "llm")  # `vllm serve` (UsageContext.OPENAI_API_SERVER), the offline LLM class (LLM_CLASS)
 
 

@@ -184,7 +184,7 @@ def vllm_settings(text: str) -> dict:
 def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_names: str = "",
                version: str | None = None) -> LogCheck:
     from ...engines.vllm import VLLM_CURRENT, vllm_release
-    from ...engines.vllm.releases import vllm_first_release
+    from ...engines.vllm.releases import VLLM_V0_REMOVED_IN, vllm_first_release
     from ...estimate import estimate
 
     found = {k: first(p, text) for k, p in _FIGURES.items()}
@@ -210,8 +210,13 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
         # a period's oldest release is older than the model: the first release that ran it stands for the log
         release, told = added, f"{told}; the model arrived in {added}"
     if s["generation"] == "V0" and vllm_release(release) >= (0, 8, 0):
-        # V0 still ran in 0.8–0.10 where V1 could not (older GPUs, some options): the V0 rules of 0.6.5–0.10
-        release, told = "0.7.3", f"V0 engine of {release}, {told}: V0's rules of 0.6.5–0.10"
+        # V0 still ran in 0.8–0.10 where V1 could not (older GPUs, some options) or VLLM_USE_V1=0 asked for it: the
+        # release, with its V0 engine (v1_engine=False; the V0 rules of 0.6.5–0.10)
+        if vllm_release(release) < vllm_release(VLLM_V0_REMOVED_IN):
+            kw["v1_engine"] = False
+            told = f"{told}; its V0 engine"
+        else:
+            release, told = "0.7.3", f"V0 engine of {release}, {told}: V0's rules of 0.6.5–0.10"
     kw["engine_version"] = release
     s["engine_version"] = f"{release} ({told})"
     if s["generation"] == "V0" and "max_num_batched_tokens" not in kw:
