@@ -143,7 +143,7 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
     fits (`fits` says; the calibration asks them of runs as they ran), where estimate() gives none for a setup that
     does not fit. A tensor split whose speed engine is llama.cpp (GGUF weights) is refused: LLAMACPP_NO_TENSOR_SPLIT
     says why."""
-    from .performance import release_speed, through_rccl
+    from .performance import release_speed, through_rccl, v0_speed_version
 
     if unknown := sorted(set(workload) - PLAN_WORKLOAD):
         raise WorkloadError(f"plan() has no option {unknown[0]!r}; it takes the workload's "
@@ -163,7 +163,8 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
     engine = engine or default_engine(w.quant, spec, g)
     if mode == "tp" and n_gpus > 1 and engine == "llama.cpp":
         raise LayoutError(LLAMACPP_NO_TENSOR_SPLIT.format(n=n_gpus))
-    build, loop, lag = release_speed(engine, engine_version)
+    build, loop, lag = release_speed(engine, v0_speed_version(spec, engine, engine_version, g, w.quant, w.kv_dtype,
+                                                              n_gpus if mode == "pp" else 1))
     rccl = through_rccl(engine, engine_version, g, custom_all_reduce)
     latency = RCCL_ALLREDUCE_LATENCY_S if rccl else ALLREDUCE_LATENCY_S
     prompt = w.context if prompt is None else positive_int("prompt", prompt)

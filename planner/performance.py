@@ -47,7 +47,8 @@ class Performance(BaseModel):
         None, description="all requests of that stream together: batch × serving_decode_tokens_per_s")
     engine_loop_seconds: float = Field(
         0.0, description="what the engine's host loop adds to every step, the prefill's and each decode step's "
-        "(vLLM's V0 engine, before 0.8.0, schedules and samples between GPU steps); included in the figures above")
+        "(vLLM's V0 engine, its default before 0.8.0 and a fallback in 0.8–0.10, schedules and samples between GPU "
+        "steps); included in the figures above")
     output_lag_seconds: float = Field(
         0.0, description="what the first token waits after its prefill before it reaches the caller: one decode step "
         "where vLLM's V0 engine (0.6 on) processes outputs asynchronously, handing a step's tokens out after the "
@@ -180,7 +181,7 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
 
     g = load_gpu(gpu)
     engine = engine or default_engine(w.quant, spec, g)
-    build, loop, lag = release_speed(engine, engine_version)
+    build, loop, lag = release_speed(engine, v0_speed_version(spec, engine, engine_version, g, w.quant, w.kv_dtype, pp))
     rccl = through_rccl(engine, engine_version, g, custom_all_reduce)
     given = micro_batches or {}
     ubatch = min(given.get("n_ubatch", LLAMACPP_N_UBATCH), given.get("n_batch", LLAMACPP_N_BATCH))
@@ -286,6 +287,24 @@ class ReleaseSpeed(NamedTuple):
     output_lag: bool  # the first token reaches the caller one decode step after the prefill
 
 
+def v0_speed_version(spec, engine: str, engine_version: str | int | None, gpu, quant: str, kv_dtype: str,
+                     pipeline_parallel_size: int = 1) -> str | int | None:
+    """The release whose engine loop a vLLM run's speed follows: 0.7.3's (V0) where the release falls back to its V0
+    engine on this setup (planner.engines.vllm.releases.vllm_v0_fallback: an NVIDIA GPU older than Ampere, an AMD GPU,
+    GGUF or bitsandbytes weights, … in 0.8-0.10), else `engine_version` itself."""
+    if engine != "vllm" or engine_version is None:
+        return engine_version
+    from .engines.common import ARCHITECTURE_CAPABILITY
+    from .engines.vllm.releases import VLLM_V0_RULES, vllm_release, vllm_v0_fallback
+    from .quant.catalog import is_gguf_weights
+
+    capability = ARCHITECTURE_CAPABILITY.get(gpu.architecture) if gpu.vendor == "nvidia" else None
+    why = vllm_v0_fallback(vllm_release(str(engine_version)), capability, None, vendor=gpu.vendor, kv_dtype=kv_dtype,
+                           pipeline_parallel_size=pipeline_parallel_size, quant=quant,
+                           gguf=is_gguf_weights(quant, spec), mla=spec.mla is not None)
+    return VLLM_V0_RULES if why is not None else engine_version
+
+
 def release_speed(engine: str, engine_version: str | int | None) -> ReleaseSpeed:
     """What a speed engine's release (None: the current one) changes in its speed; a version of another engine is
     refused."""
@@ -297,8 +316,8 @@ def release_speed(engine: str, engine_version: str | int | None) -> ReleaseSpeed
         raise WorkloadError(f"engine_version: speed follows the releases of llama.cpp and vLLM only, not {engine}'s; "
                             f"got {shown(engine_version)}")
     build = llamacpp_build(engine_version) if engine == "llama.cpp" and engine_version is not None else None
-    # vLLM's V0 engine (before 0.8.0) runs its host work between GPU steps; other engines and releases overlap it
-    # with the GPU's work, or run it in C++
+    # vLLM's V0 engine (before 0.8.0; its fallbacks in 0.8-0.10 come here as 0.7.3) runs its host work between GPU
+    # steps; other engines and releases overlap it with the GPU's work, or run it in C++
     version = None if engine_version is None else str(engine_version)
     loop = (entry.sync_loop_step_s if engine == "vllm" and (entry := sync_loop(engine)) is not None
             and vllm_synchronous_loop(version) else 0.0)

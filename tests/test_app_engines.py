@@ -414,6 +414,11 @@ def test_vllm_engine_core_is_a_dashboard_option_in_the_url():
     v1, v0 = app(**kw), app(vllm_core="v0", **kw)
     loop = "Each step includes 2.0 ms of vLLM's V0 engine loop"
     assert loop not in caption(v1) and loop in caption(v0)
+    assert "Planned as vLLM 0.9.0 (its V0 engine, VLLM_USE_V1=0\\: 0.7.3's rules)." in caption(v0)
+    # a T4 (Turing) falls back to V0 by itself before 0.10.2, and says why
+    t4 = app(**{**kw, "gpu": "t4", "model": "meta-llama/Llama-3.2-3B"})
+    assert "Planned as vLLM 0.9.0 (its V0 engine, V1 needs an Ampere GPU before 0.10.2\\: 0.7.3's rules)." in \
+        caption(t4)
     assert v0.query_params["vllm_core"] == "v0"
     ours = estimate("meta-llama/Llama-3.1-8B", gpu="a100-sxm-80gb", quant="bf16", context=4096, max_model_len=4096,
                     engine="vllm", engine_version="0.9.0", v1_engine=False)

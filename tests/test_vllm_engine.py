@@ -313,8 +313,8 @@ def test_before_ampere_and_with_vllm_use_v1_0_vllm_0_8_to_0_10_runs_its_v0_engin
     assert vllm_v0_fallback((0, 7, 3), 75, None) is None  # V0 is that release's own engine
     with pytest.raises(WorkloadError, match="V0 was removed in 0.11.0"):
         vllm_v0_fallback((0, 11, 0), 89, False)
-    with pytest.raises(WorkloadError, match="V1 needs compute capability 8.0 \\(Ampere\\) before 0.10.2; this GPU "
-                                            "has 7.5"):
+    with pytest.raises(WorkloadError, match="V1 needs an Ampere GPU before 0.10.2; this GPU has compute capability "
+                                            "7.5"):
         vllm_v0_fallback((0, 9, 2), 75, True)
     kw = dict(engine="vllm", context=4096, max_model_len=4096)
     t4 = estimate("meta-llama/Llama-3.2-3B", gpu="t4", engine_version="0.8.2", **kw)
@@ -328,4 +328,43 @@ def test_before_ampere_and_with_vllm_use_v1_0_vllm_0_8_to_0_10_runs_its_v0_engin
     assert main(["estimate", "meta-llama/Llama-3.2-3B", "--engine", "vllm", "--gpu", "t4", "--engine-version",
                  "0.9.2", "--vllm-engine", "v1"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "v1_engine=True: V1 needs compute capability 8.0" in err
+    assert err.count("\n") == 1 and "v1_engine=True: V1 needs an Ampere GPU before 0.10.2" in err
+
+
+def test_vllm_0_8_to_0_10_falls_back_to_v0_where_its_oracle_says():
+    """engine/arg_utils.py _is_v1_supported_oracle (read in the 0.8.0, 0.8.2, 0.8.4, 0.8.5, 0.9.0-0.9.2 and
+    0.10.0-0.10.2 wheels): pipeline parallel without Ray from 0.9.1, GGUF from 0.9.0, bitsandbytes after 0.8.2, fp32
+    from 0.9.2; an fp8 KV cache only where V1's attention took it. An AMD GPU is not assumed to fall back (AMD's
+    images and their published runs run at V1's speed): VLLM_USE_V1=0 says an upstream ROCm build did."""
+    from planner.engines.vllm.releases import vllm_v0_fallback
+
+    assert vllm_v0_fallback((0, 8, 5), None, None, vendor="amd") is None
+    assert vllm_v0_fallback((0, 8, 5), None, False, vendor="amd") == "VLLM_USE_V1=0"
+    assert vllm_v0_fallback((0, 9, 0), 90, None, pipeline_parallel_size=2) == \
+        "V1 runs pipeline parallel without Ray from 0.9.1"
+    assert vllm_v0_fallback((0, 8, 5), 86, None, gguf=True) == "V1 loads GGUF files from 0.9.0"
+    assert vllm_v0_fallback((0, 8, 2), 86, None, quant="nf4") == "V1 loads bitsandbytes weights from 0.8.3"
+    assert vllm_v0_fallback((0, 8, 4), 86, None, quant="nf4") is None
+    assert vllm_v0_fallback((0, 9, 1), 80, None, quant="fp32") == "V1 runs fp32 weights from 0.9.2"
+    fp8 = "V1 does not take this fp8 KV cache on this GPU"
+    assert vllm_v0_fallback((0, 8, 0), 90, None, kv_dtype="fp8") == fp8  # any KV dtype but auto in 0.8.0
+    assert vllm_v0_fallback((0, 9, 2), 90, None, kv_dtype="fp8") is None  # FlashAttention 3 on Hopper
+    assert vllm_v0_fallback((0, 9, 2), 80, None, kv_dtype="fp8") == fp8
+    assert vllm_v0_fallback((0, 10, 1), 100, None, kv_dtype="fp8") is None  # Blackwell from 0.10
+    assert vllm_v0_fallback((0, 10, 2), 89, None, kv_dtype="fp8", mla=True) is None  # FlashMLA
+    with pytest.raises(WorkloadError, match="v1_engine=True: V1 loads GGUF files from 0.9.0"):
+        vllm_v0_fallback((0, 8, 5), 89, True, gguf=True)
+    # the engine line says why; V0 of 0.8+ leaves an MLA model unchunked (_set_default_args_v0), so its profile run
+    # takes max_model_len tokens
+    e = estimate("meta-llama/Llama-3.2-3B", engine="vllm", engine_version="0.8.5", gpu="a10", quant="q8_0",
+                 context=4096)
+    assert e.engine_details["engine_version"] == "0.8.5 (its V0 engine, V1 loads GGUF files from 0.9.0: 0.7.3's rules)"
+    mla = estimate("deepseek-ai/DeepSeek-V2-Lite", engine="vllm", engine_version="0.9.2", gpu="v100-32gb",
+                   tensor_parallel_size=2, context=4096, max_model_len=65536)
+    assert mla.engine_details["max_num_batched_tokens"] == 65536
+    with pytest.raises(WorkloadError, match="V1 engine never ran microsoft/Phi-3-small-8k-instruct"):
+        estimate("microsoft/Phi-3-small-8k-instruct", engine="vllm", engine_version="0.9.2", gpu="a100-sxm-80gb",
+                 v1_engine=True, context=4096)
+    with pytest.raises(WorkloadError, match="V0 engine cannot run openai/gpt-oss-20b"):
+        estimate("openai/gpt-oss-20b", engine="vllm", engine_version="0.10.1", gpu="a100-sxm-80gb", v1_engine=False,
+                 context=4096)

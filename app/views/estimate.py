@@ -31,10 +31,11 @@ def _plan(setup: Setup, where: str):
 
 
 def _typical(setup: Setup, quant: str, split: tuple[float, float] = (0.0, 0.0), link: str | None = None,
-             v0_rules_of: str | None = None) -> str:
+             v0: tuple[str, str] | None = None) -> str:
     """How far such figures land from published runs that did not calibrate planner (the check half); split: the
     MoE split time every step and the time to first token include (Performance.moe_split_seconds,
-    moe_prefill_split_seconds); v0_rules_of: the V0 release whose rules a vLLM run fell back to; link: what the
+    moe_prefill_split_seconds); v0: a vLLM run on its V0 engine, (the release whose rules stand for it, the release
+    as the estimate names it with the reason); link: what the
     all-reduces of a split over PCIe-linked GPUs assume (Performance.allreduce_note), or the kernels llama.cpp runs a
     prompt in on an AMD Instinct GPU (Performance.prompt_kernels)."""
     from planner.efficiency import speed_engine, typical_errors
@@ -54,10 +55,12 @@ def _typical(setup: Setup, quant: str, split: tuple[float, float] = (0.0, 0.0), 
     served = (f" Through a server, a request's first token comes about {1000 * served:.0f} ms later (HTTP, "
               "tokenizer, scheduler; from published server benchmarks)." if served else "")
     # a vLLM release that ran its V0 engine (VLLM_USE_V1=0, a GPU older than Ampere): V0's loop, as the estimate has it
-    release = release_speed(engine, v0_rules_of or setup.engine_options.get("engine_version")) \
+    release = release_speed(engine, v0[0] if v0 else setup.engine_options.get("engine_version")) \
         if setup.engine == "vllm" else None
+    served += f" Planned as vLLM {v0[1]}." if v0 else ""
     served += (f" Each step includes {1000 * release.loop:.1f} ms of vLLM's V0 engine loop (scheduling and sampling "
-               "between GPU steps, before 0.8.0)." if release and release.loop else "")
+               "between GPU steps: its default before 0.8.0, a fallback or VLLM_USE_V1=0 in 0.8–0.10)."
+               if release and release.loop else "")
     served += (" The first token also waits one decode step: vLLM's V0 engine (0.6 on) hands a step's tokens out "
                "after the next step (async output processing)." if release and release.output_lag else "")
     from planner.performance import transformers_attention_note
@@ -158,7 +161,8 @@ def main(setup: Setup) -> None:
                              "their full time (chunked prefill hides part of it); the figures above leave them out. A "
                              "run whose requests start together lands near those, a steady flow of arrivals near "
                              "this."))
-        st.caption(plain(_typical(setup, quant, split, link, details.get("v0_rules_of"))))
+        v0 = (details["v0_rules_of"], details["engine_version"]) if details.get("v0_rules_of") else None
+        st.caption(plain(_typical(setup, quant, split, link, v0)))
         if entries:
             st.caption(plain(entries_text(entries)))
 

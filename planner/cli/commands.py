@@ -172,7 +172,8 @@ def cmd_estimate(a) -> str:
             lines.append(f"  decode reads what system RAM holds at its bandwidth: {rate}")
         if p.engine_loop_seconds:
             lines.append(f"  each step includes {1e3 * p.engine_loop_seconds:.1f} ms of the V0 engine's host loop "
-                         "(scheduling and sampling between GPU steps, before vLLM 0.8.0)")
+                         "(scheduling and sampling between GPU steps: vLLM's default before 0.8.0, a fallback or "
+                         "VLLM_USE_V1=0 in 0.8–0.10)")
         if p.host_copy_seconds:
             each = (f"each prompt ubatch ({e.engine_details['ubatch_tokens']:,} tokens) includes"
                     if p.engine == "llama.cpp" else "each forward step includes")

@@ -181,7 +181,17 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     compute_capable("vllm", gpu, quant, spec, release)
     fallback = {}
     capability = ARCHITECTURE_CAPABILITY.get(gpu.architecture) if gpu is not None and gpu.vendor == "nvidia" else None
-    v0_why = vllm_v0_fallback(release, capability, options.pop("v1_engine", None))
+    v1_engine = options.pop("v1_engine", None)
+    if v1_engine is True and spec.model_type in VLLM_REMOVED and release >= (0, 8, 0):
+        raise WorkloadError(f"v1_engine=True: vLLM's V1 engine never ran {spec.name} (its architecture is not "
+                            "V1-compatible; 0.8 and 0.9 ran it on V0)")
+    if v1_engine is False and spec.model_type == "gpt_oss":
+        raise WorkloadError(f"v1_engine=False: vLLM's V0 engine cannot run {spec.name} (its attention backends have "
+                            "no attention sinks; gpt-oss runs on V1 only)")
+    v0_why = vllm_v0_fallback(release, capability, v1_engine,
+                              vendor=None if gpu is None else gpu.vendor, kv_dtype=kv_dtype,
+                              pipeline_parallel_size=options.get("pipeline_parallel_size") or 1, quant=quant,
+                              gguf=is_gguf_weights(quant, spec), mla=spec.mla is not None)
     if spec.model_type in VLLM_REMOVED and release >= (0, 8, 0):  # 0.8 and 0.9 fell back to V0 for it
         last = VLLM_REMOVED[spec.model_type][2]
         shown_version, release = f"{version} (its V0 engine: {last}'s rules)", vllm_release(last)
@@ -201,7 +211,8 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                 "block_size": 64 if spec.mla is not None else 16,
                 **vllm_scheduler_defaults(release, max_model_len=max_model_len, gpu_memory_bytes=gpu_memory_bytes,
                                           device_name="" if gpu is None else gpu.name, entrypoint=entrypoint,
-                                          multimodal=spec.vision is not None),
+                                          multimodal=spec.vision is not None,
+                                          unchunked_v0=bool(fallback) and spec.mla is not None),
                 "tensor_parallel_size": 1, "pipeline_parallel_size": 1, "data_parallel_size": 1,
                 "enable_expert_parallel": False, "flashinfer_sampler": False, "enforce_eager": False,
                 "enable_prefix_caching": "auto", "custom_all_reduce": None,

@@ -163,28 +163,59 @@ VLLM_V0_REMOVED_IN = "0.11.0"
 VLLM_V0_RULES = "0.7.3"
 
 
-def vllm_v0_fallback(release: tuple[int, ...], capability: int | None, v1_engine: bool | None) -> str | None:
+def _fp8_kv_runs_v1(release: tuple[int, ...], capability: int | None, mla: bool) -> bool:
+    """Whether V1 took an fp8 KV cache on this NVIDIA GPU (`capability` ×10): not in 0.8.0-0.8.1 (any KV dtype but
+    auto fell back); 0.8.2-0.9.2 with FlashAttention 3 only (flash_attn_supports_fp8: Hopper); 0.10.0-0.10.2 on
+    Hopper and Blackwell (platforms/cuda.py is_kv_cache_dtype_supported), an MLA model anywhere in 0.10.2 (FlashMLA)."""
+    if release < (0, 8, 2) or capability is None:
+        return release >= (0, 8, 2)
+    if release < (0, 10, 0):
+        return 90 <= capability < 100
+    return capability >= 90 or (mla and release >= (0, 10, 2))
+
+
+def vllm_v0_fallback(release: tuple[int, ...], capability: int | None, v1_engine: bool | None, *,
+                     vendor: str = "nvidia", kv_dtype: str = "auto", pipeline_parallel_size: int = 1,
+                     quant: str = "bf16", gguf: bool = False, mla: bool = False) -> str | None:
     """Why a release whose default engine is V1 runs V0 here (None: it runs V1, or V0 is its default anyway):
-    v1_engine False (VLLM_USE_V1=0), or an NVIDIA GPU of compute `capability` (×10) below 8.0 before 0.10.2. A
-    v1_engine True or False that the release cannot honour is refused."""
+    v1_engine False (VLLM_USE_V1=0), or what vLLM's _is_v1_supported_oracle (engine/arg_utils.py, read in the 0.8.0,
+    0.8.2, 0.8.4, 0.8.5, 0.9.0-0.9.2 and 0.10.0-0.10.2 wheels) falls back to V0 for among planner's options: an NVIDIA
+    GPU of compute `capability` (×10) below 8.0 before 0.10.2; pipeline parallel without Ray before 0.9.1; GGUF
+    weights before 0.9.0; bitsandbytes before 0.8.3 (0.8.3 not read; 0.8.4's list has only GGUF); fp32 weights before
+    0.9.2; an fp8 KV cache V1 could not take (_fp8_kv_runs_v1). Not assumed: upstream builds also fell back on ROCm
+    before 0.9.2 unless VLLM_USE_V1=1 was set, but AMD's rocm/vllm images, how most run vLLM on AMD GPUs, and their
+    published runs of 0.8.5 and 0.9.1 (calibration half: amd.com's tables, 8 × MI300X) run at V1's speed, without
+    V0's 2 ms loop a step; v1_engine=False plans an upstream ROCm build of those releases. A v1_engine True or False
+    that the release cannot honour is refused."""
     if v1_engine is not None and not isinstance(v1_engine, bool):
         raise WorkloadError(f"v1_engine must be true, false or None (the release's own choice), got {shown(v1_engine)}")
     v1_default = vllm_rules(release)["v1"]
-    old_gpu = capability is not None and capability < 80 and release < release_tuple(VLLM_V1_BEFORE_AMPERE_SINCE)
+    if v1_engine is False and (not v1_default or release >= release_tuple(VLLM_V0_REMOVED_IN)):
+        why = ("V0 is the only engine planner models before 0.8.0" if not v1_default
+               else f"V0 was removed in {VLLM_V0_REMOVED_IN}")
+        raise WorkloadError(f"v1_engine=False (VLLM_USE_V1=0) chooses the V0 engine of releases 0.8.0 to 0.10.2; {why}")
+    if not v1_default or release >= release_tuple(VLLM_V0_REMOVED_IN):
+        if v1_engine is True and not v1_default:
+            raise WorkloadError("v1_engine=True: planner models V1 from 0.8.0, where it became the default")
+        return None
+    base = quant.split("[", 1)[0]
+    reasons = [
+        (capability is not None and capability < 80 and release < release_tuple(VLLM_V1_BEFORE_AMPERE_SINCE),
+         f"V1 needs an Ampere GPU before {VLLM_V1_BEFORE_AMPERE_SINCE}"),
+        (pipeline_parallel_size > 1 and release < (0, 9, 1), "V1 runs pipeline parallel without Ray from 0.9.1"),
+        (gguf and release < (0, 9, 0), "V1 loads GGUF files from 0.9.0"),
+        (base in BITSANDBYTES_QUANTS and release < (0, 8, 3), "V1 loads bitsandbytes weights from 0.8.3"),
+        (base == "fp32" and release < (0, 9, 2), "V1 runs fp32 weights from 0.9.2"),
+        (kv_dtype.startswith("fp8") and vendor == "nvidia" and not _fp8_kv_runs_v1(release, capability, mla),
+         "V1 does not take this fp8 KV cache on this GPU"),
+    ]
+    why = next((w for hit, w in reasons if hit), None)
+    if v1_engine is True and why is not None:
+        raise WorkloadError(f"v1_engine=True: {why}" + (f"; this GPU has compute capability {capability / 10:.1f}"
+                                                         if "Ampere" in why else ""))
     if v1_engine is False:
-        if not v1_default or release >= release_tuple(VLLM_V0_REMOVED_IN):
-            why = ("V0 is the only engine planner models before 0.8.0" if not v1_default
-                   else f"V0 was removed in {VLLM_V0_REMOVED_IN}")
-            raise WorkloadError(f"v1_engine=False (VLLM_USE_V1=0) chooses the V0 engine of releases 0.8.0 to 0.10.2; "
-                                f"{why}")
-        return f"V1 needs an Ampere GPU before {VLLM_V1_BEFORE_AMPERE_SINCE}" if old_gpu else "VLLM_USE_V1=0"
-    if v1_engine is True and (not v1_default or old_gpu):
-        raise WorkloadError("v1_engine=True: " + ("planner models V1 from 0.8.0, where it became the default" if
-                            not v1_default else f"V1 needs compute capability 8.0 (Ampere) before "
-                            f"{VLLM_V1_BEFORE_AMPERE_SINCE}; this GPU has {capability / 10:.1f}"))
-    if v1_default and old_gpu and v1_engine is None:
-        return f"V1 needs an Ampere GPU before {VLLM_V1_BEFORE_AMPERE_SINCE}"
-    return None
+        return why or "VLLM_USE_V1=0"
+    return why
 
 
 VLLM_ENTRYPOINTS = ("serve", "llm")  # `vllm serve` (UsageContext.OPENAI_API_SERVER), the offline LLM class (LLM_CLASS)
@@ -194,7 +225,8 @@ VLLM_V0_MM_MIN_BATCHED_TOKENS = 5120  # config.py _MULTIMODAL_MODEL_MAX_NUM_BATC
 
 
 def vllm_scheduler_defaults(release: tuple[int, ...], *, max_model_len: int, gpu_memory_bytes: int,
-                            device_name: str = "", entrypoint: str = "serve", multimodal: bool = False) -> dict:
+                            device_name: str = "", entrypoint: str = "serve", multimodal: bool = False,
+                            unchunked_v0: bool = False) -> dict:
     """max_num_batched_tokens and max_num_seqs as vLLM sets them for `vllm serve` or, entrypoint "llm", for the
     offline LLM class (research/vllm_versions.md, Defaults; engine/arg_utils.py of each release, read in the wheels of
     0.8.0–0.33.0). V0: 256 sequences; the profile run takes max(max_model_len, 2048) tokens, or chunks (512 up to
@@ -209,7 +241,8 @@ def vllm_scheduler_defaults(release: tuple[int, ...], *, max_model_len: int, gpu
     if release < (0, 8, 0):
         # V0 turns chunked prefill on above 32K, but not for a multimodal model ("Chunked prefill not supported for
         # Multimodal or MLA in V0": engine/arg_utils.py, 0.8.4)
-        chunked = release >= (0, 5, 5) and max_model_len > 32768 and not multimodal
+        # unchunked_v0: the V0 engine of 0.8-0.10 running an MLA model, which _set_default_args_v0 leaves unchunked
+        chunked = release >= (0, 5, 5) and max_model_len > 32768 and not multimodal and not unchunked_v0
         tokens = (512 if release <= (0, 6, 4) else 2048) if chunked else max(max_model_len, 2048)
         if multimodal:  # "at least the number of multimodal tokens" (config.py, 0.8.4's V0)
             tokens = max(tokens, VLLM_V0_MM_MIN_BATCHED_TOKENS)
