@@ -8,7 +8,7 @@ Counted per step (batch B, context S):
           4·heads·head_dim per (query, attended key) pair; MLA per pair 2·heads·(2·kv_lora + rope).
 time = max(FLOPs / (peak · η_compute), bytes / (bandwidth · η_memory)).
 
-The η come from profiles/efficiency.yaml (planner/efficiency.py), fitted on the calibration half of the published
+The η come from profiles/efficiency.yaml (planner/efficiency/), fitted on the calibration half of the published
 runs and ../shared/reference-data.md (benchmarks/calibrate_speed.py); the check half judges them (README,
 docs/accuracy.md).
 

@@ -29,7 +29,7 @@ Engine = str  # a speed engine of planner.efficiency.SPEED_ENGINES
 
 
 # Decode memory efficiency and prefill compute efficiency per engine, backend, weight family and GPU class live in
-# profiles/efficiency.yaml (planner/efficiency.py), each with its derivation and sources.
+# profiles/efficiency.yaml (planner/efficiency/), each with its derivation and sources.
 
 def memory_efficiency(gpu: GPU, quant: str, engine: Engine, spec: ModelSpec | None = None, *,
                       backend: str | None = None, efficiency: float | None = None) -> float:
