@@ -328,7 +328,10 @@ def test_before_ampere_and_with_vllm_use_v1_0_vllm_0_8_to_0_10_runs_its_v0_engin
     assert main(["estimate", "meta-llama/Llama-3.2-3B", "--engine", "vllm", "--gpu", "t4", "--engine-version",
                  "0.9.2", "--vllm-engine", "v1"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "v1_engine=True: V1 needs an Ampere GPU before 0.10.2" in err
+    assert err.count("\n") == 1 and "--vllm-engine v1: V1 needs an Ampere GPU before 0.10.2" in err
+    assert main(["estimate", "meta-llama/Llama-3.2-3B", "--engine", "vllm", "--gpu", "a10", "--vllm-engine", "v0"]) == 2
+    assert "planner: error: --vllm-engine v0 (VLLM_USE_V1=0) chooses the V0 engine of releases 0.8.0 to 0.10.2; V0 " \
+        "was removed in 0.11.0" in capsys.readouterr().err
 
 
 def test_vllm_0_8_to_0_10_falls_back_to_v0_where_its_oracle_says():

@@ -276,7 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
 # The Python API's names in its messages, as the command line spells them
 _FLAG_WORDS = (("give gpu= or gpu_memory_bytes=", "give --gpu, or a custom GPU's --gpu-memory and --gpu-bandwidth"),
                ("set num_parallel", "set --num-parallel"), ("mla_gguf says", "--legacy-mla-gguf says"),
-               ("gpu_memory_bytes must be at least", "--gpu-memory must be at least"))
+               ("gpu_memory_bytes must be at least", "--gpu-memory must be at least"),
+               ("v1_engine=True:", "--vllm-engine v1:"),
+               ("v1_engine=False (VLLM_USE_V1=0)", "--vllm-engine v0 (VLLM_USE_V1=0)"),
+               ("v1_engine=False:", "--vllm-engine v0:"))
 
 
 # An engine option's Python name that opens a message ("tensor_parallel_size must be at most 1,024"), as its flag;
