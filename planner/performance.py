@@ -290,18 +290,14 @@ class ReleaseSpeed(NamedTuple):
 def v0_speed_version(spec, engine: str, engine_version: str | int | None, gpu, quant: str, kv_dtype: str,
                      pipeline_parallel_size: int = 1) -> str | int | None:
     """The release whose engine loop a vLLM run's speed follows: 0.7.3's (V0) where the release falls back to its V0
-    engine on this setup (planner.engines.vllm.releases.vllm_v0_fallback: an NVIDIA GPU older than Ampere, an AMD GPU,
-    GGUF or bitsandbytes weights, … in 0.8-0.10), else `engine_version` itself."""
+    engine on this setup (planner.engines.vllm.releases.vllm_v0_fallback: an NVIDIA GPU older than Ampere, GGUF or
+    bitsandbytes weights, … in 0.8-0.10), else `engine_version` itself."""
     if engine != "vllm" or engine_version is None:
         return engine_version
-    from .engines.common import ARCHITECTURE_CAPABILITY
-    from .engines.vllm.releases import VLLM_V0_RULES, vllm_release, vllm_v0_fallback
-    from .quant.catalog import is_gguf_weights
+    from .engines.vllm.releases import VLLM_V0_RULES, vllm_release, vllm_v0_reason
 
-    capability = ARCHITECTURE_CAPABILITY.get(gpu.architecture) if gpu.vendor == "nvidia" else None
-    why = vllm_v0_fallback(vllm_release(str(engine_version)), capability, None, vendor=gpu.vendor, kv_dtype=kv_dtype,
-                           pipeline_parallel_size=pipeline_parallel_size, quant=quant,
-                           gguf=is_gguf_weights(quant, spec), mla=spec.mla is not None)
+    why = vllm_v0_reason(spec, vllm_release(str(engine_version)), gpu, quant=quant, kv_dtype=kv_dtype,
+                         pipeline_parallel_size=pipeline_parallel_size)
     return VLLM_V0_RULES if why is not None else engine_version
 
 

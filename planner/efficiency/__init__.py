@@ -40,7 +40,6 @@ from .latency import (  # noqa: F401 (re-exported)
     sync_loop,
 )
 from .table import (  # noqa: F401 (re-exported)
-    _TRIAL,
     ANY,
     BACKENDS,
     NOT_ON,
@@ -52,7 +51,6 @@ from .table import (  # noqa: F401 (re-exported)
     Entry,
     Family,
     GPUClass,
-    _bands,
     _data,
     _index,
     band,

@@ -20,7 +20,6 @@ from ...spec import ModelSpec
 from ...units import format_bytes
 from ...weights import is_mxfp4_expert, stage_weights
 from ..common import (
-    ARCHITECTURE_CAPABILITY,
     EngineMemory,
     arch_key,
     compute_capable,
@@ -65,7 +64,7 @@ from .releases import (
     vllm_rules,
     vllm_scheduler_defaults,
     vllm_synchronous_loop,
-    vllm_v0_fallback,
+    vllm_v0_reason,
 )
 from .weights import (
     VLLM_MLA_MATERIALIZED,
@@ -180,7 +179,6 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                             f"engine_version older than {last} (CLI --engine-version)")
     compute_capable("vllm", gpu, quant, spec, release)
     fallback = {}
-    capability = ARCHITECTURE_CAPABILITY.get(gpu.architecture) if gpu is not None and gpu.vendor == "nvidia" else None
     v1_engine = options.pop("v1_engine", None)
     if v1_engine is True and spec.model_type in VLLM_REMOVED and release >= (0, 8, 0):
         raise WorkloadError(f"v1_engine=True: vLLM's V1 engine never ran {spec.name} (its architecture is not "
@@ -188,10 +186,8 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     if v1_engine is False and spec.model_type == "gpt_oss":
         raise WorkloadError(f"v1_engine=False: vLLM's V0 engine cannot run {spec.name} (its attention backends have "
                             "no attention sinks; gpt-oss runs on V1 only)")
-    v0_why = vllm_v0_fallback(release, capability, v1_engine,
-                              vendor=None if gpu is None else gpu.vendor, kv_dtype=kv_dtype,
-                              pipeline_parallel_size=options.get("pipeline_parallel_size") or 1, quant=quant,
-                              gguf=is_gguf_weights(quant, spec), mla=spec.mla is not None)
+    v0_why = vllm_v0_reason(spec, release, gpu, quant=quant, kv_dtype=kv_dtype,
+                            pipeline_parallel_size=options.get("pipeline_parallel_size") or 1, v1_engine=v1_engine)
     if spec.model_type in VLLM_REMOVED and release >= (0, 8, 0):  # 0.8 and 0.9 fell back to V0 for it
         last = VLLM_REMOVED[spec.model_type][2]
         shown_version, release = f"{version} (its V0 engine: {last}'s rules)", vllm_release(last)

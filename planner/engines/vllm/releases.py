@@ -6,7 +6,8 @@ import re
 from functools import lru_cache
 
 from ...errors import WorkloadError, shown
-from ..common import arch_key, release_tuple
+from ...quant.catalog import base_name, is_gguf_weights
+from ..common import ARCHITECTURE_CAPABILITY, arch_key, release_tuple
 
 VLLM_CURRENT = "0.33.0"
 # from 0.31.0 vLLM refines an fp8-block checkpoint's scale blocks to a routed expert's shard and takes any split
@@ -198,24 +199,34 @@ def vllm_v0_fallback(release: tuple[int, ...], capability: int | None, v1_engine
         if v1_engine is True and not v1_default:
             raise WorkloadError("v1_engine=True: planner models V1 from 0.8.0, where it became the default")
         return None
-    base = quant.split("[", 1)[0]
-    reasons = [
-        (capability is not None and capability < 80 and release < release_tuple(VLLM_V1_BEFORE_AMPERE_SINCE),
-         f"V1 needs an Ampere GPU before {VLLM_V1_BEFORE_AMPERE_SINCE}"),
-        (pipeline_parallel_size > 1 and release < (0, 9, 1), "V1 runs pipeline parallel without Ray from 0.9.1"),
-        (gguf and release < (0, 9, 0), "V1 loads GGUF files from 0.9.0"),
-        (base in BITSANDBYTES_QUANTS and release < (0, 8, 3), "V1 loads bitsandbytes weights from 0.8.3"),
-        (base == "fp32" and release < (0, 9, 2), "V1 runs fp32 weights from 0.9.2"),
+    base = base_name(quant)
+    old_gpu = capability is not None and capability < 80 and release < release_tuple(VLLM_V1_BEFORE_AMPERE_SINCE)
+    reasons = [  # (falls back, why, what a refusal of v1_engine=True adds)
+        (old_gpu, f"V1 needs an Ampere GPU before {VLLM_V1_BEFORE_AMPERE_SINCE}",
+         f"; this GPU has compute capability {capability / 10:.1f}" if old_gpu else ""),
+        (pipeline_parallel_size > 1 and release < (0, 9, 1), "V1 runs pipeline parallel without Ray from 0.9.1", ""),
+        (gguf and release < (0, 9, 0), "V1 loads GGUF files from 0.9.0", ""),
+        (base in BITSANDBYTES_QUANTS and release < (0, 8, 3), "V1 loads bitsandbytes weights from 0.8.3", ""),
+        (base == "fp32" and release < (0, 9, 2), "V1 runs fp32 weights from 0.9.2", ""),
         (kv_dtype.startswith("fp8") and vendor == "nvidia" and not _fp8_kv_runs_v1(release, capability, mla),
-         "V1 does not take this fp8 KV cache on this GPU"),
+         "V1 does not take this fp8 KV cache on this GPU", ""),
     ]
-    why = next((w for hit, w in reasons if hit), None)
+    why, detail = next(((w, d) for hit, w, d in reasons if hit), (None, ""))
     if v1_engine is True and why is not None:
-        raise WorkloadError(f"v1_engine=True: {why}" + (f"; this GPU has compute capability {capability / 10:.1f}"
-                                                         if "Ampere" in why else ""))
+        raise WorkloadError(f"v1_engine=True: {why}{detail}")
     if v1_engine is False:
         return why or "VLLM_USE_V1=0"
     return why
+
+
+def vllm_v0_reason(spec, release: tuple[int, ...], gpu, *, quant: str, kv_dtype: str,
+                   pipeline_parallel_size: int = 1, v1_engine: bool | None = None) -> str | None:
+    """vllm_v0_fallback for `spec` in `quant` on catalog GPU `gpu` (None: a GPU planner does not know)."""
+    nvidia = gpu is not None and gpu.vendor == "nvidia"
+    return vllm_v0_fallback(release, ARCHITECTURE_CAPABILITY.get(gpu.architecture) if nvidia else None, v1_engine,
+                            vendor=None if gpu is None else gpu.vendor, kv_dtype=kv_dtype,
+                            pipeline_parallel_size=pipeline_parallel_size, quant=quant,
+                            gguf=is_gguf_weights(quant, spec), mla=spec.mla is not None)
 
 
 VLLM_ENTRYPOINTS = ("serve", "llm")  # `vllm serve` (UsageContext.OPENAI_API_SERVER), the offline LLM class (LLM_CLASS)

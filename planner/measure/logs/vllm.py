@@ -184,7 +184,7 @@ def vllm_settings(text: str) -> dict:
 def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_names: str = "",
                version: str | None = None) -> LogCheck:
     from ...engines.vllm import VLLM_CURRENT, vllm_release
-    from ...engines.vllm.releases import VLLM_V0_REMOVED_IN, vllm_first_release
+    from ...engines.vllm.releases import VLLM_V0_REMOVED_IN, VLLM_V0_RULES, vllm_first_release
     from ...estimate import estimate
 
     found = {k: first(p, text) for k, p in _FIGURES.items()}
@@ -216,7 +216,7 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
             kw["v1_engine"] = False
             told = f"{told}; its V0 engine"
         else:
-            release, told = "0.7.3", f"V0 engine of {release}, {told}: V0's rules of 0.6.5–0.10"
+            release, told = VLLM_V0_RULES, f"V0 engine of {release}, {told}: V0's rules of 0.6.5–0.10"
     kw["engine_version"] = release
     s["engine_version"] = f"{release} ({told})"
     if s["generation"] == "V0" and "max_num_batched_tokens" not in kw:
