@@ -93,7 +93,9 @@ def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor", spec=No
     engine = state["engine"]
     if engine == "vllm":
         options = {"gpu_memory_utilization": state["gmu"], "max_model_len": state["max_model_len"],
-                   "max_num_seqs": state["max_num_seqs"],
+                   "max_num_seqs": state["max_num_seqs"], "max_num_batched_tokens": state["max_batched"],
+                   "enable_chunked_prefill": (None if state["chunked_prefill"] == "default"
+                                              else state["chunked_prefill"] == "on"),
                    "entrypoint": None if state["vllm_entry"] == "serve" else state["vllm_entry"],
                    "engine_version": None if state["vllm_version"] == "current" else state["vllm_version"],
                    "flashinfer_sampler": True if state["fi_sampler"] else None,

@@ -142,6 +142,8 @@ FIELDS = {f.key: f for f in [
     Field("cpu_offload", None, number(0.0, 1e6, whole=False)),
     Field("max_model_len", None, number(1, MAX_CONTEXT)),
     Field("max_num_seqs", None, number(1, MAX_BATCH)),
+    Field("max_batched", None, number(1, MAX_CONTEXT)),
+    Field("chunked_prefill", "default", choice(lambda: ["default", "on", "off"])),
     Field("n_ubatch", None, number(1, MAX_CONTEXT)),
     Field("flash_attn", "default", choice(lambda: ["default", "on", "off"])),
     Field("ngl", None, number(0, MAX_LAYERS + 1)),

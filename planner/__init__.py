@@ -9,12 +9,13 @@ from __future__ import annotations
 import sys
 import types
 from importlib import import_module
+from importlib.util import find_spec
 
 from .errors import ConfigImportError, LayoutError, PlannerError, UnknownModelError, UnknownQuantError, WorkloadError
 
 _LAZY = {
     "Estimate": "estimate", "Performance": "estimate", "Workload": "estimate", "estimate": "estimate",
-    "fit": "fit", "max_batch": "fit", "max_context": "fit",
+    "fit": "fit", "fit_refusals": "fit", "max_batch": "fit", "max_context": "fit",
     "GPU": "gpus", "UnknownGPUError": "gpus", "list_gpus": "gpus", "load_gpu": "gpus", "with_memory": "gpus",
     "kv_cache_bytes": "kv",
     "checkpoint_summary": "profiles", "list_models": "profiles", "load_model": "profiles",
@@ -47,6 +48,10 @@ sys.modules[__name__].__class__ = _Package
 
 def __getattr__(name: str):
     if name not in _LAZY:
+        # a submodule (planner.parallel, planner.machine, …) reads as an attribute after a plain `import planner`,
+        # as it would after an eager import
+        if not name.startswith("_") and find_spec(f"{__name__}.{name}") is not None:
+            return import_module(f".{name}", __name__)
         raise AttributeError(f"module 'planner' has no attribute {name!r}")
     value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
     globals()[name] = value

@@ -287,8 +287,12 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
         gpu, w.quant) else None
     if dequantized:
         w = w.model_copy(update={"quant": "bf16"})
+    if gpu is None and (given := [n for n, v in (("speed_engine", speed_engine), ("efficiency", efficiency),
+                                                  ("prefill_efficiency", prefill_efficiency)) if v is not None]):
+        raise WorkloadError(f"{given[0]} sets a speed figure, which needs a GPU: give gpu (a catalog id, or "
+                            "planner.gpus.custom_gpu(...))")
     if prompt is not None and positive_int("prompt", prompt) > w.context:  # also where no GPU asks for its speed
-        raise WorkloadError(f"prompt {prompt} exceeds context {w.context}")
+        raise WorkloadError(f"prompt {prompt:,} exceeds context {w.context:,}: a prompt fills at most the context")
     if engine is not None:
         if spec.recurrent and not (engine in ("vllm", "llama.cpp", "ollama") or engine == "sglang"
                                    and spec.linear_attention is not None and spec.mamba is None
@@ -315,7 +319,8 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
         totals.update(weights_bytes=mem.weights_bytes, kv_cache_bytes=mem.kv_cache_bytes,
                       activation_bytes=mem.activation_bytes)
         breakdown["kv_cache"] = {"kv_cache": mem.kv_cache_bytes}
-        breakdown["activation"] = {f"{engine} peak": mem.activation_bytes}
+        # SGLang's figure is the reserve its static share leaves (activations, CUDA graphs and what stays free)
+        breakdown["activation"] = {"sglang reserve" if engine == "sglang" else f"{engine} peak": mem.activation_bytes}
         if mem.weights_bytes != sum(weights.values()):
             breakdown["weights"] = {"on device": mem.weights_bytes}
         details, refusal = mem.details, mem.refusal
@@ -337,10 +342,11 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     from .efficiency import speed_engine as runs_on
 
     if speed_engine is not None and gpu is not None:
-        from .efficiency import check_engine_on
+        from .efficiency import check_engine_loads, check_engine_on
         from .gpus import load_gpu
 
         check_engine_on(speed_engine, load_gpu(gpu))
+        check_engine_loads(speed_engine, w.quant if dequantized is None else dequantized, spec)
     speed = speed_engine or (None if engine is None else runs_on(engine))  # Ollama runs llama.cpp
     # the release decides llama.cpp's prefill kernels and vLLM's engine loop; Ollama's versions are its own, and all
     # vendor a llama.cpp past every kernel change planner models (OLLAMA_OLDEST_LLAMACPP_BUILD)

@@ -169,7 +169,7 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
     latency = RCCL_ALLREDUCE_LATENCY_S if rccl else ALLREDUCE_LATENCY_S
     prompt = w.context if prompt is None else positive_int("prompt", prompt)
     if prompt > w.context:
-        raise WorkloadError(f"prompt {prompt} exceeds context {w.context}")
+        raise WorkloadError(f"prompt {prompt:,} exceeds context {w.context:,}: a prompt fills at most the context")
     n = n_gpus
     kv_total, prefill, decode = workload_bytes(spec, w, context=w.context, batch=w.batch,
                                                weights=weights_bytes(spec, w.quant))
@@ -214,7 +214,8 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
                             g, w.quant, engine, spec, backend=backend, efficiency=efficiency,
                             prefill_efficiency=prefill_efficiency,
                             prefill_family=llamacpp_prefill_family(w.quant, g, backend, build, engine=engine)),
-                        typical_error=typical_errors(w.quant, engine, spec, g),
+                        typical_error=typical_errors(w.quant, engine, spec, g, efficiency=efficiency,
+                                                     prefill_efficiency=prefill_efficiency),
                         engine_loop_seconds=loop, output_lag_seconds=lag,
                         request_overhead_seconds=request_seconds(engine),
                         allreduce_note=allreduce_note(g, n, rccl=rccl) if mode == "tp" else None, **stream)

@@ -190,7 +190,7 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
                            prefill_family=kernels)
     prompt = w.context if prompt is None else positive_int("prompt", prompt)
     if prompt > w.context:
-        raise WorkloadError(f"prompt {prompt} exceeds context {w.context}")
+        raise WorkloadError(f"prompt {prompt:,} exceeds context {w.context:,}: a prompt fills at most the context")
     kw = dict(quant=w.quant, kv_dtype=w.kv_dtype, batch=w.batch, engine=engine, cap_sliding=w.cap_sliding,
               efficiency=efficiency)
     attention = w.attention if engine == "transformers" else "sdpa"  # only transformers runs eager attention
@@ -222,7 +222,9 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
         prompt_tokens=prompt, prefill_seconds=None if ttft is None else float(ttft),
         decode_seconds_per_token=step, decode_tokens_per_s=None if step is None else 1 / step,
         throughput_tokens_per_s=None if step is None else w.batch / step,
-        efficiency_entries=used, typical_error=typical_errors(w.quant, runs_through or engine, spec, g),
+        efficiency_entries=used,
+        typical_error=typical_errors(w.quant, runs_through or engine, spec, g, efficiency=efficiency,
+                                     prefill_efficiency=prefill_efficiency),
         engine_loop_seconds=loop if step is not None else 0.0, output_lag_seconds=lag,
         eager_attention_seconds=float(eager_attention_seconds(spec, g, batch=w.batch, new=prompt))
         if attention == "eager" and ttft is not None and tp * pp == 1 else 0.0,

@@ -259,6 +259,10 @@ class ModelSpec(_Frozen):
     d_ff: StrictInt = Field(ge=0, le=MAX_D_FF, description="intermediate size of a dense MLP; 0 if every layer is MoE")
     vocab_size: StrictInt = Field(gt=0, le=MAX_VOCAB)
     max_context: StrictInt = Field(gt=0, le=MAX_CONTEXT, description="max_position_embeddings, tokens")
+    rope_type: str | None = Field(
+        None, max_length=32, pattern=r"^[a-z0-9_]+$",
+        description="config.json's rope_scaling type (llama3, longrope, yarn, …); None for plain RoPE: a runtime "
+        "release before its scaling cannot load the model")
     tie_embeddings: StrictBool = Field(description="lm_head shares the token-embedding matrix")
 
     norm: Literal["rmsnorm", "layernorm"] = "rmsnorm"

@@ -33,9 +33,9 @@ def to_unit(n_bytes, unit: str):
 
 
 def format_bytes(n_bytes: int, unit: str = "GiB", digits: int = 2) -> str:
-    """'15.00 GiB' — always with the unit label."""
+    """'15.00 GiB' — always with the unit label; bytes as a whole number ('16,106,127,360 B')."""
     unit = parse_unit(unit)
-    return f"{to_unit(n_bytes, unit):,.{digits}f} {unit}"
+    return f"{to_unit(n_bytes, unit):,.{0 if unit == 'B' else digits}f} {unit}"
 
 
 def counts(x):

@@ -380,3 +380,49 @@ def test_fit_follows_vllm_on_a_tensor_split_and_names_the_splits_it_refuses(caps
     code, out, _ = run(capsys, "fit", "llama-3.1-8b", "--context", "8K", "--gpu", "h100-sxm", "--json")
     rows = json.loads(out)
     assert code == 0 and rows and all(r["n_gpus"] == 1 and r["split"] is None for r in rows)
+
+
+def test_submodules_read_as_attributes_after_a_plain_import():
+    # README's Python calls (planner.parallel.plan, planner.machine.local_gpu, planner.training.search…) must work in
+    # a fresh interpreter after `import planner` alone, whatever was imported before
+    code = ("import planner; "
+            "print(planner.parallel.plan.__name__, planner.gpus.custom_gpu.__name__,"
+            " planner.machine.local_gpu.__name__, planner.training.search.max_micro_batch.__name__,"
+            " planner.perf.serving_step_seconds.__name__,"
+            " planner.fit_refusals.__name__, callable(planner.fit), callable(planner.estimate))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["plan", "custom_gpu", "local_gpu", "max_micro_batch", "serving_step_seconds",
+                                "fit_refusals", "True", "True"]
+    r = subprocess.run([sys.executable, "-c", "import planner; planner.no_such_thing"], capture_output=True, text=True)
+    assert "has no attribute 'no_such_thing'" in r.stderr
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--engine", "llama.cpp", "-tp", "2"], "--tensor-parallel-size does not apply to --engine llama.cpp; its flags: "),
+    (["--engine", "sglang", "--engine-version", "0.4.0"], "--engine-version does not apply to --engine sglang"),
+    (["--vllm-engine", "v0"], "--vllm-engine needs an engine that takes it: vllm (--engine vllm)"),
+    (["--no-op-offload"], "option --no-op-offload needs an engine that takes it"),
+    (["--engine", "vllm", "--engine-version", "0.5.0", "--max-model-len", "4K"],
+     "DeepSeek-V3's DeepseekV3ForCausalLM is first in 0.6.6's model registry; --engine-version 0.6.6 or later"),
+    (["--engine", "vllm", "--max-num-batched-tokens", "10", "--max-model-len", "4K"],
+     "--max-num-batched-tokens must be at least --max-num-seqs (1,024), got 10"),
+    (["--efficiency", "0.5", "--no-gpu"], "--efficiency sets a speed figure, which needs a GPU: give --gpu"),
+])
+def test_cli_errors_speak_in_flags(capsys, argv, message):
+    """The Python API's option names and settings (engine_version='0.6.6') read as the flags a CLI user types."""
+    model = "deepseek-ai/DeepSeek-V3" if "0.5.0" in argv else "meta-llama/Llama-3.1-8B"
+    gpu = [] if "--no-gpu" in argv else ["--gpu", "h200"]
+    code = main(["estimate", model, *[a for a in argv if a != "--no-gpu"], *gpu])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err, err
+    assert "engine_version=" not in err and "'tensor_parallel_size'" not in err and "max_num_seqs" not in err, err
+
+
+def test_sglang_fills_the_gpu_by_design_not_tightly(capsys):
+    """SGLang's static share plus the reserve it leaves is the whole GPU: the reserve is named so, and the fit is not
+    called tight for it."""
+    code, out, err = run(capsys, "estimate", "meta-llama/Llama-3.1-8B", "--engine", "sglang", "--gpu", "h100-sxm",
+                         "--context", "8K")
+    assert code == 0 and "sglang reserve" in out and "tight" not in out
+    assert "SGLang takes the GPU by design" in out

@@ -129,8 +129,9 @@ def test_the_option_registry_is_what_each_engine_takes(engine):
     with pytest.raises(WorkloadError, match="it takes ") as err:
         estimate("llama-3-8b", gpu="h100-sxm", engine=engine, quant=quant, zzz=1)
     takes = set(str(err.value).split("it takes ")[1].split(", "))
-    # read before the engine's own check: a release, vLLM's max_model_len, the budget, llama.cpp's --fit
-    assert set(ENGINE_OPTIONS[engine]) - takes <= {"engine_version", "max_model_len", "gpu_memory_bytes", "fit"}
+    # read before the engine's own check: a release, vLLM's max_model_len and engine, the budget, llama.cpp's --fit
+    assert set(ENGINE_OPTIONS[engine]) - takes <= {"engine_version", "max_model_len", "gpu_memory_bytes", "fit",
+                                                   "v1_engine"}
     assert takes <= set(ENGINE_OPTIONS[engine])
 
 
@@ -664,3 +665,62 @@ def test_deepseek_v32_on_blackwell_keeps_standard_fp8_rows_and_sglang_reads_any_
     assert vllm_token_bytes_per_layer(spec, "fp8", load_gpu("h200")) == 656 + 132
     sized = with_memory("b200", 192 * 10**9)
     assert estimate(spec, engine="sglang", tp_size=8, gpu=sized, context=8192).workload.kv_dtype == "fp8"
+
+
+@pytest.mark.parametrize("model, quant, before, first", [
+    # llama.cpp: the merge commit of each architecture's pull request, counted as its release tags are
+    ("qwen2.5-7b", "q4_k_m", "b1922", "b1923"),            # qwen2, ggml-org/llama.cpp#5037
+    ("mistralai/Mixtral-8x7B-v0.1", "q4_k_m", "b1628", "b1629"),  # MoE in the llama architecture, #4406
+    ("google/gemma-2-9b", "q4_k_m", "b3258", "b3259"),     # gemma2, #8156
+    ("deepseek-ai/DeepSeek-V2-Lite", "q4_k_m", "b3022", "b3023"),  # deepseek2, #7519
+    ("microsoft/Phi-3-mini-4k-instruct", "q4_k_m", "b2716", "b2717"),  # phi3, #6852
+    ("microsoft/Phi-3-mini-128k-instruct", "q4_k_m", "b2960", "b2961"),  # its LongRoPE, #7225
+    ("microsoft/Phi-3.5-MoE-instruct", "q4_k_m", "b4452", "b4453"),  # phimoe, #11003
+    ("meta-llama/Llama-3.1-8B", "q4_k_m", "b3471", "b3472"),  # Llama 3.1's rope_freqs, #8676
+])
+def test_llama_cpp_builds_before_an_architecture_refuse_it(model, quant, before, first):
+    kw = dict(quant=quant, engine="llama.cpp", gpu="h200", context=4096)
+    with pytest.raises(WorkloadError, match=f"llama.cpp {before} cannot load .* arrived in {first}"):
+        estimate(model, engine_version=before, **kw)
+    assert estimate(model, engine_version=first, **kw).engine_refusal is None
+
+
+@pytest.mark.parametrize("model, before, first", [
+    # vLLM: the first release whose model registry (models/__init__.py, later registry.py, of each wheel) has it
+    ("microsoft/Phi-3-mini-4k-instruct", "0.4.1", "0.4.2"),
+    ("google/gemma-2-9b", "0.5.0", "0.5.1"),
+    ("deepseek-ai/DeepSeek-V2-Lite", "0.5.0", "0.5.1"),
+    ("microsoft/Phi-3.5-MoE-instruct", "0.5.5", "0.6.0"),
+    ("allenai/OLMoE-1B-7B-0924", "0.6.1", "0.6.2"),
+    ("allenai/OLMo-2-1124-7B", "0.6.4", "0.6.5"),
+])
+def test_vllm_releases_before_an_architecture_refuse_it(model, before, first):
+    kw = dict(engine="vllm", gpu="h200", max_model_len=4096)
+    with pytest.raises(WorkloadError, match=f"vLLM {before} cannot run .* first in {first}'s model registry"):
+        estimate(model, engine_version=before, **kw)
+    assert estimate(model, engine_version=first, **kw).fits
+
+
+def test_vllm_releases_before_a_rope_scaling_refuse_it():
+    """config.json's rope_scaling type (ModelSpec.rope_type): Llama 3.1's llama3 first in 0.5.3.post1's
+    rotary_embedding.py (planner takes it as 0.5.3); Meta-Llama-3 (plain RoPE) ran from planner's oldest rules."""
+    assert load_model("meta-llama/Llama-3.1-8B").rope_type == "llama3"
+    assert load_model("meta-llama/Meta-Llama-3-8B").rope_type is None
+    kw = dict(engine="vllm", gpu="h200", max_model_len=4096)
+    with pytest.raises(WorkloadError, match=r"vLLM 0.5.2 cannot run .*rope_type llama3\) arrived in 0.5.3.post1"):
+        estimate("meta-llama/Llama-3.1-8B", engine_version="0.5.2", **kw)
+    assert estimate("meta-llama/Llama-3.1-8B", engine_version="0.5.3", **kw).fits
+    assert estimate("meta-llama/Meta-Llama-3-8B", engine_version="0.4.0", **kw).fits
+
+
+def test_vllm_refuses_the_scheduler_settings_vllm_refuses():
+    """SchedulerConfig._verify_args: max_num_batched_tokens below max_num_seqs, and, without chunked prefill (V0 up
+    to 32K), below max_model_len; V1 chunks every prompt."""
+    kw = dict(engine="vllm", gpu="h100-sxm", max_model_len=8192)
+    with pytest.raises(WorkloadError, match="max_num_batched_tokens must be at least max_num_seqs \\(1,024\\), got 10"):
+        estimate("meta-llama/Llama-3.1-8B", max_num_batched_tokens=10, **kw)
+    with pytest.raises(WorkloadError, match="at least max_model_len \\(8,192\\) where vLLM runs without chunked"):
+        estimate("meta-llama/Llama-3.1-8B", engine_version="0.6.3", max_num_batched_tokens=2048, **kw)
+    assert estimate("meta-llama/Llama-3.1-8B", max_num_batched_tokens=2048, **kw).fits  # V1: chunked
+    assert estimate("meta-llama/Llama-3.1-8B", engine_version="0.6.3", max_num_batched_tokens=2048,
+                    **{**kw, "max_model_len": 65536}).fits  # V0 chunks above 32K from 0.5.5

@@ -104,7 +104,7 @@ def test_errors_are_planner_errors_and_value_errors():
 
 def test_a_prompt_longer_than_the_context_is_refused_with_or_without_a_gpu():
     for gpu in (None, "rtx-4090"):
-        with pytest.raises(WorkloadError, match="prompt 999999 exceeds context 4096"):
+        with pytest.raises(WorkloadError, match="prompt 999,999 exceeds context 4,096"):
             estimate("meta-llama/Llama-3.1-8B", context=4096, prompt=999999, gpu=gpu)
     with pytest.raises(WorkloadError, match="prompt must be"):
         estimate("meta-llama/Llama-3.1-8B", context=4096, prompt=0)
@@ -151,3 +151,32 @@ def test_max_context_and_max_batch_default_to_the_checkpoint_format():
     with pytest.raises(planner.WorkloadError, match="max_batch\\(\\) takes no engine.*engine=") as e:
         planner.max_batch("llama-3.1-8b", quant="bf16", gpu="h100-sxm", context=8192, engine="vllm")
     assert isinstance(e.value, planner.PlannerError)
+
+
+def test_a_speed_setting_without_a_gpu_is_refused_not_ignored():
+    for option in ("efficiency", "prefill_efficiency", "speed_engine"):
+        value = "sglang" if option == "speed_engine" else 0.5
+        with pytest.raises(WorkloadError, match=f"{option} sets a speed figure, which needs a GPU"):
+            estimate("meta-llama/Llama-3.1-8B", **{option: value})
+
+
+@pytest.mark.parametrize("engine, quant", [("llama.cpp", "awq"), ("llama.cpp", "fp8"), ("exllamav2", "q4_k_m"),
+                                           ("tensorrt-llm", "q4_k_m"), ("autoawq", "gptq"), ("autoawq", "bf16")])
+def test_a_speed_engine_that_cannot_load_the_format_is_refused(engine, quant):
+    with pytest.raises(WorkloadError, match=f"engine '{engine}' cannot load quant"):
+        estimate("meta-llama/Llama-3.1-8B", quant=quant, gpu="h100-sxm", speed_engine=engine)
+
+
+def test_bitsandbytes_weights_take_transformers_speed_without_an_engine():
+    """bitsandbytes is transformers' integration (today's vLLM dropped it in 0.28): its eager floors, not vLLM's
+    weight-only int8 kernels, which would put LLM.int8() above bf16."""
+    bnb = estimate("meta-llama/Llama-3.1-8B", quant="bnb-int8", gpu="h100-sxm").performance
+    bf16 = estimate("meta-llama/Llama-3.1-8B", quant="bf16", gpu="h100-sxm").performance
+    assert bnb.engine == "transformers" and bf16.engine == "vllm"
+    assert bnb.decode_tokens_per_s < bf16.decode_tokens_per_s
+
+
+def test_your_own_efficiency_carries_no_fitted_error_band():
+    table = estimate("meta-llama/Llama-3.1-8B", gpu="h100-sxm").performance.typical_error
+    own = estimate("meta-llama/Llama-3.1-8B", gpu="h100-sxm", efficiency=0.5).performance.typical_error
+    assert set(table) == {"decode", "ttft"} and set(own) == {"ttft"}

@@ -82,8 +82,11 @@ def test_what_is_not_modelled_says_so():
     with pytest.raises(WorkloadError, match=r"models for vLLM, llama.cpp, Ollama \(and SGLang's Gated DeltaNet "
                                             r"models\) only"):
         estimate(s, engine="transformers", context=4096)
-    # vLLM's hybrid cache is modelled from 0.11.0 (tests/test_vllm_hybrid.py); V0's separate Mamba cache is not
+    # vLLM's hybrid cache is modelled from 0.11.0 (tests/test_vllm_hybrid.py); V0's separate Mamba cache is not (and
+    # Qwen3-Next came after V0's releases: 0.10.2)
     with pytest.raises(WorkloadError, match="V0's separate Mamba cache is not modelled"):
+        estimate("ai21labs/AI21-Jamba-1.5-Mini", engine="vllm", gpu="h200", context=4096, engine_version="0.7.3")
+    with pytest.raises(WorkloadError, match="Qwen3NextForCausalLM is first in 0.10.2's model registry"):
         estimate(s, engine="vllm", gpu="h200", context=4096, engine_version="0.7.3")
     from planner.training import train_estimate
 

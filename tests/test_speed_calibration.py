@@ -199,6 +199,7 @@ def test_published_vllm_runs_carry_the_release_they_printed():
     assert vllm_version("vLLM (source build ~v0.6.3.dev, Oct 2024)") == "0.6.3"
     assert vllm_version("vLLM (version not printed, Jan 2025), api_server") == "0.7.0"  # released 2025-01-27
     assert vllm_version("vLLM (offline LLM API, mid-2023 release)") == "0.4.0"  # before planner's oldest rules
+    assert vllm_version("vLLM benchmark_latency (PR #3240, 2024-03-06)") == "0.4.0"  # an ISO date: March, not the year
     assert vllm_version("1Cat-vLLM 1.0.0+flash_attn_v100") is None  # a fork's own numbering
     assert vllm_version("vLLM OpenAI server (version not recorded in results)") is None
     rows = [r for r in load_rows() if r["engine"] == "vllm"]

@@ -55,7 +55,9 @@ _FLAGS = {"tie_word_embeddings", "attention_bias", "mlp_bias", "lm_head_bias", "
           "blocksparse_homo_head_pattern"}
 _NAMES = {"model_type": False, "hidden_act": False, "hidden_activation": True, "torch_dtype": True,
           "topk_method": True}  # name: null allowed
-_STRUCTURED = {"layer_types", "mlp_only_layers", "quantization_config"}
+_STRUCTURED = {"layer_types", "mlp_only_layers", "quantization_config", "rope_scaling", "rope_parameters"}
+# rope_scaling types that scale (transformers' rope init functions and Phi-3's older "su"): the spec's rope_type
+_SCALING = ("linear", "dynamic", "yarn", "longrope", "su", "llama3")
 _ACT = {"silu": "silu", "swish": "silu", "gelu": "gelu", "gelu_pytorch_tanh": "gelu_tanh", "gelu_new": "gelu_tanh",
         "gelu_tanh": "gelu_tanh", "relu": "relu", "gegelu": "gegelu"}
 _DTYPE = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
@@ -179,6 +181,11 @@ def _expected(model: str, key: str, v):
     if key == "dense_attention_every_n_layers":
         return _layout(tuple("full" if (i + 1) % v == 0 else "block_sparse" for i in range(n)), None,
                        base.block_sparse)
+    if key in ("rope_scaling", "rope_parameters"):  # either, rope_scaling first where it holds anything
+        other = raw.get("rope_parameters" if key == "rope_scaling" else "rope_scaling")
+        scaling = (v or other) if key == "rope_scaling" else (other or v)
+        kind = scaling.get("rope_type", scaling.get("type")) if isinstance(scaling, dict) else None
+        return {"rope_type": kind if isinstance(kind, str) and kind in _SCALING else None}
     if key == "layer_types":
         if v is None:  # GptOssConfig's default: layer i slides when (i + 1) % 2
             return _layout(tuple("sliding" if (i + 1) % 2 else "full" for i in range(n)), raw["sliding_window"])

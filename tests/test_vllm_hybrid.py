@@ -53,9 +53,11 @@ def test_vllm_sizes_a_hybrid_models_blocks_concurrency_and_printed_tokens():
 def test_what_is_not_read_is_refused():
     kw = dict(engine="vllm", gpu="h200", tensor_parallel_size=2, max_model_len=32_768)
     with pytest.raises(WorkloadError, match="planner reads vLLM's hybrid KV cache from 0.11.0"):
+        estimate("Qwen/Qwen3-Next-80B-A3B-Instruct", engine_version="0.10.2", **kw)
+    with pytest.raises(WorkloadError, match="Qwen3NextForCausalLM is first in 0.10.2's model registry"):
         estimate("Qwen/Qwen3-Next-80B-A3B-Instruct", engine_version="0.10.1", **kw)
     with pytest.raises(WorkloadError, match="V0's separate Mamba cache is not modelled"):
-        estimate("Qwen/Qwen3-Next-80B-A3B-Instruct", engine_version="0.7.3", **kw)
+        estimate("ai21labs/AI21-Jamba-1.5-Mini", engine_version="0.7.3", **kw)
     with pytest.raises(WorkloadError, match="pipeline_parallel_size 2 is not modelled"):
         estimate("Qwen/Qwen3-Next-80B-A3B-Instruct", engine_version="0.11.0", pipeline_parallel_size=2,
                  **{k: v for k, v in kw.items() if k != "tensor_parallel_size"})

@@ -45,7 +45,8 @@ def _typical(setup: Setup, quant: str, split: tuple[float, float] = (0.0, 0.0), 
     gpu = None if setup.gpu is None else load_gpu(setup.gpu)
     engine = speed_engine(setup.engine) if setup.engine else default_engine(quant, setup.spec, gpu)
     runs = setup.engine or engine  # the band is that of the engine the user runs (Ollama's own runs for Ollama)
-    err = typical_errors(quant, runs, setup.spec, gpu)
+    err = typical_errors(quant, runs, setup.spec, gpu, efficiency=setup.efficiency,
+                         prefill_efficiency=setup.prefill_efficiency)
     parts = [f"±{100 * err[k]:.0f} % {name}" for k, name in (("ttft", "time to first token"), ("decode", "decode"))
              if k in err]
     from planner.efficiency import request_seconds

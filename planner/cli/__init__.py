@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
 from ..errors import PlannerError
@@ -44,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="leave these in 16 bits although the format quantizes them: categories (attn, mlp, experts, "
                    "shared_experts, router, embedding, output, vision) or category@layer, comma-separated, e.g. "
                    "attn,mlp@0")
-    e.add_argument("--context", type=positive, help="tokens per sequence, e.g. 8192 or 8K (default 4K)")
+    e.add_argument("--context", type=positive, help="tokens per sequence, e.g. 8192 or 8K (default 4K; with --engine "
+                   "vllm or sglang the engine's max_model_len / context_length, which default to the model's maximum; "
+                   "ollama: its num_ctx)")
     e.add_argument("--max-context", type=positive, help=MAX_CONTEXT_HELP)
     e.add_argument("--batch", type=positive, default=1, help="concurrent sequences (default 1)")
     e.add_argument("--chunk", type=positive, help="chunked-prefill size in tokens (default: the whole prompt; GGUF "
@@ -86,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--prefix-caching", choices=["on", "off"], default=None,
                    help="vllm: prefix caching for a hybrid model (attention beside Gated DeltaNet or Mamba layers), "
                    "which keeps two or three state blocks a request; default the release's (on from 0.28)")
+    e.add_argument("--chunked-prefill", choices=["on", "off"], default=None,
+                   help="vllm: --enable-chunked-prefill / --no-enable-chunked-prefill; default the release's (always "
+                   "on V1, 0.8+; V0 above 32K from 0.5.5). Off, max_num_batched_tokens must hold max_model_len")
     e.add_argument("--enforce-eager", action="store_true",
                    help="vllm: no CUDA graphs (none estimated from 0.20) and, under V1, the model runs uncompiled, "
                    "as V0 always ran it (its MLP keeps more alive)")
@@ -279,23 +285,62 @@ _FLAG_WORDS = (("give gpu= or gpu_memory_bytes=", "give --gpu, or a custom GPU's
                ("gpu_memory_bytes must be at least", "--gpu-memory must be at least"),
                ("v1_engine=True:", "--vllm-engine v1:"),
                ("v1_engine=False (VLLM_USE_V1=0)", "--vllm-engine v0 (VLLM_USE_V1=0)"),
-               ("v1_engine=False:", "--vllm-engine v0:"))
+               ("v1_engine=False:", "--vllm-engine v0:"),
+               ("needs a GPU: give gpu (a catalog id, or planner.gpus.custom_gpu(...))",
+                "needs a GPU: give --gpu, or a custom GPU's --gpu-memory and --gpu-bandwidth"),
+               ("^efficiency sets a speed figure", "--efficiency sets a speed figure"))
 
 
-# An engine option's Python name that opens a message ("tensor_parallel_size must be at most 1,024"), as its flag;
-# the options whose flag is not their name with dashes
-_OPTION_FLAGS = {"n_parallel": "--parallel"}
+# The Python options whose flag is not their name with dashes
+_OPTION_FLAGS = {"n_parallel": "--parallel", "v1_engine": "--vllm-engine", "enable_prefix_caching": "--prefix-caching",
+                 "enable_chunked_prefill": "--chunked-prefill",
+                 "op_offload": "--no-op-offload", "mla_gguf": "--legacy-mla-gguf",
+                 "cuda_graph_memory_bytes": "--cuda-graph-memory", "gpu_memory_bytes": "--gpu-memory",
+                 "host_memory_bytes": "--host-memory", "host_bandwidth_bytes_per_s": "--host-bandwidth"}
+_QUOTED = re.compile(r"'([a-z][a-z0-9_]*)'")
+_BARE = re.compile(r"(?<![\w./-])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?![\w(./-])")
+_ASSIGNED = re.compile(r"\b([a-z][a-z0-9_]*)=('[^']*'|[\w.+-]+)((?: or '[^']*')*)")
+
+
+def _flag(name: str, flags: set[str]) -> str | None:
+    flag = _OPTION_FLAGS.get(name, "--" + name.replace("_", "-"))
+    return flag if flag in flags else None
 
 
 def _as_flags(message: str) -> str:
+    """A Python error message in the command line's words: its option names as flags ('tensor_parallel_size' →
+    --tensor-parallel-size), its settings as flags with values (engine_version='0.6.6' → --engine-version 0.6.6)."""
     for python, flags in _FLAG_WORDS:
-        message = message.replace(python, flags)
+        message = (flags + message[len(python) - 1:] if python.startswith("^") and message.startswith(python[1:])
+                   else message.replace(python, flags))
+    if "_" not in message and "=" not in message:
+        return message
+    flags = _long_flags()
     name = message.split(" ", 1)[0]
-    if "_" in name and message.startswith(f"{name} must be "):
-        flag = _OPTION_FLAGS.get(name, "--" + name.replace("_", "-"))
-        if flag in _long_flags():
-            message = flag + message[len(name):]
-    return message
+    if "_" in name and message.startswith(f"{name} must be ") and (flag := _flag(name, flags)):
+        message = flag + message[len(name):]
+    if m := re.match(r"engine '([\w.]+)' has no option '(\w+)'; it takes (.*)$", message):
+        own = [f for o in m[3].split(", ") if (f := _flag(o, flags))]
+        message = (f"{_flag(m[2], flags) or repr(m[2])} does not apply to --engine {m[1]}"
+                   + (f"; its flags: {', '.join(own)}" if own else ""))
+    if m := re.match(r"estimate\(\) has no option '(\w+)'", message):
+        from ..engines import engines_taking
+
+        if (flag := _flag(m[1], flags)) and (takers := engines_taking(m[1])):
+            return f"{flag} needs an engine that takes it: " + " or ".join(f"--engine {e}" for e in takers)
+    message = re.sub(r" \(CLI [^)]*\)", "", message)  # a Python message's own pointer to the flag
+
+    def assigned(m: re.Match) -> str:
+        flag = _flag(m[1], flags)
+        if flag is None or m[2] in ("True", "False", "None"):
+            return m[0]
+        more = m[3].replace(" or '", " or ").replace("'", "")
+        return f"{flag} {m[2].strip(chr(39))}{more}"
+
+    message = _ASSIGNED.sub(assigned, message)
+    if "option '" in message:
+        message = _QUOTED.sub(lambda m: _flag(m[1], flags) or m[0], message)
+    return _BARE.sub(lambda m: _flag(m[1], flags) or m[0], message)
 
 
 def _long_flags() -> set[str]:

@@ -71,6 +71,7 @@ def cmd_estimate(a) -> str:
         "custom_all_reduce": None if a.custom_all_reduce is None else a.custom_all_reduce == "on",
         "v1_engine": None if a.vllm_engine is None else a.vllm_engine == "v1",
         "enable_prefix_caching": None if a.prefix_caching is None else a.prefix_caching == "on",
+        "enable_chunked_prefill": None if a.chunked_prefill is None else a.chunked_prefill == "on",
         "cuda_graph_memory_bytes": None if a.cuda_graph_memory is None else round(
             parse_size(a.cuda_graph_memory, "--cuda-graph-memory")),
         "mem_fraction_static": a.mem_fraction_static,
@@ -131,12 +132,12 @@ def cmd_estimate(a) -> str:
         lines.append(f"{e.engine}: {e.engine_refusal}")
     if p is not None and p.fits and not has_speed(gpu):
         lines += [f"{p.gpu}: fits in {format_bytes(p.usable_memory_bytes, a.unit)} "
-                  f"({format_bytes(p.headroom_bytes, a.unit)} headroom{_tight(p)})",
+                  f"({format_bytes(p.headroom_bytes, a.unit)} headroom{_tight(p, e.engine)})",
                   "  speed: not shown (a GPU the catalog lacks has no bandwidth or FLOP/s figures)"]
     elif p is not None and p.fits:
         host = e.engine_details.get("host_total_bytes", 0) if _offloaded(e) else 0
         lines += [f"{p.gpu}: fits in {format_bytes(p.usable_memory_bytes, a.unit)} "
-                  f"({format_bytes(p.headroom_bytes, a.unit)} headroom{_tight(p)})"
+                  f"({format_bytes(p.headroom_bytes, a.unit)} headroom{_tight(p, e.engine)})"
                   + (f"; system RAM must hold the other {format_bytes(host, a.unit)}" if host else "")
                   + (" (checked against this machine's available RAM)" if host and
                      e.engine_details.get("host_memory_from") else ""),
@@ -201,8 +202,11 @@ def cmd_estimate(a) -> str:
 TIGHT_RESERVE = 0.05
 
 
-def _tight(p) -> str:
-    """'; tight: …' where a fit leaves less than TIGHT_RESERVE of the GPU free."""
+def _tight(p, engine: str | None = None) -> str:
+    """'; tight: …' where a fit leaves less than TIGHT_RESERVE of the GPU free; SGLang fills the GPU by design."""
+    if engine == "sglang":
+        return ("; SGLang takes the GPU by design: mem_fraction_static of the free memory for weights and KV pool, "
+                "the rest its reserve for activations and CUDA graphs")
     if p.headroom_bytes >= TIGHT_RESERVE * p.usable_memory_bytes:
         return ""
     return f"; tight: under {TIGHT_RESERVE * 100:g} % of the GPU left free, as the dashboard's reserve marks it"

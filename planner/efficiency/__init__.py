@@ -56,6 +56,7 @@ from .table import (  # noqa: F401 (re-exported)
     band,
     check_backend,
     check_engine,
+    check_engine_loads,
     check_engine_on,
     default_backend,
     engine_backend,
@@ -139,10 +140,14 @@ def layer_key(gpu: GPU, engine: str, backend: str | None = None, quant: str | No
     return f"{name}: {1e6 * entry.layer_overhead_s:g} µs a layer"
 
 
-def typical_errors(quant: str, engine: str, spec: ModelSpec | None = None, gpu: GPU | None = None) -> dict[str, float]:
+def typical_errors(quant: str, engine: str, spec: ModelSpec | None = None, gpu: GPU | None = None, *,
+                   efficiency: float | None = None, prefill_efficiency: float | None = None) -> dict[str, float]:
     """{"decode": …, "ttft": …}: the check half's median |error| (a fraction) that a speed figure carries: of the runs
     of this engine (the one the user runs: Ollama's own runs for Ollama, which runs on llama.cpp's figures) and weight
     family on `gpu`'s class where there are five (llama.cpp on AMD Instinct GPUs, which no entry of their own
-    describes, lands far from llama.cpp's figures elsewhere), else as band() falls back."""
+    describes, lands far from llama.cpp's figures elsewhere), else as band() falls back. A figure from the user's own
+    efficiency (or prefill_efficiency) carries none: the table's error says nothing of it."""
     fam, cls = family(quant, spec), ANY if gpu is None else gpu_class(gpu)
-    return {what: b.median_abs_error for what in ("decode", "ttft") if (b := band(what, engine, fam, cls)) is not None}
+    own = {"decode": efficiency, "ttft": prefill_efficiency}
+    return {what: b.median_abs_error for what in ("decode", "ttft")
+            if own[what] is None and (b := band(what, engine, fam, cls)) is not None}

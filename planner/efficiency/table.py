@@ -230,6 +230,24 @@ def check_engine_on(engine: str, gpu: GPU) -> str:
     return engine
 
 
+# Weight formats a speed engine the user names cannot load, by family: llama.cpp loads GGUF
+# files only, its float types included; TensorRT-LLM, gpt-fast, ExLlamaV2, AutoAWQ and LMDeploy load no GGUF file
+# (vLLM did until 0.23, SGLang does, MLX reads some); AutoAWQ loads its AWQ checkpoints only
+_CANNOT_LOAD = {"llama.cpp": ("fp8", "int8", "int4"),
+                **dict.fromkeys(("tensorrt-llm", "gpt-fast", "exllamav2", "lmdeploy"), ("gguf",)),
+                "autoawq": ("float", "fp8", "int8", "gguf")}
+
+
+def check_engine_loads(engine: str, quant: str, spec: ModelSpec | None = None) -> str:
+    """A speed engine the user named must load the weight format: no llama.cpp figure for AWQ weights."""
+    fam = family(quant, spec)
+    if fam in _CANNOT_LOAD.get(engine, ()) or (engine == "autoawq" and not quant.startswith("awq")):
+        runs = ("a GGUF format (q4_k_m, q8_0, f16, …)" if engine == "llama.cpp"
+                else "its AWQ checkpoints" if engine == "autoawq" else "formats other than GGUF")
+        raise WorkloadError(f"engine {engine!r} cannot load quant {quant!r} ({fam} weights): it runs {runs}")
+    return engine
+
+
 def check_backend(backend: str) -> str:
     if backend not in BACKENDS:
         raise WorkloadError(f"backend must be one of {', '.join(BACKENDS)}, got {shown(backend)}")

@@ -116,7 +116,7 @@ def _spec(c: _Config, name: str) -> ModelSpec:
         name=name, source=c.where, model_type=t, n_layers=n_layers, d_model=d_model, n_heads=n_heads,
         n_kv_heads=_kv_heads(c, n_heads, mla), head_dim=_head_dim(c, d_model, n_heads, mla), d_ff=d_ff,
         vocab_size=c.count("vocab_size"), max_context=c.count("max_position_embeddings"), tie_embeddings=tie,
-        activation=_activation(c),
+        rope_type=_rope_type(c), activation=_activation(c),
         qkv_bias=attention_bias or t in ("qwen2", "phi3small", "gpt_oss") or qwen2_moe_qkv_bias,
         o_bias=attention_bias and t not in ("qwen3", "qwen3_moe", *QWEN_NEXT, "glm4_moe") or t in ("phi3small",
                                                                                                 "gpt_oss"),
@@ -135,6 +135,20 @@ def _spec(c: _Config, name: str) -> ModelSpec:
         **_attention_layout(c, n_layers),
     )
 
+
+
+# rope_scaling types planner reads by name (transformers' ROPE_INIT_FUNCTIONS and the older "su"); "default" and
+# "mrope" (Qwen2.5-VL's multimodal sections, plain RoPE otherwise) are none
+ROPE_TYPES = ("linear", "dynamic", "yarn", "longrope", "su", "llama3")
+
+
+def _rope_type(c) -> str | None:
+    """rope_scaling's (or transformers 5's rope_parameters') rope_type / type, where it scales; None for plain RoPE."""
+    scaling = c.raw.get("rope_scaling") or c.raw.get("rope_parameters")
+    if not isinstance(scaling, dict):
+        return None
+    kind = scaling.get("rope_type", scaling.get("type"))
+    return kind if kind in ROPE_TYPES else None
 
 def _minimax_qk_norm(c: _Config) -> bool:
     # MiniMaxM2Attention: q_norm over num_attention_heads × head_dim and k_norm over num_key_value_heads × head_dim

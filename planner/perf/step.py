@@ -61,13 +61,18 @@ def _own(name: str, value) -> float:
 
 
 def default_engine(quant: str, spec: ModelSpec | None = None, gpu=None) -> Engine:
-    """GGUF runs in llama.cpp; everything else in a compiled engine of the vLLM class (SGLang for a model vLLM no
-    longer runs), or on an Apple GPU (where vLLM has no Metal backend) in MLX."""
+    """GGUF runs in llama.cpp; bitsandbytes weights (nf4, fp4, bnb-int8) in transformers, their own library's home
+    (today's vLLM dropped them in 0.28); everything else in a compiled engine of the vLLM class (SGLang for a model
+    vLLM no longer runs), or on an Apple GPU (where vLLM has no Metal backend) in MLX."""
     if is_gguf_weights(quant, spec):
         return "llama.cpp"
     if getattr(gpu, "vendor", None) == "apple":
         return "mlx"
-    from ..engines.vllm.releases import VLLM_REMOVED  # a model today's vLLM no longer runs (Phi-3-small): SGLang
+    from ..engines.vllm.releases import BITSANDBYTES_QUANTS, VLLM_REMOVED
+
+    if quant.split("[", 1)[0] in BITSANDBYTES_QUANTS:
+        return "transformers"
+    # a model today's vLLM no longer runs (Phi-3-small): SGLang
 
     return "sglang" if spec is not None and spec.model_type in VLLM_REMOVED else "vllm"
 

@@ -106,10 +106,19 @@ LLAMACPP_RULES = tuple((since, dict(zip(_COLUMNS, row, strict=True))) for since,
 # Architectures llama.cpp added after its oldest build planner has rules for: engines.common.arch_key → (first
 # build, the pull request that added it). The build of a merge commit is the repository's commit count there, as its
 # release tags number them (checked on b5074, b5092 and b6754 in full-history copies); Qwen3.5's b7990 is the tag
-# Homebrew's formula pins to #19468's merge (fc0fe400). Qwen3-VL (#16780, 2025-10-30) is left out: its first build is
-# only reported by a third party. Hybrid models (recurrent.py) from their own pull requests: Falcon-H1 (#14534),
-# Jamba (#7531) and Granite 4.0 H (#13550) in July 2025 on the hybrid cache of b5702 (#13979), Qwen3-Next (#16095).
+# Homebrew's formula pins to #19468's merge (fc0fe400). Hybrid models (recurrent.py) from their own pull requests:
+# Falcon-H1 (#14534), Jamba (#7531) and Granite 4.0 H (#13550) in July 2025 on the hybrid cache of b5702 (#13979),
+# Qwen3-Next (#16095).
 LLAMACPP_ADDED = {
+    # the first build of each older architecture (the merge commit's `git rev-list --count`, which equals the release
+    # tag on all 2,365 tags of a full-history mirror): Mixtral's experts in the llama architecture (#4406, b1629;
+    # files converted after #6387 at b2587 keep each projection's experts in one tensor, which older builds cannot
+    # read), Qwen2 (#5037), Gemma (#5631), Qwen2-MoE (#6074), Phi-3 (#6852; its 128K LongRoPE models from #7225:
+    # LLAMACPP_PHI3_LONGROPE), DeepSeek-V2 (#7519), Gemma 2 (#8156; its logit soft-capping came at b3266), PhiMoE
+    # (#11003), Qwen3-VL's text model too (#16780 adds its rope mode to ggml)
+    "mixtral": (1629, "#4406"), "qwen2": (1923, "#5037"), "gemma": (2223, "#5631"), "qwen2_moe": (2683, "#6074"),
+    "phi3": (2717, "#6852"), "deepseek_v2": (3023, "#7519"), "gemma2": (3259, "#8156"), "phimoe": (4453, "#11003"),
+    "qwen3_vl": (6887, "#16780"), "qwen3_vl_moe": (6887, "#16780"),
     "olmoe": (3766, "#9462"), "olmo2": (4168, "#10500"), "deepseek_v3": (4417, "#11049"),
     "gemma3_text": (4875, "#12343"), "llama4_text": (5074, "#12791"), "qwen3": (5092, "#12828"),
     "qwen3_moe": (5092, "#12828"), "smollm3": (5847, "#14581"), "glm4_moe": (6085, "#14939"),
@@ -122,6 +131,15 @@ LLAMACPP_ADDED = {
     # takes Qwen2_5_VLForConditionalGeneration from b4975 (#12595), its image encoder (mmproj) from b5263 (#13209)
     "qwen2_5_vl": (4327, "#10361"),
 }
+
+
+# Phi-3's models past 16K tokens (Phi-3-mini/medium-128k, Phi-3.5-mini, Phi-4-mini) scale their rope with LongRoPE,
+# which llama.cpp reads from #7225 (b2961); the 4K models and Phi-4 (16K, no scaling) from #6852 (b2717)
+LLAMACPP_PHI3_SHORT = 16384
+# Llama 3.1's rope scaling (rope_type llama3) as the rope_freqs tensor its GGUFs carry since #8676 (b3472); an older
+# build refuses such a file ("wrong number of tensors"), and ran only files converted before without the scaling
+LLAMACPP_LLAMA3_ROPE = (3472, "#8676")
+LLAMACPP_PHI3_LONGROPE = (2961, "#7225")
 
 
 # The hybrid architectures (linear attention or Mamba beside attention) whose memory planner models in llama.cpp
@@ -137,10 +155,15 @@ def llamacpp_runs(spec, build: int) -> None:
         raise WorkloadError(f"llama.cpp: {spec.name} ({arch_key(spec)}) mixes recurrent and attention layers in a "
                             "way planner does not model for llama.cpp (it does for Qwen3-Next, Qwen3.5, Jamba, "
                             "Granite 4.0 H and Falcon-H1)")
-    if (added := LLAMACPP_ADDED.get(arch_key(spec))) is not None and build < added[0]:
+    added, what = LLAMACPP_ADDED.get(arch_key(spec)), f"its architecture ({arch_key(spec)})"
+    if arch_key(spec) == "phi3" and spec.max_context > LLAMACPP_PHI3_SHORT:
+        added, what = LLAMACPP_PHI3_LONGROPE, "its LongRoPE scaling (Phi-3 past 16K tokens)"
+    if spec.rope_type == "llama3" and (added is None or added[0] < LLAMACPP_LLAMA3_ROPE[0]):
+        added, what = LLAMACPP_LLAMA3_ROPE, "its rope frequency factors (Llama 3.1's rope_freqs)"
+    if added is not None and build < added[0]:
         first, pr = added
-        raise WorkloadError(f"llama.cpp b{build} cannot load {spec.name}: its architecture ({arch_key(spec)}) arrived "
-                            f"in b{first} (ggml-org/llama.cpp{pr}); engine_version='b{first}' or later")
+        raise WorkloadError(f"llama.cpp b{build} cannot load {spec.name}: {what} arrived in b{first} "
+                            f"(ggml-org/llama.cpp{pr}); engine_version='b{first}' or later")
 
 
 def llamacpp_build(version) -> int:

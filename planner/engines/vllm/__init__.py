@@ -21,7 +21,6 @@ from ...units import format_bytes
 from ...weights import is_mxfp4_expert, stage_weights
 from ..common import (
     EngineMemory,
-    arch_key,
     compute_capable,
     datacenter_blackwell,
     engine_options,
@@ -46,7 +45,6 @@ from .profile import (
 )
 from .releases import (
     BITSANDBYTES_QUANTS,
-    VLLM_ADDED,
     VLLM_ASYNC_OUTPUT_SINCE,
     VLLM_CUDA_GRAPH_ESTIMATE_BYTES,
     VLLM_CURRENT,
@@ -57,8 +55,10 @@ from .releases import (
     VLLM_RULES,
     VLLM_TOKENS_FROM_CONCURRENCY,
     VLLM_V0_RULES,
+    vllm_added,
+    vllm_check_scheduler,
+    vllm_chunked_prefill,
     vllm_custom_allreduce,
-    vllm_first_release,
     vllm_first_token_waits_a_step,
     vllm_release,
     vllm_rules,
@@ -166,10 +166,10 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     if spec.model_type in VLLM_REMOVED and release >= release_tuple(VLLM_REMOVED[spec.model_type][0]):
         _, why, last = VLLM_REMOVED[spec.model_type]
         raise WorkloadError(f"vLLM {version} cannot run {spec.name}: {why}; engine_version='{last}' (CLI "
-                            f"--engine-version {last}) plans the V0 engine that ran it, or engine='sglang' or "
-                            "'transformers'")
-    if (first := vllm_first_release(spec)) is not None and release < release_tuple(first):
-        why = VLLM_ADDED[arch_key(spec)][1]
+                            f"--engine-version {last}) plans the V0 engine that ran it, or engine='sglang' "
+                            "(transformers cannot: its remote code no longer runs)")
+    if (added := vllm_added(spec)) is not None and release < release_tuple(added[0]):
+        first, why = added
         raise WorkloadError(f"vLLM {version} cannot run {spec.name}: {why}; engine_version='{first}' or later")
     family = "gguf" if is_gguf_weights(quant, spec) else (
         "bitsandbytes" if quant.split("[", 1)[0] in BITSANDBYTES_QUANTS else None)
@@ -211,7 +211,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                                           unchunked_v0=bool(fallback) and spec.mla is not None),
                 "tensor_parallel_size": 1, "pipeline_parallel_size": 1, "data_parallel_size": 1,
                 "enable_expert_parallel": False, "flashinfer_sampler": False, "enforce_eager": False,
-                "enable_prefix_caching": "auto", "custom_all_reduce": None,
+                "enable_prefix_caching": "auto", "enable_chunked_prefill": None, "custom_all_reduce": None,
                 "cuda_graph_memory_bytes": VLLM_CUDA_GRAPH_ESTIMATE_BYTES, "cuda_context_bytes": CUDA_CONTEXT_BYTES,
                 "mxfp4_backend": vllm_mxfp4_backend(release, gpu) or "none", "limit_mm_per_prompt": None}
     o = engine_options("vllm", options, defaults,
@@ -252,6 +252,13 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
         raise WorkloadError(f"context {context:,} exceeds max_model_len {max_model_len:,}: vLLM rejects longer "
                             "requests; raise max_model_len or lower context")
     tokens = o["max_num_batched_tokens"]
+    chunked = o["enable_chunked_prefill"]  # None: the release's default
+    if chunked is not None and not isinstance(chunked, bool):
+        raise WorkloadError(f"enable_chunked_prefill must be True, False or None, got {shown(chunked)}")
+    o["enable_chunked_prefill"] = vllm_chunked_prefill(
+        release, max_model_len=max_model_len, multimodal=spec.vision is not None,
+        unchunked_v0=bool(fallback) and spec.mla is not None) if chunked is None else chunked
+    vllm_check_scheduler(tokens, o["max_num_seqs"], max_model_len, chunked=o["enable_chunked_prefill"])
     reqs = min(o["max_num_seqs"], tokens)
     # the layer phases of a forward over `tokens` tokens (attention as SDPA: no scores), logits handled below;
     # under tensor parallel a rank holds its heads and MLP columns, the residual stream whole (tp_shard)
@@ -395,3 +402,4 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                  "hybrid_prefix_caching": bool(hybrid and hybrid.prefix_caching),
                  "hybrid_sliding_groups": hybrid.sliding_groups if hybrid else 0,
                  "hybrid_sliding_tokens": hybrid.sliding_tokens if hybrid else 0})
+

@@ -64,6 +64,20 @@ VLLM_ADDED = {
     # Qwen3MoeForCausalLM in 0.8.4, Glm4MoeForCausalLM in 0.10.0 (GLM-4.5 was published 2025-07-28, after 0.9.2);
     # GptOssForCausalLM in 0.10.1 (not in 0.10.0's)
     "gemma3_text": ("0.8.0", "Gemma 3's Gemma3ForCausalLM is first in 0.8.0's model registry"),
+    # the same registries (vllm/model_executor/models/__init__.py up to 0.6.1, registry.py after) of every release
+    # 0.4.0-0.6.6, 0.10.1-0.11.1 read: Phi3ForCausalLM first in 0.4.2; DeepseekV2ForCausalLM, Gemma2ForCausalLM and
+    # JambaForCausalLM in 0.5.1; PhiMoEForCausalLM in 0.6.0; OlmoeForCausalLM in 0.6.2; Olmo2ForCausalLM in 0.6.5;
+    # DeepseekV3ForCausalLM in 0.6.6; Qwen3NextForCausalLM in 0.10.2; DeepseekV32ForCausalLM in 0.11.0
+    "phi3": ("0.4.2", "Phi-3's Phi3ForCausalLM is first in 0.4.2's model registry"),
+    "deepseek_v2": ("0.5.1", "DeepSeek-V2's DeepseekV2ForCausalLM is first in 0.5.1's model registry"),
+    "gemma2": ("0.5.1", "Gemma 2's Gemma2ForCausalLM is first in 0.5.1's model registry"),
+    "jamba": ("0.5.1", "Jamba's JambaForCausalLM is first in 0.5.1's model registry"),
+    "phimoe": ("0.6.0", "Phi-3.5-MoE's PhiMoEForCausalLM is first in 0.6.0's model registry"),
+    "olmoe": ("0.6.2", "OLMoE's OlmoeForCausalLM is first in 0.6.2's model registry"),
+    "olmo2": ("0.6.5", "OLMo 2's Olmo2ForCausalLM is first in 0.6.5's model registry"),
+    "deepseek_v3": ("0.6.6", "DeepSeek-V3's DeepseekV3ForCausalLM is first in 0.6.6's model registry"),
+    "qwen3_next": ("0.10.2", "Qwen3-Next's Qwen3NextForCausalLM is first in 0.10.2's model registry"),
+    "deepseek_v32": ("0.11.0", "DeepSeek-V3.2's DeepseekV32ForCausalLM is first in 0.11.0's model registry"),
     "mistral3": ("0.8.3", "Mistral3ForConditionalGeneration is first in 0.8.3's model registry"),
     "qwen3": ("0.8.4", "Qwen3ForCausalLM is first in 0.8.4's model registry"),
     "qwen3_moe": ("0.8.4", "Qwen3MoeForCausalLM is first in 0.8.4's model registry"),
@@ -88,9 +102,23 @@ VLLM_FORMATS_REMOVED = {"gguf": ("0.24.0", "GGUF files (llama.cpp or Ollama run 
 BITSANDBYTES_QUANTS = frozenset({"nf4", "nf4-dq", "fp4", "fp4-dq", "bnb-int8"})
 
 
+# Rope scaling a release before this one cannot read (model_executor/layers/rotary_embedding.py get_rope of each
+# wheel): Llama 3.1's "llama3" first in 0.5.3.post1, whose 0.5.3 lacks it (planner takes a post build as its release).
+# linear, dynamic and yarn are in every release planner has rules for; "longrope" from 0.5.1 (0.4.2-0.5.0 took the
+# name "su", which Phi-3's configs carried before the Hub renamed it, so an older snapshot of them ran there)
+VLLM_ROPE_ADDED = {"llama3": ("0.5.3", "Llama 3.1's rope scaling (rope_type llama3) arrived in 0.5.3.post1")}
+
+
+def vllm_added(spec) -> tuple[str, str] | None:
+    """(the first vLLM release that runs `spec`, why), where a later one than planner's oldest rules: its architecture
+    or its rope scaling, whichever came last."""
+    found = [a for a in (VLLM_ADDED.get(arch_key(spec)), VLLM_ROPE_ADDED.get(spec.rope_type or "")) if a is not None]
+    return max(found, key=lambda a: release_tuple(a[0]), default=None)
+
+
 def vllm_first_release(spec) -> str | None:
-    """The first vLLM release that runs `spec`'s architecture, where a later one than planner's oldest rules."""
-    added = VLLM_ADDED.get(arch_key(spec))
+    """The first vLLM release that runs `spec` (vllm_added), where a later one than planner's oldest rules."""
+    added = vllm_added(spec)
     return None if added is None else added[0]
 
 
@@ -235,6 +263,32 @@ VLLM_ENTRYPOINTS = ("serve", "llm")  # `vllm serve` (UsageContext.OPENAI_API_SER
 VLLM_V0_MM_MIN_BATCHED_TOKENS = 5120  # config.py _MULTIMODAL_MODEL_MAX_NUM_BATCHED_TOKENS (V0)
 
 
+def vllm_chunked_prefill(release: tuple[int, ...], *, max_model_len: int, multimodal: bool = False,
+                         unchunked_v0: bool = False) -> bool:
+    """Whether vLLM splits long prompts over steps (chunked prefill) by default: always on V1 (0.8+, whose rules
+    `release` is); V0 turns it on above 32K from 0.5.5, but not for a multimodal model ("Chunked prefill not
+    supported for Multimodal or MLA in V0": engine/arg_utils.py, 0.8.4); unchunked_v0: the V0 engine of 0.8-0.10
+    running an MLA model, which _set_default_args_v0 leaves unchunked."""
+    if release >= (0, 8, 0):
+        return True
+    return release >= (0, 5, 5) and max_model_len > 32768 and not multimodal and not unchunked_v0
+
+
+def vllm_check_scheduler(tokens: int, seqs: int, max_model_len: int, *, chunked: bool) -> None:
+    """Refuse the scheduler settings vLLM refuses at start-up (SchedulerConfig._verify_args, config.py up to 0.10,
+    config/scheduler.py after): fewer batched tokens than sequences ("max_num_batched_tokens (…) must be greater
+    than or equal to max_num_seqs (…)"), and, without chunked prefill, fewer than max_model_len ("… is smaller than
+    max_model_len … makes vLLM reject longer sequences")."""
+    if tokens < seqs:
+        raise WorkloadError(f"max_num_batched_tokens must be at least max_num_seqs ({seqs:,}), got {tokens:,}: vLLM "
+                            "refuses to start with fewer (its scheduler config check); lower max_num_seqs or raise "
+                            "max_num_batched_tokens")
+    if not chunked and tokens < max_model_len:
+        raise WorkloadError(f"max_num_batched_tokens must be at least max_model_len ({max_model_len:,}) where vLLM "
+                            f"runs without chunked prefill (its V0 engine up to 32K), got {tokens:,}: vLLM refuses "
+                            "to start (its scheduler config check); enable_chunked_prefill=True splits the prompts")
+
+
 def vllm_scheduler_defaults(release: tuple[int, ...], *, max_model_len: int, gpu_memory_bytes: int,
                             device_name: str = "", entrypoint: str = "serve", multimodal: bool = False,
                             unchunked_v0: bool = False) -> dict:
@@ -250,10 +304,8 @@ def vllm_scheduler_defaults(release: tuple[int, ...], *, max_model_len: int, gpu
     both."""
     name = device_name.lower()
     if release < (0, 8, 0):
-        # V0 turns chunked prefill on above 32K, but not for a multimodal model ("Chunked prefill not supported for
-        # Multimodal or MLA in V0": engine/arg_utils.py, 0.8.4)
-        # unchunked_v0: the V0 engine of 0.8-0.10 running an MLA model, which _set_default_args_v0 leaves unchunked
-        chunked = release >= (0, 5, 5) and max_model_len > 32768 and not multimodal and not unchunked_v0
+        chunked = vllm_chunked_prefill(release, max_model_len=max_model_len, multimodal=multimodal,
+                                       unchunked_v0=unchunked_v0)
         tokens = (512 if release <= (0, 6, 4) else 2048) if chunked else max(max_model_len, 2048)
         if multimodal:  # "at least the number of multimodal tokens" (config.py, 0.8.4's V0)
             tokens = max(tokens, VLLM_V0_MM_MIN_BATCHED_TOKENS)
