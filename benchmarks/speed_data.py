@@ -88,14 +88,16 @@ VLLM_RELEASE_DATES = (("2024-03", "0.4.0"), ("2024-06", "0.5.0"), ("2024-09", "0
 
 def vllm_version(printed: str) -> str | None:
     """The vLLM release a run's harness printed ("vLLM 0.6.3", "vllm_0.8.5" in a Docker tag, "v0.11.0"), else the
-    release of the month it names ("Oct 2024"; "mid-2023": before 0.4.0); None where neither is there or the run
-    is a fork with its own numbering (1Cat-vLLM)."""
+    release of the month it names ("Oct 2024", "2024-03-06"; "mid-2023": before 0.4.0); None where neither is there or
+    the run is a fork with its own numbering (1Cat-vLLM)."""
     if printed.startswith("1Cat"):
         return None
     if m := re.search(r"vllm[ _-]?v?(\d+\.\d+(?:\.\d+)?)|~v(\d+\.\d+(?:\.\d+)?)", printed, re.IGNORECASE):
         return m[1] or m[2]
     if m := re.search(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w* (20\d\d)", printed, re.IGNORECASE):
         month = f"{m[2]}-{datetime.strptime(m[1][:3].title(), '%b').month:02d}"
+    elif m := re.search(r"\b(20\d\d)-(0[1-9]|1[0-2])-\d\d\b", printed):  # an ISO date: its month
+        month = f"{m[1]}-{m[2]}"
     elif m := re.search(r"\b(20\d\d)\b", printed):
         month = f"{m[1]}-12"
     else:
