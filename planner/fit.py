@@ -20,8 +20,8 @@ from .weights import weights_bytes
 FIT_QUANTS = ("bf16", "fp8", "q8_0", "int8", "q6_k", "q5_k_m", "q4_k_m", "int4", "q3_k_m", "q2_k")
 GPU_COUNTS = (1, 2, 4, 8)
 FIT_COLUMNS = ["gpu", "n_gpus", "split", "quant", "kv_dtype", "fits", "meets_target", "per_gpu_total_bytes",
-               "headroom_bytes", "decode_tokens_per_s", "gpu_memory_bytes", "bits_per_weight", "explanation",
-               "per_gpu_bytes", "budget_bytes", "reason"]
+               "headroom_bytes", "decode_tokens_per_s", "decode_typical_error", "gpu_memory_bytes", "bits_per_weight",
+               "explanation", "per_gpu_bytes", "budget_bytes", "reason"]
 
 
 def _usable(gpu: str | GPU, memory_bytes: int | None) -> int:
@@ -119,6 +119,7 @@ def context_per_quant(model, *, gpu: str | GPU, quants=None, batch: int = 1) -> 
         rows.append(dict(quant=get_quant(q).name, max_context=ctx, weights_bytes=e.weights_bytes,
                          kv_cache_bytes=e.kv_cache_bytes if ctx else 0, total_bytes=e.total_bytes if ctx else None,
                          decode_tokens_per_s=e.decode_tokens_per_s if ctx else None,
+                         decode_typical_error=e.performance.typical_error.get("decode") if ctx else None,
                          limited_by=none if not ctx else "max_position_embeddings" if ctx == spec.max_context
                          else "memory"))
     return pd.DataFrame(rows)
@@ -146,6 +147,7 @@ def vllm_split_row(spec, gpu: GPU, *, n_gpus: int, quant: str, kv_dtype: str, co
     return dict(fits=bool(e.fits), per_gpu=per_gpu, budget_bytes=d["requested_bytes"],
                 headroom_bytes=d["requested_bytes"] - per_gpu["total_bytes"],
                 decode_tokens_per_s=e.decode_tokens_per_s, quant=e.workload.quant, kv_dtype=e.workload.kv_dtype,
+                decode_typical_error=e.performance.typical_error.get("decode"),
                 reason=None if e.fits else e.performance.reason)
 
 
@@ -158,7 +160,7 @@ def _plan_row(spec, gpu: GPU, *, n_gpus: int, mode: str, quant: str, kv_dtype: s
     p = plan(spec, gpu=gpu, n_gpus=n_gpus, mode=mode, quant=quant, kv_dtype=kv_dtype, context=context, batch=batch)
     return dict(fits=p.fits, per_gpu=dict(p.per_gpu), budget_bytes=gpu.usable_memory_bytes,
                 headroom_bytes=p.headroom_bytes, decode_tokens_per_s=p.decode_tokens_per_s, quant=p.quant,
-                kv_dtype=p.kv_dtype, reason=None)
+                kv_dtype=p.kv_dtype, decode_typical_error=p.typical_error.get("decode"), reason=None)
 
 
 def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=None, kv_dtypes=None,
@@ -237,7 +239,8 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
                         gpu=gpu.id, n_gpus=n, split=None if n == 1 else "layers" if mode == "pp" else "tensor",
                         quant=r["quant"], kv_dtype=r["kv_dtype"], fits=r["fits"], meets_target=meets,
                         per_gpu_total_bytes=per_gpu["total_bytes"], headroom_bytes=r["headroom_bytes"],
-                        decode_tokens_per_s=r["decode_tokens_per_s"], gpu_memory_bytes=gpu.usable_memory_bytes,
+                        decode_tokens_per_s=r["decode_tokens_per_s"], decode_typical_error=r["decode_typical_error"],
+                        gpu_memory_bytes=gpu.usable_memory_bytes,
                         # the format's bits (a tensor row's GPUs hold K and V replicas beside their shares)
                         bits_per_weight=8 * (weights_bytes(spec, r["quant"]) if mode == "tp" and n > 1
                                              else per_gpu["weights_bytes"] * n) / spec.param_count,

@@ -426,3 +426,17 @@ def test_sglang_fills_the_gpu_by_design_not_tightly(capsys):
                          "--context", "8K")
     assert code == 0 and "sglang reserve" in out and "tight" not in out
     assert "SGLang takes the GPU by design" in out
+
+
+def test_fit_tables_carry_each_rows_error_band(capsys):
+    """Every speed figure carries the check half's typical error of its engine and format, the fit tables' too."""
+    from planner.efficiency import typical_errors
+    from planner.gpus import load_gpu
+
+    code, out, _ = run(capsys, "fit", "microsoft/Phi-3-small-8k-instruct", "--gpu", "rtx-4060-ti-16gb")
+    band = typical_errors("bf16", "sglang", gpu=load_gpu("rtx-4060-ti-16gb"))["decode"]  # vLLM no longer runs it
+    row = next(line for line in out.splitlines() if line.split()[:1] == ["bf16"])
+    assert code == 0 and f" ±{100 * band:.0f} %" in row
+    code, out, _ = run(capsys, "fit", "meta-llama/Llama-3.1-8B", "--context", "8K", "--gpu", "h100-sxm", "--json")
+    rows = json.loads(out)
+    assert code == 0 and all(r["decode_typical_error"] > 0 for r in rows)

@@ -59,8 +59,10 @@ def _gpus(setup: Setup) -> None:
         "split": [s if n > 1 else "—" for s, n in zip(df["split"], df["n_gpus"], strict=True)],
         "verdict": [f"{SYMBOLS[v]} {v}" for v in df["verdict"]],
         "per_gpu_total_bytes": (df["per_gpu_total_bytes"] / (2**30 if setup.unit == "GiB" else 1e9)).round(2),
-        "decode_tokens_per_s": ["—" if v == NO or t is None else f"{t:.1f}"
-                                for v, t in zip(df["verdict"], df["decode_tokens_per_s"], strict=True)],
+        "decode_tokens_per_s": ["—" if v == NO or t is None else f"{t:.1f}" + (f" ±{100 * b:.0f} %" if b == b and b
+                                                                            is not None else "")
+                                for v, t, b in zip(df["verdict"], df["decode_tokens_per_s"], df["decode_typical_error"],
+                                                   strict=True)],
         "max_context": df["max_context"],
         "explanation": [explain(b, setup.unit) for b in df["per_gpu_bytes"]],
     })

@@ -33,11 +33,12 @@ def cmd_fit(a) -> str:
         lines = [f"{a.model} on {gpu_label(gpu)}: largest context per quantization (batch {a.batch}); the total and "
                  "the decode speed at that context",
                  *local_lines(gpu, a.unit),
-                 f"  {'quant':<10} {'max context':>12} {'total':>14} {'decode tok/s':>13}  limited by"]
+                 f"  {'quant':<10} {'max context':>12} {'total':>14} {'decode tok/s':>18}  limited by"]
         for r in df.itertuples():
             total = format_bytes(r.total_bytes, a.unit) if r.max_context else "—"
-            speed = f"{r.decode_tokens_per_s:.1f}" if r.max_context and has_speed(gpu) else "—"
-            lines.append(f"  {r.quant:<10} {r.max_context:>12,} {total:>14} {speed:>13}  "
+            speed = (f"{r.decode_tokens_per_s:.1f}{_band(r.decode_typical_error)}" if r.max_context
+                     and has_speed(gpu) else "—")
+            lines.append(f"  {r.quant:<10} {r.max_context:>12,} {total:>14} {speed:>18}  "
                          + (r.limited_by if r.max_context else "weights alone do not fit" if r.limited_by == "weights"
                             else "the weights fit, not with the runtime's overhead beside them"))
         return "\n".join(lines + _fit_target_note(spec, df) + _no_gguf_note(spec, df["quant"], "", defaulted=True))
@@ -58,12 +59,12 @@ def cmd_fit(a) -> str:
              f"others tensor parallel as vLLM {VLLM_CURRENT} starts them at its defaults"] + where + [
                      "ranked by GPU count, then memory per GPU (a proxy for price), then bits per weight, then "
                      "speed; tok/s per sequence at the full context",
-                     f"{'gpu':<18} {'n':>2} {'split':<6} {'quant':<8} {'kv':<5} {'per GPU':>12} {'tok/s':>8}  "
+                     f"{'gpu':<18} {'n':>2} {'split':<6} {'quant':<8} {'kv':<5} {'per GPU':>12} {'tok/s':>13}  "
                      "per-GPU breakdown"]
     shown = df.head(15 if a.top is None else a.top)
     for r in shown.itertuples():
         total = format_bytes(r.per_gpu_total_bytes, a.unit)
-        speed = f"{r.decode_tokens_per_s:>8.1f}" if has_speed(gpu) else f"{'—':>8}"
+        speed = (f"{r.decode_tokens_per_s:.1f}{_band(r.decode_typical_error)}" if has_speed(gpu) else "—").rjust(13)
         split = r.split if r.n_gpus > 1 else "—"
         budget = f"; vLLM's budget {format_bytes(r.budget_bytes, a.unit)}" if r.split == "tensor" else ""
         lines.append(f"{r.gpu:<18} {r.n_gpus:>2} {split:<6} {r.quant:<8} {r.kv_dtype:<5} {total:>12} "
@@ -102,3 +103,8 @@ def _split_notes(rows) -> list[str]:
         if note := allreduce_note(load_gpu(g), n):
             notes.setdefault(note, []).append(f"{n} × {g}")
     return [f"  {', '.join(where)}: {note}" for note, where in notes.items()]
+
+
+def _band(err) -> str:
+    """' ±12 %': the check half's typical decode error of the row's engine and format (planner.efficiency.band)."""
+    return "" if err is None or err != err else f" ±{100 * err:.0f} %"
