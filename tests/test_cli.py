@@ -440,3 +440,10 @@ def test_fit_tables_carry_each_rows_error_band(capsys):
     code, out, _ = run(capsys, "fit", "meta-llama/Llama-3.1-8B", "--context", "8K", "--gpu", "h100-sxm", "--json")
     rows = json.loads(out)
     assert code == 0 and all(r["decode_typical_error"] > 0 for r in rows)
+
+
+def test_a_custom_gpu_without_its_flops_says_which_flag_gives_them(capsys):
+    code, out, _ = run(capsys, "estimate", "meta-llama/Llama-3.1-8B", "--gpu-memory", "24GiB", "--gpu-bandwidth",
+                       "1008GB/s")
+    assert code == 0 and "time to first token (4,096-token prompt): unknown (a custom GPU without --gpu-tflops-bf16)" \
+        in out

@@ -145,6 +145,7 @@ def cmd_estimate(a) -> str:
                   + (f"s, all {w.batch:,} prefilled together" if w.batch > 1 else "") + "): "
                   + (f"{p.prefill_seconds:.3f} s{_band(p, 'ttft')}{_served(p)}" if p.prefill_seconds is not None
                      else "not modelled: part of the prompt runs on the CPU (weights in system RAM)" if _offloaded(e)
+                     else "unknown (a custom GPU without --gpu-tflops-bf16)" if p.gpu == "custom"
                      else "unknown (no FLOP/s figure in this GPU's datasheet)"),
                   f"  decode: {p.decode_tokens_per_s:.1f} tokens/s per sequence{_band(p, 'decode')}, "
                   f"{p.throughput_tokens_per_s:.1f} tokens/s for the batch, at the full {w.context:,}-token context",
