@@ -1,6 +1,7 @@
 """config.json import: family defaults, errors that name the field, no code execution."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -143,3 +144,15 @@ def test_unbundled_hub_id_offline_gives_close_matches(monkeypatch):
         hf_hub_download=offline, hf_hub_url=lambda repo, name: f"{repo}/{name}", get_hf_file_metadata=offline))
     with pytest.raises(UnknownModelError, match="unknown model 'meta-llama/Llama-3.1-8C'.*Llama-3.1-8B"):
         load_model("meta-llama/Llama-3.1-8C")
+
+
+def test_a_config_file_with_its_own_name_names_the_model(tmp_path):
+    """A config saved as qwen2.5-7b-config.json is named by its file; a config.json by its folder."""
+    from planner import load_model
+
+    raw = (Path(__file__).parent / "fixtures" / "configs" / "Qwen__Qwen2.5-7B.json").read_text()
+    (tmp_path / "dl").mkdir()
+    (tmp_path / "dl" / "qwen2.5-7b-config.json").write_text(raw)
+    (tmp_path / "dl" / "config.json").write_text(raw)
+    assert load_model(str(tmp_path / "dl" / "qwen2.5-7b-config.json")).name == "qwen2.5-7b-config"
+    assert load_model(str(tmp_path / "dl" / "config.json")).name == "dl"

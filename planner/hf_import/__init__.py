@@ -411,4 +411,6 @@ def load_config_json(path: str | Path, *, name: str | None = None) -> ModelSpec:
     raw = parse_json(text, str(p))
     guess = raw.get("_name_or_path") if isinstance(raw, dict) else None
     guess = guess if isinstance(guess, str) else None
-    return spec_from_config(raw, name=name or guess or p.parent.name or str(p), source=str(p))
+    # a file named other than config.json names the model (qwen2-7b-config.json); config.json, its folder
+    named = p.stem if p.name.lower() != "config.json" else p.parent.name
+    return spec_from_config(raw, name=name or guess or named or str(p), source=str(p))
