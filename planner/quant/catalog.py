@@ -180,4 +180,5 @@ def _get_quant(name: str) -> QuantFormat:
         return fmt
     if fmt := gguf_format(key):
         return fmt
-    raise UnknownQuantError(f"unknown quant {name!r}{did_you_mean(key, quant_names())}")
+    raise UnknownQuantError(f"unknown quant {name!r}"
+                            + (did_you_mean(key, quant_names()) or "; `planner quants` lists them"))
