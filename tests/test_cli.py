@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -405,7 +406,7 @@ def test_submodules_read_as_attributes_after_a_plain_import():
     (["--no-op-offload"], "option --no-op-offload needs an engine that takes it"),
     (["--engine", "vllm", "--engine-version", "0.5.0", "--max-model-len", "4K"],
      "DeepSeek-V3's DeepseekV3ForCausalLM is first in 0.6.6's model registry; --engine-version 0.6.6 or later"),
-    (["--engine", "vllm", "--max-num-batched-tokens", "10", "--max-model-len", "4K"],
+    (["--engine", "vllm", "--max-num-batched-tokens", "10", "--max-num-seqs", "1024", "--max-model-len", "4K"],
      "--max-num-batched-tokens must be at least --max-num-seqs (1,024), got 10"),
     (["--efficiency", "0.5", "--no-gpu"], "--efficiency sets a speed figure, which needs a GPU: give --gpu"),
 ])
@@ -447,3 +448,30 @@ def test_a_custom_gpu_without_its_flops_says_which_flag_gives_them(capsys):
                        "1008GB/s")
     assert code == 0 and "time to first token (4,096-token prompt): unknown (a custom GPU without --gpu-tflops-bf16)" \
         in out
+
+
+def test_flag_wording_leaves_quoted_text_and_attributes_as_they_are():
+    from planner.cli.flags import as_flags
+
+    # what a message quotes (a log line, a value typed) stays as written; a model's attribute is not a flag
+    assert as_flags("the log has no 'llama_context: n_ctx' line", "check-log") == \
+        "the log has no 'llama_context: n_ctx' line"
+    assert as_flags("unknown quant 'max_context'", "estimate") == "unknown quant 'max_context'"
+    assert as_flags("context 9,437,184 exceeds m's max_context 131,072", "estimate") == \
+        "context 9,437,184 exceeds m's max_context 131,072"
+    # a switch's True/False read as the on/off its flag takes; only the verb's own flags are named
+    assert as_flags("lower max_num_seqs; enable_chunked_prefill=False is not", "estimate") == \
+        "lower --max-num-seqs; --chunked-prefill off is not"
+    assert as_flags("lower max_num_seqs", "check-log") == "lower max_num_seqs"  # check-log has no such flag
+    assert as_flags("engine 'ollama' has no option 'n_ctx': its own is num_ctx (--num-ctx)", "estimate") == \
+        "engine 'ollama' has no option --n-ctx: its own is --num-ctx"
+
+
+def test_check_log_of_a_v0_run_with_chunked_prefill_on_below_32k(capsys, tmp_path):
+    """A V0 log that ran chunked (its scheduler's 2,048 tokens below max_model_len 10,000) is planned as it ran, not
+    refused by the check vLLM applies only without chunked prefill."""
+    log = (Path(__file__).parent / "fixtures" / "logs" / "vllm-qwen2.5-32b-tp2-0.7.1-l40s.log").read_text()
+    assert "chunked_prefill_enabled=False" in log
+    (tmp_path / "chunked.log").write_text(log.replace("chunked_prefill_enabled=False", "chunked_prefill_enabled=True"))
+    code, out, err = run(capsys, "check-log", str(tmp_path / "chunked.log"), "--model", "Qwen/Qwen2.5-32B")
+    assert code == 0 and "2,048 tokens through the model" in out, err

@@ -711,16 +711,41 @@ def test_vllm_releases_before_a_rope_scaling_refuse_it():
         estimate("meta-llama/Llama-3.1-8B", engine_version="0.5.2", **kw)
     assert estimate("meta-llama/Llama-3.1-8B", engine_version="0.5.3", **kw).fits
     assert estimate("meta-llama/Meta-Llama-3-8B", engine_version="0.4.0", **kw).fits
+    # longrope by that name from 0.5.1 (0.4.2-0.5.0's get_rope took only "su"): Phi-3.5-mini's config says longrope
+    with pytest.raises(WorkloadError, match=r"vLLM 0.5.0 cannot run .*under the name longrope is read from 0.5.1"):
+        estimate("microsoft/Phi-3.5-mini-instruct", engine_version="0.5.0", **kw)
+    assert estimate("microsoft/Phi-3.5-mini-instruct", engine_version="0.5.1", **kw).fits
 
 
 def test_vllm_refuses_the_scheduler_settings_vllm_refuses():
-    """SchedulerConfig._verify_args: max_num_batched_tokens below max_num_seqs, and, without chunked prefill (V0 up
-    to 32K), below max_model_len; V1 chunks every prompt."""
-    kw = dict(engine="vllm", gpu="h100-sxm", max_model_len=8192)
+    """SchedulerConfig._verify_args: max_num_batched_tokens below max_num_seqs, and, without chunked prefill, below
+    max_model_len. Before the check vLLM fits its defaults to what was given (engine/arg_utils.py of each wheel): from
+    0.10.1 a defaulted max_num_seqs is at most the tokens, from 0.11.1 a defaulted token budget holds max_model_len
+    when chunked prefill is off; V1 chunks every prompt through 0.11.0 whatever was asked; V0 as asked, by default
+    above 32K only."""
+    llama, kw = "meta-llama/Llama-3.1-8B", dict(engine="vllm", gpu="h100-sxm", max_model_len=8192)
     with pytest.raises(WorkloadError, match="max_num_batched_tokens must be at least max_num_seqs \\(1,024\\), got 10"):
-        estimate("meta-llama/Llama-3.1-8B", max_num_batched_tokens=10, **kw)
+        estimate(llama, max_num_batched_tokens=10, max_num_seqs=1024, **kw)
+    lowered = estimate(llama, max_num_batched_tokens=10, **kw).engine_details  # 0.10.1+: the sequences follow
+    assert lowered["max_num_seqs"] == 10
+    with pytest.raises(WorkloadError, match="max_num_batched_tokens must be at least max_num_seqs"):
+        estimate(llama, engine_version="0.10.0", max_num_batched_tokens=10, **kw)  # before: 1,024 sequences stay
     with pytest.raises(WorkloadError, match="at least max_model_len \\(8,192\\) where vLLM runs without chunked"):
-        estimate("meta-llama/Llama-3.1-8B", engine_version="0.6.3", max_num_batched_tokens=2048, **kw)
-    assert estimate("meta-llama/Llama-3.1-8B", max_num_batched_tokens=2048, **kw).fits  # V1: chunked
-    assert estimate("meta-llama/Llama-3.1-8B", engine_version="0.6.3", max_num_batched_tokens=2048,
+        estimate(llama, engine_version="0.6.3", max_num_batched_tokens=2048, **kw)
+    assert estimate(llama, max_num_batched_tokens=2048, **kw).fits  # V1: chunked
+    assert estimate(llama, engine_version="0.6.3", max_num_batched_tokens=2048,
                     **{**kw, "max_model_len": 65536}).fits  # V0 chunks above 32K from 0.5.5
+    off = estimate(llama, enable_chunked_prefill=False, **{**kw, "max_model_len": 16384}).engine_details
+    assert off["max_num_batched_tokens"] == 16384 and off["enable_chunked_prefill"] is False  # 0.11.1+: raised
+    forced = estimate(llama, engine_version="0.9.0", enable_chunked_prefill=False, **kw).engine_details
+    assert forced["enable_chunked_prefill"] is True  # V1 through 0.11.0 chunks whatever was asked
+    v0 = dict(engine_version="0.6.3", **{**kw, "max_model_len": 16384})
+    assert estimate(llama, enable_chunked_prefill=True, **v0).engine_details["max_num_batched_tokens"] == 512
+    assert estimate(llama, **v0).engine_details["max_num_batched_tokens"] == 16384
+    # V0 runs an MLA model unchunked from 0.7.1 ("MLA is enabled; forcing chunked prefill … disabled"), whatever
+    # the length: its profile run takes max_model_len tokens
+    mla = estimate("deepseek-ai/DeepSeek-V2-Lite", engine="vllm", gpu="a100-sxm-80gb", engine_version="0.7.3",
+                   max_model_len=65536)
+    assert mla.engine_details["max_num_batched_tokens"] == 65536 and not mla.engine_details["enable_chunked_prefill"]
+    with pytest.raises(WorkloadError, match="enable_chunked_prefill must be True, False or None, got 'yes'"):
+        estimate(llama, enable_chunked_prefill="yes", **kw)

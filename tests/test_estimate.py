@@ -167,6 +167,16 @@ def test_a_speed_engine_that_cannot_load_the_format_is_refused(engine, quant):
         estimate("meta-llama/Llama-3.1-8B", quant=quant, gpu="h100-sxm", speed_engine=engine)
 
 
+@pytest.mark.parametrize("model, engine, quant", [("meta-llama/Llama-3.1-8B", "llama.cpp", "q4_k_m"),
+                                                  ("meta-llama/Llama-3.1-8B", "llama.cpp", "bf16"),
+                                                  ("openai/gpt-oss-20b", "llama.cpp", "mxfp4"),
+                                                  ("meta-llama/Llama-3.1-8B", "exllamav2", "exl2-4.65"),
+                                                  ("meta-llama/Llama-3.1-8B", "autoawq", "awq"),
+                                                  ("meta-llama/Llama-3.1-8B", "sglang", "fp8")])
+def test_a_speed_engine_that_loads_the_format_gives_its_figure(model, engine, quant):
+    assert estimate(model, quant=quant, gpu="rtx-4090", speed_engine=engine).decode_tokens_per_s > 0
+
+
 def test_bitsandbytes_weights_take_transformers_speed_without_an_engine():
     """bitsandbytes is transformers' integration (today's vLLM dropped it in 0.28): its eager floors, not vLLM's
     weight-only int8 kernels, which would put LLM.int8() above bf16."""

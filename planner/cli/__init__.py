@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 
 from ..errors import PlannerError
@@ -279,92 +278,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-# The Python API's names in its messages, as the command line spells them
-_FLAG_WORDS = (("give gpu= or gpu_memory_bytes=", "give --gpu, or a custom GPU's --gpu-memory and --gpu-bandwidth"),
-               ("set num_parallel", "set --num-parallel"), ("mla_gguf says", "--legacy-mla-gguf says"),
-               ("gpu_memory_bytes must be at least", "--gpu-memory must be at least"),
-               ("v1_engine=True:", "--vllm-engine v1:"),
-               ("v1_engine=False (VLLM_USE_V1=0)", "--vllm-engine v0 (VLLM_USE_V1=0)"),
-               ("v1_engine=False:", "--vllm-engine v0:"),
-               ("needs a GPU: give gpu (a catalog id, or planner.gpus.custom_gpu(...))",
-                "needs a GPU: give --gpu, or a custom GPU's --gpu-memory and --gpu-bandwidth"),
-               ("^efficiency sets a speed figure", "--efficiency sets a speed figure"))
-
-
-# The Python options whose flag is not their name with dashes
-_OPTION_FLAGS = {"n_parallel": "--parallel", "v1_engine": "--vllm-engine", "enable_prefix_caching": "--prefix-caching",
-                 "enable_chunked_prefill": "--chunked-prefill",
-                 "op_offload": "--no-op-offload", "mla_gguf": "--legacy-mla-gguf",
-                 "cuda_graph_memory_bytes": "--cuda-graph-memory", "gpu_memory_bytes": "--gpu-memory",
-                 "host_memory_bytes": "--host-memory", "host_bandwidth_bytes_per_s": "--host-bandwidth"}
-_QUOTED = re.compile(r"'([a-z][a-z0-9_]*)'")
-_BARE = re.compile(r"(?<![\w./-])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?![\w(./-])")
-_ASSIGNED = re.compile(r"\b([a-z][a-z0-9_]*)=('[^']*'|[\w.+-]+)((?: or '[^']*')*)")
-
-
-def _flag(name: str, flags: set[str]) -> str | None:
-    flag = _OPTION_FLAGS.get(name, "--" + name.replace("_", "-"))
-    return flag if flag in flags else None
-
-
-def _as_flags(message: str) -> str:
-    """A Python error message in the command line's words: its option names as flags ('tensor_parallel_size' →
-    --tensor-parallel-size), its settings as flags with values (engine_version='0.6.6' → --engine-version 0.6.6)."""
-    for python, flags in _FLAG_WORDS:
-        message = (flags + message[len(python) - 1:] if python.startswith("^") and message.startswith(python[1:])
-                   else message.replace(python, flags))
-    if "_" not in message and "=" not in message:
-        return message
-    flags = _long_flags()
-    name = message.split(" ", 1)[0]
-    if "_" in name and message.startswith(f"{name} must be ") and (flag := _flag(name, flags)):
-        message = flag + message[len(name):]
-    if m := re.match(r"engine '([\w.]+)' has no option '(\w+)'; it takes (.*)$", message):
-        own = [f for o in m[3].split(", ") if (f := _flag(o, flags))]
-        message = (f"{_flag(m[2], flags) or repr(m[2])} does not apply to --engine {m[1]}"
-                   + (f"; its flags: {', '.join(own)}" if own else ""))
-    if m := re.match(r"estimate\(\) has no option '(\w+)'", message):
-        from ..engines import engines_taking
-
-        if (flag := _flag(m[1], flags)) and (takers := engines_taking(m[1])):
-            return f"{flag} needs an engine that takes it: " + " or ".join(f"--engine {e}" for e in takers)
-    message = re.sub(r" \(CLI [^)]*\)", "", message)  # a Python message's own pointer to the flag
-
-    def assigned(m: re.Match) -> str:
-        flag = _flag(m[1], flags)
-        if flag is None or m[2] in ("True", "False", "None"):
-            return m[0]
-        more = m[3].replace(" or '", " or ").replace("'", "")
-        return f"{flag} {m[2].strip(chr(39))}{more}"
-
-    message = _ASSIGNED.sub(assigned, message)
-    if "option '" in message:
-        message = _QUOTED.sub(lambda m: _flag(m[1], flags) or m[0], message)
-    return _BARE.sub(lambda m: _flag(m[1], flags) or m[0], message)
-
-
-def _long_flags() -> set[str]:
-    """Every --flag the verbs take (read from the parser, on an error's path only)."""
-    import argparse
-
-    flags, parsers = set(), [build_parser()]
-    while parsers:
-        parser = parsers.pop()
-        for action in parser._actions:
-            flags.update(o for o in action.option_strings if o.startswith("--"))
-            if isinstance(action, argparse._SubParsersAction):
-                parsers.extend(action.choices.values())
-    return flags
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run one verb. Exit codes: 0 done, 2 a user error (one line on stderr), 1 a bug in planner (one line; set
     PLANNER_DEBUG=1 for the traceback), 130 interrupted."""
+    args = None
     try:
         args = build_parser().parse_args(argv)
         print(args.func(args))
     except PlannerError as e:
-        print(f"planner: error: {_as_flags(' '.join(str(e).split()))}", file=sys.stderr)
+        from .flags import as_flags
+
+        print(f"planner: error: {as_flags(' '.join(str(e).split()), getattr(args, 'verb', None))}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0

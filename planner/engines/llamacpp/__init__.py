@@ -221,7 +221,7 @@ def llamacpp_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, context: int,
         rs = rs_n * rs_row_bytes(spec, kind)
         rs_gpu, rs_host = (rs_gpu + rs, rs_host) if i >= gpu_first else (rs_gpu, rs_host + rs)
     if not flag("op_offload", o["op_offload"]) and build < LLAMACPP_NO_OP_OFFLOAD:
-        raise WorkloadError(f"op_offload false: llama.cpp {build_name(build)} always offloads (--no-op-offload arrived "
+        raise WorkloadError(f"op_offload=False: llama.cpp {build_name(build)} always offloads (--no-op-offload arrived "
                             "in b5346, PR #13386)")
     offloads_ops = (n_ubatch >= OP_OFFLOAD_MIN_BATCH and o["backend"] != "cpu" and build >= LLAMACPP_OP_OFFLOAD
                     and o["op_offload"])

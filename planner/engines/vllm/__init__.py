@@ -62,6 +62,7 @@ from .releases import (
     vllm_first_token_waits_a_step,
     vllm_release,
     vllm_rules,
+    vllm_scheduler_adjusted,
     vllm_scheduler_defaults,
     vllm_synchronous_loop,
     vllm_v0_reason,
@@ -203,12 +204,18 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
         raise WorkloadError(f"entrypoint must be serve (vllm serve) or llm (the offline LLM class), got "
                             f"{shown(entrypoint)}")
     entrypoint = entrypoint or "serve"
+    asked = options.get("enable_chunked_prefill")  # None: the release's default
+    if asked is not None and not isinstance(asked, bool):
+        raise WorkloadError(f"enable_chunked_prefill must be True, False or None, got {shown(asked)}")
+    # V0 runs an MLA model (its MLA path from 0.7.1) unchunked; a sliding-window model is not chunked by default
+    chunking = dict(multimodal=spec.vision is not None, sliding=spec.sliding_window is not None,
+                    unchunked_v0=spec.mla is not None and (0, 7, 1) <= release < (0, 8, 0))
+    chunked = vllm_chunked_prefill(release, max_model_len=max_model_len, given=asked, **chunking)
     defaults = {"entrypoint": "serve", "gpu_memory_utilization": rules["utilization"],
                 "block_size": 64 if spec.mla is not None else 16,
                 **vllm_scheduler_defaults(release, max_model_len=max_model_len, gpu_memory_bytes=gpu_memory_bytes,
                                           device_name="" if gpu is None else gpu.name, entrypoint=entrypoint,
-                                          multimodal=spec.vision is not None,
-                                          unchunked_v0=bool(fallback) and spec.mla is not None),
+                                          chunked=asked, **chunking),
                 "tensor_parallel_size": 1, "pipeline_parallel_size": 1, "data_parallel_size": 1,
                 "enable_expert_parallel": False, "flashinfer_sampler": False, "enforce_eager": False,
                 "enable_prefix_caching": "auto", "enable_chunked_prefill": None, "custom_all_reduce": None,
@@ -251,14 +258,12 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     if context > max_model_len:
         raise WorkloadError(f"context {context:,} exceeds max_model_len {max_model_len:,}: vLLM rejects longer "
                             "requests; raise max_model_len or lower context")
-    tokens = o["max_num_batched_tokens"]
-    chunked = o["enable_chunked_prefill"]  # None: the release's default
-    if chunked is not None and not isinstance(chunked, bool):
-        raise WorkloadError(f"enable_chunked_prefill must be True, False or None, got {shown(chunked)}")
-    o["enable_chunked_prefill"] = vllm_chunked_prefill(
-        release, max_model_len=max_model_len, multimodal=spec.vision is not None,
-        unchunked_v0=bool(fallback) and spec.mla is not None) if chunked is None else chunked
-    vllm_check_scheduler(tokens, o["max_num_seqs"], max_model_len, chunked=o["enable_chunked_prefill"])
+    tokens, o["max_num_seqs"] = vllm_scheduler_adjusted(
+        release, o["max_num_batched_tokens"], o["max_num_seqs"], max_model_len=max_model_len, chunked=chunked,
+        tokens_given=options.get("max_num_batched_tokens") is not None,
+        seqs_given=options.get("max_num_seqs") is not None)
+    o["max_num_batched_tokens"], o["enable_chunked_prefill"] = tokens, chunked
+    vllm_check_scheduler(tokens, o["max_num_seqs"], max_model_len, chunked=chunked)
     reqs = min(o["max_num_seqs"], tokens)
     # the layer phases of a forward over `tokens` tokens (attention as SDPA: no scores), logits handled below;
     # under tensor parallel a rank holds its heads and MLP columns, the residual stream whole (tp_shard)

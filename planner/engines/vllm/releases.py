@@ -103,10 +103,16 @@ BITSANDBYTES_QUANTS = frozenset({"nf4", "nf4-dq", "fp4", "fp4-dq", "bnb-int8"})
 
 
 # Rope scaling a release before this one cannot read (model_executor/layers/rotary_embedding.py get_rope of each
-# wheel): Llama 3.1's "llama3" first in 0.5.3.post1, whose 0.5.3 lacks it (planner takes a post build as its release).
-# linear, dynamic and yarn are in every release planner has rules for; "longrope" from 0.5.1 (0.4.2-0.5.0 took the
-# name "su", which Phi-3's configs carried before the Hub renamed it, so an older snapshot of them ran there)
-VLLM_ROPE_ADDED = {"llama3": ("0.5.3", "Llama 3.1's rope scaling (rope_type llama3) arrived in 0.5.3.post1")}
+# wheel): Llama 3.1's "llama3" first in 0.5.3.post1, whose 0.5.3 lacks it (planner takes a post build as its release);
+# "longrope" from 0.5.1 (0.4.2-0.5.0 read only the name "su", which Phi-3's first configs carried: a snapshot of
+# those ran there, the configs as published now do not). linear, dynamic and yarn are in every release planner has
+# rules for.
+VLLM_ROPE_ADDED = {
+    "llama3": ("0.5.3", "Llama 3.1's rope scaling (rope_type llama3) arrived in 0.5.3.post1 (planner reads 0.5.3 as "
+                        "that build)"),
+    "longrope": ("0.5.1", "its rope scaling under the name longrope is read from 0.5.1 (before, only as su, the name "
+                          "Phi-3's first configs used)"),
+}
 
 
 def vllm_added(spec) -> tuple[str, str] | None:
@@ -264,14 +270,19 @@ VLLM_V0_MM_MIN_BATCHED_TOKENS = 5120  # config.py _MULTIMODAL_MODEL_MAX_NUM_BATC
 
 
 def vllm_chunked_prefill(release: tuple[int, ...], *, max_model_len: int, multimodal: bool = False,
-                         unchunked_v0: bool = False) -> bool:
-    """Whether vLLM splits long prompts over steps (chunked prefill) by default: always on V1 (0.8+, whose rules
-    `release` is); V0 turns it on above 32K from 0.5.5, but not for a multimodal model ("Chunked prefill not
-    supported for Multimodal or MLA in V0": engine/arg_utils.py, 0.8.4); unchunked_v0: the V0 engine of 0.8-0.10
-    running an MLA model, which _set_default_args_v0 leaves unchunked."""
+                         unchunked_v0: bool = False, sliding: bool = False, given: bool | None = None) -> bool:
+    """Whether vLLM splits long prompts over steps (chunked prefill), `given` the user's --enable-chunked-prefill
+    (None: unset). V1 (0.8+, whose rules `release` is) always through 0.11.0 ("V1 always uses chunked prefills",
+    engine/arg_utils.py _set_default_args, whatever was asked), as asked from 0.11.1 (default on). V0 as asked, else
+    on above 32K from 0.5.5 except for a multimodal model, an MLA model (unchunked_v0: vLLM 0.7.1+ "forcing chunked
+    prefill … disabled" whatever was asked) and a sliding-window model (arg_utils.py _set_default_args_v0, 0.8.0)."""
     if release >= (0, 8, 0):
-        return True
-    return release >= (0, 5, 5) and max_model_len > 32768 and not multimodal and not unchunked_v0
+        return True if release < (0, 11, 1) or given is None else given
+    if unchunked_v0:
+        return False
+    if given is not None:
+        return given
+    return release >= (0, 5, 5) and max_model_len > 32768 and not multimodal and not sliding
 
 
 def vllm_check_scheduler(tokens: int, seqs: int, max_model_len: int, *, chunked: bool) -> None:
@@ -285,13 +296,13 @@ def vllm_check_scheduler(tokens: int, seqs: int, max_model_len: int, *, chunked:
                             "max_num_batched_tokens")
     if not chunked and tokens < max_model_len:
         raise WorkloadError(f"max_num_batched_tokens must be at least max_model_len ({max_model_len:,}) where vLLM "
-                            f"runs without chunked prefill (its V0 engine up to 32K), got {tokens:,}: vLLM refuses "
-                            "to start (its scheduler config check); enable_chunked_prefill=True splits the prompts")
+                            f"runs without chunked prefill, got {tokens:,}: vLLM refuses to start (its scheduler "
+                            "config check); turn chunked prefill on to split the prompts")
 
 
 def vllm_scheduler_defaults(release: tuple[int, ...], *, max_model_len: int, gpu_memory_bytes: int,
                             device_name: str = "", entrypoint: str = "serve", multimodal: bool = False,
-                            unchunked_v0: bool = False) -> dict:
+                            unchunked_v0: bool = False, sliding: bool = False, chunked: bool | None = None) -> dict:
     """max_num_batched_tokens and max_num_seqs as vLLM sets them for `vllm serve` or, entrypoint "llm", for the
     offline LLM class (research/vllm_versions.md, Defaults; engine/arg_utils.py of each release, read in the wheels of
     0.8.0–0.33.0). V0: 256 sequences; the profile run takes max(max_model_len, 2048) tokens, or chunks (512 up to
@@ -305,7 +316,7 @@ def vllm_scheduler_defaults(release: tuple[int, ...], *, max_model_len: int, gpu
     name = device_name.lower()
     if release < (0, 8, 0):
         chunked = vllm_chunked_prefill(release, max_model_len=max_model_len, multimodal=multimodal,
-                                       unchunked_v0=unchunked_v0)
+                                       unchunked_v0=unchunked_v0, sliding=sliding, given=chunked)
         tokens = (512 if release <= (0, 6, 4) else 2048) if chunked else max(max_model_len, 2048)
         if multimodal:  # "at least the number of multimodal tokens" (config.py, 0.8.4's V0)
             tokens = max(tokens, VLLM_V0_MM_MIN_BATCHED_TOKENS)
@@ -320,6 +331,19 @@ def vllm_scheduler_defaults(release: tuple[int, ...], *, max_model_len: int, gpu
     tokens = 16384 if top else (16384 if offline else 8192) if large else (8192 if offline else 2048)
     seqs = 1024 if top or large or release < (0, 8, 4) else 256
     return {"max_num_batched_tokens": tokens, "max_num_seqs": seqs}
+
+
+def vllm_scheduler_adjusted(release: tuple[int, ...], tokens: int, seqs: int, *, max_model_len: int, chunked: bool,
+                            tokens_given: bool, seqs_given: bool) -> tuple[int, int]:
+    """max_num_batched_tokens and max_num_seqs after vLLM fits its defaults to each other (engine/arg_utils.py, read
+    in the wheels of 0.9.2-0.12.0): from 0.10.1 a defaulted max_num_seqs is at most max_num_batched_tokens; from
+    0.11.1 a defaulted max_num_batched_tokens is at least max_model_len without chunked prefill, and at most
+    max_num_seqs × max_model_len. A value the user gave stays."""
+    if release >= (0, 11, 1) and not tokens_given:
+        tokens = min(seqs * max_model_len, tokens if chunked else max(max_model_len, tokens))
+    if release >= (0, 10, 1) and not seqs_given:
+        seqs = min(seqs, tokens)
+    return tokens, seqs
 
 
 # vLLM's own all-reduce kernel (distributed/device_communicators/custom_all_reduce.py) runs on ROCm from 0.8.3

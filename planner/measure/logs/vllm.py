@@ -223,8 +223,9 @@ def check_vllm(text: str, spec, quant: str | None, gpu: str | None, *, model_nam
         # V0 profiles one batch of max(max_model_len, 2048) tokens, or one chunk with chunked prefill on
         # (SchedulerConfig: 512 up to 0.6.4, 2048 later)
         chunk = 512 if vllm_release(release) <= (0, 6, 4) else 2048
-        kw["max_num_batched_tokens"] = (chunk if _CHUNKED.search(text)
-                                        else max(kw.get("max_model_len", spec.max_context), 2048))
+        chunked = bool(_CHUNKED.search(text))
+        kw["max_num_batched_tokens"] = chunk if chunked else max(kw.get("max_model_len", spec.max_context), 2048)
+        kw["enable_chunked_prefill"] = chunked  # as the log ran: vLLM's own check then holds
     total, total_line = next(((m, ln) for p in _TOTALS for m, ln in [first(p, text)] if m), (None, None))
     budget_note = ""
     if total is not None:
