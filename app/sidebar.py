@@ -190,8 +190,9 @@ def _engine_controls(state: dict, spec) -> None:
                help="The tokens of one scheduler step, which the profile run pushes through the model. vLLM refuses "
                "to start with fewer than max_num_seqs, or, without chunked prefill, fewer than max_model_len.")
         widget("selectbox", "chunked_prefill", "chunked prefill", where=box, options=["default", "on", "off"],
-               help="--enable-chunked-prefill: a long prompt split over steps of max_num_batched_tokens. Default: "
-               "the release's — always on V1 (0.8+), on V0 above 32K tokens from 0.5.5.")
+               help="--enable-chunked-prefill: a long prompt split over steps of max_num_batched_tokens. V1 chunks "
+               "every prompt through 0.11.0 whatever is asked; later releases as asked (on by default). V0: as "
+               "asked, by default on above 32K tokens from 0.5.5, except multimodal, sliding-window and MLA models.")
         widget("checkbox", "fi_sampler", "FlashInfer sampler", where=box,
                help="The profile run samples max_num_seqs rows of logits. Off: PyTorch's sort (38 bytes a logit) "
                "until 0.17, a Triton kernel after. On: FlashInfer's (14 bytes a logit), as vLLM's Docker images of "
