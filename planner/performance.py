@@ -70,6 +70,9 @@ class Performance(BaseModel):
     eager_attention_seconds: float = Field(
         0.0, description="what eager attention's materialized score matrices take of the prefill (transformers with "
         "attention='eager'; EAGER_ATTENTION_BYTES_PER_SCORE, measured on an H200); included in prefill_seconds")
+    speed_note: str | None = Field(
+        None, description="where no engine was named and the one whose figures these are (vLLM) does not run the "
+        "weight format on this GPU (too old for its kernels): says so, the speed being on paper; None otherwise")
     allreduce_note: str | None = Field(
         None, description="for a tensor-parallel split whose link a real machine may not match (PCIe only, a two-card "
         "bridge, a custom GPU, more than 8 GPUs): the rate the all-reduces are taken at, and why it may be slower "
@@ -180,6 +183,7 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
     )
 
     g = load_gpu(gpu)
+    note = None if engine is not None else _on_paper(default_engine(w.quant, spec, g), g, w.quant, spec)
     engine = engine or default_engine(w.quant, spec, g)
     build, loop, lag = release_speed(engine, v0_speed_version(spec, engine, engine_version, g, w.quant, w.kv_dtype, pp))
     rccl = through_rccl(engine, engine_version, g, custom_all_reduce)
@@ -232,7 +236,7 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
         else 0.0,
         moe_split_seconds=moe_split_seconds(spec, engine, tp) if step is not None and has_speed(g) and tp * pp > 1
         else 0.0,
-        allreduce_note=allreduce_note(g, tp, rccl=rccl) if has_speed(g) else None,
+        allreduce_note=allreduce_note(g, tp, rccl=rccl) if has_speed(g) else None, speed_note=note,
         request_overhead_seconds=request_seconds(engine),
         prompt_kernels=_instinct_prompt_kernels(kernels, g, used["prefill"]))
 
@@ -320,6 +324,21 @@ def release_speed(engine: str, engine_version: str | int | None) -> ReleaseSpeed
     loop = (entry.sync_loop_step_s if engine == "vllm" and (entry := sync_loop(engine)) is not None
             and vllm_synchronous_loop(version) else 0.0)
     return ReleaseSpeed(build, loop, engine == "vllm" and vllm_first_token_waits_a_step(version))
+
+
+def _on_paper(engine: str, g, quant: str, spec) -> str | None:
+    """Performance.speed_note: the default speed engine (vLLM) refuses this format on this GPU (compute_capable)."""
+    if engine != "vllm":
+        return None
+    from .engines.common import compute_capable
+
+    try:
+        compute_capable("vllm", g, quant, spec)
+    except WorkloadError as e:
+        why = str(e).split("; use ")[0].replace("engine 'vllm' does not run", "vLLM does not run")
+        return (f"no engine named: these are vLLM's figures, but {_lower_first(why)}, so they are on paper; "
+                "--speed-engine (Python: speed_engine=) names one that runs it")
+    return None
 
 
 def through_rccl(engine: str, engine_version: str | int | None, gpu, custom_all_reduce: bool | None = None) -> bool:

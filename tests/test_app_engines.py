@@ -485,3 +485,9 @@ def test_vllm_scheduler_tokens_and_chunked_prefill_from_the_sidebar_and_the_link
                   max_num_batched_tokens=4096, enable_chunked_prefill=True)
     assert not at.error and metric(at, "total") == gib(on.total_bytes)
     assert at.query_params["chunked_prefill"] == "on"
+
+
+def test_speed_on_paper_is_said_in_the_dashboard():
+    at = app(model="meta-llama/Llama-3.1-8B", quant="awq", gpu="v100-32gb")
+    assert "vLLM does not run awq-4bit-g128 weights on NVIDIA Tesla V100" in caption(at) and "on paper" in caption(at)
+    assert "on paper" not in caption(app(model="meta-llama/Llama-3.1-8B", quant="awq", gpu="rtx-4090"))

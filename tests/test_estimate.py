@@ -190,3 +190,13 @@ def test_your_own_efficiency_carries_no_fitted_error_band():
     table = estimate("meta-llama/Llama-3.1-8B", gpu="h100-sxm").performance.typical_error
     own = estimate("meta-llama/Llama-3.1-8B", gpu="h100-sxm", efficiency=0.5).performance.typical_error
     assert set(table) == {"decode", "ttft"} and set(own) == {"ttft"}
+
+
+def test_a_default_speed_engine_that_cannot_run_the_format_says_its_figures_are_on_paper():
+    """Without an engine a non-GGUF format takes vLLM's figures; on a GPU too old for the format's kernels (AWQ below
+    compute capability 7.5) the answer says they are on paper, and says nothing where vLLM runs it."""
+    old = estimate("meta-llama/Llama-3.1-8B", quant="awq", gpu="v100-32gb").performance
+    assert "vLLM does not run awq-4bit-g128 weights on" in old.speed_note and "on paper" in old.speed_note
+    assert estimate("meta-llama/Llama-3.1-8B", quant="awq", gpu="rtx-4090").performance.speed_note is None
+    named = estimate("meta-llama/Llama-3.1-8B", quant="awq", gpu="v100-32gb", speed_engine="autoawq").performance
+    assert named.speed_note is None  # an engine the user named is theirs to answer for

@@ -36,7 +36,8 @@ def _typical(setup: Setup, quant: str, split: tuple[float, float] = (0.0, 0.0), 
     MoE split time every step and the time to first token include (Performance.moe_split_seconds,
     moe_prefill_split_seconds); v0: a vLLM run on its V0 engine, (the release whose rules stand for it, the release
     as the estimate names it with the reason); link: what the
-    all-reduces of a split over PCIe-linked GPUs assume (Performance.allreduce_note), or the kernels llama.cpp runs a
+    all-reduces of a split over PCIe-linked GPUs assume (Performance.allreduce_note), that the default engine's figures
+    are on paper on this GPU (Performance.speed_note), or the kernels llama.cpp runs a
     prompt in on an AMD Instinct GPU (Performance.prompt_kernels)."""
     from planner.efficiency import speed_engine, typical_errors
     from planner.gpus import load_gpu
@@ -102,8 +103,9 @@ def _one(setup: Setup, where: str):
     reason = e.engine_refusal or (perf.reason if perf is not None and not over else None)
     v = verdict(parts["total_bytes"], setup.usable_bytes, setup.reserve_pct, unit=setup.unit, where=where,
                 reason=reason if refused else None, refused=refused, fills_memory=setup.engine in ("vllm", "sglang"))
-    link = perf and (perf.allreduce_note or (f"on this GPU llama.cpp runs a prompt's matrices in {perf.prompt_kernels}"
-                                             if perf.prompt_kernels else None))
+    link = perf and (perf.allreduce_note or perf.speed_note
+                     or (f"on this GPU llama.cpp runs a prompt's matrices in {perf.prompt_kernels}"
+                         if perf.prompt_kernels else None))
     speeds = ((perf.prefill_seconds, perf.decode_tokens_per_s, perf.throughput_tokens_per_s,
                (perf.moe_split_seconds, perf.moe_prefill_split_seconds), link, perf.efficiency_entries,
                perf.serving_decode_tokens_per_s and (perf.output_tokens, perf.serving_decode_tokens_per_s))

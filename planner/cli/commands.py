@@ -192,6 +192,8 @@ def cmd_estimate(a) -> str:
                          "its cause not modelled)")
         if p.allreduce_note:
             lines.append(f"  {p.allreduce_note}")
+        if p.speed_note:
+            lines.append(f"  {p.speed_note}")
         if p.output_lag_seconds:
             lines.append(f"  the first token also waits {1e3 * p.output_lag_seconds:.1f} ms: vLLM's V0 engine "
                          "(0.6 on) hands a step's tokens out after the next step (async output processing)")
