@@ -48,7 +48,6 @@ from .releases import (
     VLLM_ASYNC_OUTPUT_SINCE,
     VLLM_CUDA_GRAPH_ESTIMATE_BYTES,
     VLLM_CURRENT,
-    VLLM_ENTRYPOINTS,
     VLLM_FORMATS_REMOVED,
     VLLM_FP8_BLOCK_SHARDS_SINCE,
     VLLM_REMOVED,
@@ -56,17 +55,14 @@ from .releases import (
     VLLM_TOKENS_FROM_CONCURRENCY,
     VLLM_V0_RULES,
     vllm_added,
-    vllm_check_scheduler,
-    vllm_chunked_prefill,
     vllm_custom_allreduce,
     vllm_first_token_waits_a_step,
     vllm_release,
     vllm_rules,
-    vllm_scheduler_adjusted,
-    vllm_scheduler_defaults,
     vllm_synchronous_loop,
     vllm_v0_reason,
 )
+from .scheduler import VLLM_ENTRYPOINTS, vllm_chunking, vllm_scheduler, vllm_scheduler_defaults
 from .weights import (
     VLLM_MLA_MATERIALIZED,
     VLLM_MXFP4_BACKENDS,
@@ -204,18 +200,12 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
         raise WorkloadError(f"entrypoint must be serve (vllm serve) or llm (the offline LLM class), got "
                             f"{shown(entrypoint)}")
     entrypoint = entrypoint or "serve"
-    asked = options.get("enable_chunked_prefill")  # None: the release's default
-    if asked is not None and not isinstance(asked, bool):
-        raise WorkloadError(f"enable_chunked_prefill must be True, False or None, got {shown(asked)}")
-    # V0 runs an MLA model (its MLA path from 0.7.1) unchunked; a sliding-window model is not chunked by default
-    chunking = dict(multimodal=spec.vision is not None, sliding=spec.sliding_window is not None,
-                    unchunked_v0=spec.mla is not None and (0, 7, 1) <= release < (0, 8, 0))
-    chunked = vllm_chunked_prefill(release, max_model_len=max_model_len, given=asked, **chunking)
+    chunked, chunking = vllm_chunking(spec, release, options, max_model_len)
     defaults = {"entrypoint": "serve", "gpu_memory_utilization": rules["utilization"],
                 "block_size": 64 if spec.mla is not None else 16,
                 **vllm_scheduler_defaults(release, max_model_len=max_model_len, gpu_memory_bytes=gpu_memory_bytes,
                                           device_name="" if gpu is None else gpu.name, entrypoint=entrypoint,
-                                          chunked=asked, **chunking),
+                                          chunked=options.get("enable_chunked_prefill"), **chunking),
                 "tensor_parallel_size": 1, "pipeline_parallel_size": 1, "data_parallel_size": 1,
                 "enable_expert_parallel": False, "flashinfer_sampler": False, "enforce_eager": False,
                 "enable_prefix_caching": "auto", "enable_chunked_prefill": None, "custom_all_reduce": None,
@@ -258,12 +248,8 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     if context > max_model_len:
         raise WorkloadError(f"context {context:,} exceeds max_model_len {max_model_len:,}: vLLM rejects longer "
                             "requests; raise max_model_len or lower context")
-    tokens, o["max_num_seqs"] = vllm_scheduler_adjusted(
-        release, o["max_num_batched_tokens"], o["max_num_seqs"], max_model_len=max_model_len, chunked=chunked,
-        tokens_given=options.get("max_num_batched_tokens") is not None,
-        seqs_given=options.get("max_num_seqs") is not None)
+    tokens, o["max_num_seqs"] = vllm_scheduler(release, o, options, max_model_len=max_model_len, chunked=chunked)
     o["max_num_batched_tokens"], o["enable_chunked_prefill"] = tokens, chunked
-    vllm_check_scheduler(tokens, o["max_num_seqs"], max_model_len, chunked=chunked)
     reqs = min(o["max_num_seqs"], tokens)
     # the layer phases of a forward over `tokens` tokens (attention as SDPA: no scores), logits handled below;
     # under tensor parallel a rank holds its heads and MLP columns, the residual stream whole (tp_shard)

@@ -8,6 +8,14 @@ from functools import lru_cache
 from ...errors import WorkloadError, shown
 from ...quant.catalog import base_name, is_gguf_weights
 from ..common import ARCHITECTURE_CAPABILITY, arch_key, release_tuple
+from .scheduler import (  # noqa: F401 (re-exported: the scheduler's rules lived here)
+    VLLM_ENTRYPOINTS,
+    VLLM_V0_MM_MIN_BATCHED_TOKENS,
+    vllm_check_scheduler,
+    vllm_chunked_prefill,
+    vllm_scheduler_adjusted,
+    vllm_scheduler_defaults,
+)
 
 VLLM_CURRENT = "0.33.0"
 # from 0.31.0 vLLM refines an fp8-block checkpoint's scale blocks to a routed expert's shard and takes any split
@@ -261,89 +269,6 @@ def vllm_v0_reason(spec, release: tuple[int, ...], gpu, *, quant: str, kv_dtype:
                             vendor=None if gpu is None else gpu.vendor, kv_dtype=kv_dtype,
                             pipeline_parallel_size=pipeline_parallel_size, quant=quant,
                             gguf=is_gguf_weights(quant, spec), mla=spec.mla is not None)
-
-
-VLLM_ENTRYPOINTS = ("serve", "llm")  # `vllm serve` (UsageContext.OPENAI_API_SERVER), the offline LLM class (LLM_CLASS)
-
-
-VLLM_V0_MM_MIN_BATCHED_TOKENS = 5120  # config.py _MULTIMODAL_MODEL_MAX_NUM_BATCHED_TOKENS (V0)
-
-
-def vllm_chunked_prefill(release: tuple[int, ...], *, max_model_len: int, multimodal: bool = False,
-                         unchunked_v0: bool = False, sliding: bool = False, given: bool | None = None) -> bool:
-    """Whether vLLM splits long prompts over steps (chunked prefill), `given` the user's --enable-chunked-prefill
-    (None: unset). V1 (0.8+, whose rules `release` is) always through 0.11.0 ("V1 always uses chunked prefills",
-    engine/arg_utils.py _set_default_args, whatever was asked), as asked from 0.11.1 (default on). V0 as asked, else
-    on above 32K from 0.5.5 except for a multimodal model, an MLA model (unchunked_v0: vLLM 0.7.1+ "forcing chunked
-    prefill … disabled" whatever was asked) and a sliding-window model (arg_utils.py _set_default_args_v0, 0.8.0)."""
-    if release >= (0, 8, 0):
-        return True if release < (0, 11, 1) or given is None else given
-    if unchunked_v0:
-        return False
-    if given is not None:
-        return given
-    return release >= (0, 5, 5) and max_model_len > 32768 and not multimodal and not sliding
-
-
-def vllm_check_scheduler(tokens: int, seqs: int, max_model_len: int, *, chunked: bool) -> None:
-    """Refuse the scheduler settings vLLM refuses at start-up (SchedulerConfig._verify_args, config.py up to 0.10,
-    config/scheduler.py after): fewer batched tokens than sequences ("max_num_batched_tokens (…) must be greater
-    than or equal to max_num_seqs (…)"), and, without chunked prefill, fewer than max_model_len ("… is smaller than
-    max_model_len … makes vLLM reject longer sequences")."""
-    if tokens < seqs:
-        raise WorkloadError(f"max_num_batched_tokens must be at least max_num_seqs ({seqs:,}), got {tokens:,}: vLLM "
-                            "refuses to start with fewer (its scheduler config check); lower max_num_seqs or raise "
-                            "max_num_batched_tokens")
-    if not chunked and tokens < max_model_len:
-        raise WorkloadError(f"max_num_batched_tokens must be at least max_model_len ({max_model_len:,}) where vLLM "
-                            f"runs without chunked prefill, got {tokens:,}: vLLM refuses to start (its scheduler "
-                            "config check); turn chunked prefill on to split the prompts")
-
-
-def vllm_scheduler_defaults(release: tuple[int, ...], *, max_model_len: int, gpu_memory_bytes: int,
-                            device_name: str = "", entrypoint: str = "serve", multimodal: bool = False,
-                            unchunked_v0: bool = False, sliding: bool = False, chunked: bool | None = None) -> dict:
-    """max_num_batched_tokens and max_num_seqs as vLLM sets them for `vllm serve` or, entrypoint "llm", for the
-    offline LLM class (research/vllm_versions.md, Defaults; engine/arg_utils.py of each release, read in the wheels of
-    0.8.0–0.33.0). V0: 256 sequences; the profile run takes max(max_model_len, 2048) tokens, or chunks (512 up to
-    0.6.4, 2048 later) when max_model_len exceeds 32K (0.5.5+), whichever the entry point. V1 (0.8+): by the GPU —
-    the large tier (H100/H200 by name in 0.8.0–0.8.4, then 70 GiB or more, A100s excluded from 0.9) 8192 tokens
-    (the LLM class 16384) and 1024 sequences; 16384 tokens for both on 160 GiB+ from 0.28; else 2048 (the LLM class
-    8192) and 256 sequences (1024 on every GPU before 0.8.4); a V0 multimodal model's at least 5,120 tokens. The
-    sequences never depend on the entry point. Not
-    modelled: 0.33 keeps a GB10 (DGX Spark, not in the catalog) in the small tier; 0.20+'s throughput mode doubles
-    both."""
-    name = device_name.lower()
-    if release < (0, 8, 0):
-        chunked = vllm_chunked_prefill(release, max_model_len=max_model_len, multimodal=multimodal,
-                                       unchunked_v0=unchunked_v0, sliding=sliding, given=chunked)
-        tokens = (512 if release <= (0, 6, 4) else 2048) if chunked else max(max_model_len, 2048)
-        if multimodal:  # "at least the number of multimodal tokens" (config.py, 0.8.4's V0)
-            tokens = max(tokens, VLLM_V0_MM_MIN_BATCHED_TOKENS)
-        return {"max_num_batched_tokens": tokens, "max_num_seqs": 256}
-    gib = gpu_memory_bytes / 2**30
-    if release < (0, 8, 5):
-        large = "h100" in name or "h200" in name
-    else:  # 0.9-0.33: `device_memory >= 70 GiB and "a100" not in device_name` (PR #17885), sequences alike
-        large = gib >= 70 and (release < (0, 9, 0) or "a100" not in name)
-    top = release >= (0, 28, 0) and gib >= 160
-    offline = entrypoint == "llm"
-    tokens = 16384 if top else (16384 if offline else 8192) if large else (8192 if offline else 2048)
-    seqs = 1024 if top or large or release < (0, 8, 4) else 256
-    return {"max_num_batched_tokens": tokens, "max_num_seqs": seqs}
-
-
-def vllm_scheduler_adjusted(release: tuple[int, ...], tokens: int, seqs: int, *, max_model_len: int, chunked: bool,
-                            tokens_given: bool, seqs_given: bool) -> tuple[int, int]:
-    """max_num_batched_tokens and max_num_seqs after vLLM fits its defaults to each other (engine/arg_utils.py, read
-    in the wheels of 0.9.2-0.12.0): from 0.10.1 a defaulted max_num_seqs is at most max_num_batched_tokens; from
-    0.11.1 a defaulted max_num_batched_tokens is at least max_model_len without chunked prefill, and at most
-    max_num_seqs × max_model_len. A value the user gave stays."""
-    if release >= (0, 11, 1) and not tokens_given:
-        tokens = min(seqs * max_model_len, tokens if chunked else max(max_model_len, tokens))
-    if release >= (0, 10, 1) and not seqs_given:
-        seqs = min(seqs, tokens)
-    return tokens, seqs
 
 
 # vLLM's own all-reduce kernel (distributed/device_communicators/custom_all_reduce.py) runs on ROCm from 0.8.3
