@@ -73,7 +73,6 @@ def default_engine(quant: str, spec: ModelSpec | None = None, gpu=None) -> Engin
     if quant.split("[", 1)[0] in BITSANDBYTES_QUANTS:
         return "transformers"
     # a model today's vLLM no longer runs (Phi-3-small): SGLang
-
     return "sglang" if spec is not None and spec.model_type in VLLM_REMOVED else "vllm"
 
 

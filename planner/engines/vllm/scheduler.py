@@ -88,12 +88,13 @@ def vllm_scheduler_adjusted(release: tuple[int, ...], tokens: int, seqs: int, *,
     return tokens, seqs
 
 
-def vllm_scheduler(release: tuple[int, ...], defaults: dict, options: dict, *, max_model_len: int,
+def vllm_scheduler(release: tuple[int, ...], merged: dict, options: dict, *, max_model_len: int,
                    chunked: bool) -> tuple[int, int]:
-    """The (max_num_batched_tokens, max_num_seqs) a run takes: `defaults` merged with what `options` gave, fitted to
-    each other as vLLM does (vllm_scheduler_adjusted), and refused where vLLM would not start (vllm_check_scheduler)."""
+    """The (max_num_batched_tokens, max_num_seqs) a run takes: `merged` (the release's defaults with what `options`
+    gave over them) fitted to each other as vLLM does (vllm_scheduler_adjusted: a value the user gave stays), and
+    refused where vLLM would not start (vllm_check_scheduler)."""
     tokens, seqs = vllm_scheduler_adjusted(
-        release, defaults["max_num_batched_tokens"], defaults["max_num_seqs"], max_model_len=max_model_len,
+        release, merged["max_num_batched_tokens"], merged["max_num_seqs"], max_model_len=max_model_len,
         chunked=chunked, tokens_given=options.get("max_num_batched_tokens") is not None,
         seqs_given=options.get("max_num_seqs") is not None)
     vllm_check_scheduler(tokens, seqs, max_model_len, chunked=chunked)
