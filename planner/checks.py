@@ -17,6 +17,14 @@ def positive_int(name: str, value, maximum: int | None = None, *, minimum: int =
     return int(value)
 
 
+def prompt_tokens(prompt, context: int) -> int:
+    """A prompt's tokens (None: the whole context), at most the context."""
+    prompt = context if prompt is None else positive_int("prompt", prompt)
+    if prompt > context:
+        raise WorkloadError(f"prompt {prompt:,} exceeds context {context:,}: a prompt fills at most the context")
+    return prompt
+
+
 def positive_float(name: str, value) -> float:
     """A finite number > 0."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:

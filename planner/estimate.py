@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from .activations import DEQUANT_CHUNK_ROWS, decode_activation_bytes, prefill_activation_bytes
-from .checks import positive_float, positive_int
+from .checks import positive_float, positive_int, prompt_tokens
 from .engines.dispatch import engine_context, engine_memory, host_ram, host_verdict
 from .engines.llamacpp import cpu_overrides
 from .engines.llamacpp.graph import LLAMACPP_SWA
@@ -291,8 +291,8 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
                                                   ("prefill_efficiency", prefill_efficiency)) if v is not None]):
         raise WorkloadError(f"{given[0]} sets a speed figure, which needs a GPU: give gpu (a catalog id, or "
                             "planner.gpus.custom_gpu(...))")
-    if prompt is not None and positive_int("prompt", prompt) > w.context:  # also where no GPU asks for its speed
-        raise WorkloadError(f"prompt {prompt:,} exceeds context {w.context:,}: a prompt fills at most the context")
+    if prompt is not None:  # also where no GPU asks for its speed
+        prompt_tokens(prompt, w.context)
     if engine is not None:
         if spec.recurrent and not (engine in ("vllm", "llama.cpp", "ollama") or engine == "sglang"
                                    and spec.linear_attention is not None and spec.mamba is None

@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from .activations import decode_activation_bytes, tp_shard
-from .checks import positive_float, positive_int
+from .checks import positive_float, prompt_tokens
 from .efficiency import efficiency_keys, request_seconds, typical_errors
 from .errors import LayoutError, WorkloadError, shown
 from .estimate import resolve_workload, workload_bytes
@@ -167,9 +167,7 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
                                                               n_gpus if mode == "pp" else 1))
     rccl = through_rccl(engine, engine_version, g, custom_all_reduce)
     latency = RCCL_ALLREDUCE_LATENCY_S if rccl else ALLREDUCE_LATENCY_S
-    prompt = w.context if prompt is None else positive_int("prompt", prompt)
-    if prompt > w.context:
-        raise WorkloadError(f"prompt {prompt:,} exceeds context {w.context:,}: a prompt fills at most the context")
+    prompt = prompt_tokens(prompt, w.context)
     n = n_gpus
     kv_total, prefill, decode = workload_bytes(spec, w, context=w.context, batch=w.batch,
                                                weights=weights_bytes(spec, w.quant))

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .checks import positive_int
+from .checks import prompt_tokens
 from .errors import WorkloadError, shown
 from .spec import ModelSpec
 from .workload import Workload
@@ -183,8 +183,9 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
     )
 
     g = load_gpu(gpu)
-    note = None if engine is not None else _on_paper(default_engine(w.quant, spec, g), g, w.quant, spec)
+    named = engine is not None
     engine = engine or default_engine(w.quant, spec, g)
+    note = None if named else _on_paper(engine, g, w.quant, spec)
     build, loop, lag = release_speed(engine, v0_speed_version(spec, engine, engine_version, g, w.quant, w.kv_dtype, pp))
     rccl = through_rccl(engine, engine_version, g, custom_all_reduce)
     given = micro_batches or {}
@@ -192,9 +193,7 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
     kernels = llamacpp_prefill_family(w.quant, g, None, build, engine=engine, ubatch=ubatch)
     used = efficiency_keys(g, w.quant, engine, spec, efficiency=efficiency, prefill_efficiency=prefill_efficiency,
                            prefill_family=kernels)
-    prompt = w.context if prompt is None else positive_int("prompt", prompt)
-    if prompt > w.context:
-        raise WorkloadError(f"prompt {prompt:,} exceeds context {w.context:,}: a prompt fills at most the context")
+    prompt = prompt_tokens(prompt, w.context)
     kw = dict(quant=w.quant, kv_dtype=w.kv_dtype, batch=w.batch, engine=engine, cap_sliding=w.cap_sliding,
               efficiency=efficiency)
     attention = w.attention if engine == "transformers" else "sdpa"  # only transformers runs eager attention

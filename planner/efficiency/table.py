@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..errors import WorkloadError, shown
 from ..gpus import GPU
 from ..paths import profiles_dir, read_yaml
-from ..quant.catalog import get_quant
+from ..quant.catalog import base_name, get_quant
 from ..spec import ModelSpec
 
 Family = Literal["float", "fp8", "int8", "int4", "gguf"]
@@ -241,7 +241,7 @@ _CANNOT_LOAD = {"llama.cpp": ("fp8", "int8", "int4"),
 def check_engine_loads(engine: str, quant: str, spec: ModelSpec | None = None) -> str:
     """A speed engine the user named must load the weight format: no llama.cpp figure for AWQ weights."""
     fam = family(quant, spec)
-    mxfp4 = engine == "llama.cpp" and quant.split("[", 1)[0].startswith("mxfp4")  # gpt-oss's GGUF keeps MXFP4
+    mxfp4 = engine == "llama.cpp" and base_name(quant).startswith("mxfp4")  # gpt-oss's GGUF keeps MXFP4
     if not mxfp4 and fam in _CANNOT_LOAD.get(engine, ()) or (engine == "autoawq" and not quant.startswith("awq")):
         runs = ("a GGUF format (q4_k_m, q8_0, f16, …)" if engine == "llama.cpp"
                 else "its AWQ checkpoints" if engine == "autoawq" else "formats other than GGUF")

@@ -20,7 +20,7 @@ from ..efficiency import (
 )
 from ..errors import WorkloadError, shown
 from ..gpus import GPU
-from ..quant.catalog import is_gguf_weights
+from ..quant.catalog import base_name, is_gguf_weights
 from ..spec import ModelSpec
 from ..tensors import vision_param_count
 from ..weights import stored_tensors, tp_matrix_share, tp_replicated
@@ -70,7 +70,7 @@ def default_engine(quant: str, spec: ModelSpec | None = None, gpu=None) -> Engin
         return "mlx"
     from ..engines.vllm.releases import BITSANDBYTES_QUANTS, VLLM_REMOVED
 
-    if quant.split("[", 1)[0] in BITSANDBYTES_QUANTS:
+    if base_name(quant) in BITSANDBYTES_QUANTS:
         return "transformers"
     # a model today's vLLM no longer runs (Phi-3-small): SGLang
     return "sglang" if spec is not None and spec.model_type in VLLM_REMOVED else "vllm"

@@ -205,7 +205,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                 "block_size": 64 if spec.mla is not None else 16,
                 **vllm_scheduler_defaults(release, max_model_len=max_model_len, gpu_memory_bytes=gpu_memory_bytes,
                                           device_name="" if gpu is None else gpu.name, entrypoint=entrypoint,
-                                          chunked=options.get("enable_chunked_prefill"), **chunking),
+                                          chunked=chunked, **chunking),
                 "tensor_parallel_size": 1, "pipeline_parallel_size": 1, "data_parallel_size": 1,
                 "enable_expert_parallel": False, "flashinfer_sampler": False, "enforce_eager": False,
                 "enable_prefix_caching": "auto", "enable_chunked_prefill": None, "custom_all_reduce": None,

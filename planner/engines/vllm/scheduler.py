@@ -52,7 +52,8 @@ def vllm_scheduler_defaults(release: tuple[int, ...], *, max_model_len: int, gpu
     the large tier (H100/H200 by name in 0.8.0–0.8.4, then 70 GiB or more, A100s excluded from 0.9) 8192 tokens
     (the LLM class 16384) and 1024 sequences; 16384 tokens for both on 160 GiB+ from 0.28; else 2048 (the LLM class
     8192) and 256 sequences (1024 on every GPU before 0.8.4); a V0 multimodal model's at least 5,120 tokens. The
-    sequences never depend on the entry point. Not
+    sequences never depend on the entry point. chunked: V0's chunked prefill where the caller has resolved it
+    (vllm_chunking), else what was asked (None: the release's default). Not
     modelled: 0.33 keeps a GB10 (DGX Spark, not in the catalog) in the small tier; 0.20+'s throughput mode doubles
     both."""
     name = device_name.lower()
