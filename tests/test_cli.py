@@ -429,6 +429,22 @@ def test_sglang_fills_the_gpu_by_design_not_tightly(capsys):
     assert "SGLang takes the GPU by design" in out
 
 
+def test_sglang_takes_tensor_parallel_size_as_sglang_does(capsys):
+    """SGLang's server_args declares --tensor-parallel-size an alias of --tp-size (tp_size's Arg aliases), so the CLI
+    takes it for SGLang as the same split; its pipeline and data parallel flags exist but are not modelled, and say
+    so rather than "does not apply"."""
+    base = ("estimate", "Qwen/Qwen2.5-7B", "--gpu", "h100-sxm", "--engine", "sglang", "--context", "2048")
+    code, aliased, _ = run(capsys, *base, "--tensor-parallel-size", "2")
+    assert code == 0 and "on each of 2 GPUs" in aliased
+    assert run(capsys, *base, "--tp-size", "2")[1] == aliased
+    code, _, err = run(capsys, *base, "-tp", "2", "--tp-size", "4")
+    assert code == 2 and "--tensor-parallel-size 2 and --tp-size 4 are the same SGLang option" in err
+    code, _, err = run(capsys, *base, "-pp", "2")
+    assert code == 2 and "SGLang's pipeline parallel (--pp-size) is not modelled" in err
+    code, _, err = run(capsys, *base, "-dp", "2")
+    assert code == 2 and "SGLang's data parallel replicas (--dp-size) each hold the whole model" in err
+
+
 def test_fit_tables_carry_each_rows_error_band(capsys):
     """Every speed figure carries the check half's typical error of its engine and format, the fit tables' too."""
     from planner.efficiency import typical_errors

@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "160 GiB; V0 releases have one default for both)")
     e.add_argument("--block-size", type=positive, help="vllm: KV block size (default 16; MLA 64)")
     e.add_argument("--tensor-parallel-size", "-tp", type=positive,
-                   help="vllm: GPUs each layer is split over (default 1); figures are per GPU")
+                   help="vllm, sglang (its alias of --tp-size): GPUs each layer is split over (default 1); figures "
+                   "are per GPU")
     e.add_argument("--pipeline-parallel-size", "-pp", type=positive,
                    help="vllm: pipeline stages, consecutive layers each (default 1)")
     e.add_argument("--data-parallel-size", "-dp", type=positive,
@@ -112,7 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "modality=0 turns it off); its profile run encodes the largest of those allowed")
     e.add_argument("--mem-fraction-static", type=rate,
                    help="sglang: share of the free memory for weights and KV pool (default: SGLang's rule for the GPU)")
-    e.add_argument("--tp-size", type=positive, help="sglang: tensor parallel GPUs (default 1); figures are per GPU")
+    e.add_argument("--tp-size", type=positive,
+                   help="sglang: tensor parallel GPUs (default 1; --tensor-parallel-size, as SGLang also takes it); "
+                   "figures are per GPU")
     e.add_argument("--context-length", type=positive, help="sglang: longest request (default: the model's maximum)")
     e.add_argument("--max-running-requests", type=positive, help="sglang: default from the pool (2048–4096)")
     e.add_argument("--chunked-prefill-size", type=positive,

@@ -55,6 +55,13 @@ def cmd_estimate(a) -> str:
     from ..performance import transformers_attention_note
     from ..units import parse_size
 
+    if a.engine == "sglang" and a.tensor_parallel_size is not None:  # SGLang's own alias of --tp-size
+        if a.tp_size not in (None, a.tensor_parallel_size):
+            from ..errors import PlannerError
+
+            raise PlannerError(f"--tensor-parallel-size {a.tensor_parallel_size} and --tp-size {a.tp_size} are the "
+                               "same SGLang option: give one")
+        a.tp_size, a.tensor_parallel_size = a.tensor_parallel_size, None
     options = {k: v for k, v in {
         "max_model_len": a.max_model_len, "gpu_memory_utilization": a.gpu_memory_utilization,
         "max_num_batched_tokens": a.max_num_batched_tokens, "max_num_seqs": a.max_num_seqs, "entrypoint": a.entrypoint,

@@ -82,6 +82,13 @@ _SAME_OPTION = {("tensor_parallel_size", "sglang"): "tp_size (--tp-size)",
                 ("num_parallel", "llama.cpp"): "n_parallel (--parallel)",
                 ("num_gpu", "llama.cpp"): "n_gpu_layers (--n-gpu-layers)"}
 
+# options another engine has that this one has too, but planner does not model for it: (option, engine) → why
+_NOT_MODELLED = {
+    ("pipeline_parallel_size", "sglang"): "SGLang's pipeline parallel (--pp-size) is not modelled; plan its tensor "
+                                          "parallel split, tp_size (--tp-size)",
+    ("data_parallel_size", "sglang"): "SGLang's data parallel replicas (--dp-size) each hold the whole model: plan one "
+                                      "replica (its tp_size GPUs)"}
+
 
 def engine_options(engine: str, given: dict, allowed: dict, *, minimum: dict | None = None,
                    maximum: dict | None = None, also: tuple[str, ...] = ()) -> dict:
@@ -92,6 +99,8 @@ def engine_options(engine: str, given: dict, allowed: dict, *, minimum: dict | N
         key = sorted(unknown)[0]
         if same := _SAME_OPTION.get((key, engine)):
             raise WorkloadError(f"engine {engine!r} has no option {key!r}: its own is {same}")
+        if why := _NOT_MODELLED.get((key, engine)):
+            raise WorkloadError(f"{key} with engine {engine!r}: {why}")
         raise WorkloadError(f"engine {engine!r} has no option {key!r}; it takes "
                             f"{', '.join(sorted({*allowed, *also}))}")
     out = {**allowed, **{k: v for k, v in given.items() if v is not None}}
