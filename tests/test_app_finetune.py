@@ -49,6 +49,16 @@ def test_qlora_changes_the_total_and_shows_speed_with_its_prior():
     assert at.query_params["method"] == "qlora"
 
 
+def test_the_cheapest_ways_under_lora_list_every_method():
+    """The search beside a LoRA or QLoRA setup gives each method the options that apply to it: full fine-tuning takes
+    no LoRA rank (it raised "lora_rank 16 applies to method lora or qlora, got method 'full'" in the table's place)."""
+    at = app(model="meta-llama/Llama-3.1-8B", method="qlora")
+    assert not at.exception and not [e for e in at.error if "applies to method" in e.value]
+    shown = at.table[-1].value
+    expected = plans("meta-llama/Llama-3.1-8B", gpu="rtx-4090", lora_rank=16)
+    assert len(shown) == len(expected) and {r["method"] for r in expected} == {"full", "lora", "qlora"}
+
+
 def test_bad_link_values_are_named_and_the_defaults_shown():
     at = app(method="foo", lora_rank="0", lora_targets=["q_proj", "nope"], seq_len="1e9")
     notes = " ".join(w.value for w in at.warning)

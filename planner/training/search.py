@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..gpus import load_gpu
 from ..profiles import load_model
 from .estimate import train_estimate
-from .setup import make_setup
+from .setup import LORA_OPTIONS, make_setup
 
 METHODS = ("full", "lora", "qlora")
 GPU_COUNTS = (1, 2, 4, 8, 16, 32, 64)
@@ -38,16 +38,36 @@ def max_seq_len(model, *, gpu, **options) -> int:
                     <= g.usable_memory_bytes, spec.max_context)
 
 
+def _options_for(method: str, options: dict) -> dict:
+    """The options that apply to `method`: LoRA's rank, targets and dropout to the adapter methods, freeze_layers to
+    full fine-tuning, precision not to QLoRA (which computes in bf16 whatever is asked)."""
+    adapters = method != "full"
+    return {k: v for k, v in options.items()
+            if not ((k in LORA_OPTIONS and not adapters) or (k == "freeze_layers" and adapters)
+                    or (k == "precision" and method == "qlora"))}
+
+
+def _can_run(method: str, dist: str, options: dict) -> bool:
+    """Offloading needs a sharded run (ZeRO or FSDP), and ZeRO-3 does not offload a 4-bit base (make_setup's rules)."""
+    offload = options.get("offload_params") or options.get("offload_optimizer")
+    return not ((dist == "single" and offload)
+                or (method == "qlora" and dist == "zero3" and options.get("offload_params")))
+
+
 def plans(model, *, gpu, methods=METHODS, gpu_counts=GPU_COUNTS, **options) -> list[dict]:
     """For each method, with and without gradient checkpointing: the fewest GPUs (ZeRO-3 above one) that fit,
-    with its per-GPU peak; cheapest first (fewest GPUs, then least memory)."""
+    with its per-GPU peak; cheapest first (fewest GPUs, then least memory). Each method takes the options that apply
+    to it (_options_for): LoRA's rank asked for the adapters does not stop full fine-tuning's row."""
     spec, g = load_model(model), load_gpu(gpu)
     rows = []
     for method in methods:
+        own = _options_for(method, options)
         for ckpt in (False, True):
             for n in gpu_counts:
                 dist = "single" if n == 1 else "zero3"
-                e = train_estimate(spec, setup=make_setup(**{**options, "method": method,
+                if not _can_run(method, dist, own):
+                    continue
+                e = train_estimate(spec, setup=make_setup(**{**own, "method": method,
                                                              "gradient_checkpointing": ckpt, "n_gpus": n,
                                                              "distribution": dist}))
                 if e.total_bytes <= g.usable_memory_bytes:
