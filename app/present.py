@@ -5,6 +5,7 @@ Pure functions (no Streamlit): each view formats through these, so every view re
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -125,8 +126,11 @@ def verdict(total_bytes: int, usable_bytes: int, reserve_pct: float, *, unit: st
         why = reason or f"{format_bytes(-free, unit)} short of {format_bytes(usable_bytes, unit)} usable"
         return Verdict(NO, f"Does not fit {where}: {why}")
     if fills_memory:
-        return Verdict(FITS, f"Fits {where}: the engine starts and runs every request at once.")
+        return Verdict(FITS, f"Fits {where}: the engine starts and runs every request at once (it takes its share "
+                             "of the memory up front, so no reserve applies).")
     pct = 100 * free / usable_bytes if usable_bytes else 0.0
+    if state == TIGHT:  # never shown as the reserve it is under ("5.0 %, under the 5 % reserve")
+        pct = math.floor(pct * 10) / 10
     text = f"{format_bytes(free, unit)} free of {format_bytes(usable_bytes, unit)} usable ({pct:.1f} %)"
     if state == TIGHT:
         return Verdict(TIGHT, f"Tight {where}: only {text}, under the {reserve_pct:g} % reserve.")

@@ -208,10 +208,10 @@ def start() -> dict:
         good = []
         for raw in raws[:64]:
             try:
-                good.append(field.parse(raw))
+                good.append(field.parse(raw.strip() if isinstance(raw, str) else raw))  # a pasted link's spaces
             except ValueError as e:
                 notes.append(f"Link parameter {key}={clip(raw)} {e}; " + (
-                    f"showing {_display(field.default)} instead." if not field.many else "left out."))
+                    f"showing {_display(field.default, 'the default')} instead." if not field.many else "left out."))
         if good:
             state[key] = tuple(dict.fromkeys(good)) if field.many else good[0]
         elif field.many:
@@ -252,8 +252,8 @@ def local_gpu_choice() -> tuple[str | None, str | None]:
     return values.get("gpu"), name
 
 
-def _display(value) -> str:
-    return "none" if value is None or value == "" else str(value)
+def _display(value, empty: str = "none") -> str:
+    return empty if value is None or value == "" else str(value)
 
 
 def _local_allowed() -> bool:

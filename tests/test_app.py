@@ -10,7 +10,7 @@ from tests.dashboard import APP, VIEWS, app, bugs_fail_the_tests, caption, gib, 
 
 # isort: split
 from hosting import local_paths_allowed
-from present import context_label, quant_groups
+from present import context_label, quant_groups, verdict
 
 from planner import estimate, load_gpu, quant_names, table
 
@@ -102,6 +102,22 @@ def test_tight_when_less_than_the_reserve_is_free():
     assert "Tight" in at.warning[0].value
     at.sidebar.number_input(key="reserve").set_value(1.0).run()
     assert "Fits" in at.success[0].value
+
+
+def test_wording_a_new_user_tripped_on():
+    """Found by a new-user trial: a tight verdict never shows the reserve's own figure ("5.0 %, under the 5 %
+    reserve"); an engine that takes its share up front says why no reserve applies; a split names its GPU count;
+    a link value's stray spaces are not a bad value, and a bad value with no default of its own says so."""
+    usable = 24 * 2**30
+    tight = verdict(usable - int(0.0496 * usable), usable, 5.0, unit="GiB", where="on X").text
+    assert "(4.9 %), under the 5 % reserve" in tight
+    assert "no reserve applies" in verdict(usable, usable, 5.0, unit="GiB", where="on X", fills_memory=True).text
+    at = app(model="meta-llama/Llama-3.1-70B", gpu="h100-sxm", n_gpus="2")
+    assert "on each of 2 × " in " ".join(m.value for m in [*at.success, *at.warning, *at.error])
+    spaced = app(model="meta-llama/Llama-3.1-8B", quant="q4_k_m ")  # as pasted, with its trailing space
+    assert not any("Link parameter" in w.value for w in spaced.warning) and spaced.query_params["quant"] == "q4_k_m"
+    bad = app(engine="vllm", gmu="1.5")
+    assert "showing the default instead" in bad.warning[0].value
 
 
 def test_speeds_are_not_shown_for_what_does_not_fit():

@@ -129,7 +129,7 @@ def main(setup: Setup) -> None:
         st.button(f"Use {spec.max_context:,} tokens", key="use_max", on_click=set_value,
                   args=("context", spec.max_context))
         stop()
-    where = ("on each of " if setup.n_gpus > 1 else "on ") + setup.gpu_text
+    where = (f"on each of {setup.n_gpus} × " if setup.n_gpus > 1 else "on ") + setup.gpu_text
     if setup.engine == "sglang" and setup.n_gpus > 1 and setup.split != "tensor":
         raise PlannerError(f"SGLang on {setup.n_gpus} GPUs is planned tensor parallel (its --tp-size); its pipeline "
                            "parallel (--pp-size) is not modelled: choose the tensor split, or vLLM, whose pipeline "

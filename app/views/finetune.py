@@ -36,7 +36,7 @@ def _body(setup: Setup) -> None:
 def _numbers(setup: Setup, opts: dict, n_gpus: int) -> None:
     spec, unit, gpu = setup.spec, setup.unit, ft.training_gpu(setup)
     e = compute.train_estimate(spec, gpu=gpu, **opts)
-    where = ("on each of " if n_gpus > 1 else "on ") + setup.gpu_text
+    where = (f"on each of {n_gpus} × " if n_gpus > 1 else "on ") + setup.gpu_text
     v = verdict(e.total_bytes, e.fit.usable_memory_bytes, setup.reserve_pct, unit=unit, where=where)
 
     cols = st.columns(5)
