@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..gpus import load_gpu
 from ..profiles import load_model
 from .estimate import train_estimate
-from .setup import LORA_OPTIONS, make_setup
+from .setup import LORA_OPTIONS, make_setup, offload_refusal
 
 METHODS = ("full", "lora", "qlora")
 GPU_COUNTS = (1, 2, 4, 8, 16, 32, 64)
@@ -47,13 +47,6 @@ def _options_for(method: str, options: dict) -> dict:
                     or (k == "precision" and method == "qlora"))}
 
 
-def _can_run(method: str, dist: str, options: dict) -> bool:
-    """Offloading needs a sharded run (ZeRO or FSDP), and ZeRO-3 does not offload a 4-bit base (make_setup's rules)."""
-    offload = options.get("offload_params") or options.get("offload_optimizer")
-    return not ((dist == "single" and offload)
-                or (method == "qlora" and dist == "zero3" and options.get("offload_params")))
-
-
 def plans(model, *, gpu, methods=METHODS, gpu_counts=GPU_COUNTS, **options) -> list[dict]:
     """For each method, with and without gradient checkpointing: the fewest GPUs (ZeRO-3 above one) that fit,
     with its per-GPU peak; cheapest first (fewest GPUs, then least memory). Each method takes the options that apply
@@ -65,8 +58,9 @@ def plans(model, *, gpu, methods=METHODS, gpu_counts=GPU_COUNTS, **options) -> l
         for ckpt in (False, True):
             for n in gpu_counts:
                 dist = "single" if n == 1 else "zero3"
-                if not _can_run(method, dist, own):
-                    continue
+                if offload_refusal(method, dist, offload_params=own.get("offload_params", False),
+                                   offload_optimizer=own.get("offload_optimizer", False)):
+                    continue  # offloading runs only sharded: the next GPU count
                 e = train_estimate(spec, setup=make_setup(**{**own, "method": method,
                                                              "gradient_checkpointing": ckpt, "n_gpus": n,
                                                              "distribution": dist}))

@@ -136,19 +136,29 @@ def _check_applies(s: TrainSetup, options: dict) -> None:
                             "distribution 'single')")
 
 
+def offload_refusal(method: str, distribution: str, *, offload_params: bool = False,
+                    offload_optimizer: bool = False) -> str | None:
+    """Why this offloading cannot run under `distribution` (None: it can): offloading needs a sharded run, and ZeRO-3
+    does not offload a 4-bit base (FSDP does, PEFT's docs)."""
+    if offload_params and distribution not in ("zero3", "fsdp"):
+        return f"training offload_params needs distribution zero3 or fsdp, got {distribution!r}"
+    if offload_optimizer and distribution in ("single", "ddp"):
+        return f"training offload_optimizer needs a ZeRO stage or fsdp, got {distribution!r}"
+    if method == "qlora" and distribution == "zero3" and offload_params:
+        return "training offload_params: a 4-bit base is not offloaded by ZeRO-3; FSDP does"
+    return None
+
+
 def _check_combination(s: TrainSetup) -> None:
     if s.distribution == "single" and s.n_gpus > 1:
         raise WorkloadError(f"training n_gpus {s.n_gpus} needs a distribution (ddp, zero1, zero2, zero3 or fsdp), "
                             "got 'single'")
-    if s.offload_params and s.distribution not in ("zero3", "fsdp"):
-        raise WorkloadError(f"training offload_params needs distribution zero3 or fsdp, got {s.distribution!r}")
-    if s.offload_optimizer and s.distribution in ("single", "ddp"):
-        raise WorkloadError(f"training offload_optimizer needs a ZeRO stage or fsdp, got {s.distribution!r}")
+    if why := offload_refusal(s.method, s.distribution, offload_params=s.offload_params,
+                              offload_optimizer=s.offload_optimizer):
+        raise WorkloadError(why)
     if s.freeze_layers and s.adapters:
         raise WorkloadError(f"training freeze_layers {s.freeze_layers} applies to method 'full'; {s.method} already "
                             "freezes the base")
-    if s.method == "qlora" and s.distribution == "zero3" and s.offload_params:  # FSDP offloads a 4-bit base (PEFT's
-        raise WorkloadError("training offload_params: a 4-bit base is not offloaded by ZeRO-3; FSDP does")  # docs)
 
 
 def resolve_attention(spec, setup: TrainSetup) -> TrainSetup:
