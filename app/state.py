@@ -208,7 +208,7 @@ def start() -> dict:
         good = []
         for raw in raws[:64]:
             try:
-                good.append(field.parse(raw.strip() if isinstance(raw, str) else raw))  # a pasted link's spaces
+                good.append(field.parse(raw.strip()))  # a pasted link's spaces
             except ValueError as e:
                 notes.append(f"Link parameter {key}={clip(raw)} {e}; " + (
                     f"showing {_display(field.default, 'the default')} instead." if not field.many else "left out."))
