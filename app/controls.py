@@ -36,6 +36,7 @@ class Setup:
     engine_options: dict = field(default_factory=dict)
     unit: str = "GiB"
     reserve_pct: float = 5.0
+    chunk: int | None = None                 # the analytic engine's prefill chunk (None: the whole prompt)
     efficiency: float | None = None          # your own decode share of the bandwidth (None: the table's)
     prefill_efficiency: float | None = None  # and prefill share of the peak FLOP/s
 
@@ -186,6 +187,7 @@ def begin(uses=ALL) -> Setup:
                  batch=int(state["batch"]) if "batch" in uses else 1, gpu=gpu, usable_bytes=usable,
                  gpu_text=public(gpu_text), n_gpus=int(n), split=split, engine=engine,
                  engine_options=_engine_options(state, int(n), split, spec) if engine else {},
+                 chunk=int(state["chunk"]) if "engine" in uses and engine is None and state["chunk"] else None,
                  unit=unit, reserve_pct=float(state["reserve"]),
                  efficiency=state["own_eff"] if "speed" in uses else None,
                  prefill_efficiency=state["own_pre"] if "speed" in uses else None)

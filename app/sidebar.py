@@ -160,6 +160,12 @@ def _engine_controls(state: dict, spec) -> None:
                                            "sglang": "SGLang", "llama.cpp": "llama.cpp", "ollama": "Ollama",
                                            "transformers": "transformers"}[e])
     if engine == "analytic":
+        widget("number_input", "chunk", "prefill chunk (tokens)", min_value=1, max_value=MAX_CONTEXT, value=None,
+               placeholder="the whole prompt (GGUF: 512)",
+               help="The analytic model prefills a prompt in one pass, and a batch's prompts together, as one "
+               "generate() call does. A chunk takes each prompt this many tokens at a time, as chunked prefill "
+               "does, so the prefill activations shrink. GGUF weights default to llama.cpp's 512-token ubatch. "
+               "A serving engine (vLLM, SGLang, llama.cpp) applies its own rules: choose it above.")
         return
     from planner.engines import llamacpp, ollama, sglang, transformers, vllm
 

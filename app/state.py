@@ -125,6 +125,7 @@ FIELDS = {f.key: f for f in [
     Field("generated", 0, number(0, MAX_CONTEXT)),
     Field("batch", 1, number(1, MAX_BATCH)),
     Field("engine", "analytic", choice(lambda: ENGINES)),
+    Field("chunk", None, number(1, MAX_CONTEXT)),  # the analytic engine's prefill chunk (the CLI's --chunk)
     Field("vllm_version", "current", choice(lambda: VLLM_VERSIONS)),
     Field("vllm_entry", "serve", choice(lambda: ["serve", "llm"])),
     Field("ollama_version", "current", choice(lambda: OLLAMA_VERSIONS)),

@@ -120,6 +120,21 @@ def test_wording_a_new_user_tripped_on():
     assert "showing the default instead" in bad.warning[0].value
 
 
+def test_the_analytic_prefill_chunk_is_the_clis_chunk():
+    """A batch's prompts prefill together unless a chunk is set; the sidebar's chunk is `estimate(chunk=)`, in the
+    URL, and it says what a serving engine does instead."""
+    kw = dict(quant="bf16", context=8192, batch=8, gpu="rtx-4090")
+    whole = estimate("microsoft/Phi-3-small-8k-instruct", **kw)
+    at = app(model="microsoft/Phi-3-small-8k-instruct", quant="bf16", context="8192", batch="8")
+    assert metric(at, "activations") == gib(whole.activation_bytes)
+    assert "prefill together, as one generate() call does" in caption(at)
+    at.sidebar.number_input(key="chunk").set_value(512).run()
+    chunked = estimate("microsoft/Phi-3-small-8k-instruct", chunk=512, **kw)
+    assert chunked.activation_bytes < whole.activation_bytes / 4
+    assert metric(at, "activations") == gib(chunked.activation_bytes)
+    assert at.query_params["chunk"] == "512" and "prefill together" not in caption(at)
+
+
 def test_speeds_are_not_shown_for_what_does_not_fit():
     at = app(model="deepseek-ai/DeepSeek-V3", gpu="h200")
     assert "Does not fit" in at.error[0].value and "short" in at.error[0].value

@@ -21,13 +21,19 @@ def _plan(setup: Setup, where: str):
                            "for the engine's own rules")
     p = compute.plan(setup.spec, gpu=setup.gpu, n_gpus=setup.n_gpus, mode="tp" if setup.split == "tensor" else "pp",
                      quant=setup.quant, kv_dtype=setup.kv, context=setup.context, batch=setup.batch,
-                     prompt=setup.prompt, efficiency=setup.efficiency, prefill_efficiency=setup.prefill_efficiency)
+                     prompt=setup.prompt, efficiency=setup.efficiency, prefill_efficiency=setup.prefill_efficiency,
+                     **_chunk(setup))
     parts = dict(p.per_gpu)
     v = verdict(parts["total_bytes"], setup.usable_bytes, setup.reserve_pct, unit=setup.unit, where=where)
     speeds = (p.prefill_seconds, p.decode_tokens_per_s, p.decode_tokens_per_s * setup.batch, (0.0, 0.0),
               p.allreduce_note, p.efficiency_entries,
               p.serving_decode_tokens_per_s and (p.output_tokens, p.serving_decode_tokens_per_s))
     return parts, v, speeds, {}, (p.quant, p.kv_dtype)
+
+
+def _chunk(setup: Setup) -> dict:
+    """The analytic engine's prefill chunk, where the sidebar sets one (an engine chunks by its own rules)."""
+    return {"chunk": setup.chunk} if setup.chunk and setup.engine is None else {}
 
 
 def _typical(setup: Setup, quant: str, split: tuple[float, float] = (0.0, 0.0), link: str | None = None,
@@ -94,7 +100,7 @@ def _one(setup: Setup, where: str):
     e = compute.estimate(setup.spec, quant=setup.quant, kv_dtype=setup.kv, context=setup.context,
                          batch=setup.batch, gpu=setup.gpu, engine=setup.engine, prompt=setup.prompt,
                          efficiency=setup.efficiency, prefill_efficiency=setup.prefill_efficiency,
-                         **setup.engine_options, **extra)
+                         **setup.engine_options, **extra, **_chunk(setup))
     parts = dict(weights_bytes=e.weights_bytes, kv_cache_bytes=e.kv_cache_bytes, activation_bytes=e.activation_bytes,
                  overhead_bytes=e.overhead_bytes, total_bytes=e.total_bytes)
     perf = e.performance
@@ -142,6 +148,13 @@ def main(setup: Setup) -> None:
     for col, (label, key) in zip(st.columns(5), labels, strict=True):
         col.metric(label, format_bytes(parts[key], setup.unit))
     {"fits": st.success, "tight": st.warning}.get(v.state, st.error)(plain(f"{v.symbol} {v.text}"))
+    from planner.quant.catalog import is_gguf_weights
+
+    if setup.engine is None and setup.batch > 1 and setup.gpu is not None and not setup.chunk and \
+            not is_gguf_weights(quant, spec):  # GGUF weights prefill in llama.cpp's ubatches
+        st.caption(plain(f"The {setup.batch:,} requests' prompts prefill together, as one generate() call does. A "
+                         "serving engine admits requests into its KV pool and prefills them in chunks: choose vLLM, "
+                         "SGLang or llama.cpp as the engine, or set a prefill chunk, in the sidebar."))
 
     cols = st.columns(3)
     if v.state == NO:
