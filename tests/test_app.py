@@ -135,6 +135,13 @@ def test_the_analytic_prefill_chunk_is_the_clis_chunk():
     assert at.query_params["chunk"] == "512" and "prefill together" not in caption(at)
 
 
+def test_an_fp32_checkpoint_is_flagged():
+    """gemma-2-9b's files are fp32 (its config.json's torch_dtype): "the checkpoint's own" weights say so."""
+    own = app(model="google/gemma-2-9b", quant="checkpoint")
+    assert any("checkpoint is stored in fp32" in w.value for w in own.warning)
+    assert not any("stored in fp32" in w.value for w in app(model="google/gemma-2-9b", quant="bf16").warning)
+
+
 def test_speeds_are_not_shown_for_what_does_not_fit():
     at = app(model="deepseek-ai/DeepSeek-V3", gpu="h200")
     assert "Does not fit" in at.error[0].value and "short" in at.error[0].value

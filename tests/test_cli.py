@@ -491,3 +491,14 @@ def test_check_log_of_a_v0_run_with_chunked_prefill_on_below_32k(capsys, tmp_pat
     (tmp_path / "chunked.log").write_text(log.replace("chunked_prefill_enabled=False", "chunked_prefill_enabled=True"))
     code, out, err = run(capsys, "check-log", str(tmp_path / "chunked.log"), "--model", "Qwen/Qwen2.5-32B")
     assert code == 0 and "2,048 tokens through the model" in out, err
+
+
+def test_an_fp32_checkpoint_says_its_own_weights_are_fp32(capsys):
+    """google/gemma-2-9b's files are fp32 (config.json "torch_dtype": "float32",
+    https://huggingface.co/google/gemma-2-9b/blob/main/config.json): its own weights are planned as fp32, said so,
+    while an engine that casts them (vLLM) and an explicit format say nothing."""
+    code, out, _ = run(capsys, "estimate", "google/gemma-2-9b", "--gpu", "rtx-4090")
+    assert code == 0 and "fp32 weights" in out and "checkpoint is stored in fp32" in out
+    assert "stored in fp32" not in run(capsys, "estimate", "google/gemma-2-9b", "--quant", "bf16")[1]
+    vllm = run(capsys, "estimate", "google/gemma-2-9b", "--gpu", "h100-sxm", "--engine", "vllm")[1]
+    assert "bf16 weights" in vllm and "stored in fp32" not in vllm

@@ -98,6 +98,17 @@ def no_gguf_note(spec: ModelSpec, quants, *, defaulted: bool = False, what: str 
     return f"{why}: the rows are the formats {_runners(spec)} run it in" if defaulted else None
 
 
+def fp32_checkpoint_note(spec: ModelSpec, quant: str | None, engine: str | None) -> str | None:
+    """Where a checkpoint's files are fp32 (gemma-2-9b, OLMo 2) and its own weights are asked for without an engine
+    that casts them: the sentence that says the figures are fp32's. transformers loads a checkpoint in its config's
+    dtype under dtype="auto" (the default from its v5; fp32 whatever the files before it); vLLM's dtype "auto" and
+    SGLang's take fp32 checkpoints as 16-bit weights, as their estimates here do. None otherwise."""
+    if quant is not None or spec.weights_dtype != "fp32" or engine not in (None, "transformers"):
+        return None
+    return (f"{spec.name}'s checkpoint is stored in fp32 (its config's torch_dtype), so its own weights are fp32's, "
+            "as transformers loads them; most runs load it in 16 bits (vLLM and SGLang cast fp32 checkpoints)")
+
+
 def encoder_note(details: dict, unit: str) -> str | None:
     """Where an engine's weights include a vision model's image encoder (Ollama's model file, llama.cpp's --mmproj):
     the sentence that says so; None elsewhere."""
