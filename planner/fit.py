@@ -11,6 +11,7 @@ from .errors import LayoutError, WorkloadError
 from .estimate import default_kv_dtype, estimate, resolve_workload
 from .gpus import GPU, list_gpus, load_gpu
 from .limits import MAX_BATCH, MAX_BYTES, MAX_CONTEXT, MAX_GPUS
+from .perf import apple_runs_format
 from .profiles import load_model, within_context
 from .quant.catalog import get_quant, is_gguf_weights
 from .sweep import published_format, sweep, table_quants
@@ -209,7 +210,7 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
     flag("only_fitting", only_fitting)
     if min_tokens_per_s is not None:
         positive_float("min_tokens_per_s", min_tokens_per_s)
-    rows, refused = [], {}
+    rows, refused, not_on_apple = [], {}, set()
     context = spec.max_context if context is None else within_context("context", context, spec)
     for g in gpus:
         gpu = load_gpu(g)
@@ -217,6 +218,9 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
             mode = "pp" if is_gguf_weights(q, spec) else "tp"
             if mode == "tp" and not vllm_runs_format(gpu, q):
                 continue  # vLLM would not start with this format on this GPU (fp8 on a V100)
+            if gpu.vendor == "apple" and not apple_runs_format(q, spec):
+                not_on_apple.add(get_quant(q).name)  # no kernel there: MLX and llama.cpp take their own formats
+                continue
             for kv in (kv_dtypes or [default_kv_dtype(q)]):
                 for n in gpu_counts:
                     try:
@@ -255,7 +259,19 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
                         ascending=[True, True, False, False]).reset_index(drop=True)
     # the splits the engine refuses, by format and GPU count (the first GPU's reason): fit_refusals() reads them
     df.attrs["refused"] = [dict(quant=q, n_gpus=n, reason=why) for (q, n), why in refused.items()]
+    df.attrs["not_on_apple"] = sorted(not_on_apple)
     return df
+
+
+def not_on_apple(df: pd.DataFrame, *, beside_apple_rows: bool = False) -> str | None:
+    """The formats a fit() table leaves out on Apple GPUs, where no runtime loads them, as one sentence; None where
+    it left none out, or (beside_apple_rows: a ranking of every format) where the rows shown have no Apple GPU."""
+    if not (missing := df.attrs.get("not_on_apple")) or (
+            beside_apple_rows and not any(load_gpu(g).vendor == "apple" for g in df["gpu"])):
+        return None
+    return (f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not ranked on Apple GPUs: neither MLX nor "
+            "llama.cpp loads such checkpoints (MLX runs its own int4/int8, mxfp4, mxfp8 and nvfp4 formats, "
+            "mlx_lm.convert makes them from the 16-bit weights; llama.cpp runs GGUF)")
 
 
 def fit_refusals(df: pd.DataFrame) -> list[str]:

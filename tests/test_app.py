@@ -148,6 +148,18 @@ def test_speeds_are_not_shown_for_what_does_not_fit():
     assert metric(at, "decode, per request") == "—" and metric(at, "time to first token") == "—"
 
 
+def test_gguf_over_several_gpus_offers_llamacpps_layer_split():
+    """A GGUF format on 2 GPUs with the tensor split (the sidebar's default) says llama.cpp splits by layers and
+    offers that split in one click; the figures are then the layer plan's."""
+    at = app(model="meta-llama/Llama-3.1-70B", quant="q4_k_m", gpu="rtx-4090", n_gpus="2", context="8192")
+    assert "splits a model by layers" in at.error[0].value
+    at.button(key="use_layers").click().run()
+    from planner.parallel import plan
+
+    p = plan("meta-llama/Llama-3.1-70B", gpu="rtx-4090", n_gpus=2, mode="pp", quant="q4_k_m", context=8192)
+    assert at.query_params["split"] == "pipeline" and metric(at, "total per GPU") == gib(p.per_gpu["total_bytes"])
+
+
 def test_several_gpus_tensor_and_pipeline_parallel():
     at = app(model="meta-llama/Llama-3.1-70B", quant="bf16", gpu="h100-sxm", context="8192")
     assert "Does not fit" in at.error[0].value
@@ -295,6 +307,10 @@ def test_which_gpu_side_by_side_with_the_largest_context():
     # each figure with its typical error (the check half's, of llama.cpp's GGUF runs on that GPU's class)
     assert all(s == "—" or re.fullmatch(r"[\d.]+ ±\d+ %", s) for s in df["Decode (tok/s per request)"])
     assert all("GiB" in b for b in df["Per GPU, by component"])
+    # AWQ has no kernel on Apple GPUs: their rows are left out, and the view says why
+    at = app(page="views/which_gpu.py", model="meta-llama/Llama-3.1-8B", quant="awq-4bit-g128")
+    assert any("awq-4bit-g128 is not ranked on Apple GPUs" in c.value for c in at.caption)
+    assert not any(n.startswith("Apple") for n in at.dataframe[0].value["GPU"])
     at = app(page="views/which_gpu.py", quant="q4_k_m")  # Phi-3-small: no GGUF of it exists, and the view says so
     assert any("llama.cpp has no Phi3SmallForCausalLM" in c.value for c in at.caption)
     # a context beyond the model's is shown at its maximum, and said

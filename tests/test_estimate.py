@@ -200,3 +200,21 @@ def test_a_default_speed_engine_that_cannot_run_the_format_says_its_figures_are_
     assert estimate("meta-llama/Llama-3.1-8B", quant="awq", gpu="rtx-4090").performance.speed_note is None
     named = estimate("meta-llama/Llama-3.1-8B", quant="awq", gpu="v100-32gb", speed_engine="autoawq").performance
     assert named.speed_note is None  # an engine the user named is theirs to answer for
+
+
+def test_formats_made_for_cuda_kernels_are_on_paper_on_apple_gpus_and_not_ranked_there():
+    """An Apple GPU's figures are MLX's (or llama.cpp's for GGUF); MLX quantizes in its own modes (affine int2-8,
+    mxfp4, mxfp8, nvfp4: mlx.core.quantize's documentation), so AWQ, GPTQ, bitsandbytes and fp8 checkpoints have no
+    kernel there: the estimate says its speed is on paper, and fit() leaves those formats out of Apple rows."""
+    from planner.fit import fit, not_on_apple
+
+    awq = estimate("meta-llama/Llama-3.1-8B", quant="awq", gpu="m4-max").performance
+    assert "no runtime on Apple GPUs loads awq-4bit-g128" in awq.speed_note and "on paper" in awq.speed_note
+    for runs in ("int4", "bf16", "mxfp4", "q4_k_m"):
+        assert estimate("meta-llama/Llama-3.1-8B", quant=runs, gpu="m4-max").performance.speed_note is None
+    df = fit("meta-llama/Llama-3.1-8B", context=4096, gpus=["m4-max", "rtx-4090"], quants=["awq", "int4", "fp8"],
+             only_fitting=False)
+    apple = set(df[df["gpu"] == "m4-max"]["quant"])
+    assert apple == {"int4"} and {"awq-4bit-g128", "fp8"} <= set(df[df["gpu"] == "rtx-4090"]["quant"])
+    assert not_on_apple(df).startswith("awq-4bit-g128, fp8 are not ranked on Apple GPUs")
+    assert not_on_apple(fit("meta-llama/Llama-3.1-8B", context=4096, gpus=["rtx-4090"], quants=["awq"])) is None

@@ -15,6 +15,14 @@ def _plan(setup: Setup, where: str):
     """Several GPUs: the analytic tensor- or pipeline-parallel plan, per GPU."""
     if setup.gpu is None:
         raise PlannerError("a multi-GPU plan needs a GPU from the list (its interconnect and speed), not a budget")
+    from planner.quant.catalog import is_gguf_weights
+
+    if setup.split == "tensor" and is_gguf_weights(setup.quant or setup.spec.weights_dtype, setup.spec):
+        st.error(plain(f"GGUF weights over {setup.n_gpus} GPUs run in llama.cpp, which splits a model by layers "
+                       "(--split-mode layer, its default); a tensor split of them is not modelled."))
+        st.button("Split by layers, as llama.cpp does", key="use_layers", on_click=set_value,
+                  args=("split", "pipeline"))
+        stop()
     if setup.engine is not None:
         raise PlannerError(f"{setup.engine} on {setup.n_gpus} GPUs is not modelled: choose the analytic engine for "
                            "a tensor or pipeline plan, vLLM or SGLang (which split models over GPUs), or 1 GPU "

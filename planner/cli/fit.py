@@ -52,7 +52,7 @@ def cmd_fit(a) -> str:
         return "\n".join(where + [f"{which} fits this configuration" + (
             f" at ≥ {a.min_tokens_per_s:g} tokens/s" if a.min_tokens_per_s else "")])
     from ..engines.vllm import VLLM_CURRENT, vllm_release, vllm_rules
-    from ..fit import fit_refusals
+    from ..fit import fit_refusals, not_on_apple
 
     lines = [f"{a.model}: GPUs and formats that fit {a.context:,} tokens × batch {a.batch}; one GPU as the plain model "
              "runs it (the whole prompt at once), GGUF formats over several by layers as llama.cpp splits them, the "
@@ -75,6 +75,7 @@ def cmd_fit(a) -> str:
               "each GPU's memory): the weights, its profile run's peak, its CUDA-graph estimate (overhead) and the "
               "KV blocks of the batch; the CUDA context and NCCL sit beside it"] if tensor else [])
     notes += [f"note: not ranked, as the engine refuses the split: {line}" for line in fit_refusals(df)]
+    notes += [f"note: {line}" for line in [not_on_apple(shown, beside_apple_rows=True)] if line]
     return "\n".join(lines + _split_notes(shown) + notes + _no_gguf_note(spec, shown["quant"], "",
                                                                           defaulted=True))
 

@@ -60,6 +60,22 @@ def _own(name: str, value) -> float:
     return float(value)
 
 
+# The weight formats MLX runs: 16- and 32-bit floats and mlx.core.quantize's modes, "affine" (2-8 bits in groups of
+# 32, 64 or 128, a scale and a bias each: the catalog's int4 and int8 formats stand for it), "mxfp4", "mxfp8" and
+# "nvfp4" (https://ml-explore.github.io/mlx/build/html/python/_autosummary/mlx.core.quantize.html). Formats made for
+# CUDA kernels (AWQ, GPTQ, EXL2, bitsandbytes, per-tensor or block fp8) have none on an Apple GPU: mlx_lm.convert
+# quantizes the 16-bit weights into its own formats instead.
+MLX_FORMATS = ("fp32", "fp16", "bf16", "mxfp4", "mxfp8", "nvfp4")
+MLX_FORMAT_PREFIXES = ("int4", "int8")
+
+
+def apple_runs_format(quant: str, spec: ModelSpec | None = None) -> bool:
+    """Whether a runtime on an Apple GPU loads `quant` weights: GGUF in llama.cpp's Metal backend, MLX's own formats
+    (MLX_FORMATS) in MLX; a model file's own tensors ("checkpoint") are taken as loadable."""
+    name = base_name(quant)
+    return is_gguf_weights(quant, spec) or name in (*MLX_FORMATS, "checkpoint") or name.startswith(MLX_FORMAT_PREFIXES)
+
+
 def default_engine(quant: str, spec: ModelSpec | None = None, gpu=None) -> Engine:
     """GGUF runs in llama.cpp; bitsandbytes weights (nf4, fp4, bnb-int8) in transformers, their own library's home
     (today's vLLM dropped them in 0.28); everything else in a compiled engine of the vLLM class (SGLang for a model
