@@ -24,6 +24,15 @@ def test_unknown_model_type_lists_supported(write_config):
         load_model(write_config({**LLAMA, "model_type": "bert"}))
 
 
+def test_a_popular_family_not_modelled_yet_says_what_is_missing(write_config):
+    """Gemma 4 (config values: research/gemma4.md) is refused with its reason, not pointed at gemma3's rules."""
+    gemma4 = {"model_type": "gemma4", "text_config": {"model_type": "gemma4_text", "global_head_dim": 512}}
+    with pytest.raises(ConfigImportError, match="model_type 'gemma4' is not supported yet: Gemma 4's full-attention "
+                                                "layers have their own head size") as e:
+        load_model(write_config(gemma4))
+    assert "did you mean" not in str(e.value)
+
+
 def test_missing_field_is_named():
     # A real, truncated copy of Phi-3-small-128k's config.json: it stops before vocab_size.
     with pytest.raises(ConfigImportError, match="required field 'vocab_size' is missing"):

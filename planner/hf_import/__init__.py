@@ -76,6 +76,8 @@ def _language_model(raw: Any, where: str) -> tuple[dict, str]:
         raw, model_type = text, WRAPPERS[model_type]
     if isinstance(model_type, str) and model_type in ALIASES:
         model_type = ALIASES[model_type]
+    if isinstance(model_type, str) and model_type in NOT_YET:
+        raise ConfigImportError(f"{where}: model_type {model_type!r} is not supported yet: {NOT_YET[model_type]}")
     if not isinstance(model_type, str) or model_type not in FAMILY_DEFAULTS:
         near = close_matches(model_type, SUPPORTED_MODEL_TYPES, 3) if isinstance(model_type, str) else []
         raise ConfigImportError(f"{where}: model_type {show_value(model_type)} is not supported"
@@ -83,6 +85,21 @@ def _language_model(raw: Any, where: str) -> tuple[dict, str]:
                                 + f"; planner reads {len(SUPPORTED_MODEL_TYPES)} model types, which `planner models "
                                   "--types` lists")
     return raw, model_type
+
+
+# Popular families whose architecture planner does not model yet, with what is missing (a near name such as gemma3
+# would be the wrong advice for them).
+NOT_YET = {
+    "gemma4": "Gemma 4's full-attention layers have their own head size (global_head_dim 512) and KV heads "
+              "(num_global_key_value_heads), its small models share KV caches across layers and add per-layer "
+              "embeddings, which planner does not model; its figures would be wrong",
+    "gemma4_text": "see gemma4",
+    "gemma4_unified": "see gemma4",
+    "gemma3n": "Gemma 3n shares KV caches across layers and adds per-layer embeddings and AltUp, which planner does "
+               "not model; its figures would be wrong",
+    "gemma3n_text": "see gemma3n",
+}
+NOT_YET = {k: NOT_YET[v.removeprefix("see ")] if v.startswith("see ") else v for k, v in NOT_YET.items()}
 
 
 def _spec(c: _Config, name: str) -> ModelSpec:
