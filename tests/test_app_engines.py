@@ -318,8 +318,8 @@ def test_a_gguf_format_split_tensor_parallel_in_llama_cpp_is_refused_and_said():
     the analytic plan of a GGUF format over 2 GPUs with the tensor split says so, the pipeline split plans it."""
     at = app(gpu="rtx-4090", model="meta-llama/Llama-3.1-70B", quant="q4_k_m", n_gpus="2", split="tensor",
              context="8192")
-    assert not at.metric and any("tensor-parallel split of GGUF weights over 2 GPUs in llama.cpp is not modelled"
-                                 in e.value for e in at.error)
+    assert not at.metric and any("GGUF weights over 2 GPUs run in llama.cpp, which splits a model by layers" in e.value
+                                 and "a tensor split of them is not modelled" in e.value for e in at.error)
     assert app(gpu="rtx-4090", model="meta-llama/Llama-3.1-70B", quant="q4_k_m", n_gpus="2", split="pipeline",
                context="8192").metric
 
