@@ -502,3 +502,13 @@ def test_an_fp32_checkpoint_says_its_own_weights_are_fp32(capsys):
     assert "stored in fp32" not in run(capsys, "estimate", "google/gemma-2-9b", "--quant", "bf16")[1]
     vllm = run(capsys, "estimate", "google/gemma-2-9b", "--gpu", "h100-sxm", "--engine", "vllm")[1]
     assert "bf16 weights" in vllm and "stored in fp32" not in vllm
+
+
+def test_a_misspelt_option_is_answered_with_the_verbs_own(capsys):
+    code, _, err = run(capsys, "estimate", "meta-llama/Llama-3.1-8B", "--contxt", "8K")
+    assert code == 2 and err.strip() == ("planner: error: unrecognized arguments: --contxt 8K; did you mean --context? "
+                                         "(planner estimate --help lists its options)")
+    code, _, err = run(capsys, "train", "meta-llama/Llama-3.1-8B", "--lora-rank=8")
+    assert code == 2 and "did you mean --rank?" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "estimate", "meta-llama/Llama-3.1-8B", "stray")
+    assert code == 2 and "unrecognized arguments: stray (planner estimate" in err and "did you mean" not in err

@@ -281,12 +281,29 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _unrecognized(parser: Parser, args, extra: list[str]) -> str:
+    """'unrecognized arguments: --contxt 8K; did you mean --context?': the verb's own options suggested for a
+    misspelt one."""
+    from ..errors import close_matches
+
+    verb = getattr(args, "verb", None)
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices.get(verb)
+    known = [o for a in (sub or parser)._actions for o in a.option_strings if o.startswith("--")]
+    near = [m for x in extra if x.startswith("--") for m in close_matches(x.split("=")[0], known, 1)]
+    return (f"unrecognized arguments: {' '.join(extra)}" + (f"; did you mean {', '.join(dict.fromkeys(near))}?"
+                                                             if near else "")
+            + (f" (planner {verb} --help lists its options)" if verb else ""))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one verb. Exit codes: 0 done, 2 a user error (one line on stderr), 1 a bug in planner (one line; set
     PLANNER_DEBUG=1 for the traceback), 130 interrupted."""
     args = None
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            raise PlannerError(_unrecognized(parser, args, extra))
         print(args.func(args))
     except PlannerError as e:
         from .flags import as_flags
