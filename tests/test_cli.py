@@ -512,3 +512,15 @@ def test_a_misspelt_option_is_answered_with_the_verbs_own(capsys):
     assert code == 2 and "did you mean --rank?" in err and len(err.strip().splitlines()) == 1
     code, _, err = run(capsys, "estimate", "meta-llama/Llama-3.1-8B", "stray")
     assert code == 2 and "unrecognized arguments: stray (planner estimate" in err and "did you mean" not in err
+
+
+def test_the_table_as_json_is_the_tables_figures_in_bytes(capsys):
+    code, out, _ = run(capsys, "table", "microsoft/Phi-3-small-8k-instruct", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["contexts"] == [1024, 2048, 4096, 8192] and data["rows"][0]["quant"] == "bf16"
+    from planner import table
+
+    df = table("microsoft/Phi-3-small-8k-instruct", unit="B")
+    assert [r["quant"] for r in data["rows"]] == list(df.index)
+    assert all(r["total_bytes"] == [round(v) for v in df.loc[r["quant"]]] for r in data["rows"])
+    assert run(capsys, "table", "phi-3-mini", "--json", "--csv")[0] == 2

@@ -216,7 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "file for an Ollama name)")
     t.add_argument("--contexts", type=positives, nargs="+", action="extend",
                    help="context lengths, apart or comma-separated: 4K 32K or 4K,32K (default 1K, 2K, … max)")
-    t.add_argument("--csv", action="store_true", help="print CSV")
+    out = t.add_mutually_exclusive_group()
+    out.add_argument("--csv", action="store_true", help="print CSV (in --unit)")
+    out.add_argument("--json", action="store_true", help="print JSON (bytes)")
     t.add_argument("--max-context", type=positive, help=MAX_CONTEXT_HELP)
     t.set_defaults(func=cmd_table)
 

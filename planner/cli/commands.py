@@ -304,6 +304,17 @@ def cmd_table(a) -> str:
         raise PlannerError(f"--quants needs one or more formats, comma-separated (e.g. q4_k_m,fp8), got {a.quants!r}")
     quants = a.quants.split(",") if a.quants else table_quants(spec)
     contexts = None if a.contexts is None else [c for group in a.contexts for c in group]  # each value a list
+    if a.json:  # bytes, each row's figures in the order of "contexts"
+        from ..sweep import table_contexts
+
+        contexts = table_contexts(spec.max_context) if contexts is None else contexts
+        raw = table(spec, quants=quants, contexts=contexts, unit="B", batch=a.batch, kv_dtype=a.kv_dtype)
+        return json.dumps({"model": spec.name, "batch": a.batch, "kv_dtype": a.kv_dtype, "contexts": contexts,
+                           "what": "total memory in bytes: weights, KV cache, activations and CUDA overhead",
+                           "rows": [{"quant": q, "total_bytes": [round(v) for v in raw.loc[q]]} for q in raw.index],
+                           "notes": [n.removeprefix("note: ") for n in _no_gguf_note(spec, quants,
+                                                                                     defaulted=not a.quants)]},
+                          indent=2)
     df = table(spec, quants=quants, contexts=contexts, unit=a.unit, batch=a.batch, kv_dtype=a.kv_dtype)
     if a.csv:
         return df.to_csv(float_format="%.3f").rstrip()
