@@ -108,6 +108,16 @@ def _tag_formats() -> dict[str, str]:
 OLLAMA_LIBRARY = "https://ollama.com/library/"
 
 
+def ollama_tag_of(name: str) -> tuple[str, str] | None:
+    """(the Ollama library tag whose file is this bundled model, that file's quantization): the shortest name:size tag
+    (qwen3:8b rather than qwen3); None where the library has none in profiles/ollama.yaml."""
+    tags = [t for t, model in ollama_tags()[0].items() if model == name]
+    if not tags:
+        return None
+    tag = min(tags, key=lambda t: (":" not in t, len(t), t))
+    return tag, _tag_formats()[tag.lower()]
+
+
 @lru_cache(maxsize=256)
 def _as_ollama_file(canonical: str, quant: str, tag: str) -> ModelSpec:
     """The bundled profile as the GGUF file an Ollama tag fetches: its weights in that tag's quantization, its context

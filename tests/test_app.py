@@ -142,6 +142,14 @@ def test_an_fp32_checkpoint_is_flagged():
     assert not any("stored in fp32" in w.value for w in app(model="google/gemma-2-9b", quant="bf16").warning)
 
 
+def test_ollama_with_a_models_own_weights_names_the_library_file():
+    at = app(model="Qwen/Qwen3-8B", engine="ollama", gpu="rtx-3060")
+    assert any("ollama run qwen3" in w.value and "fetches its library file, q4_k_m" in w.value
+               and "choose q4_k_m under Weights" in w.value for w in at.warning)
+    assert not any("imported into Ollama" in w.value for w in app(model="Qwen/Qwen3-8B", engine="ollama",
+                                                                  gpu="rtx-3060", quant="q4_k_m").warning)
+
+
 def test_speeds_are_not_shown_for_what_does_not_fit():
     at = app(model="deepseek-ai/DeepSeek-V3", gpu="h200")
     assert "Does not fit" in at.error[0].value and "short" in at.error[0].value

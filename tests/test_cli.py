@@ -524,3 +524,18 @@ def test_the_table_as_json_is_the_tables_figures_in_bytes(capsys):
     assert [r["quant"] for r in data["rows"]] == list(df.index)
     assert all(r["total_bytes"] == [round(v) for v in df.loc[r["quant"]]] for r in data["rows"])
     assert run(capsys, "table", "phi-3-mini", "--json", "--csv")[0] == 2
+
+
+def test_ollama_with_a_models_own_weights_names_the_library_tag(capsys):
+    """`ollama run qwen3:8b` fetches Q4_K_M (profiles/ollama.yaml: default_format, from ollama.com/library/qwen3's
+    tags), not the bf16 checkpoint planner takes for an HF id without --quant: the answer says so."""
+    base = ("estimate", "Qwen/Qwen3-8B", "--engine", "ollama", "--gpu", "rtx-3060")
+    out = run(capsys, *base)[1]
+    assert "`ollama run qwen3:8b` fetches its library file, q4_k_m, instead: planner estimate qwen3:8b --engine " \
+           "ollama plans that" in out
+    for other in (("--quant", "q4_k_m"),):
+        assert "imported into Ollama" not in run(capsys, *base, *other)[1]
+    assert "imported into Ollama" not in run(capsys, "estimate", "qwen3:8b", "--engine", "ollama", "--gpu",
+                                             "rtx-3060")[1]
+    assert "imported into Ollama" not in run(capsys, "estimate", "Qwen/Qwen3-8B", "--engine", "vllm", "--gpu",
+                                             "rtx-3060")[1]

@@ -202,12 +202,15 @@ def main(setup: Setup) -> None:
                      "Overhead: CUDA context, cuBLAS workspaces, allocator slack"
                      + (f" (CUDA's, measured on an NVIDIA H200; {runtime} is not measured)." if runtime and
                         parts["overhead_bytes"] else ".")))
-    from planner.engines import fp32_checkpoint_note, no_gguf_note
+    from planner.engines import fp32_checkpoint_note, no_gguf_note, ollama_library_note
 
     if setup.engine is None and (note := no_gguf_note(spec, [quant], what="these figures are")):
         st.warning(plain(f"{note[0].upper()}{note[1:]}."))
     if note := fp32_checkpoint_note(spec, setup.quant, setup.engine):
         st.warning(plain(f"{note}: choose bf16 under Weights to plan that."))
+    if library := ollama_library_note(spec, setup.quant, setup.engine):
+        st.warning(plain(f"{library[0][0].upper()}{library[0][1:]}: choose {library[2]} under Weights to plan "
+                         "that file."))
     if origin := details.get("dequantized_from"):
         st.warning(plain(f"{origin} weights load as bf16 on this GPU: transformers dequantizes fp8 below compute "
                          "capability 8.9, and these figures are bf16's."))

@@ -124,10 +124,12 @@ def cmd_estimate(a) -> str:
                      "none leaves it out)")
     if e.engine is None:  # GGUF weights of a model no GGUF of which exists: say what the figure is
         lines += _no_gguf_note(spec, [w.quant], " (--quant int4, for one)", what="these figures are")
-    from ..engines import fp32_checkpoint_note
+    from ..engines import fp32_checkpoint_note, ollama_library_note
 
     if note := fp32_checkpoint_note(spec, a.quant, e.engine):
         lines.append(f"  ({note}: --quant bf16 plans that)")
+    if library := ollama_library_note(spec, a.quant, e.engine):
+        lines.append(f"  ({library[0]}: planner estimate {library[1]} --engine ollama plans that)")
     if e.engine is None and w.batch > 1 and gpu is not None and not w.chunk:  # the plain batch: one generate()
         lines.append(f"  (the {w.batch:,} sequences prefill together, as one generate() call does; a serving engine "
                      "admits requests into its KV pool and prefills them in chunks: --engine vllm, sglang or "

@@ -109,6 +109,21 @@ def fp32_checkpoint_note(spec: ModelSpec, quant: str | None, engine: str | None)
             "as transformers loads them; most runs load it in 16 bits (vLLM and SGLang cast fp32 checkpoints)")
 
 
+def ollama_library_note(spec: ModelSpec, quant: str | None, engine: str | None) -> tuple[str, str, str] | None:
+    """Under Ollama with a model's own (16-bit) weights: (the sentence that names the library tag most Ollama users
+    pull instead and its file's format — `ollama run qwen3:8b` fetches Q4_K_M, not the bf16 checkpoint —, that tag,
+    that format).
+    None for a tag asked for by name, another format, another engine, or a model the library has no tag of."""
+    from ..profiles import OLLAMA_LIBRARY, ollama_tag_of
+
+    if engine != "ollama" or quant is not None or spec.source.startswith(OLLAMA_LIBRARY) or \
+            is_gguf_weights(spec.weights_dtype, spec) or (found := ollama_tag_of(spec.name)) is None:
+        return None
+    tag, fmt = found
+    return (f"these are {spec.name}'s own {spec.weights_dtype} weights, imported into Ollama; `ollama run {tag}` "
+            f"fetches its library file, {fmt}, instead", tag, fmt)
+
+
 def encoder_note(details: dict, unit: str) -> str | None:
     """Where an engine's weights include a vision model's image encoder (Ollama's model file, llama.cpp's --mmproj):
     the sentence that says so; None elsewhere."""
