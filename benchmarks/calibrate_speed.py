@@ -296,8 +296,8 @@ def summary(errs: list[dict]) -> list[str]:
 def bands(errs: list[dict]) -> list[dict]:
     """The check half's median |error| per quantity × engine × family on each GPU class, on each vendor's GPUs
     (planner.efficiency.VENDOR_OF_CLASS; Apple's one class is its vendor) and on every GPU (for a question without
-    a GPU), each with ≥ 5 runs, and per quantity overall. The engine is the one its user ran (runs_through: Ollama's
-    runs give Ollama's band, not llama.cpp's)."""
+    a GPU), each with ≥ 5 runs, and per quantity overall; and the serving stream's (serving_band). The engine is the
+    one its user ran (runs_through: Ollama's runs give Ollama's band, not llama.cpp's)."""
     from planner.efficiency import VENDOR_OF_CLASS
 
     groups = defaultdict(list)
@@ -310,7 +310,18 @@ def bands(errs: list[dict]) -> list[dict]:
                 groups[key].append(abs(x["error"]))
     return [{"what": w, "engine": e, "family": f, **({"gpu_class": c} if c != ANY else {}), "runs": len(v),
              "median_abs_error": round(median(v), 3)}
-            for (w, e, f, c), v in sorted(groups.items()) if len(v) >= 5]
+            for (w, e, f, c), v in sorted(groups.items()) if len(v) >= 5] + serving_band()
+
+
+def serving_band() -> list[dict]:
+    """The steady stream's band (Performance.serving_decode_tokens_per_s): the median |error| of its per-request rate
+    over the published runs at concurrency above 1 (benchmarks/batch_speed.py; nothing is fitted to them), one band
+    for every engine and GPU while they are this few."""
+    from batch_speed import errors as concurrency_errors
+
+    e = [abs(x["serving_error"]) for x in concurrency_errors() if "serving_error" in x]
+    return [{"what": "serving", "engine": ANY, "family": ANY, "runs": len(e), "median_abs_error": round(median(e), 3)}
+            ] if len(e) >= 5 else []
 
 
 def choose_sync_loop(rows: list[dict], tau: float, group_taus: dict | None = None) -> float:

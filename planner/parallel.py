@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .activations import decode_activation_bytes, tp_shard
 from .checks import positive_float, prompt_tokens
-from .efficiency import efficiency_keys, request_seconds, typical_errors
+from .efficiency import efficiency_keys, request_seconds, typical_errors, with_serving_error
 from .errors import LayoutError, WorkloadError, shown
 from .estimate import resolve_workload, workload_bytes
 from .gpus import GPU, load_gpu
@@ -67,7 +67,7 @@ class ParallelPlan(BaseModel):
     decode_tokens_per_s: float
     prefill_seconds: float | None = None
     efficiency_entries: dict[str, str] = {}  # efficiency.yaml entries behind decode, prefill ("yours"), per-layer time
-    typical_error: dict[str, float] = {}  # decode / ttft: the check half's median |error| for this engine × family
+    typical_error: dict[str, float] = {}  # decode / ttft (/ serving): published runs' median |error| (typical_errors)
     engine_loop_seconds: float = 0.0  # the engine loop's host time in every step (vLLM's V0 engine), included above
     output_lag_seconds: float = 0.0  # the decode step the first token waits for (vLLM V0's async output), included
     request_overhead_seconds: float | None = None  # a served request's latency on top of prefill_seconds
@@ -212,8 +212,8 @@ def plan(model, *, gpu: str | GPU, n_gpus: int = 1, mode: Mode = "tp", quant: st
                             g, w.quant, engine, spec, backend=backend, efficiency=efficiency,
                             prefill_efficiency=prefill_efficiency,
                             prefill_family=llamacpp_prefill_family(w.quant, g, backend, build, engine=engine)),
-                        typical_error=typical_errors(w.quant, engine, spec, g, efficiency=efficiency,
-                                                     prefill_efficiency=prefill_efficiency),
+                        typical_error=(with_serving_error if stream else dict)(typical_errors(
+                            w.quant, engine, spec, g, efficiency=efficiency, prefill_efficiency=prefill_efficiency)),
                         engine_loop_seconds=loop, output_lag_seconds=lag,
                         request_overhead_seconds=request_seconds(engine),
                         allreduce_note=allreduce_note(g, n, rccl=rccl) if mode == "tp" else None, **stream)

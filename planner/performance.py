@@ -85,7 +85,8 @@ class Performance(BaseModel):
         "on the vector units, dequantized weights through rocBLAS, or MMQ on the matrix cores), and whether their "
         "efficiency entry is their own; None elsewhere")
     typical_error: dict[str, float] = Field(
-        default_factory=dict, description="decode / ttft: the median |error| against published runs that did not "
+        default_factory=dict, description="decode / ttft (and serving, beside a serving stream's figures: "
+        "efficiency.with_serving_error): the median |error| against published runs that did not "
         "calibrate planner (the check half, for the engine the user runs and the weight family: Ollama's own runs for "
         "Ollama, whose figures are llama.cpp's), as a fraction")
     efficiency_entries: dict[str, str] = Field(
@@ -250,9 +251,12 @@ def served_stream(perf: Performance | None, w: Workload) -> Performance | None:
         w.context)
     if stream is None:
         return perf
+    from .efficiency import with_serving_error
+
     output, rate = stream
     return perf.model_copy(update={"output_tokens": output, "serving_decode_tokens_per_s": rate,
-                                   "serving_throughput_tokens_per_s": w.batch * rate})
+                                   "serving_throughput_tokens_per_s": w.batch * rate,
+                                   "typical_error": with_serving_error(perf.typical_error)})
 
 
 # what a run that does not fit has no figure for: the engine would not start it (or not run every sequence at once)

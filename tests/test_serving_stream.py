@@ -45,7 +45,8 @@ def test_the_cli_prints_the_stream_and_json_carries_it(capsys):
     out = capsys.readouterr().out
     p = estimate("meta-llama/Llama-3.1-8B", context=2048, prompt=1024, batch=16, gpu="h100-sxm").performance
     assert (f"serving 16 requests at a time, 1,024 tokens in and 1,024 out each: "
-            f"{p.serving_decode_tokens_per_s:.1f} tokens/s per request") in out
+            f"{p.serving_decode_tokens_per_s:.1f} tokens/s per request (typically ±"
+            f"{100 * p.typical_error['serving']:.0f} %)") in out
     # the batch's time to first token is its prompts prefilled together, not one request's
     assert "time to first token (1,024-token prompts, all 16 prefilled together)" in out
     assert main([*args, "--json"]) in (0, None)
@@ -65,3 +66,23 @@ def test_a_multi_gpu_plan_gives_the_same_stream():
     assert 1 / p.serving_decode_tokens_per_s == pytest.approx(step)
     assert plan("meta-llama/Llama-3.1-70B", gpu="h100-sxm", n_gpus=4, context=4096,
                 batch=8).serving_decode_tokens_per_s is None
+
+
+def test_the_stream_carries_its_own_band_from_published_concurrency_runs():
+    """The steady stream's typical error is the median |error| of its rate on the published runs at concurrency above
+    1 (benchmarks/batch_speed.py, nothing fitted to them), committed as efficiency.yaml's serving band; a batch of one
+    (no stream) or the user's own efficiency carries none."""
+    import sys
+    from pathlib import Path
+    from statistics import median
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from batch_speed import errors
+
+    runs = [abs(x["serving_error"]) for x in errors() if "serving_error" in x]
+    kw = dict(context=2048, prompt=1024, gpu="h100-sxm")
+    p = estimate("meta-llama/Llama-3.1-8B", batch=16, **kw).performance
+    assert p.typical_error["serving"] == round(median(runs), 3) and len(runs) >= 5
+    assert "serving" not in estimate("meta-llama/Llama-3.1-8B", batch=1, **kw).performance.typical_error
+    own = estimate("meta-llama/Llama-3.1-8B", batch=16, efficiency=0.6, **kw).performance
+    assert own.serving_decode_tokens_per_s and "serving" not in own.typical_error

@@ -35,7 +35,8 @@ def _plan(setup: Setup, where: str):
     v = verdict(parts["total_bytes"], setup.usable_bytes, setup.reserve_pct, unit=setup.unit, where=where)
     speeds = (p.prefill_seconds, p.decode_tokens_per_s, p.decode_tokens_per_s * setup.batch, (0.0, 0.0),
               p.allreduce_note, p.efficiency_entries,
-              p.serving_decode_tokens_per_s and (p.output_tokens, p.serving_decode_tokens_per_s))
+              p.serving_decode_tokens_per_s and (p.output_tokens, p.serving_decode_tokens_per_s,
+                                                 p.typical_error.get("serving")))
     return parts, v, speeds, {}, (p.quant, p.kv_dtype)
 
 
@@ -122,7 +123,8 @@ def _one(setup: Setup, where: str):
                          if perf.prompt_kernels else None))
     speeds = ((perf.prefill_seconds, perf.decode_tokens_per_s, perf.throughput_tokens_per_s,
                (perf.moe_split_seconds, perf.moe_prefill_split_seconds), link, perf.efficiency_entries,
-               perf.serving_decode_tokens_per_s and (perf.output_tokens, perf.serving_decode_tokens_per_s))
+               perf.serving_decode_tokens_per_s and (perf.output_tokens, perf.serving_decode_tokens_per_s,
+                                                    perf.typical_error.get("serving")))
               if perf else (None, None, None, (0.0, 0.0), None, {}, None))
     return parts, v, speeds, e.engine_details, (e.workload.quant, e.workload.kv_dtype)
 
@@ -178,13 +180,14 @@ def main(setup: Setup) -> None:
         cols[1].metric("decode, per request", f"{speed(per_seq)} tok/s", help="at the full context")
         cols[2].metric("throughput, all requests", f"{speed(throughput)} tok/s")
         if serving:
-            out, one = serving
+            out, one, serving_err = serving
+            band = "" if serving_err is None else f" (typically ±{100 * serving_err:.0f} %)"
             st.caption(plain(f"Serving {setup.batch:,} requests at a time, {setup.prompt:,} tokens in and {out:,} out "
-                             f"each: {speed(one)} tok/s per request, {speed(setup.batch * one)} tok/s in all. Each "
-                             "decode step also carries the prefills of the requests that replace finished ones, at "
-                             "their full time (chunked prefill hides part of it); the figures above leave them out. A "
-                             "run whose requests start together lands near those, a steady flow of arrivals near "
-                             "this."))
+                             f"each: {speed(one)} tok/s per request{band}, {speed(setup.batch * one)} tok/s in all. "
+                             "Each decode step also carries the prefills of the requests that replace finished ones, "
+                             "at their full time (chunked prefill hides part of it); the figures above leave them "
+                             "out. A run whose requests start together lands near those, a steady flow of arrivals "
+                             "near this."))
         v0 = (details["v0_rules_of"], details["engine_version"]) if details.get("v0_rules_of") else None
         st.caption(plain(_typical(setup, quant, split, link, v0)))
         if entries:

@@ -163,7 +163,8 @@ def cmd_estimate(a) -> str:
                   f"  decode: {p.decode_tokens_per_s:.1f} tokens/s per sequence{_band(p, 'decode')}, "
                   f"{p.throughput_tokens_per_s:.1f} tokens/s for the batch, at the full {w.context:,}-token context",
                   *([f"  serving {w.batch:,} requests at a time, {p.prompt_tokens:,} tokens in and "
-                     f"{p.output_tokens:,} out each: {p.serving_decode_tokens_per_s:.1f} tokens/s per request, "
+                     f"{p.output_tokens:,} out each: {p.serving_decode_tokens_per_s:.1f} tokens/s per request"
+                     f"{_band(p, 'serving')}, "
                      f"{p.serving_throughput_tokens_per_s:.1f} in all (each decode step also carries the prefills of "
                      "the requests that replace finished ones, at their full time: a steady flow of arrivals; "
                      "requests that start together land near the decode line)"]

@@ -151,3 +151,13 @@ def typical_errors(quant: str, engine: str, spec: ModelSpec | None = None, gpu: 
     own = {"decode": efficiency, "ttft": prefill_efficiency}
     return {what: b.median_abs_error for what in ("decode", "ttft")
             if own[what] is None and (b := band(what, engine, fam, cls)) is not None}
+
+
+def with_serving_error(errors: dict[str, float]) -> dict[str, float]:
+    """A figure set's typical errors with the steady stream's (Performance.serving_decode_tokens_per_s) added: the
+    median |error| of its per-request rate on published runs at a fixed concurrency, none of which calibrated planner
+    (benchmarks/batch_speed.py; one band while they are this few). None added where the decode or prefill figure is
+    the user's own efficiency (the stream is made of both) or there is no band."""
+    stream = band("serving", ANY, ANY)
+    return errors | ({"serving": stream.median_abs_error} if stream is not None and {"decode", "ttft"} <= set(errors)
+                     else {})

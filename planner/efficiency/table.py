@@ -95,7 +95,7 @@ class Band(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    what: Literal["decode", "ttft"]
+    what: Literal["decode", "ttft", "serving"]
     engine: str = ANY
     family: str = ANY
     gpu_class: str = ANY
@@ -155,7 +155,7 @@ def trial(doc: dict):
 VENDOR_OF_CLASS = {"hbm": "nvidia", "gddr": "nvidia", "amd": "amd", "amd-hbm": "amd", "apple": "apple"}
 
 
-def band(what: Literal["decode", "ttft"], engine: str, fam: str, cls: str = ANY) -> Band | None:
+def band(what: Literal["decode", "ttft", "serving"], engine: str, fam: str, cls: str = ANY) -> Band | None:
     """The check half's typical error for this engine × weight family on this GPU class, else for the engine it runs
     on (Ollama: llama.cpp) on that class, else for either on that class's vendor's GPUs, else for all runs of `what`
     (each with ≥ 5 runs): a class's own error (llama.cpp on AMD Instinct) comes first, and another vendor's never
