@@ -210,7 +210,7 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
     flag("only_fitting", only_fitting)
     if min_tokens_per_s is not None:
         positive_float("min_tokens_per_s", min_tokens_per_s)
-    rows, refused, not_on_apple = [], {}, set()
+    rows, refused, no_apple_kernel = [], {}, set()
     context = spec.max_context if context is None else within_context("context", context, spec)
     for g in gpus:
         gpu = load_gpu(g)
@@ -219,7 +219,7 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
             if mode == "tp" and not vllm_runs_format(gpu, q):
                 continue  # vLLM would not start with this format on this GPU (fp8 on a V100)
             if gpu.vendor == "apple" and not apple_runs_format(q, spec):
-                not_on_apple.add(get_quant(q).name)  # no kernel there: MLX and llama.cpp take their own formats
+                no_apple_kernel.add(get_quant(q).name)  # no kernel there: MLX and llama.cpp take their own formats
                 continue
             for kv in (kv_dtypes or [default_kv_dtype(q)]):
                 for n in gpu_counts:
@@ -259,7 +259,7 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
                         ascending=[True, True, False, False]).reset_index(drop=True)
     # the splits the engine refuses, by format and GPU count (the first GPU's reason): fit_refusals() reads them
     df.attrs["refused"] = [dict(quant=q, n_gpus=n, reason=why) for (q, n), why in refused.items()]
-    df.attrs["not_on_apple"] = sorted(not_on_apple)
+    df.attrs["not_on_apple"] = sorted(no_apple_kernel)
     return df
 
 

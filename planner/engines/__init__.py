@@ -110,10 +110,10 @@ def fp32_checkpoint_note(spec: ModelSpec, quant: str | None, engine: str | None)
 
 
 def ollama_library_note(spec: ModelSpec, quant: str | None, engine: str | None) -> tuple[str, str, str] | None:
-    """Under Ollama with a model's own (16-bit) weights: (the sentence that names the library tag most Ollama users
-    pull instead and its file's format — `ollama run qwen3:8b` fetches Q4_K_M, not the bf16 checkpoint —, that tag,
-    that format).
-    None for a tag asked for by name, another format, another engine, or a model the library has no tag of."""
+    """Under Ollama with a model's own (16-bit) weights: (the sentence naming the library tag most Ollama users pull
+    instead and its file's format, that tag, that format): `ollama run qwen3:8b` fetches Q4_K_M, not the bf16
+    checkpoint. None for a tag asked for by name, another format, another engine, or a model the library has no tag
+    of."""
     from ..profiles import OLLAMA_LIBRARY, ollama_tag_of
 
     if engine != "ollama" or quant is not None or spec.source.startswith(OLLAMA_LIBRARY) or \
