@@ -479,3 +479,18 @@ def test_a_vllm_log_without_the_custom_all_reduce_kernel_keeps_no_buffers_for_it
     assert vllm_settings("... tensor_parallel_size=2, disable_custom_all_reduce=True, ...\n")["custom_all_reduce"] \
         is False
     assert "custom_all_reduce" not in vllm_settings("... tensor_parallel_size=2, disable_custom_all_reduce=False\n")
+
+
+def test_a_gpu_the_log_contradicts_is_refused():
+    """--gpu is for a log that does not name its GPU: one the log names otherwise (an Ollama log on RTX 4090s), or
+    one too small for the weights and KV cache a vLLM log holds (Llama-3.1-8B's 14.99 + 19.28 GiB on an A100-40GB),
+    is refused rather than compared against a budget the run never had."""
+    text = (LOGS / "ollama-llama3.1-70b-q4_0-6279.log").read_text()
+    with pytest.raises(PlannerError, match=r"gpu 'h100-sxm' is not the GPU the log ran on \(rtx-4090: "):
+        check_log(text, gpu="h100-sxm")
+    assert check_log(text, gpu="rtx-4090").settings["gpu"].startswith("rtx-4090")
+    text = (LOGS / "vllm-llama3.1-8b-0.15.1-a100-40gb-eager.log").read_text()
+    with pytest.raises(PlannerError, match=r"take 34.27 GiB a GPU, more than rtx-4090's 23.99 GiB"):
+        check_log(text, gpu="rtx-4090")
+    rows = {row.figure: row for row in check_log(text, gpu="a100-sxm-40gb").rows}
+    assert abs(rows["available KV cache memory"].error_pct) < 3

@@ -80,7 +80,12 @@ def test_models_lists_profiles(capsys):
     (["table", "llama-3-8b", "--contexts", "4K,8,192"], "'4K,8,192' is ambiguous: '8,192' may be one number or two"),
     (["table", "llama-3-8b", "--contexts", "1,5K"], "'1,5K' is ambiguous: '1,5K' may be one number or two"),
     (["estimate", "qwen3-8b", "--engine", "ollama", "--max-context", "128K"], "--max-context does not apply to Ollama"),
-    (["fit", "qwen3-8b", "--train", "--gpu", "h100-sxm", "--max-context", "128K"], "fit --train plans fine-tuning"),
+    (["fit", "qwen3-8b", "--train", "--gpu", "h100-sxm", "--max-context", "128K"],
+     "--max-context does not apply to fit --train"),
+    # an option of the other mode is refused, not ignored
+    (["fit", "qwen3-8b", "--train", "--gpu", "h100-sxm", "--context", "8K"], "--context does not apply to fit --train"),
+    (["fit", "qwen3-8b", "--seq-len", "4096"], "--seq-len does not apply to fit inference (no --train); it sizes"),
+    (["fit", "qwen3-8b", "--gpu", "l4", "--micro-batch", "2"], "--micro-batch does not apply to fit inference"),
     (["estimate", "llama-3-8b", "--context", "8.3K"], "must be a whole number of tokens, got '8.3K' (8,499.2)"),
     (["estimate", "llama-3-8b", "--gpu-memory", "24,5GiB", "--gpu-bandwidth", "1008GB/s"],
      "--gpu-memory must be a size such as 24GiB or 1008GB, got '24,5GiB'"),
@@ -364,6 +369,30 @@ def test_a_fit_close_to_the_limit_is_called_tight_and_a_near_miss_says_by_how_mu
     assert "tight" not in out
 
 
+def test_fit_without_a_context_plans_the_models_whole_context_and_says_so(capsys):
+    for extra in ([], ["--batch", "4"]):
+        code, out, err = run(capsys, "fit", "llama-3.1-8b", "--top", "3", *extra)
+        assert code == 0 and err == ""
+        assert out.startswith("llama-3.1-8b: GPUs and formats that fit 131,072 tokens (the model's whole context: "
+                              "--context sets another)")
+    code, out, err = run(capsys, "fit", "llama-3.1-70b", "--gpu", "rtx-4090", "--context", "128K", "--batch", "64")
+    assert code == 0 and out.strip() == "no count of rtx-4090 up to 8 fits this configuration"
+
+
+def test_vllm_refusing_its_default_max_model_len_names_the_longest_it_starts_with(capsys):
+    """--context 8K leaves vLLM's max_model_len at the model's 131,072, which a 4090 cannot hold: the answer says so
+    and names the longest --max-model-len that starts; that one fits and one block (16 tokens) more does not."""
+    argv = ["estimate", "llama-3.1-8b", "--engine", "vllm", "--gpu", "rtx-4090", "--context", "8K"]
+    code, out, _ = run(capsys, *argv)
+    assert code == 0 and "max_model_len 131,072 is longer than the context asked" in out
+    assert "does NOT fit: vLLM would not start" in out and "--max-model-len 8192 plans a server" in out
+    longest = int(out.split("lower max_model_len (--max-model-len ")[1].split()[0].replace(",", ""))
+    assert longest % 16 == 0 and 8192 < longest < 131072
+    for n, fits in ((longest, True), (longest + 16, False)):
+        code, out, _ = run(capsys, *argv, "--max-model-len", str(n))
+        assert code == 0 and ("does NOT fit" not in out) == fits, (n, out)
+
+
 def test_fit_follows_vllm_on_a_tensor_split_and_names_the_splits_it_refuses(capsys):
     """A tensor row is vLLM's verdict: Mixtral-8x22B in bf16 on 2 × H200 at 8K, 134 GiB a GPU against 139.80 usable,
     is no row, as vLLM at its defaults would not start (its 128.62 GiB budget); Qwen2.5-72B's int4 over 2, 4 or 8 GPUs,
@@ -372,7 +401,7 @@ def test_fit_follows_vllm_on_a_tensor_split_and_names_the_splits_it_refuses(caps
     code, out, _ = run(capsys, "fit", "mistralai/Mixtral-8x22B-v0.1", "--context", "8K", "--gpu", "h200", "--top", "40")
     rows = {tuple(line.split()[1:4]) for line in out.splitlines() if line.startswith("h200 ")}
     assert code == 0 and ("2", "tensor", "bf16") not in rows and ("4", "tensor", "bf16") in rows
-    assert "as vLLM 0.33.0 starts them at its defaults" in out.splitlines()[0]
+    assert "as vLLM 0.33.0 starts them with --max-model-len 8192 (its other settings at" in out.splitlines()[0]
     assert "vLLM's budget 128.62 GiB" in out and "note: a tensor row's per GPU is what vLLM 0.33.0 holds" in out
     code, out, _ = run(capsys, "fit", "Qwen/Qwen2.5-72B", "--context", "8K", "--gpu", "l4")
     assert code == 0 and ("note: not ranked, as the engine refuses the split: int4 over 2, 4 or 8 GPUs: tensor "

@@ -479,3 +479,24 @@ def test_the_embeddings_optimizer_states_are_found_by_role_not_position(embeddin
     others = sum(bnb_8bit_state_bytes(n) for n in rest)
     assert model_states(spec, single).optimizer_state_bytes == BNB_QMAP_BYTES + others + 8 * emb
     assert _optimizer_fp32(model_states(spec, fsdp), fsdp, spec) == BNB_QMAP_BYTES + others + 8 * emb
+
+
+def test_parameter_offload_alone_moves_what_each_framework_moves():
+    """ZeRO-3 with offload_param alone moves its 16-bit partitions to the CPU and keeps the fp32 master, gradients and
+    optimizer states on the GPU (stage3.py's fp32 partitions live on the GPU unless offload_optimizer); FSDP's
+    CPUOffload(offload_params=True) moves the gradients with the parameters, so the optimizer steps on the CPU, and
+    FSDP has no optimizer-only offload."""
+    kw = dict(method="full", n_gpus=2, micro_batch=1, seq_len=2048)
+    plain = train_estimate("meta-llama/Llama-3.1-8B", distribution="zero3", **kw)
+    params = train_estimate("meta-llama/Llama-3.1-8B", distribution="zero3", offload_params=True, **kw)
+    both = train_estimate("meta-llama/Llama-3.1-8B", distribution="zero3", offload_params=True,
+                          offload_optimizer=True, **kw)
+    p = plain.trainable_params
+    assert params.host_bytes == 2 * p // 2  # each process's bf16 half of the weights
+    assert plain.total_bytes - params.total_bytes == pytest.approx(params.host_bytes, rel=1e-3)
+    assert params.components["optimizer_states"] == plain.components["optimizer_states"]
+    assert both.total_bytes < params.total_bytes and both.host_bytes > params.host_bytes
+    fsdp = train_estimate("meta-llama/Llama-3.1-8B", distribution="fsdp", offload_params=True, **kw)
+    assert fsdp.components.get("optimizer_states", 0) == 0 and fsdp.host_bytes > 0
+    with pytest.raises(WorkloadError, match="offload_optimizer under fsdp needs offload_params too"):
+        train_estimate("meta-llama/Llama-3.1-8B", distribution="fsdp", offload_optimizer=True, **kw)

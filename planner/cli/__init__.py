@@ -190,18 +190,18 @@ def build_parser() -> argparse.ArgumentParser:
                    "32GiB)")
     f.add_argument("--context", type=positive, help="tokens per sequence: rank GPUs/quantizations that fit")
     f.add_argument("--max-context", type=positive, help=MAX_CONTEXT_HELP)
-    f.add_argument("--batch", type=positive, default=1)
+    f.add_argument("--batch", type=positive, help="concurrent sequences (default 1)")
     f.add_argument("--min-tokens-per-s", type=rate, help="only options at least this fast (per sequence)")
     f.add_argument("--top", type=positive, help="rows to show (default 15)")
-    f.add_argument("--unit", type=unit, default="GiB")
-    f.add_argument("--json", action="store_true")
+    f.add_argument("--unit", type=unit, default="GiB", help=f"one of {', '.join(UNIT_BYTES)} (default GiB)")
+    f.add_argument("--json", action="store_true", help="print the rows as JSON (bytes)")
     f.add_argument("--train", action="store_true", help="fine-tuning instead of inference: each method with and "
                    "without gradient checkpointing on the fewest GPUs (ZeRO-3 above one) that hold it; needs --gpu")
-    f.add_argument("--seq-len", type=positive, default=2048, help="--train: tokens per sequence (default 2048)")
-    f.add_argument("--micro-batch", type=positive, default=1, help="--train: sequences per step (default 1)")
+    f.add_argument("--seq-len", type=positive, help="--train: tokens per sequence (default 2048)")
+    f.add_argument("--micro-batch", type=positive, help="--train: sequences per step (default 1)")
     f.add_argument("--optimizer", choices=["adamw", "adamw_fused", "adamw_forloop", "adamw_8bit",
                                            "paged_adamw_8bit", "paged_adamw", "adafactor", "sgd"],
-                   default="adamw_fused", help="--train: the optimizer (default adamw_fused, the HF Trainer's)")
+                   help="--train: the optimizer (default adamw_fused, the HF Trainer's)")
     f.set_defaults(func=cmd_fit)
 
     t = sub.add_parser("table", help="total memory by quantization × context length")

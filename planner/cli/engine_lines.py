@@ -55,6 +55,9 @@ def engine_lines(e, unit: str) -> list[str]:
                    f"{format_bytes(d['blocksparse_mask_bytes'], unit)}"] if d.get("blocksparse_mask_bytes") else []),
                 f"  GPU KV cache size: {d['kv_tokens']:,} tokens ({d['kv_blocks']:,} blocks of {d['block_size']})",
                 f"  maximum concurrency for {d['max_model_len']:,} tokens per request: {d['max_concurrency']:.2f}x",
+                *([f"  max_model_len {d['max_model_len']:,} is longer than the context asked: vLLM must hold one "
+                   f"request of it to start; --max-model-len {e.workload.context} plans a server for this context"]
+                  if d["max_model_len"] > e.workload.context else []),
                 *([f"  NCCL's communicators: {format_bytes(d['nccl_bytes'], unit)} per GPU outside PyTorch's pool, "
                    + ("charged against the budget by this release" if d["nccl_charged"] else
                       "beside the budget (set up before vLLM's baseline from 0.11)")]

@@ -6,17 +6,23 @@ from ..units import format_bytes
 from .commands import _model, _no_gguf_note
 from .machine import gpu_label, has_speed, local_lines, resolve_sized_gpu
 
+_INFERENCE_ONLY = ("--context", "--max-context", "--batch", "--min-tokens-per-s", "--top")
+_TRAIN_ONLY = ("--seq-len", "--micro-batch", "--optimizer")
+
 
 def cmd_fit(a) -> str:
-    if a.train:
-        if a.max_context:
-            from ..errors import PlannerError
+    from ..errors import PlannerError
 
-            raise PlannerError("--max-context plans inference beyond a model's context; fit --train plans "
-                               "fine-tuning at the model's own")
+    mode, other = ("--train", _INFERENCE_ONLY) if a.train else ("inference (no --train)", _TRAIN_ONLY)
+    if given := [f for f in other if getattr(a, f[2:].replace("-", "_")) is not None]:
+        hint = ("fit --train sizes fine-tuning: --seq-len and --micro-batch set its sequences" if a.train
+                else "it sizes fine-tuning: add --train, or use --context and --batch for inference")
+        raise PlannerError(f"{given[0]} does not apply to fit {mode}; {hint}")
+    if a.train:
         from .train import cmd_fit_train
 
         return cmd_fit_train(a)
+    a.batch = 1 if a.batch is None else a.batch
     spec = _model(a)  # before pandas loads: an unknown model is reported at once
     gpu = resolve_sized_gpu(a)
     from ..fit import context_per_quant, explain, fit
@@ -47,16 +53,21 @@ def cmd_fit(a) -> str:
              min_tokens_per_s=a.min_tokens_per_s, **({"gpu_counts": [1]} if where else {}))
     if a.json:
         return df.to_json(orient="records", indent=2)
+    context = a.context or spec.max_context  # fit() plans the model's whole context where none is given
     if df.empty:
-        which = f"nothing on {gpu_label(gpu)} alone" if where else "no catalog GPU (up to 8 of a kind)"
+        which = (f"nothing on {gpu_label(gpu)} alone" if where else f"no count of {gpu_label(gpu)} up to 8" if a.gpu
+                 else "no catalog GPU (up to 8 of a kind)")
         return "\n".join(where + [f"{which} fits this configuration" + (
             f" at ≥ {a.min_tokens_per_s:g} tokens/s" if a.min_tokens_per_s else "")])
     from ..engines.vllm import VLLM_CURRENT, vllm_release, vllm_rules
     from ..fit import fit_refusals, not_on_apple
 
-    lines = [f"{a.model}: GPUs and formats that fit {a.context:,} tokens × batch {a.batch}; one GPU as the plain model "
-             "runs it (the whole prompt at once), GGUF formats over several by layers as llama.cpp splits them, the "
-             f"others tensor parallel as vLLM {VLLM_CURRENT} starts them at its defaults"] + where + [
+    lines = [f"{a.model}: GPUs and formats that fit {context:,} tokens"
+             + ("" if a.context else " (the model's whole context: --context sets another)")
+             + f" × batch {a.batch}; one GPU as the plain model runs it (the whole prompt at once), GGUF formats over "
+             "several by layers as llama.cpp splits them, the others tensor parallel as vLLM "
+             f"{VLLM_CURRENT} starts them with --max-model-len {context} (its other settings at their defaults)"
+             ] + where + [
                      "ranked by GPU count, then memory per GPU (a proxy for price), then bits per weight, then "
                      "speed; tok/s per sequence at the full context",
                      f"{'gpu':<18} {'n':>2} {'split':<6} {'quant':<8} {'kv':<5} {'per GPU':>12} {'tok/s':>13}  "

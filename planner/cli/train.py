@@ -140,6 +140,8 @@ def cmd_fit_train(a) -> str:
     gpu = resolve_sized_gpu(a)
     where = local_lines(gpu, a.unit)
     counts = [1] if where else GPU_COUNTS
+    a.micro_batch, a.seq_len = a.micro_batch or 1, a.seq_len or 2048  # the defaults --help names
+    a.optimizer = a.optimizer or "adamw_fused"
     rows = plans(a.model, gpu=gpu, micro_batch=a.micro_batch, seq_len=a.seq_len, optimizer=a.optimizer,
                  gpu_counts=counts)
     if a.json:

@@ -138,12 +138,16 @@ def _check_applies(s: TrainSetup, options: dict) -> None:
 
 def offload_refusal(method: str, distribution: str, *, offload_params: bool = False,
                     offload_optimizer: bool = False) -> str | None:
-    """Why this offloading cannot run under `distribution` (None: it can): offloading needs a sharded run, and ZeRO-3
-    does not offload a 4-bit base (FSDP does, PEFT's docs)."""
+    """Why this offloading cannot run under `distribution` (None: it can): offloading needs a sharded run, FSDP has no
+    optimizer-only offload, and ZeRO-3 does not offload a 4-bit base (FSDP does, PEFT's docs)."""
     if offload_params and distribution not in ("zero3", "fsdp"):
         return f"training offload_params needs distribution zero3 or fsdp, got {distribution!r}"
     if offload_optimizer and distribution in ("single", "ddp"):
         return f"training offload_optimizer needs a ZeRO stage or fsdp, got {distribution!r}"
+    if offload_optimizer and not offload_params and distribution == "fsdp":
+        return ("training offload_optimizer under fsdp needs offload_params too: FSDP offloads the parameters, their "
+                "gradients and the optimizer step together (CPUOffload(offload_params=True)), never the optimizer "
+                "alone")
     if method == "qlora" and distribution == "zero3" and offload_params:
         return "training offload_params: a 4-bit base is not offloaded by ZeRO-3; FSDP does"
     return None

@@ -122,8 +122,16 @@ def per_gpu(spec: ModelSpec, setup: TrainSetup, states: States) -> PerGPU:
     largest = largest_module_params(spec)
     gathered = 2 * half * largest
     frozen_share = frozen // n if setup.adapters else 0
-    if setup.offload_optimizer and setup.offload_params:  # every partition in CPU memory, a frozen base's too
+    # FSDP's CPUOffload(offload_params=True) moves the gradients with the parameters, so the optimizer steps on the
+    # CPU (torch.distributed.fsdp.CPUOffload's docstring): every partition in CPU memory, a frozen base's too; so
+    # does ZeRO-3 offloading both
+    if setup.offload_params and (setup.offload_optimizer or dist == "fsdp"):
         return PerGPU(0, 0, 0, 0, gathered, 0, frozen_share + (master + fp32_grads + opt + shard * p) // n)
+    if setup.offload_params:  # ZeRO-3 alone: its 16-bit partitions in CPU memory; the fp32 master, gradients and
+        # optimizer states stay on the GPU, where the step runs (stage3.py puts the fp32 partitions on the GPU unless
+        # offload_optimizer asks for the CPU)
+        return PerGPU(0, master // n, 0, _rest(master + fp32_grads + opt, n, master), gathered, 0,
+                      frozen_share + shard * p // n)
     if setup.offload_optimizer:
         return PerGPU(frozen_share + shard * p // n, 0, 0, 0, gathered, 0, (master + fp32_grads + opt) // n)
     return PerGPU(frozen_share + shard * p // n, master // n, 0,

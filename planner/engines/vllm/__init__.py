@@ -62,7 +62,7 @@ from .releases import (
     vllm_synchronous_loop,
     vllm_v0_reason,
 )
-from .scheduler import VLLM_ENTRYPOINTS, vllm_chunking, vllm_scheduler, vllm_scheduler_defaults
+from .scheduler import VLLM_ENTRYPOINTS, vllm_chunking, vllm_longest_request, vllm_scheduler, vllm_scheduler_defaults
 from .weights import (
     VLLM_MLA_MATERIALIZED,
     VLLM_MXFP4_BACKENDS,
@@ -344,9 +344,12 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                    f"leave no memory for KV blocks in the {gib(requested)} budget")
     elif blocks - (release >= VLLM_NULL_BLOCK_CHECK_SINCE) < per_request:
         held = " (one kept back as its null block)" if release >= VLLM_NULL_BLOCK_CHECK_SINCE else ""
+        longest = vllm_longest_request(hybrid.blocks_per_request if hybrid else (lambda n: ceil(n / block_size)),
+                                   blocks - (release >= VLLM_NULL_BLOCK_CHECK_SINCE), max_model_len)
+        hint = (f"; lower max_model_len (--max-model-len {longest:,} is the longest it starts with)"
+                if longest else "; no max_model_len fits")
         refusal = (f"vLLM would not start: one request of max_model_len {max_model_len:,} tokens needs "
-                   f"{per_request:,} KV blocks, the {gib(available)} left hold {blocks:,}{held}; lower "
-                   "max_model_len")
+                   f"{per_request:,} KV blocks, the {gib(available)} left hold {blocks:,}{held}{hint}")
     elif batch > concurrent:
         limit = "max_num_seqs" if concurrent == o["max_num_seqs"] else "the KV pool"
         refusal = (f"vLLM runs at most {concurrent:,} sequences of {context:,} tokens at once ({limit}); "

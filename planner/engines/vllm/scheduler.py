@@ -111,3 +111,18 @@ def vllm_chunking(spec, release: tuple[int, ...], options: dict, max_model_len: 
     traits = dict(multimodal=spec.vision is not None, sliding=spec.sliding_window is not None,
                   unchunked_v0=spec.mla is not None and (0, 7, 1) <= release < (0, 8, 0))
     return vllm_chunked_prefill(release, max_model_len=max_model_len, given=asked, **traits), traits
+
+
+def vllm_longest_request(blocks_per_request, blocks: int, upper: int) -> int:
+    """The longest max_model_len (≤ `upper`) whose one request fits in `blocks` KV blocks, 0 where none does:
+    what vLLM's refusal suggests ("Based on the available memory, the estimated maximum model length is N",
+    v1/core/kv_cache_utils.py estimate_max_model_len, a binary search of the same kind). `blocks_per_request` maps a
+    length to its blocks and grows with it."""
+    lo, hi = 0, upper
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if blocks_per_request(mid) <= blocks:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo

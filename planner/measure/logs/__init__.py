@@ -22,7 +22,7 @@ from .llamacpp import (
     quant_from_size,
     refuse_fork,
 )
-from .recognise import catalog_gpu, gpu_in_log, model_in_log, profile_for, shape_mismatch, version_in_log
+from .recognise import catalog_gpu, gpu_in_log, gpus_in_log, model_in_log, profile_for, shape_mismatch, version_in_log
 from .sglang import check_sglang
 from .vllm import check_vllm
 
@@ -90,7 +90,13 @@ def check_log(text: str, model=None, *, quant: str | None = None, gpu: str | Non
     if gpu is not None:
         from ...gpus import load_gpu
 
-        gpu_id, gpu_from = load_gpu(gpu).id, "given"
+        given = load_gpu(gpu).id
+        logged = {g: name for name, total, _ in gpus_in_log(text) if (g := catalog_gpu(name, total)) is not None}
+        if logged and given not in logged:  # a figure from another GPU's budget would be compared as if it were
+            g, name = next(iter(logged.items()))
+            raise PlannerError(f"gpu {gpu!r} is not the GPU the log ran on ({g}: {name!r}); leave it out, or give "
+                               "the log of a run on it")
+        gpu_id, gpu_from = given, "given"
     else:
         gpu_from = "log" if gpu_id else None
     found = {"model": f"{spec.name} ({model_from})"}
@@ -113,6 +119,8 @@ def check_log(text: str, model=None, *, quant: str | None = None, gpu: str | Non
     else:
         names = " ".join(n for n, _ in model_in_log(text)[1])
         result = check_vllm(text, spec, quant, gpu_id, model_names=names, version=engine_version)
+    if gpu is not None and engine == "vllm":
+        _check_room(result.rows, gpu)
     if gpu_name or gpu_id:
         found["gpu"] = (gpu_id or "not in the catalog") + (f" ({gpu_name})" if gpu_name and gpu_from == "log" else "")
         if n_gpus > 1:
@@ -121,6 +129,19 @@ def check_log(text: str, model=None, *, quant: str | None = None, gpu: str | Non
     result.settings = {**found, **result.settings}
     result.model = spec.name
     return result
+
+
+def _check_room(rows, gpu: str) -> None:
+    """A vLLM log whose weights and KV cache (GiB a GPU) outgrow the given GPU ran on another: refuse it rather than
+    compare its figures with a budget it never had."""
+    from ...gpus import load_gpu
+
+    logged = {row.figure: row.logged for row in rows if row.unit == "GiB"}
+    held = logged.get("model weights", 0) + logged.get("available KV cache memory", 0)
+    g = load_gpu(gpu)
+    if held * GIB > g.memory_bytes:
+        raise PlannerError(f"gpu {gpu!r}: the log's weights and KV cache take {held:.2f} GiB a GPU, more than "
+                           f"{g.id}'s {g.memory_bytes / GIB:.2f} GiB; the run was on a larger GPU: give that one")
 
 
 __all__ = ["GIB", "MIB", "LogCheck", "Row", "catalog_gpu", "check_log", "engine_of", "llamacpp_buffers",
