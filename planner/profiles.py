@@ -191,7 +191,10 @@ def load_model(model: str | Path | ModelSpec | dict) -> ModelSpec:
             from .hf_import import spec_from_config
 
             return spec_from_config(model, name=str(model.get("_name_or_path") or "custom"), source="dict")
-    if not isinstance(model, (str, Path)) or not str(model).strip():
+    if isinstance(model, (str, Path)) and not str(model).strip():
+        raise UnknownModelError(f"model is empty ({shown(model)}): give a bundled name (planner models lists them), a "
+                                "Hugging Face id or the path of a config.json")
+    if not isinstance(model, (str, Path)):
         raise UnknownModelError(f"model must be a name, a path or a ModelSpec, got {shown(model)}")
     key = str(model).strip()
     if len(key) > MAX_NAME:

@@ -267,6 +267,8 @@ def test_an_ollama_estimate_says_whose_figures_its_speed_is(capsys):
     _, out, _ = run(capsys, "estimate", "llama-3.1-8b", "--quant", "q4_k_m", "--engine", "llama.cpp", "--gpu",
                     "rtx-4090")
     assert "  (llama.cpp; efficiency entries:" in out
+    _, out, _ = run(capsys, "estimate", "llama-3.1-8b", "--quant", "q4_k_m", "--gpu", "rtx-4090")  # the plain model
+    assert "  (speed as llama.cpp runs this format; efficiency entries:" in out
 
 
 def test_suggestions_put_the_ids_a_name_begins_first(capsys):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
 from ..errors import PlannerError
@@ -297,13 +298,25 @@ def _unrecognized(parser: Parser, args, extra: list[str]) -> str:
             + (f" (planner {verb} --help lists its options)" if verb else ""))
 
 
+def _negatives_as_values(argv: list[str]) -> list[str]:
+    """'--context -5K' as '--context=-5K': argparse takes a token such as '-5K' for an option and says only "expected
+    one argument"; given as the option's value, the option's own check names it ("must be ≥ 1, got '-5K'")."""
+    out: list[str] = []
+    for tok in argv:
+        if re.fullmatch(r"-\d[\w.,]*", tok) and out and out[-1].startswith("--") and "=" not in out[-1]:
+            out[-1] = f"{out[-1]}={tok}"
+        else:
+            out.append(tok)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one verb. Exit codes: 0 done, 2 a user error (one line on stderr), 1 a bug in planner (one line; set
     PLANNER_DEBUG=1 for the traceback), 130 interrupted."""
     args = None
     try:
         parser = build_parser()
-        args, extra = parser.parse_known_args(argv)
+        args, extra = parser.parse_known_args(_negatives_as_values(sys.argv[1:] if argv is None else argv))
         if extra:
             raise PlannerError(_unrecognized(parser, args, extra))
         print(args.func(args))

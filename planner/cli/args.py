@@ -27,8 +27,12 @@ def parse_tokens(text: str) -> int:
     mult = {"k": 1024, "m": 1024**2}.get(s[-1:], 1)
     digits = s[:-1] if mult > 1 else s
     whole, _, frac = digits.partition(".")
+    if s.startswith("-") and len(s) > 1:
+        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {text!r}")
     if not (whole.isdigit() and (not frac or (frac.isdigit() and mult > 1))) or len(digits) > 30:
-        raise argparse.ArgumentTypeError(f"must be a whole number ≥ 1, got {text!r} (8K is 8,192, 1M 1,048,576)")
+        suffixed = bool(re.fullmatch(r"[\d.]+[a-z]+", s))  # 8G, 8kb: a suffix other than K and M
+        raise argparse.ArgumentTypeError(f"must be a whole number ≥ 1, got {text!r}"
+                                         + (" (K and M multiply: 8K is 8,192, 1M 1,048,576)" if suffixed else ""))
     scaled, scale = int(whole + frac) * mult, 10 ** len(frac)  # 8.5K: 85 × 1024 / 10
     if scaled % scale:
         raise argparse.ArgumentTypeError(f"must be a whole number of tokens, got {text!r} ({scaled / scale:,.1f})")

@@ -276,7 +276,9 @@ def _unmeasured_runtime(gpu) -> str | None:
 
 def _runs_on(engine: str | None, speed: str) -> str:
     """The engine whose figures a speed is: Ollama's are llama.cpp's, and say so."""
-    return f"{engine} on {speed}'s figures" if engine and engine != speed else speed
+    if engine is None:  # the plain model's memory; its speed as the engine users run the format in
+        return f"speed as {speed} runs this format"
+    return f"{engine} on {speed}'s figures" if engine != speed else speed
 
 
 def _band(p, what: str) -> str:

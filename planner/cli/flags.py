@@ -21,7 +21,8 @@ _OPTION_FLAGS = {"n_parallel": "--parallel", "v1_engine": "--vllm-engine", "enab
                  "enable_chunked_prefill": "--chunked-prefill", "op_offload": "--no-op-offload",
                  "mla_gguf": "--legacy-mla-gguf", "cuda_graph_memory_bytes": "--cuda-graph-memory",
                  "gpu_memory_bytes": "--gpu-memory", "host_memory_bytes": "--host-memory",
-                 "host_bandwidth_bytes_per_s": "--host-bandwidth"}
+                 "host_bandwidth_bytes_per_s": "--host-bandwidth", "lora_rank": "--rank", "lora_targets": "--targets",
+                 "gradient_accumulation": "--grad-accum", "n_gpus": "--gpus"}
 # Boolean options whose flag takes on/off (or is a switch): True/False in a message is not their value as typed
 _SWITCHES = {"enable_chunked_prefill", "enable_prefix_caching", "custom_all_reduce", "flash_attn", "fit"}
 _QUOTED = re.compile(r"'([a-z][a-z0-9_]*)'")

@@ -169,6 +169,8 @@ def cmd_check_log(a) -> str:
     from ..measure.logs import check_log
 
     path = Path(a.file)
+    if path.is_dir():
+        raise PlannerError(f"{a.file!r} is a directory: give the log file itself")
     if not path.is_file():
         raise PlannerError(f"log file {a.file!r} not found")
     if path.stat().st_size > 50 * 2**20:
@@ -178,8 +180,9 @@ def cmd_check_log(a) -> str:
     settings = ", ".join(f"{k} {v}" for k, v in r.settings.items() if v is not None)
     lines = [f"{r.model} — {r.engine} log ({settings})", f"  {'figure':<34} {'log':>12} {'planner':>12} {'error':>8}"]
     for row in r.rows:
-        planner = "—" if row.planner is None else f"{row.planner:,.2f}"
+        places = 0 if row.unit in ("tokens", "bytes", "blocks") else 2  # counts are whole
+        planner = "—" if row.planner is None else f"{row.planner:,.{places}f}"
         err = "" if row.error_pct is None else f"{row.error_pct:+.1f}%"
-        lines.append(f"  {row.figure:<34} {row.logged:>12,.2f} {planner:>12} {err:>8} {row.unit}"
+        lines.append(f"  {row.figure:<34} {row.logged:>12,.{places}f} {planner:>12} {err:>8} {row.unit}"
                      + (f"  ({row.note})" if row.note else ""))
     return "\n".join(lines)

@@ -110,10 +110,22 @@ def make_setup(**options) -> TrainSetup:
         err = e.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "setup"
         value = options.get(field)
-        raise WorkloadError(f"training {field} {shown(value)}: {err['msg'].removeprefix('Value error, ')}") from None
+        raise WorkloadError(f"training {field} {shown(value)}: {_bound_words(err)}") from None
     _check_combination(setup)
     _check_applies(setup, options)
     return setup
+
+
+_BOUNDS = {"less_than_equal": ("le", "must be at most"), "greater_than_equal": ("ge", "must be at least"),
+           "less_than": ("lt", "must be below"), "greater_than": ("gt", "must be above")}
+
+
+def _bound_words(err: dict) -> str:
+    """pydantic's error in planner's words: 'must be at most 65,536' for 'Input should be less than or equal to'."""
+    if (bound := _BOUNDS.get(err["type"])) is not None and bound[0] in err.get("ctx", {}):
+        limit = err["ctx"][bound[0]]
+        return f"{bound[1]} {limit:,}" if isinstance(limit, int) else f"{bound[1]} {limit:g}"
+    return err["msg"].removeprefix("Value error, ")
 
 
 LORA_OPTIONS = ("lora_rank", "lora_targets", "lora_dropout")
