@@ -570,3 +570,21 @@ def test_ollama_with_a_models_own_weights_names_the_library_tag(capsys):
                                              "rtx-3060")[1]
     assert "imported into Ollama" not in run(capsys, "estimate", "Qwen/Qwen3-8B", "--engine", "vllm", "--gpu",
                                              "rtx-3060")[1]
+
+
+def test_listing_verbs_and_check_log_print_json(capsys):
+    code, out, _ = run(capsys, "gpus", "--json")
+    gpus = {g["id"]: g for g in json.loads(out)}
+    # RTX 4090: 1,008 GB/s (NVIDIA's Ada Lovelace architecture whitepaper)
+    assert code == 0 and gpus["rtx-4090"]["memory_bandwidth_bytes_per_s"] == 1008e9
+    code, out, _ = run(capsys, "models", "--search", "phi-3 small", "--json")
+    rows = json.loads(out)
+    assert code == 0 and any(r["model"] == "microsoft/Phi-3-small-8k-instruct" and r["max_context"] == 8192
+                             for r in rows)
+    code, out, _ = run(capsys, "quants", "--json")
+    assert code == 0 and "q4_k_m" in {q["name"] for q in json.loads(out)["quants"]}
+    log = Path(__file__).parent / "fixtures" / "logs" / "ollama-llama3.1-70b-q4_0-6279.log"
+    code, out, _ = run(capsys, "check-log", str(log), "--json")
+    r = json.loads(out)
+    assert code == 0 and r["engine"] == "llama.cpp" and r["rows"][0]["unit"] == "MiB"
+    assert abs(r["rows"][0]["error_pct"]) < 0.1

@@ -79,9 +79,10 @@ def _gpus(setup: Setup) -> None:
     if note := not_on_apple(df):  # it begins with a format's name, as written
         st.caption(plain(f"{note}."))
     st.caption("Several GPUs split a GGUF format by layers, as llama.cpp does, and the others tensor parallel as "
-               "vLLM starts them at its defaults: its verdict, and per GPU what it holds to its memory budget "
-               "(weights, its profile run's peak, its CUDA-graph estimate, the KV blocks). Largest context: for one "
-               "GPU. Decode speed is a dash (—) where it does not fit.")
+               "vLLM starts them with max_model_len the context (its other settings at their defaults): its "
+               "verdict, and per GPU what it holds to its memory budget (weights, its profile run's peak, its "
+               "CUDA-graph estimate, the KV blocks). Largest context: for one GPU. Decode speed is a dash (—) where "
+               "it does not fit.")
 
 
 run({"model", "weights", "kv", "context", "batch"}, main)

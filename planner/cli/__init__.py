@@ -10,7 +10,8 @@ import sys
 from ..errors import PlannerError
 from ..units import UNIT_BYTES
 from .args import Parser, mm_counts, nonnegative_float, parse_tokens, positive, positives, rate, unit
-from .commands import cmd_estimate, cmd_gpus, cmd_models, cmd_quants, cmd_table
+from .catalog import cmd_gpus, cmd_models, cmd_quants
+from .commands import cmd_estimate, cmd_table
 from .fit import cmd_fit
 from .machine import add_parser as add_machine_parser
 from .train import add_parser as add_train_parser
@@ -266,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     cl.add_argument("--gpu", help="catalog GPU id, when the log names neither the GPU nor its total (vLLM)")
     cl.add_argument("--engine-version", help="the vLLM release (0.17.1) or llama.cpp build (b5000) that wrote the log, "
                     "when it does not print it")
+    cl.add_argument("--json", action="store_true", help="print the figures as JSON (in each row's unit)")
     cl.set_defaults(func=cmd_check_log)
 
     add_train_parser(sub)
@@ -276,10 +278,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "contains this text (case-insensitive; several words: all of them)")
     ms.add_argument("--types", action="store_true", help="list the config.json model_type values planner reads "
                     "(any Hugging Face model of one of them imports, bundled or not)")
+    ms.add_argument("--json", action="store_true", help="print the list as JSON")
     ms.set_defaults(func=cmd_models)
-    sub.add_parser("quants", help="list quantization formats").set_defaults(func=cmd_quants)
+    qs = sub.add_parser("quants", help="list quantization formats")
+    qs.add_argument("--json", action="store_true", help="print the list as JSON")
+    qs.set_defaults(func=cmd_quants)
     gp = sub.add_parser("gpus", help="list the GPU catalog")
-    gp.add_argument("--unit", type=unit, default="GiB")
+    gp.add_argument("--unit", type=unit, default="GiB", help=f"one of {', '.join(UNIT_BYTES)} (default GiB)")
+    gp.add_argument("--json", action="store_true", help="print the catalog as JSON (bytes, bytes/s, FLOP/s)")
     gp.set_defaults(func=cmd_gpus)
     return p
 

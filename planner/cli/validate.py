@@ -177,6 +177,13 @@ def cmd_check_log(a) -> str:
         raise PlannerError(f"{a.file}: {path.stat().st_size:,} bytes is more than the 50 MiB a startup log may have")
     r = check_log(path.read_text(encoding="utf-8", errors="replace"), a.model, quant=a.quant, gpu=a.gpu,
                   engine_version=a.engine_version)
+    if a.json:
+        import json
+
+        return json.dumps({"model": r.model, "engine": r.engine, "settings": r.settings,
+                           "rows": [{"figure": row.figure, "logged": row.logged, "planner": row.planner,
+                                     "unit": row.unit, "error_pct": row.error_pct, "line": row.line, "note": row.note}
+                                    for row in r.rows]}, indent=2, default=str)
     settings = ", ".join(f"{k} {v}" for k, v in r.settings.items() if v is not None)
     lines = [f"{r.model} — {r.engine} log ({settings})", f"  {'figure':<34} {'log':>12} {'planner':>12} {'error':>8}"]
     for row in r.rows:
