@@ -132,14 +132,22 @@ def _share(at_full: float, at_half: float, measured: float) -> float:
     return 1.0 if measured - fixed <= work else work / (measured - fixed)
 
 
+NVIDIA_CLASSES = ("hbm", "gddr")
+
+
 def coarser(k: tuple[str, str, str, str]) -> list[tuple[str, str, str, str]]:
     """The keys a run backs, in planner.efficiency.lookup's order: its own, any backend, any class, the engine's
-    group, and all of these with any family."""
+    group, and all of these with any family. Only NVIDIA's runs back an "any class" key: AMD's and Apple's classes have
+    their own entries and fall back to their vendor's other class first, and one AMD source in an "any" median would
+    speak for every NVIDIA class without an entry of its own (a Radeon W7900's int8 run set vLLM's int8 decode on
+    every GeForce card at 0.45 of its bandwidth)."""
     engine, backend, fam, cls = k
     keys = []
     for fa in (fam, ANY):
         for eng in (engine, SPEED_ENGINES[engine]):
-            keys += [(eng, backend if eng == engine else ANY, fa, cls), (eng, ANY, fa, cls), (eng, ANY, fa, ANY)]
+            keys += [(eng, backend if eng == engine else ANY, fa, cls), (eng, ANY, fa, cls)]
+            if cls in NVIDIA_CLASSES:  # "any GPU" is NVIDIA's: AMD and Apple have their own classes and fallbacks
+                keys.append((eng, ANY, fa, ANY))
     return list(dict.fromkeys(keys))
 
 

@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--batch", type=positive, default=1, help="concurrent sequences (default 1)")
     e.add_argument("--chunk", type=positive, help="chunked-prefill size in tokens (default: the whole prompt; GGUF "
                    "formats 512, llama.cpp's n_ubatch)")
-    e.add_argument("--attention", default="sdpa", choices=["sdpa", "eager"])
+    e.add_argument("--attention", default="sdpa", choices=["sdpa", "eager"],
+                   help="the plain model's attention: sdpa (default, no score matrix held) or eager (it holds each "
+                   "layer's scores)")
     e.add_argument("--logits", default="last", choices=["last", "all"], help="logits for the last or all positions")
     e.add_argument("--runtime", default="cuda", choices=["cuda", "none"], help="'none' leaves out CUDA overhead")
     e.add_argument("--no-cap-sliding", action="store_true", help="keep all tokens on sliding-window layers")
@@ -210,8 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("model")
     t.add_argument("--unit", type=unit, default="GiB",
                    help=f"one of {', '.join(UNIT_BYTES)} (default GiB: 2^30 bytes; GB: 10^9)")
-    t.add_argument("--batch", type=positive, default=1)
-    t.add_argument("--kv-dtype")
+    t.add_argument("--batch", type=positive, default=1, help="concurrent sequences (default 1)")
+    t.add_argument("--kv-dtype", help="KV-cache dtype (default: each format's own, as its engine caches)")
     t.add_argument("--quants", help="comma-separated formats (default bf16,q8_0,q6_k,q5_k_m,q4_k_m,q3_k_m,q2_k; "
                    "bf16,fp8,int8,int4 for a model llama.cpp cannot run; led by the checkpoint's own format where it "
                    "is published quantized: fp8-block for DeepSeek-R1, mxfp4 and mxfp4_moe for gpt-oss, the tag's "
@@ -228,13 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("model")
     v.add_argument("--mode", choices=["fake", "cpu", "cuda"], default="fake",
                    help="fake: full size, no memory used; cpu: a real run (small models); cuda: a real GPU run")
-    v.add_argument("--quant")
-    v.add_argument("--kv-dtype")
-    v.add_argument("--context", type=positive)
-    v.add_argument("--batch", type=positive, default=1)
-    v.add_argument("--attention", default="sdpa", choices=["sdpa", "eager"])
-    v.add_argument("--chunk", type=positive)
-    v.add_argument("--unit", type=unit, default="GiB")
+    v.add_argument("--quant", help="weights format (default bf16)")
+    v.add_argument("--kv-dtype", help="KV-cache dtype (default: the format's own)")
+    v.add_argument("--context", type=positive, help="tokens per sequence (default 4K)")
+    v.add_argument("--batch", type=positive, default=1, help="concurrent sequences (default 1)")
+    v.add_argument("--attention", default="sdpa", choices=["sdpa", "eager"], help="sdpa (default) or eager")
+    v.add_argument("--chunk", type=positive, help="chunked-prefill size in tokens (default: the whole prompt)")
+    v.add_argument("--unit", type=unit, default="GiB", help=f"one of {', '.join(UNIT_BYTES)} (default GiB)")
     v.add_argument("--json", action="store_true", help="print a list of records")
     v.add_argument("--record", help="append the record to this JSONL file (e.g. profiles/measurements/x.jsonl)")
     v.add_argument("--against", choices=["reference", "llama.cpp", "transformers"], default="reference",

@@ -16,7 +16,8 @@ LABELS = {"weights": "weights", "master_weights": "master weights", "gradients":
 def add_parser(sub) -> None:
     t = sub.add_parser("train", help="fine-tuning / training memory per GPU: full, LoRA, QLoRA")
     t.add_argument("model", help="Hugging Face id, short name, or path to a config.json / model folder")
-    t.add_argument("--method", choices=["full", "lora", "qlora"], default="full")
+    t.add_argument("--method", choices=["full", "lora", "qlora"], default="full",
+                   help="full fine-tuning (default), LoRA adapters on a 16-bit base, or QLoRA on a 4-bit one")
     t.add_argument("--rank", type=positive, help="LoRA rank r (default 16)")
     t.add_argument("--targets", help="LoRA modules, comma-separated: q_proj,v_proj,… or all-linear (default)")
     t.add_argument("--lora-dropout", type=float, help="dropout on the adapters' input (default 0)")
@@ -32,9 +33,11 @@ def add_parser(sub) -> None:
     t.add_argument("--micro-batch", type=positive, help="sequences per forward/backward (default 1)")
     t.add_argument("--seq-len", type=positive, help="tokens per sequence, e.g. 4096 or 4K (default 2048)")
     t.add_argument("--grad-accum", type=positive, help="micro-batches per optimizer step (default 1)")
-    t.add_argument("--attention", choices=["sdpa", "eager"])
+    t.add_argument("--attention", choices=["sdpa", "eager"],
+                   help="default: what transformers picks for the model (sdpa where it has it)")
     t.add_argument("--freeze-layers", type=int, help="full: keep the embeddings and the first N layers frozen")
-    t.add_argument("--distribution", choices=["single", "ddp", "zero1", "zero2", "zero3", "fsdp"])
+    t.add_argument("--distribution", choices=["single", "ddp", "zero1", "zero2", "zero3", "fsdp"],
+                   help="how --gpus share the run: ddp replicas, DeepSpeed ZeRO stages 1-3 or FSDP (default single)")
     t.add_argument("--gpus", type=positive, help="GPUs the distribution spans (default 1)")
     t.add_argument("--offload-optimizer", action="store_true", help="ZeRO/FSDP: optimizer states on the CPU")
     t.add_argument("--offload-params", action="store_true", help="ZeRO-3/FSDP: parameters on the CPU")
