@@ -11,7 +11,7 @@ from .errors import LayoutError, WorkloadError
 from .estimate import default_kv_dtype, estimate, resolve_workload
 from .gpus import GPU, list_gpus, load_gpu
 from .limits import MAX_BATCH, MAX_BYTES, MAX_CONTEXT, MAX_GPUS
-from .perf import apple_runs_format
+from .perf import apple_formats, apple_runs_format
 from .profiles import load_model, within_context
 from .quant.catalog import get_quant, is_gguf_weights
 from .sweep import published_format, sweep, table_quants
@@ -112,7 +112,7 @@ def context_per_quant(model, *, gpu: str | GPU, quants=None, batch: int = 1) -> 
     the GPU, and the speed there."""
     spec, g = load_model(model), load_gpu(gpu)
     rows = []
-    for q in (table_quants(spec) if quants is None else name_list("quants", quants)):
+    for q in (apple_formats(table_quants(spec), g) if quants is None else name_list("quants", quants)):
         ctx = max_context(spec, quant=q, gpu=g, batch=batch)
         e = estimate(spec, quant=q, context=max(ctx, 1), batch=batch, gpu=g)
         # none: the weights alone do not fit, or they do and the runtime's overhead beside them does not
@@ -201,6 +201,7 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
             items = name_list("gpus", gpus)  # catalog ids only
         gpus = [load_gpu(g) for g in items]  # a GPU of one's own (with_memory, custom_gpu) as it is
     # by default FIT_QUANTS, less the GGUF presets of a model no GGUF of which exists
+    defaulted = quants is None  # a default list names int4/int8: on an Apple GPU, MLX's own (apple_formats)
     if quants is None:  # and first the checkpoint's own format where it is published quantized (gpt-oss's mxfp4)
         quants = tuple(dict.fromkeys(published_format(spec) + runnable_quants(spec, FIT_QUANTS)))
     else:
@@ -214,7 +215,7 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
     context = spec.max_context if context is None else within_context("context", context, spec)
     for g in gpus:
         gpu = load_gpu(g)
-        for q in quants:
+        for q in (apple_formats(quants, gpu) if defaulted else quants):
             mode = "pp" if is_gguf_weights(q, spec) else "tp"
             if mode == "tp" and not vllm_runs_format(gpu, q):
                 continue  # vLLM would not start with this format on this GPU (fp8 on a V100)
@@ -260,18 +261,25 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
     # the splits the engine refuses, by format and GPU count (the first GPU's reason): fit_refusals() reads them
     df.attrs["refused"] = [dict(quant=q, n_gpus=n, reason=why) for (q, n), why in refused.items()]
     df.attrs["not_on_apple"] = sorted(no_apple_kernel)
+    df.attrs["gpus"] = {load_gpu(g).id: load_gpu(g) for g in gpus}  # a GPU of one's own has no catalog id to look up
     return df
+
+
+def fit_gpu(df: pd.DataFrame, gpu_id: str) -> GPU:
+    """The GPU a fit() row names: as fit() was given it (a catalog GPU with its memory changed, a custom one), else
+    from the catalog."""
+    return df.attrs.get("gpus", {}).get(gpu_id) or load_gpu(gpu_id)
 
 
 def not_on_apple(df: pd.DataFrame, *, beside_apple_rows: bool = False) -> str | None:
     """The formats a fit() table leaves out on Apple GPUs, where no runtime loads them, as one sentence; None where
     it left none out, or (beside_apple_rows: a ranking of every format) where the rows shown have no Apple GPU."""
     if not (missing := df.attrs.get("not_on_apple")) or (
-            beside_apple_rows and not any(load_gpu(g).vendor == "apple" for g in df["gpu"])):
+            beside_apple_rows and not any(fit_gpu(df, g).vendor == "apple" for g in df["gpu"])):
         return None
     return (f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not ranked on Apple GPUs: neither MLX nor "
-            "llama.cpp loads such checkpoints (MLX runs its own int4/int8, mxfp4, mxfp8 and nvfp4 formats, "
-            "mlx_lm.convert makes them from the 16-bit weights; llama.cpp runs GGUF)")
+            "llama.cpp loads such checkpoints (MLX runs its own formats, mlx-4bit, mlx-8bit and the like, and mxfp4, "
+            "mxfp8 and nvfp4, which mlx_lm.convert makes from the 16-bit weights; llama.cpp runs GGUF)")
 
 
 def fit_refusals(df: pd.DataFrame) -> list[str]:

@@ -346,6 +346,11 @@ def test_fit_and_train_size_a_catalog_gpu_and_empty_or_stray_flags_are_refused(c
     beyond the model, and --gpu-memory-type without a custom GPU are named, not ignored."""
     code, out, _ = run(capsys, "fit", "llama-3.1-8b", "--gpu", "m2-max", "--gpu-memory", "32GiB")
     assert code == 0 and out.startswith("llama-3.1-8b on m2-max-32gb: largest context per quantization")
+    code, out, err = run(capsys, "fit", "llama-3.1-70b", "--context", "8K", "--gpu", "m2-max", "--gpu-memory", "96GiB")
+    assert code == 0 and err == "" and "m2-max-96gb         1 —      mlx-4bit" in out
+    code, out, err = run(capsys, "fit", "llama-3.1-70b", "--context", "8K", "--gpu", "rtx-4090", "--gpu-memory",
+                         "48GiB")
+    assert code == 0 and err == "" and "rtx-4090-48gb       2 tensor" in out
     code, out, _ = run(capsys, "train", "llama-3.1-8b", "--method", "qlora", "--gpu", "m2-max", "--gpu-memory", "32GiB")
     assert code == 0 and "m2-max-32gb: fits in 21.33 GiB" in out
     for argv, said in ((["fit", "llama-3.1-8b", "--gpu-memory", "32GiB"], "--gpu-memory sizes the catalog GPU"),

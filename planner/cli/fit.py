@@ -107,12 +107,12 @@ def _fit_target_note(spec, df) -> list[str]:
 def _split_notes(rows) -> list[str]:
     """Under a fit table: what its tensor-parallel rows assume of their GPUs' link where a machine may differ
     (planner.perf.allreduce_note), each note once with the GPU counts it holds for."""
-    from ..gpus import load_gpu
+    from ..fit import fit_gpu
     from ..perf import allreduce_note
 
     notes: dict[str, list[str]] = {}
     for g, n in dict.fromkeys((r.gpu, r.n_gpus) for r in rows.itertuples() if r.n_gpus > 1 and r.split == "tensor"):
-        if note := allreduce_note(load_gpu(g), n):
+        if note := allreduce_note(fit_gpu(rows, g), n):
             notes.setdefault(note, []).append(f"{n} × {g}")
     return [f"  {', '.join(where)}: {note}" for note, where in notes.items()]
 

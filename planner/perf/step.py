@@ -66,7 +66,17 @@ def _own(name: str, value) -> float:
 # CUDA kernels (AWQ, GPTQ, EXL2, bitsandbytes, per-tensor or block fp8) have none on an Apple GPU: mlx_lm.convert
 # quantizes the 16-bit weights into its own formats instead.
 MLX_FORMATS = ("fp32", "fp16", "bf16", "mxfp4", "mxfp8", "nvfp4")
-MLX_FORMAT_PREFIXES = ("int4", "int8")
+MLX_FORMAT_PREFIXES = ("int4", "int8", "mlx-")
+# The format an Apple GPU runs where a list of formats for any GPU says int4 or int8: MLX's own (mlx_lm convert -q,
+# groups of 64, embeddings and output layer quantized), what mlx-community publishes
+APPLE_EQUIVALENT = {"int4": "mlx-4bit", "int8": "mlx-8bit"}
+
+
+def apple_formats(quants, gpu) -> tuple[str, ...]:
+    """`quants` as an Apple GPU runs them (APPLE_EQUIVALENT); on any other GPU as they are."""
+    if getattr(gpu, "vendor", None) != "apple":
+        return tuple(quants)
+    return tuple(dict.fromkeys(APPLE_EQUIVALENT.get(q, q) for q in quants))
 
 
 def apple_runs_format(quant: str, spec: ModelSpec | None = None) -> bool:
@@ -82,8 +92,8 @@ def default_engine(quant: str, spec: ModelSpec | None = None, gpu=None) -> Engin
     vLLM no longer runs), or on an Apple GPU (where vLLM has no Metal backend) in MLX."""
     if is_gguf_weights(quant, spec):
         return "llama.cpp"
-    if getattr(gpu, "vendor", None) == "apple":
-        return "mlx"
+    if getattr(gpu, "vendor", None) == "apple" or base_name(quant).startswith("mlx-"):
+        return "mlx"  # MLX's own formats run in MLX (its CUDA backend too), nothing else loads them
     from ..engines.vllm.releases import BITSANDBYTES_QUANTS, VLLM_REMOVED
 
     if base_name(quant) in BITSANDBYTES_QUANTS:

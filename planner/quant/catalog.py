@@ -4,6 +4,7 @@ Fixed formats live in profiles/quants/formats.yaml. Parametric families are pars
   gptq-<2|3|4|8>bit[-g<N>|-g-1]   AutoGPTQ packing: int32-packed weights, fp16 scales, packed zeros, int32 g_idx
   awq-<2|3|4|8>bit[-g<N>]          AutoAWQ GEMM packing: as GPTQ without g_idx
   exl2-<bpw>                       ExLlamaV2 at an average bits per weight; lm_head at EXL2_HEAD_BITS
+  mlx-<2|3|4|5|6|8>bit[-g<32|64|128>]  MLX's affine quantization (mlx_lm convert -q): every Linear and Embedding
 GGUF: every GGML type as `gguf-<type>` (all matrices in that type) and every llama.cpp preset by
 its llama-quantize name (q4_k_m, q8_0, iq4_xs, …), see planner/quant/gguf.py.
 """
@@ -82,7 +83,25 @@ def _exl2(bpw: float) -> QuantFormat:
         overrides={"output": Layout(bits=EXL2_HEAD_BITS)})
 
 
+# MLX quantizes every layer with a to_quantized method, Linear and Embedding (the output layer too), in groups of
+# 64 by default, with a scale and a bias per group in the weights' 16-bit dtype (mlx.nn.quantize's defaults,
+# group_size=64, bits=4; mlx.core.quantize: bits 2, 3, 4, 5, 6 or 8, group_size 32, 64 or 128). The MoE router is
+# left in 16 bits here: mlx_lm keeps some models' gates at 8 bits, and it is too small to matter either way.
+MLX_QUANTIZES: tuple[Category, ...] = (*LINEAR_IN_BLOCKS, "embedding", "output")
+
+
+def _mlx(bits: int, group: int) -> QuantFormat:
+    return QuantFormat(
+        name=f"mlx-{bits}bit" + ("" if group == 64 else f"-g{group}"),
+        description=f"MLX {bits}-bit (mlx_lm convert -q), groups of {group} with a 16-bit scale and bias each; "
+        "embeddings and the output layer quantized too",
+        source="https://github.com/ml-explore/mlx/blob/main/python/mlx/nn/layers/quantized.py",
+        layout=Layout(bits=bits, group="row", group_size=group, scale_bits=16, zero_bits=16),
+        quantizes=MLX_QUANTIZES)
+
+
 _GPTQ_AWQ = re.compile(r"^(gptq|awq)(?:-(\d+)bit|-int(\d+))?(?:-g(-?\d+))?$")
+_MLX = re.compile(r"^mlx-(\d+)bit(?:-g(\d+))?$")
 _EXL2 = re.compile(r"^exl2-(\d+(?:\.\d+)?)(?:bpw)?$")
 
 
@@ -95,6 +114,13 @@ def _parametric(key: str) -> QuantFormat | None:
         if group == 0 or group < -1:
             raise UnknownQuantError(f"quant {key!r}: group size must be positive or -1 (per row), got {group}")
         return _gptq_awq(m.group(1), bits, group)
+    if m := _MLX.match(key):
+        bits, group = int(m.group(1)), int(m.group(2) or 64)
+        if bits not in (2, 3, 4, 5, 6, 8):
+            raise UnknownQuantError(f"quant {key!r}: MLX bits must be 2, 3, 4, 5, 6 or 8, got {bits}")
+        if group not in (32, 64, 128):
+            raise UnknownQuantError(f"quant {key!r}: MLX group size must be 32, 64 or 128, got {group}")
+        return _mlx(bits, group)
     if m := _EXL2.match(key):
         bpw = float(m.group(1))
         if not 2.0 <= bpw <= 8.0:
@@ -109,7 +135,7 @@ def quant_names() -> list[str]:
 
     fixed = sorted({f.name for f in _fixed_formats().values()})
     examples = ["gptq", "awq", "gptq-4bit-g128", "gptq-8bit-g128", "gptq-3bit-g128", "gptq-2bit-g128",
-                "awq-4bit-g128", "exl2-4.65"]
+                "awq-4bit-g128", "exl2-4.65", "mlx-4bit", "mlx-8bit"]
     return list(dict.fromkeys(fixed + examples + gguf_format_names()))  # bf16 is a GGUF preset's name too
 
 
