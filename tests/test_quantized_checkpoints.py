@@ -115,3 +115,23 @@ def test_nvfp4_and_mxfp8_layouts():
     assert weights_breakdown(spec, "mxfp8")["attention"] == pytest.approx(matrices["attention"] / 2 * 8.25 / 8,
                                                                            rel=1e-4)
     assert linear > 6e9
+
+
+def test_an_mlx_checkpoint_reads_as_mlx_format(tmp_path):
+    """mlx_lm convert -q writes "quantization": {"group_size": 64, "bits": 4} into config.json, and the same under
+    quantization_config without a quant_method (mlx_lm utils.save_config): the weights are MLX's affine format. Its
+    modes other than affine, and mixed recipes that give modules their own bits, are refused by name."""
+    c = json.loads(open(TINY).read())
+    for q, name in (({"group_size": 64, "bits": 4}, "mlx-4bit"), ({"group_size": 32, "bits": 8}, "mlx-8bit-g32")):
+        (tmp_path / "config.json").write_text(json.dumps({**c, "quantization": q, "quantization_config": q}))
+        spec = load_model(tmp_path / "config.json")
+        assert spec.weights_dtype == name
+    (tmp_path / "config.json").write_text(json.dumps({**c, "quantization": {"group_size": 64, "bits": 4}}))
+    assert load_model(tmp_path / "config.json").weights_dtype == "mlx-4bit"
+    for q, why in (({"group_size": 32, "bits": 4, "mode": "mxfp4"}, "quantization.mode 'mxfp4'"),
+                   ({"group_size": 64, "bits": 4, "model.layers.0.mlp.down_proj": {"group_size": 64, "bits": 6}},
+                    "sets 'model.layers.0.mlp.down_proj' apart"),
+                   ({"group_size": 16, "bits": 4}, "groups of 32, 64 or 128")):
+        (tmp_path / "config.json").write_text(json.dumps({**c, "quantization": q}))
+        with pytest.raises(ConfigImportError, match=why):
+            load_model(tmp_path / "config.json")

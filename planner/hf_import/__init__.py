@@ -71,8 +71,9 @@ def _language_model(raw: Any, where: str) -> tuple[dict, str]:
         text.setdefault("torch_dtype", raw.get("torch_dtype"))
         if "tie_word_embeddings" in raw:  # Qwen3-VL's and Qwen3.5's configs say it at the top
             text.setdefault("tie_word_embeddings", raw["tie_word_embeddings"])
-        if raw.get("quantization_config") is not None:  # a quantized checkpoint says so at the top
-            text.setdefault("quantization_config", raw["quantization_config"])
+        for key in ("quantization_config", "quantization"):  # a quantized checkpoint says so at the top
+            if raw.get(key) is not None:
+                text.setdefault(key, raw[key])
         raw, model_type = text, WRAPPERS[model_type]
     if isinstance(model_type, str) and model_type in ALIASES:
         model_type = ALIASES[model_type]
@@ -223,6 +224,10 @@ def _activation(c: _Config) -> str:
 
 def _weights_dtype(c: _Config) -> str:
     q = c.raw.get("quantization_config")
+    if c.raw.get("quantization") is not None and (q is None or (isinstance(q, dict) and not q.get("quant_method"))):
+        from .quantized import mlx_quant  # mlx_lm writes "quantization" (and the same under quantization_config)
+
+        return mlx_quant(c.where, c.raw["quantization"])
     if q is not None:
         if not isinstance(q, dict):
             raise ConfigImportError(f"{c.where}: quantization_config must be an object, got {show_value(q)}")

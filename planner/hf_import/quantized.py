@@ -10,6 +10,9 @@ Keys read, per quant_method (transformers' quantizer configs, utils/quantization
                       one scheme), ignore
   fbgemm_fp8    modules_to_not_convert (whole modules, or one layer's: "model.layers.0.mlp")
   modelopt      quant_algo FP8 or NVFP4, exclude_modules
+MLX (mlx_lm convert -q) writes no quant_method but "quantization" (and the same under quantization_config):
+  group_size, bits, mode (affine, the default); a checkpoint whose modules were given bits of their own (mixed recipes)
+  is refused, naming one.
 Module names map to categories: lm_head → output, embed_tokens → embedding, *.mlp.gate / *router* → router,
 visual / vision_* / multi_modal_projector → vision, *attn* → attn, *mlp* → mlp (experts when the name says so);
 "model.layers.N.<module>" keeps that module of layer N only. A name planner cannot place is an error that says so.
@@ -164,3 +167,24 @@ def _compressed_tensors(where: str, q: dict) -> str:
 
 
 __all__ = ["checkpoint_quant", "kept_modules"]
+
+
+def mlx_quant(where: str, q: Any) -> str:
+    """The catalog name of an MLX checkpoint's "quantization": mlx-<bits>bit[-g<group_size>] (affine mode)."""
+    if not isinstance(q, dict):
+        raise ConfigImportError(f"{where}: quantization must be an object, got {show_value(q)}")
+    mode = q.get("mode", "affine")
+    if mode != "affine":
+        raise ConfigImportError(f"{where}: quantization.mode {show_value(mode)}: planner reads MLX's affine "
+                                "checkpoints; give --quant (mxfp4, mxfp8 or nvfp4) for an estimate of the others")
+    mixed = sorted(k for k, v in q.items() if k not in ("group_size", "bits", "mode"))
+    if mixed:
+        raise ConfigImportError(f"{where}: quantization sets {mixed[0]!r} apart ({show_value(q[mixed[0]])}): "
+                                "planner does not read MLX's mixed-precision recipes; give --quant (mlx-4bit, "
+                                "mlx-6bit, …) for the one precision to plan")
+    bits = check_count(where, "quantization.bits", q.get("bits"), 1, 8)
+    group = check_count(where, "quantization.group_size", q.get("group_size"), 1, 1024)
+    if bits not in (2, 3, 4, 5, 6, 8) or group not in (32, 64, 128):
+        raise ConfigImportError(f"{where}: quantization bits {bits} and group_size {group}: MLX quantizes in 2, 3, "
+                                "4, 5, 6 or 8 bits and groups of 32, 64 or 128")
+    return f"mlx-{bits}bit" + ("" if group == 64 else f"-g{group}")
