@@ -24,7 +24,8 @@ def parse_unit(unit: str) -> str:
     for canonical in UNIT_BYTES:
         if unit.lower() == canonical.lower():
             return canonical
-    raise PlannerError(f"unit {shown(unit)} is not one of {', '.join(UNIT_BYTES)}")
+    raise PlannerError(f"unit {shown(unit)} is not one of {', '.join(UNIT_BYTES)} (in any case: gib is GiB; GiB is "
+                       "2^30 bytes, GB 10^9)")
 
 
 def to_unit(n_bytes, unit: str):

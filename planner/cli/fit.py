@@ -37,7 +37,7 @@ def cmd_fit(a) -> str:
         if a.json:
             return df.to_json(orient="records", indent=2)
         lines = [f"{a.model} on {gpu_label(gpu)}: largest context per quantization (batch {a.batch}); the total and "
-                 "the decode speed at that context",
+                 "the decode speed per sequence at that context",
                  *local_lines(gpu, a.unit),
                  f"  {'quant':<10} {'max context':>12} {'total':>14} {'decode tok/s':>18}  limited by"]
         for r in df.itertuples():
