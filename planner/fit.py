@@ -201,7 +201,6 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
             items = name_list("gpus", gpus)  # catalog ids only
         gpus = [load_gpu(g) for g in items]  # a GPU of one's own (with_memory, custom_gpu) as it is
     # by default FIT_QUANTS, less the GGUF presets of a model no GGUF of which exists
-    defaulted = quants is None  # a default list names int4/int8: on an Apple GPU, MLX's own (apple_formats)
     if quants is None:  # and first the checkpoint's own format where it is published quantized (gpt-oss's mxfp4)
         quants = tuple(dict.fromkeys(published_format(spec) + runnable_quants(spec, FIT_QUANTS)))
     else:
@@ -215,7 +214,7 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
     context = spec.max_context if context is None else within_context("context", context, spec)
     for g in gpus:
         gpu = load_gpu(g)
-        for q in (apple_formats(quants, gpu) if defaulted else quants):
+        for q in apple_formats(quants, gpu):  # int4/int8 on an Apple GPU: MLX's own, the files people run there
             mode = "pp" if is_gguf_weights(q, spec) else "tp"
             if mode == "tp" and not vllm_runs_format(gpu, q):
                 continue  # vLLM would not start with this format on this GPU (fp8 on a V100)

@@ -215,7 +215,8 @@ def test_formats_made_for_cuda_kernels_are_on_paper_on_apple_gpus_and_not_ranked
     df = fit("meta-llama/Llama-3.1-8B", context=4096, gpus=["m4-max", "rtx-4090"], quants=["awq", "int4", "fp8"],
              only_fitting=False)
     apple = set(df[df["gpu"] == "m4-max"]["quant"])
-    assert apple == {"int4"} and {"awq-4bit-g128", "fp8"} <= set(df[df["gpu"] == "rtx-4090"]["quant"])
+    # int4 on an Apple GPU is MLX's own 4-bit, the file people run there
+    assert apple == {"mlx-4bit"} and {"awq-4bit-g128", "fp8"} <= set(df[df["gpu"] == "rtx-4090"]["quant"])
     assert not_on_apple(df).startswith("awq-4bit-g128, fp8 are not ranked on Apple GPUs")
     assert not_on_apple(fit("meta-llama/Llama-3.1-8B", context=4096, gpus=["rtx-4090"], quants=["awq"])) is None
 
@@ -224,7 +225,8 @@ def test_mlx_formats_quantize_every_linear_and_embedding_and_an_apple_fit_ranks_
     """MLX's affine quantization (mlx.nn.quantize: every Linear and Embedding layer, groups of 64 by default, a 16-bit
     scale and bias per group) stores bits + 32/group bits per weight on all but the norms: 4.5 for mlx-4bit, 8.5
     for mlx-8bit. A fit() on an Apple GPU ranks MLX's own formats where its default list says int4 and int8; a fit()
-    on a catalog GPU given another memory size names it as it was given, not as a catalog id."""
+    on a catalog GPU given another memory size names it as it was given, not as a catalog id. On an Apple GPU int4 and
+    int8 are MLX's own 4- and 8-bit, by default or asked for."""
     from planner.fit import fit
     from planner.gpus import with_memory
     from planner.profiles import load_model
@@ -240,6 +242,8 @@ def test_mlx_formats_quantize_every_linear_and_embedding_and_an_apple_fit_ranks_
     df = fit(spec, context=4096, gpus=["m4-max", "rtx-4090"], only_fitting=False)
     assert {"mlx-4bit", "mlx-8bit"} <= set(df[df["gpu"] == "m4-max"]["quant"])
     assert not {"int4", "int8"} & set(df[df["gpu"] == "m4-max"]["quant"])
+    asked = fit(spec, context=4096, gpus=["m4-max"], quants=["int8"], only_fitting=False)
+    assert list(asked["quant"]) == ["mlx-8bit"]
     assert {"int4", "int8"} <= set(df[df["gpu"] == "rtx-4090"]["quant"])
     big = fit("meta-llama/Llama-3.1-70B", context=8192, gpus=with_memory("rtx-4090", 48 * 2**30))
     assert set(big["gpu"]) == {"rtx-4090-48gb"} and (big["n_gpus"] == 2).any()

@@ -41,9 +41,9 @@ def _gpus(setup: Setup) -> None:
     usable = df["per_gpu_total_bytes"] + df["headroom_bytes"]
     df["verdict"] = [verdict_state(t, u, setup.reserve_pct, refused=not ok) for t, u, ok in zip(
         df["per_gpu_total_bytes"], usable, df["fits"], strict=True)]
-    df["max_context"] = [context_label(compute.max_context(spec, quant=quant, gpu=g, batch=setup.batch,
+    df["max_context"] = [context_label(compute.max_context(spec, quant=q, gpu=g, batch=setup.batch,
                                                            kv_dtype=setup.kv)) if n == 1 else "—"
-                         for g, n in zip(df["gpu"], df["n_gpus"], strict=True)]
+                         for g, n, q in zip(df["gpu"], df["n_gpus"], df["quant"], strict=True)]
     ok = df[(df["verdict"] != NO) & df["meets_target"]]
     rank = {"fits": 0, TIGHT: 1, NO: 2}
     df = df.assign(_r=df["verdict"].map(rank)).sort_values(["_r", "n_gpus"], kind="stable").drop(columns="_r")

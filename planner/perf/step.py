@@ -67,7 +67,7 @@ def _own(name: str, value) -> float:
 # quantizes the 16-bit weights into its own formats instead.
 MLX_FORMATS = ("fp32", "fp16", "bf16", "mxfp4", "mxfp8", "nvfp4")
 MLX_FORMAT_PREFIXES = ("int4", "int8", "mlx-")
-# The format an Apple GPU runs where a list of formats for any GPU says int4 or int8: MLX's own (mlx_lm convert -q,
+# The format an Apple GPU runs where fit() is asked for int4 or int8: MLX's own (mlx_lm convert -q,
 # groups of 64, embeddings and output layer quantized), what mlx-community publishes
 APPLE_EQUIVALENT = {"int4": "mlx-4bit", "int8": "mlx-8bit"}
 
