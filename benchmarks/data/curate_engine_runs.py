@@ -260,13 +260,13 @@ MLX_1029_ROWS = [  # prompt tokens, prompt tok/s, generated tokens, generation t
 def mlx() -> list[dict]:
     out = []
     for prompt, pp, gen, tg, total in MLX_1029_ROWS:
-        out.append(run(L31_70B, "int4-g64", "m3-max", 1, "mlx", "mlx-lm 0.20.4, mlx 0.21.1 (mlx_lm.generate)",
+        out.append(run(L31_70B, "mlx-4bit", "m3-max", 1, "mlx", "mlx-lm 0.20.4, mlx 0.21.1 (mlx_lm.generate)",
                        prompt=prompt, gen=gen, decode=tg, prefill=pp, source=MLX_1029,
                        note=f"'M3-Max 64GB' (64 GB M3 Max ships only with the 40-core GPU, 400 GB/s; catalog m3-max "
                             f"is the 128 GB part). Model 'Llama-3.3-70B-Instruct-4bit' (mlx-community; Llama-3.3-70B "
-                            f"has the Llama-3.1-70B architecture). MLX 4-bit = groups of 64 with fp16 scale and bias "
-                            f"(int4-g64 layout), but MLX also quantizes embeddings and lm_head, which int4-g64 keeps "
-                            f"16-bit. temp 0.0, top_p 0.9, seed 1000. Printed: prompt processing {pp} tok/s, token "
+                            f"has the Llama-3.1-70B architecture). MLX 4-bit = groups of 64 with fp16 scale and bias, "
+                            f"embeddings and lm_head quantized too (planner's mlx-4bit). temp 0.0, top_p 0.9, seed "
+                            f"1000. Printed: prompt processing {pp} tok/s, token "
                             f"generation {tg} tok/s, total execution time {total}."))
     out.append(run("meta-llama/Meta-Llama-3-70B", "bf16", "m2-ultra", 1, "mlx", "mlx-lm (PR #1069, wired memory)",
                    prompt=16, gen=100, decode=4.7, prefill=27.8,

@@ -243,11 +243,11 @@ def mlx_server() -> list[dict]:
           "gen/2 + 10 (ASSUMED).")
     mlx = "mlx-lm (direct MLX library, 'Direct MLX Library Performance' table), Dec 2025"
     return [
-        run(Q25_7B, "int4-g64", "m4-max", "mlx", mlx, src, "'7B-4bit' mlx-community/Qwen2.5-7B-Instruct-4bit (MLX "
+        run(Q25_7B, "mlx-4bit", "m4-max", "mlx", mlx, src, "'7B-4bit' mlx-community/Qwen2.5-7B-Instruct-4bit (MLX "
             "4-bit, group 64): 93.7 tok/s, 100 tokens, 1.07 s per run. " + hw, gen=100, decode=93.7, ctx=60),
-        run(Q25_14B, "int4-g64", "m4-max", "mlx", mlx, src, "'14B-4bit' Qwen2.5-14B-Instruct-4bit: 50.1 tok/s, 100 "
+        run(Q25_14B, "mlx-4bit", "m4-max", "mlx", mlx, src, "'14B-4bit' Qwen2.5-14B-Instruct-4bit: 50.1 tok/s, 100 "
             "tokens, 2.00 s per run. " + hw, gen=100, decode=50.1, ctx=60),
-        run(Q25_05B, "int4-g64", "m4-max", "mlx", mlx, src, "'0.5B-4bit' Qwen2.5-0.5B-Instruct-4bit: 384.7 tok/s, "
+        run(Q25_05B, "mlx-4bit", "m4-max", "mlx", mlx, src, "'0.5B-4bit' Qwen2.5-0.5B-Instruct-4bit: 384.7 tok/s, "
             "100 tokens, 0.26 s per run. " + hw, gen=100, decode=384.7, ctx=60),
         run(Q25_7B, "q4_k_m", "m4-max", "llama.cpp", "Ollama (llama.cpp backend, Metal), Dec 2025", src,
             "'Ollama Performance (llama.cpp)' table, '7B-4bit': 86.2 tok/s with Ollama model "
@@ -265,7 +265,7 @@ def vllm_mlx() -> list[dict]:
             "decode_context 128 (ASSUMED). TTFT printed but with an unknown prompt length.")
     cases = [(L32_1B, "Llama-3.2-1B-Instruct-4bit", 463.6, "49.2 ms"), (L32_3B, "Llama-3.2-3B-Instruct-4bit", 200.1,
              "81.4 ms"), (Q3_30B, "Qwen3-30B-A3B-4bit", 123.9, "126.9 ms")]
-    return [run(m, "int4-g64", "m4-max", "mlx", printed, src, f"'{ck}': Gen Speed {tps} tok/s, TTFT {t}. " + note,
+    return [run(m, "mlx-4bit", "m4-max", "mlx", printed, src, f"'{ck}': Gen Speed {tps} tok/s, TTFT {t}. " + note,
                 gen=256, decode=tps, ctx=128) for m, ck, tps, t in cases]
 
 
@@ -277,7 +277,7 @@ def nexveridian() -> list[dict]:
             "decode_context 128 (ASSUMED); no speculative decoding. Qwen 2.5 instruct checkpoints presumed.")
     out = []
     for model, size, mlx_tps, gguf_tps in [(Q25_7B, 7, 91, 70), (Q25_14B, 14, 52, 36), (Q25_32B, 32, 23, 18)]:
-        out.append(run(model, "int4-g64", "m4-max", "mlx", "LM Studio (MLX engine, 4-bit)", src,
+        out.append(run(model, "mlx-4bit", "m4-max", "mlx", "LM Studio (MLX engine, 4-bit)", src,
                        f"'{size} | {mlx_tps} | qwen 2.5 | MLX | 4': {mlx_tps} T/s (LM Studio MLX 4-bit, group 64 "
                        "default). " + note, decode=float(mlx_tps), ctx=128))
         out.append(run(model, "q4_k_m", "m4-max", "llama.cpp", "LM Studio (llama.cpp engine, Metal)", src,
