@@ -491,3 +491,14 @@ def test_speed_on_paper_is_said_in_the_dashboard():
     at = app(model="meta-llama/Llama-3.1-8B", quant="awq", gpu="v100-32gb")
     assert "vLLM does not run awq-4bit-g128 weights on NVIDIA Tesla V100" in caption(at) and "on paper" in caption(at)
     assert "on paper" not in caption(app(model="meta-llama/Llama-3.1-8B", quant="awq", gpu="rtx-4090"))
+
+
+def test_vllm_at_its_default_max_model_len_says_so_and_serves_the_context_in_one_click():
+    """With a context below the model's maximum, vLLM's max_model_len stays the model's (131,072 for Llama 3.1): a
+    4090 cannot hold one such request, and the page says why and offers the context as max_model_len, which fits."""
+    at = app(engine="vllm", model="meta-llama/Llama-3.1-8B", gpu="rtx-4090", context="8192")
+    assert "Does not fit" in at.error[0].value and "max_model_len 131,072" in at.error[0].value
+    assert any("longer than the 8,192-token context asked" in i.value for i in at.info)
+    at.button(key="use_context_len").click().run()
+    assert at.query_params["max_model_len"] == "8192" and not at.error
+    assert not any("longer than the" in i.value for i in at.info)

@@ -394,7 +394,7 @@ def test_vllm_refusing_its_default_max_model_len_names_the_longest_it_starts_wit
     code, out, _ = run(capsys, *argv)
     assert code == 0 and "max_model_len 131,072 is longer than the context asked" in out
     assert "does NOT fit: vLLM would not start" in out and "--max-model-len 8192 plans a server" in out
-    longest = int(out.split("lower max_model_len (--max-model-len ")[1].split()[0].replace(",", ""))
+    longest = int(out.split("lower max_model_len (")[1].split()[0].replace(",", ""))
     assert longest % 16 == 0 and 8192 < longest < 131072
     for n, fits in ((longest, True), (longest + 16, False)):
         code, out, _ = run(capsys, *argv, "--max-model-len", str(n))

@@ -214,6 +214,12 @@ def main(setup: Setup) -> None:
     if library := ollama_library_note(spec, setup.quant, setup.engine):
         st.warning(plain(f"{library[0][0].upper()}{library[0][1:]}: choose {library[2]} under Weights to plan "
                          "that file."))
+    if setup.engine == "vllm" and details.get("max_model_len", 0) > setup.context:
+        st.info(plain(f"vLLM's max_model_len is {details['max_model_len']:,} tokens (the model's maximum unless set), "
+                      f"longer than the {setup.context:,}-token context asked: vLLM must hold one request of it to "
+                      "start, and plans its concurrency by it."))
+        st.button(f"Serve this context: max_model_len {setup.context:,}", key="use_context_len", on_click=set_value,
+                  args=("max_model_len", setup.context))
     if origin := details.get("dequantized_from"):
         st.warning(plain(f"{origin} weights load as bf16 on this GPU: transformers dequantizes fp8 below compute "
                          "capability 8.9, and these figures are bf16's."))

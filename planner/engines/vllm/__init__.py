@@ -346,7 +346,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
         held = " (one kept back as its null block)" if release >= VLLM_NULL_BLOCK_CHECK_SINCE else ""
         longest = vllm_longest_request(hybrid.blocks_per_request if hybrid else (lambda n: ceil(n / block_size)),
                                    blocks - (release >= VLLM_NULL_BLOCK_CHECK_SINCE), max_model_len)
-        hint = (f"; lower max_model_len (--max-model-len {longest:,} is the longest it starts with)"
+        hint = (f"; lower max_model_len ({longest:,} tokens is the longest it starts with)"
                 if longest else "; no max_model_len fits")
         refusal = (f"vLLM would not start: one request of max_model_len {max_model_len:,} tokens needs "
                    f"{per_request:,} KV blocks, the {gib(available)} left hold {blocks:,}{held}{hint}")
