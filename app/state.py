@@ -88,7 +88,7 @@ def train_choices(field: str) -> list[str]:
 def quants() -> list[str]:
     from planner import quant_names
 
-    return list(dict.fromkeys(quant_names()))
+    return [q for q in dict.fromkeys(quant_names()) if q != "checkpoint"]  # the lists put the checkpoint's own first
 
 
 # --- parsing a link: link_values ------------------------------------------------------------------------

@@ -474,3 +474,12 @@ def test_which_gpu_takes_vllm_s_verdict_on_a_tensor_split():
     df = at.dataframe[0].value
     verdicts = {(n, s): v for n, s, v in zip(df["GPUs"], df["Split"], df["Verdict"], strict=True)}
     assert verdicts[(2, "tensor")].endswith("does not fit") and not verdicts[(4, "tensor")].endswith("does not fit")
+
+
+def test_compare_names_each_models_weights_and_an_fp32_checkpoint():
+    """With each model's own weights, the Compare table says which format each is planned in; gemma-2-9b's files are
+    fp32 (its config's torch_dtype), and the caption says so."""
+    at = app(page="views/compare.py", models=["meta-llama/Llama-3.1-8B", "google/gemma-2-9b"])
+    df = at.table[0].value
+    assert df.loc["google/gemma-2-9b"]["Weights"] == "fp32" and df.loc["meta-llama/Llama-3.1-8B"]["Weights"] == "bf16"
+    assert "gemma-2-9b" in caption(at) and "stored in fp32" in caption(at)

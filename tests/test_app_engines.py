@@ -165,6 +165,19 @@ def test_llama_cpp_offload_speed_reads_the_layers_in_cpu_ram():
     o = offload("meta-llama/Llama-3.1-70B", gpu="rtx-4090", gpu_layers=0, quant="q4_k_m", context=4096)
     assert metric(at, "decode, per request") == f"{o.decode_tokens_per_s:,.1f} tok/s"
     assert metric(at, "time to first token") == "—" and "In CPU RAM as well" in caption(at)
+    # the verdict says only part of the model is on the GPU, and why the time to first token is missing
+    verdict = "".join(x.value for x in [*at.success, *at.warning])
+    assert "Only part of the model is on the GPU" in verdict and "system RAM holds the other" in verdict
+    assert "part of the prompt runs on the CPU (weights in system RAM)" in caption(at)
+    assert metric(at, "weights on the GPU").endswith("GiB")
+
+
+def test_a_gpu_without_a_flops_figure_says_why_it_has_no_time_to_first_token():
+    at = app(model="Qwen/Qwen3-8B", quant="mlx-4bit", gpu="m3-max", context="32768")
+    assert metric(at, "time to first token") == "—" and metric(at, "decode, per request") != "—"
+    assert "unknown (no FLOP/s figure in this GPU's datasheet)." in caption(at)
+    # the analytic engine's speed line says whose figures they are
+    assert "(speed as mlx runs mlx-4bit; choose an engine in the sidebar for its own)" in caption(at)
 
 
 def test_ollama_from_the_engine_picker():

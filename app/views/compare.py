@@ -31,7 +31,9 @@ def _models(setup: Setup) -> None:
         _picker()
         return
 
-    rows, clipped = [], []
+    from planner.engines import fp32_checkpoint_note
+
+    rows, clipped, fp32 = [], [], []
     for name in chosen:
         spec = bundled_spec(name)
         context = min(setup.context, spec.max_context)
@@ -43,19 +45,22 @@ def _models(setup: Setup) -> None:
                     raise PlannerError("a multi-GPU plan needs a GPU from the list")
                 p = compute.plan(spec, gpu=setup.gpu, n_gpus=setup.n_gpus, quant=setup.quant, kv_dtype=setup.kv,
                                  context=context, batch=setup.batch, mode="tp" if setup.split == "tensor" else "pp")
-                parts, tps = dict(p.per_gpu), p.decode_tokens_per_s
+                parts, tps, quant = dict(p.per_gpu), p.decode_tokens_per_s, p.quant
             else:
                 e = compute.estimate(spec, quant=setup.quant, kv_dtype=setup.kv, context=context, batch=setup.batch,
                                      gpu=setup.gpu)
                 parts = dict(weights_bytes=e.weights_bytes, kv_cache_bytes=e.kv_cache_bytes,
                              activation_bytes=e.activation_bytes, overhead_bytes=e.overhead_bytes,
                              total_bytes=e.total_bytes)
-                tps = e.decode_tokens_per_s
+                tps, quant = e.decode_tokens_per_s, e.workload.quant
         except PlannerError as err:
             st.warning(plain(f"{name}: {message(err)}"))
             continue
         state = verdict_state(parts["total_bytes"], setup.usable_bytes, setup.reserve_pct)
-        rows.append(dict(model=name, params=params_label(spec.param_count), context=context_label(context), **parts,
+        if fp32_checkpoint_note(spec, setup.quant, None):
+            fp32.append(name.split("/")[-1])
+        rows.append(dict(model=name, params=params_label(spec.param_count), quant=quant,
+                         context=context_label(context), **parts,
                          verdict=f"{SYMBOLS[state]} {state}",
                          decode_tokens_per_s=None if state == NO or tps is None else round(tps, 1)))
     if not rows:
@@ -78,6 +83,10 @@ def _models(setup: Setup) -> None:
     notes = ["Decode speed is left empty where the model does not fit."]
     if clipped:
         notes.append(f"Shown at their maximum context: {', '.join(clipped)}.")
+    if fp32:
+        notes.append(f"{', '.join(fp32)}: {'its checkpoint is' if len(fp32) == 1 else 'their checkpoints are'} "
+                     "stored in fp32, and its own weights are planned as such, as transformers loads them; most "
+                     "runs load 16 bits (choose bf16 under Weights to compare that).")
     st.caption(plain(" ".join(notes)))
 
 

@@ -91,7 +91,8 @@ def _typical(setup: Setup, quant: str, split: tuple[float, float] = (0.0, 0.0), 
     served += (f" The first token includes {split:.3f} s that {engine}'s published runs of MoE models split over GPUs "
                "take beyond their compute, whatever the prompt (measured; its cause is not modelled)." if split else "")
     served += f" {link[0].upper()}{link[1:]}." if link else ""
-    return ("Typically " + " and ".join(parts) + f" ({runs}): the median error on published runs that did not "
+    whose = runs if setup.engine else f"speed as {engine} runs {quant}; choose an engine in the sidebar for its own"
+    return ("Typically " + " and ".join(parts) + f" ({whose}): the median error on published runs that did not "
             "calibrate planner; Accuracy lists them." + served if parts else served.strip())
 
 
@@ -126,7 +127,9 @@ def _one(setup: Setup, where: str):
                perf.serving_decode_tokens_per_s and (perf.output_tokens, perf.serving_decode_tokens_per_s,
                                                     perf.typical_error.get("serving")))
               if perf else (None, None, None, (0.0, 0.0), None, {}, None))
-    return parts, v, speeds, e.engine_details, (e.workload.quant, e.workload.kv_dtype)
+    from planner.engines import no_ttft_reason
+
+    return parts, v, speeds, {**e.engine_details, "no_ttft": no_ttft_reason(e)}, (e.workload.quant, e.workload.kv_dtype)
 
 
 def main(setup: Setup) -> None:
@@ -153,11 +156,16 @@ def main(setup: Setup) -> None:
     parts, v, (ttft, per_seq, throughput, split, link, entries, serving), details, (quant, kv) = (
         _plan(setup, where) if setup.n_gpus > 1 and setup.engine not in ("vllm", "sglang") else _one(setup, where))
 
-    labels = [("weights", "weights_bytes"), ("KV cache", "kv_cache_bytes"), ("activations", "activation_bytes"),
+    labels = [("weights" + (" on the GPU" if details.get("host_moved_bytes") else ""), "weights_bytes"),
+              ("KV cache", "kv_cache_bytes"), ("activations", "activation_bytes"),
               ("overhead", "overhead_bytes"), ("total" + (" per GPU" if setup.n_gpus > 1 else ""), "total_bytes")]
     for col, (label, key) in zip(st.columns(5), labels, strict=True):
         col.metric(label, format_bytes(parts[key], setup.unit))
-    {"fits": st.success, "tight": st.warning}.get(v.state, st.error)(plain(f"{v.symbol} {v.text}"))
+    moved = v.state != NO and details.get("host_moved_bytes")  # llama.cpp/Ollama with layers in system RAM
+    held = (f" Only part of the model is on the GPU: system RAM holds the other "
+            f"{format_bytes(details['host_total_bytes'], setup.unit)} (layers and their cache), which every decode "
+            "step reads at host-memory speed." if moved else "")
+    {"fits": st.success, "tight": st.warning}.get(v.state, st.error)(plain(f"{v.symbol} {v.text}{held}"))
     from planner.quant.catalog import is_gguf_weights
 
     if setup.engine is None and setup.batch > 1 and setup.gpu is not None and not setup.chunk and \
@@ -179,6 +187,8 @@ def main(setup: Setup) -> None:
         cols[0].metric("time to first token", seconds(ttft), help=f"a {setup.prompt:,}-token prompt{together}")
         cols[1].metric("decode, per request", f"{speed(per_seq)} tok/s", help="at the full context")
         cols[2].metric("throughput, all requests", f"{speed(throughput)} tok/s")
+        if ttft is None and details.get("no_ttft"):
+            st.caption(plain(f"Time to first token: {details['no_ttft']}."))
         if serving:
             out, one, serving_err = serving
             band = "" if serving_err is None else f" (typically ±{100 * serving_err:.0f} %)"

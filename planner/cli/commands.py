@@ -124,7 +124,7 @@ def cmd_estimate(a) -> str:
                      "none leaves it out)")
     if e.engine is None:  # GGUF weights of a model no GGUF of which exists: say what the figure is
         lines += _no_gguf_note(spec, [w.quant], " (--quant int4, for one)", what="these figures are")
-    from ..engines import fp32_checkpoint_note, ollama_library_note
+    from ..engines import fp32_checkpoint_note, no_ttft_reason, ollama_library_note
 
     if note := fp32_checkpoint_note(spec, a.quant, e.engine):
         lines.append(f"  ({note}: --quant bf16 plans that)")
@@ -157,9 +157,7 @@ def cmd_estimate(a) -> str:
                   f"  time to first token ({p.prompt_tokens:,}-token prompt"
                   + (f"s, all {w.batch:,} prefilled together" if w.batch > 1 else "") + "): "
                   + (f"{p.prefill_seconds:.3f} s{_band(p, 'ttft')}{_served(p)}" if p.prefill_seconds is not None
-                     else "not modelled: part of the prompt runs on the CPU (weights in system RAM)" if _offloaded(e)
-                     else "unknown (a custom GPU without --gpu-tflops-bf16)" if p.gpu == "custom"
-                     else "unknown (no FLOP/s figure in this GPU's datasheet)"),
+                     else no_ttft_reason(e)),
                   f"  decode: {p.decode_tokens_per_s:.1f} tokens/s per sequence{_band(p, 'decode')}, "
                   f"{p.throughput_tokens_per_s:.1f} tokens/s for the batch, at the full {w.context:,}-token context",
                   *([f"  serving {w.batch:,} requests at a time, {p.prompt_tokens:,} tokens in and "

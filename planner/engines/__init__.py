@@ -168,3 +168,16 @@ def check_engine_formats(spec: ModelSpec, engine: str, *, quant: str, kv_dtype: 
 __all__ = ["ENGINES", "ENGINE_KV_DTYPES", "NO_GGUF_QUANTS", "VLLM_SAMPLER_BYTES_PER_LOGIT", "EngineMemory",
            "check_engine_formats", "encoder_note", "has_gguf", "llamacpp_memory", "no_gguf_note", "ollama_memory",
            "runnable_quants", "sglang_memory", "transformers_memory", "vllm_memory"]
+
+
+def no_ttft_reason(e) -> str | None:
+    """Why an estimate that fits shows no time to first token (None where it shows one): a prompt that runs partly on
+    the CPU (llama.cpp or Ollama with layers in system RAM), or a GPU without a FLOP/s figure."""
+    p = e.performance
+    if p is None or not p.fits or p.prefill_seconds is not None:
+        return None
+    if e.engine in ("llama.cpp", "ollama") and e.engine_details.get("host_moved_bytes"):
+        return "not modelled: part of the prompt runs on the CPU (weights in system RAM)"
+    if p.gpu == "custom":
+        return "unknown (a custom GPU given without its bf16 FLOP/s)"
+    return "unknown (no FLOP/s figure in this GPU's datasheet)"
