@@ -41,10 +41,12 @@ def training_bar(components: dict[str, int], *, unit: str, budget_bytes: int | N
 
 def _stacked(fig: go.Figure, *, unit: str, budget_bytes: int | None, reserve_pct: float) -> go.Figure:
     if budget_bytes:
-        fig.add_vline(x=to_unit(budget_bytes, unit), line_dash="dash", annotation_text="usable")
+        label = dict(bgcolor="rgba(255, 255, 255, 0.85)")  # readable where a label falls on the bar
+        fig.add_vline(x=to_unit(budget_bytes, unit), line_dash="dash", annotation_text="usable", annotation=label)
         if reserve_pct:
             fig.add_vline(x=to_unit(budget_bytes * (1 - reserve_pct / 100), unit), line_dash="dot",
-                          line_color=COLOURS[TIGHT], annotation_text="reserve", annotation_position="bottom left")
+                          line_color=COLOURS[TIGHT], annotation_text="reserve", annotation_position="bottom left",
+                          annotation=label)
     fig.update_layout(barmode="stack", height=220, xaxis_title=unit, margin=_MARGIN,
                       legend=dict(orientation="h", y=-0.4))
     fig.update_yaxes(showticklabels=False)

@@ -59,6 +59,12 @@ def context_label(tokens: int) -> str:
     return f"{tokens:,}"
 
 
+def largest_label(tokens: int) -> str:
+    """A largest context as the number it is ('27,462', '131,072'; 'none' for 0): one form in a column of them,
+    where context_label would mix '128K' with '27,462'."""
+    return f"{tokens:,}" if tokens else "none"
+
+
 def gpu_label(name: str, memory_bytes: int, unit: str) -> str:
     """The catalog name, which carries the marketed memory ('NVIDIA GeForce RTX 4090 24GB'); where it does not,
     the memory in the chosen unit is added ('… · 24 GiB')."""

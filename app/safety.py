@@ -72,8 +72,23 @@ def message(exc: BaseException) -> str:
         what = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
         return public(f"{where}: {what}" if where else what)
     if isinstance(exc, PlannerError):
-        return public(exc)
+        return public(in_app_words(str(exc)))
     return f"unexpected error ({type(exc).__name__})"
+
+
+# The Python API's settings as the sidebar names them (a message's own pointer to a CLI flag is dropped)
+_APP_WORDS = ((re.compile(r" \(CLI [^)]*\)"), ""),
+              (re.compile(r"engine_version='([^']+)'"), r"release \1 (the engine's release in the sidebar)"),
+              (re.compile(r"engine_version older than"), "a release older than"),
+              (re.compile(r"engine='(\w[\w.]*)'"), r"the \1 engine"))
+
+
+def in_app_words(text: str) -> str:
+    """An error from the Python API in the dashboard's words: engine_version='0.23.0' as the release picker says it,
+    no "(CLI --flag)" pointers."""
+    for pattern, words in _APP_WORDS:
+        text = pattern.sub(words, text)
+    return text
 
 
 def clip(value: object, n: int = 60) -> str:

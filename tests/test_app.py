@@ -10,7 +10,7 @@ from tests.dashboard import APP, VIEWS, app, bugs_fail_the_tests, caption, gib, 
 
 # isort: split
 from hosting import local_paths_allowed
-from present import context_label, quant_groups, verdict
+from present import quant_groups, verdict
 
 from planner import estimate, load_gpu, quant_names, table
 
@@ -304,8 +304,7 @@ def test_which_gpu_side_by_side_with_the_largest_context():
     one = df[(df["GPUs"] == 1) & df["GPU"].str.contains("4090")].iloc[0]
     from planner import max_context
 
-    assert one["Largest context"] == context_label(max_context("meta-llama/Llama-3.1-8B", quant="q4_k_m",
-                                                               gpu="rtx-4090"))
+    assert one["Largest context"] == f'{max_context("meta-llama/Llama-3.1-8B", quant="q4_k_m", gpu="rtx-4090"):,}'
     # a GGUF format over several GPUs is split by layers, as llama.cpp splits it
     assert set(df.loc[df["GPUs"] > 1, "Split"]) <= {"layers"} and set(df.loc[df["GPUs"] == 1, "Split"]) == {"—"}
     # a row that does not fit shows a dash for its speed, one that fits its figure; the breakdown is in the display
@@ -403,9 +402,9 @@ def test_accuracy_view_shows_the_llama_cpp_records_by_component():
     at = app(page="views/accuracy.py")
     summary = at.table[0].value
     assert summary.loc[("llama.cpp", "model"), "Records"] == n
-    assert summary.loc[("llama.cpp", "kv"), "Worst |error| (%)"] == 0
+    assert summary.loc[("llama.cpp", "kv"), "Worst |error| (%)"] == "0.00"
     worst = max(abs(json.loads(line)["error_pct"]["compute_bytes"]) for line in path.read_text().splitlines())
-    assert summary.loc[("llama.cpp", "compute"), "Worst |error| (%)"] == round(worst, 2)
+    assert summary.loc[("llama.cpp", "compute"), "Worst |error| (%)"] == f"{worst:.2f}"
     # the batch model's check: every published run at a fixed concurrency, with planner's plain step and stream
     import sys
 
@@ -483,3 +482,17 @@ def test_compare_names_each_models_weights_and_an_fp32_checkpoint():
     df = at.table[0].value
     assert df.loc["google/gemma-2-9b"]["Weights"] == "fp32" and df.loc["meta-llama/Llama-3.1-8B"]["Weights"] == "bf16"
     assert "gemma-2-9b" in caption(at) and "stored in fp32" in caption(at)
+
+
+def test_a_setup_that_does_not_fit_offers_the_largest_context_that_does():
+    """Llama-3.1-8B in bf16 at 128K does not fit a 4090; the page offers the largest context that fits in one click,
+    and then it fits. The 70B's bf16 weights alone do not: the page says not even one token fits."""
+    from planner import max_context
+
+    at = app(model="meta-llama/Llama-3.1-8B", quant="bf16", gpu="rtx-4090", context="131072")
+    assert "Does not fit" in at.error[0].value
+    largest = max_context("meta-llama/Llama-3.1-8B", quant="bf16", gpu="rtx-4090")
+    at.button(key="use_fitting").click().run()
+    assert at.query_params["context"] == str(largest) and not at.error
+    at = app(model="meta-llama/Llama-3.1-70B", quant="bf16", gpu="rtx-4090")
+    assert "Not even one token fits in this format" in caption(at)

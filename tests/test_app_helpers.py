@@ -76,3 +76,12 @@ def test_model_card_is_derived_from_the_spec():
     assert attention_structure(load_model("microsoft/Phi-3-small-8k-instruct")).startswith("GQA 4:1, 16/32 layers")
     assert attention_structure(load_model("gemma-2-9b")).startswith("GQA 2:1, 21/42 layers sliding window 4,096")
     assert model_card(load_model("mixtral-8x7b"))["architecture"] == "MoE: 2 of 8 experts"
+
+
+def test_api_errors_read_in_the_dashboards_words():
+    from safety import in_app_words
+
+    assert in_app_words("quant 'q4_k_m' needs engine_version older than 0.24.0 (CLI --engine-version)") == (
+        "quant 'q4_k_m' needs a release older than 0.24.0")
+    assert in_app_words("engine_version='0.9.2' (CLI --engine-version 0.9.2) plans it, or engine='sglang'") == (
+        "release 0.9.2 (the engine's release in the sidebar) plans it, or the sglang engine")

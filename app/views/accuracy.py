@@ -90,8 +90,10 @@ def main(setup: Setup) -> None:
     if len(mem):
         summary = mem.groupby(["engine", "what"], sort=False)["error_pct"].agg(
             records="size", median=lambda e: e.abs().median(), worst=lambda e: e.abs().max())
-        st.table(summary.round(2).rename(columns={"records": "Records", "median": "Median |error| (%)",
-                                                  "worst": "Worst |error| (%)"}))
+        shown = summary.assign(median=summary["median"].map("{:.2f}".format),
+                               worst=summary["worst"].map("{:.2f}".format))  # st.table prints floats to 4 places
+        st.table(shown.rename(columns={"records": "Records", "median": "Median |error| (%)",
+                                       "worst": "Worst |error| (%)"}))
         st.caption("llama.cpp: llama-cpp-python loading a sparse GGUF of each architecture on the CPU "
                    "(scripts/measure_llamacpp.py); model, KV and output buffers are compared at the log's 0.01 MiB, "
                    "the compute buffer is ggml's allocator replayed on llama.cpp's graph; "

@@ -45,6 +45,19 @@ def _chunk(setup: Setup) -> dict:
     return {"chunk": setup.chunk} if setup.chunk and setup.engine is None else {}
 
 
+def _what_fits(setup: Setup) -> None:
+    """Beside a "does not fit": the largest context that fits in this format (one click to use it), or that not even
+    one token does."""
+    largest = compute.max_context(setup.spec, quant=setup.quant, gpu=setup.gpu, batch=setup.batch,
+                                  kv_dtype=setup.kv, **_chunk(setup))
+    if largest:
+        st.button(f"Use {largest:,} tokens, the largest context that fits", key="use_fitting", on_click=set_value,
+                  args=("context", largest))
+    else:
+        st.caption("Not even one token fits in this format on this GPU: Quantization × context shows each format's "
+                   "total, Which GPU the GPUs that hold it.")
+
+
 def _typical(setup: Setup, quant: str, split: tuple[float, float] = (0.0, 0.0), link: str | None = None,
              v0: tuple[str, str] | None = None) -> str:
     """How far such figures land from published runs that did not calibrate planner (the check half); split: the
@@ -166,6 +179,8 @@ def main(setup: Setup) -> None:
             f"{format_bytes(details['host_total_bytes'], setup.unit)} (layers and their cache), which every decode "
             "step reads at host-memory speed." if moved else "")
     {"fits": st.success, "tight": st.warning}.get(v.state, st.error)(plain(f"{v.symbol} {v.text}{held}"))
+    if v.state == NO and setup.engine is None and setup.gpu is not None and setup.n_gpus == 1:
+        _what_fits(setup)
     from planner.quant.catalog import is_gguf_weights
 
     if setup.engine is None and setup.batch > 1 and setup.gpu is not None and not setup.chunk and \

@@ -61,10 +61,12 @@ def _numbers(setup: Setup, opts: dict, n_gpus: int) -> None:
                          "measurement (torchtitan's Llama-3.1-8B reaches 38-41 % on H100s with torch.compile; eager "
                          "Hugging Face training is often lower). Read it as an order of magnitude."))
 
-    parts = ft.components(e)
+    parts = {k: v for k, v in ft.components(e).items() if v}  # what the peak's moment does not hold is left out
     left, right = st.columns(2)
     left.table({"component": [*parts, "total"],
                 unit: [f"{to_unit(x, unit):,.2f}" for x in [*parts.values(), e.total_bytes]]})
+    left.caption(plain(f"What is allocated at the peak, the {e.peak_phase} moment; what is not held then (gradients "
+                       "before backward, say) is left out."))
     right.table(ft.phase_rows(e, unit))
     right.caption("Each moment without the overhead; the components are those of the peak.")
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 from controls import Setup, model_context, run
-from present import context_label
+from present import context_label, largest_label
 from safety import plain
 
 from planner.sweep import table_contexts
@@ -44,7 +44,7 @@ def _limits(setup: Setup, quants: list[str]) -> None:
     for q in quants:
         largest = compute.max_context(setup.spec, quant=q, batch=setup.batch, kv_dtype=setup.kv, **memory)
         most = compute.max_batch(setup.spec, quant=q, context=context, kv_dtype=setup.kv, **memory)
-        rows[q] = {f"largest context ({setup.batch:,} request(s))": context_label(largest) if largest else "none",
+        rows[q] = {f"largest context ({setup.batch:,} request(s))": largest_label(largest),
                    f"most concurrent requests ({context_label(context)} tokens each)": f"{most:,}"}
     st.table(pd.DataFrame.from_dict(rows, orient="index").rename_axis("weights"))
 

@@ -5,7 +5,7 @@ import compute
 import pandas as pd
 import streamlit as st
 from controls import Setup, run
-from present import context_label, fit_table, verdict_state
+from present import context_label, fit_table, largest_label, verdict_state
 from safety import fragment, plain
 from state import STATE, quant_group_map, sync_url, widget
 
@@ -47,7 +47,7 @@ def _table(setup: Setup) -> None:
     st.caption(plain(f"Total memory ({setup.unit}) per weights format and context, {setup.batch:,} request(s), "
                      f"against {setup.gpu_text} ({usable}): "
                      f"✓ fits, ≈ tight (less than {setup.reserve_pct:g} % free), ✗ does not fit."))
-    st.table(fit_table(values, states, first={"largest context": [context_label(c) if c else "none"
+    st.table(fit_table(values, states, first={"largest context": [largest_label(c)
                                                                    for c in largest]}))
     from planner.engines import no_gguf_note
 

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 from controls import Setup, model_context, run
 from models import gpu_spec
-from present import NO, SYMBOLS, TIGHT, columns, context_label, gpu_label, verdict_state
+from present import NO, SYMBOLS, TIGHT, columns, gpu_label, largest_label, verdict_state
 from safety import fragment, plain
 from state import gpus, sync_url, widget
 
@@ -28,7 +28,7 @@ def _gpus(setup: Setup) -> None:
     picked = widget("multiselect", "gpus", "GPUs to compare (empty: all)", where=top[0], options=gpus(),
                     format_func=lambda g: gpu_label(gpu_spec(g).name, gpu_spec(g).memory_marketed_bytes, setup.unit))
     target = widget("number_input", "target", "Minimum tok/s per request", where=top[1], min_value=0.0,
-                    max_value=1e6, step=5.0)
+                    max_value=1e6, step=5.0, format="%.1f")
 
     quant = setup.quant or spec.weights_dtype
     df = compute.fit(spec, context=model_context(setup), batch=setup.batch, quants=[quant],
@@ -41,7 +41,7 @@ def _gpus(setup: Setup) -> None:
     usable = df["per_gpu_total_bytes"] + df["headroom_bytes"]
     df["verdict"] = [verdict_state(t, u, setup.reserve_pct, refused=not ok) for t, u, ok in zip(
         df["per_gpu_total_bytes"], usable, df["fits"], strict=True)]
-    df["max_context"] = [context_label(compute.max_context(spec, quant=q, gpu=g, batch=setup.batch,
+    df["max_context"] = [largest_label(compute.max_context(spec, quant=q, gpu=g, batch=setup.batch,
                                                            kv_dtype=setup.kv)) if n == 1 else "—"
                          for g, n, q in zip(df["gpu"], df["n_gpus"], df["quant"], strict=True)]
     ok = df[(df["verdict"] != NO) & df["meets_target"]]
@@ -68,7 +68,7 @@ def _gpus(setup: Setup) -> None:
     })
     named = shown.rename(columns=columns(shown.columns, setup.unit))
     st.dataframe(named, key="gpus", hide_index=True, column_config={
-        "GPU": st.column_config.TextColumn(width="medium"),
+        "GPU": st.column_config.TextColumn(width="large"),
         "Per GPU, by component": st.column_config.TextColumn(width="large")})
     from planner.engines import no_gguf_note
 
@@ -82,7 +82,8 @@ def _gpus(setup: Setup) -> None:
                "vLLM starts them with max_model_len the context (its other settings at their defaults): its "
                "verdict, and per GPU what it holds to its memory budget (weights, its profile run's peak, its "
                "CUDA-graph estimate, the KV blocks). Largest context: for one GPU. Decode speed is a dash (—) where "
-               "it does not fit.")
+               "it does not fit. Rows: those that fit first, then the tight ones, then the rest; within each, fewer "
+               "GPUs first, then less memory per GPU (a proxy for price).")
 
 
 run({"model", "weights", "kv", "context", "batch"}, main)
