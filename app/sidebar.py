@@ -53,7 +53,9 @@ def draw() -> None:
         _engine_controls(state, spec)
     display = st.sidebar.expander("Display")
     widget("selectbox", "unit", "Unit", where=display, options=["GiB", "GB"],
-           format_func=lambda u: {"GiB": "GiB (2³⁰ bytes)", "GB": "GB (10⁹ bytes)"}[u])
+           format_func=lambda u: {"GiB": "GiB (2³⁰ bytes)", "GB": "GB (10⁹ bytes)"}[u],
+           help="GPU makers' '24GB' means about 24 GiB: an RTX 4090 24GB holds 25.77 GB, so in GB its usable "
+           "memory reads above the name.")
     widget("number_input", "reserve", "Reserve (% of usable memory): less free is 'tight'", where=display,
            min_value=0.0, max_value=50.0, step=1.0)
 

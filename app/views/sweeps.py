@@ -47,6 +47,10 @@ def _limits(setup: Setup, quants: list[str]) -> None:
         rows[q] = {f"largest context ({setup.batch:,} request(s))": largest_label(largest),
                    f"most concurrent requests ({context_label(context)} tokens each)": f"{most:,}"}
     st.table(pd.DataFrame.from_dict(rows, orient="index").rename_axis("weights"))
+    st.caption("As the plain model runs them: GGUF formats prefill in llama.cpp's 512-token ubatches, the others the "
+               "whole prompt at once (one generate() call), whose activations grow with the prompt, so a 4-bit GPU "
+               "format can reach a shorter context than a GGUF of the same size. A serving engine prefills in "
+               "chunks: pick one under Engine on the Estimate page, or set a prefill chunk in its sidebar.")
 
 
 def main(setup: Setup) -> None:
