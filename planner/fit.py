@@ -111,8 +111,11 @@ def context_per_quant(model, *, gpu: str | GPU, quants=None, batch: int = 1) -> 
     """For each quantization (None: the table's default rows, sweep.table_quants): the largest context that fits
     the GPU, and the speed there."""
     spec, g = load_model(model), load_gpu(gpu)
-    rows = []
+    rows, left_out = [], []
     for q in (apple_formats(table_quants(spec), g) if quants is None else name_list("quants", quants)):
+        if g.vendor == "apple" and quants is None and not apple_runs_format(q, spec):
+            left_out.append(get_quant(q).name)  # no runtime on an Apple GPU loads it (fp8 for a model without GGUF)
+            continue
         ctx = max_context(spec, quant=q, gpu=g, batch=batch)
         e = estimate(spec, quant=q, context=max(ctx, 1), batch=batch, gpu=g)
         # none: the weights alone do not fit, or they do and the runtime's overhead beside them does not
@@ -123,7 +126,9 @@ def context_per_quant(model, *, gpu: str | GPU, quants=None, batch: int = 1) -> 
                          decode_typical_error=e.performance.typical_error.get("decode") if ctx else None,
                          limited_by=none if not ctx else "max_position_embeddings" if ctx == spec.max_context
                          else "memory"))
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    df.attrs["not_on_apple"] = left_out  # not_on_apple(df) says which
+    return df
 
 
 def explain(per_gpu: dict, unit: str = "GiB") -> str:

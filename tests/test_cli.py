@@ -377,6 +377,13 @@ def test_a_fit_close_to_the_limit_is_called_tight_and_a_near_miss_says_by_how_mu
     assert "tight" not in out
 
 
+def test_fit_on_an_apple_gpu_lists_the_formats_mlx_runs(capsys):
+    code, out, _ = run(capsys, "fit", "microsoft/Phi-3-small-8k-instruct", "--gpu", "m3-max")
+    rows = [line.split()[0] for line in out.splitlines()[2:] if not line.startswith("note:")]
+    assert code == 0 and rows == ["bf16", "mlx-8bit", "mlx-4bit"]
+    assert "note: fp8 is not ranked on Apple GPUs" in out
+
+
 def test_fit_without_a_context_plans_the_models_whole_context_and_says_so(capsys):
     for extra in ([], ["--batch", "4"]):
         code, out, err = run(capsys, "fit", "llama-3.1-8b", "--top", "3", *extra)

@@ -47,7 +47,11 @@ def cmd_fit(a) -> str:
             lines.append(f"  {r.quant:<10} {r.max_context:>12,} {total:>14} {speed:>18}  "
                          + (r.limited_by if r.max_context else "weights alone do not fit" if r.limited_by == "weights"
                             else "the weights fit, not with the runtime's overhead beside them"))
-        return "\n".join(lines + _fit_target_note(spec, df) + _no_gguf_note(spec, df["quant"], "", defaulted=True))
+        from ..fit import not_on_apple
+
+        apple = [f"note: {line}" for line in [not_on_apple(df)] if line]
+        return "\n".join(lines + _fit_target_note(spec, df) + apple
+                         + _no_gguf_note(spec, df["quant"], "", defaulted=True))
     where = local_lines(gpu, a.unit)  # a local GPU is one GPU: no tensor-parallel counts of it
     df = fit(spec, context=a.context, batch=a.batch, gpus=gpu if a.gpu else None,
              min_tokens_per_s=a.min_tokens_per_s, **({"gpu_counts": [1]} if where else {}))
