@@ -749,3 +749,11 @@ def test_vllm_refuses_the_scheduler_settings_vllm_refuses():
     assert mla.engine_details["max_num_batched_tokens"] == 65536 and not mla.engine_details["enable_chunked_prefill"]
     with pytest.raises(WorkloadError, match="enable_chunked_prefill must be True, False or None, got 'yes'"):
         estimate(llama, enable_chunked_prefill="yes", **kw)
+
+
+def test_a_misspelt_engine_option_is_named_with_the_one_meant():
+    with pytest.raises(WorkloadError, match=r"has no option 'max_model_lenn' \(did you mean max_model_len\?\); it "
+                                            r"takes .*engine_version.*max_model_len"):
+        estimate("meta-llama/Llama-3.1-8B", engine="vllm", gpu="h100-sxm", max_model_lenn=4096)
+    with pytest.raises(WorkloadError, match=r"has no option 'numctx' \(did you mean num_ctx\?\)"):
+        estimate("meta-llama/Llama-3.1-8B", engine="ollama", quant="q4_k_m", gpu="rtx-4090", numctx=4096)

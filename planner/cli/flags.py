@@ -54,9 +54,12 @@ def as_flags(message: str, verb: str | None = None) -> str:
     name = message.split(" ", 1)[0]
     if "_" in name and message.startswith(f"{name} must be ") and (flag := _flag(name, flags)):
         message = flag + message[len(name):]
-    if m := re.match(r"engine '([\w.]+)' has no option '(\w+)'; it takes (.*)$", message):
-        own = [f for o in m[3].split(", ") if (f := _flag(o, flags))]
+    if m := re.match(r"engine '([\w.]+)' has no option '(\w+)'(?: \(did you mean ([^?]*)\?\))?; it takes (.*)$",
+                     message):
+        own = [f for o in m[4].split(", ") if (f := _flag(o, flags))]
+        near = [f for o in (m[3] or "").split(", ") if o and (f := _flag(o, flags))]
         message = (f"{_flag(m[2], flags) or repr(m[2])} does not apply to --engine {m[1]}"
+                   + (f" (did you mean {', '.join(near)}?)" if near else "")
                    + (f"; its flags: {', '.join(own)}" if own else ""))
     message = re.sub(r" \(CLI [^)]*\)", "", message)  # a Python message's own pointer to the flag
 

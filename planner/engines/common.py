@@ -90,6 +90,12 @@ _NOT_MODELLED = {
                                       "replica (its tp_size GPUs)"}
 
 
+# options an engine reads before its table of defaults (its release, the context it is sized for), named too where a
+# misspelt one is refused
+_TAKEN_BEFORE = {"vllm": ("engine_version", "max_model_len", "v1_engine"), "llama.cpp": ("engine_version",),
+                 "ollama": ("engine_version",), "sglang": ("cpu_offload_gb", "mem_fraction_static")}
+
+
 def engine_options(engine: str, given: dict, allowed: dict, *, minimum: dict | None = None,
                    maximum: dict | None = None, also: tuple[str, ...] = ()) -> dict:
     """`allowed` (the defaults) overridden by `given`; unknown keys and values of the wrong type are errors, naming
@@ -101,8 +107,12 @@ def engine_options(engine: str, given: dict, allowed: dict, *, minimum: dict | N
             raise WorkloadError(f"engine {engine!r} has no option {key!r}: its own is {same}")
         if why := _NOT_MODELLED.get((key, engine)):
             raise WorkloadError(f"{key} with engine {engine!r}: {why}")
-        raise WorkloadError(f"engine {engine!r} has no option {key!r}; it takes "
-                            f"{', '.join(sorted({*allowed, *also}))}")
+        from difflib import get_close_matches
+
+        known = sorted({*allowed, *also, *_TAKEN_BEFORE.get(engine, ())})
+        near = get_close_matches(key, known, 2, 0.8)  # a misspelling, not another option that shares a word
+        raise WorkloadError(f"engine {engine!r} has no option {key!r}" + (
+            f" (did you mean {', '.join(near)}?)" if near else "") + f"; it takes {', '.join(known)}")
     out = {**allowed, **{k: v for k, v in given.items() if v is not None}}
     for key, value in out.items():
         default = allowed[key]
