@@ -155,11 +155,14 @@ def fit_efficiencies(rows: list[dict]) -> list[dict]:
     """The decode-memory and prefill-compute entries the runs imply, at the table now in force."""
     entries: dict[tuple, dict] = {}
     for what, runs in implied(rows).items():
-        by_key = defaultdict(list)
+        by_key, classes = defaultdict(list), defaultdict(set)
         for k, value, src in runs:
             for c in coarser(k):
                 by_key[c].append((value, src))
+                classes[c].add(k[3])
         for k, vals in sorted(by_key.items()):
+            if k[3] == ANY and len(classes[k]) < 2:
+                continue  # an "any class" entry of one class's runs would speak for classes it has never seen
             per_source = defaultdict(list)
             for v, src in vals:
                 per_source[src].append(v)
