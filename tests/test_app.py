@@ -496,3 +496,10 @@ def test_a_setup_that_does_not_fit_offers_the_largest_context_that_does():
     assert at.query_params["context"] == str(largest) and not at.error
     at = app(model="meta-llama/Llama-3.1-70B", quant="bf16", gpu="rtx-4090")
     assert "Not even one token fits in this format" in caption(at)
+
+
+def test_table_view_on_an_apple_gpu_lists_what_runs_there():
+    """Phi-3-small has no GGUF: its common rows are bf16, fp8, int8 and int4 on a CUDA GPU; on an Apple GPU, where
+    MLX runs it, bf16 and MLX's own 8- and 4-bit, and no fp8, which nothing there loads."""
+    at = app(page="views/table.py", gpu="m3-max")
+    assert list(at.table[0].value.index) == ["bf16", "mlx-8bit", "mlx-4bit"]

@@ -5,6 +5,7 @@ import compute
 import pandas as pd
 import streamlit as st
 from controls import Setup, run
+from models import gpu_spec
 from present import context_label, fit_table, largest_label, verdict_state
 from safety import fragment, plain
 from state import STATE, quant_group_map, sync_url, widget
@@ -27,6 +28,10 @@ def _table(setup: Setup) -> None:
     groups = quant_group_map()
     chosen = st.session_state[STATE]["groups"]  # its picker is drawn under the table: the numbers come first
     common = table_quants(spec)  # the GGUF presets beside bf16, or, where no GGUF of the model exists, what runs it
+    if setup.gpu is not None and gpu_spec(setup.gpu).vendor == "apple":  # what MLX and llama.cpp load there
+        from planner.perf import apple_formats, apple_runs_format
+
+        common = tuple(q for q in apple_formats(common, gpu_spec(setup.gpu)) if apple_runs_format(q, spec))
     names = list(dict.fromkeys([q for g in chosen for q in (common if g == "common" else groups[g])]))
     if not names:
         st.info("Pick at least one group of weights formats below.")
