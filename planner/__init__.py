@@ -25,6 +25,7 @@ _LAZY = {
     "sweep": "sweep", "table": "sweep",
     "TrainEstimate": "training", "train_estimate": "training",
     "weights_bytes": "weights",
+    "format_bytes": "units", "to_unit": "units",
 }
 
 __all__ = ["ConfigImportError", "LayoutError", "PlannerError", "UnknownModelError", "UnknownQuantError",

@@ -48,6 +48,14 @@ def close_matches(name: str, candidates, n: int = 5) -> list[str]:
     return [lowered[h] for h in hits[:n]]
 
 
+def no_option(function: str, unknown, known) -> WorkloadError:
+    """The error for keyword arguments `function` does not take: the first, and the options it looks like."""
+    key = sorted(unknown)[0]
+    near = close_matches(key, known, 3)
+    return WorkloadError(f"{function}() has no option {key!r}" + (f"; did you mean {', '.join(near)}?" if near
+                                                                   else f"; it takes {', '.join(known)}"))
+
+
 def did_you_mean(name: str, candidates) -> str:
     matches = close_matches(name, candidates)
     return f"; did you mean: {', '.join(matches)}?" if matches else ""

@@ -265,7 +265,8 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
     # the splits the engine refuses, by format and GPU count (the first GPU's reason): fit_refusals() reads them
     df.attrs["refused"] = [dict(quant=q, n_gpus=n, reason=why) for (q, n), why in refused.items()]
     df.attrs["not_on_apple"] = sorted(no_apple_kernel)
-    df.attrs["gpus"] = {load_gpu(g).id: load_gpu(g) for g in gpus}  # a GPU of one's own has no catalog id to look up
+    catalog = set(list_gpus())  # a GPU of one's own (with_memory, custom_gpu) has no catalog id to look up: kept here
+    df.attrs["gpus"] = {g.id: g for g in map(load_gpu, gpus) if g.id not in catalog}
     return df
 
 

@@ -332,11 +332,17 @@ def release_speed(engine: str, engine_version: str | int | None) -> ReleaseSpeed
 def _on_paper(engine: str, g, quant: str, spec) -> str | None:
     """Performance.speed_note: the default speed engine refuses this format on this GPU (vLLM: compute_capable; MLX on
     an Apple GPU: a format made for CUDA kernels, planner.perf.apple_runs_format)."""
+    from .engines import has_gguf
     from .perf import apple_runs_format
+    from .quant.catalog import is_gguf_weights
 
+    if engine == "llama.cpp" and is_gguf_weights(quant, spec) and not has_gguf(spec):
+        return ("no engine named: these are llama.cpp's figures, but llama.cpp cannot run this architecture, so no "
+                f"GGUF of {spec.name} exists and they are on paper")
     if engine == "mlx" and not apple_runs_format(quant, spec):
         return (f"no engine named: these are MLX's figures, but no runtime on Apple GPUs loads {quant} checkpoints "
-                "(MLX runs its own int4/int8, mxfp4, mxfp8 and nvfp4 formats; llama.cpp GGUF), so they are on paper")
+                "(MLX runs its own formats, mlx-4bit and the like, mxfp4, mxfp8 and nvfp4; llama.cpp GGUF), so they "
+                "are on paper")
     if engine != "vllm":
         return None
     from .engines.common import compute_capable

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .checks import int_list, name_list, positive_int
-from .errors import WorkloadError, shown
+from .errors import WorkloadError, no_option, shown
 from .estimate import default_kv_dtype, resolve_workload, workload_bytes
 from .kv import get_kv_dtype
 from .limits import MAX_BATCH, MAX_CONTEXT
@@ -47,14 +47,19 @@ def _positive_ints(name: str, values, maximum: int) -> np.ndarray:
     return np.asarray([int(v) for v in items], dtype=np.int64)
 
 
+SWEEP_OPTIONS = ("chunk", "attention", "logits", "logits_dtype", "runtime", "cap_sliding")  # sweep()'s keywords
+
+
 def sweep(models, quants=None, contexts: Iterable[int] | int = 4096, batches: Iterable[int] | int = 1,
           kv_dtypes=None, *, chunk: int | None = None, attention: str = "sdpa", logits: str = "last",
-          logits_dtype: str = "fp32", runtime: str = "cuda", cap_sliding: bool = True) -> pd.DataFrame:
+          logits_dtype: str = "fp32", runtime: str = "cuda", cap_sliding: bool = True, **unknown) -> pd.DataFrame:
     """One row per (model, quant, kv_dtype, context, batch), with the byte columns of estimate().
 
     quants None: each checkpoint's own storage; kv_dtypes None: the default for each quant.
     Contexts beyond a model's max_context are kept and flagged in `within_max_context`.
     """
+    if unknown:
+        raise no_option("sweep", unknown, ("quants", "contexts", "batches", "kv_dtypes", *SWEEP_OPTIONS))
     models = _models(models)
     quants = None if quants is None else name_list("quants", quants)
     kv_dtypes = None if kv_dtypes is None else name_list("kv_dtypes", kv_dtypes)
@@ -131,6 +136,8 @@ def table_quants(spec: ModelSpec) -> tuple[str, ...]:
 def table(model, *, quants: Iterable[str] | None = None, contexts: Iterable[int] | None = None,
           unit: str = "GiB", batch: int = 1, kv_dtype: str | None = None, **kw) -> pd.DataFrame:
     """Total memory in `unit`, quantizations as rows and context lengths as columns; quants None: table_quants."""
+    if unknown := set(kw) - set(SWEEP_OPTIONS):
+        raise no_option("table", unknown, ("quants", "contexts", "unit", "batch", "kv_dtype", *SWEEP_OPTIONS))
     spec = load_model(model)
     quants = table_quants(spec) if quants is None else quants
     unit = parse_unit(unit)

@@ -247,3 +247,18 @@ def test_mlx_formats_quantize_every_linear_and_embedding_and_an_apple_fit_ranks_
     assert {"int4", "int8"} <= set(df[df["gpu"] == "rtx-4090"]["quant"])
     big = fit("meta-llama/Llama-3.1-70B", context=8192, gpus=with_memory("rtx-4090", 48 * 2**30))
     assert set(big["gpu"]) == {"rtx-4090-48gb"} and (big["n_gpus"] == 2).any()
+
+
+def test_table_sweep_and_training_name_a_misspelt_option_and_a_gguf_of_a_model_llama_cpp_cannot_run_is_on_paper():
+    """Every entry point refuses an option it does not take with the one meant (a TypeError before); the plain
+    estimate of a GGUF format for a model llama.cpp cannot run (Phi-3-small, ggml-org/llama.cpp#7922) says its speed
+    is on paper; planner.format_bytes is at the top, as README shows it."""
+    with pytest.raises(WorkloadError, match=r"table\(\) has no option 'contxts'; did you mean contexts\?"):
+        planner.table("microsoft/Phi-3-small-8k-instruct", contxts=[1024])
+    with pytest.raises(WorkloadError, match=r"sweep\(\) has no option 'gpu'; it takes quants, contexts"):
+        planner.sweep(["microsoft/Phi-3-small-8k-instruct"], ["bf16"], [4096], [1], gpu="rtx-4090")
+    with pytest.raises(WorkloadError, match=r"unknown training option 'rank' \(did you mean lora_rank\?\)"):
+        planner.train_estimate("meta-llama/Llama-3.1-8B", method="lora", rank=16)
+    p = estimate("microsoft/Phi-3-small-8k-instruct", quant="q4_k_m", gpu="rtx-4090").performance
+    assert "llama.cpp cannot run this architecture" in p.speed_note and "on paper" in p.speed_note
+    assert planner.format_bytes(24_612_967_219, "GB") == "24.61 GB"

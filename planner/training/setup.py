@@ -100,7 +100,12 @@ def make_setup(**options) -> TrainSetup:
     """A TrainSetup from keyword options; a bad value raises WorkloadError naming the field and the value."""
     unknown = sorted(set(options) - set(TrainSetup.model_fields))
     if unknown:
-        raise WorkloadError(f"unknown training option {unknown[0]!r}; known: {', '.join(TrainSetup.model_fields)}")
+        from ..errors import close_matches
+
+        near = close_matches(unknown[0], list(TrainSetup.model_fields), 3)
+        raise WorkloadError(f"unknown training option {unknown[0]!r}" + (f" (did you mean {', '.join(near)}?)" if near
+                                                                         else "")
+                            + f"; known: {', '.join(TrainSetup.model_fields)}")
     options = {k: v for k, v in options.items() if v is not None}
     if options.get("method") == "qlora":  # peft's prepare_model_for_kbit_training turns checkpointing on by default
         options.setdefault("gradient_checkpointing", True)
