@@ -270,8 +270,12 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
     context = engine_context(spec, engine, context, batch, engine_options, gpu)
     if quant is None and engine in ("vllm", "sglang"):  # a float32 checkpoint loads in 16 bits (dtype "auto")
         quant = _engine_auto_dtype(spec, engine, engine_options.get("engine_version"))
-    if engine in ("ollama", "llama.cpp") and kv_dtype is None:
-        # f16 unless -ctk/-ctv (OLLAMA_KV_CACHE_TYPE) say otherwise, whatever the weights: llama.cpp's
+    if engine == "ollama":  # its kv_cache_type names the cache, which the workload's KV dtype then is
+        from .engines.ollama import ollama_kv_dtype
+
+        kv_dtype = ollama_kv_dtype(kv_dtype, engine_options)
+    if engine == "llama.cpp" and kv_dtype is None:
+        # f16 unless -ctk/-ctv say otherwise, whatever the weights: llama.cpp's
         # common/common.h cache_type_k = cache_type_v = GGML_TYPE_F16 (an F32 or BF16 file too)
         kv_dtype = "fp16"
     if engine == "sglang" and kv_dtype is None and spec.indexer is not None and gpu is not None:

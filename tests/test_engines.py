@@ -757,3 +757,22 @@ def test_a_misspelt_engine_option_is_named_with_the_one_meant():
         estimate("meta-llama/Llama-3.1-8B", engine="vllm", gpu="h100-sxm", max_model_lenn=4096)
     with pytest.raises(WorkloadError, match=r"has no option 'numctx' \(did you mean num_ctx\?\)"):
         estimate("meta-llama/Llama-3.1-8B", engine="ollama", quant="q4_k_m", gpu="rtx-4090", numctx=4096)
+
+
+def test_options_that_would_change_nothing_are_refused_and_ollamas_cache_type_is_the_workloads():
+    """vLLM takes and ignores expert parallel on a dense model and an MXFP4 MoE backend for weights without MXFP4
+    experts: planner says so rather than print them as if they mattered. Ollama's OLLAMA_KV_CACHE_TYPE names the
+    cache the estimate's header then shows; a different kv_dtype beside it is refused (a server has one cache)."""
+    with pytest.raises(WorkloadError, match="is not a mixture-of-experts model"):
+        estimate("meta-llama/Llama-3.1-8B", engine="vllm", gpu="h100-sxm", tensor_parallel_size=2,
+                 enable_expert_parallel=True)
+    with pytest.raises(WorkloadError, match="mxfp4_backend 'triton' runs MXFP4 expert weights"):
+        estimate("meta-llama/Llama-3.1-8B", engine="vllm", gpu="h100-sxm", mxfp4_backend="triton")
+    assert estimate("Qwen/Qwen3-30B-A3B", engine="vllm", gpu="h100-sxm", tensor_parallel_size=2,
+                    enable_expert_parallel=True).engine_details["expert_parallel_size"] == 2
+    e = estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", engine="ollama", gpu="rtx-4090", kv_cache_type="q4_0",
+                 flash_attn=True)
+    assert e.workload.kv_dtype == "q4_0"
+    with pytest.raises(WorkloadError, match="kv_dtype 'fp16' and kv_cache_type 'q4_0' name two caches"):
+        estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", engine="ollama", gpu="rtx-4090", kv_cache_type="q4_0",
+                 kv_dtype="fp16", flash_attn=True)

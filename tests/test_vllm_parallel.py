@@ -141,9 +141,9 @@ def test_data_parallel_ranks_join_the_experts_split():
     with pytest.raises(WorkloadError, match=r"routed experts \(768 wide\) split 8 ways is 96 wide"):
         estimate("Qwen/Qwen3-30B-A3B", quant="fp8-block", engine_version="0.30.0", data_parallel_size=8,
                  **{**kw, "gpu": "h100-sxm"})
-    dense = estimate("meta-llama/Llama-3.1-70B", engine="vllm", gpu="h100-sxm", quant="bf16", tensor_parallel_size=4,
-                     enable_expert_parallel=True)
-    assert dense.engine_details["expert_parallel_size"] == 1  # no experts: the flag changes nothing
+    with pytest.raises(WorkloadError, match="not a mixture-of-experts model"):  # no experts: the flag changes nothing
+        estimate("meta-llama/Llama-3.1-70B", engine="vllm", gpu="h100-sxm", quant="bf16", tensor_parallel_size=4,
+                 enable_expert_parallel=True)
 
 
 def test_a_tensor_parallel_rank_keeps_the_residual_stream_whole():

@@ -57,6 +57,19 @@ OLLAMA_KV_TYPES = {"f16": "fp16", "q8_0": "q8_0", "q4_0": "q4_0"}
 _CACHE_NAMES = {v: k for k, v in OLLAMA_KV_TYPES.items()}  # planner's KV dtype → OLLAMA_KV_CACHE_TYPE
 
 
+def ollama_kv_dtype(kv_dtype: str | None, options: dict) -> str:
+    """The workload's KV dtype under Ollama: its kv_cache_type (OLLAMA_KV_CACHE_TYPE) where set, else kv_dtype, else
+    f16 (llama.cpp's default cache); both given and different is an error, as a server has one cache type."""
+    cache = options.get("kv_cache_type")
+    named = OLLAMA_KV_TYPES.get(cache) if isinstance(cache, str) else None
+    if named is None:  # unset, or a value _cache_type refuses by name
+        return "fp16" if kv_dtype is None else kv_dtype
+    if kv_dtype is not None and kv_dtype != named:
+        raise WorkloadError(f"kv_dtype {kv_dtype!r} and kv_cache_type {cache!r} name two caches; Ollama has one "
+                            "(OLLAMA_KV_CACHE_TYPE): give one of them")
+    return named
+
+
 def minimum_memory_bytes(library: str) -> int:
     """What Ollama keeps free on each GPU of this backend ("cuda", "rocm", "metal")."""
     return OLLAMA_METAL_MINIMUM_MEMORY_BYTES if library == "metal" else OLLAMA_MINIMUM_MEMORY_BYTES

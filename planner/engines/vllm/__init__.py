@@ -19,14 +19,9 @@ from ...quant.catalog import is_gguf_weights
 from ...spec import ModelSpec
 from ...units import format_bytes
 from ...weights import is_mxfp4_expert, stage_weights
-from ..common import (
-    EngineMemory,
-    compute_capable,
-    datacenter_blackwell,
-    engine_options,
-    release_tuple,
-)
+from ..common import EngineMemory, compute_capable, datacenter_blackwell, engine_options, release_tuple
 from ..nccl import vllm_nccl_bytes
+from . import scheduler as sched
 from .hybrid import vllm_hybrid_layout, vllm_hybrid_pages, vllm_stage_tensors, vllm_state_bytes
 from .profile import (
     VLLM_CUSTOM_ALLREDUCE_BYTES,
@@ -62,7 +57,7 @@ from .releases import (
     vllm_synchronous_loop,
     vllm_v0_reason,
 )
-from .scheduler import VLLM_ENTRYPOINTS, vllm_chunking, vllm_longest_request, vllm_scheduler, vllm_scheduler_defaults
+from .scheduler import VLLM_ENTRYPOINTS, vllm_scheduler_defaults
 from .weights import (
     VLLM_MLA_MATERIALIZED,
     VLLM_MXFP4_BACKENDS,
@@ -200,7 +195,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
         raise WorkloadError(f"entrypoint must be serve (vllm serve) or llm (the offline LLM class), got "
                             f"{shown(entrypoint)}")
     entrypoint = entrypoint or "serve"
-    chunked, chunking = vllm_chunking(spec, release, options, max_model_len)
+    chunked, chunking = sched.vllm_chunking(spec, release, options, max_model_len)
     defaults = {"entrypoint": "serve", "gpu_memory_utilization": rules["utilization"],
                 "block_size": 64 if spec.mla is not None else 16,
                 **vllm_scheduler_defaults(release, max_model_len=max_model_len, gpu_memory_bytes=gpu_memory_bytes,
@@ -248,7 +243,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     if context > max_model_len:
         raise WorkloadError(f"context {context:,} exceeds max_model_len {max_model_len:,}: vLLM rejects longer "
                             "requests; raise max_model_len or lower context")
-    tokens, o["max_num_seqs"] = vllm_scheduler(release, o, options, max_model_len=max_model_len, chunked=chunked)
+    tokens, o["max_num_seqs"] = sched.vllm_scheduler(release, o, options, max_model_len=max_model_len, chunked=chunked)
     o["max_num_batched_tokens"], o["enable_chunked_prefill"] = tokens, chunked
     reqs = min(o["max_num_seqs"], tokens)
     # the layer phases of a forward over `tokens` tokens (attention as SDPA: no scores), logits handled below;
@@ -281,6 +276,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     mxfp4_experts = o["mxfp4_backend"] if o["mxfp4_backend"] != "none" and any(
         stage_weights(spec, quant, stage_layers, tp=tp, ep=ep, whole_experts=expert_parallel,
                       only=is_mxfp4_expert)) else "none"
+    sched.vllm_options_apply(spec, options, mxfp4_experts=mxfp4_experts, quant=quant)
     # vLLM's own all-reduce kernel and its buffers, where the release has it on this GPU and the run leaves it on
     custom = vllm_custom_allreduce(version, gpu, o["custom_all_reduce"], tp)
     comm = VLLM_CUSTOM_ALLREDUCE_BYTES if tp > 1 and custom else 0
@@ -344,7 +340,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                    f"leave no memory for KV blocks in the {gib(requested)} budget")
     elif blocks - (release >= VLLM_NULL_BLOCK_CHECK_SINCE) < per_request:
         held = " (one kept back as its null block)" if release >= VLLM_NULL_BLOCK_CHECK_SINCE else ""
-        longest = vllm_longest_request(hybrid.blocks_per_request if hybrid else (lambda n: ceil(n / block_size)),
+        longest = sched.vllm_longest_request(hybrid.blocks_per_request if hybrid else (lambda n: ceil(n / block_size)),
                                    blocks - (release >= VLLM_NULL_BLOCK_CHECK_SINCE), max_model_len)
         hint = (f"; lower max_model_len ({longest:,} tokens is the longest it starts with)"
                 if longest else "; no max_model_len fits")

@@ -126,3 +126,14 @@ def vllm_longest_request(blocks_per_request, blocks: int, upper: int) -> int:
         else:
             hi = mid - 1
     return lo
+
+
+def vllm_options_apply(spec, given: dict, *, mxfp4_experts: str, quant: str) -> None:
+    """Refuse an option asked for that would change nothing for this model (vLLM takes and ignores them): expert
+    parallel for a dense model, an MXFP4 MoE backend for weights without MXFP4 experts."""
+    if given.get("enable_expert_parallel") and spec.moe is None:
+        raise WorkloadError(f"enable_expert_parallel: {spec.name} is not a mixture-of-experts model; there are no "
+                            "experts to place")
+    if given.get("mxfp4_backend") not in (None, "none") and mxfp4_experts == "none":
+        raise WorkloadError(f"mxfp4_backend {given['mxfp4_backend']!r} runs MXFP4 expert weights (gpt-oss's); "
+                            f"{quant} weights of {spec.name} have none")
