@@ -500,3 +500,11 @@ def test_parameter_offload_alone_moves_what_each_framework_moves():
     assert fsdp.components.get("optimizer_states", 0) == 0 and fsdp.host_bytes > 0
     with pytest.raises(WorkloadError, match="offload_optimizer under fsdp needs offload_params too"):
         train_estimate("meta-llama/Llama-3.1-8B", distribution="fsdp", offload_optimizer=True, **kw)
+
+
+def test_a_sharded_full_fine_tune_says_what_deepspeed_keeps_and_that_offloading_costs_time():
+    kw = dict(method="full", n_gpus=8, micro_batch=1, seq_len=2048, gradient_checkpointing=True)
+    zero = train_estimate("meta-llama/Llama-3.1-70B", distribution="zero3", offload_optimizer=True, **kw)
+    assert any("DeepSpeed keeps an fp32 master copy" in n and "leaves out offloading's cost" in n for n in zero.notes)
+    fsdp = train_estimate("meta-llama/Llama-3.1-70B", distribution="fsdp", **kw)
+    assert not any("DeepSpeed" in n or "offloading" in n for n in fsdp.notes)

@@ -230,7 +230,20 @@ def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
                          trainable_params=states.trainable_params, components=components, overhead_bytes=overhead,
                          total_bytes=total, peak_phase=peak.name, phases=phases, host_bytes=g.host_bytes,
                          paged_bytes=paged, step_flops=flops, fit=fit, notes=tuple(n for n in (
-                             attention_note(spec, setup),) if n))
+                             attention_note(spec, setup), _sharding_note(setup)) if n))
+
+
+def _sharding_note(setup: TrainSetup) -> str | None:
+    """What the sharded states are, where the distributions differ most (DeepSpeed's fp32 copies vs FSDP's none over
+    a bf16 model), and that offloading's cost is not in the step time."""
+    notes = []
+    if setup.method == "full" and setup.distribution in ("zero1", "zero2", "zero3") and setup.precision == "bf16":
+        notes.append("DeepSpeed keeps an fp32 master copy, fp32 gradients and fp32 Adam states of its partition beside "
+                     "the bf16 weights; FSDP over a bf16 model (torchtune's recipes) keeps them in bf16, about half")
+    if setup.offload_optimizer or setup.offload_params:
+        notes.append("the step time leaves out offloading's cost: the optimizer step on the CPU and the copies over "
+                     "PCIe each step")
+    return "; ".join(notes) or None
 
 
 def _stepped(setup: TrainSetup, states) -> tuple[int, int, int]:
