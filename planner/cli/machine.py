@@ -70,7 +70,10 @@ def resolve_sized_gpu(a):
     from ..gpus import with_memory
     from ..units import parse_size
 
-    if not a.gpu or str(a.gpu).strip().lower().startswith("local"):
+    if not a.gpu:
+        raise PlannerError("--gpu-memory sizes the catalog GPU --gpu names: give --gpu too (--gpu m2-max --gpu-memory "
+                           "32GiB)")
+    if str(a.gpu).strip().lower().startswith("local"):
         raise PlannerError("--gpu-memory sizes the catalog GPU --gpu names (--gpu m2-max --gpu-memory 32GiB); a local "
                            "GPU's memory is what it reports")
     return with_memory(a.gpu, round(parse_size(a.gpu_memory, "--gpu-memory")))
