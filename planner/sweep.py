@@ -14,7 +14,7 @@ from .estimate import default_kv_dtype, resolve_workload, workload_bytes
 from .kv import get_kv_dtype
 from .limits import MAX_BATCH, MAX_CONTEXT
 from .overhead import fragmentation_bytes, overhead_bytes
-from .profiles import load_model
+from .profiles import load_model, within_context
 from .spec import ModelSpec
 from .units import parse_unit, to_unit
 from .weights import weights_bytes
@@ -142,8 +142,8 @@ def table(model, *, quants: Iterable[str] | None = None, contexts: Iterable[int]
     quants = table_quants(spec) if quants is None else quants
     unit = parse_unit(unit)
     ctxs = table_contexts(spec.max_context) if contexts is None else int_list("contexts", contexts, MAX_CONTEXT)
-    if beyond := [c for c in ctxs if c > spec.max_context]:  # as estimate() refuses them; sweep() flags them
-        raise WorkloadError(f"contexts: {beyond[0]:,} exceeds {spec.name}'s max_context {spec.max_context:,}")
+    for c in ctxs:  # as estimate() refuses them, with what runs the model that far; sweep() flags them
+        within_context("contexts:", c, spec)
     quants = name_list("quants", quants)
     batch = positive_int("batch", batch, MAX_BATCH)
     df = sweep(spec, quants=quants, contexts=ctxs, batches=batch,
