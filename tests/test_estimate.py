@@ -237,6 +237,9 @@ def test_mlx_formats_quantize_every_linear_and_embedding_and_an_apple_fit_ranks_
     for quant, bpw in (("mlx-4bit", 4.5), ("mlx-8bit", 8.5), ("mlx-4bit-g32", 5.0), ("mlx-3bit-g128", 3.25)):
         assert weights_bytes(spec, quant) == (spec.param_count - norms) * bpw / 8 + 2 * norms, quant
     assert estimate(spec, quant="mlx-4bit", gpu="rtx-4090").performance.engine == "mlx"
+    for engine in ("vllm", "sglang", "transformers"):  # none of them loads MLX's files
+        with pytest.raises(WorkloadError, match="cannot load MLX's own weights"):
+            estimate(spec, quant="mlx-4bit", gpu="h100-sxm", engine=engine)
     with pytest.raises(UnknownQuantError, match="MLX group size must be 32, 64 or 128, got 16"):
         estimate(spec, quant="mlx-4bit-g16")
     df = fit(spec, context=4096, gpus=["m4-max", "rtx-4090"], only_fitting=False)

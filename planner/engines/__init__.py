@@ -156,6 +156,9 @@ def check_engine_formats(spec: ModelSpec, engine: str, *, quant: str, kv_dtype: 
     if engine == "sglang" and gguf:
         raise WorkloadError(f"planner models SGLang with safetensors checkpoints; quant {name!r} is a GGUF type "
                             "(run GGUF files in llama.cpp)")
+    if engine in ("vllm", "sglang", "transformers") and name.startswith("mlx-"):
+        raise WorkloadError(f"engine {engine!r} cannot load MLX's own weights (quant {name!r}); MLX (mlx_lm) runs "
+                            "them: leave the engine out for MLX's figures")
     if engine in ("vllm", "sglang", "transformers") and name.startswith("exl2"):
         raise WorkloadError(f"engine {engine!r} cannot load ExLlamaV2 weights (quant {name!r}); "
                             "ExLlamaV2/TabbyAPI runs them")
