@@ -11,7 +11,7 @@ from .errors import LayoutError, WorkloadError
 from .estimate import default_kv_dtype, estimate, resolve_workload
 from .gpus import GPU, list_gpus, load_gpu
 from .limits import MAX_BATCH, MAX_BYTES, MAX_CONTEXT, MAX_GPUS
-from .perf import apple_formats, apple_runs_format
+from .perf import apple_formats, apple_runnable, apple_runs_format
 from .profiles import load_model, within_context
 from .quant.catalog import get_quant, is_gguf_weights
 from .sweep import published_format, sweep, table_quants
@@ -111,11 +111,12 @@ def context_per_quant(model, *, gpu: str | GPU, quants=None, batch: int = 1) -> 
     """For each quantization (None: the table's default rows, sweep.table_quants): the largest context that fits
     the GPU, and the speed there."""
     spec, g = load_model(model), load_gpu(gpu)
-    rows, left_out = [], []
-    for q in (apple_formats(table_quants(spec), g) if quants is None else name_list("quants", quants)):
-        if g.vendor == "apple" and quants is None and not apple_runs_format(q, spec):
-            left_out.append(get_quant(q).name)  # no runtime on an Apple GPU loads it (fp8 for a model without GGUF)
-            continue
+    rows = []
+    if quants is None:  # by default, on an Apple GPU, what a runtime there loads (not fp8 for a model without GGUF)
+        named, left_out = apple_runnable(table_quants(spec), g, spec)
+    else:
+        named, left_out = name_list("quants", quants), []
+    for q in named:
         ctx = max_context(spec, quant=q, gpu=g, batch=batch)
         e = estimate(spec, quant=q, context=max(ctx, 1), batch=batch, gpu=g)
         # none: the weights alone do not fit, or they do and the runtime's overhead beside them does not

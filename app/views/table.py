@@ -28,10 +28,10 @@ def _table(setup: Setup) -> None:
     groups = quant_group_map()
     chosen = st.session_state[STATE]["groups"]  # its picker is drawn under the table: the numbers come first
     common = table_quants(spec)  # the GGUF presets beside bf16, or, where no GGUF of the model exists, what runs it
-    if setup.gpu is not None and gpu_spec(setup.gpu).vendor == "apple":  # what MLX and llama.cpp load there
-        from planner.perf import apple_formats, apple_runs_format
+    if setup.gpu is not None:  # on an Apple GPU, what MLX and llama.cpp load there
+        from planner.perf import apple_runnable
 
-        common = tuple(q for q in apple_formats(common, gpu_spec(setup.gpu)) if apple_runs_format(q, spec))
+        common = apple_runnable(common, gpu_spec(setup.gpu), spec)[0]
     names = list(dict.fromkeys([q for g in chosen for q in (common if g == "common" else groups[g])]))
     if not names:
         st.info("Pick at least one group of weights formats below.")

@@ -124,7 +124,7 @@ def cmd_estimate(a) -> str:
                      "none leaves it out)")
     if e.engine is None:  # GGUF weights of a model no GGUF of which exists: say what the figure is
         lines += _no_gguf_note(spec, [w.quant], " (--quant int4, for one)", what="these figures are")
-    from ..engines import fp32_checkpoint_note, no_ttft_reason, ollama_library_note
+    from ..engines import fp32_checkpoint_note, layers_in_host_ram, no_ttft_reason, ollama_library_note
 
     if note := fp32_checkpoint_note(spec, a.quant, e.engine):
         lines.append(f"  ({note}: --quant bf16 plans that)")
@@ -148,7 +148,7 @@ def cmd_estimate(a) -> str:
                   f"({format_bytes(p.headroom_bytes, a.unit)} headroom{_tight(p, e.engine)})",
                   "  speed: not shown (a GPU the catalog lacks has no bandwidth or FLOP/s figures)"]
     elif p is not None and p.fits:
-        host = e.engine_details.get("host_total_bytes", 0) if _offloaded(e) else 0
+        host = e.engine_details.get("host_total_bytes", 0) if layers_in_host_ram(e) else 0
         lines += [f"{p.gpu}: fits in {format_bytes(p.usable_memory_bytes, a.unit)} "
                   f"({format_bytes(p.headroom_bytes, a.unit)} headroom{_tight(p, e.engine)})"
                   + (f"; system RAM must hold the other {format_bytes(host, a.unit)}" if host else "")
@@ -174,7 +174,7 @@ def cmd_estimate(a) -> str:
             lines.append(f"  prompt kernels: {p.prompt_kernels}")
         if note := transformers_attention_note(p.engine, e.workload.attention, p.gpu, p.eager_attention_seconds):
             lines.append(f"  {note[0].lower()}{note[1:-1]}")
-        if _offloaded(e):
+        if layers_in_host_ram(e):
             from ..perf import HOST_RAM_BYTES_PER_S
             from ..perf.llamacpp import host_rate as unified_rate
 
@@ -283,12 +283,6 @@ def _band(p, what: str) -> str:
     """' (typically ±12 %)': the median |error| of published runs that did not calibrate planner."""
     err = p.typical_error.get(what)
     return "" if err is None else f" (typically ±{100 * err:.0f} %)"
-
-
-def _offloaded(e) -> bool:
-    """llama.cpp (or Ollama) with weights a decode step reads from system RAM: the figure planner.estimate switches
-    to the offloaded speed on."""
-    return e.engine in ("llama.cpp", "ollama") and bool(e.engine_details.get("host_moved_bytes"))
 
 
 def _served(p) -> str:

@@ -168,9 +168,10 @@ def check_engine_formats(spec: ModelSpec, engine: str, *, quant: str, kv_dtype: 
                             f"{', '.join(ENGINE_KV_DTYPES[engine])}")
 
 
-__all__ = ["ENGINES", "ENGINE_KV_DTYPES", "NO_GGUF_QUANTS", "VLLM_SAMPLER_BYTES_PER_LOGIT", "EngineMemory",
-           "check_engine_formats", "encoder_note", "has_gguf", "llamacpp_memory", "no_gguf_note", "ollama_memory",
-           "runnable_quants", "sglang_memory", "transformers_memory", "vllm_memory"]
+def layers_in_host_ram(e) -> bool:
+    """llama.cpp (or Ollama) with weights a decode step reads from system RAM: the figure planner.estimate switches
+    to the offloaded speed on."""
+    return e.engine in ("llama.cpp", "ollama") and bool(e.engine_details.get("host_moved_bytes"))
 
 
 def no_ttft_reason(e) -> str | None:
@@ -179,8 +180,15 @@ def no_ttft_reason(e) -> str | None:
     p = e.performance
     if p is None or not p.fits or p.prefill_seconds is not None:
         return None
-    if e.engine in ("llama.cpp", "ollama") and e.engine_details.get("host_moved_bytes"):
+    if layers_in_host_ram(e):
         return "not modelled: part of the prompt runs on the CPU (weights in system RAM)"
     if p.gpu == "custom":
         return "unknown (a custom GPU given without its bf16 FLOP/s)"
     return "unknown (no FLOP/s figure in this GPU's datasheet)"
+
+
+__all__ = ["ENGINES", "ENGINE_KV_DTYPES", "NO_GGUF_QUANTS", "VLLM_SAMPLER_BYTES_PER_LOGIT", "EngineMemory",
+           "check_engine_formats", "encoder_note", "has_gguf", "layers_in_host_ram", "llamacpp_memory", "no_gguf_note",
+           "no_ttft_reason", "ollama_memory",
+           "runnable_quants", "sglang_memory", "transformers_memory", "vllm_memory"]
+

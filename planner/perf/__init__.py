@@ -57,6 +57,7 @@ from .roofline import (
 from .step import (
     Engine,
     apple_formats,
+    apple_runnable,
     apple_runs_format,
     default_engine,
     experts_touched_fraction,
@@ -76,8 +77,8 @@ __all__ = [
     "HOST_RAM_BYTES_PER_S", "LLAMACPP_CDNA1_ROCBLAS_BUILD", "LLAMACPP_CDNA3_MMQ_BUILD", "LLAMACPP_CDNA_MMQ_BUILD",
     "LLAMACPP_CDNA_ROCBLAS_BUILD", "LLAMACPP_MAX_COPIES", "LLAMACPP_MMQ_BUILD", "LLAMACPP_N_BATCH", "LLAMACPP_N_UBATCH",
     "RCCL_ALLREDUCE_LATENCY_S",
-    "Engine", "_expert_matmul_params", "allreduce_note", "apple_formats", "apple_runs_format", "cdna_prefill_path",
-    "compute_dtype",
+    "Engine", "_expert_matmul_params", "allreduce_note", "apple_formats", "apple_runnable", "apple_runs_format",
+    "cdna_prefill_path", "compute_dtype",
     "decode_seconds_per_token", "default_engine", "eager_attention_seconds", "experts_touched_fraction",
     "layer_floor_seconds", "layer_overhead_seconds", "link_bytes_per_s", "llamacpp_dequant_bytes",
     "llamacpp_matmul_dtype", "llamacpp_prefill_family", "llamacpp_prefill_seconds", "memory_efficiency",

@@ -20,7 +20,7 @@ from ..efficiency import (
 )
 from ..errors import WorkloadError, shown
 from ..gpus import GPU
-from ..quant.catalog import base_name, is_gguf_weights
+from ..quant.catalog import base_name, get_quant, is_gguf_weights
 from ..spec import ModelSpec
 from ..tensors import vision_param_count
 from ..weights import stored_tensors, tp_matrix_share, tp_replicated
@@ -77,6 +77,16 @@ def apple_formats(quants, gpu) -> tuple[str, ...]:
     if getattr(gpu, "vendor", None) != "apple":
         return tuple(quants)
     return tuple(dict.fromkeys(APPLE_EQUIVALENT.get(q, q) for q in quants))
+
+
+def apple_runnable(quants, gpu, spec: ModelSpec | None = None) -> tuple[tuple[str, ...], list[str]]:
+    """A default list of formats on `gpu`: (those a runtime there loads, as apple_formats names them; the catalog
+    names of those it leaves out). Any other GPU keeps them all."""
+    if getattr(gpu, "vendor", None) != "apple":
+        return tuple(quants), []
+    named = apple_formats(quants, gpu)
+    return (tuple(q for q in named if apple_runs_format(q, spec)),
+            [get_quant(q).name for q in named if not apple_runs_format(q, spec)])
 
 
 def apple_runs_format(quant: str, spec: ModelSpec | None = None) -> bool:

@@ -321,8 +321,8 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     tight = min(range(pp), key=lambda s: (stage_blocks[s], -stage_weights_[s]))
     weights, activation, available, blocks = (stage_weights_[tight], peaks[tight], stage_available[tight],
                                               stage_blocks[tight])
-    per_request = hybrid.blocks_per_request(max_model_len) if hybrid else ceil(max_model_len / block_size)
-    per_sequence = hybrid.blocks_per_request(context) if hybrid else ceil(context / block_size)
+    blocks_for = hybrid.blocks_per_request if hybrid else (lambda tokens: ceil(tokens / block_size))  # one request's
+    per_request, per_sequence = blocks_for(max_model_len), blocks_for(context)
     concurrent = min(blocks // per_sequence, o["max_num_seqs"])
     # the blocks the checks below ask for: one max_model_len request (and the null block), `batch` of `context`
     needed = max(per_request + (release >= VLLM_NULL_BLOCK_CHECK_SINCE), batch * per_sequence)
@@ -339,9 +339,9 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
         refusal = (f"vLLM would not start: weights ({gib(weights)}{held}) and the profile-run peak ({gib(activation)}) "
                    f"leave no memory for KV blocks in the {gib(requested)} budget")
     elif blocks - (release >= VLLM_NULL_BLOCK_CHECK_SINCE) < per_request:
-        held = " (one kept back as its null block)" if release >= VLLM_NULL_BLOCK_CHECK_SINCE else ""
-        longest = sched.vllm_longest_request(hybrid.blocks_per_request if hybrid else (lambda n: ceil(n / block_size)),
-                                   blocks - (release >= VLLM_NULL_BLOCK_CHECK_SINCE), max_model_len)
+        null = release >= VLLM_NULL_BLOCK_CHECK_SINCE
+        held = " (one kept back as its null block)" if null else ""
+        longest = sched.vllm_longest_request(blocks_for, blocks - null, max_model_len)
         hint = (f"; lower max_model_len ({longest:,} tokens is the longest it starts with)"
                 if longest else "; no max_model_len fits")
         refusal = (f"vLLM would not start: one request of max_model_len {max_model_len:,} tokens needs "
