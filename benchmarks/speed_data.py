@@ -23,7 +23,7 @@ from pathlib import Path
 from planner import load_model
 from planner.engines.common import release_tuple
 from planner.engines.llamacpp.releases import LLAMACPP_OLDEST
-from planner.estimate import default_kv_dtype
+from planner.footprint import default_kv_dtype
 from planner.parallel import plan
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,8 @@ import pandas as pd
 from .checks import flag, int_list, name_list, positive_float, positive_int
 from .engines.transformers import transformers_dequantizes
 from .errors import LayoutError, WorkloadError
-from .estimate import default_kv_dtype, estimate, resolve_workload
+from .estimate import estimate
+from .footprint import default_kv_dtype, resolve_workload
 from .gpus import GPU, list_gpus, load_gpu
 from .limits import MAX_BATCH, MAX_BYTES, MAX_CONTEXT, MAX_GPUS
 from .perf import apple_formats, apple_runnable, apple_runs_format

@@ -21,7 +21,7 @@ from .activations import decode_activation_bytes, tp_shard
 from .checks import positive_float, prompt_tokens
 from .efficiency import efficiency_keys, request_seconds, typical_errors, with_serving_error
 from .errors import LayoutError, WorkloadError, shown
-from .estimate import resolve_workload, workload_bytes
+from .footprint import resolve_workload, workload_bytes
 from .gpus import GPU, load_gpu
 from .layout import check_quant_shards, check_tensor_parallel
 from .limits import MAX_GPUS
@@ -123,7 +123,7 @@ LLAMACPP_NO_TENSOR_SPLIT = (
     "split, plan a format vLLM or SGLang runs (they split every matrix)")
 
 
-# the workload settings plan() passes on (planner.estimate.resolve_workload); engine options are estimate()'s
+# the workload settings plan() passes on (planner.footprint.resolve_workload); engine options are estimate()'s
 PLAN_WORKLOAD = frozenset({"chunk", "attention", "logits", "logits_dtype", "runtime", "cap_sliding"})
 
 

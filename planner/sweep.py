@@ -10,7 +10,7 @@ import pandas as pd
 
 from .checks import int_list, name_list, positive_int
 from .errors import WorkloadError, no_option, shown
-from .estimate import default_kv_dtype, resolve_workload, workload_bytes
+from .footprint import default_kv_dtype, resolve_workload, workload_bytes
 from .kv import get_kv_dtype
 from .limits import MAX_BATCH, MAX_CONTEXT
 from .overhead import fragmentation_bytes, overhead_bytes

@@ -1,4 +1,4 @@
-"""What is run: the resolved workload of an estimate (planner.estimate.resolve_workload builds it)."""
+"""What is run: the resolved workload of an estimate (planner.footprint.resolve_workload builds it)."""
 
 from __future__ import annotations
 

@@ -265,3 +265,25 @@ def test_table_sweep_and_training_name_a_misspelt_option_and_a_gguf_of_a_model_l
     p = estimate("microsoft/Phi-3-small-8k-instruct", quant="q4_k_m", gpu="rtx-4090").performance
     assert "llama.cpp cannot run this architecture" in p.speed_note and "on paper" in p.speed_note
     assert planner.format_bytes(24_612_967_219, "GB") == "24.61 GB"
+
+
+def test_an_estimate_prints_in_words_and_reprs_in_one_line():
+    """print(estimate) shows what runs, the components in the unit asked, and the verdict with its speed; the repr
+    a notebook shows is one line (pydantic's was every field, 1,900 characters)."""
+    e = estimate("meta-llama/Llama-3.1-8B", gpu="rtx-4090", context=8192)
+    text, p = str(e), e.performance
+    assert text == e.summary("GiB") and text.splitlines()[0] == (
+        "meta-llama/Llama-3.1-8B — bf16 weights, bf16 KV cache, context 8,192, batch 1")
+    assert f"  total             {e.total_bytes / 2**30:.2f} GiB" in text.splitlines()
+    assert f"rtx-4090: fits in {p.usable_memory_bytes / 2**30:.2f} GiB ({p.headroom_bytes / 2**30:.2f} GiB " \
+           "headroom)" in text
+    assert f"decode: {p.decode_tokens_per_s:.1f} tokens/s per sequence (typically ±" in text
+    assert [line.split() for line in e.summary("gb").splitlines() if line.startswith("  total")] == [
+        ["total", f"{e.total_bytes / 1e9:.2f}", "GB"]]
+    assert repr(e) == (f"Estimate(model='meta-llama/Llama-3.1-8B', quant='bf16', context=8192, batch=1, "
+                       f"total={e.total_bytes / 2**30:.2f} GiB, fits=True on rtx-4090)")
+    big = estimate("meta-llama/Llama-3.1-70B", gpu="rtx-4090", context=8192)
+    assert str(big).splitlines()[-1] == f"rtx-4090: does NOT fit: {big.performance.reason}"
+    assert "no GPU given" in str(estimate("meta-llama/Llama-3.1-8B"))
+    with pytest.raises(planner.PlannerError, match="unit 'GIGS' is not one of"):
+        e.summary("GIGS")

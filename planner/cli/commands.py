@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from ..summary import component_lines, typically
 from ..units import format_bytes
 from .engine_lines import engine_lines
 from .machine import has_speed, local_json, local_lines, resolve_gpu
@@ -111,14 +112,7 @@ def cmd_estimate(a) -> str:
     lines = [f"{e.model} — {w.quant} weights, {w.kv_dtype} KV cache, context {w.context:,}, batch {w.batch}"
              + (f", {attention}" if attention else "") + chunked + (f", {e.engine} engine" if e.engine else "")
              + _ran_to(a, spec)]
-    for label, total, parts in (("weights", e.weights_bytes, e.breakdown["weights"]),
-                                ("kv cache", e.kv_cache_bytes,
-                                 e.breakdown["kv_cache"] if "recurrent_state" in e.breakdown["kv_cache"] else {}),
-                                ("activations", e.activation_bytes, e.breakdown["activation"]),
-                                ("overhead", e.overhead_bytes, e.breakdown["overhead"])):
-        lines.append(f"  {label:<12} {format_bytes(total, a.unit):>14}")
-        lines += [f"    {k:<18} {format_bytes(v, a.unit):>12}" for k, v in parts.items() if v]
-    lines.append(f"  {'total':<12} {format_bytes(e.total_bytes, a.unit):>14}")
+    lines += component_lines(e, a.unit)
     if e.overhead_bytes and gpu is not None and (runtime := _unmeasured_runtime(gpu)):
         lines.append(f"  (the overhead is CUDA's, measured on an NVIDIA H200; {runtime} is not measured: --runtime "
                      "none leaves it out)")
@@ -156,13 +150,13 @@ def cmd_estimate(a) -> str:
                      e.engine_details.get("host_memory_from") else ""),
                   f"  time to first token ({p.prompt_tokens:,}-token prompt"
                   + (f"s, all {w.batch:,} prefilled together" if w.batch > 1 else "") + "): "
-                  + (f"{p.prefill_seconds:.3f} s{_band(p, 'ttft')}{_served(p)}" if p.prefill_seconds is not None
+                  + (f"{p.prefill_seconds:.3f} s{typically(p, 'ttft')}{_served(p)}" if p.prefill_seconds is not None
                      else no_ttft_reason(e)),
-                  f"  decode: {p.decode_tokens_per_s:.1f} tokens/s per sequence{_band(p, 'decode')}, "
+                  f"  decode: {p.decode_tokens_per_s:.1f} tokens/s per sequence{typically(p, 'decode')}, "
                   f"{p.throughput_tokens_per_s:.1f} tokens/s for the batch, at the full {w.context:,}-token context",
                   *([f"  serving {w.batch:,} requests at a time, {p.prompt_tokens:,} tokens in and "
                      f"{p.output_tokens:,} out each: {p.serving_decode_tokens_per_s:.1f} tokens/s per request"
-                     f"{_band(p, 'serving')}, "
+                     f"{typically(p, 'serving')}, "
                      f"{p.serving_throughput_tokens_per_s:.1f} in all (each decode step also carries the prefills of "
                      "the requests that replace finished ones, at their full time: a steady flow of arrivals; "
                      "requests that start together land near the decode line)"]
@@ -277,12 +271,6 @@ def _runs_on(engine: str | None, speed: str) -> str:
     if engine is None:  # the plain model's memory; its speed as the engine users run the format in
         return f"speed as {speed} runs this format"
     return f"{engine} on {speed}'s figures" if engine != speed else speed
-
-
-def _band(p, what: str) -> str:
-    """' (typically ±12 %)': the median |error| of published runs that did not calibrate planner."""
-    err = p.typical_error.get(what)
-    return "" if err is None else f" (typically ±{100 * err:.0f} %)"
 
 
 def _served(p) -> str:
