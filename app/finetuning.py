@@ -12,6 +12,7 @@ from state import LORA_TARGETS, STATE, train_choices, widget
 
 from planner import PlannerError
 from planner.limits import MAX_BATCH, MAX_CONTEXT, MAX_GPUS, MAX_LORA_RANK
+from planner.training.search import SHARDING
 from planner.units import to_unit
 
 # The searches and plans() run up to ~40 training estimates each; an estimate works per class of layers, so the
@@ -93,7 +94,7 @@ def plan_rows(plans: list[dict], unit: str, gpu_name: str) -> dict[str, list]:
     return {"method": [METHODS[p["method"]] for p in plans],
             "gradient checkpointing": ["on" if p["gradient_checkpointing"] else "off" for p in plans],
             "GPUs": [f"{p['n_gpus']} × {gpu_name}" for p in plans],
-            "distribution": [p["distribution"] for p in plans],
+            "distribution": [SHARDING[p["distribution"]] for p in plans],
             f"peak per GPU ({unit})": [f"{to_unit(p['peak_bytes'], unit):,.2f}" for p in plans],
             "trainable parameters": [count_label(p["trainable_params"]) for p in plans]}
 

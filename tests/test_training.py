@@ -508,3 +508,23 @@ def test_a_sharded_full_fine_tune_says_what_deepspeed_keeps_and_that_offloading_
     assert any("DeepSpeed keeps an fp32 master copy" in n and "leaves out offloading's cost" in n for n in zero.notes)
     fsdp = train_estimate("meta-llama/Llama-3.1-70B", distribution="fsdp", **kw)
     assert not any("DeepSpeed" in n or "offloading" in n for n in fsdp.notes)
+
+
+def test_the_fewest_gpus_are_searched_under_zero3_and_fsdp_both():
+    """A 70B full fine-tune on H100s: DeepSpeed ZeRO-3 keeps fp32 master weights, gradients and Adam states of a bf16
+    model, FSDP over it bf16 ones, so FSDP holds it on 8 GPUs where ZeRO-3 needs 32; fit --train searched ZeRO-3
+    only and answered 32. Each row is the fewest GPUs of its distribution: one GPU fewer does not fit."""
+    from planner.training.search import plans
+
+    rows = plans("meta-llama/Llama-3.1-70B", gpu="h100-sxm", methods=("full",), seq_len=2048)
+    ckpt = {r["distribution"]: r["n_gpus"] for r in rows if r["gradient_checkpointing"]}
+    assert ckpt == {"fsdp": 8, "zero3": 32}
+    from planner import load_gpu
+
+    usable = load_gpu("h100-sxm").usable_memory_bytes
+    for dist, n in ckpt.items():
+        kw = dict(method="full", distribution=dist, gradient_checkpointing=True, seq_len=2048)
+        assert train_estimate("meta-llama/Llama-3.1-70B", n_gpus=n, **kw).total_bytes <= usable
+        assert train_estimate("meta-llama/Llama-3.1-70B", n_gpus=n // 2, **kw).total_bytes > usable
+    assert [r["distribution"] for r in plans("meta-llama/Llama-3.2-1B", gpu="h100-sxm")] == ["single"] * 6
+    assert main(["fit", "meta-llama/Llama-3.1-70B", "--train", "--gpu", "h100-sxm"]) == 0

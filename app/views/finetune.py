@@ -99,8 +99,10 @@ def _limits(setup: Setup, gpu, opts: dict) -> None:
         st.info("No method fits on up to 64 of these GPUs at this micro-batch and sequence length.")
         return
     st.table(ft.plan_rows(plans, setup.unit, ft.gpu_name(setup)))
-    st.caption("Each method with and without gradient checkpointing, on the fewest GPUs that hold it (ZeRO-3 above "
-               "one, up to 64), at this micro-batch, sequence length, precision and optimizer; fewest GPUs first.")
+    st.caption("Each method with and without gradient checkpointing, on the fewest GPUs that hold it (up to 64; above "
+               "one, under each of DeepSpeed ZeRO-3 and FSDP: over a bf16 model ZeRO-3 keeps fp32 master weights, "
+               "gradients and Adam states, FSDP bf16 ones), at this micro-batch, sequence length, precision and "
+               "optimizer; fewest GPUs first.")
 
 
 run({"model", "gpu"}, main)

@@ -136,7 +136,7 @@ def _paging_note(f) -> str:
 def cmd_fit_train(a) -> str:
     """planner fit MODEL --train --gpu G: the cheapest ways to fine-tune MODEL on G (a local GPU: on it alone)."""
     from ..errors import PlannerError
-    from ..training.search import GPU_COUNTS, plans
+    from ..training.search import GPU_COUNTS, SHARDING, plans
 
     if not a.gpu:
         raise PlannerError("fit --train needs --gpu (a catalog id, see `planner gpus`, or local)")
@@ -152,12 +152,17 @@ def cmd_fit_train(a) -> str:
     on = "this GPU alone" if where else f"up to {counts[-1]} GPUs"
     head = "\n".join([f"{a.model} on {gpu_label(gpu)}: fine-tuning at micro-batch {a.micro_batch} × {a.seq_len:,} "
                       f"tokens, {a.optimizer}" + ("" if where else f" — the fewest GPUs (up to {counts[-1]}; ZeRO-3 "
-                                                                  "above one) per method"), *where])
+                                                                  "and FSDP above one) per method"), *where])
     if not rows:
         return head + f"\n  no method fits on {on}"
-    lines = [head, f"  {'method':<7} {'checkpointing':<14} {'GPUs':>5} {'per GPU':>12} {'trainable':>16}"]
-    lines += [f"  {r['method']:<7} {'on' if r['gradient_checkpointing'] else 'off':<14} {r['n_gpus']:>5} "
-              f"{format_bytes(r['peak_bytes'], a.unit):>12} {r['trainable_params']:>16,}" for r in rows]
+    lines = [head, f"  {'method':<7} {'checkpointing':<14} {'GPUs':>5}  {'sharding':<9} {'per GPU':>12} "
+                   f"{'trainable':>16}"]
+    lines += [f"  {r['method']:<7} {'on' if r['gradient_checkpointing'] else 'off':<14} {r['n_gpus']:>5}  "
+              f"{SHARDING[r['distribution']]:<9} {format_bytes(r['peak_bytes'], a.unit):>12} "
+              f"{r['trainable_params']:>16,}" for r in rows]
+    if any(r["method"] == "full" and r["distribution"] != "single" for r in rows):
+        lines.append("  (full fine-tuning over a bf16 model: DeepSpeed ZeRO-3 keeps fp32 master weights, gradients and "
+                     "Adam states; FSDP, as torchtune's recipes run it, keeps them in bf16, about half)")
     missing = [f"{m} ({'on' if c else 'off'})" for m in ("full", "lora", "qlora") for c in (False, True)
                if not any(r["method"] == m and r["gradient_checkpointing"] is c for r in rows)]
     if missing:

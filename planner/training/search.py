@@ -47,25 +47,37 @@ def _options_for(method: str, options: dict) -> dict:
                     or (k == "precision" and method == "qlora"))}
 
 
+SHARDED_PLANS = ("zero3", "fsdp")  # above one GPU: DeepSpeed ZeRO-3 and PyTorch FSDP, the two that shard everything
+SHARDING = {"single": "—", "zero3": "ZeRO-3", "fsdp": "FSDP"}  # plans()' distributions as tables show them
+
+
 def plans(model, *, gpu, methods=METHODS, gpu_counts=GPU_COUNTS, **options) -> list[dict]:
-    """For each method, with and without gradient checkpointing: the fewest GPUs (ZeRO-3 above one) that fit,
-    with its per-GPU peak; cheapest first (fewest GPUs, then least memory). Each method takes the options that apply
-    to it (_options_for): LoRA's rank asked for the adapters does not stop full fine-tuning's row."""
+    """For each method, with and without gradient checkpointing: one GPU where that fits, else the fewest GPUs that
+    fit under each of ZeRO-3 and FSDP (their states differ: over a bf16 model DeepSpeed keeps fp32 master weights,
+    gradients and Adam states, FSDP bf16 ones), with the per-GPU peak; cheapest first (fewest GPUs, then least
+    memory). Each method takes the options that apply to it (_options_for): LoRA's rank asked for the adapters does
+    not stop full fine-tuning's row."""
     spec, g = load_model(model), load_gpu(gpu)
     rows = []
+
+    def fitting(method, own, ckpt, n, dist) -> dict | None:
+        if offload_refusal(method, dist, offload_params=own.get("offload_params", False),
+                           offload_optimizer=own.get("offload_optimizer", False)):
+            return None  # offloading runs only sharded (and FSDP's only with the parameters)
+        e = train_estimate(spec, setup=make_setup(**{**own, "method": method, "gradient_checkpointing": ckpt,
+                                                     "n_gpus": n, "distribution": dist}))
+        if e.total_bytes > g.usable_memory_bytes:
+            return None
+        return {"method": method, "gradient_checkpointing": ckpt, "n_gpus": n, "distribution": dist,
+                "peak_bytes": e.total_bytes, "trainable_params": e.trainable_params}
+
     for method in methods:
         own = _options_for(method, options)
         for ckpt in (False, True):
-            for n in gpu_counts:
-                dist = "single" if n == 1 else "zero3"
-                if offload_refusal(method, dist, offload_params=own.get("offload_params", False),
-                                   offload_optimizer=own.get("offload_optimizer", False)):
-                    continue  # offloading runs only sharded: the next GPU count
-                e = train_estimate(spec, setup=make_setup(**{**own, "method": method,
-                                                             "gradient_checkpointing": ckpt, "n_gpus": n,
-                                                             "distribution": dist}))
-                if e.total_bytes <= g.usable_memory_bytes:
-                    rows.append({"method": method, "gradient_checkpointing": ckpt, "n_gpus": n, "distribution": dist,
-                                 "peak_bytes": e.total_bytes, "trainable_params": e.trainable_params})
-                    break
+            if 1 in gpu_counts and (row := fitting(method, own, ckpt, 1, "single")):
+                rows.append(row)
+                continue
+            for dist in SHARDED_PLANS:
+                row = next((r for n in gpu_counts if n > 1 if (r := fitting(method, own, ckpt, n, dist))), None)
+                rows += [row] if row else []
     return sorted(rows, key=lambda r: (r["n_gpus"], r["peak_bytes"]))
