@@ -221,6 +221,14 @@ def _engine_controls(state: dict, spec) -> None:
                help="The engine core of vLLM 0.8.0–0.10.2, where V0 was still there: v0 is VLLM_USE_V1=0 (V0's "
                "budget, 256 sequences, its host loop between GPU steps). Default: the release's — V1, except on "
                "NVIDIA GPUs older than Ampere (V100, T4, RTX 20xx) before 0.10.2, where vLLM falls back to V0.")
+        widget("number_input", "vllm_dp", "data-parallel replicas", where=box, min_value=1, max_value=MAX_GPUS,
+               value=None, placeholder="1",
+               help="--data-parallel-size: replicas of the GPUs above (their tensor or pipeline split), each with "
+               "its own KV cache and scheduler. The figures are one replica's; the view adds them up.")
+        if spec is not None and spec.moe is not None:
+            widget("checkbox", "vllm_ep", "expert parallel (MoE)", where=box,
+                   help="--enable-expert-parallel: whole experts spread over every GPU of the replicas, rather than "
+                   "each expert's columns split over the tensor-parallel GPUs.")
         widget("checkbox", "eager", "enforce_eager", where=box,
                help="No CUDA graphs (so none estimated from 0.20) and, under V1, an uncompiled model, as V0 always "
                "ran it: its MLP keeps the gate_up output alive through the down projection.")

@@ -137,6 +137,8 @@ FIELDS = {f.key: f for f in [
     Field("custom_ar", "default", choice(lambda: ["default", "on", "off"])),
     Field("vllm_core", "default", choice(lambda: ["default", "v0", "v1"])),
     Field("cg_gib", None, number(0.0, 1024.0, whole=False)),
+    Field("vllm_dp", None, number(1, MAX_GPUS)),  # --data-parallel-size: replicas of the GPUs' split
+    Field("vllm_ep", False, flag),  # --enable-expert-parallel
     Field("mm_limits", "", mm_counts_text),
     Field("mxfp4_kernel", "default", choice(lambda: ["default", "marlin", "triton", "flashinfer", "none"])),
     Field("mfs", None, number(0.01, 0.99, whole=False)),

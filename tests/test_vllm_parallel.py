@@ -395,3 +395,18 @@ def test_the_cli_names_the_moe_split_time(capsys):
           "--context", "8192", "--tensor-parallel-size", "2"])
     ms = 1e3 * 48 * 128 * moe_expert_overhead("vllm").moe_expert_overhead_s
     assert f"each step includes {ms:.1f} ms for the MoE layers split over GPUs" in capsys.readouterr().out
+
+
+def test_the_cli_adds_up_data_parallel_replicas(capsys):
+    """--data-parallel-size: --batch and the figures are one replica's; one line gives all of them together (the
+    replicas run side by side, each its own KV cache and scheduler)."""
+    from planner.cli import main
+
+    args = ["estimate", "meta-llama/Llama-3.1-8B", "--engine", "vllm", "--gpu", "h100-sxm", "--max-model-len", "8192",
+            "--batch", "8", "--data-parallel-size", "3"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    one = estimate("meta-llama/Llama-3.1-8B", engine="vllm", gpu="h100-sxm", max_model_len=8192, batch=8,
+                   data_parallel_size=3).performance.throughput_tokens_per_s
+    assert f"all 3 replicas: 24 requests at a time, {3 * one:,.1f} tokens/s in all (decode rate above × 3" in out
+    assert "--batch and the figures are one replica's" in out

@@ -213,6 +213,11 @@ def main(setup: Setup) -> None:
                              "at their full time (chunked prefill hides part of it); the figures above leave them "
                              "out. A run whose requests start together lands near those, a steady flow of arrivals "
                              "near this."))
+        if (replicas := details.get("replicas", 1)) > 1:
+            rate, what = (setup.batch * serving[1], "serving") if serving else (throughput, "throughput")
+            st.caption(plain(f"All {replicas} data-parallel replicas ({details['gpus']} GPUs): "
+                             f"{replicas * setup.batch:,} requests at a time, {speed(replicas * rate)} tok/s in all "
+                             f"(the {what} above, one replica's, × {replicas}: each its own KV cache and scheduler)."))
         v0 = (details["v0_rules_of"], details["engine_version"]) if details.get("v0_rules_of") else None
         st.caption(plain(_typical(setup, quant, split, link, v0)))
         if entries:

@@ -161,6 +161,7 @@ def cmd_estimate(a) -> str:
                      "the requests that replace finished ones, at their full time: a steady flow of arrivals; "
                      "requests that start together land near the decode line)"]
                     if p.serving_decode_tokens_per_s is not None else []),
+                  *_replicas_line(e),
                   f"  ({_runs_on(e.engine, p.engine)}; efficiency entries: decode {p.efficiency_entries['decode']}, "
                   f"prefill {p.efficiency_entries['prefill']}, per-layer time {p.efficiency_entries['layers']} — "
                   "profiles/efficiency.yaml)"]
@@ -271,6 +272,19 @@ def _runs_on(engine: str | None, speed: str) -> str:
     if engine is None:  # the plain model's memory; its speed as the engine users run the format in
         return f"speed as {speed} runs this format"
     return f"{engine} on {speed}'s figures" if engine != speed else speed
+
+
+def _replicas_line(e) -> list[str]:
+    """vLLM's data-parallel replicas together: each runs its own batch, so the server holds and emits that many times
+    one replica's (requests spread evenly over them, as vLLM's front end balances them)."""
+    n, p = e.engine_details.get("replicas", 1), e.performance
+    if n <= 1:
+        return []
+    rate = p.serving_throughput_tokens_per_s or p.throughput_tokens_per_s
+    return [f"  all {n} replicas: {n * e.workload.batch:,} requests at a time, {n * rate:,.1f} tokens/s in all "
+            f"({'serving' if p.serving_throughput_tokens_per_s else 'decode'} rate above × {n}: each replica its "
+            "own KV cache and scheduler" + (", the MoE layers' split joined by all of them)" if
+                                             e.engine_details.get("moe_split", 1) > 1 else ")")]
 
 
 def _served(p) -> str:

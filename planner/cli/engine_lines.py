@@ -20,8 +20,8 @@ def engine_lines(e, unit: str) -> list[str]:
     if e.engine == "vllm":
         split = (f" on each of {d['gpus']} GPUs (tensor parallel {d['tensor_parallel_size']} × pipeline parallel "
                  f"{d['pipeline_parallel_size']}"
-                 + (f" × {d['replicas']} data-parallel replicas; --batch and every figure are one replica's"
-                    if d["replicas"] > 1 else "")
+                 + (f" × {d['replicas']} data-parallel replicas; --batch and the figures are one replica's, "
+                    "but the all-replicas line" if d["replicas"] > 1 else "")
                  + (f"; whole experts over {d['expert_parallel_size']} GPUs" if d["expert_parallel_size"] > 1
                     else f"; each expert split over {d['moe_split']} GPUs, the data-parallel ranks joining"
                     if d["moe_split"] > d["tensor_parallel_size"] else "")
