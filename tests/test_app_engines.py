@@ -522,7 +522,7 @@ def test_vllm_data_parallel_replicas_and_expert_parallel_are_dashboard_options()
     replica's GPU, a caption adds the replicas up; the expert-parallel box is for MoE models only."""
     kw = dict(model="Qwen/Qwen3-30B-A3B", gpu="h100-sxm", engine="vllm", n_gpus="2", context="4096", batch="4",
               max_model_len="4096")
-    at = app(vllm_dp="2", vllm_ep="true", **kw)
+    at = app(vllm_dp="2", vllm_ep="1", **kw)
     ours = estimate("Qwen/Qwen3-30B-A3B", gpu="h100-sxm", engine="vllm", context=4096, batch=4, max_model_len=4096,
                     tensor_parallel_size=2, data_parallel_size=2, enable_expert_parallel=True)
     assert metric(at, "weights") == gib(ours.weights_bytes) and at.query_params["vllm_dp"] == "2"
@@ -532,5 +532,5 @@ def test_vllm_data_parallel_replicas_and_expert_parallel_are_dashboard_options()
     assert (ours.engine_details["expert_parallel_size"], plain.engine_details["expert_parallel_size"]) == (4, 1)
     shown = caption(at).replace("\\:", ":")
     assert "All 2 data-parallel replicas (4 GPUs): 8 requests at a time" in shown, shown
-    dense = app(model="meta-llama/Llama-3.1-8B", gpu="h100-sxm", engine="vllm", vllm_ep="true", max_model_len="4096")
+    dense = app(model="meta-llama/Llama-3.1-8B", gpu="h100-sxm", engine="vllm", vllm_ep="1", max_model_len="4096")
     assert not dense.exception and not [c for c in dense.sidebar.checkbox if c.label == "expert parallel (MoE)"]
