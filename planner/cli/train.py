@@ -126,6 +126,12 @@ def _verdict_lines(e, unit: str) -> list[str]:
 
 
 def _paging_note(f) -> str:
+    if f.offload_traffic_bytes:
+        moved = f"{f.offload_traffic_bytes / 1e9:,.1f} GB"
+        return (f"; offloading moves {moved} a step over {f.host_link} in its busier direction: at least "
+                f"{f.offload_seconds:.2f} s at its datasheet rate, the CPU's optimizer step not included"
+                if f.offload_seconds is not None else
+                f"; offloading's {moved} a step over the host link not included: this GPU's host link is not known")
     if not f.paged_to_host_bytes:
         return ""
     if f.paging_seconds is None:

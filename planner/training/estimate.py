@@ -52,7 +52,7 @@ class TrainFit(BaseModel):
     headroom_bytes: int = Field(description="usable memory left beside the total and the paged optimizer states "
                                 "that stay on the GPU")
     step_seconds: float | None = Field(None, description="one optimizer step (all micro-batches), at the MFU prior, "
-                                       "paging_seconds included")
+                                       "paging_seconds and offload_seconds included")
     tokens_per_s: float | None = Field(None, description="all GPUs together")
     mfu: float = DEFAULT_TRAIN_MFU
     paged_to_host_bytes: int = Field(
@@ -62,6 +62,12 @@ class TrainFit(BaseModel):
         None, description="a floor on what moving paged_to_host_bytes in and out over the host link (both ways at "
         "once, at its datasheet rate) adds to every step; None when nothing pages or the link is not known")
     host_link: str | None = Field(None, description="the link paged states cross (PCIe generation and width)")
+    offload_seconds: float | None = Field(
+        None, description="a floor on what offloading (offload_optimizer, offload_params) adds to every step: "
+        "offload_traffic_bytes over the host link at its datasheet rate per direction; the optimizer step on the CPU "
+        "is not included. None when nothing is offloaded or the link is not known")
+    offload_traffic_bytes: int = Field(0, description="bytes one GPU moves over its host link each step with states "
+                                       "offloaded, in the busier direction (both run at once)")
 
 
 class TrainEstimate(BaseModel):
@@ -225,7 +231,7 @@ def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
     overhead = sum(overhead_breakdown("cuda").values())
     total = sum(components.values()) + overhead
     flops = step_flops(spec, setup, states.trainable_params)
-    fit = _fit(gpu, total, flops, setup, paged) if gpu is not None else None
+    fit = _fit(gpu, total, flops, setup, paged, offload_traffic(setup, states)) if gpu is not None else None
     return TrainEstimate(model=spec.name, setup=setup, total_params=states.total_params,
                          trainable_params=states.trainable_params, components=components, overhead_bytes=overhead,
                          total_bytes=total, peak_phase=peak.name, phases=phases, host_bytes=g.host_bytes,
@@ -241,8 +247,8 @@ def _sharding_note(setup: TrainSetup) -> str | None:
         notes.append("DeepSpeed keeps an fp32 master copy, fp32 gradients and fp32 Adam states of its partition beside "
                      "the bf16 weights; FSDP over a bf16 model (torchtune's recipes) keeps them in bf16, about half")
     if setup.offload_optimizer or setup.offload_params:
-        notes.append("the step time leaves out offloading's cost: the optimizer step on the CPU and the copies over "
-                     "PCIe each step")
+        notes.append("offloading's copies over the host link are in the step time as a floor (at its datasheet "
+                     "rate); the optimizer step on the CPU is not")
     return "; ".join(notes) or None
 
 
@@ -290,7 +296,26 @@ def paging_seconds(paged_to_host: int, gpu) -> float | None:
     return paged_to_host / gpu.host_link.bytes_per_s
 
 
-def _fit(gpu, total: int, flops: float, setup: TrainSetup, paged: int = 0) -> TrainFit:
+def offload_traffic(setup: TrainSetup, states) -> int:
+    """Bytes one GPU moves over its host link each step with states offloaded, in the busier direction (both run at
+    once). Stepping on the CPU (offload_optimizer; FSDP's CPUOffload): this GPU's gradient partition goes out — under
+    DeepSpeed after every micro-batch (it accumulates them in the CPU's fp32 buffer), under FSDP once, at the last
+    (no_sync keeps the others on the GPU) — and the updated 16-bit partition comes back once. offload_params: the
+    parameters live in CPU memory and each GPU fetches its shard of every layer for the forward, the backward and,
+    with checkpointing, the recomputed forward, every micro-batch (ZeRO-3's param offload; FSDP's CPUOffload)."""
+    if not (setup.offload_optimizer or setup.offload_params):
+        return 0
+    n, ga = setup.n_gpus, setup.gradient_accumulation
+    part = -(-states.trainable_params // n) * states.param_dtype_bytes
+    on_cpu = setup.offload_optimizer or setup.distribution == "fsdp"
+    out = part * (1 if setup.distribution == "fsdp" else ga) if on_cpu else 0
+    back = part if on_cpu else 0
+    if setup.offload_params:
+        back = -(-states.weights_bytes // n) * (3 if setup.gradient_checkpointing else 2) * ga
+    return max(out, back)
+
+
+def _fit(gpu, total: int, flops: float, setup: TrainSetup, paged: int = 0, offloaded: int = 0) -> TrainFit:
     from ..gpus import load_gpu
 
     g = load_gpu(gpu)
@@ -300,13 +325,16 @@ def _fit(gpu, total: int, flops: float, setup: TrainSetup, paged: int = 0) -> Tr
     room = max(0, usable - total)
     to_host = max(0, paged - room) if reason is None else 0
     paging = paging_seconds(to_host, g)
+    offload = None if not offloaded or g.host_link is None else offloaded / g.host_link.bytes_per_s
     peak = g.peak_flops("bf16")
-    seconds = None if peak is None else flops / (peak * setup.n_gpus * DEFAULT_TRAIN_MFU) + (paging or 0.0)
+    seconds = None if peak is None else (flops / (peak * setup.n_gpus * DEFAULT_TRAIN_MFU) + (paging or 0.0)
+                                         + (offload or 0.0))
     tokens = setup.tokens * setup.gradient_accumulation * setup.n_gpus
     return TrainFit(gpu=g.id, usable_memory_bytes=usable, fits=reason is None, reason=reason,
                     headroom_bytes=usable - total - min(paged, room), step_seconds=seconds,
                     tokens_per_s=None if seconds is None else tokens / seconds, paged_to_host_bytes=to_host,
-                    paging_seconds=paging, host_link=g.host_link.name if to_host and g.host_link else None)
+                    paging_seconds=paging, host_link=g.host_link.name if (to_host or offloaded) and g.host_link
+                    else None, offload_seconds=offload, offload_traffic_bytes=offloaded)
 
 
 __all__ = ["DEFAULT_TRAIN_MFU", "TrainEstimate", "TrainFit", "TrainSetup", "train_estimate"]
