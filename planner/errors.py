@@ -48,12 +48,14 @@ def close_matches(name: str, candidates, n: int = 5) -> list[str]:
     return [lowered[h] for h in hits[:n]]
 
 
-def no_option(function: str, unknown, known) -> WorkloadError:
-    """The error for keyword arguments `function` does not take: the first, and the options it looks like."""
+def no_option(function: str, unknown, known, *, list_known: bool = True) -> WorkloadError:
+    """The error for keyword arguments `function` does not take: the first, and the options it looks like (where
+    none does, every option it takes, unless list_known is false: estimate()'s are too many to list)."""
     key = sorted(unknown)[0]
     near = close_matches(key, known, 3)
-    return WorkloadError(f"{function}() has no option {key!r}" + (f"; did you mean {', '.join(near)}?" if near
-                                                                   else f"; it takes {', '.join(known)}"))
+    return WorkloadError(f"{function}() has no option {key!r}" + (
+        f"; did you mean {', '.join(near)}?" if near else f"; it takes {', '.join(known)}" if list_known
+        else f"; help(planner.{function}) lists them"))
 
 
 def did_you_mean(name: str, candidates) -> str:

@@ -129,13 +129,11 @@ def estimate(model: str | Path | ModelSpec, *, quant: str | None = None, kv_dtyp
             import inspect
 
             from .engines import ENGINE_OPTIONS
-            from .errors import close_matches
+            from .errors import no_option
 
             names = [*inspect.signature(estimate).parameters][1:-1] + sorted({o for v in ENGINE_OPTIONS.values()
                                                                              for o in v})
-            near = close_matches(key, names, 3)
-            raise WorkloadError(f"estimate() has no option {key!r}" + (f"; did you mean {', '.join(near)}?"
-                                                                        if near else ""))
+            raise no_option("estimate", [key], names, list_known=False)
         raise WorkloadError(f"option {key!r} needs an engine that takes it: "
                             + " or ".join(f"{e} (--engine {e})" for e in takers))
     context = engine_context(spec, engine, context, batch, engine_options, gpu)

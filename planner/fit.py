@@ -190,12 +190,10 @@ def fit(model, *, context: int | None = None, batch: int = 1, gpus=None, quants=
     from .parallel import check_layout
 
     if unknown:
-        from .errors import close_matches
+        from .errors import no_option
 
-        key = sorted(unknown)[0]
-        near = close_matches(key, ["context", "batch", "gpus", "quants", "kv_dtypes", "gpu_counts",
-                                   "min_tokens_per_s", "only_fitting"], 3)
-        raise WorkloadError(f"fit() has no option {key!r}" + (f"; did you mean {', '.join(near)}?" if near else ""))
+        raise no_option("fit", unknown, ["context", "batch", "gpus", "quants", "kv_dtypes", "gpu_counts",
+                                         "min_tokens_per_s", "only_fitting"])
     if context is not None:
         positive_int("context", context, MAX_CONTEXT)
     positive_int("batch", batch, MAX_BATCH)
