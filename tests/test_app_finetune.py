@@ -114,3 +114,12 @@ def test_training_bar_stacks_the_components_against_the_usable_memory():
     assert [b.name for b in fig.data] == list(parts) and parts["overhead"] == e.overhead_bytes
     assert sum(b.x[0] for b in fig.data) == pytest.approx(e.total_bytes / 2**30)
     assert len(fig.layout.shapes) == 2  # usable and reserve
+
+
+def test_the_estimates_notes_are_shown():
+    """The notes a training estimate carries (here QLoRA's fp32 embedding and output layer) are on the page."""
+    from tests.dashboard import caption
+
+    at = app(model="meta-llama/Llama-3.1-8B", method="qlora")
+    note = train_estimate("meta-llama/Llama-3.1-8B", method="qlora", gpu="rtx-4090").notes
+    assert note and "Of the weights" in caption(at).replace("\\", "")

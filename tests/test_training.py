@@ -551,3 +551,16 @@ def test_offloading_adds_its_host_link_copies_to_the_step_time():
                                                            "gpu": None}).components["weights"]
     assert both.fit.offload_traffic_bytes == -(-weights // 4) * 3 * 2  # forward, recompute, backward × 2
     assert "the optimizer step on the CPU is not" in " ".join(both.notes)
+
+
+def test_qlora_says_what_its_fp32_unquantized_tensors_take():
+    """Llama-3.1-70B's QLoRA base: bitsandbytes leaves the 128,256 × 8,192 embedding and output layer (and the norms)
+    unquantized and peft's prepare_model_for_kbit_training casts them to fp32, 7.8 GiB of the weights: why a 70B
+    QLoRA that "fits in 48 GB" on older vocabularies does not here. The note gives the figure."""
+    e = train_estimate("meta-llama/Llama-3.1-70B", method="qlora")
+    spec = load_model("meta-llama/Llama-3.1-70B")
+    norms = (2 * spec.n_layers + 1) * spec.d_model
+    fp32 = 4 * (2 * 128256 * 8192 + norms)
+    assert any(f"of the weights, {fp32 / 2**30:,.2f} GiB are the tensors bitsandbytes leaves unquantized" in n
+               for n in e.notes)
+    assert not any("bitsandbytes leaves" in n for n in train_estimate("meta-llama/Llama-3.1-70B", method="lora").notes)

@@ -49,6 +49,8 @@ def _numbers(setup: Setup, opts: dict, n_gpus: int) -> None:
                    help="one optimizer step: every micro-batch of every GPU")
     cols[4].metric("tokens/s" + (", all GPUs" if n_gpus > 1 else ""), speed(e.fit.tokens_per_s, 0) if fits else "—")
     {"fits": st.success, "tight": st.warning}.get(v.state, st.error)(plain(f"{v.symbol} {v.text}"))
+    for note in e.notes:  # the attention it runs, what a sharding keeps, QLoRA's fp32 tensors, offloading's time
+        st.caption(plain(f"{note[0].upper()}{note[1:]}."))
     if e.setup.seq_len > spec.max_context:
         st.warning(plain(f"Sequence length {e.setup.seq_len:,} is above {spec.name}'s maximum of "
                          f"{spec.max_context:,} tokens."))

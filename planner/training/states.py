@@ -157,11 +157,20 @@ def base_bytes(spec: ModelSpec, setup: TrainSetup) -> int:
         return sum(t.numel for t in weight_tensors(spec)) * _itemsize(setup.precision)
     if setup.method == "lora":
         return sum(t.numel for t in weight_tensors(spec)) * (2 if setup.precision == "bf16" else 4)
-    total = 0
+    packed, unquantized = qlora_parts(spec)
+    return packed + 4 * unquantized
+
+
+def qlora_parts(spec: ModelSpec) -> tuple[int, int]:
+    """QLoRA's base: (bytes of the NF4 tensors, elements of the tensors bitsandbytes leaves unquantized — embeddings,
+    norms, lm_head, a MoE's fused routed experts — which prepare_model_for_kbit_training casts to fp32)."""
+    packed = unquantized = 0
     for t, (_, _, nbytes) in zip(weight_tensors(spec), tensor_bytes(spec, "nf4-dq"), strict=True):
-        unquantized = nbytes == 2 * t.numel or (t.is_expert and spec.model_type not in BNB_SPLIT_EXPERTS)
-        total += 4 * t.numel if unquantized else nbytes
-    return total
+        if nbytes == 2 * t.numel or (t.is_expert and spec.model_type not in BNB_SPLIT_EXPERTS):
+            unquantized += t.numel
+        else:
+            packed += nbytes
+    return packed, unquantized
 
 
 def optimizer_state_bytes(numels: tuple[int, ...], optimizer: str, itemsize: int, shapes=(),
