@@ -29,6 +29,27 @@ def headline(e) -> str:
             + (f", {e.engine} engine" if e.engine else ""))
 
 
+# The plain model prefills a prompt whole; at batch 1 its activations get a note once they are this share of the total
+# (a batch's prompts prefilled together always get one: no serving engine runs them so)
+ONE_PASS_NOTE_SHARE = 0.05
+
+
+def one_pass_prefill(e, unit: str = "GiB") -> str | None:
+    """The plain model prefills each prompt whole, and a batch's together, as one generate() call does: where that is
+    a sizeable part of the total, what it takes, and that a serving engine, which prefills in chunks, needs less.
+    Each front end adds how to ask for one. None for an engine's estimate, a chunked prefill, or no GPU."""
+    w, p = e.workload, e.performance
+    if e.engine is not None or w.chunk or p is None:
+        return None
+    peak = e.breakdown["activation"].get("prefill_peak", 0)
+    if w.batch == 1 and peak < ONE_PASS_NOTE_SHARE * e.total_bytes:
+        return None
+    what = (f"the {w.batch:,} sequences prefill together" if w.batch > 1 else
+            f"the {p.prompt_tokens:,}-token prompt prefills in one pass")
+    return (f"{what}, as one generate() call does, with {format_bytes(peak, unit)} of activations at its peak; a "
+            "serving engine admits requests into its KV pool and prefills them in chunks, and needs less")
+
+
 def typically(p, what: str) -> str:
     """' (typically ±12 %)': the median |error| of published runs that did not calibrate planner."""
     err = p.typical_error.get(what)
@@ -58,9 +79,16 @@ def verdict_lines(e, unit: str = "GiB") -> list[str]:
     return lines
 
 
+def note_lines(e, unit: str = "GiB") -> list[str]:
+    """What the figures assume, where it matters: the plain model's one-pass prefill."""
+    if note := one_pass_prefill(e, unit):
+        return [f"  ({note}: engine='vllm', 'sglang' or 'llama.cpp' answers for it, or chunk=2048 here)"]
+    return []
+
+
 def summary(e, unit: str = "GiB") -> str:
     """The estimate in lines: what runs, its bytes by component, and the verdict on its GPU."""
-    return "\n".join([headline(e), *component_lines(e, unit), *verdict_lines(e, unit)])
+    return "\n".join([headline(e), *component_lines(e, unit), *note_lines(e, unit), *verdict_lines(e, unit)])
 
 
 def short_repr(e) -> str:

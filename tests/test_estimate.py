@@ -287,3 +287,21 @@ def test_an_estimate_prints_in_words_and_reprs_in_one_line():
     assert "no GPU given" in str(estimate("meta-llama/Llama-3.1-8B"))
     with pytest.raises(planner.PlannerError, match="unit 'GIGS' is not one of"):
         e.summary("GIGS")
+
+
+def test_a_prompt_prefilled_in_one_pass_says_what_it_takes_and_what_an_engine_does_instead(capsys):
+    """gpt-oss-20b at 131,072 tokens on an RTX 4090: the plain model prefills the prompt in one pass (4.92 GiB of
+    activations, and the allocator's slack with them) and does not fit, where vLLM, prefilling in chunks, starts. The
+    verdict says why, at batch 1 too, in the CLI and in print(); a short prompt's small peak gets no note."""
+    from planner.cli import main
+
+    e = estimate("openai/gpt-oss-20b", context=131072, gpu="rtx-4090")
+    peak = e.breakdown["activation"]["prefill_peak"]
+    assert not e.fits and estimate("openai/gpt-oss-20b", context=131072, gpu="rtx-4090", engine="vllm").fits
+    said = (f"the 131,072-token prompt prefills in one pass, as one generate() call does, with {peak / 2**30:.2f} GiB "
+            "of activations at its peak; a serving engine admits requests into its KV pool and prefills them in chunks")
+    assert said in str(e) and "engine='vllm'" in str(e)
+    assert main(["estimate", "openai/gpt-oss-20b", "--context", "128K", "--gpu", "rtx-4090"]) == 0
+    assert said in capsys.readouterr().out
+    assert "one pass" not in str(estimate("openai/gpt-oss-20b", context=4096, gpu="rtx-4090"))
+    assert "one pass" not in str(estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", context=131072, gpu="h100-sxm"))

@@ -141,8 +141,10 @@ def _one(setup: Setup, where: str):
                                                     perf.typical_error.get("serving")))
               if perf else (None, None, None, (0.0, 0.0), None, {}, None))
     from planner.engines import no_ttft_reason
+    from planner.summary import one_pass_prefill
 
-    return parts, v, speeds, {**e.engine_details, "no_ttft": no_ttft_reason(e)}, (e.workload.quant, e.workload.kv_dtype)
+    details = {**e.engine_details, "no_ttft": no_ttft_reason(e), "one_pass_prefill": one_pass_prefill(e, setup.unit)}
+    return parts, v, speeds, details, (e.workload.quant, e.workload.kv_dtype)
 
 
 def main(setup: Setup) -> None:
@@ -183,11 +185,14 @@ def main(setup: Setup) -> None:
         _what_fits(setup)
     from planner.quant.catalog import is_gguf_weights
 
-    if setup.engine is None and setup.batch > 1 and setup.gpu is not None and not setup.chunk and \
-            not is_gguf_weights(quant, spec):  # GGUF weights prefill in llama.cpp's ubatches
-        st.caption(plain(f"The {setup.batch:,} requests' prompts prefill together, as one generate() call does. A "
-                         "serving engine admits requests into its KV pool and prefills them in chunks: choose vLLM, "
-                         "SGLang or llama.cpp as the engine, or set a prefill chunk, in the sidebar."))
+    if setup.engine is None and setup.n_gpus > 1 and setup.batch > 1 and not setup.chunk and \
+            not is_gguf_weights(quant, spec):  # a split plan: its prompts prefill together too
+        details["one_pass_prefill"] = (f"the {setup.batch:,} requests' prompts prefill together, as one generate() "
+                                       "call does; a serving engine admits requests into its KV pool and prefills "
+                                       "them in chunks, and needs less")
+    if note := details.get("one_pass_prefill"):  # the plain model: one generate()
+        st.caption(plain(f"{note[0].upper()}{note[1:]}: choose vLLM, SGLang or llama.cpp as the engine, or set a "
+                         "prefill chunk, in the sidebar."))
 
     cols = st.columns(3)
     if v.state == NO:

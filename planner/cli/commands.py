@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..summary import component_lines, typically
+from ..summary import component_lines, one_pass_prefill, typically
 from ..units import format_bytes
 from .engine_lines import engine_lines
 from .machine import has_speed, local_json, local_lines, resolve_gpu
@@ -124,10 +124,8 @@ def cmd_estimate(a) -> str:
         lines.append(f"  ({note}: --quant bf16 plans that)")
     if library := ollama_library_note(spec, a.quant, e.engine):
         lines.append(f"  ({library[0]}: planner estimate {library[1]} --engine ollama plans that)")
-    if e.engine is None and w.batch > 1 and gpu is not None and not w.chunk:  # the plain batch: one generate()
-        lines.append(f"  (the {w.batch:,} sequences prefill together, as one generate() call does; a serving engine "
-                     "admits requests into its KV pool and prefills them in chunks: --engine vllm, sglang or "
-                     "llama.cpp answers for it)")
+    if note := one_pass_prefill(e, a.unit):  # the plain model: one generate()
+        lines.append(f"  ({note}: --engine vllm, sglang or llama.cpp answers for it, or --chunk 2048 here)")
     if origin := e.engine_details.get("dequantized_from"):
         lines.append(f"  ({origin} weights load as bf16 here: transformers dequantizes fp8 below compute capability "
                      "8.9, as on this GPU)")
