@@ -564,3 +564,5 @@ def test_qlora_says_what_its_fp32_unquantized_tensors_take():
     assert any(f"of the weights, {fp32 / 2**30:,.2f} GiB are the tensors bitsandbytes leaves unquantized" in n
                for n in e.notes)
     assert not any("bitsandbytes leaves" in n for n in train_estimate("meta-llama/Llama-3.1-70B", method="lora").notes)
+    moe = train_estimate("Qwen/Qwen3-30B-A3B", method="qlora").notes  # transformers 5's fused experts: unquantized
+    assert any("norms, the MoE's fused routed experts), which peft's" in n for n in moe)

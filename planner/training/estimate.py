@@ -257,13 +257,15 @@ def _kbit_note(spec, setup: TrainSetup) -> str | None:
     128K-token embedding and output layer: 7.8 GiB of a 70B's 43 GiB)."""
     if setup.method != "qlora":
         return None
-    from .states import qlora_parts
+    from .states import BNB_SPLIT_EXPERTS, qlora_parts
 
     packed, unquantized = qlora_parts(spec)
     if 4 * unquantized < 0.05 * (packed + 4 * unquantized):
         return None
+    experts = ", the MoE's fused routed experts" if spec.moe is not None and \
+        spec.model_type not in BNB_SPLIT_EXPERTS else ""
     return (f"of the weights, {4 * unquantized / 2**30:,.2f} GiB are the tensors bitsandbytes leaves unquantized "
-            "(embeddings, output layer, norms), which peft's prepare_model_for_kbit_training casts to fp32 "
+            f"(embeddings, output layer, norms{experts}), which peft's prepare_model_for_kbit_training casts to fp32 "
             f"({2 * unquantized / 2**30:,.2f} GiB in bf16, as recipes that skip that call keep them); the NF4 layers "
             f"take {packed / 2**30:,.2f} GiB, the rest working copies made as it computes")
 
