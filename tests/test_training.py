@@ -566,3 +566,28 @@ def test_qlora_says_what_its_fp32_unquantized_tensors_take():
     assert not any("bitsandbytes leaves" in n for n in train_estimate("meta-llama/Llama-3.1-70B", method="lora").notes)
     moe = train_estimate("Qwen/Qwen3-30B-A3B", method="qlora").notes  # transformers 5's fused experts: unquantized
     assert any("norms, the MoE's fused routed experts), which peft's" in n for n in moe)
+
+
+def test_a_sharded_step_takes_at_least_its_collectives():
+    """ZeRO-3 on 8 RTX 4090s (PCIe 4.0 x16, no GPU-to-GPU link): every micro-batch all-gathers the bf16 weights for
+    the forward, the recomputed forward and the backward and reduce-scatters the gradients, 7/8 of 4 × 16 GB each way
+    (the ZeRO paper's 3Ψ, plus checkpointing's gather); at the link's one-way rate less NCCL's overhead that is a floor
+    the step cannot beat, overlapped with compute. One GPU has no collectives; DDP moves 2Ψ."""
+    from planner import load_gpu
+    from planner.perf.roofline import ALLREDUCE_BUS_EFFICIENCY
+
+    kw = dict(method="full", gradient_checkpointing=True, gpu="rtx-4090")
+    one = train_estimate("meta-llama/Llama-3.1-8B", **kw).fit
+    zero = train_estimate("meta-llama/Llama-3.1-8B", distribution="zero3", n_gpus=8, **kw)
+    f = zero.fit
+    assert one.comm_seconds is None and one.comm_traffic_bytes == 0
+    assert f.comm_traffic_bytes == round((3 * train_estimate("meta-llama/Llama-3.1-8B", method="full").total_params
+                                          * 2 + zero.trainable_params * 2) * 7 / 8)
+    rate = load_gpu("rtx-4090").host_link.bytes_per_s * ALLREDUCE_BUS_EFFICIENCY
+    assert f.comm_seconds == pytest.approx(f.comm_traffic_bytes / rate) and f.comm_link == "PCIe 4.0 x16"
+    assert f.step_seconds == pytest.approx(max(one.step_seconds, f.comm_seconds))  # the same tokens per GPU
+    ddp = train_estimate("meta-llama/Llama-3.1-8B", method="lora", distribution="ddp", n_gpus=8,
+                         gpu="h100-sxm").fit
+    assert ddp.comm_traffic_bytes == round(2 * 41_943_040 * 4 * 7 / 8)  # fp32 adapters' gradients, all-reduced
+    big = train_estimate("meta-llama/Llama-3.1-8B", distribution="zero3", n_gpus=16, **kw).fit
+    assert big.comm_machines and not f.comm_machines

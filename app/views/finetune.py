@@ -59,9 +59,15 @@ def _numbers(setup: Setup, opts: dict, n_gpus: int) -> None:
     elif e.fit.step_seconds is None:
         st.caption("Pick a GPU from the list, or give the custom GPU its bf16 TFLOP/s, for step time and tokens/s.")
     else:
-        st.caption(plain(f"Speed at an assumed {100 * e.fit.mfu:.0f} % model FLOPs utilization: a prior, not a "
+        f = e.fit
+        comm = ("" if not f.comm_seconds else
+                f" The GPUs' collectives move {f.comm_traffic_bytes / 1e9:,.1f} GB a step each over {f.comm_link}: at "
+                f"least {f.comm_seconds:.2f} s, overlapped with compute (the step takes the larger)."
+                + (" Over 8 GPUs they cross machines, whose network planner does not model." if f.comm_machines
+                   else ""))
+        st.caption(plain(f"Speed at an assumed {100 * f.mfu:.0f} % model FLOPs utilization: a prior, not a "
                          "measurement (torchtitan's Llama-3.1-8B reaches 38-41 % on H100s with torch.compile; eager "
-                         "Hugging Face training is often lower). Read it as an order of magnitude."))
+                         "Hugging Face training is often lower). Read it as an order of magnitude." + comm))
 
     parts = {k: v for k, v in ft.components(e).items() if v}  # what the peak's moment does not hold is left out
     left, right = st.columns(2)

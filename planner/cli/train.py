@@ -126,6 +126,20 @@ def _verdict_lines(e, unit: str) -> list[str]:
 
 
 def _paging_note(f) -> str:
+    return _comm_note(f) + _offload_note(f)
+
+
+def _comm_note(f) -> str:
+    if not f.comm_traffic_bytes:
+        return ""
+    bound = f.comm_seconds >= f.step_seconds - (f.paging_seconds or 0.0) - (f.offload_seconds or 0.0) - 1e-9
+    return (f"; collectives: {f.comm_traffic_bytes / 1e9:,.1f} GB a step per GPU over {f.comm_link}, at least "
+            f"{f.comm_seconds:.2f} s (overlapped with compute: the step takes the larger"
+            + (", here the collectives" if bound else "") + ")"
+            + ("; over 8 GPUs they cross machines, whose network planner does not model" if f.comm_machines else ""))
+
+
+def _offload_note(f) -> str:
     if f.offload_traffic_bytes:
         moved = f"{f.offload_traffic_bytes / 1e9:,.1f} GB"
         return (f"; offloading moves {moved} a step over {f.host_link} in its busier direction: at least "

@@ -28,7 +28,7 @@ from .activations import (
 from .setup import TrainSetup, attention_note, make_setup, resolve_attention
 from .shard import DEEPSPEED_MASTER_BYTES, per_gpu
 from .states import model_states
-from .step import DEFAULT_TRAIN_MFU, TrainFit, fit_on, offload_traffic, step_flops
+from .step import DEFAULT_TRAIN_MFU, TrainFit, comm_traffic, fit_on, offload_traffic, step_flops
 
 
 class TrainPhase(BaseModel):
@@ -199,7 +199,8 @@ def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
     overhead = sum(overhead_breakdown("cuda").values())
     total = sum(components.values()) + overhead
     flops = step_flops(spec, setup, states.trainable_params)
-    fit = fit_on(gpu, total, flops, setup, paged, offload_traffic(setup, states)) if gpu is not None else None
+    fit = None if gpu is None else fit_on(gpu, total, flops, setup, paged, offload_traffic(setup, states),
+                                          comm_traffic(setup, states))
     return TrainEstimate(model=spec.name, setup=setup, total_params=states.total_params,
                          trainable_params=states.trainable_params, components=components, overhead_bytes=overhead,
                          total_bytes=total, peak_phase=peak.name, phases=phases, host_bytes=g.host_bytes,

@@ -22,8 +22,8 @@ class TrainFit(BaseModel):
     reason: str | None = None
     headroom_bytes: int = Field(description="usable memory left beside the total and the paged optimizer states "
                                 "that stay on the GPU")
-    step_seconds: float | None = Field(None, description="one optimizer step (all micro-batches), at the MFU prior, "
-                                       "paging_seconds and offload_seconds included")
+    step_seconds: float | None = Field(None, description="one optimizer step (all micro-batches): its FLOPs at the "
+                                       "MFU prior or comm_seconds, the larger, plus paging_seconds and offload_seconds")
     tokens_per_s: float | None = Field(None, description="all GPUs together")
     mfu: float = DEFAULT_TRAIN_MFU
     paged_to_host_bytes: int = Field(
@@ -39,6 +39,14 @@ class TrainFit(BaseModel):
         "is not included. None when nothing is offloaded or the link is not known")
     offload_traffic_bytes: int = Field(0, description="bytes one GPU moves over its host link each step with states "
                                        "offloaded, in the busier direction (both run at once)")
+    comm_seconds: float | None = Field(
+        None, description="a floor on the distribution's collectives a step: comm_traffic_bytes over comm_link at its "
+        "one-way rate less NCCL's protocol overhead; overlapped with compute, so the step takes the larger. None on "
+        "one GPU")
+    comm_traffic_bytes: int = Field(0, description="bytes one GPU sends (and receives) in the collectives of a step")
+    comm_link: str | None = Field(None, description="the link the collectives cross, as planner takes it")
+    comm_machines: bool = Field(False, description="over 8 GPUs the collectives cross machines, whose network "
+                                "planner does not model (comm_seconds takes one machine's link)")
 
 
 def step_flops(spec, setup: TrainSetup, trainable: int) -> float:
@@ -86,7 +94,38 @@ def offload_traffic(setup: TrainSetup, states) -> int:
     return max(out, back)
 
 
-def fit_on(gpu, total: int, flops: float, setup: TrainSetup, paged: int = 0, offloaded: int = 0) -> TrainFit:
+def comm_traffic(setup: TrainSetup, states) -> int:
+    """Bytes one GPU sends (and as many it receives) in a step's collectives, ring algorithms: an all-gather or a
+    reduce-scatter of S bytes moves (n − 1)/n · S each way, an all-reduce twice that (the ZeRO paper, Rajbhandari et
+    al. 2020, section 7: data parallel and ZeRO-1/2 move 2Ψ, ZeRO-3 3Ψ). G is the trainable parameters' gradients, W
+    the 16-bit weights the model computes with. ddp: an all-reduce of G once a step (the Trainer accumulates under
+    no_sync); ZeRO-1: G reduce-scattered at the step, the updated partitions all-gathered; ZeRO-2: G reduce-scattered
+    after every micro-batch; ZeRO-3: W all-gathered for the forward, the backward and (with checkpointing) the
+    recomputed forward, and G reduce-scattered, every micro-batch; FSDP likewise, its G once, at the last micro-batch
+    (no_sync)."""
+    n, ga = setup.n_gpus, setup.gradient_accumulation
+    if n == 1 or setup.distribution == "single":
+        return 0
+    grads = states.trainable_params * states.param_dtype_bytes
+    passes = (3 if setup.gradient_checkpointing else 2) * states.weights_bytes
+    volume = {"ddp": 2 * grads, "zero1": 2 * grads, "zero2": grads * ga + grads,
+              "zero3": (passes + grads) * ga, "fsdp": passes * ga + grads}[setup.distribution]
+    return round(volume * (n - 1) / n)
+
+
+def _comm(g, n: int) -> tuple[float, str]:
+    """(bytes/s a collective moves one way, the link's name) for n GPUs, as tensor-parallel all-reduces take it."""
+    from ..perf.roofline import ALLREDUCE_BUS_EFFICIENCY, link_bytes_per_s
+
+    rate = link_bytes_per_s(g, n) * ALLREDUCE_BUS_EFFICIENCY
+    link = g.interconnect if g.interconnect is not None and not ("bridge" in g.interconnect.name.lower() and n > 2) \
+        else g.host_link
+    name = link.name if link is not None else "PCIe 4.0 x16 (assumed: this GPU's links are not known)"
+    return rate, name
+
+
+def fit_on(gpu, total: int, flops: float, setup: TrainSetup, paged: int = 0, offloaded: int = 0,
+           comm: int = 0) -> TrainFit:
     from ..gpus import load_gpu
 
     g = load_gpu(gpu)
@@ -98,11 +137,15 @@ def fit_on(gpu, total: int, flops: float, setup: TrainSetup, paged: int = 0, off
     paging = paging_seconds(to_host, g)
     offload = None if not offloaded or g.host_link is None else offloaded / g.host_link.bytes_per_s
     peak = g.peak_flops("bf16")
-    seconds = None if peak is None else (flops / (peak * setup.n_gpus * DEFAULT_TRAIN_MFU) + (paging or 0.0)
-                                         + (offload or 0.0))
+    rate, link = _comm(g, setup.n_gpus) if comm else (None, None)
+    collectives = comm / rate if comm else None
+    seconds = None if peak is None else (max(flops / (peak * setup.n_gpus * DEFAULT_TRAIN_MFU), collectives or 0.0)
+                                         + (paging or 0.0) + (offload or 0.0))
     tokens = setup.tokens * setup.gradient_accumulation * setup.n_gpus
     return TrainFit(gpu=g.id, usable_memory_bytes=usable, fits=reason is None, reason=reason,
                     headroom_bytes=usable - total - min(paged, room), step_seconds=seconds,
                     tokens_per_s=None if seconds is None else tokens / seconds, paged_to_host_bytes=to_host,
                     paging_seconds=paging, host_link=g.host_link.name if (to_host or offloaded) and g.host_link
-                    else None, offload_seconds=offload, offload_traffic_bytes=offloaded)
+                    else None, offload_seconds=offload, offload_traffic_bytes=offloaded,
+                    comm_seconds=collectives, comm_traffic_bytes=comm, comm_link=link,
+                    comm_machines=bool(comm) and setup.n_gpus > 8)
