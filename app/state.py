@@ -61,9 +61,11 @@ CUSTOM_FIELDS = [("c_layers", "layers", 32, MAX_LAYERS), ("c_hidden", "hidden si
 
 @cache
 def models() -> list[str]:
+    """The bundled profiles and the fine-tuned variants planned with them (meta-llama/Llama-3.1-8B-Instruct)."""
     from planner import list_models
+    from planner.profiles import variants
 
-    return list_models()
+    return sorted({*list_models(), *variants().values()}, key=str.lower)
 
 
 @cache

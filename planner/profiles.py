@@ -128,6 +128,31 @@ def _as_ollama_file(canonical: str, quant: str, tag: str) -> ModelSpec:
                                                             **({"max_context": context} if context else {})})
 
 
+@lru_cache(maxsize=1)
+def variants() -> dict[str, str]:
+    """Lower-cased id and id without org of each fine-tuned variant in profiles/variants.yaml → its id."""
+    path = profiles_dir() / "variants.yaml"
+    data = dict((read_yaml(path) if path.is_file() else {}).get("variants") or {})
+    return {k: name for name in data for k in (name.lower(), name.split("/")[-1].lower())}
+
+
+def variant_base(name: str) -> str | None:
+    """The bundled base profile a variant id is planned with; None for any other name."""
+    if (variant := variants().get(name.lower())) is None:
+        return None
+    return read_yaml(profiles_dir() / "variants.yaml")["variants"][variant]["base"]
+
+
+@lru_cache(maxsize=64)
+def _variant(name: str) -> ModelSpec:
+    """A variant's spec: its base's profile under its own name, with its config's differences (profiles/
+    variants.yaml), the source it was read from, and a card note of whose shapes it has."""
+    entry = read_yaml(profiles_dir() / "variants.yaml")["variants"][name]
+    base = _bundled(entry["base"])
+    return type(base).model_validate({**base.model_dump(), "name": name, "source": entry["source"], "aliases": (),
+                                      **dict(entry.get("overrides") or {})})
+
+
 def list_models() -> list[str]:
     return sorted(_profile_data(), key=str.lower)
 
@@ -205,6 +230,8 @@ def load_model(model: str | Path | ModelSpec | dict) -> ModelSpec:
         quant = ollama_format(key)  # an Ollama tag: the file it fetches (llama3.1:8b is a Q4_K_M GGUF)
         return _bundled(canonical) if quant is None else _as_ollama_file(
             canonical, quant, key.lower().removesuffix(":latest"))
+    if (variant := variants().get(key.lower())) is not None:  # an instruct model of a bundled base's shapes
+        return _variant(variant)
     if key.startswith("hf://"):  # the Hub, by range requests: config.json and the safetensors or GGUF headers
         from .files.hub import load_hub_model
 
@@ -296,7 +323,8 @@ def _load_path(key: str) -> ModelSpec:
         return spec
     if (what := ollama_tags()[1].get(key.lower().removesuffix(":latest"))) is not None:
         raise UnknownModelError(what)
-    suggestions = list(dict.fromkeys(_index()[m] for m in close_matches(key, _index())))
+    names = {**variants(), **_index()}
+    suggestions = list(dict.fromkeys(names[m] for m in close_matches(key, names)))
     hint = f"; did you mean: {', '.join(suggestions)}?" if suggestions else "; `planner models` lists them"
     raise UnknownModelError(f"unknown model {shown(key, 200)}: not a bundled profile or an existing path"
                             f"{_hub_note(key)}{hint}")

@@ -217,3 +217,28 @@ def yaml_contexts() -> dict:
     from planner.paths import profiles_dir
 
     return yaml.safe_load((profiles_dir() / "ollama.yaml").read_text())["contexts"]
+
+
+def test_instruct_ids_resolve_to_their_base_shapes_with_their_own_differences(capsys):
+    """The ids users type most are fine-tuned variants: meta-llama/Llama-3.1-8B-Instruct has the base's config.json
+    shapes (a verbatim copy: profiles/variants.yaml) and plans as it, under its own name; Qwen2.5-7B-Instruct's
+    config says max_position_embeddings 32768 where the base says 131072, and gemma-2-9b-it is stored in bf16 where
+    the base checkpoint is fp32."""
+    import planner
+    from planner.cli import main
+    from planner.profiles import variant_base
+
+    it = planner.estimate("meta-llama/Llama-3.1-8B-Instruct", gpu="rtx-4090", context=8192)
+    base = planner.estimate("meta-llama/Llama-3.1-8B", gpu="rtx-4090", context=8192)
+    assert it.model == "meta-llama/Llama-3.1-8B-Instruct" and it.total_bytes == base.total_bytes
+    assert planner.load_model("llama-3.1-8b-instruct").name == "meta-llama/Llama-3.1-8B-Instruct"
+    assert planner.load_model("Qwen/Qwen2.5-7B-Instruct").max_context == 32768
+    assert planner.load_model("Qwen/Qwen2.5-7B").max_context == 131072
+    assert planner.load_model("google/gemma-2-9b-it").weights_dtype == "bf16"
+    assert planner.load_model("google/gemma-2-9b").weights_dtype == "fp32"
+    assert variant_base("mistralai/Mistral-7B-Instruct-v0.3") == "mistralai/Mistral-7B-v0.3"
+    with pytest.raises(planner.UnknownModelError, match="did you mean: .*meta-llama/Llama-3.1-8B-Instruct"):
+        planner.load_model("meta-llama/Llama-3.1-8B-Instrct")
+    assert main(["models", "--search", "llama-3.1 instruct"]) == 0
+    out = capsys.readouterr().out
+    assert "meta-llama/Llama-3.1-8B-Instruct*" in out and "* a fine-tuned variant" in out

@@ -36,9 +36,10 @@ def cmd_models(a) -> str:
         words = (a.search or "").lower().split()
         types = [t for t in SUPPORTED_MODEL_TYPES if all(w in t for w in words)]
         return json.dumps(types, indent=2) if a.json else "\n".join(types)
-    from ..profiles import bundled_profiles
+    from ..profiles import bundled_profiles, load_model, variant_base, variants
 
-    found = sorted(bundled_profiles().items(), key=lambda kv: kv[0].lower())
+    named = {**bundled_profiles(), **{v: load_model(v) for v in set(variants().values())}}
+    found = sorted(named.items(), key=lambda kv: kv[0].lower())
     if a.search is not None:
         words = a.search.lower().split()
         found = [(name, s) for name, s in found if all(w in _search_text(name, s) for w in words)]
@@ -48,11 +49,16 @@ def cmd_models(a) -> str:
     if a.json:
         return json.dumps([{"model": name, "params": s.param_count, "max_context": s.max_context,
                             "moe": None if s.moe is None else f"{s.moe.experts_per_token}/{s.moe.n_experts}",
-                            "model_type": s.model_type, "aliases": list(s.aliases)} for name, s in found], indent=2)
+                            "model_type": s.model_type, "aliases": list(s.aliases),
+                            "variant_of": variant_base(name)} for name, s in found], indent=2)
     rows = [f"{'model':<44} {'params':>10} {'context':>9}  {'type':<9} model_type"]
     for name, s in found:
         kind = f"MoE {s.moe.experts_per_token}/{s.moe.n_experts}" if s.moe else "dense"
-        rows.append(f"{name:<44} {s.param_count / 1e9:>9.2f}B {s.max_context:>9,}  {kind:<9} {s.model_type}")
+        mark = "*" if variant_base(name) else ""
+        rows.append(f"{name + mark:<44} {s.param_count / 1e9:>9.2f}B {s.max_context:>9,}  {kind:<9} {s.model_type}")
+    if any(variant_base(name) for name, _ in found):
+        rows.append("* a fine-tuned variant with its base model's shapes, planned with its profile (and the "
+                    "differences its config.json has: profiles/variants.yaml)")
     return "\n".join(rows)
 
 
