@@ -282,9 +282,9 @@ def test_suggestions_put_the_ids_a_name_begins_first(capsys):
     assert main(["estimate", "llama-3.1-8b", "--gpu", "zzz"]) == 2
     assert "`planner gpus` lists the" in capsys.readouterr().err
     # an Instruct id not bundled: the base model it begins with first, and how the Hub would read it
-    assert main(["estimate", "meta-llama/Llama-3.1-8B-Instruct"]) == 2
+    assert main(["estimate", "meta-llama/Llama-3.1-405B-Instruct"]) == 2  # no verified config: not a variant
     err = capsys.readouterr().err
-    assert "did you mean: meta-llama/Llama-3.1-8B," in err and "Hugging Face Hub" in err
+    assert "did you mean: meta-llama/Llama-3.1-405B," in err and "Hugging Face Hub" in err
 
 
 def test_no_verb_lists_the_verbs_and_version_prints_it(capsys):
