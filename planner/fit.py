@@ -7,7 +7,7 @@ import pandas as pd
 
 from .checks import flag, int_list, name_list, positive_float, positive_int
 from .engines.transformers import transformers_dequantizes
-from .errors import LayoutError, WorkloadError
+from .errors import LayoutError, PlannerError, WorkloadError
 from .estimate import estimate
 from .footprint import default_kv_dtype, resolve_workload
 from .gpus import GPU, list_gpus, load_gpu
@@ -15,7 +15,7 @@ from .limits import MAX_BATCH, MAX_BYTES, MAX_CONTEXT, MAX_GPUS
 from .perf import apple_formats, apple_runnable, apple_runs_format
 from .profiles import load_model, within_context
 from .quant.catalog import get_quant, is_gguf_weights
-from .sweep import published_format, sweep, table_quants
+from .sweep import published_format, sweep
 from .units import format_bytes
 from .weights import weights_bytes
 
@@ -108,29 +108,50 @@ def max_batch(model, *, quant: str | None = None, gpu: str | GPU | None = None, 
                             lambda probes: _totals(spec, w.quant, kv_dtype, [w.context], probes, **kw), usable)
 
 
-def context_per_quant(model, *, gpu: str | GPU, quants=None, batch: int = 1) -> pd.DataFrame:
-    """For each quantization (None: the table's default rows, sweep.table_quants): the largest context that fits
+def context_per_quant(model, *, gpu: str | GPU, quants=None, batch: int = 1, kv_dtype: str | None = None
+                      ) -> pd.DataFrame:
+    """For each quantization (None: fit's, FIT_QUANTS with the checkpoint's own format first, less GGUF presets of a
+    model no GGUF of which exists and, on an Apple GPU, what no runtime there loads): the largest context that fits
     the GPU, and the speed there."""
+    from .engines import runnable_quants
+
     spec, g = load_model(model), load_gpu(gpu)
     rows = []
-    if quants is None:  # by default, on an Apple GPU, what a runtime there loads (not fp8 for a model without GGUF)
-        named, left_out = apple_runnable(table_quants(spec), g, spec)
+    if quants is None:
+        named, left_out = apple_runnable(tuple(dict.fromkeys(published_format(spec)
+                                                             + runnable_quants(spec, FIT_QUANTS))), g, spec)
     else:
         named, left_out = name_list("quants", quants), []
     for q in named:
-        ctx = max_context(spec, quant=q, gpu=g, batch=batch)
-        e = estimate(spec, quant=q, context=max(ctx, 1), batch=batch, gpu=g)
+        ctx = max_context(spec, quant=q, gpu=g, batch=batch, kv_dtype=kv_dtype)
+        e = estimate(spec, quant=q, context=max(ctx, 1), batch=batch, gpu=g, kv_dtype=kv_dtype)
         # none: the weights alone do not fit, or they do and the runtime's overhead beside them does not
         none = "weights" if e.weights_bytes > g.usable_memory_bytes else "weights and overhead"
-        rows.append(dict(quant=get_quant(q).name, max_context=ctx, weights_bytes=e.weights_bytes,
+        rows.append(dict(quant=get_quant(q).name, max_context=ctx, vllm_max_model_len=_vllm_longest(spec, q, g, batch,
+                                                                                                  kv_dtype),
+                         weights_bytes=e.weights_bytes,
                          kv_cache_bytes=e.kv_cache_bytes if ctx else 0, total_bytes=e.total_bytes if ctx else None,
                          decode_tokens_per_s=e.decode_tokens_per_s if ctx else None,
                          decode_typical_error=e.performance.typical_error.get("decode") if ctx else None,
                          limited_by=none if not ctx else "max_position_embeddings" if ctx == spec.max_context
                          else "memory"))
     df = pd.DataFrame(rows)
+    if not df.empty:
+        df["vllm_max_model_len"] = df["vllm_max_model_len"].astype("Int64")  # None where vLLM does not apply
     df.attrs["not_on_apple"] = left_out  # not_on_apple(df) says which
     return df
+
+
+def _vllm_longest(spec, quant: str, gpu: GPU, batch: int, kv_dtype: str | None) -> int | None:
+    """The longest max_model_len vLLM starts with for these weights on this GPU (its KV pool holds one request of
+    it; prompts prefill in chunks): None for GGUF weights, a batch above 1, or weights vLLM does not load."""
+    if batch != 1 or is_gguf_weights(quant, spec) or gpu.vendor == "apple":
+        return None
+    try:
+        return estimate(spec, quant=quant, gpu=gpu, engine="vllm", kv_dtype=kv_dtype).engine_details.get(
+            "longest_max_model_len")
+    except PlannerError:  # a format or model this vLLM does not run
+        return None
 
 
 def explain(per_gpu: dict, unit: str = "GiB") -> str:

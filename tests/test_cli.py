@@ -122,7 +122,7 @@ def test_fit_largest_context_per_quant(capsys):
     assert lines[-1].startswith("note: llama.cpp has no Phi3SmallForCausalLM")
     code, out, _ = run(capsys, "fit", "llama-3.1-8b", "--gpu", "rtx-4060-ti-16gb")
     rows = [line.split()[0] for line in out.splitlines()[2:] if not line.startswith("note:")]
-    assert rows[-3:] == ["q4_k_m", "q3_k_m", "q2_k"]
+    assert rows == ["bf16", "fp8", "q8_0", "int8", "q6_k", "q5_k_m", "q4_k_m", "int4", "q3_k_m", "q2_k"]  # fit's
     assert out.splitlines()[-1].startswith("note: GGUF rows hold every layer on the GPU")
 
 
@@ -601,3 +601,25 @@ def test_listing_verbs_and_check_log_print_json(capsys):
     r = json.loads(out)
     assert code == 0 and r["engine"] == "llama.cpp" and r["rows"][0]["unit"] == "MiB"
     assert abs(r["rows"][0]["error_pct"]) < 0.1
+
+
+def test_fit_takes_quants_and_kv_dtype_and_gives_vllms_longest_max_model_len(capsys):
+    """fit --quants/--kv-dtype rank the formats asked (Python fit() took them; the CLI did not); the per-GPU table's
+    vLLM column is the longest --max-model-len vLLM starts with: that length starts, 16 tokens (a block) more does
+    not. int4 70B on an H100: the plain model's one-pass prefill holds less than vLLM's chunked one."""
+    from planner import estimate
+    from planner.fit import context_per_quant
+
+    assert main(["fit", "meta-llama/Llama-3.1-70B", "--gpu", "h100-sxm", "--quants", "fp8,awq,q4_k_m",
+                 "--kv-dtype", "fp8"]) == 0
+    out = capsys.readouterr().out
+    assert [line.split()[0] for line in out.splitlines()[2:5]] == ["fp8", "awq-4bit-g128", "q4_k_m"]
+    df = context_per_quant("meta-llama/Llama-3.1-70B", gpu="h100-sxm", quants=["int4", "q4_k_m"])
+    longest = int(df["vllm_max_model_len"][0])
+    assert longest > df["max_context"][0] and df["vllm_max_model_len"].isna()[1]
+    kw = dict(quant="int4", engine="vllm", gpu="h100-sxm")
+    assert estimate("meta-llama/Llama-3.1-70B", max_model_len=longest, **kw).engine_refusal is None
+    assert estimate("meta-llama/Llama-3.1-70B", max_model_len=longest + 16, **kw).engine_refusal is not None
+    assert main(["fit", "meta-llama/Llama-3.1-70B", "--gpu", "h100-sxm", "--quants", ","]) == 2
+    assert "--quants needs one or more formats" in capsys.readouterr().err
+    assert main(["fit", "meta-llama/Llama-3.1-70B", "--train", "--gpu", "h100-sxm", "--quants", "fp8"]) == 2

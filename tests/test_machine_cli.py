@@ -153,11 +153,14 @@ def test_models_search(capsys):
     _, out, _ = run(capsys, "models", "--search", "phi-3-mini")  # alias
     assert "microsoft/Phi-3-mini-4k-instruct" in out
     _, out, _ = run(capsys, "models", "--search", "llama 8b")  # every word
-    assert {r.split()[0] for r in out.splitlines()[1:]} == {"meta-llama/Llama-3.1-8B", "meta-llama/Meta-Llama-3-8B",
-                                                                    "meta-llama/Meta-Llama-3-8B-Instruct",
-                                                                    "deepseek-ai/DeepSeek-R1-Distill-Llama-8B"}
-    _, out, _ = run(capsys, "models", "--search", "gemma-2")  # family
-    assert len(out.splitlines()) == 3
+    assert {r.split()[0] for r in out.splitlines()[1:-1]} == {"meta-llama/Llama-3.1-8B", "meta-llama/Meta-Llama-3-8B",
+                                                                      "meta-llama/Meta-Llama-3-8B-Instruct",
+                                                                      "meta-llama/Llama-3.1-8B-Instruct*",
+                                                                      "deepseek-ai/DeepSeek-R1-Distill-Llama-8B"}
+    assert out.splitlines()[-1].startswith("* a fine-tuned variant with its base model's shapes")
+    _, out, _ = run(capsys, "models", "--search", "gemma-2")  # family, and gemma-2-9b-it, a variant of the base
+    assert [r.split()[0] for r in out.splitlines()[1:4]] == ["google/gemma-2-27b", "google/gemma-2-9b",
+                                                             "google/gemma-2-9b-it*"]
     code, out, _ = run(capsys, "models", "--search", "no-such-model")
     assert code == 0 and "no bundled model matches" in out
 

@@ -195,12 +195,16 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--context", type=positive, help="tokens per sequence: rank GPUs/quantizations that fit")
     f.add_argument("--max-context", type=positive, help=MAX_CONTEXT_HELP)
     f.add_argument("--batch", type=positive, help="concurrent sequences (default 1)")
+    f.add_argument("--quants", help="comma-separated formats to rank (default: bf16, fp8, int8, int4 and the GGUF "
+                   "presets, the checkpoint's own format first)")
+    f.add_argument("--kv-dtype", help="KV-cache format for every row (default: each format's engine's)")
     f.add_argument("--min-tokens-per-s", type=rate, help="only options at least this fast (per sequence)")
     f.add_argument("--top", type=positive, help="rows to show (default 15)")
     f.add_argument("--unit", type=unit, default="GiB", help=f"one of {', '.join(UNIT_BYTES)} (default GiB)")
     f.add_argument("--json", action="store_true", help="print the rows as JSON (bytes)")
     f.add_argument("--train", action="store_true", help="fine-tuning instead of inference: each method with and "
-                   "without gradient checkpointing on the fewest GPUs (ZeRO-3 above one) that hold it; needs --gpu")
+                   "without gradient checkpointing on the fewest GPUs (ZeRO-3 and FSDP above one) that hold it; needs "
+                   "--gpu")
     f.add_argument("--seq-len", type=positive, help="--train: tokens per sequence (default 2048)")
     f.add_argument("--micro-batch", type=positive, help="--train: sequences per step (default 1)")
     f.add_argument("--optimizer", choices=["adamw", "adamw_fused", "adamw_forloop", "adamw_8bit",

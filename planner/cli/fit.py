@@ -6,7 +6,7 @@ from ..units import format_bytes
 from .commands import _model, _no_gguf_note
 from .machine import gpu_label, has_speed, local_lines, resolve_sized_gpu
 
-_INFERENCE_ONLY = ("--context", "--max-context", "--batch", "--min-tokens-per-s", "--top")
+_INFERENCE_ONLY = ("--context", "--max-context", "--batch", "--min-tokens-per-s", "--top", "--quants", "--kv-dtype")
 _TRAIN_ONLY = ("--seq-len", "--micro-batch", "--optimizer")
 
 
@@ -33,18 +33,30 @@ def cmd_fit(a) -> str:
 
             raise PlannerError(f"{given[0]} ranks GPU options at one context: give --context too (without it, fit "
                                "--gpu lists each format's largest context on that GPU)")
-        df = context_per_quant(spec, gpu=gpu, batch=a.batch)
+        df = context_per_quant(spec, gpu=gpu, batch=a.batch, quants=_quants(a), kv_dtype=a.kv_dtype)
         if a.json:
             return df.to_json(orient="records", indent=2)
+        import pandas as pd
+
+        from ..engines.vllm import VLLM_CURRENT, vllm_release, vllm_rules
+
+        width = max(10, *(len(q) for q in df["quant"]))
+        show = bool(df["vllm_max_model_len"].notna().any())
+        util = vllm_rules(vllm_release(VLLM_CURRENT))["utilization"]
         lines = [f"{a.model} on {gpu_label(gpu)}: largest context per quantization (batch {a.batch}); the total and "
-                 "the decode speed per sequence at that context",
+                 "the decode speed per sequence at that context. Max context as the plain model runs it: GGUF in "
+                 "llama.cpp's 512-token ubatches, the others the whole prompt at once"
+                 + (f"; vLLM: the longest --max-model-len vLLM {VLLM_CURRENT} starts with (its KV pool in {util:g} "
+                    "of the GPU, prompts prefilled in chunks)" if show else ""),
                  *local_lines(gpu, a.unit),
-                 f"  {'quant':<10} {'max context':>12} {'total':>14} {'decode tok/s':>18}  limited by"]
+                 f"  {'quant':<{width}} {'max context':>12} {'total':>14} {'decode tok/s':>18}"
+                 + (f" {'vLLM':>9}" if show else "") + "  limited by"]
         for r in df.itertuples():
             total = format_bytes(r.total_bytes, a.unit) if r.max_context else "—"
             speed = (f"{r.decode_tokens_per_s:.1f}{_band(r.decode_typical_error)}" if r.max_context
                      and has_speed(gpu) else "—")
-            lines.append(f"  {r.quant:<10} {r.max_context:>12,} {total:>14} {speed:>18}  "
+            vllm = "" if not show else f" {'—' if pd.isna(r.vllm_max_model_len) else f'{r.vllm_max_model_len:,}':>9}"
+            lines.append(f"  {r.quant:<{width}} {r.max_context:>12,} {total:>14} {speed:>18}{vllm}  "
                          + (r.limited_by if r.max_context else "weights alone do not fit" if r.limited_by == "weights"
                             else "the weights fit, not with the runtime's overhead beside them"))
         from ..fit import not_on_apple
@@ -53,8 +65,9 @@ def cmd_fit(a) -> str:
         return "\n".join(lines + _fit_target_note(spec, df) + apple
                          + _no_gguf_note(spec, df["quant"], "", defaulted=True))
     where = local_lines(gpu, a.unit)  # a local GPU is one GPU: no tensor-parallel counts of it
-    df = fit(spec, context=a.context, batch=a.batch, gpus=gpu if a.gpu else None,
-             min_tokens_per_s=a.min_tokens_per_s, **({"gpu_counts": [1]} if where else {}))
+    df = fit(spec, context=a.context, batch=a.batch, gpus=gpu if a.gpu else None, quants=_quants(a),
+             kv_dtypes=None if a.kv_dtype is None else [a.kv_dtype], min_tokens_per_s=a.min_tokens_per_s,
+             **({"gpu_counts": [1]} if where else {}))
     if a.json:
         return df.to_json(orient="records", indent=2)
     context = a.context or spec.max_context  # fit() plans the model's whole context where none is given
@@ -66,6 +79,8 @@ def cmd_fit(a) -> str:
     from ..engines.vllm import VLLM_CURRENT, vllm_release, vllm_rules
     from ..fit import fit_refusals, not_on_apple
 
+    shown = df.head(15 if a.top is None else a.top)
+    width = max(8, *(len(q) for q in shown["quant"]))
     lines = [f"{a.model}: GPUs and formats that fit {context:,} tokens"
              + ("" if a.context else " (the model's whole context: --context sets another)")
              + f" × batch {a.batch}; one GPU as the plain model runs it (the whole prompt at once), GGUF formats over "
@@ -74,15 +89,14 @@ def cmd_fit(a) -> str:
              ] + where + [
                      "ranked by GPU count, then memory per GPU (a proxy for price), then bits per weight, then "
                      "speed; tok/s per sequence at the full context",
-                     f"{'gpu':<18} {'n':>2} {'split':<6} {'quant':<8} {'kv':<5} {'per GPU':>12} {'tok/s':>13}  "
+                     f"{'gpu':<18} {'n':>2} {'split':<6} {'quant':<{width}} {'kv':<5} {'per GPU':>12} {'tok/s':>13}  "
                      "per-GPU breakdown"]
-    shown = df.head(15 if a.top is None else a.top)
     for r in shown.itertuples():
         total = format_bytes(r.per_gpu_total_bytes, a.unit)
         speed = (f"{r.decode_tokens_per_s:.1f}{_band(r.decode_typical_error)}" if has_speed(gpu) else "—").rjust(13)
         split = r.split if r.n_gpus > 1 else "—"
         budget = f"; vLLM's budget {format_bytes(r.budget_bytes, a.unit)}" if r.split == "tensor" else ""
-        lines.append(f"{r.gpu:<18} {r.n_gpus:>2} {split:<6} {r.quant:<8} {r.kv_dtype:<5} {total:>12} "
+        lines.append(f"{r.gpu:<18} {r.n_gpus:>2} {split:<6} {r.quant:<{width}} {r.kv_dtype:<5} {total:>12} "
                      f"{speed}  {explain(r.per_gpu_bytes, a.unit)}{budget}")
     tensor = (shown["split"] == "tensor").any()
     utilization = vllm_rules(vllm_release(VLLM_CURRENT))["utilization"]
@@ -93,6 +107,18 @@ def cmd_fit(a) -> str:
     notes += [f"note: {line}" for line in [not_on_apple(shown, beside_apple_rows=True)] if line]
     return "\n".join(lines + _split_notes(shown) + notes + _no_gguf_note(spec, shown["quant"], "",
                                                                           defaulted=True))
+
+
+def _quants(a) -> list[str] | None:
+    """--quants as a list; None: fit's defaults."""
+    if a.quants is None:
+        return None
+    if not a.quants.strip(","):
+        from ..errors import PlannerError
+
+        raise PlannerError(f"--quants needs one or more formats, comma-separated (e.g. fp8,awq,q4_k_m), got "
+                           f"{a.quants!r}")
+    return [q.strip() for q in a.quants.split(",") if q.strip()]
 
 
 def _fit_target_note(spec, df) -> list[str]:

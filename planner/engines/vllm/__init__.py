@@ -327,6 +327,9 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
     # the blocks the checks below ask for: one max_model_len request (and the null block), `batch` of `context`
     needed = max(per_request + (release >= VLLM_NULL_BLOCK_CHECK_SINCE), batch * per_sequence)
     free_at_start = gpu_memory_bytes - o["cuda_context_bytes"]
+    null = release >= VLLM_NULL_BLOCK_CHECK_SINCE
+    # the longest max_model_len these blocks start with, up to the model's context (what fit's table shows)
+    longest = sched.vllm_longest_request(blocks_for, blocks - null, spec.max_context) if available > 0 else 0
 
     def gib(n: int) -> str:
         return format_bytes(n, "GiB")
@@ -338,10 +341,9 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
         held = f", {gib(mask)} of it the block-sparse layers' dense mask" if mask else ""
         refusal = (f"vLLM would not start: weights ({gib(weights)}{held}) and the profile-run peak ({gib(activation)}) "
                    f"leave no memory for KV blocks in the {gib(requested)} budget")
-    elif blocks - (release >= VLLM_NULL_BLOCK_CHECK_SINCE) < per_request:
-        null = release >= VLLM_NULL_BLOCK_CHECK_SINCE
+    elif blocks - null < per_request:
         held = " (one kept back as its null block)" if null else ""
-        longest = sched.vllm_longest_request(blocks_for, blocks - null, max_model_len)
+        longest = min(longest, max_model_len)
         hint = (f"; lower max_model_len ({longest:,} tokens is the longest it starts with)"
                 if longest else "; no max_model_len fits")
         refusal = (f"vLLM would not start: one request of max_model_len {max_model_len:,} tokens needs "
@@ -364,6 +366,7 @@ def vllm_memory(spec: ModelSpec, *, quant: str, kv_dtype: str, gpu_memory_bytes:
                  else hybrid.printed_tokens(blocks) if hybrid else blocks * block_size,
                  "max_concurrency": blocks / per_request,
                  "max_model_len": max_model_len, "fits_max_model_len": 0 < available and blocks >= per_request,
+                 "longest_max_model_len": longest,
                  "kv_block_bytes": block_bytes[tight], "kv_blocks_needed": needed,
                  "free_at_start_bytes": free_at_start, "gpus": tp * pp * dp, "replicas": dp,
                  "expert_parallel_size": ep if expert_parallel else 1,
