@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .checks import prompt_tokens
 from .errors import WorkloadError, shown
+from .paper import lower_first, on_paper
 from .spec import ModelSpec
 from .workload import Workload
 
@@ -186,7 +187,7 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
     g = load_gpu(gpu)
     named = engine is not None
     engine = engine or default_engine(w.quant, spec, g)
-    note = None if named else _on_paper(engine, g, w.quant, spec)
+    note = None if named else on_paper(engine, g, w.quant, spec, w.kv_dtype)
     build, loop, lag = release_speed(engine, v0_speed_version(spec, engine, engine_version, g, w.quant, w.kv_dtype, pp))
     rccl = through_rccl(engine, engine_version, g, custom_all_reduce)
     given = micro_batches or {}
@@ -219,7 +220,7 @@ def performance(spec: ModelSpec, w: Workload, total: int, *, gpu, engine, prompt
     if total > usable:
         short = f" ({(total - usable) / 2**20:,.1f} MiB short)" if total - usable < 0.01 * 2**30 else ""
         reason = (f"needs {total / 2**30:,.2f} GiB, {g.id} has {usable / 2**30:,.2f} GiB usable{short}"
-                  + (f"; and {_lower_first(refusal)}" if refusal else ""))
+                  + (f"; and {lower_first(refusal)}" if refusal else ""))
     return Performance(
         gpu=g.id, engine=engine, usable_memory_bytes=usable, fits=reason is None, reason=reason,
         headroom_bytes=usable - total,
@@ -329,33 +330,6 @@ def release_speed(engine: str, engine_version: str | int | None) -> ReleaseSpeed
     return ReleaseSpeed(build, loop, engine == "vllm" and vllm_first_token_waits_a_step(version))
 
 
-def _on_paper(engine: str, g, quant: str, spec) -> str | None:
-    """Performance.speed_note: the default speed engine refuses this format on this GPU (vLLM: compute_capable; MLX on
-    an Apple GPU: a format made for CUDA kernels, planner.perf.apple_runs_format)."""
-    from .engines import has_gguf
-    from .perf import apple_runs_format
-    from .quant.catalog import is_gguf_weights
-
-    if engine == "llama.cpp" and is_gguf_weights(quant, spec) and not has_gguf(spec):
-        return ("no engine named: these are llama.cpp's figures, but llama.cpp cannot run this architecture, so no "
-                f"GGUF of {spec.name} exists and they are on paper")
-    if engine == "mlx" and not apple_runs_format(quant, spec):
-        return (f"no engine named: these are MLX's figures, but no runtime on Apple GPUs loads {quant} checkpoints "
-                "(MLX runs its own formats, mlx-4bit and the like, mxfp4, mxfp8 and nvfp4; llama.cpp GGUF), so they "
-                "are on paper")
-    if engine != "vllm":
-        return None
-    from .engines.common import compute_capable
-
-    try:
-        compute_capable("vllm", g, quant, spec)
-    except WorkloadError as e:
-        why = str(e).split("; use ")[0].replace("engine 'vllm' does not run", "vLLM does not run")
-        return (f"no engine named: these are vLLM's figures, but {_lower_first(why)}, so they are on paper; "
-                "--speed-engine (Python: speed_engine=) names one that runs it")
-    return None
-
-
 def through_rccl(engine: str, engine_version: str | int | None, gpu, custom_all_reduce: bool | None = None) -> bool:
     """Whether the engine's tensor-parallel all-reduces go through RCCL (planner.perf.RCCL_ALLREDUCE_LATENCY_S a call)
     rather than a kernel of its own: vLLM where its release has none on that AMD GPU, or where the run turned it off
@@ -368,11 +342,6 @@ def through_rccl(engine: str, engine_version: str | int | None, gpu, custom_all_
         return False
     version = None if engine_version is None else str(engine_version)
     return gpu.vendor == "amd" and not vllm_custom_allreduce(version, gpu, custom_all_reduce)
-
-
-def _lower_first(sentence: str) -> str:
-    """'The pool …' → 'the pool …'; names stay as written ('SGLang …', 'vLLM …')."""
-    return sentence if sentence[1:2].isupper() else sentence[0].lower() + sentence[1:]
 
 
 def transformers_attention_note(engine: str | None, attention: str, gpu: str | None,

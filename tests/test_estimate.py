@@ -305,3 +305,17 @@ def test_a_prompt_prefilled_in_one_pass_says_what_it_takes_and_what_an_engine_do
     assert said in capsys.readouterr().out
     assert "one pass" not in str(estimate("openai/gpt-oss-20b", context=4096, gpu="rtx-4090"))
     assert "one pass" not in str(estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", context=131072, gpu="h100-sxm"))
+
+
+def test_a_kv_cache_the_default_speed_engine_does_not_keep_is_on_paper():
+    """The plain estimate's speed is the engine users run the weights in: llama.cpp for GGUF, vLLM for fp8 on an H100.
+    llama.cpp has no fp8 cache and vLLM no q8_0 one (--cache-type-k, --kv-cache-dtype): such figures are on paper;
+    a cache the engine keeps gets no note."""
+    p = estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", kv_dtype="fp8", gpu="rtx-4090").performance
+    assert p.speed_note == ("no engine named: these are llama.cpp's figures, but llama.cpp keeps no fp8 KV cache (its "
+                            "formats: fp32, fp16, bf16, q8_0, q4_0), so they are on paper")
+    p = estimate("meta-llama/Llama-3.1-8B", quant="fp8", kv_dtype="q8_0", gpu="h100-sxm").performance
+    assert "vLLM keeps no q8_0 KV cache" in p.speed_note
+    for quant, kv in (("q4_k_m", "q8_0"), ("fp8", "fp8"), ("bf16", None)):
+        assert estimate("meta-llama/Llama-3.1-8B", quant=quant, kv_dtype=kv, gpu="h100-sxm").performance.speed_note \
+            is None
