@@ -106,7 +106,7 @@ def load_gpu(gpu: str | GPU) -> GPU:
     if not isinstance(gpu, str) or len(gpu) > 100:
         raise UnknownGPUError(f"gpu must be a catalog id (`planner gpus`) or a GPU, got {repr(gpu)[:80]}")
     key = gpu.strip().lower()
-    if key in _catalog():
+    if key in _catalog() or (key := "-".join(key.split())) in _catalog():  # "RTX 4090" is rtx-4090
         return _catalog()[key]
     if key == "local" or key.startswith("local:"):
         from .machine import local_gpu, parse_local
@@ -114,7 +114,9 @@ def load_gpu(gpu: str | GPU) -> GPU:
         return local_gpu(parse_local(key))
     # a marketing name ("Apple M1", "GeForce RTX 4090") first: the id its tokens name, then the ids spelled like it
     named = match_gpu(key)
-    hint = list(dict.fromkeys(([named] if named else []) + close_matches(key, list_gpus())))[:5]
+    # ids with a part spelled as asked ("h100": h100-pcie, h100-sxm) say it best; else the ids spelled like it
+    parts = [g for g in list_gpus() if key in g.split("-") or g.startswith(key + "-")]
+    hint = list(dict.fromkeys(([named] if named else []) + (parts or close_matches(key, list_gpus()))))[:5]
     raise UnknownGPUError(f"unknown gpu {gpu!r}" + (f"; did you mean: {', '.join(hint)}?" if hint else
                                                      f"; `planner gpus` lists the {len(list_gpus())} known"))
 

@@ -623,3 +623,14 @@ def test_fit_takes_quants_and_kv_dtype_and_gives_vllms_longest_max_model_len(cap
     assert main(["fit", "meta-llama/Llama-3.1-70B", "--gpu", "h100-sxm", "--quants", ","]) == 2
     assert "--quants needs one or more formats" in capsys.readouterr().err
     assert main(["fit", "meta-llama/Llama-3.1-70B", "--train", "--gpu", "h100-sxm", "--quants", "fp8"]) == 2
+
+
+def test_a_gpu_asked_by_part_of_its_id_is_offered_the_ids_that_have_it(capsys):
+    """'h100' is two GPUs (SXM and PCIe): refused, naming those two only; '4090' names rtx-4090; 'RTX 4090', the
+    id with a space, is it."""
+    assert main(["estimate", "llama-3.1-8b", "--gpu", "h100"]) == 2
+    assert capsys.readouterr().err.strip().endswith("unknown gpu 'h100'; did you mean: h100-pcie, h100-sxm?")
+    assert main(["estimate", "llama-3.1-8b", "--gpu", "4090"]) == 2
+    assert capsys.readouterr().err.strip().endswith("did you mean: rtx-4090?")
+    assert main(["estimate", "llama-3.1-8b", "--gpu", "RTX 4090"]) == 0
+    assert "rtx-4090: fits" in capsys.readouterr().out
