@@ -634,3 +634,18 @@ def test_a_gpu_asked_by_part_of_its_id_is_offered_the_ids_that_have_it(capsys):
     assert capsys.readouterr().err.strip().endswith("did you mean: rtx-4090?")
     assert main(["estimate", "llama-3.1-8b", "--gpu", "RTX 4090"]) == 0
     assert "rtx-4090: fits" in capsys.readouterr().out
+
+
+def test_quants_gives_each_formats_bits_per_weight_on_a_model(capsys):
+    """What a user compares formats by: 8 × weights bytes / parameters, on Llama-3.1-8B unless --model says (a GGUF
+    preset mixes types, and formats keep embeddings in 16 bits)."""
+    import planner
+
+    code, out, _ = run(capsys, "quants", "--json")
+    rows = {q["name"]: q["bits_per_weight"] for q in json.loads(out)["quants"]}
+    spec = planner.load_model("meta-llama/Llama-3.1-8B")
+    assert rows["q4_k_m"] == 8 * planner.weights_bytes(spec, "q4_k_m") / spec.param_count and rows["bf16"] == 16
+    code, out, _ = run(capsys, "quants", "--model", "gemma-2-9b")
+    gemma = planner.load_model("gemma-2-9b")
+    line = next(r for r in out.splitlines() if r.startswith("mlx-4bit "))
+    assert line.split()[1] == f"{8 * planner.weights_bytes(gemma, 'mlx-4bit') / gemma.param_count:.2f}"

@@ -10,7 +10,7 @@ import sys
 from ..errors import PlannerError
 from ..units import UNIT_BYTES
 from .args import Parser, mm_counts, nonnegative_float, parse_tokens, positive, positives, rate, unit
-from .catalog import cmd_gpus, cmd_models, cmd_quants
+from .catalog import QUANTS_MODEL, cmd_gpus, cmd_models, cmd_quants
 from .commands import cmd_estimate, cmd_table
 from .fit import cmd_fit
 from .machine import add_parser as add_machine_parser
@@ -288,6 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     ms.set_defaults(func=cmd_models)
     qs = sub.add_parser("quants", help="list quantization formats")
     qs.add_argument("--json", action="store_true", help="print the list as JSON")
+    qs.add_argument("--model", default=QUANTS_MODEL, help="the model each format's bits per weight are counted on "
+                    f"(default {QUANTS_MODEL}: a GGUF preset mixes types per tensor, and every format keeps some "
+                    "tensors in 16 bits)")
     qs.set_defaults(func=cmd_quants)
     gp = sub.add_parser("gpus", help="list the GPU catalog")
     gp.add_argument("--unit", type=unit, default="GiB", help=f"one of {', '.join(UNIT_BYTES)} (default GiB)")

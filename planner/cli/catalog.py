@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from ..errors import PlannerError
 from ..units import format_bytes
 
 
@@ -77,14 +78,29 @@ def _search_text(name: str, spec) -> str:
                      str(getattr(spec, "family", "") or "")]).lower()
 
 
+QUANTS_MODEL = "meta-llama/Llama-3.1-8B"  # `planner quants` counts bits per weight on it unless --model says
+
+
 def cmd_quants(a) -> str:
     from ..kv import kv_dtype_names
+    from ..profiles import load_model
     from ..quant.catalog import get_quant, quant_names
+    from ..weights import weights_bytes
 
+    spec = load_model(a.model)
+    bits = {}
+    for n in quant_names():
+        try:
+            bits[n] = 8 * weights_bytes(spec, n) / spec.param_count
+        except PlannerError:  # checkpoint without a file, a format the model's shapes do not take
+            bits[n] = None
     if a.json:
-        return json.dumps({"quants": [{"name": n, "description": get_quant(n).description} for n in quant_names()],
+        return json.dumps({"model": spec.name, "quants": [{"name": n, "description": get_quant(n).description,
+                                                           "bits_per_weight": bits[n]} for n in quant_names()],
                            "kv_dtypes": list(kv_dtype_names())}, indent=2)
-    rows = [f"{'name':<18} description"]
-    rows += [f"{n:<18} {get_quant(n).description}" for n in quant_names()]
+    rows = [f"bits per weight: all of {spec.name}'s weights (quantization scales and the tensors a format keeps in 16 "
+            "bits included)", f"{'name':<18} {'bits':>6}  description"]
+    rows += [f"{n:<18} {'—' if bits[n] is None else f'{bits[n]:.2f}':>6}  {get_quant(n).description}"
+             for n in quant_names()]
     rows.append(f"\nKV-cache dtypes: {', '.join(kv_dtype_names())}")
     return "\n".join(rows)
