@@ -150,7 +150,7 @@ def table(model, *, quants: Iterable[str] | None = None, contexts: Iterable[int]
                kv_dtypes=None if kv_dtype is None else [kv_dtype], **kw)
     wide = df.pivot_table(index="quant", columns="context", values="total_bytes", aggfunc="first", observed=True)
     wide = wide.reindex(index=list(dict.fromkeys(df["quant"])), columns=ctxs)
-    out = to_unit(wide.astype(float), unit)
+    out = wide.astype("int64") if unit == "B" else to_unit(wide.astype(float), unit)  # bytes stay whole
     out.columns = [context_label(c) for c in ctxs]
     out.index.name = f"quant \\ context ({unit})"
     return out

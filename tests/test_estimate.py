@@ -319,3 +319,9 @@ def test_a_kv_cache_the_default_speed_engine_does_not_keep_is_on_paper():
     for quant, kv in (("q4_k_m", "q8_0"), ("fp8", "fp8"), ("bf16", None)):
         assert estimate("meta-llama/Llama-3.1-8B", quant=quant, kv_dtype=kv, gpu="h100-sxm").performance.speed_note \
             is None
+
+
+def test_a_table_in_bytes_holds_whole_bytes():
+    df = planner.table("meta-llama/Llama-3.1-8B", unit="B", contexts=[4096], quants=["bf16", "q4_k_m"])
+    assert str(df.dtypes.iloc[0]) == "int64"
+    assert df.loc["q4_k_m", "4K"] == estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", context=4096).total_bytes
