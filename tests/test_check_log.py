@@ -494,3 +494,19 @@ def test_a_gpu_the_log_contradicts_is_refused():
         check_log(text, gpu="rtx-4090")
     rows = {row.figure: row for row in check_log(text, gpu="a100-sxm-40gb").rows}
     assert abs(rows["available KV cache memory"].error_pct) < 3
+
+
+def test_a_llama_cpp_log_refuses_a_quant_or_model_it_contradicts():
+    """--quant q8_0 beside a log whose file type is Q4_K - Medium, or a Mistral-7B (the same layers and width as
+    Llama 3 8B, a 32,768-token vocabulary) beside a log that prints n_vocab = 128256, would compare another file's
+    figures with this run's: both are refused, naming what the log says. The preset it names, given, is taken."""
+    from planner.errors import PlannerError
+    from planner.measure.logs import check_log
+
+    text = (Path(__file__).parent / "fixtures" / "logs" / "llama.cpp-bllossom-llama3-8b-q4km-rtx3070.log").read_text()
+    with pytest.raises(PlannerError, match=r"quant 'q8_0' is not the file the log loaded \(its file type is q4_k_m\)"):
+        check_log(text, model="meta-llama/Meta-Llama-3-8B", quant="q8_0")
+    with pytest.raises(PlannerError, match=r"n_vocab = 128,256 \(line 22\), where mistralai/Mistral-7B-v0.3 has 32 "
+                                           r"layers and hidden size 4,096 and a 32,768-token vocabulary"):
+        check_log(text, model="mistralai/Mistral-7B-v0.3")
+    assert check_log(text, model="meta-llama/Meta-Llama-3-8B", quant="Q4_K_M").settings["quant"] == "Q4_K_M"

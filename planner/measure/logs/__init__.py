@@ -102,6 +102,7 @@ def check_log(text: str, model=None, *, quant: str | None = None, gpu: str | Non
     found = {"model": f"{spec.name} ({model_from})"}
     if engine == "llama.cpp":
         quant_from = "given" if quant else "log"
+        _check_quant(quant, llamacpp_quant(text))
         quant = quant or llamacpp_quant(text)
         if quant is None and (inferred := quant_from_size(text, spec)) is not None:
             quant, quant_from = inferred[0], inferred[1]
@@ -129,6 +130,19 @@ def check_log(text: str, model=None, *, quant: str | None = None, gpu: str | Non
     result.settings = {**found, **result.settings}
     result.model = spec.name
     return result
+
+
+def _check_quant(given: str | None, logged: str | None) -> None:
+    """A --quant whose GGUF preset is not the file type the llama.cpp log prints would compare another file's figures
+    with this one's: refuse it. A preset with its parts changed (q4_k_m[keep=...], a build's rules) is the same
+    type."""
+    if given is None or logged is None:
+        return
+    from ...quant.catalog import get_quant
+
+    if get_quant(given).gguf_preset != get_quant(logged).gguf_preset:
+        raise PlannerError(f"quant {given!r} is not the file the log loaded (its file type is {logged}); leave --quant "
+                           "out, or give the log of a run of that file")
 
 
 def _check_room(rows, gpu: str) -> None:

@@ -77,10 +77,12 @@ def model_in_log(text: str) -> tuple[str | None, list[tuple[str, int]]]:
     return None, names
 
 
+VOCAB_APART = 0.02  # a tokenizer's count this far from the embedding's rows is another model (padding is < 1 %)
 _SHAPES = {  # llama.cpp's print_info (llm_load_print_meta before mid-2025) lines of the model it loaded
     "n_layer": re.compile(r"(?:print_info|llm_load_print_meta): n_layer\s+=\s+(\d+)\s*$", re.MULTILINE),
     "n_layer_all": re.compile(r"print_info: n_layer_all\s+=\s+(\d+)\s*$", re.MULTILINE),
     "n_embd": re.compile(r"(?:print_info|llm_load_print_meta): n_embd\s+=\s+(\d+)\s*$", re.MULTILINE),
+    "n_vocab": re.compile(r"(?:print_info|llm_load_print_meta): n_vocab\s+=\s+(\d+)\s*$", re.MULTILINE),
     # the next-token (MTP) layers: print_info's own line (nextn_predict_layers for a few architectures, n_layer_nextn
     # from the hparams rework of June 2026), else the GGUF metadata the loader lists (<arch>.nextn_predict_layers)
     "nextn": re.compile(r"(?:(?:print_info|llm_load_print_meta): (?:n_layer_nextn|nextn_predict_layers)\s+=|"
@@ -106,8 +108,9 @@ def shape_mismatch(text: str, spec) -> str | None:
     None where they agree or the log prints none. Layers: llama.cpp's n_layer counted the next-token (MTP) layers
     in the file (GLM-4.5's 47 for 46 blocks) until June 2026, when it became the blocks without them and n_layer_all
     the whole count; a spec read from a GGUF file counts them too. So a count within the log's next-token layers
-    (UNSTATED_NEXTN where it gives none) of the spec's agrees. The vocabulary is not compared: a converter may pad
-    the tokenizer's count to the embedding's rows or not."""
+    (UNSTATED_NEXTN where it gives none) of the spec's agrees. The vocabulary only where it is VOCAB_APART off: the
+    log counts the tokenizer's tokens, which a checkpoint may pad to more embedding rows (Qwen2.5: 151,665 for
+    152,064), but Mistral-7B's 32,768 against Llama 3's 128,256 is another model of the same layers."""
     shapes = shapes_in_log(text)
     nextn = shapes["nextn"][0] if "nextn" in shapes else UNSTATED_NEXTN
     wrong = []
@@ -117,10 +120,13 @@ def shape_mismatch(text: str, spec) -> str | None:
         wrong.append(f"n_layer = {v:,} (line {line})")
     if "n_embd" in shapes and shapes["n_embd"][0] != spec.d_model:
         wrong.append(f"n_embd = {shapes['n_embd'][0]:,} (line {shapes['n_embd'][1]})")
+    vocab = "n_vocab" in shapes and abs(shapes["n_vocab"][0] - spec.vocab_size) > VOCAB_APART * spec.vocab_size
+    if vocab:
+        wrong.append(f"n_vocab = {shapes['n_vocab'][0]:,} (line {shapes['n_vocab'][1]})")
     if not wrong:
         return None
     return (f"the log's model has {' and '.join(wrong)}, where {spec.name} has {spec.n_layers} layers and hidden size "
-            f"{spec.d_model:,}")
+            f"{spec.d_model:,}" + (f" and a {spec.vocab_size:,}-token vocabulary" if vocab else ""))
 
 
 def catalog_gpu(name: str, total_mib: float | None = None) -> str | None:
