@@ -185,11 +185,12 @@ def cmd_check_log(a) -> str:
                                      "unit": row.unit, "error_pct": row.error_pct, "line": row.line, "note": row.note}
                                     for row in r.rows]}, indent=2, default=str)
     settings = ", ".join(f"{k} {v}" for k, v in r.settings.items() if v is not None)
-    lines = [f"{r.model} — {r.engine} log ({settings})", f"  {'figure':<34} {'log':>12} {'planner':>12} {'error':>8}"]
+    lines = [f"{r.model} — {r.engine} log ({settings})",
+             f"  {'figure':<34} {'unit':<6} {'log':>12} {'planner':>12} {'error':>8}"]
     for row in r.rows:
         places = 0 if row.unit in ("tokens", "bytes", "blocks") else 2  # counts are whole
         planner = "—" if row.planner is None else f"{row.planner:,.{places}f}"
         err = "" if row.error_pct is None else f"{row.error_pct:+.1f}%"
-        lines.append(f"  {row.figure:<34} {row.logged:>12,.{places}f} {planner:>12} {err:>8} {row.unit}"
+        lines.append(f"  {row.figure:<34} {row.unit:<6} {row.logged:>12,.{places}f} {planner:>12} {err:>8}"
                      + (f"  ({row.note})" if row.note else ""))
     return "\n".join(lines)
