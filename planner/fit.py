@@ -62,8 +62,7 @@ _SWEEP_OPTIONS = ("chunk", "attention", "logits", "logits_dtype", "runtime", "ca
 def _prepare(model, gpu, memory_bytes, *, quant, kv_dtype, context, batch, kw, caller):
     unknown = sorted(set(kw) - set(_SWEEP_OPTIONS))
     if unknown:
-        hint = (" (an engine's concurrency: planner.estimate(..., engine=...) gives its maximum concurrency)"
-                if "engine" in unknown else "")
+        hint = ""
         raise WorkloadError(f"{caller}() takes no {', '.join(unknown)}: its options are quant, gpu, kv_dtype, "
                             f"memory_bytes, {', '.join(_SWEEP_OPTIONS)}{hint}")
     spec = load_model(model)
@@ -89,9 +88,46 @@ def vllm_runs_format(gpu: GPU, quant: str) -> bool:
     return True
 
 
+def _engine_largest(upper: int, starts) -> int:
+    """Largest n in 1..upper where starts(n) (an engine's estimate fits and the engine would run it, which stops
+    holding once it fails as n grows); 0 when not even 1 does. Bisection: each probe is a whole estimate."""
+    if not starts(1):
+        return 0
+    lo, hi = 1, upper
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if starts(mid) else (lo, mid - 1)
+    return lo
+
+
+def _with_engine(model, gpu, memory_bytes, engine, sized: str, **kw):
+    """starts(n) for an engine: its estimate with `sized` (context or batch) set to n fits and runs. vLLM and SGLang
+    are sized to the context asked (max_model_len, context_length) unless the caller gives one."""
+    if gpu is None or memory_bytes is not None:
+        raise WorkloadError("with an engine, give gpu= (a catalog id or a GPU): the engine budgets from the GPU's own "
+                            "memory")
+    spec = load_model(model)
+
+    def starts(n: int) -> bool:
+        context = n if sized == "context" else kw["context"]
+        own = {"vllm": "max_model_len", "sglang": "context_length"}.get(engine)
+        options = {**kw, sized: n, **({own: context} if own and own not in kw else {})}
+        e = estimate(spec, gpu=gpu, engine=engine, **options)
+        return bool(e.fits) and e.engine_refusal is None
+
+    return spec, starts
+
+
 def max_context(model, *, quant: str | None = None, gpu: str | GPU | None = None, batch: int = 1,
-                kv_dtype: str | None = None, memory_bytes: int | None = None, **kw) -> int:
-    """Largest context (≤ the model's max_context) whose total fits the GPU; 0 when not even one token fits."""
+                kv_dtype: str | None = None, memory_bytes: int | None = None, engine: str | None = None,
+                **kw) -> int:
+    """Largest context (≤ the model's max_context) whose total fits the GPU; 0 when not even one token fits. With
+    an engine (and its options in kw), the largest it starts and runs `batch` sequences of: vLLM's max_model_len,
+    SGLang's context_length set to it unless given."""
+    if engine is not None:
+        spec, starts = _with_engine(model, gpu, memory_bytes, engine, "context", quant=quant, batch=batch,
+                                    kv_dtype=kv_dtype, **kw)
+        return _engine_largest(spec.max_context, starts)
     spec, w, usable = _prepare(model, gpu, memory_bytes, quant=quant, kv_dtype=kv_dtype, context=1, batch=batch,
                                kw=kw, caller="max_context")
     return _largest_fitting(spec.max_context, np.linspace,
@@ -99,9 +135,17 @@ def max_context(model, *, quant: str | None = None, gpu: str | GPU | None = None
 
 
 def max_batch(model, *, quant: str | None = None, gpu: str | GPU | None = None, context: int | None = None,
-              kv_dtype: str | None = None, memory_bytes: int | None = None, limit: int = 1 << 20, **kw) -> int:
-    """Largest number of concurrent sequences of `context` tokens that fits; 0 when not even one does."""
+              kv_dtype: str | None = None, memory_bytes: int | None = None, limit: int = 1 << 20,
+              engine: str | None = None, **kw) -> int:
+    """Largest number of concurrent sequences of `context` tokens that fits; 0 when not even one does. With an
+    engine, the most it runs at once (vLLM: its KV blocks and max_num_seqs, sized to this context)."""
     limit = positive_int("limit", limit, MAX_BATCH)
+    if engine is not None:
+        if context is None:
+            raise WorkloadError("max_batch() with an engine needs context= (the tokens of each sequence)")
+        _, starts = _with_engine(model, gpu, memory_bytes, engine, "batch", quant=quant, context=context,
+                                 kv_dtype=kv_dtype, **kw)
+        return _engine_largest(limit, starts)
     spec, w, usable = _prepare(model, gpu, memory_bytes, quant=quant, kv_dtype=kv_dtype, context=context, batch=1,
                                kw=kw, caller="max_batch")
     return _largest_fitting(limit, np.geomspace,

@@ -148,8 +148,8 @@ def test_max_context_and_max_batch_default_to_the_checkpoint_format():
                                                                                        gpu="h100-sxm")
     assert planner.max_batch("gpt-oss-20b", gpu="h100-sxm", context=8192) == planner.max_batch(
         "gpt-oss-20b", quant="mxfp4", gpu="h100-sxm", context=8192) > 1
-    with pytest.raises(planner.WorkloadError, match="max_batch\\(\\) takes no engine.*engine=") as e:
-        planner.max_batch("llama-3.1-8b", quant="bf16", gpu="h100-sxm", context=8192, engine="vllm")
+    with pytest.raises(planner.WorkloadError, match="max_batch\\(\\) takes no speed_engine") as e:
+        planner.max_batch("llama-3.1-8b", quant="bf16", gpu="h100-sxm", context=8192, speed_engine="vllm")
     assert isinstance(e.value, planner.PlannerError)
 
 
@@ -325,3 +325,25 @@ def test_a_table_in_bytes_holds_whole_bytes():
     df = planner.table("meta-llama/Llama-3.1-8B", unit="B", contexts=[4096], quants=["bf16", "q4_k_m"])
     assert str(df.dtypes.iloc[0]) == "int64"
     assert df.loc["q4_k_m", "4K"] == estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", context=4096).total_bytes
+
+
+def test_max_context_and_max_batch_answer_for_an_engine():
+    """With engine=, the largest context (batch) the engine starts and runs, sized as it would be served (vLLM's
+    max_model_len set to the context): on the boundary, one more does not. The plain model's one-pass prefill holds
+    less than vLLM's chunked one (Llama-3.1-70B int4 on an H100); vLLM's concurrency at 8K on an H100 is its KV
+    blocks', not the plain batch's."""
+    kw = dict(quant="int4", gpu="h100-sxm")
+    longest = planner.max_context("meta-llama/Llama-3.1-70B", engine="vllm", **kw)
+    assert longest > planner.max_context("meta-llama/Llama-3.1-70B", **kw)
+    e = estimate("meta-llama/Llama-3.1-70B", engine="vllm", context=longest, max_model_len=longest, **kw)
+    assert e.fits and e.engine_refusal is None
+    assert estimate("meta-llama/Llama-3.1-70B", engine="vllm", context=longest + 1, max_model_len=longest + 1,
+                    **kw).engine_refusal is not None
+    n = planner.max_batch("meta-llama/Llama-3.1-8B", quant="fp8", gpu="h100-sxm", context=8192, engine="vllm")
+    one = dict(quant="fp8", gpu="h100-sxm", context=8192, engine="vllm", max_model_len=8192)
+    assert estimate("meta-llama/Llama-3.1-8B", batch=n, **one).engine_refusal is None
+    assert estimate("meta-llama/Llama-3.1-8B", batch=n + 1, **one).engine_refusal is not None
+    with pytest.raises(WorkloadError, match="with an engine, give gpu="):
+        planner.max_context("meta-llama/Llama-3.1-8B", engine="vllm", memory_bytes=2**34)
+    with pytest.raises(WorkloadError, match=r"max_batch\(\) with an engine needs context="):
+        planner.max_batch("meta-llama/Llama-3.1-8B", engine="vllm", gpu="h100-sxm")
