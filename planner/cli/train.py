@@ -37,7 +37,8 @@ def add_parser(sub) -> None:
                    help="default: what transformers picks for the model (sdpa where it has it)")
     t.add_argument("--freeze-layers", type=int, help="full: keep the embeddings and the first N layers frozen")
     t.add_argument("--distribution", choices=["single", "ddp", "zero1", "zero2", "zero3", "fsdp"],
-                   help="how --gpus share the run: ddp replicas, DeepSpeed ZeRO stages 1-3 or FSDP (default single)")
+                   help="how --gpus share the run: ddp replicas, DeepSpeed ZeRO stages 1-3 or FSDP (default: single, "
+                   "ddp with --gpus above 1)")
     t.add_argument("--gpus", type=positive, help="GPUs the distribution spans (default 1)")
     t.add_argument("--offload-optimizer", action="store_true", help="ZeRO/FSDP: optimizer states on the CPU")
     t.add_argument("--offload-params", action="store_true", help="ZeRO-3/FSDP: parameters on the CPU")
