@@ -62,7 +62,10 @@ def cmd_fit(a) -> str:
         from ..fit import not_on_apple
 
         apple = [f"note: {line}" for line in [not_on_apple(df)] if line]
-        return "\n".join(lines + _fit_target_note(spec, df) + apple
+        contexts = set(df.loc[df["max_context"] > 0, "max_context"])
+        mixed = (["note: each speed is at its row's own largest context (a longer cache reads slower): --context N "
+                  "ranks the formats at one context"] if len(contexts) > 1 and has_speed(gpu) else [])
+        return "\n".join(lines + mixed + _fit_target_note(spec, df) + apple
                          + _no_gguf_note(spec, df["quant"], "", defaulted=True))
     where = local_lines(gpu, a.unit)  # a local GPU is one GPU: no tensor-parallel counts of it
     df = fit(spec, context=a.context, batch=a.batch, gpus=gpu if a.gpu else None, quants=_quants(a),
