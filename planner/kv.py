@@ -178,11 +178,16 @@ def indexer_cache_bytes(spec: ModelSpec, *, context_len, batch=1):
     return int(out) if out.ndim == 0 else out
 
 
-def kv_cache_bytes(spec: ModelSpec | str, *, context_len, batch=1, kv_dtype: str = "bf16",
-                   cap_sliding: bool = True):
-    """KV cache for `batch` sequences of `context_len` cached tokens (ints or numpy arrays), with the recurrent
-    state of linear-attention layers (per sequence, constant in context) and the sparse-attention indexer's keys
-    (per token, in their own fp8 format); `spec` a ModelSpec or anything load_model takes."""
+def kv_cache_bytes(spec: ModelSpec | str, *, context_len=None, batch=1, kv_dtype: str = "bf16",
+                   cap_sliding: bool = True, context=None):
+    """KV cache for `batch` sequences of `context_len` cached tokens (ints or numpy arrays; `context`, as estimate()
+    calls it, is the same), with the recurrent state of linear-attention layers (per sequence, constant in context)
+    and the sparse-attention indexer's keys (per token, in their own fp8 format); `spec` a ModelSpec or anything
+    load_model takes."""
+    if (context is None) == (context_len is None):
+        raise WorkloadError("kv_cache_bytes() needs the tokens cached per sequence: give context= (or context_len=), "
+                            "one of them")
+    context_len = context if context_len is None else context_len
     if not isinstance(spec, ModelSpec):
         from .profiles import load_model
 

@@ -347,3 +347,11 @@ def test_max_context_and_max_batch_answer_for_an_engine():
         planner.max_context("meta-llama/Llama-3.1-8B", engine="vllm", memory_bytes=2**34)
     with pytest.raises(WorkloadError, match=r"max_batch\(\) with an engine needs context="):
         planner.max_batch("meta-llama/Llama-3.1-8B", engine="vllm", gpu="h100-sxm")
+
+
+def test_kv_cache_bytes_takes_context_as_estimate_calls_it():
+    # Llama-3.1-8B: 32 layers × 8 KV heads × 128 × 2 (K and V) × 2 bytes = 128 KiB a token (its config.json)
+    assert planner.kv_cache_bytes("llama-3.1-8b", context=8192) == 8192 * 128 * 2**10
+    assert planner.kv_cache_bytes("llama-3.1-8b", context_len=8192) == 8192 * 128 * 2**10
+    with pytest.raises(WorkloadError, match="give context="):
+        planner.kv_cache_bytes("llama-3.1-8b", context=8192, context_len=8192)
