@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .bisect import largest_passing
 from .checks import flag, int_list, name_list, positive_float, positive_int
 from .engines.transformers import transformers_dequantizes
 from .errors import LayoutError, PlannerError, WorkloadError
@@ -88,18 +89,6 @@ def vllm_runs_format(gpu: GPU, quant: str) -> bool:
     return True
 
 
-def _engine_largest(upper: int, starts) -> int:
-    """Largest n in 1..upper where starts(n) (an engine's estimate fits and the engine would run it, which stops
-    holding once it fails as n grows); 0 when not even 1 does. Bisection: each probe is a whole estimate."""
-    if not starts(1):
-        return 0
-    lo, hi = 1, upper
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        lo, hi = (mid, hi) if starts(mid) else (lo, mid - 1)
-    return lo
-
-
 def _with_engine(model, gpu, memory_bytes, engine, sized: str, **kw):
     """starts(n) for an engine: its estimate with `sized` (context or batch) set to n fits and runs. vLLM and SGLang
     are sized to the context asked (max_model_len, context_length) unless the caller gives one."""
@@ -127,7 +116,7 @@ def max_context(model, *, quant: str | None = None, gpu: str | GPU | None = None
     if engine is not None:
         spec, starts = _with_engine(model, gpu, memory_bytes, engine, "context", quant=quant, batch=batch,
                                     kv_dtype=kv_dtype, **kw)
-        return _engine_largest(spec.max_context, starts)
+        return largest_passing(starts, spec.max_context)
     spec, w, usable = _prepare(model, gpu, memory_bytes, quant=quant, kv_dtype=kv_dtype, context=1, batch=batch,
                                kw=kw, caller="max_context")
     return _largest_fitting(spec.max_context, np.linspace,
@@ -145,7 +134,7 @@ def max_batch(model, *, quant: str | None = None, gpu: str | GPU | None = None, 
             raise WorkloadError("max_batch() with an engine needs context= (the tokens of each sequence)")
         _, starts = _with_engine(model, gpu, memory_bytes, engine, "batch", quant=quant, context=context,
                                  kv_dtype=kv_dtype, **kw)
-        return _engine_largest(limit, starts)
+        return largest_passing(starts, limit)
     spec, w, usable = _prepare(model, gpu, memory_bytes, quant=quant, kv_dtype=kv_dtype, context=context, batch=1,
                                kw=kw, caller="max_batch")
     return _largest_fitting(limit, np.geomspace,

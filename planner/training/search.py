@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..bisect import largest_passing
 from ..gpus import load_gpu
 from ..profiles import load_model
 from .estimate import train_estimate
@@ -11,31 +12,20 @@ METHODS = ("full", "lora", "qlora")
 GPU_COUNTS = (1, 2, 4, 8, 16, 32, 64)
 
 
-def _largest(fits, upper: int) -> int:
-    """The largest n in 1..upper with fits(n) (fits is monotone: true up to some n, false after); 0 if none."""
-    if not fits(1):
-        return 0
-    lo, hi = 1, upper
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
-    return lo
-
-
 def max_micro_batch(model, *, gpu, upper: int = 4096, **options) -> int:
     """The largest micro-batch whose training step fits `gpu`; 0 when not even one sequence does."""
     spec, g = load_model(model), load_gpu(gpu)
     options.pop("micro_batch", None)
-    return _largest(lambda n: train_estimate(spec, setup=make_setup(micro_batch=n, **options)).total_bytes
-                    <= g.usable_memory_bytes, upper)
+    return largest_passing(lambda n: train_estimate(spec, setup=make_setup(micro_batch=n, **options)).total_bytes
+                           <= g.usable_memory_bytes, upper)
 
 
 def max_seq_len(model, *, gpu, **options) -> int:
     """The longest sequence (up to the model's max_position_embeddings) whose training step fits; 0 if none."""
     spec, g = load_model(model), load_gpu(gpu)
     options.pop("seq_len", None)
-    return _largest(lambda n: train_estimate(spec, setup=make_setup(seq_len=n, **options)).total_bytes
-                    <= g.usable_memory_bytes, spec.max_context)
+    return largest_passing(lambda n: train_estimate(spec, setup=make_setup(seq_len=n, **options)).total_bytes
+                           <= g.usable_memory_bytes, spec.max_context)
 
 
 def _options_for(method: str, options: dict) -> dict:
