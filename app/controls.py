@@ -107,7 +107,8 @@ def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor", spec=No
                    "v1_engine": None if state["vllm_core"] == "default" else state["vllm_core"] == "v1",
                    "mxfp4_backend": None if state["mxfp4_kernel"] == "default" else state["mxfp4_kernel"],
                    "limit_mm_per_prompt": _mm_limits(state["mm_limits"], spec),
-                   "cuda_graph_memory_bytes": None if state["cg_gib"] is None else round(state["cg_gib"] * 2**30)}
+                   "cuda_graph_memory_bytes": None if state["cg_gib"] is None else round(state["cg_gib"] * 2**30),
+                   "block_size": state["block_size"]}
         if n_gpus > 1:
             options["tensor_parallel_size" if split == "tensor" else "pipeline_parallel_size"] = n_gpus
         options["data_parallel_size"] = state["vllm_dp"]
@@ -123,10 +124,13 @@ def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor", spec=No
     elif engine == "sglang":
         options = {"mem_fraction_static": state["mfs"], "tp_size": n_gpus if n_gpus > 1 and split == "tensor" else None,
                    "context_length": state["max_model_len"], "max_running_requests": state["max_num_seqs"],
-                   "cpu_offload_gb": state["cpu_offload"]}
+                   "cpu_offload_gb": state["cpu_offload"], "chunked_prefill_size": state["sg_chunk"]}
     elif engine == "llama.cpp":
         fa = state["flash_attn"]
-        options = {"n_ubatch": state["n_ubatch"], "flash_attn": None if fa == "default" else fa == "on",
+        options = {"n_ubatch": state["n_ubatch"], "n_batch": state["n_batch"],
+                   "fit": None if state["cpp_fit"] == "default" else state["cpp_fit"] == "on",
+                   "kv_unified": True if state["kv_unified"] else None,
+                   "flash_attn": None if fa == "default" else fa == "on",
                    "n_gpu_layers": state["ngl"], "n_cpu_moe": state["n_cpu_moe"], "n_parallel": state["n_parallel"],
                    "override_tensor": state["override_tensor"] or None,
                    "op_offload": False if state["no_op_offload"] else None,

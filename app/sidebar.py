@@ -229,6 +229,9 @@ def _engine_controls(state: dict, spec) -> None:
             widget("checkbox", "vllm_ep", "expert parallel (MoE)", where=box,
                    help="--enable-expert-parallel: whole experts spread over every GPU of the replicas, rather than "
                    "each expert's columns split over the tensor-parallel GPUs.")
+        widget("number_input", "block_size", "block_size (tokens a KV block)", where=box, min_value=1,
+               max_value=1024, value=None, placeholder="16 (MLA: 64)",
+               help="--block-size: the KV cache is allocated and counted in blocks of this many tokens.")
         widget("checkbox", "eager", "enforce_eager", where=box,
                help="No CUDA graphs (so none estimated from 0.20) and, under V1, an uncompiled model, as V0 always "
                "ran it: its MLP keeps the gate_up output alive through the down projection.")
@@ -276,6 +279,10 @@ def _engine_controls(state: dict, spec) -> None:
                max_value=1e6, value=None, placeholder="0: every weight on the GPU", format="%.1f", step=1.0,
                help="SGLang's --cpu-offload-gb: this many GiB of each GPU's decoder-layer weights stay in host "
                "memory and cross the PCIe link on every forward step (slower, more room for the KV pool).")
+        widget("number_input", "sg_chunk", "chunked_prefill_size (tokens)", where=box, min_value=1,
+               max_value=MAX_CONTEXT, value=None, placeholder="SGLang's tier for the GPU (2,048–16,384)",
+               help="--chunked-prefill-size: the tokens one prefill step takes; its activations are reserved "
+               "beside the KV pool.")
     elif engine == "llama.cpp":
         _version(box, "llamacpp_version", "build (its rules)", LLAMACPP_VERSIONS,
                  f"b{llamacpp.releases.LLAMACPP_CURRENT}",
@@ -285,7 +292,16 @@ def _engine_controls(state: dict, spec) -> None:
                  "b6325 (Metal: all). One build stands for each period.")
         widget("number_input", "n_ubatch", "n_ubatch", where=box, min_value=1, max_value=MAX_CONTEXT, value=None,
                placeholder="512")
+        widget("number_input", "n_batch", "n_batch (-b)", where=box, min_value=1, max_value=MAX_CONTEXT, value=None,
+               placeholder="2048", help="The logical batch: a prompt is taken this many tokens at a time, in "
+               "ubatches of n_ubatch; the graph's outputs are reserved for it.")
         widget("selectbox", "flash_attn", "flash attention", where=box, options=["default", "on", "off"])
+        widget("selectbox", "cpp_fit", "--fit", where=box, options=["default", "on", "off"],
+               help="llama-server's --fit (on by default from b7407): the most layers that leave 1 GiB free on the "
+               "GPU, the rest in system RAM. Off: every layer on the GPU (or -ngl's), whether they fit or not.")
+        widget("checkbox", "kv_unified", "--kv-unified (one cache all slots share)", where=box,
+               help="One KV cache all parallel slots share, each sequence able to use all of n_ctx; without it each "
+               "slot gets n_ctx / slots cells (from b5913; llama-server unifies its 4 default slots on its own).")
         widget("number_input", "ngl", "GPU layers (-ngl; the rest in CPU RAM)", where=box, min_value=0,
                max_value=MAX_LAYERS + 1, value=None, placeholder="--fit: as many as leave 1 GiB free",
                help="Unset, llama-server fits the layers to the GPU (--fit, its default): the most that leave "

@@ -140,6 +140,11 @@ FIELDS = {f.key: f for f in [
     Field("vllm_core", "default", choice(lambda: ["default", "v0", "v1"])),
     Field("cg_gib", None, number(0.0, 1024.0, whole=False)),
     Field("vllm_dp", None, number(1, MAX_GPUS)),  # --data-parallel-size: replicas of the GPUs' split
+    Field("block_size", None, number(1, 1024)),  # vLLM --block-size
+    Field("sg_chunk", None, number(1, MAX_CONTEXT)),  # SGLang --chunked-prefill-size
+    Field("n_batch", None, number(1, MAX_CONTEXT)),  # llama.cpp -b
+    Field("cpp_fit", "default", choice(lambda: ["default", "on", "off"])),  # llama.cpp --fit
+    Field("kv_unified", False, flag),  # llama.cpp --kv-unified
     Field("vllm_ep", False, flag),  # --enable-expert-parallel
     Field("mm_limits", "", mm_counts_text),
     Field("mxfp4_kernel", "default", choice(lambda: ["default", "marlin", "triton", "flashinfer", "none"])),

@@ -534,3 +534,20 @@ def test_vllm_data_parallel_replicas_and_expert_parallel_are_dashboard_options()
     assert "All 2 data-parallel replicas (4 GPUs): 8 requests at a time" in shown, shown
     dense = app(model="meta-llama/Llama-3.1-8B", gpu="h100-sxm", engine="vllm", vllm_ep="1", max_model_len="4096")
     assert not dense.exception and not [c for c in dense.sidebar.checkbox if c.label == "expert parallel (MoE)"]
+
+
+def test_every_engine_option_of_the_cli_is_a_dashboard_setting_in_the_url():
+    """vLLM's block size, SGLang's chunked-prefill size, llama.cpp's n_batch, --fit and --kv-unified: settings of
+    their engines' boxes, in the URL, reaching the estimate (llama.cpp's n_batch caps its ubatch: the metrics are the
+    CLI's, not the defaults')."""
+    kw = dict(model="meta-llama/Llama-3.1-8B", quant="q4_k_m", engine="llama.cpp", gpu="rtx-4090", n_ubatch="1024")
+    at = app(n_batch="512", cpp_fit="off", kv_unified="1", **kw)
+    ours = estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", engine="llama.cpp", gpu="rtx-4090", n_ubatch=1024,
+                    n_batch=512, fit=False, kv_unified=True)
+    bigger = estimate("meta-llama/Llama-3.1-8B", quant="q4_k_m", engine="llama.cpp", gpu="rtx-4090", n_ubatch=1024)
+    assert metric(at, "activations") == gib(ours.activation_bytes) != gib(bigger.activation_bytes)
+    assert {at.query_params[k] for k in ("n_batch", "cpp_fit", "kv_unified")} == {"512", "off", "1"}
+    at = app(model="meta-llama/Llama-3.1-8B", engine="sglang", gpu="h100-sxm", sg_chunk="16384")
+    assert not at.exception and at.query_params["sg_chunk"] == "16384"
+    at = app(model="meta-llama/Llama-3.1-8B", engine="vllm", gpu="h100-sxm", max_model_len="8192", block_size="32")
+    assert not at.exception and at.query_params["block_size"] == "32"
