@@ -36,11 +36,11 @@ def _short_names() -> dict[str, str]:
 
 def profile_for(name: str) -> str | None:
     """The bundled profile a model name from a log names, or None."""
-    from ...profiles import profile_names
+    from ...profiles import profile_names, variants
 
     name = name.strip().strip("'\"")
-    if (exact := profile_names().get(name.lower())) is not None:
-        return exact
+    if (exact := profile_names().get(name.lower()) or variants().get(name.lower())) is not None:
+        return exact  # a bundled profile, or a fine-tuned variant of one (its own max_position_embeddings)
     last = re.split(r"[\\/]", name.rstrip("/\\"))[-1].split("--")[-1]  # a path, or models--org--name
     last = re.sub(r"\.gguf$", "", last, flags=re.IGNORECASE)
     best = None
