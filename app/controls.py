@@ -178,6 +178,7 @@ def begin(uses=ALL) -> Setup:
     if state["max_context"] is not None and "context" in uses and state["max_context"] > spec.max_context:
         spec = spec.model_copy(update={"max_context": int(state["max_context"])})  # rope scaling: only beyond it
     st.session_state["planner_spec"] = spec
+    _left_out(state, uses)
     unit = state["unit"]
     gpu, usable, gpu_text = _gpu_text(state, unit) if "gpu" in uses else (None, 0, "")
     n, split = (state["n_gpus"], state["split"]) if "count" in uses else (1, "tensor")
@@ -198,6 +199,17 @@ def begin(uses=ALL) -> Setup:
                  unit=unit, reserve_pct=float(state["reserve"]),
                  efficiency=state["own_eff"] if "speed" in uses else None,
                  prefill_efficiency=state["own_pre"] if "speed" in uses else None)
+
+
+def _left_out(state: dict, uses: frozenset) -> None:
+    """Under a view that plans without them, the shared settings chosen elsewhere it leaves out (never silently)."""
+    if "gpu" not in uses and "model" not in uses:  # a view that plans nothing (Accuracy, Check a log)
+        return
+    out = ([f"one GPU, not the {state['n_gpus']} chosen"] if "count" not in uses and state["n_gpus"] > 1 else []) + (
+        [f"the plain model, not the {state['engine']} engine chosen"] if "engine" not in uses
+        and state["engine"] != "analytic" else [])
+    if out:
+        st.caption(plain(f"This view plans {' and '.join(out)}: those apply on the Estimate page."))
 
 
 def run(uses, body: Callable[[Setup], None]) -> None:

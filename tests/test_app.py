@@ -503,3 +503,31 @@ def test_table_view_on_an_apple_gpu_lists_what_runs_there():
     MLX runs it, bf16 and MLX's own 8- and 4-bit, and no fp8, which nothing there loads."""
     at = app(page="views/table.py", gpu="m3-max")
     assert list(at.table[0].value.index) == ["bf16", "mlx-8bit", "mlx-4bit"]
+
+
+def test_a_view_that_plans_one_gpu_and_the_plain_model_says_so_when_more_are_chosen():
+    """The shared link may carry 2 GPUs and vLLM from the Estimate page; the Quantization × context table plans one
+    GPU and the plain model, and says so rather than dropping them silently; the Estimate page says nothing."""
+    shown = caption(app(page="views/table.py", model="meta-llama/Llama-3.1-8B", gpu="h100-sxm", n_gpus="2",
+                        engine="vllm")).replace("\\", "")
+    assert "This view plans one GPU, not the 2 chosen and the plain model, not the vllm engine chosen" in shown
+    assert "This view plans" not in caption(app(model="meta-llama/Llama-3.1-8B", gpu="h100-sxm", n_gpus="2",
+                                                 engine="vllm"))
+
+
+def test_llama_cpp_and_ollama_over_several_gpus_plan_the_layer_split():
+    """Two RTX 4090s under a 70B GGUF: llama.cpp and Ollama split it by layers; the page gives the analytic layer
+    split (planner.parallel.plan, mode pp, llama.cpp's speed) and says which of the engine's own rules it leaves out,
+    where it refused before (after offering that very split)."""
+    from planner.parallel import plan
+
+    kw = dict(model="meta-llama/Llama-3.1-70B-Instruct", gpu="rtx-4090", n_gpus="2", context="8192",
+              quant="q4_k_m")
+    p = plan("meta-llama/Llama-3.1-70B-Instruct", gpu="rtx-4090", n_gpus=2, mode="pp", quant="q4_k_m", context=8192,
+             engine="llama.cpp")
+    for engine in ("llama.cpp", "ollama"):
+        at = app(engine=engine, split="pipeline", **kw)
+        assert metric(at, "total per GPU") == gib(p.per_gpu["total_bytes"])
+        assert f"{engine} over 2 GPUs: the analytic layer split" in at.info[0].value.replace("\\", "")
+    at = app(engine="llama.cpp", **kw)  # a tensor split: refused, with the button to the layer split
+    assert [b.label for b in at.button] == ["Split by layers, as llama.cpp does"]

@@ -23,14 +23,26 @@ def _plan(setup: Setup, where: str):
         st.button("Split by layers, as llama.cpp does", key="use_layers", on_click=set_value,
                   args=("split", "pipeline"))
         stop()
-    if setup.engine is not None:
+    layered = setup.engine in ("llama.cpp", "ollama")  # they split a model over GPUs by layers
+    if setup.engine is not None and not layered:
         raise PlannerError(f"{setup.engine} on {setup.n_gpus} GPUs is not modelled: choose the analytic engine for "
                            "a tensor or pipeline plan, vLLM or SGLang (which split models over GPUs), or 1 GPU "
                            "for the engine's own rules")
+    if layered and setup.split == "tensor":
+        st.error(plain(f"{setup.engine} splits a model over {setup.n_gpus} GPUs by layers (--split-mode layer, its "
+                       "default); a tensor split is not modelled."))
+        st.button("Split by layers, as llama.cpp does", key="use_layers", on_click=set_value,
+                  args=("split", "pipeline"))
+        stop()
+    if layered:
+        st.info(plain(f"{setup.engine} over {setup.n_gpus} GPUs: the analytic layer split (each GPU its share of the "
+                      "layers and their cache, the plain model's buffers, llama.cpp's speed), as `planner fit` ranks "
+                      f"GGUF over GPUs; {setup.engine}'s own rules on one GPU (its compute buffer, slots, --fit, the "
+                      "layers it leaves in system RAM) are not applied across several."))
     p = compute.plan(setup.spec, gpu=setup.gpu, n_gpus=setup.n_gpus, mode="tp" if setup.split == "tensor" else "pp",
                      quant=setup.quant, kv_dtype=setup.kv, context=setup.context, batch=setup.batch,
                      prompt=setup.prompt, efficiency=setup.efficiency, prefill_efficiency=setup.prefill_efficiency,
-                     **_chunk(setup))
+                     **({"engine": "llama.cpp"} if layered else {}), **_chunk(setup))
     parts = dict(p.per_gpu)
     v = verdict(parts["total_bytes"], setup.usable_bytes, setup.reserve_pct, unit=setup.unit, where=where)
     speeds = (p.prefill_seconds, p.decode_tokens_per_s, p.decode_tokens_per_s * setup.batch, (0.0, 0.0),
