@@ -96,6 +96,8 @@ def plan_rows(plans: list[dict], unit: str, gpu_name: str) -> dict[str, list]:
             "GPUs": [f"{p['n_gpus']} × {gpu_name}" for p in plans],
             "distribution": [SHARDING[p["distribution"]] for p in plans],
             f"peak per GPU ({unit})": [f"{to_unit(p['peak_bytes'], unit):,.2f}" for p in plans],
+            "step time": ["—" if p["step_seconds"] is None else f"{p['step_seconds']:,.2f} s" for p in plans],
+            "tokens/s, all GPUs": ["—" if p["tokens_per_s"] is None else f"{p['tokens_per_s']:,.0f}" for p in plans],
             "trainable parameters": [count_label(p["trainable_params"]) for p in plans]}
 
 

@@ -123,3 +123,17 @@ def test_the_estimates_notes_are_shown():
     at = app(model="meta-llama/Llama-3.1-8B", method="qlora")
     note = train_estimate("meta-llama/Llama-3.1-8B", method="qlora", gpu="rtx-4090").notes
     assert note and "Of the weights" in caption(at).replace("\\", "")
+
+
+def test_a_setup_that_does_not_fit_is_pointed_to_the_way_that_does_on_as_many_gpus():
+    """A 70B full fine-tune on 8 H100s under FSDP without checkpointing does not fit; with it, it does (the cheapest
+    ways' own row): the page says so above the table, which gives each way's step time."""
+    at = app(model="meta-llama/Llama-3.1-70B-Instruct", gpu="h100-sxm", n_gpus="8", method="full",
+             distribution="fsdp")
+    rows = [p for p in plans("meta-llama/Llama-3.1-70B-Instruct", gpu="h100-sxm") if p["method"] == "full"
+            and p["n_gpus"] <= 8]
+    assert rows and rows[0]["gradient_checkpointing"] and rows[0]["distribution"] == "fsdp"
+    assert at.info[0].value.replace("\\", "") == (
+        "full fine-tuning fits on 8 × H100 SXM5 80GB with gradient checkpointing on under FSDP "
+        f"({rows[0]['peak_bytes'] / 2**30:,.2f} GiB per GPU): its row below.")
+    assert f"{rows[0]['step_seconds']:,.2f} s" in list(at.table[-1].value["step time"])

@@ -10,6 +10,7 @@ from safety import fragment, message, plain
 from state import STATE, sync_url
 
 from planner import PlannerError
+from planner.training.search import SHARDING
 from planner.units import format_bytes, to_unit
 
 
@@ -82,10 +83,10 @@ def _numbers(setup: Setup, opts: dict, n_gpus: int) -> None:
 
     st.plotly_chart(training_bar(parts, unit=unit, budget_bytes=e.fit.usable_memory_bytes,
                                  reserve_pct=setup.reserve_pct), key="train_bar")
-    _limits(setup, gpu, opts)
+    _limits(setup, gpu, opts, fits)
 
 
-def _limits(setup: Setup, gpu, opts: dict) -> None:
+def _limits(setup: Setup, gpu, opts: dict, fits: bool = True) -> None:
     """The largest micro-batch and sequence that fit, and the cheapest methods and GPU counts that do."""
     spec = setup.spec
     if spec.n_layers > ft.SEARCH_MAX_LAYERS:
@@ -106,6 +107,13 @@ def _limits(setup: Setup, gpu, opts: dict) -> None:
     if not plans:
         st.info("No method fits on up to 64 of these GPUs at this micro-batch and sequence length.")
         return
+    n = opts.get("n_gpus", 1)
+    if not fits and (near := [p for p in plans if p["method"] == opts["method"] and p["n_gpus"] <= n]):
+        p = near[0]  # the cheapest way of this method on as many GPUs as chosen, or fewer
+        how = (f"gradient checkpointing {'on' if p['gradient_checkpointing'] else 'off'}"
+               + ("" if p["distribution"] == "single" else f" under {SHARDING[p['distribution']]}"))
+        st.info(plain(f"{ft.METHODS[p['method']]} fits on {p['n_gpus']} × {ft.gpu_name(setup)} with {how} "
+                      f"({to_unit(p['peak_bytes'], setup.unit):,.2f} {setup.unit} per GPU): its row below."))
     st.table(ft.plan_rows(plans, setup.unit, ft.gpu_name(setup)))
     st.caption("Each method with and without gradient checkpointing, on the fewest GPUs that hold it (up to 64; above "
                "one, under each of DeepSpeed ZeRO-3 and FSDP: over a bf16 model ZeRO-3 keeps fp32 master weights, "

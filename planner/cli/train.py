@@ -158,6 +158,7 @@ def cmd_fit_train(a) -> str:
     """planner fit MODEL --train --gpu G: the cheapest ways to fine-tune MODEL on G (a local GPU: on it alone)."""
     from ..errors import PlannerError
     from ..training.search import GPU_COUNTS, SHARDING, plans
+    from ..training.step import DEFAULT_TRAIN_MFU
 
     if not a.gpu:
         raise PlannerError("fit --train needs --gpu (a catalog id, see `planner gpus`, or local)")
@@ -177,10 +178,15 @@ def cmd_fit_train(a) -> str:
     if not rows:
         return head + f"\n  no method fits on {on}"
     lines = [head, f"  {'method':<7} {'checkpointing':<14} {'GPUs':>5}  {'sharding':<9} {'per GPU':>12} "
-                   f"{'trainable':>16}"]
+                   f"{'trainable':>16} {'step':>9} {'tokens/s':>10}"]
     lines += [f"  {r['method']:<7} {'on' if r['gradient_checkpointing'] else 'off':<14} {r['n_gpus']:>5}  "
               f"{SHARDING[r['distribution']]:<9} {format_bytes(r['peak_bytes'], a.unit):>12} "
-              f"{r['trainable_params']:>16,}" for r in rows]
+              f"{r['trainable_params']:>16,} "
+              + (f"{r['step_seconds']:>8.2f}s {r['tokens_per_s']:>10,.0f}" if r["step_seconds"] is not None
+                 else f"{'—':>9} {'—':>10}") for r in rows]
+    if any(r["step_seconds"] is not None for r in rows):
+        lines.append(f"  (step time at a {DEFAULT_TRAIN_MFU:.0%} MFU prior, or the collectives over the GPUs' link "
+                     "where longer: order of magnitude, for comparing the rows)")
     if any(r["method"] == "full" and r["distribution"] != "single" for r in rows):
         lines.append("  (full fine-tuning over a bf16 model: DeepSpeed ZeRO-3 keeps fp32 master weights, gradients and "
                      "Adam states; FSDP, as torchtune's recipes run it, keeps them in bf16, about half)")

@@ -44,9 +44,9 @@ SHARDING = {"single": "—", "zero3": "ZeRO-3", "fsdp": "FSDP"}  # plans()' dist
 def plans(model, *, gpu, methods=METHODS, gpu_counts=GPU_COUNTS, **options) -> list[dict]:
     """For each method, with and without gradient checkpointing: one GPU where that fits, else the fewest GPUs that
     fit under each of ZeRO-3 and FSDP (their states differ: over a bf16 model DeepSpeed keeps fp32 master weights,
-    gradients and Adam states, FSDP bf16 ones), with the per-GPU peak; cheapest first (fewest GPUs, then least
-    memory). Each method takes the options that apply to it (_options_for): LoRA's rank asked for the adapters does
-    not stop full fine-tuning's row."""
+    gradients and Adam states, FSDP bf16 ones), with the per-GPU peak and the step time (its MFU prior, the
+    collectives' floor); cheapest first (fewest GPUs, then least memory). Each method takes the options that apply
+    to it (_options_for): LoRA's rank asked for the adapters does not stop full fine-tuning's row."""
     spec, g = load_model(model), load_gpu(gpu)
     rows = []
 
@@ -55,11 +55,12 @@ def plans(model, *, gpu, methods=METHODS, gpu_counts=GPU_COUNTS, **options) -> l
                            offload_optimizer=own.get("offload_optimizer", False)):
             return None  # offloading runs only sharded (and FSDP's only with the parameters)
         e = train_estimate(spec, setup=make_setup(**{**own, "method": method, "gradient_checkpointing": ckpt,
-                                                     "n_gpus": n, "distribution": dist}))
-        if e.total_bytes > g.usable_memory_bytes:
+                                                     "n_gpus": n, "distribution": dist}), gpu=g)
+        if not e.fit.fits:
             return None
         return {"method": method, "gradient_checkpointing": ckpt, "n_gpus": n, "distribution": dist,
-                "peak_bytes": e.total_bytes, "trainable_params": e.trainable_params}
+                "peak_bytes": e.total_bytes, "trainable_params": e.trainable_params,
+                "step_seconds": e.fit.step_seconds, "tokens_per_s": e.fit.tokens_per_s}
 
     for method in methods:
         own = _options_for(method, options)
