@@ -71,9 +71,9 @@ def test_file_type_lines_name_planners_preset(line, preset):
     ("Meta-Llama-3-8B", "meta-llama/Meta-Llama-3-8B"),
     ("Qwen2.5 7B Instruct", "Qwen/Qwen2.5-7B"),
     ("Qwen/Qwen2.5-72B-Instruct", "Qwen/Qwen2.5-72B-Instruct"),
-    ("mistralai/Mistral-7B-Instruct-v0.3", "mistralai/Mistral-7B-v0.3"),
-    ("Llama-2-7b-chat-hf", "meta-llama/Llama-2-7b-hf"),
-    ("gemma-2-9b-it", "google/gemma-2-9b"),
+    ("mistralai/Mistral-7B-Instruct-v0.3", "mistralai/Mistral-7B-Instruct-v0.3"),  # a variant: its own
+    ("Llama-2-7b-chat-hf", "meta-llama/Llama-2-7b-chat-hf"),
+    ("gemma-2-9b-it", "google/gemma-2-9b-it"),  # its bf16 checkpoint, where the base is fp32
     ("Phi-3-mini-4k-instruct-q4.gguf", "microsoft/Phi-3-mini-4k-instruct"),
     ("openai/gpt-oss-20b", "openai/gpt-oss-20b"),
     ("neuralmagic/Meta-Llama-3.1-70B-Instruct-quantized.w8a8", "meta-llama/Llama-3.1-70B"),
@@ -159,7 +159,7 @@ def test_sglang_figures_are_per_gpu_and_engine_independent():
             "avail mem=71.40 GB, mem usage=7.10 GB.\n"
             "[2025-01-01 00:00:05 TP0] KV Cache is allocated. #tokens: 1000000, K size: 13.35 GB, V size: 13.35 GB\n")
     r = check_log(text)
-    assert r.model == "Qwen/Qwen2.5-7B" and r.engine == "sglang"
+    assert r.model == "Qwen/Qwen2.5-7B-Instruct" and r.engine == "sglang"
     rows = {row.figure: row for row in r.rows}
     # Qwen2.5-7B: 28 layers × 4 KV heads × 128 × 2 bytes = 28 KiB of K per token, 2 heads per GPU at tp 2
     assert rows["K cache for 1,000,000 tokens"].planner == pytest.approx(1_000_000 * 28 * 2 * 128 * 2 / 2**30)
