@@ -41,12 +41,16 @@ def training_bar(components: dict[str, int], *, unit: str, budget_bytes: int | N
 
 def _stacked(fig: go.Figure, *, unit: str, budget_bytes: int | None, reserve_pct: float) -> go.Figure:
     if budget_bytes:
-        label = dict(bgcolor="rgba(255, 255, 255, 0.85)")  # readable where a label falls on the bar
-        fig.add_vline(x=to_unit(budget_bytes, unit), line_dash="dash", annotation_text="usable", annotation=label)
+        # each line its own label dict (plotly keeps the one it is given), readable where it falls on the bar:
+        # "usable" right of the dashed line, "reserve" left of the dotted one
+        fig.add_vline(x=to_unit(budget_bytes, unit), line_dash="dash", annotation_text="usable",
+                      annotation_position="top right", annotation=dict(bgcolor="rgba(255, 255, 255, 0.85)"))
         if reserve_pct:
             fig.add_vline(x=to_unit(budget_bytes * (1 - reserve_pct / 100), unit), line_dash="dot",
-                          line_color=COLOURS[TIGHT], annotation_text="reserve", annotation_position="bottom left",
-                          annotation=label)
+                          line_color=COLOURS[TIGHT], annotation_text="reserve", annotation_position="top left",
+                          annotation=dict(bgcolor="rgba(255, 255, 255, 0.85)"))
+        stacked = sum(sum(t.x) for t in fig.data if getattr(t, "x", None) is not None)
+        fig.update_xaxes(range=[0, 1.12 * max(to_unit(budget_bytes, unit), stacked)])  # room for the line's label
     fig.update_layout(barmode="stack", height=220, xaxis_title=unit, margin=_MARGIN,
                       legend=dict(orientation="h", y=-0.4))
     fig.update_yaxes(showticklabels=False)
