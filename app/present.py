@@ -66,12 +66,12 @@ def largest_label(tokens: int) -> str:
 
 
 def gpu_label(name: str, memory_bytes: int, unit: str) -> str:
-    """The catalog name, which carries the marketed memory ('NVIDIA GeForce RTX 4090 24GB'); where it does not,
-    the memory in the chosen unit is added ('… · 24 GiB')."""
+    """The catalog name, which carries the marketed memory ('NVIDIA GeForce RTX 4090 24GB', which is GiB: in GB its
+    bytes are added, '… · 25.8 GB'); where it does not, the memory in the chosen unit is added ('… · 24 GiB')."""
     from planner.units import to_unit
 
-    if re.search(r"\d\s?GB\b", name):
-        return name.removeprefix("NVIDIA ")
+    if re.search(r"\d\s?GB\b", name):  # marketing's "24GB" is 24 GiB: in GB, say how many
+        return name.removeprefix("NVIDIA ") + (f" · {to_unit(memory_bytes, 'GB'):.1f} GB" if unit == "GB" else "")
     return f"{name.removeprefix('NVIDIA ')} · {to_unit(memory_bytes, unit):.0f} {unit}"
 
 

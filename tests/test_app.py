@@ -187,8 +187,11 @@ def test_several_gpus_tensor_and_pipeline_parallel():
     assert "charged against the budget by this vLLM release" in caption(at)
     at.sidebar.selectbox(key="vllm_version").set_value("current").run()
     at.sidebar.selectbox(key="engine").set_value("llama.cpp").run()
-    at.sidebar.selectbox(key="quant").set_value("q4_k_m").run()
-    assert "not modelled" in at.error[0].value  # refused, never an answer for a different setup
+    at.sidebar.selectbox(key="quant").set_value("q4_k_m").run()  # llama.cpp's layer split: the analytic one, said
+    layers = plan("meta-llama/Llama-3.1-70B", gpu="h100-sxm", n_gpus=4, mode="pp", quant="q4_k_m", context=8192,
+                  engine="llama.cpp")
+    assert metric(at, "total per GPU") == gib(layers.per_gpu["total_bytes"])
+    assert "llama.cpp over 4 GPUs: the analytic layer split" in at.info[0].value.replace("\\", "")
 
 
 # Models from anywhere
