@@ -114,6 +114,9 @@ def _engine_options(state: dict, n_gpus: int = 1, split: str = "tensor", spec=No
         options["data_parallel_size"] = state["vllm_dp"]
         if state["vllm_ep"] and spec is not None and spec.moe is not None:  # the box a dense model does not draw
             options["enable_expert_parallel"] = True
+        elif state["vllm_ep"] and spec is not None:
+            st.caption(plain(f"Expert parallel (in the link) places a mixture of experts' experts; {spec.name} is "
+                             "dense, so it is left out."))
     elif engine == "ollama":  # the concurrent requests are its slots (OLLAMA_NUM_PARALLEL); num_ctx the context
         fa = state["flash_attn"]
         # one request: OLLAMA_NUM_PARALLEL unset, so a release before 0.10 picks its own slots (4 or 2, else 1)

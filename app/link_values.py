@@ -30,6 +30,8 @@ def tokens(low, high):
 
         if len(raw) > 40:
             raise ValueError("is not a whole number")
+        if raw.strip().startswith("-"):  # a negative count: below the minimum, as number() says it
+            return whole(raw.strip())
         try:
             return whole(str(parse_tokens(raw)))
         except argparse.ArgumentTypeError:
@@ -64,9 +66,11 @@ def text(pattern: re.Pattern | None, limit: int, what: str):
 
 
 def flag(raw: str) -> bool:
-    if raw not in ("0", "1"):
+    """1 or 0, as the link writes it; true/false and on/off, as people type them."""
+    value = raw.strip().lower()
+    if value not in ("0", "1", "true", "false", "on", "off"):
         raise ValueError("is not 0 or 1")
-    return raw == "1"
+    return value in ("1", "true", "on")
 
 
 def params(raw: str) -> str:

@@ -26,9 +26,20 @@ def _pick(label: str, key: str, options: list[str], where) -> str | None:
     return None if value == FROM_LOG else value
 
 
+WHOLE_UNITS = ("tokens", "bytes", "blocks")  # counts: shown whole, as the CLI does
+
+
+def _shown(value, unit: str) -> str:
+    """A figure as text: '—' where planner has none, counts whole, the rest to 2 decimals."""
+    if value is None or value != value:
+        return "—"
+    return f"{value:,.0f}" if unit in WHOLE_UNITS else f"{value:,.2f}"
+
+
 def rows_frame(result) -> pd.DataFrame:
-    """The reconciliation as a table: one row per logged figure."""
-    return pd.DataFrame([{"Figure": r.figure, "Log": r.logged, "planner": r.planner, "Unit": r.unit,
+    """The reconciliation as a table: one row per logged figure (numbers as text: '—' where planner has none)."""
+    return pd.DataFrame([{"Figure": r.figure, "Unit": r.unit, "Log": _shown(r.logged, r.unit),
+                          "planner": _shown(r.planner, r.unit),
                           "Error (%)": None if r.error_pct is None else round(r.error_pct, 2),
                           "Line": r.line, "Note": r.note} for r in result.rows])
 
@@ -57,12 +68,17 @@ def main(setup: Setup) -> None:
     st.subheader(plain(f"{result.model}, {result.engine} log"))
     st.caption(plain(said))
     frame = rows_frame(result)
-    st.dataframe(frame, key="log_rows", hide_index=True,
-                 column_config={"Log": st.column_config.NumberColumn(format="%.2f"),
-                                "planner": st.column_config.NumberColumn(format="%.2f")})
+    st.dataframe(frame.drop(columns="Note"), key="log_rows", hide_index=True)
+    for r in result.rows:  # the notes in full, under the table (a cell cuts them)
+        if r.note:
+            st.caption(plain(f"{r.figure}: {r.note}"))
     known = frame["Error (%)"].dropna()
     if len(known):
-        st.metric("median |error|", f"{known.abs().median():.1f} %", help=f"{len(known)} figures with planner's")
+        st.metric("median |error|", f"{known.abs().median():.1f} %",
+                  help=f"over the {len(known)} figure{'s' if len(known) > 1 else ''} planner gives too")
+        if len(known) < 3:
+            st.caption(plain(f"The median rests on {len(known)} figure{'s' if len(known) > 1 else ''}: the log "
+                             "leaves planner the others' inputs (pick the GPU where it names none)."))
 
 
 run(set(), main)

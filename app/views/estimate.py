@@ -248,10 +248,15 @@ def main(setup: Setup) -> None:
     from planner.overhead import unmeasured_runtime
 
     runtime = None if setup.gpu is None else unmeasured_runtime(load_gpu(setup.gpu).vendor)
+    from planner.overhead import ALLOCATOR_FRAGMENTATION
+
     st.caption(plain(f"{quant} weights, {kv} KV cache. Activations: the larger of the prefill and decode peaks. "
                      "Overhead: CUDA context, cuBLAS workspaces, allocator slack"
-                     + (f" (CUDA's, measured on an NVIDIA H200; {runtime} is not measured)." if runtime and
-                        parts["overhead_bytes"] else ".")))
+                     + (f" (CUDA's, measured on an NVIDIA H200; {runtime} is not measured)" if runtime and
+                        parts["overhead_bytes"] else "")
+                     + (f"; the slack grows with the activation peak ({ALLOCATOR_FRAGMENTATION:.0%} of it, what "
+                        "PyTorch's caching allocator could not give back in measured runs)" if setup.engine is None
+                        and parts["overhead_bytes"] else "") + "."))
     from planner.engines import fp32_checkpoint_note, no_gguf_note, ollama_library_note
 
     if setup.engine is None and (note := no_gguf_note(spec, [quant], what="these figures are")):
@@ -262,9 +267,11 @@ def main(setup: Setup) -> None:
         st.warning(plain(f"{library[0][0].upper()}{library[0][1:]}: choose {library[2]} under Weights to plan "
                          "that file."))
     if setup.engine == "vllm" and details.get("max_model_len", 0) > setup.context:
-        st.info(plain(f"vLLM's max_model_len is {details['max_model_len']:,} tokens (the model's maximum unless set), "
-                      f"longer than the {setup.context:,}-token context asked: vLLM must hold one request of it to "
-                      "start, and plans its concurrency by it."))
+        given = setup.engine_options.get("max_model_len") is not None
+        st.info(plain(f"vLLM's max_model_len is {details['max_model_len']:,} tokens ("
+                      + ("as set" if given else "the model's maximum, the default") + f"), longer than the "
+                      f"{setup.context:,}-token context asked: vLLM must hold one request of it to start, and plans "
+                      "its concurrency by it."))
         st.button(f"Serve this context: max_model_len {setup.context:,}", key="use_context_len", on_click=set_value,
                   args=("max_model_len", setup.context))
     if origin := details.get("dequantized_from"):
