@@ -63,9 +63,8 @@ _SWEEP_OPTIONS = ("chunk", "attention", "logits", "logits_dtype", "runtime", "ca
 def _prepare(model, gpu, memory_bytes, *, quant, kv_dtype, context, batch, kw, caller):
     unknown = sorted(set(kw) - set(_SWEEP_OPTIONS))
     if unknown:
-        hint = ""
         raise WorkloadError(f"{caller}() takes no {', '.join(unknown)}: its options are quant, gpu, kv_dtype, "
-                            f"memory_bytes, {', '.join(_SWEEP_OPTIONS)}{hint}")
+                            f"memory_bytes, engine, {', '.join(_SWEEP_OPTIONS)}")
     spec = load_model(model)
     if gpu is None and memory_bytes is None:
         raise WorkloadError("give gpu= (a catalog id) or memory_bytes=")

@@ -129,25 +129,29 @@ def _as_ollama_file(canonical: str, quant: str, tag: str) -> ModelSpec:
 
 
 @lru_cache(maxsize=1)
+def _variant_entries() -> dict[str, dict]:
+    """profiles/variants.yaml's entries, by variant id (none where a profiles folder of one's own has no such file)."""
+    path = profiles_dir() / "variants.yaml"
+    return dict((read_yaml(path) if path.is_file() else {}).get("variants") or {})
+
+
+@lru_cache(maxsize=1)
 def variants() -> dict[str, str]:
     """Lower-cased id and id without org of each fine-tuned variant in profiles/variants.yaml → its id."""
-    path = profiles_dir() / "variants.yaml"
-    data = dict((read_yaml(path) if path.is_file() else {}).get("variants") or {})
-    return {k: name for name in data for k in (name.lower(), name.split("/")[-1].lower())}
+    return {k: name for name in _variant_entries() for k in (name.lower(), name.split("/")[-1].lower())}
 
 
 def variant_base(name: str) -> str | None:
     """The bundled base profile a variant id is planned with; None for any other name."""
-    if (variant := variants().get(name.lower())) is None:
-        return None
-    return read_yaml(profiles_dir() / "variants.yaml")["variants"][variant]["base"]
+    variant = variants().get(name.lower())
+    return None if variant is None else _variant_entries()[variant]["base"]
 
 
 @lru_cache(maxsize=64)
 def _variant(name: str) -> ModelSpec:
     """A variant's spec: its base's profile under its own name, with its config's differences (profiles/
-    variants.yaml), the source it was read from, and a card note of whose shapes it has."""
-    entry = read_yaml(profiles_dir() / "variants.yaml")["variants"][name]
+    variants.yaml) and the source it was read from."""
+    entry = _variant_entries()[name]
     base = _bundled(entry["base"])
     return type(base).model_validate({**base.model_dump(), "name": name, "source": entry["source"], "aliases": (),
                                       **dict(entry.get("overrides") or {})})

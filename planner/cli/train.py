@@ -105,7 +105,7 @@ def cmd_train(a) -> str:
         lines += _verdict_lines(e, a.unit)
         if f.step_seconds is not None and has_speed(gpu):
             lines.append(f"  step time {f.step_seconds:.2f} s, {f.tokens_per_s:,.0f} tokens/s at {f.mfu:.0%} MFU "
-                         "(a prior, not a measurement)" + _paging_note(f))
+                         "(a prior, not a measurement)" + _step_notes(f))
         mb, seq = largest["micro_batch"], largest["seq_len"]
         lines.append(f"  largest micro-batch at {s.seq_len:,} tokens: {mb if mb else 'none fits'}; longest sequence at "
                      f"micro-batch {s.micro_batch}: {f'{seq:,} tokens' if seq else 'none fits'}")
@@ -126,7 +126,7 @@ def _verdict_lines(e, unit: str) -> list[str]:
             f"headroom{kept})"]
 
 
-def _paging_note(f) -> str:
+def _step_notes(f) -> str:
     return _comm_note(f) + _offload_note(f)
 
 

@@ -231,15 +231,24 @@ def _bridged(gpu: GPU) -> bool:
     return gpu.interconnect is not None and "bridge" in gpu.interconnect.name.lower()
 
 
+def split_link(gpu: GPU, n: int = 2):
+    """The link a split over n GPUs crosses: the interconnect (a two-card bridge only for two: over more, the ring
+    crosses PCIe), else the host link; None where the catalog knows neither."""
+    if gpu.interconnect is not None and not (_bridged(gpu) and n > 2):
+        return gpu.interconnect
+    return gpu.host_link
+
+
 def link_bytes_per_s(gpu: GPU, n: int = 2) -> float:
-    """GPU-to-GPU bandwidth one way, for a split over n GPUs: half the interconnect's (the catalog gives its total both
-    ways, as NVIDIA states it: NVLink 4's 900 GB/s is 450 GB/s each way), of a full mesh (xGMI) the n − 1 links to the
-    other GPUs; else the host link's (given per direction); else UNKNOWN_LINK_BYTES_PER_S. A two-card bridge carries
-    a split over two; over more, the ring crosses PCIe."""
-    link = gpu.interconnect
-    if link is not None and not (_bridged(gpu) and n > 2):
+    """GPU-to-GPU bandwidth one way over split_link, for a split over n GPUs: half the interconnect's (the catalog gives
+    its total both ways, as NVIDIA states it: NVLink 4's 900 GB/s is 450 GB/s each way), of a full mesh (xGMI) the
+    n − 1 links to the other GPUs; the host link's (given per direction); else UNKNOWN_LINK_BYTES_PER_S."""
+    link = split_link(gpu, n)
+    if link is None:
+        return UNKNOWN_LINK_BYTES_PER_S
+    if link is gpu.interconnect:
         return link.bytes_per_s / 2 * (min(n - 1, link.peers) / link.peers if link.peers else 1.0)
-    return gpu.host_link.bytes_per_s if gpu.host_link else UNKNOWN_LINK_BYTES_PER_S
+    return link.bytes_per_s
 
 
 def allreduce_note(gpu: GPU, n: int, *, rccl: bool = False) -> str | None:

@@ -210,7 +210,7 @@ def train_estimate(model, *, gpu=None, **options) -> TrainEstimate:
 
 def _sharding_note(setup: TrainSetup) -> str | None:
     """What the sharded states are, where the distributions differ most (DeepSpeed's fp32 copies vs FSDP's none over
-    a bf16 model), and that offloading's cost is not in the step time."""
+    a bf16 model), and what of offloading's cost the step time holds (the copies, not the CPU's optimizer step)."""
     notes = []
     if setup.method == "full" and setup.distribution in ("zero1", "zero2", "zero3") and setup.precision == "bf16":
         notes.append("DeepSpeed keeps an fp32 master copy, fp32 gradients and fp32 Adam states of its partition beside "

@@ -65,14 +65,15 @@ def step_flops(spec, setup: TrainSetup, trainable: int) -> float:
     return float(tokens * (fwd * (2 if setup.gradient_checkpointing else 1) + bwd))
 
 
-def paging_seconds(paged_to_host: int, gpu) -> float | None:
-    """A floor on what paging adds to a step: the states that do not fit come in over the host link for the
-    optimizer step (bitsandbytes prefetches each one, F.prefetch_tensor) and as many go back out to make room, both
-    ways at once at the link's datasheet rate (per direction). Unified memory migrates pages slower than that, and
-    where the states cycle through less room than they take, more than the overflow moves."""
-    if not paged_to_host or gpu.host_link is None:
+def host_link_seconds(moved: int, gpu) -> float | None:
+    """A floor on what moving `moved` bytes each way over the host link adds to a step, both directions at once at
+    its datasheet rate (per direction); None when nothing moves or the link is not known. Paging: the optimizer
+    states that do not fit come in for the step (bitsandbytes prefetches each one, F.prefetch_tensor) and as many go
+    out to make room; unified memory migrates pages slower than that, and where the states cycle through less room
+    than they take, more than the overflow moves. Offloading: offload_traffic."""
+    if not moved or gpu.host_link is None:
         return None
-    return paged_to_host / gpu.host_link.bytes_per_s
+    return moved / gpu.host_link.bytes_per_s
 
 
 def offload_traffic(setup: TrainSetup, states) -> int:
@@ -115,11 +116,10 @@ def comm_traffic(setup: TrainSetup, states) -> int:
 
 def _comm(g, n: int) -> tuple[float, str]:
     """(bytes/s a collective moves one way, the link's name) for n GPUs, as tensor-parallel all-reduces take it."""
-    from ..perf.roofline import ALLREDUCE_BUS_EFFICIENCY, link_bytes_per_s
+    from ..perf.roofline import ALLREDUCE_BUS_EFFICIENCY, link_bytes_per_s, split_link
 
     rate = link_bytes_per_s(g, n) * ALLREDUCE_BUS_EFFICIENCY
-    link = g.interconnect if g.interconnect is not None and not ("bridge" in g.interconnect.name.lower() and n > 2) \
-        else g.host_link
+    link = split_link(g, n)
     name = link.name if link is not None else "PCIe 4.0 x16 (assumed: this GPU's links are not known)"
     return rate, name
 
@@ -134,8 +134,7 @@ def fit_on(gpu, total: int, flops: float, setup: TrainSetup, paged: int = 0, off
                                            f"{usable / 2**30:,.2f} GiB usable")
     room = max(0, usable - total)
     to_host = max(0, paged - room) if reason is None else 0
-    paging = paging_seconds(to_host, g)
-    offload = None if not offloaded or g.host_link is None else offloaded / g.host_link.bytes_per_s
+    paging, offload = host_link_seconds(to_host, g), host_link_seconds(offloaded, g)
     peak = g.peak_flops("bf16")
     rate, link = _comm(g, setup.n_gpus) if comm else (None, None)
     collectives = comm / rate if comm else None
