@@ -15,8 +15,8 @@ from planner.limits import MAX_BATCH, MAX_CONTEXT, MAX_GPUS, MAX_LORA_RANK
 from planner.training.search import SHARDING
 from planner.units import to_unit
 
-# The searches and plans() run up to ~40 training estimates each; an estimate works per class of layers, so the
-# largest custom architecture the form accepts (1,024 layers) takes about 0.7 s for plans()
+# The searches run up to ~40 training estimates each, plans() up to ~80 (ZeRO-3 and FSDP both); an estimate works
+# per class of layers, so the largest custom architecture the form accepts (1,024 layers) takes about 1.1 s for plans()
 # (python benchmarks/train_speed.py). Every model the form allows is searched.
 SEARCH_MAX_LAYERS = 1024
 METHODS = {"full": "full fine-tuning", "lora": "LoRA (16-bit base)", "qlora": "QLoRA (4-bit NF4 base)"}
